@@ -1,0 +1,2 @@
+//! The otlp-suite pipeline runtime.
+#![forbid(unsafe_code)]

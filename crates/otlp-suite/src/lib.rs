@@ -1,0 +1,2 @@
+//! otlp-suite: OpenTelemetry at scale.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! The `otlp-suite` binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Synthetic telemetry for tests and benchmarks.
+#![forbid(unsafe_code)]

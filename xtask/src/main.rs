@@ -1,0 +1,2 @@
+//! Project automation for otlp-suite.
+fn main() {}

@@ -1,2 +1,72 @@
-//! The otlp-suite pipeline runtime.
+//! The otlp-suite pipeline runtime: an OpenTelemetry Collector you configure the way you configure
+//! `otelcol-contrib`, built for throughput and for never losing track of an item.
+//!
+//! ```
+//! use otlp_collector::{Collector, Config};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let spans_file = dir.path().join("traces.jsonl");
+//! let config = Config::from_yaml(&format!(
+//!     r#"
+//! receivers:
+//!   otlp:
+//!     protocols:
+//!       grpc: {{ endpoint: "127.0.0.1:0" }}
+//! processors:
+//!   batch: {{ timeout: 10ms }}
+//! exporters:
+//!   file: {{ path: "{}", format: json }}
+//! service:
+//!   pipelines:
+//!     traces: {{ receivers: [otlp], processors: [batch], exporters: [file] }}
+//!   telemetry:
+//!     metrics: {{ level: none }}
+//! "#,
+//!     spans_file.display()
+//! ))?;
+//! let collector = Collector::new(config).start().await?;
+//! let grpc = collector.grpc_addr("otlp").expect("the otlp receiver serves gRPC");
+//! println!("send OTLP/gRPC to {grpc}");
+//! let report = collector.shutdown(Duration::from_secs(5)).await;
+//! assert!(report.is_clean());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The pipeline: receivers (`otlp` over gRPC and HTTP) hand each request to the pipelines of its signal;
+//! processors (`memory_limiter`, `batch`) pass it on; the exporters' bounded sending queues (`otlp`, `otlphttp`,
+//! `file`, `debug`) deliver it with retries. When any stage is full the client is told to retry (gRPC
+//! `RESOURCE_EXHAUSTED`/`UNAVAILABLE` with `RetryInfo`, HTTP 429/503 with `Retry-After`) instead of the
+//! collector buffering without bound, and every item accepted is exported, still queued, or counted as dropped
+//! with a reason in the self-metrics.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod batch;
+pub mod config;
+mod error;
+mod exporter;
+mod extension;
+mod pipeline;
+mod processor;
+mod receiver;
+mod service;
+pub mod telemetry;
+
+pub use batch::{Batch, Signal, count_data_points, count_log_records, count_spans};
+pub use config::Config;
+pub use error::Error;
+pub use exporter::debug::{DebugExporterConfig, Verbosity};
+pub use exporter::file::{FileExporterConfig, FileFormat, RotationConfig};
+pub use exporter::otlp::{ClientTlsSettings, HttpEncoding, OtlpGrpcExporterConfig, OtlpHttpExporterConfig};
+pub use exporter::{QueueConfig, RetryConfig};
+pub use extension::HealthCheckConfig;
+pub use pipeline::{Refusal, RefusalKind};
+pub use processor::batch::BatchConfig;
+pub use processor::memory_limiter::MemoryLimiterConfig;
+pub use receiver::otlp::compression::Compression;
+pub use receiver::otlp::{GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
+pub use service::{Collector, RunningCollector, ShutdownReport};

@@ -1,0 +1,645 @@
+//! Column builders that write straight into `Vec`s (handed to Arrow without a copy) and
+//! the string dictionary interner behind every dictionary-encoded column.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, DictionaryArray, FixedSizeBinaryArray, ListArray,
+    PrimitiveArray, StringArray, StructArray,
+};
+use arrow::array::builder::{BooleanBufferBuilder, NullBufferBuilder};
+use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Fields, UInt8Type, UInt16Type};
+
+use crate::Error;
+
+/// How string columns are dictionary-encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DictMode {
+    /// Fresh dictionaries per batch; key width chosen from the batch's cardinality
+    /// (u8, then u16, then a plain `Utf8` column).
+    Adaptive,
+    /// Dictionaries persist across batches and only grow, so an IPC writer sends each
+    /// string once and later batches as delta dictionaries. Keys are always u16 so the
+    /// schema stays fixed for the whole stream.
+    Persistent,
+}
+
+/// FxHash: string keys here are short and attacker-controlled strings only cost us
+/// time proportional to their own length, so DoS-resistant SipHash buys nothing.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ (rest.len() as u64) << 56);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// Distinct strings of one column, in first-seen order (so a persistent dictionary only
+/// ever grows at its end, which is what an IPC delta dictionary is).
+#[derive(Default)]
+pub(crate) struct Interner {
+    map: HashMap<Box<str>, u32, FxBuild>,
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    too_large: bool,
+}
+
+impl Interner {
+    #[inline]
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let id = u32::try_from(self.map.len()).unwrap_or(u32::MAX);
+        self.bytes.extend_from_slice(s.as_bytes());
+        match i32::try_from(self.bytes.len()) {
+            Ok(end) => self.offsets.push(end),
+            Err(_) => {
+                self.too_large = true;
+                self.offsets.push(i32::MAX);
+            }
+        }
+        self.map.insert(s.into(), id);
+        id
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn clear(&mut self) {
+        self.map.clear();
+        self.offsets.clear();
+        self.bytes.clear();
+        self.too_large = false;
+    }
+
+    fn values(&self, column: &'static str) -> Result<StringArray, Error> {
+        if self.too_large {
+            return Err(Error::DictionaryOverflow {
+                column,
+                limit: i32::MAX as usize,
+            });
+        }
+        let offsets = if self.offsets.is_empty() {
+            vec![0]
+        } else {
+            self.offsets.clone()
+        };
+        Ok(StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_slice_ref(&self.bytes),
+            None,
+        )?)
+    }
+
+    fn value(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&start), Some(&end)) => self.bytes.get(start as usize..end as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+/// A string column, dictionary-encoded according to [`DictMode`].
+pub(crate) struct StrCol {
+    name: &'static str,
+    nullable: bool,
+    interner: Interner,
+    keys: Vec<u32>,
+    nulls: NullBufferBuilder,
+}
+
+impl StrCol {
+    pub(crate) fn new(name: &'static str, nullable: bool) -> Self {
+        Self {
+            name,
+            nullable,
+            interner: Interner::default(),
+            keys: Vec::new(),
+            nulls: NullBufferBuilder::new(0),
+        }
+    }
+
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.keys.reserve(additional);
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, s: &str) {
+        let id = self.interner.intern(s);
+        self.keys.push(id);
+        self.nulls.append_non_null();
+    }
+
+    #[inline]
+    pub(crate) fn push_null(&mut self) {
+        self.keys.push(0);
+        self.nulls.append_null();
+    }
+
+    /// Forget rows pushed since the last finish (after a failed encode).
+    pub(crate) fn discard_rows(&mut self) {
+        self.keys.clear();
+        self.nulls = NullBufferBuilder::new(0);
+    }
+
+    /// Forget the dictionary too (start of a new IPC stream).
+    pub(crate) fn reset(&mut self) {
+        self.discard_rows();
+        self.interner.clear();
+    }
+
+    pub(crate) fn finish(&mut self, mode: DictMode, out: &mut Table) -> Result<(), Error> {
+        let keys = std::mem::take(&mut self.keys);
+        let nulls = self.nulls.finish();
+        let cardinality = self.interner.len();
+        let array: ArrayRef = match mode {
+            DictMode::Persistent => {
+                if cardinality > usize::from(u16::MAX) + 1 {
+                    return Err(Error::DictionaryOverflow {
+                        column: self.name,
+                        limit: usize::from(u16::MAX) + 1,
+                    });
+                }
+                dict_array::<UInt16Type>(&keys, nulls, self.interner.values(self.name)?)?
+            }
+            DictMode::Adaptive => {
+                let array: ArrayRef = if cardinality <= usize::from(u8::MAX) + 1 {
+                    dict_array::<UInt8Type>(&keys, nulls, self.interner.values(self.name)?)?
+                } else if cardinality <= usize::from(u16::MAX) + 1 {
+                    dict_array::<UInt16Type>(&keys, nulls, self.interner.values(self.name)?)?
+                } else {
+                    self.plain(&keys, nulls)?
+                };
+                self.interner.clear();
+                array
+            }
+        };
+        out.add(self.name, self.nullable, array);
+        Ok(())
+    }
+
+    fn plain(&self, keys: &[u32], nulls: Option<arrow::buffer::NullBuffer>) -> Result<ArrayRef, Error> {
+        let mut offsets = Vec::with_capacity(keys.len() + 1);
+        offsets.push(0i32);
+        let mut bytes = Vec::new();
+        for (row, &key) in keys.iter().enumerate() {
+            if nulls.as_ref().is_none_or(|n| n.is_valid(row)) {
+                bytes.extend_from_slice(self.interner.value(key));
+            }
+            let end = i32::try_from(bytes.len()).map_err(|_| Error::DictionaryOverflow {
+                column: self.name,
+                limit: i32::MAX as usize,
+            })?;
+            offsets.push(end);
+        }
+        Ok(Arc::new(StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(bytes),
+            nulls,
+        )?))
+    }
+}
+
+fn dict_array<K>(
+    keys: &[u32],
+    nulls: Option<arrow::buffer::NullBuffer>,
+    values: StringArray,
+) -> Result<ArrayRef, Error>
+where
+    K: arrow::datatypes::ArrowDictionaryKeyType,
+    K::Native: TryFrom<u32> + Default,
+{
+    // Cardinality was checked by the caller, so the conversion cannot fail; a default
+    // key would still be in range.
+    let narrow: Vec<K::Native> = keys
+        .iter()
+        .map(|&k| K::Native::try_from(k).unwrap_or_default())
+        .collect();
+    let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(narrow), nulls);
+    Ok(Arc::new(DictionaryArray::<K>::try_new(keys, Arc::new(values))?))
+}
+
+/// A primitive column backed by a `Vec`.
+pub(crate) struct PrimCol<T: ArrowPrimitiveType> {
+    name: &'static str,
+    nullable: bool,
+    values: Vec<T::Native>,
+    nulls: NullBufferBuilder,
+}
+
+impl<T: ArrowPrimitiveType> PrimCol<T> {
+    pub(crate) fn new(name: &'static str, nullable: bool) -> Self {
+        Self {
+            name,
+            nullable,
+            values: Vec::new(),
+            nulls: NullBufferBuilder::new(0),
+        }
+    }
+
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.values.reserve(additional);
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, v: T::Native) {
+        self.values.push(v);
+        self.nulls.append_non_null();
+    }
+
+    #[inline]
+    pub(crate) fn push_opt(&mut self, v: Option<T::Native>) {
+        match v {
+            Some(v) => self.push(v),
+            None => {
+                self.values.push(T::Native::default());
+                self.nulls.append_null();
+            }
+        }
+    }
+
+    pub(crate) fn discard_rows(&mut self) {
+        self.values.clear();
+        self.nulls = NullBufferBuilder::new(0);
+    }
+
+    pub(crate) fn finish(&mut self, out: &mut Table) {
+        let values = std::mem::take(&mut self.values);
+        let array = PrimitiveArray::<T>::new(ScalarBuffer::from(values), self.nulls.finish());
+        out.add(self.name, self.nullable, Arc::new(array));
+    }
+}
+
+/// Parent ids stored as the difference to the previous row's parent id. Rows are
+/// appended parent by parent, so the deltas are runs of 0 with a 1 at each new parent:
+/// a column that compresses to almost nothing.
+pub(crate) struct ParentCol {
+    last: u32,
+    col: PrimCol<arrow::datatypes::UInt32Type>,
+}
+
+impl ParentCol {
+    pub(crate) fn new() -> Self {
+        Self {
+            last: 0,
+            col: PrimCol::new("parent_id", false),
+        }
+    }
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.col.reserve(additional);
+    }
+    #[inline]
+    pub(crate) fn push(&mut self, parent: u32) {
+        // Parents are visited in ascending order by construction.
+        self.col.push(parent.wrapping_sub(self.last));
+        self.last = parent;
+    }
+    pub(crate) fn discard_rows(&mut self) {
+        self.last = 0;
+        self.col.discard_rows();
+    }
+    pub(crate) fn finish(&mut self, out: &mut Table) {
+        self.last = 0;
+        self.col.finish(out);
+    }
+}
+
+/// A boolean column.
+pub(crate) struct BoolCol {
+    name: &'static str,
+    nullable: bool,
+    values: BooleanBufferBuilder,
+    nulls: NullBufferBuilder,
+}
+
+impl BoolCol {
+    pub(crate) fn new(name: &'static str, nullable: bool) -> Self {
+        Self {
+            name,
+            nullable,
+            values: BooleanBufferBuilder::new(0),
+            nulls: NullBufferBuilder::new(0),
+        }
+    }
+    #[inline]
+    pub(crate) fn push_opt(&mut self, v: Option<bool>) {
+        self.values.append(v.unwrap_or(false));
+        self.nulls.append(v.is_some());
+    }
+    #[inline]
+    pub(crate) fn push(&mut self, v: bool) {
+        self.push_opt(Some(v));
+    }
+    pub(crate) fn discard_rows(&mut self) {
+        self.values = BooleanBufferBuilder::new(0);
+        self.nulls = NullBufferBuilder::new(0);
+    }
+    pub(crate) fn finish(&mut self, out: &mut Table) {
+        let array = BooleanArray::new(self.values.finish(), self.nulls.finish());
+        out.add(self.name, self.nullable, Arc::new(array));
+    }
+}
+
+/// Trace and span ids: fixed-size binary, null where the OTLP field is empty.
+pub(crate) struct IdCol {
+    name: &'static str,
+    width: usize,
+    bytes: Vec<u8>,
+    nulls: NullBufferBuilder,
+}
+
+impl IdCol {
+    pub(crate) fn new(name: &'static str, width: usize) -> Self {
+        Self {
+            name,
+            width,
+            bytes: Vec::new(),
+            nulls: NullBufferBuilder::new(0),
+        }
+    }
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.bytes.reserve(additional * self.width);
+    }
+    #[inline]
+    pub(crate) fn push(&mut self, id: &[u8]) -> Result<(), Error> {
+        if id.is_empty() {
+            self.bytes.resize(self.bytes.len() + self.width, 0);
+            self.nulls.append_null();
+        } else if id.len() == self.width {
+            self.bytes.extend_from_slice(id);
+            self.nulls.append_non_null();
+        } else {
+            return Err(Error::InvalidId {
+                field: self.name,
+                expected: self.width,
+                actual: id.len(),
+            });
+        }
+        Ok(())
+    }
+    /// The id at `row`, `None` if it was empty.
+    pub(crate) fn get(&self, row: usize) -> Option<&[u8]> {
+        if !self.nulls.is_valid(row) {
+            return None;
+        }
+        self.bytes
+            .get(row * self.width..(row + 1) * self.width)
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.nulls.len()
+    }
+    pub(crate) fn discard_rows(&mut self) {
+        self.bytes.clear();
+        self.nulls = NullBufferBuilder::new(0);
+    }
+    pub(crate) fn finish(&mut self, out: &mut Table) -> Result<(), Error> {
+        let bytes = std::mem::take(&mut self.bytes);
+        let width = i32::try_from(self.width).unwrap_or(i32::MAX);
+        let array =
+            FixedSizeBinaryArray::try_new(width, Buffer::from_vec(bytes), self.nulls.finish())?;
+        out.add(self.name, true, Arc::new(array));
+        Ok(())
+    }
+}
+
+/// A nullable variable-length binary column (`bytes` attribute values).
+pub(crate) struct BinCol {
+    name: &'static str,
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    nulls: NullBufferBuilder,
+}
+
+impl BinCol {
+    pub(crate) fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            offsets: vec![0],
+            bytes: Vec::new(),
+            nulls: NullBufferBuilder::new(0),
+        }
+    }
+    #[inline]
+    pub(crate) fn push_opt(&mut self, v: Option<&[u8]>) {
+        if let Some(v) = v {
+            self.bytes.extend_from_slice(v);
+        }
+        self.offsets
+            .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
+        self.nulls.append(v.is_some());
+    }
+    pub(crate) fn discard_rows(&mut self) {
+        self.offsets.clear();
+        self.offsets.push(0);
+        self.bytes.clear();
+        self.nulls = NullBufferBuilder::new(0);
+    }
+    pub(crate) fn finish(&mut self, out: &mut Table) -> Result<(), Error> {
+        if self.bytes.len() > i32::MAX as usize {
+            return Err(Error::DictionaryOverflow {
+                column: self.name,
+                limit: i32::MAX as usize,
+            });
+        }
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let bytes = std::mem::take(&mut self.bytes);
+        let array = BinaryArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(bytes),
+            self.nulls.finish(),
+        )?;
+        out.add(self.name, true, Arc::new(array));
+        Ok(())
+    }
+}
+
+/// A `List<primitive>` column (histogram buckets and bounds, summary quantiles).
+pub(crate) struct ListCol<T: ArrowPrimitiveType> {
+    name: &'static str,
+    offsets: Vec<i32>,
+    values: Vec<T::Native>,
+}
+
+impl<T: ArrowPrimitiveType> ListCol<T> {
+    pub(crate) fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            offsets: vec![0],
+            values: Vec::new(),
+        }
+    }
+    pub(crate) fn push<I: IntoIterator<Item = T::Native>>(&mut self, items: I) {
+        self.values.extend(items);
+        self.offsets
+            .push(i32::try_from(self.values.len()).unwrap_or(i32::MAX));
+    }
+    pub(crate) fn discard_rows(&mut self) {
+        self.offsets.clear();
+        self.offsets.push(0);
+        self.values.clear();
+    }
+    pub(crate) fn finish(&mut self, out: &mut Table) -> Result<(), Error> {
+        if self.values.len() > i32::MAX as usize {
+            return Err(Error::DictionaryOverflow {
+                column: self.name,
+                limit: i32::MAX as usize,
+            });
+        }
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let values = std::mem::take(&mut self.values);
+        let item = Arc::new(Field::new("item", T::DATA_TYPE, false));
+        let array = ListArray::try_new(
+            item,
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(values), None)),
+            None,
+        )?;
+        out.add(self.name, false, Arc::new(array));
+        Ok(())
+    }
+}
+
+/// A `List<Utf8>` column (entity ref keys).
+pub(crate) struct StrListCol {
+    name: &'static str,
+    offsets: Vec<i32>,
+    items: StrCol,
+}
+
+impl StrListCol {
+    pub(crate) fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            offsets: vec![0],
+            items: StrCol::new("item", false),
+        }
+    }
+    pub(crate) fn push(&mut self, items: &[String]) {
+        for item in items {
+            self.items.push(item);
+        }
+        self.offsets
+            .push(i32::try_from(self.items.keys.len()).unwrap_or(i32::MAX));
+    }
+    pub(crate) fn discard_rows(&mut self) {
+        self.offsets.clear();
+        self.offsets.push(0);
+        self.items.discard_rows();
+    }
+    pub(crate) fn reset(&mut self) {
+        self.discard_rows();
+        self.items.reset();
+    }
+    pub(crate) fn finish(&mut self, mode: DictMode, out: &mut Table) -> Result<(), Error> {
+        let mut inner = Table::default();
+        self.items.finish(mode, &mut inner)?;
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let Some((field, values)) = inner.columns.pop() else {
+            return Err(Error::InvalidData {
+                table: "entity_refs",
+                reason: "list item column missing".into(),
+            });
+        };
+        let array = ListArray::try_new(
+            Arc::new(field),
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            values,
+            None,
+        )?;
+        out.add(self.name, false, Arc::new(array));
+        Ok(())
+    }
+}
+
+/// The columns of one table, in schema order.
+#[derive(Default)]
+pub(crate) struct Table {
+    columns: Vec<(Field, ArrayRef)>,
+}
+
+impl Table {
+    pub(crate) fn add(&mut self, name: &str, nullable: bool, array: ArrayRef) {
+        let field = Field::new(name, array.data_type().clone(), nullable);
+        self.columns.push((field, array));
+    }
+
+    pub(crate) fn append(&mut self, other: Table) {
+        self.columns.extend(other.columns);
+    }
+
+    pub(crate) fn into_struct(self) -> Result<StructArray, Error> {
+        let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = self.columns.into_iter().unzip();
+        Ok(StructArray::try_new(Fields::from(fields), arrays, None)?)
+    }
+}
+
+/// One record batch row holding every table of one OTLP request as a `List<Struct>`.
+pub(crate) fn envelope(
+    signal: crate::Signal,
+    tables: Vec<(&'static str, Table)>,
+) -> Result<arrow::record_batch::RecordBatch, Error> {
+    let mut fields = Vec::with_capacity(tables.len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(tables.len());
+    for (name, table) in tables {
+        let rows = table.into_struct()?;
+        let item = Arc::new(Field::new("item", rows.data_type().clone(), false));
+        let list = ListArray::try_new(
+            item.clone(),
+            OffsetBuffer::from_lengths([rows.len()]),
+            Arc::new(rows),
+            None,
+        )?;
+        fields.push(Field::new(name, DataType::List(item), false));
+        columns.push(Arc::new(list));
+    }
+    let schema = arrow::datatypes::Schema::new(fields).with_metadata(signal.schema_metadata());
+    Ok(arrow::record_batch::RecordBatch::try_new(
+        Arc::new(schema),
+        columns,
+    )?)
+}

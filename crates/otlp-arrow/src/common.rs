@@ -1,0 +1,775 @@
+//! Tables every signal shares: resources, entity refs, scopes, attributes and the
+//! `values` table holding the elements of nested arrays and maps.
+
+use std::collections::VecDeque;
+
+use arrow::array::{Array, StructArray};
+use arrow::datatypes::{Float64Type, Int32Type, Int64Type, UInt8Type, UInt32Type};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, EntityRef, InstrumentationScope, KeyValue, KeyValueList, any_value,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+
+use crate::Error;
+use crate::columns::{BinCol, BoolCol, DictMode, ParentCol, PrimCol, StrCol, StrListCol, Table};
+use crate::read::{Bins, Bools, Groups, Prim, StrList, Strs, row_id};
+
+/// `type` column codes of a value.
+pub(crate) mod kind {
+    /// `KeyValue.value` (or a log body) is absent.
+    pub const ABSENT: u8 = 0;
+    /// An `AnyValue` with no value set.
+    pub const EMPTY: u8 = 1;
+    pub const STRING: u8 = 2;
+    pub const BOOL: u8 = 3;
+    pub const INT: u8 = 4;
+    pub const DOUBLE: u8 = 5;
+    pub const BYTES: u8 = 6;
+    pub const ARRAY: u8 = 7;
+    pub const KVLIST: u8 = 8;
+    /// `string_value_strindex` (profiles dictionary reference), stored in `int`.
+    pub const STRINDEX: u8 = 9;
+}
+
+/// Deepest nesting of arrays/maps accepted when decoding (protobuf decoders stop at 100).
+pub const MAX_NESTING: usize = 100;
+
+enum Container<'a> {
+    Array(&'a [AnyValue]),
+    Map(&'a [KeyValue]),
+}
+
+/// Arrays and maps met while encoding, written to the `values` table breadth-first so
+/// that each container's elements are contiguous and container ids ascend.
+#[derive(Default)]
+pub(crate) struct Nested<'a> {
+    next: u32,
+    queue: VecDeque<(u32, Container<'a>)>,
+}
+
+impl<'a> Nested<'a> {
+    fn push(&mut self, c: Container<'a>) -> u32 {
+        let id = self.next;
+        self.next = self.next.wrapping_add(1);
+        self.queue.push_back((id, c));
+        id
+    }
+}
+
+/// The columns of one `AnyValue`: a type code and one column per kind.
+pub(crate) struct ValueCols {
+    ty: PrimCol<UInt8Type>,
+    str: StrCol,
+    int: PrimCol<Int64Type>,
+    double: PrimCol<Float64Type>,
+    bool: BoolCol,
+    bytes: BinCol,
+    container: PrimCol<UInt32Type>,
+}
+
+impl ValueCols {
+    pub(crate) fn new(names: [&'static str; 7]) -> Self {
+        Self {
+            ty: PrimCol::new(names[0], false),
+            str: StrCol::new(names[1], true),
+            int: PrimCol::new(names[2], true),
+            double: PrimCol::new(names[3], true),
+            bool: BoolCol::new(names[4], true),
+            bytes: BinCol::new(names[5]),
+            container: PrimCol::new(names[6], true),
+        }
+    }
+
+    pub(crate) fn plain() -> Self {
+        Self::new(["type", "str", "int", "double", "bool", "bytes", "container"])
+    }
+
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.ty.reserve(n);
+        self.str.reserve(n);
+        self.int.reserve(n);
+        self.double.reserve(n);
+        self.container.reserve(n);
+    }
+
+    pub(crate) fn push<'a>(&mut self, v: Option<&'a AnyValue>, nested: &mut Nested<'a>) {
+        use any_value::Value;
+        let (ty, s, i, d, b, bytes, c) = match v {
+            None => (kind::ABSENT, None, None, None, None, None, None),
+            Some(AnyValue { value: None }) => (kind::EMPTY, None, None, None, None, None, None),
+            Some(AnyValue { value: Some(v) }) => match v {
+                Value::StringValue(s) => (kind::STRING, Some(s.as_str()), None, None, None, None, None),
+                Value::BoolValue(b) => (kind::BOOL, None, None, None, Some(*b), None, None),
+                Value::IntValue(i) => (kind::INT, None, Some(*i), None, None, None, None),
+                Value::DoubleValue(d) => (kind::DOUBLE, None, None, Some(*d), None, None, None),
+                Value::BytesValue(b) => (kind::BYTES, None, None, None, None, Some(b.as_slice()), None),
+                Value::StringValueStrindex(i) => {
+                    (kind::STRINDEX, None, Some(i64::from(*i)), None, None, None, None)
+                }
+                Value::ArrayValue(a) => {
+                    let id = nested.push(Container::Array(&a.values));
+                    (kind::ARRAY, None, None, None, None, None, Some(id))
+                }
+                Value::KvlistValue(m) => {
+                    let id = nested.push(Container::Map(&m.values));
+                    (kind::KVLIST, None, None, None, None, None, Some(id))
+                }
+            },
+        };
+        self.ty.push(ty);
+        match s {
+            Some(s) => self.str.push(s),
+            None => self.str.push_null(),
+        }
+        self.int.push_opt(i);
+        self.double.push_opt(d);
+        self.bool.push_opt(b);
+        self.bytes.push_opt(bytes);
+        self.container.push_opt(c);
+    }
+
+    pub(crate) fn discard_rows(&mut self) {
+        self.ty.discard_rows();
+        self.str.discard_rows();
+        self.int.discard_rows();
+        self.double.discard_rows();
+        self.bool.discard_rows();
+        self.bytes.discard_rows();
+        self.container.discard_rows();
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.discard_rows();
+        self.str.reset();
+    }
+
+    pub(crate) fn finish(&mut self, mode: DictMode, out: &mut Table) -> Result<(), Error> {
+        self.ty.finish(out);
+        self.str.finish(mode, out)?;
+        self.int.finish(out);
+        self.double.finish(out);
+        self.bool.finish(out);
+        self.bytes.finish(out)?;
+        self.container.finish(out);
+        Ok(())
+    }
+}
+
+/// Read side of [`ValueCols`].
+pub(crate) struct ValueReader<'a> {
+    ty: Prim<'a, UInt8Type>,
+    str: Strs<'a>,
+    int: Prim<'a, Int64Type>,
+    double: Prim<'a, Float64Type>,
+    bool: Bools<'a>,
+    bytes: Bins<'a>,
+    container: Prim<'a, UInt32Type>,
+}
+
+impl<'a> ValueReader<'a> {
+    pub(crate) fn new(
+        t: &'a StructArray,
+        table: &'static str,
+        names: [&'static str; 7],
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            ty: Prim::new(t, table, names[0])?,
+            str: Strs::new(t, table, names[1])?,
+            int: Prim::new(t, table, names[2])?,
+            double: Prim::new(t, table, names[3])?,
+            bool: Bools::new(t, table, names[4])?,
+            bytes: Bins::new(t, table, names[5])?,
+            container: Prim::new(t, table, names[6])?,
+        })
+    }
+
+    pub(crate) fn plain(t: &'a StructArray, table: &'static str) -> Result<Self, Error> {
+        Self::new(t, table, ["type", "str", "int", "double", "bool", "bytes", "container"])
+    }
+
+    /// The value at row `i`. `parent_container` is the container this row belongs to
+    /// (None for top-level values): a nested container must have a larger id, which
+    /// rules out cycles in hostile input.
+    pub(crate) fn get(
+        &self,
+        i: usize,
+        values: &NestedReader<'_>,
+        parent_container: Option<u32>,
+        depth: usize,
+    ) -> Result<Option<AnyValue>, Error> {
+        use any_value::Value;
+        let value = match self.ty.get(i) {
+            kind::ABSENT => return Ok(None),
+            kind::EMPTY => None,
+            kind::STRING => Some(Value::StringValue(self.str.get(i)?)),
+            kind::BOOL => Some(Value::BoolValue(self.bool.opt(i).unwrap_or_default())),
+            kind::INT => Some(Value::IntValue(self.int.get(i))),
+            kind::DOUBLE => Some(Value::DoubleValue(self.double.get(i))),
+            kind::BYTES => Some(Value::BytesValue(self.bytes.get(i))),
+            kind::STRINDEX => Some(Value::StringValueStrindex(
+                i32::try_from(self.int.get(i)).map_err(|_| Error::InvalidData {
+                    table: "values",
+                    reason: format!("string index {} out of i32 range", self.int.get(i)),
+                })?,
+            )),
+            k @ (kind::ARRAY | kind::KVLIST) => {
+                let Some(id) = self.container.opt(i) else {
+                    return Err(Error::InvalidData {
+                        table: "values",
+                        reason: format!("row {i} is an array/map without a container id"),
+                    });
+                };
+                if parent_container.is_some_and(|p| id <= p) {
+                    return Err(Error::InvalidData {
+                        table: "values",
+                        reason: format!("container {id} is nested in itself or a later container"),
+                    });
+                }
+                if depth >= MAX_NESTING {
+                    return Err(Error::NestingTooDeep(MAX_NESTING));
+                }
+                if k == kind::ARRAY {
+                    Some(Value::ArrayValue(ArrayValue {
+                        values: values.array(id, depth + 1)?,
+                    }))
+                } else {
+                    Some(Value::KvlistValue(KeyValueList {
+                        values: values.map(id, depth + 1)?,
+                    }))
+                }
+            }
+            other => {
+                return Err(Error::InvalidData {
+                    table: "values",
+                    reason: format!("unknown value type code {other} at row {i}"),
+                });
+            }
+        };
+        Ok(Some(AnyValue { value }))
+    }
+}
+
+/// An attribute table: `parent_id`, `key`, `key_strindex` and the value columns.
+pub(crate) struct AttrTable {
+    parent: ParentCol,
+    key: StrCol,
+    key_strindex: PrimCol<Int32Type>,
+    value: ValueCols,
+}
+
+impl AttrTable {
+    pub(crate) fn new() -> Self {
+        Self {
+            parent: ParentCol::new(),
+            key: StrCol::new("key", false),
+            key_strindex: PrimCol::new("key_strindex", false),
+            value: ValueCols::plain(),
+        }
+    }
+
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.parent.reserve(n);
+        self.key.reserve(n);
+        self.key_strindex.reserve(n);
+        self.value.reserve(n);
+    }
+
+    #[inline]
+    pub(crate) fn push<'a>(&mut self, parent: u32, kvs: &'a [KeyValue], nested: &mut Nested<'a>) {
+        for kv in kvs {
+            self.parent.push(parent);
+            self.key.push(&kv.key);
+            self.key_strindex.push(kv.key_strindex);
+            self.value.push(kv.value.as_ref(), nested);
+        }
+    }
+
+    pub(crate) fn discard_rows(&mut self) {
+        self.parent.discard_rows();
+        self.key.discard_rows();
+        self.key_strindex.discard_rows();
+        self.value.discard_rows();
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.discard_rows();
+        self.key.reset();
+        self.value.reset();
+    }
+
+    pub(crate) fn finish(&mut self, mode: DictMode) -> Result<Table, Error> {
+        let mut t = Table::default();
+        self.parent.finish(&mut t);
+        self.key.finish(mode, &mut t)?;
+        self.key_strindex.finish(&mut t);
+        self.value.finish(mode, &mut t)?;
+        Ok(t)
+    }
+}
+
+/// Read side of [`AttrTable`].
+pub(crate) struct AttrReader<'a> {
+    groups: Groups,
+    key: Strs<'a>,
+    key_strindex: Prim<'a, Int32Type>,
+    value: ValueReader<'a>,
+}
+
+impl<'a> AttrReader<'a> {
+    pub(crate) fn new(t: &'a StructArray, table: &'static str) -> Result<Self, Error> {
+        Ok(Self {
+            groups: Groups::new(t, table)?,
+            key: Strs::new(t, table, "key")?,
+            key_strindex: Prim::new(t, table, "key_strindex")?,
+            value: ValueReader::plain(t, table)?,
+        })
+    }
+
+    /// Attributes of `parent` (parents asked in ascending order).
+    pub(crate) fn take(&mut self, parent: u32, values: &NestedReader<'_>) -> Result<Vec<KeyValue>, Error> {
+        let rows = self.groups.take(parent);
+        let mut out = Vec::with_capacity(rows.len());
+        for i in rows {
+            out.push(KeyValue {
+                key: self.key.get(i)?,
+                value: self.value.get(i, values, None, 0)?,
+                key_strindex: self.key_strindex.get(i),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn finish(&self) -> Result<(), Error> {
+        self.groups.finish()
+    }
+}
+
+/// The `values` table: elements of arrays and maps, keyed by container id.
+pub(crate) struct NestedTable {
+    parent: ParentCol,
+    key: StrCol,
+    key_strindex: PrimCol<Int32Type>,
+    value: ValueCols,
+}
+
+impl NestedTable {
+    pub(crate) fn new() -> Self {
+        Self {
+            parent: ParentCol::new(),
+            key: StrCol::new("key", true),
+            key_strindex: PrimCol::new("key_strindex", false),
+            value: ValueCols::plain(),
+        }
+    }
+
+    /// Writes every queued container (and the containers they contain).
+    pub(crate) fn drain<'a>(&mut self, nested: &mut Nested<'a>) {
+        while let Some((id, container)) = nested.queue.pop_front() {
+            match container {
+                Container::Array(items) => {
+                    for item in items {
+                        self.parent.push(id);
+                        self.key.push_null();
+                        self.key_strindex.push(0);
+                        self.value.push(Some(item), nested);
+                    }
+                }
+                Container::Map(kvs) => {
+                    for kv in kvs {
+                        self.parent.push(id);
+                        self.key.push(&kv.key);
+                        self.key_strindex.push(kv.key_strindex);
+                        self.value.push(kv.value.as_ref(), nested);
+                    }
+                }
+            }
+        }
+        nested.next = 0;
+    }
+
+    pub(crate) fn discard_rows(&mut self) {
+        self.parent.discard_rows();
+        self.key.discard_rows();
+        self.key_strindex.discard_rows();
+        self.value.discard_rows();
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.discard_rows();
+        self.key.reset();
+        self.value.reset();
+    }
+
+    pub(crate) fn finish(&mut self, mode: DictMode) -> Result<Table, Error> {
+        let mut t = Table::default();
+        self.parent.finish(&mut t);
+        self.key.finish(mode, &mut t)?;
+        self.key_strindex.finish(&mut t);
+        self.value.finish(mode, &mut t)?;
+        Ok(t)
+    }
+}
+
+/// Read side of [`NestedTable`]: container id -> its rows.
+pub(crate) struct NestedReader<'a> {
+    /// (container id, first row, end row) for every non-empty container, ascending.
+    ranges: Vec<(u32, usize, usize)>,
+    /// Whether each range was already decoded: a container referenced twice would let
+    /// hostile input blow up exponentially with nesting.
+    used: Vec<std::cell::Cell<bool>>,
+    key: Strs<'a>,
+    key_strindex: Prim<'a, Int32Type>,
+    value: ValueReader<'a>,
+}
+
+impl<'a> NestedReader<'a> {
+    pub(crate) fn new(t: &'a StructArray) -> Result<Self, Error> {
+        let table = "values";
+        let deltas = Prim::<UInt32Type>::new(t, table, "parent_id")?;
+        let mut ranges: Vec<(u32, usize, usize)> = Vec::new();
+        let mut current: u32 = 0;
+        for i in 0..t.len() {
+            current = current
+                .checked_add(deltas.get(i))
+                .ok_or_else(|| Error::InvalidData {
+                    table,
+                    reason: format!("container id overflows at row {i}"),
+                })?;
+            match ranges.last_mut() {
+                Some(last) if last.0 == current => last.2 = i + 1,
+                _ => ranges.push((current, i, i + 1)),
+            }
+        }
+        let used = vec![std::cell::Cell::new(false); ranges.len()];
+        Ok(Self {
+            ranges,
+            used,
+            key: Strs::new(t, table, "key")?,
+            key_strindex: Prim::new(t, table, "key_strindex")?,
+            value: ValueReader::plain(t, table)?,
+        })
+    }
+
+    fn rows(&self, id: u32) -> Result<std::ops::Range<usize>, Error> {
+        let Ok(pos) = self.ranges.binary_search_by_key(&id, |r| r.0) else {
+            return Ok(0..0);
+        };
+        if let Some(used) = self.used.get(pos)
+            && used.replace(true)
+        {
+            return Err(Error::InvalidData {
+                table: "values",
+                reason: format!("container {id} is referenced more than once"),
+            });
+        }
+        Ok(self.ranges.get(pos).map_or(0..0, |r| r.1..r.2))
+    }
+
+    fn array(&self, id: u32, depth: usize) -> Result<Vec<AnyValue>, Error> {
+        let rows = self.rows(id)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for i in rows {
+            out.push(
+                self.value
+                    .get(i, self, Some(id), depth)?
+                    .unwrap_or(AnyValue { value: None }),
+            );
+        }
+        Ok(out)
+    }
+
+    fn map(&self, id: u32, depth: usize) -> Result<Vec<KeyValue>, Error> {
+        let rows = self.rows(id)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for i in rows {
+            out.push(KeyValue {
+                key: self.key.get(i)?,
+                value: self.value.get(i, self, Some(id), depth)?,
+                key_strindex: self.key_strindex.get(i),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Resources, their entity refs and attributes, scopes and their attributes.
+pub(crate) struct CommonTables {
+    res_present: BoolCol,
+    res_schema_url: StrCol,
+    res_dropped: PrimCol<UInt32Type>,
+    entity_parent: ParentCol,
+    entity_schema_url: StrCol,
+    entity_type: StrCol,
+    entity_id_keys: StrListCol,
+    entity_description_keys: StrListCol,
+    pub(crate) resource_attrs: AttrTable,
+    scope_parent: ParentCol,
+    scope_present: BoolCol,
+    scope_name: StrCol,
+    scope_version: StrCol,
+    scope_dropped: PrimCol<UInt32Type>,
+    scope_schema_url: StrCol,
+    pub(crate) scope_attrs: AttrTable,
+    pub(crate) values: NestedTable,
+    resources: u32,
+    scopes: u32,
+}
+
+/// Table names shared by all signals, in envelope order.
+pub(crate) const COMMON_TABLES: [&str; 6] = [
+    "resources",
+    "entity_refs",
+    "resource_attrs",
+    "scopes",
+    "scope_attrs",
+    "values",
+];
+
+impl CommonTables {
+    pub(crate) fn new() -> Self {
+        Self {
+            res_present: BoolCol::new("present", false),
+            res_schema_url: StrCol::new("schema_url", false),
+            res_dropped: PrimCol::new("dropped_attributes_count", false),
+            entity_parent: ParentCol::new(),
+            entity_schema_url: StrCol::new("schema_url", false),
+            entity_type: StrCol::new("type", false),
+            entity_id_keys: StrListCol::new("id_keys"),
+            entity_description_keys: StrListCol::new("description_keys"),
+            resource_attrs: AttrTable::new(),
+            scope_parent: ParentCol::new(),
+            scope_present: BoolCol::new("present", false),
+            scope_name: StrCol::new("name", false),
+            scope_version: StrCol::new("version", false),
+            scope_dropped: PrimCol::new("dropped_attributes_count", false),
+            scope_schema_url: StrCol::new("schema_url", false),
+            scope_attrs: AttrTable::new(),
+            values: NestedTable::new(),
+            resources: 0,
+            scopes: 0,
+        }
+    }
+
+    /// Adds a resource; returns its id.
+    pub(crate) fn push_resource<'a>(
+        &mut self,
+        resource: Option<&'a Resource>,
+        schema_url: &str,
+        nested: &mut Nested<'a>,
+    ) -> u32 {
+        let id = self.resources;
+        self.resources += 1;
+        self.res_present.push(resource.is_some());
+        self.res_schema_url.push(schema_url);
+        self.res_dropped
+            .push(resource.map_or(0, |r| r.dropped_attributes_count));
+        if let Some(r) = resource {
+            self.resource_attrs.push(id, &r.attributes, nested);
+            for e in &r.entity_refs {
+                self.push_entity(id, e);
+            }
+        }
+        id
+    }
+
+    fn push_entity(&mut self, parent: u32, e: &EntityRef) {
+        self.entity_parent.push(parent);
+        self.entity_schema_url.push(&e.schema_url);
+        self.entity_type.push(&e.r#type);
+        self.entity_id_keys.push(&e.id_keys);
+        self.entity_description_keys.push(&e.description_keys);
+    }
+
+    /// Adds a scope of `resource`; returns its id.
+    pub(crate) fn push_scope<'a>(
+        &mut self,
+        resource: u32,
+        scope: Option<&'a InstrumentationScope>,
+        schema_url: &str,
+        nested: &mut Nested<'a>,
+    ) -> u32 {
+        let id = self.scopes;
+        self.scopes += 1;
+        self.scope_parent.push(resource);
+        self.scope_present.push(scope.is_some());
+        self.scope_name.push(scope.map_or("", |s| s.name.as_str()));
+        self.scope_version.push(scope.map_or("", |s| s.version.as_str()));
+        self.scope_dropped
+            .push(scope.map_or(0, |s| s.dropped_attributes_count));
+        self.scope_schema_url.push(schema_url);
+        if let Some(s) = scope {
+            self.scope_attrs.push(id, &s.attributes, nested);
+        }
+        id
+    }
+
+    pub(crate) fn discard_rows(&mut self) {
+        self.res_present.discard_rows();
+        self.res_schema_url.discard_rows();
+        self.res_dropped.discard_rows();
+        self.entity_parent.discard_rows();
+        self.entity_schema_url.discard_rows();
+        self.entity_type.discard_rows();
+        self.entity_id_keys.discard_rows();
+        self.entity_description_keys.discard_rows();
+        self.resource_attrs.discard_rows();
+        self.scope_parent.discard_rows();
+        self.scope_present.discard_rows();
+        self.scope_name.discard_rows();
+        self.scope_version.discard_rows();
+        self.scope_dropped.discard_rows();
+        self.scope_schema_url.discard_rows();
+        self.scope_attrs.discard_rows();
+        self.values.discard_rows();
+        self.resources = 0;
+        self.scopes = 0;
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.discard_rows();
+        self.res_schema_url.reset();
+        self.entity_schema_url.reset();
+        self.entity_type.reset();
+        self.entity_id_keys.reset();
+        self.entity_description_keys.reset();
+        self.resource_attrs.reset();
+        self.scope_name.reset();
+        self.scope_version.reset();
+        self.scope_schema_url.reset();
+        self.scope_attrs.reset();
+        self.values.reset();
+    }
+
+    /// The six shared tables, in [`COMMON_TABLES`] order.
+    pub(crate) fn finish(&mut self, mode: DictMode) -> Result<Vec<(&'static str, Table)>, Error> {
+        let mut resources = Table::default();
+        self.res_present.finish(&mut resources);
+        self.res_schema_url.finish(mode, &mut resources)?;
+        self.res_dropped.finish(&mut resources);
+
+        let mut entities = Table::default();
+        self.entity_parent.finish(&mut entities);
+        self.entity_schema_url.finish(mode, &mut entities)?;
+        self.entity_type.finish(mode, &mut entities)?;
+        self.entity_id_keys.finish(mode, &mut entities)?;
+        self.entity_description_keys.finish(mode, &mut entities)?;
+
+        let mut scopes = Table::default();
+        self.scope_parent.finish(&mut scopes);
+        self.scope_present.finish(&mut scopes);
+        self.scope_name.finish(mode, &mut scopes)?;
+        self.scope_version.finish(mode, &mut scopes)?;
+        self.scope_dropped.finish(&mut scopes);
+        self.scope_schema_url.finish(mode, &mut scopes)?;
+
+        self.resources = 0;
+        self.scopes = 0;
+        Ok(vec![
+            ("resources", resources),
+            ("entity_refs", entities),
+            ("resource_attrs", self.resource_attrs.finish(mode)?),
+            ("scopes", scopes),
+            ("scope_attrs", self.scope_attrs.finish(mode)?),
+            ("values", self.values.finish(mode)?),
+        ])
+    }
+}
+
+/// A decoded resource with its schema URL (which lives on the `Resource*` message).
+pub(crate) struct DecodedResource {
+    pub(crate) resource: Option<Resource>,
+    pub(crate) schema_url: String,
+}
+
+/// A decoded scope, with its resource id and schema URL.
+pub(crate) struct DecodedScope {
+    pub(crate) resource: u32,
+    pub(crate) scope: Option<InstrumentationScope>,
+    pub(crate) schema_url: String,
+}
+
+/// Decodes the shared tables. `tables` holds them in [`COMMON_TABLES`] order.
+pub(crate) fn decode_common<'a>(
+    tables: &'a [StructArray],
+) -> Result<(Vec<DecodedResource>, Vec<DecodedScope>, NestedReader<'a>), Error> {
+    let [resources, entities, resource_attrs, scopes, scope_attrs, values] = tables else {
+        return Err(Error::InvalidData {
+            table: "envelope",
+            reason: "missing shared tables".into(),
+        });
+    };
+    let values = NestedReader::new(values)?;
+
+    let present = Bools::new(resources, "resources", "present")?;
+    let schema_url = Strs::new(resources, "resources", "schema_url")?;
+    let dropped = Prim::<UInt32Type>::new(resources, "resources", "dropped_attributes_count")?;
+    let mut attrs = AttrReader::new(resource_attrs, "resource_attrs")?;
+    let mut entity_groups = Groups::new(entities, "entity_refs")?;
+    let e_schema = Strs::new(entities, "entity_refs", "schema_url")?;
+    let e_type = Strs::new(entities, "entity_refs", "type")?;
+    let e_ids = StrList::new(entities, "entity_refs", "id_keys")?;
+    let e_desc = StrList::new(entities, "entity_refs", "description_keys")?;
+    let mut out_resources = Vec::with_capacity(resources.len());
+    for i in 0..resources.len() {
+        let id = row_id(i, "resources")?;
+        let attributes = attrs.take(id, &values)?;
+        let mut entity_refs = Vec::new();
+        for e in entity_groups.take(id) {
+            entity_refs.push(EntityRef {
+                schema_url: e_schema.get(e)?,
+                r#type: e_type.get(e)?,
+                id_keys: e_ids.get(e)?,
+                description_keys: e_desc.get(e)?,
+            });
+        }
+        let resource = if present.opt(i).unwrap_or(false) {
+            Some(Resource {
+                attributes,
+                dropped_attributes_count: dropped.get(i),
+                entity_refs,
+            })
+        } else {
+            None
+        };
+        out_resources.push(DecodedResource {
+            resource,
+            schema_url: schema_url.get(i)?,
+        });
+    }
+    attrs.finish()?;
+    entity_groups.finish()?;
+
+    let mut parents = Groups::new(scopes, "scopes")?;
+    let present = Bools::new(scopes, "scopes", "present")?;
+    let name = Strs::new(scopes, "scopes", "name")?;
+    let version = Strs::new(scopes, "scopes", "version")?;
+    let dropped = Prim::<UInt32Type>::new(scopes, "scopes", "dropped_attributes_count")?;
+    let schema_url = Strs::new(scopes, "scopes", "schema_url")?;
+    let mut attrs = AttrReader::new(scope_attrs, "scope_attrs")?;
+    let mut out_scopes = Vec::with_capacity(scopes.len());
+    for r in 0..out_resources.len() {
+        let resource = row_id(r, "resources")?;
+        for i in parents.take(resource) {
+            let id = row_id(i, "scopes")?;
+            let attributes = attrs.take(id, &values)?;
+            let scope = if present.opt(i).unwrap_or(false) {
+                Some(InstrumentationScope {
+                    name: name.get(i)?,
+                    version: version.get(i)?,
+                    attributes,
+                    dropped_attributes_count: dropped.get(i),
+                })
+            } else {
+                None
+            };
+            out_scopes.push(DecodedScope {
+                resource,
+                scope,
+                schema_url: schema_url.get(i)?,
+            });
+        }
+    }
+    parents.finish()?;
+    attrs.finish()?;
+    Ok((out_resources, out_scopes, values))
+}

@@ -1,0 +1,86 @@
+//! The collector's error type.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything that can stop the collector from loading its config, starting or shutting down cleanly.
+///
+/// Errors on the data path (a malformed request, a full queue, a failed export) are not here: they are answered
+/// to the client or counted in the self-metrics and never stop the collector.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ReadConfig {
+        /// The file named on the command line.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The config is not valid YAML.
+    #[error("config is not valid YAML: {0}")]
+    Yaml(String),
+    /// The config is valid YAML but not a valid collector config.
+    #[error("invalid config at `{path}`: {message}")]
+    Config {
+        /// Where in the file, as a dotted key path (`exporters.otlp/2.sending_queue.queue_size`).
+        path: String,
+        /// What is wrong and, for unknown names, what is supported.
+        message: String,
+    },
+    /// A listener could not be opened.
+    #[error("{component}: cannot listen on {endpoint}: {source}")]
+    Bind {
+        /// The component that wanted the port (`receivers.otlp`, `service.telemetry.metrics`).
+        component: String,
+        /// The configured endpoint.
+        endpoint: String,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A listener's endpoint resolved to no address.
+    #[error("{component}: endpoint {endpoint} resolves to no address")]
+    NoAddress {
+        /// The component that wanted the port.
+        component: String,
+        /// The configured endpoint.
+        endpoint: String,
+    },
+    /// A component could not be started.
+    #[error("{component}: {message}")]
+    Start {
+        /// The component, as its id in the config (`exporters.file/traces`).
+        component: String,
+        /// Why it could not start.
+        message: String,
+    },
+    /// A server task failed while running.
+    #[error("{component} stopped: {message}")]
+    Serve {
+        /// The component whose server failed.
+        component: String,
+        /// Why.
+        message: String,
+    },
+    /// A listener was asked for by name but the collector has none of that name.
+    #[error("no listener named {0}")]
+    UnknownListener(String),
+}
+
+impl Error {
+    pub(crate) fn config(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn bind(component: &str, endpoint: &str, addr: SocketAddr, source: std::io::Error) -> Self {
+        Error::Bind {
+            component: component.to_string(),
+            endpoint: format!("{endpoint} ({addr})"),
+            source,
+        }
+    }
+}

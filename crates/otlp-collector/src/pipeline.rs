@@ -1,0 +1,85 @@
+//! How batches move: the [`Consumer`] contract between stages, and the refusals that carry backpressure from a
+//! full exporter queue all the way back to the client.
+//!
+//! A consumer never waits for room: when it is full it refuses at once and hands the batch back, so a receiver can
+//! answer "retry later" and a batching processor can hold on to what it has. Nothing is buffered without bound.
+
+use crate::Batch;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A boxed, sendable future; consumers are called through trait objects.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a refusal should be answered to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// Full for now (queues, batch buffer): gRPC `RESOURCE_EXHAUSTED` with `RetryInfo`, HTTP 429 with
+    /// `Retry-After`.
+    Backpressure,
+    /// Not taking data (memory limit reached, shutting down): gRPC `UNAVAILABLE`, HTTP 503 with `Retry-After`.
+    Unavailable,
+    /// The data can never be taken (an exporter rejected it permanently): gRPC `INVALID_ARGUMENT`, HTTP 400.
+    Permanent,
+}
+
+/// Why a stage did not take a batch.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// How to answer the client.
+    pub kind: RefusalKind,
+    /// When the client should try again.
+    pub retry_after: Duration,
+    /// Which component refused and why, for the client's error message.
+    pub message: String,
+}
+
+impl Refusal {
+    pub(crate) fn backpressure(message: impl Into<String>) -> Self {
+        Refusal {
+            kind: RefusalKind::Backpressure,
+            retry_after: Duration::from_secs(1),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn unavailable(message: impl Into<String>, retry_after: Duration) -> Self {
+        Refusal {
+            kind: RefusalKind::Unavailable,
+            retry_after,
+            message: message.into(),
+        }
+    }
+}
+
+/// A refused batch. `batch` is the data handed back untouched, or `None` when the stage consumed it while failing
+/// (and has accounted for it).
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub(crate) refusal: Refusal,
+    pub(crate) batch: Option<Batch>,
+}
+
+impl Refused {
+    pub(crate) fn returning(refusal: Refusal, batch: Batch) -> Self {
+        Refused {
+            refusal,
+            batch: Some(batch),
+        }
+    }
+}
+
+/// A stage that takes batches: a processor, or the fan-out to a pipeline's exporters.
+///
+/// Accounting contract: on `Ok` the consumer owns the items and answers for every one of them (exported, queued
+/// or counted as dropped); on `Err` with the batch handed back, it has counted nothing.
+pub(crate) trait Consumer: Send + Sync + 'static {
+    /// Offers a batch; never waits for room.
+    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>>;
+
+    /// Stops taking data, hands everything held to the next stage and shuts it down, all before `deadline`;
+    /// whatever is still held then is counted as dropped.
+    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,4 @@
+//! Processors: stages between the receivers and the exporters of one pipeline.
+
+pub(crate) mod batch;
+pub(crate) mod memory_limiter;

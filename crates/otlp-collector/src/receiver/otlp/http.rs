@@ -1,0 +1,274 @@
+//! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
+
+use super::compression::{Compression, DecompressError, decompress};
+use super::{HttpServerConfig, Ingest, reject_invalid_log_records, reject_invalid_spans, shutdown_signal};
+use crate::pipeline::RefusalKind;
+use crate::telemetry::ReceiverCounters;
+use crate::{Batch, Error, Signal};
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+struct HttpState {
+    ingest: Arc<Ingest>,
+    counters: ReceiverCounters,
+    max_body: usize,
+}
+
+/// A request that is not taken, and how to answer it.
+struct Failure {
+    status: StatusCode,
+    code: tonic::Code,
+    message: String,
+    retry_after: Option<Duration>,
+    /// The encoding of the answer: the request's, or JSON when the request's is not known.
+    encoding: Encoding,
+}
+
+impl Failure {
+    fn new(encoding: Encoding, status: StatusCode, code: tonic::Code, message: String) -> Box<Self> {
+        Box::new(Failure {
+            status,
+            code,
+            message,
+            retry_after: None,
+            encoding,
+        })
+    }
+
+    fn bad_request(encoding: Encoding, message: String) -> Box<Self> {
+        Failure::new(encoding, StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument, message)
+    }
+
+    /// A `google.rpc.Status` in the request's encoding, as the OTLP specification asks.
+    fn into_response(self) -> Response {
+        let body = match self.encoding {
+            Encoding::Protobuf => tonic_types::Status {
+                code: self.code as i32,
+                message: self.message,
+                details: Vec::new(),
+            }
+            .encode_to_vec(),
+            Encoding::Json => serde_json::json!({ "code": self.code as i32, "message": self.message })
+                .to_string()
+                .into_bytes(),
+        };
+        let mut response = (self.status, [(header::CONTENT_TYPE, self.encoding.content_type())], body).into_response();
+        if let Some(after) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&after.as_secs().max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+type Answer<T> = Result<T, Box<Failure>>;
+
+fn success<T: Message + Serialize>(encoding: Encoding, response: &T) -> Response {
+    let body = match encoding {
+        Encoding::Protobuf => response.encode_to_vec(),
+        Encoding::Json => serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec()),
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+}
+
+fn decode<T: Message + Default + DeserializeOwned>(encoding: Encoding, body: &[u8], what: &str) -> Answer<T> {
+    match encoding {
+        Encoding::Protobuf => T::decode(body)
+            .map_err(|e| Failure::bad_request(encoding, format!("body is not a valid protobuf {what}: {e}"))),
+        Encoding::Json => serde_json::from_slice(body)
+            .map_err(|e| Failure::bad_request(encoding, format!("body is not a valid OTLP/JSON {what}: {e}"))),
+    }
+}
+
+/// Checks the headers and reads the whole body, decompressed, within the size limit.
+async fn read_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Answer<(Encoding, Vec<u8>)> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let encoding = match media_type.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
+        "application/json" => Encoding::Json,
+        _ => {
+            return Err(Failure::new(
+                Encoding::Json,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                tonic::Code::InvalidArgument,
+                format!(
+                    "unsupported content type `{content_type}`: send application/x-protobuf or application/json"
+                ),
+            ));
+        }
+    };
+    let content_encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(compression) = Compression::from_content_encoding(content_encoding) else {
+        return Err(Failure::new(
+            encoding,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            tonic::Code::InvalidArgument,
+            format!("unsupported Content-Encoding `{content_encoding}`: send gzip, zstd, deflate or none"),
+        ));
+    };
+    let too_large = || {
+        Failure::new(
+            encoding,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            tonic::Code::ResourceExhausted,
+            format!("request body exceeds the limit of {} bytes", state.max_body),
+        )
+    };
+    let raw = match Limited::new(body, state.max_body).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large()),
+        Err(e) => return Err(Failure::bad_request(encoding, format!("cannot read the request body: {e}"))),
+    };
+    let body = decompress(compression, &raw, state.max_body).map_err(|e| match e {
+        DecompressError::TooLarge => too_large(),
+        DecompressError::Corrupt(e) => Failure::bad_request(
+            encoding,
+            format!("body is not valid {} data: {e}", content_encoding.trim()),
+        ),
+    })?;
+    Ok((encoding, body))
+}
+
+async fn submit(state: &HttpState, encoding: Encoding, batch: Batch) -> Answer<()> {
+    state.ingest.submit(batch, &state.counters).await.map_err(|refusal| {
+        let (status, code, retry_after) = match refusal.kind {
+            RefusalKind::Backpressure => (
+                StatusCode::TOO_MANY_REQUESTS,
+                tonic::Code::ResourceExhausted,
+                Some(refusal.retry_after),
+            ),
+            RefusalKind::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                tonic::Code::Unavailable,
+                Some(refusal.retry_after),
+            ),
+            RefusalKind::Permanent => (StatusCode::INTERNAL_SERVER_ERROR, tonic::Code::Internal, None),
+        };
+        let mut failure = Failure::new(encoding, status, code, refusal.message);
+        failure.retry_after = retry_after;
+        failure
+    })
+}
+
+async fn traces(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let (encoding, body) = read_body(&state, &headers, body).await?;
+        let mut request: ExportTraceServiceRequest = decode(encoding, &body, "ExportTraceServiceRequest")?;
+        let rejected = reject_invalid_spans(&mut request);
+        if let Some((n, _)) = &rejected {
+            state.counters.refused(Signal::Traces, *n);
+        }
+        submit(&state, encoding, Batch::from_traces(request)).await?;
+        let response = ExportTraceServiceResponse {
+            partial_success: rejected.map(|(n, message)| ExportTracePartialSuccess {
+                rejected_spans: n as i64,
+                error_message: message,
+            }),
+        };
+        Ok::<_, Box<Failure>>(success(encoding, &response))
+    };
+    result.await.unwrap_or_else(|failure| failure.into_response())
+}
+
+async fn metrics(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let (encoding, body) = read_body(&state, &headers, body).await?;
+        let request: ExportMetricsServiceRequest = decode(encoding, &body, "ExportMetricsServiceRequest")?;
+        submit(&state, encoding, Batch::from_metrics(request)).await?;
+        Ok::<_, Box<Failure>>(success(encoding, &ExportMetricsServiceResponse { partial_success: None }))
+    };
+    result.await.unwrap_or_else(|failure| failure.into_response())
+}
+
+async fn logs(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let (encoding, body) = read_body(&state, &headers, body).await?;
+        let mut request: ExportLogsServiceRequest = decode(encoding, &body, "ExportLogsServiceRequest")?;
+        let rejected = reject_invalid_log_records(&mut request);
+        if let Some((n, _)) = &rejected {
+            state.counters.refused(Signal::Logs, *n);
+        }
+        submit(&state, encoding, Batch::from_logs(request)).await?;
+        let response = ExportLogsServiceResponse {
+            partial_success: rejected.map(|(n, message)| ExportLogsPartialSuccess {
+                rejected_log_records: n as i64,
+                error_message: message,
+            }),
+        };
+        Ok::<_, Box<Failure>>(success(encoding, &response))
+    };
+    result.await.unwrap_or_else(|failure| failure.into_response())
+}
+
+pub(super) async fn serve(
+    component: String,
+    listener: TcpListener,
+    config: HttpServerConfig,
+    ingest: Arc<Ingest>,
+    counters: ReceiverCounters,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let state = Arc::new(HttpState {
+        max_body: config.max_request_body_size,
+        ingest: ingest.clone(),
+        counters,
+    });
+    let mut router = axum::Router::new();
+    // Only the signals that have a pipeline get a route, so a client sending metrics to a traces-only collector
+    // gets a 404 instead of a silent success.
+    if ingest.serves(Signal::Traces) {
+        router = router.route(&config.traces_url_path, axum::routing::post(traces));
+    }
+    if ingest.serves(Signal::Metrics) {
+        router = router.route(&config.metrics_url_path, axum::routing::post(metrics));
+    }
+    if ingest.serves(Signal::Logs) {
+        router = router.route(&config.logs_url_path, axum::routing::post(logs));
+    }
+    axum::serve(listener, router.with_state(state))
+        .with_graceful_shutdown(shutdown_signal(shutdown))
+        .await
+        .map_err(|e| Error::Serve {
+            component: format!("{component} (http)"),
+            message: e.to_string(),
+        })
+}

@@ -1,0 +1,300 @@
+//! The `otlp` receiver: OTLP over gRPC and over HTTP (protobuf and JSON), as the OTLP specification describes.
+
+pub(crate) mod compression;
+mod grpc;
+mod http;
+
+use crate::config::de;
+use crate::pipeline::{Consumer, Refusal};
+use crate::telemetry::{ReceiverCounters, Telemetry};
+use crate::{Batch, Error, Signal};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The `otlp` receiver's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpReceiverConfig {
+    /// Which transports to serve.
+    #[serde(default)]
+    pub protocols: Protocols,
+}
+
+/// `protocols`: each present key enables that transport (`grpc:` alone means "with defaults").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protocols {
+    /// OTLP/gRPC.
+    #[serde(default, deserialize_with = "de::present")]
+    pub grpc: Option<GrpcServerConfig>,
+    /// OTLP/HTTP.
+    #[serde(default, deserialize_with = "de::present")]
+    pub http: Option<HttpServerConfig>,
+}
+
+/// OTLP/gRPC server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcServerConfig {
+    /// `host:port` to listen on; port 0 picks a free one.
+    pub endpoint: String,
+    /// Largest request accepted, after decompression, in MiB.
+    pub max_recv_msg_size_mib: usize,
+    /// Concurrent streams allowed per HTTP/2 connection.
+    pub max_concurrent_streams: Option<u32>,
+}
+
+impl Default for GrpcServerConfig {
+    fn default() -> Self {
+        GrpcServerConfig {
+            endpoint: "localhost:4317".to_string(),
+            max_recv_msg_size_mib: 4,
+            max_concurrent_streams: None,
+        }
+    }
+}
+
+/// OTLP/HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpServerConfig {
+    /// `host:port` to listen on; port 0 picks a free one.
+    pub endpoint: String,
+    /// Largest request body accepted, compressed or not, in bytes.
+    pub max_request_body_size: usize,
+    /// Path for traces.
+    pub traces_url_path: String,
+    /// Path for metrics.
+    pub metrics_url_path: String,
+    /// Path for logs.
+    pub logs_url_path: String,
+}
+
+impl Default for HttpServerConfig {
+    fn default() -> Self {
+        HttpServerConfig {
+            endpoint: "localhost:4318".to_string(),
+            max_request_body_size: 20 * 1024 * 1024,
+            traces_url_path: "/v1/traces".to_string(),
+            metrics_url_path: "/v1/metrics".to_string(),
+            logs_url_path: "/v1/logs".to_string(),
+        }
+    }
+}
+
+/// Hands decoded requests to the pipelines of their signal, counting what was accepted and refused.
+pub(crate) struct Ingest {
+    pipelines: [Vec<Arc<dyn Consumer>>; 3],
+}
+
+impl Ingest {
+    pub(crate) fn new(pipelines: [Vec<Arc<dyn Consumer>>; 3]) -> Self {
+        Ingest { pipelines }
+    }
+
+    fn serves(&self, signal: Signal) -> bool {
+        !self.pipelines[signal_index(signal)].is_empty()
+    }
+
+    /// Offers the batch to every pipeline of its signal. A refusal from any of them is the client's answer (as in
+    /// otelcol, pipelines that took their copy keep it).
+    pub(crate) async fn submit(&self, batch: Batch, counters: &ReceiverCounters) -> Result<(), Refusal> {
+        let signal = batch.signal();
+        let n = batch.item_count();
+        let pipelines = &self.pipelines[signal_index(signal)];
+        if n == 0 {
+            return Ok(());
+        }
+        if pipelines.is_empty() {
+            counters.refused(signal, n);
+            return Err(Refusal {
+                kind: crate::pipeline::RefusalKind::Permanent,
+                retry_after: std::time::Duration::ZERO,
+                message: format!("this collector has no {signal} pipeline"),
+            });
+        }
+        let last = pipelines.len() - 1;
+        let mut batch = Some(batch);
+        for (i, pipeline) in pipelines.iter().enumerate() {
+            let copy = if i == last { batch.take() } else { batch.clone() };
+            let Some(copy) = copy else { break };
+            if let Err(refused) = pipeline.consume(copy).await {
+                counters.refused(signal, n);
+                return Err(refused.refusal);
+            }
+        }
+        counters.accepted(signal, n);
+        Ok(())
+    }
+}
+
+fn signal_index(signal: Signal) -> usize {
+    match signal {
+        Signal::Traces => 0,
+        Signal::Metrics => 1,
+        Signal::Logs => 2,
+    }
+}
+
+/// Removes spans whose ids are malformed, so one bad span cannot make a backend reject a whole batch. Returns how
+/// many were removed and why, for the OTLP partial-success answer.
+pub(crate) fn reject_invalid_spans(request: &mut ExportTraceServiceRequest) -> Option<(usize, String)> {
+    let mut rejected = 0;
+    let mut first_reason = None;
+    for scope in request.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans) {
+        scope.spans.retain(|span| {
+            let reason = if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
+                Some("trace_id must be 16 bytes and not all zero")
+            } else if span.span_id.len() != 8 || span.span_id.iter().all(|b| *b == 0) {
+                Some("span_id must be 8 bytes and not all zero")
+            } else if !(span.parent_span_id.is_empty() || span.parent_span_id.len() == 8) {
+                Some("parent_span_id must be empty or 8 bytes")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                rejected += 1;
+                first_reason.get_or_insert(reason);
+                false
+            } else {
+                true
+            }
+        });
+    }
+    first_reason.map(|reason| (rejected, format!("{rejected} span(s) rejected: {reason}")))
+}
+
+/// Removes log records whose trace context ids are malformed.
+pub(crate) fn reject_invalid_log_records(request: &mut ExportLogsServiceRequest) -> Option<(usize, String)> {
+    let mut rejected = 0;
+    for scope in request.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs) {
+        scope.log_records.retain(|record| {
+            let valid = (record.trace_id.is_empty() || record.trace_id.len() == 16)
+                && (record.span_id.is_empty() || record.span_id.len() == 8);
+            if !valid {
+                rejected += 1;
+            }
+            valid
+        });
+    }
+    (rejected > 0).then(|| {
+        (
+            rejected,
+            format!("{rejected} log record(s) rejected: trace_id must be empty or 16 bytes, span_id empty or 8 bytes"),
+        )
+    })
+}
+
+/// A running `otlp` receiver.
+pub(crate) struct RunningOtlpReceiver {
+    pub(crate) grpc_addr: Option<SocketAddr>,
+    pub(crate) http_addr: Option<SocketAddr>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<JoinHandle<Result<(), Error>>>,
+}
+
+pub(crate) async fn bind(component: &str, endpoint: &str) -> Result<TcpListener, Error> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(endpoint)
+        .await
+        .map_err(|source| Error::Bind {
+            component: component.to_string(),
+            endpoint: endpoint.to_string(),
+            source,
+        })?
+        .collect();
+    let mut last_error = None;
+    for addr in addrs {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(Error::bind(component, endpoint, addr, e)),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| Error::NoAddress {
+        component: component.to_string(),
+        endpoint: endpoint.to_string(),
+    }))
+}
+
+impl RunningOtlpReceiver {
+    pub(crate) async fn start(
+        id: &str,
+        config: &OtlpReceiverConfig,
+        ingest: Arc<Ingest>,
+        telemetry: &Telemetry,
+    ) -> Result<Self, Error> {
+        let component = format!("receivers.{id}");
+        if config.protocols.grpc.is_none() && config.protocols.http.is_none() {
+            return Err(Error::config(
+                format!("{component}.protocols"),
+                "enable at least one of grpc or http",
+            ));
+        }
+        let (shutdown, watch) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut grpc_addr = None;
+        let mut http_addr = None;
+        if let Some(grpc) = &config.protocols.grpc {
+            let listener = bind(&component, &grpc.endpoint).await?;
+            grpc_addr = listener.local_addr().ok();
+            let counters = ReceiverCounters::new(telemetry, id, "grpc");
+            tasks.push(tokio::spawn(grpc::serve(
+                component.clone(),
+                listener,
+                grpc.clone(),
+                ingest.clone(),
+                counters,
+                watch.clone(),
+            )));
+        }
+        if let Some(http) = &config.protocols.http {
+            let listener = bind(&component, &http.endpoint).await?;
+            http_addr = listener.local_addr().ok();
+            let counters = ReceiverCounters::new(telemetry, id, "http");
+            tasks.push(tokio::spawn(http::serve(
+                component.clone(),
+                listener,
+                http.clone(),
+                ingest,
+                counters,
+                watch,
+            )));
+        }
+        Ok(RunningOtlpReceiver {
+            grpc_addr,
+            http_addr,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Stops accepting connections and waits for requests in progress to be answered.
+    pub(crate) async fn shutdown(self) -> Vec<Error> {
+        let _ = self.shutdown.send(true);
+        let mut errors = Vec::new();
+        for task in self.tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => errors.push(e),
+                Err(e) => errors.push(Error::Serve {
+                    component: "receiver".into(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        errors
+    }
+}
+
+/// Resolves once `watch` says shut down (or its sender is gone).
+pub(crate) async fn shutdown_signal(mut watch: tokio::sync::watch::Receiver<bool>) {
+    while !*watch.borrow() {
+        if watch.changed().await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Bad input gets a clear error, and the collector keeps serving the next good request.
+
+mod common;
+
+use common::{TestCollector, read_traces, spans};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use otlp_testkit::Generator;
+use prost::Message;
+use std::time::Duration;
+
+const CONFIG: &str = r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0", max_recv_msg_size_mib: 1 }
+      http: { endpoint: "127.0.0.1:0", max_request_body_size: 1048576 }
+processors:
+  batch: { timeout: 10ms }
+exporters:
+  file: { path: "{dir}/traces.jsonl", format: json }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [batch], exporters: [file] }
+  telemetry:
+    metrics: { address: "127.0.0.1:0" }
+"#;
+
+fn good_request(spans: usize) -> ExportTraceServiceRequest {
+    Generator::new(7).traces(spans)
+}
+
+async fn post(url: &str, content_type: &str, encoding: Option<&str>, body: Vec<u8>) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(encoding) = encoding {
+        request = request.header("content-encoding", encoding);
+    }
+    request.send().await.unwrap()
+}
+
+/// The `google.rpc.Status` message of a protobuf error answer.
+async fn status_message(response: reqwest::Response) -> String {
+    let body = response.bytes().await.unwrap();
+    tonic_types::Status::decode(body.as_ref()).unwrap().message
+}
+
+async fn assert_good_http_request_works(url: &str, sent: &mut usize) {
+    let response = post(url, "application/x-protobuf", None, good_request(5).encode_to_vec()).await;
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.unwrap();
+    let answer = ExportTraceServiceResponse::decode(body.as_ref()).unwrap();
+    assert_eq!(answer.partial_success, None);
+    *sent += 5;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
+    let harness = TestCollector::start(CONFIG).await;
+    let url = format!("{}/v1/traces", harness.http_endpoint());
+    let mut sent = 0;
+    assert_good_http_request_works(&url, &mut sent).await;
+
+    let garbage = post(&url, "application/x-protobuf", None, b"\xff\xff\xff\xff not protobuf".to_vec()).await;
+    assert_eq!(garbage.status(), 400);
+    let message = status_message(garbage).await;
+    assert!(message.contains("not a valid protobuf ExportTraceServiceRequest"), "{message}");
+    assert_good_http_request_works(&url, &mut sent).await;
+
+    let invalid_json = post(&url, "application/json", None, b"{\"resourceSpans\": [ {".to_vec()).await;
+    assert_eq!(invalid_json.status(), 400);
+    assert_eq!(invalid_json.headers()["content-type"], "application/json");
+    let json: serde_json::Value = invalid_json.json().await.unwrap();
+    assert!(json["message"].as_str().unwrap().contains("not a valid OTLP/JSON"), "{json}");
+    assert_good_http_request_works(&url, &mut sent).await;
+
+    let wrong_type = post(&url, "text/plain", None, b"hello".to_vec()).await;
+    assert_eq!(wrong_type.status(), 415);
+    let json: serde_json::Value = wrong_type.json().await.unwrap();
+    assert!(json["message"].as_str().unwrap().contains("application/x-protobuf"), "{json}");
+    assert_good_http_request_works(&url, &mut sent).await;
+
+    let oversized = post(&url, "application/x-protobuf", None, vec![0u8; 2 * 1024 * 1024]).await;
+    assert_eq!(oversized.status(), 413);
+    assert!(status_message(oversized).await.contains("exceeds the limit"));
+    assert_good_http_request_works(&url, &mut sent).await;
+
+    // A small gzip body that inflates past the limit is refused without inflating it all.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut bomb, &vec![0u8; 64 * 1024 * 1024]).unwrap();
+    let bomb = bomb.finish().unwrap();
+    let bombed = post(&url, "application/x-protobuf", Some("gzip"), bomb).await;
+    assert_eq!(bombed.status(), 413);
+    assert_good_http_request_works(&url, &mut sent).await;
+
+    let corrupt_gzip = post(&url, "application/x-protobuf", Some("gzip"), b"not gzip".to_vec()).await;
+    assert_eq!(corrupt_gzip.status(), 400);
+    let unknown_encoding = post(&url, "application/x-protobuf", Some("br"), vec![1, 2, 3]).await;
+    assert_eq!(unknown_encoding.status(), 415);
+
+    let wrong_path = post(
+        &format!("{}/v1/profiles", harness.http_endpoint()),
+        "application/x-protobuf",
+        None,
+        vec![],
+    )
+    .await;
+    assert_eq!(wrong_path.status(), 404);
+    assert_good_http_request_works(&url, &mut sent).await;
+
+    let TestCollector { collector, dir } = harness;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(5)).await.is_clean());
+    let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
+    assert_eq!(written.len(), sent, "exactly the good requests' spans were written");
+    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), sent as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_span_ids_are_rejected_alone_with_partial_success() {
+    let harness = TestCollector::start(CONFIG).await;
+    let mut request = good_request(10);
+    let mut all_spans = request
+        .resource_spans
+        .iter_mut()
+        .flat_map(|r| &mut r.scope_spans)
+        .flat_map(|s| &mut s.spans);
+    all_spans.next().unwrap().trace_id = vec![1, 2, 3];
+    all_spans.next().unwrap().span_id = vec![0; 8];
+    let valid = 8;
+
+    let mut client = TraceServiceClient::connect(harness.grpc_endpoint()).await.unwrap();
+    let answer = client.export(request.clone()).await.unwrap().into_inner();
+    let partial = answer.partial_success.unwrap();
+    assert_eq!(partial.rejected_spans, 2);
+    assert!(partial.error_message.contains("trace_id must be 16 bytes"), "{}", partial.error_message);
+
+    let response = post(
+        &format!("{}/v1/traces", harness.http_endpoint()),
+        "application/json",
+        None,
+        serde_json::to_vec(&request).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["partialSuccess"]["rejectedSpans"], serde_json::json!(2));
+
+    let TestCollector { collector, dir } = harness;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(5)).await.is_clean());
+    assert_eq!(spans(&read_traces(&dir.path().join("traces.jsonl"), true)).len(), 2 * valid);
+    assert_eq!(telemetry.total("otelcol_receiver_refused_spans"), 4);
+    assert_eq!(telemetry.total("otelcol_receiver_accepted_spans"), 2 * valid as u64);
+}
+
+/// A gRPC request framed by hand, so the body can be anything.
+async fn raw_grpc(endpoint: &str, message: &[u8]) -> (Option<String>, Option<String>) {
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(message);
+    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let response = client
+        .post(format!("{endpoint}/opentelemetry.proto.collector.trace.v1.TraceService/Export"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(frame)
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    (header("grpc-status"), header("grpc-message"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
+    let harness = TestCollector::start(CONFIG).await;
+    let endpoint = harness.grpc_endpoint();
+    let mut client = TraceServiceClient::connect(endpoint.clone()).await.unwrap();
+
+    let (code, message) = raw_grpc(&endpoint, b"\xff\xff\xff\xff garbage").await;
+    assert_eq!(code.as_deref(), Some("13"), "garbage is an INTERNAL decode error: {message:?}");
+    assert!(message.unwrap().contains("decode"));
+    client.export(good_request(3)).await.unwrap();
+
+    // 2 MiB of spans against a 1 MiB limit: RESOURCE_EXHAUSTED without RetryInfo, which clients do not retry.
+    let big = good_request(5000);
+    assert!(big.encoded_len() > 1024 * 1024);
+    let status = client.export(big).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("too large"));
+    client.export(good_request(3)).await.unwrap();
+
+    let TestCollector { collector, dir } = harness;
+    assert!(collector.shutdown(Duration::from_secs(5)).await.is_clean());
+    assert_eq!(spans(&read_traces(&dir.path().join("traces.jsonl"), true)).len(), 6);
+}

@@ -1,0 +1,90 @@
+//! Helpers shared by the integration tests: a collector on free ports writing to a temporary directory, and readers
+//! for what its file exporters wrote.
+#![allow(dead_code)]
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_collector::{Collector, Config, RunningCollector};
+use prost::Message;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// A collector started from `yaml`, in which `{dir}` stands for a fresh temporary directory.
+pub struct TestCollector {
+    pub collector: RunningCollector,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCollector {
+    pub async fn start(yaml: &str) -> TestCollector {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = yaml.replace("{dir}", &dir.path().display().to_string());
+        let config = Config::from_yaml(&yaml).unwrap();
+        let collector = Collector::new(config).start().await.unwrap();
+        TestCollector { collector, dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.collector.grpc_addr("otlp").unwrap())
+    }
+
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}", self.collector.http_addr("otlp").unwrap())
+    }
+}
+
+/// Reads a file exporter's output in either format.
+pub fn read_requests<T: Message + Default + DeserializeOwned>(path: &Path, json: bool) -> Vec<T> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    if json {
+        bytes
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).unwrap())
+            .collect()
+    } else {
+        let mut out = Vec::new();
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+            out.push(T::decode(&rest[4..4 + len]).unwrap());
+            rest = &rest[4 + len..];
+        }
+        out
+    }
+}
+
+pub fn read_traces(path: &Path, json: bool) -> Vec<ExportTraceServiceRequest> {
+    read_requests(path, json)
+}
+
+pub fn read_metrics(path: &Path, json: bool) -> Vec<ExportMetricsServiceRequest> {
+    read_requests(path, json)
+}
+
+pub fn read_logs(path: &Path, json: bool) -> Vec<ExportLogsServiceRequest> {
+    read_requests(path, json)
+}
+
+/// Every span in the requests.
+pub fn spans(
+    requests: &[ExportTraceServiceRequest],
+) -> Vec<opentelemetry_proto::tonic::trace::v1::Span> {
+    requests
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| s.spans.clone())
+        .collect()
+}
+
+/// The value of one series in the collector's Prometheus text, as a test would scrape it.
+pub async fn scrape(collector: &RunningCollector) -> String {
+    let addr = collector.telemetry_addr().unwrap();
+    reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap()
+}

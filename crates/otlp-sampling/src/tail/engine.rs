@@ -1,0 +1,463 @@
+//! The tail-sampling engine: buffers spans by trace, decides each trace once its
+//! `decision_wait` has passed, and releases the sampled ones.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::mem::size_of;
+use std::time::Instant;
+
+use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
+
+use super::config::TailSamplingConfig;
+use super::policy::{Policy, PolicyDecision, combine};
+use super::trace::{Reassembler, TraceData, TracePiece, split_by_trace};
+use crate::error::{Error, Result};
+
+/// Why spans were dropped; every dropped span is counted under exactly one reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    /// The policies decided not to sample the trace.
+    NotSampled,
+    /// A span arrived after its trace was decided (or cached) as not sampled.
+    LateNotSampled,
+    /// The trace was evicted undecided because `num_traces` traces were already held.
+    TraceLimit,
+    /// The trace was evicted undecided to stay under `max_buffered_bytes`.
+    MemoryLimit,
+    /// The span's trace ID is not 16 bytes (or is all zeros).
+    InvalidTraceId,
+}
+
+impl DropReason {
+    /// Every reason, for iterating metrics.
+    pub const ALL: [DropReason; 5] = [
+        DropReason::NotSampled,
+        DropReason::LateNotSampled,
+        DropReason::TraceLimit,
+        DropReason::MemoryLimit,
+        DropReason::InvalidTraceId,
+    ];
+
+    /// A stable snake_case label for metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::NotSampled => "not_sampled",
+            DropReason::LateNotSampled => "late_not_sampled",
+            DropReason::TraceLimit => "trace_limit",
+            DropReason::MemoryLimit => "memory_limit",
+            DropReason::InvalidTraceId => "invalid_trace_id",
+        }
+    }
+}
+
+/// Dropped span counts by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DropCounts {
+    counts: [u64; 5],
+}
+
+impl DropCounts {
+    /// Spans dropped for `reason`.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.counts.get(reason as usize).copied().unwrap_or(0)
+    }
+
+    /// Spans dropped for any reason.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// `(reason, count)` for every reason, zeros included.
+    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL
+            .iter()
+            .map(|reason| (*reason, self.get(*reason)))
+    }
+
+    fn add(&mut self, reason: DropReason, spans: u64) {
+        if let Some(count) = self.counts.get_mut(reason as usize) {
+            *count += spans;
+        }
+    }
+
+    fn merge(&mut self, other: &DropCounts) {
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
+            *mine += theirs;
+        }
+    }
+}
+
+/// What an [`TailSampler::ingest`] or [`TailSampler::tick`] call produced.
+#[derive(Debug, Default)]
+pub struct Decisions {
+    /// Spans to pass downstream: sampled traces, plus late spans of traces already
+    /// sampled. Spans that arrived in the same `ResourceSpans` (and scope) are merged back
+    /// into one, so resources are not repeated per trace.
+    pub released: Vec<ResourceSpans>,
+    /// Number of spans in `released`.
+    pub released_spans: u64,
+    /// Traces decided as sampled by this call.
+    pub sampled_traces: u64,
+    /// Traces decided as not sampled by this call.
+    pub not_sampled_traces: u64,
+    /// Spans dropped by this call, by reason.
+    pub dropped: DropCounts,
+}
+
+impl Decisions {
+    fn release(&mut self, assembler: &mut Reassembler, pieces: Vec<TracePiece>) {
+        for piece in pieces {
+            self.released_spans += piece.span_count;
+            assembler.push(&mut self.released, piece);
+        }
+    }
+
+    /// Adds another call's results to this one.
+    pub fn merge(&mut self, other: Decisions) {
+        self.released.extend(other.released);
+        self.released_spans += other.released_spans;
+        self.sampled_traces += other.sampled_traces;
+        self.not_sampled_traces += other.not_sampled_traces;
+        self.dropped.merge(&other.dropped);
+    }
+}
+
+type TraceKey = [u8; 16];
+
+#[derive(Debug)]
+enum TraceState {
+    Pending(TraceData),
+    /// Decided traces stay (spans released) until evicted, so late spans follow the decision
+    /// even with the decision caches off, as in otelcol.
+    Decided {
+        sampled: bool,
+    },
+}
+
+#[derive(Debug)]
+struct TraceEntry {
+    seq: u64,
+    state: TraceState,
+}
+
+/// A FIFO-bounded set of trace IDs.
+#[derive(Debug)]
+struct DecisionCache {
+    capacity: usize,
+    members: HashSet<TraceKey>,
+    order: VecDeque<TraceKey>,
+}
+
+impl DecisionCache {
+    fn new(capacity: usize) -> Self {
+        DecisionCache {
+            capacity,
+            members: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn insert(&mut self, key: TraceKey) {
+        if self.capacity == 0 || !self.members.insert(key) {
+            return;
+        }
+        self.order.push_back(key);
+        while self.order.len() > self.capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.members.remove(&oldest);
+            }
+        }
+    }
+
+    fn contains(&self, key: &TraceKey) -> bool {
+        self.members.contains(key)
+    }
+}
+
+/// Tail sampler over OTLP `ResourceSpans`, driven by the caller's clock.
+///
+/// Feed spans with [`TailSampler::ingest`] and call [`TailSampler::tick`] regularly (say
+/// every 100 ms–1 s) with the current time; both return [`Decisions`] with the spans to
+/// forward and the dropped counts. Nothing here sleeps or spawns, so an async driver is a
+/// `tokio::time::interval` loop around `tick`, and tests pass synthetic instants.
+///
+/// Memory is bounded by `num_traces` (pending plus recently decided traces) and, if set,
+/// `max_buffered_bytes` (estimated heap bytes of pending spans). Evicted undecided spans
+/// are reported as dropped with [`DropReason::TraceLimit`] / [`DropReason::MemoryLimit`].
+#[derive(Debug)]
+pub struct TailSampler {
+    config: TailSamplingConfig,
+    policies: Vec<Policy>,
+    traces: HashMap<TraceKey, TraceEntry>,
+    /// Pending traces by decision deadline; entries whose `seq` no longer matches are stale.
+    deadlines: VecDeque<(Instant, TraceKey, u64)>,
+    /// All held traces in arrival order, for eviction; stale entries are skipped likewise.
+    arrivals: VecDeque<(TraceKey, u64)>,
+    next_seq: u64,
+    sampled_cache: DecisionCache,
+    not_sampled_cache: DecisionCache,
+    buffered_spans: u64,
+    buffered_bytes: u64,
+    decisions_scratch: HashSet<PolicyDecision>,
+}
+
+impl TailSampler {
+    /// Builds the engine, validating every policy.
+    pub fn new(config: TailSamplingConfig) -> Result<Self> {
+        if config.num_traces == 0 {
+            return Err(Error::Config(
+                "num_traces must be greater than 0".to_owned(),
+            ));
+        }
+        let mut names = HashSet::new();
+        for policy in &config.policies {
+            if !names.insert(policy.name.as_str()) {
+                return Err(Error::Config(format!(
+                    "policy name `{}` is used twice",
+                    policy.name
+                )));
+            }
+        }
+        let policies = config
+            .policies
+            .iter()
+            .map(Policy::from_config)
+            .collect::<Result<Vec<_>>>()?;
+        let expected = config
+            .expected_new_traces_per_sec
+            .saturating_mul(config.decision_wait.as_secs().max(1))
+            .min(config.num_traces);
+        let capacity = usize::try_from(expected).unwrap_or(0);
+        Ok(TailSampler {
+            sampled_cache: DecisionCache::new(config.decision_cache.sampled_cache_size),
+            not_sampled_cache: DecisionCache::new(config.decision_cache.non_sampled_cache_size),
+            config,
+            policies,
+            traces: HashMap::with_capacity(capacity),
+            deadlines: VecDeque::with_capacity(capacity),
+            arrivals: VecDeque::with_capacity(capacity),
+            next_seq: 0,
+            buffered_spans: 0,
+            buffered_bytes: 0,
+            decisions_scratch: HashSet::new(),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &TailSamplingConfig {
+        &self.config
+    }
+
+    /// Traces held (pending and decided).
+    pub fn held_traces(&self) -> usize {
+        self.traces.len()
+    }
+
+    /// Spans waiting for a decision.
+    pub fn buffered_spans(&self) -> u64 {
+        self.buffered_spans
+    }
+
+    /// Estimated heap bytes of the spans waiting for a decision.
+    pub fn buffered_bytes(&self) -> u64 {
+        self.buffered_bytes
+    }
+
+    /// Estimated heap bytes held by the engine: buffered spans plus its trace table,
+    /// queues and decision caches (by capacity).
+    pub fn estimated_memory_bytes(&self) -> u64 {
+        // A hashbrown slot is the entry plus one control byte.
+        let table = self.traces.capacity() * (size_of::<(TraceKey, TraceEntry)>() + 1);
+        let queues = self.deadlines.capacity() * size_of::<(Instant, TraceKey, u64)>()
+            + self.arrivals.capacity() * size_of::<(TraceKey, u64)>();
+        let caches = [&self.sampled_cache, &self.not_sampled_cache]
+            .iter()
+            .map(|c| {
+                c.members.capacity() * (size_of::<TraceKey>() + 1)
+                    + c.order.capacity() * size_of::<TraceKey>()
+            })
+            .sum::<usize>();
+        self.buffered_bytes + (table + queues + caches) as u64
+    }
+
+    /// Accepts spans. Spans of undecided traces are buffered; late spans of decided traces
+    /// follow the decision at once (released or dropped in the returned [`Decisions`]).
+    pub fn ingest(&mut self, batch: Vec<ResourceSpans>, now: Instant) -> Decisions {
+        let mut out = Decisions::default();
+        let mut assembler = Reassembler::default();
+        for resource_spans in batch {
+            let (pieces, invalid) = split_by_trace(resource_spans);
+            out.dropped.add(DropReason::InvalidTraceId, invalid);
+            for (key, piece) in pieces {
+                self.accept(key, piece, now, &mut out, &mut assembler);
+            }
+        }
+        if let Some(limit) = self.config.max_buffered_bytes.filter(|limit| *limit > 0) {
+            while self.buffered_bytes > limit {
+                if !self.evict_oldest(DropReason::MemoryLimit, &mut out.dropped) {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Decides every trace whose `decision_wait` has passed by `now`.
+    pub fn tick(&mut self, now: Instant) -> Decisions {
+        let mut out = Decisions::default();
+        let mut assembler = Reassembler::default();
+        while let Some(&(deadline, key, seq)) = self.deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            self.decide(key, seq, now, &mut out, &mut assembler);
+        }
+        out
+    }
+
+    /// Decides every pending trace now, whatever its deadline (for shutdown).
+    pub fn flush(&mut self, now: Instant) -> Decisions {
+        let mut out = Decisions::default();
+        let mut assembler = Reassembler::default();
+        while let Some((_, key, seq)) = self.deadlines.pop_front() {
+            self.decide(key, seq, now, &mut out, &mut assembler);
+        }
+        out
+    }
+
+    fn accept(
+        &mut self,
+        key: TraceKey,
+        piece: TracePiece,
+        now: Instant,
+        out: &mut Decisions,
+        assembler: &mut Reassembler,
+    ) {
+        match self.traces.get_mut(&key) {
+            Some(TraceEntry {
+                state: TraceState::Pending(data),
+                ..
+            }) => {
+                self.buffered_spans += piece.span_count;
+                self.buffered_bytes += piece.heap_bytes;
+                data.push(piece);
+                return;
+            }
+            Some(TraceEntry {
+                state: TraceState::Decided { sampled },
+                ..
+            }) => {
+                if *sampled {
+                    out.release(assembler, vec![piece]);
+                } else {
+                    out.dropped
+                        .add(DropReason::LateNotSampled, piece.span_count);
+                }
+                return;
+            }
+            None => {}
+        }
+        if self.sampled_cache.contains(&key) {
+            out.release(assembler, vec![piece]);
+            return;
+        }
+        if self.not_sampled_cache.contains(&key) {
+            out.dropped
+                .add(DropReason::LateNotSampled, piece.span_count);
+            return;
+        }
+        while self.traces.len() as u64 >= self.config.num_traces {
+            if !self.evict_oldest(DropReason::TraceLimit, &mut out.dropped) {
+                break;
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.buffered_spans += piece.span_count;
+        self.buffered_bytes += piece.heap_bytes;
+        self.traces.insert(
+            key,
+            TraceEntry {
+                seq,
+                state: TraceState::Pending(TraceData::new(key, piece)),
+            },
+        );
+        self.deadlines
+            .push_back((now + self.config.decision_wait, key, seq));
+        self.arrivals.push_back((key, seq));
+    }
+
+    /// Evicts the oldest held trace; false when nothing is left to evict.
+    fn evict_oldest(&mut self, reason: DropReason, dropped: &mut DropCounts) -> bool {
+        while let Some((key, seq)) = self.arrivals.pop_front() {
+            let Entry::Occupied(entry) = self.traces.entry(key) else {
+                continue;
+            };
+            if entry.get().seq != seq {
+                continue;
+            }
+            if let TraceState::Pending(data) = entry.remove().state {
+                self.buffered_spans -= data.span_count;
+                self.buffered_bytes -= data.heap_bytes;
+                dropped.add(reason, data.span_count);
+                // The evicted trace was the oldest pending one, so its deadline sits at the
+                // front; dropping it now keeps the deadline queue bounded under overload.
+                while let Some(&(_, key, seq)) = self.deadlines.front() {
+                    let live = self
+                        .traces
+                        .get(&key)
+                        .is_some_and(|e| e.seq == seq && matches!(e.state, TraceState::Pending(_)));
+                    if live {
+                        break;
+                    }
+                    self.deadlines.pop_front();
+                }
+            }
+            return true;
+        }
+        false
+    }
+
+    fn decide(
+        &mut self,
+        key: TraceKey,
+        seq: u64,
+        now: Instant,
+        out: &mut Decisions,
+        assembler: &mut Reassembler,
+    ) {
+        let Some(entry) = self.traces.get_mut(&key) else {
+            return;
+        };
+        if entry.seq != seq {
+            return;
+        }
+        let TraceState::Pending(data) =
+            std::mem::replace(&mut entry.state, TraceState::Decided { sampled: false })
+        else {
+            return;
+        };
+        self.decisions_scratch.clear();
+        for policy in &mut self.policies {
+            let decision = policy.evaluate(&data, now);
+            self.decisions_scratch.insert(decision);
+            if self.config.sample_on_first_match && decision == PolicyDecision::Sampled {
+                break;
+            }
+        }
+        let sampled = combine(&self.decisions_scratch);
+        entry.state = TraceState::Decided { sampled };
+        self.buffered_spans -= data.span_count;
+        self.buffered_bytes -= data.heap_bytes;
+        if sampled {
+            out.sampled_traces += 1;
+            self.sampled_cache.insert(key);
+            out.release(assembler, data.pieces);
+        } else {
+            out.not_sampled_traces += 1;
+            self.not_sampled_cache.insert(key);
+            out.dropped.add(DropReason::NotSampled, data.span_count);
+        }
+    }
+}

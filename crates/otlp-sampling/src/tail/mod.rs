@@ -1,0 +1,14 @@
+//! Tail sampling: otelcol's `tail_sampling` processor as a library.
+//!
+//! [`TailSamplingConfig`] deserialises from the processor's YAML block unchanged;
+//! [`TailSampler`] is the engine the collector drives with `ingest` and `tick`.
+
+pub mod config;
+mod engine;
+mod policy;
+mod trace;
+
+pub use config::TailSamplingConfig;
+pub use engine::{Decisions, DropCounts, DropReason, TailSampler};
+pub use policy::PolicyDecision;
+pub use trace::heap_size_resource_spans;

@@ -1,0 +1,338 @@
+//! How the engine holds spans while a trace waits for its decision.
+//!
+//! An OTLP batch carries each resource (often 20+ attributes) once for many traces.
+//! Cloning it into every trace would cost more than the spans themselves, so buffered
+//! spans point at a shared resource and scope header, and full `ResourceSpans` are only
+//! rebuilt for the traces that are released, merged per original resource and scope.
+
+use std::collections::HashMap;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+
+/// The part of a `ResourceSpans` shared by all its traces.
+#[derive(Debug)]
+pub(crate) struct ResourceHeader {
+    pub(crate) resource: Option<Resource>,
+    pub(crate) schema_url: String,
+}
+
+/// The part of a `ScopeSpans` shared by all its traces.
+#[derive(Debug)]
+pub(crate) struct ScopeHeader {
+    pub(crate) scope: Option<InstrumentationScope>,
+    pub(crate) schema_url: String,
+}
+
+/// One trace's spans from one scope of one batch.
+#[derive(Debug)]
+pub(crate) struct ScopePiece {
+    pub(crate) scope: Arc<ScopeHeader>,
+    pub(crate) spans: Vec<Span>,
+}
+
+/// One trace's spans from one `ResourceSpans` of one batch.
+#[derive(Debug)]
+pub(crate) struct TracePiece {
+    pub(crate) resource: Arc<ResourceHeader>,
+    pub(crate) scopes: Vec<ScopePiece>,
+    pub(crate) span_count: u64,
+    /// Estimated heap bytes of this piece, including its share of the headers.
+    pub(crate) heap_bytes: u64,
+}
+
+/// A buffered trace as policies see it.
+#[derive(Debug)]
+pub(crate) struct TraceData {
+    pub(crate) trace_id: [u8; 16],
+    pub(crate) pieces: Vec<TracePiece>,
+    pub(crate) span_count: u64,
+    pub(crate) heap_bytes: u64,
+}
+
+impl TraceData {
+    pub(crate) fn new(trace_id: [u8; 16], piece: TracePiece) -> Self {
+        TraceData {
+            trace_id,
+            span_count: piece.span_count,
+            heap_bytes: piece.heap_bytes,
+            pieces: vec![piece],
+        }
+    }
+
+    pub(crate) fn push(&mut self, piece: TracePiece) {
+        self.span_count += piece.span_count;
+        self.heap_bytes += piece.heap_bytes;
+        self.pieces.push(piece);
+    }
+
+    pub(crate) fn spans(&self) -> impl Iterator<Item = &Span> {
+        self.pieces
+            .iter()
+            .flat_map(|piece| piece.scopes.iter().flat_map(|scope| scope.spans.iter()))
+    }
+
+    /// Whether any resource or span attribute named `key` satisfies `predicate`.
+    pub(crate) fn any_attribute(
+        &self,
+        key: &str,
+        predicate: impl Fn(&any_value::Value) -> bool,
+    ) -> bool {
+        let matches = |attributes: &[KeyValue]| {
+            attributes.iter().any(|kv| {
+                kv.key == key
+                    && kv
+                        .value
+                        .as_ref()
+                        .and_then(|v: &AnyValue| v.value.as_ref())
+                        .is_some_and(&predicate)
+            })
+        };
+        self.pieces.iter().any(|piece| {
+            piece
+                .resource
+                .resource
+                .as_ref()
+                .is_some_and(|r| matches(&r.attributes))
+        }) || self.spans().any(|span| matches(&span.attributes))
+    }
+
+    /// Approximate OTLP protobuf size of the trace (spans plus their resource and scope).
+    pub(crate) fn encoded_len(&self) -> u64 {
+        self.pieces
+            .iter()
+            .map(|piece| {
+                let resource = piece
+                    .resource
+                    .resource
+                    .as_ref()
+                    .map_or(0, Message::encoded_len);
+                let scopes: usize = piece
+                    .scopes
+                    .iter()
+                    .map(|scope| {
+                        scope.scope.scope.as_ref().map_or(0, Message::encoded_len)
+                            + scope.spans.iter().map(Message::encoded_len).sum::<usize>()
+                    })
+                    .sum();
+                (resource + scopes) as u64
+            })
+            .sum()
+    }
+}
+
+/// Splits one `ResourceSpans` into one piece per trace ID, in first-seen order. Spans
+/// whose trace ID is not 16 bytes or is all zeros are returned as a count.
+pub(crate) fn split_by_trace(resource_spans: ResourceSpans) -> (Vec<([u8; 16], TracePiece)>, u64) {
+    let ResourceSpans {
+        resource,
+        scope_spans,
+        schema_url,
+    } = resource_spans;
+    let resource = Arc::new(ResourceHeader {
+        resource,
+        schema_url,
+    });
+    let resource_heap = resource
+        .resource
+        .as_ref()
+        .map_or(0, |r| heap_size_attributes(&r.attributes))
+        + resource.schema_url.capacity()
+        + size_of::<ResourceHeader>();
+    let mut pieces: Vec<([u8; 16], TracePiece)> = Vec::new();
+    let mut index_of: HashMap<[u8; 16], usize> = HashMap::new();
+    let mut invalid = 0u64;
+    for ScopeSpans {
+        scope,
+        spans,
+        schema_url,
+    } in scope_spans
+    {
+        let scope = Arc::new(ScopeHeader { scope, schema_url });
+        for span in spans {
+            let Some(key) = trace_key(&span) else {
+                invalid += 1;
+                continue;
+            };
+            let index = *index_of.entry(key).or_insert_with(|| {
+                pieces.push((
+                    key,
+                    TracePiece {
+                        resource: Arc::clone(&resource),
+                        scopes: Vec::new(),
+                        span_count: 0,
+                        heap_bytes: 0,
+                    },
+                ));
+                pieces.len() - 1
+            });
+            let Some((_, piece)) = pieces.get_mut(index) else {
+                continue;
+            };
+            piece.span_count += 1;
+            piece.heap_bytes += (heap_size_span(&span) + size_of::<Span>()) as u64;
+            match piece.scopes.last_mut() {
+                Some(last) if Arc::ptr_eq(&last.scope, &scope) => last.spans.push(span),
+                _ => piece.scopes.push(ScopePiece {
+                    scope: Arc::clone(&scope),
+                    spans: vec![span],
+                }),
+            }
+        }
+    }
+    // Each piece carries an equal share of the headers it keeps alive, so the shares add
+    // up to the real cost while all of them are buffered.
+    let scope_heap: usize = pieces
+        .iter()
+        .flat_map(|(_, piece)| piece.scopes.iter())
+        .map(|s| {
+            size_of::<ScopePiece>()
+                + s.scope.schema_url.capacity()
+                + s.scope.scope.as_ref().map_or(0, |sc| {
+                    sc.name.capacity()
+                        + sc.version.capacity()
+                        + heap_size_attributes(&sc.attributes)
+                })
+        })
+        .sum();
+    let share = ((resource_heap + scope_heap) / pieces.len().max(1)) as u64;
+    for (_, piece) in &mut pieces {
+        piece.heap_bytes += share + size_of::<TracePiece>() as u64;
+    }
+    (pieces, invalid)
+}
+
+fn trace_key(span: &Span) -> Option<[u8; 16]> {
+    let key = <[u8; 16]>::try_from(span.trace_id.as_slice()).ok()?;
+    (key != [0; 16]).then_some(key)
+}
+
+/// Rebuilds `ResourceSpans` from released pieces, merging pieces that came from the same
+/// resource (and scope) of the same input batch back into one.
+///
+/// Headers are identified by address, so the reassembler holds a reference to each one it
+/// has seen: an address cannot be freed and reused by another header while it is in use.
+#[derive(Debug, Default)]
+pub(crate) struct Reassembler {
+    by_resource: HashMap<usize, (usize, Arc<ResourceHeader>)>,
+    by_scope: HashMap<(usize, usize), (usize, Arc<ScopeHeader>)>,
+}
+
+impl Reassembler {
+    pub(crate) fn push(&mut self, out: &mut Vec<ResourceSpans>, piece: TracePiece) {
+        let resource_id = Arc::as_ptr(&piece.resource) as usize;
+        let resource_index = self
+            .by_resource
+            .entry(resource_id)
+            .or_insert_with(|| {
+                out.push(ResourceSpans {
+                    resource: piece.resource.resource.clone(),
+                    scope_spans: Vec::new(),
+                    schema_url: piece.resource.schema_url.clone(),
+                });
+                (out.len() - 1, Arc::clone(&piece.resource))
+            })
+            .0;
+        let Some(resource_spans) = out.get_mut(resource_index) else {
+            return;
+        };
+        for scope_piece in piece.scopes {
+            let scope_id = Arc::as_ptr(&scope_piece.scope) as usize;
+            let scope_index = self
+                .by_scope
+                .entry((resource_index, scope_id))
+                .or_insert_with(|| {
+                    resource_spans.scope_spans.push(ScopeSpans {
+                        scope: scope_piece.scope.scope.clone(),
+                        spans: Vec::new(),
+                        schema_url: scope_piece.scope.schema_url.clone(),
+                    });
+                    (
+                        resource_spans.scope_spans.len() - 1,
+                        Arc::clone(&scope_piece.scope),
+                    )
+                })
+                .0;
+            if let Some(scope_spans) = resource_spans.scope_spans.get_mut(scope_index) {
+                scope_spans.spans.extend(scope_piece.spans);
+            }
+        }
+    }
+}
+
+/// Estimated heap footprint of a `ResourceSpans` (allocations made by its vectors and
+/// strings, by capacity).
+pub fn heap_size_resource_spans(resource_spans: &ResourceSpans) -> u64 {
+    let resource = resource_spans
+        .resource
+        .as_ref()
+        .map_or(0, |r| heap_size_attributes(&r.attributes));
+    let scopes: usize = resource_spans
+        .scope_spans
+        .iter()
+        .map(|ss| {
+            let scope = ss.scope.as_ref().map_or(0, |s| {
+                s.name.capacity() + s.version.capacity() + heap_size_attributes(&s.attributes)
+            });
+            let spans: usize = ss.spans.iter().map(heap_size_span).sum();
+            scope + ss.schema_url.capacity() + ss.spans.capacity() * size_of::<Span>() + spans
+        })
+        .sum();
+    (resource
+        + resource_spans.schema_url.capacity()
+        + resource_spans.scope_spans.capacity() * size_of::<ScopeSpans>()
+        + scopes) as u64
+}
+
+fn heap_size_span(span: &Span) -> usize {
+    use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
+    span.trace_id.capacity()
+        + span.span_id.capacity()
+        + span.trace_state.capacity()
+        + span.parent_span_id.capacity()
+        + span.name.capacity()
+        + heap_size_attributes(&span.attributes)
+        + span.events.capacity() * size_of::<Event>()
+        + span
+            .events
+            .iter()
+            .map(|e| e.name.capacity() + heap_size_attributes(&e.attributes))
+            .sum::<usize>()
+        + span.links.capacity() * size_of::<Link>()
+        + span
+            .links
+            .iter()
+            .map(|l| {
+                l.trace_id.capacity()
+                    + l.span_id.capacity()
+                    + l.trace_state.capacity()
+                    + heap_size_attributes(&l.attributes)
+            })
+            .sum::<usize>()
+        + span.status.as_ref().map_or(0, |s| s.message.capacity())
+}
+
+fn heap_size_attributes(attributes: &Vec<KeyValue>) -> usize {
+    attributes.capacity() * size_of::<KeyValue>()
+        + attributes
+            .iter()
+            .map(|kv| kv.key.capacity() + kv.value.as_ref().map_or(0, heap_size_any_value))
+            .sum::<usize>()
+}
+
+fn heap_size_any_value(value: &AnyValue) -> usize {
+    match &value.value {
+        Some(any_value::Value::StringValue(s)) => s.capacity(),
+        Some(any_value::Value::BytesValue(b)) => b.capacity(),
+        Some(any_value::Value::ArrayValue(array)) => {
+            array.values.capacity() * size_of::<AnyValue>()
+                + array.values.iter().map(heap_size_any_value).sum::<usize>()
+        }
+        Some(any_value::Value::KvlistValue(list)) => heap_size_attributes(&list.values),
+        _ => 0,
+    }
+}

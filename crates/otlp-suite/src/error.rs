@@ -1,0 +1,26 @@
+//! The otlp-suite crate's error type.
+
+/// Errors of the `otlp-suite` commands.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A command-line argument has a value the command cannot use.
+    #[error("invalid --{argument}: {reason}")]
+    InvalidArgument {
+        /// The argument's long name, without the dashes.
+        argument: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
+    /// The target endpoint does not accept connections.
+    #[error("cannot connect to {endpoint}: {reason}")]
+    Connect {
+        /// The endpoint as given (or defaulted) on the command line.
+        endpoint: String,
+        /// Why the connection failed, with the chain of underlying causes.
+        reason: String,
+    },
+    /// A load generator worker task ended abnormally.
+    #[error("load generator worker failed: {0}")]
+    Worker(String),
+}

@@ -1,0 +1,881 @@
+//! `otlp-suite loadgen`: sends realistic OTLP trace traffic to a collector at a fixed rate or
+//! as fast as it answers, and reports throughput, refusals and latency.
+//!
+//! The requests come from [`otlp_testkit::Generator`]: a pool of distinct requests is
+//! generated and protobuf-encoded once before the clock starts, so neither generation nor
+//! encoding limits the throughput being measured. Each connection is served by its own task;
+//! with `--rate` all tasks share one absolute schedule (request *k* is due at
+//! `start + k × interval`), so the rate does not drift however the server's latency varies.
+//! A retryable refusal (gRPC `UNAVAILABLE`/`RESOURCE_EXHAUSTED`, HTTP 429/503) is counted and
+//! honoured by pausing that connection for the server's hint (`RetryInfo` or `Retry-After`,
+//! at most one second); the refused request is not sent again.
+//!
+//! gRPC requests go through tonic's generic client with a pass-through codec, so the
+//! pre-encoded bytes are sent as they are: the same bytes on the wire as `TraceServiceClient`
+//! would produce, without a clone and an encode per request. Compression (`--compression`)
+//! is tonic's per-message compression for gRPC; HTTP bodies are compressed once, up front.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+use crate::error::Error;
+use bytes::{BufMut, Bytes};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use otlp_testkit::{Generator, span_count};
+use prost::Message;
+use std::fmt;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::{Channel, Endpoint};
+use tonic_types::StatusExt;
+
+const DEFAULT_GRPC_ENDPOINT: &str = "http://127.0.0.1:4317";
+const DEFAULT_HTTP_ENDPOINT: &str = "http://127.0.0.1:4318";
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+/// Without `--rate` or `--max`, a gentle rate that any collector should sustain.
+const DEFAULT_RATE: u64 = 10_000;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A request that takes longer than this counts as failed, so a stuck server cannot stop
+/// the run from ending.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest pause a server's retry hint can impose on a connection.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// The pause after a refusal that came without a hint.
+const DEFAULT_BACKOFF: Duration = Duration::from_millis(100);
+/// The pause after a failed request, so a dead or broken server is not hammered in a tight loop.
+const FAILURE_BACKOFF: Duration = Duration::from_millis(50);
+/// Distinct requests in the pool, unless that would hold more than `MAX_POOLED_SPANS`.
+const POOL_REQUESTS: usize = 64;
+const MAX_POOLED_SPANS: usize = 2_000_000;
+
+/// The wire protocol to send OTLP with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// OTLP/gRPC (`TraceService/Export`), default port 4317.
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (`POST /v1/traces`), default port 4318.
+    Http,
+}
+
+/// Compression of the request bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compression {
+    /// Uncompressed.
+    None,
+    /// gzip (`grpc-encoding: gzip` / `Content-Encoding: gzip`).
+    Gzip,
+    /// zstd (`grpc-encoding: zstd` / `Content-Encoding: zstd`).
+    Zstd,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    otlp_collector::config::parse_go_duration(text)
+}
+
+/// Arguments of `otlp-suite loadgen`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadgenArgs {
+    /// Base URL of the collector [default: http://127.0.0.1:4317 for grpc,
+    /// http://127.0.0.1:4318 for http, where /v1/traces is appended].
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Wire protocol.
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    pub protocol: Protocol,
+    /// Target rate in spans per second; 0 means as fast as possible
+    /// [default: 10000 unless --max is given].
+    #[arg(long, conflicts_with = "max")]
+    pub rate: Option<u64>,
+    /// No rate limit: each connection sends as soon as its previous request is answered.
+    #[arg(long)]
+    pub max: bool,
+    /// How long to send, e.g. 10s, 500ms, 1m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Spans in each export request.
+    #[arg(long, default_value_t = 100)]
+    pub spans_per_request: usize,
+    /// Concurrent connections (gRPC channels or HTTP connections), each with its own task.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Compression of the request bodies.
+    #[arg(long, value_enum, default_value_t = Compression::None)]
+    pub compression: Compression,
+    /// Do not show the progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// What a load generator run achieved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadgenReport {
+    /// Spans in the requests the server accepted (partially rejected spans excluded).
+    pub spans_sent: u64,
+    /// Spans the server reported as rejected in a partial success.
+    pub spans_rejected: u64,
+    /// Requests answered with success.
+    pub requests_ok: u64,
+    /// Requests refused with a retryable answer (gRPC `UNAVAILABLE`/`RESOURCE_EXHAUSTED`,
+    /// HTTP 429/503); they were not resent.
+    pub requests_refused: u64,
+    /// Requests that failed otherwise (transport errors, timeouts, other status codes).
+    pub requests_failed: u64,
+    /// From the first request to the last answer.
+    pub elapsed: Duration,
+    /// Median latency of the answered requests.
+    pub latency_p50: Duration,
+    /// 99th percentile latency of the answered requests.
+    pub latency_p99: Duration,
+    /// Highest latency of the answered requests.
+    pub latency_max: Duration,
+}
+
+impl LoadgenReport {
+    /// Accepted spans per second over the whole run.
+    pub fn spans_per_second(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.spans_sent as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Formats a latency with a unit that keeps three significant digits readable.
+fn human_duration(duration: Duration) -> String {
+    let micros = duration.as_secs_f64() * 1e6;
+    if micros < 1_000.0 {
+        format!("{micros:.0}µs")
+    } else if micros < 1_000_000.0 {
+        format!("{:.2}ms", micros / 1e3)
+    } else {
+        format!("{:.2}s", micros / 1e6)
+    }
+}
+
+impl fmt::Display for LoadgenReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sent {} spans in {:.1}s: {:.0} spans/s, requests ok={}, refused={}, failed={}",
+            self.spans_sent,
+            self.elapsed.as_secs_f64(),
+            self.spans_per_second(),
+            self.requests_ok,
+            self.requests_refused,
+            self.requests_failed,
+        )?;
+        if self.spans_rejected > 0 {
+            write!(f, ", spans rejected={}", self.spans_rejected)?;
+        }
+        write!(
+            f,
+            ", latency p50={} p99={} max={}",
+            human_duration(self.latency_p50),
+            human_duration(self.latency_p99),
+            human_duration(self.latency_max),
+        )
+    }
+}
+
+/// One pre-encoded request: the protobuf bytes (compressed already for HTTP) and its span count.
+struct Payload {
+    body: Bytes,
+    spans: u64,
+}
+
+/// How the workers pace their requests.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    Max,
+    /// Nanoseconds between two consecutive requests of the shared schedule.
+    Every(f64),
+}
+
+/// The answer to one request.
+enum Outcome {
+    Accepted { rejected_spans: u64 },
+    Refused { retry_after: Option<Duration> },
+    Failed,
+}
+
+/// A tonic codec that sends bytes already encoded as `ExportTraceServiceRequest`, so the
+/// pool is encoded once instead of on every send; the bytes on the wire are the same.
+#[derive(Debug, Clone, Copy, Default)]
+struct PreEncodedCodec;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PreEncodedEncoder;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ResponseDecoder;
+
+impl Codec for PreEncodedCodec {
+    type Encode = Bytes;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = PreEncodedEncoder;
+    type Decoder = ResponseDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        PreEncodedEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ResponseDecoder
+    }
+}
+
+impl Encoder for PreEncodedEncoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for ResponseDecoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        ExportTraceServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| {
+                tonic::Status::internal(format!("invalid ExportTraceServiceResponse: {e}"))
+            })
+    }
+}
+
+/// One connection's client.
+enum Sender {
+    Grpc(tonic::client::Grpc<Channel>),
+    Http {
+        client: reqwest::Client,
+        url: reqwest::Url,
+        content_encoding: Option<&'static str>,
+    },
+}
+
+fn rejected_spans(response: &ExportTraceServiceResponse) -> u64 {
+    response
+        .partial_success
+        .as_ref()
+        .map_or(0, |p| u64::try_from(p.rejected_spans).unwrap_or(0))
+}
+
+/// `Retry-After` in its delay-seconds form; an HTTP date falls back to the default pause.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+impl Sender {
+    async fn send(&mut self, payload: &Payload) -> Outcome {
+        match self {
+            Sender::Grpc(grpc) => {
+                if grpc.ready().await.is_err() {
+                    return Outcome::Failed;
+                }
+                let request = tonic::Request::new(payload.body.clone());
+                let path = PathAndQuery::from_static(EXPORT_PATH);
+                match grpc.unary(request, path, PreEncodedCodec).await {
+                    Ok(response) => Outcome::Accepted {
+                        rejected_spans: rejected_spans(response.get_ref()),
+                    },
+                    Err(status) => {
+                        let refusal = matches!(
+                            status.code(),
+                            tonic::Code::Unavailable | tonic::Code::ResourceExhausted
+                        );
+                        // tonic also reports a broken connection as UNAVAILABLE, with the
+                        // transport error as its source; only the server's own answer is a refusal.
+                        let from_server = std::error::Error::source(&status).is_none();
+                        if refusal && from_server {
+                            let retry_after = status
+                                .get_details_retry_info()
+                                .and_then(|info| info.retry_delay);
+                            Outcome::Refused { retry_after }
+                        } else {
+                            Outcome::Failed
+                        }
+                    }
+                }
+            }
+            Sender::Http {
+                client,
+                url,
+                content_encoding,
+            } => {
+                let mut request = client
+                    .post(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
+                    .body(payload.body.clone());
+                if let Some(encoding) = content_encoding {
+                    request = request.header(reqwest::header::CONTENT_ENCODING, *encoding);
+                }
+                let response = match request.send().await {
+                    Ok(response) => response,
+                    Err(_) => return Outcome::Failed,
+                };
+                let status = response.status();
+                if status.is_success() {
+                    let rejected_spans = match response.bytes().await {
+                        Ok(body) => ExportTraceServiceResponse::decode(body)
+                            .map_or(0, |r| rejected_spans(&r)),
+                        Err(_) => return Outcome::Failed,
+                    };
+                    Outcome::Accepted { rejected_spans }
+                } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+                {
+                    Outcome::Refused {
+                        retry_after: retry_after(response.headers()),
+                    }
+                } else {
+                    Outcome::Failed
+                }
+            }
+        }
+    }
+}
+
+/// A readable chain of an error and its causes ("transport error: tcp connect error: ...").
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Checks the arguments and resolves the defaults: (endpoint as given, URL, pace).
+fn validate(args: &LoadgenArgs) -> Result<(String, reqwest::Url, Pace), Error> {
+    if args.spans_per_request == 0 {
+        return Err(Error::InvalidArgument {
+            argument: "spans-per-request",
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    if args.connections == 0 {
+        return Err(Error::InvalidArgument {
+            argument: "connections",
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    if args.duration.is_zero() {
+        return Err(Error::InvalidArgument {
+            argument: "duration",
+            reason: "must be longer than zero".to_owned(),
+        });
+    }
+    let endpoint = args.endpoint.clone().unwrap_or_else(|| {
+        match args.protocol {
+            Protocol::Grpc => DEFAULT_GRPC_ENDPOINT,
+            Protocol::Http => DEFAULT_HTTP_ENDPOINT,
+        }
+        .to_owned()
+    });
+    let invalid = |reason: String| Error::InvalidArgument {
+        argument: "endpoint",
+        reason,
+    };
+    let url = reqwest::Url::parse(&endpoint)
+        .map_err(|e| invalid(format!("`{endpoint}` is not a URL: {e}")))?;
+    if url.scheme() != "http" {
+        return Err(invalid(format!(
+            "`{endpoint}` uses {}://; the load generator speaks plain http:// only",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid(format!("`{endpoint}` has no host")));
+    }
+    let rate = if args.max {
+        0
+    } else {
+        args.rate.unwrap_or(DEFAULT_RATE)
+    };
+    let pace = if rate == 0 {
+        Pace::Max
+    } else {
+        Pace::Every(args.spans_per_request as f64 * 1e9 / rate as f64)
+    };
+    Ok((endpoint, url, pace))
+}
+
+/// Generates and encodes the request pool before the clock starts.
+fn build_pool(args: &LoadgenArgs) -> Result<Vec<Payload>, Error> {
+    let requests = (MAX_POOLED_SPANS / args.spans_per_request).clamp(1, POOL_REQUESTS);
+    let mut generator = Generator::new(args.seed).with_start_time(SystemTime::now());
+    let mut pool = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let request = generator.traces(args.spans_per_request);
+        let spans = span_count(&request) as u64;
+        let encoded = request.encode_to_vec();
+        // gRPC compresses per message inside tonic; HTTP bodies are compressed here, once.
+        let body = match (args.protocol, args.compression) {
+            (Protocol::Grpc, _) | (Protocol::Http, Compression::None) => encoded,
+            (Protocol::Http, Compression::Gzip) => {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                encoder
+                    .write_all(&encoded)
+                    .and_then(|()| encoder.finish())
+                    .map_err(|e| Error::Worker(format!("gzip of a request body failed: {e}")))?
+            }
+            (Protocol::Http, Compression::Zstd) => zstd::bulk::compress(&encoded, 1)
+                .map_err(|e| Error::Worker(format!("zstd of a request body failed: {e}")))?,
+        };
+        pool.push(Payload {
+            body: Bytes::from(body),
+            spans,
+        });
+    }
+    Ok(pool)
+}
+
+/// Opens one connection per worker, failing fast when the endpoint does not answer.
+async fn connect(
+    args: &LoadgenArgs,
+    endpoint: &str,
+    url: &reqwest::Url,
+) -> Result<Vec<Sender>, Error> {
+    let connect_error = |reason: String| Error::Connect {
+        endpoint: endpoint.to_owned(),
+        reason,
+    };
+    let mut senders = Vec::with_capacity(args.connections);
+    match args.protocol {
+        Protocol::Grpc => {
+            let target = Endpoint::from_shared(endpoint.to_owned())
+                .map_err(|e| connect_error(describe(&e)))?
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT);
+            for _ in 0..args.connections {
+                // Each `connect` opens its own HTTP/2 connection.
+                let channel = target
+                    .connect()
+                    .await
+                    .map_err(|e| connect_error(describe(&e)))?;
+                let mut grpc = tonic::client::Grpc::new(channel);
+                grpc = match args.compression {
+                    Compression::None => grpc,
+                    Compression::Gzip => {
+                        grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip)
+                    }
+                    Compression::Zstd => {
+                        grpc.send_compressed(tonic::codec::CompressionEncoding::Zstd)
+                    }
+                };
+                senders.push(Sender::Grpc(grpc));
+            }
+        }
+        Protocol::Http => {
+            // reqwest connects lazily; probe the port so a wrong endpoint fails now, clearly.
+            let host = url.host_str().unwrap_or("127.0.0.1");
+            let port = url.port_or_known_default().unwrap_or(80);
+            match tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                tokio::net::TcpStream::connect((host, port)),
+            )
+            .await
+            {
+                Ok(Ok(_probe)) => {}
+                Ok(Err(e)) => return Err(connect_error(describe(&e))),
+                Err(_) => {
+                    return Err(connect_error(format!(
+                        "no answer within {}s",
+                        CONNECT_TIMEOUT.as_secs()
+                    )));
+                }
+            }
+            let mut traces_url = url.clone();
+            let base = url.path().trim_end_matches('/');
+            if !base.ends_with("/v1/traces") {
+                traces_url.set_path(&[base, "/v1/traces"].concat());
+            }
+            let content_encoding = match args.compression {
+                Compression::None => None,
+                Compression::Gzip => Some("gzip"),
+                Compression::Zstd => Some("zstd"),
+            };
+            for _ in 0..args.connections {
+                // A client per worker keeps one keep-alive connection per worker.
+                let client = reqwest::Client::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .timeout(REQUEST_TIMEOUT)
+                    .pool_max_idle_per_host(1)
+                    .build()
+                    .map_err(|e| connect_error(describe(&e)))?;
+                senders.push(Sender::Http {
+                    client,
+                    url: traces_url.clone(),
+                    content_encoding,
+                });
+            }
+        }
+    }
+    Ok(senders)
+}
+
+/// What one worker counted.
+struct WorkerStats {
+    spans_sent: u64,
+    spans_rejected: u64,
+    requests_ok: u64,
+    requests_refused: u64,
+    requests_failed: u64,
+    latency_micros: Histogram<u64>,
+}
+
+/// Latencies from 1 µs to 1 minute with three significant digits; longer ones saturate (the
+/// request timeout is shorter anyway). A fixed range, because `saturating_record` on an
+/// auto-resizing histogram saturates at its initial, tiny maximum instead of growing.
+fn new_histogram() -> Result<Histogram<u64>, Error> {
+    Histogram::new_with_bounds(1, 60_000_000, 3)
+        .map_err(|e| Error::Worker(format!("cannot create the latency histogram: {e}")))
+}
+
+struct Schedule {
+    start: Instant,
+    deadline: Instant,
+    pace: Pace,
+    next_slot: AtomicU64,
+    accepted_spans: AtomicU64,
+}
+
+impl Schedule {
+    /// When this worker may send next, or `None` when the run is over.
+    fn next_send(&self) -> Option<Instant> {
+        match self.pace {
+            Pace::Max => (Instant::now() < self.deadline).then(Instant::now),
+            Pace::Every(interval_ns) => {
+                let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
+                let offset = Duration::from_nanos((slot as f64 * interval_ns) as u64);
+                let due = self.start.checked_add(offset)?;
+                (due < self.deadline).then_some(due)
+            }
+        }
+    }
+}
+
+async fn worker(
+    mut sender: Sender,
+    pool: Arc<Vec<Payload>>,
+    first: usize,
+    schedule: Arc<Schedule>,
+    mut stats: WorkerStats,
+) -> WorkerStats {
+    let mut index = first;
+    while let Some(due) = schedule.next_send() {
+        tokio::time::sleep_until(due).await;
+        let Some(payload) = pool.get(index % pool.len().max(1)) else {
+            break;
+        };
+        index = index.wrapping_add(1);
+        let sent_at = Instant::now();
+        let outcome = sender.send(payload).await;
+        let latency = sent_at.elapsed();
+        let pause = match outcome {
+            Outcome::Accepted { rejected_spans } => {
+                let accepted = payload.spans.saturating_sub(rejected_spans);
+                stats.requests_ok += 1;
+                stats.spans_sent += accepted;
+                stats.spans_rejected += rejected_spans;
+                schedule
+                    .accepted_spans
+                    .fetch_add(accepted, Ordering::Relaxed);
+                stats
+                    .latency_micros
+                    .saturating_record(latency.as_micros() as u64);
+                None
+            }
+            Outcome::Refused { retry_after } => {
+                stats.requests_refused += 1;
+                stats
+                    .latency_micros
+                    .saturating_record(latency.as_micros() as u64);
+                Some(retry_after.unwrap_or(DEFAULT_BACKOFF).min(MAX_BACKOFF))
+            }
+            Outcome::Failed => {
+                stats.requests_failed += 1;
+                Some(FAILURE_BACKOFF)
+            }
+        };
+        if let Some(pause) = pause {
+            let until = (Instant::now() + pause).min(schedule.deadline);
+            tokio::time::sleep_until(until).await;
+        }
+    }
+    stats
+}
+
+fn progress_bar(args: &LoadgenArgs) -> ProgressBar {
+    if args.no_progress || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(args.duration.as_millis() as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Runs the load generator and reports what the server accepted.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] for unusable arguments, [`Error::Connect`] when the endpoint
+/// does not accept connections (within three seconds), [`Error::Worker`] if a worker task
+/// ends abnormally.
+pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
+    let (endpoint, url, pace) = validate(&args)?;
+    let pool = Arc::new(build_pool(&args)?);
+    let senders = connect(&args, &endpoint, &url).await?;
+
+    let start = Instant::now();
+    let schedule = Arc::new(Schedule {
+        start,
+        deadline: start + args.duration,
+        pace,
+        next_slot: AtomicU64::new(0),
+        accepted_spans: AtomicU64::new(0),
+    });
+    let mut workers = Vec::with_capacity(senders.len());
+    for (number, sender) in senders.into_iter().enumerate() {
+        let stats = WorkerStats {
+            spans_sent: 0,
+            spans_rejected: 0,
+            requests_ok: 0,
+            requests_refused: 0,
+            requests_failed: 0,
+            latency_micros: new_histogram()?,
+        };
+        // Spread the workers over the pool so they do not send the same request at once.
+        let first = number * pool.len() / args.connections.max(1);
+        workers.push(tokio::spawn(worker(
+            sender,
+            Arc::clone(&pool),
+            first,
+            Arc::clone(&schedule),
+            stats,
+        )));
+    }
+
+    let bar = progress_bar(&args);
+    let ticker = {
+        let bar = bar.clone();
+        let schedule = Arc::clone(&schedule);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                let elapsed = schedule.start.elapsed();
+                let spans = schedule.accepted_spans.load(Ordering::Relaxed);
+                let rate = spans as f64 / elapsed.as_secs_f64().max(1e-3);
+                bar.set_position(elapsed.as_millis() as u64);
+                bar.set_message(format!("{spans} spans, {rate:.0} spans/s"));
+            }
+        })
+    };
+
+    let mut report = LoadgenReport {
+        spans_sent: 0,
+        spans_rejected: 0,
+        requests_ok: 0,
+        requests_refused: 0,
+        requests_failed: 0,
+        elapsed: Duration::ZERO,
+        latency_p50: Duration::ZERO,
+        latency_p99: Duration::ZERO,
+        latency_max: Duration::ZERO,
+    };
+    let mut latency = new_histogram()?;
+    let mut worker_error = None;
+    for handle in workers {
+        match handle.await {
+            Ok(stats) => {
+                report.spans_sent += stats.spans_sent;
+                report.spans_rejected += stats.spans_rejected;
+                report.requests_ok += stats.requests_ok;
+                report.requests_refused += stats.requests_refused;
+                report.requests_failed += stats.requests_failed;
+                if let Err(e) = latency.add(&stats.latency_micros) {
+                    worker_error = Some(Error::Worker(format!(
+                        "cannot merge latency histograms: {e}"
+                    )));
+                }
+            }
+            Err(e) => worker_error = Some(Error::Worker(describe(&e))),
+        }
+    }
+    report.elapsed = start.elapsed();
+    ticker.abort();
+    bar.finish_and_clear();
+    if let Some(error) = worker_error {
+        return Err(error);
+    }
+    if !latency.is_empty() {
+        report.latency_p50 = Duration::from_micros(latency.value_at_quantile(0.5));
+        report.latency_p99 = Duration::from_micros(latency.value_at_quantile(0.99));
+        report.latency_max = Duration::from_micros(latency.max());
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: LoadgenArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<LoadgenArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied()))
+            .map(|cli| cli.args)
+    }
+
+    #[test]
+    fn defaults_resolve_to_the_grpc_port_and_a_moderate_rate() {
+        let args = parse(&[]).expect("no arguments are needed");
+        assert_eq!(args.duration, Duration::from_secs(10));
+        assert_eq!(
+            (args.spans_per_request, args.connections, args.seed),
+            (100, 4, 1)
+        );
+        let (endpoint, _, pace) = validate(&args).expect("defaults are valid");
+        assert_eq!(endpoint, "http://127.0.0.1:4317");
+        assert!(
+            matches!(pace, Pace::Every(ns) if (ns - 1e7).abs() < 1.0),
+            "{pace:?}"
+        );
+        let http = parse(&["--protocol", "http"]).expect("http");
+        assert_eq!(validate(&http).expect("valid").0, "http://127.0.0.1:4318");
+    }
+
+    #[test]
+    fn max_and_rate_zero_mean_unlimited_and_exclude_each_other() {
+        let max = parse(&["--max"]).expect("--max");
+        assert!(matches!(validate(&max).expect("valid").2, Pace::Max));
+        let zero = parse(&["--rate", "0"]).expect("--rate 0");
+        assert!(matches!(validate(&zero).expect("valid").2, Pace::Max));
+        assert!(parse(&["--rate", "5", "--max"]).is_err());
+    }
+
+    #[test]
+    fn durations_and_enums_parse() {
+        let args = parse(&[
+            "--duration",
+            "500ms",
+            "--compression",
+            "zstd",
+            "--protocol",
+            "http",
+        ])
+        .expect("valid");
+        assert_eq!(args.duration, Duration::from_millis(500));
+        assert_eq!(
+            (args.compression, args.protocol),
+            (Compression::Zstd, Protocol::Http)
+        );
+        assert!(parse(&["--duration", "ten seconds"]).is_err());
+        assert!(parse(&["--compression", "brotli"]).is_err());
+    }
+
+    #[test]
+    fn unusable_arguments_are_named_in_the_error() {
+        for (flags, argument) in [
+            (&["--connections", "0"][..], "connections"),
+            (&["--spans-per-request", "0"][..], "spans-per-request"),
+            (&["--duration", "0"][..], "duration"),
+            (&["--endpoint", "https://collector:4317"][..], "endpoint"),
+            (&["--endpoint", "not a url"][..], "endpoint"),
+        ] {
+            let args = parse(flags).expect("parses");
+            match validate(&args) {
+                Err(Error::InvalidArgument {
+                    argument: named, ..
+                }) => assert_eq!(named, argument),
+                other => panic!("{flags:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn report_summary_reads_naturally() {
+        let report = LoadgenReport {
+            spans_sent: 1_000_000,
+            spans_rejected: 0,
+            requests_ok: 10_000,
+            requests_refused: 3,
+            requests_failed: 1,
+            elapsed: Duration::from_secs(8),
+            latency_p50: Duration::from_micros(850),
+            latency_p99: Duration::from_micros(4_200),
+            latency_max: Duration::from_millis(1_500),
+        };
+        assert_eq!(
+            report.to_string(),
+            "sent 1000000 spans in 8.0s: 125000 spans/s, requests ok=10000, refused=3, failed=1, \
+             latency p50=850µs p99=4.20ms max=1.50s"
+        );
+    }
+
+    #[test]
+    fn latency_histogram_keeps_values_up_to_a_minute() {
+        let mut histogram = new_histogram().expect("valid bounds");
+        for micros in [150, 2_500, 45_000_000] {
+            histogram.saturating_record(micros);
+        }
+        histogram.saturating_record(3_600_000_000);
+        assert_eq!(histogram.len(), 4);
+        assert!(histogram.equivalent(histogram.value_at_quantile(0.5), 2_500));
+        assert!(
+            histogram.max() >= 59_000_000,
+            "an hour saturates at the minute bound"
+        );
+        assert!(histogram.equivalent(histogram.value_at_quantile(0.25), 150));
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_only() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            reqwest::header::HeaderValue::from_static("2"),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            reqwest::header::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers), None);
+    }
+}

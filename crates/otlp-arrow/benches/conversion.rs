@@ -38,9 +38,13 @@ fn traces_encode(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("otlp_to_arrow", n), &request, |b, r| {
             b.iter(|| encoder.encode(black_box(r)).unwrap());
         });
-        group.bench_with_input(BenchmarkId::new("peer_prost_encode", n), &request, |b, r| {
-            b.iter(|| black_box(r).encode_to_vec());
-        });
+        group.bench_with_input(
+            BenchmarkId::new("peer_prost_encode", n),
+            &request,
+            |b, r| {
+                b.iter(|| black_box(r).encode_to_vec());
+            },
+        );
     }
     group.finish();
 }
@@ -56,9 +60,13 @@ fn traces_decode(c: &mut Criterion) {
             b.iter(|| arrow_to_traces(black_box(batch)).unwrap());
         });
         let bytes = request.encode_to_vec();
-        group.bench_with_input(BenchmarkId::new("peer_prost_decode", n), &bytes, |b, bytes| {
-            b.iter(|| ExportTraceServiceRequest::decode(black_box(bytes.as_slice())).unwrap());
-        });
+        group.bench_with_input(
+            BenchmarkId::new("peer_prost_decode", n),
+            &bytes,
+            |b, bytes| {
+                b.iter(|| ExportTraceServiceRequest::decode(black_box(bytes.as_slice())).unwrap());
+            },
+        );
     }
     group.finish();
 }
@@ -87,27 +95,39 @@ fn metrics_and_logs_encode(c: &mut Criterion) {
     let mut group = c.benchmark_group("otlp_arrow_metrics_encode");
     for n in BATCHES {
         let request: ExportMetricsServiceRequest = Generator::new(1).metrics(n);
-        group.throughput(Throughput::Elements(otlp_testkit::data_point_count(&request) as u64));
+        group.throughput(Throughput::Elements(
+            otlp_testkit::data_point_count(&request) as u64,
+        ));
         let mut encoder = MetricsEncoder::new();
         group.bench_with_input(BenchmarkId::new("otlp_to_arrow", n), &request, |b, r| {
             b.iter(|| encoder.encode(black_box(r)).unwrap());
         });
-        group.bench_with_input(BenchmarkId::new("peer_prost_encode", n), &request, |b, r| {
-            b.iter(|| black_box(r).encode_to_vec());
-        });
+        group.bench_with_input(
+            BenchmarkId::new("peer_prost_encode", n),
+            &request,
+            |b, r| {
+                b.iter(|| black_box(r).encode_to_vec());
+            },
+        );
     }
     group.finish();
     let mut group = c.benchmark_group("otlp_arrow_logs_encode");
     for n in BATCHES {
         let request: ExportLogsServiceRequest = Generator::new(1).logs(n);
-        group.throughput(Throughput::Elements(otlp_testkit::log_record_count(&request) as u64));
+        group.throughput(Throughput::Elements(
+            otlp_testkit::log_record_count(&request) as u64,
+        ));
         let mut encoder = LogsEncoder::new();
         group.bench_with_input(BenchmarkId::new("otlp_to_arrow", n), &request, |b, r| {
             b.iter(|| encoder.encode(black_box(r)).unwrap());
         });
-        group.bench_with_input(BenchmarkId::new("peer_prost_encode", n), &request, |b, r| {
-            b.iter(|| black_box(r).encode_to_vec());
-        });
+        group.bench_with_input(
+            BenchmarkId::new("peer_prost_encode", n),
+            &request,
+            |b, r| {
+                b.iter(|| black_box(r).encode_to_vec());
+            },
+        );
     }
     group.finish();
 }
@@ -137,7 +157,10 @@ fn prost_bytes(requests: &[Telemetry]) -> (usize, usize) {
             Telemetry::Metrics(r) => r.encode_to_vec(),
             Telemetry::Logs(r) => r.encode_to_vec(),
         };
-        (raw + bytes.len(), z + zstd::bulk::compress(&bytes, 3).unwrap().len())
+        (
+            raw + bytes.len(),
+            z + zstd::bulk::compress(&bytes, 3).unwrap().len(),
+        )
     })
 }
 

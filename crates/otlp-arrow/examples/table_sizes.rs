@@ -6,7 +6,10 @@ use otlp_testkit::Generator;
 use prost::Message;
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let request = Generator::new(1).traces(n);
     let spans = otlp_testkit::span_count(&request);
     let proto = request.encode_to_vec();
@@ -26,12 +29,20 @@ fn main() {
             let mut raw = Vec::new();
             collect(&data, &mut raw);
             let z = zstd::bulk::compress(&raw, 3).unwrap().len();
-            rows.push((z, raw.len(), format!("{}.{} ({} rows)", field.name(), child.name(), array.len())));
+            rows.push((
+                z,
+                raw.len(),
+                format!("{}.{} ({} rows)", field.name(), child.name(), array.len()),
+            ));
         }
     }
     rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     for (z, raw, name) in rows {
-        println!("{:>8.2} {:>8.2}  {name}", z as f64 / spans as f64, raw as f64 / spans as f64);
+        println!(
+            "{:>8.2} {:>8.2}  {name}",
+            z as f64 / spans as f64,
+            raw as f64 / spans as f64
+        );
     }
 }
 

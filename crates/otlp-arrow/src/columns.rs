@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use arrow::array::builder::{BooleanBufferBuilder, NullBufferBuilder};
 use arrow::array::{
     Array, ArrayRef, BinaryArray, BooleanArray, DictionaryArray, FixedSizeBinaryArray, ListArray,
     PrimitiveArray, StringArray, StructArray,
 };
-use arrow::array::builder::{BooleanBufferBuilder, NullBufferBuilder};
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Fields, UInt8Type, UInt16Type};
 
@@ -138,10 +138,21 @@ impl Interner {
     fn value(&self, id: u32) -> &[u8] {
         let i = id as usize;
         match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&start), Some(&end)) => self.bytes.get(start as usize..end as usize).unwrap_or(&[]),
+            (Some(&start), Some(&end)) => {
+                self.bytes.get(start as usize..end as usize).unwrap_or(&[])
+            }
             _ => &[],
         }
     }
+}
+
+/// The validity of `nulls` reordered by `perm`.
+fn permute_nulls(nulls: &NullBufferBuilder, perm: &[u32]) -> NullBufferBuilder {
+    let mut out = NullBufferBuilder::new(perm.len());
+    for &row in perm {
+        out.append(nulls.is_valid(row as usize));
+    }
+    out
 }
 
 /// A string column, dictionary-encoded according to [`DictMode`].
@@ -187,6 +198,17 @@ impl StrCol {
         self.nulls = NullBufferBuilder::new(0);
     }
 
+    /// The dictionary id of each row (0 for null rows).
+    pub(crate) fn ids(&self) -> &[u32] {
+        &self.keys
+    }
+
+    /// Reorders the rows: row `i` becomes the old row `perm[i]`.
+    pub(crate) fn permute(&mut self, perm: &[u32]) {
+        self.keys = perm.iter().map(|&r| self.keys.get(r as usize).copied().unwrap_or(0)).collect();
+        self.nulls = permute_nulls(&self.nulls, perm);
+    }
+
     /// Forget the dictionary too (start of a new IPC stream).
     pub(crate) fn reset(&mut self) {
         self.discard_rows();
@@ -223,7 +245,11 @@ impl StrCol {
         Ok(())
     }
 
-    fn plain(&self, keys: &[u32], nulls: Option<arrow::buffer::NullBuffer>) -> Result<ArrayRef, Error> {
+    fn plain(
+        &self,
+        keys: &[u32],
+        nulls: Option<arrow::buffer::NullBuffer>,
+    ) -> Result<ArrayRef, Error> {
         let mut offsets = Vec::with_capacity(keys.len() + 1);
         offsets.push(0i32);
         let mut bytes = Vec::new();
@@ -261,7 +287,10 @@ where
         .map(|&k| K::Native::try_from(k).unwrap_or_default())
         .collect();
     let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(narrow), nulls);
-    Ok(Arc::new(DictionaryArray::<K>::try_new(keys, Arc::new(values))?))
+    Ok(Arc::new(DictionaryArray::<K>::try_new(
+        keys,
+        Arc::new(values),
+    )?))
 }
 
 /// A primitive column backed by a `Vec`.
@@ -306,6 +335,20 @@ impl<T: ArrowPrimitiveType> PrimCol<T> {
     pub(crate) fn discard_rows(&mut self) {
         self.values.clear();
         self.nulls = NullBufferBuilder::new(0);
+    }
+
+    /// The values pushed so far (default for null rows).
+    pub(crate) fn values(&self) -> &[T::Native] {
+        &self.values
+    }
+
+    /// Reorders the rows: row `i` becomes the old row `perm[i]`.
+    pub(crate) fn permute(&mut self, perm: &[u32]) {
+        self.values = perm
+            .iter()
+            .map(|&r| self.values.get(r as usize).copied().unwrap_or_default())
+            .collect();
+        self.nulls = permute_nulls(&self.nulls, perm);
     }
 
     pub(crate) fn finish(&mut self, out: &mut Table) {
@@ -379,6 +422,18 @@ impl BoolCol {
         self.values = BooleanBufferBuilder::new(0);
         self.nulls = NullBufferBuilder::new(0);
     }
+    pub(crate) fn get(&self, row: usize) -> bool {
+        row < self.values.len() && self.values.get_bit(row)
+    }
+    /// Reorders the rows: row `i` becomes the old row `perm[i]`.
+    pub(crate) fn permute(&mut self, perm: &[u32]) {
+        let mut values = BooleanBufferBuilder::new(perm.len());
+        for &r in perm {
+            values.append(self.get(r as usize));
+        }
+        self.values = values;
+        self.nulls = permute_nulls(&self.nulls, perm);
+    }
     pub(crate) fn finish(&mut self, out: &mut Table) {
         let array = BooleanArray::new(self.values.finish(), self.nulls.finish());
         out.add(self.name, self.nullable, Arc::new(array));
@@ -427,8 +482,7 @@ impl IdCol {
         if !self.nulls.is_valid(row) {
             return None;
         }
-        self.bytes
-            .get(row * self.width..(row + 1) * self.width)
+        self.bytes.get(row * self.width..(row + 1) * self.width)
     }
     pub(crate) fn len(&self) -> usize {
         self.nulls.len()
@@ -478,6 +532,22 @@ impl BinCol {
         self.offsets.push(0);
         self.bytes.clear();
         self.nulls = NullBufferBuilder::new(0);
+    }
+    /// Reorders the rows: row `i` becomes the old row `perm[i]`.
+    pub(crate) fn permute(&mut self, perm: &[u32]) {
+        let mut offsets = Vec::with_capacity(perm.len() + 1);
+        offsets.push(0i32);
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        for &r in perm {
+            let r = r as usize;
+            if let (Some(&start), Some(&end)) = (self.offsets.get(r), self.offsets.get(r + 1)) {
+                bytes.extend_from_slice(self.bytes.get(start as usize..end as usize).unwrap_or(&[]));
+            }
+            offsets.push(i32::try_from(bytes.len()).unwrap_or(i32::MAX));
+        }
+        self.offsets = offsets;
+        self.bytes = bytes;
+        self.nulls = permute_nulls(&self.nulls, perm);
     }
     pub(crate) fn finish(&mut self, out: &mut Table) -> Result<(), Error> {
         if self.bytes.len() > i32::MAX as usize {

@@ -98,14 +98,30 @@ impl ValueCols {
             None => (kind::ABSENT, None, None, None, None, None, None),
             Some(AnyValue { value: None }) => (kind::EMPTY, None, None, None, None, None, None),
             Some(AnyValue { value: Some(v) }) => match v {
-                Value::StringValue(s) => (kind::STRING, Some(s.as_str()), None, None, None, None, None),
+                Value::StringValue(s) => {
+                    (kind::STRING, Some(s.as_str()), None, None, None, None, None)
+                }
                 Value::BoolValue(b) => (kind::BOOL, None, None, None, Some(*b), None, None),
                 Value::IntValue(i) => (kind::INT, None, Some(*i), None, None, None, None),
                 Value::DoubleValue(d) => (kind::DOUBLE, None, None, Some(*d), None, None, None),
-                Value::BytesValue(b) => (kind::BYTES, None, None, None, None, Some(b.as_slice()), None),
-                Value::StringValueStrindex(i) => {
-                    (kind::STRINDEX, None, Some(i64::from(*i)), None, None, None, None)
-                }
+                Value::BytesValue(b) => (
+                    kind::BYTES,
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(b.as_slice()),
+                    None,
+                ),
+                Value::StringValueStrindex(i) => (
+                    kind::STRINDEX,
+                    None,
+                    Some(i64::from(*i)),
+                    None,
+                    None,
+                    None,
+                    None,
+                ),
                 Value::ArrayValue(a) => {
                     let id = nested.push(Container::Array(&a.values));
                     (kind::ARRAY, None, None, None, None, None, Some(id))
@@ -126,6 +142,31 @@ impl ValueCols {
         self.bool.push_opt(b);
         self.bytes.push_opt(bytes);
         self.container.push_opt(c);
+    }
+
+    /// Reorders the rows: row `i` becomes the old row `perm[i]`.
+    fn permute(&mut self, perm: &[u32]) {
+        self.ty.permute(perm);
+        self.str.permute(perm);
+        self.int.permute(perm);
+        self.double.permute(perm);
+        self.bool.permute(perm);
+        self.bytes.permute(perm);
+        self.container.permute(perm);
+    }
+
+    /// What sorts equal values together: type code, then a 64-bit image of the value
+    /// (dictionary id for strings).
+    fn sort_key(&self, row: usize) -> (u8, u64) {
+        let ty = self.ty.values().get(row).copied().unwrap_or_default();
+        let payload = match ty {
+            kind::STRING => self.str.ids().get(row).map_or(0, |&id| u64::from(id)),
+            kind::INT | kind::STRINDEX => self.int.values().get(row).map_or(0, |&i| i as u64),
+            kind::DOUBLE => self.double.values().get(row).map_or(0, |d| d.to_bits()),
+            kind::BOOL => u64::from(self.bool.get(row)),
+            _ => 0,
+        };
+        (ty, payload)
     }
 
     pub(crate) fn discard_rows(&mut self) {
@@ -184,7 +225,11 @@ impl<'a> ValueReader<'a> {
     }
 
     pub(crate) fn plain(t: &'a StructArray, table: &'static str) -> Result<Self, Error> {
-        Self::new(t, table, ["type", "str", "int", "double", "bool", "bytes", "container"])
+        Self::new(
+            t,
+            table,
+            ["type", "str", "int", "double", "bool", "bytes", "container"],
+        )
     }
 
     /// The value at row `i`. `parent_container` is the container this row belongs to
@@ -249,9 +294,19 @@ impl<'a> ValueReader<'a> {
     }
 }
 
-/// An attribute table: `parent_id`, `key`, `key_strindex` and the value columns.
+/// An attribute table: `parent_id`, `index`, `key`, `key_strindex` and the value
+/// columns.
+///
+/// Rows are sorted by key, then value, then parent, so each column holds long runs of
+/// one key and of equal values, and `parent_id` (delta-encoded in that order) small
+/// steps. `index` keeps each attribute's position within its parent, which restores
+/// the original order; SDKs emit a key at the same position every time, so it is a
+/// run too.
 pub(crate) struct AttrTable {
-    parent: ParentCol,
+    parents: Vec<u32>,
+    index: PrimCol<UInt32Type>,
+    last_parent: Option<u32>,
+    next_index: u32,
     key: StrCol,
     key_strindex: PrimCol<Int32Type>,
     value: ValueCols,
@@ -260,7 +315,10 @@ pub(crate) struct AttrTable {
 impl AttrTable {
     pub(crate) fn new() -> Self {
         Self {
-            parent: ParentCol::new(),
+            parents: Vec::new(),
+            index: PrimCol::new("index", false),
+            last_parent: None,
+            next_index: 0,
             key: StrCol::new("key", false),
             key_strindex: PrimCol::new("key_strindex", false),
             value: ValueCols::plain(),
@@ -268,7 +326,8 @@ impl AttrTable {
     }
 
     pub(crate) fn reserve(&mut self, n: usize) {
-        self.parent.reserve(n);
+        self.parents.reserve(n);
+        self.index.reserve(n);
         self.key.reserve(n);
         self.key_strindex.reserve(n);
         self.value.reserve(n);
@@ -276,8 +335,14 @@ impl AttrTable {
 
     #[inline]
     pub(crate) fn push<'a>(&mut self, parent: u32, kvs: &'a [KeyValue], nested: &mut Nested<'a>) {
+        if self.last_parent != Some(parent) {
+            self.last_parent = Some(parent);
+            self.next_index = 0;
+        }
         for kv in kvs {
-            self.parent.push(parent);
+            self.parents.push(parent);
+            self.index.push(self.next_index);
+            self.next_index = self.next_index.wrapping_add(1);
             self.key.push(&kv.key);
             self.key_strindex.push(kv.key_strindex);
             self.value.push(kv.value.as_ref(), nested);
@@ -285,7 +350,10 @@ impl AttrTable {
     }
 
     pub(crate) fn discard_rows(&mut self) {
-        self.parent.discard_rows();
+        self.parents.clear();
+        self.index.discard_rows();
+        self.last_parent = None;
+        self.next_index = 0;
         self.key.discard_rows();
         self.key_strindex.discard_rows();
         self.value.discard_rows();
@@ -298,8 +366,33 @@ impl AttrTable {
     }
 
     pub(crate) fn finish(&mut self, mode: DictMode) -> Result<Table, Error> {
+        let rows = self.parents.len();
+        let mut order: Vec<(u32, u8, u64, u32, u32)> = (0..rows)
+            .map(|row| {
+                let (ty, payload) = self.value.sort_key(row);
+                let key = self.key.ids().get(row).copied().unwrap_or_default();
+                let parent = self.parents.get(row).copied().unwrap_or_default();
+                (key, ty, payload, parent, row as u32)
+            })
+            .collect();
+        order.sort_unstable();
+        let perm: Vec<u32> = order.iter().map(|o| o.4).collect();
+        self.index.permute(&perm);
+        self.key.permute(&perm);
+        self.key_strindex.permute(&perm);
+        self.value.permute(&perm);
+
         let mut t = Table::default();
-        self.parent.finish(&mut t);
+        let mut parent = ParentCol::new();
+        parent.reserve(rows);
+        for o in &order {
+            parent.push(o.3);
+        }
+        parent.finish(&mut t);
+        self.parents.clear();
+        self.last_parent = None;
+        self.next_index = 0;
+        self.index.finish(&mut t);
         self.key.finish(mode, &mut t)?;
         self.key_strindex.finish(&mut t);
         self.value.finish(mode, &mut t)?;
@@ -307,9 +400,12 @@ impl AttrTable {
     }
 }
 
-/// Read side of [`AttrTable`].
+/// Read side of [`AttrTable`]: rows regrouped by parent and put back in order.
 pub(crate) struct AttrReader<'a> {
-    groups: Groups,
+    table: &'static str,
+    /// (parent, index, row), sorted.
+    order: Vec<(u32, u32, u32)>,
+    pos: usize,
     key: Strs<'a>,
     key_strindex: Prim<'a, Int32Type>,
     value: ValueReader<'a>,
@@ -317,8 +413,20 @@ pub(crate) struct AttrReader<'a> {
 
 impl<'a> AttrReader<'a> {
     pub(crate) fn new(t: &'a StructArray, table: &'static str) -> Result<Self, Error> {
+        let deltas = Prim::<UInt32Type>::new(t, table, "parent_id")?;
+        let index = Prim::<UInt32Type>::new(t, table, "index")?;
+        let mut parent: u32 = 0;
+        let mut order = Vec::with_capacity(t.len());
+        for row in 0..t.len() {
+            // Sorted by key first, so parents go down at each new key: wrapping deltas.
+            parent = parent.wrapping_add(deltas.get(row));
+            order.push((parent, index.get(row), row_id(row, table)?));
+        }
+        order.sort_unstable();
         Ok(Self {
-            groups: Groups::new(t, table)?,
+            table,
+            order,
+            pos: 0,
             key: Strs::new(t, table, "key")?,
             key_strindex: Prim::new(t, table, "key_strindex")?,
             value: ValueReader::plain(t, table)?,
@@ -327,9 +435,14 @@ impl<'a> AttrReader<'a> {
 
     /// Attributes of `parent` (parents asked in ascending order).
     pub(crate) fn take(&mut self, parent: u32, values: &NestedReader<'_>) -> Result<Vec<KeyValue>, Error> {
-        let rows = self.groups.take(parent);
+        let start = self.pos;
+        while self.order.get(self.pos).is_some_and(|o| o.0 == parent) {
+            self.pos += 1;
+        }
+        let rows = self.order.get(start..self.pos).unwrap_or_default();
         let mut out = Vec::with_capacity(rows.len());
-        for i in rows {
+        for &(_, _, row) in rows {
+            let i = row as usize;
             out.push(KeyValue {
                 key: self.key.get(i)?,
                 value: self.value.get(i, values, None, 0)?,
@@ -340,7 +453,16 @@ impl<'a> AttrReader<'a> {
     }
 
     pub(crate) fn finish(&self) -> Result<(), Error> {
-        self.groups.finish()
+        match self.order.get(self.pos) {
+            None => Ok(()),
+            Some(&(parent, _, _)) => Err(Error::InvalidData {
+                table: self.table,
+                reason: format!(
+                    "{} rows reference a missing parent (first: parent id {parent})",
+                    self.order.len() - self.pos
+                ),
+            }),
+        }
     }
 }
 
@@ -593,7 +715,8 @@ impl CommonTables {
         self.scope_parent.push(resource);
         self.scope_present.push(scope.is_some());
         self.scope_name.push(scope.map_or("", |s| s.name.as_str()));
-        self.scope_version.push(scope.map_or("", |s| s.version.as_str()));
+        self.scope_version
+            .push(scope.map_or("", |s| s.version.as_str()));
         self.scope_dropped
             .push(scope.map_or(0, |s| s.dropped_attributes_count));
         self.scope_schema_url.push(schema_url);
@@ -692,7 +815,15 @@ pub(crate) struct DecodedScope {
 pub(crate) fn decode_common<'a>(
     tables: &'a [StructArray],
 ) -> Result<(Vec<DecodedResource>, Vec<DecodedScope>, NestedReader<'a>), Error> {
-    let [resources, entities, resource_attrs, scopes, scope_attrs, values] = tables else {
+    let [
+        resources,
+        entities,
+        resource_attrs,
+        scopes,
+        scope_attrs,
+        values,
+    ] = tables
+    else {
         return Err(Error::InvalidData {
             table: "envelope",
             reason: "missing shared tables".into(),

@@ -58,7 +58,9 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::ipc::{AnyEncoder, ReaderOptions, WriterOptions, frame_message};
+use crate::ipc::{
+    AnyEncoder, ReaderOptions, Request as Outgoing, WriterOptions, decode_guarded, frame_message,
+};
 use crate::{Error, IpcFormat, Signal, Telemetry};
 
 /// Why a [`TelemetrySink`] did not take a request.
@@ -197,7 +199,7 @@ impl<S: TelemetrySink> PutState<S> {
                 Err(status) => return Some(Err(status)),
             };
             let decoded = frame_message(&data.data_header, &data.data_body, &self.limits)
-                .and_then(|mut framed| Ok(self.decoder.decode(&mut framed)?));
+                .and_then(|mut framed| decode_guarded(&mut self.decoder, &mut framed));
             let batch = match decoded {
                 Ok(Some(batch)) => batch,
                 Ok(None) => continue,
@@ -271,7 +273,10 @@ impl<S: TelemetrySink> FlightService for FlightServer<S> {
         unimplemented("get_schema")
     }
 
-    async fn do_get(&self, _request: Request<Ticket>) -> Result<Response<Self::DoGetStream>, Status> {
+    async fn do_get(
+        &self,
+        _request: Request<Ticket>,
+    ) -> Result<Response<Self::DoGetStream>, Status> {
         unimplemented("do_get")
     }
 
@@ -328,7 +333,10 @@ pub struct FlightClient {
 
 impl FlightClient {
     /// Connects to `endpoint` (e.g. `http://127.0.0.1:4319`).
-    pub async fn connect(endpoint: impl Into<String>, token: Option<String>) -> Result<Self, Error> {
+    pub async fn connect(
+        endpoint: impl Into<String>,
+        token: Option<String>,
+    ) -> Result<Self, Error> {
         let endpoint = Endpoint::from_shared(endpoint.into())
             .map_err(|e| Error::NotAcknowledged(format!("invalid endpoint: {e}")))?;
         let channel = endpoint
@@ -376,11 +384,17 @@ impl FlightClient {
             .map_err(|s| Error::Flight(Box::new(s)))?
             .into_inner();
         let mut acked = 0u64;
-        while let Some(ack) = acks.message().await.map_err(|s| Error::Flight(Box::new(s)))? {
+        while let Some(ack) = acks
+            .message()
+            .await
+            .map_err(|s| Error::Flight(Box::new(s)))?
+        {
             acked += 1;
             let sequence = <[u8; 8]>::try_from(ack.app_metadata.as_ref())
                 .map(u64::from_le_bytes)
-                .map_err(|_| Error::NotAcknowledged("acknowledgement without a sequence number".into()))?;
+                .map_err(|_| {
+                    Error::NotAcknowledged("acknowledgement without a sequence number".into())
+                })?;
             if sequence != acked {
                 return Err(Error::NotAcknowledged(format!(
                     "acknowledgement {sequence} arrived as number {acked}"
@@ -389,7 +403,9 @@ impl FlightClient {
         }
         let sent = requests.len() as u64;
         if acked != sent {
-            return Err(Error::NotAcknowledged(format!("{acked} of {sent} batches acknowledged")));
+            return Err(Error::NotAcknowledged(format!(
+                "{acked} of {sent} batches acknowledged"
+            )));
         }
         Ok(acked)
     }
@@ -411,7 +427,7 @@ fn encode_flight_data(
     let mut out = Vec::with_capacity(requests.len() * 4 + 1);
     let mut schema_sent = false;
     for request in requests {
-        let batch = encoder.encode_for_stream(request)?;
+        let batch = encoder.encode_for_stream(Outgoing::of(request))?;
         if !schema_sent {
             let schema = generator.schema_to_bytes_with_dictionary_tracker(
                 batch.schema_ref(),

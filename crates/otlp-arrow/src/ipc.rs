@@ -94,11 +94,15 @@ pub(crate) enum AnyEncoder {
 impl AnyEncoder {
     pub(crate) fn new(signal: Signal) -> Self {
         match signal {
-            Signal::Traces => AnyEncoder::Traces(Box::new(TracesEncoder::with_mode(DictMode::Persistent))),
+            Signal::Traces => {
+                AnyEncoder::Traces(Box::new(TracesEncoder::with_mode(DictMode::Persistent)))
+            }
             Signal::Metrics => {
                 AnyEncoder::Metrics(Box::new(MetricsEncoder::with_mode(DictMode::Persistent)))
             }
-            Signal::Logs => AnyEncoder::Logs(Box::new(LogsEncoder::with_mode(DictMode::Persistent))),
+            Signal::Logs => {
+                AnyEncoder::Logs(Box::new(LogsEncoder::with_mode(DictMode::Persistent)))
+            }
         }
     }
 
@@ -132,8 +136,7 @@ impl AnyEncoder {
 
     /// Encodes for an IPC stream, where a dictionary that overflows may be replaced:
     /// then all dictionaries start afresh.
-    pub(crate) fn encode_for_stream(&mut self, telemetry: &Telemetry) -> Result<RecordBatch, Error> {
-        let request = Request::of(telemetry);
+    pub(crate) fn encode_for_stream(&mut self, request: Request<'_>) -> Result<RecordBatch, Error> {
         match self.encode(request) {
             Err(Error::DictionaryOverflow { .. }) => {
                 self.reset();
@@ -153,14 +156,15 @@ impl AnyEncoder {
 }
 
 #[derive(Clone, Copy)]
-enum Request<'a> {
+pub(crate) enum Request<'a> {
     Traces(&'a ExportTraceServiceRequest),
     Metrics(&'a ExportMetricsServiceRequest),
     Logs(&'a ExportLogsServiceRequest),
 }
 
 impl<'a> Request<'a> {
-    fn of(telemetry: &'a Telemetry) -> Self {
+    #[cfg(feature = "flight")]
+    pub(crate) fn of(telemetry: &'a Telemetry) -> Self {
         match telemetry {
             Telemetry::Traces(r) => Request::Traces(r),
             Telemetry::Metrics(r) => Request::Metrics(r),
@@ -276,13 +280,10 @@ impl<W: Write> ArrowIpcWriter<W> {
     }
 
     fn write_request(&mut self, request: Request<'_>) -> Result<(), Error> {
-        let batch = match self.encoder.encode(request) {
-            Err(Error::DictionaryOverflow { .. }) if self.format == IpcFormat::Stream => {
-                // A stream may replace a dictionary: start all dictionaries afresh.
-                self.encoder.reset();
-                self.encoder.encode(request)?
-            }
-            other => other?,
+        let batch = match self.format {
+            IpcFormat::Stream => self.encoder.encode_for_stream(request)?,
+            // A file allows one dictionary per column: an overflow ends the file.
+            IpcFormat::File => self.encoder.encode(request)?,
         };
         match &mut self.sink {
             Sink::Stream(w) => w.write(&batch)?,
@@ -385,7 +386,11 @@ impl<R: Read> ArrowIpcReader<R> {
     }
 
     /// Opens `input` and reads its schema.
-    pub fn with_options(mut input: R, format: IpcFormat, options: ReaderOptions) -> Result<Self, Error> {
+    pub fn with_options(
+        mut input: R,
+        format: IpcFormat,
+        options: ReaderOptions,
+    ) -> Result<Self, Error> {
         if format == IpcFormat::File {
             let mut magic = [0u8; 8];
             if read_full(&mut input, &mut magic, "file magic")? == 0 {
@@ -409,7 +414,9 @@ impl<R: Read> ArrowIpcReader<R> {
                 }
             }
             if word != CONTINUATION {
-                return Err(Error::Malformed("no IPC message after the file magic".into()));
+                return Err(Error::Malformed(
+                    "no IPC message after the file magic".into(),
+                ));
             }
             lookahead = Some(word);
         }
@@ -443,7 +450,9 @@ impl<R: Read> ArrowIpcReader<R> {
         if reader.done && reader.first_batch.is_none() {
             return Err(Error::Truncated("input ends before the schema".into()));
         }
-        Err(Error::Malformed("the stream does not start with a schema".into()))
+        Err(Error::Malformed(
+            "the stream does not start with a schema".into(),
+        ))
     }
 
     /// Feeds the next message (or the end-of-stream marker) to the decoder.
@@ -466,7 +475,12 @@ impl<R: Read> ArrowIpcReader<R> {
                 }
             }
         }
-        Ok(self.decoder.decode(&mut self.pending)?)
+        let result = decode_guarded(&mut self.decoder, &mut self.pending);
+        if result.is_err() {
+            self.done = true;
+            self.pending = Buffer::from_vec(Vec::<u8>::new());
+        }
+        result
     }
 
     /// The signal of the stream.
@@ -514,7 +528,9 @@ impl<R: Read> ArrowIpcReader<R> {
             });
         }
         if rest.len() < 10 || !rest.ends_with(FILE_MAGIC) {
-            return Err(Error::Truncated("file footer or trailing ARROW1 magic missing".into()));
+            return Err(Error::Truncated(
+                "file footer or trailing ARROW1 magic missing".into(),
+            ));
         }
         Ok(())
     }
@@ -558,12 +574,19 @@ fn read_full<R: Read>(input: &mut R, buf: &mut [u8], what: &str) -> Result<usize
 }
 
 /// Appends exactly `len` bytes from `input`, growing the buffer only as bytes arrive.
-fn read_exact_into<R: Read>(input: &mut R, out: &mut Vec<u8>, len: u64, what: &str) -> Result<(), Error> {
+fn read_exact_into<R: Read>(
+    input: &mut R,
+    out: &mut Vec<u8>,
+    len: u64,
+    what: &str,
+) -> Result<(), Error> {
     let before = out.len();
     input.take(len).read_to_end(out)?;
     let got = (out.len() - before) as u64;
     if got != len {
-        return Err(Error::Truncated(format!("{what}: expected {len} bytes, got {got}")));
+        return Err(Error::Truncated(format!(
+            "{what}: expected {len} bytes, got {got}"
+        )));
     }
     Ok(())
 }
@@ -586,11 +609,18 @@ pub(crate) fn read_message<R: Read>(
         }
     }
     if word == CONTINUATION && read_full(input, &mut word, "message length")? == 0 {
-        return Err(Error::Truncated("stream ends after a continuation marker".into()));
+        return Err(Error::Truncated(
+            "stream ends after a continuation marker".into(),
+        ));
     }
     let meta_len = u64::from(u32::from_le_bytes(word));
     if meta_len == 0 {
         return Ok(None);
+    }
+    if meta_len % 8 != 0 {
+        return Err(Error::Malformed(format!(
+            "message metadata length {meta_len} is not a multiple of 8"
+        )));
     }
     let limit = options.max_message_bytes;
     if meta_len > limit {
@@ -620,7 +650,46 @@ pub(crate) fn read_message<R: Read>(
     let message = arrow::ipc::root_as_message(meta.get(8..).unwrap_or_default())
         .map_err(|e| Error::Malformed(format!("invalid message metadata: {e}")))?;
     check_buffers(&message, body, limit)?;
-    Ok(Some(Buffer::from_vec(framed)))
+    // Copied into an Arrow (64-byte aligned) allocation: a `Vec<u8>` promises no
+    // alignment, and buffers are read in place.
+    Ok(Some(Buffer::from_slice_ref(&framed)))
+}
+
+/// Only the types this crate's layout uses are accepted: arrow-rs panics on some
+/// malformed types (a negative fixed size, for one), and nothing else is ours anyway.
+fn check_schema(schema: &arrow::datatypes::Schema) -> Result<(), Error> {
+    use arrow::datatypes::DataType;
+    fn allowed(t: &DataType) -> bool {
+        match t {
+            DataType::Boolean
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float64
+            | DataType::Utf8
+            | DataType::Binary => true,
+            DataType::FixedSizeBinary(width) => *width == 8 || *width == 16,
+            DataType::Dictionary(key, value) => {
+                matches!(**key, DataType::UInt8 | DataType::UInt16 | DataType::UInt32)
+                    && **value == DataType::Utf8
+            }
+            DataType::List(item) => allowed(item.data_type()),
+            DataType::Struct(fields) => fields.iter().all(|f| allowed(f.data_type())),
+            _ => false,
+        }
+    }
+    Signal::of_schema(schema)?;
+    match schema.fields().iter().find(|f| !allowed(f.data_type())) {
+        None => Ok(()),
+        Some(field) => Err(Error::NotOtlpArrow(format!(
+            "column `{}` has a type outside the OTLP Arrow layout: {}",
+            field.name(),
+            field.data_type()
+        ))),
+    }
 }
 
 /// arrow-ipc slices buffers and sizes decompression output as the message says, so
@@ -630,7 +699,15 @@ fn check_buffers(message: &arrow::ipc::Message<'_>, body: &[u8], limit: u64) -> 
     use arrow::ipc::MessageHeader;
     let batch = match message.header_type() {
         MessageHeader::RecordBatch => message.header_as_record_batch(),
-        MessageHeader::DictionaryBatch => message.header_as_dictionary_batch().and_then(|d| d.data()),
+        MessageHeader::DictionaryBatch => {
+            message.header_as_dictionary_batch().and_then(|d| d.data())
+        }
+        MessageHeader::Schema => {
+            let schema = message
+                .header_as_schema()
+                .ok_or_else(|| Error::Malformed("schema message without a schema".into()))?;
+            return check_schema(&arrow::ipc::convert::try_fb_to_schema(schema)?);
+        }
         _ => return Ok(()),
     };
     let batch = batch.ok_or_else(|| Error::Malformed("batch message without a header".into()))?;
@@ -641,10 +718,12 @@ fn check_buffers(message: &arrow::ipc::Message<'_>, body: &[u8], limit: u64) -> 
             .ok()
             .zip(usize::try_from(length).ok())
             .and_then(|(start, len)| Some(start..start.checked_add(len)?))
-            .filter(|r| r.end <= body.len())
+            // The IPC format aligns buffers to 8 bytes; arrow-rs asserts (panics) on
+            // misaligned offsets buffers.
+            .filter(|r| r.end <= body.len() && r.start % 8 == 0)
             .ok_or_else(|| {
                 Error::Malformed(format!(
-                    "buffer at offset {offset} of length {length} lies outside the {} byte body",
+                    "buffer at offset {offset} of length {length} is misaligned or outside the {} byte body",
                     body.len()
                 ))
             })?;
@@ -652,7 +731,9 @@ fn check_buffers(message: &arrow::ipc::Message<'_>, body: &[u8], limit: u64) -> 
             let prefix = body
                 .get(range.start..range.start + 8)
                 .and_then(|p| <[u8; 8]>::try_from(p).ok())
-                .ok_or_else(|| Error::Malformed("compressed buffer shorter than its length prefix".into()))?;
+                .ok_or_else(|| {
+                    Error::Malformed("compressed buffer shorter than its length prefix".into())
+                })?;
             let uncompressed = i64::from_le_bytes(prefix);
             // -1 marks a buffer stored uncompressed.
             if uncompressed != -1 && (uncompressed < 0 || uncompressed as u64 > limit) {
@@ -669,7 +750,11 @@ fn check_buffers(message: &arrow::ipc::Message<'_>, body: &[u8], limit: u64) -> 
 /// Re-frames one Flight message (flatbuffer header + body) as IPC stream bytes for
 /// [`StreamDecoder`], after checking its declared sizes against the limits.
 #[cfg(feature = "flight")]
-pub(crate) fn frame_message(header: &[u8], body: &[u8], options: &ReaderOptions) -> Result<Buffer, Error> {
+pub(crate) fn frame_message(
+    header: &[u8],
+    body: &[u8],
+    options: &ReaderOptions,
+) -> Result<Buffer, Error> {
     if header.is_empty() && body.is_empty() {
         return Ok(Buffer::from_vec(Vec::<u8>::new()));
     }
@@ -703,5 +788,22 @@ pub(crate) fn frame_message(header: &[u8], body: &[u8], options: &ReaderOptions)
     framed.extend_from_slice(header);
     framed.resize(8 + padded, 0);
     framed.extend_from_slice(body);
-    Ok(Buffer::from_vec(framed))
+    Ok(Buffer::from_slice_ref(&framed))
+}
+
+/// Runs arrow-ipc's decoder, turning a panic into an error.
+///
+/// The framing and buffer ranges are checked before this, but arrow-rs 60 still
+/// asserts (panics) on some malformed bodies, e.g. an offsets buffer whose length is
+/// not a multiple of its element size. Hostile input must not take the process down.
+pub(crate) fn decode_guarded(
+    decoder: &mut StreamDecoder,
+    buffer: &mut Buffer,
+) -> Result<Option<RecordBatch>, Error> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(buffer))) {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(Error::Malformed(
+            "arrow-ipc could not decode a message body (it panicked)".into(),
+        )),
+    }
 }

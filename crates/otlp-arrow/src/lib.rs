@@ -41,9 +41,10 @@
 //! Each OTLP request becomes **one record batch with one row**. Every column of that row
 //! is a `List<Struct>`: one normalized table. Children point at their parent with a
 //! `parent_id` column; the id of a row is its position in its table (0, 1, 2, … within
-//! the batch). Rows are appended parent by parent, so `parent_id` is stored
-//! **delta-encoded** (`parent_id[i] - parent_id[i-1]`, the first row absolute): long
-//! runs of 0 that compress to almost nothing. To get absolute ids take the cumulative
+//! the batch). `parent_id` is stored **delta-encoded** (`parent_id[i] - parent_id[i-1]`,
+//! the first row absolute). Tables other than attributes keep the request's order, so
+//! their rows come parent by parent and the deltas are runs of 0 and 1 that compress
+//! to almost nothing. To get absolute ids take the cumulative
 //! sum (`pyarrow.compute.cumulative_sum`).
 //!
 //! Strings are **dictionary-encoded**. A standalone encoder ([`TracesEncoder::new`], …)
@@ -77,8 +78,14 @@
 //! | | `key_strindex` | Int32 | |
 //! | | *value columns* | | the element |
 //!
-//! **Attribute columns** (`*_attrs` tables): `parent_id` (UInt32 Δ), `key` (dict Utf8),
-//! `key_strindex` (Int32), then the value columns.
+//! **Attribute columns** (`*_attrs` tables and `metric_metadata`): `parent_id` (UInt32,
+//! delta-encoded with wrapping, see below), `index` (UInt32, the attribute's position in
+//! its parent's list), `key` (dict Utf8), `key_strindex` (Int32), then the value
+//! columns. Attribute rows are **sorted** by key, then value, then parent, so each
+//! column is made of long runs (one key; equal values such as `http.method = GET`) and
+//! `parent_id` steps are small; it goes down where a new key starts, so its deltas
+//! wrap around u32 (take the cumulative sum modulo 2^32). Sorting by (`parent_id`,
+//! `index`) gives back the original order.
 //!
 //! **Value columns**: `type` (UInt8: 0 value absent, 1 empty `AnyValue`, 2 string,
 //! 3 bool, 4 int, 5 double, 6 bytes, 7 array, 8 map, 9 `string_value_strindex`),
@@ -93,7 +100,7 @@
 //!
 //! | table | columns |
 //! |---|---|
-//! | `spans` | `parent_id` (UInt32 Δ, scope row), `trace_id` (FixedSizeBinary(16), null if empty), `span_id`, `parent_span_id` (FixedSizeBinary(8), null if empty), `trace_state` (dict Utf8), `flags` (UInt32), `name` (dict Utf8), `kind` (Int32), `start_time_unix_nano` (UInt64), `duration_nano` (UInt64, `end - start` wrapping), `dropped_attributes_count`, `dropped_events_count`, `dropped_links_count` (UInt32), `status_code` (Int32, null when `status` is unset), `status_message` (dict Utf8, null when `status` is unset) |
+//! | `spans` | `parent_id` (UInt32 Δ, scope row), `trace_id` (FixedSizeBinary(16), null if empty), `span_id` (FixedSizeBinary(8), null if empty), `parent_span_id` (FixedSizeBinary(8): null if empty or given by `parent_row_offset`), `parent_row_offset` (Int32: when the parent span is in the same batch, its row minus this row; the parent span id is that row's `span_id`), `trace_state` (dict Utf8), `flags` (UInt32), `name` (dict Utf8), `kind` (Int32), `start_time_unix_nano` (UInt64), `duration_nano` (UInt64, `end - start` wrapping), `dropped_attributes_count`, `dropped_events_count`, `dropped_links_count` (UInt32), `status_code` (Int32, null when `status` is unset), `status_message` (dict Utf8, null when `status` is unset) |
 //! | `span_attrs` | attribute columns, parent: span row |
 //! | `events` | `parent_id` (UInt32 Δ, span row), `time_unix_nano` (UInt64), `name` (dict Utf8), `dropped_attributes_count` (UInt32) |
 //! | `event_attrs` | attribute columns, parent: event row |
@@ -128,10 +135,17 @@
 //!
 //! [`ArrowIpcReader`] reads IPC framing itself: a message length is checked against
 //! [`ReaderOptions::max_message_bytes`] and bytes are only buffered as they actually
-//! arrive, so a hostile length field cannot make it allocate. Decoding checks every
-//! column type, dictionary key, parent id and nesting level and reports an [`Error`].
+//! arrive, so a hostile length field cannot make it allocate; buffer ranges, alignment,
+//! decompressed sizes and the schema's types are checked before arrow-ipc sees a
+//! message, and a panic inside arrow-ipc on a malformed body is caught and reported
+//! as [`Error::Malformed`] (with `panic = "abort"` it would abort instead). Decoding
+//! checks every column type, dictionary key, parent id, container reference and
+//! nesting level and reports an [`Error`].
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod columns;
 mod common;
@@ -146,7 +160,9 @@ mod traces;
 
 pub use common::MAX_NESTING;
 pub use error::Error;
-pub use ipc::{ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, ReaderOptions, WriterOptions};
+pub use ipc::{
+    ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, ReaderOptions, WriterOptions,
+};
 pub use logs::{LogsEncoder, arrow_to_logs, logs_to_arrow};
 pub use metrics::{MetricsEncoder, arrow_to_metrics, metrics_to_arrow};
 pub use traces::{TracesEncoder, arrow_to_traces, traces_to_arrow};
@@ -188,7 +204,10 @@ impl Signal {
 
     /// The signal a schema was written for, from its metadata.
     pub fn of_schema(schema: &Schema) -> Result<Self, Error> {
-        let found = schema.metadata().get(SIGNAL_METADATA_KEY).map(String::as_str);
+        let found = schema
+            .metadata()
+            .get(SIGNAL_METADATA_KEY)
+            .map(String::as_str);
         match found {
             Some("traces") => Ok(Signal::Traces),
             Some("metrics") => Ok(Signal::Metrics),
@@ -214,7 +233,11 @@ impl Signal {
                 found,
             });
         }
-        match schema.metadata().get(VERSION_METADATA_KEY).map(String::as_str) {
+        match schema
+            .metadata()
+            .get(VERSION_METADATA_KEY)
+            .map(String::as_str)
+        {
             Some(LAYOUT_VERSION) => Ok(()),
             other => Err(Error::NotOtlpArrow(format!(
                 "unsupported layout version {other:?}, this build reads {LAYOUT_VERSION}"

@@ -138,9 +138,12 @@ impl LogsEncoder {
                 self.common
                     .push_resource(rl.resource.as_ref(), &rl.schema_url, &mut nested);
             for sl in &rl.scope_logs {
-                let scope =
-                    self.common
-                        .push_scope(resource, sl.scope.as_ref(), &sl.schema_url, &mut nested);
+                let scope = self.common.push_scope(
+                    resource,
+                    sl.scope.as_ref(),
+                    &sl.schema_url,
+                    &mut nested,
+                );
                 for r in &sl.log_records {
                     self.parent.push(scope);
                     self.time.push(r.time_unix_nano);

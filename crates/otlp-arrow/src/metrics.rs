@@ -13,8 +13,12 @@ use opentelemetry_proto::tonic::metrics::v1::{
     summary_data_point,
 };
 
-use crate::columns::{BoolCol, DictMode, IdCol, ListCol, ParentCol, PrimCol, StrCol, Table, envelope};
-use crate::common::{AttrReader, AttrTable, COMMON_TABLES, CommonTables, Nested, NestedReader, decode_common};
+use crate::columns::{
+    BoolCol, DictMode, IdCol, ListCol, ParentCol, PrimCol, StrCol, Table, envelope,
+};
+use crate::common::{
+    AttrReader, AttrTable, COMMON_TABLES, CommonTables, Nested, NestedReader, decode_common,
+};
 use crate::read::{Bools, Groups, Ids, Prim, PrimList, Strs, row_id, tables};
 use crate::{Error, Signal};
 
@@ -263,9 +267,12 @@ impl MetricsEncoder {
                 self.common
                     .push_resource(rm.resource.as_ref(), &rm.schema_url, &mut nested);
             for sm in &rm.scope_metrics {
-                let scope =
-                    self.common
-                        .push_scope(resource, sm.scope.as_ref(), &sm.schema_url, &mut nested);
+                let scope = self.common.push_scope(
+                    resource,
+                    sm.scope.as_ref(),
+                    &sm.schema_url,
+                    &mut nested,
+                );
                 for m in &sm.metrics {
                     self.push_metric(scope, m, &mut rows, &mut nested)?;
                 }
@@ -306,7 +313,13 @@ impl MetricsEncoder {
             Some(metric::Data::Histogram(h)) => {
                 for p in &h.data_points {
                     let point = rows.point;
-                    self.hist.push(metric, point, p.start_time_unix_nano, p.time_unix_nano, p.flags);
+                    self.hist.push(
+                        metric,
+                        point,
+                        p.start_time_unix_nano,
+                        p.time_unix_nano,
+                        p.flags,
+                    );
                     self.hist_count.push(p.count);
                     self.hist_sum.push_opt(p.sum);
                     self.hist_buckets.push(p.bucket_counts.iter().copied());
@@ -320,7 +333,13 @@ impl MetricsEncoder {
             Some(metric::Data::ExponentialHistogram(h)) => {
                 for p in &h.data_points {
                     let point = rows.point;
-                    self.exp.push(metric, point, p.start_time_unix_nano, p.time_unix_nano, p.flags);
+                    self.exp.push(
+                        metric,
+                        point,
+                        p.start_time_unix_nano,
+                        p.time_unix_nano,
+                        p.flags,
+                    );
                     self.exp_count.push(p.count);
                     self.exp_sum.push_opt(p.sum);
                     self.exp_scale.push(p.scale);
@@ -351,7 +370,13 @@ impl MetricsEncoder {
             Some(metric::Data::Summary(s)) => {
                 for p in &s.data_points {
                     let point = rows.point;
-                    self.sum.push(metric, point, p.start_time_unix_nano, p.time_unix_nano, p.flags);
+                    self.sum.push(
+                        metric,
+                        point,
+                        p.start_time_unix_nano,
+                        p.time_unix_nano,
+                        p.flags,
+                    );
                     self.sum_count.push(p.count);
                     self.sum_sum.push(p.sum);
                     self.sum_quantiles
@@ -377,7 +402,13 @@ impl MetricsEncoder {
         nested: &mut Nested<'a>,
     ) -> Result<(), Error> {
         let point = rows.point;
-        self.num.push(metric, point, p.start_time_unix_nano, p.time_unix_nano, p.flags);
+        self.num.push(
+            metric,
+            point,
+            p.start_time_unix_nano,
+            p.time_unix_nano,
+            p.flags,
+        );
         let (ty, d, i) = match p.value {
             None => (value_type::NONE, None, None),
             Some(number_data_point::Value::AsDouble(d)) => (value_type::DOUBLE, Some(d), None),
@@ -629,8 +660,17 @@ impl PointChildren<'_> {
 
 fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceMetrics>) -> Result<(), Error> {
     let (common, rest) = tables.split_at(COMMON_TABLES.len().min(tables.len()));
-    let [metrics, metadata, num, hist, exp, summary, point_attrs, exemplars, exemplar_attrs] =
-        rest
+    let [
+        metrics,
+        metadata,
+        num,
+        hist,
+        exp,
+        summary,
+        point_attrs,
+        exemplars,
+        exemplar_attrs,
+    ] = rest
     else {
         return Err(Error::InvalidData {
             table: "envelope",
@@ -724,7 +764,9 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceMetrics>) -> Result<
                             value_type::DOUBLE => {
                                 Some(number_data_point::Value::AsDouble(num_double.get(p)))
                             }
-                            value_type::INT => Some(number_data_point::Value::AsInt(num_int.get(p))),
+                            value_type::INT => {
+                                Some(number_data_point::Value::AsInt(num_int.get(p)))
+                            }
                             other => {
                                 return Err(Error::InvalidData {
                                     table: "number_points",
@@ -778,14 +820,17 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceMetrics>) -> Result<
                     let mut data_points = Vec::new();
                     for p in exp_base.groups.take(id) {
                         let (attributes, exemplars) = children.next(&values)?;
-                        let buckets = |present: &Bools<'_>, offset: &Prim<'_, Int32Type>, counts: &PrimList<'_, UInt64Type>| {
-                            present.opt(p).unwrap_or_default().then(|| {
-                                exponential_histogram_data_point::Buckets {
-                                    offset: offset.get(p),
-                                    bucket_counts: counts.get(p),
-                                }
-                            })
-                        };
+                        let buckets =
+                            |present: &Bools<'_>,
+                             offset: &Prim<'_, Int32Type>,
+                             counts: &PrimList<'_, UInt64Type>| {
+                                present.opt(p).unwrap_or_default().then(|| {
+                                    exponential_histogram_data_point::Buckets {
+                                        offset: offset.get(p),
+                                        bucket_counts: counts.get(p),
+                                    }
+                                })
+                            };
                         data_points.push(ExponentialHistogramDataPoint {
                             attributes,
                             start_time_unix_nano: exp_base.start.get(p),

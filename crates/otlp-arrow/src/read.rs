@@ -212,15 +212,17 @@ fn dict_parts<K: arrow::datatypes::ArrowDictionaryKeyType>(
 impl<'a> Strs<'a> {
     pub(crate) fn new(t: &'a StructArray, table: &'static str, name: &str) -> Result<Self, Error> {
         let c = column(t, table, name)?;
-        Self::of(c).ok_or_else(|| type_error(table, name, "Utf8 or Dictionary<_, Utf8>", c.data_type()))
+        Self::of(c)
+            .ok_or_else(|| type_error(table, name, "Utf8 or Dictionary<_, Utf8>", c.data_type()))
     }
 
     pub(crate) fn of(c: &'a ArrayRef) -> Option<Self> {
         match c.data_type() {
             DataType::Utf8 => c.as_string_opt::<i32>().map(Strs::Plain),
             DataType::Dictionary(k, _) => match k.as_ref() {
-                DataType::UInt8 => dict_parts(c.as_dictionary_opt::<UInt8Type>()?)
-                    .map(|(k, v)| Strs::Dict8(k, v)),
+                DataType::UInt8 => {
+                    dict_parts(c.as_dictionary_opt::<UInt8Type>()?).map(|(k, v)| Strs::Dict8(k, v))
+                }
                 DataType::UInt16 => dict_parts(c.as_dictionary_opt::<UInt16Type>()?)
                     .map(|(k, v)| Strs::Dict16(k, v)),
                 DataType::UInt32 => dict_parts(c.as_dictionary_opt::<UInt32Type>()?)

@@ -533,7 +533,9 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceSpans>) -> Result<()
                         if parent >= spans.len() || id.is_empty() {
                             return Err(Error::InvalidData {
                                 table: "spans",
-                                reason: format!("row {i}: parent_row_offset {offset} points at no span id"),
+                                reason: format!(
+                                    "row {i}: parent_row_offset {offset} points at no span id"
+                                ),
                             });
                         }
                         id
@@ -550,13 +552,15 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceSpans>) -> Result<()
                 dropped_events_count: dropped_events.get(i),
                 links: span_links,
                 dropped_links_count: dropped_links.get(i),
-                status: status_code.opt(i).map(|code| {
-                    Ok::<_, Error>(Status {
-                        message: status_message.get(i)?,
-                        code,
+                status: status_code
+                    .opt(i)
+                    .map(|code| {
+                        Ok::<_, Error>(Status {
+                            message: status_message.get(i)?,
+                            code,
+                        })
                     })
-                })
-                .transpose()?,
+                    .transpose()?,
             });
         }
         let target = first + scope.resource as usize;

@@ -53,9 +53,15 @@ async fn start(sink: Recorder, token: Option<&str>) -> String {
 
 fn requests(generator: &mut Generator) -> [Vec<Telemetry>; 3] {
     [
-        (0..4).map(|i| Telemetry::Traces(generator.traces(10 + i * 50))).collect(),
-        (0..3).map(|i| Telemetry::Metrics(generator.metrics(5 + i * 20))).collect(),
-        (0..3).map(|i| Telemetry::Logs(generator.logs(7 + i * 30))).collect(),
+        (0..4)
+            .map(|i| Telemetry::Traces(generator.traces(10 + i * 50)))
+            .collect(),
+        (0..3)
+            .map(|i| Telemetry::Metrics(generator.metrics(5 + i * 20)))
+            .collect(),
+        (0..3)
+            .map(|i| Telemetry::Logs(generator.logs(7 + i * 30)))
+            .collect(),
     ]
 }
 
@@ -63,7 +69,9 @@ fn requests(generator: &mut Generator) -> [Vec<Telemetry>; 3] {
 async fn all_signals_arrive_intact_and_acknowledged() {
     let sink = Recorder::default();
     let url = start(sink.clone(), Some("t0ken")).await;
-    let mut client = FlightClient::connect(url, Some("t0ken".into())).await.unwrap();
+    let mut client = FlightClient::connect(url, Some("t0ken".into()))
+        .await
+        .unwrap();
     let mut generator = Generator::new(5);
     let mut sent = Vec::new();
     for batch in requests(&mut generator) {
@@ -118,7 +126,9 @@ async fn acknowledgements_wait_for_the_sink() {
     let url = start(sink.clone(), None).await;
     let mut client = FlightClient::connect(url, None).await.unwrap();
     let mut generator = Generator::new(9);
-    let batch: Vec<Telemetry> = (0..3).map(|_| Telemetry::Traces(generator.traces(20))).collect();
+    let batch: Vec<Telemetry> = (0..3)
+        .map(|_| Telemetry::Traces(generator.traces(20)))
+        .collect();
     let expected = batch.clone();
     let send = tokio::spawn(async move { client.send(&batch).await });
 

@@ -71,7 +71,11 @@ fn any_value() -> impl Strategy<Value = AnyValue> {
 
 fn attributes() -> impl Strategy<Value = Vec<KeyValue>> {
     vec(
-        (text(), option::weighted(0.9, any_value()), prop_oneof![3 => Just(0), 1 => any::<i32>()]),
+        (
+            text(),
+            option::weighted(0.9, any_value()),
+            prop_oneof![3 => Just(0), 1 => any::<i32>()],
+        ),
         0..4,
     )
     .prop_map(|kvs| {
@@ -136,25 +140,46 @@ fn event() -> impl Strategy<Value = span::Event> {
 }
 
 fn link() -> impl Strategy<Value = span::Link> {
-    (id(16), id(8), text(), attributes(), any::<u32>(), any::<u32>()).prop_map(
-        |(trace_id, span_id, trace_state, attributes, dropped_attributes_count, flags)| {
-            span::Link {
-                trace_id,
-                span_id,
-                trace_state,
-                attributes,
-                dropped_attributes_count,
-                flags,
-            }
-        },
+    (
+        id(16),
+        id(8),
+        text(),
+        attributes(),
+        any::<u32>(),
+        any::<u32>(),
     )
+        .prop_map(
+            |(trace_id, span_id, trace_state, attributes, dropped_attributes_count, flags)| {
+                span::Link {
+                    trace_id,
+                    span_id,
+                    trace_state,
+                    attributes,
+                    dropped_attributes_count,
+                    flags,
+                }
+            },
+        )
 }
 
 fn span() -> impl Strategy<Value = Span> {
     (
-        (id(16), id(8), text(), id(8), any::<u32>(), text(), any::<i32>()),
+        (
+            id(16),
+            id(8),
+            text(),
+            id(8),
+            any::<u32>(),
+            text(),
+            any::<i32>(),
+        ),
         (any::<u64>(), any::<u64>(), attributes(), any::<u32>()),
-        (vec(event(), 0..3), any::<u32>(), vec(link(), 0..3), any::<u32>()),
+        (
+            vec(event(), 0..3),
+            any::<u32>(),
+            vec(link(), 0..3),
+            any::<u32>(),
+        ),
         option::of((text(), any::<i32>()).prop_map(|(message, code)| Status { message, code })),
     )
         .prop_map(
@@ -185,13 +210,12 @@ fn span() -> impl Strategy<Value = Span> {
 }
 
 fn traces() -> impl Strategy<Value = ExportTraceServiceRequest> {
-    let scope_spans = (scope(), vec(span(), 0..4), text()).prop_map(|(scope, spans, schema_url)| {
-        ScopeSpans {
+    let scope_spans =
+        (scope(), vec(span(), 0..4), text()).prop_map(|(scope, spans, schema_url)| ScopeSpans {
             scope,
             spans,
             schema_url,
-        }
-    });
+        });
     let resource_spans = (resource(), vec(scope_spans, 0..3), text()).prop_map(
         |(resource, scope_spans, schema_url)| ResourceSpans {
             resource,
@@ -199,7 +223,36 @@ fn traces() -> impl Strategy<Value = ExportTraceServiceRequest> {
             schema_url,
         },
     );
-    vec(resource_spans, 0..3).prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans })
+    (vec(resource_spans, 0..3), any::<u64>()).prop_map(|(resource_spans, choice)| {
+        let mut request = ExportTraceServiceRequest { resource_spans };
+        link_parents(&mut request, choice);
+        request
+    })
+}
+
+/// Makes some spans children of other spans of the request (before or after them),
+/// as real batches are, so in-batch parent references are exercised.
+fn link_parents(request: &mut ExportTraceServiceRequest, choice: u64) {
+    let ids: Vec<Vec<u8>> = request
+        .resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .map(|s| s.span_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let spans = request
+        .resource_spans
+        .iter_mut()
+        .flat_map(|rs| &mut rs.scope_spans)
+        .flat_map(|ss| &mut ss.spans);
+    for (i, span) in spans.enumerate() {
+        if (choice >> (i % 64)) & 1 == 1 {
+            span.parent_span_id = ids[(i * 7 + 3) % ids.len()].clone();
+        }
+    }
 }
 
 fn exemplars() -> impl Strategy<Value = Vec<Exemplar>> {
@@ -227,18 +280,26 @@ fn number_points() -> impl Strategy<Value = Vec<NumberDataPoint>> {
         any::<i64>().prop_map(number_data_point::Value::AsInt),
     ]);
     vec(
-        (attributes(), any::<u64>(), any::<u64>(), exemplars(), any::<u32>(), value).prop_map(
-            |(attributes, start_time_unix_nano, time_unix_nano, exemplars, flags, value)| {
-                NumberDataPoint {
-                    attributes,
-                    start_time_unix_nano,
-                    time_unix_nano,
-                    exemplars,
-                    flags,
-                    value,
-                }
-            },
-        ),
+        (
+            attributes(),
+            any::<u64>(),
+            any::<u64>(),
+            exemplars(),
+            any::<u32>(),
+            value,
+        )
+            .prop_map(
+                |(attributes, start_time_unix_nano, time_unix_nano, exemplars, flags, value)| {
+                    NumberDataPoint {
+                        attributes,
+                        start_time_unix_nano,
+                        time_unix_nano,
+                        exemplars,
+                        flags,
+                        value,
+                    }
+                },
+            ),
         0..3,
     )
 }
@@ -246,8 +307,19 @@ fn number_points() -> impl Strategy<Value = Vec<NumberDataPoint>> {
 fn histogram_points() -> impl Strategy<Value = Vec<HistogramDataPoint>> {
     vec(
         (
-            (attributes(), any::<u64>(), any::<u64>(), any::<u64>(), option::of(double())),
-            (vec(any::<u64>(), 0..4), vec(double(), 0..4), exemplars(), any::<u32>()),
+            (
+                attributes(),
+                any::<u64>(),
+                any::<u64>(),
+                any::<u64>(),
+                option::of(double()),
+            ),
+            (
+                vec(any::<u64>(), 0..4),
+                vec(double(), 0..4),
+                exemplars(),
+                any::<u32>(),
+            ),
             (option::of(double()), option::of(double())),
         )
             .prop_map(
@@ -274,20 +346,39 @@ fn histogram_points() -> impl Strategy<Value = Vec<HistogramDataPoint>> {
 }
 
 fn buckets() -> impl Strategy<Value = Option<exponential_histogram_data_point::Buckets>> {
-    option::of((any::<i32>(), vec(any::<u64>(), 0..4)).prop_map(|(offset, bucket_counts)| {
-        exponential_histogram_data_point::Buckets {
-            offset,
-            bucket_counts,
-        }
-    }))
+    option::of(
+        (any::<i32>(), vec(any::<u64>(), 0..4)).prop_map(|(offset, bucket_counts)| {
+            exponential_histogram_data_point::Buckets {
+                offset,
+                bucket_counts,
+            }
+        }),
+    )
 }
 
 fn exp_histogram_points() -> impl Strategy<Value = Vec<ExponentialHistogramDataPoint>> {
     vec(
         (
-            (attributes(), any::<u64>(), any::<u64>(), any::<u64>(), option::of(double())),
-            (any::<i32>(), any::<u64>(), buckets(), buckets(), any::<u32>()),
-            (exemplars(), option::of(double()), option::of(double()), double()),
+            (
+                attributes(),
+                any::<u64>(),
+                any::<u64>(),
+                any::<u64>(),
+                option::of(double()),
+            ),
+            (
+                any::<i32>(),
+                any::<u64>(),
+                buckets(),
+                buckets(),
+                any::<u32>(),
+            ),
+            (
+                exemplars(),
+                option::of(double()),
+                option::of(double()),
+                double(),
+            ),
         )
             .prop_map(
                 |(
@@ -329,7 +420,15 @@ fn summary_points() -> impl Strategy<Value = Vec<SummaryDataPoint>> {
             any::<u32>(),
         )
             .prop_map(
-                |(attributes, start_time_unix_nano, time_unix_nano, count, sum, quantile_values, flags)| {
+                |(
+                    attributes,
+                    start_time_unix_nano,
+                    time_unix_nano,
+                    count,
+                    sum,
+                    quantile_values,
+                    flags,
+                )| {
                     SummaryDataPoint {
                         attributes,
                         start_time_unix_nano,
@@ -383,13 +482,14 @@ fn metric() -> impl Strategy<Value = Metric> {
 }
 
 fn metrics() -> impl Strategy<Value = ExportMetricsServiceRequest> {
-    let scope_metrics = (scope(), vec(metric(), 0..4), text()).prop_map(
-        |(scope, metrics, schema_url)| ScopeMetrics {
-            scope,
-            metrics,
-            schema_url,
-        },
-    );
+    let scope_metrics =
+        (scope(), vec(metric(), 0..4), text()).prop_map(|(scope, metrics, schema_url)| {
+            ScopeMetrics {
+                scope,
+                metrics,
+                schema_url,
+            }
+        });
     let resource_metrics = (resource(), vec(scope_metrics, 0..3), text()).prop_map(
         |(resource, scope_metrics, schema_url)| ResourceMetrics {
             resource,
@@ -403,8 +503,21 @@ fn metrics() -> impl Strategy<Value = ExportMetricsServiceRequest> {
 
 fn log_record() -> impl Strategy<Value = LogRecord> {
     (
-        (any::<u64>(), any::<u64>(), any::<i32>(), text(), option::weighted(0.8, any_value())),
-        (attributes(), any::<u32>(), any::<u32>(), id(16), id(8), text()),
+        (
+            any::<u64>(),
+            any::<u64>(),
+            any::<i32>(),
+            text(),
+            option::weighted(0.8, any_value()),
+        ),
+        (
+            attributes(),
+            any::<u32>(),
+            any::<u32>(),
+            id(16),
+            id(8),
+            text(),
+        ),
     )
         .prop_map(
             |(
@@ -427,13 +540,14 @@ fn log_record() -> impl Strategy<Value = LogRecord> {
 }
 
 fn logs() -> impl Strategy<Value = ExportLogsServiceRequest> {
-    let scope_logs = (scope(), vec(log_record(), 0..4), text()).prop_map(
-        |(scope, log_records, schema_url)| ScopeLogs {
-            scope,
-            log_records,
-            schema_url,
-        },
-    );
+    let scope_logs =
+        (scope(), vec(log_record(), 0..4), text()).prop_map(|(scope, log_records, schema_url)| {
+            ScopeLogs {
+                scope,
+                log_records,
+                schema_url,
+            }
+        });
     let resource_logs = (resource(), vec(scope_logs, 0..3), text()).prop_map(
         |(resource, scope_logs, schema_url)| ResourceLogs {
             resource,

@@ -47,7 +47,10 @@ fn python() -> String {
 fn check_with_pyarrow(format: IpcFormat) {
     let dir = tempfile::tempdir().unwrap();
     let mut generator = Generator::new(2024);
-    let requests: Vec<_> = [10, 500, 1, 2000].iter().map(|&n| generator.traces(n)).collect();
+    let requests: Vec<_> = [10, 500, 1, 2000]
+        .iter()
+        .map(|&n| generator.traces(n))
+        .collect();
 
     let mut expected = String::new();
     for request in &requests {
@@ -84,7 +87,12 @@ fn check_with_pyarrow(format: IpcFormat) {
         .arg(fmt)
         .arg(&expected_path)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; pyarrow missing: run `cargo xtask setup`", python()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; pyarrow missing: run `cargo xtask setup`",
+                python()
+            )
+        });
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

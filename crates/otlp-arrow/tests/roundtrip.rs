@@ -14,9 +14,15 @@ fn standalone_batches_round_trip_all_signals() {
     let mut generator = Generator::new(7);
     for n in [1, 10, 1000] {
         let traces = generator.traces(n);
-        assert_eq!(arrow_to_traces(&traces_to_arrow(&traces).unwrap()).unwrap(), traces);
+        assert_eq!(
+            arrow_to_traces(&traces_to_arrow(&traces).unwrap()).unwrap(),
+            traces
+        );
         let metrics = generator.metrics(n);
-        assert_eq!(arrow_to_metrics(&metrics_to_arrow(&metrics).unwrap()).unwrap(), metrics);
+        assert_eq!(
+            arrow_to_metrics(&metrics_to_arrow(&metrics).unwrap()).unwrap(),
+            metrics
+        );
         let logs = generator.logs(n);
         assert_eq!(arrow_to_logs(&logs_to_arrow(&logs).unwrap()).unwrap(), logs);
     }
@@ -54,7 +60,11 @@ fn ipc_round_trip(format: IpcFormat, compression: Compression) {
         let reader = ArrowIpcReader::new(bytes.as_slice(), format).unwrap();
         assert_eq!(reader.signal(), signal);
         let back: Vec<Telemetry> = reader.collect::<Result<_, _>>().unwrap();
-        assert_eq!(back.len(), expected.len(), "{signal} {format:?} {compression:?}");
+        assert_eq!(
+            back.len(),
+            expected.len(),
+            "{signal} {format:?} {compression:?}"
+        );
         for (b, e) in back.iter().zip(expected) {
             assert_eq!(b, e);
         }
@@ -88,7 +98,10 @@ fn writing_the_wrong_signal_is_an_error() {
     let err = writer
         .write_traces(&Generator::new(1).traces(3))
         .unwrap_err();
-    assert!(matches!(err, otlp_arrow::Error::WrongSignal { .. }), "{err}");
+    assert!(
+        matches!(err, otlp_arrow::Error::WrongSignal { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -103,5 +116,78 @@ fn later_batches_send_only_new_dictionary_entries() {
     let first = writer.get_ref().len() - after_schema;
     writer.write_traces(&request).unwrap();
     let second = writer.get_ref().len() - after_schema - first;
-    assert!(second < first, "second batch {second} bytes, first {first} bytes");
+    assert!(
+        second < first,
+        "second batch {second} bytes, first {first} bytes"
+    );
+}
+
+/// `n` spans named `op-{first}`, `op-{first + 1}`, …: one distinct name each.
+fn distinct_names(first: usize, n: usize) -> ExportTraceServiceRequest {
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: (first..first + n)
+                    .map(|i| Span {
+                        name: format!("op-{i}"),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+#[test]
+fn dictionary_key_width_follows_cardinality() {
+    use arrow::array::AsArray;
+    use arrow::datatypes::DataType;
+    let name_type = |n: usize| {
+        let batch = traces_to_arrow(&distinct_names(0, n)).unwrap();
+        let spans = batch.column_by_name("spans").unwrap().as_list::<i32>().value(0);
+        let spans = spans.as_struct();
+        assert_eq!(arrow_to_traces(&batch).unwrap(), distinct_names(0, n));
+        spans.column_by_name("name").unwrap().data_type().clone()
+    };
+    let dict = |key| DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8));
+    assert_eq!(name_type(256), dict(DataType::UInt8));
+    assert_eq!(name_type(257), dict(DataType::UInt16));
+    assert_eq!(name_type(65_536), dict(DataType::UInt16));
+    assert_eq!(name_type(65_537), DataType::Utf8);
+}
+
+#[test]
+fn a_stream_replaces_overflowing_dictionaries_and_a_file_refuses() {
+    let first = distinct_names(0, 40_000);
+    let second = distinct_names(40_000, 40_000);
+
+    let options = WriterOptions::new(IpcFormat::Stream).with_compression(Compression::Lz4);
+    let mut writer = ArrowIpcWriter::traces(Vec::new(), options).unwrap();
+    writer.write_traces(&first).unwrap();
+    writer.write_traces(&second).unwrap();
+    let bytes = writer.finish().unwrap();
+    let back: Vec<Telemetry> = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::Stream)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(back, vec![Telemetry::Traces(first.clone()), Telemetry::Traces(second.clone())]);
+
+    let options = WriterOptions::new(IpcFormat::File).with_compression(Compression::Lz4);
+    let mut writer = ArrowIpcWriter::traces(Vec::new(), options).unwrap();
+    writer.write_traces(&first).unwrap();
+    let err = writer.write_traces(&second).unwrap_err();
+    assert!(
+        matches!(err, otlp_arrow::Error::DictionaryOverflow { column: "name", .. }),
+        "{err}"
+    );
+    // What was written before stays a valid file.
+    let bytes = writer.finish().unwrap();
+    let back: Vec<Telemetry> = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::File)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(back, vec![Telemetry::Traces(first)]);
 }

@@ -37,6 +37,15 @@ impl Signal {
         }
     }
 
+    /// A dense index (0, 1, 2) for per-signal arrays.
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Signal::Traces => 0,
+            Signal::Metrics => 1,
+            Signal::Logs => 2,
+        }
+    }
+
     /// The item name otelcol uses in its self-metrics (`otelcol_receiver_accepted_spans`).
     pub fn item_unit(self) -> &'static str {
         match self {

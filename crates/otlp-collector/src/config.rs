@@ -326,6 +326,15 @@ impl Config {
             }
         }
         check_references(&self.service.extensions, &self.extensions, "service", "extensions")?;
+        for (id, receiver) in &self.receivers {
+            let ReceiverConfig::Otlp(otlp) = receiver;
+            if otlp.protocols.grpc.is_none() && otlp.protocols.http.is_none() {
+                return Err(Error::config(
+                    format!("receivers.{id}.protocols"),
+                    "enable at least one protocol: grpc or http",
+                ));
+            }
+        }
         for (id, processor) in &self.processors {
             if let ProcessorConfig::MemoryLimiter(c) = processor {
                 c.validate().map_err(|m| Error::config(format!("processors.{id}"), m))?;

@@ -36,6 +36,17 @@ pub struct Refusal {
     pub message: String,
 }
 
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            RefusalKind::Permanent => write!(f, "refused: {}", self.message),
+            _ => write!(f, "refused for now, retry in {:?}: {}", self.retry_after, self.message),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
 impl Refusal {
     pub(crate) fn backpressure(message: impl Into<String>) -> Self {
         Refusal {

@@ -10,8 +10,9 @@ use crate::pipeline::Consumer;
 use crate::processor::batch::BatchProcessor;
 use crate::processor::memory_limiter::{MemoryLimiter, MemoryState};
 use crate::receiver::otlp::{Ingest, RunningOtlpReceiver};
-use crate::telemetry::Telemetry;
-use crate::{Error, Signal};
+use crate::telemetry::{ReceiverCounters, Telemetry};
+use crate::pipeline::Refusal;
+use crate::{Batch, Error, Signal};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +29,9 @@ pub struct Collector {
 /// A started collector: its listeners are bound and data flows.
 pub struct RunningCollector {
     telemetry: Telemetry,
+    /// Every pipeline by signal, for data handed in by the embedding program rather than a receiver.
+    embedded: Arc<Ingest>,
+    embedded_counters: ReceiverCounters,
     receivers: Vec<(ComponentId, RunningOtlpReceiver)>,
     pipelines: Vec<(PipelineId, Arc<dyn Consumer>)>,
     exporters: Vec<Arc<ExporterHandle>>,
@@ -172,7 +176,13 @@ impl Collector {
             pipelines.push((pipeline_id.clone(), next));
         }
 
+        let mut by_signal: [Vec<Arc<dyn Consumer>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for (pipeline_id, consumer) in &pipelines {
+            by_signal[pipeline_id.signal.index()].push(consumer.clone());
+        }
         let mut running = RunningCollector {
+            embedded: Arc::new(Ingest::new(by_signal)),
+            embedded_counters: ReceiverCounters::new(&telemetry, "embedded", "in_process"),
             telemetry: telemetry.clone(),
             receivers: Vec::new(),
             pipelines,
@@ -200,8 +210,7 @@ impl RunningCollector {
                     .get(pipeline_id)
                     .is_some_and(|p| p.receivers.contains(id));
                 if uses {
-                    let index = Signal::ALL.iter().position(|s| *s == pipeline_id.signal).unwrap_or(0);
-                    by_signal[index].push(consumer.clone());
+                    by_signal[pipeline_id.signal.index()].push(consumer.clone());
                 }
             }
             if by_signal.iter().all(Vec::is_empty) {
@@ -238,6 +247,12 @@ impl RunningCollector {
     /// The self-metrics registry.
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
+    }
+
+    /// Hands a batch to every pipeline of its signal from inside the process, as a receiver would (counted as
+    /// receiver `embedded`). A refusal means nothing was taken: hold on to the data and try again later.
+    pub async fn submit(&self, batch: Batch) -> Result<(), Refusal> {
+        self.embedded.submit(batch, &self.embedded_counters).await
     }
 
     /// Where receiver `id` (`otlp`, `otlp/2`) serves OTLP/gRPC.

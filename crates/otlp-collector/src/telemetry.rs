@@ -196,14 +196,6 @@ pub(crate) struct ReceiverCounters {
     refused: [Counter; 3],
 }
 
-fn index(signal: Signal) -> usize {
-    match signal {
-        Signal::Traces => 0,
-        Signal::Metrics => 1,
-        Signal::Logs => 2,
-    }
-}
-
 impl ReceiverCounters {
     pub(crate) fn new(telemetry: &Telemetry, receiver: &str, transport: &str) -> Self {
         let labels = [("receiver", receiver), ("transport", transport)];
@@ -223,11 +215,11 @@ impl ReceiverCounters {
     }
 
     pub(crate) fn accepted(&self, signal: Signal, n: usize) {
-        self.accepted[index(signal)].add(n as u64);
+        self.accepted[signal.index()].add(n as u64);
     }
 
     pub(crate) fn refused(&self, signal: Signal, n: usize) {
-        self.refused[index(signal)].add(n as u64);
+        self.refused[signal.index()].add(n as u64);
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use opentelemetry::{
     Context,
     propagation::{Extractor, Injector, TextMapPropagator, text_map_propagator::FieldIter},
-    trace::{TraceContextExt, TraceId},
+    trace::{TraceContextExt, TraceId, TraceState},
 };
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
@@ -96,7 +96,7 @@ impl TextMapPropagator for W3cTraceContextPropagator {
         let span_context = span.span_context();
         if kept.trace_id == span_context.trace_id()
             && span_context.is_valid()
-            && span_context.trace_state().header().is_empty()
+            && *span_context.trace_state() == TraceState::NONE
         {
             screened.set(TRACESTATE, kept.header.clone());
         }
@@ -120,7 +120,7 @@ impl TextMapPropagator for W3cTraceContextPropagator {
         let unrepresentable = {
             let span = extracted.span();
             let span_context = span.span_context();
-            (span_context.is_valid() && span_context.trace_state().header().is_empty())
+            (span_context.is_valid() && *span_context.trace_state() == TraceState::NONE)
                 .then(|| span_context.trace_id())
         };
         match unrepresentable {
@@ -207,7 +207,9 @@ fn screen_tracestate(extractor: &dyn Extractor) -> Result<Option<Cow<'_, str>>, 
     let Some(values) = extractor.get_all(TRACESTATE) else {
         return Ok(None);
     };
-    let mut keys: Vec<&str> = Vec::with_capacity(8);
+    // At most 32 keys: a stack array and a scan are cheaper than a hash set.
+    let mut keys: [&str; MAX_MEMBERS] = [""; MAX_MEMBERS];
+    let mut count = 0;
     for member in values.iter().flat_map(|value| value.split(',')) {
         let member = member.trim_matches([' ', '\t']);
         if member.is_empty() {
@@ -218,19 +220,19 @@ fn screen_tracestate(extractor: &dyn Extractor) -> Result<Option<Cow<'_, str>>, 
             .ok_or_else(|| Error::malformed(TRACESTATE, format!("member `{member}` has no `=`")))?;
         check_key(key)?;
         check_value(value)?;
-        if keys.len() == MAX_MEMBERS {
+        if keys.get(..count).is_some_and(|seen| seen.contains(&key)) {
+            return Err(Error::malformed(TRACESTATE, format!("key `{key}` repeats")));
+        }
+        let Some(slot) = keys.get_mut(count) else {
             return Err(Error::malformed(
                 TRACESTATE,
                 format!("more than {MAX_MEMBERS} members"),
             ));
-        }
-        // At most 32 keys, so a scan is cheaper than hashing.
-        if keys.contains(&key) {
-            return Err(Error::malformed(TRACESTATE, format!("key `{key}` repeats")));
-        }
-        keys.push(key);
+        };
+        *slot = key;
+        count += 1;
     }
-    if keys.is_empty() {
+    if count == 0 {
         return Ok(None);
     }
     Ok(Some(match values.as_slice() {

@@ -53,8 +53,20 @@ fn root(value: &str) -> Result<TraceId, Error> {
             format!("Root `{value}` is not 1-<8 hex>-<24 hex>"),
         ));
     }
-    crate::ids::trace_id(&format!("{epoch}{unique}"), HexCase::Any)
-        .ok_or_else(|| Error::malformed(HEADER, "Root trace ID is all zeros"))
+    let (Ok(epoch), Ok(unique)) = (
+        u32::from_str_radix(epoch, 16),
+        u128::from_str_radix(unique, 16),
+    ) else {
+        return Err(Error::malformed(
+            HEADER,
+            format!("Root `{value}` is not hex"),
+        ));
+    };
+    let trace = (u128::from(epoch) << 96) | unique;
+    if trace == 0 {
+        return Err(Error::malformed(HEADER, "Root trace ID is all zeros"));
+    }
+    Ok(TraceId::from(trace))
 }
 
 /// Parses an `X-Amzn-Trace-Id` value into the span context and the fields to keep.
@@ -174,7 +186,17 @@ impl TextMapPropagator for XRayPropagator {
 
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
         match single(extractor, HEADER).map(parse) {
-            Some(Ok((extracted, fields))) => extracted.apply(cx).with_value(fields),
+            Some(Ok((extracted, fields))) => {
+                let has_fields = fields.self_id.is_some()
+                    || fields.lineage.is_some()
+                    || !fields.other.is_empty();
+                // Storing an empty value would cost a context copy on every request for nothing.
+                if has_fields {
+                    extracted.apply(cx).with_value(fields)
+                } else {
+                    extracted.apply(cx)
+                }
+            }
             _ => cx.clone(),
         }
     }

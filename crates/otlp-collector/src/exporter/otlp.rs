@@ -461,7 +461,7 @@ impl Export for OtlpHttpExporter {
             };
             let body = compress(self.compression, body)
                 .map_err(|e| ExportError::permanent(format!("cannot compress: {e}")))?;
-            let index = Signal::ALL.iter().position(|s| *s == signal).unwrap_or(0);
+            let index = signal.index();
             let mut request = self
                 .client
                 .post(&self.urls[index])

@@ -98,7 +98,7 @@ impl Ingest {
     }
 
     fn serves(&self, signal: Signal) -> bool {
-        !self.pipelines[signal_index(signal)].is_empty()
+        !self.pipelines[signal.index()].is_empty()
     }
 
     /// Offers the batch to every pipeline of its signal. A refusal from any of them is the client's answer (as in
@@ -106,7 +106,7 @@ impl Ingest {
     pub(crate) async fn submit(&self, batch: Batch, counters: &ReceiverCounters) -> Result<(), Refusal> {
         let signal = batch.signal();
         let n = batch.item_count();
-        let pipelines = &self.pipelines[signal_index(signal)];
+        let pipelines = &self.pipelines[signal.index()];
         if n == 0 {
             return Ok(());
         }
@@ -130,14 +130,6 @@ impl Ingest {
         }
         counters.accepted(signal, n);
         Ok(())
-    }
-}
-
-fn signal_index(signal: Signal) -> usize {
-    match signal {
-        Signal::Traces => 0,
-        Signal::Metrics => 1,
-        Signal::Logs => 2,
     }
 }
 

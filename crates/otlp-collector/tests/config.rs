@@ -1,0 +1,243 @@
+//! The config follows otelcol's YAML layout, and every mistake is an error that names where it is and what is
+//! supported.
+
+use otlp_collector::config::{ComponentId, ExporterConfig, ProcessorConfig, ReceiverConfig};
+use otlp_collector::{Config, Error, FileFormat, Signal};
+use std::time::Duration;
+
+fn error(yaml: &str) -> (String, String) {
+    match Config::from_yaml(yaml) {
+        Err(Error::Config { path, message }) => (path, message),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+const MINIMAL_SERVICE: &str = r#"
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [debug] }
+"#;
+
+#[test]
+fn the_embedded_default_is_valid_and_writes_under_otlp_data() {
+    let config = Config::embedded_default().unwrap();
+    assert_eq!(config.service.pipelines.len(), 3);
+    let Some(ReceiverConfig::Otlp(otlp)) = config.receivers.get(&ComponentId::parse("otlp").unwrap()) else {
+        panic!("no otlp receiver");
+    };
+    assert_eq!(otlp.protocols.grpc.as_ref().unwrap().endpoint, "127.0.0.1:4317");
+    assert_eq!(otlp.protocols.http.as_ref().unwrap().endpoint, "127.0.0.1:4318");
+    for exporter in config.exporters.values() {
+        let ExporterConfig::File(file) = exporter else { panic!("{exporter:?}") };
+        assert!(file.path.starts_with("./otlp-data"));
+    }
+}
+
+#[test]
+fn a_full_otelcol_config_parses_with_named_instances_and_defaults() {
+    let config = Config::from_yaml(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc:
+      http:
+        endpoint: 0.0.0.0:4318
+  otlp/internal:
+    protocols:
+      grpc: { endpoint: "localhost:14317", max_recv_msg_size_mib: 16 }
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: 4000
+    spike_limit_mib: 800
+  batch:
+  batch/big:
+    send_batch_size: 10000
+    send_batch_max_size: 11000
+    timeout: 1m30s
+exporters:
+  otlp/backend:
+    endpoint: backend.example.com:4317
+    compression: zstd
+    headers: { x-api-key: secret }
+    sending_queue: { num_consumers: 4, queue_size: 5000 }
+    retry_on_failure: { initial_interval: 1s, max_elapsed_time: 0s }
+  otlphttp:
+    endpoint: http://backend:4318
+    encoding: json
+  file/json: { path: /tmp/out.jsonl }
+  debug: { verbosity: detailed }
+extensions:
+  health_check:
+service:
+  extensions: [health_check]
+  pipelines:
+    traces: { receivers: [otlp, otlp/internal], processors: [memory_limiter, batch], exporters: [otlp/backend, debug] }
+    traces/archive: { receivers: [otlp], processors: [batch/big], exporters: [file/json] }
+    metrics: { receivers: [otlp], processors: [batch], exporters: [otlphttp] }
+  telemetry:
+    logs: { level: debug }
+    metrics:
+      readers:
+        - pull: { exporter: { prometheus: { host: 0.0.0.0, port: 9999 } } }
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.service.pipelines.len(), 3);
+    assert!(config
+        .service
+        .pipelines
+        .keys()
+        .any(|id| id.signal == Signal::Traces && id.name.as_deref() == Some("archive")));
+    let Some(ReceiverConfig::Otlp(otlp)) = config.receivers.get(&ComponentId::parse("otlp").unwrap()) else {
+        panic!()
+    };
+    // `grpc:` with no value means "enabled, with defaults", as in otelcol.
+    assert_eq!(otlp.protocols.grpc.as_ref().unwrap().endpoint, "localhost:4317");
+    assert_eq!(otlp.protocols.grpc.as_ref().unwrap().max_recv_msg_size_mib, 4);
+    let Some(ProcessorConfig::Batch(big)) = config.processors.get(&ComponentId::parse("batch/big").unwrap()) else {
+        panic!()
+    };
+    assert_eq!(big.timeout, Duration::from_secs(90));
+    let Some(ProcessorConfig::Batch(default_batch)) = config.processors.get(&ComponentId::parse("batch").unwrap())
+    else {
+        panic!()
+    };
+    assert_eq!(default_batch.send_batch_size, 8192);
+    assert_eq!(default_batch.timeout, Duration::from_millis(200));
+    let Some(ExporterConfig::Otlp(backend)) = config.exporters.get(&ComponentId::parse("otlp/backend").unwrap())
+    else {
+        panic!()
+    };
+    assert_eq!(backend.sending_queue.queue_size, 5000);
+    assert_eq!(backend.retry_on_failure.max_elapsed_time, Duration::ZERO);
+    assert_eq!(backend.retry_on_failure.multiplier, 1.5);
+    assert_eq!(backend.timeout, Duration::from_secs(5));
+    let Some(ExporterConfig::File(file)) = config.exporters.get(&ComponentId::parse("file/json").unwrap()) else {
+        panic!()
+    };
+    assert_eq!(file.format, FileFormat::Json);
+    assert_eq!(config.service.telemetry.metrics_address.as_deref(), Some("0.0.0.0:9999"));
+    assert_eq!(config.service.telemetry.log_level, "debug");
+}
+
+#[test]
+fn an_unknown_component_type_names_it_and_what_is_supported() {
+    let (path, message) = error(&format!("receivers: {{ kafka: {{}} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"));
+    assert_eq!(path, "receivers.kafka");
+    assert!(message.contains("unknown receiver type `kafka`"), "{message}");
+    assert!(message.contains("supported: otlp"), "{message}");
+
+    let (path, message) = error(&format!(
+        "receivers: {{ otlp: }}\nexporters: {{ debug: , prometheusremotewrite/2: {{}} }}{MINIMAL_SERVICE}"
+    ));
+    assert_eq!(path, "exporters.prometheusremotewrite/2");
+    assert!(message.contains("supported: debug, file, otlp, otlphttp"), "{message}");
+}
+
+#[test]
+fn an_unknown_key_names_its_path_and_the_keys_that_exist() {
+    let (path, message) = error(&format!(
+        r#"
+receivers: {{ otlp: }}
+exporters:
+  debug:
+  otlp/2:
+    endpoint: backend:4317
+    sending_queue: {{ queue_sise: 10 }}
+{MINIMAL_SERVICE}"#
+    ));
+    assert_eq!(path, "exporters.otlp/2.sending_queue.queue_sise");
+    assert!(message.contains("unknown field `queue_sise`"), "{message}");
+    assert!(message.contains("queue_size"), "{message}");
+
+    let (path, message) = error(&format!(
+        "receivers: {{ otlp: {{ protocols: {{ grpc: {{ endpont: x }} }} }} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+    ));
+    assert_eq!(path, "receivers.otlp.protocols.grpc.endpont");
+    assert!(message.contains("unknown field `endpont`"), "{message}");
+
+    let (path, message) = error("receivers: { otlp: }\nexporters: { debug: }\nservice: { pipelines: { traces: { receivers: [otlp], exporters: [debug], procesors: [] } } }");
+    assert_eq!(path, "service.pipelines.traces.procesors");
+    assert!(message.contains("unknown field `procesors`"), "{message}");
+
+    let (path, message) = error("recievers: {}");
+    assert_eq!(path, "recievers");
+    assert!(message.contains("unknown section"), "{message}");
+}
+
+#[test]
+fn bad_values_and_references_are_errors() {
+    let (path, message) = error(&format!(
+        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nprocessors: {{ batch: {{ timeout: 5 seconds }} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+    ));
+    assert_eq!(path, "processors.batch.timeout");
+    assert!(message.contains("not a duration"), "{message}");
+
+    let (path, message) = error(
+        "receivers: { otlp: }\nexporters: { debug: }\nservice: { pipelines: { traces: { receivers: [otlp], exporters: [otlp] } } }",
+    );
+    assert_eq!(path, "service.pipelines.traces.exporters");
+    assert!(message.contains("`otlp` is not defined"), "{message}");
+    assert!(message.contains("defined: debug"), "{message}");
+
+    let (path, message) = error("receivers: { otlp: }\nexporters: { debug: }\nservice: { pipelines: { spans: { receivers: [otlp], exporters: [debug] } } }");
+    assert_eq!(path, "service.pipelines.spans");
+    assert!(message.contains("supported: traces, metrics, logs"), "{message}");
+
+    let (path, message) = error(&format!(
+        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nprocessors: {{ memory_limiter: {{ limit_mib: 100 }} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+    ));
+    assert_eq!(path, "processors.memory_limiter");
+    assert!(message.contains("check_interval"), "{message}");
+
+    let (_, message) = error(&format!(
+        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , otlphttp: {{ endpoint: \"https://x\" }} }}{MINIMAL_SERVICE}"
+    ));
+    assert!(message.contains("https is not supported"), "{message}");
+
+    assert!(matches!(Config::from_yaml("receivers: [unclosed"), Err(Error::Yaml(_))));
+    let (path, _) = error("service: { pipelines: {} }");
+    assert_eq!(path, "service.pipelines");
+    let (path, message) = error(&format!("receivers: {{ otlp: }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"));
+    assert_eq!(path, "receivers.otlp.protocols");
+    assert!(message.contains("grpc or http"), "{message}");
+}
+
+#[test]
+fn environment_variables_are_substituted_with_types_and_defaults() {
+    let env = |name: &str| match name {
+        "OTLP_PORT" => Some("4999".to_string()),
+        "BACKEND" => Some("collector.internal".to_string()),
+        "QUEUE" => Some("77".to_string()),
+        _ => None,
+    };
+    let config = Config::from_yaml_with_env(
+        r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:${env:OTLP_PORT}" } } }
+exporters:
+  otlp:
+    endpoint: "${env:BACKEND}:4317"
+    sending_queue: { queue_size: "${env:QUEUE}" }
+    headers: { x-region: "${env:REGION:-eu-west-1}", x-cost: "$$5" }
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [otlp] }
+"#,
+        &env,
+    )
+    .unwrap();
+    let Some(ExporterConfig::Otlp(otlp)) = config.exporters.get(&ComponentId::parse("otlp").unwrap()) else {
+        panic!()
+    };
+    assert_eq!(otlp.endpoint, "collector.internal:4317");
+    assert_eq!(otlp.sending_queue.queue_size, 77, "a whole-value reference is typed like YAML");
+    assert_eq!(otlp.headers["x-region"], "eu-west-1");
+    assert_eq!(otlp.headers["x-cost"], "$5");
+
+    let (path, message) = error("receivers: { otlp: { protocols: { grpc: { endpoint: \"${VAR}\" } } } }");
+    assert_eq!(path, "receivers.otlp.protocols.grpc.endpoint");
+    assert!(message.contains("env:VAR"), "{message}");
+}

@@ -39,7 +39,11 @@ service:
 }
 
 /// Decodes and submits every request, then waits until the exporter has written the batch they make up.
-async fn run_pipeline(collector: &RunningCollector, requests: &[Vec<u8>], exported_before: u64) -> u64 {
+async fn run_pipeline(
+    collector: &RunningCollector,
+    requests: &[Vec<u8>],
+    exported_before: u64,
+) -> u64 {
     for bytes in requests {
         let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
         collector.submit(Batch::from_traces(request)).await.unwrap();
@@ -55,7 +59,12 @@ async fn run_pipeline(collector: &RunningCollector, requests: &[Vec<u8>], export
 fn decode_all(requests: &[Vec<u8>]) -> usize {
     requests
         .iter()
-        .map(|bytes| ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap().resource_spans.len())
+        .map(|bytes| {
+            ExportTraceServiceRequest::decode(bytes.as_slice())
+                .unwrap()
+                .resource_spans
+                .len()
+        })
         .sum()
 }
 
@@ -74,21 +83,31 @@ fn cpu_per_million_spans(mut work: impl FnMut()) -> Option<f64> {
 fn pipeline(c: &mut Criterion) {
     let requests = encoded_trace_requests(42, REQUESTS, SPANS_PER_REQUEST);
     let bytes: usize = requests.iter().map(Vec::len).sum();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let collector = start_collector(&runtime, dir.path());
     let mut exported = 0;
 
     let mut group = c.benchmark_group("collector_pipeline_traces");
-    group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(SPANS as u64));
     group.bench_function(BenchmarkId::new("decode_batch_file_export", SPANS), |b| {
         b.iter(|| exported = runtime.block_on(run_pipeline(&collector, &requests, exported)))
     });
-    group.bench_function(BenchmarkId::new("peer_prost_decode", SPANS), |b| b.iter(|| decode_all(&requests)));
+    group.bench_function(BenchmarkId::new("peer_prost_decode", SPANS), |b| {
+        b.iter(|| decode_all(&requests))
+    });
     group.finish();
 
-    let pipeline_cpu = cpu_per_million_spans(|| exported = runtime.block_on(run_pipeline(&collector, &requests, exported)));
+    let pipeline_cpu = cpu_per_million_spans(|| {
+        exported = runtime.block_on(run_pipeline(&collector, &requests, exported))
+    });
     let decode_cpu = cpu_per_million_spans(|| {
         std::hint::black_box(decode_all(&requests));
     });
@@ -112,7 +131,11 @@ fn pipeline(c: &mut Criterion) {
             1e6 / decode_cpu,
         );
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(std::path::Path::new(&dir).join("collector-pipeline-cpu.md"), note).unwrap();
+        std::fs::write(
+            std::path::Path::new(&dir).join("collector-pipeline-cpu.md"),
+            note,
+        )
+        .unwrap();
     }
 }
 

@@ -10,7 +10,11 @@ use prost::Message;
 use std::time::Duration;
 
 /// `requests` protobuf-encoded `ExportTraceServiceRequest`s of `spans_per_request` realistic spans each.
-pub fn encoded_trace_requests(seed: u64, requests: usize, spans_per_request: usize) -> Vec<Vec<u8>> {
+pub fn encoded_trace_requests(
+    seed: u64,
+    requests: usize,
+    spans_per_request: usize,
+) -> Vec<Vec<u8>> {
     let mut generator = otlp_testkit::Generator::new(seed);
     (0..requests)
         .map(|_| generator.traces(spans_per_request).encode_to_vec())
@@ -27,7 +31,9 @@ pub fn process_cpu_time() -> Option<Duration> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     const TICKS_PER_SECOND: u64 = 100;
-    Some(Duration::from_millis((utime + stime) * 1000 / TICKS_PER_SECOND))
+    Some(Duration::from_millis(
+        (utime + stime) * 1000 / TICKS_PER_SECOND,
+    ))
 }
 
 #[cfg(test)]

@@ -205,7 +205,10 @@ impl StrCol {
 
     /// Reorders the rows: row `i` becomes the old row `perm[i]`.
     pub(crate) fn permute(&mut self, perm: &[u32]) {
-        self.keys = perm.iter().map(|&r| self.keys.get(r as usize).copied().unwrap_or(0)).collect();
+        self.keys = perm
+            .iter()
+            .map(|&r| self.keys.get(r as usize).copied().unwrap_or(0))
+            .collect();
         self.nulls = permute_nulls(&self.nulls, perm);
     }
 
@@ -541,7 +544,8 @@ impl BinCol {
         for &r in perm {
             let r = r as usize;
             if let (Some(&start), Some(&end)) = (self.offsets.get(r), self.offsets.get(r + 1)) {
-                bytes.extend_from_slice(self.bytes.get(start as usize..end as usize).unwrap_or(&[]));
+                bytes
+                    .extend_from_slice(self.bytes.get(start as usize..end as usize).unwrap_or(&[]));
             }
             offsets.push(i32::try_from(bytes.len()).unwrap_or(i32::MAX));
         }

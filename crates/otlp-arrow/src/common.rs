@@ -434,7 +434,11 @@ impl<'a> AttrReader<'a> {
     }
 
     /// Attributes of `parent` (parents asked in ascending order).
-    pub(crate) fn take(&mut self, parent: u32, values: &NestedReader<'_>) -> Result<Vec<KeyValue>, Error> {
+    pub(crate) fn take(
+        &mut self,
+        parent: u32,
+        values: &NestedReader<'_>,
+    ) -> Result<Vec<KeyValue>, Error> {
         let start = self.pos;
         while self.order.get(self.pos).is_some_and(|o| o.0 == parent) {
             self.pos += 1;

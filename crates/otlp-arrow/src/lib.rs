@@ -65,7 +65,7 @@
 //! | | `dropped_attributes_count` | UInt32 | |
 //! | `entity_refs` | `parent_id` | UInt32 Δ | resource row |
 //! | | `schema_url`, `type` | dict Utf8 | |
-//! | | `id_keys`, `description_keys` | List<dict Utf8> | |
+//! | | `id_keys`, `description_keys` | `List<dict Utf8>` | |
 //! | `resource_attrs` | *attribute columns* | | parent: resource row |
 //! | `scopes` | `parent_id` | UInt32 Δ | resource row |
 //! | | `present` | Boolean | `scope` field set |
@@ -121,9 +121,9 @@
 //! | `metrics` | `parent_id` (UInt32 Δ, scope row), `name`, `description`, `unit` (dict Utf8), `data_type` (UInt8: 0 none, 1 gauge, 2 sum, 3 histogram, 4 exponential histogram, 5 summary), `aggregation_temporality` (Int32), `is_monotonic` (Boolean) |
 //! | `metric_metadata` | attribute columns, parent: metric row |
 //! | `number_points` | `parent_id` (UInt32 Δ, metric row), `point_id` (UInt32 Δ), `start_time_unix_nano`, `time_unix_nano` (UInt64), `flags` (UInt32), `value_type` (UInt8: 0 none, 1 double, 2 int), `double` (Float64), `int` (Int64) |
-//! | `histogram_points` | `parent_id`, `point_id`, times, `flags`, `count` (UInt64), `sum` (Float64, null if unset), `bucket_counts` (List<UInt64>), `explicit_bounds` (List<Float64>), `min`, `max` (Float64, null if unset) |
-//! | `exp_histogram_points` | `parent_id`, `point_id`, times, `flags`, `count`, `sum`, `scale` (Int32), `zero_count` (UInt64), `zero_threshold` (Float64), `positive_present`/`negative_present` (Boolean), `positive_offset`/`negative_offset` (Int32), `positive_bucket_counts`/`negative_bucket_counts` (List<UInt64>), `min`, `max` |
-//! | `summary_points` | `parent_id`, `point_id`, times, `flags`, `count` (UInt64), `sum` (Float64), `quantiles`, `quantile_values` (List<Float64>, same length) |
+//! | `histogram_points` | `parent_id`, `point_id`, times, `flags`, `count` (UInt64), `sum` (Float64, null if unset), `bucket_counts` (`List<UInt64>`), `explicit_bounds` (`List<Float64>`), `min`, `max` (Float64, null if unset) |
+//! | `exp_histogram_points` | `parent_id`, `point_id`, times, `flags`, `count`, `sum`, `scale` (Int32), `zero_count` (UInt64), `zero_threshold` (Float64), `positive_present`/`negative_present` (Boolean), `positive_offset`/`negative_offset` (Int32), `positive_bucket_counts`/`negative_bucket_counts` (`List<UInt64>`), `min`, `max` |
+//! | `summary_points` | `parent_id`, `point_id`, times, `flags`, `count` (UInt64), `sum` (Float64), `quantiles`, `quantile_values` (`List<Float64>`, same length) |
 //! | `point_attrs` | attribute columns, parent: point id |
 //! | `exemplars` | `parent_id` (UInt32 Δ, point id), `time_unix_nano` (UInt64), `value_type` (UInt8), `double`, `int`, `span_id` (FixedSizeBinary(8)), `trace_id` (FixedSizeBinary(16)) |
 //! | `exemplar_attrs` | attribute columns (`filtered_attributes`), parent: exemplar row |

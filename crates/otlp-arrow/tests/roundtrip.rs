@@ -147,7 +147,11 @@ fn dictionary_key_width_follows_cardinality() {
     use arrow::datatypes::DataType;
     let name_type = |n: usize| {
         let batch = traces_to_arrow(&distinct_names(0, n)).unwrap();
-        let spans = batch.column_by_name("spans").unwrap().as_list::<i32>().value(0);
+        let spans = batch
+            .column_by_name("spans")
+            .unwrap()
+            .as_list::<i32>()
+            .value(0);
         let spans = spans.as_struct();
         assert_eq!(arrow_to_traces(&batch).unwrap(), distinct_names(0, n));
         spans.column_by_name("name").unwrap().data_type().clone()
@@ -173,14 +177,23 @@ fn a_stream_replaces_overflowing_dictionaries_and_a_file_refuses() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(back, vec![Telemetry::Traces(first.clone()), Telemetry::Traces(second.clone())]);
+    assert_eq!(
+        back,
+        vec![
+            Telemetry::Traces(first.clone()),
+            Telemetry::Traces(second.clone())
+        ]
+    );
 
     let options = WriterOptions::new(IpcFormat::File).with_compression(Compression::Lz4);
     let mut writer = ArrowIpcWriter::traces(Vec::new(), options).unwrap();
     writer.write_traces(&first).unwrap();
     let err = writer.write_traces(&second).unwrap_err();
     assert!(
-        matches!(err, otlp_arrow::Error::DictionaryOverflow { column: "name", .. }),
+        matches!(
+            err,
+            otlp_arrow::Error::DictionaryOverflow { column: "name", .. }
+        ),
         "{err}"
     );
     // What was written before stays a valid file.

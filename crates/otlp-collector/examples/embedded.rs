@@ -27,20 +27,27 @@ service:
         dir.display()
     ))?;
     let collector = Collector::new(config).start().await?;
-    if let (Some(grpc), Some(http), Some(admin)) =
-        (collector.grpc_addr("otlp"), collector.http_addr("otlp"), collector.telemetry_addr())
-    {
-        println!("OTLP/gRPC on {grpc}, OTLP/HTTP on {http}, self-metrics on http://{admin}/metrics");
+    if let (Some(grpc), Some(http), Some(admin)) = (
+        collector.grpc_addr("otlp"),
+        collector.http_addr("otlp"),
+        collector.telemetry_addr(),
+    ) {
+        println!(
+            "OTLP/gRPC on {grpc}, OTLP/HTTP on {http}, self-metrics on http://{admin}/metrics"
+        );
     }
 
     let mut generator = otlp_testkit::Generator::new(1);
     for _ in 0..10 {
-        collector.submit(Batch::from_traces(generator.traces(100))).await?;
+        collector
+            .submit(Batch::from_traces(generator.traces(100)))
+            .await?;
     }
 
     let telemetry = collector.telemetry().clone();
     let report = collector.shutdown(Duration::from_secs(5)).await;
-    let sent_by = |exporter: &str| telemetry.value("otelcol_exporter_sent_spans", &[("exporter", exporter)]);
+    let sent_by =
+        |exporter: &str| telemetry.value("otelcol_exporter_sent_spans", &[("exporter", exporter)]);
     println!(
         "accepted {} spans; file exporter sent {:?}, debug exporter {:?}; clean shutdown: {}; see {}",
         telemetry.total("otelcol_receiver_accepted_spans"),

@@ -81,19 +81,28 @@ impl Batch {
     /// A batch of spans.
     pub fn from_traces(request: ExportTraceServiceRequest) -> Self {
         let items = count_spans(&request);
-        Batch { payload: Payload::Traces(request), items }
+        Batch {
+            payload: Payload::Traces(request),
+            items,
+        }
     }
 
     /// A batch of metric data points.
     pub fn from_metrics(request: ExportMetricsServiceRequest) -> Self {
         let items = count_data_points(&request);
-        Batch { payload: Payload::Metrics(request), items }
+        Batch {
+            payload: Payload::Metrics(request),
+            items,
+        }
     }
 
     /// A batch of log records.
     pub fn from_logs(request: ExportLogsServiceRequest) -> Self {
         let items = count_log_records(&request);
-        Batch { payload: Payload::Logs(request), items }
+        Batch {
+            payload: Payload::Logs(request),
+            items,
+        }
     }
 
     /// An empty batch of `signal`.
@@ -180,7 +189,9 @@ impl Batch {
     pub fn append(&mut self, other: Batch) -> Result<(), Batch> {
         match (&mut self.payload, other.payload) {
             (Payload::Traces(a), Payload::Traces(b)) => a.resource_spans.extend(b.resource_spans),
-            (Payload::Metrics(a), Payload::Metrics(b)) => a.resource_metrics.extend(b.resource_metrics),
+            (Payload::Metrics(a), Payload::Metrics(b)) => {
+                a.resource_metrics.extend(b.resource_metrics)
+            }
             (Payload::Logs(a), Payload::Logs(b)) => a.resource_logs.extend(b.resource_logs),
             (_, payload) => {
                 return Err(Batch {

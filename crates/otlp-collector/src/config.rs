@@ -21,6 +21,8 @@ use crate::exporter::otlp::{OtlpGrpcExporterConfig, OtlpHttpExporterConfig};
 use crate::extension::HealthCheckConfig;
 use crate::processor::batch::BatchConfig;
 use crate::processor::memory_limiter::MemoryLimiterConfig;
+use crate::processor::probabilistic_sampler::ProbabilisticSamplerProcessor;
+use crate::processor::tail_sampling::TailSamplingProcessor;
 use crate::receiver::otlp::OtlpReceiverConfig;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -58,7 +60,9 @@ impl ComponentId {
             ));
         }
         if name.is_some_and(|n| n.is_empty() || n.contains('/')) {
-            return Err(format!("`{id}` is not a valid component id: use `type` or `type/name`"));
+            return Err(format!(
+                "`{id}` is not a valid component id: use `type` or `type/name`"
+            ));
         }
         Ok(ComponentId {
             kind: kind.to_string(),
@@ -115,6 +119,10 @@ pub enum ProcessorConfig {
     MemoryLimiter(MemoryLimiterConfig),
     /// `batch`.
     Batch(BatchConfig),
+    /// `tail_sampling`.
+    TailSampling(otlp_sampling::tail::TailSamplingConfig),
+    /// `probabilistic_sampler`.
+    ProbabilisticSampler(otlp_sampling::probabilistic::ProbabilisticSamplerConfig),
 }
 
 /// An exporter's settings.
@@ -195,7 +203,7 @@ pub struct Config {
 }
 
 const RECEIVER_TYPES: &[&str] = &["otlp"];
-const PROCESSOR_TYPES: &[&str] = &["batch", "memory_limiter"];
+const PROCESSOR_TYPES: &[&str] = &["batch", "memory_limiter", "probabilistic_sampler", "tail_sampling"];
 const EXPORTER_TYPES: &[&str] = &["debug", "file", "otlp", "otlphttp"];
 const EXTENSION_TYPES: &[&str] = &["health_check"];
 
@@ -220,20 +228,28 @@ impl Config {
     }
 
     /// Like [`Config::from_yaml`], with the environment given as a lookup function.
-    pub fn from_yaml_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let mut root: Value = serde_norway::from_str(text).map_err(|e| Error::Yaml(e.to_string()))?;
+    pub fn from_yaml_with_env(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let mut root: Value =
+            serde_norway::from_str(text).map_err(|e| Error::Yaml(e.to_string()))?;
         if root.is_null() {
             root = Value::Mapping(Mapping::new());
         }
         expand_env(&mut root, env, "")?;
         let Value::Mapping(top) = root else {
-            return Err(Error::config("", "the config must be a mapping of sections"));
+            return Err(Error::config(
+                "",
+                "the config must be a mapping of sections",
+            ));
         };
         let mut sections = BTreeMap::new();
         for (key, value) in top {
             let key = key_string(&key, "")?;
             match key.as_str() {
-                "receivers" | "processors" | "exporters" | "extensions" | "service" | "connectors" => {
+                "receivers" | "processors" | "exporters" | "extensions" | "service"
+                | "connectors" => {
                     sections.insert(key, value);
                 }
                 other => {
@@ -249,36 +265,53 @@ impl Config {
         if let Some(connectors) = sections.remove("connectors")
             && !is_empty(&connectors)
         {
-            return Err(Error::config("connectors", "connectors are not supported yet"));
+            return Err(Error::config(
+                "connectors",
+                "connectors are not supported yet",
+            ));
         }
-        let receivers = components(sections.remove("receivers"), "receivers", RECEIVER_TYPES, |kind, path, v| {
-            match kind {
+        let receivers = components(
+            sections.remove("receivers"),
+            "receivers",
+            RECEIVER_TYPES,
+            |kind, path, v| match kind {
                 "otlp" => Ok(ReceiverConfig::Otlp(typed(path, v)?)),
                 _ => unreachable_kind(path),
-            }
-        })?;
-        let processors = components(sections.remove("processors"), "processors", PROCESSOR_TYPES, |kind, path, v| {
-            match kind {
+            },
+        )?;
+        let processors = components(
+            sections.remove("processors"),
+            "processors",
+            PROCESSOR_TYPES,
+            |kind, path, v| match kind {
                 "memory_limiter" => Ok(ProcessorConfig::MemoryLimiter(typed(path, v)?)),
                 "batch" => Ok(ProcessorConfig::Batch(typed(path, v)?)),
+                "tail_sampling" => Ok(ProcessorConfig::TailSampling(typed(path, v)?)),
+                "probabilistic_sampler" => Ok(ProcessorConfig::ProbabilisticSampler(typed(path, v)?)),
                 _ => unreachable_kind(path),
-            }
-        })?;
-        let exporters = components(sections.remove("exporters"), "exporters", EXPORTER_TYPES, |kind, path, v| {
-            match kind {
+            },
+        )?;
+        let exporters = components(
+            sections.remove("exporters"),
+            "exporters",
+            EXPORTER_TYPES,
+            |kind, path, v| match kind {
                 "otlp" => Ok(ExporterConfig::Otlp(typed(path, v)?)),
                 "otlphttp" => Ok(ExporterConfig::OtlpHttp(typed(path, v)?)),
                 "file" => Ok(ExporterConfig::File(typed(path, v)?)),
                 "debug" => Ok(ExporterConfig::Debug(typed(path, v)?)),
                 _ => unreachable_kind(path),
-            }
-        })?;
-        let extensions = components(sections.remove("extensions"), "extensions", EXTENSION_TYPES, |kind, path, v| {
-            match kind {
+            },
+        )?;
+        let extensions = components(
+            sections.remove("extensions"),
+            "extensions",
+            EXTENSION_TYPES,
+            |kind, path, v| match kind {
                 "health_check" => Ok(ExtensionConfig::HealthCheck(typed(path, v)?)),
                 _ => unreachable_kind(path),
-            }
-        })?;
+            },
+        )?;
         let service = parse_service(sections.remove("service"))?;
         let config = Config {
             receivers,
@@ -301,10 +334,16 @@ impl Config {
         for (id, pipeline) in &self.service.pipelines {
             let path = format!("service.pipelines.{id}");
             if pipeline.receivers.is_empty() {
-                return Err(Error::config(format!("{path}.receivers"), "a pipeline needs at least one receiver"));
+                return Err(Error::config(
+                    format!("{path}.receivers"),
+                    "a pipeline needs at least one receiver",
+                ));
             }
             if pipeline.exporters.is_empty() {
-                return Err(Error::config(format!("{path}.exporters"), "a pipeline needs at least one exporter"));
+                return Err(Error::config(
+                    format!("{path}.exporters"),
+                    "a pipeline needs at least one exporter",
+                ));
             }
             check_references(&pipeline.receivers, &self.receivers, &path, "receivers")?;
             check_references(&pipeline.processors, &self.processors, &path, "processors")?;
@@ -325,7 +364,12 @@ impl Config {
                 }
             }
         }
-        check_references(&self.service.extensions, &self.extensions, "service", "extensions")?;
+        check_references(
+            &self.service.extensions,
+            &self.extensions,
+            "service",
+            "extensions",
+        )?;
         for (id, receiver) in &self.receivers {
             let ReceiverConfig::Otlp(otlp) = receiver;
             if otlp.protocols.grpc.is_none() && otlp.protocols.http.is_none() {
@@ -336,11 +380,27 @@ impl Config {
             }
         }
         for (id, processor) in &self.processors {
-            if let ProcessorConfig::MemoryLimiter(c) = processor {
-                c.validate().map_err(|m| Error::config(format!("processors.{id}"), m))?;
-            }
-            if let ProcessorConfig::Batch(c) = processor {
-                c.validate().map_err(|m| Error::config(format!("processors.{id}"), m))?;
+            let result = match processor {
+                ProcessorConfig::MemoryLimiter(c) => c.validate(),
+                ProcessorConfig::Batch(c) => c.validate(),
+                ProcessorConfig::TailSampling(c) => TailSamplingProcessor::validate(c),
+                ProcessorConfig::ProbabilisticSampler(c) => ProbabilisticSamplerProcessor::validate(c),
+            };
+            result.map_err(|m| Error::config(format!("processors.{id}"), m))?;
+        }
+        for (pipeline_id, pipeline) in &self.service.pipelines {
+            for id in &pipeline.processors {
+                let supported: &[Signal] = match self.processors.get(id) {
+                    Some(ProcessorConfig::TailSampling(_)) => &[Signal::Traces],
+                    Some(ProcessorConfig::ProbabilisticSampler(_)) => &[Signal::Traces, Signal::Logs],
+                    _ => &Signal::ALL,
+                };
+                if !supported.contains(&pipeline_id.signal) {
+                    return Err(Error::config(
+                        format!("service.pipelines.{pipeline_id}.processors"),
+                        format!("`{id}` does not process {}", pipeline_id.signal),
+                    ));
+                }
             }
         }
         for (id, exporter) in &self.exporters {
@@ -394,7 +454,10 @@ fn check_references<T>(
 fn key_string(key: &Value, parent: &str) -> Result<String, Error> {
     match key {
         Value::String(s) => Ok(s.clone()),
-        other => Err(Error::config(parent, format!("keys must be strings, found {other:?}"))),
+        other => Err(Error::config(
+            parent,
+            format!("keys must be strings, found {other:?}"),
+        )),
     }
 }
 
@@ -417,7 +480,12 @@ fn components<T>(
     let mapping = match section {
         None | Some(Value::Null) => return Ok(out),
         Some(Value::Mapping(m)) => m,
-        Some(_) => return Err(Error::config(name, "must be a mapping of component ids to settings")),
+        Some(_) => {
+            return Err(Error::config(
+                name,
+                "must be a mapping of component ids to settings",
+            ));
+        }
     };
     for (key, value) in mapping {
         let key = key_string(&key, name)?;
@@ -631,13 +699,18 @@ fn parse_service(value: Option<Value>) -> Result<ServiceConfig, Error> {
 
 /// Replaces `${env:VAR}`, `${env:VAR:-default}` and `$$` in every string of the tree. A value that is exactly
 /// one reference is re-read as a YAML scalar so `port: ${env:PORT}` yields a number, as in otelcol.
-fn expand_env(value: &mut Value, env: &dyn Fn(&str) -> Option<String>, path: &str) -> Result<(), Error> {
+fn expand_env(
+    value: &mut Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    path: &str,
+) -> Result<(), Error> {
     match value {
         Value::String(s) => {
             if !s.contains('$') {
                 return Ok(());
             }
-            let whole_reference = s.starts_with("${") && s.ends_with('}') && s.matches("${").count() == 1;
+            let whole_reference =
+                s.starts_with("${") && s.ends_with('}') && s.matches("${").count() == 1;
             let expanded = expand_string(s, env).map_err(|m| Error::config(path, m))?;
             *value = if whole_reference {
                 match serde_norway::from_str::<Value>(&expanded) {
@@ -682,9 +755,9 @@ fn expand_string(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
                 .find('}')
                 .ok_or_else(|| format!("unterminated `${{` in `{s}`"))?;
             let reference = &body[..end];
-            let (scheme, spec) = reference
-                .split_once(':')
-                .ok_or_else(|| format!("`${{{reference}}}` needs a scheme: write `${{env:{reference}}}`"))?;
+            let (scheme, spec) = reference.split_once(':').ok_or_else(|| {
+                format!("`${{{reference}}}` needs a scheme: write `${{env:{reference}}}`")
+            })?;
             if scheme != "env" {
                 return Err(format!(
                     "`${{{reference}}}` uses the unsupported scheme `{scheme}`; supported: env"
@@ -704,7 +777,10 @@ fn expand_string(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
                 (Some(v), _) => out.push_str(&v),
                 (None, Some(d)) => out.push_str(d),
                 (None, None) => {
-                    tracing::warn!(variable = name, "environment variable is not set; using an empty string");
+                    tracing::warn!(
+                        variable = name,
+                        "environment variable is not set; using an empty string"
+                    );
                 }
             }
             rest = &body[end + 1..];
@@ -791,17 +867,29 @@ mod tests {
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn go_durations() {
-        assert_eq!(parse_go_duration("200ms").unwrap(), Duration::from_millis(200));
+        assert_eq!(
+            parse_go_duration("200ms").unwrap(),
+            Duration::from_millis(200)
+        );
         assert_eq!(parse_go_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_go_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(
+            parse_go_duration("1.5h").unwrap(),
+            Duration::from_secs(5400)
+        );
         assert_eq!(parse_go_duration("0").unwrap(), Duration::ZERO);
-        assert_eq!(parse_go_duration("10us").unwrap(), Duration::from_micros(10));
+        assert_eq!(
+            parse_go_duration("10us").unwrap(),
+            Duration::from_micros(10)
+        );
         for bad in ["", "5", "s", "5 s", "-1s", "1d", "1.2.3s"] {
             assert!(parse_go_duration(bad).is_err(), "{bad:?}");
         }
@@ -810,13 +898,31 @@ mod tests {
     #[test]
     fn env_substitution() {
         let e = env(&[("HOST", "db"), ("PORT", "4317")]);
-        assert_eq!(expand_string("${env:HOST}:${env:PORT}", &e).unwrap(), "db:4317");
-        assert_eq!(expand_string("${env:MISSING:-fallback}", &e).unwrap(), "fallback");
+        assert_eq!(
+            expand_string("${env:HOST}:${env:PORT}", &e).unwrap(),
+            "db:4317"
+        );
+        assert_eq!(
+            expand_string("${env:MISSING:-fallback}", &e).unwrap(),
+            "fallback"
+        );
         assert_eq!(expand_string("cost: $$5", &e).unwrap(), "cost: $5");
         assert_eq!(expand_string("${env:MISSING}", &e).unwrap(), "");
-        assert!(expand_string("${HOST}", &e).unwrap_err().contains("env:HOST"));
-        assert!(expand_string("${file:/x}", &e).unwrap_err().contains("unsupported scheme"));
-        assert!(expand_string("${env:HOST", &e).unwrap_err().contains("unterminated"));
+        assert!(
+            expand_string("${HOST}", &e)
+                .unwrap_err()
+                .contains("env:HOST")
+        );
+        assert!(
+            expand_string("${file:/x}", &e)
+                .unwrap_err()
+                .contains("unsupported scheme")
+        );
+        assert!(
+            expand_string("${env:HOST", &e)
+                .unwrap_err()
+                .contains("unterminated")
+        );
     }
 
     #[test]

@@ -76,7 +76,12 @@ impl Error {
         }
     }
 
-    pub(crate) fn bind(component: &str, endpoint: &str, addr: SocketAddr, source: std::io::Error) -> Self {
+    pub(crate) fn bind(
+        component: &str,
+        endpoint: &str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    ) -> Self {
         Error::Bind {
             component: component.to_string(),
             endpoint: format!("{endpoint} ({addr})"),

@@ -43,7 +43,10 @@
 //! collector buffering without bound, and every item accepted is exported, still queued, or counted as dropped
 //! with a reason in the self-metrics.
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod batch;
 pub mod config;
@@ -61,7 +64,9 @@ pub use config::Config;
 pub use error::Error;
 pub use exporter::debug::{DebugExporterConfig, Verbosity};
 pub use exporter::file::{FileExporterConfig, FileFormat, RotationConfig};
-pub use exporter::otlp::{ClientTlsSettings, HttpEncoding, OtlpGrpcExporterConfig, OtlpHttpExporterConfig};
+pub use exporter::otlp::{
+    ClientTlsSettings, HttpEncoding, OtlpGrpcExporterConfig, OtlpHttpExporterConfig,
+};
 pub use exporter::{QueueConfig, RetryConfig};
 pub use extension::HealthCheckConfig;
 pub use pipeline::{Refusal, RefusalKind};

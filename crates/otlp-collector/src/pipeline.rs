@@ -5,6 +5,7 @@
 //! answer "retry later" and a batching processor can hold on to what it has. Nothing is buffered without bound.
 
 use crate::Batch;
+use crate::telemetry::DropCounter;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -40,7 +41,11 @@ impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
             RefusalKind::Permanent => write!(f, "refused: {}", self.message),
-            _ => write!(f, "refused for now, retry in {:?}: {}", self.retry_after, self.message),
+            _ => write!(
+                f,
+                "refused for now, retry in {:?}: {}",
+                self.retry_after, self.message
+            ),
         }
     }
 }
@@ -93,4 +98,44 @@ pub(crate) trait Consumer: Send + Sync + 'static {
     /// Stops taking data, hands everything held to the next stage and shuts it down, all before `deadline`;
     /// whatever is still held then is counted as dropped.
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()>;
+}
+
+/// Hands a batch held by a processor to the next stage, waiting out refusals (with backoff) until `hard_deadline`
+/// is set and passed; then, or on a permanent refusal, counts the batch as dropped by `component`.
+pub(crate) async fn deliver(
+    next: &dyn Consumer,
+    batch: Batch,
+    hard_deadline: &parking_lot::Mutex<Option<Instant>>,
+    dropped: &DropCounter,
+    component: &str,
+) {
+    let mut batch = batch;
+    let mut wait = Duration::from_millis(5);
+    loop {
+        match next.consume(batch).await {
+            Ok(()) | Err(Refused { batch: None, .. }) => return,
+            Err(Refused {
+                batch: Some(back),
+                refusal,
+            }) => {
+                if refusal.kind == RefusalKind::Permanent {
+                    dropped.add(back.signal(), back.item_count(), "refused_downstream");
+                    tracing::error!(%component, items = back.item_count(), error = %refusal.message,
+                        "the next stage refused a batch permanently; it is dropped");
+                    return;
+                }
+                let deadline = *hard_deadline.lock();
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    dropped.add(back.signal(), back.item_count(), "shutdown");
+                    tracing::error!(%component, items = back.item_count(),
+                        "shutdown deadline reached while the next stage was full: these items were not delivered");
+                    return;
+                }
+                batch = back;
+                let sleep = deadline.map_or(wait, |d| wait.min(d.saturating_duration_since(Instant::now())));
+                tokio::time::sleep(sleep).await;
+                wait = (wait * 2).min(Duration::from_millis(200));
+            }
+        }
+    }
 }

@@ -1,17 +1,24 @@
 //! Building the pipeline graph from a config, running it, and shutting it down without losing track of anything.
 
-use crate::config::{ComponentId, Config, ExporterConfig, ExtensionConfig, PipelineId, ProcessorConfig, ReceiverConfig};
+use crate::config::{
+    ComponentId, Config, ExporterConfig, ExtensionConfig, PipelineId, ProcessorConfig,
+    ReceiverConfig,
+};
 use crate::exporter::debug::DebugExporter;
 use crate::exporter::file::FileExporter;
 use crate::exporter::otlp::{OtlpGrpcExporter, OtlpHttpExporter};
-use crate::exporter::{Export, ExporterFanout, ExporterHandle, HelperSettings, QueueConfig, RetryConfig};
+use crate::exporter::{
+    Export, ExporterFanout, ExporterHandle, HelperSettings, QueueConfig, RetryConfig,
+};
 use crate::extension::AdminServer;
 use crate::pipeline::Consumer;
+use crate::pipeline::Refusal;
 use crate::processor::batch::BatchProcessor;
 use crate::processor::memory_limiter::{MemoryLimiter, MemoryState};
+use crate::processor::probabilistic_sampler::ProbabilisticSamplerProcessor;
+use crate::processor::tail_sampling::TailSamplingProcessor;
 use crate::receiver::otlp::{Ingest, RunningOtlpReceiver};
 use crate::telemetry::{ReceiverCounters, Telemetry};
-use crate::pipeline::Refusal;
 use crate::{Batch, Error, Signal};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -41,8 +48,22 @@ pub struct RunningCollector {
 impl std::fmt::Debug for RunningCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunningCollector")
-            .field("receivers", &self.receivers.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>())
-            .field("pipelines", &self.pipelines.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>())
+            .field(
+                "receivers",
+                &self
+                    .receivers
+                    .iter()
+                    .map(|(id, _)| id.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "pipelines",
+                &self
+                    .pipelines
+                    .iter()
+                    .map(|(id, _)| id.to_string())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -63,7 +84,10 @@ impl ShutdownReport {
     }
 }
 
-fn build_export(id: &ComponentId, config: &ExporterConfig) -> Result<(Arc<dyn Export>, HelperSettings), Error> {
+fn build_export(
+    id: &ComponentId,
+    config: &ExporterConfig,
+) -> Result<(Arc<dyn Export>, HelperSettings), Error> {
     let start_error = |message: String| Error::Start {
         component: format!("exporters.{id}"),
         message,
@@ -84,8 +108,14 @@ fn build_export(id: &ComponentId, config: &ExporterConfig) -> Result<(Arc<dyn Ex
         timeout: Duration::from_secs(30),
     };
     Ok(match config {
-        ExporterConfig::Otlp(c) => (Arc::new(OtlpGrpcExporter::new(c).map_err(start_error)?), c.helper()),
-        ExporterConfig::OtlpHttp(c) => (Arc::new(OtlpHttpExporter::new(c).map_err(start_error)?), c.helper()),
+        ExporterConfig::Otlp(c) => (
+            Arc::new(OtlpGrpcExporter::new(c).map_err(start_error)?),
+            c.helper(),
+        ),
+        ExporterConfig::OtlpHttp(c) => (
+            Arc::new(OtlpHttpExporter::new(c).map_err(start_error)?),
+            c.helper(),
+        ),
         ExporterConfig::File(c) => {
             let exporter = FileExporter::open(c.clone())
                 .map_err(|e| start_error(format!("cannot open {}: {e}", c.path.display())))?;
@@ -93,6 +123,13 @@ fn build_export(id: &ComponentId, config: &ExporterConfig) -> Result<(Arc<dyn Ex
         }
         ExporterConfig::Debug(c) => (Arc::new(DebugExporter::new(c.clone())), local()),
     })
+}
+
+fn start_error(processor: &str, message: String) -> Error {
+    Error::Start {
+        component: format!("processors.{processor}"),
+        message,
+    }
 }
 
 impl Collector {
@@ -114,11 +151,14 @@ impl Collector {
         let Collector { config, telemetry } = self;
 
         // Exporters: one destination per id, one queue per (id, signal), as otelcol does.
-        let mut destinations: BTreeMap<ComponentId, (Arc<dyn Export>, HelperSettings)> = BTreeMap::new();
+        let mut destinations: BTreeMap<ComponentId, (Arc<dyn Export>, HelperSettings)> =
+            BTreeMap::new();
         let mut handles: BTreeMap<(ComponentId, Signal), Arc<ExporterHandle>> = BTreeMap::new();
         for (pipeline_id, pipeline) in &config.service.pipelines {
             for id in &pipeline.exporters {
-                let Some(exporter_config) = config.exporters.get(id) else { continue };
+                let Some(exporter_config) = config.exporters.get(id) else {
+                    continue;
+                };
                 if !destinations.contains_key(id) {
                     destinations.insert(id.clone(), build_export(id, exporter_config)?);
                 }
@@ -137,10 +177,6 @@ impl Collector {
                 }
             }
         }
-        for handle in handles.values() {
-            handle.start();
-        }
-
         // Pipelines, built back to front.
         let mut memory_states: BTreeMap<ComponentId, Arc<MemoryState>> = BTreeMap::new();
         let mut pipelines: Vec<(PipelineId, Arc<dyn Consumer>)> = Vec::new();
@@ -170,12 +206,24 @@ impl Collector {
                         &telemetry,
                         next,
                     )),
+                    Some(ProcessorConfig::TailSampling(c)) => Arc::new(
+                        TailSamplingProcessor::start(&name, c.clone(), &telemetry, next)
+                            .map_err(|message| start_error(&name, message))?,
+                    ),
+                    Some(ProcessorConfig::ProbabilisticSampler(c)) => Arc::new(
+                        ProbabilisticSamplerProcessor::new(&name, c.clone(), &telemetry, next)
+                            .map_err(|message| start_error(&name, message))?,
+                    ),
                     None => next,
                 };
             }
             pipelines.push((pipeline_id.clone(), next));
         }
 
+        // Only now that nothing can fail to build do the exporters' consumers start.
+        for handle in handles.values() {
+            handle.start();
+        }
         let mut by_signal: [Vec<Arc<dyn Consumer>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for (pipeline_id, consumer) in &pipelines {
             by_signal[pipeline_id.signal.index()].push(consumer.clone());
@@ -220,7 +268,9 @@ impl RunningCollector {
             let ingest = Arc::new(Ingest::new(by_signal));
             match receiver {
                 ReceiverConfig::Otlp(c) => {
-                    let started = RunningOtlpReceiver::start(&id.to_string(), c, ingest, &self.telemetry).await?;
+                    let started =
+                        RunningOtlpReceiver::start(&id.to_string(), c, ingest, &self.telemetry)
+                            .await?;
                     tracing::info!(receiver = %id, grpc = ?started.grpc_addr, http = ?started.http_addr, "receiver listening");
                     self.receivers.push((id.clone(), started));
                 }
@@ -229,7 +279,9 @@ impl RunningCollector {
         for id in &config.service.extensions {
             match config.extensions.get(id) {
                 Some(ExtensionConfig::HealthCheck(c)) => {
-                    let server = AdminServer::health_check(&id.to_string(), c, self.telemetry.clone()).await?;
+                    let server =
+                        AdminServer::health_check(&id.to_string(), c, self.telemetry.clone())
+                            .await?;
                     tracing::info!(extension = %id, addr = %server.addr, "health check listening");
                     self.admin.push((id.to_string(), server));
                 }
@@ -282,7 +334,10 @@ impl RunningCollector {
     }
 
     fn admin_addr(&self, name: &str) -> Option<SocketAddr> {
-        self.admin.iter().find(|(n, _)| n == name).map(|(_, s)| s.addr)
+        self.admin
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.addr)
     }
 
     /// Stops accepting data, drains every pipeline and queue for at most `timeout`, and reports what could not be
@@ -294,7 +349,9 @@ impl RunningCollector {
         for (id, receiver) in self.receivers {
             match tokio::time::timeout_at(deadline, receiver.shutdown()).await {
                 Ok(errors) => report.errors.extend(errors),
-                Err(_) => tracing::warn!(receiver = %id, "receiver did not stop before the deadline"),
+                Err(_) => {
+                    tracing::warn!(receiver = %id, "receiver did not stop before the deadline")
+                }
             }
         }
         futures::future::join_all(self.pipelines.iter().map(|(_, p)| p.shutdown(deadline))).await;
@@ -307,7 +364,10 @@ impl RunningCollector {
                 let name = format!("{prefix}_{}", signal.item_unit());
                 let n = self.telemetry.total_with_label(&name, "reason", "shutdown");
                 if n > 0 {
-                    *report.undelivered.entry((prefix.to_string(), signal)).or_default() += n;
+                    *report
+                        .undelivered
+                        .entry((prefix.to_string(), signal))
+                        .or_default() += n;
                 }
             }
         }

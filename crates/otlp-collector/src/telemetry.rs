@@ -100,7 +100,13 @@ impl Telemetry {
     }
 
     /// Registers the gauge `name{labels}`, read by calling `read` at scrape time.
-    pub fn gauge(&self, name: &str, help: &str, labels: &[(&str, &str)], read: impl Fn() -> u64 + Send + Sync + 'static) {
+    pub fn gauge(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        read: impl Fn() -> u64 + Send + Sync + 'static,
+    ) {
         let mut families = self.families.lock();
         let family = families.entry(name.to_string()).or_insert_with(|| Family {
             help: help.to_string(),
@@ -255,7 +261,10 @@ impl DropCounter {
         self.telemetry
             .counter(
                 &format!("{}_{}", self.metric_prefix, signal.item_unit()),
-                &format!("Number of {} given up on, by reason.", signal.item_unit().replace('_', " ")),
+                &format!(
+                    "Number of {} given up on, by reason.",
+                    signal.item_unit().replace('_', " ")
+                ),
                 &[(self.component_label, &self.component), ("reason", reason)],
             )
             .add(n as u64);
@@ -269,17 +278,33 @@ mod tests {
     #[test]
     fn renders_prometheus_text_with_escaped_labels() {
         let t = Telemetry::new();
-        t.counter("otelcol_receiver_accepted_spans", "Accepted spans.", &[("receiver", "otlp")])
-            .add(3);
-        t.counter("otelcol_receiver_accepted_spans", "Accepted spans.", &[("receiver", "otlp")])
-            .add(2);
-        t.gauge("otelcol_exporter_queue_size", "Queue size.", &[("exporter", "a\"b")], || 7);
+        t.counter(
+            "otelcol_receiver_accepted_spans",
+            "Accepted spans.",
+            &[("receiver", "otlp")],
+        )
+        .add(3);
+        t.counter(
+            "otelcol_receiver_accepted_spans",
+            "Accepted spans.",
+            &[("receiver", "otlp")],
+        )
+        .add(2);
+        t.gauge(
+            "otelcol_exporter_queue_size",
+            "Queue size.",
+            &[("exporter", "a\"b")],
+            || 7,
+        );
         let text = t.render_prometheus();
         assert!(text.contains("# TYPE otelcol_receiver_accepted_spans counter\n"));
         assert!(text.contains("otelcol_receiver_accepted_spans{receiver=\"otlp\"} 5\n"));
         assert!(text.contains("# TYPE otelcol_exporter_queue_size gauge\n"));
         assert!(text.contains("otelcol_exporter_queue_size{exporter=\"a\\\"b\"} 7\n"));
         assert_eq!(t.total("otelcol_receiver_accepted_spans"), 5);
-        assert_eq!(t.value("otelcol_exporter_queue_size", &[("exporter", "a\"b")]), Some(7));
+        assert_eq!(
+            t.value("otelcol_exporter_queue_size", &[("exporter", "a\"b")]),
+            Some(7)
+        );
     }
 }

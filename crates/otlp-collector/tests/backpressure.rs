@@ -5,7 +5,9 @@ mod common;
 
 use common::{TestCollector, scrape};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use otlp_collector::Signal;
 use otlp_testkit::Generator;
 use prost::Message;
@@ -47,7 +49,11 @@ impl GatedBackend {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        GatedBackend { url, received, gate }
+        GatedBackend {
+            url,
+            received,
+            gate,
+        }
     }
 }
 
@@ -92,9 +98,14 @@ async fn fill_until_refused(http: &str, generator: &mut Generator) -> usize {
         match response.status().as_u16() {
             200 => accepted += 20,
             429 => {
-                let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                let retry_after: u64 = response.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 assert!(retry_after >= 1);
-                let status = tonic_types::Status::decode(response.bytes().await.unwrap().as_ref()).unwrap();
+                let status =
+                    tonic_types::Status::decode(response.bytes().await.unwrap().as_ref()).unwrap();
                 assert!(status.message.contains("full"), "{}", status.message);
                 return accepted;
             }
@@ -116,13 +127,23 @@ async fn blocked_exporter_refuses_retryably_then_delivers_everything_accepted() 
     assert!(accepted > 0);
 
     // gRPC clients get RESOURCE_EXHAUSTED with RetryInfo, which the OTLP specification makes retryable.
-    let mut client = TraceServiceClient::connect(harness.grpc_endpoint()).await.unwrap();
+    let mut client = TraceServiceClient::connect(harness.grpc_endpoint())
+        .await
+        .unwrap();
     let status = client.export(generator.traces(20)).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::ResourceExhausted);
-    assert!(status.get_details_retry_info().and_then(|r| r.retry_delay).is_some());
+    assert!(
+        status
+            .get_details_retry_info()
+            .and_then(|r| r.retry_delay)
+            .is_some()
+    );
 
     let telemetry = harness.collector.telemetry().clone();
-    assert_eq!(telemetry.total("otelcol_receiver_accepted_spans"), accepted as u64);
+    assert_eq!(
+        telemetry.total("otelcol_receiver_accepted_spans"),
+        accepted as u64
+    );
     assert_eq!(telemetry.total("otelcol_receiver_refused_spans"), 40);
     let text = scrape(&harness.collector).await;
     for name in [
@@ -133,9 +154,16 @@ async fn blocked_exporter_refuses_retryably_then_delivers_everything_accepted() 
         "otelcol_exporter_queue_size",
         "otelcol_exporter_queue_capacity",
     ] {
-        assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing from /metrics:\n{text}");
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} missing from /metrics:\n{text}"
+        );
     }
-    assert!(text.contains("otelcol_exporter_queue_capacity{exporter=\"otlphttp\",data_type=\"traces\"} 2"));
+    assert!(
+        text.contains(
+            "otelcol_exporter_queue_capacity{exporter=\"otlphttp\",data_type=\"traces\"} 2"
+        )
+    );
 
     // Once the backend answers, the collector takes data again and delivers all of it.
     backend.gate.send(true).unwrap();
@@ -155,7 +183,10 @@ async fn blocked_exporter_refuses_retryably_then_delivers_everything_accepted() 
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(resumed, "the collector kept refusing after the backend recovered");
+    assert!(
+        resumed,
+        "the collector kept refusing after the backend recovered"
+    );
 
     let TestCollector { collector, .. } = harness;
     let report = collector.shutdown(Duration::from_secs(20)).await;
@@ -168,8 +199,14 @@ async fn blocked_exporter_refuses_retryably_then_delivers_everything_accepted() 
         telemetry.total("otelcol_exporter_sent_spans"),
         telemetry.total("otelcol_processor_dropped_spans")
     );
-    assert_eq!(telemetry.total("otelcol_receiver_accepted_spans"), accepted as u64);
-    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), accepted as u64);
+    assert_eq!(
+        telemetry.total("otelcol_receiver_accepted_spans"),
+        accepted as u64
+    );
+    assert_eq!(
+        telemetry.total("otelcol_exporter_sent_spans"),
+        accepted as u64
+    );
     assert_eq!(telemetry.total("otelcol_exporter_send_failed_spans"), 0);
     assert_eq!(telemetry.total("otelcol_processor_dropped_spans"), 0);
 }
@@ -233,13 +270,24 @@ service:
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
 
-    let mut client = TraceServiceClient::connect(harness.grpc_endpoint()).await.unwrap();
-    let status = client.export(Generator::new(2).traces(3)).await.unwrap_err();
+    let mut client = TraceServiceClient::connect(harness.grpc_endpoint())
+        .await
+        .unwrap();
+    let status = client
+        .export(Generator::new(2).traces(3))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unavailable);
     assert!(status.message().contains("memory"), "{}", status.message());
 
     let telemetry = harness.collector.telemetry().clone();
     assert_eq!(telemetry.total("otelcol_receiver_refused_spans"), 6);
     assert_eq!(telemetry.total("otelcol_processor_refused_spans"), 6);
-    assert!(harness.collector.shutdown(Duration::from_secs(2)).await.is_clean());
+    assert!(
+        harness
+            .collector
+            .shutdown(Duration::from_secs(2))
+            .await
+            .is_clean()
+    );
 }

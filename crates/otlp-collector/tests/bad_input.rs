@@ -4,7 +4,9 @@ mod common;
 
 use common::{TestCollector, read_traces, spans};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use otlp_testkit::Generator;
 use prost::Message;
 use std::time::Duration;
@@ -30,7 +32,12 @@ fn good_request(spans: usize) -> ExportTraceServiceRequest {
     Generator::new(7).traces(spans)
 }
 
-async fn post(url: &str, content_type: &str, encoding: Option<&str>, body: Vec<u8>) -> reqwest::Response {
+async fn post(
+    url: &str,
+    content_type: &str,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+) -> reqwest::Response {
     let mut request = reqwest::Client::new()
         .post(url)
         .header("content-type", content_type)
@@ -48,7 +55,13 @@ async fn status_message(response: reqwest::Response) -> String {
 }
 
 async fn assert_good_http_request_works(url: &str, sent: &mut usize) {
-    let response = post(url, "application/x-protobuf", None, good_request(5).encode_to_vec()).await;
+    let response = post(
+        url,
+        "application/x-protobuf",
+        None,
+        good_request(5).encode_to_vec(),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let body = response.bytes().await.unwrap();
     let answer = ExportTraceServiceResponse::decode(body.as_ref()).unwrap();
@@ -63,28 +76,65 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     let mut sent = 0;
     assert_good_http_request_works(&url, &mut sent).await;
 
-    let garbage = post(&url, "application/x-protobuf", None, b"\xff\xff\xff\xff not protobuf".to_vec()).await;
+    let garbage = post(
+        &url,
+        "application/x-protobuf",
+        None,
+        b"\xff\xff\xff\xff not protobuf".to_vec(),
+    )
+    .await;
     assert_eq!(garbage.status(), 400);
     let message = status_message(garbage).await;
-    assert!(message.contains("not a valid protobuf ExportTraceServiceRequest"), "{message}");
+    assert!(
+        message.contains("not a valid protobuf ExportTraceServiceRequest"),
+        "{message}"
+    );
     assert_good_http_request_works(&url, &mut sent).await;
 
-    let invalid_json = post(&url, "application/json", None, b"{\"resourceSpans\": [ {".to_vec()).await;
+    let invalid_json = post(
+        &url,
+        "application/json",
+        None,
+        b"{\"resourceSpans\": [ {".to_vec(),
+    )
+    .await;
     assert_eq!(invalid_json.status(), 400);
     assert_eq!(invalid_json.headers()["content-type"], "application/json");
     let json: serde_json::Value = invalid_json.json().await.unwrap();
-    assert!(json["message"].as_str().unwrap().contains("not a valid OTLP/JSON"), "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid OTLP/JSON"),
+        "{json}"
+    );
     assert_good_http_request_works(&url, &mut sent).await;
 
     let wrong_type = post(&url, "text/plain", None, b"hello".to_vec()).await;
     assert_eq!(wrong_type.status(), 415);
     let json: serde_json::Value = wrong_type.json().await.unwrap();
-    assert!(json["message"].as_str().unwrap().contains("application/x-protobuf"), "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/x-protobuf"),
+        "{json}"
+    );
     assert_good_http_request_works(&url, &mut sent).await;
 
-    let oversized = post(&url, "application/x-protobuf", None, vec![0u8; 2 * 1024 * 1024]).await;
+    let oversized = post(
+        &url,
+        "application/x-protobuf",
+        None,
+        vec![0u8; 2 * 1024 * 1024],
+    )
+    .await;
     assert_eq!(oversized.status(), 413);
-    assert!(status_message(oversized).await.contains("exceeds the limit"));
+    assert!(
+        status_message(oversized)
+            .await
+            .contains("exceeds the limit")
+    );
     assert_good_http_request_works(&url, &mut sent).await;
 
     // A small gzip body that inflates past the limit is refused without inflating it all.
@@ -95,7 +145,13 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     assert_eq!(bombed.status(), 413);
     assert_good_http_request_works(&url, &mut sent).await;
 
-    let corrupt_gzip = post(&url, "application/x-protobuf", Some("gzip"), b"not gzip".to_vec()).await;
+    let corrupt_gzip = post(
+        &url,
+        "application/x-protobuf",
+        Some("gzip"),
+        b"not gzip".to_vec(),
+    )
+    .await;
     assert_eq!(corrupt_gzip.status(), 400);
     let unknown_encoding = post(&url, "application/x-protobuf", Some("br"), vec![1, 2, 3]).await;
     assert_eq!(unknown_encoding.status(), 415);
@@ -114,7 +170,11 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     let telemetry = collector.telemetry().clone();
     assert!(collector.shutdown(Duration::from_secs(5)).await.is_clean());
     let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
-    assert_eq!(written.len(), sent, "exactly the good requests' spans were written");
+    assert_eq!(
+        written.len(),
+        sent,
+        "exactly the good requests' spans were written"
+    );
     assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), sent as u64);
 }
 
@@ -131,11 +191,17 @@ async fn malformed_span_ids_are_rejected_alone_with_partial_success() {
     all_spans.next().unwrap().span_id = vec![0; 8];
     let valid = 8;
 
-    let mut client = TraceServiceClient::connect(harness.grpc_endpoint()).await.unwrap();
+    let mut client = TraceServiceClient::connect(harness.grpc_endpoint())
+        .await
+        .unwrap();
     let answer = client.export(request.clone()).await.unwrap().into_inner();
     let partial = answer.partial_success.unwrap();
     assert_eq!(partial.rejected_spans, 2);
-    assert!(partial.error_message.contains("trace_id must be 16 bytes"), "{}", partial.error_message);
+    assert!(
+        partial.error_message.contains("trace_id must be 16 bytes"),
+        "{}",
+        partial.error_message
+    );
 
     let response = post(
         &format!("{}/v1/traces", harness.http_endpoint()),
@@ -146,14 +212,23 @@ async fn malformed_span_ids_are_rejected_alone_with_partial_success() {
     .await;
     assert_eq!(response.status(), 200);
     let answer: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(answer["partialSuccess"]["rejectedSpans"], serde_json::json!(2));
+    assert_eq!(
+        answer["partialSuccess"]["rejectedSpans"],
+        serde_json::json!(2)
+    );
 
     let TestCollector { collector, dir } = harness;
     let telemetry = collector.telemetry().clone();
     assert!(collector.shutdown(Duration::from_secs(5)).await.is_clean());
-    assert_eq!(spans(&read_traces(&dir.path().join("traces.jsonl"), true)).len(), 2 * valid);
+    assert_eq!(
+        spans(&read_traces(&dir.path().join("traces.jsonl"), true)).len(),
+        2 * valid
+    );
     assert_eq!(telemetry.total("otelcol_receiver_refused_spans"), 4);
-    assert_eq!(telemetry.total("otelcol_receiver_accepted_spans"), 2 * valid as u64);
+    assert_eq!(
+        telemetry.total("otelcol_receiver_accepted_spans"),
+        2 * valid as u64
+    );
 }
 
 /// A gRPC request framed by hand, so the body can be anything.
@@ -161,16 +236,26 @@ async fn raw_grpc(endpoint: &str, message: &[u8]) -> (Option<String>, Option<Str
     let mut frame = vec![0u8];
     frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
     frame.extend_from_slice(message);
-    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
     let response = client
-        .post(format!("{endpoint}/opentelemetry.proto.collector.trace.v1.TraceService/Export"))
+        .post(format!(
+            "{endpoint}/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        ))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(frame)
         .send()
         .await
         .unwrap();
-    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
     (header("grpc-status"), header("grpc-message"))
 }
 
@@ -181,7 +266,11 @@ async fn grpc_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     let mut client = TraceServiceClient::connect(endpoint.clone()).await.unwrap();
 
     let (code, message) = raw_grpc(&endpoint, b"\xff\xff\xff\xff garbage").await;
-    assert_eq!(code.as_deref(), Some("13"), "garbage is an INTERNAL decode error: {message:?}");
+    assert_eq!(
+        code.as_deref(),
+        Some("13"),
+        "garbage is an INTERNAL decode error: {message:?}"
+    );
     assert!(message.unwrap().contains("decode"));
     client.export(good_request(3)).await.unwrap();
 
@@ -195,5 +284,8 @@ async fn grpc_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
 
     let TestCollector { collector, dir } = harness;
     assert!(collector.shutdown(Duration::from_secs(5)).await.is_clean());
-    assert_eq!(spans(&read_traces(&dir.path().join("traces.jsonl"), true)).len(), 6);
+    assert_eq!(
+        spans(&read_traces(&dir.path().join("traces.jsonl"), true)).len(),
+        6
+    );
 }

@@ -22,13 +22,23 @@ service:
 fn the_embedded_default_is_valid_and_writes_under_otlp_data() {
     let config = Config::embedded_default().unwrap();
     assert_eq!(config.service.pipelines.len(), 3);
-    let Some(ReceiverConfig::Otlp(otlp)) = config.receivers.get(&ComponentId::parse("otlp").unwrap()) else {
+    let Some(ReceiverConfig::Otlp(otlp)) =
+        config.receivers.get(&ComponentId::parse("otlp").unwrap())
+    else {
         panic!("no otlp receiver");
     };
-    assert_eq!(otlp.protocols.grpc.as_ref().unwrap().endpoint, "127.0.0.1:4317");
-    assert_eq!(otlp.protocols.http.as_ref().unwrap().endpoint, "127.0.0.1:4318");
+    assert_eq!(
+        otlp.protocols.grpc.as_ref().unwrap().endpoint,
+        "127.0.0.1:4317"
+    );
+    assert_eq!(
+        otlp.protocols.http.as_ref().unwrap().endpoint,
+        "127.0.0.1:4318"
+    );
     for exporter in config.exporters.values() {
-        let ExporterConfig::File(file) = exporter else { panic!("{exporter:?}") };
+        let ExporterConfig::File(file) = exporter else {
+            panic!("{exporter:?}")
+        };
         assert!(file.path.starts_with("./otlp-data"));
     }
 }
@@ -85,28 +95,44 @@ service:
     )
     .unwrap();
     assert_eq!(config.service.pipelines.len(), 3);
-    assert!(config
-        .service
-        .pipelines
-        .keys()
-        .any(|id| id.signal == Signal::Traces && id.name.as_deref() == Some("archive")));
-    let Some(ReceiverConfig::Otlp(otlp)) = config.receivers.get(&ComponentId::parse("otlp").unwrap()) else {
+    assert!(
+        config
+            .service
+            .pipelines
+            .keys()
+            .any(|id| id.signal == Signal::Traces && id.name.as_deref() == Some("archive"))
+    );
+    let Some(ReceiverConfig::Otlp(otlp)) =
+        config.receivers.get(&ComponentId::parse("otlp").unwrap())
+    else {
         panic!()
     };
     // `grpc:` with no value means "enabled, with defaults", as in otelcol.
-    assert_eq!(otlp.protocols.grpc.as_ref().unwrap().endpoint, "localhost:4317");
-    assert_eq!(otlp.protocols.grpc.as_ref().unwrap().max_recv_msg_size_mib, 4);
-    let Some(ProcessorConfig::Batch(big)) = config.processors.get(&ComponentId::parse("batch/big").unwrap()) else {
+    assert_eq!(
+        otlp.protocols.grpc.as_ref().unwrap().endpoint,
+        "localhost:4317"
+    );
+    assert_eq!(
+        otlp.protocols.grpc.as_ref().unwrap().max_recv_msg_size_mib,
+        4
+    );
+    let Some(ProcessorConfig::Batch(big)) = config
+        .processors
+        .get(&ComponentId::parse("batch/big").unwrap())
+    else {
         panic!()
     };
     assert_eq!(big.timeout, Duration::from_secs(90));
-    let Some(ProcessorConfig::Batch(default_batch)) = config.processors.get(&ComponentId::parse("batch").unwrap())
+    let Some(ProcessorConfig::Batch(default_batch)) =
+        config.processors.get(&ComponentId::parse("batch").unwrap())
     else {
         panic!()
     };
     assert_eq!(default_batch.send_batch_size, 8192);
     assert_eq!(default_batch.timeout, Duration::from_millis(200));
-    let Some(ExporterConfig::Otlp(backend)) = config.exporters.get(&ComponentId::parse("otlp/backend").unwrap())
+    let Some(ExporterConfig::Otlp(backend)) = config
+        .exporters
+        .get(&ComponentId::parse("otlp/backend").unwrap())
     else {
         panic!()
     };
@@ -114,26 +140,40 @@ service:
     assert_eq!(backend.retry_on_failure.max_elapsed_time, Duration::ZERO);
     assert_eq!(backend.retry_on_failure.multiplier, 1.5);
     assert_eq!(backend.timeout, Duration::from_secs(5));
-    let Some(ExporterConfig::File(file)) = config.exporters.get(&ComponentId::parse("file/json").unwrap()) else {
+    let Some(ExporterConfig::File(file)) = config
+        .exporters
+        .get(&ComponentId::parse("file/json").unwrap())
+    else {
         panic!()
     };
     assert_eq!(file.format, FileFormat::Json);
-    assert_eq!(config.service.telemetry.metrics_address.as_deref(), Some("0.0.0.0:9999"));
+    assert_eq!(
+        config.service.telemetry.metrics_address.as_deref(),
+        Some("0.0.0.0:9999")
+    );
     assert_eq!(config.service.telemetry.log_level, "debug");
 }
 
 #[test]
 fn an_unknown_component_type_names_it_and_what_is_supported() {
-    let (path, message) = error(&format!("receivers: {{ kafka: {{}} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"));
+    let (path, message) = error(&format!(
+        "receivers: {{ kafka: {{}} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+    ));
     assert_eq!(path, "receivers.kafka");
-    assert!(message.contains("unknown receiver type `kafka`"), "{message}");
+    assert!(
+        message.contains("unknown receiver type `kafka`"),
+        "{message}"
+    );
     assert!(message.contains("supported: otlp"), "{message}");
 
     let (path, message) = error(&format!(
         "receivers: {{ otlp: }}\nexporters: {{ debug: , prometheusremotewrite/2: {{}} }}{MINIMAL_SERVICE}"
     ));
     assert_eq!(path, "exporters.prometheusremotewrite/2");
-    assert!(message.contains("supported: debug, file, otlp, otlphttp"), "{message}");
+    assert!(
+        message.contains("supported: debug, file, otlp, otlphttp"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -158,7 +198,9 @@ exporters:
     assert_eq!(path, "receivers.otlp.protocols.grpc.endpont");
     assert!(message.contains("unknown field `endpont`"), "{message}");
 
-    let (path, message) = error("receivers: { otlp: }\nexporters: { debug: }\nservice: { pipelines: { traces: { receivers: [otlp], exporters: [debug], procesors: [] } } }");
+    let (path, message) = error(
+        "receivers: { otlp: }\nexporters: { debug: }\nservice: { pipelines: { traces: { receivers: [otlp], exporters: [debug], procesors: [] } } }",
+    );
     assert_eq!(path, "service.pipelines.traces.procesors");
     assert!(message.contains("unknown field `procesors`"), "{message}");
 
@@ -182,9 +224,14 @@ fn bad_values_and_references_are_errors() {
     assert!(message.contains("`otlp` is not defined"), "{message}");
     assert!(message.contains("defined: debug"), "{message}");
 
-    let (path, message) = error("receivers: { otlp: }\nexporters: { debug: }\nservice: { pipelines: { spans: { receivers: [otlp], exporters: [debug] } } }");
+    let (path, message) = error(
+        "receivers: { otlp: }\nexporters: { debug: }\nservice: { pipelines: { spans: { receivers: [otlp], exporters: [debug] } } }",
+    );
     assert_eq!(path, "service.pipelines.spans");
-    assert!(message.contains("supported: traces, metrics, logs"), "{message}");
+    assert!(
+        message.contains("supported: traces, metrics, logs"),
+        "{message}"
+    );
 
     let (path, message) = error(&format!(
         "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nprocessors: {{ memory_limiter: {{ limit_mib: 100 }} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
@@ -197,10 +244,15 @@ fn bad_values_and_references_are_errors() {
     ));
     assert!(message.contains("https is not supported"), "{message}");
 
-    assert!(matches!(Config::from_yaml("receivers: [unclosed"), Err(Error::Yaml(_))));
+    assert!(matches!(
+        Config::from_yaml("receivers: [unclosed"),
+        Err(Error::Yaml(_))
+    ));
     let (path, _) = error("service: { pipelines: {} }");
     assert_eq!(path, "service.pipelines");
-    let (path, message) = error(&format!("receivers: {{ otlp: }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"));
+    let (path, message) = error(&format!(
+        "receivers: {{ otlp: }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+    ));
     assert_eq!(path, "receivers.otlp.protocols");
     assert!(message.contains("grpc or http"), "{message}");
 }
@@ -229,15 +281,21 @@ service:
         &env,
     )
     .unwrap();
-    let Some(ExporterConfig::Otlp(otlp)) = config.exporters.get(&ComponentId::parse("otlp").unwrap()) else {
+    let Some(ExporterConfig::Otlp(otlp)) =
+        config.exporters.get(&ComponentId::parse("otlp").unwrap())
+    else {
         panic!()
     };
     assert_eq!(otlp.endpoint, "collector.internal:4317");
-    assert_eq!(otlp.sending_queue.queue_size, 77, "a whole-value reference is typed like YAML");
+    assert_eq!(
+        otlp.sending_queue.queue_size, 77,
+        "a whole-value reference is typed like YAML"
+    );
     assert_eq!(otlp.headers["x-region"], "eu-west-1");
     assert_eq!(otlp.headers["x-cost"], "$5");
 
-    let (path, message) = error("receivers: { otlp: { protocols: { grpc: { endpoint: \"${VAR}\" } } } }");
+    let (path, message) =
+        error("receivers: { otlp: { protocols: { grpc: { endpoint: \"${VAR}\" } } } }");
     assert_eq!(path, "receivers.otlp.protocols.grpc.endpoint");
     assert!(message.contains("env:VAR"), "{message}");
 }

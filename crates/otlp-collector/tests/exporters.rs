@@ -63,7 +63,9 @@ service:
 async fn send_all(endpoint: String, seed: u64) -> (BTreeSet<Vec<u8>>, usize, usize) {
     let mut generator = Generator::new(seed);
     let mut traces = TraceServiceClient::connect(endpoint.clone()).await.unwrap();
-    let mut metrics = MetricsServiceClient::connect(endpoint.clone()).await.unwrap();
+    let mut metrics = MetricsServiceClient::connect(endpoint.clone())
+        .await
+        .unwrap();
     let mut logs = LogsServiceClient::connect(endpoint).await.unwrap();
     let mut span_ids = BTreeSet::new();
     let (mut points, mut records) = (0, 0);
@@ -99,19 +101,40 @@ async fn check_forwarding(id: &str, settings: impl Fn(&str, &str) -> String) {
     let TestCollector { collector, .. } = forwarder;
     let telemetry = collector.telemetry().clone();
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), span_ids.len() as u64);
-    assert_eq!(telemetry.total("otelcol_exporter_sent_metric_points"), points as u64);
-    assert_eq!(telemetry.total("otelcol_exporter_sent_log_records"), records as u64);
+    assert_eq!(
+        telemetry.total("otelcol_exporter_sent_spans"),
+        span_ids.len() as u64
+    );
+    assert_eq!(
+        telemetry.total("otelcol_exporter_sent_metric_points"),
+        points as u64
+    );
+    assert_eq!(
+        telemetry.total("otelcol_exporter_sent_log_records"),
+        records as u64
+    );
     let TestCollector { collector, dir } = backend;
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
 
     let received = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
     assert_eq!(received.len(), span_ids.len());
-    assert_eq!(received.into_iter().map(|s| s.span_id).collect::<BTreeSet<_>>(), span_ids);
+    assert_eq!(
+        received
+            .into_iter()
+            .map(|s| s.span_id)
+            .collect::<BTreeSet<_>>(),
+        span_ids
+    );
     let metric_requests = read_metrics(&dir.path().join("metrics.jsonl"), true);
-    assert_eq!(metric_requests.iter().map(data_point_count).sum::<usize>(), points);
+    assert_eq!(
+        metric_requests.iter().map(data_point_count).sum::<usize>(),
+        points
+    );
     let log_requests = read_logs(&dir.path().join("logs.jsonl"), true);
-    assert_eq!(log_requests.iter().map(log_record_count).sum::<usize>(), records);
+    assert_eq!(
+        log_requests.iter().map(log_record_count).sum::<usize>(),
+        records
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +161,11 @@ async fn otlphttp_exporter_forwards_every_signal_as_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_exporter_retries_until_the_backend_comes_up() {
     // Find a free port, then leave it closed: the backend is "down".
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let forwarder = TestCollector::start(&forwarder_config(
         "otlp",
         &format!(
@@ -146,18 +173,32 @@ async fn otlp_exporter_retries_until_the_backend_comes_up() {
         ),
     ))
     .await;
-    let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint()).await.unwrap();
+    let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint())
+        .await
+        .unwrap();
     let request = Generator::new(9).traces(300);
     client.export(request.clone()).await.unwrap();
     let telemetry = forwarder.collector.telemetry().clone();
     assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), 0);
 
     let backend = TestCollector::start(&backend_config(&format!("127.0.0.1:{port}"))).await;
-    assert!(forwarder.collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), span_count(&request) as u64);
+    assert!(
+        forwarder
+            .collector
+            .shutdown(Duration::from_secs(10))
+            .await
+            .is_clean()
+    );
+    assert_eq!(
+        telemetry.total("otelcol_exporter_sent_spans"),
+        span_count(&request) as u64
+    );
     let TestCollector { collector, dir } = backend;
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(spans(&read_traces(&dir.path().join("traces.jsonl"), true)).len(), 300);
+    assert_eq!(
+        spans(&read_traces(&dir.path().join("traces.jsonl"), true)).len(),
+        300
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,22 +220,41 @@ service:
 "#,
     )
     .await;
-    let mut client = TraceServiceClient::connect(harness.grpc_endpoint()).await.unwrap();
+    let mut client = TraceServiceClient::connect(harness.grpc_endpoint())
+        .await
+        .unwrap();
     let mut generator = Generator::new(3);
     let mut sent = BTreeSet::new();
     for _ in 0..12 {
         let request = generator.traces(500);
-        sent.extend(spans(std::slice::from_ref(&request)).into_iter().map(|s| s.span_id));
+        sent.extend(
+            spans(std::slice::from_ref(&request))
+                .into_iter()
+                .map(|s| s.span_id),
+        );
         client.export(request).await.unwrap();
     }
     let TestCollector { collector, dir } = harness;
     assert!(collector.shutdown(Duration::from_secs(5)).await.is_clean());
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    assert!(files.len() >= 3, "2.5 MB of spans rotate at 1 MiB: {files:?}");
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files.len() >= 3,
+        "2.5 MB of spans rotate at 1 MiB: {files:?}"
+    );
     let mut written = BTreeSet::new();
     for file in &files {
-        assert!(std::fs::metadata(file).unwrap().len() <= 1024 * 1024, "{file:?} exceeds the rotation size");
-        written.extend(spans(&read_traces(file, false)).into_iter().map(|s| s.span_id));
+        assert!(
+            std::fs::metadata(file).unwrap().len() <= 1024 * 1024,
+            "{file:?} exceeds the rotation size"
+        );
+        written.extend(
+            spans(&read_traces(file, false))
+                .into_iter()
+                .map(|s| s.span_id),
+        );
     }
     assert_eq!(written, sent);
 }

@@ -69,9 +69,21 @@ fn run_application(transport: Transport, grpc: String, http: String) -> Sent {
     let resource = Resource::builder().with_service_name("checkout").build();
     let (spans_exporter, metrics_exporter, logs_exporter) = match transport {
         Transport::Grpc => (
-            SpanExporter::builder().with_tonic().with_endpoint(&grpc).build().unwrap(),
-            MetricExporter::builder().with_tonic().with_endpoint(&grpc).build().unwrap(),
-            LogExporter::builder().with_tonic().with_endpoint(&grpc).build().unwrap(),
+            SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(&grpc)
+                .build()
+                .unwrap(),
+            MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(&grpc)
+                .build()
+                .unwrap(),
+            LogExporter::builder()
+                .with_tonic()
+                .with_endpoint(&grpc)
+                .build()
+                .unwrap(),
         ),
         Transport::HttpProtobuf | Transport::HttpJson => {
             let protocol = if matches!(transport, Transport::HttpJson) {
@@ -189,8 +201,15 @@ async fn round_trip(transport: Transport, format: &str) {
             (s.trace_id.clone(), s.span_id.clone(), s.name.clone(), items)
         })
         .collect();
-    assert_eq!(written.len(), SPANS + 1, "{transport:?}: every span written once");
-    assert_eq!(received, sent.spans, "{transport:?}: the spans written are the spans sent");
+    assert_eq!(
+        written.len(),
+        SPANS + 1,
+        "{transport:?}: every span written once"
+    );
+    assert_eq!(
+        received, sent.spans,
+        "{transport:?}: the spans written are the spans sent"
+    );
     let traces = read_traces(&dir.path().join("traces"), json);
     let service = traces[0].resource_spans[0]
         .resource
@@ -221,8 +240,12 @@ async fn round_trip(transport: Transport, format: &str) {
             Some(number_data_point::Value::AsInt(v)) => Some(v as u64),
             _ => None,
         })
-        .last();
-    assert_eq!(last_total, Some(sent.counter_total), "{transport:?}: counter total");
+        .next_back();
+    assert_eq!(
+        last_total,
+        Some(sent.counter_total),
+        "{transport:?}: counter total"
+    );
 
     let logs = read_logs(&dir.path().join("logs"), json);
     let bodies: BTreeSet<String> = logs
@@ -238,10 +261,22 @@ async fn round_trip(transport: Transport, format: &str) {
     assert_eq!(bodies, sent.log_bodies, "{transport:?}: log bodies");
 
     // The self-metrics agree with the files.
-    assert_eq!(telemetry.total("otelcol_receiver_accepted_spans"), (SPANS + 1) as u64);
-    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), (SPANS + 1) as u64);
-    assert_eq!(telemetry.total("otelcol_receiver_accepted_log_records"), LOGS as u64);
-    assert_eq!(telemetry.total("otelcol_exporter_sent_log_records"), LOGS as u64);
+    assert_eq!(
+        telemetry.total("otelcol_receiver_accepted_spans"),
+        (SPANS + 1) as u64
+    );
+    assert_eq!(
+        telemetry.total("otelcol_exporter_sent_spans"),
+        (SPANS + 1) as u64
+    );
+    assert_eq!(
+        telemetry.total("otelcol_receiver_accepted_log_records"),
+        LOGS as u64
+    );
+    assert_eq!(
+        telemetry.total("otelcol_exporter_sent_log_records"),
+        LOGS as u64
+    );
     assert_eq!(
         telemetry.total("otelcol_receiver_accepted_metric_points"),
         telemetry.total("otelcol_exporter_sent_metric_points")

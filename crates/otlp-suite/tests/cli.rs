@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 const BINARY: &str = env!("CARGO_BIN_EXE_otlp-suite");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -22,13 +26,20 @@ fn validate_names_the_bad_key_and_exits_2() {
          service: { pipelines: { traces: { receivers: [otlp], exporters: [debug] } } }\n",
     )
     .unwrap();
-    let output = Command::new(BINARY).args(["validate", "--config"]).arg(&path).output().unwrap();
+    let output = Command::new(BINARY)
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("exporters.debug.verbosty"), "{stderr}");
     assert!(stderr.contains("unknown field `verbosty`"), "{stderr}");
 
-    let output = Command::new(BINARY).args(["validate", "--config", "/does/not/exist.yaml"]).output().unwrap();
+    let output = Command::new(BINARY)
+        .args(["validate", "--config", "/does/not/exist.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read config file"));
 }
@@ -40,8 +51,16 @@ fn validate_accepts_the_default_config() {
     assert!(output.status.success());
     let path = dir.path().join("default.yaml");
     std::fs::write(&path, &output.stdout).unwrap();
-    let output = Command::new(BINARY).args(["validate", "--config"]).arg(&path).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(BINARY)
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("3 pipelines"));
 }
 
@@ -97,7 +116,10 @@ service:
         .unwrap();
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the collector did not start listening");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the collector did not start listening"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
@@ -107,10 +129,22 @@ service:
         let output = Command::new(BINARY)
             .args(["loadgen", "--protocol", protocol, "--endpoint"])
             .arg(format!("http://127.0.0.1:{port}"))
-            .args(["--rate", "20000", "--duration", "1s", "--spans-per-request", "100", "--no-progress"])
+            .args([
+                "--rate",
+                "20000",
+                "--duration",
+                "1s",
+                "--spans-per-request",
+                "100",
+                "--no-progress",
+            ])
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let report = String::from_utf8_lossy(&output.stdout);
         let spans: usize = report
             .split_whitespace()
@@ -126,20 +160,33 @@ service:
         .unwrap()
         .text()
         .unwrap();
-    assert!(scraped.contains(&format!("otelcol_receiver_accepted_spans{{receiver=\"otlp\",transport=\"grpc\"}}")));
+    assert!(
+        scraped.contains("otelcol_receiver_accepted_spans{receiver=\"otlp\",transport=\"grpc\"}")
+    );
 
-    let status = Command::new("kill").args(["-TERM", &collector.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &collector.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let started = Instant::now();
     let exit = loop {
         if let Some(exit) = collector.try_wait().unwrap() {
             break exit;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "the collector did not stop after SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the collector did not stop after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
-    collector.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    collector
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(exit.success(), "{stderr}");
     assert!(stderr.contains("shut down cleanly"), "{stderr}");
     assert_eq!(count_spans_in(&dir.path().join("traces.binpb")), sent);

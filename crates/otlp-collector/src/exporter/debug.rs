@@ -57,7 +57,8 @@ impl DebugExporter {
     fn sampled(&self) -> bool {
         let n = self.seen.fetch_add(1, Ordering::Relaxed);
         n < self.config.sampling_initial
-            || (n - self.config.sampling_initial).is_multiple_of(self.config.sampling_thereafter.max(1))
+            || (n - self.config.sampling_initial)
+                .is_multiple_of(self.config.sampling_thereafter.max(1))
     }
 }
 
@@ -118,8 +119,10 @@ impl Export for DebugExporter {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

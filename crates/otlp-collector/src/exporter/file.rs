@@ -146,8 +146,12 @@ fn backup_name(path: &Path, now: SystemTime, localtime: bool) -> PathBuf {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]-[minute]-[second].[subsecond digits:3]"
     );
-    let stamp = stamp.format(&format).unwrap_or_else(|_| "unknown-time".to_string());
-    let stem = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let stamp = stamp
+        .format(&format)
+        .unwrap_or_else(|_| "unknown-time".to_string());
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
     let name = match path.extension() {
         Some(ext) => format!("{stem}-{stamp}.{}", ext.to_string_lossy()),
         None => format!("{stem}-{stamp}"),
@@ -155,7 +159,11 @@ fn backup_name(path: &Path, now: SystemTime, localtime: bool) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn rotate(path: &Path, rotation: &RotationConfig, state: &mut Option<OpenFile>) -> std::io::Result<()> {
+fn rotate(
+    path: &Path,
+    rotation: &RotationConfig,
+    state: &mut Option<OpenFile>,
+) -> std::io::Result<()> {
     if let Some(open) = state.take() {
         open.file.sync_all()?;
     }
@@ -173,7 +181,11 @@ fn prune_backups(path: &Path, rotation: &RotationConfig) -> std::io::Result<()> 
     let (Some(dir), Some(stem)) = (path.parent(), path.file_stem()) else {
         return Ok(());
     };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let prefix = format!("{}-", stem.to_string_lossy());
     let mut backups: Vec<(SystemTime, PathBuf)> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
@@ -225,7 +237,9 @@ impl Export for FileExporter {
             })
             .await
             .map_err(|e| ExportError::retryable(format!("file writer task failed: {e}")))?
-            .map_err(|e| ExportError::retryable(format!("cannot write {}: {e}", self.config.path.display())))?;
+            .map_err(|e| {
+                ExportError::retryable(format!("cannot write {}: {e}", self.config.path.display()))
+            })?;
             Ok(Delivered::default())
         })
     }
@@ -239,7 +253,9 @@ impl Export for FileExporter {
             })
             .await
             .map_err(|e| ExportError::retryable(format!("file sync task failed: {e}")))?
-            .map_err(|e| ExportError::retryable(format!("cannot sync {}: {e}", self.config.path.display())))
+            .map_err(|e| {
+                ExportError::retryable(format!("cannot sync {}: {e}", self.config.path.display()))
+            })
         })
     }
 }
@@ -250,7 +266,14 @@ mod tests {
 
     #[test]
     fn backup_names_keep_the_extension() {
-        let name = backup_name(Path::new("/data/traces.jsonl"), SystemTime::UNIX_EPOCH, false);
-        assert_eq!(name, Path::new("/data/traces-1970-01-01T00-00-00.000.jsonl"));
+        let name = backup_name(
+            Path::new("/data/traces.jsonl"),
+            SystemTime::UNIX_EPOCH,
+            false,
+        );
+        assert_eq!(
+            name,
+            Path::new("/data/traces-1970-01-01T00-00-00.000.jsonl")
+        );
     }
 }

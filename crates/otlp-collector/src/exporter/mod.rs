@@ -142,7 +142,9 @@ impl RetryConfig {
 impl QueueConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.enabled && (self.queue_size == 0 || self.num_consumers == 0) {
-            return Err("sending_queue.queue_size and sending_queue.num_consumers must be positive".into());
+            return Err(
+                "sending_queue.queue_size and sending_queue.num_consumers must be positive".into(),
+            );
         }
         Ok(())
     }
@@ -244,7 +246,10 @@ impl ExporterHandle {
             let queued = queue.queued_items.clone();
             telemetry.gauge(
                 &format!("otelcol_exporter_queue_{unit}"),
-                &format!("Current number of {} in the sending queue.", unit.replace('_', " ")),
+                &format!(
+                    "Current number of {} in the sending queue.",
+                    unit.replace('_', " ")
+                ),
                 &[("exporter", id)],
                 move || queued.load(Ordering::Relaxed) as u64,
             );
@@ -283,7 +288,9 @@ impl ExporterHandle {
         queue.in_flight.fetch_add(n, Ordering::SeqCst);
         queue.queued_items.fetch_sub(n, Ordering::SeqCst);
         if let Err(e) = self.send_with_retry(&batch).await {
-            self.counters.send_failed.add(self.signal, n, failure_reason(&e));
+            self.counters
+                .send_failed
+                .add(self.signal, n, failure_reason(&e));
             tracing::error!(exporter = %self.id, signal = %self.signal, items = n, error = e.message(),
                 "exporting failed; the data is dropped");
         }
@@ -296,16 +303,19 @@ impl ExporterHandle {
         let started = Instant::now();
         let mut interval = retry.initial_interval;
         loop {
-            let attempt = tokio::time::timeout(self.settings.timeout, self.export.export(batch)).await;
+            let attempt =
+                tokio::time::timeout(self.settings.timeout, self.export.export(batch)).await;
             let error = match attempt {
                 Ok(Ok(delivered)) => {
                     let n = batch.item_count();
                     let rejected = delivered.rejected.min(n);
                     self.counters.sent.add((n - rejected) as u64);
                     if rejected > 0 {
-                        self.counters
-                            .send_failed
-                            .add(self.signal, rejected, "rejected_by_destination");
+                        self.counters.send_failed.add(
+                            self.signal,
+                            rejected,
+                            "rejected_by_destination",
+                        );
                         tracing::warn!(exporter = %self.id, rejected, message = %delivered.message,
                             "the destination rejected part of a batch");
                     }
@@ -331,7 +341,9 @@ impl ExporterHandle {
             let backoff = interval.mul_f64(1.0 + jitter);
             // A throttling hint from the destination replaces our own schedule, as in otelcol.
             let wait = retry_after.unwrap_or(backoff);
-            if !retry.max_elapsed_time.is_zero() && started.elapsed() + wait > retry.max_elapsed_time {
+            if !retry.max_elapsed_time.is_zero()
+                && started.elapsed() + wait > retry.max_elapsed_time
+            {
                 return Err(ExportError::permanent(format!(
                     "gave up after {:?} of retries: {}",
                     started.elapsed(),
@@ -350,7 +362,8 @@ impl ExporterHandle {
             queue.tx.close();
             let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *queue.workers.lock());
             let abort_handles: Vec<_> = workers.iter().map(JoinHandle::abort_handle).collect();
-            let drained = tokio::time::timeout_at(deadline, futures::future::join_all(workers)).await;
+            let drained =
+                tokio::time::timeout_at(deadline, futures::future::join_all(workers)).await;
             if drained.is_err() {
                 for handle in abort_handles {
                     handle.abort();
@@ -358,7 +371,9 @@ impl ExporterHandle {
                 let mut lost = queue.in_flight.swap(0, Ordering::SeqCst);
                 while let Ok(queued) = queue.rx.try_recv() {
                     lost += queued.batch.item_count();
-                    queue.queued_items.fetch_sub(queued.batch.item_count(), Ordering::SeqCst);
+                    queue
+                        .queued_items
+                        .fetch_sub(queued.batch.item_count(), Ordering::SeqCst);
                 }
                 self.counters.send_failed.add(self.signal, lost, "shutdown");
                 tracing::error!(exporter = %self.id, signal = %self.signal, items = lost,
@@ -396,11 +411,16 @@ impl Consumer for ExporterFanout {
             // client's retry does not duplicate data into the ones that had room.
             let mut permits = Vec::with_capacity(self.exporters.len());
             for exporter in &self.exporters {
-                let Some(queue) = &exporter.queue else { continue };
+                let Some(queue) = &exporter.queue else {
+                    continue;
+                };
                 match queue.slots.clone().try_acquire_owned() {
                     Ok(slot) => permits.push((exporter, queue, slot)),
                     Err(_) => {
-                        exporter.counters.enqueue_failed.add(batch.item_count() as u64);
+                        exporter
+                            .counters
+                            .enqueue_failed
+                            .add(batch.item_count() as u64);
                         return Err(Refused::returning(
                             Refusal::backpressure(format!(
                                 "sending queue of exporter {} is full",
@@ -414,10 +434,11 @@ impl Consumer for ExporterFanout {
             // Exporters without a queue send while the client waits; their failure is the client's to retry.
             for exporter in self.exporters.iter().filter(|e| e.queue.is_none()) {
                 if let Err(e) = exporter.send_with_retry(&batch).await {
-                    exporter
-                        .counters
-                        .send_failed
-                        .add(exporter.signal, batch.item_count(), failure_reason(&e));
+                    exporter.counters.send_failed.add(
+                        exporter.signal,
+                        batch.item_count(),
+                        failure_reason(&e),
+                    );
                     let kind = match e {
                         ExportError::Retryable { .. } => RefusalKind::Unavailable,
                         ExportError::Permanent { .. } => RefusalKind::Permanent,
@@ -436,15 +457,25 @@ impl Consumer for ExporterFanout {
             let mut batch = Some(batch);
             let last = permits.len();
             for (i, (exporter, queue, slot)) in permits.into_iter().enumerate() {
-                let item = if i + 1 == last { batch.take() } else { batch.clone() };
+                let item = if i + 1 == last {
+                    batch.take()
+                } else {
+                    batch.clone()
+                };
                 let Some(item) = item else { break };
                 queue.queued_items.fetch_add(n, Ordering::SeqCst);
-                if let Err(closed) = queue.tx.try_send(Queued { batch: item, _slot: slot }) {
+                if let Err(closed) = queue.tx.try_send(Queued {
+                    batch: item,
+                    _slot: slot,
+                }) {
                     // Only a shutdown closes the queue, and receivers stop before pipelines drain: this batch
                     // arrived in between, so it is counted rather than lost silently.
                     let lost = closed.into_inner().batch.item_count();
                     queue.queued_items.fetch_sub(lost, Ordering::SeqCst);
-                    exporter.counters.send_failed.add(exporter.signal, lost, "shutdown");
+                    exporter
+                        .counters
+                        .send_failed
+                        .add(exporter.signal, lost, "shutdown");
                     tracing::error!(exporter = %exporter.id, items = lost, "a batch reached an exporter after its queue closed");
                 }
             }

@@ -104,7 +104,9 @@ fn grpc_endpoint(endpoint: &str, tls: &ClientTlsSettings) -> Result<(String, boo
     } else if let Some(rest) = endpoint.strip_prefix("https://") {
         (format!("https://{rest}"), !tls.insecure)
     } else if endpoint.contains("://") {
-        return Err(format!("endpoint `{endpoint}`: use host:port, http://host:port or https://host:port"));
+        return Err(format!(
+            "endpoint `{endpoint}`: use host:port, http://host:port or https://host:port"
+        ));
     } else if tls.insecure {
         (format!("http://{endpoint}"), false)
     } else {
@@ -152,13 +154,16 @@ impl OtlpGrpcExporter {
         if secure {
             let mut tls = ClientTlsConfig::new().with_native_roots();
             if let Some(ca) = &config.tls.ca_file {
-                let pem = std::fs::read(ca).map_err(|e| format!("tls.ca_file {}: {e}", ca.display()))?;
+                let pem =
+                    std::fs::read(ca).map_err(|e| format!("tls.ca_file {}: {e}", ca.display()))?;
                 tls = tls.ca_certificate(Certificate::from_pem(pem));
             }
             match (&config.tls.cert_file, &config.tls.key_file) {
                 (Some(cert), Some(key)) => {
-                    let cert = std::fs::read(cert).map_err(|e| format!("tls.cert_file {}: {e}", cert.display()))?;
-                    let key = std::fs::read(key).map_err(|e| format!("tls.key_file {}: {e}", key.display()))?;
+                    let cert = std::fs::read(cert)
+                        .map_err(|e| format!("tls.cert_file {}: {e}", cert.display()))?;
+                    let key = std::fs::read(key)
+                        .map_err(|e| format!("tls.key_file {}: {e}", key.display()))?;
                     tls = tls.identity(Identity::from_pem(cert, key));
                 }
                 (None, None) => {}
@@ -202,9 +207,15 @@ fn grpc_error(status: &tonic::Status) -> ExportError {
         | Code::Aborted
         | Code::OutOfRange
         | Code::Unavailable
-        | Code::DataLoss => ExportError::Retryable { message, retry_after },
+        | Code::DataLoss => ExportError::Retryable {
+            message,
+            retry_after,
+        },
         // RESOURCE_EXHAUSTED is only worth retrying when the server says when.
-        Code::ResourceExhausted if retry_after.is_some() => ExportError::Retryable { message, retry_after },
+        Code::ResourceExhausted if retry_after.is_some() => ExportError::Retryable {
+            message,
+            retry_after,
+        },
         _ => ExportError::Permanent { message },
     }
 }
@@ -341,8 +352,9 @@ impl OtlpHttpExporterConfig {
         for (key, value) in &self.headers {
             http::HeaderName::try_from(key.as_str())
                 .map_err(|_| format!("headers: `{key}` is not a valid header name"))?;
-            http::HeaderValue::try_from(value.as_str())
-                .map_err(|_| format!("headers: the value of `{key}` is not a valid header value"))?;
+            http::HeaderValue::try_from(value.as_str()).map_err(|_| {
+                format!("headers: the value of `{key}` is not a valid header value")
+            })?;
         }
         Ok(())
     }
@@ -379,11 +391,17 @@ pub(crate) struct OtlpHttpExporter {
 
 impl OtlpHttpExporter {
     pub(crate) fn new(config: &OtlpHttpExporterConfig) -> Result<Self, String> {
-        let url = |s| config.url(s).ok_or_else(|| "`endpoint` is required".to_string());
+        let url = |s| {
+            config
+                .url(s)
+                .ok_or_else(|| "`endpoint` is required".to_string())
+        };
         let mut headers = http::HeaderMap::new();
         for (key, value) in &config.headers {
-            let name = http::HeaderName::try_from(key.as_str()).map_err(|e| format!("headers: {e}"))?;
-            let value = http::HeaderValue::try_from(value.as_str()).map_err(|e| format!("headers: {e}"))?;
+            let name =
+                http::HeaderName::try_from(key.as_str()).map_err(|e| format!("headers: {e}"))?;
+            let value =
+                http::HeaderValue::try_from(value.as_str()).map_err(|e| format!("headers: {e}"))?;
             headers.insert(name, value);
         }
         let client = reqwest::Client::builder()
@@ -392,7 +410,11 @@ impl OtlpHttpExporter {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(OtlpHttpExporter {
             client,
-            urls: [url(Signal::Traces)?, url(Signal::Metrics)?, url(Signal::Logs)?],
+            urls: [
+                url(Signal::Traces)?,
+                url(Signal::Metrics)?,
+                url(Signal::Logs)?,
+            ],
             encoding: config.encoding,
             compression: config.compression,
             headers,
@@ -421,26 +443,32 @@ fn partial_success(signal: Signal, encoding: HttpEncoding, body: &[u8]) -> Deliv
             .ok()
             .and_then(|r| r.partial_success)
             .map(|p| rejected(p.rejected_spans, p.error_message)),
-        (Signal::Traces, HttpEncoding::Json) => serde_json::from_slice::<ExportTraceServiceResponse>(body)
-            .ok()
-            .and_then(|r| r.partial_success)
-            .map(|p| rejected(p.rejected_spans, p.error_message)),
+        (Signal::Traces, HttpEncoding::Json) => {
+            serde_json::from_slice::<ExportTraceServiceResponse>(body)
+                .ok()
+                .and_then(|r| r.partial_success)
+                .map(|p| rejected(p.rejected_spans, p.error_message))
+        }
         (Signal::Metrics, HttpEncoding::Proto) => ExportMetricsServiceResponse::decode(body)
             .ok()
             .and_then(|r| r.partial_success)
             .map(|p| rejected(p.rejected_data_points, p.error_message)),
-        (Signal::Metrics, HttpEncoding::Json) => serde_json::from_slice::<ExportMetricsServiceResponse>(body)
-            .ok()
-            .and_then(|r| r.partial_success)
-            .map(|p| rejected(p.rejected_data_points, p.error_message)),
+        (Signal::Metrics, HttpEncoding::Json) => {
+            serde_json::from_slice::<ExportMetricsServiceResponse>(body)
+                .ok()
+                .and_then(|r| r.partial_success)
+                .map(|p| rejected(p.rejected_data_points, p.error_message))
+        }
         (Signal::Logs, HttpEncoding::Proto) => ExportLogsServiceResponse::decode(body)
             .ok()
             .and_then(|r| r.partial_success)
             .map(|p| rejected(p.rejected_log_records, p.error_message)),
-        (Signal::Logs, HttpEncoding::Json) => serde_json::from_slice::<ExportLogsServiceResponse>(body)
-            .ok()
-            .and_then(|r| r.partial_success)
-            .map(|p| rejected(p.rejected_log_records, p.error_message)),
+        (Signal::Logs, HttpEncoding::Json) => {
+            serde_json::from_slice::<ExportLogsServiceResponse>(body)
+                .ok()
+                .and_then(|r| r.partial_success)
+                .map(|p| rejected(p.rejected_log_records, p.error_message))
+        }
     };
     parsed.unwrap_or_default()
 }
@@ -453,9 +481,9 @@ impl Export for OtlpHttpExporter {
                 HttpEncoding::Proto => (batch.to_protobuf(), "application/x-protobuf"),
                 HttpEncoding::Json => {
                     let mut out = Vec::with_capacity(batch.encoded_len() * 2);
-                    batch
-                        .write_json(&mut out)
-                        .map_err(|e| ExportError::permanent(format!("cannot encode as JSON: {e}")))?;
+                    batch.write_json(&mut out).map_err(|e| {
+                        ExportError::permanent(format!("cannot encode as JSON: {e}"))
+                    })?;
                     (out, "application/json")
                 }
             };
@@ -470,9 +498,10 @@ impl Export for OtlpHttpExporter {
             if let Some(encoding) = self.compression.content_encoding() {
                 request = request.header(http::header::CONTENT_ENCODING, encoding);
             }
-            let response = request.body(body).send().await.map_err(|e| {
-                ExportError::retryable(format!("POST {}: {e}", self.urls[index]))
-            })?;
+            let response =
+                request.body(body).send().await.map_err(|e| {
+                    ExportError::retryable(format!("POST {}: {e}", self.urls[index]))
+                })?;
             let status = response.status();
             let hint = retry_after(response.headers());
             let bytes = response.bytes().await.unwrap_or_default();
@@ -507,9 +536,18 @@ mod tests {
             insecure: true,
             ..Default::default()
         };
-        assert_eq!(grpc_endpoint("backend:4317", &secure).unwrap(), ("https://backend:4317".into(), true));
-        assert_eq!(grpc_endpoint("backend:4317", &insecure).unwrap(), ("http://backend:4317".into(), false));
-        assert_eq!(grpc_endpoint("http://backend:4317", &secure).unwrap(), ("http://backend:4317".into(), false));
+        assert_eq!(
+            grpc_endpoint("backend:4317", &secure).unwrap(),
+            ("https://backend:4317".into(), true)
+        );
+        assert_eq!(
+            grpc_endpoint("backend:4317", &insecure).unwrap(),
+            ("http://backend:4317".into(), false)
+        );
+        assert_eq!(
+            grpc_endpoint("http://backend:4317", &secure).unwrap(),
+            ("http://backend:4317".into(), false)
+        );
         assert!(grpc_endpoint("ftp://backend", &secure).is_err());
     }
 
@@ -526,7 +564,9 @@ mod tests {
             tonic_types::ErrorDetails::with_retry_info(Some(Duration::from_secs(2))),
         );
         match grpc_error(&with_hint) {
-            ExportError::Retryable { retry_after, .. } => assert_eq!(retry_after, Some(Duration::from_secs(2))),
+            ExportError::Retryable { retry_after, .. } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(2)))
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -1,8 +1,8 @@
 //! Extensions, and the admin endpoint that serves the collector's own metrics and health.
 
+use crate::Error;
 use crate::receiver::otlp::{bind, shutdown_signal};
 use crate::telemetry::Telemetry;
-use crate::Error;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -54,11 +54,19 @@ impl AdminServer {
                 tracing::error!(%component, error = %e, "admin server failed");
             }
         });
-        Ok(AdminServer { addr, shutdown, task })
+        Ok(AdminServer {
+            addr,
+            shutdown,
+            task,
+        })
     }
 
     /// otelcol's `health_check`: 200 while the collector serves, 503 while it starts or drains.
-    pub(crate) async fn health_check(id: &str, config: &HealthCheckConfig, telemetry: Telemetry) -> Result<Self, Error> {
+    pub(crate) async fn health_check(
+        id: &str,
+        config: &HealthCheckConfig,
+        telemetry: Telemetry,
+    ) -> Result<Self, Error> {
         let started = Instant::now();
         let router = axum::Router::new().route(
             &config.path,
@@ -71,7 +79,11 @@ impl AdminServer {
                     .to_string()
                 };
                 if telemetry.is_ready() {
-                    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body("Server available"))
+                    (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        body("Server available"),
+                    )
                 } else {
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -93,7 +105,10 @@ impl AdminServer {
                 "/metrics",
                 axum::routing::get(move || async move {
                     (
-                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
                         metrics.render_prometheus(),
                     )
                         .into_response()

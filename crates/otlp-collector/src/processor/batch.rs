@@ -6,7 +6,7 @@
 //! data being dropped.
 
 use crate::config::de;
-use crate::pipeline::{BoxFuture, Consumer, Refusal, RefusalKind, Refused};
+use crate::pipeline::{BoxFuture, Consumer, Refusal, RefusalKind, Refused, deliver};
 use crate::telemetry::{DropCounter, Telemetry};
 use crate::{Batch, Signal};
 use serde::Deserialize;
@@ -141,10 +141,12 @@ async fn flush_loop(shared: Arc<Shared>) {
                     break;
                 }
                 let chunk = pending.split_front(shared.config.chunk());
-                shared.pending_items.store(pending.item_count(), Ordering::Relaxed);
+                shared
+                    .pending_items
+                    .store(pending.item_count(), Ordering::Relaxed);
                 chunk
             };
-            send(&shared, chunk).await;
+            deliver(shared.next.as_ref(), chunk, &shared.hard_deadline, &shared.dropped, &shared.id).await;
         }
         if timed_out {
             deadline = Instant::now() + timeout;
@@ -155,45 +157,15 @@ async fn flush_loop(shared: Arc<Shared>) {
     }
 }
 
-/// Hands a batch to the next stage, waiting out refusals until the shutdown deadline.
-async fn send(shared: &Shared, batch: Batch) {
-    let mut batch = batch;
-    let mut wait = Duration::from_millis(5);
-    loop {
-        match shared.next.consume(batch).await {
-            Ok(()) | Err(Refused { batch: None, .. }) => return,
-            Err(Refused {
-                batch: Some(back),
-                refusal,
-            }) => {
-                if refusal.kind == RefusalKind::Permanent {
-                    shared.dropped.add(back.signal(), back.item_count(), "refused_downstream");
-                    tracing::error!(processor = %shared.id, items = back.item_count(), error = %refusal.message,
-                        "the next stage refused a batch permanently; it is dropped");
-                    return;
-                }
-                let hard_deadline = *shared.hard_deadline.lock();
-                if hard_deadline.is_some_and(|d| Instant::now() >= d) {
-                    shared.dropped.add(back.signal(), back.item_count(), "shutdown");
-                    tracing::error!(processor = %shared.id, items = back.item_count(),
-                        "shutdown deadline reached while the next stage was full: these items were not delivered");
-                    return;
-                }
-                batch = back;
-                let sleep = hard_deadline.map_or(wait, |d| wait.min(d.saturating_duration_since(Instant::now())));
-                tokio::time::sleep(sleep).await;
-                wait = (wait * 2).min(Duration::from_millis(200));
-            }
-        }
-    }
-}
-
 impl Consumer for BatchProcessor {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         let shared = &self.shared;
         let result = if shared.closing.load(Ordering::SeqCst) {
             Err(Refused::returning(
-                Refusal::unavailable(format!("{}: shutting down", shared.id), Duration::from_secs(5)),
+                Refusal::unavailable(
+                    format!("{}: shutting down", shared.id),
+                    Duration::from_secs(5),
+                ),
                 batch,
             ))
         } else {
@@ -202,14 +174,21 @@ impl Consumer for BatchProcessor {
             // An empty buffer takes any batch, so one request larger than the buffer is not refused forever.
             if !pending.is_empty() && pending.item_count() + n > shared.capacity {
                 Err(Refused::returning(
-                    Refusal::backpressure(format!("{}: buffer full while the next stage is busy", shared.id)),
+                    Refusal::backpressure(format!(
+                        "{}: buffer full while the next stage is busy",
+                        shared.id
+                    )),
                     batch,
                 ))
             } else {
                 match pending.append(batch) {
                     Ok(()) => {
-                        shared.pending_items.store(pending.item_count(), Ordering::Relaxed);
-                        if pending.item_count() >= shared.config.send_batch_size || shared.config.timeout.is_zero() {
+                        shared
+                            .pending_items
+                            .store(pending.item_count(), Ordering::Relaxed);
+                        if pending.item_count() >= shared.config.send_batch_size
+                            || shared.config.timeout.is_zero()
+                        {
                             shared.wake.notify_one();
                         }
                         Ok(())
@@ -218,7 +197,12 @@ impl Consumer for BatchProcessor {
                         Refusal {
                             kind: RefusalKind::Permanent,
                             retry_after: Duration::ZERO,
-                            message: format!("{}: {} data sent to a {} pipeline", shared.id, other.signal(), pending.signal()),
+                            message: format!(
+                                "{}: {} data sent to a {} pipeline",
+                                shared.id,
+                                other.signal(),
+                                pending.signal()
+                            ),
                         },
                         other,
                     )),
@@ -238,13 +222,18 @@ impl Consumer for BatchProcessor {
             if let Some(flusher) = flusher {
                 let abort = flusher.abort_handle();
                 // The flusher honours the deadline itself; the margin only guards against a stuck next stage.
-                if tokio::time::timeout_at(deadline + Duration::from_millis(500), flusher).await.is_err() {
+                if tokio::time::timeout_at(deadline + Duration::from_millis(500), flusher)
+                    .await
+                    .is_err()
+                {
                     abort.abort();
                 }
             }
             let left = std::mem::replace(&mut *shared.pending.lock(), Batch::empty(Signal::Traces));
             if !left.is_empty() {
-                shared.dropped.add(left.signal(), left.item_count(), "shutdown");
+                shared
+                    .dropped
+                    .add(left.signal(), left.item_count(), "shutdown");
                 tracing::error!(processor = %shared.id, items = left.item_count(),
                     "shutdown deadline reached: these items were not delivered");
             }

@@ -5,10 +5,10 @@
 //! available to the process), the soft limit is the hard limit minus `spike_limit_mib` (default 20% of the hard
 //! limit), and usage is sampled every `check_interval`. Usage here is the process's resident set size.
 
+use crate::Batch;
 use crate::config::de;
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused};
 use crate::telemetry::{Counter, Telemetry};
-use crate::Batch;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,7 +46,9 @@ impl MemoryLimiterConfig {
                 return Err("spike_limit_mib must be smaller than limit_mib".into());
             }
             (0, p) if p > 100 || self.spike_limit_percentage >= p => {
-                return Err("limit_percentage must be at most 100 and above spike_limit_percentage".into());
+                return Err(
+                    "limit_percentage must be at most 100 and above spike_limit_percentage".into(),
+                );
             }
             _ => {}
         }
@@ -104,10 +106,19 @@ pub(crate) struct MemoryState {
 }
 
 impl MemoryState {
-    pub(crate) fn start(id: &str, config: &MemoryLimiterConfig, telemetry: &Telemetry) -> Arc<Self> {
+    pub(crate) fn start(
+        id: &str,
+        config: &MemoryLimiterConfig,
+        telemetry: &Telemetry,
+    ) -> Arc<Self> {
         let available = available_bytes().unwrap_or(u64::MAX);
         let (hard, soft) = config.limits(available);
-        tracing::info!(processor = id, hard_limit_mib = hard / MIB, soft_limit_mib = soft / MIB, "memory limiter");
+        tracing::info!(
+            processor = id,
+            hard_limit_mib = hard / MIB,
+            soft_limit_mib = soft / MIB,
+            "memory limiter"
+        );
         let state = Arc::new(MemoryState {
             over_soft_limit: AtomicBool::new(false),
             used: AtomicU64::new(0),
@@ -146,10 +157,18 @@ impl MemoryState {
         let was_over = self.over_soft_limit.swap(over, Ordering::Relaxed);
         if over != was_over {
             if over {
-                tracing::warn!(processor = id, used_mib = used / MIB, soft_limit_mib = self.soft_limit / MIB,
-                    "memory usage above the soft limit: refusing data");
+                tracing::warn!(
+                    processor = id,
+                    used_mib = used / MIB,
+                    soft_limit_mib = self.soft_limit / MIB,
+                    "memory usage above the soft limit: refusing data"
+                );
             } else {
-                tracing::info!(processor = id, used_mib = used / MIB, "memory usage back below the soft limit");
+                tracing::info!(
+                    processor = id,
+                    used_mib = used / MIB,
+                    "memory usage back below the soft limit"
+                );
             }
         }
     }

@@ -2,3 +2,5 @@
 
 pub(crate) mod batch;
 pub(crate) mod memory_limiter;
+pub(crate) mod probabilistic_sampler;
+pub(crate) mod tail_sampling;

@@ -86,5 +86,10 @@ pub fn spans(
 /// The value of one series in the collector's Prometheus text, as a test would scrape it.
 pub async fn scrape(collector: &RunningCollector) -> String {
     let addr = collector.telemetry_addr().unwrap();
-    reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap()
+    reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }

@@ -53,7 +53,11 @@ pub(crate) enum DecompressError {
 
 /// Decompresses `body`, refusing output larger than `limit` bytes (a zip bomb is refused after reading `limit`
 /// bytes of it, not after filling memory).
-pub(crate) fn decompress(encoding: Compression, body: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
+pub(crate) fn decompress(
+    encoding: Compression,
+    body: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, DecompressError> {
     fn bounded(reader: impl Read, limit: usize, hint: usize) -> Result<Vec<u8>, DecompressError> {
         let mut out = Vec::with_capacity(hint.min(limit));
         reader
@@ -76,7 +80,8 @@ pub(crate) fn decompress(encoding: Compression, body: &[u8], limit: usize) -> Re
         Compression::Gzip => bounded(flate2::read::MultiGzDecoder::new(body), limit, hint),
         Compression::Deflate => bounded(flate2::read::ZlibDecoder::new(body), limit, hint),
         Compression::Zstd => {
-            let decoder = zstd::stream::read::Decoder::new(body).map_err(DecompressError::Corrupt)?;
+            let decoder =
+                zstd::stream::read::Decoder::new(body).map_err(DecompressError::Corrupt)?;
             bounded(decoder, limit, hint)
         }
     }
@@ -87,12 +92,18 @@ pub(crate) fn compress(encoding: Compression, body: Vec<u8>) -> std::io::Result<
     match encoding {
         Compression::None => Ok(body),
         Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
             encoder.write_all(&body)?;
             encoder.finish()
         }
         Compression::Deflate => {
-            let mut encoder = flate2::write::ZlibEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+            let mut encoder = flate2::write::ZlibEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
             encoder.write_all(&body)?;
             encoder.finish()
         }
@@ -107,9 +118,18 @@ mod tests {
     #[test]
     fn round_trips_every_encoding() {
         let body = b"otlp ".repeat(1000);
-        for encoding in [Compression::None, Compression::Gzip, Compression::Zstd, Compression::Deflate] {
+        for encoding in [
+            Compression::None,
+            Compression::Gzip,
+            Compression::Zstd,
+            Compression::Deflate,
+        ] {
             let packed = compress(encoding, body.clone()).unwrap();
-            assert_eq!(decompress(encoding, &packed, body.len()).unwrap(), body, "{encoding:?}");
+            assert_eq!(
+                decompress(encoding, &packed, body.len()).unwrap(),
+                body,
+                "{encoding:?}"
+            );
         }
     }
 
@@ -117,7 +137,10 @@ mod tests {
     fn refuses_bombs_and_garbage() {
         let bomb = compress(Compression::Gzip, vec![0; 10 << 20]).unwrap();
         assert!(bomb.len() < 100_000);
-        assert!(matches!(decompress(Compression::Gzip, &bomb, 1 << 20), Err(DecompressError::TooLarge)));
+        assert!(matches!(
+            decompress(Compression::Gzip, &bomb, 1 << 20),
+            Err(DecompressError::TooLarge)
+        ));
         assert!(matches!(
             decompress(Compression::Gzip, b"not gzip at all", 1 << 20),
             Err(DecompressError::Corrupt(_))

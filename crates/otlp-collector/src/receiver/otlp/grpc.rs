@@ -1,18 +1,26 @@
 //! OTLP/gRPC: the three collector services on one tonic server.
 
-use super::{GrpcServerConfig, Ingest, reject_invalid_log_records, reject_invalid_spans, shutdown_signal};
+use super::{
+    GrpcServerConfig, Ingest, reject_invalid_log_records, reject_invalid_spans, shutdown_signal,
+};
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
-use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -76,7 +84,9 @@ impl MetricsService for GrpcReceiver {
             .submit(Batch::from_metrics(request.into_inner()), &self.counters)
             .await
             .map_err(|r| refusal_status(&r))?;
-        Ok(Response::new(ExportMetricsServiceResponse { partial_success: None }))
+        Ok(Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
@@ -109,10 +119,14 @@ impl LogsService for GrpcReceiver {
 /// RESOURCE_EXHAUSTED without RetryInfo, which clients do not retry. tonic sends that status in the headers or in
 /// the trailers, so both are rewritten.
 fn oversized_is_resource_exhausted(headers: &mut http::HeaderMap) {
-    let out_of_range = headers.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
-    let too_large = headers
-        .get("grpc-message")
-        .is_some_and(|v| v.to_str().is_ok_and(|m| m.contains("message%20length%20too%20large") || m.contains("message length too large")));
+    let out_of_range = headers
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == b"11");
+    let too_large = headers.get("grpc-message").is_some_and(|v| {
+        v.to_str().is_ok_and(|m| {
+            m.contains("message%20length%20too%20large") || m.contains("message length too large")
+        })
+    });
     if out_of_range && too_large {
         headers.insert("grpc-status", http::HeaderValue::from_static("8"));
     }

@@ -1,7 +1,9 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
 use super::compression::{Compression, DecompressError, decompress};
-use super::{HttpServerConfig, Ingest, reject_invalid_log_records, reject_invalid_spans, shutdown_signal};
+use super::{
+    HttpServerConfig, Ingest, reject_invalid_log_records, reject_invalid_spans, shutdown_signal,
+};
 use crate::pipeline::RefusalKind;
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};
@@ -13,7 +15,9 @@ use http_body_util::{BodyExt, Limited};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -56,7 +60,12 @@ struct Failure {
 }
 
 impl Failure {
-    fn new(encoding: Encoding, status: StatusCode, code: tonic::Code, message: String) -> Box<Self> {
+    fn new(
+        encoding: Encoding,
+        status: StatusCode,
+        code: tonic::Code,
+        message: String,
+    ) -> Box<Self> {
         Box::new(Failure {
             status,
             code,
@@ -67,7 +76,12 @@ impl Failure {
     }
 
     fn bad_request(encoding: Encoding, message: String) -> Box<Self> {
-        Failure::new(encoding, StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument, message)
+        Failure::new(
+            encoding,
+            StatusCode::BAD_REQUEST,
+            tonic::Code::InvalidArgument,
+            message,
+        )
     }
 
     /// A `google.rpc.Status` in the request's encoding, as the OTLP specification asks.
@@ -79,11 +93,18 @@ impl Failure {
                 details: Vec::new(),
             }
             .encode_to_vec(),
-            Encoding::Json => serde_json::json!({ "code": self.code as i32, "message": self.message })
-                .to_string()
-                .into_bytes(),
+            Encoding::Json => {
+                serde_json::json!({ "code": self.code as i32, "message": self.message })
+                    .to_string()
+                    .into_bytes()
+            }
         };
-        let mut response = (self.status, [(header::CONTENT_TYPE, self.encoding.content_type())], body).into_response();
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, self.encoding.content_type())],
+            body,
+        )
+            .into_response();
         if let Some(after) = self.retry_after
             && let Ok(value) = HeaderValue::from_str(&after.as_secs().max(1).to_string())
         {
@@ -100,25 +121,51 @@ fn success<T: Message + Serialize>(encoding: Encoding, response: &T) -> Response
         Encoding::Protobuf => response.encode_to_vec(),
         Encoding::Json => serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec()),
     };
-    (StatusCode::OK, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, encoding.content_type())],
+        body,
+    )
+        .into_response()
 }
 
-fn decode<T: Message + Default + DeserializeOwned>(encoding: Encoding, body: &[u8], what: &str) -> Answer<T> {
+fn decode<T: Message + Default + DeserializeOwned>(
+    encoding: Encoding,
+    body: &[u8],
+    what: &str,
+) -> Answer<T> {
     match encoding {
-        Encoding::Protobuf => T::decode(body)
-            .map_err(|e| Failure::bad_request(encoding, format!("body is not a valid protobuf {what}: {e}"))),
-        Encoding::Json => serde_json::from_slice(body)
-            .map_err(|e| Failure::bad_request(encoding, format!("body is not a valid OTLP/JSON {what}: {e}"))),
+        Encoding::Protobuf => T::decode(body).map_err(|e| {
+            Failure::bad_request(
+                encoding,
+                format!("body is not a valid protobuf {what}: {e}"),
+            )
+        }),
+        Encoding::Json => serde_json::from_slice(body).map_err(|e| {
+            Failure::bad_request(
+                encoding,
+                format!("body is not a valid OTLP/JSON {what}: {e}"),
+            )
+        }),
     }
 }
 
 /// Checks the headers and reads the whole body, decompressed, within the size limit.
-async fn read_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Answer<(Encoding, Vec<u8>)> {
+async fn read_body(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Answer<(Encoding, Vec<u8>)> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let encoding = match media_type.as_str() {
         "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
         "application/json" => Encoding::Json,
@@ -142,7 +189,9 @@ async fn read_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Answer
             encoding,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             tonic::Code::InvalidArgument,
-            format!("unsupported Content-Encoding `{content_encoding}`: send gzip, zstd, deflate or none"),
+            format!(
+                "unsupported Content-Encoding `{content_encoding}`: send gzip, zstd, deflate or none"
+            ),
         ));
     };
     let too_large = || {
@@ -155,8 +204,18 @@ async fn read_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Answer
     };
     let raw = match Limited::new(body, state.max_body).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large()),
-        Err(e) => return Err(Failure::bad_request(encoding, format!("cannot read the request body: {e}"))),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(too_large());
+        }
+        Err(e) => {
+            return Err(Failure::bad_request(
+                encoding,
+                format!("cannot read the request body: {e}"),
+            ));
+        }
     };
     let body = decompress(compression, &raw, state.max_body).map_err(|e| match e {
         DecompressError::TooLarge => too_large(),
@@ -169,30 +228,39 @@ async fn read_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Answer
 }
 
 async fn submit(state: &HttpState, encoding: Encoding, batch: Batch) -> Answer<()> {
-    state.ingest.submit(batch, &state.counters).await.map_err(|refusal| {
-        let (status, code, retry_after) = match refusal.kind {
-            RefusalKind::Backpressure => (
-                StatusCode::TOO_MANY_REQUESTS,
-                tonic::Code::ResourceExhausted,
-                Some(refusal.retry_after),
-            ),
-            RefusalKind::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                tonic::Code::Unavailable,
-                Some(refusal.retry_after),
-            ),
-            RefusalKind::Permanent => (StatusCode::INTERNAL_SERVER_ERROR, tonic::Code::Internal, None),
-        };
-        let mut failure = Failure::new(encoding, status, code, refusal.message);
-        failure.retry_after = retry_after;
-        failure
-    })
+    state
+        .ingest
+        .submit(batch, &state.counters)
+        .await
+        .map_err(|refusal| {
+            let (status, code, retry_after) = match refusal.kind {
+                RefusalKind::Backpressure => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    tonic::Code::ResourceExhausted,
+                    Some(refusal.retry_after),
+                ),
+                RefusalKind::Unavailable => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    tonic::Code::Unavailable,
+                    Some(refusal.retry_after),
+                ),
+                RefusalKind::Permanent => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    tonic::Code::Internal,
+                    None,
+                ),
+            };
+            let mut failure = Failure::new(encoding, status, code, refusal.message);
+            failure.retry_after = retry_after;
+            failure
+        })
 }
 
 async fn traces(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let (encoding, body) = read_body(&state, &headers, body).await?;
-        let mut request: ExportTraceServiceRequest = decode(encoding, &body, "ExportTraceServiceRequest")?;
+        let mut request: ExportTraceServiceRequest =
+            decode(encoding, &body, "ExportTraceServiceRequest")?;
         let rejected = reject_invalid_spans(&mut request);
         if let Some((n, _)) = &rejected {
             state.counters.refused(Signal::Traces, *n);
@@ -206,23 +274,34 @@ async fn traces(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: B
         };
         Ok::<_, Box<Failure>>(success(encoding, &response))
     };
-    result.await.unwrap_or_else(|failure| failure.into_response())
+    result
+        .await
+        .unwrap_or_else(|failure| failure.into_response())
 }
 
 async fn metrics(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let (encoding, body) = read_body(&state, &headers, body).await?;
-        let request: ExportMetricsServiceRequest = decode(encoding, &body, "ExportMetricsServiceRequest")?;
+        let request: ExportMetricsServiceRequest =
+            decode(encoding, &body, "ExportMetricsServiceRequest")?;
         submit(&state, encoding, Batch::from_metrics(request)).await?;
-        Ok::<_, Box<Failure>>(success(encoding, &ExportMetricsServiceResponse { partial_success: None }))
+        Ok::<_, Box<Failure>>(success(
+            encoding,
+            &ExportMetricsServiceResponse {
+                partial_success: None,
+            },
+        ))
     };
-    result.await.unwrap_or_else(|failure| failure.into_response())
+    result
+        .await
+        .unwrap_or_else(|failure| failure.into_response())
 }
 
 async fn logs(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let (encoding, body) = read_body(&state, &headers, body).await?;
-        let mut request: ExportLogsServiceRequest = decode(encoding, &body, "ExportLogsServiceRequest")?;
+        let mut request: ExportLogsServiceRequest =
+            decode(encoding, &body, "ExportLogsServiceRequest")?;
         let rejected = reject_invalid_log_records(&mut request);
         if let Some((n, _)) = &rejected {
             state.counters.refused(Signal::Logs, *n);
@@ -236,7 +315,9 @@ async fn logs(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Bod
         };
         Ok::<_, Box<Failure>>(success(encoding, &response))
     };
-    result.await.unwrap_or_else(|failure| failure.into_response())
+    result
+        .await
+        .unwrap_or_else(|failure| failure.into_response())
 }
 
 pub(super) async fn serve(

@@ -103,7 +103,11 @@ impl Ingest {
 
     /// Offers the batch to every pipeline of its signal. A refusal from any of them is the client's answer (as in
     /// otelcol, pipelines that took their copy keep it).
-    pub(crate) async fn submit(&self, batch: Batch, counters: &ReceiverCounters) -> Result<(), Refusal> {
+    pub(crate) async fn submit(
+        &self,
+        batch: Batch,
+        counters: &ReceiverCounters,
+    ) -> Result<(), Refusal> {
         let signal = batch.signal();
         let n = batch.item_count();
         let pipelines = &self.pipelines[signal.index()];
@@ -121,7 +125,11 @@ impl Ingest {
         let last = pipelines.len() - 1;
         let mut batch = Some(batch);
         for (i, pipeline) in pipelines.iter().enumerate() {
-            let copy = if i == last { batch.take() } else { batch.clone() };
+            let copy = if i == last {
+                batch.take()
+            } else {
+                batch.clone()
+            };
             let Some(copy) = copy else { break };
             if let Err(refused) = pipeline.consume(copy).await {
                 counters.refused(signal, n);
@@ -135,10 +143,16 @@ impl Ingest {
 
 /// Removes spans whose ids are malformed, so one bad span cannot make a backend reject a whole batch. Returns how
 /// many were removed and why, for the OTLP partial-success answer.
-pub(crate) fn reject_invalid_spans(request: &mut ExportTraceServiceRequest) -> Option<(usize, String)> {
+pub(crate) fn reject_invalid_spans(
+    request: &mut ExportTraceServiceRequest,
+) -> Option<(usize, String)> {
     let mut rejected = 0;
     let mut first_reason = None;
-    for scope in request.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans) {
+    for scope in request
+        .resource_spans
+        .iter_mut()
+        .flat_map(|r| &mut r.scope_spans)
+    {
         scope.spans.retain(|span| {
             let reason = if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
                 Some("trace_id must be 16 bytes and not all zero")
@@ -162,9 +176,15 @@ pub(crate) fn reject_invalid_spans(request: &mut ExportTraceServiceRequest) -> O
 }
 
 /// Removes log records whose trace context ids are malformed.
-pub(crate) fn reject_invalid_log_records(request: &mut ExportLogsServiceRequest) -> Option<(usize, String)> {
+pub(crate) fn reject_invalid_log_records(
+    request: &mut ExportLogsServiceRequest,
+) -> Option<(usize, String)> {
     let mut rejected = 0;
-    for scope in request.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs) {
+    for scope in request
+        .resource_logs
+        .iter_mut()
+        .flat_map(|r| &mut r.scope_logs)
+    {
         scope.log_records.retain(|record| {
             let valid = (record.trace_id.is_empty() || record.trace_id.len() == 16)
                 && (record.span_id.is_empty() || record.span_id.len() == 8);

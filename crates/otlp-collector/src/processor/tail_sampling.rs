@@ -1,0 +1,170 @@
+//! The `tail_sampling` processor: otelcol's config and semantics, on `otlp_sampling`'s engine.
+//!
+//! Spans are held per trace until `decision_wait` after the trace's first span, then the policies decide; late
+//! spans follow the cached decision. What is not sampled, and what the engine evicts to stay within `num_traces`
+//! (and `max_buffered_bytes`), is counted in `otelcol_processor_dropped_spans` with the engine's reason.
+
+use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
+use crate::telemetry::{DropCounter, Telemetry};
+use crate::{Batch, Signal};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_sampling::tail::{Decisions, TailSampler, TailSamplingConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Released spans waiting for the next stage beyond this many make the processor refuse new data, so a blocked
+/// exporter pushes back on clients instead of growing this buffer.
+const OUTBOX_CAPACITY: usize = 65_536;
+
+struct Shared {
+    id: String,
+    engine: parking_lot::Mutex<TailSampler>,
+    outbox: parking_lot::Mutex<Batch>,
+    wake: Notify,
+    closing: AtomicBool,
+    hard_deadline: parking_lot::Mutex<Option<Instant>>,
+    tick: Duration,
+    next: Arc<dyn Consumer>,
+    dropped: DropCounter,
+}
+
+impl Shared {
+    /// Counts the engine's drops and queues its released spans for the next stage.
+    fn absorb(&self, decisions: Decisions) {
+        for (reason, spans) in decisions.dropped.iter() {
+            self.dropped.add(Signal::Traces, spans as usize, reason.as_str());
+        }
+        if decisions.released_spans > 0 {
+            let released = Batch::from_traces(ExportTraceServiceRequest {
+                resource_spans: decisions.released,
+            });
+            // Both are traces batches, so append cannot hand anything back.
+            let _ = self.outbox.lock().append(released);
+            self.wake.notify_one();
+        }
+    }
+}
+
+pub(crate) struct TailSamplingProcessor {
+    shared: Arc<Shared>,
+    driver: parking_lot::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl TailSamplingProcessor {
+    /// Checks the config the way starting would, so a bad policy is a config error, not a start failure.
+    pub(crate) fn validate(config: &TailSamplingConfig) -> Result<(), String> {
+        TailSampler::new(config.clone()).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn start(
+        id: &str,
+        config: TailSamplingConfig,
+        telemetry: &Telemetry,
+        next: Arc<dyn Consumer>,
+    ) -> Result<Self, String> {
+        // Decisions are due `decision_wait` after a trace starts; ticking at a tenth of that keeps them within
+        // 10% of due without spinning on short waits.
+        let tick = (config.decision_wait / 10).clamp(Duration::from_millis(5), Duration::from_secs(1));
+        let engine = TailSampler::new(config).map_err(|e| e.to_string())?;
+        let shared = Arc::new(Shared {
+            id: id.to_string(),
+            engine: parking_lot::Mutex::new(engine),
+            outbox: parking_lot::Mutex::new(Batch::empty(Signal::Traces)),
+            wake: Notify::new(),
+            closing: AtomicBool::new(false),
+            hard_deadline: parking_lot::Mutex::new(None),
+            tick,
+            next,
+            dropped: DropCounter::new(telemetry, "otelcol_processor_dropped", "processor", id),
+        });
+        let reader = Arc::downgrade(&shared);
+        telemetry.gauge(
+            "otelcol_processor_tail_sampling_buffered_spans",
+            "Spans held by the tail sampler until their trace is decided.",
+            &[("processor", id)],
+            move || reader.upgrade().map_or(0, |s| s.engine.lock().buffered_spans()),
+        );
+        let driver = tokio::spawn(drive(shared.clone()));
+        Ok(TailSamplingProcessor {
+            shared,
+            driver: parking_lot::Mutex::new(Some(driver)),
+        })
+    }
+}
+
+/// Decides due traces on every tick and hands what is released to the next stage.
+async fn drive(shared: Arc<Shared>) {
+    let mut ticker = tokio::time::interval(shared.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let decisions = shared.engine.lock().tick(std::time::Instant::now());
+                shared.absorb(decisions);
+            }
+            () = shared.wake.notified() => {}
+        }
+        let outgoing = std::mem::replace(&mut *shared.outbox.lock(), Batch::empty(Signal::Traces));
+        if !outgoing.is_empty() {
+            deliver(shared.next.as_ref(), outgoing, &shared.hard_deadline, &shared.dropped, &shared.id).await;
+        }
+        if shared.closing.load(Ordering::SeqCst) && shared.outbox.lock().is_empty() {
+            return;
+        }
+    }
+}
+
+impl Consumer for TailSamplingProcessor {
+    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+        let shared = &self.shared;
+        let result = if shared.closing.load(Ordering::SeqCst) {
+            Err(Refused::returning(
+                Refusal::unavailable(format!("{}: shutting down", shared.id), Duration::from_secs(5)),
+                batch,
+            ))
+        } else if shared.outbox.lock().item_count() >= OUTBOX_CAPACITY {
+            Err(Refused::returning(
+                Refusal::backpressure(format!("{}: sampled spans are waiting for the next stage", shared.id)),
+                batch,
+            ))
+        } else {
+            let (signal, items) = (batch.signal(), batch.item_count());
+            match batch.into_traces() {
+                Some(request) => {
+                    let decisions = shared.engine.lock().ingest(request.resource_spans, std::time::Instant::now());
+                    shared.absorb(decisions);
+                }
+                // Config validation keeps tail_sampling out of metrics and logs pipelines; count, never lose.
+                None => shared.dropped.add(signal, items, "unsupported_signal"),
+            }
+            Ok(())
+        };
+        Box::pin(async move { result })
+    }
+
+    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let shared = &self.shared;
+            *shared.hard_deadline.lock() = Some(deadline);
+            shared.closing.store(true, Ordering::SeqCst);
+            // Traces still waiting are decided now rather than lost: their policies see what has arrived.
+            let decisions = shared.engine.lock().flush(std::time::Instant::now());
+            shared.absorb(decisions);
+            shared.wake.notify_one();
+            let driver = self.driver.lock().take();
+            if let Some(driver) = driver {
+                let abort = driver.abort_handle();
+                if tokio::time::timeout_at(deadline + Duration::from_millis(500), driver).await.is_err() {
+                    abort.abort();
+                }
+            }
+            let left = std::mem::replace(&mut *shared.outbox.lock(), Batch::empty(Signal::Traces));
+            shared.dropped.add(Signal::Traces, left.item_count(), "shutdown");
+            shared.next.shutdown(deadline).await;
+        })
+    }
+}

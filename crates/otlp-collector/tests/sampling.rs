@@ -1,0 +1,213 @@
+//! The `tail_sampling` and `probabilistic_sampler` processors in a running collector: what is kept is exactly what
+//! the policies select, late spans follow the decision, and everything not kept is counted with a reason.
+
+mod common;
+
+use common::{TestCollector, read_logs, read_traces, spans};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, status::StatusCode};
+use otlp_collector::{Batch, Config};
+use otlp_testkit::Generator;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const TAIL: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+processors:
+  tail_sampling:
+    decision_wait: 200ms
+    num_traces: 10000
+    policies:
+      - { name: errors, type: status_code, status_code: { status_codes: [ERROR] } }
+exporters:
+  file: { path: "{dir}/traces.jsonl" }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [tail_sampling], exporters: [file] }
+  telemetry:
+    metrics: { level: none }
+"#;
+
+fn trace_ids_with_errors(requests: &[ExportTraceServiceRequest]) -> BTreeSet<Vec<u8>> {
+    spans(requests)
+        .into_iter()
+        .filter(|s| s.status.as_ref().is_some_and(|st| st.code == StatusCode::Error as i32))
+        .map(|s| s.trace_id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_sampling_keeps_exactly_the_traces_its_policies_select() {
+    let harness = TestCollector::start(TAIL).await;
+    let mut generator = Generator::new(21).with_error_rate(0.2).unwrap();
+    let requests: Vec<_> = (0..20).map(|_| generator.whole_traces(200)).collect();
+    let all = spans(&requests);
+    let wanted = trace_ids_with_errors(&requests);
+    assert!(!wanted.is_empty() && wanted.len() < all.iter().map(|s| &s.trace_id).collect::<BTreeSet<_>>().len());
+    for request in &requests {
+        harness.collector.submit(Batch::from_traces(request.clone())).await.unwrap();
+    }
+
+    let TestCollector { collector, dir } = harness;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
+    let written_traces: BTreeSet<_> = written.iter().map(|s| s.trace_id.clone()).collect();
+    assert_eq!(written_traces, wanted, "exactly the traces with an error are kept");
+    let expected_spans = all.iter().filter(|s| wanted.contains(&s.trace_id)).count();
+    assert_eq!(written.len(), expected_spans, "every span of a kept trace is kept");
+    let not_sampled = telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "not_sampled");
+    assert_eq!(not_sampled as usize, all.len() - expected_spans);
+    assert_eq!(
+        telemetry.total("otelcol_receiver_accepted_spans"),
+        telemetry.total("otelcol_exporter_sent_spans") + telemetry.total("otelcol_processor_dropped_spans")
+    );
+}
+
+fn one_span(trace: u8, span: u8, error: bool) -> Batch {
+    Batch::from_traces(ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![trace; 16],
+                    span_id: vec![span; 8],
+                    name: format!("span {span}"),
+                    status: error.then(|| Status {
+                        code: StatusCode::Error as i32,
+                        message: "boom".into(),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_spans_follow_the_decision_already_made() {
+    let harness = TestCollector::start(TAIL).await;
+    let collector = &harness.collector;
+    collector.submit(one_span(1, 1, true)).await.unwrap(); // trace 1 will be sampled
+    collector.submit(one_span(2, 1, false)).await.unwrap(); // trace 2 will not
+    let telemetry = collector.telemetry().clone();
+    // Wait (bounded) for both decisions: one span sent, one dropped.
+    for _ in 0..200 {
+        if telemetry.total("otelcol_exporter_sent_spans") == 1
+            && telemetry.total("otelcol_processor_dropped_spans") == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), 1);
+
+    collector.submit(one_span(1, 2, false)).await.unwrap(); // late, in a sampled trace: kept
+    collector.submit(one_span(2, 2, true)).await.unwrap(); // late, in a dropped trace: dropped, error or not
+
+    let TestCollector { collector, dir } = harness;
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    let written: BTreeSet<_> = spans(&read_traces(&dir.path().join("traces.jsonl"), true))
+        .into_iter()
+        .map(|s| (s.trace_id[0], s.span_id[0]))
+        .collect();
+    assert_eq!(written, BTreeSet::from([(1, 1), (1, 2)]));
+    assert_eq!(telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "late_not_sampled"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probabilistic_sampler_keeps_its_share_and_writes_the_threshold() {
+    let harness = TestCollector::start(
+        r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+processors:
+  probabilistic_sampler: { mode: proportional, sampling_percentage: 25 }
+  probabilistic_sampler/logs: { sampling_percentage: 50 }
+exporters:
+  file/traces: { path: "{dir}/traces.jsonl" }
+  file/logs: { path: "{dir}/logs.jsonl" }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [probabilistic_sampler], exporters: [file/traces] }
+    logs: { receivers: [otlp], processors: [probabilistic_sampler/logs], exporters: [file/logs] }
+  telemetry:
+    metrics: { level: none }
+"#,
+    )
+    .await;
+    let mut generator = Generator::new(8);
+    let total_spans = 8000;
+    let total_logs = 4000;
+    for _ in 0..8 {
+        harness.collector.submit(Batch::from_traces(generator.traces(total_spans / 8))).await.unwrap();
+        harness.collector.submit(Batch::from_logs(generator.logs(total_logs / 8))).await.unwrap();
+    }
+    let TestCollector { collector, dir } = harness;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+
+    // Whole traces are kept or dropped together, so the spread is that of ~500 traces, not 8000 spans: ±0.1 is
+    // about five binomial standard deviations of the kept share.
+    let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
+    let share = written.len() as f64 / total_spans as f64;
+    assert!((share - 0.25).abs() < 0.1, "kept {share:.3} of the spans");
+    assert!(written.iter().all(|s| s.trace_state.contains("ot=th:c")), "every kept span carries th:c");
+    assert_eq!(
+        telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "not_sampled") as usize,
+        total_spans - written.len()
+    );
+
+    let records: usize = read_logs(&dir.path().join("logs.jsonl"), true)
+        .iter()
+        .map(otlp_testkit::log_record_count)
+        .sum();
+    let share = records as f64 / total_logs as f64;
+    let sigma = (0.25f64 / total_logs as f64).sqrt();
+    assert!((share - 0.5).abs() < 5.0 * sigma + 0.05, "kept {share:.3} of the log records");
+    assert_eq!(
+        telemetry.total("otelcol_processor_dropped_log_records") as usize + records,
+        total_logs
+    );
+}
+
+#[test]
+fn sampling_processors_are_rejected_where_they_cannot_work() {
+    let error = Config::from_yaml(
+        r#"
+receivers: { otlp: { protocols: { grpc: } } }
+processors: { tail_sampling: { decision_wait: 1s, policies: [{ name: all, type: always_sample }] } }
+exporters: { debug: }
+service: { pipelines: { metrics: { receivers: [otlp], processors: [tail_sampling], exporters: [debug] } } }
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("does not process metrics"), "{error}");
+
+    let error = Config::from_yaml(
+        r#"
+receivers: { otlp: { protocols: { grpc: } } }
+processors: { tail_sampling: { policies: [{ name: bad, type: string_attribute, string_attribute: { key: k, values: ["("], enabled_regex_matching: true } }] } }
+exporters: { debug: }
+service: { pipelines: { traces: { receivers: [otlp], processors: [tail_sampling], exporters: [debug] } } }
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("processors.tail_sampling"), "{error}");
+
+    let error = Config::from_yaml(
+        r#"
+receivers: { otlp: { protocols: { grpc: } } }
+processors: { tail_sampling: { decision_wiat: 1s } }
+exporters: { debug: }
+service: { pipelines: { traces: { receivers: [otlp], processors: [tail_sampling], exporters: [debug] } } }
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("processors.tail_sampling.decision_wiat"), "{error}");
+}

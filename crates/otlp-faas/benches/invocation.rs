@@ -1,0 +1,2 @@
+//! Per-invocation overhead.
+fn main() {}

@@ -16,7 +16,7 @@ use crate::workspace::{Workspace, run};
 pub const NOTES_ENV: &str = "OTLP_BENCH_NOTES";
 
 /// Runs `cargo bench` over the workspace and updates `docs/benchmarks.md` with what ran.
-pub fn run_bench(workspace: &Workspace, filters: &[String]) -> Result<()> {
+pub fn run_bench(workspace: &Workspace, packages: &[String], filters: &[String]) -> Result<()> {
     let target = workspace.target_dir()?;
     let notes_dir = target.join("bench-notes");
     if notes_dir.exists() {
@@ -28,9 +28,14 @@ pub fn run_bench(workspace: &Workspace, filters: &[String]) -> Result<()> {
 
     let started = whole_second_floor(SystemTime::now());
     let mut bench = workspace.cargo();
-    bench
-        .args(["bench", "--workspace", "--all-features"])
-        .env(NOTES_ENV, &notes_dir);
+    bench.arg("bench");
+    if packages.is_empty() {
+        bench.arg("--workspace");
+    }
+    for package in packages {
+        bench.args(["--package", package]);
+    }
+    bench.arg("--all-features").env(NOTES_ENV, &notes_dir);
     if !filters.is_empty() {
         // Criterion takes one filter, a regex: several words select the union of their matches.
         bench.arg("--").arg(filters.join("|"));
@@ -47,6 +52,7 @@ pub fn run_bench(workspace: &Workspace, filters: &[String]) -> Result<()> {
     }
 
     let command = std::iter::once("cargo xtask bench".to_owned())
+        .chain(packages.iter().map(|p| format!("-p {p}")))
         .chain(filters.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");

@@ -51,6 +51,9 @@ enum Task {
     },
     /// Run the criterion benches (all, or those matching a filter) and update docs/benchmarks.md.
     Bench {
+        /// Only these packages' benches (default: every package in the workspace).
+        #[arg(long = "package", short = 'p')]
+        packages: Vec<String>,
         /// Criterion filters (regexes); several select the union of their matches.
         filters: Vec<String>,
     },
@@ -81,8 +84,8 @@ fn run(task: Task) -> anyhow::Result<ExitCode> {
         Task::Test { quick, test_args } => {
             check::run_tests(&workspace, &TestOptions { quick, test_args })
         }
-        Task::Bench { filters } => {
-            bench::run_bench(&workspace, &filters)?;
+        Task::Bench { packages, filters } => {
+            bench::run_bench(&workspace, &packages, &filters)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -122,7 +125,7 @@ mod tests {
     #[test]
     fn bench_takes_filters() {
         let cli = Cli::try_parse_from(["cargo xtask", "bench", "sampling", "arrow"]).unwrap();
-        let Task::Bench { filters } = cli.command else {
+        let Task::Bench { filters, .. } = cli.command else {
             panic!("expected the bench task");
         };
         assert_eq!(filters, ["sampling", "arrow"]);

@@ -814,6 +814,11 @@ pub(crate) mod de {
         }
     }
 
+    /// An optional Go duration.
+    pub(crate) fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        duration(d).map(Some)
+    }
+
     /// A key that is present with no value (`grpc:`) means "enabled with defaults".
     pub(crate) fn present<'de, D: Deserializer<'de>, T>(d: D) -> Result<Option<T>, D::Error>
     where

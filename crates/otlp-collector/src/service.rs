@@ -116,6 +116,9 @@ fn build_export(
             Arc::new(OtlpHttpExporter::new(c).map_err(start_error)?),
             c.helper(),
         ),
+        ExporterConfig::File(c) if c.format == crate::FileFormat::Arrow => {
+            (Arc::new(crate::exporter::arrow_file::ArrowFileExporter::open(c)), local())
+        }
         ExporterConfig::File(c) => {
             let exporter = FileExporter::open(c.clone())
                 .map_err(|e| start_error(format!("cannot open {}: {e}", c.path.display())))?;

@@ -28,3 +28,7 @@ pub use otlp_testkit as testkit;
 /// Head samplers and the tail-sampling engine.
 #[cfg(feature = "sampling")]
 pub use otlp_sampling as sampling;
+
+/// Trace-context propagators for service meshes, and a tower layer.
+#[cfg(feature = "mesh")]
+pub use otlp_mesh as mesh;

@@ -21,6 +21,8 @@ pub enum FileFormat {
     Json,
     /// Length-prefixed OTLP protobuf.
     Proto,
+    /// Arrow IPC files in otlp-arrow's columnar layout, completed and renamed atomically.
+    Arrow,
 }
 
 /// When the file is rotated (otelcol's `rotation` block, lumberjack semantics).
@@ -35,6 +37,10 @@ pub struct RotationConfig {
     pub max_backups: usize,
     /// Name rotated files with local time instead of UTC.
     pub localtime: bool,
+    /// Complete a file after it has been open this long (`format: arrow` only; default 1m), so that data becomes
+    /// readable while the collector runs. An otlp-suite addition to otelcol's settings.
+    #[serde(deserialize_with = "de::optional_duration")]
+    pub max_age: Option<Duration>,
 }
 
 impl Default for RotationConfig {
@@ -44,6 +50,7 @@ impl Default for RotationConfig {
             max_days: 0,
             max_backups: 100,
             localtime: false,
+            max_age: None,
         }
     }
 }
@@ -54,7 +61,7 @@ impl Default for RotationConfig {
 pub struct FileExporterConfig {
     /// The file written to; its directory is created when missing.
     pub path: PathBuf,
-    /// `json` (default) or `proto`.
+    /// `json` (default), `proto` or `arrow`.
     #[serde(default)]
     pub format: FileFormat,
     /// Rotation; without it the file grows without limit.
@@ -112,6 +119,7 @@ impl FileExporter {
                 out.push(b'\n');
                 Ok(out)
             }
+            FileFormat::Arrow => Err(ExportError::permanent("Arrow files are written by the Arrow file exporter")),
             FileFormat::Proto => {
                 let body = batch.to_protobuf();
                 let len = u32::try_from(body.len()).map_err(|_| {
@@ -177,7 +185,7 @@ fn rotate(
     Ok(())
 }
 
-fn prune_backups(path: &Path, rotation: &RotationConfig) -> std::io::Result<()> {
+pub(crate) fn prune_backups(path: &Path, rotation: &RotationConfig) -> std::io::Result<()> {
     let (Some(dir), Some(stem)) = (path.parent(), path.file_stem()) else {
         return Ok(());
     };
@@ -208,7 +216,7 @@ fn prune_backups(path: &Path, rotation: &RotationConfig) -> std::io::Result<()> 
 }
 
 impl Export for FileExporter {
-    fn export<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             let bytes = self.encode(batch)?;
             let state = self.state.clone();

@@ -1,6 +1,7 @@
 //! Exporters, and otelcol's exporter helper around each: a bounded sending queue drained by a pool of consumers,
 //! retry with exponential backoff, and per-attempt timeouts.
 
+pub(crate) mod arrow_file;
 pub(crate) mod debug;
 pub(crate) mod file;
 pub(crate) mod otlp;
@@ -62,8 +63,9 @@ impl ExportError {
 
 /// A destination for batches of any signal. One instance serves every pipeline that names the exporter.
 pub(crate) trait Export: Send + Sync + 'static {
-    /// Sends one batch.
-    fn export<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Result<Delivered, ExportError>>;
+    /// Sends one batch. It is shared (`Arc`) because one batch goes to every exporter of a pipeline, and an
+    /// exporter may need to move it to a blocking thread.
+    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>>;
 
     /// Makes everything exported so far durable (files: flush and sync). Called once at shutdown.
     fn flush(&self) -> BoxFuture<'_, Result<(), ExportError>> {
@@ -188,7 +190,7 @@ struct Queue {
 
 /// A queued batch holds its slot until a consumer takes it off the queue.
 struct Queued {
-    batch: Batch,
+    batch: Arc<Batch>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -282,7 +284,7 @@ impl ExporterHandle {
         }
     }
 
-    async fn send_queued(&self, batch: Batch) {
+    async fn send_queued(&self, batch: Arc<Batch>) {
         let Some(queue) = &self.queue else { return };
         let n = batch.item_count();
         queue.in_flight.fetch_add(n, Ordering::SeqCst);
@@ -298,7 +300,7 @@ impl ExporterHandle {
     }
 
     /// Exports with otelcol's retry semantics; counts what was sent and what the backend rejected in part.
-    async fn send_with_retry(&self, batch: &Batch) -> Result<(), ExportError> {
+    async fn send_with_retry(&self, batch: &Arc<Batch>) -> Result<(), ExportError> {
         let retry = &self.settings.retry;
         let started = Instant::now();
         let mut interval = retry.initial_interval;
@@ -432,17 +434,20 @@ impl Consumer for ExporterFanout {
                 }
             }
             // Exporters without a queue send while the client waits; their failure is the client's to retry.
+            let n = batch.item_count();
+            let batch = Arc::new(batch);
             for exporter in self.exporters.iter().filter(|e| e.queue.is_none()) {
                 if let Err(e) = exporter.send_with_retry(&batch).await {
-                    exporter.counters.send_failed.add(
-                        exporter.signal,
-                        batch.item_count(),
-                        failure_reason(&e),
-                    );
+                    exporter
+                        .counters
+                        .send_failed
+                        .add(exporter.signal, n, failure_reason(&e));
                     let kind = match e {
                         ExportError::Retryable { .. } => RefusalKind::Unavailable,
                         ExportError::Permanent { .. } => RefusalKind::Permanent,
                     };
+                    // Nothing was queued yet, so this is the only reference and no copy is made.
+                    let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
                     return Err(Refused::returning(
                         Refusal {
                             kind,
@@ -453,29 +458,18 @@ impl Consumer for ExporterFanout {
                     ));
                 }
             }
-            let n = batch.item_count();
-            let mut batch = Some(batch);
-            let last = permits.len();
-            for (i, (exporter, queue, slot)) in permits.into_iter().enumerate() {
-                let item = if i + 1 == last {
-                    batch.take()
-                } else {
-                    batch.clone()
-                };
-                let Some(item) = item else { break };
+            for (exporter, queue, slot) in permits {
                 queue.queued_items.fetch_add(n, Ordering::SeqCst);
-                if let Err(closed) = queue.tx.try_send(Queued {
-                    batch: item,
+                let item = Queued {
+                    batch: Arc::clone(&batch),
                     _slot: slot,
-                }) {
+                };
+                if let Err(closed) = queue.tx.try_send(item) {
                     // Only a shutdown closes the queue, and receivers stop before pipelines drain: this batch
                     // arrived in between, so it is counted rather than lost silently.
                     let lost = closed.into_inner().batch.item_count();
                     queue.queued_items.fetch_sub(lost, Ordering::SeqCst);
-                    exporter
-                        .counters
-                        .send_failed
-                        .add(exporter.signal, lost, "shutdown");
+                    exporter.counters.send_failed.add(exporter.signal, lost, "shutdown");
                     tracing::error!(exporter = %exporter.id, items = lost, "a batch reached an exporter after its queue closed");
                 }
             }

@@ -4,6 +4,7 @@
 use super::{Delivered, Export, ExportError, HelperSettings, QueueConfig, RetryConfig};
 use crate::config::de;
 use crate::pipeline::BoxFuture;
+use std::sync::Arc;
 use crate::receiver::otlp::compression::{Compression, compress};
 use crate::{Batch, Signal};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
@@ -228,7 +229,7 @@ fn rejected(count: i64, message: String) -> Delivered {
 }
 
 impl Export for OtlpGrpcExporter {
-    fn export<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             let channel = self.channel.clone();
             let delivered = match batch.signal() {
@@ -474,7 +475,7 @@ fn partial_success(signal: Signal, encoding: HttpEncoding, body: &[u8]) -> Deliv
 }
 
 impl Export for OtlpHttpExporter {
-    fn export<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             let signal = batch.signal();
             let (body, content_type) = match self.encoding {

@@ -297,9 +297,9 @@ impl<'a> ValueReader<'a> {
 /// An attribute table: `parent_id`, `index`, `key`, `key_strindex` and the value
 /// columns.
 ///
-/// Rows are sorted by key, then value, then parent, so each column holds long runs of
-/// one key and of equal values, and `parent_id` (delta-encoded in that order) small
-/// steps. `index` keeps each attribute's position within its parent, which restores
+/// With persistent dictionaries (IPC writer, Flight client) rows are sorted by key,
+/// then value, then parent, so each column holds long runs of one key and of equal
+/// values, and `parent_id` (delta-encoded in that order) small steps. `index` keeps each attribute's position within its parent, which restores
 /// the original order; SDKs emit a key at the same position every time, so it is a
 /// run too.
 pub(crate) struct AttrTable {
@@ -367,26 +367,34 @@ impl AttrTable {
 
     pub(crate) fn finish(&mut self, mode: DictMode) -> Result<Table, Error> {
         let rows = self.parents.len();
-        let mut order: Vec<(u32, u8, u64, u32, u32)> = (0..rows)
-            .map(|row| {
-                let (ty, payload) = self.value.sort_key(row);
-                let key = self.key.ids().get(row).copied().unwrap_or_default();
-                let parent = self.parents.get(row).copied().unwrap_or_default();
-                (key, ty, payload, parent, row as u32)
-            })
-            .collect();
-        order.sort_unstable();
-        let perm: Vec<u32> = order.iter().map(|o| o.4).collect();
-        self.index.permute(&perm);
-        self.key.permute(&perm);
-        self.key_strindex.permute(&perm);
-        self.value.permute(&perm);
+        // Sorting costs more than the rest of the conversion, so only the IPC writer
+        // and the Flight client (persistent dictionaries: data at rest or on the
+        // wire) pay it; a standalone conversion keeps the request's order.
+        let parents = if mode == DictMode::Persistent {
+            let mut order: Vec<(u32, u8, u64, u32, u32)> = (0..rows)
+                .map(|row| {
+                    let (ty, payload) = self.value.sort_key(row);
+                    let key = self.key.ids().get(row).copied().unwrap_or_default();
+                    let parent = self.parents.get(row).copied().unwrap_or_default();
+                    (key, ty, payload, parent, row as u32)
+                })
+                .collect();
+            order.sort_unstable();
+            let perm: Vec<u32> = order.iter().map(|o| o.4).collect();
+            self.index.permute(&perm);
+            self.key.permute(&perm);
+            self.key_strindex.permute(&perm);
+            self.value.permute(&perm);
+            order.iter().map(|o| o.3).collect()
+        } else {
+            std::mem::take(&mut self.parents)
+        };
 
         let mut t = Table::default();
         let mut parent = ParentCol::new();
         parent.reserve(rows);
-        for o in &order {
-            parent.push(o.3);
+        for &p in &parents {
+            parent.push(p);
         }
         parent.finish(&mut t);
         self.parents.clear();

@@ -81,7 +81,9 @@
 //! **Attribute columns** (`*_attrs` tables and `metric_metadata`): `parent_id` (UInt32,
 //! delta-encoded with wrapping, see below), `index` (UInt32, the attribute's position in
 //! its parent's list), `key` (dict Utf8), `key_strindex` (Int32), then the value
-//! columns. Attribute rows are **sorted** by key, then value, then parent, so each
+//! columns. In IPC streams and files and on Flight, attribute rows are **sorted** by
+//! key, then value, then parent (standalone conversions skip the sort, which costs more
+//! than the rest of the conversion, and keep the request's order), so each
 //! column is made of long runs (one key; equal values such as `http.method = GET`) and
 //! `parent_id` steps are small; it goes down where a new key starts, so its deltas
 //! wrap around u32 (take the cumulative sum modulo 2^32). Sorting by (`parent_id`,

@@ -204,3 +204,34 @@ fn a_stream_replaces_overflowing_dictionaries_and_a_file_refuses() {
         .unwrap();
     assert_eq!(back, vec![Telemetry::Traces(first)]);
 }
+
+#[test]
+fn ipc_batches_group_attribute_rows_by_key() {
+    use arrow::array::{AsArray, DictionaryArray};
+    use arrow::datatypes::UInt16Type;
+    let request = Generator::new(8).traces(300);
+    let options = WriterOptions::new(IpcFormat::Stream);
+    let mut writer = ArrowIpcWriter::traces(Vec::new(), options).unwrap();
+    writer.write_traces(&request).unwrap();
+    let bytes = writer.finish().unwrap();
+    let mut reader = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::Stream).unwrap();
+    let batch = reader.next_batch().unwrap().unwrap();
+    let attrs = batch
+        .column_by_name("span_attrs")
+        .unwrap()
+        .as_list::<i32>()
+        .value(0);
+    let keys: &DictionaryArray<UInt16Type> = attrs
+        .as_struct()
+        .column_by_name("key")
+        .unwrap()
+        .as_dictionary();
+    let keys: Vec<u16> = keys.keys().values().to_vec();
+    assert!(keys.len() > 300);
+    // Each key forms one run: it never reappears once another key has started.
+    let mut seen = std::collections::HashSet::new();
+    for run in keys.chunk_by(|a, b| a == b) {
+        assert!(seen.insert(run[0]), "key {} appears in two runs", run[0]);
+    }
+    assert_eq!(arrow_to_traces(&batch).unwrap(), request);
+}

@@ -433,7 +433,13 @@ where
         let memory_mb = i64::from(config.memory);
         let deadline_ms = lambda_context.deadline;
 
-        let handling = self.inner.call(event).with_context(cx.clone());
+        // Current while the inner service builds its future too, so spans a handler starts
+        // before its first `.await` (or synchronously in `call`) nest under the invocation.
+        let handling = {
+            let _current = cx.clone().attach();
+            self.inner.call(event)
+        }
+        .with_context(cx.clone());
         Box::pin(async move {
             let result = handling.await;
             let span = cx.span();

@@ -20,6 +20,14 @@ pub enum Error {
         /// Why the connection failed, with the chain of underlying causes.
         reason: String,
     },
+    /// `inspect` could not read what it was pointed at.
+    #[error("{path}: {reason}")]
+    Inspect {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// A load generator worker task ended abnormally.
     #[error("load generator worker failed: {0}")]
     Worker(String),

@@ -15,12 +15,16 @@
 )]
 
 pub mod error;
+pub mod inspect;
 pub mod loadgen;
 
 pub use error::Error;
 
 /// The pipeline runtime (receivers, processors, exporters, config).
 pub use otlp_collector as collector;
+
+/// OTLP <-> Arrow columnar conversion and Arrow IPC files.
+pub use otlp_arrow as arrow;
 
 /// Realistic synthetic telemetry.
 pub use otlp_testkit as testkit;

@@ -43,6 +43,8 @@ enum Command {
     },
     /// Send generated traces to a collector and report spans/s and latency.
     Loadgen(otlp_suite::loadgen::LoadgenArgs),
+    /// Summarise Arrow IPC files written by the collector, or print one trace as a tree.
+    Inspect(otlp_suite::inspect::InspectArgs),
     /// Print the embedded default config.
     DefaultConfig,
 }
@@ -167,6 +169,20 @@ fn main() -> ExitCode {
             shutdown_timeout,
         } => runtime.block_on(collect(config, shutdown_timeout)),
         Command::Validate { config } => validate(&config),
+        Command::Inspect(args) => match otlp_suite::inspect::run(&args) {
+            Ok(report) => {
+                print!("{report}");
+                if report.unreadable.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("inspect: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::DefaultConfig => {
             print!("{}", otlp_collector::config::DEFAULT_CONFIG_YAML);
             ExitCode::SUCCESS

@@ -109,6 +109,8 @@ impl fmt::Display for PipelineId {
 pub enum ReceiverConfig {
     /// `otlp`: OTLP over gRPC and HTTP.
     Otlp(OtlpReceiverConfig),
+    /// `arrow_flight`: OTLP as Arrow over Arrow Flight.
+    ArrowFlight(crate::receiver::arrow_flight::ArrowFlightReceiverConfig),
 }
 
 /// A processor's settings.
@@ -137,6 +139,8 @@ pub enum ExporterConfig {
     File(FileExporterConfig),
     /// `debug`: a summary (or every item) in the collector's log.
     Debug(DebugExporterConfig),
+    /// `arrow_flight`: Arrow record batches over Arrow Flight.
+    ArrowFlight(crate::exporter::arrow_flight::ArrowFlightExporterConfig),
 }
 
 /// An extension's settings.
@@ -202,9 +206,9 @@ pub struct Config {
     pub service: ServiceConfig,
 }
 
-const RECEIVER_TYPES: &[&str] = &["otlp"];
+const RECEIVER_TYPES: &[&str] = &["arrow_flight", "otlp"];
 const PROCESSOR_TYPES: &[&str] = &["batch", "memory_limiter", "probabilistic_sampler", "tail_sampling"];
-const EXPORTER_TYPES: &[&str] = &["debug", "file", "otlp", "otlphttp"];
+const EXPORTER_TYPES: &[&str] = &["arrow_flight", "debug", "file", "otlp", "otlphttp"];
 const EXTENSION_TYPES: &[&str] = &["health_check"];
 
 impl Config {
@@ -276,6 +280,7 @@ impl Config {
             RECEIVER_TYPES,
             |kind, path, v| match kind {
                 "otlp" => Ok(ReceiverConfig::Otlp(typed(path, v)?)),
+                "arrow_flight" => Ok(ReceiverConfig::ArrowFlight(typed(path, v)?)),
                 _ => unreachable_kind(path),
             },
         )?;
@@ -300,6 +305,7 @@ impl Config {
                 "otlphttp" => Ok(ExporterConfig::OtlpHttp(typed(path, v)?)),
                 "file" => Ok(ExporterConfig::File(typed(path, v)?)),
                 "debug" => Ok(ExporterConfig::Debug(typed(path, v)?)),
+                "arrow_flight" => Ok(ExporterConfig::ArrowFlight(typed(path, v)?)),
                 _ => unreachable_kind(path),
             },
         )?;
@@ -371,8 +377,10 @@ impl Config {
             "extensions",
         )?;
         for (id, receiver) in &self.receivers {
-            let ReceiverConfig::Otlp(otlp) = receiver;
-            if otlp.protocols.grpc.is_none() && otlp.protocols.http.is_none() {
+            if let ReceiverConfig::Otlp(otlp) = receiver
+                && otlp.protocols.grpc.is_none()
+                && otlp.protocols.http.is_none()
+            {
                 return Err(Error::config(
                     format!("receivers.{id}.protocols"),
                     "enable at least one protocol: grpc or http",
@@ -409,6 +417,7 @@ impl Config {
                 ExporterConfig::OtlpHttp(c) => c.validate(),
                 ExporterConfig::File(c) => c.validate(),
                 ExporterConfig::Debug(_) => Ok(()),
+                ExporterConfig::ArrowFlight(c) => c.validate(),
             };
             result.map_err(|m| Error::config(format!("exporters.{id}"), m))?;
         }

@@ -36,9 +36,10 @@
 //! # }
 //! ```
 //!
-//! The pipeline: receivers (`otlp` over gRPC and HTTP) hand each request to the pipelines of its signal;
-//! processors (`memory_limiter`, `batch`) pass it on; the exporters' bounded sending queues (`otlp`, `otlphttp`,
-//! `file`, `debug`) deliver it with retries. When any stage is full the client is told to retry (gRPC
+//! The pipeline: receivers (`otlp` over gRPC and HTTP, `arrow_flight`) hand each request to the pipelines of its
+//! signal; processors (`memory_limiter`, `batch`, `tail_sampling`, `probabilistic_sampler`) pass it on; the
+//! exporters' bounded sending queues (`otlp`, `otlphttp`, `arrow_flight`, `file` as JSON, protobuf or Arrow IPC,
+//! `debug`) deliver it with retries. When any stage is full the client is told to retry (gRPC
 //! `RESOURCE_EXHAUSTED`/`UNAVAILABLE` with `RetryInfo`, HTTP 429/503 with `Retry-After`) instead of the
 //! collector buffering without bound, and every item accepted is exported, still queued, or counted as dropped
 //! with a reason in the self-metrics.
@@ -62,6 +63,7 @@ pub mod telemetry;
 pub use batch::{Batch, Signal, count_data_points, count_log_records, count_spans};
 pub use config::Config;
 pub use error::Error;
+pub use exporter::arrow_flight::ArrowFlightExporterConfig;
 pub use exporter::debug::{DebugExporterConfig, Verbosity};
 pub use exporter::file::{FileExporterConfig, FileFormat, RotationConfig};
 pub use exporter::otlp::{
@@ -72,6 +74,7 @@ pub use extension::HealthCheckConfig;
 pub use pipeline::{Refusal, RefusalKind};
 pub use processor::batch::BatchConfig;
 pub use processor::memory_limiter::MemoryLimiterConfig;
+pub use receiver::arrow_flight::ArrowFlightReceiverConfig;
 pub use receiver::otlp::compression::Compression;
 pub use receiver::otlp::{GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
 pub use service::{Collector, RunningCollector, ShutdownReport};

@@ -17,7 +17,7 @@ use crate::processor::batch::BatchProcessor;
 use crate::processor::memory_limiter::{MemoryLimiter, MemoryState};
 use crate::processor::probabilistic_sampler::ProbabilisticSamplerProcessor;
 use crate::processor::tail_sampling::TailSamplingProcessor;
-use crate::receiver::otlp::{Ingest, RunningOtlpReceiver};
+use crate::receiver::{Ingest, RunningReceiver};
 use crate::telemetry::{ReceiverCounters, Telemetry};
 use crate::{Batch, Error, Signal};
 use std::collections::BTreeMap;
@@ -39,7 +39,7 @@ pub struct RunningCollector {
     /// Every pipeline by signal, for data handed in by the embedding program rather than a receiver.
     embedded: Arc<Ingest>,
     embedded_counters: ReceiverCounters,
-    receivers: Vec<(ComponentId, RunningOtlpReceiver)>,
+    receivers: Vec<(ComponentId, RunningReceiver)>,
     pipelines: Vec<(PipelineId, Arc<dyn Consumer>)>,
     exporters: Vec<Arc<ExporterHandle>>,
     admin: Vec<(String, AdminServer)>,
@@ -125,6 +125,10 @@ fn build_export(
             (Arc::new(exporter), local())
         }
         ExporterConfig::Debug(c) => (Arc::new(DebugExporter::new(c.clone())), local()),
+        ExporterConfig::ArrowFlight(c) => (
+            Arc::new(crate::exporter::arrow_flight::ArrowFlightExporter::new(c).map_err(start_error)?),
+            c.helper(),
+        ),
     })
 }
 
@@ -269,15 +273,15 @@ impl RunningCollector {
                 continue;
             }
             let ingest = Arc::new(Ingest::new(by_signal));
-            match receiver {
-                ReceiverConfig::Otlp(c) => {
-                    let started =
-                        RunningOtlpReceiver::start(&id.to_string(), c, ingest, &self.telemetry)
-                            .await?;
-                    tracing::info!(receiver = %id, grpc = ?started.grpc_addr, http = ?started.http_addr, "receiver listening");
-                    self.receivers.push((id.clone(), started));
+            let name = id.to_string();
+            let started = match receiver {
+                ReceiverConfig::Otlp(c) => crate::receiver::otlp::start(&name, c, ingest, &self.telemetry).await?,
+                ReceiverConfig::ArrowFlight(c) => {
+                    crate::receiver::arrow_flight::start(&name, c, ingest, &self.telemetry).await?
                 }
-            }
+            };
+            tracing::info!(receiver = %id, listeners = ?started.listeners, "receiver listening");
+            self.receivers.push((id.clone(), started));
         }
         for id in &config.service.extensions {
             match config.extensions.get(id) {
@@ -315,7 +319,7 @@ impl RunningCollector {
         self.receivers
             .iter()
             .find(|(rid, _)| rid.to_string() == id)
-            .and_then(|(_, r)| r.grpc_addr)
+            .and_then(|(_, r)| r.addr("grpc"))
     }
 
     /// Where receiver `id` serves OTLP/HTTP.
@@ -323,7 +327,15 @@ impl RunningCollector {
         self.receivers
             .iter()
             .find(|(rid, _)| rid.to_string() == id)
-            .and_then(|(_, r)| r.http_addr)
+            .and_then(|(_, r)| r.addr("http"))
+    }
+
+    /// Where receiver `id` (an `arrow_flight` receiver) serves Arrow Flight.
+    pub fn flight_addr(&self, id: &str) -> Option<SocketAddr> {
+        self.receivers
+            .iter()
+            .find(|(rid, _)| rid.to_string() == id)
+            .and_then(|(_, r)| r.addr("flight"))
     }
 
     /// Where `/metrics`, `/health` and `/ready` are served.

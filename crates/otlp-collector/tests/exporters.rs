@@ -258,3 +258,77 @@ service:
     }
     assert_eq!(written, sent);
 }
+
+fn flight_backend_config(token: &str) -> String {
+    format!(
+        r#"
+receivers:
+  arrow_flight: {{ endpoint: "127.0.0.1:0", bearer_token: "{token}" }}
+exporters:
+  file/traces: {{ path: "{{dir}}/traces.jsonl" }}
+  file/metrics: {{ path: "{{dir}}/metrics.jsonl" }}
+  file/logs: {{ path: "{{dir}}/logs.jsonl" }}
+service:
+  pipelines:
+    traces: {{ receivers: [arrow_flight], exporters: [file/traces] }}
+    metrics: {{ receivers: [arrow_flight], exporters: [file/metrics] }}
+    logs: {{ receivers: [arrow_flight], exporters: [file/logs] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrow_flight_exporter_and_receiver_carry_every_signal() {
+    let backend = TestCollector::start(&flight_backend_config("s3cret")).await;
+    let flight = format!("http://{}", backend.collector.flight_addr("arrow_flight").unwrap());
+    let forwarder = TestCollector::start(&forwarder_config(
+        "arrow_flight",
+        &format!("{{ endpoint: \"{flight}\", bearer_token: s3cret }}"),
+    ))
+    .await;
+    let (span_ids, points, records) = send_all(forwarder.grpc_endpoint(), 15).await;
+    let TestCollector { collector, .. } = forwarder;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), span_ids.len() as u64);
+    let backend_telemetry = backend.collector.telemetry().clone();
+    let TestCollector { collector, dir } = backend;
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    assert_eq!(backend_telemetry.total("otelcol_receiver_accepted_spans"), span_ids.len() as u64);
+    let received = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
+    assert_eq!(received.into_iter().map(|s| s.span_id).collect::<BTreeSet<_>>(), span_ids);
+    assert_eq!(
+        read_metrics(&dir.path().join("metrics.jsonl"), true).iter().map(data_point_count).sum::<usize>(),
+        points
+    );
+    assert_eq!(
+        read_logs(&dir.path().join("logs.jsonl"), true).iter().map(log_record_count).sum::<usize>(),
+        records
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrow_flight_with_a_wrong_token_is_a_counted_permanent_failure() {
+    let backend = TestCollector::start(&flight_backend_config("s3cret")).await;
+    let flight = format!("http://{}", backend.collector.flight_addr("arrow_flight").unwrap());
+    let forwarder = TestCollector::start(&forwarder_config(
+        "arrow_flight",
+        &format!("{{ endpoint: \"{flight}\", bearer_token: wrong }}"),
+    ))
+    .await;
+    let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint()).await.unwrap();
+    client.export(Generator::new(1).traces(50)).await.unwrap();
+    let TestCollector { collector, .. } = forwarder;
+    let telemetry = collector.telemetry().clone();
+    collector.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), 0);
+    assert_eq!(
+        telemetry.total_with_label("otelcol_exporter_send_failed_spans", "reason", "permanent_error"),
+        50,
+        "UNAUTHENTICATED is not retried, and the loss is counted"
+    );
+    assert_eq!(backend.collector.telemetry().total("otelcol_receiver_accepted_spans"), 0);
+    backend.collector.shutdown(Duration::from_secs(5)).await;
+}

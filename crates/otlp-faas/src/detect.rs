@@ -166,7 +166,8 @@ impl ResourceDetector for LambdaResourceDetector {
         attributes.put(keys::CLOUD_PLATFORM, Some("aws_lambda"));
         attributes.put(
             keys::CLOUD_REGION,
-            env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")),
+            env.get("AWS_REGION")
+                .or_else(|| env.get("AWS_DEFAULT_REGION")),
         );
         attributes.put(keys::FAAS_NAME, Some(name));
         attributes.put(keys::FAAS_VERSION, env.get("AWS_LAMBDA_FUNCTION_VERSION"));
@@ -178,7 +179,9 @@ impl ResourceDetector for LambdaResourceDetector {
         if let Some(group) = env.get("AWS_LAMBDA_LOG_GROUP_NAME") {
             attributes.put(
                 keys::AWS_LOG_GROUP_NAMES,
-                Some(Value::Array(vec![opentelemetry::StringValue::from(group)].into())),
+                Some(Value::Array(
+                    vec![opentelemetry::StringValue::from(group)].into(),
+                )),
             );
         }
         if let Some(arn) = self.function_arn.as_deref()
@@ -315,10 +318,7 @@ impl MetadataServer {
         stream.write_all(request.as_bytes()).ok()?;
         let mut response = Vec::new();
         // The metadata values are short; refuse to read more than 64 KiB from anything else.
-        stream
-            .take(64 * 1024)
-            .read_to_end(&mut response)
-            .ok()?;
+        stream.take(64 * 1024).read_to_end(&mut response).ok()?;
         let text = String::from_utf8(response).ok()?;
         let (head, body) = text.split_once("\r\n\r\n")?;
         let status_line = head.lines().next()?;
@@ -374,7 +374,9 @@ impl ResourceDetector for GcpResourceDetector {
         attributes.put(keys::CLOUD_PLATFORM, Some(platform));
         if let (Some(project), Some(region), Some(name)) = (&project, &region, &name) {
             let collection = if platform == "gcp_cloud_run" {
-                format!("//run.googleapis.com/projects/{project}/locations/{region}/services/{name}")
+                format!(
+                    "//run.googleapis.com/projects/{project}/locations/{region}/services/{name}"
+                )
             } else {
                 format!(
                     "//cloudfunctions.googleapis.com/projects/{project}/locations/{region}/functions/{name}"
@@ -421,7 +423,11 @@ impl FaasResourceDetector {
 
     /// Lets the GCP detector query the metadata server (see
     /// [`GcpResourceDetector::with_metadata_server`]).
-    pub fn with_gcp_metadata_server(mut self, address: impl Into<String>, timeout: Duration) -> Self {
+    pub fn with_gcp_metadata_server(
+        mut self,
+        address: impl Into<String>,
+        timeout: Duration,
+    ) -> Self {
         self.gcp = self.gcp.with_metadata_server(address, timeout);
         self
     }
@@ -429,13 +435,9 @@ impl FaasResourceDetector {
 
 impl ResourceDetector for FaasResourceDetector {
     fn detect(&self) -> Resource {
-        [
-            self.lambda.detect(),
-            self.azure.detect(),
-            self.gcp.detect(),
-        ]
-        .into_iter()
-        .find(|resource| !resource.is_empty())
-        .unwrap_or_else(|| Resource::builder_empty().build())
+        [self.lambda.detect(), self.azure.detect(), self.gcp.detect()]
+            .into_iter()
+            .find(|resource| !resource.is_empty())
+            .unwrap_or_else(|| Resource::builder_empty().build())
     }
 }

@@ -26,7 +26,8 @@ use crate::trigger::{InvocationEvent, TriggerKind};
 
 /// Attribute keys this layer writes that the semantic conventions do not define.
 pub mod keys {
-    /// Milliseconds from [`FaasLayerBuilder::init_started`] to the first invocation (cold starts only).
+    /// Milliseconds from [`FaasLayerBuilder::init_started`](super::FaasLayerBuilder::init_started)
+    /// to the first invocation (cold starts only).
     pub const INIT_DURATION_MS: &str = "otlp_faas.init_duration_ms";
     /// The invocation's duration rounded up to whole milliseconds, as Lambda bills it.
     pub const BILLED_DURATION_MS: &str = "otlp_faas.billed_duration_ms";
@@ -163,7 +164,10 @@ impl FaasLayer {
 
 impl FaasLayerBuilder {
     /// The propagator that reads payload carriers (default: [`default_propagator`]).
-    pub fn propagator(mut self, propagator: impl TextMapPropagator + Send + Sync + 'static) -> Self {
+    pub fn propagator(
+        mut self,
+        propagator: impl TextMapPropagator + Send + Sync + 'static,
+    ) -> Self {
         self.propagator = Box::new(propagator);
         self
     }
@@ -293,8 +297,9 @@ impl Shared {
                 .map(str::to_owned)
                 .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok());
             if let Some(header) = header {
-                let carrier: crate::trigger::Carrier =
-                    [("x-amzn-trace-id".to_owned(), header)].into_iter().collect();
+                let carrier: crate::trigger::Carrier = [("x-amzn-trace-id".to_owned(), header)]
+                    .into_iter()
+                    .collect();
                 let extracted = self.propagator.extract_with_context(&empty, &carrier);
                 if extracted.span().span_context().is_valid() {
                     cx = extracted;
@@ -388,7 +393,10 @@ where
         }
         let invoked_arn = lambda_context.invoked_function_arn.as_str();
         if let Some(arn) = LambdaArn::parse(invoked_arn) {
-            attributes.push(KeyValue::new("aws.lambda.invoked_arn", invoked_arn.to_owned()));
+            attributes.push(KeyValue::new(
+                "aws.lambda.invoked_arn",
+                invoked_arn.to_owned(),
+            ));
             attributes.push(KeyValue::new("cloud.account.id", arn.account_id.to_owned()));
             attributes.push(KeyValue::new("cloud.region", arn.region.to_owned()));
             // The resource is the function version that ran, not the alias the caller named.

@@ -111,7 +111,10 @@
 //! that request have arrived, or (simplest) rely on the function-side [`FaasLayer`] flushing to
 //! it and flush its own queues on the next event and on `SHUTDOWN`.
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod detect;
 mod env;

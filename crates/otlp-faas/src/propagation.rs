@@ -57,14 +57,20 @@ pub fn inject_into_payload(
 /// `cx` as SQS `SendMessage` message attributes
 /// (`{"traceparent": {"DataType": "String", "StringValue": "00-..."}}`), which the layer reads on
 /// the consuming side. SQS allows 10 attributes per message; the default propagator uses two.
-pub fn sqs_message_attributes(cx: &Context, propagator: &dyn TextMapPropagator) -> Map<String, Value> {
+pub fn sqs_message_attributes(
+    cx: &Context,
+    propagator: &dyn TextMapPropagator,
+) -> Map<String, Value> {
     message_attributes(cx, propagator, "DataType", "StringValue")
 }
 
 /// `cx` as SNS `Publish` message attributes
 /// (`{"traceparent": {"DataType": "String", "StringValue": "00-..."}}`); SNS delivers them to a
 /// subscribed function as `{"Type": "String", "Value": ...}`, which the layer reads.
-pub fn sns_message_attributes(cx: &Context, propagator: &dyn TextMapPropagator) -> Map<String, Value> {
+pub fn sns_message_attributes(
+    cx: &Context,
+    propagator: &dyn TextMapPropagator,
+) -> Map<String, Value> {
     message_attributes(cx, propagator, "DataType", "StringValue")
 }
 

@@ -4,9 +4,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{
-    Link, SpanKind, TraceContextExt, TraceId, TraceState,
-};
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
@@ -120,7 +118,11 @@ impl TrafficAwareSampler {
         if elapsed >= self.window {
             let windows_passed = elapsed.as_nanos() / self.window.as_nanos().max(1);
             // A gap of more than one window means the previous window saw nothing.
-            state.previous = if windows_passed == 1 { state.current } else { 0 };
+            state.previous = if windows_passed == 1 {
+                state.current
+            } else {
+                0
+            };
             state.current = 0;
             let advance = self
                 .window

@@ -178,8 +178,8 @@ fn read_http(event: &Value, request_context: &Value) -> TriggerContext {
             route,
         )
     };
-    let parent = headers_of(event.get("headers"))
-        .or_else(|| headers_of(event.get("multiValueHeaders")));
+    let parent =
+        headers_of(event.get("headers")).or_else(|| headers_of(event.get("multiValueHeaders")));
     let mut attributes = Vec::new();
     if let Some(method) = method {
         attributes.push(KeyValue::new("http.request.method", method.to_owned()));

@@ -9,12 +9,14 @@ use opentelemetry::{Key, Value};
 use opentelemetry_sdk::resource::{Resource, ResourceDetector};
 use otlp_faas::detect::keys;
 use otlp_faas::{
-    AzureFunctionsResourceDetector, EnvSource, FaasResourceDetector, GcpResourceDetector, LambdaArn,
-    LambdaResourceDetector,
+    AzureFunctionsResourceDetector, EnvSource, FaasResourceDetector, GcpResourceDetector,
+    LambdaArn, LambdaResourceDetector,
 };
 
 fn text(resource: &Resource, key: &str) -> Option<String> {
-    resource.get(&Key::from(key.to_owned())).map(|value| value.to_string())
+    resource
+        .get(&Key::from(key.to_owned()))
+        .map(|value| value.to_string())
 }
 
 fn int(resource: &Resource, key: &str) -> Option<i64> {
@@ -39,22 +41,44 @@ fn lambda_from_its_environment() {
     let resource = LambdaResourceDetector::with_env(EnvSource::from_pairs(LAMBDA))
         .with_function_arn("arn:aws:lambda:eu-west-1:123456789012:function:orders:live")
         .detect();
-    assert_eq!(text(&resource, keys::CLOUD_PROVIDER).as_deref(), Some("aws"));
-    assert_eq!(text(&resource, keys::CLOUD_PLATFORM).as_deref(), Some("aws_lambda"));
-    assert_eq!(text(&resource, keys::CLOUD_REGION).as_deref(), Some("eu-west-1"));
+    assert_eq!(
+        text(&resource, keys::CLOUD_PROVIDER).as_deref(),
+        Some("aws")
+    );
+    assert_eq!(
+        text(&resource, keys::CLOUD_PLATFORM).as_deref(),
+        Some("aws_lambda")
+    );
+    assert_eq!(
+        text(&resource, keys::CLOUD_REGION).as_deref(),
+        Some("eu-west-1")
+    );
     assert_eq!(text(&resource, keys::FAAS_NAME).as_deref(), Some("orders"));
-    assert_eq!(text(&resource, keys::FAAS_VERSION).as_deref(), Some("$LATEST"));
+    assert_eq!(
+        text(&resource, keys::FAAS_VERSION).as_deref(),
+        Some("$LATEST")
+    );
     assert_eq!(
         text(&resource, keys::FAAS_INSTANCE).as_deref(),
         Some("2026/11/21/[$LATEST]8f3b2c")
     );
-    assert_eq!(int(&resource, keys::FAAS_MAX_MEMORY), Some(1024 * 1024 * 1024));
-    assert_eq!(text(&resource, keys::CLOUD_ACCOUNT_ID).as_deref(), Some("123456789012"));
+    assert_eq!(
+        int(&resource, keys::FAAS_MAX_MEMORY),
+        Some(1024 * 1024 * 1024)
+    );
+    assert_eq!(
+        text(&resource, keys::CLOUD_ACCOUNT_ID).as_deref(),
+        Some("123456789012")
+    );
     assert_eq!(
         text(&resource, keys::CLOUD_RESOURCE_ID).as_deref(),
         Some("arn:aws:lambda:eu-west-1:123456789012:function:orders")
     );
-    assert!(text(&resource, keys::AWS_LOG_GROUP_NAMES).unwrap().contains("/aws/lambda/orders"));
+    assert!(
+        text(&resource, keys::AWS_LOG_GROUP_NAMES)
+            .unwrap()
+            .contains("/aws/lambda/orders")
+    );
 }
 
 #[test]
@@ -91,9 +115,21 @@ fn lambda_with_missing_and_malformed_values_leaves_attributes_out() {
 #[test]
 fn not_on_a_platform_gives_an_empty_resource() {
     let env = EnvSource::from_pairs([("HOME", "/root"), ("WEBSITE_SITE_NAME", "an-app-service")]);
-    assert!(LambdaResourceDetector::with_env(env.clone()).detect().is_empty());
-    assert!(AzureFunctionsResourceDetector::with_env(env.clone()).detect().is_empty());
-    assert!(GcpResourceDetector::with_env(env.clone()).detect().is_empty());
+    assert!(
+        LambdaResourceDetector::with_env(env.clone())
+            .detect()
+            .is_empty()
+    );
+    assert!(
+        AzureFunctionsResourceDetector::with_env(env.clone())
+            .detect()
+            .is_empty()
+    );
+    assert!(
+        GcpResourceDetector::with_env(env.clone())
+            .detect()
+            .is_empty()
+    );
     assert!(FaasResourceDetector::with_env(env).detect().is_empty());
 }
 
@@ -105,7 +141,10 @@ fn lambda_arns_parse_strictly() {
     assert_eq!(parsed.account_id, "123456789012");
     assert_eq!(parsed.function_name, "orders");
     assert_eq!(parsed.qualifier, Some("7"));
-    assert_eq!(parsed.unqualified(arn), "arn:aws:lambda:us-east-1:123456789012:function:orders");
+    assert_eq!(
+        parsed.unqualified(arn),
+        "arn:aws:lambda:us-east-1:123456789012:function:orders"
+    );
     for bad in [
         "",
         "arn:aws:lambda",
@@ -129,28 +168,55 @@ fn azure_functions_from_its_environment() {
         ("FUNCTIONS_EXTENSION_VERSION", "~4"),
         ("WEBSITE_INSTANCE_ID", "e7a1c0ffee"),
         ("WEBSITE_MEMORY_LIMIT_MB", "1536"),
-        ("WEBSITE_OWNER_NAME", "0b9e5f4a-1111-2222-3333-444455556666+orders-rg-WestEuropewebspace-Linux"),
+        (
+            "WEBSITE_OWNER_NAME",
+            "0b9e5f4a-1111-2222-3333-444455556666+orders-rg-WestEuropewebspace-Linux",
+        ),
         ("WEBSITE_RESOURCE_GROUP", "orders-rg"),
     ]);
     let resource = AzureFunctionsResourceDetector::with_env(env.clone()).detect();
-    assert_eq!(text(&resource, keys::CLOUD_PROVIDER).as_deref(), Some("azure"));
-    assert_eq!(text(&resource, keys::CLOUD_PLATFORM).as_deref(), Some("azure.functions"));
-    assert_eq!(text(&resource, keys::CLOUD_REGION).as_deref(), Some("West Europe"));
-    assert_eq!(text(&resource, keys::FAAS_NAME).as_deref(), Some("orders-func"));
+    assert_eq!(
+        text(&resource, keys::CLOUD_PROVIDER).as_deref(),
+        Some("azure")
+    );
+    assert_eq!(
+        text(&resource, keys::CLOUD_PLATFORM).as_deref(),
+        Some("azure.functions")
+    );
+    assert_eq!(
+        text(&resource, keys::CLOUD_REGION).as_deref(),
+        Some("West Europe")
+    );
+    assert_eq!(
+        text(&resource, keys::FAAS_NAME).as_deref(),
+        Some("orders-func")
+    );
     assert_eq!(text(&resource, keys::FAAS_VERSION).as_deref(), Some("~4"));
-    assert_eq!(text(&resource, keys::FAAS_INSTANCE).as_deref(), Some("e7a1c0ffee"));
-    assert_eq!(int(&resource, keys::FAAS_MAX_MEMORY), Some(1536 * 1024 * 1024));
+    assert_eq!(
+        text(&resource, keys::FAAS_INSTANCE).as_deref(),
+        Some("e7a1c0ffee")
+    );
+    assert_eq!(
+        int(&resource, keys::FAAS_MAX_MEMORY),
+        Some(1536 * 1024 * 1024)
+    );
     assert_eq!(
         text(&resource, keys::CLOUD_ACCOUNT_ID).as_deref(),
         Some("0b9e5f4a-1111-2222-3333-444455556666")
     );
     assert_eq!(
         text(&resource, keys::CLOUD_RESOURCE_ID).as_deref(),
-        Some("/subscriptions/0b9e5f4a-1111-2222-3333-444455556666/resourceGroups/orders-rg/providers/Microsoft.Web/sites/orders-func")
+        Some(
+            "/subscriptions/0b9e5f4a-1111-2222-3333-444455556666/resourceGroups/orders-rg/providers/Microsoft.Web/sites/orders-func"
+        )
     );
     // The combined detector picks the same platform.
     assert_eq!(
-        text(&FaasResourceDetector::with_env(env).detect(), keys::CLOUD_PLATFORM).as_deref(),
+        text(
+            &FaasResourceDetector::with_env(env).detect(),
+            keys::CLOUD_PLATFORM
+        )
+        .as_deref(),
         Some("azure.functions")
     );
 }
@@ -166,7 +232,10 @@ fn azure_with_malformed_owner_has_no_account_or_resource_id() {
             ("WEBSITE_MEMORY_LIMIT_MB", "a lot"),
         ]);
         let resource = AzureFunctionsResourceDetector::with_env(env).detect();
-        assert_eq!(text(&resource, keys::FAAS_NAME).as_deref(), Some("orders-func"));
+        assert_eq!(
+            text(&resource, keys::FAAS_NAME).as_deref(),
+            Some("orders-func")
+        );
         assert_eq!(text(&resource, keys::CLOUD_ACCOUNT_ID), None, "{owner}");
         assert_eq!(text(&resource, keys::CLOUD_RESOURCE_ID), None, "{owner}");
         assert_eq!(int(&resource, keys::FAAS_MAX_MEMORY), None);
@@ -183,10 +252,19 @@ fn gcp_cloud_run_and_functions_from_the_environment() {
     ]))
     .detect();
     assert_eq!(text(&run, keys::CLOUD_PROVIDER).as_deref(), Some("gcp"));
-    assert_eq!(text(&run, keys::CLOUD_PLATFORM).as_deref(), Some("gcp_cloud_run"));
+    assert_eq!(
+        text(&run, keys::CLOUD_PLATFORM).as_deref(),
+        Some("gcp_cloud_run")
+    );
     assert_eq!(text(&run, keys::FAAS_NAME).as_deref(), Some("orders"));
-    assert_eq!(text(&run, keys::FAAS_VERSION).as_deref(), Some("orders-00042-abc"));
-    assert_eq!(text(&run, keys::CLOUD_ACCOUNT_ID).as_deref(), Some("shop-prod"));
+    assert_eq!(
+        text(&run, keys::FAAS_VERSION).as_deref(),
+        Some("orders-00042-abc")
+    );
+    assert_eq!(
+        text(&run, keys::CLOUD_ACCOUNT_ID).as_deref(),
+        Some("shop-prod")
+    );
     // No region without the metadata server or FUNCTION_REGION, so no resource ID either.
     assert_eq!(text(&run, keys::CLOUD_REGION), None);
     assert_eq!(text(&run, keys::CLOUD_RESOURCE_ID), None);
@@ -201,12 +279,23 @@ fn gcp_cloud_run_and_functions_from_the_environment() {
         ("FUNCTION_MEMORY_MB", "256"),
     ]))
     .detect();
-    assert_eq!(text(&functions, keys::CLOUD_PLATFORM).as_deref(), Some("gcp_cloud_functions"));
-    assert_eq!(text(&functions, keys::CLOUD_REGION).as_deref(), Some("europe-west1"));
-    assert_eq!(int(&functions, keys::FAAS_MAX_MEMORY), Some(256 * 1024 * 1024));
+    assert_eq!(
+        text(&functions, keys::CLOUD_PLATFORM).as_deref(),
+        Some("gcp_cloud_functions")
+    );
+    assert_eq!(
+        text(&functions, keys::CLOUD_REGION).as_deref(),
+        Some("europe-west1")
+    );
+    assert_eq!(
+        int(&functions, keys::FAAS_MAX_MEMORY),
+        Some(256 * 1024 * 1024)
+    );
     assert_eq!(
         text(&functions, keys::CLOUD_RESOURCE_ID).as_deref(),
-        Some("//cloudfunctions.googleapis.com/projects/shop-prod/locations/europe-west1/functions/thumbnails")
+        Some(
+            "//cloudfunctions.googleapis.com/projects/shop-prod/locations/europe-west1/functions/thumbnails"
+        )
     );
 }
 
@@ -228,12 +317,16 @@ fn metadata_server(count: usize) -> String {
                 if line.trim().is_empty() {
                     break;
                 }
-                flavored |= line.to_ascii_lowercase().starts_with("metadata-flavor: google");
+                flavored |= line
+                    .to_ascii_lowercase()
+                    .starts_with("metadata-flavor: google");
             }
             let path = request_line.split_whitespace().nth(1).unwrap_or_default();
             let body = match path {
                 "/computeMetadata/v1/project/project-id" => Some("shop-prod"),
-                "/computeMetadata/v1/instance/region" => Some("projects/123456789/regions/us-central1"),
+                "/computeMetadata/v1/instance/region" => {
+                    Some("projects/123456789/regions/us-central1")
+                }
                 "/computeMetadata/v1/instance/id" => Some("0087244a4d1d0d5cb3f4"),
                 _ => None,
             };
@@ -261,9 +354,18 @@ fn gcp_reads_project_region_and_instance_from_the_metadata_server() {
     ]))
     .with_metadata_server(address, Duration::from_secs(5))
     .detect();
-    assert_eq!(text(&resource, keys::CLOUD_ACCOUNT_ID).as_deref(), Some("shop-prod"));
-    assert_eq!(text(&resource, keys::CLOUD_REGION).as_deref(), Some("us-central1"));
-    assert_eq!(text(&resource, keys::FAAS_INSTANCE).as_deref(), Some("0087244a4d1d0d5cb3f4"));
+    assert_eq!(
+        text(&resource, keys::CLOUD_ACCOUNT_ID).as_deref(),
+        Some("shop-prod")
+    );
+    assert_eq!(
+        text(&resource, keys::CLOUD_REGION).as_deref(),
+        Some("us-central1")
+    );
+    assert_eq!(
+        text(&resource, keys::FAAS_INSTANCE).as_deref(),
+        Some("0087244a4d1d0d5cb3f4")
+    );
     assert_eq!(
         text(&resource, keys::CLOUD_RESOURCE_ID).as_deref(),
         Some("//run.googleapis.com/projects/shop-prod/locations/us-central1/services/orders")
@@ -272,7 +374,11 @@ fn gcp_reads_project_region_and_instance_from_the_metadata_server() {
 
 #[test]
 fn gcp_falls_back_to_the_environment_when_the_metadata_server_is_unreachable() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let resource = GcpResourceDetector::with_env(EnvSource::from_pairs([
         ("K_SERVICE", "orders"),
         ("K_CONFIGURATION", "orders"),
@@ -280,12 +386,19 @@ fn gcp_falls_back_to_the_environment_when_the_metadata_server_is_unreachable() {
     ]))
     .with_metadata_server(format!("127.0.0.1:{port}"), Duration::from_millis(200))
     .detect();
-    assert_eq!(text(&resource, keys::CLOUD_ACCOUNT_ID).as_deref(), Some("shop-prod"));
+    assert_eq!(
+        text(&resource, keys::CLOUD_ACCOUNT_ID).as_deref(),
+        Some("shop-prod")
+    );
     assert_eq!(text(&resource, keys::FAAS_INSTANCE), None);
     // An address that does not even resolve is no different.
-    let resource = GcpResourceDetector::with_env(EnvSource::from_pairs([("K_CONFIGURATION", "orders")]))
-        .with_metadata_server("not an address", Duration::from_millis(200))
-        .detect();
-    assert_eq!(text(&resource, keys::CLOUD_PLATFORM).as_deref(), Some("gcp_cloud_run"));
+    let resource =
+        GcpResourceDetector::with_env(EnvSource::from_pairs([("K_CONFIGURATION", "orders")]))
+            .with_metadata_server("not an address", Duration::from_millis(200))
+            .detect();
+    assert_eq!(
+        text(&resource, keys::CLOUD_PLATFORM).as_deref(),
+        Some("gcp_cloud_run")
+    );
     assert_eq!(text(&resource, keys::FAAS_NAME), None);
 }

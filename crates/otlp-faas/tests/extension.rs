@@ -53,15 +53,19 @@ async fn registers_and_receives_invoke_then_shutdown() {
         ExtensionEvent::Invoke {
             request_id: "3da1f2dc-3222-475e-9205-e2e6c6318895".to_owned(),
             deadline_ms: deadline,
-            invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders".to_owned(),
+            invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders"
+                .to_owned(),
             xray_trace_id: Some(
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".to_owned()
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+                    .to_owned()
             ),
         }
     );
     assert!(event.time_remaining() > Duration::ZERO);
 
-    api.queue_extension_event(json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown", "deadlineMs": deadline}));
+    api.queue_extension_event(
+        json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown", "deadlineMs": deadline}),
+    );
     let event = client.next_event().await.unwrap();
     assert_eq!(
         event,
@@ -107,15 +111,23 @@ fn extension_loop_flushes_on_shutdown() {
 
     let deadline = in_a_minute_ms();
     for request_id in ["a", "b"] {
-        api.queue_extension_event(json!({"eventType": "INVOKE", "deadlineMs": deadline, "requestId": request_id}));
+        api.queue_extension_event(
+            json!({"eventType": "INVOKE", "deadlineMs": deadline, "requestId": request_id}),
+        );
     }
-    api.queue_extension_event(json!({"eventType": "SHUTDOWN", "shutdownReason": "timeout", "deadlineMs": deadline}));
+    api.queue_extension_event(
+        json!({"eventType": "SHUTDOWN", "shutdownReason": "timeout", "deadlineMs": deadline}),
+    );
 
     let flusher = provider.clone();
     let handled = runtime.block_on(async {
-        let client = ExtensionClient::register(&api.runtime_api(), "otlp-suite", &[EventType::Invoke, EventType::Shutdown])
-            .await
-            .unwrap();
+        let client = ExtensionClient::register(
+            &api.runtime_api(),
+            "otlp-suite",
+            &[EventType::Invoke, EventType::Shutdown],
+        )
+        .await
+        .unwrap();
         let mut handled = Vec::new();
         loop {
             match client.next_event().await.unwrap() {
@@ -167,14 +179,18 @@ fn extension_loop_flushes_on_shutdown() {
 #[tokio::test]
 async fn reports_init_and_exit_errors_with_the_identifier() {
     let api = LambdaApi::start().await;
-    let client = ExtensionClient::register(&api.runtime_api(), "otlp-suite", &[EventType::Shutdown])
-        .await
-        .unwrap();
+    let client =
+        ExtensionClient::register(&api.runtime_api(), "otlp-suite", &[EventType::Shutdown])
+            .await
+            .unwrap();
     client
         .init_error("Extension.ReceiverFailed", "cannot bind 127.0.0.1:4318")
         .await
         .unwrap();
-    client.exit_error("Extension.Crashed", "gave up").await.unwrap();
+    client
+        .exit_error("Extension.Crashed", "gave up")
+        .await
+        .unwrap();
     let errors: Vec<Call> = api
         .calls()
         .into_iter()
@@ -219,7 +235,10 @@ async fn malformed_addresses_and_unreachable_apis_are_errors() {
         let error = ExtensionClient::register(address, "x", &[EventType::Invoke])
             .await
             .unwrap_err();
-        assert!(matches!(error, Error::InvalidRuntimeApi { .. }), "{address}: {error:?}");
+        assert!(
+            matches!(error, Error::InvalidRuntimeApi { .. }),
+            "{address}: {error:?}"
+        );
     }
     // A port that was free a moment ago: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -238,7 +257,10 @@ fn event_bodies_are_parsed_strictly() {
     use otlp_faas::extension::parse_event;
     assert!(matches!(
         parse_event(br#"{"eventType":"SHUTDOWN","shutdownReason":"failure","deadlineMs":5}"#),
-        Ok(ExtensionEvent::Shutdown { reason: ShutdownReason::Failure, deadline_ms: 5 })
+        Ok(ExtensionEvent::Shutdown {
+            reason: ShutdownReason::Failure,
+            deadline_ms: 5
+        })
     ));
     assert!(matches!(
         parse_event(br#"{"eventType":"SHUTDOWN","shutdownReason":"eviction","deadlineMs":5}"#),

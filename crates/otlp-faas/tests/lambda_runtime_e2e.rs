@@ -21,7 +21,8 @@ const CHILD_OTLP_ENDPOINT: &str = "OTLP_FAAS_TEST_CHILD_OTLP_ENDPOINT";
 const INVOKED_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:orders:live";
 const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_SPAN: &str = "00f067aa0ba902b7";
-const RUNTIME_TRACE_HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+const RUNTIME_TRACE_HEADER: &str =
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
     if event.payload.get("fail").and_then(Value::as_bool) == Some(true) {
@@ -110,7 +111,10 @@ async fn lambda_function_against_local_runtime_api() {
         .env("AWS_LAMBDA_FUNCTION_NAME", "orders")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
-        .env(CHILD_OTLP_ENDPOINT, format!("http://{}/v1/traces", api.address))
+        .env(
+            CHILD_OTLP_ENDPOINT,
+            format!("http://{}/v1/traces", api.address),
+        )
         .env_remove("_X_AMZN_TRACE_ID")
         .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
         .stdout(Stdio::null())
@@ -119,7 +123,7 @@ async fn lambda_function_against_local_runtime_api() {
 
     // Done when the runtime asks for a fifth invocation, which the server holds open.
     api.wait_for("the fifth next call", Duration::from_secs(120), |calls| {
-        calls.iter().any(|call| *call == Call::Next { served: None })
+        calls.contains(&Call::Next { served: None })
     })
     .await;
     child.kill().expect("stop the function process");
@@ -132,7 +136,9 @@ async fn lambda_function_against_local_runtime_api() {
         let exported = position(&|call| matches!(call, Call::Export { invocation_ids, .. } if invocation_ids.iter().any(|i| i == id)))
             .unwrap_or_else(|| panic!("no export carried {id}: {calls:#?}"));
         let answered = position(&|call| match call {
-            Call::Response { request_id, .. } | Call::InvocationError { request_id, .. } => request_id == id,
+            Call::Response { request_id, .. } | Call::InvocationError { request_id, .. } => {
+                request_id == id
+            }
             _ => false,
         })
         .unwrap_or_else(|| panic!("{id} was never answered: {calls:#?}"));
@@ -148,8 +154,12 @@ async fn lambda_function_against_local_runtime_api() {
             "{id}: export at {exported}, answer at {answered}, next fetch at {next_fetch}: {calls:#?}"
         );
     }
-    assert!(calls.iter().any(|call| matches!(call, Call::Response { request_id, body }
-        if request_id == "req-1-apigw" && body["handled"] == "req-1-apigw")));
+    assert!(
+        calls
+            .iter()
+            .any(|call| matches!(call, Call::Response { request_id, body }
+        if request_id == "req-1-apigw" && body["handled"] == "req-1-apigw"))
+    );
     assert!(calls.iter().any(|call| matches!(call, Call::InvocationError { request_id, .. } if request_id == "req-4-fails")));
 
     let spans = api.spans();
@@ -173,22 +183,36 @@ async fn lambda_function_against_local_runtime_api() {
         .filter(|span| attribute(span, "faas.coldstart").as_deref() == Some("true"))
         .filter_map(|span| attribute(span, "faas.invocation_id"))
         .collect();
-    assert_eq!(cold, ["req-1-apigw"], "cold start exactly once, on the first invocation");
+    assert_eq!(
+        cold,
+        ["req-1-apigw"],
+        "cold start exactly once, on the first invocation"
+    );
     assert!(attribute(span_of("req-1-apigw"), "otlp_faas.init_duration_ms").is_some());
     assert!(attribute(span_of("req-2-sqs"), "otlp_faas.init_duration_ms").is_none());
 
     let http = span_of("req-1-apigw");
     assert_eq!(http.name, "GET /orders/{id}");
-    assert_eq!(hex(&http.trace_id), PARENT_TRACE, "parent from the traceparent header, not X-Ray");
+    assert_eq!(
+        hex(&http.trace_id),
+        PARENT_TRACE,
+        "parent from the traceparent header, not X-Ray"
+    );
     assert_eq!(hex(&http.parent_span_id), PARENT_SPAN);
     assert_eq!(attribute(http, "faas.trigger").as_deref(), Some("http"));
     assert_eq!(attribute(http, "faas.name").as_deref(), Some("orders"));
-    assert_eq!(attribute(http, "cloud.account.id").as_deref(), Some("123456789012"));
+    assert_eq!(
+        attribute(http, "cloud.account.id").as_deref(),
+        Some("123456789012")
+    );
     assert_eq!(
         attribute(http, "cloud.resource_id").as_deref(),
         Some("arn:aws:lambda:eu-west-1:123456789012:function:orders:7")
     );
-    let cost: f64 = attribute(http, "otlp_faas.cost_estimate_usd").unwrap().parse().unwrap();
+    let cost: f64 = attribute(http, "otlp_faas.cost_estimate_usd")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(cost >= 0.000_000_2, "at least the request price: {cost}");
 
     let sqs = span_of("req-2-sqs");
@@ -196,23 +220,45 @@ async fn lambda_function_against_local_runtime_api() {
     let linked: Vec<String> = sqs.links.iter().map(|link| hex(&link.trace_id)).collect();
     assert_eq!(
         linked,
-        ["5759e988aaaaaaaaaaaaaaaaaaaaaaaa", "5759e988bbbbbbbbbbbbbbbbbbbbbbbb"]
+        [
+            "5759e988aaaaaaaaaaaaaaaaaaaaaaaa",
+            "5759e988bbbbbbbbbbbbbbbbbbbbbbbb"
+        ]
     );
     // A batch has no single parent, so the Lambda trace header is used.
     assert_eq!(hex(&sqs.trace_id), "5759e988bd862e3fe1be46a994272793");
     assert_eq!(hex(&sqs.parent_span_id), "53995c3f42cd8ad8");
-    assert_eq!(attribute(sqs, "otlp_faas.parent_from_lambda_trace_id").as_deref(), Some("true"));
-    assert_eq!(attribute(sqs, "messaging.destination.name").as_deref(), Some("orders"));
-    assert_eq!(attribute(sqs, "messaging.batch.message_count").as_deref(), Some("2"));
+    assert_eq!(
+        attribute(sqs, "otlp_faas.parent_from_lambda_trace_id").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        attribute(sqs, "messaging.destination.name").as_deref(),
+        Some("orders")
+    );
+    assert_eq!(
+        attribute(sqs, "messaging.batch.message_count").as_deref(),
+        Some("2")
+    );
 
     let schedule = span_of("req-3-schedule");
-    assert_eq!(attribute(schedule, "faas.trigger").as_deref(), Some("timer"));
-    assert!(schedule.parent_span_id.is_empty(), "no context anywhere: a root span");
+    assert_eq!(
+        attribute(schedule, "faas.trigger").as_deref(),
+        Some("timer")
+    );
+    assert!(
+        schedule.parent_span_id.is_empty(),
+        "no context anywhere: a root span"
+    );
 
     let failed = span_of("req-4-fails");
     let status = failed.status.as_ref().expect("status");
     assert_eq!(status.code, 2, "STATUS_CODE_ERROR");
-    assert!(status.message.contains("the payload asked to fail"), "{}", status.message);
+    assert!(
+        status.message.contains("the payload asked to fail"),
+        "{}",
+        status.message
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {

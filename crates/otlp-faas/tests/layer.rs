@@ -41,26 +41,41 @@ impl Harness {
         let mut context = LambdaContext::default();
         context.request_id = format!("req-{}", self.layer.stats().invocations + 1);
         context.xray_trace_id = xray.map(str::to_owned);
-        context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:orders".to_owned();
+        context.invoked_function_arn =
+            "arn:aws:lambda:us-east-1:123456789012:function:orders".to_owned();
         context.env_config = Arc::new(Config {
             function_name: "orders".to_owned(),
             memory: 2048,
             version: "$LATEST".to_owned(),
             ..Config::default()
         });
-        let mut service = self.layer.layer(service_fn(|event: LambdaEvent<Value>| async move {
-            match event.payload.get("fail") {
-                Some(_) => Err("handler failed"),
-                None => Ok(()),
-            }
-        }));
-        let _ = service.ready().await.unwrap().call(LambdaEvent::new(payload, context)).await;
-        self.exporter.get_finished_spans().unwrap().pop().expect("a span per invocation")
+        let mut service = self
+            .layer
+            .layer(service_fn(|event: LambdaEvent<Value>| async move {
+                match event.payload.get("fail") {
+                    Some(_) => Err("handler failed"),
+                    None => Ok(()),
+                }
+            }));
+        let _ = service
+            .ready()
+            .await
+            .unwrap()
+            .call(LambdaEvent::new(payload, context))
+            .await;
+        self.exporter
+            .get_finished_spans()
+            .unwrap()
+            .pop()
+            .expect("a span per invocation")
     }
 }
 
 fn attr(span: &SpanData, key: &str) -> Option<OtelValue> {
-    span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.clone())
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.clone())
 }
 
 fn text(span: &SpanData, key: &str) -> Option<String> {
@@ -102,9 +117,17 @@ async fn http_triggers_take_their_parent_from_headers() {
         )
         .await;
     assert_eq!(text(&alb, "faas.trigger").as_deref(), Some("http"));
-    assert_eq!(alb.span_context.trace_id().to_string(), "5759e988cccccccccccccccccccccccc");
+    assert_eq!(
+        alb.span_context.trace_id().to_string(),
+        "5759e988cccccccccccccccccccccccc"
+    );
     assert_eq!(alb.name, "orders", "ALB events have no route template");
-    assert_eq!(EventSource::Alb, json!({"requestContext": {"elb": {}}}).trigger_context().source);
+    assert_eq!(
+        EventSource::Alb,
+        json!({"requestContext": {"elb": {}}})
+            .trigger_context()
+            .source
+    );
 }
 
 #[tokio::test]
@@ -117,12 +140,20 @@ async fn lambda_trace_header_is_used_only_without_a_valid_payload_parent() {
             Some(XRAY),
         )
         .await;
-    assert_eq!(span.span_context.trace_id().to_string(), "5759e988bd862e3fe1be46a994272793");
+    assert_eq!(
+        span.span_context.trace_id().to_string(),
+        "5759e988bd862e3fe1be46a994272793"
+    );
     assert_eq!(span.parent_span_id.to_string(), "53995c3f42cd8ad8");
-    assert_eq!(attr(&span, "otlp_faas.parent_from_lambda_trace_id"), Some(OtelValue::Bool(true)));
+    assert_eq!(
+        attr(&span, "otlp_faas.parent_from_lambda_trace_id"),
+        Some(OtelValue::Bool(true))
+    );
 
     // A malformed runtime header is ignored too: a root span.
-    let root = harness.invoke(json!({"anything": 1}), Some("Root=garbage")).await;
+    let root = harness
+        .invoke(json!({"anything": 1}), Some("Root=garbage"))
+        .await;
     assert_eq!(root.parent_span_id, SpanId::INVALID);
     assert_eq!(text(&root, "faas.trigger").as_deref(), Some("other"));
 }
@@ -136,13 +167,25 @@ async fn sqs_single_message_is_the_parent_and_batches_become_links() {
                "messageAttributes": attributes})
     };
     let single = harness
-        .invoke(json!({"Records": [record("aaaaaaaaaaaaaaaaaaaaaaaa", json!({}))]}), Some(XRAY))
+        .invoke(
+            json!({"Records": [record("aaaaaaaaaaaaaaaaaaaaaaaa", json!({}))]}),
+            Some(XRAY),
+        )
         .await;
     assert_eq!(single.span_kind, SpanKind::Consumer);
-    assert_eq!(single.span_context.trace_id().to_string(), "5759e988aaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_eq!(
+        single.span_context.trace_id().to_string(),
+        "5759e988aaaaaaaaaaaaaaaaaaaaaaaa"
+    );
     assert_eq!(single.links.len(), 1);
-    assert_eq!(text(&single, "messaging.system").as_deref(), Some("aws_sqs"));
-    assert_eq!(text(&single, "messaging.destination.name").as_deref(), Some("jobs"));
+    assert_eq!(
+        text(&single, "messaging.system").as_deref(),
+        Some("aws_sqs")
+    );
+    assert_eq!(
+        text(&single, "messaging.destination.name").as_deref(),
+        Some("jobs")
+    );
 
     // W3C message attributes win over the X-Ray system attribute.
     let w3c = json!({"traceparent": {"stringValue": traceparent(), "dataType": "String"}});
@@ -161,9 +204,19 @@ async fn sqs_single_message_is_the_parent_and_batches_become_links() {
         .iter()
         .map(|link| link.span_context.trace_id().to_string())
         .collect();
-    assert_eq!(linked, [TRACEPARENT_TRACE, "5759e988bbbbbbbbbbbbbbbbbbbbbbbb"]);
-    assert_eq!(batch.parent_span_id, SpanId::INVALID, "a batch has no single parent");
-    assert_eq!(attr(&batch, "messaging.batch.message_count"), Some(OtelValue::I64(3)));
+    assert_eq!(
+        linked,
+        [TRACEPARENT_TRACE, "5759e988bbbbbbbbbbbbbbbbbbbbbbbb"]
+    );
+    assert_eq!(
+        batch.parent_span_id,
+        SpanId::INVALID,
+        "a batch has no single parent"
+    );
+    assert_eq!(
+        attr(&batch, "messaging.batch.message_count"),
+        Some(OtelValue::I64(3))
+    );
 }
 
 #[tokio::test]
@@ -180,7 +233,10 @@ async fn sns_eventbridge_and_datastores() {
         .await;
     assert_eq!(text(&sns, "faas.trigger").as_deref(), Some("pubsub"));
     assert_eq!(text(&sns, "messaging.system").as_deref(), Some("aws_sns"));
-    assert_eq!(text(&sns, "messaging.destination.name").as_deref(), Some("orders-topic"));
+    assert_eq!(
+        text(&sns, "messaging.destination.name").as_deref(),
+        Some("orders-topic")
+    );
     assert_eq!(sns.span_context.trace_id().to_string(), TRACEPARENT_TRACE);
 
     let custom = harness
@@ -191,17 +247,35 @@ async fn sns_eventbridge_and_datastores() {
         )
         .await;
     assert_eq!(text(&custom, "faas.trigger").as_deref(), Some("pubsub"));
-    assert_eq!(text(&custom, "aws.eventbridge.detail_type").as_deref(), Some("OrderPlaced"));
-    assert_eq!(custom.span_context.trace_id().to_string(), TRACEPARENT_TRACE);
+    assert_eq!(
+        text(&custom, "aws.eventbridge.detail_type").as_deref(),
+        Some("OrderPlaced")
+    );
+    assert_eq!(
+        custom.span_context.trace_id().to_string(),
+        TRACEPARENT_TRACE
+    );
 
     let schedule = harness
-        .invoke(json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}), None)
+        .invoke(
+            json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}),
+            None,
+        )
         .await;
     assert_eq!(text(&schedule, "faas.trigger").as_deref(), Some("timer"));
 
     let s3 = json!({"Records": [{"eventSource": "aws:s3", "s3": {}}]}).trigger_context();
-    assert_eq!((s3.kind, s3.source), (TriggerKind::Datasource, EventSource::DataStore));
-    for odd in [json!(null), json!([1, 2]), json!({"Records": []}), json!({"Records": [{"eventSource": 5}]}), json!("text")] {
+    assert_eq!(
+        (s3.kind, s3.source),
+        (TriggerKind::Datasource, EventSource::DataStore)
+    );
+    for odd in [
+        json!(null),
+        json!([1, 2]),
+        json!({"Records": []}),
+        json!({"Records": [{"eventSource": 5}]}),
+        json!("text"),
+    ] {
         assert_eq!(odd.trigger_context().kind, TriggerKind::Other, "{odd}");
     }
 }
@@ -212,12 +286,20 @@ async fn coldstart_errors_cost_and_flushes() {
     let first = harness.invoke(json!({}), None).await;
     let second = harness.invoke(json!({"fail": true}), None).await;
     assert_eq!(attr(&first, "faas.coldstart"), Some(OtelValue::Bool(true)));
-    assert_eq!(attr(&second, "faas.coldstart"), Some(OtelValue::Bool(false)));
+    assert_eq!(
+        attr(&second, "faas.coldstart"),
+        Some(OtelValue::Bool(false))
+    );
     assert!(attr(&first, "otlp_faas.init_duration_ms").is_some());
     assert!(attr(&second, "otlp_faas.init_duration_ms").is_none());
-    assert!(matches!(&second.status, Status::Error { description } if description.contains("handler failed")));
+    assert!(
+        matches!(&second.status, Status::Error { description } if description.contains("handler failed"))
+    );
     assert_eq!(text(&first, "faas.invocation_id").as_deref(), Some("req-1"));
-    assert_eq!(text(&first, "cloud.resource_id").as_deref(), Some("arn:aws:lambda:us-east-1:123456789012:function:orders"));
+    assert_eq!(
+        text(&first, "cloud.resource_id").as_deref(),
+        Some("arn:aws:lambda:us-east-1:123456789012:function:orders")
+    );
 
     let Some(OtelValue::I64(billed)) = attr(&first, "otlp_faas.billed_duration_ms") else {
         panic!("billed duration missing");
@@ -225,10 +307,24 @@ async fn coldstart_errors_cost_and_flushes() {
     let Some(OtelValue::F64(cost)) = attr(&first, "otlp_faas.cost_estimate_usd") else {
         panic!("cost missing");
     };
-    let expected = estimate_cost(2048, billed as u64, otlp_faas::layer::DEFAULT_PRICE_PER_GB_SECOND, otlp_faas::layer::DEFAULT_PRICE_PER_REQUEST).unwrap();
+    let expected = estimate_cost(
+        2048,
+        billed as u64,
+        otlp_faas::layer::DEFAULT_PRICE_PER_GB_SECOND,
+        otlp_faas::layer::DEFAULT_PRICE_PER_REQUEST,
+    )
+    .unwrap();
     assert_eq!(cost, expected);
     let stats = harness.layer.stats();
-    assert_eq!((stats.invocations, stats.flushes, stats.flush_errors, stats.flush_timeouts), (2, 2, 0, 0));
+    assert_eq!(
+        (
+            stats.invocations,
+            stats.flushes,
+            stats.flush_errors,
+            stats.flush_timeouts
+        ),
+        (2, 2, 0, 0)
+    );
 }
 
 #[test]
@@ -238,7 +334,10 @@ fn cost_estimate_follows_lambda_pricing() {
     assert!((cost - 0.000_016_866_7).abs() < 1e-15, "{cost}");
     // 128 MB for 10 ms with no request price.
     let cost = estimate_cost(128, 10, 0.000_016_666_7, 0.0).unwrap();
-    assert!((cost - 0.125 * 0.01 * 0.000_016_666_7).abs() < 1e-18, "{cost}");
+    assert!(
+        (cost - 0.125 * 0.01 * 0.000_016_666_7).abs() < 1e-18,
+        "{cost}"
+    );
     assert_eq!(estimate_cost(0, 10, 1.0, 1.0), None);
     assert_eq!(estimate_cost(-5, 10, 1.0, 1.0), None);
 }
@@ -260,10 +359,17 @@ async fn injected_payloads_round_trip_through_the_layer() {
     let propagator = default_propagator();
 
     let mut payload = json!({"order": 7, "headers": {"x-keep": "me"}});
-    assert!(inject_into_payload(&caller_context(), &propagator, &mut payload));
+    assert!(inject_into_payload(
+        &caller_context(),
+        &propagator,
+        &mut payload
+    ));
     assert_eq!(payload["headers"]["x-keep"], "me");
     let direct = harness.invoke(payload, Some(XRAY)).await;
-    assert_eq!(direct.span_context.trace_id().to_string(), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(
+        direct.span_context.trace_id().to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
     assert_eq!(direct.parent_span_id.to_string(), "b7ad6b7169203331");
 
     let attributes = sqs_message_attributes(&caller_context(), &propagator);
@@ -271,32 +377,53 @@ async fn injected_payloads_round_trip_through_the_layer() {
     let delivered: serde_json::Map<String, Value> = attributes
         .iter()
         .map(|(name, attribute)| {
-            (name.clone(), json!({"dataType": attribute["DataType"], "stringValue": attribute["StringValue"]}))
+            (
+                name.clone(),
+                json!({"dataType": attribute["DataType"], "stringValue": attribute["StringValue"]}),
+            )
         })
         .collect();
     let sqs = harness
         .invoke(json!({"Records": [{"eventSource": "aws:sqs", "messageAttributes": delivered, "attributes": {}}]}), None)
         .await;
-    assert_eq!(sqs.span_context.trace_id().to_string(), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(
+        sqs.span_context.trace_id().to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
 
     let sns_attributes = sns_message_attributes(&caller_context(), &propagator);
     let delivered: serde_json::Map<String, Value> = sns_attributes
         .iter()
-        .map(|(name, attribute)| (name.clone(), json!({"Type": "String", "Value": attribute["StringValue"]})))
+        .map(|(name, attribute)| {
+            (
+                name.clone(),
+                json!({"Type": "String", "Value": attribute["StringValue"]}),
+            )
+        })
         .collect();
     let sns = harness
         .invoke(json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageAttributes": delivered}}]}), None)
         .await;
     assert_eq!(sns.parent_span_id.to_string(), "b7ad6b7169203331");
 
-    assert!(!inject_into_payload(&caller_context(), &propagator, &mut json!([1])));
-    assert!(!inject_into_payload(&caller_context(), &propagator, &mut json!({"headers": "not an object"})));
+    assert!(!inject_into_payload(
+        &caller_context(),
+        &propagator,
+        &mut json!([1])
+    ));
+    assert!(!inject_into_payload(
+        &caller_context(),
+        &propagator,
+        &mut json!({"headers": "not an object"})
+    ));
 }
 
 #[tokio::test]
 async fn handler_spans_nest_under_the_invocation_span() {
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
     let tracer = provider.tracer("handler");
     let layer = FaasLayer::new(provider);
     let mut service = layer.layer(service_fn(move |_event: LambdaEvent<Value>| {
@@ -317,7 +444,10 @@ async fn handler_spans_nest_under_the_invocation_span() {
         .call(LambdaEvent::new(json!({}), LambdaContext::default()))
         .await;
     let spans = exporter.get_finished_spans().unwrap();
-    let invocation = spans.iter().find(|span| attr(span, "faas.invocation_id").is_some()).unwrap();
+    let invocation = spans
+        .iter()
+        .find(|span| attr(span, "faas.invocation_id").is_some())
+        .unwrap();
     let children: Vec<(&str, SpanId)> = spans
         .iter()
         .filter(|span| span.span_context.span_id() != invocation.span_context.span_id())

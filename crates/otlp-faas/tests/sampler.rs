@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use opentelemetry::Context;
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::Context;
 use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
 use otlp_faas::{Error, TrafficAwareSampler};
 use rand::{Rng, SeedableRng};
@@ -15,10 +15,17 @@ use rand_chacha::ChaCha8Rng;
 
 fn trace_ids(seed: u64, count: usize) -> Vec<TraceId> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..count).map(|_| TraceId::from(rng.random::<u128>())).collect()
+    (0..count)
+        .map(|_| TraceId::from(rng.random::<u128>()))
+        .collect()
 }
 
-fn sampled(sampler: &TrafficAwareSampler, ids: &[TraceId], start: Instant, spacing: Duration) -> usize {
+fn sampled(
+    sampler: &TrafficAwareSampler,
+    ids: &[TraceId],
+    start: Instant,
+    spacing: Duration,
+) -> usize {
     ids.iter()
         .enumerate()
         .filter(|(index, id)| {
@@ -37,7 +44,10 @@ fn a_quiet_function_keeps_every_trace() {
         .unwrap();
     let ids = trace_ids(1, 1000);
     // One invocation every 2 s: 30 per window, well under the quiet limit.
-    assert_eq!(sampled(&sampler, &ids, Instant::now(), Duration::from_secs(2)), 1000);
+    assert_eq!(
+        sampled(&sampler, &ids, Instant::now(), Duration::from_secs(2)),
+        1000
+    );
 }
 
 #[test]
@@ -98,7 +108,10 @@ fn decisions_are_consistent_per_trace_id() {
         }
         assert!(TrafficAwareSampler::trace_id_within(*id, 1.0));
     }
-    let at_tenth = ids.iter().filter(|id| TrafficAwareSampler::trace_id_within(**id, 0.1)).count();
+    let at_tenth = ids
+        .iter()
+        .filter(|id| TrafficAwareSampler::trace_id_within(**id, 0.1))
+        .count();
     assert!((150..=250).contains(&at_tenth), "{at_tenth}");
 }
 
@@ -106,7 +119,11 @@ fn remote_parent(sampled: bool) -> Context {
     Context::new().with_remote_span_context(SpanContext::new(
         TraceId::from(7u128),
         SpanId::from(9u64),
-        if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() },
+        if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        },
         true,
         TraceState::default(),
     ))
@@ -115,7 +132,11 @@ fn remote_parent(sampled: bool) -> Context {
 #[test]
 fn parents_decide_unless_told_otherwise() {
     let busy = || {
-        let sampler = TrafficAwareSampler::new().limits(1, 1).unwrap().min_probability(1e-9).unwrap();
+        let sampler = TrafficAwareSampler::new()
+            .limits(1, 1)
+            .unwrap()
+            .min_probability(1e-9)
+            .unwrap();
         let now = Instant::now();
         for _ in 0..1_000_000 {
             sampler.record_root(now);
@@ -124,34 +145,62 @@ fn parents_decide_unless_told_otherwise() {
     };
     let decide = |sampler: &TrafficAwareSampler, parent: Option<&Context>| {
         sampler
-            .should_sample(parent, TraceId::from(u128::MAX), "invoke", &SpanKind::Server, &[], &[])
+            .should_sample(
+                parent,
+                TraceId::from(u128::MAX),
+                "invoke",
+                &SpanKind::Server,
+                &[],
+                &[],
+            )
             .decision
     };
     let following = busy();
-    assert_eq!(decide(&following, Some(&remote_parent(true))), SamplingDecision::RecordAndSample);
-    assert_eq!(decide(&following, Some(&remote_parent(false))), SamplingDecision::Drop);
+    assert_eq!(
+        decide(&following, Some(&remote_parent(true))),
+        SamplingDecision::RecordAndSample
+    );
+    assert_eq!(
+        decide(&following, Some(&remote_parent(false))),
+        SamplingDecision::Drop
+    );
 
     let own_mind = busy().follow_parent(false);
     // A remote unsampled parent (X-Ray `Sampled=0` with tracing off) no longer drops everything:
     // this trace ID is the largest there is, so only a probability of 1 keeps it.
-    assert_eq!(decide(&own_mind, Some(&remote_parent(false))), SamplingDecision::Drop);
+    assert_eq!(
+        decide(&own_mind, Some(&remote_parent(false))),
+        SamplingDecision::Drop
+    );
     let quiet = TrafficAwareSampler::new().follow_parent(false);
-    assert_eq!(decide(&quiet, Some(&remote_parent(false))), SamplingDecision::RecordAndSample);
+    assert_eq!(
+        decide(&quiet, Some(&remote_parent(false))),
+        SamplingDecision::RecordAndSample
+    );
 }
 
 #[test]
 fn invalid_settings_are_refused_with_the_reason() {
     assert!(matches!(
         TrafficAwareSampler::new().window(Duration::ZERO),
-        Err(Error::InvalidSamplerSetting { setting: "window", .. })
+        Err(Error::InvalidSamplerSetting {
+            setting: "window",
+            ..
+        })
     ));
     assert!(matches!(
         TrafficAwareSampler::new().limits(10, 0),
-        Err(Error::InvalidSamplerSetting { setting: "busy_budget", .. })
+        Err(Error::InvalidSamplerSetting {
+            setting: "busy_budget",
+            ..
+        })
     ));
     assert!(matches!(
         TrafficAwareSampler::new().limits(10, 11),
-        Err(Error::InvalidSamplerSetting { setting: "busy_budget", .. })
+        Err(Error::InvalidSamplerSetting {
+            setting: "busy_budget",
+            ..
+        })
     ));
     for bad in [0.0, -0.5, 1.5, f64::NAN] {
         let error = TrafficAwareSampler::new().min_probability(bad).unwrap_err();

@@ -2,6 +2,7 @@
 //! retry with exponential backoff, and per-attempt timeouts.
 
 pub(crate) mod arrow_file;
+pub(crate) mod arrow_flight;
 pub(crate) mod debug;
 pub(crate) mod file;
 pub(crate) mod otlp;

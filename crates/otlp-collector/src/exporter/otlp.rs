@@ -196,7 +196,7 @@ impl OtlpGrpcExporter {
 }
 
 /// The OTLP specification's retry rules for gRPC status codes.
-fn grpc_error(status: &tonic::Status) -> ExportError {
+pub(crate) fn grpc_error(status: &tonic::Status) -> ExportError {
     use tonic::Code;
     let message = format!("{:?}: {}", status.code(), status.message());
     let retry_after = status

@@ -1,7 +1,7 @@
 //! Extensions, and the admin endpoint that serves the collector's own metrics and health.
 
 use crate::Error;
-use crate::receiver::otlp::{bind, shutdown_signal};
+use crate::receiver::{bind, shutdown_signal};
 use crate::telemetry::Telemetry;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;

@@ -1,3 +1,150 @@
-//! Receivers: where data enters the collector.
+//! Receivers: where data enters the collector. What they share: handing requests to the pipelines, binding
+//! listeners, and stopping.
 
+pub(crate) mod arrow_flight;
 pub(crate) mod otlp;
+
+use crate::pipeline::{Consumer, Refusal};
+use crate::telemetry::ReceiverCounters;
+use crate::{Batch, Error, Signal};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Hands decoded requests to the pipelines of their signal, counting what was accepted and refused.
+pub(crate) struct Ingest {
+    pipelines: [Vec<Arc<dyn Consumer>>; 3],
+}
+
+impl Ingest {
+    pub(crate) fn new(pipelines: [Vec<Arc<dyn Consumer>>; 3]) -> Self {
+        Ingest { pipelines }
+    }
+
+    pub(crate) fn serves(&self, signal: Signal) -> bool {
+        !self.pipelines[signal.index()].is_empty()
+    }
+
+    /// Offers the batch to every pipeline of its signal. A refusal from any of them is the client's answer (as in
+    /// otelcol, pipelines that took their copy keep it).
+    pub(crate) async fn submit(
+        &self,
+        batch: Batch,
+        counters: &ReceiverCounters,
+    ) -> Result<(), Refusal> {
+        let signal = batch.signal();
+        let n = batch.item_count();
+        let pipelines = &self.pipelines[signal.index()];
+        if n == 0 {
+            return Ok(());
+        }
+        if pipelines.is_empty() {
+            counters.refused(signal, n);
+            return Err(Refusal {
+                kind: crate::pipeline::RefusalKind::Permanent,
+                retry_after: std::time::Duration::ZERO,
+                message: format!("this collector has no {signal} pipeline"),
+            });
+        }
+        let last = pipelines.len() - 1;
+        let mut batch = Some(batch);
+        for (i, pipeline) in pipelines.iter().enumerate() {
+            let copy = if i == last {
+                batch.take()
+            } else {
+                batch.clone()
+            };
+            let Some(copy) = copy else { break };
+            if let Err(refused) = pipeline.consume(copy).await {
+                counters.refused(signal, n);
+                return Err(refused.refusal);
+            }
+        }
+        counters.accepted(signal, n);
+        Ok(())
+    }
+}
+
+
+/// A running receiver: its listeners by transport, and the tasks serving them.
+pub(crate) struct RunningReceiver {
+    pub(crate) listeners: Vec<(&'static str, SocketAddr)>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<JoinHandle<Result<(), Error>>>,
+}
+
+impl RunningReceiver {
+    pub(crate) fn new(shutdown: tokio::sync::watch::Sender<bool>) -> Self {
+        RunningReceiver {
+            listeners: Vec::new(),
+            shutdown,
+            tasks: Vec::new(),
+        }
+    }
+
+    pub(crate) fn listening(&mut self, transport: &'static str, listener: &TcpListener) {
+        if let Ok(addr) = listener.local_addr() {
+            self.listeners.push((transport, addr));
+        }
+    }
+
+    pub(crate) fn spawn(&mut self, serve: impl Future<Output = Result<(), Error>> + Send + 'static) {
+        self.tasks.push(tokio::spawn(serve));
+    }
+
+    /// Where the receiver listens for `transport` (`grpc`, `http`, `flight`).
+    pub(crate) fn addr(&self, transport: &str) -> Option<SocketAddr> {
+        self.listeners.iter().find(|(t, _)| *t == transport).map(|(_, a)| *a)
+    }
+
+    /// Stops accepting connections and waits for requests in progress to be answered.
+    pub(crate) async fn shutdown(self) -> Vec<Error> {
+        let _ = self.shutdown.send(true);
+        let mut errors = Vec::new();
+        for task in self.tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => errors.push(e),
+                Err(e) => errors.push(Error::Serve {
+                    component: "receiver".into(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        errors
+    }
+}
+
+/// Binds the first address `endpoint` resolves to that accepts.
+pub(crate) async fn bind(component: &str, endpoint: &str) -> Result<TcpListener, Error> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(endpoint)
+        .await
+        .map_err(|source| Error::Bind {
+            component: component.to_string(),
+            endpoint: endpoint.to_string(),
+            source,
+        })?
+        .collect();
+    let mut last_error = None;
+    for addr in addrs {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(Error::bind(component, endpoint, addr, e)),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| Error::NoAddress {
+        component: component.to_string(),
+        endpoint: endpoint.to_string(),
+    }))
+}
+
+/// Resolves once `watch` says shut down (or its sender is gone).
+pub(crate) async fn shutdown_signal(mut watch: tokio::sync::watch::Receiver<bool>) {
+    while !*watch.borrow() {
+        if watch.changed().await.is_err() {
+            return;
+        }
+    }
+}

@@ -37,17 +37,30 @@ pub enum Call {
     /// `POST /runtime/invocation/{id}/response`.
     Response { request_id: String, body: Value },
     /// `POST /runtime/invocation/{id}/error`.
-    InvocationError { request_id: String, error_type: Option<String> },
+    InvocationError {
+        request_id: String,
+        error_type: Option<String>,
+    },
     /// `POST /runtime/init/error`.
     InitError,
     /// `POST /v1/traces`: the `faas.invocation_id` of every span in the request.
-    Export { invocation_ids: Vec<String>, span_names: Vec<String> },
+    Export {
+        invocation_ids: Vec<String>,
+        span_names: Vec<String>,
+    },
     /// `POST /extension/register`.
     Register { name: String, events: Vec<String> },
     /// `GET /extension/event/next`; `served` is the event type handed out.
-    ExtensionNext { identifier: String, served: Option<String> },
+    ExtensionNext {
+        identifier: String,
+        served: Option<String>,
+    },
     /// `POST /extension/init/error` or `/exit/error`.
-    ExtensionError { path: String, identifier: String, error_type: String },
+    ExtensionError {
+        path: String,
+        identifier: String,
+        error_type: String,
+    },
 }
 
 /// An invocation to hand out on `next`.
@@ -81,7 +94,9 @@ pub struct LambdaApi {
 impl LambdaApi {
     /// Binds a free loopback port and serves on the current runtime.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let address = listener.local_addr().expect("local address");
         let state = Arc::new(State::default());
         let served = Arc::clone(&state);
@@ -140,7 +155,10 @@ impl LambdaApi {
             }
         };
         if tokio::time::timeout(limit, waiting).await.is_err() {
-            panic!("timed out waiting for {what}; calls so far: {:#?}", self.calls());
+            panic!(
+                "timed out waiting for {what}; calls so far: {:#?}",
+                self.calls()
+            );
         }
     }
 }
@@ -165,12 +183,20 @@ fn header(request: &Request<Incoming>, name: &str) -> Option<String> {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 /// A string, bool, int or double attribute of a span, rendered as text.
 pub fn attribute(span: &Span, key: &str) -> Option<String> {
-    let value = span.attributes.iter().find(|kv| kv.key == key)?.value.as_ref()?;
+    let value = span
+        .attributes
+        .iter()
+        .find(|kv| kv.key == key)?
+        .value
+        .as_ref()?;
     match value.value.as_ref()? {
         AnyValueKind::StringValue(text) => Some(text.clone()),
         AnyValueKind::BoolValue(flag) => Some(flag.to_string()),
@@ -213,7 +239,10 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Byte
             let mut response = Response::builder()
                 .status(StatusCode::OK)
                 .header("Lambda-Runtime-Aws-Request-Id", &invocation.request_id)
-                .header("Lambda-Runtime-Deadline-Ms", (now_ms() + 30_000).to_string())
+                .header(
+                    "Lambda-Runtime-Deadline-Ms",
+                    (now_ms() + 30_000).to_string(),
+                )
                 .header(
                     "Lambda-Runtime-Invoked-Function-Arn",
                     &invocation.invoked_function_arn,
@@ -336,7 +365,10 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Byte
                 notified.await;
             }
         }
-        ("POST", path @ ("/2020-01-01/extension/init/error" | "/2020-01-01/extension/exit/error")) => {
+        (
+            "POST",
+            path @ ("/2020-01-01/extension/init/error" | "/2020-01-01/extension/exit/error"),
+        ) => {
             record(
                 state,
                 Call::ExtensionError {
@@ -347,6 +379,9 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Byte
             );
             reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
         }
-        _ => reply(StatusCode::NOT_FOUND, format!("no route for {method} {path}")),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            format!("no route for {method} {path}"),
+        ),
     }
 }

@@ -1,8 +1,7 @@
 //! OTLP/gRPC: the three collector services on one tonic server.
 
-use super::{
-    GrpcServerConfig, Ingest, reject_invalid_log_records, reject_invalid_spans, shutdown_signal,
-};
+use super::{GrpcServerConfig, reject_invalid_log_records, reject_invalid_spans};
+use crate::receiver::{Ingest, shutdown_signal};
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error};

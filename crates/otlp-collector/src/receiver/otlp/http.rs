@@ -1,9 +1,8 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
 use super::compression::{Compression, DecompressError, decompress};
-use super::{
-    HttpServerConfig, Ingest, reject_invalid_log_records, reject_invalid_spans, shutdown_signal,
-};
+use super::{HttpServerConfig, reject_invalid_log_records, reject_invalid_spans};
+use crate::receiver::{Ingest, shutdown_signal};
 use crate::pipeline::RefusalKind;
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};

@@ -4,17 +4,14 @@ pub(crate) mod compression;
 mod grpc;
 mod http;
 
+use super::{Ingest, RunningReceiver, bind};
 use crate::config::de;
-use crate::pipeline::{Consumer, Refusal};
 use crate::telemetry::{ReceiverCounters, Telemetry};
-use crate::{Batch, Error, Signal};
+use crate::Error;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 /// The `otlp` receiver's settings.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -87,60 +84,6 @@ impl Default for HttpServerConfig {
     }
 }
 
-/// Hands decoded requests to the pipelines of their signal, counting what was accepted and refused.
-pub(crate) struct Ingest {
-    pipelines: [Vec<Arc<dyn Consumer>>; 3],
-}
-
-impl Ingest {
-    pub(crate) fn new(pipelines: [Vec<Arc<dyn Consumer>>; 3]) -> Self {
-        Ingest { pipelines }
-    }
-
-    fn serves(&self, signal: Signal) -> bool {
-        !self.pipelines[signal.index()].is_empty()
-    }
-
-    /// Offers the batch to every pipeline of its signal. A refusal from any of them is the client's answer (as in
-    /// otelcol, pipelines that took their copy keep it).
-    pub(crate) async fn submit(
-        &self,
-        batch: Batch,
-        counters: &ReceiverCounters,
-    ) -> Result<(), Refusal> {
-        let signal = batch.signal();
-        let n = batch.item_count();
-        let pipelines = &self.pipelines[signal.index()];
-        if n == 0 {
-            return Ok(());
-        }
-        if pipelines.is_empty() {
-            counters.refused(signal, n);
-            return Err(Refusal {
-                kind: crate::pipeline::RefusalKind::Permanent,
-                retry_after: std::time::Duration::ZERO,
-                message: format!("this collector has no {signal} pipeline"),
-            });
-        }
-        let last = pipelines.len() - 1;
-        let mut batch = Some(batch);
-        for (i, pipeline) in pipelines.iter().enumerate() {
-            let copy = if i == last {
-                batch.take()
-            } else {
-                batch.clone()
-            };
-            let Some(copy) = copy else { break };
-            if let Err(refused) = pipeline.consume(copy).await {
-                counters.refused(signal, n);
-                return Err(refused.refusal);
-            }
-        }
-        counters.accepted(signal, n);
-        Ok(())
-    }
-}
-
 /// Removes spans whose ids are malformed, so one bad span cannot make a backend reject a whole batch. Returns how
 /// many were removed and why, for the OTLP partial-success answer.
 pub(crate) fn reject_invalid_spans(
@@ -202,111 +145,34 @@ pub(crate) fn reject_invalid_log_records(
     })
 }
 
-/// A running `otlp` receiver.
-pub(crate) struct RunningOtlpReceiver {
-    pub(crate) grpc_addr: Option<SocketAddr>,
-    pub(crate) http_addr: Option<SocketAddr>,
-    shutdown: tokio::sync::watch::Sender<bool>,
-    tasks: Vec<JoinHandle<Result<(), Error>>>,
-}
-
-pub(crate) async fn bind(component: &str, endpoint: &str) -> Result<TcpListener, Error> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(endpoint)
-        .await
-        .map_err(|source| Error::Bind {
-            component: component.to_string(),
-            endpoint: endpoint.to_string(),
-            source,
-        })?
-        .collect();
-    let mut last_error = None;
-    for addr in addrs {
-        match TcpListener::bind(addr).await {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last_error = Some(Error::bind(component, endpoint, addr, e)),
-        }
+/// Binds the enabled transports of an `otlp` receiver and starts serving them.
+pub(crate) async fn start(
+    id: &str,
+    config: &OtlpReceiverConfig,
+    ingest: Arc<Ingest>,
+    telemetry: &Telemetry,
+) -> Result<RunningReceiver, Error> {
+    let component = format!("receivers.{id}");
+    let (shutdown, watch) = tokio::sync::watch::channel(false);
+    let mut running = RunningReceiver::new(shutdown);
+    if let Some(grpc) = &config.protocols.grpc {
+        let listener = bind(&component, &grpc.endpoint).await?;
+        running.listening("grpc", &listener);
+        let counters = ReceiverCounters::new(telemetry, id, "grpc");
+        running.spawn(grpc::serve(
+            component.clone(),
+            listener,
+            grpc.clone(),
+            ingest.clone(),
+            counters,
+            watch.clone(),
+        ));
     }
-    Err(last_error.unwrap_or_else(|| Error::NoAddress {
-        component: component.to_string(),
-        endpoint: endpoint.to_string(),
-    }))
-}
-
-impl RunningOtlpReceiver {
-    pub(crate) async fn start(
-        id: &str,
-        config: &OtlpReceiverConfig,
-        ingest: Arc<Ingest>,
-        telemetry: &Telemetry,
-    ) -> Result<Self, Error> {
-        let component = format!("receivers.{id}");
-        if config.protocols.grpc.is_none() && config.protocols.http.is_none() {
-            return Err(Error::config(
-                format!("{component}.protocols"),
-                "enable at least one of grpc or http",
-            ));
-        }
-        let (shutdown, watch) = tokio::sync::watch::channel(false);
-        let mut tasks = Vec::new();
-        let mut grpc_addr = None;
-        let mut http_addr = None;
-        if let Some(grpc) = &config.protocols.grpc {
-            let listener = bind(&component, &grpc.endpoint).await?;
-            grpc_addr = listener.local_addr().ok();
-            let counters = ReceiverCounters::new(telemetry, id, "grpc");
-            tasks.push(tokio::spawn(grpc::serve(
-                component.clone(),
-                listener,
-                grpc.clone(),
-                ingest.clone(),
-                counters,
-                watch.clone(),
-            )));
-        }
-        if let Some(http) = &config.protocols.http {
-            let listener = bind(&component, &http.endpoint).await?;
-            http_addr = listener.local_addr().ok();
-            let counters = ReceiverCounters::new(telemetry, id, "http");
-            tasks.push(tokio::spawn(http::serve(
-                component.clone(),
-                listener,
-                http.clone(),
-                ingest,
-                counters,
-                watch,
-            )));
-        }
-        Ok(RunningOtlpReceiver {
-            grpc_addr,
-            http_addr,
-            shutdown,
-            tasks,
-        })
+    if let Some(http) = &config.protocols.http {
+        let listener = bind(&component, &http.endpoint).await?;
+        running.listening("http", &listener);
+        let counters = ReceiverCounters::new(telemetry, id, "http");
+        running.spawn(http::serve(component.clone(), listener, http.clone(), ingest, counters, watch));
     }
-
-    /// Stops accepting connections and waits for requests in progress to be answered.
-    pub(crate) async fn shutdown(self) -> Vec<Error> {
-        let _ = self.shutdown.send(true);
-        let mut errors = Vec::new();
-        for task in self.tasks {
-            match task.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => errors.push(e),
-                Err(e) => errors.push(Error::Serve {
-                    component: "receiver".into(),
-                    message: e.to_string(),
-                }),
-            }
-        }
-        errors
-    }
-}
-
-/// Resolves once `watch` says shut down (or its sender is gone).
-pub(crate) async fn shutdown_signal(mut watch: tokio::sync::watch::Receiver<bool>) {
-    while !*watch.borrow() {
-        if watch.changed().await.is_err() {
-            return;
-        }
-    }
+    Ok(running)
 }

@@ -1,0 +1,100 @@
+//! The `arrow_flight` exporter: sends each batch as Arrow record batches over Arrow Flight `do_put` (otlp-arrow's
+//! client) and counts it sent once the receiver acknowledged it.
+
+use super::otlp::grpc_error;
+use super::{Delivered, Export, ExportError, HelperSettings, QueueConfig, RetryConfig};
+use crate::config::de;
+use crate::pipeline::BoxFuture;
+use crate::Batch;
+use otlp_arrow::flight::FlightClient;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::transport::Endpoint;
+
+/// The `arrow_flight` exporter's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrowFlightExporterConfig {
+    /// `http://host:port` of a Flight server that speaks otlp-arrow's layout (another collector's
+    /// `arrow_flight` receiver).
+    pub endpoint: String,
+    /// Sent as `authorization: Bearer <token>`.
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    /// Time allowed for one export attempt, acknowledgement included.
+    #[serde(default = "thirty_seconds", deserialize_with = "de::duration")]
+    pub timeout: Duration,
+    /// The sending queue.
+    #[serde(default)]
+    pub sending_queue: QueueConfig,
+    /// Retries.
+    #[serde(default)]
+    pub retry_on_failure: RetryConfig,
+}
+
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl ArrowFlightExporterConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.sending_queue.validate()?;
+        self.retry_on_failure.validate()?;
+        let uri: http::Uri = self
+            .endpoint
+            .parse()
+            .map_err(|e| format!("endpoint `{}`: {e}", self.endpoint))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(format!("endpoint `{}`: use http://host:port", self.endpoint));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn helper(&self) -> HelperSettings {
+        HelperSettings {
+            queue: self.sending_queue.clone(),
+            retry: self.retry_on_failure.clone(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+pub(crate) struct ArrowFlightExporter {
+    client: FlightClient,
+}
+
+impl ArrowFlightExporter {
+    pub(crate) fn new(config: &ArrowFlightExporterConfig) -> Result<Self, String> {
+        let endpoint = Endpoint::from_shared(config.endpoint.clone())
+            .map_err(|e| format!("endpoint `{}`: {e}", config.endpoint))?
+            .connect_timeout(config.timeout);
+        // Lazy, like the otlp exporter: the collector starts while the receiving side is down.
+        Ok(ArrowFlightExporter {
+            client: FlightClient::new(endpoint.connect_lazy(), config.bearer_token.clone()),
+        })
+    }
+}
+
+impl Export for ArrowFlightExporter {
+    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+        Box::pin(async move {
+            let telemetry = if let Some(r) = batch.as_traces() {
+                otlp_arrow::Telemetry::Traces(r.clone())
+            } else if let Some(r) = batch.as_metrics() {
+                otlp_arrow::Telemetry::Metrics(r.clone())
+            } else if let Some(r) = batch.as_logs() {
+                otlp_arrow::Telemetry::Logs(r.clone())
+            } else {
+                return Ok(Delivered::default());
+            };
+            let mut client = self.client.clone();
+            match client.send(&[telemetry]).await {
+                Ok(_) => Ok(Delivered::default()),
+                Err(otlp_arrow::Error::Flight(status)) => Err(grpc_error(&status)),
+                Err(otlp_arrow::Error::NotAcknowledged(message)) => Err(ExportError::retryable(message)),
+                Err(e) => Err(ExportError::permanent(e.to_string())),
+            }
+        })
+    }
+}

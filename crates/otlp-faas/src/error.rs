@@ -37,6 +37,16 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
+    /// A value passed to the Extensions API client cannot be sent (not a valid HTTP header value).
+    #[error("invalid {what} `{value}`: {reason}")]
+    InvalidArgument {
+        /// Which argument.
+        what: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
     /// A traffic-aware sampler setting is out of range.
     #[error("invalid sampler setting {setting}: {reason}")]
     InvalidSamplerSetting {

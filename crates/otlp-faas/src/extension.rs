@@ -187,9 +187,10 @@ impl ExtensionClient {
     pub async fn register(runtime_api: &str, name: &str, events: &[EventType]) -> Result<Self> {
         let base = base_url(runtime_api)?;
         let client = Client::builder(TokioExecutor::new()).build_http();
-        let name_value = HeaderValue::from_str(name).map_err(|_| Error::InvalidResponse {
-            path: REGISTER_PATH,
-            reason: format!("extension name `{name}` cannot be sent as an HTTP header"),
+        let name_value = HeaderValue::from_str(name).map_err(|_| Error::InvalidArgument {
+            what: "extension name",
+            value: name.to_owned(),
+            reason: "it cannot be sent as an HTTP header value",
         })?;
         let body = serde_json::json!({
             "events": events.iter().map(|event| event.as_str()).collect::<Vec<_>>(),
@@ -265,9 +266,10 @@ impl ExtensionClient {
     }
 
     async fn report(&self, path: &'static str, error_type: &str, message: &str) -> Result<()> {
-        let type_value = HeaderValue::from_str(error_type).map_err(|_| Error::InvalidResponse {
-            path,
-            reason: format!("error type `{error_type}` cannot be sent as an HTTP header"),
+        let type_value = HeaderValue::from_str(error_type).map_err(|_| Error::InvalidArgument {
+            what: "error type",
+            value: error_type.to_owned(),
+            reason: "it cannot be sent as an HTTP header value",
         })?;
         let body = serde_json::json!({
             "errorMessage": message,

@@ -105,6 +105,9 @@ struct Shared {
 /// Wrap the handler before handing it to `lambda_runtime::run` so the flush happens after the
 /// handler and before the runtime posts the response: once the response is posted Lambda may
 /// freeze the process, and spans still in a queue would wait for the next invocation, or be lost.
+///
+/// The flush runs on tokio's blocking pool under a `tokio::time` timeout, so the handler must run
+/// on a tokio runtime with the time driver enabled (`#[tokio::main]` enables it).
 #[derive(Clone)]
 pub struct FaasLayer {
     shared: Arc<Shared>,

@@ -105,16 +105,13 @@
 //! # }
 //! ```
 //!
-//! Note that an `INVOKE` event arrives when the invocation *starts*: spans the function sends
-//! during it reach the extension after that, so an extension that wants every span of the
-//! invocation flushed before the environment freezes should flush when the function's spans for
-//! that request have arrived, or (simplest) rely on the function-side [`FaasLayer`] flushing to
-//! it and flush its own queues on the next event and on `SHUTDOWN`.
-#![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+//! When to flush: Lambda freezes the environment once the function has responded *and* every
+//! extension has called `next`. An `INVOKE` event arrives when the invocation starts, before the
+//! function has produced its spans, so an extension that flushes immediately and calls `next`
+//! again flushes the previous invocation's spans, not this one's. To ship an invocation's spans
+//! before the freeze, wait (bounded by [`ExtensionEvent::time_remaining`]) until the function has
+//! sent them: [`FaasLayer`] exports them before the function responds, and they carry
+//! `faas.invocation_id` equal to the event's `request_id`.
 
 pub mod detect;
 mod env;

@@ -279,3 +279,22 @@ fn event_bodies_are_parsed_strictly() {
         );
     }
 }
+
+#[tokio::test]
+async fn names_that_are_not_header_values_are_refused_before_sending() {
+    let api = LambdaApi::start().await;
+    let error = ExtensionClient::register(&api.runtime_api(), "bad\nname", &[EventType::Invoke])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::InvalidArgument {
+                what: "extension name",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(api.calls().is_empty(), "nothing reached the API");
+}

@@ -456,3 +456,55 @@ async fn handler_spans_nest_under_the_invocation_span() {
     let parent = invocation.span_context.span_id();
     assert_eq!(children, [("validate", parent), ("query database", parent)]);
 }
+
+/// An OTLP receiver that accepts connections and never answers: the flush must give up at the
+/// invocation's deadline (minus the margin) instead of holding the response back.
+#[test]
+fn a_hanging_exporter_cannot_hold_the_response_past_the_deadline() {
+    use opentelemetry_otlp::WithExportConfig;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let holder = std::thread::spawn(move || {
+        // Keep the accepted connection open, unanswered, until the exporter gives up.
+        let (connection, _) = listener.accept().unwrap();
+        let mut buffer = [0u8; 4096];
+        let mut connection = connection;
+        while std::io::Read::read(&mut connection, &mut buffer).is_ok_and(|n| n > 0) {}
+    });
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("http://{address}/v1/traces"))
+        .with_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(otlp_faas::short_lived_batch_processor(exporter))
+        .build();
+    let layer = FaasLayer::builder(provider.clone())
+        .flush_timeout(Duration::from_secs(60))
+        .deadline_margin(Duration::from_millis(50))
+        .build();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut service = layer.layer(service_fn(|_event: LambdaEvent<Value>| async {
+        Ok::<_, lambda_runtime::Error>("answered")
+    }));
+    let mut context = LambdaContext::default();
+    context.deadline = (SystemTime::now().duration_since(UNIX_EPOCH).unwrap()
+        + Duration::from_millis(300))
+    .as_millis() as u64;
+    let answer = runtime
+        .block_on(async { service.ready().await?.call(LambdaEvent::new(json!({}), context)).await })
+        .unwrap();
+    assert_eq!(answer, "answered");
+    let stats = layer.stats();
+    assert_eq!((stats.flushes, stats.flush_timeouts), (0, 1), "{stats:?}");
+    drop(runtime);
+    let _ = provider.shutdown();
+    holder.join().unwrap();
+}

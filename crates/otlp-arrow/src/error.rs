@@ -82,9 +82,6 @@ pub enum Error {
     /// Reading or writing the underlying stream failed.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
-    /// The writer was used after `finish`.
-    #[error("the writer is already finished")]
-    Finished,
     /// A Flight call failed.
     #[cfg(feature = "flight")]
     #[error("flight: {0}")]

@@ -98,6 +98,10 @@ pub(crate) trait Consumer: Send + Sync + 'static {
     /// Stops taking data, hands everything held to the next stage and shuts it down, all before `deadline`;
     /// whatever is still held then is counted as dropped.
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()>;
+
+    /// Hands everything it holds to the next stage now, waits (until `deadline` at most) until the next stage has
+    /// taken it, then flushes the next stage. Unlike `shutdown`, the stage keeps running.
+    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()>;
 }
 
 /// Hands a batch held by a processor to the next stage, waiting out refusals (with backoff) until `hard_deadline`

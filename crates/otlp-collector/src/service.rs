@@ -355,6 +355,16 @@ impl RunningCollector {
             .map(|(_, s)| s.addr)
     }
 
+    /// Sends everything the pipelines hold (batch buffers, exporter queues) to its destination now, waiting at
+    /// most `timeout`, while the collector keeps running; true when everything accepted so far was delivered.
+    /// A serverless host calls this before the environment freezes. Traces the tail sampler has not decided yet
+    /// stay where they are.
+    pub async fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        futures::future::join_all(self.pipelines.iter().map(|(_, p)| p.flush(deadline))).await;
+        crate::exporter::flush_all(&self.exporters, deadline).await
+    }
+
     /// Stops accepting data, drains every pipeline and queue for at most `timeout`, and reports what could not be
     /// delivered (also counted in the self-metrics with reason `shutdown`).
     pub async fn shutdown(self, timeout: Duration) -> ShutdownReport {

@@ -332,3 +332,39 @@ async fn arrow_flight_with_a_wrong_token_is_a_counted_permanent_failure() {
     assert_eq!(backend.collector.telemetry().total("otelcol_receiver_accepted_spans"), 0);
     backend.collector.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_delivers_what_the_batch_processor_holds_while_running() {
+    let harness = TestCollector::start(
+        r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+processors:
+  batch: { send_batch_size: 100000, timeout: 1h }
+exporters:
+  file: { path: "{dir}/traces.jsonl" }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [batch], exporters: [file] }
+  telemetry:
+    metrics: { level: none }
+"#,
+    )
+    .await;
+    let path = harness.path("traces.jsonl");
+    harness
+        .collector
+        .submit(otlp_collector::Batch::from_traces(Generator::new(4).traces(123)))
+        .await
+        .unwrap();
+    assert_eq!(spans(&read_traces(&path, true)).len(), 0, "held by the batch processor for an hour");
+    assert!(harness.collector.flush(Duration::from_secs(5)).await);
+    assert_eq!(spans(&read_traces(&path, true)).len(), 123, "written while the collector keeps running");
+    harness
+        .collector
+        .submit(otlp_collector::Batch::from_traces(Generator::new(5).traces(7)))
+        .await
+        .unwrap();
+    assert!(harness.collector.shutdown(Duration::from_secs(5)).await.is_clean());
+    assert_eq!(spans(&read_traces(&path, true)).len(), 130);
+}

@@ -385,15 +385,9 @@ where
             KeyValue::new("faas.trigger", trigger.kind.as_str()),
             KeyValue::new("faas.invocation_id", lambda_context.request_id.clone()),
             KeyValue::new("faas.coldstart", coldstart),
-            KeyValue::new("cloud.provider", "aws"),
-            KeyValue::new("cloud.platform", "aws_lambda"),
         ]);
-        if !config.function_name.is_empty() {
-            attributes.push(KeyValue::new("faas.name", config.function_name.clone()));
-        }
-        if !config.version.is_empty() {
-            attributes.push(KeyValue::new("faas.version", config.version.clone()));
-        }
+        // Function name, version, region and memory are the same for every invocation: they are
+        // resource attributes (see `LambdaResourceDetector`), not repeated on each span.
         let invoked_arn = lambda_context.invoked_function_arn.as_str();
         if let Some(arn) = LambdaArn::parse(invoked_arn) {
             attributes.push(KeyValue::new(
@@ -401,7 +395,6 @@ where
                 invoked_arn.to_owned(),
             ));
             attributes.push(KeyValue::new("cloud.account.id", arn.account_id.to_owned()));
-            attributes.push(KeyValue::new("cloud.region", arn.region.to_owned()));
             // The resource is the function version that ran, not the alias the caller named.
             let function = arn.unqualified(invoked_arn);
             let resource_id = match config.version.as_str() {

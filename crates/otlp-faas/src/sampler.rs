@@ -138,14 +138,17 @@ impl TrafficAwareSampler {
         }
     }
 
-    /// Whether `trace_id` falls within `probability`: its 56 low bits below the threshold.
+    /// Whether `trace_id` is kept at `probability`, by the OpenTelemetry consistent-probability
+    /// rule: its 56 low (random) bits are at least the rejection threshold `(1 - p) · 2^56`. A
+    /// trace kept at some probability is kept at every higher one, here and by any other
+    /// sampler following the rule (such as `otlp-sampling`'s consistent sampler).
     pub fn trace_id_within(trace_id: TraceId, probability: f64) -> bool {
         if probability >= 1.0 {
             return true;
         }
         let random = u128::from_be_bytes(trace_id.to_bytes()) & RANDOM_MASK;
-        let threshold = (probability * (1u128 << RANDOM_BITS) as f64) as u128;
-        random < threshold
+        let rejection = ((1.0 - probability.max(0.0)) * (1u128 << RANDOM_BITS) as f64) as u128;
+        random >= rejection
     }
 
     /// The decision for a root span at `now` (what [`ShouldSample::should_sample`] does with the

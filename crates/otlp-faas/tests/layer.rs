@@ -499,7 +499,13 @@ fn a_hanging_exporter_cannot_hold_the_response_past_the_deadline() {
         + Duration::from_millis(300))
     .as_millis() as u64;
     let answer = runtime
-        .block_on(async { service.ready().await?.call(LambdaEvent::new(json!({}), context)).await })
+        .block_on(async {
+            service
+                .ready()
+                .await?
+                .call(LambdaEvent::new(json!({}), context))
+                .await
+        })
         .unwrap();
     assert_eq!(answer, "answered");
     let stats = layer.stats();

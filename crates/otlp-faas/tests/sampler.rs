@@ -147,7 +147,7 @@ fn parents_decide_unless_told_otherwise() {
         sampler
             .should_sample(
                 parent,
-                TraceId::from(u128::MAX),
+                TraceId::from(0xabcd_u128 << 64),
                 "invoke",
                 &SpanKind::Server,
                 &[],
@@ -167,7 +167,7 @@ fn parents_decide_unless_told_otherwise() {
 
     let own_mind = busy().follow_parent(false);
     // A remote unsampled parent (X-Ray `Sampled=0` with tracing off) no longer drops everything:
-    // this trace ID is the largest there is, so only a probability of 1 keeps it.
+    // this trace ID's random bits are all zero, so only a probability of 1 keeps it.
     assert_eq!(
         decide(&own_mind, Some(&remote_parent(false))),
         SamplingDecision::Drop

@@ -478,10 +478,44 @@ impl Consumer for ExporterFanout {
         })
     }
 
+    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        // Exporters are shared between pipelines; the service waits for their queues once every pipeline flushed.
+        Box::pin(async {})
+    }
+
     fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
         // Exporters are shared between pipelines; the service shuts them down once every pipeline has drained.
         Box::pin(async {})
     }
+}
+
+impl ExporterHandle {
+    /// Waits until this exporter's queue is empty and nothing is being sent, or `deadline`; true when drained.
+    async fn drained(&self, deadline: Instant) -> bool {
+        let Some(queue) = &self.queue else { return true };
+        loop {
+            let idle = queue.queued_items.load(Ordering::SeqCst) == 0 && queue.in_flight.load(Ordering::SeqCst) == 0;
+            if idle {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+/// Waits until every exporter has sent what it holds (until `deadline`), then makes it durable; true when
+/// everything was delivered.
+pub(crate) async fn flush_all(exporters: &[Arc<ExporterHandle>], deadline: Instant) -> bool {
+    let drained = futures::future::join_all(exporters.iter().map(|e| e.drained(deadline))).await;
+    for exporter in exporters {
+        if let Err(e) = exporter.export.flush().await {
+            tracing::error!(exporter = %exporter.id, error = e.message(), "flushing failed");
+        }
+    }
+    drained.into_iter().all(|d| d)
 }
 
 /// Shuts down every exporter, each draining until `deadline`.

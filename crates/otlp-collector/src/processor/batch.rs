@@ -72,6 +72,10 @@ struct Shared {
     pending_items: Arc<AtomicUsize>,
     wake: Notify,
     closing: AtomicBool,
+    /// Set by `flush`: send whatever is pending now, whatever its size.
+    flush_requested: AtomicBool,
+    /// Items taken from `pending` and not yet accepted by the next stage.
+    sending: AtomicUsize,
     hard_deadline: parking_lot::Mutex<Option<Instant>>,
     next: Arc<dyn Consumer>,
     dropped: DropCounter,
@@ -107,6 +111,8 @@ impl BatchProcessor {
             pending_items,
             wake: Notify::new(),
             closing: AtomicBool::new(false),
+            flush_requested: AtomicBool::new(false),
+            sending: AtomicUsize::new(0),
             hard_deadline: parking_lot::Mutex::new(None),
             next,
             dropped: DropCounter::new(telemetry, "otelcol_processor_dropped", "processor", id),
@@ -132,7 +138,8 @@ async fn flush_loop(shared: Arc<Shared>) {
             shared.wake.notified().await;
         }
         let closing = shared.closing.load(Ordering::SeqCst);
-        let timed_out = timeout.is_zero() || Instant::now() >= deadline;
+        let forced = shared.flush_requested.swap(false, Ordering::SeqCst);
+        let timed_out = forced || timeout.is_zero() || Instant::now() >= deadline;
         loop {
             let chunk = {
                 let mut pending = shared.pending.lock();
@@ -144,9 +151,13 @@ async fn flush_loop(shared: Arc<Shared>) {
                 shared
                     .pending_items
                     .store(pending.item_count(), Ordering::Relaxed);
+                // Counted while the lock is held, so `flush` never sees the chunk in neither place.
+                shared.sending.fetch_add(chunk.item_count(), Ordering::SeqCst);
                 chunk
             };
+            let n = chunk.item_count();
             deliver(shared.next.as_ref(), chunk, &shared.hard_deadline, &shared.dropped, &shared.id).await;
+            shared.sending.fetch_sub(n, Ordering::SeqCst);
         }
         if timed_out {
             deadline = Instant::now() + timeout;
@@ -210,6 +221,20 @@ impl Consumer for BatchProcessor {
             }
         };
         Box::pin(async move { result })
+    }
+
+    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let shared = &self.shared;
+            shared.flush_requested.store(true, Ordering::SeqCst);
+            shared.wake.notify_one();
+            while (!shared.pending.lock().is_empty() || shared.sending.load(Ordering::SeqCst) > 0)
+                && Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            shared.next.flush(deadline).await;
+        })
     }
 
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {

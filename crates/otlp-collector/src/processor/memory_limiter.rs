@@ -221,6 +221,10 @@ impl Consumer for MemoryLimiter {
         self.next.consume(batch)
     }
 
+    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
+        self.next.flush(deadline)
+    }
+
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         self.state.stop();
         self.next.shutdown(deadline)

@@ -61,6 +61,10 @@ impl Consumer for ProbabilisticSamplerProcessor {
         }
     }
 
+    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
+        self.next.flush(deadline)
+    }
+
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         self.next.shutdown(deadline)
     }

@@ -146,6 +146,17 @@ impl Consumer for TailSamplingProcessor {
         Box::pin(async move { result })
     }
 
+    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
+        // Undecided traces stay: deciding them early would change what the policies see. Released spans go on.
+        Box::pin(async move {
+            self.shared.wake.notify_one();
+            while !self.shared.outbox.lock().is_empty() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            self.shared.next.flush(deadline).await;
+        })
+    }
+
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let shared = &self.shared;

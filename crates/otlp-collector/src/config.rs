@@ -207,7 +207,12 @@ pub struct Config {
 }
 
 const RECEIVER_TYPES: &[&str] = &["arrow_flight", "otlp"];
-const PROCESSOR_TYPES: &[&str] = &["batch", "memory_limiter", "probabilistic_sampler", "tail_sampling"];
+const PROCESSOR_TYPES: &[&str] = &[
+    "batch",
+    "memory_limiter",
+    "probabilistic_sampler",
+    "tail_sampling",
+];
 const EXPORTER_TYPES: &[&str] = &["arrow_flight", "debug", "file", "otlp", "otlphttp"];
 const EXTENSION_TYPES: &[&str] = &["health_check"];
 
@@ -292,7 +297,9 @@ impl Config {
                 "memory_limiter" => Ok(ProcessorConfig::MemoryLimiter(typed(path, v)?)),
                 "batch" => Ok(ProcessorConfig::Batch(typed(path, v)?)),
                 "tail_sampling" => Ok(ProcessorConfig::TailSampling(typed(path, v)?)),
-                "probabilistic_sampler" => Ok(ProcessorConfig::ProbabilisticSampler(typed(path, v)?)),
+                "probabilistic_sampler" => {
+                    Ok(ProcessorConfig::ProbabilisticSampler(typed(path, v)?))
+                }
                 _ => unreachable_kind(path),
             },
         )?;
@@ -392,7 +399,9 @@ impl Config {
                 ProcessorConfig::MemoryLimiter(c) => c.validate(),
                 ProcessorConfig::Batch(c) => c.validate(),
                 ProcessorConfig::TailSampling(c) => TailSamplingProcessor::validate(c),
-                ProcessorConfig::ProbabilisticSampler(c) => ProbabilisticSamplerProcessor::validate(c),
+                ProcessorConfig::ProbabilisticSampler(c) => {
+                    ProbabilisticSamplerProcessor::validate(c)
+                }
             };
             result.map_err(|m| Error::config(format!("processors.{id}"), m))?;
         }
@@ -400,7 +409,9 @@ impl Config {
             for id in &pipeline.processors {
                 let supported: &[Signal] = match self.processors.get(id) {
                     Some(ProcessorConfig::TailSampling(_)) => &[Signal::Traces],
-                    Some(ProcessorConfig::ProbabilisticSampler(_)) => &[Signal::Traces, Signal::Logs],
+                    Some(ProcessorConfig::ProbabilisticSampler(_)) => {
+                        &[Signal::Traces, Signal::Logs]
+                    }
                     _ => &Signal::ALL,
                 };
                 if !supported.contains(&pipeline_id.signal) {
@@ -824,7 +835,9 @@ pub(crate) mod de {
     }
 
     /// An optional Go duration.
-    pub(crate) fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn optional_duration<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         duration(d).map(Some)
     }
 

@@ -136,7 +136,9 @@ pub(crate) async fn deliver(
                     return;
                 }
                 batch = back;
-                let sleep = deadline.map_or(wait, |d| wait.min(d.saturating_duration_since(Instant::now())));
+                let sleep = deadline.map_or(wait, |d| {
+                    wait.min(d.saturating_duration_since(Instant::now()))
+                });
                 tokio::time::sleep(sleep).await;
                 wait = (wait * 2).min(Duration::from_millis(200));
             }

@@ -116,9 +116,10 @@ fn build_export(
             Arc::new(OtlpHttpExporter::new(c).map_err(start_error)?),
             c.helper(),
         ),
-        ExporterConfig::File(c) if c.format == crate::FileFormat::Arrow => {
-            (Arc::new(crate::exporter::arrow_file::ArrowFileExporter::open(c)), local())
-        }
+        ExporterConfig::File(c) if c.format == crate::FileFormat::Arrow => (
+            Arc::new(crate::exporter::arrow_file::ArrowFileExporter::open(c)),
+            local(),
+        ),
         ExporterConfig::File(c) => {
             let exporter = FileExporter::open(c.clone())
                 .map_err(|e| start_error(format!("cannot open {}: {e}", c.path.display())))?;
@@ -126,7 +127,9 @@ fn build_export(
         }
         ExporterConfig::Debug(c) => (Arc::new(DebugExporter::new(c.clone())), local()),
         ExporterConfig::ArrowFlight(c) => (
-            Arc::new(crate::exporter::arrow_flight::ArrowFlightExporter::new(c).map_err(start_error)?),
+            Arc::new(
+                crate::exporter::arrow_flight::ArrowFlightExporter::new(c).map_err(start_error)?,
+            ),
             c.helper(),
         ),
     })
@@ -275,7 +278,9 @@ impl RunningCollector {
             let ingest = Arc::new(Ingest::new(by_signal));
             let name = id.to_string();
             let started = match receiver {
-                ReceiverConfig::Otlp(c) => crate::receiver::otlp::start(&name, c, ingest, &self.telemetry).await?,
+                ReceiverConfig::Otlp(c) => {
+                    crate::receiver::otlp::start(&name, c, ingest, &self.telemetry).await?
+                }
                 ReceiverConfig::ArrowFlight(c) => {
                     crate::receiver::arrow_flight::start(&name, c, ingest, &self.telemetry).await?
                 }

@@ -17,7 +17,9 @@ use std::time::Duration;
 fn default_config_in(dir: &Path) -> Config {
     let mut config = Config::embedded_default().unwrap();
     for receiver in config.receivers.values_mut() {
-        let ReceiverConfig::Otlp(otlp) = receiver else { continue };
+        let ReceiverConfig::Otlp(otlp) = receiver else {
+            continue;
+        };
         if let Some(grpc) = otlp.protocols.grpc.as_mut() {
             grpc.endpoint = "127.0.0.1:0".into();
         }
@@ -26,12 +28,16 @@ fn default_config_in(dir: &Path) -> Config {
         }
     }
     for exporter in config.exporters.values_mut() {
-        let ExporterConfig::File(file) = exporter else { continue };
+        let ExporterConfig::File(file) = exporter else {
+            continue;
+        };
         let name = file.path.file_name().unwrap().to_owned();
         file.path = dir.join(name);
     }
     for extension in config.extensions.values_mut() {
-        let ExtensionConfig::HealthCheck(health) = extension else { continue };
+        let ExtensionConfig::HealthCheck(health) = extension else {
+            continue;
+        };
         health.endpoint = "127.0.0.1:0".into();
     }
     config.service.telemetry.metrics_address = Some("127.0.0.1:0".into());
@@ -79,16 +85,30 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pyarrow_reads_exactly_the_spans_sent_to_the_default_config() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::new(default_config_in(dir.path())).start().await.unwrap();
-    let mut client = TraceServiceClient::connect(format!("http://{}", collector.grpc_addr("otlp").unwrap()))
+    let collector = Collector::new(default_config_in(dir.path()))
+        .start()
         .await
         .unwrap();
+    let mut client =
+        TraceServiceClient::connect(format!("http://{}", collector.grpc_addr("otlp").unwrap()))
+            .await
+            .unwrap();
     let mut generator = Generator::new(77);
     let mut sent = BTreeSet::new();
     for size in [1, 50, 3000, 700] {
         let request = generator.traces(size);
-        for span in request.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
-            sent.insert(format!("{} {} {}", hex(&span.trace_id), hex(&span.span_id), hex(span.name.as_bytes())));
+        for span in request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+        {
+            sent.insert(format!(
+                "{} {} {}",
+                hex(&span.trace_id),
+                hex(&span.span_id),
+                hex(span.name.as_bytes())
+            ));
         }
         client.export(request).await.unwrap();
     }
@@ -99,7 +119,10 @@ async fn pyarrow_reads_exactly_the_spans_sent_to_the_default_config() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.ends_with(".partial"))
         .collect();
-    assert!(leftovers.is_empty(), "every file is completed at shutdown: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "every file is completed at shutdown: {leftovers:?}"
+    );
     let files = arrow_files(dir.path(), "traces");
     assert!(!files.is_empty());
 
@@ -110,7 +133,11 @@ async fn pyarrow_reads_exactly_the_spans_sent_to_the_default_config() {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}; run `cargo xtask setup`", python()));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let read: Vec<String> = stdout.lines().map(str::to_string).collect();
     assert_eq!(read.len(), sent.len(), "pyarrow read every span once");
     assert_eq!(read.into_iter().collect::<BTreeSet<_>>(), sent);
@@ -137,7 +164,10 @@ service:
     let collector = Collector::new(config).start().await.unwrap();
     let mut generator = Generator::new(5);
     let first = generator.traces(100);
-    collector.submit(Batch::from_traces(first.clone())).await.unwrap();
+    collector
+        .submit(Batch::from_traces(first.clone()))
+        .await
+        .unwrap();
     // Bounded wait for the age rotation to complete the first file while the collector keeps running.
     for _ in 0..100 {
         if !arrow_files(dir.path(), "traces").is_empty() {
@@ -146,9 +176,16 @@ service:
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let completed = arrow_files(dir.path(), "traces");
-    assert_eq!(completed.len(), 1, "the aged file was completed while running");
-    let mut reader = ArrowIpcReader::new(std::fs::File::open(&completed[0]).unwrap(), IpcFormat::File).unwrap();
-    let Some(Telemetry::Traces(back)) = reader.next_request().unwrap() else { panic!("no traces") };
+    assert_eq!(
+        completed.len(),
+        1,
+        "the aged file was completed while running"
+    );
+    let mut reader =
+        ArrowIpcReader::new(std::fs::File::open(&completed[0]).unwrap(), IpcFormat::File).unwrap();
+    let Some(Telemetry::Traces(back)) = reader.next_request().unwrap() else {
+        panic!("no traces")
+    };
     assert_eq!(back, first);
 
     // 70,000 distinct values of one attribute cannot share one file's 16-bit dictionary: the exporter completes
@@ -163,15 +200,18 @@ service:
     {
         for _ in 0..10 {
             unique += 1;
-            span.attributes.push(opentelemetry_proto::tonic::common::v1::KeyValue {
-                key: "app.request.id".into(),
-                value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
-                    value: Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(format!(
-                        "req-{unique}"
-                    ))),
-                }),
-                ..Default::default()
-            });
+            span.attributes
+                .push(opentelemetry_proto::tonic::common::v1::KeyValue {
+                    key: "app.request.id".into(),
+                    value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                        value: Some(
+                            opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                                format!("req-{unique}"),
+                            ),
+                        ),
+                    }),
+                    ..Default::default()
+                });
         }
     }
     let mut remaining = Batch::from_traces(high_cardinality);
@@ -186,8 +226,12 @@ service:
     assert_eq!(telemetry.total("otelcol_exporter_send_failed_spans"), 0);
     let mut spans = 0;
     for file in arrow_files(dir.path(), "traces") {
-        for request in ArrowIpcReader::new(std::fs::File::open(&file).unwrap(), IpcFormat::File).unwrap() {
-            let Telemetry::Traces(request) = request.unwrap() else { panic!("not traces") };
+        for request in
+            ArrowIpcReader::new(std::fs::File::open(&file).unwrap(), IpcFormat::File).unwrap()
+        {
+            let Telemetry::Traces(request) = request.unwrap() else {
+                panic!("not traces")
+            };
             spans += otlp_testkit::span_count(&request);
         }
     }

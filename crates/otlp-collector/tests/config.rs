@@ -164,7 +164,10 @@ fn an_unknown_component_type_names_it_and_what_is_supported() {
         message.contains("unknown receiver type `kafka`"),
         "{message}"
     );
-    assert!(message.contains("supported: arrow_flight, otlp"), "{message}");
+    assert!(
+        message.contains("supported: arrow_flight, otlp"),
+        "{message}"
+    );
 
     let (path, message) = error(&format!(
         "receivers: {{ otlp: }}\nexporters: {{ debug: , prometheusremotewrite/2: {{}} }}{MINIMAL_SERVICE}"

@@ -282,7 +282,10 @@ service:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arrow_flight_exporter_and_receiver_carry_every_signal() {
     let backend = TestCollector::start(&flight_backend_config("s3cret")).await;
-    let flight = format!("http://{}", backend.collector.flight_addr("arrow_flight").unwrap());
+    let flight = format!(
+        "http://{}",
+        backend.collector.flight_addr("arrow_flight").unwrap()
+    );
     let forwarder = TestCollector::start(&forwarder_config(
         "arrow_flight",
         &format!("{{ endpoint: \"{flight}\", bearer_token: s3cret }}"),
@@ -292,19 +295,37 @@ async fn arrow_flight_exporter_and_receiver_carry_every_signal() {
     let TestCollector { collector, .. } = forwarder;
     let telemetry = collector.telemetry().clone();
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), span_ids.len() as u64);
+    assert_eq!(
+        telemetry.total("otelcol_exporter_sent_spans"),
+        span_ids.len() as u64
+    );
     let backend_telemetry = backend.collector.telemetry().clone();
     let TestCollector { collector, dir } = backend;
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(backend_telemetry.total("otelcol_receiver_accepted_spans"), span_ids.len() as u64);
-    let received = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
-    assert_eq!(received.into_iter().map(|s| s.span_id).collect::<BTreeSet<_>>(), span_ids);
     assert_eq!(
-        read_metrics(&dir.path().join("metrics.jsonl"), true).iter().map(data_point_count).sum::<usize>(),
+        backend_telemetry.total("otelcol_receiver_accepted_spans"),
+        span_ids.len() as u64
+    );
+    let received = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
+    assert_eq!(
+        received
+            .into_iter()
+            .map(|s| s.span_id)
+            .collect::<BTreeSet<_>>(),
+        span_ids
+    );
+    assert_eq!(
+        read_metrics(&dir.path().join("metrics.jsonl"), true)
+            .iter()
+            .map(data_point_count)
+            .sum::<usize>(),
         points
     );
     assert_eq!(
-        read_logs(&dir.path().join("logs.jsonl"), true).iter().map(log_record_count).sum::<usize>(),
+        read_logs(&dir.path().join("logs.jsonl"), true)
+            .iter()
+            .map(log_record_count)
+            .sum::<usize>(),
         records
     );
 }
@@ -312,24 +333,39 @@ async fn arrow_flight_exporter_and_receiver_carry_every_signal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arrow_flight_with_a_wrong_token_is_a_counted_permanent_failure() {
     let backend = TestCollector::start(&flight_backend_config("s3cret")).await;
-    let flight = format!("http://{}", backend.collector.flight_addr("arrow_flight").unwrap());
+    let flight = format!(
+        "http://{}",
+        backend.collector.flight_addr("arrow_flight").unwrap()
+    );
     let forwarder = TestCollector::start(&forwarder_config(
         "arrow_flight",
         &format!("{{ endpoint: \"{flight}\", bearer_token: wrong }}"),
     ))
     .await;
-    let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint()).await.unwrap();
+    let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint())
+        .await
+        .unwrap();
     client.export(Generator::new(1).traces(50)).await.unwrap();
     let TestCollector { collector, .. } = forwarder;
     let telemetry = collector.telemetry().clone();
     collector.shutdown(Duration::from_secs(10)).await;
     assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), 0);
     assert_eq!(
-        telemetry.total_with_label("otelcol_exporter_send_failed_spans", "reason", "permanent_error"),
+        telemetry.total_with_label(
+            "otelcol_exporter_send_failed_spans",
+            "reason",
+            "permanent_error"
+        ),
         50,
         "UNAUTHENTICATED is not retried, and the loss is counted"
     );
-    assert_eq!(backend.collector.telemetry().total("otelcol_receiver_accepted_spans"), 0);
+    assert_eq!(
+        backend
+            .collector
+            .telemetry()
+            .total("otelcol_receiver_accepted_spans"),
+        0
+    );
     backend.collector.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -354,17 +390,35 @@ service:
     let path = harness.path("traces.jsonl");
     harness
         .collector
-        .submit(otlp_collector::Batch::from_traces(Generator::new(4).traces(123)))
+        .submit(otlp_collector::Batch::from_traces(
+            Generator::new(4).traces(123),
+        ))
         .await
         .unwrap();
-    assert_eq!(spans(&read_traces(&path, true)).len(), 0, "held by the batch processor for an hour");
+    assert_eq!(
+        spans(&read_traces(&path, true)).len(),
+        0,
+        "held by the batch processor for an hour"
+    );
     assert!(harness.collector.flush(Duration::from_secs(5)).await);
-    assert_eq!(spans(&read_traces(&path, true)).len(), 123, "written while the collector keeps running");
+    assert_eq!(
+        spans(&read_traces(&path, true)).len(),
+        123,
+        "written while the collector keeps running"
+    );
     harness
         .collector
-        .submit(otlp_collector::Batch::from_traces(Generator::new(5).traces(7)))
+        .submit(otlp_collector::Batch::from_traces(
+            Generator::new(5).traces(7),
+        ))
         .await
         .unwrap();
-    assert!(harness.collector.shutdown(Duration::from_secs(5)).await.is_clean());
+    assert!(
+        harness
+            .collector
+            .shutdown(Duration::from_secs(5))
+            .await
+            .is_clean()
+    );
     assert_eq!(spans(&read_traces(&path, true)).len(), 130);
 }

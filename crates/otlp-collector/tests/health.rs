@@ -28,23 +28,61 @@ service:
     let health = harness.collector.extension_addr("health_check").unwrap();
     let admin = harness.collector.telemetry_addr().unwrap();
 
-    let response = reqwest::get(format!("http://{health}/healthz")).await.unwrap();
+    let response = reqwest::get(format!("http://{health}/healthz"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "Server available");
-    assert_eq!(reqwest::get(format!("http://{health}/other")).await.unwrap().status(), 404);
+    assert_eq!(
+        reqwest::get(format!("http://{health}/other"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
-    assert_eq!(reqwest::get(format!("http://{admin}/health")).await.unwrap().status(), 200);
-    assert_eq!(reqwest::get(format!("http://{admin}/ready")).await.unwrap().status(), 200);
-    let metrics = reqwest::get(format!("http://{admin}/metrics")).await.unwrap();
+    assert_eq!(
+        reqwest::get(format!("http://{admin}/health"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("http://{admin}/ready"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let metrics = reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .unwrap();
     assert_eq!(metrics.status(), 200);
-    assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
     let text = metrics.text().await.unwrap();
-    assert!(text.contains("otelcol_receiver_accepted_log_records{receiver=\"otlp\",transport=\"http\"} 0"), "{text}");
+    assert!(
+        text.contains(
+            "otelcol_receiver_accepted_log_records{receiver=\"otlp\",transport=\"http\"} 0"
+        ),
+        "{text}"
+    );
 
     // Readiness follows the collector: not ready once it starts draining.
     let telemetry = harness.collector.telemetry().clone();
     assert!(telemetry.is_ready());
-    assert!(harness.collector.shutdown(Duration::from_secs(5)).await.is_clean());
+    assert!(
+        harness
+            .collector
+            .shutdown(Duration::from_secs(5))
+            .await
+            .is_clean()
+    );
     assert!(!telemetry.is_ready());
 }

@@ -5,7 +5,9 @@ mod common;
 
 use common::{TestCollector, read_logs, read_traces, spans};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, status::StatusCode};
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status, status::StatusCode,
+};
 use otlp_collector::{Batch, Config};
 use otlp_testkit::Generator;
 use std::collections::BTreeSet;
@@ -32,7 +34,11 @@ service:
 fn trace_ids_with_errors(requests: &[ExportTraceServiceRequest]) -> BTreeSet<Vec<u8>> {
     spans(requests)
         .into_iter()
-        .filter(|s| s.status.as_ref().is_some_and(|st| st.code == StatusCode::Error as i32))
+        .filter(|s| {
+            s.status
+                .as_ref()
+                .is_some_and(|st| st.code == StatusCode::Error as i32)
+        })
         .map(|s| s.trace_id)
         .collect()
 }
@@ -44,9 +50,21 @@ async fn tail_sampling_keeps_exactly_the_traces_its_policies_select() {
     let requests: Vec<_> = (0..20).map(|_| generator.whole_traces(200)).collect();
     let all = spans(&requests);
     let wanted = trace_ids_with_errors(&requests);
-    assert!(!wanted.is_empty() && wanted.len() < all.iter().map(|s| &s.trace_id).collect::<BTreeSet<_>>().len());
+    assert!(
+        !wanted.is_empty()
+            && wanted.len()
+                < all
+                    .iter()
+                    .map(|s| &s.trace_id)
+                    .collect::<BTreeSet<_>>()
+                    .len()
+    );
     for request in &requests {
-        harness.collector.submit(Batch::from_traces(request.clone())).await.unwrap();
+        harness
+            .collector
+            .submit(Batch::from_traces(request.clone()))
+            .await
+            .unwrap();
     }
 
     let TestCollector { collector, dir } = harness;
@@ -54,14 +72,23 @@ async fn tail_sampling_keeps_exactly_the_traces_its_policies_select() {
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
     let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
     let written_traces: BTreeSet<_> = written.iter().map(|s| s.trace_id.clone()).collect();
-    assert_eq!(written_traces, wanted, "exactly the traces with an error are kept");
+    assert_eq!(
+        written_traces, wanted,
+        "exactly the traces with an error are kept"
+    );
     let expected_spans = all.iter().filter(|s| wanted.contains(&s.trace_id)).count();
-    assert_eq!(written.len(), expected_spans, "every span of a kept trace is kept");
-    let not_sampled = telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "not_sampled");
+    assert_eq!(
+        written.len(),
+        expected_spans,
+        "every span of a kept trace is kept"
+    );
+    let not_sampled =
+        telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "not_sampled");
     assert_eq!(not_sampled as usize, all.len() - expected_spans);
     assert_eq!(
         telemetry.total("otelcol_receiver_accepted_spans"),
-        telemetry.total("otelcol_exporter_sent_spans") + telemetry.total("otelcol_processor_dropped_spans")
+        telemetry.total("otelcol_exporter_sent_spans")
+            + telemetry.total("otelcol_processor_dropped_spans")
     );
 }
 
@@ -114,7 +141,14 @@ async fn late_spans_follow_the_decision_already_made() {
         .map(|s| (s.trace_id[0], s.span_id[0]))
         .collect();
     assert_eq!(written, BTreeSet::from([(1, 1), (1, 2)]));
-    assert_eq!(telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "late_not_sampled"), 1);
+    assert_eq!(
+        telemetry.total_with_label(
+            "otelcol_processor_dropped_spans",
+            "reason",
+            "late_not_sampled"
+        ),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,8 +176,16 @@ service:
     let total_spans = 8000;
     let total_logs = 4000;
     for _ in 0..8 {
-        harness.collector.submit(Batch::from_traces(generator.traces(total_spans / 8))).await.unwrap();
-        harness.collector.submit(Batch::from_logs(generator.logs(total_logs / 8))).await.unwrap();
+        harness
+            .collector
+            .submit(Batch::from_traces(generator.traces(total_spans / 8)))
+            .await
+            .unwrap();
+        harness
+            .collector
+            .submit(Batch::from_logs(generator.logs(total_logs / 8)))
+            .await
+            .unwrap();
     }
     let TestCollector { collector, dir } = harness;
     let telemetry = collector.telemetry().clone();
@@ -154,9 +196,13 @@ service:
     let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
     let share = written.len() as f64 / total_spans as f64;
     assert!((share - 0.25).abs() < 0.1, "kept {share:.3} of the spans");
-    assert!(written.iter().all(|s| s.trace_state.contains("ot=th:c")), "every kept span carries th:c");
+    assert!(
+        written.iter().all(|s| s.trace_state.contains("ot=th:c")),
+        "every kept span carries th:c"
+    );
     assert_eq!(
-        telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "not_sampled") as usize,
+        telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "not_sampled")
+            as usize,
         total_spans - written.len()
     );
 
@@ -166,7 +212,10 @@ service:
         .sum();
     let share = records as f64 / total_logs as f64;
     let sigma = (0.25f64 / total_logs as f64).sqrt();
-    assert!((share - 0.5).abs() < 5.0 * sigma + 0.05, "kept {share:.3} of the log records");
+    assert!(
+        (share - 0.5).abs() < 5.0 * sigma + 0.05,
+        "kept {share:.3} of the log records"
+    );
     assert_eq!(
         telemetry.total("otelcol_processor_dropped_log_records") as usize + records,
         total_logs
@@ -209,5 +258,8 @@ service: { pipelines: { traces: { receivers: [otlp], processors: [tail_sampling]
     )
     .unwrap_err()
     .to_string();
-    assert!(error.contains("processors.tail_sampling.decision_wiat"), "{error}");
+    assert!(
+        error.contains("processors.tail_sampling.decision_wiat"),
+        "{error}"
+    );
 }

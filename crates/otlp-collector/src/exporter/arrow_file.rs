@@ -79,7 +79,9 @@ impl ArrowFiles {
         let format = time::macros::format_description!(
             "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
         );
-        let stamp = stamp.format(&format).unwrap_or_else(|_| "unknown-time".to_string());
+        let stamp = stamp
+            .format(&format)
+            .unwrap_or_else(|_| "unknown-time".to_string());
         let name = format!("{stem}-{stamp}-{:06}.arrow", self.sequence);
         let dir = self.path.parent().unwrap_or(Path::new("."));
         (dir.join(format!(".{name}.partial")), dir.join(name))
@@ -127,15 +129,21 @@ impl ArrowFiles {
             .inner
             .into_inner()
             .map_err(|e| io_error("cannot flush", &partial, e.error()))?;
-        file.sync_all().map_err(|e| io_error("cannot sync", &partial, e))?;
+        file.sync_all()
+            .map_err(|e| io_error("cannot sync", &partial, e))?;
         std::fs::rename(&partial, &complete).map_err(|e| io_error("cannot rename", &partial, e))?;
         if let Some(dir) = complete.parent()
-            && let Ok(dir) = File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
+            && let Ok(dir) = File::open(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            })
         {
             // Make the rename itself durable.
             let _ = dir.sync_all();
         }
-        prune_backups(&self.path, &self.rotation).map_err(|e| io_error("cannot prune old files in", &self.path, e))
+        prune_backups(&self.path, &self.rotation)
+            .map_err(|e| io_error("cannot prune old files in", &self.path, e))
     }
 
     fn rotate_if_due(&mut self, index: usize, incoming: u64) -> Result<(), ExportError> {
@@ -236,7 +244,8 @@ impl ArrowFileExporter {
             loop {
                 ticker.tick().await;
                 let Some(files) = weak.upgrade() else { break };
-                let result = tokio::task::spawn_blocking(move || files.lock().complete_all(true)).await;
+                let result =
+                    tokio::task::spawn_blocking(move || files.lock().complete_all(true)).await;
                 if let Ok(Err(e)) = result {
                     tracing::error!(error = ?e, "completing an aged Arrow file failed");
                 }
@@ -250,7 +259,10 @@ impl ArrowFileExporter {
 }
 
 impl Export for ArrowFileExporter {
-    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a Arc<Batch>,
+    ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             let files = self.files.clone();
             // Encoding to columns is CPU work and the writes are blocking I/O: keep both off the async workers.

@@ -3,9 +3,9 @@
 
 use super::otlp::grpc_error;
 use super::{Delivered, Export, ExportError, HelperSettings, QueueConfig, RetryConfig};
+use crate::Batch;
 use crate::config::de;
 use crate::pipeline::BoxFuture;
-use crate::Batch;
 use otlp_arrow::flight::FlightClient;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -46,7 +46,10 @@ impl ArrowFlightExporterConfig {
             .parse()
             .map_err(|e| format!("endpoint `{}`: {e}", self.endpoint))?;
         if uri.scheme_str() != Some("http") {
-            return Err(format!("endpoint `{}`: use http://host:port", self.endpoint));
+            return Err(format!(
+                "endpoint `{}`: use http://host:port",
+                self.endpoint
+            ));
         }
         Ok(())
     }
@@ -77,7 +80,10 @@ impl ArrowFlightExporter {
 }
 
 impl Export for ArrowFlightExporter {
-    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a Arc<Batch>,
+    ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             let telemetry = if let Some(r) = batch.as_traces() {
                 otlp_arrow::Telemetry::Traces(r.clone())
@@ -92,7 +98,9 @@ impl Export for ArrowFlightExporter {
             match client.send(&[telemetry]).await {
                 Ok(_) => Ok(Delivered::default()),
                 Err(otlp_arrow::Error::Flight(status)) => Err(grpc_error(&status)),
-                Err(otlp_arrow::Error::NotAcknowledged(message)) => Err(ExportError::retryable(message)),
+                Err(otlp_arrow::Error::NotAcknowledged(message)) => {
+                    Err(ExportError::retryable(message))
+                }
                 Err(e) => Err(ExportError::permanent(e.to_string())),
             }
         })

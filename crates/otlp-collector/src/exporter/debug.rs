@@ -3,8 +3,8 @@
 use super::{Delivered, Export, ExportError};
 use crate::Batch;
 use crate::pipeline::BoxFuture;
-use std::sync::Arc;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How much the debug exporter logs.
@@ -64,7 +64,10 @@ impl DebugExporter {
 }
 
 impl Export for DebugExporter {
-    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a Arc<Batch>,
+    ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             if !self.sampled() {
                 return Ok(Delivered::default());

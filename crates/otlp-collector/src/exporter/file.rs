@@ -119,7 +119,9 @@ impl FileExporter {
                 out.push(b'\n');
                 Ok(out)
             }
-            FileFormat::Arrow => Err(ExportError::permanent("Arrow files are written by the Arrow file exporter")),
+            FileFormat::Arrow => Err(ExportError::permanent(
+                "Arrow files are written by the Arrow file exporter",
+            )),
             FileFormat::Proto => {
                 let body = batch.to_protobuf();
                 let len = u32::try_from(body.len()).map_err(|_| {
@@ -216,7 +218,10 @@ pub(crate) fn prune_backups(path: &Path, rotation: &RotationConfig) -> std::io::
 }
 
 impl Export for FileExporter {
-    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a Arc<Batch>,
+    ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             let bytes = self.encode(batch)?;
             let state = self.state.clone();

@@ -66,7 +66,8 @@ impl ExportError {
 pub(crate) trait Export: Send + Sync + 'static {
     /// Sends one batch. It is shared (`Arc`) because one batch goes to every exporter of a pipeline, and an
     /// exporter may need to move it to a blocking thread.
-    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>>;
+    fn export<'a>(&'a self, batch: &'a Arc<Batch>)
+    -> BoxFuture<'a, Result<Delivered, ExportError>>;
 
     /// Makes everything exported so far durable (files: flush and sync). Called once at shutdown.
     fn flush(&self) -> BoxFuture<'_, Result<(), ExportError>> {
@@ -470,7 +471,10 @@ impl Consumer for ExporterFanout {
                     // arrived in between, so it is counted rather than lost silently.
                     let lost = closed.into_inner().batch.item_count();
                     queue.queued_items.fetch_sub(lost, Ordering::SeqCst);
-                    exporter.counters.send_failed.add(exporter.signal, lost, "shutdown");
+                    exporter
+                        .counters
+                        .send_failed
+                        .add(exporter.signal, lost, "shutdown");
                     tracing::error!(exporter = %exporter.id, items = lost, "a batch reached an exporter after its queue closed");
                 }
             }
@@ -492,9 +496,12 @@ impl Consumer for ExporterFanout {
 impl ExporterHandle {
     /// Waits until this exporter's queue is empty and nothing is being sent, or `deadline`; true when drained.
     async fn drained(&self, deadline: Instant) -> bool {
-        let Some(queue) = &self.queue else { return true };
+        let Some(queue) = &self.queue else {
+            return true;
+        };
         loop {
-            let idle = queue.queued_items.load(Ordering::SeqCst) == 0 && queue.in_flight.load(Ordering::SeqCst) == 0;
+            let idle = queue.queued_items.load(Ordering::SeqCst) == 0
+                && queue.in_flight.load(Ordering::SeqCst) == 0;
             if idle {
                 return true;
             }

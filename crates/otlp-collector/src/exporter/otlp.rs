@@ -4,7 +4,6 @@
 use super::{Delivered, Export, ExportError, HelperSettings, QueueConfig, RetryConfig};
 use crate::config::de;
 use crate::pipeline::BoxFuture;
-use std::sync::Arc;
 use crate::receiver::otlp::compression::{Compression, compress};
 use crate::{Batch, Signal};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
@@ -17,6 +16,7 @@ use prost::Message;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
@@ -229,7 +229,10 @@ fn rejected(count: i64, message: String) -> Delivered {
 }
 
 impl Export for OtlpGrpcExporter {
-    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a Arc<Batch>,
+    ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             let channel = self.channel.clone();
             let delivered = match batch.signal() {
@@ -475,7 +478,10 @@ fn partial_success(signal: Signal, encoding: HttpEncoding, body: &[u8]) -> Deliv
 }
 
 impl Export for OtlpHttpExporter {
-    fn export<'a>(&'a self, batch: &'a Arc<Batch>) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a Arc<Batch>,
+    ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
         Box::pin(async move {
             let signal = batch.signal();
             let (body, content_type) = match self.encoding {

@@ -152,11 +152,20 @@ async fn flush_loop(shared: Arc<Shared>) {
                     .pending_items
                     .store(pending.item_count(), Ordering::Relaxed);
                 // Counted while the lock is held, so `flush` never sees the chunk in neither place.
-                shared.sending.fetch_add(chunk.item_count(), Ordering::SeqCst);
+                shared
+                    .sending
+                    .fetch_add(chunk.item_count(), Ordering::SeqCst);
                 chunk
             };
             let n = chunk.item_count();
-            deliver(shared.next.as_ref(), chunk, &shared.hard_deadline, &shared.dropped, &shared.id).await;
+            deliver(
+                shared.next.as_ref(),
+                chunk,
+                &shared.hard_deadline,
+                &shared.dropped,
+                &shared.id,
+            )
+            .await;
             shared.sending.fetch_sub(n, Ordering::SeqCst);
         }
         if timed_out {

@@ -5,7 +5,9 @@
 use crate::pipeline::{BoxFuture, Consumer, Refused};
 use crate::telemetry::{DropCounter, Telemetry};
 use crate::{Batch, Signal};
-use otlp_sampling::probabilistic::{ProbabilisticSampler, ProbabilisticSamplerConfig, SampleCounts};
+use otlp_sampling::probabilistic::{
+    ProbabilisticSampler, ProbabilisticSamplerConfig, SampleCounts,
+};
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -17,7 +19,9 @@ pub(crate) struct ProbabilisticSamplerProcessor {
 
 impl ProbabilisticSamplerProcessor {
     pub(crate) fn validate(config: &ProbabilisticSamplerConfig) -> Result<(), String> {
-        ProbabilisticSampler::new(config.clone()).map(|_| ()).map_err(|e| e.to_string())
+        ProbabilisticSampler::new(config.clone())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     pub(crate) fn new(
@@ -34,8 +38,13 @@ impl ProbabilisticSamplerProcessor {
     }
 
     fn count(&self, signal: Signal, counts: SampleCounts) {
-        self.dropped.add(signal, counts.dropped_not_sampled as usize, "not_sampled");
-        self.dropped.add(signal, counts.dropped_invalid as usize, "invalid_sampling_information");
+        self.dropped
+            .add(signal, counts.dropped_not_sampled as usize, "not_sampled");
+        self.dropped.add(
+            signal,
+            counts.dropped_invalid as usize,
+            "invalid_sampling_information",
+        );
     }
 }
 
@@ -45,11 +54,17 @@ impl Consumer for ProbabilisticSamplerProcessor {
         // refusal and offered again is sampled the same way.
         let sampled = match batch.signal() {
             Signal::Traces => batch.into_traces().map(|mut request| {
-                self.count(Signal::Traces, self.sampler.sample_traces(&mut request.resource_spans));
+                self.count(
+                    Signal::Traces,
+                    self.sampler.sample_traces(&mut request.resource_spans),
+                );
                 Batch::from_traces(request)
             }),
             Signal::Logs => batch.into_logs().map(|mut request| {
-                self.count(Signal::Logs, self.sampler.sample_logs(&mut request.resource_logs));
+                self.count(
+                    Signal::Logs,
+                    self.sampler.sample_logs(&mut request.resource_logs),
+                );
                 Batch::from_logs(request)
             }),
             // Config validation keeps this processor out of metrics pipelines.

@@ -36,7 +36,8 @@ impl Shared {
     /// Counts the engine's drops and queues its released spans for the next stage.
     fn absorb(&self, decisions: Decisions) {
         for (reason, spans) in decisions.dropped.iter() {
-            self.dropped.add(Signal::Traces, spans as usize, reason.as_str());
+            self.dropped
+                .add(Signal::Traces, spans as usize, reason.as_str());
         }
         if decisions.released_spans > 0 {
             let released = Batch::from_traces(ExportTraceServiceRequest {
@@ -57,7 +58,9 @@ pub(crate) struct TailSamplingProcessor {
 impl TailSamplingProcessor {
     /// Checks the config the way starting would, so a bad policy is a config error, not a start failure.
     pub(crate) fn validate(config: &TailSamplingConfig) -> Result<(), String> {
-        TailSampler::new(config.clone()).map(|_| ()).map_err(|e| e.to_string())
+        TailSampler::new(config.clone())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     pub(crate) fn start(
@@ -68,7 +71,8 @@ impl TailSamplingProcessor {
     ) -> Result<Self, String> {
         // Decisions are due `decision_wait` after a trace starts; ticking at a tenth of that keeps them within
         // 10% of due without spinning on short waits.
-        let tick = (config.decision_wait / 10).clamp(Duration::from_millis(5), Duration::from_secs(1));
+        let tick =
+            (config.decision_wait / 10).clamp(Duration::from_millis(5), Duration::from_secs(1));
         let engine = TailSampler::new(config).map_err(|e| e.to_string())?;
         let shared = Arc::new(Shared {
             id: id.to_string(),
@@ -86,7 +90,11 @@ impl TailSamplingProcessor {
             "otelcol_processor_tail_sampling_buffered_spans",
             "Spans held by the tail sampler until their trace is decided.",
             &[("processor", id)],
-            move || reader.upgrade().map_or(0, |s| s.engine.lock().buffered_spans()),
+            move || {
+                reader
+                    .upgrade()
+                    .map_or(0, |s| s.engine.lock().buffered_spans())
+            },
         );
         let driver = tokio::spawn(drive(shared.clone()));
         Ok(TailSamplingProcessor {
@@ -110,7 +118,14 @@ async fn drive(shared: Arc<Shared>) {
         }
         let outgoing = std::mem::replace(&mut *shared.outbox.lock(), Batch::empty(Signal::Traces));
         if !outgoing.is_empty() {
-            deliver(shared.next.as_ref(), outgoing, &shared.hard_deadline, &shared.dropped, &shared.id).await;
+            deliver(
+                shared.next.as_ref(),
+                outgoing,
+                &shared.hard_deadline,
+                &shared.dropped,
+                &shared.id,
+            )
+            .await;
         }
         if shared.closing.load(Ordering::SeqCst) && shared.outbox.lock().is_empty() {
             return;
@@ -123,19 +138,28 @@ impl Consumer for TailSamplingProcessor {
         let shared = &self.shared;
         let result = if shared.closing.load(Ordering::SeqCst) {
             Err(Refused::returning(
-                Refusal::unavailable(format!("{}: shutting down", shared.id), Duration::from_secs(5)),
+                Refusal::unavailable(
+                    format!("{}: shutting down", shared.id),
+                    Duration::from_secs(5),
+                ),
                 batch,
             ))
         } else if shared.outbox.lock().item_count() >= OUTBOX_CAPACITY {
             Err(Refused::returning(
-                Refusal::backpressure(format!("{}: sampled spans are waiting for the next stage", shared.id)),
+                Refusal::backpressure(format!(
+                    "{}: sampled spans are waiting for the next stage",
+                    shared.id
+                )),
                 batch,
             ))
         } else {
             let (signal, items) = (batch.signal(), batch.item_count());
             match batch.into_traces() {
                 Some(request) => {
-                    let decisions = shared.engine.lock().ingest(request.resource_spans, std::time::Instant::now());
+                    let decisions = shared
+                        .engine
+                        .lock()
+                        .ingest(request.resource_spans, std::time::Instant::now());
                     shared.absorb(decisions);
                 }
                 // Config validation keeps tail_sampling out of metrics and logs pipelines; count, never lose.
@@ -169,12 +193,17 @@ impl Consumer for TailSamplingProcessor {
             let driver = self.driver.lock().take();
             if let Some(driver) = driver {
                 let abort = driver.abort_handle();
-                if tokio::time::timeout_at(deadline + Duration::from_millis(500), driver).await.is_err() {
+                if tokio::time::timeout_at(deadline + Duration::from_millis(500), driver)
+                    .await
+                    .is_err()
+                {
                     abort.abort();
                 }
             }
             let left = std::mem::replace(&mut *shared.outbox.lock(), Batch::empty(Signal::Traces));
-            shared.dropped.add(Signal::Traces, left.item_count(), "shutdown");
+            shared
+                .dropped
+                .add(Signal::Traces, left.item_count(), "shutdown");
             shared.next.shutdown(deadline).await;
         })
     }

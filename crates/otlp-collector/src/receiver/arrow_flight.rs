@@ -46,12 +46,15 @@ impl TelemetrySink for PipelineSink {
                 otlp_arrow::Telemetry::Metrics(r) => Batch::from_metrics(r),
                 otlp_arrow::Telemetry::Logs(r) => Batch::from_logs(r),
             };
-            ingest.submit(batch, &counters).await.map_err(|refusal| match refusal.kind {
-                RefusalKind::Backpressure | RefusalKind::Unavailable => Refusal::Overloaded {
-                    retry_after: Some(refusal.retry_after),
-                },
-                RefusalKind::Permanent => Refusal::Rejected(refusal.message),
-            })
+            ingest
+                .submit(batch, &counters)
+                .await
+                .map_err(|refusal| match refusal.kind {
+                    RefusalKind::Backpressure | RefusalKind::Unavailable => Refusal::Overloaded {
+                        retry_after: Some(refusal.retry_after),
+                    },
+                    RefusalKind::Permanent => Refusal::Rejected(refusal.message),
+                })
         })
     }
 }
@@ -76,7 +79,10 @@ pub(crate) async fn start(
     running.spawn(async move {
         tonic::transport::Server::builder()
             .add_service(service)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown_signal(watch))
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown_signal(watch),
+            )
             .await
             .map_err(|e| Error::Serve {
                 component: format!("{component} (flight)"),

@@ -67,7 +67,6 @@ impl Ingest {
     }
 }
 
-
 /// A running receiver: its listeners by transport, and the tasks serving them.
 pub(crate) struct RunningReceiver {
     pub(crate) listeners: Vec<(&'static str, SocketAddr)>,
@@ -90,13 +89,19 @@ impl RunningReceiver {
         }
     }
 
-    pub(crate) fn spawn(&mut self, serve: impl Future<Output = Result<(), Error>> + Send + 'static) {
+    pub(crate) fn spawn(
+        &mut self,
+        serve: impl Future<Output = Result<(), Error>> + Send + 'static,
+    ) {
         self.tasks.push(tokio::spawn(serve));
     }
 
     /// Where the receiver listens for `transport` (`grpc`, `http`, `flight`).
     pub(crate) fn addr(&self, transport: &str) -> Option<SocketAddr> {
-        self.listeners.iter().find(|(t, _)| *t == transport).map(|(_, a)| *a)
+        self.listeners
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .map(|(_, a)| *a)
     }
 
     /// Stops accepting connections and waits for requests in progress to be answered.

@@ -1,8 +1,8 @@
 //! OTLP/gRPC: the three collector services on one tonic server.
 
 use super::{GrpcServerConfig, reject_invalid_log_records, reject_invalid_spans};
-use crate::receiver::{Ingest, shutdown_signal};
 use crate::pipeline::{Refusal, RefusalKind};
+use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{

@@ -2,8 +2,8 @@
 
 use super::compression::{Compression, DecompressError, decompress};
 use super::{HttpServerConfig, reject_invalid_log_records, reject_invalid_spans};
-use crate::receiver::{Ingest, shutdown_signal};
 use crate::pipeline::RefusalKind;
+use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};
 use axum::body::Body;

@@ -5,9 +5,9 @@ mod grpc;
 mod http;
 
 use super::{Ingest, RunningReceiver, bind};
+use crate::Error;
 use crate::config::de;
 use crate::telemetry::{ReceiverCounters, Telemetry};
-use crate::Error;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::Deserialize;
@@ -172,7 +172,14 @@ pub(crate) async fn start(
         let listener = bind(&component, &http.endpoint).await?;
         running.listening("http", &listener);
         let counters = ReceiverCounters::new(telemetry, id, "http");
-        running.spawn(http::serve(component.clone(), listener, http.clone(), ingest, counters, watch));
+        running.spawn(http::serve(
+            component.clone(),
+            listener,
+            http.clone(),
+            ingest,
+            counters,
+            watch,
+        ));
     }
     Ok(running)
 }

@@ -56,12 +56,15 @@ pub struct InspectReport {
 }
 
 fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
-    attributes.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref() {
-        Some(AnyValue {
-            value: Some(any_value::Value::StringValue(s)),
-        }) => Some(s.as_str()),
-        _ => None,
-    })
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref() {
+            Some(AnyValue {
+                value: Some(any_value::Value::StringValue(s)),
+            }) => Some(s.as_str()),
+            _ => None,
+        })
 }
 
 fn arrow_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -114,7 +117,10 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
     for file in arrow_files(&args.path)? {
         let opened = std::fs::File::open(&file)
             .map_err(|e| e.to_string())
-            .and_then(|f| ArrowIpcReader::new(std::io::BufReader::new(f), IpcFormat::File).map_err(|e| e.to_string()));
+            .and_then(|f| {
+                ArrowIpcReader::new(std::io::BufReader::new(f), IpcFormat::File)
+                    .map_err(|e| e.to_string())
+            });
         let reader = match opened {
             Ok(reader) => reader,
             Err(reason) => {
@@ -140,7 +146,10 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
                             .unwrap_or("unknown_service")
                             .to_string();
                         for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
-                            let error = span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32);
+                            let error = span
+                                .status
+                                .as_ref()
+                                .is_some_and(|s| s.code == StatusCode::Error as i32);
                             report.spans += 1;
                             report.error_spans += u64::from(error);
                             let (start, end) = (span.start_time_unix_nano, span.end_time_unix_nano);
@@ -150,7 +159,10 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
                             });
                             for stats in [
                                 report.by_service.entry(service.clone()).or_default(),
-                                report.by_operation.entry((service.clone(), span.name.clone())).or_default(),
+                                report
+                                    .by_operation
+                                    .entry((service.clone(), span.name.clone()))
+                                    .or_default(),
                             ] {
                                 stats.spans += 1;
                                 stats.errors += u64::from(error);
@@ -196,7 +208,10 @@ fn render_tree(trace_id: &str, spans: Vec<(String, Span)>) -> String {
         if span.parent_span_id.is_empty() || !ids.contains(&span.parent_span_id) {
             roots.push(i);
         } else {
-            children.entry(span.parent_span_id.clone()).or_default().push(i);
+            children
+                .entry(span.parent_span_id.clone())
+                .or_default()
+                .push(i);
         }
     }
     let by_start = |list: &mut Vec<usize>| list.sort_by_key(|&i| spans[i].1.start_time_unix_nano);
@@ -204,14 +219,25 @@ fn render_tree(trace_id: &str, spans: Vec<(String, Span)>) -> String {
     for list in children.values_mut() {
         by_start(list);
     }
-    let trace_start = spans.iter().map(|(_, s)| s.start_time_unix_nano).min().unwrap_or(0);
+    let trace_start = spans
+        .iter()
+        .map(|(_, s)| s.start_time_unix_nano)
+        .min()
+        .unwrap_or(0);
     let mut out = format!("trace {trace_id}: {} spans\n", spans.len());
     let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|i| (i, 0)).collect();
     while let Some((i, depth)) = stack.pop() {
         let (service, span) = &spans[i];
         let offset_ms = span.start_time_unix_nano.saturating_sub(trace_start) as f64 / 1e6;
-        let duration_ms = span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano) as f64 / 1e6;
-        let status = if span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32) {
+        let duration_ms = span
+            .end_time_unix_nano
+            .saturating_sub(span.start_time_unix_nano) as f64
+            / 1e6;
+        let status = if span
+            .status
+            .as_ref()
+            .is_some_and(|s| s.code == StatusCode::Error as i32)
+        {
             " ERROR"
         } else {
             ""
@@ -234,7 +260,8 @@ fn format_time(nanos: u64) -> String {
     let seconds = (nanos / 1_000_000_000) as i64;
     time::OffsetDateTime::from_unix_timestamp(seconds)
         .map(|t| {
-            let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+            let format =
+                time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
             t.format(&format).unwrap_or_else(|_| seconds.to_string())
         })
         .unwrap_or_else(|_| seconds.to_string())
@@ -245,13 +272,29 @@ impl fmt::Display for InspectReport {
         if let Some(tree) = &self.tree {
             return f.write_str(tree);
         }
-        writeln!(f, "{} files: {} spans in {} traces ({} with status ERROR), {} metric points, {} log records",
-            self.files.len(), self.spans, self.traces, self.error_spans, self.metric_points, self.log_records)?;
+        writeln!(
+            f,
+            "{} files: {} spans in {} traces ({} with status ERROR), {} metric points, {} log records",
+            self.files.len(),
+            self.spans,
+            self.traces,
+            self.error_spans,
+            self.metric_points,
+            self.log_records
+        )?;
         if let Some((start, end)) = self.time_range {
-            writeln!(f, "time range: {} .. {} ({:.1}s)", format_time(start), format_time(end),
-                end.saturating_sub(start) as f64 / 1e9)?;
+            writeln!(
+                f,
+                "time range: {} .. {} ({:.1}s)",
+                format_time(start),
+                format_time(end),
+                end.saturating_sub(start) as f64 / 1e9
+            )?;
         }
-        let top = |stats: Vec<(String, &OperationStats)>, title: &str, f: &mut fmt::Formatter<'_>| -> fmt::Result {
+        let top = |stats: Vec<(String, &OperationStats)>,
+                   title: &str,
+                   f: &mut fmt::Formatter<'_>|
+         -> fmt::Result {
             let mut stats = stats;
             stats.sort_by(|a, b| b.1.spans.cmp(&a.1.spans).then_with(|| a.0.cmp(&b.0)));
             writeln!(f, "\n{title:<60} {:>10} {:>8}", "spans", "errors")?;
@@ -260,9 +303,19 @@ impl fmt::Display for InspectReport {
             }
             Ok(())
         };
-        top(self.by_service.iter().map(|(k, v)| (k.clone(), v)).collect(), "service", f)?;
         top(
-            self.by_operation.iter().map(|((service, op), v)| (format!("{service}: {op}"), v)).collect(),
+            self.by_service
+                .iter()
+                .map(|(k, v)| (k.clone(), v))
+                .collect(),
+            "service",
+            f,
+        )?;
+        top(
+            self.by_operation
+                .iter()
+                .map(|((service, op), v)| (format!("{service}: {op}"), v))
+                .collect(),
             "operation",
             f,
         )?;

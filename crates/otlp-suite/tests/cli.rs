@@ -196,7 +196,9 @@ service:
 fn inspect_summarises_arrow_files_prints_a_trace_and_reports_a_corrupt_file() {
     use otlp_arrow::{ArrowIpcWriter, IpcFormat, WriterOptions};
     let dir = tempfile::tempdir().unwrap();
-    let mut generator = otlp_testkit::Generator::new(99).with_error_rate(0.3).unwrap();
+    let mut generator = otlp_testkit::Generator::new(99)
+        .with_error_rate(0.3)
+        .unwrap();
     let requests: Vec<_> = (0..3).map(|_| generator.whole_traces(400)).collect();
     let file = std::fs::File::create(dir.path().join("traces-1.arrow")).unwrap();
     let mut writer = ArrowIpcWriter::traces(file, WriterOptions::new(IpcFormat::File)).unwrap();
@@ -210,13 +212,30 @@ fn inspect_summarises_arrow_files_prints_a_trace_and_reports_a_corrupt_file() {
         .flat_map(|r| &r.scope_spans)
         .flat_map(|s| &s.spans)
         .collect();
-    let errors = spans.iter().filter(|s| s.status.as_ref().is_some_and(|st| st.code == 2)).count();
+    let errors = spans
+        .iter()
+        .filter(|s| s.status.as_ref().is_some_and(|st| st.code == 2))
+        .count();
 
-    let output = Command::new(BINARY).arg("inspect").arg(dir.path()).output().unwrap();
+    let output = Command::new(BINARY)
+        .arg("inspect")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains(&format!("1 files: {} spans", spans.len())), "{stdout}");
-    assert!(stdout.contains(&format!("({errors} with status ERROR)")), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("1 files: {} spans", spans.len())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("({errors} with status ERROR)")),
+        "{stdout}"
+    );
     assert!(stdout.contains("frontend"), "services are listed: {stdout}");
 
     // One trace as a tree: its root first, every span once.
@@ -234,17 +253,33 @@ fn inspect_summarises_arrow_files_prints_a_trace_and_reports_a_corrupt_file() {
     let lines: Vec<&str> = tree.lines().collect();
     assert_eq!(lines[0], format!("trace {trace_id}: {in_trace} spans"));
     assert_eq!(lines.len(), in_trace + 1);
-    assert!(lines[1].starts_with(&root.name), "the root comes first, unindented: {tree}");
-    assert!(lines[2..].iter().all(|l| l.starts_with("  ")), "children are indented: {tree}");
+    assert!(
+        lines[1].starts_with(&root.name),
+        "the root comes first, unindented: {tree}"
+    );
+    assert!(
+        lines[2..].iter().all(|l| l.starts_with("  ")),
+        "children are indented: {tree}"
+    );
 
     // A truncated file is reported with its path (what precedes the cut is still counted); the good one is still
     // summarised, and the exit code says something was wrong.
     let good = std::fs::read(dir.path().join("traces-1.arrow")).unwrap();
     std::fs::write(dir.path().join("traces-2.arrow"), &good[..good.len() / 2]).unwrap();
-    let output = Command::new(BINARY).arg("inspect").arg(dir.path()).output().unwrap();
+    let output = Command::new(BINARY)
+        .arg("inspect")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout.starts_with("2 files: "), "{stdout}");
-    let unreadable = stdout.lines().find(|l| l.starts_with("unreadable: ")).unwrap_or_default();
-    assert!(unreadable.contains("traces-2.arrow") && unreadable.contains("truncated"), "{stdout}");
+    let unreadable = stdout
+        .lines()
+        .find(|l| l.starts_with("unreadable: "))
+        .unwrap_or_default();
+    assert!(
+        unreadable.contains("traces-2.arrow") && unreadable.contains("truncated"),
+        "{stdout}"
+    );
 }

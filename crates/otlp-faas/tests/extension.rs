@@ -94,6 +94,8 @@ fn extension_loop_flushes_on_shutdown() {
     // Built outside the runtime: the blocking HTTP client must not be created or dropped on it.
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        // Explicit: with the workspace's features unified, the exporter's default may be JSON.
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(format!("http://{}/v1/traces", api.address))
         .build()
         .unwrap();

@@ -40,6 +40,8 @@ fn child_function() {
         .expect("child_function is started by lambda_function_against_local_runtime_api");
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        // Explicit: with the workspace's features unified, the exporter's default may be JSON.
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(endpoint)
         .build()
         .expect("OTLP exporter");

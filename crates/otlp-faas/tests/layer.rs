@@ -475,6 +475,8 @@ fn a_hanging_exporter_cannot_hold_the_response_past_the_deadline() {
     });
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        // Explicit: with the workspace's features unified, the exporter's default may be JSON.
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(format!("http://{address}/v1/traces"))
         .with_timeout(Duration::from_secs(2))
         .build()

@@ -28,6 +28,26 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// `collect --lambda-extension` was started outside Lambda.
+    #[error(
+        "AWS_LAMBDA_RUNTIME_API is not set: --lambda-extension runs only as a Lambda extension \
+         (from /opt/extensions), where Lambda sets it"
+    )]
+    NotInLambda,
+    /// An exchange with the Lambda Extensions API failed.
+    #[error("{stage} failed: {reason}")]
+    Extension {
+        /// What the extension was doing.
+        stage: &'static str,
+        /// The underlying failure.
+        reason: String,
+    },
+    /// The collector for extension mode could not be configured or started.
+    #[error("lambda extension: {reason}")]
+    ExtensionConfig {
+        /// What is wrong.
+        reason: String,
+    },
     /// A load generator worker task ended abnormally.
     #[error("load generator worker failed: {0}")]
     Worker(String),

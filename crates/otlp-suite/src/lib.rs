@@ -16,6 +16,7 @@
 
 pub mod error;
 pub mod inspect;
+pub mod lambda_extension;
 pub mod loadgen;
 
 pub use error::Error;
@@ -36,3 +37,6 @@ pub use otlp_sampling as sampling;
 /// Trace-context propagators for service meshes, and a tower layer.
 #[cfg(feature = "mesh")]
 pub use otlp_mesh as mesh;
+
+/// Tracing for serverless functions: resource detection, the Lambda layer, the extension client.
+pub use otlp_faas as faas;

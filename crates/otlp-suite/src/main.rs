@@ -34,6 +34,16 @@ enum Command {
         /// How long a shutdown (SIGINT/SIGTERM) may spend draining queues, e.g. 30s.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         shutdown_timeout: Duration,
+        /// Run as an AWS Lambda extension: register with the Extensions API, flush after every invocation and on
+        /// SHUTDOWN (without --config: export to $OTEL_EXPORTER_OTLP_ENDPOINT).
+        #[arg(long)]
+        lambda_extension: bool,
+        /// With --lambda-extension: the port Lambda pushes Telemetry API events to (0 picks a free one).
+        #[arg(long, default_value_t = 0, requires = "lambda_extension")]
+        telemetry_port: u16,
+        /// With --lambda-extension: the host in the Telemetry API destination URI.
+        #[arg(long, default_value = otlp_suite::lambda_extension::LAMBDA_TELEMETRY_HOST, requires = "lambda_extension")]
+        telemetry_host: String,
     },
     /// Check a config file and say what is wrong with it.
     Validate {
@@ -166,7 +176,30 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Collect {
             config,
+            lambda_extension: true,
+            telemetry_port,
+            telemetry_host,
+            ..
+        } => {
+            init_logging("info");
+            let options = otlp_suite::lambda_extension::ExtensionOptions {
+                config,
+                name: otlp_suite::lambda_extension::default_extension_name(),
+                telemetry_port,
+                telemetry_host,
+            };
+            match runtime.block_on(otlp_suite::lambda_extension::run(options)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Collect {
+            config,
             shutdown_timeout,
+            ..
         } => runtime.block_on(collect(config, shutdown_timeout)),
         Command::Validate { config } => validate(&config),
         Command::Inspect(args) => match otlp_suite::inspect::run(&args) {

@@ -235,11 +235,17 @@ impl Consumer for BatchProcessor {
     fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let shared = &self.shared;
-            shared.flush_requested.store(true, Ordering::SeqCst);
-            shared.wake.notify_one();
-            while (!shared.pending.lock().is_empty() || shared.sending.load(Ordering::SeqCst) > 0)
-                && Instant::now() < deadline
-            {
+            while Instant::now() < deadline {
+                let pending = !shared.pending.lock().is_empty();
+                if !pending && shared.sending.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                // Asked again on every pass: data that arrives after the flusher took an earlier request must not
+                // wait for the batch timeout.
+                if pending {
+                    shared.flush_requested.store(true, Ordering::SeqCst);
+                    shared.wake.notify_one();
+                }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             shared.next.flush(deadline).await;

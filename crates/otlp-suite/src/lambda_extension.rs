@@ -1,0 +1,550 @@
+//! `otlp-suite collect --lambda-extension`: the collector as an AWS Lambda external extension.
+//!
+//! The function sends OTLP to the extension on `127.0.0.1:4318` (HTTP) or `127.0.0.1:4317` (gRPC); the extension
+//! ships it to the real backend before Lambda freezes the environment. The sequence:
+//!
+//! 1. Register with the Extensions API (`$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension/register`) for `INVOKE` and
+//!    `SHUTDOWN`, under the executable's file name (Lambda requires the name of the file in `/opt/extensions`).
+//! 2. Start the collector from `--config`, or without one from [`lambda_default_config_yaml`], which exports to
+//!    `$OTEL_EXPORTER_OTLP_ENDPOINT` with `otlphttp` (plain `http://` only in this build), or with the gRPC `otlp`
+//!    exporter (TLS supported) when `$OTEL_EXPORTER_OTLP_PROTOCOL` is `grpc`. The embedded default of plain
+//!    `collect` writes files under `./otlp-data`, which is read-only in Lambda, so without `--config` the
+//!    endpoint variable is required.
+//! 3. Listen for Telemetry API pushes and subscribe to the `platform` stream
+//!    (`PUT $AWS_LAMBDA_RUNTIME_API/2022-07-01/telemetry`).
+//! 4. On each `INVOKE`, wait until the Telemetry API reports `platform.runtimeDone` for that request (the function
+//!    has responded, so it has sent its spans), bounded by the invocation's deadline; then flush the collector and
+//!    only then ask for the next event. Asking for the next event is what allows Lambda to freeze the environment,
+//!    so flushing right when `INVOKE` arrives would ship the *previous* invocation's telemetry, not this one's.
+//!    When the subscription failed (an old runtime, or the listener could not bind) there is no end-of-invocation
+//!    signal; the extension then waits [`FALLBACK_WAIT`] before flushing, which catches a function that exports
+//!    synchronously before responding (as `otlp_faas::FaasLayer` does) and is otherwise a best effort.
+//! 5. On `SHUTDOWN`, drain everything within the event's deadline, log what could not be delivered, and exit.
+//!
+//! Failures before the first `next` are reported with `init/error` (Lambda then fails the init phase), later
+//! ones with `exit/error`.
+//!
+//! ```
+//! use otlp_suite::lambda_extension::load_config;
+//!
+//! // Without --config, the backend comes from OTEL_EXPORTER_OTLP_ENDPOINT (here from a lookup, not the process env).
+//! let env = |name: &str| match name {
+//!     "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("https://otlp.example.com:4317".to_owned()),
+//!     "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("grpc".to_owned()),
+//!     _ => None,
+//! };
+//! let config = load_config(None, &env).unwrap();
+//! assert_eq!(config.service.pipelines.len(), 3);
+//! assert!(config.service.telemetry.metrics_address.is_none());
+//!
+//! let error = load_config(None, &|_: &str| None).unwrap_err();
+//! assert!(error.to_string().contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
+//! ```
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use otlp_collector::{Collector, Config, RunningCollector};
+use otlp_faas::{EventType, ExtensionClient, ExtensionEvent};
+use serde::Deserialize;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::Error;
+
+/// The environment variable holding the Runtime API's `host:port`.
+pub const RUNTIME_API_VARIABLE: &str = "AWS_LAMBDA_RUNTIME_API";
+
+/// The environment variable naming the backend the default Lambda config exports to.
+pub const ENDPOINT_VARIABLE: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The host Lambda reaches the extension's Telemetry API listener on.
+pub const LAMBDA_TELEMETRY_HOST: &str = "sandbox.localdomain";
+
+/// How long to wait before flushing an invocation when there is no Telemetry API subscription.
+pub const FALLBACK_WAIT: Duration = Duration::from_millis(50);
+
+/// Time left to Lambda itself at every deadline, so the extension's own work never runs past it.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
+
+const TELEMETRY_PATH: &str = "/2022-07-01/telemetry";
+const TELEMETRY_SCHEMA_VERSION: &str = "2022-12-13";
+
+/// The environment variable choosing the default config's exporter: `grpc`, or `http/protobuf` (the default).
+pub const PROTOCOL_VARIABLE: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+
+/// The config used in extension mode without `--config`: OTLP in on loopback, batched, and out to
+/// `$OTEL_EXPORTER_OTLP_ENDPOINT` with exporter `otlp` (gRPC) if `grpc` is true, else `otlphttp`. No files (the
+/// filesystem is read-only) and no self-metrics listener.
+pub fn lambda_default_config_yaml(grpc: bool) -> String {
+    LAMBDA_DEFAULT_CONFIG_TEMPLATE.replace("{exporter}", if grpc { "otlp" } else { "otlphttp" })
+}
+
+const LAMBDA_DEFAULT_CONFIG_TEMPLATE: &str = r#"receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:4317
+      http:
+        endpoint: 127.0.0.1:4318
+
+processors:
+  batch:
+    send_batch_size: 8192
+    timeout: 200ms
+
+exporters:
+  {exporter}:
+    endpoint: ${env:OTEL_EXPORTER_OTLP_ENDPOINT}
+
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [{exporter}]
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [{exporter}]
+    logs:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [{exporter}]
+  telemetry:
+    metrics:
+      level: none
+"#;
+
+/// How to run in extension mode.
+#[derive(Clone, Debug)]
+pub struct ExtensionOptions {
+    /// The collector config; `None` selects [`lambda_default_config_yaml`].
+    pub config: Option<PathBuf>,
+    /// The name to register under; Lambda requires the extension's file name.
+    pub name: String,
+    /// The port of the Telemetry API listener; 0 picks a free one.
+    pub telemetry_port: u16,
+    /// The host Lambda should push telemetry to ([`LAMBDA_TELEMETRY_HOST`] in Lambda).
+    pub telemetry_host: String,
+}
+
+/// The name an extension registers under when none is given: the executable's file name.
+pub fn default_extension_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| {
+            path.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "otlp-suite".to_owned())
+}
+
+/// Loads the collector config for extension mode: `path` if given, else [`lambda_default_config_yaml`] with the
+/// endpoint and protocol looked up through `env` (so callers and tests decide where the environment comes from).
+pub fn load_config(
+    path: Option<&std::path::Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Error> {
+    match path {
+        Some(path) => Config::from_file(path).map_err(|error| Error::ExtensionConfig {
+            reason: error.to_string(),
+        }),
+        None => {
+            if env(ENDPOINT_VARIABLE).is_none_or(|value| value.trim().is_empty()) {
+                return Err(Error::ExtensionConfig {
+                    reason: format!(
+                        "without --config the extension exports to ${ENDPOINT_VARIABLE}, which is not set; set it \
+                         to the backend's OTLP base URL (with ${PROTOCOL_VARIABLE}=grpc for gRPC) or pass --config \
+                         (the default `collect` config writes files, and the Lambda filesystem is read-only)"
+                    ),
+                });
+            }
+            let grpc = match env(PROTOCOL_VARIABLE).as_deref().map(str::trim) {
+                None | Some("" | "http/protobuf") => false,
+                Some("grpc") => true,
+                Some(other) => {
+                    return Err(Error::ExtensionConfig {
+                        reason: format!(
+                            "${PROTOCOL_VARIABLE} is `{other}`; without --config the extension supports `grpc` and \
+                             `http/protobuf`"
+                        ),
+                    });
+                }
+            };
+            Config::from_yaml_with_env(&lambda_default_config_yaml(grpc), env).map_err(|error| {
+                Error::ExtensionConfig {
+                    reason: error.to_string(),
+                }
+            })
+        }
+    }
+}
+
+/// Runs the extension until `SHUTDOWN` (then `Ok`) or a failure it reported to Lambda (then the error).
+pub async fn run(options: ExtensionOptions) -> Result<(), Error> {
+    let runtime_api = std::env::var(RUNTIME_API_VARIABLE)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .ok_or(Error::NotInLambda)?;
+    let client = ExtensionClient::register(
+        &runtime_api,
+        &options.name,
+        &[EventType::Invoke, EventType::Shutdown],
+    )
+    .await
+    .map_err(|error| Error::Extension {
+        stage: "registering with the Lambda Extensions API",
+        reason: error.to_string(),
+    })?;
+    tracing::info!(name = %options.name, "registered with the Lambda Extensions API");
+
+    let collector = match start_collector(options.config.as_deref()).await {
+        Ok(collector) => collector,
+        Err(error) => {
+            report_init_error(&client, "Extension.CollectorFailed", &error).await;
+            return Err(error);
+        }
+    };
+
+    let runtime_done = Arc::new(RuntimeDone::default());
+    let subscribed = subscribe_to_telemetry(&client, &runtime_api, &options, &runtime_done).await;
+    if !subscribed {
+        tracing::warn!(
+            wait = ?FALLBACK_WAIT,
+            "no Telemetry API subscription: invocations are flushed after a fixed wait instead of when the \
+             function has responded"
+        );
+    }
+
+    loop {
+        let event = match client.next_event().await {
+            Ok(event) => event,
+            Err(error) => {
+                let error = Error::Extension {
+                    stage: "waiting for the next Lambda event",
+                    reason: error.to_string(),
+                };
+                if let Err(report) = client
+                    .exit_error("Extension.NextEventFailed", &error.to_string())
+                    .await
+                {
+                    tracing::warn!("cannot report the failure to Lambda: {report}");
+                }
+                log_shutdown(collector.shutdown(DEADLINE_MARGIN).await);
+                return Err(error);
+            }
+        };
+        let deadline = Instant::now() + event.time_remaining().saturating_sub(DEADLINE_MARGIN);
+        match event {
+            ExtensionEvent::Invoke { request_id, .. } => {
+                if subscribed {
+                    if !runtime_done.wait_for(&request_id, deadline).await {
+                        tracing::warn!(
+                            %request_id,
+                            "no platform.runtimeDone before the invocation's deadline; flushing what arrived"
+                        );
+                    }
+                } else {
+                    tokio::time::sleep_until(deadline.min(Instant::now() + FALLBACK_WAIT)).await;
+                }
+                let budget = deadline.saturating_duration_since(Instant::now());
+                if !collector.flush(budget).await {
+                    tracing::warn!(%request_id, ?budget, "not everything was delivered before the deadline");
+                }
+            }
+            ExtensionEvent::Shutdown { reason, .. } => {
+                tracing::info!(?reason, "SHUTDOWN: draining pipelines");
+                let budget = deadline.saturating_duration_since(Instant::now());
+                log_shutdown(collector.shutdown(budget).await);
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn start_collector(path: Option<&std::path::Path>) -> Result<RunningCollector, Error> {
+    let config = load_config(path, &|name| std::env::var(name).ok())?;
+    Collector::new(config)
+        .start()
+        .await
+        .map_err(|error| Error::ExtensionConfig {
+            reason: format!("cannot start the collector: {error}"),
+        })
+}
+
+async fn report_init_error(client: &ExtensionClient, error_type: &str, error: &Error) {
+    if let Err(report) = client.init_error(error_type, &error.to_string()).await {
+        tracing::warn!("cannot report the init failure to Lambda: {report}");
+    }
+}
+
+fn log_shutdown(report: otlp_collector::ShutdownReport) {
+    for ((component, signal), items) in &report.undelivered {
+        if *items > 0 {
+            tracing::error!(%component, %signal, items, "not delivered before the shutdown deadline");
+        }
+    }
+    for error in &report.errors {
+        tracing::error!("{error}");
+    }
+    if report.is_clean() {
+        tracing::info!("shut down cleanly: everything accepted was delivered");
+    }
+}
+
+/// Request IDs the Telemetry API reported as `platform.runtimeDone`, not yet consumed by the event loop.
+#[derive(Default)]
+struct RuntimeDone {
+    request_ids: Mutex<HashSet<String>>,
+    changed: Notify,
+}
+
+impl RuntimeDone {
+    fn record(&self, request_id: String) {
+        self.request_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(request_id);
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until `request_id` is done or `deadline` passes; true if it is done. Forgets every other ID seen so
+    /// far: one environment runs one invocation at a time, so anything else is a late report of an earlier one
+    /// and keeping it would only grow the set.
+    async fn wait_for(&self, request_id: &str, deadline: Instant) -> bool {
+        let done = async {
+            loop {
+                let notified = self.changed.notified();
+                tokio::pin!(notified);
+                // Registered before the check, so a report landing between the check and the await still wakes us.
+                notified.as_mut().enable();
+                if self
+                    .request_ids
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .contains(request_id)
+                {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let seen = tokio::time::timeout_at(deadline, done).await.is_ok();
+        self.request_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        seen
+    }
+}
+
+/// One Telemetry API event; only `platform.runtimeDone` matters here.
+#[derive(Deserialize)]
+struct TelemetryEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    record: serde_json::Value,
+}
+
+async fn receive_telemetry(
+    State(runtime_done): State<Arc<RuntimeDone>>,
+    body: Bytes,
+) -> StatusCode {
+    let events: Vec<TelemetryEvent> = match serde_json::from_slice(&body) {
+        Ok(events) => events,
+        Err(error) => {
+            tracing::warn!("Telemetry API sent a body that is not an array of events: {error}");
+            return StatusCode::BAD_REQUEST;
+        }
+    };
+    for event in events {
+        if event.kind != "platform.runtimeDone" {
+            continue;
+        }
+        match event.record.get("requestId").and_then(|id| id.as_str()) {
+            Some(request_id) => {
+                let status = event
+                    .record
+                    .get("status")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("unknown");
+                tracing::debug!(%request_id, %status, "function finished the invocation");
+                runtime_done.record(request_id.to_owned());
+            }
+            None => tracing::warn!("platform.runtimeDone without record.requestId"),
+        }
+    }
+    StatusCode::OK
+}
+
+/// Starts the listener and subscribes; false (after logging why) when either fails.
+async fn subscribe_to_telemetry(
+    client: &ExtensionClient,
+    runtime_api: &str,
+    options: &ExtensionOptions,
+    runtime_done: &Arc<RuntimeDone>,
+) -> bool {
+    let listener = match tokio::net::TcpListener::bind(SocketAddr::from((
+        [0, 0, 0, 0],
+        options.telemetry_port,
+    )))
+    .await
+    {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(
+                port = options.telemetry_port,
+                "cannot bind the Telemetry API listener: {error}"
+            );
+            return false;
+        }
+    };
+    let port = match listener.local_addr() {
+        Ok(address) => address.port(),
+        Err(error) => {
+            tracing::warn!("cannot read the Telemetry API listener's address: {error}");
+            return false;
+        }
+    };
+    let app = Router::new()
+        .route("/", post(receive_telemetry))
+        .with_state(Arc::clone(runtime_done));
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::warn!("Telemetry API listener stopped: {error}");
+        }
+    });
+
+    let destination = format!("http://{}:{port}", options.telemetry_host);
+    let body = serde_json::json!({
+        "schemaVersion": TELEMETRY_SCHEMA_VERSION,
+        "types": ["platform"],
+        // The minimums Lambda accepts: runtimeDone should reach us as soon as possible after the response.
+        "buffering": {"maxItems": 1000, "maxBytes": 262_144, "timeoutMs": 25},
+        "destination": {"protocol": "HTTP", "URI": destination},
+    });
+    let http = reqwest::Client::new();
+    let response = http
+        .put(format!("http://{runtime_api}{TELEMETRY_PATH}"))
+        .header(otlp_faas::extension::IDENTIFIER_HEADER, client.identifier())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await;
+    match response {
+        Ok(response) if response.status().is_success() => {
+            tracing::info!(%destination, "subscribed to the Lambda Telemetry API");
+            true
+        }
+        Ok(response) => {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            tracing::warn!(%status, body = %text, "the Telemetry API refused the subscription");
+            false
+        }
+        Err(error) => {
+            tracing::warn!("cannot reach the Telemetry API: {error}");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_exports_to_the_endpoint_variable() {
+        let env = |name: &str| {
+            (name == ENDPOINT_VARIABLE).then(|| "http://collector.internal:4318".to_owned())
+        };
+        let config = load_config(None, &env).unwrap();
+        let exporters: Vec<String> = config.exporters.keys().map(ToString::to_string).collect();
+        assert_eq!(exporters, ["otlphttp"]);
+        match config.exporters.values().next() {
+            Some(otlp_collector::config::ExporterConfig::OtlpHttp(otlphttp)) => {
+                assert_eq!(
+                    otlphttp.endpoint.as_deref(),
+                    Some("http://collector.internal:4318")
+                );
+            }
+            other => panic!("expected otlphttp, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn blank_endpoint_variable_is_refused() {
+        let error = load_config(None, &|_: &str| Some("  ".to_owned())).unwrap_err();
+        assert!(error.to_string().contains("--config"), "{error}");
+    }
+
+    #[test]
+    fn unsupported_protocol_is_refused_by_name() {
+        let env = |name: &str| match name {
+            ENDPOINT_VARIABLE => Some("http://collector.internal:4318".to_owned()),
+            PROTOCOL_VARIABLE => Some("http/json".to_owned()),
+            _ => None,
+        };
+        let error = load_config(None, &env).unwrap_err();
+        assert!(error.to_string().contains("`http/json`"), "{error}");
+    }
+
+    #[test]
+    fn missing_config_file_names_the_file() {
+        let error = load_config(
+            Some(std::path::Path::new("/does/not/exist.yaml")),
+            &|_: &str| None,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("/does/not/exist.yaml"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn runtime_done_wakes_a_waiter_and_forgets_stale_ids() {
+        let done = Arc::new(RuntimeDone::default());
+        done.record("stale".to_owned());
+        let recorder = Arc::clone(&done);
+        let waiter = tokio::spawn(async move {
+            let far = Instant::now() + Duration::from_secs(60);
+            recorder.wait_for("current", far).await
+        });
+        // Give the waiter a chance to park first, though recording before it parks must work too.
+        tokio::task::yield_now().await;
+        done.record("current".to_owned());
+        assert!(waiter.await.unwrap());
+        // Both IDs were consumed: a later wait for the stale one times out.
+        assert!(!done.wait_for("stale", Instant::now()).await);
+    }
+
+    #[tokio::test]
+    async fn telemetry_listener_records_only_runtime_done() {
+        let done = Arc::new(RuntimeDone::default());
+        let body = serde_json::json!([
+            {"time": "2026-11-21T09:00:00Z", "type": "platform.start", "record": {"requestId": "a"}},
+            {"time": "2026-11-21T09:00:01Z", "type": "platform.runtimeDone", "record": {"requestId": "b", "status": "success"}},
+        ]);
+        let status =
+            receive_telemetry(State(Arc::clone(&done)), Bytes::from(body.to_string())).await;
+        assert_eq!(status, StatusCode::OK);
+        let recorded: Vec<String> = done.request_ids.lock().unwrap().iter().cloned().collect();
+        assert_eq!(recorded, ["b"]);
+        assert!(done.wait_for("b", Instant::now()).await);
+        let status =
+            receive_telemetry(State(Arc::clone(&done)), Bytes::from_static(b"{not json")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+}

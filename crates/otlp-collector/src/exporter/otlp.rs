@@ -233,53 +233,36 @@ impl Export for OtlpGrpcExporter {
         &'a self,
         batch: &'a Arc<Batch>,
     ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
+        // The three signals differ only in their client type, request accessor and partial-success field.
+        macro_rules! export_with {
+            ($client:ident, $request:expr, $rejected:ident) => {{
+                let mut client = $client::new(self.channel.clone());
+                if let Some(c) = self.compression {
+                    client = client.send_compressed(c);
+                }
+                let request = self.request($request.cloned().unwrap_or_default());
+                let response = client
+                    .export(request)
+                    .await
+                    .map_err(|s| grpc_error(&s))?
+                    .into_inner();
+                response
+                    .partial_success
+                    .map(|p| rejected(p.$rejected, p.error_message))
+            }};
+        }
         Box::pin(async move {
-            let channel = self.channel.clone();
             let delivered = match batch.signal() {
                 Signal::Traces => {
-                    let mut client = TraceServiceClient::new(channel);
-                    if let Some(c) = self.compression {
-                        client = client.send_compressed(c);
-                    }
-                    let request = batch.as_traces().cloned().unwrap_or_default();
-                    let response = client
-                        .export(self.request(request))
-                        .await
-                        .map_err(|s| grpc_error(&s))?
-                        .into_inner();
-                    response
-                        .partial_success
-                        .map(|p| rejected(p.rejected_spans, p.error_message))
+                    export_with!(TraceServiceClient, batch.as_traces(), rejected_spans)
                 }
-                Signal::Metrics => {
-                    let mut client = MetricsServiceClient::new(channel);
-                    if let Some(c) = self.compression {
-                        client = client.send_compressed(c);
-                    }
-                    let request = batch.as_metrics().cloned().unwrap_or_default();
-                    let response = client
-                        .export(self.request(request))
-                        .await
-                        .map_err(|s| grpc_error(&s))?
-                        .into_inner();
-                    response
-                        .partial_success
-                        .map(|p| rejected(p.rejected_data_points, p.error_message))
-                }
+                Signal::Metrics => export_with!(
+                    MetricsServiceClient,
+                    batch.as_metrics(),
+                    rejected_data_points
+                ),
                 Signal::Logs => {
-                    let mut client = LogsServiceClient::new(channel);
-                    if let Some(c) = self.compression {
-                        client = client.send_compressed(c);
-                    }
-                    let request = batch.as_logs().cloned().unwrap_or_default();
-                    let response = client
-                        .export(self.request(request))
-                        .await
-                        .map_err(|s| grpc_error(&s))?
-                        .into_inner();
-                    response
-                        .partial_success
-                        .map(|p| rejected(p.rejected_log_records, p.error_message))
+                    export_with!(LogsServiceClient, batch.as_logs(), rejected_log_records)
                 }
             };
             Ok(delivered.unwrap_or_default())

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::setup::run_setup;
-use crate::workspace::{Workspace, describe, seconds};
+use crate::workspace::{Workspace, available_disk_bytes, describe, gibibytes, seconds};
 
 /// The environment variable through which tests find the project's Python interpreter.
 pub const PYTHON_ENV: &str = "OTLP_SUITE_PYTHON";
@@ -53,11 +53,18 @@ fn plan(quick: bool) -> Vec<Step> {
 /// Runs setup and every step; the exit code is non-zero when any of them failed.
 pub fn run_tests(workspace: &Workspace, options: &TestOptions) -> Result<ExitCode> {
     let environment = run_setup(workspace)?;
+    report_free_disk(workspace, "before the build");
+    // A CI checkout is built once and thrown away: incremental caches would only double what the
+    // build writes to a disk that has run full here before.
+    let one_shot_build = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
     let steps = plan(options.quick);
     let mut durations: Vec<(Step, Duration)> = Vec::new();
     let mut totals = TestTotals::default();
     for (index, step) in steps.iter().copied().enumerate() {
         let mut command = workspace.cargo();
+        if one_shot_build {
+            command.env("CARGO_INCREMENTAL", "0");
+        }
         match step {
             Step::Fmt => {
                 command.args(["fmt", "--all", "--", "--check"]);
@@ -118,6 +125,9 @@ pub fn run_tests(workspace: &Workspace, options: &TestOptions) -> Result<ExitCod
                 seconds(elapsed)
             );
             print_recap(&durations);
+            // A linker killed by SIGBUS or "No space left on device" reads like a code failure;
+            // the free space next to it tells the two apart.
+            report_free_disk(workspace, "after the failure");
             if step == Step::Test {
                 println!("{}", totals.summary_line(false, elapsed));
             }
@@ -126,6 +136,7 @@ pub fn run_tests(workspace: &Workspace, options: &TestOptions) -> Result<ExitCod
         println!("xtask: step {} ok in {}", step.name(), seconds(elapsed));
     }
     print_recap(&durations);
+    report_free_disk(workspace, "after the build");
     let test_time = durations
         .iter()
         .find(|(step, _)| *step == Step::Test)
@@ -133,6 +144,15 @@ pub fn run_tests(workspace: &Workspace, options: &TestOptions) -> Result<ExitCod
         .unwrap_or_default();
     println!("{}", totals.summary_line(true, test_time));
     Ok(ExitCode::SUCCESS)
+}
+
+fn report_free_disk(workspace: &Workspace, when: &str) {
+    if let Some(bytes) = available_disk_bytes(&workspace.root) {
+        println!(
+            "xtask: {} free on the workspace's disk {when}",
+            gibibytes(bytes)
+        );
+    }
 }
 
 fn print_recap(durations: &[(Step, Duration)]) {

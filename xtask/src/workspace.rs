@@ -95,6 +95,28 @@ pub fn run(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Bytes available to this user on the file system holding `path`, as `df -Pk` reports them;
+/// `None` when `df` is missing or prints something unexpected (the number is only informative).
+pub fn available_disk_bytes(path: &Path) -> Option<u64> {
+    let output = Command::new("df").arg("-Pk").arg(path).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    parse_df_available_kib(&String::from_utf8_lossy(&output.stdout)).map(|kib| kib * 1024)
+}
+
+/// The "Available" column (in KiB) of the data line of POSIX `df -Pk` output.
+fn parse_df_available_kib(text: &str) -> Option<u64> {
+    // Filesystem 1024-blocks Used Available Capacity Mounted-on; a long device name cannot wrap
+    // under -P, so the data line always has the fourth field.
+    text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// A byte count as GiB with one decimal, for log lines.
+pub fn gibibytes(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
+
 /// Formats a duration in seconds the way the step log prints it.
 pub fn seconds(duration: std::time::Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
@@ -125,6 +147,22 @@ mod tests {
             error.to_string().contains("`false ignored` failed"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn reads_available_kib_from_posix_df_output() {
+        let text = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
+                    /dev/vda         264091636 55051812 196217148      22% /\n";
+        assert_eq!(parse_df_available_kib(text), Some(196_217_148));
+        assert_eq!(parse_df_available_kib("Filesystem\n"), None);
+        assert_eq!(parse_df_available_kib(""), None);
+    }
+
+    #[test]
+    fn this_checkout_has_a_disk_with_a_size() {
+        let workspace = Workspace::locate().unwrap();
+        assert!(available_disk_bytes(&workspace.root).is_some());
+        assert_eq!(gibibytes(3 << 29), "1.5 GiB");
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! Column builders that write straight into `Vec`s (handed to Arrow without a copy) and
 //! the string dictionary interner behind every dictionary-encoded column.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use arrow::array::builder::{BooleanBufferBuilder, NullBufferBuilder};
 use arrow::array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, DictionaryArray, FixedSizeBinaryArray, ListArray,
+    Array, ArrayRef, BooleanArray, DictionaryArray, FixedSizeBinaryArray, ListArray,
     PrimitiveArray, StringArray, StructArray,
 };
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
@@ -75,24 +74,58 @@ pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// Distinct strings of one column, in first-seen order (so a persistent dictionary only
 /// ever grows at its end, which is what an IPC delta dictionary is).
+///
+/// The hash table holds only ids: a string's bytes live once, in the dictionary buffer
+/// that becomes the Arrow values array, so interning a new string allocates nothing
+/// beyond that buffer's growth.
 #[derive(Default)]
 pub(crate) struct Interner {
-    map: HashMap<Box<str>, u32, FxBuild>,
+    table: hashbrown::HashTable<(u64, u32)>,
+    /// Starts with 0 once the first string is in; `offsets[id]..offsets[id + 1]`.
     offsets: Vec<i32>,
     bytes: Vec<u8>,
     too_large: bool,
 }
 
+#[inline]
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(bytes);
+    // The multiply leaves its best-mixed bits at the top; hashbrown picks buckets with
+    // the low bits, so bring them down (as rustc-hash 2 does).
+    hasher.finish().rotate_left(26)
+}
+
 impl Interner {
     #[inline]
-    fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.map.get(s) {
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        let hash = hash_bytes(s.as_bytes());
+        let (offsets, bytes) = (&self.offsets, &self.bytes);
+        let found = self.table.find(hash, |&(stored, id)| {
+            stored == hash && slice_of(offsets, bytes, id) == s.as_bytes()
+        });
+        if let Some(&(_, id)) = found {
             return id;
         }
+        self.insert_new(hash, s)
+    }
+
+    /// [`intern`](Self::intern) that first tries `predicted`, the id this string had the last
+    /// time it was met in the same place; a hit costs one comparison and no hashing.
+    #[inline]
+    pub(crate) fn intern_predicted(&mut self, s: &str, predicted: u32) -> u32 {
+        if (predicted as usize) < self.len() && self.value(predicted) == s.as_bytes() {
+            return predicted;
+        }
+        self.intern(s)
+    }
+
+    #[cold]
+    fn insert_new(&mut self, hash: u64, s: &str) -> u32 {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        let id = u32::try_from(self.map.len()).unwrap_or(u32::MAX);
+        let id = u32::try_from(self.table.len()).unwrap_or(u32::MAX);
         self.bytes.extend_from_slice(s.as_bytes());
         match i32::try_from(self.bytes.len()) {
             Ok(end) => self.offsets.push(end),
@@ -101,28 +134,35 @@ impl Interner {
                 self.offsets.push(i32::MAX);
             }
         }
-        self.map.insert(s.into(), id);
+        self.table
+            .insert_unique(hash, (hash, id), |&(stored, _)| stored);
         id
     }
 
-    fn len(&self) -> usize {
-        self.map.len()
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
     }
 
     fn clear(&mut self) {
-        self.map.clear();
+        self.table.clear();
         self.offsets.clear();
         self.bytes.clear();
         self.too_large = false;
     }
 
-    fn values(&self, column: &'static str) -> Result<StringArray, Error> {
+    fn check_size(&self, column: &'static str) -> Result<(), Error> {
         if self.too_large {
             return Err(Error::DictionaryOverflow {
                 column,
                 limit: i32::MAX as usize,
             });
         }
+        Ok(())
+    }
+
+    /// The dictionary as an Arrow array, keeping it for the batches that follow.
+    fn values(&self, column: &'static str) -> Result<StringArray, Error> {
+        self.check_size(column)?;
         let offsets = if self.offsets.is_empty() {
             vec![0]
         } else {
@@ -135,15 +175,45 @@ impl Interner {
         )?)
     }
 
-    fn value(&self, id: u32) -> &[u8] {
-        let i = id as usize;
-        match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&start), Some(&end)) => {
-                self.bytes.get(start as usize..end as usize).unwrap_or(&[])
-            }
-            _ => &[],
+    /// The dictionary as an Arrow array without a copy; the interner starts empty again.
+    fn take_values(&mut self, column: &'static str) -> Result<StringArray, Error> {
+        self.check_size(column)?;
+        let mut offsets = std::mem::take(&mut self.offsets);
+        if offsets.is_empty() {
+            offsets.push(0);
         }
+        let bytes = std::mem::take(&mut self.bytes);
+        // Size the next batch's buffers like this one's instead of growing them again.
+        self.offsets.reserve(offsets.len());
+        self.bytes.reserve(bytes.len());
+        self.table.clear();
+        Ok(StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(bytes),
+            None,
+        )?)
     }
+
+    fn value(&self, id: u32) -> &[u8] {
+        slice_of(&self.offsets, &self.bytes, id)
+    }
+}
+
+#[inline]
+fn slice_of<'a>(offsets: &[i32], bytes: &'a [u8], id: u32) -> &'a [u8] {
+    let i = id as usize;
+    match (offsets.get(i), offsets.get(i + 1)) {
+        (Some(&start), Some(&end)) => bytes.get(start as usize..end as usize).unwrap_or(&[]),
+        _ => &[],
+    }
+}
+
+/// Hands `vec`'s rows over (to become an Arrow buffer without a copy) and leaves it empty
+/// with the same capacity, so the next batch of a similar size does not grow it again
+/// step by step.
+pub(crate) fn take_sized<T>(vec: &mut Vec<T>) -> Vec<T> {
+    let len = vec.len();
+    std::mem::replace(vec, Vec::with_capacity(len))
 }
 
 /// The validity of `nulls` reordered by `perm`.
@@ -186,6 +256,16 @@ impl StrCol {
         self.nulls.append_non_null();
     }
 
+    /// Adds a row of `s`, trying `predicted` before the hash lookup (see
+    /// [`Interner::intern_predicted`]); returns its dictionary id.
+    #[inline]
+    pub(crate) fn push_predicted(&mut self, s: &str, predicted: u32) -> u32 {
+        let id = self.interner.intern_predicted(s, predicted);
+        self.keys.push(id);
+        self.nulls.append_non_null();
+        id
+    }
+
     #[inline]
     pub(crate) fn push_null(&mut self) {
         self.keys.push(0);
@@ -219,8 +299,32 @@ impl StrCol {
     }
 
     pub(crate) fn finish(&mut self, mode: DictMode, out: &mut Table) -> Result<(), Error> {
-        let keys = std::mem::take(&mut self.keys);
+        let keys = take_sized(&mut self.keys);
         let nulls = self.nulls.finish();
+        self.finish_keys(mode, keys, nulls, out)
+    }
+
+    /// The dictionary id of `s`, without adding a row (for columns whose rows are
+    /// assembled at [`finish_keys`](Self::finish_keys)).
+    #[inline]
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        self.interner.intern(s)
+    }
+
+    /// [`Interner::intern_predicted`] of this column's dictionary.
+    #[inline]
+    pub(crate) fn intern_predicted(&mut self, s: &str, predicted: u32) -> u32 {
+        self.interner.intern_predicted(s, predicted)
+    }
+
+    /// Finishes the column from keys the caller assembled (0 under null rows).
+    pub(crate) fn finish_keys(
+        &mut self,
+        mode: DictMode,
+        keys: Vec<u32>,
+        nulls: Option<arrow::buffer::NullBuffer>,
+        out: &mut Table,
+    ) -> Result<(), Error> {
         let cardinality = self.interner.len();
         let array: ArrayRef = match mode {
             DictMode::Persistent => {
@@ -233,15 +337,17 @@ impl StrCol {
                 dict_array::<UInt16Type>(&keys, nulls, self.interner.values(self.name)?)?
             }
             DictMode::Adaptive => {
-                let array: ArrayRef = if cardinality <= usize::from(u8::MAX) + 1 {
-                    dict_array::<UInt8Type>(&keys, nulls, self.interner.values(self.name)?)?
+                if cardinality <= usize::from(u8::MAX) + 1 {
+                    let values = self.interner.take_values(self.name)?;
+                    dict_array::<UInt8Type>(&keys, nulls, values)?
                 } else if cardinality <= usize::from(u16::MAX) + 1 {
-                    dict_array::<UInt16Type>(&keys, nulls, self.interner.values(self.name)?)?
+                    let values = self.interner.take_values(self.name)?;
+                    dict_array::<UInt16Type>(&keys, nulls, values)?
                 } else {
-                    self.plain(&keys, nulls)?
-                };
-                self.interner.clear();
-                array
+                    let array = self.plain(&keys, nulls)?;
+                    self.interner.clear();
+                    array
+                }
             }
         };
         out.add(self.name, self.nullable, array);
@@ -340,22 +446,8 @@ impl<T: ArrowPrimitiveType> PrimCol<T> {
         self.nulls = NullBufferBuilder::new(0);
     }
 
-    /// The values pushed so far (default for null rows).
-    pub(crate) fn values(&self) -> &[T::Native] {
-        &self.values
-    }
-
-    /// Reorders the rows: row `i` becomes the old row `perm[i]`.
-    pub(crate) fn permute(&mut self, perm: &[u32]) {
-        self.values = perm
-            .iter()
-            .map(|&r| self.values.get(r as usize).copied().unwrap_or_default())
-            .collect();
-        self.nulls = permute_nulls(&self.nulls, perm);
-    }
-
     pub(crate) fn finish(&mut self, out: &mut Table) {
-        let values = std::mem::take(&mut self.values);
+        let values = take_sized(&mut self.values);
         let array = PrimitiveArray::<T>::new(ScalarBuffer::from(values), self.nulls.finish());
         out.add(self.name, self.nullable, Arc::new(array));
     }
@@ -395,6 +487,20 @@ impl ParentCol {
     }
 }
 
+/// The `parent_id` column of rows whose parents are `parents`: each the difference to
+/// the previous row's parent (wrapping, the first row against 0), as [`ParentCol`] writes it.
+pub(crate) fn parent_deltas(parents: &[u32]) -> Vec<u32> {
+    let mut last = 0u32;
+    parents
+        .iter()
+        .map(|&parent| {
+            let delta = parent.wrapping_sub(last);
+            last = parent;
+            delta
+        })
+        .collect()
+}
+
 /// A boolean column.
 pub(crate) struct BoolCol {
     name: &'static str,
@@ -424,18 +530,6 @@ impl BoolCol {
     pub(crate) fn discard_rows(&mut self) {
         self.values = BooleanBufferBuilder::new(0);
         self.nulls = NullBufferBuilder::new(0);
-    }
-    pub(crate) fn get(&self, row: usize) -> bool {
-        row < self.values.len() && self.values.get_bit(row)
-    }
-    /// Reorders the rows: row `i` becomes the old row `perm[i]`.
-    pub(crate) fn permute(&mut self, perm: &[u32]) {
-        let mut values = BooleanBufferBuilder::new(perm.len());
-        for &r in perm {
-            values.append(self.get(r as usize));
-        }
-        self.values = values;
-        self.nulls = permute_nulls(&self.nulls, perm);
     }
     pub(crate) fn finish(&mut self, out: &mut Table) {
         let array = BooleanArray::new(self.values.finish(), self.nulls.finish());
@@ -495,78 +589,10 @@ impl IdCol {
         self.nulls = NullBufferBuilder::new(0);
     }
     pub(crate) fn finish(&mut self, out: &mut Table) -> Result<(), Error> {
-        let bytes = std::mem::take(&mut self.bytes);
+        let bytes = take_sized(&mut self.bytes);
         let width = i32::try_from(self.width).unwrap_or(i32::MAX);
         let array =
             FixedSizeBinaryArray::try_new(width, Buffer::from_vec(bytes), self.nulls.finish())?;
-        out.add(self.name, true, Arc::new(array));
-        Ok(())
-    }
-}
-
-/// A nullable variable-length binary column (`bytes` attribute values).
-pub(crate) struct BinCol {
-    name: &'static str,
-    offsets: Vec<i32>,
-    bytes: Vec<u8>,
-    nulls: NullBufferBuilder,
-}
-
-impl BinCol {
-    pub(crate) fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            offsets: vec![0],
-            bytes: Vec::new(),
-            nulls: NullBufferBuilder::new(0),
-        }
-    }
-    #[inline]
-    pub(crate) fn push_opt(&mut self, v: Option<&[u8]>) {
-        if let Some(v) = v {
-            self.bytes.extend_from_slice(v);
-        }
-        self.offsets
-            .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
-        self.nulls.append(v.is_some());
-    }
-    pub(crate) fn discard_rows(&mut self) {
-        self.offsets.clear();
-        self.offsets.push(0);
-        self.bytes.clear();
-        self.nulls = NullBufferBuilder::new(0);
-    }
-    /// Reorders the rows: row `i` becomes the old row `perm[i]`.
-    pub(crate) fn permute(&mut self, perm: &[u32]) {
-        let mut offsets = Vec::with_capacity(perm.len() + 1);
-        offsets.push(0i32);
-        let mut bytes = Vec::with_capacity(self.bytes.len());
-        for &r in perm {
-            let r = r as usize;
-            if let (Some(&start), Some(&end)) = (self.offsets.get(r), self.offsets.get(r + 1)) {
-                bytes
-                    .extend_from_slice(self.bytes.get(start as usize..end as usize).unwrap_or(&[]));
-            }
-            offsets.push(i32::try_from(bytes.len()).unwrap_or(i32::MAX));
-        }
-        self.offsets = offsets;
-        self.bytes = bytes;
-        self.nulls = permute_nulls(&self.nulls, perm);
-    }
-    pub(crate) fn finish(&mut self, out: &mut Table) -> Result<(), Error> {
-        if self.bytes.len() > i32::MAX as usize {
-            return Err(Error::DictionaryOverflow {
-                column: self.name,
-                limit: i32::MAX as usize,
-            });
-        }
-        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
-        let bytes = std::mem::take(&mut self.bytes);
-        let array = BinaryArray::try_new(
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Buffer::from_vec(bytes),
-            self.nulls.finish(),
-        )?;
         out.add(self.name, true, Arc::new(array));
         Ok(())
     }
@@ -605,7 +631,7 @@ impl<T: ArrowPrimitiveType> ListCol<T> {
             });
         }
         let offsets = std::mem::replace(&mut self.offsets, vec![0]);
-        let values = std::mem::take(&mut self.values);
+        let values = take_sized(&mut self.values);
         let item = Arc::new(Field::new("item", T::DATA_TYPE, false));
         let array = ListArray::try_new(
             item,
@@ -677,6 +703,17 @@ pub(crate) struct Table {
 }
 
 impl Table {
+    /// Adds a column of non-null values.
+    pub(crate) fn add_primitive<T: ArrowPrimitiveType>(
+        &mut self,
+        name: &str,
+        nullable: bool,
+        values: Vec<T::Native>,
+    ) {
+        let array = PrimitiveArray::<T>::new(ScalarBuffer::from(values), None);
+        self.add(name, nullable, Arc::new(array));
+    }
+
     pub(crate) fn add(&mut self, name: &str, nullable: bool, array: ArrayRef) {
         let field = Field::new(name, array.data_type().clone(), nullable);
         self.columns.push((field, array));

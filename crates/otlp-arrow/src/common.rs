@@ -2,8 +2,10 @@
 //! `values` table holding the elements of nested arrays and maps.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use arrow::array::{Array, StructArray};
+use arrow::array::{Array, BinaryArray, BooleanArray, PrimitiveArray, StructArray};
+use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{Float64Type, Int32Type, Int64Type, UInt8Type, UInt32Type};
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, EntityRef, InstrumentationScope, KeyValue, KeyValueList, any_value,
@@ -11,7 +13,9 @@ use opentelemetry_proto::tonic::common::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::Error;
-use crate::columns::{BinCol, BoolCol, DictMode, ParentCol, PrimCol, StrCol, StrListCol, Table};
+use crate::columns::{
+    BoolCol, DictMode, ParentCol, PrimCol, StrCol, StrListCol, Table, parent_deltas, take_sized,
+};
 use crate::read::{Bins, Bools, Groups, Prim, StrList, Strs, row_id};
 
 /// `type` column codes of a value.
@@ -29,6 +33,33 @@ pub(crate) mod kind {
     pub const KVLIST: u8 = 8;
     /// `string_value_strindex` (profiles dictionary reference), stored in `int`.
     pub const STRINDEX: u8 = 9;
+}
+
+/// Per-kind value columns, in schema order after `type`.
+mod column {
+    pub const STR: usize = 0;
+    /// Ints and string indexes.
+    pub const INT: usize = 1;
+    pub const DOUBLE: usize = 2;
+    pub const BOOL: usize = 3;
+    pub const BYTES: usize = 4;
+    /// Arrays and maps.
+    pub const CONTAINER: usize = 5;
+}
+const KINDS: usize = 6;
+
+/// Which per-kind column holds a value of type code `t` (none for absent and empty).
+#[inline]
+fn kind_column(t: u8) -> Option<usize> {
+    match t {
+        kind::STRING => Some(column::STR),
+        kind::INT | kind::STRINDEX => Some(column::INT),
+        kind::DOUBLE => Some(column::DOUBLE),
+        kind::BOOL => Some(column::BOOL),
+        kind::BYTES => Some(column::BYTES),
+        kind::ARRAY | kind::KVLIST => Some(column::CONTAINER),
+        _ => None,
+    }
 }
 
 /// Deepest nesting of arrays/maps accepted when decoding (protobuf decoders stop at 100).
@@ -57,26 +88,37 @@ impl<'a> Nested<'a> {
 }
 
 /// The columns of one `AnyValue`: a type code and one column per kind.
+///
+/// Only the column of a row's type holds a value, the others are null. Rows are
+/// collected as (type, 64-bit payload) and the per-kind columns with their validity are
+/// made in bulk at `finish`: pushing a null into six columns for every value cost more
+/// than the rest of the conversion.
 pub(crate) struct ValueCols {
-    ty: PrimCol<UInt8Type>,
+    names: [&'static str; 7],
+    ty: Vec<u8>,
+    /// By type: the string's dictionary id, the int (as bits), the double's bits, the
+    /// bool, the index into `byte_values`, or the container id.
+    payload: Vec<u64>,
     str: StrCol,
-    int: PrimCol<Int64Type>,
-    double: PrimCol<Float64Type>,
-    bool: BoolCol,
-    bytes: BinCol,
-    container: PrimCol<UInt32Type>,
+    /// `byte_values` holds `BytesValue`s back to back; the payload of a bytes row is its
+    /// index in `byte_ends`.
+    byte_values: Vec<u8>,
+    byte_ends: Vec<usize>,
+    /// Per attribute key id: the dictionary id of the string value the key had last,
+    /// which is the value again more often than not (`http.request.method = GET`).
+    last_string_of_key: Vec<u32>,
 }
 
 impl ValueCols {
     pub(crate) fn new(names: [&'static str; 7]) -> Self {
         Self {
-            ty: PrimCol::new(names[0], false),
+            names,
+            ty: Vec::new(),
+            payload: Vec::new(),
             str: StrCol::new(names[1], true),
-            int: PrimCol::new(names[2], true),
-            double: PrimCol::new(names[3], true),
-            bool: BoolCol::new(names[4], true),
-            bytes: BinCol::new(names[5]),
-            container: PrimCol::new(names[6], true),
+            byte_values: Vec::new(),
+            byte_ends: Vec::new(),
+            last_string_of_key: Vec::new(),
         }
     }
 
@@ -86,112 +128,252 @@ impl ValueCols {
 
     pub(crate) fn reserve(&mut self, n: usize) {
         self.ty.reserve(n);
-        self.str.reserve(n);
-        self.int.reserve(n);
-        self.double.reserve(n);
-        self.container.reserve(n);
+        self.payload.reserve(n);
     }
 
+    #[inline]
     pub(crate) fn push<'a>(&mut self, v: Option<&'a AnyValue>, nested: &mut Nested<'a>) {
+        self.push_keyed(v, nested, None);
+    }
+
+    /// [`push`](Self::push) for the value of attribute key `key` (a dictionary id of the
+    /// key column), which lets a repeated string value skip the hash lookup.
+    #[inline]
+    pub(crate) fn push_keyed<'a>(
+        &mut self,
+        v: Option<&'a AnyValue>,
+        nested: &mut Nested<'a>,
+        key: Option<u32>,
+    ) {
         use any_value::Value;
-        let (ty, s, i, d, b, bytes, c) = match v {
-            None => (kind::ABSENT, None, None, None, None, None, None),
-            Some(AnyValue { value: None }) => (kind::EMPTY, None, None, None, None, None, None),
+        let (ty, payload) = match v {
+            None => (kind::ABSENT, 0),
+            Some(AnyValue { value: None }) => (kind::EMPTY, 0),
             Some(AnyValue { value: Some(v) }) => match v {
-                Value::StringValue(s) => {
-                    (kind::STRING, Some(s.as_str()), None, None, None, None, None)
+                Value::StringValue(s) => (kind::STRING, u64::from(self.intern_value(s, key))),
+                Value::BoolValue(b) => (kind::BOOL, u64::from(*b)),
+                Value::IntValue(i) => (kind::INT, *i as u64),
+                Value::DoubleValue(d) => (kind::DOUBLE, d.to_bits()),
+                Value::BytesValue(b) => {
+                    self.byte_values.extend_from_slice(b);
+                    self.byte_ends.push(self.byte_values.len());
+                    (kind::BYTES, (self.byte_ends.len() - 1) as u64)
                 }
-                Value::BoolValue(b) => (kind::BOOL, None, None, None, Some(*b), None, None),
-                Value::IntValue(i) => (kind::INT, None, Some(*i), None, None, None, None),
-                Value::DoubleValue(d) => (kind::DOUBLE, None, None, Some(*d), None, None, None),
-                Value::BytesValue(b) => (
-                    kind::BYTES,
-                    None,
-                    None,
-                    None,
-                    None,
-                    Some(b.as_slice()),
-                    None,
+                Value::StringValueStrindex(i) => (kind::STRINDEX, i64::from(*i) as u64),
+                Value::ArrayValue(a) => (
+                    kind::ARRAY,
+                    u64::from(nested.push(Container::Array(&a.values))),
                 ),
-                Value::StringValueStrindex(i) => (
-                    kind::STRINDEX,
-                    None,
-                    Some(i64::from(*i)),
-                    None,
-                    None,
-                    None,
-                    None,
+                Value::KvlistValue(m) => (
+                    kind::KVLIST,
+                    u64::from(nested.push(Container::Map(&m.values))),
                 ),
-                Value::ArrayValue(a) => {
-                    let id = nested.push(Container::Array(&a.values));
-                    (kind::ARRAY, None, None, None, None, None, Some(id))
-                }
-                Value::KvlistValue(m) => {
-                    let id = nested.push(Container::Map(&m.values));
-                    (kind::KVLIST, None, None, None, None, None, Some(id))
-                }
             },
         };
         self.ty.push(ty);
-        match s {
-            Some(s) => self.str.push(s),
-            None => self.str.push_null(),
+        self.payload.push(payload);
+    }
+
+    #[inline]
+    fn intern_value(&mut self, s: &str, key: Option<u32>) -> u32 {
+        let Some(key) = key else {
+            return self.str.intern(s);
+        };
+        let slot = key as usize;
+        if slot >= self.last_string_of_key.len() {
+            self.last_string_of_key.resize(slot + 1, u32::MAX);
         }
-        self.int.push_opt(i);
-        self.double.push_opt(d);
-        self.bool.push_opt(b);
-        self.bytes.push_opt(bytes);
-        self.container.push_opt(c);
+        let predicted = self
+            .last_string_of_key
+            .get(slot)
+            .copied()
+            .unwrap_or(u32::MAX);
+        let id = self.str.intern_predicted(s, predicted);
+        if let Some(last) = self.last_string_of_key.get_mut(slot) {
+            *last = id;
+        }
+        id
     }
 
     /// Reorders the rows: row `i` becomes the old row `perm[i]`.
     fn permute(&mut self, perm: &[u32]) {
-        self.ty.permute(perm);
-        self.str.permute(perm);
-        self.int.permute(perm);
-        self.double.permute(perm);
-        self.bool.permute(perm);
-        self.bytes.permute(perm);
-        self.container.permute(perm);
+        let (ty, payload) = perm
+            .iter()
+            .map(|&r| {
+                let r = r as usize;
+                (
+                    self.ty.get(r).copied().unwrap_or_default(),
+                    self.payload.get(r).copied().unwrap_or_default(),
+                )
+            })
+            .unzip();
+        self.ty = ty;
+        self.payload = payload;
     }
 
     /// What sorts equal values together: type code, then a 64-bit image of the value
     /// (dictionary id for strings).
     fn sort_key(&self, row: usize) -> (u8, u64) {
-        let ty = self.ty.values().get(row).copied().unwrap_or_default();
-        let payload = match ty {
-            kind::STRING => self.str.ids().get(row).map_or(0, |&id| u64::from(id)),
-            kind::INT | kind::STRINDEX => self.int.values().get(row).map_or(0, |&i| i as u64),
-            kind::DOUBLE => self.double.values().get(row).map_or(0, |d| d.to_bits()),
-            kind::BOOL => u64::from(self.bool.get(row)),
-            _ => 0,
-        };
-        (ty, payload)
+        (
+            self.ty.get(row).copied().unwrap_or_default(),
+            self.payload.get(row).copied().unwrap_or_default(),
+        )
     }
 
     pub(crate) fn discard_rows(&mut self) {
-        self.ty.discard_rows();
-        self.str.discard_rows();
-        self.int.discard_rows();
-        self.double.discard_rows();
-        self.bool.discard_rows();
-        self.bytes.discard_rows();
-        self.container.discard_rows();
+        self.ty.clear();
+        self.payload.clear();
+        self.byte_values.clear();
+        self.byte_ends.clear();
     }
 
     pub(crate) fn reset(&mut self) {
         self.discard_rows();
         self.str.reset();
+        self.last_string_of_key.clear();
+    }
+
+    /// The validity of each per-kind column (the order of `kind_column`), from one pass over the
+    /// type codes; `None` where every row is of that kind.
+    fn validities(&self) -> [Option<NullBuffer>; KINDS] {
+        let rows = self.ty.len();
+        let mut words: [Vec<u64>; KINDS] = std::array::from_fn(|_| vec![0u64; rows.div_ceil(64)]);
+        for (w, chunk) in self.ty.chunks(64).enumerate() {
+            let mut masks = [0u64; KINDS];
+            for (bit, &t) in chunk.iter().enumerate() {
+                if let Some(column) = kind_column(t) {
+                    masks[column] |= 1 << bit;
+                }
+            }
+            for (column, mask) in masks.into_iter().enumerate() {
+                if let Some(word) = words[column].get_mut(w) {
+                    *word = mask;
+                }
+            }
+        }
+        words.map(|words| {
+            let valid = BooleanBuffer::new(Buffer::from_vec(words), 0, rows);
+            Some(NullBuffer::new(valid)).filter(|nulls| nulls.null_count() > 0)
+        })
+    }
+
+    /// The payloads of the rows whose kind goes to per-kind column `column`, 0 elsewhere.
+    fn payloads(&self, column: usize) -> impl Iterator<Item = u64> + '_ {
+        self.ty.iter().zip(&self.payload).map(
+            move |(&t, &p)| {
+                if kind_column(t) == Some(column) { p } else { 0 }
+            },
+        )
     }
 
     pub(crate) fn finish(&mut self, mode: DictMode, out: &mut Table) -> Result<(), Error> {
-        self.ty.finish(out);
-        self.str.finish(mode, out)?;
-        self.int.finish(out);
-        self.double.finish(out);
-        self.bool.finish(out);
-        self.bytes.finish(out)?;
-        self.container.finish(out);
+        let [
+            ty_name,
+            _,
+            int_name,
+            double_name,
+            bool_name,
+            bytes_name,
+            container_name,
+        ] = self.names;
+
+        let keys: Vec<u32> = self.payloads(column::STR).map(|p| p as u32).collect();
+        let [
+            str_nulls,
+            int_nulls,
+            double_nulls,
+            bool_nulls,
+            bytes_nulls,
+            container_nulls,
+        ] = self.validities();
+
+        let ints: Vec<i64> = self.payloads(column::INT).map(|p| p as i64).collect();
+        let doubles: Vec<f64> = self.payloads(column::DOUBLE).map(f64::from_bits).collect();
+        let containers: Vec<u32> = self.payloads(column::CONTAINER).map(|p| p as u32).collect();
+        let bools = {
+            let (ty, payload) = (&self.ty, &self.payload);
+            BooleanBuffer::collect_bool(ty.len(), |i| {
+                ty.get(i).is_some_and(|&t| t == kind::BOOL)
+                    && payload.get(i).is_some_and(|&p| p != 0)
+            })
+        };
+
+        let mut bytes = Vec::new();
+        let offsets = if self.byte_ends.is_empty() {
+            vec![0i32; self.ty.len() + 1]
+        } else {
+            let mut offsets = Vec::with_capacity(self.ty.len() + 1);
+            offsets.push(0i32);
+            for (&t, &p) in self.ty.iter().zip(&self.payload) {
+                if t == kind::BYTES {
+                    let i = p as usize;
+                    let start = i
+                        .checked_sub(1)
+                        .and_then(|j| self.byte_ends.get(j))
+                        .copied();
+                    let range = start.unwrap_or(0)..self.byte_ends.get(i).copied().unwrap_or(0);
+                    bytes.extend_from_slice(self.byte_values.get(range).unwrap_or(&[]));
+                }
+                let end = i32::try_from(bytes.len()).map_err(|_| Error::DictionaryOverflow {
+                    column: bytes_name,
+                    limit: i32::MAX as usize,
+                })?;
+                offsets.push(end);
+            }
+            offsets
+        };
+
+        let ty = take_sized(&mut self.ty);
+        out.add(
+            ty_name,
+            false,
+            Arc::new(PrimitiveArray::<UInt8Type>::new(
+                ScalarBuffer::from(ty),
+                None,
+            )),
+        );
+        self.str.finish_keys(mode, keys, str_nulls, out)?;
+        out.add(
+            int_name,
+            true,
+            Arc::new(PrimitiveArray::<Int64Type>::new(
+                ScalarBuffer::from(ints),
+                int_nulls,
+            )),
+        );
+        out.add(
+            double_name,
+            true,
+            Arc::new(PrimitiveArray::<Float64Type>::new(
+                ScalarBuffer::from(doubles),
+                double_nulls,
+            )),
+        );
+        out.add(
+            bool_name,
+            true,
+            Arc::new(BooleanArray::new(bools, bool_nulls)),
+        );
+        out.add(
+            bytes_name,
+            true,
+            Arc::new(BinaryArray::try_new(
+                OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                Buffer::from_vec(bytes),
+                bytes_nulls,
+            )?),
+        );
+        out.add(
+            container_name,
+            true,
+            Arc::new(PrimitiveArray::<UInt32Type>::new(
+                ScalarBuffer::from(containers),
+                container_nulls,
+            )),
+        );
+        self.payload.clear();
+        self.byte_values.clear();
+        self.byte_ends.clear();
         Ok(())
     }
 }
@@ -299,16 +481,18 @@ impl<'a> ValueReader<'a> {
 ///
 /// With persistent dictionaries (IPC writer, Flight client) rows are sorted by key,
 /// then value, then parent, so each column holds long runs of one key and of equal
-/// values, and `parent_id` (delta-encoded in that order) small steps. `index` keeps each attribute's position within its parent, which restores
-/// the original order; SDKs emit a key at the same position every time, so it is a
-/// run too.
+/// values, and `parent_id` (delta-encoded in that order) small steps. `index` keeps each
+/// attribute's position within its parent, which restores the original order; SDKs
+/// emit a key at the same position every time, so it is a run too.
 pub(crate) struct AttrTable {
     parents: Vec<u32>,
-    index: PrimCol<UInt32Type>,
-    last_parent: Option<u32>,
-    next_index: u32,
     key: StrCol,
-    key_strindex: PrimCol<Int32Type>,
+    /// `next_key[k + 1]`: the key id that followed key id `k` last time (`next_key[0]`:
+    /// the first key of a list). SDKs write a span kind's attributes in the same order
+    /// every time, so this guesses most keys without hashing them.
+    next_key: Vec<u32>,
+    /// (row, value) of the rows whose `key_strindex` is not 0: only profiles set it.
+    key_strindexes: Vec<(u32, i32)>,
     value: ValueCols,
 }
 
@@ -316,57 +500,79 @@ impl AttrTable {
     pub(crate) fn new() -> Self {
         Self {
             parents: Vec::new(),
-            index: PrimCol::new("index", false),
-            last_parent: None,
-            next_index: 0,
             key: StrCol::new("key", false),
-            key_strindex: PrimCol::new("key_strindex", false),
+            next_key: Vec::new(),
+            key_strindexes: Vec::new(),
             value: ValueCols::plain(),
         }
     }
 
     pub(crate) fn reserve(&mut self, n: usize) {
         self.parents.reserve(n);
-        self.index.reserve(n);
         self.key.reserve(n);
-        self.key_strindex.reserve(n);
         self.value.reserve(n);
     }
 
     #[inline]
     pub(crate) fn push<'a>(&mut self, parent: u32, kvs: &'a [KeyValue], nested: &mut Nested<'a>) {
-        if self.last_parent != Some(parent) {
-            self.last_parent = Some(parent);
-            self.next_index = 0;
-        }
+        let mut slot = 0usize;
         for kv in kvs {
+            if kv.key_strindex != 0 {
+                let row = u32::try_from(self.parents.len()).unwrap_or(u32::MAX);
+                self.key_strindexes.push((row, kv.key_strindex));
+            }
             self.parents.push(parent);
-            self.index.push(self.next_index);
-            self.next_index = self.next_index.wrapping_add(1);
-            self.key.push(&kv.key);
-            self.key_strindex.push(kv.key_strindex);
-            self.value.push(kv.value.as_ref(), nested);
+            let predicted = self.next_key.get(slot).copied().unwrap_or(u32::MAX);
+            let key = self.key.push_predicted(&kv.key, predicted);
+            if predicted != key {
+                if slot >= self.next_key.len() {
+                    self.next_key.resize(slot + 1, u32::MAX);
+                }
+                if let Some(next) = self.next_key.get_mut(slot) {
+                    *next = key;
+                }
+            }
+            slot = key as usize + 1;
+            self.value.push_keyed(kv.value.as_ref(), nested, Some(key));
         }
     }
 
     pub(crate) fn discard_rows(&mut self) {
         self.parents.clear();
-        self.index.discard_rows();
-        self.last_parent = None;
-        self.next_index = 0;
         self.key.discard_rows();
-        self.key_strindex.discard_rows();
+        self.key_strindexes.clear();
         self.value.discard_rows();
     }
 
     pub(crate) fn reset(&mut self) {
         self.discard_rows();
         self.key.reset();
+        self.next_key.clear();
         self.value.reset();
     }
 
     pub(crate) fn finish(&mut self, mode: DictMode) -> Result<Table, Error> {
         let rows = self.parents.len();
+        // A row's position within its parent's list: rows come parent by parent.
+        let mut index = Vec::with_capacity(rows);
+        let mut previous = None;
+        let mut next = 0u32;
+        for &parent in &self.parents {
+            if previous != Some(parent) {
+                previous = Some(parent);
+                next = 0;
+            }
+            index.push(next);
+            next = next.wrapping_add(1);
+        }
+        let mut key_strindex = vec![0i32; rows];
+        for &(row, value) in &self.key_strindexes {
+            if let Some(slot) = key_strindex.get_mut(row as usize) {
+                *slot = value;
+            }
+        }
+        self.key_strindexes.clear();
+
         // Sorting costs more than the rest of the conversion, so only the IPC writer
         // and the Flight client (persistent dictionaries: data at rest or on the
         // wire) pay it; a standalone conversion keeps the request's order.
@@ -381,31 +587,31 @@ impl AttrTable {
                 .collect();
             order.sort_unstable();
             let perm: Vec<u32> = order.iter().map(|o| o.4).collect();
-            self.index.permute(&perm);
+            index = permuted(&index, &perm);
+            key_strindex = permuted(&key_strindex, &perm);
             self.key.permute(&perm);
-            self.key_strindex.permute(&perm);
             self.value.permute(&perm);
+            self.parents.clear();
             order.iter().map(|o| o.3).collect()
         } else {
-            std::mem::take(&mut self.parents)
+            take_sized(&mut self.parents)
         };
 
         let mut t = Table::default();
-        let mut parent = ParentCol::new();
-        parent.reserve(rows);
-        for &p in &parents {
-            parent.push(p);
-        }
-        parent.finish(&mut t);
-        self.parents.clear();
-        self.last_parent = None;
-        self.next_index = 0;
-        self.index.finish(&mut t);
+        t.add_primitive::<UInt32Type>("parent_id", false, parent_deltas(&parents));
+        t.add_primitive::<UInt32Type>("index", false, index);
         self.key.finish(mode, &mut t)?;
-        self.key_strindex.finish(&mut t);
+        t.add_primitive::<Int32Type>("key_strindex", false, key_strindex);
         self.value.finish(mode, &mut t)?;
         Ok(t)
     }
+}
+
+/// `values` reordered so that row `i` is the old row `perm[i]`.
+fn permuted<T: Copy + Default>(values: &[T], perm: &[u32]) -> Vec<T> {
+    perm.iter()
+        .map(|&row| values.get(row as usize).copied().unwrap_or_default())
+        .collect()
 }
 
 /// Read side of [`AttrTable`]: rows regrouped by parent and put back in order.

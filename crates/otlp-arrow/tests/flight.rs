@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use arrow_flight::FlightData;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use futures::future::BoxFuture;
-use otlp_arrow::Telemetry;
 use otlp_arrow::flight::{FlightClient, FlightServer, Refusal, TelemetrySink};
+use otlp_arrow::{Compression, IpcFormat, Telemetry, WriterOptions};
 use otlp_testkit::Generator;
 use tokio::sync::{Notify, Semaphore};
 use tonic::Code;
@@ -76,6 +76,33 @@ async fn all_signals_arrive_intact_and_acknowledged() {
     let mut sent = Vec::new();
     for batch in requests(&mut generator) {
         assert_eq!(client.send(&batch).await.unwrap(), batch.len() as u64);
+        sent.extend(batch);
+    }
+    assert_eq!(*sink.received.lock().unwrap(), sent);
+}
+
+#[tokio::test]
+async fn every_compression_choice_arrives_intact() {
+    let sink = Recorder::default();
+    let url = start(sink.clone(), None).await;
+    let mut generator = Generator::new(11);
+    let mut sent = Vec::new();
+    let choices = [
+        (true, Compression::None),
+        (true, Compression::Zstd(3)),
+        (false, Compression::Lz4),
+        (false, Compression::None),
+    ];
+    for (transport_zstd, buffers) in choices {
+        let mut client = FlightClient::connect(url.clone(), None)
+            .await
+            .unwrap()
+            .with_transport_compression(transport_zstd)
+            .with_options(WriterOptions::new(IpcFormat::Stream).with_compression(buffers));
+        let batch: Vec<Telemetry> = (0..2)
+            .map(|_| Telemetry::Traces(generator.traces(40)))
+            .collect();
+        assert_eq!(client.send(&batch).await.unwrap(), 2);
         sent.extend(batch);
     }
     assert_eq!(*sink.received.lock().unwrap(), sent);

@@ -247,6 +247,12 @@ fn bad_values_and_references_are_errors() {
     ));
     assert!(message.contains("https is not supported"), "{message}");
 
+    let (path, message) = error(&format!(
+        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , arrow_flight: {{ endpoint: \"http://x:1\", compression: gzip }} }}{MINIMAL_SERVICE}"
+    ));
+    assert_eq!(path, "exporters.arrow_flight");
+    assert!(message.contains("zstd or none"), "{message}");
+
     assert!(matches!(
         Config::from_yaml("receivers: [unclosed"),
         Err(Error::Yaml(_))

@@ -281,6 +281,15 @@ service:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arrow_flight_exporter_and_receiver_carry_every_signal() {
+    flight_carries_every_signal("zstd").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrow_flight_without_grpc_compression_carries_every_signal() {
+    flight_carries_every_signal("none").await;
+}
+
+async fn flight_carries_every_signal(compression: &str) {
     let backend = TestCollector::start(&flight_backend_config("s3cret")).await;
     let flight = format!(
         "http://{}",
@@ -288,7 +297,7 @@ async fn arrow_flight_exporter_and_receiver_carry_every_signal() {
     );
     let forwarder = TestCollector::start(&forwarder_config(
         "arrow_flight",
-        &format!("{{ endpoint: \"{flight}\", bearer_token: s3cret }}"),
+        &format!("{{ endpoint: \"{flight}\", bearer_token: s3cret, compression: {compression} }}"),
     ))
     .await;
     let (span_ids, points, records) = send_all(forwarder.grpc_endpoint(), 15).await;

@@ -6,7 +6,9 @@ use super::{Delivered, Export, ExportError, HelperSettings, QueueConfig, RetryCo
 use crate::Batch;
 use crate::config::de;
 use crate::pipeline::BoxFuture;
+use crate::receiver::otlp::compression::Compression;
 use otlp_arrow::flight::FlightClient;
+use otlp_arrow::{IpcFormat, WriterOptions};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,11 @@ pub struct ArrowFlightExporterConfig {
     /// Sent as `authorization: Bearer <token>`.
     #[serde(default)]
     pub bearer_token: Option<String>,
+    /// gRPC message compression: `zstd` (default) or `none`. With `zstd` the Arrow buffers
+    /// go uncompressed inside each compressed message; with `none` each buffer is
+    /// compressed with zstd by Arrow IPC instead, for a receiver that does not accept zstd.
+    #[serde(default = "zstd")]
+    pub compression: Compression,
     /// Time allowed for one export attempt, acknowledgement included.
     #[serde(default = "thirty_seconds", deserialize_with = "de::duration")]
     pub timeout: Duration,
@@ -33,6 +40,10 @@ pub struct ArrowFlightExporterConfig {
     pub retry_on_failure: RetryConfig,
 }
 
+fn zstd() -> Compression {
+    Compression::Zstd
+}
+
 fn thirty_seconds() -> Duration {
     Duration::from_secs(30)
 }
@@ -41,6 +52,9 @@ impl ArrowFlightExporterConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         self.sending_queue.validate()?;
         self.retry_on_failure.validate()?;
+        if !matches!(self.compression, Compression::Zstd | Compression::None) {
+            return Err("compression: the arrow_flight exporter supports zstd or none".into());
+        }
         let uri: http::Uri = self
             .endpoint
             .parse()
@@ -73,9 +87,16 @@ impl ArrowFlightExporter {
             .map_err(|e| format!("endpoint `{}`: {e}", config.endpoint))?
             .connect_timeout(config.timeout);
         // Lazy, like the otlp exporter: the collector starts while the receiving side is down.
-        Ok(ArrowFlightExporter {
-            client: FlightClient::new(endpoint.connect_lazy(), config.bearer_token.clone()),
-        })
+        let transport_zstd = config.compression == Compression::Zstd;
+        let buffers = if transport_zstd {
+            otlp_arrow::Compression::None
+        } else {
+            otlp_arrow::Compression::Zstd(3)
+        };
+        let client = FlightClient::new(endpoint.connect_lazy(), config.bearer_token.clone())
+            .with_transport_compression(transport_zstd)
+            .with_options(WriterOptions::new(IpcFormat::Stream).with_compression(buffers));
+        Ok(ArrowFlightExporter { client })
     }
 }
 

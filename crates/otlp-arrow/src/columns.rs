@@ -10,7 +10,9 @@ use arrow::array::{
     PrimitiveArray, StringArray, StructArray,
 };
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
-use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Fields, UInt8Type, UInt16Type};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Field, FieldRef, Fields, SchemaRef, UInt8Type, UInt16Type,
+};
 
 use crate::Error;
 
@@ -679,12 +681,13 @@ impl StrListCol {
         let mut inner = Table::default();
         self.items.finish(mode, &mut inner)?;
         let offsets = std::mem::replace(&mut self.offsets, vec![0]);
-        let Some((field, values)) = inner.columns.pop() else {
+        let Some((name, nullable, values)) = inner.columns.pop() else {
             return Err(Error::InvalidData {
                 table: "entity_refs",
                 reason: "list item column missing".into(),
             });
         };
+        let field = Field::new(name, values.data_type().clone(), nullable);
         let array = ListArray::try_new(
             Arc::new(field),
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -699,14 +702,14 @@ impl StrListCol {
 /// The columns of one table, in schema order.
 #[derive(Default)]
 pub(crate) struct Table {
-    columns: Vec<(Field, ArrayRef)>,
+    columns: Vec<(&'static str, bool, ArrayRef)>,
 }
 
 impl Table {
     /// Adds a column of non-null values.
     pub(crate) fn add_primitive<T: ArrowPrimitiveType>(
         &mut self,
-        name: &str,
+        name: &'static str,
         nullable: bool,
         values: Vec<T::Native>,
     ) {
@@ -714,43 +717,103 @@ impl Table {
         self.add(name, nullable, Arc::new(array));
     }
 
-    pub(crate) fn add(&mut self, name: &str, nullable: bool, array: ArrayRef) {
-        let field = Field::new(name, array.data_type().clone(), nullable);
-        self.columns.push((field, array));
+    pub(crate) fn add(&mut self, name: &'static str, nullable: bool, array: ArrayRef) {
+        self.columns.push((name, nullable, array));
     }
 
     pub(crate) fn append(&mut self, other: Table) {
         self.columns.extend(other.columns);
     }
 
-    pub(crate) fn into_struct(self) -> Result<StructArray, Error> {
-        let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = self.columns.into_iter().unzip();
-        Ok(StructArray::try_new(Fields::from(fields), arrays, None)?)
+    /// The table as a struct array. Its fields are `template`'s when they describe the
+    /// same columns (the previous batch's, usually): a schema is hundreds of small
+    /// allocations, which cost more than the data of a small batch.
+    pub(crate) fn into_struct(self, template: Option<&Fields>) -> Result<StructArray, Error> {
+        let same = |fields: &&Fields| {
+            fields.len() == self.columns.len()
+                && fields
+                    .iter()
+                    .zip(&self.columns)
+                    .all(|(field, (name, nullable, array))| {
+                        field.name() == name
+                            && field.is_nullable() == *nullable
+                            && field.data_type() == array.data_type()
+                    })
+        };
+        let fields = match template.filter(same) {
+            Some(fields) => fields.clone(),
+            None => self
+                .columns
+                .iter()
+                .map(|(name, nullable, array)| {
+                    Field::new(*name, array.data_type().clone(), *nullable)
+                })
+                .collect(),
+        };
+        let arrays = self
+            .columns
+            .into_iter()
+            .map(|(_, _, array)| array)
+            .collect();
+        Ok(StructArray::try_new(fields, arrays, None)?)
     }
 }
 
 /// One record batch row holding every table of one OTLP request as a `List<Struct>`.
+/// `schema` is the previous batch's schema, reused where the columns did not change,
+/// and becomes this batch's.
 pub(crate) fn envelope(
     signal: crate::Signal,
     tables: Vec<(&'static str, Table)>,
+    schema: &mut Option<SchemaRef>,
 ) -> Result<arrow::record_batch::RecordBatch, Error> {
-    let mut fields = Vec::with_capacity(tables.len());
+    let previous = schema
+        .take()
+        .filter(|previous| previous.fields().len() == tables.len());
+    let mut fields: Vec<FieldRef> = Vec::with_capacity(tables.len());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(tables.len());
-    for (name, table) in tables {
-        let rows = table.into_struct()?;
-        let item = Arc::new(Field::new("item", rows.data_type().clone(), false));
+    let mut reused_all = previous.is_some();
+    for (i, (name, table)) in tables.into_iter().enumerate() {
+        let old = previous
+            .as_ref()
+            .and_then(|p| p.fields().get(i))
+            .filter(|field| field.name() == name);
+        let old_item = old.and_then(|field| match field.data_type() {
+            DataType::List(item) => Some(item),
+            _ => None,
+        });
+        let old_fields = old_item.and_then(|item| match item.data_type() {
+            DataType::Struct(fields) => Some(fields),
+            _ => None,
+        });
+        let rows = table.into_struct(old_fields)?;
+        let (item, field) = match (old, old_item) {
+            (Some(field), Some(item)) if item.data_type() == rows.data_type() => {
+                (item.clone(), field.clone())
+            }
+            _ => {
+                reused_all = false;
+                let item = Arc::new(Field::new("item", rows.data_type().clone(), false));
+                let field = Arc::new(Field::new(name, DataType::List(item.clone()), false));
+                (item, field)
+            }
+        };
         let list = ListArray::try_new(
-            item.clone(),
+            item,
             OffsetBuffer::from_lengths([rows.len()]),
             Arc::new(rows),
             None,
         )?;
-        fields.push(Field::new(name, DataType::List(item), false));
+        fields.push(field);
         columns.push(Arc::new(list));
     }
-    let schema = arrow::datatypes::Schema::new(fields).with_metadata(signal.schema_metadata());
-    Ok(arrow::record_batch::RecordBatch::try_new(
-        Arc::new(schema),
-        columns,
-    )?)
+    let batch_schema = match previous {
+        Some(previous) if reused_all => previous,
+        _ => {
+            Arc::new(arrow::datatypes::Schema::new(fields).with_metadata(signal.schema_metadata()))
+        }
+    };
+    let batch = arrow::record_batch::RecordBatch::try_new(batch_schema.clone(), columns)?;
+    *schema = Some(batch_schema);
+    Ok(batch)
 }

@@ -48,19 +48,21 @@ mod column {
 }
 const KINDS: usize = 6;
 
-/// Which per-kind column holds a value of type code `t` (none for absent and empty).
-#[inline]
-fn kind_column(t: u8) -> Option<usize> {
-    match t {
-        kind::STRING => Some(column::STR),
-        kind::INT | kind::STRINDEX => Some(column::INT),
-        kind::DOUBLE => Some(column::DOUBLE),
-        kind::BOOL => Some(column::BOOL),
-        kind::BYTES => Some(column::BYTES),
-        kind::ARRAY | kind::KVLIST => Some(column::CONTAINER),
-        _ => None,
-    }
-}
+/// Per type code, the per-kind column that holds its value; [`KINDS`] (no column) for
+/// absent and empty values. A table, because `finish` looks it up for every row of
+/// every column, and a `match` there cost more than the rest of `finish`.
+const KIND_COLUMN: [u8; 256] = {
+    let mut table = [KINDS as u8; 256];
+    table[kind::STRING as usize] = column::STR as u8;
+    table[kind::INT as usize] = column::INT as u8;
+    table[kind::STRINDEX as usize] = column::INT as u8;
+    table[kind::DOUBLE as usize] = column::DOUBLE as u8;
+    table[kind::BOOL as usize] = column::BOOL as u8;
+    table[kind::BYTES as usize] = column::BYTES as u8;
+    table[kind::ARRAY as usize] = column::CONTAINER as u8;
+    table[kind::KVLIST as usize] = column::CONTAINER as u8;
+    table
+};
 
 /// Deepest nesting of arrays/maps accepted when decoding (protobuf decoders stop at 100).
 pub const MAX_NESTING: usize = 100;
@@ -233,19 +235,18 @@ impl ValueCols {
         self.last_string_of_key.clear();
     }
 
-    /// The validity of each per-kind column (the order of `kind_column`), from one pass over the
-    /// type codes; `None` where every row is of that kind.
+    /// The validity of each per-kind column (the order of [`column`]), from one pass over
+    /// the type codes; `None` where every row is of that kind.
     fn validities(&self) -> [Option<NullBuffer>; KINDS] {
         let rows = self.ty.len();
         let mut words: [Vec<u64>; KINDS] = std::array::from_fn(|_| vec![0u64; rows.div_ceil(64)]);
         for (w, chunk) in self.ty.chunks(64).enumerate() {
-            let mut masks = [0u64; KINDS];
+            // One slot more than there are columns, for the rows that have none.
+            let mut masks = [0u64; KINDS + 1];
             for (bit, &t) in chunk.iter().enumerate() {
-                if let Some(column) = kind_column(t) {
-                    masks[column] |= 1 << bit;
-                }
+                masks[usize::from(KIND_COLUMN[usize::from(t)])] |= 1 << bit;
             }
-            for (column, mask) in masks.into_iter().enumerate() {
+            for (column, mask) in masks.into_iter().take(KINDS).enumerate() {
                 if let Some(word) = words[column].get_mut(w) {
                     *word = mask;
                 }
@@ -259,11 +260,11 @@ impl ValueCols {
 
     /// The payloads of the rows whose kind goes to per-kind column `column`, 0 elsewhere.
     fn payloads(&self, column: usize) -> impl Iterator<Item = u64> + '_ {
-        self.ty.iter().zip(&self.payload).map(
-            move |(&t, &p)| {
-                if kind_column(t) == Some(column) { p } else { 0 }
-            },
-        )
+        self.ty.iter().zip(&self.payload).map(move |(&t, &p)| {
+            // Branch-free, so that the loop vectorizes.
+            let keep = u64::from(usize::from(KIND_COLUMN[usize::from(t)]) == column);
+            p & keep.wrapping_neg()
+        })
     }
 
     pub(crate) fn finish(&mut self, mode: DictMode, out: &mut Table) -> Result<(), Error> {

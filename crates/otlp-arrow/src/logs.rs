@@ -1,6 +1,7 @@
 //! Logs: `logs` and `log_attrs`.
 
 use arrow::array::StructArray;
+use arrow::datatypes::SchemaRef;
 use arrow::datatypes::{Int32Type, UInt32Type, UInt64Type};
 use arrow::record_batch::RecordBatch;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -39,6 +40,8 @@ const BODY: [&str; 7] = [
 /// (see [`TracesEncoder`](crate::TracesEncoder) for the dictionary behaviour).
 pub struct LogsEncoder {
     mode: DictMode,
+    /// The last batch's schema, reused while the columns' types stay the same.
+    schema: Option<SchemaRef>,
     common: CommonTables,
     parent: ParentCol,
     time: PrimCol<UInt64Type>,
@@ -77,6 +80,7 @@ impl LogsEncoder {
     pub(crate) fn with_mode(mode: DictMode) -> Self {
         Self {
             mode,
+            schema: None,
             common: CommonTables::new(),
             parent: ParentCol::new(),
             time: PrimCol::new("time_unix_nano", false),
@@ -198,7 +202,7 @@ impl LogsEncoder {
         self.event_name.finish(mode, &mut logs)?;
         tables.push(("logs", logs));
         tables.push(("log_attrs", self.attrs.finish(mode)?));
-        envelope(Signal::Logs, tables)
+        envelope(Signal::Logs, tables, &mut self.schema)
     }
 }
 

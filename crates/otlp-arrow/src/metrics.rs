@@ -2,6 +2,7 @@
 //! `exemplars` and `exemplar_attrs`.
 
 use arrow::array::StructArray;
+use arrow::datatypes::SchemaRef;
 use arrow::datatypes::{Float64Type, Int32Type, Int64Type, UInt8Type, UInt32Type, UInt64Type};
 use arrow::record_batch::RecordBatch;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -106,6 +107,8 @@ impl PointBase {
 /// (see [`TracesEncoder`](crate::TracesEncoder) for the dictionary behaviour).
 pub struct MetricsEncoder {
     mode: DictMode,
+    /// The last batch's schema, reused while the columns' types stay the same.
+    schema: Option<SchemaRef>,
     common: CommonTables,
     m_parent: ParentCol,
     m_name: StrCol,
@@ -187,6 +190,7 @@ impl MetricsEncoder {
     pub(crate) fn with_mode(mode: DictMode) -> Self {
         Self {
             mode,
+            schema: None,
             common: CommonTables::new(),
             m_parent: ParentCol::new(),
             m_name: StrCol::new("name", false),
@@ -571,7 +575,7 @@ impl MetricsEncoder {
         tables.push(("exemplars", exemplars));
         tables.push(("exemplar_attrs", self.exemplar_attrs.finish(mode)?));
 
-        envelope(Signal::Metrics, tables)
+        envelope(Signal::Metrics, tables, &mut self.schema)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Traces: `spans`, `span_attrs`, `events`, `event_attrs`, `links`, `link_attrs`.
 
 use arrow::array::{Array, StructArray};
+use arrow::datatypes::SchemaRef;
 use arrow::datatypes::{Int32Type, UInt32Type, UInt64Type};
 use arrow::record_batch::RecordBatch;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -34,6 +35,8 @@ const TRACE_TABLES: [&str; 12] = [
 /// keeps dictionaries across batches so the writer can send delta dictionaries.
 pub struct TracesEncoder {
     mode: DictMode,
+    /// The last batch's schema, reused while the columns' types stay the same.
+    schema: Option<SchemaRef>,
     common: CommonTables,
     span_parent: ParentCol,
     trace_id: IdCol,
@@ -88,6 +91,7 @@ impl TracesEncoder {
     pub(crate) fn with_mode(mode: DictMode) -> Self {
         Self {
             mode,
+            schema: None,
             common: CommonTables::new(),
             span_parent: ParentCol::new(),
             trace_id: IdCol::new("trace_id", 16),
@@ -347,7 +351,7 @@ impl TracesEncoder {
         tables.push(("links", links));
         tables.push(("link_attrs", self.link_attrs.finish(mode)?));
 
-        envelope(Signal::Traces, tables)
+        envelope(Signal::Traces, tables, &mut self.schema)
     }
 }
 

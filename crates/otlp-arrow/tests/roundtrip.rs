@@ -3,9 +3,9 @@
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_arrow::{
-    ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, Signal, Telemetry, WriterOptions,
-    arrow_to_logs, arrow_to_metrics, arrow_to_traces, logs_to_arrow, metrics_to_arrow,
-    traces_to_arrow,
+    ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, Signal, Telemetry, TracesEncoder,
+    WriterOptions, arrow_to_logs, arrow_to_metrics, arrow_to_traces, logs_to_arrow,
+    metrics_to_arrow, traces_to_arrow,
 };
 use otlp_testkit::Generator;
 
@@ -26,6 +26,38 @@ fn standalone_batches_round_trip_all_signals() {
         let logs = generator.logs(n);
         assert_eq!(arrow_to_logs(&logs_to_arrow(&logs).unwrap()).unwrap(), logs);
     }
+}
+
+#[test]
+fn one_encoder_follows_dictionary_widths_from_batch_to_batch() {
+    let mut generator = Generator::new(3);
+    let small = generator.traces(20);
+    // Over 256 distinct span names: the name column needs u16 keys in this batch only.
+    let mut wide = generator.traces(600);
+    let mut n = 0;
+    for rs in &mut wide.resource_spans {
+        for ss in &mut rs.scope_spans {
+            for span in &mut ss.spans {
+                span.name = format!("operation-{n}");
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 256, "{n} spans");
+    let mut encoder = TracesEncoder::new();
+    let first = encoder.encode(&small).unwrap();
+    let second = encoder.encode(&wide).unwrap();
+    let second_again = encoder.encode(&wide).unwrap();
+    let third = encoder.encode(&small).unwrap();
+    assert_ne!(first.schema(), second.schema());
+    assert!(
+        std::sync::Arc::ptr_eq(&second.schema(), &second_again.schema()),
+        "an unchanged layout reuses the previous batch's schema"
+    );
+    assert_eq!(first.schema(), third.schema());
+    assert_eq!(arrow_to_traces(&first).unwrap(), small);
+    assert_eq!(arrow_to_traces(&second).unwrap(), wide);
+    assert_eq!(arrow_to_traces(&third).unwrap(), small);
 }
 
 #[test]

@@ -294,7 +294,11 @@ fn size_notes() {
          **What any encoding must still spend on the spans' ids and timestamps** (bytes per span; \
          each field compressed on its own per request with zstd level 19). Whatever else a span \
          holds (names, attributes, events, status, resources) comes on top, so protobuf+zstd \
-         divided by this sum bounds the ratio any columnar layout can reach on this data.\n\n\
+         divided by this sum bounds the ratio any columnar layout can reach on this data. \
+         Span ids and trace ids are uniformly random, so no compressor goes below 8 bytes per \
+         span plus 16 per trace. Durations are log-normal nanosecond values (medians 40 µs to \
+         1.5 ms, σ 0.6 to 0.9), worth 2 to 3 bytes each in information alone, and start \
+         offsets the same; zstd gets each to a little over 3.\n\n\
          | batch | span_id | trace_id | start (Δ to previous span) | duration | sum | protobuf+zstd | bound on the ratio | bytes per span a 2.5x ratio allows |\n\
          |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );

@@ -706,14 +706,15 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// Adds a column of non-null values.
+    /// Adds a primitive column (`nulls`: its validity, `None` when every row is valid).
     pub(crate) fn add_primitive<T: ArrowPrimitiveType>(
         &mut self,
         name: &'static str,
         nullable: bool,
         values: Vec<T::Native>,
+        nulls: Option<arrow::buffer::NullBuffer>,
     ) {
-        let array = PrimitiveArray::<T>::new(ScalarBuffer::from(values), None);
+        let array = PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls);
         self.add(name, nullable, Arc::new(array));
     }
 

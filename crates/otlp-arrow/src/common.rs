@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use arrow::array::{Array, BinaryArray, BooleanArray, PrimitiveArray, StructArray};
+use arrow::array::{Array, BinaryArray, BooleanArray, StructArray};
 use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{Float64Type, Int32Type, Int64Type, UInt8Type, UInt32Type};
 use opentelemetry_proto::tonic::common::v1::{
@@ -325,31 +325,10 @@ impl ValueCols {
         };
 
         let ty = take_sized(&mut self.ty);
-        out.add(
-            ty_name,
-            false,
-            Arc::new(PrimitiveArray::<UInt8Type>::new(
-                ScalarBuffer::from(ty),
-                None,
-            )),
-        );
+        out.add_primitive::<UInt8Type>(ty_name, false, ty, None);
         self.str.finish_keys(mode, keys, str_nulls, out)?;
-        out.add(
-            int_name,
-            true,
-            Arc::new(PrimitiveArray::<Int64Type>::new(
-                ScalarBuffer::from(ints),
-                int_nulls,
-            )),
-        );
-        out.add(
-            double_name,
-            true,
-            Arc::new(PrimitiveArray::<Float64Type>::new(
-                ScalarBuffer::from(doubles),
-                double_nulls,
-            )),
-        );
+        out.add_primitive::<Int64Type>(int_name, true, ints, int_nulls);
+        out.add_primitive::<Float64Type>(double_name, true, doubles, double_nulls);
         out.add(
             bool_name,
             true,
@@ -364,14 +343,7 @@ impl ValueCols {
                 bytes_nulls,
             )?),
         );
-        out.add(
-            container_name,
-            true,
-            Arc::new(PrimitiveArray::<UInt32Type>::new(
-                ScalarBuffer::from(containers),
-                container_nulls,
-            )),
-        );
+        out.add_primitive::<UInt32Type>(container_name, true, containers, container_nulls);
         self.payload.clear();
         self.byte_values.clear();
         self.byte_ends.clear();
@@ -599,10 +571,10 @@ impl AttrTable {
         };
 
         let mut t = Table::default();
-        t.add_primitive::<UInt32Type>("parent_id", false, parent_deltas(&parents));
-        t.add_primitive::<UInt32Type>("index", false, index);
+        t.add_primitive::<UInt32Type>("parent_id", false, parent_deltas(&parents), None);
+        t.add_primitive::<UInt32Type>("index", false, index, None);
         self.key.finish(mode, &mut t)?;
-        t.add_primitive::<Int32Type>("key_strindex", false, key_strindex);
+        t.add_primitive::<Int32Type>("key_strindex", false, key_strindex, None);
         self.value.finish(mode, &mut t)?;
         Ok(t)
     }

@@ -524,6 +524,44 @@ impl AttrTable {
         self.value.reset();
     }
 
+    /// The rows in (key, value, parent) order: row `i` of the sorted table is the old
+    /// row `sorted_rows()[i]`.
+    ///
+    /// Rows arrive with their parents ascending, so a *stable* sort by key and value
+    /// leaves each run of equal values in parent order. A counting sort by key id (ids
+    /// are dense and few) followed by a stable sort of each key's rows by value does that
+    /// in a fraction of a comparison sort over the whole table.
+    fn sorted_rows(&self) -> Vec<u32> {
+        let keys = self.key.ids();
+        let key_count = keys.iter().max().map_or(0, |&max| max as usize + 1);
+        let mut starts = vec![0usize; key_count + 1];
+        for &key in keys {
+            if let Some(count) = starts.get_mut(key as usize + 1) {
+                *count += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut order = vec![(0u128, 0u32); keys.len()];
+        for (row, &key) in keys.iter().enumerate() {
+            let (ty, payload) = self.value.sort_key(row);
+            if let Some(slot) = next.get_mut(key as usize)
+                && let Some(entry) = order.get_mut(*slot)
+            {
+                *entry = ((u128::from(ty) << 64) | u128::from(payload), row as u32);
+                *slot += 1;
+            }
+        }
+        for bounds in starts.windows(2) {
+            if let Some(group) = order.get_mut(bounds[0]..bounds[1]) {
+                group.sort_by_key(|&(value, _)| value);
+            }
+        }
+        order.into_iter().map(|(_, row)| row).collect()
+    }
+
     pub(crate) fn finish(&mut self, mode: DictMode) -> Result<Table, Error> {
         let rows = self.parents.len();
         // A row's position within its parent's list: rows come parent by parent.
@@ -550,22 +588,14 @@ impl AttrTable {
         // and the Flight client (persistent dictionaries: data at rest or on the
         // wire) pay it; a standalone conversion keeps the request's order.
         let parents = if mode == DictMode::Persistent {
-            let mut order: Vec<(u32, u8, u64, u32, u32)> = (0..rows)
-                .map(|row| {
-                    let (ty, payload) = self.value.sort_key(row);
-                    let key = self.key.ids().get(row).copied().unwrap_or_default();
-                    let parent = self.parents.get(row).copied().unwrap_or_default();
-                    (key, ty, payload, parent, row as u32)
-                })
-                .collect();
-            order.sort_unstable();
-            let perm: Vec<u32> = order.iter().map(|o| o.4).collect();
+            let perm = self.sorted_rows();
             index = permuted(&index, &perm);
             key_strindex = permuted(&key_strindex, &perm);
             self.key.permute(&perm);
             self.value.permute(&perm);
+            let parents = permuted(&self.parents, &perm);
             self.parents.clear();
-            order.iter().map(|o| o.3).collect()
+            parents
         } else {
             take_sized(&mut self.parents)
         };

@@ -87,6 +87,10 @@ pub(crate) struct Interner {
     offsets: Vec<i32>,
     bytes: Vec<u8>,
     too_large: bool,
+    /// The array [`values`](Self::values) last made, while no string was added since:
+    /// handing arrow-ipc the very same buffers lets its dictionary tracker see "unchanged"
+    /// by pointer instead of copying and comparing the whole dictionary every batch.
+    published: Option<StringArray>,
 }
 
 #[inline]
@@ -150,6 +154,7 @@ impl Interner {
         self.offsets.clear();
         self.bytes.clear();
         self.too_large = false;
+        self.published = None;
     }
 
     fn check_size(&self, column: &'static str) -> Result<(), Error> {
@@ -163,18 +168,23 @@ impl Interner {
     }
 
     /// The dictionary as an Arrow array, keeping it for the batches that follow.
-    fn values(&self, column: &'static str) -> Result<StringArray, Error> {
+    fn values(&mut self, column: &'static str) -> Result<StringArray, Error> {
         self.check_size(column)?;
+        if let Some(published) = self.published.as_ref().filter(|p| p.len() == self.len()) {
+            return Ok(published.clone());
+        }
         let offsets = if self.offsets.is_empty() {
             vec![0]
         } else {
             self.offsets.clone()
         };
-        Ok(StringArray::try_new(
+        let values = StringArray::try_new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
             Buffer::from_slice_ref(&self.bytes),
             None,
-        )?)
+        )?;
+        self.published = Some(values.clone());
+        Ok(values)
     }
 
     /// The dictionary as an Arrow array without a copy; the interner starts empty again.
@@ -189,6 +199,7 @@ impl Interner {
         self.offsets.reserve(offsets.len());
         self.bytes.reserve(bytes.len());
         self.table.clear();
+        self.published = None;
         Ok(StringArray::try_new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
             Buffer::from_vec(bytes),

@@ -112,6 +112,11 @@
 //! before the freeze, wait (bounded by [`ExtensionEvent::time_remaining`]) until the function has
 //! sent them: [`FaasLayer`] exports them before the function responds, and they carry
 //! `faas.invocation_id` equal to the event's `request_id`.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod detect;
 mod env;

@@ -1,6 +1,10 @@
 //! The `otlp-suite` binary: `collect` runs the collector, `validate` checks a config, `loadgen` sends realistic
 //! OTLP traffic to a collector and reports what it sustained.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use clap::{Parser, Subcommand};
 use otlp_collector::{Collector, Config};

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestCollector, read_logs, read_metrics, read_traces, spans};
+use common::{TestCollector, forwarder_config, read_logs, read_metrics, read_traces, spans};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -30,29 +30,6 @@ service:
     traces: {{ receivers: [otlp], processors: [batch], exporters: [file/traces] }}
     metrics: {{ receivers: [otlp], processors: [batch], exporters: [file/metrics] }}
     logs: {{ receivers: [otlp], processors: [batch], exporters: [file/logs] }}
-  telemetry:
-    metrics: {{ level: none }}
-"#
-    )
-}
-
-/// A collector that forwards everything it receives through exporter `id`, configured by `settings`.
-fn forwarder_config(id: &str, settings: &str) -> String {
-    format!(
-        r#"
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: "127.0.0.1:0" }}
-processors:
-  batch: {{ send_batch_size: 100, timeout: 10ms }}
-exporters:
-  {id}: {settings}
-service:
-  pipelines:
-    traces: {{ receivers: [otlp], processors: [batch], exporters: [{id}] }}
-    metrics: {{ receivers: [otlp], processors: [batch], exporters: [{id}] }}
-    logs: {{ receivers: [otlp], processors: [batch], exporters: [{id}] }}
   telemetry:
     metrics: {{ level: none }}
 "#

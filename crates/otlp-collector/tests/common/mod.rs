@@ -93,3 +93,26 @@ pub async fn scrape(collector: &RunningCollector) -> String {
         .await
         .unwrap()
 }
+
+/// A collector that forwards everything it receives through exporter `id`, configured by `settings`.
+pub fn forwarder_config(id: &str, settings: &str) -> String {
+    format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:0" }}
+processors:
+  batch: {{ send_batch_size: 100, timeout: 10ms }}
+exporters:
+  {id}: {settings}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [batch], exporters: [{id}] }}
+    metrics: {{ receivers: [otlp], processors: [batch], exporters: [{id}] }}
+    logs: {{ receivers: [otlp], processors: [batch], exporters: [{id}] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#
+    )
+}

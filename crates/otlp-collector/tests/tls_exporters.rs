@@ -1,5 +1,5 @@
-//! The `otlphttp` exporter over TLS: against a real rustls server that demands a client certificate, everything
-//! arrives; without the CA that signed the server, nothing does and every item is counted as failed.
+//! The `otlphttp` and `otlp` (gRPC) exporters over TLS: against real servers that demand a client certificate,
+//! everything arrives; without the CA that signed the server, nothing does and every item is counted as failed.
 
 mod common;
 
@@ -16,6 +16,9 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -35,6 +38,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 /// A CA, a server certificate for `localhost` and a client certificate, as PEM files in `dir`; returns the server's
 /// rustls configuration, which requires a client certificate from that CA.
@@ -58,6 +63,8 @@ fn pki(dir: &Path) -> Arc<ServerConfig> {
     let client = client_params.signed_by(&client_key, &ca).unwrap();
 
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("server.pem"), server.pem()).unwrap();
+    std::fs::write(dir.join("server-key.pem"), server_key.serialize_pem()).unwrap();
     std::fs::write(dir.join("client.pem"), client.pem()).unwrap();
     std::fs::write(dir.join("client-key.pem"), client_key.serialize_pem()).unwrap();
 
@@ -206,4 +213,66 @@ async fn otlphttp_refuses_a_server_it_cannot_verify_and_counts_the_loss() {
         telemetry.total("otelcol_exporter_send_failed_spans"),
         sent as u64
     );
+}
+
+/// An OTLP/gRPC trace backend that counts spans.
+struct CountingTraces(Arc<Received>);
+
+#[tonic::async_trait]
+impl TraceService for CountingTraces {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0
+            .spans
+            .fetch_add(span_count(request.get_ref()), Ordering::SeqCst);
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+/// The same backend over gRPC with tonic's own TLS (server certificate, client certificate required).
+async fn grpcs_backend(dir: &Path, received: Arc<Received>) -> u16 {
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let tls = ServerTlsConfig::new()
+        .identity(Identity::from_pem(
+            read("server.pem"),
+            read("server-key.pem"),
+        ))
+        .client_ca_root(Certificate::from_pem(read("ca.pem")));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tonic::transport::Server::builder()
+        .tls_config(tls)
+        .unwrap()
+        // The exporter sends gzip by default, as real OTLP backends expect.
+        .add_service(
+            TraceServiceServer::new(CountingTraces(received))
+                .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+        );
+    tokio::spawn(server.serve_with_incoming(TcpIncoming::from(listener)));
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_grpc_exports_over_mutual_tls() {
+    let pki_dir = tempfile::tempdir().unwrap();
+    pki(pki_dir.path());
+    let received = Arc::new(Received::default());
+    let port = grpcs_backend(pki_dir.path(), received.clone()).await;
+    let dir = pki_dir.path().display();
+    let forwarder = TestCollector::start(&forwarder_config(
+        "otlp",
+        &format!(
+            "{{ endpoint: \"localhost:{port}\", tls: {{ ca_file: \"{dir}/ca.pem\", \
+             cert_file: \"{dir}/client.pem\", key_file: \"{dir}/client-key.pem\" }} }}"
+        ),
+    ))
+    .await;
+    let sent = send_traces(&forwarder).await;
+    let TestCollector { collector, .. } = forwarder;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    assert_eq!(received.spans.load(Ordering::SeqCst), sent);
+    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), sent as u64);
 }

@@ -306,10 +306,6 @@ pub struct OtlpHttpExporterConfig {
     /// Extra HTTP headers sent with every request.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// TLS settings for `https://` endpoints: `ca_file`, and `cert_file` with `key_file` for mutual TLS. The URL's
-    /// scheme decides whether TLS is used, so `insecure` has no effect here (as in otelcol).
-    #[serde(default)]
-    pub tls: ClientTlsSettings,
     /// Time allowed for one export attempt.
     #[serde(default = "thirty_seconds", deserialize_with = "de::duration")]
     pub timeout: Duration,
@@ -330,19 +326,15 @@ impl OtlpHttpExporterConfig {
                 format!("`endpoint` (or `{}_endpoint`) is required", signal.as_str())
             })?;
             let parsed: reqwest::Url = url.parse().map_err(|e| format!("endpoint `{url}`: {e}"))?;
-            if parsed.scheme() != "http" && parsed.scheme() != "https" {
+            if parsed.scheme() == "https" {
                 return Err(format!(
-                    "endpoint `{url}`: the scheme must be http or https"
+                    "endpoint `{url}`: https is not supported by otlphttp in this build; \
+                     use the `otlp` (gRPC) exporter for TLS"
                 ));
             }
-        }
-        if self.tls.server_name_override.is_some() {
-            return Err(
-                "tls.server_name_override: only the `otlp` (gRPC) exporter supports it".into(),
-            );
-        }
-        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
-            return Err("tls.cert_file and tls.key_file go together".into());
+            if parsed.scheme() != "http" {
+                return Err(format!("endpoint `{url}`: the scheme must be http"));
+            }
         }
         for (key, value) in &self.headers {
             http::HeaderName::try_from(key.as_str())
@@ -401,7 +393,6 @@ impl OtlpHttpExporter {
         }
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
-            .tls_backend_preconfigured(rustls_client_config(&config.tls)?)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(OtlpHttpExporter {
@@ -416,62 +407,6 @@ impl OtlpHttpExporter {
             headers,
         })
     }
-}
-
-/// The client side of TLS for `https://` endpoints: ring for the crypto (the provider the gRPC exporter's tonic
-/// uses too), the CA file's certificates or else the system's roots, and a client certificate for mutual TLS.
-fn rustls_client_config(tls: &ClientTlsSettings) -> Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-    let mut roots = rustls::RootCertStore::empty();
-    match &tls.ca_file {
-        Some(path) => {
-            let certificates = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("tls.ca_file {}: {e}", path.display()))?;
-            for certificate in certificates {
-                let certificate =
-                    certificate.map_err(|e| format!("tls.ca_file {}: {e}", path.display()))?;
-                roots
-                    .add(certificate)
-                    .map_err(|e| format!("tls.ca_file {}: {e}", path.display()))?;
-            }
-            if roots.is_empty() {
-                return Err(format!(
-                    "tls.ca_file {}: no certificate in it",
-                    path.display()
-                ));
-            }
-        }
-        None => {
-            // A missing or unreadable system store leaves only the certificates that did load: the handshake then
-            // fails with a clear "unknown issuer" instead of the collector refusing to start.
-            let native = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(native.certs);
-        }
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("tls: {e}"))?
-    .with_root_certificates(roots);
-    let mut config = match (&tls.cert_file, &tls.key_file) {
-        (Some(cert), Some(key)) => {
-            let chain = CertificateDer::pem_file_iter(cert)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("tls.cert_file {}: {e}", cert.display()))?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| format!("tls.key_file {}: {e}", key.display()))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| format!("tls.cert_file/key_file: {e}"))?
-        }
-        (None, None) => builder.with_no_client_auth(),
-        _ => return Err("tls.cert_file and tls.key_file go together".into()),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
 }
 
 /// `Retry-After` as seconds; an HTTP date is not worth a date parser here, the backoff covers it.

@@ -27,7 +27,7 @@ pub fn data_points(metric: &Metric) -> usize {
 const LAYOUT: Layout<ResourceMetrics, ScopeMetrics> = Layout {
     scopes: |resource| &mut resource.scope_metrics,
     scope_items: |scope| scope.metrics.iter().map(data_points).sum(),
-    split_scope: split_scope,
+    split_scope,
 };
 
 fn split_scope(scope: &mut ScopeMetrics, mut n: usize) -> ScopeMetrics {

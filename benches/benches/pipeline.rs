@@ -46,7 +46,7 @@ async fn run_pipeline(
 ) -> u64 {
     for bytes in requests {
         let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
-        collector.submit(Batch::from_traces(request)).await.unwrap();
+        collector.submit(Batch::new(request)).await.unwrap();
     }
     let target = exported_before + SPANS as u64;
     // Sleeping (rather than spinning) while the file is written keeps the waiting out of the CPU figures.

@@ -10,8 +10,8 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_arrow::{
-    ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, LogsEncoder, MetricsEncoder, Signal,
-    Telemetry, TracesEncoder, WriterOptions, arrow_to_traces,
+    AnyRequest, ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, LogsEncoder,
+    MetricsEncoder, Signal, TracesEncoder, WriterOptions, arrow_to_traces,
 };
 use otlp_testkit::Generator;
 use prost::Message;
@@ -80,9 +80,9 @@ fn traces_zstd_write(c: &mut Criterion) {
         let spans = otlp_testkit::span_count(&request) as u64;
         group.throughput(Throughput::Elements(spans));
         let options = WriterOptions::new(IpcFormat::Stream);
-        let mut writer = ArrowIpcWriter::traces(std::io::sink(), options).unwrap();
+        let mut writer = ArrowIpcWriter::new(std::io::sink(), Signal::Traces, options).unwrap();
         group.bench_with_input(BenchmarkId::new("arrow_ipc_zstd", n), &request, |b, r| {
-            b.iter(|| writer.write_traces(black_box(r)).unwrap());
+            b.iter(|| writer.write(black_box(r)).unwrap());
         });
         group.bench_with_input(BenchmarkId::new("peer_prost_zstd", n), &request, |b, r| {
             b.iter(|| zstd::bulk::compress(&black_box(r).encode_to_vec(), 3).unwrap());
@@ -137,7 +137,7 @@ fn metrics_and_logs_encode(c: &mut Criterion) {
 /// zstd level 3, as gRPC compression sends each Flight message.
 fn arrow_stream_bytes(
     signal: Signal,
-    requests: &[Telemetry],
+    requests: &[AnyRequest],
     compression: Compression,
 ) -> (usize, usize) {
     let options = WriterOptions::new(IpcFormat::Stream).with_compression(compression);
@@ -145,7 +145,7 @@ fn arrow_stream_bytes(
     let mut per_request_zstd = 0;
     let mut written = 0;
     for r in requests {
-        writer.write(r).unwrap();
+        writer.write_any(r).unwrap();
         writer.flush().unwrap();
         let bytes = writer.get_ref();
         per_request_zstd += zstd::bulk::compress(&bytes[written..], 3).unwrap().len();
@@ -153,7 +153,7 @@ fn arrow_stream_bytes(
     }
     let bytes = writer.finish().unwrap();
     // A measurement of something that does not read back would be worthless.
-    let back: Vec<Telemetry> = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::Stream)
+    let back: Vec<AnyRequest> = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::Stream)
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -162,12 +162,12 @@ fn arrow_stream_bytes(
 }
 
 /// Protobuf bytes of each request on its own (as OTLP/gRPC sends them), raw and zstd.
-fn prost_bytes(requests: &[Telemetry]) -> (usize, usize) {
+fn prost_bytes(requests: &[AnyRequest]) -> (usize, usize) {
     requests.iter().fold((0, 0), |(raw, z), r| {
         let bytes = match r {
-            Telemetry::Traces(r) => r.encode_to_vec(),
-            Telemetry::Metrics(r) => r.encode_to_vec(),
-            Telemetry::Logs(r) => r.encode_to_vec(),
+            AnyRequest::Traces(r) => r.encode_to_vec(),
+            AnyRequest::Metrics(r) => r.encode_to_vec(),
+            AnyRequest::Logs(r) => r.encode_to_vec(),
         };
         (
             raw + bytes.len(),
@@ -176,24 +176,24 @@ fn prost_bytes(requests: &[Telemetry]) -> (usize, usize) {
     })
 }
 
-fn requests_of(signal: Signal, n: usize, count: usize) -> Vec<Telemetry> {
+fn requests_of(signal: Signal, n: usize, count: usize) -> Vec<AnyRequest> {
     let mut generator = Generator::new(1);
     (0..count)
         .map(|_| match signal {
-            Signal::Traces => Telemetry::Traces(generator.traces(n)),
-            Signal::Metrics => Telemetry::Metrics(generator.metrics(n)),
-            Signal::Logs => Telemetry::Logs(generator.logs(n)),
+            Signal::Traces => AnyRequest::Traces(generator.traces(n)),
+            Signal::Metrics => AnyRequest::Metrics(generator.metrics(n)),
+            Signal::Logs => AnyRequest::Logs(generator.logs(n)),
         })
         .collect()
 }
 
-fn item_count(requests: &[Telemetry]) -> usize {
+fn item_count(requests: &[AnyRequest]) -> usize {
     requests
         .iter()
         .map(|r| match r {
-            Telemetry::Traces(r) => otlp_testkit::span_count(r),
-            Telemetry::Metrics(r) => otlp_testkit::data_point_count(r),
-            Telemetry::Logs(r) => otlp_testkit::log_record_count(r),
+            AnyRequest::Traces(r) => otlp_testkit::span_count(r),
+            AnyRequest::Metrics(r) => otlp_testkit::data_point_count(r),
+            AnyRequest::Logs(r) => otlp_testkit::log_record_count(r),
         })
         .sum()
 }
@@ -203,10 +203,10 @@ fn item_count(requests: &[Telemetry]) -> usize {
 /// Span ids are 8 random bytes and trace ids 16 random bytes per trace, which no
 /// compressor shrinks; start times are taken as the difference to the previous span's
 /// and durations as end − start, the most compressible forms.
-fn id_and_time_floor(requests: &[Telemetry]) -> [usize; 4] {
+fn id_and_time_floor(requests: &[AnyRequest]) -> [usize; 4] {
     let mut floor = [0usize; 4];
     for r in requests {
-        let Telemetry::Traces(r) = r else { continue };
+        let AnyRequest::Traces(r) = r else { continue };
         let mut fields: [Vec<u8>; 4] = Default::default();
         let mut previous_start = 0u64;
         for s in r

@@ -4,18 +4,19 @@
 use std::collections::BTreeMap;
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use otlp_arrow::{ArrowIpcReader, ArrowIpcWriter, IpcFormat, Telemetry, WriterOptions};
+use otlp_arrow::{AnyRequest, ArrowIpcReader, ArrowIpcWriter, IpcFormat, Signal, WriterOptions};
 use otlp_testkit::Generator;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join("otlp-arrow-example.arrow");
     let mut generator = Generator::new(7);
-    let mut writer = ArrowIpcWriter::traces(
+    let mut writer = ArrowIpcWriter::new(
         std::fs::File::create(&path)?,
+        Signal::Traces,
         WriterOptions::new(IpcFormat::File),
     )?;
     for _ in 0..5 {
-        writer.write_traces(&generator.traces(1000))?;
+        writer.write(&generator.traces(1000))?;
     }
     writer.finish()?.sync_all()?;
     println!(
@@ -27,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut per_service: BTreeMap<String, usize> = BTreeMap::new();
     let (mut first, mut last) = (u64::MAX, 0);
     for request in ArrowIpcReader::new(std::fs::File::open(&path)?, IpcFormat::File)? {
-        let Telemetry::Traces(request) = request? else {
+        let AnyRequest::Traces(request) = request? else {
             continue;
         };
         for rs in &request.resource_spans {

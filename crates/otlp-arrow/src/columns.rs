@@ -821,9 +821,9 @@ pub(crate) fn envelope(
     }
     let batch_schema = match previous {
         Some(previous) if reused_all => previous,
-        _ => {
-            Arc::new(arrow::datatypes::Schema::new(fields).with_metadata(signal.schema_metadata()))
-        }
+        _ => Arc::new(
+            arrow::datatypes::Schema::new(fields).with_metadata(crate::schema_metadata(signal)),
+        ),
     };
     let batch = arrow::record_batch::RecordBatch::try_new(batch_schema.clone(), columns)?;
     *schema = Some(batch_schema);

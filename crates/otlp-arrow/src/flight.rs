@@ -12,14 +12,14 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use otlp_arrow::flight::{FlightClient, FlightServer, Refusal, TelemetrySink};
-//! use otlp_arrow::Telemetry;
+//! use otlp_arrow::AnyRequest;
 //! use futures::future::BoxFuture;
 //!
 //! struct Print;
 //! impl TelemetrySink for Print {
-//!     fn consume(&self, telemetry: Telemetry) -> BoxFuture<'static, Result<(), Refusal>> {
+//!     fn consume(&self, request: AnyRequest) -> BoxFuture<'static, Result<(), Refusal>> {
 //!         Box::pin(async move {
-//!             println!("got a {} request", telemetry.signal());
+//!             println!("got a {} request", request.signal());
 //!             Ok(())
 //!         })
 //!     }
@@ -33,7 +33,7 @@
 //! );
 //! let mut client = FlightClient::connect("http://127.0.0.1:4319", Some("s3cret".into())).await?;
 //! let acked = client
-//!     .send(&[Telemetry::Traces(Default::default())])
+//!     .send(&[AnyRequest::Traces(Default::default())])
 //!     .await?;
 //! assert_eq!(acked, 1);
 //! # Ok(())
@@ -59,10 +59,9 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::ipc::{
-    AnyEncoder, ReaderOptions, Request as Outgoing, WriterOptions, decode_guarded, frame_message,
-};
-use crate::{Compression, Error, IpcFormat, Signal, Telemetry};
+use crate::ipc::{ReaderOptions, WriterOptions, decode_guarded, frame_message};
+use crate::request::persistent_encoder;
+use crate::{AnyRequest, Compression, Error, IpcFormat, Signal};
 
 /// Why a [`TelemetrySink`] did not take a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +96,7 @@ impl Refusal {
 pub trait TelemetrySink: Send + Sync + 'static {
     /// Takes one request. The server acknowledges the batch once this resolves `Ok`,
     /// and reads nothing more from the client while it is pending.
-    fn consume(&self, telemetry: Telemetry) -> BoxFuture<'static, Result<(), Refusal>>;
+    fn consume(&self, request: AnyRequest) -> BoxFuture<'static, Result<(), Refusal>>;
 }
 
 /// An Arrow Flight service whose `do_put` receives OTLP as Arrow. Every other Flight
@@ -208,7 +207,7 @@ impl<S: TelemetrySink> PutState<S> {
                 Ok(None) => continue,
                 Err(e) => return Some(Err(Status::invalid_argument(e.to_string()))),
             };
-            let telemetry = match Telemetry::from_batch(&batch) {
+            let telemetry = match crate::decode_batch(&batch) {
                 Ok(t) => t,
                 Err(e) => return Some(Err(Status::invalid_argument(e.to_string()))),
             };
@@ -381,8 +380,8 @@ impl FlightClient {
 
     /// Sends `requests` (all of one signal) as one Flight stream and returns how many
     /// batches the server acknowledged: all of them, or an error.
-    pub async fn send(&mut self, requests: &[Telemetry]) -> Result<u64, Error> {
-        let Some(signal) = requests.first().map(Telemetry::signal) else {
+    pub async fn send(&mut self, requests: &[AnyRequest]) -> Result<u64, Error> {
+        let Some(signal) = requests.first().map(AnyRequest::signal) else {
             return Ok(0);
         };
         let messages = encode_flight_data(signal, requests, &self.options)?;
@@ -435,10 +434,10 @@ impl FlightClient {
 /// The Flight messages of one stream: schema, then dictionaries and a batch per request.
 fn encode_flight_data(
     signal: Signal,
-    requests: &[Telemetry],
+    requests: &[AnyRequest],
     options: &WriterOptions,
 ) -> Result<Vec<FlightData>, Error> {
-    let mut encoder = AnyEncoder::new(signal);
+    let mut encoder = persistent_encoder(signal);
     let ipc = options.ipc_options()?;
     let generator = IpcDataGenerator::default();
     // Replacement is allowed in a stream (after a dictionary overflow the encoder
@@ -448,7 +447,7 @@ fn encode_flight_data(
     let mut out = Vec::with_capacity(requests.len() * 4 + 1);
     let mut schema_sent = false;
     for request in requests {
-        let batch = encoder.encode_for_stream(Outgoing::of(request))?;
+        let batch = encoder.encode_for_stream(request)?;
         if !schema_sent {
             let schema = generator.schema_to_bytes_with_dictionary_tracker(
                 batch.schema_ref(),

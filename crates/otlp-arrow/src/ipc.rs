@@ -7,12 +7,10 @@ use arrow::datatypes::SchemaRef;
 use arrow::ipc::reader::StreamDecoder;
 use arrow::ipc::writer::{DictionaryHandling, FileWriter, IpcWriteOptions, StreamWriter};
 use arrow::record_batch::RecordBatch;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_model::{AnyRequest, with_request};
 
-use crate::columns::DictMode;
-use crate::{Error, LogsEncoder, MetricsEncoder, Signal, Telemetry, TracesEncoder};
+use crate::request::{DynEncoder, Typed, persistent_encoder};
+use crate::{ArrowRequest, Encoder, Error, Signal};
 
 /// The two Arrow IPC formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,102 +83,6 @@ impl WriterOptions {
     }
 }
 
-pub(crate) enum AnyEncoder {
-    Traces(Box<TracesEncoder>),
-    Metrics(Box<MetricsEncoder>),
-    Logs(Box<LogsEncoder>),
-}
-
-impl AnyEncoder {
-    pub(crate) fn new(signal: Signal) -> Self {
-        match signal {
-            Signal::Traces => {
-                AnyEncoder::Traces(Box::new(TracesEncoder::with_mode(DictMode::Persistent)))
-            }
-            Signal::Metrics => {
-                AnyEncoder::Metrics(Box::new(MetricsEncoder::with_mode(DictMode::Persistent)))
-            }
-            Signal::Logs => {
-                AnyEncoder::Logs(Box::new(LogsEncoder::with_mode(DictMode::Persistent)))
-            }
-        }
-    }
-
-    fn signal(&self) -> Signal {
-        match self {
-            AnyEncoder::Traces(_) => Signal::Traces,
-            AnyEncoder::Metrics(_) => Signal::Metrics,
-            AnyEncoder::Logs(_) => Signal::Logs,
-        }
-    }
-
-    fn encode(&mut self, request: Request<'_>) -> Result<RecordBatch, Error> {
-        match (self, request) {
-            (AnyEncoder::Traces(e), Request::Traces(r)) => e.encode(r),
-            (AnyEncoder::Metrics(e), Request::Metrics(r)) => e.encode(r),
-            (AnyEncoder::Logs(e), Request::Logs(r)) => e.encode(r),
-            (e, r) => Err(Error::WrongSignal {
-                expected: e.signal(),
-                found: r.signal(),
-            }),
-        }
-    }
-
-    fn empty_batch(&mut self) -> Result<RecordBatch, Error> {
-        match self {
-            AnyEncoder::Traces(e) => e.encode(&ExportTraceServiceRequest::default()),
-            AnyEncoder::Metrics(e) => e.encode(&ExportMetricsServiceRequest::default()),
-            AnyEncoder::Logs(e) => e.encode(&ExportLogsServiceRequest::default()),
-        }
-    }
-
-    /// Encodes for an IPC stream, where a dictionary that overflows may be replaced:
-    /// then all dictionaries start afresh.
-    pub(crate) fn encode_for_stream(&mut self, request: Request<'_>) -> Result<RecordBatch, Error> {
-        match self.encode(request) {
-            Err(Error::DictionaryOverflow { .. }) => {
-                self.reset();
-                self.encode(request)
-            }
-            other => other,
-        }
-    }
-
-    fn reset(&mut self) {
-        match self {
-            AnyEncoder::Traces(e) => e.reset(),
-            AnyEncoder::Metrics(e) => e.reset(),
-            AnyEncoder::Logs(e) => e.reset(),
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-pub(crate) enum Request<'a> {
-    Traces(&'a ExportTraceServiceRequest),
-    Metrics(&'a ExportMetricsServiceRequest),
-    Logs(&'a ExportLogsServiceRequest),
-}
-
-impl<'a> Request<'a> {
-    #[cfg(feature = "flight")]
-    pub(crate) fn of(telemetry: &'a Telemetry) -> Self {
-        match telemetry {
-            Telemetry::Traces(r) => Request::Traces(r),
-            Telemetry::Metrics(r) => Request::Metrics(r),
-            Telemetry::Logs(r) => Request::Logs(r),
-        }
-    }
-
-    fn signal(&self) -> Signal {
-        match self {
-            Request::Traces(_) => Signal::Traces,
-            Request::Metrics(_) => Signal::Metrics,
-            Request::Logs(_) => Signal::Logs,
-        }
-    }
-}
-
 enum Sink<W: Write> {
     Stream(StreamWriter<W>),
     File(FileWriter<W>),
@@ -192,7 +94,7 @@ enum Sink<W: Write> {
 /// Call [`finish`](Self::finish) at the end: a stream gets its end-of-stream marker, a
 /// file its footer; a file without a footer is not readable.
 pub struct ArrowIpcWriter<W: Write> {
-    encoder: AnyEncoder,
+    encoder: Box<dyn DynEncoder>,
     sink: Sink<W>,
     format: IpcFormat,
     batches: u64,
@@ -211,7 +113,7 @@ impl<W: Write> std::fmt::Debug for ArrowIpcWriter<W> {
 impl<W: Write> ArrowIpcWriter<W> {
     /// A writer for `signal`; writes the schema right away.
     pub fn new(writer: W, signal: Signal, options: WriterOptions) -> Result<Self, Error> {
-        let mut encoder = AnyEncoder::new(signal);
+        let mut encoder = persistent_encoder(signal);
         // Persistent dictionaries fix every column's type, so the schema of an empty
         // request is the schema of every batch this writer will write.
         let schema = encoder.empty_batch()?.schema();
@@ -230,21 +132,6 @@ impl<W: Write> ArrowIpcWriter<W> {
         })
     }
 
-    /// A traces writer.
-    pub fn traces(writer: W, options: WriterOptions) -> Result<Self, Error> {
-        Self::new(writer, Signal::Traces, options)
-    }
-
-    /// A metrics writer.
-    pub fn metrics(writer: W, options: WriterOptions) -> Result<Self, Error> {
-        Self::new(writer, Signal::Metrics, options)
-    }
-
-    /// A logs writer.
-    pub fn logs(writer: W, options: WriterOptions) -> Result<Self, Error> {
-        Self::new(writer, Signal::Logs, options)
-    }
-
     /// The signal this writer accepts.
     pub fn signal(&self) -> Signal {
         self.encoder.signal()
@@ -255,35 +142,23 @@ impl<W: Write> ArrowIpcWriter<W> {
         self.batches
     }
 
-    /// Writes a traces request.
-    pub fn write_traces(&mut self, request: &ExportTraceServiceRequest) -> Result<(), Error> {
-        self.write_request(Request::Traces(request))
-    }
-
-    /// Writes a metrics request.
-    pub fn write_metrics(&mut self, request: &ExportMetricsServiceRequest) -> Result<(), Error> {
-        self.write_request(Request::Metrics(request))
-    }
-
-    /// Writes a logs request.
-    pub fn write_logs(&mut self, request: &ExportLogsServiceRequest) -> Result<(), Error> {
-        self.write_request(Request::Logs(request))
-    }
-
-    /// Writes a request of this writer's signal.
-    pub fn write(&mut self, telemetry: &Telemetry) -> Result<(), Error> {
-        match telemetry {
-            Telemetry::Traces(r) => self.write_traces(r),
-            Telemetry::Metrics(r) => self.write_metrics(r),
-            Telemetry::Logs(r) => self.write_logs(r),
-        }
-    }
-
-    fn write_request(&mut self, request: Request<'_>) -> Result<(), Error> {
-        let batch = match self.format {
-            IpcFormat::Stream => self.encoder.encode_for_stream(request)?,
-            // A file allows one dictionary per column: an overflow ends the file.
-            IpcFormat::File => self.encoder.encode(request)?,
+    /// Writes a request of this writer's signal as one record batch.
+    pub fn write<R: ArrowRequest>(&mut self, request: &R) -> Result<(), Error> {
+        let signal = self.encoder.signal();
+        let Some(Typed::<R>(encoder)) = self.encoder.as_any_mut().downcast_mut::<Typed<R>>() else {
+            return Err(Error::WrongSignal {
+                expected: signal,
+                found: R::SIGNAL,
+            });
+        };
+        let batch = match (encoder.encode(request), self.format) {
+            // A stream may replace a dictionary that overflowed: start all of them afresh. A file allows one
+            // dictionary per column, so there an overflow ends the file.
+            (Err(Error::DictionaryOverflow { .. }), IpcFormat::Stream) => {
+                encoder.reset();
+                encoder.encode(request)?
+            }
+            (result, _) => result?,
         };
         match &mut self.sink {
             Sink::Stream(w) => w.write(&batch)?,
@@ -291,6 +166,11 @@ impl<W: Write> ArrowIpcWriter<W> {
         }
         self.batches += 1;
         Ok(())
+    }
+
+    /// Writes a request of any signal; it must be this writer's.
+    pub fn write_any(&mut self, request: &AnyRequest) -> Result<(), Error> {
+        with_request!(request, request => self.write(request))
     }
 
     /// Flushes the underlying writer.
@@ -439,7 +319,7 @@ impl<R: Read> ArrowIpcReader<R> {
                 reader.first_batch = Some(batch);
             }
             if let Some(schema) = reader.decoder.schema() {
-                reader.signal = Signal::of_schema(&schema)?;
+                reader.signal = crate::signal_of_schema(&schema)?;
                 reader.schema = schema;
                 return Ok(reader);
             }
@@ -509,9 +389,9 @@ impl<R: Read> ArrowIpcReader<R> {
     }
 
     /// The next request, or `None` at the end.
-    pub fn next_request(&mut self) -> Result<Option<Telemetry>, Error> {
+    pub fn next_request(&mut self) -> Result<Option<AnyRequest>, Error> {
         match self.next_batch()? {
-            Some(batch) => Telemetry::from_batch(&batch).map(Some),
+            Some(batch) => crate::decode_batch(&batch).map(Some),
             None => Ok(None),
         }
     }
@@ -537,7 +417,7 @@ impl<R: Read> ArrowIpcReader<R> {
 }
 
 impl<R: Read> Iterator for ArrowIpcReader<R> {
-    type Item = Result<Telemetry, Error>;
+    type Item = Result<AnyRequest, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.next_request() {
@@ -681,7 +561,7 @@ fn check_schema(schema: &arrow::datatypes::Schema) -> Result<(), Error> {
             _ => false,
         }
     }
-    Signal::of_schema(schema)?;
+    crate::signal_of_schema(schema)?;
     match schema.fields().iter().find(|f| !allowed(f.data_type())) {
         None => Ok(()),
         Some(field) => Err(Error::NotOtlpArrow(format!(

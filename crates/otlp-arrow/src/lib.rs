@@ -4,7 +4,7 @@
 //! ```
 //! use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 //! use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-//! use otlp_arrow::{ArrowIpcReader, ArrowIpcWriter, IpcFormat, Telemetry, WriterOptions};
+//! use otlp_arrow::{AnyRequest, ArrowIpcReader, ArrowIpcWriter, IpcFormat, Signal, WriterOptions};
 //!
 //! let request = ExportTraceServiceRequest {
 //!     resource_spans: vec![ResourceSpans {
@@ -25,13 +25,13 @@
 //!
 //! // One record batch per request, written as an Arrow IPC file compressed with zstd.
 //! let mut file = Vec::new();
-//! let mut writer = ArrowIpcWriter::traces(&mut file, WriterOptions::new(IpcFormat::File))?;
-//! writer.write_traces(&request)?;
+//! let mut writer = ArrowIpcWriter::new(&mut file, Signal::Traces, WriterOptions::new(IpcFormat::File))?;
+//! writer.write(&request)?;
 //! writer.finish()?;
 //!
 //! // Any Arrow reader can open `file`; this one gives the OTLP requests back.
 //! let mut reader = ArrowIpcReader::new(file.as_slice(), IpcFormat::File)?;
-//! let Some(Telemetry::Traces(back)) = reader.next_request()? else { panic!("no traces") };
+//! let Some(AnyRequest::Traces(back)) = reader.next_request()? else { panic!("no traces") };
 //! assert_eq!(back, request);
 //! # Ok::<(), otlp_arrow::Error>(())
 //! ```
@@ -158,6 +158,7 @@ mod ipc;
 mod logs;
 mod metrics;
 mod read;
+mod request;
 mod traces;
 
 pub use common::MAX_NESTING;
@@ -169,12 +170,13 @@ pub use logs::{LogsEncoder, arrow_to_logs, logs_to_arrow};
 pub use metrics::{MetricsEncoder, arrow_to_metrics, metrics_to_arrow};
 pub use traces::{TracesEncoder, arrow_to_traces, traces_to_arrow};
 
+pub use otlp_model::{AnyRequest, Signal};
+pub use request::{ArrowRequest, Encoder};
+
 use std::collections::HashMap;
 
 use arrow::datatypes::Schema;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_model::{OtlpRequest, with_signal};
 
 /// Schema metadata key naming the signal of a batch.
 pub const SIGNAL_METADATA_KEY: &str = "otlp_arrow.signal";
@@ -183,104 +185,51 @@ pub const VERSION_METADATA_KEY: &str = "otlp_arrow.version";
 /// The layout version this crate writes and reads.
 pub const LAYOUT_VERSION: &str = "1";
 
-/// The three OTLP signals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Signal {
-    /// Spans.
-    Traces,
-    /// Metric data points.
-    Metrics,
-    /// Log records.
-    Logs,
+/// The signal a schema was written for, from its metadata.
+pub fn signal_of_schema(schema: &Schema) -> Result<Signal, Error> {
+    let found = schema
+        .metadata()
+        .get(SIGNAL_METADATA_KEY)
+        .map(String::as_str);
+    found.and_then(|name| name.parse().ok()).ok_or_else(|| {
+        Error::NotOtlpArrow(format!(
+            "schema metadata `{SIGNAL_METADATA_KEY}` is {found:?}"
+        ))
+    })
 }
 
-impl Signal {
-    /// The name used in schema metadata.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Traces => "traces",
-            Signal::Metrics => "metrics",
-            Signal::Logs => "logs",
-        }
-    }
-
-    /// The signal a schema was written for, from its metadata.
-    pub fn of_schema(schema: &Schema) -> Result<Self, Error> {
-        let found = schema
-            .metadata()
-            .get(SIGNAL_METADATA_KEY)
-            .map(String::as_str);
-        match found {
-            Some("traces") => Ok(Signal::Traces),
-            Some("metrics") => Ok(Signal::Metrics),
-            Some("logs") => Ok(Signal::Logs),
-            other => Err(Error::NotOtlpArrow(format!(
-                "schema metadata `{SIGNAL_METADATA_KEY}` is {other:?}"
-            ))),
-        }
-    }
-
-    pub(crate) fn schema_metadata(self) -> HashMap<String, String> {
-        HashMap::from([
-            (SIGNAL_METADATA_KEY.to_string(), self.as_str().to_string()),
-            (VERSION_METADATA_KEY.to_string(), LAYOUT_VERSION.to_string()),
-        ])
-    }
-
-    pub(crate) fn check(self, schema: &Schema) -> Result<(), Error> {
-        let found = Self::of_schema(schema)?;
-        if found != self {
-            return Err(Error::WrongSignal {
-                expected: self,
-                found,
-            });
-        }
-        match schema
-            .metadata()
-            .get(VERSION_METADATA_KEY)
-            .map(String::as_str)
-        {
-            Some(LAYOUT_VERSION) => Ok(()),
-            other => Err(Error::NotOtlpArrow(format!(
-                "unsupported layout version {other:?}, this build reads {LAYOUT_VERSION}"
-            ))),
-        }
-    }
+/// Decodes a record batch of any of the three layouts (chosen by its metadata).
+pub fn decode_batch(batch: &arrow::record_batch::RecordBatch) -> Result<AnyRequest, Error> {
+    with_signal!(signal_of_schema(batch.schema_ref())?, R => {
+        R::from_arrow(batch).map(OtlpRequest::into_any)
+    })
 }
 
-impl std::fmt::Display for Signal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// The schema metadata that names `signal` and this layout's version.
+pub(crate) fn schema_metadata(signal: Signal) -> HashMap<String, String> {
+    HashMap::from([
+        (SIGNAL_METADATA_KEY.to_string(), signal.as_str().to_string()),
+        (VERSION_METADATA_KEY.to_string(), LAYOUT_VERSION.to_string()),
+    ])
 }
 
-/// One OTLP export request of any signal.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Telemetry {
-    /// A traces request.
-    Traces(ExportTraceServiceRequest),
-    /// A metrics request.
-    Metrics(ExportMetricsServiceRequest),
-    /// A logs request.
-    Logs(ExportLogsServiceRequest),
-}
-
-impl Telemetry {
-    /// The signal of this request.
-    pub fn signal(&self) -> Signal {
-        match self {
-            Telemetry::Traces(_) => Signal::Traces,
-            Telemetry::Metrics(_) => Signal::Metrics,
-            Telemetry::Logs(_) => Signal::Logs,
-        }
+/// Checks that `schema` was written for `signal` in this layout version.
+pub(crate) fn check_schema(signal: Signal, schema: &Schema) -> Result<(), Error> {
+    let found = signal_of_schema(schema)?;
+    if found != signal {
+        return Err(Error::WrongSignal {
+            expected: signal,
+            found,
+        });
     }
-
-    /// Decodes a record batch of any of the three layouts (chosen by its metadata).
-    pub fn from_batch(batch: &arrow::record_batch::RecordBatch) -> Result<Self, Error> {
-        match Signal::of_schema(batch.schema_ref())? {
-            Signal::Traces => arrow_to_traces(batch).map(Telemetry::Traces),
-            Signal::Metrics => arrow_to_metrics(batch).map(Telemetry::Metrics),
-            Signal::Logs => arrow_to_logs(batch).map(Telemetry::Logs),
-        }
+    match schema
+        .metadata()
+        .get(VERSION_METADATA_KEY)
+        .map(String::as_str)
+    {
+        Some(LAYOUT_VERSION) => Ok(()),
+        other => Err(Error::NotOtlpArrow(format!(
+            "unsupported layout version {other:?}, this build reads {LAYOUT_VERSION}"
+        ))),
     }
 }

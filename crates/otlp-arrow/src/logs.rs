@@ -213,7 +213,7 @@ pub fn logs_to_arrow(request: &ExportLogsServiceRequest) -> Result<RecordBatch, 
 
 /// Converts a record batch of the logs layout back to one request.
 pub fn arrow_to_logs(batch: &RecordBatch) -> Result<ExportLogsServiceRequest, Error> {
-    Signal::Logs.check(batch.schema_ref())?;
+    crate::check_schema(Signal::Logs, batch.schema_ref())?;
     let mut resource_logs = Vec::new();
     for row in 0..batch.num_rows() {
         let tables = tables(batch, row, &LOG_TABLES)?;
@@ -284,4 +284,26 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceLogs>) -> Result<(),
     groups.finish()?;
     attrs.finish()?;
     Ok(())
+}
+
+impl crate::Encoder<ExportLogsServiceRequest> for LogsEncoder {
+    fn persistent() -> Self {
+        Self::with_mode(DictMode::Persistent)
+    }
+
+    fn encode(&mut self, request: &ExportLogsServiceRequest) -> Result<RecordBatch, Error> {
+        LogsEncoder::encode(self, request)
+    }
+
+    fn reset(&mut self) {
+        LogsEncoder::reset(self);
+    }
+}
+
+impl crate::ArrowRequest for ExportLogsServiceRequest {
+    type Encoder = LogsEncoder;
+
+    fn from_arrow(batch: &RecordBatch) -> Result<Self, Error> {
+        arrow_to_logs(batch)
+    }
 }

@@ -586,7 +586,7 @@ pub fn metrics_to_arrow(request: &ExportMetricsServiceRequest) -> Result<RecordB
 
 /// Converts a record batch of the metrics layout back to one request.
 pub fn arrow_to_metrics(batch: &RecordBatch) -> Result<ExportMetricsServiceRequest, Error> {
-    Signal::Metrics.check(batch.schema_ref())?;
+    crate::check_schema(Signal::Metrics, batch.schema_ref())?;
     let mut resource_metrics = Vec::new();
     for row in 0..batch.num_rows() {
         let tables = tables(batch, row, &METRIC_TABLES)?;
@@ -929,4 +929,26 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceMetrics>) -> Result<
     children.ex_groups.finish()?;
     children.ex_attrs.finish()?;
     Ok(())
+}
+
+impl crate::Encoder<ExportMetricsServiceRequest> for MetricsEncoder {
+    fn persistent() -> Self {
+        Self::with_mode(DictMode::Persistent)
+    }
+
+    fn encode(&mut self, request: &ExportMetricsServiceRequest) -> Result<RecordBatch, Error> {
+        MetricsEncoder::encode(self, request)
+    }
+
+    fn reset(&mut self) {
+        MetricsEncoder::reset(self);
+    }
+}
+
+impl crate::ArrowRequest for ExportMetricsServiceRequest {
+    type Encoder = MetricsEncoder;
+
+    fn from_arrow(batch: &RecordBatch) -> Result<Self, Error> {
+        arrow_to_metrics(batch)
+    }
 }

@@ -433,7 +433,7 @@ pub fn traces_to_arrow(request: &ExportTraceServiceRequest) -> Result<RecordBatc
 /// Converts a record batch of the traces layout back to one request (the resource
 /// spans of every envelope row, in order).
 pub fn arrow_to_traces(batch: &RecordBatch) -> Result<ExportTraceServiceRequest, Error> {
-    Signal::Traces.check(batch.schema_ref())?;
+    crate::check_schema(Signal::Traces, batch.schema_ref())?;
     let mut resource_spans = Vec::new();
     for row in 0..batch.num_rows() {
         let tables = tables(batch, row, &TRACE_TABLES)?;
@@ -583,4 +583,26 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceSpans>) -> Result<()
     event_attr_reader.finish()?;
     link_attr_reader.finish()?;
     Ok(())
+}
+
+impl crate::Encoder<ExportTraceServiceRequest> for TracesEncoder {
+    fn persistent() -> Self {
+        Self::with_mode(DictMode::Persistent)
+    }
+
+    fn encode(&mut self, request: &ExportTraceServiceRequest) -> Result<RecordBatch, Error> {
+        TracesEncoder::encode(self, request)
+    }
+
+    fn reset(&mut self) {
+        TracesEncoder::reset(self);
+    }
+}
+
+impl crate::ArrowRequest for ExportTraceServiceRequest {
+    type Encoder = TracesEncoder;
+
+    fn from_arrow(batch: &RecordBatch) -> Result<Self, Error> {
+        arrow_to_traces(batch)
+    }
 }

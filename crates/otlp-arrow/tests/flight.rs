@@ -8,7 +8,7 @@ use arrow_flight::FlightData;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use futures::future::BoxFuture;
 use otlp_arrow::flight::{FlightClient, FlightServer, Refusal, TelemetrySink};
-use otlp_arrow::{Compression, IpcFormat, Telemetry, WriterOptions};
+use otlp_arrow::{AnyRequest, Compression, IpcFormat, WriterOptions};
 use otlp_testkit::Generator;
 use tokio::sync::{Notify, Semaphore};
 use tonic::Code;
@@ -16,14 +16,14 @@ use tonic::Code;
 /// Keeps what it receives; optionally waits for a permit per request or refuses.
 #[derive(Clone, Default)]
 struct Recorder {
-    received: Arc<Mutex<Vec<Telemetry>>>,
+    received: Arc<Mutex<Vec<AnyRequest>>>,
     gate: Option<Arc<Semaphore>>,
     called: Arc<Notify>,
     refuse: Option<Refusal>,
 }
 
 impl TelemetrySink for Recorder {
-    fn consume(&self, telemetry: Telemetry) -> BoxFuture<'static, Result<(), Refusal>> {
+    fn consume(&self, telemetry: AnyRequest) -> BoxFuture<'static, Result<(), Refusal>> {
         let this = self.clone();
         Box::pin(async move {
             this.called.notify_one();
@@ -51,16 +51,16 @@ async fn start(sink: Recorder, token: Option<&str>) -> String {
     format!("http://{addr}")
 }
 
-fn requests(generator: &mut Generator) -> [Vec<Telemetry>; 3] {
+fn requests(generator: &mut Generator) -> [Vec<AnyRequest>; 3] {
     [
         (0..4)
-            .map(|i| Telemetry::Traces(generator.traces(10 + i * 50)))
+            .map(|i| AnyRequest::Traces(generator.traces(10 + i * 50)))
             .collect(),
         (0..3)
-            .map(|i| Telemetry::Metrics(generator.metrics(5 + i * 20)))
+            .map(|i| AnyRequest::Metrics(generator.metrics(5 + i * 20)))
             .collect(),
         (0..3)
-            .map(|i| Telemetry::Logs(generator.logs(7 + i * 30)))
+            .map(|i| AnyRequest::Logs(generator.logs(7 + i * 30)))
             .collect(),
     ]
 }
@@ -99,8 +99,8 @@ async fn every_compression_choice_arrives_intact() {
             .unwrap()
             .with_transport_compression(transport_zstd)
             .with_options(WriterOptions::new(IpcFormat::Stream).with_compression(buffers));
-        let batch: Vec<Telemetry> = (0..2)
-            .map(|_| Telemetry::Traces(generator.traces(40)))
+        let batch: Vec<AnyRequest> = (0..2)
+            .map(|_| AnyRequest::Traces(generator.traces(40)))
             .collect();
         assert_eq!(client.send(&batch).await.unwrap(), 2);
         sent.extend(batch);
@@ -112,7 +112,7 @@ async fn every_compression_choice_arrives_intact() {
 async fn wrong_or_missing_token_is_unauthenticated() {
     let sink = Recorder::default();
     let url = start(sink.clone(), Some("right")).await;
-    let batch = vec![Telemetry::Traces(Generator::new(1).traces(5))];
+    let batch = vec![AnyRequest::Traces(Generator::new(1).traces(5))];
     for token in [Some("wrong".to_string()), None] {
         let mut client = FlightClient::connect(url.clone(), token).await.unwrap();
         match client.send(&batch).await.unwrap_err() {
@@ -133,7 +133,7 @@ async fn an_overloaded_sink_refuses_with_resource_exhausted() {
     };
     let url = start(sink, None).await;
     let mut client = FlightClient::connect(url, None).await.unwrap();
-    let batch = vec![Telemetry::Logs(Generator::new(2).logs(5))];
+    let batch = vec![AnyRequest::Logs(Generator::new(2).logs(5))];
     match client.send(&batch).await.unwrap_err() {
         otlp_arrow::Error::Flight(status) => {
             assert_eq!(status.code(), Code::ResourceExhausted);
@@ -153,8 +153,8 @@ async fn acknowledgements_wait_for_the_sink() {
     let url = start(sink.clone(), None).await;
     let mut client = FlightClient::connect(url, None).await.unwrap();
     let mut generator = Generator::new(9);
-    let batch: Vec<Telemetry> = (0..3)
-        .map(|_| Telemetry::Traces(generator.traces(20)))
+    let batch: Vec<AnyRequest> = (0..3)
+        .map(|_| AnyRequest::Traces(generator.traces(20)))
         .collect();
     let expected = batch.clone();
     let send = tokio::spawn(async move { client.send(&batch).await });

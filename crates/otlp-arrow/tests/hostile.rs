@@ -11,24 +11,26 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use otlp_arrow::{
-    ArrowIpcReader, ArrowIpcWriter, Error, IpcFormat, ReaderOptions, Telemetry, WriterOptions,
-    arrow_to_logs, arrow_to_metrics, arrow_to_traces, logs_to_arrow, traces_to_arrow,
+    AnyRequest, ArrowIpcReader, ArrowIpcWriter, Error, IpcFormat, ReaderOptions, Signal,
+    WriterOptions, arrow_to_logs, arrow_to_metrics, arrow_to_traces, logs_to_arrow,
+    traces_to_arrow,
 };
 use otlp_testkit::Generator;
 
-fn written(format: IpcFormat) -> (Vec<u8>, Vec<Telemetry>) {
+fn written(format: IpcFormat) -> (Vec<u8>, Vec<AnyRequest>) {
     let mut generator = Generator::new(11);
-    let sent: Vec<Telemetry> = (0..3)
-        .map(|_| Telemetry::Traces(generator.traces(3)))
+    let sent: Vec<AnyRequest> = (0..3)
+        .map(|_| AnyRequest::Traces(generator.traces(3)))
         .collect();
-    let mut writer = ArrowIpcWriter::traces(Vec::new(), WriterOptions::new(format)).unwrap();
+    let mut writer =
+        ArrowIpcWriter::new(Vec::new(), Signal::Traces, WriterOptions::new(format)).unwrap();
     for t in &sent {
-        writer.write(t).unwrap();
+        writer.write_any(t).unwrap();
     }
     (writer.finish().unwrap(), sent)
 }
 
-fn read_all(bytes: &[u8], format: IpcFormat) -> Result<Vec<Telemetry>, Error> {
+fn read_all(bytes: &[u8], format: IpcFormat) -> Result<Vec<AnyRequest>, Error> {
     ArrowIpcReader::new(bytes, format)?.collect()
 }
 

@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 use otlp_arrow::{
-    ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, Telemetry, WriterOptions,
+    AnyRequest, ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, WriterOptions,
     arrow_to_logs, arrow_to_metrics, arrow_to_traces, logs_to_arrow, metrics_to_arrow,
     traces_to_arrow,
 };
@@ -559,14 +559,14 @@ fn logs() -> impl Strategy<Value = ExportLogsServiceRequest> {
 }
 
 /// Writes `requests` through an IPC writer and reads them back.
-fn through_ipc(requests: &[Telemetry], format: IpcFormat) -> Vec<Telemetry> {
-    let Some(signal) = requests.first().map(Telemetry::signal) else {
+fn through_ipc(requests: &[AnyRequest], format: IpcFormat) -> Vec<AnyRequest> {
+    let Some(signal) = requests.first().map(AnyRequest::signal) else {
         return Vec::new();
     };
     let options = WriterOptions::new(format).with_compression(Compression::Lz4);
     let mut writer = ArrowIpcWriter::new(Vec::new(), signal, options).unwrap();
     for r in requests {
-        writer.write(r).unwrap();
+        writer.write_any(r).unwrap();
     }
     let bytes = writer.finish().unwrap();
     ArrowIpcReader::new(bytes.as_slice(), format)
@@ -598,19 +598,19 @@ proptest! {
 
     #[test]
     fn traces_round_trip_through_ipc_stream(requests in vec(traces(), 1..4)) {
-        let sent: Vec<Telemetry> = requests.into_iter().map(Telemetry::Traces).collect();
+        let sent: Vec<AnyRequest> = requests.into_iter().map(AnyRequest::Traces).collect();
         prop_assert_eq!(through_ipc(&sent, IpcFormat::Stream), sent);
     }
 
     #[test]
     fn metrics_round_trip_through_ipc_file(requests in vec(metrics(), 1..4)) {
-        let sent: Vec<Telemetry> = requests.into_iter().map(Telemetry::Metrics).collect();
+        let sent: Vec<AnyRequest> = requests.into_iter().map(AnyRequest::Metrics).collect();
         prop_assert_eq!(through_ipc(&sent, IpcFormat::File), sent);
     }
 
     #[test]
     fn logs_round_trip_through_ipc_file(requests in vec(logs(), 1..4)) {
-        let sent: Vec<Telemetry> = requests.into_iter().map(Telemetry::Logs).collect();
+        let sent: Vec<AnyRequest> = requests.into_iter().map(AnyRequest::Logs).collect();
         prop_assert_eq!(through_ipc(&sent, IpcFormat::File), sent);
     }
 }

@@ -7,7 +7,7 @@
 use std::io::Write as _;
 use std::process::Command;
 
-use otlp_arrow::{ArrowIpcWriter, IpcFormat, WriterOptions};
+use otlp_arrow::{ArrowIpcWriter, IpcFormat, Signal, WriterOptions};
 use otlp_testkit::Generator;
 
 const CHECK: &str = r#"
@@ -74,9 +74,9 @@ fn check_with_pyarrow(format: IpcFormat) {
         IpcFormat::Stream => (dir.path().join("spans.arrows"), "stream"),
     };
     let file = std::fs::File::create(&path).unwrap();
-    let mut writer = ArrowIpcWriter::traces(file, WriterOptions::new(format)).unwrap();
+    let mut writer = ArrowIpcWriter::new(file, Signal::Traces, WriterOptions::new(format)).unwrap();
     for request in &requests {
-        writer.write_traces(request).unwrap();
+        writer.write(request).unwrap();
     }
     writer.finish().unwrap().flush().unwrap();
 

@@ -3,7 +3,7 @@
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_arrow::{
-    ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, Signal, Telemetry, TracesEncoder,
+    AnyRequest, ArrowIpcReader, ArrowIpcWriter, Compression, IpcFormat, Signal, TracesEncoder,
     WriterOptions, arrow_to_logs, arrow_to_metrics, arrow_to_traces, logs_to_arrow,
     metrics_to_arrow, traces_to_arrow,
 };
@@ -70,28 +70,28 @@ fn empty_requests_round_trip() {
 
 fn ipc_round_trip(format: IpcFormat, compression: Compression) {
     let mut generator = Generator::new(42);
-    let requests: Vec<Telemetry> = (0..5)
+    let requests: Vec<AnyRequest> = (0..5)
         .flat_map(|i| {
             [
-                Telemetry::Traces(generator.traces(50 + i * 100)),
-                Telemetry::Metrics(generator.metrics(40 + i * 10)),
-                Telemetry::Logs(generator.logs(30 + i * 20)),
+                AnyRequest::Traces(generator.traces(50 + i * 100)),
+                AnyRequest::Metrics(generator.metrics(40 + i * 10)),
+                AnyRequest::Logs(generator.logs(30 + i * 20)),
             ]
         })
         .collect();
     for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
-        let expected: Vec<&Telemetry> = requests.iter().filter(|r| r.signal() == signal).collect();
+        let expected: Vec<&AnyRequest> = requests.iter().filter(|r| r.signal() == signal).collect();
         let options = WriterOptions::new(format).with_compression(compression);
         let mut writer = ArrowIpcWriter::new(Vec::new(), signal, options).unwrap();
         for r in &expected {
-            writer.write(r).unwrap();
+            writer.write_any(r).unwrap();
         }
         assert_eq!(writer.batches_written(), expected.len() as u64);
         let bytes = writer.finish().unwrap();
 
         let reader = ArrowIpcReader::new(bytes.as_slice(), format).unwrap();
         assert_eq!(reader.signal(), signal);
-        let back: Vec<Telemetry> = reader.collect::<Result<_, _>>().unwrap();
+        let back: Vec<AnyRequest> = reader.collect::<Result<_, _>>().unwrap();
         assert_eq!(
             back.len(),
             expected.len(),
@@ -125,11 +125,13 @@ fn ipc_file_uncompressed() {
 
 #[test]
 fn writing_the_wrong_signal_is_an_error() {
-    let mut writer =
-        ArrowIpcWriter::metrics(Vec::new(), WriterOptions::new(IpcFormat::Stream)).unwrap();
-    let err = writer
-        .write_traces(&Generator::new(1).traces(3))
-        .unwrap_err();
+    let mut writer = ArrowIpcWriter::new(
+        Vec::new(),
+        Signal::Metrics,
+        WriterOptions::new(IpcFormat::Stream),
+    )
+    .unwrap();
+    let err = writer.write(&Generator::new(1).traces(3)).unwrap_err();
     assert!(
         matches!(err, otlp_arrow::Error::WrongSignal { .. }),
         "{err}"
@@ -142,11 +144,11 @@ fn later_batches_send_only_new_dictionary_entries() {
     // so it costs far less than the first.
     let request = Generator::new(3).traces(500);
     let options = WriterOptions::new(IpcFormat::Stream).with_compression(Compression::None);
-    let mut writer = ArrowIpcWriter::traces(Vec::new(), options).unwrap();
+    let mut writer = ArrowIpcWriter::new(Vec::new(), Signal::Traces, options).unwrap();
     let after_schema = writer.get_ref().len();
-    writer.write_traces(&request).unwrap();
+    writer.write(&request).unwrap();
     let first = writer.get_ref().len() - after_schema;
-    writer.write_traces(&request).unwrap();
+    writer.write(&request).unwrap();
     let second = writer.get_ref().len() - after_schema - first;
     assert!(
         second < first,
@@ -201,26 +203,26 @@ fn a_stream_replaces_overflowing_dictionaries_and_a_file_refuses() {
     let second = distinct_names(40_000, 40_000);
 
     let options = WriterOptions::new(IpcFormat::Stream).with_compression(Compression::Lz4);
-    let mut writer = ArrowIpcWriter::traces(Vec::new(), options).unwrap();
-    writer.write_traces(&first).unwrap();
-    writer.write_traces(&second).unwrap();
+    let mut writer = ArrowIpcWriter::new(Vec::new(), Signal::Traces, options).unwrap();
+    writer.write(&first).unwrap();
+    writer.write(&second).unwrap();
     let bytes = writer.finish().unwrap();
-    let back: Vec<Telemetry> = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::Stream)
+    let back: Vec<AnyRequest> = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::Stream)
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(
         back,
         vec![
-            Telemetry::Traces(first.clone()),
-            Telemetry::Traces(second.clone())
+            AnyRequest::Traces(first.clone()),
+            AnyRequest::Traces(second.clone())
         ]
     );
 
     let options = WriterOptions::new(IpcFormat::File).with_compression(Compression::Lz4);
-    let mut writer = ArrowIpcWriter::traces(Vec::new(), options).unwrap();
-    writer.write_traces(&first).unwrap();
-    let err = writer.write_traces(&second).unwrap_err();
+    let mut writer = ArrowIpcWriter::new(Vec::new(), Signal::Traces, options).unwrap();
+    writer.write(&first).unwrap();
+    let err = writer.write(&second).unwrap_err();
     assert!(
         matches!(
             err,
@@ -230,11 +232,11 @@ fn a_stream_replaces_overflowing_dictionaries_and_a_file_refuses() {
     );
     // What was written before stays a valid file.
     let bytes = writer.finish().unwrap();
-    let back: Vec<Telemetry> = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::File)
+    let back: Vec<AnyRequest> = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::File)
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(back, vec![Telemetry::Traces(first)]);
+    assert_eq!(back, vec![AnyRequest::Traces(first)]);
 }
 
 #[test]
@@ -243,8 +245,8 @@ fn ipc_batches_group_attribute_rows_by_key() {
     use arrow::datatypes::UInt16Type;
     let request = Generator::new(8).traces(300);
     let options = WriterOptions::new(IpcFormat::Stream);
-    let mut writer = ArrowIpcWriter::traces(Vec::new(), options).unwrap();
-    writer.write_traces(&request).unwrap();
+    let mut writer = ArrowIpcWriter::new(Vec::new(), Signal::Traces, options).unwrap();
+    writer.write(&request).unwrap();
     let bytes = writer.finish().unwrap();
     let mut reader = ArrowIpcReader::new(bytes.as_slice(), IpcFormat::Stream).unwrap();
     let batch = reader.next_batch().unwrap().unwrap();

@@ -39,9 +39,7 @@ service:
 
     let mut generator = otlp_testkit::Generator::new(1);
     for _ in 0..10 {
-        collector
-            .submit(Batch::from_traces(generator.traces(100)))
-            .await?;
+        collector.submit(Batch::new(generator.traces(100))).await?;
     }
 
     let telemetry = collector.telemetry().clone();

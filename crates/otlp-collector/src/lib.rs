@@ -39,7 +39,9 @@
 //! The pipeline: receivers (`otlp` over gRPC and HTTP, `arrow_flight`) hand each request to the pipelines of its
 //! signal; processors (`memory_limiter`, `batch`, `tail_sampling`, `probabilistic_sampler`) pass it on; the
 //! exporters' bounded sending queues (`otlp`, `otlphttp`, `arrow_flight`, `file` as JSON, protobuf or Arrow IPC,
-//! `debug`) deliver it with retries. When any stage is full the client is told to retry (gRPC
+//! `debug`) deliver it with retries. Each component type is a folder under [`receiver`], [`processor`],
+//! [`exporter`] or [`extension`] that registers a factory ([`component`]); a program embedding the collector
+//! registers its own the same way. When any stage is full the client is told to retry (gRPC
 //! `RESOURCE_EXHAUSTED`/`UNAVAILABLE` with `RetryInfo`, HTTP 429/503 with `Retry-After`) instead of the
 //! collector buffering without bound, and every item accepted is exported, still queued, or counted as dropped
 //! with a reason in the self-metrics.
@@ -49,32 +51,39 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod admin;
 mod batch;
+pub mod component;
+mod compression;
 pub mod config;
+mod de;
 mod error;
-mod exporter;
-mod extension;
-mod pipeline;
-mod processor;
-mod receiver;
+pub mod exporter;
+pub mod extension;
+pub mod pipeline;
+pub mod processor;
+pub mod receiver;
 mod service;
 pub mod telemetry;
+mod tls;
+pub mod wait;
 
-pub use batch::{Batch, Signal, count_data_points, count_log_records, count_spans};
+pub use batch::Batch;
+pub use compression::Compression;
 pub use config::Config;
 pub use error::Error;
 pub use exporter::arrow_flight::ArrowFlightExporterConfig;
 pub use exporter::debug::{DebugExporterConfig, Verbosity};
 pub use exporter::file::{FileExporterConfig, FileFormat, RotationConfig};
-pub use exporter::otlp::{
-    ClientTlsSettings, HttpEncoding, OtlpGrpcExporterConfig, OtlpHttpExporterConfig,
-};
+pub use exporter::otlp::OtlpGrpcExporterConfig;
+pub use exporter::otlphttp::{HttpEncoding, OtlpHttpExporterConfig};
 pub use exporter::{QueueConfig, RetryConfig};
-pub use extension::HealthCheckConfig;
+pub use extension::health_check::HealthCheckConfig;
+pub use otlp_model::{AnyRequest, OtlpRequest, Signal};
 pub use pipeline::{Refusal, RefusalKind};
 pub use processor::batch::BatchConfig;
 pub use processor::memory_limiter::MemoryLimiterConfig;
 pub use receiver::arrow_flight::ArrowFlightReceiverConfig;
-pub use receiver::otlp::compression::Compression;
 pub use receiver::otlp::{GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
 pub use service::{Collector, RunningCollector, ShutdownReport};
+pub use tls::ClientTlsSettings;

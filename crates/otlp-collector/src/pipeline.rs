@@ -6,13 +6,14 @@
 
 use crate::Batch;
 use crate::telemetry::DropCounter;
+use crate::wait::Deadline;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// A boxed, sendable future; consumers are called through trait objects.
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How a refusal should be answered to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,17 @@ impl std::fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 impl Refusal {
-    pub(crate) fn backpressure(message: impl Into<String>) -> Self {
+    /// The data can never be taken.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Refusal {
+            kind: RefusalKind::Permanent,
+            retry_after: Duration::ZERO,
+            message: message.into(),
+        }
+    }
+
+    /// Full for now: retry in a second.
+    pub fn backpressure(message: impl Into<String>) -> Self {
         Refusal {
             kind: RefusalKind::Backpressure,
             retry_after: Duration::from_secs(1),
@@ -61,7 +72,8 @@ impl Refusal {
         }
     }
 
-    pub(crate) fn unavailable(message: impl Into<String>, retry_after: Duration) -> Self {
+    /// Not taking data for now: retry after `retry_after`.
+    pub fn unavailable(message: impl Into<String>, retry_after: Duration) -> Self {
         Refusal {
             kind: RefusalKind::Unavailable,
             retry_after,
@@ -73,13 +85,16 @@ impl Refusal {
 /// A refused batch. `batch` is the data handed back untouched, or `None` when the stage consumed it while failing
 /// (and has accounted for it).
 #[derive(Debug)]
-pub(crate) struct Refused {
-    pub(crate) refusal: Refusal,
-    pub(crate) batch: Option<Batch>,
+pub struct Refused {
+    /// How the client should be answered.
+    pub refusal: Refusal,
+    /// The batch, handed back untouched; `None` when the stage took it and accounted for it.
+    pub batch: Option<Batch>,
 }
 
 impl Refused {
-    pub(crate) fn returning(refusal: Refusal, batch: Batch) -> Self {
+    /// A refusal that hands the batch back untouched.
+    pub fn returning(refusal: Refusal, batch: Batch) -> Self {
         Refused {
             refusal,
             batch: Some(batch),
@@ -91,9 +106,14 @@ impl Refused {
 ///
 /// Accounting contract: on `Ok` the consumer owns the items and answers for every one of them (exported, queued
 /// or counted as dropped); on `Err` with the batch handed back, it has counted nothing.
-pub(crate) trait Consumer: Send + Sync + 'static {
+pub trait Consumer: Send + Sync + 'static {
     /// Offers a batch; never waits for room.
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>>;
+
+    /// Resolves when a batch of `items` items, refused for lack of room, might now be taken: a stage that holds
+    /// data waits until it has room for them, one that passes data on waits for its own condition and then asks
+    /// the next stage. A stage holding a refused batch waits on this instead of retrying on a timer.
+    fn ready(&self, items: usize) -> BoxFuture<'_, ()>;
 
     /// Stops taking data, hands everything held to the next stage and shuts it down, all before `deadline`;
     /// whatever is still held then is counted as dropped.
@@ -104,17 +124,17 @@ pub(crate) trait Consumer: Send + Sync + 'static {
     fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()>;
 }
 
-/// Hands a batch held by a processor to the next stage, waiting out refusals (with backoff) until `hard_deadline`
-/// is set and passed; then, or on a permanent refusal, counts the batch as dropped by `component`.
-pub(crate) async fn deliver(
+/// Hands a batch held by a processor to the next stage. While the next stage refuses for lack of room it waits
+/// for the stage to be [ready](Consumer::ready) and offers the batch again, until `deadline` is set and reached;
+/// then, or on a permanent refusal, it counts the batch as dropped by `component`.
+pub async fn deliver(
     next: &dyn Consumer,
     batch: Batch,
-    hard_deadline: &parking_lot::Mutex<Option<Instant>>,
+    deadline: &Deadline,
     dropped: &DropCounter,
     component: &str,
 ) {
     let mut batch = batch;
-    let mut wait = Duration::from_millis(5);
     loop {
         match next.consume(batch).await {
             Ok(()) | Err(Refused { batch: None, .. }) => return,
@@ -128,19 +148,18 @@ pub(crate) async fn deliver(
                         "the next stage refused a batch permanently; it is dropped");
                     return;
                 }
-                let deadline = *hard_deadline.lock();
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if deadline.has_passed() {
                     dropped.add(back.signal(), back.item_count(), "shutdown");
                     tracing::error!(%component, items = back.item_count(),
                         "shutdown deadline reached while the next stage was full: these items were not delivered");
                     return;
                 }
+                let items = back.item_count();
                 batch = back;
-                let sleep = deadline.map_or(wait, |d| {
-                    wait.min(d.saturating_duration_since(Instant::now()))
-                });
-                tokio::time::sleep(sleep).await;
-                wait = (wait * 2).min(Duration::from_millis(200));
+                tokio::select! {
+                    () = next.ready(items) => {}
+                    () = deadline.reached() => {}
+                }
             }
         }
     }

@@ -1,22 +1,13 @@
 //! Building the pipeline graph from a config, running it, and shutting it down without losing track of anything.
 
-use crate::config::{
-    ComponentId, Config, ExporterConfig, ExtensionConfig, PipelineId, ProcessorConfig,
-    ReceiverConfig,
+use crate::admin::AdminServer;
+use crate::component::{
+    ExporterContext, ExtensionContext, ProcessorContext, ReceiverContext, RunningExtension,
+    SharedState,
 };
-use crate::exporter::debug::DebugExporter;
-use crate::exporter::file::FileExporter;
-use crate::exporter::otlp::{OtlpGrpcExporter, OtlpHttpExporter};
-use crate::exporter::{
-    Export, ExporterFanout, ExporterHandle, HelperSettings, QueueConfig, RetryConfig,
-};
-use crate::extension::AdminServer;
-use crate::pipeline::Consumer;
-use crate::pipeline::Refusal;
-use crate::processor::batch::BatchProcessor;
-use crate::processor::memory_limiter::{MemoryLimiter, MemoryState};
-use crate::processor::probabilistic_sampler::ProbabilisticSamplerProcessor;
-use crate::processor::tail_sampling::TailSamplingProcessor;
+use crate::config::{ComponentId, Config, PipelineId};
+use crate::exporter::{Exporter, ExporterFanout, ExporterHandle};
+use crate::pipeline::{Consumer, Refusal};
 use crate::receiver::{Ingest, RunningReceiver};
 use crate::telemetry::{ReceiverCounters, Telemetry};
 use crate::{Batch, Error, Signal};
@@ -42,7 +33,8 @@ pub struct RunningCollector {
     receivers: Vec<(ComponentId, RunningReceiver)>,
     pipelines: Vec<(PipelineId, Arc<dyn Consumer>)>,
     exporters: Vec<Arc<ExporterHandle>>,
-    admin: Vec<(String, AdminServer)>,
+    extensions: Vec<(ComponentId, Box<dyn RunningExtension>)>,
+    telemetry_server: Option<AdminServer>,
 }
 
 impl std::fmt::Debug for RunningCollector {
@@ -84,62 +76,22 @@ impl ShutdownReport {
     }
 }
 
-fn build_export(
-    id: &ComponentId,
-    config: &ExporterConfig,
-) -> Result<(Arc<dyn Export>, HelperSettings), Error> {
-    let start_error = |message: String| Error::Start {
-        component: format!("exporters.{id}"),
-        message,
-    };
-    // Local exporters write synchronously from a small queue: there is no backend outage to absorb.
-    let local = || HelperSettings {
-        queue: QueueConfig {
-            enabled: true,
-            num_consumers: 1,
-            queue_size: 64,
-        },
-        retry: RetryConfig {
-            initial_interval: Duration::from_millis(100),
-            max_interval: Duration::from_secs(5),
-            max_elapsed_time: Duration::from_secs(60),
-            ..RetryConfig::default()
-        },
-        timeout: Duration::from_secs(30),
-    };
-    Ok(match config {
-        ExporterConfig::Otlp(c) => (
-            Arc::new(OtlpGrpcExporter::new(c).map_err(start_error)?),
-            c.helper(),
-        ),
-        ExporterConfig::OtlpHttp(c) => (
-            Arc::new(OtlpHttpExporter::new(c).map_err(start_error)?),
-            c.helper(),
-        ),
-        ExporterConfig::File(c) if c.format == crate::FileFormat::Arrow => (
-            Arc::new(crate::exporter::arrow_file::ArrowFileExporter::open(c)),
-            local(),
-        ),
-        ExporterConfig::File(c) => {
-            let exporter = FileExporter::open(c.clone())
-                .map_err(|e| start_error(format!("cannot open {}: {e}", c.path.display())))?;
-            (Arc::new(exporter), local())
-        }
-        ExporterConfig::Debug(c) => (Arc::new(DebugExporter::new(c.clone())), local()),
-        ExporterConfig::ArrowFlight(c) => (
-            Arc::new(
-                crate::exporter::arrow_flight::ArrowFlightExporter::new(c).map_err(start_error)?,
-            ),
-            c.helper(),
-        ),
-    })
-}
-
-fn start_error(processor: &str, message: String) -> Error {
+/// A component that could not be built, reported with its place in the config.
+fn start_error(section: &str, id: &ComponentId, message: String) -> Error {
     Error::Start {
-        component: format!("processors.{processor}"),
+        component: format!("{section}.{id}"),
         message,
     }
+}
+
+/// A component whose type the config's registry does not know: only possible for a config changed by a program
+/// after parsing, since parsing checks every type.
+fn unknown_type(section: &str, id: &ComponentId) -> Error {
+    start_error(
+        section,
+        id,
+        format!("no factory for component type `{}`", id.kind()),
+    )
 }
 
 impl Collector {
@@ -159,28 +111,38 @@ impl Collector {
     /// Builds the pipelines, binds every listener and starts serving.
     pub async fn start(self) -> Result<RunningCollector, Error> {
         let Collector { config, telemetry } = self;
+        let components = config.components();
 
         // Exporters: one destination per id, one queue per (id, signal), as otelcol does.
-        let mut destinations: BTreeMap<ComponentId, (Arc<dyn Export>, HelperSettings)> =
-            BTreeMap::new();
+        let mut destinations: BTreeMap<ComponentId, Exporter> = BTreeMap::new();
         let mut handles: BTreeMap<(ComponentId, Signal), Arc<ExporterHandle>> = BTreeMap::new();
         for (pipeline_id, pipeline) in &config.service.pipelines {
             for id in &pipeline.exporters {
-                let Some(exporter_config) = config.exporters.get(id) else {
+                let Some(settings) = config.exporters.get(id) else {
                     continue;
                 };
                 if !destinations.contains_key(id) {
-                    destinations.insert(id.clone(), build_export(id, exporter_config)?);
+                    let factory = components
+                        .exporter(id.kind())
+                        .ok_or_else(|| unknown_type("exporters", id))?;
+                    let name = id.to_string();
+                    let context = ExporterContext {
+                        id: &name,
+                        telemetry: &telemetry,
+                    };
+                    let exporter = factory
+                        .build(settings, context)
+                        .map_err(|message| start_error("exporters", id, message))?;
+                    destinations.insert(id.clone(), exporter);
                 }
                 let key = (id.clone(), pipeline_id.signal);
                 if !handles.contains_key(&key)
-                    && let Some((export, settings)) = destinations.get(id)
+                    && let Some(exporter) = destinations.get(id)
                 {
                     let handle = ExporterHandle::new(
                         &id.to_string(),
                         pipeline_id.signal,
-                        export.clone(),
-                        settings.clone(),
+                        exporter,
                         &telemetry,
                     );
                     handles.insert(key, handle);
@@ -188,44 +150,32 @@ impl Collector {
             }
         }
         // Pipelines, built back to front.
-        let mut memory_states: BTreeMap<ComponentId, Arc<MemoryState>> = BTreeMap::new();
+        let shared = SharedState::default();
         let mut pipelines: Vec<(PipelineId, Arc<dyn Consumer>)> = Vec::new();
         for (pipeline_id, pipeline) in &config.service.pipelines {
-            let signal = pipeline_id.signal;
             let fanout = pipeline
                 .exporters
                 .iter()
-                .filter_map(|id| handles.get(&(id.clone(), signal)).cloned())
+                .filter_map(|id| handles.get(&(id.clone(), pipeline_id.signal)).cloned())
                 .collect();
             let mut next: Arc<dyn Consumer> = Arc::new(ExporterFanout::new(fanout));
             for id in pipeline.processors.iter().rev() {
-                let name = id.to_string();
-                next = match config.processors.get(id) {
-                    Some(ProcessorConfig::MemoryLimiter(c)) => {
-                        let state = memory_states
-                            .entry(id.clone())
-                            .or_insert_with(|| MemoryState::start(&name, c, &telemetry))
-                            .clone();
-                        Arc::new(MemoryLimiter::new(&name, state, signal, &telemetry, next))
-                    }
-                    Some(ProcessorConfig::Batch(c)) => Arc::new(BatchProcessor::start(
-                        &name,
-                        &pipeline_id.to_string(),
-                        signal,
-                        c.clone(),
-                        &telemetry,
-                        next,
-                    )),
-                    Some(ProcessorConfig::TailSampling(c)) => Arc::new(
-                        TailSamplingProcessor::start(&name, c.clone(), &telemetry, next)
-                            .map_err(|message| start_error(&name, message))?,
-                    ),
-                    Some(ProcessorConfig::ProbabilisticSampler(c)) => Arc::new(
-                        ProbabilisticSamplerProcessor::new(&name, c.clone(), &telemetry, next)
-                            .map_err(|message| start_error(&name, message))?,
-                    ),
-                    None => next,
+                let Some(settings) = config.processors.get(id) else {
+                    continue;
                 };
+                let factory = components
+                    .processor(id.kind())
+                    .ok_or_else(|| unknown_type("processors", id))?;
+                let name = id.to_string();
+                let context = ProcessorContext {
+                    id: &name,
+                    pipeline: pipeline_id,
+                    telemetry: &telemetry,
+                    shared: &shared,
+                };
+                next = factory
+                    .build(settings, context, next)
+                    .map_err(|message| start_error("processors", id, message))?;
             }
             pipelines.push((pipeline_id.clone(), next));
         }
@@ -245,7 +195,8 @@ impl Collector {
             receivers: Vec::new(),
             pipelines,
             exporters: handles.into_values().collect(),
-            admin: Vec::new(),
+            extensions: Vec::new(),
+            telemetry_server: None,
         };
         if let Err(e) = running.start_listeners(&config).await {
             // Stop what already runs, so a failed start leaves no tasks or open ports behind.
@@ -275,35 +226,38 @@ impl RunningCollector {
                 tracing::warn!(receiver = %id, "receiver is not used by any pipeline; not started");
                 continue;
             }
-            let ingest = Arc::new(Ingest::new(by_signal));
-            let name = id.to_string();
-            let started = match receiver {
-                ReceiverConfig::Otlp(c) => {
-                    crate::receiver::otlp::start(&name, c, ingest, &self.telemetry).await?
-                }
-                ReceiverConfig::ArrowFlight(c) => {
-                    crate::receiver::arrow_flight::start(&name, c, ingest, &self.telemetry).await?
-                }
+            let factory = config
+                .components()
+                .receiver(id.kind())
+                .ok_or_else(|| unknown_type("receivers", id))?;
+            let context = ReceiverContext {
+                id: id.to_string(),
+                ingest: Arc::new(Ingest::new(by_signal)),
+                telemetry: self.telemetry.clone(),
             };
-            tracing::info!(receiver = %id, listeners = ?started.listeners, "receiver listening");
+            let started = factory.start(receiver, context).await?;
+            tracing::info!(receiver = %id, listeners = ?started.listeners(), "receiver listening");
             self.receivers.push((id.clone(), started));
         }
         for id in &config.service.extensions {
-            match config.extensions.get(id) {
-                Some(ExtensionConfig::HealthCheck(c)) => {
-                    let server =
-                        AdminServer::health_check(&id.to_string(), c, self.telemetry.clone())
-                            .await?;
-                    tracing::info!(extension = %id, addr = %server.addr, "health check listening");
-                    self.admin.push((id.to_string(), server));
-                }
-                None => {}
-            }
+            let Some(settings) = config.extensions.get(id) else {
+                continue;
+            };
+            let factory = config
+                .components()
+                .extension(id.kind())
+                .ok_or_else(|| unknown_type("extensions", id))?;
+            let context = ExtensionContext {
+                id: id.to_string(),
+                telemetry: self.telemetry.clone(),
+            };
+            let started = factory.start(settings, context).await?;
+            self.extensions.push((id.clone(), started));
         }
         if let Some(address) = &config.service.telemetry.metrics_address {
             let server = AdminServer::telemetry(address, self.telemetry.clone()).await?;
             tracing::info!(addr = %server.addr, "self-metrics on /metrics");
-            self.admin.push(("telemetry".to_string(), server));
+            self.telemetry_server = Some(server);
         }
         Ok(())
     }
@@ -345,19 +299,15 @@ impl RunningCollector {
 
     /// Where `/metrics`, `/health` and `/ready` are served.
     pub fn telemetry_addr(&self) -> Option<SocketAddr> {
-        self.admin_addr("telemetry")
+        self.telemetry_server.as_ref().map(|server| server.addr)
     }
 
     /// Where extension `id` (e.g. `health_check`) listens.
     pub fn extension_addr(&self, id: &str) -> Option<SocketAddr> {
-        self.admin_addr(id)
-    }
-
-    fn admin_addr(&self, name: &str) -> Option<SocketAddr> {
-        self.admin
+        self.extensions
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| s.addr)
+            .find(|(extension, _)| extension.to_string() == id)
+            .and_then(|(_, running)| running.addr())
     }
 
     /// Sends everything the pipelines hold (batch buffers, exporter queues) to its destination now, waiting at
@@ -386,7 +336,10 @@ impl RunningCollector {
         }
         futures::future::join_all(self.pipelines.iter().map(|(_, p)| p.shutdown(deadline))).await;
         crate::exporter::shutdown_all(&self.exporters, deadline).await;
-        for (_, server) in self.admin {
+        for (_, extension) in self.extensions {
+            extension.shutdown().await;
+        }
+        if let Some(server) = self.telemetry_server {
             server.shutdown().await;
         }
         for signal in Signal::ALL {

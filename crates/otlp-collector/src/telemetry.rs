@@ -197,13 +197,14 @@ impl Telemetry {
 
 /// Per-signal counters of one receiver on one transport.
 #[derive(Debug, Clone)]
-pub(crate) struct ReceiverCounters {
+pub struct ReceiverCounters {
     accepted: [Counter; 3],
     refused: [Counter; 3],
 }
 
 impl ReceiverCounters {
-    pub(crate) fn new(telemetry: &Telemetry, receiver: &str, transport: &str) -> Self {
+    /// The counters of receiver `receiver` on `transport` (`grpc`, `http`), registered in `telemetry`.
+    pub fn new(telemetry: &Telemetry, receiver: &str, transport: &str) -> Self {
         let labels = [("receiver", receiver), ("transport", transport)];
         let make = |what: &str, help: &str| {
             Signal::ALL.map(|s| {
@@ -220,18 +221,20 @@ impl ReceiverCounters {
         }
     }
 
-    pub(crate) fn accepted(&self, signal: Signal, n: usize) {
+    /// `n` items were taken by the pipelines.
+    pub fn accepted(&self, signal: Signal, n: usize) {
         self.accepted[signal.index()].add(n as u64);
     }
 
-    pub(crate) fn refused(&self, signal: Signal, n: usize) {
+    /// `n` items were refused (the client was told why).
+    pub fn refused(&self, signal: Signal, n: usize) {
         self.refused[signal.index()].add(n as u64);
     }
 }
 
 /// Counts items a component gave up on, by reason. Drops are rare, so the series is looked up per call.
 #[derive(Debug, Clone)]
-pub(crate) struct DropCounter {
+pub struct DropCounter {
     telemetry: Telemetry,
     metric_prefix: &'static str,
     component_label: &'static str,
@@ -240,7 +243,7 @@ pub(crate) struct DropCounter {
 
 impl DropCounter {
     /// `metric_prefix` is e.g. `otelcol_processor_dropped`; the signal's unit is appended.
-    pub(crate) fn new(
+    pub fn new(
         telemetry: &Telemetry,
         metric_prefix: &'static str,
         component_label: &'static str,
@@ -254,7 +257,8 @@ impl DropCounter {
         }
     }
 
-    pub(crate) fn add(&self, signal: Signal, n: usize, reason: &str) {
+    /// Counts `n` items of `signal` given up on for `reason`.
+    pub fn add(&self, signal: Signal, n: usize, reason: &str) {
         if n == 0 {
             return;
         }

@@ -4,9 +4,9 @@
 //! pyarrow comes from the interpreter in `$OTLP_SUITE_PYTHON` (set by `cargo xtask test`), else `python3`.
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use otlp_arrow::{ArrowIpcReader, IpcFormat, Telemetry};
-use otlp_collector::config::{ExporterConfig, ExtensionConfig, ReceiverConfig};
+use otlp_arrow::{AnyRequest, ArrowIpcReader, IpcFormat};
 use otlp_collector::{Batch, Collector, Config};
+use otlp_collector::{FileExporterConfig, HealthCheckConfig, OtlpReceiverConfig};
 use otlp_testkit::Generator;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use std::time::Duration;
 fn default_config_in(dir: &Path) -> Config {
     let mut config = Config::embedded_default().unwrap();
     for receiver in config.receivers.values_mut() {
-        let ReceiverConfig::Otlp(otlp) = receiver else {
+        let Some(otlp) = receiver.get_mut::<OtlpReceiverConfig>() else {
             continue;
         };
         if let Some(grpc) = otlp.protocols.grpc.as_mut() {
@@ -28,14 +28,14 @@ fn default_config_in(dir: &Path) -> Config {
         }
     }
     for exporter in config.exporters.values_mut() {
-        let ExporterConfig::File(file) = exporter else {
+        let Some(file) = exporter.get_mut::<FileExporterConfig>() else {
             continue;
         };
         let name = file.path.file_name().unwrap().to_owned();
         file.path = dir.join(name);
     }
     for extension in config.extensions.values_mut() {
-        let ExtensionConfig::HealthCheck(health) = extension else {
+        let Some(health) = extension.get_mut::<HealthCheckConfig>() else {
             continue;
         };
         health.endpoint = "127.0.0.1:0".into();
@@ -164,10 +164,7 @@ service:
     let collector = Collector::new(config).start().await.unwrap();
     let mut generator = Generator::new(5);
     let first = generator.traces(100);
-    collector
-        .submit(Batch::from_traces(first.clone()))
-        .await
-        .unwrap();
+    collector.submit(Batch::new(first.clone())).await.unwrap();
     // Bounded wait for the age rotation to complete the first file while the collector keeps running.
     for _ in 0..100 {
         if !arrow_files(dir.path(), "traces").is_empty() {
@@ -183,7 +180,7 @@ service:
     );
     let mut reader =
         ArrowIpcReader::new(std::fs::File::open(&completed[0]).unwrap(), IpcFormat::File).unwrap();
-    let Some(Telemetry::Traces(back)) = reader.next_request().unwrap() else {
+    let Some(AnyRequest::Traces(back)) = reader.next_request().unwrap() else {
         panic!("no traces")
     };
     assert_eq!(back, first);
@@ -214,7 +211,7 @@ service:
                 });
         }
     }
-    let mut remaining = Batch::from_traces(high_cardinality);
+    let mut remaining = Batch::new(high_cardinality);
     let mut expected = 100;
     while !remaining.is_empty() {
         let part = remaining.split_front(1000);
@@ -229,7 +226,7 @@ service:
         for request in
             ArrowIpcReader::new(std::fs::File::open(&file).unwrap(), IpcFormat::File).unwrap()
         {
-            let Telemetry::Traces(request) = request.unwrap() else {
+            let AnyRequest::Traces(request) = request.unwrap() else {
                 panic!("not traces")
             };
             spans += otlp_testkit::span_count(&request);

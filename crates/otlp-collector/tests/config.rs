@@ -1,7 +1,8 @@
 //! The config follows otelcol's YAML layout, and every mistake is an error that names where it is and what is
 //! supported.
 
-use otlp_collector::config::{ComponentId, ExporterConfig, ProcessorConfig, ReceiverConfig};
+use otlp_collector::config::ComponentId;
+use otlp_collector::{BatchConfig, FileExporterConfig, OtlpGrpcExporterConfig, OtlpReceiverConfig};
 use otlp_collector::{Config, Error, FileFormat, Signal};
 use std::time::Duration;
 
@@ -22,8 +23,10 @@ service:
 fn the_embedded_default_is_valid_and_writes_under_otlp_data() {
     let config = Config::embedded_default().unwrap();
     assert_eq!(config.service.pipelines.len(), 3);
-    let Some(ReceiverConfig::Otlp(otlp)) =
-        config.receivers.get(&ComponentId::parse("otlp").unwrap())
+    let Some(otlp) = config
+        .receivers
+        .get(&ComponentId::parse("otlp").unwrap())
+        .and_then(|c| c.get::<OtlpReceiverConfig>())
     else {
         panic!("no otlp receiver");
     };
@@ -36,7 +39,7 @@ fn the_embedded_default_is_valid_and_writes_under_otlp_data() {
         "127.0.0.1:4318"
     );
     for exporter in config.exporters.values() {
-        let ExporterConfig::File(file) = exporter else {
+        let Some(file) = exporter.get::<FileExporterConfig>() else {
             panic!("{exporter:?}")
         };
         assert!(file.path.starts_with("./otlp-data"));
@@ -102,8 +105,10 @@ service:
             .keys()
             .any(|id| id.signal == Signal::Traces && id.name.as_deref() == Some("archive"))
     );
-    let Some(ReceiverConfig::Otlp(otlp)) =
-        config.receivers.get(&ComponentId::parse("otlp").unwrap())
+    let Some(otlp) = config
+        .receivers
+        .get(&ComponentId::parse("otlp").unwrap())
+        .and_then(|c| c.get::<OtlpReceiverConfig>())
     else {
         panic!()
     };
@@ -116,23 +121,27 @@ service:
         otlp.protocols.grpc.as_ref().unwrap().max_recv_msg_size_mib,
         4
     );
-    let Some(ProcessorConfig::Batch(big)) = config
+    let Some(big) = config
         .processors
         .get(&ComponentId::parse("batch/big").unwrap())
+        .and_then(|c| c.get::<BatchConfig>())
     else {
         panic!()
     };
     assert_eq!(big.timeout, Duration::from_secs(90));
-    let Some(ProcessorConfig::Batch(default_batch)) =
-        config.processors.get(&ComponentId::parse("batch").unwrap())
+    let Some(default_batch) = config
+        .processors
+        .get(&ComponentId::parse("batch").unwrap())
+        .and_then(|c| c.get::<BatchConfig>())
     else {
         panic!()
     };
     assert_eq!(default_batch.send_batch_size, 8192);
     assert_eq!(default_batch.timeout, Duration::from_millis(200));
-    let Some(ExporterConfig::Otlp(backend)) = config
+    let Some(backend) = config
         .exporters
         .get(&ComponentId::parse("otlp/backend").unwrap())
+        .and_then(|c| c.get::<OtlpGrpcExporterConfig>())
     else {
         panic!()
     };
@@ -140,9 +149,10 @@ service:
     assert_eq!(backend.retry_on_failure.max_elapsed_time, Duration::ZERO);
     assert_eq!(backend.retry_on_failure.multiplier, 1.5);
     assert_eq!(backend.timeout, Duration::from_secs(5));
-    let Some(ExporterConfig::File(file)) = config
+    let Some(file) = config
         .exporters
         .get(&ComponentId::parse("file/json").unwrap())
+        .and_then(|c| c.get::<FileExporterConfig>())
     else {
         panic!()
     };
@@ -290,8 +300,10 @@ service:
         &env,
     )
     .unwrap();
-    let Some(ExporterConfig::Otlp(otlp)) =
-        config.exporters.get(&ComponentId::parse("otlp").unwrap())
+    let Some(otlp) = config
+        .exporters
+        .get(&ComponentId::parse("otlp").unwrap())
+        .and_then(|c| c.get::<OtlpGrpcExporterConfig>())
     else {
         panic!()
     };

@@ -376,9 +376,7 @@ service:
     let path = harness.path("traces.jsonl");
     harness
         .collector
-        .submit(otlp_collector::Batch::from_traces(
-            Generator::new(4).traces(123),
-        ))
+        .submit(otlp_collector::Batch::new(Generator::new(4).traces(123)))
         .await
         .unwrap();
     assert_eq!(
@@ -394,9 +392,7 @@ service:
     );
     harness
         .collector
-        .submit(otlp_collector::Batch::from_traces(
-            Generator::new(5).traces(7),
-        ))
+        .submit(otlp_collector::Batch::new(Generator::new(5).traces(7)))
         .await
         .unwrap();
     assert!(

@@ -62,7 +62,7 @@ async fn tail_sampling_keeps_exactly_the_traces_its_policies_select() {
     for request in &requests {
         harness
             .collector
-            .submit(Batch::from_traces(request.clone()))
+            .submit(Batch::new(request.clone()))
             .await
             .unwrap();
     }
@@ -93,7 +93,7 @@ async fn tail_sampling_keeps_exactly_the_traces_its_policies_select() {
 }
 
 fn one_span(trace: u8, span: u8, error: bool) -> Batch {
-    Batch::from_traces(ExportTraceServiceRequest {
+    Batch::new(ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             scope_spans: vec![ScopeSpans {
                 spans: vec![Span {
@@ -178,12 +178,12 @@ service:
     for _ in 0..8 {
         harness
             .collector
-            .submit(Batch::from_traces(generator.traces(total_spans / 8)))
+            .submit(Batch::new(generator.traces(total_spans / 8)))
             .await
             .unwrap();
         harness
             .collector
-            .submit(Batch::from_logs(generator.logs(total_logs / 8)))
+            .submit(Batch::new(generator.logs(total_logs / 8)))
             .await
             .unwrap();
     }

@@ -47,6 +47,14 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// The Telemetry API listener could not listen.
+    #[error("cannot listen for Telemetry API events on {address}: {reason}")]
+    Listen {
+        /// The address asked for.
+        address: std::net::SocketAddr,
+        /// What the operating system said.
+        reason: String,
+    },
     /// A traffic-aware sampler setting is out of range.
     #[error("invalid sampler setting {setting}: {reason}")]
     InvalidSamplerSetting {

@@ -31,6 +31,9 @@ const REGISTER_PATH: &str = "/2020-01-01/extension/register";
 const NEXT_PATH: &str = "/2020-01-01/extension/event/next";
 const INIT_ERROR_PATH: &str = "/2020-01-01/extension/init/error";
 const EXIT_ERROR_PATH: &str = "/2020-01-01/extension/exit/error";
+const TELEMETRY_PATH: &str = "/2022-07-01/telemetry";
+/// The Telemetry API schema version this client subscribes with.
+pub const TELEMETRY_SCHEMA_VERSION: &str = "2022-12-13";
 
 /// Header carrying the extension's name at registration.
 pub const NAME_HEADER: &str = "Lambda-Extension-Name";
@@ -253,6 +256,32 @@ impl ExtensionClient {
             })?;
         let (_, body) = send(&self.client, NEXT_PATH, request).await?;
         parse_event(&body)
+    }
+
+    /// Subscribes to the Telemetry API's `platform` events, delivered by HTTP POST to `destination` (a
+    /// [`TelemetryListener`](crate::telemetry_api::TelemetryListener)'s URI, on the `sandbox.localdomain` host
+    /// inside Lambda). Buffering is set to Lambda's minimums, so `platform.runtimeDone` arrives as soon as
+    /// possible after the function responded.
+    pub async fn subscribe_telemetry(&self, destination: &str) -> Result<()> {
+        let body = serde_json::json!({
+            "schemaVersion": TELEMETRY_SCHEMA_VERSION,
+            "types": ["platform"],
+            "buffering": {"maxItems": 1000, "maxBytes": 262_144, "timeoutMs": 25},
+            "destination": {"protocol": "HTTP", "URI": destination},
+        });
+        let request = Request::builder()
+            .method(Method::PUT)
+            .uri(format!("{}{TELEMETRY_PATH}", self.base))
+            .header(IDENTIFIER_HEADER, self.identifier.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|error| Error::InvalidResponse {
+                path: TELEMETRY_PATH,
+                reason: format!("cannot build the request: {error}"),
+            })?;
+        send(&self.client, TELEMETRY_PATH, request)
+            .await
+            .map(|_| ())
     }
 
     /// Reports a failure during the extension's init; Lambda then fails the init phase.

@@ -125,6 +125,7 @@ pub mod extension;
 pub mod layer;
 pub mod propagation;
 pub mod sampler;
+pub mod telemetry_api;
 pub mod trigger;
 
 pub use detect::{

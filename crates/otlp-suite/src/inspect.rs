@@ -6,7 +6,7 @@
 use crate::error::Error;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
-use otlp_arrow::{ArrowIpcReader, IpcFormat, Telemetry};
+use otlp_arrow::{AnyRequest, ArrowIpcReader, IpcFormat};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -137,7 +137,7 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
                 }
             };
             match request {
-                Telemetry::Traces(request) => {
+                AnyRequest::Traces(request) => {
                     for resource_spans in request.resource_spans {
                         let service = resource_spans
                             .resource
@@ -175,11 +175,11 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
                         }
                     }
                 }
-                Telemetry::Metrics(request) => {
-                    report.metric_points += otlp_collector::count_data_points(&request) as u64;
+                AnyRequest::Metrics(request) => {
+                    report.metric_points += otlp_model::OtlpRequest::item_count(&request) as u64;
                 }
-                Telemetry::Logs(request) => {
-                    report.log_records += otlp_collector::count_log_records(&request) as u64;
+                AnyRequest::Logs(request) => {
+                    report.log_records += otlp_model::OtlpRequest::item_count(&request) as u64;
                 }
             }
         }

@@ -25,7 +25,7 @@
 //! ones with `exit/error`.
 //!
 //! ```
-//! use otlp_suite::lambda_extension::load_config;
+//! use crate::lambda_extension::load_config;
 //!
 //! // Without --config, the backend comes from OTEL_EXPORTER_OTLP_ENDPOINT (here from a lookup, not the process env).
 //! let env = |name: &str| match name {
@@ -41,24 +41,15 @@
 //! assert!(error.to_string().contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
 //! ```
 
-use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
 use otlp_collector::{Collector, Config, RunningCollector};
+use otlp_faas::telemetry_api::{SANDBOX_HOST, TelemetryListener};
 use otlp_faas::{EventType, ExtensionClient, ExtensionEvent};
-use serde::Deserialize;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::Error;
+use crate::error::Error;
 
 /// The environment variable holding the Runtime API's `host:port`.
 pub const RUNTIME_API_VARIABLE: &str = "AWS_LAMBDA_RUNTIME_API";
@@ -67,16 +58,13 @@ pub const RUNTIME_API_VARIABLE: &str = "AWS_LAMBDA_RUNTIME_API";
 pub const ENDPOINT_VARIABLE: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
 /// The host Lambda reaches the extension's Telemetry API listener on.
-pub const LAMBDA_TELEMETRY_HOST: &str = "sandbox.localdomain";
+pub const LAMBDA_TELEMETRY_HOST: &str = SANDBOX_HOST;
 
 /// How long to wait before flushing an invocation when there is no Telemetry API subscription.
 pub const FALLBACK_WAIT: Duration = Duration::from_millis(50);
 
 /// Time left to Lambda itself at every deadline, so the extension's own work never runs past it.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
-
-const TELEMETRY_PATH: &str = "/2022-07-01/telemetry";
-const TELEMETRY_SCHEMA_VERSION: &str = "2022-12-13";
 
 /// The environment variable choosing the default config's exporter: `grpc`, or `http/protobuf` (the default).
 pub const PROTOCOL_VARIABLE: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
@@ -216,9 +204,8 @@ pub async fn run(options: ExtensionOptions) -> Result<(), Error> {
         }
     };
 
-    let runtime_done = Arc::new(RuntimeDone::default());
-    let subscribed = subscribe_to_telemetry(&client, &runtime_api, &options, &runtime_done).await;
-    if !subscribed {
+    let telemetry = subscribe_to_telemetry(&client, &options).await;
+    if telemetry.is_none() {
         tracing::warn!(
             wait = ?FALLBACK_WAIT,
             "no Telemetry API subscription: invocations are flushed after a fixed wait instead of when the \
@@ -247,8 +234,8 @@ pub async fn run(options: ExtensionOptions) -> Result<(), Error> {
         let deadline = Instant::now() + event.time_remaining().saturating_sub(DEADLINE_MARGIN);
         match event {
             ExtensionEvent::Invoke { request_id, .. } => {
-                if subscribed {
-                    if !runtime_done.wait_for(&request_id, deadline).await {
+                if let Some(telemetry) = &telemetry {
+                    if !telemetry.wait_for_runtime_done(&request_id, deadline).await {
                         tracing::warn!(
                             %request_id,
                             "no platform.runtimeDone before the invocation's deadline; flushing what arrived"
@@ -302,160 +289,27 @@ fn log_shutdown(report: otlp_collector::ShutdownReport) {
     }
 }
 
-/// Request IDs the Telemetry API reported as `platform.runtimeDone`, not yet consumed by the event loop.
-#[derive(Default)]
-struct RuntimeDone {
-    request_ids: Mutex<HashSet<String>>,
-    changed: Notify,
-}
-
-impl RuntimeDone {
-    fn record(&self, request_id: String) {
-        self.request_ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(request_id);
-        self.changed.notify_waiters();
-    }
-
-    /// Waits until `request_id` is done or `deadline` passes; true if it is done. Forgets every other ID seen so
-    /// far: one environment runs one invocation at a time, so anything else is a late report of an earlier one
-    /// and keeping it would only grow the set.
-    async fn wait_for(&self, request_id: &str, deadline: Instant) -> bool {
-        let done = async {
-            loop {
-                let notified = self.changed.notified();
-                tokio::pin!(notified);
-                // Registered before the check, so a report landing between the check and the await still wakes us.
-                notified.as_mut().enable();
-                if self
-                    .request_ids
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .contains(request_id)
-                {
-                    return;
-                }
-                notified.await;
-            }
-        };
-        let seen = tokio::time::timeout_at(deadline, done).await.is_ok();
-        self.request_ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        seen
-    }
-}
-
-/// One Telemetry API event; only `platform.runtimeDone` matters here.
-#[derive(Deserialize)]
-struct TelemetryEvent {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    record: serde_json::Value,
-}
-
-async fn receive_telemetry(
-    State(runtime_done): State<Arc<RuntimeDone>>,
-    body: Bytes,
-) -> StatusCode {
-    let events: Vec<TelemetryEvent> = match serde_json::from_slice(&body) {
-        Ok(events) => events,
-        Err(error) => {
-            tracing::warn!("Telemetry API sent a body that is not an array of events: {error}");
-            return StatusCode::BAD_REQUEST;
-        }
-    };
-    for event in events {
-        if event.kind != "platform.runtimeDone" {
-            continue;
-        }
-        match event.record.get("requestId").and_then(|id| id.as_str()) {
-            Some(request_id) => {
-                let status = event
-                    .record
-                    .get("status")
-                    .and_then(|s| s.as_str())
-                    .unwrap_or("unknown");
-                tracing::debug!(%request_id, %status, "function finished the invocation");
-                runtime_done.record(request_id.to_owned());
-            }
-            None => tracing::warn!("platform.runtimeDone without record.requestId"),
-        }
-    }
-    StatusCode::OK
-}
-
-/// Starts the listener and subscribes; false (after logging why) when either fails.
+/// Starts the Telemetry API listener and subscribes; `None` (after logging why) when either fails.
 async fn subscribe_to_telemetry(
     client: &ExtensionClient,
-    runtime_api: &str,
     options: &ExtensionOptions,
-    runtime_done: &Arc<RuntimeDone>,
-) -> bool {
-    let listener = match tokio::net::TcpListener::bind(SocketAddr::from((
-        [0, 0, 0, 0],
-        options.telemetry_port,
-    )))
-    .await
-    {
+) -> Option<TelemetryListener> {
+    let listener = match TelemetryListener::bind(options.telemetry_port).await {
         Ok(listener) => listener,
         Err(error) => {
-            tracing::warn!(
-                port = options.telemetry_port,
-                "cannot bind the Telemetry API listener: {error}"
-            );
-            return false;
+            tracing::warn!("{error}");
+            return None;
         }
     };
-    let port = match listener.local_addr() {
-        Ok(address) => address.port(),
-        Err(error) => {
-            tracing::warn!("cannot read the Telemetry API listener's address: {error}");
-            return false;
-        }
-    };
-    let app = Router::new()
-        .route("/", post(receive_telemetry))
-        .with_state(Arc::clone(runtime_done));
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::warn!("Telemetry API listener stopped: {error}");
-        }
-    });
-
-    let destination = format!("http://{}:{port}", options.telemetry_host);
-    let body = serde_json::json!({
-        "schemaVersion": TELEMETRY_SCHEMA_VERSION,
-        "types": ["platform"],
-        // The minimums Lambda accepts: runtimeDone should reach us as soon as possible after the response.
-        "buffering": {"maxItems": 1000, "maxBytes": 262_144, "timeoutMs": 25},
-        "destination": {"protocol": "HTTP", "URI": destination},
-    });
-    let http = reqwest::Client::new();
-    let response = http
-        .put(format!("http://{runtime_api}{TELEMETRY_PATH}"))
-        .header(otlp_faas::extension::IDENTIFIER_HEADER, client.identifier())
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
-        .send()
-        .await;
-    match response {
-        Ok(response) if response.status().is_success() => {
+    let destination = format!("http://{}:{}", options.telemetry_host, listener.port());
+    match client.subscribe_telemetry(&destination).await {
+        Ok(()) => {
             tracing::info!(%destination, "subscribed to the Lambda Telemetry API");
-            true
-        }
-        Ok(response) => {
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            tracing::warn!(%status, body = %text, "the Telemetry API refused the subscription");
-            false
+            Some(listener)
         }
         Err(error) => {
-            tracing::warn!("cannot reach the Telemetry API: {error}");
-            false
+            tracing::warn!("cannot subscribe to the Telemetry API: {error}");
+            None
         }
     }
 }
@@ -472,15 +326,16 @@ mod tests {
         let config = load_config(None, &env).unwrap();
         let exporters: Vec<String> = config.exporters.keys().map(ToString::to_string).collect();
         assert_eq!(exporters, ["otlphttp"]);
-        match config.exporters.values().next() {
-            Some(otlp_collector::config::ExporterConfig::OtlpHttp(otlphttp)) => {
-                assert_eq!(
-                    otlphttp.endpoint.as_deref(),
-                    Some("http://collector.internal:4318")
-                );
-            }
-            other => panic!("expected otlphttp, got {other:?}"),
-        }
+        let otlphttp = config
+            .exporters
+            .values()
+            .next()
+            .and_then(|exporter| exporter.get::<otlp_collector::OtlpHttpExporterConfig>())
+            .expect("an otlphttp exporter");
+        assert_eq!(
+            otlphttp.endpoint.as_deref(),
+            Some("http://collector.internal:4318")
+        );
     }
 
     #[test]
@@ -511,40 +366,5 @@ mod tests {
             error.to_string().contains("/does/not/exist.yaml"),
             "{error}"
         );
-    }
-
-    #[tokio::test]
-    async fn runtime_done_wakes_a_waiter_and_forgets_stale_ids() {
-        let done = Arc::new(RuntimeDone::default());
-        done.record("stale".to_owned());
-        let recorder = Arc::clone(&done);
-        let waiter = tokio::spawn(async move {
-            let far = Instant::now() + Duration::from_secs(60);
-            recorder.wait_for("current", far).await
-        });
-        // Give the waiter a chance to park first, though recording before it parks must work too.
-        tokio::task::yield_now().await;
-        done.record("current".to_owned());
-        assert!(waiter.await.unwrap());
-        // Both IDs were consumed: a later wait for the stale one times out.
-        assert!(!done.wait_for("stale", Instant::now()).await);
-    }
-
-    #[tokio::test]
-    async fn telemetry_listener_records_only_runtime_done() {
-        let done = Arc::new(RuntimeDone::default());
-        let body = serde_json::json!([
-            {"time": "2026-11-21T09:00:00Z", "type": "platform.start", "record": {"requestId": "a"}},
-            {"time": "2026-11-21T09:00:01Z", "type": "platform.runtimeDone", "record": {"requestId": "b", "status": "success"}},
-        ]);
-        let status =
-            receive_telemetry(State(Arc::clone(&done)), Bytes::from(body.to_string())).await;
-        assert_eq!(status, StatusCode::OK);
-        let recorded: Vec<String> = done.request_ids.lock().unwrap().iter().cloned().collect();
-        assert_eq!(recorded, ["b"]);
-        assert!(done.wait_for("b", Instant::now()).await);
-        let status =
-            receive_telemetry(State(Arc::clone(&done)), Bytes::from_static(b"{not json")).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 }

@@ -1,12 +1,19 @@
 //! The `otlp-suite` binary: `collect` runs the collector, `validate` checks a config, `loadgen` sends realistic
-//! OTLP traffic to a collector and reports what it sustained.
+//! OTLP traffic to a collector and reports what it sustained, `inspect` reads the files it wrote.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod error;
+mod inspect;
+mod lambda_extension;
+mod loadgen;
+mod logging;
+
 use clap::{Parser, Subcommand};
+use logging::LogFormat;
 use otlp_collector::{Collector, Config};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +31,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "OpenTelemetry at scale: collector, load generator and tools"
 )]
 struct Cli {
+    /// How the collector logs: plain text (colour only on a terminal), or one JSON object per line. Overrides
+    /// the config's `service.telemetry.logs.encoding`.
+    #[arg(long, value_enum, global = true)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,7 +57,7 @@ enum Command {
         #[arg(long, default_value_t = 0, requires = "lambda_extension")]
         telemetry_port: u16,
         /// With --lambda-extension: the host in the Telemetry API destination URI.
-        #[arg(long, default_value = otlp_suite::lambda_extension::LAMBDA_TELEMETRY_HOST, requires = "lambda_extension")]
+        #[arg(long, default_value = lambda_extension::LAMBDA_TELEMETRY_HOST, requires = "lambda_extension")]
         telemetry_host: String,
     },
     /// Check a config file and say what is wrong with it.
@@ -56,25 +67,15 @@ enum Command {
         config: PathBuf,
     },
     /// Send generated traces to a collector and report spans/s and latency.
-    Loadgen(otlp_suite::loadgen::LoadgenArgs),
+    Loadgen(loadgen::LoadgenArgs),
     /// Summarise Arrow IPC files written by the collector, or print one trace as a tree.
-    Inspect(otlp_suite::inspect::InspectArgs),
+    Inspect(inspect::InspectArgs),
     /// Print the embedded default config.
     DefaultConfig,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    otlp_collector::config::parse_go_duration(text)
-}
-
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},h2=warn,hyper=warn,tower=warn"))
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    otlp_model::duration::parse(text).map_err(|e| e.to_string())
 }
 
 fn load_config(path: Option<&PathBuf>) -> Result<Config, otlp_collector::Error> {
@@ -84,7 +85,11 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config, otlp_collector::Error> 
     }
 }
 
-async fn collect(config_path: Option<PathBuf>, shutdown_timeout: Duration) -> ExitCode {
+async fn collect(
+    config_path: Option<PathBuf>,
+    shutdown_timeout: Duration,
+    log_format: Option<LogFormat>,
+) -> ExitCode {
     let source = config_path.as_ref().map_or_else(
         || "the embedded default config".to_string(),
         |p| p.display().to_string(),
@@ -92,12 +97,13 @@ async fn collect(config_path: Option<PathBuf>, shutdown_timeout: Duration) -> Ex
     let config = match load_config(config_path.as_ref()) {
         Ok(config) => config,
         Err(e) => {
-            init_logging("info");
+            logging::init("info", log_format.unwrap_or(LogFormat::Text));
             tracing::error!("{e}");
             return ExitCode::from(2);
         }
     };
-    init_logging(&config.service.telemetry.log_level);
+    let format = log_format.unwrap_or_else(|| config.service.telemetry.log_format.into());
+    logging::init(&config.service.telemetry.log_level, format);
     let collector = match Collector::new(config).start().await {
         Ok(collector) => collector,
         Err(e) => {
@@ -185,14 +191,14 @@ fn main() -> ExitCode {
             telemetry_host,
             ..
         } => {
-            init_logging("info");
-            let options = otlp_suite::lambda_extension::ExtensionOptions {
+            logging::init("info", cli.log_format.unwrap_or(LogFormat::Text));
+            let options = lambda_extension::ExtensionOptions {
                 config,
-                name: otlp_suite::lambda_extension::default_extension_name(),
+                name: lambda_extension::default_extension_name(),
                 telemetry_port,
                 telemetry_host,
             };
-            match runtime.block_on(otlp_suite::lambda_extension::run(options)) {
+            match runtime.block_on(lambda_extension::run(options)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e}");
@@ -204,9 +210,9 @@ fn main() -> ExitCode {
             config,
             shutdown_timeout,
             ..
-        } => runtime.block_on(collect(config, shutdown_timeout)),
+        } => runtime.block_on(collect(config, shutdown_timeout, cli.log_format)),
         Command::Validate { config } => validate(&config),
-        Command::Inspect(args) => match otlp_suite::inspect::run(&args) {
+        Command::Inspect(args) => match inspect::run(&args) {
             Ok(report) => {
                 print!("{report}");
                 if report.unreadable.is_empty() {
@@ -225,8 +231,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Loadgen(args) => {
-            init_logging("warn");
-            match runtime.block_on(otlp_suite::loadgen::run(args)) {
+            logging::init("warn", cli.log_format.unwrap_or(LogFormat::Text));
+            match runtime.block_on(loadgen::run(args)) {
                 Ok(report) => {
                     println!("{report}");
                     ExitCode::SUCCESS

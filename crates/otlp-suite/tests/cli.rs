@@ -194,16 +194,17 @@ service:
 
 #[test]
 fn inspect_summarises_arrow_files_prints_a_trace_and_reports_a_corrupt_file() {
-    use otlp_arrow::{ArrowIpcWriter, IpcFormat, WriterOptions};
+    use otlp_arrow::{ArrowIpcWriter, IpcFormat, Signal, WriterOptions};
     let dir = tempfile::tempdir().unwrap();
     let mut generator = otlp_testkit::Generator::new(99)
         .with_error_rate(0.3)
         .unwrap();
     let requests: Vec<_> = (0..3).map(|_| generator.whole_traces(400)).collect();
     let file = std::fs::File::create(dir.path().join("traces-1.arrow")).unwrap();
-    let mut writer = ArrowIpcWriter::traces(file, WriterOptions::new(IpcFormat::File)).unwrap();
+    let mut writer =
+        ArrowIpcWriter::new(file, Signal::Traces, WriterOptions::new(IpcFormat::File)).unwrap();
     for request in &requests {
-        writer.write_traces(request).unwrap();
+        writer.write(request).unwrap();
     }
     writer.finish().unwrap();
     let spans: Vec<_> = requests

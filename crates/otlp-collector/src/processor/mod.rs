@@ -1,6 +1,7 @@
-//! Processors: stages between the receivers and the exporters of one pipeline.
+//! Processors: stages between the receivers and the exporters of one pipeline. Each is a folder with its config
+//! and a `Factory` registered in [`Components::builtin`](crate::component::Components::builtin).
 
-pub(crate) mod batch;
-pub(crate) mod memory_limiter;
-pub(crate) mod probabilistic_sampler;
-pub(crate) mod tail_sampling;
+pub mod batch;
+pub mod memory_limiter;
+pub mod probabilistic_sampler;
+pub mod tail_sampling;

@@ -1,11 +1,12 @@
-//! Receivers: where data enters the collector. What they share: handing requests to the pipelines, binding
-//! listeners, and stopping.
+//! Receivers: where data enters the collector. Each is a folder with its config and a `Factory`; what they share
+//! is here: handing requests to the pipelines ([`Ingest`]), binding listeners, and stopping
+//! ([`RunningReceiver`]).
 
-pub(crate) mod arrow_flight;
-pub(crate) mod otlp;
+pub mod arrow_flight;
+pub mod otlp;
 
 use crate::pipeline::{Consumer, Refusal};
-use crate::telemetry::ReceiverCounters;
+pub use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,26 +15,24 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// Hands decoded requests to the pipelines of their signal, counting what was accepted and refused.
-pub(crate) struct Ingest {
+pub struct Ingest {
     pipelines: [Vec<Arc<dyn Consumer>>; 3],
 }
 
 impl Ingest {
-    pub(crate) fn new(pipelines: [Vec<Arc<dyn Consumer>>; 3]) -> Self {
+    /// The pipelines of each signal, indexed by [`Signal::index`].
+    pub fn new(pipelines: [Vec<Arc<dyn Consumer>>; 3]) -> Self {
         Ingest { pipelines }
     }
 
-    pub(crate) fn serves(&self, signal: Signal) -> bool {
+    /// True when some pipeline takes `signal`.
+    pub fn serves(&self, signal: Signal) -> bool {
         !self.pipelines[signal.index()].is_empty()
     }
 
     /// Offers the batch to every pipeline of its signal. A refusal from any of them is the client's answer (as in
     /// otelcol, pipelines that took their copy keep it).
-    pub(crate) async fn submit(
-        &self,
-        batch: Batch,
-        counters: &ReceiverCounters,
-    ) -> Result<(), Refusal> {
+    pub async fn submit(&self, batch: Batch, counters: &ReceiverCounters) -> Result<(), Refusal> {
         let signal = batch.signal();
         let n = batch.item_count();
         let pipelines = &self.pipelines[signal.index()];
@@ -42,11 +41,9 @@ impl Ingest {
         }
         if pipelines.is_empty() {
             counters.refused(signal, n);
-            return Err(Refusal {
-                kind: crate::pipeline::RefusalKind::Permanent,
-                retry_after: std::time::Duration::ZERO,
-                message: format!("this collector has no {signal} pipeline"),
-            });
+            return Err(Refusal::permanent(format!(
+                "this collector has no {signal} pipeline"
+            )));
         }
         let last = pipelines.len() - 1;
         let mut batch = Some(batch);
@@ -68,14 +65,15 @@ impl Ingest {
 }
 
 /// A running receiver: its listeners by transport, and the tasks serving them.
-pub(crate) struct RunningReceiver {
-    pub(crate) listeners: Vec<(&'static str, SocketAddr)>,
+pub struct RunningReceiver {
+    listeners: Vec<(&'static str, SocketAddr)>,
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<JoinHandle<Result<(), Error>>>,
 }
 
 impl RunningReceiver {
-    pub(crate) fn new(shutdown: tokio::sync::watch::Sender<bool>) -> Self {
+    /// A receiver whose tasks stop when `shutdown` is set to `true`.
+    pub fn new(shutdown: tokio::sync::watch::Sender<bool>) -> Self {
         RunningReceiver {
             listeners: Vec::new(),
             shutdown,
@@ -83,29 +81,33 @@ impl RunningReceiver {
         }
     }
 
-    pub(crate) fn listening(&mut self, transport: &'static str, listener: &TcpListener) {
+    /// Records that the receiver listens on `listener` for `transport` (`grpc`, `http`, `flight`).
+    pub fn listening(&mut self, transport: &'static str, listener: &TcpListener) {
         if let Ok(addr) = listener.local_addr() {
             self.listeners.push((transport, addr));
         }
     }
 
-    pub(crate) fn spawn(
-        &mut self,
-        serve: impl Future<Output = Result<(), Error>> + Send + 'static,
-    ) {
+    /// Runs a serving task until shutdown.
+    pub fn spawn(&mut self, serve: impl Future<Output = Result<(), Error>> + Send + 'static) {
         self.tasks.push(tokio::spawn(serve));
     }
 
     /// Where the receiver listens for `transport` (`grpc`, `http`, `flight`).
-    pub(crate) fn addr(&self, transport: &str) -> Option<SocketAddr> {
+    pub fn addr(&self, transport: &str) -> Option<SocketAddr> {
         self.listeners
             .iter()
             .find(|(t, _)| *t == transport)
             .map(|(_, a)| *a)
     }
 
+    /// Every listener, by transport.
+    pub fn listeners(&self) -> &[(&'static str, SocketAddr)] {
+        &self.listeners
+    }
+
     /// Stops accepting connections and waits for requests in progress to be answered.
-    pub(crate) async fn shutdown(self) -> Vec<Error> {
+    pub async fn shutdown(self) -> Vec<Error> {
         let _ = self.shutdown.send(true);
         let mut errors = Vec::new();
         for task in self.tasks {
@@ -123,7 +125,7 @@ impl RunningReceiver {
 }
 
 /// Binds the first address `endpoint` resolves to that accepts.
-pub(crate) async fn bind(component: &str, endpoint: &str) -> Result<TcpListener, Error> {
+pub async fn bind(component: &str, endpoint: &str) -> Result<TcpListener, Error> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(endpoint)
         .await
         .map_err(|source| Error::Bind {
@@ -146,7 +148,7 @@ pub(crate) async fn bind(component: &str, endpoint: &str) -> Result<TcpListener,
 }
 
 /// Resolves once `watch` says shut down (or its sender is gone).
-pub(crate) async fn shutdown_signal(mut watch: tokio::sync::watch::Receiver<bool>) {
+pub async fn shutdown_signal(mut watch: tokio::sync::watch::Receiver<bool>) {
     while !*watch.borrow() {
         if watch.changed().await.is_err() {
             return;

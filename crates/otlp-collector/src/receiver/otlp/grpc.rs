@@ -1,33 +1,23 @@
-//! OTLP/gRPC: the three collector services on one tonic server.
+//! OTLP/gRPC: one generic tonic service per signal on one server, all answered by the same handler.
 
-use super::{GrpcServerConfig, reject_invalid_log_records, reject_invalid_spans};
+use super::GrpcServerConfig;
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
+use otlp_model::{
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, OtlpRequest,
+    OtlpResponse,
 };
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use std::convert::Infallible;
+use std::marker::PhantomData;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tokio::net::TcpListener;
+use tonic::Status;
 use tonic::codec::CompressionEncoding;
+use tonic::codegen::{BoxFuture, EnabledCompressionEncodings, StdError};
 use tonic::transport::server::TcpIncoming;
-use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 struct GrpcReceiver {
@@ -35,12 +25,32 @@ struct GrpcReceiver {
     counters: ReceiverCounters,
 }
 
-/// The answer the OTLP specification asks for: retryable refusals carry `RetryInfo`.
+impl GrpcReceiver {
+    /// What every signal's `Export` does: drop malformed items, hand the rest to the pipelines, answer with
+    /// partial success.
+    async fn export<R: OtlpRequest>(&self, mut request: R) -> Result<R::Response, Status> {
+        let rejected = request.remove_invalid();
+        if let Some(rejected) = &rejected {
+            self.counters.refused(
+                R::SIGNAL,
+                usize::try_from(rejected.items).unwrap_or(usize::MAX),
+            );
+        }
+        self.ingest
+            .submit(Batch::new(request), &self.counters)
+            .await
+            .map_err(|refusal| refusal_status(&refusal))?;
+        Ok(R::Response::with_rejected(rejected))
+    }
+}
+
+/// The answer the OTLP specification asks for: retryable refusals carry `RetryInfo`; data that can never be
+/// taken is `INVALID_ARGUMENT`, which clients do not retry.
 pub(crate) fn refusal_status(refusal: &Refusal) -> Status {
     let code = match refusal.kind {
         RefusalKind::Backpressure => tonic::Code::ResourceExhausted,
         RefusalKind::Unavailable => tonic::Code::Unavailable,
-        RefusalKind::Permanent => return Status::internal(refusal.message.clone()),
+        RefusalKind::Permanent => return Status::invalid_argument(refusal.message.clone()),
     };
     Status::with_error_details(
         code,
@@ -49,67 +59,80 @@ pub(crate) fn refusal_status(refusal: &Refusal) -> Status {
     )
 }
 
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let mut request = request.into_inner();
-        let rejected = reject_invalid_spans(&mut request);
-        if let Some((n, _)) = &rejected {
-            self.counters.refused(crate::Signal::Traces, *n);
+/// The OTLP collector service of `R`'s signal (`TraceService`, ...), as tonic's generated servers are built,
+/// with one handler for all three.
+struct OtlpService<R> {
+    receiver: Arc<GrpcReceiver>,
+    max_decoding_message_size: usize,
+    request: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for OtlpService<R> {
+    fn clone(&self) -> Self {
+        OtlpService {
+            receiver: self.receiver.clone(),
+            max_decoding_message_size: self.max_decoding_message_size,
+            request: PhantomData,
         }
-        self.ingest
-            .submit(Batch::from_traces(request), &self.counters)
-            .await
-            .map_err(|r| refusal_status(&r))?;
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: rejected.map(|(n, message)| ExportTracePartialSuccess {
-                rejected_spans: n as i64,
-                error_message: message,
-            }),
-        }))
     }
 }
 
-#[tonic::async_trait]
-impl MetricsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.ingest
-            .submit(Batch::from_metrics(request.into_inner()), &self.counters)
-            .await
-            .map_err(|r| refusal_status(&r))?;
-        Ok(Response::new(ExportMetricsServiceResponse {
-            partial_success: None,
-        }))
+impl<R: OtlpRequest> tonic::server::NamedService for OtlpService<R> {
+    const NAME: &'static str = R::GRPC_SERVICE;
+}
+
+/// The unary `Export` method of one signal.
+struct ExportMethod<R> {
+    receiver: Arc<GrpcReceiver>,
+    request: PhantomData<fn() -> R>,
+}
+
+impl<R: OtlpRequest> tonic::server::UnaryService<R> for ExportMethod<R> {
+    type Response = R::Response;
+    type Future = BoxFuture<tonic::Response<R::Response>, Status>;
+
+    fn call(&mut self, request: tonic::Request<R>) -> Self::Future {
+        let receiver = self.receiver.clone();
+        Box::pin(async move {
+            let response = receiver.export(request.into_inner()).await?;
+            Ok(tonic::Response::new(response))
+        })
     }
 }
 
-#[tonic::async_trait]
-impl LogsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let mut request = request.into_inner();
-        let rejected = reject_invalid_log_records(&mut request);
-        if let Some((n, _)) = &rejected {
-            self.counters.refused(crate::Signal::Logs, *n);
+impl<R, B> tower::Service<http::Request<B>> for OtlpService<R>
+where
+    R: OtlpRequest,
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if request.uri().path() != R::GRPC_METHOD {
+            return Box::pin(async { Ok(Status::unimplemented("").into_http()) });
         }
-        self.ingest
-            .submit(Batch::from_logs(request), &self.counters)
-            .await
-            .map_err(|r| refusal_status(&r))?;
-        Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: rejected.map(|(n, message)| ExportLogsPartialSuccess {
-                rejected_log_records: n as i64,
-                error_message: message,
-            }),
-        }))
+        let method = ExportMethod::<R> {
+            receiver: self.receiver.clone(),
+            request: PhantomData,
+        };
+        let max_decoding_message_size = self.max_decoding_message_size;
+        Box::pin(async move {
+            let mut accept = EnabledCompressionEncodings::default();
+            accept.enable(CompressionEncoding::Gzip);
+            accept.enable(CompressionEncoding::Zstd);
+            let codec = tonic_prost::ProstCodec::<R::Response, R>::default();
+            let mut grpc = tonic::server::Grpc::new(codec)
+                .apply_compression_config(accept, EnabledCompressionEncodings::default())
+                .apply_max_message_size_config(Some(max_decoding_message_size), None);
+            Ok(grpc.unary(method, request).await)
+        })
     }
 }
 
@@ -181,27 +204,33 @@ pub(super) async fn serve(
     counters: ReceiverCounters,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), Error> {
-    let limit = config.max_recv_msg_size_mib.saturating_mul(1024 * 1024);
     let receiver = Arc::new(GrpcReceiver { ingest, counters });
-    let traces = TraceServiceServer::from_arc(receiver.clone())
-        .accept_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Zstd)
-        .max_decoding_message_size(limit);
-    let metrics = MetricsServiceServer::from_arc(receiver.clone())
-        .accept_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Zstd)
-        .max_decoding_message_size(limit);
-    let logs = LogsServiceServer::from_arc(receiver)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Zstd)
-        .max_decoding_message_size(limit);
-    let mut builder = tonic::transport::Server::builder()
+    let max_decoding_message_size = config.max_recv_msg_size_mib.saturating_mul(1024 * 1024);
+    fn service<R>(
+        receiver: &Arc<GrpcReceiver>,
+        max_decoding_message_size: usize,
+    ) -> OtlpService<R> {
+        OtlpService {
+            receiver: receiver.clone(),
+            max_decoding_message_size,
+            request: PhantomData,
+        }
+    }
+    tonic::transport::Server::builder()
         .max_concurrent_streams(config.max_concurrent_streams)
-        .layer(tower::util::MapResponseLayer::new(rewrite_oversized));
-    builder
-        .add_service(traces)
-        .add_service(metrics)
-        .add_service(logs)
+        .layer(tower::util::MapResponseLayer::new(rewrite_oversized))
+        .add_service(service::<ExportTraceServiceRequest>(
+            &receiver,
+            max_decoding_message_size,
+        ))
+        .add_service(service::<ExportMetricsServiceRequest>(
+            &receiver,
+            max_decoding_message_size,
+        ))
+        .add_service(service::<ExportLogsServiceRequest>(
+            &receiver,
+            max_decoding_message_size,
+        ))
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown_signal(shutdown),

@@ -1,7 +1,7 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
-use super::compression::{Compression, DecompressError, decompress};
-use super::{HttpServerConfig, reject_invalid_log_records, reject_invalid_spans};
+use super::HttpServerConfig;
+use crate::compression::{Compression, DecompressError, decompress};
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
@@ -11,18 +11,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+use otlp_model::{
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, OtlpRequest,
+    OtlpResponse,
 };
 use prost::Message;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -115,7 +108,7 @@ impl Failure {
 
 type Answer<T> = Result<T, Box<Failure>>;
 
-fn success<T: Message + Serialize>(encoding: Encoding, response: &T) -> Response {
+fn success<T: OtlpResponse>(encoding: Encoding, response: &T) -> Response {
     let body = match encoding {
         Encoding::Protobuf => response.encode_to_vec(),
         Encoding::Json => serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec()),
@@ -128,13 +121,10 @@ fn success<T: Message + Serialize>(encoding: Encoding, response: &T) -> Response
         .into_response()
 }
 
-fn decode<T: Message + Default + DeserializeOwned>(
-    encoding: Encoding,
-    body: &[u8],
-    what: &str,
-) -> Answer<T> {
+fn decode<R: OtlpRequest>(encoding: Encoding, body: &[u8]) -> Answer<R> {
+    let what = R::MESSAGE_NAME;
     match encoding {
-        Encoding::Protobuf => T::decode(body).map_err(|e| {
+        Encoding::Protobuf => R::decode(body).map_err(|e| {
             Failure::bad_request(
                 encoding,
                 format!("body is not a valid protobuf {what}: {e}"),
@@ -243,11 +233,9 @@ async fn submit(state: &HttpState, encoding: Encoding, batch: Batch) -> Answer<(
                     tonic::Code::Unavailable,
                     Some(refusal.retry_after),
                 ),
-                RefusalKind::Permanent => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    tonic::Code::Internal,
-                    None,
-                ),
+                RefusalKind::Permanent => {
+                    (StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument, None)
+                }
             };
             let mut failure = Failure::new(encoding, status, code, refusal.message);
             failure.retry_after = retry_after;
@@ -255,64 +243,25 @@ async fn submit(state: &HttpState, encoding: Encoding, batch: Batch) -> Answer<(
         })
 }
 
-async fn traces(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+/// What every signal's endpoint does: read and decode the body, drop malformed items, hand the rest to the
+/// pipelines, answer with partial success in the request's encoding.
+async fn export<R: OtlpRequest>(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let result = async {
         let (encoding, body) = read_body(&state, &headers, body).await?;
-        let mut request: ExportTraceServiceRequest =
-            decode(encoding, &body, "ExportTraceServiceRequest")?;
-        let rejected = reject_invalid_spans(&mut request);
-        if let Some((n, _)) = &rejected {
-            state.counters.refused(Signal::Traces, *n);
+        let mut request: R = decode(encoding, &body)?;
+        let rejected = request.remove_invalid();
+        if let Some(rejected) = &rejected {
+            state.counters.refused(
+                R::SIGNAL,
+                usize::try_from(rejected.items).unwrap_or(usize::MAX),
+            );
         }
-        submit(&state, encoding, Batch::from_traces(request)).await?;
-        let response = ExportTraceServiceResponse {
-            partial_success: rejected.map(|(n, message)| ExportTracePartialSuccess {
-                rejected_spans: n as i64,
-                error_message: message,
-            }),
-        };
-        Ok::<_, Box<Failure>>(success(encoding, &response))
-    };
-    result
-        .await
-        .unwrap_or_else(|failure| failure.into_response())
-}
-
-async fn metrics(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
-    let result = async {
-        let (encoding, body) = read_body(&state, &headers, body).await?;
-        let request: ExportMetricsServiceRequest =
-            decode(encoding, &body, "ExportMetricsServiceRequest")?;
-        submit(&state, encoding, Batch::from_metrics(request)).await?;
-        Ok::<_, Box<Failure>>(success(
-            encoding,
-            &ExportMetricsServiceResponse {
-                partial_success: None,
-            },
-        ))
-    };
-    result
-        .await
-        .unwrap_or_else(|failure| failure.into_response())
-}
-
-async fn logs(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
-    let result = async {
-        let (encoding, body) = read_body(&state, &headers, body).await?;
-        let mut request: ExportLogsServiceRequest =
-            decode(encoding, &body, "ExportLogsServiceRequest")?;
-        let rejected = reject_invalid_log_records(&mut request);
-        if let Some((n, _)) = &rejected {
-            state.counters.refused(Signal::Logs, *n);
-        }
-        submit(&state, encoding, Batch::from_logs(request)).await?;
-        let response = ExportLogsServiceResponse {
-            partial_success: rejected.map(|(n, message)| ExportLogsPartialSuccess {
-                rejected_log_records: n as i64,
-                error_message: message,
-            }),
-        };
-        Ok::<_, Box<Failure>>(success(encoding, &response))
+        submit(&state, encoding, Batch::new(request)).await?;
+        Ok::<_, Box<Failure>>(success(encoding, &R::Response::with_rejected(rejected)))
     };
     result
         .await
@@ -336,13 +285,16 @@ pub(super) async fn serve(
     // Only the signals that have a pipeline get a route, so a client sending metrics to a traces-only collector
     // gets a 404 instead of a silent success.
     if ingest.serves(Signal::Traces) {
-        router = router.route(&config.traces_url_path, axum::routing::post(traces));
+        let handler = axum::routing::post(export::<ExportTraceServiceRequest>);
+        router = router.route(&config.traces_url_path, handler);
     }
     if ingest.serves(Signal::Metrics) {
-        router = router.route(&config.metrics_url_path, axum::routing::post(metrics));
+        let handler = axum::routing::post(export::<ExportMetricsServiceRequest>);
+        router = router.route(&config.metrics_url_path, handler);
     }
     if ingest.serves(Signal::Logs) {
-        router = router.route(&config.logs_url_path, axum::routing::post(logs));
+        let handler = axum::routing::post(export::<ExportLogsServiceRequest>);
+        router = router.route(&config.logs_url_path, handler);
     }
     axum::serve(listener, router.with_state(state))
         .with_graceful_shutdown(shutdown_signal(shutdown))

@@ -1,6 +1,8 @@
 //! `otlp-suite loadgen` against real OTLP servers started in the test: a tonic gRPC
 //! `TraceService` and an axum OTLP/HTTP endpoint, both counting the spans they receive.
 
+use super::{Compression, LoadgenArgs, LoadgenReport, Protocol, run};
+use crate::error::Error;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -11,8 +13,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use otlp_suite::Error;
-use otlp_suite::loadgen::{Compression, LoadgenArgs, LoadgenReport, Protocol, run};
 use prost::Message;
 use std::io::Read;
 use std::net::SocketAddr;

@@ -4,10 +4,12 @@
 //! spans follow the cached decision. What is not sampled, and what the engine evicts to stay within `num_traces`
 //! (and `max_buffered_bytes`), is counted in `otelcol_processor_dropped_spans` with the engine's reason.
 
+use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
 use crate::telemetry::{DropCounter, Telemetry};
+use crate::wait::{Deadline, Outstanding};
 use crate::{Batch, Signal};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_model::ExportTraceServiceRequest;
 use otlp_sampling::tail::{Decisions, TailSampler, TailSamplingConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +17,36 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+/// The `tail_sampling` processor type (traces only).
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = TailSamplingConfig;
+    const TYPE: &'static str = "tail_sampling";
+
+    /// Checks the config the way starting would, so a bad policy is a config error, not a start failure.
+    fn validate(&self, config: &TailSamplingConfig) -> Result<(), Invalid> {
+        TailSampler::new(config.clone())
+            .map(|_| ())
+            .map_err(|e| Invalid::from(e.to_string()))
+    }
+}
+
+impl ProcessorFactory for Factory {
+    const SIGNALS: &'static [Signal] = &[Signal::Traces];
+
+    fn build(
+        &self,
+        config: &TailSamplingConfig,
+        context: ProcessorContext<'_>,
+        next: Arc<dyn Consumer>,
+    ) -> Result<Arc<dyn Consumer>, String> {
+        let processor =
+            TailSamplingProcessor::start(context.id, config.clone(), context.telemetry, next)?;
+        Ok(Arc::new(processor))
+    }
+}
 
 /// Released spans waiting for the next stage beyond this many make the processor refuse new data, so a blocked
 /// exporter pushes back on clients instead of growing this buffer.
@@ -24,9 +56,13 @@ struct Shared {
     id: String,
     engine: parking_lot::Mutex<TailSampler>,
     outbox: parking_lot::Mutex<Batch>,
+    /// Released spans in the outbox or being handed to the next stage: what a flush waits for.
+    released: Outstanding,
     wake: Notify,
+    /// Told whenever the outbox is emptied, for stages waiting to offer more.
+    room: Notify,
     closing: AtomicBool,
-    hard_deadline: parking_lot::Mutex<Option<Instant>>,
+    deadline: Deadline,
     tick: Duration,
     next: Arc<dyn Consumer>,
     dropped: DropCounter,
@@ -40,9 +76,10 @@ impl Shared {
                 .add(Signal::Traces, spans as usize, reason.as_str());
         }
         if decisions.released_spans > 0 {
-            let released = Batch::from_traces(ExportTraceServiceRequest {
+            let released = Batch::new(ExportTraceServiceRequest {
                 resource_spans: decisions.released,
             });
+            self.released.add(released.item_count());
             // Both are traces batches, so append cannot hand anything back.
             let _ = self.outbox.lock().append(released);
             self.wake.notify_one();
@@ -50,20 +87,13 @@ impl Shared {
     }
 }
 
-pub(crate) struct TailSamplingProcessor {
+struct TailSamplingProcessor {
     shared: Arc<Shared>,
     driver: parking_lot::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl TailSamplingProcessor {
-    /// Checks the config the way starting would, so a bad policy is a config error, not a start failure.
-    pub(crate) fn validate(config: &TailSamplingConfig) -> Result<(), String> {
-        TailSampler::new(config.clone())
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
-    pub(crate) fn start(
+    fn start(
         id: &str,
         config: TailSamplingConfig,
         telemetry: &Telemetry,
@@ -78,9 +108,11 @@ impl TailSamplingProcessor {
             id: id.to_string(),
             engine: parking_lot::Mutex::new(engine),
             outbox: parking_lot::Mutex::new(Batch::empty(Signal::Traces)),
+            released: Outstanding::new(),
             wake: Notify::new(),
+            room: Notify::new(),
             closing: AtomicBool::new(false),
-            hard_deadline: parking_lot::Mutex::new(None),
+            deadline: Deadline::new(),
             tick,
             next,
             dropped: DropCounter::new(telemetry, "otelcol_processor_dropped", "processor", id),
@@ -117,15 +149,18 @@ async fn drive(shared: Arc<Shared>) {
             () = shared.wake.notified() => {}
         }
         let outgoing = std::mem::replace(&mut *shared.outbox.lock(), Batch::empty(Signal::Traces));
+        shared.room.notify_waiters();
         if !outgoing.is_empty() {
+            let n = outgoing.item_count();
             deliver(
                 shared.next.as_ref(),
                 outgoing,
-                &shared.hard_deadline,
+                &shared.deadline,
                 &shared.dropped,
                 &shared.id,
             )
             .await;
+            shared.released.sub(n);
         }
         if shared.closing.load(Ordering::SeqCst) && shared.outbox.lock().is_empty() {
             return;
@@ -154,8 +189,11 @@ impl Consumer for TailSamplingProcessor {
             ))
         } else {
             let (signal, items) = (batch.signal(), batch.item_count());
-            match batch.into_traces() {
-                Some(request) => {
+            match batch
+                .into_request()
+                .into_request::<ExportTraceServiceRequest>()
+            {
+                Ok(request) => {
                     let decisions = shared
                         .engine
                         .lock()
@@ -163,20 +201,36 @@ impl Consumer for TailSamplingProcessor {
                     shared.absorb(decisions);
                 }
                 // Config validation keeps tail_sampling out of metrics and logs pipelines; count, never lose.
-                None => shared.dropped.add(signal, items, "unsupported_signal"),
+                Err(_) => shared.dropped.add(signal, items, "unsupported_signal"),
             }
             Ok(())
         };
         Box::pin(async move { result })
     }
 
+    fn ready(&self, _items: usize) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let shared = &self.shared;
+            loop {
+                let room = shared.room.notified();
+                tokio::pin!(room);
+                // Registered before the check, so the outbox emptying in between still wakes us.
+                room.as_mut().enable();
+                if shared.closing.load(Ordering::SeqCst)
+                    || shared.outbox.lock().item_count() < OUTBOX_CAPACITY
+                {
+                    return;
+                }
+                room.await;
+            }
+        })
+    }
+
     fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         // Undecided traces stay: deciding them early would change what the policies see. Released spans go on.
         Box::pin(async move {
             self.shared.wake.notify_one();
-            while !self.shared.outbox.lock().is_empty() && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+            self.shared.released.wait_empty(deadline).await;
             self.shared.next.flush(deadline).await;
         })
     }
@@ -184,8 +238,9 @@ impl Consumer for TailSamplingProcessor {
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let shared = &self.shared;
-            *shared.hard_deadline.lock() = Some(deadline);
+            shared.deadline.set(deadline);
             shared.closing.store(true, Ordering::SeqCst);
+            shared.room.notify_waiters();
             // Traces still waiting are decided now rather than lost: their policies see what has arrived.
             let decisions = shared.engine.lock().flush(std::time::Instant::now());
             shared.absorb(decisions);
@@ -204,6 +259,7 @@ impl Consumer for TailSamplingProcessor {
             shared
                 .dropped
                 .add(Signal::Traces, left.item_count(), "shutdown");
+            shared.released.clear();
             shared.next.shutdown(deadline).await;
         })
     }

@@ -5,73 +5,43 @@
 //! available to the process), the soft limit is the hard limit minus `spike_limit_mib` (default 20% of the hard
 //! limit), and usage is sampled every `check_interval`. Usage here is the process's resident set size.
 
+mod config;
+
+pub use config::MemoryLimiterConfig;
+
 use crate::Batch;
-use crate::config::de;
+use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused};
 use crate::telemetry::{Counter, Telemetry};
-use serde::Deserialize;
+use config::MIB;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-const MIB: u64 = 1024 * 1024;
+/// The `memory_limiter` processor type. Every pipeline that names the same id shares one limiter, as in otelcol.
+pub struct Factory;
 
-/// The `memory_limiter` processor's settings.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MemoryLimiterConfig {
-    /// How often memory usage is measured (required, > 0).
-    #[serde(deserialize_with = "de::duration")]
-    pub check_interval: Duration,
-    /// Hard limit in MiB.
-    pub limit_mib: u64,
-    /// Headroom below the hard limit in MiB; data is refused above `limit_mib - spike_limit_mib`.
-    pub spike_limit_mib: u64,
-    /// Hard limit as a percentage of the memory available to the process (cgroup limit or total memory).
-    pub limit_percentage: u64,
-    /// Headroom as a percentage of the available memory.
-    pub spike_limit_percentage: u64,
+impl Component for Factory {
+    type Config = MemoryLimiterConfig;
+    const TYPE: &'static str = "memory_limiter";
+
+    fn validate(&self, config: &MemoryLimiterConfig) -> Result<(), Invalid> {
+        Ok(config.validate()?)
+    }
 }
 
-impl MemoryLimiterConfig {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.check_interval.is_zero() {
-            return Err("check_interval must be greater than zero".into());
-        }
-        match (self.limit_mib, self.limit_percentage) {
-            (0, 0) => return Err("set limit_mib or limit_percentage".into()),
-            (m, _) if m > 0 && self.spike_limit_mib >= m => {
-                return Err("spike_limit_mib must be smaller than limit_mib".into());
-            }
-            (0, p) if p > 100 || self.spike_limit_percentage >= p => {
-                return Err(
-                    "limit_percentage must be at most 100 and above spike_limit_percentage".into(),
-                );
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// The (hard, soft) limits in bytes, given the memory available to the process.
-    fn limits(&self, available: u64) -> (u64, u64) {
-        let (hard, spike) = if self.limit_mib > 0 {
-            let hard = self.limit_mib * MIB;
-            let spike = if self.spike_limit_mib > 0 {
-                self.spike_limit_mib * MIB
-            } else {
-                hard / 5
-            };
-            (hard, spike)
-        } else {
-            (
-                available / 100 * self.limit_percentage,
-                available / 100 * self.spike_limit_percentage,
-            )
-        };
-        (hard, hard.saturating_sub(spike))
+impl ProcessorFactory for Factory {
+    fn build(
+        &self,
+        config: &MemoryLimiterConfig,
+        context: ProcessorContext<'_>,
+        next: Arc<dyn Consumer>,
+    ) -> Result<Arc<dyn Consumer>, String> {
+        let state = context.shared(|| MemoryState::start(context.id, config, context.telemetry));
+        Ok(Arc::new(MemoryLimiter::new(&context, state, next)))
     }
 }
 
@@ -97,20 +67,19 @@ fn available_bytes() -> Option<u64> {
 }
 
 /// The sampled state, shared by every pipeline that uses the same `memory_limiter` (as in otelcol).
-pub(crate) struct MemoryState {
-    over_soft_limit: AtomicBool,
+struct MemoryState {
+    /// Whether usage is above the soft limit; watched by stages waiting to offer data again.
+    over_soft_limit: watch::Sender<bool>,
     used: AtomicU64,
+    /// The last sample, for the self-metric (which outlives no state: it reads this copy).
+    used_reader: Arc<AtomicU64>,
     soft_limit: u64,
     check_interval: Duration,
     sampler: parking_lot::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl MemoryState {
-    pub(crate) fn start(
-        id: &str,
-        config: &MemoryLimiterConfig,
-        telemetry: &Telemetry,
-    ) -> Arc<Self> {
+    fn start(id: &str, config: &MemoryLimiterConfig, telemetry: &Telemetry) -> Self {
         let available = available_bytes().unwrap_or(u64::MAX);
         let (hard, soft) = config.limits(available);
         tracing::info!(
@@ -119,42 +88,48 @@ impl MemoryState {
             soft_limit_mib = soft / MIB,
             "memory limiter"
         );
-        let state = Arc::new(MemoryState {
-            over_soft_limit: AtomicBool::new(false),
+        let state = MemoryState {
+            over_soft_limit: watch::Sender::new(false),
             used: AtomicU64::new(0),
             soft_limit: soft,
             check_interval: config.check_interval,
             sampler: parking_lot::Mutex::new(None),
-        });
+            used_reader: Arc::new(AtomicU64::new(0)),
+        };
         state.sample(id);
-        let weak = Arc::downgrade(&state);
-        let id_owned = id.to_string();
-        let interval = config.check_interval;
+        let reader = state.used_reader.clone();
+        telemetry.gauge(
+            "otelcol_process_memory_rss",
+            "Resident memory of the collector process, in bytes, as last sampled by the memory limiter.",
+            &[],
+            move || reader.load(Ordering::Relaxed),
+        );
+        state
+    }
+
+    /// Samples memory every `check_interval` while the state is alive.
+    fn run_sampler(self: &Arc<Self>, id: &str) {
+        let weak = Arc::downgrade(self);
+        let id = id.to_string();
+        let interval = self.check_interval;
         let handle = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
                 let Some(state) = weak.upgrade() else { break };
-                state.sample(&id_owned);
+                state.sample(&id);
             }
         });
-        *state.sampler.lock() = Some(handle);
-        let reader = Arc::downgrade(&state);
-        telemetry.gauge(
-            "otelcol_process_memory_rss",
-            "Resident memory of the collector process, in bytes, as last sampled by the memory limiter.",
-            &[],
-            move || reader.upgrade().map_or(0, |s| s.used.load(Ordering::Relaxed)),
-        );
-        state
+        *self.sampler.lock() = Some(handle);
     }
 
     fn sample(&self, id: &str) {
         let Some(used) = resident_bytes() else { return };
         self.used.store(used, Ordering::Relaxed);
+        self.used_reader.store(used, Ordering::Relaxed);
         let over = used > self.soft_limit;
-        let was_over = self.over_soft_limit.swap(over, Ordering::Relaxed);
+        let was_over = self.over_soft_limit.send_replace(over);
         if over != was_over {
             if over {
                 tracing::warn!(
@@ -180,7 +155,7 @@ impl MemoryState {
     }
 }
 
-pub(crate) struct MemoryLimiter {
+struct MemoryLimiter {
     id: String,
     state: Arc<MemoryState>,
     refused: Counter,
@@ -188,19 +163,20 @@ pub(crate) struct MemoryLimiter {
 }
 
 impl MemoryLimiter {
-    pub(crate) fn new(
-        id: &str,
+    fn new(
+        context: &ProcessorContext<'_>,
         state: Arc<MemoryState>,
-        signal: crate::Signal,
-        telemetry: &Telemetry,
         next: Arc<dyn Consumer>,
     ) -> Self {
+        if state.sampler.lock().is_none() {
+            state.run_sampler(context.id);
+        }
         MemoryLimiter {
-            id: id.to_string(),
-            refused: telemetry.counter(
-                &format!("otelcol_processor_refused_{}", signal.item_unit()),
+            id: context.id.to_string(),
+            refused: context.telemetry.counter(
+                &format!("otelcol_processor_refused_{}", context.signal().item_unit()),
                 "Number of items refused by a processor (the client was told to retry).",
-                &[("processor", id)],
+                &[("processor", context.id)],
             ),
             state,
             next,
@@ -210,7 +186,7 @@ impl MemoryLimiter {
 
 impl Consumer for MemoryLimiter {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        if self.state.over_soft_limit.load(Ordering::Relaxed) {
+        if *self.state.over_soft_limit.borrow() {
             self.refused.add(batch.item_count() as u64);
             let refusal = Refusal::unavailable(
                 format!("{}: memory usage is above the soft limit", self.id),
@@ -219,6 +195,15 @@ impl Consumer for MemoryLimiter {
             return Box::pin(async move { Err(Refused::returning(refusal, batch)) });
         }
         self.next.consume(batch)
+    }
+
+    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let mut over = self.state.over_soft_limit.subscribe();
+            // The sender lives in the shared state this limiter holds, so the wait cannot fail.
+            let _ = over.wait_for(|over| !over).await;
+            self.next.ready(items).await;
+        })
     }
 
     fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
@@ -234,25 +219,6 @@ impl Consumer for MemoryLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_follow_otelcol() {
-        let by_mib = MemoryLimiterConfig {
-            check_interval: Duration::from_secs(1),
-            limit_mib: 1000,
-            ..Default::default()
-        };
-        assert_eq!(by_mib.limits(0), (1000 * MIB, 800 * MIB));
-        let by_percent = MemoryLimiterConfig {
-            check_interval: Duration::from_secs(1),
-            limit_percentage: 80,
-            spike_limit_percentage: 25,
-            ..Default::default()
-        };
-        assert_eq!(by_percent.limits(1000 * MIB), (800 * MIB, 550 * MIB));
-        assert!(by_percent.validate().is_ok());
-        assert!(MemoryLimiterConfig::default().validate().is_err());
-    }
 
     #[test]
     fn reads_this_process_memory() {

@@ -77,7 +77,7 @@ pub enum Compression {
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    otlp_collector::config::parse_go_duration(text)
+    otlp_model::duration::parse(text).map_err(|e| e.to_string())
 }
 
 /// Arguments of `otlp-suite loadgen`.
@@ -744,6 +744,9 @@ pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod against_servers;
 
 #[cfg(test)]
 mod tests {

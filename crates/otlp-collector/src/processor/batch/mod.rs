@@ -2,14 +2,18 @@
 //! `send_batch_max_size`), or whatever arrived within `timeout`, as otelcol's does.
 //!
 //! Unlike otelcol's, its buffer is bounded: while the next stage refuses (its queues are full) the processor keeps
-//! the batch, retries, and refuses new data once its buffer is full, so backpressure reaches the client instead of
-//! data being dropped.
+//! the batch, waits for the next stage to have room, and refuses new data once its own buffer is full, so
+//! backpressure reaches the client instead of data being dropped.
 
-use crate::config::de;
-use crate::pipeline::{BoxFuture, Consumer, Refusal, RefusalKind, Refused, deliver};
-use crate::telemetry::{DropCounter, Telemetry};
+mod config;
+
+pub use config::BatchConfig;
+
+use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
+use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
+use crate::telemetry::DropCounter;
+use crate::wait::{Deadline, Outstanding};
 use crate::{Batch, Signal};
-use serde::Deserialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,50 +21,30 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// The `batch` processor's settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BatchConfig {
-    /// Send as soon as this many items are waiting.
-    pub send_batch_size: usize,
-    /// Never send more than this many items at once (0: no limit).
-    pub send_batch_max_size: usize,
-    /// Send whatever is waiting after this long.
-    #[serde(deserialize_with = "de::duration")]
-    pub timeout: Duration,
-}
+/// The `batch` processor type.
+pub struct Factory;
 
-impl Default for BatchConfig {
-    fn default() -> Self {
-        BatchConfig {
-            send_batch_size: 8192,
-            send_batch_max_size: 0,
-            timeout: Duration::from_millis(200),
-        }
+impl Component for Factory {
+    type Config = BatchConfig;
+    const TYPE: &'static str = "batch";
+
+    fn validate(&self, config: &BatchConfig) -> Result<(), Invalid> {
+        Ok(config.validate()?)
     }
 }
 
-impl BatchConfig {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.send_batch_max_size > 0 && self.send_batch_max_size < self.send_batch_size {
-            return Err("send_batch_max_size must be 0 or at least send_batch_size".into());
-        }
-        Ok(())
-    }
-
-    /// How many items may wait in the processor before it refuses more: room for several full batches, so that
-    /// a short stall downstream is absorbed without refusing clients.
-    fn buffer_capacity(&self) -> usize {
-        let batch = self.send_batch_size.max(self.send_batch_max_size).max(1);
-        batch.saturating_mul(8)
-    }
-
-    fn chunk(&self) -> usize {
-        if self.send_batch_max_size == 0 {
-            usize::MAX
-        } else {
-            self.send_batch_max_size
-        }
+impl ProcessorFactory for Factory {
+    fn build(
+        &self,
+        config: &BatchConfig,
+        context: ProcessorContext<'_>,
+        next: Arc<dyn Consumer>,
+    ) -> Result<Arc<dyn Consumer>, String> {
+        Ok(Arc::new(BatchProcessor::start(
+            config.clone(),
+            &context,
+            next,
+        )))
     }
 }
 
@@ -69,53 +53,68 @@ struct Shared {
     config: BatchConfig,
     capacity: usize,
     pending: parking_lot::Mutex<Batch>,
+    /// Items in `pending`, for the self-metric.
     pending_items: Arc<AtomicUsize>,
+    /// Items in `pending` or being handed to the next stage: what a flush waits for.
+    held: Outstanding,
+    /// Wakes the flusher: a full batch, a flush, a shutdown.
     wake: Notify,
+    /// Told whenever items leave `pending`, for stages waiting to offer more.
+    room: Notify,
     closing: AtomicBool,
     /// Set by `flush`: send whatever is pending now, whatever its size.
     flush_requested: AtomicBool,
-    /// Items taken from `pending` and not yet accepted by the next stage.
-    sending: AtomicUsize,
-    hard_deadline: parking_lot::Mutex<Option<Instant>>,
+    /// Flushes in progress: while any is, every arrival is sent on at once rather than at the timeout.
+    flushing: AtomicUsize,
+    deadline: Deadline,
     next: Arc<dyn Consumer>,
     dropped: DropCounter,
 }
 
-pub(crate) struct BatchProcessor {
+impl Shared {
+    fn has_room_for(&self, pending: &Batch, items: usize) -> bool {
+        // An empty buffer takes any batch, so one request larger than the buffer is not refused forever.
+        pending.is_empty() || pending.item_count() + items <= self.capacity
+    }
+}
+
+struct BatchProcessor {
     shared: Arc<Shared>,
     flusher: parking_lot::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl BatchProcessor {
-    pub(crate) fn start(
-        id: &str,
-        pipeline: &str,
-        signal: Signal,
-        config: BatchConfig,
-        telemetry: &Telemetry,
-        next: Arc<dyn Consumer>,
-    ) -> Self {
+    fn start(config: BatchConfig, context: &ProcessorContext<'_>, next: Arc<dyn Consumer>) -> Self {
+        let signal = context.signal();
         let pending_items = Arc::new(AtomicUsize::new(0));
         let reader = pending_items.clone();
-        telemetry.gauge(
+        let pipeline = context.pipeline.to_string();
+        context.telemetry.gauge(
             &format!("otelcol_processor_batch_pending_{}", signal.item_unit()),
             "Items waiting in a batch processor to be sent on.",
-            &[("processor", id), ("pipeline", pipeline)],
+            &[("processor", context.id), ("pipeline", &pipeline)],
             move || reader.load(Ordering::Relaxed) as u64,
         );
         let shared = Arc::new(Shared {
-            id: id.to_string(),
+            id: context.id.to_string(),
             capacity: config.buffer_capacity(),
             config,
             pending: parking_lot::Mutex::new(Batch::empty(signal)),
             pending_items,
+            held: Outstanding::new(),
             wake: Notify::new(),
+            room: Notify::new(),
             closing: AtomicBool::new(false),
             flush_requested: AtomicBool::new(false),
-            sending: AtomicUsize::new(0),
-            hard_deadline: parking_lot::Mutex::new(None),
+            flushing: AtomicUsize::new(0),
+            deadline: Deadline::new(),
             next,
-            dropped: DropCounter::new(telemetry, "otelcol_processor_dropped", "processor", id),
+            dropped: DropCounter::new(
+                context.telemetry,
+                "otelcol_processor_dropped",
+                "processor",
+                context.id,
+            ),
         });
         let flusher = tokio::spawn(flush_loop(shared.clone()));
         BatchProcessor {
@@ -129,16 +128,17 @@ async fn flush_loop(shared: Arc<Shared>) {
     let timeout = shared.config.timeout;
     let mut deadline = Instant::now() + timeout;
     loop {
-        if !timeout.is_zero() {
+        if timeout.is_zero() {
+            shared.wake.notified().await;
+        } else {
             tokio::select! {
                 () = shared.wake.notified() => {}
                 () = tokio::time::sleep_until(deadline) => {}
             }
-        } else {
-            shared.wake.notified().await;
         }
         let closing = shared.closing.load(Ordering::SeqCst);
-        let forced = shared.flush_requested.swap(false, Ordering::SeqCst);
+        let forced = shared.flush_requested.swap(false, Ordering::SeqCst)
+            || shared.flushing.load(Ordering::SeqCst) > 0;
         let timed_out = forced || timeout.is_zero() || Instant::now() >= deadline;
         loop {
             let chunk = {
@@ -151,22 +151,19 @@ async fn flush_loop(shared: Arc<Shared>) {
                 shared
                     .pending_items
                     .store(pending.item_count(), Ordering::Relaxed);
-                // Counted while the lock is held, so `flush` never sees the chunk in neither place.
-                shared
-                    .sending
-                    .fetch_add(chunk.item_count(), Ordering::SeqCst);
                 chunk
             };
+            shared.room.notify_waiters();
             let n = chunk.item_count();
             deliver(
                 shared.next.as_ref(),
                 chunk,
-                &shared.hard_deadline,
+                &shared.deadline,
                 &shared.dropped,
                 &shared.id,
             )
             .await;
-            shared.sending.fetch_sub(n, Ordering::SeqCst);
+            shared.held.sub(n);
         }
         if timed_out {
             deadline = Instant::now() + timeout;
@@ -191,8 +188,7 @@ impl Consumer for BatchProcessor {
         } else {
             let mut pending = shared.pending.lock();
             let n = batch.item_count();
-            // An empty buffer takes any batch, so one request larger than the buffer is not refused forever.
-            if !pending.is_empty() && pending.item_count() + n > shared.capacity {
+            if !shared.has_room_for(&pending, n) {
                 Err(Refused::returning(
                     Refusal::backpressure(format!(
                         "{}: buffer full while the next stage is busy",
@@ -203,51 +199,59 @@ impl Consumer for BatchProcessor {
             } else {
                 match pending.append(batch) {
                     Ok(()) => {
+                        shared.held.add(n);
                         shared
                             .pending_items
                             .store(pending.item_count(), Ordering::Relaxed);
                         if pending.item_count() >= shared.config.send_batch_size
                             || shared.config.timeout.is_zero()
+                            || shared.flushing.load(Ordering::SeqCst) > 0
                         {
                             shared.wake.notify_one();
                         }
                         Ok(())
                     }
-                    Err(other) => Err(Refused::returning(
-                        Refusal {
-                            kind: RefusalKind::Permanent,
-                            retry_after: Duration::ZERO,
-                            message: format!(
-                                "{}: {} data sent to a {} pipeline",
-                                shared.id,
-                                other.signal(),
-                                pending.signal()
-                            ),
-                        },
-                        other,
-                    )),
+                    Err(other) => {
+                        let message = format!(
+                            "{}: {} data sent to a {} pipeline",
+                            shared.id,
+                            other.signal(),
+                            pending.signal()
+                        );
+                        Err(Refused::returning(Refusal::permanent(message), other))
+                    }
                 }
             }
         };
         Box::pin(async move { result })
     }
 
+    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let shared = &self.shared;
+            loop {
+                let room = shared.room.notified();
+                tokio::pin!(room);
+                // Registered before the check, so items leaving in between still wake us.
+                room.as_mut().enable();
+                if shared.closing.load(Ordering::SeqCst)
+                    || shared.has_room_for(&shared.pending.lock(), items)
+                {
+                    return;
+                }
+                room.await;
+            }
+        })
+    }
+
     fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let shared = &self.shared;
-            while Instant::now() < deadline {
-                let pending = !shared.pending.lock().is_empty();
-                if !pending && shared.sending.load(Ordering::SeqCst) == 0 {
-                    break;
-                }
-                // Asked again on every pass: data that arrives after the flusher took an earlier request must not
-                // wait for the batch timeout.
-                if pending {
-                    shared.flush_requested.store(true, Ordering::SeqCst);
-                    shared.wake.notify_one();
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+            shared.flushing.fetch_add(1, Ordering::SeqCst);
+            shared.flush_requested.store(true, Ordering::SeqCst);
+            shared.wake.notify_one();
+            shared.held.wait_empty(deadline).await;
+            shared.flushing.fetch_sub(1, Ordering::SeqCst);
             shared.next.flush(deadline).await;
         })
     }
@@ -255,9 +259,10 @@ impl Consumer for BatchProcessor {
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let shared = &self.shared;
-            *shared.hard_deadline.lock() = Some(deadline);
+            shared.deadline.set(deadline);
             shared.closing.store(true, Ordering::SeqCst);
             shared.wake.notify_one();
+            shared.room.notify_waiters();
             let flusher = self.flusher.lock().take();
             if let Some(flusher) = flusher {
                 let abort = flusher.abort_handle();
@@ -277,6 +282,7 @@ impl Consumer for BatchProcessor {
                 tracing::error!(processor = %shared.id, items = left.item_count(),
                     "shutdown deadline reached: these items were not delivered");
             }
+            shared.held.clear();
             shared.pending_items.store(0, Ordering::Relaxed);
             shared.next.shutdown(deadline).await;
         })

@@ -2,11 +2,11 @@
 //! client) and counts it sent once the receiver acknowledged it.
 
 use super::otlp::grpc_error;
-use super::{Delivered, Export, ExportError, HelperSettings, QueueConfig, RetryConfig};
+use super::{Delivered, Export, ExportError, Exporter, HelperSettings, QueueConfig, RetryConfig};
 use crate::Batch;
-use crate::config::de;
-use crate::pipeline::BoxFuture;
-use crate::receiver::otlp::compression::Compression;
+use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
+use crate::compression::Compression;
+use crate::de;
 use otlp_arrow::flight::FlightClient;
 use otlp_arrow::{IpcFormat, WriterOptions};
 use serde::Deserialize;
@@ -40,6 +40,31 @@ pub struct ArrowFlightExporterConfig {
     pub retry_on_failure: RetryConfig,
 }
 
+/// The `arrow_flight` exporter type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = ArrowFlightExporterConfig;
+    const TYPE: &'static str = "arrow_flight";
+
+    fn validate(&self, config: &ArrowFlightExporterConfig) -> Result<(), Invalid> {
+        Ok(config.validate()?)
+    }
+}
+
+impl ExporterFactory for Factory {
+    fn build(
+        &self,
+        config: &ArrowFlightExporterConfig,
+        _context: ExporterContext<'_>,
+    ) -> Result<Exporter, String> {
+        Ok(Exporter::new(
+            ArrowFlightExport::new(config)?,
+            config.helper(),
+        ))
+    }
+}
+
 fn zstd() -> Compression {
     Compression::Zstd
 }
@@ -49,7 +74,7 @@ fn thirty_seconds() -> Duration {
 }
 
 impl ArrowFlightExporterConfig {
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         self.sending_queue.validate()?;
         self.retry_on_failure.validate()?;
         if !matches!(self.compression, Compression::Zstd | Compression::None) {
@@ -68,7 +93,7 @@ impl ArrowFlightExporterConfig {
         Ok(())
     }
 
-    pub(crate) fn helper(&self) -> HelperSettings {
+    fn helper(&self) -> HelperSettings {
         HelperSettings {
             queue: self.sending_queue.clone(),
             retry: self.retry_on_failure.clone(),
@@ -77,12 +102,12 @@ impl ArrowFlightExporterConfig {
     }
 }
 
-pub(crate) struct ArrowFlightExporter {
+struct ArrowFlightExport {
     client: FlightClient,
 }
 
-impl ArrowFlightExporter {
-    pub(crate) fn new(config: &ArrowFlightExporterConfig) -> Result<Self, String> {
+impl ArrowFlightExport {
+    fn new(config: &ArrowFlightExporterConfig) -> Result<Self, String> {
         let endpoint = Endpoint::from_shared(config.endpoint.clone())
             .map_err(|e| format!("endpoint `{}`: {e}", config.endpoint))?
             .connect_timeout(config.timeout);
@@ -96,34 +121,27 @@ impl ArrowFlightExporter {
         let client = FlightClient::new(endpoint.connect_lazy(), config.bearer_token.clone())
             .with_transport_compression(transport_zstd)
             .with_options(WriterOptions::new(IpcFormat::Stream).with_compression(buffers));
-        Ok(ArrowFlightExporter { client })
+        Ok(ArrowFlightExport { client })
     }
 }
 
-impl Export for ArrowFlightExporter {
-    fn export<'a>(
-        &'a self,
-        batch: &'a Arc<Batch>,
-    ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
-        Box::pin(async move {
-            let telemetry = if let Some(r) = batch.as_traces() {
-                otlp_arrow::Telemetry::Traces(r.clone())
-            } else if let Some(r) = batch.as_metrics() {
-                otlp_arrow::Telemetry::Metrics(r.clone())
-            } else if let Some(r) = batch.as_logs() {
-                otlp_arrow::Telemetry::Logs(r.clone())
-            } else {
-                return Ok(Delivered::default());
-            };
-            let mut client = self.client.clone();
-            match client.send(&[telemetry]).await {
-                Ok(_) => Ok(Delivered::default()),
-                Err(otlp_arrow::Error::Flight(status)) => Err(grpc_error(&status)),
-                Err(otlp_arrow::Error::NotAcknowledged(message)) => {
-                    Err(ExportError::retryable(message))
-                }
-                Err(e) => Err(ExportError::permanent(e.to_string())),
+impl Export for ArrowFlightExport {
+    /// The batch itself: the Flight client encodes it with the stream's dictionaries as it sends.
+    type Payload = Arc<Batch>;
+
+    fn prepare(&self, batch: &Arc<Batch>) -> Result<Arc<Batch>, ExportError> {
+        Ok(Arc::clone(batch))
+    }
+
+    async fn send(&self, batch: &Arc<Batch>) -> Result<Delivered, ExportError> {
+        let mut client = self.client.clone();
+        match client.send(std::slice::from_ref(batch.request())).await {
+            Ok(_) => Ok(Delivered::default()),
+            Err(otlp_arrow::Error::Flight(status)) => Err(grpc_error(&status)),
+            Err(otlp_arrow::Error::NotAcknowledged(message)) => {
+                Err(ExportError::retryable(message))
             }
-        })
+            Err(e) => Err(ExportError::permanent(e.to_string())),
+        }
     }
 }

@@ -6,9 +6,9 @@
 //! rotated by size (`rotation.max_megabytes`), by age (`rotation.max_age`, default 1m, so data becomes readable
 //! while the collector runs) and when a column's dictionary is full; each signal has its own file.
 
-use super::file::{FileExporterConfig, RotationConfig, prune_backups};
-use super::{Delivered, Export, ExportError};
-use crate::pipeline::BoxFuture;
+use super::rotation::prune_backups;
+use super::{FileExporterConfig, RotationConfig};
+use crate::exporter::{Delivered, Export, ExportError};
 use crate::{Batch, Signal};
 use otlp_arrow::{ArrowIpcWriter, IpcFormat, WriterOptions};
 use std::fs::File;
@@ -99,11 +99,6 @@ impl ArrowFiles {
             inner: BufWriter::with_capacity(1 << 20, file),
             written: 0,
         };
-        let signal = match signal {
-            Signal::Traces => otlp_arrow::Signal::Traces,
-            Signal::Metrics => otlp_arrow::Signal::Metrics,
-            Signal::Logs => otlp_arrow::Signal::Logs,
-        };
         let writer = ArrowIpcWriter::new(sink, signal, WriterOptions::new(IpcFormat::File))
             .map_err(|e| io_error("cannot start Arrow IPC file", &partial, e))?;
         Ok(OpenArrow {
@@ -168,21 +163,16 @@ impl ArrowFiles {
                 None => self.open(signal)?,
             };
             let mut open = open;
-            let result = match signal {
-                Signal::Traces => batch.as_traces().map(|r| open.writer.write_traces(r)),
-                Signal::Metrics => batch.as_metrics().map(|r| open.writer.write_metrics(r)),
-                Signal::Logs => batch.as_logs().map(|r| open.writer.write_logs(r)),
-            };
-            match result {
-                None | Some(Ok(())) => {
+            match open.writer.write_any(batch.request()) {
+                Ok(()) => {
                     self.open[index] = Some(open);
                     return Ok(());
                 }
                 // The file's dictionaries are full: finish it and write the batch into a fresh file.
-                Some(Err(otlp_arrow::Error::DictionaryOverflow { .. })) if attempt == 0 => {
+                Err(otlp_arrow::Error::DictionaryOverflow { .. }) if attempt == 0 => {
                     self.complete(open)?;
                 }
-                Some(Err(e)) => {
+                Err(e) => {
                     let partial = open.partial.clone();
                     // A failed write may leave the file inconsistent: finish it so earlier batches stay readable.
                     self.complete(open)?;
@@ -211,12 +201,12 @@ impl ArrowFiles {
     }
 }
 
-pub(crate) struct ArrowFileExporter {
+pub(super) struct ArrowFileExport {
     files: Arc<parking_lot::Mutex<ArrowFiles>>,
     ager: Option<JoinHandle<()>>,
 }
 
-impl Drop for ArrowFileExporter {
+impl Drop for ArrowFileExport {
     fn drop(&mut self) {
         if let Some(ager) = &self.ager {
             ager.abort();
@@ -224,8 +214,8 @@ impl Drop for ArrowFileExporter {
     }
 }
 
-impl ArrowFileExporter {
-    pub(crate) fn open(config: &FileExporterConfig) -> Self {
+impl ArrowFileExport {
+    pub(super) fn open(config: &FileExporterConfig) -> Self {
         let rotation = config.rotation.clone().unwrap_or_default();
         let max_age = rotation.max_age.unwrap_or(DEFAULT_MAX_AGE);
         let files = Arc::new(parking_lot::Mutex::new(ArrowFiles {
@@ -251,35 +241,35 @@ impl ArrowFileExporter {
                 }
             }
         });
-        ArrowFileExporter {
+        ArrowFileExport {
             files,
             ager: Some(ager),
         }
     }
 }
 
-impl Export for ArrowFileExporter {
-    fn export<'a>(
-        &'a self,
-        batch: &'a Arc<Batch>,
-    ) -> BoxFuture<'a, Result<Delivered, ExportError>> {
-        Box::pin(async move {
-            let files = self.files.clone();
-            // Encoding to columns is CPU work and the writes are blocking I/O: keep both off the async workers.
-            let batch = Arc::clone(batch);
-            tokio::task::spawn_blocking(move || files.lock().write(&batch))
-                .await
-                .map_err(|e| ExportError::retryable(format!("Arrow writer task failed: {e}")))??;
-            Ok(Delivered::default())
-        })
+impl Export for ArrowFileExport {
+    /// The batch itself: with dictionaries that persist across a file, it is encoded as it is written.
+    type Payload = Arc<Batch>;
+
+    fn prepare(&self, batch: &Arc<Batch>) -> Result<Arc<Batch>, ExportError> {
+        Ok(Arc::clone(batch))
     }
 
-    fn flush(&self) -> BoxFuture<'_, Result<(), ExportError>> {
-        Box::pin(async move {
-            let files = self.files.clone();
-            tokio::task::spawn_blocking(move || files.lock().complete_all(false))
-                .await
-                .map_err(|e| ExportError::retryable(format!("Arrow writer task failed: {e}")))?
-        })
+    async fn send(&self, batch: &Arc<Batch>) -> Result<Delivered, ExportError> {
+        let files = self.files.clone();
+        // Encoding to columns is CPU work and the writes are blocking I/O: keep both off the async workers.
+        let batch = Arc::clone(batch);
+        tokio::task::spawn_blocking(move || files.lock().write(&batch))
+            .await
+            .map_err(|e| ExportError::retryable(format!("Arrow writer task failed: {e}")))??;
+        Ok(Delivered::default())
+    }
+
+    async fn flush(&self) -> Result<(), ExportError> {
+        let files = self.files.clone();
+        tokio::task::spawn_blocking(move || files.lock().complete_all(false))
+            .await
+            .map_err(|e| ExportError::retryable(format!("Arrow writer task failed: {e}")))?
     }
 }

@@ -1,0 +1,23 @@
+//! The component types this crate ships: one registration line each.
+
+use super::Components;
+use crate::{exporter, extension, processor, receiver};
+
+impl Components {
+    /// Every component type this crate ships.
+    pub fn builtin() -> Self {
+        Components::new()
+            .with_receiver(receiver::otlp::Factory)
+            .with_receiver(receiver::arrow_flight::Factory)
+            .with_processor(processor::memory_limiter::Factory)
+            .with_processor(processor::batch::Factory)
+            .with_processor(processor::tail_sampling::Factory)
+            .with_processor(processor::probabilistic_sampler::Factory)
+            .with_exporter(exporter::otlp::Factory)
+            .with_exporter(exporter::otlphttp::Factory)
+            .with_exporter(exporter::file::Factory)
+            .with_exporter(exporter::debug::Factory)
+            .with_exporter(exporter::arrow_flight::Factory)
+            .with_extension(extension::health_check::Factory)
+    }
+}

@@ -1,0 +1,265 @@
+//! Components and their factories: what a receiver, processor, exporter or extension type provides to plug into
+//! the collector, and the registry that knows them.
+//!
+//! A component type is a value implementing [`Component`] (its type name, its config type and how that config
+//! is validated) and one of [`ReceiverFactory`], [`ProcessorFactory`], [`ExporterFactory`] or
+//! [`ExtensionFactory`] (how it is built). [`Components`] is the registry a config is parsed with:
+//! [`Components::builtin`] holds every type this crate ships, and a program embedding the collector adds its own
+//! with one call, without touching this crate:
+//!
+//! ```
+//! use otlp_collector::component::{Component, Components, ExporterContext, ExporterFactory};
+//! use otlp_collector::exporter::{Delivered, Export, ExportError, Exporter, HelperSettings};
+//! use otlp_collector::{Batch, Config};
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//!
+//! /// An exporter that only counts what it is given.
+//! #[derive(Default)]
+//! struct Count(Arc<AtomicUsize>);
+//!
+//! #[derive(Debug, Clone, Default, serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct CountConfig {}
+//!
+//! impl Component for Count {
+//!     type Config = CountConfig;
+//!     const TYPE: &'static str = "count";
+//! }
+//!
+//! impl ExporterFactory for Count {
+//!     fn build(&self, _: &CountConfig, _: ExporterContext<'_>) -> Result<Exporter, String> {
+//!         Ok(Exporter::new(CountExport(self.0.clone()), HelperSettings::local()))
+//!     }
+//! }
+//!
+//! struct CountExport(Arc<AtomicUsize>);
+//!
+//! impl Export for CountExport {
+//!     type Payload = usize;
+//!     fn prepare(&self, batch: &Arc<Batch>) -> Result<usize, ExportError> {
+//!         Ok(batch.item_count())
+//!     }
+//!     async fn send(&self, items: &usize) -> Result<Delivered, ExportError> {
+//!         self.0.fetch_add(*items, Ordering::Relaxed);
+//!         Ok(Delivered::default())
+//!     }
+//! }
+//!
+//! let components = Components::builtin().with_exporter(Count::default());
+//! let config = Config::from_yaml_with(
+//!     "receivers: { otlp: { protocols: { grpc: } } }\n\
+//!      exporters: { count: }\n\
+//!      service: { pipelines: { traces: { receivers: [otlp], exporters: [count] } } }",
+//!     &components,
+//!     &|_| None,
+//! )?;
+//! assert_eq!(config.exporters.len(), 1);
+//! # Ok::<(), otlp_collector::Error>(())
+//! ```
+
+mod builtin;
+mod registry;
+mod settings;
+
+pub use registry::Components;
+pub use settings::ComponentConfig;
+
+use crate::config::PipelineId;
+use crate::exporter::Exporter;
+use crate::pipeline::{BoxFuture, Consumer};
+use crate::receiver::{Ingest, RunningReceiver};
+use crate::telemetry::Telemetry;
+use crate::{Error, Signal};
+use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What every component type declares: the name it is configured by and its config.
+pub trait Component: Send + Sync + 'static {
+    /// The component's settings, deserialized from its section of the config file. Use
+    /// `#[serde(deny_unknown_fields)]` so that a misspelt key is an error naming it.
+    type Config: DeserializeOwned + Clone + Debug + Send + Sync + 'static;
+
+    /// The type name configs use (`otlp` in `otlp/2`).
+    const TYPE: &'static str;
+
+    /// Checks settings that deserialized but cannot work together; the error is shown with the component's
+    /// path in the config (`exporters.otlp/2: ...`), or a key under it ([`Invalid::at`]).
+    fn validate(&self, config: &Self::Config) -> Result<(), Invalid> {
+        let _ = config;
+        Ok(())
+    }
+}
+
+/// Why a component's settings cannot work: a message, and the key under the component it is about, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    key: Option<String>,
+    message: String,
+}
+
+impl Invalid {
+    /// A problem with the key `key` (a dotted path under the component, `protocols.grpc`).
+    pub fn at(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Invalid {
+            key: Some(key.into()),
+            message: message.into(),
+        }
+    }
+
+    /// Where the problem is, under the component at `path`.
+    pub(crate) fn path(&self, path: &str) -> String {
+        match &self.key {
+            Some(key) => crate::config::join(path, key),
+            None => path.to_string(),
+        }
+    }
+
+    /// What the problem is.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Self {
+        Invalid { key: None, message }
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(message: &str) -> Self {
+        Invalid::from(message.to_string())
+    }
+}
+
+/// A receiver type: binds its listeners and hands what it receives to the pipelines through
+/// [`ReceiverContext::ingest`].
+pub trait ReceiverFactory: Component {
+    /// Binds and starts serving. Errors (a port in use) stop the collector from starting.
+    fn start(
+        &self,
+        config: &Self::Config,
+        context: ReceiverContext,
+    ) -> impl Future<Output = Result<RunningReceiver, Error>> + Send;
+}
+
+/// What a receiver is started with.
+pub struct ReceiverContext {
+    /// The receiver's id in the config (`otlp/2`).
+    pub id: String,
+    /// The pipelines that use this receiver, by signal.
+    pub ingest: Arc<Ingest>,
+    /// The self-metrics registry.
+    pub telemetry: Telemetry,
+}
+
+/// A processor type: a stage of one pipeline.
+pub trait ProcessorFactory: Component {
+    /// The signals whose pipelines this processor can be in.
+    const SIGNALS: &'static [Signal] = &Signal::ALL;
+
+    /// Builds the stage for one pipeline, handing what it passes on to `next`.
+    fn build(
+        &self,
+        config: &Self::Config,
+        context: ProcessorContext<'_>,
+        next: Arc<dyn Consumer>,
+    ) -> Result<Arc<dyn Consumer>, String>;
+}
+
+/// What a processor is built with.
+pub struct ProcessorContext<'a> {
+    /// The processor's id in the config (`batch/big`).
+    pub id: &'a str,
+    /// The pipeline this instance serves.
+    pub pipeline: &'a PipelineId,
+    /// The self-metrics registry.
+    pub telemetry: &'a Telemetry,
+    pub(crate) shared: &'a SharedState,
+}
+
+impl ProcessorContext<'_> {
+    /// The signal of the pipeline.
+    pub fn signal(&self) -> Signal {
+        self.pipeline.signal
+    }
+
+    /// State shared by every pipeline that uses this processor id (otelcol shares a `memory_limiter` this way):
+    /// created by `init` for the first pipeline, handed out again to the others.
+    pub fn shared<T: Send + Sync + 'static>(&self, init: impl FnOnce() -> T) -> Arc<T> {
+        self.shared.get_or_init(self.id, init)
+    }
+}
+
+/// State shared between the instances of one component id, keyed by id and type.
+#[derive(Default)]
+pub(crate) struct SharedState {
+    entries: parking_lot::Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl SharedState {
+    fn get_or_init<T: Send + Sync + 'static>(&self, id: &str, init: impl FnOnce() -> T) -> Arc<T> {
+        let mut entries = self.entries.lock();
+        if let Some(existing) = entries.get(id)
+            && let Ok(shared) = Arc::clone(existing).downcast::<T>()
+        {
+            return shared;
+        }
+        let shared = Arc::new(init());
+        entries.insert(id.to_owned(), shared.clone());
+        shared
+    }
+}
+
+/// An exporter type: one destination per exporter id, serving every pipeline (and signal) that names it.
+pub trait ExporterFactory: Component {
+    /// Builds the destination; it starts sending only once the whole collector is built.
+    fn build(
+        &self,
+        config: &Self::Config,
+        context: ExporterContext<'_>,
+    ) -> Result<Exporter, String>;
+}
+
+/// What an exporter is built with.
+pub struct ExporterContext<'a> {
+    /// The exporter's id in the config (`otlp/backend`).
+    pub id: &'a str,
+    /// The self-metrics registry.
+    pub telemetry: &'a Telemetry,
+}
+
+/// An extension type: something the collector runs beside its pipelines (health check, fleet membership).
+pub trait ExtensionFactory: Component {
+    /// Starts the extension.
+    fn start(
+        &self,
+        config: &Self::Config,
+        context: ExtensionContext,
+    ) -> impl Future<Output = Result<Box<dyn RunningExtension>, Error>> + Send;
+}
+
+/// What an extension is started with.
+pub struct ExtensionContext {
+    /// The extension's id in the config.
+    pub id: String,
+    /// The self-metrics registry (and the collector's readiness).
+    pub telemetry: Telemetry,
+}
+
+/// A started extension.
+pub trait RunningExtension: Send + Sync {
+    /// Where it listens, if it does.
+    fn addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    /// Stops it.
+    fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()>;
+}

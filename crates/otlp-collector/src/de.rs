@@ -1,0 +1,27 @@
+//! Serde helpers for otelcol's value formats, shared by every component's config.
+
+use serde::Deserialize;
+use serde::de::Deserializer;
+use std::time::Duration;
+
+/// A Go duration (`200ms`, `1m30s`, `1.5h`) or an integer number of nanoseconds.
+pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    otlp_model::duration::serde::deserialize(deserializer)
+}
+
+/// A present Go duration, for an `Option<Duration>` field with `#[serde(default)]`.
+pub fn optional_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    duration(deserializer).map(Some)
+}
+
+/// A key that is present with no value (`grpc:`) means "enabled with defaults".
+pub fn present<'de, D: Deserializer<'de>, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de> + Default,
+{
+    Ok(Some(
+        Option::<T>::deserialize(deserializer)?.unwrap_or_default(),
+    ))
+}

@@ -1,0 +1,83 @@
+//! The `file` exporter's settings.
+
+use crate::de;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How batches are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    /// One OTLP/JSON document per line.
+    #[default]
+    Json,
+    /// Length-prefixed OTLP protobuf.
+    Proto,
+    /// Arrow IPC files in otlp-arrow's columnar layout, completed and renamed atomically.
+    Arrow,
+}
+
+/// When the file is rotated (otelcol's `rotation` block, lumberjack semantics).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RotationConfig {
+    /// Rotate before the file would grow past this size.
+    pub max_megabytes: u64,
+    /// Delete rotated files older than this many days (0: keep).
+    pub max_days: u64,
+    /// Keep at most this many rotated files (0: keep all).
+    pub max_backups: usize,
+    /// Name rotated files with local time instead of UTC.
+    pub localtime: bool,
+    /// Complete a file after it has been open this long (`format: arrow` only; default 1m), so that data becomes
+    /// readable while the collector runs. An otlp-suite addition to otelcol's settings.
+    #[serde(deserialize_with = "de::optional_duration")]
+    pub max_age: Option<Duration>,
+}
+
+impl Default for RotationConfig {
+    fn default() -> Self {
+        RotationConfig {
+            max_megabytes: 100,
+            max_days: 0,
+            max_backups: 100,
+            localtime: false,
+            max_age: None,
+        }
+    }
+}
+
+/// The `file` exporter's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileExporterConfig {
+    /// The file written to; its directory is created when missing.
+    pub path: PathBuf,
+    /// `json` (default), `proto` or `arrow`.
+    #[serde(default)]
+    pub format: FileFormat,
+    /// Rotation; without it the file grows without limit.
+    #[serde(default)]
+    pub rotation: Option<RotationConfig>,
+    /// How often buffered data is flushed to the operating system. Every batch is written whole as it arrives,
+    /// so this only bounds how long data may sit in our buffer; kept for otelcol compatibility.
+    #[serde(default = "default_flush_interval", deserialize_with = "de::duration")]
+    pub flush_interval: Duration,
+}
+
+fn default_flush_interval() -> Duration {
+    Duration::from_secs(1)
+}
+
+impl FileExporterConfig {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if self.path.as_os_str().is_empty() {
+            return Err("path must not be empty".into());
+        }
+        if self.rotation.as_ref().is_some_and(|r| r.max_megabytes == 0) {
+            return Err("rotation.max_megabytes must be positive".into());
+        }
+        Ok(())
+    }
+}

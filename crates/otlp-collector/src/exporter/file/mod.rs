@@ -1,0 +1,44 @@
+//! The `file` exporter, compatible with otelcol's: `format: json` writes one OTLP/JSON request per line,
+//! `format: proto` length-prefixed protobuf; `format: arrow` (the embedded default) writes Arrow IPC files that
+//! any Arrow reader opens.
+
+mod arrow;
+mod config;
+mod lines;
+mod rotation;
+
+pub use config::{FileExporterConfig, FileFormat, RotationConfig};
+
+use super::{Exporter, HelperSettings};
+use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
+
+/// The `file` exporter type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = FileExporterConfig;
+    const TYPE: &'static str = "file";
+
+    fn validate(&self, config: &FileExporterConfig) -> Result<(), Invalid> {
+        Ok(config.validate()?)
+    }
+}
+
+impl ExporterFactory for Factory {
+    fn build(
+        &self,
+        config: &FileExporterConfig,
+        _context: ExporterContext<'_>,
+    ) -> Result<Exporter, String> {
+        // Files are written synchronously from a small queue: there is no backend outage to absorb.
+        let settings = HelperSettings::local();
+        Ok(match config.format {
+            FileFormat::Arrow => Exporter::new(arrow::ArrowFileExport::open(config), settings),
+            FileFormat::Json | FileFormat::Proto => {
+                let export = lines::LinesExport::open(config.clone())
+                    .map_err(|e| format!("cannot open {}: {e}", config.path.display()))?;
+                Exporter::new(export, settings)
+            }
+        })
+    }
+}

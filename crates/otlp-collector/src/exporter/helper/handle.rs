@@ -1,0 +1,227 @@
+//! One exporter serving one signal: its queue, the consumers draining it, retries, and the self-metrics.
+
+use super::super::{DynExport, ExportError, Exporter};
+use super::HelperSettings;
+use super::queue::Queue;
+use super::timeout::send_within;
+use crate::telemetry::{Counter, DropCounter, Telemetry};
+use crate::{Batch, Signal};
+use rand::Rng;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub(super) struct Counters {
+    pub(super) sent: Counter,
+    pub(super) send_failed: DropCounter,
+    pub(super) enqueue_failed: Counter,
+}
+
+/// One exporter serving one signal.
+pub(crate) struct ExporterHandle {
+    pub(super) id: String,
+    pub(super) signal: Signal,
+    export: Arc<dyn DynExport>,
+    settings: HelperSettings,
+    pub(super) counters: Counters,
+    /// `None` when the queue is disabled: batches are then sent while the client waits.
+    pub(super) queue: Option<Queue>,
+    /// After a failed send without a queue, when a refused batch is worth offering again.
+    pub(super) retry_not_before: parking_lot::Mutex<Option<Instant>>,
+    workers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl ExporterHandle {
+    pub(crate) fn new(
+        id: &str,
+        signal: Signal,
+        exporter: &Exporter,
+        telemetry: &Telemetry,
+    ) -> Arc<Self> {
+        let unit = signal.item_unit();
+        let labels = [("exporter", id)];
+        let counters = Counters {
+            sent: telemetry.counter(
+                &format!("otelcol_exporter_sent_{unit}"),
+                &format!("Number of {} successfully sent to destination.", unit.replace('_', " ")),
+                &labels,
+            ),
+            send_failed: DropCounter::new(telemetry, "otelcol_exporter_send_failed", "exporter", id),
+            enqueue_failed: telemetry.counter(
+                &format!("otelcol_exporter_enqueue_failed_{unit}"),
+                &format!(
+                    "Number of {} refused because the sending queue was full (the client was told to retry).",
+                    unit.replace('_', " ")
+                ),
+                &labels,
+            ),
+        };
+        let settings = exporter.settings.clone();
+        let queue = settings.queue.enabled.then(|| {
+            let queue = Queue::new(settings.queue.queue_size);
+            register_queue_metrics(telemetry, id, signal, &queue, settings.queue.queue_size);
+            queue
+        });
+        Arc::new(ExporterHandle {
+            id: id.to_string(),
+            signal,
+            export: exporter.export.clone(),
+            settings,
+            counters,
+            queue,
+            retry_not_before: parking_lot::Mutex::new(None),
+            workers: parking_lot::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Starts the queue consumers. Separate from `new` so that nothing runs until the whole graph is built.
+    pub(crate) fn start(self: &Arc<Self>) {
+        if self.queue.is_none() {
+            return;
+        }
+        let mut workers = self.workers.lock();
+        for _ in 0..self.settings.queue.num_consumers {
+            let this = Arc::clone(self);
+            workers.push(tokio::spawn(async move {
+                let Some(queue) = &this.queue else { return };
+                // `pop` ends once the queue is closed and empty: that is the end of a drained shutdown.
+                while let Some(batch) = queue.pop().await {
+                    let n = batch.item_count();
+                    if let Err(e) = this.send_with_retry(&batch).await {
+                        this.count_failure(n, &e);
+                    }
+                    queue.sent(n);
+                }
+            }));
+        }
+    }
+
+    pub(super) fn count_failure(&self, items: usize, error: &ExportError) {
+        let reason = match error {
+            ExportError::Retryable { .. } => "retries_exhausted",
+            ExportError::Permanent { .. } => "permanent_error",
+        };
+        self.counters.send_failed.add(self.signal, items, reason);
+        tracing::error!(exporter = %self.id, signal = %self.signal, items, error = error.message(),
+            "exporting failed; the data is dropped");
+    }
+
+    /// Prepares the batch once and sends it with the retry policy; counts what was sent and what the backend
+    /// rejected in part.
+    pub(super) async fn send_with_retry(&self, batch: &Arc<Batch>) -> Result<(), ExportError> {
+        let retry = &self.settings.retry;
+        let attempt = self.export.prepare(batch)?;
+        let started = Instant::now();
+        let mut backoff = retry.start();
+        loop {
+            let error = match send_within(self.settings.timeout, attempt.as_ref()).await {
+                Ok(delivered) => {
+                    let n = batch.item_count();
+                    let rejected = delivered.rejected.min(n);
+                    self.counters.sent.add((n - rejected) as u64);
+                    if rejected > 0 {
+                        self.counters.send_failed.add(
+                            self.signal,
+                            rejected,
+                            "rejected_by_destination",
+                        );
+                        tracing::warn!(exporter = %self.id, rejected, message = %delivered.message,
+                            "the destination rejected part of a batch");
+                    }
+                    return Ok(());
+                }
+                Err(error) => error,
+            };
+            let jitter = rand::rng().random_range(-1.0..=1.0);
+            let message = error.message().to_owned();
+            let wait = retry.after_failure(&mut backoff, error, started.elapsed(), jitter)?;
+            tracing::debug!(exporter = %self.id, error = %message, ?wait, "export failed; retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Waits until this exporter's queue is empty and nothing is being sent, or `deadline`; true when drained.
+    async fn drained(&self, deadline: Instant) -> bool {
+        match &self.queue {
+            Some(queue) => queue.held().wait_empty(deadline).await,
+            None => true,
+        }
+    }
+
+    /// Closes the queue, lets the consumers drain it until `deadline`, then counts what is left as dropped.
+    async fn shutdown(&self, deadline: Instant) {
+        if let Some(queue) = &self.queue {
+            queue.close();
+            let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock());
+            let abort_handles: Vec<_> = workers.iter().map(JoinHandle::abort_handle).collect();
+            let drained =
+                tokio::time::timeout_at(deadline, futures::future::join_all(workers)).await;
+            if drained.is_err() {
+                for handle in abort_handles {
+                    handle.abort();
+                }
+                let lost = queue.abandon();
+                self.counters.send_failed.add(self.signal, lost, "shutdown");
+                tracing::error!(exporter = %self.id, signal = %self.signal, items = lost,
+                    "shutdown deadline reached: these items could not be delivered");
+            }
+        }
+        self.flush_export().await;
+    }
+
+    async fn flush_export(&self) {
+        if let Err(e) = self.export.flush().await {
+            tracing::error!(exporter = %self.id, error = e.message(), "flushing failed");
+        }
+    }
+}
+
+fn register_queue_metrics(
+    telemetry: &Telemetry,
+    id: &str,
+    signal: Signal,
+    queue: &Queue,
+    capacity: usize,
+) {
+    let labels = [("exporter", id), ("data_type", signal.as_str())];
+    let batches = queue.len_reader();
+    telemetry.gauge(
+        "otelcol_exporter_queue_size",
+        "Current number of batches in the sending queue.",
+        &labels,
+        move || batches() as u64,
+    );
+    telemetry.gauge(
+        "otelcol_exporter_queue_capacity",
+        "Fixed capacity of the sending queue, in batches.",
+        &labels,
+        move || capacity as u64,
+    );
+    let unit = signal.item_unit();
+    let items = queue.queued_items();
+    telemetry.gauge(
+        &format!("otelcol_exporter_queue_{unit}"),
+        &format!(
+            "Current number of {} in the sending queue.",
+            unit.replace('_', " ")
+        ),
+        &[("exporter", id)],
+        move || items.load(Ordering::Relaxed) as u64,
+    );
+}
+
+/// Waits until every exporter has sent what it holds (until `deadline`), then makes it durable; true when
+/// everything was delivered.
+pub(crate) async fn flush_all(exporters: &[Arc<ExporterHandle>], deadline: Instant) -> bool {
+    let drained = futures::future::join_all(exporters.iter().map(|e| e.drained(deadline))).await;
+    for exporter in exporters {
+        exporter.flush_export().await;
+    }
+    drained.into_iter().all(|d| d)
+}
+
+/// Shuts down every exporter, each draining until `deadline`.
+pub(crate) async fn shutdown_all(exporters: &[Arc<ExporterHandle>], deadline: Instant) {
+    futures::future::join_all(exporters.iter().map(|e| e.shutdown(deadline))).await;
+}

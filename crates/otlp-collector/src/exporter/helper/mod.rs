@@ -1,0 +1,47 @@
+//! The exporter helper, in parts: the sending [`queue`], the [`retry`] policy, the per-attempt [`timeout`], the
+//! [`handle`] that runs them for one exporter and signal, and the [`fanout`] at the end of a pipeline.
+
+mod fanout;
+mod handle;
+mod queue;
+mod retry;
+mod timeout;
+
+pub(crate) use fanout::ExporterFanout;
+pub(crate) use handle::{ExporterHandle, flush_all, shutdown_all};
+pub use queue::QueueConfig;
+pub use retry::RetryConfig;
+
+use std::time::Duration;
+
+/// How the helper runs an exporter: its queue, retries and per-attempt timeout.
+#[derive(Debug, Clone)]
+pub struct HelperSettings {
+    /// The sending queue.
+    pub queue: QueueConfig,
+    /// Retries.
+    pub retry: RetryConfig,
+    /// Time allowed for one attempt.
+    pub timeout: Duration,
+}
+
+impl HelperSettings {
+    /// For exporters that write locally (files, the log): a small queue with one consumer, since there is no
+    /// backend outage to absorb, and short retries for a full disk.
+    pub fn local() -> Self {
+        HelperSettings {
+            queue: QueueConfig {
+                enabled: true,
+                num_consumers: 1,
+                queue_size: 64,
+            },
+            retry: RetryConfig {
+                initial_interval: Duration::from_millis(100),
+                max_interval: Duration::from_secs(5),
+                max_elapsed_time: Duration::from_secs(60),
+                ..RetryConfig::default()
+            },
+            timeout: Duration::from_secs(30),
+        }
+    }
+}

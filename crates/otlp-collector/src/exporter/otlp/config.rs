@@ -1,0 +1,136 @@
+//! The `otlp` exporter's settings: otelcol's endpoint forms, TLS, compression, headers and helper settings.
+
+use crate::ClientTlsSettings;
+use crate::compression::Compression;
+use crate::de;
+use crate::exporter::{HelperSettings, QueueConfig, RetryConfig};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+
+/// The `otlp` exporter's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpGrpcExporterConfig {
+    /// `host:port` (TLS unless `tls.insecure`), `http://host:port` (plain) or `https://host:port` (TLS).
+    pub endpoint: String,
+    /// TLS settings.
+    #[serde(default)]
+    pub tls: ClientTlsSettings,
+    /// Request compression: `gzip` (default), `zstd` or `none`.
+    #[serde(default = "gzip")]
+    pub compression: Compression,
+    /// Extra gRPC metadata sent with every request (e.g. an API key).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Time allowed for one export attempt.
+    #[serde(default = "five_seconds", deserialize_with = "de::duration")]
+    pub timeout: Duration,
+    /// The sending queue.
+    #[serde(default)]
+    pub sending_queue: QueueConfig,
+    /// Retries.
+    #[serde(default)]
+    pub retry_on_failure: RetryConfig,
+}
+
+fn gzip() -> Compression {
+    Compression::Gzip
+}
+
+fn five_seconds() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl OtlpGrpcExporterConfig {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        self.sending_queue.validate()?;
+        self.retry_on_failure.validate()?;
+        grpc_endpoint(&self.endpoint, &self.tls)?;
+        metadata(&self.headers)?;
+        if self.compression == Compression::Deflate {
+            return Err("compression: gRPC supports gzip, zstd or none".into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn helper(&self) -> HelperSettings {
+        HelperSettings {
+            queue: self.sending_queue.clone(),
+            retry: self.retry_on_failure.clone(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// Resolves otelcol's endpoint forms to a URI and whether it uses TLS.
+pub(super) fn grpc_endpoint(
+    endpoint: &str,
+    tls: &ClientTlsSettings,
+) -> Result<(String, bool), String> {
+    let (uri, secure) = if let Some(rest) = endpoint.strip_prefix("http://") {
+        (format!("http://{rest}"), false)
+    } else if let Some(rest) = endpoint.strip_prefix("https://") {
+        (format!("https://{rest}"), !tls.insecure)
+    } else if endpoint.contains("://") {
+        return Err(format!(
+            "endpoint `{endpoint}`: use host:port, http://host:port or https://host:port"
+        ));
+    } else if tls.insecure {
+        (format!("http://{endpoint}"), false)
+    } else {
+        (format!("https://{endpoint}"), true)
+    };
+    let parsed: http::Uri = uri
+        .parse()
+        .map_err(|e| format!("endpoint `{endpoint}` is not a valid address: {e}"))?;
+    if parsed.host().is_none() {
+        return Err(format!("endpoint `{endpoint}` has no host"));
+    }
+    let uri = if secure {
+        uri
+    } else {
+        uri.replacen("https://", "http://", 1)
+    };
+    Ok((uri, secure))
+}
+
+pub(super) fn metadata(headers: &BTreeMap<String, String>) -> Result<MetadataMap, String> {
+    let mut map = MetadataMap::new();
+    for (key, value) in headers {
+        let key = MetadataKey::from_bytes(key.to_ascii_lowercase().as_bytes())
+            .map_err(|_| format!("headers: `{key}` is not a valid header name"))?;
+        let value = MetadataValue::try_from(value.as_str())
+            .map_err(|_| format!("headers: the value of `{key}` is not a valid header value"))?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_forms_follow_otelcol() {
+        let secure = ClientTlsSettings::default();
+        let insecure = ClientTlsSettings {
+            insecure: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            grpc_endpoint("backend:4317", &secure).unwrap(),
+            ("https://backend:4317".into(), true)
+        );
+        assert_eq!(
+            grpc_endpoint("backend:4317", &insecure).unwrap(),
+            ("http://backend:4317".into(), false)
+        );
+        assert_eq!(
+            grpc_endpoint("http://backend:4317", &secure).unwrap(),
+            ("http://backend:4317".into(), false)
+        );
+        assert!(grpc_endpoint("ftp://backend", &secure).is_err());
+    }
+}

@@ -1,0 +1,186 @@
+//! The `otlp` exporter: OTLP over gRPC, with otelcol's settings and the OTLP specification's rules for which
+//! failures are retried. A batch is encoded once; every retry sends the same bytes.
+
+mod codec;
+mod config;
+
+pub use config::OtlpGrpcExporterConfig;
+
+use super::{Delivered, Export, ExportError, Exporter};
+use crate::Batch;
+use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
+use crate::compression::Compression;
+use bytes::Bytes;
+use codec::EncodedCodec;
+use config::{grpc_endpoint, metadata};
+use otlp_model::{OtlpRequest, OtlpResponse, Rejected, Signal, with_signal};
+use std::sync::Arc;
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::MetadataMap;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic_types::StatusExt;
+
+/// The `otlp` exporter type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = OtlpGrpcExporterConfig;
+    const TYPE: &'static str = "otlp";
+
+    fn validate(&self, config: &OtlpGrpcExporterConfig) -> Result<(), Invalid> {
+        Ok(config.validate()?)
+    }
+}
+
+impl ExporterFactory for Factory {
+    fn build(
+        &self,
+        config: &OtlpGrpcExporterConfig,
+        _context: ExporterContext<'_>,
+    ) -> Result<Exporter, String> {
+        Ok(Exporter::new(OtlpGrpcExport::new(config)?, config.helper()))
+    }
+}
+
+struct OtlpGrpcExport {
+    channel: Channel,
+    compression: Option<CompressionEncoding>,
+    metadata: MetadataMap,
+}
+
+impl OtlpGrpcExport {
+    fn new(config: &OtlpGrpcExporterConfig) -> Result<Self, String> {
+        let (uri, secure) = grpc_endpoint(&config.endpoint, &config.tls)?;
+        let mut endpoint = Endpoint::from_shared(uri)
+            .map_err(|e| format!("endpoint `{}`: {e}", config.endpoint))?
+            .connect_timeout(config.timeout)
+            .tcp_nodelay(true);
+        if secure {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(ca) = &config.tls.ca_file {
+                let pem =
+                    std::fs::read(ca).map_err(|e| format!("tls.ca_file {}: {e}", ca.display()))?;
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            match (&config.tls.cert_file, &config.tls.key_file) {
+                (Some(cert), Some(key)) => {
+                    let cert = std::fs::read(cert)
+                        .map_err(|e| format!("tls.cert_file {}: {e}", cert.display()))?;
+                    let key = std::fs::read(key)
+                        .map_err(|e| format!("tls.key_file {}: {e}", key.display()))?;
+                    tls = tls.identity(Identity::from_pem(cert, key));
+                }
+                (None, None) => {}
+                _ => return Err("tls.cert_file and tls.key_file go together".into()),
+            }
+            if let Some(name) = &config.tls.server_name_override {
+                tls = tls.domain_name(name.clone());
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| format!("tls: {e}"))?;
+        }
+        let compression = match config.compression {
+            Compression::Gzip => Some(CompressionEncoding::Gzip),
+            Compression::Zstd => Some(CompressionEncoding::Zstd),
+            Compression::None | Compression::Deflate => None,
+        };
+        Ok(OtlpGrpcExport {
+            // Lazy: the collector starts while its backend is down, and the queue absorbs the outage.
+            channel: endpoint.connect_lazy(),
+            compression,
+            metadata: metadata(&config.headers)?,
+        })
+    }
+
+    /// One unary `Export` call of `R`'s service with the encoded request.
+    async fn send_encoded<R: OtlpRequest>(&self, body: Bytes) -> Result<Delivered, ExportError> {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        if let Some(encoding) = self.compression {
+            grpc = grpc.send_compressed(encoding);
+        }
+        grpc.ready()
+            .await
+            .map_err(|e| ExportError::retryable(format!("cannot connect: {e}")))?;
+        let mut request = tonic::Request::new(body);
+        *request.metadata_mut() = self.metadata.clone();
+        let path = http::uri::PathAndQuery::from_static(R::GRPC_METHOD);
+        let response = grpc
+            .unary(request, path, EncodedCodec::<R::Response>::default())
+            .await
+            .map_err(|status| grpc_error(&status))?
+            .into_inner();
+        Ok(delivered(response.rejected()))
+    }
+}
+
+impl Export for OtlpGrpcExport {
+    /// The signal and the request encoded as protobuf.
+    type Payload = (Signal, Bytes);
+
+    fn prepare(&self, batch: &Arc<Batch>) -> Result<(Signal, Bytes), ExportError> {
+        Ok((batch.signal(), Bytes::from(batch.to_protobuf())))
+    }
+
+    async fn send(&self, (signal, body): &(Signal, Bytes)) -> Result<Delivered, ExportError> {
+        with_signal!(*signal, R => self.send_encoded::<R>(body.clone()).await)
+    }
+}
+
+/// What a partial success reports, as the helper counts it.
+pub(crate) fn delivered(rejected: Option<Rejected>) -> Delivered {
+    rejected.map_or_else(Delivered::default, |rejected| Delivered {
+        rejected: usize::try_from(rejected.items).unwrap_or(usize::MAX),
+        message: rejected.message,
+    })
+}
+
+/// The OTLP specification's retry rules for gRPC status codes.
+pub(crate) fn grpc_error(status: &tonic::Status) -> ExportError {
+    use tonic::Code;
+    let message = format!("{:?}: {}", status.code(), status.message());
+    let retry_after = status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay);
+    match status.code() {
+        Code::Cancelled
+        | Code::DeadlineExceeded
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unavailable
+        | Code::DataLoss => ExportError::Retryable {
+            message,
+            retry_after,
+        },
+        // RESOURCE_EXHAUSTED is only worth retrying when the server says when.
+        Code::ResourceExhausted if retry_after.is_some() => ExportError::Retryable {
+            message,
+            retry_after,
+        },
+        _ => ExportError::Permanent { message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_rules_follow_the_otlp_specification() {
+        let retryable = |s: tonic::Status| matches!(grpc_error(&s), ExportError::Retryable { .. });
+        assert!(retryable(tonic::Status::unavailable("down")));
+        assert!(retryable(tonic::Status::deadline_exceeded("slow")));
+        assert!(!retryable(tonic::Status::invalid_argument("bad")));
+        assert!(!retryable(tonic::Status::resource_exhausted("no hint")));
+        let with_hint = tonic::Status::with_error_details(
+            tonic::Code::ResourceExhausted,
+            "full",
+            tonic_types::ErrorDetails::with_retry_info(Some(Duration::from_secs(2))),
+        );
+        match grpc_error(&with_hint) {
+            ExportError::Retryable { retry_after, .. } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(2)))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

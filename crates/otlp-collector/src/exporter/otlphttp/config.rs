@@ -1,0 +1,115 @@
+//! The `otlphttp` exporter's settings.
+
+use crate::compression::Compression;
+use crate::de;
+use crate::exporter::{HelperSettings, QueueConfig, RetryConfig};
+use otlp_model::Signal;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn gzip() -> Compression {
+    Compression::Gzip
+}
+
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// How the `otlphttp` exporter encodes requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpEncoding {
+    /// `application/x-protobuf`.
+    #[default]
+    Proto,
+    /// `application/json`.
+    Json,
+}
+
+/// The `otlphttp` exporter's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpHttpExporterConfig {
+    /// Base URL; `/v1/traces`, `/v1/metrics` and `/v1/logs` are appended.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Full URL for traces, overriding `endpoint`.
+    #[serde(default)]
+    pub traces_endpoint: Option<String>,
+    /// Full URL for metrics, overriding `endpoint`.
+    #[serde(default)]
+    pub metrics_endpoint: Option<String>,
+    /// Full URL for logs, overriding `endpoint`.
+    #[serde(default)]
+    pub logs_endpoint: Option<String>,
+    /// `proto` (default) or `json`.
+    #[serde(default)]
+    pub encoding: HttpEncoding,
+    /// Body compression: `gzip` (default), `zstd`, `deflate` or `none`.
+    #[serde(default = "gzip")]
+    pub compression: Compression,
+    /// Extra HTTP headers sent with every request.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Time allowed for one export attempt.
+    #[serde(default = "thirty_seconds", deserialize_with = "de::duration")]
+    pub timeout: Duration,
+    /// The sending queue.
+    #[serde(default)]
+    pub sending_queue: QueueConfig,
+    /// Retries.
+    #[serde(default)]
+    pub retry_on_failure: RetryConfig,
+}
+
+impl OtlpHttpExporterConfig {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        self.sending_queue.validate()?;
+        self.retry_on_failure.validate()?;
+        for signal in Signal::ALL {
+            let url = self.url(signal).ok_or_else(|| {
+                format!("`endpoint` (or `{}_endpoint`) is required", signal.as_str())
+            })?;
+            let parsed: reqwest::Url = url.parse().map_err(|e| format!("endpoint `{url}`: {e}"))?;
+            if parsed.scheme() == "https" {
+                return Err(format!(
+                    "endpoint `{url}`: https is not supported by otlphttp in this build; \
+                     use the `otlp` (gRPC) exporter for TLS"
+                ));
+            }
+            if parsed.scheme() != "http" {
+                return Err(format!("endpoint `{url}`: the scheme must be http"));
+            }
+        }
+        for (key, value) in &self.headers {
+            http::HeaderName::try_from(key.as_str())
+                .map_err(|_| format!("headers: `{key}` is not a valid header name"))?;
+            http::HeaderValue::try_from(value.as_str()).map_err(|_| {
+                format!("headers: the value of `{key}` is not a valid header value")
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn url(&self, signal: Signal) -> Option<String> {
+        let specific = match signal {
+            Signal::Traces => &self.traces_endpoint,
+            Signal::Metrics => &self.metrics_endpoint,
+            Signal::Logs => &self.logs_endpoint,
+        };
+        specific.clone().or_else(|| {
+            self.endpoint
+                .as_ref()
+                .map(|base| format!("{}/v1/{}", base.trim_end_matches('/'), signal.as_str()))
+        })
+    }
+
+    pub(super) fn helper(&self) -> HelperSettings {
+        HelperSettings {
+            queue: self.sending_queue.clone(),
+            retry: self.retry_on_failure.clone(),
+            timeout: self.timeout,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The `otlphttp` exporter: OTLP over HTTP (protobuf or JSON), with otelcol's settings and the OTLP/HTTP
+//! specification's rules for which answers are retried. A batch is encoded and compressed once; every retry
+//! sends the same body.
+
+mod config;
+
+pub use config::{HttpEncoding, OtlpHttpExporterConfig};
+
+use super::otlp::delivered;
+use super::{Delivered, Export, ExportError, Exporter};
+use crate::Batch;
+use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
+use crate::compression::{Compression, compress};
+use bytes::Bytes;
+use otlp_model::{OtlpRequest, OtlpResponse, Rejected, Signal, with_signal};
+use prost::Message;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The `otlphttp` exporter type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = OtlpHttpExporterConfig;
+    const TYPE: &'static str = "otlphttp";
+
+    fn validate(&self, config: &OtlpHttpExporterConfig) -> Result<(), Invalid> {
+        Ok(config.validate()?)
+    }
+}
+
+impl ExporterFactory for Factory {
+    fn build(
+        &self,
+        config: &OtlpHttpExporterConfig,
+        _context: ExporterContext<'_>,
+    ) -> Result<Exporter, String> {
+        Ok(Exporter::new(OtlpHttpExport::new(config)?, config.helper()))
+    }
+}
+
+struct OtlpHttpExport {
+    client: reqwest::Client,
+    urls: [String; 3],
+    encoding: HttpEncoding,
+    compression: Compression,
+    headers: http::HeaderMap,
+}
+
+impl OtlpHttpExport {
+    fn new(config: &OtlpHttpExporterConfig) -> Result<Self, String> {
+        let url = |signal| {
+            config
+                .url(signal)
+                .ok_or_else(|| "`endpoint` is required".to_string())
+        };
+        let mut headers = http::HeaderMap::new();
+        for (key, value) in &config.headers {
+            let name =
+                http::HeaderName::try_from(key.as_str()).map_err(|e| format!("headers: {e}"))?;
+            let value =
+                http::HeaderValue::try_from(value.as_str()).map_err(|e| format!("headers: {e}"))?;
+            headers.insert(name, value);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(OtlpHttpExport {
+            client,
+            urls: [
+                url(Signal::Traces)?,
+                url(Signal::Metrics)?,
+                url(Signal::Logs)?,
+            ],
+            encoding: config.encoding,
+            compression: config.compression,
+            headers,
+        })
+    }
+
+    fn content_type(&self) -> &'static str {
+        match self.encoding {
+            HttpEncoding::Proto => "application/x-protobuf",
+            HttpEncoding::Json => "application/json",
+        }
+    }
+}
+
+/// `Retry-After` as seconds; an HTTP date is not worth a date parser here, the backoff covers it.
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// The partial success a response body reports, in the request's encoding; nothing when it cannot be read.
+fn rejected<R: OtlpRequest>(encoding: HttpEncoding, body: &[u8]) -> Option<Rejected> {
+    if body.is_empty() {
+        return None;
+    }
+    let response = match encoding {
+        HttpEncoding::Proto => R::Response::decode(body).ok()?,
+        HttpEncoding::Json => serde_json::from_slice::<R::Response>(body).ok()?,
+    };
+    response.rejected()
+}
+
+/// A batch encoded and compressed for one signal's URL.
+struct Body {
+    signal: Signal,
+    bytes: Bytes,
+}
+
+impl Export for OtlpHttpExport {
+    type Payload = Body;
+
+    fn prepare(&self, batch: &Arc<Batch>) -> Result<Body, ExportError> {
+        let encoded = match self.encoding {
+            HttpEncoding::Proto => batch.to_protobuf(),
+            HttpEncoding::Json => {
+                let mut out = Vec::with_capacity(batch.encoded_len() * 2);
+                batch
+                    .write_json(&mut out)
+                    .map_err(|e| ExportError::permanent(format!("cannot encode as JSON: {e}")))?;
+                out
+            }
+        };
+        let bytes = compress(self.compression, encoded)
+            .map_err(|e| ExportError::permanent(format!("cannot compress: {e}")))?;
+        Ok(Body {
+            signal: batch.signal(),
+            bytes: Bytes::from(bytes),
+        })
+    }
+
+    async fn send(&self, body: &Body) -> Result<Delivered, ExportError> {
+        let url = &self.urls[body.signal.index()];
+        let mut request = self
+            .client
+            .post(url)
+            .headers(self.headers.clone())
+            .header(http::header::CONTENT_TYPE, self.content_type());
+        if let Some(encoding) = self.compression.content_encoding() {
+            request = request.header(http::header::CONTENT_ENCODING, encoding);
+        }
+        let response = request
+            .body(body.bytes.clone())
+            .send()
+            .await
+            .map_err(|e| ExportError::retryable(format!("POST {url}: {e}")))?;
+        let status = response.status();
+        let hint = retry_after(response.headers());
+        let answer = response.bytes().await.unwrap_or_default();
+        if status.is_success() {
+            let rejected = with_signal!(body.signal, R => rejected::<R>(self.encoding, &answer));
+            return Ok(delivered(rejected));
+        }
+        let message = format!(
+            "POST {url} answered {status}: {}",
+            String::from_utf8_lossy(&answer[..answer.len().min(512)])
+        );
+        // The OTLP/HTTP specification's retryable answers.
+        match status.as_u16() {
+            429 | 502 | 503 | 504 => Err(ExportError::Retryable {
+                message,
+                retry_after: hint,
+            }),
+            _ => Err(ExportError::Permanent { message }),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The `batch` processor's settings.
+
+use crate::de;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The `batch` processor's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Send as soon as this many items are waiting.
+    pub send_batch_size: usize,
+    /// Never send more than this many items at once (0: no limit).
+    pub send_batch_max_size: usize,
+    /// Send whatever is waiting after this long.
+    #[serde(deserialize_with = "de::duration")]
+    pub timeout: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            send_batch_size: 8192,
+            send_batch_max_size: 0,
+            timeout: Duration::from_millis(200),
+        }
+    }
+}
+
+impl BatchConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.send_batch_max_size > 0 && self.send_batch_max_size < self.send_batch_size {
+            return Err("send_batch_max_size must be 0 or at least send_batch_size".into());
+        }
+        Ok(())
+    }
+
+    /// How many items may wait in the processor before it refuses more: room for several full batches, so that
+    /// a short stall downstream is absorbed without refusing clients.
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        let batch = self.send_batch_size.max(self.send_batch_max_size).max(1);
+        batch.saturating_mul(8)
+    }
+
+    /// The most items sent on at once.
+    pub(crate) fn chunk(&self) -> usize {
+        if self.send_batch_max_size == 0 {
+            usize::MAX
+        } else {
+            self.send_batch_max_size
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The `otlp` receiver's settings: which transports to serve and their limits.
+
+use crate::de;
+use serde::Deserialize;
+
+/// The `otlp` receiver's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpReceiverConfig {
+    /// Which transports to serve.
+    #[serde(default)]
+    pub protocols: Protocols,
+}
+
+/// `protocols`: each present key enables that transport (`grpc:` alone means "with defaults").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protocols {
+    /// OTLP/gRPC.
+    #[serde(default, deserialize_with = "de::present")]
+    pub grpc: Option<GrpcServerConfig>,
+    /// OTLP/HTTP.
+    #[serde(default, deserialize_with = "de::present")]
+    pub http: Option<HttpServerConfig>,
+}
+
+/// OTLP/gRPC server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcServerConfig {
+    /// `host:port` to listen on; port 0 picks a free one.
+    pub endpoint: String,
+    /// Largest request accepted, after decompression, in MiB.
+    pub max_recv_msg_size_mib: usize,
+    /// Concurrent streams allowed per HTTP/2 connection.
+    pub max_concurrent_streams: Option<u32>,
+}
+
+impl Default for GrpcServerConfig {
+    fn default() -> Self {
+        GrpcServerConfig {
+            endpoint: "localhost:4317".to_string(),
+            max_recv_msg_size_mib: 4,
+            max_concurrent_streams: None,
+        }
+    }
+}
+
+/// OTLP/HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpServerConfig {
+    /// `host:port` to listen on; port 0 picks a free one.
+    pub endpoint: String,
+    /// Largest request body accepted, compressed or not, in bytes.
+    pub max_request_body_size: usize,
+    /// Path for traces.
+    pub traces_url_path: String,
+    /// Path for metrics.
+    pub metrics_url_path: String,
+    /// Path for logs.
+    pub logs_url_path: String,
+}
+
+impl Default for HttpServerConfig {
+    fn default() -> Self {
+        HttpServerConfig {
+            endpoint: "localhost:4318".to_string(),
+            max_request_body_size: 20 * 1024 * 1024,
+            traces_url_path: "/v1/traces".to_string(),
+            metrics_url_path: "/v1/metrics".to_string(),
+            logs_url_path: "/v1/logs".to_string(),
+        }
+    }
+}
+
+impl OtlpReceiverConfig {
+    /// A receiver with no transport would take nothing.
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if self.protocols.grpc.is_none() && self.protocols.http.is_none() {
+            return Err("enable at least one protocol: grpc or http".into());
+        }
+        Ok(())
+    }
+}

@@ -19,6 +19,7 @@ use crate::PeerIdentity;
 use crate::attributes::{
     MeshLabels, context_attributes, header_attributes, label_attributes, peer_attributes,
 };
+use crate::flagged_span;
 use crate::headers::{HeaderExtractor, HeaderInjector};
 
 /// Resolves the route template (`/users/{id}`) of a request, for the span name and `http.route`.
@@ -47,6 +48,7 @@ pub struct MeshTraceLayer<T> {
     kind: SpanKind,
     route: Option<RouteResolver>,
     labels: Arc<MeshLabels>,
+    random_trace_ids: bool,
 }
 
 impl<T> Clone for MeshTraceLayer<T> {
@@ -57,6 +59,7 @@ impl<T> Clone for MeshTraceLayer<T> {
             kind: self.kind.clone(),
             route: self.route.clone(),
             labels: Arc::clone(&self.labels),
+            random_trace_ids: self.random_trace_ids,
         }
     }
 }
@@ -67,6 +70,7 @@ impl<T> fmt::Debug for MeshTraceLayer<T> {
             .field("kind", &self.kind)
             .field("propagator", &self.propagator)
             .field("labels", &self.labels)
+            .field("random_trace_ids", &self.random_trace_ids)
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +87,7 @@ impl<T> MeshTraceLayer<T> {
             kind,
             route: None,
             labels: Arc::new(MeshLabels::default()),
+            random_trace_ids: true,
         }
     }
 
@@ -108,6 +113,18 @@ impl<T> MeshTraceLayer<T> {
     /// Sets where canary, version and A/B-group labels are read from.
     pub fn with_labels(mut self, labels: MeshLabels) -> Self {
         self.labels = Arc::new(labels);
+        self
+    }
+
+    /// Whether the trace IDs of new root spans are random in their right-most 7 bytes, so the
+    /// layer marks those spans with W3C Level 2's `random-trace-id` flag (default: yes).
+    ///
+    /// The layer cannot see the tracer provider's ID generator. `opentelemetry_sdk`'s default
+    /// `RandomIdGenerator` qualifies, and so does X-Ray's (random after its 4-byte timestamp); turn
+    /// this off with a generator that is not random there. Spans that continue a trace always carry
+    /// the flag they received, whatever this says.
+    pub fn with_random_trace_ids(mut self, random: bool) -> Self {
+        self.random_trace_ids = random;
         self
     }
 }
@@ -326,7 +343,7 @@ where
             .with_kind(config.kind.clone())
             .with_attributes(attributes);
         let span = config.tracer.build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
+        let cx = flagged_span::with_span(&parent, span, config.random_trace_ids);
         if config.kind == SpanKind::Client {
             config
                 .propagator

@@ -69,6 +69,7 @@ pub mod duration;
 mod error;
 pub mod head;
 pub mod probabilistic;
+pub mod randomness;
 pub mod tail;
 
 pub use error::{Error, Result};

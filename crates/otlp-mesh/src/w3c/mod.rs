@@ -118,10 +118,7 @@ impl W3cTraceContextPropagator {
         fields: &[&str],
         parent: &traceparent::Traceparent,
     ) -> (TraceState, Option<ForeignMembers>) {
-        match tracestate::screen(fields, self.policy) {
-            Ok(kept) => tracestate::represent(&kept, parent.trace_id),
-            Err(_) => (TraceState::NONE, None),
-        }
+        tracestate::trace_state(fields, self.policy, parent.trace_id)
     }
 }
 

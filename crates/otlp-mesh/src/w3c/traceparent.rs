@@ -71,7 +71,7 @@ fn hex_byte(high: u8, low: u8) -> Option<u8> {
 /// `trace-id` and `parent-id` are lower-case hex and not all zeros. Of `trace-flags` only the bits
 /// this version defines are kept.
 pub(crate) fn parse(value: &str) -> Result<Traceparent, Error> {
-    let value = value.trim_matches([' ', '\t']);
+    let value = super::tracestate::trim_ows(value);
     let bytes = value.as_bytes();
     let Some(head) = bytes.first_chunk::<LEN>() else {
         return Err(malformed("shorter than 55 characters"));
@@ -129,8 +129,10 @@ pub(crate) fn format(trace_id: TraceId, span_id: SpanId, flags: TraceFlags) -> S
     write_hex(&mut buffer[3..35], &trace_id.to_bytes());
     write_hex(&mut buffer[36..52], &span_id.to_bytes());
     write_hex(&mut buffer[53..55], &[flags.to_u8() & KNOWN_FLAGS]);
-    // Every byte written above is an ASCII hex digit or a dash.
-    String::from_utf8_lossy(&buffer).into_owned()
+    // Every byte written above is an ASCII hex digit or a dash, so this never falls back.
+    std::str::from_utf8(&buffer)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

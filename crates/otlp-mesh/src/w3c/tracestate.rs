@@ -32,15 +32,53 @@ pub enum TraceStatePolicy {
     WholeList,
 }
 
+/// Byte classes of the grammar, so each check is one table load per byte.
+const KEY_FIRST: u8 = 1;
+const KEY_CHAR: u8 = 2;
+const VALUE_CHAR: u8 = 4;
+const CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0x20;
+    while byte <= 0x7e {
+        if byte != b',' as usize && byte != b'=' as usize {
+            table[byte] = VALUE_CHAR;
+        }
+        byte += 1;
+    }
+    let mut byte = b'a' as usize;
+    while byte <= b'z' as usize {
+        table[byte] |= KEY_FIRST | KEY_CHAR;
+        byte += 1;
+    }
+    let mut byte = b'0' as usize;
+    while byte <= b'9' as usize {
+        table[byte] |= KEY_FIRST | KEY_CHAR;
+        byte += 1;
+    }
+    table[b'_' as usize] |= KEY_CHAR;
+    table[b'-' as usize] |= KEY_CHAR;
+    table[b'*' as usize] |= KEY_CHAR;
+    table[b'/' as usize] |= KEY_CHAR;
+    table[b'@' as usize] |= KEY_CHAR;
+    table
+};
+
+fn all_in(bytes: &[u8], class: u8) -> bool {
+    bytes
+        .iter()
+        .fold(class, |all, &byte| all & CLASSES[usize::from(byte)])
+        == class
+}
+
 /// Level 2 "Key": `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`, with `keychar = lcalpha / DIGIT /
 /// "_" / "-" / "*" / "/" / "@"`. (Level 1's tenant/system split at `@` is gone; every Level 1 key is
 /// still a Level 2 key.)
 pub(crate) fn check_key(key: &str) -> Result<(), Error> {
     let bytes = key.as_bytes();
-    let Some((&first, rest)) = bytes.split_first() else {
+    let Some(&first) = bytes.first() else {
         return Err(bad_member(key, "has an empty key"));
     };
-    if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+    if CLASSES[usize::from(first)] & KEY_FIRST == 0 {
         return Err(bad_member(
             key,
             "key must start with a lower-case letter or a digit",
@@ -49,12 +87,7 @@ pub(crate) fn check_key(key: &str) -> Result<(), Error> {
     if bytes.len() > MAX_KEY_LEN {
         return Err(bad_member(key, "key is longer than 256 characters"));
     }
-    let key_char = |b: &u8| {
-        b.is_ascii_lowercase()
-            || b.is_ascii_digit()
-            || matches!(b, b'_' | b'-' | b'*' | b'/' | b'@')
-    };
-    if !rest.iter().all(key_char) {
+    if !all_in(bytes, KEY_CHAR) {
         return Err(bad_member(
             key,
             "key has a character outside a-z 0-9 _ - * / @",
@@ -67,10 +100,10 @@ pub(crate) fn check_key(key: &str) -> Result<(), Error> {
 /// ending in a space.
 pub(crate) fn check_value(value: &str) -> Result<(), Error> {
     let bytes = value.as_bytes();
-    let printable = bytes
-        .iter()
-        .all(|&b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=');
-    if bytes.is_empty() || bytes.len() > MAX_VALUE_LEN || !printable || bytes.last() == Some(&b' ')
+    if bytes.is_empty()
+        || bytes.len() > MAX_VALUE_LEN
+        || !all_in(bytes, VALUE_CHAR)
+        || bytes.last() == Some(&b' ')
     {
         return Err(bad_member(
             value,
@@ -87,144 +120,191 @@ fn bad_member(part: &str, why: &str) -> Error {
 /// One `key=value` member, borrowed from the header.
 pub(crate) type Member<'a> = (&'a str, &'a str);
 
-/// The members kept from a received list, in order. Lists within the limit stay on the stack; only
-/// one over the limit (about to be truncated) spills to the heap.
-pub(crate) struct MemberList<'a> {
-    inline: [Member<'a>; MAX_MEMBERS],
-    len: usize,
-    spill: Vec<Member<'a>>,
-    /// Keys seen, once the list is too long for a linear scan to stay cheap.
-    spilled_keys: Option<HashSet<&'a str>>,
+/// The non-empty members of every field, in order, without the spaces and tabs around them. A
+/// byte scan: `str::split` and `trim_matches` cost more than the members themselves here.
+#[derive(Clone)]
+struct RawMembers<'a> {
+    fields: std::slice::Iter<'a, &'a str>,
+    rest: &'a str,
 }
 
-impl<'a> MemberList<'a> {
-    fn new() -> Self {
-        Self {
-            inline: [("", ""); MAX_MEMBERS],
-            len: 0,
-            spill: Vec::new(),
-            spilled_keys: None,
-        }
-    }
+impl<'a> Iterator for RawMembers<'a> {
+    type Item = &'a str;
 
-    pub(crate) fn len(&self) -> usize {
-        self.len + self.spill.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Member<'a>> + Clone {
-        self.inline
-            .get(..self.len)
-            .unwrap_or_default()
-            .iter()
-            .chain(&self.spill)
-    }
-
-    fn contains_key(&self, key: &str) -> bool {
-        match &self.spilled_keys {
-            Some(keys) => keys.contains(key),
-            None => self.iter().any(|(seen, _)| *seen == key),
-        }
-    }
-
-    fn push(&mut self, member: Member<'a>) {
-        match self.inline.get_mut(self.len) {
-            Some(slot) => {
-                *slot = member;
-                self.len += 1;
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            if self.rest.is_empty() {
+                self.rest = self.fields.next()?;
+                if self.rest.is_empty() {
+                    continue;
+                }
             }
-            None => {
-                let keys = self
-                    .spilled_keys
-                    .get_or_insert_with(|| self.inline.iter().map(|(key, _)| *key).collect());
-                keys.insert(member.0);
-                self.spill.push(member);
+            let (member, rest) = match self.rest.as_bytes().iter().position(|&b| b == b',') {
+                Some(comma) => (
+                    self.rest.get(..comma).unwrap_or_default(),
+                    // A trailing comma leaves "" here, which the next call skips like an empty field.
+                    self.rest.get(comma + 1..).unwrap_or_default(),
+                ),
+                None => (self.rest, ""),
+            };
+            self.rest = rest;
+            let member = trim_ows(member);
+            if !member.is_empty() {
+                return Some(member);
             }
         }
-    }
-
-    /// Level 2 "tracestate Limits": "the vendor MUST truncate whole entries. Entries larger than
-    /// `128` characters long SHOULD be removed first. Then entries SHOULD be removed starting from
-    /// the end of `tracestate`." Only as many as needed are removed.
-    fn truncate_to_limit(self) -> Self {
-        let count = self.len();
-        if count <= MAX_MEMBERS {
-            return self;
-        }
-        let all: Vec<Member<'a>> = self.iter().copied().collect();
-        let mut remove = vec![false; count];
-        let mut excess = count - MAX_MEMBERS;
-        let long = |(key, value): &Member<'_>| key.len() + 1 + value.len() > LONG_ENTRY;
-        for (flag, member) in remove.iter_mut().zip(&all).rev() {
-            if excess == 0 {
-                break;
-            }
-            if long(member) {
-                *flag = true;
-                excess -= 1;
-            }
-        }
-        for flag in remove.iter_mut().rev() {
-            if excess == 0 {
-                break;
-            }
-            if !*flag {
-                *flag = true;
-                excess -= 1;
-            }
-        }
-        let mut kept = MemberList::new();
-        for (member, removed) in all.into_iter().zip(remove) {
-            if !removed {
-                kept.push(member);
-            }
-        }
-        kept
     }
 }
 
-/// Combines every received `tracestate` field in order (RFC 9110 field-line combination, as W3C
-/// requires) and applies `policy`. A repeated key keeps its first (left-most, most recently written)
-/// member under either policy. `Err` only under [`TraceStatePolicy::WholeList`].
-pub(crate) fn screen<'a>(
-    fields: &[&'a str],
+fn raw_members<'a>(fields: &'a [&'a str]) -> RawMembers<'a> {
+    RawMembers {
+        fields: fields.iter(),
+        rest: "",
+    }
+}
+
+/// Without the spaces and tabs around it (RFC 9110 `OWS`).
+pub(crate) fn trim_ows(text: &str) -> &str {
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = text.as_bytes();
+    let start = bytes.iter().take_while(|b| ows(b)).count();
+    let end = bytes.len() - bytes.iter().rev().take_while(|b| ows(b)).count();
+    text.get(start..end.max(start)).unwrap_or_default()
+}
+
+fn split_member(member: &str) -> Option<Member<'_>> {
+    let equals = member.as_bytes().iter().position(|&b| b == b'=')?;
+    Some((member.get(..equals)?, member.get(equals + 1..)?))
+}
+
+fn parse_member(member: &str) -> Result<Member<'_>, Error> {
+    let (key, value) = split_member(member).ok_or_else(|| bad_member(member, "has no `=`"))?;
+    check_key(key)?;
+    check_value(value)?;
+    Ok((key, value))
+}
+
+/// The SDK [`TraceState`] for the received `tracestate` fields under `policy`, plus the members it
+/// could not hold. Invalid lists give an empty state under [`TraceStatePolicy::WholeList`].
+///
+/// Most lists are short, valid and free of repeats; those are validated in one pass with no
+/// allocation and handed to `TraceState` straight from the header. Everything else takes
+/// [`screen`].
+pub(crate) fn trace_state(
+    fields: &[&str],
     policy: TraceStatePolicy,
-) -> Result<MemberList<'a>, Error> {
-    let mut kept = MemberList::new();
-    let members = fields
-        .iter()
-        .flat_map(|field| field.split(','))
-        .map(|member| member.trim_matches([' ', '\t']))
-        .filter(|member| !member.is_empty());
-    for member in members {
-        let checked = member
-            .split_once('=')
-            .ok_or_else(|| bad_member(member, "has no `=`"))
-            .and_then(|(key, value)| {
-                check_key(key)?;
-                check_value(value)?;
-                Ok((key, value))
-            });
-        let (key, value) = match (checked, policy) {
+    trace_id: TraceId,
+) -> (TraceState, Option<ForeignMembers>) {
+    /// Keys remembered for the repeat check; longer lists re-scan the header instead.
+    const REMEMBERED: usize = 8;
+    let mut keys = [""; REMEMBERED];
+    let mut count = 0;
+    let mut clean = true;
+    for member in raw_members(fields) {
+        let Ok((key, _)) = parse_member(member) else {
+            clean = false;
+            break;
+        };
+        let repeated = match keys.get(..count) {
+            Some(seen) => seen.contains(&key),
+            None => raw_members(fields)
+                .take(count)
+                .any(|earlier| split_member(earlier).is_some_and(|(k, _)| k == key)),
+        };
+        if repeated || count == MAX_MEMBERS {
+            clean = false;
+            break;
+        }
+        if let Some(slot) = keys.get_mut(count) {
+            *slot = key;
+        }
+        count += 1;
+    }
+    if clean {
+        if count == 0 {
+            return (TraceState::NONE, None);
+        }
+        let members = raw_members(fields).filter_map(split_member);
+        if let Ok(state) = TraceState::from_key_value(members) {
+            return (state, None);
+        }
+    }
+    match screen(fields, policy) {
+        Ok(kept) => represent(&kept, trace_id),
+        Err(_) => (TraceState::NONE, None),
+    }
+}
+
+/// Combines every received `tracestate` field in order (W3C: "they MUST be combined into a single
+/// header") and applies `policy`. A repeated key keeps its first (left-most, most recently
+/// written) member under either policy. `Err` only under [`TraceStatePolicy::WholeList`].
+pub(crate) fn screen<'a>(
+    fields: &'a [&'a str],
+    policy: TraceStatePolicy,
+) -> Result<Vec<Member<'a>>, Error> {
+    let mut kept: Vec<Member<'a>> = Vec::new();
+    // Past the limit a linear repeat check would make a long hostile list quadratic.
+    let mut many_keys: Option<HashSet<&'a str>> = None;
+    for member in raw_members(fields) {
+        let (key, value) = match (parse_member(member), policy) {
             (Ok(member), _) => member,
             (Err(_), TraceStatePolicy::PerMember) => continue,
             (Err(error), TraceStatePolicy::WholeList) => return Err(error),
         };
-        if kept.contains_key(key) {
+        let repeated = match &many_keys {
+            Some(keys) => keys.contains(key),
+            None => kept.iter().any(|(seen, _)| *seen == key),
+        };
+        if repeated {
             continue;
         }
-        if kept.len() == MAX_MEMBERS && policy == TraceStatePolicy::WholeList {
-            return Err(Error::malformed(
-                TRACESTATE,
-                format!("more than {MAX_MEMBERS} members"),
-            ));
+        if kept.len() == MAX_MEMBERS {
+            if policy == TraceStatePolicy::WholeList {
+                return Err(Error::malformed(
+                    TRACESTATE,
+                    format!("more than {MAX_MEMBERS} members"),
+                ));
+            }
+            many_keys.get_or_insert_with(|| kept.iter().map(|(key, _)| *key).collect());
+        }
+        if let Some(keys) = &mut many_keys {
+            keys.insert(key);
         }
         kept.push((key, value));
     }
-    Ok(kept.truncate_to_limit())
+    truncate_to_limit(&mut kept);
+    Ok(kept)
+}
+
+/// Level 2 "tracestate Limits": "the vendor MUST truncate whole entries. Entries larger than `128`
+/// characters long SHOULD be removed first. Then entries SHOULD be removed starting from the end
+/// of `tracestate`." Only as many as needed are removed.
+fn truncate_to_limit(members: &mut Vec<Member<'_>>) {
+    let Some(mut excess) = members.len().checked_sub(MAX_MEMBERS) else {
+        return;
+    };
+    let mut remove = vec![false; members.len()];
+    let long = |(key, value): &Member<'_>| key.len() + 1 + value.len() > LONG_ENTRY;
+    for (flag, member) in remove.iter_mut().zip(members.iter()).rev() {
+        if excess == 0 {
+            break;
+        }
+        if long(member) {
+            *flag = true;
+            excess -= 1;
+        }
+    }
+    for flag in remove.iter_mut().rev() {
+        if excess == 0 {
+            break;
+        }
+        if !*flag {
+            *flag = true;
+            excess -= 1;
+        }
+    }
+    let mut removed = remove.into_iter();
+    members.retain(|_| !removed.next().unwrap_or(false));
 }
 
 /// The full received list, kept beside the span context when `opentelemetry`'s [`TraceState`]
@@ -240,7 +320,7 @@ pub(crate) struct ForeignMembers {
 
 /// Turns the kept members into an SDK [`TraceState`], plus the members it could not hold.
 pub(crate) fn represent(
-    kept: &MemberList<'_>,
+    kept: &[Member<'_>],
     trace_id: TraceId,
 ) -> (TraceState, Option<ForeignMembers>) {
     if kept.is_empty() {
@@ -356,7 +436,8 @@ mod tests {
     use super::*;
 
     fn kept(header: &str, policy: TraceStatePolicy) -> Option<Vec<(String, String)>> {
-        screen(&[header], policy).ok().map(|list| {
+        let fields = [header];
+        screen(&fields, policy).ok().map(|list| {
             list.iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
                 .collect()
@@ -424,11 +505,8 @@ mod tests {
 
     #[test]
     fn foreign_members_return_to_their_places() {
-        let list = screen(
-            &["a=1,foo@bar@baz=2,b=3,t@vvvvvvvvvvvvvvv=4"],
-            TraceStatePolicy::PerMember,
-        )
-        .unwrap();
+        let fields = ["a=1,foo@bar@baz=2,b=3,t@vvvvvvvvvvvvvvv=4"];
+        let list = screen(&fields, TraceStatePolicy::PerMember).unwrap();
         let (state, foreign) = represent(&list, TraceId::from(1u128));
         let foreign = foreign.unwrap();
         assert_eq!(header(&state), "a=1,b=3");

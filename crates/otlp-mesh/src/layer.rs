@@ -42,6 +42,12 @@ pub struct MeshRoute(pub String);
 ///
 /// A [`PeerIdentity`] in the request extensions becomes `tls.client.*` / `tls.server.*` and
 /// `mesh.peer.*` attributes.
+///
+/// The span's context carries W3C Trace Context Level 2's `random-trace-id` flag as the
+/// specification requires: the caller's flag when the span continues a trace (also when the
+/// sampler drops the span, which in `opentelemetry_sdk` would otherwise clear every flag), and the
+/// flag set on new root spans unless [`MeshTraceLayer::with_random_trace_ids`] says the ID
+/// generator is not random.
 pub struct MeshTraceLayer<T> {
     tracer: Arc<T>,
     propagator: Arc<dyn TextMapPropagator + Send + Sync>,

@@ -11,6 +11,11 @@
 //!
 //! A numeric `sampling.priority` attribute forces the decision: 0 drops, above 0 keeps
 //! (at `th:0` in the consistent modes).
+//!
+//! In the consistent modes an item's randomness is its `rv` (tracestate, or the
+//! `sampling.randomness` log attribute), else its trace ID; an item whose `flags` lack W3C
+//! Level 2's `random-trace-id` bit is still decided by its trace ID and counted as a presumption
+//! (see [`crate::randomness`]).
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs};

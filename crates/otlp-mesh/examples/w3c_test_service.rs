@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run -p otlp-mesh --example w3c_test_service -- 5000
-//! python test/test.py http://127.0.0.1:5000/test      # from a checkout of w3c/trace-context
+//! # from a checkout of w3c/trace-context, in test/ (the harness listens on 127.0.0.1:7777):
+//! STRICT_LEVEL=2 SPEC_LEVEL=2 python test.py http://127.0.0.1:5000/test
 //! ```
 //!
 //! Contract: `POST /test` with a JSON array of `{"url": ..., "arguments": ...}`. For each element the
@@ -11,6 +12,12 @@
 //! and only then responds. The server side is [`otlp_mesh::MeshTraceLayer::server`] (extract + server
 //! span), each callback goes through [`otlp_mesh::MeshTraceLayer::client`] (client span + inject), so
 //! every callback gets its own parent ID, as the suite's `AdvancedTest` requires.
+//!
+//! `STRICT_LEVEL` is read as the harness reads it (default 2). At 2 the suite asserts that an
+//! invalid `tracestate` list is discarded whole, so the service uses
+//! [`otlp_mesh::TraceStatePolicy::WholeList`]; below 2 those tests are skipped and the service uses
+//! the propagator's default, [`otlp_mesh::TraceStatePolicy::PerMember`]. The specification allows
+//! both (see `otlp_mesh`'s W3C module docs).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,7 +32,7 @@ use hyper_util::service::TowerToHyperService;
 use opentelemetry::Context;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
-use otlp_mesh::{MeshTraceLayer, MeshTraceService, W3cTraceContextPropagator};
+use otlp_mesh::{MeshTraceLayer, MeshTraceService, TraceStatePolicy, W3cTraceContextPropagator};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tower::{Layer, ServiceExt, service_fn};
@@ -104,15 +111,24 @@ async fn handle(request: Request<Incoming>, client: CallbackClient) -> Response<
     text(StatusCode::OK, "ok")
 }
 
+/// The `tracestate` policy the suite expects at a `STRICT_LEVEL`.
+pub fn policy_for_strict_level(strict_level: u32) -> TraceStatePolicy {
+    if strict_level >= 2 {
+        TraceStatePolicy::WholeList
+    } else {
+        TraceStatePolicy::PerMember
+    }
+}
+
 /// Serves the test contract on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, policy: TraceStatePolicy) -> std::io::Result<()> {
     // No exporter: the suite only looks at the propagated headers.
     let provider = SdkTracerProvider::builder().build();
     let tracer = provider.tracer("w3c_test_service");
     let connector_client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let client = MeshTraceLayer::client(tracer.clone(), W3cTraceContextPropagator::new())
-        .layer(connector_client);
-    let server_layer = MeshTraceLayer::server(tracer, W3cTraceContextPropagator::new());
+    let propagator = W3cTraceContextPropagator::with_tracestate_policy(policy);
+    let client = MeshTraceLayer::client(tracer.clone(), propagator).layer(connector_client);
+    let server_layer = MeshTraceLayer::server(tracer, propagator);
     loop {
         let (stream, _) = listener.accept().await?;
         let client = client.clone();
@@ -138,10 +154,21 @@ async fn main() -> std::io::Result<()> {
             std::process::exit(2);
         }
     };
+    let strict_level = match std::env::var("STRICT_LEVEL") {
+        Err(_) => 2,
+        Ok(level) => match level.parse::<u32>() {
+            Ok(level) => level,
+            Err(error) => {
+                eprintln!("STRICT_LEVEL must be a number like the harness's ({error})");
+                std::process::exit(2);
+            }
+        },
+    };
+    let policy = policy_for_strict_level(strict_level);
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     println!(
-        "W3C trace-context test service on http://{}/test",
+        "W3C trace-context test service on http://{}/test (STRICT_LEVEL {strict_level}: tracestate policy {policy:?})",
         listener.local_addr()?
     );
-    serve(listener).await
+    serve(listener, policy).await
 }

@@ -10,7 +10,7 @@ use opentelemetry_sdk::propagation::BaggagePropagator;
 use crate::context::{ExtractedFrom, sampling_hint};
 use crate::{
     B3Encoding, B3Propagator, EnvoyPropagator, JaegerPropagator, LinkerdPropagator,
-    OpenCensusPropagator, W3cTraceContextPropagator, XRayPropagator,
+    OpenCensusPropagator, TraceStatePolicy, W3cTraceContextPropagator, XRayPropagator,
 };
 
 /// A trace-context header format.
@@ -60,8 +60,8 @@ type BoxedPropagator = Box<dyn TextMapPropagator + Send + Sync>;
 /// Extracts from the first format in the precedence list that yields a valid span context, injects
 /// every configured format, and always carries W3C baggage and Envoy's `x-request-id` alongside.
 ///
-/// W3C Trace Context and Baggage are `opentelemetry_sdk`'s own propagators (the trace-context one
-/// behind [`W3cTraceContextPropagator`]'s strictness screen).
+/// W3C Trace Context is this crate's Level 2 [`W3cTraceContextPropagator`]; W3C Baggage is
+/// `opentelemetry_sdk`'s propagator.
 #[derive(Debug)]
 pub struct MeshPropagator {
     extract: Vec<(Format, BoxedPropagator)>,
@@ -77,6 +77,7 @@ pub struct MeshPropagatorBuilder {
     precedence: Vec<Format>,
     inject: Vec<Format>,
     b3_encoding: B3Encoding,
+    tracestate_policy: TraceStatePolicy,
     baggage: bool,
     envoy: bool,
 }
@@ -87,6 +88,7 @@ impl Default for MeshPropagatorBuilder {
             precedence: Format::ALL.to_vec(),
             inject: vec![Format::TraceContext, Format::B3],
             b3_encoding: B3Encoding::Multi,
+            tracestate_policy: TraceStatePolicy::default(),
             baggage: true,
             envoy: true,
         }
@@ -113,6 +115,13 @@ impl MeshPropagatorBuilder {
         self
     }
 
+    /// What the W3C propagator does with invalid `tracestate` lists (default:
+    /// [`TraceStatePolicy::PerMember`]).
+    pub fn w3c_tracestate_policy(mut self, policy: TraceStatePolicy) -> Self {
+        self.tracestate_policy = policy;
+        self
+    }
+
     /// Whether to carry W3C `baggage` (default: yes).
     pub fn baggage(mut self, enabled: bool) -> Self {
         self.baggage = enabled;
@@ -129,7 +138,9 @@ impl MeshPropagatorBuilder {
     pub fn build(self) -> MeshPropagator {
         let make = |format: Format| -> BoxedPropagator {
             match format {
-                Format::TraceContext => Box::new(W3cTraceContextPropagator::new()),
+                Format::TraceContext => Box::new(
+                    W3cTraceContextPropagator::with_tracestate_policy(self.tracestate_policy),
+                ),
                 Format::B3 => Box::new(B3Propagator::new(self.b3_encoding)),
                 Format::XRay => Box::new(XRayPropagator::new()),
                 Format::Jaeger => Box::new(JaegerPropagator::new()),

@@ -19,6 +19,7 @@ use crate::PeerIdentity;
 use crate::attributes::{
     MeshLabels, context_attributes, header_attributes, label_attributes, peer_attributes,
 };
+use crate::flagged_span;
 use crate::headers::{HeaderExtractor, HeaderInjector};
 
 /// Resolves the route template (`/users/{id}`) of a request, for the span name and `http.route`.
@@ -41,12 +42,19 @@ pub struct MeshRoute(pub String);
 ///
 /// A [`PeerIdentity`] in the request extensions becomes `tls.client.*` / `tls.server.*` and
 /// `mesh.peer.*` attributes.
+///
+/// The span's context carries W3C Trace Context Level 2's `random-trace-id` flag as the
+/// specification requires: the caller's flag when the span continues a trace (also when the
+/// sampler drops the span, which in `opentelemetry_sdk` would otherwise clear every flag), and the
+/// flag set on new root spans unless [`MeshTraceLayer::with_random_trace_ids`] says the ID
+/// generator is not random.
 pub struct MeshTraceLayer<T> {
     tracer: Arc<T>,
     propagator: Arc<dyn TextMapPropagator + Send + Sync>,
     kind: SpanKind,
     route: Option<RouteResolver>,
     labels: Arc<MeshLabels>,
+    random_trace_ids: bool,
 }
 
 impl<T> Clone for MeshTraceLayer<T> {
@@ -57,6 +65,7 @@ impl<T> Clone for MeshTraceLayer<T> {
             kind: self.kind.clone(),
             route: self.route.clone(),
             labels: Arc::clone(&self.labels),
+            random_trace_ids: self.random_trace_ids,
         }
     }
 }
@@ -67,6 +76,7 @@ impl<T> fmt::Debug for MeshTraceLayer<T> {
             .field("kind", &self.kind)
             .field("propagator", &self.propagator)
             .field("labels", &self.labels)
+            .field("random_trace_ids", &self.random_trace_ids)
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +93,7 @@ impl<T> MeshTraceLayer<T> {
             kind,
             route: None,
             labels: Arc::new(MeshLabels::default()),
+            random_trace_ids: true,
         }
     }
 
@@ -108,6 +119,18 @@ impl<T> MeshTraceLayer<T> {
     /// Sets where canary, version and A/B-group labels are read from.
     pub fn with_labels(mut self, labels: MeshLabels) -> Self {
         self.labels = Arc::new(labels);
+        self
+    }
+
+    /// Whether the trace IDs of new root spans are random in their right-most 7 bytes, so the
+    /// layer marks those spans with W3C Level 2's `random-trace-id` flag (default: yes).
+    ///
+    /// The layer cannot see the tracer provider's ID generator. `opentelemetry_sdk`'s default
+    /// `RandomIdGenerator` qualifies, and so does X-Ray's (random after its 4-byte timestamp); turn
+    /// this off with a generator that is not random there. Spans that continue a trace always carry
+    /// the flag they received, whatever this says.
+    pub fn with_random_trace_ids(mut self, random: bool) -> Self {
+        self.random_trace_ids = random;
         self
     }
 }
@@ -326,7 +349,7 @@ where
             .with_kind(config.kind.clone())
             .with_attributes(attributes);
         let span = config.tracer.build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
+        let cx = flagged_span::with_span(&parent, span, config.random_trace_ids);
         if config.kind == SpanKind::Client {
             config
                 .propagator

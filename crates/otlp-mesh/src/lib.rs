@@ -6,7 +6,7 @@
 //!
 //! | format | propagator | headers |
 //! |---|---|---|
-//! | W3C Trace Context (strict) | [`W3cTraceContextPropagator`] | `traceparent`, `tracestate` |
+//! | W3C Trace Context Level 2 | [`W3cTraceContextPropagator`] | `traceparent`, `tracestate` |
 //! | Zipkin B3 | [`B3Propagator`] | `b3`, `X-B3-*` |
 //! | AWS X-Ray | [`XRayPropagator`] | `X-Amzn-Trace-Id` |
 //! | Jaeger | [`JaegerPropagator`] | `uber-trace-id` |
@@ -14,9 +14,16 @@
 //! | Linkerd 1.x | [`LinkerdPropagator`] | `l5d-ctx-trace` |
 //! | Envoy | [`EnvoyPropagator`] | `x-request-id`, `x-client-trace-id`, `x-envoy-force-trace` |
 //!
-//! [`MeshPropagator`] combines them with a configurable precedence and reuses `opentelemetry_sdk`'s
-//! W3C Trace Context and Baggage propagators. [`MeshTraceLayer`] is a tower layer that extracts or
-//! injects context and records Envoy/Linkerd facts, rollout labels and the mTLS peer identity.
+//! [`MeshPropagator`] combines them with a configurable precedence and carries W3C Baggage
+//! (`opentelemetry_sdk`'s propagator) alongside. [`MeshTraceLayer`] is a tower layer that extracts
+//! or injects context and records Envoy/Linkerd facts, rollout labels and the mTLS peer identity.
+//!
+//! The W3C propagator implements Trace Context Level 2: the `random-trace-id` flag
+//! ([`RANDOM_TRACE_ID`]) is read, kept and sent, `tracestate` keys follow the Level 2 grammar, and
+//! invalid `tracestate` members are dropped one by one or the list as a whole
+//! ([`TraceStatePolicy`]); the [`w3c`] module docs list every rule with the sentence of the
+//! specification it rests on. The layer keeps the flag on spans the
+//! SDK starts and marks new root spans ([`MeshTraceLayer::with_random_trace_ids`]).
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -64,6 +71,7 @@ mod composite;
 mod context;
 mod envoy;
 mod error;
+mod flagged_span;
 mod headers;
 mod ids;
 mod jaeger;
@@ -72,7 +80,7 @@ mod linkerd;
 mod opencensus;
 mod peer;
 mod resource;
-mod w3c;
+pub mod w3c;
 mod xray;
 
 pub use attributes::MeshLabels;
@@ -91,5 +99,5 @@ pub use linkerd::LinkerdPropagator;
 pub use opencensus::OpenCensusPropagator;
 pub use peer::PeerIdentity;
 pub use resource::MeshResourceDetector;
-pub use w3c::W3cTraceContextPropagator;
+pub use w3c::{RANDOM_TRACE_ID, TraceStatePolicy, W3cTraceContextPropagator};
 pub use xray::XRayPropagator;

@@ -649,9 +649,10 @@ fn w3c_opentelemetry_rust_tables() {
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             TraceFlags::SAMPLED,
         ),
+        // Level 2 keeps the random-trace-id flag (0x02); the SDK's Level 1 table clears it.
         (
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
-            TraceFlags::SAMPLED,
+            TraceFlags::SAMPLED | otlp_mesh::RANDOM_TRACE_ID,
         ),
         (
             "02-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09",

@@ -54,6 +54,9 @@
 //!   and the [`tail::TailSampler`] engine over OTLP `ResourceSpans`.
 //! * [`probabilistic`] — otelcol's `probabilistic_sampler` processor logic (`hash_seed`,
 //!   `proportional`, `equalizing`) for spans and log records.
+//! * [`randomness`] — where a consistent decision's randomness comes from (`rv`, else the trace
+//!   ID, marked random by W3C Trace Context Level 2's flag or presumed), and the metric that counts
+//!   presumptions.
 //!
 //! Everything rate- or time-based takes time from the caller ([`clock::Clock`] for head
 //! samplers, an `Instant` argument for the tail engine), so tests run on simulated time.
@@ -69,6 +72,7 @@ pub mod duration;
 mod error;
 pub mod head;
 pub mod probabilistic;
+pub mod randomness;
 pub mod tail;
 
 pub use error::{Error, Result};

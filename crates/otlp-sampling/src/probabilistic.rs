@@ -11,6 +11,11 @@
 //!
 //! A numeric `sampling.priority` attribute forces the decision: 0 drops, above 0 keeps
 //! (at `th:0` in the consistent modes).
+//!
+//! In the consistent modes an item's randomness is its `rv` (tracestate, or the
+//! `sampling.randomness` log attribute), else its trace ID; an item whose `flags` lack W3C
+//! Level 2's `random-trace-id` bit is still decided by its trace ID and counted as a presumption
+//! (see [`crate::randomness`]).
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs};
@@ -18,9 +23,11 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
 use serde::{Deserialize, Serialize};
 
 use crate::consistent::{
-    DEFAULT_PRECISION, MAX_VALUE, NUM_HEX_DIGITS, Randomness, Threshold, ot_from_w3c, set_ot_in_w3c,
+    DEFAULT_PRECISION, MAX_VALUE, NUM_HEX_DIGITS, OtelTraceState, Randomness, Threshold,
+    ot_from_w3c, set_ot_in_w3c,
 };
 use crate::error::{Error, Result};
+use crate::randomness::{TraceIdRandomness, decide_randomness};
 
 /// Number of hash buckets otelcol's `hash_seed` mode uses (14 bits).
 const HASH_BUCKETS: u32 = 1 << 14;
@@ -223,12 +230,11 @@ impl ProbabilisticSampler {
                 let Ok(mut ot) = ot_from_w3c(&span.trace_state) else {
                     return self.invalid();
                 };
-                let Some(randomness) = ot
-                    .randomness
-                    .or_else(|| Randomness::from_trace_id_bytes(&span.trace_id))
-                else {
+                let Ok(trace_id) = <[u8; 16]>::try_from(span.trace_id.as_slice()) else {
                     return self.invalid();
                 };
+                let randomness =
+                    decide_randomness(&ot, trace_id, wire_trace_id_randomness(span.flags));
                 let decision = self.consistent_decision(ot.threshold, randomness, &self.rate);
                 if let ItemDecision::Keep(threshold) = decision {
                     ot.threshold = threshold;
@@ -302,9 +308,13 @@ impl ProbabilisticSampler {
                 let randomness = match (explicit, self.config.attribute_source, &source) {
                     (Some(randomness), _, _) => randomness,
                     (None, AttributeSource::TraceId, Source::Bytes(id)) => {
-                        match Randomness::from_trace_id_bytes(id) {
-                            Some(randomness) => randomness,
-                            None => return self.invalid(),
+                        match <[u8; 16]>::try_from(*id) {
+                            Ok(trace_id) => decide_randomness(
+                                &OtelTraceState::default(),
+                                trace_id,
+                                wire_trace_id_randomness(record.flags),
+                            ),
+                            Err(_) => return self.invalid(),
                         }
                     }
                     (None, AttributeSource::Record, Source::Bytes(bytes)) => {
@@ -399,6 +409,12 @@ impl ProbabilisticSampler {
             ItemDecision::NotSampled
         }
     }
+}
+
+/// The low 8 bits of an OTLP span's or log record's `flags` are its W3C trace flags, so the
+/// `random-trace-id` bit says whether its trace ID may be used without presuming.
+fn wire_trace_id_randomness(flags: u32) -> TraceIdRandomness {
+    TraceIdRandomness::from_trace_flags((flags & 0xff) as u8)
 }
 
 fn count(counts: &mut SampleCounts, decision: ItemDecision) -> bool {

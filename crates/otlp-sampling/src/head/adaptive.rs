@@ -6,7 +6,7 @@ use opentelemetry::trace::{Link, SpanKind, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingResult, ShouldSample};
 
-use super::{consistent_result, parent_trace_state};
+use super::consistent_result;
 use crate::clock::{Clock, SystemClock};
 use crate::consistent::{MAX_ADJUSTED_COUNT, Threshold};
 use crate::error::{Error, Result};
@@ -183,6 +183,6 @@ impl ShouldSample for AdaptiveSampler {
         _links: &[Link],
     ) -> SamplingResult {
         let threshold = self.threshold_for(name);
-        consistent_result(parent_trace_state(parent_context), trace_id, threshold)
+        consistent_result(parent_context, trace_id, threshold)
     }
 }

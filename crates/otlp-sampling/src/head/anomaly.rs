@@ -6,7 +6,7 @@ use opentelemetry::trace::{Link, SpanKind, TraceId};
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{SamplingResult, ShouldSample};
 
-use super::{consistent_result, parent_trace_state};
+use super::consistent_result;
 use crate::consistent::{MAX_ADJUSTED_COUNT, Threshold};
 use crate::error::{Error, Result};
 
@@ -205,7 +205,7 @@ impl ShouldSample for AnomalySampler {
         let probability = self.probability_for(name, attributes);
         let threshold =
             Threshold::from_probability(probability).unwrap_or(Threshold::ALWAYS_SAMPLE);
-        consistent_result(parent_trace_state(parent_context), trace_id, threshold)
+        consistent_result(parent_context, trace_id, threshold)
     }
 }
 

@@ -23,7 +23,8 @@ use opentelemetry_sdk::trace::{
     ParentBasedSampler, SamplingDecision, SamplingResult, ShouldSample,
 };
 
-use crate::consistent::{OtelTraceState, Randomness, Threshold};
+use crate::consistent::{OtelTraceState, Threshold};
+use crate::randomness::{TraceIdRandomness, decide_randomness};
 
 /// Wraps a root sampler in the SDK's spec-complete [`ParentBasedSampler`]: spans with a
 /// sampled parent are kept and inherit the parent's tracestate (and so its `th`), spans
@@ -39,20 +40,41 @@ pub(crate) fn parent_trace_state(parent_context: Option<&Context>) -> TraceState
         .unwrap_or_default()
 }
 
-/// The consistent decision for `threshold`: keep when the trace's randomness (`rv` from the
-/// parent's tracestate, else the trace ID) reaches it, and record `th` on kept spans so
-/// their adjusted count is known downstream. An unparsable `ot` entry is replaced, as the
+/// What the parent context says about the randomness of the trace ID: the SDK hands samplers the
+/// parent context of root spans too, with no valid span in it.
+pub(crate) fn trace_id_randomness(parent_context: Option<&Context>) -> TraceIdRandomness {
+    let Some(cx) = parent_context else {
+        return TraceIdRandomness::NewRoot;
+    };
+    let span = cx.span();
+    let span_context = span.span_context();
+    if span_context.is_valid() {
+        TraceIdRandomness::from_trace_flags(span_context.trace_flags().to_u8())
+    } else {
+        TraceIdRandomness::NewRoot
+    }
+}
+
+/// The consistent decision for `threshold`: keep when the trace's randomness reaches it — `rv`
+/// from the parent's tracestate, else the trace ID, counted as a presumption when the parent
+/// context lacks W3C Level 2's random flag (see [`crate::randomness`]) — and record `th` on kept
+/// spans so their adjusted count is known downstream. An unparsable `ot` entry is replaced, as the
 /// specification asks, rather than propagated.
 pub(crate) fn consistent_result(
-    parent_state: TraceState,
+    parent_context: Option<&Context>,
     trace_id: TraceId,
     threshold: Threshold,
 ) -> SamplingResult {
+    let parent_state = parent_trace_state(parent_context);
     let mut ot = parent_state
         .get("ot")
         .and_then(|value| OtelTraceState::parse(value).ok())
         .unwrap_or_default();
-    let randomness: Randomness = ot.randomness_or(trace_id.to_bytes());
+    let randomness = decide_randomness(
+        &ot,
+        trace_id.to_bytes(),
+        trace_id_randomness(parent_context),
+    );
     if !threshold.should_sample(randomness) {
         return SamplingResult {
             decision: SamplingDecision::Drop,

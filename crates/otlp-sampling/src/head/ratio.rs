@@ -2,7 +2,7 @@ use opentelemetry::trace::{Link, SpanKind, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingResult, ShouldSample};
 
-use super::{consistent_result, parent_trace_state};
+use super::consistent_result;
 use crate::consistent::{DEFAULT_PRECISION, Threshold};
 use crate::error::Result;
 
@@ -53,6 +53,6 @@ impl ShouldSample for ConsistentProbabilitySampler {
         _attributes: &[KeyValue],
         _links: &[Link],
     ) -> SamplingResult {
-        consistent_result(parent_trace_state(parent_context), trace_id, self.threshold)
+        consistent_result(parent_context, trace_id, self.threshold)
     }
 }

@@ -3,7 +3,7 @@ use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{SamplingResult, ShouldSample};
 use regex::Regex;
 
-use super::{consistent_result, parent_trace_state};
+use super::consistent_result;
 use crate::consistent::{DEFAULT_PRECISION, Threshold};
 use crate::error::{Error, Result};
 
@@ -214,7 +214,7 @@ impl ShouldSample for RuleSampler {
         _links: &[Link],
     ) -> SamplingResult {
         let threshold = self.threshold_for(name, span_kind, attributes);
-        consistent_result(parent_trace_state(parent_context), trace_id, threshold)
+        consistent_result(parent_context, trace_id, threshold)
     }
 }
 

@@ -63,7 +63,7 @@ use metrics::MetricState;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use otlp_model::OtlpRequest;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
@@ -208,41 +208,18 @@ impl Generator {
 
 /// The number of spans in a trace request.
 pub fn span_count(request: &ExportTraceServiceRequest) -> usize {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum()
+    request.item_count()
 }
 
 /// The number of data points in a metrics request, counted the way OTLP does: every point
 /// of every metric type (gauge, sum, histogram, exponential histogram, summary).
 pub fn data_point_count(request: &ExportMetricsServiceRequest) -> usize {
-    request
-        .resource_metrics
-        .iter()
-        .flat_map(|r| &r.scope_metrics)
-        .flat_map(|s| &s.metrics)
-        .map(|m| match &m.data {
-            Some(Data::Gauge(g)) => g.data_points.len(),
-            Some(Data::Sum(s)) => s.data_points.len(),
-            Some(Data::Histogram(h)) => h.data_points.len(),
-            Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-            Some(Data::Summary(s)) => s.data_points.len(),
-            None => 0,
-        })
-        .sum()
+    request.item_count()
 }
 
 /// The number of log records in a logs request.
 pub fn log_record_count(request: &ExportLogsServiceRequest) -> usize {
-    request
-        .resource_logs
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .map(|s| s.log_records.len())
-        .sum()
+    request.item_count()
 }
 
 #[cfg(test)]

@@ -181,10 +181,11 @@ async fn an_exporter_and_a_processor_from_outside_run_in_a_pipeline() {
         .flat_map(|s| &s.spans)
         .collect();
     assert_eq!(spans.len(), sent);
-    assert!(spans.iter().all(|span| span
-        .attributes
-        .iter()
-        .any(|kv| kv.key == "pipeline.owner")));
+    assert!(
+        spans
+            .iter()
+            .all(|span| span.attributes.iter().any(|kv| kv.key == "pipeline.owner"))
+    );
     assert_eq!(
         telemetry.value("otelcol_exporter_sent_spans", &[("exporter", "memory")]),
         Some(sent as u64)
@@ -197,7 +198,8 @@ fn an_outside_component_s_config_errors_name_their_path() {
         .with_processor(Tag)
         .with_exporter(Memory::default());
     let typo = CONFIG.replace("capacity: 10", "capacty: 10");
-    let Err(Error::Config { path, message }) = Config::from_yaml_with(&typo, &components, &|_| None)
+    let Err(Error::Config { path, message }) =
+        Config::from_yaml_with(&typo, &components, &|_| None)
     else {
         panic!("a misspelt key is an error");
     };
@@ -205,7 +207,8 @@ fn an_outside_component_s_config_errors_name_their_path() {
     assert!(message.contains("capacity"), "{message}");
 
     let empty_key = CONFIG.replace("key: pipeline.owner", "key: \"\"");
-    let Err(Error::Config { path, .. }) = Config::from_yaml_with(&empty_key, &components, &|_| None)
+    let Err(Error::Config { path, .. }) =
+        Config::from_yaml_with(&empty_key, &components, &|_| None)
     else {
         panic!("an invalid setting is an error");
     };
@@ -216,5 +219,8 @@ fn an_outside_component_s_config_errors_name_their_path() {
         panic!("unregistered types are refused");
     };
     assert_eq!(path, "processors.tag");
-    assert!(message.contains("unknown processor type `tag`"), "{message}");
+    assert!(
+        message.contains("unknown processor type `tag`"),
+        "{message}"
+    );
 }

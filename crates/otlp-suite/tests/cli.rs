@@ -45,6 +45,33 @@ fn validate_names_the_bad_key_and_exits_2() {
 }
 
 #[test]
+fn collect_logs_json_lines_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, "exporters: { file: { path: \"\" } }\n").unwrap();
+    let output = Command::new(BINARY)
+        .args(["--log-format", "json", "collect", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "the config error is logged");
+    for line in lines {
+        let event: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert_eq!(event["level"], "ERROR", "{line}");
+        assert!(
+            event["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("invalid config")),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn validate_accepts_the_default_config() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BINARY).arg("default-config").output().unwrap();
@@ -189,6 +216,10 @@ service:
         .unwrap();
     assert!(exit.success(), "{stderr}");
     assert!(stderr.contains("shut down cleanly"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "stderr is a pipe, so the log has no colour codes: {stderr:?}"
+    );
     assert_eq!(count_spans_in(&dir.path().join("traces.binpb")), sent);
 }
 

@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct TailSamplingConfig {
     /// How long after its first span a trace is decided (otelcol default `30s`).
-    #[serde(default = "default_decision_wait", with = "otlp_model::duration::serde")]
+    #[serde(
+        default = "default_decision_wait",
+        with = "otlp_model::duration::serde"
+    )]
     pub decision_wait: Duration,
     /// Traces kept in memory, pending or recently decided (otelcol default 50000). When
     /// full, the oldest trace is evicted; its pending spans are dropped with reason

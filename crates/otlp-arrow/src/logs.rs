@@ -285,25 +285,3 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceLogs>) -> Result<(),
     attrs.finish()?;
     Ok(())
 }
-
-impl crate::Encoder<ExportLogsServiceRequest> for LogsEncoder {
-    fn persistent() -> Self {
-        Self::with_mode(DictMode::Persistent)
-    }
-
-    fn encode(&mut self, request: &ExportLogsServiceRequest) -> Result<RecordBatch, Error> {
-        LogsEncoder::encode(self, request)
-    }
-
-    fn reset(&mut self) {
-        LogsEncoder::reset(self);
-    }
-}
-
-impl crate::ArrowRequest for ExportLogsServiceRequest {
-    type Encoder = LogsEncoder;
-
-    fn from_arrow(batch: &RecordBatch) -> Result<Self, Error> {
-        arrow_to_logs(batch)
-    }
-}

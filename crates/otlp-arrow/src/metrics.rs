@@ -930,25 +930,3 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceMetrics>) -> Result<
     children.ex_attrs.finish()?;
     Ok(())
 }
-
-impl crate::Encoder<ExportMetricsServiceRequest> for MetricsEncoder {
-    fn persistent() -> Self {
-        Self::with_mode(DictMode::Persistent)
-    }
-
-    fn encode(&mut self, request: &ExportMetricsServiceRequest) -> Result<RecordBatch, Error> {
-        MetricsEncoder::encode(self, request)
-    }
-
-    fn reset(&mut self) {
-        MetricsEncoder::reset(self);
-    }
-}
-
-impl crate::ArrowRequest for ExportMetricsServiceRequest {
-    type Encoder = MetricsEncoder;
-
-    fn from_arrow(batch: &RecordBatch) -> Result<Self, Error> {
-        arrow_to_metrics(batch)
-    }
-}

@@ -5,9 +5,16 @@
 use std::any::Any;
 
 use arrow::record_batch::RecordBatch;
-use otlp_model::{AnyRequest, OtlpRequest, Signal, with_signal};
+use otlp_model::{
+    AnyRequest, ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
+    OtlpRequest, Signal, with_signal,
+};
 
-use crate::Error;
+use crate::columns::DictMode;
+use crate::{
+    Error, LogsEncoder, MetricsEncoder, TracesEncoder, arrow_to_logs, arrow_to_metrics,
+    arrow_to_traces,
+};
 
 /// An OTLP request type with this crate's normalized Arrow layout.
 pub trait ArrowRequest: OtlpRequest {
@@ -30,6 +37,41 @@ pub trait Encoder<R>: Default + Send + 'static {
     /// Forgets the persistent dictionaries (after one overflowed).
     fn reset(&mut self);
 }
+
+/// The per-signal implementations: each encoder's inherent methods, and the signal's decoder.
+macro_rules! arrow_request {
+    ($request:ty, $encoder:ty, $decode:path) => {
+        impl Encoder<$request> for $encoder {
+            fn persistent() -> Self {
+                <$encoder>::with_mode(DictMode::Persistent)
+            }
+
+            fn encode(&mut self, request: &$request) -> Result<RecordBatch, Error> {
+                <$encoder>::encode(self, request)
+            }
+
+            fn reset(&mut self) {
+                <$encoder>::reset(self);
+            }
+        }
+
+        impl ArrowRequest for $request {
+            type Encoder = $encoder;
+
+            fn from_arrow(batch: &RecordBatch) -> Result<Self, Error> {
+                $decode(batch)
+            }
+        }
+    };
+}
+
+arrow_request!(ExportTraceServiceRequest, TracesEncoder, arrow_to_traces);
+arrow_request!(
+    ExportMetricsServiceRequest,
+    MetricsEncoder,
+    arrow_to_metrics
+);
+arrow_request!(ExportLogsServiceRequest, LogsEncoder, arrow_to_logs);
 
 /// An encoder of a signal chosen at run time (the signal of an IPC stream), reached from typed code by downcast.
 pub(crate) trait DynEncoder: Send {

@@ -584,25 +584,3 @@ fn decode_row(tables: &[StructArray], out: &mut Vec<ResourceSpans>) -> Result<()
     link_attr_reader.finish()?;
     Ok(())
 }
-
-impl crate::Encoder<ExportTraceServiceRequest> for TracesEncoder {
-    fn persistent() -> Self {
-        Self::with_mode(DictMode::Persistent)
-    }
-
-    fn encode(&mut self, request: &ExportTraceServiceRequest) -> Result<RecordBatch, Error> {
-        TracesEncoder::encode(self, request)
-    }
-
-    fn reset(&mut self) {
-        TracesEncoder::reset(self);
-    }
-}
-
-impl crate::ArrowRequest for ExportTraceServiceRequest {
-    type Encoder = TracesEncoder;
-
-    fn from_arrow(batch: &RecordBatch) -> Result<Self, Error> {
-        arrow_to_traces(batch)
-    }
-}

@@ -1,8 +1,24 @@
 //! Serde helpers for otelcol's value formats, shared by every component's config.
 
+use crate::compression::Compression;
 use serde::Deserialize;
 use serde::de::Deserializer;
 use std::time::Duration;
+
+/// otelcol's default exporter compression.
+pub(crate) fn gzip() -> Compression {
+    Compression::Gzip
+}
+
+/// The default timeout of exporters that wait for a whole answer (HTTP, Flight).
+pub(crate) fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// The `otlp` exporter's default timeout, as otelcol's.
+pub(crate) fn five_seconds() -> Duration {
+    Duration::from_secs(5)
+}
 
 /// A Go duration (`200ms`, `1m30s`, `1.5h`) or an integer number of nanoseconds.
 pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {

@@ -63,6 +63,14 @@ impl Refusal {
         }
     }
 
+    /// The stage is shutting down: retry against another collector, or this one once restarted.
+    pub fn shutting_down(component: &str) -> Self {
+        Refusal::unavailable(
+            format!("{component}: shutting down"),
+            Duration::from_secs(5),
+        )
+    }
+
     /// Full for now: retry in a second.
     pub fn backpressure(message: impl Into<String>) -> Self {
         Refusal {

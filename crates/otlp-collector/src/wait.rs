@@ -1,18 +1,22 @@
-//! Event-driven waiting: a count that can be awaited down to zero, and a deadline that can be set later.
+//! Event-driven waiting: a count that can be awaited down to zero, a condition that can be awaited, a deadline that
+//! can be set later, and a stage's background task stopped by its deadline.
 //!
 //! Flushes and shutdowns wait for "everything held has moved on" and for "the deadline has come"; both are
 //! signalled by whoever changes the state, so nobody polls.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// Items held by a stage (queued, buffered or being sent), with a wait for the moment none are left.
 #[derive(Debug, Default)]
 pub struct Outstanding {
     count: AtomicUsize,
-    emptied: Notify,
+    emptied: Changed,
 }
 
 impl Outstanding {
@@ -35,14 +39,14 @@ impl Outstanding {
     pub fn sub(&self, n: usize) {
         let before = self.count.fetch_sub(n, Ordering::SeqCst);
         if before == n {
-            self.emptied.notify_waiters();
+            self.emptied.notify();
         }
     }
 
     /// Forgets every item (they were counted elsewhere, e.g. as dropped) and wakes the waiters.
     pub fn clear(&self) -> usize {
         let before = self.count.swap(0, Ordering::SeqCst);
-        self.emptied.notify_waiters();
+        self.emptied.notify();
         before
     }
 
@@ -55,18 +59,75 @@ impl Outstanding {
 
     /// Resolves once no item is held.
     pub async fn empty(&self) {
+        self.emptied.wait_until(|| self.get() == 0).await;
+    }
+}
+
+/// A signal that something changed (room was freed, state moved), and a wait for a condition on it that cannot
+/// miss a change between checking and sleeping.
+#[derive(Debug, Default)]
+pub struct Changed {
+    notify: Notify,
+}
+
+impl Changed {
+    /// Nothing has changed yet.
+    pub fn new() -> Self {
+        Changed::default()
+    }
+
+    /// Wakes every waiter, who checks its condition again.
+    pub fn notify(&self) {
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves once `condition` holds, checking it again after every [`notify`](Self::notify).
+    pub async fn wait_until(&self, condition: impl Fn() -> bool) {
         loop {
-            let emptied = self.emptied.notified();
-            tokio::pin!(emptied);
-            // Registered before the check: a `sub` to zero between the check and the await still wakes us.
-            emptied.as_mut().enable();
-            if self.get() == 0 {
+            let changed = self.notify.notified();
+            tokio::pin!(changed);
+            // Registered before the check: a change between the check and the await still wakes us.
+            changed.as_mut().enable();
+            if condition() {
                 return;
             }
-            emptied.await;
+            changed.await;
         }
     }
 }
+
+/// A background task of a stage (a batch flusher, a sampler's driver) that stops by itself once told to.
+#[derive(Debug, Default)]
+pub struct Driver {
+    task: parking_lot::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Driver {
+    /// Runs `task`.
+    pub fn spawn(task: impl Future<Output = ()> + Send + 'static) -> Self {
+        Driver {
+            task: parking_lot::Mutex::new(Some(tokio::spawn(task))),
+        }
+    }
+
+    /// Waits for the task to finish: it honours `deadline` itself, and is aborted if it is still running a
+    /// margin later (a next stage stuck beyond its own deadline).
+    pub async fn stop(&self, deadline: Instant) {
+        let Some(task) = self.task.lock().take() else {
+            return;
+        };
+        let abort = task.abort_handle();
+        if tokio::time::timeout_at(deadline + STOP_MARGIN, task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+}
+
+/// How long past its deadline a stopping task may run before it is aborted.
+const STOP_MARGIN: Duration = Duration::from_millis(500);
 
 /// A shutdown deadline that is unknown until shutdown begins, and can be awaited before then.
 #[derive(Debug)]

@@ -72,6 +72,37 @@ macro_rules! with_signal {
     };
 }
 
+/// The four conversions between a typed request and its [`AnyRequest`] variant, for the `OtlpRequest` impls.
+macro_rules! any_conversions {
+    ($variant:ident) => {
+        fn into_any(self) -> AnyRequest {
+            AnyRequest::$variant(self)
+        }
+
+        fn try_from_any(any: AnyRequest) -> Result<Self, AnyRequest> {
+            match any {
+                AnyRequest::$variant(request) => Ok(request),
+                other => Err(other),
+            }
+        }
+
+        fn from_any_ref(any: &AnyRequest) -> Option<&Self> {
+            match any {
+                AnyRequest::$variant(request) => Some(request),
+                _ => None,
+            }
+        }
+
+        fn from_any_mut(any: &mut AnyRequest) -> Option<&mut Self> {
+            match any {
+                AnyRequest::$variant(request) => Some(request),
+                _ => None,
+            }
+        }
+    };
+}
+pub(crate) use any_conversions;
+
 impl AnyRequest {
     /// An empty request of `signal`.
     pub fn empty(signal: Signal) -> Self {

@@ -5,6 +5,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
+use crate::any::any_conversions;
 use crate::request::{rejected_count, rejected_of};
 use crate::split::{Layout, split_front, take_front};
 use crate::{AnyRequest, OtlpRequest, OtlpResponse, Rejected, Signal};
@@ -71,30 +72,7 @@ impl OtlpRequest for ExportLogsServiceRequest {
         })
     }
 
-    fn into_any(self) -> AnyRequest {
-        AnyRequest::Logs(self)
-    }
-
-    fn try_from_any(any: AnyRequest) -> Result<Self, AnyRequest> {
-        match any {
-            AnyRequest::Logs(request) => Ok(request),
-            other => Err(other),
-        }
-    }
-
-    fn from_any_ref(any: &AnyRequest) -> Option<&Self> {
-        match any {
-            AnyRequest::Logs(request) => Some(request),
-            _ => None,
-        }
-    }
-
-    fn from_any_mut(any: &mut AnyRequest) -> Option<&mut Self> {
-        match any {
-            AnyRequest::Logs(request) => Some(request),
-            _ => None,
-        }
-    }
+    any_conversions!(Logs);
 }
 
 impl OtlpResponse for ExportLogsServiceResponse {

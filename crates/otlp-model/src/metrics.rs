@@ -8,6 +8,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     ExponentialHistogram, Gauge, Histogram, Metric, ResourceMetrics, ScopeMetrics, Sum, Summary,
 };
 
+use crate::any::any_conversions;
 use crate::request::{rejected_count, rejected_of};
 use crate::split::{Layout, split_front, take_front};
 use crate::{AnyRequest, OtlpRequest, OtlpResponse, Rejected, Signal};
@@ -121,30 +122,7 @@ impl OtlpRequest for ExportMetricsServiceRequest {
         None
     }
 
-    fn into_any(self) -> AnyRequest {
-        AnyRequest::Metrics(self)
-    }
-
-    fn try_from_any(any: AnyRequest) -> Result<Self, AnyRequest> {
-        match any {
-            AnyRequest::Metrics(request) => Ok(request),
-            other => Err(other),
-        }
-    }
-
-    fn from_any_ref(any: &AnyRequest) -> Option<&Self> {
-        match any {
-            AnyRequest::Metrics(request) => Some(request),
-            _ => None,
-        }
-    }
-
-    fn from_any_mut(any: &mut AnyRequest) -> Option<&mut Self> {
-        match any {
-            AnyRequest::Metrics(request) => Some(request),
-            _ => None,
-        }
-    }
+    any_conversions!(Metrics);
 }
 
 impl OtlpResponse for ExportMetricsServiceResponse {

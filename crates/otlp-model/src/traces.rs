@@ -5,6 +5,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
+use crate::any::any_conversions;
 use crate::request::{rejected_count, rejected_of};
 use crate::split::{Layout, split_front, take_front};
 use crate::{AnyRequest, OtlpRequest, OtlpResponse, Rejected, Signal};
@@ -80,30 +81,7 @@ impl OtlpRequest for ExportTraceServiceRequest {
         })
     }
 
-    fn into_any(self) -> AnyRequest {
-        AnyRequest::Traces(self)
-    }
-
-    fn try_from_any(any: AnyRequest) -> Result<Self, AnyRequest> {
-        match any {
-            AnyRequest::Traces(request) => Ok(request),
-            other => Err(other),
-        }
-    }
-
-    fn from_any_ref(any: &AnyRequest) -> Option<&Self> {
-        match any {
-            AnyRequest::Traces(request) => Some(request),
-            _ => None,
-        }
-    }
-
-    fn from_any_mut(any: &mut AnyRequest) -> Option<&mut Self> {
-        match any {
-            AnyRequest::Traces(request) => Some(request),
-            _ => None,
-        }
-    }
+    any_conversions!(Traces);
 }
 
 impl OtlpResponse for ExportTraceServiceResponse {

@@ -30,7 +30,7 @@ pub struct ArrowFlightExporterConfig {
     #[serde(default = "zstd")]
     pub compression: Compression,
     /// Time allowed for one export attempt, acknowledgement included.
-    #[serde(default = "thirty_seconds", deserialize_with = "de::duration")]
+    #[serde(default = "de::thirty_seconds", deserialize_with = "de::duration")]
     pub timeout: Duration,
     /// The sending queue.
     #[serde(default)]
@@ -67,10 +67,6 @@ impl ExporterFactory for Factory {
 
 fn zstd() -> Compression {
     Compression::Zstd
-}
-
-fn thirty_seconds() -> Duration {
-    Duration::from_secs(30)
 }
 
 impl ArrowFlightExporterConfig {

@@ -19,13 +19,13 @@ pub struct OtlpGrpcExporterConfig {
     #[serde(default)]
     pub tls: ClientTlsSettings,
     /// Request compression: `gzip` (default), `zstd` or `none`.
-    #[serde(default = "gzip")]
+    #[serde(default = "de::gzip")]
     pub compression: Compression,
     /// Extra gRPC metadata sent with every request (e.g. an API key).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Time allowed for one export attempt.
-    #[serde(default = "five_seconds", deserialize_with = "de::duration")]
+    #[serde(default = "de::five_seconds", deserialize_with = "de::duration")]
     pub timeout: Duration,
     /// The sending queue.
     #[serde(default)]
@@ -33,14 +33,6 @@ pub struct OtlpGrpcExporterConfig {
     /// Retries.
     #[serde(default)]
     pub retry_on_failure: RetryConfig,
-}
-
-fn gzip() -> Compression {
-    Compression::Gzip
-}
-
-fn five_seconds() -> Duration {
-    Duration::from_secs(5)
 }
 
 impl OtlpGrpcExporterConfig {

@@ -8,14 +8,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-fn gzip() -> Compression {
-    Compression::Gzip
-}
-
-fn thirty_seconds() -> Duration {
-    Duration::from_secs(30)
-}
-
 /// How the `otlphttp` exporter encodes requests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,13 +39,13 @@ pub struct OtlpHttpExporterConfig {
     #[serde(default)]
     pub encoding: HttpEncoding,
     /// Body compression: `gzip` (default), `zstd`, `deflate` or `none`.
-    #[serde(default = "gzip")]
+    #[serde(default = "de::gzip")]
     pub compression: Compression,
     /// Extra HTTP headers sent with every request.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Time allowed for one export attempt.
-    #[serde(default = "thirty_seconds", deserialize_with = "de::duration")]
+    #[serde(default = "de::thirty_seconds", deserialize_with = "de::duration")]
     pub timeout: Duration,
     /// The sending queue.
     #[serde(default)]

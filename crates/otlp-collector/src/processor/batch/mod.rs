@@ -12,13 +12,11 @@ pub use config::BatchConfig;
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
 use crate::telemetry::DropCounter;
-use crate::wait::{Deadline, Outstanding};
+use crate::wait::{Changed, Deadline, Driver, Outstanding};
 use crate::{Batch, Signal};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// The `batch` processor type.
@@ -60,7 +58,7 @@ struct Shared {
     /// Wakes the flusher: a full batch, a flush, a shutdown.
     wake: Notify,
     /// Told whenever items leave `pending`, for stages waiting to offer more.
-    room: Notify,
+    room: Changed,
     closing: AtomicBool,
     /// Set by `flush`: send whatever is pending now, whatever its size.
     flush_requested: AtomicBool,
@@ -80,7 +78,7 @@ impl Shared {
 
 struct BatchProcessor {
     shared: Arc<Shared>,
-    flusher: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    flusher: Driver,
 }
 
 impl BatchProcessor {
@@ -103,7 +101,7 @@ impl BatchProcessor {
             pending_items,
             held: Outstanding::new(),
             wake: Notify::new(),
-            room: Notify::new(),
+            room: Changed::new(),
             closing: AtomicBool::new(false),
             flush_requested: AtomicBool::new(false),
             flushing: AtomicUsize::new(0),
@@ -116,10 +114,9 @@ impl BatchProcessor {
                 context.id,
             ),
         });
-        let flusher = tokio::spawn(flush_loop(shared.clone()));
         BatchProcessor {
+            flusher: Driver::spawn(flush_loop(shared.clone())),
             shared,
-            flusher: parking_lot::Mutex::new(Some(flusher)),
         }
     }
 }
@@ -153,7 +150,7 @@ async fn flush_loop(shared: Arc<Shared>) {
                     .store(pending.item_count(), Ordering::Relaxed);
                 chunk
             };
-            shared.room.notify_waiters();
+            shared.room.notify();
             let n = chunk.item_count();
             deliver(
                 shared.next.as_ref(),
@@ -179,10 +176,7 @@ impl Consumer for BatchProcessor {
         let shared = &self.shared;
         let result = if shared.closing.load(Ordering::SeqCst) {
             Err(Refused::returning(
-                Refusal::unavailable(
-                    format!("{}: shutting down", shared.id),
-                    Duration::from_secs(5),
-                ),
+                Refusal::shutting_down(&shared.id),
                 batch,
             ))
         } else {
@@ -227,21 +221,11 @@ impl Consumer for BatchProcessor {
     }
 
     fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let shared = &self.shared;
-            loop {
-                let room = shared.room.notified();
-                tokio::pin!(room);
-                // Registered before the check, so items leaving in between still wake us.
-                room.as_mut().enable();
-                if shared.closing.load(Ordering::SeqCst)
-                    || shared.has_room_for(&shared.pending.lock(), items)
-                {
-                    return;
-                }
-                room.await;
-            }
-        })
+        let shared = &self.shared;
+        Box::pin(shared.room.wait_until(move || {
+            shared.closing.load(Ordering::SeqCst)
+                || shared.has_room_for(&shared.pending.lock(), items)
+        }))
     }
 
     fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
@@ -262,18 +246,8 @@ impl Consumer for BatchProcessor {
             shared.deadline.set(deadline);
             shared.closing.store(true, Ordering::SeqCst);
             shared.wake.notify_one();
-            shared.room.notify_waiters();
-            let flusher = self.flusher.lock().take();
-            if let Some(flusher) = flusher {
-                let abort = flusher.abort_handle();
-                // The flusher honours the deadline itself; the margin only guards against a stuck next stage.
-                if tokio::time::timeout_at(deadline + Duration::from_millis(500), flusher)
-                    .await
-                    .is_err()
-                {
-                    abort.abort();
-                }
-            }
+            shared.room.notify();
+            self.flusher.stop(deadline).await;
             let left = std::mem::replace(&mut *shared.pending.lock(), Batch::empty(Signal::Traces));
             if !left.is_empty() {
                 shared

@@ -7,7 +7,7 @@
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
 use crate::telemetry::{DropCounter, Telemetry};
-use crate::wait::{Deadline, Outstanding};
+use crate::wait::{Changed, Deadline, Driver, Outstanding};
 use crate::{Batch, Signal};
 use otlp_model::ExportTraceServiceRequest;
 use otlp_sampling::tail::{Decisions, TailSampler, TailSamplingConfig};
@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// The `tail_sampling` processor type (traces only).
@@ -60,7 +59,7 @@ struct Shared {
     released: Outstanding,
     wake: Notify,
     /// Told whenever the outbox is emptied, for stages waiting to offer more.
-    room: Notify,
+    room: Changed,
     closing: AtomicBool,
     deadline: Deadline,
     tick: Duration,
@@ -89,7 +88,7 @@ impl Shared {
 
 struct TailSamplingProcessor {
     shared: Arc<Shared>,
-    driver: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    driver: Driver,
 }
 
 impl TailSamplingProcessor {
@@ -110,7 +109,7 @@ impl TailSamplingProcessor {
             outbox: parking_lot::Mutex::new(Batch::empty(Signal::Traces)),
             released: Outstanding::new(),
             wake: Notify::new(),
-            room: Notify::new(),
+            room: Changed::new(),
             closing: AtomicBool::new(false),
             deadline: Deadline::new(),
             tick,
@@ -128,11 +127,8 @@ impl TailSamplingProcessor {
                     .map_or(0, |s| s.engine.lock().buffered_spans())
             },
         );
-        let driver = tokio::spawn(drive(shared.clone()));
-        Ok(TailSamplingProcessor {
-            shared,
-            driver: parking_lot::Mutex::new(Some(driver)),
-        })
+        let driver = Driver::spawn(drive(shared.clone()));
+        Ok(TailSamplingProcessor { shared, driver })
     }
 }
 
@@ -149,7 +145,7 @@ async fn drive(shared: Arc<Shared>) {
             () = shared.wake.notified() => {}
         }
         let outgoing = std::mem::replace(&mut *shared.outbox.lock(), Batch::empty(Signal::Traces));
-        shared.room.notify_waiters();
+        shared.room.notify();
         if !outgoing.is_empty() {
             let n = outgoing.item_count();
             deliver(
@@ -173,10 +169,7 @@ impl Consumer for TailSamplingProcessor {
         let shared = &self.shared;
         let result = if shared.closing.load(Ordering::SeqCst) {
             Err(Refused::returning(
-                Refusal::unavailable(
-                    format!("{}: shutting down", shared.id),
-                    Duration::from_secs(5),
-                ),
+                Refusal::shutting_down(&shared.id),
                 batch,
             ))
         } else if shared.outbox.lock().item_count() >= OUTBOX_CAPACITY {
@@ -209,21 +202,11 @@ impl Consumer for TailSamplingProcessor {
     }
 
     fn ready(&self, _items: usize) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let shared = &self.shared;
-            loop {
-                let room = shared.room.notified();
-                tokio::pin!(room);
-                // Registered before the check, so the outbox emptying in between still wakes us.
-                room.as_mut().enable();
-                if shared.closing.load(Ordering::SeqCst)
-                    || shared.outbox.lock().item_count() < OUTBOX_CAPACITY
-                {
-                    return;
-                }
-                room.await;
-            }
-        })
+        let shared = &self.shared;
+        Box::pin(shared.room.wait_until(move || {
+            shared.closing.load(Ordering::SeqCst)
+                || shared.outbox.lock().item_count() < OUTBOX_CAPACITY
+        }))
     }
 
     fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
@@ -240,21 +223,12 @@ impl Consumer for TailSamplingProcessor {
             let shared = &self.shared;
             shared.deadline.set(deadline);
             shared.closing.store(true, Ordering::SeqCst);
-            shared.room.notify_waiters();
+            shared.room.notify();
             // Traces still waiting are decided now rather than lost: their policies see what has arrived.
             let decisions = shared.engine.lock().flush(std::time::Instant::now());
             shared.absorb(decisions);
             shared.wake.notify_one();
-            let driver = self.driver.lock().take();
-            if let Some(driver) = driver {
-                let abort = driver.abort_handle();
-                if tokio::time::timeout_at(deadline + Duration::from_millis(500), driver)
-                    .await
-                    .is_err()
-                {
-                    abort.abort();
-                }
-            }
+            self.driver.stop(deadline).await;
             let left = std::mem::replace(&mut *shared.outbox.lock(), Batch::empty(Signal::Traces));
             shared
                 .dropped

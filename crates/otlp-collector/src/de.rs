@@ -1,8 +1,11 @@
 //! Serde helpers for otelcol's value formats, shared by every component's config.
 
+use crate::Error;
 use crate::compression::Compression;
+use crate::id::join;
 use serde::Deserialize;
-use serde::de::Deserializer;
+use serde::de::{DeserializeOwned, Deserializer};
+use serde_norway::{Mapping, Value};
 use std::time::Duration;
 
 /// otelcol's default exporter compression.
@@ -40,4 +43,23 @@ where
     Ok(Some(
         Option::<T>::deserialize(deserializer)?.unwrap_or_default(),
     ))
+}
+
+/// Deserializes a component's settings, reporting the exact key path of any error. An empty value (`batch:`)
+/// means "all defaults".
+pub(crate) fn typed<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, Error> {
+    let value = if value.is_null() {
+        Value::Mapping(Mapping::new())
+    } else {
+        value
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let full = if inner == "." || inner.is_empty() {
+            path.to_string()
+        } else {
+            join(path, &inner)
+        };
+        Error::config(full, e.into_inner().to_string())
+    })
 }

@@ -60,6 +60,7 @@ mod de;
 mod error;
 pub mod exporter;
 pub mod extension;
+mod id;
 pub mod pipeline;
 pub mod processor;
 pub mod receiver;

@@ -65,8 +65,8 @@ mod settings;
 pub use registry::Components;
 pub use settings::ComponentConfig;
 
-use crate::config::PipelineId;
 use crate::exporter::Exporter;
+use crate::id::PipelineId;
 use crate::pipeline::{BoxFuture, Consumer};
 use crate::receiver::{Ingest, RunningReceiver};
 use crate::telemetry::Telemetry;
@@ -115,7 +115,7 @@ impl Invalid {
     /// Where the problem is, under the component at `path`.
     pub(crate) fn path(&self, path: &str) -> String {
         match &self.key {
-            Some(key) => crate::config::join(path, key),
+            Some(key) => crate::id::join(path, key),
             None => path.to_string(),
         }
     }

@@ -6,7 +6,7 @@ use super::{
     ExtensionFactory, ProcessorContext, ProcessorFactory, ReceiverContext, ReceiverFactory,
     RunningExtension,
 };
-use crate::config::typed;
+use crate::de::typed;
 use crate::exporter::Exporter;
 use crate::pipeline::{BoxFuture, Consumer};
 use crate::receiver::RunningReceiver;

@@ -1,7 +1,7 @@
 //! `${env:VAR}` expansion in every string of a config document.
 
-use super::join;
 use crate::Error;
+use crate::id::join;
 use serde_norway::Value;
 
 /// Replaces `${env:VAR}`, `${env:VAR:-default}` and `$$` in every string of the tree. A value that is exactly

@@ -19,85 +19,19 @@
 mod env;
 mod service;
 
+pub use crate::id::{ComponentId, PipelineId};
+
 use crate::component::{ComponentConfig, Components};
 use crate::error::Error;
+use crate::id::join;
 use otlp_model::Signal;
-use serde::de::DeserializeOwned;
 use serde_norway::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
 
 /// The config the collector runs with when no file is given: OTLP on 127.0.0.1:4317 (gRPC) and 127.0.0.1:4318
 /// (HTTP), memory limiter and batching, every signal written to files under `./otlp-data`.
 pub const DEFAULT_CONFIG_YAML: &str = include_str!("../default-config.yaml");
-
-/// A component's id: its type and an optional name, written `type` or `type/name`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ComponentId {
-    kind: String,
-    name: Option<String>,
-}
-
-impl ComponentId {
-    /// Parses `type` or `type/name`.
-    pub fn parse(id: &str) -> Result<Self, String> {
-        let (kind, name) = match id.split_once('/') {
-            Some((kind, name)) => (kind, Some(name)),
-            None => (id, None),
-        };
-        let valid_kind = !kind.is_empty()
-            && kind
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !valid_kind {
-            return Err(format!(
-                "`{id}` is not a valid component id: the type must be letters, digits, `_` or `-`"
-            ));
-        }
-        if name.is_some_and(|n| n.is_empty() || n.contains('/')) {
-            return Err(format!(
-                "`{id}` is not a valid component id: use `type` or `type/name`"
-            ));
-        }
-        Ok(ComponentId {
-            kind: kind.to_string(),
-            name: name.map(str::to_string),
-        })
-    }
-
-    /// The component type (`otlp` in `otlp/2`).
-    pub fn kind(&self) -> &str {
-        &self.kind
-    }
-}
-
-impl fmt::Display for ComponentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(name) => write!(f, "{}/{}", self.kind, name),
-            None => f.write_str(&self.kind),
-        }
-    }
-}
-
-/// A pipeline's id: its signal and an optional name (`traces`, `traces/sampled`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PipelineId {
-    /// The signal the pipeline carries.
-    pub signal: Signal,
-    /// The part after the `/`, if any.
-    pub name: Option<String>,
-}
-
-impl fmt::Display for PipelineId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(name) => write!(f, "{}/{}", self.signal, name),
-            None => write!(f, "{}", self.signal),
-        }
-    }
-}
 
 /// One pipeline: where its data comes from, what processes it, where it goes.
 #[derive(Debug, Clone, Default)]
@@ -386,14 +320,6 @@ fn key_string(key: &Value, parent: &str) -> Result<String, Error> {
     }
 }
 
-pub(crate) fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
-    }
-}
-
 /// Parses one component section with the factories of `components`, checking each type is known.
 fn parse_components(
     section: Option<Value>,
@@ -429,38 +355,4 @@ fn parse_components(
         out.insert(id, factory.parse(&path, value)?);
     }
     Ok(out)
-}
-
-/// Deserializes a component's settings, reporting the exact key path of any error. An empty value (`batch:`)
-/// means "all defaults".
-pub(crate) fn typed<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, Error> {
-    let value = if value.is_null() {
-        Value::Mapping(Mapping::new())
-    } else {
-        value
-    };
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.path().to_string();
-        let full = if inner == "." || inner.is_empty() {
-            path.to_string()
-        } else {
-            join(path, &inner)
-        };
-        Error::config(full, e.into_inner().to_string())
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn component_ids() {
-        let id = ComponentId::parse("otlp/2").unwrap();
-        assert_eq!(id.kind(), "otlp");
-        assert_eq!(id.to_string(), "otlp/2");
-        assert!(ComponentId::parse("").is_err());
-        assert!(ComponentId::parse("otlp/").is_err());
-        assert!(ComponentId::parse("a/b/c").is_err());
-    }
 }

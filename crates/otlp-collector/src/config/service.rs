@@ -1,8 +1,7 @@
 //! The `service` section: pipelines, the extensions to run, and the collector's own telemetry.
 
-use super::{
-    ComponentId, LogFormat, PipelineConfig, PipelineId, ServiceConfig, TelemetryConfig, typed,
-};
+use super::{ComponentId, LogFormat, PipelineConfig, PipelineId, ServiceConfig, TelemetryConfig};
+use crate::de::typed;
 use crate::{Error, Signal};
 use serde::Deserialize;
 use serde_norway::Value;

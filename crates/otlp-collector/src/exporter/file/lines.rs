@@ -1,19 +1,13 @@
 //! `format: json` and `format: proto`, as otelcol's `file` exporter writes them: one OTLP/JSON
 //! `Export*ServiceRequest` per line, or each request as protobuf behind a 4-byte big-endian length.
 
-use super::rotation::{open_append, rotate};
+use super::rotation::{OpenFile, open_append, rotate};
 use super::{FileExporterConfig, FileFormat};
 use crate::Batch;
 use crate::exporter::{Delivered, Export, ExportError};
 use bytes::Bytes;
-use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
-
-pub(super) struct OpenFile {
-    pub(super) file: File,
-    pub(super) size: u64,
-}
 
 /// Appends encoded requests to one file, rotating it by size.
 pub(super) struct LinesExport {

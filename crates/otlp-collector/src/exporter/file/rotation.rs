@@ -2,10 +2,15 @@
 //! timestamp and old backups are pruned by age and count.
 
 use super::RotationConfig;
-use super::lines::OpenFile;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+/// The file being appended to, and its size.
+pub(super) struct OpenFile {
+    pub(super) file: File,
+    pub(super) size: u64,
+}
 
 pub(super) fn open_append(path: &Path) -> std::io::Result<File> {
     if let Some(dir) = path.parent()

@@ -55,7 +55,12 @@ mod key;
 mod pick;
 pub mod policy;
 mod rng;
+#[cfg(feature = "tokio")]
+pub mod resolver;
+pub mod retry;
 mod router;
+#[cfg(feature = "tower")]
+pub mod service;
 mod state;
 
 pub use balancer::{Balance, Balancer, BalancerBuilder, PickRequest};

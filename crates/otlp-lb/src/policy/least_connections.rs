@@ -49,7 +49,7 @@ impl Policy for LeastConnections {
                 Some((_, best_load, best_weight)) if load * best_weight == best_load * weight => {
                     // Reservoir sampling keeps each tied endpoint equally likely.
                     ties += 1;
-                    if ctx.random() % (ties + 1) == 0 {
+                    if ctx.random().is_multiple_of(ties + 1) {
                         best = Some((index, load, weight));
                     }
                 }

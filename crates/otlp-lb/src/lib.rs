@@ -54,10 +54,10 @@ pub mod health;
 mod key;
 mod pick;
 pub mod policy;
-mod rng;
 #[cfg(feature = "tokio")]
 pub mod resolver;
 pub mod retry;
+mod rng;
 mod router;
 #[cfg(feature = "tower")]
 pub mod service;

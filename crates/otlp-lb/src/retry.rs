@@ -114,7 +114,12 @@ impl RetryBudget {
     /// A budget over `ttl` (1 s to 60 s), with `min_per_second` retries always allowed and
     /// `retry_ratio` (0 to 1000) retries earned per request, on the system clock.
     pub fn new(ttl: Duration, min_per_second: u32, retry_ratio: f64) -> Result<Self> {
-        Self::with_clock(ttl, min_per_second, retry_ratio, Arc::new(SystemClock::new()))
+        Self::with_clock(
+            ttl,
+            min_per_second,
+            retry_ratio,
+            Arc::new(SystemClock::new()),
+        )
     }
 
     /// The same budget on `clock`.

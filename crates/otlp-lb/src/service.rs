@@ -142,7 +142,9 @@ where
         let version = balancer.version();
         if cached.0 != version {
             let current = balancer.endpoints();
-            cached.1.retain(|id, _| current.iter().any(|e| e.id() == id));
+            cached
+                .1
+                .retain(|id, _| current.iter().any(|e| e.id() == id));
             cached.0 = version;
         }
         cached
@@ -217,9 +219,8 @@ where
             .await;
             outcome.map_err(|error| match error {
                 FailoverError::NoEndpoint(error) => Box::new(error) as BoxError,
-                FailoverError::Exhausted { last, .. } | FailoverError::BudgetExhausted { last, .. } => {
-                    last
-                }
+                FailoverError::Exhausted { last, .. }
+                | FailoverError::BudgetExhausted { last, .. } => last,
             })
         })
     }

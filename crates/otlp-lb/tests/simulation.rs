@@ -18,7 +18,10 @@ fn p2c_peak_ewma_at_most_halves_round_robin_p99_under_one_slow_backend() {
     // The others send it less, and the tail shrinks accordingly.
     assert!(least_connections.slow_share < round_robin.slow_share);
     assert!(p2c.slow_share < round_robin.slow_share);
-    assert!(p2c.p99 * 2 <= round_robin.p99, "p2c {p2c:?} vs round robin {round_robin:?}");
+    assert!(
+        p2c.p99 * 2 <= round_robin.p99,
+        "p2c {p2c:?} vs round robin {round_robin:?}"
+    );
     assert!(least_connections.p99 < round_robin.p99);
 }
 
@@ -28,5 +31,8 @@ fn the_simulation_is_deterministic() {
         requests: 20_000,
         ..Scenario::default()
     };
-    assert_eq!(simulate(PeakEwma::new(), &scenario), simulate(PeakEwma::new(), &scenario));
+    assert_eq!(
+        simulate(PeakEwma::new(), &scenario),
+        simulate(PeakEwma::new(), &scenario)
+    );
 }

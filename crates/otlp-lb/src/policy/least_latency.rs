@@ -4,11 +4,14 @@ use super::{LatencyEstimation, PickContext, Policy};
 use crate::endpoint::Endpoint;
 use crate::key::reduce;
 
-/// The usable endpoint with the lowest EWMA latency (weight [`LatencyEstimation::alpha`] per
-/// sample). Endpoints with no sample yet count as fastest, so each is tried first; ties go to
-/// a random one. A pick scans all endpoints. Every pick goes to the current minimum until its
-/// latency rises, so under load prefer [`PeakEwma`](super::PeakEwma), which also weighs
-/// requests in flight.
+/// The usable endpoint with the lowest `EWMA latency × (in flight + 1) / weight` — F5's
+/// "least response time": the EWMA (weight [`LatencyEstimation::alpha`] per sample) says how
+/// fast an endpoint answers, the requests in flight how much is already queued there. Without
+/// the in-flight term every pick would go to the current minimum until its latency rose,
+/// which lags the queue it builds; the simulation in `docs/benchmarks.md` shows that herd
+/// melting down. Endpoints with no sample yet count as fastest, so each is tried first; ties
+/// go to a random one. A pick scans all endpoints; [`PeakEwma`](super::PeakEwma) looks at
+/// two.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LeastLatency {
     estimation: LatencyEstimation,
@@ -50,9 +53,10 @@ impl Policy for LeastLatency {
             if !ctx.usable(index) {
                 continue;
             }
-            let latency = ctx.ewma_nanos(index).unwrap_or(0.0);
-            if best.is_none_or(|(_, lowest)| latency < lowest) {
-                best = Some((index, latency));
+            let cost = ctx.ewma_nanos(index).unwrap_or(0.0) * (ctx.in_flight(index) + 1) as f64
+                / f64::from(ctx.weight(index));
+            if best.is_none_or(|(_, lowest)| cost < lowest) {
+                best = Some((index, cost));
             }
         }
         best.map(|(index, _)| index)

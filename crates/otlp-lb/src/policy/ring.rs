@@ -149,8 +149,8 @@ impl Ring {
         let len = packed.len();
         // One to two points per bucket: a window of 8 holds the answer all but ~2e-4 of the
         // time (the loop goes on in the rare fuller bucket).
-        let bits = (usize::BITS - (len / 2).max(2).next_power_of_two().leading_zeros() - 1)
-            .clamp(1, 24);
+        let bits =
+            (usize::BITS - (len / 2).max(2).next_power_of_two().leading_zeros() - 1).clamp(1, 24);
         let shift = 64 - bits;
         let mut index = vec![0_u32; 1 << bits];
         let mut position = 0;
@@ -185,7 +185,10 @@ impl Ring {
                 return 0;
             };
             // A fixed-size window compiles to vector compares and adds: no branch per entry.
-            let below: usize = window.iter().map(|&entry| usize::from(entry < target)).sum();
+            let below: usize = window
+                .iter()
+                .map(|&entry| usize::from(entry < target))
+                .sum();
             position += below;
             if below < WINDOW {
                 break;
@@ -213,7 +216,9 @@ impl Ring {
         } else {
             position % self.len.max(1)
         };
-        self.packed.get(position).map_or(0, |&p| (p & OWNER_MASK) as usize)
+        self.packed
+            .get(position)
+            .map_or(0, |&p| (p & OWNER_MASK) as usize)
     }
 
     /// Points on the ring.

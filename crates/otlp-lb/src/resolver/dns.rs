@@ -17,7 +17,11 @@ use crate::{Error, Result};
 /// the default; another implementation can ask a DNS server directly.
 pub trait HostLookup: Send + Sync + 'static {
     /// The addresses `host` resolves to, with `port`.
-    fn lookup(&self, host: &str, port: u16) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+    fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
 }
 
 /// The operating system's resolver, through tokio (on its blocking pool).
@@ -176,7 +180,9 @@ async fn run<L: HostLookup>(
     resolve_now: Arc<Notify>,
 ) {
     loop {
-        let outcome = tokio::time::timeout(config.timeout, lookup.lookup(&config.hostname, config.port)).await;
+        let outcome =
+            tokio::time::timeout(config.timeout, lookup.lookup(&config.hostname, config.port))
+                .await;
         let failure = match outcome {
             Ok(Ok(addresses)) if !addresses.is_empty() => {
                 let mut addresses = addresses;

@@ -88,8 +88,8 @@ pub fn follow<B: Balance + ?Sized>(
     balancer: Arc<B>,
     mut updates: watch::Receiver<Arc<[Endpoint]>>,
 ) -> Result<Follower> {
-    let runtime =
-        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime("a resolver follower"))?;
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| Error::NoRuntime("a resolver follower"))?;
     let (applied_tx, applied) = watch::channel(0);
     let task = runtime.spawn(async move {
         loop {

@@ -4,9 +4,9 @@ use std::fmt;
 use std::future::Future;
 
 use super::RetryPolicy;
+use crate::Error;
 use crate::balancer::{Balance, PickRequest};
 use crate::endpoint::{Endpoint, EndpointId};
-use crate::Error;
 
 /// Why [`call_with_failover`] gave up. Generic over the caller's own error, which it carries.
 #[derive(Debug)]

@@ -99,7 +99,9 @@ pub fn simulate<P: Policy>(policy: P, scenario: &Scenario) -> Outcome {
         .build()
         .expect("valid scenario");
     let backend_of = |pick: &Pick| -> usize {
-        pick.endpoint().id().as_str()[8..].parse().expect("backend-NNN ids")
+        pick.endpoint().id().as_str()[8..]
+            .parse()
+            .expect("backend-NNN ids")
     };
     let mut random = Random(scenario.seed);
     let service_mean = scenario.service_mean.as_nanos() as f64;
@@ -131,7 +133,11 @@ pub fn simulate<P: Policy>(policy: P, scenario: &Scenario) -> Outcome {
                 let pick = balancer.pick().expect("endpoints present");
                 let backend = backend_of(&pick);
                 to_slow += usize::from(backend == 0);
-                let mean = if backend == 0 { service_mean * scenario.slowdown } else { service_mean };
+                let mean = if backend == 0 {
+                    service_mean * scenario.slowdown
+                } else {
+                    service_mean
+                };
                 let request = requests.len();
                 requests.push(Request {
                     arrived: now,
@@ -157,7 +163,14 @@ pub fn simulate<P: Policy>(policy: P, scenario: &Scenario) -> Outcome {
             match queues[backend].pop_front() {
                 Some(next) => {
                     let done = now + requests[next].service;
-                    push(&mut events, done, Event::Completion { backend, request: next });
+                    push(
+                        &mut events,
+                        done,
+                        Event::Completion {
+                            backend,
+                            request: next,
+                        },
+                    );
                 }
                 None => busy[backend] -= 1,
             }

@@ -151,20 +151,20 @@ impl<P: KeyedPolicy> KeyRouter<P> {
     /// Splits `items` by the owner of each one's key, keeping their order within each part.
     /// Parts come in endpoint-id order. With no endpoints the result is empty and the items
     /// are dropped: use [`partition_or_keep`](KeyRouter::partition_or_keep) to get them back.
-    pub fn partition<'k, T: 'k>(
+    pub fn partition<T>(
         &self,
         items: Vec<T>,
-        key_of: impl FnMut(&T) -> Key<'k>,
+        key_of: impl FnMut(&T) -> Key<'_>,
     ) -> Vec<Routed<T>> {
         self.partition_or_keep(items, key_of).unwrap_or_default()
     }
 
     /// Like [`partition`](KeyRouter::partition), but hands the items back untouched when there
     /// is no endpoint to route them to.
-    pub fn partition_or_keep<'k, T: 'k>(
+    pub fn partition_or_keep<T>(
         &self,
         items: Vec<T>,
-        mut key_of: impl FnMut(&T) -> Key<'k>,
+        mut key_of: impl FnMut(&T) -> Key<'_>,
     ) -> Result<Vec<Routed<T>>, Vec<T>> {
         let Some(group) = self.owning_group() else {
             return Err(items);
@@ -191,11 +191,11 @@ impl<P: KeyedPolicy> KeyRouter<P> {
     /// Checks items queued for endpoint `from` against this (newer) membership: keeps the
     /// ones `from` still owns, hands the rest to their new owners. If `from` is gone, all
     /// move; if there are no endpoints at all, all are kept (nothing is dropped).
-    pub fn reroute<'k, T: 'k>(
+    pub fn reroute<T>(
         &self,
         from: &EndpointId,
         items: Vec<T>,
-        key_of: impl FnMut(&T) -> Key<'k>,
+        key_of: impl FnMut(&T) -> Key<'_>,
     ) -> Rerouted<T> {
         match self.partition_or_keep(items, key_of) {
             Err(items) => Rerouted {

@@ -151,11 +151,7 @@ impl<P: KeyedPolicy> KeyRouter<P> {
     /// Splits `items` by the owner of each one's key, keeping their order within each part.
     /// Parts come in endpoint-id order. With no endpoints the result is empty and the items
     /// are dropped: use [`partition_or_keep`](KeyRouter::partition_or_keep) to get them back.
-    pub fn partition<T>(
-        &self,
-        items: Vec<T>,
-        key_of: impl FnMut(&T) -> Key<'_>,
-    ) -> Vec<Routed<T>> {
+    pub fn partition<T>(&self, items: Vec<T>, key_of: impl FnMut(&T) -> Key<'_>) -> Vec<Routed<T>> {
         self.partition_or_keep(items, key_of).unwrap_or_default()
     }
 

@@ -205,7 +205,7 @@ proptest! {
             match op {
                 // Mostly failures of one endpoint (the others excluded), some successes,
                 // and time passing.
-                0 | 1 | 2 => {
+                0..=2 => {
                     let others: Vec<EndpointId> =
                         ids.iter().filter(|id| **id != ids[target]).cloned().collect();
                     if let Ok(pick) = balancer.pick_with(&PickRequest::new().excluding(&others)) {

@@ -23,10 +23,16 @@ fn fast(hostname: &str) -> DnsConfig {
 async fn dns_resolves_localhost_to_loopback_endpoints() {
     let resolver = DnsResolver::spawn(fast("localhost")).unwrap();
     let mut updates = resolver.subscribe();
-    let set = updates.wait_for(|set| !set.is_empty()).await.unwrap().clone();
+    let set = updates
+        .wait_for(|set| !set.is_empty())
+        .await
+        .unwrap()
+        .clone();
     let addresses: Vec<&str> = set.iter().map(Endpoint::address).collect();
     assert!(
-        addresses.iter().all(|a| *a == "127.0.0.1:4317" || *a == "[::1]:4317"),
+        addresses
+            .iter()
+            .all(|a| *a == "127.0.0.1:4317" || *a == "[::1]:4317"),
         "{addresses:?}"
     );
     assert!(addresses.contains(&"127.0.0.1:4317"));
@@ -59,7 +65,11 @@ impl HostLookup for Scripted {
     async fn lookup(&self, _host: &str, _port: u16) -> io::Result<Vec<SocketAddr>> {
         let step = {
             let mut script = self.0.lock().unwrap();
-            if script.len() > 1 { script.remove(0) } else { script[0].clone() }
+            if script.len() > 1 {
+                script.remove(0)
+            } else {
+                script[0].clone()
+            }
         };
         match step {
             Step::Answer(addresses) => Ok(addresses),
@@ -71,7 +81,10 @@ impl HostLookup for Scripted {
 
 #[tokio::test]
 async fn dns_keeps_the_last_good_set_through_failures_empty_answers_and_hangs() {
-    let good: Vec<SocketAddr> = vec!["10.0.0.2:4317".parse().unwrap(), "10.0.0.1:4317".parse().unwrap()];
+    let good: Vec<SocketAddr> = vec![
+        "10.0.0.2:4317".parse().unwrap(),
+        "10.0.0.1:4317".parse().unwrap(),
+    ];
     let script = Scripted(Mutex::new(vec![
         Step::Answer(good),
         Step::Fail,
@@ -92,11 +105,19 @@ async fn dns_keeps_the_last_good_set_through_failures_empty_answers_and_hangs() 
     assert_eq!(stats.succeeded, 1);
     assert!(stats.failed >= 5);
     assert!(stats.last_error.unwrap().contains("took longer"));
-    let set: Vec<String> = resolver.subscribe().borrow().iter().map(|e| e.to_string()).collect();
+    let set: Vec<String> = resolver
+        .subscribe()
+        .borrow()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
     assert_eq!(set, ["10.0.0.1:4317", "10.0.0.2:4317"]);
     follower.applied().wait_for(|n| *n >= 1).await.unwrap();
     assert_eq!(balancer.len(), 2);
-    assert!(balancer.pick().is_ok(), "picks keep working while resolution hangs");
+    assert!(
+        balancer.pick().is_ok(),
+        "picks keep working while resolution hangs"
+    );
 }
 
 #[tokio::test]
@@ -108,11 +129,21 @@ async fn a_follower_applies_every_published_set_and_skips_rejected_ones() {
     applied.wait_for(|n| *n >= 1).await.unwrap();
     assert_eq!(balancer.endpoints()[0].id(), "a:1");
 
-    resolver.set(vec![Endpoint::new("b:1"), Endpoint::new("c:1")]).unwrap();
+    resolver
+        .set(vec![Endpoint::new("b:1"), Endpoint::new("c:1")])
+        .unwrap();
     applied.wait_for(|n| *n >= 2).await.unwrap();
     assert_eq!(balancer.len(), 2);
-    assert!(resolver.set(vec![Endpoint::new("d:1"), Endpoint::new("d:1")]).is_err());
-    assert_eq!(resolver.subscribe().borrow().len(), 2, "a bad set is not published");
+    assert!(
+        resolver
+            .set(vec![Endpoint::new("d:1"), Endpoint::new("d:1")])
+            .is_err()
+    );
+    assert_eq!(
+        resolver.subscribe().borrow().len(),
+        2,
+        "a bad set is not published"
+    );
 }
 
 #[test]

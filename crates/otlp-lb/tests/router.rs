@@ -47,12 +47,19 @@ fn a_failed_part_is_repartitioned_alone_and_nothing_is_lost_or_duplicated() {
             pending.extend(balancer.router().partition(part.items, key));
             continue;
         }
-        delivered.entry(part.endpoint.id().clone()).or_default().extend(part.items);
+        delivered
+            .entry(part.endpoint.id().clone())
+            .or_default()
+            .extend(part.items);
     }
     assert!(rounds >= 4);
     let mut seqs: Vec<u32> = delivered.values().flatten().map(|s| s.seq).collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (0..4_000).collect::<Vec<_>>(), "every span exactly once");
+    assert_eq!(
+        seqs,
+        (0..4_000).collect::<Vec<_>>(),
+        "every span exactly once"
+    );
     // Every trace whole on one endpoint: its owner under the final membership.
     let router = balancer.router();
     for (endpoint, spans) in &delivered {
@@ -98,8 +105,14 @@ fn reroute_after_join<P: KeyedPolicy>(policy: P) -> (usize, usize, bool) {
 fn queues_are_rerouted_when_an_endpoint_joins() {
     let (kept, moved, only_to_newcomer) = reroute_after_join(ConsistentHash::new());
     assert_eq!(kept + moved, 8_000);
-    assert!(only_to_newcomer, "on the ring, keys only ever move to the newcomer");
-    assert!((1_000..2_400).contains(&moved), "about a fifth moves: {moved}");
+    assert!(
+        only_to_newcomer,
+        "on the ring, keys only ever move to the newcomer"
+    );
+    assert!(
+        (1_000..2_400).contains(&moved),
+        "about a fifth moves: {moved}"
+    );
     let (kept, moved, _) = reroute_after_join(Maglev::new());
     assert_eq!(kept + moved, 8_000);
     assert!(moved > 0);
@@ -110,7 +123,10 @@ fn with_no_endpoints_items_are_handed_back() {
     let balancer = Balancer::new(ConsistentHash::new());
     let router = balancer.router();
     let items = spans(10);
-    assert_eq!(router.partition_or_keep(items.clone(), key), Err(items.clone()));
+    assert_eq!(
+        router.partition_or_keep(items.clone(), key),
+        Err(items.clone())
+    );
     let rerouted = router.reroute(&EndpointId::from("gone"), items.clone(), key);
     assert_eq!(rerouted.kept, items);
     assert!(router.owner(&[1_u8; 16]).is_none());

@@ -20,10 +20,14 @@ async fn echo_server(name: &'static str) -> SocketAddr {
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let mut buffer = [0_u8; 256];
-                let Ok(n) = stream.read(&mut buffer).await else { return };
+                let Ok(n) = stream.read(&mut buffer).await else {
+                    return;
+                };
                 let mut reply = format!("{name}:").into_bytes();
                 reply.extend_from_slice(&buffer[..n]);
                 let _ = stream.write_all(&reply).await;
@@ -40,7 +44,9 @@ async fn closed_port() -> SocketAddr {
 }
 
 /// The per-endpoint service: connect, send the request, read the reply.
-fn tcp_client(endpoint: &Endpoint) -> tower::util::BoxCloneSyncService<String, String, std::io::Error> {
+fn tcp_client(
+    endpoint: &Endpoint,
+) -> tower::util::BoxCloneSyncService<String, String, std::io::Error> {
     let address = endpoint.address().to_owned();
     tower::util::BoxCloneSyncService::new(tower::service_fn(move |request: String| {
         let address = address.clone();
@@ -79,7 +85,13 @@ async fn balances_over_echo_servers_and_fails_over_from_a_dead_one() {
         .layer(tcp_client);
     let mut replies = Vec::new();
     for i in 0..12 {
-        let reply = service.ready().await.unwrap().call(format!("hello {i}")).await.unwrap();
+        let reply = service
+            .ready()
+            .await
+            .unwrap()
+            .call(format!("hello {i}"))
+            .await
+            .unwrap();
         assert!(reply.ends_with(&format!("hello {i}")), "{reply}");
         replies.push(reply);
     }
@@ -91,18 +103,28 @@ async fn balances_over_echo_servers_and_fails_over_from_a_dead_one() {
 
 #[tokio::test]
 async fn keyed_requests_stick_to_one_server() {
-    let servers = [echo_server("a").await, echo_server("b").await, echo_server("c").await];
+    let servers = [
+        echo_server("a").await,
+        echo_server("b").await,
+        echo_server("c").await,
+    ];
     let balancer = Arc::new(Balancer::new(ConsistentHash::new()));
     balancer
         .set_endpoints(servers.map(|a| Endpoint::new(a.to_string())))
         .unwrap();
     let service = BalanceLayer::new(Arc::clone(&balancer))
-        .with_key(|request: &String| Some(hash_key(request.split(' ').next().unwrap_or("").as_bytes())))
+        .with_key(|request: &String| {
+            Some(hash_key(request.split(' ').next().unwrap_or("").as_bytes()))
+        })
         .layer(tcp_client);
     for user in ["alice", "bob", "carol"] {
         let mut names = std::collections::BTreeSet::new();
         for i in 0..5 {
-            let reply = service.clone().oneshot(format!("{user} {i}")).await.unwrap();
+            let reply = service
+                .clone()
+                .oneshot(format!("{user} {i}"))
+                .await
+                .unwrap();
             names.insert(reply.split(':').next().unwrap().to_owned());
         }
         assert_eq!(names.len(), 1, "{user} went to {names:?}");
@@ -139,7 +161,10 @@ async fn active_tcp_checks_take_a_dead_endpoint_out_and_bring_it_back() {
     assert!(balancer.is_eligible(&alive.to_string()));
     assert!(!balancer.is_eligible(&flapping.to_string()));
     for _ in 0..4 {
-        assert_eq!(balancer.pick().unwrap().endpoint().address(), alive.to_string());
+        assert_eq!(
+            balancer.pick().unwrap().endpoint().address(),
+            alive.to_string()
+        );
     }
     // Something listens there again: one good probe brings it back.
     let _listener = TcpListener::bind(flapping).await.unwrap();

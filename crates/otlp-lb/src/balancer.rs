@@ -201,38 +201,10 @@ impl<P: Policy> BalancerBuilder<P> {
         if let Some(outlier) = &self.outlier {
             outlier.validate()?;
         }
-        let latency = match self.policy.latency_estimation() {
-            Some(estimation) => {
-                estimation.validate()?;
-                Some(LatencyTracking {
-                    tau_nanos: nanos(estimation.decay) as f64,
-                    default_rtt_nanos: nanos(estimation.default_rtt) as f64,
-                    alpha: estimation.alpha,
-                })
-            }
-            None => None,
-        };
-        let clock = self
-            .clock
-            .unwrap_or_else(|| Arc::new(SystemClock::new()) as Arc<dyn Clock>);
-        let shared = Arc::new(Shared::new(
-            clock,
-            self.outlier,
-            latency,
-            self.policy.uses_total_load(),
-            self.seed.unwrap_or_else(Rng::entropy_seed),
-        ));
-        let balancer = Balancer {
-            policy: Arc::new(self.policy),
-            shared,
-            snapshot: ArcSwap::from_pointee(Snapshot {
-                version: 0,
-                endpoints: Arc::from(Vec::new()),
-                groups: Vec::new(),
-                by_id: HashMap::new(),
-            }),
-            update_lock: Mutex::new(()),
-        };
+        if let Some(estimation) = self.policy.latency_estimation() {
+            estimation.validate()?;
+        }
+        let balancer = Balancer::assemble(self.policy, self.outlier, self.clock, self.seed);
         if !self.endpoints.is_empty() {
             balancer.set_endpoints(self.endpoints)?;
         }
@@ -241,20 +213,33 @@ impl<P: Policy> BalancerBuilder<P> {
 }
 
 impl<P: Policy> Balancer<P> {
-    /// A balancer with no endpoints, the system clock and no outlier detection.
+    /// A balancer with no endpoints, the system clock and no outlier detection. (A policy's
+    /// latency settings are checked by [`Balancer::builder`]; here an out-of-range `alpha` or
+    /// `decay` is clamped into range.)
     pub fn new(policy: P) -> Self {
+        Self::assemble(policy, None, None, None)
+    }
+
+    fn assemble(
+        policy: P,
+        outlier: Option<OutlierDetection>,
+        clock: Option<Arc<dyn Clock>>,
+        seed: Option<u64>,
+    ) -> Self {
+        let latency = policy
+            .latency_estimation()
+            .map(|estimation| LatencyTracking {
+                tau_nanos: nanos(estimation.decay).max(1) as f64,
+                default_rtt_nanos: nanos(estimation.default_rtt) as f64,
+                alpha: estimation.alpha.clamp(f64::MIN_POSITIVE, 1.0),
+            });
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock::new()) as Arc<dyn Clock>);
         let shared = Arc::new(Shared::new(
-            Arc::new(SystemClock::new()),
-            None,
-            policy
-                .latency_estimation()
-                .map(|estimation| LatencyTracking {
-                    tau_nanos: nanos(estimation.decay).max(1) as f64,
-                    default_rtt_nanos: nanos(estimation.default_rtt) as f64,
-                    alpha: estimation.alpha.clamp(f64::MIN_POSITIVE, 1.0),
-                }),
+            clock,
+            outlier,
+            latency,
             policy.uses_total_load(),
-            Rng::entropy_seed(),
+            seed.unwrap_or_else(Rng::entropy_seed),
         ));
         Self {
             policy: Arc::new(policy),

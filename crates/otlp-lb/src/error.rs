@@ -48,9 +48,6 @@ pub enum Error {
     /// A resolver or health checker needs a tokio runtime and was started outside one.
     #[error("{0} must be started inside a tokio runtime")]
     NoRuntime(&'static str),
-    /// A retry was refused because the retry budget is spent.
-    #[error("retry budget exhausted")]
-    BudgetExhausted,
 }
 
 /// The crate's result type.

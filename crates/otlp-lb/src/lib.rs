@@ -71,3 +71,8 @@ pub use key::{Key, hash_key};
 pub use pick::{Outcome, Pick};
 pub use router::{KeyRouter, MembershipChange, Rerouted, Routed, ring_moved_share};
 pub use state::EndpointStats;
+
+/// The README's example, compiled and run as a doctest so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

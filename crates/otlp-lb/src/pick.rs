@@ -56,7 +56,16 @@ impl Pick {
     /// Reports `outcome` with a latency measured by the caller (or timed from the pick when
     /// `None`).
     pub fn record(self, outcome: Outcome, latency: Option<Duration>) {
-        let now = self.state.shared.clock.now_nanos();
+        let shared = &self.state.shared;
+        // The clock is read only when something will use the time: a latency estimate, or
+        // an ejection decision.
+        let needs_time =
+            shared.latency.is_some() || (outcome == Outcome::Failure && shared.outlier.is_some());
+        let now = if needs_time {
+            shared.clock.now_nanos()
+        } else {
+            0
+        };
         let latency = latency
             .map(nanos)
             .or_else(|| self.started_at.map(|start| now.saturating_sub(start)));

@@ -73,6 +73,8 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) struct EndpointState {
     pub(crate) endpoint: Endpoint,
+    /// The endpoint's weight, here so scans over all endpoints do not chase its pointer.
+    pub(crate) weight: u32,
     pub(crate) shared: Arc<Shared>,
     in_flight: AtomicU64,
     flags: AtomicU8,
@@ -95,6 +97,7 @@ impl EndpointState {
         let start = shared.latency.map_or(0.0, |l| l.default_rtt_nanos);
         let now = shared.clock.now_nanos();
         Self {
+            weight: endpoint.weight(),
             endpoint,
             shared,
             in_flight: AtomicU64::new(0),
@@ -117,6 +120,7 @@ impl EndpointState {
     pub(crate) fn successor(&self, endpoint: Endpoint) -> Self {
         let relaxed = Ordering::Relaxed;
         Self {
+            weight: endpoint.weight(),
             endpoint,
             shared: Arc::clone(&self.shared),
             in_flight: AtomicU64::new(0),

@@ -6,7 +6,8 @@ use crate::key::reduce;
 
 /// The usable endpoint with the fewest requests in flight per unit of weight (nginx's and
 /// Envoy's `least_conn`, the exhaustive kind). Requests count from [`Balancer::pick`] until the
-/// [`Pick`] guard is dropped. Ties go to a random one of them; a pick scans all endpoints.
+/// [`Pick`] guard is dropped. Ties go to the first after a random starting point; a pick scans
+/// all endpoints.
 ///
 /// [`Balancer::pick`]: crate::Balancer::pick
 /// [`Pick`]: crate::Pick
@@ -33,9 +34,10 @@ impl Policy for LeastConnections {
 
     fn pick(&self, _table: &(), ctx: &PickContext<'_>) -> Option<usize> {
         let len = ctx.len();
+        // Scanning from a random start makes the first of several tied endpoints a uniformly
+        // random one, without a random draw per tie.
         let start = reduce(ctx.random(), len);
         let mut best: Option<(usize, u128, u128)> = None;
-        let mut ties = 0_u64;
         for k in 0..len {
             let index = (start + k) % len;
             if !ctx.usable(index) {
@@ -43,20 +45,11 @@ impl Policy for LeastConnections {
             }
             let load = u128::from(ctx.in_flight(index));
             let weight = u128::from(ctx.weight(index));
-            match best {
-                // load / weight < best_load / best_weight, without division.
-                Some((_, best_load, best_weight)) if load * best_weight > best_load * weight => {}
-                Some((_, best_load, best_weight)) if load * best_weight == best_load * weight => {
-                    // Reservoir sampling keeps each tied endpoint equally likely.
-                    ties += 1;
-                    if ctx.random().is_multiple_of(ties + 1) {
-                        best = Some((index, load, weight));
-                    }
-                }
-                _ => {
-                    best = Some((index, load, weight));
-                    ties = 0;
-                }
+            // load / weight < best_load / best_weight, without division.
+            if best
+                .is_none_or(|(_, best_load, best_weight)| load * best_weight < best_load * weight)
+            {
+                best = Some((index, load, weight));
             }
         }
         best.map(|(index, _, _)| index)

@@ -162,7 +162,7 @@ impl PickContext<'_> {
     /// Endpoint `index`'s weight.
     #[inline]
     pub fn weight(&self, index: usize) -> u32 {
-        self.members.get(index).map_or(1, |m| m.endpoint.weight())
+        self.members.get(index).map_or(1, |m| m.weight)
     }
 
     /// Requests in flight to endpoint `index`.

@@ -31,6 +31,34 @@ use crate::endpoint::{Endpoint, EndpointId};
 use crate::state::{EndpointState, Shared};
 
 /// A load-balancing algorithm: builds a table per endpoint set, picks from it per request.
+///
+/// ```
+/// use otlp_lb::policy::{PickContext, Policy};
+/// use otlp_lb::{Balancer, Endpoint};
+///
+/// /// Always the first usable endpoint in id order: a primary with standbys.
+/// struct FirstUsable;
+///
+/// impl Policy for FirstUsable {
+///     type Table = ();
+///     fn name(&self) -> &'static str {
+///         "first_usable"
+///     }
+///     fn build(&self, _endpoints: &[Endpoint]) -> otlp_lb::Result<()> {
+///         Ok(())
+///     }
+///     fn pick(&self, _table: &(), ctx: &PickContext<'_>) -> Option<usize> {
+///         ctx.first_usable_from(0)
+///     }
+/// }
+///
+/// let balancer = Balancer::new(FirstUsable);
+/// balancer.set_endpoints(vec![Endpoint::new("standby"), Endpoint::new("primary")])?;
+/// assert_eq!(balancer.pick()?.endpoint().id(), "primary");
+/// balancer.set_healthy("primary", false);
+/// assert_eq!(balancer.pick()?.endpoint().id(), "standby");
+/// # Ok::<(), otlp_lb::Error>(())
+/// ```
 pub trait Policy: Send + Sync + 'static {
     /// What [`build`](Policy::build) precomputes for one endpoint set (one priority group).
     type Table: Send + Sync + 'static;
@@ -153,10 +181,10 @@ impl PickContext<'_> {
                 || !self.exclude.iter().any(|id| id == member.endpoint.id()))
     }
 
-    /// Endpoint `index` (panics when out of range, like slice indexing).
+    /// Endpoint `index`, if in range.
     #[inline]
-    pub fn endpoint(&self, index: usize) -> &Endpoint {
-        &self.members[index].endpoint
+    pub fn endpoint(&self, index: usize) -> Option<&Endpoint> {
+        self.members.get(index).map(|m| &m.endpoint)
     }
 
     /// Endpoint `index`'s weight.

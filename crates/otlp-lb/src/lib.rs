@@ -37,9 +37,10 @@
 //!   duplicates nothing.
 //! * [`retry`] — exponential backoff with full jitter, a retry budget, and failover that
 //!   retries on the next candidate.
-//! * With the `tokio` feature (default): [`resolver`]s that publish whole endpoint sets
-//!   (static, DNS) and [active health checks](health::HealthChecker); with `tower` (default):
-//!   [`service::BalanceLayer`], a tower layer balancing over per-endpoint services.
+//! * With the `tokio` feature (default): the `resolver` module, whose resolvers publish whole
+//!   endpoint sets (static, DNS), and active health checks (`health::HealthChecker`); with
+//!   `tower` (default): `service::BalanceLayer`, a tower layer balancing over per-endpoint
+//!   services.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),

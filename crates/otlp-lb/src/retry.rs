@@ -197,7 +197,7 @@ impl RetryBudget {
     }
 }
 
-/// How [`call_with_failover`] retries.
+/// How `call_with_failover` (with the `tokio` feature) retries.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 = no retry). Default 3.

@@ -1,0 +1,306 @@
+//! [`KeyRouter`]: which endpoint owns a key under one membership, and what moves when the
+//! membership changes — what a trace-routing exporter needs to lose nothing and duplicate
+//! nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::balancer::{Balancer, Snapshot};
+use crate::endpoint::{Endpoint, EndpointId};
+use crate::key::Key;
+use crate::policy::{KeyedPolicy, Policy};
+
+/// Items routed to one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routed<T> {
+    /// Where the items go.
+    pub endpoint: Endpoint,
+    /// The items, in their original order.
+    pub items: Vec<T>,
+}
+
+/// Items that were queued for one endpoint, checked against a newer membership.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rerouted<T> {
+    /// Items the endpoint still owns (all of them when nothing moved).
+    pub kept: Vec<T>,
+    /// Items now owned by other endpoints, by new owner.
+    pub moved: Vec<Routed<T>>,
+}
+
+/// How two memberships differ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MembershipChange {
+    /// Endpoints only in the newer membership.
+    pub added: Vec<Endpoint>,
+    /// Endpoints only in the older membership.
+    pub removed: Vec<Endpoint>,
+    /// The share of the key space whose owner changed, in `[0, 1]` (estimated from 2^16
+    /// evenly spread hashes when the algorithm has no exact comparison).
+    pub moved_share: f64,
+}
+
+/// One membership's key → owner mapping, frozen: cheap to clone, safe to keep while the
+/// balancer moves on. Ownership ignores health and load, so it is the same in every process
+/// that sees the same endpoint set: use it to partition data, then send each part with
+/// failover (`Balancer::pick_with` with the tried endpoints excluded).
+///
+/// The exporter loop this is built for:
+/// 1. [`partition`](KeyRouter::partition) a batch by owner and send each part;
+/// 2. when a part fails, re-partition only that part against the then-current router (its
+///    keys may have a new owner by now) and send again — parts that succeeded are never
+///    re-sent, so nothing is duplicated;
+/// 3. when membership changes ([`version`](KeyRouter::version) differs), run each endpoint's
+///    queue through [`reroute`](KeyRouter::reroute): items whose owner changed move to their
+///    new owner's queue, so nothing is left behind for an endpoint that is gone.
+///
+/// ```
+/// use otlp_lb::{Balancer, Endpoint, policy::ConsistentHash};
+///
+/// let balancer = Balancer::new(ConsistentHash::new());
+/// balancer.set_endpoints((1..=3).map(|i| Endpoint::new(format!("back-{i}:4317"))))?;
+/// let router = balancer.router();
+/// let trace_ids: Vec<[u8; 16]> = (0..100_u8).map(|i| [i; 16]).collect();
+/// let parts = router.partition(trace_ids.clone(), |id| otlp_lb::Key::from(id));
+/// assert_eq!(parts.iter().map(|p| p.items.len()).sum::<usize>(), 100);
+///
+/// // back-2 goes away: only what it owned moves, and it moves to the survivors.
+/// balancer.remove("back-2:4317")?;
+/// let newer = balancer.router();
+/// for part in parts {
+///     let rerouted = newer.reroute(part.endpoint.id(), part.items, |id| otlp_lb::Key::from(id));
+///     if part.endpoint.id() == "back-2:4317" {
+///         assert!(rerouted.kept.is_empty());
+///     } else {
+///         assert!(rerouted.moved.is_empty());
+///     }
+/// }
+/// # Ok::<(), otlp_lb::Error>(())
+/// ```
+pub struct KeyRouter<P: Policy> {
+    snapshot: Arc<Snapshot<P::Table>>,
+    policy: Arc<P>,
+}
+
+impl<P: Policy> Clone for KeyRouter<P> {
+    fn clone(&self) -> Self {
+        Self {
+            snapshot: Arc::clone(&self.snapshot),
+            policy: Arc::clone(&self.policy),
+        }
+    }
+}
+
+impl<P: KeyedPolicy> Balancer<P> {
+    /// The current membership's key router.
+    pub fn router(&self) -> KeyRouter<P> {
+        KeyRouter {
+            snapshot: self.load_snapshot(),
+            policy: self.policy_arc(),
+        }
+    }
+}
+
+impl<P: KeyedPolicy> KeyRouter<P> {
+    /// A router over `endpoints` alone, without a balancer.
+    pub fn new(policy: P, endpoints: Vec<Endpoint>) -> crate::Result<Self> {
+        let balancer = Balancer::new(policy);
+        balancer.set_endpoints(endpoints)?;
+        Ok(balancer.router())
+    }
+
+    /// The membership version this router was taken at (compare with
+    /// [`Balancer::version`]).
+    pub fn version(&self) -> u64 {
+        self.snapshot.version
+    }
+
+    /// The endpoints, sorted by id.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.snapshot.endpoints
+    }
+
+    /// The priority group that owns keys: the first one.
+    fn owning_group(&self) -> Option<&crate::balancer::Group<P::Table>> {
+        self.snapshot.groups.first()
+    }
+
+    /// The endpoint owning `key`, or `None` when there are no endpoints.
+    #[inline]
+    pub fn owner<'k>(&self, key: impl Into<Key<'k>>) -> Option<&Endpoint> {
+        let group = self.owning_group()?;
+        let index = self.policy.owner(&group.table, key.into().hash())?;
+        group.members.get(index).map(|m| &m.endpoint)
+    }
+
+    /// Up to `limit` distinct endpoints in `key`'s failover order, the owner first (for the
+    /// ring: the next distinct endpoints clockwise).
+    pub fn candidates<'k>(&self, key: impl Into<Key<'k>>, limit: usize) -> Vec<&Endpoint> {
+        let Some(group) = self.owning_group() else {
+            return Vec::new();
+        };
+        let mut indices = Vec::new();
+        self.policy
+            .candidates(&group.table, key.into().hash(), limit, &mut indices);
+        indices
+            .into_iter()
+            .filter_map(|i| group.members.get(i).map(|m| &m.endpoint))
+            .collect()
+    }
+
+    /// Splits `items` by the owner of each one's key, keeping their order within each part.
+    /// Parts come in endpoint-id order. With no endpoints the result is empty and the items
+    /// are dropped: use [`partition_or_keep`](KeyRouter::partition_or_keep) to get them back.
+    pub fn partition<T>(&self, items: Vec<T>, key_of: impl FnMut(&T) -> Key<'_>) -> Vec<Routed<T>> {
+        self.partition_or_keep(items, key_of).unwrap_or_default()
+    }
+
+    /// Like [`partition`](KeyRouter::partition), but hands the items back untouched when there
+    /// is no endpoint to route them to.
+    pub fn partition_or_keep<T>(
+        &self,
+        items: Vec<T>,
+        mut key_of: impl FnMut(&T) -> Key<'_>,
+    ) -> Result<Vec<Routed<T>>, Vec<T>> {
+        let Some(group) = self.owning_group() else {
+            return Err(items);
+        };
+        let mut parts: Vec<Vec<T>> = (0..group.members.len()).map(|_| Vec::new()).collect();
+        for item in items {
+            let hash = key_of(&item).hash();
+            let index = self.policy.owner(&group.table, hash).unwrap_or(0);
+            if let Some(part) = parts.get_mut(index) {
+                part.push(item);
+            }
+        }
+        Ok(parts
+            .into_iter()
+            .zip(group.members.iter())
+            .filter(|(items, _)| !items.is_empty())
+            .map(|(items, member)| Routed {
+                endpoint: member.endpoint.clone(),
+                items,
+            })
+            .collect())
+    }
+
+    /// Checks items queued for endpoint `from` against this (newer) membership: keeps the
+    /// ones `from` still owns, hands the rest to their new owners. If `from` is gone, all
+    /// move; if there are no endpoints at all, all are kept (nothing is dropped).
+    pub fn reroute<T>(
+        &self,
+        from: &EndpointId,
+        items: Vec<T>,
+        key_of: impl FnMut(&T) -> Key<'_>,
+    ) -> Rerouted<T> {
+        match self.partition_or_keep(items, key_of) {
+            Err(items) => Rerouted {
+                kept: items,
+                moved: Vec::new(),
+            },
+            Ok(parts) => {
+                let mut kept = Vec::new();
+                let mut moved = Vec::with_capacity(parts.len());
+                for part in parts {
+                    if part.endpoint.id() == from {
+                        kept = part.items;
+                    } else {
+                        moved.push(part);
+                    }
+                }
+                Rerouted { kept, moved }
+            }
+        }
+    }
+
+    /// What changed from `self` to `newer`: endpoints added and removed, and the share of
+    /// keys whose owner changed.
+    pub fn diff(&self, newer: &KeyRouter<P>) -> MembershipChange {
+        let old: HashMap<&EndpointId, &Endpoint> =
+            self.endpoints().iter().map(|e| (e.id(), e)).collect();
+        let new: HashMap<&EndpointId, &Endpoint> =
+            newer.endpoints().iter().map(|e| (e.id(), e)).collect();
+        let added = newer
+            .endpoints()
+            .iter()
+            .filter(|e| !old.contains_key(e.id()))
+            .cloned()
+            .collect();
+        let removed = self
+            .endpoints()
+            .iter()
+            .filter(|e| !new.contains_key(e.id()))
+            .cloned()
+            .collect();
+        MembershipChange {
+            added,
+            removed,
+            moved_share: self.moved_share(newer),
+        }
+    }
+
+    /// The share of the key space whose owner differs between `self` and `newer`, estimated
+    /// over 2^16 evenly spaced hashes (exact comparisons: [`ring_moved_share`]).
+    pub fn moved_share(&self, newer: &KeyRouter<P>) -> f64 {
+        const SAMPLES: u64 = 1 << 16;
+        let step = u64::MAX / SAMPLES;
+        let moved = (0..SAMPLES)
+            .filter(|i| {
+                let hash = i * step + step / 2;
+                self.owner(Key::Hash(hash)).map(Endpoint::id)
+                    != newer.owner(Key::Hash(hash)).map(Endpoint::id)
+            })
+            .count();
+        moved as f64 / SAMPLES as f64
+    }
+}
+
+/// The exact share of the hash space whose owner differs between two rings, with owners
+/// compared by endpoint id (`old_ids[i]` names ring `old`'s endpoint `i`).
+pub fn ring_moved_share(
+    old: &crate::policy::Ring,
+    old_ids: &[EndpointId],
+    new: &crate::policy::Ring,
+    new_ids: &[EndpointId],
+) -> f64 {
+    // Merge both rings' arc ends; between two consecutive ends each ring has one owner.
+    let mut ends: Vec<u64> = old
+        .arcs()
+        .map(|(end, _)| end)
+        .chain(new.arcs().map(|(end, _)| end))
+        .collect();
+    ends.sort_unstable();
+    ends.dedup();
+    let (Some(&last), false) = (ends.last(), old.is_empty() || new.is_empty()) else {
+        return if old.is_empty() && new.is_empty() {
+            0.0
+        } else {
+            1.0
+        };
+    };
+    if ends.len() == 1 {
+        let same = old_ids.get(old.owner_at(0)) == new_ids.get(new.owner_at(0));
+        return if same { 0.0 } else { 1.0 };
+    }
+    let mut moved = 0.0;
+    let mut previous = last;
+    for &end in &ends {
+        let old_owner = old_ids.get(old.owner_at(old.position(end)));
+        let new_owner = new_ids.get(new.owner_at(new.position(end)));
+        if old_owner != new_owner {
+            moved += end.wrapping_sub(previous) as f64;
+        }
+        previous = end;
+    }
+    moved / 2f64.powi(64)
+}
+
+impl<P: Policy> std::fmt::Debug for KeyRouter<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRouter")
+            .field("policy", &self.policy.name())
+            .field("version", &self.snapshot.version)
+            .field("endpoints", &self.snapshot.endpoints)
+            .finish()
+    }
+}

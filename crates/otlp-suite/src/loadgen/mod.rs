@@ -3,7 +3,9 @@
 //!
 //! The requests come from [`otlp_testkit::Generator`]: a pool of distinct requests is
 //! generated and protobuf-encoded once before the clock starts, so neither generation nor
-//! encoding limits the throughput being measured. Each connection is served by its own task;
+//! encoding limits the throughput being measured; every send patches fresh trace and span ids
+//! and current timestamps into a copy of the pooled bytes ([`fresh`]), so no two requests repeat
+//! an id. Each connection is served by its own task;
 //! with `--rate` all tasks share one absolute schedule (request *k* is due at
 //! `start + k × interval`), so the rate does not drift however the server's latency varies.
 //! A retryable refusal (gRPC `UNAVAILABLE`/`RESOURCE_EXHAUSTED`, HTTP 429/503) is counted and
@@ -19,8 +21,11 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod fresh;
+
 use crate::error::Error;
 use bytes::{BufMut, Bytes};
+use fresh::{IdKeys, Template};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -190,10 +195,49 @@ impl fmt::Display for LoadgenReport {
     }
 }
 
-/// One pre-encoded request: the protobuf bytes (compressed already for HTTP) and its span count.
+/// One pooled request: its protobuf bytes with the places of its ids and timestamps, and its span count.
 struct Payload {
-    body: Bytes,
+    template: Template,
     spans: u64,
+}
+
+/// How every send turns a pooled request into fresh bytes.
+struct Freshness {
+    /// Mixed into every id key, so two runs do not repeat ids either.
+    nonce: u64,
+    /// When the pool's timestamps were generated (nanoseconds since the Unix epoch).
+    generated_at: u64,
+    /// HTTP bodies are compressed after patching; gRPC compresses inside tonic.
+    compression: Option<Compression>,
+}
+
+fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl Freshness {
+    /// The body of pooled request `payload` for pass `pass` of connection `connection`.
+    fn body(&self, payload: &Payload, connection: u64, pass: u64) -> Result<Bytes, Error> {
+        let shift = unix_nanos(SystemTime::now()).saturating_sub(self.generated_at);
+        let encoded = payload
+            .template
+            .render(IdKeys::new(self.nonce, connection, pass), shift);
+        let compressed = match self.compression {
+            None | Some(Compression::None) => return Ok(encoded),
+            Some(Compression::Gzip) => {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                encoder
+                    .write_all(&encoded)
+                    .and_then(|()| encoder.finish())
+                    .map_err(|e| Error::Worker(format!("gzip of a request body failed: {e}")))?
+            }
+            Some(Compression::Zstd) => zstd::bulk::compress(&encoded, 1)
+                .map_err(|e| Error::Worker(format!("zstd of a request body failed: {e}")))?,
+        };
+        Ok(Bytes::from(compressed))
+    }
 }
 
 /// How the workers pace their requests.
@@ -284,13 +328,13 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 impl Sender {
-    async fn send(&mut self, payload: &Payload) -> Outcome {
+    async fn send(&mut self, body: Bytes) -> Outcome {
         match self {
             Sender::Grpc(grpc) => {
                 if grpc.ready().await.is_err() {
                     return Outcome::Failed;
                 }
-                let request = tonic::Request::new(payload.body.clone());
+                let request = tonic::Request::new(body);
                 let path = PathAndQuery::from_static(EXPORT_PATH);
                 match grpc.unary(request, path, PreEncodedCodec).await {
                     Ok(response) => Outcome::Accepted {
@@ -323,7 +367,7 @@ impl Sender {
                 let mut request = client
                     .post(url.clone())
                     .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
-                    .body(payload.body.clone());
+                    .body(body);
                 if let Some(encoding) = content_encoding {
                     request = request.header(reqwest::header::CONTENT_ENCODING, *encoding);
                 }
@@ -424,34 +468,25 @@ fn validate(args: &LoadgenArgs) -> Result<(String, reqwest::Url, Pace), Error> {
 }
 
 /// Generates and encodes the request pool before the clock starts.
-fn build_pool(args: &LoadgenArgs) -> Result<Vec<Payload>, Error> {
+fn build_pool(args: &LoadgenArgs) -> Result<(Vec<Payload>, Freshness), Error> {
     let requests = (MAX_POOLED_SPANS / args.spans_per_request).clamp(1, POOL_REQUESTS);
-    let mut generator = Generator::new(args.seed).with_start_time(SystemTime::now());
+    let generated = SystemTime::now();
+    let mut generator = Generator::new(args.seed).with_start_time(generated);
     let mut pool = Vec::with_capacity(requests);
     for _ in 0..requests {
         let request = generator.traces(args.spans_per_request);
         let spans = span_count(&request) as u64;
-        let encoded = request.encode_to_vec();
-        // gRPC compresses per message inside tonic; HTTP bodies are compressed here, once.
-        let body = match (args.protocol, args.compression) {
-            (Protocol::Grpc, _) | (Protocol::Http, Compression::None) => encoded,
-            (Protocol::Http, Compression::Gzip) => {
-                let mut encoder =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                encoder
-                    .write_all(&encoded)
-                    .and_then(|()| encoder.finish())
-                    .map_err(|e| Error::Worker(format!("gzip of a request body failed: {e}")))?
-            }
-            (Protocol::Http, Compression::Zstd) => zstd::bulk::compress(&encoded, 1)
-                .map_err(|e| Error::Worker(format!("zstd of a request body failed: {e}")))?,
-        };
-        pool.push(Payload {
-            body: Bytes::from(body),
-            spans,
-        });
+        let template = Template::new(Bytes::from(request.encode_to_vec())).ok_or_else(|| {
+            Error::Worker("a generated request does not walk as protobuf".to_owned())
+        })?;
+        pool.push(Payload { template, spans });
     }
-    Ok(pool)
+    let freshness = Freshness {
+        nonce: args.seed ^ unix_nanos(generated).rotate_left(17),
+        generated_at: unix_nanos(generated),
+        compression: (args.protocol == Protocol::Http).then_some(args.compression),
+    };
+    Ok((pool, freshness))
 }
 
 /// Opens one connection per worker, failing fast when the endpoint does not answer.
@@ -579,22 +614,37 @@ impl Schedule {
     }
 }
 
+/// What a worker sends: the pool, how to freshen it, and where this worker starts in it.
+struct Work {
+    pool: Arc<Vec<Payload>>,
+    freshness: Arc<Freshness>,
+    connection: u64,
+    first: usize,
+}
+
 async fn worker(
     mut sender: Sender,
-    pool: Arc<Vec<Payload>>,
-    first: usize,
+    work: Work,
     schedule: Arc<Schedule>,
     mut stats: WorkerStats,
-) -> WorkerStats {
-    let mut index = first;
+) -> Result<WorkerStats, Error> {
+    let Work {
+        pool,
+        freshness,
+        connection,
+        first,
+    } = work;
+    let mut sent = 0usize;
     while let Some(due) = schedule.next_send() {
         tokio::time::sleep_until(due).await;
-        let Some(payload) = pool.get(index % pool.len().max(1)) else {
+        let Some(payload) = pool.get((first + sent) % pool.len().max(1)) else {
             break;
         };
-        index = index.wrapping_add(1);
+        let pass = (sent / pool.len().max(1)) as u64;
+        sent = sent.wrapping_add(1);
+        let body = freshness.body(payload, connection, pass)?;
         let sent_at = Instant::now();
-        let outcome = sender.send(payload).await;
+        let outcome = sender.send(body).await;
         let latency = sent_at.elapsed();
         let pause = match outcome {
             Outcome::Accepted { rejected_spans } => {
@@ -627,7 +677,7 @@ async fn worker(
             tokio::time::sleep_until(until).await;
         }
     }
-    stats
+    Ok(stats)
 }
 
 fn progress_bar(args: &LoadgenArgs) -> ProgressBar {
@@ -652,7 +702,8 @@ fn progress_bar(args: &LoadgenArgs) -> ProgressBar {
 /// ends abnormally.
 pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
     let (endpoint, url, pace) = validate(&args)?;
-    let pool = Arc::new(build_pool(&args)?);
+    let (pool, freshness) = build_pool(&args)?;
+    let (pool, freshness) = (Arc::new(pool), Arc::new(freshness));
     let senders = connect(&args, &endpoint, &url).await?;
 
     let start = Instant::now();
@@ -675,10 +726,15 @@ pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
         };
         // Spread the workers over the pool so they do not send the same request at once.
         let first = number * pool.len() / args.connections.max(1);
+        let work = Work {
+            pool: Arc::clone(&pool),
+            freshness: Arc::clone(&freshness),
+            connection: number as u64,
+            first,
+        };
         workers.push(tokio::spawn(worker(
             sender,
-            Arc::clone(&pool),
-            first,
+            work,
             Arc::clone(&schedule),
             stats,
         )));
@@ -716,7 +772,8 @@ pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
     let mut worker_error = None;
     for handle in workers {
         match handle.await {
-            Ok(stats) => {
+            Ok(Err(error)) => worker_error = Some(error),
+            Ok(Ok(stats)) => {
                 report.spans_sent += stats.spans_sent;
                 report.spans_rejected += stats.spans_rejected;
                 report.requests_ok += stats.requests_ok;

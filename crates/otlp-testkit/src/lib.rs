@@ -52,6 +52,8 @@
 )]
 
 mod catalog;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 mod logs;
 mod metrics;
 mod trace;

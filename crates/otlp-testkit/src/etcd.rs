@@ -210,11 +210,11 @@ impl EtcdServer {
         let deadline = Instant::now() + START_DEADLINE;
         let mut backoff = Duration::from_millis(10);
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(self.not_ready(format!("etcd exited with {status}")));
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                return Err(self.not_ready(format!("etcd exited with {status}")));
             }
             if health(self.client_addr()) {
                 return Ok(());

@@ -159,9 +159,22 @@ impl Registration {
     ///
     /// [`Error::Closed`] when the registration task ended first.
     pub async fn wait_registrations(&self, times: u64) -> Result<RegistrationStatus> {
+        self.wait_status(|s| s.registered && s.registrations >= times)
+            .await
+    }
+
+    /// Waits until the status satisfies `predicate` (the current one included).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] when the registration task ended first.
+    pub async fn wait_status(
+        &self,
+        mut predicate: impl FnMut(&RegistrationStatus) -> bool,
+    ) -> Result<RegistrationStatus> {
         let mut status = self.status.clone();
         let reached = status
-            .wait_for(|s| s.registered && s.registrations >= times)
+            .wait_for(|s| predicate(s))
             .await
             .map_err(|_| Error::Closed)?;
         Ok(reached.clone())

@@ -155,6 +155,30 @@ pub(crate) fn decide(
                     return roll_back(fleet, rollout, token, now, reason);
                 }
             }
+            // A member that left before applying a config says nothing about the config:
+            // drop it from the plan. (A binary rollout restarts members, so absence is
+            // expected there until the apply timeout.)
+            if matches!(rollout.target, RolloutTarget::Config { .. }) {
+                let gone: Vec<String> = updated
+                    .iter()
+                    .filter(|id| !live.iter().any(|m| m.id == **id))
+                    .map(|id| (*id).to_owned())
+                    .collect();
+                if !gone.is_empty() {
+                    let mut next = rollout.clone();
+                    let message = format!("skipped {}: left before applying", gone.join(", "));
+                    event(&mut next, token, now, message);
+                    next.skipped.extend(gone.iter().cloned());
+                    let ops = gone
+                        .iter()
+                        .map(|id| TxnOp::delete(fleet.keys.assignment(id), None))
+                        .collect();
+                    return Decision::Write {
+                        rollout: Box::new(next),
+                        ops,
+                    };
+                }
+            }
             let pending: Vec<&str> = updated
                 .iter()
                 .copied()

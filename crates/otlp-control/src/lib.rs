@@ -83,8 +83,7 @@ pub use error::{Error, Result};
 pub use follower::{Applied, ConfigFollower};
 #[cfg(any(feature = "etcd", feature = "consul"))]
 pub use registry::{
-    MemberRecord, MemberWatch, Registration, RegistrationStatus, Registry, TargetWatch,
-    WatchStats,
+    MemberRecord, MemberWatch, Registration, RegistrationStatus, Registry, TargetWatch, WatchStats,
 };
 
 /// Durations as whole milliseconds in configs and stored records.
@@ -93,11 +92,16 @@ mod duration_ms {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(crate) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        duration: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
         u64::deserialize(deserializer).map(Duration::from_millis)
     }
 }

@@ -31,7 +31,16 @@ fn member_binary() -> PathBuf {
 
 fn spawn_member(endpoint: &str, id: &str, extra: &[&str]) -> Child {
     Command::new(member_binary())
-        .args(["--endpoint", endpoint, "--prefix", "/p", "--id", id, "--region", "eu"])
+        .args([
+            "--endpoint",
+            endpoint,
+            "--prefix",
+            "/p",
+            "--id",
+            id,
+            "--region",
+            "eu",
+        ])
         .args(["--ttl", TTL_SECS])
         .args(extra)
         .stdout(Stdio::null())
@@ -194,7 +203,11 @@ async fn a_new_leader_continues_a_rollout_started_by_a_dead_one() {
         })
         .await
         .unwrap();
-    assert_eq!(started.plan.last(), Some(&leader.id), "the leader goes last");
+    assert_eq!(
+        started.plan.last(),
+        Some(&leader.id),
+        "the leader goes last"
+    );
     within(
         "the leader to move the rollout to its second step",
         rollouts.wait_for(|r| r.is_some_and(|r| r.step >= 1)),
@@ -217,12 +230,18 @@ async fn a_new_leader_continues_a_rollout_started_by_a_dead_one() {
     let tokens = finished.driver_tokens();
     assert!(tokens.len() >= 2, "driven by one leader only: {tokens:?}");
     assert_eq!(tokens[0], leader.token);
-    assert!(tokens.windows(2).all(|pair| pair[0] < pair[1]), "{tokens:?}");
+    assert!(
+        tokens.windows(2).all(|pair| pair[0] < pair[1]),
+        "{tokens:?}"
+    );
     assert_eq!(finished.skipped, [leader.id.clone()]);
     let RolloutTarget::Config { version } = finished.target else {
         panic!("{:?}", finished.target);
     };
-    assert_eq!(fleet.observer.config().await.unwrap().unwrap().version, version);
+    assert_eq!(
+        fleet.observer.config().await.unwrap().unwrap().version,
+        version
+    );
     let members = fleet.observer.watch_members().await.unwrap();
     within(
         "the survivors on the new config",

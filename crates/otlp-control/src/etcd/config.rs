@@ -34,7 +34,10 @@ impl EtcdFleet {
         // Probe etcd first so that an unreachable etcd is an error, not a missing version.
         self.client
             .clone()
-            .get(self.keys.config(), Some(GetOptions::new().with_count_only()))
+            .get(
+                self.keys.config(),
+                Some(GetOptions::new().with_count_only()),
+            )
             .await?;
         Ok(read_version(&mut self.client.clone(), &self.keys, version).await)
     }
@@ -65,7 +68,11 @@ impl EtcdFleet {
             .with_sort(SortTarget::Key, SortOrder::Descend)
             .with_limit(1)
             .with_keys_only();
-        let response = self.client.clone().get(history.as_str(), Some(options)).await?;
+        let response = self
+            .client
+            .clone()
+            .get(history.as_str(), Some(options))
+            .await?;
         Ok(response
             .kvs()
             .first()
@@ -87,12 +94,20 @@ impl EtcdFleet {
                 document: document.into(),
             }));
             let history_key = self.keys.config_version(version);
-            let mut ops = vec![TxnOp::put(history_key.as_str(), stored.clone(), None::<PutOptions>)];
+            let mut ops = vec![TxnOp::put(
+                history_key.as_str(),
+                stored.clone(),
+                None::<PutOptions>,
+            )];
             if make_stable {
                 ops.push(TxnOp::put(self.keys.config(), stored, None));
             }
             let txn = Txn::new()
-                .when([Compare::create_revision(history_key.as_str(), CompareOp::Equal, 0)])
+                .when([Compare::create_revision(
+                    history_key.as_str(),
+                    CompareOp::Equal,
+                    0,
+                )])
                 .and_then(ops);
             if self.client.clone().txn(txn).await?.succeeded() {
                 return Ok(version);

@@ -50,7 +50,8 @@ impl EtcdFleet {
         let mirror = mirror::spawn(&self.client, vec![Range::Prefix(self.keys.members())]).await?;
         let keys = self.keys.clone();
         let mut snapshots = mirror.snapshots;
-        let (members_tx, members) = watch::channel(members_of(&snapshots.borrow_and_update(), &keys));
+        let (members_tx, members) =
+            watch::channel(members_of(&snapshots.borrow_and_update(), &keys));
         let mirror_task = AbortOnDrop(mirror.task);
         let task = tokio::spawn(async move {
             let _mirror = mirror_task;
@@ -138,9 +139,7 @@ async fn resolve(
     };
     Target {
         config,
-        binary_version: assignment
-            .and_then(|a| a.binary_version)
-            .or(stable_binary),
+        binary_version: assignment.and_then(|a| a.binary_version).or(stable_binary),
     }
 }
 

@@ -67,7 +67,9 @@ impl Leadership {
     pub async fn resign(self) -> Result<()> {
         let mut client = self.fleet.client();
         client
-            .resign(Some(ResignOptions::new().with_leader(self.leader_key.clone())))
+            .resign(Some(
+                ResignOptions::new().with_leader(self.leader_key.clone()),
+            ))
             .await?;
         self.session.close().await
     }
@@ -158,7 +160,11 @@ impl EtcdFleet {
             .with_sort(SortTarget::Create, SortOrder::Ascend)
             .with_limit(1);
         let prefix = self.keys.election();
-        let response = self.client.clone().get(prefix.as_str(), Some(options)).await?;
+        let response = self
+            .client
+            .clone()
+            .get(prefix.as_str(), Some(options))
+            .await?;
         Ok(response.kvs().first().map(|kv| LeaderInfo {
             id: String::from_utf8_lossy(kv.value()).into_owned(),
             token: kv.create_revision(),
@@ -174,7 +180,8 @@ impl EtcdFleet {
         let prefix = self.keys.election();
         let mirror = mirror::spawn(&self.client, vec![Range::Prefix(prefix.clone())]).await?;
         let mut snapshots = mirror.snapshots;
-        let (leader_tx, leader) = watch::channel(leader_of(&snapshots.borrow_and_update(), &prefix));
+        let (leader_tx, leader) =
+            watch::channel(leader_of(&snapshots.borrow_and_update(), &prefix));
         let mirror_task = AbortOnDrop(mirror.task);
         let task = tokio::spawn(async move {
             let _mirror = mirror_task;
@@ -211,13 +218,14 @@ impl EtcdFleet {
         };
         let key = response.key().to_vec();
         let created = self.client.clone().get(key.clone(), None).await?;
-        let token = created
-            .kvs()
-            .first()
-            .map(|kv| kv.create_revision())
-            .ok_or(Error::LeaseLost {
-                lease: session.lease(),
-            })?;
+        let token =
+            created
+                .kvs()
+                .first()
+                .map(|kv| kv.create_revision())
+                .ok_or(Error::LeaseLost {
+                    lease: session.lease(),
+                })?;
         Ok(LockGuard {
             fleet: self.clone(),
             key,

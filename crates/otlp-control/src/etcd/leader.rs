@@ -133,7 +133,10 @@ impl EtcdFleet {
             }
             match decide(self, &rollout, live, leadership.token(), now_ms()) {
                 Decision::Wait { wake_ms } => return Ok(wake_ms),
-                Decision::Write { rollout: next, mut ops } => {
+                Decision::Write {
+                    rollout: next,
+                    mut ops,
+                } => {
                     if next.phase == RolloutPhase::Succeeded {
                         ops.extend(self.promotion(&next).await?);
                     }

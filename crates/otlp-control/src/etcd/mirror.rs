@@ -89,7 +89,10 @@ impl Snapshot {
         self.entries.get(key)
     }
 
-    pub(crate) fn under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a String, &'a Entry)> {
+    pub(crate) fn under<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Entry)> {
         self.entries
             .range(prefix.to_owned()..)
             .take_while(move |(key, _)| key.starts_with(prefix))
@@ -131,7 +134,10 @@ async fn read(client: &mut Client, ranges: &[Range]) -> Result<Snapshot> {
     for op in response.op_responses() {
         if let TxnOpResponse::Get(get) = op {
             for kv in get.kvs() {
-                entries.insert(String::from_utf8_lossy(kv.key()).into_owned(), Entry::from(kv));
+                entries.insert(
+                    String::from_utf8_lossy(kv.key()).into_owned(),
+                    Entry::from(kv),
+                );
             }
         }
     }
@@ -143,7 +149,10 @@ async fn read(client: &mut Client, ranges: &[Range]) -> Result<Snapshot> {
 
 async fn open(client: &mut Client, ranges: &[Range], revisions: &[i64]) -> Result<WatchStream> {
     let mut stream = client
-        .watch(ranges[0].key(), Some(ranges[0].watch_options(revisions[0] + 1)))
+        .watch(
+            ranges[0].key(),
+            Some(ranges[0].watch_options(revisions[0] + 1)),
+        )
         .await?;
     for (range, revision) in ranges.iter().zip(revisions).skip(1) {
         stream
@@ -180,7 +189,10 @@ async fn run(
         match broken {
             Broken::Compacted => match read(&mut client, &ranges).await {
                 Ok(fresh) => {
-                    tracing::info!(revision = fresh.revision, "watched history compacted; resynced");
+                    tracing::info!(
+                        revision = fresh.revision,
+                        "watched history compacted; resynced"
+                    );
                     revisions.fill(fresh.revision);
                     stats.send_modify(|stats| {
                         stats.resyncs += 1;

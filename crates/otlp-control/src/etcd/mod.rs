@@ -30,10 +30,10 @@ use etcd_client::{Client, ConnectOptions};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+pub use election::LeaderWatch;
 pub use election::{Leadership, LockGuard};
 pub use leader::LeaderOptions;
 pub use membership::MembershipOptions;
-pub use election::LeaderWatch;
 pub use rollout::{RolloutChange, RolloutRequest, RolloutWatch};
 pub use session::Session;
 

@@ -95,7 +95,12 @@ fn begin_step(
             ));
             assigned.push(id);
         } else {
-            event(rollout, token, now, format!("skipped {id}: not in the fleet at its turn"));
+            event(
+                rollout,
+                token,
+                now,
+                format!("skipped {id}: not in the fleet at its turn"),
+            );
             rollout.skipped.push(id);
         }
     }
@@ -123,7 +128,13 @@ fn clear_assignments(fleet: &EtcdFleet) -> TxnOp {
     )
 }
 
-fn roll_back(fleet: &EtcdFleet, rollout: &Rollout, token: i64, now: u64, reason: String) -> Decision {
+fn roll_back(
+    fleet: &EtcdFleet,
+    rollout: &Rollout,
+    token: i64,
+    now: u64,
+    reason: String,
+) -> Decision {
     let mut next = rollout.clone();
     event(&mut next, token, now, format!("rolling back: {reason}"));
     next.phase = RolloutPhase::RolledBack { reason };
@@ -182,11 +193,7 @@ pub(crate) fn decide(
             let pending: Vec<&str> = updated
                 .iter()
                 .copied()
-                .filter(|id| {
-                    !live
-                        .iter()
-                        .any(|m| m.id == *id && rollout.target.runs(m))
-                })
+                .filter(|id| !live.iter().any(|m| m.id == *id && rollout.target.runs(m)))
                 .collect();
             if pending.is_empty() {
                 let mut next = rollout.clone();
@@ -231,7 +238,12 @@ pub(crate) fn decide(
             }
             let mut next = rollout.clone();
             if rollout.is_last_step() {
-                event(&mut next, token, now, format!("succeeded: {} is stable", rollout.target));
+                event(
+                    &mut next,
+                    token,
+                    now,
+                    format!("succeeded: {} is stable", rollout.target),
+                );
                 next.phase = RolloutPhase::Succeeded;
                 Decision::Write {
                     rollout: Box::new(next),
@@ -246,9 +258,9 @@ pub(crate) fn decide(
                 }
             }
         }
-        RolloutPhase::Succeeded | RolloutPhase::RolledBack { .. } | RolloutPhase::Aborted { .. } => {
-            Decision::Wait { wake_ms: None }
-        }
+        RolloutPhase::Succeeded
+        | RolloutPhase::RolledBack { .. }
+        | RolloutPhase::Aborted { .. } => Decision::Wait { wake_ms: None },
     }
 }
 
@@ -327,29 +339,43 @@ impl EtcdFleet {
         Ok(rollout)
     }
 
-    /// Aborts the rollout in progress: members return to the stable versions.
+    /// Aborts the rollout in progress: members return to the stable versions. A write racing
+    /// with the leader's is retried on the newer record.
     ///
     /// # Errors
     ///
-    /// [`Error::Rollout`] when none is in progress; [`Error::Conflict`] when the leader wrote
-    /// meanwhile (try again); the etcd error.
+    /// [`Error::Rollout`] when none is in progress; [`Error::Conflict`] when the record kept
+    /// changing; the etcd error.
     pub async fn abort_rollout(&self, reason: &str) -> Result<Rollout> {
-        let Some((mut rollout, revision)) = self.rollout_record().await? else {
-            return Err(Error::Rollout("no rollout to abort".into()));
-        };
-        if !rollout.phase.is_active() {
-            return Err(Error::Rollout(format!(
-                "rollout {} is not in progress",
-                rollout.id
-            )));
+        for _ in 0..16 {
+            let Some((mut rollout, revision)) = self.rollout_record().await? else {
+                return Err(Error::Rollout("no rollout to abort".into()));
+            };
+            if !rollout.phase.is_active() {
+                return Err(Error::Rollout(format!(
+                    "rollout {} is not in progress",
+                    rollout.id
+                )));
+            }
+            event(
+                &mut rollout,
+                0,
+                now_ms(),
+                format!("aborted by operator: {reason}"),
+            );
+            rollout.phase = RolloutPhase::Aborted {
+                reason: reason.to_owned(),
+            };
+            match self
+                .write_rollout(&rollout, revision, None, vec![clear_assignments(self)])
+                .await
+            {
+                Ok(()) => return Ok(rollout),
+                Err(Error::Conflict(_)) => continue,
+                Err(error) => return Err(error),
+            }
         }
-        event(&mut rollout, 0, now_ms(), format!("aborted by operator: {reason}"));
-        rollout.phase = RolloutPhase::Aborted {
-            reason: reason.to_owned(),
-        };
-        self.write_rollout(&rollout, revision, None, vec![clear_assignments(self)])
-            .await?;
-        Ok(rollout)
+        Err(Error::Conflict("the rollout record kept changing".into()))
     }
 
     /// Writes the record if it is still at `revision` (0: absent) and, for a leader, while its
@@ -362,7 +388,11 @@ impl EtcdFleet {
         mut ops: Vec<TxnOp>,
     ) -> Result<()> {
         let key = self.keys.rollout();
-        let mut compares = vec![Compare::mod_revision(key.as_str(), CompareOp::Equal, revision)];
+        let mut compares = vec![Compare::mod_revision(
+            key.as_str(),
+            CompareOp::Equal,
+            revision,
+        )];
         if let Some(leadership) = leadership {
             compares.push(leadership.fence());
         }
@@ -376,7 +406,10 @@ impl EtcdFleet {
             return Ok(());
         }
         if let Some(leadership) = leadership
-            && self.leader().await?.is_none_or(|l| l.token != leadership.token())
+            && self
+                .leader()
+                .await?
+                .is_none_or(|l| l.token != leadership.token())
         {
             return Err(Error::NotLeader {
                 token: leadership.token(),

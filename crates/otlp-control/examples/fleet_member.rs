@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `--fail-on TEXT` injects a regression: the member reports a 50% export error rate while the
-//! config it runs contains TEXT.
+//! config it runs contains TEXT. The failover benchmark includes this file as a module and runs
+//! [`run`] in its child processes.
 
 use std::time::{Duration, Instant};
 
@@ -64,9 +65,24 @@ fn validate(config: &ConfigVersion) -> Result<serde_norway::Value, String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let args = Args::parse();
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    run(std::env::args_os())
+}
+
+/// Runs a member with the command line `args` until Ctrl-C (or SIGKILL).
+pub fn run(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse_from(args);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(member(args))?;
+    Ok(())
+}
+
+async fn member(args: Args) -> Result<(), Error> {
     let ttl = Duration::from_secs(args.ttl);
     let fleet = EtcdFleet::connect(&EtcdOptions::new(args.endpoints.clone(), &args.prefix)).await?;
     let member = Member::new(&args.id, &args.region, &args.address, &args.version)?;

@@ -44,7 +44,7 @@
 //!   global view, and leader-driven rolling and canary rollouts whose state lives in etcd.
 //!   etcd-client's build script needs `protoc` (Debian's `protobuf-compiler`).
 //! * `consul` (feature `consul`): Consul as a second registration, discovery and config backend
-//!   behind the same [`Registry`] trait, over Consul's HTTP API (agent service register /
+//!   behind the same `Registry` trait, over Consul's HTTP API (agent service register /
 //!   deregister / TTL check, health service listing with blocking queries, KV). No Consul server
 //!   can be installed where this crate is developed, so its tests run against a local HTTP server
 //!   that implements the documented endpoints used; it has not been run against a real Consul.
@@ -54,7 +54,7 @@
 //! A rollout of a [`RolloutTarget::Binary`](fleet::RolloutTarget) version assigns the version to
 //! members through the store; this crate does not replace executables. An operator hook (a
 //! systemd unit, a Kubernetes controller, a script watching
-//! [`TargetWatch::receiver`]'s `binary_version`) installs the assigned version and restarts the
+//! `TargetWatch::receiver`'s `binary_version`) installs the assigned version and restarts the
 //! member, which then registers with its new [`Member::version`](fleet::Member). The rollout
 //! step waits (up to the gate's `apply_timeout`) until the members report the version. On
 //! rollback the assignment is removed and the hook must reinstall the stable version.

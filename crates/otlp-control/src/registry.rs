@@ -88,6 +88,27 @@ impl MemberRecord {
         self.update(|member| member.version = version);
     }
 
+    /// Publishes `report()` every `interval` until the returned task is aborted or the
+    /// registration ends: the periodic load update of a member.
+    pub fn report_load_every(
+        &self,
+        interval: std::time::Duration,
+        mut report: impl FnMut() -> LoadReport + Send + 'static,
+    ) -> JoinHandle<()> {
+        let record = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if Arc::strong_count(&record.sender) == 1 {
+                    return; // the registration and every other handle are gone
+                }
+                record.set_load(report());
+            }
+        })
+    }
+
     pub(crate) fn subscribe(&self) -> watch::Receiver<Member> {
         self.sender.subscribe()
     }

@@ -126,7 +126,10 @@ async fn member(args: Args) -> Result<(), Error> {
         let id = args.id.clone();
         let campaign = !args.no_campaign;
         tokio::spawn(async move {
-            while campaign {
+            if !campaign {
+                return;
+            }
+            loop {
                 match fleet.campaign(&id, ttl).await {
                     Ok(leadership) => {
                         println!("LEADER {id} {}", leadership.token());

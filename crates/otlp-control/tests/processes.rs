@@ -234,7 +234,7 @@ async fn a_new_leader_continues_a_rollout_started_by_a_dead_one() {
         tokens.windows(2).all(|pair| pair[0] < pair[1]),
         "{tokens:?}"
     );
-    assert_eq!(finished.skipped, [leader.id.clone()]);
+    assert_eq!(finished.skipped, std::slice::from_ref(&leader.id));
     let RolloutTarget::Config { version } = finished.target else {
         panic!("{:?}", finished.target);
     };

@@ -86,7 +86,8 @@ fn begin_step(
     });
     let mut ops = Vec::new();
     let mut assigned = Vec::new();
-    for id in rollout.plan[from..to].to_vec() {
+    let batch: Vec<String> = rollout.plan[from..to].to_vec(); // `event` borrows the rollout
+    for id in batch {
         if present.contains(id.as_str()) {
             ops.push(TxnOp::put(
                 fleet.keys.assignment(&id),

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-#[cfg(any(feature = "etcd", feature = "consul"))]
+#[cfg(feature = "etcd")]
 use base64::Engine;
-#[cfg(any(feature = "etcd", feature = "consul"))]
+#[cfg(feature = "etcd")]
 use serde::{Deserialize, Serialize};
 
 /// One version of the fleet's config document.
@@ -24,14 +24,14 @@ impl ConfigVersion {
 }
 
 /// How a version is stored: the document is base64 so that any bytes round-trip through JSON.
-#[cfg(any(feature = "etcd", feature = "consul"))]
+#[cfg(feature = "etcd")]
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredConfig {
     pub(crate) version: u64,
     pub(crate) document: String,
 }
 
-#[cfg(any(feature = "etcd", feature = "consul"))]
+#[cfg(feature = "etcd")]
 impl From<&ConfigVersion> for StoredConfig {
     fn from(config: &ConfigVersion) -> Self {
         Self {
@@ -41,7 +41,7 @@ impl From<&ConfigVersion> for StoredConfig {
     }
 }
 
-#[cfg(any(feature = "etcd", feature = "consul"))]
+#[cfg(feature = "etcd")]
 impl StoredConfig {
     pub(crate) fn decode(self) -> Option<ConfigVersion> {
         let document = base64::engine::general_purpose::STANDARD

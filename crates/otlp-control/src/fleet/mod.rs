@@ -8,7 +8,7 @@ mod rollout;
 mod status;
 mod view;
 
-#[cfg(any(feature = "etcd", feature = "consul"))]
+#[cfg(feature = "etcd")]
 pub(crate) use config::StoredConfig;
 pub use config::{ConfigVersion, Target};
 pub use member::{ConfigRejection, ConfigStatus, LoadReport, Member, now_ms};

@@ -105,3 +105,8 @@ mod duration_ms {
         u64::deserialize(deserializer).map(Duration::from_millis)
     }
 }
+
+/// The README's examples, compiled and run as doctests (the etcd one needs the feature).
+#[cfg(all(doctest, feature = "etcd"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

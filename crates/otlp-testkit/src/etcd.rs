@@ -34,9 +34,9 @@ pub const START_DEADLINE: Duration = Duration::from_secs(30);
 pub enum EtcdError {
     /// No `etcd` executable on PATH (or in /usr/bin, /usr/sbin).
     #[error(
-        "the `etcd` binary was not found on PATH: install the Debian package `{ETCD_PACKAGE}` \
-         (`cargo xtask setup` does, or `apt-get install {ETCD_PACKAGE}`), or set OTLP_SUITE_ETCD \
-         to the binary's path"
+        "no `etcd` binary (looked at $OTLP_SUITE_ETCD if set, else PATH, /usr/bin, /usr/sbin): \
+         install the Debian package `{ETCD_PACKAGE}` (`cargo xtask setup` does, or \
+         `apt-get install {ETCD_PACKAGE}`)"
     )]
     Missing,
     /// An I/O error around the child process or its directory.

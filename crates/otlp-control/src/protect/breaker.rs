@@ -101,9 +101,8 @@ pub struct Refused {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
-    index: u64,
-    successes: u32,
-    failures: u32,
+    successes: u64,
+    failures: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -113,19 +112,47 @@ enum Phase {
     HalfOpen { issued: u32, succeeded: u32 },
 }
 
+/// The window as a ring of buckets plus running totals, so each call costs O(1): buckets that
+/// slid out of the window are emptied (and subtracted) as time moves past them.
 #[derive(Debug)]
 struct Inner {
     phase: Phase,
     generation: u64,
     epoch: Instant,
     buckets: Vec<Bucket>,
+    /// The bucket index (time since `epoch` / bucket length) the ring is advanced to.
+    current: u64,
+    successes: u64,
+    failures: u64,
+}
+
+impl Inner {
+    fn advance(&mut self, index: u64) {
+        if index <= self.current {
+            return;
+        }
+        let len = self.buckets.len() as u64;
+        for step in 1..=(index - self.current).min(len) {
+            let slot = ((self.current + step) % len) as usize;
+            let bucket = std::mem::take(&mut self.buckets[slot]);
+            self.successes -= bucket.successes;
+            self.failures -= bucket.failures;
+        }
+        self.current = index;
+    }
+
+    fn reset_window(&mut self) {
+        self.buckets.fill(Bucket::default());
+        self.successes = 0;
+        self.failures = 0;
+    }
 }
 
 /// A thread-safe circuit breaker; time comes from the caller.
 #[derive(Debug)]
 pub struct CircuitBreaker {
     config: BreakerConfig,
-    bucket_len: Duration,
+    bucket_len_nanos: u64,
     inner: Mutex<Inner>,
 }
 
@@ -141,12 +168,17 @@ impl CircuitBreaker {
         let buckets = vec![Bucket::default(); config.buckets as usize];
         Ok(Self {
             config,
-            bucket_len,
+            bucket_len_nanos: u64::try_from(bucket_len.as_nanos())
+                .unwrap_or(u64::MAX)
+                .max(1),
             inner: Mutex::new(Inner {
                 phase: Phase::Closed,
                 generation: 0,
                 epoch: now,
                 buckets,
+                current: 0,
+                successes: 0,
+                failures: 0,
             }),
         })
     }
@@ -198,7 +230,7 @@ impl CircuitBreaker {
         match inner.phase {
             Phase::Closed => {
                 self.count(&mut inner, success, now);
-                let (successes, failures) = self.window_totals(&inner, now);
+                let (successes, failures) = (inner.successes, inner.failures);
                 let total = successes + failures;
                 if total >= u64::from(self.config.min_requests)
                     && failures as f64 / total as f64 >= self.config.failure_rate
@@ -213,7 +245,7 @@ impl CircuitBreaker {
                 } else if succeeded + 1 >= self.config.half_open_probes {
                     inner.phase = Phase::Closed;
                     inner.generation += 1;
-                    inner.buckets.fill(Bucket::default());
+                    inner.reset_window();
                 } else {
                     inner.phase = Phase::HalfOpen {
                         issued,
@@ -244,40 +276,24 @@ impl CircuitBreaker {
     }
 
     fn bucket_index(&self, inner: &Inner, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(inner.epoch).as_nanos();
-        u64::try_from(since / self.bucket_len.as_nanos().max(1)).unwrap_or(u64::MAX)
+        // u64 nanoseconds (584 years) keep the division off the slow u128 path.
+        let since = u64::try_from(now.saturating_duration_since(inner.epoch).as_nanos())
+            .unwrap_or(u64::MAX);
+        since / self.bucket_len_nanos
     }
 
     fn count(&self, inner: &mut Inner, success: bool, now: Instant) {
         let index = self.bucket_index(inner, now);
-        let slot = (index % inner.buckets.len() as u64) as usize;
-        let bucket = &mut inner.buckets[slot];
-        if bucket.index != index {
-            *bucket = Bucket {
-                index,
-                ..Bucket::default()
-            };
-        }
+        inner.advance(index);
+        // A call reported late (time before the ring's head) counts in the head bucket.
+        let slot = (inner.current % inner.buckets.len() as u64) as usize;
         if success {
-            bucket.successes += 1;
+            inner.buckets[slot].successes += 1;
+            inner.successes += 1;
         } else {
-            bucket.failures += 1;
+            inner.buckets[slot].failures += 1;
+            inner.failures += 1;
         }
-    }
-
-    fn window_totals(&self, inner: &Inner, now: Instant) -> (u64, u64) {
-        let current = self.bucket_index(inner, now);
-        let oldest = current.saturating_sub(inner.buckets.len() as u64 - 1);
-        inner
-            .buckets
-            .iter()
-            .filter(|bucket| (oldest..=current).contains(&bucket.index))
-            .fold((0, 0), |(s, f), bucket| {
-                (
-                    s + u64::from(bucket.successes),
-                    f + u64::from(bucket.failures),
-                )
-            })
     }
 }
 
@@ -335,6 +351,31 @@ mod tests {
         }
         call(&breaker, false, later);
         assert_eq!(breaker.state(later), CircuitState::Closed);
+    }
+
+    #[test]
+    fn the_oldest_bucket_leaves_the_window_as_time_moves() {
+        let start = Instant::now();
+        let breaker = CircuitBreaker::new(config(), start).unwrap();
+        for _ in 0..6 {
+            call(&breaker, false, start);
+        }
+        // 10.5 s later the first bucket has slid out: 4 failures of 10 calls, under 50%.
+        let later = start + Duration::from_millis(10_500);
+        for i in 0..10 {
+            call(&breaker, i >= 4, later);
+        }
+        assert_eq!(breaker.state(later), CircuitState::Closed);
+        // Within the window they would have counted: 6 + 4 failures of 16 calls.
+        let breaker = CircuitBreaker::new(config(), start).unwrap();
+        for _ in 0..6 {
+            call(&breaker, false, start);
+        }
+        let soon = start + Duration::from_millis(9_500);
+        for i in 0..10 {
+            call(&breaker, i >= 4, soon);
+        }
+        assert_eq!(breaker.state(soon), CircuitState::Open);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::workspace::{Workspace, describe, run};
 
 /// The system tools the tests need: (executable looked up on PATH, Debian package providing it).
 /// Adding a tool is one line here.
-pub const SYSTEM_TOOLS: &[(&str, &str)] = &[("protoc", "protobuf-compiler")];
+pub const SYSTEM_TOOLS: &[(&str, &str)] =
+    &[("protoc", "protobuf-compiler"), ("etcd", "etcd-server")];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).
 const RUST_COMPONENTS: &[(&str, &str)] = &[("fmt", "rustfmt"), ("clippy", "clippy")];

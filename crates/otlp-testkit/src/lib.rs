@@ -42,6 +42,9 @@
 //! whole traces and cuts the last one, keeping its rest for the next call, so a sequence of
 //! calls yields complete traces the way a batching exporter would send them.
 //!
+//! With the `etcd` feature, `etcd::EtcdServer` starts a real etcd (Debian's `etcd-server`)
+//! on free loopback ports for tests that need one.
+//!
 //! Output depends only on the seed and the start time: randomness comes from
 //! [`rand_chacha::ChaCha8Rng`], whose stream is fixed forever, and the default start time is
 //! fixed at 2026-01-01T00:00:00Z.
@@ -52,6 +55,8 @@
 )]
 
 mod catalog;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 mod logs;
 mod metrics;
 mod trace;

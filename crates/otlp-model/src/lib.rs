@@ -47,6 +47,7 @@
 
 mod any;
 pub mod duration;
+pub mod wire;
 mod error;
 mod logs;
 mod metrics;

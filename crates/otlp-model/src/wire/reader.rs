@@ -1,0 +1,243 @@
+//! The protobuf wire format, read in place: varints, keys and fields, with the same checks and limits as prost.
+
+use std::fmt;
+
+/// Why bytes are not a valid encoding; prost refuses the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireError {
+    /// A varint longer than 10 bytes, or one that overflows 64 bits, or cut short.
+    InvalidVarint,
+    /// A key above `u32::MAX`, a field number 0, or a wire type above 5.
+    InvalidKey,
+    /// A length-delimited value or a fixed-width value longer than what is left.
+    Truncated,
+    /// A known field sent with another wire type than its declared one.
+    WrongWireType {
+        /// The field number.
+        field: u32,
+    },
+    /// A string field that is not UTF-8.
+    InvalidUtf8 {
+        /// The field number.
+        field: u32,
+    },
+    /// An end-group key without its start, or a group closed by another field number.
+    UnexpectedEndGroup,
+    /// Messages nested deeper than prost's recursion limit (100).
+    TooDeep,
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WireError::InvalidVarint => f.write_str("invalid varint"),
+            WireError::InvalidKey => f.write_str("invalid key"),
+            WireError::Truncated => f.write_str("a value runs past the end of its message"),
+            WireError::WrongWireType { field } => write!(f, "field {field} has the wrong wire type"),
+            WireError::InvalidUtf8 { field } => write!(f, "string field {field} is not UTF-8"),
+            WireError::UnexpectedEndGroup => f.write_str("unexpected end group tag"),
+            WireError::TooDeep => f.write_str("messages nested too deeply"),
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// prost's recursion limit: messages may nest this many levels below the request.
+pub(crate) const RECURSION_LIMIT: u32 = 100;
+
+/// The wire types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WireType {
+    Varint,
+    Fixed64,
+    Len,
+    StartGroup,
+    EndGroup,
+    Fixed32,
+}
+
+/// One field's value, borrowed from the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Value<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Fixed32(u32),
+    Len(&'a [u8]),
+    /// A group (only ever skipped: OTLP declares none).
+    Group,
+}
+
+/// Reads a varint at `*at`, as prost does: at most 10 bytes, the 10th at most 1.
+#[inline]
+pub(crate) fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, WireError> {
+    let mut value = 0u64;
+    for i in 0..10 {
+        let byte = *bytes.get(*at).ok_or(WireError::InvalidVarint)?;
+        *at += 1;
+        if i == 9 && byte > 1 {
+            return Err(WireError::InvalidVarint);
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return Ok(value);
+        }
+    }
+    Err(WireError::InvalidVarint)
+}
+
+/// The fields of one message, in order.
+pub(crate) struct Fields<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// Nesting left for groups skipped inside this message.
+    depth: u32,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(bytes: &'a [u8], depth: u32) -> Self {
+        Fields {
+            bytes,
+            at: 0,
+            depth,
+        }
+    }
+
+    fn key(&mut self) -> Result<(u32, WireType), WireError> {
+        let key = varint(self.bytes, &mut self.at)?;
+        let key = u32::try_from(key).map_err(|_| WireError::InvalidKey)?;
+        let wire_type = match key & 7 {
+            0 => WireType::Varint,
+            1 => WireType::Fixed64,
+            2 => WireType::Len,
+            3 => WireType::StartGroup,
+            4 => WireType::EndGroup,
+            5 => WireType::Fixed32,
+            _ => return Err(WireError::InvalidKey),
+        };
+        let field = key >> 3;
+        if field == 0 {
+            return Err(WireError::InvalidKey);
+        }
+        Ok((field, wire_type))
+    }
+
+    fn take(&mut self, len: usize) -> Result<&'a [u8], WireError> {
+        let end = self.at.checked_add(len).ok_or(WireError::Truncated)?;
+        let slice = self.bytes.get(self.at..end).ok_or(WireError::Truncated)?;
+        self.at = end;
+        Ok(slice)
+    }
+
+    /// Skips a group's fields up to its end key, as prost's `skip_field` does.
+    fn skip_group(&mut self, field: u32, depth: u32) -> Result<(), WireError> {
+        if depth == 0 {
+            return Err(WireError::TooDeep);
+        }
+        loop {
+            let (inner, wire_type) = self.key()?;
+            match wire_type {
+                WireType::EndGroup if inner == field => return Ok(()),
+                WireType::EndGroup => return Err(WireError::UnexpectedEndGroup),
+                WireType::StartGroup => self.skip_group(inner, depth - 1)?,
+                other => {
+                    self.value(other)?;
+                }
+            }
+        }
+    }
+
+    fn value(&mut self, wire_type: WireType) -> Result<Value<'a>, WireError> {
+        Ok(match wire_type {
+            WireType::Varint => Value::Varint(varint(self.bytes, &mut self.at)?),
+            WireType::Fixed64 => {
+                let bytes = self.take(8)?;
+                let mut word = [0u8; 8];
+                word.copy_from_slice(bytes);
+                Value::Fixed64(u64::from_le_bytes(word))
+            }
+            WireType::Fixed32 => {
+                let bytes = self.take(4)?;
+                let mut word = [0u8; 4];
+                word.copy_from_slice(bytes);
+                Value::Fixed32(u32::from_le_bytes(word))
+            }
+            WireType::Len => {
+                let len = varint(self.bytes, &mut self.at)?;
+                let len = usize::try_from(len).map_err(|_| WireError::Truncated)?;
+                Value::Len(self.take(len)?)
+            }
+            WireType::StartGroup | WireType::EndGroup => {
+                return Err(WireError::UnexpectedEndGroup);
+            }
+        })
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<(u32, Value<'a>), WireError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.bytes.len() {
+            return None;
+        }
+        let item = self.key().and_then(|(field, wire_type)| match wire_type {
+            WireType::StartGroup => {
+                // prost checks the recursion limit before skipping a group.
+                if self.depth == 0 {
+                    return Err(WireError::TooDeep);
+                }
+                self.skip_group(field, self.depth - 1)?;
+                Ok((field, Value::Group))
+            }
+            WireType::EndGroup => Err(WireError::UnexpectedEndGroup),
+            other => Ok((field, self.value(other)?)),
+        });
+        if item.is_err() {
+            // A malformed message has no further fields.
+            self.at = self.bytes.len();
+        }
+        Some(item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_follow_prost() {
+        let mut at = 0;
+        assert_eq!(varint(&[0x96, 0x01], &mut at), Ok(150));
+        assert_eq!(at, 2);
+        let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert_eq!(varint(&max, &mut 0), Ok(u64::MAX));
+        let overflow = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        assert_eq!(varint(&overflow, &mut 0), Err(WireError::InvalidVarint));
+        assert_eq!(varint(&[0x80], &mut 0), Err(WireError::InvalidVarint));
+        for bytes in [&max[..], &[0x96, 0x01][..], &[0x00][..]] {
+            assert_eq!(
+                varint(bytes, &mut 0).ok(),
+                prost::encoding::decode_varint(&mut &bytes[..]).ok()
+            );
+        }
+    }
+
+    #[test]
+    fn keys_and_groups_follow_prost() {
+        // Field 0, wire type 6, and an end group without its start are refused.
+        for bad in [&[0x00, 0x00][..], &[0x0e][..], &[0x0c][..]] {
+            assert!(Fields::new(bad, RECURSION_LIMIT).next().unwrap().is_err(), "{bad:?}");
+        }
+        // A group of field 1 holding a varint field 2, skipped whole.
+        let group = [0x0b, 0x10, 0x05, 0x0c, 0x18, 0x07];
+        let fields: Vec<_> = Fields::new(&group, RECURSION_LIMIT).collect::<Result<_, _>>().unwrap();
+        assert_eq!(fields, [(1, Value::Group), (3, Value::Varint(7))]);
+        assert!(Fields::new(&[0x0b, 0x14], RECURSION_LIMIT).next().unwrap().is_err());
+        assert_eq!(
+            Fields::new(&[0x0a, 0x05, 0x01], RECURSION_LIMIT).next(),
+            Some(Err(WireError::Truncated))
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! One pass over an encoded export request that checks it the way prost's decoder would, counts its items, and
+//! finds the items [`OtlpRequest::remove_invalid`](crate::OtlpRequest::remove_invalid) would remove, without
+//! building anything.
+
+use super::reader::{Fields, RECURSION_LIMIT, Value, WireError, varint};
+use super::schema::{self, Kind, Schema};
+use crate::Signal;
+
+/// What a pass over an encoded request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scan {
+    /// Spans, data points or log records, as [`OtlpRequest::item_count`](crate::OtlpRequest::item_count)
+    /// counts them after decoding.
+    pub items: usize,
+    /// Items [`OtlpRequest::remove_invalid`](crate::OtlpRequest::remove_invalid) would remove.
+    pub invalid: usize,
+}
+
+/// Checks `bytes` as an `Export*ServiceRequest` of `signal` and counts its items. An `Err` means prost would
+/// refuse the same bytes; `Ok` means prost decodes them (and the counts are those of the decoded request).
+pub fn scan(signal: Signal, bytes: &[u8]) -> Result<Scan, WireError> {
+    let mut scan = Scan::default();
+    // The request is decoded at the full limit; each level of nesting uses one.
+    for field in Fields::new(bytes, RECURSION_LIMIT) {
+        match field? {
+            (1, Value::Len(resource)) => scan_resource(signal, resource, RECURSION_LIMIT, &mut scan)?,
+            (1, _) => return Err(WireError::WrongWireType { field: 1 }),
+            (_, _) => {}
+        }
+    }
+    Ok(scan)
+}
+
+/// Checks that a nested message may be entered at `depth` (the depth its parent's fields are read at).
+#[inline]
+fn enter(depth: u32) -> Result<u32, WireError> {
+    depth.checked_sub(1).filter(|_| depth > 0).ok_or(WireError::TooDeep)
+}
+
+/// `ResourceSpans` / `ResourceMetrics` / `ResourceLogs`: the same three fields for every signal.
+fn scan_resource(signal: Signal, bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {
+    let depth = enter(depth)?;
+    for field in Fields::new(bytes, depth) {
+        match field? {
+            (1, value) => check(1, value, Kind::Msg(&schema::RESOURCE), depth)?,
+            (2, Value::Len(scope)) => scan_scope(signal, scope, depth, scan)?,
+            (2, _) => return Err(WireError::WrongWireType { field: 2 }),
+            (3, value) => check(3, value, Kind::Str, depth)?,
+            (_, _) => unknown(depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn scan_scope(signal: Signal, bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {
+    let depth = enter(depth)?;
+    for field in Fields::new(bytes, depth) {
+        match field? {
+            (1, value) => check(1, value, Kind::Msg(&schema::SCOPE), depth)?,
+            (2, Value::Len(item)) => match signal {
+                Signal::Traces => scan_span(item, depth, scan)?,
+                Signal::Logs => scan_log_record(item, depth, scan)?,
+                Signal::Metrics => scan_metric(item, depth, scan)?,
+            },
+            (2, _) => return Err(WireError::WrongWireType { field: 2 }),
+            (3, value) => check(3, value, Kind::Str, depth)?,
+            (_, _) => unknown(depth)?,
+        }
+    }
+    Ok(())
+}
+
+/// prost checks the recursion limit before skipping an unknown field.
+#[inline]
+fn unknown(depth: u32) -> Result<(), WireError> {
+    if depth == 0 {
+        Err(WireError::TooDeep)
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks one field's value against its declared kind, descending into messages.
+#[inline]
+fn check(field: u32, value: Value<'_>, kind: Kind, depth: u32) -> Result<(), WireError> {
+    let wrong = || WireError::WrongWireType { field };
+    match (kind, value) {
+        (Kind::Varint, Value::Varint(_))
+        | (Kind::Fixed64, Value::Fixed64(_))
+        | (Kind::Fixed32, Value::Fixed32(_))
+        | (Kind::Bytes, Value::Len(_))
+        | (Kind::PackedFixed64, Value::Fixed64(_))
+        | (Kind::PackedVarint, Value::Varint(_)) => Ok(()),
+        (Kind::Str, Value::Len(bytes)) => std::str::from_utf8(bytes)
+            .map(|_| ())
+            .map_err(|_| WireError::InvalidUtf8 { field }),
+        (Kind::Msg(schema), Value::Len(bytes)) => validate(bytes, schema, enter(depth)?),
+        (Kind::PackedFixed64, Value::Len(bytes)) => {
+            if bytes.len() % 8 == 0 {
+                Ok(())
+            } else {
+                Err(WireError::Truncated)
+            }
+        }
+        (Kind::PackedVarint, Value::Len(bytes)) => {
+            let mut at = 0;
+            while at < bytes.len() {
+                varint(bytes, &mut at)?;
+            }
+            Ok(())
+        }
+        _ => Err(wrong()),
+    }
+}
+
+/// Checks a whole message (its fields read at `depth`).
+fn validate(bytes: &[u8], schema: &Schema, depth: u32) -> Result<(), WireError> {
+    for field in Fields::new(bytes, depth) {
+        let (number, value) = field?;
+        match schema.kind(number) {
+            Some(kind) => check(number, value, kind, depth)?,
+            None => unknown(depth)?,
+        }
+    }
+    Ok(())
+}
+
+/// Like [`validate`], and hands each declared field's value to `seen` after checking it.
+fn validate_with<'a>(
+    bytes: &'a [u8],
+    schema: &Schema,
+    depth: u32,
+    mut seen: impl FnMut(u32, Value<'a>),
+) -> Result<(), WireError> {
+    for field in Fields::new(bytes, depth) {
+        let (number, value) = field?;
+        match schema.kind(number) {
+            Some(kind) => {
+                check(number, value, kind, depth)?;
+                seen(number, value);
+            }
+            None => unknown(depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn bytes_of(value: Value<'_>) -> &[u8] {
+    match value {
+        Value::Len(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+fn scan_span(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {
+    let depth = enter(depth)?;
+    // Repeated scalar fields: the last occurrence wins, as when decoding.
+    let (mut trace_id, mut span_id, mut parent): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
+    validate_with(bytes, &schema::SPAN, depth, |field, value| match field {
+        1 => trace_id = bytes_of(value),
+        2 => span_id = bytes_of(value),
+        4 => parent = bytes_of(value),
+        _ => {}
+    })?;
+    scan.items += 1;
+    let valid = trace_id.len() == 16
+        && trace_id.iter().any(|b| *b != 0)
+        && span_id.len() == 8
+        && span_id.iter().any(|b| *b != 0)
+        && (parent.is_empty() || parent.len() == 8);
+    scan.invalid += usize::from(!valid);
+    Ok(())
+}
+
+fn scan_log_record(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {
+    let depth = enter(depth)?;
+    let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
+    validate_with(bytes, &schema::LOG_RECORD, depth, |field, value| match field {
+        9 => trace_id = bytes_of(value),
+        10 => span_id = bytes_of(value),
+        _ => {}
+    })?;
+    scan.items += 1;
+    let valid = (trace_id.is_empty() || trace_id.len() == 16)
+        && (span_id.is_empty() || span_id.len() == 8);
+    scan.invalid += usize::from(!valid);
+    Ok(())
+}
+
+fn scan_metric(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {
+    let depth = enter(depth)?;
+    // `data` is a oneof: a later variant replaces an earlier one, the same variant again merges into it.
+    let mut data: Option<(u32, usize)> = None;
+    validate_with(bytes, &schema::METRIC, depth, |field, value| {
+        if matches!(field, 5 | 7 | 9 | 10 | 11) {
+            let points = Fields::new(bytes_of(value), depth)
+                .filter(|f| matches!(f, Ok((1, _))))
+                .count();
+            data = match data {
+                Some((variant, count)) if variant == field => Some((variant, count + points)),
+                _ => Some((field, points)),
+            };
+        }
+    })?;
+    scan.items += data.map_or(0, |(_, points)| points);
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! The OTLP messages' fields, as the protobuf definitions declare them: enough to check an encoding the way
+//! prost's generated decoders do (wire type per field, UTF-8 of strings, nesting).
+
+/// How a field is encoded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    /// `int32`, `int64`, `uint32`, `uint64`, `sint32`, `bool`, enums.
+    Varint,
+    /// `fixed64`, `sfixed64`, `double`.
+    Fixed64,
+    /// `fixed32`.
+    Fixed32,
+    /// `string` (UTF-8 checked).
+    Str,
+    /// `bytes`.
+    Bytes,
+    /// An embedded message.
+    Msg(&'static Schema),
+    /// `repeated fixed64` / `repeated double`: packed or not.
+    PackedFixed64,
+    /// `repeated uint64`: packed or not.
+    PackedVarint,
+}
+
+/// A message's declared fields; any other field number is unknown and skipped.
+#[derive(Debug)]
+pub(crate) struct Schema {
+    pub(crate) fields: &'static [(u32, Kind)],
+}
+
+impl Schema {
+    #[inline]
+    pub(crate) fn kind(&self, field: u32) -> Option<Kind> {
+        self.fields
+            .iter()
+            .find(|(number, _)| *number == field)
+            .map(|(_, kind)| *kind)
+    }
+}
+
+use Kind::*;
+
+pub(crate) static ANY_VALUE: Schema = Schema {
+    fields: &[
+        (1, Str),
+        (2, Varint),
+        (3, Varint),
+        (4, Fixed64),
+        (5, Msg(&ARRAY_VALUE)),
+        (6, Msg(&KEY_VALUE_LIST)),
+        (7, Bytes),
+        (8, Varint),
+    ],
+};
+pub(crate) static ARRAY_VALUE: Schema = Schema {
+    fields: &[(1, Msg(&ANY_VALUE))],
+};
+pub(crate) static KEY_VALUE_LIST: Schema = Schema {
+    fields: &[(1, Msg(&KEY_VALUE))],
+};
+pub(crate) static KEY_VALUE: Schema = Schema {
+    fields: &[(1, Str), (2, Msg(&ANY_VALUE)), (3, Varint)],
+};
+pub(crate) static ENTITY_REF: Schema = Schema {
+    fields: &[(1, Str), (2, Str), (3, Str), (4, Str)],
+};
+pub(crate) static RESOURCE: Schema = Schema {
+    fields: &[(1, Msg(&KEY_VALUE)), (2, Varint), (3, Msg(&ENTITY_REF))],
+};
+pub(crate) static SCOPE: Schema = Schema {
+    fields: &[(1, Str), (2, Str), (3, Msg(&KEY_VALUE)), (4, Varint)],
+};
+
+pub(crate) static SPAN: Schema = Schema {
+    fields: &[
+        (1, Bytes),
+        (2, Bytes),
+        (3, Str),
+        (4, Bytes),
+        (5, Str),
+        (6, Varint),
+        (7, Fixed64),
+        (8, Fixed64),
+        (9, Msg(&KEY_VALUE)),
+        (10, Varint),
+        (11, Msg(&EVENT)),
+        (12, Varint),
+        (13, Msg(&LINK)),
+        (14, Varint),
+        (15, Msg(&STATUS)),
+        (16, Fixed32),
+    ],
+};
+pub(crate) static EVENT: Schema = Schema {
+    fields: &[(1, Fixed64), (2, Str), (3, Msg(&KEY_VALUE)), (4, Varint)],
+};
+pub(crate) static LINK: Schema = Schema {
+    fields: &[
+        (1, Bytes),
+        (2, Bytes),
+        (3, Str),
+        (4, Msg(&KEY_VALUE)),
+        (5, Varint),
+        (6, Fixed32),
+    ],
+};
+pub(crate) static STATUS: Schema = Schema {
+    fields: &[(2, Str), (3, Varint)],
+};
+
+pub(crate) static LOG_RECORD: Schema = Schema {
+    fields: &[
+        (1, Fixed64),
+        (11, Fixed64),
+        (2, Varint),
+        (3, Str),
+        (5, Msg(&ANY_VALUE)),
+        (6, Msg(&KEY_VALUE)),
+        (7, Varint),
+        (8, Fixed32),
+        (9, Bytes),
+        (10, Bytes),
+        (12, Str),
+    ],
+};
+
+pub(crate) static METRIC: Schema = Schema {
+    fields: &[
+        (1, Str),
+        (2, Str),
+        (3, Str),
+        (5, Msg(&GAUGE)),
+        (7, Msg(&SUM)),
+        (9, Msg(&HISTOGRAM)),
+        (10, Msg(&EXPONENTIAL_HISTOGRAM)),
+        (11, Msg(&SUMMARY)),
+        (12, Msg(&KEY_VALUE)),
+    ],
+};
+pub(crate) static GAUGE: Schema = Schema {
+    fields: &[(1, Msg(&NUMBER_DATA_POINT))],
+};
+pub(crate) static SUM: Schema = Schema {
+    fields: &[(1, Msg(&NUMBER_DATA_POINT)), (2, Varint), (3, Varint)],
+};
+pub(crate) static HISTOGRAM: Schema = Schema {
+    fields: &[(1, Msg(&HISTOGRAM_DATA_POINT)), (2, Varint)],
+};
+pub(crate) static EXPONENTIAL_HISTOGRAM: Schema = Schema {
+    fields: &[(1, Msg(&EXPONENTIAL_HISTOGRAM_DATA_POINT)), (2, Varint)],
+};
+pub(crate) static SUMMARY: Schema = Schema {
+    fields: &[(1, Msg(&SUMMARY_DATA_POINT))],
+};
+pub(crate) static NUMBER_DATA_POINT: Schema = Schema {
+    fields: &[
+        (7, Msg(&KEY_VALUE)),
+        (2, Fixed64),
+        (3, Fixed64),
+        (4, Fixed64),
+        (6, Fixed64),
+        (5, Msg(&EXEMPLAR)),
+        (8, Varint),
+    ],
+};
+pub(crate) static HISTOGRAM_DATA_POINT: Schema = Schema {
+    fields: &[
+        (9, Msg(&KEY_VALUE)),
+        (2, Fixed64),
+        (3, Fixed64),
+        (4, Fixed64),
+        (5, Fixed64),
+        (6, PackedFixed64),
+        (7, PackedFixed64),
+        (8, Msg(&EXEMPLAR)),
+        (10, Varint),
+        (11, Fixed64),
+        (12, Fixed64),
+    ],
+};
+pub(crate) static EXPONENTIAL_HISTOGRAM_DATA_POINT: Schema = Schema {
+    fields: &[
+        (1, Msg(&KEY_VALUE)),
+        (2, Fixed64),
+        (3, Fixed64),
+        (4, Fixed64),
+        (5, Fixed64),
+        (6, Varint),
+        (7, Fixed64),
+        (8, Msg(&BUCKETS)),
+        (9, Msg(&BUCKETS)),
+        (10, Varint),
+        (11, Msg(&EXEMPLAR)),
+        (12, Fixed64),
+        (13, Fixed64),
+        (14, Fixed64),
+    ],
+};
+pub(crate) static BUCKETS: Schema = Schema {
+    fields: &[(1, Varint), (2, PackedVarint)],
+};
+pub(crate) static SUMMARY_DATA_POINT: Schema = Schema {
+    fields: &[
+        (7, Msg(&KEY_VALUE)),
+        (2, Fixed64),
+        (3, Fixed64),
+        (4, Fixed64),
+        (5, Fixed64),
+        (6, Msg(&VALUE_AT_QUANTILE)),
+        (8, Varint),
+    ],
+};
+pub(crate) static VALUE_AT_QUANTILE: Schema = Schema {
+    fields: &[(1, Fixed64), (2, Fixed64)],
+};
+pub(crate) static EXEMPLAR: Schema = Schema {
+    fields: &[
+        (7, Msg(&KEY_VALUE)),
+        (2, Fixed64),
+        (3, Fixed64),
+        (6, Fixed64),
+        (4, Bytes),
+        (5, Bytes),
+    ],
+};

@@ -9,7 +9,9 @@ use std::hint::black_box;
 fn scan_vs_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("otlp_model_wire_scan_traces");
     for spans in [100, 1000] {
-        let bytes = otlp_testkit::Generator::new(7).traces(spans).encode_to_vec();
+        let bytes = otlp_testkit::Generator::new(7)
+            .traces(spans)
+            .encode_to_vec();
         group.throughput(Throughput::Elements(spans as u64));
         group.bench_with_input(BenchmarkId::new("wire_scan", spans), &bytes, |b, bytes| {
             b.iter(|| wire::scan(Signal::Traces, black_box(bytes)).map(|scan| scan.items))

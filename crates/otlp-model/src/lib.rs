@@ -47,7 +47,6 @@
 
 mod any;
 pub mod duration;
-pub mod wire;
 mod error;
 mod logs;
 mod metrics;
@@ -55,6 +54,7 @@ mod request;
 mod signal;
 mod split;
 mod traces;
+pub mod wire;
 
 pub use any::AnyRequest;
 pub use error::{Error, Result};

@@ -29,7 +29,8 @@ fn any_value(depth: u32) -> BoxedStrategy<AnyValue> {
         any::<bool>().prop_map(|b| Some(any_value::Value::BoolValue(b))),
         any::<i64>().prop_map(|i| Some(any_value::Value::IntValue(i))),
         any::<f64>().prop_map(|d| Some(any_value::Value::DoubleValue(d))),
-        prop::collection::vec(any::<u8>(), 0..6).prop_map(|b| Some(any_value::Value::BytesValue(b))),
+        prop::collection::vec(any::<u8>(), 0..6)
+            .prop_map(|b| Some(any_value::Value::BytesValue(b))),
     ];
     if depth == 0 {
         return leaf.prop_map(|value| AnyValue { value }).boxed();
@@ -70,11 +71,13 @@ fn id(len: usize) -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn resource() -> impl Strategy<Value = Option<Resource>> {
-    proptest::option::of((attributes(), any::<u32>()).prop_map(|(attributes, dropped)| Resource {
-        attributes,
-        dropped_attributes_count: dropped,
-        ..Default::default()
-    }))
+    proptest::option::of(
+        (attributes(), any::<u32>()).prop_map(|(attributes, dropped)| Resource {
+            attributes,
+            dropped_attributes_count: dropped,
+            ..Default::default()
+        }),
+    )
 }
 
 fn scope() -> impl Strategy<Value = Option<InstrumentationScope>> {
@@ -105,7 +108,11 @@ fn span() -> impl Strategy<Value = Span> {
                 Span {
                     trace_id,
                     span_id,
-                    parent_span_id: if parent.len() % 3 == 0 { Vec::new() } else { parent },
+                    parent_span_id: if parent.len() % 3 == 0 {
+                        Vec::new()
+                    } else {
+                        parent
+                    },
                     name,
                     start_time_unix_nano: start,
                     end_time_unix_nano: start.wrapping_add(5),
@@ -213,7 +220,9 @@ fn exemplars() -> impl Strategy<Value = Vec<Exemplar>> {
         (any::<u64>(), any::<f64>(), id(8), id(16)).prop_map(|(time, value, span_id, trace_id)| {
             Exemplar {
                 time_unix_nano: time,
-                value: Some(opentelemetry_proto::tonic::metrics::v1::exemplar::Value::AsDouble(value)),
+                value: Some(
+                    opentelemetry_proto::tonic::metrics::v1::exemplar::Value::AsDouble(value),
+                ),
                 span_id,
                 trace_id,
                 ..Default::default()
@@ -233,26 +242,37 @@ fn metric() -> impl Strategy<Value = Metric> {
             ..Default::default()
         })
         .boxed();
-    let histogram = (attributes(), prop::collection::vec(any::<u64>(), 0..4), any::<u64>())
+    let histogram = (
+        attributes(),
+        prop::collection::vec(any::<u64>(), 0..4),
+        any::<u64>(),
+    )
         .prop_map(|(attributes, bucket_counts, count)| HistogramDataPoint {
             attributes,
             count,
-            explicit_bounds: (0..bucket_counts.len().saturating_sub(1)).map(|i| i as f64).collect(),
+            explicit_bounds: (0..bucket_counts.len().saturating_sub(1))
+                .map(|i| i as f64)
+                .collect(),
             bucket_counts,
             sum: Some(1.5),
             ..Default::default()
         });
-    let exponential = (attributes(), prop::collection::vec(any::<u64>(), 0..4), -3i32..3).prop_map(
-        |(attributes, bucket_counts, scale)| ExponentialHistogramDataPoint {
-            attributes,
-            scale,
-            positive: Some(Buckets {
-                offset: -2,
-                bucket_counts,
-            }),
-            ..Default::default()
-        },
-    );
+    let exponential = (
+        attributes(),
+        prop::collection::vec(any::<u64>(), 0..4),
+        -3i32..3,
+    )
+        .prop_map(
+            |(attributes, bucket_counts, scale)| ExponentialHistogramDataPoint {
+                attributes,
+                scale,
+                positive: Some(Buckets {
+                    offset: -2,
+                    bucket_counts,
+                }),
+                ..Default::default()
+            },
+        );
     let summary = (attributes(), any::<f64>()).prop_map(|(attributes, sum)| SummaryDataPoint {
         attributes,
         sum,
@@ -333,7 +353,9 @@ fn reference<R: OtlpRequest>(bytes: &[u8]) -> Option<(usize, usize)> {
 }
 
 fn agree<R: OtlpRequest>(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let fast = wire::scan(R::SIGNAL, bytes).ok().map(|scan| (scan.items, scan.invalid));
+    let fast = wire::scan(R::SIGNAL, bytes)
+        .ok()
+        .map(|scan| (scan.items, scan.invalid));
     prop_assert_eq!(fast, reference::<R>(bytes), "bytes: {:02x?}", bytes);
     Ok(())
 }

@@ -232,7 +232,12 @@ fn main() -> ExitCode {
         }
         Command::Loadgen(args) => {
             logging::init("warn", cli.log_format.unwrap_or(LogFormat::Text));
+            let json = args.json;
             match runtime.block_on(loadgen::run(args)) {
+                Ok(report) if json => {
+                    println!("{}", report.to_json());
+                    ExitCode::SUCCESS
+                }
                 Ok(report) => {
                     println!("{report}");
                     ExitCode::SUCCESS

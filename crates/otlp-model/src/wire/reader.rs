@@ -33,7 +33,9 @@ impl fmt::Display for WireError {
             WireError::InvalidVarint => f.write_str("invalid varint"),
             WireError::InvalidKey => f.write_str("invalid key"),
             WireError::Truncated => f.write_str("a value runs past the end of its message"),
-            WireError::WrongWireType { field } => write!(f, "field {field} has the wrong wire type"),
+            WireError::WrongWireType { field } => {
+                write!(f, "field {field} has the wrong wire type")
+            }
             WireError::InvalidUtf8 { field } => write!(f, "string field {field} is not UTF-8"),
             WireError::UnexpectedEndGroup => f.write_str("unexpected end group tag"),
             WireError::TooDeep => f.write_str("messages nested too deeply"),
@@ -228,13 +230,23 @@ mod tests {
     fn keys_and_groups_follow_prost() {
         // Field 0, wire type 6, and an end group without its start are refused.
         for bad in [&[0x00, 0x00][..], &[0x0e][..], &[0x0c][..]] {
-            assert!(Fields::new(bad, RECURSION_LIMIT).next().unwrap().is_err(), "{bad:?}");
+            assert!(
+                Fields::new(bad, RECURSION_LIMIT).next().unwrap().is_err(),
+                "{bad:?}"
+            );
         }
         // A group of field 1 holding a varint field 2, skipped whole.
         let group = [0x0b, 0x10, 0x05, 0x0c, 0x18, 0x07];
-        let fields: Vec<_> = Fields::new(&group, RECURSION_LIMIT).collect::<Result<_, _>>().unwrap();
+        let fields: Vec<_> = Fields::new(&group, RECURSION_LIMIT)
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(fields, [(1, Value::Group), (3, Value::Varint(7))]);
-        assert!(Fields::new(&[0x0b, 0x14], RECURSION_LIMIT).next().unwrap().is_err());
+        assert!(
+            Fields::new(&[0x0b, 0x14], RECURSION_LIMIT)
+                .next()
+                .unwrap()
+                .is_err()
+        );
         assert_eq!(
             Fields::new(&[0x0a, 0x05, 0x01], RECURSION_LIMIT).next(),
             Some(Err(WireError::Truncated))

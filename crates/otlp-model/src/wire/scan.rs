@@ -23,7 +23,9 @@ pub fn scan(signal: Signal, bytes: &[u8]) -> Result<Scan, WireError> {
     // The request is decoded at the full limit; each level of nesting uses one.
     for field in Fields::new(bytes, RECURSION_LIMIT) {
         match field? {
-            (1, Value::Len(resource)) => scan_resource(signal, resource, RECURSION_LIMIT, &mut scan)?,
+            (1, Value::Len(resource)) => {
+                scan_resource(signal, resource, RECURSION_LIMIT, &mut scan)?
+            }
             (1, _) => return Err(WireError::WrongWireType { field: 1 }),
             (_, _) => {}
         }
@@ -34,11 +36,19 @@ pub fn scan(signal: Signal, bytes: &[u8]) -> Result<Scan, WireError> {
 /// Checks that a nested message may be entered at `depth` (the depth its parent's fields are read at).
 #[inline]
 fn enter(depth: u32) -> Result<u32, WireError> {
-    depth.checked_sub(1).filter(|_| depth > 0).ok_or(WireError::TooDeep)
+    depth
+        .checked_sub(1)
+        .filter(|_| depth > 0)
+        .ok_or(WireError::TooDeep)
 }
 
 /// `ResourceSpans` / `ResourceMetrics` / `ResourceLogs`: the same three fields for every signal.
-fn scan_resource(signal: Signal, bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {
+fn scan_resource(
+    signal: Signal,
+    bytes: &[u8],
+    depth: u32,
+    scan: &mut Scan,
+) -> Result<(), WireError> {
     let depth = enter(depth)?;
     for field in Fields::new(bytes, depth) {
         match field? {
@@ -175,14 +185,19 @@ fn scan_span(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError>
 fn scan_log_record(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {
     let depth = enter(depth)?;
     let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
-    validate_with(bytes, &schema::LOG_RECORD, depth, |field, value| match field {
-        9 => trace_id = bytes_of(value),
-        10 => span_id = bytes_of(value),
-        _ => {}
-    })?;
+    validate_with(
+        bytes,
+        &schema::LOG_RECORD,
+        depth,
+        |field, value| match field {
+            9 => trace_id = bytes_of(value),
+            10 => span_id = bytes_of(value),
+            _ => {}
+        },
+    )?;
     scan.items += 1;
-    let valid = (trace_id.is_empty() || trace_id.len() == 16)
-        && (span_id.is_empty() || span_id.len() == 8);
+    let valid =
+        (trace_id.is_empty() || trace_id.len() == 16) && (span_id.is_empty() || span_id.len() == 8);
     scan.invalid += usize::from(!valid);
     Ok(())
 }

@@ -171,6 +171,7 @@ fn args(protocol: Protocol, address: SocketAddr) -> LoadgenArgs {
         seed: 1,
         compression: Compression::None,
         no_progress: true,
+        json: false,
     }
 }
 

@@ -120,6 +120,9 @@ pub struct LoadgenArgs {
     /// Do not show the progress bar (it is also hidden when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Print the report as one JSON object (for scripts and benchmarks) instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What a load generator run achieved.
@@ -147,6 +150,22 @@ pub struct LoadgenReport {
 }
 
 impl LoadgenReport {
+    /// The report as one JSON object, durations in seconds.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "spans_sent": self.spans_sent,
+            "spans_rejected": self.spans_rejected,
+            "requests_ok": self.requests_ok,
+            "requests_refused": self.requests_refused,
+            "requests_failed": self.requests_failed,
+            "elapsed_seconds": self.elapsed.as_secs_f64(),
+            "spans_per_second": self.spans_per_second(),
+            "latency_p50_seconds": self.latency_p50.as_secs_f64(),
+            "latency_p99_seconds": self.latency_p99.as_secs_f64(),
+            "latency_max_seconds": self.latency_max.as_secs_f64(),
+        })
+    }
+
     /// Accepted spans per second over the whole run.
     pub fn spans_per_second(&self) -> f64 {
         let seconds = self.elapsed.as_secs_f64();

@@ -1,0 +1,418 @@
+//! The collector as operators run it: the release `otlp-suite` binary on loopback, driven by `otlp-suite loadgen`
+//! (a separate process), with the collector's CPU time and peak memory read from /proc. Three configs: the
+//! embedded default (files), OTLP→OTLP forwarding (to a discarding gRPC sink in this process) and tail sampling
+//! with 10 policies; each at full speed (`--max`) and at a fixed rate. The peer is the floor: prost's decode of
+//! the same kind of requests, measured in this process in the same run.
+//!
+//! `cargo xtask bench collector_e2e` builds the release binary and passes it as `OTLP_SUITE_BIN`; run alone,
+//! this builds it with the cargo that built the bench. Figures go to `$OTLP_BENCH_NOTES/collector-e2e.md`.
+
+use bytes::Buf;
+use otlp_benches::{encoded_trace_requests, process_cpu_time};
+use prost::Message;
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Seconds of load per run.
+const SECONDS: u64 = 10;
+/// The fixed rate, in spans per second: well below what the slowest config sustains on two cores.
+const FIXED_RATE: u64 = 50_000;
+const SPANS_PER_REQUEST: usize = 100;
+/// Clock ticks per second of /proc's CPU counters (`CLK_TCK`, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// The release binary: from `cargo xtask bench`, or built here.
+fn suite_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("OTLP_SUITE_BIN") {
+        return PathBuf::from(path);
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-p", "otlp-suite"])
+        .current_dir(&workspace)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(status.success(), "building the release binary failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace.join("target"), PathBuf::from);
+    target.join("release").join("otlp-suite")
+}
+
+/// User + system CPU of a process so far, and its peak resident memory, from /proc.
+fn process_usage(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let peak_kib: u64 = status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((ticks as f64 / TICKS_PER_SECOND, peak_kib * 1024))
+}
+
+/// A collector process with its config in a temporary directory.
+struct Running {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_collector(binary: &Path, yaml: &str, grpc: u16) -> Running {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temp dir: {e}"));
+    let yaml = yaml.replace("{dir}", &dir.path().display().to_string());
+    let config = dir.path().join("collector.yaml");
+    std::fs::write(&config, yaml).unwrap_or_else(|e| panic!("cannot write the config: {e}"));
+    let log = std::fs::File::create(dir.path().join("collector.log"))
+        .unwrap_or_else(|e| panic!("cannot create the log: {e}"));
+    let child = Command::new(binary)
+        .args(["collect", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let running = Running { child, dir };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the collector did not listen; its log: {}",
+            std::fs::read_to_string(running.dir.path().join("collector.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running
+}
+
+/// Waits until the process has used no CPU for a second: what it accepted has been processed.
+fn settle(pid: u32) -> (f64, u64) {
+    let mut last = process_usage(pid).unwrap_or((0.0, 0));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = process_usage(pid).unwrap_or(last);
+        if now.0 - last.0 < 0.02 || Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
+}
+
+struct Outcome {
+    spans_per_second: f64,
+    p99_ms: f64,
+    cpu_per_million: f64,
+    peak_rss: u64,
+    refused: u64,
+}
+
+fn run_load(binary: &Path, grpc: u16, pid: u32, rate: Option<u64>) -> Outcome {
+    let (cpu_before, _) = process_usage(pid).unwrap_or((0.0, 0));
+    let mut loadgen = Command::new(binary);
+    loadgen
+        .args(["loadgen", "--json", "--no-progress", "--endpoint"])
+        .arg(format!("http://127.0.0.1:{grpc}"))
+        .args(["--duration", &format!("{SECONDS}s")])
+        .args(["--spans-per-request", &SPANS_PER_REQUEST.to_string()]);
+    match rate {
+        Some(rate) => loadgen.args(["--rate", &rate.to_string()]),
+        None => loadgen.arg("--max"),
+    };
+    let output = loadgen
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run loadgen: {e}"));
+    assert!(
+        output.status.success(),
+        "loadgen failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("loadgen printed no JSON ({e})"));
+    let (cpu_after, peak_rss) = settle(pid);
+    let spans = report["spans_sent"].as_u64().unwrap_or(0);
+    Outcome {
+        spans_per_second: report["spans_per_second"].as_f64().unwrap_or(0.0),
+        p99_ms: report["latency_p99_seconds"].as_f64().unwrap_or(0.0) * 1e3,
+        cpu_per_million: (cpu_after - cpu_before) * 1e6 / spans.max(1) as f64,
+        peak_rss,
+        refused: report["requests_refused"].as_u64().unwrap_or(0),
+    }
+}
+
+/// A gRPC server that takes every `TraceService/Export` and discards it without decoding: the forwarding
+/// target, as cheap as a backend can be so the bench measures the collector.
+mod sink {
+    use super::Buf;
+    use std::convert::Infallible;
+    use std::task::{Context, Poll};
+    use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+    use tonic::codegen::BoxFuture;
+
+    #[derive(Default)]
+    struct Discard;
+    struct Skip;
+    struct Empty;
+
+    impl Codec for Discard {
+        type Encode = ();
+        type Decode = ();
+        type Encoder = Empty;
+        type Decoder = Skip;
+        fn encoder(&mut self) -> Empty {
+            Empty
+        }
+        fn decoder(&mut self) -> Skip {
+            Skip
+        }
+    }
+
+    impl Encoder for Empty {
+        type Item = ();
+        type Error = tonic::Status;
+        fn encode(&mut self, _: (), _: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+            Ok(())
+        }
+    }
+
+    impl Decoder for Skip {
+        type Item = ();
+        type Error = tonic::Status;
+        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
+            let remaining = src.remaining();
+            src.advance(remaining);
+            Ok(Some(()))
+        }
+    }
+
+    struct Accept;
+
+    impl tonic::server::UnaryService<()> for Accept {
+        type Response = ();
+        type Future = BoxFuture<tonic::Response<()>, tonic::Status>;
+        fn call(&mut self, _: tonic::Request<()>) -> Self::Future {
+            Box::pin(async { Ok(tonic::Response::new(())) })
+        }
+    }
+
+    #[derive(Clone)]
+    pub(super) struct Sink;
+
+    impl tonic::server::NamedService for Sink {
+        const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    }
+
+    impl tower::Service<http::Request<tonic::body::Body>> for Sink {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = Infallible;
+        type Future = BoxFuture<Self::Response, Infallible>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+            Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(Discard);
+                Ok(grpc.unary(Accept, request).await)
+            })
+        }
+    }
+}
+
+/// Starts the discarding sink on its own runtime thread; returns its port.
+fn start_sink() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    listener.set_nonblocking(true).ok();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"));
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .unwrap_or_else(|e| panic!("listener: {e}"));
+            let _ = tonic::transport::Server::builder()
+                .add_service(sink::Sink)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+                .await;
+        });
+    });
+    port
+}
+
+const TEN_POLICIES: &str = r#"
+        - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}
+        - {name: slow, type: latency, latency: {threshold_ms: 500}}
+        - {name: server-errors, type: numeric_attribute, numeric_attribute: {key: http.response.status_code, min_value: 500, max_value: 599}}
+        - {name: admin, type: string_attribute, string_attribute: {key: http.route, values: ['^/admin/'], enabled_regex_matching: true}}
+        - {name: debug, type: boolean_attribute, boolean_attribute: {key: debug, value: true}}
+        - {name: tenth, type: probabilistic, probabilistic: {sampling_percentage: 10}}
+        - {name: big, type: span_count, span_count: {min_spans: 50}}
+        - {name: premium, type: trace_state, trace_state: {key: vendor, values: [premium]}}
+        - {name: cap, type: rate_limiting, rate_limiting: {spans_per_second: 1000000}}
+        - {name: slow-errors, type: and, and: {and_sub_policy: [{name: slow2, type: latency, latency: {threshold_ms: 100}}, {name: errors2, type: status_code, status_code: {status_codes: [ERROR]}}]}}
+"#;
+
+fn default_config(grpc: u16, http: u16, health: u16, metrics: u16) -> String {
+    let default = Command::new(suite_binary())
+        .arg("default-config")
+        .output()
+        .unwrap_or_else(|e| panic!("default-config: {e}"));
+    String::from_utf8_lossy(&default.stdout)
+        .replace("127.0.0.1:4317", &format!("127.0.0.1:{grpc}"))
+        .replace("127.0.0.1:4318", &format!("127.0.0.1:{http}"))
+        .replace("127.0.0.1:13133", &format!("127.0.0.1:{health}"))
+        .replace("127.0.0.1:8888", &format!("127.0.0.1:{metrics}"))
+        .replace("./otlp-data", "{dir}/otlp-data")
+}
+
+fn pipeline_config(grpc: u16, metrics: u16, processors: &str, sink: u16) -> String {
+    format!(
+        r#"
+receivers:
+  otlp: {{ protocols: {{ grpc: {{ endpoint: "127.0.0.1:{grpc}" }} }} }}
+processors:
+  memory_limiter: {{ check_interval: 1s, limit_percentage: 80, spike_limit_percentage: 25 }}
+  batch: {{ send_batch_size: 8192, timeout: 200ms }}
+  tail_sampling:
+    decision_wait: 2s
+    num_traces: 200000
+    policies: {TEN_POLICIES}
+exporters:
+  otlp: {{ endpoint: "http://127.0.0.1:{sink}", compression: none }}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [{processors}], exporters: [otlp] }}
+  telemetry:
+    metrics: {{ address: "127.0.0.1:{metrics}" }}
+"#
+    )
+}
+
+/// CPU seconds per million spans to prost-decode realistic requests of the loadgen's size: the floor.
+fn prost_decode_floor() -> f64 {
+    let requests = encoded_trace_requests(1, 64, SPANS_PER_REQUEST);
+    let rounds = 300;
+    let before = process_cpu_time().unwrap_or_default();
+    let mut decoded = 0usize;
+    for _ in 0..rounds {
+        for bytes in &requests {
+            let request = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(
+                bytes.as_slice(),
+            )
+            .unwrap_or_else(|e| panic!("decode: {e}"));
+            decoded += request.resource_spans.len();
+        }
+    }
+    std::hint::black_box(decoded);
+    let cpu = process_cpu_time()
+        .unwrap_or_default()
+        .saturating_sub(before)
+        .as_secs_f64();
+    cpu * 1e6 / (rounds * requests.len() * SPANS_PER_REQUEST) as f64
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter that does not match this bench skips it.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if !filter.is_empty()
+        && !filter
+            .iter()
+            .any(|f| "collector_e2e".contains(f.as_str()) || f.contains("collector_e2e"))
+    {
+        return;
+    }
+    let binary = suite_binary();
+    let sink = start_sink();
+    let mut rows = Vec::new();
+    for (name, processors) in [
+        ("embedded default (Arrow files)", None),
+        ("OTLP→OTLP forwarding", Some("memory_limiter, batch")),
+        (
+            "tail sampling, 10 policies → OTLP",
+            Some("memory_limiter, tail_sampling, batch"),
+        ),
+    ] {
+        for rate in [None, Some(FIXED_RATE)] {
+            let (grpc, http, health, metrics) =
+                (free_port(), free_port(), free_port(), free_port());
+            let yaml = match processors {
+                None => default_config(grpc, http, health, metrics),
+                Some(processors) => pipeline_config(grpc, metrics, processors, sink),
+            };
+            let running = start_collector(&binary, &yaml, grpc);
+            let outcome = run_load(&binary, grpc, running.child.id(), rate);
+            eprintln!(
+                "collector_e2e: {name}, {}: {:.0} spans/s, {:.2} CPU s per million spans, p99 {:.1} ms, peak RSS {:.0} MB",
+                rate.map_or("--max".to_owned(), |r| format!("{r} spans/s")),
+                outcome.spans_per_second,
+                outcome.cpu_per_million,
+                outcome.p99_ms,
+                outcome.peak_rss as f64 / 1e6
+            );
+            rows.push((name, rate, outcome));
+        }
+    }
+    let floor = prost_decode_floor();
+    eprintln!("collector_e2e: prost decode floor {floor:.2} CPU s per million spans");
+
+    let Some(dir) = std::env::var_os("OTLP_BENCH_NOTES") else {
+        return;
+    };
+    let mut note = String::from(
+        "### Collector end to end: CPU per million spans, the release binary under loadgen\n\n",
+    );
+    let _ = writeln!(
+        note,
+        "`otlp-suite collect` (release, mimalloc) on loopback, driven by `otlp-suite loadgen` ({SPANS_PER_REQUEST} \
+         spans per request, 4 gRPC connections, fresh ids, uncompressed) for {SECONDS} s per row, on the same two \
+         cores. CPU is the collector's user + system time from /proc/<pid>/stat, until it is idle again; peak RSS is \
+         VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards without decoding. \
+         The floor is prost decoding the same kind of requests in one thread, measured in the same run.\n"
+    );
+    note.push_str("| config | load | spans/s | CPU s per million spans | vs prost-decode floor | p99 latency | peak RSS | refused requests |\n|---|---|---|---|---|---|---|---|\n");
+    for (name, rate, outcome) in &rows {
+        let _ = writeln!(
+            note,
+            "| {name} | {} | {:.0} | {:.2} | {:.1}x | {:.1} ms | {:.0} MB | {} |",
+            rate.map_or("max".to_owned(), |r| format!("{r}/s")),
+            outcome.spans_per_second,
+            outcome.cpu_per_million,
+            outcome.cpu_per_million / floor.max(1e-9),
+            outcome.p99_ms,
+            outcome.peak_rss as f64 / 1e6,
+            outcome.refused,
+        );
+    }
+    let _ = writeln!(
+        note,
+        "| prost decode only (floor) | — | — | {floor:.2} | 1.0x | — | — | — |"
+    );
+    std::fs::create_dir_all(&dir).ok();
+    std::fs::write(Path::new(&dir).join("collector-e2e.md"), note)
+        .unwrap_or_else(|e| panic!("cannot write the notes: {e}"));
+}

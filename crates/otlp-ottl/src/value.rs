@@ -382,6 +382,14 @@ fn write_json_string(out: &mut String, s: &str) {
     }
 }
 
+/// Sets `key` in an attribute list: the first entry with that key is replaced, or one is added.
+pub(crate) fn put(map: &mut Vec<KeyValue>, key: &str, value: AnyValue) {
+    match map.iter_mut().find(|kv| kv.key == key) {
+        Some(kv) => kv.value = Some(value),
+        None => map.push(key_value(key, value)),
+    }
+}
+
 /// A `KeyValue` with only key and value set.
 pub fn key_value(key: impl Into<String>, value: AnyValue) -> KeyValue {
     KeyValue {

@@ -352,24 +352,24 @@ fn compile_statements(
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<Group> {
     let before = problems.len();
-    // Syntax errors are reported per statement before inference, which needs every one to parse.
-    for (path, text) in statement_paths.iter().zip(statements) {
-        if let Err(error) = crate::parser::parse_statement(text) {
-            problems.extend(error.into_problems(path));
-        }
-    }
-    for (path, text) in condition_paths.iter().zip(conditions) {
-        if let Err(error) = crate::parser::parse_condition(text) {
-            problems.extend(error.into_problems(path));
-        }
-    }
-    if problems.len() > before {
-        return None;
-    }
     let explicit = context.is_some();
     let context = match context {
         Some(context) => context,
         None => {
+            // Inference needs every statement to parse; report each syntax error first.
+            for (path, text) in statement_paths.iter().zip(statements) {
+                if let Err(error) = crate::parser::parse_statement(text) {
+                    problems.extend(error.into_problems(path));
+                }
+            }
+            for (path, text) in condition_paths.iter().zip(conditions) {
+                if let Err(error) = crate::parser::parse_condition(text) {
+                    problems.extend(error.into_problems(path));
+                }
+            }
+            if problems.len() > before {
+                return None;
+            }
             let inferred = if conditions.is_empty() {
                 infer_statements_context(signal, statements)
             } else {

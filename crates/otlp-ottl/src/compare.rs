@@ -10,7 +10,12 @@ use crate::ast::CmpOp;
 use crate::value::Value;
 
 /// `left op right` under the OTTL rules.
+#[inline]
 pub(crate) fn compare(left: &Value<'_>, op: CmpOp, right: &Value<'_>) -> bool {
+    // String equality is the most common comparison: lengths decide most of them at once.
+    if let (Value::Str(a), Value::Str(b), CmpOp::Eq | CmpOp::Ne) = (left, right, op) {
+        return (a == b) == (op == CmpOp::Eq);
+    }
     match order(left, right) {
         Comparison::Ordered(ordering) => match op {
             CmpOp::Eq => ordering == Ordering::Equal,

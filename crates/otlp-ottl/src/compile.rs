@@ -4,11 +4,11 @@
 
 use std::borrow::Cow;
 
-use crate::ast::{self, BoolExpr, Call, ExprKind, Key, Span};
+use crate::ast::{self, BoolExpr, Call, CmpOp, ExprKind, Key, Span};
 use crate::context::{ContextKind, Field, enum_value, resolve_field};
 use crate::error::{Error, Position, Result};
 use crate::funcs::{self, Args, Bound, Build, ParamKind, lookup, nearest};
-use crate::program::cond::Cond;
+use crate::program::cond::{Cond, PathLiteral};
 use crate::program::expr::{ConverterCall, Expr, KeyExpr, PathExpr, math};
 use crate::program::{Condition, Expression, Statement};
 use crate::value::{Value, key_value};
@@ -127,7 +127,15 @@ impl<'t> Compiler<'t> {
             ),
             BoolExpr::Not(inner) => Cond::Not(Box::new(self.condition(inner)?)),
             BoolExpr::Comparison { left, op, right } => {
-                Cond::Compare(self.expr(left)?, *op, self.expr(right)?)
+                match (self.expr(left)?, self.expr(right)?) {
+                    (Expr::Path(path), Expr::Literal(literal)) => {
+                        Cond::PathLiteral(Box::new(PathLiteral::new(*path, *op, literal)))
+                    }
+                    (Expr::Literal(literal), Expr::Path(path)) => {
+                        Cond::PathLiteral(Box::new(PathLiteral::new(*path, flip(*op), literal)))
+                    }
+                    (left, right) => Cond::Compare(left, *op, right),
+                }
             }
             BoolExpr::Term(value) => match &value.kind {
                 ExprKind::Bool(b) => Cond::Const(*b),
@@ -513,6 +521,17 @@ impl<'t> Compiler<'t> {
                 return Err(wrong("the name of a converter, such as `SHA256`"));
             }
         })
+    }
+}
+
+/// The operator that keeps `a op b` true when the operands swap sides.
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        same => same,
     }
 }
 

@@ -63,6 +63,9 @@ macro_rules! each_point {
 }
 
 impl DataPointMut<'_> {
+    pub(crate) fn attributes_slice(&self) -> &[KeyValue] {
+        self.attributes()
+    }
     fn attributes(&self) -> &Vec<KeyValue> {
         each_point!(self, p => &p.attributes)
     }

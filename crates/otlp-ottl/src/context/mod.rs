@@ -4,12 +4,14 @@
 
 mod access;
 mod enums;
+mod fast;
 mod fields;
 mod keys;
 
 pub use access::DataPointMut;
 pub(crate) use access::Item;
 pub(crate) use enums::{any_context_knows, enum_names, enum_value};
+pub(crate) use fast::{FastRead, fast_read};
 pub(crate) use fields::{Field, Unresolved, resolve_field};
 pub(crate) use keys::{ResolvedKey, index_value, set_in_map, set_in_value, value_at_keys_mut};
 

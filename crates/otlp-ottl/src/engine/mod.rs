@@ -49,6 +49,7 @@ pub(crate) struct Group {
 
 impl Group {
     /// Runs the group on one item. Errors the error mode lets through are counted in `errors`.
+    #[inline]
     pub(crate) fn run(&self, ctx: &mut TransformContext<'_>, errors: &mut usize) -> Result<()> {
         if !self.conditions.is_empty() {
             let mut any = false;

@@ -72,7 +72,10 @@ impl Expr {
     pub(crate) fn eval<'c>(&'c self, ctx: &'c TransformContext<'_>) -> Result<Value<'c>> {
         match self {
             Expr::Literal(value) => Ok(value.reborrow()),
-            Expr::Path(path) => path.get(ctx),
+            Expr::Path(path) => match path.get_fast(ctx) {
+                Some(value) => Ok(value),
+                None => path.get(ctx),
+            },
             Expr::Converter(call) => {
                 let mut value = call.func.eval(ctx)?;
                 for key in &call.keys {
@@ -136,6 +139,20 @@ pub(crate) fn resolve_key<'c>(
 }
 
 impl PathExpr {
+    /// Reads the path without the general machinery for attributes with a literal key;
+    /// `None` when it is something else.
+    #[inline]
+    pub(crate) fn get_fast<'c>(&'c self, ctx: &'c TransformContext<'_>) -> Option<Value<'c>> {
+        match self.keys.as_slice() {
+            [KeyExpr::Str(key)] => ctx.map_field(self.field).map(|map| {
+                map.iter()
+                    .find(|kv| kv.key == *key)
+                    .map_or(Value::Nil, |kv| Value::from_opt_any(kv.value.as_ref()))
+            }),
+            _ => None,
+        }
+    }
+
     /// Reads the path.
     pub(crate) fn get<'c>(&'c self, ctx: &'c TransformContext<'_>) -> Result<Value<'c>> {
         if self.field == Field::SpanTraceState

@@ -3,6 +3,7 @@
 
 pub(crate) mod cond;
 pub(crate) mod expr;
+pub(crate) mod scalar;
 pub(crate) mod trace_state;
 
 use crate::context::{ContextKind, TransformContext};
@@ -47,6 +48,7 @@ impl Statement {
     ///
     /// [`Error::Execution`] when the condition or the editor fails on this item (a value of the
     /// wrong type, a missing map...). The item may have been partly changed.
+    #[inline]
     pub fn execute(&self, ctx: &mut TransformContext<'_>) -> Result<bool> {
         if let Some(condition) = &self.condition
             && !condition.eval(ctx).map_err(|e| self.failed(e))?
@@ -94,6 +96,7 @@ impl Condition {
     /// # Errors
     ///
     /// [`Error::Execution`] when evaluation fails on this item.
+    #[inline]
     pub fn eval(&self, ctx: &TransformContext<'_>) -> Result<bool> {
         self.cond
             .eval(ctx)

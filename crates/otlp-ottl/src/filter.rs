@@ -128,16 +128,18 @@ impl Filter {
     /// (`traces.span[1]`).
     pub fn new(config: &FilterConfig) -> Result<Self> {
         let mut problems = Vec::new();
-        let mut compile = |key: &str, context: ContextKind, texts: &[String]| AnyOf {
-            conditions: texts
-                .iter()
-                .enumerate()
-                .filter_map(|(i, text)| {
-                    compile_condition(context, text, true)
-                        .map_err(|e| problems.extend(e.into_problems(&format!("{key}[{i}]"))))
-                        .ok()
-                })
-                .collect(),
+        let mut compile = |key: &str, context: ContextKind, texts: &[String]| {
+            AnyOf::new(
+                texts
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, text)| {
+                        compile_condition(context, text, true)
+                            .map_err(|e| problems.extend(e.into_problems(&format!("{key}[{i}]"))))
+                            .ok()
+                    })
+                    .collect(),
+            )
         };
         let filter = Filter {
             error_mode: config.error_mode,
@@ -251,28 +253,35 @@ impl Filter {
                         return true;
                     }
                     if !self.span.is_empty() {
-                        cache.clear();
-                        let ctx = TransformContext::for_span(
-                            ResourceParts {
-                                resource: &mut *resource,
-                                schema_url: &mut *resource_schema,
-                            },
-                            ScopeParts {
-                                scope: &mut *scope,
-                                schema_url: &mut *scope_schema,
-                            },
-                            span,
-                            &mut cache,
-                        );
-                        match self.span.matches(&ctx, mode, &mut stats.errors) {
-                            Ok(true) => {
+                        if let Some(drop) = self.span.decide_span(span) {
+                            if drop {
                                 stats.spans += 1;
                                 return false;
                             }
-                            Ok(false) => {}
-                            Err(error) => {
-                                failure = Some(error);
-                                return true;
+                        } else {
+                            cache.clear();
+                            let ctx = TransformContext::for_span(
+                                ResourceParts {
+                                    resource: &mut *resource,
+                                    schema_url: &mut *resource_schema,
+                                },
+                                ScopeParts {
+                                    scope: &mut *scope,
+                                    schema_url: &mut *scope_schema,
+                                },
+                                span,
+                                &mut cache,
+                            );
+                            match self.span.matches(&ctx, mode, &mut stats.errors) {
+                                Ok(true) => {
+                                    stats.spans += 1;
+                                    return false;
+                                }
+                                Ok(false) => {}
+                                Err(error) => {
+                                    failure = Some(error);
+                                    return true;
+                                }
                             }
                         }
                     }
@@ -503,6 +512,10 @@ impl Filter {
                     sl.log_records.retain_mut(|log| {
                         if failure.is_some() {
                             return true;
+                        }
+                        if let Some(drop) = self.log_record.decide_log(log) {
+                            stats.log_records += usize::from(drop);
+                            return !drop;
                         }
                         cache.clear();
                         let ctx = TransformContext::for_log(

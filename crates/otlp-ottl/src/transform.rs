@@ -173,9 +173,13 @@ impl Transform {
         let mut stats = TransformStats::default();
         let mut cache = Vec::new();
         for group in &self.traces {
-            walk::traces(request, group.context, &mut cache, |ctx| {
-                group.run(ctx, &mut stats.errors)
-            })?;
+            walk::traces(
+                request,
+                group.context,
+                &mut cache,
+                |span| group.skips_span(span),
+                |ctx| group.run(ctx, &mut stats.errors),
+            )?;
         }
         Ok(stats)
     }
@@ -208,9 +212,13 @@ impl Transform {
         let mut stats = TransformStats::default();
         let mut cache = Vec::new();
         for group in &self.logs {
-            walk::logs(request, group.context, &mut cache, |ctx| {
-                group.run(ctx, &mut stats.errors)
-            })?;
+            walk::logs(
+                request,
+                group.context,
+                &mut cache,
+                |log| group.skips_log(log),
+                |ctx| group.run(ctx, &mut stats.errors),
+            )?;
         }
         Ok(stats)
     }
@@ -398,12 +406,8 @@ fn compile_statements(
             Err(error) => problems.extend(error.into_problems(path)),
         }
     }
-    (problems.len() == before).then_some(Group {
-        context,
-        conditions: compiled_conditions,
-        statements: compiled,
-        error_mode,
-    })
+    (problems.len() == before)
+        .then(|| Group::new(context, compiled_conditions, compiled, error_mode))
 }
 
 /// The context of statements and conditions together: the most specific one either needs.

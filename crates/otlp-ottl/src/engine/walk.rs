@@ -7,17 +7,21 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::trace::v1::Span;
 
 use crate::context::{ContextKind, DataPointMut, ResourceParts, ScopeParts, TransformContext};
 use crate::error::Result;
 
 /// Calls `f` on every item of `context` in the request; the cache is emptied before each item.
+/// Spans for which `skip` holds are not visited.
 pub(crate) fn traces(
     request: &mut ExportTraceServiceRequest,
     context: ContextKind,
     cache: &mut Vec<KeyValue>,
+    skip: impl Fn(&Span) -> bool,
     mut f: impl FnMut(&mut TransformContext<'_>) -> Result<()>,
 ) -> Result<()> {
     for rs in &mut request.resource_spans {
@@ -80,6 +84,9 @@ pub(crate) fn traces(
                     }
                     span.events = events;
                     outcome?;
+                    continue;
+                }
+                if skip(span) {
                     continue;
                 }
                 cache.clear();
@@ -215,10 +222,12 @@ pub(crate) fn for_each_point(
 }
 
 /// Calls `f` on every item of `context` in the request.
+/// Log records for which `skip` holds are not visited.
 pub(crate) fn logs(
     request: &mut ExportLogsServiceRequest,
     context: ContextKind,
     cache: &mut Vec<KeyValue>,
+    skip: impl Fn(&LogRecord) -> bool,
     mut f: impl FnMut(&mut TransformContext<'_>) -> Result<()>,
 ) -> Result<()> {
     for rl in &mut request.resource_logs {
@@ -254,6 +263,9 @@ pub(crate) fn logs(
                 continue;
             }
             for log in &mut sl.log_records {
+                if skip(log) {
+                    continue;
+                }
                 cache.clear();
                 f(&mut TransformContext::for_log(
                     ResourceParts {

@@ -23,6 +23,7 @@ pub(crate) enum Cond {
 }
 
 /// A literal scalar, kept ready for [`compare_scalars`].
+#[derive(Clone)]
 pub(crate) enum LiteralScalar {
     Nil,
     Bool(bool),
@@ -32,7 +33,7 @@ pub(crate) enum LiteralScalar {
 }
 
 impl LiteralScalar {
-    fn new(value: &Value<'_>) -> Option<Self> {
+    pub(crate) fn new(value: &Value<'_>) -> Option<Self> {
         Some(match Scalar::from_value(value)? {
             Scalar::Nil => LiteralScalar::Nil,
             Scalar::Bool(b) => LiteralScalar::Bool(b),
@@ -43,7 +44,7 @@ impl LiteralScalar {
     }
 
     #[inline]
-    fn scalar(&self) -> Scalar<'_> {
+    pub(crate) fn scalar(&self) -> Scalar<'_> {
         match self {
             LiteralScalar::Nil => Scalar::Nil,
             LiteralScalar::Bool(b) => Scalar::Bool(*b),
@@ -57,9 +58,9 @@ impl LiteralScalar {
 /// `path op literal`, with a read chosen at compile time and the literal prepared as a scalar
 /// when both allow it.
 pub(crate) struct PathLiteral {
-    path: PathExpr,
-    op: CmpOp,
-    literal: Value<'static>,
+    pub(crate) path: PathExpr,
+    pub(crate) op: CmpOp,
+    pub(crate) literal: Value<'static>,
     fast: Option<(FastRead, Option<Box<str>>, LiteralScalar)>,
 }
 

@@ -3,6 +3,7 @@
 
 pub(crate) mod cond;
 pub(crate) mod expr;
+pub(crate) mod precheck;
 pub(crate) mod scalar;
 pub(crate) mod trace_state;
 

@@ -72,10 +72,7 @@ impl Expr {
     pub(crate) fn eval<'c>(&'c self, ctx: &'c TransformContext<'_>) -> Result<Value<'c>> {
         match self {
             Expr::Literal(value) => Ok(value.reborrow()),
-            Expr::Path(path) => match path.get_fast(ctx) {
-                Some(value) => Ok(value),
-                None => path.get(ctx),
-            },
+            Expr::Path(path) => path.get(ctx),
             Expr::Converter(call) => {
                 let mut value = call.func.eval(ctx)?;
                 for key in &call.keys {
@@ -154,7 +151,15 @@ impl PathExpr {
     }
 
     /// Reads the path.
+    #[inline]
     pub(crate) fn get<'c>(&'c self, ctx: &'c TransformContext<'_>) -> Result<Value<'c>> {
+        match self.get_fast(ctx) {
+            Some(value) => Ok(value),
+            None => self.get_general(ctx),
+        }
+    }
+
+    fn get_general<'c>(&'c self, ctx: &'c TransformContext<'_>) -> Result<Value<'c>> {
         if self.field == Field::SpanTraceState
             && let Some(key) = self.keys.first()
         {

@@ -310,7 +310,7 @@ pub(crate) fn format_go_float(v: f64) -> String {
 /// `[1e-6, 1e21)` with a signed exponent.
 fn format_json_float(v: f64) -> String {
     let abs = v.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let formatted = format!("{v:e}");
         match formatted.split_once('e') {
             Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),

@@ -127,7 +127,7 @@ pub(crate) fn set_in_value<'k>(
 /// The value at `keys` below `map`, for editors that change a map or string in place. A missing
 /// key is `None`.
 pub(crate) fn value_at_keys_mut<'m, 'k>(
-    map: &'m mut Vec<KeyValue>,
+    map: &'m mut [KeyValue],
     keys: impl IntoIterator<Item = ResolvedKey<'k>>,
 ) -> Result<Option<&'m mut AnyValue>> {
     let mut keys = keys.into_iter();

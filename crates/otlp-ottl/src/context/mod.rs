@@ -3,10 +3,13 @@
 //! and the temporary `cache`.
 
 mod access;
+mod convert;
 mod enums;
 mod fast;
 mod fields;
+mod get;
 mod keys;
+mod set;
 
 pub use access::DataPointMut;
 pub(crate) use access::Item;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::context::{ContextKind, TransformContext};
 use crate::error::{Error, Result};
 use crate::program::cond::Cond;
-use crate::program::precheck::{self, Check};
+use crate::program::precheck::{self, Check, SkipCheck};
 use crate::program::{Condition, Statement};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -42,8 +42,7 @@ impl ErrorMode {
     }
 }
 
-/// A test telling that a group does nothing to a bare item.
-type Skip<T> = Option<Box<dyn Fn(&T) -> bool + Send + Sync>>;
+type Skip<T> = Option<SkipCheck<T>>;
 
 /// Statements run in one context, guarded by group conditions (any may hold).
 pub(crate) struct Group {

@@ -112,7 +112,7 @@ impl EditorFn for RetainKeys {
         match &self.rule {
             KeyRule::Is(key) => map.retain(|kv| kv.key != *key),
             KeyRule::Matches(re) => map.retain(|kv| !re.is_match(&kv.key)),
-            KeyRule::NotIn(keys) => map.retain(|kv| keys.iter().any(|k| *k == kv.key)),
+            KeyRule::NotIn(keys) => map.retain(|kv| keys.contains(&kv.key)),
             KeyRule::NotMatching(re) => map.retain(|kv| re.is_match(&kv.key)),
         }
         Ok(())

@@ -16,6 +16,9 @@ use crate::program::scalar::{Scalar, compare_scalars};
 /// A condition on a bare item: `Some(decision)`, or `None` when it cannot be decided alone.
 pub(crate) type Check<T> = Box<dyn Fn(&T) -> Option<bool> + Send + Sync>;
 
+/// A test telling that a group does nothing to a bare item.
+pub(crate) type SkipCheck<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
+
 /// An item whose own fields checks can read.
 pub(crate) trait CheckedItem: Sized + 'static {
     /// A scalar field of the item.
@@ -178,7 +181,7 @@ pub(crate) fn any_of<T: CheckedItem>(conditions: &[&Cond]) -> Option<Check<T>> {
 pub(crate) fn skip<T: CheckedItem>(
     group_conditions: &[&Cond],
     statement_conditions: &[Option<&Cond>],
-) -> Option<Box<dyn Fn(&T) -> bool + Send + Sync>> {
+) -> Option<SkipCheck<T>> {
     let group = if group_conditions.is_empty() {
         None
     } else {

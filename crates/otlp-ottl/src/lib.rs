@@ -16,6 +16,41 @@
 //!     r#"invalid OTTL at column 1: unknown editor `sett`; did you mean `set`? (in `sett(attributes["x"], "y")`)"#
 //! );
 //! ```
+//!
+//! # What is here
+//!
+//! - The language: [`parse_statement`], [`parse_condition`] and [`parse_expression`] compile
+//!   text for a [`ContextKind`] into a [`Statement`], [`Condition`] or [`Expression`] that runs
+//!   on a [`TransformContext`] (an item of an OTLP request, the resource and scope above it, and
+//!   a cache). [`infer_statements_context`] picks the context from path prefixes as otelcol
+//!   does; [`evaluate`] runs an expression that reads no telemetry.
+//! - The engines of otelcol's processors, configured with otelcol's keys: [`Transform`]
+//!   ([`TransformConfig`]), [`Filter`] ([`FilterConfig`]), and in [`actions`] the
+//!   `attributes` and `resource` processors.
+//! - [`validate`]: every problem of a processor configuration at once, each with its key path.
+//!
+//! Applying a transform to a request in place:
+//!
+//! ```
+//! use otlp_ottl::{Transform, TransformConfig};
+//!
+//! let config: TransformConfig = serde_norway::from_str(r#"
+//! trace_statements:
+//!   - context: span
+//!     statements:
+//!       - set(attributes["route.kind"], "cart") where name == "GET /api/cart"
+//! "#).unwrap();
+//! let transform = Transform::new(&config).unwrap();
+//! let mut request = otlp_testkit::Generator::new(7).traces(500);
+//! let stats = transform.apply_traces(&mut request).unwrap();
+//! assert_eq!(stats.errors, 0);
+//! let marked = request.resource_spans.iter()
+//!     .flat_map(|rs| &rs.scope_spans)
+//!     .flat_map(|ss| &ss.spans)
+//!     .filter(|span| span.attributes.iter().any(|kv| kv.key == "route.kind"))
+//!     .count();
+//! assert!(marked > 0);
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -56,3 +91,8 @@ pub use transform::{
     ContextStatements, StatementsEntry, Transform, TransformConfig, TransformStats,
 };
 pub use value::{Object, Value, key_value, string_value};
+
+// The README's examples run as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -2,7 +2,7 @@
 //! `UnixSeconds`, `Duration`, and the formatting of times and durations as strings.
 //!
 //! `Time` parses with the ctime-style directives otelcol documents (`%Y-%m-%d %H:%M:%S`, `%b`,
-//! `%z`, ...); a `location` names an IANA zone read from the system's tz database.
+//! `%z`, ...); a `location` names an IANA zone (system tz database, or jiff's bundled copy).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -353,3 +353,14 @@ log_statements:
         "{error}"
     );
 }
+
+// The collector shares compiled engines across its worker tasks.
+#[test]
+fn engines_are_send_and_sync() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Transform>();
+    shareable::<otlp_ottl::Filter>();
+    shareable::<otlp_ottl::actions::AttributesProcessor>();
+    shareable::<otlp_ottl::actions::ResourceProcessor>();
+    shareable::<otlp_ottl::Statement>();
+}

@@ -1,0 +1,592 @@
+//! The engine behind otelcol's `filter` processor: OTTL conditions per context; an item that
+//! matches any condition of its context is dropped, and scopes and resources left empty go too.
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::Metric;
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use serde::Deserialize;
+
+use crate::context::{
+    ContextKind, DataPointMut, ResourceParts, ScopeParts, Signal, TransformContext,
+};
+use crate::engine::{AnyOf, ErrorMode};
+use crate::error::{Error, Result};
+use crate::parse::compile_condition;
+
+/// The `filter` processor's configuration, with otelcol's keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// How condition errors are handled (default `ignore`: an error counts as "no match").
+    #[serde(default)]
+    pub error_mode: ErrorMode,
+    /// Conditions for traces.
+    #[serde(default)]
+    pub traces: TraceConditions,
+    /// Conditions for metrics.
+    #[serde(default)]
+    pub metrics: MetricConditions,
+    /// Conditions for logs.
+    #[serde(default)]
+    pub logs: LogConditions,
+}
+
+/// `traces:` conditions.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceConditions {
+    /// Drops whole resources (with their spans).
+    #[serde(default)]
+    pub resource: Vec<String>,
+    /// Drops spans.
+    #[serde(default)]
+    pub span: Vec<String>,
+    /// Drops span events.
+    #[serde(default)]
+    pub spanevent: Vec<String>,
+}
+
+/// `metrics:` conditions.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricConditions {
+    /// Drops whole resources.
+    #[serde(default)]
+    pub resource: Vec<String>,
+    /// Drops metrics.
+    #[serde(default)]
+    pub metric: Vec<String>,
+    /// Drops data points; a metric left without points is dropped too.
+    #[serde(default)]
+    pub datapoint: Vec<String>,
+}
+
+/// `logs:` conditions.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConditions {
+    /// Drops whole resources.
+    #[serde(default)]
+    pub resource: Vec<String>,
+    /// Drops log records.
+    #[serde(default)]
+    pub log_record: Vec<String>,
+}
+
+/// What one filtering pass dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FilterStats {
+    /// Resources dropped by `resource` conditions.
+    pub resources: usize,
+    /// Spans dropped (by `span` conditions or with their resource).
+    pub spans: usize,
+    /// Span events dropped.
+    pub span_events: usize,
+    /// Metrics dropped (by `metric` conditions, with their resource, or left without points).
+    pub metrics: usize,
+    /// Data points dropped (with their metric or resource, or by `datapoint` conditions).
+    pub data_points: usize,
+    /// Log records dropped.
+    pub log_records: usize,
+    /// Condition errors that `ignore`/`silent` let pass (each counted as "no match").
+    pub errors: usize,
+}
+
+impl FilterStats {
+    /// Dropped items in the signal's unit: spans, data points or log records.
+    pub fn dropped_items(&self, signal: Signal) -> usize {
+        match signal {
+            Signal::Traces => self.spans,
+            Signal::Metrics => self.data_points,
+            Signal::Logs => self.log_records,
+        }
+    }
+}
+
+/// Compiled `filter` conditions.
+#[derive(Debug, Default)]
+pub struct Filter {
+    error_mode: ErrorMode,
+    trace_resource: AnyOf,
+    span: AnyOf,
+    spanevent: AnyOf,
+    metric_resource: AnyOf,
+    metric: AnyOf,
+    datapoint: AnyOf,
+    log_resource: AnyOf,
+    log_record: AnyOf,
+}
+
+impl Filter {
+    /// Compiles every condition.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] listing every problem with its key path
+    /// (`traces.span[1]`).
+    pub fn new(config: &FilterConfig) -> Result<Self> {
+        let mut problems = Vec::new();
+        let mut compile = |key: &str, context: ContextKind, texts: &[String]| {
+            AnyOf::new(
+                texts
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, text)| {
+                        compile_condition(context, text, true)
+                            .map_err(|e| problems.extend(e.into_problems(&format!("{key}[{i}]"))))
+                            .ok()
+                    })
+                    .collect(),
+            )
+        };
+        let filter = Filter {
+            error_mode: config.error_mode,
+            trace_resource: compile(
+                "traces.resource",
+                ContextKind::Resource,
+                &config.traces.resource,
+            ),
+            span: compile("traces.span", ContextKind::Span, &config.traces.span),
+            spanevent: compile(
+                "traces.spanevent",
+                ContextKind::SpanEvent,
+                &config.traces.spanevent,
+            ),
+            metric_resource: compile(
+                "metrics.resource",
+                ContextKind::Resource,
+                &config.metrics.resource,
+            ),
+            metric: compile(
+                "metrics.metric",
+                ContextKind::Metric,
+                &config.metrics.metric,
+            ),
+            datapoint: compile(
+                "metrics.datapoint",
+                ContextKind::DataPoint,
+                &config.metrics.datapoint,
+            ),
+            log_resource: compile(
+                "logs.resource",
+                ContextKind::Resource,
+                &config.logs.resource,
+            ),
+            log_record: compile("logs.log_record", ContextKind::Log, &config.logs.log_record),
+        };
+        if problems.is_empty() {
+            Ok(filter)
+        } else {
+            Err(Error::InvalidConfig(problems))
+        }
+    }
+
+    /// Whether there are conditions for `signal`.
+    pub fn handles(&self, signal: Signal) -> bool {
+        match signal {
+            Signal::Traces => {
+                !(self.trace_resource.is_empty()
+                    && self.span.is_empty()
+                    && self.spanevent.is_empty())
+            }
+            Signal::Metrics => {
+                !(self.metric_resource.is_empty()
+                    && self.metric.is_empty()
+                    && self.datapoint.is_empty())
+            }
+            Signal::Logs => !(self.log_resource.is_empty() && self.log_record.is_empty()),
+        }
+    }
+
+    /// Drops the matching spans and span events (and resources), then empty scopes and
+    /// resources.
+    ///
+    /// # Errors
+    ///
+    /// The first condition error in `propagate` mode; items not yet visited are kept.
+    pub fn filter_traces(&self, request: &mut ExportTraceServiceRequest) -> Result<FilterStats> {
+        let mut stats = FilterStats::default();
+        if !self.handles(Signal::Traces) {
+            return Ok(stats);
+        }
+        let mode = self.error_mode;
+        let mut cache = Vec::new();
+        let mut failure: Option<Error> = None;
+        request.resource_spans.retain_mut(|rs| {
+            if failure.is_some() {
+                return true;
+            }
+            if !self.trace_resource.is_empty() {
+                let ctx = TransformContext::for_resource(
+                    ResourceParts {
+                        resource: &mut rs.resource,
+                        schema_url: &mut rs.schema_url,
+                    },
+                    &mut cache,
+                );
+                match self.trace_resource.matches(&ctx, mode, &mut stats.errors) {
+                    Ok(true) => {
+                        stats.resources += 1;
+                        stats.spans += rs
+                            .scope_spans
+                            .iter()
+                            .map(|ss| ss.spans.len())
+                            .sum::<usize>();
+                        return false;
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        failure = Some(error);
+                        return true;
+                    }
+                }
+            }
+            let resource = &mut rs.resource;
+            let resource_schema = &mut rs.schema_url;
+            rs.scope_spans.retain_mut(|ss| {
+                let scope = &mut ss.scope;
+                let scope_schema = &mut ss.schema_url;
+                ss.spans.retain_mut(|span| {
+                    if failure.is_some() {
+                        return true;
+                    }
+                    if !self.span.is_empty() {
+                        if let Some(drop) = self.span.decide_span(span) {
+                            if drop {
+                                stats.spans += 1;
+                                return false;
+                            }
+                        } else {
+                            cache.clear();
+                            let ctx = TransformContext::for_span(
+                                ResourceParts {
+                                    resource: &mut *resource,
+                                    schema_url: &mut *resource_schema,
+                                },
+                                ScopeParts {
+                                    scope: &mut *scope,
+                                    schema_url: &mut *scope_schema,
+                                },
+                                span,
+                                &mut cache,
+                            );
+                            match self.span.matches(&ctx, mode, &mut stats.errors) {
+                                Ok(true) => {
+                                    stats.spans += 1;
+                                    return false;
+                                }
+                                Ok(false) => {}
+                                Err(error) => {
+                                    failure = Some(error);
+                                    return true;
+                                }
+                            }
+                        }
+                    }
+                    if !self.spanevent.is_empty() {
+                        let mut events = std::mem::take(&mut span.events);
+                        let mut index = 0;
+                        events.retain_mut(|event| {
+                            index += 1;
+                            if failure.is_some() {
+                                return true;
+                            }
+                            cache.clear();
+                            let ctx = TransformContext::for_span_event(
+                                ResourceParts {
+                                    resource: &mut *resource,
+                                    schema_url: &mut *resource_schema,
+                                },
+                                ScopeParts {
+                                    scope: &mut *scope,
+                                    schema_url: &mut *scope_schema,
+                                },
+                                span,
+                                event,
+                                index - 1,
+                                &mut cache,
+                            );
+                            match self.spanevent.matches(&ctx, mode, &mut stats.errors) {
+                                Ok(true) => {
+                                    stats.span_events += 1;
+                                    false
+                                }
+                                Ok(false) => true,
+                                Err(error) => {
+                                    failure = Some(error);
+                                    true
+                                }
+                            }
+                        });
+                        span.events = events;
+                    }
+                    true
+                });
+                !ss.spans.is_empty()
+            });
+            !rs.scope_spans.is_empty()
+        });
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(stats),
+        }
+    }
+
+    /// Drops the matching metrics and data points (and resources), then metrics left without
+    /// points and empty scopes and resources.
+    ///
+    /// # Errors
+    ///
+    /// As [`filter_traces`](Self::filter_traces).
+    pub fn filter_metrics(&self, request: &mut ExportMetricsServiceRequest) -> Result<FilterStats> {
+        let mut stats = FilterStats::default();
+        if !self.handles(Signal::Metrics) {
+            return Ok(stats);
+        }
+        let mode = self.error_mode;
+        let mut cache = Vec::new();
+        let mut failure: Option<Error> = None;
+        request.resource_metrics.retain_mut(|rm| {
+            if failure.is_some() {
+                return true;
+            }
+            if !self.metric_resource.is_empty() {
+                let ctx = TransformContext::for_resource(
+                    ResourceParts {
+                        resource: &mut rm.resource,
+                        schema_url: &mut rm.schema_url,
+                    },
+                    &mut cache,
+                );
+                match self.metric_resource.matches(&ctx, mode, &mut stats.errors) {
+                    Ok(true) => {
+                        stats.resources += 1;
+                        for sm in &rm.scope_metrics {
+                            stats.metrics += sm.metrics.len();
+                            stats.data_points += sm.metrics.iter().map(point_count).sum::<usize>();
+                        }
+                        return false;
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        failure = Some(error);
+                        return true;
+                    }
+                }
+            }
+            let resource = &mut rm.resource;
+            let resource_schema = &mut rm.schema_url;
+            rm.scope_metrics.retain_mut(|sm| {
+                let scope = &mut sm.scope;
+                let scope_schema = &mut sm.schema_url;
+                sm.metrics.retain_mut(|metric| {
+                    if failure.is_some() {
+                        return true;
+                    }
+                    if !self.metric.is_empty() {
+                        cache.clear();
+                        let ctx = TransformContext::for_metric(
+                            ResourceParts {
+                                resource: &mut *resource,
+                                schema_url: &mut *resource_schema,
+                            },
+                            ScopeParts {
+                                scope: &mut *scope,
+                                schema_url: &mut *scope_schema,
+                            },
+                            metric,
+                            &mut cache,
+                        );
+                        match self.metric.matches(&ctx, mode, &mut stats.errors) {
+                            Ok(true) => {
+                                stats.metrics += 1;
+                                stats.data_points += point_count(metric);
+                                return false;
+                            }
+                            Ok(false) => {}
+                            Err(error) => {
+                                failure = Some(error);
+                                return true;
+                            }
+                        }
+                    }
+                    if self.datapoint.is_empty() {
+                        return true;
+                    }
+                    retain_points(metric, |metric, point| {
+                        if failure.is_some() {
+                            return true;
+                        }
+                        cache.clear();
+                        let ctx = TransformContext::for_data_point(
+                            ResourceParts {
+                                resource: &mut *resource,
+                                schema_url: &mut *resource_schema,
+                            },
+                            ScopeParts {
+                                scope: &mut *scope,
+                                schema_url: &mut *scope_schema,
+                            },
+                            metric,
+                            point,
+                            &mut cache,
+                        );
+                        match self.datapoint.matches(&ctx, mode, &mut stats.errors) {
+                            Ok(true) => {
+                                stats.data_points += 1;
+                                false
+                            }
+                            Ok(false) => true,
+                            Err(error) => {
+                                failure = Some(error);
+                                true
+                            }
+                        }
+                    });
+                    if point_count(metric) == 0 {
+                        stats.metrics += 1;
+                        return false;
+                    }
+                    true
+                });
+                !sm.metrics.is_empty()
+            });
+            !rm.scope_metrics.is_empty()
+        });
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(stats),
+        }
+    }
+
+    /// Drops the matching log records (and resources), then empty scopes and resources.
+    ///
+    /// # Errors
+    ///
+    /// As [`filter_traces`](Self::filter_traces).
+    pub fn filter_logs(&self, request: &mut ExportLogsServiceRequest) -> Result<FilterStats> {
+        let mut stats = FilterStats::default();
+        if !self.handles(Signal::Logs) {
+            return Ok(stats);
+        }
+        let mode = self.error_mode;
+        let mut cache = Vec::new();
+        let mut failure: Option<Error> = None;
+        request.resource_logs.retain_mut(|rl| {
+            if failure.is_some() {
+                return true;
+            }
+            if !self.log_resource.is_empty() {
+                let ctx = TransformContext::for_resource(
+                    ResourceParts {
+                        resource: &mut rl.resource,
+                        schema_url: &mut rl.schema_url,
+                    },
+                    &mut cache,
+                );
+                match self.log_resource.matches(&ctx, mode, &mut stats.errors) {
+                    Ok(true) => {
+                        stats.resources += 1;
+                        stats.log_records += rl
+                            .scope_logs
+                            .iter()
+                            .map(|sl| sl.log_records.len())
+                            .sum::<usize>();
+                        return false;
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        failure = Some(error);
+                        return true;
+                    }
+                }
+            }
+            let resource = &mut rl.resource;
+            let resource_schema = &mut rl.schema_url;
+            rl.scope_logs.retain_mut(|sl| {
+                let scope = &mut sl.scope;
+                let scope_schema = &mut sl.schema_url;
+                if !self.log_record.is_empty() {
+                    sl.log_records.retain_mut(|log| {
+                        if failure.is_some() {
+                            return true;
+                        }
+                        if let Some(drop) = self.log_record.decide_log(log) {
+                            stats.log_records += usize::from(drop);
+                            return !drop;
+                        }
+                        cache.clear();
+                        let ctx = TransformContext::for_log(
+                            ResourceParts {
+                                resource: &mut *resource,
+                                schema_url: &mut *resource_schema,
+                            },
+                            ScopeParts {
+                                scope: &mut *scope,
+                                schema_url: &mut *scope_schema,
+                            },
+                            log,
+                            &mut cache,
+                        );
+                        match self.log_record.matches(&ctx, mode, &mut stats.errors) {
+                            Ok(true) => {
+                                stats.log_records += 1;
+                                false
+                            }
+                            Ok(false) => true,
+                            Err(error) => {
+                                failure = Some(error);
+                                true
+                            }
+                        }
+                    });
+                }
+                !sl.log_records.is_empty()
+            });
+            !rl.scope_logs.is_empty()
+        });
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(stats),
+        }
+    }
+}
+
+/// The number of data points of a metric.
+pub(crate) fn point_count(metric: &Metric) -> usize {
+    match &metric.data {
+        Some(Data::Gauge(d)) => d.data_points.len(),
+        Some(Data::Sum(d)) => d.data_points.len(),
+        Some(Data::Histogram(d)) => d.data_points.len(),
+        Some(Data::ExponentialHistogram(d)) => d.data_points.len(),
+        Some(Data::Summary(d)) => d.data_points.len(),
+        None => 0,
+    }
+}
+
+/// Keeps the data points for which `keep` holds; the points leave the metric while `keep` sees
+/// them, so it gets the metric alongside.
+fn retain_points(metric: &mut Metric, mut keep: impl FnMut(&mut Metric, DataPointMut<'_>) -> bool) {
+    macro_rules! retain {
+        ($variant:ident, $wrap:ident) => {{
+            let mut points = match &mut metric.data {
+                Some(Data::$variant(d)) => std::mem::take(&mut d.data_points),
+                _ => Vec::new(),
+            };
+            points.retain_mut(|p| keep(metric, DataPointMut::$wrap(p)));
+            if let Some(Data::$variant(d)) = &mut metric.data {
+                d.data_points = points;
+            }
+        }};
+    }
+    match &metric.data {
+        Some(Data::Gauge(_)) => retain!(Gauge, Number),
+        Some(Data::Sum(_)) => retain!(Sum, Number),
+        Some(Data::Histogram(_)) => retain!(Histogram, Histogram),
+        Some(Data::ExponentialHistogram(_)) => retain!(ExponentialHistogram, ExponentialHistogram),
+        Some(Data::Summary(_)) => retain!(Summary, Summary),
+        None => {}
+    }
+}

@@ -11,6 +11,7 @@
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList};
 
+use super::value::ValueRef;
 use crate::{Error, MAX_NESTING};
 
 const TABLE: &str = "attributes";
@@ -62,6 +63,64 @@ fn write_nested(out: &mut String, value: &AnyValue, depth: usize) -> Result<(), 
         Some(Value::ArrayValue(array)) => write_array(out, array, depth)?,
         Some(Value::KvlistValue(list)) => write_kvlist(out, list, depth)?,
     }
+    Ok(())
+}
+
+/// Appends the OTLP/JSON of a borrowed value; nothing for [`ValueRef::Absent`].
+pub(crate) fn write_value_ref(out: &mut String, value: ValueRef<'_>) -> Result<(), Error> {
+    match value {
+        ValueRef::Absent => {}
+        ValueRef::Empty => out.push_str("{}"),
+        ValueRef::Str(s) => {
+            out.push_str("{\"stringValue\":");
+            write_string(out, s);
+            out.push('}');
+        }
+        ValueRef::Bool(b) => out.push_str(if b {
+            "{\"boolValue\":true}"
+        } else {
+            "{\"boolValue\":false}"
+        }),
+        ValueRef::Int(i) => {
+            out.push_str("{\"intValue\":\"");
+            out.push_str(&i.to_string());
+            out.push_str("\"}");
+        }
+        ValueRef::Double(d) => {
+            out.push_str("{\"doubleValue\":");
+            write_double(out, d);
+            out.push('}');
+        }
+        ValueRef::Bytes(b) => {
+            out.push_str("{\"bytesValue\":\"");
+            base64_encode(out, b);
+            out.push_str("\"}");
+        }
+        ValueRef::StrIndex(i) => {
+            out.push_str("{\"stringValueStrindex\":");
+            out.push_str(&i.to_string());
+            out.push('}');
+        }
+        ValueRef::Array(a) => write_array(out, a, 0)?,
+        ValueRef::Kvlist(l) => write_kvlist(out, l, 0)?,
+    }
+    Ok(())
+}
+
+/// Appends the OTLP/JSON of a `KeyValue` without its key, for the rare attribute with a
+/// `key_strindex`: `{"keyStrindex":3,"value":{...}}`.
+pub(crate) fn write_keyed(
+    out: &mut String,
+    value: ValueRef<'_>,
+    key_strindex: i32,
+) -> Result<(), Error> {
+    out.push_str("{\"keyStrindex\":");
+    out.push_str(&key_strindex.to_string());
+    if value != ValueRef::Absent {
+        out.push_str(",\"value\":");
+        write_value_ref(out, value)?;
+    }
+    out.push('}');
     Ok(())
 }
 
@@ -381,9 +440,7 @@ impl Parser<'_> {
     }
 }
 
-/// Parses OTLP/JSON text written by [`write_any_value`] (or any OTLP/JSON encoder)
-/// back into an `AnyValue`.
-pub(crate) fn parse_any_value(text: &str) -> Result<AnyValue, Error> {
+fn parse(text: &str) -> Result<Json, Error> {
     let mut parser = Parser {
         text: text.as_bytes(),
         at: 0,
@@ -393,7 +450,28 @@ pub(crate) fn parse_any_value(text: &str) -> Result<AnyValue, Error> {
     if parser.at != text.len() {
         return Err(parser.error("trailing characters"));
     }
-    any_value(json, 0)
+    Ok(json)
+}
+
+/// Parses OTLP/JSON text written by [`write_any_value`] (or any OTLP/JSON encoder)
+/// back into an `AnyValue`.
+pub(crate) fn parse_any_value(text: &str) -> Result<AnyValue, Error> {
+    any_value(parse(text)?, 0)
+}
+
+/// Parses the `json` field of an attribute value: an `AnyValue`, or (when it has a
+/// `keyStrindex` member) a `KeyValue` without its key. Gives the value and the
+/// `key_strindex`.
+pub(crate) fn parse_attribute_value(text: &str) -> Result<(Option<AnyValue>, i32), Error> {
+    let json = parse(text)?;
+    let keyed =
+        matches!(&json, Json::Object(members) if members.iter().any(|(k, _)| k == "keyStrindex"));
+    if keyed {
+        let kv = key_value(json, 0)?;
+        Ok((kv.value, kv.key_strindex))
+    } else {
+        Ok((Some(any_value(json, 0)?), 0))
+    }
 }
 
 fn any_value(json: Json, depth: usize) -> Result<AnyValue, Error> {

@@ -303,7 +303,6 @@ pub fn decode_logs(batch: &RecordBatch) -> Result<ExportLogsServiceRequest, Erro
             .ok_or_else(|| Error::MissingColumn(col::BODY.into()))?
             .as_ref(),
         col::BODY,
-        false,
     )?;
     let attributes = AttrsReader::new(
         batch

@@ -78,7 +78,11 @@ impl ParquetOptions {
     fn properties(&self, schema: &SchemaRef) -> Result<WriterProperties, Error> {
         self.check()?;
         let mut props = WriterProperties::builder()
-            .set_writer_version(WriterVersion::PARQUET_2_0)
+            // Version 1 data pages: zstd compresses a page's repetition and definition levels
+            // with its values. Version 2 pages store levels uncompressed, and for the
+            // attribute maps, whose leaves repeat short null patterns entry after entry, the
+            // levels then outweigh everything else in the file.
+            .set_writer_version(WriterVersion::PARQUET_1_0)
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.zstd_level)?))
             .set_max_row_group_row_count(Some(self.max_row_group_rows))
             .set_max_row_group_bytes(Some(self.max_row_group_bytes))
@@ -92,7 +96,13 @@ impl ParquetOptions {
             if parts.len() > 1 {
                 // Nested values (attribute maps, events, links, buckets): no query can use
                 // their min/max, so they are not worth computing on every write.
-                props = props.set_column_statistics_enabled(path, EnabledStatistics::None);
+                props = props.set_column_statistics_enabled(path.clone(), EnabledStatistics::None);
+                if parts.last().map(String::as_str) == Some(col::TIME) {
+                    // Event and exemplar times: close to their span's, deltas are small.
+                    props = props
+                        .set_column_dictionary_enabled(path.clone(), false)
+                        .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+                }
                 continue;
             }
             match top {
@@ -102,11 +112,25 @@ impl ParquetOptions {
                         .set_column_dictionary_enabled(path.clone(), false)
                         .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
                 }
-                // Random and unique: a dictionary would only cost time.
-                col::SPAN_ID | col::DURATION_NS => {
-                    props = props.set_column_dictionary_enabled(path, false);
+                // Random and unique, or nearly (a parent id repeats only for its few
+                // children): a dictionary would only cost time and index bits.
+                col::SPAN_ID | col::PARENT_SPAN_ID | col::DURATION_NS => {
+                    props = props
+                        .set_column_dictionary_enabled(path.clone(), false)
+                        .set_column_statistics_enabled(path, EnabledStatistics::None);
+                }
+                // Nobody filters on these by range; min/max would cost a comparison a row.
+                col::TRACE_STATE
+                | col::STATUS_MESSAGE
+                | col::RESOURCE_SCHEMA_URL
+                | col::SCOPE_SCHEMA_URL
+                | col::SCOPE_VERSION => {
+                    props = props.set_column_statistics_enabled(path, EnabledStatistics::None);
                 }
                 col::TRACE_ID => {
+                    // A trace's spans are spread over its services' resources: plain ids
+                    // and zstd's matches beat a dictionary of random ids here.
+                    props = props.set_column_dictionary_enabled(path.clone(), false);
                     if let Some(fpp) = self.trace_id_bloom_fpp {
                         props = props
                             .set_column_bloom_filter_enabled(path.clone(), true)

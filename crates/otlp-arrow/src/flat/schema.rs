@@ -136,7 +136,7 @@ pub(crate) fn attributes_field(name: &str) -> Field {
 }
 
 pub(crate) fn value_struct(name: &str, nullable: bool) -> Field {
-    Field::new(name, DataType::Struct(value_fields(false)), nullable)
+    Field::new(name, DataType::Struct(value_fields()), nullable)
 }
 
 /// A `List<Struct<fields>>` type whose items are never null.

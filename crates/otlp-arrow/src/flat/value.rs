@@ -3,17 +3,20 @@
 //! A value is a struct with one nullable field per `AnyValue` kind: `str`, `int`,
 //! `double`, `bool`, `bytes`, and `json` for what has no column of its own (arrays,
 //! key-value lists, the empty value, `string_value_strindex`) as OTLP/JSON text. At most
-//! one field is set; none set means the `KeyValue` had no value at all. Attribute values
-//! also carry `key_strindex` (null when 0). The map keeps every entry in the order sent,
-//! duplicates included (DuckDB's `attributes['k']` then answers the first).
+//! one field is set; none set means the `KeyValue` had no value at all. The rare
+//! attribute with a `key_strindex` (a profiles string table reference) keeps it in
+//! `json` too, as the OTLP/JSON of the `KeyValue` less its key
+//! (`{"keyStrindex":3,"value":{"stringValue":"GET"}}`), so no column is spent on it. The
+//! map keeps every entry in the order sent, duplicates included (DuckDB's
+//! `attributes['k']` then answers the first).
 
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array,
-    MapArray, StringArray, StructArray,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int64Array, MapArray,
+    StringArray, StructArray,
 };
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int32Type, Int64Type};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList};
 
@@ -29,7 +32,6 @@ pub(crate) mod field {
     pub(crate) const BOOL: &str = "bool";
     pub(crate) const BYTES: &str = "bytes";
     pub(crate) const JSON: &str = "json";
-    pub(crate) const KEY_STRINDEX: &str = "key_strindex";
     pub(crate) const KEY: &str = "key";
     pub(crate) const VALUE: &str = "value";
     pub(crate) const ENTRIES: &str = "key_value";
@@ -81,20 +83,16 @@ impl<'a> ValueRef<'a> {
     }
 }
 
-/// The fields of a value struct; `keyed` adds `key_strindex` (attribute values).
-pub(crate) fn value_fields(keyed: bool) -> Fields {
-    let mut fields = vec![
+/// The fields of a value struct.
+pub(crate) fn value_fields() -> Fields {
+    Fields::from(vec![
         Field::new(field::STR, DataType::Utf8, true),
         Field::new(field::INT, DataType::Int64, true),
         Field::new(field::DOUBLE, DataType::Float64, true),
         Field::new(field::BOOL, DataType::Boolean, true),
         Field::new(field::BYTES, DataType::Binary, true),
         Field::new(field::JSON, DataType::Utf8, true),
-    ];
-    if keyed {
-        fields.push(Field::new(field::KEY_STRINDEX, DataType::Int32, true));
-    }
-    Fields::from(fields)
+    ])
 }
 
 /// The map entries field of an attributes column.
@@ -103,13 +101,13 @@ pub(crate) fn entries_field() -> FieldRef {
         field::ENTRIES,
         DataType::Struct(Fields::from(vec![
             Field::new(field::KEY, DataType::Utf8, false),
-            Field::new(field::VALUE, DataType::Struct(value_fields(true)), false),
+            Field::new(field::VALUE, DataType::Struct(value_fields()), false),
         ])),
         false,
     ))
 }
 
-/// `Map<Utf8, Struct<str, int, double, bool, bytes, json, key_strindex>>`.
+/// `Map<Utf8, Struct<str, int, double, bool, bytes, json>>`.
 pub(crate) fn attributes_type() -> DataType {
     DataType::Map(entries_field(), false)
 }
@@ -124,7 +122,6 @@ pub(crate) struct ValueCols {
     bool: BoolCol,
     bytes: BytesCol,
     json: BytesCol,
-    key_strindex: PrimCol<Int32Type>,
     /// The struct's own validity: null for an absent log body.
     valid: Validity,
     scratch: String,
@@ -155,7 +152,19 @@ impl ValueCols {
 
     /// Appends a value; nothing is appended when it fails (a value nested too deep).
     pub(crate) fn push(&mut self, value: ValueRef<'_>, key_strindex: i32) -> Result<(), Error> {
-        let slot = match value {
+        let slot = if self.keyed && key_strindex != 0 {
+            self.scratch.clear();
+            json::write_keyed(&mut self.scratch, value, key_strindex)?;
+            Slot::Json
+        } else {
+            self.slot(value)?
+        };
+        self.push_slot(slot);
+        Ok(())
+    }
+
+    fn slot<'v>(&mut self, value: ValueRef<'v>) -> Result<Slot<'v>, Error> {
+        Ok(match value {
             ValueRef::Absent => Slot::None,
             ValueRef::Str(s) => Slot::Str(s.as_bytes()),
             ValueRef::Int(i) => Slot::Int(i),
@@ -184,7 +193,11 @@ impl ValueCols {
                 json::write_kvlist(&mut self.scratch, l, 0)?;
                 Slot::Json
             }
-        };
+        })
+    }
+
+    #[inline]
+    fn push_slot(&mut self, slot: Slot<'_>) {
         match slot {
             Slot::Str(s) => self.str.push(s),
             _ => self.str.push_null(),
@@ -209,12 +222,7 @@ impl ValueCols {
             Slot::Json => self.json.push(self.scratch.as_bytes()),
             _ => self.json.push_null(),
         }
-        if self.keyed {
-            self.key_strindex
-                .push_opt((key_strindex != 0).then_some(key_strindex));
-        }
         self.valid.push(true);
-        Ok(())
     }
 
     /// Appends a null struct (an absent log body).
@@ -225,9 +233,6 @@ impl ValueCols {
         self.bool.push_null();
         self.bytes.push_null();
         self.json.push_null();
-        if self.keyed {
-            self.key_strindex.push_null();
-        }
         self.valid.push(false);
     }
 
@@ -239,9 +244,6 @@ impl ValueCols {
         self.bool.extend_n(&other.bool, n);
         self.bytes.extend_n(&other.bytes, n);
         self.json.extend_n(&other.json, n);
-        if self.keyed {
-            self.key_strindex.extend_n(&other.key_strindex, n);
-        }
         self.valid.extend_n(&other.valid, n);
     }
 
@@ -252,12 +254,11 @@ impl ValueCols {
         self.bool.truncate(rows);
         self.bytes.truncate(rows);
         self.json.truncate(rows);
-        self.key_strindex.truncate(rows);
         self.valid.truncate(rows);
     }
 
     pub(crate) fn finish(&mut self) -> Result<StructArray, Error> {
-        let mut columns: Vec<ArrayRef> = vec![
+        let columns: Vec<ArrayRef> = vec![
             self.str.finish_utf8("value.str")?,
             self.int.finish()?,
             self.double.finish()?,
@@ -265,15 +266,8 @@ impl ValueCols {
             self.bytes.finish_binary("value.bytes")?,
             self.json.finish_utf8("value.json")?,
         ];
-        if self.keyed {
-            columns.push(self.key_strindex.finish()?);
-        }
         let nulls = self.valid.finish();
-        Ok(StructArray::try_new(
-            value_fields(self.keyed),
-            columns,
-            nulls,
-        )?)
+        Ok(StructArray::try_new(value_fields(), columns, nulls)?)
     }
 }
 
@@ -388,7 +382,6 @@ pub(crate) struct ValueReader<'a> {
     bool: &'a BooleanArray,
     bytes: &'a BinaryArray,
     json: &'a StringArray,
-    key_strindex: Option<&'a Int32Array>,
 }
 
 fn child<'a, T: 'static>(
@@ -407,7 +400,7 @@ fn child<'a, T: 'static>(
 }
 
 impl<'a> ValueReader<'a> {
-    pub(crate) fn new(array: &'a dyn Array, column: &'a str, keyed: bool) -> Result<Self, Error> {
+    pub(crate) fn new(array: &'a dyn Array, column: &'a str) -> Result<Self, Error> {
         let array = array
             .as_struct_opt()
             .ok_or_else(|| type_error(column, "Struct", array.data_type()))?;
@@ -420,19 +413,24 @@ impl<'a> ValueReader<'a> {
             bool: child(array, column, field::BOOL, "Boolean")?,
             bytes: child(array, column, field::BYTES, "Binary")?,
             json: child(array, column, field::JSON, "Utf8")?,
-            key_strindex: if keyed {
-                Some(child(array, column, field::KEY_STRINDEX, "Int32")?)
-            } else {
-                None
-            },
         })
     }
 
     /// The value at `i`: `None` when the struct is null or none of its fields is set.
     pub(crate) fn get(&self, i: usize) -> Result<Option<AnyValue>, Error> {
+        self.get_keyed(i, false).map(|(value, _)| value)
+    }
+
+    /// The value at `i` and its `key_strindex` (attribute values may carry one in `json`).
+    pub(crate) fn get_keyed(
+        &self,
+        i: usize,
+        keyed: bool,
+    ) -> Result<(Option<AnyValue>, i32), Error> {
         if self.array.is_null(i) {
-            return Ok(None);
+            return Ok((None, 0));
         }
+        let mut key_strindex = 0;
         let mut found: Option<AnyValue> = None;
         let mut set = 0;
         let mut put = |value: Value| {
@@ -456,7 +454,14 @@ impl<'a> ValueReader<'a> {
         }
         if self.json.is_valid(i) {
             set += 1;
-            found = Some(json::parse_any_value(self.json.value(i))?);
+            let text = self.json.value(i);
+            found = if keyed {
+                let (value, index) = json::parse_attribute_value(text)?;
+                key_strindex = index;
+                value
+            } else {
+                Some(json::parse_any_value(text)?)
+            };
         }
         if set > 1 {
             return Err(Error::InvalidData {
@@ -467,19 +472,12 @@ impl<'a> ValueReader<'a> {
                 ),
             });
         }
-        Ok(found)
+        Ok((found, key_strindex))
     }
 
     /// Whether the value struct at `i` is null (an absent log body).
     pub(crate) fn is_null(&self, i: usize) -> bool {
         self.array.is_null(i)
-    }
-
-    fn key_strindex(&self, i: usize) -> i32 {
-        match self.key_strindex {
-            Some(k) if k.is_valid(i) => k.value(i),
-            _ => 0,
-        }
     }
 }
 
@@ -499,7 +497,7 @@ impl<'a> AttrsReader<'a> {
             .keys()
             .as_string_opt::<i32>()
             .ok_or_else(|| type_error(column, "Map<Utf8, ...>", map.data_type()))?;
-        let values = ValueReader::new(map.values().as_ref(), column, true)?;
+        let values = ValueReader::new(map.values().as_ref(), column)?;
         Ok(Self { map, keys, values })
     }
 
@@ -514,10 +512,11 @@ impl<'a> AttrsReader<'a> {
         let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
         let mut out = Vec::with_capacity(end - start);
         for i in start..end {
+            let (value, key_strindex) = self.values.get_keyed(i, true)?;
             out.push(KeyValue {
                 key: self.keys.value(i).to_owned(),
-                value: self.values.get(i)?,
-                key_strindex: self.values.key_strindex(i),
+                value,
+                key_strindex,
             });
         }
         Ok(out)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::BooleanBufferBuilder;
 use arrow::array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, FixedSizeBinaryArray, ListArray, PrimitiveArray,
+    ArrayRef, BinaryArray, BooleanArray, FixedSizeBinaryArray, ListArray, PrimitiveArray,
     StringArray,
 };
 use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer};
@@ -45,10 +45,6 @@ impl Validity {
         })
     }
 
-    pub(crate) fn extend(&mut self, other: &Validity) {
-        self.extend_n(other, 1);
-    }
-
     /// Appends `other` `n` times.
     pub(crate) fn extend_n(&mut self, other: &Validity, n: usize) {
         match &other.bits {
@@ -72,10 +68,6 @@ impl Validity {
             bits.truncate(len);
         }
         self.len = self.len.min(len);
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.truncate(0);
     }
 
     pub(crate) fn finish(&mut self) -> Option<NullBuffer> {
@@ -277,25 +269,9 @@ impl<const W: usize> IdCol<W> {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.data.len() / W
-    }
-
-    /// Appends `other` `n` times.
-    pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
-        for _ in 0..n {
-            self.data.extend_from_slice(&other.data);
-        }
-        self.valid.extend_n(&other.valid, n);
-    }
-
     pub(crate) fn truncate(&mut self, rows: usize) {
         self.data.truncate(rows * W);
         self.valid.truncate(rows);
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.truncate(0);
     }
 
     pub(crate) fn finish(&mut self) -> Result<ArrayRef, Error> {
@@ -417,14 +393,6 @@ impl BoolCol {
         self.valid.push(false);
     }
 
-    #[inline]
-    pub(crate) fn push_opt(&mut self, value: Option<bool>) {
-        match value {
-            Some(v) => self.push(v),
-            None => self.push_null(),
-        }
-    }
-
     /// Appends `other` `n` times.
     pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
         for _ in 0..n {
@@ -437,10 +405,6 @@ impl BoolCol {
     pub(crate) fn truncate(&mut self, rows: usize) {
         self.values.truncate(rows);
         self.valid.truncate(rows);
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.truncate(0);
     }
 
     pub(crate) fn finish(&mut self) -> Result<ArrayRef, Error> {
@@ -478,10 +442,6 @@ impl ListCol {
         self.offsets.last()
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.offsets.len()
-    }
-
     /// Appends `other`'s rows `n` times (the items must be appended `n` times too).
     pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
         self.offsets.extend_n(&other.offsets, n);
@@ -517,11 +477,6 @@ impl ListCol {
     }
 }
 
-/// The length of an array, for the consistency checks of `finish`.
-pub(crate) fn same_len(arrays: &[&ArrayRef]) -> bool {
-    arrays.windows(2).all(|w| w[0].len() == w[1].len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,7 +490,7 @@ mod tests {
         let mut b = Validity::default();
         b.push(false);
         b.push(true);
-        a.extend(&b);
+        a.extend_n(&b, 1);
         a.extend_n(&Validity { bits: None, len: 1 }, 3);
         let nulls = a.finish().unwrap();
         let bits: Vec<bool> = nulls.iter().collect();

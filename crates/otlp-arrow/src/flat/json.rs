@@ -18,6 +18,7 @@ const TABLE: &str = "attributes";
 
 /// Appends the OTLP/JSON of `value` (`{}` for the empty value) to `out`; values nested
 /// deeper than [`MAX_NESTING`] are refused, as every reader would refuse them.
+#[cfg(test)]
 pub(crate) fn write_any_value(out: &mut String, value: &AnyValue) -> Result<(), Error> {
     write_nested(out, value, 0)
 }
@@ -221,7 +222,7 @@ fn base64_encode(out: &mut String, bytes: &[u8]) {
 
 fn base64_decode(text: &str) -> Result<Vec<u8>, Error> {
     let digits = text.trim_end_matches('=');
-    if text.len() % 4 != 0 || text.len() - digits.len() > 2 {
+    if !text.len().is_multiple_of(4) || text.len() - digits.len() > 2 {
         return Err(invalid(format!("bytesValue {text:?} is not padded base64")));
     }
     let mut out = Vec::with_capacity(digits.len() * 3 / 4);

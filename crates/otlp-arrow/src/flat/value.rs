@@ -146,10 +146,6 @@ impl ValueCols {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.int.len()
-    }
-
     /// Appends a value; nothing is appended when it fails (a value nested too deep).
     pub(crate) fn push(&mut self, value: ValueRef<'_>, key_strindex: i32) -> Result<(), Error> {
         let slot = if self.keyed && key_strindex != 0 {
@@ -320,11 +316,6 @@ impl MapCol {
         let start = self.rows.open_start();
         self.keys.truncate(start);
         self.values.truncate(start);
-    }
-
-    /// Rows so far.
-    pub(crate) fn len(&self) -> usize {
-        self.rows.len()
     }
 
     /// Appends all of `other`'s (closed) rows, `n` times.

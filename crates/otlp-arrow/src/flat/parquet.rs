@@ -219,6 +219,12 @@ impl<W: Write + Send> FlatParquetWriter<W> {
         Ok(())
     }
 
+    /// The sink: the completed row groups so far, without a footer until
+    /// [`finish`](Self::finish).
+    pub fn get_ref(&self) -> &W {
+        self.writer.inner()
+    }
+
     /// Ends the current row group now (an exporter about to rotate by age, say).
     pub fn flush(&mut self) -> Result<(), Error> {
         Ok(self.writer.flush()?)
@@ -355,7 +361,8 @@ impl FlatParquetReader {
     }
 
     /// Reads only the named top-level columns (say `service_name`, `name`,
-    /// `duration_ns`, `status_code` for a summary): Parquet skips the others' bytes.
+    /// `duration_ns`, `status_code` for a summary), in the order named: Parquet skips the
+    /// others' bytes.
     pub fn scan<R: ChunkReader + 'static>(
         input: R,
         columns: &[&str],
@@ -369,6 +376,14 @@ impl FlatParquetReader {
                 .map_err(|_| Error::MissingColumn((*name).to_owned()))?;
             roots.push(index);
         }
+        // The reader returns the projected columns in the file's order.
+        let mut in_file_order = roots.clone();
+        in_file_order.sort_unstable();
+        in_file_order.dedup();
+        let order: Vec<usize> = roots
+            .iter()
+            .filter_map(|r| in_file_order.iter().position(|f| f == r))
+            .collect();
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
         let mut reader = guarded(|| {
             Ok(builder
@@ -377,7 +392,14 @@ impl FlatParquetReader {
                 .build()?)
         })?;
         Ok(std::iter::from_fn(move || {
-            guarded(|| Ok(reader.next().transpose()?)).transpose()
+            guarded(|| Ok(reader.next().transpose()?))
+                .and_then(|batch| {
+                    batch
+                        .map(|b| b.project(&order))
+                        .transpose()
+                        .map_err(Error::from)
+                })
+                .transpose()
         }))
     }
 

@@ -235,6 +235,34 @@
 //! and in them only the matching rows. Malformed files give an [`Error`](crate::Error),
 //! never a panic.
 //!
+//! # Size and speed
+//!
+//! Measured by `cargo bench -p otlp-arrow --bench flat` on otlp-testkit traces
+//! (docs/benchmarks.md, "otlp-arrow-flat-sizes"), bytes per span:
+//!
+//! | spans per row group | flat Parquet | columnar reference | OTLP + zstd 3 | Flight stream (normalized) |
+//! |---:|---:|---:|---:|---:|
+//! | 1000 | 51.8 | 35.9 | 41.7 | 31.4 |
+//! | 10000 | 31.7 | 28.0 | 36.5 | 24.1 |
+//!
+//! The *columnar reference* compresses every field of this schema alone with zstd 19
+//! over the whole row group. At 10000 spans per group Parquet is 1.15x smaller than
+//! OTLP+zstd but 1.13x larger than the reference, and the benchmark's per-column table
+//! says where: the footer and page index (the metadata of ~70 leaf columns, about 10 KB
+//! per row group: 1.0 byte per span at 10000, 8.9 at 1000), the attribute maps (+1.2: the
+//! definition levels of the typed fields left null, and dictionary indices of random
+//! integers), the events (+1.0: every span carries the levels of the event leaves, though
+//! most have no event) and `trace_id` (+0.3). Ids, times and names are at the
+//! reference or below it. Higher zstd levels buy little (31.0 at 6, 30.0 at 19).
+//!
+//! Writing costs more than prost encode + zstd: building the rows is on par with it,
+//! and arrow-rs's Parquet encoder then re-interns every string and walks the levels of
+//! every leaf of every row (the resource's attributes included), and creates a zstd
+//! context per column per row group (a tenth of the time at 1000 rows per group). A decoder that
+//! walks protobuf bytes into these builders saves prost's tree; the encoder's per-leaf
+//! cost is the next thing to attack (fewer leaves per attribute value, resource
+//! columns encoded once per run of rows).
+//!
 //! # Builders
 //!
 //! [`TracesBuilder`], [`LogsBuilder`] and [`MetricsBuilder`] take an OTLP request one
@@ -243,6 +271,9 @@
 //! and `append_request` (the prost walk) is just one such driver. A resource's and a
 //! scope's columns are built once and copied onto each of their rows in bulk; buffers
 //! are kept across batches, so steady state allocates only the arrays handed out.
+//! Strings are plain `Utf8`, not Arrow dictionaries: the Parquet encoder builds its own
+//! dictionaries and would hash every value of an Arrow dictionary array again, and an
+//! Arrow IPC file cannot replace a dictionary from one batch to the next.
 
 mod columns;
 mod file;

@@ -79,6 +79,12 @@ pub enum Error {
     /// Arrow rejected the data (invalid IPC body, validation failure, ...).
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The Parquet reader or writer failed (an invalid file, a write error).
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Writer options out of range.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
     /// Reading or writing the underlying stream failed.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),

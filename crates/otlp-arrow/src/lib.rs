@@ -152,6 +152,7 @@
 mod columns;
 mod common;
 mod error;
+pub mod flat;
 #[cfg(feature = "flight")]
 pub mod flight;
 mod ipc;

@@ -1,0 +1,436 @@
+//! The flat layout on otlp-testkit traces at 1000 and 10000 spans per row group: write
+//! time per span beside prost encode + zstd, and (with `$OTLP_BENCH_NOTES`) bytes per
+//! span beside OTLP protobuf + zstd, the id-and-timestamp floor, the columnar reference
+//! and the normalized Arrow Flight stream, with a per-column breakdown, written to
+//! `$OTLP_BENCH_NOTES/otlp-arrow-flat-sizes.md`.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::DataType;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use otlp_arrow::flat::{FlatBuilder, FlatParquetWriter, ParquetOptions};
+use otlp_arrow::{AnyRequest, ArrowIpcWriter, Compression, IpcFormat, Signal, WriterOptions};
+use otlp_testkit::Generator;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use prost::Message;
+
+const GROUPS: [usize; 2] = [1000, 10_000];
+/// Row groups (and Flight messages) per measured file or stream.
+const BATCHES: usize = 10;
+
+fn configure(c: &mut Criterion) -> Criterion {
+    std::mem::take(c)
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+}
+
+fn requests(signal: Signal, n: usize, count: usize) -> Vec<AnyRequest> {
+    let mut generator = Generator::new(1);
+    (0..count)
+        .map(|_| match signal {
+            Signal::Traces => AnyRequest::Traces(generator.traces(n)),
+            Signal::Metrics => AnyRequest::Metrics(generator.metrics(n)),
+            Signal::Logs => AnyRequest::Logs(generator.logs(n)),
+        })
+        .collect()
+}
+
+fn options(rows: usize) -> ParquetOptions {
+    ParquetOptions::default().with_max_row_group_rows(rows)
+}
+
+fn proto(request: &AnyRequest) -> Vec<u8> {
+    match request {
+        AnyRequest::Traces(r) => r.encode_to_vec(),
+        AnyRequest::Metrics(r) => r.encode_to_vec(),
+        AnyRequest::Logs(r) => r.encode_to_vec(),
+    }
+}
+
+/// OTLP → flat Parquet (one row group per request), against prost encode + zstd 3.
+fn write_time(c: &mut Criterion) {
+    let mut group = c.benchmark_group("otlp_arrow_flat_write");
+    for n in GROUPS {
+        let request = requests(Signal::Traces, n, 1).remove(0);
+        group.throughput(Throughput::Elements(n as u64));
+        let mut writer =
+            FlatParquetWriter::new(std::io::sink(), Signal::Traces, options(n)).unwrap();
+        group.bench_with_input(BenchmarkId::new("flat_parquet", n), &request, |b, r| {
+            b.iter(|| writer.write(black_box(r)).unwrap());
+        });
+        let mut builder = FlatBuilder::new(Signal::Traces);
+        group.bench_with_input(BenchmarkId::new("flat_batch", n), &request, |b, r| {
+            b.iter(|| {
+                builder.append(black_box(r)).unwrap();
+                builder.finish().unwrap()
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("peer_prost_zstd", n), &request, |b, r| {
+            b.iter(|| zstd::bulk::compress(&proto(black_box(r)), 3).unwrap());
+        });
+    }
+    group.finish();
+}
+
+/// A leaf's path without the wrapper levels lists and maps add (`list`, `item`,
+/// `element`, `key_value`), so Arrow's and Parquet's paths of one leaf compare equal.
+fn normalized(path: &str) -> String {
+    path.split('.')
+        .filter(|p| !matches!(*p, "list" | "item" | "element" | "key_value"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Sums per-leaf bytes per top-level column.
+fn by_root(leaves: &BTreeMap<String, usize>) -> BTreeMap<String, usize> {
+    let mut roots = BTreeMap::new();
+    for (path, bytes) in leaves {
+        let root = path.split('.').next().unwrap_or(path).to_owned();
+        *roots.entry(root).or_default() += bytes;
+    }
+    roots
+}
+
+/// Compresses `bytes` alone at zstd's strongest level.
+fn zstd19(bytes: &[u8]) -> usize {
+    if bytes.is_empty() {
+        0
+    } else {
+        zstd::bulk::compress(bytes, 19).unwrap().len()
+    }
+}
+
+fn validity(array: &dyn Array) -> Vec<u8> {
+    match array.nulls() {
+        Some(nulls) if nulls.null_count() > 0 => nulls.iter().map(u8::from).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The columnar reference: every field of the flat schema as its own streams (each
+/// leaf's values; each nullable node's validity; each list's lengths), each stream
+/// compressed alone with zstd level 19 over the whole row group, bytes summed per
+/// top-level column.
+fn reference(array: &ArrayRef, path: &str, out: &mut BTreeMap<String, usize>) {
+    let root = normalized(path);
+    *out.entry(root.clone()).or_default() += zstd19(&validity(array.as_ref()));
+    match array.data_type() {
+        DataType::Struct(_) => {
+            let s = array.as_struct();
+            for (field, child) in s.fields().iter().zip(s.columns()) {
+                reference(child, &format!("{path}.{}", field.name()), out);
+            }
+        }
+        DataType::List(_) | DataType::Map(_, _) => {
+            let (offsets, values): (Vec<i32>, ArrayRef) = match array.data_type() {
+                DataType::List(_) => {
+                    let l = array.as_list::<i32>();
+                    (l.value_offsets().to_vec(), l.values().clone())
+                }
+                _ => {
+                    let m = array.as_map();
+                    (
+                        m.value_offsets().to_vec(),
+                        std::sync::Arc::new(m.entries().clone()),
+                    )
+                }
+            };
+            let lengths: Vec<u8> = offsets
+                .windows(2)
+                .flat_map(|w| ((w[1] - w[0]) as u32).to_le_bytes())
+                .collect();
+            *out.entry(root).or_default() += zstd19(&lengths);
+            reference(&values, &format!("{path}.item"), out);
+        }
+        DataType::Utf8 | DataType::Binary => {
+            let (offsets, data): (Vec<i32>, Vec<u8>) = match array.data_type() {
+                DataType::Utf8 => {
+                    let s = array.as_string::<i32>();
+                    (s.value_offsets().to_vec(), s.value_data().to_vec())
+                }
+                _ => {
+                    let b = array.as_binary::<i32>();
+                    (b.value_offsets().to_vec(), b.value_data().to_vec())
+                }
+            };
+            let lengths: Vec<u8> = offsets
+                .windows(2)
+                .enumerate()
+                .filter(|(i, _)| array.is_valid(*i))
+                .flat_map(|(_, w)| ((w[1] - w[0]) as u32).to_le_bytes())
+                .collect();
+            *out.entry(root).or_default() += zstd19(&lengths) + zstd19(&data);
+        }
+        DataType::Boolean => {
+            let b = array.as_boolean();
+            let values: Vec<u8> = (0..b.len())
+                .filter(|&i| b.is_valid(i))
+                .map(|i| u8::from(b.value(i)))
+                .collect();
+            *out.entry(root).or_default() += zstd19(&values);
+        }
+        DataType::FixedSizeBinary(width) => {
+            let f = array.as_fixed_size_binary();
+            let values: Vec<u8> = (0..f.len())
+                .filter(|&i| f.is_valid(i))
+                .flat_map(|i| f.value(i).to_vec())
+                .collect();
+            debug_assert_eq!(values.len() % *width as usize, 0);
+            *out.entry(root).or_default() += zstd19(&values);
+        }
+        t if t.is_primitive() => {
+            let width = t.primitive_width().unwrap_or(8);
+            let data = array.to_data();
+            let buffer = &data.buffers()[0];
+            let values: Vec<u8> = (0..array.len())
+                .filter(|&i| array.is_valid(i))
+                .flat_map(|i| buffer.as_slice()[(data.offset() + i) * width..][..width].to_vec())
+                .collect();
+            *out.entry(root).or_default() += zstd19(&values);
+        }
+        other => panic!("no reference for {other}"),
+    }
+}
+
+fn flat_batches(signal: Signal, requests: &[AnyRequest]) -> Vec<RecordBatch> {
+    let mut builder = FlatBuilder::new(signal);
+    requests
+        .iter()
+        .map(|r| {
+            builder.append(r).unwrap();
+            builder.finish().unwrap()
+        })
+        .collect()
+}
+
+/// The Parquet file of `requests` (row group = request), and its column chunk bytes
+/// summed per top-level column, page headers and dictionary pages included.
+fn parquet_file(
+    signal: Signal,
+    requests: &[AnyRequest],
+    n: usize,
+) -> (usize, BTreeMap<String, usize>) {
+    parquet_file_with(signal, requests, options(n))
+}
+
+fn parquet_file_with(
+    signal: Signal,
+    requests: &[AnyRequest],
+    options: ParquetOptions,
+) -> (usize, BTreeMap<String, usize>) {
+    let mut writer = FlatParquetWriter::new(Vec::new(), signal, options).unwrap();
+    for r in requests {
+        writer.write(r).unwrap();
+    }
+    let bytes = bytes::Bytes::from(writer.finish().unwrap());
+    let reader = SerializedFileReader::new(bytes.clone()).unwrap();
+    let mut per_column = BTreeMap::new();
+    for group in reader.metadata().row_groups() {
+        for column in group.columns() {
+            let path = normalized(&column.column_path().parts().join("."));
+            *per_column.entry(path).or_default() += column.compressed_size() as usize;
+        }
+    }
+    // A measurement of something that does not read back would be worthless.
+    let back = otlp_arrow::flat::FlatParquetReader::read_all(bytes.clone()).unwrap();
+    let items: usize = item_count(&[back]);
+    assert_eq!(items, item_count(requests));
+    (bytes.len(), per_column)
+}
+
+fn item_count(requests: &[AnyRequest]) -> usize {
+    requests
+        .iter()
+        .map(|r| match r {
+            AnyRequest::Traces(r) => otlp_testkit::span_count(r),
+            AnyRequest::Metrics(r) => otlp_testkit::data_point_count(r),
+            AnyRequest::Logs(r) => otlp_testkit::log_record_count(r),
+        })
+        .sum()
+}
+
+/// The normalized Arrow stream as Flight sends it: each request's messages compressed
+/// whole with zstd 3 (gRPC compression), dictionaries once then as deltas.
+fn flight_bytes(signal: Signal, requests: &[AnyRequest]) -> usize {
+    let options = WriterOptions::new(IpcFormat::Stream).with_compression(Compression::None);
+    let mut writer = ArrowIpcWriter::new(Vec::new(), signal, options).unwrap();
+    let (mut total, mut written) = (0, 0);
+    for r in requests {
+        writer.write_any(r).unwrap();
+        writer.flush().unwrap();
+        let bytes = writer.get_ref();
+        total += zstd::bulk::compress(&bytes[written..], 3).unwrap().len();
+        written = bytes.len();
+    }
+    total
+}
+
+/// Span ids, trace ids, start times (as the difference to the previous span) and
+/// durations, each compressed alone per request at zstd 19: what no encoding of
+/// these spans avoids.
+fn id_and_time_floor(requests: &[AnyRequest]) -> usize {
+    let mut floor = 0;
+    for r in requests {
+        let AnyRequest::Traces(r) = r else { continue };
+        let mut fields: [Vec<u8>; 4] = Default::default();
+        let mut previous = 0u64;
+        for s in r
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+        {
+            fields[0].extend_from_slice(&s.span_id);
+            fields[1].extend_from_slice(&s.trace_id);
+            fields[2]
+                .extend_from_slice(&s.start_time_unix_nano.wrapping_sub(previous).to_le_bytes());
+            previous = s.start_time_unix_nano;
+            fields[3].extend_from_slice(
+                &s.end_time_unix_nano
+                    .wrapping_sub(s.start_time_unix_nano)
+                    .to_le_bytes(),
+            );
+        }
+        floor += fields.iter().map(|f| zstd19(f)).sum::<usize>();
+    }
+    floor
+}
+
+fn size_notes() {
+    let Some(dir) = std::env::var_os("OTLP_BENCH_NOTES") else {
+        return;
+    };
+    let mut md = String::from(
+        "### otlp-arrow: flat Parquet bytes per item\n\n\
+         otlp-testkit data (seed 1), 10 requests of *batch* items; Parquet with one row group \
+         per request (zstd 3, dictionaries, delta timestamps, page statistics, trace_id bloom \
+         filter; the whole file, footer included). *OTLP+zstd*: each request's protobuf \
+         compressed alone at zstd 3. *Columnar reference*: every field of the flat schema as \
+         its own streams (each leaf's values, each nullable node's validity, each list's \
+         lengths), each stream compressed alone at zstd 19 over the whole row group, summed. \
+         *Floor*: span id, trace id, start-time delta and duration alone at zstd 19 (traces). \
+         *Flight*: the normalized Arrow stream, each request's messages zstd 3 (gRPC \
+         compression).\n\n\
+         | signal | batch | flat Parquet | columnar reference | Parquet / reference | OTLP+zstd | OTLP+zstd / Parquet | Flight stream | Flight / reference | OTLP+zstd / Flight | id+time floor |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut breakdown = String::new();
+    for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+        for n in GROUPS {
+            let reqs = requests(signal, n, BATCHES);
+            let items = item_count(&reqs) as f64;
+            let per = |b: usize| b as f64 / items;
+            let (parquet, parquet_leaves) = parquet_file(signal, &reqs, n);
+            let mut reference_leaves = BTreeMap::new();
+            for batch in flat_batches(signal, &reqs) {
+                for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                    reference(column, field.name(), &mut reference_leaves);
+                }
+            }
+            let per_column = by_root(&parquet_leaves);
+            let reference_columns = by_root(&reference_leaves);
+            let reference_total: usize = reference_columns.values().sum();
+            let otlp: usize = reqs
+                .iter()
+                .map(|r| zstd::bulk::compress(&proto(r), 3).unwrap().len())
+                .sum();
+            let flight = flight_bytes(signal, &reqs);
+            let floor = if signal == Signal::Traces {
+                format!("{:.2}", per(id_and_time_floor(&reqs)))
+            } else {
+                "–".into()
+            };
+            md.push_str(&format!(
+                "| {signal} | {n} | {:.2} | {:.2} | {:.2}x | {:.2} | {:.2}x | {:.2} | {:.2}x | {:.2}x | {floor} |\n",
+                per(parquet),
+                per(reference_total),
+                parquet as f64 / reference_total as f64,
+                per(otlp),
+                otlp as f64 / parquet as f64,
+                per(flight),
+                flight as f64 / reference_total as f64,
+                otlp as f64 / flight as f64,
+            ));
+            if signal == Signal::Traces {
+                breakdown.push_str(&format!(
+                    "\n**Traces, {n} spans per row group, bytes per span by column** \
+                     (Parquet: column chunks with their page headers and dictionaries; the \
+                     footer and bloom filters are the rest of the file):\n\n\
+                     | column | flat Parquet | columnar reference | difference |\n|---|---:|---:|---:|\n"
+                ));
+                let mut rows: Vec<(&String, usize, usize)> = reference_columns
+                    .iter()
+                    .map(|(name, r)| (name, per_column.get(name).copied().unwrap_or(0), *r))
+                    .collect();
+                rows.sort_by_key(|(_, p, r)| std::cmp::Reverse(*p.max(r)));
+                for (name, p, r) in rows {
+                    breakdown.push_str(&format!(
+                        "| {name} | {:.2} | {:.2} | {:+.2} |\n",
+                        per(p),
+                        per(r),
+                        per(p) - per(r)
+                    ));
+                }
+                let chunks: usize = per_column.values().sum();
+                breakdown.push_str(&format!(
+                    "| *footer, bloom filters, page index* | {:.2} | – | |\n",
+                    per(parquet - chunks)
+                ));
+                breakdown.push_str(
+                    "\nThe same by leaf, for the nested columns (a leaf's reference is its own \
+                     values and validity; list lengths and the validity of the levels above are \
+                     counted in the column's total only):\n\n\
+                     | leaf | flat Parquet | columnar reference | difference |\n|---|---:|---:|---:|\n",
+                );
+                for (path, p) in &parquet_leaves {
+                    if !path.contains('.') {
+                        continue;
+                    }
+                    let r = reference_leaves.get(path).copied().unwrap_or(0);
+                    if per(*p).max(per(r)) >= 0.05 {
+                        breakdown.push_str(&format!(
+                            "| {path} | {:.2} | {:.2} | {:+.2} |\n",
+                            per(*p),
+                            per(r),
+                            per(*p) - per(r)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    md.push_str("\nBytes per span (traces), per data point (metrics), per log record (logs).\n");
+    let reqs = requests(Signal::Traces, 10_000, BATCHES);
+    let items = item_count(&reqs) as f64;
+    md.push_str(
+        "\n**Traces at 10000 spans per row group by the pages' zstd level** (bytes per span; \
+         the default is 3):\n\n| zstd level | 1 | 3 | 6 | 9 | 19 |\n|---|---:|---:|---:|---:|---:|\n| flat Parquet |",
+    );
+    for level in [1, 3, 6, 9, 19] {
+        let options = ParquetOptions {
+            zstd_level: level,
+            ..options(10_000)
+        };
+        let (bytes, _) = parquet_file_with(Signal::Traces, &reqs, options);
+        md.push_str(&format!(" {:.2} |", bytes as f64 / items));
+    }
+    md.push('\n');
+    md.push_str(&breakdown);
+    let path = std::path::Path::new(&dir).join("otlp-arrow-flat-sizes.md");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&path, &md).unwrap();
+    println!("{md}");
+}
+
+fn benches(c: &mut Criterion) {
+    size_notes();
+    let mut c = configure(c);
+    write_time(&mut c);
+}
+
+criterion_group!(flat, benches);
+criterion_main!(flat);

@@ -1,0 +1,537 @@
+//! Growable column buffers the flat builders append to.
+//!
+//! Each buffer is a plain `Vec` that turns into an Arrow array without a copy at
+//! [`finish`](StrCol::finish) and is then re-reserved at the size it reached, so a builder
+//! that is fed batch after batch stops allocating once it has seen its largest batch.
+//! Every buffer can also append a whole other buffer of its kind in one go: that is how
+//! a resource's or a scope's columns, built once, are repeated onto each of its rows.
+
+use std::sync::Arc;
+
+use arrow::array::BooleanBufferBuilder;
+use arrow::array::{
+    ArrayRef, BinaryArray, BooleanArray, FixedSizeBinaryArray, ListArray, PrimitiveArray,
+    StringArray,
+};
+use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer};
+use arrow::datatypes::{ArrowPrimitiveType, FieldRef};
+
+use crate::Error;
+
+/// A validity bitmap that stays unallocated while every slot is valid.
+#[derive(Debug, Default)]
+pub(crate) struct Validity {
+    bits: Option<BooleanBufferBuilder>,
+    len: usize,
+}
+
+impl Validity {
+    #[inline]
+    pub(crate) fn push(&mut self, valid: bool) {
+        if let Some(bits) = &mut self.bits {
+            bits.append(valid);
+        } else if !valid {
+            self.materialize().append(false);
+        }
+        self.len += 1;
+    }
+
+    fn materialize(&mut self) -> &mut BooleanBufferBuilder {
+        let len = self.len;
+        self.bits.get_or_insert_with(|| {
+            let mut bits = BooleanBufferBuilder::new(len.max(64));
+            bits.append_n(len, true);
+            bits
+        })
+    }
+
+    /// Appends `other` `n` times.
+    pub(crate) fn extend_n(&mut self, other: &Validity, n: usize) {
+        match &other.bits {
+            None => {
+                if let Some(bits) = &mut self.bits {
+                    bits.append_n(other.len * n, true);
+                }
+            }
+            Some(theirs) => {
+                let mine = self.materialize();
+                for _ in 0..n {
+                    mine.append_packed_range(0..other.len, theirs.as_slice());
+                }
+            }
+        }
+        self.len += other.len * n;
+    }
+
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if let Some(bits) = &mut self.bits {
+            bits.truncate(len);
+        }
+        self.len = self.len.min(len);
+    }
+
+    pub(crate) fn finish(&mut self) -> Option<NullBuffer> {
+        self.len = 0;
+        let bits = self.bits.as_mut()?;
+        let buffer = NullBuffer::new(bits.finish());
+        // Keep the builder (empty): the next batch will likely have nulls again.
+        Some(buffer).filter(|b| b.null_count() > 0)
+    }
+}
+
+/// Takes a vector's contents and leaves an empty one with the same capacity behind, so
+/// the next batch does not grow it again from nothing.
+pub(crate) fn take_reserved<T>(vec: &mut Vec<T>) -> Vec<T> {
+    let capacity = vec.capacity();
+    std::mem::replace(vec, Vec::with_capacity(capacity))
+}
+
+/// Offsets of a variable-length column (strings, binaries, lists); the first offset is 0.
+#[derive(Debug)]
+pub(crate) struct Offsets {
+    offsets: Vec<i32>,
+    /// Where the last offset would be if it did not have to fit an `i32`; checked at
+    /// `finish`, so an overflow is an error instead of a wrapped offset.
+    end: usize,
+}
+
+impl Default for Offsets {
+    fn default() -> Self {
+        Self {
+            offsets: vec![0],
+            end: 0,
+        }
+    }
+}
+
+impl Offsets {
+    #[inline]
+    pub(crate) fn push_end(&mut self, end: usize) {
+        self.end = end;
+        self.offsets.push(end as i32);
+    }
+
+    /// Rows so far.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The child length at the end of the last row.
+    #[inline]
+    pub(crate) fn last(&self) -> usize {
+        self.end
+    }
+
+    /// Appends `other`'s rows `n` times, shifted to start at this column's current end.
+    pub(crate) fn extend_n(&mut self, other: &Offsets, n: usize) {
+        for _ in 0..n {
+            let base = self.end;
+            self.offsets.extend(
+                other.offsets[1..]
+                    .iter()
+                    .map(|&o| (base + o as usize) as i32),
+            );
+            self.end = base + other.end;
+        }
+    }
+
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        self.offsets.truncate(rows + 1);
+        self.end = self.offsets.last().map_or(0, |&o| o as usize);
+    }
+
+    pub(crate) fn finish(&mut self, column: &'static str) -> Result<OffsetBuffer<i32>, Error> {
+        if self.end > i32::MAX as usize {
+            self.truncate(0);
+            return Err(Error::DictionaryOverflow {
+                column,
+                limit: i32::MAX as usize,
+            });
+        }
+        let mut offsets = take_reserved(&mut self.offsets);
+        self.offsets.push(0);
+        self.end = 0;
+        if offsets.is_empty() {
+            offsets.push(0);
+        }
+        Ok(OffsetBuffer::new(offsets.into()))
+    }
+}
+
+/// A `Utf8` (or, with `BinCol`, `Binary`) column.
+#[derive(Debug, Default)]
+pub(crate) struct BytesCol {
+    offsets: Offsets,
+    data: Vec<u8>,
+    valid: Validity,
+}
+
+impl BytesCol {
+    #[inline]
+    pub(crate) fn push(&mut self, value: &[u8]) {
+        self.data.extend_from_slice(value);
+        self.offsets.push_end(self.data.len());
+        self.valid.push(true);
+    }
+
+    #[inline]
+    pub(crate) fn push_null(&mut self) {
+        self.offsets.push_end(self.data.len());
+        self.valid.push(false);
+    }
+
+    #[inline]
+    pub(crate) fn push_opt(&mut self, value: Option<&[u8]>) {
+        match value {
+            Some(v) => self.push(v),
+            None => self.push_null(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Appends `other` `n` times.
+    pub(crate) fn extend_n(&mut self, other: &BytesCol, n: usize) {
+        for _ in 0..n {
+            self.data.extend_from_slice(&other.data);
+        }
+        self.offsets.extend_n(&other.offsets, n);
+        self.valid.extend_n(&other.valid, n);
+    }
+
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        self.offsets.truncate(rows);
+        self.data.truncate(self.offsets.last());
+        self.valid.truncate(rows);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.truncate(0);
+    }
+
+    fn finish_parts(
+        &mut self,
+        column: &'static str,
+    ) -> Result<(OffsetBuffer<i32>, Buffer, Option<NullBuffer>), Error> {
+        let nulls = self.valid.finish();
+        let offsets = self.offsets.finish(column);
+        let data = Buffer::from_vec(take_reserved(&mut self.data));
+        Ok((offsets?, data, nulls))
+    }
+
+    /// A `StringArray`. Every value was pushed from a `&str`, so the UTF-8 check
+    /// arrow-rs makes cannot fail unless a caller broke that rule.
+    pub(crate) fn finish_utf8(&mut self, column: &'static str) -> Result<ArrayRef, Error> {
+        let (offsets, data, nulls) = self.finish_parts(column)?;
+        Ok(Arc::new(StringArray::try_new(offsets, data, nulls)?))
+    }
+
+    pub(crate) fn finish_binary(&mut self, column: &'static str) -> Result<ArrayRef, Error> {
+        let (offsets, data, nulls) = self.finish_parts(column)?;
+        Ok(Arc::new(BinaryArray::try_new(offsets, data, nulls)?))
+    }
+}
+
+/// A `FixedSizeBinary(W)` column of OTLP ids: empty ids are null, other lengths an error.
+#[derive(Debug, Default)]
+pub(crate) struct IdCol<const W: usize> {
+    data: Vec<u8>,
+    valid: Validity,
+}
+
+impl<const W: usize> IdCol<W> {
+    /// Checks an id's length without appending it.
+    #[inline]
+    pub(crate) fn check(id: &[u8], field: &'static str) -> Result<(), Error> {
+        if id.is_empty() || id.len() == W {
+            Ok(())
+        } else {
+            Err(Error::InvalidId {
+                field,
+                expected: W,
+                actual: id.len(),
+            })
+        }
+    }
+
+    /// Appends an id already [`check`](Self::check)ed.
+    #[inline]
+    pub(crate) fn push_checked(&mut self, id: &[u8]) {
+        if id.len() == W {
+            self.data.extend_from_slice(id);
+            self.valid.push(true);
+        } else {
+            self.data.extend_from_slice(&[0; W]);
+            self.valid.push(false);
+        }
+    }
+
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        self.data.truncate(rows * W);
+        self.valid.truncate(rows);
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<ArrayRef, Error> {
+        let nulls = self.valid.finish();
+        let data = Buffer::from_vec(take_reserved(&mut self.data));
+        Ok(Arc::new(FixedSizeBinaryArray::try_new(
+            W as i32, data, nulls,
+        )?))
+    }
+}
+
+/// A primitive column (integers, floats, timestamps).
+#[derive(Debug)]
+pub(crate) struct PrimCol<T: ArrowPrimitiveType> {
+    values: Vec<T::Native>,
+    valid: Validity,
+}
+
+impl<T: ArrowPrimitiveType> Default for PrimCol<T> {
+    fn default() -> Self {
+        Self {
+            values: Vec::new(),
+            valid: Validity::default(),
+        }
+    }
+}
+
+impl<T: ArrowPrimitiveType> PrimCol<T> {
+    #[inline]
+    pub(crate) fn push(&mut self, value: T::Native) {
+        self.values.push(value);
+        self.valid.push(true);
+    }
+
+    #[inline]
+    pub(crate) fn push_null(&mut self) {
+        self.values.push(T::Native::default());
+        self.valid.push(false);
+    }
+
+    #[inline]
+    pub(crate) fn push_opt(&mut self, value: Option<T::Native>) {
+        match value {
+            Some(v) => self.push(v),
+            None => self.push_null(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Appends `other` `n` times.
+    pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
+        if let [value] = other.values.as_slice() {
+            self.values.extend(std::iter::repeat_n(*value, n));
+        } else {
+            for _ in 0..n {
+                self.values.extend_from_slice(&other.values);
+            }
+        }
+        self.valid.extend_n(&other.valid, n);
+    }
+
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        self.values.truncate(rows);
+        self.valid.truncate(rows);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.truncate(0);
+    }
+
+    /// The array, with `data_type` (a timestamp's time zone) when given.
+    pub(crate) fn finish_as(
+        &mut self,
+        data_type: Option<&arrow::datatypes::DataType>,
+    ) -> Result<ArrayRef, Error> {
+        let nulls = self.valid.finish();
+        let values = take_reserved(&mut self.values);
+        let array = PrimitiveArray::<T>::try_new(values.into(), nulls)?;
+        Ok(match data_type {
+            Some(t) => Arc::new(array.with_data_type(t.clone())),
+            None => Arc::new(array),
+        })
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<ArrayRef, Error> {
+        self.finish_as(None)
+    }
+}
+
+/// A `Boolean` column.
+#[derive(Debug)]
+pub(crate) struct BoolCol {
+    values: BooleanBufferBuilder,
+    valid: Validity,
+}
+
+impl Default for BoolCol {
+    fn default() -> Self {
+        Self {
+            values: BooleanBufferBuilder::new(0),
+            valid: Validity::default(),
+        }
+    }
+}
+
+impl BoolCol {
+    #[inline]
+    pub(crate) fn push(&mut self, value: bool) {
+        self.values.append(value);
+        self.valid.push(true);
+    }
+
+    #[inline]
+    pub(crate) fn push_null(&mut self) {
+        self.values.append(false);
+        self.valid.push(false);
+    }
+
+    /// Appends `other` `n` times.
+    pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
+        for _ in 0..n {
+            self.values
+                .append_packed_range(0..other.values.len(), other.values.as_slice());
+        }
+        self.valid.extend_n(&other.valid, n);
+    }
+
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        self.values.truncate(rows);
+        self.valid.truncate(rows);
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<ArrayRef, Error> {
+        let nulls = self.valid.finish();
+        let values: BooleanBuffer = self.values.finish();
+        Ok(Arc::new(BooleanArray::new(values, nulls)))
+    }
+}
+
+/// The offsets and validity of a `List` column; its items live in another buffer.
+#[derive(Debug, Default)]
+pub(crate) struct ListCol {
+    offsets: Offsets,
+    valid: Validity,
+}
+
+impl ListCol {
+    /// Closes a row whose items end at `items` (the child's length now).
+    #[inline]
+    pub(crate) fn close(&mut self, items: usize) {
+        self.offsets.push_end(items);
+        self.valid.push(true);
+    }
+
+    /// Appends a null row (it holds no items).
+    #[inline]
+    pub(crate) fn close_null(&mut self) {
+        self.offsets.push_end(self.offsets.last());
+        self.valid.push(false);
+    }
+
+    /// Where the items of the row being built start.
+    #[inline]
+    pub(crate) fn open_start(&self) -> usize {
+        self.offsets.last()
+    }
+
+    /// Appends `other`'s rows `n` times (the items must be appended `n` times too).
+    pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
+        self.offsets.extend_n(&other.offsets, n);
+        self.valid.extend_n(&other.valid, n);
+    }
+
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        self.offsets.truncate(rows);
+        self.valid.truncate(rows);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.truncate(0);
+    }
+
+    pub(crate) fn finish(
+        &mut self,
+        column: &'static str,
+        item: FieldRef,
+        values: ArrayRef,
+    ) -> Result<ArrayRef, Error> {
+        let nulls = self.valid.finish();
+        let offsets = self.offsets.finish(column)?;
+        Ok(Arc::new(ListArray::try_new(item, offsets, values, nulls)?))
+    }
+
+    pub(crate) fn finish_parts(
+        &mut self,
+        column: &'static str,
+    ) -> Result<(OffsetBuffer<i32>, Option<NullBuffer>), Error> {
+        let nulls = self.valid.finish();
+        Ok((self.offsets.finish(column)?, nulls))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::Int64Type;
+
+    #[test]
+    fn validity_materializes_on_first_null_and_extends() {
+        let mut a = Validity::default();
+        a.push(true);
+        a.push(true);
+        let mut b = Validity::default();
+        b.push(false);
+        b.push(true);
+        a.extend_n(&b, 1);
+        a.extend_n(&Validity { bits: None, len: 1 }, 3);
+        let nulls = a.finish().unwrap();
+        let bits: Vec<bool> = nulls.iter().collect();
+        assert_eq!(bits, [true, true, false, true, true, true, true]);
+    }
+
+    #[test]
+    fn all_valid_gives_no_null_buffer() {
+        let mut col = PrimCol::<Int64Type>::default();
+        col.push(1);
+        col.push(2);
+        let array = col.finish().unwrap();
+        assert!(array.nulls().is_none());
+        // The buffer is reusable after finish.
+        col.push_null();
+        assert_eq!(col.finish().unwrap().null_count(), 1);
+    }
+
+    #[test]
+    fn strings_extend_and_truncate() {
+        let mut a = BytesCol::default();
+        a.push(b"ab");
+        let mut template = BytesCol::default();
+        template.push(b"x");
+        template.push_null();
+        a.extend_n(&template, 2);
+        a.push(b"tail");
+        a.truncate(4);
+        let array = a.finish_utf8("t").unwrap();
+        let strings = array.as_any().downcast_ref::<StringArray>().unwrap();
+        let values: Vec<Option<&str>> = strings.iter().collect();
+        assert_eq!(values, [Some("ab"), Some("x"), None, Some("x")]);
+    }
+
+    #[test]
+    fn ids_of_the_wrong_length_are_refused() {
+        assert!(IdCol::<8>::check(&[1; 8], "span_id").is_ok());
+        assert!(IdCol::<8>::check(&[], "span_id").is_ok());
+        assert!(matches!(
+            IdCol::<8>::check(&[1; 7], "span_id"),
+            Err(Error::InvalidId { actual: 7, .. })
+        ));
+    }
+}

@@ -1,0 +1,92 @@
+//! One builder for any signal, and decoding any flat batch.
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use super::schema::flat_signal;
+use super::{
+    LogsBuilder, MetricsBuilder, TracesBuilder, decode_logs, decode_metrics, decode_traces,
+};
+use crate::{AnyRequest, Error, Signal};
+
+/// A flat builder of one signal, for writers that take any.
+#[derive(Debug)]
+pub enum FlatBuilder {
+    /// Spans.
+    Traces(Box<TracesBuilder>),
+    /// Metric data points.
+    Metrics(Box<MetricsBuilder>),
+    /// Log records.
+    Logs(Box<LogsBuilder>),
+}
+
+impl FlatBuilder {
+    /// An empty builder for `signal`.
+    pub fn new(signal: Signal) -> Self {
+        match signal {
+            Signal::Traces => FlatBuilder::Traces(Box::default()),
+            Signal::Metrics => FlatBuilder::Metrics(Box::default()),
+            Signal::Logs => FlatBuilder::Logs(Box::default()),
+        }
+    }
+
+    /// The signal of the rows.
+    pub fn signal(&self) -> Signal {
+        match self {
+            FlatBuilder::Traces(_) => Signal::Traces,
+            FlatBuilder::Metrics(_) => Signal::Metrics,
+            FlatBuilder::Logs(_) => Signal::Logs,
+        }
+    }
+
+    /// The schema of the batches.
+    pub fn schema(&self) -> SchemaRef {
+        super::flat_schema(self.signal())
+    }
+
+    /// Rows appended since the last [`finish`](Self::finish).
+    pub fn len(&self) -> usize {
+        match self {
+            FlatBuilder::Traces(b) => b.len(),
+            FlatBuilder::Metrics(b) => b.len(),
+            FlatBuilder::Logs(b) => b.len(),
+        }
+    }
+
+    /// Whether nothing was appended since the last [`finish`](Self::finish).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends every item of a request of this builder's signal; on error (another
+    /// signal, an invalid id) nothing of it is kept.
+    pub fn append(&mut self, telemetry: &AnyRequest) -> Result<(), Error> {
+        match (self, telemetry) {
+            (FlatBuilder::Traces(b), AnyRequest::Traces(r)) => b.append_request(r),
+            (FlatBuilder::Metrics(b), AnyRequest::Metrics(r)) => b.append_request(r),
+            (FlatBuilder::Logs(b), AnyRequest::Logs(r)) => b.append_request(r),
+            (b, t) => Err(Error::WrongSignal {
+                expected: b.signal(),
+                found: t.signal(),
+            }),
+        }
+    }
+
+    /// The rows appended so far as a record batch.
+    pub fn finish(&mut self) -> Result<RecordBatch, Error> {
+        match self {
+            FlatBuilder::Traces(b) => b.finish(),
+            FlatBuilder::Metrics(b) => b.finish(),
+            FlatBuilder::Logs(b) => b.finish(),
+        }
+    }
+}
+
+/// Decodes a flat batch of any signal (told by its schema metadata) into one request.
+pub fn decode(batch: &RecordBatch) -> Result<AnyRequest, Error> {
+    Ok(match flat_signal(batch.schema_ref())? {
+        Signal::Traces => AnyRequest::Traces(decode_traces(batch)?),
+        Signal::Metrics => AnyRequest::Metrics(decode_metrics(batch)?),
+        Signal::Logs => AnyRequest::Logs(decode_logs(batch)?),
+    })
+}

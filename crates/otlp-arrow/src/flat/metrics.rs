@@ -1,0 +1,1389 @@
+//! Metric data points as flat rows: the builder, its prost driver, and the way back.
+
+use std::sync::{Arc, OnceLock};
+
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, Float64Array, Int32Array, Int64Array,
+    ListArray, StringArray, StructArray, TimestampNanosecondArray, UInt32Array, UInt64Array,
+};
+use arrow::datatypes::{
+    DataType, Field, FieldRef, Fields, Float64Type, Int32Type, Int64Type, SchemaRef,
+    TimestampNanosecondType, UInt32Type, UInt64Type,
+};
+use arrow::record_batch::RecordBatch;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::{
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    SummaryDataPoint, exemplar, exponential_histogram_data_point, metric, number_data_point,
+    summary_data_point,
+};
+
+use super::columns::{BoolCol, BytesCol, IdCol, ListCol, PrimCol};
+use super::resource::{Context, ContextReader, Step, column, context_methods, regroup};
+use super::schema::{attributes_field, col, ids, list_of, timestamp_type, with_context};
+use super::time::{from_timestamp, to_timestamp};
+use super::value::{AttrsReader, MapCol, ValueRef};
+use crate::{Error, Signal};
+
+/// Metric column names (beyond the shared ones in [`col`]).
+pub mod metric_col {
+    /// `Metric.name`.
+    pub const METRIC_NAME: &str = "metric_name";
+    /// `Metric.description`.
+    pub const METRIC_DESCRIPTION: &str = "metric_description";
+    /// `Metric.unit`.
+    pub const METRIC_UNIT: &str = "metric_unit";
+    /// `Metric.metadata`.
+    pub const METRIC_METADATA: &str = "metric_metadata";
+    /// `gauge`, `sum`, `histogram`, `exponential_histogram` or `summary`.
+    pub const METRIC_TYPE: &str = "metric_type";
+    /// Numbers the metrics of a file; a new value starts a new `Metric`.
+    pub const METRIC_ID: &str = "metric_id";
+    /// Sums and histograms: `aggregation_temporality` (1 delta, 2 cumulative).
+    pub const AGGREGATION_TEMPORALITY: &str = "aggregation_temporality";
+    /// Sums: `is_monotonic`.
+    pub const IS_MONOTONIC: &str = "is_monotonic";
+    /// Gauges and sums: a double value.
+    pub const VALUE_DOUBLE: &str = "value_double";
+    /// Gauges and sums: an integer value.
+    pub const VALUE_INT: &str = "value_int";
+    /// Histograms and summaries: `count`.
+    pub const COUNT: &str = "count";
+    /// Histograms and summaries: `sum` (null when a histogram has none).
+    pub const SUM: &str = "sum";
+    /// Histograms: `min`.
+    pub const MIN: &str = "min";
+    /// Histograms: `max`.
+    pub const MAX: &str = "max";
+    /// Histograms: `bucket_counts`.
+    pub const BUCKET_COUNTS: &str = "bucket_counts";
+    /// Histograms: `explicit_bounds`.
+    pub const EXPLICIT_BOUNDS: &str = "explicit_bounds";
+    /// Exponential histograms: `scale`.
+    pub const SCALE: &str = "scale";
+    /// Exponential histograms: `zero_count`.
+    pub const ZERO_COUNT: &str = "zero_count";
+    /// Exponential histograms: `zero_threshold`.
+    pub const ZERO_THRESHOLD: &str = "zero_threshold";
+    /// Exponential histograms: `positive.offset`.
+    pub const POSITIVE_OFFSET: &str = "positive_offset";
+    /// Exponential histograms: `positive.bucket_counts` (null when `positive` is absent).
+    pub const POSITIVE_BUCKET_COUNTS: &str = "positive_bucket_counts";
+    /// Exponential histograms: `negative.offset`.
+    pub const NEGATIVE_OFFSET: &str = "negative_offset";
+    /// Exponential histograms: `negative.bucket_counts` (null when `negative` is absent).
+    pub const NEGATIVE_BUCKET_COUNTS: &str = "negative_bucket_counts";
+    /// Summaries: `quantile_values` as `List<Struct<quantile, value>>`.
+    pub const QUANTILE_VALUES: &str = "quantile_values";
+    /// Exemplars of the point.
+    pub const EXEMPLARS: &str = "exemplars";
+    /// Exemplars: `filtered_attributes`.
+    pub const FILTERED_ATTRIBUTES: &str = "filtered_attributes";
+}
+use metric_col as mc;
+
+/// What kind of metric a `Metric` is, with the fields of its data message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricData {
+    /// `gauge`.
+    Gauge,
+    /// `sum`.
+    Sum {
+        /// `aggregation_temporality`.
+        aggregation_temporality: i32,
+        /// `is_monotonic`.
+        is_monotonic: bool,
+    },
+    /// `histogram`.
+    Histogram {
+        /// `aggregation_temporality`.
+        aggregation_temporality: i32,
+    },
+    /// `exponential_histogram`.
+    ExponentialHistogram {
+        /// `aggregation_temporality`.
+        aggregation_temporality: i32,
+    },
+    /// `summary`.
+    Summary,
+}
+
+impl MetricData {
+    /// The `metric_type` column's value.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            MetricData::Gauge => "gauge",
+            MetricData::Sum { .. } => "sum",
+            MetricData::Histogram { .. } => "histogram",
+            MetricData::ExponentialHistogram { .. } => "exponential_histogram",
+            MetricData::Summary => "summary",
+        }
+    }
+}
+
+/// A metric's own fields; its metadata comes first through
+/// [`MetricsBuilder::metric_metadata`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricInfo<'a> {
+    /// `name`.
+    pub name: &'a str,
+    /// `description`.
+    pub description: &'a str,
+    /// `unit`.
+    pub unit: &'a str,
+    /// The kind of data and its fields.
+    pub data: MetricData,
+}
+
+/// A number value (`as_double` or `as_int`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NumberValue {
+    /// `as_double`.
+    Double(f64),
+    /// `as_int`.
+    Int(i64),
+}
+
+/// The fields every data point has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PointTimes {
+    /// `start_time_unix_nano`.
+    pub start_time_unix_nano: u64,
+    /// `time_unix_nano`.
+    pub time_unix_nano: u64,
+    /// `flags`.
+    pub flags: u32,
+}
+
+/// The kind-specific fields of a data point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PointData<'a> {
+    /// A gauge or sum point; `None` when neither value is set.
+    Number(Option<NumberValue>),
+    /// A histogram point.
+    Histogram {
+        /// `count`.
+        count: u64,
+        /// `sum`.
+        sum: Option<f64>,
+        /// `bucket_counts`.
+        bucket_counts: &'a [u64],
+        /// `explicit_bounds`.
+        explicit_bounds: &'a [f64],
+        /// `min`.
+        min: Option<f64>,
+        /// `max`.
+        max: Option<f64>,
+    },
+    /// An exponential histogram point.
+    ExponentialHistogram {
+        /// `count`.
+        count: u64,
+        /// `sum`.
+        sum: Option<f64>,
+        /// `scale`.
+        scale: i32,
+        /// `zero_count`.
+        zero_count: u64,
+        /// `positive` as (offset, bucket counts).
+        positive: Option<(i32, &'a [u64])>,
+        /// `negative` as (offset, bucket counts).
+        negative: Option<(i32, &'a [u64])>,
+        /// `min`.
+        min: Option<f64>,
+        /// `max`.
+        max: Option<f64>,
+        /// `zero_threshold`.
+        zero_threshold: f64,
+    },
+    /// A summary point.
+    Summary {
+        /// `count`.
+        count: u64,
+        /// `sum`.
+        sum: f64,
+        /// `quantile_values` as (quantile, value).
+        quantile_values: &'a [(f64, f64)],
+    },
+}
+
+/// An exemplar's own fields; its filtered attributes come first through
+/// [`MetricsBuilder::exemplar_attribute`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ExemplarInfo<'a> {
+    /// `time_unix_nano`.
+    pub time_unix_nano: u64,
+    /// `value`.
+    pub value: Option<NumberValue>,
+    /// 8 bytes, or empty.
+    pub span_id: &'a [u8],
+    /// 16 bytes, or empty.
+    pub trace_id: &'a [u8],
+}
+
+fn u64_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::UInt64, false)))
+}
+
+fn f64_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Float64, false)))
+}
+
+fn quantile_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("quantile", DataType::Float64, false),
+        Field::new("value", DataType::Float64, false),
+    ])
+}
+
+fn exemplar_fields() -> Fields {
+    let (trace_id, span_id) = ids();
+    Fields::from(vec![
+        Field::new(col::TIME, timestamp_type(), true),
+        Field::new(mc::VALUE_DOUBLE, DataType::Float64, true),
+        Field::new(mc::VALUE_INT, DataType::Int64, true),
+        span_id,
+        trace_id,
+        attributes_field(mc::FILTERED_ATTRIBUTES),
+    ])
+}
+
+fn item(fields: Fields) -> FieldRef {
+    Arc::new(Field::new("item", DataType::Struct(fields), false))
+}
+
+/// The flat metrics schema (one row per data point).
+pub(crate) fn schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let f64n = |name| Field::new(name, DataType::Float64, true);
+            with_context(
+                Signal::Metrics,
+                vec![
+                    Field::new(col::START_TIME, timestamp_type(), true),
+                    Field::new(col::TIME, timestamp_type(), true),
+                    Field::new(mc::METRIC_NAME, DataType::Utf8, false),
+                    Field::new(mc::METRIC_TYPE, DataType::Utf8, false),
+                    Field::new(mc::METRIC_UNIT, DataType::Utf8, false),
+                    Field::new(mc::METRIC_DESCRIPTION, DataType::Utf8, false),
+                    attributes_field(mc::METRIC_METADATA),
+                    Field::new(mc::AGGREGATION_TEMPORALITY, DataType::Int32, true),
+                    Field::new(mc::IS_MONOTONIC, DataType::Boolean, true),
+                    attributes_field(col::ATTRIBUTES),
+                    Field::new(col::FLAGS, DataType::UInt32, false),
+                    f64n(mc::VALUE_DOUBLE),
+                    Field::new(mc::VALUE_INT, DataType::Int64, true),
+                    Field::new(mc::COUNT, DataType::UInt64, true),
+                    f64n(mc::SUM),
+                    f64n(mc::MIN),
+                    f64n(mc::MAX),
+                    Field::new(mc::BUCKET_COUNTS, u64_list(), true),
+                    Field::new(mc::EXPLICIT_BOUNDS, f64_list(), true),
+                    Field::new(mc::SCALE, DataType::Int32, true),
+                    Field::new(mc::ZERO_COUNT, DataType::UInt64, true),
+                    f64n(mc::ZERO_THRESHOLD),
+                    Field::new(mc::POSITIVE_OFFSET, DataType::Int32, true),
+                    Field::new(mc::POSITIVE_BUCKET_COUNTS, u64_list(), true),
+                    Field::new(mc::NEGATIVE_OFFSET, DataType::Int32, true),
+                    Field::new(mc::NEGATIVE_BUCKET_COUNTS, u64_list(), true),
+                    Field::new(mc::QUANTILE_VALUES, list_of(quantile_fields()), true),
+                    Field::new(mc::EXEMPLARS, list_of(exemplar_fields()), false),
+                    Field::new(mc::METRIC_ID, DataType::UInt32, false),
+                ],
+            )
+        })
+        .clone()
+}
+
+/// A metric's columns: rows, or (as a template) one metric.
+#[derive(Debug, Default)]
+struct MetricCols {
+    id: PrimCol<UInt32Type>,
+    name: BytesCol,
+    kind: BytesCol,
+    unit: BytesCol,
+    description: BytesCol,
+    metadata: MapCol,
+    temporality: PrimCol<Int32Type>,
+    monotonic: BoolCol,
+}
+
+impl MetricCols {
+    fn extend_n(&mut self, other: &Self, n: usize) {
+        self.id.extend_n(&other.id, n);
+        self.name.extend_n(&other.name, n);
+        self.kind.extend_n(&other.kind, n);
+        self.unit.extend_n(&other.unit, n);
+        self.description.extend_n(&other.description, n);
+        self.metadata.extend_n(&other.metadata, n);
+        self.temporality.extend_n(&other.temporality, n);
+        self.monotonic.extend_n(&other.monotonic, n);
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.id.truncate(rows);
+        self.name.truncate(rows);
+        self.kind.truncate(rows);
+        self.unit.truncate(rows);
+        self.description.truncate(rows);
+        self.metadata.truncate(rows);
+        self.temporality.truncate(rows);
+        self.monotonic.truncate(rows);
+    }
+}
+
+/// A `List<Float64 or UInt64>` column.
+#[derive(Debug)]
+struct NumList<T: arrow::datatypes::ArrowPrimitiveType> {
+    rows: ListCol,
+    items: PrimCol<T>,
+}
+
+impl<T: arrow::datatypes::ArrowPrimitiveType> Default for NumList<T> {
+    fn default() -> Self {
+        Self {
+            rows: ListCol::default(),
+            items: PrimCol::default(),
+        }
+    }
+}
+
+impl<T: arrow::datatypes::ArrowPrimitiveType> NumList<T> {
+    fn push(&mut self, values: &[T::Native]) {
+        for v in values {
+            self.items.push(*v);
+        }
+        self.rows.close(self.items.len());
+    }
+
+    fn push_null(&mut self) {
+        self.rows.close_null();
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.rows.truncate(rows);
+        self.items.truncate(self.rows.open_start());
+    }
+
+    fn finish(&mut self, name: &'static str, item: DataType) -> Result<ArrayRef, Error> {
+        let items = self.items.finish()?;
+        self.rows
+            .finish(name, Arc::new(Field::new("item", item, false)), items)
+    }
+}
+
+/// Builds flat data point rows; see [`TracesBuilder`](super::TracesBuilder) for the
+/// calling pattern. Between the scope and its points come the metrics: for each,
+/// [`begin_metric`](Self::begin_metric), its metadata, [`end_metric`](Self::end_metric);
+/// then each point's attributes and exemplars, and [`end_point`](Self::end_point).
+#[derive(Debug)]
+pub struct MetricsBuilder {
+    ctx: Context,
+    metric: MetricCols,
+    metric_data: Option<MetricData>,
+    rows_metric: MetricCols,
+    metric_run: usize,
+    next_metric_id: u32,
+    start_time: PrimCol<TimestampNanosecondType>,
+    time: PrimCol<TimestampNanosecondType>,
+    attributes: MapCol,
+    flags: PrimCol<UInt32Type>,
+    value_double: PrimCol<Float64Type>,
+    value_int: PrimCol<Int64Type>,
+    count: PrimCol<UInt64Type>,
+    sum: PrimCol<Float64Type>,
+    min: PrimCol<Float64Type>,
+    max: PrimCol<Float64Type>,
+    bucket_counts: NumList<UInt64Type>,
+    explicit_bounds: NumList<Float64Type>,
+    scale: PrimCol<Int32Type>,
+    zero_count: PrimCol<UInt64Type>,
+    zero_threshold: PrimCol<Float64Type>,
+    positive_offset: PrimCol<Int32Type>,
+    positive: NumList<UInt64Type>,
+    negative_offset: PrimCol<Int32Type>,
+    negative: NumList<UInt64Type>,
+    quantiles: ListCol,
+    quantile: PrimCol<Float64Type>,
+    quantile_value: PrimCol<Float64Type>,
+    exemplars: ListCol,
+    ex_time: PrimCol<TimestampNanosecondType>,
+    ex_double: PrimCol<Float64Type>,
+    ex_int: PrimCol<Int64Type>,
+    ex_span_id: IdCol<8>,
+    ex_trace_id: IdCol<16>,
+    ex_attributes: MapCol,
+}
+
+impl Default for MetricsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MetricsBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self {
+            ctx: Context::default(),
+            metric: MetricCols::default(),
+            metric_data: None,
+            rows_metric: MetricCols::default(),
+            metric_run: 0,
+            next_metric_id: 0,
+            start_time: PrimCol::default(),
+            time: PrimCol::default(),
+            attributes: MapCol::default(),
+            flags: PrimCol::default(),
+            value_double: PrimCol::default(),
+            value_int: PrimCol::default(),
+            count: PrimCol::default(),
+            sum: PrimCol::default(),
+            min: PrimCol::default(),
+            max: PrimCol::default(),
+            bucket_counts: NumList::default(),
+            explicit_bounds: NumList::default(),
+            scale: PrimCol::default(),
+            zero_count: PrimCol::default(),
+            zero_threshold: PrimCol::default(),
+            positive_offset: PrimCol::default(),
+            positive: NumList::default(),
+            negative_offset: PrimCol::default(),
+            negative: NumList::default(),
+            quantiles: ListCol::default(),
+            quantile: PrimCol::default(),
+            quantile_value: PrimCol::default(),
+            exemplars: ListCol::default(),
+            ex_time: PrimCol::default(),
+            ex_double: PrimCol::default(),
+            ex_int: PrimCol::default(),
+            ex_span_id: IdCol::default(),
+            ex_trace_id: IdCol::default(),
+            ex_attributes: MapCol::default(),
+        }
+    }
+
+    /// The schema of the batches this builder produces.
+    pub fn schema(&self) -> SchemaRef {
+        schema()
+    }
+
+    context_methods!("data point", "ResourceMetrics");
+
+    fn flush_metric_run(&mut self) {
+        if self.metric_run > 0 {
+            self.rows_metric.extend_n(&self.metric, self.metric_run);
+            self.metric_run = 0;
+        }
+    }
+
+    /// Starts describing a metric of the current scope.
+    pub fn begin_metric(&mut self) {
+        self.flush_metric_run();
+        self.metric.truncate(0);
+        self.metric_data = None;
+    }
+
+    /// Adds a metadata entry to the metric being described.
+    pub fn metric_metadata(
+        &mut self,
+        key: &str,
+        value: ValueRef<'_>,
+        key_strindex: i32,
+    ) -> Result<(), Error> {
+        self.flush_metric_run();
+        self.metric.metadata.push_entry(key, value, key_strindex)
+    }
+
+    /// Ends the metric: the points appended from now on belong to it.
+    pub fn end_metric(&mut self, info: &MetricInfo<'_>) {
+        self.flush_metric_run();
+        let m = &mut self.metric;
+        if m.id.len() > 0 {
+            m.truncate(0);
+        }
+        m.id.push(self.next_metric_id);
+        self.next_metric_id = self.next_metric_id.wrapping_add(1);
+        m.name.push(info.name.as_bytes());
+        m.kind.push(info.data.type_name().as_bytes());
+        m.unit.push(info.unit.as_bytes());
+        m.description.push(info.description.as_bytes());
+        m.metadata.close_row();
+        match info.data {
+            MetricData::Gauge | MetricData::Summary => {
+                m.temporality.push_null();
+                m.monotonic.push_null();
+            }
+            MetricData::Sum {
+                aggregation_temporality,
+                is_monotonic,
+            } => {
+                m.temporality.push(aggregation_temporality);
+                m.monotonic.push(is_monotonic);
+            }
+            MetricData::Histogram {
+                aggregation_temporality,
+            }
+            | MetricData::ExponentialHistogram {
+                aggregation_temporality,
+            } => {
+                m.temporality.push(aggregation_temporality);
+                m.monotonic.push_null();
+            }
+        }
+        self.metric_data = Some(info.data);
+    }
+
+    /// Adds an attribute to the data point being built.
+    #[inline]
+    pub fn point_attribute(
+        &mut self,
+        key: &str,
+        value: ValueRef<'_>,
+        key_strindex: i32,
+    ) -> Result<(), Error> {
+        self.attributes.push_entry(key, value, key_strindex)
+    }
+
+    /// Adds a filtered attribute to the exemplar being built.
+    pub fn exemplar_attribute(
+        &mut self,
+        key: &str,
+        value: ValueRef<'_>,
+        key_strindex: i32,
+    ) -> Result<(), Error> {
+        self.ex_attributes.push_entry(key, value, key_strindex)
+    }
+
+    /// Ends an exemplar of the point being built; an id of the wrong length drops it.
+    pub fn end_exemplar(&mut self, exemplar: &ExemplarInfo<'_>) -> Result<(), Error> {
+        let checked = IdCol::<8>::check(exemplar.span_id, "exemplars.span_id")
+            .and_then(|()| IdCol::<16>::check(exemplar.trace_id, "exemplars.trace_id"));
+        if let Err(e) = checked {
+            self.ex_attributes.discard_open();
+            return Err(e);
+        }
+        self.ex_time.push_opt(to_timestamp(exemplar.time_unix_nano));
+        push_number(&mut self.ex_double, &mut self.ex_int, exemplar.value);
+        self.ex_span_id.push_checked(exemplar.span_id);
+        self.ex_trace_id.push_checked(exemplar.trace_id);
+        self.ex_attributes.close_row();
+        Ok(())
+    }
+
+    /// Ends the data point: one row with the attributes and exemplars appended since the
+    /// previous point. A point of another kind than its metric's is an error and is
+    /// dropped, as is a point before any metric.
+    pub fn end_point(&mut self, times: &PointTimes, data: &PointData<'_>) -> Result<(), Error> {
+        let fits = matches!(
+            (self.metric_data, data),
+            (
+                Some(MetricData::Gauge | MetricData::Sum { .. }),
+                PointData::Number(_)
+            ) | (
+                Some(MetricData::Histogram { .. }),
+                PointData::Histogram { .. }
+            ) | (
+                Some(MetricData::ExponentialHistogram { .. }),
+                PointData::ExponentialHistogram { .. }
+            ) | (Some(MetricData::Summary), PointData::Summary { .. })
+        );
+        if !fits {
+            self.discard_open_point();
+            return Err(Error::InvalidData {
+                table: "metrics",
+                reason: format!(
+                    "a {} point does not belong to a {} metric",
+                    point_kind(data),
+                    self.metric_data.map_or("missing", MetricData::type_name)
+                ),
+            });
+        }
+        self.ctx.item();
+        self.metric_run += 1;
+        self.start_time
+            .push_opt(to_timestamp(times.start_time_unix_nano));
+        self.time.push_opt(to_timestamp(times.time_unix_nano));
+        self.attributes.close_row();
+        self.flags.push(times.flags);
+        self.exemplars.close(self.ex_time.len());
+        let (mut number, mut count, mut sum, mut min, mut max) = (None, None, None, None, None);
+        let (mut buckets, mut bounds, mut quantiles) = (None, None, None);
+        let mut exponential = None;
+        match *data {
+            PointData::Number(value) => number = value,
+            PointData::Histogram {
+                count: c,
+                sum: s,
+                bucket_counts,
+                explicit_bounds,
+                min: lo,
+                max: hi,
+            } => {
+                (count, sum, min, max) = (Some(c), s, lo, hi);
+                (buckets, bounds) = (Some(bucket_counts), Some(explicit_bounds));
+            }
+            PointData::ExponentialHistogram {
+                count: c,
+                sum: s,
+                scale,
+                zero_count,
+                positive,
+                negative,
+                min: lo,
+                max: hi,
+                zero_threshold,
+            } => {
+                (count, sum, min, max) = (Some(c), s, lo, hi);
+                exponential = Some((scale, zero_count, zero_threshold, positive, negative));
+            }
+            PointData::Summary {
+                count: c,
+                sum: s,
+                quantile_values,
+            } => {
+                (count, sum) = (Some(c), Some(s));
+                quantiles = Some(quantile_values);
+            }
+        }
+        push_number(&mut self.value_double, &mut self.value_int, number);
+        self.count.push_opt(count);
+        self.sum.push_opt(sum);
+        self.min.push_opt(min);
+        self.max.push_opt(max);
+        match buckets {
+            Some(b) => self.bucket_counts.push(b),
+            None => self.bucket_counts.push_null(),
+        }
+        match bounds {
+            Some(b) => self.explicit_bounds.push(b),
+            None => self.explicit_bounds.push_null(),
+        }
+        match exponential {
+            Some((scale, zero_count, zero_threshold, positive, negative)) => {
+                self.scale.push(scale);
+                self.zero_count.push(zero_count);
+                self.zero_threshold.push(zero_threshold);
+                push_buckets(&mut self.positive_offset, &mut self.positive, positive);
+                push_buckets(&mut self.negative_offset, &mut self.negative, negative);
+            }
+            None => {
+                self.scale.push_null();
+                self.zero_count.push_null();
+                self.zero_threshold.push_null();
+                push_buckets(&mut self.positive_offset, &mut self.positive, None);
+                push_buckets(&mut self.negative_offset, &mut self.negative, None);
+            }
+        }
+        match quantiles {
+            Some(q) => {
+                for (quantile, value) in q {
+                    self.quantile.push(*quantile);
+                    self.quantile_value.push(*value);
+                }
+                self.quantiles.close(self.quantile.len());
+            }
+            None => self.quantiles.close_null(),
+        }
+        Ok(())
+    }
+
+    fn discard_open_point(&mut self) {
+        self.attributes.discard_open();
+        let exemplars = self.exemplars.open_start();
+        self.ex_time.truncate(exemplars);
+        self.ex_double.truncate(exemplars);
+        self.ex_int.truncate(exemplars);
+        self.ex_span_id.truncate(exemplars);
+        self.ex_trace_id.truncate(exemplars);
+        self.ex_attributes.truncate(exemplars);
+    }
+
+    /// Appends every data point of `request`. On error nothing of the request is kept.
+    pub fn append_request(&mut self, request: &ExportMetricsServiceRequest) -> Result<(), Error> {
+        let rows = self.len();
+        let result = self.append_all(request);
+        if result.is_err() {
+            self.truncate(rows);
+        }
+        result
+    }
+
+    fn append_all(&mut self, request: &ExportMetricsServiceRequest) -> Result<(), Error> {
+        for rm in &request.resource_metrics {
+            self.ctx
+                .append_resource(rm.resource.as_ref(), &rm.schema_url)?;
+            for sm in &rm.scope_metrics {
+                self.ctx.append_scope(sm.scope.as_ref(), &sm.schema_url)?;
+                for m in &sm.metrics {
+                    self.append_metric(m)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn append_metric(&mut self, m: &Metric) -> Result<(), Error> {
+        let data = match &m.data {
+            None => return Ok(()),
+            Some(metric::Data::Gauge(_)) => MetricData::Gauge,
+            Some(metric::Data::Sum(s)) => MetricData::Sum {
+                aggregation_temporality: s.aggregation_temporality,
+                is_monotonic: s.is_monotonic,
+            },
+            Some(metric::Data::Histogram(h)) => MetricData::Histogram {
+                aggregation_temporality: h.aggregation_temporality,
+            },
+            Some(metric::Data::ExponentialHistogram(h)) => MetricData::ExponentialHistogram {
+                aggregation_temporality: h.aggregation_temporality,
+            },
+            Some(metric::Data::Summary(_)) => MetricData::Summary,
+        };
+        self.begin_metric();
+        for kv in &m.metadata {
+            self.metric_metadata(&kv.key, ValueRef::of(kv.value.as_ref()), kv.key_strindex)?;
+        }
+        self.end_metric(&MetricInfo {
+            name: &m.name,
+            description: &m.description,
+            unit: &m.unit,
+            data,
+        });
+        let mut scratch: Vec<(f64, f64)> = Vec::new();
+        match &m.data {
+            Some(metric::Data::Gauge(Gauge { data_points }))
+            | Some(metric::Data::Sum(Sum { data_points, .. })) => {
+                for p in data_points {
+                    self.append_number_point(p)?;
+                }
+            }
+            Some(metric::Data::Histogram(Histogram { data_points, .. })) => {
+                for p in data_points {
+                    self.append_histogram_point(p)?;
+                }
+            }
+            Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
+                data_points, ..
+            })) => {
+                for p in data_points {
+                    self.append_exp_point(p)?;
+                }
+            }
+            Some(metric::Data::Summary(Summary { data_points })) => {
+                for p in data_points {
+                    self.append_summary_point(p, &mut scratch)?;
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn point_children(
+        &mut self,
+        attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+        exemplars: &[Exemplar],
+    ) -> Result<(), Error> {
+        let result = (|| {
+            for kv in attributes {
+                self.point_attribute(&kv.key, ValueRef::of(kv.value.as_ref()), kv.key_strindex)?;
+            }
+            for e in exemplars {
+                for kv in &e.filtered_attributes {
+                    self.exemplar_attribute(
+                        &kv.key,
+                        ValueRef::of(kv.value.as_ref()),
+                        kv.key_strindex,
+                    )?;
+                }
+                self.end_exemplar(&ExemplarInfo {
+                    time_unix_nano: e.time_unix_nano,
+                    value: e.value.map(|v| match v {
+                        exemplar::Value::AsDouble(d) => NumberValue::Double(d),
+                        exemplar::Value::AsInt(i) => NumberValue::Int(i),
+                    }),
+                    span_id: &e.span_id,
+                    trace_id: &e.trace_id,
+                })?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            self.discard_open_point();
+        }
+        result
+    }
+
+    fn append_number_point(&mut self, p: &NumberDataPoint) -> Result<(), Error> {
+        self.point_children(&p.attributes, &p.exemplars)?;
+        self.end_point(
+            &PointTimes {
+                start_time_unix_nano: p.start_time_unix_nano,
+                time_unix_nano: p.time_unix_nano,
+                flags: p.flags,
+            },
+            &PointData::Number(p.value.map(|v| match v {
+                number_data_point::Value::AsDouble(d) => NumberValue::Double(d),
+                number_data_point::Value::AsInt(i) => NumberValue::Int(i),
+            })),
+        )
+    }
+
+    fn append_histogram_point(&mut self, p: &HistogramDataPoint) -> Result<(), Error> {
+        self.point_children(&p.attributes, &p.exemplars)?;
+        self.end_point(
+            &PointTimes {
+                start_time_unix_nano: p.start_time_unix_nano,
+                time_unix_nano: p.time_unix_nano,
+                flags: p.flags,
+            },
+            &PointData::Histogram {
+                count: p.count,
+                sum: p.sum,
+                bucket_counts: &p.bucket_counts,
+                explicit_bounds: &p.explicit_bounds,
+                min: p.min,
+                max: p.max,
+            },
+        )
+    }
+
+    fn append_exp_point(&mut self, p: &ExponentialHistogramDataPoint) -> Result<(), Error> {
+        self.point_children(&p.attributes, &p.exemplars)?;
+        fn buckets(b: &Option<exponential_histogram_data_point::Buckets>) -> Option<(i32, &[u64])> {
+            b.as_ref().map(|b| (b.offset, b.bucket_counts.as_slice()))
+        }
+        self.end_point(
+            &PointTimes {
+                start_time_unix_nano: p.start_time_unix_nano,
+                time_unix_nano: p.time_unix_nano,
+                flags: p.flags,
+            },
+            &PointData::ExponentialHistogram {
+                count: p.count,
+                sum: p.sum,
+                scale: p.scale,
+                zero_count: p.zero_count,
+                positive: buckets(&p.positive),
+                negative: buckets(&p.negative),
+                min: p.min,
+                max: p.max,
+                zero_threshold: p.zero_threshold,
+            },
+        )
+    }
+
+    fn append_summary_point(
+        &mut self,
+        p: &SummaryDataPoint,
+        scratch: &mut Vec<(f64, f64)>,
+    ) -> Result<(), Error> {
+        self.point_children(&p.attributes, &[])?;
+        scratch.clear();
+        scratch.extend(p.quantile_values.iter().map(|q| (q.quantile, q.value)));
+        self.end_point(
+            &PointTimes {
+                start_time_unix_nano: p.start_time_unix_nano,
+                time_unix_nano: p.time_unix_nano,
+                flags: p.flags,
+            },
+            &PointData::Summary {
+                count: p.count,
+                sum: p.sum,
+                quantile_values: scratch,
+            },
+        )
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.discard_open_point();
+        self.ctx.truncate_rows(rows);
+        self.flush_metric_run();
+        self.rows_metric.truncate(rows);
+        self.start_time.truncate(rows);
+        self.time.truncate(rows);
+        self.attributes.truncate(rows);
+        self.flags.truncate(rows);
+        self.value_double.truncate(rows);
+        self.value_int.truncate(rows);
+        self.count.truncate(rows);
+        self.sum.truncate(rows);
+        self.min.truncate(rows);
+        self.max.truncate(rows);
+        self.bucket_counts.truncate(rows);
+        self.explicit_bounds.truncate(rows);
+        self.scale.truncate(rows);
+        self.zero_count.truncate(rows);
+        self.zero_threshold.truncate(rows);
+        self.positive_offset.truncate(rows);
+        self.positive.truncate(rows);
+        self.negative_offset.truncate(rows);
+        self.negative.truncate(rows);
+        self.quantiles.truncate(rows);
+        let q = self.quantiles.open_start();
+        self.quantile.truncate(q);
+        self.quantile_value.truncate(q);
+        self.exemplars.truncate(rows);
+        self.discard_open_point();
+    }
+
+    /// The data points appended so far as a record batch; see
+    /// [`TracesBuilder::finish`](super::TracesBuilder::finish).
+    pub fn finish(&mut self) -> Result<RecordBatch, Error> {
+        let result = self.finish_columns();
+        if result.is_err() {
+            self.truncate(0);
+            self.ctx.clear_rows();
+        }
+        result
+    }
+
+    fn finish_columns(&mut self) -> Result<RecordBatch, Error> {
+        let ctx = self.ctx.finish()?;
+        self.flush_metric_run();
+        let m = &mut self.rows_metric;
+        let ts = timestamp_type();
+        let quantiles = StructArray::try_new(
+            quantile_fields(),
+            vec![self.quantile.finish()?, self.quantile_value.finish()?],
+            None,
+        )?;
+        let exemplars = StructArray::try_new(
+            exemplar_fields(),
+            vec![
+                self.ex_time.finish_as(Some(&ts))?,
+                self.ex_double.finish()?,
+                self.ex_int.finish()?,
+                self.ex_span_id.finish()?,
+                self.ex_trace_id.finish()?,
+                self.ex_attributes.finish("exemplars.filtered_attributes")?,
+            ],
+            None,
+        )?;
+        let mut columns: Vec<ArrayRef> = vec![
+            self.start_time.finish_as(Some(&ts))?,
+            self.time.finish_as(Some(&ts))?,
+        ];
+        columns.extend(ctx.leading);
+        columns.extend([
+            m.name.finish_utf8(mc::METRIC_NAME)?,
+            m.kind.finish_utf8(mc::METRIC_TYPE)?,
+            m.unit.finish_utf8(mc::METRIC_UNIT)?,
+            m.description.finish_utf8(mc::METRIC_DESCRIPTION)?,
+            m.metadata.finish(mc::METRIC_METADATA)?,
+            m.temporality.finish()?,
+            m.monotonic.finish()?,
+            self.attributes.finish(col::ATTRIBUTES)?,
+            self.flags.finish()?,
+            self.value_double.finish()?,
+            self.value_int.finish()?,
+            self.count.finish()?,
+            self.sum.finish()?,
+            self.min.finish()?,
+            self.max.finish()?,
+            self.bucket_counts
+                .finish(mc::BUCKET_COUNTS, DataType::UInt64)?,
+            self.explicit_bounds
+                .finish(mc::EXPLICIT_BOUNDS, DataType::Float64)?,
+            self.scale.finish()?,
+            self.zero_count.finish()?,
+            self.zero_threshold.finish()?,
+            self.positive_offset.finish()?,
+            self.positive
+                .finish(mc::POSITIVE_BUCKET_COUNTS, DataType::UInt64)?,
+            self.negative_offset.finish()?,
+            self.negative
+                .finish(mc::NEGATIVE_BUCKET_COUNTS, DataType::UInt64)?,
+            self.quantiles.finish(
+                mc::QUANTILE_VALUES,
+                item(quantile_fields()),
+                Arc::new(quantiles),
+            )?,
+            self.exemplars
+                .finish(mc::EXEMPLARS, item(exemplar_fields()), Arc::new(exemplars))?,
+            m.id.finish()?,
+        ]);
+        columns.extend(ctx.trailing);
+        Ok(RecordBatch::try_new(schema(), columns)?)
+    }
+}
+
+fn point_kind(data: &PointData<'_>) -> &'static str {
+    match data {
+        PointData::Number(_) => "number",
+        PointData::Histogram { .. } => "histogram",
+        PointData::ExponentialHistogram { .. } => "exponential histogram",
+        PointData::Summary { .. } => "summary",
+    }
+}
+
+fn push_number(
+    double: &mut PrimCol<Float64Type>,
+    int: &mut PrimCol<Int64Type>,
+    value: Option<NumberValue>,
+) {
+    match value {
+        Some(NumberValue::Double(d)) => {
+            double.push(d);
+            int.push_null();
+        }
+        Some(NumberValue::Int(i)) => {
+            double.push_null();
+            int.push(i);
+        }
+        None => {
+            double.push_null();
+            int.push_null();
+        }
+    }
+}
+
+fn push_buckets(
+    offset: &mut PrimCol<Int32Type>,
+    counts: &mut NumList<UInt64Type>,
+    buckets: Option<(i32, &[u64])>,
+) {
+    match buckets {
+        Some((o, c)) => {
+            offset.push(o);
+            counts.push(c);
+        }
+        None => {
+            offset.push_null();
+            counts.push_null();
+        }
+    }
+}
+
+fn number_of(
+    double: &Float64Array,
+    int: &Int64Array,
+    i: usize,
+) -> Result<Option<NumberValue>, Error> {
+    match (double.is_valid(i), int.is_valid(i)) {
+        (false, false) => Ok(None),
+        (true, false) => Ok(Some(NumberValue::Double(double.value(i)))),
+        (false, true) => Ok(Some(NumberValue::Int(int.value(i)))),
+        (true, true) => Err(Error::InvalidData {
+            table: "metrics",
+            reason: "a value has both its double and its int set".into(),
+        }),
+    }
+}
+
+fn opt_f64(array: &Float64Array, i: usize) -> Option<f64> {
+    array.is_valid(i).then(|| array.value(i))
+}
+
+fn id_vec(array: &FixedSizeBinaryArray, i: usize) -> Vec<u8> {
+    if array.is_null(i) {
+        Vec::new()
+    } else {
+        array.value(i).to_vec()
+    }
+}
+
+fn list_values<'a, T: 'static>(
+    list: &'a ListArray,
+    name: &str,
+    expected: &'static str,
+) -> Result<&'a T, Error> {
+    list.values()
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| Error::ColumnType {
+            column: name.to_owned(),
+            expected,
+            actual: list.data_type().to_string(),
+        })
+}
+
+fn range(list: &ListArray, i: usize) -> std::ops::Range<usize> {
+    let offsets = list.value_offsets();
+    offsets[i] as usize..offsets[i + 1] as usize
+}
+
+fn struct_child<'a, T: 'static>(
+    s: &'a StructArray,
+    name: &str,
+    expected: &'static str,
+    parent: &str,
+) -> Result<&'a T, Error> {
+    let child = s
+        .column_by_name(name)
+        .ok_or_else(|| Error::MissingColumn(format!("{parent}.{name}")))?;
+    child
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| Error::ColumnType {
+            column: format!("{parent}.{name}"),
+            expected,
+            actual: child.data_type().to_string(),
+        })
+}
+
+fn missing_value(column: &'static str, row: usize) -> Error {
+    Error::InvalidData {
+        table: "metrics",
+        reason: format!("`{column}` is null in row {row}, where the metric type needs it"),
+    }
+}
+
+/// Reads a flat metrics batch back into one request: consecutive points with the same
+/// `metric_id` form one `Metric` (see [`decode_traces`](super::decode_traces) for the
+/// containers).
+pub fn decode_metrics(batch: &RecordBatch) -> Result<ExportMetricsServiceRequest, Error> {
+    let ctx = ContextReader::new(batch)?;
+    let c = |name| {
+        batch
+            .column_by_name(name)
+            .ok_or_else(|| Error::MissingColumn(name.to_owned()))
+    };
+    let start_time: &TimestampNanosecondArray = column(batch, col::START_TIME, "Timestamp(ns)")?;
+    let time: &TimestampNanosecondArray = column(batch, col::TIME, "Timestamp(ns)")?;
+    let name: &StringArray = column(batch, mc::METRIC_NAME, "Utf8")?;
+    let kind: &StringArray = column(batch, mc::METRIC_TYPE, "Utf8")?;
+    let unit: &StringArray = column(batch, mc::METRIC_UNIT, "Utf8")?;
+    let description: &StringArray = column(batch, mc::METRIC_DESCRIPTION, "Utf8")?;
+    let metadata = AttrsReader::new(c(mc::METRIC_METADATA)?.as_ref(), mc::METRIC_METADATA)?;
+    let temporality: &Int32Array = column(batch, mc::AGGREGATION_TEMPORALITY, "Int32")?;
+    let monotonic: &BooleanArray = column(batch, mc::IS_MONOTONIC, "Boolean")?;
+    let attributes = AttrsReader::new(c(col::ATTRIBUTES)?.as_ref(), col::ATTRIBUTES)?;
+    let flags: &UInt32Array = column(batch, col::FLAGS, "UInt32")?;
+    let value_double: &Float64Array = column(batch, mc::VALUE_DOUBLE, "Float64")?;
+    let value_int: &Int64Array = column(batch, mc::VALUE_INT, "Int64")?;
+    let count: &UInt64Array = column(batch, mc::COUNT, "UInt64")?;
+    let sum: &Float64Array = column(batch, mc::SUM, "Float64")?;
+    let min: &Float64Array = column(batch, mc::MIN, "Float64")?;
+    let max: &Float64Array = column(batch, mc::MAX, "Float64")?;
+    let bucket_counts: &ListArray = column(batch, mc::BUCKET_COUNTS, "List<UInt64>")?;
+    let bucket_items: &UInt64Array = list_values(bucket_counts, mc::BUCKET_COUNTS, "List<UInt64>")?;
+    let bounds: &ListArray = column(batch, mc::EXPLICIT_BOUNDS, "List<Float64>")?;
+    let bound_items: &Float64Array = list_values(bounds, mc::EXPLICIT_BOUNDS, "List<Float64>")?;
+    let scale: &Int32Array = column(batch, mc::SCALE, "Int32")?;
+    let zero_count: &UInt64Array = column(batch, mc::ZERO_COUNT, "UInt64")?;
+    let zero_threshold: &Float64Array = column(batch, mc::ZERO_THRESHOLD, "Float64")?;
+    let positive_offset: &Int32Array = column(batch, mc::POSITIVE_OFFSET, "Int32")?;
+    let positive: &ListArray = column(batch, mc::POSITIVE_BUCKET_COUNTS, "List<UInt64>")?;
+    let positive_items: &UInt64Array =
+        list_values(positive, mc::POSITIVE_BUCKET_COUNTS, "List<UInt64>")?;
+    let negative_offset: &Int32Array = column(batch, mc::NEGATIVE_OFFSET, "Int32")?;
+    let negative: &ListArray = column(batch, mc::NEGATIVE_BUCKET_COUNTS, "List<UInt64>")?;
+    let negative_items: &UInt64Array =
+        list_values(negative, mc::NEGATIVE_BUCKET_COUNTS, "List<UInt64>")?;
+    let quantiles: &ListArray = column(batch, mc::QUANTILE_VALUES, "List<Struct>")?;
+    let quantile_items: &StructArray = list_values(quantiles, mc::QUANTILE_VALUES, "List<Struct>")?;
+    let quantile: &Float64Array =
+        struct_child(quantile_items, "quantile", "Float64", mc::QUANTILE_VALUES)?;
+    let quantile_value: &Float64Array =
+        struct_child(quantile_items, "value", "Float64", mc::QUANTILE_VALUES)?;
+    let exemplars: &ListArray = column(batch, mc::EXEMPLARS, "List<Struct>")?;
+    let ex: &StructArray = list_values(exemplars, mc::EXEMPLARS, "List<Struct>")?;
+    let ex_time: &TimestampNanosecondArray =
+        struct_child(ex, col::TIME, "Timestamp(ns)", mc::EXEMPLARS)?;
+    let ex_double: &Float64Array = struct_child(ex, mc::VALUE_DOUBLE, "Float64", mc::EXEMPLARS)?;
+    let ex_int: &Int64Array = struct_child(ex, mc::VALUE_INT, "Int64", mc::EXEMPLARS)?;
+    let ex_span_id: &FixedSizeBinaryArray =
+        struct_child(ex, col::SPAN_ID, "FixedSizeBinary(8)", mc::EXEMPLARS)?;
+    let ex_trace_id: &FixedSizeBinaryArray =
+        struct_child(ex, col::TRACE_ID, "FixedSizeBinary(16)", mc::EXEMPLARS)?;
+    if ex_span_id.value_length() != 8 || ex_trace_id.value_length() != 16 {
+        return Err(Error::ColumnType {
+            column: mc::EXEMPLARS.to_owned(),
+            expected: "span_id FixedSizeBinary(8), trace_id FixedSizeBinary(16)",
+            actual: ex.data_type().to_string(),
+        });
+    }
+    let ex_attributes = AttrsReader::new(
+        ex.column_by_name(mc::FILTERED_ATTRIBUTES)
+            .ok_or_else(|| Error::MissingColumn("exemplars.filtered_attributes".into()))?
+            .as_ref(),
+        "exemplars.filtered_attributes",
+    )?;
+    let metric_id: &UInt32Array = column(batch, mc::METRIC_ID, "UInt32")?;
+
+    let mut out = ExportMetricsServiceRequest::default();
+    let mut current_metric: Option<u32> = None;
+    regroup(&ctx, batch.num_rows(), |step| {
+        let row = match step {
+            Step::Resource(resource, schema_url) => {
+                out.resource_metrics.push(ResourceMetrics {
+                    resource,
+                    scope_metrics: Vec::new(),
+                    schema_url,
+                });
+                current_metric = None;
+                return Ok(());
+            }
+            Step::Scope(scope, schema_url) => {
+                if let Some(rm) = out.resource_metrics.last_mut() {
+                    rm.scope_metrics.push(ScopeMetrics {
+                        scope,
+                        metrics: Vec::new(),
+                        schema_url,
+                    });
+                }
+                current_metric = None;
+                return Ok(());
+            }
+            Step::Item(row) => row,
+        };
+        let Some(sm) = out
+            .resource_metrics
+            .last_mut()
+            .and_then(|rm| rm.scope_metrics.last_mut())
+        else {
+            return Ok(());
+        };
+        let id = metric_id.value(row);
+        if current_metric != Some(id) || sm.metrics.is_empty() {
+            current_metric = Some(id);
+            let temporality_of = || {
+                temporality
+                    .is_valid(row)
+                    .then(|| temporality.value(row))
+                    .ok_or_else(|| missing_value(mc::AGGREGATION_TEMPORALITY, row))
+            };
+            let data = match kind.value(row) {
+                "gauge" => metric::Data::Gauge(Gauge::default()),
+                "sum" => metric::Data::Sum(Sum {
+                    data_points: Vec::new(),
+                    aggregation_temporality: temporality_of()?,
+                    is_monotonic: monotonic
+                        .is_valid(row)
+                        .then(|| monotonic.value(row))
+                        .ok_or_else(|| missing_value(mc::IS_MONOTONIC, row))?,
+                }),
+                "histogram" => metric::Data::Histogram(Histogram {
+                    data_points: Vec::new(),
+                    aggregation_temporality: temporality_of()?,
+                }),
+                "exponential_histogram" => {
+                    metric::Data::ExponentialHistogram(ExponentialHistogram {
+                        data_points: Vec::new(),
+                        aggregation_temporality: temporality_of()?,
+                    })
+                }
+                "summary" => metric::Data::Summary(Summary::default()),
+                other => {
+                    return Err(Error::InvalidData {
+                        table: "metrics",
+                        reason: format!("unknown metric_type {other:?} in row {row}"),
+                    });
+                }
+            };
+            sm.metrics.push(Metric {
+                name: name.value(row).to_owned(),
+                description: description.value(row).to_owned(),
+                unit: unit.value(row).to_owned(),
+                data: Some(data),
+                metadata: metadata.get(row)?,
+            });
+        }
+        let Some(Metric {
+            data: Some(data), ..
+        }) = sm.metrics.last_mut()
+        else {
+            return Ok(());
+        };
+        let mut point_exemplars = Vec::new();
+        for e in range(exemplars, row) {
+            point_exemplars.push(Exemplar {
+                filtered_attributes: ex_attributes.get(e)?,
+                time_unix_nano: from_timestamp(ex_time, e),
+                value: number_of(ex_double, ex_int, e)?.map(|v| match v {
+                    NumberValue::Double(d) => exemplar::Value::AsDouble(d),
+                    NumberValue::Int(i) => exemplar::Value::AsInt(i),
+                }),
+                span_id: id_vec(ex_span_id, e),
+                trace_id: id_vec(ex_trace_id, e),
+            });
+        }
+        let start_time_unix_nano = from_timestamp(start_time, row);
+        let time_unix_nano = from_timestamp(time, row);
+        let point_attributes = attributes.get(row)?;
+        let point_count = || {
+            count
+                .is_valid(row)
+                .then(|| count.value(row))
+                .ok_or_else(|| missing_value(mc::COUNT, row))
+        };
+        match data {
+            metric::Data::Gauge(Gauge { data_points })
+            | metric::Data::Sum(Sum { data_points, .. }) => {
+                data_points.push(NumberDataPoint {
+                    attributes: point_attributes,
+                    start_time_unix_nano,
+                    time_unix_nano,
+                    exemplars: point_exemplars,
+                    flags: flags.value(row),
+                    value: number_of(value_double, value_int, row)?.map(|v| match v {
+                        NumberValue::Double(d) => number_data_point::Value::AsDouble(d),
+                        NumberValue::Int(i) => number_data_point::Value::AsInt(i),
+                    }),
+                });
+            }
+            metric::Data::Histogram(Histogram { data_points, .. }) => {
+                data_points.push(HistogramDataPoint {
+                    attributes: point_attributes,
+                    start_time_unix_nano,
+                    time_unix_nano,
+                    count: point_count()?,
+                    sum: opt_f64(sum, row),
+                    bucket_counts: bucket_items.values()[range(bucket_counts, row)].to_vec(),
+                    explicit_bounds: bound_items.values()[range(bounds, row)].to_vec(),
+                    exemplars: point_exemplars,
+                    flags: flags.value(row),
+                    min: opt_f64(min, row),
+                    max: opt_f64(max, row),
+                });
+            }
+            metric::Data::ExponentialHistogram(ExponentialHistogram { data_points, .. }) => {
+                let buckets = |offset: &Int32Array, list: &ListArray, items: &UInt64Array| {
+                    (offset.is_valid(row) && list.is_valid(row)).then(|| {
+                        exponential_histogram_data_point::Buckets {
+                            offset: offset.value(row),
+                            bucket_counts: items.values()[range(list, row)].to_vec(),
+                        }
+                    })
+                };
+                data_points.push(ExponentialHistogramDataPoint {
+                    attributes: point_attributes,
+                    start_time_unix_nano,
+                    time_unix_nano,
+                    count: point_count()?,
+                    sum: opt_f64(sum, row),
+                    scale: scale.value(row),
+                    zero_count: zero_count.value(row),
+                    positive: buckets(positive_offset, positive, positive_items),
+                    negative: buckets(negative_offset, negative, negative_items),
+                    flags: flags.value(row),
+                    exemplars: point_exemplars,
+                    min: opt_f64(min, row),
+                    max: opt_f64(max, row),
+                    zero_threshold: zero_threshold.value(row),
+                });
+            }
+            metric::Data::Summary(Summary { data_points }) => {
+                data_points.push(SummaryDataPoint {
+                    attributes: point_attributes,
+                    start_time_unix_nano,
+                    time_unix_nano,
+                    count: point_count()?,
+                    sum: opt_f64(sum, row).ok_or_else(|| missing_value(mc::SUM, row))?,
+                    quantile_values: range(quantiles, row)
+                        .map(|q| summary_data_point::ValueAtQuantile {
+                            quantile: quantile.value(q),
+                            value: quantile_value.value(q),
+                        })
+                        .collect(),
+                    flags: flags.value(row),
+                });
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}

@@ -1,0 +1,495 @@
+//! Flat rows as Parquet files: the writer a file exporter drives, and the readers.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow::array::{Array, BooleanArray, FixedSizeBinaryArray, RecordBatch};
+use arrow::datatypes::SchemaRef;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter,
+};
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, ProjectionMask};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::metadata::{KeyValue, ParquetMetaData};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::reader::ChunkReader;
+use parquet::file::statistics::Statistics;
+use parquet::schema::types::ColumnPath;
+
+use super::file::{FlatBuilder, decode};
+use super::schema::{col, flat_schema, flat_signal};
+use super::traces::decode_traces;
+use crate::{AnyRequest, Error, Signal};
+
+/// How a [`FlatParquetWriter`] lays its file out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParquetOptions {
+    /// A row group ends after this many rows. Larger groups compress better (each
+    /// column's dictionary and zstd window see more) and cost more memory while written:
+    /// the writer holds the encoded, compressed pages of the open group.
+    pub max_row_group_rows: usize,
+    /// A row group also ends once its encoded size reaches this many bytes, which bounds
+    /// that memory whatever the rows weigh.
+    pub max_row_group_bytes: usize,
+    /// zstd level of the pages (1–22).
+    pub zstd_level: i32,
+    /// False positive probability of the `trace_id` bloom filter of each row group,
+    /// or `None` for no bloom filter.
+    pub trace_id_bloom_fpp: Option<f64>,
+}
+
+impl Default for ParquetOptions {
+    /// 100 000 rows or 64 MiB per row group, zstd level 3, a 1% bloom filter on `trace_id`.
+    fn default() -> Self {
+        Self {
+            max_row_group_rows: 100_000,
+            max_row_group_bytes: 64 << 20,
+            zstd_level: 3,
+            trace_id_bloom_fpp: Some(0.01),
+        }
+    }
+}
+
+impl ParquetOptions {
+    /// The same options with another row group row limit.
+    pub fn with_max_row_group_rows(mut self, rows: usize) -> Self {
+        self.max_row_group_rows = rows;
+        self
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let bad = |what: String| Err(Error::InvalidOptions(what));
+        if self.max_row_group_rows == 0 || self.max_row_group_bytes == 0 {
+            return bad("row groups need room for at least one row and one byte".into());
+        }
+        if !(1..=22).contains(&self.zstd_level) {
+            return bad(format!("zstd level {} is outside 1..=22", self.zstd_level));
+        }
+        if let Some(fpp) = self.trace_id_bloom_fpp
+            && !(fpp > 0.0 && fpp < 1.0)
+        {
+            return bad(format!("bloom filter fpp {fpp} is outside (0, 1)"));
+        }
+        Ok(())
+    }
+
+    /// The Parquet writer properties for a flat schema.
+    fn properties(&self, schema: &SchemaRef) -> Result<WriterProperties, Error> {
+        self.check()?;
+        let mut props = WriterProperties::builder()
+            // Version 1 data pages: zstd compresses a page's repetition and definition levels
+            // with its values. Version 2 pages store levels uncompressed, and for the
+            // attribute maps, whose leaves repeat short null patterns entry after entry, the
+            // levels then outweigh everything else in the file.
+            .set_writer_version(WriterVersion::PARQUET_1_0)
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.zstd_level)?))
+            .set_max_row_group_row_count(Some(self.max_row_group_rows))
+            .set_max_row_group_bytes(Some(self.max_row_group_bytes))
+            .set_created_by(format!("otlp-arrow {}", env!("CARGO_PKG_VERSION")))
+            .set_statistics_enabled(EnabledStatistics::Page);
+        let parquet_schema = ArrowSchemaConverter::new().convert(schema)?;
+        for column in parquet_schema.columns() {
+            let path = column.path().clone();
+            let parts = path.parts();
+            let top = parts.first().map(String::as_str).unwrap_or_default();
+            if parts.len() > 1 {
+                // Nested values (attribute maps, events, links, buckets): no query can use
+                // their min/max, so they are not worth computing on every write.
+                props = props.set_column_statistics_enabled(path.clone(), EnabledStatistics::None);
+                if parts.last().map(String::as_str) == Some(col::TIME) {
+                    // Event and exemplar times: close to their span's, deltas are small.
+                    props = props
+                        .set_column_dictionary_enabled(path.clone(), false)
+                        .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+                }
+                continue;
+            }
+            match top {
+                // Times grow almost monotonically: deltas of a few bits each.
+                col::START_TIME | col::TIME | col::OBSERVED_TIME => {
+                    props = props
+                        .set_column_dictionary_enabled(path.clone(), false)
+                        .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+                }
+                // Random and unique, or nearly (a parent id repeats only for its few
+                // children): a dictionary would only cost time and index bits.
+                col::SPAN_ID | col::PARENT_SPAN_ID | col::DURATION_NS => {
+                    props = props
+                        .set_column_dictionary_enabled(path.clone(), false)
+                        .set_column_statistics_enabled(path, EnabledStatistics::None);
+                }
+                // Nobody filters on these by range; min/max would cost a comparison a row.
+                col::TRACE_STATE
+                | col::STATUS_MESSAGE
+                | col::RESOURCE_SCHEMA_URL
+                | col::SCOPE_SCHEMA_URL
+                | col::SCOPE_VERSION => {
+                    props = props.set_column_statistics_enabled(path, EnabledStatistics::None);
+                }
+                col::TRACE_ID => {
+                    // A trace's spans are spread over its services' resources: plain ids
+                    // and zstd's matches beat a dictionary of random ids here.
+                    props = props.set_column_dictionary_enabled(path.clone(), false);
+                    if let Some(fpp) = self.trace_id_bloom_fpp {
+                        props = props
+                            .set_column_bloom_filter_enabled(path.clone(), true)
+                            .set_column_bloom_filter_fpp(path.clone(), fpp)
+                            .set_column_bloom_filter_max_ndv(path, self.max_row_group_rows as u64);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(props.build())
+    }
+}
+
+/// Writes OTLP requests (or flat batches) of one signal as one Parquet file.
+///
+/// Each call to [`write`](Self::write) converts a request to flat rows and hands them to
+/// arrow-rs's Parquet writer, which cuts row groups at
+/// [`ParquetOptions::max_row_group_rows`] / [`ParquetOptions::max_row_group_bytes`].
+/// Nothing is readable before [`finish`](Self::finish) writes the footer: a process
+/// killed mid-file leaves a file without a footer, which every Parquet reader rejects.
+/// So write to a temporary name and rename it after `finish` (a rename within a
+/// directory is atomic): readers see whole files or none, and each finished file stays
+/// readable whatever happens to the next one.
+pub struct FlatParquetWriter<W: Write + Send> {
+    builder: FlatBuilder,
+    writer: ArrowWriter<W>,
+    rows: u64,
+}
+
+impl<W: Write + Send> std::fmt::Debug for FlatParquetWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlatParquetWriter")
+            .field("signal", &self.builder.signal())
+            .field("rows", &self.rows)
+            .field("bytes_written", &self.writer.bytes_written())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write + Send> FlatParquetWriter<W> {
+    /// A writer of `signal` rows into `sink`; nothing is written before the first row
+    /// group is complete.
+    pub fn new(sink: W, signal: Signal, options: ParquetOptions) -> Result<Self, Error> {
+        let schema = flat_schema(signal);
+        let props = options.properties(&schema)?;
+        let writer = ArrowWriter::try_new(sink, schema, Some(props))?;
+        Ok(Self {
+            builder: FlatBuilder::new(signal),
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// The signal this writer accepts.
+    pub fn signal(&self) -> Signal {
+        self.builder.signal()
+    }
+
+    /// Writes every item of a request. A request that cannot be converted (another
+    /// signal, an id of the wrong length) is refused whole, and the file is unaffected.
+    pub fn write(&mut self, telemetry: &AnyRequest) -> Result<(), Error> {
+        self.builder.append(telemetry)?;
+        let batch = self.builder.finish()?;
+        self.write_rows(&batch)
+    }
+
+    /// Writes a batch of this writer's flat schema, as a [`TracesBuilder`](super::TracesBuilder)
+    /// (or the logs or metrics one) produced it.
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        if batch.schema().fields() != self.builder.schema().fields() {
+            return Err(Error::NotOtlpArrow(format!(
+                "the batch is not a flat {} batch",
+                self.signal()
+            )));
+        }
+        self.write_rows(batch)
+    }
+
+    fn write_rows(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.writer.write(batch)?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// The sink: the completed row groups so far, without a footer until
+    /// [`finish`](Self::finish).
+    pub fn get_ref(&self) -> &W {
+        self.writer.inner()
+    }
+
+    /// Ends the current row group now (an exporter about to rotate by age, say).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        Ok(self.writer.flush()?)
+    }
+
+    /// Rows written so far (including those in the open row group).
+    pub fn rows_written(&self) -> u64 {
+        self.rows
+    }
+
+    /// Bytes handed to the sink so far: the completed row groups.
+    pub fn bytes_written(&self) -> usize {
+        self.writer.bytes_written()
+    }
+
+    /// Estimated bytes of the open row group, not yet in the sink.
+    pub fn in_progress_bytes(&self) -> usize {
+        self.writer.in_progress_size()
+    }
+
+    /// Writes the open row group and the footer, and gives the sink back. The file is
+    /// complete and readable from here on.
+    pub fn finish(mut self) -> Result<W, Error> {
+        self.writer.append_key_value_metadata(KeyValue::new(
+            "otlp_arrow.rows".to_owned(),
+            self.rows.to_string(),
+        ));
+        // Writes the open row group and the footer.
+        Ok(self.writer.into_inner()?)
+    }
+}
+
+/// Runs a parquet reading step, turning a panic inside the parquet crate on a malformed
+/// file into an error.
+fn guarded<T>(step: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|_| {
+        Err(Error::Malformed(
+            "the parquet reader could not decode the file (it panicked)".into(),
+        ))
+    })
+}
+
+/// How a [`FlatParquetReader::find_trace`] search went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TraceSearch {
+    /// Row groups in the file.
+    pub row_groups: usize,
+    /// Row groups skipped because `trace_id`'s min/max statistics exclude the id.
+    pub skipped_by_statistics: usize,
+    /// Row groups skipped because their bloom filter says the id is absent.
+    pub skipped_by_bloom_filter: usize,
+    /// Row groups read.
+    pub read: usize,
+}
+
+/// Reads a flat Parquet file back into OTLP requests, one per record batch.
+///
+/// The file must have been written by [`FlatParquetWriter`] (its schema carries the flat
+/// layout metadata). A `ResourceSpans` (or scope, or metric) longer than a batch comes
+/// back split in two consecutive containers with the same contents; [`read_all`](Self::read_all)
+/// reads the whole file into one request with no split.
+pub struct FlatParquetReader {
+    reader: ParquetRecordBatchReader,
+    signal: Signal,
+    schema: SchemaRef,
+}
+
+impl std::fmt::Debug for FlatParquetReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlatParquetReader")
+            .field("signal", &self.signal)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rows per record batch the readers produce.
+pub const READ_BATCH_ROWS: usize = 8192;
+
+fn open<R: ChunkReader + 'static>(
+    input: R,
+) -> Result<(ParquetRecordBatchReaderBuilder<R>, Signal), Error> {
+    guarded(|| {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(input)?;
+        let signal = flat_signal(builder.schema())?;
+        Ok((builder, signal))
+    })
+}
+
+impl FlatParquetReader {
+    /// Opens a file (anything parquet can read: `std::fs::File`, `bytes::Bytes`).
+    pub fn new<R: ChunkReader + 'static>(input: R) -> Result<Self, Error> {
+        let (builder, signal) = open(input)?;
+        let schema = builder.schema().clone();
+        let reader = guarded(|| Ok(builder.with_batch_size(READ_BATCH_ROWS).build()?))?;
+        Ok(Self {
+            reader,
+            signal,
+            schema,
+        })
+    }
+
+    /// The signal of the file.
+    pub fn signal(&self) -> Signal {
+        self.signal
+    }
+
+    /// The flat schema of the file.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The next record batch of flat rows, or `None` at the end.
+    pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, Error> {
+        guarded(|| Ok(self.reader.next().transpose()?))
+    }
+
+    /// The next batch of rows as a request, or `None` at the end.
+    pub fn next_request(&mut self) -> Result<Option<AnyRequest>, Error> {
+        match self.next_batch()? {
+            Some(batch) => decode(&batch).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The whole file as one request: containers regroup exactly as written.
+    pub fn read_all<R: ChunkReader + 'static>(input: R) -> Result<AnyRequest, Error> {
+        let mut reader = Self::new(input)?;
+        let mut batches = Vec::new();
+        while let Some(batch) = reader.next_batch()? {
+            batches.push(batch);
+        }
+        let batch = arrow::compute::concat_batches(&reader.schema, &batches)?;
+        decode(&batch)
+    }
+
+    /// Reads only the named top-level columns (say `service_name`, `name`,
+    /// `duration_ns`, `status_code` for a summary), in the order named: Parquet skips the
+    /// others' bytes.
+    pub fn scan<R: ChunkReader + 'static>(
+        input: R,
+        columns: &[&str],
+    ) -> Result<impl Iterator<Item = Result<RecordBatch, Error>>, Error> {
+        let (builder, _) = open(input)?;
+        let mut roots = Vec::with_capacity(columns.len());
+        for name in columns {
+            let index = builder
+                .schema()
+                .index_of(name)
+                .map_err(|_| Error::MissingColumn((*name).to_owned()))?;
+            roots.push(index);
+        }
+        // The reader returns the projected columns in the file's order.
+        let mut in_file_order = roots.clone();
+        in_file_order.sort_unstable();
+        in_file_order.dedup();
+        let order: Vec<usize> = roots
+            .iter()
+            .filter_map(|r| in_file_order.iter().position(|f| f == r))
+            .collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let mut reader = guarded(|| {
+            Ok(builder
+                .with_projection(mask)
+                .with_batch_size(READ_BATCH_ROWS)
+                .build()?)
+        })?;
+        Ok(std::iter::from_fn(move || {
+            guarded(|| Ok(reader.next().transpose()?))
+                .and_then(|batch| {
+                    batch
+                        .map(|b| b.project(&order))
+                        .transpose()
+                        .map_err(Error::from)
+                })
+                .transpose()
+        }))
+    }
+
+    /// The spans of one trace in a traces file, reading only the row groups that may
+    /// hold it: those whose `trace_id` statistics and bloom filter do not rule it out.
+    pub fn find_trace<R: ChunkReader + 'static>(
+        input: R,
+        trace_id: &[u8; 16],
+    ) -> Result<(ExportTraceServiceRequest, TraceSearch), Error> {
+        let (builder, signal) = open(input)?;
+        if signal != Signal::Traces {
+            return Err(Error::WrongSignal {
+                expected: Signal::Traces,
+                found: signal,
+            });
+        }
+        let metadata: Arc<ParquetMetaData> = builder.metadata().clone();
+        let column = builder
+            .parquet_schema()
+            .columns()
+            .iter()
+            .position(|c| c.path() == &ColumnPath::from(col::TRACE_ID))
+            .ok_or_else(|| Error::MissingColumn(col::TRACE_ID.into()))?;
+        let mut search = TraceSearch {
+            row_groups: metadata.num_row_groups(),
+            ..TraceSearch::default()
+        };
+        let mut groups = Vec::new();
+        for (i, group) in metadata.row_groups().iter().enumerate() {
+            if let Some(Statistics::FixedLenByteArray(stats)) = group.column(column).statistics()
+                && let (Some(min), Some(max)) = (stats.min_bytes_opt(), stats.max_bytes_opt())
+                && (trace_id.as_slice() < min || trace_id.as_slice() > max)
+            {
+                search.skipped_by_statistics += 1;
+                continue;
+            }
+            let bloom = guarded(|| Ok(builder.get_row_group_column_bloom_filter(i, column)?))?;
+            if let Some(bloom) = bloom
+                && !bloom.check(trace_id.as_slice())
+            {
+                search.skipped_by_bloom_filter += 1;
+                continue;
+            }
+            groups.push(i);
+        }
+        search.read = groups.len();
+        if groups.is_empty() {
+            return Ok((ExportTraceServiceRequest::default(), search));
+        }
+        let schema = builder.schema().clone();
+        let trace_root = schema
+            .index_of(col::TRACE_ID)
+            .map_err(|_| Error::MissingColumn(col::TRACE_ID.into()))?;
+        let wanted = *trace_id;
+        let predicate = ArrowPredicateFn::new(
+            ProjectionMask::roots(builder.parquet_schema(), [trace_root]),
+            move |batch: RecordBatch| {
+                let ids = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<FixedSizeBinaryArray>()
+                    .ok_or_else(|| {
+                        arrow::error::ArrowError::SchemaError("trace_id is not binary".into())
+                    })?;
+                Ok(ids
+                    .iter()
+                    .map(|id| Some(id == Some(wanted.as_slice())))
+                    .collect::<BooleanArray>())
+            },
+        );
+        let reader = guarded(|| {
+            Ok(builder
+                .with_row_groups(groups)
+                .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+                .with_batch_size(READ_BATCH_ROWS)
+                .build()?)
+        })?;
+        let mut batches = Vec::new();
+        for batch in reader {
+            batches.push(guarded(|| Ok(batch?))?);
+        }
+        let batch = arrow::compute::concat_batches(&schema, &batches)?;
+        Ok((decode_traces(&batch)?, search))
+    }
+}
+
+impl Iterator for FlatParquetReader {
+    type Item = Result<AnyRequest, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_request().transpose()
+    }
+}

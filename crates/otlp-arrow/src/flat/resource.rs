@@ -1,0 +1,774 @@
+//! The resource and scope columns every flat row carries, and the bookkeeping that
+//! repeats them onto each item.
+//!
+//! A resource (scope) is described once, into a one-row "template" of its columns; each
+//! item then only counts itself, and the run of items since the last change gets the
+//! template appended `n` times in one go, column by column.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, StringArray, StructArray, UInt32Array};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt32Type};
+use arrow::record_batch::RecordBatch;
+use opentelemetry_proto::tonic::common::v1::{EntityRef, InstrumentationScope};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+
+use super::columns::{BytesCol, ListCol, PrimCol};
+use super::schema::col;
+use super::value::{AttrsReader, MapCol, ValueRef, attributes_type};
+use crate::Error;
+
+/// `service.name`, promoted to a column of its own.
+pub const SERVICE_NAME_KEY: &str = "service.name";
+
+/// What a `ResourceSpans` (`ResourceLogs`, `ResourceMetrics`) says besides its
+/// attributes and entity references.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResourceInfo<'a> {
+    /// Whether the `resource` field is set at all.
+    pub present: bool,
+    /// `Resource.dropped_attributes_count`.
+    pub dropped_attributes_count: u32,
+    /// The container's `schema_url`.
+    pub schema_url: &'a str,
+}
+
+/// What a `ScopeSpans` (`ScopeLogs`, `ScopeMetrics`) says besides the scope's attributes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScopeInfo<'a> {
+    /// Whether the `scope` field is set at all.
+    pub present: bool,
+    /// `InstrumentationScope.name`.
+    pub name: &'a str,
+    /// `InstrumentationScope.version`.
+    pub version: &'a str,
+    /// `InstrumentationScope.dropped_attributes_count`.
+    pub dropped_attributes_count: u32,
+    /// The container's `schema_url`.
+    pub schema_url: &'a str,
+}
+
+fn list_of_utf8() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, false)))
+}
+
+fn entity_ref_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("schema_url", DataType::Utf8, false),
+        Field::new("type", DataType::Utf8, false),
+        Field::new("id_keys", list_of_utf8(), false),
+        Field::new("description_keys", list_of_utf8(), false),
+    ])
+}
+
+fn entity_ref_item() -> FieldRef {
+    Arc::new(Field::new(
+        "item",
+        DataType::Struct(entity_ref_fields()),
+        false,
+    ))
+}
+
+/// The resource and scope fields, in schema order: (leading, trailing). `service_name`
+/// leads; the rest trail the signal's own columns.
+pub(crate) fn resource_fields() -> (Vec<Field>, Vec<Field>) {
+    let ts = DataType::Utf8;
+    let leading = vec![Field::new(col::SERVICE_NAME, ts.clone(), true)];
+    let trailing = vec![
+        Field::new(col::RESOURCE_ATTRIBUTES, attributes_type(), true),
+        Field::new(
+            col::RESOURCE_DROPPED_ATTRIBUTES_COUNT,
+            DataType::UInt32,
+            false,
+        ),
+        Field::new(
+            col::RESOURCE_ENTITY_REFS,
+            DataType::List(entity_ref_item()),
+            false,
+        ),
+        Field::new(col::RESOURCE_SCHEMA_URL, ts.clone(), false),
+        Field::new(col::SCOPE_NAME, ts.clone(), true),
+        Field::new(col::SCOPE_VERSION, ts.clone(), true),
+        Field::new(col::SCOPE_ATTRIBUTES, attributes_type(), true),
+        Field::new(col::SCOPE_DROPPED_ATTRIBUTES_COUNT, DataType::UInt32, false),
+        Field::new(col::SCOPE_SCHEMA_URL, ts, false),
+        Field::new(col::RESOURCE_ID, DataType::UInt32, false),
+        Field::new(col::SCOPE_ID, DataType::UInt32, false),
+    ];
+    (leading, trailing)
+}
+
+/// `Resource.entity_refs` of rows.
+#[derive(Debug, Default)]
+struct EntityRefsCol {
+    rows: ListCol,
+    schema_url: BytesCol,
+    kind: BytesCol,
+    id_keys: ListCol,
+    id_key_items: BytesCol,
+    description_keys: ListCol,
+    description_key_items: BytesCol,
+}
+
+impl EntityRefsCol {
+    fn push<'k>(
+        &mut self,
+        schema_url: &str,
+        kind: &str,
+        id_keys: impl IntoIterator<Item = &'k str>,
+        description_keys: impl IntoIterator<Item = &'k str>,
+    ) {
+        self.schema_url.push(schema_url.as_bytes());
+        self.kind.push(kind.as_bytes());
+        for key in id_keys {
+            self.id_key_items.push(key.as_bytes());
+        }
+        self.id_keys.close(self.id_key_items.len());
+        for key in description_keys {
+            self.description_key_items.push(key.as_bytes());
+        }
+        self.description_keys
+            .close(self.description_key_items.len());
+    }
+
+    fn close_row(&mut self) {
+        self.rows.close(self.schema_url.len());
+    }
+
+    fn extend_n(&mut self, other: &Self, n: usize) {
+        self.rows.extend_n(&other.rows, n);
+        self.schema_url.extend_n(&other.schema_url, n);
+        self.kind.extend_n(&other.kind, n);
+        self.id_keys.extend_n(&other.id_keys, n);
+        self.id_key_items.extend_n(&other.id_key_items, n);
+        self.description_keys.extend_n(&other.description_keys, n);
+        self.description_key_items
+            .extend_n(&other.description_key_items, n);
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.rows.truncate(rows);
+        let refs = self.rows.open_start();
+        self.schema_url.truncate(refs);
+        self.kind.truncate(refs);
+        self.id_keys.truncate(refs);
+        self.id_key_items.truncate(self.id_keys.open_start());
+        self.description_keys.truncate(refs);
+        self.description_key_items
+            .truncate(self.description_keys.open_start());
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.schema_url.clear();
+        self.kind.clear();
+        self.id_keys.clear();
+        self.id_key_items.clear();
+        self.description_keys.clear();
+        self.description_key_items.clear();
+    }
+
+    fn finish(&mut self) -> Result<ArrayRef, Error> {
+        let item = || Arc::new(Field::new("item", DataType::Utf8, false));
+        let id_keys = self.id_key_items.finish_utf8(col::RESOURCE_ENTITY_REFS)?;
+        let id_keys = self
+            .id_keys
+            .finish(col::RESOURCE_ENTITY_REFS, item(), id_keys)?;
+        let description_keys = self
+            .description_key_items
+            .finish_utf8(col::RESOURCE_ENTITY_REFS)?;
+        let description_keys =
+            self.description_keys
+                .finish(col::RESOURCE_ENTITY_REFS, item(), description_keys)?;
+        let refs = StructArray::try_new(
+            entity_ref_fields(),
+            vec![
+                self.schema_url.finish_utf8(col::RESOURCE_ENTITY_REFS)?,
+                self.kind.finish_utf8(col::RESOURCE_ENTITY_REFS)?,
+                id_keys,
+                description_keys,
+            ],
+            None,
+        )?;
+        self.rows
+            .finish(col::RESOURCE_ENTITY_REFS, entity_ref_item(), Arc::new(refs))
+    }
+}
+
+/// The resource columns of rows (or, as a template, of one resource).
+#[derive(Debug, Default)]
+struct ResourceCols {
+    id: PrimCol<UInt32Type>,
+    service_name: BytesCol,
+    attributes: MapCol,
+    dropped_attributes_count: PrimCol<UInt32Type>,
+    entity_refs: EntityRefsCol,
+    schema_url: BytesCol,
+}
+
+impl ResourceCols {
+    fn extend_n(&mut self, other: &Self, n: usize) {
+        self.id.extend_n(&other.id, n);
+        self.service_name.extend_n(&other.service_name, n);
+        self.attributes.extend_n(&other.attributes, n);
+        self.dropped_attributes_count
+            .extend_n(&other.dropped_attributes_count, n);
+        self.entity_refs.extend_n(&other.entity_refs, n);
+        self.schema_url.extend_n(&other.schema_url, n);
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.id.truncate(rows);
+        self.service_name.truncate(rows);
+        self.attributes.truncate(rows);
+        self.dropped_attributes_count.truncate(rows);
+        self.entity_refs.truncate(rows);
+        self.schema_url.truncate(rows);
+    }
+
+    fn clear(&mut self) {
+        self.id.clear();
+        self.service_name.clear();
+        self.attributes.clear();
+        self.dropped_attributes_count.clear();
+        self.entity_refs.clear();
+        self.schema_url.clear();
+    }
+}
+
+/// The scope columns of rows (or, as a template, of one scope).
+#[derive(Debug, Default)]
+struct ScopeCols {
+    id: PrimCol<UInt32Type>,
+    name: BytesCol,
+    version: BytesCol,
+    attributes: MapCol,
+    dropped_attributes_count: PrimCol<UInt32Type>,
+    schema_url: BytesCol,
+}
+
+impl ScopeCols {
+    fn extend_n(&mut self, other: &Self, n: usize) {
+        self.id.extend_n(&other.id, n);
+        self.name.extend_n(&other.name, n);
+        self.version.extend_n(&other.version, n);
+        self.attributes.extend_n(&other.attributes, n);
+        self.dropped_attributes_count
+            .extend_n(&other.dropped_attributes_count, n);
+        self.schema_url.extend_n(&other.schema_url, n);
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.id.truncate(rows);
+        self.name.truncate(rows);
+        self.version.truncate(rows);
+        self.attributes.truncate(rows);
+        self.dropped_attributes_count.truncate(rows);
+        self.schema_url.truncate(rows);
+    }
+
+    fn clear(&mut self) {
+        self.id.clear();
+        self.name.clear();
+        self.version.clear();
+        self.attributes.clear();
+        self.dropped_attributes_count.clear();
+        self.schema_url.clear();
+    }
+}
+
+/// The finished resource and scope arrays of a batch.
+pub(crate) struct ContextArrays {
+    pub(crate) leading: Vec<ArrayRef>,
+    pub(crate) trailing: Vec<ArrayRef>,
+}
+
+/// Resource and scope state of a builder: the templates being described or in force,
+/// the rows so far, and the run of items not yet given their resource and scope columns.
+#[derive(Debug, Default)]
+pub(crate) struct Context {
+    resource: ResourceCols,
+    scope: ScopeCols,
+    service_name: Option<String>,
+    rows_resource: ResourceCols,
+    rows_scope: ScopeCols,
+    /// Items appended since the templates last changed.
+    run: usize,
+    next_resource_id: u32,
+    next_scope_id: u32,
+}
+
+impl Context {
+    fn flush_run(&mut self) {
+        if self.run > 0 {
+            self.rows_resource.extend_n(&self.resource, self.run);
+            self.rows_scope.extend_n(&self.scope, self.run);
+            self.run = 0;
+        }
+    }
+
+    pub(crate) fn begin_resource(&mut self) {
+        self.flush_run();
+        self.resource.clear();
+        self.scope.clear();
+        self.service_name = None;
+    }
+
+    pub(crate) fn resource_attribute(
+        &mut self,
+        key: &str,
+        value: ValueRef<'_>,
+        key_strindex: i32,
+    ) -> Result<(), Error> {
+        self.flush_run();
+        self.resource
+            .attributes
+            .push_entry(key, value, key_strindex)?;
+        if let (SERVICE_NAME_KEY, ValueRef::Str(name), None) = (key, value, &self.service_name) {
+            self.service_name = Some(name.to_owned());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn resource_entity_ref<'k>(
+        &mut self,
+        schema_url: &str,
+        kind: &str,
+        id_keys: impl IntoIterator<Item = &'k str>,
+        description_keys: impl IntoIterator<Item = &'k str>,
+    ) {
+        self.flush_run();
+        self.resource
+            .entity_refs
+            .push(schema_url, kind, id_keys, description_keys);
+    }
+
+    pub(crate) fn end_resource(&mut self, info: ResourceInfo<'_>) {
+        self.flush_run();
+        let r = &mut self.resource;
+        // A template holds exactly one row: a repeated `end_resource` replaces it.
+        if r.id.len() > 0 {
+            r.clear();
+        }
+        r.id.push(self.next_resource_id);
+        self.next_resource_id = self.next_resource_id.wrapping_add(1);
+        if info.present {
+            r.service_name
+                .push_opt(self.service_name.as_deref().map(str::as_bytes));
+            r.attributes.close_row();
+            r.dropped_attributes_count
+                .push(info.dropped_attributes_count);
+            r.entity_refs.close_row();
+        } else {
+            // An absent resource has nothing to carry: its open attributes and entity
+            // references (there should be none) are dropped.
+            r.service_name.push_null();
+            r.attributes.close_null_row();
+            r.dropped_attributes_count.push(0);
+            r.entity_refs.clear();
+            r.entity_refs.close_row();
+        }
+        r.schema_url.push(info.schema_url.as_bytes());
+        self.scope.clear();
+    }
+
+    pub(crate) fn begin_scope(&mut self) {
+        self.flush_run();
+        self.scope.clear();
+    }
+
+    pub(crate) fn scope_attribute(
+        &mut self,
+        key: &str,
+        value: ValueRef<'_>,
+        key_strindex: i32,
+    ) -> Result<(), Error> {
+        self.flush_run();
+        self.scope.attributes.push_entry(key, value, key_strindex)
+    }
+
+    pub(crate) fn end_scope(&mut self, info: ScopeInfo<'_>) {
+        self.flush_run();
+        let s = &mut self.scope;
+        if s.id.len() > 0 {
+            s.clear();
+        }
+        s.id.push(self.next_scope_id);
+        self.next_scope_id = self.next_scope_id.wrapping_add(1);
+        if info.present {
+            s.name.push(info.name.as_bytes());
+            s.version.push(info.version.as_bytes());
+            s.attributes.close_row();
+            s.dropped_attributes_count
+                .push(info.dropped_attributes_count);
+        } else {
+            s.name.push_null();
+            s.version.push_null();
+            s.attributes.close_null_row();
+            s.dropped_attributes_count.push(0);
+        }
+        s.schema_url.push(info.schema_url.as_bytes());
+    }
+
+    /// Counts one more item under the current resource and scope (an absent one if the
+    /// caller described none).
+    #[inline]
+    pub(crate) fn item(&mut self) {
+        if self.resource.id.len() == 0 {
+            self.resource.attributes.discard_open();
+            self.end_resource(ResourceInfo::default());
+        }
+        if self.scope.id.len() == 0 {
+            self.scope.attributes.discard_open();
+            self.end_scope(ScopeInfo::default());
+        }
+        self.run += 1;
+    }
+
+    /// Rows so far.
+    pub(crate) fn rows(&self) -> usize {
+        self.rows_resource.id.len() + self.run
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<ContextArrays, Error> {
+        self.flush_run();
+        let r = &mut self.rows_resource;
+        let s = &mut self.rows_scope;
+        Ok(ContextArrays {
+            leading: vec![r.service_name.finish_utf8(col::SERVICE_NAME)?],
+            trailing: vec![
+                r.attributes.finish(col::RESOURCE_ATTRIBUTES)?,
+                r.dropped_attributes_count.finish()?,
+                r.entity_refs.finish()?,
+                r.schema_url.finish_utf8(col::RESOURCE_SCHEMA_URL)?,
+                s.name.finish_utf8(col::SCOPE_NAME)?,
+                s.version.finish_utf8(col::SCOPE_VERSION)?,
+                s.attributes.finish(col::SCOPE_ATTRIBUTES)?,
+                s.dropped_attributes_count.finish()?,
+                s.schema_url.finish_utf8(col::SCOPE_SCHEMA_URL)?,
+                r.id.finish()?,
+                s.id.finish()?,
+            ],
+        })
+    }
+
+    /// Drops the rows of a batch that failed to finish, keeping the templates.
+    pub(crate) fn clear_rows(&mut self) {
+        self.truncate_rows(0);
+    }
+
+    /// Keeps the first `rows` rows.
+    pub(crate) fn truncate_rows(&mut self, rows: usize) {
+        self.flush_run();
+        self.rows_resource.truncate(rows);
+        self.rows_scope.truncate(rows);
+    }
+}
+
+impl Context {
+    /// Describes a prost resource (the first half of a `Resource*` container).
+    pub(crate) fn append_resource(
+        &mut self,
+        resource: Option<&Resource>,
+        schema_url: &str,
+    ) -> Result<(), Error> {
+        self.begin_resource();
+        if let Some(resource) = resource {
+            for kv in &resource.attributes {
+                self.resource_attribute(&kv.key, ValueRef::of(kv.value.as_ref()), kv.key_strindex)?;
+            }
+            for e in &resource.entity_refs {
+                self.resource_entity_ref(
+                    &e.schema_url,
+                    &e.r#type,
+                    e.id_keys.iter().map(String::as_str),
+                    e.description_keys.iter().map(String::as_str),
+                );
+            }
+        }
+        self.end_resource(ResourceInfo {
+            present: resource.is_some(),
+            dropped_attributes_count: resource.map_or(0, |r| r.dropped_attributes_count),
+            schema_url,
+        });
+        Ok(())
+    }
+
+    /// Describes a prost scope.
+    pub(crate) fn append_scope(
+        &mut self,
+        scope: Option<&InstrumentationScope>,
+        schema_url: &str,
+    ) -> Result<(), Error> {
+        self.begin_scope();
+        if let Some(scope) = scope {
+            for kv in &scope.attributes {
+                self.scope_attribute(&kv.key, ValueRef::of(kv.value.as_ref()), kv.key_strindex)?;
+            }
+        }
+        self.end_scope(ScopeInfo {
+            present: scope.is_some(),
+            name: scope.map_or("", |s| &s.name),
+            version: scope.map_or("", |s| &s.version),
+            dropped_attributes_count: scope.map_or(0, |s| s.dropped_attributes_count),
+            schema_url,
+        });
+        Ok(())
+    }
+}
+
+/// The resource and scope methods every flat builder has, delegating to its `ctx`.
+macro_rules! context_methods {
+    ($item:literal, $container:literal) => {
+        #[doc = concat!("Starts describing a resource (a `", $container, "`); the ", $item, "s appended after [`end_resource`](Self::end_resource) belong to it.")]
+        pub fn begin_resource(&mut self) {
+            self.ctx.begin_resource();
+        }
+
+        /// Adds an attribute to the resource being described.
+        pub fn resource_attribute(
+            &mut self,
+            key: &str,
+            value: $crate::flat::ValueRef<'_>,
+            key_strindex: i32,
+        ) -> Result<(), $crate::Error> {
+            self.ctx.resource_attribute(key, value, key_strindex)
+        }
+
+        /// Adds an entity reference to the resource being described.
+        pub fn resource_entity_ref<'k>(
+            &mut self,
+            schema_url: &str,
+            entity_type: &str,
+            id_keys: impl IntoIterator<Item = &'k str>,
+            description_keys: impl IntoIterator<Item = &'k str>,
+        ) {
+            self.ctx
+                .resource_entity_ref(schema_url, entity_type, id_keys, description_keys);
+        }
+
+        /// Ends the resource being described.
+        pub fn end_resource(&mut self, info: $crate::flat::ResourceInfo<'_>) {
+            self.ctx.end_resource(info);
+        }
+
+        /// Starts describing a scope of the current resource.
+        pub fn begin_scope(&mut self) {
+            self.ctx.begin_scope();
+        }
+
+        /// Adds an attribute to the scope being described.
+        pub fn scope_attribute(
+            &mut self,
+            key: &str,
+            value: $crate::flat::ValueRef<'_>,
+            key_strindex: i32,
+        ) -> Result<(), $crate::Error> {
+            self.ctx.scope_attribute(key, value, key_strindex)
+        }
+
+        #[doc = concat!("Ends the scope being described: the ", $item, "s appended from now on belong to it.")]
+        pub fn end_scope(&mut self, info: $crate::flat::ScopeInfo<'_>) {
+            self.ctx.end_scope(info);
+        }
+
+        #[doc = concat!("Rows (", $item, "s) appended since the last `finish`.")]
+        pub fn len(&self) -> usize {
+            self.ctx.rows()
+        }
+
+        #[doc = concat!("Whether no ", $item, " was appended since the last `finish`.")]
+        pub fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+    };
+}
+pub(crate) use context_methods;
+
+/// Looks a column up by name and type.
+pub(crate) fn column<'a, T: 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+    expected: &'static str,
+) -> Result<&'a T, Error> {
+    let array = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::MissingColumn(name.to_owned()))?;
+    array
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| Error::ColumnType {
+            column: name.to_owned(),
+            expected,
+            actual: array.data_type().to_string(),
+        })
+}
+
+/// Reads the resource and scope columns back, and tells where a new container starts.
+pub(crate) struct ContextReader<'a> {
+    resource_id: &'a UInt32Array,
+    scope_id: &'a UInt32Array,
+    resource_attributes: AttrsReader<'a>,
+    resource_dropped: &'a UInt32Array,
+    entity_refs: &'a ListArray,
+    resource_schema_url: &'a StringArray,
+    scope_name: &'a StringArray,
+    scope_version: &'a StringArray,
+    scope_attributes: AttrsReader<'a>,
+    scope_dropped: &'a UInt32Array,
+    scope_schema_url: &'a StringArray,
+}
+
+impl<'a> ContextReader<'a> {
+    pub(crate) fn new(batch: &'a RecordBatch) -> Result<Self, Error> {
+        let attrs = |name: &'a str| -> Result<AttrsReader<'a>, Error> {
+            let array = batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::MissingColumn(name.to_owned()))?;
+            AttrsReader::new(array.as_ref(), name)
+        };
+        Ok(Self {
+            resource_id: column(batch, col::RESOURCE_ID, "UInt32")?,
+            scope_id: column(batch, col::SCOPE_ID, "UInt32")?,
+            resource_attributes: attrs(col::RESOURCE_ATTRIBUTES)?,
+            resource_dropped: column(batch, col::RESOURCE_DROPPED_ATTRIBUTES_COUNT, "UInt32")?,
+            entity_refs: column(batch, col::RESOURCE_ENTITY_REFS, "List<Struct>")?,
+            resource_schema_url: column(batch, col::RESOURCE_SCHEMA_URL, "Utf8")?,
+            scope_name: column(batch, col::SCOPE_NAME, "Utf8")?,
+            scope_version: column(batch, col::SCOPE_VERSION, "Utf8")?,
+            scope_attributes: attrs(col::SCOPE_ATTRIBUTES)?,
+            scope_dropped: column(batch, col::SCOPE_DROPPED_ATTRIBUTES_COUNT, "UInt32")?,
+            scope_schema_url: column(batch, col::SCOPE_SCHEMA_URL, "Utf8")?,
+        })
+    }
+
+    /// The resource container id of `row`.
+    pub(crate) fn resource_id(&self, row: usize) -> u32 {
+        self.resource_id.value(row)
+    }
+
+    /// The scope container id of `row`.
+    pub(crate) fn scope_id(&self, row: usize) -> u32 {
+        self.scope_id.value(row)
+    }
+
+    /// The resource of `row` and its container's schema URL.
+    pub(crate) fn resource(&self, row: usize) -> Result<(Option<Resource>, String), Error> {
+        let schema_url = self.resource_schema_url.value(row).to_owned();
+        if self.resource_attributes.is_null(row) {
+            return Ok((None, schema_url));
+        }
+        let refs = self.entity_refs.value(row);
+        let refs = refs.as_struct_opt().ok_or_else(|| Error::ColumnType {
+            column: col::RESOURCE_ENTITY_REFS.to_owned(),
+            expected: "List<Struct>",
+            actual: refs.data_type().to_string(),
+        })?;
+        let strings = |name: &str| -> Result<&StringArray, Error> {
+            refs.column_by_name(name)
+                .and_then(|c| c.as_string_opt::<i32>())
+                .ok_or_else(|| {
+                    Error::MissingColumn(format!("{}.{name}", col::RESOURCE_ENTITY_REFS))
+                })
+        };
+        let lists = |name: &str| -> Result<&ListArray, Error> {
+            refs.column_by_name(name)
+                .and_then(|c| c.as_list_opt::<i32>())
+                .ok_or_else(|| {
+                    Error::MissingColumn(format!("{}.{name}", col::RESOURCE_ENTITY_REFS))
+                })
+        };
+        let key_list = |list: &ListArray, i: usize| -> Result<Vec<String>, Error> {
+            let keys = list.value(i);
+            let keys = keys
+                .as_string_opt::<i32>()
+                .ok_or_else(|| Error::ColumnType {
+                    column: col::RESOURCE_ENTITY_REFS.to_owned(),
+                    expected: "List<Utf8>",
+                    actual: keys.data_type().to_string(),
+                })?;
+            Ok(keys
+                .iter()
+                .map(|k| k.unwrap_or_default().to_owned())
+                .collect())
+        };
+        let (schema_urls, kinds) = (strings("schema_url")?, strings("type")?);
+        let (id_keys, description_keys) = (lists("id_keys")?, lists("description_keys")?);
+        let mut entity_refs = Vec::with_capacity(refs.len());
+        for i in 0..refs.len() {
+            entity_refs.push(EntityRef {
+                schema_url: schema_urls.value(i).to_owned(),
+                r#type: kinds.value(i).to_owned(),
+                id_keys: key_list(id_keys, i)?,
+                description_keys: key_list(description_keys, i)?,
+            });
+        }
+        Ok((
+            Some(Resource {
+                attributes: self.resource_attributes.get(row)?,
+                dropped_attributes_count: self.resource_dropped.value(row),
+                entity_refs,
+            }),
+            schema_url,
+        ))
+    }
+
+    /// The scope of `row` and its container's schema URL.
+    pub(crate) fn scope(
+        &self,
+        row: usize,
+    ) -> Result<(Option<InstrumentationScope>, String), Error> {
+        let schema_url = self.scope_schema_url.value(row).to_owned();
+        if self.scope_name.is_null(row) {
+            return Ok((None, schema_url));
+        }
+        Ok((
+            Some(InstrumentationScope {
+                name: self.scope_name.value(row).to_owned(),
+                version: self.scope_version.value(row).to_owned(),
+                attributes: if self.scope_attributes.is_null(row) {
+                    Vec::new()
+                } else {
+                    self.scope_attributes.get(row)?
+                },
+                dropped_attributes_count: self.scope_dropped.value(row),
+            }),
+            schema_url,
+        ))
+    }
+}
+
+/// One step of regrouping flat rows into OTLP containers.
+pub(crate) enum Step {
+    /// A new `Resource*` container starts, with this resource and schema URL.
+    Resource(Option<Resource>, String),
+    /// A new `Scope*` container starts in the current resource container.
+    Scope(Option<InstrumentationScope>, String),
+    /// This row is the next item of the current scope container.
+    Item(usize),
+}
+
+/// Regroups rows into containers: a new `Resource*` (`Scope*`) container starts where
+/// `resource_id` (`scope_id`, or the resource) changes from the row before.
+pub(crate) fn regroup(
+    reader: &ContextReader<'_>,
+    rows: usize,
+    mut step: impl FnMut(Step) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut current: Option<(u32, u32)> = None;
+    for row in 0..rows {
+        let (r, s) = (reader.resource_id(row), reader.scope_id(row));
+        let resource_changed = current.is_none_or(|(cr, _)| cr != r);
+        if resource_changed {
+            let (resource, url) = reader.resource(row)?;
+            step(Step::Resource(resource, url))?;
+        }
+        if resource_changed || current.is_some_and(|(_, cs)| cs != s) {
+            let (scope, url) = reader.scope(row)?;
+            step(Step::Scope(scope, url))?;
+        }
+        current = Some((r, s));
+        step(Step::Item(row))?;
+    }
+    Ok(())
+}

@@ -231,7 +231,12 @@ impl LogsBuilder {
         })
     }
 
-    fn truncate(&mut self, rows: usize) {
+    /// Drops the attributes appended for a log record that will not be ended.
+    pub(super) fn discard_open_log(&mut self) {
+        self.attributes.discard_open();
+    }
+
+    pub(super) fn truncate(&mut self, rows: usize) {
         self.attributes.discard_open();
         self.ctx.truncate_rows(rows);
         self.time.truncate(rows);

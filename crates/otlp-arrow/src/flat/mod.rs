@@ -288,6 +288,7 @@ mod schema;
 mod time;
 mod traces;
 mod value;
+mod wire;
 
 pub use file::{FlatBuilder, decode};
 pub use ipc::{FlatIpcReader, FlatIpcWriter};

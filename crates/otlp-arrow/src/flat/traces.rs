@@ -349,7 +349,7 @@ impl TracesBuilder {
     }
 
     /// Drops the attributes, events and links appended for a span that will not be ended.
-    fn discard_open_span(&mut self) {
+    pub(super) fn discard_open_span(&mut self) {
         self.attributes.discard_open();
         let events = self.events.open_start();
         self.event_time.truncate(events);
@@ -444,7 +444,7 @@ impl TracesBuilder {
     }
 
     /// Keeps only the first `rows` spans (and drops any open span).
-    fn truncate(&mut self, rows: usize) {
+    pub(super) fn truncate(&mut self, rows: usize) {
         self.discard_open_span();
         self.ctx.truncate_rows(rows);
         self.start_time.truncate(rows);

@@ -20,5 +20,5 @@ mod reader;
 mod scan;
 mod schema;
 
-pub use reader::WireError;
+pub use reader::{Fields, RECURSION_LIMIT, Value, WireError, varint};
 pub use scan::{Scan, scan};

@@ -46,7 +46,7 @@ impl fmt::Display for WireError {
 impl std::error::Error for WireError {}
 
 /// prost's recursion limit: messages may nest this many levels below the request.
-pub(crate) const RECURSION_LIMIT: u32 = 100;
+pub const RECURSION_LIMIT: u32 = 100;
 
 /// The wire types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,18 +61,49 @@ pub(crate) enum WireType {
 
 /// One field's value, borrowed from the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Value<'a> {
+pub enum Value<'a> {
+    /// A varint (`int32`, `uint64`, `bool`, enums, ...), as read.
     Varint(u64),
+    /// A 64-bit little-endian value (`fixed64`, `double`, ...).
     Fixed64(u64),
+    /// A 32-bit little-endian value (`fixed32`).
     Fixed32(u32),
+    /// A length-delimited value (a string, bytes, a message, a packed list).
     Len(&'a [u8]),
     /// A group (only ever skipped: OTLP declares none).
     Group,
 }
 
+impl<'a> Value<'a> {
+    /// The bytes of a length-delimited value; empty for any other.
+    #[inline]
+    pub fn bytes(self) -> &'a [u8] {
+        match self {
+            Value::Len(bytes) => bytes,
+            _ => &[],
+        }
+    }
+
+    /// A varint or fixed value as a number; 0 for a length-delimited value.
+    #[inline]
+    pub fn number(self) -> u64 {
+        match self {
+            Value::Varint(n) | Value::Fixed64(n) => n,
+            Value::Fixed32(n) => u64::from(n),
+            Value::Len(_) | Value::Group => 0,
+        }
+    }
+
+    /// A string value, checked to be UTF-8 (it is, in bytes [`scan`](super::scan) accepted).
+    #[inline]
+    pub fn str(self) -> Result<&'a str, WireError> {
+        std::str::from_utf8(self.bytes()).map_err(|_| WireError::InvalidUtf8 { field: 0 })
+    }
+}
+
 /// Reads a varint at `*at`, as prost does: at most 10 bytes, the 10th at most 1.
 #[inline]
-pub(crate) fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, WireError> {
+pub fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, WireError> {
     let mut value = 0u64;
     for i in 0..10 {
         let byte = *bytes.get(*at).ok_or(WireError::InvalidVarint)?;
@@ -88,8 +119,10 @@ pub(crate) fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, WireError> {
     Err(WireError::InvalidVarint)
 }
 
-/// The fields of one message, in order.
-pub(crate) struct Fields<'a> {
+/// The fields of one message, in order: each field's number and value. A malformed field ends the iteration
+/// with an error. Groups (which OTLP never uses) are skipped whole, as prost skips unknown ones.
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
     bytes: &'a [u8],
     at: usize,
     /// Nesting left for groups skipped inside this message.
@@ -97,7 +130,9 @@ pub(crate) struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    pub(crate) fn new(bytes: &'a [u8], depth: u32) -> Self {
+    /// The fields of the message encoded in `bytes`, read at nesting `depth` (what is left of
+    /// [`RECURSION_LIMIT`]; only groups use it).
+    pub fn new(bytes: &'a [u8], depth: u32) -> Self {
         Fields {
             bytes,
             at: 0,

@@ -155,21 +155,14 @@ fn validate_with<'a>(
     Ok(())
 }
 
-fn bytes_of(value: Value<'_>) -> &[u8] {
-    match value {
-        Value::Len(bytes) => bytes,
-        _ => &[],
-    }
-}
-
 fn scan_span(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {
     let depth = enter(depth)?;
     // Repeated scalar fields: the last occurrence wins, as when decoding.
     let (mut trace_id, mut span_id, mut parent): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
     validate_with(bytes, &schema::SPAN, depth, |field, value| match field {
-        1 => trace_id = bytes_of(value),
-        2 => span_id = bytes_of(value),
-        4 => parent = bytes_of(value),
+        1 => trace_id = value.bytes(),
+        2 => span_id = value.bytes(),
+        4 => parent = value.bytes(),
         _ => {}
     })?;
     scan.items += 1;
@@ -190,8 +183,8 @@ fn scan_log_record(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), Wire
         &schema::LOG_RECORD,
         depth,
         |field, value| match field {
-            9 => trace_id = bytes_of(value),
-            10 => span_id = bytes_of(value),
+            9 => trace_id = value.bytes(),
+            10 => span_id = value.bytes(),
             _ => {}
         },
     )?;
@@ -208,7 +201,7 @@ fn scan_metric(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireErro
     let mut data: Option<(u32, usize)> = None;
     validate_with(bytes, &schema::METRIC, depth, |field, value| {
         if matches!(field, 5 | 7 | 9 | 10 | 11) {
-            let points = Fields::new(bytes_of(value), depth)
+            let points = Fields::new(value.bytes(), depth)
                 .filter(|f| matches!(f, Ok((1, _))))
                 .count();
             data = match data {

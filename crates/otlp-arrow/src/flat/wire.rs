@@ -1,0 +1,451 @@
+//! OTLP protobuf bytes straight into the flat builders, read in place: no prost tree, no owned strings (only the
+//! rare nested array or key-value list value is decoded with prost, for its JSON column).
+//!
+//! The bytes are expected to be an `Export*ServiceRequest` that [`otlp_model::wire::scan`] accepted (the
+//! collector scans every request as it arrives); anything malformed is still refused with an error, and the
+//! builder keeps nothing of that request. The result equals [`TracesBuilder::append_request`] on the decoded
+//! request, field for field, including protobuf's rules for fields sent twice (the last scalar wins, messages
+//! merge); the tests compare the two.
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use otlp_model::wire::{Fields, RECURSION_LIMIT, Value};
+use prost::Message;
+
+use super::logs::LogsBuilder;
+use super::traces::TracesBuilder;
+use super::value::ValueRef;
+use super::{EventInfo, LinkInfo, LogInfo, ResourceInfo, ScopeInfo, SpanInfo};
+use crate::Error;
+
+fn malformed(what: impl std::fmt::Display) -> Error {
+    Error::Malformed(format!("encoded request: {what}"))
+}
+
+/// The fields of a message; a wire error becomes [`Error::Malformed`].
+fn fields(bytes: &[u8]) -> impl Iterator<Item = Result<(u32, Value<'_>), Error>> {
+    Fields::new(bytes, RECURSION_LIMIT).map(|field| field.map_err(malformed))
+}
+
+fn text(value: Value<'_>) -> Result<&str, Error> {
+    value.str().map_err(malformed)
+}
+
+/// An `AnyValue` as the builders take it, read in place unless it nests arrays or lists (or repeats itself in a
+/// way only a decoder resolves), in which case prost decodes it.
+enum Decoded<'a> {
+    Ref(ValueRef<'a>),
+    Owned(AnyValue),
+}
+
+impl Decoded<'_> {
+    fn value(&self) -> ValueRef<'_> {
+        match self {
+            Decoded::Ref(value) => *value,
+            Decoded::Owned(value) => ValueRef::of(Some(value)),
+        }
+    }
+}
+
+/// Reads an `AnyValue` message.
+fn any_value(bytes: &[u8]) -> Result<Decoded<'_>, Error> {
+    let mut value = ValueRef::Empty;
+    for field in fields(bytes) {
+        let (number, raw) = field?;
+        value = match number {
+            1 => ValueRef::Str(text(raw)?),
+            2 => ValueRef::Bool(raw.number() != 0),
+            3 => ValueRef::Int(raw.number() as i64),
+            4 => ValueRef::Double(f64::from_bits(raw.number())),
+            7 => ValueRef::Bytes(raw.bytes()),
+            8 => ValueRef::StrIndex(raw.number() as i32),
+            5 | 6 => {
+                let owned = AnyValue::decode(bytes).map_err(malformed)?;
+                return Ok(Decoded::Owned(owned));
+            }
+            _ => value,
+        };
+    }
+    Ok(Decoded::Ref(value))
+}
+
+/// A `KeyValue`: its key, value and `key_strindex`, handed to `push`.
+fn key_value(
+    bytes: &[u8],
+    mut push: impl FnMut(&str, ValueRef<'_>, i32) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let (mut key, mut value, mut strindex, mut values) = ("", None, 0i32, 0usize);
+    for field in fields(bytes) {
+        match field? {
+            (1, raw) => key = text(raw)?,
+            (2, raw) => {
+                value = Some(raw.bytes());
+                values += 1;
+            }
+            (3, raw) => strindex = raw.number() as i32,
+            _ => {}
+        }
+    }
+    if values > 1 {
+        // A value sent twice merges field by field: leave that to the decoder.
+        let owned = KeyValue::decode(bytes).map_err(malformed)?;
+        return push(
+            &owned.key,
+            ValueRef::of(owned.value.as_ref()),
+            owned.key_strindex,
+        );
+    }
+    match value {
+        None => push(key, ValueRef::Absent, strindex),
+        Some(bytes) => {
+            let decoded = any_value(bytes)?;
+            push(key, decoded.value(), strindex)
+        }
+    }
+}
+
+/// The parts of a `Resource{Spans,Logs,Metrics}` or `Scope{Spans,Logs,Metrics}` container: the schema URL and
+/// whether its resource or scope is set, read before its items because protobuf puts them around the items.
+fn container(bytes: &[u8]) -> Result<(bool, &str), Error> {
+    let (mut present, mut schema_url) = (false, "");
+    for field in fields(bytes) {
+        match field? {
+            (1, _) => present = true,
+            (3, raw) => schema_url = text(raw)?,
+            _ => {}
+        }
+    }
+    Ok((present, schema_url))
+}
+
+/// The resource and scope calls every flat builder has.
+trait Contexts {
+    fn begin_resource(&mut self);
+    fn resource_attribute(
+        &mut self,
+        key: &str,
+        value: ValueRef<'_>,
+        strindex: i32,
+    ) -> Result<(), Error>;
+    fn resource_entity_ref<'k>(
+        &mut self,
+        schema_url: &str,
+        entity_type: &str,
+        id_keys: impl IntoIterator<Item = &'k str>,
+        description_keys: impl IntoIterator<Item = &'k str>,
+    );
+    fn end_resource(&mut self, info: ResourceInfo<'_>);
+    fn begin_scope(&mut self);
+    fn scope_attribute(
+        &mut self,
+        key: &str,
+        value: ValueRef<'_>,
+        strindex: i32,
+    ) -> Result<(), Error>;
+    fn end_scope(&mut self, info: ScopeInfo<'_>);
+}
+
+macro_rules! contexts {
+    ($builder:ty) => {
+        impl Contexts for $builder {
+            fn begin_resource(&mut self) {
+                <$builder>::begin_resource(self);
+            }
+            fn resource_attribute(
+                &mut self,
+                key: &str,
+                value: ValueRef<'_>,
+                strindex: i32,
+            ) -> Result<(), Error> {
+                <$builder>::resource_attribute(self, key, value, strindex)
+            }
+            fn resource_entity_ref<'k>(
+                &mut self,
+                schema_url: &str,
+                entity_type: &str,
+                id_keys: impl IntoIterator<Item = &'k str>,
+                description_keys: impl IntoIterator<Item = &'k str>,
+            ) {
+                <$builder>::resource_entity_ref(
+                    self,
+                    schema_url,
+                    entity_type,
+                    id_keys,
+                    description_keys,
+                );
+            }
+            fn end_resource(&mut self, info: ResourceInfo<'_>) {
+                <$builder>::end_resource(self, info);
+            }
+            fn begin_scope(&mut self) {
+                <$builder>::begin_scope(self);
+            }
+            fn scope_attribute(
+                &mut self,
+                key: &str,
+                value: ValueRef<'_>,
+                strindex: i32,
+            ) -> Result<(), Error> {
+                <$builder>::scope_attribute(self, key, value, strindex)
+            }
+            fn end_scope(&mut self, info: ScopeInfo<'_>) {
+                <$builder>::end_scope(self, info);
+            }
+        }
+    };
+}
+
+contexts!(TracesBuilder);
+contexts!(LogsBuilder);
+
+/// Strings of a repeated string field of an `EntityRef`.
+fn strings(bytes: &[u8], number: u32) -> impl Iterator<Item = &str> {
+    fields(bytes).filter_map(move |field| match field {
+        Ok((n, raw)) if n == number => raw.str().ok(),
+        _ => None,
+    })
+}
+
+/// Describes the resource of a container (every occurrence of field 1, merged in order).
+fn resource(builder: &mut impl Contexts, container_bytes: &[u8]) -> Result<(), Error> {
+    let (present, schema_url) = container(container_bytes)?;
+    builder.begin_resource();
+    let mut dropped = 0u32;
+    for field in fields(container_bytes) {
+        let (1, raw) = field? else { continue };
+        for field in fields(raw.bytes()) {
+            match field? {
+                (1, kv) => key_value(kv.bytes(), |k, v, i| builder.resource_attribute(k, v, i))?,
+                (2, raw) => dropped = raw.number() as u32,
+                (3, entity) => {
+                    let (mut schema, mut kind) = ("", "");
+                    for field in fields(entity.bytes()) {
+                        match field? {
+                            (1, raw) => schema = text(raw)?,
+                            (2, raw) => kind = text(raw)?,
+                            _ => {}
+                        }
+                    }
+                    let bytes = entity.bytes();
+                    builder.resource_entity_ref(schema, kind, strings(bytes, 3), strings(bytes, 4));
+                }
+                _ => {}
+            }
+        }
+    }
+    builder.end_resource(ResourceInfo {
+        present,
+        dropped_attributes_count: dropped,
+        schema_url,
+    });
+    Ok(())
+}
+
+/// Describes the scope of a container.
+fn scope(builder: &mut impl Contexts, container_bytes: &[u8]) -> Result<(), Error> {
+    let (present, schema_url) = container(container_bytes)?;
+    builder.begin_scope();
+    let (mut name, mut version, mut dropped) = ("", "", 0u32);
+    for field in fields(container_bytes) {
+        let (1, raw) = field? else { continue };
+        for field in fields(raw.bytes()) {
+            match field? {
+                (1, raw) => name = text(raw)?,
+                (2, raw) => version = text(raw)?,
+                (3, kv) => key_value(kv.bytes(), |k, v, i| builder.scope_attribute(k, v, i))?,
+                (4, raw) => dropped = raw.number() as u32,
+                _ => {}
+            }
+        }
+    }
+    builder.end_scope(ScopeInfo {
+        present,
+        name,
+        version,
+        dropped_attributes_count: dropped,
+        schema_url,
+    });
+    Ok(())
+}
+
+/// Walks request → resources → scopes and hands each item's bytes to `item`.
+fn walk<B: Contexts>(
+    builder: &mut B,
+    bytes: &[u8],
+    mut item: impl FnMut(&mut B, &[u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    for field in fields(bytes) {
+        let (1, resource_container) = field? else {
+            continue;
+        };
+        let resource_container = resource_container.bytes();
+        resource(builder, resource_container)?;
+        for field in fields(resource_container) {
+            let (2, scope_container) = field? else {
+                continue;
+            };
+            let scope_container = scope_container.bytes();
+            scope(builder, scope_container)?;
+            for field in fields(scope_container) {
+                let (2, raw) = field? else { continue };
+                item(builder, raw.bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl TracesBuilder {
+    /// Appends every span of an encoded `ExportTraceServiceRequest`, read in place. On error nothing of the
+    /// request is kept.
+    pub fn append_encoded(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let rows = self.len();
+        let result = walk(self, bytes, |builder, span| {
+            builder.append_encoded_span(span)
+        });
+        if result.is_err() {
+            self.truncate(rows);
+        }
+        result
+    }
+
+    fn append_encoded_span(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let result = self.span_parts(bytes);
+        match result {
+            Ok(info) => self.end_span(&info),
+            Err(e) => {
+                self.discard_open_span();
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends a span's attributes, events and links, and returns its own fields.
+    fn span_parts<'a>(&mut self, bytes: &'a [u8]) -> Result<SpanInfo<'a>, Error> {
+        let mut span = SpanInfo::default();
+        for field in fields(bytes) {
+            let (number, raw) = field?;
+            match number {
+                1 => span.trace_id = raw.bytes(),
+                2 => span.span_id = raw.bytes(),
+                3 => span.trace_state = text(raw)?,
+                4 => span.parent_span_id = raw.bytes(),
+                5 => span.name = text(raw)?,
+                6 => span.kind = raw.number() as i32,
+                7 => span.start_time_unix_nano = raw.number(),
+                8 => span.end_time_unix_nano = raw.number(),
+                9 => key_value(raw.bytes(), |k, v, i| self.span_attribute(k, v, i))?,
+                10 => span.dropped_attributes_count = raw.number() as u32,
+                11 => self.encoded_event(raw.bytes())?,
+                12 => span.dropped_events_count = raw.number() as u32,
+                13 => self.encoded_link(raw.bytes())?,
+                14 => span.dropped_links_count = raw.number() as u32,
+                15 => {
+                    // A status sent twice merges: each occurrence's fields apply in order.
+                    let (mut code, mut message) = span.status.unwrap_or((0, ""));
+                    for field in fields(raw.bytes()) {
+                        match field? {
+                            (2, raw) => message = text(raw)?,
+                            (3, raw) => code = raw.number() as i32,
+                            _ => {}
+                        }
+                    }
+                    span.status = Some((code, message));
+                }
+                16 => span.flags = raw.number() as u32,
+                _ => {}
+            }
+        }
+        Ok(span)
+    }
+
+    fn encoded_event(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let mut event = EventInfo::default();
+        for field in fields(bytes) {
+            match field? {
+                (1, raw) => event.time_unix_nano = raw.number(),
+                (2, raw) => event.name = text(raw)?,
+                (3, kv) => key_value(kv.bytes(), |k, v, i| self.event_attribute(k, v, i))?,
+                (4, raw) => event.dropped_attributes_count = raw.number() as u32,
+                _ => {}
+            }
+        }
+        self.end_event(&event);
+        Ok(())
+    }
+
+    fn encoded_link(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let mut link = LinkInfo::default();
+        for field in fields(bytes) {
+            match field? {
+                (1, raw) => link.trace_id = raw.bytes(),
+                (2, raw) => link.span_id = raw.bytes(),
+                (3, raw) => link.trace_state = text(raw)?,
+                (4, kv) => key_value(kv.bytes(), |k, v, i| self.link_attribute(k, v, i))?,
+                (5, raw) => link.dropped_attributes_count = raw.number() as u32,
+                (6, raw) => link.flags = raw.number() as u32,
+                _ => {}
+            }
+        }
+        self.end_link(&link)
+    }
+}
+
+impl LogsBuilder {
+    /// Appends every log record of an encoded `ExportLogsServiceRequest`, read in place. On error nothing of
+    /// the request is kept.
+    pub fn append_encoded(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let rows = self.len();
+        let result = walk(self, bytes, |builder, record| {
+            builder.append_encoded_log(record)
+        });
+        if result.is_err() {
+            self.truncate(rows);
+        }
+        result
+    }
+
+    fn append_encoded_log(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let mut log = LogInfo::default();
+        let mut body: Option<&[u8]> = None;
+        let mut bodies = 0usize;
+        let parts = (|| {
+            for field in fields(bytes) {
+                let (number, raw) = field?;
+                match number {
+                    1 => log.time_unix_nano = raw.number(),
+                    2 => log.severity_number = raw.number() as i32,
+                    3 => log.severity_text = text(raw)?,
+                    5 => {
+                        body = Some(raw.bytes());
+                        bodies += 1;
+                    }
+                    6 => key_value(raw.bytes(), |k, v, i| self.log_attribute(k, v, i))?,
+                    7 => log.dropped_attributes_count = raw.number() as u32,
+                    8 => log.flags = raw.number() as u32,
+                    9 => log.trace_id = raw.bytes(),
+                    10 => log.span_id = raw.bytes(),
+                    11 => log.observed_time_unix_nano = raw.number(),
+                    12 => log.event_name = text(raw)?,
+                    _ => {}
+                }
+            }
+            Ok::<_, Error>(())
+        })();
+        if let Err(e) = parts {
+            self.discard_open_log();
+            return Err(e);
+        }
+        // A body sent twice merges field by field: the decoder resolves that.
+        let decoded = match (body, bodies) {
+            (None, _) => None,
+            (Some(bytes), 1) => Some(any_value(bytes)?),
+            (Some(_), _) => {
+                let record = opentelemetry_proto::tonic::logs::v1::LogRecord::decode(bytes)
+                    .map_err(malformed)?;
+                record.body.map(Decoded::Owned)
+            }
+        };
+        log.body = decoded.as_ref().map_or(ValueRef::Absent, Decoded::value);
+        self.end_log(&log)
+    }
+}

@@ -5,7 +5,9 @@
 //! the same kind of requests, measured in this process in the same run.
 //!
 //! `cargo xtask bench collector_e2e` builds the release binary and passes it as `OTLP_SUITE_BIN`; run alone,
-//! this builds it with the cargo that built the bench. Figures go to `$OTLP_BENCH_NOTES/collector-e2e.md`.
+//! this builds it with the cargo that built the bench. `OTLP_LOADGEN_BIN` picks another binary for the load
+//! generator (to measure an older collector under today's load). Figures go to
+//! `$OTLP_BENCH_NOTES/collector-e2e.md`.
 
 use bytes::Buf;
 use otlp_benches::{encoded_trace_requests, process_cpu_time};
@@ -126,9 +128,9 @@ struct Outcome {
     refused: u64,
 }
 
-fn run_load(binary: &Path, grpc: u16, pid: u32, rate: Option<u64>) -> Outcome {
+fn run_load(loadgen_binary: &Path, grpc: u16, pid: u32, rate: Option<u64>) -> Outcome {
     let (cpu_before, _) = process_usage(pid).unwrap_or((0.0, 0));
-    let mut loadgen = Command::new(binary);
+    let mut loadgen = Command::new(loadgen_binary);
     loadgen
         .args(["loadgen", "--json", "--no-progress", "--endpoint"])
         .arg(format!("http://127.0.0.1:{grpc}"))
@@ -274,8 +276,8 @@ const TEN_POLICIES: &str = r#"
         - {name: slow-errors, type: and, and: {and_sub_policy: [{name: slow2, type: latency, latency: {threshold_ms: 100}}, {name: errors2, type: status_code, status_code: {status_codes: [ERROR]}}]}}
 "#;
 
-fn default_config(grpc: u16, http: u16, health: u16, metrics: u16) -> String {
-    let default = Command::new(suite_binary())
+fn default_config(binary: &Path, grpc: u16, http: u16, health: u16, metrics: u16) -> String {
+    let default = Command::new(binary)
         .arg("default-config")
         .output()
         .unwrap_or_else(|e| panic!("default-config: {e}"));
@@ -347,6 +349,8 @@ fn main() {
         return;
     }
     let binary = suite_binary();
+    let loadgen =
+        std::env::var_os("OTLP_LOADGEN_BIN").map_or_else(|| binary.clone(), PathBuf::from);
     let sink = start_sink();
     let mut rows = Vec::new();
     for (name, processors) in [
@@ -361,11 +365,11 @@ fn main() {
             let (grpc, http, health, metrics) =
                 (free_port(), free_port(), free_port(), free_port());
             let yaml = match processors {
-                None => default_config(grpc, http, health, metrics),
+                None => default_config(&binary, grpc, http, health, metrics),
                 Some(processors) => pipeline_config(grpc, metrics, processors, sink),
             };
             let running = start_collector(&binary, &yaml, grpc);
-            let outcome = run_load(&binary, grpc, running.child.id(), rate);
+            let outcome = run_load(&loadgen, grpc, running.child.id(), rate);
             eprintln!(
                 "collector_e2e: {name}, {}: {:.0} spans/s, {:.2} CPU s per million spans, p99 {:.1} ms, peak RSS {:.0} MB",
                 rate.map_or("--max".to_owned(), |r| format!("{r} spans/s")),

@@ -6,8 +6,8 @@ use std::any::Any;
 
 use arrow::record_batch::RecordBatch;
 use otlp_model::{
-    AnyRequest, ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
-    OtlpRequest, Signal, with_signal,
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, OtlpRequest,
+    Signal, with_signal,
 };
 
 use crate::columns::DictMode;
@@ -76,14 +76,24 @@ arrow_request!(ExportLogsServiceRequest, LogsEncoder, arrow_to_logs);
 /// An encoder of a signal chosen at run time (the signal of an IPC stream), reached from typed code by downcast.
 pub(crate) trait DynEncoder: Send {
     fn signal(&self) -> Signal;
-    fn encode_any(&mut self, request: &AnyRequest) -> Result<RecordBatch, Error>;
     fn empty_batch(&mut self) -> Result<RecordBatch, Error>;
-    fn reset(&mut self);
     fn as_any_mut(&mut self) -> &mut dyn Any;
+
+    /// Encodes a request of this encoder's signal (Flight sends requests of any signal it is handed).
+    #[cfg(feature = "flight")]
+    fn encode_any(&mut self, request: &otlp_model::AnyRequest) -> Result<RecordBatch, Error>;
+
+    /// Forgets the persistent dictionaries.
+    #[cfg(feature = "flight")]
+    fn reset(&mut self);
 
     /// Encodes for an IPC stream, where a dictionary that overflows may be replaced: then all dictionaries
     /// start afresh.
-    fn encode_for_stream(&mut self, request: &AnyRequest) -> Result<RecordBatch, Error> {
+    #[cfg(feature = "flight")]
+    fn encode_for_stream(
+        &mut self,
+        request: &otlp_model::AnyRequest,
+    ) -> Result<RecordBatch, Error> {
         match self.encode_any(request) {
             Err(Error::DictionaryOverflow { .. }) => {
                 self.reset();
@@ -102,7 +112,8 @@ impl<R: ArrowRequest> DynEncoder for Typed<R> {
         R::SIGNAL
     }
 
-    fn encode_any(&mut self, request: &AnyRequest) -> Result<RecordBatch, Error> {
+    #[cfg(feature = "flight")]
+    fn encode_any(&mut self, request: &otlp_model::AnyRequest) -> Result<RecordBatch, Error> {
         let typed = R::from_any_ref(request).ok_or(Error::WrongSignal {
             expected: R::SIGNAL,
             found: request.signal(),
@@ -114,6 +125,7 @@ impl<R: ArrowRequest> DynEncoder for Typed<R> {
         self.0.encode(&R::default())
     }
 
+    #[cfg(feature = "flight")]
     fn reset(&mut self) {
         self.0.reset();
     }

@@ -1,49 +1,86 @@
 //! The unit of data that moves through a pipeline.
 //!
-//! [`Batch`] is deliberately opaque: receivers build one, processors and exporters use its accessors. Its
-//! representation is an OTLP request of any signal today; keeping it behind this type lets it move to columns
-//! later without touching receivers and exporters. Code that needs the typed request reaches it with
-//! [`Batch::get`] or, for every signal at once, through [`with_request!`](otlp_model::with_request) on
-//! [`Batch::request`].
+//! A [`Batch`] holds the requests as they arrived, protobuf bytes checked once by
+//! [`otlp_model::wire::scan`], for as long as nothing changes them: batching concatenates them (the
+//! concatenation of encoded requests is itself a valid request), an `otlp` or `otlphttp` exporter sends them as
+//! they are, and the file exporters read them in place into columns. The prost request is decoded only when
+//! something asks for it ([`Batch::request`], [`Batch::get`]), and once a processor changes the batch
+//! ([`Batch::edit`]) the decoded request is what it holds. prost stays the reference: the scanner accepts
+//! exactly what prost decodes, so the two views never disagree.
 
+use bytes::Bytes;
 use otlp_model::{AnyRequest, OtlpRequest, Signal};
+use std::sync::OnceLock;
+
+/// One encoded request and its item count.
+#[derive(Debug, Clone)]
+struct Chunk {
+    bytes: Bytes,
+    items: usize,
+}
 
 /// Telemetry of one signal on its way through a pipeline, with its item count (spans, metric data points or log
 /// records) computed once.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Batch {
-    request: AnyRequest,
+    signal: Signal,
     items: usize,
+    /// The requests as received, while nothing has changed them.
+    encoded: Option<Vec<Chunk>>,
+    /// The decoded request: what the batch holds once changed, or a cache of `encoded` once asked for.
+    decoded: OnceLock<AnyRequest>,
+}
+
+impl PartialEq for Batch {
+    fn eq(&self, other: &Self) -> bool {
+        self.signal == other.signal
+            && self.items == other.items
+            && self.request() == other.request()
+    }
 }
 
 impl From<AnyRequest> for Batch {
     fn from(request: AnyRequest) -> Self {
-        let items = request.item_count();
-        Batch { request, items }
+        Batch {
+            signal: request.signal(),
+            items: request.item_count(),
+            encoded: None,
+            decoded: OnceLock::from(request),
+        }
     }
 }
 
 impl Batch {
     /// A batch holding `request`.
     pub fn new<R: OtlpRequest>(request: R) -> Self {
-        let items = request.item_count();
+        Batch::from(request.into_any())
+    }
+
+    /// A batch of one encoded `Export*ServiceRequest` of `signal` that [`otlp_model::wire::scan`] accepted and
+    /// counted `items` in (and found no invalid item in: a request with invalid items is decoded and cleaned
+    /// first).
+    pub fn from_encoded(signal: Signal, bytes: Bytes, items: usize) -> Self {
         Batch {
-            request: request.into_any(),
+            signal,
             items,
+            encoded: Some(vec![Chunk { bytes, items }]),
+            decoded: OnceLock::new(),
         }
     }
 
     /// An empty batch of `signal`.
     pub fn empty(signal: Signal) -> Self {
         Batch {
-            request: AnyRequest::empty(signal),
+            signal,
             items: 0,
+            encoded: Some(Vec::new()),
+            decoded: OnceLock::new(),
         }
     }
 
     /// Which signal this batch carries.
     pub fn signal(&self) -> Signal {
-        self.request.signal()
+        self.signal
     }
 
     /// Spans, metric data points or log records in the batch.
@@ -56,63 +93,147 @@ impl Batch {
         self.items == 0
     }
 
-    /// Size of the batch encoded as an OTLP protobuf request.
-    pub fn encoded_len(&self) -> usize {
-        self.request.encoded_len()
+    /// The requests as received, when nothing has changed them: encoded `Export*ServiceRequest`s whose
+    /// concatenation is the batch.
+    pub fn encoded(&self) -> Option<impl ExactSizeIterator<Item = &Bytes>> {
+        self.encoded
+            .as_ref()
+            .map(|chunks| chunks.iter().map(|chunk| &chunk.bytes))
     }
 
-    /// The batch as an OTLP protobuf `Export*ServiceRequest`.
-    pub fn to_protobuf(&self) -> Vec<u8> {
-        self.request.encode_to_vec()
+    /// Size of the batch encoded as an OTLP protobuf request.
+    pub fn encoded_len(&self) -> usize {
+        match &self.encoded {
+            Some(chunks) => chunks.iter().map(|chunk| chunk.bytes.len()).sum(),
+            None => self.request().encoded_len(),
+        }
+    }
+
+    /// The batch as one encoded OTLP protobuf `Export*ServiceRequest`: the bytes as received when the batch is
+    /// one unchanged request (no copy), their concatenation when it is several, an encoding otherwise.
+    pub fn to_protobuf(&self) -> Bytes {
+        match self.encoded.as_deref() {
+            Some([one]) => one.bytes.clone(),
+            Some(chunks) => {
+                let mut out = Vec::with_capacity(chunks.iter().map(|c| c.bytes.len()).sum());
+                for chunk in chunks {
+                    out.extend_from_slice(&chunk.bytes);
+                }
+                Bytes::from(out)
+            }
+            None => Bytes::from(self.request().encode_to_vec()),
+        }
     }
 
     /// Appends the batch as an OTLP/JSON `Export*ServiceRequest` document to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-        otlp_model::with_request!(&self.request, request => serde_json::to_writer(out, request))
+        otlp_model::with_request!(self.request(), request => serde_json::to_writer(out, request))
     }
 
-    /// The request, of whatever signal.
+    /// The request, of whatever signal (decoded on first use when the batch holds encoded requests).
     pub fn request(&self) -> &AnyRequest {
-        &self.request
+        self.decoded.get_or_init(|| self.decode())
     }
 
     /// The typed request, when the batch is of `R`'s signal.
     pub fn get<R: OtlpRequest>(&self) -> Option<&R> {
-        self.request.get()
+        self.request().get()
     }
 
     /// Takes the request out of the batch.
-    pub fn into_request(self) -> AnyRequest {
-        self.request
+    pub fn into_request(mut self) -> AnyRequest {
+        match self.decoded.take() {
+            Some(request) => request,
+            None => self.decode(),
+        }
     }
 
     /// Changes the request in place through `edit`, then counts its items again: for processors that remove or
-    /// add items.
+    /// add items. The batch holds the decoded request from then on.
     pub fn edit<T>(&mut self, edit: impl FnOnce(&mut AnyRequest) -> T) -> T {
-        let result = edit(&mut self.request);
-        self.items = self.request.item_count();
+        let mut request = match self.decoded.take() {
+            Some(request) => request,
+            None => self.decode(),
+        };
+        let result = edit(&mut request);
+        self.items = request.item_count();
+        self.encoded = None;
+        self.decoded = OnceLock::from(request);
         result
     }
 
     /// Moves every item of `other` into `self`. Batches of different signals are not merged: `other` is handed
     /// back so that nothing is lost.
-    pub fn append(&mut self, other: Batch) -> Result<(), Batch> {
-        let items = other.items;
-        self.request.append(other.request).map_err(Batch::from)?;
-        self.items += items;
-        Ok(())
+    pub fn append(&mut self, mut other: Batch) -> Result<(), Batch> {
+        if other.signal != self.signal {
+            return Err(other);
+        }
+        match (&mut self.encoded, other.encoded.take()) {
+            (Some(mine), Some(theirs)) => {
+                mine.extend(theirs);
+                self.decoded = OnceLock::new();
+                self.items += other.items;
+                Ok(())
+            }
+            (_, theirs) => {
+                other.encoded = theirs;
+                let other = other.into_request();
+                // `edit` counts the items again, the appended ones included.
+                self.edit(|request| request.append(other))
+                    .map_err(Batch::from)
+            }
+        }
     }
 
     /// Removes the first `max_items` items (or all, if fewer) and returns them as a batch of their own, keeping
-    /// each item's resource and scope. Splits inside a scope, and inside a metric's data points, when needed.
+    /// each item's resource and scope. Splits between received requests when the boundary falls there, and
+    /// otherwise inside a scope (or a metric's data points), which decodes the batch.
     pub fn split_front(&mut self, max_items: usize) -> Batch {
         if max_items >= self.items {
-            let empty = Batch::empty(self.signal());
+            let empty = Batch::empty(self.signal);
             return std::mem::replace(self, empty);
         }
-        let head = Batch::from(self.request.split_front(max_items));
-        self.items -= head.items;
-        head
+        if let Some(chunks) = &mut self.encoded {
+            let mut taken = 0;
+            let whole = chunks
+                .iter()
+                .take_while(|chunk| {
+                    let fits = taken + chunk.items <= max_items;
+                    if fits {
+                        taken += chunk.items;
+                    }
+                    fits
+                })
+                .count();
+            if taken == max_items {
+                let head: Vec<Chunk> = chunks.drain(..whole).collect();
+                self.items -= taken;
+                self.decoded = OnceLock::new();
+                return Batch {
+                    signal: self.signal,
+                    items: taken,
+                    encoded: Some(head),
+                    decoded: OnceLock::new(),
+                };
+            }
+        }
+        Batch::from(self.edit(|request| request.split_front(max_items)))
+    }
+
+    /// Decodes the encoded requests into one request. The scanner accepted every chunk and accepts only what
+    /// prost decodes, so a failure here is a broken invariant: it is logged, and the chunk counts as lost.
+    fn decode(&self) -> AnyRequest {
+        let mut request = AnyRequest::empty(self.signal);
+        for chunk in self.encoded.iter().flatten() {
+            match AnyRequest::decode(self.signal, &chunk.bytes) {
+                Ok(decoded) => {
+                    let _ = request.append(decoded);
+                }
+                Err(error) => tracing::error!(signal = %self.signal, items = chunk.items, %error,
+                    "a scanned request did not decode; its items are lost"),
+            }
+        }
+        request
     }
 }
 
@@ -122,9 +243,10 @@ mod tests {
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     use otlp_model::ExportTraceServiceRequest;
+    use prost::Message;
 
-    fn traces(shape: &[&[usize]]) -> Batch {
-        let mut id = 0u8;
+    fn request(shape: &[&[usize]], first_id: u8) -> ExportTraceServiceRequest {
+        let mut id = first_id;
         let resource_spans = shape
             .iter()
             .map(|scopes| ResourceSpans {
@@ -147,7 +269,18 @@ mod tests {
                 schema_url: String::new(),
             })
             .collect();
-        Batch::new(ExportTraceServiceRequest { resource_spans })
+        ExportTraceServiceRequest { resource_spans }
+    }
+
+    fn traces(shape: &[&[usize]]) -> Batch {
+        Batch::new(request(shape, 0))
+    }
+
+    fn encoded(shape: &[&[usize]], first_id: u8) -> Batch {
+        let request = request(shape, first_id);
+        let bytes = Bytes::from(request.encode_to_vec());
+        let scan = otlp_model::wire::scan(Signal::Traces, &bytes).unwrap();
+        Batch::from_encoded(Signal::Traces, bytes, scan.items)
     }
 
     fn span_ids(batch: &Batch) -> Vec<u8> {
@@ -165,16 +298,41 @@ mod tests {
     #[test]
     fn split_front_keeps_order_and_counts_at_every_boundary() {
         for max in 0..=12 {
-            let mut batch = traces(&[&[2, 3], &[], &[4], &[1, 0, 2]]);
-            let all = span_ids(&batch);
-            let head = batch.split_front(max);
-            assert_eq!(head.item_count(), max.min(12));
-            assert_eq!(head.request().item_count(), head.item_count());
-            assert_eq!(batch.request().item_count(), batch.item_count());
-            let mut rejoined = span_ids(&head);
-            rejoined.extend(span_ids(&batch));
-            assert_eq!(rejoined, all, "max {max}");
+            for mut batch in [traces(&[&[2, 3], &[], &[4], &[1, 0, 2]]), {
+                let mut rope = encoded(&[&[2, 3]], 0);
+                rope.append(encoded(&[&[], &[4]], 5)).unwrap();
+                rope.append(encoded(&[&[1, 0, 2]], 9)).unwrap();
+                rope
+            }] {
+                let all = span_ids(&batch);
+                let head = batch.split_front(max);
+                assert_eq!(head.item_count(), max.min(12));
+                assert_eq!(head.request().item_count(), head.item_count());
+                assert_eq!(batch.request().item_count(), batch.item_count());
+                let mut rejoined = span_ids(&head);
+                rejoined.extend(span_ids(&batch));
+                assert_eq!(rejoined, all, "max {max}");
+            }
         }
+    }
+
+    #[test]
+    fn encoded_requests_stay_encoded_until_changed() {
+        let mut batch = encoded(&[&[2]], 0);
+        batch.append(encoded(&[&[3]], 2)).unwrap();
+        assert_eq!(batch.item_count(), 5);
+        assert_eq!(batch.encoded().map(|chunks| chunks.len()), Some(2));
+        // The concatenation is one valid request holding both.
+        let whole = ExportTraceServiceRequest::decode(batch.to_protobuf()).unwrap();
+        assert_eq!(whole.item_count(), 5);
+        assert_eq!(span_ids(&batch), [1, 2, 3, 4, 5]);
+        // A split at a request boundary keeps both halves encoded.
+        let head = batch.split_front(2);
+        assert!(head.encoded().is_some() && batch.encoded().is_some());
+        // A change drops the encoding.
+        batch.edit(|request| request.split_front(1));
+        assert!(batch.encoded().is_none());
+        assert_eq!(batch.item_count(), 2);
     }
 
     #[test]
@@ -186,6 +344,9 @@ mod tests {
         assert_eq!(traces_batch.item_count(), 2);
         traces_batch.append(traces(&[&[3]])).unwrap();
         assert_eq!(traces_batch.item_count(), 5);
+        traces_batch.append(encoded(&[&[1]], 9)).unwrap();
+        assert_eq!(traces_batch.item_count(), 6);
+        assert_eq!(span_ids(&traces_batch).len(), 6);
     }
 
     #[test]

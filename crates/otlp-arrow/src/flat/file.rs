@@ -72,6 +72,22 @@ impl FlatBuilder {
         }
     }
 
+    /// Appends every item of an encoded `Export*ServiceRequest` of this builder's signal, read in place for
+    /// traces and logs (see [`TracesBuilder::append_encoded`]); metrics are decoded first. On error nothing of
+    /// it is kept.
+    pub fn append_encoded(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        match self {
+            FlatBuilder::Traces(b) => b.append_encoded(bytes),
+            FlatBuilder::Logs(b) => b.append_encoded(bytes),
+            FlatBuilder::Metrics(b) => {
+                let request =
+                    <otlp_model::ExportMetricsServiceRequest as prost::Message>::decode(bytes)
+                        .map_err(|e| Error::Malformed(format!("encoded request: {e}")))?;
+                b.append_request(&request)
+            }
+        }
+    }
+
     /// The rows appended so far as a record batch.
     pub fn finish(&mut self) -> Result<RecordBatch, Error> {
         match self {

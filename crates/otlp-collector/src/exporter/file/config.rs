@@ -14,7 +14,9 @@ pub enum FileFormat {
     Json,
     /// Length-prefixed OTLP protobuf.
     Proto,
-    /// Arrow IPC files in otlp-arrow's columnar layout, completed and renamed atomically.
+    /// Parquet files, one row per item (otlp-arrow's flat layout), under `path/{signal}/date=…/hour=…/`.
+    Parquet,
+    /// Arrow IPC files of the same flat layout and directory structure.
     Arrow,
 }
 
@@ -30,8 +32,8 @@ pub struct RotationConfig {
     pub max_backups: usize,
     /// Name rotated files with local time instead of UTC.
     pub localtime: bool,
-    /// Complete a file after it has been open this long (`format: arrow` only; default 1m), so that data becomes
-    /// readable while the collector runs. An otlp-suite addition to otelcol's settings.
+    /// Complete a file after it has been open this long (`format: parquet` and `arrow` only; default 1m), so
+    /// that data becomes readable while the collector runs. An otlp-suite addition to otelcol's settings.
     #[serde(deserialize_with = "de::optional_duration")]
     pub max_age: Option<Duration>,
 }
@@ -52,9 +54,10 @@ impl Default for RotationConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileExporterConfig {
-    /// The file written to; its directory is created when missing.
+    /// The file written to (`json`, `proto`), or the directory the signals' partitions go under (`parquet`,
+    /// `arrow`); directories are created when missing.
     pub path: PathBuf,
-    /// `json` (default), `proto` or `arrow`.
+    /// `json` (default, as in otelcol), `proto`, `parquet` or `arrow`.
     #[serde(default)]
     pub format: FileFormat,
     /// Rotation; without it the file grows without limit.

@@ -1,8 +1,9 @@
 //! The `file` exporter, compatible with otelcol's: `format: json` writes one OTLP/JSON request per line,
-//! `format: proto` length-prefixed protobuf; `format: arrow` (the embedded default) writes Arrow IPC files that
-//! any Arrow reader opens.
+//! `format: proto` length-prefixed protobuf; `format: parquet` (the embedded default) and `format: arrow` write
+//! one row per item, in Parquet or Arrow IPC files laid out by signal, date and hour, that DuckDB, Polars and
+//! pyarrow query directly.
 
-mod arrow;
+mod columnar;
 mod config;
 mod lines;
 mod rotation;
@@ -33,7 +34,9 @@ impl ExporterFactory for Factory {
         // Files are written synchronously from a small queue: there is no backend outage to absorb.
         let settings = HelperSettings::local();
         Ok(match config.format {
-            FileFormat::Arrow => Exporter::new(arrow::ArrowFileExport::open(config), settings),
+            FileFormat::Parquet | FileFormat::Arrow => {
+                Exporter::new(columnar::ColumnarFileExport::open(config), settings)
+            }
             FileFormat::Json | FileFormat::Proto => {
                 let export = lines::LinesExport::open(config.clone())
                     .map_err(|e| format!("cannot open {}: {e}", config.path.display()))?;

@@ -117,7 +117,7 @@ impl Export for OtlpGrpcExport {
     type Payload = (Signal, Bytes);
 
     fn prepare(&self, batch: &Arc<Batch>) -> Result<(Signal, Bytes), ExportError> {
-        Ok((batch.signal(), Bytes::from(batch.to_protobuf())))
+        Ok((batch.signal(), batch.to_protobuf()))
     }
 
     async fn send(&self, (signal, body): &(Signal, Bytes)) -> Result<Delivered, ExportError> {

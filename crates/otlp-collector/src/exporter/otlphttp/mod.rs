@@ -122,20 +122,26 @@ impl Export for OtlpHttpExport {
 
     fn prepare(&self, batch: &Arc<Batch>) -> Result<Body, ExportError> {
         let encoded = match self.encoding {
+            // The bytes as received, when nothing changed them.
             HttpEncoding::Proto => batch.to_protobuf(),
             HttpEncoding::Json => {
                 let mut out = Vec::with_capacity(batch.encoded_len() * 2);
                 batch
                     .write_json(&mut out)
                     .map_err(|e| ExportError::permanent(format!("cannot encode as JSON: {e}")))?;
-                out
+                Bytes::from(out)
             }
         };
-        let bytes = compress(self.compression, encoded)
-            .map_err(|e| ExportError::permanent(format!("cannot compress: {e}")))?;
+        let bytes = match self.compression {
+            Compression::None => encoded,
+            compression => Bytes::from(
+                compress(compression, &encoded)
+                    .map_err(|e| ExportError::permanent(format!("cannot compress: {e}")))?,
+            ),
+        };
         Ok(Body {
             signal: batch.signal(),
-            bytes: Bytes::from(bytes),
+            bytes,
         })
     }
 

@@ -1,10 +1,11 @@
 //! OTLP/gRPC: one generic tonic service per signal on one server, all answered by the same handler.
 
-use super::GrpcServerConfig;
+use super::{GrpcServerConfig, accept_encoded};
+use crate::Error;
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
-use crate::{Batch, Error};
+use bytes::{Buf, Bytes};
 use otlp_model::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, OtlpRequest,
     OtlpResponse,
@@ -15,9 +16,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::net::TcpListener;
 use tonic::Status;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder};
 use tonic::codegen::{BoxFuture, EnabledCompressionEncodings, StdError};
 use tonic::transport::server::TcpIncoming;
+use tonic_prost::ProstEncoder;
 use tonic_types::{ErrorDetails, StatusExt};
 
 struct GrpcReceiver {
@@ -26,10 +28,12 @@ struct GrpcReceiver {
 }
 
 impl GrpcReceiver {
-    /// What every signal's `Export` does: drop malformed items, hand the rest to the pipelines, answer with
-    /// partial success.
-    async fn export<R: OtlpRequest>(&self, mut request: R) -> Result<R::Response, Status> {
-        let rejected = request.remove_invalid();
+    /// What every signal's `Export` does: check the request in place, drop malformed items, hand the rest to
+    /// the pipelines, answer with partial success.
+    async fn export<R: OtlpRequest>(&self, request: Bytes) -> Result<R::Response, Status> {
+        // tonic's prost codec answers undecodable bytes with INTERNAL and prost's message: so do we.
+        let (batch, rejected) =
+            accept_encoded::<R>(request).map_err(|e| Status::internal(e.to_string()))?;
         if let Some(rejected) = &rejected {
             self.counters.refused(
                 R::SIGNAL,
@@ -37,10 +41,40 @@ impl GrpcReceiver {
             );
         }
         self.ingest
-            .submit(Batch::new(request), &self.counters)
+            .submit(batch, &self.counters)
             .await
             .map_err(|refusal| refusal_status(&refusal))?;
         Ok(R::Response::with_rejected(rejected))
+    }
+}
+
+/// Takes a request's bytes as they arrived (checked and counted later, in place) and encodes the response.
+struct RequestBytes<R>(PhantomData<fn() -> R>);
+
+impl<R: OtlpRequest> Codec for RequestBytes<R> {
+    type Encode = R::Response;
+    type Decode = Bytes;
+    type Encoder = ProstEncoder<R::Response>;
+    type Decoder = BytesDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstEncoder::default()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        BytesDecoder
+    }
+}
+
+/// The message's bytes, without a copy.
+struct BytesDecoder;
+
+impl Decoder for BytesDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }
 
@@ -87,14 +121,14 @@ struct ExportMethod<R> {
     request: PhantomData<fn() -> R>,
 }
 
-impl<R: OtlpRequest> tonic::server::UnaryService<R> for ExportMethod<R> {
+impl<R: OtlpRequest> tonic::server::UnaryService<Bytes> for ExportMethod<R> {
     type Response = R::Response;
     type Future = BoxFuture<tonic::Response<R::Response>, Status>;
 
-    fn call(&mut self, request: tonic::Request<R>) -> Self::Future {
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let receiver = self.receiver.clone();
         Box::pin(async move {
-            let response = receiver.export(request.into_inner()).await?;
+            let response = receiver.export::<R>(request.into_inner()).await?;
             Ok(tonic::Response::new(response))
         })
     }
@@ -127,7 +161,7 @@ where
             let mut accept = EnabledCompressionEncodings::default();
             accept.enable(CompressionEncoding::Gzip);
             accept.enable(CompressionEncoding::Zstd);
-            let codec = tonic_prost::ProstCodec::<R::Response, R>::default();
+            let codec = RequestBytes::<R>(PhantomData);
             let mut grpc = tonic::server::Grpc::new(codec)
                 .apply_compression_config(accept, EnabledCompressionEncodings::default())
                 .apply_max_message_size_config(Some(max_decoding_message_size), None);

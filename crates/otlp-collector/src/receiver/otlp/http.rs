@@ -1,6 +1,6 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
-use super::HttpServerConfig;
+use super::{HttpServerConfig, accept_encoded};
 use crate::compression::{Compression, DecompressError, decompress};
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, shutdown_signal};
@@ -9,6 +9,7 @@ use crate::{Batch, Error, Signal};
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use otlp_model::{
@@ -121,21 +122,29 @@ fn success<T: OtlpResponse>(encoding: Encoding, response: &T) -> Response {
         .into_response()
 }
 
-fn decode<R: OtlpRequest>(encoding: Encoding, body: &[u8]) -> Answer<R> {
+/// The body as a batch: protobuf is checked in place (decoded only to remove invalid items), JSON is decoded.
+fn decode<R: OtlpRequest>(
+    encoding: Encoding,
+    body: Vec<u8>,
+) -> Answer<(Batch, Option<otlp_model::Rejected>)> {
     let what = R::MESSAGE_NAME;
     match encoding {
-        Encoding::Protobuf => R::decode(body).map_err(|e| {
+        Encoding::Protobuf => accept_encoded::<R>(Bytes::from(body)).map_err(|e| {
             Failure::bad_request(
                 encoding,
                 format!("body is not a valid protobuf {what}: {e}"),
             )
         }),
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| {
-            Failure::bad_request(
-                encoding,
-                format!("body is not a valid OTLP/JSON {what}: {e}"),
-            )
-        }),
+        Encoding::Json => {
+            let mut request: R = serde_json::from_slice(&body).map_err(|e| {
+                Failure::bad_request(
+                    encoding,
+                    format!("body is not a valid OTLP/JSON {what}: {e}"),
+                )
+            })?;
+            let rejected = request.remove_invalid();
+            Ok((Batch::new(request), rejected))
+        }
     }
 }
 
@@ -252,15 +261,14 @@ async fn export<R: OtlpRequest>(
 ) -> Response {
     let result = async {
         let (encoding, body) = read_body(&state, &headers, body).await?;
-        let mut request: R = decode(encoding, &body)?;
-        let rejected = request.remove_invalid();
+        let (batch, rejected) = decode::<R>(encoding, body)?;
         if let Some(rejected) = &rejected {
             state.counters.refused(
                 R::SIGNAL,
                 usize::try_from(rejected.items).unwrap_or(usize::MAX),
             );
         }
-        submit(&state, encoding, Batch::new(request)).await?;
+        submit(&state, encoding, batch).await?;
         Ok::<_, Box<Failure>>(success(encoding, &R::Response::with_rejected(rejected)))
     };
     result

@@ -9,9 +9,11 @@ mod http;
 pub use config::{GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
 
 use super::{RunningReceiver, bind};
-use crate::Error;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::telemetry::ReceiverCounters;
+use crate::{Batch, Error};
+use bytes::Bytes;
+use otlp_model::{OtlpRequest, Rejected};
 
 /// The `otlp` receiver type.
 pub struct Factory;
@@ -69,5 +71,24 @@ impl ReceiverFactory for Factory {
             ));
         }
         Ok(running)
+    }
+}
+
+/// A received protobuf request as a batch, checked in place: a request without invalid items stays as its bytes
+/// (nothing decoded); one with invalid items is decoded and cleaned, and what was removed is reported for the
+/// partial-success answer. Bytes prost would refuse are refused with prost's own error.
+pub(crate) fn accept_encoded<R: OtlpRequest>(
+    bytes: Bytes,
+) -> Result<(Batch, Option<Rejected>), prost::DecodeError> {
+    match otlp_model::wire::scan(R::SIGNAL, &bytes) {
+        Ok(scan) if scan.invalid == 0 => {
+            Ok((Batch::from_encoded(R::SIGNAL, bytes, scan.items), None))
+        }
+        // Rare: decode to remove the invalid items, with the reference's exact message.
+        Ok(_) | Err(_) => {
+            let mut request = R::decode(bytes)?;
+            let rejected = request.remove_invalid();
+            Ok((Batch::new(request), rejected))
+        }
     }
 }

@@ -1,20 +1,27 @@
-//! `otlp-suite inspect`: summarises the Arrow IPC files the collector writes (spans per service and operation,
-//! time range, errors; metric points; log records) and prints one trace as a tree.
+//! `otlp-suite inspect`: summarises the files the collector writes (spans per service and operation, time range,
+//! errors; metric points; log records) and prints one trace as a tree.
 //!
-//! A corrupt, truncated or hostile file is reported with its path and skipped; the others are still read.
+//! It reads the flat Parquet and Arrow IPC files of the `file` exporter (`format: parquet`, the default, and
+//! `format: arrow`) under a directory, recursively, or one file. The summary reads only the columns it needs
+//! (Parquet skips the others' bytes); `--trace-id` reads only the row groups whose statistics and bloom filter
+//! may hold the trace. A corrupt, truncated or hostile file is reported with its path and skipped; the others are
+//! still read.
 
 use crate::error::Error;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int32Type, Int64Type, TimestampNanosecondType};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
-use otlp_arrow::{AnyRequest, ArrowIpcReader, IpcFormat};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use otlp_arrow::flat::{FlatIpcReader, FlatParquetReader, col};
+use otlp_arrow::{AnyRequest, Signal};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// `otlp-suite inspect` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InspectArgs {
-    /// An Arrow IPC file, or a directory of them (as the `file` exporter writes with `format: arrow`).
+    /// A Parquet or Arrow file, or a directory of them (as the `file` exporter writes: `otlp-data`).
     pub path: PathBuf,
     /// Print this trace (32 hex digits) as a tree instead of the summary.
     #[arg(long)]
@@ -33,7 +40,7 @@ struct OperationStats {
 /// What `inspect` found.
 #[derive(Debug, Default)]
 pub struct InspectReport {
-    /// Files read, and files that could not be read with the reason.
+    /// Files read.
     pub files: Vec<PathBuf>,
     /// Files skipped, each with its error.
     pub unreadable: Vec<(PathBuf, String)>,
@@ -45,7 +52,7 @@ pub struct InspectReport {
     pub traces: u64,
     /// Earliest span start and latest span end, in Unix nanoseconds.
     pub time_range: Option<(u64, u64)>,
-    /// Metric data points and log records.
+    /// Metric data points.
     pub metric_points: u64,
     /// Log records.
     pub log_records: u64,
@@ -67,30 +74,171 @@ fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
         })
 }
 
-fn arrow_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
-    let io = |e: std::io::Error| Error::Inspect {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
+/// Completed flat files under `path`: files still being written are hidden `.part-….partial` files, which are
+/// never read.
+fn flat_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(io)?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        // Files still being written are hidden `.NAME.arrow.partial` files; only completed ones are read.
-        .filter(|p| p.extension().is_some_and(|e| e == "arrow"))
-        .collect();
+    let mut files = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::Inspect {
+            path: dir.clone(),
+            reason: e.to_string(),
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "parquet" || e == "arrow")
+            {
+                files.push(path);
+            }
+        }
+    }
     files.sort();
     Ok(files)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(32), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+/// The columns the span summary reads, in this order.
+const SUMMARY_COLUMNS: [&str; 6] = [
+    col::SERVICE_NAME,
+    col::NAME,
+    col::STATUS_CODE,
+    col::TRACE_ID,
+    col::START_TIME,
+    col::DURATION_NS,
+];
+
+/// Record batches read lazily from one file; errors are already worded for the user.
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, String>>>;
+
+/// A file's record batches: only the summary's columns from Parquet, whole batches from Arrow IPC.
+fn batches(file: &Path) -> Result<(Signal, Batches), String> {
+    let open = || std::fs::File::open(file).map_err(|e| e.to_string());
+    if file.extension().is_some_and(|e| e == "arrow") {
+        let mut reader = FlatIpcReader::new(open()?).map_err(|e| e.to_string())?;
+        let signal = reader.signal();
+        let batches =
+            std::iter::from_fn(move || reader.next_batch().map_err(|e| e.to_string()).transpose());
+        return Ok((signal, Box::new(batches)));
+    }
+    let signal = FlatParquetReader::new(open()?)
+        .map_err(|e| e.to_string())?
+        .signal();
+    let columns: &[&str] = match signal {
+        Signal::Traces => &SUMMARY_COLUMNS,
+        // Counting rows needs one column; the service name is small and always there.
+        Signal::Metrics | Signal::Logs => &[col::SERVICE_NAME],
+    };
+    let scan = FlatParquetReader::scan(open()?, columns).map_err(|e| e.to_string())?;
+    Ok((
+        signal,
+        Box::new(scan.map(|batch| batch.map_err(|e| e.to_string()))),
+    ))
+}
+
+impl InspectReport {
+    /// Adds the spans of one batch of flat rows.
+    fn add_spans(
+        &mut self,
+        batch: &RecordBatch,
+        trace_ids: &mut HashSet<[u8; 16]>,
+    ) -> Result<(), String> {
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| format!("no {name} column"))
+        };
+        let services = arrow::compute::cast(column(col::SERVICE_NAME)?, &DataType::Utf8)
+            .map_err(|e| e.to_string())?;
+        let services = services.as_string::<i32>();
+        let names =
+            arrow::compute::cast(column(col::NAME)?, &DataType::Utf8).map_err(|e| e.to_string())?;
+        let names = names.as_string::<i32>();
+        let status = column(col::STATUS_CODE)?
+            .as_primitive_opt::<Int32Type>()
+            .ok_or("status_code is not Int32")?;
+        let ids = column(col::TRACE_ID)?
+            .as_fixed_size_binary_opt()
+            .ok_or("trace_id is not fixed-size binary")?;
+        let starts = column(col::START_TIME)?
+            .as_primitive_opt::<TimestampNanosecondType>()
+            .ok_or("start_time is not a timestamp")?;
+        let durations = column(col::DURATION_NS)?
+            .as_primitive_opt::<Int64Type>()
+            .ok_or("duration_ns is not Int64")?;
+        for row in 0..batch.num_rows() {
+            let service = if services.is_null(row) {
+                "unknown_service"
+            } else {
+                services.value(row)
+            };
+            let error = status.is_valid(row) && status.value(row) == StatusCode::Error as i32;
+            self.spans += 1;
+            self.error_spans += u64::from(error);
+            if starts.is_valid(row) {
+                let start = starts.value(row) as u64;
+                let end = start.wrapping_add(durations.value(row) as u64);
+                self.time_range = Some(match self.time_range {
+                    Some((lo, hi)) => (lo.min(start), hi.max(end)),
+                    None => (start, end),
+                });
+            }
+            let by_service = self.by_service.entry(service.to_owned()).or_default();
+            by_service.spans += 1;
+            by_service.errors += u64::from(error);
+            let by_operation = self
+                .by_operation
+                .entry((service.to_owned(), names.value(row).to_owned()))
+                .or_default();
+            by_operation.spans += 1;
+            by_operation.errors += u64::from(error);
+            if ids.is_valid(row)
+                && let Ok(id) = <[u8; 16]>::try_from(ids.value(row))
+            {
+                trace_ids.insert(id);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The spans of one trace in a file, with their services.
+fn find_trace(file: &Path, id: &[u8; 16]) -> Result<Vec<(String, Span)>, String> {
+    let open = || std::fs::File::open(file).map_err(|e| e.to_string());
+    let request = if file.extension().is_some_and(|e| e == "arrow") {
+        match FlatIpcReader::read_all(open()?).map_err(|e| e.to_string())? {
+            AnyRequest::Traces(request) => request,
+            _ => return Ok(Vec::new()),
+        }
+    } else {
+        let reader = FlatParquetReader::new(open()?).map_err(|e| e.to_string())?;
+        if reader.signal() != Signal::Traces {
+            return Ok(Vec::new());
+        }
+        FlatParquetReader::find_trace(open()?, id)
+            .map_err(|e| e.to_string())?
+            .0
+    };
+    let mut spans = Vec::new();
+    for resource_spans in request.resource_spans {
+        let service = resource_spans
+            .resource
+            .as_ref()
+            .and_then(|r| attribute(&r.attributes, "service.name"))
+            .unwrap_or("unknown_service")
+            .to_owned();
+        for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
+            if span.trace_id.as_slice() == id.as_slice() {
+                spans.push((service.clone(), span));
+            }
+        }
+    }
+    Ok(spans)
 }
 
 /// Reads every file under `args.path`.
@@ -98,13 +246,23 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
     let wanted_trace = match &args.trace_id {
         Some(id) => {
             let id = id.trim().to_ascii_lowercase();
-            if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(Error::InvalidArgument {
-                    argument: "trace-id",
-                    reason: format!("`{id}` is not 32 hex digits"),
-                });
+            let bytes = (id.len() == 32)
+                .then(|| {
+                    (0..16)
+                        .map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).ok())
+                        .collect::<Option<Vec<u8>>>()
+                })
+                .flatten()
+                .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok());
+            match bytes {
+                Some(bytes) => Some((id, bytes)),
+                None => {
+                    return Err(Error::InvalidArgument {
+                        argument: "trace-id",
+                        reason: format!("`{id}` is not 32 hex digits"),
+                    });
+                }
             }
-            Some(id)
         }
         None => None,
     };
@@ -112,81 +270,51 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
         top: args.top,
         ..InspectReport::default()
     };
-    let mut trace_ids = BTreeSet::new();
+    let mut trace_ids = HashSet::new();
     let mut trace_spans: Vec<(String, Span)> = Vec::new();
-    for file in arrow_files(&args.path)? {
-        let opened = std::fs::File::open(&file)
-            .map_err(|e| e.to_string())
-            .and_then(|f| {
-                ArrowIpcReader::new(std::io::BufReader::new(f), IpcFormat::File)
-                    .map_err(|e| e.to_string())
-            });
-        let reader = match opened {
-            Ok(reader) => reader,
+    for file in flat_files(&args.path)? {
+        if let Some((_, id)) = &wanted_trace {
+            match find_trace(&file, id) {
+                Ok(spans) => {
+                    trace_spans.extend(spans);
+                    report.files.push(file);
+                }
+                Err(reason) => report.unreadable.push((file, reason)),
+            }
+            continue;
+        }
+        let (signal, batches) = match batches(&file) {
+            Ok(opened) => opened,
             Err(reason) => {
                 report.unreadable.push((file, reason));
                 continue;
             }
         };
-        for request in reader {
-            let request = match request {
-                Ok(request) => request,
-                Err(e) => {
-                    report.unreadable.push((file.clone(), e.to_string()));
-                    break;
+        let mut failed = None;
+        for batch in batches {
+            let counted = batch.and_then(|batch| match signal {
+                Signal::Traces => report.add_spans(&batch, &mut trace_ids),
+                Signal::Metrics => {
+                    report.metric_points += batch.num_rows() as u64;
+                    Ok(())
                 }
-            };
-            match request {
-                AnyRequest::Traces(request) => {
-                    for resource_spans in request.resource_spans {
-                        let service = resource_spans
-                            .resource
-                            .as_ref()
-                            .and_then(|r| attribute(&r.attributes, "service.name"))
-                            .unwrap_or("unknown_service")
-                            .to_string();
-                        for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
-                            let error = span
-                                .status
-                                .as_ref()
-                                .is_some_and(|s| s.code == StatusCode::Error as i32);
-                            report.spans += 1;
-                            report.error_spans += u64::from(error);
-                            let (start, end) = (span.start_time_unix_nano, span.end_time_unix_nano);
-                            report.time_range = Some(match report.time_range {
-                                Some((lo, hi)) => (lo.min(start), hi.max(end)),
-                                None => (start, end),
-                            });
-                            for stats in [
-                                report.by_service.entry(service.clone()).or_default(),
-                                report
-                                    .by_operation
-                                    .entry((service.clone(), span.name.clone()))
-                                    .or_default(),
-                            ] {
-                                stats.spans += 1;
-                                stats.errors += u64::from(error);
-                            }
-                            let trace_id = hex(&span.trace_id);
-                            if wanted_trace.as_deref() == Some(trace_id.as_str()) {
-                                trace_spans.push((service.clone(), span));
-                            }
-                            trace_ids.insert(trace_id);
-                        }
-                    }
+                Signal::Logs => {
+                    report.log_records += batch.num_rows() as u64;
+                    Ok(())
                 }
-                AnyRequest::Metrics(request) => {
-                    report.metric_points += otlp_model::OtlpRequest::item_count(&request) as u64;
-                }
-                AnyRequest::Logs(request) => {
-                    report.log_records += otlp_model::OtlpRequest::item_count(&request) as u64;
-                }
+            });
+            if let Err(reason) = counted {
+                failed = Some(reason);
+                break;
             }
         }
-        report.files.push(file);
+        match failed {
+            Some(reason) => report.unreadable.push((file, reason)),
+            None => report.files.push(file),
+        }
     }
     report.traces = trace_ids.len() as u64;
-    if let Some(id) = wanted_trace {
+    if let Some((id, _)) = wanted_trace {
         if trace_spans.is_empty() {
             return Err(Error::Inspect {
                 path: args.path.clone(),

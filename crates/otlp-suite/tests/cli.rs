@@ -224,18 +224,22 @@ service:
 }
 
 #[test]
-fn inspect_summarises_arrow_files_prints_a_trace_and_reports_a_corrupt_file() {
-    use otlp_arrow::{ArrowIpcWriter, IpcFormat, Signal, WriterOptions};
+fn inspect_summarises_flat_files_prints_a_trace_and_reports_a_corrupt_file() {
+    use otlp_arrow::flat::{FlatParquetWriter, ParquetOptions};
+    use otlp_arrow::{AnyRequest, Signal};
     let dir = tempfile::tempdir().unwrap();
+    let partition = dir.path().join("traces/date=2026-12-01/hour=16");
+    std::fs::create_dir_all(&partition).unwrap();
     let mut generator = otlp_testkit::Generator::new(99)
         .with_error_rate(0.3)
         .unwrap();
     let requests: Vec<_> = (0..3).map(|_| generator.whole_traces(400)).collect();
-    let file = std::fs::File::create(dir.path().join("traces-1.arrow")).unwrap();
-    let mut writer =
-        ArrowIpcWriter::new(file, Signal::Traces, WriterOptions::new(IpcFormat::File)).unwrap();
+    let file = std::fs::File::create(partition.join("part-1.parquet")).unwrap();
+    // Small row groups, so the trace lookup has groups to skip.
+    let options = ParquetOptions::default().with_max_row_group_rows(256);
+    let mut writer = FlatParquetWriter::new(file, Signal::Traces, options).unwrap();
     for request in &requests {
-        writer.write(request).unwrap();
+        writer.write(&AnyRequest::Traces(request.clone())).unwrap();
     }
     writer.finish().unwrap();
     let spans: Vec<_> = requests
@@ -296,8 +300,8 @@ fn inspect_summarises_arrow_files_prints_a_trace_and_reports_a_corrupt_file() {
 
     // A truncated file is reported with its path (what precedes the cut is still counted); the good one is still
     // summarised, and the exit code says something was wrong.
-    let good = std::fs::read(dir.path().join("traces-1.arrow")).unwrap();
-    std::fs::write(dir.path().join("traces-2.arrow"), &good[..good.len() / 2]).unwrap();
+    let good = std::fs::read(partition.join("part-1.parquet")).unwrap();
+    std::fs::write(partition.join("part-2.parquet"), &good[..good.len() / 2]).unwrap();
     let output = Command::new(BINARY)
         .arg("inspect")
         .arg(dir.path())
@@ -305,13 +309,108 @@ fn inspect_summarises_arrow_files_prints_a_trace_and_reports_a_corrupt_file() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout.starts_with("2 files: "), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("1 files: {} spans", spans.len())),
+        "{stdout}"
+    );
     let unreadable = stdout
         .lines()
         .find(|l| l.starts_with("unreadable: "))
         .unwrap_or_default();
-    assert!(
-        unreadable.contains("traces-2.arrow") && unreadable.contains("truncated"),
-        "{stdout}"
-    );
+    assert!(unreadable.contains("part-2.parquet"), "{stdout}");
+}
+
+/// Completed Parquet files under `dir`, and partial ones, recursively.
+fn parquet_files(dir: &Path) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    let (mut complete, mut partial) = (Vec::new(), Vec::new());
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if name.ends_with(".parquet") {
+                complete.push(path);
+            } else if name.ends_with(".partial") {
+                partial.push(path);
+            }
+        }
+    }
+    (complete, partial)
+}
+
+#[test]
+fn a_collector_killed_mid_file_leaves_every_completed_file_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let grpc = free_port();
+    let config = dir.path().join("collector.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+receivers:
+  otlp: {{ protocols: {{ grpc: {{ endpoint: "127.0.0.1:{grpc}" }} }} }}
+processors:
+  batch: {{ timeout: 20ms }}
+exporters:
+  file: {{ path: "{}/otlp-data", format: parquet, rotation: {{ max_age: 300ms }} }}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [batch], exporters: [file] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut collector = Command::new(BINARY)
+        .args(["collect", "--config"])
+        .arg(&config)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "no listener");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Load long enough for files to complete by age while one is always open.
+    let output = Command::new(BINARY)
+        .args(["loadgen", "--endpoint"])
+        .arg(format!("http://127.0.0.1:{grpc}"))
+        .args(["--rate", "20000", "--duration", "2s", "--no-progress"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    collector.kill().unwrap();
+    collector.wait().unwrap();
+
+    let (complete, partial) = parquet_files(&dir.path().join("otlp-data"));
+    assert!(!complete.is_empty(), "files completed while running");
+    let mut rows = 0;
+    for file in &complete {
+        let read =
+            otlp_arrow::flat::FlatParquetReader::read_all(std::fs::File::open(file).unwrap())
+                .unwrap_or_else(|e| panic!("{} is not readable: {e}", file.display()));
+        rows += otlp_model_items(&read);
+    }
+    assert!(rows > 0);
+    // What was being written when the process died is a hidden partial file that no `*.parquet` glob matches.
+    for file in partial {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with('.') && !name.ends_with(".parquet"),
+            "{name}"
+        );
+    }
+}
+
+fn otlp_model_items(request: &otlp_arrow::AnyRequest) -> usize {
+    match request {
+        otlp_arrow::AnyRequest::Traces(r) => otlp_testkit::span_count(r),
+        otlp_arrow::AnyRequest::Metrics(r) => otlp_testkit::data_point_count(r),
+        otlp_arrow::AnyRequest::Logs(r) => otlp_testkit::log_record_count(r),
+    }
 }

@@ -296,12 +296,9 @@ mod tests {
     fn malformed_bytes_are_left_as_they_are() {
         for garbage in [&[0x0a, 0xff][..], &[0x0a, 0x05, 0x12], &[0x08, 0x01]] {
             let bytes = Bytes::copy_from_slice(garbage);
-            match Template::new(bytes.clone()) {
-                Some(template) => {
-                    assert!(template.trace_ids.is_empty() && template.times.is_empty());
-                    assert_eq!(template.render(IdKeys::new(1, 2, 3), 5), bytes);
-                }
-                None => {}
+            if let Some(template) = Template::new(bytes.clone()) {
+                assert!(template.trace_ids.is_empty() && template.times.is_empty());
+                assert_eq!(template.render(IdKeys::new(1, 2, 3), 5), bytes);
             }
         }
     }

@@ -51,7 +51,7 @@ type Sink = Counting<BufWriter<File>>;
 
 enum Writer {
     Parquet(Box<FlatParquetWriter<Sink>>),
-    Arrow(FlatIpcWriter<Sink>),
+    Arrow(Box<FlatIpcWriter<Sink>>),
 }
 
 impl Writer {
@@ -162,10 +162,10 @@ impl Layout {
             written: 0,
         };
         let writer = match self.format {
-            FileFormat::Arrow => Writer::Arrow(
+            FileFormat::Arrow => Writer::Arrow(Box::new(
                 FlatIpcWriter::new(sink, files.signal, otlp_arrow::Compression::Zstd(3))
                     .map_err(|e| io_error("cannot start", &partial, e))?,
-            ),
+            )),
             _ => Writer::Parquet(Box::new(
                 FlatParquetWriter::new(sink, files.signal, self.parquet)
                     .map_err(|e| io_error("cannot start", &partial, e))?,

@@ -1,5 +1,6 @@
-//! The collector's pipeline (protobuf decode → batch processor → file exporter writing protobuf) against a bare
-//! prost decode of the same requests, in the same run. One iteration is 64 requests of 128 realistic spans: exactly
+//! The collector's pipeline (request → batch processor → file exporter writing protobuf) against a bare prost
+//! decode of the same requests, in the same run, two ways in: decoded by prost (`decoding: prost`, the reference
+//! path) and checked in place and kept as bytes (what the OTLP receiver does by default). One iteration is 64 requests of 128 realistic spans: exactly
 //! one 8192-span batch, so every iteration ends with its batch written.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -38,15 +39,36 @@ service:
     runtime.block_on(Collector::new(config).start()).unwrap()
 }
 
-/// Decodes and submits every request, then waits until the exporter has written the batch they make up.
+/// How a request's bytes become a batch, as the OTLP receiver's `decoding` setting chooses.
+#[derive(Clone, Copy)]
+enum Decoding {
+    Prost,
+    InPlace,
+}
+
+fn batch_of(bytes: &[u8], decoding: Decoding) -> Batch {
+    match decoding {
+        Decoding::Prost => Batch::new(ExportTraceServiceRequest::decode(bytes).unwrap()),
+        Decoding::InPlace => {
+            let scan = otlp_model::wire::scan(otlp_model::Signal::Traces, bytes).unwrap();
+            Batch::from_encoded(
+                otlp_model::Signal::Traces,
+                bytes::Bytes::copy_from_slice(bytes),
+                scan.items,
+            )
+        }
+    }
+}
+
+/// Submits every request, then waits until the exporter has written the batch they make up.
 async fn run_pipeline(
     collector: &RunningCollector,
     requests: &[Vec<u8>],
+    decoding: Decoding,
     exported_before: u64,
 ) -> u64 {
     for bytes in requests {
-        let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
-        collector.submit(Batch::new(request)).await.unwrap();
+        collector.submit(batch_of(bytes, decoding)).await.unwrap();
     }
     let target = exported_before + SPANS as u64;
     // Sleeping (rather than spinning) while the file is written keeps the waiting out of the CPU figures.
@@ -98,7 +120,24 @@ fn pipeline(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(SPANS as u64));
     group.bench_function(BenchmarkId::new("decode_batch_file_export", SPANS), |b| {
-        b.iter(|| exported = runtime.block_on(run_pipeline(&collector, &requests, exported)))
+        b.iter(|| {
+            exported = runtime.block_on(run_pipeline(
+                &collector,
+                &requests,
+                Decoding::Prost,
+                exported,
+            ))
+        })
+    });
+    group.bench_function(BenchmarkId::new("in_place_batch_file_export", SPANS), |b| {
+        b.iter(|| {
+            exported = runtime.block_on(run_pipeline(
+                &collector,
+                &requests,
+                Decoding::InPlace,
+                exported,
+            ))
+        })
     });
     group.bench_function(BenchmarkId::new("peer_prost_decode", SPANS), |b| {
         b.iter(|| decode_all(&requests))
@@ -106,28 +145,47 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 
     let pipeline_cpu = cpu_per_million_spans(|| {
-        exported = runtime.block_on(run_pipeline(&collector, &requests, exported))
+        exported = runtime.block_on(run_pipeline(
+            &collector,
+            &requests,
+            Decoding::Prost,
+            exported,
+        ))
+    });
+    let in_place_cpu = cpu_per_million_spans(|| {
+        exported = runtime.block_on(run_pipeline(
+            &collector,
+            &requests,
+            Decoding::InPlace,
+            exported,
+        ))
     });
     let decode_cpu = cpu_per_million_spans(|| {
         std::hint::black_box(decode_all(&requests));
     });
     runtime.block_on(collector.shutdown(Duration::from_secs(10)));
 
-    if let (Ok(dir), Some(pipeline_cpu), Some(decode_cpu)) =
-        (std::env::var("OTLP_BENCH_NOTES"), pipeline_cpu, decode_cpu)
-    {
+    if let (Ok(dir), Some(pipeline_cpu), Some(in_place_cpu), Some(decode_cpu)) = (
+        std::env::var("OTLP_BENCH_NOTES"),
+        pipeline_cpu,
+        in_place_cpu,
+        decode_cpu,
+    ) {
         let note = format!(
             "### Collector pipeline: CPU time per million spans\n\n\
              Process CPU time (user + system, every thread, from /proc/self/stat) over {} spans of realistic \
              traces ({:.0} bytes/span encoded), {REQUESTS} requests of {SPANS_PER_REQUEST} spans per batch, \
              mimalloc.\n\n\
              | path | CPU s per million spans | spans/s per core | ratio |\n|---|---|---|---|\n\
-             | decode → batch → file export (ours) | {pipeline_cpu:.3} | {:.0} | {:.2}x the decode alone |\n\
+             | prost decode → batch → file export (ours, `decoding: prost`) | {pipeline_cpu:.3} | {:.0} | {:.2}x the decode alone |\n\
+             | checked in place → batch → file export (ours, default) | {in_place_cpu:.3} | {:.0} | {:.2}x the decode alone |\n\
              | prost decode only (peer) | {decode_cpu:.3} | {:.0} | 1.00x |\n",
             250 * SPANS,
             bytes as f64 / SPANS as f64,
             1e6 / pipeline_cpu,
             pipeline_cpu / decode_cpu,
+            1e6 / in_place_cpu,
+            in_place_cpu / decode_cpu,
             1e6 / decode_cpu,
         );
         std::fs::create_dir_all(&dir).unwrap();

@@ -14,6 +14,7 @@ use std::time::Duration;
 const CONFIG: &str = r#"
 receivers:
   otlp:
+    decoding: in_place
     protocols:
       grpc: { endpoint: "127.0.0.1:0", max_recv_msg_size_mib: 1 }
       http: { endpoint: "127.0.0.1:0", max_request_body_size: 1048576 }
@@ -178,9 +179,23 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), sent as u64);
 }
 
+/// The same collector with every request decoded by prost on arrival: the reference path must answer alike.
+fn prost_decoding() -> String {
+    CONFIG.replace("decoding: in_place", "decoding: prost")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_span_ids_are_rejected_alone_with_partial_success() {
-    let harness = TestCollector::start(CONFIG).await;
+    malformed_span_ids_are_rejected_alone(CONFIG).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_span_ids_are_rejected_alone_when_prost_decodes() {
+    malformed_span_ids_are_rejected_alone(&prost_decoding()).await;
+}
+
+async fn malformed_span_ids_are_rejected_alone(config: &str) {
+    let harness = TestCollector::start(config).await;
     let mut request = good_request(10);
     let mut all_spans = request
         .resource_spans
@@ -261,7 +276,16 @@ async fn raw_grpc(endpoint: &str, message: &[u8]) -> (Option<String>, Option<Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
-    let harness = TestCollector::start(CONFIG).await;
+    grpc_bad_requests_get_clear_errors(CONFIG).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_bad_requests_get_clear_errors_when_prost_decodes() {
+    grpc_bad_requests_get_clear_errors(&prost_decoding()).await;
+}
+
+async fn grpc_bad_requests_get_clear_errors(config: &str) {
+    let harness = TestCollector::start(config).await;
     let endpoint = harness.grpc_endpoint();
     let mut client = TraceServiceClient::connect(endpoint.clone()).await.unwrap();
 

@@ -29,11 +29,12 @@ enum Transport {
 const SPANS: usize = 250;
 const LOGS: usize = 40;
 
-fn config(format: &str) -> String {
+fn config(format: &str, decoding: &str) -> String {
     format!(
         r#"
 receivers:
   otlp:
+    decoding: {decoding}
     protocols:
       grpc: {{ endpoint: "127.0.0.1:0" }}
       http: {{ endpoint: "127.0.0.1:0" }}
@@ -172,8 +173,8 @@ fn run_application(transport: Transport, grpc: String, http: String) -> Sent {
     sent
 }
 
-async fn round_trip(transport: Transport, format: &str) {
-    let harness = TestCollector::start(&config(format)).await;
+async fn round_trip(transport: Transport, format: &str, decoding: &str) {
+    let harness = TestCollector::start(&config(format, decoding)).await;
     let (grpc, http) = (harness.grpc_endpoint(), harness.http_endpoint());
     let sent = tokio::task::spawn_blocking(move || run_application(transport, grpc, http))
         .await
@@ -286,15 +287,26 @@ async fn round_trip(transport: Transport, format: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_exporter_to_json_files() {
-    round_trip(Transport::Grpc, "json").await;
+    round_trip(Transport::Grpc, "json", "in_place").await;
+}
+
+/// The reference path: every request decoded by prost on arrival, the same files and counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_exporter_to_proto_files_decoded_by_prost() {
+    round_trip(Transport::Grpc, "proto", "prost").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_protobuf_exporter_to_proto_files() {
-    round_trip(Transport::HttpProtobuf, "proto").await;
+    round_trip(Transport::HttpProtobuf, "proto", "in_place").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_protobuf_exporter_to_json_files_decoded_by_prost() {
+    round_trip(Transport::HttpProtobuf, "json", "prost").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_json_exporter_to_json_files() {
-    round_trip(Transport::HttpJson, "json").await;
+    round_trip(Transport::HttpJson, "json", "in_place").await;
 }

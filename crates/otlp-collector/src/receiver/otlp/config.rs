@@ -10,6 +10,22 @@ pub struct OtlpReceiverConfig {
     /// Which transports to serve.
     #[serde(default)]
     pub protocols: Protocols,
+    /// How received protobuf becomes a batch (not in otelcol).
+    #[serde(default)]
+    pub decoding: Decoding,
+}
+
+/// How received protobuf becomes a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decoding {
+    /// Checked in place and kept as the bytes that arrived, so nothing is decoded unless a processor needs the
+    /// message tree and exporters forward the bytes as received.
+    #[default]
+    InPlace,
+    /// Decoded into prost's message tree on arrival, as before the fast path: the reference the in-place path is
+    /// tested against, kept selectable to compare the two or to rule the fast path out while chasing a bug.
+    Prost,
 }
 
 /// `protocols`: each present key enables that transport (`grpc:` alone means "with defaults").

@@ -1,6 +1,6 @@
 //! OTLP/gRPC: one generic tonic service per signal on one server, all answered by the same handler.
 
-use super::{GrpcServerConfig, accept_encoded};
+use super::{Decoding, GrpcServerConfig, accept_encoded};
 use crate::Error;
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::receiver::{Ingest, shutdown_signal};
@@ -25,6 +25,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 struct GrpcReceiver {
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
+    decoding: Decoding,
 }
 
 impl GrpcReceiver {
@@ -32,8 +33,8 @@ impl GrpcReceiver {
     /// the pipelines, answer with partial success.
     async fn export<R: OtlpRequest>(&self, request: Bytes) -> Result<R::Response, Status> {
         // tonic's prost codec answers undecodable bytes with INTERNAL and prost's message: so do we.
-        let (batch, rejected) =
-            accept_encoded::<R>(request).map_err(|e| Status::internal(e.to_string()))?;
+        let (batch, rejected) = accept_encoded::<R>(request, self.decoding)
+            .map_err(|e| Status::internal(e.to_string()))?;
         if let Some(rejected) = &rejected {
             self.counters.refused(
                 R::SIGNAL,
@@ -236,9 +237,14 @@ pub(super) async fn serve(
     config: GrpcServerConfig,
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
+    decoding: Decoding,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), Error> {
-    let receiver = Arc::new(GrpcReceiver { ingest, counters });
+    let receiver = Arc::new(GrpcReceiver {
+        ingest,
+        counters,
+        decoding,
+    });
     let max_decoding_message_size = config.max_recv_msg_size_mib.saturating_mul(1024 * 1024);
     fn service<R>(
         receiver: &Arc<GrpcReceiver>,

@@ -1,6 +1,6 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
-use super::{HttpServerConfig, accept_encoded};
+use super::{Decoding, HttpServerConfig, accept_encoded};
 use crate::compression::{Compression, DecompressError, decompress};
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, shutdown_signal};
@@ -40,6 +40,7 @@ struct HttpState {
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
     max_body: usize,
+    decoding: Decoding,
 }
 
 /// A request that is not taken, and how to answer it.
@@ -126,10 +127,11 @@ fn success<T: OtlpResponse>(encoding: Encoding, response: &T) -> Response {
 fn decode<R: OtlpRequest>(
     encoding: Encoding,
     body: Vec<u8>,
+    decoding: Decoding,
 ) -> Answer<(Batch, Option<otlp_model::Rejected>)> {
     let what = R::MESSAGE_NAME;
     match encoding {
-        Encoding::Protobuf => accept_encoded::<R>(Bytes::from(body)).map_err(|e| {
+        Encoding::Protobuf => accept_encoded::<R>(Bytes::from(body), decoding).map_err(|e| {
             Failure::bad_request(
                 encoding,
                 format!("body is not a valid protobuf {what}: {e}"),
@@ -261,7 +263,7 @@ async fn export<R: OtlpRequest>(
 ) -> Response {
     let result = async {
         let (encoding, body) = read_body(&state, &headers, body).await?;
-        let (batch, rejected) = decode::<R>(encoding, body)?;
+        let (batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
         if let Some(rejected) = &rejected {
             state.counters.refused(
                 R::SIGNAL,
@@ -282,10 +284,12 @@ pub(super) async fn serve(
     config: HttpServerConfig,
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
+    decoding: Decoding,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), Error> {
     let state = Arc::new(HttpState {
         max_body: config.max_request_body_size,
+        decoding,
         ingest: ingest.clone(),
         counters,
     });

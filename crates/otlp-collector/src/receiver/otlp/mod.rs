@@ -6,7 +6,7 @@ mod config;
 mod grpc;
 mod http;
 
-pub use config::{GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
+pub use config::{Decoding, GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
 
 use super::{RunningReceiver, bind};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
@@ -54,6 +54,7 @@ impl ReceiverFactory for Factory {
                 grpc.clone(),
                 ingest.clone(),
                 counters,
+                config.decoding,
                 watch.clone(),
             ));
         }
@@ -67,6 +68,7 @@ impl ReceiverFactory for Factory {
                 http.clone(),
                 ingest,
                 counters,
+                config.decoding,
                 watch,
             ));
         }
@@ -76,10 +78,17 @@ impl ReceiverFactory for Factory {
 
 /// A received protobuf request as a batch, checked in place: a request without invalid items stays as its bytes
 /// (nothing decoded); one with invalid items is decoded and cleaned, and what was removed is reported for the
-/// partial-success answer. Bytes prost would refuse are refused with prost's own error.
+/// partial-success answer. Bytes prost would refuse are refused with prost's own error. With
+/// [`Decoding::Prost`] every request is decoded, which must give the same answers.
 pub(crate) fn accept_encoded<R: OtlpRequest>(
     bytes: Bytes,
+    decoding: Decoding,
 ) -> Result<(Batch, Option<Rejected>), prost::DecodeError> {
+    if decoding == Decoding::Prost {
+        let mut request = R::decode(bytes)?;
+        let rejected = request.remove_invalid();
+        return Ok((Batch::new(request), rejected));
+    }
     match otlp_model::wire::scan(R::SIGNAL, &bytes) {
         Ok(scan) if scan.invalid == 0 => {
             Ok((Batch::from_encoded(R::SIGNAL, bytes, scan.items), None))
@@ -90,5 +99,57 @@ pub(crate) fn accept_encoded<R: OtlpRequest>(
             let rejected = request.remove_invalid();
             Ok((Batch::new(request), rejected))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlp_model::ExportTraceServiceRequest;
+    use prost::Message;
+
+    #[test]
+    fn in_place_keeps_the_bytes_and_prost_decodes_with_the_same_answer() {
+        let mut request = otlp_testkit::Generator::new(3).traces(20);
+        if let Some(span) = request
+            .resource_spans
+            .iter_mut()
+            .flat_map(|r| &mut r.scope_spans)
+            .flat_map(|s| &mut s.spans)
+            .next()
+        {
+            span.trace_id = vec![7; 3];
+        }
+        let good = Bytes::from(otlp_testkit::Generator::new(4).traces(20).encode_to_vec());
+        let bad = Bytes::from(request.encode_to_vec());
+
+        let (kept, none) =
+            accept_encoded::<ExportTraceServiceRequest>(good.clone(), Decoding::InPlace).unwrap();
+        assert!(none.is_none());
+        assert_eq!(kept.encoded().map(|chunks| chunks.len()), Some(1));
+        let (decoded, none) =
+            accept_encoded::<ExportTraceServiceRequest>(good, Decoding::Prost).unwrap();
+        assert!(none.is_none());
+        assert!(decoded.encoded().is_none(), "prost decoding keeps the tree");
+        assert_eq!(kept.to_protobuf(), decoded.to_protobuf());
+
+        let (in_place, in_place_rejected) =
+            accept_encoded::<ExportTraceServiceRequest>(bad.clone(), Decoding::InPlace).unwrap();
+        let (prost, prost_rejected) =
+            accept_encoded::<ExportTraceServiceRequest>(bad, Decoding::Prost).unwrap();
+        assert_eq!(in_place_rejected, prost_rejected);
+        assert_eq!(in_place_rejected.map(|r| r.items), Some(1));
+        assert_eq!(in_place.item_count(), prost.item_count());
+        assert_eq!(in_place.to_protobuf(), prost.to_protobuf());
+
+        let garbage = Bytes::from_static(b"\xff\xff\xff\xff garbage");
+        assert_eq!(
+            accept_encoded::<ExportTraceServiceRequest>(garbage.clone(), Decoding::InPlace)
+                .err()
+                .map(|e| e.to_string()),
+            accept_encoded::<ExportTraceServiceRequest>(garbage, Decoding::Prost)
+                .err()
+                .map(|e| e.to_string()),
+        );
     }
 }

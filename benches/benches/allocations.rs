@@ -1,0 +1,221 @@
+//! Heap allocations per span through the collector's pipelines, counted on the collector's own threads only.
+//!
+//! The collector runs in this process on a runtime whose threads (workers and blocking pool) are marked; a
+//! counting wrapper around mimalloc (the binary's allocator) counts allocations made on marked threads. The client
+//! sends realistic requests over loopback OTLP/gRPC from unmarked threads, so its encoding is not counted; the
+//! tonic server, the receivers, processors, exporters and the file writes are. The peer is prost's decode of the
+//! same requests: the allocations a collector that decodes cannot avoid.
+//!
+//! Figures go to `$OTLP_BENCH_NOTES/collector-allocations.md`.
+// A global allocator is an `unsafe impl`; this one only forwards to mimalloc and counts.
+#![allow(unsafe_code)]
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use otlp_benches::encoded_trace_requests;
+use otlp_collector::{Collector, Config};
+use prost::Message;
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    // Const-initialised with no destructor, so reading it inside the allocator never allocates.
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count(bytes: usize) {
+    if COUNTED.try_with(Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every method forwards to mimalloc with the caller's arguments unchanged; counting touches only atomics
+// and a const thread-local, neither of which allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: the caller's contract for `alloc` is passed on unchanged.
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: as for `alloc`.
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: `ptr` and `layout` come from this allocator, as the caller guarantees.
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as for `realloc`.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const REQUESTS: usize = 200;
+const SPANS_PER_REQUEST: usize = 100;
+/// Rounds over the request set; the first is a warm-up (connections, buffers, file creation).
+const ROUNDS: usize = 6;
+
+/// Allocations and bytes allocated per span, on marked threads, while `work` runs.
+fn per_span(spans: usize, work: impl FnOnce()) -> (f64, f64) {
+    let (allocations, bytes) = (
+        ALLOCATIONS.load(Ordering::Relaxed),
+        ALLOCATED_BYTES.load(Ordering::Relaxed),
+    );
+    work();
+    (
+        (ALLOCATIONS.load(Ordering::Relaxed) - allocations) as f64 / spans as f64,
+        (ALLOCATED_BYTES.load(Ordering::Relaxed) - bytes) as f64 / spans as f64,
+    )
+}
+
+fn config(dir: &std::path::Path, decoding: &str, exporter: &str) -> String {
+    format!(
+        r#"
+receivers:
+  otlp:
+    decoding: {decoding}
+    protocols: {{ grpc: {{ endpoint: "127.0.0.1:0" }} }}
+processors:
+  memory_limiter: {{ check_interval: 1s, limit_percentage: 80, spike_limit_percentage: 25 }}
+  batch: {{}}
+exporters:
+  file: {{ path: "{dir}/otlp-data", format: parquet }}
+  debug: {{ verbosity: basic }}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [memory_limiter, batch], exporters: [{exporter}] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+        dir = dir.display()
+    )
+}
+
+/// Allocations per span of one collector config: the whole run after a warm-up round, shutdown included (it
+/// completes the files).
+fn collector_allocations(requests: &[ExportTraceServiceRequest], yaml: &str) -> (f64, f64) {
+    let collector_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .on_thread_start(|| COUNTED.with(|counted| counted.set(true)))
+        .enable_all()
+        .build()
+        .unwrap();
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = Config::from_yaml(yaml).unwrap();
+    let collector = collector_runtime
+        .block_on(async { tokio::spawn(Collector::new(config).start()).await })
+        .unwrap()
+        .unwrap();
+    let endpoint = format!("http://{}", collector.grpc_addr("otlp").unwrap());
+    let mut client = client_runtime
+        .block_on(TraceServiceClient::connect(endpoint))
+        .unwrap();
+    let mut send_all = || {
+        client_runtime.block_on(async {
+            for request in requests {
+                client.export(request.clone()).await.unwrap();
+            }
+        })
+    };
+    send_all();
+    let spans = (ROUNDS - 1) * requests.len() * SPANS_PER_REQUEST;
+    per_span(spans, || {
+        for _ in 1..ROUNDS {
+            send_all();
+        }
+        collector_runtime.block_on(async {
+            tokio::spawn(async move { collector.shutdown(Duration::from_secs(30)).await })
+                .await
+                .unwrap()
+        });
+    })
+}
+
+fn main() {
+    let encoded = encoded_trace_requests(7, REQUESTS, SPANS_PER_REQUEST);
+    let requests: Vec<ExportTraceServiceRequest> = encoded
+        .iter()
+        .map(|bytes| ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap())
+        .collect();
+    let bytes_per_span =
+        encoded.iter().map(Vec::len).sum::<usize>() as f64 / (REQUESTS * SPANS_PER_REQUEST) as f64;
+
+    let mut rows = Vec::new();
+    for (name, decoding, exporter) in [
+        ("default (batch → flat Parquet file)", "in_place", "file"),
+        ("default, `decoding: prost`", "prost", "file"),
+        ("batch → debug (discards)", "in_place", "debug"),
+        ("batch → debug, `decoding: prost`", "prost", "debug"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let figures = collector_allocations(&requests, &config(dir.path(), decoding, exporter));
+        println!(
+            "{name}: {:.2} allocations/span, {:.0} bytes/span",
+            figures.0, figures.1
+        );
+        rows.push((name, figures));
+    }
+    COUNTED.with(|counted| counted.set(true));
+    let floor = per_span(REQUESTS * SPANS_PER_REQUEST, || {
+        for bytes in &encoded {
+            std::hint::black_box(ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap());
+        }
+    });
+    COUNTED.with(|counted| counted.set(false));
+    println!(
+        "prost decode alone: {:.2} allocations/span, {:.0} bytes/span",
+        floor.0, floor.1
+    );
+
+    let Some(dir) = std::env::var_os("OTLP_BENCH_NOTES") else {
+        return;
+    };
+    let mut note = format!(
+        "### Collector: heap allocations per span\n\n\
+         The collector in-process on its own runtime, fed over loopback OTLP/gRPC by a client on another thread \
+         ({REQUESTS} realistic requests of {SPANS_PER_REQUEST} spans, {bytes_per_span:.0} bytes/span encoded, \
+         sent {} times after a warm-up round); allocations counted on the collector's threads only (tonic \
+         server, receiver, processors, exporter, file writes and the shutdown that completes the files), \
+         mimalloc underneath. The peer is prost's decode of the same requests.\n\n\
+         | pipeline | allocations per span | bytes allocated per span | allocations vs the decode |\n\
+         |---|---|---|---|\n",
+        ROUNDS - 1
+    );
+    for (name, (allocations, bytes)) in rows
+        .iter()
+        .chain(std::iter::once(&("prost decode alone (peer)", floor)))
+    {
+        let _ = writeln!(
+            note,
+            "| {name} | {allocations:.2} | {bytes:.0} | {:.2}x |",
+            allocations / floor.0
+        );
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        std::path::Path::new(&dir).join("collector-allocations.md"),
+        note,
+    )
+    .unwrap();
+}

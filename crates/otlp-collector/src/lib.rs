@@ -39,7 +39,7 @@
 //! The pipeline: receivers (`otlp` over gRPC and HTTP, `arrow_flight`) hand each request to the pipelines of its
 //! signal; processors (`memory_limiter`, `batch`, `tail_sampling`, `probabilistic_sampler`) pass it on; the
 //! exporters' bounded sending queues (`otlp`, `otlphttp`, `arrow_flight`, `file` as JSON, protobuf or Arrow IPC,
-//! `debug`) deliver it with retries. Each component type is a folder under [`receiver`], [`processor`],
+//! `debug`, and `loadbalancing`, which routes by trace id over several backends) deliver it with retries. Each component type is a folder under [`receiver`], [`processor`],
 //! [`exporter`] or [`extension`] that registers a factory ([`component`]); a program embedding the collector
 //! registers its own the same way. When any stage is full the client is told to retry (gRPC
 //! `RESOURCE_EXHAUSTED`/`UNAVAILABLE` with `RetryInfo`, HTTP 429/503 with `Retry-After`) instead of the
@@ -76,6 +76,7 @@ pub use error::Error;
 pub use exporter::arrow_flight::ArrowFlightExporterConfig;
 pub use exporter::debug::{DebugExporterConfig, Verbosity};
 pub use exporter::file::{FileExporterConfig, FileFormat, RotationConfig};
+pub use exporter::loadbalancing::LoadBalancingExporterConfig;
 pub use exporter::otlp::OtlpGrpcExporterConfig;
 pub use exporter::otlphttp::{HttpEncoding, OtlpHttpExporterConfig};
 pub use exporter::{QueueConfig, RetryConfig};

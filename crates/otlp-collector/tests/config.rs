@@ -184,7 +184,7 @@ fn an_unknown_component_type_names_it_and_what_is_supported() {
     ));
     assert_eq!(path, "exporters.prometheusremotewrite/2");
     assert!(
-        message.contains("supported: arrow_flight, debug, file, otlp, otlphttp"),
+        message.contains("supported: arrow_flight, debug, file, loadbalancing, otlp, otlphttp"),
         "{message}"
     );
 }

@@ -1,5 +1,7 @@
 //! ns per pick for every algorithm at 10, 100 and 1000 endpoints, beside tower's p2c
-//! balancer and a plain HashMap-modulo pick measured in the same run.
+//! balancer and a plain HashMap-modulo pick measured in the same run; key-owner lookups one at a
+//! time (beside the memory floor of one random read in an array the ring's size) and a whole
+//! batch of trace ids split by owner, as the `loadbalancing` exporter does.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -8,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use otlp_lb::policy::{
-    ConsistentHash, KeyedPolicy, LeastConnections, LeastLatency, Maglev, PeakEwma, Policy,
+    ConsistentHash, KeyedPolicy, LeastConnections, LeastLatency, Maglev, PeakEwma, Policy, Ring,
     RoundRobin, SmoothWeightedRoundRobin, WeightedRandom,
 };
 use otlp_lb::{Balancer, Endpoint, hash_key};
@@ -179,7 +181,10 @@ fn owner_of<P: KeyedPolicy>(
     group.bench_function(BenchmarkId::new(name, n), |b| {
         b.iter(|| {
             next = (next + 1) & (KEYS - 1);
-            black_box(router.owner(&keys[next]).cloned());
+            // The owner by reference, as routing uses it: cloning the endpoint here would add an atomic
+            // increment per lookup, which also keeps the CPU from overlapping one lookup's cache misses with the
+            // next one's.
+            black_box(router.owner(&keys[next]));
         });
     });
 }
@@ -210,12 +215,84 @@ fn owner(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("peer_hashmap_modulo", n), |b| {
             b.iter(|| {
                 next = (next + 1) & (KEYS - 1);
-                black_box(map.get(&(hash_key(&keys[next]) % n as u64)).cloned());
+                black_box(map.get(&(hash_key(&keys[next]) % n as u64)));
+            });
+        });
+        // Peer: the memory floor. One read at a random place in an array as large as the ring's points: what any
+        // layout of that size pays for one cache miss per key, whatever its search.
+        let mut sorted = endpoints(n);
+        sorted.sort_by(|a, b| a.id().cmp(b.id()));
+        let points = Ring::new(&sorted, ConsistentHash::DEFAULT_VNODES)
+            .expect("valid")
+            .len();
+        let array: Vec<u64> = (0..points as u64).collect();
+        let mut next = 0;
+        group.bench_function(BenchmarkId::new("peer_one_random_read", n), |b| {
+            b.iter(|| {
+                next = (next + 1) & (KEYS - 1);
+                let at = ((u128::from(hash_key(&keys[next])) * points as u128) >> 64) as usize;
+                black_box(array[at]);
             });
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, pick, owner);
+/// Keys routed per iteration of the batch benchmarks: a batch processor's worth of trace ids.
+const BATCH: usize = 1024;
+
+fn partition_of<P: KeyedPolicy>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    policy: P,
+    n: usize,
+    keys: &[[u8; 16]],
+) {
+    let router = balancer(policy, n).router();
+    let mut next = 0;
+    group.bench_function(BenchmarkId::new(name, n), |b| {
+        b.iter(|| {
+            next = (next + BATCH) & (KEYS - 1);
+            let batch: Vec<&[u8; 16]> = keys[next..next + BATCH].iter().collect();
+            black_box(router.partition_routed(batch, |id| otlp_lb::Key::from(*id)))
+        });
+    });
+}
+
+/// The exporter's per-batch question: split a batch of trace ids by the endpoint each goes to. The ring's batched
+/// lookup overlaps the cache misses of different keys, which one lookup at a time cannot.
+fn partition(c: &mut Criterion) {
+    let keys = trace_ids();
+    let mut group = c.benchmark_group("lb_partition_batch");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for n in SIZES {
+        partition_of(
+            &mut group,
+            "consistent_hash",
+            ConsistentHash::new(),
+            n,
+            &keys,
+        );
+        partition_of(&mut group, "maglev", Maglev::new(), n, &keys);
+        // Peer: the same split by `hash % n` into one vector per endpoint.
+        let mut next = 0;
+        group.bench_function(BenchmarkId::new("peer_hashmap_modulo", n), |b| {
+            let map = hashmap_modulo(n);
+            b.iter(|| {
+                next = (next + BATCH) & (KEYS - 1);
+                let mut parts: HashMap<u64, Vec<&[u8; 16]>> = HashMap::new();
+                for id in &keys[next..next + BATCH] {
+                    let index = hash_key(id) % n as u64;
+                    if map.contains_key(&index) {
+                        parts.entry(index).or_default().push(id);
+                    }
+                }
+                black_box(parts)
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pick, owner, partition);
 criterion_main!(benches);

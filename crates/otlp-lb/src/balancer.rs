@@ -313,6 +313,21 @@ impl<P: Policy> Balancer<P> {
         Err(Error::AllExcluded(snapshot.endpoints.len()))
     }
 
+    /// Starts a request to endpoint `id`, which the caller chose itself (a part of a batch
+    /// routed with [`KeyRouter::partition_routed`](crate::KeyRouter::partition_routed)): the
+    /// pick counts it in flight and takes its reported outcome (latency, outlier ejection) like
+    /// any other pick. Health is not checked — the caller decided. An error if `id` is not in
+    /// the set (it left since the caller routed).
+    pub fn pick_endpoint(&self, id: &str) -> Result<Pick> {
+        let snapshot = self.snapshot.load();
+        let state = snapshot
+            .by_id
+            .get(id)
+            .ok_or_else(|| Error::UnknownEndpoint(id.to_owned()))?;
+        let now = LazyNow::new(&*self.shared.clock);
+        Ok(Pick::start(Arc::clone(state), &now))
+    }
+
     #[inline]
     fn pick_in(
         &self,

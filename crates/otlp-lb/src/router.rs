@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::balancer::{Balancer, Snapshot};
+use crate::clock::LazyNow;
 use crate::endpoint::{Endpoint, EndpointId};
 use crate::key::Key;
 use crate::policy::{KeyedPolicy, Policy};
@@ -133,6 +134,50 @@ impl<P: KeyedPolicy> KeyRouter<P> {
         group.members.get(index).map(|m| &m.endpoint)
     }
 
+    /// Where `key` goes now: its owner while the owner is eligible (not ejected by outlier
+    /// detection, not failing active checks), otherwise the first eligible endpoint in the key's
+    /// failover order ([`candidates`](KeyRouter::candidates)) — the endpoint a keyed pick would
+    /// choose, without counting a request. On the ring that is the owner the key would have if
+    /// the ineligible endpoints were removed, so an ejected endpoint's keys spread over the
+    /// others and come back to it when it is readmitted. When no endpoint of the owning group is
+    /// eligible, the owner (as picks do). `None` when there are no endpoints.
+    pub fn route<'k>(&self, key: impl Into<Key<'k>>) -> Option<&Endpoint> {
+        let group = self.owning_group()?;
+        let hash = key.into().hash();
+        let owner = self.policy.owner(&group.table, hash)?;
+        let member = group.members.get(owner)?;
+        let now = LazyNow::new(&*member.shared.clock);
+        if member.is_eligible(&now) {
+            return Some(&member.endpoint);
+        }
+        let eligible: Vec<bool> = group.members.iter().map(|m| m.is_eligible(&now)).collect();
+        let index = self.reroute_index(group, hash, owner, &eligible);
+        group.members.get(index).map(|m| &m.endpoint)
+    }
+
+    /// The first eligible endpoint in `hash`'s failover order, or `owner` when none is.
+    fn reroute_index(
+        &self,
+        group: &crate::balancer::Group<P::Table>,
+        hash: u64,
+        owner: usize,
+        eligible: &[bool],
+    ) -> usize {
+        // Among the first `ineligible + 1` distinct candidates at least one is eligible, so the
+        // walk stops early even on a ring of thousands of endpoints.
+        let ineligible = eligible.iter().filter(|e| !**e).count();
+        if ineligible == eligible.len() {
+            return owner;
+        }
+        let mut candidates = Vec::with_capacity(ineligible + 1);
+        self.policy
+            .candidates(&group.table, hash, ineligible + 1, &mut candidates);
+        candidates
+            .into_iter()
+            .find(|&i| eligible.get(i).copied().unwrap_or(false))
+            .unwrap_or(owner)
+    }
+
     /// Up to `limit` distinct endpoints in `key`'s failover order, the owner first (for the
     /// ring: the next distinct endpoints clockwise).
     pub fn candidates<'k>(&self, key: impl Into<Key<'k>>, limit: usize) -> Vec<&Endpoint> {
@@ -165,10 +210,9 @@ impl<P: KeyedPolicy> KeyRouter<P> {
         let Some(group) = self.owning_group() else {
             return Err(items);
         };
+        let (_, owners) = self.owners_of(group, &items, &mut key_of);
         let mut parts: Vec<Vec<T>> = (0..group.members.len()).map(|_| Vec::new()).collect();
-        for item in items {
-            let hash = key_of(&item).hash();
-            let index = self.policy.owner(&group.table, hash).unwrap_or(0);
+        for (item, index) in items.into_iter().zip(owners) {
             if let Some(part) = parts.get_mut(index) {
                 part.push(item);
             }
@@ -182,6 +226,79 @@ impl<P: KeyedPolicy> KeyRouter<P> {
                 items,
             })
             .collect())
+    }
+
+    /// Splits `items` by where each one goes now ([`route`](KeyRouter::route)): by owner, except
+    /// that items whose owner is ejected or failing active checks go to the next eligible
+    /// endpoint in their failover order. Parts come in endpoint-id order, items keep their order
+    /// within a part. With no endpoints the items are handed back untouched.
+    ///
+    /// This is what a trace-routing exporter sends with: while every endpoint is healthy it is
+    /// exactly [`partition`](KeyRouter::partition); once outlier detection ejects a failing
+    /// endpoint, its keys move to their ring successors (the same successor for every span of a
+    /// trace), and back when the endpoint is readmitted.
+    pub fn partition_routed<T>(
+        &self,
+        items: Vec<T>,
+        mut key_of: impl FnMut(&T) -> Key<'_>,
+    ) -> Result<Vec<Routed<T>>, Vec<T>> {
+        let Some(group) = self.owning_group() else {
+            return Err(items);
+        };
+        let Some(first) = group.members.first() else {
+            return Err(items);
+        };
+        let now = LazyNow::new(&*first.shared.clock);
+        // While no endpoint has a health flag, nothing needs checking; otherwise every member is
+        // read once, on the first item that needs it.
+        let all_eligible = first.all_eligible();
+        let mut eligible: Option<Vec<bool>> = None;
+        let (hashes, owners) = self.owners_of(group, &items, &mut key_of);
+        let mut parts: Vec<Vec<T>> = (0..group.members.len()).map(|_| Vec::new()).collect();
+        for ((item, owner), hash) in items.into_iter().zip(owners).zip(hashes) {
+            let index = if all_eligible {
+                owner
+            } else {
+                let eligible = eligible.get_or_insert_with(|| {
+                    group.members.iter().map(|m| m.is_eligible(&now)).collect()
+                });
+                if eligible.get(owner).copied().unwrap_or(false) {
+                    owner
+                } else {
+                    self.reroute_index(group, hash, owner, eligible)
+                }
+            };
+            if let Some(part) = parts.get_mut(index) {
+                part.push(item);
+            }
+        }
+        Ok(parts
+            .into_iter()
+            .zip(group.members.iter())
+            .filter(|(items, _)| !items.is_empty())
+            .map(|(items, member)| Routed {
+                endpoint: member.endpoint.clone(),
+                items,
+            })
+            .collect())
+    }
+
+    /// The key hash and the owner of each item, the owners looked up all at once
+    /// ([`KeyedPolicy::owners`]): a batch of keys costs a fraction of as many single lookups
+    /// when the table outgrows the CPU caches.
+    fn owners_of<T>(
+        &self,
+        group: &crate::balancer::Group<P::Table>,
+        items: &[T],
+        key_of: &mut impl FnMut(&T) -> Key<'_>,
+    ) -> (Vec<u64>, Vec<usize>) {
+        let hashes: Vec<u64> = items.iter().map(|item| key_of(item).hash()).collect();
+        let mut owners = Vec::with_capacity(hashes.len());
+        self.policy.owners(&group.table, &hashes, &mut owners);
+        // A policy answers for every key of a non-empty group; should one not, its keys go to the first endpoint
+        // rather than be dropped.
+        owners.resize(hashes.len(), 0);
+        (hashes, owners)
     }
 
     /// Checks items queued for endpoint `from` against this (newer) membership: keeps the

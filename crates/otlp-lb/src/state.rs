@@ -1,7 +1,7 @@
 //! Per-endpoint runtime state (load, latency, health) and the balancer-wide state it reports
 //! to. An endpoint's state outlives membership changes: it is kept under the endpoint's id.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -35,6 +35,10 @@ pub(crate) struct Shared {
     pub(crate) track_total_load: bool,
     /// Bumped on every health transition, so cached per-group health knows it is stale.
     pub(crate) health_epoch: AtomicU64,
+    /// Endpoint states alive with any health flag set (ejected, even if due back, or failing
+    /// active checks). Zero means every endpoint is eligible, which lets a batch be routed
+    /// without reading each endpoint's state.
+    pub(crate) flagged: AtomicUsize,
     /// Serializes ejections and readmissions (rare), so the percent limit holds under races.
     health_lock: Mutex<()>,
     /// The current members, for the ejection limits. Weak: states point at `Shared`.
@@ -57,6 +61,7 @@ impl Shared {
             latency,
             track_total_load,
             health_epoch: AtomicU64::new(0),
+            flagged: AtomicUsize::new(0),
             health_lock: Mutex::new(()),
             members: ArcSwap::from_pointee(Vec::new()),
             total_in_flight: AtomicU64::new(0),
@@ -66,6 +71,20 @@ impl Shared {
 
     fn bump_epoch(&self) {
         self.health_epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Keeps [`flagged`](Self::flagged) in step with one state's flags going from `before` to
+    /// `after`.
+    fn flags_changed(&self, before: u8, after: u8) {
+        match (before == 0, after == 0) {
+            (true, false) => {
+                self.flagged.fetch_add(1, Ordering::AcqRel);
+            }
+            (false, true) => {
+                self.flagged.fetch_sub(1, Ordering::AcqRel);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -92,7 +111,19 @@ pub(crate) struct EndpointState {
     latency_lock: Mutex<()>,
 }
 
+impl Drop for EndpointState {
+    fn drop(&mut self) {
+        self.shared.flags_changed(*self.flags.get_mut(), 0);
+    }
+}
+
 impl EndpointState {
+    /// Whether no endpoint of the balancer has a health flag set, so every one is eligible.
+    #[inline]
+    pub(crate) fn all_eligible(&self) -> bool {
+        self.shared.flagged.load(Ordering::Acquire) == 0
+    }
+
     pub(crate) fn new(endpoint: Endpoint, shared: Arc<Shared>) -> Self {
         let start = shared.latency.map_or(0.0, |l| l.default_rtt_nanos);
         let now = shared.clock.now_nanos();
@@ -119,6 +150,8 @@ impl EndpointState {
     /// about it (health, latency, counters); requests in flight stay counted on the old one.
     pub(crate) fn successor(&self, endpoint: Endpoint) -> Self {
         let relaxed = Ordering::Relaxed;
+        // Counted as flagged on its own: the state it succeeds is counted until it is dropped.
+        self.shared.flags_changed(0, self.flags.load(relaxed));
         Self {
             weight: endpoint.weight(),
             endpoint,
@@ -170,7 +203,8 @@ impl EndpointState {
             if self.ejected_until.load(Ordering::Acquire) > now {
                 return false;
             }
-            self.flags.fetch_and(!EJECTED, Ordering::AcqRel);
+            let before = self.flags.fetch_and(!EJECTED, Ordering::AcqRel);
+            self.shared.flags_changed(before, before & !EJECTED);
             self.last_readmit.store(now, Ordering::Release);
             self.shared.bump_epoch();
         }
@@ -302,18 +336,22 @@ impl EndpointState {
             now.saturating_add(config.ejection_nanos(ejections)),
             Ordering::Release,
         );
-        self.flags.fetch_or(EJECTED, Ordering::AcqRel);
+        let before = self.flags.fetch_or(EJECTED, Ordering::AcqRel);
+        self.shared.flags_changed(before, before | EJECTED);
         self.shared.bump_epoch();
         tracing::debug!(endpoint = %self.endpoint, ejections, "endpoint ejected");
     }
 
     /// Sets the active health-check verdict; returns whether it changed.
     pub(crate) fn set_healthy(&self, healthy: bool) -> bool {
-        let previous = if healthy {
-            self.flags.fetch_and(!UNHEALTHY, Ordering::AcqRel)
+        let (previous, now) = if healthy {
+            let previous = self.flags.fetch_and(!UNHEALTHY, Ordering::AcqRel);
+            (previous, previous & !UNHEALTHY)
         } else {
-            self.flags.fetch_or(UNHEALTHY, Ordering::AcqRel)
+            let previous = self.flags.fetch_or(UNHEALTHY, Ordering::AcqRel);
+            (previous, previous | UNHEALTHY)
         };
+        self.shared.flags_changed(previous, now);
         let changed = (previous & UNHEALTHY == 0) != healthy;
         if changed {
             self.shared.bump_epoch();

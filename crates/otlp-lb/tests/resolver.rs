@@ -37,7 +37,14 @@ async fn dns_resolves_localhost_to_loopback_endpoints() {
     );
     assert!(addresses.contains(&"127.0.0.1:4317"));
     assert_eq!(resolver.stats().last_error, None);
-    assert!(resolver.stats().succeeded >= 1);
+    let reader = resolver.stats_reader();
+    let succeeded = resolver.stats().succeeded;
+    assert!(succeeded >= 1);
+    drop(resolver);
+    assert!(
+        reader.read().succeeded >= succeeded,
+        "the counts outlive the resolver"
+    );
 }
 
 #[tokio::test]

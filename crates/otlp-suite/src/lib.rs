@@ -34,6 +34,10 @@ pub use otlp_sampling as sampling;
 #[cfg(feature = "mesh")]
 pub use otlp_mesh as mesh;
 
+/// Load balancing: balancers, consistent hashing, outlier ejection, resolvers, a tower layer.
+#[cfg(feature = "lb")]
+pub use otlp_lb as lb;
+
 /// Tracing for serverless functions: resource detection, the Lambda layer, the extension client.
 #[cfg(feature = "faas")]
 pub use otlp_faas as faas;

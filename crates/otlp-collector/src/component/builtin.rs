@@ -18,6 +18,7 @@ impl Components {
             .with_exporter(exporter::file::Factory)
             .with_exporter(exporter::debug::Factory)
             .with_exporter(exporter::arrow_flight::Factory)
+            .with_exporter(exporter::loadbalancing::Factory)
             .with_extension(extension::health_check::Factory)
     }
 }

@@ -10,6 +10,7 @@ pub mod arrow_flight;
 pub mod debug;
 pub mod file;
 mod helper;
+pub mod loadbalancing;
 pub mod otlp;
 pub mod otlphttp;
 
@@ -30,6 +31,17 @@ pub struct Delivered {
     pub rejected: usize,
     /// The backend's explanation for `rejected`.
     pub message: String,
+}
+
+/// What the attempts at one batch so far have settled, for an exporter that delivers a batch in parts (to several
+/// destinations) and retries only the parts that failed: the helper counts these items once, as sent or rejected,
+/// and only the rest as failed if it gives up on the batch or a shutdown cuts it short.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Items delivered.
+    pub sent: usize,
+    /// Items a destination refused for good (partial success, or a permanent error for their part).
+    pub rejected: usize,
 }
 
 /// Why an export attempt failed.
@@ -93,6 +105,14 @@ pub trait Export: Send + Sync + 'static {
     fn flush(&self) -> impl Future<Output = Result<(), ExportError>> + Send {
         async { Ok(()) }
     }
+
+    /// What earlier attempts at `payload` settled although the batch as a whole is not done: only an exporter that
+    /// sends a batch in parts and retries the failed parts alone has anything to report (the default is nothing).
+    /// When an attempt succeeds, its [`Delivered`] covers the whole batch, parts settled earlier included.
+    fn settled(&self, payload: &Self::Payload) -> Settled {
+        let _ = payload;
+        Settled::default()
+    }
 }
 
 /// A built exporter: its [`Export`] and the helper settings (queue, retry, timeout) it runs with.
@@ -113,13 +133,18 @@ impl Exporter {
 
 /// [`Export`] behind a trait object: the payload type disappears into the prepared [`Attempt`].
 pub(crate) trait DynExport: Send + Sync {
-    fn prepare(&self, batch: &Arc<Batch>) -> Result<Box<dyn Attempt>, ExportError>;
+    fn prepare(&self, batch: &Arc<Batch>) -> Result<Arc<dyn Attempt>, ExportError>;
     fn flush(&self) -> BoxFuture<'_, Result<(), ExportError>>;
 }
 
 /// A prepared batch, ready to be sent as many times as needed.
 pub(crate) trait Attempt: Send + Sync {
     fn send(&self) -> BoxFuture<'_, Result<Delivered, ExportError>>;
+
+    /// What the attempts so far settled ([`Export::settled`]).
+    fn settled(&self) -> Settled {
+        Settled::default()
+    }
 }
 
 struct Erased<E>(Arc<E>);
@@ -130,8 +155,8 @@ struct Prepared<E: Export> {
 }
 
 impl<E: Export> DynExport for Erased<E> {
-    fn prepare(&self, batch: &Arc<Batch>) -> Result<Box<dyn Attempt>, ExportError> {
-        Ok(Box::new(Prepared {
+    fn prepare(&self, batch: &Arc<Batch>) -> Result<Arc<dyn Attempt>, ExportError> {
+        Ok(Arc::new(Prepared {
             payload: self.0.prepare(batch)?,
             export: self.0.clone(),
         }))
@@ -145,5 +170,9 @@ impl<E: Export> DynExport for Erased<E> {
 impl<E: Export> Attempt for Prepared<E> {
     fn send(&self) -> BoxFuture<'_, Result<Delivered, ExportError>> {
         Box::pin(self.export.send(&self.payload))
+    }
+
+    fn settled(&self) -> Settled {
+        self.export.settled(&self.payload)
     }
 }

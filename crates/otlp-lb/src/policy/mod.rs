@@ -95,6 +95,13 @@ pub trait KeyedPolicy: Policy {
     /// The endpoint owning `hash`, ignoring health and load.
     fn owner(&self, table: &Self::Table, hash: u64) -> Option<usize>;
 
+    /// The owners of many hashes at once, appended to `out` in order (nothing for an empty
+    /// table). The default asks [`owner`](KeyedPolicy::owner) for each; a policy whose table
+    /// outgrows the CPU caches overrides it to overlap the memory reads of different keys.
+    fn owners(&self, table: &Self::Table, hashes: &[u64], out: &mut Vec<usize>) {
+        out.extend(hashes.iter().map_while(|&hash| self.owner(table, hash)));
+    }
+
     /// Up to `limit` distinct endpoints in the order `hash` fails over through them, the
     /// owner first, appended to `out`.
     fn candidates(&self, table: &Self::Table, hash: u64, limit: usize, out: &mut Vec<usize>);

@@ -22,9 +22,10 @@ const MAX_POINTS: u64 = 1 << 25;
 /// endpoint moves under `1.1/(n+1)` of the keys for all but a few memberships in a million
 /// (Ketama's 160 points leave a 8% spread, and break that bound one time in nine). The cost is
 /// memory — 8 bytes per point, 16 MiB at 1000 endpoints — which at that size takes lookups
-/// out of the CPU caches: see `docs/benchmarks.md` for lookup time by ring size, and lower
-/// [`vnodes`](ConsistentHash::vnodes) for very large sets when speed matters more than
-/// balance.
+/// out of the CPU caches: see `docs/benchmarks.md` for lookup time by ring size. Routing a
+/// batch ([`Ring::owners`], used by [`KeyRouter`](crate::KeyRouter)'s partitions) overlaps the
+/// memory reads of different keys; lower [`vnodes`](ConsistentHash::vnodes) for very large sets
+/// when speed matters more than balance.
 #[derive(Debug, Clone, Copy)]
 pub struct ConsistentHash {
     vnodes: u32,
@@ -174,8 +175,47 @@ impl Ring {
     /// The position of the first point at or after `hash`, wrapping past the top.
     #[inline]
     pub fn position(&self, hash: u64) -> usize {
+        self.position_from(self.bucket_start(hash), hash)
+    }
+
+    /// Where `hash`'s bucket starts in the points: the first of a lookup's two memory reads.
+    #[inline]
+    fn bucket_start(&self, hash: u64) -> usize {
+        self.index
+            .get((hash >> self.shift) as usize)
+            .map_or(0, |&start| start as usize)
+    }
+
+    /// The owners of many hashes at once, appended to `out` in order: the same answers as
+    /// [`owner`](Ring::owner), computed in two passes over short runs of keys — every key's
+    /// bucket first, then every key's window of points — so that the CPU overlaps the cache
+    /// misses of different keys instead of waiting for one key's two reads in turn. On a ring
+    /// larger than the CPU caches (1000 endpoints at 2048 points each: 32 MiB) this is several
+    /// times faster per key than one lookup at a time. Appends nothing for an empty ring.
+    pub fn owners(&self, hashes: &[u64], out: &mut Vec<usize>) {
+        /// Keys per run: their bucket starts stay in registers or L1 between the passes.
+        const RUN: usize = 32;
+        if self.len == 0 {
+            return;
+        }
+        out.reserve(hashes.len());
+        let mut starts = [0_usize; RUN];
+        for run in hashes.chunks(RUN) {
+            for (start, &hash) in starts.iter_mut().zip(run) {
+                *start = self.bucket_start(hash);
+            }
+            for (&start, &hash) in starts.iter().zip(run) {
+                let position = self.position_from(start, hash);
+                out.push(self.owner_at(position));
+            }
+        }
+    }
+
+    /// The position of the first point at or after `hash`, searching from `position`, the start
+    /// of its bucket.
+    #[inline]
+    fn position_from(&self, mut position: usize, hash: u64) -> usize {
         let target = hash & !OWNER_MASK;
-        let mut position = self.index[(hash >> self.shift) as usize] as usize;
         loop {
             let Some(window) = self
                 .packed
@@ -352,6 +392,10 @@ impl KeyedPolicy for ConsistentHash {
         ring.owner(hash)
     }
 
+    fn owners(&self, ring: &Ring, hashes: &[u64], out: &mut Vec<usize>) {
+        ring.owners(hashes, out);
+    }
+
     fn candidates(&self, ring: &Ring, hash: u64, limit: usize, out: &mut Vec<usize>) {
         ring.walk_distinct(hash, limit, out);
     }
@@ -388,6 +432,28 @@ mod tests {
         }
         assert_eq!(ring.position(u64::MAX), 0);
         assert_eq!(ring.position(0), 0);
+    }
+
+    #[test]
+    fn batched_lookups_answer_like_single_ones() {
+        for n in [1, 7, 300] {
+            let ring = Ring::new(&endpoints(n), 64).unwrap();
+            let mut state = n as u64;
+            let hashes: Vec<u64> = (0..1_000)
+                .map(|_| {
+                    state = crate::key::mix64(state);
+                    state
+                })
+                .chain([0, u64::MAX])
+                .collect();
+            let mut batched = Vec::new();
+            ring.owners(&hashes, &mut batched);
+            let single: Vec<usize> = hashes.iter().map(|&h| ring.owner(h).unwrap()).collect();
+            assert_eq!(batched, single);
+        }
+        let mut none = Vec::new();
+        Ring::new(&[], 64).unwrap().owners(&[1, 2], &mut none);
+        assert!(none.is_empty());
     }
 
     #[test]

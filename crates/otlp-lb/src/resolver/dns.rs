@@ -152,7 +152,25 @@ impl DnsResolver {
 
     /// Counters and the last error.
     pub fn stats(&self) -> ResolutionStats {
-        self.stats
+        self.stats_reader().read()
+    }
+
+    /// A handle that reads [`stats`](DnsResolver::stats) without keeping the resolver running, and
+    /// still reads the final counts once it has stopped (for self-metrics, which must never go
+    /// back to zero).
+    pub fn stats_reader(&self) -> ResolutionStatsReader {
+        ResolutionStatsReader(Arc::clone(&self.stats))
+    }
+}
+
+/// Reads a [`DnsResolver`]'s counters; see [`DnsResolver::stats_reader`].
+#[derive(Debug, Clone)]
+pub struct ResolutionStatsReader(Arc<Mutex<ResolutionStats>>);
+
+impl ResolutionStatsReader {
+    /// The counters and the last error now.
+    pub fn read(&self) -> ResolutionStats {
+        self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use dns::{DnsConfig, DnsResolver, HostLookup, ResolutionStats, SystemLookup};
+pub use dns::{
+    DnsConfig, DnsResolver, HostLookup, ResolutionStats, ResolutionStatsReader, SystemLookup,
+};
 
 use crate::balancer::Balance;
 use crate::endpoint::{Endpoint, validate_set};

@@ -1,6 +1,7 @@
 //! The `file` exporter's settings.
 
 use crate::de;
+use crate::exporter::{HelperSettings, QueueConfig};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -67,6 +68,12 @@ pub struct FileExporterConfig {
     /// so this only bounds how long data may sit in our buffer; kept for otelcol compatibility.
     #[serde(default = "default_flush_interval", deserialize_with = "de::duration")]
     pub flush_interval: Duration,
+    /// An otlp-suite addition (otelcol's `file` exporter has no queue): `sending_queue: { enabled: false }` writes
+    /// each batch while the client waits, so a request is answered only once its data is in the file (for `json`
+    /// and `proto`, handed to the operating system: it survives the collector being killed). Without it, batches
+    /// wait in a queue of 64 written by one consumer, and are acknowledged when queued.
+    #[serde(default)]
+    pub sending_queue: Option<QueueConfig>,
 }
 
 fn default_flush_interval() -> Duration {
@@ -81,6 +88,19 @@ impl FileExporterConfig {
         if self.rotation.as_ref().is_some_and(|r| r.max_megabytes == 0) {
             return Err("rotation.max_megabytes must be positive".into());
         }
+        if let Some(queue) = &self.sending_queue {
+            queue.validate()?;
+        }
         Ok(())
+    }
+
+    /// How the helper runs the exporter: local settings (short retries for a full disk), with the queue the config
+    /// asks for.
+    pub(super) fn helper(&self) -> HelperSettings {
+        let mut settings = HelperSettings::local();
+        if let Some(queue) = &self.sending_queue {
+            settings.queue = queue.clone();
+        }
+        settings
     }
 }

@@ -10,7 +10,7 @@ mod rotation;
 
 pub use config::{FileExporterConfig, FileFormat, RotationConfig};
 
-use super::{Exporter, HelperSettings};
+use super::Exporter;
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 
 /// The `file` exporter type.
@@ -31,8 +31,8 @@ impl ExporterFactory for Factory {
         config: &FileExporterConfig,
         _context: ExporterContext<'_>,
     ) -> Result<Exporter, String> {
-        // Files are written synchronously from a small queue: there is no backend outage to absorb.
-        let settings = HelperSettings::local();
+        // Files are written from a small queue (there is no backend outage to absorb), or while the client waits.
+        let settings = config.helper();
         Ok(match config.format {
             FileFormat::Parquet | FileFormat::Arrow => {
                 Exporter::new(columnar::ColumnarFileExport::open(config), settings)

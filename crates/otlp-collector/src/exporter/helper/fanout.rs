@@ -52,8 +52,9 @@ impl Consumer for ExporterFanout {
             // Exporters without a queue send while the client waits; their failure is the client's to retry.
             let batch = Arc::new(batch);
             for exporter in self.exporters.iter().filter(|e| e.queue.is_none()) {
-                if let Err(e) = exporter.send_with_retry(&batch).await {
-                    exporter.count_failure(batch.item_count(), &e);
+                if let Err(undelivered) = exporter.send_with_retry(&batch).await {
+                    exporter.count_failure(undelivered.items, &undelivered.error);
+                    let e = undelivered.error;
                     let kind = match e {
                         ExportError::Retryable { .. } => RefusalKind::Unavailable,
                         ExportError::Permanent { .. } => RefusalKind::Permanent,

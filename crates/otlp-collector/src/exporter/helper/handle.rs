@@ -1,6 +1,6 @@
 //! One exporter serving one signal: its queue, the consumers draining it, retries, and the self-metrics.
 
-use super::super::{DynExport, ExportError, Exporter};
+use super::super::{Attempt, DynExport, ExportError, Exporter, Settled};
 use super::HelperSettings;
 use super::queue::Queue;
 use super::timeout::send_within;
@@ -18,6 +18,21 @@ pub(super) struct Counters {
     pub(super) enqueue_failed: Counter,
 }
 
+/// Items of one batch the helper gave up on, and why.
+pub(crate) struct Undelivered {
+    pub(crate) error: ExportError,
+    /// The batch's items that were neither sent nor rejected by a destination.
+    pub(crate) items: usize,
+}
+
+/// Batches being sent by the consumers, so that a shutdown cutting them short counts what their attempts settled
+/// (parts already delivered) as sent, not lost.
+#[derive(Default)]
+struct InFlight {
+    next: u64,
+    attempts: std::collections::HashMap<u64, Arc<dyn Attempt>>,
+}
+
 /// One exporter serving one signal.
 pub(crate) struct ExporterHandle {
     pub(super) id: String,
@@ -30,6 +45,7 @@ pub(crate) struct ExporterHandle {
     /// After a failed send without a queue, when a refused batch is worth offering again.
     pub(super) retry_not_before: parking_lot::Mutex<Option<Instant>>,
     workers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
+    in_flight: parking_lot::Mutex<InFlight>,
 }
 
 impl ExporterHandle {
@@ -72,6 +88,7 @@ impl ExporterHandle {
             queue,
             retry_not_before: parking_lot::Mutex::new(None),
             workers: parking_lot::Mutex::new(Vec::new()),
+            in_flight: parking_lot::Mutex::new(InFlight::default()),
         })
     }
 
@@ -88,8 +105,8 @@ impl ExporterHandle {
                 // `pop` ends once the queue is closed and empty: that is the end of a drained shutdown.
                 while let Some(batch) = queue.pop().await {
                     let n = batch.item_count();
-                    if let Err(e) = this.send_with_retry(&batch).await {
-                        this.count_failure(n, &e);
+                    if let Err(undelivered) = this.send_with_retry(&batch).await {
+                        this.count_failure(undelivered.items, &undelivered.error);
                     }
                     queue.sent(n);
                 }
@@ -108,16 +125,42 @@ impl ExporterHandle {
     }
 
     /// Prepares the batch once and sends it with the retry policy; counts what was sent and what the backend
-    /// rejected in part.
-    pub(super) async fn send_with_retry(&self, batch: &Arc<Batch>) -> Result<(), ExportError> {
+    /// rejected in part. On failure, says how many items are left undelivered (all of them, unless the exporter
+    /// settled parts of the batch before giving up: those are counted here as sent or rejected).
+    pub(super) async fn send_with_retry(&self, batch: &Arc<Batch>) -> Result<(), Undelivered> {
+        let n = batch.item_count();
+        let attempt = self
+            .export
+            .prepare(batch)
+            .map_err(|error| Undelivered { error, items: n })?;
+        let key = {
+            let mut in_flight = self.in_flight.lock();
+            in_flight.next += 1;
+            let key = in_flight.next;
+            in_flight.attempts.insert(key, Arc::clone(&attempt));
+            key
+        };
+        let result = self.retry(attempt.as_ref(), n).await;
+        // No await from here to the caller's `queue.sent`: a shutdown aborting this task either finds the attempt
+        // registered (and counts what it settled) or finds its items no longer held.
+        self.in_flight.lock().attempts.remove(&key);
+        result.map_err(|error| {
+            let settled = attempt.settled();
+            self.count_settled(settled, n);
+            Undelivered {
+                error,
+                items: n.saturating_sub(settled.sent + settled.rejected),
+            }
+        })
+    }
+
+    async fn retry(&self, attempt: &dyn Attempt, n: usize) -> Result<(), ExportError> {
         let retry = &self.settings.retry;
-        let attempt = self.export.prepare(batch)?;
         let started = Instant::now();
         let mut backoff = retry.start();
         loop {
-            let error = match send_within(self.settings.timeout, attempt.as_ref()).await {
+            let error = match send_within(self.settings.timeout, attempt).await {
                 Ok(delivered) => {
-                    let n = batch.item_count();
                     let rejected = delivered.rejected.min(n);
                     self.counters.sent.add((n - rejected) as u64);
                     if rejected > 0 {
@@ -141,6 +184,16 @@ impl ExporterHandle {
         }
     }
 
+    /// Counts the parts of an unfinished batch of `n` items that its attempts settled.
+    fn count_settled(&self, settled: Settled, n: usize) {
+        let sent = settled.sent.min(n);
+        let rejected = settled.rejected.min(n - sent);
+        self.counters.sent.add(sent as u64);
+        self.counters
+            .send_failed
+            .add(self.signal, rejected, "rejected_by_destination");
+    }
+
     /// Waits until this exporter's queue is empty and nothing is being sent, or `deadline`; true when drained.
     async fn drained(&self, deadline: Instant) -> bool {
         match &self.queue {
@@ -153,15 +206,26 @@ impl ExporterHandle {
     async fn shutdown(&self, deadline: Instant) {
         if let Some(queue) = &self.queue {
             queue.close();
-            let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock());
-            let abort_handles: Vec<_> = workers.iter().map(JoinHandle::abort_handle).collect();
+            let mut workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock());
             let drained =
-                tokio::time::timeout_at(deadline, futures::future::join_all(workers)).await;
+                tokio::time::timeout_at(deadline, futures::future::join_all(workers.iter_mut()))
+                    .await;
             if drained.is_err() {
-                for handle in abort_handles {
-                    handle.abort();
+                for worker in &workers {
+                    worker.abort();
                 }
-                let lost = queue.abandon();
+                // Aborted tasks end at their next await; once they have, no attempt changes what it settled.
+                futures::future::join_all(workers).await;
+                let settled: Vec<Settled> = std::mem::take(&mut self.in_flight.lock().attempts)
+                    .into_values()
+                    .map(|attempt| attempt.settled())
+                    .collect();
+                let mut lost = queue.abandon();
+                for settled in settled {
+                    let done = (settled.sent + settled.rejected).min(lost);
+                    self.count_settled(settled, done);
+                    lost -= done;
+                }
                 self.counters.send_failed.add(self.signal, lost, "shutdown");
                 tracing::error!(exporter = %self.id, signal = %self.signal, items = lost,
                     "shutdown deadline reached: these items could not be delivered");

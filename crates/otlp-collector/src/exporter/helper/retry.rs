@@ -88,7 +88,8 @@ impl RetryConfig {
         // A throttling hint from the destination replaces our own schedule, as in otelcol.
         let wait = retry_after.unwrap_or(randomised);
         if !self.max_elapsed_time.is_zero() && elapsed + wait > self.max_elapsed_time {
-            return Err(ExportError::permanent(format!(
+            // Still a retryable failure (counted as `retries_exhausted`): only this batch's time ran out.
+            return Err(ExportError::retryable(format!(
                 "gave up after {elapsed:?} of retries: {}",
                 error.message()
             )));
@@ -173,7 +174,7 @@ mod tests {
             0.0,
         );
         assert!(
-            matches!(late, Err(ExportError::Permanent { message }) if message.contains("gave up"))
+            matches!(late, Err(ExportError::Retryable { message, .. }) if message.contains("gave up"))
         );
         let permanent = config.after_failure(
             &mut config.start(),

@@ -36,7 +36,20 @@ pub struct OtlpGrpcExporterConfig {
 }
 
 impl OtlpGrpcExporterConfig {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    /// The settings a config with only `endpoint` gets: the same defaults as the fields' serde defaults.
+    pub(crate) fn with_endpoint(endpoint: &str) -> Self {
+        OtlpGrpcExporterConfig {
+            endpoint: endpoint.to_owned(),
+            tls: ClientTlsSettings::default(),
+            compression: de::gzip(),
+            headers: BTreeMap::new(),
+            timeout: de::five_seconds(),
+            sending_queue: QueueConfig::default(),
+            retry_on_failure: RetryConfig::default(),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
         self.sending_queue.validate()?;
         self.retry_on_failure.validate()?;
         grpc_endpoint(&self.endpoint, &self.tls)?;
@@ -57,7 +70,7 @@ impl OtlpGrpcExporterConfig {
 }
 
 /// Resolves otelcol's endpoint forms to a URI and whether it uses TLS.
-pub(super) fn grpc_endpoint(
+pub(crate) fn grpc_endpoint(
     endpoint: &str,
     tls: &ClientTlsSettings,
 ) -> Result<(String, bool), String> {
@@ -103,6 +116,22 @@ pub(super) fn metadata(headers: &BTreeMap<String, String>) -> Result<MetadataMap
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_in_code_match_the_serde_defaults() {
+        let parsed: OtlpGrpcExporterConfig = crate::de::typed(
+            "exporters.otlp",
+            serde_norway::from_str("endpoint: backend:4317").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{parsed:?}"),
+            format!(
+                "{:?}",
+                OtlpGrpcExporterConfig::with_endpoint("backend:4317")
+            )
+        );
+    }
 
     #[test]
     fn endpoint_forms_follow_otelcol() {

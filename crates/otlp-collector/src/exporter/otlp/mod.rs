@@ -12,7 +12,8 @@ use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::compression::Compression;
 use bytes::Bytes;
 use codec::EncodedCodec;
-use config::{grpc_endpoint, metadata};
+pub(crate) use config::grpc_endpoint;
+use config::metadata;
 use otlp_model::{OtlpRequest, OtlpResponse, Rejected, Signal, with_signal};
 use std::sync::Arc;
 use tonic::codec::CompressionEncoding;
@@ -42,14 +43,15 @@ impl ExporterFactory for Factory {
     }
 }
 
-struct OtlpGrpcExport {
+/// An OTLP/gRPC client for one endpoint; the `loadbalancing` exporter keeps one per backend.
+pub(crate) struct OtlpGrpcExport {
     channel: Channel,
     compression: Option<CompressionEncoding>,
     metadata: MetadataMap,
 }
 
 impl OtlpGrpcExport {
-    fn new(config: &OtlpGrpcExporterConfig) -> Result<Self, String> {
+    pub(crate) fn new(config: &OtlpGrpcExporterConfig) -> Result<Self, String> {
         let (uri, secure) = grpc_endpoint(&config.endpoint, &config.tls)?;
         let mut endpoint = Endpoint::from_shared(uri)
             .map_err(|e| format!("endpoint `{}`: {e}", config.endpoint))?
@@ -92,7 +94,10 @@ impl OtlpGrpcExport {
     }
 
     /// One unary `Export` call of `R`'s service with the encoded request.
-    async fn send_encoded<R: OtlpRequest>(&self, body: Bytes) -> Result<Delivered, ExportError> {
+    pub(crate) async fn send_encoded<R: OtlpRequest>(
+        &self,
+        body: Bytes,
+    ) -> Result<Delivered, ExportError> {
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         if let Some(encoding) = self.compression {
             grpc = grpc.send_compressed(encoding);
@@ -155,6 +160,13 @@ pub(crate) fn grpc_error(status: &tonic::Status) -> ExportError {
             message,
             retry_after,
         },
+        // Not an answer from the server but tonic's account of a local transport failure (the connection reset
+        // mid-request, the server killed): the request may never have arrived, so it is worth another try. A status
+        // the server sent has no source.
+        Code::Unknown if std::error::Error::source(status).is_some() => ExportError::Retryable {
+            message,
+            retry_after,
+        },
         _ => ExportError::Permanent { message },
     }
 }
@@ -171,6 +183,9 @@ mod tests {
         assert!(retryable(tonic::Status::deadline_exceeded("slow")));
         assert!(!retryable(tonic::Status::invalid_argument("bad")));
         assert!(!retryable(tonic::Status::resource_exhausted("no hint")));
+        assert!(!retryable(tonic::Status::unknown("the server says so")));
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        assert!(retryable(tonic::Status::from_error(Box::new(reset))));
         let with_hint = tonic::Status::with_error_details(
             tonic::Code::ResourceExhausted,
             "full",

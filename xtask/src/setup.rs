@@ -13,10 +13,19 @@ use anyhow::{Context, Result, bail};
 
 use crate::workspace::{Workspace, describe, run};
 
-/// The system tools the tests need: (executable looked up on PATH, Debian package providing it).
-/// Adding a tool is one line here.
-pub const SYSTEM_TOOLS: &[(&str, &str)] =
-    &[("protoc", "protobuf-compiler"), ("etcd", "etcd-server")];
+/// The system tools the tests need: (probe, Debian package providing it). A probe is an executable
+/// looked up on PATH, or an absolute path of a file the package installs. Adding a tool is one line
+/// here.
+pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
+    ("protoc", "protobuf-compiler"),
+    // etcd-client's protos import protobuf's well-known types, which `protobuf-compiler` only
+    // recommends; apt here installs without recommends.
+    (
+        "/usr/include/google/protobuf/descriptor.proto",
+        "libprotobuf-dev",
+    ),
+    ("etcd", "etcd-server"),
+];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).
 const RUST_COMPONENTS: &[(&str, &str)] = &[("fmt", "rustfmt"), ("clippy", "clippy")];
@@ -48,9 +57,7 @@ pub fn run_setup(workspace: &Workspace) -> Result<Environment> {
 
 fn ensure_system_tools(tools: &[(&str, &str)]) -> Result<()> {
     let path = std::env::var_os("PATH");
-    let missing = missing_packages(tools, |probe| {
-        find_executable(probe, path.as_deref()).is_some()
-    });
+    let missing = missing_packages(tools, |probe| is_present(probe, path.as_deref()));
     let probes: Vec<&str> = tools.iter().map(|(probe, _)| *probe).collect();
     if missing.is_empty() {
         println!("xtask setup: system tools present ({})", probes.join(", "));
@@ -64,12 +71,12 @@ fn ensure_system_tools(tools: &[(&str, &str)]) -> Result<()> {
     let path = std::env::var_os("PATH");
     let still_missing: Vec<&str> = tools
         .iter()
-        .filter(|(probe, _)| find_executable(probe, path.as_deref()).is_none())
+        .filter(|(probe, _)| !is_present(probe, path.as_deref()))
         .map(|(probe, _)| *probe)
         .collect();
     if !still_missing.is_empty() {
         bail!(
-            "installed {} but still cannot find {} on PATH, /usr/bin or /usr/sbin",
+            "installed {} but still cannot find {} (on PATH, /usr/bin or /usr/sbin for a command)",
             missing.join(" "),
             still_missing.join(", ")
         );
@@ -91,6 +98,17 @@ pub fn missing_packages<'a>(
         }
     }
     packages
+}
+
+/// Whether a [`SYSTEM_TOOLS`] probe is satisfied: an absolute path exists as a file, a bare name
+/// is an executable on `path`.
+fn is_present(probe: &str, path: Option<&OsStr>) -> bool {
+    let probe_path = Path::new(probe);
+    if probe_path.is_absolute() {
+        probe_path.is_file()
+    } else {
+        find_executable(probe, path).is_some()
+    }
 }
 
 /// Looks `name` up as an executable file in `path` (a PATH-style list), then /usr/bin, /usr/sbin.
@@ -365,9 +383,13 @@ mod tests {
     }
 
     #[test]
-    fn tool_table_probes_and_packages_are_plain_names() {
+    fn tool_table_probes_are_commands_or_absolute_files() {
         for (probe, package) in SYSTEM_TOOLS {
-            assert!(!probe.is_empty() && !probe.contains('/'), "{probe}");
+            assert!(!probe.is_empty(), "empty probe for {package}");
+            assert!(
+                !probe.contains('/') || Path::new(probe).is_absolute(),
+                "{probe} is neither a command name nor an absolute path"
+            );
             assert!(
                 package
                     .chars()

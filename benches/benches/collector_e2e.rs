@@ -354,7 +354,7 @@ fn main() {
     let sink = start_sink();
     let mut rows = Vec::new();
     for (name, processors) in [
-        ("embedded default (Arrow files)", None),
+        ("embedded default (Parquet files)", None),
         ("OTLP→OTLP forwarding", Some("memory_limiter, batch")),
         (
             "tail sampling, 10 policies → OTLP",

@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
 use super::config::TailSamplingConfig;
 use super::policy::{Policy, PolicyDecision, combine};
-use super::trace::{Reassembler, TraceData, TracePiece, split_by_trace};
+use super::trace::{PendingTrace, Reassembler, TracePiece, split_by_trace};
 use crate::error::{Error, Result};
 
 /// Why spans were dropped; every dropped span is counted under exactly one reason.
@@ -26,16 +26,20 @@ pub enum DropReason {
     MemoryLimit,
     /// The span's trace ID is not 16 bytes (or is all zeros).
     InvalidTraceId,
+    /// A buffered span could not be decoded back from its stored encoding. The engine encodes
+    /// only spans that decoded, so this counts a defect, never expected in operation.
+    Undecodable,
 }
 
 impl DropReason {
     /// Every reason, for iterating metrics.
-    pub const ALL: [DropReason; 5] = [
+    pub const ALL: [DropReason; 6] = [
         DropReason::NotSampled,
         DropReason::LateNotSampled,
         DropReason::TraceLimit,
         DropReason::MemoryLimit,
         DropReason::InvalidTraceId,
+        DropReason::Undecodable,
     ];
 
     /// A stable snake_case label for metrics.
@@ -46,6 +50,7 @@ impl DropReason {
             DropReason::TraceLimit => "trace_limit",
             DropReason::MemoryLimit => "memory_limit",
             DropReason::InvalidTraceId => "invalid_trace_id",
+            DropReason::Undecodable => "undecodable",
         }
     }
 }
@@ -53,7 +58,7 @@ impl DropReason {
 /// Dropped span counts by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DropCounts {
-    counts: [u64; 5],
+    counts: [u64; DropReason::ALL.len()],
 }
 
 impl DropCounts {
@@ -126,7 +131,7 @@ type TraceKey = [u8; 16];
 
 #[derive(Debug)]
 enum TraceState {
-    Pending(TraceData),
+    Pending(PendingTrace),
     /// Decided traces stay (spans released) until evicted, so late spans follow the decision
     /// even with the decision caches off, as in otelcol.
     Decided {
@@ -340,8 +345,7 @@ impl TailSampler {
                 ..
             }) => {
                 self.buffered_spans += piece.span_count;
-                self.buffered_bytes += piece.heap_bytes;
-                data.push(piece);
+                self.buffered_bytes += data.push(piece);
                 return;
             }
             Some(TraceEntry {
@@ -374,13 +378,14 @@ impl TailSampler {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.buffered_spans += piece.span_count;
-        self.buffered_bytes += piece.heap_bytes;
+        let pending = PendingTrace::new(key, piece);
+        self.buffered_spans += pending.span_count;
+        self.buffered_bytes += pending.heap_bytes;
         self.traces.insert(
             key,
             TraceEntry {
                 seq,
-                state: TraceState::Pending(TraceData::new(key, piece)),
+                state: TraceState::Pending(pending),
             },
         );
         self.deadlines
@@ -433,11 +438,15 @@ impl TailSampler {
         if entry.seq != seq {
             return;
         }
-        let TraceState::Pending(data) =
+        let TraceState::Pending(pending) =
             std::mem::replace(&mut entry.state, TraceState::Decided { sampled: false })
         else {
             return;
         };
+        self.buffered_spans -= pending.span_count;
+        self.buffered_bytes -= pending.heap_bytes;
+        let (data, undecodable) = pending.load();
+        out.dropped.add(DropReason::Undecodable, undecodable);
         self.decisions_scratch.clear();
         for policy in &mut self.policies {
             let decision = policy.evaluate(&data, now);
@@ -448,8 +457,6 @@ impl TailSampler {
         }
         let sampled = combine(&self.decisions_scratch);
         entry.state = TraceState::Decided { sampled };
-        self.buffered_spans -= data.span_count;
-        self.buffered_bytes -= data.heap_bytes;
         if sampled {
             out.sampled_traces += 1;
             self.sampled_cache.insert(key);

@@ -182,10 +182,14 @@ pub(super) fn unknown_type(section: &str, kind: &str, ours: &[&str]) -> String {
              have; {advice}; supported: {supported}"
         )
     } else {
-        let hint = nearest
-            .map(|near| format!("; did you mean `{near}`?"))
-            .unwrap_or_default();
-        format!("unknown {singular} type `{kind}`{hint}; supported: {supported}")
+        match nearest {
+            Some(near) => {
+                format!(
+                    "unknown {singular} type `{kind}`; did you mean `{near}`? supported: {supported}"
+                )
+            }
+            None => format!("unknown {singular} type `{kind}`; supported: {supported}"),
+        }
     }
 }
 

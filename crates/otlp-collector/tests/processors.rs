@@ -449,3 +449,155 @@ fn every_problem_of_a_config_is_reported_at_once() {
         "{error}"
     );
 }
+
+#[test]
+fn properties_that_do_not_apply_to_a_pipeline_s_signal_are_reported_for_that_pipeline() {
+    let yaml = r#"
+receivers: { otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } } }
+processors:
+  attributes:
+    actions: [{ key: user.email, action: hash }]
+    include: { match_type: strict, services: [cart] }
+exporters: { debug: }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [attributes], exporters: [debug] }
+    logs: { receivers: [otlp], processors: [attributes], exporters: [debug] }
+    logs/2: { receivers: [otlp], processors: [attributes], exporters: [debug] }
+"#;
+    let error = Config::from_yaml(yaml).unwrap_err();
+    let problems = error.config_problems();
+    assert_eq!(problems.len(), 1, "once, for both logs pipelines: {error}");
+    assert_eq!(problems[0].path, "processors.attributes.include");
+    assert!(
+        problems[0].message.contains("in a logs pipeline"),
+        "{}",
+        problems[0].message
+    );
+    let traces_only = yaml
+        .replace("    logs: { receivers", "    # ")
+        .replace("    logs/2: {", "    # ");
+    assert!(Config::from_yaml(&traces_only).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_and_metrics_are_filtered_and_transformed_too() {
+    let mut generator = otlp_testkit::Generator::new(5);
+    let logs = generator.logs(400);
+    let metrics = generator.metrics(400);
+    let dropped_metric = metrics.resource_metrics[0].scope_metrics[0].metrics[0]
+        .name
+        .clone();
+    let yaml = r#"
+receivers: { otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } } }
+processors:
+  filter:
+    logs:
+      log_record:
+        - severity_number < SEVERITY_NUMBER_INFO
+    metrics:
+      metric:
+        - name == "DROPPED"
+  transform:
+    log_statements:
+      - set(log.attributes["checked"], true)
+    metric_statements:
+      - context: metric
+        statements:
+          - set(metric.description, "checked")
+exporters:
+  file/logs: { path: "{dir}/logs", format: proto }
+  file/metrics: { path: "{dir}/metrics", format: proto }
+service:
+  pipelines:
+    logs: { receivers: [otlp], processors: [filter, transform], exporters: [file/logs] }
+    metrics: { receivers: [otlp], processors: [filter, transform], exporters: [file/metrics] }
+  telemetry:
+    metrics: { address: "127.0.0.1:0" }
+"#
+    .replace("DROPPED", &dropped_metric);
+    let harness = TestCollector::start(&yaml).await;
+    harness
+        .collector
+        .submit(otlp_collector::Batch::new(logs.clone()))
+        .await
+        .unwrap();
+    harness
+        .collector
+        .submit(otlp_collector::Batch::new(metrics.clone()))
+        .await
+        .unwrap();
+    let TestCollector { collector, dir } = harness;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+
+    // By hand: records below INFO go, the others get `checked = true` at the end of their attributes.
+    let want_logs: Vec<_> = logs
+        .resource_logs
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .flat_map(|s| &s.log_records)
+        .filter(|record| record.severity_number >= 9)
+        .map(|record| {
+            let mut record = record.clone();
+            record.attributes.push(ProtoKeyValue {
+                key: "checked".into(),
+                value: Some(AnyValue {
+                    value: Some(any_value::Value::BoolValue(true)),
+                }),
+                ..Default::default()
+            });
+            record
+        })
+        .collect();
+    let got_logs: Vec<_> = common::read_logs(&dir.path().join("logs"), false)
+        .iter()
+        .flat_map(|r| &r.resource_logs)
+        .flat_map(|r| &r.scope_logs)
+        .flat_map(|s| s.log_records.clone())
+        .collect();
+    assert!(want_logs.len() < 400, "some records are below INFO");
+    pretty_assertions::assert_eq!(got_logs, want_logs);
+
+    let want_metrics: Vec<_> = metrics
+        .resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .filter(|metric| metric.name != dropped_metric)
+        .map(|metric| {
+            let mut metric = metric.clone();
+            metric.description = "checked".into();
+            metric
+        })
+        .collect();
+    let got_metrics: Vec<_> = common::read_metrics(&dir.path().join("metrics"), false)
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| s.metrics.clone())
+        .collect();
+    pretty_assertions::assert_eq!(got_metrics, want_metrics);
+
+    let dropped_records = (400 - want_logs.len()) as u64;
+    assert_eq!(
+        telemetry.value(
+            "otelcol_processor_dropped_log_records",
+            &[("processor", "filter"), ("reason", "filtered")]
+        ),
+        Some(dropped_records)
+    );
+    let dropped_points = otlp_testkit::data_point_count(&metrics)
+        - common::read_metrics(&dir.path().join("metrics"), false)
+            .iter()
+            .map(otlp_testkit::data_point_count)
+            .sum::<usize>();
+    assert!(dropped_points > 0);
+    assert_eq!(
+        telemetry.value(
+            "otelcol_processor_dropped_metric_points",
+            &[("processor", "filter"), ("reason", "filtered")]
+        ),
+        Some(dropped_points as u64)
+    );
+}

@@ -190,6 +190,13 @@ pub trait ProcessorFactory: Component {
     /// The signals whose pipelines this processor can be in.
     const SIGNALS: &'static [Signal] = &Signal::ALL;
 
+    /// Checks settings that can only be judged for the signal of a pipeline that uses the processor (an
+    /// `attributes` processor's `services` selects spans); called for each pipeline it is in, before `build`.
+    fn validate_for(&self, config: &Self::Config, signal: Signal) -> Result<(), Invalid> {
+        let _ = (config, signal);
+        Ok(())
+    }
+
     /// Builds the stage for one pipeline, handing what it passes on to `next`.
     fn build(
         &self,

@@ -35,6 +35,13 @@ pub(crate) trait DynReceiver: DynComponent {
 
 pub(crate) trait DynProcessor: DynComponent {
     fn signals(&self) -> &'static [Signal];
+    /// Every problem of the settings for a pipeline of `signal` ([`ProcessorFactory::validate_for`]).
+    fn validate_for(
+        &self,
+        path: &str,
+        config: &ComponentConfig,
+        signal: Signal,
+    ) -> Vec<ConfigProblem>;
     fn build(
         &self,
         config: &ComponentConfig,
@@ -116,6 +123,26 @@ impl<F: ReceiverFactory> DynReceiver for Erased<F> {
 impl<F: ProcessorFactory> DynProcessor for Erased<F> {
     fn signals(&self) -> &'static [Signal] {
         F::SIGNALS
+    }
+
+    fn validate_for(
+        &self,
+        path: &str,
+        config: &ComponentConfig,
+        signal: Signal,
+    ) -> Vec<ConfigProblem> {
+        // A settings type mismatch is reported by `validate`.
+        let Ok(settings) = self.settings(config) else {
+            return Vec::new();
+        };
+        match self.0.validate_for(settings, signal) {
+            Ok(()) => Vec::new(),
+            Err(invalid) => invalid
+                .at_path(path)
+                .into_iter()
+                .map(|(path, message)| ConfigProblem { path, message })
+                .collect(),
+        }
     }
 
     fn build(

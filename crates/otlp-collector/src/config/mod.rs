@@ -279,6 +279,14 @@ impl Config {
                         format!("{path}.processors"),
                         format!("`{id}` does not process {}", pipeline_id.signal),
                     ));
+                } else if let Some(settings) = self.processors.get(id) {
+                    let component = join("processors", &id.to_string());
+                    for found in factory.validate_for(&component, settings, pipeline_id.signal) {
+                        // Once, however many pipelines of the signal use the processor.
+                        if !problems.contains(&found) {
+                            problems.push(found);
+                        }
+                    }
                 }
             }
         }

@@ -32,7 +32,7 @@ impl<C> OttlSettings<C> {
     /// Every problem of the section, each at its key path under the component.
     pub(crate) fn check(&self, kind: ProcessorKind) -> Result<(), Invalid> {
         // Problems that depend on the pipeline's signal (the `attributes` processor's `include`/`exclude`
-        // properties) are reported when the processor is built for a pipeline.
+        // properties) are `check_for`'s.
         let problems = validate(kind, &self.tree, &[]);
         if problems.is_empty() && self.config.is_none() {
             return Err(Invalid::from("the settings cannot be read"));
@@ -40,6 +40,23 @@ impl<C> OttlSettings<C> {
         Invalid::all(
             problems
                 .into_iter()
+                .map(|problem| Invalid::at(problem.path, problem.message)),
+        )
+    }
+
+    /// The problems of the section that only a pipeline of `signal` has (those of every pipeline are
+    /// [`check`](Self::check)'s).
+    pub(crate) fn check_for(
+        &self,
+        kind: ProcessorKind,
+        signal: crate::Signal,
+    ) -> Result<(), Invalid> {
+        let everywhere = validate(kind, &self.tree, &[]);
+        let problems = validate(kind, &self.tree, &[ottl_signal(signal)]);
+        Invalid::all(
+            problems
+                .into_iter()
+                .filter(|problem| !everywhere.contains(problem))
                 .map(|problem| Invalid::at(problem.path, problem.message)),
         )
     }

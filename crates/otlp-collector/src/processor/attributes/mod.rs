@@ -7,7 +7,7 @@
 use super::ottl::{OttlSettings, describe, ottl_signal};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refused};
-use crate::{AnyRequest, Batch};
+use crate::{AnyRequest, Batch, Signal};
 use otlp_ottl::actions::{AttributesConfig, AttributesProcessor, ClientInfo};
 use otlp_ottl::validate::ProcessorKind;
 use std::sync::Arc;
@@ -26,14 +26,16 @@ impl Component for Factory {
 }
 
 impl ProcessorFactory for Factory {
+    fn validate_for(&self, config: &Self::Config, signal: Signal) -> Result<(), Invalid> {
+        config.check_for(ProcessorKind::Attributes, signal)
+    }
+
     fn build(
         &self,
         config: &Self::Config,
         context: ProcessorContext<'_>,
         next: Arc<dyn Consumer>,
     ) -> Result<Arc<dyn Consumer>, String> {
-        // `include`/`exclude` properties are checked against the pipeline's signal here (`services` selects
-        // spans, `log_bodies` log records).
         let processor = AttributesProcessor::new(config.require()?, ottl_signal(context.signal()))
             .map_err(|error| format!("in a {} pipeline: {}", context.signal(), describe(error)))?;
         Ok(Arc::new(AttributesStage {

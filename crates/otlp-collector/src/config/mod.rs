@@ -11,7 +11,9 @@
 //!
 //! Components are named `type` or `type/name`. `${env:VAR}` (and `${env:VAR:-default}`) is replaced by the
 //! environment variable in any string value; `$$` stands for a literal `$`. Every key is checked: an unknown
-//! component type or key is an error that names its path in the file and what is supported.
+//! component type or key is an error that names its path in the file and what is supported. All the problems of
+//! a config are reported together ([`Error::Problems`], or [`Error::Config`] when there is one), and a type of
+//! the OpenTelemetry Collector that this crate lacks is named as such, with the nearest type it has.
 //!
 //! This module holds the document model and the checks that span components (references, pipelines); each
 //! component's own settings are parsed and validated by its factory, found in the [`Components`] registry.
@@ -140,6 +142,11 @@ impl Config {
 
     /// Parses and validates a config that may use the component types of `components`, with the environment
     /// given as a lookup function.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Yaml`] for text that is not YAML; otherwise every problem found, each with its key path:
+    /// [`Error::Config`] for one, [`Error::Problems`] for several.
     pub fn from_yaml_with(
         text: &str,
         components: &Components,

@@ -12,3 +12,6 @@ pub mod tail_sampling;
 pub mod transform;
 
 pub use ottl::OttlSettings;
+
+#[cfg(test)]
+mod capture;

@@ -120,3 +120,84 @@ impl Consumer for FilterProcessor {
         self.next.shutdown(deadline)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Signal;
+    use crate::processor::capture::{Capture, with_context};
+    use crate::telemetry::Telemetry;
+
+    fn settings(yaml: &str) -> OttlSettings<FilterConfig> {
+        serde_norway::from_str(yaml).unwrap()
+    }
+
+    fn build(yaml: &str, telemetry: &Telemetry) -> (Arc<dyn Consumer>, Arc<Capture>) {
+        let capture = Arc::new(Capture::default());
+        let next: Arc<dyn Consumer> = capture.clone();
+        let stage = with_context("filter", Signal::Traces, telemetry, |context| {
+            Factory.build(&settings(yaml), context, next).unwrap()
+        });
+        (stage, capture)
+    }
+
+    #[tokio::test]
+    async fn an_emptied_batch_goes_no_further_and_its_items_are_counted() {
+        let telemetry = Telemetry::new();
+        let (stage, capture) = build("traces: { span: ['true'] }", &telemetry);
+        let request = otlp_testkit::Generator::new(1).traces(50);
+        stage.consume(Batch::new(request)).await.unwrap();
+        assert!(capture.batches.lock().is_empty());
+        assert_eq!(
+            telemetry.value(
+                "otelcol_processor_dropped_spans",
+                &[("processor", "filter"), ("reason", "filtered")]
+            ),
+            Some(50)
+        );
+    }
+
+    #[tokio::test]
+    async fn other_signals_pass_as_they_are() {
+        let telemetry = Telemetry::new();
+        let (stage, capture) = build("traces: { span: ['true'] }", &telemetry);
+        let logs = Batch::new(otlp_testkit::Generator::new(1).logs(20));
+        stage.consume(logs.clone()).await.unwrap();
+        assert_eq!(*capture.batches.lock(), [logs]);
+    }
+
+    #[tokio::test]
+    async fn with_propagate_a_failing_condition_hands_the_batch_back_as_it_arrived() {
+        let telemetry = Telemetry::new();
+        // The first condition drops spans before the second fails on a span without the attribute.
+        let (stage, capture) = build(
+            r#"
+error_mode: propagate
+traces:
+  span:
+    - 'kind == SPAN_KIND_CLIENT'
+    - 'attributes["not.there"] * 2 > 1'
+"#,
+            &telemetry,
+        );
+        let batch = Batch::new(otlp_testkit::Generator::new(1).traces(50));
+        let Err(refused) = stage.consume(batch.clone()).await else {
+            panic!("the condition fails");
+        };
+        assert_eq!(refused.refusal.kind, crate::RefusalKind::Permanent);
+        assert!(
+            refused.refusal.message.starts_with("filter: "),
+            "{}",
+            refused.refusal.message
+        );
+        assert_eq!(refused.batch, Some(batch));
+        assert!(capture.batches.lock().is_empty());
+        assert_eq!(
+            telemetry.value(
+                "otelcol_processor_dropped_spans",
+                &[("processor", "filter"), ("reason", "filtered")]
+            ),
+            None
+        );
+    }
+}

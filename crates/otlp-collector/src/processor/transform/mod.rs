@@ -130,6 +130,9 @@ impl Consumer for TransformProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::processor::capture::{Capture, with_context};
+    use crate::telemetry::Telemetry;
+    use crate::{RefusalKind, Signal};
 
     fn config(yaml: &str) -> TransformConfig {
         serde_norway::from_str(yaml).unwrap()
@@ -149,5 +152,68 @@ mod tests {
         assert!(!propagates(&config(
             "error_mode: propagate\nlog_statements: [{context: log, error_mode: silent, statements: ['set(body, \"x\")']}]"
         )));
+    }
+
+    #[tokio::test]
+    async fn with_propagate_a_failing_statement_hands_the_batch_back_unchanged() {
+        let settings: OttlSettings<TransformConfig> = serde_norway::from_str(
+            r#"
+error_mode: propagate
+trace_statements:
+  - set(span.attributes["seen"], true)
+  - set(span.attributes["doubled"], span.attributes["app.cart.items"] * 2)
+"#,
+        )
+        .unwrap();
+        let telemetry = Telemetry::new();
+        let capture = Arc::new(Capture::default());
+        let next: Arc<dyn Consumer> = capture.clone();
+        let stage = with_context("transform/x", Signal::Traces, &telemetry, |context| {
+            Factory.build(&settings, context, next).unwrap()
+        });
+        // Only some generated spans carry `app.cart.items`: the statement fails on the others.
+        let batch = Batch::new(otlp_testkit::Generator::new(21).traces(200));
+        let Err(refused) = stage.consume(batch.clone()).await else {
+            panic!("the statement fails");
+        };
+        assert_eq!(refused.refusal.kind, RefusalKind::Permanent);
+        assert!(
+            refused.refusal.message.starts_with("transform/x: "),
+            "{}",
+            refused.refusal.message
+        );
+        assert_eq!(refused.batch, Some(batch));
+        assert!(capture.batches.lock().is_empty());
+
+        // Under `ignore` the same batch goes on, with the statements applied where they could be.
+        let settings: OttlSettings<TransformConfig> = serde_norway::from_str(
+            r#"
+trace_statements:
+  - set(span.attributes["seen"], true)
+"#,
+        )
+        .unwrap();
+        let next: Arc<dyn Consumer> = capture.clone();
+        let stage = with_context("transform/x", Signal::Traces, &telemetry, |context| {
+            Factory.build(&settings, context, next).unwrap()
+        });
+        let batch = Batch::new(otlp_testkit::Generator::new(21).traces(200));
+        stage.consume(batch).await.unwrap();
+        let batches = capture.batches.lock();
+        let Some(AnyRequest::Traces(out)) = batches.first().map(|b| b.request()) else {
+            panic!("a traces batch went on");
+        };
+        let spans: Vec<_> = out
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+            .collect();
+        assert_eq!(spans.len(), 200);
+        assert!(
+            spans
+                .iter()
+                .all(|s| s.attributes.iter().any(|kv| kv.key == "seen"))
+        );
     }
 }

@@ -29,6 +29,9 @@ pub enum Error {
         /// What is wrong and, for unknown names, what is supported.
         message: String,
     },
+    /// The config has several problems; all of them, in the order of the file's sections.
+    #[error("invalid config, {} problems:{}", .0.len(), list_problems(.0))]
+    Problems(Vec<ConfigProblem>),
     /// A listener could not be opened.
     #[error("{component}: cannot listen on {endpoint}: {source}")]
     Bind {
@@ -68,7 +71,48 @@ pub enum Error {
     UnknownListener(String),
 }
 
+/// One problem of a config: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Where in the file, as a dotted key path (`processors.transform.trace_statements[0]`).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at `{}`: {}", self.path, self.message)
+    }
+}
+
+fn list_problems(problems: &[ConfigProblem]) -> String {
+    problems.iter().map(|p| format!("\n  {p}")).collect()
+}
+
 impl Error {
+    /// The config problems this error stands for: one for [`Error::Config`], all of them for
+    /// [`Error::Problems`], none for other errors.
+    pub fn config_problems(&self) -> Vec<ConfigProblem> {
+        match self {
+            Error::Config { path, message } => vec![ConfigProblem {
+                path: path.clone(),
+                message: message.clone(),
+            }],
+            Error::Problems(problems) => problems.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// [`Error::Config`] for one problem, [`Error::Problems`] for several; `None` for none.
+    pub(crate) fn from_problems(mut problems: Vec<ConfigProblem>) -> Option<Self> {
+        match problems.len() {
+            0 => None,
+            1 => problems.pop().map(|p| Error::config(p.path, p.message)),
+            _ => Some(Error::Problems(problems)),
+        }
+    }
+
     pub(crate) fn config(path: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
             path: path.into(),

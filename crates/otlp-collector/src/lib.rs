@@ -72,7 +72,7 @@ pub mod wait;
 pub use batch::Batch;
 pub use compression::Compression;
 pub use config::Config;
-pub use error::Error;
+pub use error::{ConfigProblem, Error};
 pub use exporter::arrow_flight::ArrowFlightExporterConfig;
 pub use exporter::debug::{DebugExporterConfig, Verbosity};
 pub use exporter::file::{FileExporterConfig, FileFormat, RotationConfig};

@@ -6,9 +6,14 @@ use otlp_collector::{BatchConfig, FileExporterConfig, OtlpGrpcExporterConfig, Ot
 use otlp_collector::{Config, Error, FileFormat, Signal};
 use std::time::Duration;
 
+/// The first problem of a config that has some (every problem is reported, in the order of the file's sections
+/// and checks; the snippets here may have others besides the one a test is about).
 fn error(yaml: &str) -> (String, String) {
     match Config::from_yaml(yaml) {
-        Err(Error::Config { path, message }) => (path, message),
+        Err(error @ (Error::Config { .. } | Error::Problems(_))) => {
+            let first = error.config_problems().remove(0);
+            (first.path, first.message)
+        }
         other => panic!("expected a config error, got {other:?}"),
     }
 }

@@ -214,13 +214,15 @@ fn an_outside_component_s_config_errors_name_their_path() {
     };
     assert_eq!(path, "processors.tag.key");
 
-    // Without the registration, the type is unknown, and the builtin types are listed.
-    let Err(Error::Config { path, message }) = Config::from_yaml(CONFIG) else {
+    // Without the registration, the types are unknown (both reported), and the builtin types are listed.
+    let Err(error) = Config::from_yaml(CONFIG) else {
         panic!("unregistered types are refused");
     };
-    assert_eq!(path, "processors.tag");
+    let problems = error.config_problems();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["processors.tag", "exporters.memory"], "{error}");
     assert!(
-        message.contains("unknown processor type `tag`"),
-        "{message}"
+        problems[0].message.contains("unknown processor type `tag`"),
+        "{error}"
     );
 }

@@ -45,6 +45,113 @@ fn validate_names_the_bad_key_and_exits_2() {
 }
 
 #[test]
+fn validate_accepts_a_production_pipeline_with_the_ottl_processors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("production.yaml");
+    std::fs::write(
+        &path,
+        r#"
+receivers: { otlp: { protocols: { grpc: {}, http: {} } } }
+processors:
+  memory_limiter: { check_interval: 1s, limit_percentage: 80, spike_limit_percentage: 15 }
+  batch: {}
+  resource:
+    attributes:
+      - { key: deployment.environment, value: production, action: upsert }
+  attributes:
+    actions:
+      - { key: http.request.header.authorization, action: delete }
+  filter:
+    error_mode: ignore
+    traces:
+      span:
+        - 'attributes["http.route"] == "/health"'
+  transform:
+    error_mode: ignore
+    trace_statements:
+      - context: span
+        statements:
+          - set(attributes["whose_fault"], "ours") where attributes["http.response.status_code"] >= 500
+exporters: { debug: }
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, resource, attributes, filter, transform, batch]
+      exporters: [debug]
+"#,
+    )
+    .unwrap();
+    let output = Command::new(BINARY)
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("6 processors"));
+}
+
+#[test]
+fn validate_reports_every_problem_at_once_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("three.yaml");
+    std::fs::write(
+        &path,
+        r#"
+receivers: { otlp: { protocols: { grpc: } } }
+processors:
+  k8sattributes: { auth_type: serviceAccount }
+  batchh: {}
+  transform:
+    trace_statements:
+      - set(span.attributes["whose_fault"], "ours") where span.attributes["http.response.status_code"] >= 500
+      - set(span.attributes["team"], "cart") whre span.name == "GET /api/cart"
+exporters: { debug: }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [k8sattributes, transform, batchh], exporters: [debug] }
+"#,
+    )
+    .unwrap();
+    let output = Command::new(BINARY)
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("3 problems"), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(": "))
+        .skip(1)
+        .collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    // In the order of the file.
+    assert!(
+        lines[0].contains(
+            "at `processors.k8sattributes`: unknown processor type `k8sattributes`: an OpenTelemetry Collector \
+             processor that otlp-suite does not have; the nearest we have is `attributes`"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].contains(
+            "at `processors.batchh`: unknown processor type `batchh`; did you mean `batch`?"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].contains("at `processors.transform.trace_statements[1]`: syntax error at column 38: expected `where`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn collect_logs_json_lines_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");

@@ -96,39 +96,65 @@ pub trait Component: Send + Sync + 'static {
     }
 }
 
-/// Why a component's settings cannot work: a message, and the key under the component it is about, if any.
+/// Why a component's settings cannot work: one problem or several, each a message and the key under the
+/// component it is about, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
-    key: Option<String>,
-    message: String,
+    /// Never empty.
+    problems: Vec<(Option<String>, String)>,
 }
 
 impl Invalid {
     /// A problem with the key `key` (a dotted path under the component, `protocols.grpc`).
     pub fn at(key: impl Into<String>, message: impl Into<String>) -> Self {
         Invalid {
-            key: Some(key.into()),
-            message: message.into(),
+            problems: vec![(Some(key.into()), message.into())],
         }
     }
 
-    /// Where the problem is, under the component at `path`.
-    pub(crate) fn path(&self, path: &str) -> String {
-        match &self.key {
-            Some(key) => crate::id::join(path, key),
-            None => path.to_string(),
+    /// Every problem of `problems` at once, so that a config is fixed in one go rather than one error per run;
+    /// `Ok` when there is none.
+    pub fn all(problems: impl IntoIterator<Item = Invalid>) -> Result<(), Invalid> {
+        let problems: Vec<_> = problems.into_iter().flat_map(|i| i.problems).collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Invalid { problems })
         }
     }
 
-    /// What the problem is.
+    /// Each problem: where under the component (`None` for the component itself) and what is wrong.
+    pub fn problems(&self) -> impl Iterator<Item = (Option<&str>, &str)> {
+        self.problems
+            .iter()
+            .map(|(key, message)| (key.as_deref(), message.as_str()))
+    }
+
+    /// Each problem with its full path, under the component at `path`.
+    pub(crate) fn at_path(&self, path: &str) -> Vec<(String, String)> {
+        self.problems
+            .iter()
+            .map(|(key, message)| {
+                let full = match key {
+                    Some(key) if !key.is_empty() => crate::id::join(path, key),
+                    _ => path.to_string(),
+                };
+                (full, message.clone())
+            })
+            .collect()
+    }
+
+    /// What the problem is (the first one, when there are several).
     pub fn message(&self) -> &str {
-        &self.message
+        self.problems.first().map_or("", |(_, message)| message)
     }
 }
 
 impl From<String> for Invalid {
     fn from(message: String) -> Self {
-        Invalid { key: None, message }
+        Invalid {
+            problems: vec![(None, message)],
+        }
     }
 }
 
@@ -163,6 +189,13 @@ pub struct ReceiverContext {
 pub trait ProcessorFactory: Component {
     /// The signals whose pipelines this processor can be in.
     const SIGNALS: &'static [Signal] = &Signal::ALL;
+
+    /// Checks settings that can only be judged for the signal of a pipeline that uses the processor (an
+    /// `attributes` processor's `services` selects spans); called for each pipeline it is in, before `build`.
+    fn validate_for(&self, config: &Self::Config, signal: Signal) -> Result<(), Invalid> {
+        let _ = (config, signal);
+        Ok(())
+    }
 
     /// Builds the stage for one pipeline, handing what it passes on to `next`.
     fn build(

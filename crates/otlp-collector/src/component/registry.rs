@@ -10,7 +10,7 @@ use crate::de::typed;
 use crate::exporter::Exporter;
 use crate::pipeline::{BoxFuture, Consumer};
 use crate::receiver::RunningReceiver;
-use crate::{Error, Signal};
+use crate::{ConfigProblem, Error, Signal};
 use serde_norway::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,8 +21,8 @@ pub(crate) trait DynComponent: Send + Sync {
     /// Deserializes settings; errors name the key path under `path`.
     fn parse(&self, path: &str, value: Value) -> Result<ComponentConfig, Error>;
 
-    /// Checks parsed settings ([`Component::validate`]).
-    fn validate(&self, path: &str, config: &ComponentConfig) -> Result<(), Error>;
+    /// Every problem of parsed settings ([`Component::validate`]), with full paths.
+    fn validate(&self, path: &str, config: &ComponentConfig) -> Vec<ConfigProblem>;
 }
 
 pub(crate) trait DynReceiver: DynComponent {
@@ -35,6 +35,13 @@ pub(crate) trait DynReceiver: DynComponent {
 
 pub(crate) trait DynProcessor: DynComponent {
     fn signals(&self) -> &'static [Signal];
+    /// Every problem of the settings for a pipeline of `signal` ([`ProcessorFactory::validate_for`]).
+    fn validate_for(
+        &self,
+        path: &str,
+        config: &ComponentConfig,
+        signal: Signal,
+    ) -> Vec<ConfigProblem>;
     fn build(
         &self,
         config: &ComponentConfig,
@@ -82,13 +89,18 @@ impl<F: Component> DynComponent for Erased<F> {
         Ok(ComponentConfig::new(F::TYPE, settings))
     }
 
-    fn validate(&self, path: &str, config: &ComponentConfig) -> Result<(), Error> {
-        let settings = self
-            .settings(config)
-            .map_err(|message| Error::config(path, message))?;
-        self.0
-            .validate(settings)
-            .map_err(|invalid| Error::config(invalid.path(path), invalid.message()))
+    fn validate(&self, path: &str, config: &ComponentConfig) -> Vec<ConfigProblem> {
+        let problems = match self.settings(config) {
+            Ok(settings) => match self.0.validate(settings) {
+                Ok(()) => Vec::new(),
+                Err(invalid) => invalid.at_path(path),
+            },
+            Err(message) => vec![(path.to_string(), message)],
+        };
+        problems
+            .into_iter()
+            .map(|(path, message)| ConfigProblem { path, message })
+            .collect()
     }
 }
 
@@ -111,6 +123,26 @@ impl<F: ReceiverFactory> DynReceiver for Erased<F> {
 impl<F: ProcessorFactory> DynProcessor for Erased<F> {
     fn signals(&self) -> &'static [Signal] {
         F::SIGNALS
+    }
+
+    fn validate_for(
+        &self,
+        path: &str,
+        config: &ComponentConfig,
+        signal: Signal,
+    ) -> Vec<ConfigProblem> {
+        // A settings type mismatch is reported by `validate`.
+        let Ok(settings) = self.settings(config) else {
+            return Vec::new();
+        };
+        match self.0.validate_for(settings, signal) {
+            Ok(()) => Vec::new(),
+            Err(invalid) => invalid
+                .at_path(path)
+                .into_iter()
+                .map(|(path, message)| ConfigProblem { path, message })
+                .collect(),
+        }
     }
 
     fn build(

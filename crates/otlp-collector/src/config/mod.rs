@@ -11,20 +11,22 @@
 //!
 //! Components are named `type` or `type/name`. `${env:VAR}` (and `${env:VAR:-default}`) is replaced by the
 //! environment variable in any string value; `$$` stands for a literal `$`. Every key is checked: an unknown
-//! component type or key is an error that names its path in the file and what is supported.
+//! component type or key is an error that names its path in the file and what is supported. All the problems of
+//! a config are reported together ([`Error::Problems`], or [`Error::Config`] when there is one), and a type of
+//! the OpenTelemetry Collector that this crate lacks is named as such, with the nearest type it has.
 //!
 //! This module holds the document model and the checks that span components (references, pipelines); each
 //! component's own settings are parsed and validated by its factory, found in the [`Components`] registry.
 
 mod env;
 mod service;
+mod unknown;
 
 pub use crate::id::{ComponentId, PipelineId};
 
 use crate::component::{ComponentConfig, Components};
-use crate::error::Error;
+use crate::error::{ConfigProblem, Error};
 use crate::id::join;
-use otlp_model::Signal;
 use serde_norway::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -140,6 +142,11 @@ impl Config {
 
     /// Parses and validates a config that may use the component types of `components`, with the environment
     /// given as a lookup function.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Yaml`] for text that is not YAML; otherwise every problem found, each with its key path:
+    /// [`Error::Config`] for one, [`Error::Problems`] for several.
     pub fn from_yaml_with(
         text: &str,
         components: &Components,
@@ -157,44 +164,70 @@ impl Config {
                 "the config must be a mapping of sections",
             ));
         };
+        // Every problem is collected, so that one run of `otlp-suite validate` shows all of them; a part that
+        // cannot be read is left out of the checks that depend on it rather than reported again through them.
+        let mut problems = Vec::new();
         let mut sections = BTreeMap::new();
         for (key, value) in top {
-            let key = key_string(&key, "")?;
+            let key = match key_string(&key, "") {
+                Ok(key) => key,
+                Err(error) => {
+                    problems.extend(error.config_problems());
+                    continue;
+                }
+            };
             match key.as_str() {
                 "receivers" | "processors" | "exporters" | "extensions" | "service"
                 | "connectors" => {
                     sections.insert(key, value);
                 }
-                other => {
-                    return Err(Error::config(
-                        other,
-                        format!(
-                            "unknown section `{other}`; supported: receivers, processors, exporters, extensions, service"
-                        ),
-                    ));
-                }
+                other => problems.push(problem(
+                    other,
+                    format!(
+                        "unknown section `{other}`; supported: receivers, processors, exporters, extensions, service"
+                    ),
+                )),
             }
         }
         if let Some(connectors) = sections.remove("connectors")
             && !is_empty(&connectors)
         {
-            return Err(Error::config(
-                "connectors",
-                "connectors are not supported yet",
-            ));
+            problems.push(problem("connectors", "connectors are not supported yet"));
         }
-        let [receivers, processors, exporters, extensions] = COMPONENT_SECTIONS
-            .map(|section| parse_components(sections.remove(section), section, components));
+        let mut unreadable = BTreeSet::new();
+        let [receivers, processors, exporters, extensions] = COMPONENT_SECTIONS.map(|section| {
+            parse_components(
+                sections.remove(section),
+                section,
+                components,
+                &mut problems,
+                &mut unreadable,
+            )
+        });
+        let service = match service::parse_service(sections.remove("service")) {
+            Ok(service) => Some(service),
+            Err(error) => {
+                problems.extend(error.config_problems());
+                None
+            }
+        };
+        let service_read = service.is_some();
         let config = Config {
-            receivers: receivers?,
-            processors: processors?,
-            exporters: exporters?,
-            extensions: extensions?,
-            service: service::parse_service(sections.remove("service"))?,
+            receivers,
+            processors,
+            exporters,
+            extensions,
+            service: service.unwrap_or_default(),
             components: components.clone(),
         };
-        config.validate()?;
-        Ok(config)
+        if service_read {
+            config.validate_pipelines(&unreadable, &mut problems);
+        }
+        config.validate_components(&mut problems);
+        match Error::from_problems(problems) {
+            Some(error) => Err(error),
+            None => Ok(config),
+        }
     }
 
     /// The component types this config was parsed with, which build it.
@@ -203,9 +236,15 @@ impl Config {
     }
 
     /// The checks that span components: pipelines, references, and which signals each processor handles.
-    fn validate(&self) -> Result<(), Error> {
+    /// References to components in `unreadable` (present, but with settings that could not be read) are not
+    /// reported again.
+    fn validate_pipelines(
+        &self,
+        unreadable: &BTreeSet<(&'static str, ComponentId)>,
+        problems: &mut Vec<ConfigProblem>,
+    ) {
         if self.service.pipelines.is_empty() {
-            return Err(Error::config(
+            problems.push(problem(
                 "service.pipelines",
                 "at least one pipeline is required (traces, metrics or logs)",
             ));
@@ -213,13 +252,13 @@ impl Config {
         for (pipeline_id, pipeline) in &self.service.pipelines {
             let path = format!("service.pipelines.{pipeline_id}");
             if pipeline.receivers.is_empty() {
-                return Err(Error::config(
+                problems.push(problem(
                     format!("{path}.receivers"),
                     "a pipeline needs at least one receiver",
                 ));
             }
             if pipeline.exporters.is_empty() {
-                return Err(Error::config(
+                problems.push(problem(
                     format!("{path}.exporters"),
                     "a pipeline needs at least one exporter",
                 ));
@@ -229,44 +268,54 @@ impl Config {
                 (&pipeline.processors, "processors", &self.processors),
                 (&pipeline.exporters, "exporters", &self.exporters),
             ] {
-                check_references(list, defined, &path, section)?;
+                check_references(list, defined, unreadable, &path, section, problems);
                 let mut seen = BTreeSet::new();
                 if let Some(twice) = list.iter().find(|component| !seen.insert(*component)) {
-                    return Err(Error::config(
+                    problems.push(problem(
                         format!("{path}.{section}"),
                         format!("`{twice}` is listed twice"),
                     ));
                 }
             }
             for id in &pipeline.processors {
-                let supported = self
-                    .components
-                    .processor(id.kind())
-                    .map_or(&Signal::ALL[..], |factory| factory.signals());
-                if !supported.contains(&pipeline_id.signal) {
-                    return Err(Error::config(
+                let Some(factory) = self.components.processor(id.kind()) else {
+                    continue;
+                };
+                if !factory.signals().contains(&pipeline_id.signal) {
+                    problems.push(problem(
                         format!("{path}.processors"),
                         format!("`{id}` does not process {}", pipeline_id.signal),
                     ));
+                } else if let Some(settings) = self.processors.get(id) {
+                    let component = join("processors", &id.to_string());
+                    for found in factory.validate_for(&component, settings, pipeline_id.signal) {
+                        // Once, however many pipelines of the signal use the processor.
+                        if !problems.contains(&found) {
+                            problems.push(found);
+                        }
+                    }
                 }
             }
         }
         check_references(
             &self.service.extensions,
             &self.extensions,
+            unreadable,
             "service",
             "extensions",
-        )?;
-        // Each component's own checks come after the cross-references, so a config with a dangling reference
-        // is told about that first.
+            problems,
+        );
+    }
+
+    /// Each component's own checks, after the cross-references, so that a dangling reference is listed first.
+    fn validate_components(&self, problems: &mut Vec<ConfigProblem>) {
         for section in COMPONENT_SECTIONS {
             for (id, settings) in self.section(section) {
                 if let Some(factory) = self.components.parser(section, id.kind()) {
-                    factory.validate(&join(section, &id.to_string()), settings)?;
+                    problems.extend(factory.validate(&join(section, &id.to_string()), settings));
                 }
             }
         }
-        Ok(())
     }
 
     fn section(&self, section: &str) -> &BTreeMap<ComponentId, ComponentConfig> {
@@ -287,27 +336,35 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
+fn problem(path: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
+    ConfigProblem {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
 fn check_references(
     used: &[ComponentId],
     defined: &BTreeMap<ComponentId, ComponentConfig>,
+    unreadable: &BTreeSet<(&'static str, ComponentId)>,
     path: &str,
-    section: &str,
-) -> Result<(), Error> {
+    section: &'static str,
+    problems: &mut Vec<ConfigProblem>,
+) {
     for id in used {
-        if !defined.contains_key(id) {
+        if !defined.contains_key(id) && !unreadable.contains(&(section, id.clone())) {
             let known: Vec<String> = defined.keys().map(ToString::to_string).collect();
             let known = if known.is_empty() {
                 "none are defined".to_string()
             } else {
                 format!("defined: {}", known.join(", "))
             };
-            return Err(Error::config(
+            problems.push(problem(
                 format!("{path}.{section}"),
                 format!("`{id}` is not defined in the top-level `{section}` section ({known})"),
             ));
         }
     }
-    Ok(())
 }
 
 fn key_string(key: &Value, parent: &str) -> Result<String, Error> {
@@ -320,39 +377,60 @@ fn key_string(key: &Value, parent: &str) -> Result<String, Error> {
     }
 }
 
-/// Parses one component section with the factories of `components`, checking each type is known.
+/// Parses one component section with the factories of `components`, checking each type is known. Components
+/// that cannot be read are reported and recorded in `unreadable`.
 fn parse_components(
     section: Option<Value>,
-    name: &str,
+    name: &'static str,
     components: &Components,
-) -> Result<BTreeMap<ComponentId, ComponentConfig>, Error> {
+    problems: &mut Vec<ConfigProblem>,
+    unreadable: &mut BTreeSet<(&'static str, ComponentId)>,
+) -> BTreeMap<ComponentId, ComponentConfig> {
     let mut out = BTreeMap::new();
     let mapping = match section {
-        None | Some(Value::Null) => return Ok(out),
+        None | Some(Value::Null) => return out,
         Some(Value::Mapping(m)) => m,
         Some(_) => {
-            return Err(Error::config(
+            problems.push(problem(
                 name,
                 "must be a mapping of component ids to settings",
             ));
+            return out;
         }
     };
     for (key, value) in mapping {
-        let key = key_string(&key, name)?;
-        let path = join(name, &key);
-        let id = ComponentId::parse(&key).map_err(|m| Error::config(&path, m))?;
-        let Some(factory) = components.parser(name, id.kind()) else {
-            return Err(Error::config(
-                &path,
-                format!(
-                    "unknown {} type `{}`; supported: {}",
-                    name.trim_end_matches('s'),
-                    id.kind(),
-                    components.types(name).join(", ")
-                ),
-            ));
+        let key = match key_string(&key, name) {
+            Ok(key) => key,
+            Err(error) => {
+                problems.extend(error.config_problems());
+                continue;
+            }
         };
-        out.insert(id, factory.parse(&path, value)?);
+        let path = join(name, &key);
+        let id = match ComponentId::parse(&key) {
+            Ok(id) => id,
+            Err(message) => {
+                problems.push(problem(&path, message));
+                continue;
+            }
+        };
+        let Some(factory) = components.parser(name, id.kind()) else {
+            problems.push(problem(
+                &path,
+                unknown::unknown_type(name, id.kind(), &components.types(name)),
+            ));
+            unreadable.insert((name, id));
+            continue;
+        };
+        match factory.parse(&path, value) {
+            Ok(settings) => {
+                out.insert(id, settings);
+            }
+            Err(error) => {
+                problems.extend(error.config_problems());
+                unreadable.insert((name, id));
+            }
+        }
     }
-    Ok(out)
+    out
 }

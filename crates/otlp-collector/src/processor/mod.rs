@@ -1,7 +1,17 @@
 //! Processors: stages between the receivers and the exporters of one pipeline. Each is a folder with its config
 //! and a `Factory` registered in [`Components::builtin`](crate::component::Components::builtin).
 
+pub mod attributes;
 pub mod batch;
+pub mod filter;
 pub mod memory_limiter;
+mod ottl;
 pub mod probabilistic_sampler;
+pub mod resource;
 pub mod tail_sampling;
+pub mod transform;
+
+pub use ottl::OttlSettings;
+
+#[cfg(test)]
+mod capture;

@@ -1,6 +1,6 @@
 //! The `otlp` receiver: OTLP over gRPC and over HTTP (protobuf and JSON), as the OTLP specification describes.
 //! Both transports handle the three signals with one generic handler each, over
-//! [`OtlpRequest`](otlp_model::OtlpRequest).
+//! [`OtlpRequest`].
 
 mod config;
 mod grpc;

@@ -1,0 +1,270 @@
+//! What to say about a component type this collector does not have: a type of the OpenTelemetry Collector (core
+//! or contrib) is named as one we lack, a misspelling gets the nearest type we have.
+
+/// Component types of otelcol and otelcol-contrib, by config section, for telling "an otelcol component we lack"
+/// from a typo. Not exhaustive: the types real configs commonly use.
+fn otelcol_types(section: &str) -> &'static [&'static str] {
+    match section {
+        "receivers" => &[
+            "apache",
+            "awscloudwatch",
+            "awsecscontainermetrics",
+            "awsfirehose",
+            "awsxray",
+            "azureeventhub",
+            "carbon",
+            "collectd",
+            "datadog",
+            "docker_stats",
+            "elasticsearch",
+            "filelog",
+            "filestats",
+            "fluentforward",
+            "github",
+            "googlecloudpubsub",
+            "haproxy",
+            "hostmetrics",
+            "httpcheck",
+            "iis",
+            "influxdb",
+            "jaeger",
+            "jmx",
+            "journald",
+            "k8s_cluster",
+            "k8s_events",
+            "k8sobjects",
+            "kafka",
+            "kafkametrics",
+            "kubeletstats",
+            "loki",
+            "memcached",
+            "mongodb",
+            "mysql",
+            "nginx",
+            "opencensus",
+            "otlpjsonfile",
+            "postgresql",
+            "prometheus",
+            "prometheus_simple",
+            "rabbitmq",
+            "receiver_creator",
+            "redis",
+            "sapm",
+            "signalfx",
+            "skywalking",
+            "snmp",
+            "splunk_hec",
+            "sqlquery",
+            "statsd",
+            "syslog",
+            "tcplog",
+            "udplog",
+            "windowseventlog",
+            "windowsperfcounters",
+            "zipkin",
+            "zookeeper",
+        ],
+        "processors" => &[
+            "attributes",
+            "batch",
+            "cumulativetodelta",
+            "deltatocumulative",
+            "deltatorate",
+            "filter",
+            "geoip",
+            "groupbyattrs",
+            "groupbytrace",
+            "interval",
+            "k8sattributes",
+            "logdedup",
+            "logstransform",
+            "memory_limiter",
+            "metricsgeneration",
+            "metricstransform",
+            "probabilistic_sampler",
+            "redaction",
+            "remotetap",
+            "resource",
+            "resourcedetection",
+            "routing",
+            "schema",
+            "span",
+            "sumologic",
+            "tail_sampling",
+            "transform",
+            "unroll",
+        ],
+        "exporters" => &[
+            "alertmanager",
+            "awscloudwatchlogs",
+            "awsemf",
+            "awskinesis",
+            "awss3",
+            "awsxray",
+            "azuredataexplorer",
+            "azuremonitor",
+            "carbon",
+            "clickhouse",
+            "coralogix",
+            "datadog",
+            "dataset",
+            "debug",
+            "elasticsearch",
+            "file",
+            "googlecloud",
+            "googlecloudpubsub",
+            "googlemanagedprometheus",
+            "honeycombmarker",
+            "influxdb",
+            "kafka",
+            "loadbalancing",
+            "logging",
+            "logzio",
+            "loki",
+            "mezmo",
+            "nop",
+            "opensearch",
+            "otelarrow",
+            "otlp",
+            "otlphttp",
+            "prometheus",
+            "prometheusremotewrite",
+            "pulsar",
+            "rabbitmq",
+            "sapm",
+            "sentry",
+            "signalfx",
+            "splunk_hec",
+            "sumologic",
+            "syslog",
+            "zipkin",
+        ],
+        "extensions" => &[
+            "asapclient",
+            "awsproxy",
+            "basicauth",
+            "bearertokenauth",
+            "db_storage",
+            "docker_observer",
+            "ecs_observer",
+            "file_storage",
+            "googleclientauth",
+            "headers_setter",
+            "health_check",
+            "healthcheckv2",
+            "host_observer",
+            "jaegerremotesampling",
+            "k8s_observer",
+            "memory_limiter",
+            "oauth2client",
+            "oidc",
+            "opamp",
+            "pprof",
+            "sigv4auth",
+            "zpages",
+        ],
+        _ => &[],
+    }
+}
+
+/// The message for a component of `section` (`processors`) whose type `kind` is not among `ours`.
+pub(super) fn unknown_type(section: &str, kind: &str, ours: &[&str]) -> String {
+    let singular = section.trim_end_matches('s');
+    let nearest = nearest(kind, ours);
+    let supported = ours.join(", ");
+    if otelcol_types(section).contains(&kind) {
+        let advice = match nearest {
+            Some(near) => format!("the nearest we have is `{near}`"),
+            None => "there is no similar one here".to_string(),
+        };
+        format!(
+            "unknown {singular} type `{kind}`: an OpenTelemetry Collector {singular} that otlp-suite does not \
+             have; {advice}; supported: {supported}"
+        )
+    } else {
+        match nearest {
+            Some(near) => {
+                format!(
+                    "unknown {singular} type `{kind}`; did you mean `{near}`? supported: {supported}"
+                )
+            }
+            None => format!("unknown {singular} type `{kind}`; supported: {supported}"),
+        }
+    }
+}
+
+/// The name of `candidates` closest to `name` by edit distance, if close enough to be what was meant: at most a
+/// third of the name's length apart (two edits for short names).
+fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(2);
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OURS: &[&str] = &[
+        "attributes",
+        "batch",
+        "filter",
+        "memory_limiter",
+        "resource",
+    ];
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("batchh", "batch"), 1);
+        assert_eq!(edit_distance("k8sattributes", "attributes"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn an_otelcol_type_we_lack_is_named_so_with_the_nearest_we_have() {
+        let message = unknown_type("processors", "k8sattributes", OURS);
+        assert!(
+            message.contains("an OpenTelemetry Collector processor that otlp-suite does not have"),
+            "{message}"
+        );
+        assert!(
+            message.contains("the nearest we have is `attributes`"),
+            "{message}"
+        );
+        let message = unknown_type("processors", "groupbytrace", OURS);
+        assert!(
+            message.contains("there is no similar one here"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_typo_gets_the_nearest_type() {
+        let message = unknown_type("processors", "batchh", OURS);
+        assert!(message.starts_with("unknown processor type `batchh`; did you mean `batch`?"));
+        assert!(!message.contains("OpenTelemetry Collector"), "{message}");
+        let message = unknown_type("processors", "zzz", OURS);
+        assert!(!message.contains("did you mean"), "{message}");
+    }
+}

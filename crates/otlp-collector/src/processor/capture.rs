@@ -1,0 +1,52 @@
+//! A last stage for processor unit tests: keeps what it is given.
+
+use crate::Batch;
+use crate::Signal;
+use crate::component::{ProcessorContext, SharedState};
+use crate::id::PipelineId;
+use crate::pipeline::{BoxFuture, Consumer, Refused};
+use crate::telemetry::Telemetry;
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+/// Takes every batch and keeps it.
+#[derive(Default)]
+pub(crate) struct Capture {
+    pub(crate) batches: Mutex<Vec<Batch>>,
+}
+
+impl Consumer for Capture {
+    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+        self.batches.lock().push(batch);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn ready(&self, _items: usize) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Runs `test` with a build context for processor `id` in a pipeline of `signal`.
+pub(crate) fn with_context<T>(
+    id: &str,
+    signal: Signal,
+    telemetry: &Telemetry,
+    test: impl FnOnce(ProcessorContext<'_>) -> T,
+) -> T {
+    let pipeline = PipelineId { signal, name: None };
+    let shared = SharedState::default();
+    test(ProcessorContext {
+        id,
+        pipeline: &pipeline,
+        telemetry,
+        shared: &shared,
+    })
+}

@@ -69,7 +69,8 @@ async fn tail_sampling_keeps_exactly_the_traces_its_policies_select() {
 
     let TestCollector { collector, dir } = harness;
     let telemetry = collector.telemetry().clone();
-    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    let report = collector.shutdown(Duration::from_secs(10)).await;
+    assert!(report.is_clean(), "{report:?}");
     let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
     let written_traces: BTreeSet<_> = written.iter().map(|s| s.trace_id.clone()).collect();
     assert_eq!(

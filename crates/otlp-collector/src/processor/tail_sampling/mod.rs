@@ -61,6 +61,9 @@ struct Shared {
     /// Told whenever the outbox is emptied, for stages waiting to offer more.
     room: Changed,
     closing: AtomicBool,
+    /// Set by shutdown once every pending trace is decided into the outbox. The driver stops only after this
+    /// (and an empty outbox): stopping on `closing` alone could race the final decisions and strand them.
+    decided_all: AtomicBool,
     deadline: Deadline,
     tick: Duration,
     next: Arc<dyn Consumer>,
@@ -111,6 +114,7 @@ impl TailSamplingProcessor {
             wake: Notify::new(),
             room: Changed::new(),
             closing: AtomicBool::new(false),
+            decided_all: AtomicBool::new(false),
             deadline: Deadline::new(),
             tick,
             next,
@@ -158,7 +162,7 @@ async fn drive(shared: Arc<Shared>) {
             .await;
             shared.released.sub(n);
         }
-        if shared.closing.load(Ordering::SeqCst) && shared.outbox.lock().is_empty() {
+        if shared.decided_all.load(Ordering::SeqCst) && shared.outbox.lock().is_empty() {
             return;
         }
     }
@@ -227,6 +231,7 @@ impl Consumer for TailSamplingProcessor {
             // Traces still waiting are decided now rather than lost: their policies see what has arrived.
             let decisions = shared.engine.lock().flush(std::time::Instant::now());
             shared.absorb(decisions);
+            shared.decided_all.store(true, Ordering::SeqCst);
             shared.wake.notify_one();
             self.driver.stop(deadline).await;
             let left = std::mem::replace(&mut *shared.outbox.lock(), Batch::empty(Signal::Traces));

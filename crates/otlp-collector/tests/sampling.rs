@@ -8,8 +8,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{
     ResourceSpans, ScopeSpans, Span, Status, status::StatusCode,
 };
-use otlp_collector::{Batch, Config};
+use otlp_collector::{Batch, Config, Signal};
 use otlp_testkit::Generator;
+use prost::Message;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -45,6 +46,16 @@ fn trace_ids_with_errors(requests: &[ExportTraceServiceRequest]) -> BTreeSet<Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tail_sampling_keeps_exactly_the_traces_its_policies_select() {
+    keeps_exactly_the_traces_with_errors(false).await;
+}
+
+/// As receivers hand them on: the requests' bytes, which the engine buffers without decoding the spans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_sampling_of_encoded_batches_keeps_exactly_the_same_traces() {
+    keeps_exactly_the_traces_with_errors(true).await;
+}
+
+async fn keeps_exactly_the_traces_with_errors(encoded: bool) {
     let harness = TestCollector::start(TAIL).await;
     let mut generator = Generator::new(21).with_error_rate(0.2).unwrap();
     let requests: Vec<_> = (0..20).map(|_| generator.whole_traces(200)).collect();
@@ -60,11 +71,18 @@ async fn tail_sampling_keeps_exactly_the_traces_its_policies_select() {
                     .len()
     );
     for request in &requests {
-        harness
-            .collector
-            .submit(Batch::new(request.clone()))
-            .await
-            .unwrap();
+        let batch = if encoded {
+            let items = request
+                .resource_spans
+                .iter()
+                .flat_map(|rs| &rs.scope_spans)
+                .map(|ss| ss.spans.len())
+                .sum();
+            Batch::from_encoded(Signal::Traces, request.encode_to_vec().into(), items)
+        } else {
+            Batch::new(request.clone())
+        };
+        harness.collector.submit(batch).await.unwrap();
     }
 
     let TestCollector { collector, dir } = harness;

@@ -4,6 +4,12 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// An encoded OTLP traces request that prost would refuse.
+    #[error("invalid OTLP traces request: {0}")]
+    InvalidRequest(#[from] otlp_model::wire::WireError),
+    /// A resource or scope inside an encoded OTLP traces request that does not decode.
+    #[error("invalid OTLP traces request: {0}")]
+    InvalidHeader(#[from] prost::DecodeError),
     /// A sampling probability outside `[2^-56, 1]` (or not a number) was given.
     #[error("sampling probability {0} is out of range: it must be a number in [2^-56, 1]")]
     ProbabilityOutOfRange(f64),

@@ -9,8 +9,9 @@ use std::time::Instant;
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
 use super::config::TailSamplingConfig;
+use super::encoded::split_encoded;
 use super::policy::{Policy, PolicyDecision, combine};
-use super::trace::{PendingTrace, Reassembler, TracePiece, split_by_trace};
+use super::trace::{PendingTrace, Reassembler, StoredPiece, TracePiece, split_by_trace};
 use crate::error::{Error, Result};
 
 /// Why spans were dropped; every dropped span is counted under exactly one reason.
@@ -115,6 +116,13 @@ impl Decisions {
             self.released_spans += piece.span_count;
             assembler.push(&mut self.released, piece);
         }
+    }
+
+    /// Releases late spans of a sampled trace.
+    fn release_stored(&mut self, assembler: &mut Reassembler, piece: StoredPiece) {
+        let (piece, undecodable) = piece.load();
+        self.dropped.add(DropReason::Undecodable, undecodable);
+        self.release(assembler, vec![piece]);
     }
 
     /// Adds another call's results to this one.
@@ -294,9 +302,31 @@ impl TailSampler {
             let (pieces, invalid) = split_by_trace(resource_spans);
             out.dropped.add(DropReason::InvalidTraceId, invalid);
             for (key, piece) in pieces {
-                self.accept(key, piece, now, &mut out, &mut assembler);
+                self.accept(key, piece.store(), now, &mut out, &mut assembler);
             }
         }
+        self.enforce_byte_limit(&mut out);
+        out
+    }
+
+    /// [`ingest`](Self::ingest) for an encoded `ExportTraceServiceRequest`, with the same
+    /// results, without decoding its spans: each span's bytes are buffered as received and
+    /// decoded once, when its trace is decided. The request must be one prost decodes (a
+    /// collector's receiver has checked it; `otlp_model::wire::scan` checks it); a malformed one
+    /// is refused whole with [`Error::InvalidRequest`], and nothing of it is ingested.
+    pub fn ingest_encoded(&mut self, request: &[u8], now: Instant) -> Result<Decisions> {
+        let (pieces, invalid) = split_encoded(request)?;
+        let mut out = Decisions::default();
+        let mut assembler = Reassembler::default();
+        out.dropped.add(DropReason::InvalidTraceId, invalid);
+        for (key, piece) in pieces {
+            self.accept(key, piece, now, &mut out, &mut assembler);
+        }
+        self.enforce_byte_limit(&mut out);
+        Ok(out)
+    }
+
+    fn enforce_byte_limit(&mut self, out: &mut Decisions) {
         if let Some(limit) = self.config.max_buffered_bytes.filter(|limit| *limit > 0) {
             while self.buffered_bytes > limit {
                 if !self.evict_oldest(DropReason::MemoryLimit, &mut out.dropped) {
@@ -304,7 +334,6 @@ impl TailSampler {
                 }
             }
         }
-        out
     }
 
     /// Decides every trace whose `decision_wait` has passed by `now`.
@@ -334,7 +363,7 @@ impl TailSampler {
     fn accept(
         &mut self,
         key: TraceKey,
-        piece: TracePiece,
+        piece: StoredPiece,
         now: Instant,
         out: &mut Decisions,
         assembler: &mut Reassembler,
@@ -353,7 +382,7 @@ impl TailSampler {
                 ..
             }) => {
                 if *sampled {
-                    out.release(assembler, vec![piece]);
+                    out.release_stored(assembler, piece);
                 } else {
                     out.dropped
                         .add(DropReason::LateNotSampled, piece.span_count);
@@ -363,7 +392,7 @@ impl TailSampler {
             None => {}
         }
         if self.sampled_cache.contains(&key) {
-            out.release(assembler, vec![piece]);
+            out.release_stored(assembler, piece);
             return;
         }
         if self.not_sampled_cache.contains(&key) {

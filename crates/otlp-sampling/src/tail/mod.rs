@@ -4,6 +4,7 @@
 //! [`TailSampler`] is the engine the collector drives with `ingest` and `tick`.
 
 pub mod config;
+mod encoded;
 mod engine;
 mod policy;
 mod trace;

@@ -28,11 +28,34 @@ pub(crate) struct ResourceHeader {
     pub(crate) schema_url: String,
 }
 
+impl ResourceHeader {
+    /// Estimated heap bytes of the header, by capacity.
+    pub(crate) fn heap_size(&self) -> usize {
+        self.resource
+            .as_ref()
+            .map_or(0, |r| heap_size_attributes(&r.attributes))
+            + self.schema_url.capacity()
+            + size_of::<ResourceHeader>()
+    }
+}
+
 /// The part of a `ScopeSpans` shared by all its traces.
 #[derive(Debug)]
 pub(crate) struct ScopeHeader {
     pub(crate) scope: Option<InstrumentationScope>,
     pub(crate) schema_url: String,
+}
+
+impl ScopeHeader {
+    /// Estimated heap bytes of the header, by capacity.
+    pub(crate) fn heap_size(&self) -> usize {
+        self.schema_url.capacity()
+            + self.scope.as_ref().map_or(0, |scope| {
+                scope.name.capacity()
+                    + scope.version.capacity()
+                    + heap_size_attributes(&scope.attributes)
+            })
+    }
 }
 
 /// One trace's spans from one scope of one batch.
@@ -55,11 +78,11 @@ pub(crate) struct TracePiece {
 
 /// `ScopeSpans.spans` is field 2: the stored records are exactly what a `ScopeSpans` holding only
 /// spans encodes to, so decoding them back is one `ScopeSpans::decode`.
-const SCOPE_SPANS_SPANS_FIELD: u32 = 2;
+pub(crate) const SCOPE_SPANS_SPANS_FIELD: u32 = 2;
 
 impl TracePiece {
     /// Encodes the spans for buffering; the headers stay shared.
-    fn store(self) -> StoredPiece {
+    pub(crate) fn store(self) -> StoredPiece {
         let mut heap_bytes = self.header_share;
         let scopes: Vec<StoredScope> = self
             .scopes
@@ -74,7 +97,8 @@ impl TracePiece {
                 for span in &piece.spans {
                     length_delimited::encode(SCOPE_SPANS_SPANS_FIELD, span, &mut spans);
                 }
-                heap_bytes += (spans.capacity() + size_of::<StoredScope>()) as u64;
+                // The scope's struct is in `header_share`, counted where the piece was split.
+                heap_bytes += spans.capacity() as u64;
                 StoredScope {
                     scope: piece.scope,
                     span_count: piece.spans.len() as u64,
@@ -94,26 +118,27 @@ impl TracePiece {
 
 /// One trace's spans from one scope of one batch, encoded as `ScopeSpans.spans` records.
 #[derive(Debug)]
-struct StoredScope {
-    scope: Arc<ScopeHeader>,
-    span_count: u64,
-    spans: Vec<u8>,
+pub(crate) struct StoredScope {
+    pub(crate) scope: Arc<ScopeHeader>,
+    pub(crate) span_count: u64,
+    pub(crate) spans: Vec<u8>,
 }
 
 /// A [`TracePiece`] while its trace waits for the decision.
 #[derive(Debug)]
-struct StoredPiece {
-    resource: Arc<ResourceHeader>,
-    scopes: Vec<StoredScope>,
-    span_count: u64,
-    heap_bytes: u64,
-    header_share: u64,
+pub(crate) struct StoredPiece {
+    pub(crate) resource: Arc<ResourceHeader>,
+    pub(crate) scopes: Vec<StoredScope>,
+    pub(crate) span_count: u64,
+    /// Estimated heap bytes: the span records, the structs, and the share of the headers.
+    pub(crate) heap_bytes: u64,
+    pub(crate) header_share: u64,
 }
 
 impl StoredPiece {
     /// Decodes the spans back. Records this module encoded from valid spans always decode; should
     /// one not, its spans are counted in the second value rather than lost silently.
-    fn load(self) -> (TracePiece, u64) {
+    pub(crate) fn load(self) -> (TracePiece, u64) {
         let mut lost = 0;
         let mut span_count = 0;
         let scopes = self
@@ -154,7 +179,7 @@ pub(crate) struct PendingTrace {
 }
 
 impl PendingTrace {
-    pub(crate) fn new(trace_id: [u8; 16], piece: TracePiece) -> Self {
+    pub(crate) fn new(trace_id: [u8; 16], piece: StoredPiece) -> Self {
         let mut trace = PendingTrace {
             trace_id,
             pieces: Vec::with_capacity(1),
@@ -167,8 +192,7 @@ impl PendingTrace {
 
     /// Adds spans of this trace that arrived in a later batch (or another resource); returns the
     /// heap bytes they hold once stored.
-    pub(crate) fn push(&mut self, piece: TracePiece) -> u64 {
-        let stored = piece.store();
+    pub(crate) fn push(&mut self, stored: StoredPiece) -> u64 {
         let heap_bytes = stored.heap_bytes;
         self.span_count += stored.span_count;
         self.heap_bytes += heap_bytes;
@@ -274,12 +298,7 @@ pub(crate) fn split_by_trace(resource_spans: ResourceSpans) -> (Vec<([u8; 16], T
         resource,
         schema_url,
     });
-    let resource_heap = resource
-        .resource
-        .as_ref()
-        .map_or(0, |r| heap_size_attributes(&r.attributes))
-        + resource.schema_url.capacity()
-        + size_of::<ResourceHeader>();
+    let resource_heap = resource.heap_size();
     let mut pieces: Vec<([u8; 16], TracePiece)> = Vec::new();
     let mut index_of: HashMap<[u8; 16], usize> = HashMap::new();
     let mut invalid = 0u64;
@@ -325,15 +344,7 @@ pub(crate) fn split_by_trace(resource_spans: ResourceSpans) -> (Vec<([u8; 16], T
     let scope_heap: usize = pieces
         .iter()
         .flat_map(|(_, piece)| piece.scopes.iter())
-        .map(|s| {
-            size_of::<ScopePiece>()
-                + s.scope.schema_url.capacity()
-                + s.scope.scope.as_ref().map_or(0, |sc| {
-                    sc.name.capacity()
-                        + sc.version.capacity()
-                        + heap_size_attributes(&sc.attributes)
-                })
-        })
+        .map(|s| size_of::<StoredScope>() + s.scope.heap_size())
         .sum();
     let share = ((resource_heap + scope_heap) / pieces.len().max(1)) as u64;
     for (_, piece) in &mut pieces {

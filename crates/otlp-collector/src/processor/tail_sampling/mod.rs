@@ -186,19 +186,35 @@ impl Consumer for TailSamplingProcessor {
             ))
         } else {
             let (signal, items) = (batch.signal(), batch.item_count());
-            match batch
-                .into_request()
-                .into_request::<ExportTraceServiceRequest>()
-            {
-                Ok(request) => {
-                    let decisions = shared
-                        .engine
-                        .lock()
-                        .ingest(request.resource_spans, std::time::Instant::now());
-                    shared.absorb(decisions);
+            let now = std::time::Instant::now();
+            if let Some(requests) = batch.encoded() {
+                // Spans stay as received until their trace is decided; only then are they decoded.
+                let mut engine = shared.engine.lock();
+                for request in requests {
+                    match engine.ingest_encoded(request, now) {
+                        Ok(decisions) => shared.absorb(decisions),
+                        // The receiver checked these bytes as prost would, so this is not expected; count, never
+                        // lose silently.
+                        Err(error) => {
+                            tracing::warn!(processor = %shared.id, %error, "tail_sampling: undecodable request");
+                            let spans = otlp_model::wire::scan(signal, request)
+                                .map_or(0, |scan| scan.items);
+                            shared.dropped.add(signal, spans, "malformed");
+                        }
+                    }
                 }
-                // Config validation keeps tail_sampling out of metrics and logs pipelines; count, never lose.
-                Err(_) => shared.dropped.add(signal, items, "unsupported_signal"),
+            } else {
+                match batch
+                    .into_request()
+                    .into_request::<ExportTraceServiceRequest>()
+                {
+                    Ok(request) => {
+                        let decisions = shared.engine.lock().ingest(request.resource_spans, now);
+                        shared.absorb(decisions);
+                    }
+                    // Config validation keeps tail_sampling out of metrics and logs pipelines; count, never lose.
+                    Err(_) => shared.dropped.add(signal, items, "unsupported_signal"),
+                }
             }
             Ok(())
         };

@@ -1,0 +1,214 @@
+//! `TailSampler::ingest_encoded` against `ingest` on the decoded request: the same decisions, the
+//! same released spans in the same order, the same drop counts and the same buffered memory,
+//! over realistic traffic with traces cut across requests, invalid trace IDs, and the protobuf
+//! corners where prost merges or ignores fields.
+
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use otlp_sampling::Error;
+use otlp_sampling::tail::{Decisions, DropReason, TailSampler, TailSamplingConfig};
+use otlp_testkit::Generator;
+use prost::Message;
+
+const CONFIG: &str = r#"
+decision_wait: 1s
+num_traces: 5000
+policies:
+  - { name: errors, type: status_code, status_code: { status_codes: [ERROR] } }
+  - { name: slow, type: latency, latency: { threshold_ms: 400 } }
+  - { name: checkout, type: string_attribute, string_attribute: { key: service.name, values: [checkout] } }
+  - { name: some, type: probabilistic, probabilistic: { sampling_percentage: 10 } }
+"#;
+
+fn engine(yaml: &str) -> TailSampler {
+    let config: TailSamplingConfig = serde_norway::from_str(yaml).unwrap();
+    TailSampler::new(config).unwrap()
+}
+
+/// Everything a call reports, in a comparable form.
+fn summary(decisions: &Decisions) -> (Vec<ResourceSpans>, u64, u64, u64, Vec<(DropReason, u64)>) {
+    (
+        decisions.released.clone(),
+        decisions.released_spans,
+        decisions.sampled_traces,
+        decisions.not_sampled_traces,
+        decisions.dropped.iter().collect(),
+    )
+}
+
+/// Feeds both engines the same requests at the same instants and checks every call agrees.
+fn assert_same_results(yaml: &str, requests: &[ExportTraceServiceRequest]) {
+    let (mut decoded, mut encoded) = (engine(yaml), engine(yaml));
+    let start = Instant::now();
+    let mut released = 0;
+    for (n, request) in requests.iter().enumerate() {
+        let now = start + Duration::from_millis(300 * n as u64);
+        // Decoded from the bytes rather than cloned, so vectors have the capacities a decoder
+        // leaves (a clone's are exact), and the two memory estimates can be compared.
+        let bytes = request.encode_to_vec();
+        let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
+        let by_prost = decoded.ingest(request.resource_spans, now);
+        let in_place = encoded.ingest_encoded(&bytes, now).unwrap();
+        assert_eq!(
+            summary(&in_place),
+            summary(&by_prost),
+            "ingest of request {n}"
+        );
+        let (by_prost, in_place) = (decoded.tick(now), encoded.tick(now));
+        assert_eq!(
+            summary(&in_place),
+            summary(&by_prost),
+            "tick after request {n}"
+        );
+        released += by_prost.released_spans;
+        assert_eq!(encoded.held_traces(), decoded.held_traces());
+        assert_eq!(encoded.buffered_spans(), decoded.buffered_spans());
+        assert_eq!(encoded.buffered_bytes(), decoded.buffered_bytes());
+    }
+    let end = start + Duration::from_secs(3600);
+    let (by_prost, in_place) = (decoded.flush(end), encoded.flush(end));
+    assert_eq!(summary(&in_place), summary(&by_prost), "flush");
+    released += by_prost.released_spans;
+    assert!(released > 0, "the policies keep some traces");
+}
+
+#[test]
+fn generated_traffic_with_traces_cut_across_requests() {
+    let mut generator = Generator::new(11).with_error_rate(0.05).unwrap();
+    let requests: Vec<_> = (0..12).map(|_| generator.traces(300)).collect();
+    assert_same_results(CONFIG, &requests);
+}
+
+#[test]
+fn late_spans_of_decided_traces_follow_the_decision() {
+    let mut generator = Generator::new(12).with_error_rate(0.2).unwrap();
+    let first: Vec<_> = (0..4).map(|_| generator.traces(250)).collect();
+    // The same traces again, as late spans: each arrives after its trace was decided.
+    let mut requests = first.clone();
+    requests.extend(first.iter().cloned());
+    assert_same_results(
+        "decision_wait: 100ms\npolicies:\n  - { name: errors, type: status_code, status_code: { status_codes: [ERROR] } }",
+        &requests,
+    );
+}
+
+fn span(trace_id: Vec<u8>, name: &str) -> Span {
+    Span {
+        trace_id,
+        span_id: vec![1; 8],
+        name: name.into(),
+        start_time_unix_nano: 1,
+        end_time_unix_nano: 2,
+        ..Default::default()
+    }
+}
+
+fn attribute(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn invalid_trace_ids_are_counted_alike() {
+    let request = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![
+                    span(vec![7; 16], "kept"),
+                    span(Vec::new(), "empty id"),
+                    span(vec![0; 16], "zero id"),
+                    span(vec![7; 8], "short id"),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let yaml = "decision_wait: 1s\npolicies:\n  - { name: all, type: always_sample }";
+    assert_same_results(yaml, std::slice::from_ref(&request));
+    let out = engine(yaml)
+        .ingest_encoded(&request.encode_to_vec(), Instant::now())
+        .unwrap();
+    assert_eq!(out.dropped.get(DropReason::InvalidTraceId), 3);
+}
+
+/// Appends a length-delimited field to an encoded message.
+fn append_field(message: &mut Vec<u8>, field: u32, value: &[u8]) {
+    prost::encoding::encode_key(field, prost::encoding::WireType::LengthDelimited, message);
+    prost::encoding::encode_varint(value.len() as u64, message);
+    message.extend_from_slice(value);
+}
+
+#[test]
+fn repeated_and_unknown_fields_decode_as_prost_decodes_them() {
+    let spans = ScopeSpans {
+        spans: vec![span(vec![9; 16], "a"), span(vec![8; 16], "b")],
+        ..Default::default()
+    };
+    // A resource sent in two parts (prost merges them), a schema URL sent twice (the last wins),
+    // an unknown field, and a span whose trace ID is sent twice (the last wins).
+    let mut resource_spans = Vec::new();
+    let part = |attributes| {
+        Resource {
+            attributes,
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
+    append_field(
+        &mut resource_spans,
+        1,
+        &part(vec![attribute("service.name", "checkout")]),
+    );
+    append_field(&mut resource_spans, 3, b"first");
+    append_field(&mut resource_spans, 2, &spans.encode_to_vec());
+    append_field(&mut resource_spans, 1, &part(vec![attribute("zone", "a")]));
+    append_field(&mut resource_spans, 3, b"second");
+    append_field(&mut resource_spans, 99, b"ignored");
+    let mut twice = span(vec![1; 16], "twice").encode_to_vec();
+    append_field(&mut twice, 1, &[5; 16]);
+    let mut scope = Vec::new();
+    append_field(&mut scope, 2, &twice);
+    append_field(&mut resource_spans, 2, &scope);
+    let mut request = Vec::new();
+    append_field(&mut request, 1, &resource_spans);
+
+    let decoded = ExportTraceServiceRequest::decode(request.as_slice()).unwrap();
+    assert_eq!(decoded.resource_spans[0].schema_url, "second");
+    let yaml = "decision_wait: 1s\npolicies:\n  - { name: all, type: always_sample }";
+    let (mut by_prost, mut in_place) = (engine(yaml), engine(yaml));
+    let now = Instant::now();
+    by_prost.ingest(decoded.resource_spans, now);
+    in_place.ingest_encoded(&request, now).unwrap();
+    let (expected, actual) = (by_prost.flush(now), in_place.flush(now));
+    assert_eq!(summary(&actual), summary(&expected));
+    let resource = actual.released[0].resource.as_ref().unwrap();
+    assert_eq!(resource.attributes.len(), 2, "both parts of the resource");
+    assert_eq!(actual.released_spans, 3);
+    assert!(
+        actual.released[0].scope_spans[1].spans[0].trace_id == vec![5; 16],
+        "the last trace ID of the span"
+    );
+}
+
+#[test]
+fn a_malformed_request_is_refused_whole() {
+    let mut generator = Generator::new(13);
+    let mut bytes = generator.traces(50).encode_to_vec();
+    bytes.truncate(bytes.len() - 3);
+    let mut engine = engine(CONFIG);
+    let error = engine.ingest_encoded(&bytes, Instant::now()).unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest(_)), "{error}");
+    assert!(error.to_string().starts_with("invalid OTLP traces request"));
+    assert_eq!(engine.held_traces(), 0);
+    assert_eq!(engine.buffered_spans(), 0);
+}

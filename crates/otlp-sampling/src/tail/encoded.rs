@@ -33,6 +33,9 @@ const SCOPE_SPANS_SCOPE: u32 = 1;
 const SCOPE_SPANS_SCHEMA_URL: u32 = 3;
 const SPAN_TRACE_ID: u32 = 1;
 
+/// A trace ID and that trace's spans from one `ResourceSpans`.
+type KeyedPiece = ([u8; 16], StoredPiece);
+
 /// Nesting used by the request, `ResourceSpans`, `ScopeSpans` and the span around its fields.
 const SPAN_DEPTH: u32 = RECURSION_LIMIT - 3;
 
@@ -41,7 +44,7 @@ const SPAN_DEPTH: u32 = RECURSION_LIMIT - 3;
 ///
 /// The request must be one prost decodes (check it with `otlp_model::wire::scan` first): a
 /// malformed message is reported, but the spans of an accepted request are copied unchecked.
-pub(crate) fn split_encoded(request: &[u8]) -> Result<(Vec<([u8; 16], StoredPiece)>, u64)> {
+pub(crate) fn split_encoded(request: &[u8]) -> Result<(Vec<KeyedPiece>, u64)> {
     let mut pieces = Vec::new();
     let mut invalid = 0;
     for field in Fields::new(request, RECURSION_LIMIT) {
@@ -67,7 +70,7 @@ struct ScopeRecords<'a> {
     spans: Vec<&'a [u8]>,
 }
 
-fn split_resource_spans(bytes: &[u8], pieces: &mut Vec<([u8; 16], StoredPiece)>) -> Result<u64> {
+fn split_resource_spans(bytes: &[u8], pieces: &mut Vec<KeyedPiece>) -> Result<u64> {
     let mut resource: Option<Resource> = None;
     let mut schema_url = String::new();
     let mut scopes: Vec<ScopeRecords<'_>> = Vec::new();

@@ -57,6 +57,14 @@ fn hex_encode(c: &mut Criterion) {
             }
         })
     });
+    let mut column = vec![0u8; 32 * IDS];
+    group.bench_function(BenchmarkId::new("otlp_simd", "trace_id_column"), |b| {
+        b.iter(|| hex::encode_into(black_box(trace_ids.as_flattened()), &mut column).unwrap())
+    });
+    group.bench_function(
+        BenchmarkId::new("peer_scalar_encode", "trace_id_column"),
+        |b| b.iter(|| hex::scalar::encode(black_box(trace_ids.as_flattened()), &mut column)),
+    );
     group.throughput(throughput(IDS, 8));
     group.bench_function(BenchmarkId::new("otlp_simd", "span_id"), |b| {
         b.iter(|| {
@@ -112,6 +120,18 @@ fn hex_decode(c: &mut Criterion) {
             }
         })
     });
+    let mut column = vec![0u8; 16 * IDS];
+    group.bench_function(BenchmarkId::new("otlp_simd", "trace_id_column"), |b| {
+        b.iter(|| hex::decode_into(black_box(trace_hex.as_flattened()), &mut column).unwrap())
+    });
+    group.bench_function(
+        BenchmarkId::new("peer_scalar_decode", "trace_id_column"),
+        |b| {
+            b.iter(|| {
+                hex::scalar::decode(black_box(trace_hex.as_flattened()), &mut column).unwrap()
+            })
+        },
+    );
     group.throughput(throughput(IDS, 16));
     group.bench_function(BenchmarkId::new("otlp_simd", "span_id"), |b| {
         b.iter(|| {

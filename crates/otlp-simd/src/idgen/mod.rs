@@ -20,7 +20,7 @@ mod x86;
 
 use rand::{RngCore, SeedableRng, rngs::StdRng};
 
-use crate::isa::{self, Isa};
+use crate::isa;
 
 /// SplitMix64's increment, the odd integer closest to `2^64 / φ`.
 pub const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -91,7 +91,7 @@ impl IdGenerator {
         match isa::current() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
-            Isa::Avx2 => unsafe { x86::fill(start, bytes) },
+            isa::Isa::Avx2 => unsafe { x86::fill(start, bytes) },
             // NEON has no 64-bit lane multiply, and aarch64's scalar `mul` issues one per cycle:
             // the scalar twin is the fast path there.
             _ => scalar::fill(start, bytes),

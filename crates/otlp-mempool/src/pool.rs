@@ -13,7 +13,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 
+use std::cell::Cell;
+use std::sync::atomic::AtomicUsize;
+
 type Create<T> = Box<dyn Fn() -> T + Send + Sync>;
+
+/// Hit counters per thread: a locked add (`fetch_add`) costs as much as a queue operation, and a
+/// hit is the common case, so each of the first [`HIT_SHARDS`] threads of the process counts its
+/// hits in a slot of its own with a plain load and store (exact: the slot has one writer); later
+/// threads share one atomic counter.
+const HIT_SHARDS: usize = 16;
+
+/// A counter on a cache line of its own, so that threads counting do not share a line.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard(AtomicU64);
+
+static NEXT_THREAD_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static THREAD_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// This thread's hit-counter slot, assigned on first use (`>= HIT_SHARDS`: the shared counter).
+fn thread_slot() -> usize {
+    THREAD_SLOT.with(|slot| {
+        let mut index = slot.get();
+        if index == usize::MAX {
+            index = NEXT_THREAD_SLOT.fetch_add(1, Ordering::Relaxed);
+            slot.set(index);
+        }
+        index
+    })
+}
 type Reset<T> = Box<dyn Fn(&mut T) + Send + Sync>;
 
 /// A pool of up to `capacity` reusable `T`s.
@@ -22,7 +54,8 @@ pub struct Pool<T> {
     create: Create<T>,
     reset: Option<Reset<T>>,
     misses: AtomicU64,
-    hits: AtomicU64,
+    hits: [Shard; HIT_SHARDS],
+    shared_hits: AtomicU64,
     discards: AtomicU64,
 }
 
@@ -78,7 +111,8 @@ impl<T> Pool<T> {
             create,
             reset,
             misses: AtomicU64::new(0),
-            hits: AtomicU64::new(0),
+            hits: Default::default(),
+            shared_hits: AtomicU64::new(0),
             discards: AtomicU64::new(0),
         }
     }
@@ -104,7 +138,12 @@ impl<T> Pool<T> {
     /// The counters so far.
     pub fn stats(&self) -> PoolStats {
         PoolStats {
-            hits: self.hits.load(Ordering::Relaxed),
+            hits: self
+                .hits
+                .iter()
+                .map(|shard| shard.0.load(Ordering::Relaxed))
+                .sum::<u64>()
+                + self.shared_hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             discards: self.discards.load(Ordering::Relaxed),
             available: self.queue.len(),
@@ -115,7 +154,14 @@ impl<T> Pool<T> {
     fn take(&self) -> T {
         match self.queue.pop() {
             Some(value) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
+                match self.hits.get(thread_slot()) {
+                    Some(Shard(own)) => {
+                        own.store(own.load(Ordering::Relaxed) + 1, Ordering::Relaxed)
+                    }
+                    None => {
+                        self.shared_hits.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 value
             }
             None => {

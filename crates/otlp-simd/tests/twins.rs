@@ -77,6 +77,29 @@ proptest! {
     }
 
     #[test]
+    fn id_functions_equal_scalar(
+        trace in any::<[u8; 16]>(),
+        span in any::<[u8; 8]>(),
+        bad in proptest::option::of((0usize..32, any::<u8>())),
+    ) {
+        let mut twin = [0u8; 32];
+        hex::scalar::encode(&trace, &mut twin);
+        prop_assert_eq!(hex::encode_trace_id(&trace), twin);
+        let mut twin_span = [0u8; 16];
+        hex::scalar::encode(&span, &mut twin_span);
+        prop_assert_eq!(hex::encode_span_id(&span), twin_span);
+        if let Some((index, byte)) = bad {
+            twin[index] = byte;
+        }
+        let mut decoded = [0u8; 16];
+        let expected = hex::scalar::decode(&twin, &mut decoded).map(|()| decoded);
+        prop_assert_eq!(hex::decode_trace_id(&twin), expected);
+        let mut decoded = [0u8; 8];
+        let expected = hex::scalar::decode(&twin[..16], &mut decoded).map(|()| decoded);
+        prop_assert_eq!(hex::decode_span_id(&twin[..16]), expected);
+    }
+
+    #[test]
     fn threshold_equals_scalar_and_otlp_sampling(
         pool in proptest::collection::vec(any::<u8>(), 16 * MAX_LEN + 8),
         raw in any::<u64>(),

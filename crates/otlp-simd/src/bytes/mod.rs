@@ -1,5 +1,5 @@
-//! Byte-string comparison for attribute filters: equality, the first mismatch, and prefix
-//! tests, 32 (AVX2) or 16 (NEON) bytes per step.
+//! Byte-string comparison for attribute filters: the first mismatch, 32 (AVX2) or 16 (NEON)
+//! bytes per step, and equality and prefix tests.
 
 pub mod scalar;
 
@@ -23,13 +23,17 @@ pub fn mismatch(a: &[u8], b: &[u8]) -> Option<usize> {
 }
 
 /// Whether `a` and `b` are the same bytes.
+///
+/// This is the standard library's slice equality, which calls the C library's `memcmp`: glibc
+/// picks an AVX2/EVEX `memcmp` at load time, and it measured faster than this crate's kernel at
+/// every length (docs/benchmarks.md, group `bytes_compare`), so equality uses it.
 pub fn eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && common_mismatch(a, b).is_none()
+    a == b
 }
 
-/// Whether `value` starts with `prefix`.
+/// Whether `value` starts with `prefix` (slice equality on the prefix, as [`eq`]).
 pub fn starts_with(value: &[u8], prefix: &[u8]) -> bool {
-    value.len() >= prefix.len() && common_mismatch(&value[..prefix.len()], prefix).is_none()
+    value.starts_with(prefix)
 }
 
 /// First differing index of two slices of equal length.

@@ -48,14 +48,24 @@ pub fn decode_into(src: &[u8], dst: &mut [u8]) -> Result<()> {
 
 /// The 32 lower-case hex digits of a trace id.
 pub fn encode_trace_id(id: &[u8; 16]) -> [u8; 32] {
+    #[cfg(target_arch = "x86_64")]
+    if isa::current() == Isa::Avx2 {
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        return unsafe { x86::encode_trace_id(id) };
+    }
     let mut out = [0; 32];
-    // Lengths are fixed by the types, so the length check cannot fail.
+    // The lengths are fixed by the types, so the length check cannot fail.
     let _ = encode_into(id, &mut out);
     out
 }
 
 /// The 16 lower-case hex digits of a span id.
 pub fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
+    #[cfg(target_arch = "x86_64")]
+    if isa::current() == Isa::Avx2 {
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        return unsafe { x86::encode_span_id(id) };
+    }
     let mut out = [0; 16];
     let _ = encode_into(id, &mut out);
     out
@@ -63,6 +73,11 @@ pub fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
 
 /// Decodes a trace id from exactly 32 hex digits.
 pub fn decode_trace_id(hex: &[u8]) -> Result<[u8; 16]> {
+    #[cfg(target_arch = "x86_64")]
+    if let (Isa::Avx2, Ok(hex)) = (isa::current(), <&[u8; 32]>::try_from(hex)) {
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        return unsafe { x86::decode_trace_id(hex) };
+    }
     let mut out = [0; 16];
     decode_into(hex, &mut out)?;
     Ok(out)
@@ -70,6 +85,11 @@ pub fn decode_trace_id(hex: &[u8]) -> Result<[u8; 16]> {
 
 /// Decodes a span id from exactly 16 hex digits.
 pub fn decode_span_id(hex: &[u8]) -> Result<[u8; 8]> {
+    #[cfg(target_arch = "x86_64")]
+    if let (Isa::Avx2, Ok(hex)) = (isa::current(), <&[u8; 16]>::try_from(hex)) {
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        return unsafe { x86::decode_span_id(hex) };
+    }
     let mut out = [0; 8];
     decode_into(hex, &mut out)?;
     Ok(out)

@@ -146,3 +146,97 @@ pub(super) unsafe fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
     }
     scalar::decode_at(2 * i, &src[2 * i..], &mut dst[i..])
 }
+
+/// The hex of one 16-byte trace id: one load, one table lookup per half, two stores; no loop,
+/// so a single id does not pay for the general path's length logic.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn encode_trace_id(id: &[u8; 16]) -> [u8; 32] {
+    let table = digit_table();
+    let mask = _mm_set1_epi8(0x0f);
+    // SAFETY: `id` is 16 bytes, the width of the unaligned load.
+    let bytes = unsafe { _mm_loadu_si128(id.as_ptr().cast()) };
+    let high = _mm_and_si128(_mm_srli_epi16::<4>(bytes), mask);
+    let low = _mm_and_si128(bytes, mask);
+    let mut out = [0u8; 32];
+    // SAFETY: `out` is 32 bytes; the stores write bytes 0..16 and 16..32.
+    unsafe {
+        _mm_storeu_si128(
+            out.as_mut_ptr().cast(),
+            _mm_shuffle_epi8(table, _mm_unpacklo_epi8(high, low)),
+        );
+        _mm_storeu_si128(
+            out.as_mut_ptr().add(16).cast(),
+            _mm_shuffle_epi8(table, _mm_unpackhi_epi8(high, low)),
+        );
+    }
+    out
+}
+
+/// The hex of one 8-byte span id.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
+    let table = digit_table();
+    let mask = _mm_set1_epi8(0x0f);
+    // SAFETY: `id` is 8 bytes, what the 64-bit load reads.
+    let bytes = unsafe { _mm_loadl_epi64(id.as_ptr().cast()) };
+    let high = _mm_and_si128(_mm_srli_epi16::<4>(bytes), mask);
+    let low = _mm_and_si128(bytes, mask);
+    let mut out = [0u8; 16];
+    // SAFETY: `out` is 16 bytes, the width of the store.
+    unsafe {
+        _mm_storeu_si128(
+            out.as_mut_ptr().cast(),
+            _mm_shuffle_epi8(table, _mm_unpacklo_epi8(high, low)),
+        );
+    }
+    out
+}
+
+/// Decodes one trace id from its 32 hex digits.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn decode_trace_id(hex: &[u8; 32]) -> Result<[u8; 16]> {
+    // SAFETY: `hex` is 32 bytes, the width of the unaligned load.
+    let chars = unsafe { _mm256_loadu_si256(hex.as_ptr().cast()) };
+    let (values, invalid) = nibbles256(chars);
+    let mut out = [0u8; 16];
+    if invalid != 0 {
+        scalar::decode(hex, &mut out)?;
+        return Ok(out);
+    }
+    let pairs = _mm256_maddubs_epi16(values, _mm256_set1_epi16(0x0110));
+    let packed = _mm256_packus_epi16(pairs, pairs);
+    let ordered = _mm256_permute4x64_epi64::<0b00_00_10_00>(packed);
+    // SAFETY: `out` is 16 bytes, the width of the store.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), _mm256_castsi256_si128(ordered)) };
+    Ok(out)
+}
+
+/// Decodes one span id from its 16 hex digits.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn decode_span_id(hex: &[u8; 16]) -> Result<[u8; 8]> {
+    // SAFETY: `hex` is 16 bytes, the width of the unaligned load.
+    let chars = unsafe { _mm_loadu_si128(hex.as_ptr().cast()) };
+    let (values, invalid) = nibbles128(chars);
+    let mut out = [0u8; 8];
+    if invalid != 0 {
+        scalar::decode(hex, &mut out)?;
+        return Ok(out);
+    }
+    let pairs = _mm_maddubs_epi16(values, _mm_set1_epi16(0x0110));
+    let packed = _mm_packus_epi16(pairs, pairs);
+    // SAFETY: `out` is 8 bytes, what the 64-bit store writes.
+    unsafe { _mm_storel_epi64(out.as_mut_ptr().cast(), packed) };
+    Ok(out)
+}

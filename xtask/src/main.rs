@@ -6,6 +6,8 @@
 //! - `cargo xtask test` (and its alias `cargo xtask ci`, what CI runs): setup, then fmt, clippy,
 //!   every test with every feature, and rustdoc, stopping at the first failure.
 //! - `cargo xtask bench [filter...]`: run the criterion benches and write `docs/benchmarks.md`.
+//! - `cargo xtask cross [-p PACKAGE]...`: build for aarch64 and run the tests under qemu (installs
+//!   the cross gcc, qemu-user and the Rust target when missing).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -16,6 +18,7 @@
 mod bench;
 mod benchdoc;
 mod check;
+mod cross;
 mod setup;
 mod workspace;
 
@@ -24,6 +27,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::check::{PYTHON_ENV, TestOptions};
+use crate::cross::CrossOptions;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Parser)]
@@ -57,6 +61,16 @@ enum Task {
         /// Criterion filters (regexes); several select the union of their matches.
         filters: Vec<String>,
     },
+    /// Build for aarch64-unknown-linux-gnu and run the tests under qemu-aarch64 (installs the
+    /// cross gcc, qemu-user and the Rust target when missing).
+    Cross {
+        /// Only these packages (default: the whole workspace, which is slow under emulation).
+        #[arg(long = "package", short = 'p')]
+        packages: Vec<String>,
+        /// Passed to the test binaries, e.g. a test-name filter.
+        #[arg(last = true)]
+        test_args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -88,6 +102,16 @@ fn run(task: Task) -> anyhow::Result<ExitCode> {
             bench::run_bench(&workspace, &packages, &filters)?;
             Ok(ExitCode::SUCCESS)
         }
+        Task::Cross {
+            packages,
+            test_args,
+        } => cross::run_cross(
+            &workspace,
+            &CrossOptions {
+                packages,
+                test_args,
+            },
+        ),
     }
 }
 
@@ -129,6 +153,30 @@ mod tests {
             panic!("expected the bench task");
         };
         assert_eq!(filters, ["sampling", "arrow"]);
+    }
+
+    #[test]
+    fn cross_takes_packages_and_test_arguments() {
+        let cli = Cli::try_parse_from([
+            "cargo xtask",
+            "cross",
+            "-p",
+            "otlp-simd",
+            "--package",
+            "otlp-mempool",
+            "--",
+            "hex",
+        ])
+        .unwrap();
+        let Task::Cross {
+            packages,
+            test_args,
+        } = cli.command
+        else {
+            panic!("expected the cross task");
+        };
+        assert_eq!(packages, ["otlp-simd", "otlp-mempool"]);
+        assert_eq!(test_args, ["hex"]);
     }
 
     #[test]

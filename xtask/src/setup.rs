@@ -55,7 +55,9 @@ pub fn run_setup(workspace: &Workspace) -> Result<Environment> {
     Ok(Environment { python })
 }
 
-fn ensure_system_tools(tools: &[(&str, &str)]) -> Result<()> {
+/// Installs (apt-get update once, then one apt-get install) the Debian packages of the tools in
+/// `tools` that are not on PATH; installs nothing when all are there.
+pub fn ensure_system_tools(tools: &[(&str, &str)]) -> Result<()> {
     let path = std::env::var_os("PATH");
     let missing = missing_packages(tools, |probe| is_present(probe, path.as_deref()));
     let probes: Vec<&str> = tools.iter().map(|(probe, _)| *probe).collect();
@@ -187,7 +189,8 @@ pub fn apt_command_line(privilege: Privilege, apt_args: &[&str]) -> Option<Vec<S
     )
 }
 
-fn apt_install(packages: &[&str]) -> Result<()> {
+/// Installs `packages` with apt-get (update once, then one install), as root or through `sudo -n`.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     let manual = format!(
         "apt-get install -y --no-install-recommends {}",
         packages.join(" ")

@@ -1,0 +1,60 @@
+//! ```
+//! use otlp_mempool::{BatchArena, BufferPool, Pool, SpanBuilder, Value};
+//!
+//! // Objects reused across requests: pre-allocated, returned (and reset) when the guard drops.
+//! let pool = Pool::with_reset(4, Vec::<u64>::new, Vec::clear);
+//! {
+//!     let mut scratch = pool.get();
+//!     scratch.extend([1, 2, 3]);
+//! } // back in the pool, cleared
+//! assert_eq!((pool.stats().hits, pool.stats().misses), (1, 0));
+//!
+//! // Encode and decode buffers that come back empty.
+//! let buffers = BufferPool::new(8, 64 * 1024, 4 << 20);
+//! let mut request = buffers.get();
+//! request.extend_from_slice(b"\x0a\x00");
+//!
+//! // One arena per batch: every allocation of the batch is freed at once, the memory kept.
+//! let mut arena = BatchArena::with_capacity(1 << 20);
+//! {
+//!     let batch = arena.batch();
+//!     let name = batch.alloc_str("GET /checkout");
+//!     let span = SpanBuilder::new([1; 16], [2; 8], name)
+//!         .attribute("http.request.method", Value::Str("GET"))
+//!         .attribute("http.response.status_code", Value::Int(200));
+//!     assert!(!span.spilled()); // up to 16 attributes live inline
+//! } // the arena is reset here
+//! ```
+//!
+//! Allocation-free building blocks for the collector's hot path:
+//!
+//! * [`Pool`] — a bounded lock-free object pool on crossbeam's `ArrayQueue`, pre-allocated, with
+//!   RAII guards ([`Pooled`], [`OwnedPooled`]) that return objects on drop, and hit, miss and
+//!   discard counters ([`PoolStats`]).
+//! * [`BatchArena`] — a bumpalo arena per batch; its [`BatchScope`] guard resets it on drop.
+//! * [`SpanBuilder`], [`Attributes`], [`FixedAttributes`] — span and attribute builders with 16
+//!   attributes inline (`SmallVec` spills beyond, `ArrayVec` refuses).
+//! * [`BufferPool`] — pooled `Vec<u8>` buffers for decoding and encoding.
+//!
+//! `unsafe` is limited to the pool guards (moving the object out of a `ManuallyDrop` exactly
+//! once), each block with its `SAFETY` argument.
+#![allow(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod arena;
+mod buffer;
+mod builder;
+mod error;
+mod pool;
+
+pub use arena::{BatchArena, BatchScope};
+pub use buffer::{BufferPool, OwnedBuffer, PooledBuffer};
+pub use builder::{
+    Attribute, Attributes, FixedAttributes, INLINE_ATTRIBUTES, SpanBuilder, SpanKind, Value,
+};
+pub use error::{Error, Result};
+pub use pool::{OwnedPooled, Pool, PoolStats, Pooled};

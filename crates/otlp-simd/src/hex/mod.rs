@@ -1,0 +1,154 @@
+//! Lower-case hex encoding and validating decoding of byte strings, trace ids and span ids.
+//!
+//! Decoding accepts `0-9`, `a-f` and `A-F` (OTLP/JSON writes lower case; some producers do not)
+//! and reports the index of the first byte that is not a hex digit. On error the output buffer's
+//! contents are unspecified.
+
+pub mod scalar;
+
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use crate::error::{Result, expect_len};
+use crate::isa::{self, Isa};
+
+/// The 16 lower-case hex digits, indexed by nibble.
+pub(crate) const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes the lower-case hex of `src` into `dst`, which must be exactly twice as long.
+pub fn encode_into(src: &[u8], dst: &mut [u8]) -> Result<()> {
+    expect_len("hex output", src.len() * 2, dst.len())?;
+    match isa::current() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        Isa::Avx2 => unsafe { x86::encode(src, dst) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: `current()` returns `Neon` only when the CPU reports NEON.
+        Isa::Neon => unsafe { neon::encode(src, dst) },
+        _ => scalar::encode(src, dst),
+    }
+    Ok(())
+}
+
+/// Decodes the hex digits in `src` into `dst`, which must be exactly half as long.
+pub fn decode_into(src: &[u8], dst: &mut [u8]) -> Result<()> {
+    expect_len("hex input", dst.len() * 2, src.len())?;
+    match isa::current() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        Isa::Avx2 => unsafe { x86::decode(src, dst) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: `current()` returns `Neon` only when the CPU reports NEON.
+        Isa::Neon => unsafe { neon::decode(src, dst) },
+        _ => scalar::decode(src, dst),
+    }
+}
+
+/// The 32 lower-case hex digits of a trace id.
+pub fn encode_trace_id(id: &[u8; 16]) -> [u8; 32] {
+    #[cfg(target_arch = "x86_64")]
+    if isa::current() == Isa::Avx2 {
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        return unsafe { x86::encode_trace_id(id) };
+    }
+    let mut out = [0; 32];
+    // The lengths are fixed by the types, so the length check cannot fail.
+    let _ = encode_into(id, &mut out);
+    out
+}
+
+/// The 16 lower-case hex digits of a span id.
+pub fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
+    #[cfg(target_arch = "x86_64")]
+    if isa::current() == Isa::Avx2 {
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        return unsafe { x86::encode_span_id(id) };
+    }
+    let mut out = [0; 16];
+    let _ = encode_into(id, &mut out);
+    out
+}
+
+/// Decodes a trace id from exactly 32 hex digits.
+pub fn decode_trace_id(hex: &[u8]) -> Result<[u8; 16]> {
+    #[cfg(target_arch = "x86_64")]
+    if let (Isa::Avx2, Ok(hex)) = (isa::current(), <&[u8; 32]>::try_from(hex)) {
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        return unsafe { x86::decode_trace_id(hex) };
+    }
+    let mut out = [0; 16];
+    decode_into(hex, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes a span id from exactly 16 hex digits.
+pub fn decode_span_id(hex: &[u8]) -> Result<[u8; 8]> {
+    #[cfg(target_arch = "x86_64")]
+    if let (Isa::Avx2, Ok(hex)) = (isa::current(), <&[u8; 16]>::try_from(hex)) {
+        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        return unsafe { x86::decode_span_id(hex) };
+    }
+    let mut out = [0; 8];
+    decode_into(hex, &mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    #[test]
+    fn trace_and_span_ids_round_trip() {
+        let hex = b"4bf92f3577b34da6a3ce929d0e0e4736";
+        let id = decode_trace_id(hex).unwrap();
+        assert_eq!(id[0], 0x4b);
+        assert_eq!(id[15], 0x36);
+        assert_eq!(&encode_trace_id(&id), hex);
+        let span = decode_span_id(b"00F067AA0BA902B7").unwrap();
+        assert_eq!(span, [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]);
+        assert_eq!(&encode_span_id(&span), b"00f067aa0ba902b7");
+    }
+
+    #[test]
+    fn decode_reports_the_first_bad_byte() {
+        let mut hex = *b"4bf92f3577b34da6a3ce929d0e0e4736";
+        hex[20] = b'g';
+        hex[27] = b' ';
+        assert_eq!(
+            decode_trace_id(&hex),
+            Err(Error::InvalidHexDigit {
+                index: 20,
+                byte: b'g'
+            })
+        );
+        assert!(matches!(
+            decode_trace_id(&hex[..31]),
+            Err(Error::Length {
+                expected: 32,
+                actual: 31,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn every_non_hex_byte_is_rejected_in_every_position() {
+        for byte in 0..=u8::MAX {
+            if byte.is_ascii_hexdigit() {
+                continue;
+            }
+            for index in [0, 7, 15, 16, 31, 32, 47, 63] {
+                let mut hex = [b'a'; 64];
+                hex[index] = byte;
+                let mut out = [0; 32];
+                assert_eq!(
+                    decode_into(&hex, &mut out),
+                    Err(Error::InvalidHexDigit { index, byte })
+                );
+            }
+        }
+    }
+}

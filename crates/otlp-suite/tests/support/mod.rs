@@ -194,9 +194,19 @@ impl Metrics {
 }
 
 pub fn read_spans(path: &Path, tolerate_cut_tail: bool) -> Vec<Span> {
+    read_requests(path, tolerate_cut_tail)
+        .into_iter()
+        .flat_map(|request| request.resource_spans)
+        .flat_map(|r| r.scope_spans)
+        .flat_map(|s| s.spans)
+        .collect()
+}
+
+/// The requests a `file` exporter with `format: proto` wrote to `path` (each prefixed by its big-endian u32 length).
+pub fn read_requests(path: &Path, tolerate_cut_tail: bool) -> Vec<ExportTraceServiceRequest> {
     let bytes = std::fs::read(path).unwrap_or_default();
     let mut rest = bytes.as_slice();
-    let mut spans = Vec::new();
+    let mut requests = Vec::new();
     while !rest.is_empty() {
         let complete = rest.len() >= 4 && {
             let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
@@ -211,17 +221,10 @@ pub fn read_spans(path: &Path, tolerate_cut_tail: bool) -> Vec<Span> {
             break;
         }
         let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-        let request = ExportTraceServiceRequest::decode(&rest[4..4 + len]).unwrap();
-        spans.extend(
-            request
-                .resource_spans
-                .into_iter()
-                .flat_map(|r| r.scope_spans)
-                .flat_map(|s| s.spans),
-        );
+        requests.push(ExportTraceServiceRequest::decode(&rest[4..4 + len]).unwrap());
         rest = &rest[4 + len..];
     }
-    spans
+    requests
 }
 
 /// An OTLP/gRPC client that resends a refused request after the collector's `RetryInfo`, as OTLP exporters do.

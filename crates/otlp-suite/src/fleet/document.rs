@@ -107,3 +107,55 @@ pub fn validate_document(
 pub fn validation_components() -> Components {
     Components::builtin().with_extension(super::Factory::detached())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const DOCUMENT: &str = "receivers: { otlp: { protocols: { grpc: { endpoint: '127.0.0.1:0' } } } }\n\
+                            exporters: { debug: }\n\
+                            service: { pipelines: { traces: { receivers: [otlp], exporters: [debug] } } }";
+
+    fn settings() -> FleetConfig {
+        serde_norway::from_str(
+            "{ endpoints: ['http://127.0.0.1:2379'], member_id: c1, advertise: '127.0.0.1:4317', lease_ttl: 3s }",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_members_fleet_settings_are_added_and_survive_the_round_trip() {
+        let (merged, config) = validate_document(DOCUMENT, Some(("fleet", &settings()))).unwrap();
+        assert_eq!(config.service.extensions.len(), 1);
+        let reparsed: Value = serde_norway::from_str(&merged).unwrap();
+        let fleet: FleetConfig =
+            serde_norway::from_value(reparsed["extensions"]["fleet"].clone()).unwrap();
+        assert_eq!(fleet, settings());
+        assert_eq!(fleet.lease_ttl, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_document_may_not_carry_a_fleet_extension() {
+        let with_fleet = format!(
+            "{DOCUMENT}\nextensions: {{ fleet/eu: {{ endpoints: [x], member_id: a, advertise: b }} }}"
+        );
+        let error = validate_document(&with_fleet, None).unwrap_err();
+        assert!(error.contains("extensions.fleet/eu"), "{error}");
+        let used = DOCUMENT.replace("service: {", "service: { extensions: [fleet], ");
+        let error = merge_document(&used, None).unwrap_err();
+        assert!(error.contains("service.extensions"), "{error}");
+    }
+
+    #[test]
+    fn problems_are_worded_by_the_collector_validation() {
+        let error =
+            validate_document(&DOCUMENT.replace("[debug]", "[otlp/nowhere]"), None).unwrap_err();
+        assert!(error.contains("otlp/nowhere"), "{error}");
+        assert!(validate_document("- a list", None).is_err());
+        let mut bad = settings();
+        bad.lease_ttl = Duration::from_millis(1500);
+        let error = validate_document(DOCUMENT, Some(("fleet", &bad))).unwrap_err();
+        assert!(error.contains("lease_ttl"), "{error}");
+    }
+}

@@ -289,3 +289,125 @@ async fn a_fleet_registers_applies_config_without_loss_and_rejects_invalid_confi
     let left = status(&endpoint).await;
     assert!(members(&left).is_empty(), "{left:#}");
 }
+
+async fn rollout(etcd: &str) -> Value {
+    let output = fleet_cli(etcd, &["rollout", "status", "--json"]).await;
+    assert!(output.status.success());
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Reads `fleet rollout status --json` until the rollout is in `phase`.
+async fn wait_rollout(etcd: &str, phase: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let rollout = rollout(etcd).await;
+        if rollout["phase"] == phase {
+            return rollout;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "gave up waiting for the rollout to reach {phase}: {rollout:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
+    let etcd = etcd();
+    let endpoint = etcd.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let mut collectors = Vec::new();
+    for id in ["r1", "r2"] {
+        let config = MEMBER
+            .replace("{etcd}", &endpoint)
+            .replace("{id}", id)
+            .replace("{region}", "eu");
+        collectors.push(Collector::start(id, dir.path(), &config).await);
+    }
+    wait_status(&endpoint, "two members and a leader", |status| {
+        members(status).len() == 2 && !status["leader"].is_null()
+    })
+    .await;
+
+    // A rolling rollout, one member per step, moves both to the document, which becomes the stable config.
+    let document = dir.path().join("fleet.yaml");
+    std::fs::write(&document, FLEET).unwrap();
+    let start = |file: &std::path::Path| {
+        let file = file.to_str().unwrap().to_owned();
+        let endpoint = endpoint.clone();
+        async move {
+            fleet_cli(
+                &endpoint,
+                &[
+                    "rollout",
+                    "start",
+                    "--file",
+                    &file,
+                    "--batch-size",
+                    "1",
+                    "--bake",
+                    "200ms",
+                    "--apply-timeout",
+                    "60s",
+                ],
+            )
+            .await
+        }
+    };
+    let output = start(&document).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    wait_rollout(&endpoint, "succeeded").await;
+    let status = wait_status(&endpoint, "both members on version 1", |status| {
+        every_member(status, 2, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    assert_eq!(status["config_version"], 1);
+
+    // A document that validates but cannot start (its metrics port is taken) is rejected by the first member
+    // it reaches, which runs version 1 again; the gate fails and the rollout rolls back by itself.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let unstartable = FLEET.replace("${env:COLLECTOR_METRICS:-8888}", &port.to_string());
+    let document = dir.path().join("unstartable.yaml");
+    std::fs::write(&document, unstartable).unwrap();
+    let output = start(&document).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rolled_back = wait_rollout(&endpoint, "rolled_back").await;
+    assert!(
+        rolled_back["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("cannot start")),
+        "{rolled_back:#}"
+    );
+    let status = wait_status(&endpoint, "both members back on version 1", |status| {
+        every_member(status, 2, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    assert_eq!(status["config_version"], 1);
+    let rejected: Vec<_> = members(&status)
+        .into_iter()
+        .filter(|m| m["config"]["rejected"]["version"] == 2)
+        .collect();
+    assert_eq!(rejected.len(), 1, "{status:#}");
+
+    // Both still serve with the last good config.
+    for collector in &collectors {
+        let before = read_spans(&collector.dir.join("fleet.binpb"), false).len();
+        let sent = keep_sending(collector.grpc, 5, Arc::new(AtomicBool::new(true)), 2).await;
+        let after = read_spans(&collector.dir.join("fleet.binpb"), false).len();
+        assert_eq!(after, before + sent.len(), "{}", collector.log());
+    }
+    drop(busy);
+    for collector in collectors {
+        collector.stop().await;
+    }
+}

@@ -67,11 +67,14 @@ impl Agent {
         let record = registration.record();
         let targets = fleet.watch_target(&settings.member_id).await?;
         let local = (extension_id.to_owned(), settings.clone());
-        let follower =
-            ConfigFollower::spawn(targets, record.clone(), move |config: &ConfigVersion| {
+        let follower = ConfigFollower::spawn_deferred(
+            targets,
+            record.clone(),
+            move |config: &ConfigVersion| {
                 let text = config.text().ok_or("the config is not UTF-8")?;
                 validate_document(text, Some((&local.0, &local.1))).map(|(merged, _)| merged)
-            });
+            },
+        );
         let mut applied = follower.applied();
         let forward = tokio::spawn(async move {
             loop {

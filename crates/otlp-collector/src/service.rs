@@ -103,6 +103,12 @@ impl Collector {
         }
     }
 
+    /// A collector for `config` that counts into an existing registry, so self-metrics (and anything reading them,
+    /// such as a fleet member's load report) carry on across a [reload](RunningCollector::reload).
+    pub fn with_telemetry(config: Config, telemetry: Telemetry) -> Self {
+        Collector { config, telemetry }
+    }
+
     /// The self-metrics registry (also reachable from the running collector).
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry

@@ -32,8 +32,31 @@ pub struct ConfigFollower<T> {
 }
 
 impl<T: Send + Sync + 'static> ConfigFollower<T> {
-    /// Starts following `targets`, reporting through `record`.
-    pub fn spawn<V>(targets: TargetWatch, record: MemberRecord, mut validate: V) -> Self
+    /// Starts following `targets`, reporting through `record`: a version is reported as running as soon as it
+    /// validates.
+    pub fn spawn<V>(targets: TargetWatch, record: MemberRecord, validate: V) -> Self
+    where
+        V: FnMut(&ConfigVersion) -> std::result::Result<T, String> + Send + 'static,
+    {
+        Self::spawn_with(targets, record, validate, true)
+    }
+
+    /// Like [`spawn`](Self::spawn), but a valid version is only offered on [`applied`](Self::applied): the
+    /// caller reports it as running (in the member record's `config`) once it has really applied it — a
+    /// collector that restarts its pipelines, and may fail to, does. Rejections are still reported here.
+    pub fn spawn_deferred<V>(targets: TargetWatch, record: MemberRecord, validate: V) -> Self
+    where
+        V: FnMut(&ConfigVersion) -> std::result::Result<T, String> + Send + 'static,
+    {
+        Self::spawn_with(targets, record, validate, false)
+    }
+
+    fn spawn_with<V>(
+        targets: TargetWatch,
+        record: MemberRecord,
+        mut validate: V,
+        report_applied: bool,
+    ) -> Self
     where
         V: FnMut(&ConfigVersion) -> std::result::Result<T, String> + Send + 'static,
     {
@@ -53,17 +76,19 @@ impl<T: Send + Sync + 'static> ConfigFollower<T> {
                             let version = config.version;
                             running = Some(version);
                             applied_tx.send_replace(Some(Arc::new(Applied { config, value })));
-                            record.update(|member| {
-                                let keep_rejection = member
-                                    .config
-                                    .rejected
-                                    .take()
-                                    .filter(|rejected| rejected.version > version);
-                                member.config = ConfigStatus {
-                                    version: Some(version),
-                                    rejected: keep_rejection,
-                                };
-                            });
+                            if report_applied {
+                                record.update(|member| {
+                                    let keep_rejection = member
+                                        .config
+                                        .rejected
+                                        .take()
+                                        .filter(|rejected| rejected.version > version);
+                                    member.config = ConfigStatus {
+                                        version: Some(version),
+                                        rejected: keep_rejection,
+                                    };
+                                });
+                            }
                         }
                         Err(reason) => {
                             tracing::warn!(

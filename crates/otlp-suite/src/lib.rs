@@ -38,6 +38,13 @@ pub use otlp_mesh as mesh;
 #[cfg(feature = "lb")]
 pub use otlp_lb as lb;
 
+/// Fleet coordination and local protection (`otlp_control`), with the etcd backend.
+#[cfg(feature = "fleet")]
+pub use otlp_control as control;
+
+#[cfg(feature = "fleet")]
+pub mod fleet;
+
 /// Tracing for serverless functions: resource detection, the Lambda layer, the extension client.
 #[cfg(feature = "faas")]
 pub use otlp_faas as faas;

@@ -7,6 +7,8 @@
 )]
 
 mod error;
+#[cfg(feature = "fleet")]
+mod fleet_cmd;
 mod inspect;
 mod lambda_extension;
 mod loadgen;
@@ -14,6 +16,7 @@ mod logging;
 
 use clap::{Parser, Subcommand};
 use logging::LogFormat;
+use otlp_collector::component::Components;
 use otlp_collector::{Collector, Config};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,17 +75,35 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Print the embedded default config.
     DefaultConfig,
+    /// Operate a fleet of collectors coordinated through etcd.
+    #[cfg(feature = "fleet")]
+    Fleet(fleet_cmd::FleetArgs),
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     otlp_model::duration::parse(text).map_err(|e| e.to_string())
 }
 
-fn load_config(path: Option<&PathBuf>) -> Result<Config, otlp_collector::Error> {
+fn load_config(
+    path: Option<&PathBuf>,
+    components: &Components,
+) -> Result<Config, otlp_collector::Error> {
     match path {
-        Some(path) => Config::from_file(path),
+        Some(path) => Config::from_file_with(path, components),
         None => Config::embedded_default(),
     }
+}
+
+/// The component types a config file may use: the built-in ones, and `fleet` when this binary has it.
+#[cfg(feature = "fleet")]
+fn validation_components() -> Components {
+    otlp_suite::fleet::validation_components()
+}
+
+/// The component types a config file may use: the built-in ones, and `fleet` when this binary has it.
+#[cfg(not(feature = "fleet"))]
+fn validation_components() -> Components {
+    Components::builtin()
 }
 
 async fn collect(
@@ -94,7 +115,13 @@ async fn collect(
         || "the embedded default config".to_string(),
         |p| p.display().to_string(),
     );
-    let config = match load_config(config_path.as_ref()) {
+    #[cfg(feature = "fleet")]
+    let host = otlp_suite::fleet::FleetHost::new();
+    #[cfg(feature = "fleet")]
+    let components = host.components();
+    #[cfg(not(feature = "fleet"))]
+    let components = Components::builtin();
+    let config = match load_config(config_path.as_ref(), &components) {
         Ok(config) => config,
         Err(e) => {
             logging::init("info", log_format.unwrap_or(LogFormat::Text));
@@ -104,6 +131,8 @@ async fn collect(
     };
     let format = log_format.unwrap_or_else(|| config.service.telemetry.log_format.into());
     logging::init(&config.service.telemetry.log_level, format);
+    #[cfg(feature = "fleet")]
+    let first = config.clone();
     let collector = match Collector::new(config).start().await {
         Ok(collector) => collector,
         Err(e) => {
@@ -112,6 +141,14 @@ async fn collect(
         }
     };
     tracing::info!("collector running with {source}; Ctrl-C to stop");
+    // A fleet member replaces its pipelines with each fleet config version it accepts until it is stopped.
+    #[cfg(feature = "fleet")]
+    let Some(collector) =
+        otlp_suite::fleet::run_with_reloads(&host, collector, first, wait_for_signal()).await
+    else {
+        return ExitCode::FAILURE;
+    };
+    #[cfg(not(feature = "fleet"))]
     wait_for_signal().await;
     tracing::info!(timeout = ?shutdown_timeout, "shutting down: draining pipelines");
     let report = collector.shutdown(shutdown_timeout).await;
@@ -152,7 +189,7 @@ async fn wait_for_signal() {
 }
 
 fn validate(path: &std::path::Path) -> ExitCode {
-    match Config::from_file(path) {
+    match Config::from_file_with(path, &validation_components()) {
         Ok(config) => {
             println!(
                 "{}: valid ({} receivers, {} processors, {} exporters, {} pipelines)",
@@ -226,6 +263,20 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        #[cfg(feature = "fleet")]
+        Command::Fleet(args) => {
+            logging::init("warn", cli.log_format.unwrap_or(LogFormat::Text));
+            match runtime.block_on(fleet_cmd::run(args)) {
+                Ok(output) => {
+                    println!("{output}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("fleet: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::DefaultConfig => {
             print!("{}", otlp_collector::config::DEFAULT_CONFIG_YAML);
             ExitCode::SUCCESS

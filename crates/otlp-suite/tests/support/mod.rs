@@ -51,9 +51,13 @@ impl Collector {
         let config_path = dir.join("config.yaml");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.join("collector.log")).unwrap();
+        // A config shared by several collectors (a fleet's document) finds their ports and directory here.
         let child = Command::new(BINARY)
             .args(["collect", "--config"])
             .arg(&config_path)
+            .env("COLLECTOR_GRPC", grpc.to_string())
+            .env("COLLECTOR_METRICS", metrics.to_string())
+            .env("COLLECTOR_DIR", &dir)
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
@@ -258,6 +262,39 @@ impl Client {
                         .get_details_retry_info()
                         .and_then(|info| info.retry_delay)
                         .unwrap_or(Duration::from_millis(100))
+                        .min(Duration::from_secs(1));
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Like [`send`](Self::send), and also resends a request whose connection failed before the collector answered
+    /// (a GOAWAY or reset while the collector restarts its receivers): such a request was not processed, so
+    /// resending it cannot duplicate data — which the tests using this check by counting what was written.
+    pub async fn send_across_restarts(&mut self, request: &ExportTraceServiceRequest) {
+        let started = Instant::now();
+        loop {
+            match self.0.export(request.clone()).await {
+                Ok(_) => return,
+                Err(status) => {
+                    let transport = std::error::Error::source(&status)
+                        .is_some_and(|source| source.is::<tonic::transport::Error>());
+                    let retryable = transport
+                        || matches!(
+                            status.code(),
+                            tonic::Code::ResourceExhausted | tonic::Code::Unavailable
+                        );
+                    assert!(
+                        retryable && started.elapsed() < PATIENCE,
+                        "the collector refused a request: {status:?}"
+                    );
+                    let wait = status
+                        .get_details_retry_info()
+                        .and_then(|info| info.retry_delay)
+                        .unwrap_or(Duration::from_millis(50))
                         .min(Duration::from_secs(1));
                     tokio::time::sleep(wait).await;
                 }

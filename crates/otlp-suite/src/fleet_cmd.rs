@@ -1,0 +1,241 @@
+//! `otlp-suite fleet ...`: the fleet's status, its config, rollouts and collector selection, read from and
+//! written to etcd through otlp-control.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use otlp_control::etcd::{EtcdFleet, RolloutChange, RolloutRequest};
+use otlp_control::fleet::{HealthGate, PickRequest, PickStrategy, RolloutStrategy};
+use otlp_suite::fleet::{FleetError, connect, validate_document};
+
+/// Where the fleet is.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// etcd client URLs, comma-separated.
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:2379"
+    )]
+    endpoints: Vec<String>,
+    /// The fleet's key prefix.
+    #[arg(long, global = true, default_value = "/otlp-suite")]
+    prefix: String,
+    /// etcd user (the password is read from $OTLP_FLEET_ETCD_PASSWORD).
+    #[arg(long, global = true)]
+    user: Option<String>,
+    #[command(subcommand)]
+    command: FleetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum FleetCommand {
+    /// Members, leader, config versions, load per region and the latest rollout.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read or replace the fleet's config document.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Roll a config out in stages with health gates, watch it, or abort it.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+    /// The collector a client should send to: same region first, then least loaded.
+    Pick {
+        /// The client's region.
+        #[arg(long)]
+        region: Option<String>,
+        /// Print the whole member record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the stable config document (or one version of the history).
+    Get {
+        /// A version from the history instead of the stable one.
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    /// Validate FILE as `otlp-suite validate` does, then store it as the new stable version every member applies.
+    Set {
+        /// The collector config document (without the per-member `fleet` extension).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RolloutCommand {
+    /// Stage a config (validated first) and roll it out in batches or as a canary.
+    Start {
+        /// The config document to roll out.
+        #[arg(long, conflicts_with = "binary", required_unless_present = "binary")]
+        file: Option<PathBuf>,
+        /// A binary version members must come to report (an operator hook installs it).
+        #[arg(long)]
+        binary: Option<String>,
+        /// Canary stages 1 → 5 → 10 → 50 → 100% compared with the baseline, instead of batches.
+        #[arg(long)]
+        canary: bool,
+        /// Members per batch of a rolling rollout.
+        #[arg(long, default_value_t = 1, conflicts_with = "canary")]
+        batch_size: usize,
+        /// How long updated members must stay healthy before the next step, e.g. 30s.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        bake: Duration,
+        /// How long members may take to report the target, e.g. 60s.
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        apply_timeout: Duration,
+        /// The highest export error rate an updated member may report.
+        #[arg(long, default_value_t = 0.05)]
+        max_error_rate: f64,
+    },
+    /// The current (or last) rollout.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Abort the rollout in progress: every member returns to the stable config.
+    Abort {
+        /// Why, recorded in the rollout's events.
+        #[arg(long, default_value = "aborted by an operator")]
+        reason: String,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    otlp_model::duration::parse(text).map_err(|e| e.to_string())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, FleetError> {
+    serde_json::to_string_pretty(value).map_err(|error| FleetError::Invalid(error.to_string()))
+}
+
+fn read_document(path: &std::path::Path) -> Result<Vec<u8>, FleetError> {
+    let document = std::fs::read(path).map_err(|source| FleetError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = std::str::from_utf8(&document)
+        .map_err(|_| FleetError::InvalidConfig(format!("{}: not UTF-8", path.display())))?;
+    validate_document(text, None)
+        .map_err(|problems| FleetError::InvalidConfig(format!("{}: {problems}", path.display())))?;
+    Ok(document)
+}
+
+/// Runs a `fleet` command; what it prints on success is returned.
+pub async fn run(args: FleetArgs) -> Result<String, FleetError> {
+    let password = std::env::var("OTLP_FLEET_ETCD_PASSWORD").ok();
+    let credentials = match (&args.user, &password) {
+        (Some(user), Some(password)) => Some((user.as_str(), password.as_str())),
+        (Some(_), None) => {
+            return Err(FleetError::Invalid(
+                "--user needs the password in $OTLP_FLEET_ETCD_PASSWORD".into(),
+            ));
+        }
+        _ => None,
+    };
+    // Validate a document before connecting, so a bad file is reported even when etcd is down.
+    let document = match &args.command {
+        FleetCommand::Config(ConfigCommand::Set { file })
+        | FleetCommand::Rollout(RolloutCommand::Start {
+            file: Some(file), ..
+        }) => Some(read_document(file)?),
+        _ => None,
+    };
+    let fleet: EtcdFleet = connect(&args.endpoints, &args.prefix, credentials, None).await?;
+    match args.command {
+        FleetCommand::Status { json: as_json } => {
+            let status = fleet.status().await?;
+            if as_json {
+                json(&status)
+            } else {
+                Ok(status.to_string())
+            }
+        }
+        FleetCommand::Config(ConfigCommand::Get { version }) => {
+            let config = match version {
+                Some(version) => fleet.config_version(version).await?,
+                None => fleet.config().await?,
+            };
+            let config =
+                config.ok_or_else(|| FleetError::Invalid("no such config version".into()))?;
+            Ok(String::from_utf8_lossy(&config.document).into_owned())
+        }
+        FleetCommand::Config(ConfigCommand::Set { .. }) => {
+            let document = document.unwrap_or_default();
+            let version = fleet.put_config(&document).await?;
+            Ok(format!("stored config version {version}"))
+        }
+        FleetCommand::Rollout(RolloutCommand::Start {
+            binary,
+            canary,
+            batch_size,
+            bake,
+            apply_timeout,
+            max_error_rate,
+            ..
+        }) => {
+            let change = match (document, binary) {
+                (Some(document), _) => RolloutChange::Config(document),
+                (None, Some(version)) => RolloutChange::Binary(version),
+                (None, None) => return Err(FleetError::Invalid("give --file or --binary".into())),
+            };
+            let strategy = if canary {
+                RolloutStrategy::canary()
+            } else {
+                RolloutStrategy::Rolling { batch_size }
+            };
+            let gate = HealthGate {
+                bake,
+                apply_timeout,
+                max_error_rate,
+                ..HealthGate::default()
+            };
+            let rollout = fleet
+                .start_rollout(RolloutRequest {
+                    change,
+                    strategy,
+                    gate,
+                })
+                .await?;
+            Ok(rollout.to_string())
+        }
+        FleetCommand::Rollout(RolloutCommand::Status { json: as_json }) => {
+            match fleet.rollout_status().await? {
+                Some(rollout) if as_json => json(&rollout),
+                Some(rollout) => Ok(rollout.to_string()),
+                None if as_json => Ok("null".into()),
+                None => Ok("no rollout yet".into()),
+            }
+        }
+        FleetCommand::Rollout(RolloutCommand::Abort { reason }) => {
+            Ok(fleet.abort_rollout(&reason).await?.to_string())
+        }
+        FleetCommand::Pick {
+            region,
+            json: as_json,
+        } => {
+            let request = PickRequest {
+                region,
+                strategy: PickStrategy::LeastLoaded,
+                ..PickRequest::default()
+            };
+            match fleet.pick(&request).await? {
+                Some(member) if as_json => json(&member),
+                Some(member) => Ok(format!(
+                    "{} {} ({})",
+                    member.address, member.id, member.region
+                )),
+                None => Err(FleetError::Invalid("no collector is registered".into())),
+            }
+        }
+    }
+}

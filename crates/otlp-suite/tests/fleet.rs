@@ -1,0 +1,413 @@
+//! A fleet of real `otlp-suite` processes coordinated through a real etcd (Debian's `etcd-server`, started on a
+//! free loopback port by otlp-testkit; the test fails naming the package when it is missing):
+//!
+//! - three collectors with the `fleet` extension register and see each other in `fleet status --json`, and one
+//!   of them leads;
+//! - a config stored with `fleet config set` is applied by all of them by a hot reload (their reported version
+//!   changes and their spans go to the new file), while clients keep sending: every span arrives exactly once;
+//! - `fleet config set` refuses an invalid document; one written to etcd anyway is rejected by every member,
+//!   with the reason in its record, and the last good config keeps running;
+//! - `fleet pick` prefers the client's region; stopped collectors leave the fleet.
+
+mod support;
+
+use opentelemetry_proto::tonic::trace::v1::Span;
+use otlp_suite::control::etcd::{EtcdFleet, EtcdOptions};
+use otlp_testkit::Generator;
+use otlp_testkit::etcd::EtcdServer;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use support::{BINARY, Client, Collector, PATIENCE, read_spans, span_key};
+use tokio::time::Instant;
+
+const PREFIX: &str = "/fleet-test";
+
+/// A member's own file: what it runs before the fleet has a config, and its per-member `fleet` settings.
+const MEMBER: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:{grpc}" } } }
+exporters:
+  file: { path: "{dir}/local.binpb", format: proto, sending_queue: { enabled: false } }
+extensions:
+  fleet:
+    endpoints: ["{etcd}"]
+    prefix: /fleet-test
+    member_id: "{id}"
+    region: "{region}"
+    lease_ttl: 2s
+    advertise: "127.0.0.1:{grpc}"
+    report_interval: 100ms
+    drain_timeout: 10s
+service:
+  extensions: [fleet]
+  pipelines:
+    traces: { receivers: [otlp], exporters: [file] }
+  telemetry:
+    metrics: { address: "127.0.0.1:{metrics}" }
+"#;
+
+/// The fleet's document: the same for every member, which finds its own ports and directory in its environment.
+/// Spans now go to `fleet.binpb`, so the new behaviour shows.
+const FLEET: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:${env:COLLECTOR_GRPC:-4317}" } } }
+exporters:
+  file: { path: "${env:COLLECTOR_DIR:-.}/fleet.binpb", format: proto, sending_queue: { enabled: false } }
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [file] }
+  telemetry:
+    metrics: { address: "127.0.0.1:${env:COLLECTOR_METRICS:-8888}" }
+"#;
+
+/// A document whose pipeline names an exporter it does not define.
+const INVALID: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:${env:COLLECTOR_GRPC:-4317}" } } }
+exporters:
+  debug: {}
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [otlp/nowhere] }
+"#;
+
+fn etcd() -> EtcdServer {
+    EtcdServer::start().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Runs `otlp-suite fleet ARGS` against the test's fleet.
+async fn fleet_cli(etcd: &str, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(BINARY)
+        .args(["fleet", "--endpoints", etcd, "--prefix", PREFIX])
+        .args(args)
+        .output()
+        .await
+        .unwrap()
+}
+
+async fn status(etcd: &str) -> Value {
+    let output = fleet_cli(etcd, &["status", "--json"]).await;
+    assert!(
+        output.status.success(),
+        "fleet status failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Reads `fleet status --json` until `condition` holds on it.
+async fn wait_status(etcd: &str, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let status = status(etcd).await;
+        if condition(&status) {
+            return status;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "gave up waiting for {what}; last status: {status:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn members(status: &Value) -> Vec<&Value> {
+    status["members"]
+        .as_array()
+        .map(|members| members.iter().collect())
+        .unwrap_or_default()
+}
+
+fn every_member(status: &Value, count: usize, condition: impl Fn(&Value) -> bool) -> bool {
+    let members = members(status);
+    members.len() == count && members.into_iter().all(condition)
+}
+
+/// Sends whole traces to `port` until `stop` is set (and at least `min` requests), resending what is refused
+/// (as the OTLP SDKs do across a reload's short gap); returns every span sent.
+async fn keep_sending(port: u16, seed: u64, stop: Arc<AtomicBool>, min: usize) -> Vec<Span> {
+    let mut client = Client::connect(port).await;
+    let mut generator = Generator::new(seed);
+    let mut sent = Vec::new();
+    let mut requests = 0;
+    while requests < min || !stop.load(Ordering::Relaxed) {
+        let request = generator.whole_traces(10);
+        client.send_across_restarts(&request).await;
+        sent.extend(
+            request
+                .resource_spans
+                .into_iter()
+                .flat_map(|r| r.scope_spans)
+                .flat_map(|s| s.spans),
+        );
+        requests += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sent
+}
+
+/// Every span a collector wrote, from its local config's file and the fleet config's.
+fn written(collector: &Collector) -> Vec<Span> {
+    let mut spans = read_spans(&collector.dir.join("local.binpb"), false);
+    spans.extend(read_spans(&collector.dir.join("fleet.binpb"), false));
+    spans
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_registers_applies_config_without_loss_and_rejects_invalid_config() {
+    let etcd = etcd();
+    let endpoint = etcd.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let mut collectors = Vec::new();
+    for (id, region) in [("c1", "eu"), ("c2", "eu"), ("c3", "us")] {
+        let config = MEMBER
+            .replace("{etcd}", &endpoint)
+            .replace("{id}", id)
+            .replace("{region}", region);
+        collectors.push(Collector::start(id, dir.path(), &config).await);
+    }
+
+    // All three register and see each other; one leads.
+    let seen = wait_status(&endpoint, "three members and a leader", |status| {
+        members(status).len() == 3 && !status["leader"].is_null()
+    })
+    .await;
+    let ids: BTreeSet<&str> = members(&seen)
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(ids, BTreeSet::from(["c1", "c2", "c3"]));
+    for (member, collector) in members(&seen).iter().zip(&collectors) {
+        assert_eq!(member["address"], collector.address());
+        assert!(member["config"]["version"].is_null(), "{member}");
+    }
+
+    // Clients keep sending while the fleet config is set and applied.
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = collectors
+        .iter()
+        .enumerate()
+        .map(|(i, c)| tokio::spawn(keep_sending(c.grpc, i as u64 + 1, stop.clone(), 20)))
+        .collect();
+    let document = dir.path().join("fleet.yaml");
+    std::fs::write(&document, FLEET).unwrap();
+    let output = fleet_cli(&endpoint, &["config", "set", document.to_str().unwrap()]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "stored config version 1"
+    );
+    wait_status(&endpoint, "every member running version 1", |status| {
+        every_member(status, 3, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    // The new behaviour: spans land in the fleet config's file.
+    for collector in &collectors {
+        let started = Instant::now();
+        while read_spans(&collector.dir.join("fleet.binpb"), false).is_empty() {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{} never wrote with the fleet config:\n{}",
+                collector.name,
+                collector.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for (sender, collector) in senders.into_iter().zip(&collectors) {
+        let sent = sender.await.unwrap();
+        // Each request was answered only once its spans were in the file: all of them are there, once.
+        let written = written(collector);
+        let sent_keys: BTreeSet<_> = sent.iter().map(span_key).collect();
+        let written_keys: BTreeSet<_> = written.iter().map(span_key).collect();
+        assert_eq!(sent_keys.len(), sent.len(), "the generator repeated a span");
+        assert_eq!(
+            written.len(),
+            written_keys.len(),
+            "{} wrote a span twice",
+            collector.name
+        );
+        assert_eq!(
+            written_keys, sent_keys,
+            "{} lost or invented spans across the reload",
+            collector.name
+        );
+        assert!(collector.log().contains("fleet config applied"));
+    }
+
+    // The CLI refuses an invalid document before it reaches etcd...
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, INVALID).unwrap();
+    let output = fleet_cli(&endpoint, &["config", "set", bad.to_str().unwrap()]).await;
+    assert!(!output.status.success());
+    let refusal = String::from_utf8_lossy(&output.stderr);
+    assert!(refusal.contains("otlp/nowhere"), "{refusal}");
+    // ...and members refuse one written anyway, keeping the last good config.
+    let store = EtcdFleet::connect(&EtcdOptions::new([endpoint.as_str()], PREFIX))
+        .await
+        .unwrap();
+    assert_eq!(store.put_config(INVALID.as_bytes()).await.unwrap(), 2);
+    let rejected = wait_status(&endpoint, "every member rejecting version 2", |status| {
+        every_member(status, 3, |m| m["config"]["rejected"]["version"] == 2)
+    })
+    .await;
+    for member in members(&rejected) {
+        assert_eq!(member["config"]["version"], 1, "{member}");
+        let reason = member["config"]["rejected"]["reason"].as_str().unwrap();
+        assert!(reason.contains("otlp/nowhere"), "{reason}");
+    }
+    let before = read_spans(&collectors[0].dir.join("fleet.binpb"), false).len();
+    let more = keep_sending(collectors[0].grpc, 9, Arc::new(AtomicBool::new(true)), 3).await;
+    let after = read_spans(&collectors[0].dir.join("fleet.binpb"), false).len();
+    assert_eq!(
+        after,
+        before + more.len(),
+        "the last good config no longer runs"
+    );
+
+    // Selection prefers the client's region.
+    let output = fleet_cli(&endpoint, &["pick", "--region", "us"]).await;
+    assert!(output.status.success());
+    let picked = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        picked.starts_with(&collectors[2].address()),
+        "picked {picked}"
+    );
+
+    // Stopped collectors drain, exit cleanly and leave the fleet.
+    for collector in collectors {
+        collector.stop().await;
+    }
+    let left = status(&endpoint).await;
+    assert!(members(&left).is_empty(), "{left:#}");
+}
+
+async fn rollout(etcd: &str) -> Value {
+    let output = fleet_cli(etcd, &["rollout", "status", "--json"]).await;
+    assert!(output.status.success());
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Reads `fleet rollout status --json` until the rollout is in `phase`.
+async fn wait_rollout(etcd: &str, phase: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let rollout = rollout(etcd).await;
+        if rollout["phase"] == phase {
+            return rollout;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "gave up waiting for the rollout to reach {phase}: {rollout:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
+    let etcd = etcd();
+    let endpoint = etcd.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let mut collectors = Vec::new();
+    for id in ["r1", "r2"] {
+        let config = MEMBER
+            .replace("{etcd}", &endpoint)
+            .replace("{id}", id)
+            .replace("{region}", "eu");
+        collectors.push(Collector::start(id, dir.path(), &config).await);
+    }
+    wait_status(&endpoint, "two members and a leader", |status| {
+        members(status).len() == 2 && !status["leader"].is_null()
+    })
+    .await;
+
+    // A rolling rollout, one member per step, moves both to the document, which becomes the stable config.
+    let document = dir.path().join("fleet.yaml");
+    std::fs::write(&document, FLEET).unwrap();
+    let start = |file: &std::path::Path| {
+        let file = file.to_str().unwrap().to_owned();
+        let endpoint = endpoint.clone();
+        async move {
+            fleet_cli(
+                &endpoint,
+                &[
+                    "rollout",
+                    "start",
+                    "--file",
+                    &file,
+                    "--batch-size",
+                    "1",
+                    "--bake",
+                    "200ms",
+                    "--apply-timeout",
+                    "60s",
+                ],
+            )
+            .await
+        }
+    };
+    let output = start(&document).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    wait_rollout(&endpoint, "succeeded").await;
+    let status = wait_status(&endpoint, "both members on version 1", |status| {
+        every_member(status, 2, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    assert_eq!(status["config_version"], 1);
+
+    // A document that validates but cannot start (its metrics port is taken) is rejected by the first member
+    // it reaches, which runs version 1 again; the gate fails and the rollout rolls back by itself.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let unstartable = FLEET.replace("${env:COLLECTOR_METRICS:-8888}", &port.to_string());
+    let document = dir.path().join("unstartable.yaml");
+    std::fs::write(&document, unstartable).unwrap();
+    let output = start(&document).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rolled_back = wait_rollout(&endpoint, "rolled_back").await;
+    assert!(
+        rolled_back["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("cannot start")),
+        "{rolled_back:#}"
+    );
+    let status = wait_status(&endpoint, "both members back on version 1", |status| {
+        every_member(status, 2, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    assert_eq!(status["config_version"], 1);
+    let rejected: Vec<_> = members(&status)
+        .into_iter()
+        .filter(|m| m["config"]["rejected"]["version"] == 2)
+        .collect();
+    assert_eq!(rejected.len(), 1, "{status:#}");
+
+    // Both still serve with the last good config.
+    for collector in &collectors {
+        let before = read_spans(&collector.dir.join("fleet.binpb"), false).len();
+        let sent = keep_sending(collector.grpc, 5, Arc::new(AtomicBool::new(true)), 2).await;
+        let after = read_spans(&collector.dir.join("fleet.binpb"), false).len();
+        assert_eq!(after, before + sent.len(), "{}", collector.log());
+    }
+    drop(busy);
+    for collector in collectors {
+        collector.stop().await;
+    }
+}

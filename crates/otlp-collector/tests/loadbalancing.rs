@@ -339,6 +339,16 @@ service:
     let sent = send_traces(&front, 10, 6).await;
     let TestCollector { collector, .. } = front;
     let telemetry = collector.telemetry().clone();
+    // Read while running: shutdown lets the backends go, and the gauge with them.
+    assert!(
+        telemetry
+            .value(
+                "otelcol_loadbalancer_num_backends",
+                &[("exporter", "loadbalancing"), ("resolver", "dns")]
+            )
+            .unwrap()
+            >= 1
+    );
     assert!(collector.shutdown(Duration::from_secs(20)).await.is_clean());
     assert_eq!(ids(&received.lock().spans), ids(&sent));
     let labels = |success| {
@@ -351,15 +361,6 @@ service:
     assert!(
         telemetry
             .value("otelcol_loadbalancer_num_resolutions", &labels("true"))
-            .unwrap()
-            >= 1
-    );
-    assert!(
-        telemetry
-            .value(
-                "otelcol_loadbalancer_num_backends",
-                &[("exporter", "loadbalancing"), ("resolver", "dns")]
-            )
             .unwrap()
             >= 1
     );

@@ -332,13 +332,8 @@ impl RunningCollector {
         let deadline = Instant::now() + timeout;
         self.telemetry.set_ready(false);
         let mut report = ShutdownReport::default();
-        for (id, receiver) in self.receivers {
-            match tokio::time::timeout_at(deadline, receiver.shutdown()).await {
-                Ok(errors) => report.errors.extend(errors),
-                Err(_) => {
-                    tracing::warn!(receiver = %id, "receiver did not stop before the deadline")
-                }
-            }
+        for (_, receiver) in self.receivers {
+            report.errors.extend(receiver.shutdown(deadline).await);
         }
         futures::future::join_all(self.pipelines.iter().map(|(_, p)| p.shutdown(deadline))).await;
         crate::exporter::shutdown_all(&self.exporters, deadline).await;

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{read_traces, spans};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlp_collector::{Batch, Collector, Config, ReloadOutcome};
 use otlp_testkit::Generator;
 use std::path::Path;
@@ -12,6 +13,11 @@ use std::time::Duration;
 /// A config whose batch processor holds spans for an hour, written to `file` as JSON lines, with the gRPC
 /// receiver on `grpc`.
 fn config(dir: &Path, file: &str, grpc: &str) -> Config {
+    config_with_metrics(dir, file, grpc, "level: none")
+}
+
+/// [`config`] with `metrics` as the self-metrics settings.
+fn config_with_metrics(dir: &Path, file: &str, grpc: &str, metrics: &str) -> Config {
     Config::from_yaml(&format!(
         r#"
 receivers:
@@ -24,7 +30,7 @@ service:
   pipelines:
     traces: {{ receivers: [otlp], processors: [batch], exporters: [file] }}
   telemetry:
-    metrics: {{ level: none }}
+    metrics: {{ {metrics} }}
 "#,
         dir.join(file).display()
     ))
@@ -107,5 +113,43 @@ async fn a_config_that_cannot_start_leaves_the_previous_one_running() {
     assert_eq!(written(&dir.path().join("old.jsonl")), 5);
     // The new config's exporter may have created its file before the receiver failed to bind; it holds nothing.
     assert_eq!(written(&dir.path().join("new.jsonl")), 0);
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_config_gets_its_port_back_from_a_next_one_that_bound_it_and_then_failed() {
+    // The next config binds the previous one's gRPC port, then fails on its self-metrics port: its receiver must
+    // be closed by the time the previous config binds that port again, or nothing runs at all.
+    let dir = tempfile::tempdir().unwrap();
+    let grpc = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let old = config(dir.path(), "old.jsonl", &grpc);
+    let collector = Collector::new(old.clone()).start().await.unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let next = config_with_metrics(
+        dir.path(),
+        "new.jsonl",
+        &grpc,
+        &format!("address: \"{}\"", busy.local_addr().unwrap()),
+    );
+    let reloaded = collector.reload(next, old, Duration::from_secs(10)).await;
+    let ReloadOutcome::Restored { collector, error } = reloaded.outcome else {
+        panic!("expected the previous config back: {:?}", reloaded.outcome);
+    };
+    assert!(
+        error
+            .to_string()
+            .contains(&busy.local_addr().unwrap().to_string()),
+        "{error}"
+    );
+    let mut client = TraceServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .unwrap();
+    client.export(Generator::new(4).traces(7)).await.unwrap();
+    assert!(collector.flush(Duration::from_secs(10)).await);
+    assert_eq!(written(&dir.path().join("old.jsonl")), 7);
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
 }

@@ -313,8 +313,6 @@ async fn wait_rollout(etcd: &str, phase: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "on a loaded CI machine (2026-12-01) the member first given the unstartable config left the fleet \
-            instead of restoring version 1; open defect under issue 11, run with --ignored to reproduce"]
 async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
     let etcd = etcd();
     let endpoint = etcd.endpoint();

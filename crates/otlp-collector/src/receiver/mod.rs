@@ -106,14 +106,29 @@ impl RunningReceiver {
         &self.listeners
     }
 
-    /// Stops accepting connections and waits for requests in progress to be answered.
-    pub async fn shutdown(self) -> Vec<Error> {
+    /// Stops accepting connections and waits until `deadline` for requests in progress to be answered; past it, the
+    /// serving tasks are cut short. Either way every listening socket is closed when this returns, so a config
+    /// started next (a reload, or the previous config restored after a failed one) can bind the same ports.
+    pub async fn shutdown(self, deadline: tokio::time::Instant) -> Vec<Error> {
         let _ = self.shutdown.send(true);
         let mut errors = Vec::new();
-        for task in self.tasks {
-            match task.await {
+        for mut task in self.tasks {
+            let finished = match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(finished) => finished,
+                Err(_) => {
+                    // An aborted task's future, and with it the listener, is dropped before its handle resolves.
+                    task.abort();
+                    let finished = task.await;
+                    tracing::warn!(
+                        "receiver did not finish its requests before the deadline; its connections were closed"
+                    );
+                    finished
+                }
+            };
+            match finished {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => errors.push(e),
+                Err(e) if e.is_cancelled() => {}
                 Err(e) => errors.push(Error::Serve {
                     component: "receiver".into(),
                     message: e.to_string(),

@@ -42,10 +42,19 @@ impl ReceiverFactory for Factory {
             telemetry,
         } = context;
         let component = format!("receivers.{id}");
+        // Every port is bound before anything serves: when one cannot be bound, the others are closed as this
+        // returns, instead of by a server task winding down after it, so the same ports can be bound again at once.
+        let grpc_listener = match &config.protocols.grpc {
+            Some(grpc) => Some((grpc, bind(&component, &grpc.endpoint).await?)),
+            None => None,
+        };
+        let http_listener = match &config.protocols.http {
+            Some(http) => Some((http, bind(&component, &http.endpoint).await?)),
+            None => None,
+        };
         let (shutdown, watch) = tokio::sync::watch::channel(false);
         let mut running = RunningReceiver::new(shutdown);
-        if let Some(grpc) = &config.protocols.grpc {
-            let listener = bind(&component, &grpc.endpoint).await?;
+        if let Some((grpc, listener)) = grpc_listener {
             running.listening("grpc", &listener);
             let counters = ReceiverCounters::new(&telemetry, &id, "grpc");
             running.spawn(grpc::serve(
@@ -58,8 +67,7 @@ impl ReceiverFactory for Factory {
                 watch.clone(),
             ));
         }
-        if let Some(http) = &config.protocols.http {
-            let listener = bind(&component, &http.endpoint).await?;
+        if let Some((http, listener)) = http_listener {
             running.listening("http", &listener);
             let counters = ReceiverCounters::new(&telemetry, &id, "http");
             running.spawn(http::serve(

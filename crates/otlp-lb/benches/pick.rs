@@ -218,8 +218,9 @@ fn owner(c: &mut Criterion) {
                 black_box(map.get(&(hash_key(&keys[next]) % n as u64)));
             });
         });
-        // Peer: the memory floor. One read at a random place in an array as large as the ring's points: what any
-        // layout of that size pays for one cache miss per key, whatever its search.
+        // Peer: the floor of an exact ring lookup. One read at a random place in an array as large as the ring's
+        // points: what any search of that many points pays for one cache miss per key. The ring's slot table
+        // answers owner lookups without touching the points.
         let mut sorted = endpoints(n);
         sorted.sort_by(|a, b| a.id().cmp(b.id()));
         let points = Ring::new(&sorted, ConsistentHash::DEFAULT_VNODES)
@@ -259,8 +260,7 @@ fn partition_of<P: KeyedPolicy>(
     });
 }
 
-/// The exporter's per-batch question: split a batch of trace ids by the endpoint each goes to. The ring's batched
-/// lookup overlaps the cache misses of different keys, which one lookup at a time cannot.
+/// The exporter's per-batch question: split a batch of trace ids by the endpoint each goes to.
 fn partition(c: &mut Criterion) {
     let keys = trace_ids();
     let mut group = c.benchmark_group("lb_partition_batch");

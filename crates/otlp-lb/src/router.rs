@@ -380,36 +380,29 @@ pub fn ring_moved_share(
     new: &crate::policy::Ring,
     new_ids: &[EndpointId],
 ) -> f64 {
-    // Merge both rings' arc ends; between two consecutive ends each ring has one owner.
-    let mut ends: Vec<u64> = old
-        .arcs()
-        .map(|(end, _)| end)
-        .chain(new.arcs().map(|(end, _)| end))
+    match (old.is_empty(), new.is_empty()) {
+        (true, true) => return 0.0,
+        (true, false) | (false, true) => return 1.0,
+        (false, false) => {}
+    }
+    // Both rings cut the key space into the same slots: compare them slot by slot, with the
+    // old ring's endpoint indices translated to the new ring's once.
+    let new_index: HashMap<&EndpointId, u16> = new_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(index, id)| Some((id, u16::try_from(index).ok()?)))
         .collect();
-    ends.sort_unstable();
-    ends.dedup();
-    let (Some(&last), false) = (ends.last(), old.is_empty() || new.is_empty()) else {
-        return if old.is_empty() && new.is_empty() {
-            0.0
-        } else {
-            1.0
-        };
-    };
-    if ends.len() == 1 {
-        let same = old_ids.get(old.owner_at(0)) == new_ids.get(new.owner_at(0));
-        return if same { 0.0 } else { 1.0 };
-    }
-    let mut moved = 0.0;
-    let mut previous = last;
-    for &end in &ends {
-        let old_owner = old_ids.get(old.owner_at(old.position(end)));
-        let new_owner = new_ids.get(new.owner_at(new.position(end)));
-        if old_owner != new_owner {
-            moved += end.wrapping_sub(previous) as f64;
-        }
-        previous = end;
-    }
-    moved / 2f64.powi(64)
+    let translated: Vec<Option<u16>> = old_ids
+        .iter()
+        .map(|id| new_index.get(id).copied())
+        .collect();
+    let moved = old
+        .slot_owners()
+        .iter()
+        .zip(new.slot_owners())
+        .filter(|&(&was, &is)| translated.get(usize::from(was)).copied().flatten() != Some(is))
+        .count();
+    moved as f64 / crate::policy::Ring::SLOTS as f64
 }
 
 impl<P: Policy> std::fmt::Debug for KeyRouter<P> {

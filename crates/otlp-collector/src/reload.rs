@@ -42,17 +42,24 @@ pub struct Reloaded {
 
 impl RunningCollector {
     /// Replaces this collector's pipelines with those of `next`: stops the receivers, drains every pipeline and
-    /// queue to the exporters within `drain_timeout`, then starts `next` with the same self-metrics registry. When
-    /// `next` cannot start, `previous` (the config this collector was started from) is started again.
+    /// queue to the exporters within `drain_timeout`, then starts `next` with the same self-metrics registry and
+    /// load-shedding setting. When `next` cannot start, `previous` (the config this collector was started from) is
+    /// started again.
     pub async fn reload(self, next: Config, previous: Config, drain_timeout: Duration) -> Reloaded {
         let telemetry = self.telemetry().clone();
+        let shedding = self.shedding().clone();
         let drained = self.shutdown(drain_timeout).await;
         let outcome = match Collector::with_telemetry(next, telemetry.clone())
+            .with_shedding(shedding.clone())
             .start()
             .await
         {
             Ok(collector) => ReloadOutcome::Applied(collector),
-            Err(error) => match Collector::with_telemetry(previous, telemetry).start().await {
+            Err(error) => match Collector::with_telemetry(previous, telemetry)
+                .with_shedding(shedding)
+                .start()
+                .await
+            {
                 Ok(collector) => ReloadOutcome::Restored { collector, error },
                 Err(restore_error) => ReloadOutcome::Failed {
                     error,

@@ -10,7 +10,7 @@ use crate::exporter::{Exporter, ExporterFanout, ExporterHandle};
 use crate::pipeline::{Consumer, Refusal};
 use crate::receiver::{Ingest, RunningReceiver};
 use crate::telemetry::{ReceiverCounters, Telemetry};
-use crate::{Batch, Error, Signal};
+use crate::{Batch, Error, LoadShedding, Signal};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,11 +22,14 @@ use tokio::time::Instant;
 pub struct Collector {
     config: Config,
     telemetry: Telemetry,
+    shedding: LoadShedding,
 }
 
 /// A started collector: its listeners are bound and data flows.
 pub struct RunningCollector {
     telemetry: Telemetry,
+    /// What the receivers drop at admission while overloaded; carried across reloads.
+    shedding: LoadShedding,
     /// Every pipeline by signal, for data handed in by the embedding program rather than a receiver.
     embedded: Arc<Ingest>,
     embedded_counters: ReceiverCounters,
@@ -100,13 +103,25 @@ impl Collector {
         Collector {
             config,
             telemetry: Telemetry::new(),
+            shedding: LoadShedding::default(),
         }
     }
 
     /// A collector for `config` that counts into an existing registry, so self-metrics (and anything reading them,
     /// such as a fleet member's load report) carry on across a [reload](RunningCollector::reload).
     pub fn with_telemetry(config: Config, telemetry: Telemetry) -> Self {
-        Collector { config, telemetry }
+        Collector {
+            config,
+            telemetry,
+            shedding: LoadShedding::default(),
+        }
+    }
+
+    /// The same collector shedding load at admission as `shedding` says (set by whoever holds a clone: a fleet
+    /// member's degradation controller); by default nothing is shed. A reload keeps the setting.
+    pub fn with_shedding(mut self, shedding: LoadShedding) -> Self {
+        self.shedding = shedding;
+        self
     }
 
     /// The self-metrics registry (also reachable from the running collector).
@@ -116,7 +131,11 @@ impl Collector {
 
     /// Builds the pipelines, binds every listener and starts serving.
     pub async fn start(self) -> Result<RunningCollector, Error> {
-        let Collector { config, telemetry } = self;
+        let Collector {
+            config,
+            telemetry,
+            shedding,
+        } = self;
         let components = config.components();
 
         // Exporters: one destination per id, one queue per (id, signal), as otelcol does.
@@ -195,9 +214,10 @@ impl Collector {
             by_signal[pipeline_id.signal.index()].push(consumer.clone());
         }
         let mut running = RunningCollector {
-            embedded: Arc::new(Ingest::new(by_signal)),
+            embedded: Arc::new(Ingest::new(by_signal).with_shedding(shedding.clone(), &telemetry)),
             embedded_counters: ReceiverCounters::new(&telemetry, "embedded", "in_process"),
             telemetry: telemetry.clone(),
+            shedding,
             receivers: Vec::new(),
             pipelines,
             exporters: handles.into_values().collect(),
@@ -238,7 +258,9 @@ impl RunningCollector {
                 .ok_or_else(|| unknown_type("receivers", id))?;
             let context = ReceiverContext {
                 id: id.to_string(),
-                ingest: Arc::new(Ingest::new(by_signal)),
+                ingest: Arc::new(
+                    Ingest::new(by_signal).with_shedding(self.shedding.clone(), &self.telemetry),
+                ),
                 telemetry: self.telemetry.clone(),
             };
             let started = factory.start(receiver, context).await?;
@@ -256,6 +278,7 @@ impl RunningCollector {
             let context = ExtensionContext {
                 id: id.to_string(),
                 telemetry: self.telemetry.clone(),
+                shedding: self.shedding.clone(),
             };
             let started = factory.start(settings, context).await?;
             self.extensions.push((id.clone(), started));
@@ -271,6 +294,11 @@ impl RunningCollector {
     /// The self-metrics registry.
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
+    }
+
+    /// The load-shedding setting the receivers apply.
+    pub fn shedding(&self) -> &LoadShedding {
+        &self.shedding
     }
 
     /// Hands a batch to every pipeline of its signal from inside the process, as a receiver would (counted as

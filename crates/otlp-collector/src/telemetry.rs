@@ -110,6 +110,11 @@ impl Histogram {
 
 type GaugeFn = Arc<dyn Fn() -> u64 + Send + Sync>;
 
+/// Buckets of the latency histograms, in milliseconds.
+pub const LATENCY_BUCKETS_MS: [f64; 12] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0,
+];
+
 enum Series {
     Counter(Counter),
     /// A counter kept elsewhere (a resolver's count of resolutions), read at scrape time.
@@ -283,6 +288,22 @@ impl Telemetry {
         families
             .get(name)
             .map_or(0, |family| family.series.values().map(Series::value).sum())
+    }
+
+    /// The sum of the observed values of every histogram series of `name` (0 when there is none); with
+    /// [`total`](Telemetry::total), their count, it gives the mean.
+    pub fn histogram_sum(&self, name: &str) -> f64 {
+        let families = self.families.lock();
+        families.get(name).map_or(0.0, |family| {
+            family
+                .series
+                .values()
+                .map(|series| match series {
+                    Series::Histogram(histogram) => histogram.sum(),
+                    _ => 0.0,
+                })
+                .sum()
+        })
     }
 
     /// The sum of the series of `name` whose label `label` equals `value`.

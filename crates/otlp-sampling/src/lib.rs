@@ -57,6 +57,8 @@
 //! * [`randomness`] — where a consistent decision's randomness comes from (`rv`, else the trace
 //!   ID, marked random by W3C Trace Context Level 2's flag or presumed), and the metric that counts
 //!   presumptions.
+//! * [`shed`] — load shedding that keeps every error span: consistent sampling at a threshold
+//!   a load controller moves (otlp-control's degradation levels, applied by the collector).
 //!
 //! Everything rate- or time-based takes time from the caller ([`clock::Clock`] for head
 //! samplers, an `Instant` argument for the tail engine), so tests run on simulated time.
@@ -73,6 +75,7 @@ mod error;
 pub mod head;
 pub mod probabilistic;
 pub mod randomness;
+pub mod shed;
 pub mod tail;
 
 pub use error::{Error, Result};

@@ -284,6 +284,8 @@ pub struct ExtensionContext {
     pub id: String,
     /// The self-metrics registry (and the collector's readiness).
     pub telemetry: Telemetry,
+    /// The collector's load-shedding setting, for an extension that steers it under load.
+    pub shedding: crate::LoadShedding,
 }
 
 /// A started extension.

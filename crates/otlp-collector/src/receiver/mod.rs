@@ -6,7 +6,9 @@ pub mod arrow_flight;
 pub mod otlp;
 
 use crate::pipeline::{Consumer, Refusal};
+use crate::shed::LoadShedding;
 pub use crate::telemetry::ReceiverCounters;
+use crate::telemetry::{DropCounter, Telemetry};
 use crate::{Batch, Error, Signal};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,12 +19,30 @@ use tokio::task::JoinHandle;
 /// Hands decoded requests to the pipelines of their signal, counting what was accepted and refused.
 pub struct Ingest {
     pipelines: [Vec<Arc<dyn Consumer>>; 3],
+    /// What to drop at admission while overloaded, and where the drops are counted.
+    shedding: Option<(LoadShedding, DropCounter)>,
 }
 
 impl Ingest {
     /// The pipelines of each signal, indexed by [`Signal::index`].
     pub fn new(pipelines: [Vec<Arc<dyn Consumer>>; 3]) -> Self {
-        Ingest { pipelines }
+        Ingest {
+            pipelines,
+            shedding: None,
+        }
+    }
+
+    /// The same, shedding load as `shedding` says before any pipeline sees a batch; what it drops is counted as
+    /// `otelcol_processor_dropped_spans{processor="load_shedding", reason="degraded"}`.
+    pub fn with_shedding(mut self, shedding: LoadShedding, telemetry: &Telemetry) -> Self {
+        let dropped = DropCounter::new(
+            telemetry,
+            "otelcol_processor_dropped",
+            "processor",
+            "load_shedding",
+        );
+        self.shedding = Some((shedding, dropped));
+        self
     }
 
     /// True when some pipeline takes `signal`.
@@ -44,6 +64,15 @@ impl Ingest {
             return Err(Refusal::permanent(format!(
                 "this collector has no {signal} pipeline"
             )));
+        }
+        let mut batch = batch;
+        if let Some((shedding, dropped)) = &self.shedding {
+            dropped.add(signal, shedding.apply(&mut batch), "degraded");
+            if batch.item_count() == 0 {
+                // Taken and dropped on purpose: the client is not asked to send it again.
+                counters.accepted(signal, n);
+                return Ok(());
+            }
         }
         let last = pipelines.len() - 1;
         let mut batch = Some(batch);

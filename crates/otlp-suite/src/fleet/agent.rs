@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use otlp_collector::LoadShedding;
 use otlp_collector::telemetry::Telemetry;
 use std::time::Duration;
 
@@ -37,6 +38,7 @@ impl Agent {
         extension_id: &str,
         settings: FleetConfig,
         telemetry: Telemetry,
+        shedding: LoadShedding,
         applied_to: AppliedSender,
     ) -> Result<Agent, FleetError> {
         let credentials = settings
@@ -90,6 +92,7 @@ impl Agent {
         let reporter = tokio::spawn(load::report(
             record.clone(),
             telemetry,
+            shedding,
             settings.report_interval,
         ));
         let mut tasks = vec![forward, reporter];

@@ -4,7 +4,7 @@ use super::super::{Attempt, DynExport, ExportError, Exporter, Settled};
 use super::HelperSettings;
 use super::queue::Queue;
 use super::timeout::send_within;
-use crate::telemetry::{Counter, DropCounter, Telemetry};
+use crate::telemetry::{Counter, DropCounter, Histogram, Telemetry};
 use crate::{Batch, Signal};
 use rand::Rng;
 use std::sync::Arc;
@@ -13,6 +13,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub(super) struct Counters {
+    /// How long each send attempt took, in milliseconds, failed ones included.
+    pub(super) send_latency: Histogram,
     pub(super) sent: Counter,
     pub(super) send_failed: DropCounter,
     pub(super) enqueue_failed: Counter,
@@ -58,6 +60,12 @@ impl ExporterHandle {
         let unit = signal.item_unit();
         let labels = [("exporter", id)];
         let counters = Counters {
+            send_latency: telemetry.histogram(
+                "otelcol_exporter_send_latency",
+                "Time each send attempt took, in milliseconds (failed attempts included).",
+                &labels,
+                &crate::telemetry::LATENCY_BUCKETS_MS,
+            ),
             sent: telemetry.counter(
                 &format!("otelcol_exporter_sent_{unit}"),
                 &format!("Number of {} successfully sent to destination.", unit.replace('_', " ")),
@@ -159,7 +167,12 @@ impl ExporterHandle {
         let started = Instant::now();
         let mut backoff = retry.start();
         loop {
-            let error = match send_within(self.settings.timeout, attempt).await {
+            let attempt_started = Instant::now();
+            let outcome = send_within(self.settings.timeout, attempt).await;
+            self.counters
+                .send_latency
+                .record(attempt_started.elapsed().as_secs_f64() * 1000.0);
+            let error = match outcome {
                 Ok(delivered) => {
                     let rejected = delivered.rejected.min(n);
                     self.counters.sent.add((n - rejected) as u64);

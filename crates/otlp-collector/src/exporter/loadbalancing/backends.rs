@@ -20,11 +20,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-/// Latency buckets of `otelcol_loadbalancer_backend_latency`, in milliseconds.
-const LATENCY_BUCKETS_MS: [f64; 12] = [
-    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0,
-];
-
 /// One backend: its client and its self-metrics.
 pub(super) struct Backend {
     client: OtlpGrpcExport,
@@ -110,7 +105,7 @@ impl Backends {
                 "otelcol_loadbalancer_backend_latency",
                 "Time each request to a backend took, in milliseconds.",
                 &labels,
-                &LATENCY_BUCKETS_MS,
+                &crate::telemetry::LATENCY_BUCKETS_MS,
             ),
         });
         clients.insert(endpoint.id().clone(), Arc::clone(&backend));

@@ -87,7 +87,8 @@ fn balance_notes() -> String {
          most-loaded endpoint's keys over the mean. *moved +1* is the share of keys whose owner \
          changes when one endpoint is added to n (ideal: 1/(n+1), all to the new one); \
          *moved −1* when the last of n is removed (ideal: 1/n). The ring has 2048 virtual \
-         nodes per endpoint by default (160, Ketama's count, shown for comparison); the \
+         nodes per endpoint by default (160, Ketama's count, shown for comparison), its answers \
+         taken at the starts of 2^20 slots of the key space; the \
          bounded ring (factor 1.25) assigns the keys in order with every assignment still \
          held, as in-flight requests would be, so its moves include keys displaced by load; \
          Maglev's table is 65537 slots up to 655 endpoints, 131071 at 1000. Modulo is \

@@ -7,7 +7,9 @@
 //!   changes and their spans go to the new file), while clients keep sending: every span arrives exactly once;
 //! - `fleet config set` refuses an invalid document; one written to etcd anyway is rejected by every member,
 //!   with the reason in its record, and the last good config keeps running;
-//! - `fleet pick` prefers the client's region; stopped collectors leave the fleet.
+//! - `fleet pick` prefers the client's region; stopped collectors leave the fleet;
+//! - a front collector whose `loadbalancing` exporter uses the `fleet` resolver follows a member joining and one
+//!   leaving mid-stream, and loses no span.
 
 mod support;
 
@@ -72,6 +74,25 @@ exporters:
 service:
   pipelines:
     traces: { receivers: [otlp], exporters: [otlp/nowhere] }
+"#;
+
+/// A front tier, not a member itself: routes by trace id over the fleet's members, found through etcd.
+const FRONT: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:{grpc}" } } }
+processors:
+  batch: { send_batch_size: 400, timeout: 20ms }
+exporters:
+  loadbalancing:
+    protocol: { otlp: { tls: { insecure: true }, timeout: 1s } }
+    resolver: { fleet: { endpoints: ["{etcd}"], prefix: /fleet-test } }
+    retry_on_failure: { initial_interval: 50ms, max_interval: 500ms, max_elapsed_time: 0 }
+    outlier_detection: { consecutive_failures: 2 }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [batch], exporters: [loadbalancing] }
+  telemetry:
+    metrics: { address: "127.0.0.1:{metrics}" }
 "#;
 
 fn etcd() -> EtcdServer {
@@ -410,4 +431,71 @@ async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
     for collector in collectors {
         collector.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loadbalancing_front_follows_members_joining_and_leaving_without_losing_spans() {
+    let etcd = etcd();
+    let endpoint = etcd.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let member = |id: &str| {
+        MEMBER
+            .replace("{etcd}", &endpoint)
+            .replace("{id}", id)
+            .replace("{region}", "eu")
+    };
+    let first = Collector::start("m1", dir.path(), &member("m1")).await;
+    let second = Collector::start("m2", dir.path(), &member("m2")).await;
+    wait_status(&endpoint, "two members", |status| {
+        members(status).len() == 2
+    })
+    .await;
+    let front = Collector::start("front", dir.path(), &FRONT.replace("{etcd}", &endpoint)).await;
+    let backends = |n: u64| {
+        move |metrics: &support::Metrics| metrics.total("otelcol_loadbalancer_num_backends") == n
+    };
+    front.wait_for("two backends", backends(2)).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = tokio::spawn(keep_sending(front.grpc, 11, stop.clone(), 50));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A member joins mid-stream and gets its share; another leaves (stopped cleanly, it deregisters) and its
+    // share goes to the others.
+    let third = Collector::start("m3", dir.path(), &member("m3")).await;
+    front.wait_for("three backends", backends(3)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let first_dir = first.dir.clone();
+    first.stop().await;
+    front.wait_for("two backends again", backends(2)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let sent = sender.await.unwrap();
+    let metrics = front
+        .wait_for("everything sent", |metrics| {
+            metrics.total("otelcol_exporter_sent_spans") >= sent.len() as u64
+        })
+        .await;
+    let retried = metrics.total("otelcol_loadbalancer_retried_spans");
+    front.stop().await;
+
+    let mut written = read_spans(&first_dir.join("local.binpb"), false);
+    let joined = written_spans_of(&third);
+    written.extend(written_spans_of(&second));
+    written.extend(joined.iter().cloned());
+    second.stop().await;
+    third.stop().await;
+    let landed: BTreeSet<_> = written.iter().map(span_key).collect();
+    let expected: BTreeSet<_> = sent.iter().map(span_key).collect();
+    assert_eq!(landed, expected, "every span sent landed");
+    let duplicates = written.len() - landed.len();
+    assert!(
+        duplicates as u64 <= retried,
+        "{duplicates} duplicates, {retried} spans retried"
+    );
+    assert!(!joined.is_empty(), "the member that joined got nothing");
+}
+
+/// What a member running its local config wrote so far.
+fn written_spans_of(collector: &Collector) -> Vec<Span> {
+    read_spans(&collector.dir.join("local.binpb"), false)
 }

@@ -74,7 +74,7 @@ fn default_true() -> bool {
     true
 }
 
-fn default_prefix() -> String {
+pub(crate) fn default_prefix() -> String {
     "/otlp-suite".to_owned()
 }
 

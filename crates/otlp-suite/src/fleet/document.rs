@@ -105,7 +105,9 @@ pub fn validate_document(
 
 /// The built-in component types and a `fleet` extension that can be parsed and checked but not started.
 pub fn validation_components() -> Components {
-    Components::builtin().with_extension(super::Factory::detached())
+    Components::builtin()
+        .with_extension(super::Factory::detached())
+        .with_exporter(super::LoadBalancingWithFleet)
 }
 
 #[cfg(test)]

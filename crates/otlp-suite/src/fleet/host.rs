@@ -59,7 +59,9 @@ impl FleetHost {
     /// The built-in component types plus the `fleet` extension bound to this host: parse the collector's config
     /// with these.
     pub fn components(&self) -> Components {
-        Components::builtin().with_extension(Factory::new(self.clone()))
+        Components::builtin()
+            .with_extension(Factory::new(self.clone()))
+            .with_exporter(super::LoadBalancingWithFleet)
     }
 
     /// Fleet config versions that passed validation, merged with this member's `fleet` settings (`None` until

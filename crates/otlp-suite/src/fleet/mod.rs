@@ -32,6 +32,8 @@ mod error;
 mod extension;
 mod host;
 mod load;
+mod loadbalancing;
+mod resolver;
 mod supervise;
 
 pub use config::{EtcdTlsConfig, FleetConfig};
@@ -40,4 +42,6 @@ pub use document::{merge_document, validate_document, validation_components};
 pub use error::FleetError;
 pub use extension::{Factory, TYPE};
 pub use host::FleetHost;
+pub use loadbalancing::LoadBalancingWithFleet;
+pub use resolver::{FleetResolver, FleetResolverConfig};
 pub use supervise::run_with_reloads;

@@ -242,5 +242,10 @@ pub(super) fn start_resolver(
             }
             Ok(resolver)
         }
+        ResolverConfig::Fleet(_) => Err(FLEET_NEEDS_THE_SUITE.to_owned()),
     }
 }
+
+/// Why a `fleet` resolver cannot start in a collector that does not know fleets.
+pub(super) const FLEET_NEEDS_THE_SUITE: &str = "resolver.fleet: this collector does not know fleets: run the \
+    `otlp-suite` binary built with its `fleet` feature (`cargo run --release -p otlp-suite --features fleet`)";

@@ -188,6 +188,10 @@ pub enum ResolverConfig {
     Static(StaticResolverConfig),
     /// `dns`: a hostname re-resolved on an interval.
     Dns(DnsResolverConfig),
+    /// `fleet` (ours): the live members of an otlp-suite fleet on etcd. The collector library does not know
+    /// fleets; the settings are kept as written for the program that does (the `otlp-suite` binary built with its
+    /// `fleet` feature), which builds the exporter with [`build_with_resolver`](super::build_with_resolver).
+    Fleet(serde_norway::Value),
 }
 
 impl ResolverConfig {
@@ -196,6 +200,7 @@ impl ResolverConfig {
         match self {
             ResolverConfig::Static(_) => "static",
             ResolverConfig::Dns(_) => "dns",
+            ResolverConfig::Fleet(_) => "fleet",
         }
     }
 }
@@ -206,6 +211,7 @@ struct ResolverSections {
     #[serde(rename = "static")]
     static_: Option<StaticResolverConfig>,
     dns: Option<DnsResolverConfig>,
+    fleet: Option<serde_norway::Value>,
     k8s: Option<serde::de::IgnoredAny>,
     aws_cloud_map: Option<serde::de::IgnoredAny>,
 }
@@ -215,16 +221,17 @@ impl<'de> Deserialize<'de> for ResolverConfig {
         let sections = ResolverSections::deserialize(deserializer)?;
         if sections.k8s.is_some() || sections.aws_cloud_map.is_some() {
             return Err(D::Error::custom(
-                "the k8s and aws_cloud_map resolvers are not supported: use static or dns",
+                "the k8s and aws_cloud_map resolvers are not supported: use static, dns or fleet",
             ));
         }
-        match (sections.static_, sections.dns) {
-            (Some(fixed), None) => Ok(ResolverConfig::Static(fixed)),
-            (None, Some(dns)) => Ok(ResolverConfig::Dns(dns)),
-            (Some(_), Some(_)) => Err(D::Error::custom(
-                "set one resolver, static or dns, not both (otelcol would silently prefer dns)",
+        match (sections.static_, sections.dns, sections.fleet) {
+            (Some(fixed), None, None) => Ok(ResolverConfig::Static(fixed)),
+            (None, Some(dns), None) => Ok(ResolverConfig::Dns(dns)),
+            (None, None, Some(fleet)) => Ok(ResolverConfig::Fleet(fleet)),
+            (None, None, None) => Err(D::Error::custom("set a resolver: static, dns or fleet")),
+            _ => Err(D::Error::custom(
+                "set one resolver of static, dns and fleet, not several (otelcol would silently prefer dns)",
             )),
-            (None, None) => Err(D::Error::custom("set a resolver: static or dns")),
         }
     }
 }
@@ -304,8 +311,9 @@ pub struct LoadBalancingExporterConfig {
 
 impl LoadBalancingExporterConfig {
     /// Checks what deserialization cannot: `routing_attributes` with `routing_key: attributes` only, backends
-    /// that are valid `otlp` endpoints, the helper and outlier settings.
-    pub(super) fn validate(&self) -> Result<(), (&'static str, String)> {
+    /// that are valid `otlp` endpoints, the helper and outlier settings. A `fleet` resolver's settings are left to
+    /// the program that provides it. Returns the key at fault and the problem.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
         match (self.routing_key, self.routing_attributes.is_empty()) {
             (Some(RoutingKey::Attributes), true) => {
                 return Err((
@@ -365,6 +373,7 @@ impl LoadBalancingExporterConfig {
                     ));
                 }
             }
+            ResolverConfig::Fleet(_) => {}
         }
         Ok(())
     }
@@ -494,7 +503,7 @@ resolver:
         assert!(error.contains("unknown field `compresion`"), "{error}");
         let error =
             parse("resolver: { static: { hostnames: [a] }, dns: { hostname: b } }").unwrap_err();
-        assert!(error.contains("not both"), "{error}");
+        assert!(error.contains("not several"), "{error}");
         let error = parse("resolver: { k8s: { service: lb } }").unwrap_err();
         assert!(error.contains("not supported"), "{error}");
         let error =

@@ -55,6 +55,9 @@ impl Component for Factory {
     const TYPE: &'static str = "loadbalancing";
 
     fn validate(&self, config: &LoadBalancingExporterConfig) -> Result<(), Invalid> {
+        if let ResolverConfig::Fleet(_) = config.resolver {
+            return Err(Invalid::at("resolver", backends::FLEET_NEEDS_THE_SUITE));
+        }
         config
             .validate()
             .map_err(|(key, message)| Invalid::at(key, message))

@@ -8,6 +8,8 @@
 //! - `fleet config set` refuses an invalid document; one written to etcd anyway is rejected by every member,
 //!   with the reason in its record, and the last good config keeps running;
 //! - `fleet pick` prefers the client's region; stopped collectors leave the fleet;
+//! - the leader's process killed with SIGKILL is replaced by another member with a larger fencing token while the
+//!   others keep serving, and an etcd restart is survived (a config set afterwards reaches every member);
 //! - a front collector whose `loadbalancing` exporter uses the `fleet` resolver follows a member joining and one
 //!   leaving mid-stream, and loses no span.
 
@@ -498,4 +500,82 @@ async fn a_loadbalancing_front_follows_members_joining_and_leaving_without_losin
 /// What a member running its local config wrote so far.
 fn written_spans_of(collector: &Collector) -> Vec<Span> {
     read_spans(&collector.dir.join("local.binpb"), false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_leader_is_replaced_and_an_etcd_restart_is_survived_while_the_fleet_serves() {
+    let mut etcd = etcd();
+    let endpoint = etcd.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let mut collectors = Vec::new();
+    for id in ["k1", "k2", "k3"] {
+        let config = MEMBER
+            .replace("{etcd}", &endpoint)
+            .replace("{id}", id)
+            .replace("{region}", "eu");
+        collectors.push(Collector::start(id, dir.path(), &config).await);
+    }
+    let status = wait_status(&endpoint, "three members and a leader", |status| {
+        members(status).len() == 3 && !status["leader"].is_null()
+    })
+    .await;
+    let leader = status["leader"]["id"].as_str().unwrap().to_owned();
+    let token = status["leader"]["token"].as_i64().unwrap();
+
+    // SIGKILL the leader's process: no deregistration, no resignation; its lease (2s) expires.
+    let position = collectors.iter().position(|c| c.name == leader).unwrap();
+    let mut killed = collectors.remove(position);
+    killed.kill().await;
+    let status = wait_status(&endpoint, "a new leader among the two left", |status| {
+        members(status).len() == 2
+            && status["leader"]["id"]
+                .as_str()
+                .is_some_and(|id| id != leader)
+    })
+    .await;
+    assert!(
+        status["leader"]["token"].as_i64().unwrap() > token,
+        "{status:#}"
+    );
+    for collector in &collectors {
+        let before = written(collector).len();
+        let sent = keep_sending(collector.grpc, 21, Arc::new(AtomicBool::new(true)), 3).await;
+        assert_eq!(
+            written(collector).len(),
+            before + sent.len(),
+            "{}",
+            collector.log()
+        );
+    }
+
+    // etcd restarts (same data, leases kept by etcd or re-granted by the members): both are members again, one
+    // leads, and a config set afterwards reaches both.
+    etcd.restart().unwrap();
+    wait_status(
+        &endpoint,
+        "both members and a leader after the restart",
+        |status| members(status).len() == 2 && !status["leader"].is_null(),
+    )
+    .await;
+    let document = dir.path().join("fleet.yaml");
+    std::fs::write(&document, FLEET).unwrap();
+    let output = fleet_cli(&endpoint, &["config", "set", document.to_str().unwrap()]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    wait_status(&endpoint, "both members on the new config", |status| {
+        every_member(status, 2, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    for collector in &collectors {
+        let before = read_spans(&collector.dir.join("fleet.binpb"), false).len();
+        let sent = keep_sending(collector.grpc, 31, Arc::new(AtomicBool::new(true)), 3).await;
+        let after = read_spans(&collector.dir.join("fleet.binpb"), false).len();
+        assert_eq!(after, before + sent.len(), "{}", collector.log());
+    }
+    for collector in collectors {
+        collector.stop().await;
+    }
 }

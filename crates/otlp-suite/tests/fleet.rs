@@ -10,6 +10,8 @@
 //! - `fleet pick` prefers the client's region; stopped collectors leave the fleet;
 //! - the leader's process killed with SIGKILL is replaced by another member with a larger fencing token while the
 //!   others keep serving, and an etcd restart is survived (a config set afterwards reaches every member);
+//! - a canary whose new config makes its exports fail (the injected regression) is rolled back by the leader on
+//!   its own, and every member returns to the stable version;
 //! - a front collector whose `loadbalancing` exporter uses the `fleet` resolver follows a member joining and one
 //!   leaving mid-stream, and loses no span.
 
@@ -575,6 +577,123 @@ async fn a_killed_leader_is_replaced_and_an_etcd_restart_is_survived_while_the_f
         let after = read_spans(&collector.dir.join("fleet.binpb"), false).len();
         assert_eq!(after, before + sent.len(), "{}", collector.log());
     }
+    for collector in collectors {
+        collector.stop().await;
+    }
+}
+
+/// Sends to `port` until `stop`, whatever the answers: a member running a broken config refuses, and the test
+/// only needs traffic for the members' error rates.
+async fn keep_offering(port: u16, seed: u64, stop: Arc<AtomicBool>) -> usize {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    let mut generator = Generator::new(seed);
+    let mut refused = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(mut client) =
+            TraceServiceClient::connect(format!("http://127.0.0.1:{port}")).await
+        {
+            while !stop.load(Ordering::Relaxed) {
+                if client.export(generator.whole_traces(5)).await.is_err() {
+                    refused += 1;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    refused
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_whose_exports_fail_rolls_back_by_itself() {
+    let etcd = etcd();
+    let endpoint = etcd.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let mut collectors = Vec::new();
+    for id in ["q1", "q2", "q3"] {
+        let config = MEMBER
+            .replace("{etcd}", &endpoint)
+            .replace("{id}", id)
+            .replace("{region}", "eu");
+        collectors.push(Collector::start(id, dir.path(), &config).await);
+    }
+    wait_status(&endpoint, "three members and a leader", |status| {
+        members(status).len() == 3 && !status["leader"].is_null()
+    })
+    .await;
+    let stable = dir.path().join("fleet.yaml");
+    std::fs::write(&stable, FLEET).unwrap();
+    let output = fleet_cli(&endpoint, &["config", "set", stable.to_str().unwrap()]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    wait_status(&endpoint, "every member on version 1", |status| {
+        every_member(status, 3, |m| m["config"]["version"] == 1)
+    })
+    .await;
+
+    // The regression: the new version exports to a port nobody listens on, without queue or retries, so every
+    // request the canary takes fails while the baseline's succeed.
+    let closed = support::free_port();
+    let broken = FLEET.replace(
+        r#"file: { path: "${env:COLLECTOR_DIR:-.}/fleet.binpb", format: proto, sending_queue: { enabled: false } }"#,
+        &format!(
+            "otlp: {{ endpoint: \"127.0.0.1:{closed}\", tls: {{ insecure: true }}, timeout: 200ms, \
+             sending_queue: {{ enabled: false }}, retry_on_failure: {{ enabled: false }} }}"
+        ),
+    )
+    .replace("exporters: [file]", "exporters: [otlp]");
+    assert_ne!(broken, FLEET);
+    let document = dir.path().join("broken.yaml");
+    std::fs::write(&document, broken).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = collectors
+        .iter()
+        .enumerate()
+        .map(|(i, c)| tokio::spawn(keep_offering(c.grpc, 40 + i as u64, stop.clone())))
+        .collect();
+    let output = fleet_cli(
+        &endpoint,
+        &[
+            "rollout",
+            "start",
+            "--file",
+            document.to_str().unwrap(),
+            "--canary",
+            "--bake",
+            "2s",
+            "--apply-timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rolled_back = wait_rollout(&endpoint, "rolled_back").await;
+    assert!(
+        rolled_back["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("error rate")),
+        "{rolled_back:#}"
+    );
+    let status = wait_status(&endpoint, "every member back on version 1", |status| {
+        every_member(status, 3, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    assert_eq!(status["config_version"], 1);
+    stop.store(true, Ordering::Relaxed);
+    let refused: usize = futures::future::join_all(senders)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .sum();
+    assert!(refused > 0, "the canary never refused a request");
     for collector in collectors {
         collector.stop().await;
     }

@@ -4,12 +4,16 @@
 
 pub mod arrow_flight;
 pub mod otlp;
+mod rate_limit;
+
+pub use rate_limit::{RateLimitConfig, TenantRateLimitConfig};
 
 use crate::pipeline::{Consumer, Refusal};
 use crate::shed::LoadShedding;
 pub use crate::telemetry::ReceiverCounters;
 use crate::telemetry::{DropCounter, Telemetry};
 use crate::{Batch, Error, Signal};
+use rate_limit::RateLimiter;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +25,8 @@ pub struct Ingest {
     pipelines: [Vec<Arc<dyn Consumer>>; 3],
     /// What to drop at admission while overloaded, and where the drops are counted.
     shedding: Option<(LoadShedding, DropCounter)>,
+    /// The receiver's rate limits, checked before anything else.
+    rate_limit: Option<Arc<RateLimiter>>,
 }
 
 impl Ingest {
@@ -29,7 +35,21 @@ impl Ingest {
         Ingest {
             pipelines,
             shedding: None,
+            rate_limit: None,
         }
+    }
+
+    /// The same pipelines and shedding behind receiver `receiver`'s rate limits.
+    pub(crate) fn rate_limited(
+        &self,
+        receiver: &str,
+        config: &RateLimitConfig,
+    ) -> Result<Self, String> {
+        Ok(Ingest {
+            pipelines: self.pipelines.clone(),
+            shedding: self.shedding.clone(),
+            rate_limit: Some(Arc::new(RateLimiter::new(receiver, config)?)),
+        })
     }
 
     /// The same, shedding load as `shedding` says before any pipeline sees a batch; what it drops is counted as
@@ -64,6 +84,12 @@ impl Ingest {
             return Err(Refusal::permanent(format!(
                 "this collector has no {signal} pipeline"
             )));
+        }
+        if let Some(rate_limit) = &self.rate_limit
+            && let Err(refusal) = rate_limit.admit(&batch, n)
+        {
+            counters.refused(signal, n);
+            return Err(refusal);
         }
         let mut batch = batch;
         if let Some((shedding, dropped)) = &self.shedding {

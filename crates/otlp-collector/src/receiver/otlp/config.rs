@@ -1,6 +1,7 @@
 //! The `otlp` receiver's settings: which transports to serve and their limits.
 
 use crate::de;
+use crate::receiver::rate_limit::RateLimitConfig;
 use serde::Deserialize;
 
 /// The `otlp` receiver's settings.
@@ -13,6 +14,9 @@ pub struct OtlpReceiverConfig {
     /// How received protobuf becomes a batch (not in otelcol).
     #[serde(default)]
     pub decoding: Decoding,
+    /// Token-bucket rate limits over both transports, per receiver and per tenant (not in otelcol).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 /// How received protobuf becomes a batch.
@@ -95,6 +99,9 @@ impl OtlpReceiverConfig {
     pub(super) fn validate(&self) -> Result<(), String> {
         if self.protocols.grpc.is_none() && self.protocols.http.is_none() {
             return Err("enable at least one protocol: grpc or http".into());
+        }
+        if let Some(rate_limit) = &self.rate_limit {
+            rate_limit.validate()?;
         }
         Ok(())
     }

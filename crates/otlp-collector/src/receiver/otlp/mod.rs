@@ -14,6 +14,7 @@ use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error};
 use bytes::Bytes;
 use otlp_model::{OtlpRequest, Rejected};
+use std::sync::Arc;
 
 /// The `otlp` receiver type.
 pub struct Factory;
@@ -42,6 +43,19 @@ impl ReceiverFactory for Factory {
             telemetry,
         } = context;
         let component = format!("receivers.{id}");
+        let ingest = match &config.rate_limit {
+            Some(limits) => {
+                Arc::new(
+                    ingest
+                        .rate_limited(&id, limits)
+                        .map_err(|message| Error::Start {
+                            component: component.clone(),
+                            message,
+                        })?,
+                )
+            }
+            None => ingest,
+        };
         // Every port is bound before anything serves: when one cannot be bound, the others are closed as this
         // returns, instead of by a server task winding down after it, so the same ports can be bound again at once.
         let grpc_listener = match &config.protocols.grpc {

@@ -94,6 +94,7 @@ impl ArrowFlightExporterConfig {
             queue: self.sending_queue.clone(),
             retry: self.retry_on_failure.clone(),
             timeout: self.timeout,
+            circuit_breaker: Default::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::super::{Attempt, DynExport, ExportError, Exporter, Settled};
 use super::HelperSettings;
+use super::breaker::Breaker;
 use super::queue::Queue;
 use super::timeout::send_within;
 use crate::telemetry::{Counter, DropCounter, Histogram, Telemetry};
@@ -9,6 +10,7 @@ use crate::{Batch, Signal};
 use rand::Rng;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -44,6 +46,8 @@ pub(crate) struct ExporterHandle {
     pub(super) counters: Counters,
     /// `None` when the queue is disabled: batches are then sent while the client waits.
     pub(super) queue: Option<Queue>,
+    /// Stops calling a backend that fails too often, when the exporter asks for it.
+    breaker: Option<Breaker>,
     /// After a failed send without a queue, when a refused batch is worth offering again.
     pub(super) retry_not_before: parking_lot::Mutex<Option<Instant>>,
     workers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
@@ -87,7 +91,9 @@ impl ExporterHandle {
             register_queue_metrics(telemetry, id, signal, &queue, settings.queue.queue_size);
             queue
         });
+        let breaker = Breaker::new(&exporter.settings.circuit_breaker, telemetry, &labels);
         Arc::new(ExporterHandle {
+            breaker,
             id: id.to_string(),
             signal,
             export: exporter.export.clone(),
@@ -167,11 +173,25 @@ impl ExporterHandle {
         let started = Instant::now();
         let mut backoff = retry.start();
         loop {
-            let attempt_started = Instant::now();
-            let outcome = send_within(self.settings.timeout, attempt).await;
-            self.counters
-                .send_latency
-                .record(attempt_started.elapsed().as_secs_f64() * 1000.0);
+            let outcome = match self.breaker.as_ref().map(Breaker::try_acquire) {
+                // Open: this attempt fails at once, without calling the backend, and waits for the first probe.
+                Some(Err(until_probe)) => Err(ExportError::Retryable {
+                    message: "circuit breaker open: the backend failed too often".into(),
+                    retry_after: Some(until_probe.max(Duration::from_millis(10))),
+                }),
+                permit => {
+                    let attempt_started = Instant::now();
+                    let outcome = send_within(self.settings.timeout, attempt).await;
+                    self.counters
+                        .send_latency
+                        .record(attempt_started.elapsed().as_secs_f64() * 1000.0);
+                    if let (Some(breaker), Some(Ok(permit))) = (&self.breaker, permit) {
+                        let reached = !matches!(outcome, Err(ExportError::Retryable { .. }));
+                        breaker.record(permit, reached);
+                    }
+                    outcome
+                }
+            };
             let error = match outcome {
                 Ok(delivered) => {
                     let rejected = delivered.rejected.min(n);

@@ -1,12 +1,14 @@
 //! The exporter helper, in parts: the sending [`queue`], the [`retry`] policy, the per-attempt [`timeout`], the
 //! [`handle`] that runs them for one exporter and signal, and the [`fanout`] at the end of a pipeline.
 
+mod breaker;
 mod fanout;
 mod handle;
 mod queue;
 mod retry;
 mod timeout;
 
+pub use breaker::CircuitBreakerConfig;
 pub(crate) use fanout::ExporterFanout;
 pub(crate) use handle::{ExporterHandle, flush_all, shutdown_all};
 pub use queue::QueueConfig;
@@ -23,6 +25,8 @@ pub struct HelperSettings {
     pub retry: RetryConfig,
     /// Time allowed for one attempt.
     pub timeout: Duration,
+    /// When to stop calling a failing backend for a while.
+    pub circuit_breaker: CircuitBreakerConfig,
 }
 
 impl HelperSettings {
@@ -42,6 +46,7 @@ impl HelperSettings {
                 ..RetryConfig::default()
             },
             timeout: Duration::from_secs(30),
+            circuit_breaker: CircuitBreakerConfig::default(),
         }
     }
 }

@@ -344,6 +344,12 @@ impl LoadBalancingExporterConfig {
             .detection()
             .validate()
             .map_err(|e| ("outlier_detection", e.to_string()))?;
+        if self.protocol.otlp.settings.circuit_breaker.enabled {
+            return Err((
+                "protocol.otlp.circuit_breaker",
+                "is not used by loadbalancing, which leaves failing backends out with outlier_detection".into(),
+            ));
+        }
         match &self.resolver {
             ResolverConfig::Static(fixed) => {
                 if fixed.hostnames.is_empty() {
@@ -401,6 +407,8 @@ impl LoadBalancingExporterConfig {
             timeout: self
                 .timeout
                 .unwrap_or_else(|| otlp.settings.timeout.saturating_mul(2)),
+            // Per-backend outlier detection does this job, without stopping the healthy backends.
+            circuit_breaker: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::ClientTlsSettings;
 use crate::compression::Compression;
 use crate::de;
-use crate::exporter::{HelperSettings, QueueConfig, RetryConfig};
+use crate::exporter::{CircuitBreakerConfig, HelperSettings, QueueConfig, RetryConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,6 +33,9 @@ pub struct OtlpGrpcExporterConfig {
     /// Retries.
     #[serde(default)]
     pub retry_on_failure: RetryConfig,
+    /// Stop calling a failing backend for a while (not in otelcol).
+    #[serde(default)]
+    pub circuit_breaker: CircuitBreakerConfig,
 }
 
 impl OtlpGrpcExporterConfig {
@@ -46,12 +49,14 @@ impl OtlpGrpcExporterConfig {
             timeout: de::five_seconds(),
             sending_queue: QueueConfig::default(),
             retry_on_failure: RetryConfig::default(),
+            circuit_breaker: CircuitBreakerConfig::default(),
         }
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
         self.sending_queue.validate()?;
         self.retry_on_failure.validate()?;
+        self.circuit_breaker.validate()?;
         grpc_endpoint(&self.endpoint, &self.tls)?;
         metadata(&self.headers)?;
         if self.compression == Compression::Deflate {
@@ -65,6 +70,7 @@ impl OtlpGrpcExporterConfig {
             queue: self.sending_queue.clone(),
             retry: self.retry_on_failure.clone(),
             timeout: self.timeout,
+            circuit_breaker: self.circuit_breaker.clone(),
         }
     }
 }

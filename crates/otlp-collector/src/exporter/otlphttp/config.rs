@@ -2,7 +2,7 @@
 
 use crate::compression::Compression;
 use crate::de;
-use crate::exporter::{HelperSettings, QueueConfig, RetryConfig};
+use crate::exporter::{CircuitBreakerConfig, HelperSettings, QueueConfig, RetryConfig};
 use otlp_model::Signal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -53,12 +53,16 @@ pub struct OtlpHttpExporterConfig {
     /// Retries.
     #[serde(default)]
     pub retry_on_failure: RetryConfig,
+    /// Stop calling a failing backend for a while (not in otelcol).
+    #[serde(default)]
+    pub circuit_breaker: CircuitBreakerConfig,
 }
 
 impl OtlpHttpExporterConfig {
     pub(super) fn validate(&self) -> Result<(), String> {
         self.sending_queue.validate()?;
         self.retry_on_failure.validate()?;
+        self.circuit_breaker.validate()?;
         for signal in Signal::ALL {
             let url = self.url(signal).ok_or_else(|| {
                 format!("`endpoint` (or `{}_endpoint`) is required", signal.as_str())
@@ -102,6 +106,7 @@ impl OtlpHttpExporterConfig {
             queue: self.sending_queue.clone(),
             retry: self.retry_on_failure.clone(),
             timeout: self.timeout,
+            circuit_breaker: self.circuit_breaker.clone(),
         }
     }
 }

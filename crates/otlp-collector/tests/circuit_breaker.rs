@@ -11,6 +11,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use otlp_collector::telemetry::Telemetry;
 use otlp_collector::{Batch, Config};
 use otlp_testkit::Generator;
 use std::sync::Arc;
@@ -31,6 +32,44 @@ impl TraceService for Down {
         self.0.fetch_add(1, Ordering::SeqCst);
         Err(tonic::Status::unavailable("down"))
     }
+}
+
+/// A backend that is down, and the count of calls it got.
+async fn down_backend() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(
+                TraceServiceServer::new(Down(calls.clone()))
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+            )
+            .serve_with_incoming(TcpIncoming::from(listener)),
+    );
+    (address, calls)
+}
+
+/// Hands the collector ten batches of ten spans and waits until the exporter gave up on all of them.
+async fn submit_until_given_up(harness: &TestCollector, seed: u64) -> &Telemetry {
+    let collector = &harness.collector;
+    let mut generator = Generator::new(seed);
+    for _ in 0..10 {
+        collector
+            .submit(Batch::new(generator.traces(10)))
+            .await
+            .unwrap();
+    }
+    let telemetry = collector.telemetry();
+    let started = tokio::time::Instant::now();
+    while telemetry.total("otelcol_exporter_send_failed_spans") < 100 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the batches were not given up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    telemetry
 }
 
 fn config(endpoint: &str, breaker: &str) -> String {
@@ -56,39 +95,13 @@ service:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_breaker_keeps_queued_batches_off_a_dead_backend() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(
-                TraceServiceServer::new(Down(calls.clone()))
-                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
-            )
-            .serve_with_incoming(TcpIncoming::from(listener)),
-    );
+    let (address, calls) = down_backend().await;
     let harness = TestCollector::start(&config(
         &address.to_string(),
         "{ enabled: true, min_requests: 3, failure_rate: 0.5, window: 1m, open_for: 1h }",
     ))
     .await;
-    let collector = &harness.collector;
-    let mut generator = Generator::new(5);
-    for _ in 0..10 {
-        collector
-            .submit(Batch::new(generator.traces(10)))
-            .await
-            .unwrap();
-    }
-    let telemetry = collector.telemetry();
-    let started = tokio::time::Instant::now();
-    while telemetry.total("otelcol_exporter_send_failed_spans") < 100 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the batches were not given up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let telemetry = submit_until_given_up(&harness, 5).await;
     // Three failed calls opened the breaker; calls already under way on the other three consumers ended as
     // failures too, and the ten batches' retries for a second each never reached the backend (without the breaker
     // they call it dozens of times: the next test).
@@ -102,35 +115,9 @@ async fn an_open_breaker_keeps_queued_batches_off_a_dead_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_breaker_every_retry_calls_the_backend_and_bad_settings_are_named() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(
-                TraceServiceServer::new(Down(calls.clone()))
-                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
-            )
-            .serve_with_incoming(TcpIncoming::from(listener)),
-    );
+    let (address, calls) = down_backend().await;
     let harness = TestCollector::start(&config(&address.to_string(), "{ enabled: false }")).await;
-    let collector = &harness.collector;
-    let mut generator = Generator::new(6);
-    for _ in 0..10 {
-        collector
-            .submit(Batch::new(generator.traces(10)))
-            .await
-            .unwrap();
-    }
-    let telemetry = collector.telemetry();
-    let started = tokio::time::Instant::now();
-    while telemetry.total("otelcol_exporter_send_failed_spans") < 100 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the batches were not given up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let telemetry = submit_until_given_up(&harness, 6).await;
     assert!(
         calls.load(Ordering::SeqCst) >= 20,
         "{}",

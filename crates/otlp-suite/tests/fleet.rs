@@ -23,6 +23,7 @@ use otlp_testkit::Generator;
 use otlp_testkit::etcd::EtcdServer;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -151,6 +152,45 @@ fn every_member(status: &Value, count: usize, condition: impl Fn(&Value) -> bool
     members.len() == count && members.into_iter().all(condition)
 }
 
+/// Starts member `id` of the fleet on `etcd`, in `region`.
+async fn start_member(etcd: &str, dir: &Path, id: &str, region: &str) -> Collector {
+    let config = MEMBER
+        .replace("{etcd}", etcd)
+        .replace("{id}", id)
+        .replace("{region}", region);
+    Collector::start(id, dir, &config).await
+}
+
+/// Starts members `ids` (region `eu`) and waits until every one is registered and one of them leads.
+async fn start_fleet(etcd: &str, dir: &Path, ids: &[&str]) -> Vec<Collector> {
+    let mut collectors = Vec::new();
+    for id in ids {
+        collectors.push(start_member(etcd, dir, id, "eu").await);
+    }
+    wait_status(etcd, "every member registered and a leader", |status| {
+        members(status).len() == ids.len() && !status["leader"].is_null()
+    })
+    .await;
+    collectors
+}
+
+/// Stores FLEET as the stable config with `fleet config set` and waits until the `count` members run it as
+/// version `version`.
+async fn set_fleet_config(etcd: &str, dir: &Path, count: usize, version: u64) {
+    let document = dir.join("fleet.yaml");
+    std::fs::write(&document, FLEET).unwrap();
+    let output = fleet_cli(etcd, &["config", "set", document.to_str().unwrap()]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    wait_status(etcd, "every member on the stored config", |status| {
+        every_member(status, count, |m| m["config"]["version"] == version)
+    })
+    .await;
+}
+
 /// Sends whole traces to `port` until `stop` is set (and at least `min` requests), resending what is refused
 /// (as the OTLP SDKs do across a reload's short gap); returns every span sent.
 async fn keep_sending(port: u16, seed: u64, stop: Arc<AtomicBool>, min: usize) -> Vec<Span> {
@@ -188,11 +228,7 @@ async fn a_fleet_registers_applies_config_without_loss_and_rejects_invalid_confi
     let dir = tempfile::tempdir().unwrap();
     let mut collectors = Vec::new();
     for (id, region) in [("c1", "eu"), ("c2", "eu"), ("c3", "us")] {
-        let config = MEMBER
-            .replace("{etcd}", &endpoint)
-            .replace("{id}", id)
-            .replace("{region}", region);
-        collectors.push(Collector::start(id, dir.path(), &config).await);
+        collectors.push(start_member(&endpoint, dir.path(), id, region).await);
     }
 
     // All three register and see each other; one leads.
@@ -342,18 +378,7 @@ async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
     let etcd = etcd();
     let endpoint = etcd.endpoint();
     let dir = tempfile::tempdir().unwrap();
-    let mut collectors = Vec::new();
-    for id in ["r1", "r2"] {
-        let config = MEMBER
-            .replace("{etcd}", &endpoint)
-            .replace("{id}", id)
-            .replace("{region}", "eu");
-        collectors.push(Collector::start(id, dir.path(), &config).await);
-    }
-    wait_status(&endpoint, "two members and a leader", |status| {
-        members(status).len() == 2 && !status["leader"].is_null()
-    })
-    .await;
+    let collectors = start_fleet(&endpoint, dir.path(), &["r1", "r2"]).await;
 
     // A rolling rollout, one member per step, moves both to the document, which becomes the stable config.
     let document = dir.path().join("fleet.yaml");
@@ -442,18 +467,9 @@ async fn a_loadbalancing_front_follows_members_joining_and_leaving_without_losin
     let etcd = etcd();
     let endpoint = etcd.endpoint();
     let dir = tempfile::tempdir().unwrap();
-    let member = |id: &str| {
-        MEMBER
-            .replace("{etcd}", &endpoint)
-            .replace("{id}", id)
-            .replace("{region}", "eu")
-    };
-    let first = Collector::start("m1", dir.path(), &member("m1")).await;
-    let second = Collector::start("m2", dir.path(), &member("m2")).await;
-    wait_status(&endpoint, "two members", |status| {
-        members(status).len() == 2
-    })
-    .await;
+    let mut fleet = start_fleet(&endpoint, dir.path(), &["m1", "m2"]).await;
+    let second = fleet.pop().unwrap();
+    let first = fleet.pop().unwrap();
     let front = Collector::start("front", dir.path(), &FRONT.replace("{etcd}", &endpoint)).await;
     let backends = |n: u64| {
         move |metrics: &support::Metrics| metrics.total("otelcol_loadbalancer_num_backends") == n
@@ -465,7 +481,7 @@ async fn a_loadbalancing_front_follows_members_joining_and_leaving_without_losin
     tokio::time::sleep(Duration::from_millis(300)).await;
     // A member joins mid-stream and gets its share; another leaves (stopped cleanly, it deregisters) and its
     // share goes to the others.
-    let third = Collector::start("m3", dir.path(), &member("m3")).await;
+    let third = start_member(&endpoint, dir.path(), "m3", "eu").await;
     front.wait_for("three backends", backends(3)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let first_dir = first.dir.clone();
@@ -509,18 +525,8 @@ async fn a_killed_leader_is_replaced_and_an_etcd_restart_is_survived_while_the_f
     let mut etcd = etcd();
     let endpoint = etcd.endpoint();
     let dir = tempfile::tempdir().unwrap();
-    let mut collectors = Vec::new();
-    for id in ["k1", "k2", "k3"] {
-        let config = MEMBER
-            .replace("{etcd}", &endpoint)
-            .replace("{id}", id)
-            .replace("{region}", "eu");
-        collectors.push(Collector::start(id, dir.path(), &config).await);
-    }
-    let status = wait_status(&endpoint, "three members and a leader", |status| {
-        members(status).len() == 3 && !status["leader"].is_null()
-    })
-    .await;
+    let mut collectors = start_fleet(&endpoint, dir.path(), &["k1", "k2", "k3"]).await;
+    let status = status(&endpoint).await;
     let leader = status["leader"]["id"].as_str().unwrap().to_owned();
     let token = status["leader"]["token"].as_i64().unwrap();
 
@@ -559,18 +565,7 @@ async fn a_killed_leader_is_replaced_and_an_etcd_restart_is_survived_while_the_f
         |status| members(status).len() == 2 && !status["leader"].is_null(),
     )
     .await;
-    let document = dir.path().join("fleet.yaml");
-    std::fs::write(&document, FLEET).unwrap();
-    let output = fleet_cli(&endpoint, &["config", "set", document.to_str().unwrap()]).await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    wait_status(&endpoint, "both members on the new config", |status| {
-        every_member(status, 2, |m| m["config"]["version"] == 1)
-    })
-    .await;
+    set_fleet_config(&endpoint, dir.path(), 2, 1).await;
     for collector in &collectors {
         let before = read_spans(&collector.dir.join("fleet.binpb"), false).len();
         let sent = keep_sending(collector.grpc, 31, Arc::new(AtomicBool::new(true)), 3).await;
@@ -610,30 +605,8 @@ async fn a_canary_whose_exports_fail_rolls_back_by_itself() {
     let etcd = etcd();
     let endpoint = etcd.endpoint();
     let dir = tempfile::tempdir().unwrap();
-    let mut collectors = Vec::new();
-    for id in ["q1", "q2", "q3"] {
-        let config = MEMBER
-            .replace("{etcd}", &endpoint)
-            .replace("{id}", id)
-            .replace("{region}", "eu");
-        collectors.push(Collector::start(id, dir.path(), &config).await);
-    }
-    wait_status(&endpoint, "three members and a leader", |status| {
-        members(status).len() == 3 && !status["leader"].is_null()
-    })
-    .await;
-    let stable = dir.path().join("fleet.yaml");
-    std::fs::write(&stable, FLEET).unwrap();
-    let output = fleet_cli(&endpoint, &["config", "set", stable.to_str().unwrap()]).await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    wait_status(&endpoint, "every member on version 1", |status| {
-        every_member(status, 3, |m| m["config"]["version"] == 1)
-    })
-    .await;
+    let collectors = start_fleet(&endpoint, dir.path(), &["q1", "q2", "q3"]).await;
+    set_fleet_config(&endpoint, dir.path(), 3, 1).await;
 
     // The regression: the new version exports to a port nobody listens on, without queue or retries, so every
     // request the canary takes fails while the baseline's succeed.

@@ -373,6 +373,24 @@ async fn wait_rollout(etcd: &str, phase: &str) -> Value {
     }
 }
 
+/// Waits for the rollout to be rolled back with a reason containing `reason`, and for the `count` members to run
+/// stable version 1 again; returns the status then.
+async fn rolled_back_to_version_1(etcd: &str, reason: &str, count: usize) -> Value {
+    let rolled_back = wait_rollout(etcd, "rolled_back").await;
+    assert!(
+        rolled_back["reason"]
+            .as_str()
+            .is_some_and(|why| why.contains(reason)),
+        "{rolled_back:#}"
+    );
+    let status = wait_status(etcd, "every member back on version 1", |status| {
+        every_member(status, count, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    assert_eq!(status["config_version"], 1);
+    status
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
     let etcd = etcd();
@@ -431,18 +449,7 @@ async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let rolled_back = wait_rollout(&endpoint, "rolled_back").await;
-    assert!(
-        rolled_back["reason"]
-            .as_str()
-            .is_some_and(|reason| reason.contains("cannot start")),
-        "{rolled_back:#}"
-    );
-    let status = wait_status(&endpoint, "both members back on version 1", |status| {
-        every_member(status, 2, |m| m["config"]["version"] == 1)
-    })
-    .await;
-    assert_eq!(status["config_version"], 1);
+    let status = rolled_back_to_version_1(&endpoint, "cannot start", 2).await;
     let rejected: Vec<_> = members(&status)
         .into_iter()
         .filter(|m| m["config"]["rejected"]["version"] == 2)
@@ -648,18 +655,7 @@ async fn a_canary_whose_exports_fail_rolls_back_by_itself() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let rolled_back = wait_rollout(&endpoint, "rolled_back").await;
-    assert!(
-        rolled_back["reason"]
-            .as_str()
-            .is_some_and(|reason| reason.contains("error rate")),
-        "{rolled_back:#}"
-    );
-    let status = wait_status(&endpoint, "every member back on version 1", |status| {
-        every_member(status, 3, |m| m["config"]["version"] == 1)
-    })
-    .await;
-    assert_eq!(status["config_version"], 1);
+    rolled_back_to_version_1(&endpoint, "error rate", 3).await;
     stop.store(true, Ordering::Relaxed);
     let refused: usize = futures::future::join_all(senders)
         .await

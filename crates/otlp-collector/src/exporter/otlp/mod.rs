@@ -160,10 +160,11 @@ pub(crate) fn grpc_error(status: &tonic::Status) -> ExportError {
             message,
             retry_after,
         },
-        // Not an answer from the server but tonic's account of a local transport failure (the connection reset
-        // mid-request, the server killed): the request may never have arrived, so it is worth another try. A status
-        // the server sent has no source.
-        Code::Unknown if std::error::Error::source(status).is_some() => ExportError::Retryable {
+        // Not an answer from the server but tonic's account of a local transport failure, whatever code it maps it
+        // to: a connection reset mid-request or a server killed (`Unknown`), an HTTP/2 protocol error as a server
+        // shuts its connections down (`Internal`). The request may never have been processed, so it is worth another
+        // try. A status the server sent has no source.
+        _ if std::error::Error::source(status).is_some() => ExportError::Retryable {
             message,
             retry_after,
         },
@@ -186,6 +187,11 @@ mod tests {
         assert!(!retryable(tonic::Status::unknown("the server says so")));
         let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
         assert!(retryable(tonic::Status::from_error(Box::new(reset))));
+        // As tonic reports an HTTP/2 protocol error while the server closes its connections: Internal, with a source.
+        assert!(!retryable(tonic::Status::internal("the server says so")));
+        let mut protocol_error = tonic::Status::internal("h2 protocol error: http2 error");
+        protocol_error.set_source(std::sync::Arc::new(std::io::Error::other("GOAWAY")));
+        assert!(retryable(protocol_error));
         let with_hint = tonic::Status::with_error_details(
             tonic::Code::ResourceExhausted,
             "full",

@@ -38,19 +38,15 @@ fn collect(value: &Value, path: &str, found: &mut Vec<StorageReference>) {
     for (key, value) in mapping {
         let Value::String(key) = key else { continue };
         let here = join(path, key);
+        // A `storage` that is not a string is reported by the exporter's own parsing.
         if key == "sending_queue"
             && let Value::Mapping(queue) = value
-            && let Some(storage) = queue.get("storage")
+            && let Some(Value::String(name)) = queue.get("storage")
         {
-            let path = join(&here, "storage");
-            match storage {
-                Value::String(name) => found.push(StorageReference {
-                    path,
-                    name: name.clone(),
-                }),
-                // A wrong type is reported by the exporter's own parsing.
-                _ => {}
-            }
+            found.push(StorageReference {
+                path: join(&here, "storage"),
+                name: name.clone(),
+            });
         }
         collect(value, &here, found);
     }

@@ -417,4 +417,73 @@ mod tests {
             "the popped batch was never marked sent"
         );
     }
+
+    fn persistent(dir: &std::path::Path, max_bytes: u64) -> (Queue, Vec<(u64, usize)>) {
+        use super::super::persistent::StoreSettings;
+        let (store, recovered) = Store::open(&StoreSettings {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            fsync: false,
+        })
+        .unwrap();
+        let replay: Vec<(u64, Batch)> = recovered
+            .records
+            .into_iter()
+            .map(|r| {
+                let scan = otlp_model::wire::scan(Signal::Logs, &r.batch).unwrap();
+                (
+                    r.sequence,
+                    Batch::from_encoded(Signal::Logs, r.batch, scan.items),
+                )
+            })
+            .collect();
+        let summary = replay.iter().map(|(s, b)| (*s, b.item_count())).collect();
+        (Queue::persistent(8, store, replay), summary)
+    }
+
+    #[tokio::test]
+    async fn a_persistent_queue_keeps_what_is_not_finished_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (queue, replayed) = persistent(dir.path(), 1 << 20);
+        assert!(replayed.is_empty());
+        for items in [1, 2, 3] {
+            let slot = queue.try_reserve(&batch(items)).unwrap();
+            queue.push(slot, batch(items)).unwrap();
+        }
+        let first = queue.pop().await.unwrap();
+        assert!(first.is_durable());
+        queue.finish(first);
+        let second = queue.pop().await.unwrap();
+        assert_eq!(second.batch.item_count(), 2);
+        // Retries ran out: back at the end of the queue, still on disk.
+        assert!(queue.requeue(second));
+        let third = queue.pop().await.unwrap();
+        assert_eq!(third.batch.item_count(), 3);
+        queue.close();
+        assert!(!queue.requeue(third), "closed: it stays on disk only");
+        assert_eq!(
+            queue.abandon(),
+            Abandoned { lost: 0, kept: 2 },
+            "the requeued batch was never finished"
+        );
+        drop(queue);
+
+        let (_, replayed) = persistent(dir.path(), 1 << 20);
+        let items: Vec<usize> = replayed.iter().map(|(_, items)| *items).collect();
+        assert_eq!(items, [2, 3], "every batch not finished, in order");
+    }
+
+    #[test]
+    fn a_persistent_queue_is_full_at_its_byte_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = batch(1);
+        let record = super::super::segment::record_len(one.encoded_len()) as u64;
+        let (queue, _) = persistent(dir.path(), 2 * record);
+        for _ in 0..2 {
+            let slot = queue.try_reserve(&one).unwrap();
+            queue.push(slot, Arc::clone(&one)).unwrap();
+        }
+        assert_eq!(queue.try_reserve(&one).err(), Some(Full::Bytes));
+        assert_eq!(queue.held().get(), 2);
+    }
 }

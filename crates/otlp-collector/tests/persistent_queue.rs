@@ -17,6 +17,21 @@ use std::time::Duration;
 /// Forwards traces over OTLP/gRPC to `127.0.0.1:{port}`, queueing them under `storage`; one consumer, so records
 /// are written in the order requests are accepted.
 fn forwarder(port: u16, storage: &Path) -> String {
+    forwarder_through(
+        "otlp",
+        &format!(
+            r#"
+    endpoint: "http://127.0.0.1:{port}"
+    retry_on_failure: {{ initial_interval: 50ms, max_interval: 200ms }}
+    sending_queue: {{ storage: file_storage, num_consumers: 1 }}"#
+        ),
+        storage,
+    )
+}
+
+/// Forwards traces through exporter `id` with `settings` (indented under it), with a `file_storage` extension
+/// under `storage`.
+fn forwarder_through(id: &str, settings: &str, storage: &Path) -> String {
     format!(
         r#"
 receivers:
@@ -24,14 +39,11 @@ receivers:
 extensions:
   file_storage: {{ directory: "{}", create_directory: true }}
 exporters:
-  otlp:
-    endpoint: "http://127.0.0.1:{port}"
-    retry_on_failure: {{ initial_interval: 50ms, max_interval: 200ms }}
-    sending_queue: {{ storage: file_storage, num_consumers: 1 }}
+  {id}:{settings}
 service:
   extensions: [file_storage]
   pipelines:
-    traces: {{ receivers: [otlp], exporters: [otlp] }}
+    traces: {{ receivers: [otlp], exporters: [{id}] }}
   telemetry:
     metrics: {{ level: none }}
 "#,
@@ -215,4 +227,62 @@ async fn a_corrupt_record_is_cut_with_everything_after_it() {
     assert_eq!(span_ids(&delivered), span_ids(&sent[..2]));
     assert_eq!(spans(&delivered).len(), 80);
     assert_eq!(truncated_bytes(&telemetry), len - starts[2] as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loadbalancing_exporter_gets_the_same_persistent_queue() {
+    let storage = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = forwarder_through(
+        "loadbalancing",
+        &format!(
+            r#"
+    protocol: {{ otlp: {{ tls: {{ insecure: true }}, timeout: 1s }} }}
+    resolver: {{ static: {{ hostnames: ["127.0.0.1:{port}"] }} }}
+    retry_on_failure: {{ initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0 }}
+    sending_queue: {{ storage: file_storage }}"#
+        ),
+        storage.path(),
+    );
+    let mut generator = Generator::new(24);
+    let sent: Vec<_> = (0..4).map(|_| generator.whole_traces(30)).collect();
+    let forwarder = TestCollector::start(&config).await;
+    let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint())
+        .await
+        .unwrap();
+    for request in &sent {
+        client.export(request.clone()).await.unwrap();
+    }
+    assert!(
+        forwarder
+            .collector
+            .shutdown(Duration::from_millis(300))
+            .await
+            .is_clean()
+    );
+    assert!(
+        storage
+            .path()
+            .join("exporter_loadbalancing_traces")
+            .is_dir()
+    );
+
+    let backend = TestCollector::start(&backend(port)).await;
+    let forwarder = TestCollector::start(&config).await;
+    let telemetry = forwarder.collector.telemetry().clone();
+    assert!(
+        forwarder
+            .collector
+            .shutdown(Duration::from_secs(30))
+            .await
+            .is_clean()
+    );
+    let TestCollector { collector, dir } = backend;
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    let delivered = read_traces(&dir.path().join("traces.binpb"), false);
+    assert_eq!(span_ids(&delivered), span_ids(&sent));
+    assert_eq!(
+        telemetry.total("otelcol_exporter_queue_recovered_spans"),
+        spans(&sent).len() as u64
+    );
 }

@@ -251,11 +251,14 @@ impl ExporterHandle {
                 tokio::time::timeout_at(deadline, futures::future::join_all(workers.iter_mut()))
                     .await;
             if drained.is_err() {
-                for worker in &workers {
+                // Consumers that finished were polled to completion above, and must not be polled again.
+                let unfinished: Vec<JoinHandle<()>> =
+                    workers.into_iter().filter(|w| !w.is_finished()).collect();
+                for worker in &unfinished {
                     worker.abort();
                 }
                 // Aborted tasks end at their next await; once they have, no attempt changes what it settled.
-                futures::future::join_all(workers).await;
+                futures::future::join_all(unfinished).await;
                 let settled: Vec<Settled> = std::mem::take(&mut self.in_flight.lock().attempts)
                     .into_values()
                     .map(|attempt| attempt.settled())

@@ -66,6 +66,15 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A persistent sending queue's files (`sending_queue.storage`) could not be read or written. Corrupt
+    /// contents are not an error: they are cut on start and reported in the log and the self-metrics.
+    #[error("persistent queue storage {path}: {source}")]
+    Storage {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// A listener was asked for by name but the collector has none of that name.
     #[error("no listener named {0}")]
     UnknownListener(String),

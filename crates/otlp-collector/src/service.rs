@@ -3,7 +3,7 @@
 use crate::admin::AdminServer;
 use crate::component::{
     ExporterContext, ExtensionContext, ProcessorContext, ReceiverContext, RunningExtension,
-    SharedState,
+    SharedState, StorageDirectory,
 };
 use crate::config::{ComponentId, Config, PipelineId};
 use crate::exporter::{Exporter, ExporterFanout, ExporterHandle};
@@ -97,6 +97,37 @@ fn unknown_type(section: &str, id: &ComponentId) -> Error {
     )
 }
 
+/// The storage extension an exporter's persistent queue uses, if it has one. Parsing checked the reference; this
+/// catches a config a program changed afterwards.
+fn storage_of(
+    config: &Config,
+    id: &ComponentId,
+    exporter: &Exporter,
+) -> Result<Option<StorageDirectory>, Error> {
+    let queue = &exporter.settings.queue;
+    let Some(name) = queue.storage.as_deref().filter(|_| queue.enabled) else {
+        return Ok(None);
+    };
+    let fail =
+        |message: String| start_error("exporters", id, format!("sending_queue.storage: {message}"));
+    let extension = ComponentId::parse(name).map_err(fail)?;
+    let settings = config
+        .extensions
+        .get(&extension)
+        .filter(|_| config.service.extensions.contains(&extension))
+        .ok_or_else(|| {
+            fail(format!(
+                "extension `{extension}` is not defined and enabled in service.extensions"
+            ))
+        })?;
+    config
+        .components()
+        .extension(extension.kind())
+        .and_then(|factory| factory.storage(settings))
+        .map(Some)
+        .ok_or_else(|| fail(format!("`{extension}` is not a storage extension")))
+}
+
 impl Collector {
     /// A collector for `config`.
     pub fn new(config: Config) -> Self {
@@ -164,12 +195,15 @@ impl Collector {
                 if !handles.contains_key(&key)
                     && let Some(exporter) = destinations.get(id)
                 {
+                    let storage = storage_of(&config, id, exporter)?;
                     let handle = ExporterHandle::new(
                         &id.to_string(),
                         pipeline_id.signal,
                         exporter,
+                        storage.as_ref(),
                         &telemetry,
-                    );
+                    )
+                    .map_err(|e| start_error("exporters", id, e.to_string()))?;
                     handles.insert(key, handle);
                 }
             }

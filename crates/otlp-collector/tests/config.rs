@@ -325,3 +325,129 @@ service:
     assert_eq!(path, "receivers.otlp.protocols.grpc.endpoint");
     assert!(message.contains("env:VAR"), "{message}");
 }
+
+/// otelcol's persistent queue layout: a `file_storage` extension, enabled in `service.extensions`, named by an
+/// exporter's `sending_queue.storage`.
+const PERSISTENT: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: } }
+extensions:
+  file_storage:
+    directory: /var/lib/otelcol/file_storage
+    timeout: 1s
+    fsync: true
+    create_directory: true
+    compaction: { on_start: true, directory: /tmp/, max_transaction_size: 65_536 }
+  file_storage/otlp: { directory: /var/lib/otelcol/otlp }
+exporters:
+  otlp:
+    endpoint: backend:4317
+    sending_queue: { storage: file_storage/otlp, queue_size: 500, storage_max_bytes: 1048576 }
+  loadbalancing:
+    protocol: { otlp: { sending_queue: { storage: file_storage } } }
+    resolver: { static: { hostnames: [a:4317] } }
+service:
+  extensions: [file_storage, file_storage/otlp]
+  pipelines:
+    traces: { receivers: [otlp], exporters: [otlp, loadbalancing] }
+"#;
+
+#[test]
+fn a_persistent_queue_follows_otelcols_layout() {
+    use otlp_collector::extension::file_storage::FileStorageConfig;
+    let config = Config::from_yaml(PERSISTENT).unwrap();
+    let storage = config.extensions[&ComponentId::parse("file_storage").unwrap()]
+        .get::<FileStorageConfig>()
+        .unwrap();
+    assert_eq!(
+        storage.directory,
+        std::path::Path::new("/var/lib/otelcol/file_storage")
+    );
+    assert!(storage.fsync && storage.create_directory);
+    let otlp = config.exporters[&ComponentId::parse("otlp").unwrap()]
+        .get::<OtlpGrpcExporterConfig>()
+        .unwrap();
+    assert_eq!(
+        otlp.sending_queue.storage.as_deref(),
+        Some("file_storage/otlp")
+    );
+    assert_eq!(otlp.sending_queue.storage_max_bytes, 1 << 20);
+    // Without storage the queue is in memory, as before.
+    let plain = Config::from_yaml(&PERSISTENT.replace("storage: file_storage/otlp, ", "")).unwrap();
+    let otlp = plain.exporters[&ComponentId::parse("otlp").unwrap()]
+        .get::<OtlpGrpcExporterConfig>()
+        .unwrap();
+    assert_eq!(otlp.sending_queue.storage, None);
+}
+
+#[test]
+fn a_storage_reference_must_name_an_enabled_storage_extension() {
+    let (path, message) = error(&PERSISTENT.replace(
+        "storage: file_storage/otlp,",
+        "storage: file_storage/missing,",
+    ));
+    assert_eq!(path, "exporters.otlp.sending_queue.storage");
+    assert!(
+        message.contains("`file_storage/missing` is not defined")
+            && message.contains("defined: file_storage, file_storage/otlp"),
+        "{message}"
+    );
+
+    // The loadbalancing exporter's queue under protocol.otlp is checked too.
+    let (path, message) = error(&PERSISTENT.replace(
+        "sending_queue: { storage: file_storage } }",
+        "sending_queue: { storage: nowhere } }",
+    ));
+    assert_eq!(
+        path,
+        "exporters.loadbalancing.protocol.otlp.sending_queue.storage"
+    );
+    assert!(message.contains("`nowhere` is not defined"), "{message}");
+
+    let (path, message) = error(&PERSISTENT.replace(
+        "extensions: [file_storage, file_storage/otlp]",
+        "extensions: [file_storage]",
+    ));
+    assert_eq!(path, "exporters.otlp.sending_queue.storage");
+    assert!(
+        message.contains("must also be listed in service.extensions"),
+        "{message}"
+    );
+
+    let (path, message) = error(
+        &PERSISTENT
+            .replace(
+                "  file_storage/otlp: { directory: /var/lib/otelcol/otlp }",
+                "  health_check/otlp: {}",
+            )
+            .replace("storage: file_storage/otlp,", "storage: health_check/otlp,")
+            .replace(
+                "extensions: [file_storage, file_storage/otlp]",
+                "extensions: [file_storage, health_check/otlp]",
+            ),
+    );
+    assert_eq!(path, "exporters.otlp.sending_queue.storage");
+    assert!(
+        message.contains("`health_check/otlp` is not a storage extension"),
+        "{message}"
+    );
+}
+
+#[test]
+fn file_storage_and_sending_queue_keys_are_checked() {
+    let (path, message) = error(&PERSISTENT.replace("fsync: true", "fsink: true"));
+    assert!(path.starts_with("extensions.file_storage"), "{path}");
+    assert!(message.contains("fsink"), "{message}");
+    let (path, message) = error(&PERSISTENT.replace("on_start: true", "on_stop: true"));
+    assert!(path.starts_with("extensions.file_storage"), "{path}");
+    assert!(message.contains("on_stop"), "{message}");
+    let (path, message) =
+        error(&PERSISTENT.replace("storage_max_bytes: 1048576", "storage_max_bytes: 0"));
+    assert!(path.starts_with("exporters.otlp"), "{path}");
+    assert!(
+        message.contains("storage_max_bytes must be positive"),
+        "{message}"
+    );
+    let (_, message) = error(&PERSISTENT.replace("/var/lib/otelcol/otlp }", "\"\" }"));
+    assert!(message.contains("must not be empty"), "{message}");
+}

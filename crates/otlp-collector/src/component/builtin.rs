@@ -24,5 +24,6 @@ impl Components {
             .with_exporter(exporter::arrow_flight::Factory)
             .with_exporter(exporter::loadbalancing::Factory)
             .with_extension(extension::health_check::Factory)
+            .with_extension(extension::file_storage::Factory)
     }
 }

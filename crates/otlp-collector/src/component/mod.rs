@@ -77,6 +77,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What every component type declares: the name it is configured by and its config.
@@ -276,6 +277,25 @@ pub trait ExtensionFactory: Component {
         config: &Self::Config,
         context: ExtensionContext,
     ) -> impl Future<Output = Result<Box<dyn RunningExtension>, Error>> + Send;
+
+    /// For a storage extension (otelcol's `file_storage`): where the exporters whose `sending_queue.storage`
+    /// names it keep their queues. `None` (the default) for other extensions, which a `storage` key then cannot
+    /// name.
+    fn storage(&self, config: &Self::Config) -> Option<StorageDirectory> {
+        let _ = config;
+        None
+    }
+}
+
+/// Where a storage extension keeps what components persist; each component uses a subdirectory of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageDirectory {
+    /// The directory.
+    pub directory: PathBuf,
+    /// Sync every write to the device (survives a power cut, not only a crash of the collector).
+    pub fsync: bool,
+    /// Create `directory` when it does not exist; otherwise a missing directory stops the collector starting.
+    pub create_directory: bool,
 }
 
 /// What an extension is started with.

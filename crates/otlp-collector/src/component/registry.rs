@@ -4,7 +4,7 @@
 use super::{
     Component, ComponentConfig, ExporterContext, ExporterFactory, ExtensionContext,
     ExtensionFactory, ProcessorContext, ProcessorFactory, ReceiverContext, ReceiverFactory,
-    RunningExtension,
+    RunningExtension, StorageDirectory,
 };
 use crate::de::typed;
 use crate::exporter::Exporter;
@@ -64,6 +64,7 @@ pub(crate) trait DynExtension: DynComponent {
         config: &'a ComponentConfig,
         context: ExtensionContext,
     ) -> BoxFuture<'a, Result<Box<dyn RunningExtension>, Error>>;
+    fn storage(&self, config: &ComponentConfig) -> Option<StorageDirectory>;
 }
 
 /// A typed factory behind the erased traits.
@@ -178,6 +179,10 @@ impl<F: ExtensionFactory> DynExtension for Erased<F> {
                 .map_err(|message| Error::Start { component, message })?;
             self.0.start(settings, context).await
         })
+    }
+
+    fn storage(&self, config: &ComponentConfig) -> Option<StorageDirectory> {
+        self.0.storage(self.settings(config).ok()?)
     }
 }
 

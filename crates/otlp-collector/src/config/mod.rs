@@ -20,6 +20,7 @@
 
 mod env;
 mod service;
+mod storage;
 mod unknown;
 
 pub use crate::id::{ComponentId, PipelineId};
@@ -194,6 +195,7 @@ impl Config {
         {
             problems.push(problem("connectors", "connectors are not supported yet"));
         }
+        let storage_references = storage::references(sections.get("exporters"));
         let mut unreadable = BTreeSet::new();
         let [receivers, processors, exporters, extensions] = COMPONENT_SECTIONS.map(|section| {
             parse_components(
@@ -222,6 +224,13 @@ impl Config {
         };
         if service_read {
             config.validate_pipelines(&unreadable, &mut problems);
+            storage::check(
+                &storage_references,
+                &config.extensions,
+                &config.service.extensions,
+                &config.components,
+                &mut problems,
+            );
         }
         config.validate_components(&mut problems);
         match Error::from_problems(problems) {

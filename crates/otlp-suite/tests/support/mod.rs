@@ -41,9 +41,15 @@ impl Collector {
     /// Starts a collector from `config`, in which `{grpc}`, `{metrics}` and `{dir}` stand for its gRPC port,
     /// metrics port and directory; returns once it accepts connections.
     pub async fn start(name: &str, parent: &Path, config: &str) -> Collector {
+        Collector::start_on(name, parent, config, free_port()).await
+    }
+
+    /// Like [`start`](Self::start), with the gRPC port given: a destination others were told about before it
+    /// started.
+    pub async fn start_on(name: &str, parent: &Path, config: &str, grpc: u16) -> Collector {
         let dir = parent.join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        let (grpc, metrics) = (free_port(), free_port());
+        let metrics = free_port();
         let config = config
             .replace("{grpc}", &grpc.to_string())
             .replace("{metrics}", &metrics.to_string())

@@ -2,6 +2,7 @@
 
 use super::super::ExportError;
 use super::handle::ExporterHandle;
+use super::queue::Full;
 use crate::Batch;
 use crate::pipeline::{BoxFuture, Consumer, Refusal, RefusalKind, Refused};
 use std::sync::Arc;
@@ -32,16 +33,20 @@ impl Consumer for ExporterFanout {
                 let Some(queue) = &exporter.queue else {
                     continue;
                 };
-                match queue.try_reserve() {
-                    Some(slot) => reserved.push((exporter, queue, slot)),
-                    None => {
+                match queue.try_reserve(&batch) {
+                    Ok(slot) => reserved.push((exporter, queue, slot)),
+                    Err(full) => {
                         exporter
                             .counters
                             .enqueue_failed
                             .add(batch.item_count() as u64);
+                        let bound = match full {
+                            Full::Batches => "",
+                            Full::Bytes => " (storage_max_bytes on disk)",
+                        };
                         return Err(Refused::returning(
                             Refusal::backpressure(format!(
-                                "sending queue of exporter {} is full",
+                                "sending queue of exporter {} is full{bound}",
                                 exporter.id
                             )),
                             batch,

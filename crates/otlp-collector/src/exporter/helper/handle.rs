@@ -3,10 +3,12 @@
 use super::super::{Attempt, DynExport, ExportError, Exporter, Settled};
 use super::HelperSettings;
 use super::breaker::Breaker;
+use super::durable;
 use super::queue::Queue;
 use super::timeout::send_within;
+use crate::component::StorageDirectory;
 use crate::telemetry::{Counter, DropCounter, Histogram, Telemetry};
-use crate::{Batch, Signal};
+use crate::{Batch, Error, Signal};
 use rand::Rng;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,12 +16,17 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+/// The shortest wait before a batch whose retries ran out goes back into a persistent queue.
+const REQUEUE_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(super) struct Counters {
     /// How long each send attempt took, in milliseconds, failed ones included.
     pub(super) send_latency: Histogram,
     pub(super) sent: Counter,
     pub(super) send_failed: DropCounter,
     pub(super) enqueue_failed: Counter,
+    /// Items of a persistent queue whose retries ran out and that went back into it.
+    requeued: Counter,
 }
 
 /// Items of one batch the helper gave up on, and why.
@@ -55,12 +62,15 @@ pub(crate) struct ExporterHandle {
 }
 
 impl ExporterHandle {
+    /// The handle of exporter `id` for `signal`; with `storage`, its queue is kept on disk there (and what an
+    /// earlier run left in it is queued first).
     pub(crate) fn new(
         id: &str,
         signal: Signal,
         exporter: &Exporter,
+        storage: Option<&StorageDirectory>,
         telemetry: &Telemetry,
-    ) -> Arc<Self> {
+    ) -> Result<Arc<Self>, Error> {
         let unit = signal.item_unit();
         let labels = [("exporter", id)];
         let counters = Counters {
@@ -84,15 +94,28 @@ impl ExporterHandle {
                 ),
                 &labels,
             ),
+            requeued: telemetry.counter(
+                &format!("otelcol_exporter_queue_requeued_{unit}"),
+                &format!(
+                    "Number of {} of the persistent queue whose retries ran out and that were queued again.",
+                    unit.replace('_', " ")
+                ),
+                &labels,
+            ),
         };
         let settings = exporter.settings.clone();
-        let queue = settings.queue.enabled.then(|| {
-            let queue = Queue::new(settings.queue.queue_size);
+        let queue = if settings.queue.enabled {
+            let queue = match storage {
+                Some(storage) => durable::open(id, signal, storage, &settings.queue, telemetry)?,
+                None => Queue::new(settings.queue.queue_size),
+            };
             register_queue_metrics(telemetry, id, signal, &queue, settings.queue.queue_size);
-            queue
-        });
+            Some(queue)
+        } else {
+            None
+        };
         let breaker = Breaker::new(&exporter.settings.circuit_breaker, telemetry, &labels);
-        Arc::new(ExporterHandle {
+        Ok(Arc::new(ExporterHandle {
             breaker,
             id: id.to_string(),
             signal,
@@ -103,7 +126,7 @@ impl ExporterHandle {
             retry_not_before: parking_lot::Mutex::new(None),
             workers: parking_lot::Mutex::new(Vec::new()),
             in_flight: parking_lot::Mutex::new(InFlight::default()),
-        })
+        }))
     }
 
     /// Starts the queue consumers. Separate from `new` so that nothing runs until the whole graph is built.
@@ -117,12 +140,29 @@ impl ExporterHandle {
             workers.push(tokio::spawn(async move {
                 let Some(queue) = &this.queue else { return };
                 // `pop` ends once the queue is closed and empty: that is the end of a drained shutdown.
-                while let Some(batch) = queue.pop().await {
-                    let n = batch.item_count();
-                    if let Err(undelivered) = this.send_with_retry(&batch).await {
+                while let Some(taken) = queue.pop().await {
+                    let Err(undelivered) = this.send_with_retry(&taken.batch).await else {
+                        queue.finish(taken);
+                        continue;
+                    };
+                    let retryable = matches!(undelivered.error, ExportError::Retryable { .. });
+                    if !(retryable && taken.is_durable()) {
                         this.count_failure(undelivered.items, &undelivered.error);
+                        queue.finish(taken);
+                        continue;
                     }
-                    queue.sent(n);
+                    // A persistent queue gives up on a batch only when the destination refuses it for good: the
+                    // disk is where data waits out an outage (bounded by storage_max_bytes). One more backoff at
+                    // the longest interval first, so that a batch without retries does not spin.
+                    let n = taken.batch.item_count();
+                    tracing::warn!(exporter = %this.id, signal = %this.signal, items = n,
+                        error = undelivered.error.message(), "retries ran out; the batch goes back into the persistent queue");
+                    tokio::time::sleep(this.settings.retry.max_interval.max(REQUEUE_PAUSE)).await;
+                    this.counters.requeued.add(n as u64);
+                    if !queue.requeue(taken) {
+                        tracing::info!(exporter = %this.id, items = n,
+                            "shutting down: the batch stays in the persistent queue for the next start");
+                    }
                 }
             }));
         }
@@ -155,7 +195,7 @@ impl ExporterHandle {
             key
         };
         let result = self.retry(attempt.as_ref(), n).await;
-        // No await from here to the caller's `queue.sent`: a shutdown aborting this task either finds the attempt
+        // No await from here to the caller's `queue.finish`: a shutdown aborting this task either finds the attempt
         // registered (and counts what it settled) or finds its items no longer held.
         self.in_flight.lock().attempts.remove(&key);
         result.map_err(|error| {
@@ -244,16 +284,24 @@ impl ExporterHandle {
                 tokio::time::timeout_at(deadline, futures::future::join_all(workers.iter_mut()))
                     .await;
             if drained.is_err() {
-                for worker in &workers {
+                // Consumers that finished were polled to completion above, and must not be polled again.
+                let unfinished: Vec<JoinHandle<()>> =
+                    workers.into_iter().filter(|w| !w.is_finished()).collect();
+                for worker in &unfinished {
                     worker.abort();
                 }
                 // Aborted tasks end at their next await; once they have, no attempt changes what it settled.
-                futures::future::join_all(workers).await;
+                futures::future::join_all(unfinished).await;
                 let settled: Vec<Settled> = std::mem::take(&mut self.in_flight.lock().attempts)
                     .into_values()
                     .map(|attempt| attempt.settled())
                     .collect();
-                let mut lost = queue.abandon();
+                let abandoned = queue.abandon();
+                if abandoned.kept > 0 {
+                    tracing::info!(exporter = %self.id, signal = %self.signal, items = abandoned.kept,
+                        "shutdown deadline reached: these items stay in the persistent queue for the next start");
+                }
+                let mut lost = abandoned.lost;
                 for settled in settled {
                     let done = (settled.sent + settled.rejected).min(lost);
                     self.count_settled(settled, done);

@@ -1,11 +1,16 @@
-//! The exporter helper, in parts: the sending [`queue`], the [`retry`] policy, the per-attempt [`timeout`], the
-//! [`handle`] that runs them for one exporter and signal, and the [`fanout`] at the end of a pipeline.
+//! The exporter helper, in parts: the sending [`queue`] (kept on disk by [`persistent`] in [`segment`] files
+//! when `storage` is set, opened and replayed by [`durable`]), the [`retry`] policy, the per-attempt
+//! [`timeout`], the [`handle`] that runs them for one exporter and signal, and the [`fanout`] at the end of a
+//! pipeline.
 
 mod breaker;
+mod durable;
 mod fanout;
 mod handle;
+mod persistent;
 mod queue;
 mod retry;
+mod segment;
 mod timeout;
 
 pub use breaker::CircuitBreakerConfig;
@@ -38,6 +43,7 @@ impl HelperSettings {
                 enabled: true,
                 num_consumers: 1,
                 queue_size: 64,
+                ..QueueConfig::default()
             },
             retry: RetryConfig {
                 initial_interval: Duration::from_millis(100),

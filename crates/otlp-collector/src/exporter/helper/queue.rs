@@ -1,10 +1,16 @@
-//! The sending queue: batches wait here for the exporter's consumers, bounded in batches.
+//! The sending queue: batches wait here for the exporter's consumers, bounded in batches and, when it is
+//! persistent (`storage`), in bytes on disk.
 //!
 //! Capacity is a semaphore rather than the channel's own bound so that a pipeline can reserve a slot in every
-//! exporter's queue before it commits a batch to any of them.
+//! exporter's queue before it commits a batch to any of them. A persistent queue reserves its room on disk at the
+//! same time, and writes the batch there before the batch is queued in memory: what the client was told is
+//! accepted survives a crash, and is acknowledged on disk only once the exporter delivered it or gave up on it
+//! for good ([`persistent`](super::persistent)).
 
+use super::persistent::{Reservation, Store};
 use crate::Batch;
 use crate::wait::Outstanding;
+use bytes::Bytes;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +26,16 @@ pub struct QueueConfig {
     pub num_consumers: usize,
     /// How many batches the queue holds; when it is full, receivers refuse with a retryable error.
     pub queue_size: usize,
+    /// The storage extension (`file_storage`, `file_storage/name`) whose directory keeps the queue on disk, so
+    /// that what was accepted survives a restart or a crash; in memory when absent (the default).
+    pub storage: Option<String>,
+    /// An otlp-suite addition: with `storage`, the bound on the queue's files in bytes (default 1 GiB); when it
+    /// is reached, receivers refuse with the same retryable error as for a full `queue_size`.
+    pub storage_max_bytes: u64,
 }
+
+/// The default bound of a persistent queue on disk.
+const DEFAULT_STORAGE_MAX_BYTES: u64 = 1 << 30;
 
 impl Default for QueueConfig {
     fn default() -> Self {
@@ -28,6 +43,8 @@ impl Default for QueueConfig {
             enabled: true,
             num_consumers: 10,
             queue_size: 1000,
+            storage: None,
+            storage_max_bytes: DEFAULT_STORAGE_MAX_BYTES,
         }
     }
 }
@@ -40,18 +57,60 @@ impl QueueConfig {
                 "sending_queue.queue_size and sending_queue.num_consumers must be positive".into(),
             );
         }
+        if self.storage.is_some() && !self.enabled {
+            return Err("sending_queue.storage needs an enabled queue (enabled: true)".into());
+        }
+        if self.storage.is_some() && self.storage_max_bytes == 0 {
+            return Err("sending_queue.storage_max_bytes must be positive".into());
+        }
         Ok(())
     }
 }
 
-/// A reserved place in the queue, held until the batch is taken off it.
+/// A reserved place in the queue (and, for a persistent queue, room on disk for the batch, encoded), held until
+/// the batch is taken off it.
 pub(crate) struct Slot {
     _permit: OwnedSemaphorePermit,
+    stored: Option<(Reservation, Bytes)>,
+}
+
+/// Why a batch was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// `queue_size` batches are queued.
+    Batches,
+    /// The files of a persistent queue reached `storage_max_bytes`.
+    Bytes,
 }
 
 struct Queued {
     batch: Arc<Batch>,
-    _slot: Slot,
+    /// The batch's record in a persistent queue.
+    record: Option<u64>,
+    /// `None` for batches replayed from disk or queued again after their retries ran out.
+    _slot: Option<Slot>,
+}
+
+/// A batch taken off the queue by a consumer, to be [`finished`](Queue::finish) or [`requeued`](Queue::requeue).
+pub(crate) struct Taken {
+    pub(crate) batch: Arc<Batch>,
+    record: Option<u64>,
+}
+
+impl Taken {
+    /// True when the batch is kept on disk until it is finished.
+    pub(crate) fn is_durable(&self) -> bool {
+        self.record.is_some()
+    }
+}
+
+/// What an abandoned queue held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Abandoned {
+    /// Items held only in memory: lost.
+    pub(crate) lost: usize,
+    /// Items kept on disk, replayed on the next start.
+    pub(crate) kept: usize,
 }
 
 /// A bounded queue of batches, with the items it holds counted until they are sent.
@@ -59,67 +118,174 @@ pub(crate) struct Queue {
     tx: async_channel::Sender<Queued>,
     rx: async_channel::Receiver<Queued>,
     slots: Arc<Semaphore>,
+    /// The files of a persistent queue.
+    store: Option<Arc<Store>>,
     /// Items queued or being sent: what a flush waits for.
     held: Outstanding,
     /// Items waiting in the queue (not yet taken by a consumer), for the self-metric.
     queued_items: Arc<AtomicUsize>,
+    /// Items held that are on disk (queued or being sent).
+    durable_items: AtomicUsize,
 }
 
 impl Queue {
+    /// A queue in memory.
     pub(crate) fn new(capacity: usize) -> Self {
         let (tx, rx) = async_channel::unbounded();
         Queue {
             tx,
             rx,
             slots: Arc::new(Semaphore::new(capacity)),
+            store: None,
             held: Outstanding::new(),
             queued_items: Arc::new(AtomicUsize::new(0)),
+            durable_items: AtomicUsize::new(0),
         }
     }
 
-    /// Reserves a place, or `None` when the queue is full.
-    pub(crate) fn try_reserve(&self) -> Option<Slot> {
-        self.slots
-            .clone()
-            .try_acquire_owned()
-            .ok()
-            .map(|permit| Slot { _permit: permit })
+    /// A persistent queue on `store`, starting with the batches `replay` recovered from it (with their
+    /// records), ahead of anything new.
+    pub(crate) fn persistent(
+        capacity: usize,
+        store: Arc<Store>,
+        replay: Vec<(u64, Batch)>,
+    ) -> Self {
+        let mut queue = Queue::new(capacity);
+        queue.store = Some(store);
+        for (record, batch) in replay {
+            let n = batch.item_count();
+            queue.count_in(n, true);
+            // The channel is unbounded and nobody has closed it yet.
+            let _ = queue.tx.try_send(Queued {
+                batch: Arc::new(batch),
+                record: Some(record),
+                _slot: None,
+            });
+        }
+        queue
     }
 
-    /// Resolves when a place is free (it is not kept: the caller reserves it when it offers its batch again).
+    fn count_in(&self, n: usize, durable: bool) {
+        self.held.add(n);
+        self.queued_items.fetch_add(n, Ordering::SeqCst);
+        if durable {
+            self.durable_items.fetch_add(n, Ordering::SeqCst);
+        }
+    }
+
+    /// Reserves a place for `batch` (and, for a persistent queue, its room on disk), or says why the queue is
+    /// full.
+    pub(crate) fn try_reserve(&self, batch: &Batch) -> Result<Slot, Full> {
+        let permit = self
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Full::Batches)?;
+        let stored = match &self.store {
+            Some(store) => {
+                let encoded = batch.to_protobuf();
+                let room = store.try_reserve(encoded.len()).ok_or(Full::Bytes)?;
+                Some((room, encoded))
+            }
+            None => None,
+        };
+        Ok(Slot {
+            _permit: permit,
+            stored,
+        })
+    }
+
+    /// Resolves when a place is free, and room on disk for the last batch refused for lack of it (neither is
+    /// kept: the caller reserves them when it offers its batch again).
     pub(crate) async fn room(&self) {
         if let Ok(permit) = self.slots.acquire().await {
             drop(permit);
         }
+        if let Some(store) = &self.store {
+            store.room().await;
+        }
     }
 
-    /// Queues a batch in its reserved place; hands it back when the queue is closed (shutting down).
-    pub(crate) fn push(&self, slot: Slot, batch: Arc<Batch>) -> Result<(), Arc<Batch>> {
+    /// Queues a batch in its reserved place (writing it to disk first, for a persistent queue); hands it back
+    /// when the queue is closed (shutting down).
+    pub(crate) fn push(&self, mut slot: Slot, batch: Arc<Batch>) -> Result<(), Arc<Batch>> {
+        if self.tx.is_closed() {
+            return Err(batch);
+        }
+        let record = match (&self.store, slot.stored.take()) {
+            (Some(store), Some((room, encoded))) => match store.append(room, &encoded) {
+                Ok(record) => Some(record),
+                Err(error) => {
+                    // The batch is still delivered; only a crash before it is would lose it.
+                    tracing::error!(%error, items = batch.item_count(),
+                        "cannot write a batch to the persistent queue; it is queued in memory only");
+                    None
+                }
+            },
+            _ => None,
+        };
         let n = batch.item_count();
-        self.held.add(n);
-        self.queued_items.fetch_add(n, Ordering::SeqCst);
-        self.tx
-            .try_send(Queued { batch, _slot: slot })
-            .map_err(|closed| {
-                let Queued { batch, .. } = closed.into_inner();
-                self.queued_items.fetch_sub(n, Ordering::SeqCst);
-                self.held.sub(n);
-                batch
-            })
+        self.count_in(n, record.is_some());
+        let queued = Queued {
+            batch,
+            record,
+            _slot: Some(slot),
+        };
+        self.tx.try_send(queued).map_err(|closed| {
+            let Queued { batch, record, .. } = closed.into_inner();
+            self.queued_items.fetch_sub(n, Ordering::SeqCst);
+            // The caller counts the batch as lost: it must not come back after a restart either.
+            self.settle(n, record);
+            batch
+        })
     }
 
     /// Takes the next batch, freeing its place; `None` once the queue is closed and empty. Its items stay
-    /// counted as held until [`sent`](Self::sent).
-    pub(crate) async fn pop(&self) -> Option<Arc<Batch>> {
-        let Queued { batch, _slot } = self.rx.recv().await.ok()?;
+    /// counted as held until it is [`finish`](Self::finish)ed or [`requeue`](Self::requeue)d.
+    pub(crate) async fn pop(&self) -> Option<Taken> {
+        let Queued { batch, record, .. } = self.rx.recv().await.ok()?;
         self.queued_items
             .fetch_sub(batch.item_count(), Ordering::SeqCst);
-        Some(batch)
+        Some(Taken { batch, record })
     }
 
-    /// `items` taken by [`pop`](Self::pop) are done with (sent or counted as failed).
-    pub(crate) fn sent(&self, items: usize) {
-        self.held.sub(items);
+    /// A batch taken by [`pop`](Self::pop) is done with (delivered, or counted as failed): its record on disk is
+    /// acknowledged and its items are no longer held.
+    pub(crate) fn finish(&self, taken: Taken) {
+        self.settle(taken.batch.item_count(), taken.record);
+    }
+
+    fn settle(&self, n: usize, record: Option<u64>) {
+        if let (Some(store), Some(record)) = (&self.store, record) {
+            if let Err(error) = store.ack(record) {
+                // The record stays on disk and is sent again after a restart: a duplicate, never a loss.
+                tracing::error!(%error, "cannot acknowledge a batch in the persistent queue");
+            }
+            self.durable_items.fetch_sub(n, Ordering::SeqCst);
+        }
+        self.held.sub(n);
+    }
+
+    /// Puts a batch kept on disk back at the end of the queue (its retries ran out, but the disk is where it
+    /// waits for the destination to come back). Without a place: it was accepted long ago. When the queue is
+    /// closed, the batch stays on disk for the next start; false then.
+    pub(crate) fn requeue(&self, taken: Taken) -> bool {
+        let n = taken.batch.item_count();
+        self.queued_items.fetch_add(n, Ordering::SeqCst);
+        let queued = Queued {
+            batch: taken.batch,
+            record: taken.record,
+            _slot: None,
+        };
+        match self.tx.try_send(queued) {
+            Ok(()) => true,
+            Err(_) => {
+                self.queued_items.fetch_sub(n, Ordering::SeqCst);
+                self.durable_items.fetch_sub(n, Ordering::SeqCst);
+                self.held.sub(n);
+                false
+            }
+        }
     }
 
     /// Stops taking batches; consumers drain what is queued, then `pop` returns `None`.
@@ -127,14 +293,19 @@ impl Queue {
         self.tx.close();
     }
 
-    /// Empties the queue without sending (a shutdown cut short) and forgets in-flight items; returns every item
-    /// that was queued or in flight, for the caller to count as lost.
-    pub(crate) fn abandon(&self) -> usize {
+    /// Empties the queue without sending (a shutdown cut short) and forgets in-flight items; says how many items
+    /// that were queued or in flight are lost (for the caller to count) and how many stay on disk.
+    pub(crate) fn abandon(&self) -> Abandoned {
         while let Ok(queued) = self.rx.try_recv() {
             self.queued_items
                 .fetch_sub(queued.batch.item_count(), Ordering::SeqCst);
         }
-        self.held.clear()
+        let held = self.held.clear();
+        let kept = self.durable_items.swap(0, Ordering::SeqCst);
+        Abandoned {
+            lost: held.saturating_sub(kept),
+            kept,
+        }
     }
 
     /// Items queued or being sent.
@@ -181,33 +352,41 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn capacity_is_in_batches_and_held_items_are_counted_until_sent() {
         let queue = Queue::new(2);
-        let first = queue.try_reserve().unwrap();
-        let second = queue.try_reserve().unwrap();
-        assert!(queue.try_reserve().is_none(), "full after two reservations");
+        let first = queue.try_reserve(&batch(3)).unwrap();
+        let second = queue.try_reserve(&batch(4)).unwrap();
+        assert_eq!(
+            queue.try_reserve(&batch(1)).err(),
+            Some(Full::Batches),
+            "full after two reservations"
+        );
         queue.push(first, batch(3)).unwrap();
         queue.push(second, batch(4)).unwrap();
         assert_eq!((queue.len_reader()(), queue.held().get()), (2, 7));
 
         let taken = queue.pop().await.unwrap();
-        assert_eq!(taken.item_count(), 3);
-        assert!(queue.try_reserve().is_some(), "popping frees a place");
+        assert_eq!(taken.batch.item_count(), 3);
+        assert!(!taken.is_durable());
+        assert!(
+            queue.try_reserve(&batch(1)).is_ok(),
+            "popping frees a place"
+        );
         assert_eq!(queue.held().get(), 7, "in flight until sent");
-        queue.sent(3);
+        queue.finish(taken);
         assert!(
             !queue
                 .held()
                 .wait_empty(Instant::now() + Duration::from_millis(5))
                 .await
         );
-        let _ = queue.pop().await.unwrap();
-        queue.sent(4);
+        let taken = queue.pop().await.unwrap();
+        queue.finish(taken);
         assert!(queue.held().wait_empty(Instant::now()).await);
     }
 
     #[tokio::test(start_paused = true)]
     async fn room_waits_for_a_free_place() {
         let queue = Arc::new(Queue::new(1));
-        let slot = queue.try_reserve().unwrap();
+        let slot = queue.try_reserve(&batch(1)).unwrap();
         queue.push(slot, batch(1)).unwrap();
         let waiter = tokio::spawn({
             let queue = queue.clone();
@@ -222,16 +401,89 @@ mod tests {
     #[tokio::test]
     async fn a_closed_queue_hands_batches_back_and_drains() {
         let queue = Queue::new(4);
-        let slot = queue.try_reserve().unwrap();
+        let slot = queue.try_reserve(&batch(2)).unwrap();
         queue.push(slot, batch(2)).unwrap();
         queue.close();
         let refused = queue
-            .push(queue.try_reserve().unwrap(), batch(5))
+            .push(queue.try_reserve(&batch(5)).unwrap(), batch(5))
             .unwrap_err();
         assert_eq!(refused.item_count(), 5);
         assert_eq!(queue.held().get(), 2, "the refused batch is not held");
         assert!(queue.pop().await.is_some());
         assert!(queue.pop().await.is_none(), "closed and empty");
-        assert_eq!(queue.abandon(), 2, "the popped batch was never marked sent");
+        assert_eq!(
+            queue.abandon(),
+            Abandoned { lost: 2, kept: 0 },
+            "the popped batch was never marked sent"
+        );
+    }
+
+    fn persistent(dir: &std::path::Path, max_bytes: u64) -> (Queue, Vec<(u64, usize)>) {
+        use super::super::persistent::StoreSettings;
+        let (store, recovered) = Store::open(&StoreSettings {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            fsync: false,
+        })
+        .unwrap();
+        let replay: Vec<(u64, Batch)> = recovered
+            .records
+            .into_iter()
+            .map(|r| {
+                let scan = otlp_model::wire::scan(Signal::Logs, &r.batch).unwrap();
+                (
+                    r.sequence,
+                    Batch::from_encoded(Signal::Logs, r.batch, scan.items),
+                )
+            })
+            .collect();
+        let summary = replay.iter().map(|(s, b)| (*s, b.item_count())).collect();
+        (Queue::persistent(8, store, replay), summary)
+    }
+
+    #[tokio::test]
+    async fn a_persistent_queue_keeps_what_is_not_finished_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (queue, replayed) = persistent(dir.path(), 1 << 20);
+        assert!(replayed.is_empty());
+        for items in [1, 2, 3] {
+            let slot = queue.try_reserve(&batch(items)).unwrap();
+            queue.push(slot, batch(items)).unwrap();
+        }
+        let first = queue.pop().await.unwrap();
+        assert!(first.is_durable());
+        queue.finish(first);
+        let second = queue.pop().await.unwrap();
+        assert_eq!(second.batch.item_count(), 2);
+        // Retries ran out: back at the end of the queue, still on disk.
+        assert!(queue.requeue(second));
+        let third = queue.pop().await.unwrap();
+        assert_eq!(third.batch.item_count(), 3);
+        queue.close();
+        assert!(!queue.requeue(third), "closed: it stays on disk only");
+        assert_eq!(
+            queue.abandon(),
+            Abandoned { lost: 0, kept: 2 },
+            "the requeued batch was never finished"
+        );
+        drop(queue);
+
+        let (_, replayed) = persistent(dir.path(), 1 << 20);
+        let items: Vec<usize> = replayed.iter().map(|(_, items)| *items).collect();
+        assert_eq!(items, [2, 3], "every batch not finished, in order");
+    }
+
+    #[test]
+    fn a_persistent_queue_is_full_at_its_byte_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = batch(1);
+        let record = super::super::segment::record_len(one.encoded_len()) as u64;
+        let (queue, _) = persistent(dir.path(), 2 * record);
+        for _ in 0..2 {
+            let slot = queue.try_reserve(&one).unwrap();
+            queue.push(slot, Arc::clone(&one)).unwrap();
+        }
+        assert_eq!(queue.try_reserve(&one).err(), Some(Full::Bytes));
+        assert_eq!(queue.held().get(), 2);
     }
 }

@@ -1,4 +1,4 @@
-//! Load shedding at admission: how much of the incoming traces a supervisor (a fleet member's degradation
+//! Load shedding at admission: how much of the incoming traces a supervisor (the `degradation` extension's
 //! controller) asks the collector to drop while it is overloaded, applied to every batch a receiver hands in,
 //! before any pipeline sees it.
 //!

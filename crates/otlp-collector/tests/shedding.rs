@@ -1,4 +1,4 @@
-//! Load shedding at admission, as a fleet member's degradation controller sets it: over gRPC from a real client,
+//! Load shedding at admission, as the `degradation` extension sets it: over gRPC from a real client,
 //! a collector keeps every error span and, of the rest, exactly the spans whose randomness reaches the threshold
 //! (marked with it), counts what it shed, and keeps the setting across a reload.
 

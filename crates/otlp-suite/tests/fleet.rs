@@ -177,9 +177,15 @@ async fn start_fleet(etcd: &str, dir: &Path, ids: &[&str]) -> Vec<Collector> {
 /// Stores FLEET as the stable config with `fleet config set` and waits until the `count` members run it as
 /// version `version`.
 async fn set_fleet_config(etcd: &str, dir: &Path, count: usize, version: u64) {
-    let document = dir.join("fleet.yaml");
-    std::fs::write(&document, FLEET).unwrap();
-    let output = fleet_cli(etcd, &["config", "set", document.to_str().unwrap()]).await;
+    set_fleet_document(etcd, dir, FLEET, count, version).await;
+}
+
+/// Stores `document` as the stable config with `fleet config set` and waits until the `count` members run it as
+/// version `version`.
+async fn set_fleet_document(etcd: &str, dir: &Path, document: &str, count: usize, version: u64) {
+    let path = dir.join("fleet.yaml");
+    std::fs::write(&path, document).unwrap();
+    let output = fleet_cli(etcd, &["config", "set", path.to_str().unwrap()]).await;
     assert!(
         output.status.success(),
         "{}",
@@ -663,6 +669,75 @@ async fn a_canary_whose_exports_fail_rolls_back_by_itself() {
         .map(Result::unwrap)
         .sum();
     assert!(refused > 0, "the canary never refused a request");
+    for collector in collectors {
+        collector.stop().await;
+    }
+}
+
+/// FLEET with a `degradation` extension whose memory limit is `mib`.
+fn fleet_with_degradation(mib: u64) -> String {
+    FLEET.replace(
+        "service:\n",
+        &format!(
+            "extensions:\n  degradation: {{ check_interval: 100ms, limits: {{ max_memory_mib: {mib} }} }}\n\
+             service:\n  extensions: [degradation]\n"
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn degradation_limits_in_the_fleet_document_hot_reload_on_every_member() {
+    let etcd = etcd();
+    let endpoint = etcd.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let collectors = start_fleet(&endpoint, dir.path(), &["d1", "d2"]).await;
+    let level_everywhere = |level: &'static str| {
+        move |status: &Value| every_member(status, 2, |m| m["load"]["level"] == level)
+    };
+    wait_status(
+        &endpoint,
+        "every member at normal",
+        level_everywhere("normal"),
+    )
+    .await;
+
+    // A limit every process is over: each member goes to Emergency and says so.
+    set_fleet_document(&endpoint, dir.path(), &fleet_with_degradation(1), 2, 1).await;
+    wait_status(
+        &endpoint,
+        "every member at emergency",
+        level_everywhere("emergency"),
+    )
+    .await;
+    // Emergency keeps error spans only: a client's spans, none of them errors, are answered and shed.
+    let before = read_spans(&collectors[0].dir.join("fleet.binpb"), false).len();
+    let offered = keep_sending(collectors[0].grpc, 5, Arc::new(AtomicBool::new(true)), 3).await;
+    assert!(!offered.is_empty());
+    assert_eq!(
+        read_spans(&collectors[0].dir.join("fleet.binpb"), false).len(),
+        before
+    );
+
+    // The limit raised in the next version: every member is back at Normal, without a restart.
+    set_fleet_document(
+        &endpoint,
+        dir.path(),
+        &fleet_with_degradation(1 << 20),
+        2,
+        2,
+    )
+    .await;
+    wait_status(
+        &endpoint,
+        "every member back at normal",
+        level_everywhere("normal"),
+    )
+    .await;
+    let more = keep_sending(collectors[0].grpc, 6, Arc::new(AtomicBool::new(true)), 3).await;
+    assert_eq!(
+        read_spans(&collectors[0].dir.join("fleet.binpb"), false).len(),
+        before + more.len()
+    );
     for collector in collectors {
         collector.stop().await;
     }

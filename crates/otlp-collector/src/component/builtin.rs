@@ -24,6 +24,7 @@ impl Components {
             .with_exporter(exporter::arrow_flight::Factory)
             .with_exporter(exporter::loadbalancing::Factory)
             .with_extension(extension::health_check::Factory)
+            .with_extension(extension::degradation::Factory)
             .with_extension(extension::file_storage::Factory)
     }
 }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use otlp_collector::LoadShedding;
 use otlp_collector::telemetry::Telemetry;
 use std::time::Duration;
 
@@ -38,7 +37,6 @@ impl Agent {
         extension_id: &str,
         settings: FleetConfig,
         telemetry: Telemetry,
-        shedding: LoadShedding,
         applied_to: AppliedSender,
     ) -> Result<Agent, FleetError> {
         let credentials = settings
@@ -92,7 +90,6 @@ impl Agent {
         let reporter = tokio::spawn(load::report(
             record.clone(),
             telemetry,
-            shedding,
             settings.report_interval,
         ));
         let mut tasks = vec![forward, reporter];

@@ -56,7 +56,7 @@ impl ExtensionFactory for Factory {
                 message: "this fleet extension type was registered for validation only".into(),
             });
         };
-        host.attach(&context.id, config, context.telemetry, context.shedding)
+        host.attach(&context.id, config, context.telemetry)
             .await
             .map_err(|error| Error::Start {
                 component,

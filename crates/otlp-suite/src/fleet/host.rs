@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use otlp_collector::LoadShedding;
 use otlp_collector::component::Components;
 use otlp_collector::telemetry::Telemetry;
 use otlp_control::Applied;
@@ -85,7 +84,6 @@ impl FleetHost {
         extension_id: &str,
         settings: &FleetConfig,
         telemetry: Telemetry,
-        shedding: LoadShedding,
     ) -> Result<(), FleetError> {
         let mut slot = self.inner.agent.lock().await;
         if let Some(agent) = slot.as_ref()
@@ -101,7 +99,6 @@ impl FleetHost {
             extension_id,
             settings.clone(),
             telemetry,
-            shedding,
             self.inner.applied.clone(),
         )
         .await?;

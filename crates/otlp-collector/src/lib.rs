@@ -92,4 +92,4 @@ pub use receiver::otlp::{GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig,
 pub use reload::{ReloadOutcome, Reloaded};
 pub use service::{Collector, RunningCollector, ShutdownReport};
 pub use shed::LoadShedding;
-pub use tls::ClientTlsSettings;
+pub use tls::{ClientTlsSettings, ServerTlsSettings, TlsVersion};

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::pki::write_pki;
 use common::{TestCollector, forwarder_config};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
@@ -12,10 +13,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use otlp_testkit::{Generator, span_count};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
-};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,37 +20,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
-
-/// A CA, a server certificate for `localhost` and a client certificate, written as PEM files into `dir`.
-fn pki(dir: &Path) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-
-    let server_key = KeyPair::generate().unwrap();
-    let mut server_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server = server_params.signed_by(&server_key, &ca).unwrap();
-
-    let client_key = KeyPair::generate().unwrap();
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client = client_params.signed_by(&client_key, &ca).unwrap();
-
-    for (name, pem) in [
-        ("ca.pem", ca.pem()),
-        ("server.pem", server.pem()),
-        ("server-key.pem", server_key.serialize_pem()),
-        ("client.pem", client.pem()),
-        ("client-key.pem", client_key.serialize_pem()),
-    ] {
-        std::fs::write(dir.join(name), pem).unwrap();
-    }
-}
 
 /// An OTLP/gRPC trace backend that counts spans.
 struct CountingTraces(Arc<AtomicUsize>);
@@ -96,7 +62,7 @@ async fn grpcs_backend(dir: &Path, received: Arc<AtomicUsize>) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_grpc_exports_over_mutual_tls() {
     let pki_dir = tempfile::tempdir().unwrap();
-    pki(pki_dir.path());
+    write_pki(pki_dir.path());
     let received = Arc::new(AtomicUsize::new(0));
     let port = grpcs_backend(pki_dir.path(), received.clone()).await;
     let dir = pki_dir.path().display();

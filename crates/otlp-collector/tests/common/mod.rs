@@ -2,6 +2,8 @@
 //! for what its file exporters wrote.
 #![allow(dead_code)]
 
+pub mod pki;
+
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

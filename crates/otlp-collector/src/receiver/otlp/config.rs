@@ -2,6 +2,7 @@
 
 use crate::de;
 use crate::receiver::rate_limit::RateLimitConfig;
+use crate::tls::ServerTlsSettings;
 use serde::Deserialize;
 
 /// The `otlp` receiver's settings.
@@ -54,6 +55,8 @@ pub struct GrpcServerConfig {
     pub max_recv_msg_size_mib: usize,
     /// Concurrent streams allowed per HTTP/2 connection.
     pub max_concurrent_streams: Option<u32>,
+    /// TLS (mutual with `client_ca_file`); plaintext without it.
+    pub tls: Option<ServerTlsSettings>,
 }
 
 impl Default for GrpcServerConfig {
@@ -62,6 +65,7 @@ impl Default for GrpcServerConfig {
             endpoint: "localhost:4317".to_string(),
             max_recv_msg_size_mib: 4,
             max_concurrent_streams: None,
+            tls: None,
         }
     }
 }
@@ -80,6 +84,8 @@ pub struct HttpServerConfig {
     pub metrics_url_path: String,
     /// Path for logs.
     pub logs_url_path: String,
+    /// TLS (mutual with `client_ca_file`); plaintext without it.
+    pub tls: Option<ServerTlsSettings>,
 }
 
 impl Default for HttpServerConfig {
@@ -90,6 +96,7 @@ impl Default for HttpServerConfig {
             traces_url_path: "/v1/traces".to_string(),
             metrics_url_path: "/v1/metrics".to_string(),
             logs_url_path: "/v1/logs".to_string(),
+            tls: None,
         }
     }
 }
@@ -99,6 +106,21 @@ impl OtlpReceiverConfig {
     pub(super) fn validate(&self) -> Result<(), String> {
         if self.protocols.grpc.is_none() && self.protocols.http.is_none() {
             return Err("enable at least one protocol: grpc or http".into());
+        }
+        let tls = [
+            (
+                "grpc",
+                self.protocols.grpc.as_ref().and_then(|g| g.tls.as_ref()),
+            ),
+            (
+                "http",
+                self.protocols.http.as_ref().and_then(|h| h.tls.as_ref()),
+            ),
+        ];
+        for (transport, tls) in tls {
+            if let Some((key, message)) = tls.and_then(ServerTlsSettings::problems) {
+                return Err(format!("{transport}.tls.{key}: {message}"));
+            }
         }
         if let Some(rate_limit) = &self.rate_limit {
             rate_limit.validate()?;

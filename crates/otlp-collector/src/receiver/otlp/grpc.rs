@@ -1,10 +1,11 @@
 //! OTLP/gRPC: one generic tonic service per signal on one server, all answered by the same handler.
 
-use super::{Decoding, GrpcServerConfig, accept_encoded};
+use super::{Bound, Decoding, GrpcServerConfig, accept_encoded};
 use crate::Error;
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
+use crate::tls::accept_tls;
 use bytes::{Buf, Bytes};
 use otlp_model::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, OtlpRequest,
@@ -14,7 +15,6 @@ use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::net::TcpListener;
 use tonic::Status;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder};
 use tonic::codegen::{BoxFuture, EnabledCompressionEncodings, StdError};
@@ -233,7 +233,7 @@ fn rewrite_oversized<B>(response: http::Response<B>) -> http::Response<RewriteTr
 
 pub(super) async fn serve(
     component: String,
-    listener: TcpListener,
+    bound: Bound,
     config: GrpcServerConfig,
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
@@ -256,7 +256,7 @@ pub(super) async fn serve(
             request: PhantomData,
         }
     }
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .max_concurrent_streams(config.max_concurrent_streams)
         .layer(tower::util::MapResponseLayer::new(rewrite_oversized))
         .add_service(service::<ExportTraceServiceRequest>(
@@ -270,14 +270,32 @@ pub(super) async fn serve(
         .add_service(service::<ExportLogsServiceRequest>(
             &receiver,
             max_decoding_message_size,
-        ))
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown_signal(shutdown),
-        )
-        .await
-        .map_err(|e| Error::Serve {
-            component: format!("{component} (grpc)"),
-            message: e.to_string(),
-        })
+        ));
+    let Bound { listener, tls } = bound;
+    let served = match tls {
+        None => {
+            router
+                .serve_with_incoming_shutdown(
+                    TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    shutdown_signal(shutdown),
+                )
+                .await
+        }
+        Some(acceptor) => {
+            let (connections, accepting) = accept_tls(listener, acceptor, component.clone())
+                .map_err(|e| Error::Serve {
+                    component: format!("{component} (grpc)"),
+                    message: e.to_string(),
+                })?;
+            let served = router
+                .serve_with_incoming_shutdown(connections.into_stream(), shutdown_signal(shutdown))
+                .await;
+            accepting.stop().await;
+            served
+        }
+    };
+    served.map_err(|e| Error::Serve {
+        component: format!("{component} (grpc)"),
+        message: e.to_string(),
+    })
 }

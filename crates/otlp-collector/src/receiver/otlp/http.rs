@@ -1,10 +1,11 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
-use super::{Decoding, HttpServerConfig, accept_encoded};
+use super::{Bound, Decoding, HttpServerConfig, accept_encoded};
 use crate::compression::{Compression, DecompressError, decompress};
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
+use crate::tls::accept_tls;
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
 use axum::extract::State;
@@ -19,7 +20,6 @@ use otlp_model::{
 use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Encoding {
@@ -280,7 +280,7 @@ async fn export<R: OtlpRequest>(
 
 pub(super) async fn serve(
     component: String,
-    listener: TcpListener,
+    bound: Bound,
     config: HttpServerConfig,
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
@@ -308,11 +308,29 @@ pub(super) async fn serve(
         let handler = axum::routing::post(export::<ExportLogsServiceRequest>);
         router = router.route(&config.logs_url_path, handler);
     }
-    axum::serve(listener, router.with_state(state))
-        .with_graceful_shutdown(shutdown_signal(shutdown))
-        .await
-        .map_err(|e| Error::Serve {
-            component: format!("{component} (http)"),
-            message: e.to_string(),
-        })
+    let app = router.with_state(state);
+    let Bound { listener, tls } = bound;
+    let served = match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal(shutdown))
+                .await
+        }
+        Some(acceptor) => {
+            let (connections, accepting) = accept_tls(listener, acceptor, component.clone())
+                .map_err(|e| Error::Serve {
+                    component: format!("{component} (http)"),
+                    message: e.to_string(),
+                })?;
+            let served = axum::serve(connections, app)
+                .with_graceful_shutdown(shutdown_signal(shutdown))
+                .await;
+            accepting.stop().await;
+            served
+        }
+    };
+    served.map_err(|e| Error::Serve {
+        component: format!("{component} (http)"),
+        message: e.to_string(),
+    })
 }

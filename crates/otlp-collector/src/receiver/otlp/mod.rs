@@ -11,10 +11,34 @@ pub use config::{Decoding, GrpcServerConfig, HttpServerConfig, OtlpReceiverConfi
 use super::{RunningReceiver, bind};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::telemetry::ReceiverCounters;
+use crate::tls::ServerTlsSettings;
 use crate::{Batch, Error};
 use bytes::Bytes;
 use otlp_model::{OtlpRequest, Rejected};
 use std::sync::Arc;
+use tokio_rustls::TlsAcceptor;
+
+/// A transport's bound socket and, when it speaks TLS, the acceptor for its connections.
+pub(super) struct Bound {
+    listener: tokio::net::TcpListener,
+    tls: Option<TlsAcceptor>,
+}
+
+/// The acceptor of a transport's `tls` block, built before anything is bound, so that a certificate that cannot be
+/// read fails the start rather than every connection.
+fn acceptor(
+    component: &str,
+    transport: &str,
+    tls: Option<&ServerTlsSettings>,
+    alpn: &[&[u8]],
+) -> Result<Option<TlsAcceptor>, Error> {
+    tls.map(|tls| tls.acceptor(alpn))
+        .transpose()
+        .map_err(|message| Error::Start {
+            component: format!("{component} ({transport}.tls)"),
+            message,
+        })
+}
 
 /// The `otlp` receiver type.
 pub struct Factory;
@@ -56,6 +80,15 @@ impl ReceiverFactory for Factory {
             }
             None => ingest,
         };
+        let grpc_tls = match &config.protocols.grpc {
+            Some(grpc) => acceptor(&component, "grpc", grpc.tls.as_ref(), &[b"h2"])?,
+            None => None,
+        };
+        // axum serves HTTP/1.1 only here.
+        let http_tls = match &config.protocols.http {
+            Some(http) => acceptor(&component, "http", http.tls.as_ref(), &[b"http/1.1"])?,
+            None => None,
+        };
         // Every port is bound before anything serves: when one cannot be bound, the others are closed as this
         // returns, instead of by a server task winding down after it, so the same ports can be bound again at once.
         let grpc_listener = match &config.protocols.grpc {
@@ -73,7 +106,10 @@ impl ReceiverFactory for Factory {
             let counters = ReceiverCounters::new(&telemetry, &id, "grpc");
             running.spawn(grpc::serve(
                 component.clone(),
-                listener,
+                Bound {
+                    listener,
+                    tls: grpc_tls,
+                },
                 grpc.clone(),
                 ingest.clone(),
                 counters,
@@ -86,7 +122,10 @@ impl ReceiverFactory for Factory {
             let counters = ReceiverCounters::new(&telemetry, &id, "http");
             running.spawn(http::serve(
                 component.clone(),
-                listener,
+                Bound {
+                    listener,
+                    tls: http_tls,
+                },
                 http.clone(),
                 ingest,
                 counters,

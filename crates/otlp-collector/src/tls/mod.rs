@@ -1,0 +1,11 @@
+//! TLS settings (otelcol's `tls` blocks): clients' for exporters, servers' for receivers, and the listener that
+//! turns accepted connections into TLS streams. Every TLS config names ring as its crypto provider explicitly, so
+//! nothing depends on a process-wide default being installed.
+
+mod client;
+mod incoming;
+mod server;
+
+pub use client::ClientTlsSettings;
+pub(crate) use incoming::accept_tls;
+pub use server::{ServerTlsSettings, TlsVersion};

@@ -52,6 +52,7 @@
 )]
 
 mod admin;
+pub mod auth;
 mod batch;
 pub mod component;
 mod compression;

@@ -1,6 +1,7 @@
 //! Building the pipeline graph from a config, running it, and shutting it down without losing track of anything.
 
 use crate::admin::AdminServer;
+use crate::auth::Authenticators;
 use crate::component::{
     ExporterContext, ExtensionContext, ProcessorContext, ReceiverContext, RunningExtension,
     SharedState, StorageDirectory,
@@ -128,6 +129,25 @@ fn storage_of(
         .ok_or_else(|| fail(format!("`{extension}` is not a storage extension")))
 }
 
+/// The authenticators of the enabled extensions that are authenticators, made now (a token file is read here).
+fn authenticators_of(config: &Config) -> Result<Authenticators, Error> {
+    let mut authenticators = Authenticators::default();
+    for id in &config.service.extensions {
+        let (Some(settings), Some(factory)) = (
+            config.extensions.get(id),
+            config.components().extension(id.kind()),
+        ) else {
+            continue;
+        };
+        match factory.authenticator(settings) {
+            Some(Ok(authenticator)) => authenticators.insert(id.to_string(), authenticator),
+            Some(Err(message)) => return Err(start_error("extensions", id, message)),
+            None => {}
+        }
+    }
+    Ok(authenticators)
+}
+
 impl Collector {
     /// A collector for `config`.
     pub fn new(config: Config) -> Self {
@@ -168,6 +188,7 @@ impl Collector {
             shedding,
         } = self;
         let components = config.components();
+        let authenticators = authenticators_of(&config)?;
 
         // Exporters: one destination per id, one queue per (id, signal), as otelcol does.
         let mut destinations: BTreeMap<ComponentId, Exporter> = BTreeMap::new();
@@ -185,6 +206,7 @@ impl Collector {
                     let context = ExporterContext {
                         id: &name,
                         telemetry: &telemetry,
+                        authenticators: &authenticators,
                     };
                     let exporter = factory
                         .build(settings, context)
@@ -258,7 +280,7 @@ impl Collector {
             extensions: Vec::new(),
             telemetry_server: None,
         };
-        if let Err(e) = running.start_listeners(&config).await {
+        if let Err(e) = running.start_listeners(&config, &authenticators).await {
             // Stop what already runs, so a failed start leaves no tasks or open ports behind.
             running.shutdown(Duration::ZERO).await;
             return Err(e);
@@ -269,7 +291,11 @@ impl Collector {
 }
 
 impl RunningCollector {
-    async fn start_listeners(&mut self, config: &Config) -> Result<(), Error> {
+    async fn start_listeners(
+        &mut self,
+        config: &Config,
+        authenticators: &Authenticators,
+    ) -> Result<(), Error> {
         for (id, receiver) in &config.receivers {
             let mut by_signal: [Vec<Arc<dyn Consumer>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
             for (pipeline_id, consumer) in &self.pipelines {
@@ -296,6 +322,7 @@ impl RunningCollector {
                     Ingest::new(by_signal).with_shedding(self.shedding.clone(), &self.telemetry),
                 ),
                 telemetry: self.telemetry.clone(),
+                authenticators: authenticators.clone(),
             };
             let started = factory.start(receiver, context).await?;
             tracing::info!(receiver = %id, listeners = ?started.listeners(), "receiver listening");

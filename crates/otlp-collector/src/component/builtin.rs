@@ -25,6 +25,8 @@ impl Components {
             .with_exporter(exporter::loadbalancing::Factory)
             .with_extension(extension::health_check::Factory)
             .with_extension(extension::degradation::Factory)
+            .with_extension(extension::bearertokenauth::Factory)
+            .with_extension(extension::basicauth::Factory)
             .with_extension(extension::file_storage::Factory)
     }
 }

@@ -65,6 +65,7 @@ mod settings;
 pub use registry::Components;
 pub use settings::ComponentConfig;
 
+use crate::auth::{Authenticator, Authenticators};
 use crate::exporter::Exporter;
 use crate::id::PipelineId;
 use crate::pipeline::{BoxFuture, Consumer};
@@ -184,6 +185,8 @@ pub struct ReceiverContext {
     pub ingest: Arc<Ingest>,
     /// The self-metrics registry.
     pub telemetry: Telemetry,
+    /// The enabled authenticator extensions, for transports whose `auth.authenticator` names one.
+    pub authenticators: Authenticators,
 }
 
 /// A processor type: a stage of one pipeline.
@@ -267,6 +270,8 @@ pub struct ExporterContext<'a> {
     pub id: &'a str,
     /// The self-metrics registry.
     pub telemetry: &'a Telemetry,
+    /// The enabled authenticator extensions, for an exporter whose `auth.authenticator` names one.
+    pub authenticators: &'a Authenticators,
 }
 
 /// An extension type: something the collector runs beside its pipelines (health check, fleet membership).
@@ -282,6 +287,17 @@ pub trait ExtensionFactory: Component {
     /// names it keep their queues. `None` (the default) for other extensions, which a `storage` key then cannot
     /// name.
     fn storage(&self, config: &Self::Config) -> Option<StorageDirectory> {
+        let _ = config;
+        None
+    }
+
+    /// For an authenticator extension (`bearertokenauth`, `basicauth`): what receivers and exporters whose
+    /// `auth.authenticator` names it check and send, or why it cannot be made (a token file that cannot be
+    /// read). `None` (the default) for other extensions, which an `authenticator` key then cannot name.
+    fn authenticator(
+        &self,
+        config: &Self::Config,
+    ) -> Option<Result<Arc<dyn Authenticator>, String>> {
         let _ = config;
         None
     }

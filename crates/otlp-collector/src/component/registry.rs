@@ -65,6 +65,10 @@ pub(crate) trait DynExtension: DynComponent {
         context: ExtensionContext,
     ) -> BoxFuture<'a, Result<Box<dyn RunningExtension>, Error>>;
     fn storage(&self, config: &ComponentConfig) -> Option<StorageDirectory>;
+    fn authenticator(
+        &self,
+        config: &ComponentConfig,
+    ) -> Option<Result<Arc<dyn crate::auth::Authenticator>, String>>;
 }
 
 /// A typed factory behind the erased traits.
@@ -183,6 +187,13 @@ impl<F: ExtensionFactory> DynExtension for Erased<F> {
 
     fn storage(&self, config: &ComponentConfig) -> Option<StorageDirectory> {
         self.0.storage(self.settings(config).ok()?)
+    }
+
+    fn authenticator(
+        &self,
+        config: &ComponentConfig,
+    ) -> Option<Result<Arc<dyn crate::auth::Authenticator>, String>> {
+        self.0.authenticator(self.settings(config).ok()?)
     }
 }
 

@@ -19,8 +19,8 @@
 //! component's own settings are parsed and validated by its factory, found in the [`Components`] registry.
 
 mod env;
+mod references;
 mod service;
-mod storage;
 mod unknown;
 
 pub use crate::id::{ComponentId, PipelineId};
@@ -195,7 +195,11 @@ impl Config {
         {
             problems.push(problem("connectors", "connectors are not supported yet"));
         }
-        let storage_references = storage::references(sections.get("exporters"));
+        let mut extension_references = references::references(&sections, references::Role::Storage);
+        extension_references.extend(references::references(
+            &sections,
+            references::Role::Authenticator,
+        ));
         let mut unreadable = BTreeSet::new();
         let [receivers, processors, exporters, extensions] = COMPONENT_SECTIONS.map(|section| {
             parse_components(
@@ -224,8 +228,8 @@ impl Config {
         };
         if service_read {
             config.validate_pipelines(&unreadable, &mut problems);
-            storage::check(
-                &storage_references,
+            references::check(
+                &extension_references,
                 &config.extensions,
                 &config.service.extensions,
                 &config.components,

@@ -7,6 +7,7 @@
 
 use super::config::{OtlpProtocol, ResolverConfig, with_port};
 use crate::Signal;
+use crate::auth::ClientAuth;
 use crate::exporter::otlp::OtlpGrpcExport;
 use crate::exporter::{Delivered, ExportError};
 use crate::telemetry::{Counter, Histogram, Telemetry};
@@ -43,6 +44,7 @@ pub(super) struct Backends {
     /// The ring over the current backends, and their health (outlier ejection).
     pub(super) balancer: Arc<Balancer<ConsistentHash>>,
     protocol: OtlpProtocol,
+    auth: Option<ClientAuth>,
     telemetry: Telemetry,
     clients: parking_lot::Mutex<HashMap<EndpointId, Arc<Backend>>>,
 }
@@ -51,6 +53,7 @@ impl Backends {
     pub(super) fn new(
         exporter: &str,
         protocol: OtlpProtocol,
+        auth: Option<ClientAuth>,
         outlier: OutlierDetection,
         telemetry: &Telemetry,
     ) -> Result<Self, String> {
@@ -62,6 +65,7 @@ impl Backends {
             exporter: exporter.to_owned(),
             balancer: Arc::new(balancer),
             protocol,
+            auth,
             telemetry: telemetry.clone(),
             clients: parking_lot::Mutex::new(HashMap::new()),
         })
@@ -73,8 +77,11 @@ impl Backends {
         if let Some(backend) = clients.get(endpoint.id()) {
             return Ok(Arc::clone(backend));
         }
-        let client = OtlpGrpcExport::new(&self.protocol.for_backend(endpoint.address()))
-            .map_err(|e| format!("backend {endpoint}: {e}"))?;
+        let client = OtlpGrpcExport::new(
+            &self.protocol.for_backend(endpoint.address()),
+            self.auth.as_ref(),
+        )
+        .map_err(|e| format!("backend {endpoint}: {e}"))?;
         let labels = [
             ("exporter", self.exporter.as_str()),
             ("endpoint", endpoint.address()),

@@ -39,6 +39,7 @@ pub use config::{
 pub use otlp_lb::resolver::{Resolver, StaticResolver};
 
 use super::{Delivered, Export, ExportError, Exporter, Settled};
+use crate::auth::client_auth;
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::{Batch, Signal};
 use backends::{Backends, Membership};
@@ -118,6 +119,10 @@ pub fn build_with_resolver(
     let backends = Arc::new(Backends::new(
         context.id,
         config.protocol.otlp.clone(),
+        client_auth(
+            config.protocol.otlp.settings.auth.as_ref(),
+            context.authenticators,
+        )?,
         config.outlier_detection.detection(),
         context.telemetry,
     )?);

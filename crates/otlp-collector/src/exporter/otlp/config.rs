@@ -1,6 +1,7 @@
 //! The `otlp` exporter's settings: otelcol's endpoint forms, TLS, compression, headers and helper settings.
 
 use crate::ClientTlsSettings;
+use crate::auth::AuthSettings;
 use crate::compression::Compression;
 use crate::de;
 use crate::exporter::{CircuitBreakerConfig, HelperSettings, QueueConfig, RetryConfig};
@@ -24,6 +25,9 @@ pub struct OtlpGrpcExporterConfig {
     /// Extra gRPC metadata sent with every request (e.g. an API key).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The authenticator extension whose credentials every request carries.
+    #[serde(default)]
+    pub auth: Option<AuthSettings>,
     /// Time allowed for one export attempt.
     #[serde(default = "de::five_seconds", deserialize_with = "de::duration")]
     pub timeout: Duration,
@@ -46,6 +50,7 @@ impl OtlpGrpcExporterConfig {
             tls: ClientTlsSettings::default(),
             compression: de::gzip(),
             headers: BTreeMap::new(),
+            auth: None,
             timeout: de::five_seconds(),
             sending_queue: QueueConfig::default(),
             retry_on_failure: RetryConfig::default(),

@@ -8,6 +8,7 @@ pub use config::OtlpGrpcExporterConfig;
 
 use super::{Delivered, Export, ExportError, Exporter};
 use crate::Batch;
+use crate::auth::{ClientAuth, client_auth};
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::compression::Compression;
 use bytes::Bytes;
@@ -37,10 +38,24 @@ impl ExporterFactory for Factory {
     fn build(
         &self,
         config: &OtlpGrpcExporterConfig,
-        _context: ExporterContext<'_>,
+        context: ExporterContext<'_>,
     ) -> Result<Exporter, String> {
-        Ok(Exporter::new(OtlpGrpcExport::new(config)?, config.helper()))
+        let auth = client_auth(config.auth.as_ref(), context.authenticators)?;
+        Ok(Exporter::new(
+            OtlpGrpcExport::new(config, auth.as_ref())?,
+            config.helper(),
+        ))
     }
+}
+
+/// `metadata` with the authenticator's header added.
+fn with_auth(metadata: MetadataMap, auth: Option<&ClientAuth>) -> MetadataMap {
+    let Some((name, value)) = auth else {
+        return metadata;
+    };
+    let mut headers = metadata.into_headers();
+    headers.insert(name.clone(), value.clone());
+    MetadataMap::from_headers(headers)
 }
 
 /// An OTLP/gRPC client for one endpoint; the `loadbalancing` exporter keeps one per backend.
@@ -51,7 +66,11 @@ pub(crate) struct OtlpGrpcExport {
 }
 
 impl OtlpGrpcExport {
-    pub(crate) fn new(config: &OtlpGrpcExporterConfig) -> Result<Self, String> {
+    /// A client for `config`'s endpoint, sending `auth`'s header (resolved from `config.auth`) with every call.
+    pub(crate) fn new(
+        config: &OtlpGrpcExporterConfig,
+        auth: Option<&ClientAuth>,
+    ) -> Result<Self, String> {
         let (uri, secure) = grpc_endpoint(&config.endpoint, &config.tls)?;
         let mut endpoint = Endpoint::from_shared(uri)
             .map_err(|e| format!("endpoint `{}`: {e}", config.endpoint))?
@@ -89,7 +108,7 @@ impl OtlpGrpcExport {
             // Lazy: the collector starts while its backend is down, and the queue absorbs the outage.
             channel: endpoint.connect_lazy(),
             compression,
-            metadata: metadata(&config.headers)?,
+            metadata: with_auth(metadata(&config.headers)?, auth),
         })
     }
 

@@ -1,5 +1,6 @@
 //! The `otlphttp` exporter's settings.
 
+use crate::auth::AuthSettings;
 use crate::compression::Compression;
 use crate::de;
 use crate::exporter::{CircuitBreakerConfig, HelperSettings, QueueConfig, RetryConfig};
@@ -41,6 +42,9 @@ pub struct OtlpHttpExporterConfig {
     /// Body compression: `gzip` (default), `zstd`, `deflate` or `none`.
     #[serde(default = "de::gzip")]
     pub compression: Compression,
+    /// The authenticator extension whose credentials every request carries.
+    #[serde(default)]
+    pub auth: Option<AuthSettings>,
     /// Extra HTTP headers sent with every request.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,

@@ -9,6 +9,7 @@ pub use config::{HttpEncoding, OtlpHttpExporterConfig};
 use super::otlp::delivered;
 use super::{Delivered, Export, ExportError, Exporter};
 use crate::Batch;
+use crate::auth::{ClientAuth, client_auth};
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::compression::{Compression, compress};
 use bytes::Bytes;
@@ -33,9 +34,13 @@ impl ExporterFactory for Factory {
     fn build(
         &self,
         config: &OtlpHttpExporterConfig,
-        _context: ExporterContext<'_>,
+        context: ExporterContext<'_>,
     ) -> Result<Exporter, String> {
-        Ok(Exporter::new(OtlpHttpExport::new(config)?, config.helper()))
+        let auth = client_auth(config.auth.as_ref(), context.authenticators)?;
+        Ok(Exporter::new(
+            OtlpHttpExport::new(config, auth)?,
+            config.helper(),
+        ))
     }
 }
 
@@ -48,7 +53,7 @@ struct OtlpHttpExport {
 }
 
 impl OtlpHttpExport {
-    fn new(config: &OtlpHttpExporterConfig) -> Result<Self, String> {
+    fn new(config: &OtlpHttpExporterConfig, auth: Option<ClientAuth>) -> Result<Self, String> {
         let url = |signal| {
             config
                 .url(signal)
@@ -60,6 +65,9 @@ impl OtlpHttpExport {
                 http::HeaderName::try_from(key.as_str()).map_err(|e| format!("headers: {e}"))?;
             let value =
                 http::HeaderValue::try_from(value.as_str()).map_err(|e| format!("headers: {e}"))?;
+            headers.insert(name, value);
+        }
+        if let Some((name, value)) = auth {
             headers.insert(name, value);
         }
         let client = reqwest::Client::builder()

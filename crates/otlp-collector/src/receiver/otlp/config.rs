@@ -1,5 +1,6 @@
 //! The `otlp` receiver's settings: which transports to serve and their limits.
 
+use crate::auth::AuthSettings;
 use crate::de;
 use crate::receiver::rate_limit::RateLimitConfig;
 use crate::tls::ServerTlsSettings;
@@ -57,6 +58,8 @@ pub struct GrpcServerConfig {
     pub max_concurrent_streams: Option<u32>,
     /// TLS (mutual with `client_ca_file`); plaintext without it.
     pub tls: Option<ServerTlsSettings>,
+    /// The authenticator extension calls must satisfy (`UNAUTHENTICATED` otherwise).
+    pub auth: Option<AuthSettings>,
 }
 
 impl Default for GrpcServerConfig {
@@ -66,6 +69,7 @@ impl Default for GrpcServerConfig {
             max_recv_msg_size_mib: 4,
             max_concurrent_streams: None,
             tls: None,
+            auth: None,
         }
     }
 }
@@ -86,6 +90,8 @@ pub struct HttpServerConfig {
     pub logs_url_path: String,
     /// TLS (mutual with `client_ca_file`); plaintext without it.
     pub tls: Option<ServerTlsSettings>,
+    /// The authenticator extension requests must satisfy (401 otherwise).
+    pub auth: Option<AuthSettings>,
 }
 
 impl Default for HttpServerConfig {
@@ -97,6 +103,7 @@ impl Default for HttpServerConfig {
             metrics_url_path: "/v1/metrics".to_string(),
             logs_url_path: "/v1/logs".to_string(),
             tls: None,
+            auth: None,
         }
     }
 }

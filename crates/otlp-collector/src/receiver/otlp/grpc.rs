@@ -2,6 +2,7 @@
 
 use super::{Bound, Decoding, GrpcServerConfig, accept_encoded};
 use crate::Error;
+use crate::auth::AuthenticateLayer;
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
@@ -256,9 +257,18 @@ pub(super) async fn serve(
             request: PhantomData,
         }
     }
+    let Bound {
+        listener,
+        tls,
+        auth,
+    } = bound;
     let router = tonic::transport::Server::builder()
         .max_concurrent_streams(config.max_concurrent_streams)
-        .layer(tower::util::MapResponseLayer::new(rewrite_oversized))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(tower::util::MapResponseLayer::new(rewrite_oversized))
+                .layer(AuthenticateLayer::new(auth, component.clone())),
+        )
         .add_service(service::<ExportTraceServiceRequest>(
             &receiver,
             max_decoding_message_size,
@@ -271,7 +281,6 @@ pub(super) async fn serve(
             &receiver,
             max_decoding_message_size,
         ));
-    let Bound { listener, tls } = bound;
     let served = match tls {
         None => {
             router

@@ -1,6 +1,7 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
 use super::{Bound, Decoding, HttpServerConfig, accept_encoded};
+use crate::auth::{Authenticator, check_http};
 use crate::compression::{Compression, DecompressError, decompress};
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, shutdown_signal};
@@ -38,6 +39,8 @@ impl Encoding {
 
 struct HttpState {
     ingest: Arc<Ingest>,
+    auth: Option<Arc<dyn Authenticator>>,
+    component: String,
     counters: ReceiverCounters,
     max_body: usize,
     decoding: Decoding,
@@ -262,6 +265,16 @@ async fn export<R: OtlpRequest>(
     body: Body,
 ) -> Response {
     let result = async {
+        // Before the body is read: an unauthenticated client costs no decompression or decoding.
+        check_http(state.auth.as_ref(), &headers).map_err(|reason| {
+            tracing::debug!(receiver = %state.component, %reason, "refused a request: not authenticated");
+            Failure::new(
+                Encoding::Json,
+                StatusCode::UNAUTHORIZED,
+                tonic::Code::Unauthenticated,
+                "not authenticated".into(),
+            )
+        })?;
         let (encoding, body) = read_body(&state, &headers, body).await?;
         let (batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
         if let Some(rejected) = &rejected {
@@ -287,7 +300,14 @@ pub(super) async fn serve(
     decoding: Decoding,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), Error> {
+    let Bound {
+        listener,
+        tls,
+        auth,
+    } = bound;
     let state = Arc::new(HttpState {
+        auth,
+        component: component.clone(),
         max_body: config.max_request_body_size,
         decoding,
         ingest: ingest.clone(),
@@ -309,7 +329,6 @@ pub(super) async fn serve(
         router = router.route(&config.logs_url_path, handler);
     }
     let app = router.with_state(state);
-    let Bound { listener, tls } = bound;
     let served = match tls {
         None => {
             axum::serve(listener, app)

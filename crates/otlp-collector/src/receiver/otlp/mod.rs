@@ -9,6 +9,7 @@ mod http;
 pub use config::{Decoding, GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
 
 use super::{RunningReceiver, bind};
+use crate::auth::{AuthSettings, Authenticator, Authenticators};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::telemetry::ReceiverCounters;
 use crate::tls::ServerTlsSettings;
@@ -18,10 +19,27 @@ use otlp_model::{OtlpRequest, Rejected};
 use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
-/// A transport's bound socket and, when it speaks TLS, the acceptor for its connections.
+/// A transport's bound socket, the acceptor for its connections when it speaks TLS, and the authenticator its
+/// requests must satisfy.
 pub(super) struct Bound {
     listener: tokio::net::TcpListener,
     tls: Option<TlsAcceptor>,
+    auth: Option<Arc<dyn Authenticator>>,
+}
+
+/// The authenticator a transport's `auth` names.
+fn authenticator(
+    component: &str,
+    transport: &str,
+    auth: Option<&AuthSettings>,
+    authenticators: &Authenticators,
+) -> Result<Option<Arc<dyn Authenticator>>, Error> {
+    auth.map(|auth| authenticators.server(auth))
+        .transpose()
+        .map_err(|message| Error::Start {
+            component: format!("{component} ({transport})"),
+            message,
+        })
 }
 
 /// The acceptor of a transport's `tls` block, built before anything is bound, so that a certificate that cannot be
@@ -65,6 +83,7 @@ impl ReceiverFactory for Factory {
             id,
             ingest,
             telemetry,
+            authenticators,
         } = context;
         let component = format!("receivers.{id}");
         let ingest = match &config.rate_limit {
@@ -80,14 +99,20 @@ impl ReceiverFactory for Factory {
             }
             None => ingest,
         };
-        let grpc_tls = match &config.protocols.grpc {
-            Some(grpc) => acceptor(&component, "grpc", grpc.tls.as_ref(), &[b"h2"])?,
-            None => None,
+        let (grpc_tls, grpc_auth) = match &config.protocols.grpc {
+            Some(grpc) => (
+                acceptor(&component, "grpc", grpc.tls.as_ref(), &[b"h2"])?,
+                authenticator(&component, "grpc", grpc.auth.as_ref(), &authenticators)?,
+            ),
+            None => (None, None),
         };
         // axum serves HTTP/1.1 only here.
-        let http_tls = match &config.protocols.http {
-            Some(http) => acceptor(&component, "http", http.tls.as_ref(), &[b"http/1.1"])?,
-            None => None,
+        let (http_tls, http_auth) = match &config.protocols.http {
+            Some(http) => (
+                acceptor(&component, "http", http.tls.as_ref(), &[b"http/1.1"])?,
+                authenticator(&component, "http", http.auth.as_ref(), &authenticators)?,
+            ),
+            None => (None, None),
         };
         // Every port is bound before anything serves: when one cannot be bound, the others are closed as this
         // returns, instead of by a server task winding down after it, so the same ports can be bound again at once.
@@ -109,6 +134,7 @@ impl ReceiverFactory for Factory {
                 Bound {
                     listener,
                     tls: grpc_tls,
+                    auth: grpc_auth,
                 },
                 grpc.clone(),
                 ingest.clone(),
@@ -125,6 +151,7 @@ impl ReceiverFactory for Factory {
                 Bound {
                     listener,
                     tls: http_tls,
+                    auth: http_auth,
                 },
                 http.clone(),
                 ingest,

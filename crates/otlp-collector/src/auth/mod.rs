@@ -1,0 +1,79 @@
+//! Authentication (otelcol's `auth.authenticator`): a receiver's transport or an exporter names an authenticator
+//! extension (`bearertokenauth`, `basicauth`); receivers refuse requests whose credentials it does not accept
+//! (`UNAUTHENTICATED` over gRPC, 401 over HTTP) before reading their bodies, exporters send its credentials with
+//! every request.
+
+mod layer;
+
+pub(crate) use layer::{AuthenticateLayer, check_http};
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// The `auth` block of a receiver's transport or of an exporter.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The authenticator extension's id (`bearertokenauth`, `basicauth/clients`).
+    pub authenticator: String,
+}
+
+/// What an authenticator extension does for the components that name it.
+pub trait Authenticator: Send + Sync + Debug {
+    /// Checks the credentials in a request's headers; the reason, for the log, when they are refused.
+    fn authenticate(&self, headers: &http::HeaderMap) -> Result<(), String>;
+
+    /// The header an exporter sends with every request; `None` when this authenticator has no client
+    /// credentials (a server-only `basicauth`).
+    fn client_header(&self) -> Option<ClientAuth>;
+}
+
+/// A header an exporter sends with every request: its authenticator's credentials.
+pub type ClientAuth = (http::HeaderName, http::HeaderValue);
+
+/// The started collector's authenticators, by extension id.
+#[derive(Debug, Clone, Default)]
+pub struct Authenticators(BTreeMap<String, Arc<dyn Authenticator>>);
+
+impl Authenticators {
+    pub(crate) fn insert(&mut self, id: String, authenticator: Arc<dyn Authenticator>) {
+        self.0.insert(id, authenticator);
+    }
+
+    /// The authenticator `settings` names, for a server.
+    pub fn server(&self, settings: &AuthSettings) -> Result<Arc<dyn Authenticator>, String> {
+        self.0.get(&settings.authenticator).cloned().ok_or_else(|| {
+            format!(
+                "auth.authenticator: `{}` is not an enabled authenticator extension",
+                settings.authenticator
+            )
+        })
+    }
+
+    /// The header to send for `settings`, for a client.
+    pub fn client_header(&self, settings: &AuthSettings) -> Result<ClientAuth, String> {
+        self.server(settings)?.client_header().ok_or_else(|| {
+            format!(
+                "auth.authenticator: `{}` has no client credentials",
+                settings.authenticator
+            )
+        })
+    }
+}
+
+/// Compares secrets in time independent of where they first differ.
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// The header for an exporter's optional `auth`.
+pub(crate) fn client_auth(
+    settings: Option<&AuthSettings>,
+    authenticators: &Authenticators,
+) -> Result<Option<ClientAuth>, String> {
+    settings
+        .map(|settings| authenticators.client_header(settings))
+        .transpose()
+}

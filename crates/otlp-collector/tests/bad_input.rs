@@ -50,6 +50,35 @@ async fn post(
 }
 
 /// The `google.rpc.Status` message of a protobuf error answer.
+/// POSTs `chunks` chunks of `size` zero bytes with chunked transfer encoding over a raw connection; returns the
+/// response's status line.
+async fn chunked_post(address: &str, chunks: usize, size: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-protobuf\r\n\
+         Transfer-Encoding: chunked\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let chunk = [
+        format!("{size:x}\r\n").into_bytes(),
+        vec![0; size],
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    for _ in 0..chunks {
+        tcp.write_all(&chunk).await.unwrap();
+    }
+    tcp.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
 async fn status_message(response: reqwest::Response) -> String {
     let body = response.bytes().await.unwrap();
     tonic_types::Status::decode(body.as_ref()).unwrap().message
@@ -136,6 +165,27 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
             .await
             .contains("exceeds the limit")
     );
+    assert_good_http_request_works(&url, &mut sent).await;
+
+    // 30 MB, far more than the socket buffers hold while the server answers: the client still reads a 413, not a
+    // reset connection, whether it declared the length or sent chunks.
+    let huge = post(
+        &url,
+        "application/x-protobuf",
+        None,
+        vec![0u8; 30 * 1024 * 1024],
+    )
+    .await;
+    assert_eq!(huge.status(), 413);
+    assert_eq!(huge.headers()["connection"], "close");
+    let address = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let answer = chunked_post(&address, 30, 1024 * 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert_good_http_request_works(&url, &mut sent).await;
 
     // A small gzip body that inflates past the limit is refused without inflating it all.

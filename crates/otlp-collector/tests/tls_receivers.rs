@@ -1,5 +1,6 @@
 //! The `otlp` receiver over TLS and mutual TLS, on gRPC and HTTP, with real clients: tonic's TLS channel, a raw
-//! HTTP/1.1 request over rustls, and another collector's `otlp` exporter presenting its client certificate.
+//! HTTP/1.1 request over rustls, and another collector's `otlp` and `otlphttp` exporters presenting a client
+//! certificate.
 //! Plaintext clients, clients without a certificate and clients with one from another CA are refused; the
 //! right ones are answered and their spans written.
 
@@ -213,33 +214,44 @@ async fn mutual_tls_receivers_take_only_certificates_from_their_ca() {
     .unwrap();
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
 
-    // Another collector's `otlp` exporter, presenting the client certificate, delivers everything.
+    // Another collector's `otlp` and `otlphttp` exporters, presenting the client certificate, deliver everything.
     let dir = pki.path().display();
-    let forwarder = TestCollector::start(&forwarder_config(
-        "otlp",
-        &format!(
-            "{{ endpoint: \"localhost:{grpc}\", tls: {{ ca_file: \"{dir}/ca.pem\", \
-             cert_file: \"{dir}/client.pem\", key_file: \"{dir}/client-key.pem\" }} }}"
-        ),
-    ))
-    .await;
-    let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint())
-        .await
-        .unwrap();
-    let mut forwarded = 0;
-    let mut generator = Generator::new(5);
-    for _ in 0..4 {
-        let request = generator.traces(25);
-        forwarded += span_count(&request);
-        client.export(request).await.unwrap();
-    }
-    assert!(
-        forwarder
-            .collector
-            .shutdown(Duration::from_secs(10))
-            .await
-            .is_clean()
+    let tls = format!(
+        "tls: {{ ca_file: \"{dir}/ca.pem\", cert_file: \"{dir}/client.pem\", key_file: \"{dir}/client-key.pem\" }}"
     );
+    let mut forwarded = 0;
+    for (exporter, endpoint) in [
+        ("otlp", format!("localhost:{grpc}")),
+        ("otlphttp", format!("https://localhost:{http}")),
+    ] {
+        let forwarder = TestCollector::start(&forwarder_config(
+            exporter,
+            &format!("{{ endpoint: \"{endpoint}\", {tls} }}"),
+        ))
+        .await;
+        let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint())
+            .await
+            .unwrap();
+        let mut generator = Generator::new(5);
+        for _ in 0..4 {
+            let request = generator.traces(25);
+            forwarded += span_count(&request);
+            client.export(request).await.unwrap();
+        }
+        let telemetry = forwarder.collector.telemetry().clone();
+        assert!(
+            forwarder
+                .collector
+                .shutdown(Duration::from_secs(10))
+                .await
+                .is_clean()
+        );
+        assert_eq!(
+            telemetry.total("otelcol_exporter_send_failed_spans"),
+            0,
+            "{exporter}"
+        );
+    }
 
     let TestCollector { collector, dir } = collector;
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());

@@ -1,5 +1,6 @@
 //! The `otlphttp` exporter's settings.
 
+use crate::ClientTlsSettings;
 use crate::auth::AuthSettings;
 use crate::compression::Compression;
 use crate::de;
@@ -36,6 +37,10 @@ pub struct OtlpHttpExporterConfig {
     /// Full URL for logs, overriding `endpoint`.
     #[serde(default)]
     pub logs_endpoint: Option<String>,
+    /// TLS for `https://` endpoints: `ca_file` (the system's roots without it), `cert_file` and `key_file` for
+    /// mutual TLS, `server_name_override`. `insecure` is otlp's and means nothing here (the scheme decides).
+    #[serde(default)]
+    pub tls: ClientTlsSettings,
     /// `proto` (default) or `json`.
     #[serde(default)]
     pub encoding: HttpEncoding,
@@ -71,16 +76,18 @@ impl OtlpHttpExporterConfig {
             let url = self.url(signal).ok_or_else(|| {
                 format!("`endpoint` (or `{}_endpoint`) is required", signal.as_str())
             })?;
-            let parsed: reqwest::Url = url.parse().map_err(|e| format!("endpoint `{url}`: {e}"))?;
-            if parsed.scheme() == "https" {
-                return Err(format!(
-                    "endpoint `{url}`: https is not supported by otlphttp in this build; \
-                     use the `otlp` (gRPC) exporter for TLS"
-                ));
+            let parsed: http::Uri = url.parse().map_err(|e| format!("endpoint `{url}`: {e}"))?;
+            match parsed.scheme_str() {
+                Some("http" | "https") if parsed.host().is_some() => {}
+                _ => {
+                    return Err(format!(
+                        "endpoint `{url}`: must be an http:// or https:// URL with a host"
+                    ));
+                }
             }
-            if parsed.scheme() != "http" {
-                return Err(format!("endpoint `{url}`: the scheme must be http"));
-            }
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err("tls.cert_file and tls.key_file go together".into());
         }
         for (key, value) in &self.headers {
             http::HeaderName::try_from(key.as_str())

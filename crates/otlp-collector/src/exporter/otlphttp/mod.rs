@@ -2,8 +2,10 @@
 //! specification's rules for which answers are retried. A batch is encoded and compressed once; every retry
 //! sends the same body.
 
+mod client;
 mod config;
 
+use client::HttpClient;
 pub use config::{HttpEncoding, OtlpHttpExporterConfig};
 
 use super::otlp::delivered;
@@ -45,8 +47,8 @@ impl ExporterFactory for Factory {
 }
 
 struct OtlpHttpExport {
-    client: reqwest::Client,
-    urls: [String; 3],
+    client: HttpClient,
+    urls: [http::Uri; 3],
     encoding: HttpEncoding,
     compression: Compression,
     headers: http::HeaderMap,
@@ -54,10 +56,11 @@ struct OtlpHttpExport {
 
 impl OtlpHttpExport {
     fn new(config: &OtlpHttpExporterConfig, auth: Option<ClientAuth>) -> Result<Self, String> {
-        let url = |signal| {
-            config
+        let url = |signal: Signal| -> Result<http::Uri, String> {
+            let url = config
                 .url(signal)
-                .ok_or_else(|| "`endpoint` is required".to_string())
+                .ok_or_else(|| "`endpoint` is required".to_string())?;
+            url.parse().map_err(|e| format!("endpoint `{url}`: {e}"))
         };
         let mut headers = http::HeaderMap::new();
         for (key, value) in &config.headers {
@@ -70,10 +73,7 @@ impl OtlpHttpExport {
         if let Some((name, value)) = auth {
             headers.insert(name, value);
         }
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = HttpClient::new(&config.tls, config.timeout)?;
         Ok(OtlpHttpExport {
             client,
             urls: [
@@ -155,22 +155,25 @@ impl Export for OtlpHttpExport {
 
     async fn send(&self, body: &Body) -> Result<Delivered, ExportError> {
         let url = &self.urls[body.signal.index()];
-        let mut request = self
-            .client
-            .post(url)
-            .headers(self.headers.clone())
-            .header(http::header::CONTENT_TYPE, self.content_type());
+        let mut headers = self.headers.clone();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(self.content_type()),
+        );
         if let Some(encoding) = self.compression.content_encoding() {
-            request = request.header(http::header::CONTENT_ENCODING, encoding);
+            headers.insert(
+                http::header::CONTENT_ENCODING,
+                http::HeaderValue::from_static(encoding),
+            );
         }
-        let response = request
-            .body(body.bytes.clone())
-            .send()
+        let response = self
+            .client
+            .post(url, &headers, body.bytes.clone())
             .await
             .map_err(|e| ExportError::retryable(format!("POST {url}: {e}")))?;
-        let status = response.status();
-        let hint = retry_after(response.headers());
-        let answer = response.bytes().await.unwrap_or_default();
+        let status = response.status;
+        let hint = retry_after(&response.headers);
+        let answer = response.body;
         if status.is_success() {
             let rejected = with_signal!(body.signal, R => rejected::<R>(self.encoding, &answer));
             return Ok(delivered(rejected));

@@ -52,6 +52,8 @@ struct Failure {
     code: tonic::Code,
     message: String,
     retry_after: Option<Duration>,
+    /// Close the connection after answering (the body was not read whole, so the connection cannot be reused).
+    close: bool,
     /// The encoding of the answer: the request's, or JSON when the request's is not known.
     encoding: Encoding,
 }
@@ -68,6 +70,7 @@ impl Failure {
             code,
             message,
             retry_after: None,
+            close: false,
             encoding,
         })
     }
@@ -102,6 +105,11 @@ impl Failure {
             body,
         )
             .into_response();
+        if self.close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(after) = self.retry_after
             && let Ok(value) = HeaderValue::from_str(&after.as_secs().max(1).to_string())
         {
@@ -151,6 +159,23 @@ fn decode<R: OtlpRequest>(
             Ok((Batch::new(request), rejected))
         }
     }
+}
+
+/// The most of an oversized body read and thrown away so that the client, still sending, gets the 413 instead of
+/// a reset connection (Linux resets a socket closed with unread data, and the client loses the answer).
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+/// How long draining may take.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads and discards `body`, up to [`DRAIN_LIMIT`] bytes and [`DRAIN_TIMEOUT`]; past either, the connection is
+/// closed with whatever is left (a client sending that much past the limit is not waited for).
+async fn drain(body: Body) {
+    let limited = Limited::new(body, DRAIN_LIMIT);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        let mut limited = std::pin::pin!(limited);
+        while let Some(Ok(_)) = limited.frame().await {}
+    })
+    .await;
 }
 
 /// Checks the headers and reads the whole body, decompressed, within the size limit.
@@ -205,21 +230,40 @@ async fn read_body(
             format!("request body exceeds the limit of {} bytes", state.max_body),
         )
     };
-    let raw = match Limited::new(body, state.max_body).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Err(too_large());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > state.max_body as u64) {
+        // A client waiting for `100 Continue` has sent nothing yet: answering now spares it the upload.
+        let waits = headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if !waits {
+            drain(body).await;
         }
-        Err(e) => {
-            return Err(Failure::bad_request(
-                encoding,
-                format!("cannot read the request body: {e}"),
-            ));
+        let mut failure = too_large();
+        failure.close = true;
+        return Err(failure);
+    }
+    let mut body = body;
+    let mut raw = Vec::with_capacity(declared.map_or(0, |length| length as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            Failure::bad_request(encoding, format!("cannot read the request body: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if raw.len() + data.len() > state.max_body {
+            // A chunked body (or one whose length was not declared) outgrew the limit while the rest is on its way.
+            drain(body).await;
+            let mut failure = too_large();
+            failure.close = true;
+            return Err(failure);
         }
-    };
+        raw.extend_from_slice(&data);
+    }
     let body = decompress(compression, &raw, state.max_body).map_err(|e| match e {
         DecompressError::TooLarge => too_large(),
         DecompressError::Corrupt(e) => Failure::bad_request(

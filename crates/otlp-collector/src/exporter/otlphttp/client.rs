@@ -1,0 +1,128 @@
+//! The `otlphttp` exporter's HTTP client: hyper over rustls, `http://` and `https://` alike, HTTP/2 where the
+//! server offers it by ALPN. Its TLS config names ring as the crypto provider itself, so no process-wide default
+//! has to be installed first (reqwest's rustls features assume one, and would make every other reqwest client in
+//! the process depend on it).
+
+use crate::ClientTlsSettings;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ClientConfig, RootCertStore};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What came back.
+pub(super) struct Answer {
+    pub(super) status: http::StatusCode,
+    pub(super) headers: http::HeaderMap,
+    pub(super) body: Bytes,
+}
+
+/// A pooled HTTP(S) client with the exporter's TLS settings and timeout.
+pub(super) struct HttpClient {
+    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl HttpClient {
+    /// A client verifying servers against `tls.ca_file` (the system's roots without it), presenting
+    /// `tls.cert_file`/`tls.key_file` when a server asks for a client certificate.
+    pub(super) fn new(tls: &ClientTlsSettings, timeout: Duration) -> Result<Self, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        match &tls.ca_file {
+            Some(path) => {
+                let certificates = CertificateDer::pem_file_iter(path)
+                    .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| format!("tls.ca_file {}: {e}", path.display()))?;
+                for certificate in certificates {
+                    roots
+                        .add(certificate)
+                        .map_err(|e| format!("tls.ca_file {}: {e}", path.display()))?;
+                }
+            }
+            None => {
+                // Unreadable system certificates are skipped, as every client does; an https endpoint then fails
+                // its handshakes with a message that says so.
+                let native = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(native.certs);
+            }
+        }
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("tls: {e}"))?
+            .with_root_certificates(roots);
+        let config = match (&tls.cert_file, &tls.key_file) {
+            (Some(cert), Some(key)) => {
+                let chain = CertificateDer::pem_file_iter(cert)
+                    .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| format!("tls.cert_file {}: {e}", cert.display()))?;
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| format!("tls.key_file {}: {e}", key.display()))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| format!("tls.cert_file: {e}"))?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            _ => return Err("tls.cert_file and tls.key_file go together".into()),
+        };
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http();
+        let connector = match &tls.server_name_override {
+            Some(name) => {
+                let name = rustls::pki_types::ServerName::try_from(name.clone())
+                    .map_err(|e| format!("tls.server_name_override `{name}`: {e}"))?;
+                connector
+                    .with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
+            }
+            None => connector,
+        };
+        let connector = connector.enable_http1().enable_http2().build();
+        Ok(HttpClient {
+            inner: Client::builder(TokioExecutor::new()).build(connector),
+            timeout,
+        })
+    }
+
+    /// POSTs `body` to `url` with `headers`, within the timeout.
+    pub(super) async fn post(
+        &self,
+        url: &http::Uri,
+        headers: &http::HeaderMap,
+        body: Bytes,
+    ) -> Result<Answer, String> {
+        let mut request = http::Request::post(url.clone())
+            .body(Full::new(body))
+            .map_err(|e| e.to_string())?;
+        request.headers_mut().extend(headers.clone());
+        let exchange = async {
+            let response = self.inner.request(request).await.map_err(|e| {
+                // The connector's error says which step failed (DNS, connect, TLS); hyper's own only "client error".
+                match std::error::Error::source(&e) {
+                    Some(source) => format!("{e}: {source}"),
+                    None => e.to_string(),
+                }
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| format!("reading the answer: {e}"))?
+                .to_bytes();
+            Ok(Answer {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| format!("no answer within {:?}", self.timeout))?
+    }
+}

@@ -258,9 +258,9 @@ fn bad_values_and_references_are_errors() {
     assert!(message.contains("check_interval"), "{message}");
 
     let (_, message) = error(&format!(
-        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , otlphttp: {{ endpoint: \"https://x\" }} }}{MINIMAL_SERVICE}"
+        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , otlphttp: {{ endpoint: \"ftp://x\" }} }}{MINIMAL_SERVICE}"
     ));
-    assert!(message.contains("https is not supported"), "{message}");
+    assert!(message.contains("must be an http:// or https:// URL"), "{message}");
 
     let (path, message) = error(&format!(
         "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , arrow_flight: {{ endpoint: \"http://x:1\", compression: gzip }} }}{MINIMAL_SERVICE}"

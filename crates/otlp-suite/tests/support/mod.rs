@@ -98,6 +98,21 @@ impl Collector {
         std::fs::read_to_string(self.dir.join("collector.log")).unwrap_or_default()
     }
 
+    /// Its resident memory now (VmRSS from /proc), `None` once it has exited.
+    pub fn resident_bytes(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024)
+    }
+
     /// Sends `signal` (`KILL`, `STOP`, `CONT`, `TERM`).
     pub fn signal(&self, signal: &str) {
         let pid = self.child.id().expect("the process is running");

@@ -260,7 +260,10 @@ fn bad_values_and_references_are_errors() {
     let (_, message) = error(&format!(
         "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , otlphttp: {{ endpoint: \"ftp://x\" }} }}{MINIMAL_SERVICE}"
     ));
-    assert!(message.contains("must be an http:// or https:// URL"), "{message}");
+    assert!(
+        message.contains("must be an http:// or https:// URL"),
+        "{message}"
+    );
 
     let (path, message) = error(&format!(
         "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , arrow_flight: {{ endpoint: \"http://x:1\", compression: gzip }} }}{MINIMAL_SERVICE}"

@@ -4,13 +4,9 @@
 
 mod common;
 
-use common::{read_traces, spans};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::trace::v1::Span;
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use common::{is_error, read_traces, send_with_errors, span_id, spans};
 use otlp_collector::extension::degradation::LEVEL_METRIC;
 use otlp_collector::{Collector, Config, ReloadOutcome, RunningCollector};
-use otlp_testkit::Generator;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -49,37 +45,6 @@ const HEAVY_BY_THRESHOLDS: &str = "{ check_interval: 50ms, \
      limits: { max_cpu: 1.0, max_memory_mib: 1048576 }, \
      thresholds: { enter: [1.0e-7, 2.0e-7, 1.0e-6, 10.0], leave: [0.5e-7, 1.5e-7, 0.5e-6, 5.0], min_dwell: 0s } }";
 
-fn is_error(span: &Span) -> bool {
-    span.status
-        .as_ref()
-        .is_some_and(|s| s.code == StatusCode::Error as i32)
-}
-
-fn id(span: &Span) -> (Vec<u8>, Vec<u8>) {
-    (span.trace_id.clone(), span.span_id.clone())
-}
-
-/// Sends `requests` requests of 50 spans (a fifth of them errors); returns the spans sent.
-async fn send(grpc: &str, seed: u64, requests: usize) -> Vec<Span> {
-    let mut client = TraceServiceClient::connect(format!("http://{grpc}"))
-        .await
-        .unwrap();
-    let mut generator = Generator::new(seed).with_error_rate(0.2).unwrap();
-    let mut sent = Vec::new();
-    for _ in 0..requests {
-        let request = generator.traces(50);
-        sent.extend(
-            request
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .flat_map(|s| s.spans.clone()),
-        );
-        client.export(request).await.unwrap();
-    }
-    sent
-}
-
 /// Waits until the level gauge reads `level`; panics with the last reading after 20 s.
 async fn wait_for_level(collector: &RunningCollector, level: u64) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -114,10 +79,13 @@ async fn levels_follow_the_load_and_hot_reloaded_limits_and_thresholds() {
     // Over the memory limit: Emergency, so only error spans get in.
     wait_for_level(&collector, 4).await;
     let grpc = collector.grpc_addr("otlp").unwrap().to_string();
-    let sent = send(&grpc, 1, 10).await;
+    let sent = send_with_errors(&grpc, 1, 10).await;
     assert!(collector.flush(Duration::from_secs(10)).await);
-    let written: BTreeSet<_> = spans(&read_traces(&file, true)).iter().map(id).collect();
-    let errors: BTreeSet<_> = sent.iter().filter(|s| is_error(s)).map(id).collect();
+    let written: BTreeSet<_> = spans(&read_traces(&file, true))
+        .iter()
+        .map(span_id)
+        .collect();
+    let errors: BTreeSet<_> = sent.iter().filter(|s| is_error(s)).map(span_id).collect();
     assert!(!errors.is_empty());
     assert_eq!(written, errors);
     assert_eq!(
@@ -139,7 +107,7 @@ async fn levels_follow_the_load_and_hot_reloaded_limits_and_thresholds() {
     assert_eq!(collector.shedding().current(), None);
     assert_eq!(collector.telemetry().value(LEVEL_METRIC, &[]), Some(0));
     let grpc = collector.grpc_addr("otlp").unwrap().to_string();
-    let sent = send(&grpc, 2, 5).await;
+    let sent = send_with_errors(&grpc, 2, 5).await;
     assert!(collector.flush(Duration::from_secs(10)).await);
     assert_eq!(
         spans(&read_traces(&file, true)).len(),

@@ -4,14 +4,11 @@
 
 mod common;
 
-use common::{read_traces, spans};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use common::{is_error, read_traces, send_with_errors, span_id, spans};
 use opentelemetry_proto::tonic::trace::v1::Span;
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use otlp_collector::{Collector, Config, LoadShedding, ReloadOutcome};
 use otlp_sampling::consistent::{Randomness, Threshold, ot_from_w3c};
 use otlp_sampling::shed::Shed;
-use otlp_testkit::Generator;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -34,43 +31,12 @@ service:
     .unwrap()
 }
 
-fn is_error(span: &Span) -> bool {
-    span.status
-        .as_ref()
-        .is_some_and(|s| s.code == StatusCode::Error as i32)
-}
-
 /// The span's randomness as the specification orders it: its `rv`, else its trace ID.
 fn randomness(span: &Span) -> Randomness {
     ot_from_w3c(&span.trace_state)
         .ok()
         .and_then(|ot| ot.randomness)
         .unwrap_or_else(|| Randomness::from_trace_id(span.trace_id.as_slice().try_into().unwrap()))
-}
-
-fn id(span: &Span) -> (Vec<u8>, Vec<u8>) {
-    (span.trace_id.clone(), span.span_id.clone())
-}
-
-/// Sends `requests` requests of 50 spans (a fifth of them errors) over gRPC; returns the spans sent.
-async fn send(grpc: &str, seed: u64, requests: usize) -> Vec<Span> {
-    let mut client = TraceServiceClient::connect(format!("http://{grpc}"))
-        .await
-        .unwrap();
-    let mut generator = Generator::new(seed).with_error_rate(0.2).unwrap();
-    let mut sent = Vec::new();
-    for _ in 0..requests {
-        let request = generator.traces(50);
-        sent.extend(
-            request
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .flat_map(|s| s.spans.clone()),
-        );
-        client.export(request).await.unwrap();
-    }
-    sent
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,21 +54,21 @@ async fn shedding_keeps_errors_and_whole_traces_above_the_threshold_and_survives
     // Moderate: keep 10%.
     let threshold = Threshold::from_probability(0.1).unwrap();
     shedding.set(Shed::Below(threshold));
-    let sent = send(&grpc, 1, 20).await;
+    let sent = send_with_errors(&grpc, 1, 20).await;
     assert!(collector.flush(Duration::from_secs(10)).await);
     let written = spans(&read_traces(&file, true));
     let expected: BTreeSet<_> = sent
         .iter()
         .filter(|span| is_error(span) || threshold.should_sample(randomness(span)))
-        .map(id)
+        .map(span_id)
         .collect();
-    let got: BTreeSet<_> = written.iter().map(id).collect();
+    let got: BTreeSet<_> = written.iter().map(span_id).collect();
     assert_eq!(got.len(), expected.len());
     assert!(got == expected);
     assert!(
         sent.iter()
             .filter(|s| is_error(s))
-            .all(|s| got.contains(&id(s)))
+            .all(|s| got.contains(&span_id(s)))
     );
     // Shedding was real: most non-error spans went.
     assert!(
@@ -140,19 +106,19 @@ async fn shedding_keeps_errors_and_whole_traces_above_the_threshold_and_survives
     };
     assert_eq!(collector.shedding().current(), Some(Shed::AllButErrors));
     let grpc = collector.grpc_addr("otlp").unwrap().to_string();
-    let sent = send(&grpc, 2, 10).await;
+    let sent = send_with_errors(&grpc, 2, 10).await;
     assert!(collector.flush(Duration::from_secs(10)).await);
     let written: BTreeSet<_> = spans(&read_traces(&next_file, true))
         .iter()
-        .map(id)
+        .map(span_id)
         .collect();
-    let errors: BTreeSet<_> = sent.iter().filter(|s| is_error(s)).map(id).collect();
+    let errors: BTreeSet<_> = sent.iter().filter(|s| is_error(s)).map(span_id).collect();
     assert!(!errors.is_empty());
     assert_eq!(written, errors);
 
     // Back to Normal: everything.
     shedding.keep_all();
-    let sent = send(&grpc, 3, 5).await;
+    let sent = send_with_errors(&grpc, 3, 5).await;
     assert!(collector.flush(Duration::from_secs(10)).await);
     let written = spans(&read_traces(&next_file, true)).len();
     assert_eq!(written, errors.len() + sent.len());

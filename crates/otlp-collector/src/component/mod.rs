@@ -114,6 +114,15 @@ impl Invalid {
         }
     }
 
+    /// `Ok` without a problem; the problem `(key, message)` as [`Invalid::at`] otherwise (what a config type's
+    /// own check returns).
+    pub fn check(problem: Option<(&str, String)>) -> Result<(), Invalid> {
+        match problem {
+            Some((key, message)) => Err(Invalid::at(key, message)),
+            None => Ok(()),
+        }
+    }
+
     /// Every problem of `problems` at once, so that a config is fixed in one go rather than one error per run;
     /// `Ok` when there is none.
     pub fn all(problems: impl IntoIterator<Item = Invalid>) -> Result<(), Invalid> {

@@ -118,3 +118,39 @@ service:
 "#
     )
 }
+
+/// Whether a span's status is an error.
+pub fn is_error(span: &opentelemetry_proto::tonic::trace::v1::Span) -> bool {
+    use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+    span.status
+        .as_ref()
+        .is_some_and(|s| s.code == StatusCode::Error as i32)
+}
+
+/// A span's identity: trace id and span id.
+pub fn span_id(span: &opentelemetry_proto::tonic::trace::v1::Span) -> (Vec<u8>, Vec<u8>) {
+    (span.trace_id.clone(), span.span_id.clone())
+}
+
+/// Sends `requests` requests of 50 spans (a fifth of them errors) over gRPC to `grpc` (`host:port`); returns the
+/// spans sent.
+pub async fn send_with_errors(
+    grpc: &str,
+    seed: u64,
+    requests: usize,
+) -> Vec<opentelemetry_proto::tonic::trace::v1::Span> {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    let mut client = TraceServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .unwrap();
+    let mut generator = otlp_testkit::Generator::new(seed)
+        .with_error_rate(0.2)
+        .unwrap();
+    let mut sent = Vec::new();
+    for _ in 0..requests {
+        let request = generator.traces(50);
+        sent.extend(spans(std::slice::from_ref(&request)));
+        client.export(request).await.unwrap();
+    }
+    sent
+}

@@ -36,10 +36,7 @@ impl Component for Factory {
     const TYPE: &'static str = TYPE;
 
     fn validate(&self, config: &FleetConfig) -> Result<(), Invalid> {
-        match config.problems() {
-            Some((key, message)) => Err(Invalid::at(key, message)),
-            None => Ok(()),
-        }
+        Invalid::check(config.problems())
     }
 }
 

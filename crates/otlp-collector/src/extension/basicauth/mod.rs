@@ -187,10 +187,7 @@ impl Component for Factory {
     const TYPE: &'static str = "basicauth";
 
     fn validate(&self, config: &BasicAuthConfig) -> Result<(), Invalid> {
-        match config.problems() {
-            Some((key, message)) => Err(Invalid::at(key, message)),
-            None => Ok(()),
-        }
+        Invalid::check(config.problems())
     }
 }
 

@@ -115,10 +115,7 @@ impl Component for Factory {
     const TYPE: &'static str = "bearertokenauth";
 
     fn validate(&self, config: &BearerTokenAuthConfig) -> Result<(), Invalid> {
-        match config.problems() {
-            Some((key, message)) => Err(Invalid::at(key, message)),
-            None => Ok(()),
-        }
+        Invalid::check(config.problems())
     }
 }
 

@@ -71,10 +71,7 @@ impl Component for Factory {
     const TYPE: &'static str = "degradation";
 
     fn validate(&self, config: &DegradationConfig) -> Result<(), Invalid> {
-        match config.problems() {
-            Some((key, message)) => Err(Invalid::at(key, message)),
-            None => Ok(()),
-        }
+        Invalid::check(config.problems())
     }
 }
 

@@ -20,7 +20,7 @@
 //! | [`propagators`] | HTTP headers: W3C, B3 (single and multi), Jaeger, X-Ray | inject then extract gives the extracted context back |
 //! | [`propagator_mesh`] | HTTP headers, through [`otlp_mesh::MeshPropagator`] | the same, for the composite (with baggage and Envoy headers) |
 //! | [`arrow_ipc`] | an Arrow IPC stream and file of the normalized layout | requests read are written and read back unchanged |
-//! | [`arrow_flight`] | the `FlightData` of one `do_put` (length-delimited) | the server's decoder; requests decoded survive the client's encoding |
+//! | [`arrow_flight()`] | the `FlightData` of one `do_put` (length-delimited) | the server's decoder; requests decoded survive the client's encoding |
 //! | [`arrow_flat`] | a flat Parquet file and a flat Arrow IPC file | requests read are written and read back unchanged |
 //! | [`queue_segment`] | a persistent-queue segment file | the records kept are exactly the bytes before the cut, in sequence order; their batches pass [`otlp_protobuf`]'s checks |
 //!

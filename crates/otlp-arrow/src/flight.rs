@@ -171,11 +171,35 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Turns the `FlightData` messages of one `do_put`, in order, into requests: what the server does with each
+/// message before handing a request to the sink.
+struct FlightDecoder {
+    decoder: StreamDecoder,
+    limits: ReaderOptions,
+}
+
+impl FlightDecoder {
+    fn new(limits: ReaderOptions) -> Self {
+        Self {
+            decoder: StreamDecoder::new(),
+            limits,
+        }
+    }
+
+    /// The request completed by `data`, `None` for a message that completes none (the schema, a dictionary).
+    fn decode(&mut self, data: &FlightData) -> Result<Option<AnyRequest>, Error> {
+        let mut framed = frame_message(&data.data_header, &data.data_body, &self.limits)?;
+        match decode_guarded(&mut self.decoder, &mut framed)? {
+            Some(batch) => crate::decode_batch(&batch).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
 struct PutState<S> {
     input: Streaming<FlightData>,
-    decoder: StreamDecoder,
+    decoder: FlightDecoder,
     sink: Arc<S>,
-    limits: ReaderOptions,
     acked: u64,
     done: bool,
 }
@@ -200,15 +224,9 @@ impl<S: TelemetrySink> PutState<S> {
                 Ok(None) => return None,
                 Err(status) => return Some(Err(status)),
             };
-            let decoded = frame_message(&data.data_header, &data.data_body, &self.limits)
-                .and_then(|mut framed| decode_guarded(&mut self.decoder, &mut framed));
-            let batch = match decoded {
-                Ok(Some(batch)) => batch,
+            let telemetry = match self.decoder.decode(&data) {
+                Ok(Some(telemetry)) => telemetry,
                 Ok(None) => continue,
-                Err(e) => return Some(Err(Status::invalid_argument(e.to_string()))),
-            };
-            let telemetry = match crate::decode_batch(&batch) {
-                Ok(t) => t,
                 Err(e) => return Some(Err(Status::invalid_argument(e.to_string()))),
             };
             if let Err(refusal) = self.sink.consume(telemetry).await {
@@ -289,9 +307,8 @@ impl<S: TelemetrySink> FlightService for FlightServer<S> {
         self.authenticate(request.metadata())?;
         let state = PutState {
             input: request.into_inner(),
-            decoder: StreamDecoder::new(),
+            decoder: FlightDecoder::new(self.limits),
             sink: Arc::clone(&self.sink),
-            limits: self.limits,
             acked: 0,
             done: false,
         };
@@ -462,4 +479,39 @@ fn encode_flight_data(
         out.push(FlightData::from(batch));
     }
     Ok(out)
+}
+
+/// Entry points for `otlp-fuzz` only, not part of this crate's API: the Flight server's decoding without a
+/// gRPC server around it, and the client's encoding to make seed inputs and check round trips.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{FlightData, FlightDecoder, encode_flight_data};
+    use crate::{AnyRequest, Error, ReaderOptions, Signal, WriterOptions};
+
+    /// Decodes the messages of one `do_put` as [`FlightServer`](super::FlightServer) does: the requests up to
+    /// the first message it refuses, and why it refused that one.
+    pub fn decode_flight(
+        messages: &[FlightData],
+        limits: ReaderOptions,
+    ) -> (Vec<AnyRequest>, Option<Error>) {
+        let mut decoder = FlightDecoder::new(limits);
+        let mut requests = Vec::new();
+        for message in messages {
+            match decoder.decode(message) {
+                Ok(Some(request)) => requests.push(request),
+                Ok(None) => {}
+                Err(error) => return (requests, Some(error)),
+            }
+        }
+        (requests, None)
+    }
+
+    /// The messages [`FlightClient::send`](super::FlightClient::send) sends for `requests`.
+    pub fn encode_flight(
+        signal: Signal,
+        requests: &[AnyRequest],
+        options: &WriterOptions,
+    ) -> Result<Vec<FlightData>, Error> {
+        encode_flight_data(signal, requests, options)
+    }
 }

@@ -61,6 +61,8 @@ mod de;
 mod error;
 pub mod exporter;
 pub mod extension;
+#[doc(hidden)]
+pub mod fuzzing;
 mod id;
 pub mod pipeline;
 pub mod processor;

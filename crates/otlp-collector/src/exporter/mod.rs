@@ -9,7 +9,7 @@
 pub mod arrow_flight;
 pub mod debug;
 pub mod file;
-mod helper;
+pub(crate) mod helper;
 pub mod loadbalancing;
 pub mod otlp;
 pub mod otlphttp;

@@ -10,7 +10,7 @@ mod handle;
 mod persistent;
 mod queue;
 mod retry;
-mod segment;
+pub(crate) mod segment;
 mod timeout;
 
 pub use breaker::CircuitBreakerConfig;

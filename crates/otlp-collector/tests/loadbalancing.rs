@@ -339,6 +339,12 @@ service:
     let sent = send_traces(&front, 10, 6).await;
     let TestCollector { collector, .. } = front;
     let telemetry = collector.telemetry().clone();
+    // The receiver answers once spans are queued, which may be before the first resolution has
+    // finished on a busy machine: wait for the backend to have them all, which needs a resolved set.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while received.lock().spans.len() < sent.len() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Read while running: shutdown lets the backends go, and the gauge with them.
     assert!(
         telemetry

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use otlp_control::etcd::{EtcdFleet, RolloutChange, RolloutRequest};
 use otlp_control::fleet::{HealthGate, PickRequest, PickStrategy, RolloutStrategy};
-use otlp_suite::fleet::{FleetError, connect, validate_document};
+use otlp_suite::fleet::{EtcdTlsConfig, FleetError, connect, explain, validate_document};
 
 /// Where the fleet is.
 #[derive(Debug, Args)]
@@ -26,6 +26,15 @@ pub struct FleetArgs {
     /// etcd user (the password is read from $OTLP_FLEET_ETCD_PASSWORD).
     #[arg(long, global = true)]
     user: Option<String>,
+    /// PEM CA certificates that sign etcd's certificate (etcdctl's flag; for `https://` endpoints).
+    #[arg(long, global = true)]
+    cacert: Option<PathBuf>,
+    /// PEM client certificate, when etcd demands one (with --key).
+    #[arg(long, global = true, requires = "key")]
+    cert: Option<PathBuf>,
+    /// PEM key of --cert.
+    #[arg(long, global = true, requires = "cert")]
+    key: Option<PathBuf>,
     #[command(subcommand)]
     command: FleetCommand,
 }
@@ -150,8 +159,27 @@ pub async fn run(args: FleetArgs) -> Result<String, FleetError> {
         }) => Some(read_document(file)?),
         _ => None,
     };
-    let fleet: EtcdFleet = connect(&args.endpoints, &args.prefix, credentials, None).await?;
-    match args.command {
+    let tls = (args.cacert.is_some() || args.cert.is_some()).then(|| EtcdTlsConfig {
+        ca_file: args.cacert.clone(),
+        cert_file: args.cert.clone(),
+        key_file: args.key.clone(),
+        server_name: None,
+    });
+    let fleet: EtcdFleet =
+        connect(&args.endpoints, &args.prefix, credentials, tls.as_ref()).await?;
+    // etcd-client connects lazily without a user, so a closed connection may first show in the command.
+    execute(&fleet, args.command, document)
+        .await
+        .map_err(|error| explain(error, &args.endpoints, tls.as_ref()))
+}
+
+/// Carries out `command` on `fleet`; `document` is the validated file of `config set` or `rollout start`.
+async fn execute(
+    fleet: &EtcdFleet,
+    command: FleetCommand,
+    document: Option<Vec<u8>>,
+) -> Result<String, FleetError> {
+    match command {
         FleetCommand::Status { json: as_json } => {
             let status = fleet.status().await?;
             if as_json {

@@ -13,14 +13,16 @@
 //! - a canary whose new config makes its exports fail (the injected regression) is rolled back by the leader on
 //!   its own, and every member returns to the stable version;
 //! - a front collector whose `loadbalancing` exporter uses the `fleet` resolver follows a member joining and one
-//!   leaving mid-stream, and loses no span.
+//!   leaving mid-stream, and loses no span;
+//! - with etcd serving TLS only, demanding client certificates and with authentication on, a member and the
+//!   `fleet` CLI get in with the CA, a client certificate and the password, and are refused without them.
 
 mod support;
 
 use opentelemetry_proto::tonic::trace::v1::Span;
 use otlp_suite::control::etcd::{EtcdFleet, EtcdOptions};
 use otlp_testkit::Generator;
-use otlp_testkit::etcd::EtcdServer;
+use otlp_testkit::etcd::{EtcdServer, EtcdTls};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -106,12 +108,25 @@ fn etcd() -> EtcdServer {
 
 /// Runs `otlp-suite fleet ARGS` against the test's fleet.
 async fn fleet_cli(etcd: &str, args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(BINARY)
+    fleet_cli_as(etcd, &[], None, args).await
+}
+
+/// Runs `otlp-suite fleet ACCESS ARGS` (ACCESS: TLS and user flags) with `password` in its environment.
+async fn fleet_cli_as(
+    etcd: &str,
+    access: &[&str],
+    password: Option<&str>,
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = tokio::process::Command::new(BINARY);
+    command
         .args(["fleet", "--endpoints", etcd, "--prefix", PREFIX])
-        .args(args)
-        .output()
-        .await
-        .unwrap()
+        .args(access)
+        .args(args);
+    if let Some(password) = password {
+        command.env("OTLP_FLEET_ETCD_PASSWORD", password);
+    }
+    command.output().await.unwrap()
 }
 
 async fn status(etcd: &str) -> Value {
@@ -741,4 +756,135 @@ async fn degradation_limits_in_the_fleet_document_hot_reload_on_every_member() {
     for collector in collectors {
         collector.stop().await;
     }
+}
+
+/// What a member adds to its `fleet` settings to reach an etcd with TLS, client certificates and a password.
+fn secured_member(etcd: &str, pki: &Path, password: &str) -> String {
+    let file = |name: &str| pki.join(name).display().to_string();
+    MEMBER
+        .replace("{etcd}", etcd)
+        .replace("{id}", "secure")
+        .replace("{region}", "eu")
+        .replace(
+        "    drain_timeout: 10s\n",
+        &format!(
+            "    drain_timeout: 10s\n    username: root\n    password: \"{password}\"\n    tls:\n      \
+             ca_file: \"{}\"\n      cert_file: \"{}\"\n      key_file: \"{}\"\n",
+            file("ca.pem"),
+            file("client.pem"),
+            file("client-key.pem"),
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secured_etcd_admits_members_and_operators_with_certificate_and_password_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    otlp_testkit::pki::write_pki(&pki).unwrap();
+    let etcd = EtcdServer::start_with_tls(EtcdTls {
+        cert_file: pki.join("server.pem"),
+        key_file: pki.join("server-key.pem"),
+        client_ca_file: Some(pki.join("ca.pem")),
+    })
+    .unwrap_or_else(|error| panic!("{error}"));
+    let endpoint = etcd.endpoint();
+    assert!(endpoint.starts_with("https://"));
+
+    // Authentication on, as an operator would turn it on: a root user with the root role.
+    let tls = otlp_suite::fleet::EtcdTlsConfig {
+        ca_file: Some(pki.join("ca.pem")),
+        cert_file: Some(pki.join("client.pem")),
+        key_file: Some(pki.join("client-key.pem")),
+        server_name: None,
+    };
+    let admin =
+        otlp_suite::fleet::connect(std::slice::from_ref(&endpoint), PREFIX, None, Some(&tls))
+            .await
+            .unwrap();
+    let mut client = admin.client();
+    client.user_add("root", "s3cret", None).await.unwrap();
+    client.user_grant_role("root", "root").await.unwrap();
+    client.auth_enable().await.unwrap();
+
+    let collector = Collector::start(
+        "secure",
+        dir.path(),
+        &secured_member(&endpoint, &pki, "s3cret"),
+    )
+    .await;
+
+    let file = |name: &str| pki.join(name).display().to_string();
+    let (ca, cert, key) = (file("ca.pem"), file("client.pem"), file("client-key.pem"));
+    let operator = [
+        "--cacert", &ca, "--cert", &cert, "--key", &key, "--user", "root",
+    ];
+    let started = Instant::now();
+    loop {
+        let output =
+            fleet_cli_as(&endpoint, &operator, Some("s3cret"), &["status", "--json"]).await;
+        assert!(
+            output.status.success(),
+            "fleet status with the certificate and the password failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+        if members(&status).len() == 1 && status["leader"]["id"] == "secure" {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the member never registered and led over TLS; last status: {status:#}\n{}",
+            collector.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Each missing piece is refused, with etcd's reason in the message.
+    let refused = |output: std::process::Output| {
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let wrong_password =
+        refused(fleet_cli_as(&endpoint, &operator, Some("guess"), &["status"]).await);
+    assert!(
+        wrong_password.contains("authentication failed"),
+        "{wrong_password}"
+    );
+    let (stranger, stranger_key) = (file("stranger.pem"), file("stranger-key.pem"));
+    let foreign_certificate = [
+        "--cacert",
+        &ca,
+        "--cert",
+        &stranger,
+        "--key",
+        &stranger_key,
+        "--user",
+        "root",
+    ];
+    let untrusted =
+        refused(fleet_cli_as(&endpoint, &foreign_certificate, Some("s3cret"), &["status"]).await);
+    assert!(
+        untrusted.contains("trusts the client certificate's CA"),
+        "{untrusted}"
+    );
+    let no_certificate = refused(
+        fleet_cli_as(
+            &endpoint,
+            &["--cacert", &ca, "--user", "root"],
+            Some("s3cret"),
+            &["status"],
+        )
+        .await,
+    );
+    assert!(
+        no_certificate.contains("--cert and --key"),
+        "{no_certificate}"
+    );
+    let plaintext = endpoint.replace("https://", "http://");
+    let plaintext = refused(fleet_cli_as(&plaintext, &[], None, &["status"]).await);
+    assert!(plaintext.contains("use https:// endpoints"), "{plaintext}");
+
+    collector.stop().await;
 }

@@ -11,9 +11,13 @@
 //! # Ok::<(), otlp_testkit::etcd::EtcdError>(())
 //! ```
 //!
-//! The server is killed when the value is dropped. Start-up waits for `GET /health` to answer
-//! `"health":"true"`, polling with a doubling backoff up to [`START_DEADLINE`]: a child process
-//! offers no readiness event to wait on, and the deadline bounds the wait.
+//! [`EtcdServer::start_with_tls`] serves the client port over TLS (`https://`), and with a client CA
+//! demands client certificates (etcd's `--client-cert-auth`).
+//!
+//! The server is killed when the value is dropped. Start-up waits for `GET /health` on a plain-HTTP
+//! metrics port to answer `"health":"true"` (so a TLS client port needs no certificate to probe),
+//! polling with a doubling backoff up to [`START_DEADLINE`]: a child process offers no readiness event
+//! to wait on, and the deadline bounds the wait.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -62,6 +66,17 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> EtcdError {
     move |source| EtcdError::Io { context, source }
 }
 
+/// TLS on the test etcd's client port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdTls {
+    /// PEM server certificate (it must name `127.0.0.1`, the address clients dial).
+    pub cert_file: PathBuf,
+    /// PEM key of `cert_file`.
+    pub key_file: PathBuf,
+    /// When set, every client must present a certificate this CA signed.
+    pub client_ca_file: Option<PathBuf>,
+}
+
 /// A running (or stopped) single-member etcd owned by a test.
 #[derive(Debug)]
 pub struct EtcdServer {
@@ -69,6 +84,8 @@ pub struct EtcdServer {
     dir: tempfile::TempDir,
     client_port: u16,
     peer_port: u16,
+    metrics_port: u16,
+    tls: Option<EtcdTls>,
     child: Option<Child>,
 }
 
@@ -81,6 +98,20 @@ impl EtcdServer {
     /// [`EtcdError::Missing`] (naming the Debian package) when there is no `etcd` binary;
     /// [`EtcdError::NotReady`] when it exits or stays unhealthy past [`START_DEADLINE`].
     pub fn start() -> Result<Self, EtcdError> {
+        Self::start_inner(None)
+    }
+
+    /// Starts etcd as [`start`](Self::start) does, serving clients over TLS with `tls`.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start); a certificate etcd cannot load ends in [`EtcdError::NotReady`] with
+    /// etcd's own log.
+    pub fn start_with_tls(tls: EtcdTls) -> Result<Self, EtcdError> {
+        Self::start_inner(Some(tls))
+    }
+
+    fn start_inner(tls: Option<EtcdTls>) -> Result<Self, EtcdError> {
         let binary = find_etcd().ok_or(EtcdError::Missing)?;
         let dir = tempfile::Builder::new()
             .prefix("otlp-testkit-etcd-")
@@ -88,20 +119,24 @@ impl EtcdServer {
             .map_err(io("create the temporary directory"))?;
         let client_port = free_port()?;
         let peer_port = free_port()?;
+        let metrics_port = free_port()?;
         let mut server = Self {
             binary,
             dir,
             client_port,
             peer_port,
+            metrics_port,
+            tls,
             child: None,
         };
         server.spawn()?;
         Ok(server)
     }
 
-    /// The client URL, e.g. `http://127.0.0.1:43125`.
+    /// The client URL, e.g. `http://127.0.0.1:43125` (`https://` with TLS).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.client_port)
     }
 
     /// The client address.
@@ -183,7 +218,18 @@ impl EtcdServer {
         let log_err = log.try_clone().map_err(io("open etcd's log file"))?;
         let client_url = self.endpoint();
         let peer_url = format!("http://127.0.0.1:{}", self.peer_port);
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(tls) = &self.tls {
+            command
+                .arg(format!("--cert-file={}", tls.cert_file.display()))
+                .arg(format!("--key-file={}", tls.key_file.display()));
+            if let Some(ca) = &tls.client_ca_file {
+                command
+                    .arg("--client-cert-auth")
+                    .arg(format!("--trusted-ca-file={}", ca.display()));
+            }
+        }
+        let child = command
             .arg("--name=testkit")
             .arg(format!("--data-dir={}", self.data_dir().display()))
             .arg(format!("--listen-client-urls={client_url}"))
@@ -192,6 +238,10 @@ impl EtcdServer {
             .arg(format!("--initial-advertise-peer-urls={peer_url}"))
             .arg(format!("--initial-cluster=testkit={peer_url}"))
             .arg("--initial-cluster-state=new")
+            .arg(format!(
+                "--listen-metrics-urls=http://127.0.0.1:{}",
+                self.metrics_port
+            ))
             // Tests hold leases of a few seconds; etcd's default 5 s throttling of its
             // expiry checks is not involved, but a small snapshot count keeps the dir small.
             .arg("--snapshot-count=10000")
@@ -216,7 +266,7 @@ impl EtcdServer {
                 self.child = None;
                 return Err(self.not_ready(format!("etcd exited with {status}")));
             }
-            if health(self.client_addr()) {
+            if health(SocketAddr::from((Ipv4Addr::LOCALHOST, self.metrics_port))) {
                 return Ok(());
             }
             let now = Instant::now();

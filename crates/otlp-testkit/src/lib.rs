@@ -43,7 +43,8 @@
 //! calls yields complete traces the way a batching exporter would send them.
 //!
 //! With the `etcd` feature, `etcd::EtcdServer` starts a real etcd (Debian's `etcd-server`)
-//! on free loopback ports for tests that need one.
+//! on free loopback ports for tests that need one, over TLS if asked; with the `pki` feature,
+//! `pki::write_pki` writes the certificates such tests use.
 //!
 //! Output depends only on the seed and the start time: randomness comes from
 //! [`rand_chacha::ChaCha8Rng`], whose stream is fixed forever, and the default start time is
@@ -59,6 +60,8 @@ mod catalog;
 pub mod etcd;
 mod logs;
 mod metrics;
+#[cfg(feature = "pki")]
+pub mod pki;
 mod trace;
 mod util;
 

@@ -57,5 +57,45 @@ pub async fn connect(
     tls: Option<&EtcdTlsConfig>,
 ) -> Result<EtcdFleet, FleetError> {
     let options = connect_options(credentials, tls)?;
-    Ok(EtcdFleet::connect_with(endpoints, Some(options), prefix).await?)
+    EtcdFleet::connect_with(endpoints, Some(options), prefix)
+        .await
+        .map_err(|error| explain(error.into(), endpoints, tls))
+}
+
+/// Turns a failure to reach etcd at all (a refused or closed connection, a failed TLS handshake) into
+/// [`FleetError::Unreachable`] with a hint at the usual cause: transport errors say only "broken pipe" or
+/// "connection closed", which does not tell an operator that etcd wanted TLS or a client certificate.
+/// Anything else (etcd's own answers, such as a wrong password) is returned as it is.
+pub fn explain(error: FleetError, endpoints: &[String], tls: Option<&EtcdTlsConfig>) -> FleetError {
+    let FleetError::Control(otlp_control::Error::Etcd(etcd)) = &error else {
+        return error;
+    };
+    let transport = match etcd {
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
+        etcd_client::Error::GRpcStatus(status) => std::error::Error::source(status).is_some(),
+        _ => false,
+    };
+    if !transport {
+        return error;
+    }
+    let plaintext = endpoints.iter().any(|e| !e.starts_with("https://"));
+    let hint = match tls {
+        _ if plaintext => {
+            "if etcd serves TLS, use https:// endpoints with its CA (tls.ca_file, or --cacert)"
+        }
+        None => "give etcd's CA (tls.ca_file, or --cacert) for https:// endpoints",
+        Some(tls) if tls.cert_file.is_none() => {
+            "if etcd demands client certificates (--client-cert-auth), give one signed by its trusted CA \
+             (tls.cert_file and tls.key_file, or --cert and --key)"
+        }
+        Some(_) => {
+            "check that etcd trusts the client certificate's CA (its --trusted-ca-file) and that the CA \
+             file signs etcd's certificate for the endpoint's host"
+        }
+    };
+    FleetError::Unreachable {
+        endpoints: endpoints.join(","),
+        hint,
+        source: Box::new(error),
+    }
 }

@@ -6,9 +6,19 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FleetError {
-    /// etcd could not be reached, or an etcd operation failed.
-    #[error("etcd: {0}")]
+    /// An etcd operation failed (the message starts with `etcd:`).
+    #[error("{0}")]
     Control(#[from] otlp_control::Error),
+    /// No connection to etcd could be made or kept: refused, closed, or a TLS handshake that failed.
+    #[error("cannot talk to etcd at {endpoints}: {source}; {hint}")]
+    Unreachable {
+        /// The endpoints tried, comma-separated.
+        endpoints: String,
+        /// The usual cause of such a failure, given the settings used.
+        hint: &'static str,
+        /// The failure.
+        source: Box<FleetError>,
+    },
     /// A TLS file could not be read.
     #[error("cannot read {path}: {source}")]
     ReadFile {

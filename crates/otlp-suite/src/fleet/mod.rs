@@ -37,7 +37,7 @@ mod resolver;
 mod supervise;
 
 pub use config::{EtcdTlsConfig, FleetConfig};
-pub use connect::{connect, connect_options};
+pub use connect::{connect, connect_options, explain};
 pub use document::{merge_document, validate_document, validation_components};
 pub use error::FleetError;
 pub use extension::{Factory, TYPE};

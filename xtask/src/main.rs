@@ -58,6 +58,10 @@ enum Task {
         /// Only these packages' benches (default: every package in the workspace).
         #[arg(long = "package", short = 'p')]
         packages: Vec<String>,
+        /// Only these bench targets (cargo's `--bench`, e.g. `persistent_queue`), so that a change rebuilds one
+        /// bench binary instead of all of them.
+        #[arg(long = "bench")]
+        benches: Vec<String>,
         /// Criterion filters (regexes); several select the union of their matches.
         filters: Vec<String>,
     },
@@ -98,8 +102,12 @@ fn run(task: Task) -> anyhow::Result<ExitCode> {
         Task::Test { quick, test_args } => {
             check::run_tests(&workspace, &TestOptions { quick, test_args })
         }
-        Task::Bench { packages, filters } => {
-            bench::run_bench(&workspace, &packages, &filters)?;
+        Task::Bench {
+            packages,
+            benches,
+            filters,
+        } => {
+            bench::run_bench(&workspace, &packages, &benches, &filters)?;
             Ok(ExitCode::SUCCESS)
         }
         Task::Cross {

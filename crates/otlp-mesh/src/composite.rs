@@ -5,9 +5,9 @@ use opentelemetry::{
     propagation::{Extractor, Injector, TextMapPropagator, text_map_propagator::FieldIter},
     trace::TraceContextExt,
 };
-use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::context::{ExtractedFrom, sampling_hint};
+use crate::w3c::BaggagePropagator;
 use crate::{
     B3Encoding, B3Propagator, EnvoyPropagator, JaegerPropagator, LinkerdPropagator,
     OpenCensusPropagator, TraceStatePolicy, W3cTraceContextPropagator, XRayPropagator,

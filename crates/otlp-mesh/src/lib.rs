@@ -99,5 +99,5 @@ pub use linkerd::LinkerdPropagator;
 pub use opencensus::OpenCensusPropagator;
 pub use peer::PeerIdentity;
 pub use resource::MeshResourceDetector;
-pub use w3c::{RANDOM_TRACE_ID, TraceStatePolicy, W3cTraceContextPropagator};
+pub use w3c::{BaggagePropagator, RANDOM_TRACE_ID, TraceStatePolicy, W3cTraceContextPropagator};
 pub use xray::XRayPropagator;

@@ -57,6 +57,7 @@
 //!   place relative to the members nobody modified ("the order of unmodified key/value pairs MUST
 //!   be preserved"), whatever a sampler did to the rest of the list meanwhile.
 
+mod baggage;
 mod traceparent;
 mod tracestate;
 
@@ -68,6 +69,7 @@ use opentelemetry::{
     trace::{SpanContext, TraceContextExt, TraceState},
 };
 
+pub use baggage::BaggagePropagator;
 pub use traceparent::RANDOM_TRACE_ID;
 pub use tracestate::TraceStatePolicy;
 

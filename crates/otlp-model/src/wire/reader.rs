@@ -102,8 +102,20 @@ impl<'a> Value<'a> {
 }
 
 /// Reads a varint at `*at`, as prost does: at most 10 bytes, the 10th at most 1.
-#[inline]
+#[inline(always)]
 pub fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, WireError> {
+    // Nearly every key and most lengths fit one byte: that case stays inline, the rest is a call.
+    match bytes.get(*at) {
+        Some(&byte) if byte < 0x80 => {
+            *at += 1;
+            Ok(u64::from(byte))
+        }
+        _ => varint_long(bytes, at),
+    }
+}
+
+#[inline(never)]
+fn varint_long(bytes: &[u8], at: &mut usize) -> Result<u64, WireError> {
     let mut value = 0u64;
     for i in 0..10 {
         let byte = *bytes.get(*at).ok_or(WireError::InvalidVarint)?;

@@ -125,6 +125,17 @@ impl Batch {
         }
     }
 
+    /// The batch as encoded `Export*ServiceRequest` parts whose concatenation is the whole request: the requests
+    /// as received (shared, not copied) while nothing has changed them, one encoding otherwise. A writer that
+    /// copies into its own buffer anyway (a gRPC frame) takes these instead of [`Batch::to_protobuf`], which
+    /// would copy them once more.
+    pub fn protobuf_parts(&self) -> Vec<Bytes> {
+        match &self.encoded {
+            Some(chunks) => chunks.iter().map(|chunk| chunk.bytes.clone()).collect(),
+            None => vec![Bytes::from(self.request().encode_to_vec())],
+        }
+    }
+
     /// Appends the batch as an OTLP/JSON `Export*ServiceRequest` document to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         otlp_model::with_request!(self.request(), request => serde_json::to_writer(out, request))

@@ -34,7 +34,7 @@ pub(super) struct Backend {
 impl Backend {
     /// One request with an encoded `signal` request.
     pub(super) async fn send(&self, signal: Signal, body: Bytes) -> Result<Delivered, ExportError> {
-        with_signal!(signal, R => self.client.send_encoded::<R>(body).await)
+        with_signal!(signal, R => self.client.send_encoded::<R>(vec![body]).await)
     }
 }
 

@@ -1,12 +1,14 @@
 //! A gRPC codec that sends an already encoded request and decodes the typed response, so a retry sends the same
-//! bytes instead of encoding the batch again.
+//! bytes instead of encoding the batch again. The request comes in parts (the requests a batch was made of, as
+//! received), written one after the other into the gRPC frame: their concatenation is the request, and they are
+//! copied once, into the frame.
 
 use bytes::{Buf, BufMut, Bytes};
 use std::marker::PhantomData;
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-/// Sends `Bytes` as the message and decodes a `Response`.
+/// Sends the concatenation of `Bytes` parts as the message and decodes a `Response`.
 pub(super) struct EncodedCodec<Response>(PhantomData<Response>);
 
 impl<Response> Default for EncodedCodec<Response> {
@@ -16,7 +18,7 @@ impl<Response> Default for EncodedCodec<Response> {
 }
 
 impl<Response: prost::Message + Default + Send + 'static> Codec for EncodedCodec<Response> {
-    type Encode = Bytes;
+    type Encode = Vec<Bytes>;
     type Decode = Response;
     type Encoder = BytesEncoder;
     type Decoder = MessageDecoder<Response>;
@@ -33,11 +35,14 @@ impl<Response: prost::Message + Default + Send + 'static> Codec for EncodedCodec
 pub(super) struct BytesEncoder;
 
 impl Encoder for BytesEncoder {
-    type Item = Bytes;
+    type Item = Vec<Bytes>;
     type Error = Status;
 
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
+    fn encode(&mut self, parts: Vec<Bytes>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.reserve(parts.iter().map(Bytes::len).sum());
+        for part in parts {
+            dst.put(part);
+        }
         Ok(())
     }
 }

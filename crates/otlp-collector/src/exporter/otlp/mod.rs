@@ -112,10 +112,11 @@ impl OtlpGrpcExport {
         })
     }
 
-    /// One unary `Export` call of `R`'s service with the encoded request.
+    /// One unary `Export` call of `R`'s service with the encoded request, in parts whose concatenation is the
+    /// request.
     pub(crate) async fn send_encoded<R: OtlpRequest>(
         &self,
-        body: Bytes,
+        body: Vec<Bytes>,
     ) -> Result<Delivered, ExportError> {
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         if let Some(encoding) = self.compression {
@@ -137,14 +138,14 @@ impl OtlpGrpcExport {
 }
 
 impl Export for OtlpGrpcExport {
-    /// The signal and the request encoded as protobuf.
-    type Payload = (Signal, Bytes);
+    /// The signal and the request encoded as protobuf, in parts (shared with the batch, not copied).
+    type Payload = (Signal, Vec<Bytes>);
 
-    fn prepare(&self, batch: &Arc<Batch>) -> Result<(Signal, Bytes), ExportError> {
-        Ok((batch.signal(), batch.to_protobuf()))
+    fn prepare(&self, batch: &Arc<Batch>) -> Result<(Signal, Vec<Bytes>), ExportError> {
+        Ok((batch.signal(), batch.protobuf_parts()))
     }
 
-    async fn send(&self, (signal, body): &(Signal, Bytes)) -> Result<Delivered, ExportError> {
+    async fn send(&self, (signal, body): &(Signal, Vec<Bytes>)) -> Result<Delivered, ExportError> {
         with_signal!(*signal, R => self.send_encoded::<R>(body.clone()).await)
     }
 }

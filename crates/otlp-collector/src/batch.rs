@@ -328,6 +328,24 @@ mod tests {
     }
 
     #[test]
+    fn protobuf_parts_are_the_request_shared_or_encoded_once() {
+        let mut rope = encoded(&[&[2]], 0);
+        rope.append(encoded(&[&[1, 3]], 2)).unwrap();
+        let parts = rope.protobuf_parts();
+        // The received requests themselves, not copies.
+        let received: Vec<&Bytes> = rope.encoded().unwrap().collect();
+        assert_eq!(parts.len(), 2);
+        for (part, chunk) in parts.iter().zip(received) {
+            assert_eq!(part.as_ptr(), chunk.as_ptr());
+        }
+        assert_eq!(parts.concat(), rope.to_protobuf());
+        let decoded = traces(&[&[2], &[1, 3]]);
+        let parts = decoded.protobuf_parts();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts.concat(), decoded.to_protobuf());
+    }
+
+    #[test]
     fn encoded_requests_stay_encoded_until_changed() {
         let mut batch = encoded(&[&[2]], 0);
         batch.append(encoded(&[&[3]], 2)).unwrap();

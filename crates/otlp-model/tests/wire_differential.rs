@@ -491,3 +491,56 @@ fn nesting_beyond_prost_s_limit_is_refused_like_prost() {
         );
     }
 }
+
+/// `bytes` as a length-delimited field.
+fn field(number: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![(number << 3) | 2];
+    prost::encoding::encode_varint(bytes.len() as u64, &mut out);
+    out.extend_from_slice(bytes);
+    out
+}
+
+#[test]
+fn hand_made_attributes_are_judged_like_prost() {
+    // Each a `KeyValue`'s bytes: the scanner has its own loops for `KeyValue` and `AnyValue`.
+    let attributes: [&[u8]; 16] = [
+        &[0x0a, 0x01, b'k', 0x12, 0x03, 0x0a, 0x01, b'v'], // key "k", string value "v"
+        &[0x08, 0x05],                                     // key sent as a varint
+        &[0x0a, 0x01, 0xff],                               // key not UTF-8
+        &[0x10, 0x01],                                     // value sent as a varint
+        &[0x12, 0x03, 0x0a, 0x01, 0xff],                   // string value not UTF-8
+        &[0x12, 0x03, 0x1a, 0x01, 0x00],                   // int value sent length-delimited
+        &[0x12, 0x02, 0x20, 0x01],                         // double value sent as a varint
+        &[0x12, 0x02, 0x48, 0x01],                         // unknown AnyValue field: skipped
+        &[0x12, 0x06, 0x32, 0x04, 0x0a, 0x02, 0x08, 0x05], // key-value list whose key is a varint
+        &[0x12, 0x07, 0x2a, 0x05, 0x0a, 0x03, 0x0a, 0x01, 0xff], // array holding a bad string
+        &[0x18, 0x07],                                     // key_strindex
+        &[0x1d, 0, 0, 0, 0],                               // key_strindex sent as fixed32
+        &[0x2b, 0x2c],                                     // unknown group: skipped
+        &[0x2c],                                           // end group without a start
+        &[0x12, 0x05, 0x0a, 0x01],                         // value cut short
+        &[0x12, 0x02, 0x3a, 0x00],                         // empty bytes value
+    ];
+    let mut accepted = 0;
+    for attribute in attributes {
+        let mut span = field(1, &[1; 16]);
+        span.extend(field(2, &[2; 8]));
+        span.extend(field(9, attribute));
+        let request = field(1, &field(2, &field(2, &span)));
+        agree::<ExportTraceServiceRequest>(&request).unwrap();
+        accepted += usize::from(wire::scan(Signal::Traces, &request).is_ok());
+        // The same attribute on the resource, the scope, an event and a log record.
+        let resource = field(1, &field(1, attribute));
+        agree::<ExportTraceServiceRequest>(&field(1, &resource)).unwrap();
+        let scope = field(1, &field(3, attribute));
+        agree::<ExportTraceServiceRequest>(&field(1, &field(2, &scope))).unwrap();
+        let mut with_event = field(1, &[1; 16]);
+        with_event.extend(field(2, &[2; 8]));
+        with_event.extend(field(11, &field(3, attribute)));
+        agree::<ExportTraceServiceRequest>(&field(1, &field(2, &field(2, &with_event)))).unwrap();
+        let log = field(6, attribute);
+        agree::<ExportLogsServiceRequest>(&field(1, &field(2, &field(2, &log)))).unwrap();
+    }
+    // The valid, skipped-unknown, key_strindex, group and empty-bytes cases; every other one is refused.
+    assert_eq!(accepted, 5);
+}

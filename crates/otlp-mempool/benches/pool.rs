@@ -1,6 +1,6 @@
 //! Criterion benchmarks: a pool get+put (guard dropped) beside a heap allocation and free
 //! (`peer_box_new_drop`) and beside the `object-pool` crate's pull+drop (`peer_object_pool`),
-//! for a 64-byte object and for a 4 KiB buffer; a batch arena's per-batch cost beside boxing
+//! for a 64-byte object and for a 4 KiB buffer, with the floors of a lock-free shared pool; a batch arena's per-batch cost beside boxing
 //! each allocation.
 
 use std::hint::black_box;
@@ -35,6 +35,38 @@ fn pool_get_put(c: &mut Criterion) {
             object[0] = black_box(1);
         })
     });
+
+    // The floors of any pool shared without locks: the bare queue's pop and push under the guard, and the two
+    // uncontended atomic read-modify-writes that a get and a put need at the least (a locked instruction each
+    // on x86). A pool under the second figure needs per-thread caches.
+    let queue = crossbeam_queue::ArrayQueue::new(64);
+    for _ in 0..64 {
+        let _ = queue.push(Box::new(Object::default()));
+    }
+    group.bench_function(
+        BenchmarkId::new("peer_floor_queue_pop_push", "object_64b"),
+        |b| {
+            b.iter(|| {
+                if let Some(mut object) = queue.pop() {
+                    object[0] = black_box(1);
+                    let _ = queue.push(object);
+                }
+            })
+        },
+    );
+    let counters = [
+        std::sync::atomic::AtomicU64::new(0),
+        std::sync::atomic::AtomicU64::new(0),
+    ];
+    group.bench_function(
+        BenchmarkId::new("peer_floor_two_atomic_rmw", "object_64b"),
+        |b| {
+            b.iter(|| {
+                counters[0].fetch_add(black_box(1), std::sync::atomic::Ordering::AcqRel);
+                counters[1].fetch_add(black_box(1), std::sync::atomic::Ordering::AcqRel);
+            })
+        },
+    );
 
     let buffers = BufferPool::new(64, 4096, 1 << 20);
     group.bench_function(BenchmarkId::new("otlp_mempool", "buffer_4k"), |b| {

@@ -32,10 +32,7 @@ const SPANS_PER_REQUEST: usize = 100;
 const TICKS_PER_SECOND: f64 = 100.0;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
+    otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 /// The release binary: from `cargo xtask bench`, or built here.

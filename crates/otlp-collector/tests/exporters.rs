@@ -137,12 +137,8 @@ async fn otlphttp_exporter_forwards_every_signal_as_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_exporter_retries_until_the_backend_comes_up() {
-    // Find a free port, then leave it closed: the backend is "down".
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A free port left closed: the backend is "down".
+    let port = otlp_testkit::net::free_port().unwrap();
     let forwarder = TestCollector::start(&forwarder_config(
         "otlp",
         &format!(

@@ -68,11 +68,7 @@ service:
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 fn span_ids(requests: &[ExportTraceServiceRequest]) -> BTreeSet<Vec<u8>> {

@@ -121,11 +121,7 @@ async fn the_previous_config_gets_its_port_back_from_a_next_one_that_bound_it_an
     // The next config binds the previous one's gRPC port, then fails on its self-metrics port: its receiver must
     // be closed by the time the previous config binds that port again, or nothing runs at all.
     let dir = tempfile::tempdir().unwrap();
-    let grpc = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
+    let grpc = format!("127.0.0.1:{}", otlp_testkit::net::free_port().unwrap());
     let old = config(dir.path(), "old.jsonl", &grpc);
     let collector = Collector::new(old.clone()).start().await.unwrap();
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

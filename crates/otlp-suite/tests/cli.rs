@@ -9,11 +9,7 @@ use std::time::{Duration, Instant};
 const BINARY: &str = env!("CARGO_BIN_EXE_otlp-suite");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 #[test]

@@ -295,11 +295,7 @@ fn shutdown_event() -> Value {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 /// A collector config receiving on `http_port` and exporting to the test's backend. The batch processor holds

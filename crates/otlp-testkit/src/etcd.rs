@@ -21,7 +21,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -312,12 +312,7 @@ fn health(addr: SocketAddr) -> bool {
 }
 
 fn free_port() -> Result<u16, EtcdError> {
-    let listener =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io("find a free loopback port"))?;
-    Ok(listener
-        .local_addr()
-        .map_err(io("find a free loopback port"))?
-        .port())
+    crate::net::free_port().map_err(io("find a free loopback port"))
 }
 
 /// `$OTLP_SUITE_ETCD`, else `etcd` on PATH, /usr/bin or /usr/sbin.

@@ -44,7 +44,8 @@
 //!
 //! With the `etcd` feature, `etcd::EtcdServer` starts a real etcd (Debian's `etcd-server`)
 //! on free loopback ports for tests that need one, over TLS if asked; with the `pki` feature,
-//! `pki::write_pki` writes the certificates such tests use.
+//! `pki::write_pki` writes the certificates such tests use. [`net::free_port`] names a loopback port for a
+//! server that is started later without the race of binding port 0 and dropping it.
 //!
 //! Output depends only on the seed and the start time: randomness comes from
 //! [`rand_chacha::ChaCha8Rng`], whose stream is fixed forever, and the default start time is
@@ -60,6 +61,7 @@ mod catalog;
 pub mod etcd;
 mod logs;
 mod metrics;
+pub mod net;
 #[cfg(feature = "pki")]
 pub mod pki;
 mod trace;

@@ -19,11 +19,7 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_otlp-suite");
 pub const PATIENCE: Duration = Duration::from_secs(90);
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 /// One `otlp-suite collect` process with an OTLP/gRPC receiver and a metrics endpoint on free ports. Killed if the

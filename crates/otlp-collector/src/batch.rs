@@ -231,6 +231,28 @@ impl Batch {
         Batch::from(self.edit(|request| request.split_front(max_items)))
     }
 
+    /// Removes whole received requests from the front until they hold at least `min_items` items (or all there
+    /// are) and returns them as a batch of their own: a batch of about `min_items` that never cuts a request, as
+    /// otelcol's batch processor sends when `send_batch_max_size` is unset. A batch already decoded into one
+    /// request has no received requests left to keep whole, so it is cut at `min_items`.
+    pub fn split_front_requests(&mut self, min_items: usize) -> Batch {
+        let Some(chunks) = &self.encoded else {
+            return self.split_front(min_items);
+        };
+        let mut taken = 0;
+        let whole = chunks
+            .iter()
+            .take_while(|chunk| {
+                let more = taken < min_items;
+                if more {
+                    taken += chunk.items;
+                }
+                more
+            })
+            .count();
+        self.split_front(chunks[..whole].iter().map(|chunk| chunk.items).sum())
+    }
+
     /// Decodes the encoded requests into one request. The scanner accepted every chunk and accepts only what
     /// prost decodes, so a failure here is a broken invariant: it is logged, and the chunk counts as lost.
     fn decode(&self) -> AnyRequest {
@@ -325,6 +347,34 @@ mod tests {
                 assert_eq!(rejoined, all, "max {max}");
             }
         }
+    }
+
+    #[test]
+    fn split_front_requests_takes_whole_requests_up_to_the_first_that_reaches_the_size() {
+        let rope = || {
+            let mut rope = encoded(&[&[2, 3]], 0);
+            rope.append(encoded(&[&[], &[4]], 5)).unwrap();
+            rope.append(encoded(&[&[1, 0, 2]], 9)).unwrap();
+            rope
+        };
+        // Requests of 5, 4 and 3 items: a size inside a request takes that request whole.
+        for (min, expected) in [(0, 0), (1, 5), (5, 5), (6, 9), (9, 9), (10, 12), (100, 12)] {
+            let mut batch = rope();
+            let all = span_ids(&batch);
+            let head = batch.split_front_requests(min);
+            assert_eq!(head.item_count(), expected, "min {min}");
+            assert_eq!(
+                head.encoded().map_or(0, |chunks| chunks.len()) > 0,
+                expected > 0
+            );
+            let mut rejoined = span_ids(&head);
+            rejoined.extend(span_ids(&batch));
+            assert_eq!(rejoined, all, "min {min}");
+        }
+        // Decoded, the received requests are gone: the cut falls at the size.
+        let mut decoded = traces(&[&[2, 3], &[4]]);
+        assert_eq!(decoded.split_front_requests(6).item_count(), 6);
+        assert_eq!(decoded.item_count(), 3);
     }
 
     #[test]

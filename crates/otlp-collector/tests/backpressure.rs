@@ -21,19 +21,22 @@ use tonic_types::StatusExt;
 struct GatedBackend {
     url: String,
     received: Arc<AtomicUsize>,
+    /// The most spans one request brought.
+    largest: Arc<AtomicUsize>,
     gate: watch::Sender<bool>,
 }
 
 impl GatedBackend {
     async fn start() -> GatedBackend {
         let received = Arc::new(AtomicUsize::new(0));
+        let largest = Arc::new(AtomicUsize::new(0));
         let (gate, gate_rx) = watch::channel(false);
-        let counter = received.clone();
+        let (counter, most) = (received.clone(), largest.clone());
         let app = axum::Router::new().route(
             "/v1/traces",
             axum::routing::post(move |body: axum::body::Bytes| {
                 let mut gate = gate_rx.clone();
-                let counter = counter.clone();
+                let (counter, most) = (counter.clone(), most.clone());
                 async move {
                     while !*gate.borrow() {
                         if gate.changed().await.is_err() {
@@ -41,7 +44,9 @@ impl GatedBackend {
                         }
                     }
                     let request = ExportTraceServiceRequest::decode(body.as_ref()).unwrap();
-                    counter.fetch_add(otlp_testkit::span_count(&request), Ordering::SeqCst);
+                    let spans = otlp_testkit::span_count(&request);
+                    counter.fetch_add(spans, Ordering::SeqCst);
+                    most.fetch_max(spans, Ordering::SeqCst);
                     ExportTraceServiceResponse::default().encode_to_vec()
                 }
             }),
@@ -52,12 +57,20 @@ impl GatedBackend {
         GatedBackend {
             url,
             received,
+            largest,
             gate,
         }
     }
 }
 
 fn config(backend: &str) -> String {
+    config_with_batch(
+        backend,
+        "send_batch_size: 50, send_batch_max_size: 50, timeout: 5ms",
+    )
+}
+
+fn config_with_batch(backend: &str, batch: &str) -> String {
     format!(
         r#"
 receivers:
@@ -66,7 +79,7 @@ receivers:
       grpc: {{ endpoint: "127.0.0.1:0" }}
       http: {{ endpoint: "127.0.0.1:0" }}
 processors:
-  batch: {{ send_batch_size: 50, send_batch_max_size: 50, timeout: 5ms }}
+  batch: {{ {batch} }}
 exporters:
   otlphttp:
     endpoint: "{backend}"
@@ -209,6 +222,31 @@ async fn blocked_exporter_refuses_retryably_then_delivers_everything_accepted() 
     );
     assert_eq!(telemetry.total("otelcol_exporter_send_failed_spans"), 0);
     assert_eq!(telemetry.total("otelcol_processor_dropped_spans"), 0);
+}
+
+/// Without `send_batch_max_size`, what piles up in the batch processor during a stall leaves in batches of about
+/// `send_batch_size` (whole requests, as otelcol sends), not as one batch of everything: an exporter's memory
+/// follows the batch size, not the length of the stall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_stall_batches_stay_near_the_batch_size_without_a_maximum() {
+    let backend = GatedBackend::start().await;
+    let harness = TestCollector::start(&config_with_batch(
+        &backend.url,
+        "send_batch_size: 50, timeout: 5ms",
+    ))
+    .await;
+    let mut generator = Generator::new(13);
+    let accepted = fill_until_refused(&harness.http_endpoint(), &mut generator).await;
+    // Room for eight batches in the processor, two in the queue and one being sent.
+    assert!(accepted >= 400, "{accepted}");
+
+    backend.gate.send(true).unwrap();
+    let TestCollector { collector, .. } = harness;
+    let report = collector.shutdown(Duration::from_secs(20)).await;
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(backend.received.load(Ordering::SeqCst), accepted);
+    // 20-span requests up to the first that reaches 50.
+    assert_eq!(backend.largest.load(Ordering::SeqCst), 60);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! The `batch` processor's settings.
 
+use crate::Batch;
 use crate::de;
 use serde::Deserialize;
 use std::time::Duration;
@@ -42,12 +43,15 @@ impl BatchConfig {
         batch.saturating_mul(8)
     }
 
-    /// The most items sent on at once.
-    pub(crate) fn chunk(&self) -> usize {
-        if self.send_batch_max_size == 0 {
-            usize::MAX
-        } else {
-            self.send_batch_max_size
+    /// Takes the next batch to send from `pending`: at most `send_batch_max_size` items when that is set; else
+    /// whole received requests up to the first that reaches `send_batch_size`, as otelcol sends. Never all that is
+    /// pending at once: after a stall downstream the buffer holds several batches' worth, and one batch of all of
+    /// them would cost the exporters memory in proportion (a columnar file writer about 3 KB a span).
+    pub(crate) fn next_batch(&self, pending: &mut Batch) -> Batch {
+        match (self.send_batch_max_size, self.send_batch_size) {
+            (0, 0) => pending.split_front(usize::MAX),
+            (0, size) => pending.split_front_requests(size),
+            (max, _) => pending.split_front(max),
         }
     }
 }

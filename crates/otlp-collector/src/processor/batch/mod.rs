@@ -1,5 +1,5 @@
 //! The `batch` processor: gathers small requests into batches of `send_batch_size` items (split at
-//! `send_batch_max_size`), or whatever arrived within `timeout`, as otelcol's does.
+//! `send_batch_max_size`, else whole requests), or whatever arrived within `timeout`, as otelcol's does.
 //!
 //! Unlike otelcol's, its buffer is bounded: while the next stage refuses (its queues are full) the processor keeps
 //! the batch, waits for the next stage to have room, and refuses new data once its own buffer is full, so
@@ -144,7 +144,7 @@ async fn flush_loop(shared: Arc<Shared>) {
                 if pending.is_empty() || !(full || timed_out || closing) {
                     break;
                 }
-                let chunk = pending.split_front(shared.config.chunk());
+                let chunk = shared.config.next_batch(&mut pending);
                 shared
                     .pending_items
                     .store(pending.item_count(), Ordering::Relaxed);

@@ -45,7 +45,7 @@ impl HelperSettings {
                 // Enough to ride out a file's rotation and sync; the batch processor in front holds eight more
                 // batches. Each queued batch is a batch's worth of memory (about 5 MB at 8192 spans), and under a
                 // load the disk cannot take a deeper queue only adds memory before clients are told to back off:
-                // 64 took the embedded default to 640 MB under `loadgen --max`, 8 to 330 MB.
+                // 64 took the embedded default to 640 MB under `loadgen --max`, 8 to about 340 MB.
                 queue_size: 8,
                 ..QueueConfig::default()
             },

@@ -69,6 +69,18 @@ fn write_time(c: &mut Criterion) {
                 builder.finish().unwrap()
             });
         });
+        // What the collector does: the received bytes walked in place, no prost tree.
+        let encoded = proto(&request);
+        group.bench_with_input(
+            BenchmarkId::new("flat_batch_from_encoded", n),
+            &encoded,
+            |b, bytes| {
+                b.iter(|| {
+                    builder.append_encoded(black_box(bytes)).unwrap();
+                    builder.finish().unwrap()
+                });
+            },
+        );
         group.bench_with_input(BenchmarkId::new("peer_prost_zstd", n), &request, |b, r| {
             b.iter(|| zstd::bulk::compress(&proto(black_box(r)), 3).unwrap());
         });

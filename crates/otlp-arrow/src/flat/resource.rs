@@ -289,7 +289,10 @@ pub(crate) struct ContextArrays {
 pub(crate) struct Context {
     resource: ResourceCols,
     scope: ScopeCols,
-    service_name: Option<String>,
+    /// The first `service.name` of the resource being described, if `has_service_name`; the buffer is kept from
+    /// one resource to the next rather than allocated for each.
+    service_name: String,
+    has_service_name: bool,
     rows_resource: ResourceCols,
     rows_scope: ScopeCols,
     /// Items appended since the templates last changed.
@@ -311,7 +314,7 @@ impl Context {
         self.flush_run();
         self.resource.clear();
         self.scope.clear();
-        self.service_name = None;
+        self.has_service_name = false;
     }
 
     pub(crate) fn resource_attribute(
@@ -324,8 +327,11 @@ impl Context {
         self.resource
             .attributes
             .push_entry(key, value, key_strindex)?;
-        if let (SERVICE_NAME_KEY, ValueRef::Str(name), None) = (key, value, &self.service_name) {
-            self.service_name = Some(name.to_owned());
+        if let (SERVICE_NAME_KEY, ValueRef::Str(name), false) = (key, value, self.has_service_name)
+        {
+            self.service_name.clear();
+            self.service_name.push_str(name);
+            self.has_service_name = true;
         }
         Ok(())
     }
@@ -353,8 +359,10 @@ impl Context {
         r.id.push(self.next_resource_id);
         self.next_resource_id = self.next_resource_id.wrapping_add(1);
         if info.present {
-            r.service_name
-                .push_opt(self.service_name.as_deref().map(str::as_bytes));
+            r.service_name.push_opt(
+                self.has_service_name
+                    .then_some(self.service_name.as_bytes()),
+            );
             r.attributes.close_row();
             r.dropped_attributes_count
                 .push(info.dropped_attributes_count);

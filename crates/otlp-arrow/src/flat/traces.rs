@@ -81,25 +81,37 @@ pub struct LinkInfo<'a> {
     pub dropped_attributes_count: u32,
 }
 
+/// Built once and shared, as the schema is: every batch's finish needs them.
 fn event_fields() -> Fields {
-    Fields::from(vec![
-        Field::new(col::TIME, timestamp_type(), true),
-        Field::new(col::NAME, DataType::Utf8, false),
-        attributes_field(col::ATTRIBUTES),
-        Field::new(col::DROPPED_ATTRIBUTES_COUNT, DataType::UInt32, false),
-    ])
+    static FIELDS: OnceLock<Fields> = OnceLock::new();
+    FIELDS
+        .get_or_init(|| {
+            Fields::from(vec![
+                Field::new(col::TIME, timestamp_type(), true),
+                Field::new(col::NAME, DataType::Utf8, false),
+                attributes_field(col::ATTRIBUTES),
+                Field::new(col::DROPPED_ATTRIBUTES_COUNT, DataType::UInt32, false),
+            ])
+        })
+        .clone()
 }
 
+/// Built once and shared, as the schema is: every batch's finish needs them.
 fn link_fields() -> Fields {
-    let (trace_id, span_id) = ids();
-    Fields::from(vec![
-        trace_id,
-        span_id,
-        Field::new(col::TRACE_STATE, DataType::Utf8, false),
-        Field::new(col::FLAGS, DataType::UInt32, false),
-        attributes_field(col::ATTRIBUTES),
-        Field::new(col::DROPPED_ATTRIBUTES_COUNT, DataType::UInt32, false),
-    ])
+    static FIELDS: OnceLock<Fields> = OnceLock::new();
+    FIELDS
+        .get_or_init(|| {
+            let (trace_id, span_id) = ids();
+            Fields::from(vec![
+                trace_id,
+                span_id,
+                Field::new(col::TRACE_STATE, DataType::Utf8, false),
+                Field::new(col::FLAGS, DataType::UInt32, false),
+                attributes_field(col::ATTRIBUTES),
+                Field::new(col::DROPPED_ATTRIBUTES_COUNT, DataType::UInt32, false),
+            ])
+        })
+        .clone()
 }
 
 /// The flat traces schema (one row per span).

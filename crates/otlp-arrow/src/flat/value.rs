@@ -10,7 +10,7 @@
 //! map keeps every entry in the order sent, duplicates included (DuckDB's
 //! `attributes['k']` then answers the first).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int64Array, MapArray,
@@ -83,28 +83,39 @@ impl<'a> ValueRef<'a> {
     }
 }
 
-/// The fields of a value struct.
+/// The fields of a value struct. Built once and shared (`Fields` is reference-counted): every batch's finish
+/// needs them for each attribute column, and building them is a dozen small allocations each time.
 pub(crate) fn value_fields() -> Fields {
-    Fields::from(vec![
-        Field::new(field::STR, DataType::Utf8, true),
-        Field::new(field::INT, DataType::Int64, true),
-        Field::new(field::DOUBLE, DataType::Float64, true),
-        Field::new(field::BOOL, DataType::Boolean, true),
-        Field::new(field::BYTES, DataType::Binary, true),
-        Field::new(field::JSON, DataType::Utf8, true),
-    ])
+    static FIELDS: OnceLock<Fields> = OnceLock::new();
+    FIELDS
+        .get_or_init(|| {
+            Fields::from(vec![
+                Field::new(field::STR, DataType::Utf8, true),
+                Field::new(field::INT, DataType::Int64, true),
+                Field::new(field::DOUBLE, DataType::Float64, true),
+                Field::new(field::BOOL, DataType::Boolean, true),
+                Field::new(field::BYTES, DataType::Binary, true),
+                Field::new(field::JSON, DataType::Utf8, true),
+            ])
+        })
+        .clone()
 }
 
-/// The map entries field of an attributes column.
+/// The map entries field of an attributes column, built once as [`value_fields`] is.
 pub(crate) fn entries_field() -> FieldRef {
-    Arc::new(Field::new(
-        field::ENTRIES,
-        DataType::Struct(Fields::from(vec![
-            Field::new(field::KEY, DataType::Utf8, false),
-            Field::new(field::VALUE, DataType::Struct(value_fields()), false),
-        ])),
-        false,
-    ))
+    static FIELD: OnceLock<FieldRef> = OnceLock::new();
+    FIELD
+        .get_or_init(|| {
+            Arc::new(Field::new(
+                field::ENTRIES,
+                DataType::Struct(Fields::from(vec![
+                    Field::new(field::KEY, DataType::Utf8, false),
+                    Field::new(field::VALUE, DataType::Struct(value_fields()), false),
+                ])),
+                false,
+            ))
+        })
+        .clone()
 }
 
 /// `Map<Utf8, Struct<str, int, double, bool, bytes, json>>`.

@@ -38,11 +38,13 @@ impl BufferPool {
     }
 
     /// An empty buffer, borrowed for the current scope.
+    #[inline]
     pub fn get(&self) -> PooledBuffer<'_> {
         self.pool.get()
     }
 
     /// An empty buffer that can be sent to another task or thread.
+    #[inline]
     pub fn get_owned(&self) -> OwnedBuffer {
         self.pool.get_owned()
     }

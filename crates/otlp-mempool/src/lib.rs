@@ -28,16 +28,19 @@
 //!
 //! Allocation-free building blocks for the collector's hot path:
 //!
-//! * [`Pool`] — a bounded lock-free object pool on crossbeam's `ArrayQueue`, pre-allocated, with
-//!   RAII guards ([`Pooled`], [`OwnedPooled`]) that return objects on drop, and hit, miss and
-//!   discard counters ([`PoolStats`]).
+//! * [`Pool`] — a bounded object pool, pre-allocated, with a small per-thread cache of objects in
+//!   front of a shared lock-free crossbeam `ArrayQueue` (a get and a put touch only the calling
+//!   thread's cache in the common case), RAII guards ([`Pooled`], [`OwnedPooled`]) that return
+//!   objects on drop on whichever thread, and exact hit, miss and discard counters
+//!   ([`PoolStats`]). The caches count toward the capacity: the pool never keeps more.
 //! * [`BatchArena`] — a bumpalo arena per batch; its [`BatchScope`] guard resets it on drop.
 //! * [`SpanBuilder`], [`Attributes`], [`FixedAttributes`] — span and attribute builders with 16
 //!   attributes inline (`SmallVec` spills beyond, `ArrayVec` refuses).
 //! * [`BufferPool`] — pooled `Vec<u8>` buffers for decoding and encoding.
 //!
-//! `unsafe` is limited to the pool guards (moving the object out of a `ManuallyDrop` exactly
-//! once), each block with its `SAFETY` argument.
+//! `unsafe` is limited to the pool: its guards (moving the object out of a `ManuallyDrop` exactly
+//! once) and its per-thread caches (a stack only its own thread touches), each block with its
+//! `SAFETY` argument.
 #![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(
@@ -57,4 +60,4 @@ pub use builder::{
     Attribute, Attributes, FixedAttributes, INLINE_ATTRIBUTES, SpanBuilder, SpanKind, Value,
 };
 pub use error::{Error, Result};
-pub use pool::{OwnedPooled, Pool, PoolStats, Pooled};
+pub use pool::{MAX_THREAD_CACHE, OwnedPooled, Pool, PoolStats, Pooled};

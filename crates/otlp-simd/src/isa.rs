@@ -42,16 +42,22 @@ pub const FORCE_SCALAR_ENV: &str = "OTLP_SIMD_FORCE_SCALAR";
 /// The instruction set this process dispatches to: the best the CPU supports, unless
 /// [`FORCE_SCALAR_ENV`] is set, or the crate runs under Miri (which interprets only the scalar
 /// paths).
+#[inline]
 pub fn current() -> Isa {
-    let code = match DETECTED.load(Ordering::Relaxed) {
-        UNKNOWN => {
-            let code = detect();
-            // Every thread computes the same answer, so a race only repeats the query.
-            DETECTED.store(code, Ordering::Relaxed);
-            code
-        }
-        code => code,
-    };
+    // Inlined so that a kernel's dispatch is a load and a compare in its caller, not a call.
+    match DETECTED.load(Ordering::Relaxed) {
+        AVX2 => Isa::Avx2,
+        NEON => Isa::Neon,
+        SCALAR => Isa::Scalar,
+        _ => detect_and_cache(),
+    }
+}
+
+#[cold]
+fn detect_and_cache() -> Isa {
+    let code = detect();
+    // Every thread computes the same answer, so a race only repeats the query.
+    DETECTED.store(code, Ordering::Relaxed);
     match code {
         AVX2 => Isa::Avx2,
         NEON => Isa::Neon,

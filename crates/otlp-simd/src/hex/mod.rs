@@ -46,50 +46,90 @@ pub fn decode_into(src: &[u8], dst: &mut [u8]) -> Result<()> {
     }
 }
 
+// The single-id encoders call SSE2 functions without detecting SSE2: x86_64 includes it.
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(cfg!(target_feature = "sse2"));
+
 /// The 32 lower-case hex digits of a trace id.
+///
+/// Inlined, dispatch included: on x86_64 with AVX2 the kernel is SSE2 code (the x86_64 baseline)
+/// that runs in the caller without a call, where the general path's AVX2 function would cost a
+/// call that, for 16 bytes, takes longer than the encoding.
+#[inline]
 pub fn encode_trace_id(id: &[u8; 16]) -> [u8; 32] {
     #[cfg(target_arch = "x86_64")]
     if isa::current() == Isa::Avx2 {
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted below).
         return unsafe { x86::encode_trace_id(id) };
     }
+    encode_trace_id_elsewhere(id)
+}
+
+/// [`encode_trace_id`] off x86_64's AVX2 tier: NEON or the scalar twin, through [`encode_into`].
+fn encode_trace_id_elsewhere(id: &[u8; 16]) -> [u8; 32] {
     let mut out = [0; 32];
     // The lengths are fixed by the types, so the length check cannot fail.
     let _ = encode_into(id, &mut out);
     out
 }
 
-/// The 16 lower-case hex digits of a span id.
+/// The 16 lower-case hex digits of a span id (inlined, like [`encode_trace_id`]).
+#[inline]
 pub fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
     #[cfg(target_arch = "x86_64")]
     if isa::current() == Isa::Avx2 {
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted below).
         return unsafe { x86::encode_span_id(id) };
     }
+    encode_span_id_elsewhere(id)
+}
+
+/// [`encode_span_id`] off x86_64's AVX2 tier.
+fn encode_span_id_elsewhere(id: &[u8; 8]) -> [u8; 16] {
     let mut out = [0; 16];
     let _ = encode_into(id, &mut out);
     out
 }
 
 /// Decodes a trace id from exactly 32 hex digits.
+///
+/// Inlined, dispatch included, with an SSE2 kernel on x86_64's AVX2 tier, as
+/// [`encode_trace_id`]; input with a bad digit or of the wrong length goes the general way, which
+/// finds the error.
+#[inline]
 pub fn decode_trace_id(hex: &[u8]) -> Result<[u8; 16]> {
     #[cfg(target_arch = "x86_64")]
-    if let (Isa::Avx2, Ok(hex)) = (isa::current(), <&[u8; 32]>::try_from(hex)) {
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
-        return unsafe { x86::decode_trace_id(hex) };
+    if let (Isa::Avx2, Ok(digits)) = (isa::current(), <&[u8; 32]>::try_from(hex)) {
+        // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted above).
+        if let Some(id) = unsafe { x86::decode_trace_id(digits) } {
+            return Ok(id);
+        }
     }
+    decode_trace_id_elsewhere(hex)
+}
+
+/// [`decode_trace_id`] through [`decode_into`]: other ISAs, and errors on every ISA.
+fn decode_trace_id_elsewhere(hex: &[u8]) -> Result<[u8; 16]> {
     let mut out = [0; 16];
     decode_into(hex, &mut out)?;
     Ok(out)
 }
 
-/// Decodes a span id from exactly 16 hex digits.
+/// Decodes a span id from exactly 16 hex digits (inlined, like [`decode_trace_id`]).
+#[inline]
 pub fn decode_span_id(hex: &[u8]) -> Result<[u8; 8]> {
     #[cfg(target_arch = "x86_64")]
-    if let (Isa::Avx2, Ok(hex)) = (isa::current(), <&[u8; 16]>::try_from(hex)) {
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
-        return unsafe { x86::decode_span_id(hex) };
+    if let (Isa::Avx2, Ok(digits)) = (isa::current(), <&[u8; 16]>::try_from(hex)) {
+        // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted above).
+        if let Some(id) = unsafe { x86::decode_span_id(digits) } {
+            return Ok(id);
+        }
     }
+    decode_span_id_elsewhere(hex)
+}
+
+/// [`decode_span_id`] through [`decode_into`].
+fn decode_span_id_elsewhere(hex: &[u8]) -> Result<[u8; 8]> {
     let mut out = [0; 8];
     decode_into(hex, &mut out)?;
     Ok(out)
@@ -110,6 +150,38 @@ mod tests {
         let span = decode_span_id(b"00F067AA0BA902B7").unwrap();
         assert_eq!(span, [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]);
         assert_eq!(&encode_span_id(&span), b"00f067aa0ba902b7");
+    }
+
+    #[test]
+    fn single_id_encoders_equal_the_scalar_twin_for_every_byte_in_every_position() {
+        for start in 0..=u8::MAX {
+            let trace: [u8; 16] = std::array::from_fn(|i| start.wrapping_add(i as u8 * 17));
+            let mut twin = [0u8; 32];
+            scalar::encode(&trace, &mut twin);
+            assert_eq!(encode_trace_id(&trace), twin, "{trace:?}");
+            let span: [u8; 8] =
+                std::array::from_fn(|i| start.wrapping_mul(31).wrapping_add(i as u8));
+            let mut twin = [0u8; 16];
+            scalar::encode(&span, &mut twin);
+            assert_eq!(encode_span_id(&span), twin, "{span:?}");
+        }
+    }
+
+    #[test]
+    fn single_id_decoders_equal_the_scalar_twin_for_every_byte_in_every_position() {
+        let digits = b"0123456789abcdefABCDEF";
+        for byte in 0..=u8::MAX {
+            for index in 0..32 {
+                let mut hex: [u8; 32] = std::array::from_fn(|i| digits[(i * 7 + index) % 22]);
+                hex[index] = byte;
+                let mut twin = [0u8; 16];
+                let expected = scalar::decode(&hex, &mut twin).map(|()| twin);
+                assert_eq!(decode_trace_id(&hex), expected, "{byte} at {index}");
+                let mut twin = [0u8; 8];
+                let expected = scalar::decode(&hex[..16], &mut twin).map(|()| twin);
+                assert_eq!(decode_span_id(&hex[..16]), expected, "{byte} at {index}");
+            }
+        }
     }
 
     #[test]

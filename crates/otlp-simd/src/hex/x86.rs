@@ -147,96 +147,129 @@ pub(super) unsafe fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
     scalar::decode_at(2 * i, &src[2 * i..], &mut dst[i..])
 }
 
-/// The hex of one 16-byte trace id: one load, one table lookup per half, two stores; no loop,
-/// so a single id does not pay for the general path's length logic.
+/// The digits of 16 nibbles (one per byte): `'0' + n`, plus `'a' - '0' - 10` where `n > 9`.
 ///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn encode_trace_id(id: &[u8; 16]) -> [u8; 32] {
-    let table = digit_table();
+/// Arithmetic rather than `pshufb`, because it needs SSE2 only, which every x86_64 CPU has: the
+/// function compiles without `#[target_feature]` and so inlines into any caller. For one id the
+/// call into a `#[target_feature(enable = "avx2")]` function (which cannot inline into code built
+/// for the baseline) cost more than the encoding itself.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn digits(nibbles: __m128i) -> __m128i {
+    let letters = _mm_and_si128(
+        _mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)),
+        _mm_set1_epi8((b'a' - b'0' - 10) as i8),
+    );
+    _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8(b'0' as i8)), letters)
+}
+
+/// The hex of the 16 bytes of `bytes`: the digits of bytes 0..8, then of bytes 8..16.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn encode16(bytes: __m128i) -> (__m128i, __m128i) {
     let mask = _mm_set1_epi8(0x0f);
+    let high = _mm_and_si128(_mm_srli_epi16::<4>(bytes), mask);
+    let low = _mm_and_si128(bytes, mask);
+    (
+        digits(_mm_unpacklo_epi8(high, low)),
+        digits(_mm_unpackhi_epi8(high, low)),
+    )
+}
+
+/// The hex of one 16-byte trace id: one load, two stores, no loop and no call (SSE2, inlined).
+#[inline]
+#[target_feature(enable = "sse2")]
+pub(super) fn encode_trace_id(id: &[u8; 16]) -> [u8; 32] {
     // SAFETY: `id` is 16 bytes, the width of the unaligned load.
     let bytes = unsafe { _mm_loadu_si128(id.as_ptr().cast()) };
-    let high = _mm_and_si128(_mm_srli_epi16::<4>(bytes), mask);
-    let low = _mm_and_si128(bytes, mask);
+    let (first, second) = encode16(bytes);
     let mut out = [0u8; 32];
-    // SAFETY: `out` is 32 bytes; the stores write bytes 0..16 and 16..32.
+    // SAFETY: `out` is 32 bytes; the unaligned stores write bytes 0..16 and 16..32.
     unsafe {
-        _mm_storeu_si128(
-            out.as_mut_ptr().cast(),
-            _mm_shuffle_epi8(table, _mm_unpacklo_epi8(high, low)),
-        );
-        _mm_storeu_si128(
-            out.as_mut_ptr().add(16).cast(),
-            _mm_shuffle_epi8(table, _mm_unpackhi_epi8(high, low)),
-        );
+        _mm_storeu_si128(out.as_mut_ptr().cast(), first);
+        _mm_storeu_si128(out.as_mut_ptr().add(16).cast(), second);
     }
     out
 }
 
-/// The hex of one 8-byte span id.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
-    let table = digit_table();
-    let mask = _mm_set1_epi8(0x0f);
-    // SAFETY: `id` is 8 bytes, what the 64-bit load reads.
-    let bytes = unsafe { _mm_loadl_epi64(id.as_ptr().cast()) };
-    let high = _mm_and_si128(_mm_srli_epi16::<4>(bytes), mask);
-    let low = _mm_and_si128(bytes, mask);
+/// The hex of one 8-byte span id (SSE2, inlined).
+#[inline]
+#[target_feature(enable = "sse2")]
+pub(super) fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
+    let bytes = _mm_cvtsi64_si128(i64::from_le_bytes(*id));
+    let (first, _) = encode16(bytes);
     let mut out = [0u8; 16];
-    // SAFETY: `out` is 16 bytes, the width of the store.
-    unsafe {
-        _mm_storeu_si128(
-            out.as_mut_ptr().cast(),
-            _mm_shuffle_epi8(table, _mm_unpacklo_epi8(high, low)),
-        );
-    }
+    // SAFETY: `out` is 16 bytes, the width of the unaligned store.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), first) };
     out
 }
 
-/// Decodes one trace id from its 32 hex digits.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn decode_trace_id(hex: &[u8; 32]) -> Result<[u8; 16]> {
-    // SAFETY: `hex` is 32 bytes, the width of the unaligned load.
-    let chars = unsafe { _mm256_loadu_si256(hex.as_ptr().cast()) };
-    let (values, invalid) = nibbles256(chars);
-    let mut out = [0u8; 16];
-    if invalid != 0 {
-        scalar::decode(hex, &mut out)?;
-        return Ok(out);
-    }
-    let pairs = _mm256_maddubs_epi16(values, _mm256_set1_epi16(0x0110));
-    let packed = _mm256_packus_epi16(pairs, pairs);
-    let ordered = _mm256_permute4x64_epi64::<0b00_00_10_00>(packed);
-    // SAFETY: `out` is 16 bytes, the width of the store.
-    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), _mm256_castsi256_si128(ordered)) };
-    Ok(out)
+/// Digit values of 16 hex characters and a bit mask of those that are not hex digits, with SSE2
+/// only (no `pblendvb`, no `pmaddubsw`), so that the single-id decoders inline into any caller.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn nibbles_sse2(chars: __m128i) -> (__m128i, u32) {
+    let digit = _mm_sub_epi8(chars, _mm_set1_epi8(b'0' as i8));
+    let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
+    // `| 0x20` folds `A-F` onto `a-f` and maps no other byte into `a-f`.
+    let letter = _mm_sub_epi8(
+        _mm_or_si128(chars, _mm_set1_epi8(0x20)),
+        _mm_set1_epi8(b'a' as i8),
+    );
+    let is_letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(5)), letter);
+    let values = _mm_or_si128(
+        _mm_and_si128(is_digit, digit),
+        _mm_andnot_si128(is_digit, _mm_add_epi8(letter, _mm_set1_epi8(10))),
+    );
+    let valid = _mm_or_si128(is_digit, is_letter);
+    (values, !(_mm_movemask_epi8(valid) as u32) & 0xffff)
 }
 
-/// Decodes one span id from its 16 hex digits.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn decode_span_id(hex: &[u8; 16]) -> Result<[u8; 8]> {
+/// The 8 bytes whose digit values (high nibble first) are `values`, as 16-bit lanes
+/// `high * 16 + low`: the 8 bytes are in the low half of the result.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn pairs_sse2(values: __m128i) -> __m128i {
+    // Little-endian lanes: the high nibble is the low byte, the low nibble the high byte.
+    let high = _mm_slli_epi16::<4>(_mm_and_si128(values, _mm_set1_epi16(0x00ff)));
+    _mm_or_si128(high, _mm_srli_epi16::<8>(values))
+}
+
+/// Decodes one trace id from its 32 hex digits; `None` if one is not a hex digit (the caller
+/// finds which). SSE2 and inlined, like [`encode_trace_id`].
+#[inline]
+#[target_feature(enable = "sse2")]
+pub(super) fn decode_trace_id(hex: &[u8; 32]) -> Option<[u8; 16]> {
+    // SAFETY: `hex` is 32 bytes; the unaligned loads read bytes 0..16 and 16..32.
+    let (first, second) = unsafe {
+        (
+            _mm_loadu_si128(hex.as_ptr().cast()),
+            _mm_loadu_si128(hex.as_ptr().add(16).cast()),
+        )
+    };
+    let (first, first_invalid) = nibbles_sse2(first);
+    let (second, second_invalid) = nibbles_sse2(second);
+    if first_invalid | second_invalid != 0 {
+        return None;
+    }
+    let bytes = _mm_packus_epi16(pairs_sse2(first), pairs_sse2(second));
+    let mut out = [0u8; 16];
+    // SAFETY: `out` is 16 bytes, the width of the unaligned store.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), bytes) };
+    Some(out)
+}
+
+/// Decodes one span id from its 16 hex digits; `None` if one is not a hex digit.
+#[inline]
+#[target_feature(enable = "sse2")]
+pub(super) fn decode_span_id(hex: &[u8; 16]) -> Option<[u8; 8]> {
     // SAFETY: `hex` is 16 bytes, the width of the unaligned load.
     let chars = unsafe { _mm_loadu_si128(hex.as_ptr().cast()) };
-    let (values, invalid) = nibbles128(chars);
-    let mut out = [0u8; 8];
+    let (values, invalid) = nibbles_sse2(chars);
     if invalid != 0 {
-        scalar::decode(hex, &mut out)?;
-        return Ok(out);
+        return None;
     }
-    let pairs = _mm_maddubs_epi16(values, _mm_set1_epi16(0x0110));
-    let packed = _mm_packus_epi16(pairs, pairs);
-    // SAFETY: `out` is 8 bytes, what the 64-bit store writes.
-    unsafe { _mm_storel_epi64(out.as_mut_ptr().cast(), packed) };
-    Ok(out)
+    let pairs = pairs_sse2(values);
+    let bytes = _mm_packus_epi16(pairs, pairs);
+    Some((_mm_cvtsi128_si64(bytes) as u64).to_le_bytes())
 }

@@ -264,8 +264,8 @@ fn write_memory_notes(batch: &[ResourceSpans], spans: usize) {
          {traces} traces held.\n\n\
          | measure | bytes per span |\n|---|---|\n\
          | OTLP protobuf encoding (reference) | {enc:.0} |\n\
-         | heap of buffered span data (what `max_buffered_bytes` bounds) | {data:.0} |\n\
-         | total engine estimate (data + trace table + queues) | {total:.0} |\n",
+         | buffered spans at their encoded size, with their bookkeeping (what `max_buffered_bytes` bounds) | {data:.0} |\n\
+         | total engine estimate, spans held in zstd blocks (data + trace table + queues) | {total:.0} |\n",
         traces = engine.held_traces(),
         enc = encoded as f64 / spans.max(1) as f64,
         data = engine.buffered_bytes() as f64 / buffered,

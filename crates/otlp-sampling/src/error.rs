@@ -50,6 +50,10 @@ pub enum Error {
     /// A tail-sampling or processor configuration is inconsistent.
     #[error("invalid sampling configuration: {0}")]
     Config(String),
+    /// The tail sampler's compressed span buffer could not be set up (zstd could not allocate its
+    /// contexts).
+    #[error("cannot set up the tail sampler's span buffer: {0}")]
+    Buffer(String),
     /// A Go-style duration string (like `"10s"` or `"1m30s"`) could not be parsed.
     #[error(
         "invalid duration `{0}`: expected a Go duration such as \"500ms\", \"10s\" or \"1m30s\""

@@ -194,10 +194,14 @@ fn repeated_and_unknown_fields_decode_as_prost_decodes_them() {
     let resource = actual.released[0].resource.as_ref().unwrap();
     assert_eq!(resource.attributes.len(), 2, "both parts of the resource");
     assert_eq!(actual.released_spans, 3);
-    assert!(
-        actual.released[0].scope_spans[1].spans[0].trace_id == vec![5; 16],
-        "the last trace ID of the span"
-    );
+    // Both `ScopeSpans` have the same (empty) scope: held as one header, released as one.
+    assert_eq!(actual.released[0].scope_spans.len(), 1);
+    let twice = actual.released[0].scope_spans[0]
+        .spans
+        .iter()
+        .find(|span| span.name == "twice")
+        .unwrap();
+    assert_eq!(twice.trace_id, vec![5; 16], "the last trace ID of the span");
 }
 
 #[test]
@@ -211,4 +215,57 @@ fn a_malformed_request_is_refused_whole() {
     assert!(error.to_string().starts_with("invalid OTLP traces request"));
     assert_eq!(engine.held_traces(), 0);
     assert_eq!(engine.buffered_spans(), 0);
+}
+
+#[test]
+fn a_resource_is_held_once_whichever_encoding_brought_it() {
+    let resource = Resource {
+        attributes: vec![
+            attribute("service.name", "checkout"),
+            attribute("zone", "a"),
+        ],
+        ..Default::default()
+    };
+    let scope_spans = |trace: u8| {
+        ScopeSpans {
+            spans: vec![span(vec![trace; 16], "s")],
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
+    // The same resource as prost writes it, then in two parts for prost to merge.
+    let mut canonical = Vec::new();
+    append_field(&mut canonical, 1, &resource.encode_to_vec());
+    append_field(&mut canonical, 2, &scope_spans(1));
+    let mut split = Vec::new();
+    for attribute in &resource.attributes {
+        let part = Resource {
+            attributes: vec![attribute.clone()],
+            ..Default::default()
+        };
+        append_field(&mut split, 1, &part.encode_to_vec());
+    }
+    append_field(&mut split, 2, &scope_spans(2));
+    let requests: Vec<Vec<u8>> = [canonical, split]
+        .iter()
+        .map(|resource_spans| {
+            let mut request = Vec::new();
+            append_field(&mut request, 1, resource_spans);
+            request
+        })
+        .collect();
+
+    let yaml = "decision_wait: 1s\npolicies:\n  - { name: all, type: always_sample }";
+    let (mut by_prost, mut in_place) = (engine(yaml), engine(yaml));
+    let now = Instant::now();
+    for request in &requests {
+        let decoded = ExportTraceServiceRequest::decode(request.as_slice()).unwrap();
+        by_prost.ingest(decoded.resource_spans, now);
+        in_place.ingest_encoded(request, now).unwrap();
+    }
+    let (expected, actual) = (by_prost.flush(now), in_place.flush(now));
+    assert_eq!(summary(&actual), summary(&expected));
+    assert_eq!(actual.released.len(), 1, "one resource, released once");
+    assert_eq!(actual.released[0].resource, Some(resource));
+    assert_eq!(actual.released_spans, 2);
 }

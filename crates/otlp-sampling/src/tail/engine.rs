@@ -9,8 +9,10 @@ use std::time::Instant;
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
 use super::config::TailSamplingConfig;
-use super::encoded::split_encoded;
+use super::encoded::{Buffer, split_encoded};
+use super::headers::HeaderTable;
 use super::policy::{Policy, PolicyDecision, combine};
+use super::store::{SpanStore, store_by_trace};
 use super::trace::{PendingTrace, Reassembler, StoredPiece, TracePiece, split_by_trace};
 use crate::error::{Error, Result};
 
@@ -119,8 +121,13 @@ impl Decisions {
     }
 
     /// Releases late spans of a sampled trace.
-    fn release_stored(&mut self, assembler: &mut Reassembler, piece: StoredPiece) {
-        let (piece, undecodable) = piece.load();
+    fn release_stored(
+        &mut self,
+        assembler: &mut Reassembler,
+        piece: StoredPiece,
+        store: &mut SpanStore,
+    ) {
+        let (piece, undecodable) = piece.load(store);
         self.dropped.add(DropReason::Undecodable, undecodable);
         self.release(assembler, vec![piece]);
     }
@@ -195,8 +202,11 @@ impl DecisionCache {
 /// `tokio::time::interval` loop around `tick`, and tests pass synthetic instants.
 ///
 /// Memory is bounded by `num_traces` (pending plus recently decided traces) and, if set,
-/// `max_buffered_bytes` (estimated heap bytes of pending spans). Evicted undecided spans
-/// are reported as dropped with [`DropReason::TraceLimit`] / [`DropReason::MemoryLimit`].
+/// `max_buffered_bytes` (the pending spans' encoded size plus their bookkeeping). Evicted
+/// undecided spans are reported as dropped with [`DropReason::TraceLimit`] /
+/// [`DropReason::MemoryLimit`]. Pending spans are held as received, in zstd-compressed blocks,
+/// so the memory they take is a fraction of their encoded size: see
+/// [`TailSampler::estimated_memory_bytes`].
 #[derive(Debug)]
 pub struct TailSampler {
     config: TailSamplingConfig,
@@ -211,6 +221,10 @@ pub struct TailSampler {
     not_sampled_cache: DecisionCache,
     buffered_spans: u64,
     buffered_bytes: u64,
+    /// The part of `buffered_bytes` that is span records at their encoded size.
+    buffered_record_bytes: u64,
+    store: SpanStore,
+    headers: HeaderTable,
     decisions_scratch: HashSet<PolicyDecision>,
 }
 
@@ -241,6 +255,7 @@ impl TailSampler {
             .saturating_mul(config.decision_wait.as_secs().max(1))
             .min(config.num_traces);
         let capacity = usize::try_from(expected).unwrap_or(0);
+        let store = SpanStore::new().map_err(|e| Error::Buffer(e.to_string()))?;
         Ok(TailSampler {
             sampled_cache: DecisionCache::new(config.decision_cache.sampled_cache_size),
             not_sampled_cache: DecisionCache::new(config.decision_cache.non_sampled_cache_size),
@@ -252,6 +267,9 @@ impl TailSampler {
             next_seq: 0,
             buffered_spans: 0,
             buffered_bytes: 0,
+            buffered_record_bytes: 0,
+            store,
+            headers: HeaderTable::new(),
             decisions_scratch: HashSet::new(),
         })
     }
@@ -271,13 +289,15 @@ impl TailSampler {
         self.buffered_spans
     }
 
-    /// Estimated heap bytes of the spans waiting for a decision.
+    /// The encoded size of the spans waiting for a decision, plus their share of the resources and
+    /// scopes they keep and of the engine's bookkeeping: what `max_buffered_bytes` bounds.
     pub fn buffered_bytes(&self) -> u64 {
         self.buffered_bytes
     }
 
-    /// Estimated heap bytes held by the engine: buffered spans plus its trace table,
-    /// queues and decision caches (by capacity).
+    /// Estimated heap bytes held by the engine: the buffered spans as held (compressed), their
+    /// resources, scopes and bookkeeping, its trace table, queues and decision caches (by
+    /// capacity).
     pub fn estimated_memory_bytes(&self) -> u64 {
         // A hashbrown slot is the entry plus one control byte.
         let table = self.traces.capacity() * (size_of::<(TraceKey, TraceEntry)>() + 1);
@@ -290,7 +310,9 @@ impl TailSampler {
                     + c.order.capacity() * size_of::<TraceKey>()
             })
             .sum::<usize>();
-        self.buffered_bytes + (table + queues + caches) as u64
+        // `buffered_bytes` counts records at their encoded size; the store holds them compressed.
+        self.buffered_bytes - self.buffered_record_bytes
+            + (self.store.heap_bytes() + self.headers.heap_bytes() + table + queues + caches) as u64
     }
 
     /// Accepts spans. Spans of undecided traces are buffered; late spans of decided traces
@@ -298,12 +320,14 @@ impl TailSampler {
     pub fn ingest(&mut self, batch: Vec<ResourceSpans>, now: Instant) -> Decisions {
         let mut out = Decisions::default();
         let mut assembler = Reassembler::default();
+        let mut found = Vec::new();
         for resource_spans in batch {
-            let (pieces, invalid) = split_by_trace(resource_spans);
+            let (pieces, invalid) = split_by_trace(resource_spans, &mut self.headers);
             out.dropped.add(DropReason::InvalidTraceId, invalid);
-            for (key, piece) in pieces {
-                self.accept(key, piece.store(), now, &mut out, &mut assembler);
-            }
+            found.extend(pieces);
+        }
+        for (key, piece) in store_by_trace(found, &mut self.store, TracePiece::store) {
+            self.accept(key, piece, now, &mut out, &mut assembler);
         }
         self.enforce_byte_limit(&mut out);
         out
@@ -315,7 +339,11 @@ impl TailSampler {
     /// collector's receiver has checked it; `otlp_model::wire::scan` checks it); a malformed one
     /// is refused whole with [`Error::InvalidRequest`], and nothing of it is ingested.
     pub fn ingest_encoded(&mut self, request: &[u8], now: Instant) -> Result<Decisions> {
-        let (pieces, invalid) = split_encoded(request)?;
+        let buffer = Buffer {
+            store: &mut self.store,
+            headers: &mut self.headers,
+        };
+        let (pieces, invalid) = split_encoded(request, buffer)?;
         let mut out = Decisions::default();
         let mut assembler = Reassembler::default();
         out.dropped.add(DropReason::InvalidTraceId, invalid);
@@ -374,6 +402,7 @@ impl TailSampler {
                 ..
             }) => {
                 self.buffered_spans += piece.span_count;
+                self.buffered_record_bytes += piece.record_bytes();
                 self.buffered_bytes += data.push(piece);
                 return;
             }
@@ -382,22 +411,24 @@ impl TailSampler {
                 ..
             }) => {
                 if *sampled {
-                    out.release_stored(assembler, piece);
+                    out.release_stored(assembler, piece, &mut self.store);
                 } else {
                     out.dropped
                         .add(DropReason::LateNotSampled, piece.span_count);
+                    piece.discard(&mut self.store);
                 }
                 return;
             }
             None => {}
         }
         if self.sampled_cache.contains(&key) {
-            out.release_stored(assembler, piece);
+            out.release_stored(assembler, piece, &mut self.store);
             return;
         }
         if self.not_sampled_cache.contains(&key) {
             out.dropped
                 .add(DropReason::LateNotSampled, piece.span_count);
+            piece.discard(&mut self.store);
             return;
         }
         while self.traces.len() as u64 >= self.config.num_traces {
@@ -409,6 +440,7 @@ impl TailSampler {
         self.next_seq += 1;
         let pending = PendingTrace::new(key, piece);
         self.buffered_spans += pending.span_count;
+        self.buffered_record_bytes += pending.record_bytes();
         self.buffered_bytes += pending.heap_bytes;
         self.traces.insert(
             key,
@@ -434,7 +466,9 @@ impl TailSampler {
             if let TraceState::Pending(data) = entry.remove().state {
                 self.buffered_spans -= data.span_count;
                 self.buffered_bytes -= data.heap_bytes;
+                self.buffered_record_bytes -= data.record_bytes();
                 dropped.add(reason, data.span_count);
+                data.discard(&mut self.store);
                 // The evicted trace was the oldest pending one, so its deadline sits at the
                 // front; dropping it now keeps the deadline queue bounded under overload.
                 while let Some(&(_, key, seq)) = self.deadlines.front() {
@@ -474,7 +508,8 @@ impl TailSampler {
         };
         self.buffered_spans -= pending.span_count;
         self.buffered_bytes -= pending.heap_bytes;
-        let (data, undecodable) = pending.load();
+        self.buffered_record_bytes -= pending.record_bytes();
+        let (data, undecodable) = pending.load(&mut self.store);
         out.dropped.add(DropReason::Undecodable, undecodable);
         self.decisions_scratch.clear();
         for policy in &mut self.policies {
@@ -495,5 +530,98 @@ impl TailSampler {
             self.not_sampled_cache.insert(key);
             out.dropped.add(DropReason::NotSampled, data.span_count);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+    use std::time::Duration;
+
+    fn engine(yaml: &str) -> TailSampler {
+        TailSampler::new(serde_norway::from_str(yaml).unwrap()).unwrap()
+    }
+
+    /// Every way a buffered span leaves (decided and released, decided and dropped, late after
+    /// either, evicted for `num_traces` or for bytes, refused with its request) gives its records
+    /// back: after a flush the store holds nothing.
+    #[test]
+    fn every_way_out_of_the_buffer_gives_the_records_back() {
+        let mut engine = engine(
+            "decision_wait: 2s
+num_traces: 300
+max_buffered_bytes: 1500000
+policies:
+  - {name: some, type: probabilistic, probabilistic: {sampling_percentage: 30}}",
+        );
+        let mut generator = otlp_testkit::Generator::new(3);
+        let start = Instant::now();
+        let mut seen = 0u64;
+        let mut accounted = 0u64;
+        for n in 0..400u64 {
+            let now = start + Duration::from_millis(50 * n);
+            let bytes = generator.traces(100).encode_to_vec();
+            seen += 100;
+            let mut out = engine.ingest_encoded(&bytes, now).unwrap();
+            if n % 50 == 7 {
+                // A refused request (cut short) must leave nothing behind.
+                assert!(
+                    engine
+                        .ingest_encoded(&bytes[..bytes.len() - 3], now)
+                        .is_err()
+                );
+            }
+            out.merge(engine.tick(now));
+            accounted += out.released_spans + out.dropped.total();
+        }
+        assert!(engine.store.live_records() > 0);
+        let out = engine.flush(start + Duration::from_secs(3600));
+        accounted += out.released_spans + out.dropped.total();
+        assert_eq!(accounted, seen);
+        assert_eq!(engine.store.live_records(), 0);
+        assert_eq!(engine.buffered_bytes(), 0);
+        assert_eq!(engine.buffered_record_bytes, 0);
+    }
+
+    /// A trace's spans come in each resource they came from; in a big request (a batch processor's
+    /// 10,000 spans) its pieces are a request apart. Deciding every trace still decompresses each
+    /// block about once, not once per piece.
+    #[test]
+    fn deciding_a_big_request_decompresses_each_block_about_once() {
+        let mut engine = engine("decision_wait: 1s\nnum_traces: 100000");
+        let bytes = otlp_testkit::Generator::new(5)
+            .traces(10_000)
+            .encode_to_vec();
+        let now = Instant::now();
+        engine.ingest_encoded(&bytes, now).unwrap();
+        engine.tick(now + Duration::from_secs(2));
+        let (decompressions, sealed) = engine.store.decompressions();
+        assert!(sealed >= 10, "{sealed} blocks");
+        assert!(
+            decompressions <= sealed + sealed / 4,
+            "{decompressions} decompressions of {sealed} blocks"
+        );
+    }
+
+    /// Generated traffic held in blocks takes a fraction of its encoded size.
+    #[test]
+    fn held_spans_take_less_memory_than_their_encoding() {
+        let mut engine = engine("decision_wait: 30s\nnum_traces: 100000");
+        let mut generator = otlp_testkit::Generator::new(4);
+        let now = Instant::now();
+        let mut encoded = 0;
+        for _ in 0..200 {
+            let bytes = generator.traces(100).encode_to_vec();
+            encoded += bytes.len() as u64;
+            engine.ingest_encoded(&bytes, now).unwrap();
+        }
+        assert_eq!(engine.buffered_spans(), 20_000);
+        let held = engine.store.heap_bytes() as u64;
+        assert!(
+            held * 3 < encoded,
+            "held {held} bytes for {encoded} encoded"
+        );
+        assert!(engine.estimated_memory_bytes() < engine.buffered_bytes());
     }
 }

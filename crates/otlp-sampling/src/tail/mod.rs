@@ -6,7 +6,9 @@
 pub mod config;
 mod encoded;
 mod engine;
+mod headers;
 mod policy;
+mod store;
 mod trace;
 
 pub use config::TailSamplingConfig;

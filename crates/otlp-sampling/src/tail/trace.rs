@@ -2,14 +2,15 @@
 //!
 //! An OTLP batch carries each resource (often 20+ attributes) once for many traces.
 //! Cloning it into every trace would cost more than the spans themselves, so buffered
-//! spans point at a shared resource and scope header, and full `ResourceSpans` are only
-//! rebuilt for the traces that are released, merged per original resource and scope.
+//! spans point at a shared resource and scope header (one per distinct header, see
+//! [`super::headers`]), and full `ResourceSpans` are only rebuilt for the traces that are
+//! released, merged per resource and scope.
 //!
-//! While a trace waits, its spans are kept as their protobuf encoding ([`PendingTrace`]): a
-//! decoded prost `Span` of owned strings and vectors takes about three times the heap of its
-//! encoding (1298 against 436 bytes per span on the generator's traces), and a tail sampler holds
-//! tens of seconds of traffic. A trace is decoded once, when it is decided, for the policies and
-//! the release.
+//! While a trace waits, its spans are kept as their protobuf encoding ([`PendingTrace`]), in the
+//! compressed blocks of [`SpanStore`]: a decoded prost `Span` of owned strings and vectors takes
+//! about three times the heap of its encoding (1298 against 436 bytes per span on the generator's
+//! traces), and a tail sampler holds tens of seconds of traffic. A trace is decoded once, when it
+//! is decided, for the policies and the release.
 
 use std::collections::HashMap;
 use std::mem::size_of;
@@ -20,6 +21,9 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use prost::encoding::message as length_delimited;
+
+use super::headers::HeaderTable;
+use super::store::{Records, SpanStore};
 
 /// The part of a `ResourceSpans` shared by all its traces.
 #[derive(Debug)]
@@ -81,28 +85,24 @@ pub(crate) struct TracePiece {
 pub(crate) const SCOPE_SPANS_SPANS_FIELD: u32 = 2;
 
 impl TracePiece {
-    /// Encodes the spans for buffering; the headers stay shared.
-    pub(crate) fn store(self) -> StoredPiece {
+    /// Encodes the spans into the store for buffering; the headers stay shared.
+    pub(crate) fn store(self, store: &mut SpanStore) -> StoredPiece {
         let mut heap_bytes = self.header_share;
         let scopes: Vec<StoredScope> = self
             .scopes
             .into_iter()
             .map(|piece| {
-                let len: usize = piece
-                    .spans
-                    .iter()
-                    .map(|span| length_delimited::encoded_len(SCOPE_SPANS_SPANS_FIELD, span))
-                    .sum();
-                let mut spans = Vec::with_capacity(len);
-                for span in &piece.spans {
-                    length_delimited::encode(SCOPE_SPANS_SPANS_FIELD, span, &mut spans);
-                }
+                let records = store.append_with(|open| {
+                    for span in &piece.spans {
+                        length_delimited::encode(SCOPE_SPANS_SPANS_FIELD, span, open);
+                    }
+                });
                 // The scope's struct is in `header_share`, counted where the piece was split.
-                heap_bytes += spans.capacity() as u64;
+                heap_bytes += records.len() as u64;
                 StoredScope {
                     scope: piece.scope,
                     span_count: piece.spans.len() as u64,
-                    spans,
+                    records,
                 }
             })
             .collect();
@@ -116,12 +116,13 @@ impl TracePiece {
     }
 }
 
-/// One trace's spans from one scope of one batch, encoded as `ScopeSpans.spans` records.
+/// One trace's spans from one scope of one batch, encoded as `ScopeSpans.spans` records in the
+/// [`SpanStore`].
 #[derive(Debug)]
 pub(crate) struct StoredScope {
     pub(crate) scope: Arc<ScopeHeader>,
     pub(crate) span_count: u64,
-    pub(crate) spans: Vec<u8>,
+    pub(crate) records: Records,
 }
 
 /// A [`TracePiece`] while its trace waits for the decision.
@@ -136,25 +137,33 @@ pub(crate) struct StoredPiece {
 }
 
 impl StoredPiece {
-    /// Decodes the spans back. Records this module encoded from valid spans always decode; should
-    /// one not, its spans are counted in the second value rather than lost silently.
-    pub(crate) fn load(self) -> (TracePiece, u64) {
+    /// Decodes the spans back and releases their records. Records this module encoded from valid
+    /// spans always decode; should one not, its spans are counted in the second value rather than
+    /// lost silently.
+    pub(crate) fn load(self, store: &mut SpanStore) -> (TracePiece, u64) {
         let mut lost = 0;
         let mut span_count = 0;
         let scopes = self
             .scopes
             .into_iter()
-            .filter_map(|stored| match ScopeSpans::decode(stored.spans.as_slice()) {
-                Ok(decoded) => {
-                    span_count += decoded.spans.len() as u64;
-                    Some(ScopePiece {
-                        scope: stored.scope,
-                        spans: decoded.spans,
-                    })
-                }
-                Err(_) => {
-                    lost += stored.span_count;
-                    None
+            .filter_map(|stored| {
+                let decoded = store
+                    .read(stored.records)
+                    .ok()
+                    .and_then(|bytes| ScopeSpans::decode(bytes).ok());
+                store.release(stored.records);
+                match decoded {
+                    Some(decoded) => {
+                        span_count += decoded.spans.len() as u64;
+                        Some(ScopePiece {
+                            scope: stored.scope,
+                            spans: decoded.spans,
+                        })
+                    }
+                    None => {
+                        lost += stored.span_count;
+                        None
+                    }
                 }
             })
             .collect();
@@ -165,6 +174,21 @@ impl StoredPiece {
             header_share: self.header_share,
         };
         (piece, lost)
+    }
+
+    /// The encoded size of the piece's span records.
+    pub(crate) fn record_bytes(&self) -> u64 {
+        self.scopes
+            .iter()
+            .map(|scope| scope.records.len() as u64)
+            .sum()
+    }
+
+    /// Releases the records of spans that are dropped unread.
+    pub(crate) fn discard(self, store: &mut SpanStore) {
+        for stored in self.scopes {
+            store.release(stored.records);
+        }
     }
 }
 
@@ -201,14 +225,14 @@ impl PendingTrace {
     }
 
     /// The trace decoded for the policies and the release, and the number of spans that could not
-    /// be decoded back.
-    pub(crate) fn load(self) -> (TraceData, u64) {
+    /// be decoded back; its records leave the store.
+    pub(crate) fn load(self, store: &mut SpanStore) -> (TraceData, u64) {
         let mut lost = 0;
         let pieces: Vec<TracePiece> = self
             .pieces
             .into_iter()
             .map(|stored| {
-                let (piece, piece_lost) = stored.load();
+                let (piece, piece_lost) = stored.load(store);
                 lost += piece_lost;
                 piece
             })
@@ -219,6 +243,20 @@ impl PendingTrace {
             pieces,
         };
         (trace, lost)
+    }
+}
+
+impl PendingTrace {
+    /// The encoded size of the trace's span records, as counted in `heap_bytes`.
+    pub(crate) fn record_bytes(&self) -> u64 {
+        self.pieces.iter().map(StoredPiece::record_bytes).sum()
+    }
+
+    /// Releases the records of a trace dropped undecided.
+    pub(crate) fn discard(self, store: &mut SpanStore) {
+        for piece in self.pieces {
+            piece.discard(store);
+        }
     }
 }
 
@@ -288,17 +326,21 @@ impl TraceData {
 
 /// Splits one `ResourceSpans` into one piece per trace ID, in first-seen order. Spans
 /// whose trace ID is not 16 bytes or is all zeros are returned as a count.
-pub(crate) fn split_by_trace(resource_spans: ResourceSpans) -> (Vec<([u8; 16], TracePiece)>, u64) {
+pub(crate) fn split_by_trace(
+    resource_spans: ResourceSpans,
+    headers: &mut HeaderTable,
+) -> (Vec<([u8; 16], TracePiece)>, u64) {
     let ResourceSpans {
         resource,
         scope_spans,
         schema_url,
     } = resource_spans;
-    let resource = Arc::new(ResourceHeader {
+    let (resource, new) = headers.resource(ResourceHeader {
         resource,
         schema_url,
     });
-    let resource_heap = resource.heap_size();
+    // Headers are charged to the request that brought them; one already held is paid for.
+    let mut header_heap = if new { resource.heap_size() } else { 0 };
     let mut pieces: Vec<([u8; 16], TracePiece)> = Vec::new();
     let mut index_of: HashMap<[u8; 16], usize> = HashMap::new();
     let mut invalid = 0u64;
@@ -308,7 +350,10 @@ pub(crate) fn split_by_trace(resource_spans: ResourceSpans) -> (Vec<([u8; 16], T
         schema_url,
     } in scope_spans
     {
-        let scope = Arc::new(ScopeHeader { scope, schema_url });
+        let (scope, new) = headers.scope(ScopeHeader { scope, schema_url });
+        if new {
+            header_heap += scope.heap_size();
+        }
         for span in spans {
             let Some(key) = trace_key(&span) else {
                 invalid += 1;
@@ -339,16 +384,13 @@ pub(crate) fn split_by_trace(resource_spans: ResourceSpans) -> (Vec<([u8; 16], T
             }
         }
     }
-    // Each piece carries an equal share of the headers it keeps alive, so the shares add
-    // up to the real cost while all of them are buffered.
-    let scope_heap: usize = pieces
-        .iter()
-        .flat_map(|(_, piece)| piece.scopes.iter())
-        .map(|s| size_of::<StoredScope>() + s.scope.heap_size())
-        .sum();
-    let share = ((resource_heap + scope_heap) / pieces.len().max(1)) as u64;
+    // Each piece carries an equal share of the headers this request brought and of its own
+    // structs, so the shares add up to the real cost while all of them are buffered.
+    let runs: usize = pieces.iter().map(|(_, piece)| piece.scopes.len()).sum();
+    let share = ((header_heap + runs * size_of::<StoredScope>()) / pieces.len().max(1)) as u64
+        + size_of::<StoredPiece>() as u64;
     for (_, piece) in &mut pieces {
-        piece.header_share = share + size_of::<StoredPiece>() as u64;
+        piece.header_share = share;
     }
     (pieces, invalid)
 }
@@ -358,8 +400,8 @@ fn trace_key(span: &Span) -> Option<[u8; 16]> {
     (key != [0; 16]).then_some(key)
 }
 
-/// Rebuilds `ResourceSpans` from released pieces, merging pieces that came from the same
-/// resource (and scope) of the same input batch back into one.
+/// Rebuilds `ResourceSpans` from released pieces, merging pieces with the same resource (and
+/// scope) into one.
 ///
 /// Headers are identified by address, so the reassembler holds a reference to each one it
 /// has seen: an address cannot be freed and reused by another header while it is in use.

@@ -107,6 +107,71 @@ impl<T> Interner<T> {
     }
 }
 
+/// A resource or scope header: its message and its schema URL.
+trait Header: Sized {
+    type Message: Message + Default;
+    fn from_parts(message: Option<Self::Message>, schema_url: String) -> Self;
+    fn message(&self) -> Option<&Self::Message>;
+    fn schema_url(&self) -> &str;
+}
+
+impl Header for ResourceHeader {
+    type Message = Resource;
+    fn from_parts(resource: Option<Resource>, schema_url: String) -> Self {
+        ResourceHeader {
+            resource,
+            schema_url,
+        }
+    }
+    fn message(&self) -> Option<&Resource> {
+        self.resource.as_ref()
+    }
+    fn schema_url(&self) -> &str {
+        &self.schema_url
+    }
+}
+
+impl Header for ScopeHeader {
+    type Message = InstrumentationScope;
+    fn from_parts(scope: Option<InstrumentationScope>, schema_url: String) -> Self {
+        ScopeHeader { scope, schema_url }
+    }
+    fn message(&self) -> Option<&InstrumentationScope> {
+        self.scope.as_ref()
+    }
+    fn schema_url(&self) -> &str {
+        &self.schema_url
+    }
+}
+
+/// The header whose fields frame to `raw_key`, decoded from `parts` (each occurrence of its
+/// message field, for prost to merge) only if it is not held already.
+fn intern_encoded<H: Header>(
+    interner: &mut Interner<H>,
+    raw_key: &[u8],
+    parts: &[&[u8]],
+    schema_url: &str,
+) -> Result<(Arc<H>, bool), prost::DecodeError> {
+    interner.intern(raw_key, || {
+        let mut decoded: Option<H::Message> = None;
+        for part in parts {
+            decoded
+                .get_or_insert_with(H::Message::default)
+                .merge(*part)?;
+        }
+        let key = canonical_key(decoded.as_ref(), schema_url);
+        Ok((H::from_parts(decoded, schema_url.to_owned()), key))
+    })
+}
+
+/// The held header equal to a decoded one, or that one, now held.
+fn intern_decoded<H: Header>(interner: &mut Interner<H>, header: H) -> (Arc<H>, bool) {
+    let key = canonical_key(header.message(), header.schema_url());
+    let Ok(interned) =
+        interner.intern::<std::convert::Infallible>(&key, || Ok((header, key.clone())));
+    interned
+}
+
 /// The resource and scope headers of the buffered spans.
 pub(crate) struct HeaderTable {
     resources: Interner<ResourceHeader>,
@@ -138,22 +203,7 @@ impl HeaderTable {
         resource: &[&[u8]],
         schema_url: &str,
     ) -> Result<(Arc<ResourceHeader>, bool), prost::DecodeError> {
-        self.resources.intern(raw_key, || {
-            let mut decoded: Option<Resource> = None;
-            for encoded in resource {
-                decoded
-                    .get_or_insert_with(Resource::default)
-                    .merge(*encoded)?;
-            }
-            let key = canonical_key(decoded.as_ref(), schema_url);
-            Ok((
-                ResourceHeader {
-                    resource: decoded,
-                    schema_url: schema_url.to_owned(),
-                },
-                key,
-            ))
-        })
+        intern_encoded(&mut self.resources, raw_key, resource, schema_url)
     }
 
     /// The header of an encoded `ScopeSpans`, as [`Self::resource_encoded`].
@@ -163,40 +213,17 @@ impl HeaderTable {
         scope: &[&[u8]],
         schema_url: &str,
     ) -> Result<(Arc<ScopeHeader>, bool), prost::DecodeError> {
-        self.scopes.intern(raw_key, || {
-            let mut decoded: Option<InstrumentationScope> = None;
-            for encoded in scope {
-                decoded
-                    .get_or_insert_with(InstrumentationScope::default)
-                    .merge(*encoded)?;
-            }
-            let key = canonical_key(decoded.as_ref(), schema_url);
-            Ok((
-                ScopeHeader {
-                    scope: decoded,
-                    schema_url: schema_url.to_owned(),
-                },
-                key,
-            ))
-        })
+        intern_encoded(&mut self.scopes, raw_key, scope, schema_url)
     }
 
     /// The shared header equal to a decoded one.
     pub(crate) fn resource(&mut self, header: ResourceHeader) -> (Arc<ResourceHeader>, bool) {
-        let key = canonical_key(header.resource.as_ref(), &header.schema_url);
-        let Ok(interned) = self
-            .resources
-            .intern::<std::convert::Infallible>(&key, || Ok((header, key.clone())));
-        interned
+        intern_decoded(&mut self.resources, header)
     }
 
     /// The shared header equal to a decoded one.
     pub(crate) fn scope(&mut self, header: ScopeHeader) -> (Arc<ScopeHeader>, bool) {
-        let key = canonical_key(header.scope.as_ref(), &header.schema_url);
-        let Ok(interned) = self
-            .scopes
-            .intern::<std::convert::Infallible>(&key, || Ok((header, key.clone())));
-        interned
+        intern_decoded(&mut self.scopes, header)
     }
 
     /// Heap bytes of the table itself (the headers are counted by the pieces that hold them).

@@ -2,7 +2,9 @@
 //! (a separate process), with the collector's CPU time and peak memory read from /proc. Three configs: the
 //! embedded default (files), OTLP→OTLP forwarding (to a discarding gRPC sink in this process) and tail sampling
 //! with 10 policies; each at full speed (`--max`) and at a fixed rate. The peer is the floor: prost's decode of
-//! the same kind of requests, measured in this process in the same run.
+//! the same kind of requests, measured in this process in the same run. Last, tail sampling's memory: a
+//! `decision_wait` of 30 s at a rate that fills it with about 100,000 spans, the collector's RSS read while it holds
+//! them.
 //!
 //! `cargo xtask bench collector_e2e` builds the release binary and passes it as `OTLP_SUITE_BIN`; run alone,
 //! this builds it with the cargo that built the bench. `OTLP_LOADGEN_BIN` picks another binary for the load
@@ -28,6 +30,10 @@ const SECONDS: u64 = 10;
 /// The fixed rate, in spans per second: well below what the slowest config sustains on two cores.
 const FIXED_RATE: u64 = 50_000;
 const SPANS_PER_REQUEST: usize = 100;
+/// The memory scenario: spans per second and seconds of sending, so that `decision_wait` (30 s) holds about
+/// 100,000 spans when the send ends and the first decisions are due.
+const HOLD_RATE: u64 = 3_400;
+const HOLD_SECONDS: u64 = 30;
 /// Clock ticks per second of /proc's CPU counters (`CLK_TCK`, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -57,15 +63,38 @@ fn process_usage(pid: u32) -> Option<(f64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((
+        ticks as f64 / TICKS_PER_SECOND,
+        memory_kib(pid, "VmHWM:")? * 1024,
+    ))
+}
+
+/// A memory figure of /proc/<pid>/status, in KiB.
+fn memory_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let peak_kib: u64 = status
+    status
         .lines()
-        .find(|line| line.starts_with("VmHWM:"))?
+        .find(|line| line.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
-        .ok()?;
-    Some((ticks as f64 / TICKS_PER_SECOND, peak_kib * 1024))
+        .ok()
+}
+
+/// The first sample of the metric `name` on the collector's Prometheus endpoint.
+fn scrape_gauge(metrics: u16, name: &str) -> Option<f64> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", metrics)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).ok()?;
+    body.lines()
+        .find(|line| line.starts_with(name))?
+        .rsplit(' ')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// A collector process with its config in a temporary directory.
@@ -127,24 +156,61 @@ struct Outcome {
     p99_ms: f64,
     cpu_per_million: f64,
     peak_rss: u64,
+    /// The highest RSS sampled while the load was being sent.
+    sending_rss: u64,
+    /// The tail sampler's buffered spans the moment the send ended, when asked for.
+    held_when_sent: Option<f64>,
     refused: u64,
 }
 
-fn run_load(loadgen_binary: &Path, grpc: u16, pid: u32, rate: Option<u64>) -> Outcome {
+/// Where to read the tail sampler's buffered spans when the send ends.
+#[derive(Clone, Copy)]
+enum Held {
+    NotAsked,
+    At { metrics: u16 },
+}
+
+fn run_load(
+    loadgen_binary: &Path,
+    grpc: u16,
+    pid: u32,
+    (rate, seconds): (Option<u64>, u64),
+    held: Held,
+) -> Outcome {
     let (cpu_before, _) = process_usage(pid).unwrap_or((0.0, 0));
     let mut loadgen = Command::new(loadgen_binary);
     loadgen
         .args(["loadgen", "--json", "--no-progress", "--endpoint"])
         .arg(format!("http://127.0.0.1:{grpc}"))
-        .args(["--duration", &format!("{SECONDS}s")])
+        .args(["--duration", &format!("{seconds}s")])
         .args(["--spans-per-request", &SPANS_PER_REQUEST.to_string()]);
     match rate {
         Some(rate) => loadgen.args(["--rate", &rate.to_string()]),
         None => loadgen.arg("--max"),
     };
+    let sending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sending = sending.clone();
+        std::thread::spawn(move || {
+            let mut highest = 0;
+            while sending.load(std::sync::atomic::Ordering::Relaxed) {
+                highest = highest.max(memory_kib(pid, "VmRSS:").unwrap_or(0) * 1024);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            highest
+        })
+    };
     let output = loadgen
         .output()
         .unwrap_or_else(|e| panic!("cannot run loadgen: {e}"));
+    sending.store(false, std::sync::atomic::Ordering::Relaxed);
+    let held_when_sent = match held {
+        Held::NotAsked => None,
+        Held::At { metrics } => {
+            scrape_gauge(metrics, "otelcol_processor_tail_sampling_buffered_spans")
+        }
+    };
+    let sending_rss = sampler.join().unwrap_or(0);
     assert!(
         output.status.success(),
         "loadgen failed: {}",
@@ -159,6 +225,8 @@ fn run_load(loadgen_binary: &Path, grpc: u16, pid: u32, rate: Option<u64>) -> Ou
         p99_ms: report["latency_p99_seconds"].as_f64().unwrap_or(0.0) * 1e3,
         cpu_per_million: (cpu_after - cpu_before) * 1e6 / spans.max(1) as f64,
         peak_rss,
+        sending_rss,
+        held_when_sent,
         refused: report["requests_refused"].as_u64().unwrap_or(0),
     }
 }
@@ -291,7 +359,14 @@ fn default_config(binary: &Path, grpc: u16, http: u16, health: u16, metrics: u16
         .replace("./otlp-data", "{dir}/otlp-data")
 }
 
-fn pipeline_config(grpc: u16, metrics: u16, processors: &str, sink: u16) -> String {
+fn pipeline_config(
+    grpc: u16,
+    metrics: u16,
+    processors: &str,
+    sink: u16,
+    decision_wait: Duration,
+) -> String {
+    let decision_wait = decision_wait.as_secs();
     format!(
         r#"
 receivers:
@@ -300,7 +375,7 @@ processors:
   memory_limiter: {{ check_interval: 1s, limit_percentage: 80, spike_limit_percentage: 25 }}
   batch: {{ send_batch_size: 8192, timeout: 200ms }}
   tail_sampling:
-    decision_wait: 2s
+    decision_wait: {decision_wait}s
     num_traces: 200000
     policies: {TEN_POLICIES}
 exporters:
@@ -368,10 +443,18 @@ fn main() {
                 (free_port(), free_port(), free_port(), free_port());
             let yaml = match processors {
                 None => default_config(&binary, grpc, http, health, metrics),
-                Some(processors) => pipeline_config(grpc, metrics, processors, sink),
+                Some(processors) => {
+                    pipeline_config(grpc, metrics, processors, sink, Duration::from_secs(2))
+                }
             };
             let running = start_collector(&binary, &yaml, grpc);
-            let outcome = run_load(&loadgen, grpc, running.child.id(), rate);
+            let outcome = run_load(
+                &loadgen,
+                grpc,
+                running.child.id(),
+                (rate, SECONDS),
+                Held::NotAsked,
+            );
             eprintln!(
                 "collector_e2e: {name}, {}: {:.0} spans/s, {:.2} CPU s per million spans, p99 {:.1} ms, peak RSS {:.0} MB",
                 rate.map_or("--max".to_owned(), |r| format!("{r} spans/s")),
@@ -385,6 +468,7 @@ fn main() {
     }
     let floor = prost_decode_floor();
     eprintln!("collector_e2e: prost decode floor {floor:.2} CPU s per million spans");
+    let holding = hold_spans(&binary, &loadgen, sink);
 
     let Some(dir) = std::env::var_os("OTLP_BENCH_NOTES") else {
         return;
@@ -418,7 +502,70 @@ fn main() {
         note,
         "| prost decode only (floor) | — | — | {floor:.2} | 1.0x | — | — | — |"
     );
+    note.push_str(&holding);
     std::fs::create_dir_all(&dir).ok();
     std::fs::write(Path::new(&dir).join("collector-e2e.md"), note)
         .unwrap_or_else(|e| panic!("cannot write the notes: {e}"));
+}
+
+/// Tail sampling holding a full `decision_wait` of spans: the collector's resident memory then, against its resident
+/// memory idle, as a notes section.
+fn hold_spans(binary: &Path, loadgen: &Path, sink: u16) -> String {
+    let (grpc, metrics) = (free_port(), free_port());
+    let yaml = pipeline_config(
+        grpc,
+        metrics,
+        "tail_sampling, batch",
+        sink,
+        Duration::from_secs(HOLD_SECONDS),
+    );
+    let running = start_collector(binary, &yaml, grpc);
+    let pid = running.child.id();
+    // Past start-up (the metrics endpoint answers), before any span.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while scrape_gauge(metrics, "otelcol_process_memory_rss").is_none() && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let idle_rss = memory_kib(pid, "VmRSS:").unwrap_or(0) * 1024;
+    let outcome = run_load(
+        loadgen,
+        grpc,
+        pid,
+        (Some(HOLD_RATE), HOLD_SECONDS),
+        Held::At { metrics },
+    );
+    // The peak is read once every trace is decided and released, so that it covers the release too.
+    let deadline = Instant::now() + Duration::from_secs(HOLD_SECONDS + 60);
+    while scrape_gauge(metrics, "otelcol_processor_tail_sampling_buffered_spans").unwrap_or(0.0)
+        > 0.0
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (_, peak_rss) = settle(pid);
+    let sent = HOLD_RATE * HOLD_SECONDS;
+    eprintln!(
+        "collector_e2e: tail sampling holding ~{sent} spans: RSS {:.1} MB while sending (idle {:.1} MB), peak {:.1} MB",
+        outcome.sending_rss as f64 / 1e6,
+        idle_rss as f64 / 1e6,
+        peak_rss as f64 / 1e6
+    );
+    let per_span = outcome.sending_rss.saturating_sub(idle_rss) as f64 / sent as f64;
+    format!(
+        "\n### Tail sampling: memory while holding spans\n\n\
+         `tail_sampling` (the same 10 policies, `decision_wait: {HOLD_SECONDS}s`) then `batch`, exporting OTLP/gRPC to \
+         the sink; `loadgen --rate {HOLD_RATE}` for {HOLD_SECONDS} s, so that about {sent} spans are held when the send \
+         ends and the first decisions fall due. RSS is sampled every 100 ms from /proc while sending; the peak (VmHWM) \
+         includes the decisions and the release after it.\n\n\
+         | spans sent | spans held when the send ended | RSS idle | highest RSS while sending | per span sent, above idle | peak RSS, release included |\n\
+         |---|---|---|---|---|---|\n\
+         | {sent} | {} | {:.1} MB | {:.1} MB | {per_span:.0} B | {:.1} MB |\n",
+        outcome
+            .held_when_sent
+            .map_or("?".to_owned(), |h| format!("{h:.0}")),
+        idle_rss as f64 / 1e6,
+        outcome.sending_rss as f64 / 1e6,
+        peak_rss as f64 / 1e6,
+    )
 }

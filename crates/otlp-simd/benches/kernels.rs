@@ -4,12 +4,18 @@
 //! `peer_std_*`: the standard library, which for byte equality is glibc's vectorised `memcmp`),
 //! and for the single-id hex encoders the loop's floor (`peer_floor_copy`: the id copied, no
 //! digits). Throughput is in elements and bytes, so the tables show GB/s.
+//!
+//! On a CPU with the AVX-512 tier, each kernel that has an AVX-512 path also runs it and its AVX2
+//! path by name, through the `*_on` variants: `otlp_simd_avx512*` (ours) beside `peer_avx2_*`
+//! and the scalar twin, so the table gives AVX-512's ratio over AVX2 and over scalar from one
+//! run, and `otlp_simd` shows which of the two dispatch picked (and what dispatch costs).
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use otlp_sampling::consistent::{Randomness, Threshold};
 use otlp_simd::idgen::{GAMMA, IdGenerator};
+use otlp_simd::isa::Isa;
 use otlp_simd::{aggregate, bytes, hex, histogram, threshold};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +25,11 @@ const VALUES: usize = 4096;
 
 fn rng() -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(14)
+}
+
+/// Whether to bench the AVX-512 and AVX2 paths by name: only where the CPU runs both.
+fn wide() -> bool {
+    Isa::Avx512.is_supported()
 }
 
 fn throughput(elements: usize, bytes_each: usize) -> Throughput {
@@ -80,6 +91,19 @@ fn hex_encode(c: &mut Criterion) {
         BenchmarkId::new("peer_scalar_encode", "trace_id_column"),
         |b| b.iter(|| hex::scalar::encode(black_box(trace_ids.as_flattened()), &mut column)),
     );
+    if wide() {
+        for (function, isa) in [
+            ("otlp_simd_avx512", Isa::Avx512),
+            ("peer_avx2_encode", Isa::Avx2),
+        ] {
+            group.bench_function(BenchmarkId::new(function, "trace_id_column"), |b| {
+                b.iter(|| {
+                    hex::encode_into_on(isa, black_box(trace_ids.as_flattened()), &mut column)
+                        .unwrap()
+                })
+            });
+        }
+    }
     group.throughput(throughput(IDS, 8));
     group.bench_function(BenchmarkId::new("otlp_simd", "span_id"), |b| {
         b.iter(|| {
@@ -158,6 +182,19 @@ fn hex_decode(c: &mut Criterion) {
             })
         },
     );
+    if wide() {
+        for (function, isa) in [
+            ("otlp_simd_avx512", Isa::Avx512),
+            ("peer_avx2_decode", Isa::Avx2),
+        ] {
+            group.bench_function(BenchmarkId::new(function, "trace_id_column"), |b| {
+                b.iter(|| {
+                    hex::decode_into_on(isa, black_box(trace_hex.as_flattened()), &mut column)
+                        .unwrap()
+                })
+            });
+        }
+    }
     group.throughput(throughput(IDS, 16));
     group.bench_function(BenchmarkId::new("otlp_simd", "span_id"), |b| {
         b.iter(|| {
@@ -189,6 +226,18 @@ fn threshold_bitmap(c: &mut Criterion) {
     group.bench_function("otlp_simd", |b| {
         b.iter(|| threshold::sample_bitmap(black_box(&ids), raw, &mut bitmap).unwrap())
     });
+    if wide() {
+        for (function, isa) in [
+            ("otlp_simd_avx512", Isa::Avx512),
+            ("peer_avx2_sample", Isa::Avx2),
+        ] {
+            group.bench_function(function, |b| {
+                b.iter(|| {
+                    threshold::sample_bitmap_on(isa, black_box(&ids), raw, &mut bitmap).unwrap()
+                })
+            });
+        }
+    }
     group.bench_function("peer_scalar_sample", |b| {
         b.iter(|| {
             threshold::scalar::sample(black_box(&ids), raw, &mut bitmap);
@@ -214,6 +263,20 @@ fn id_generation(c: &mut Criterion) {
     group.bench_function("otlp_simd", |b| {
         b.iter(|| generator.fill_trace_ids(black_box(&mut ids)))
     });
+    if wide() {
+        for (function, isa) in [
+            ("otlp_simd_avx512", Isa::Avx512),
+            ("peer_avx2_fill", Isa::Avx2),
+        ] {
+            group.bench_function(function, |b| {
+                b.iter(|| {
+                    generator
+                        .fill_trace_ids_on(isa, black_box(&mut ids))
+                        .unwrap()
+                })
+            });
+        }
+    }
     let mut start = 1u64;
     group.bench_function("peer_scalar_fill", |b| {
         b.iter(|| {
@@ -242,6 +305,19 @@ fn aggregation(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("peer_scalar_summarize", "i64"), |b| {
         b.iter(|| aggregate::scalar::summarize_i64(black_box(&integers)))
     });
+    if wide() {
+        for (function, isa) in [
+            ("otlp_simd_avx512", Isa::Avx512),
+            ("peer_avx2_summarize", Isa::Avx2),
+        ] {
+            group.bench_function(BenchmarkId::new(function, "i64"), |b| {
+                b.iter(|| aggregate::summarize_i64_on(isa, black_box(&integers)).unwrap())
+            });
+            group.bench_function(BenchmarkId::new(function, "f64"), |b| {
+                b.iter(|| aggregate::summarize_f64_on(isa, black_box(&floats)).unwrap())
+            });
+        }
+    }
     group.bench_function(BenchmarkId::new("otlp_simd", "f64"), |b| {
         b.iter(|| aggregate::summarize_f64(black_box(&floats)))
     });
@@ -267,6 +343,19 @@ fn histogram_buckets(c: &mut Criterion) {
     group.bench_function("otlp_simd", |b| {
         b.iter(|| histogram::count_buckets(black_box(&values), &bounds, &mut counts).unwrap())
     });
+    if wide() {
+        for (function, isa) in [
+            ("otlp_simd_avx512", Isa::Avx512),
+            ("peer_avx2_count", Isa::Avx2),
+        ] {
+            group.bench_function(function, |b| {
+                b.iter(|| {
+                    histogram::count_buckets_on(isa, black_box(&values), &bounds, &mut counts)
+                        .unwrap()
+                })
+            });
+        }
+    }
     group.bench_function("peer_scalar_count", |b| {
         b.iter(|| histogram::scalar::count(black_box(&values), &bounds, &mut counts))
     });
@@ -284,6 +373,16 @@ fn byte_comparison(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("otlp_simd_mismatch", len), |bench| {
             bench.iter(|| bytes::mismatch(black_box(&a), black_box(&b)))
         });
+        if wide() {
+            for (function, isa) in [
+                ("otlp_simd_avx512_mismatch", Isa::Avx512),
+                ("peer_avx2_mismatch", Isa::Avx2),
+            ] {
+                group.bench_function(BenchmarkId::new(function, len), |bench| {
+                    bench.iter(|| bytes::mismatch_on(isa, black_box(&a), black_box(&b)).unwrap())
+                });
+            }
+        }
         group.bench_function(BenchmarkId::new("peer_scalar_mismatch", len), |bench| {
             bench.iter(|| bytes::scalar::mismatch(black_box(&a), black_box(&b)))
         });

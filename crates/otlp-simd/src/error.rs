@@ -1,5 +1,7 @@
 //! The crate's error type: what a kernel rejects in its input.
 
+use crate::isa::Isa;
+
 /// Why a kernel refused its input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -28,6 +30,13 @@ pub enum Error {
     UnsortedBounds {
         /// The first bound that is NaN or not greater than its predecessor.
         index: usize,
+    },
+    /// A kernel was asked to run on an instruction set this CPU does not have (the `*_on`
+    /// variants, which take the ISA from the caller instead of detecting it).
+    #[error("this CPU cannot run {} kernels", isa.name())]
+    UnsupportedIsa {
+        /// The instruction set asked for.
+        isa: Isa,
     },
 }
 

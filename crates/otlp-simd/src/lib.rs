@@ -1,7 +1,7 @@
 //! ```
 //! use otlp_simd::{hex, threshold};
 //!
-//! // Hex ids: vector code where the CPU has it (AVX2, NEON), the same answers everywhere.
+//! // Hex ids: vector code where the CPU has it (AVX-512, AVX2, NEON), the same answers everywhere.
 //! let trace_id = hex::decode_trace_id(b"4bf92f3577b34da6a3ce929d0e0e4736")?;
 //! assert_eq!(&hex::encode_trace_id(&trace_id), b"4bf92f3577b34da6a3ce929d0e0e4736");
 //! assert!(hex::decode_span_id(b"00f067aa0ba9o2b7").is_err()); // 'o' at index 10
@@ -19,10 +19,17 @@
 //! ```
 //!
 //! Vector kernels for the hot paths of OpenTelemetry pipelines, written with `std::arch`
-//! intrinsics and chosen at run time for the CPU at hand ([`isa::current`]): AVX2 on x86_64, NEON
-//! on aarch64, and otherwise the portable **scalar twin** every kernel has. A kernel and its
-//! twin give the same answer for every input (property-tested for every length 0..=257 and
-//! unaligned starts), so callers never see which one ran.
+//! intrinsics and chosen at run time for the CPU at hand ([`isa::current`]): AVX-512 or AVX2 on
+//! x86_64, NEON on aarch64, and otherwise the portable **scalar twin** every kernel has. A kernel
+//! and its twin give the same answer for every input (property-tested for every length 0..=257
+//! and unaligned starts, on every vector path the CPU runs), so callers never see which one ran.
+//!
+//! The column kernels (hex encoding and decoding of any length, sampling decisions, id
+//! generation, aggregation, histogram buckets, first mismatch) have AVX-512 paths (F, BW, VL,
+//! DQ and VBMI: Intel Ice Lake and later, AMD Zen 4 and later), each measured faster than its
+//! AVX2 path; the single-id hex functions keep inlined SSE2 code on both x86_64 tiers. Each
+//! kernel also has an `*_on` variant that runs a named [`isa::Isa`] (for tests and benchmarks
+//! that compare the paths); it refuses one the CPU lacks with [`Error::UnsupportedIsa`].
 //!
 //! * [`hex`] — lower-case hex encoding and validating decoding of trace and span ids and of any
 //!   byte string; decoding reports the first bad byte's index.

@@ -1,11 +1,29 @@
 //! Every kernel equals its scalar twin: for random inputs of every length 0..=257, starting at
-//! unaligned offsets (the vector paths use unaligned loads; this proves they handle every head
-//! and tail). On this machine the dispatched kernel is the one `isa::current()` names.
+//! unaligned offsets (the vector paths use unaligned loads and masked tails; this proves they
+//! handle every head and tail). Each test runs every instruction set this CPU supports through
+//! the kernels' `*_on` variants (AVX2 and AVX-512 on such an x86_64, NEON on aarch64), so a path
+//! that dispatch no longer picks here stays tested, and then the dispatched kernel, the one
+//! `isa::current()` names. Outputs are written between guard bytes, which must stay untouched.
 
 use otlp_simd::aggregate::{self, F64Summary};
 use otlp_simd::idgen::{self, GAMMA, IdGenerator};
+use otlp_simd::isa::{self, Isa};
 use otlp_simd::{bytes, hex, histogram, threshold};
 use proptest::prelude::*;
+
+/// The instruction sets to compare with the scalar twin: every one this CPU runs, and `None` for
+/// the dispatched entry point.
+fn paths() -> Vec<Option<Isa>> {
+    let mut paths: Vec<Option<Isa>> = isa::supported().into_iter().map(Some).collect();
+    paths.push(None);
+    paths
+}
+
+fn name(path: Option<Isa>) -> &'static str {
+    path.map_or("dispatched", Isa::name)
+}
+
+const GUARD: u8 = 0xa5;
 
 const MAX_LEN: usize = 257;
 const OFFSETS: [usize; 4] = [0, 1, 3, 7];
@@ -39,13 +57,19 @@ proptest! {
         for offset in OFFSETS {
             for len in 0..=MAX_LEN.min(pool.len() - offset) {
                 let src = &pool[offset..offset + len];
-                let mut ours = vec![0u8; 2 * len + 1];
-                let mut twin = vec![0u8; 2 * len + 1];
-                hex::encode_into(src, &mut ours[1..]).unwrap();
-                hex::scalar::encode(src, &mut twin[1..]);
-                prop_assert_eq!(&ours, &twin, "len {} offset {}", len, offset);
+                let mut twin = vec![GUARD; 2 * len + 2];
+                hex::scalar::encode(src, &mut twin[1..=2 * len]);
                 let reference = ::hex::encode(src);
-                prop_assert_eq!(&ours[1..], reference.as_bytes());
+                prop_assert_eq!(&twin[1..=2 * len], reference.as_bytes());
+                for path in paths() {
+                    let mut ours = vec![GUARD; 2 * len + 2];
+                    let out = &mut ours[1..=2 * len];
+                    match path {
+                        Some(isa) => hex::encode_into_on(isa, src, out).unwrap(),
+                        None => hex::encode_into(src, out).unwrap(),
+                    }
+                    prop_assert_eq!(&ours, &twin, "{} len {} offset {}", name(path), len, offset);
+                }
             }
         }
     }
@@ -63,14 +87,23 @@ proptest! {
         for offset in OFFSETS {
             for len in 0..=MAX_LEN {
                 let src = &chars[offset..offset + 2 * len];
-                let mut ours = vec![0u8; len];
                 let mut twin = vec![0u8; len];
-                let result = hex::decode_into(src, &mut ours);
                 let twin_result = hex::scalar::decode(src, &mut twin);
-                prop_assert_eq!(&result, &twin_result, "len {} offset {}", len, offset);
-                if result.is_ok() {
-                    prop_assert_eq!(&ours, &twin);
-                    prop_assert_eq!(&ours, &::hex::decode(src).unwrap());
+                if twin_result.is_ok() {
+                    prop_assert_eq!(&twin, &::hex::decode(src).unwrap());
+                }
+                for path in paths() {
+                    let mut ours = vec![GUARD; len + 2];
+                    let out = &mut ours[1..=len];
+                    let result = match path {
+                        Some(isa) => hex::decode_into_on(isa, src, out),
+                        None => hex::decode_into(src, out),
+                    };
+                    prop_assert_eq!(&result, &twin_result, "{} len {} offset {}", name(path), len, offset);
+                    prop_assert_eq!((ours[0], ours[len + 1]), (GUARD, GUARD));
+                    if result.is_ok() {
+                        prop_assert_eq!(&ours[1..=len], &twin[..], "{} len {}", name(path), len);
+                    }
                 }
             }
         }
@@ -118,11 +151,19 @@ proptest! {
             for len in 0..=MAX_LEN.min(ids.len()) {
                 let ids = &ids[..len];
                 for &t in &thresholds {
-                    let mut ours = vec![u64::MAX; threshold::bitmap_words(len)];
                     let mut twin = vec![0u64; threshold::bitmap_words(len)];
-                    let kept = threshold::sample_bitmap(ids, t, &mut ours).unwrap();
                     threshold::scalar::sample(ids, t.min(threshold::REJECT_ALL), &mut twin);
-                    prop_assert_eq!(&ours, &twin, "len {} offset {} threshold {:#x}", len, offset, t);
+                    let mut ours = vec![u64::MAX; threshold::bitmap_words(len)];
+                    let mut kept = 0;
+                    for path in paths() {
+                        ours.fill(u64::MAX);
+                        kept = match path {
+                            Some(isa) => threshold::sample_bitmap_on(isa, ids, t, &mut ours),
+                            None => threshold::sample_bitmap(ids, t, &mut ours),
+                        }
+                        .unwrap();
+                        prop_assert_eq!(&ours, &twin, "{} len {} offset {} threshold {:#x}", name(path), len, offset, t);
+                    }
                     let reference = otlp_sampling::consistent::Threshold::from_raw(t.min(threshold::REJECT_ALL - 1));
                     if let (Ok(reference), true) = (reference, t < threshold::REJECT_ALL) {
                         let expected = ids.iter().filter(|id| {
@@ -148,12 +189,28 @@ proptest! {
             for _ in 0..skip {
                 generator.span_id();
             }
-            let mut ours = vec![[0u8; 16]; len];
-            generator.fill_trace_ids(&mut ours);
             let mut twin = vec![0u8; 16 * len];
             idgen::scalar::fill(seed.wrapping_add((skip as u64 + 1).wrapping_mul(GAMMA)), &mut twin);
-            prop_assert_eq!(ours.as_flattened(), &twin[..]);
-            prop_assert!(ours.iter().all(|id| *id != [0; 16]));
+            for path in paths() {
+                let mut copy = generator.clone();
+                let mut ours = vec![[GUARD; 16]; len + 2];
+                let out = &mut ours[1..=len];
+                match path {
+                    Some(isa) => copy.fill_trace_ids_on(isa, out).unwrap(),
+                    None => copy.fill_trace_ids(out),
+                }
+                prop_assert_eq!(out.as_flattened(), &twin[..], "{} len {}", name(path), len);
+                prop_assert!(out.iter().all(|id| *id != [0; 16]));
+                prop_assert_eq!((ours[0], ours[len + 1]), ([GUARD; 16], [GUARD; 16]));
+                // The next id continues the stream where the batch ended, 2 words per trace id on.
+                let mut next = [0u8; 8];
+                let position = skip as u64 + 2 * len as u64 + 1;
+                idgen::scalar::fill(seed.wrapping_add(position.wrapping_mul(GAMMA)), &mut next);
+                if next == [0; 8] {
+                    next = idgen::mix(GAMMA).to_le_bytes();
+                }
+                prop_assert_eq!(copy.span_id(), next, "{} len {}", name(path), len);
+            }
         }
     }
 
@@ -162,10 +219,14 @@ proptest! {
         for offset in OFFSETS {
             for len in 0..=MAX_LEN {
                 let values = &pool[offset..offset + len];
-                prop_assert_eq!(
-                    aggregate::summarize_i64(values),
-                    (len > 0).then(|| aggregate::scalar::summarize_i64(values))
-                );
+                let twin = (len > 0).then(|| aggregate::scalar::summarize_i64(values));
+                for path in paths() {
+                    let ours = match path {
+                        Some(isa) => aggregate::summarize_i64_on(isa, values).unwrap(),
+                        None => aggregate::summarize_i64(values),
+                    };
+                    prop_assert_eq!(ours, twin, "{} len {} offset {}", name(path), len, offset);
+                }
             }
         }
     }
@@ -176,15 +237,23 @@ proptest! {
         for offset in OFFSETS {
             for len in 1..=MAX_LEN {
                 let values = &pool[offset..offset + len];
-                let ours: F64Summary = aggregate::summarize_f64(values).unwrap();
                 let twin = aggregate::scalar::summarize_f64(values);
-                prop_assert!(ours.bit_eq(&twin), "len {} offset {}: {:?} vs {:?}", len, offset, ours, twin);
+                for path in paths() {
+                    let ours: F64Summary = match path {
+                        Some(isa) => aggregate::summarize_f64_on(isa, values).unwrap(),
+                        None => aggregate::summarize_f64(values),
+                    }
+                    .unwrap();
+                    prop_assert!(ours.bit_eq(&twin), "{} len {} offset {}: {:?} vs {:?}", name(path), len, offset, ours, twin);
+                }
+                // Every path equals the twin bit for bit, so checking the twin's semantics
+                // checks theirs.
                 let nans = values.iter().filter(|v| v.is_nan()).count() as u64;
-                prop_assert_eq!(ours.nan_count, nans);
+                prop_assert_eq!(twin.nan_count, nans);
                 let numbers = values.iter().copied().filter(|v| !v.is_nan());
                 if nans < len as u64 {
-                    prop_assert_eq!(ours.min, numbers.clone().fold(f64::INFINITY, f64::min));
-                    prop_assert_eq!(ours.max, numbers.fold(f64::NEG_INFINITY, f64::max));
+                    prop_assert_eq!(twin.min, numbers.clone().fold(f64::INFINITY, f64::min));
+                    prop_assert_eq!(twin.max, numbers.fold(f64::NEG_INFINITY, f64::max));
                 }
             }
         }
@@ -202,11 +271,17 @@ proptest! {
         for offset in OFFSETS {
             for len in 0..=MAX_LEN {
                 let values = &pool[offset..offset + len];
-                let mut ours = vec![1u64; bounds.len() + 1];
                 let mut twin = vec![1u64; bounds.len() + 1];
-                let nan = histogram::count_buckets(values, &bounds, &mut ours).unwrap();
                 let twin_nan = histogram::scalar::count(values, &bounds, &mut twin);
-                prop_assert_eq!((nan, &ours), (twin_nan, &twin), "len {} offset {}", len, offset);
+                for path in paths() {
+                    let mut ours = vec![1u64; bounds.len() + 1];
+                    let nan = match path {
+                        Some(isa) => histogram::count_buckets_on(isa, values, &bounds, &mut ours),
+                        None => histogram::count_buckets(values, &bounds, &mut ours),
+                    }
+                    .unwrap();
+                    prop_assert_eq!((nan, &ours), (twin_nan, &twin), "{} len {} offset {}", name(path), len, offset);
+                }
             }
         }
     }
@@ -225,11 +300,68 @@ proptest! {
                 let a = &pool[offset..offset + len];
                 let b = &other[offset..offset + len];
                 let twin = bytes::scalar::mismatch(a, b);
-                prop_assert_eq!(bytes::mismatch(a, b), twin, "len {} offset {}", len, offset);
+                for path in paths() {
+                    let ours = match path {
+                        Some(isa) => bytes::mismatch_on(isa, a, b).unwrap(),
+                        None => bytes::mismatch(a, b),
+                    };
+                    prop_assert_eq!(ours, twin, "{} len {} offset {}", name(path), len, offset);
+                    // Unequal lengths: the shorter's length when it is a prefix of the longer.
+                    let longer = &other[offset..offset + len + 1];
+                    let ours = match path {
+                        Some(isa) => bytes::mismatch_on(isa, a, longer).unwrap(),
+                        None => bytes::mismatch(a, longer),
+                    };
+                    prop_assert_eq!(ours, twin.or(Some(len)), "{} len {} offset {}", name(path), len, offset);
+                }
                 prop_assert_eq!(bytes::eq(a, b), twin.is_none());
                 prop_assert_eq!(bytes::eq(a, b), a == b);
                 prop_assert_eq!(bytes::starts_with(&pool[offset..], b), pool[offset..].starts_with(b));
             }
         }
+    }
+}
+
+#[test]
+fn the_on_variants_refuse_an_isa_this_cpu_lacks() {
+    let unsupported: Vec<Isa> = Isa::ALL
+        .into_iter()
+        .filter(|isa| !isa.is_supported())
+        .collect();
+    // Every CPU lacks the other architecture's vector ISA.
+    assert!(!unsupported.is_empty());
+    for isa in unsupported {
+        let error = otlp_simd::Error::UnsupportedIsa { isa };
+        assert!(error.to_string().contains(isa.name()), "{error}");
+        let refused = Err(error);
+        assert_eq!(hex::encode_into_on(isa, b"ab", &mut [0; 4]), refused);
+        assert_eq!(hex::decode_into_on(isa, b"ab", &mut [0; 1]), refused);
+        let ids = [[7u8; 16]; 3];
+        assert_eq!(
+            threshold::sample_bitmap_on(isa, &ids, 0, &mut [0]),
+            refused.clone().map(|()| 0)
+        );
+        assert_eq!(
+            aggregate::summarize_i64_on(isa, &[1]),
+            refused.clone().map(|()| None)
+        );
+        assert!(aggregate::summarize_f64_on(isa, &[1.0]).is_err());
+        assert_eq!(
+            histogram::count_buckets_on(isa, &[1.0], &[0.0], &mut [0, 0]),
+            refused.clone().map(|()| 0)
+        );
+        assert_eq!(
+            bytes::mismatch_on(isa, b"a", b"b"),
+            refused.clone().map(|()| None)
+        );
+        let mut generator = IdGenerator::from_seed(3);
+        let mut ids = [[0u8; 16]; 2];
+        assert_eq!(generator.fill_trace_ids_on(isa, &mut ids), refused);
+        assert_eq!(ids, [[0; 16]; 2], "nothing written");
+        assert_eq!(
+            generator.trace_id(),
+            IdGenerator::from_seed(3).trace_id(),
+            "not advanced"
+        );
     }
 }

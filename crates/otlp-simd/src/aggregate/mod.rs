@@ -5,8 +5,9 @@
 //! * `f64`, whose addition is not associative: every ISA sums in the same fixed order, eight
 //!   interleaved partial sums (element `i` of each whole block of 8 goes to partial sum
 //!   `i % 8`), combined as `((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7))`, then the
-//!   remaining `len % 8` elements added one by one. The result is therefore bit-identical on AVX2,
-//!   NEON and the scalar twin, though it can differ in the last bits from a left-to-right sum.
+//!   remaining `len % 8` elements added one by one. The result is therefore bit-identical on
+//!   AVX-512, AVX2, NEON and the scalar twin, though it can differ in the last bits from a
+//!   left-to-right sum.
 //! * `f64` NaN semantics: the sum follows IEEE 754 (any NaN, or `+inf + -inf`, makes it NaN);
 //!   min and max skip NaN values and are NaN only when every value is NaN; `nan_count` says how
 //!   many there were. `-0.0` and `0.0` compare equal: which one min or max reports when both
@@ -14,11 +15,14 @@
 
 pub mod scalar;
 
+#[cfg(otlp_simd_avx512)]
+mod avx512;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+use crate::error::Result;
 use crate::isa::{self, Isa};
 
 /// The summary of a non-empty `i64` column.
@@ -66,15 +70,35 @@ impl F64Summary {
 
 /// Count, wrapping sum, min and max of `values`; `None` when empty.
 pub fn summarize_i64(values: &[i64]) -> Option<I64Summary> {
+    // SAFETY: `current()` returns only an instruction set the CPU supports.
+    unsafe { summarize_i64_with(isa::current(), values) }
+}
+
+/// [`summarize_i64`] on `isa` instead of the detected instruction set (to compare the paths in
+/// tests and benchmarks); [`Error::UnsupportedIsa`](crate::Error::UnsupportedIsa) when this CPU
+/// cannot run it.
+pub fn summarize_i64_on(isa: Isa, values: &[i64]) -> Result<Option<I64Summary>> {
+    isa.check()?;
+    // SAFETY: `check` found that the CPU supports `isa`.
+    Ok(unsafe { summarize_i64_with(isa, values) })
+}
+
+/// # Safety
+/// The CPU must support `isa`.
+#[inline]
+unsafe fn summarize_i64_with(isa: Isa, values: &[i64]) -> Option<I64Summary> {
     if values.is_empty() {
         return None;
     }
-    Some(match isa::current() {
+    Some(match isa {
+        #[cfg(otlp_simd_avx512)]
+        // SAFETY: the caller guarantees the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
+        Isa::Avx512 => unsafe { avx512::summarize_i64(values) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        // SAFETY: the caller guarantees the CPU supports AVX2.
         Isa::Avx2 => unsafe { x86::summarize_i64(values) },
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: `current()` returns `Neon` only when the CPU reports NEON.
+        // SAFETY: the caller guarantees the CPU supports NEON.
         Isa::Neon => unsafe { neon::summarize_i64(values) },
         _ => scalar::summarize_i64(values),
     })
@@ -83,15 +107,34 @@ pub fn summarize_i64(values: &[i64]) -> Option<I64Summary> {
 /// Count, NaN count, sum, min and max of `values` (semantics in the module docs); `None` when
 /// empty.
 pub fn summarize_f64(values: &[f64]) -> Option<F64Summary> {
+    // SAFETY: `current()` returns only an instruction set the CPU supports.
+    unsafe { summarize_f64_with(isa::current(), values) }
+}
+
+/// [`summarize_f64`] on `isa` instead of the detected instruction set;
+/// [`Error::UnsupportedIsa`](crate::Error::UnsupportedIsa) when this CPU cannot run it.
+pub fn summarize_f64_on(isa: Isa, values: &[f64]) -> Result<Option<F64Summary>> {
+    isa.check()?;
+    // SAFETY: `check` found that the CPU supports `isa`.
+    Ok(unsafe { summarize_f64_with(isa, values) })
+}
+
+/// # Safety
+/// The CPU must support `isa`.
+#[inline]
+unsafe fn summarize_f64_with(isa: Isa, values: &[f64]) -> Option<F64Summary> {
     if values.is_empty() {
         return None;
     }
-    Some(match isa::current() {
+    Some(match isa {
+        #[cfg(otlp_simd_avx512)]
+        // SAFETY: the caller guarantees the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
+        Isa::Avx512 => unsafe { avx512::summarize_f64(values) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        // SAFETY: the caller guarantees the CPU supports AVX2.
         Isa::Avx2 => unsafe { x86::summarize_f64(values) },
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: `current()` returns `Neon` only when the CPU reports NEON.
+        // SAFETY: the caller guarantees the CPU supports NEON.
         Isa::Neon => unsafe { neon::summarize_f64(values) },
         _ => scalar::summarize_f64(values),
     })

@@ -6,6 +6,8 @@
 
 pub mod scalar;
 
+#[cfg(otlp_simd_avx512)]
+mod avx512;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "x86_64")]
@@ -20,30 +22,81 @@ pub(crate) const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// Writes the lower-case hex of `src` into `dst`, which must be exactly twice as long.
 pub fn encode_into(src: &[u8], dst: &mut [u8]) -> Result<()> {
     expect_len("hex output", src.len() * 2, dst.len())?;
-    match isa::current() {
+    // SAFETY: `current()` returns only an instruction set the CPU supports.
+    unsafe { encode_with(isa::current(), src, dst) };
+    Ok(())
+}
+
+/// [`encode_into`] on `isa` instead of the detected instruction set (to compare the paths in
+/// tests and benchmarks); [`Error::UnsupportedIsa`](crate::Error::UnsupportedIsa) when this CPU
+/// cannot run it.
+pub fn encode_into_on(isa: Isa, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    isa.check()?;
+    expect_len("hex output", src.len() * 2, dst.len())?;
+    // SAFETY: `check` found that the CPU supports `isa`.
+    unsafe { encode_with(isa, src, dst) };
+    Ok(())
+}
+
+/// # Safety
+/// The CPU must support `isa`.
+#[inline]
+unsafe fn encode_with(isa: Isa, src: &[u8], dst: &mut [u8]) {
+    match isa {
+        #[cfg(otlp_simd_avx512)]
+        // SAFETY: the caller guarantees the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
+        Isa::Avx512 => unsafe { avx512::encode(src, dst) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        // SAFETY: the caller guarantees the CPU supports AVX2.
         Isa::Avx2 => unsafe { x86::encode(src, dst) },
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: `current()` returns `Neon` only when the CPU reports NEON.
+        // SAFETY: the caller guarantees the CPU supports NEON.
         Isa::Neon => unsafe { neon::encode(src, dst) },
         _ => scalar::encode(src, dst),
     }
-    Ok(())
 }
 
 /// Decodes the hex digits in `src` into `dst`, which must be exactly half as long.
 pub fn decode_into(src: &[u8], dst: &mut [u8]) -> Result<()> {
     expect_len("hex input", dst.len() * 2, src.len())?;
-    match isa::current() {
+    // SAFETY: `current()` returns only an instruction set the CPU supports.
+    unsafe { decode_with(isa::current(), src, dst) }
+}
+
+/// [`decode_into`] on `isa` instead of the detected instruction set;
+/// [`Error::UnsupportedIsa`](crate::Error::UnsupportedIsa) when this CPU cannot run it.
+pub fn decode_into_on(isa: Isa, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    isa.check()?;
+    expect_len("hex input", dst.len() * 2, src.len())?;
+    // SAFETY: `check` found that the CPU supports `isa`.
+    unsafe { decode_with(isa, src, dst) }
+}
+
+/// # Safety
+/// The CPU must support `isa`.
+#[inline]
+unsafe fn decode_with(isa: Isa, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    match isa {
+        #[cfg(otlp_simd_avx512)]
+        // SAFETY: the caller guarantees the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
+        Isa::Avx512 => unsafe { avx512::decode(src, dst) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        // SAFETY: the caller guarantees the CPU supports AVX2.
         Isa::Avx2 => unsafe { x86::decode(src, dst) },
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: `current()` returns `Neon` only when the CPU reports NEON.
+        // SAFETY: the caller guarantees the CPU supports NEON.
         Isa::Neon => unsafe { neon::decode(src, dst) },
         _ => scalar::decode(src, dst),
     }
+}
+
+/// Whether the single-id functions take their inlined SSE2 kernels: on the AVX2 and AVX-512
+/// tiers (16 or 32 bytes do not fill a 512-bit vector, and SSE2 code inlines where AVX-512 code
+/// would cost a call).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn single_id_sse2() -> bool {
+    isa::x86_vector_tier()
 }
 
 // The single-id encoders call SSE2 functions without detecting SSE2: x86_64 includes it.
@@ -52,20 +105,20 @@ const _: () = assert!(cfg!(target_feature = "sse2"));
 
 /// The 32 lower-case hex digits of a trace id.
 ///
-/// Inlined, dispatch included: on x86_64 with AVX2 the kernel is SSE2 code (the x86_64 baseline)
+/// Inlined, dispatch included: on x86_64 with AVX2 (or AVX-512) the kernel is SSE2 code (the x86_64 baseline)
 /// that runs in the caller without a call, where the general path's AVX2 function would cost a
 /// call that, for 16 bytes, takes longer than the encoding.
 #[inline]
 pub fn encode_trace_id(id: &[u8; 16]) -> [u8; 32] {
     #[cfg(target_arch = "x86_64")]
-    if isa::current() == Isa::Avx2 {
+    if single_id_sse2() {
         // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted below).
         return unsafe { x86::encode_trace_id(id) };
     }
     encode_trace_id_elsewhere(id)
 }
 
-/// [`encode_trace_id`] off x86_64's AVX2 tier: NEON or the scalar twin, through [`encode_into`].
+/// [`encode_trace_id`] off x86_64's AVX2 and AVX-512 tiers: NEON or the scalar twin, through [`encode_into`].
 fn encode_trace_id_elsewhere(id: &[u8; 16]) -> [u8; 32] {
     let mut out = [0; 32];
     // The lengths are fixed by the types, so the length check cannot fail.
@@ -77,7 +130,7 @@ fn encode_trace_id_elsewhere(id: &[u8; 16]) -> [u8; 32] {
 #[inline]
 pub fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
     #[cfg(target_arch = "x86_64")]
-    if isa::current() == Isa::Avx2 {
+    if single_id_sse2() {
         // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted below).
         return unsafe { x86::encode_span_id(id) };
     }
@@ -93,13 +146,13 @@ fn encode_span_id_elsewhere(id: &[u8; 8]) -> [u8; 16] {
 
 /// Decodes a trace id from exactly 32 hex digits.
 ///
-/// Inlined, dispatch included, with an SSE2 kernel on x86_64's AVX2 tier, as
+/// Inlined, dispatch included, with an SSE2 kernel on x86_64's AVX2 and AVX-512 tiers, as
 /// [`encode_trace_id`]; input with a bad digit or of the wrong length goes the general way, which
 /// finds the error.
 #[inline]
 pub fn decode_trace_id(hex: &[u8]) -> Result<[u8; 16]> {
     #[cfg(target_arch = "x86_64")]
-    if let (Isa::Avx2, Ok(digits)) = (isa::current(), <&[u8; 32]>::try_from(hex)) {
+    if let (true, Ok(digits)) = (single_id_sse2(), <&[u8; 32]>::try_from(hex)) {
         // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted above).
         if let Some(id) = unsafe { x86::decode_trace_id(digits) } {
             return Ok(id);
@@ -119,7 +172,7 @@ fn decode_trace_id_elsewhere(hex: &[u8]) -> Result<[u8; 16]> {
 #[inline]
 pub fn decode_span_id(hex: &[u8]) -> Result<[u8; 8]> {
     #[cfg(target_arch = "x86_64")]
-    if let (Isa::Avx2, Ok(digits)) = (isa::current(), <&[u8; 16]>::try_from(hex)) {
+    if let (true, Ok(digits)) = (single_id_sse2(), <&[u8; 16]>::try_from(hex)) {
         // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted above).
         if let Some(id) = unsafe { x86::decode_span_id(digits) } {
             return Ok(id);

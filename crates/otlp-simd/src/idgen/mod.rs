@@ -1,8 +1,8 @@
 //! Batch generation of trace and span ids: SplitMix64 over a counter.
 //!
 //! Word `k` of a generator's stream is `mix(seed + (k + 1) * GAMMA)`, SplitMix64 (Steele, Lea and
-//! Flood, 2014; it passes BigCrush), evaluated at independent counter positions so four words
-//! come out of one AVX2 step. A span id is one word, a trace id two consecutive words, written
+//! Flood, 2014; it passes BigCrush), evaluated at independent counter positions so eight words
+//! come out of one AVX-512 step (four out of one AVX2 step). A span id is one word, a trace id two consecutive words, written
 //! little-endian. `mix` is a bijection with `mix(0) = 0`, so:
 //!
 //! * a trace id is never all-zero: its two words come from inputs `GAMMA` apart, which cannot
@@ -15,12 +15,15 @@
 
 pub mod scalar;
 
+#[cfg(otlp_simd_avx512)]
+mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 use rand::{RngCore, SeedableRng, rngs::StdRng};
 
-use crate::isa;
+use crate::error::Result;
+use crate::isa::{self, Isa};
 
 /// SplitMix64's increment, the odd integer closest to `2^64 / φ`.
 pub const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -54,14 +57,25 @@ impl IdGenerator {
 
     /// Fills `ids` with fresh trace ids.
     pub fn fill_trace_ids(&mut self, ids: &mut [[u8; 16]]) {
-        let words = ids.as_flattened_mut();
-        self.fill_words(words);
+        // SAFETY: `current()` returns only an instruction set the CPU supports.
+        unsafe { self.fill_words(isa::current(), ids.as_flattened_mut()) };
+    }
+
+    /// [`fill_trace_ids`](Self::fill_trace_ids) on `isa` instead of the detected instruction
+    /// set (to compare the paths in tests and benchmarks; every path yields the same ids);
+    /// [`Error::UnsupportedIsa`](crate::Error::UnsupportedIsa) when this CPU cannot run it, and
+    /// then the generator has not advanced.
+    pub fn fill_trace_ids_on(&mut self, isa: Isa, ids: &mut [[u8; 16]]) -> Result<()> {
+        isa.check()?;
+        // SAFETY: `check` found that the CPU supports `isa`.
+        unsafe { self.fill_words(isa, ids.as_flattened_mut()) };
+        Ok(())
     }
 
     /// Fills `ids` with fresh span ids.
     pub fn fill_span_ids(&mut self, ids: &mut [[u8; 8]]) {
-        let words = ids.as_flattened_mut();
-        self.fill_words(words);
+        // SAFETY: `current()` returns only an instruction set the CPU supports.
+        unsafe { self.fill_words(isa::current(), ids.as_flattened_mut()) };
         for id in ids.iter_mut() {
             if *id == [0; 8] {
                 *id = mix(GAMMA).to_le_bytes();
@@ -84,14 +98,20 @@ impl IdGenerator {
     }
 
     /// Writes the next `bytes.len() / 8` words (`bytes.len()` is a multiple of 8) and advances.
-    fn fill_words(&mut self, bytes: &mut [u8]) {
+    ///
+    /// # Safety
+    /// The CPU must support `isa`.
+    unsafe fn fill_words(&mut self, isa: Isa, bytes: &mut [u8]) {
         let start = self
             .seed
             .wrapping_add(self.counter.wrapping_add(1).wrapping_mul(GAMMA));
-        match isa::current() {
+        match isa {
+            #[cfg(otlp_simd_avx512)]
+            // SAFETY: the caller guarantees the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
+            Isa::Avx512 => unsafe { avx512::fill(start, bytes) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
-            isa::Isa::Avx2 => unsafe { x86::fill(start, bytes) },
+            // SAFETY: the caller guarantees the CPU supports AVX2.
+            Isa::Avx2 => unsafe { x86::fill(start, bytes) },
             // NEON has no 64-bit lane multiply, and aarch64's scalar `mul` issues one per cycle:
             // the scalar twin is the fast path there.
             _ => scalar::fill(start, bytes),

@@ -8,6 +8,8 @@
 
 pub mod scalar;
 
+#[cfg(otlp_simd_avx512)]
+mod avx512;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "x86_64")]
@@ -39,17 +41,52 @@ pub fn sample_bitmap(trace_ids: &[[u8; 16]], threshold: u64, bitmap: &mut [u64])
         bitmap_words(trace_ids.len()),
         bitmap.len(),
     )?;
+    // SAFETY: `current()` returns only an instruction set the CPU supports.
+    unsafe { sample_with(isa::current(), trace_ids, threshold, bitmap) };
+    Ok(kept(bitmap))
+}
+
+/// [`sample_bitmap`] on `isa` instead of the detected instruction set (to compare the paths in
+/// tests and benchmarks); [`Error::UnsupportedIsa`](crate::Error::UnsupportedIsa) when this CPU
+/// cannot run it.
+pub fn sample_bitmap_on(
+    isa: Isa,
+    trace_ids: &[[u8; 16]],
+    threshold: u64,
+    bitmap: &mut [u64],
+) -> Result<usize> {
+    isa.check()?;
+    expect_len(
+        "sampling bitmap",
+        bitmap_words(trace_ids.len()),
+        bitmap.len(),
+    )?;
+    // SAFETY: `check` found that the CPU supports `isa`.
+    unsafe { sample_with(isa, trace_ids, threshold, bitmap) };
+    Ok(kept(bitmap))
+}
+
+fn kept(bitmap: &[u64]) -> usize {
+    bitmap.iter().map(|word| word.count_ones() as usize).sum()
+}
+
+/// # Safety
+/// The CPU must support `isa`; `bitmap` has [`bitmap_words`]`(trace_ids.len())` words.
+#[inline]
+unsafe fn sample_with(isa: Isa, trace_ids: &[[u8; 16]], threshold: u64, bitmap: &mut [u64]) {
     let threshold = threshold.min(REJECT_ALL);
-    match isa::current() {
+    match isa {
+        #[cfg(otlp_simd_avx512)]
+        // SAFETY: the caller guarantees the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
+        Isa::Avx512 => unsafe { avx512::sample(trace_ids, threshold, bitmap) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `current()` returns `Avx2` only when the CPU reports AVX2.
+        // SAFETY: the caller guarantees the CPU supports AVX2.
         Isa::Avx2 => unsafe { x86::sample(trace_ids, threshold, bitmap) },
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: `current()` returns `Neon` only when the CPU reports NEON.
+        // SAFETY: the caller guarantees the CPU supports NEON.
         Isa::Neon => unsafe { neon::sample(trace_ids, threshold, bitmap) },
         _ => scalar::sample(trace_ids, threshold, bitmap),
     }
-    Ok(bitmap.iter().map(|word| word.count_ones() as usize).sum())
 }
 
 #[cfg(test)]

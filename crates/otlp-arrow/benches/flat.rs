@@ -1,8 +1,8 @@
 //! The flat layout on otlp-testkit traces at 1000 and 10000 spans per row group: write
 //! time per span beside prost encode + zstd, and (with `$OTLP_BENCH_NOTES`) bytes per
-//! span beside OTLP protobuf + zstd, the id-and-timestamp floor, the columnar reference
-//! and the normalized Arrow Flight stream, with a per-column breakdown, written to
-//! `$OTLP_BENCH_NOTES/otlp-arrow-flat-sizes.md`.
+//! item of every signal beside OTLP protobuf + zstd, the id-and-timestamp floor, the
+//! columnar reference and the normalized Arrow Flight stream, with a per-column
+//! breakdown of traces and metrics, written to `$OTLP_BENCH_NOTES/otlp-arrow-flat-sizes.md`.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -319,8 +319,9 @@ fn size_notes() {
     let mut md = String::from(
         "### otlp-arrow: flat Parquet bytes per item\n\n\
          otlp-testkit data (seed 1), 10 requests of *batch* items; Parquet with one row group \
-         per request (zstd 3, dictionaries, delta timestamps, page statistics, trace_id bloom \
-         filter; the whole file, footer included). *OTLP+zstd*: each request's protobuf \
+         per request (zstd 3; dictionaries for strings, byte-stream-split numbers, delta ids and \
+         times; chunk statistics, a page index only above 20000 rows per group; trace_id \
+         bloom filter; the whole file, footer included). *OTLP+zstd*: each request's protobuf \
          compressed alone at zstd 3. *Columnar reference*: every field of the flat schema as \
          its own streams (each leaf's values, each nullable node's validity, each list's \
          lengths), each stream compressed alone at zstd 19 over the whole row group, summed. \
@@ -367,9 +368,13 @@ fn size_notes() {
                 flight as f64 / reference_total as f64,
                 otlp as f64 / flight as f64,
             ));
-            if signal == Signal::Traces {
+            if let Some((title, unit)) = match signal {
+                Signal::Traces => Some(("Traces", "span")),
+                Signal::Metrics => Some(("Metrics", "data point")),
+                Signal::Logs => None,
+            } {
                 breakdown.push_str(&format!(
-                    "\n**Traces, {n} spans per row group, bytes per span by column** \
+                    "\n**{title}, {n} {unit}s per row group, bytes per {unit} by column** \
                      (Parquet: column chunks with their page headers and dictionaries; the \
                      footer and bloom filters are the rest of the file):\n\n\
                      | column | flat Parquet | columnar reference | difference |\n|---|---:|---:|---:|\n"

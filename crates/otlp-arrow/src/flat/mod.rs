@@ -208,10 +208,15 @@
 //! # Writing files
 //!
 //! [`FlatParquetWriter`] takes requests (or batches from a builder) and writes Parquet
-//! with zstd (level 3), dictionary encoding (strings, keys, low-cardinality values),
-//! `DELTA_BINARY_PACKED` for times, plain for the random ids and durations, page-level
-//! statistics and the page index on the top-level columns, and a bloom filter on
-//! `trace_id` in every row group. Row groups end at
+//! with zstd (level 3) and an encoding per column, the one smallest after zstd: a
+//! dictionary for strings, keys and small integers; `BYTE_STREAM_SPLIT` for 64-bit
+//! integers (attribute values, counts, bucket counts, `duration_ns`) and nested doubles;
+//! plain for the random ids, `start_time`, event and exemplar times and the points'
+//! doubles; `DELTA_BINARY_PACKED` for `time`, `observed_time` and the container numbers
+//! (`resource_id`, `scope_id`, `metric_id`). Every reader the tests run (pyarrow, DuckDB,
+//! Polars) decodes them all. The top-level columns carry statistics, per page with a
+//! page index when row groups may span several pages (more than 20 000 rows), per column
+//! chunk otherwise, and every row group a bloom filter on `trace_id`. Row groups end at
 //! [`ParquetOptions::max_row_group_rows`] (100 000) or
 //! [`ParquetOptions::max_row_group_bytes`] (64 MiB) of encoded data, whichever comes
 //! first: larger groups compress better, and the writer holds the open group in memory.
@@ -237,23 +242,33 @@
 //!
 //! # Size and speed
 //!
-//! Measured by `cargo bench -p otlp-arrow --bench flat` on otlp-testkit traces
-//! (docs/benchmarks.md, "otlp-arrow-flat-sizes"), bytes per span:
+//! Measured by `cargo bench -p otlp-arrow --bench flat` on otlp-testkit data
+//! (docs/benchmarks.md, "otlp-arrow-flat-sizes"), bytes per span, data point or log
+//! record:
 //!
-//! | spans per row group | flat Parquet | columnar reference | OTLP + zstd 3 | Flight stream (normalized) |
-//! |---:|---:|---:|---:|---:|
-//! | 1000 | 51.8 | 35.9 | 41.7 | 31.4 |
-//! | 10000 | 31.7 | 28.0 | 36.5 | 24.1 |
+//! | signal | rows per row group | flat Parquet | columnar reference | OTLP + zstd 3 | Flight stream (normalized) |
+//! |---|---:|---:|---:|---:|---:|
+//! | traces | 1000 | 48.6 | 35.9 | 41.7 | 31.4 |
+//! | traces | 10000 | 30.1 | 28.0 | 36.5 | 24.1 |
+//! | metrics | 1000 | 33.4 | 20.1 | 23.1 | 21.8 |
+//! | metrics | 10000 | 14.8 | 13.1 | 20.1 | 15.4 |
+//! | logs | 1000 | 49.7 | 39.9 | 46.7 | 42.3 |
+//! | logs | 10000 | 37.0 | 34.4 | 41.3 | 35.3 |
 //!
 //! The *columnar reference* compresses every field of this schema alone with zstd 19
-//! over the whole row group. At 10000 spans per group Parquet is 1.15x smaller than
-//! OTLP+zstd but 1.13x larger than the reference, and the benchmark's per-column table
-//! says where: the footer and page index (the metadata of ~70 leaf columns, about 10 KB
-//! per row group: 1.0 byte per span at 10000, 8.9 at 1000), the attribute maps (+1.2: the
-//! definition levels of the typed fields left null, and dictionary indices of random
-//! integers), the events (+1.0: every span carries the levels of the event leaves, though
-//! most have no event) and `trace_id` (+0.3). Ids, times and names are at the
-//! reference or below it. Higher zstd levels buy little (31.0 at 6, 30.0 at 19).
+//! over the whole row group. At 10000 rows per group Parquet is 1.07x (traces), 1.13x
+//! (metrics) and 1.07x (logs) the reference, and the benchmark's per-column tables say
+//! where the rest goes. The footer: about 90 bytes of metadata per leaf column per row
+//! group (~75 leaves: 0.8 byte per span at 10000, 6.8 at 1000), and for logs the
+//! `trace_id` bloom filter (1.6 bytes per record: nearly every record has its own
+//! trace). The levels Parquet repeats in every leaf of a nested column, even a leaf
+//! that is always null: each typed field of the attribute values (+0.1 a field per
+//! span), the exemplars' attribute fields (+0.07 each per point). zstd 3 against 19 on
+//! the random ids that repeat far apart (`trace_id` +0.3, exemplar ids +0.24) and on
+//! attribute integers (+0.4). And in metrics the resource attributes' dictionary
+//! indices (+0.4), whose runs repeat at no byte boundary. Durations, names and the
+//! container numbers are below the reference. Higher zstd levels buy a little for a
+//! lot of time (29.4 bytes per span at 6, 28.5 at 19).
 //!
 //! Writing costs more than prost encode + zstd: building the rows is on par with it,
 //! and arrow-rs's Parquet encoder then re-interns every string and walks the levels of

@@ -10,14 +10,17 @@ use parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter,
 };
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, ProjectionMask};
-use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaData};
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::properties::{
+    EnabledStatistics, WriterProperties, WriterPropertiesBuilder, WriterVersion,
+};
 use parquet::file::reader::ChunkReader;
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
 
 use super::file::{FlatBuilder, decode};
+use super::metrics::metric_col;
 use super::schema::{col, flat_schema, flat_signal};
 use super::traces::decode_traces;
 use crate::{AnyRequest, Error, Signal};
@@ -27,7 +30,10 @@ use crate::{AnyRequest, Error, Signal};
 pub struct ParquetOptions {
     /// A row group ends after this many rows. Larger groups compress better (each
     /// column's dictionary and zstd window see more) and cost more memory while written:
-    /// the writer holds the encoded, compressed pages of the open group.
+    /// the writer holds the encoded, compressed pages of the open group. Pages end at
+    /// 20 000 rows, and above that many rows per group the file carries a page index
+    /// (page statistics of the top-level columns, page offsets of every column); at or
+    /// below it, statistics per column chunk only.
     pub max_row_group_rows: usize,
     /// A row group also ends once its encoded size reaches this many bytes, which bounds
     /// that memory whatever the rows weigh.
@@ -75,8 +81,22 @@ impl ParquetOptions {
     }
 
     /// The Parquet writer properties for a flat schema.
+    ///
+    /// Each column's encoding is the one that came out smallest after zstd on
+    /// otlp-testkit data (the `flat` bench's per-column tables), among those that cost
+    /// no more time than a dictionary.
     fn properties(&self, schema: &SchemaRef) -> Result<WriterProperties, Error> {
         self.check()?;
+        // A page index lets a reader skip pages inside a column chunk. When a row group
+        // is no longer than a page, every chunk of the columns a query filters on is one
+        // page and the index only repeats the chunk statistics, while its offset index
+        // costs every leaf an entry per row group: 1 byte per span at 1000 spans per group.
+        let page_index = self.max_row_group_rows > PAGE_ROWS;
+        let statistics = if page_index {
+            EnabledStatistics::Page
+        } else {
+            EnabledStatistics::Chunk
+        };
         let mut props = WriterProperties::builder()
             // Version 1 data pages: zstd compresses a page's repetition and definition levels
             // with its values. Version 2 pages store levels uncompressed, and for the
@@ -86,37 +106,60 @@ impl ParquetOptions {
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.zstd_level)?))
             .set_max_row_group_row_count(Some(self.max_row_group_rows))
             .set_max_row_group_bytes(Some(self.max_row_group_bytes))
+            .set_data_page_row_count_limit(PAGE_ROWS)
             .set_created_by(format!("otlp-arrow {}", env!("CARGO_PKG_VERSION")))
-            .set_statistics_enabled(EnabledStatistics::Page);
+            .set_statistics_enabled(statistics)
+            .set_offset_index_disabled(!page_index);
         let parquet_schema = ArrowSchemaConverter::new().convert(schema)?;
         for column in parquet_schema.columns() {
             let path = column.path().clone();
             let parts = path.parts();
             let top = parts.first().map(String::as_str).unwrap_or_default();
+            let leaf = parts.last().map(String::as_str).unwrap_or_default();
+            // Counts, integer and double values, bucket counts, durations: a dictionary's
+            // bit-packed indices hide their repeats from zstd, plain 8-byte values show
+            // them, and split into byte planes (the high bytes of small numbers are runs
+            // of zeros) zstd packs them tighter still. Except for the points' own doubles
+            // (gauges, sums), whose whole values repeat from one point of a series to the
+            // next: split, those repeats are broken in eight.
+            let physical = column.physical_type();
+            let numeric = matches!(physical, PhysicalType::INT64 | PhysicalType::DOUBLE);
             if parts.len() > 1 {
                 // Nested values (attribute maps, events, links, buckets): no query can use
                 // their min/max, so they are not worth computing on every write.
                 props = props.set_column_statistics_enabled(path.clone(), EnabledStatistics::None);
-                if parts.last().map(String::as_str) == Some(col::TIME) {
-                    // Event and exemplar times: close to their span's, deltas are small.
-                    props = props
-                        .set_column_dictionary_enabled(path.clone(), false)
-                        .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+                if leaf == col::TIME {
+                    // Event and exemplar times: a few per span or point, close to one another
+                    // but not in order; zstd finds their shared high bytes in plain values
+                    // better than in deltas.
+                    props = plain(props, path, Encoding::PLAIN);
+                } else if numeric {
+                    props = plain(props, path, Encoding::BYTE_STREAM_SPLIT);
                 }
                 continue;
             }
             match top {
+                // Spans and points of one resource start at close but unordered times,
+                // often the same one (a cumulative series' start): plain values repeat
+                // where deltas would not.
+                col::START_TIME => props = plain(props, path, Encoding::PLAIN),
                 // Times grow almost monotonically: deltas of a few bits each.
-                col::START_TIME | col::TIME | col::OBSERVED_TIME => {
-                    props = props
-                        .set_column_dictionary_enabled(path.clone(), false)
-                        .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+                col::TIME | col::OBSERVED_TIME => {
+                    props = plain(props, path, Encoding::DELTA_BINARY_PACKED);
+                }
+                // Container numbers: runs of one value, rising by one. Deltas are zeros
+                // and ones where a dictionary would spend ever wider indices.
+                col::RESOURCE_ID | col::SCOPE_ID | metric_col::METRIC_ID => {
+                    props = plain(props, path, Encoding::DELTA_BINARY_PACKED);
                 }
                 // Random and unique, or nearly (a parent id repeats only for its few
                 // children): a dictionary would only cost time and index bits.
-                col::SPAN_ID | col::PARENT_SPAN_ID | col::DURATION_NS => {
-                    props = props
-                        .set_column_dictionary_enabled(path.clone(), false)
+                col::SPAN_ID | col::PARENT_SPAN_ID => {
+                    props = plain(props, path.clone(), Encoding::PLAIN)
+                        .set_column_statistics_enabled(path, EnabledStatistics::None);
+                }
+                col::DURATION_NS => {
+                    props = plain(props, path.clone(), Encoding::BYTE_STREAM_SPLIT)
                         .set_column_statistics_enabled(path, EnabledStatistics::None);
                 }
                 // Nobody filters on these by range; min/max would cost a comparison a row.
@@ -130,7 +173,7 @@ impl ParquetOptions {
                 col::TRACE_ID => {
                     // A trace's spans are spread over its services' resources: plain ids
                     // and zstd's matches beat a dictionary of random ids here.
-                    props = props.set_column_dictionary_enabled(path.clone(), false);
+                    props = plain(props, path.clone(), Encoding::PLAIN);
                     if let Some(fpp) = self.trace_id_bloom_fpp {
                         props = props
                             .set_column_bloom_filter_enabled(path.clone(), true)
@@ -138,11 +181,30 @@ impl ParquetOptions {
                             .set_column_bloom_filter_max_ndv(path, self.max_row_group_rows as u64);
                     }
                 }
+                _ if physical == PhysicalType::DOUBLE => {
+                    props = plain(props, path, Encoding::PLAIN);
+                }
+                _ if numeric => props = plain(props, path, Encoding::BYTE_STREAM_SPLIT),
                 _ => {}
             }
         }
         Ok(props.build())
     }
+}
+
+/// Rows per data page at most: the page index (see [`ParquetOptions`]) is written only
+/// for row groups that may hold more than one page.
+const PAGE_ROWS: usize = 20_000;
+
+/// `column` without a dictionary, in `encoding`.
+fn plain(
+    props: WriterPropertiesBuilder,
+    column: ColumnPath,
+    encoding: Encoding,
+) -> WriterPropertiesBuilder {
+    props
+        .set_column_dictionary_enabled(column.clone(), false)
+        .set_column_encoding(column, encoding)
 }
 
 /// Writes OTLP requests (or flat batches) of one signal as one Parquet file.

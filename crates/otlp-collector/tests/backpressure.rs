@@ -237,8 +237,8 @@ async fn after_a_stall_batches_stay_near_the_batch_size_without_a_maximum() {
     .await;
     let mut generator = Generator::new(13);
     let accepted = fill_until_refused(&harness.http_endpoint(), &mut generator).await;
-    // Room for eight batches in the processor, two in the queue and one being sent.
-    assert!(accepted >= 400, "{accepted}");
+    // Room for four batches in the processor, two in the queue and one being sent.
+    assert!(accepted >= 200, "{accepted}");
 
     backend.gate.send(true).unwrap();
     let TestCollector { collector, .. } = harness;

@@ -71,7 +71,7 @@ pub struct FileExporterConfig {
     /// An otlp-suite addition (otelcol's `file` exporter has no queue): `sending_queue: { enabled: false }` writes
     /// each batch while the client waits, so a request is answered only once its data is in the file (for `json`
     /// and `proto`, handed to the operating system: it survives the collector being killed). Without it, batches
-    /// wait in a queue of 8 written by one consumer, and are acknowledged when queued.
+    /// wait in a queue of 4 written by one consumer, and are acknowledged when queued.
     #[serde(default)]
     pub sending_queue: Option<QueueConfig>,
 }

@@ -42,11 +42,12 @@ impl HelperSettings {
             queue: QueueConfig {
                 enabled: true,
                 num_consumers: 1,
-                // Enough to ride out a file's rotation and sync; the batch processor in front holds eight more
+                // Enough to ride out a file's rotation and sync; the batch processor in front holds four more
                 // batches. Each queued batch is a batch's worth of memory (about 5 MB at 8192 spans), and under a
                 // load the disk cannot take a deeper queue only adds memory before clients are told to back off:
-                // 64 took the embedded default to 640 MB under `loadgen --max`, 8 to about 340 MB.
-                queue_size: 8,
+                // 64 took the embedded default to 640 MB under `loadgen --max`, 8 to about 340 MB, and once the
+                // file writer built its columns 1024 rows at a time, 8 to 283 MB and 4 to 250 MB.
+                queue_size: 4,
                 ..QueueConfig::default()
             },
             retry: RetryConfig {

@@ -28,6 +28,9 @@ impl Default for BatchConfig {
     }
 }
 
+/// Full batches the processor's buffer holds before it refuses more.
+const BUFFERED_BATCHES: usize = 4;
+
 impl BatchConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.send_batch_max_size > 0 && self.send_batch_max_size < self.send_batch_size {
@@ -36,11 +39,12 @@ impl BatchConfig {
         Ok(())
     }
 
-    /// How many items may wait in the processor before it refuses more: room for several full batches, so that
-    /// a short stall downstream is absorbed without refusing clients.
+    /// How many items may wait in the processor before it refuses more: room for a few full batches, so that a
+    /// short stall downstream is absorbed without refusing clients. Every exporter has its own queue behind this
+    /// buffer, so a longer one would only hold more memory before clients are told to back off.
     pub(crate) fn buffer_capacity(&self) -> usize {
         let batch = self.send_batch_size.max(self.send_batch_max_size).max(1);
-        batch.saturating_mul(8)
+        batch.saturating_mul(BUFFERED_BATCHES)
     }
 
     /// Takes the next batch to send from `pending`: at most `send_batch_max_size` items when that is set; else

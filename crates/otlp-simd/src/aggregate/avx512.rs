@@ -10,8 +10,8 @@
 
 use std::arch::x86_64::*;
 
-use super::scalar::reduce;
-use super::{F64Summary, I64Summary, finish_f64, pick_max, pick_min};
+use super::scalar::combine_f64;
+use super::{F64Summary, I64Summary};
 
 /// # Safety
 /// The CPU must support AVX-512 F; `values` is not empty.
@@ -68,18 +68,13 @@ pub(super) unsafe fn summarize_f64(values: &[f64]) -> F64Summary {
         let is_nan = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(value, value);
         nans = _mm512_mask_add_epi64(nans, is_nan, nans, one);
     }
-    let mut total = reduce(lanes_of(sum), |a, b| a + b);
-    let mut low = reduce(lanes_of(min), pick_min);
-    let mut high = reduce(lanes_of(max), pick_max);
-    let mut nan_count = _mm512_reduce_add_epi64(nans) as u64;
-    // The fixed order adds the tail one value at a time, after the lanes are combined.
-    for &value in tail {
-        total += value;
-        low = pick_min(value, low);
-        high = pick_max(value, high);
-        nan_count += u64::from(value.is_nan());
-    }
-    finish_f64(values.len(), nan_count, total, low, high)
+    let nan_count = _mm512_reduce_add_epi64(nans) as u64;
+    combine_f64(
+        values.len(),
+        [lanes_of(sum), lanes_of(min), lanes_of(max)],
+        nan_count,
+        tail,
+    )
 }
 
 /// The eight lanes of an accumulator, in lane order.

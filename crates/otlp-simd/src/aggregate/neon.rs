@@ -3,8 +3,8 @@
 
 use std::arch::aarch64::*;
 
-use super::scalar::reduce;
-use super::{F64Summary, I64Summary, finish_f64, pick_max, pick_min};
+use super::scalar::combine_f64;
+use super::{F64Summary, I64Summary};
 
 /// # Safety
 /// The CPU must support NEON; `values` is not empty.
@@ -55,18 +55,14 @@ pub(super) unsafe fn summarize_f64(values: &[f64]) -> F64Summary {
             numbers = vsubq_u64(numbers, vceqq_f64(value, value));
         }
     }
-    let mut total = reduce(lanes_of(sum), |a, b| a + b);
-    let mut low = reduce(lanes_of(min), pick_min);
-    let mut high = reduce(lanes_of(max), pick_max);
     let whole = (blocks.len() * 8) as u64;
-    let mut nan_count = whole - vgetq_lane_u64::<0>(numbers) - vgetq_lane_u64::<1>(numbers);
-    for &value in tail {
-        total += value;
-        low = pick_min(value, low);
-        high = pick_max(value, high);
-        nan_count += u64::from(value.is_nan());
-    }
-    finish_f64(values.len(), nan_count, total, low, high)
+    let nan_count = whole - vgetq_lane_u64::<0>(numbers) - vgetq_lane_u64::<1>(numbers);
+    combine_f64(
+        values.len(),
+        [lanes_of(sum), lanes_of(min), lanes_of(max)],
+        nan_count,
+        tail,
+    )
 }
 
 /// The eight lanes of four two-lane accumulators, in lane order.

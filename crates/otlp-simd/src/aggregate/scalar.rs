@@ -34,6 +34,18 @@ pub fn summarize_f64(values: &[f64]) -> F64Summary {
             nan_count += u64::from(value.is_nan());
         }
     }
+    combine_f64(values.len(), [sum, min, max], nan_count, tail)
+}
+
+/// The end every `f64` path shares: the eight lanes' sums, minimums and maximums combined in the
+/// fixed order, then the values after the last whole block of eight added one at a time. One
+/// order for all, so that every path's answer is bit-identical to this twin's.
+pub(crate) fn combine_f64(
+    count: usize,
+    [sum, min, max]: [[f64; 8]; 3],
+    mut nan_count: u64,
+    tail: &[f64],
+) -> F64Summary {
     let (mut total, mut low, mut high) = (
         reduce(sum, |a, b| a + b),
         reduce(min, pick_min),
@@ -45,7 +57,7 @@ pub fn summarize_f64(values: &[f64]) -> F64Summary {
         high = pick_max(value, high);
         nan_count += u64::from(value.is_nan());
     }
-    finish_f64(values.len(), nan_count, total, low, high)
+    finish_f64(count, nan_count, total, low, high)
 }
 
 /// Lanes `j` and `j + 4`, then `j` and `j + 2`, then 0 and 1: the order of the vector halvings.

@@ -4,8 +4,8 @@
 
 use std::arch::x86_64::*;
 
-use super::scalar::reduce;
-use super::{F64Summary, I64Summary, finish_f64, pick_max, pick_min};
+use super::scalar::combine_f64;
+use super::{F64Summary, I64Summary};
 
 /// # Safety
 /// The CPU must support AVX2; `values` is not empty.
@@ -62,20 +62,16 @@ pub(super) unsafe fn summarize_f64(values: &[f64]) -> F64Summary {
             nans = _mm256_sub_epi64(nans, is_nan);
         }
     }
-    let mut total = reduce(lanes_of(sum), |a, b| a + b);
-    let mut low = reduce(lanes_of(min), pick_min);
-    let mut high = reduce(lanes_of(max), pick_max);
     let mut nan_lanes = [0u64; 4];
     // SAFETY: `nan_lanes` is 4 u64, 32 bytes, the width of the unaligned store.
     unsafe { _mm256_storeu_si256(nan_lanes.as_mut_ptr().cast(), nans) };
-    let mut nan_count: u64 = nan_lanes.iter().sum();
-    for &value in tail {
-        total += value;
-        low = pick_min(value, low);
-        high = pick_max(value, high);
-        nan_count += u64::from(value.is_nan());
-    }
-    finish_f64(values.len(), nan_count, total, low, high)
+    let nan_count: u64 = nan_lanes.iter().sum();
+    combine_f64(
+        values.len(),
+        [lanes_of(sum), lanes_of(min), lanes_of(max)],
+        nan_count,
+        tail,
+    )
 }
 
 /// The eight lanes of two accumulators, in lane order.

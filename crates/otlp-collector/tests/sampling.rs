@@ -82,7 +82,7 @@ async fn keeps_exactly_the_traces_with_errors(encoded: bool) {
         } else {
             Batch::new(request.clone())
         };
-        harness.collector.submit(batch).await.unwrap();
+        harness.submit_retrying(batch).await;
     }
 
     let TestCollector { collector, dir } = harness;
@@ -196,15 +196,11 @@ service:
     let total_logs = 4000;
     for _ in 0..8 {
         harness
-            .collector
-            .submit(Batch::new(generator.traces(total_spans / 8)))
-            .await
-            .unwrap();
+            .submit_retrying(Batch::new(generator.traces(total_spans / 8)))
+            .await;
         harness
-            .collector
-            .submit(Batch::new(generator.logs(total_logs / 8)))
-            .await
-            .unwrap();
+            .submit_retrying(Batch::new(generator.logs(total_logs / 8)))
+            .await;
     }
     let TestCollector { collector, dir } = harness;
     let telemetry = collector.telemetry().clone();

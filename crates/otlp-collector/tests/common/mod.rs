@@ -7,10 +7,11 @@ pub mod pki;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use otlp_collector::{Collector, Config, RunningCollector};
+use otlp_collector::{Batch, Collector, Config, RefusalKind, RunningCollector};
 use prost::Message;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A collector started from `yaml`, in which `{dir}` stands for a fresh temporary directory.
 pub struct TestCollector {
@@ -25,6 +26,25 @@ impl TestCollector {
         let config = Config::from_yaml(&yaml).unwrap();
         let collector = Collector::new(config).start().await.unwrap();
         TestCollector { collector, dir }
+    }
+
+    /// Submits `batch` as an OTLP client would: a full queue answers backpressure, which is waited out (a bounded
+    /// time), because a test that hands over batches faster than a debug build writes them must not fail on the
+    /// bounded queue doing its job. Any other refusal fails the test.
+    pub async fn submit_retrying(&self, batch: Batch) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.collector.submit(batch.clone()).await {
+                Ok(()) => return,
+                Err(refusal)
+                    if refusal.kind == RefusalKind::Backpressure
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(refusal) => panic!("{refusal}"),
+            }
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

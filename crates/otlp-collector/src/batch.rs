@@ -173,6 +173,20 @@ impl Batch {
         result
     }
 
+    /// Replaces what the batch holds with encoded requests, each given with its item count, and keeps it encoded:
+    /// for a processor that edits the requests' bytes (removing items, changing a field) instead of decoding them.
+    /// Each request must be an `Export*ServiceRequest` of the batch's signal that [`otlp_model::wire::scan`] accepts,
+    /// holding that many items and no invalid one, as for [`Batch::from_encoded`].
+    pub fn replace_encoded(&mut self, requests: impl IntoIterator<Item = (Bytes, usize)>) {
+        let chunks: Vec<Chunk> = requests
+            .into_iter()
+            .map(|(bytes, items)| Chunk { bytes, items })
+            .collect();
+        self.items = chunks.iter().map(|chunk| chunk.items).sum();
+        self.encoded = Some(chunks);
+        self.decoded = OnceLock::new();
+    }
+
     /// Moves every item of `other` into `self`. Batches of different signals are not merged: `other` is handed
     /// back so that nothing is lost.
     pub fn append(&mut self, mut other: Batch) -> Result<(), Batch> {
@@ -426,6 +440,21 @@ mod tests {
         traces_batch.append(encoded(&[&[1]], 9)).unwrap();
         assert_eq!(traces_batch.item_count(), 6);
         assert_eq!(span_ids(&traces_batch).len(), 6);
+    }
+
+    #[test]
+    fn replaced_requests_keep_the_batch_encoded_with_their_counts() {
+        let mut batch = encoded(&[&[2]], 0);
+        batch.request(); // a decoded cache of the old requests must not survive the replacement
+        let first = request(&[&[1]], 10).encode_to_vec();
+        let second = request(&[&[2], &[1]], 20).encode_to_vec();
+        batch.replace_encoded([(Bytes::from(first), 1), (Bytes::from(second), 3)]);
+        assert_eq!(batch.item_count(), 4);
+        assert_eq!(batch.encoded().map(|chunks| chunks.len()), Some(2));
+        assert_eq!(span_ids(&batch), [11, 21, 22, 23]);
+        batch.replace_encoded([]);
+        assert!(batch.is_empty());
+        assert_eq!(span_ids(&batch), [0u8; 0]);
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! The `tail_sampling` and `probabilistic_sampler` processors in a running collector: what is kept is exactly what
-//! the policies select, late spans follow the decision, and everything not kept is counted with a reason.
+//! the policies select, late spans follow the decision, and everything not kept is counted with a reason. The
+//! `probabilistic_sampler` samples received (encoded) batches in their bytes and decoded ones on the prost tree;
+//! both give the same spans and counts.
 
 mod common;
 
 use common::{TestCollector, read_logs, read_traces, spans};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{
     ResourceSpans, ScopeSpans, Span, Status, status::StatusCode,
 };
+use otlp_collector::processor::probabilistic_sampler::sample_batch;
 use otlp_collector::{Batch, Config, Signal};
+use otlp_sampling::probabilistic::{ProbabilisticSampler, ProbabilisticSamplerConfig};
 use otlp_testkit::Generator;
 use prost::Message;
 use std::collections::BTreeSet;
@@ -180,8 +185,10 @@ processors:
   probabilistic_sampler: { mode: proportional, sampling_percentage: 25 }
   probabilistic_sampler/logs: { sampling_percentage: 50 }
 exporters:
-  file/traces: { path: "{dir}/traces.jsonl" }
-  file/logs: { path: "{dir}/logs.jsonl" }
+  # Room for every batch: a batch refused for backpressure and offered again is sampled, and its drops counted,
+  # again, which the counts below would see.
+  file/traces: { path: "{dir}/traces.jsonl", sending_queue: { queue_size: 64 } }
+  file/logs: { path: "{dir}/logs.jsonl", sending_queue: { queue_size: 64 } }
 service:
   pipelines:
     traces: { receivers: [otlp], processors: [probabilistic_sampler], exporters: [file/traces] }
@@ -235,6 +242,194 @@ service:
         telemetry.total("otelcol_processor_dropped_log_records") as usize + records,
         total_logs
     );
+}
+
+/// Realistic requests with every kind of sampling information the processor reads: besides the generator's spans
+/// (no tracestate, other vendors' entries, `th:0` with `rv`), spans with a malformed `th`, with a `th` their `rv`
+/// contradicts, with a trace id of the wrong length, and with `sampling.priority` 0 and 5.
+fn requests_with_sampling_information(seed: u64, count: usize) -> Vec<ExportTraceServiceRequest> {
+    let mut generator = Generator::new(seed);
+    (0..count)
+        .map(|_| {
+            let mut request = generator.traces(300);
+            let spans = request
+                .resource_spans
+                .iter_mut()
+                .flat_map(|rs| &mut rs.scope_spans)
+                .flat_map(|ss| &mut ss.spans);
+            for (index, span) in spans.enumerate() {
+                let priority = |value: i64| KeyValue {
+                    key: "sampling.priority".to_owned(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::IntValue(value)),
+                    }),
+                    ..Default::default()
+                };
+                match index % 23 {
+                    3 => span.trace_state = "ot=th:zz,rojo=1".to_owned(),
+                    7 => span.trace_state = "ot=th:fffff;rv:00000000000001".to_owned(),
+                    11 => span.attributes.push(priority(0)),
+                    13 => span.attributes.insert(0, priority(5)),
+                    17 => span.trace_id.truncate(15),
+                    _ => {}
+                }
+            }
+            request
+        })
+        .collect()
+}
+
+fn encoded_batch(request: &ExportTraceServiceRequest) -> Batch {
+    let bytes = request.encode_to_vec();
+    let items = otlp_model::wire::scan(Signal::Traces, &bytes)
+        .unwrap()
+        .items;
+    Batch::from_encoded(Signal::Traces, bytes.into(), items)
+}
+
+/// Every span with its resource and scope, encoded, in order: what a batch holds, compared as bytes after decoding.
+fn encoded_spans(batch: &Batch) -> Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+    let request = ExportTraceServiceRequest::decode(batch.to_protobuf()).unwrap();
+    let mut spans = Vec::new();
+    for rs in &request.resource_spans {
+        // The headers: the resource (or scope) and its schema URL.
+        let resource = ResourceSpans {
+            scope_spans: Vec::new(),
+            ..rs.clone()
+        }
+        .encode_to_vec();
+        for ss in &rs.scope_spans {
+            let scope = ScopeSpans {
+                spans: Vec::new(),
+                ..ss.clone()
+            }
+            .encode_to_vec();
+            for span in &ss.spans {
+                spans.push((resource.clone(), scope.clone(), span.encode_to_vec()));
+            }
+        }
+    }
+    spans
+}
+
+/// The processor's work on a batch of received requests (sampled in their bytes) against the same requests decoded
+/// (sampled on the prost tree), for every mode: the same spans, byte for byte once decoded, the same counts, and the
+/// batch still encoded.
+#[test]
+fn probabilistic_sampler_samples_encoded_batches_like_decoded_ones() {
+    let requests = requests_with_sampling_information(5, 4);
+    for yaml in [
+        "{ sampling_percentage: 30, hash_seed: 77 }",
+        "{ mode: proportional, sampling_percentage: 25 }",
+        "{ mode: proportional, sampling_percentage: 100, sampling_precision: 7 }",
+        "{ mode: equalizing, sampling_percentage: 10, fail_closed: false }",
+        "{ mode: equalizing, sampling_percentage: 0 }",
+    ] {
+        let config: ProbabilisticSamplerConfig = serde_norway::from_str(yaml).unwrap();
+        let sampler = ProbabilisticSampler::new(config).unwrap();
+        let mut encoded = Batch::empty(Signal::Traces);
+        let mut decoded = Batch::new(ExportTraceServiceRequest::default());
+        for request in &requests {
+            encoded.append(encoded_batch(request)).unwrap();
+            decoded.append(Batch::new(request.clone())).unwrap();
+        }
+        assert_eq!(encoded.encoded().map(|chunks| chunks.len()), Some(4));
+        assert!(decoded.encoded().is_none());
+
+        let wire_counts = sample_batch(&sampler, &mut encoded).unwrap();
+        let prost_counts = sample_batch(&sampler, &mut decoded).unwrap();
+        assert_eq!(wire_counts, prost_counts, "{yaml}");
+        assert!(
+            encoded.encoded().is_some(),
+            "{yaml}: the batch stays encoded"
+        );
+        assert_eq!(encoded.item_count(), decoded.item_count(), "{yaml}");
+        assert_eq!(encoded.item_count() as u64, wire_counts.kept, "{yaml}");
+        assert_eq!(encoded_spans(&encoded), encoded_spans(&decoded), "{yaml}");
+        // The rewritten requests pass the receivers' check, hold the items the batch counts, and none is empty.
+        let scanned: Vec<usize> = encoded
+            .encoded()
+            .into_iter()
+            .flatten()
+            .map(|chunk| otlp_model::wire::scan(Signal::Traces, chunk).unwrap().items)
+            .collect();
+        assert!(scanned.iter().all(|items| *items > 0), "{yaml}");
+        assert_eq!(
+            scanned.iter().sum::<usize>(),
+            encoded.item_count(),
+            "{yaml}"
+        );
+    }
+}
+
+const PROBABILISTIC_TO_FILE: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+processors:
+  probabilistic_sampler: { mode: proportional, sampling_percentage: 25 }
+exporters:
+  # Room for every batch: a refused batch that the client offers again is sampled, and its drops counted, again.
+  file: { path: "{dir}/traces.binpb", format: proto, sending_queue: { queue_size: 64 } }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [probabilistic_sampler], exporters: [file] }
+  telemetry:
+    metrics: { level: none }
+"#;
+
+/// What a collector wrote and counted for `requests`, submitted as received requests or decoded.
+async fn sample_in_collector(
+    requests: &[ExportTraceServiceRequest],
+    encoded: bool,
+) -> (Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>, [u64; 3]) {
+    let harness = TestCollector::start(PROBABILISTIC_TO_FILE).await;
+    for request in requests {
+        let batch = if encoded {
+            encoded_batch(request)
+        } else {
+            Batch::new(request.clone())
+        };
+        harness.submit_retrying(batch).await;
+    }
+    let TestCollector { collector, dir } = harness;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    let written = read_traces(&dir.path().join("traces.binpb"), false);
+    let mut spans: Vec<_> = written
+        .into_iter()
+        .flat_map(|request| encoded_spans(&Batch::new(request)))
+        .collect();
+    // The exporter's queue may write batches in another order than they were submitted.
+    spans.sort();
+    let counters = [
+        telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "not_sampled"),
+        telemetry.total_with_label(
+            "otelcol_processor_dropped_spans",
+            "reason",
+            "invalid_sampling_information",
+        ),
+        telemetry.total("otelcol_exporter_sent_spans"),
+    ];
+    (spans, counters)
+}
+
+/// The same requests through a running collector twice, as received requests (sampled in their bytes) and decoded
+/// (sampled on the prost tree): the same spans written, byte for byte once decoded, and the same drop counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probabilistic_sampler_writes_and_counts_the_same_for_encoded_and_decoded_batches() {
+    let requests = requests_with_sampling_information(9, 8);
+    let total: usize = requests.iter().map(otlp_testkit::span_count).sum();
+    let (wire_spans, wire_counters) = sample_in_collector(&requests, true).await;
+    let (prost_spans, prost_counters) = sample_in_collector(&requests, false).await;
+    assert_eq!(wire_counters, prost_counters);
+    let [not_sampled, invalid, sent] = wire_counters;
+    assert!(
+        invalid > 0 && not_sampled > 0 && sent > 0,
+        "{wire_counters:?}"
+    );
+    assert_eq!((not_sampled + invalid + sent) as usize, total);
+    assert_eq!(wire_spans.len() as u64, sent);
+    assert!(wire_spans == prost_spans, "the written spans differ");
 }
 
 #[test]

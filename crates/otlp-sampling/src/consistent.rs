@@ -8,6 +8,8 @@
 //! probability always agree, and a sampler with a lower probability only ever keeps a
 //! subset of what a higher-probability one keeps.
 
+use std::fmt::Write as _;
+
 use crate::error::{Error, Result};
 
 /// Number of hex digits in a full-precision threshold or randomness value.
@@ -182,6 +184,69 @@ impl Randomness {
     }
 }
 
+/// Keep decisions for a column of items, one bit each: bit `i % 64` of word `i / 64` is set when item `i` is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeepBitmap {
+    words: Vec<u64>,
+    len: usize,
+    kept: usize,
+}
+
+impl KeepBitmap {
+    /// An empty bitmap, to be filled by [`decide_trace_ids_into`].
+    pub fn new() -> Self {
+        KeepBitmap::default()
+    }
+
+    /// How many items were decided.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no item was decided.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many items are kept.
+    pub fn kept(&self) -> usize {
+        self.kept
+    }
+
+    /// Whether item `index` is kept (`false` past the last item).
+    pub fn is_kept(&self, index: usize) -> bool {
+        index < self.len
+            && self
+                .words
+                .get(index / 64)
+                .is_some_and(|word| word >> (index % 64) & 1 == 1)
+    }
+
+    /// The bitmap's words; bits past the last item are clear.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+}
+
+/// Decides a column of trace ids against one threshold: id `i` is kept exactly when
+/// `threshold.should_sample(Randomness::from_trace_id(trace_ids[i]))`, the one-id rule, computed for the whole column
+/// at once by `otlp_simd::threshold` (vector code where the CPU has it).
+pub fn decide_trace_ids(trace_ids: &[[u8; 16]], threshold: Threshold) -> KeepBitmap {
+    let mut bitmap = KeepBitmap::new();
+    decide_trace_ids_into(trace_ids, threshold, &mut bitmap);
+    bitmap
+}
+
+/// [`decide_trace_ids`] into a bitmap whose memory is reused.
+pub fn decide_trace_ids_into(
+    trace_ids: &[[u8; 16]],
+    threshold: Threshold,
+    bitmap: &mut KeepBitmap,
+) {
+    bitmap.kept = otlp_simd::threshold::sample_into(trace_ids, threshold.raw(), &mut bitmap.words);
+    bitmap.len = trace_ids.len();
+}
+
 /// The parsed `ot` tracestate entry: `th`, `rv` and any other sub-keys, kept in order so
 /// they survive a rewrite.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -223,27 +288,38 @@ impl OtelTraceState {
     /// Serialises back to an `ot` value: `th` first, then `rv`, then the other sub-keys.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(40);
+        self.write_encoded(&mut out);
+        out
+    }
+
+    /// True when there is nothing to encode (no `th`, no `rv`, no other sub-key).
+    fn is_empty(&self) -> bool {
+        self.threshold.is_none() && self.randomness.is_none() && self.extra.is_empty()
+    }
+
+    /// Appends [`OtelTraceState::encode`]'s value to `out`.
+    fn write_encoded(&self, out: &mut String) {
+        let start = out.len();
         let separate = |out: &mut String| {
-            if !out.is_empty() {
+            if out.len() > start {
                 out.push(';');
             }
         };
         if let Some(threshold) = self.threshold {
             out.push_str("th:");
-            threshold.write_th(&mut out);
+            threshold.write_th(out);
         }
         if let Some(randomness) = self.randomness {
-            separate(&mut out);
-            out.push_str("rv:");
-            out.push_str(&randomness.to_rv());
+            separate(out);
+            // Writing to a String cannot fail.
+            let _ = write!(out, "rv:{:014x}", randomness.0);
         }
         for (key, value) in &self.extra {
-            separate(&mut out);
+            separate(out);
             out.push_str(key);
             out.push(':');
             out.push_str(value);
         }
-        out
     }
 
     /// The randomness to use: explicit `rv` if present, otherwise the trace ID's low 56 bits.
@@ -266,21 +342,27 @@ pub fn ot_from_w3c(tracestate: &str) -> Result<OtelTraceState> {
 /// the front as W3C requires for a modified entry; other entries keep their order. An
 /// empty `ot` value removes the entry.
 pub fn set_ot_in_w3c(tracestate: &str, ot: &OtelTraceState) -> String {
-    let encoded = ot.encode();
-    let mut out = String::with_capacity(tracestate.len() + encoded.len() + 4);
-    if !encoded.is_empty() {
+    let mut out = String::with_capacity(tracestate.len() + 44);
+    write_ot_in_w3c(tracestate, ot, &mut out);
+    out
+}
+
+/// Appends [`set_ot_in_w3c`]'s result to `out`, which may hold other text before it (one buffer for many spans'
+/// trace states).
+pub fn write_ot_in_w3c(tracestate: &str, ot: &OtelTraceState, out: &mut String) {
+    let start = out.len();
+    if !ot.is_empty() {
         out.push_str("ot=");
-        out.push_str(&encoded);
+        ot.write_encoded(out);
     }
     for (key, value) in w3c_entries(tracestate).filter(|(key, _)| *key != "ot") {
-        if !out.is_empty() {
+        if out.len() > start {
             out.push(',');
         }
         out.push_str(key);
         out.push('=');
         out.push_str(value);
     }
-    out
 }
 
 fn w3c_entries(tracestate: &str) -> impl Iterator<Item = (&str, &str)> {

@@ -16,18 +16,23 @@
 //! `sampling.randomness` log attribute), else its trace ID; an item whose `flags` lack W3C
 //! Level 2's `random-trace-id` bit is still decided by its trace ID and counted as a presumption
 //! (see [`crate::randomness`]).
+//!
+//! Spans come decoded ([`ProbabilisticSampler::sample_traces`]) or as an encoded request
+//! ([`ProbabilisticSampler::sample_encoded_traces`]), which is edited in place of decoding it, the
+//! trace-id column decided at once; both give the same result.
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
+use otlp_model::wire::{AnyValueView, EncodedTraces, SpanEdits, SpanView};
 use serde::{Deserialize, Serialize};
 
 use crate::consistent::{
-    DEFAULT_PRECISION, MAX_VALUE, NUM_HEX_DIGITS, OtelTraceState, Randomness, Threshold,
-    ot_from_w3c, set_ot_in_w3c,
+    DEFAULT_PRECISION, KeepBitmap, MAX_VALUE, NUM_HEX_DIGITS, OtelTraceState, Randomness,
+    Threshold, decide_trace_ids_into, ot_from_w3c, set_ot_in_w3c, write_ot_in_w3c,
 };
 use crate::error::{Error, Result};
-use crate::randomness::{TraceIdRandomness, decide_randomness};
+use crate::randomness::{RandomnessSource, TraceIdRandomness, decide_randomness, note_decisions};
 
 /// Number of hash buckets otelcol's `hash_seed` mode uses (14 bits).
 const HASH_BUCKETS: u32 = 1 << 14;
@@ -181,6 +186,49 @@ enum Source<'a> {
     Missing,
 }
 
+/// What deciding a span reads, whether the span is a prost message or bytes in an encoded request.
+struct SpanFacts<'a> {
+    trace_id: &'a [u8],
+    trace_state: &'a str,
+    flags: u32,
+    /// The decision the `sampling.priority` attribute forces, if the span has a numeric one.
+    priority: Option<bool>,
+}
+
+impl<'a> SpanFacts<'a> {
+    fn of_span(span: &'a Span) -> Self {
+        SpanFacts {
+            trace_id: &span.trace_id,
+            trace_state: &span.trace_state,
+            flags: span.flags,
+            priority: priority(&span.attributes, SPAN_PRIORITY_ATTRIBUTE),
+        }
+    }
+
+    fn of_view(span: &SpanView<'a>) -> Result<Self> {
+        let priority = match span.find_attribute(SPAN_PRIORITY_ATTRIBUTE)? {
+            Some(AnyValueView::Int(n)) => Some(n as f64),
+            Some(AnyValueView::Double(x)) => Some(x),
+            _ => None,
+        };
+        Ok(SpanFacts {
+            trace_id: span.trace_id(),
+            trace_state: span.trace_state(),
+            flags: span.flags(),
+            priority: priority.map(|value| value > 0.0),
+        })
+    }
+}
+
+/// How a span of an encoded request is decided.
+enum Outcome {
+    /// Over the trace-id column, at the configured threshold; the span's `ot` entry (no `th`, no `rv`) is kept
+    /// for its rewrite.
+    Column(OtelTraceState),
+    /// One by one: the decision and, when kept in a consistent mode, the `ot` entry to write.
+    Decided(ItemDecision, Option<OtelTraceState>),
+}
+
 impl ProbabilisticSampler {
     /// Validates the configuration.
     pub fn new(config: ProbabilisticSamplerConfig) -> Result<Self> {
@@ -215,32 +263,155 @@ impl ProbabilisticSampler {
 
     /// Decides one span and, when kept in a consistent mode, rewrites its tracestate.
     pub fn decide_span(&self, span: &mut Span) -> ItemDecision {
-        if let Some(forced) = priority(&span.attributes, SPAN_PRIORITY_ATTRIBUTE) {
+        let (decision, ot) = self.decide_facts(&SpanFacts::of_span(span));
+        if let Some(ot) = ot {
+            span.trace_state = set_ot_in_w3c(&span.trace_state, &ot);
+        }
+        decision
+    }
+
+    /// [`ProbabilisticSampler::sample_traces`] on an encoded `ExportTraceServiceRequest`, without decoding it: appends
+    /// to `out` the request without the spans not kept (nor the scopes and resources left empty) and, in the
+    /// consistent modes, with `th` recorded in the kept spans' tracestate. What `out` decodes to is what
+    /// `sample_traces` makes of the decoded request, and the counts are the same.
+    ///
+    /// The spans whose decision is a function of their trace id alone (consistent modes, no `sampling.priority`,
+    /// no `th` or `rv` in the tracestate: nearly all of them) are decided together over their trace-id column with
+    /// [`decide_trace_ids`](crate::consistent::decide_trace_ids); the others one by one, by the rule of
+    /// [`ProbabilisticSampler::decide_span`]. The request should be one `otlp_model::wire::scan` accepted; a
+    /// malformed one is refused with [`Error::InvalidRequest`], with nothing appended to `out`.
+    pub fn sample_encoded_traces(&self, request: &[u8], out: &mut Vec<u8>) -> Result<SampleCounts> {
+        let traces = EncodedTraces::parse(request)?;
+        let spans = traces.spans();
+        let mut outcomes = Vec::with_capacity(spans.len());
+        let mut column = Vec::with_capacity(spans.len());
+        let mut presumed = 0;
+        for span in spans {
+            let facts = SpanFacts::of_view(span)?;
+            match self.column_member(&facts) {
+                Some((trace_id, ot)) => {
+                    column.push(trace_id);
+                    presumed += u64::from(
+                        wire_trace_id_randomness(facts.flags) == TraceIdRandomness::Unflagged,
+                    );
+                    outcomes.push(Outcome::Column(ot));
+                }
+                None => {
+                    let (decision, ot) = self.decide_facts(&facts);
+                    outcomes.push(Outcome::Decided(decision, ot));
+                }
+            }
+        }
+        // The one-by-one rule counts a presumption for each span decided by an unflagged trace id; so does this.
+        note_decisions(RandomnessSource::PresumedTraceId, presumed);
+        // A span with neither `th` nor `rv` is decided at the threshold the one-by-one rule computes for no
+        // incoming threshold; `None` when nothing can be kept at the configured rate.
+        let threshold = self.consistent_threshold(None, &self.rate);
+        let mut bitmap = KeepBitmap::new();
+        if let Some(threshold) = threshold {
+            decide_trace_ids_into(&column, threshold, &mut bitmap);
+        }
+        // Most spans have no tracestate, and then all of them get the same one.
+        let plain_trace_state = threshold.map(|threshold| {
+            let ot = OtelTraceState {
+                threshold: Some(threshold),
+                ..OtelTraceState::default()
+            };
+            set_ot_in_w3c("", &ot)
+        });
+
+        let mut counts = SampleCounts::default();
+        let mut edits = SpanEdits::with_capacity(spans.len());
+        let mut column_index = 0;
+        for (span, outcome) in spans.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Column(mut ot) => {
+                    let kept = bitmap.is_kept(column_index);
+                    column_index += 1;
+                    match (threshold, &plain_trace_state) {
+                        (Some(threshold), Some(plain)) if kept => {
+                            count(&mut counts, ItemDecision::Keep(Some(threshold)));
+                            if span.trace_state().is_empty() {
+                                edits.keep_with_trace_state(plain);
+                            } else {
+                                ot.threshold = Some(threshold);
+                                edits.keep_with_trace_state_from(|text| {
+                                    write_ot_in_w3c(span.trace_state(), &ot, text)
+                                });
+                            }
+                        }
+                        _ => {
+                            count(&mut counts, ItemDecision::NotSampled);
+                            edits.remove();
+                        }
+                    }
+                }
+                Outcome::Decided(decision, ot) => match (count(&mut counts, decision), ot) {
+                    (false, _) => edits.remove(),
+                    (true, None) => edits.keep(),
+                    (true, Some(ot)) => edits.keep_with_trace_state_from(|text| {
+                        write_ot_in_w3c(span.trace_state(), &ot, text)
+                    }),
+                },
+            }
+        }
+        let start = out.len();
+        // Room for a request at most as large as this one (every span kept, none grown) in one allocation.
+        out.reserve(request.len());
+        if let Err(error) = traces.rewrite(&edits, out) {
+            // Not reached for bytes `parse` accepted (it read every field the rewrite reads), but a refusal must not
+            // leave half a request behind.
+            out.truncate(start);
+            return Err(error.into());
+        }
+        Ok(counts)
+    }
+
+    /// The span's trace id and `ot` entry when its decision is a function of the trace id alone: a consistent
+    /// mode, no forced decision, a 16-byte trace id, and a valid tracestate without `th` or `rv`.
+    fn column_member(&self, span: &SpanFacts<'_>) -> Option<([u8; 16], OtelTraceState)> {
+        if self.config.mode == SamplerMode::HashSeed || span.priority.is_some() {
+            return None;
+        }
+        let trace_id = <[u8; 16]>::try_from(span.trace_id).ok()?;
+        let ot = ot_from_w3c(span.trace_state).ok()?;
+        (ot.threshold.is_none() && ot.randomness.is_none()).then_some((trace_id, ot))
+    }
+
+    /// Decides one span and, when it is kept in a consistent mode, gives the `ot` entry its tracestate must get.
+    fn decide_facts(&self, span: &SpanFacts<'_>) -> (ItemDecision, Option<OtelTraceState>) {
+        if let Some(forced) = span.priority {
             let decision = self.forced(forced);
             if let ItemDecision::Keep(Some(threshold)) = decision {
-                let mut ot = ot_from_w3c(&span.trace_state).unwrap_or_default();
+                let mut ot = ot_from_w3c(span.trace_state).unwrap_or_default();
                 ot.threshold = Some(threshold);
-                span.trace_state = set_ot_in_w3c(&span.trace_state, &ot);
+                return (decision, Some(ot));
             }
-            return decision;
+            return (decision, None);
         }
         match self.config.mode {
-            SamplerMode::HashSeed => self.hash_decision(Source::Bytes(&span.trace_id), &self.rate),
+            SamplerMode::HashSeed => (
+                self.hash_decision(Source::Bytes(span.trace_id), &self.rate),
+                None,
+            ),
             SamplerMode::Proportional | SamplerMode::Equalizing => {
-                let Ok(mut ot) = ot_from_w3c(&span.trace_state) else {
-                    return self.invalid();
+                let Ok(mut ot) = ot_from_w3c(span.trace_state) else {
+                    return (self.invalid(), None);
                 };
-                let Ok(trace_id) = <[u8; 16]>::try_from(span.trace_id.as_slice()) else {
-                    return self.invalid();
+                let Ok(trace_id) = <[u8; 16]>::try_from(span.trace_id) else {
+                    return (self.invalid(), None);
                 };
                 let randomness =
                     decide_randomness(&ot, trace_id, wire_trace_id_randomness(span.flags));
                 let decision = self.consistent_decision(ot.threshold, randomness, &self.rate);
-                if let ItemDecision::Keep(threshold) = decision {
-                    ot.threshold = threshold;
-                    span.trace_state = set_ot_in_w3c(&span.trace_state, &ot);
+                match decision {
+                    // Fail-open on an inconsistent `th` keeps the span without one: `ot` is rewritten without it.
+                    ItemDecision::Keep(threshold) => {
+                        ot.threshold = threshold;
+                        (decision, Some(ot))
+                    }
+                    _ => (decision, None),
                 }
-                decision
             }
         }
     }
@@ -386,27 +557,30 @@ impl ProbabilisticSampler {
                 return self.invalid();
             }
         }
-        let Some(configured) = rate.threshold else {
+        let Some(threshold) = self.consistent_threshold(incoming, rate) else {
             return ItemDecision::NotSampled;
-        };
-        let threshold = match self.config.mode {
-            SamplerMode::Proportional => {
-                let incoming_probability = incoming.map_or(1.0, Threshold::probability);
-                match Threshold::from_probability_with_precision(
-                    incoming_probability * rate.ratio,
-                    self.config.sampling_precision,
-                ) {
-                    Ok(threshold) => threshold,
-                    // Below 2^-56: nothing can be kept at that probability.
-                    Err(_) => return ItemDecision::NotSampled,
-                }
-            }
-            _ => incoming.map_or(configured, |incoming| incoming.max(configured)),
         };
         if threshold.should_sample(randomness) {
             ItemDecision::Keep(Some(threshold))
         } else {
             ItemDecision::NotSampled
+        }
+    }
+
+    /// The threshold an item with `incoming` (checked consistent) is decided at; `None` when nothing can be kept.
+    fn consistent_threshold(&self, incoming: Option<Threshold>, rate: &Rate) -> Option<Threshold> {
+        let configured = rate.threshold?;
+        match self.config.mode {
+            SamplerMode::Proportional => {
+                let incoming_probability = incoming.map_or(1.0, Threshold::probability);
+                // Below 2^-56 (an error here), nothing can be kept at that probability.
+                Threshold::from_probability_with_precision(
+                    incoming_probability * rate.ratio,
+                    self.config.sampling_precision,
+                )
+                .ok()
+            }
+            _ => Some(incoming.map_or(configured, |incoming| incoming.max(configured))),
         }
     }
 }

@@ -106,6 +106,14 @@ pub fn note_decision(source: RandomnessSource) {
     }
 }
 
+/// Counts `decisions` decisions made with randomness from `source` at once, as many calls of [`note_decision`]
+/// would (for a column of decisions).
+pub fn note_decisions(source: RandomnessSource, decisions: u64) {
+    if source == RandomnessSource::PresumedTraceId && decisions > 0 {
+        PRESUMED.fetch_add(decisions, Ordering::Relaxed);
+    }
+}
+
 /// Decisions in this process so far that presumed trace-ID randomness: no `rv`, and a context or
 /// span without the `random-trace-id` flag.
 pub fn presumed_trace_id_randomness() -> u64 {

@@ -16,6 +16,7 @@ use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
     Tracer as _, TracerProvider as _,
 };
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
@@ -32,6 +33,7 @@ use otlp_sampling::randomness::{
     PRESUMED_RANDOMNESS_METRIC, RANDOM_TRACE_ID_FLAG, RandomnessSource, TraceIdRandomness,
     decision_randomness, presumed_trace_id_randomness, register_metrics,
 };
+use prost::Message;
 
 /// At p = 0.25 the threshold is 0xc0000000000000: kept when R >= T.
 const THRESHOLD: u64 = 0xc0_0000_0000_0000;
@@ -268,10 +270,21 @@ fn presumptions_are_counted_and_published() {
         }],
         ..Default::default()
     }];
+    let encoded = ExportTraceServiceRequest {
+        resource_spans: batch.clone(),
+    }
+    .encode_to_vec();
     let counts = processor(SamplerMode::Equalizing).sample_traces(&mut batch);
     assert_eq!((counts.kept, counts.dropped_not_sampled), (1, 1));
     // One unflagged span per mode above, one in the batch.
     assert_eq!(presumed_trace_id_randomness(), before + 5);
+    // The encoded request, whose spans are decided over their trace-id column: the same presumption is counted.
+    let mut out = Vec::new();
+    let counts = processor(SamplerMode::Equalizing)
+        .sample_encoded_traces(&encoded, &mut out)
+        .unwrap();
+    assert_eq!((counts.kept, counts.dropped_not_sampled), (1, 1));
+    assert_eq!(presumed_trace_id_randomness(), before + 6);
 
     // Log records carry the same flags; a record's `sampling.randomness` is its explicit rv.
     let record = |flags: u32| LogRecord {
@@ -288,7 +301,7 @@ fn presumptions_are_counted_and_published() {
     }];
     let counts = processor(SamplerMode::Proportional).sample_logs(&mut logs);
     assert_eq!(counts.kept, 2);
-    assert_eq!(presumed_trace_id_randomness(), before + 6);
+    assert_eq!(presumed_trace_id_randomness(), before + 7);
 
     meter_provider.force_flush().unwrap();
     assert_eq!(

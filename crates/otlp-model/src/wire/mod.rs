@@ -4,6 +4,10 @@
 //! that allocates nothing. A receiver answers a request with it; prost decoding stays the reference, and the
 //! tests compare the two on arbitrary requests and on damaged bytes.
 //!
+//! [`EncodedTraces`] edits an encoded traces request the way a sampler edits the decoded one (spans removed, a
+//! kept span's `trace_state` replaced, scopes and resources left empty removed), reading what the sampler decides
+//! on in place ([`SpanView`]) and copying the kept spans' bytes.
+//!
 //! ```
 //! use otlp_model::{ExportTraceServiceRequest, OtlpRequest, Signal, wire};
 //! use prost::Message;
@@ -19,6 +23,8 @@
 mod reader;
 mod scan;
 mod schema;
+mod traces;
 
 pub use reader::{Fields, RECURSION_LIMIT, Value, WireError, varint};
 pub use scan::{Scan, scan};
+pub use traces::{AnyValueView, EncodedTraces, SpanEdits, SpanView};

@@ -152,6 +152,12 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Where the next field's key starts: after the fields read so far (the whole message after an error). A
+    /// caller that copies fields as they are takes each one's bytes between two offsets.
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+
     fn key(&mut self) -> Result<(u32, WireType), WireError> {
         let key = varint(self.bytes, &mut self.at)?;
         let key = u32::try_from(key).map_err(|_| WireError::InvalidKey)?;

@@ -46,6 +46,18 @@ pub fn sample_bitmap(trace_ids: &[[u8; 16]], threshold: u64, bitmap: &mut [u64])
     Ok(kept(bitmap))
 }
 
+/// [`sample_bitmap`] into a bitmap it sizes itself: `bitmap` is cleared and resized to
+/// [`bitmap_words`]`(trace_ids.len())` words, so no length can be wrong. Returns how many ids are kept. For callers
+/// that decide column after column into one reused buffer.
+pub fn sample_into(trace_ids: &[[u8; 16]], threshold: u64, bitmap: &mut Vec<u64>) -> usize {
+    bitmap.clear();
+    bitmap.resize(bitmap_words(trace_ids.len()), 0);
+    // SAFETY: `current()` returns only an instruction set the CPU supports, and the bitmap was just sized for
+    // `trace_ids`.
+    unsafe { sample_with(isa::current(), trace_ids, threshold, bitmap) };
+    kept(bitmap)
+}
+
 /// [`sample_bitmap`] on `isa` instead of the detected instruction set (to compare the paths in
 /// tests and benchmarks); [`Error::UnsupportedIsa`](crate::Error::UnsupportedIsa) when this CPU
 /// cannot run it.
@@ -107,5 +119,19 @@ mod tests {
         assert_eq!(sample_bitmap(&ids, REJECT_ALL, &mut bitmap).unwrap(), 0);
         assert_eq!(sample_bitmap(&ids, u64::MAX, &mut bitmap).unwrap(), 0);
         assert!(sample_bitmap(&ids, 0, &mut []).is_err());
+    }
+
+    #[test]
+    fn sample_into_sizes_the_bitmap_and_agrees_with_sample_bitmap() {
+        let ids: Vec<[u8; 16]> = (0..130u8).map(|i| [i.wrapping_mul(37); 16]).collect();
+        let mut reused = vec![u64::MAX; 7];
+        for len in [0, 1, 63, 64, 65, 130] {
+            for threshold in [0, 0x80_0000_0000_0000, REJECT_ALL] {
+                let mut expected = vec![0u64; bitmap_words(len)];
+                let kept = sample_bitmap(&ids[..len], threshold, &mut expected).unwrap();
+                assert_eq!(sample_into(&ids[..len], threshold, &mut reused), kept);
+                assert_eq!(reused, expected, "len {len} threshold {threshold:#x}");
+            }
+        }
     }
 }

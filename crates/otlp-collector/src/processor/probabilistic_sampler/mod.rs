@@ -1,16 +1,80 @@
 //! The `probabilistic_sampler` processor: otelcol's modes (`hash_seed`, `proportional`, `equalizing`) and settings,
 //! on `otlp_sampling`'s sampler, for traces and logs. In `proportional` and `equalizing` modes the kept spans carry
 //! the OpenTelemetry `ot=th:…` threshold, so downstream estimates stay unbiased.
+//!
+//! Traces that arrive as received requests (an encoded batch) are sampled in their bytes: the trace-id column is
+//! decided at once, the kept spans are copied and only a changed tracestate is encoded, and the batch stays
+//! encoded for the exporters. A batch a processor before this one has decoded, and every logs batch, is sampled on
+//! the decoded request; both ways give the same spans and the same counts.
 
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refused};
 use crate::telemetry::DropCounter;
 use crate::{AnyRequest, Batch, Signal};
+use bytes::Bytes;
 use otlp_sampling::probabilistic::{
     ProbabilisticSampler, ProbabilisticSamplerConfig, SampleCounts,
 };
 use std::sync::Arc;
 use tokio::time::Instant;
+
+/// Samples `batch` as the processor does, without a pipeline around it: encoded traces in their bytes (the batch
+/// stays encoded), anything else on the decoded request. Returns the counts, or `None` for a metrics batch, which
+/// the processor does not take.
+pub fn sample_batch(sampler: &ProbabilisticSampler, batch: &mut Batch) -> Option<SampleCounts> {
+    if batch.signal() == Signal::Traces
+        && let Some(counts) = sample_encoded_traces(sampler, batch)
+    {
+        return Some(counts);
+    }
+    batch.edit(|request| sample_decoded(sampler, request))
+}
+
+/// Samples the requests of an encoded traces batch in their bytes and puts the results back into the batch; `None`
+/// when the batch is not encoded or a request does not parse (the receivers' scan makes that unreachable), with the
+/// batch unchanged.
+fn sample_encoded_traces(
+    sampler: &ProbabilisticSampler,
+    batch: &mut Batch,
+) -> Option<SampleCounts> {
+    let requests = batch.encoded()?;
+    let mut counts = SampleCounts::default();
+    let mut sampled = Vec::with_capacity(requests.len());
+    // One buffer for every request, each result copied out at its exact size: a buffer per request sized for the
+    // input would hold the dropped spans' share of memory for as long as the batch lives.
+    let mut out = Vec::new();
+    for request in requests {
+        out.clear();
+        match sampler.sample_encoded_traces(request, &mut out) {
+            Ok(request_counts) => {
+                counts.kept += request_counts.kept;
+                counts.dropped_not_sampled += request_counts.dropped_not_sampled;
+                counts.dropped_invalid += request_counts.dropped_invalid;
+                if request_counts.kept > 0 {
+                    sampled.push((Bytes::copy_from_slice(&out), request_counts.kept as usize));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "an encoded traces request did not parse for sampling; sampling it decoded");
+                return None;
+            }
+        }
+    }
+    batch.replace_encoded(sampled);
+    Some(counts)
+}
+
+fn sample_decoded(
+    sampler: &ProbabilisticSampler,
+    request: &mut AnyRequest,
+) -> Option<SampleCounts> {
+    match request {
+        AnyRequest::Traces(traces) => Some(sampler.sample_traces(&mut traces.resource_spans)),
+        AnyRequest::Logs(logs) => Some(sampler.sample_logs(&mut logs.resource_logs)),
+        // Config validation keeps this processor out of metrics pipelines.
+        AnyRequest::Metrics(_) => None,
+    }
+}
 
 /// The `probabilistic_sampler` processor type (traces and logs).
 pub struct Factory;
@@ -54,25 +118,12 @@ struct ProbabilisticSamplerProcessor {
     next: Arc<dyn Consumer>,
 }
 
-impl ProbabilisticSamplerProcessor {
-    fn sample(&self, request: &mut AnyRequest) -> Option<SampleCounts> {
-        match request {
-            AnyRequest::Traces(traces) => {
-                Some(self.sampler.sample_traces(&mut traces.resource_spans))
-            }
-            AnyRequest::Logs(logs) => Some(self.sampler.sample_logs(&mut logs.resource_logs)),
-            // Config validation keeps this processor out of metrics pipelines.
-            AnyRequest::Metrics(_) => None,
-        }
-    }
-}
-
 impl Consumer for ProbabilisticSamplerProcessor {
     fn consume(&self, mut batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         // Decisions depend only on the data (trace id, threshold, attributes), so a batch handed back after a
         // refusal and offered again is sampled the same way.
         let signal = batch.signal();
-        if let Some(counts) = batch.edit(|request| self.sample(request)) {
+        if let Some(counts) = sample_batch(&self.sampler, &mut batch) {
             self.dropped
                 .add(signal, counts.dropped_not_sampled as usize, "not_sampled");
             self.dropped.add(

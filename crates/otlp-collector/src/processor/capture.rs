@@ -4,19 +4,30 @@ use crate::Batch;
 use crate::Signal;
 use crate::component::{ProcessorContext, SharedState};
 use crate::id::PipelineId;
-use crate::pipeline::{BoxFuture, Consumer, Refused};
+use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused};
 use crate::telemetry::Telemetry;
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::time::Instant;
 
-/// Takes every batch and keeps it.
+/// Takes every batch and keeps it, after refusing the first `full_for` batches as a full stage does (backpressure,
+/// the batch handed back).
 #[derive(Default)]
 pub(crate) struct Capture {
     pub(crate) batches: Mutex<Vec<Batch>>,
+    pub(crate) full_for: AtomicUsize,
 }
 
 impl Consumer for Capture {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+        let full = self
+            .full_for
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if full {
+            let refused = Refused::returning(Refusal::backpressure("capture: full"), batch);
+            return Box::pin(async { Err(refused) });
+        }
         self.batches.lock().push(batch);
         Box::pin(async { Ok(()) })
     }

@@ -119,23 +119,42 @@ struct ProbabilisticSamplerProcessor {
 }
 
 impl Consumer for ProbabilisticSamplerProcessor {
-    fn consume(&self, mut batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        // Decisions depend only on the data (trace id, threshold, attributes), so a batch handed back after a
-        // refusal and offered again is sampled the same way.
+    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+        // A refused batch goes back as it arrived, and its drops are counted only once the rest is taken: a stage
+        // that holds the batch offers it again, and sampling a sampled batch again in `proportional` mode would
+        // multiply the probabilities and count the drops twice. Keeping the original is a reference count for a
+        // received (encoded) batch, a copy only for one a processor before this one decoded.
         let signal = batch.signal();
-        if let Some(counts) = sample_batch(&self.sampler, &mut batch) {
-            self.dropped
-                .add(signal, counts.dropped_not_sampled as usize, "not_sampled");
-            self.dropped.add(
-                signal,
-                counts.dropped_invalid as usize,
-                "invalid_sampling_information",
-            );
-        }
-        if batch.is_empty() {
+        let original = batch.clone();
+        let mut sampled = batch;
+        let counts = sample_batch(&self.sampler, &mut sampled);
+        let count_drops = move |dropped: &DropCounter| {
+            if let Some(counts) = counts {
+                dropped.add(signal, counts.dropped_not_sampled as usize, "not_sampled");
+                dropped.add(
+                    signal,
+                    counts.dropped_invalid as usize,
+                    "invalid_sampling_information",
+                );
+            }
+        };
+        if sampled.is_empty() {
+            count_drops(&self.dropped);
             return Box::pin(async { Ok(()) });
         }
-        self.next.consume(batch)
+        Box::pin(async move {
+            match self.next.consume(sampled).await {
+                Err(Refused {
+                    refusal,
+                    batch: Some(_),
+                }) => Err(Refused::returning(refusal, original)),
+                // Taken, or taken and accounted for by the next stage: the spans not kept are this stage's to count.
+                taken => {
+                    count_drops(&self.dropped);
+                    taken
+                }
+            }
+        })
     }
 
     fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
@@ -148,5 +167,75 @@ impl Consumer for ProbabilisticSamplerProcessor {
 
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
         self.next.shutdown(deadline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::processor::capture::{Capture, with_context};
+    use crate::telemetry::Telemetry;
+    use prost::Message;
+    use std::sync::atomic::Ordering;
+
+    /// A full next stage hands the batch back; the stage holding it offers it again once there is room. The second
+    /// offer must be sampled as the first would have been, once: the same spans with the same threshold, and the
+    /// drops counted once.
+    #[tokio::test]
+    async fn a_batch_refused_downstream_goes_back_unsampled_and_is_counted_once() {
+        for encoded in [true, false] {
+            let telemetry = Telemetry::new();
+            let capture = Arc::new(Capture::default());
+            let next: Arc<dyn Consumer> = capture.clone();
+            let config: ProbabilisticSamplerConfig =
+                serde_norway::from_str("{ mode: proportional, sampling_percentage: 25 }").unwrap();
+            let stage = with_context(
+                "probabilistic_sampler",
+                Signal::Traces,
+                &telemetry,
+                |context| Factory.build(&config, context, next).unwrap(),
+            );
+            let request = otlp_testkit::Generator::new(9).traces(400);
+            let batch = if encoded {
+                let bytes = request.encode_to_vec();
+                let items = otlp_model::wire::scan(Signal::Traces, &bytes)
+                    .unwrap()
+                    .items;
+                Batch::from_encoded(Signal::Traces, bytes.into(), items)
+            } else {
+                Batch::new(request.clone())
+            };
+
+            capture.full_for.store(1, Ordering::Relaxed);
+            let Err(refused) = stage.consume(batch.clone()).await else {
+                panic!("the next stage is full");
+            };
+            let back = refused.batch.expect("handed back");
+            assert_eq!(back, batch, "handed back as it arrived");
+            let dropped = |reason| {
+                telemetry.value(
+                    "otelcol_processor_dropped_spans",
+                    &[("processor", "probabilistic_sampler"), ("reason", reason)],
+                )
+            };
+            assert_eq!(
+                dropped("not_sampled"),
+                None,
+                "nothing counted for a refused batch"
+            );
+
+            stage.consume(back).await.unwrap();
+            let once = ProbabilisticSampler::new(config.clone()).unwrap();
+            let mut expected = request.clone();
+            let counts = once.sample_traces(&mut expected.resource_spans);
+            let taken = capture.batches.lock().clone();
+            assert_eq!(taken.len(), 1);
+            assert_eq!(
+                taken[0].get::<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>(),
+                Some(&expected),
+                "sampled once"
+            );
+            assert_eq!(dropped("not_sampled"), Some(counts.dropped_not_sampled));
+        }
     }
 }

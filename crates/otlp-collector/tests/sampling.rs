@@ -185,10 +185,8 @@ processors:
   probabilistic_sampler: { mode: proportional, sampling_percentage: 25 }
   probabilistic_sampler/logs: { sampling_percentage: 50 }
 exporters:
-  # Room for every batch: a batch refused for backpressure and offered again is sampled, and its drops counted,
-  # again, which the counts below would see.
-  file/traces: { path: "{dir}/traces.jsonl", sending_queue: { queue_size: 64 } }
-  file/logs: { path: "{dir}/logs.jsonl", sending_queue: { queue_size: 64 } }
+  file/traces: { path: "{dir}/traces.jsonl" }
+  file/logs: { path: "{dir}/logs.jsonl" }
 service:
   pipelines:
     traces: { receivers: [otlp], processors: [probabilistic_sampler], exporters: [file/traces] }

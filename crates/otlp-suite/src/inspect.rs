@@ -8,6 +8,7 @@
 //! still read.
 
 use crate::error::Error;
+use crate::fast_hash::FastHashBuilder;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int32Type, Int64Type, TimestampNanosecondType};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -146,7 +147,7 @@ impl InspectReport {
     fn add_spans(
         &mut self,
         batch: &RecordBatch,
-        trace_ids: &mut HashSet<[u8; 16]>,
+        trace_ids: &mut HashSet<[u8; 16], FastHashBuilder>,
     ) -> Result<(), String> {
         let column = |name: &str| {
             batch
@@ -171,6 +172,11 @@ impl InspectReport {
         let durations = column(col::DURATION_NS)?
             .as_primitive_opt::<Int64Type>()
             .ok_or("duration_ns is not Int64")?;
+        // Counted per batch under the batch's own strings, then merged once per distinct operation: owned keys and
+        // ordered-map lookups on every row cost more than reading the columns (1.5x DuckDB's time on the same
+        // files before this).
+        let mut operations: HashMap<(&str, &str), OperationStats, FastHashBuilder> =
+            HashMap::default();
         for row in 0..batch.num_rows() {
             let service = if services.is_null(row) {
                 "unknown_service"
@@ -178,8 +184,6 @@ impl InspectReport {
                 services.value(row)
             };
             let error = status.is_valid(row) && status.value(row) == StatusCode::Error as i32;
-            self.spans += 1;
-            self.error_spans += u64::from(error);
             if starts.is_valid(row) {
                 let start = starts.value(row) as u64;
                 let end = start.wrapping_add(durations.value(row) as u64);
@@ -188,20 +192,27 @@ impl InspectReport {
                     None => (start, end),
                 });
             }
-            let by_service = self.by_service.entry(service.to_owned()).or_default();
-            by_service.spans += 1;
-            by_service.errors += u64::from(error);
-            let by_operation = self
-                .by_operation
-                .entry((service.to_owned(), names.value(row).to_owned()))
-                .or_default();
-            by_operation.spans += 1;
-            by_operation.errors += u64::from(error);
+            let operation = operations.entry((service, names.value(row))).or_default();
+            operation.spans += 1;
+            operation.errors += u64::from(error);
             if ids.is_valid(row)
                 && let Ok(id) = <[u8; 16]>::try_from(ids.value(row))
             {
                 trace_ids.insert(id);
             }
+        }
+        for ((service, name), counted) in operations {
+            self.spans += counted.spans;
+            self.error_spans += counted.errors;
+            let by_service = self.by_service.entry(service.to_owned()).or_default();
+            by_service.spans += counted.spans;
+            by_service.errors += counted.errors;
+            let by_operation = self
+                .by_operation
+                .entry((service.to_owned(), name.to_owned()))
+                .or_default();
+            by_operation.spans += counted.spans;
+            by_operation.errors += counted.errors;
         }
         Ok(())
     }
@@ -270,7 +281,7 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
         top: args.top,
         ..InspectReport::default()
     };
-    let mut trace_ids = HashSet::new();
+    let mut trace_ids = HashSet::with_hasher(FastHashBuilder::default());
     let mut trace_spans: Vec<(String, Span)> = Vec::new();
     for file in flat_files(&args.path)? {
         if let Some((_, id)) = &wanted_trace {
@@ -425,9 +436,17 @@ impl fmt::Display for InspectReport {
          -> fmt::Result {
             let mut stats = stats;
             stats.sort_by(|a, b| b.1.spans.cmp(&a.1.spans).then_with(|| a.0.cmp(&b.0)));
-            writeln!(f, "\n{title:<60} {:>10} {:>8}", "spans", "errors")?;
-            for (name, s) in stats.into_iter().take(self.top) {
-                writeln!(f, "{name:<60} {:>10} {:>8}", s.spans, s.errors)?;
+            stats.truncate(self.top);
+            // As wide as the longest name listed, so long operation names do not push their counts out of line.
+            let width = stats
+                .iter()
+                .map(|(name, _)| name.chars().count())
+                .chain([title.len()])
+                .max()
+                .unwrap_or_default();
+            writeln!(f, "\n{title:<width$} {:>10} {:>8}", "spans", "errors")?;
+            for (name, s) in stats {
+                writeln!(f, "{name:<width$} {:>10} {:>8}", s.spans, s.errors)?;
             }
             Ok(())
         };

@@ -7,6 +7,7 @@
 )]
 
 mod error;
+mod fast_hash;
 #[cfg(feature = "fleet")]
 mod fleet_cmd;
 mod inspect;
@@ -71,7 +72,7 @@ enum Command {
     },
     /// Send generated traces to a collector and report spans/s and latency.
     Loadgen(loadgen::LoadgenArgs),
-    /// Summarise Arrow IPC files written by the collector, or print one trace as a tree.
+    /// Summarise the Parquet or Arrow files the collector wrote, or print one trace as a tree.
     Inspect(inspect::InspectArgs),
     /// Print the embedded default config.
     DefaultConfig,

@@ -3,6 +3,8 @@
 //! item of every signal beside OTLP protobuf + zstd, the id-and-timestamp floor, the
 //! columnar reference and the normalized Arrow Flight stream, with a per-column
 //! breakdown of traces and metrics, written to `$OTLP_BENCH_NOTES/otlp-arrow-flat-sizes.md`.
+//! `otlp_arrow_flat_parquet_encode` splits a write into building the rows and encoding
+//! them, beside parquet-rs's own floor for the same rows.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -14,6 +16,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use otlp_arrow::flat::{FlatBuilder, FlatParquetWriter, ParquetOptions};
 use otlp_arrow::{AnyRequest, ArrowIpcWriter, Compression, IpcFormat, Signal, WriterOptions};
 use otlp_testkit::Generator;
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use prost::Message;
 
@@ -443,10 +447,61 @@ fn size_notes() {
     println!("{md}");
 }
 
+/// Where the time of a flat Parquet write goes, on what the collector writes (requests of 100 realistic spans, read
+/// in place, 10 000 rows per row group): building the rows from the received bytes, then encoding them with our
+/// writer settings, beside parquet-rs writing the same rows at its cheapest (no dictionary, statistics or
+/// compression: its floor for this schema) and with its default settings.
+fn encode_time(c: &mut Criterion) {
+    const ROWS: usize = 10_000;
+    let mut group = c.benchmark_group("otlp_arrow_flat_parquet_encode");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    let mut generator = Generator::new(3);
+    let encoded: Vec<Vec<u8>> = (0..ROWS / 100)
+        .map(|_| generator.traces(100).encode_to_vec())
+        .collect();
+    let mut builder = FlatBuilder::new(Signal::Traces);
+    group.bench_function(BenchmarkId::new("build_rows_from_encoded", ROWS), |b| {
+        b.iter(|| {
+            for request in &encoded {
+                builder.append_encoded(black_box(request)).unwrap();
+            }
+            builder.finish().unwrap()
+        });
+    });
+    for request in &encoded {
+        builder.append_encoded(request).unwrap();
+    }
+    let rows = builder.finish().unwrap();
+    let mut ours = FlatParquetWriter::new(std::io::sink(), Signal::Traces, options(ROWS)).unwrap();
+    group.bench_function(BenchmarkId::new("encode_rows", ROWS), |b| {
+        b.iter(|| ours.write_batch(black_box(&rows)).unwrap());
+    });
+    let cheapest = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(ROWS))
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .build();
+    let defaults = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(ROWS))
+        .build();
+    for (name, props) in [
+        ("peer_parquet_rs_cheapest", cheapest),
+        ("peer_parquet_rs_defaults", defaults),
+    ] {
+        let mut writer = ArrowWriter::try_new(std::io::sink(), rows.schema(), Some(props)).unwrap();
+        group.bench_function(BenchmarkId::new(name, ROWS), |b| {
+            b.iter(|| writer.write(black_box(&rows)).unwrap());
+        });
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     size_notes();
     let mut c = configure(c);
     write_time(&mut c);
+    encode_time(&mut c);
 }
 
 criterion_group!(flat, benches);

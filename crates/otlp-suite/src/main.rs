@@ -209,6 +209,17 @@ fn validate(path: &std::path::Path) -> ExitCode {
     }
 }
 
+/// Writes `text` to stdout. A reader that stops early (`inspect otlp-data | head`) closes the pipe: that ends the
+/// output quietly, where `print!` would panic.
+fn write_stdout(text: impl std::fmt::Display) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match write!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -252,7 +263,10 @@ fn main() -> ExitCode {
         Command::Validate { config } => validate(&config),
         Command::Inspect(args) => match inspect::run(&args) {
             Ok(report) => {
-                print!("{report}");
+                if let Err(e) = write_stdout(&report) {
+                    eprintln!("inspect: cannot write the report: {e}");
+                    return ExitCode::FAILURE;
+                }
                 if report.unreadable.is_empty() {
                     ExitCode::SUCCESS
                 } else {
@@ -278,10 +292,13 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::DefaultConfig => {
-            print!("{}", otlp_collector::config::DEFAULT_CONFIG_YAML);
-            ExitCode::SUCCESS
-        }
+        Command::DefaultConfig => match write_stdout(otlp_collector::config::DEFAULT_CONFIG_YAML) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("default-config: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Loadgen(args) => {
             logging::init("warn", cli.log_format.unwrap_or(LogFormat::Text));
             let json = args.json;

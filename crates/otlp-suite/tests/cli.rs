@@ -194,6 +194,22 @@ fn validate_accepts_the_default_config() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("3 pipelines"));
 }
 
+/// `otlp-suite default-config | head -1`: the reader goes away before the output ends. The command stops quietly and
+/// succeeds, as `cat` would, instead of panicking on the closed pipe.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(BINARY)
+        .arg("default-config")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 fn count_spans_in(path: &Path) -> usize {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use prost::Message;

@@ -37,6 +37,26 @@ const HOLD_SECONDS: u64 = 30;
 /// Clock ticks per second of /proc's CPU counters (`CLK_TCK`, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
 
+/// `OTLP_BENCH_QUICK=1` (`cargo xtask bench --quick`): shorter loads, to see the bench run end to end.
+fn quick() -> bool {
+    std::env::var_os("OTLP_BENCH_QUICK").is_some_and(|value| value == "1")
+}
+
+/// Seconds of load per run: [`SECONDS`], 3 in a quick run.
+fn seconds() -> u64 {
+    if quick() { 3 } else { SECONDS }
+}
+
+/// The memory scenario's rate and seconds: [`HOLD_RATE`] for [`HOLD_SECONDS`], or in a quick run three times the
+/// rate for a third of the time, so that about as many spans are held.
+fn hold_load() -> (u64, u64) {
+    if quick() {
+        (HOLD_RATE * 3, HOLD_SECONDS / 3)
+    } else {
+        (HOLD_RATE, HOLD_SECONDS)
+    }
+}
+
 fn free_port() -> u16 {
     otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
@@ -452,7 +472,7 @@ fn main() {
                 &loadgen,
                 grpc,
                 running.child.id(),
-                (rate, SECONDS),
+                (rate, seconds()),
                 Held::NotAsked,
             );
             eprintln!(
@@ -479,10 +499,11 @@ fn main() {
     let _ = writeln!(
         note,
         "`otlp-suite collect` (release, mimalloc) on loopback, driven by `otlp-suite loadgen` ({SPANS_PER_REQUEST} \
-         spans per request, 4 gRPC connections, fresh ids, uncompressed) for {SECONDS} s per row, on the same two \
+         spans per request, 4 gRPC connections, fresh ids, uncompressed) for {} s per row, on the same two \
          cores. CPU is the collector's user + system time from /proc/<pid>/stat, until it is idle again; peak RSS is \
          VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards without decoding. \
-         The floor is prost decoding the same kind of requests in one thread, measured in the same run.\n"
+         The floor is prost decoding the same kind of requests in one thread, measured in the same run.\n",
+        seconds()
     );
     note.push_str("| config | load | spans/s | CPU s per million spans | vs prost-decode floor | p99 latency | peak RSS | refused requests |\n|---|---|---|---|---|---|---|---|\n");
     for (name, rate, outcome) in &rows {
@@ -511,13 +532,14 @@ fn main() {
 /// Tail sampling holding a full `decision_wait` of spans: the collector's resident memory then, against its resident
 /// memory idle, as a notes section.
 fn hold_spans(binary: &Path, loadgen: &Path, sink: u16) -> String {
+    let (hold_rate, hold_seconds) = hold_load();
     let (grpc, metrics) = (free_port(), free_port());
     let yaml = pipeline_config(
         grpc,
         metrics,
         "tail_sampling, batch",
         sink,
-        Duration::from_secs(HOLD_SECONDS),
+        Duration::from_secs(hold_seconds),
     );
     let running = start_collector(binary, &yaml, grpc);
     let pid = running.child.id();
@@ -532,11 +554,11 @@ fn hold_spans(binary: &Path, loadgen: &Path, sink: u16) -> String {
         loadgen,
         grpc,
         pid,
-        (Some(HOLD_RATE), HOLD_SECONDS),
+        (Some(hold_rate), hold_seconds),
         Held::At { metrics },
     );
     // The peak is read once every trace is decided and released, so that it covers the release too.
-    let deadline = Instant::now() + Duration::from_secs(HOLD_SECONDS + 60);
+    let deadline = Instant::now() + Duration::from_secs(hold_seconds + 60);
     while scrape_gauge(metrics, "otelcol_processor_tail_sampling_buffered_spans").unwrap_or(0.0)
         > 0.0
         && Instant::now() < deadline
@@ -544,7 +566,7 @@ fn hold_spans(binary: &Path, loadgen: &Path, sink: u16) -> String {
         std::thread::sleep(Duration::from_millis(500));
     }
     let (_, peak_rss) = settle(pid);
-    let sent = HOLD_RATE * HOLD_SECONDS;
+    let sent = hold_rate * hold_seconds;
     eprintln!(
         "collector_e2e: tail sampling holding ~{sent} spans: RSS {:.1} MB while sending (idle {:.1} MB), peak {:.1} MB",
         outcome.sending_rss as f64 / 1e6,
@@ -554,8 +576,8 @@ fn hold_spans(binary: &Path, loadgen: &Path, sink: u16) -> String {
     let per_span = outcome.sending_rss.saturating_sub(idle_rss) as f64 / sent as f64;
     format!(
         "\n### Tail sampling: memory while holding spans\n\n\
-         `tail_sampling` (the same 10 policies, `decision_wait: {HOLD_SECONDS}s`) then `batch`, exporting OTLP/gRPC to \
-         the sink; `loadgen --rate {HOLD_RATE}` for {HOLD_SECONDS} s, so that about {sent} spans are held when the send \
+         `tail_sampling` (the same 10 policies, `decision_wait: {hold_seconds}s`) then `batch`, exporting OTLP/gRPC to \
+         the sink; `loadgen --rate {hold_rate}` for {hold_seconds} s, so that about {sent} spans are held when the send \
          ends and the first decisions fall due. RSS is sampled every 100 ms from /proc while sending; the peak (VmHWM) \
          includes the decisions and the release after it.\n\n\
          | spans sent | spans held when the send ended | RSS idle | highest RSS while sending | per span sent, above idle | peak RSS, release included |\n\

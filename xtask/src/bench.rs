@@ -1,27 +1,195 @@
-//! `cargo xtask bench [filter...]`: run the criterion benches and write `docs/benchmarks.md`.
+//! `cargo xtask bench [--quick] [filter...]`: run the benches and write `docs/benchmarks.md`.
+//!
+//! Most bench targets are criterion's; a few are harnesses of their own (`harness = false` without criterion,
+//! e.g. otlp-benches' `collector_e2e`) that write notes and read their arguments as filters. A normal run gives
+//! every target the same arguments (the filters). `--quick` runs the two kinds apart: the criterion targets with
+//! criterion's flags for a short measurement, the others with `OTLP_BENCH_QUICK=1`, which they read to shorten
+//! their loads (criterion's flags would read as filters there).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::benchdoc::{
     Measurement, RunInfo, build_document, cpu_model, notes_key, parse_measurement,
 };
+use crate::setup::{SYSTEM_TOOLS, ensure_system_tools};
 use crate::workspace::{Workspace, run};
 
 /// The environment variable benches write their non-timing markdown fragments under.
 pub const NOTES_ENV: &str = "OTLP_BENCH_NOTES";
 
-/// Runs `cargo bench` over the workspace and updates `docs/benchmarks.md` with what ran.
-pub fn run_bench(
-    workspace: &Workspace,
+/// Set to `1` for a quick run (`cargo xtask bench --quick`): the custom harnesses shorten their loads, and any
+/// bench may shrink work that criterion's flags do not reach (set up data, notes).
+pub const QUICK_ENV: &str = "OTLP_BENCH_QUICK";
+
+/// Criterion's flags for a quick run: a short warm-up and the smallest sample criterion takes.
+pub const QUICK_CRITERION_ARGS: &[&str] = &[
+    "--warm-up-time",
+    "0.5",
+    "--measurement-time",
+    "1",
+    "--sample-size",
+    "10",
+];
+
+/// What `cargo xtask bench` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct BenchOptions {
+    /// A short run of every selected bench.
+    pub quick: bool,
+    /// Only these packages' benches (empty: every package).
+    pub packages: Vec<String>,
+    /// Only these bench targets (empty: all of them).
+    pub benches: Vec<String>,
+    /// Criterion filters; several select the union of their matches.
+    pub filters: Vec<String>,
+}
+
+/// How a bench target measures, which decides the arguments it understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchKind {
+    /// Criterion's harness (`criterion_group!`): takes criterion's flags and a filter.
+    Criterion,
+    /// A `main` of its own: takes filters only, and reads [`QUICK_ENV`].
+    Custom,
+}
+
+/// One `[[bench]]` target of a workspace package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchTarget {
+    /// The package it belongs to.
+    pub package: String,
+    /// The target's name (`cargo bench --bench NAME`).
+    pub name: String,
+    /// Criterion's or a harness of its own.
+    pub kind: BenchKind,
+}
+
+/// The kind of a bench target from its source: criterion's when it declares a criterion group or hands its
+/// arguments to criterion (`configure_from_args`) in a `main` of its own.
+pub fn bench_kind(source: &str) -> BenchKind {
+    if ["criterion_group!", "criterion_main!", "configure_from_args"]
+        .iter()
+        .any(|mark| source.contains(mark))
+    {
+        BenchKind::Criterion
+    } else {
+        BenchKind::Custom
+    }
+}
+
+/// Every bench target of the workspace's packages (`cargo metadata`), with its kind read from its source.
+pub fn bench_targets(metadata: &serde_json::Value) -> Result<Vec<BenchTarget>> {
+    let packages = metadata
+        .get("packages")
+        .and_then(serde_json::Value::as_array)
+        .context("`cargo metadata` output has no `packages` list")?;
+    let mut targets = Vec::new();
+    for package in packages {
+        let package_name = package
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .context("a package without a name")?;
+        for target in package
+            .get("targets")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let is_bench = target
+                .get("kind")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|kinds| kinds.iter().any(|kind| kind == "bench"));
+            if !is_bench {
+                continue;
+            }
+            let name = target
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .with_context(|| format!("a bench target of {package_name} without a name"))?;
+            let source_path = target
+                .get("src_path")
+                .and_then(serde_json::Value::as_str)
+                .with_context(|| format!("bench {name} of {package_name} has no src_path"))?;
+            let source = fs::read_to_string(source_path)
+                .with_context(|| format!("could not read {source_path}"))?;
+            targets.push(BenchTarget {
+                package: package_name.to_owned(),
+                name: name.to_owned(),
+                kind: bench_kind(&source),
+            });
+        }
+    }
+    targets.sort_by(|a, b| (&a.package, &a.name).cmp(&(&b.package, &b.name)));
+    Ok(targets)
+}
+
+/// The targets of `targets` in `packages` (all when empty) named in `benches` (all when empty); an error names
+/// a package or bench that selects nothing.
+pub fn select_targets(
+    targets: &[BenchTarget],
     packages: &[String],
     benches: &[String],
-    filters: &[String],
-) -> Result<()> {
+) -> Result<Vec<BenchTarget>> {
+    for package in packages {
+        if !targets.iter().any(|target| &target.package == package) {
+            bail!("package {package} has no bench target");
+        }
+    }
+    let selected: Vec<BenchTarget> = targets
+        .iter()
+        .filter(|target| packages.is_empty() || packages.contains(&target.package))
+        .filter(|target| benches.is_empty() || benches.contains(&target.name))
+        .cloned()
+        .collect();
+    for bench in benches {
+        if !selected.iter().any(|target| &target.name == bench) {
+            bail!("no bench target named {bench} in the selected packages");
+        }
+    }
+    Ok(selected)
+}
+
+/// The arguments after `--` for the bench binaries of one kind: criterion's quick flags for criterion's
+/// harness in a quick run, then the filters (criterion takes one regex: several words are its alternatives).
+pub fn harness_args(kind: BenchKind, quick: bool, filters: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    if quick && kind == BenchKind::Criterion {
+        args.extend(QUICK_CRITERION_ARGS.iter().map(|arg| (*arg).to_owned()));
+    }
+    if !filters.is_empty() {
+        args.push(filters.join("|"));
+    }
+    args
+}
+
+/// A notes fragment of a quick run, marked as such under its heading.
+pub fn mark_quick(note: &str) -> String {
+    const MARK: &str = "*Written by a quick run (`cargo xtask bench --quick`), whose harnesses may shorten \
+                        their loads: rerun without `--quick` on a quiet machine before quoting these figures.*\n";
+    match note.split_once('\n') {
+        Some((heading, rest)) if heading.starts_with('#') => {
+            format!("{heading}\n\n{MARK}{rest}")
+        }
+        _ => format!("{MARK}\n{note}"),
+    }
+}
+
+/// Runs the benches and updates `docs/benchmarks.md` with what ran.
+pub fn run_bench(workspace: &Workspace, options: &BenchOptions) -> Result<()> {
+    let BenchOptions {
+        quick,
+        packages,
+        benches,
+        filters,
+    } = options;
+    let quick = *quick;
+    // Every feature is on: otlp-control's `fleet` bench needs protoc to build and etcd to run.
+    ensure_system_tools(SYSTEM_TOOLS)?;
     let target = workspace.target_dir()?;
     let notes_dir = target.join("bench-notes");
     if notes_dir.exists() {
@@ -40,27 +208,68 @@ pub fn run_bench(
             .args(["build", "--release", "-p", "otlp-suite"]))?;
     }
     let started = whole_second_floor(SystemTime::now());
-    let mut bench = workspace.cargo();
-    bench.env("OTLP_SUITE_BIN", target.join("release").join("otlp-suite"));
-    bench.arg("bench");
-    if packages.is_empty() {
-        bench.arg("--workspace");
+    let bench_command = || {
+        let mut bench = workspace.cargo();
+        bench
+            .env("OTLP_SUITE_BIN", target.join("release").join("otlp-suite"))
+            .env(NOTES_ENV, &notes_dir)
+            .arg("bench");
+        if quick {
+            bench.env(QUICK_ENV, "1");
+        }
+        bench
+    };
+    if quick {
+        // One `cargo bench` per kind of harness, each naming its targets, so each gets the arguments it reads.
+        let selected = select_targets(&bench_targets(&workspace.metadata()?)?, packages, benches)?;
+        for kind in [BenchKind::Criterion, BenchKind::Custom] {
+            let of_kind: Vec<&BenchTarget> = selected.iter().filter(|t| t.kind == kind).collect();
+            if of_kind.is_empty() {
+                continue;
+            }
+            let mut bench = bench_command();
+            let mut named_packages: Vec<&str> =
+                of_kind.iter().map(|t| t.package.as_str()).collect();
+            named_packages.dedup();
+            for package in named_packages {
+                bench.args(["--package", package]);
+            }
+            for target in &of_kind {
+                bench.args(["--bench", &target.name]);
+            }
+            bench.arg("--all-features");
+            let args = harness_args(kind, true, filters);
+            if !args.is_empty() {
+                bench.arg("--").args(args);
+            }
+            run(&mut bench)?;
+        }
+    } else {
+        let mut bench = bench_command();
+        if packages.is_empty() {
+            bench.arg("--workspace");
+        }
+        for package in packages {
+            bench.args(["--package", package]);
+        }
+        for target in benches {
+            bench.args(["--bench", target]);
+        }
+        bench.arg("--all-features");
+        let args = harness_args(BenchKind::Criterion, false, filters);
+        if !args.is_empty() {
+            bench.arg("--").args(args);
+        }
+        run(&mut bench)?;
     }
-    for package in packages {
-        bench.args(["--package", package]);
-    }
-    for target in benches {
-        bench.args(["--bench", target]);
-    }
-    bench.arg("--all-features").env(NOTES_ENV, &notes_dir);
-    if !filters.is_empty() {
-        // Criterion takes one filter, a regex: several words select the union of their matches.
-        bench.arg("--").arg(filters.join("|"));
-    }
-    run(&mut bench)?;
 
     let measurements = collect_measurements(&target.join("criterion"), started)?;
-    let notes = collect_notes(&notes_dir)?;
+    let mut notes = collect_notes(&notes_dir)?;
+    if quick {
+        for (_, note) in &mut notes {
+            *note = mark_quick(note);
+        }
+    }
     if measurements.is_empty() && notes.is_empty() {
         println!(
             "xtask bench: no benchmark ran (does the filter match any?); docs/benchmarks.md unchanged"
@@ -69,6 +278,7 @@ pub fn run_bench(
     }
 
     let command = std::iter::once("cargo xtask bench".to_owned())
+        .chain(quick.then(|| "--quick".to_owned()))
         .chain(packages.iter().map(|p| format!("-p {p}")))
         .chain(benches.iter().map(|b| format!("--bench {b}")))
         .chain(filters.iter().cloned())
@@ -84,6 +294,7 @@ pub fn run_bench(
             .unwrap_or_else(|| "unknown CPU".to_owned()),
         cores: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
         rustc: rustc_version(workspace),
+        quick,
     };
     let docs = workspace.root.join("docs");
     fs::create_dir_all(&docs).with_context(|| format!("could not create {}", docs.display()))?;
@@ -331,6 +542,7 @@ mod tests {
             cpu: "test CPU".into(),
             cores: 2,
             rustc: "rustc test".into(),
+            quick: false,
         };
         let earlier = "<!-- xtask-bench begin header -->\n# old header\n<!-- xtask-bench end header -->\n\
                        <!-- xtask-bench begin group:arrow_decode -->\n## arrow_decode\nkept\n<!-- xtask-bench end group:arrow_decode -->\n";
@@ -391,6 +603,99 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn this_workspace_has_both_kinds_of_bench_and_says_which_is_which() {
+        let workspace = Workspace::locate().unwrap();
+        let targets = bench_targets(&workspace.metadata().unwrap()).unwrap();
+        let kind = |package: &str, name: &str| {
+            targets
+                .iter()
+                .find(|t| t.package == package && t.name == name)
+                .map(|t| t.kind)
+        };
+        // Harnesses of their own, which read criterion's flags as filters.
+        assert_eq!(
+            kind("otlp-benches", "collector_e2e"),
+            Some(BenchKind::Custom)
+        );
+        assert_eq!(kind("otlp-benches", "allocations"), Some(BenchKind::Custom));
+        assert_eq!(kind("otlp-lb", "balance"), Some(BenchKind::Custom));
+        // Criterion's, including one with a `main` of its own that hands its arguments to criterion.
+        assert_eq!(kind("otlp-simd", "kernels"), Some(BenchKind::Criterion));
+        assert_eq!(kind("otlp-control", "fleet"), Some(BenchKind::Criterion));
+        assert_eq!(kind("otlp-benches", "pipeline"), Some(BenchKind::Criterion));
+    }
+
+    #[test]
+    fn selects_targets_by_package_and_name() {
+        let target = |package: &str, name: &str, kind| BenchTarget {
+            package: package.into(),
+            name: name.into(),
+            kind,
+        };
+        let all = vec![
+            target("a", "one", BenchKind::Criterion),
+            target("a", "two", BenchKind::Custom),
+            target("b", "three", BenchKind::Criterion),
+        ];
+        assert_eq!(select_targets(&all, &[], &[]).unwrap(), all);
+        assert_eq!(
+            select_targets(&all, &["a".into()], &[]).unwrap(),
+            all[..2].to_vec()
+        );
+        assert_eq!(
+            select_targets(&all, &[], &["three".into()]).unwrap(),
+            all[2..].to_vec()
+        );
+        let error = select_targets(&all, &["b".into()], &["one".into()]).unwrap_err();
+        assert!(
+            error.to_string().contains("no bench target named one"),
+            "{error}"
+        );
+        assert!(select_targets(&all, &["c".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn only_criterion_gets_criterion_flags() {
+        let filters = vec!["sampling".to_owned(), "arrow".to_owned()];
+        let criterion = harness_args(BenchKind::Criterion, true, &filters);
+        assert_eq!(
+            criterion[..QUICK_CRITERION_ARGS.len()],
+            *QUICK_CRITERION_ARGS
+        );
+        assert_eq!(criterion.last().map(String::as_str), Some("sampling|arrow"));
+        assert_eq!(
+            harness_args(BenchKind::Custom, true, &filters),
+            ["sampling|arrow"]
+        );
+        assert!(harness_args(BenchKind::Custom, true, &[]).is_empty());
+        assert_eq!(
+            harness_args(BenchKind::Criterion, false, &filters),
+            ["sampling|arrow"]
+        );
+        assert_eq!(
+            bench_kind("criterion_group!(benches, a);\ncriterion_main!(benches);"),
+            BenchKind::Criterion
+        );
+        assert_eq!(bench_kind("fn main() {}"), BenchKind::Custom);
+        assert_eq!(
+            bench_kind("fn main() { Criterion::default().configure_from_args().final_summary() }"),
+            BenchKind::Criterion
+        );
+    }
+
+    #[test]
+    fn quick_notes_are_marked_under_their_heading() {
+        let marked = mark_quick("### Sizes\n\n| a |\n");
+        assert!(
+            marked
+                .starts_with("### Sizes\n\n*Written by a quick run (`cargo xtask bench --quick`)"),
+            "{marked}"
+        );
+        assert!(marked.ends_with(".*\n\n| a |\n"), "{marked}");
+        assert!(mark_quick("no heading\n").starts_with("*Written by a quick run"));
     }
 
     #[test]

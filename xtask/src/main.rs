@@ -5,7 +5,10 @@
 //!   packages (a venv in `.venv`) the tests need, only those that are missing.
 //! - `cargo xtask test` (and its alias `cargo xtask ci`, what CI runs): setup, then fmt, clippy,
 //!   every test with every feature, and rustdoc, stopping at the first failure.
-//! - `cargo xtask bench [filter...]`: run the criterion benches and write `docs/benchmarks.md`.
+//! - `cargo xtask bench [--quick] [filter...]`: run the benches and write `docs/benchmarks.md`
+//!   (`--quick`: a short run of every bench, to see that they all run and write their sections).
+//! - `cargo xtask release-check`: the packaging rules, `cargo hack check --each-feature` and
+//!   `cargo publish --workspace --dry-run` (installs cargo-hack when missing; not part of `test`).
 //! - `cargo xtask cross [-p PACKAGE]...`: build for aarch64 and run the tests under qemu (installs
 //!   the cross gcc, qemu-user and the Rust target when missing).
 
@@ -19,6 +22,7 @@ mod bench;
 mod benchdoc;
 mod check;
 mod cross;
+mod release;
 mod setup;
 mod workspace;
 
@@ -26,6 +30,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::bench::BenchOptions;
 use crate::check::{PYTHON_ENV, TestOptions};
 use crate::cross::CrossOptions;
 use crate::workspace::Workspace;
@@ -53,8 +58,12 @@ enum Task {
         #[arg(last = true)]
         test_args: Vec<String>,
     },
-    /// Run the criterion benches (all, or those matching a filter) and update docs/benchmarks.md.
+    /// Run the benches (all, or those matching a filter) and update docs/benchmarks.md.
     Bench {
+        /// A short run of every selected bench: criterion benches with 0.5 s of warm-up and 10 samples over
+        /// 1 s, the custom harnesses with `OTLP_BENCH_QUICK=1` (shorter loads). Noisier figures, marked as such.
+        #[arg(long)]
+        quick: bool,
         /// Only these packages' benches (default: every package in the workspace).
         #[arg(long = "package", short = 'p')]
         packages: Vec<String>,
@@ -64,6 +73,14 @@ enum Task {
         benches: Vec<String>,
         /// Criterion filters (regexes); several select the union of their matches.
         filters: Vec<String>,
+    },
+    /// Before publishing: packaging rules, `cargo hack check --each-feature` on the crates with features, and
+    /// `cargo publish --workspace --dry-run` (installs cargo-hack and protoc when missing). Not part of `test`:
+    /// it rebuilds the crates once per feature and needs crates.io.
+    ReleaseCheck {
+        /// Pass `--allow-dirty` to `cargo publish`: package the working tree with its uncommitted changes.
+        #[arg(long)]
+        allow_dirty: bool,
     },
     /// Build for aarch64-unknown-linux-gnu and run the tests under qemu-aarch64 (installs the
     /// cross gcc, qemu-user and the Rust target when missing).
@@ -103,13 +120,23 @@ fn run(task: Task) -> anyhow::Result<ExitCode> {
             check::run_tests(&workspace, &TestOptions { quick, test_args })
         }
         Task::Bench {
+            quick,
             packages,
             benches,
             filters,
         } => {
-            bench::run_bench(&workspace, &packages, &benches, &filters)?;
+            bench::run_bench(
+                &workspace,
+                &BenchOptions {
+                    quick,
+                    packages,
+                    benches,
+                    filters,
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
+        Task::ReleaseCheck { allow_dirty } => release::run_release_check(&workspace, allow_dirty),
         Task::Cross {
             packages,
             test_args,
@@ -157,10 +184,52 @@ mod tests {
     #[test]
     fn bench_takes_filters() {
         let cli = Cli::try_parse_from(["cargo xtask", "bench", "sampling", "arrow"]).unwrap();
-        let Task::Bench { filters, .. } = cli.command else {
+        let Task::Bench { filters, quick, .. } = cli.command else {
             panic!("expected the bench task");
         };
         assert_eq!(filters, ["sampling", "arrow"]);
+        assert!(!quick);
+    }
+
+    #[test]
+    fn bench_quick_takes_packages_and_benches() {
+        let cli = Cli::try_parse_from([
+            "cargo xtask",
+            "bench",
+            "--quick",
+            "-p",
+            "otlp-lb",
+            "--bench",
+            "balance",
+        ])
+        .unwrap();
+        let Task::Bench {
+            quick,
+            packages,
+            benches,
+            filters,
+        } = cli.command
+        else {
+            panic!("expected the bench task");
+        };
+        assert!(quick);
+        assert_eq!(packages, ["otlp-lb"]);
+        assert_eq!(benches, ["balance"]);
+        assert!(filters.is_empty());
+    }
+
+    #[test]
+    fn release_check_is_a_command_of_its_own() {
+        let cli = Cli::try_parse_from(["cargo xtask", "release-check"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Task::ReleaseCheck { allow_dirty: false }
+        ));
+        let cli = Cli::try_parse_from(["cargo xtask", "release-check", "--allow-dirty"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Task::ReleaseCheck { allow_dirty: true }
+        ));
     }
 
     #[test]

@@ -43,8 +43,8 @@ impl Workspace {
         command
     }
 
-    /// The target directory cargo uses for this workspace (honours `CARGO_TARGET_DIR` and config).
-    pub fn target_dir(&self) -> Result<PathBuf> {
+    /// `cargo metadata --no-deps` of the workspace: its packages, their targets and dependencies.
+    pub fn metadata(&self) -> Result<serde_json::Value> {
         let output = self
             .cargo()
             .args(["metadata", "--format-version", "1", "--no-deps"])
@@ -57,9 +57,13 @@ impl Workspace {
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }
-        let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .context("`cargo metadata` printed something that is not JSON")?;
-        metadata
+        serde_json::from_slice(&output.stdout)
+            .context("`cargo metadata` printed something that is not JSON")
+    }
+
+    /// The target directory cargo uses for this workspace (honours `CARGO_TARGET_DIR` and config).
+    pub fn target_dir(&self) -> Result<PathBuf> {
+        self.metadata()?
             .get("target_directory")
             .and_then(serde_json::Value::as_str)
             .map(PathBuf::from)

@@ -143,6 +143,8 @@
 //! as [`Error::Malformed`] (with `panic = "abort"` it would abort instead). Decoding
 //! checks every column type, dictionary key, parent id, container reference and
 //! nesting level and reports an [`Error`].
+// docs.rs (`--cfg docsrs`, nightly) marks each item with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),

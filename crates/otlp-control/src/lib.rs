@@ -58,6 +58,8 @@
 //! member, which then registers with its new [`Member::version`](fleet::Member). The rollout
 //! step waits (up to the gate's `apply_timeout`) until the members report the version. On
 //! rollback the assignment is removed and the hook must reinstall the stable version.
+// docs.rs (`--cfg docsrs`, nightly) marks each item with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),

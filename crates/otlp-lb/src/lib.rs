@@ -41,6 +41,8 @@
 //!   endpoint sets (static, DNS), and active health checks (`health::HealthChecker`); with
 //!   `tower` (default): `service::BalanceLayer`, a tower layer balancing over per-endpoint
 //!   services.
+// docs.rs (`--cfg docsrs`, nightly) marks each item with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),

@@ -50,6 +50,8 @@
 //! Output depends only on the seed and the start time: randomness comes from
 //! [`rand_chacha::ChaCha8Rng`], whose stream is fixed forever, and the default start time is
 //! fixed at 2026-01-01T00:00:00Z.
+// docs.rs (`--cfg docsrs`, nightly) marks each item with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 // The pipeline allocates many small strings while decoding OTLP; mimalloc handles that pattern far better than the
-// system allocator (see DESIGN.md, "where the time goes").
+// system allocator (docs/benchmarks.md, "Collector: heap allocations per span").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,16 +1,19 @@
 //! `cargo xtask cross [-p PACKAGE]... [-- TEST_ARGS]`: build for `aarch64-unknown-linux-gnu` and
 //! run the tests under qemu's user-mode emulator, so the NEON paths run on an x86_64 machine.
 //!
-//! Installs what is missing the way `cargo xtask setup` does: Debian's cross gcc (the linker, and
-//! the C compiler for crates that build C: zstd-sys, ring, ...) and `qemu-user` through apt, the
-//! Rust standard library for the target through rustup.
+//! Installs what is missing the way `cargo xtask setup` does: what the tests themselves need (etcd,
+//! protoc, the Python venv with pyarrow and DuckDB: the test binaries run under qemu, but the
+//! programs they start run natively), Debian's cross gcc (the linker, and the C compiler for crates
+//! that build C: zstd-sys, ring, ...) and `qemu-user` through apt, the Rust standard library for
+//! the target through rustup.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-use crate::setup::{apt_install, find_executable, missing_packages};
+use crate::check::PYTHON_ENV;
+use crate::setup::{apt_install, find_executable, missing_packages, run_setup};
 use crate::workspace::{Workspace, run};
 
 /// The target triple cross builds for.
@@ -43,6 +46,7 @@ pub struct CrossOptions {
 
 /// Installs what is missing, then builds and tests the selected packages for aarch64 under qemu.
 pub fn run_cross(workspace: &Workspace, options: &CrossOptions) -> Result<ExitCode> {
+    let environment = run_setup(workspace)?;
     ensure_cross_packages()?;
     ensure_target(workspace)?;
     let mut test = workspace.cargo();
@@ -56,7 +60,7 @@ pub fn run_cross(workspace: &Workspace, options: &CrossOptions) -> Result<ExitCo
     if !options.test_args.is_empty() {
         test.arg("--").args(&options.test_args);
     }
-    test.envs(cross_env());
+    test.envs(cross_env()).env(PYTHON_ENV, &environment.python);
     run(&mut test)?;
     println!("xtask cross: tests passed on {TARGET} under qemu-aarch64");
     Ok(ExitCode::SUCCESS)

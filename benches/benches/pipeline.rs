@@ -173,7 +173,7 @@ fn pipeline(c: &mut Criterion) {
     ) {
         let note = format!(
             "### Collector pipeline: CPU time per million spans\n\n\
-             Process CPU time (user + system, every thread, from /proc/self/stat) over {} spans of realistic \
+             Process CPU time (user + system, every thread, from the process CPU clock) over {} spans of realistic \
              traces ({:.0} bytes/span encoded), {REQUESTS} requests of {SPANS_PER_REQUEST} spans per batch, \
              mimalloc.\n\n\
              | path | CPU s per million spans | spans/s per core | ratio |\n|---|---|---|---|\n\

@@ -21,19 +21,14 @@ pub fn encoded_trace_requests(
         .collect()
 }
 
-/// CPU time this process has used so far, on every thread (user + system), from `/proc/self/stat`; `None` where
-/// there is no procfs. Resolution is one clock tick (10 ms with the usual `CLK_TCK` of 100).
+/// CPU time this process has used so far, on every thread (user + system), from the kernel's process CPU clock;
+/// `None` where there is none. Not read from `/proc/self/stat`: its resolution is a clock tick (10 ms), and
+/// qemu's user-mode emulator (`cargo xtask cross`) answers that file with zeros.
 pub fn process_cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name may contain spaces; the fields that follow it are space-separated.
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after_name.split(' ').collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    const TICKS_PER_SECOND: u64 = 100;
-    Some(Duration::from_millis(
-        (utime + stime) * 1000 / TICKS_PER_SECOND,
-    ))
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    let seconds = u64::try_from(now.tv_sec).ok()?;
+    let nanos = u32::try_from(now.tv_nsec).ok()?;
+    Some(Duration::new(seconds, nanos))
 }
 
 #[cfg(test)]

@@ -217,8 +217,8 @@
 //! Polars) decodes them all. The top-level columns carry statistics, per page with a
 //! page index when row groups may span several pages (more than 20 000 rows), per column
 //! chunk otherwise, and every row group a bloom filter on `trace_id`. Row groups end at
-//! [`ParquetOptions::max_row_group_rows`] (100 000) or
-//! [`ParquetOptions::max_row_group_bytes`] (64 MiB) of encoded data, whichever comes
+//! [`ParquetOptions::max_row_group_rows`] (50 000) or
+//! [`ParquetOptions::max_row_group_bytes`] (32 MiB) of encoded data, whichever comes
 //! first: larger groups compress better, and the writer holds the open group in memory.
 //! [`FlatParquetWriter::bytes_written`], [`FlatParquetWriter::in_progress_bytes`] and
 //! [`FlatParquetWriter::rows_written`] tell an exporter when to rotate.

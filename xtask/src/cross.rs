@@ -50,7 +50,14 @@ pub fn run_cross(workspace: &Workspace, options: &CrossOptions) -> Result<ExitCo
     ensure_cross_packages()?;
     ensure_target(workspace)?;
     let mut test = workspace.cargo();
-    test.args(["test", "--target", TARGET, "--all-features"]);
+    // An emulated run takes half an hour: report every failing test binary, not only the first.
+    test.args([
+        "test",
+        "--target",
+        TARGET,
+        "--all-features",
+        "--no-fail-fast",
+    ]);
     if options.packages.is_empty() {
         test.arg("--workspace");
     }
@@ -71,6 +78,7 @@ pub fn run_cross(workspace: &Workspace, options: &CrossOptions) -> Result<ExitCo
 pub fn cross_env() -> Vec<(String, String)> {
     let triple_upper = TARGET.to_uppercase().replace('-', "_");
     let triple_lower = TARGET.replace('-', "_");
+    let runner = format!("qemu-aarch64 -L {SYSROOT}");
     vec![
         (
             format!("CARGO_TARGET_{triple_upper}_LINKER"),
@@ -78,8 +86,12 @@ pub fn cross_env() -> Vec<(String, String)> {
         ),
         (
             format!("CARGO_TARGET_{triple_upper}_RUNNER"),
-            format!("qemu-aarch64 -L {SYSROOT}"),
+            runner.clone(),
         ),
+        // Cargo starts the test binaries through its runner, but the programs the tests start themselves (the
+        // `otlp-suite` binary, examples) would need binfmt_misc, which containers lack: the tests put this in front
+        // (`otlp_testkit::process::RUNNER_ENV`).
+        ("OTLP_SUITE_TEST_RUNNER".to_owned(), runner),
         (
             format!("CC_{triple_lower}"),
             "aarch64-linux-gnu-gcc".to_owned(),
@@ -160,6 +172,10 @@ mod tests {
         assert_eq!(
             get("CC_aarch64_unknown_linux_gnu"),
             Some("aarch64-linux-gnu-gcc")
+        );
+        assert_eq!(
+            get("OTLP_SUITE_TEST_RUNNER"),
+            get("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER")
         );
     }
 

@@ -30,7 +30,7 @@ fn member_binary() -> PathBuf {
 }
 
 fn spawn_member(endpoint: &str, id: &str, extra: &[&str]) -> Child {
-    Command::new(member_binary())
+    Command::from(otlp_testkit::process::command(member_binary()))
         .args([
             "--endpoint",
             endpoint,

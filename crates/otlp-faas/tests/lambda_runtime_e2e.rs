@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -107,21 +107,22 @@ async fn lambda_function_against_local_runtime_api() {
     for invocation in &expected {
         api.queue_invocation(invocation.clone());
     }
-    let mut child = Command::new(std::env::current_exe().expect("test binary path"))
-        .args(["child_function", "--exact", "--ignored", "--nocapture"])
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "orders")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
-        .env(
-            CHILD_OTLP_ENDPOINT,
-            format!("http://{}/v1/traces", api.address),
-        )
-        .env_remove("_X_AMZN_TRACE_ID")
-        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the function process");
+    let mut child =
+        otlp_testkit::process::command(std::env::current_exe().expect("test binary path"))
+            .args(["child_function", "--exact", "--ignored", "--nocapture"])
+            .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "orders")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
+            .env(
+                CHILD_OTLP_ENDPOINT,
+                format!("http://{}/v1/traces", api.address),
+            )
+            .env_remove("_X_AMZN_TRACE_ID")
+            .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the function process");
 
     // Done when the runtime asks for a fifth invocation, which the server holds open.
     api.wait_for("the fifth next call", Duration::from_secs(120), |calls| {

@@ -22,7 +22,7 @@ fn validate_names_the_bad_key_and_exits_2() {
          service: { pipelines: { traces: { receivers: [otlp], exporters: [debug] } } }\n",
     )
     .unwrap();
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .args(["validate", "--config"])
         .arg(&path)
         .output()
@@ -32,7 +32,7 @@ fn validate_names_the_bad_key_and_exits_2() {
     assert!(stderr.contains("exporters.debug.verbosty"), "{stderr}");
     assert!(stderr.contains("unknown field `verbosty`"), "{stderr}");
 
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .args(["validate", "--config", "/does/not/exist.yaml"])
         .output()
         .unwrap();
@@ -78,7 +78,7 @@ service:
 "#,
     )
     .unwrap();
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .args(["validate", "--config"])
         .arg(&path)
         .output()
@@ -113,7 +113,7 @@ service:
 "#,
     )
     .unwrap();
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .args(["validate", "--config"])
         .arg(&path)
         .output()
@@ -152,7 +152,7 @@ fn collect_logs_json_lines_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
     std::fs::write(&path, "exporters: { file: { path: \"\" } }\n").unwrap();
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .args(["--log-format", "json", "collect", "--config"])
         .arg(&path)
         .output()
@@ -177,11 +177,14 @@ fn collect_logs_json_lines_on_request() {
 #[test]
 fn validate_accepts_the_default_config() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(BINARY).arg("default-config").output().unwrap();
+    let output = otlp_testkit::process::command(BINARY)
+        .arg("default-config")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let path = dir.path().join("default.yaml");
     std::fs::write(&path, &output.stdout).unwrap();
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .args(["validate", "--config"])
         .arg(&path)
         .output()
@@ -200,7 +203,7 @@ fn validate_accepts_the_default_config() {
 fn output_into_a_closed_pipe_ends_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .arg("default-config")
         .stdout(writer)
         .output()
@@ -254,7 +257,7 @@ service:
         ),
     )
     .unwrap();
-    let mut collector = Command::new(BINARY)
+    let mut collector = otlp_testkit::process::command(BINARY)
         .args(["collect", "--config"])
         .arg(&config)
         .stderr(Stdio::piped())
@@ -272,7 +275,7 @@ service:
     let mut sent = 0;
     for protocol in ["grpc", "http"] {
         let port = if protocol == "grpc" { grpc } else { http };
-        let output = Command::new(BINARY)
+        let output = otlp_testkit::process::command(BINARY)
             .args(["loadgen", "--protocol", protocol, "--endpoint"])
             .arg(format!("http://127.0.0.1:{port}"))
             .args([
@@ -372,7 +375,7 @@ fn inspect_summarises_flat_files_prints_a_trace_and_reports_a_corrupt_file() {
         .filter(|s| s.status.as_ref().is_some_and(|st| st.code == 2))
         .count();
 
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .arg("inspect")
         .arg(dir.path())
         .output()
@@ -397,7 +400,7 @@ fn inspect_summarises_flat_files_prints_a_trace_and_reports_a_corrupt_file() {
     let root = spans.iter().find(|s| s.parent_span_id.is_empty()).unwrap();
     let trace_id: String = root.trace_id.iter().map(|b| format!("{b:02x}")).collect();
     let in_trace = spans.iter().filter(|s| s.trace_id == root.trace_id).count();
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .arg("inspect")
         .arg(dir.path())
         .args(["--trace-id", &trace_id])
@@ -421,7 +424,7 @@ fn inspect_summarises_flat_files_prints_a_trace_and_reports_a_corrupt_file() {
     // summarised, and the exit code says something was wrong.
     let good = std::fs::read(partition.join("part-1.parquet")).unwrap();
     std::fs::write(partition.join("part-2.parquet"), &good[..good.len() / 2]).unwrap();
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .arg("inspect")
         .arg(dir.path())
         .output()
@@ -484,7 +487,7 @@ service:
         ),
     )
     .unwrap();
-    let mut collector = Command::new(BINARY)
+    let mut collector = otlp_testkit::process::command(BINARY)
         .args(["collect", "--config"])
         .arg(&config)
         .stderr(Stdio::null())
@@ -496,7 +499,7 @@ service:
         std::thread::sleep(Duration::from_millis(50));
     }
     // Load long enough for files to complete by age while one is always open.
-    let output = Command::new(BINARY)
+    let output = otlp_testkit::process::command(BINARY)
         .args(["loadgen", "--endpoint"])
         .arg(format!("http://127.0.0.1:{grpc}"))
         .args(["--rate", "20000", "--duration", "2s", "--no-progress"])

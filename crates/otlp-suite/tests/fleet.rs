@@ -118,7 +118,7 @@ async fn fleet_cli_as(
     password: Option<&str>,
     args: &[&str],
 ) -> std::process::Output {
-    let mut command = tokio::process::Command::new(BINARY);
+    let mut command = tokio::process::Command::from(otlp_testkit::process::command(BINARY));
     command
         .args(["fleet", "--endpoints", etcd, "--prefix", PREFIX])
         .args(access)

@@ -328,7 +328,7 @@ fn spawn_extension(
     args: &[&str],
     configure: impl FnOnce(&mut tokio::process::Command),
 ) -> Extension {
-    let mut command = tokio::process::Command::new(BINARY);
+    let mut command = tokio::process::Command::from(otlp_testkit::process::command(BINARY));
     command
         .args([
             "collect",

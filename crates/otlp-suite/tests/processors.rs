@@ -100,7 +100,7 @@ fn string(text: &str) -> any_value::Value {
 async fn a_production_config_validates_runs_and_edits_exactly_what_it_says() {
     let dir = tempfile::tempdir().unwrap();
     let collector = Collector::start("processors", dir.path(), CONFIG).await;
-    let validate = std::process::Command::new(BINARY)
+    let validate = otlp_testkit::process::command(BINARY)
         .arg("validate")
         .arg("--config")
         .arg(collector.dir.join("config.yaml"))

@@ -66,6 +66,7 @@ mod metrics;
 pub mod net;
 #[cfg(feature = "pki")]
 pub mod pki;
+pub mod process;
 mod trace;
 mod util;
 

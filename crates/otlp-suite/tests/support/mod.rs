@@ -54,7 +54,7 @@ impl Collector {
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.join("collector.log")).unwrap();
         // A config shared by several collectors (a fleet's document) finds their ports and directory here.
-        let child = Command::new(BINARY)
+        let child = Command::from(otlp_testkit::process::command(BINARY))
             .args(["collect", "--config"])
             .arg(&config_path)
             .env("COLLECTOR_GRPC", grpc.to_string())

@@ -30,6 +30,8 @@ service:
   {used}
   pipelines:
     traces: {{ receivers: [otlp], exporters: [file] }}
+  telemetry:
+    metrics: {{ address: "127.0.0.1:0" }}
 "#,
         file.display()
     ))

@@ -5,9 +5,12 @@
 //! cargo: without binfmt_misc, which containers rarely have, the kernel refuses to execute it. The runner is
 //! therefore also handed to the tests in [`RUNNER_ENV`], and [`command`] puts it in front.
 //!
-//! ```
-//! let output = otlp_testkit::process::command("true").output()?;
-//! assert!(output.status.success());
+//! ```no_run
+//! // In a test of the `otlp-suite` package, the path is `env!("CARGO_BIN_EXE_otlp-suite")`.
+//! let status = otlp_testkit::process::command("target/debug/otlp-suite")
+//!     .arg("--version")
+//!     .status()?;
+//! assert!(status.success());
 //! # Ok::<(), std::io::Error>(())
 //! ```
 

@@ -46,6 +46,7 @@ impl Collector {
         let dir = parent.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let metrics = free_port();
+        let serves_metrics = config.contains("{metrics}");
         let config = config
             .replace("{grpc}", &grpc.to_string())
             .replace("{metrics}", &metrics.to_string())
@@ -71,17 +72,26 @@ impl Collector {
             dir,
             child,
         };
+        // The self-metrics listener binds after the receivers: a test that scrapes right after the start (a
+        // restart under emulation, say) would otherwise find nothing there yet.
+        let ports = if serves_metrics {
+            vec![grpc, metrics]
+        } else {
+            vec![grpc]
+        };
         let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", grpc))
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < PATIENCE,
-                "{name} did not start listening:\n{}",
-                collector.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        for port in ports {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
+                assert!(
+                    started.elapsed() < PATIENCE,
+                    "{name} did not start listening on {port}:\n{}",
+                    collector.log()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
         collector
     }

@@ -2,7 +2,7 @@
 //! run the tests under qemu's user-mode emulator, so the NEON paths run on an x86_64 machine.
 //!
 //! Installs what is missing the way `cargo xtask setup` does: what the tests themselves need (etcd,
-//! protoc, the Python venv with pyarrow and DuckDB: the test binaries run under qemu, but the
+//! protoc, the Python venv with pyarrow and DuckDB: the test binaries run under qemu, the host
 //! programs they start run natively), Debian's cross gcc (the linker, and the C compiler for crates
 //! that build C: zstd-sys, ring, ...) and `qemu-user` through apt, the Rust standard library for
 //! the target through rustup.

@@ -42,8 +42,8 @@ service:
     metrics: { address: "127.0.0.1:{metrics}" }
 "#;
 
-/// The front: batches, then routes over `{backends}`. A request to a back gets 1s; two failures in a row eject
-/// the back; failed parts are retried every 50–500ms, for as long as it takes.
+/// The front: batches, then routes over `{backends}`. A request to a back gets `{timeout}`; two failures in a row
+/// eject the back; failed parts are retried every 50–500ms, for as long as it takes.
 const FRONT: &str = r#"
 receivers:
   otlp: { protocols: { grpc: { endpoint: "127.0.0.1:{grpc}" } } }
@@ -51,7 +51,7 @@ processors:
   batch: { send_batch_size: 400, timeout: 20ms }
 exporters:
   loadbalancing:
-    protocol: { otlp: { tls: { insecure: true }, timeout: 1s } }
+    protocol: { otlp: { tls: { insecure: true }, timeout: {timeout} } }
     resolver: { static: { hostnames: [{backends}] } }
     retry_on_failure: { initial_interval: 50ms, max_interval: 500ms, max_elapsed_time: 0 }
     outlier_detection: { consecutive_failures: 2 }
@@ -72,8 +72,16 @@ fn backend_sent(address: &str) -> String {
     )
 }
 
-/// Three backs with `back` config and a front over them.
-async fn cluster(dir: &Path, back: &str) -> (Collector, Vec<Collector>) {
+/// How long the front waits for a back that answers. Only a hung back should ever reach it: under emulation (`cargo
+/// xtask cross`) a back's file write can take over a second, and a request the front gave up on is sent again, a
+/// duplicate the tests that count exactly would report.
+const PATIENT: &str = "30s";
+
+/// How long the front waits for a back in the test that hangs one: short, so the test does not wait long for it.
+const IMPATIENT: &str = "1s";
+
+/// Three backs with `back` config and a front over them that gives each request `timeout`.
+async fn cluster(dir: &Path, back: &str, timeout: &str) -> (Collector, Vec<Collector>) {
     let mut backs = Vec::new();
     for i in 1..=3 {
         backs.push(Collector::start(&format!("back-{i}"), dir, back).await);
@@ -82,7 +90,9 @@ async fn cluster(dir: &Path, back: &str) -> (Collector, Vec<Collector>) {
     let front = Collector::start(
         "front",
         dir,
-        &FRONT.replace("{backends}", &hostnames.join(", ")),
+        &FRONT
+            .replace("{backends}", &hostnames.join(", "))
+            .replace("{timeout}", timeout),
     )
     .await;
     (front, backs)
@@ -156,7 +166,7 @@ fn keys(spans: &[Span]) -> BTreeSet<(Vec<u8>, Vec<u8>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_trace_lands_whole_in_exactly_one_back() {
     let dir = tempfile::tempdir().unwrap();
-    let (front, backs) = cluster(dir.path(), BACK).await;
+    let (front, backs) = cluster(dir.path(), BACK, PATIENT).await;
     let mut client = Client::connect(front.grpc).await;
     let mut generator = Generator::new(1);
     let sent = send(&mut client, &mut generator, 150).await;
@@ -204,7 +214,7 @@ async fn every_trace_lands_whole_in_exactly_one_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_back_killed_mid_stream_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (front, mut backs) = cluster(dir.path(), BACK).await;
+    let (front, mut backs) = cluster(dir.path(), BACK, PATIENT).await;
     let mut client = Client::connect(front.grpc).await;
     let mut generator = Generator::new(2);
     let mut sent = send(&mut client, &mut generator, 40).await;
@@ -256,7 +266,7 @@ async fn a_back_killed_mid_stream_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_back_hung_mid_stream_loses_and_duplicates_nothing_beyond_counted_retries() {
     let dir = tempfile::tempdir().unwrap();
-    let (front, backs) = cluster(dir.path(), BACK).await;
+    let (front, backs) = cluster(dir.path(), BACK, IMPATIENT).await;
     let mut client = Client::connect(front.grpc).await;
     let mut generator = Generator::new(3);
     let mut sent = send(&mut client, &mut generator, 40).await;
@@ -342,7 +352,8 @@ async fn a_back_added_mid_stream_receives_its_share() {
         &FRONT
             .replace("{grpc}", "0")
             .replace("127.0.0.1:{metrics}", "127.0.0.1:0")
-            .replace("{backends}", &addresses[0]),
+            .replace("{backends}", &addresses[0])
+            .replace("{timeout}", PATIENT),
         &components,
         &|_| None,
     )
@@ -471,7 +482,7 @@ async fn tail_sampling_scaled_out_keeps_what_one_collector_keeps() {
     let back = TAIL_BACK.replace("{threshold}", &threshold.to_string());
 
     let dir = tempfile::tempdir().unwrap();
-    let (front, backs) = cluster(dir.path(), &back).await;
+    let (front, backs) = cluster(dir.path(), &back, PATIENT).await;
     let single = Collector::start("single", dir.path(), &back).await;
     let mut to_front = Client::connect(front.grpc).await;
     let mut to_single = Client::connect(single.grpc).await;

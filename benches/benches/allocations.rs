@@ -134,7 +134,22 @@ fn collector_allocations(requests: &[ExportTraceServiceRequest], yaml: &str) -> 
     let mut send_all = || {
         client_runtime.block_on(async {
             for request in requests {
-                client.export(request.clone()).await.unwrap();
+                // As an OTLP client does: a refusal under backpressure (the machine busy with something else,
+                // say) is retried, not fatal.
+                loop {
+                    match client.export(request.clone()).await {
+                        Ok(_) => break,
+                        Err(status)
+                            if matches!(
+                                status.code(),
+                                tonic::Code::ResourceExhausted | tonic::Code::Unavailable
+                            ) =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                        Err(status) => panic!("export refused: {status}"),
+                    }
+                }
             }
         })
     };

@@ -6,6 +6,10 @@
 //! tonic server, the receivers, processors, exporters and the file writes are. The peer is prost's decode of the
 //! same requests: the allocations a collector that decodes cannot avoid.
 //!
+//! A second table splits the file exporter's share: the flat builder and Parquet writer alone, on the same requests,
+//! at the rows the exporter hands over per write and at larger writes, with the memory the rows of one write take
+//! as Arrow arrays: the trade the exporter's `PARQUET_ROWS_PER_WRITE` makes.
+//!
 //! Figures go to `$OTLP_BENCH_NOTES/collector-allocations.md`.
 // A global allocator is an `unsafe impl`; this one only forwards to mimalloc and counts.
 #![allow(unsafe_code)]
@@ -167,6 +171,65 @@ fn collector_allocations(requests: &[ExportTraceServiceRequest], yaml: &str) -> 
     })
 }
 
+/// What the flat Parquet path allocates, per span, with `rows_per_write` rows handed over at a time.
+struct FileWrites {
+    rows_per_write: usize,
+    append: f64,
+    finish: f64,
+    write: f64,
+    /// The largest write's rows as Arrow arrays, in bytes: what the builder keeps reserved for the next write.
+    array_bytes: usize,
+}
+
+/// The file exporter's work without the collector around it: append each request's bytes to a flat builder and hand
+/// the rows to a Parquet writer every `rows_per_write` rows, as `exporter/file/columnar.rs` does. Counted on this
+/// thread over the rounds after a warm-up one.
+fn file_writes(encoded: &[Vec<u8>], rows_per_write: usize) -> FileWrites {
+    use otlp_arrow::Signal;
+    use otlp_arrow::flat::{FlatBuilder, FlatParquetWriter, ParquetOptions};
+    let mut builder = FlatBuilder::new(Signal::Traces);
+    let mut writer =
+        FlatParquetWriter::new(std::io::sink(), Signal::Traces, ParquetOptions::default()).unwrap();
+    let (mut append, mut finish, mut write) = (0.0, 0.0, 0.0);
+    let mut array_bytes = 0;
+    let spans = encoded.len() * SPANS_PER_REQUEST;
+    COUNTED.with(|counted| counted.set(true));
+    for round in 0..ROUNDS {
+        let counted = round > 0;
+        for bytes in encoded {
+            let part = per_span(spans, || builder.append_encoded(bytes).unwrap());
+            if counted {
+                append += part.0;
+            }
+            if builder.len() >= rows_per_write {
+                let mut rows = None;
+                let part = per_span(spans, || rows = Some(builder.finish().unwrap()));
+                let rows = rows.unwrap();
+                array_bytes = array_bytes.max(rows.get_array_memory_size());
+                if counted {
+                    finish += part.0;
+                }
+                let part = per_span(spans, || {
+                    writer.write_batch(&rows).unwrap();
+                    drop(rows);
+                });
+                if counted {
+                    write += part.0;
+                }
+            }
+        }
+    }
+    COUNTED.with(|counted| counted.set(false));
+    let rounds = (ROUNDS - 1) as f64;
+    FileWrites {
+        rows_per_write,
+        append: append / rounds,
+        finish: finish / rounds,
+        write: write / rounds,
+        array_bytes,
+    }
+}
+
 fn main() {
     let encoded = encoded_trace_requests(7, REQUESTS, SPANS_PER_REQUEST);
     let requests: Vec<ExportTraceServiceRequest> = encoded
@@ -203,6 +266,22 @@ fn main() {
         floor.0, floor.1
     );
 
+    // 1024 is the exporter's PARQUET_ROWS_PER_WRITE.
+    let writes: Vec<FileWrites> = [1024, 4096, 8192]
+        .into_iter()
+        .map(|rows| file_writes(&encoded, rows))
+        .collect();
+    for w in &writes {
+        println!(
+            "flat Parquet, {} rows per write: {:.2} append + {:.2} finish + {:.2} write allocations/span, {:.1} MB of arrays",
+            w.rows_per_write,
+            w.append,
+            w.finish,
+            w.write,
+            w.array_bytes as f64 / 1e6
+        );
+    }
+
     let Some(dir) = std::env::var_os("OTLP_BENCH_NOTES") else {
         return;
     };
@@ -225,6 +304,28 @@ fn main() {
             note,
             "| {name} | {allocations:.2} | {bytes:.0} | {:.2}x |",
             allocations / floor.0
+        );
+    }
+    let _ = write!(
+        note,
+        "\nThe file exporter's share, alone: the same requests appended to a flat builder whose rows go to a Parquet \
+         writer every N rows, as the exporter does with N = 1024. Turning rows into arrays (`finish`: a buffer, its \
+         `Arc` and a fresh reservation per column) costs the same allocations per write whatever its size, and the \
+         Parquet writer's levels a fixed part per write besides a part per row, so larger writes allocate less per \
+         span; the price is the arrays of a write, which the builder keeps reserved.\n\n\
+         | rows per write | append | finish | Parquet write | allocations per span | arrays of one write |\n\
+         |---|---|---|---|---|---|\n"
+    );
+    for w in &writes {
+        let _ = writeln!(
+            note,
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} MB |",
+            w.rows_per_write,
+            w.append,
+            w.finish,
+            w.write,
+            w.append + w.finish + w.write,
+            w.array_bytes as f64 / 1e6
         );
     }
     std::fs::create_dir_all(&dir).unwrap();

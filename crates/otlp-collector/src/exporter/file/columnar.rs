@@ -33,7 +33,9 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60);
 /// the same row group and cuts pages by size, so the file comes out the same as from one call per batch; what
 /// changes is memory. The flat layout repeats a span's resource on its row, so the arrays of a whole 8192-span
 /// batch weighed about 27 MB, and the builder keeps that capacity for the next batch (heaptrack of the embedded
-/// default under `loadgen --max`: 55 MB at the peak, of 217 MB in all).
+/// default under `loadgen --max`: 55 MB at the peak, of 217 MB in all). The price is allocations: each write costs
+/// a fixed number whatever its rows, so this path makes 1.20 allocations per span where whole 8192-row writes made
+/// 0.42 (the `allocations` bench, docs/benchmarks.md); memory is the scarcer of the two.
 const PARQUET_ROWS_PER_WRITE: usize = 1024;
 
 /// Counts what goes through, for size-based rotation.

@@ -175,6 +175,36 @@ async fn late_spans_follow_the_decision_already_made() {
     );
 }
 
+/// A decoded batch (as a processor before this one leaves it) may hold a span a receiver would have refused: it is
+/// counted, not released among the sampled bytes that exporters read as checked; the rest of its trace goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_span_with_a_bad_span_id_is_counted_and_the_rest_kept() {
+    let harness = TestCollector::start(TAIL).await;
+    let mut batch = one_span(3, 1, true);
+    batch.edit(|request| {
+        let Some(request) = request.get_mut::<ExportTraceServiceRequest>() else {
+            return;
+        };
+        let spans = &mut request.resource_spans[0].scope_spans[0].spans;
+        let mut bad = spans[0].clone();
+        bad.span_id = vec![7; 5];
+        spans.push(bad);
+    });
+    assert_eq!(batch.item_count(), 2);
+    harness.collector.submit(batch).await.unwrap();
+
+    let TestCollector { collector, dir } = harness;
+    let telemetry = collector.telemetry().clone();
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0].span_id, vec![1; 8]);
+    assert_eq!(
+        telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", "invalid_ids"),
+        1
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probabilistic_sampler_keeps_its_share_and_writes_the_threshold() {
     let harness = TestCollector::start(

@@ -1,7 +1,9 @@
 //! `TailSampler::ingest_encoded` against `ingest` on the decoded request: the same decisions, the
 //! same released spans in the same order, the same drop counts and the same buffered memory,
 //! over realistic traffic with traces cut across requests, invalid trace IDs, and the protobuf
-//! corners where prost merges or ignores fields.
+//! corners where prost merges or ignores fields. Each way in is also run with
+//! `ReleaseFormat::Encoded`: its released bytes decode to what the decoded release holds, and are
+//! what prost encodes it to.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +12,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use otlp_sampling::Error;
-use otlp_sampling::tail::{Decisions, DropReason, TailSampler, TailSamplingConfig};
+use otlp_sampling::tail::{Decisions, DropReason, ReleaseFormat, TailSampler, TailSamplingConfig};
 use otlp_testkit::Generator;
 use prost::Message;
 
@@ -29,10 +31,22 @@ fn engine(yaml: &str) -> TailSampler {
     TailSampler::new(config).unwrap()
 }
 
-/// Everything a call reports, in a comparable form.
+fn encoding_engine(yaml: &str) -> TailSampler {
+    engine(yaml).with_release_format(ReleaseFormat::Encoded)
+}
+
+/// Everything a call reports, in a comparable form; spans released encoded are decoded.
 fn summary(decisions: &Decisions) -> (Vec<ResourceSpans>, u64, u64, u64, Vec<(DropReason, u64)>) {
+    let released = if decisions.released_encoded.is_empty() {
+        decisions.released.clone()
+    } else {
+        assert!(decisions.released.is_empty(), "one form of release only");
+        ExportTraceServiceRequest::decode(decisions.released_encoded.as_slice())
+            .expect("the released bytes decode")
+            .resource_spans
+    };
     (
-        decisions.released.clone(),
+        released,
         decisions.released_spans,
         decisions.sampled_traces,
         decisions.not_sampled_traces,
@@ -40,38 +54,60 @@ fn summary(decisions: &Decisions) -> (Vec<ResourceSpans>, u64, u64, u64, Vec<(Dr
     )
 }
 
-/// Feeds both engines the same requests at the same instants and checks every call agrees.
+/// Checks that `others` reported what `reference` did, and that a release in bytes is what
+/// prost encodes the reference's decoded release to.
+fn assert_agree(reference: &Decisions, others: &[Decisions], call: &str) {
+    let expected = summary(reference);
+    let expected_bytes = ExportTraceServiceRequest {
+        resource_spans: reference.released.clone(),
+    }
+    .encode_to_vec();
+    for (i, other) in others.iter().enumerate() {
+        assert_eq!(summary(other), expected, "{call}, engine {i}");
+        if other.released.is_empty() {
+            assert_eq!(
+                other.released_encoded, expected_bytes,
+                "{call}, engine {i}: bytes"
+            );
+        }
+    }
+}
+
+/// Feeds the engines the same requests at the same instants and checks every call agrees: the
+/// reference (decoded in, decoded out), and encoded in, then each way in releasing encoded.
 fn assert_same_results(yaml: &str, requests: &[ExportTraceServiceRequest]) {
-    let (mut decoded, mut encoded) = (engine(yaml), engine(yaml));
+    let mut decoded = engine(yaml);
+    let mut others = [engine(yaml), encoding_engine(yaml), encoding_engine(yaml)];
     let start = Instant::now();
     let mut released = 0;
     for (n, request) in requests.iter().enumerate() {
         let now = start + Duration::from_millis(300 * n as u64);
         // Decoded from the bytes rather than cloned, so vectors have the capacities a decoder
-        // leaves (a clone's are exact), and the two memory estimates can be compared.
+        // leaves (a clone's are exact), and the memory estimates can be compared.
         let bytes = request.encode_to_vec();
-        let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
-        let by_prost = decoded.ingest(request.resource_spans, now);
-        let in_place = encoded.ingest_encoded(&bytes, now).unwrap();
-        assert_eq!(
-            summary(&in_place),
-            summary(&by_prost),
-            "ingest of request {n}"
-        );
-        let (by_prost, in_place) = (decoded.tick(now), encoded.tick(now));
-        assert_eq!(
-            summary(&in_place),
-            summary(&by_prost),
-            "tick after request {n}"
-        );
+        let decode = || ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
+        let by_prost = decoded.ingest(decode().resource_spans, now);
+        let [in_place, decoded_in, encoded_in] = &mut others;
+        let calls = [
+            in_place.ingest_encoded(&bytes, now).unwrap(),
+            decoded_in.ingest(decode().resource_spans, now),
+            encoded_in.ingest_encoded(&bytes, now).unwrap(),
+        ];
+        assert_agree(&by_prost, &calls, &format!("ingest of request {n}"));
+        let by_prost = decoded.tick(now);
+        let calls = others.each_mut().map(|engine| engine.tick(now));
+        assert_agree(&by_prost, &calls, &format!("tick after request {n}"));
         released += by_prost.released_spans;
-        assert_eq!(encoded.held_traces(), decoded.held_traces());
-        assert_eq!(encoded.buffered_spans(), decoded.buffered_spans());
-        assert_eq!(encoded.buffered_bytes(), decoded.buffered_bytes());
+        for engine in &others {
+            assert_eq!(engine.held_traces(), decoded.held_traces());
+            assert_eq!(engine.buffered_spans(), decoded.buffered_spans());
+            assert_eq!(engine.buffered_bytes(), decoded.buffered_bytes());
+        }
     }
     let end = start + Duration::from_secs(3600);
-    let (by_prost, in_place) = (decoded.flush(end), encoded.flush(end));
-    assert_eq!(summary(&in_place), summary(&by_prost), "flush");
+    let by_prost = decoded.flush(end);
+    let calls = others.each_mut().map(|engine| engine.flush(end));
+    assert_agree(&by_prost, &calls, "flush");
     released += by_prost.released_spans;
     assert!(released > 0, "the policies keep some traces");
 }
@@ -186,11 +222,15 @@ fn repeated_and_unknown_fields_decode_as_prost_decodes_them() {
     assert_eq!(decoded.resource_spans[0].schema_url, "second");
     let yaml = "decision_wait: 1s\npolicies:\n  - { name: all, type: always_sample }";
     let (mut by_prost, mut in_place) = (engine(yaml), engine(yaml));
+    let mut releasing_encoded = encoding_engine(yaml);
     let now = Instant::now();
     by_prost.ingest(decoded.resource_spans, now);
     in_place.ingest_encoded(&request, now).unwrap();
+    releasing_encoded.ingest_encoded(&request, now).unwrap();
     let (expected, actual) = (by_prost.flush(now), in_place.flush(now));
     assert_eq!(summary(&actual), summary(&expected));
+    // Released as received, the span with two trace IDs keeps both, and decodes as prost did.
+    assert_eq!(summary(&releasing_encoded.flush(now)), summary(&expected));
     let resource = actual.released[0].resource.as_ref().unwrap();
     assert_eq!(resource.attributes.len(), 2, "both parts of the resource");
     assert_eq!(actual.released_spans, 3);
@@ -257,13 +297,17 @@ fn a_resource_is_held_once_whichever_encoding_brought_it() {
 
     let yaml = "decision_wait: 1s\npolicies:\n  - { name: all, type: always_sample }";
     let (mut by_prost, mut in_place) = (engine(yaml), engine(yaml));
+    let mut releasing_encoded = encoding_engine(yaml);
     let now = Instant::now();
     for request in &requests {
         let decoded = ExportTraceServiceRequest::decode(request.as_slice()).unwrap();
         by_prost.ingest(decoded.resource_spans, now);
         in_place.ingest_encoded(request, now).unwrap();
+        releasing_encoded.ingest_encoded(request, now).unwrap();
     }
     let (expected, actual) = (by_prost.flush(now), in_place.flush(now));
+    // The resource that came in two parts leaves once, as prost encodes it.
+    assert_agree(&expected, &[releasing_encoded.flush(now)], "flush");
     assert_eq!(summary(&actual), summary(&expected));
     assert_eq!(actual.released.len(), 1, "one resource, released once");
     assert_eq!(actual.released[0].resource, Some(resource));

@@ -12,6 +12,7 @@ use super::config::TailSamplingConfig;
 use super::encoded::{Buffer, split_encoded};
 use super::headers::HeaderTable;
 use super::policy::{Policy, PolicyDecision, combine};
+use super::release::{EncodedRelease, RecordCopies};
 use super::store::{SpanStore, store_by_trace};
 use super::trace::{PendingTrace, Reassembler, StoredPiece, TracePiece, split_by_trace};
 use crate::error::{Error, Result};
@@ -95,14 +96,30 @@ impl DropCounts {
     }
 }
 
+/// The form a [`TailSampler`] releases sampled spans in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReleaseFormat {
+    /// Decoded, in [`Decisions::released`].
+    #[default]
+    Decoded,
+    /// Encoded, in [`Decisions::released_encoded`]: the spans' bytes as they were buffered
+    /// (as received, for [`TailSampler::ingest_encoded`]) between their resource's and scope's
+    /// headers as prost encodes them. For a caller that sends sampled spans on as protobuf; it
+    /// saves encoding them again, which costs about as much as the decoding the policies need.
+    Encoded,
+}
+
 /// What an [`TailSampler::ingest`] or [`TailSampler::tick`] call produced.
 #[derive(Debug, Default)]
 pub struct Decisions {
-    /// Spans to pass downstream: sampled traces, plus late spans of traces already
-    /// sampled. Spans that arrived in the same `ResourceSpans` (and scope) are merged back
-    /// into one, so resources are not repeated per trace.
+    /// Spans to pass downstream, with [`ReleaseFormat::Decoded`]: sampled traces, plus late
+    /// spans of traces already sampled. Spans that arrived in the same `ResourceSpans` (and
+    /// scope) are merged back into one, so resources are not repeated per trace.
     pub released: Vec<ResourceSpans>,
-    /// Number of spans in `released`.
+    /// The same spans with [`ReleaseFormat::Encoded`]: an encoded `ExportTraceServiceRequest`
+    /// (empty when nothing was released), merged by resource and scope likewise.
+    pub released_encoded: Vec<u8>,
+    /// Number of spans in `released` or `released_encoded`.
     pub released_spans: u64,
     /// Traces decided as sampled by this call.
     pub sampled_traces: u64,
@@ -113,32 +130,80 @@ pub struct Decisions {
 }
 
 impl Decisions {
-    fn release(&mut self, assembler: &mut Reassembler, pieces: Vec<TracePiece>) {
-        for piece in pieces {
-            self.released_spans += piece.span_count;
-            assembler.push(&mut self.released, piece);
-        }
-    }
-
-    /// Releases late spans of a sampled trace.
-    fn release_stored(
-        &mut self,
-        assembler: &mut Reassembler,
-        piece: StoredPiece,
-        store: &mut SpanStore,
-    ) {
-        let (piece, undecodable) = piece.load(store);
-        self.dropped.add(DropReason::Undecodable, undecodable);
-        self.release(assembler, vec![piece]);
-    }
-
     /// Adds another call's results to this one.
     pub fn merge(&mut self, other: Decisions) {
         self.released.extend(other.released);
+        // Encoded requests add up by concatenation.
+        self.released_encoded.extend(other.released_encoded);
         self.released_spans += other.released_spans;
         self.sampled_traces += other.sampled_traces;
         self.not_sampled_traces += other.not_sampled_traces;
         self.dropped.merge(&other.dropped);
+    }
+}
+
+/// Where one call's released spans gather before they go into its [`Decisions`].
+enum Releaser {
+    Decoded(Reassembler),
+    Encoded(EncodedRelease),
+}
+
+impl Releaser {
+    fn new(format: ReleaseFormat) -> Self {
+        match format {
+            ReleaseFormat::Decoded => Releaser::Decoded(Reassembler::default()),
+            ReleaseFormat::Encoded => Releaser::Encoded(EncodedRelease::default()),
+        }
+    }
+
+    /// Releases a sampled trace: decoded, its pieces; encoded, the records `copies` took of them
+    /// while they were loaded.
+    fn release_decided(
+        &mut self,
+        out: &mut Decisions,
+        pieces: Vec<TracePiece>,
+        copies: &RecordCopies,
+    ) {
+        out.released_spans += pieces.iter().map(|piece| piece.span_count).sum::<u64>();
+        match self {
+            Releaser::Decoded(assembler) => {
+                for piece in pieces {
+                    assembler.push(&mut out.released, piece);
+                }
+            }
+            Releaser::Encoded(release) => copies.release_into(release),
+        }
+    }
+
+    /// Releases late spans of a sampled trace: decoded, or encoded straight from the store.
+    fn release_stored(&mut self, out: &mut Decisions, piece: StoredPiece, store: &mut SpanStore) {
+        match self {
+            Releaser::Decoded(assembler) => {
+                let (piece, undecodable) = piece.load(store, None);
+                out.dropped.add(DropReason::Undecodable, undecodable);
+                out.released_spans += piece.span_count;
+                assembler.push(&mut out.released, piece);
+            }
+            Releaser::Encoded(release) => {
+                for scope in piece.scopes {
+                    match store.read(scope.records) {
+                        Ok(records) => {
+                            release.push(&piece.resource, &scope.scope, records);
+                            out.released_spans += scope.span_count;
+                        }
+                        Err(_) => out.dropped.add(DropReason::Undecodable, scope.span_count),
+                    }
+                    store.release(scope.records);
+                }
+            }
+        }
+    }
+
+    /// Writes what was gathered encoded into `out`.
+    fn finish(self, out: &mut Decisions) {
+        if let Releaser::Encoded(mut release) = self {
+            release.write_into(&mut out.released_encoded);
+        }
     }
 }
 
@@ -226,6 +291,9 @@ pub struct TailSampler {
     store: SpanStore,
     headers: HeaderTable,
     decisions_scratch: HashSet<PolicyDecision>,
+    release_format: ReleaseFormat,
+    /// The records of the trace being decided, for [`ReleaseFormat::Encoded`].
+    copies: RecordCopies,
 }
 
 impl TailSampler {
@@ -271,7 +339,21 @@ impl TailSampler {
             store,
             headers: HeaderTable::new(),
             decisions_scratch: HashSet::new(),
+            release_format: ReleaseFormat::default(),
+            copies: RecordCopies::default(),
         })
+    }
+
+    /// The same sampler releasing sampled spans in `format` ([`ReleaseFormat::Decoded`] unless
+    /// told otherwise).
+    pub fn with_release_format(mut self, format: ReleaseFormat) -> Self {
+        self.release_format = format;
+        self
+    }
+
+    /// The form sampled spans are released in.
+    pub fn release_format(&self) -> ReleaseFormat {
+        self.release_format
     }
 
     /// The configuration in use.
@@ -319,7 +401,7 @@ impl TailSampler {
     /// follow the decision at once (released or dropped in the returned [`Decisions`]).
     pub fn ingest(&mut self, batch: Vec<ResourceSpans>, now: Instant) -> Decisions {
         let mut out = Decisions::default();
-        let mut assembler = Reassembler::default();
+        let mut releaser = Releaser::new(self.release_format);
         let mut found = Vec::new();
         for resource_spans in batch {
             let (pieces, invalid) = split_by_trace(resource_spans, &mut self.headers);
@@ -327,8 +409,9 @@ impl TailSampler {
             found.extend(pieces);
         }
         for (key, piece) in store_by_trace(found, &mut self.store, TracePiece::store) {
-            self.accept(key, piece, now, &mut out, &mut assembler);
+            self.accept(key, piece, now, &mut out, &mut releaser);
         }
+        releaser.finish(&mut out);
         self.enforce_byte_limit(&mut out);
         out
     }
@@ -345,11 +428,12 @@ impl TailSampler {
         };
         let (pieces, invalid) = split_encoded(request, buffer)?;
         let mut out = Decisions::default();
-        let mut assembler = Reassembler::default();
+        let mut releaser = Releaser::new(self.release_format);
         out.dropped.add(DropReason::InvalidTraceId, invalid);
         for (key, piece) in pieces {
-            self.accept(key, piece, now, &mut out, &mut assembler);
+            self.accept(key, piece, now, &mut out, &mut releaser);
         }
+        releaser.finish(&mut out);
         self.enforce_byte_limit(&mut out);
         Ok(out)
     }
@@ -367,24 +451,26 @@ impl TailSampler {
     /// Decides every trace whose `decision_wait` has passed by `now`.
     pub fn tick(&mut self, now: Instant) -> Decisions {
         let mut out = Decisions::default();
-        let mut assembler = Reassembler::default();
+        let mut releaser = Releaser::new(self.release_format);
         while let Some(&(deadline, key, seq)) = self.deadlines.front() {
             if deadline > now {
                 break;
             }
             self.deadlines.pop_front();
-            self.decide(key, seq, now, &mut out, &mut assembler);
+            self.decide(key, seq, now, &mut out, &mut releaser);
         }
+        releaser.finish(&mut out);
         out
     }
 
     /// Decides every pending trace now, whatever its deadline (for shutdown).
     pub fn flush(&mut self, now: Instant) -> Decisions {
         let mut out = Decisions::default();
-        let mut assembler = Reassembler::default();
+        let mut releaser = Releaser::new(self.release_format);
         while let Some((_, key, seq)) = self.deadlines.pop_front() {
-            self.decide(key, seq, now, &mut out, &mut assembler);
+            self.decide(key, seq, now, &mut out, &mut releaser);
         }
+        releaser.finish(&mut out);
         out
     }
 
@@ -394,7 +480,7 @@ impl TailSampler {
         piece: StoredPiece,
         now: Instant,
         out: &mut Decisions,
-        assembler: &mut Reassembler,
+        releaser: &mut Releaser,
     ) {
         match self.traces.get_mut(&key) {
             Some(TraceEntry {
@@ -411,7 +497,7 @@ impl TailSampler {
                 ..
             }) => {
                 if *sampled {
-                    out.release_stored(assembler, piece, &mut self.store);
+                    releaser.release_stored(out, piece, &mut self.store);
                 } else {
                     out.dropped
                         .add(DropReason::LateNotSampled, piece.span_count);
@@ -422,7 +508,7 @@ impl TailSampler {
             None => {}
         }
         if self.sampled_cache.contains(&key) {
-            out.release_stored(assembler, piece, &mut self.store);
+            releaser.release_stored(out, piece, &mut self.store);
             return;
         }
         if self.not_sampled_cache.contains(&key) {
@@ -493,7 +579,7 @@ impl TailSampler {
         seq: u64,
         now: Instant,
         out: &mut Decisions,
-        assembler: &mut Reassembler,
+        releaser: &mut Releaser,
     ) {
         let Some(entry) = self.traces.get_mut(&key) else {
             return;
@@ -509,7 +595,11 @@ impl TailSampler {
         self.buffered_spans -= pending.span_count;
         self.buffered_bytes -= pending.heap_bytes;
         self.buffered_record_bytes -= pending.record_bytes();
-        let (data, undecodable) = pending.load(&mut self.store);
+        let copies = match self.release_format {
+            ReleaseFormat::Encoded => Some(&mut self.copies),
+            ReleaseFormat::Decoded => None,
+        };
+        let (data, undecodable) = pending.load(&mut self.store, copies);
         out.dropped.add(DropReason::Undecodable, undecodable);
         self.decisions_scratch.clear();
         for policy in &mut self.policies {
@@ -524,12 +614,13 @@ impl TailSampler {
         if sampled {
             out.sampled_traces += 1;
             self.sampled_cache.insert(key);
-            out.release(assembler, data.pieces);
+            releaser.release_decided(out, data.pieces, &self.copies);
         } else {
             out.not_sampled_traces += 1;
             self.not_sampled_cache.insert(key);
             out.dropped.add(DropReason::NotSampled, data.span_count);
         }
+        self.copies.clear();
     }
 }
 

@@ -21,7 +21,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint};
 
-use super::trace::{ResourceHeader, ScopeHeader};
+use super::trace::{HeaderBytes, ResourceHeader, ScopeHeader};
 
 /// `ResourceSpans.resource` and `ScopeSpans.scope`: the header message.
 const HEADER_FIELD: u32 = 1;
@@ -35,16 +35,17 @@ pub(crate) fn frame(field: u32, bytes: &[u8], key: &mut Vec<u8>) {
     key.extend_from_slice(bytes);
 }
 
-/// The canonical key of a decoded header.
-fn canonical_key<M: Message>(message: Option<&M>, schema_url: &str) -> Vec<u8> {
+/// The canonical key of a decoded header, and where its `schema_url` field starts in it.
+fn canonical_key<M: Message>(message: Option<&M>, schema_url: &str) -> (Vec<u8>, usize) {
     let mut key = Vec::new();
     if let Some(message) = message {
         prost::encoding::message::encode(HEADER_FIELD, message, &mut key);
     }
+    let message_end = key.len();
     if !schema_url.is_empty() {
         frame(SCHEMA_URL_FIELD, schema_url.as_bytes(), &mut key);
     }
-    key
+    (key, message_end)
 }
 
 /// Headers of one kind by key, held weakly: a header lives as long as a buffered piece (or a
@@ -110,17 +111,19 @@ impl<T> Interner<T> {
 /// A resource or scope header: its message and its schema URL.
 trait Header: Sized {
     type Message: Message + Default;
-    fn from_parts(message: Option<Self::Message>, schema_url: String) -> Self;
+    fn from_parts(message: Option<Self::Message>, schema_url: String, bytes: HeaderBytes) -> Self;
     fn message(&self) -> Option<&Self::Message>;
     fn schema_url(&self) -> &str;
+    fn set_bytes(&mut self, bytes: HeaderBytes);
 }
 
 impl Header for ResourceHeader {
     type Message = Resource;
-    fn from_parts(resource: Option<Resource>, schema_url: String) -> Self {
+    fn from_parts(resource: Option<Resource>, schema_url: String, bytes: HeaderBytes) -> Self {
         ResourceHeader {
             resource,
             schema_url,
+            bytes,
         }
     }
     fn message(&self) -> Option<&Resource> {
@@ -129,18 +132,32 @@ impl Header for ResourceHeader {
     fn schema_url(&self) -> &str {
         &self.schema_url
     }
+    fn set_bytes(&mut self, bytes: HeaderBytes) {
+        self.bytes = bytes;
+    }
 }
 
 impl Header for ScopeHeader {
     type Message = InstrumentationScope;
-    fn from_parts(scope: Option<InstrumentationScope>, schema_url: String) -> Self {
-        ScopeHeader { scope, schema_url }
+    fn from_parts(
+        scope: Option<InstrumentationScope>,
+        schema_url: String,
+        bytes: HeaderBytes,
+    ) -> Self {
+        ScopeHeader {
+            scope,
+            schema_url,
+            bytes,
+        }
     }
     fn message(&self) -> Option<&InstrumentationScope> {
         self.scope.as_ref()
     }
     fn schema_url(&self) -> &str {
         &self.schema_url
+    }
+    fn set_bytes(&mut self, bytes: HeaderBytes) {
+        self.bytes = bytes;
     }
 }
 
@@ -159,14 +176,16 @@ fn intern_encoded<H: Header>(
                 .get_or_insert_with(H::Message::default)
                 .merge(*part)?;
         }
-        let key = canonical_key(decoded.as_ref(), schema_url);
-        Ok((H::from_parts(decoded, schema_url.to_owned()), key))
+        let (key, message_end) = canonical_key(decoded.as_ref(), schema_url);
+        let bytes = HeaderBytes::new(&key, message_end);
+        Ok((H::from_parts(decoded, schema_url.to_owned(), bytes), key))
     })
 }
 
 /// The held header equal to a decoded one, or that one, now held.
-fn intern_decoded<H: Header>(interner: &mut Interner<H>, header: H) -> (Arc<H>, bool) {
-    let key = canonical_key(header.message(), header.schema_url());
+fn intern_decoded<H: Header>(interner: &mut Interner<H>, mut header: H) -> (Arc<H>, bool) {
+    let (key, message_end) = canonical_key(header.message(), header.schema_url());
+    header.set_bytes(HeaderBytes::new(&key, message_end));
     let Ok(interned) =
         interner.intern::<std::convert::Infallible>(&key, || Ok((header, key.clone())));
     interned

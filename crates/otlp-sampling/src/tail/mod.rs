@@ -8,10 +8,11 @@ mod encoded;
 mod engine;
 mod headers;
 mod policy;
+mod release;
 mod store;
 mod trace;
 
 pub use config::TailSamplingConfig;
-pub use engine::{Decisions, DropCounts, DropReason, TailSampler};
+pub use engine::{Decisions, DropCounts, DropReason, ReleaseFormat, TailSampler};
 pub use policy::PolicyDecision;
 pub use trace::heap_size_resource_spans;

@@ -23,13 +23,48 @@ use prost::Message;
 use prost::encoding::message as length_delimited;
 
 use super::headers::HeaderTable;
+use super::release::RecordCopies;
 use super::store::{Records, SpanStore};
+
+/// A header's fields other than the spans (`resource` or `scope`, then `schema_url`), encoded as
+/// prost encodes them: what a released `ResourceSpans` or `ScopeSpans` is written around its
+/// spans with, so that sampled spans leave encoded without their header being encoded again.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderBytes {
+    bytes: Box<[u8]>,
+    /// Where the `schema_url` field starts: prost writes it after the spans.
+    message_end: usize,
+}
+
+impl HeaderBytes {
+    pub(crate) fn new(encoded: &[u8], message_end: usize) -> Self {
+        HeaderBytes {
+            bytes: encoded.into(),
+            message_end: message_end.min(encoded.len()),
+        }
+    }
+
+    /// The `resource` / `scope` field, framed.
+    pub(crate) fn message(&self) -> &[u8] {
+        self.bytes.get(..self.message_end).unwrap_or_default()
+    }
+
+    /// The `schema_url` field, framed (empty when the URL is).
+    pub(crate) fn schema_url(&self) -> &[u8] {
+        self.bytes.get(self.message_end..).unwrap_or_default()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+}
 
 /// The part of a `ResourceSpans` shared by all its traces.
 #[derive(Debug)]
 pub(crate) struct ResourceHeader {
     pub(crate) resource: Option<Resource>,
     pub(crate) schema_url: String,
+    pub(crate) bytes: HeaderBytes,
 }
 
 impl ResourceHeader {
@@ -39,6 +74,7 @@ impl ResourceHeader {
             .as_ref()
             .map_or(0, |r| heap_size_attributes(&r.attributes))
             + self.schema_url.capacity()
+            + self.bytes.len()
             + size_of::<ResourceHeader>()
     }
 }
@@ -48,12 +84,14 @@ impl ResourceHeader {
 pub(crate) struct ScopeHeader {
     pub(crate) scope: Option<InstrumentationScope>,
     pub(crate) schema_url: String,
+    pub(crate) bytes: HeaderBytes,
 }
 
 impl ScopeHeader {
     /// Estimated heap bytes of the header, by capacity.
     pub(crate) fn heap_size(&self) -> usize {
         self.schema_url.capacity()
+            + self.bytes.len()
             + self.scope.as_ref().map_or(0, |scope| {
                 scope.name.capacity()
                     + scope.version.capacity()
@@ -139,18 +177,26 @@ pub(crate) struct StoredPiece {
 impl StoredPiece {
     /// Decodes the spans back and releases their records. Records this module encoded from valid
     /// spans always decode; should one not, its spans are counted in the second value rather than
-    /// lost silently.
-    pub(crate) fn load(self, store: &mut SpanStore) -> (TracePiece, u64) {
+    /// lost silently. With `copies`, the records that decoded are also copied there as they are,
+    /// for a release that sends them on encoded.
+    pub(crate) fn load(
+        self,
+        store: &mut SpanStore,
+        mut copies: Option<&mut RecordCopies>,
+    ) -> (TracePiece, u64) {
         let mut lost = 0;
         let mut span_count = 0;
         let scopes = self
             .scopes
             .into_iter()
             .filter_map(|stored| {
-                let decoded = store
-                    .read(stored.records)
-                    .ok()
-                    .and_then(|bytes| ScopeSpans::decode(bytes).ok());
+                let decoded = store.read(stored.records).ok().and_then(|bytes| {
+                    let decoded = ScopeSpans::decode(bytes).ok()?;
+                    if let Some(copies) = copies.as_deref_mut() {
+                        copies.push(&self.resource, &stored.scope, bytes);
+                    }
+                    Some(decoded)
+                });
                 store.release(stored.records);
                 match decoded {
                     Some(decoded) => {
@@ -225,14 +271,18 @@ impl PendingTrace {
     }
 
     /// The trace decoded for the policies and the release, and the number of spans that could not
-    /// be decoded back; its records leave the store.
-    pub(crate) fn load(self, store: &mut SpanStore) -> (TraceData, u64) {
+    /// be decoded back; its records leave the store (copied into `copies`, if given).
+    pub(crate) fn load(
+        self,
+        store: &mut SpanStore,
+        mut copies: Option<&mut RecordCopies>,
+    ) -> (TraceData, u64) {
         let mut lost = 0;
         let pieces: Vec<TracePiece> = self
             .pieces
             .into_iter()
             .map(|stored| {
-                let (piece, piece_lost) = stored.load(store);
+                let (piece, piece_lost) = stored.load(store, copies.as_deref_mut());
                 lost += piece_lost;
                 piece
             })
@@ -338,6 +388,7 @@ pub(crate) fn split_by_trace(
     let (resource, new) = headers.resource(ResourceHeader {
         resource,
         schema_url,
+        bytes: HeaderBytes::default(),
     });
     // Headers are charged to the request that brought them; one already held is paid for.
     let mut header_heap = if new { resource.heap_size() } else { 0 };
@@ -350,7 +401,11 @@ pub(crate) fn split_by_trace(
         schema_url,
     } in scope_spans
     {
-        let (scope, new) = headers.scope(ScopeHeader { scope, schema_url });
+        let (scope, new) = headers.scope(ScopeHeader {
+            scope,
+            schema_url,
+            bytes: HeaderBytes::default(),
+        });
         if new {
             header_heap += scope.heap_size();
         }

@@ -3,6 +3,10 @@
 //! Spans are held per trace until `decision_wait` after the trace's first span, then the policies decide; late
 //! spans follow the cached decision. What is not sampled, and what the engine evicts to stay within `num_traces`
 //! (and `max_buffered_bytes`), is counted in `otelcol_processor_dropped_spans` with the engine's reason.
+//!
+//! Sampled spans leave as bytes: the engine writes the records it buffered (as received) between their resource's
+//! and scope's encoded headers, so an `otlp` exporter sends them without encoding them again and the file exporters
+//! read them in place. Encoding decoded spans back cost as much CPU as the decoding the policies need.
 
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
@@ -10,7 +14,7 @@ use crate::telemetry::{DropCounter, Telemetry};
 use crate::wait::{Changed, Deadline, Driver, Outstanding};
 use crate::{Batch, Signal};
 use otlp_model::ExportTraceServiceRequest;
-use otlp_sampling::tail::{Decisions, TailSampler, TailSamplingConfig};
+use otlp_sampling::tail::{Decisions, ReleaseFormat, TailSampler, TailSamplingConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -78,9 +82,13 @@ impl Shared {
                 .add(Signal::Traces, spans as usize, reason.as_str());
         }
         if decisions.released_spans > 0 {
-            let released = Batch::new(ExportTraceServiceRequest {
-                resource_spans: decisions.released,
-            });
+            // The engine releases encoded (set in `start`); its bytes are records of requests the receivers checked
+            // as `Batch::from_encoded` asks, or of decoded spans cleaned in `consume`.
+            let released = Batch::from_encoded(
+                Signal::Traces,
+                bytes::Bytes::from(decisions.released_encoded),
+                decisions.released_spans as usize,
+            );
             self.released.add(released.item_count());
             // Both are traces batches, so append cannot hand anything back.
             let _ = self.outbox.lock().append(released);
@@ -105,7 +113,9 @@ impl TailSamplingProcessor {
         // 10% of due without spinning on short waits.
         let tick =
             (config.decision_wait / 10).clamp(Duration::from_millis(5), Duration::from_secs(1));
-        let engine = TailSampler::new(config).map_err(|e| e.to_string())?;
+        let engine = TailSampler::new(config)
+            .map_err(|e| e.to_string())?
+            .with_release_format(ReleaseFormat::Encoded);
         let shared = Arc::new(Shared {
             id: id.to_string(),
             engine: parking_lot::Mutex::new(engine),
@@ -208,7 +218,16 @@ impl Consumer for TailSamplingProcessor {
                     .into_request()
                     .into_request::<ExportTraceServiceRequest>()
                 {
-                    Ok(request) => {
+                    Ok(mut request) => {
+                        // A processor before this one may have left spans a receiver would have refused; released as
+                        // bytes they would reach exporters that read encoded spans as checked.
+                        if let Some(rejected) =
+                            otlp_model::OtlpRequest::remove_invalid(&mut request)
+                        {
+                            shared
+                                .dropped
+                                .add(signal, rejected.items as usize, "invalid_ids");
+                        }
                         let decisions = shared.engine.lock().ingest(request.resource_spans, now);
                         shared.absorb(decisions);
                     }

@@ -12,9 +12,10 @@ use super::config::TailSamplingConfig;
 use super::encoded::{Buffer, split_encoded};
 use super::headers::HeaderTable;
 use super::policy::{Policy, PolicyDecision, combine};
-use super::release::{EncodedRelease, RecordCopies};
+use super::release::EncodedRelease;
 use super::store::{SpanStore, store_by_trace};
 use super::trace::{PendingTrace, Reassembler, StoredPiece, TracePiece, split_by_trace};
+use super::view::{SpanTable, TraceRecords, TraceView};
 use crate::error::{Error, Result};
 
 /// Why spans were dropped; every dropped span is counted under exactly one reason.
@@ -156,22 +157,22 @@ impl Releaser {
         }
     }
 
-    /// Releases a sampled trace: decoded, its pieces; encoded, the records `copies` took of them
-    /// while they were loaded.
-    fn release_decided(
-        &mut self,
-        out: &mut Decisions,
-        pieces: Vec<TracePiece>,
-        copies: &RecordCopies,
-    ) {
-        out.released_spans += pieces.iter().map(|piece| piece.span_count).sum::<u64>();
+    /// Releases a sampled trace of `spans` spans from its records: encoded as they are, or
+    /// decoded.
+    fn release_decided(&mut self, out: &mut Decisions, records: &TraceRecords, spans: u64) {
         match self {
             Releaser::Decoded(assembler) => {
+                let (pieces, undecodable) = records.decode();
+                out.dropped.add(DropReason::Undecodable, undecodable);
                 for piece in pieces {
+                    out.released_spans += piece.span_count;
                     assembler.push(&mut out.released, piece);
                 }
             }
-            Releaser::Encoded(release) => copies.release_into(release),
+            Releaser::Encoded(release) => {
+                out.released_spans += spans;
+                records.release_into(release);
+            }
         }
     }
 
@@ -179,7 +180,7 @@ impl Releaser {
     fn release_stored(&mut self, out: &mut Decisions, piece: StoredPiece, store: &mut SpanStore) {
         match self {
             Releaser::Decoded(assembler) => {
-                let (piece, undecodable) = piece.load(store, None);
+                let (piece, undecodable) = piece.load(store);
                 out.dropped.add(DropReason::Undecodable, undecodable);
                 out.released_spans += piece.span_count;
                 assembler.push(&mut out.released, piece);
@@ -292,8 +293,9 @@ pub struct TailSampler {
     headers: HeaderTable,
     decisions_scratch: HashSet<PolicyDecision>,
     release_format: ReleaseFormat,
-    /// The records of the trace being decided, for [`ReleaseFormat::Encoded`].
-    copies: RecordCopies,
+    /// The records of the trace being decided, and what the policies read of them.
+    records: TraceRecords,
+    spans: SpanTable,
 }
 
 impl TailSampler {
@@ -340,7 +342,8 @@ impl TailSampler {
             headers: HeaderTable::new(),
             decisions_scratch: HashSet::new(),
             release_format: ReleaseFormat::default(),
-            copies: RecordCopies::default(),
+            records: TraceRecords::default(),
+            spans: SpanTable::default(),
         })
     }
 
@@ -524,7 +527,7 @@ impl TailSampler {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let pending = PendingTrace::new(key, piece);
+        let pending = PendingTrace::new(piece);
         self.buffered_spans += pending.span_count;
         self.buffered_record_bytes += pending.record_bytes();
         self.buffered_bytes += pending.heap_bytes;
@@ -595,15 +598,14 @@ impl TailSampler {
         self.buffered_spans -= pending.span_count;
         self.buffered_bytes -= pending.heap_bytes;
         self.buffered_record_bytes -= pending.record_bytes();
-        let copies = match self.release_format {
-            ReleaseFormat::Encoded => Some(&mut self.copies),
-            ReleaseFormat::Decoded => None,
-        };
-        let (data, undecodable) = pending.load(&mut self.store, copies);
-        out.dropped.add(DropReason::Undecodable, undecodable);
+        let lost = pending.copy_into(&mut self.store, &mut self.records);
+        let unreadable = self.records.read_into(&mut self.spans);
+        out.dropped.add(DropReason::Undecodable, lost + unreadable);
+        let trace = TraceView::new(key, &self.records, &self.spans);
+        let span_count = trace.span_count;
         self.decisions_scratch.clear();
         for policy in &mut self.policies {
-            let decision = policy.evaluate(&data, now);
+            let decision = policy.evaluate(&trace, now);
             self.decisions_scratch.insert(decision);
             if self.config.sample_on_first_match && decision == PolicyDecision::Sampled {
                 break;
@@ -614,13 +616,13 @@ impl TailSampler {
         if sampled {
             out.sampled_traces += 1;
             self.sampled_cache.insert(key);
-            releaser.release_decided(out, data.pieces, &self.copies);
+            releaser.release_decided(out, &self.records, span_count);
         } else {
             out.not_sampled_traces += 1;
             self.not_sampled_cache.insert(key);
-            out.dropped.add(DropReason::NotSampled, data.span_count);
+            out.dropped.add(DropReason::NotSampled, span_count);
         }
-        self.copies.clear();
+        self.records.clear();
     }
 }
 

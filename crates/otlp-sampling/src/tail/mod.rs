@@ -11,6 +11,7 @@ mod policy;
 mod release;
 mod store;
 mod trace;
+mod view;
 
 pub use config::TailSamplingConfig;
 pub use engine::{Decisions, DropCounts, DropReason, ReleaseFormat, TailSampler};

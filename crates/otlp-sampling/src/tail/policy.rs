@@ -3,11 +3,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::common::v1::any_value;
 use regex::Regex;
 
 use super::config::{PolicyConfig, PolicyType, StatusCodeName};
-use super::trace::TraceData;
+use super::view::{AttributeValue, TraceView};
 use crate::consistent::{Randomness, Threshold};
 use crate::error::{Error, Result};
 use crate::head::compile_regex;
@@ -302,7 +301,7 @@ impl Policy {
         })
     }
 
-    pub(crate) fn evaluate(&mut self, trace: &TraceData, now: Instant) -> PolicyDecision {
+    pub(crate) fn evaluate(&mut self, trace: &TraceView<'_>, now: Instant) -> PolicyDecision {
         use PolicyDecision::{Dropped, NotSampled, Sampled};
         let sampled_if = |condition: bool| if condition { Sampled } else { NotSampled };
         match &mut self.evaluator {
@@ -318,8 +317,8 @@ impl Policy {
                 invert,
             } => {
                 let found = trace.any_attribute(key, |value| match value {
-                    any_value::Value::IntValue(n) => (*min..=*max).contains(&(*n as f64)),
-                    any_value::Value::DoubleValue(x) => (*min..=*max).contains(x),
+                    AttributeValue::Int(n) => (*min..=*max).contains(&(n as f64)),
+                    AttributeValue::Double(x) => (*min..=*max).contains(&x),
                     _ => false,
                 });
                 attribute_decision(found, *invert)
@@ -331,10 +330,11 @@ impl Policy {
                 let hash = fnv1a64(&[salt.as_slice(), trace.trace_id.as_slice()]);
                 sampled_if(*max_hash > 0 && hash <= *max_hash)
             }
-            Evaluator::StatusCode(codes) => sampled_if(trace.spans().any(|span| {
-                let code = span.status.as_ref().map_or(0, |status| status.code);
-                codes.contains(&code)
-            })),
+            Evaluator::StatusCode(codes) => sampled_if(
+                trace
+                    .spans()
+                    .any(|span| codes.contains(&span.facts.status_code)),
+            ),
             Evaluator::StringAttribute {
                 key,
                 matcher,
@@ -342,7 +342,7 @@ impl Policy {
             } => {
                 let matcher: &StringMatcher = matcher;
                 let found = trace.any_attribute(key, |value| match value {
-                    any_value::Value::StringValue(text) => match matcher {
+                    AttributeValue::Str(text) => match matcher {
                         StringMatcher::Exact(values) => values.contains(text),
                         StringMatcher::Regex(regexes) => regexes.iter().any(|r| r.is_match(text)),
                     },
@@ -353,12 +353,12 @@ impl Policy {
             Evaluator::BooleanAttribute { key, value, invert } => {
                 let found = trace.any_attribute(
                     key,
-                    |actual| matches!(actual, any_value::Value::BoolValue(b) if b == value),
+                    |actual| matches!(actual, AttributeValue::Bool(b) if b == *value),
                 );
                 attribute_decision(found, *invert)
             }
             Evaluator::TraceState { key, values } => sampled_if(trace.spans().any(|span| {
-                span.trace_state
+                span.trace_state()
                     .split(',')
                     .filter_map(|entry| entry.trim().split_once('='))
                     .any(|(k, v)| k == key && values.contains(v))
@@ -464,12 +464,12 @@ fn attribute_decision(found: bool, invert: bool) -> PolicyDecision {
     }
 }
 
-fn trace_duration(trace: &TraceData) -> Duration {
+fn trace_duration(trace: &TraceView<'_>) -> Duration {
     let mut earliest = u64::MAX;
     let mut latest = 0u64;
     for span in trace.spans() {
-        earliest = earliest.min(span.start_time_unix_nano);
-        latest = latest.max(span.end_time_unix_nano);
+        earliest = earliest.min(span.facts.start_time_unix_nano);
+        latest = latest.max(span.facts.end_time_unix_nano);
     }
     Duration::from_nanos(latest.saturating_sub(earliest))
 }

@@ -3,13 +3,12 @@
 //!
 //! A collector forwards what it samples: handing it prost trees means a decode at the decision
 //! (which the policies need anyway) and then an encode for the exporter, and the encode cost as
-//! much as the decode. Here a sampled trace's span records are copied out of the store while it
-//! is decided, and written between their resource's and scope's encoded headers: prost's own
+//! much as the decode. Here a sampled trace's span records, copied out of the store while it is
+//! decided ([`TraceRecords`](super::view::TraceRecords)), are written between their resource's and scope's encoded headers: prost's own
 //! field order (`resource`, `scope_spans`, `schema_url`; `scope`, `spans`, `schema_url`), merged
 //! per resource and scope as [`Reassembler`](super::trace::Reassembler) merges decoded pieces.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::Arc;
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
@@ -19,47 +18,6 @@ use super::trace::{HeaderBytes, ResourceHeader, ScopeHeader};
 /// `ExportTraceServiceRequest.resource_spans` and `ResourceSpans.scope_spans`.
 const REQUEST_RESOURCE_SPANS: u32 = 1;
 const RESOURCE_SPANS_SCOPE_SPANS: u32 = 2;
-
-/// The span records of the trace being decided, copied out of the store as they are read: the
-/// store releases them before the policies have spoken.
-#[derive(Debug, Default)]
-pub(crate) struct RecordCopies {
-    bytes: Vec<u8>,
-    runs: Vec<(Arc<ResourceHeader>, Arc<ScopeHeader>, Range<usize>)>,
-}
-
-impl RecordCopies {
-    /// Copies one scope's records (`ScopeSpans.spans` fields) of `resource`.
-    pub(crate) fn push(
-        &mut self,
-        resource: &Arc<ResourceHeader>,
-        scope: &Arc<ScopeHeader>,
-        records: &[u8],
-    ) {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(records);
-        self.runs.push((
-            Arc::clone(resource),
-            Arc::clone(scope),
-            start..self.bytes.len(),
-        ));
-    }
-
-    /// Forgets the copies, keeping the buffer for the next trace.
-    pub(crate) fn clear(&mut self) {
-        self.bytes.clear();
-        self.runs.clear();
-    }
-
-    /// Hands every copied run to `release`.
-    pub(crate) fn release_into(&self, release: &mut EncodedRelease) {
-        for (resource, scope, range) in &self.runs {
-            if let Some(records) = self.bytes.get(range.clone()) {
-                release.push(resource, scope, records);
-            }
-        }
-    }
-}
 
 /// One released `ResourceSpans`: its header and, per scope, the span records gathered.
 #[derive(Debug)]

@@ -9,8 +9,8 @@
 //! While a trace waits, its spans are kept as their protobuf encoding ([`PendingTrace`]), in the
 //! compressed blocks of [`SpanStore`]: a decoded prost `Span` of owned strings and vectors takes
 //! about three times the heap of its encoding (1298 against 436 bytes per span on the generator's
-//! traces), and a tail sampler holds tens of seconds of traffic. A trace is decoded once, when it
-//! is decided, for the policies and the release.
+//! traces), and a tail sampler holds tens of seconds of traffic. When a trace is decided, the
+//! policies read its records in place ([`super::view`]); only a decoded release decodes them.
 
 use std::collections::HashMap;
 use std::mem::size_of;
@@ -23,8 +23,8 @@ use prost::Message;
 use prost::encoding::message as length_delimited;
 
 use super::headers::HeaderTable;
-use super::release::RecordCopies;
 use super::store::{Records, SpanStore};
+use super::view::TraceRecords;
 
 /// A header's fields other than the spans (`resource` or `scope`, then `schema_url`), encoded as
 /// prost encodes them: what a released `ResourceSpans` or `ScopeSpans` is written around its
@@ -177,26 +177,18 @@ pub(crate) struct StoredPiece {
 impl StoredPiece {
     /// Decodes the spans back and releases their records. Records this module encoded from valid
     /// spans always decode; should one not, its spans are counted in the second value rather than
-    /// lost silently. With `copies`, the records that decoded are also copied there as they are,
-    /// for a release that sends them on encoded.
-    pub(crate) fn load(
-        self,
-        store: &mut SpanStore,
-        mut copies: Option<&mut RecordCopies>,
-    ) -> (TracePiece, u64) {
+    /// lost silently.
+    pub(crate) fn load(self, store: &mut SpanStore) -> (TracePiece, u64) {
         let mut lost = 0;
         let mut span_count = 0;
         let scopes = self
             .scopes
             .into_iter()
             .filter_map(|stored| {
-                let decoded = store.read(stored.records).ok().and_then(|bytes| {
-                    let decoded = ScopeSpans::decode(bytes).ok()?;
-                    if let Some(copies) = copies.as_deref_mut() {
-                        copies.push(&self.resource, &stored.scope, bytes);
-                    }
-                    Some(decoded)
-                });
+                let decoded = store
+                    .read(stored.records)
+                    .ok()
+                    .and_then(|bytes| ScopeSpans::decode(bytes).ok());
                 store.release(stored.records);
                 match decoded {
                     Some(decoded) => {
@@ -241,7 +233,6 @@ impl StoredPiece {
 /// A trace waiting for its decision, its spans encoded.
 #[derive(Debug)]
 pub(crate) struct PendingTrace {
-    trace_id: [u8; 16],
     pieces: Vec<StoredPiece>,
     pub(crate) span_count: u64,
     /// Estimated heap bytes held for this trace (what `max_buffered_bytes` bounds).
@@ -249,9 +240,8 @@ pub(crate) struct PendingTrace {
 }
 
 impl PendingTrace {
-    pub(crate) fn new(trace_id: [u8; 16], piece: StoredPiece) -> Self {
+    pub(crate) fn new(piece: StoredPiece) -> Self {
         let mut trace = PendingTrace {
-            trace_id,
             pieces: Vec::with_capacity(1),
             span_count: 0,
             heap_bytes: 0,
@@ -270,29 +260,30 @@ impl PendingTrace {
         heap_bytes
     }
 
-    /// The trace decoded for the policies and the release, and the number of spans that could not
-    /// be decoded back; its records leave the store (copied into `copies`, if given).
-    pub(crate) fn load(
-        self,
-        store: &mut SpanStore,
-        mut copies: Option<&mut RecordCopies>,
-    ) -> (TraceData, u64) {
+    /// Copies the trace's span records into `records` for its decision, and releases them from
+    /// the store; returns the spans whose block could not be read back (a defect, counted).
+    pub(crate) fn copy_into(self, store: &mut SpanStore, records: &mut TraceRecords) -> u64 {
         let mut lost = 0;
-        let pieces: Vec<TracePiece> = self
-            .pieces
-            .into_iter()
-            .map(|stored| {
-                let (piece, piece_lost) = stored.load(store, copies.as_deref_mut());
-                lost += piece_lost;
-                piece
-            })
-            .collect();
-        let trace = TraceData {
-            trace_id: self.trace_id,
-            span_count: pieces.iter().map(|piece| piece.span_count).sum(),
-            pieces,
-        };
-        (trace, lost)
+        for piece in self.pieces {
+            let mut first_of_piece = true;
+            for stored in piece.scopes {
+                match store.read(stored.records) {
+                    Ok(bytes) => {
+                        records.push(
+                            &piece.resource,
+                            &stored.scope,
+                            bytes,
+                            stored.span_count,
+                            first_of_piece,
+                        );
+                        first_of_piece = false;
+                    }
+                    Err(_) => lost += stored.span_count,
+                }
+                store.release(stored.records);
+            }
+        }
+        lost
     }
 }
 
@@ -307,70 +298,6 @@ impl PendingTrace {
         for piece in self.pieces {
             piece.discard(store);
         }
-    }
-}
-
-/// A decided trace, decoded, as policies see it.
-#[derive(Debug)]
-pub(crate) struct TraceData {
-    pub(crate) trace_id: [u8; 16],
-    pub(crate) pieces: Vec<TracePiece>,
-    pub(crate) span_count: u64,
-}
-
-impl TraceData {
-    pub(crate) fn spans(&self) -> impl Iterator<Item = &Span> {
-        self.pieces
-            .iter()
-            .flat_map(|piece| piece.scopes.iter().flat_map(|scope| scope.spans.iter()))
-    }
-
-    /// Whether any resource or span attribute named `key` satisfies `predicate`.
-    pub(crate) fn any_attribute(
-        &self,
-        key: &str,
-        predicate: impl Fn(&any_value::Value) -> bool,
-    ) -> bool {
-        let matches = |attributes: &[KeyValue]| {
-            attributes.iter().any(|kv| {
-                kv.key == key
-                    && kv
-                        .value
-                        .as_ref()
-                        .and_then(|v: &AnyValue| v.value.as_ref())
-                        .is_some_and(&predicate)
-            })
-        };
-        self.pieces.iter().any(|piece| {
-            piece
-                .resource
-                .resource
-                .as_ref()
-                .is_some_and(|r| matches(&r.attributes))
-        }) || self.spans().any(|span| matches(&span.attributes))
-    }
-
-    /// Approximate OTLP protobuf size of the trace (spans plus their resource and scope).
-    pub(crate) fn encoded_len(&self) -> u64 {
-        self.pieces
-            .iter()
-            .map(|piece| {
-                let resource = piece
-                    .resource
-                    .resource
-                    .as_ref()
-                    .map_or(0, Message::encoded_len);
-                let scopes: usize = piece
-                    .scopes
-                    .iter()
-                    .map(|scope| {
-                        scope.scope.scope.as_ref().map_or(0, Message::encoded_len)
-                            + scope.spans.iter().map(Message::encoded_len).sum::<usize>()
-                    })
-                    .sum();
-                (resource + scopes) as u64
-            })
-            .sum()
     }
 }
 

@@ -1,0 +1,776 @@
+//! What the policies read of a trace, found in its span records in place.
+//!
+//! A policy asks a few questions of each span: its times, its status code, its trace state and
+//! some attributes by key. Decoding the records into prost `Span`s for that built every string
+//! and vector of every span, then dropped them: half the CPU of a tail-sampling collector. Here
+//! one pass over each record notes the answers as offsets into the records ([`SpanFacts`],
+//! [`AttributeFacts`]), in vectors reused from one trace to the next, and a trace that is sampled
+//! leaves as the records themselves (or, for a caller that wants `ResourceSpans`, decoded then).
+//!
+//! The records were checked as prost decodes them (by the receiver's scan, or because prost
+//! encoded them), and the reading follows prost where a field repeats: the last scalar wins,
+//! repeated messages (`status`, an attribute's `value`) merge, and the last `AnyValue` variant set
+//! is the value. A record that still does not read is reported, and its spans counted, never
+//! guessed at.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::ScopeSpans;
+use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, WireError};
+use prost::Message;
+
+use super::release::EncodedRelease;
+use super::trace::{ResourceHeader, ScopeHeader, ScopePiece, TracePiece};
+
+/// `ScopeSpans.spans`: every stored record is one.
+const SCOPE_SPANS_SPANS: u32 = 2;
+
+mod span_field {
+    pub(super) const TRACE_STATE: u32 = 3;
+    pub(super) const START_TIME: u32 = 7;
+    pub(super) const END_TIME: u32 = 8;
+    pub(super) const ATTRIBUTES: u32 = 9;
+    pub(super) const STATUS: u32 = 15;
+}
+
+/// `Status.code`.
+const STATUS_CODE: u32 = 3;
+/// `KeyValue.key` and `KeyValue.value`.
+const KEY_VALUE_KEY: u32 = 1;
+const KEY_VALUE_VALUE: u32 = 2;
+
+mod any_value_field {
+    pub(super) const STRING: u32 = 1;
+    pub(super) const BOOL: u32 = 2;
+    pub(super) const INT: u32 = 3;
+    pub(super) const DOUBLE: u32 = 4;
+    pub(super) const ARRAY: u32 = 5;
+    pub(super) const KVLIST: u32 = 6;
+    pub(super) const BYTES: u32 = 7;
+}
+
+/// Nesting of a record's fields: the request, `ResourceSpans` and `ScopeSpans` are around it.
+const RECORD_DEPTH: u32 = RECURSION_LIMIT - 3;
+
+/// An attribute's value, as far as a policy compares it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum AttributeValue<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    /// An array, a key-value list or bytes: no policy matches them.
+    Other,
+}
+
+/// Where an attribute's value is, or what it is.
+#[derive(Debug, Clone, PartialEq)]
+enum ValueAt {
+    /// The `KeyValue` has no value, or an `AnyValue` with no variant set.
+    Unset,
+    Str(Range<usize>),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Other,
+}
+
+/// One span attribute, as offsets into the trace's records.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AttributeFacts {
+    key: Range<usize>,
+    value: ValueAt,
+}
+
+/// What the policies read of one span.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SpanFacts {
+    pub(crate) start_time_unix_nano: u64,
+    pub(crate) end_time_unix_nano: u64,
+    /// `status.code`, 0 (unset) without a status.
+    pub(crate) status_code: i32,
+    trace_state: Range<usize>,
+    /// This span's entries in the trace's attribute list.
+    attributes: Range<usize>,
+    /// Bytes of the span message (without its field key and length).
+    pub(crate) encoded_len: usize,
+}
+
+/// The facts of every span of one trace, kept between traces for their capacity.
+#[derive(Debug, Default)]
+pub(crate) struct SpanTable {
+    spans: Vec<SpanFacts>,
+    attributes: Vec<AttributeFacts>,
+}
+
+impl SpanTable {
+    pub(crate) fn clear(&mut self) {
+        self.spans.clear();
+        self.attributes.clear();
+    }
+
+    /// Reads the span records (`ScopeSpans.spans` fields) at `range` of `bytes` and appends their
+    /// facts; returns how many spans there were. On an error nothing of the range is kept.
+    pub(crate) fn read_records(
+        &mut self,
+        bytes: &[u8],
+        range: Range<usize>,
+    ) -> Result<usize, WireError> {
+        let (spans, attributes) = (self.spans.len(), self.attributes.len());
+        let read = self.read_all(bytes, range);
+        if read.is_err() {
+            self.spans.truncate(spans);
+            self.attributes.truncate(attributes);
+        }
+        read
+    }
+
+    fn read_all(&mut self, bytes: &[u8], range: Range<usize>) -> Result<usize, WireError> {
+        let records = bytes.get(range.clone()).unwrap_or_default();
+        let mut count = 0;
+        for field in Fields::new(records, RECORD_DEPTH + 1) {
+            match field? {
+                (SCOPE_SPANS_SPANS, Value::Len(span)) => {
+                    let start = offset_in(bytes, span);
+                    self.read_span(bytes, start..start + span.len())?;
+                    count += 1;
+                }
+                (field, _) => return Err(WireError::WrongWireType { field }),
+            }
+        }
+        Ok(count)
+    }
+
+    fn read_span(&mut self, bytes: &[u8], span: Range<usize>) -> Result<(), WireError> {
+        let record = bytes.get(span.clone()).unwrap_or_default();
+        let mut facts = SpanFacts {
+            start_time_unix_nano: 0,
+            end_time_unix_nano: 0,
+            status_code: 0,
+            trace_state: 0..0,
+            attributes: self.attributes.len()..self.attributes.len(),
+            encoded_len: span.len(),
+        };
+        for field in Fields::new(record, RECORD_DEPTH) {
+            match field? {
+                (span_field::START_TIME, Value::Fixed64(nanos)) => {
+                    facts.start_time_unix_nano = nanos;
+                }
+                (span_field::END_TIME, Value::Fixed64(nanos)) => facts.end_time_unix_nano = nanos,
+                (span_field::TRACE_STATE, Value::Len(text)) => {
+                    facts.trace_state = range_of(bytes, text);
+                }
+                (span_field::ATTRIBUTES, Value::Len(key_value)) => {
+                    let attribute = read_key_value(bytes, key_value)?;
+                    self.attributes.push(attribute);
+                }
+                (span_field::STATUS, Value::Len(status)) => {
+                    // Occurrences merge: a later one without a code keeps the earlier code.
+                    for field in Fields::new(status, RECORD_DEPTH - 1) {
+                        match field? {
+                            (STATUS_CODE, Value::Varint(code)) => facts.status_code = code as i32,
+                            (STATUS_CODE, _) => {
+                                return Err(WireError::WrongWireType { field: STATUS_CODE });
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                (
+                    field @ (span_field::START_TIME
+                    | span_field::END_TIME
+                    | span_field::TRACE_STATE
+                    | span_field::ATTRIBUTES
+                    | span_field::STATUS),
+                    _,
+                ) => return Err(WireError::WrongWireType { field }),
+                _ => {}
+            }
+        }
+        facts.attributes.end = self.attributes.len();
+        self.spans.push(facts);
+        Ok(())
+    }
+
+    /// The spans read so far, over the `bytes` they were read from.
+    pub(crate) fn spans<'a>(&'a self, bytes: &'a [u8]) -> impl Iterator<Item = SpanView<'a>> {
+        self.spans.iter().map(move |facts| SpanView {
+            facts,
+            table: self,
+            bytes,
+        })
+    }
+}
+
+fn read_key_value(bytes: &[u8], key_value: &[u8]) -> Result<AttributeFacts, WireError> {
+    let mut attribute = AttributeFacts {
+        key: 0..0,
+        value: ValueAt::Unset,
+    };
+    for field in Fields::new(key_value, RECORD_DEPTH - 1) {
+        match field? {
+            (KEY_VALUE_KEY, Value::Len(key)) => attribute.key = range_of(bytes, key),
+            (KEY_VALUE_VALUE, Value::Len(any_value)) => {
+                read_any_value(bytes, any_value, &mut attribute.value)?;
+            }
+            (field @ (KEY_VALUE_KEY | KEY_VALUE_VALUE), _) => {
+                return Err(WireError::WrongWireType { field });
+            }
+            _ => {}
+        }
+    }
+    Ok(attribute)
+}
+
+/// Sets `value` from one occurrence of an `AnyValue`: its last variant, if it has any.
+fn read_any_value(bytes: &[u8], any_value: &[u8], value: &mut ValueAt) -> Result<(), WireError> {
+    use any_value_field::{ARRAY, BOOL, BYTES, DOUBLE, INT, KVLIST, STRING};
+    for field in Fields::new(any_value, RECORD_DEPTH - 2) {
+        *value = match field? {
+            (STRING, Value::Len(text)) => ValueAt::Str(range_of(bytes, text)),
+            (BOOL, Value::Varint(flag)) => ValueAt::Bool(flag != 0),
+            (INT, Value::Varint(number)) => ValueAt::Int(number as i64),
+            (DOUBLE, Value::Fixed64(bits)) => ValueAt::Double(f64::from_bits(bits)),
+            (ARRAY | KVLIST | BYTES, Value::Len(_)) => ValueAt::Other,
+            (field @ (STRING | BOOL | INT | DOUBLE | ARRAY | KVLIST | BYTES), _) => {
+                return Err(WireError::WrongWireType { field });
+            }
+            _ => continue,
+        };
+    }
+    Ok(())
+}
+
+/// Where `part`, a slice of `whole`, starts in it.
+fn offset_in(whole: &[u8], part: &[u8]) -> usize {
+    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+fn range_of(whole: &[u8], part: &[u8]) -> Range<usize> {
+    let start = offset_in(whole, part);
+    start..start + part.len()
+}
+
+/// One scope's span records of the trace being decided.
+#[derive(Debug)]
+struct Run {
+    resource: Arc<ResourceHeader>,
+    scope: Arc<ScopeHeader>,
+    range: Range<usize>,
+    spans: u64,
+    /// The first run of a piece (the spans one `ResourceSpans` brought): where the piece's
+    /// resource counts in the trace's size.
+    first_of_piece: bool,
+    /// Whether its records read; those that did not are neither judged nor released.
+    readable: bool,
+}
+
+/// The span records of the trace being decided, copied out of the store as they are read (the
+/// store frees them at once), and kept between traces for the buffer's capacity.
+#[derive(Debug, Default)]
+pub(crate) struct TraceRecords {
+    bytes: Vec<u8>,
+    runs: Vec<Run>,
+}
+
+impl TraceRecords {
+    /// Copies one scope's records (`ScopeSpans.spans` fields) of `resource`.
+    pub(crate) fn push(
+        &mut self,
+        resource: &Arc<ResourceHeader>,
+        scope: &Arc<ScopeHeader>,
+        records: &[u8],
+        spans: u64,
+        first_of_piece: bool,
+    ) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(records);
+        self.runs.push(Run {
+            resource: Arc::clone(resource),
+            scope: Arc::clone(scope),
+            range: start..self.bytes.len(),
+            spans,
+            first_of_piece,
+            readable: true,
+        });
+    }
+
+    /// Forgets the trace, keeping the buffers.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.runs.clear();
+    }
+
+    /// Reads every run into `table`; returns the spans of the runs that did not read.
+    pub(crate) fn read_into(&mut self, table: &mut SpanTable) -> u64 {
+        table.clear();
+        let mut unreadable = 0;
+        for run in &mut self.runs {
+            run.readable = table.read_records(&self.bytes, run.range.clone()).is_ok();
+            if !run.readable {
+                unreadable += run.spans;
+            }
+        }
+        unreadable
+    }
+
+    fn readable(&self) -> impl Iterator<Item = &Run> {
+        self.runs.iter().filter(|run| run.readable)
+    }
+
+    /// Hands the readable runs to an encoded release.
+    pub(crate) fn release_into(&self, release: &mut EncodedRelease) {
+        for run in self.readable() {
+            if let Some(records) = self.bytes.get(run.range.clone()) {
+                release.push(&run.resource, &run.scope, records);
+            }
+        }
+    }
+
+    /// The readable runs decoded by prost, for a decoded release, and the spans of any that prost
+    /// refuses (a field no policy reads may still be malformed in a record no check saw).
+    pub(crate) fn decode(&self) -> (Vec<TracePiece>, u64) {
+        let mut lost = 0;
+        let pieces = self
+            .readable()
+            .filter_map(|run| {
+                let decoded = self
+                    .bytes
+                    .get(run.range.clone())
+                    .and_then(|records| ScopeSpans::decode(records).ok());
+                let Some(decoded) = decoded else {
+                    lost += run.spans;
+                    return None;
+                };
+                Some(TracePiece {
+                    resource: Arc::clone(&run.resource),
+                    span_count: decoded.spans.len() as u64,
+                    scopes: vec![ScopePiece {
+                        scope: Arc::clone(&run.scope),
+                        spans: decoded.spans,
+                    }],
+                    header_share: 0,
+                })
+            })
+            .collect();
+        (pieces, lost)
+    }
+}
+
+/// A trace being decided, as the policies see it.
+pub(crate) struct TraceView<'a> {
+    pub(crate) trace_id: [u8; 16],
+    /// Spans that read (those that did not are counted as undecodable, not judged).
+    pub(crate) span_count: u64,
+    records: &'a TraceRecords,
+    table: &'a SpanTable,
+}
+
+impl<'a> TraceView<'a> {
+    pub(crate) fn new(trace_id: [u8; 16], records: &'a TraceRecords, table: &'a SpanTable) -> Self {
+        TraceView {
+            trace_id,
+            span_count: table.spans.len() as u64,
+            records,
+            table,
+        }
+    }
+
+    pub(crate) fn spans(&self) -> impl Iterator<Item = SpanView<'a>> {
+        self.table.spans(&self.records.bytes)
+    }
+
+    /// Whether any resource or span attribute named `key` satisfies `predicate`.
+    pub(crate) fn any_attribute(
+        &self,
+        key: &str,
+        predicate: impl Fn(AttributeValue<'_>) -> bool,
+    ) -> bool {
+        let in_resource = |attributes: &[KeyValue]| {
+            attributes.iter().any(|kv| {
+                kv.key == key
+                    && kv
+                        .value
+                        .as_ref()
+                        .and_then(|value| value.value.as_ref())
+                        .is_some_and(|value| predicate(attribute_value(value)))
+            })
+        };
+        self.records.readable().any(|run| {
+            run.resource
+                .resource
+                .as_ref()
+                .is_some_and(|resource| in_resource(&resource.attributes))
+        }) || self.spans().any(|span| span.any_attribute(key, &predicate))
+    }
+
+    /// Approximate OTLP protobuf size of the trace: its spans, and each piece's resource and
+    /// scopes.
+    pub(crate) fn encoded_len(&self) -> u64 {
+        let headers: usize = self
+            .records
+            .readable()
+            .map(|run| {
+                let resource = if run.first_of_piece {
+                    run.resource
+                        .resource
+                        .as_ref()
+                        .map_or(0, Message::encoded_len)
+                } else {
+                    0
+                };
+                resource + run.scope.scope.as_ref().map_or(0, Message::encoded_len)
+            })
+            .sum();
+        let spans: usize = self.table.spans.iter().map(|span| span.encoded_len).sum();
+        (headers + spans) as u64
+    }
+}
+
+fn attribute_value(value: &any_value::Value) -> AttributeValue<'_> {
+    match value {
+        any_value::Value::StringValue(text) => AttributeValue::Str(text),
+        any_value::Value::BoolValue(flag) => AttributeValue::Bool(*flag),
+        any_value::Value::IntValue(number) => AttributeValue::Int(*number),
+        any_value::Value::DoubleValue(number) => AttributeValue::Double(*number),
+        _ => AttributeValue::Other,
+    }
+}
+
+/// One span's facts with the bytes they point into.
+#[derive(Clone, Copy)]
+pub(crate) struct SpanView<'a> {
+    pub(crate) facts: &'a SpanFacts,
+    table: &'a SpanTable,
+    bytes: &'a [u8],
+}
+
+impl<'a> SpanView<'a> {
+    /// The W3C trace state (empty when unset; the receiver checked it is UTF-8).
+    pub(crate) fn trace_state(&self) -> &'a str {
+        text(self.bytes, &self.facts.trace_state)
+    }
+
+    /// Whether an attribute named `key` has a value that satisfies `predicate`.
+    pub(crate) fn any_attribute(
+        &self,
+        key: &str,
+        predicate: &impl Fn(AttributeValue<'_>) -> bool,
+    ) -> bool {
+        let attributes = self
+            .table
+            .attributes
+            .get(self.facts.attributes.clone())
+            .unwrap_or_default();
+        attributes.iter().any(|attribute| {
+            self.bytes.get(attribute.key.clone()) == Some(key.as_bytes())
+                && match &attribute.value {
+                    ValueAt::Unset => false,
+                    ValueAt::Str(range) => predicate(AttributeValue::Str(text(self.bytes, range))),
+                    ValueAt::Bool(flag) => predicate(AttributeValue::Bool(*flag)),
+                    ValueAt::Int(number) => predicate(AttributeValue::Int(*number)),
+                    ValueAt::Double(number) => predicate(AttributeValue::Double(*number)),
+                    ValueAt::Other => predicate(AttributeValue::Other),
+                }
+        })
+    }
+}
+
+/// The string at `range` of `bytes`; empty should it not be UTF-8, which the receiver's check
+/// (or prost, for spans it encoded) rules out.
+fn text<'a>(bytes: &'a [u8], range: &Range<usize>) -> &'a str {
+    bytes
+        .get(range.clone())
+        .and_then(|text| std::str::from_utf8(text).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::trace::v1::{ScopeSpans, Span, Status};
+    use prost::Message;
+    use prost::encoding::{WireType, encode_key, encode_varint};
+
+    /// Start, end, status code, trace state and (key, value) attributes: what the policies read.
+    type Read = (u64, u64, i32, String, Vec<(String, Option<String>)>);
+
+    /// What the policies read, from a prost-decoded span: the reference.
+    fn expected(span: &Span) -> Read {
+        let attributes = span
+            .attributes
+            .iter()
+            .map(|kv| {
+                let value = kv
+                    .value
+                    .as_ref()
+                    .and_then(|v| v.value.as_ref())
+                    .map(|v| match v {
+                        any_value::Value::StringValue(s) => format!("str {s}"),
+                        any_value::Value::BoolValue(b) => format!("bool {b}"),
+                        any_value::Value::IntValue(n) => format!("int {n}"),
+                        any_value::Value::DoubleValue(x) => format!("double {x}"),
+                        _ => "other".to_owned(),
+                    });
+                (kv.key.clone(), value)
+            })
+            .collect();
+        (
+            span.start_time_unix_nano,
+            span.end_time_unix_nano,
+            span.status.as_ref().map_or(0, |s| s.code),
+            span.trace_state.clone(),
+            attributes,
+        )
+    }
+
+    fn read(view: SpanView<'_>) -> Read {
+        let attributes = view
+            .table
+            .attributes
+            .get(view.facts.attributes.clone())
+            .unwrap()
+            .iter()
+            .map(|attribute| {
+                let value = match &attribute.value {
+                    ValueAt::Unset => None,
+                    ValueAt::Str(range) => Some(format!("str {}", text(view.bytes, range))),
+                    ValueAt::Bool(b) => Some(format!("bool {b}")),
+                    ValueAt::Int(n) => Some(format!("int {n}")),
+                    ValueAt::Double(x) => Some(format!("double {x}")),
+                    ValueAt::Other => Some("other".to_owned()),
+                };
+                (text(view.bytes, &attribute.key).to_owned(), value)
+            })
+            .collect();
+        (
+            view.facts.start_time_unix_nano,
+            view.facts.end_time_unix_nano,
+            view.facts.status_code,
+            view.trace_state().to_owned(),
+            attributes,
+        )
+    }
+
+    fn assert_reads_as_prost_decodes(records: &[u8]) {
+        let decoded = ScopeSpans::decode(records).unwrap().spans;
+        let mut table = SpanTable::default();
+        assert_eq!(
+            table.read_records(records, 0..records.len()),
+            Ok(decoded.len())
+        );
+        let read: Vec<_> = table.spans(records).map(read).collect();
+        let expected: Vec<_> = decoded.iter().map(expected).collect();
+        assert_eq!(read, expected);
+    }
+
+    #[test]
+    fn generated_spans_read_as_prost_decodes_them() {
+        let mut generator = otlp_testkit::Generator::new(7)
+            .with_error_rate(0.3)
+            .unwrap();
+        for request in (0..5).map(|_| generator.traces(200)) {
+            for scope in request.resource_spans.iter().flat_map(|r| &r.scope_spans) {
+                let records = ScopeSpans {
+                    spans: scope.spans.clone(),
+                    ..Default::default()
+                }
+                .encode_to_vec();
+                assert_reads_as_prost_decodes(&records);
+                let mut table = SpanTable::default();
+                table.read_records(&records, 0..records.len()).unwrap();
+                for (view, span) in table.spans(&records).zip(&scope.spans) {
+                    assert_eq!(view.facts.encoded_len, span.encoded_len());
+                }
+            }
+        }
+    }
+
+    fn field(out: &mut Vec<u8>, number: u32, bytes: &[u8]) {
+        encode_key(number, WireType::LengthDelimited, out);
+        encode_varint(bytes.len() as u64, out);
+        out.extend_from_slice(bytes);
+    }
+
+    fn attribute(key: &str, value: any_value::Value) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
+        }
+    }
+
+    /// Fields repeated for prost to merge or overwrite, an attribute without a value, unknown
+    /// fields, and every `AnyValue` kind, negative numbers included.
+    #[test]
+    fn repeated_and_odd_fields_read_as_prost_decodes_them() {
+        use any_value::Value as V;
+        let span = Span {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            trace_state: "vendor=premium,ot=th:8".into(),
+            start_time_unix_nano: 5,
+            end_time_unix_nano: 9,
+            attributes: vec![
+                attribute("s", V::StringValue("x".into())),
+                attribute("b", V::BoolValue(true)),
+                attribute("i", V::IntValue(-42)),
+                attribute("d", V::DoubleValue(-0.5)),
+                attribute("bytes", V::BytesValue(vec![1, 2])),
+                KeyValue {
+                    key: "none".into(),
+                    value: None,
+                    ..Default::default()
+                },
+                KeyValue {
+                    key: "empty".into(),
+                    value: Some(AnyValue { value: None }),
+                    ..Default::default()
+                },
+            ],
+            status: Some(Status {
+                code: 2,
+                message: "boom".into(),
+            }),
+            ..Default::default()
+        };
+        let mut record = span.encode_to_vec();
+        // A later start time and trace state win; a status without a code keeps the code.
+        record.push(7 << 3 | 1);
+        record.extend_from_slice(&77u64.to_le_bytes());
+        field(&mut record, 3, b"later=1");
+        field(
+            &mut record,
+            15,
+            &Status {
+                code: 0,
+                message: "again".into(),
+            }
+            .encode_to_vec(),
+        );
+        // An attribute whose value comes twice: the second AnyValue's variant wins; then one
+        // whose second AnyValue sets nothing, keeping the first.
+        let mut twice = Vec::new();
+        field(&mut twice, 1, b"twice");
+        field(
+            &mut twice,
+            2,
+            &AnyValue {
+                value: Some(V::IntValue(1)),
+            }
+            .encode_to_vec(),
+        );
+        field(
+            &mut twice,
+            2,
+            &AnyValue {
+                value: Some(V::StringValue("two".into())),
+            }
+            .encode_to_vec(),
+        );
+        field(&mut record, 9, &twice);
+        let mut kept = Vec::new();
+        field(&mut kept, 1, b"kept");
+        field(
+            &mut kept,
+            2,
+            &AnyValue {
+                value: Some(V::BoolValue(false)),
+            }
+            .encode_to_vec(),
+        );
+        field(&mut kept, 2, &[]);
+        field(&mut record, 9, &kept);
+        field(&mut record, 99, b"unknown");
+        let mut records = Vec::new();
+        field(&mut records, 2, &record);
+        field(&mut records, 2, &Span::default().encode_to_vec());
+        assert_reads_as_prost_decodes(&records);
+    }
+
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Option<any_value::Value>> {
+        use any_value::Value as V;
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(None),
+            "[a-z/]{0,8}".prop_map(|s| Some(V::StringValue(s))),
+            any::<bool>().prop_map(|b| Some(V::BoolValue(b))),
+            any::<i64>().prop_map(|n| Some(V::IntValue(n))),
+            any::<f64>()
+                .prop_filter("NaN never equals itself", |x| !x.is_nan())
+                .prop_map(|x| Some(V::DoubleValue(x))),
+            prop::collection::vec(any::<u8>(), 0..4).prop_map(|b| Some(V::BytesValue(b))),
+        ]
+    }
+
+    fn span() -> impl proptest::strategy::Strategy<Value = Span> {
+        use proptest::prelude::*;
+        let attribute =
+            ("[abc]{1,2}", proptest::option::of(any_value())).prop_map(|(key, value)| KeyValue {
+                key,
+                value: value.map(|value| AnyValue { value }),
+                ..Default::default()
+            });
+        (
+            any::<u64>(),
+            any::<u64>(),
+            proptest::option::of(any::<i32>()),
+            "[a-z=,]{0,12}",
+            prop::collection::vec(attribute, 0..6),
+        )
+            .prop_map(|(start, end, code, trace_state, attributes)| Span {
+                trace_id: vec![1; 16],
+                span_id: vec![2; 8],
+                start_time_unix_nano: start,
+                end_time_unix_nano: end,
+                status: code.map(|code| Status {
+                    code,
+                    ..Default::default()
+                }),
+                trace_state,
+                attributes,
+                name: "s".into(),
+                ..Default::default()
+            })
+    }
+
+    proptest::proptest! {
+        /// Arbitrary spans, each followed (or not) by a second encoding of another span's fields
+        /// for prost to merge in: every field read as prost decodes it.
+        #[test]
+        fn arbitrary_spans_read_as_prost_decodes_them(
+            spans in proptest::collection::vec((span(), proptest::option::of(span())), 0..8),
+        ) {
+            let mut records = Vec::new();
+            for (span, merged) in &spans {
+                let mut record = span.encode_to_vec();
+                if let Some(merged) = merged {
+                    record.extend_from_slice(&merged.encode_to_vec());
+                }
+                field(&mut records, 2, &record);
+            }
+            assert_reads_as_prost_decodes(&records);
+        }
+    }
+
+    #[test]
+    fn a_record_that_does_not_read_leaves_nothing() {
+        let mut records = Vec::new();
+        let span = Span {
+            attributes: vec![attribute("k", any_value::Value::IntValue(1))],
+            ..Default::default()
+        };
+        field(&mut records, 2, &span.encode_to_vec());
+        let good = records.len();
+        // A start time sent as a varint: prost refuses it.
+        field(&mut records, 2, &[7 << 3, 1]);
+        let mut table = SpanTable::default();
+        table.read_records(&records, 0..good).unwrap();
+        assert!(table.read_records(&records, 0..records.len()).is_err());
+        assert_eq!(table.spans(&records).count(), 1);
+        assert_eq!(table.attributes.len(), 1);
+    }
+}

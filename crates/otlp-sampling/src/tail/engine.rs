@@ -150,10 +150,11 @@ enum Releaser {
 }
 
 impl Releaser {
-    fn new(format: ReleaseFormat) -> Self {
+    /// A releaser in `format`; an encoded one gathers in `buffers` (taken, kept from the last call).
+    fn new(format: ReleaseFormat, buffers: &mut EncodedRelease) -> Self {
         match format {
             ReleaseFormat::Decoded => Releaser::Decoded(Reassembler::default()),
-            ReleaseFormat::Encoded => Releaser::Encoded(EncodedRelease::default()),
+            ReleaseFormat::Encoded => Releaser::Encoded(std::mem::take(buffers)),
         }
     }
 
@@ -200,10 +201,11 @@ impl Releaser {
         }
     }
 
-    /// Writes what was gathered encoded into `out`.
-    fn finish(self, out: &mut Decisions) {
+    /// Writes what was gathered encoded into `out`, and gives the buffers back for the next call.
+    fn finish(self, out: &mut Decisions, buffers: &mut EncodedRelease) {
         if let Releaser::Encoded(mut release) = self {
             release.write_into(&mut out.released_encoded);
+            *buffers = release;
         }
     }
 }
@@ -296,6 +298,8 @@ pub struct TailSampler {
     /// The records of the trace being decided, and what the policies read of them.
     records: TraceRecords,
     spans: SpanTable,
+    /// The encoded release's buffers, kept from one call to the next.
+    release_buffers: EncodedRelease,
 }
 
 impl TailSampler {
@@ -344,6 +348,7 @@ impl TailSampler {
             release_format: ReleaseFormat::default(),
             records: TraceRecords::default(),
             spans: SpanTable::default(),
+            release_buffers: EncodedRelease::default(),
         })
     }
 
@@ -404,7 +409,7 @@ impl TailSampler {
     /// follow the decision at once (released or dropped in the returned [`Decisions`]).
     pub fn ingest(&mut self, batch: Vec<ResourceSpans>, now: Instant) -> Decisions {
         let mut out = Decisions::default();
-        let mut releaser = Releaser::new(self.release_format);
+        let mut releaser = Releaser::new(self.release_format, &mut self.release_buffers);
         let mut found = Vec::new();
         for resource_spans in batch {
             let (pieces, invalid) = split_by_trace(resource_spans, &mut self.headers);
@@ -414,7 +419,7 @@ impl TailSampler {
         for (key, piece) in store_by_trace(found, &mut self.store, TracePiece::store) {
             self.accept(key, piece, now, &mut out, &mut releaser);
         }
-        releaser.finish(&mut out);
+        releaser.finish(&mut out, &mut self.release_buffers);
         self.enforce_byte_limit(&mut out);
         out
     }
@@ -431,12 +436,12 @@ impl TailSampler {
         };
         let (pieces, invalid) = split_encoded(request, buffer)?;
         let mut out = Decisions::default();
-        let mut releaser = Releaser::new(self.release_format);
+        let mut releaser = Releaser::new(self.release_format, &mut self.release_buffers);
         out.dropped.add(DropReason::InvalidTraceId, invalid);
         for (key, piece) in pieces {
             self.accept(key, piece, now, &mut out, &mut releaser);
         }
-        releaser.finish(&mut out);
+        releaser.finish(&mut out, &mut self.release_buffers);
         self.enforce_byte_limit(&mut out);
         Ok(out)
     }
@@ -454,7 +459,7 @@ impl TailSampler {
     /// Decides every trace whose `decision_wait` has passed by `now`.
     pub fn tick(&mut self, now: Instant) -> Decisions {
         let mut out = Decisions::default();
-        let mut releaser = Releaser::new(self.release_format);
+        let mut releaser = Releaser::new(self.release_format, &mut self.release_buffers);
         while let Some(&(deadline, key, seq)) = self.deadlines.front() {
             if deadline > now {
                 break;
@@ -462,18 +467,18 @@ impl TailSampler {
             self.deadlines.pop_front();
             self.decide(key, seq, now, &mut out, &mut releaser);
         }
-        releaser.finish(&mut out);
+        releaser.finish(&mut out, &mut self.release_buffers);
         out
     }
 
     /// Decides every pending trace now, whatever its deadline (for shutdown).
     pub fn flush(&mut self, now: Instant) -> Decisions {
         let mut out = Decisions::default();
-        let mut releaser = Releaser::new(self.release_format);
+        let mut releaser = Releaser::new(self.release_format, &mut self.release_buffers);
         while let Some((_, key, seq)) = self.deadlines.pop_front() {
             self.decide(key, seq, now, &mut out, &mut releaser);
         }
-        releaser.finish(&mut out);
+        releaser.finish(&mut out, &mut self.release_buffers);
         out
     }
 

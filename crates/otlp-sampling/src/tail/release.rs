@@ -9,29 +9,58 @@
 //! per resource and scope as [`Reassembler`](super::trace::Reassembler) merges decoded pieces.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
-use super::trace::{HeaderBytes, ResourceHeader, ScopeHeader};
+use super::trace::{ResourceHeader, ScopeHeader};
 
 /// `ExportTraceServiceRequest.resource_spans` and `ResourceSpans.scope_spans`.
 const REQUEST_RESOURCE_SPANS: u32 = 1;
 const RESOURCE_SPANS_SCOPE_SPANS: u32 = 2;
 
-/// One released `ResourceSpans`: its header and, per scope, the span records gathered.
+/// One released `ScopeSpans`: its header and where its records are in the release's buffer.
+#[derive(Debug)]
+struct ScopeRun {
+    header: Arc<ScopeHeader>,
+    records: Vec<Range<usize>>,
+    /// Bytes of the `ScopeSpans` message: header and records.
+    len: usize,
+}
+
+/// One released `ResourceSpans`: its header and its scopes.
 #[derive(Debug)]
 struct ResourceRun {
     header: Arc<ResourceHeader>,
-    scopes: Vec<(Arc<ScopeHeader>, Vec<u8>)>,
+    scopes: Vec<ScopeRun>,
 }
+
+impl ResourceRun {
+    /// Bytes of the `ResourceSpans` message.
+    fn len(&self) -> usize {
+        self.header.bytes.len()
+            + self
+                .scopes
+                .iter()
+                .map(|scope| framed_len(scope.len))
+                .sum::<usize>()
+    }
+}
+
+/// A release buffer grown past this is not kept for the next call: one busy tick should not
+/// hold its memory for good.
+const KEPT_BUFFER_BYTES: usize = 4 << 20;
 
 /// Released span records gathered per resource and scope, in first-released order.
 ///
+/// The records are appended to one buffer, and the request is written once its size is known:
+/// growing a buffer per scope, then the request, reallocated and copied each of them as it grew.
 /// Headers are told apart by address, so each one gathered is held here: its address cannot be
 /// freed and reused by another header while the release is being gathered.
 #[derive(Debug, Default)]
 pub(crate) struct EncodedRelease {
+    records: Vec<u8>,
     resources: Vec<ResourceRun>,
     by_resource: HashMap<usize, usize>,
     by_scope: HashMap<(usize, usize), usize>,
@@ -63,39 +92,51 @@ impl EncodedRelease {
             .by_scope
             .entry((resource_index, Arc::as_ptr(scope) as usize))
             .or_insert_with(|| {
-                run.scopes.push((Arc::clone(scope), Vec::new()));
+                run.scopes.push(ScopeRun {
+                    header: Arc::clone(scope),
+                    records: Vec::new(),
+                    len: scope.bytes.len(),
+                });
                 run.scopes.len() - 1
             });
-        if let Some((_, gathered)) = run.scopes.get_mut(scope_index) {
-            gathered.extend_from_slice(records);
+        let Some(scope_run) = run.scopes.get_mut(scope_index) else {
+            return;
+        };
+        let start = self.records.len();
+        self.records.extend_from_slice(records);
+        scope_run.len += records.len();
+        match scope_run.records.last_mut() {
+            Some(last) if last.end == start => last.end = self.records.len(),
+            _ => scope_run.records.push(start..self.records.len()),
         }
     }
 
     /// Appends the gathered spans to `out` as `ExportTraceServiceRequest.resource_spans` fields
     /// (appended to an encoded request, they add to it), and empties the release.
     pub(crate) fn write_into(&mut self, out: &mut Vec<u8>) {
-        self.by_resource.clear();
-        self.by_scope.clear();
-        for run in self.resources.drain(..) {
-            let scope_len = |header: &HeaderBytes, records: &[u8]| header.len() + records.len();
-            let resource_len = run.header.bytes.len()
-                + run
-                    .scopes
-                    .iter()
-                    .map(|(scope, records)| framed_len(scope_len(&scope.bytes, records)))
-                    .sum::<usize>();
+        out.reserve(self.resources.iter().map(|run| framed_len(run.len())).sum());
+        for run in &self.resources {
             encode_key(REQUEST_RESOURCE_SPANS, WireType::LengthDelimited, out);
-            encode_varint(resource_len as u64, out);
+            encode_varint(run.len() as u64, out);
             out.extend_from_slice(run.header.bytes.message());
-            for (scope, records) in &run.scopes {
+            for scope in &run.scopes {
                 encode_key(RESOURCE_SPANS_SCOPE_SPANS, WireType::LengthDelimited, out);
-                encode_varint(scope_len(&scope.bytes, records) as u64, out);
-                out.extend_from_slice(scope.bytes.message());
-                out.extend_from_slice(records);
-                out.extend_from_slice(scope.bytes.schema_url());
+                encode_varint(scope.len as u64, out);
+                out.extend_from_slice(scope.header.bytes.message());
+                for range in &scope.records {
+                    out.extend_from_slice(self.records.get(range.clone()).unwrap_or_default());
+                }
+                out.extend_from_slice(scope.header.bytes.schema_url());
             }
             out.extend_from_slice(run.header.bytes.schema_url());
         }
+        self.resources.clear();
+        self.by_resource.clear();
+        self.by_scope.clear();
+        if self.records.capacity() > KEPT_BUFFER_BYTES {
+            self.records = Vec::new();
+        }
+        self.records.clear();
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanKind, TraceId};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
 use otlp_sampling::head::{
@@ -17,7 +18,7 @@ use otlp_sampling::head::{
     RuleSampler, SpanMatcher, parent_based,
 };
 use otlp_sampling::probabilistic::{ProbabilisticSampler, ProbabilisticSamplerConfig, SamplerMode};
-use otlp_sampling::tail::{TailSampler, TailSamplingConfig};
+use otlp_sampling::tail::{ReleaseFormat, TailSampler, TailSamplingConfig};
 use prost::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -222,6 +223,29 @@ fn tail_engine(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // The collector's way: the request as received in, sampled spans out as bytes to forward.
+    let encoded = ExportTraceServiceRequest {
+        resource_spans: batch.clone(),
+    }
+    .encode_to_vec();
+    group.bench_function(
+        BenchmarkId::new("tail_sampler_10_policies_encoded", spans),
+        |b| {
+            b.iter_batched(
+                || {
+                    TailSampler::new(tail_config())
+                        .unwrap()
+                        .with_release_format(ReleaseFormat::Encoded)
+                },
+                |mut engine| {
+                    let now = Instant::now();
+                    engine.ingest_encoded(&encoded, now).unwrap();
+                    black_box(engine.tick(now + Duration::from_secs(10)))
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
     group.bench_function(BenchmarkId::new("peer_sdk_trace_id_ratio", spans), |b| {
         b.iter_batched(
             || batch.clone(),

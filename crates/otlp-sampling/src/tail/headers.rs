@@ -250,3 +250,49 @@ impl HeaderTable {
         self.resources.heap_bytes() + self.scopes.heap_bytes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+
+    fn resource(attributes: usize) -> Resource {
+        Resource {
+            attributes: (0..attributes)
+                .map(|i| KeyValue {
+                    key: format!("key.{i}"),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("v".repeat(i))),
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The policies' trace size reads each header's length from its encoding: it must be what
+    /// prost's `encoded_len` says, for one- and multi-byte lengths, and 0 without a message.
+    #[test]
+    fn a_header_knows_its_message_length_as_prost_counts_it() {
+        let mut table = HeaderTable::new();
+        for (resource, schema_url) in [
+            (None, ""),
+            (Some(resource(0)), ""),
+            (Some(resource(2)), "https://opentelemetry.io/schemas/1.26.0"),
+            (Some(resource(40)), ""),
+        ] {
+            let expected = resource.as_ref().map_or(0, Message::encoded_len);
+            let (header, _) = table.resource(ResourceHeader {
+                resource,
+                schema_url: schema_url.to_owned(),
+                bytes: HeaderBytes::default(),
+            });
+            assert_eq!(header.bytes.message_len(), expected);
+        }
+        assert!(
+            resource(40).encoded_len() > 127,
+            "a two-byte length is covered"
+        );
+    }
+}

@@ -49,6 +49,16 @@ impl HeaderBytes {
         self.bytes.get(..self.message_end).unwrap_or_default()
     }
 
+    /// Bytes of the `resource` / `scope` message itself, without its field key and length: what
+    /// prost's `encoded_len` gives for it, read from the encoding instead of walking the message.
+    pub(crate) fn message_len(&self) -> usize {
+        // The field key is one byte (field 1); the length follows it.
+        self.message()
+            .get(1..)
+            .and_then(|mut rest| prost::encoding::decode_varint(&mut rest).ok())
+            .map_or(0, |len| len as usize)
+    }
+
     /// The `schema_url` field, framed (empty when the URL is).
     pub(crate) fn schema_url(&self) -> &[u8] {
         self.bytes.get(self.message_end..).unwrap_or_default()

@@ -398,12 +398,20 @@ impl<'a> TraceView<'a> {
                         .is_some_and(|value| predicate(attribute_value(value)))
             })
         };
-        self.records.readable().any(|run| {
-            run.resource
-                .resource
-                .as_ref()
-                .is_some_and(|resource| in_resource(&resource.attributes))
-        }) || self.spans().any(|span| span.any_attribute(key, &predicate))
+        // A trace's runs come piece by piece, and a service's pieces share one interned header:
+        // each resource is looked at once per stretch of runs that share it, not once per run.
+        let mut previous: Option<&Arc<ResourceHeader>> = None;
+        let resource_matches = self.records.readable().any(|run| {
+            let seen = previous.is_some_and(|previous| Arc::ptr_eq(previous, &run.resource));
+            previous = Some(&run.resource);
+            !seen
+                && run
+                    .resource
+                    .resource
+                    .as_ref()
+                    .is_some_and(|resource| in_resource(&resource.attributes))
+        });
+        resource_matches || self.spans().any(|span| span.any_attribute(key, &predicate))
     }
 
     /// Approximate OTLP protobuf size of the trace: its spans, and each piece's resource and
@@ -414,14 +422,11 @@ impl<'a> TraceView<'a> {
             .readable()
             .map(|run| {
                 let resource = if run.first_of_piece {
-                    run.resource
-                        .resource
-                        .as_ref()
-                        .map_or(0, Message::encoded_len)
+                    run.resource.bytes.message_len()
                 } else {
                     0
                 };
-                resource + run.scope.scope.as_ref().map_or(0, Message::encoded_len)
+                resource + run.scope.bytes.message_len()
             })
             .sum();
         let spans: usize = self.table.spans.iter().map(|span| span.encoded_len).sum();

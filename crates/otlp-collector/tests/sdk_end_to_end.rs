@@ -310,3 +310,87 @@ async fn http_protobuf_exporter_to_json_files_decoded_by_prost() {
 async fn http_json_exporter_to_json_files() {
     round_trip(Transport::HttpJson, "json", "in_place").await;
 }
+
+/// The SDK's spans through `tail_sampling`, whose policies read the buffered spans in place (a numeric span attribute,
+/// the status code, a string attribute by regex, the resource's `service.name`) and release the sampled ones as bytes:
+/// the file holds exactly the spans of the traces the policies select.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_exporter_through_tail_sampling_keeps_exactly_the_selected_traces() {
+    const SAMPLED_CONFIG: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+processors:
+  tail_sampling:
+    decision_wait: 200ms
+    policies:
+      - { name: big-orders, type: numeric_attribute, numeric_attribute: { key: app.order.items, min_value: 100, max_value: 149 } }
+      - { name: errors, type: status_code, status_code: { status_codes: [ERROR] } }
+      - { name: gold, type: string_attribute, string_attribute: { key: tier, values: ['^gold-'], enabled_regex_matching: true } }
+      - { name: not-checkout, type: string_attribute, string_attribute: { key: service.name, values: [payments] } }
+exporters:
+  file: { path: "{dir}/traces.jsonl" }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [tail_sampling], exporters: [file] }
+  telemetry:
+    metrics: { level: none }
+"#;
+    use opentelemetry::trace::Status;
+    let harness = TestCollector::start(SAMPLED_CONFIG).await;
+    let grpc = harness.grpc_endpoint();
+    let expected = tokio::task::spawn_blocking(move || {
+        let exporter = SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(&grpc)
+            .build()
+            .unwrap();
+        let provider = SdkTracerProvider::builder()
+            .with_resource(Resource::builder().with_service_name("checkout").build())
+            .with_batch_exporter(exporter)
+            .build();
+        let tracer = provider.tracer("shop");
+        let mut expected = BTreeSet::new();
+        for i in 0..SPANS as i64 {
+            let mut span = tracer.start(format!("order {i}"));
+            span.set_attribute(KeyValue::new("app.order.items", i));
+            let gold = i % 25 == 7;
+            span.set_attribute(KeyValue::new(
+                "tier",
+                if gold {
+                    format!("gold-{i}")
+                } else {
+                    "silver".into()
+                },
+            ));
+            let error = i % 50 == 0;
+            if error {
+                span.set_status(Status::error("payment declined"));
+            }
+            let context = span.span_context().clone();
+            span.end();
+            if (100..=149).contains(&i) || error || gold {
+                expected.insert((
+                    context.trace_id().to_bytes().to_vec(),
+                    context.span_id().to_bytes().to_vec(),
+                ));
+            }
+        }
+        provider.shutdown().unwrap();
+        expected
+    })
+    .await
+    .unwrap();
+    assert!(
+        expected.len() > 50 && expected.len() < SPANS,
+        "{} selected",
+        expected.len()
+    );
+
+    let TestCollector { collector, dir } = harness;
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    let written: BTreeSet<_> = spans(&read_traces(&dir.path().join("traces.jsonl"), true))
+        .into_iter()
+        .map(|span| (span.trace_id, span.span_id))
+        .collect();
+    assert_eq!(written, expected);
+}

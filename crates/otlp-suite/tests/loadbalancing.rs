@@ -417,16 +417,24 @@ async fn a_back_added_mid_stream_receives_its_share() {
         assert_eq!(where_landed[&span_key(span)], owner(&two, span));
     }
     let mut to_newcomer = 0;
+    let mut traces_after = HashMap::new();
     for span in &after {
         let expected = owner(&three, span);
         assert_eq!(where_landed[&span_key(span)], expected);
         to_newcomer += usize::from(expected == 2);
+        traces_after.insert(span.trace_id.as_slice(), expected == 2);
     }
-    // Its share: about a third of what was sent after it joined, and nothing before.
+    // Its share: about a third of the traces sent after it joined, and nothing before. Traces,
+    // not spans, are what the ring places, and the trace sizes vary widely, so the bound is
+    // five binomial standard deviations over the traces. The ports, and with them the ring,
+    // differ from run to run; a fixed bound on the span share (a fifth to a half) once failed
+    // in CI with 527 of 2966 spans.
+    let traces = traces_after.len() as f64;
+    let newcomer_traces = traces_after.values().filter(|&&new| new).count() as f64;
+    let deviation = 5.0 * (traces * (1.0 / 3.0) * (2.0 / 3.0)).sqrt();
     assert!(
-        to_newcomer * 5 > after.len() && to_newcomer * 2 < after.len(),
-        "{to_newcomer} of {}",
-        after.len()
+        newcomer_traces > 0.0 && (newcomer_traces - traces / 3.0).abs() < deviation,
+        "{newcomer_traces} of {traces} traces"
     );
     assert_eq!(written[2].len(), to_newcomer);
 }

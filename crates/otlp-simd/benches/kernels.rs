@@ -16,7 +16,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use otlp_sampling::consistent::{Randomness, Threshold};
 use otlp_simd::idgen::{GAMMA, IdGenerator};
 use otlp_simd::isa::Isa;
-use otlp_simd::{aggregate, bytes, hex, histogram, threshold};
+use otlp_simd::{aggregate, bytes, hex, histogram, threshold, utf8};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -394,6 +394,69 @@ fn byte_comparison(c: &mut Criterion) {
     group.finish();
 }
 
+/// Strings as OTLP carries them: semantic-convention keys and typical values, 2 to 49 bytes.
+const OTLP_STRINGS: [&str; 16] = [
+    "http.request.method",
+    "GET",
+    "service.name",
+    "checkout",
+    "http.route",
+    "/api/cart/{id}",
+    "server.address",
+    "10.1.2.3",
+    "user_agent.original",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36",
+    "db.system",
+    "postgresql",
+    "rpc.method",
+    "PlaceOrder",
+    "app.product.id",
+    "OLJCESPC7Z",
+];
+
+/// The same, in languages whose text is not ASCII.
+const NON_ASCII_STRINGS: [&str; 4] = [
+    "Größe der Bestellung",
+    "commande validée",
+    "注文を確定する",
+    "оформление заказа",
+];
+
+fn utf8_validation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("utf8_validate");
+    for (parameter, strings) in [
+        ("otlp_ascii", &OTLP_STRINGS[..]),
+        ("non_ascii", &NON_ASCII_STRINGS[..]),
+    ] {
+        // 1024 strings laid end to end, each read at its own (mostly unaligned) start.
+        let mut text = Vec::new();
+        let mut ranges = Vec::new();
+        for i in 0..1024 {
+            let start = text.len();
+            text.extend_from_slice(strings[(i * 7 + i / 3) % strings.len()].as_bytes());
+            ranges.push(start..text.len());
+        }
+        group.throughput(throughput(ranges.len(), text.len() / ranges.len()));
+        group.bench_function(BenchmarkId::new("otlp_simd", parameter), |b| {
+            b.iter(|| {
+                ranges
+                    .iter()
+                    .filter(|r| utf8::from_utf8(black_box(&text[(*r).clone()])).is_ok())
+                    .count()
+            })
+        });
+        group.bench_function(BenchmarkId::new("peer_std_from_utf8", parameter), |b| {
+            b.iter(|| {
+                ranges
+                    .iter()
+                    .filter(|r| std::str::from_utf8(black_box(&text[(*r).clone()])).is_ok())
+                    .count()
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     hex_encode,
@@ -402,6 +465,7 @@ criterion_group!(
     id_generation,
     aggregation,
     histogram_buckets,
-    byte_comparison
+    byte_comparison,
+    utf8_validation
 );
 criterion_main!(benches);

@@ -8,7 +8,7 @@
 use otlp_simd::aggregate::{self, F64Summary};
 use otlp_simd::idgen::{self, GAMMA, IdGenerator};
 use otlp_simd::isa::{self, Isa};
-use otlp_simd::{bytes, hex, histogram, threshold};
+use otlp_simd::{bytes, hex, histogram, threshold, utf8};
 use proptest::prelude::*;
 
 /// The instruction sets to compare with the scalar twin: every one this CPU runs, and `None` for
@@ -320,6 +320,32 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn utf8_equals_std(pieces in proptest::collection::vec(utf8_piece(), MAX_LEN + 8)) {
+        // Mostly ASCII like OTLP's strings, with characters of every width and stray bytes; slices
+        // that cut a character in two check the errors as well.
+        let pool: Vec<u8> = pieces.concat();
+        for offset in OFFSETS {
+            for len in 0..=MAX_LEN.min(pool.len() - offset) {
+                let slice = &pool[offset..offset + len];
+                let ours = utf8::from_utf8(slice);
+                let twin = std::str::from_utf8(slice);
+                prop_assert_eq!(ours, twin, "len {} offset {}", len, offset);
+                prop_assert_eq!(utf8::is_valid(slice), twin.is_ok());
+            }
+        }
+    }
+}
+
+/// One piece of a UTF-8 test string: an ASCII byte (most often), a whole character of any width,
+/// or any byte.
+fn utf8_piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        8 => (0u8..0x80).prop_map(|b| vec![b]),
+        2 => any::<char>().prop_map(|c| c.to_string().into_bytes()),
+        1 => any::<u8>().prop_map(|b| vec![b]),
+    ]
 }
 
 #[test]

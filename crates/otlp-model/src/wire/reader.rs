@@ -94,10 +94,12 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// A string value, checked to be UTF-8 (it is, in bytes [`scan`](super::scan) accepted).
+    /// A string value, checked to be UTF-8 (it is, in bytes [`scan`](super::scan) accepted). Checked again
+    /// because a `&str` needs the proof, but ASCII first (`otlp_simd::utf8`): most OTLP strings are short ASCII,
+    /// which `std::str::from_utf8` checks byte by byte up to its first aligned word.
     #[inline]
     pub fn str(self) -> Result<&'a str, WireError> {
-        std::str::from_utf8(self.bytes()).map_err(|_| WireError::InvalidUtf8 { field: 0 })
+        otlp_simd::utf8::from_utf8(self.bytes()).map_err(|_| WireError::InvalidUtf8 { field: 0 })
     }
 }
 

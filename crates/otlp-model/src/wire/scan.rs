@@ -102,7 +102,7 @@ fn check(field: u32, value: Value<'_>, kind: Kind, depth: u32) -> Result<(), Wir
         | (Kind::PackedFixed64, Value::Fixed64(_))
         | (Kind::PackedVarint, Value::Varint(_)) => Ok(()),
         (Kind::Str, Value::Len(bytes)) => {
-            if is_utf8(bytes) {
+            if otlp_simd::utf8::is_valid(bytes) {
                 Ok(())
             } else {
                 Err(WireError::InvalidUtf8 { field })
@@ -129,13 +129,6 @@ fn check(field: u32, value: Value<'_>, kind: Kind, depth: u32) -> Result<(), Wir
     }
 }
 
-/// Telemetry strings are short and nearly always ASCII, which a word-wide check confirms in a fraction of the
-/// full validation's time.
-#[inline]
-fn is_utf8(bytes: &[u8]) -> bool {
-    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
-}
-
 /// Checks a whole message (its fields read at `depth`).
 fn validate(bytes: &[u8], schema: &Schema, depth: u32) -> Result<(), WireError> {
     for field in Fields::new(bytes, depth) {
@@ -152,7 +145,7 @@ fn validate(bytes: &[u8], schema: &Schema, depth: u32) -> Result<(), WireError> 
 fn key_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
     for field in Fields::new(bytes, depth) {
         match field? {
-            (1, Value::Len(key)) if is_utf8(key) => {}
+            (1, Value::Len(key)) if otlp_simd::utf8::is_valid(key) => {}
             (1, Value::Len(_)) => return Err(WireError::InvalidUtf8 { field: 1 }),
             (2, Value::Len(value)) => any_value(value, enter(depth)?)?,
             (3, Value::Varint(_)) => {}
@@ -168,7 +161,7 @@ fn key_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
 fn any_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
     for field in Fields::new(bytes, depth) {
         match field? {
-            (1, Value::Len(text)) if is_utf8(text) => {}
+            (1, Value::Len(text)) if otlp_simd::utf8::is_valid(text) => {}
             (1, Value::Len(_)) => return Err(WireError::InvalidUtf8 { field: 1 }),
             (2 | 3 | 8, Value::Varint(_)) | (4, Value::Fixed64(_)) | (7, Value::Len(_)) => {}
             (5, Value::Len(array)) => validate(array, &schema::ARRAY_VALUE, enter(depth)?)?,

@@ -365,7 +365,7 @@ fn value_of(key_value: &[u8]) -> Result<Option<AnyValueView<'_>>, WireError> {
 }
 
 fn utf8(bytes: &[u8], field: u32) -> Result<&str, WireError> {
-    std::str::from_utf8(bytes).map_err(|_| WireError::InvalidUtf8 { field })
+    otlp_simd::utf8::from_utf8(bytes).map_err(|_| WireError::InvalidUtf8 { field })
 }
 
 /// What to do with each span of an [`EncodedTraces`], in span order.

@@ -261,5 +261,5 @@ fn trace_key(span: &[u8]) -> Result<Option<[u8; 16]>, WireError> {
 }
 
 fn utf8(bytes: &[u8], field: u32) -> Result<&str, WireError> {
-    std::str::from_utf8(bytes).map_err(|_| WireError::InvalidUtf8 { field })
+    otlp_simd::utf8::from_utf8(bytes).map_err(|_| WireError::InvalidUtf8 { field })
 }

@@ -488,7 +488,7 @@ impl<'a> SpanView<'a> {
 fn text<'a>(bytes: &'a [u8], range: &Range<usize>) -> &'a str {
     bytes
         .get(range.clone())
-        .and_then(|text| std::str::from_utf8(text).ok())
+        .and_then(|text| otlp_simd::utf8::from_utf8(text).ok())
         .unwrap_or_default()
 }
 

@@ -544,3 +544,70 @@ fn hand_made_attributes_are_judged_like_prost() {
     // The valid, skipped-unknown, key_strindex, group and empty-bytes cases; every other one is refused.
     assert_eq!(accepted, 5);
 }
+
+#[test]
+fn attributes_of_the_common_shapes_are_judged_like_prost() {
+    // A key, then a value holding one field: the shapes the scanner reads without its field loops, and their
+    // near misses, which it must leave to the loops. Each is the `KeyValue`'s bytes after the key "k".
+    let key = [0x0a, 0x01, b'k'];
+    let long_text = [b'a'; 128];
+    let long_value = field(1, &long_text);
+    let values: Vec<Vec<u8>> = vec![
+        vec![0x12, 0x03, 0x0a, 0x01, b'v'],       // string
+        vec![0x12, 0x02, 0x0a, 0x00],             // empty string
+        vec![0x12, 0x03, 0x0a, 0x01, 0xff],       // string not UTF-8
+        vec![0x12, 0x04, 0x0a, 0x02, 0xc3, 0xa9], // "é"
+        vec![0x12, 0x03, 0x0a, 0x01, 0xc3],       // half of "é"
+        vec![0x12, 0x02, 0x10, 0x01],             // bool
+        vec![0x12, 0x02, 0x18, 0x7f],             // int
+        vec![
+            0x12, 0x0b, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ], // 10-byte varint
+        vec![
+            0x12, 0x0b, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
+        ], // overflows
+        vec![
+            0x12, 0x0c, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ], // 11 bytes
+        vec![0x12, 0x02, 0x18, 0x80],             // varint cut short
+        vec![0x12, 0x03, 0x18, 0x01, 0x18],       // int, then a key with no value
+        vec![0x12, 0x04, 0x18, 0x01, 0x18, 0x02], // int twice: the last wins
+        vec![0x12, 0x04, 0x18, 0x01, 0x0a, 0x00], // int, then a string: the oneof's last wins
+        vec![0x12, 0x02, 0x40, 0x05],             // string_value_strindex
+        vec![0x12, 0x09, 0x21, 1, 2, 3, 4, 5, 6, 7, 8], // double
+        vec![0x12, 0x08, 0x21, 1, 2, 3, 4, 5, 6, 7], // double cut short
+        vec![0x12, 0x0a, 0x21, 1, 2, 3, 4, 5, 6, 7, 8, 9], // double and a stray byte
+        vec![0x12, 0x02, 0x3a, 0x00],             // empty bytes
+        vec![0x12, 0x03, 0x3a, 0x01, 0xff],       // bytes are not text: any byte goes
+        vec![0x12, 0x04, 0x0a, 0x01, b'v'],       // value longer than its bytes
+        vec![0x12, 0x02, 0x0a, 0x01, b'v'],       // value shorter than its string
+        field(2, &long_value),                    // a 128-byte string: two-byte lengths
+        [field(2, &[0x0a, 0x01, b'v']), vec![0x18, 0x07]].concat(), // then key_strindex
+        [field(2, &[0x0a, 0x01, 0xff]), vec![0x18, 0x07]].concat(), // the same with a bad string
+        [field(2, &[0x0a, 0x01, b'v']), key.to_vec()].concat(), // then the key again
+    ];
+    let mut accepted = 0;
+    for value in &values {
+        for attribute in [
+            [&key[..], value].concat(),
+            [&[0x0a, 0x01, 0xff][..], value].concat(), // the same with a key that is not UTF-8
+            [value.as_slice(), &key[..]].concat(),     // value first
+        ] {
+            let mut span = field(1, &[1; 16]);
+            span.extend(field(2, &[2; 8]));
+            span.extend(field(9, &attribute));
+            let request = field(1, &field(2, &field(2, &span)));
+            agree::<ExportTraceServiceRequest>(&request).unwrap();
+            accepted += usize::from(wire::scan(Signal::Traces, &request).is_ok());
+            let resource = field(1, &field(1, &attribute));
+            agree::<ExportTraceServiceRequest>(&field(1, &resource)).unwrap();
+            let log = field(6, &attribute);
+            agree::<ExportLogsServiceRequest>(&field(1, &field(2, &field(2, &log)))).unwrap();
+        }
+    }
+    // Some of each, so that neither answer is the only one tested.
+    assert!(
+        accepted > 20 && accepted < 3 * values.len() - 20,
+        "{accepted}"
+    );
+}

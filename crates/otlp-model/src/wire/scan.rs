@@ -143,6 +143,13 @@ fn validate(bytes: &[u8], schema: &Schema, depth: u32) -> Result<(), WireError> 
 
 /// [`validate`] of a `KeyValue` (`key` string, `value` AnyValue, `key_strindex`), without schema lookups.
 fn key_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
+    if let Some((key, value)) = key_then_value(bytes) {
+        // The loop below for the one shape it would read as a key, then a value: its checks in its order.
+        if !otlp_simd::utf8::is_valid(key) {
+            return Err(WireError::InvalidUtf8 { field: 1 });
+        }
+        return any_value(value, enter(depth)?);
+    }
     for field in Fields::new(bytes, depth) {
         match field? {
             (1, Value::Len(key)) if otlp_simd::utf8::is_valid(key) => {}
@@ -156,9 +163,49 @@ fn key_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
     Ok(())
 }
 
+/// The key and value of a `KeyValue` encoded as a key (field 1) then a value (field 2) and nothing else, each
+/// length under 128: nearly every attribute, as SDKs encode them. `None` for any other bytes.
+///
+/// Attributes are most of what the scan reads, and for their short fields the general loop's iterator (a key,
+/// a length and a bounds check per field, a result per step) costs more than the UTF-8 checks themselves.
+#[inline]
+fn key_then_value(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let [0x0a, key_len @ 0..0x80, rest @ ..] = bytes else {
+        return None;
+    };
+    let (key, rest) = rest.split_at_checked(usize::from(*key_len))?;
+    match rest {
+        [0x12, value_len @ 0..0x80, value @ ..] if usize::from(*value_len) == value.len() => {
+            Some((key, value))
+        }
+        _ => None,
+    }
+}
+
 /// [`validate`] of an `AnyValue` (a oneof of string, bool, int, double, array, key-value list, bytes and
 /// string index), without schema lookups.
 fn any_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
+    // One scalar field and nothing else, the shape of nearly every value: read without the loop. Its answer
+    // for these bytes is the same: a string must be UTF-8, any double or byte string is valid, and a varint
+    // that ends exactly at the end is.
+    match bytes {
+        [0x0a, len @ 0..0x80, text @ ..] if usize::from(*len) == text.len() => {
+            return if otlp_simd::utf8::is_valid(text) {
+                Ok(())
+            } else {
+                Err(WireError::InvalidUtf8 { field: 1 })
+            };
+        }
+        [0x21, _, _, _, _, _, _, _, _] => return Ok(()),
+        [0x3a, len @ 0..0x80, data @ ..] if usize::from(*len) == data.len() => return Ok(()),
+        [0x10 | 0x18 | 0x40, number @ ..] => {
+            let mut at = 0;
+            if varint(number, &mut at).is_ok() && at == number.len() {
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
     for field in Fields::new(bytes, depth) {
         match field? {
             (1, Value::Len(text)) if otlp_simd::utf8::is_valid(text) => {}

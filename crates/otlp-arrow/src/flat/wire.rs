@@ -8,7 +8,7 @@
 //! merge); the tests compare the two.
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
-use otlp_model::wire::{Fields, RECURSION_LIMIT, Value};
+use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, leading_len_field, single_field};
 use prost::Message;
 
 use super::logs::LogsBuilder;
@@ -48,41 +48,75 @@ impl Decoded<'_> {
 
 /// Reads an `AnyValue` message.
 fn any_value(bytes: &[u8]) -> Result<Decoded<'_>, Error> {
+    // One field, the shape of nearly every value, read without the loop.
+    if let Some((number, raw)) = single_field(bytes) {
+        return any_value_field(number, raw, ValueRef::Empty, bytes);
+    }
     let mut value = ValueRef::Empty;
     for field in fields(bytes) {
         let (number, raw) = field?;
-        value = match number {
-            1 => ValueRef::Str(text(raw)?),
-            2 => ValueRef::Bool(raw.number() != 0),
-            3 => ValueRef::Int(raw.number() as i64),
-            4 => ValueRef::Double(f64::from_bits(raw.number())),
-            7 => ValueRef::Bytes(raw.bytes()),
-            8 => ValueRef::StrIndex(raw.number() as i32),
-            5 | 6 => {
-                let owned = AnyValue::decode(bytes).map_err(malformed)?;
-                return Ok(Decoded::Owned(owned));
-            }
-            _ => value,
-        };
+        match any_value_field(number, raw, value, bytes)? {
+            Decoded::Ref(next) => value = next,
+            owned => return Ok(owned),
+        }
     }
     Ok(Decoded::Ref(value))
 }
 
+/// `value`, an `AnyValue` read so far, after its field `number`; an array or a key-value list leaves the whole
+/// message (`bytes`) to prost.
+#[inline(always)]
+fn any_value_field<'a>(
+    number: u32,
+    raw: Value<'a>,
+    value: ValueRef<'a>,
+    bytes: &'a [u8],
+) -> Result<Decoded<'a>, Error> {
+    Ok(Decoded::Ref(match number {
+        1 => ValueRef::Str(text(raw)?),
+        2 => ValueRef::Bool(raw.number() != 0),
+        3 => ValueRef::Int(raw.number() as i64),
+        4 => ValueRef::Double(f64::from_bits(raw.number())),
+        7 => ValueRef::Bytes(raw.bytes()),
+        8 => ValueRef::StrIndex(raw.number() as i32),
+        5 | 6 => {
+            let owned = AnyValue::decode(bytes).map_err(malformed)?;
+            return Ok(Decoded::Owned(owned));
+        }
+        _ => value,
+    }))
+}
+
 /// A `KeyValue`: its key, value and `key_strindex`, handed to `push`.
-fn key_value(
-    bytes: &[u8],
+fn key_value<'a>(
+    bytes: &'a [u8],
     mut push: impl FnMut(&str, ValueRef<'_>, i32) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let (mut key, mut value, mut strindex, mut values) = ("", None, 0i32, 0usize);
-    for field in fields(bytes) {
-        match field? {
-            (1, raw) => key = text(raw)?,
-            (2, raw) => {
+    let mut read = |(number, raw): (u32, Value<'a>)| -> Result<(), Error> {
+        match number {
+            1 => key = text(raw)?,
+            2 => {
                 value = Some(raw.bytes());
                 values += 1;
             }
-            (3, raw) => strindex = raw.number() as i32,
+            3 => strindex = raw.number() as i32,
             _ => {}
+        }
+        Ok(())
+    };
+    // A key, then a value: nearly every attribute, read by its shape rather than with the loop.
+    let key_then_value = leading_len_field(bytes)
+        .and_then(|(number, first, rest)| Some(((number, Value::Len(first)), single_field(rest)?)));
+    match key_then_value {
+        Some((first, second)) => {
+            read(first)?;
+            read(second)?;
+        }
+        None => {
+            for field in fields(bytes) {
+                read(field?)?;
+            }
         }
     }
     if values > 1 {

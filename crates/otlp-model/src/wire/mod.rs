@@ -23,8 +23,10 @@
 mod reader;
 mod scan;
 mod schema;
+mod short;
 mod traces;
 
 pub use reader::{Fields, RECURSION_LIMIT, Value, WireError, varint};
 pub use scan::{Scan, scan};
+pub use short::{leading_len_field, single_field};
 pub use traces::{AnyValueView, EncodedTraces, SpanEdits, SpanView};

@@ -4,6 +4,7 @@
 
 use super::reader::{Fields, RECURSION_LIMIT, Value, WireError, varint};
 use super::schema::{self, Kind, Schema};
+use super::short::{leading_len_field, single_field};
 use crate::Signal;
 
 /// What a pass over an encoded request found.
@@ -143,81 +144,57 @@ fn validate(bytes: &[u8], schema: &Schema, depth: u32) -> Result<(), WireError> 
 
 /// [`validate`] of a `KeyValue` (`key` string, `value` AnyValue, `key_strindex`), without schema lookups.
 fn key_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
-    if let Some((key, value)) = key_then_value(bytes) {
-        // The loop below for the one shape it would read as a key, then a value: its checks in its order.
-        if !otlp_simd::utf8::is_valid(key) {
-            return Err(WireError::InvalidUtf8 { field: 1 });
-        }
-        return any_value(value, enter(depth)?);
+    // A key, then a value: nearly every attribute, read by its shape. The fields go through the loop's checks.
+    if let Some((number, key, rest)) = leading_len_field(bytes)
+        && let Some((second, value)) = single_field(rest)
+    {
+        key_value_field(number, Value::Len(key), depth)?;
+        return key_value_field(second, value, depth);
     }
     for field in Fields::new(bytes, depth) {
-        match field? {
-            (1, Value::Len(key)) if otlp_simd::utf8::is_valid(key) => {}
-            (1, Value::Len(_)) => return Err(WireError::InvalidUtf8 { field: 1 }),
-            (2, Value::Len(value)) => any_value(value, enter(depth)?)?,
-            (3, Value::Varint(_)) => {}
-            (field @ 1..=3, _) => return Err(WireError::WrongWireType { field }),
-            _ => unknown(depth)?,
-        }
+        let (number, value) = field?;
+        key_value_field(number, value, depth)?;
     }
     Ok(())
 }
 
-/// The key and value of a `KeyValue` encoded as a key (field 1) then a value (field 2) and nothing else, each
-/// length under 128: nearly every attribute, as SDKs encode them. `None` for any other bytes.
-///
-/// Attributes are most of what the scan reads, and for their short fields the general loop's iterator (a key,
-/// a length and a bounds check per field, a result per step) costs more than the UTF-8 checks themselves.
-#[inline]
-fn key_then_value(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let [0x0a, key_len @ 0..0x80, rest @ ..] = bytes else {
-        return None;
-    };
-    let (key, rest) = rest.split_at_checked(usize::from(*key_len))?;
-    match rest {
-        [0x12, value_len @ 0..0x80, value @ ..] if usize::from(*value_len) == value.len() => {
-            Some((key, value))
-        }
-        _ => None,
+#[inline(always)]
+fn key_value_field(number: u32, value: Value<'_>, depth: u32) -> Result<(), WireError> {
+    match (number, value) {
+        (1, Value::Len(key)) if otlp_simd::utf8::is_valid(key) => Ok(()),
+        (1, Value::Len(_)) => Err(WireError::InvalidUtf8 { field: 1 }),
+        (2, Value::Len(value)) => any_value(value, enter(depth)?),
+        (3, Value::Varint(_)) => Ok(()),
+        (field @ 1..=3, _) => Err(WireError::WrongWireType { field }),
+        _ => unknown(depth),
     }
 }
 
 /// [`validate`] of an `AnyValue` (a oneof of string, bool, int, double, array, key-value list, bytes and
 /// string index), without schema lookups.
 fn any_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
-    // One scalar field and nothing else, the shape of nearly every value: read without the loop. Its answer
-    // for these bytes is the same: a string must be UTF-8, any double or byte string is valid, and a varint
-    // that ends exactly at the end is.
-    match bytes {
-        [0x0a, len @ 0..0x80, text @ ..] if usize::from(*len) == text.len() => {
-            return if otlp_simd::utf8::is_valid(text) {
-                Ok(())
-            } else {
-                Err(WireError::InvalidUtf8 { field: 1 })
-            };
-        }
-        [0x21, _, _, _, _, _, _, _, _] => return Ok(()),
-        [0x3a, len @ 0..0x80, data @ ..] if usize::from(*len) == data.len() => return Ok(()),
-        [0x10 | 0x18 | 0x40, number @ ..] => {
-            let mut at = 0;
-            if varint(number, &mut at).is_ok() && at == number.len() {
-                return Ok(());
-            }
-        }
-        _ => {}
+    // One field, the shape of nearly every value, read without the loop.
+    if let Some((number, value)) = single_field(bytes) {
+        return any_value_field(number, value, depth);
     }
     for field in Fields::new(bytes, depth) {
-        match field? {
-            (1, Value::Len(text)) if otlp_simd::utf8::is_valid(text) => {}
-            (1, Value::Len(_)) => return Err(WireError::InvalidUtf8 { field: 1 }),
-            (2 | 3 | 8, Value::Varint(_)) | (4, Value::Fixed64(_)) | (7, Value::Len(_)) => {}
-            (5, Value::Len(array)) => validate(array, &schema::ARRAY_VALUE, enter(depth)?)?,
-            (6, Value::Len(list)) => validate(list, &schema::KEY_VALUE_LIST, enter(depth)?)?,
-            (field @ 1..=8, _) => return Err(WireError::WrongWireType { field }),
-            _ => unknown(depth)?,
-        }
+        let (number, value) = field?;
+        any_value_field(number, value, depth)?;
     }
     Ok(())
+}
+
+#[inline(always)]
+fn any_value_field(number: u32, value: Value<'_>, depth: u32) -> Result<(), WireError> {
+    match (number, value) {
+        (1, Value::Len(text)) if otlp_simd::utf8::is_valid(text) => Ok(()),
+        (1, Value::Len(_)) => Err(WireError::InvalidUtf8 { field: 1 }),
+        (2 | 3 | 8, Value::Varint(_)) | (4, Value::Fixed64(_)) | (7, Value::Len(_)) => Ok(()),
+        (5, Value::Len(array)) => validate(array, &schema::ARRAY_VALUE, enter(depth)?),
+        (6, Value::Len(list)) => validate(list, &schema::KEY_VALUE_LIST, enter(depth)?),
+        (field @ 1..=8, _) => Err(WireError::WrongWireType { field }),
+        _ => unknown(depth),
+    }
 }
 
 /// Like [`validate`], and hands each declared field's value to `seen` after checking it.

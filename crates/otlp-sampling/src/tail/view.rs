@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::ScopeSpans;
-use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, WireError};
+use otlp_model::wire::{
+    Fields, RECURSION_LIMIT, Value, WireError, leading_len_field, single_field,
+};
 use prost::Message;
 
 use super::release::EncodedRelease;
@@ -209,8 +211,8 @@ fn read_key_value(bytes: &[u8], key_value: &[u8]) -> Result<AttributeFacts, Wire
         key: 0..0,
         value: ValueAt::Unset,
     };
-    for field in Fields::new(key_value, RECORD_DEPTH - 1) {
-        match field? {
+    let mut read = |(number, raw): (u32, Value<'_>)| -> Result<(), WireError> {
+        match (number, raw) {
             (KEY_VALUE_KEY, Value::Len(key)) => attribute.key = range_of(bytes, key),
             (KEY_VALUE_VALUE, Value::Len(any_value)) => {
                 read_any_value(bytes, any_value, &mut attribute.value)?;
@@ -220,26 +222,55 @@ fn read_key_value(bytes: &[u8], key_value: &[u8]) -> Result<AttributeFacts, Wire
             }
             _ => {}
         }
+        Ok(())
+    };
+    // A key, then a value: nearly every attribute, read by its shape rather than with the loop.
+    let key_then_value = leading_len_field(key_value)
+        .and_then(|(number, first, rest)| Some(((number, Value::Len(first)), single_field(rest)?)));
+    match key_then_value {
+        Some((first, second)) => {
+            read(first)?;
+            read(second)?;
+        }
+        None => {
+            for field in Fields::new(key_value, RECORD_DEPTH - 1) {
+                read(field?)?;
+            }
+        }
     }
     Ok(attribute)
 }
 
 /// Sets `value` from one occurrence of an `AnyValue`: its last variant, if it has any.
 fn read_any_value(bytes: &[u8], any_value: &[u8], value: &mut ValueAt) -> Result<(), WireError> {
-    use any_value_field::{ARRAY, BOOL, BYTES, DOUBLE, INT, KVLIST, STRING};
-    for field in Fields::new(any_value, RECORD_DEPTH - 2) {
-        *value = match field? {
-            (STRING, Value::Len(text)) => ValueAt::Str(range_of(bytes, text)),
-            (BOOL, Value::Varint(flag)) => ValueAt::Bool(flag != 0),
-            (INT, Value::Varint(number)) => ValueAt::Int(number as i64),
-            (DOUBLE, Value::Fixed64(bits)) => ValueAt::Double(f64::from_bits(bits)),
-            (ARRAY | KVLIST | BYTES, Value::Len(_)) => ValueAt::Other,
-            (field @ (STRING | BOOL | INT | DOUBLE | ARRAY | KVLIST | BYTES), _) => {
-                return Err(WireError::WrongWireType { field });
-            }
-            _ => continue,
-        };
+    // One field, the shape of nearly every value, read without the loop.
+    if let Some(field) = single_field(any_value) {
+        return read_any_value_field(bytes, field, value);
     }
+    for field in Fields::new(any_value, RECORD_DEPTH - 2) {
+        read_any_value_field(bytes, field?, value)?;
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn read_any_value_field(
+    bytes: &[u8],
+    (number, raw): (u32, Value<'_>),
+    value: &mut ValueAt,
+) -> Result<(), WireError> {
+    use any_value_field::{ARRAY, BOOL, BYTES, DOUBLE, INT, KVLIST, STRING};
+    *value = match (number, raw) {
+        (STRING, Value::Len(text)) => ValueAt::Str(range_of(bytes, text)),
+        (BOOL, Value::Varint(flag)) => ValueAt::Bool(flag != 0),
+        (INT, Value::Varint(number)) => ValueAt::Int(number as i64),
+        (DOUBLE, Value::Fixed64(bits)) => ValueAt::Double(f64::from_bits(bits)),
+        (ARRAY | KVLIST | BYTES, Value::Len(_)) => ValueAt::Other,
+        (field @ (STRING | BOOL | INT | DOUBLE | ARRAY | KVLIST | BYTES), _) => {
+            return Err(WireError::WrongWireType { field });
+        }
+        _ => return Ok(()),
+    };
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 //! merge); the tests compare the two.
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
-use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, leading_len_field, single_field};
+use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, for_each_field, single_field};
 use prost::Message;
 
 use super::logs::LogsBuilder;
@@ -88,37 +88,24 @@ fn any_value_field<'a>(
 }
 
 /// A `KeyValue`: its key, value and `key_strindex`, handed to `push`.
-fn key_value<'a>(
-    bytes: &'a [u8],
+fn key_value(
+    bytes: &[u8],
     mut push: impl FnMut(&str, ValueRef<'_>, i32) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let (mut key, mut value, mut strindex, mut values) = ("", None, 0i32, 0usize);
-    let mut read = |(number, raw): (u32, Value<'a>)| -> Result<(), Error> {
-        match number {
-            1 => key = text(raw)?,
-            2 => {
+    // Nearly every attribute is a key and then a value, which this reads by its shape.
+    for_each_field(bytes, RECURSION_LIMIT, |field| {
+        match field.map_err(malformed)? {
+            (1, raw) => key = text(raw)?,
+            (2, raw) => {
                 value = Some(raw.bytes());
                 values += 1;
             }
-            3 => strindex = raw.number() as i32,
+            (3, raw) => strindex = raw.number() as i32,
             _ => {}
         }
-        Ok(())
-    };
-    // A key, then a value: nearly every attribute, read by its shape rather than with the loop.
-    let key_then_value = leading_len_field(bytes)
-        .and_then(|(number, first, rest)| Some(((number, Value::Len(first)), single_field(rest)?)));
-    match key_then_value {
-        Some((first, second)) => {
-            read(first)?;
-            read(second)?;
-        }
-        None => {
-            for field in fields(bytes) {
-                read(field?)?;
-            }
-        }
-    }
+        Ok::<(), Error>(())
+    })?;
     if values > 1 {
         // A value sent twice merges field by field: leave that to the decoder.
         let owned = KeyValue::decode(bytes).map_err(malformed)?;

@@ -4,7 +4,7 @@
 
 use super::reader::{Fields, RECURSION_LIMIT, Value, WireError, varint};
 use super::schema::{self, Kind, Schema};
-use super::short::{leading_len_field, single_field};
+use super::short::{for_each_field, single_field};
 use crate::Signal;
 
 /// What a pass over an encoded request found.
@@ -144,18 +144,11 @@ fn validate(bytes: &[u8], schema: &Schema, depth: u32) -> Result<(), WireError> 
 
 /// [`validate`] of a `KeyValue` (`key` string, `value` AnyValue, `key_strindex`), without schema lookups.
 fn key_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
-    // A key, then a value: nearly every attribute, read by its shape. The fields go through the loop's checks.
-    if let Some((number, key, rest)) = leading_len_field(bytes)
-        && let Some((second, value)) = single_field(rest)
-    {
-        key_value_field(number, Value::Len(key), depth)?;
-        return key_value_field(second, value, depth);
-    }
-    for field in Fields::new(bytes, depth) {
+    // Nearly every attribute is a key and then a value, which this reads by its shape.
+    for_each_field(bytes, depth, |field| {
         let (number, value) = field?;
-        key_value_field(number, value, depth)?;
-    }
-    Ok(())
+        key_value_field(number, value, depth)
+    })
 }
 
 #[inline(always)]

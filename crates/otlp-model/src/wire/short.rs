@@ -7,7 +7,7 @@
 //! caller then reads with [`Fields`](super::Fields): so they need no error cases of their own, and a caller that
 //! handles the field they return as its loop would gets the loop's answer.
 
-use super::reader::{Value, varint};
+use super::reader::{Fields, Value, WireError, varint};
 
 /// The only field of a message encoded as exactly one field with a one-byte key (field numbers 1 to 15) and,
 /// when length-delimited, a one-byte length (under 128 bytes). `None` for any other encoding.
@@ -64,6 +64,39 @@ pub fn leading_len_field(bytes: &[u8]) -> Option<(u32, &[u8], &[u8])> {
     }
     let (data, after) = rest.split_at_checked(usize::from(*len))?;
     Some((field, data, after))
+}
+
+/// Hands each field of a message to `read`, in order, as [`Fields`] reads them (its first error is the last
+/// field): by shape when the message is a length-delimited field and then one more, the encoding of nearly every
+/// `KeyValue` ([`leading_len_field`], [`single_field`]), else with [`Fields`] at `depth`.
+///
+/// ```
+/// use otlp_model::wire::{Value, for_each_field};
+///
+/// let mut seen = Vec::new();
+/// for_each_field(&[0x0a, 0x01, b'k', 0x18, 0x07], 100, |field| {
+///     seen.push(field?);
+///     Ok::<(), otlp_model::wire::WireError>(())
+/// })?;
+/// assert_eq!(seen, [(1, Value::Len(b"k")), (3, Value::Varint(7))]);
+/// # Ok::<(), otlp_model::wire::WireError>(())
+/// ```
+#[inline(always)]
+pub fn for_each_field<'a, E>(
+    bytes: &'a [u8],
+    depth: u32,
+    mut read: impl FnMut(Result<(u32, Value<'a>), WireError>) -> Result<(), E>,
+) -> Result<(), E> {
+    if let Some((number, first, rest)) = leading_len_field(bytes)
+        && let Some(second) = single_field(rest)
+    {
+        read(Ok((number, Value::Len(first))))?;
+        return read(Ok(second));
+    }
+    for field in Fields::new(bytes, depth) {
+        read(field)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

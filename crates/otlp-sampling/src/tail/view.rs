@@ -18,9 +18,7 @@ use std::sync::Arc;
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::ScopeSpans;
-use otlp_model::wire::{
-    Fields, RECURSION_LIMIT, Value, WireError, leading_len_field, single_field,
-};
+use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, WireError, for_each_field, single_field};
 use prost::Message;
 
 use super::release::EncodedRelease;
@@ -211,8 +209,9 @@ fn read_key_value(bytes: &[u8], key_value: &[u8]) -> Result<AttributeFacts, Wire
         key: 0..0,
         value: ValueAt::Unset,
     };
-    let mut read = |(number, raw): (u32, Value<'_>)| -> Result<(), WireError> {
-        match (number, raw) {
+    // Nearly every attribute is a key and then a value, which this reads by its shape.
+    for_each_field(key_value, RECORD_DEPTH - 1, |field| {
+        match field? {
             (KEY_VALUE_KEY, Value::Len(key)) => attribute.key = range_of(bytes, key),
             (KEY_VALUE_VALUE, Value::Len(any_value)) => {
                 read_any_value(bytes, any_value, &mut attribute.value)?;
@@ -223,21 +222,7 @@ fn read_key_value(bytes: &[u8], key_value: &[u8]) -> Result<AttributeFacts, Wire
             _ => {}
         }
         Ok(())
-    };
-    // A key, then a value: nearly every attribute, read by its shape rather than with the loop.
-    let key_then_value = leading_len_field(key_value)
-        .and_then(|(number, first, rest)| Some(((number, Value::Len(first)), single_field(rest)?)));
-    match key_then_value {
-        Some((first, second)) => {
-            read(first)?;
-            read(second)?;
-        }
-        None => {
-            for field in Fields::new(key_value, RECORD_DEPTH - 1) {
-                read(field?)?;
-            }
-        }
-    }
+    })?;
     Ok(attribute)
 }
 

@@ -215,7 +215,7 @@
 //! doubles; `DELTA_BINARY_PACKED` for `time`, `observed_time` and the container numbers
 //! (`resource_id`, `scope_id`, `metric_id`). Every reader the tests run (pyarrow, DuckDB,
 //! Polars) decodes them all. The top-level columns carry statistics, per page with a
-//! page index when row groups may span several pages (more than 20 000 rows), per column
+//! page index when row groups may span several pages (more than 10 000 rows), per column
 //! chunk otherwise, and every row group a bloom filter on `trace_id`. Row groups end at
 //! [`ParquetOptions::max_row_group_rows`] (50 000) or
 //! [`ParquetOptions::max_row_group_bytes`] (32 MiB) of encoded data, whichever comes

@@ -37,10 +37,12 @@
 //! * [`SpanBuilder`], [`Attributes`], [`FixedAttributes`] — span and attribute builders with 16
 //!   attributes inline (`SmallVec` spills beyond, `ArrayVec` refuses).
 //! * [`BufferPool`] — pooled `Vec<u8>` buffers for decoding and encoding.
+//! * `allocator` (feature `mimalloc`) — mimalloc's purge delay set from the program, for a
+//!   process whose resident memory should follow what it holds.
 //!
 //! `unsafe` is limited to the pool: its guards (moving the object out of a `ManuallyDrop` exactly
-//! once) and its per-thread caches (a stack only its own thread touches), each block with its
-//! `SAFETY` argument.
+//! once) and its per-thread caches (a stack only its own thread touches), and to the one call
+//! into mimalloc's C API; each block with its `SAFETY` argument.
 #![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(
@@ -48,6 +50,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "mimalloc")]
+pub mod allocator;
 mod arena;
 mod buffer;
 mod builder;

@@ -223,7 +223,7 @@ fn write_stdout(text: impl std::fmt::Display) -> std::io::Result<()> {
 fn main() -> ExitCode {
     // Resident memory follows what the pipeline holds rather than what it held a second ago (docs/operations.md,
     // "Memory"); an operator's MIMALLOC_PURGE_DELAY still wins.
-    otlp_mempool::allocator::set_mimalloc_purge_delay(Duration::from_millis(10));
+    otlp_mempool::allocator::set_mimalloc_purge_delay(Duration::from_millis(100));
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -59,7 +59,12 @@ pub(crate) fn open(
     })?;
     let replay = replay(id, signal, &store, recovered, telemetry);
     register_storage_metrics(telemetry, id, signal, &store);
-    Ok(Queue::persistent(config.queue_size, store, replay))
+    Ok(Queue::persistent(
+        config.queue_size,
+        config.sizer,
+        store,
+        replay,
+    ))
 }
 
 /// Reports what recovery cut, and decodes the batches to send again.

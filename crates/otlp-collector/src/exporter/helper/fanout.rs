@@ -41,7 +41,7 @@ impl Consumer for ExporterFanout {
                             .enqueue_failed
                             .add(batch.item_count() as u64);
                         let bound = match full {
-                            Full::Batches => "",
+                            Full::Capacity => "",
                             Full::Bytes => " (storage_max_bytes on disk)",
                         };
                         return Err(Refused::returning(

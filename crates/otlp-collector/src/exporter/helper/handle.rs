@@ -107,7 +107,7 @@ impl ExporterHandle {
         let queue = if settings.queue.enabled {
             let queue = match storage {
                 Some(storage) => durable::open(id, signal, storage, &settings.queue, telemetry)?,
-                None => Queue::new(settings.queue.queue_size),
+                None => Queue::new(settings.queue.queue_size, settings.queue.sizer),
             };
             register_queue_metrics(telemetry, id, signal, &queue, settings.queue.queue_size);
             Some(queue)
@@ -330,16 +330,16 @@ fn register_queue_metrics(
     capacity: usize,
 ) {
     let labels = [("exporter", id), ("data_type", signal.as_str())];
-    let batches = queue.len_reader();
+    let size = queue.size_reader();
     telemetry.gauge(
         "otelcol_exporter_queue_size",
-        "Current number of batches in the sending queue.",
+        "Current size of the sending queue, in the units of its sizer (batches by default).",
         &labels,
-        move || batches() as u64,
+        move || size() as u64,
     );
     telemetry.gauge(
         "otelcol_exporter_queue_capacity",
-        "Fixed capacity of the sending queue, in batches.",
+        "Fixed capacity of the sending queue, in the units of its sizer (batches by default).",
         &labels,
         move || capacity as u64,
     );

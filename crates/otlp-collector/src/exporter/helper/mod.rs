@@ -16,7 +16,7 @@ mod timeout;
 pub use breaker::CircuitBreakerConfig;
 pub(crate) use fanout::ExporterFanout;
 pub(crate) use handle::{ExporterHandle, flush_all, shutdown_all};
-pub use queue::QueueConfig;
+pub use queue::{QueueConfig, Sizer};
 pub use retry::RetryConfig;
 
 use std::time::Duration;

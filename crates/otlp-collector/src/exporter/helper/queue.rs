@@ -1,5 +1,5 @@
-//! The sending queue: batches wait here for the exporter's consumers, bounded in batches and, when it is
-//! persistent (`storage`), in bytes on disk.
+//! The sending queue: batches wait here for the exporter's consumers, bounded in batches, items or encoded bytes
+//! (otelcol's `sizer`) and, when it is persistent (`storage`), in bytes on disk.
 //!
 //! Capacity is a semaphore rather than the channel's own bound so that a pipeline can reserve a slot in every
 //! exporter's queue before it commits a batch to any of them. A persistent queue reserves its room on disk at the
@@ -13,7 +13,7 @@ use crate::wait::Outstanding;
 use bytes::Bytes;
 use serde::Deserialize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// otelcol's `sending_queue` settings.
@@ -24,14 +24,42 @@ pub struct QueueConfig {
     pub enabled: bool,
     /// How many batches are sent at once.
     pub num_consumers: usize,
-    /// How many batches the queue holds; when it is full, receivers refuse with a retryable error.
+    /// How much the queue holds, counted by `sizer`; when it is full, receivers refuse with a retryable error.
     pub queue_size: usize,
+    /// What `queue_size` counts: batches (`requests`, the default), spans, data points or log records
+    /// (`items`), or the batches' size encoded as OTLP protobuf (`bytes`).
+    pub sizer: Sizer,
     /// The storage extension (`file_storage`, `file_storage/name`) whose directory keeps the queue on disk, so
     /// that what was accepted survives a restart or a crash; in memory when absent (the default).
     pub storage: Option<String>,
     /// An otlp-suite addition: with `storage`, the bound on the queue's files in bytes (default 1 GiB); when it
     /// is reached, receivers refuse with the same retryable error as for a full `queue_size`.
     pub storage_max_bytes: u64,
+}
+
+/// What a queue's `queue_size` counts (otelcol's `sizer`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sizer {
+    /// Batches, whatever they hold.
+    #[default]
+    Requests,
+    /// Spans, data points or log records.
+    Items,
+    /// The batches' size encoded as OTLP protobuf, received bytes as they came: a bound on the queue's memory
+    /// that does not depend on how large clients' requests are.
+    Bytes,
+}
+
+impl Sizer {
+    /// The size of `batch` in this sizer's units.
+    pub fn size_of(self, batch: &Batch) -> usize {
+        match self {
+            Sizer::Requests => 1,
+            Sizer::Items => batch.item_count(),
+            Sizer::Bytes => batch.encoded_len(),
+        }
+    }
 }
 
 /// The default bound of a persistent queue on disk.
@@ -43,6 +71,7 @@ impl Default for QueueConfig {
             enabled: true,
             num_consumers: 10,
             queue_size: 1000,
+            sizer: Sizer::Requests,
             storage: None,
             storage_max_bytes: DEFAULT_STORAGE_MAX_BYTES,
         }
@@ -77,8 +106,8 @@ pub(crate) struct Slot {
 /// Why a batch was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Full {
-    /// `queue_size` batches are queued.
-    Batches,
+    /// What is queued reached `queue_size`.
+    Capacity,
     /// The files of a persistent queue reached `storage_max_bytes`.
     Bytes,
 }
@@ -117,7 +146,12 @@ pub(crate) struct Abandoned {
 pub(crate) struct Queue {
     tx: async_channel::Sender<Queued>,
     rx: async_channel::Receiver<Queued>,
+    /// One permit per unit of `sizer`, `capacity` in all.
     slots: Arc<Semaphore>,
+    sizer: Sizer,
+    capacity: u32,
+    /// Units the last refused batch needed, which [`room`](Self::room) waits for.
+    wanted: AtomicU32,
     /// The files of a persistent queue.
     store: Option<Arc<Store>>,
     /// Items queued or being sent: what a flush waits for.
@@ -129,13 +163,17 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    /// A queue in memory.
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A queue in memory holding `capacity` units of `sizer` (at most `u32::MAX`, 4 GiB in bytes).
+    pub(crate) fn new(capacity: usize, sizer: Sizer) -> Self {
         let (tx, rx) = async_channel::unbounded();
+        let capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
         Queue {
             tx,
             rx,
-            slots: Arc::new(Semaphore::new(capacity)),
+            slots: Arc::new(Semaphore::new(capacity as usize)),
+            sizer,
+            capacity,
+            wanted: AtomicU32::new(1),
             store: None,
             held: Outstanding::new(),
             queued_items: Arc::new(AtomicUsize::new(0)),
@@ -147,10 +185,11 @@ impl Queue {
     /// records), ahead of anything new.
     pub(crate) fn persistent(
         capacity: usize,
+        sizer: Sizer,
         store: Arc<Store>,
         replay: Vec<(u64, Batch)>,
     ) -> Self {
-        let mut queue = Queue::new(capacity);
+        let mut queue = Queue::new(capacity, sizer);
         queue.store = Some(store);
         for (record, batch) in replay {
             let n = batch.item_count();
@@ -174,13 +213,18 @@ impl Queue {
     }
 
     /// Reserves a place for `batch` (and, for a persistent queue, its room on disk), or says why the queue is
-    /// full.
+    /// full. A batch larger than the whole capacity is taken only into an empty queue, so that it is not refused
+    /// forever.
     pub(crate) fn try_reserve(&self, batch: &Batch) -> Result<Slot, Full> {
+        let units = self.units(batch);
         let permit = self
             .slots
             .clone()
-            .try_acquire_owned()
-            .map_err(|_| Full::Batches)?;
+            .try_acquire_many_owned(units)
+            .map_err(|_| {
+                self.wanted.store(units, Ordering::SeqCst);
+                Full::Capacity
+            })?;
         let stored = match &self.store {
             Some(store) => {
                 let encoded = batch.to_protobuf();
@@ -195,10 +239,14 @@ impl Queue {
         })
     }
 
-    /// Resolves when a place is free, and room on disk for the last batch refused for lack of it (neither is
-    /// kept: the caller reserves them when it offers its batch again).
+    /// Resolves when there is room for the last batch refused for lack of it, in the queue and on disk (neither
+    /// is kept: the caller reserves them when it offers its batch again).
     pub(crate) async fn room(&self) {
-        if let Ok(permit) = self.slots.acquire().await {
+        if let Ok(permit) = self
+            .slots
+            .acquire_many(self.wanted.load(Ordering::SeqCst))
+            .await
+        {
             drop(permit);
         }
         if let Some(store) = &self.store {
@@ -238,6 +286,12 @@ impl Queue {
             self.settle(n, record);
             batch
         })
+    }
+
+    /// Permits `batch` takes: its size, at least one, at most the whole capacity.
+    fn units(&self, batch: &Batch) -> u32 {
+        let size = u32::try_from(self.sizer.size_of(batch)).unwrap_or(u32::MAX);
+        size.clamp(1, self.capacity.max(1))
     }
 
     /// Takes the next batch, freeing its place; `None` once the queue is closed and empty. Its items stay
@@ -319,6 +373,23 @@ impl Queue {
         move || rx.len()
     }
 
+    /// Reads how much is waiting in the units of the queue's sizer, for the self-metric, as otelcol reports it.
+    /// In bytes, batches replayed from disk are not counted: they came back without a place in the queue.
+    pub(crate) fn size_reader(&self) -> Box<dyn Fn() -> usize + Send + Sync + 'static> {
+        match self.sizer {
+            Sizer::Requests => Box::new(self.len_reader()),
+            Sizer::Items => {
+                let items = self.queued_items();
+                Box::new(move || items.load(Ordering::Relaxed))
+            }
+            Sizer::Bytes => {
+                let slots = Arc::clone(&self.slots);
+                let capacity = self.capacity as usize;
+                Box::new(move || capacity.saturating_sub(slots.available_permits()))
+            }
+        }
+    }
+
     /// Items waiting (not yet taken by a consumer), for the self-metric.
     pub(crate) fn queued_items(&self) -> Arc<AtomicUsize> {
         self.queued_items.clone()
@@ -351,12 +422,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn capacity_is_in_batches_and_held_items_are_counted_until_sent() {
-        let queue = Queue::new(2);
+        let queue = Queue::new(2, Sizer::Requests);
         let first = queue.try_reserve(&batch(3)).unwrap();
         let second = queue.try_reserve(&batch(4)).unwrap();
         assert_eq!(
             queue.try_reserve(&batch(1)).err(),
-            Some(Full::Batches),
+            Some(Full::Capacity),
             "full after two reservations"
         );
         queue.push(first, batch(3)).unwrap();
@@ -385,7 +456,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn room_waits_for_a_free_place() {
-        let queue = Arc::new(Queue::new(1));
+        let queue = Arc::new(Queue::new(1, Sizer::Requests));
         let slot = queue.try_reserve(&batch(1)).unwrap();
         queue.push(slot, batch(1)).unwrap();
         let waiter = tokio::spawn({
@@ -398,9 +469,80 @@ mod tests {
         waiter.await.unwrap();
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn with_the_items_sizer_capacity_is_in_items() {
+        let queue = Queue::new(10, Sizer::Items);
+        let first = queue.try_reserve(&batch(6)).unwrap();
+        assert_eq!(queue.try_reserve(&batch(5)).err(), Some(Full::Capacity));
+        let second = queue.try_reserve(&batch(4)).unwrap();
+        queue.push(first, batch(6)).unwrap();
+        queue.push(second, batch(4)).unwrap();
+        assert_eq!(queue.size_reader()(), 10);
+        assert_eq!(queue.len_reader()(), 2);
+        let taken = queue.pop().await.unwrap();
+        assert_eq!(queue.size_reader()(), 4, "a batch taken leaves the queue");
+        queue.finish(taken);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_bytes_room_is_what_the_refused_batch_needs() {
+        let (one, three) = (batch(1).encoded_len(), batch(3).encoded_len());
+        let queue = Arc::new(Queue::new(one + three + 1, Sizer::Bytes));
+        for items in [1, 3] {
+            let slot = queue.try_reserve(&batch(items)).unwrap();
+            queue.push(slot, batch(items)).unwrap();
+        }
+        assert_eq!(queue.size_reader()(), one + three);
+        assert_eq!(queue.try_reserve(&batch(3)).err(), Some(Full::Capacity));
+        let waiter = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.room().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        let small = queue.pop().await.unwrap();
+        assert_eq!(small.batch.item_count(), 1);
+        tokio::task::yield_now().await;
+        assert!(
+            !waiter.is_finished(),
+            "the small batch's bytes are not room for the batch that was refused"
+        );
+        let _large = queue.pop().await.unwrap();
+        waiter.await.unwrap();
+        assert!(queue.try_reserve(&batch(3)).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_larger_than_the_whole_queue_waits_for_an_empty_one() {
+        let queue = Queue::new(2, Sizer::Items);
+        let slot = queue.try_reserve(&batch(1)).unwrap();
+        queue.push(slot, batch(1)).unwrap();
+        assert_eq!(queue.try_reserve(&batch(7)).err(), Some(Full::Capacity));
+        let taken = queue.pop().await.unwrap();
+        queue.finish(taken);
+        let slot = queue.try_reserve(&batch(7)).unwrap();
+        assert_eq!(queue.try_reserve(&batch(1)).err(), Some(Full::Capacity));
+        queue.push(slot, batch(7)).unwrap();
+        assert_eq!(queue.size_reader()(), 7);
+    }
+
+    #[test]
+    fn the_sizer_is_read_by_otelcol_names() {
+        let config: QueueConfig =
+            serde_norway::from_str("sizer: bytes\nqueue_size: 1048576").unwrap();
+        assert_eq!((config.sizer, config.queue_size), (Sizer::Bytes, 1 << 20));
+        assert_eq!(QueueConfig::default().sizer, Sizer::Requests);
+        let typo = serde_norway::from_str::<QueueConfig>("sizer: byte").unwrap_err();
+        assert!(
+            typo.to_string()
+                .contains("expected one of `requests`, `items`, `bytes`"),
+            "{typo}"
+        );
+    }
+
     #[tokio::test]
     async fn a_closed_queue_hands_batches_back_and_drains() {
-        let queue = Queue::new(4);
+        let queue = Queue::new(4, Sizer::Requests);
         let slot = queue.try_reserve(&batch(2)).unwrap();
         queue.push(slot, batch(2)).unwrap();
         queue.close();
@@ -438,7 +580,10 @@ mod tests {
             })
             .collect();
         let summary = replay.iter().map(|(s, b)| (*s, b.item_count())).collect();
-        (Queue::persistent(8, store, replay), summary)
+        (
+            Queue::persistent(8, Sizer::Requests, store, replay),
+            summary,
+        )
     }
 
     #[tokio::test]

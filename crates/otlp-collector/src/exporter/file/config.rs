@@ -2,7 +2,7 @@
 
 use crate::de;
 use crate::exporter::{HelperSettings, QueueConfig};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,9 +71,30 @@ pub struct FileExporterConfig {
     /// An otlp-suite addition (otelcol's `file` exporter has no queue): `sending_queue: { enabled: false }` writes
     /// each batch while the client waits, so a request is answered only once its data is in the file (for `json`
     /// and `proto`, handed to the operating system: it survives the collector being killed). Without it, batches
-    /// wait in a queue of 4 written by one consumer, and are acknowledged when queued.
-    #[serde(default)]
+    /// wait in a queue of 4 written by one consumer, and are acknowledged when queued. Keys left out keep those
+    /// values, not a network exporter's (10 consumers would only hold 10 batches while they wait for the file).
+    #[serde(default, deserialize_with = "local_queue")]
     pub sending_queue: Option<QueueConfig>,
+}
+
+/// A `sending_queue` whose keys left out take the file exporter's own defaults (`HelperSettings::local`).
+fn local_queue<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<QueueConfig>, D::Error> {
+    use serde::de::Error as _;
+    let Some(mut keys) = Option::<serde_norway::Mapping>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let local = HelperSettings::local().queue;
+    for (key, value) in [
+        ("num_consumers", local.num_consumers),
+        ("queue_size", local.queue_size),
+    ] {
+        keys.entry(key.into()).or_insert_with(|| value.into());
+    }
+    QueueConfig::deserialize(serde_norway::Value::Mapping(keys))
+        .map(Some)
+        .map_err(D::Error::custom)
 }
 
 fn default_flush_interval() -> Duration {
@@ -102,5 +123,47 @@ impl FileExporterConfig {
             settings.queue = queue.clone();
         }
         settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exporter::Sizer;
+
+    fn queue(yaml: &str) -> QueueConfig {
+        let config: FileExporterConfig =
+            serde_norway::from_str(&format!("path: ./otlp-data\n{yaml}")).unwrap();
+        config.helper().queue
+    }
+
+    #[test]
+    fn a_sending_queue_keeps_the_file_exporters_own_defaults_for_keys_left_out() {
+        let local = HelperSettings::local().queue;
+        let without = queue("");
+        assert_eq!((without.num_consumers, without.queue_size), (1, 4));
+        let sized = queue("sending_queue: { queue_size: 16 }");
+        assert_eq!(
+            (sized.num_consumers, sized.queue_size),
+            (local.num_consumers, 16)
+        );
+        let wider = queue("sending_queue: { num_consumers: 3, sizer: bytes }");
+        assert_eq!(
+            (wider.num_consumers, wider.queue_size, wider.sizer),
+            (3, local.queue_size, Sizer::Bytes)
+        );
+        assert!(!queue("sending_queue: { enabled: false }").enabled);
+    }
+
+    #[test]
+    fn a_misspelt_sending_queue_key_is_still_an_error() {
+        let error = serde_norway::from_str::<FileExporterConfig>(
+            "path: ./otlp-data\nsending_queue: { queue_sise: 16 }",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `queue_sise`"),
+            "{error}"
+        );
     }
 }

@@ -285,6 +285,30 @@ fn bad_values_and_references_are_errors() {
 }
 
 #[test]
+fn cors_settings_are_checked() {
+    let cors = |settings: &str| {
+        error(&format!(
+            "receivers: {{ otlp: {{ protocols: {{ http: {{ cors: {settings} }} }} }} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+        ))
+    };
+    let (path, message) = cors("{ allowed_origins: [\"https://*.*.example.com\"] }");
+    assert_eq!(path, "receivers.otlp.protocols");
+    assert!(
+        message.contains("http.cors.allowed_origins[0]") && message.contains("more than one `*`"),
+        "{message}"
+    );
+    let (_, message) = cors("{ allowed_origins: [\"*\"], allowed_headers: [\"X Tenant\"] }");
+    assert!(
+        message
+            .contains("http.cors.allowed_headers[0]: `X Tenant` is not a valid HTTP header name"),
+        "{message}"
+    );
+    let (path, message) = cors("{ allowed_origin: [\"*\"] }");
+    assert_eq!(path, "receivers.otlp.protocols.http.cors.allowed_origin");
+    assert!(message.contains("allowed_origins"), "{message}");
+}
+
+#[test]
 fn environment_variables_are_substituted_with_types_and_defaults() {
     let env = |name: &str| match name {
         "OTLP_PORT" => Some("4999".to_string()),

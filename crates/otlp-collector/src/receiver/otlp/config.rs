@@ -1,5 +1,6 @@
 //! The `otlp` receiver's settings: which transports to serve and their limits.
 
+use super::cors::CorsSettings;
 use crate::auth::AuthSettings;
 use crate::de;
 use crate::receiver::rate_limit::RateLimitConfig;
@@ -92,6 +93,8 @@ pub struct HttpServerConfig {
     pub tls: Option<ServerTlsSettings>,
     /// The authenticator extension requests must satisfy (401 otherwise).
     pub auth: Option<AuthSettings>,
+    /// Which web origins may send from a browser (cross-origin requests); none when absent.
+    pub cors: Option<CorsSettings>,
 }
 
 impl Default for HttpServerConfig {
@@ -104,6 +107,7 @@ impl Default for HttpServerConfig {
             logs_url_path: "/v1/logs".to_string(),
             tls: None,
             auth: None,
+            cors: None,
         }
     }
 }
@@ -128,6 +132,10 @@ impl OtlpReceiverConfig {
             if let Some((key, message)) = tls.and_then(ServerTlsSettings::problems) {
                 return Err(format!("{transport}.tls.{key}: {message}"));
             }
+        }
+        let cors = self.protocols.http.as_ref().and_then(|h| h.cors.as_ref());
+        if let Some((key, message)) = cors.and_then(CorsSettings::problem) {
+            return Err(format!("http.cors.{key}: {message}"));
         }
         if let Some(rate_limit) = &self.rate_limit {
             rate_limit.validate()?;

@@ -372,7 +372,10 @@ pub(super) async fn serve(
         let handler = axum::routing::post(export::<ExportLogsServiceRequest>);
         router = router.route(&config.logs_url_path, handler);
     }
-    let app = router.with_state(state);
+    let mut app = router.with_state(state);
+    if let Some(cors) = config.cors.as_ref().and_then(|cors| cors.layer(&component)) {
+        app = app.layer(cors);
+    }
     let served = match tls {
         None => {
             axum::serve(listener, app)

@@ -3,10 +3,12 @@
 //! [`OtlpRequest`].
 
 mod config;
+mod cors;
 mod grpc;
 mod http;
 
 pub use config::{Decoding, GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
+pub use cors::CorsSettings;
 
 use super::{RunningReceiver, bind};
 use crate::auth::{AuthSettings, Authenticator, Authenticators};

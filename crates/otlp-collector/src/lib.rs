@@ -91,7 +91,10 @@ pub use pipeline::{Refusal, RefusalKind};
 pub use processor::batch::BatchConfig;
 pub use processor::memory_limiter::MemoryLimiterConfig;
 pub use receiver::arrow_flight::ArrowFlightReceiverConfig;
-pub use receiver::otlp::{GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
+pub use receiver::otlp::{
+    CorsSettings, GrpcKeepalive, GrpcServerConfig, HttpServerConfig, KeepaliveServerParameters,
+    OtlpReceiverConfig, Protocols,
+};
 pub use reload::{ReloadOutcome, Reloaded};
 pub use service::{Collector, RunningCollector, ShutdownReport};
 pub use shed::LoadShedding;

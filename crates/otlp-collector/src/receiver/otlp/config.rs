@@ -1,6 +1,7 @@
 //! The `otlp` receiver's settings: which transports to serve and their limits.
 
 use super::cors::CorsSettings;
+use super::keepalive::GrpcKeepalive;
 use crate::auth::AuthSettings;
 use crate::de;
 use crate::receiver::rate_limit::RateLimitConfig;
@@ -61,6 +62,8 @@ pub struct GrpcServerConfig {
     pub tls: Option<ServerTlsSettings>,
     /// The authenticator extension calls must satisfy (`UNAUTHENTICATED` otherwise).
     pub auth: Option<AuthSettings>,
+    /// Connection lifetimes and pings (otelcol's `keepalive.server_parameters`).
+    pub keepalive: GrpcKeepalive,
 }
 
 impl Default for GrpcServerConfig {
@@ -71,6 +74,7 @@ impl Default for GrpcServerConfig {
             max_concurrent_streams: None,
             tls: None,
             auth: None,
+            keepalive: GrpcKeepalive::default(),
         }
     }
 }

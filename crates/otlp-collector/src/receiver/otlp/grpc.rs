@@ -275,7 +275,9 @@ pub(super) async fn serve(
         tls,
         auth,
     } = bound;
-    let router = tonic::transport::Server::builder()
+    let router = config
+        .keepalive
+        .apply(tonic::transport::Server::builder())
         .max_concurrent_streams(config.max_concurrent_streams)
         .layer(
             tower::ServiceBuilder::new()

@@ -6,9 +6,11 @@ mod config;
 mod cors;
 mod grpc;
 mod http;
+mod keepalive;
 
 pub use config::{Decoding, GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
 pub use cors::CorsSettings;
+pub use keepalive::{GrpcKeepalive, KeepaliveServerParameters};
 
 use super::{RunningReceiver, bind};
 use crate::auth::{AuthSettings, Authenticator, Authenticators};

@@ -82,7 +82,7 @@ pub use exporter::arrow_flight::ArrowFlightExporterConfig;
 pub use exporter::debug::{DebugExporterConfig, Verbosity};
 pub use exporter::file::{FileExporterConfig, FileFormat, RotationConfig};
 pub use exporter::loadbalancing::LoadBalancingExporterConfig;
-pub use exporter::otlp::OtlpGrpcExporterConfig;
+pub use exporter::otlp::{GrpcClientKeepalive, OtlpGrpcExporterConfig};
 pub use exporter::otlphttp::{HttpEncoding, OtlpHttpExporterConfig};
 pub use exporter::{QueueConfig, RetryConfig, Sizer};
 pub use extension::health_check::HealthCheckConfig;

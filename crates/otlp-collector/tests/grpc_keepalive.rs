@@ -1,6 +1,8 @@
-//! `protocols.grpc.keepalive.server_parameters`: a connection older than `max_connection_age` is closed by the
-//! server, an OTel-style gRPC client reconnects and keeps exporting without losing anything, and the grpc-go keys we
-//! do not have are errors that say which ones exist.
+//! gRPC keepalive on both ends. The receiver's `keepalive.server_parameters`: a connection older than
+//! `max_connection_age` is closed by the server, a gRPC client reconnects and keeps exporting without losing
+//! anything, and the grpc-go keys we do not have are errors that say which ones exist. The `otlp` exporter's
+//! `keepalive`: a connection whose peer stops answering (a frozen network path, not a closed socket) is found dead
+//! by its pings and replaced, and the queued batch gets through.
 
 mod common;
 
@@ -9,7 +11,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::Trac
 use otlp_collector::config::ComponentId;
 use otlp_collector::{Config, OtlpReceiverConfig};
 use otlp_testkit::Generator;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 const AGED: &str = r#"
 receivers:
@@ -95,5 +101,114 @@ fn keepalive_keys_follow_otelcol_and_the_missing_ones_say_so() {
         error.contains("receivers.otlp.protocols.grpc.keepalive.enforcement_policy")
             && error.contains("server_parameters"),
         "{error}"
+    );
+}
+
+/// A TCP relay to `backend` whose connections can be frozen: after [`freeze`](Self::freeze), the connections open
+/// until then stop carrying bytes either way while their sockets stay open, as when a path through a firewall or a
+/// vanished node goes silent; connections opened later relay normally.
+struct FreezingRelay {
+    address: std::net::SocketAddr,
+    epoch: Arc<AtomicUsize>,
+}
+
+impl FreezingRelay {
+    async fn start(backend: std::net::SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let epoch = Arc::new(AtomicUsize::new(0));
+        let relay_epoch = epoch.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(backend).await else {
+                    continue;
+                };
+                let born = relay_epoch.load(Ordering::SeqCst);
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(relay(client_read, server_write, born, relay_epoch.clone()));
+                tokio::spawn(relay(server_read, client_write, born, relay_epoch.clone()));
+            }
+        });
+        FreezingRelay { address, epoch }
+    }
+
+    fn freeze(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+async fn relay(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    born: usize,
+    epoch: Arc<AtomicUsize>,
+) {
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        if epoch.load(Ordering::SeqCst) != born {
+            // Frozen: hold both sockets open and carry nothing more.
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exporter_replaces_a_connection_that_stopped_answering_its_pings() {
+    let backend = TestCollector::start(
+        r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+exporters:
+  file: { path: "{dir}/out.jsonl", format: json }
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [file] }
+  telemetry:
+    metrics: { level: none }
+"#,
+    )
+    .await;
+    let relay = FreezingRelay::start(backend.collector.grpc_addr("otlp").unwrap()).await;
+    let forwarder = TestCollector::start(&format!(
+        r#"
+receivers:
+  otlp: {{ protocols: {{ grpc: {{ endpoint: "127.0.0.1:0" }} }} }}
+exporters:
+  otlp:
+    endpoint: http://{}
+    timeout: 2s
+    keepalive: {{ time: 1s, timeout: 1s, permit_without_stream: true }}
+    retry_on_failure: {{ initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 60s }}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], exporters: [otlp] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+        relay.address
+    ))
+    .await;
+    let batch = |seed: u64| otlp_collector::Batch::new(Generator::new(seed).traces(6));
+    forwarder.submit_retrying(batch(1)).await;
+    // Let the first batch through on the connection that is about to go silent.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    relay.freeze();
+    forwarder.submit_retrying(batch(2)).await;
+    let TestCollector { collector, .. } = forwarder;
+    // Draining waits for the second batch: without pings every attempt would time out on the silent connection.
+    assert!(collector.shutdown(Duration::from_secs(30)).await.is_clean());
+    let TestCollector { collector, dir } = backend;
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    assert_eq!(
+        spans(&read_traces(&dir.path().join("out.jsonl"), true)).len(),
+        12
     );
 }

@@ -40,6 +40,25 @@ pub struct OtlpGrpcExporterConfig {
     /// Stop calling a failing backend for a while (not in otelcol).
     #[serde(default)]
     pub circuit_breaker: CircuitBreakerConfig,
+    /// Pings that find a dead connection (otelcol's `keepalive`).
+    #[serde(default)]
+    pub keepalive: GrpcClientKeepalive,
+}
+
+/// `keepalive` of a gRPC client: HTTP/2 pings on the connection, so that one whose peer vanished without a word
+/// (a node gone, a firewall that dropped the flow) is found dead and replaced, instead of holding exports until
+/// they time out one after another.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcClientKeepalive {
+    /// How often the connection is pinged; absent or zero: no pings.
+    #[serde(deserialize_with = "de::optional_duration")]
+    pub time: Option<Duration>,
+    /// A ping not answered within this long closes the connection (20 s when `time` is set and this is not).
+    #[serde(deserialize_with = "de::optional_duration")]
+    pub timeout: Option<Duration>,
+    /// Ping also while no export is in flight.
+    pub permit_without_stream: bool,
 }
 
 impl OtlpGrpcExporterConfig {
@@ -55,6 +74,7 @@ impl OtlpGrpcExporterConfig {
             sending_queue: QueueConfig::default(),
             retry_on_failure: RetryConfig::default(),
             circuit_breaker: CircuitBreakerConfig::default(),
+            keepalive: GrpcClientKeepalive::default(),
         }
     }
 

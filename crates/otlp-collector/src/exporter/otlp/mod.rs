@@ -4,7 +4,7 @@
 mod codec;
 mod config;
 
-pub use config::OtlpGrpcExporterConfig;
+pub use config::{GrpcClientKeepalive, OtlpGrpcExporterConfig};
 
 use super::{Delivered, Export, ExportError, Exporter};
 use crate::Batch;
@@ -76,6 +76,15 @@ impl OtlpGrpcExport {
             .map_err(|e| format!("endpoint `{}`: {e}", config.endpoint))?
             .connect_timeout(config.timeout)
             .tcp_nodelay(true);
+        let keepalive = &config.keepalive;
+        if let Some(every) = keepalive.time.filter(|d| !d.is_zero()) {
+            endpoint = endpoint
+                .http2_keep_alive_interval(every)
+                .keep_alive_while_idle(keepalive.permit_without_stream);
+            if let Some(timeout) = keepalive.timeout.filter(|d| !d.is_zero()) {
+                endpoint = endpoint.keep_alive_timeout(timeout);
+            }
+        }
         if secure {
             let mut tls = ClientTlsConfig::new().with_native_roots();
             if let Some(ca) = &config.tls.ca_file {

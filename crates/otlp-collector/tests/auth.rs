@@ -102,12 +102,7 @@ async fn bearer_tokens_guard_both_transports() {
         http_export(collector.http_endpoint(), Some("Bearer second"), 7).await,
         200
     );
-    let TestCollector { collector, dir } = collector;
-    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(
-        spans(&read_traces(&dir.path().join("out.jsonl"), true)).len(),
-        5 + 7
-    );
+    assert_eq!(collector.drain_and_count_spans("out.jsonl").await, 5 + 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestCollector, read_traces, spans};
+use common::TestCollector;
 use otlp_testkit::Generator;
 use prost::Message;
 use reqwest::header::HeaderMap;
@@ -118,12 +118,7 @@ async fn allowed_origins_get_otelcols_grant_and_others_none() {
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "access-control-allow-origin"), None);
 
-    let TestCollector { collector, dir } = collector;
-    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(
-        spans(&read_traces(&dir.path().join("out.jsonl"), true)).len(),
-        4 + 3
-    );
+    assert_eq!(collector.drain_and_count_spans("out.jsonl").await, 4 + 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,13 +138,7 @@ async fn a_wildcard_origin_and_header_allow_any_page_and_its_headers() {
         Some("content-type,x-tenant")
     );
     assert_eq!(header(&headers, "access-control-max-age"), None);
-    assert!(
-        collector
-            .collector
-            .shutdown(Duration::from_secs(10))
-            .await
-            .is_clean()
-    );
+    collector.shut_down_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

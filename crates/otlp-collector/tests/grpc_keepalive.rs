@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestCollector, read_traces, spans};
+use common::TestCollector;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlp_collector::config::ComponentId;
 use otlp_collector::{Config, OtlpReceiverConfig};
@@ -17,30 +17,38 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const AGED: &str = r#"
+/// A collector whose gRPC receiver has `keepalive` (YAML at the receiver's indentation) and whose traces go to
+/// `{dir}/out.jsonl`.
+fn writing_traces(keepalive: &str) -> String {
+    format!(
+        r#"
 receivers:
   otlp:
     protocols:
       grpc:
         endpoint: "127.0.0.1:0"
-        keepalive:
+{keepalive}
+exporters:
+  file: {{ path: "{{dir}}/out.jsonl", format: json }}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], exporters: [file] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#
+    )
+}
+
+const AGED: &str = "        keepalive:
           server_parameters:
             max_connection_age: 1s
             max_connection_age_grace: 1s
             time: 30s
-            timeout: 5s
-exporters:
-  file: { path: "{dir}/out.jsonl", format: json }
-service:
-  pipelines:
-    traces: { receivers: [otlp], exporters: [file] }
-  telemetry:
-    metrics: { level: none }
-"#;
+            timeout: 5s";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_past_their_age_are_closed_and_clients_reconnect() {
-    let collector = TestCollector::start(AGED).await;
+    let collector = TestCollector::start(&writing_traces(AGED)).await;
     let address = collector.collector.grpc_addr("otlp").unwrap();
 
     // An idle HTTP/2 connection: the server ends it once it is a second old (the bound only keeps a broken
@@ -66,17 +74,12 @@ async fn connections_past_their_age_are_closed_and_clients_reconnect() {
         sent += 5;
         tokio::time::sleep(Duration::from_millis(1200)).await;
     }
-    let TestCollector { collector, dir } = collector;
-    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(
-        spans(&read_traces(&dir.path().join("out.jsonl"), true)).len(),
-        sent
-    );
+    assert_eq!(collector.drain_and_count_spans("out.jsonl").await, sent);
 }
 
 #[test]
 fn keepalive_keys_follow_otelcol_and_the_missing_ones_say_so() {
-    let parsed = Config::from_yaml(&AGED.replace("{dir}", "/tmp")).unwrap();
+    let parsed = Config::from_yaml(&writing_traces(AGED).replace("{dir}", "/tmp")).unwrap();
     let receiver = parsed
         .receivers
         .get(&ComponentId::parse("otlp").unwrap())
@@ -92,7 +95,7 @@ fn keepalive_keys_follow_otelcol_and_the_missing_ones_say_so() {
     assert_eq!(parameters.max_connection_age, Some(Duration::from_secs(1)));
     assert_eq!(parameters.timeout, Some(Duration::from_secs(5)));
 
-    let unsupported = AGED.replace(
+    let unsupported = writing_traces(AGED).replace(
         "        keepalive:\n",
         "        keepalive:\n          enforcement_policy: { min_time: 5s }\n",
     );
@@ -162,20 +165,7 @@ async fn relay(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exporter_replaces_a_connection_that_stopped_answering_its_pings() {
-    let backend = TestCollector::start(
-        r#"
-receivers:
-  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
-exporters:
-  file: { path: "{dir}/out.jsonl", format: json }
-service:
-  pipelines:
-    traces: { receivers: [otlp], exporters: [file] }
-  telemetry:
-    metrics: { level: none }
-"#,
-    )
-    .await;
+    let backend = TestCollector::start(&writing_traces("")).await;
     let relay = FreezingRelay::start(backend.collector.grpc_addr("otlp").unwrap()).await;
     let forwarder = TestCollector::start(&format!(
         r#"
@@ -205,10 +195,5 @@ service:
     let TestCollector { collector, .. } = forwarder;
     // Draining waits for the second batch: without pings every attempt would time out on the silent connection.
     assert!(collector.shutdown(Duration::from_secs(30)).await.is_clean());
-    let TestCollector { collector, dir } = backend;
-    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(
-        spans(&read_traces(&dir.path().join("out.jsonl"), true)).len(),
-        12
-    );
+    assert_eq!(backend.drain_and_count_spans("out.jsonl").await, 12);
 }

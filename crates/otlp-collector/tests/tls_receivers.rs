@@ -179,12 +179,7 @@ async fn tls_only_receivers_refuse_plaintext_and_take_tls_clients() {
     let status = https_post(http, pki.path(), None, &request).await.unwrap();
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
 
-    let TestCollector { collector, dir } = collector;
-    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    assert_eq!(
-        spans(&read_traces(&dir.path().join("out.jsonl"), true)).len(),
-        7 + 11
-    );
+    assert_eq!(collector.drain_and_count_spans("out.jsonl").await, 7 + 11);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

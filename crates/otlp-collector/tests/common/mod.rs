@@ -47,6 +47,20 @@ impl TestCollector {
         }
     }
 
+    /// Shuts the collector down and asserts that everything it accepted was delivered; the directory outlives it.
+    pub async fn shut_down_cleanly(self) -> tempfile::TempDir {
+        let TestCollector { collector, dir } = self;
+        assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+        dir
+    }
+
+    /// [`shut_down_cleanly`](Self::shut_down_cleanly), then the spans its `file` exporter wrote as OTLP/JSON lines
+    /// to `{dir}/{file}`.
+    pub async fn drain_and_count_spans(self, file: &str) -> usize {
+        let dir = self.shut_down_cleanly().await;
+        spans(&read_traces(&dir.path().join(file), true)).len()
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

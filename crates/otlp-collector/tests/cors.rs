@@ -4,30 +4,16 @@
 
 mod common;
 
-use common::TestCollector;
+use common::{TestCollector, otlp_to_jsonl};
 use otlp_testkit::Generator;
 use prost::Message;
 use reqwest::header::HeaderMap;
 use std::time::Duration;
 
 fn config(cors: &str) -> String {
-    format!(
-        r#"
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: "127.0.0.1:0"
-        {cors}
-exporters:
-  file: {{ path: "{{dir}}/out.jsonl", format: json }}
-service:
-  pipelines:
-    traces: {{ receivers: [otlp], exporters: [file] }}
-  telemetry:
-    metrics: {{ level: none }}
-"#
-    )
+    otlp_to_jsonl(&format!(
+        "      http:\n        endpoint: \"127.0.0.1:0\"\n        {cors}"
+    ))
 }
 
 /// What a browser sends before a cross-origin POST with a protobuf body and an `X-Tenant` header.

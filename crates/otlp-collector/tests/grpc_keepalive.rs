@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::TestCollector;
+use common::{TestCollector, otlp_to_jsonl};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlp_collector::config::ComponentId;
 use otlp_collector::{Config, OtlpReceiverConfig};
@@ -20,23 +20,9 @@ use tokio::net::{TcpListener, TcpStream};
 /// A collector whose gRPC receiver has `keepalive` (YAML at the receiver's indentation) and whose traces go to
 /// `{dir}/out.jsonl`.
 fn writing_traces(keepalive: &str) -> String {
-    format!(
-        r#"
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: "127.0.0.1:0"
-{keepalive}
-exporters:
-  file: {{ path: "{{dir}}/out.jsonl", format: json }}
-service:
-  pipelines:
-    traces: {{ receivers: [otlp], exporters: [file] }}
-  telemetry:
-    metrics: {{ level: none }}
-"#
-    )
+    otlp_to_jsonl(&format!(
+        "      grpc:\n        endpoint: \"127.0.0.1:0\"\n{keepalive}"
+    ))
 }
 
 const AGED: &str = "        keepalive:

@@ -7,7 +7,7 @@
 mod common;
 
 use common::pki::write_pki;
-use common::{TestCollector, forwarder_config, read_traces, spans};
+use common::{TestCollector, forwarder_config, otlp_to_jsonl, read_traces, spans};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlp_testkit::{Generator, span_count};
@@ -35,22 +35,9 @@ fn receiver_config(pki: &Path, mutual: bool) -> String {
     let tls = format!(
         "tls: {{ cert_file: \"{pki}/server.pem\", key_file: \"{pki}/server-key.pem\"{client_ca} }}"
     );
-    format!(
-        r#"
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: "127.0.0.1:0", {tls} }}
-      http: {{ endpoint: "127.0.0.1:0", {tls} }}
-exporters:
-  file: {{ path: "{{dir}}/out.jsonl", format: json }}
-service:
-  pipelines:
-    traces: {{ receivers: [otlp], exporters: [file] }}
-  telemetry:
-    metrics: {{ level: none }}
-"#
-    )
+    otlp_to_jsonl(&format!(
+        "      grpc: {{ endpoint: \"127.0.0.1:0\", {tls} }}\n      http: {{ endpoint: \"127.0.0.1:0\", {tls} }}"
+    ))
 }
 
 /// Exports one request of `spans` spans over gRPC with TLS, presenting the client certificate `identity`

@@ -74,6 +74,26 @@ impl TestCollector {
     }
 }
 
+/// A config whose `otlp` receiver serves `protocols` (YAML lines indented for their place under `protocols:`) and
+/// whose traces go to `{dir}/out.jsonl` as OTLP/JSON lines.
+pub fn otlp_to_jsonl(protocols: &str) -> String {
+    format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+{protocols}
+exporters:
+  file: {{ path: "{{dir}}/out.jsonl", format: json }}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], exporters: [file] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#
+    )
+}
+
 /// Reads a file exporter's output in either format.
 pub fn read_requests<T: Message + Default + DeserializeOwned>(path: &Path, json: bool) -> Vec<T> {
     let bytes = std::fs::read(path).unwrap_or_default();

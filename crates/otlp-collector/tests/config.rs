@@ -309,6 +309,27 @@ fn cors_settings_are_checked() {
 }
 
 #[test]
+fn only_otlphttp_may_skip_certificate_verification() {
+    let exporter = |settings: &str| {
+        format!(
+            "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , {settings} }}{MINIMAL_SERVICE}"
+        )
+    };
+    let (path, message) = error(&exporter(
+        "otlp: { endpoint: \"backend:4317\", tls: { insecure_skip_verify: true } }",
+    ));
+    assert_eq!(path, "exporters.otlp");
+    assert!(
+        message.contains("tls.insecure_skip_verify") && message.contains("tls.ca_file"),
+        "{message}"
+    );
+    Config::from_yaml(&exporter(
+        "otlphttp: { endpoint: \"https://backend:4318\", tls: { insecure_skip_verify: true } }",
+    ))
+    .unwrap();
+}
+
+#[test]
 fn environment_variables_are_substituted_with_types_and_defaults() {
     let env = |name: &str| match name {
         "OTLP_PORT" => Some("4999".to_string()),

@@ -1,10 +1,11 @@
-//! The `otlp` (gRPC) exporter over mutual TLS: against a tonic server that demands a client certificate from the
-//! test CA, everything arrives.
+//! Exporters over TLS. The `otlp` (gRPC) exporter over mutual TLS: against a tonic server that demands a client
+//! certificate from the test CA, everything arrives. The `otlphttp` exporter against a backend whose CA it does not
+//! know: refused, unless `tls.insecure_skip_verify` says to take the certificate unverified.
 
 mod common;
 
 use common::pki::write_pki;
-use common::{TestCollector, forwarder_config};
+use common::{TestCollector, forwarder_config, otlp_to_jsonl};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -89,4 +90,41 @@ async fn otlp_grpc_exports_over_mutual_tls() {
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
     assert_eq!(received.load(Ordering::SeqCst), sent);
     assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), sent as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlphttp_takes_an_unknown_certificate_only_with_insecure_skip_verify() {
+    let pki = tempfile::tempdir().unwrap();
+    write_pki(pki.path());
+    let dir = pki.path().display();
+    let backend = TestCollector::start(&otlp_to_jsonl(&format!(
+        "      http: {{ endpoint: \"127.0.0.1:0\", tls: {{ cert_file: \"{dir}/server.pem\", key_file: \"{dir}/server-key.pem\" }} }}"
+    )))
+    .await;
+    let port = backend.collector.http_addr("otlp").unwrap().port();
+    for skip in [false, true] {
+        let forwarder = TestCollector::start(&forwarder_config(
+            "otlphttp",
+            &format!(
+                "{{ endpoint: \"https://localhost:{port}\", tls: {{ insecure_skip_verify: {skip} }}, \
+                 retry_on_failure: {{ initial_interval: 50ms, max_elapsed_time: 1s }} }}"
+            ),
+        ))
+        .await;
+        let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint())
+            .await
+            .unwrap();
+        client.export(Generator::new(3).traces(5)).await.unwrap();
+        let TestCollector { collector, .. } = forwarder;
+        let telemetry = collector.telemetry().clone();
+        // Without the option every handshake fails on the unknown issuer, until the retries give the spans up.
+        collector.shutdown(Duration::from_secs(10)).await;
+        let (sent, failed) = if skip { (5, 0) } else { (0, 5) };
+        assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), sent);
+        assert_eq!(
+            telemetry.total("otelcol_exporter_send_failed_spans"),
+            failed
+        );
+    }
+    assert_eq!(backend.drain_and_count_spans("out.jsonl").await, 5);
 }

@@ -17,4 +17,7 @@ pub struct ClientTlsSettings {
     pub key_file: Option<PathBuf>,
     /// The name to check the server's certificate against, when it differs from the endpoint's host.
     pub server_name_override: Option<String>,
+    /// Take any server certificate, checking neither its signer nor its name (`otlphttp` only; for tests against
+    /// self-signed backends: anyone on the path can then read and change the telemetry).
+    pub insecure_skip_verify: bool,
 }

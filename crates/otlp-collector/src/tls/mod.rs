@@ -5,7 +5,9 @@
 mod client;
 mod incoming;
 mod server;
+mod unverified;
 
 pub use client::ClientTlsSettings;
 pub(crate) use incoming::accept_tls;
 pub use server::{ServerTlsSettings, TlsVersion};
+pub(crate) use unverified::AnyServerCertificate;

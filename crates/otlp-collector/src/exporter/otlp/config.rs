@@ -83,6 +83,14 @@ impl OtlpGrpcExporterConfig {
         self.retry_on_failure.validate()?;
         self.circuit_breaker.validate()?;
         grpc_endpoint(&self.endpoint, &self.tls)?;
+        if self.tls.insecure_skip_verify {
+            // tonic's TLS has no way to take an unverified certificate.
+            return Err(
+                "tls.insecure_skip_verify: the otlp (gRPC) exporter verifies every server certificate; put the \
+                 server's CA in tls.ca_file (or use otlphttp, which can skip the check)"
+                    .into(),
+            );
+        }
         metadata(&self.headers)?;
         if self.compression == Compression::Deflate {
             return Err("compression: gRPC supports gzip, zstd or none".into());

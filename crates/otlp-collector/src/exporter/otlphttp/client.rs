@@ -4,6 +4,7 @@
 //! the process depend on it).
 
 use crate::ClientTlsSettings;
+use crate::tls::AnyServerCertificate;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
@@ -53,11 +54,11 @@ impl HttpClient {
                 roots.add_parsable_certificates(native.certs);
             }
         }
-        let builder = ClientConfig::builder_with_provider(provider)
+        let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("tls: {e}"))?
             .with_root_certificates(roots);
-        let config = match (&tls.cert_file, &tls.key_file) {
+        let mut config = match (&tls.cert_file, &tls.key_file) {
             (Some(cert), Some(key)) => {
                 let chain = CertificateDer::pem_file_iter(cert)
                     .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
@@ -71,6 +72,14 @@ impl HttpClient {
             (None, None) => builder.with_no_client_auth(),
             _ => return Err("tls.cert_file and tls.key_file go together".into()),
         };
+        if tls.insecure_skip_verify {
+            tracing::warn!(
+                "otlphttp: tls.insecure_skip_verify is set: the server's certificate is not verified"
+            );
+            config
+                .dangerous()
+                .set_certificate_verifier(Arc::new(AnyServerCertificate(provider)));
+        }
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_or_http();

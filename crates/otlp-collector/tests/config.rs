@@ -330,6 +330,39 @@ fn only_otlphttp_may_skip_certificate_verification() {
 }
 
 #[test]
+fn resource_detection_names_what_it_can_detect() {
+    let detection = |settings: &str| {
+        error(&format!(
+            "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nprocessors: {{ resourcedetection: {settings} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+        ))
+    };
+    let (path, message) = detection("{ detectors: [env, ec2] }");
+    assert_eq!(path, "processors.resourcedetection.detectors[1]");
+    assert!(
+        message.contains("`ec2`") && message.contains("supported: env, system"),
+        "{message}"
+    );
+    let (path, message) =
+        detection("{ detectors: [system], system: { hostname_sources: [dns, os] } }");
+    assert_eq!(
+        path,
+        "processors.resourcedetection.system.hostname_sources[0]"
+    );
+    assert!(message.contains("`os` only"), "{message}");
+    let (path, message) = detection(
+        "{ detectors: [system], system: { resource_attributes: { host.id: { enabled: true } } } }",
+    );
+    assert_eq!(
+        path,
+        "processors.resourcedetection.system.resource_attributes.host.id"
+    );
+    assert!(
+        message.contains("host.name, os.type, host.arch"),
+        "{message}"
+    );
+}
+
+#[test]
 fn environment_variables_are_substituted_with_types_and_defaults() {
     let env = |name: &str| match name {
         "OTLP_PORT" => Some("4999".to_string()),

@@ -14,6 +14,7 @@ impl Components {
             .with_processor(processor::tail_sampling::Factory)
             .with_processor(processor::probabilistic_sampler::Factory)
             .with_processor(processor::resource::Factory)
+            .with_processor(processor::resource_detection::Factory)
             .with_processor(processor::attributes::Factory)
             .with_processor(processor::filter::Factory)
             .with_processor(processor::transform::Factory)

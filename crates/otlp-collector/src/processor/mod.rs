@@ -8,6 +8,7 @@ pub mod memory_limiter;
 mod ottl;
 pub mod probabilistic_sampler;
 pub mod resource;
+pub mod resource_detection;
 pub mod tail_sampling;
 pub mod transform;
 

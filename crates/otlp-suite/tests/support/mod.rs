@@ -43,6 +43,26 @@ impl Collector {
     /// Like [`start`](Self::start), with the gRPC port given: a destination others were told about before it
     /// started.
     pub async fn start_on(name: &str, parent: &Path, config: &str, grpc: u16) -> Collector {
+        Collector::launch(name, parent, config, grpc, &[]).await
+    }
+
+    /// Like [`start`](Self::start), with `env` added to the process's environment.
+    pub async fn start_with_env(
+        name: &str,
+        parent: &Path,
+        config: &str,
+        env: &[(&str, &str)],
+    ) -> Collector {
+        Collector::launch(name, parent, config, free_port(), env).await
+    }
+
+    async fn launch(
+        name: &str,
+        parent: &Path,
+        config: &str,
+        grpc: u16,
+        env: &[(&str, &str)],
+    ) -> Collector {
         let dir = parent.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let metrics = free_port();
@@ -61,6 +81,7 @@ impl Collector {
             .env("COLLECTOR_GRPC", grpc.to_string())
             .env("COLLECTOR_METRICS", metrics.to_string())
             .env("COLLECTOR_DIR", &dir)
+            .envs(env.iter().copied())
             .stderr(log)
             .kill_on_drop(true)
             .spawn()

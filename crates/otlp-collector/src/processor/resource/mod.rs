@@ -29,18 +29,28 @@ impl ProcessorFactory for Factory {
         _context: ProcessorContext<'_>,
         next: Arc<dyn Consumer>,
     ) -> Result<Arc<dyn Consumer>, String> {
-        Ok(Arc::new(ResourceStage {
-            processor: ResourceProcessor::new(config.require()?).map_err(describe)?,
-            client: ClientInfo::default(),
+        Ok(Arc::new(ResourceStage::new(
+            ResourceProcessor::new(config.require()?).map_err(describe)?,
             next,
-        }))
+        )))
     }
 }
 
-struct ResourceStage {
+/// Runs a compiled `resource` processor on every batch; `resourcedetection` builds one from what it detects.
+pub(super) struct ResourceStage {
     processor: ResourceProcessor,
     client: ClientInfo,
     next: Arc<dyn Consumer>,
+}
+
+impl ResourceStage {
+    pub(super) fn new(processor: ResourceProcessor, next: Arc<dyn Consumer>) -> Self {
+        ResourceStage {
+            processor,
+            client: ClientInfo::default(),
+            next,
+        }
+    }
 }
 
 impl Consumer for ResourceStage {

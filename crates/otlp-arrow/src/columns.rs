@@ -94,7 +94,7 @@ pub(crate) struct Interner {
 }
 
 #[inline]
-fn hash_bytes(bytes: &[u8]) -> u64 {
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut hasher = FxHasher::default();
     hasher.write(bytes);
     // The multiply leaves its best-mixed bits at the top; hashbrown picks buckets with

@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter,
 };
-use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, ProjectionMask};
+use parquet::arrow::{ArrowSchemaConverter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaData};
 use parquet::file::properties::{
@@ -19,11 +19,17 @@ use parquet::file::reader::ChunkReader;
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
 
+use self::attributes_chunk::ChunkLimits;
+use self::row_group::RowGroupWriter;
 use super::file::{FlatBuilder, decode};
 use super::metrics::metric_col;
 use super::schema::{col, flat_schema, flat_signal};
 use super::traces::decode_traces;
 use crate::{AnyRequest, Error, Signal};
+
+mod attributes_chunk;
+mod hybrid;
+mod row_group;
 
 /// How a [`FlatParquetWriter`] lays its file out.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,6 +75,31 @@ impl ParquetOptions {
         self
     }
 
+    /// Whether the file carries a page index. A page index lets a reader skip pages
+    /// inside a column chunk. When a row group is no longer than a page, every chunk of
+    /// the columns a query filters on is one page and the index only repeats the chunk
+    /// statistics, while its offset index costs every leaf an entry per row group: 1 byte
+    /// per span at 1000 spans per group.
+    fn page_index(&self) -> bool {
+        self.max_row_group_rows > PAGE_ROWS
+    }
+
+    /// The parquet-rs writer properties of this layout for `signal`'s flat schema: to write
+    /// flat batches with arrow-rs's own `ArrowWriter` and get the same encodings,
+    /// statistics, page index and bloom filter as [`FlatParquetWriter`] writes (which
+    /// encodes the attribute map columns itself, a row at a time, and is faster for it).
+    pub fn writer_properties(&self, signal: Signal) -> Result<WriterProperties, Error> {
+        self.properties(&flat_schema(signal))
+    }
+
+    fn chunk_limits(&self) -> ChunkLimits {
+        ChunkLimits {
+            page_rows: PAGE_ROWS,
+            zstd_level: self.zstd_level,
+            offset_index: self.page_index(),
+        }
+    }
+
     fn check(&self) -> Result<(), Error> {
         let bad = |what: String| Err(Error::InvalidOptions(what));
         if self.max_row_group_rows == 0 || self.max_row_group_bytes == 0 {
@@ -92,11 +123,7 @@ impl ParquetOptions {
     /// no more time than a dictionary.
     fn properties(&self, schema: &SchemaRef) -> Result<WriterProperties, Error> {
         self.check()?;
-        // A page index lets a reader skip pages inside a column chunk. When a row group
-        // is no longer than a page, every chunk of the columns a query filters on is one
-        // page and the index only repeats the chunk statistics, while its offset index
-        // costs every leaf an entry per row group: 1 byte per span at 1000 spans per group.
-        let page_index = self.max_row_group_rows > PAGE_ROWS;
+        let page_index = self.page_index();
         let statistics = if page_index {
             EnabledStatistics::Page
         } else {
@@ -221,9 +248,12 @@ fn plain(
 
 /// Writes OTLP requests (or flat batches) of one signal as one Parquet file.
 ///
-/// Each call to [`write`](Self::write) converts a request to flat rows and hands them to
-/// arrow-rs's Parquet writer, which cuts row groups at
-/// [`ParquetOptions::max_row_group_rows`] / [`ParquetOptions::max_row_group_bytes`].
+/// Each call to [`write`](Self::write) converts a request to flat rows and encodes them:
+/// the attribute maps a row at a time, so that a resource's attributes, the same on each
+/// of its spans, are encoded once per run of rows; every other column by parquet-rs's
+/// Arrow column writers. Row groups end at [`ParquetOptions::max_row_group_rows`] /
+/// [`ParquetOptions::max_row_group_bytes`], as arrow-rs's `ArrowWriter` ends them, and
+/// any Parquet reader reads the file as it would read `ArrowWriter`'s.
 /// Nothing is readable before [`finish`](Self::finish) writes the footer: a process
 /// killed mid-file leaves a file without a footer, which every Parquet reader rejects.
 /// So write to a temporary name and rename it after `finish` (a rename within a
@@ -231,7 +261,7 @@ fn plain(
 /// readable whatever happens to the next one.
 pub struct FlatParquetWriter<W: Write + Send> {
     builder: FlatBuilder,
-    writer: ArrowWriter<W>,
+    writer: RowGroupWriter<W>,
     rows: u64,
 }
 
@@ -249,9 +279,21 @@ impl<W: Write + Send> FlatParquetWriter<W> {
     /// A writer of `signal` rows into `sink`; nothing is written before the first row
     /// group is complete.
     pub fn new(sink: W, signal: Signal, options: ParquetOptions) -> Result<Self, Error> {
+        Self::with_attribute_maps(sink, signal, options, true)
+    }
+
+    /// `attribute_maps: false` leaves the attribute map columns to parquet-rs's Arrow
+    /// writer too: the file an `ArrowWriter` would write, to compare with.
+    fn with_attribute_maps(
+        sink: W,
+        signal: Signal,
+        options: ParquetOptions,
+        attribute_maps: bool,
+    ) -> Result<Self, Error> {
         let schema = flat_schema(signal);
         let props = options.properties(&schema)?;
-        let writer = ArrowWriter::try_new(sink, schema, Some(props))?;
+        let writer =
+            RowGroupWriter::new(sink, schema, props, options.chunk_limits(), attribute_maps)?;
         Ok(Self {
             builder: FlatBuilder::new(signal),
             writer,
@@ -301,7 +343,7 @@ impl<W: Write + Send> FlatParquetWriter<W> {
 
     /// Ends the current row group now (an exporter about to rotate by age, say).
     pub fn flush(&mut self) -> Result<(), Error> {
-        Ok(self.writer.flush()?)
+        self.writer.flush()
     }
 
     /// Rows written so far (including those in the open row group).
@@ -327,7 +369,7 @@ impl<W: Write + Send> FlatParquetWriter<W> {
             self.rows.to_string(),
         ));
         // Writes the open row group and the footer.
-        Ok(self.writer.into_inner()?)
+        self.writer.into_inner()
     }
 }
 

@@ -1,0 +1,217 @@
+//! Parquet's RLE / bit-packing hybrid encoding, in which a data page carries its
+//! repetition and definition levels and its dictionary indices.
+//!
+//! A page is encoded whole, from a slice: a value that repeats at least eight times from
+//! the start of a group of eight becomes one RLE run (a header and the value once);
+//! everything else is bit-packed, eight values to a group.
+
+/// Groups of eight values per bit-packed run at most, so that every run header is one
+/// byte (`63 << 1 | 1`), as parquet-rs and Arrow C++ write them.
+const MAX_GROUPS_PER_RUN: usize = 63;
+
+/// Bits needed to write every value up to `max`.
+pub(super) fn bit_width(max: u32) -> u8 {
+    (u32::BITS - max.leading_zeros()) as u8
+}
+
+/// Appends `values`, each below `2^bit_width`, hybrid-encoded.
+pub(super) fn encode(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+    let mut at = 0;
+    let mut packed_from = 0;
+    while at < values.len() {
+        let run = run_length(&values[at..]);
+        if run >= 8 {
+            bit_pack(&values[packed_from..at], bit_width, out);
+            rle(values[at], run, bit_width, out);
+            at += run;
+            packed_from = at;
+        } else {
+            at = (at + 8).min(values.len());
+        }
+    }
+    bit_pack(&values[packed_from..], bit_width, out);
+}
+
+/// Appends `values` as a repetition or definition level section of a version 1 data
+/// page: the encoded length as 4 bytes little-endian, then the hybrid encoding.
+pub(super) fn encode_levels(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+    let length_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    encode(values, bit_width, out);
+    let length = (out.len() - length_at - 4) as u32;
+    out[length_at..length_at + 4].copy_from_slice(&length.to_le_bytes());
+}
+
+fn run_length(values: &[u32]) -> usize {
+    let first = values[0];
+    values.iter().take_while(|&&value| value == first).count()
+}
+
+fn rle(value: u32, run: usize, bit_width: u8, out: &mut Vec<u8>) {
+    varint((run as u64) << 1, out);
+    let bytes = usize::from(bit_width).div_ceil(8);
+    out.extend_from_slice(&value.to_le_bytes()[..bytes]);
+}
+
+/// Bit-packs whole groups of eight; only the last group of the page may be short, and
+/// is padded with zeros (the page's value count tells a reader where it ends).
+fn bit_pack(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+    for run in values.chunks(MAX_GROUPS_PER_RUN * 8) {
+        let groups = run.len().div_ceil(8);
+        varint(((groups as u64) << 1) | 1, out);
+        let mut packer = BitPacker::default();
+        for &value in run {
+            packer.push(value, bit_width, out);
+        }
+        for _ in run.len()..groups * 8 {
+            packer.push(0, bit_width, out);
+        }
+    }
+}
+
+/// Least significant bit first, as Parquet packs.
+#[derive(Default)]
+struct BitPacker {
+    pending: u64,
+    bits: u32,
+}
+
+impl BitPacker {
+    #[inline]
+    fn push(&mut self, value: u32, bit_width: u8, out: &mut Vec<u8>) {
+        self.pending |= u64::from(value) << self.bits;
+        self.bits += u32::from(bit_width);
+        while self.bits >= 8 {
+            out.push(self.pending as u8);
+            self.pending >>= 8;
+            self.bits -= 8;
+        }
+    }
+}
+
+fn varint(mut value: u64, out: &mut Vec<u8>) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parquet's reference decoder of the hybrid encoding, written from the format
+    /// specification, to check the encoder against.
+    fn decode(mut bytes: &[u8], bit_width: u8, count: usize) -> Vec<u32> {
+        let mut values = Vec::new();
+        while values.len() < count {
+            let mut header = 0u64;
+            let mut shift = 0;
+            loop {
+                let byte = bytes[0];
+                bytes = &bytes[1..];
+                header |= u64::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte < 0x80 {
+                    break;
+                }
+            }
+            if header & 1 == 1 {
+                let n = (header >> 1) as usize * 8;
+                let mut bit = 0usize;
+                for _ in 0..n {
+                    let mut value = 0u32;
+                    for b in 0..usize::from(bit_width) {
+                        let at = bit + b;
+                        value |= u32::from((bytes[at / 8] >> (at % 8)) & 1) << b;
+                    }
+                    bit += usize::from(bit_width);
+                    values.push(value);
+                }
+                bytes = &bytes[n * usize::from(bit_width) / 8..];
+            } else {
+                let n = (header >> 1) as usize;
+                let width = usize::from(bit_width).div_ceil(8);
+                let mut le = [0u8; 4];
+                le[..width].copy_from_slice(&bytes[..width]);
+                bytes = &bytes[width..];
+                values.extend(std::iter::repeat_n(u32::from_le_bytes(le), n));
+            }
+        }
+        values.truncate(count);
+        values
+    }
+
+    fn round_trip(values: &[u32]) {
+        let width = bit_width(values.iter().copied().max().unwrap_or(0));
+        let mut out = Vec::new();
+        encode(values, width, &mut out);
+        assert_eq!(decode(&out, width, values.len()), values, "width {width}");
+    }
+
+    #[test]
+    fn bit_width_counts_the_bits_of_the_largest_value() {
+        assert_eq!(bit_width(0), 0);
+        assert_eq!(bit_width(1), 1);
+        assert_eq!(bit_width(2), 2);
+        assert_eq!(bit_width(255), 8);
+        assert_eq!(bit_width(256), 9);
+        assert_eq!(bit_width(u32::MAX), 32);
+    }
+
+    #[test]
+    fn runs_of_eight_from_a_group_start_are_one_header_and_one_value() {
+        let mut out = Vec::new();
+        encode(&[3; 1000], 2, &mut out);
+        assert_eq!(out, [0xd0, 0x0f, 3]);
+        round_trip(&[3; 1000]);
+    }
+
+    #[test]
+    fn short_repeats_are_bit_packed_and_the_last_group_padded() {
+        let mut out = Vec::new();
+        encode(&[0, 1, 2, 3, 0, 1, 2, 3, 1], 2, &mut out);
+        // Two groups: 0b11100100 twice, then 1 padded with zeros.
+        assert_eq!(out, [0x05, 0xe4, 0xe4, 0x01, 0x00]);
+    }
+
+    #[test]
+    fn mixed_runs_and_every_width_round_trip() {
+        for width in [1u32, 2, 3, 7, 8, 9, 16, 31] {
+            let max = if width == 31 {
+                u32::MAX >> 1
+            } else {
+                (1 << width) - 1
+            };
+            let mut values = Vec::new();
+            for i in 0..3000u32 {
+                let value = i.wrapping_mul(2_654_435_761) % (max + 1);
+                let repeat = if i % 7 == 0 { 1 + i as usize % 40 } else { 1 };
+                values.extend(std::iter::repeat_n(value, repeat));
+            }
+            round_trip(&values);
+            round_trip(&values[1..values.len() - 3]);
+        }
+        round_trip(&[]);
+        round_trip(&[0; 5]);
+        round_trip(&[1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn long_bit_packed_stretches_are_cut_into_one_byte_headers() {
+        let values: Vec<u32> = (0..63 * 8 + 20).map(|i| i % 2).collect();
+        let mut out = Vec::new();
+        encode(&values, 1, &mut out);
+        assert_eq!(out[0], 63 << 1 | 1);
+        assert_eq!(out[1 + 63], 3 << 1 | 1);
+        round_trip(&values);
+    }
+
+    #[test]
+    fn level_sections_carry_their_length() {
+        let mut out = vec![9];
+        encode_levels(&[1; 20], 1, &mut out);
+        assert_eq!(out, [9, 2, 0, 0, 0, 40, 1]);
+    }
+}

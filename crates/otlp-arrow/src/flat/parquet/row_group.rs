@@ -1,0 +1,253 @@
+//! The file writer under [`FlatParquetWriter`](super::FlatParquetWriter): arrow-rs's
+//! `ArrowWriter`, taken apart so that the attribute map columns go to
+//! [`AttributesChunk`] while every other column keeps parquet-rs's own column writers.
+//!
+//! Row groups are cut exactly as `ArrowWriter` cuts them (by rows, and by the estimated
+//! bytes of the open group), and each group's chunks are spliced in schema order.
+
+use std::io::Write;
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+
+use super::attributes_chunk::{AttributesChunk, ChunkLimits};
+use crate::Error;
+use crate::flat::value::attributes_type;
+
+/// Which writer takes a top-level column, and its leaves among the file's.
+enum Route {
+    Arrow(Range<usize>),
+    Attributes(Range<usize>, usize),
+}
+
+impl Route {
+    fn leaves(&self) -> Range<usize> {
+        match self {
+            Route::Arrow(leaves) | Route::Attributes(leaves, _) => leaves.clone(),
+        }
+    }
+}
+
+pub(super) struct RowGroupWriter<W: Write + Send> {
+    writer: SerializedFileWriter<W>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    routes: Vec<Route>,
+    attributes: Vec<AttributesChunk>,
+    /// The open row group's parquet-rs writers, one per leaf (those of attribute maps
+    /// unused), and its rows.
+    open: Option<(Vec<ArrowColumnWriter>, usize)>,
+    max_rows: Option<usize>,
+    max_bytes: Option<usize>,
+}
+
+impl<W: Write + Send> RowGroupWriter<W> {
+    /// `attribute_maps`: whether attribute map columns get [`AttributesChunk`] (false
+    /// writes what `ArrowWriter` would, for comparisons).
+    pub(super) fn new(
+        sink: W,
+        schema: SchemaRef,
+        mut props: WriterProperties,
+        limits: ChunkLimits,
+        attribute_maps: bool,
+    ) -> Result<Self, Error> {
+        let parquet_schema = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&schema)?;
+        add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+        let (max_rows, max_bytes) = (props.max_row_group_row_count(), props.max_row_group_bytes());
+        let mut routes = Vec::with_capacity(schema.fields().len());
+        let mut attributes = Vec::new();
+        let mut next_leaf = 0;
+        for (root, field) in schema.fields().iter().enumerate() {
+            let start = next_leaf;
+            while next_leaf < parquet_schema.num_columns()
+                && parquet_schema.get_column_root_idx(next_leaf) == root
+            {
+                next_leaf += 1;
+            }
+            let leaves = start..next_leaf;
+            let chunk = if attribute_maps && field.data_type() == &attributes_type() {
+                let descrs: Vec<_> = leaves.clone().map(|i| parquet_schema.column(i)).collect();
+                AttributesChunk::new(&descrs, field.is_nullable(), &props, limits)?
+            } else {
+                None
+            };
+            routes.push(match chunk {
+                Some(chunk) => {
+                    attributes.push(chunk);
+                    Route::Attributes(leaves, attributes.len() - 1)
+                }
+                None => Route::Arrow(leaves),
+            });
+        }
+        let writer =
+            SerializedFileWriter::new(sink, parquet_schema.root_schema_ptr(), Arc::new(props))?;
+        let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
+        Ok(Self {
+            writer,
+            factory,
+            schema,
+            routes,
+            attributes,
+            open: None,
+            max_rows,
+            max_bytes,
+        })
+    }
+
+    /// Writes `batch`, ending row groups as `ArrowWriter::write` does.
+    pub(super) fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        let mut remaining = batch.clone();
+        loop {
+            if self.open.is_none() {
+                let writers = self
+                    .factory
+                    .create_column_writers(self.writer.flushed_row_groups().len())?;
+                self.open = Some((writers, 0));
+            }
+            let buffered = self.open.as_ref().map_or(0, |(_, rows)| *rows);
+            let mut split_at = match self.max_rows {
+                Some(max) if buffered + remaining.num_rows() > max => Some(max - buffered),
+                _ => None,
+            };
+            let candidate = split_at.unwrap_or_else(|| remaining.num_rows());
+            if let Some(max_bytes) = self.max_bytes
+                && buffered > 0
+            {
+                let current = self.in_progress_size();
+                if current >= max_bytes {
+                    self.flush()?;
+                    continue;
+                }
+                if let Some(fit) = (max_bytes - current).checked_div(current / buffered)
+                    && candidate > fit
+                {
+                    if fit == 0 {
+                        self.flush()?;
+                        continue;
+                    }
+                    split_at = Some(fit);
+                }
+            }
+            let rest = split_at.map(|at| {
+                let rest = remaining.slice(at, remaining.num_rows() - at);
+                remaining = remaining.slice(0, at);
+                rest
+            });
+            self.write_open(&remaining)?;
+            let rows = self.open.as_ref().map_or(0, |(_, rows)| *rows);
+            if self.max_rows.is_some_and(|max| rows >= max)
+                || self
+                    .max_bytes
+                    .is_some_and(|max| self.in_progress_size() >= max)
+            {
+                self.flush()?;
+            }
+            match rest {
+                Some(rest) => remaining = rest,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    fn write_open(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        let Some((writers, rows)) = self.open.as_mut() else {
+            return Ok(());
+        };
+        for ((field, column), route) in self
+            .schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .zip(&self.routes)
+        {
+            match route {
+                Route::Arrow(leaves) => {
+                    let mut writers = writers[leaves.clone()].iter_mut();
+                    for leaf in compute_leaves(field, column)? {
+                        if let Some(writer) = writers.next() {
+                            writer.write(&leaf)?;
+                        }
+                    }
+                }
+                Route::Attributes(_, chunk) => {
+                    let map = column.as_map_opt().ok_or_else(|| {
+                        Error::NotOtlpArrow(format!("column {} is not a map", field.name()))
+                    })?;
+                    self.attributes[*chunk].write(map)?;
+                }
+            }
+        }
+        *rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Ends the open row group, if any.
+    pub(super) fn flush(&mut self) -> Result<(), Error> {
+        let Some((writers, _)) = self.open.take() else {
+            return Ok(());
+        };
+        let mut writers = writers.into_iter();
+        let mut row_group = self.writer.next_row_group()?;
+        for route in &self.routes {
+            // Taken whether used or not: an attribute map's are left unused.
+            let leaves: Vec<_> = writers.by_ref().take(route.leaves().len()).collect();
+            match route {
+                Route::Arrow(_) => {
+                    for writer in leaves {
+                        writer.close()?.append_to_row_group(&mut row_group)?;
+                    }
+                }
+                Route::Attributes(_, chunk) => {
+                    for (bytes, close) in self.attributes[*chunk].close()? {
+                        row_group.append_column(&bytes, close)?;
+                    }
+                }
+            }
+        }
+        row_group.close()?;
+        Ok(())
+    }
+
+    /// Estimated encoded bytes of the open row group.
+    pub(super) fn in_progress_size(&self) -> usize {
+        let Some((writers, _)) = &self.open else {
+            return 0;
+        };
+        writers
+            .iter()
+            .map(ArrowColumnWriter::get_estimated_total_bytes)
+            .sum::<usize>()
+            + self
+                .attributes
+                .iter()
+                .map(AttributesChunk::estimated_bytes)
+                .sum::<usize>()
+    }
+
+    pub(super) fn bytes_written(&self) -> usize {
+        self.writer.bytes_written()
+    }
+
+    pub(super) fn inner(&self) -> &W {
+        self.writer.inner()
+    }
+
+    pub(super) fn append_key_value_metadata(&mut self, kv: KeyValue) {
+        self.writer.append_key_value_metadata(kv);
+    }
+
+    /// Ends the open row group, writes the footer, and gives the sink back.
+    pub(super) fn into_inner(mut self) -> Result<W, Error> {
+        self.flush()?;
+        Ok(self.writer.into_inner()?)
+    }
+}

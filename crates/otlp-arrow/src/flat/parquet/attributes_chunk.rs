@@ -235,12 +235,26 @@ impl AttributesChunk {
         hybrid::encode_levels(&self.levels, 1, &mut repetition);
 
         let map_def = u32::from(self.nullable);
+        // A value field with no value in the page (most pages of `double`, `bool`,
+        // `bytes`, `json`) has the same levels as every other such field: encoded once.
+        let mut valueless: Option<Vec<u8>> = None;
         for leaf in &mut self.leaves {
             self.page.clear();
             self.page.extend_from_slice(&repetition);
-            leaf.definition_levels(&self.rows, map_def, &mut self.levels);
-            let max_def = leaf.descr.max_def_level() as u32;
-            hybrid::encode_levels(&self.levels, hybrid::bit_width(max_def), &mut self.page);
+            let bit_width = hybrid::bit_width(leaf.descr.max_def_level() as u32);
+            match &valueless {
+                Some(levels) if leaf.child.is_some() && leaf.values.len() == 0 => {
+                    self.page.extend_from_slice(levels);
+                }
+                _ => {
+                    let from = self.page.len();
+                    leaf.definition_levels(&self.rows, map_def, &mut self.levels);
+                    hybrid::encode_levels(&self.levels, bit_width, &mut self.page);
+                    if leaf.child.is_some() && leaf.values.len() == 0 {
+                        valueless = Some(self.page[from..].to_vec());
+                    }
+                }
+            }
             let encoding = leaf.values.encode_page(&mut self.page);
             let compressed = self.compressor.compress(&self.page)?;
             let page = Page::DataPage {

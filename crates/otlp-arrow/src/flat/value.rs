@@ -378,12 +378,12 @@ fn type_error(column: &str, expected: &'static str, actual: &DataType) -> Error 
 pub(crate) struct ValueReader<'a> {
     column: &'a str,
     array: &'a StructArray,
-    str: &'a StringArray,
-    int: &'a Int64Array,
-    double: &'a Float64Array,
-    bool: &'a BooleanArray,
-    bytes: &'a BinaryArray,
-    json: &'a StringArray,
+    pub(crate) str: &'a StringArray,
+    pub(crate) int: &'a Int64Array,
+    pub(crate) double: &'a Float64Array,
+    pub(crate) bool: &'a BooleanArray,
+    pub(crate) bytes: &'a BinaryArray,
+    pub(crate) json: &'a StringArray,
 }
 
 fn child<'a, T: 'static>(

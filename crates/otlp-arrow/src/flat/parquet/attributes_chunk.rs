@@ -15,11 +15,9 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::Arc;
 
-use arrow::array::{
-    Array, AsArray, BinaryArray, BooleanArray, Float64Array, GenericByteArray, Int64Array,
-    MapArray, StringArray,
-};
+use arrow::array::{Array, AsArray, GenericByteArray, MapArray, StringArray};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::ByteArrayType;
 use arrow::util::bit_chunk_iterator::BitChunks;
@@ -37,6 +35,7 @@ use parquet::schema::types::ColumnDescPtr;
 use super::hybrid;
 use crate::Error;
 use crate::columns::hash_bytes;
+use crate::flat::value::ValueReader;
 
 /// Leaves of an attribute map, in schema order: the key, then the value struct's fields.
 const LEAVES: usize = 7;
@@ -53,6 +52,7 @@ pub(super) struct ChunkLimits {
 
 /// The seven column chunks of one attribute map column in the open row group.
 pub(super) struct AttributesChunk {
+    column: Arc<str>,
     leaves: Vec<Leaf>,
     /// Whether the map itself may be null, which spends definition level 1 on "present".
     nullable: bool,
@@ -77,7 +77,7 @@ pub(super) struct AttributesChunk {
 impl std::fmt::Debug for AttributesChunk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AttributesChunk")
-            .field("column", &self.leaves[0].descr.path().parts()[0])
+            .field("column", &self.column)
             .field("rows", &self.rows_in_chunk)
             .finish_non_exhaustive()
     }
@@ -141,6 +141,7 @@ impl AttributesChunk {
             });
         }
         Ok(Some(Self {
+            column: Arc::from(descrs[0].path().parts()[0].as_str()),
             leaves,
             nullable,
             rows: Vec::new(),
@@ -159,7 +160,8 @@ impl AttributesChunk {
 
     /// Appends every row of `map`.
     pub(super) fn write(&mut self, map: &MapArray) -> Result<(), Error> {
-        let view = MapView::new(map)?;
+        let column = Arc::clone(&self.column);
+        let view = MapView::new(map, &column)?;
         // Rows are compared with the row before them in the same array; the first row of
         // each array is written from its columns.
         self.last_row_fresh = false;
@@ -167,7 +169,7 @@ impl AttributesChunk {
             if !self.nullable && map.is_null(row) {
                 return Err(Error::InvalidOptions(format!(
                     "null in the non-nullable map column {}",
-                    self.leaves[0].descr.path().parts()[0]
+                    self.column
                 )));
             }
             if self.last_row_fresh
@@ -341,33 +343,21 @@ struct MapView<'a> {
     map: &'a MapArray,
     offsets: &'a [i32],
     keys: &'a StringArray,
-    str: &'a StringArray,
-    int: &'a Int64Array,
-    double: &'a Float64Array,
-    bool: &'a BooleanArray,
-    bytes: &'a BinaryArray,
-    json: &'a StringArray,
+    values: ValueReader<'a>,
 }
 
 impl<'a> MapView<'a> {
-    fn new(map: &'a MapArray) -> Result<Self, Error> {
-        let bad = || Error::InvalidOptions("not an attribute map column".into());
+    fn new(map: &'a MapArray, column: &'a str) -> Result<Self, Error> {
         let entries = map.entries();
-        let keys = entries.column(0).as_string_opt::<i32>().ok_or_else(bad)?;
-        let value = entries.column(1).as_struct_opt().ok_or_else(bad)?;
-        if value.num_columns() != LEAVES - 1 {
-            return Err(bad());
-        }
+        let keys = entries
+            .column(0)
+            .as_string_opt::<i32>()
+            .ok_or_else(|| Error::NotOtlpArrow(format!("the keys of {column} are not strings")))?;
         Ok(Self {
             map,
             offsets: map.value_offsets(),
             keys,
-            str: value.column(0).as_string_opt::<i32>().ok_or_else(bad)?,
-            int: value.column(1).as_primitive_opt().ok_or_else(bad)?,
-            double: value.column(2).as_primitive_opt().ok_or_else(bad)?,
-            bool: value.column(3).as_boolean_opt().ok_or_else(bad)?,
-            bytes: value.column(4).as_binary_opt::<i32>().ok_or_else(bad)?,
-            json: value.column(5).as_string_opt::<i32>().ok_or_else(bad)?,
+            values: ValueReader::new(entries.column(1).as_ref(), column)?,
         })
     }
 
@@ -386,19 +376,20 @@ impl<'a> MapView<'a> {
             (Some(a), Some(b)) if a.len() == b.len() => (a, b),
             _ => return false,
         };
+        let v = &self.values;
         same_bytes(self.keys, &a, &b)
-            && same_bytes(self.str, &a, &b)
-            && same_nulls(self.int.nulls(), &a, &b)
-            && same_slices(&self.int.values()[a.clone()], &self.int.values()[b.clone()])
-            && same_nulls(self.double.nulls(), &a, &b)
-            && self.double.values()[a.clone()]
+            && same_bytes(v.str, &a, &b)
+            && same_nulls(v.int.nulls(), &a, &b)
+            && same_slices(&v.int.values()[a.clone()], &v.int.values()[b.clone()])
+            && same_nulls(v.double.nulls(), &a, &b)
+            && v.double.values()[a.clone()]
                 .iter()
-                .zip(&self.double.values()[b.clone()])
+                .zip(&v.double.values()[b.clone()])
                 .all(|(x, y)| x.to_bits() == y.to_bits())
-            && same_nulls(self.bool.nulls(), &a, &b)
-            && same_bits(self.bool.values(), &a, &b)
-            && same_bytes(self.bytes, &a, &b)
-            && same_bytes(self.json, &a, &b)
+            && same_nulls(v.bool.nulls(), &a, &b)
+            && same_bits(v.bool.values(), &a, &b)
+            && same_bytes(v.bytes, &a, &b)
+            && same_bytes(v.json, &a, &b)
     }
 }
 
@@ -485,21 +476,21 @@ impl Leaf {
             }
             return;
         };
+        let v = &view.values;
         for (position, entry) in entries.enumerate() {
             let present = match child {
-                0 => push_valid_bytes(&mut self.values, view.str, entry, position),
-                1 => view.int.is_valid(entry).then(|| {
-                    self.values.push_number(view.int.value(entry).to_le_bytes());
+                0 => push_valid_bytes(&mut self.values, v.str, entry, position),
+                1 => v.int.is_valid(entry).then(|| {
+                    self.values.push_number(v.int.value(entry).to_le_bytes());
                 }),
-                2 => view.double.is_valid(entry).then(|| {
-                    self.values
-                        .push_number(view.double.value(entry).to_le_bytes());
+                2 => v.double.is_valid(entry).then(|| {
+                    self.values.push_number(v.double.value(entry).to_le_bytes());
                 }),
-                3 => view.bool.is_valid(entry).then(|| {
-                    self.values.push_bool(view.bool.value(entry));
+                3 => v.bool.is_valid(entry).then(|| {
+                    self.values.push_bool(v.bool.value(entry));
                 }),
-                4 => push_valid_bytes(&mut self.values, view.bytes, entry, position),
-                _ => push_valid_bytes(&mut self.values, view.json, entry, position),
+                4 => push_valid_bytes(&mut self.values, v.bytes, entry, position),
+                _ => push_valid_bytes(&mut self.values, v.json, entry, position),
             };
             self.present.push(present.is_some());
         }
@@ -1081,7 +1072,7 @@ mod tests {
         let mut resource_runs = 0;
         for name in ["attributes", "resource_attributes", "scope_attributes"] {
             let map = batch.column_by_name(name).unwrap().as_map();
-            let view = MapView::new(map).unwrap();
+            let view = MapView::new(map, name).unwrap();
             for row in 1..map.len() {
                 let same = view.same_rows(row - 1, row);
                 assert_eq!(

@@ -29,6 +29,8 @@ use crate::{AnyRequest, Error, Signal};
 
 mod attributes_chunk;
 mod hybrid;
+mod leaf_values;
+mod map_rows;
 mod row_group;
 
 /// How a [`FlatParquetWriter`] lays its file out.

@@ -281,6 +281,16 @@ async fn malformed_span_ids_are_rejected_alone(config: &str) {
         answer["partialSuccess"]["rejectedSpans"],
         serde_json::json!(2)
     );
+    // Nothing refused: proto3 JSON leaves the unset partial success out.
+    let response = post(
+        &format!("{}/v1/traces", harness.http_endpoint()),
+        "application/json",
+        None,
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "{}");
 
     let TestCollector { collector, dir } = harness;
     let telemetry = collector.telemetry().clone();

@@ -121,10 +121,22 @@ impl Failure {
 
 type Answer<T> = Result<T, Box<Failure>>;
 
+/// An answer in proto3 JSON, which leaves unset message fields out: a full success is
+/// `{}`, where serde's derive would write `{"partialSuccess":null}`.
+fn json_body<T: OtlpResponse>(response: &T) -> Vec<u8> {
+    let Ok(mut value) = serde_json::to_value(response) else {
+        return b"{}".to_vec();
+    };
+    if let serde_json::Value::Object(fields) = &mut value {
+        fields.retain(|_, field| !field.is_null());
+    }
+    serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec())
+}
+
 fn success<T: OtlpResponse>(encoding: Encoding, response: &T) -> Response {
     let body = match encoding {
         Encoding::Protobuf => response.encode_to_vec(),
-        Encoding::Json => serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec()),
+        Encoding::Json => json_body(response),
     };
     (
         StatusCode::OK,

@@ -30,6 +30,32 @@ impl FlatBuilder {
         }
     }
 
+    /// An empty builder for `signal` whose batches carry `resource_attributes` and `scope_attributes` run-end
+    /// encoded (`RunEndEncoded(Int32, Map)`): one map per run of items under the same resource and scope, where
+    /// [`new`](Self::new)'s batches copy it onto every row. Otherwise the same rows and columns.
+    /// [`FlatParquetWriter::write_batch`](super::FlatParquetWriter::write_batch) takes these batches and encodes
+    /// each run's map once; a resource's attributes are most of a row's bytes.
+    ///
+    /// ```
+    /// use otlp_arrow::flat::FlatBuilder;
+    /// use otlp_arrow::{AnyRequest, Signal};
+    ///
+    /// let request = otlp_testkit::Generator::new(7).traces(8);
+    /// let mut builder = FlatBuilder::run_encoded(Signal::Traces);
+    /// builder.append(&AnyRequest::Traces(request)).unwrap();
+    /// let batch = builder.finish().unwrap();
+    /// assert_eq!(batch.num_rows(), 8);
+    /// let attributes = batch.column_by_name("resource_attributes").unwrap();
+    /// assert!(matches!(attributes.data_type(), arrow::datatypes::DataType::RunEndEncoded(..)));
+    /// ```
+    pub fn run_encoded(signal: Signal) -> Self {
+        match signal {
+            Signal::Traces => FlatBuilder::Traces(Box::new(TracesBuilder::run_encoded())),
+            Signal::Metrics => FlatBuilder::Metrics(Box::new(MetricsBuilder::run_encoded())),
+            Signal::Logs => FlatBuilder::Logs(Box::new(LogsBuilder::run_encoded())),
+        }
+    }
+
     /// The signal of the rows.
     pub fn signal(&self) -> Signal {
         match self {

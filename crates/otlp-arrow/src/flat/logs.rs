@@ -133,6 +133,15 @@ impl LogsBuilder {
         }
     }
 
+    /// An empty builder whose batches carry the resource and scope attribute maps run-end encoded (see
+    /// [`FlatBuilder::run_encoded`](super::FlatBuilder::run_encoded)).
+    pub(crate) fn run_encoded() -> Self {
+        Self {
+            ctx: Context::run_encoded(),
+            ..Self::new()
+        }
+    }
+
     /// The schema of the batches this builder produces.
     pub fn schema(&self) -> SchemaRef {
         schema()
@@ -282,7 +291,10 @@ impl LogsBuilder {
             self.event_name.finish_utf8(col::EVENT_NAME)?,
         ]);
         columns.extend(ctx.trailing);
-        Ok(RecordBatch::try_new(schema(), columns)?)
+        Ok(RecordBatch::try_new(
+            self.ctx.batch_schema(schema()),
+            columns,
+        )?)
     }
 }
 

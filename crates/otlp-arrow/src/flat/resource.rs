@@ -7,13 +7,18 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, StringArray, StructArray, UInt32Array};
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt32Type};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int32Array, ListArray, RunArray, StringArray, StructArray,
+    UInt32Array,
+};
+use arrow::datatypes::{
+    DataType, Field, FieldRef, Fields, Int32Type, Schema, SchemaRef, UInt32Type,
+};
 use arrow::record_batch::RecordBatch;
 use opentelemetry_proto::tonic::common::v1::{EntityRef, InstrumentationScope};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use super::columns::{BytesCol, ListCol, PrimCol};
+use super::columns::{BytesCol, ListCol, PrimCol, take_reserved};
 use super::schema::col;
 use super::value::{AttrsReader, MapCol, ValueRef, attributes_type};
 use crate::Error;
@@ -207,10 +212,12 @@ struct ResourceCols {
 }
 
 impl ResourceCols {
-    fn extend_n(&mut self, other: &Self, n: usize) {
+    /// Appends `other` `n` times, its attributes `attribute_copies` times.
+    fn extend_n(&mut self, other: &Self, n: usize, attribute_copies: usize) {
         self.id.extend_n(&other.id, n);
         self.service_name.extend_n(&other.service_name, n);
-        self.attributes.extend_n(&other.attributes, n);
+        self.attributes
+            .extend_n(&other.attributes, attribute_copies);
         self.dropped_attributes_count
             .extend_n(&other.dropped_attributes_count, n);
         self.entity_refs.extend_n(&other.entity_refs, n);
@@ -248,11 +255,13 @@ struct ScopeCols {
 }
 
 impl ScopeCols {
-    fn extend_n(&mut self, other: &Self, n: usize) {
+    /// Appends `other` `n` times, its attributes `attribute_copies` times.
+    fn extend_n(&mut self, other: &Self, n: usize, attribute_copies: usize) {
         self.id.extend_n(&other.id, n);
         self.name.extend_n(&other.name, n);
         self.version.extend_n(&other.version, n);
-        self.attributes.extend_n(&other.attributes, n);
+        self.attributes
+            .extend_n(&other.attributes, attribute_copies);
         self.dropped_attributes_count
             .extend_n(&other.dropped_attributes_count, n);
         self.schema_url.extend_n(&other.schema_url, n);
@@ -297,15 +306,38 @@ pub(crate) struct Context {
     rows_scope: ScopeCols,
     /// Items appended since the templates last changed.
     run: usize,
+    /// Where each run of rows ends, when the attribute maps are kept once per run instead of once per row
+    /// ([`run_encoded`](Self::run_encoded)).
+    run_ends: Option<Vec<i32>>,
     next_resource_id: u32,
     next_scope_id: u32,
 }
 
 impl Context {
+    /// A context whose batches carry `resource_attributes` and `scope_attributes` run-end encoded: one map per
+    /// run of items under the same resource and scope instead of a copy on every row. A resource's attributes
+    /// are most of a row's bytes; a writer that takes the runs ([`FlatParquetWriter`](super::FlatParquetWriter))
+    /// encodes each map once instead of copying, comparing and re-encoding it per item.
+    pub(crate) fn run_encoded() -> Self {
+        Self {
+            run_ends: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
     fn flush_run(&mut self) {
         if self.run > 0 {
-            self.rows_resource.extend_n(&self.resource, self.run);
-            self.rows_scope.extend_n(&self.scope, self.run);
+            let copies = match &mut self.run_ends {
+                Some(ends) => {
+                    // Rows are at most `i32::MAX` per batch: offsets are `i32` everywhere.
+                    ends.push((self.rows_resource.id.len() + self.run) as i32);
+                    1
+                }
+                None => self.run,
+            };
+            self.rows_resource
+                .extend_n(&self.resource, self.run, copies);
+            self.rows_scope.extend_n(&self.scope, self.run, copies);
             self.run = 0;
         }
     }
@@ -442,16 +474,32 @@ impl Context {
         self.flush_run();
         let r = &mut self.rows_resource;
         let s = &mut self.rows_scope;
+        let (resource_attributes, scope_attributes) = match &mut self.run_ends {
+            Some(ends) => {
+                let ends = Int32Array::new(take_reserved(ends).into(), None);
+                let runs = |map: ArrayRef| -> Result<ArrayRef, Error> {
+                    Ok(Arc::new(RunArray::<Int32Type>::try_new(&ends, &map)?))
+                };
+                (
+                    runs(r.attributes.finish(col::RESOURCE_ATTRIBUTES)?)?,
+                    runs(s.attributes.finish(col::SCOPE_ATTRIBUTES)?)?,
+                )
+            }
+            None => (
+                r.attributes.finish(col::RESOURCE_ATTRIBUTES)?,
+                s.attributes.finish(col::SCOPE_ATTRIBUTES)?,
+            ),
+        };
         Ok(ContextArrays {
             leading: vec![r.service_name.finish_utf8(col::SERVICE_NAME)?],
             trailing: vec![
-                r.attributes.finish(col::RESOURCE_ATTRIBUTES)?,
+                resource_attributes,
                 r.dropped_attributes_count.finish()?,
                 r.entity_refs.finish()?,
                 r.schema_url.finish_utf8(col::RESOURCE_SCHEMA_URL)?,
                 s.name.finish_utf8(col::SCOPE_NAME)?,
                 s.version.finish_utf8(col::SCOPE_VERSION)?,
-                s.attributes.finish(col::SCOPE_ATTRIBUTES)?,
+                scope_attributes,
                 s.dropped_attributes_count.finish()?,
                 s.schema_url.finish_utf8(col::SCOPE_SCHEMA_URL)?,
                 r.id.finish()?,
@@ -470,7 +518,64 @@ impl Context {
         self.flush_run();
         self.rows_resource.truncate(rows);
         self.rows_scope.truncate(rows);
+        if let Some(ends) = &mut self.run_ends {
+            let runs = kept_runs(ends, rows);
+            self.rows_resource.attributes.truncate(runs);
+            self.rows_scope.attributes.truncate(runs);
+        }
     }
+
+    /// The schema of this context's batches: `schema`, its attribute maps run-end encoded if they are.
+    pub(crate) fn batch_schema(&self, schema: SchemaRef) -> SchemaRef {
+        if self.run_ends.is_none() {
+            return schema;
+        }
+        let fields: Vec<FieldRef> = schema
+            .fields()
+            .iter()
+            .map(|field| match field.name().as_str() {
+                col::RESOURCE_ATTRIBUTES | col::SCOPE_ATTRIBUTES => {
+                    Arc::new(run_encoded_field(field))
+                }
+                _ => Arc::clone(field),
+            })
+            .collect();
+        Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+    }
+}
+
+/// `field` (a map) run-end encoded, as [`RunArray::try_new`] types it.
+pub(crate) fn run_encoded_field(field: &Field) -> Field {
+    let run_ends = Field::new(
+        Field::REE_RUN_ENDS_FIELD_DEFAULT_NAME,
+        DataType::Int32,
+        false,
+    );
+    let values = Field::new(
+        Field::REE_VALUES_FIELD_DEFAULT_NAME,
+        field.data_type().clone(),
+        true,
+    );
+    Field::new(
+        field.name(),
+        DataType::RunEndEncoded(Arc::new(run_ends), Arc::new(values)),
+        field.is_nullable(),
+    )
+    .with_metadata(field.metadata().clone())
+}
+
+/// Cuts the runs `ends` to the first `rows` rows and says how many runs are left.
+fn kept_runs(ends: &mut Vec<i32>, rows: usize) -> usize {
+    let whole = ends.partition_point(|&end| end as usize <= rows);
+    let covered = whole.checked_sub(1).map_or(0, |last| ends[last] as usize);
+    let kept = if covered < rows && whole < ends.len() {
+        ends[whole] = rows as i32;
+        whole + 1
+    } else {
+        whole
+    };
+    ends.truncate(kept);
+    kept
 }
 
 impl Context {
@@ -779,4 +884,27 @@ pub(crate) fn regroup(
         step(Step::Item(row))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_runs;
+
+    #[test]
+    fn runs_are_cut_where_the_rows_end() {
+        let cut = |rows: usize| {
+            let mut ends = vec![2, 5, 6, 10];
+            let kept = kept_runs(&mut ends, rows);
+            assert_eq!(kept, ends.len());
+            ends
+        };
+        assert_eq!(cut(0), Vec::<i32>::new());
+        assert_eq!(cut(1), [1]);
+        assert_eq!(cut(2), [2]);
+        assert_eq!(cut(3), [2, 3]);
+        assert_eq!(cut(6), [2, 5, 6]);
+        assert_eq!(cut(9), [2, 5, 6, 9]);
+        assert_eq!(cut(10), [2, 5, 6, 10]);
+        assert_eq!(cut(11), [2, 5, 6, 10]);
+    }
 }

@@ -17,7 +17,8 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{Array, MapArray};
+use arrow::array::{Array, AsArray, MapArray, RunArray};
+use arrow::datatypes::Int32Type;
 use bytes::Bytes;
 use parquet::basic::{
     Compression, Encoding, EncodingMask, PageType, Type as PhysicalType, ZstdLevel,
@@ -163,23 +164,76 @@ impl AttributesChunk {
         // each array is written from its columns.
         self.last_row_fresh = false;
         for row in 0..map.len() {
-            if !self.nullable && map.is_null(row) {
-                return Err(Error::InvalidOptions(format!(
-                    "null in the non-nullable map column {}",
-                    self.column
-                )));
+            self.append(&view, row, row.checked_sub(1))?;
+        }
+        Ok(())
+    }
+
+    /// Appends every row of `runs`, run-end encoded maps: a run's rows are its map's
+    /// encoding repeated, with no comparing.
+    pub(super) fn write_runs(&mut self, runs: &RunArray<Int32Type>) -> Result<(), Error> {
+        let map = runs.values().as_map_opt().ok_or_else(|| {
+            Error::NotOtlpArrow(format!("column {} runs are not maps", self.column))
+        })?;
+        let column = Arc::clone(&self.column);
+        let view = MapView::new(map, &column)?;
+        let ends = runs.run_ends();
+        let first = ends.get_start_physical_index();
+        self.last_row_fresh = false;
+        let mut start = 0;
+        // `sliced_values` clips the runs to the array's slice, relative to its start.
+        for (i, end) in ends.sliced_values().enumerate() {
+            let (value, rows) = (first + i, (end as usize).saturating_sub(start));
+            start = end as usize;
+            if rows == 0 {
+                continue;
             }
-            if self.last_row_fresh
-                && self.repeats.worth_comparing(row)
-                && self.repeats.record(view.same_rows(row - 1, row))
+            self.append(&view, value, value.checked_sub(1).filter(|_| i > 0))?;
+            for _ in 1..rows {
+                if self.last_row_fresh {
+                    self.repeat_last_row();
+                } else {
+                    self.write_row(&view, value);
+                }
+                if self.page_is_full() {
+                    self.end_page()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends `row` of `view`, copying the last row's encoding if `row` equals
+    /// `previous`, the row of `view` written last.
+    fn append(
+        &mut self,
+        view: &MapView<'_>,
+        row: usize,
+        previous: Option<usize>,
+    ) -> Result<(), Error> {
+        self.check_nullable(view, row)?;
+        match previous {
+            Some(previous)
+                if self.last_row_fresh
+                    && self.repeats.worth_comparing(row)
+                    && self.repeats.record(view.same_rows(previous, row)) =>
             {
                 self.repeat_last_row();
-            } else {
-                self.write_row(&view, row);
             }
-            if self.page_is_full() {
-                self.end_page()?;
-            }
+            _ => self.write_row(view, row),
+        }
+        if self.page_is_full() {
+            self.end_page()?;
+        }
+        Ok(())
+    }
+
+    fn check_nullable(&self, view: &MapView<'_>, row: usize) -> Result<(), Error> {
+        if !self.nullable && view.entries(row).is_none() {
+            return Err(Error::InvalidData {
+                table: "attributes",
+                reason: format!("null in the non-nullable map column {}", self.column),
+            });
         }
         Ok(())
     }
@@ -512,6 +566,8 @@ mod tests {
 
     use super::super::{FlatParquetWriter, ParquetOptions};
     use super::MapView;
+    use crate::flat::FlatBuilder;
+    use crate::flat::schema::col;
     use crate::{AnyRequest, Signal};
 
     fn write(requests: &[AnyRequest], options: ParquetOptions, attribute_maps: bool) -> Bytes {
@@ -709,5 +765,85 @@ mod tests {
         }
         // A resource's spans are one run of equal rows: written from the columns once.
         assert_eq!(resource_runs + 1, request.resource_spans.len());
+    }
+
+    /// Writes `requests` through `write_batch` in writes of 1024 rows, as the file
+    /// exporter does, from a builder that repeats the attribute maps or one that runs them.
+    fn write_in_batches(requests: &[AnyRequest], options: ParquetOptions, runs: bool) -> Bytes {
+        let signal = requests[0].signal();
+        let mut builder = if runs {
+            FlatBuilder::run_encoded(signal)
+        } else {
+            FlatBuilder::new(signal)
+        };
+        let mut writer = FlatParquetWriter::new(Vec::new(), signal, options).unwrap();
+        for request in requests {
+            builder.append(request).unwrap();
+            // A refused request leaves no row behind, in the middle of a run of rows too.
+            let mut refused = request.clone();
+            if let AnyRequest::Traces(traces) = &mut refused {
+                let spans = &mut traces.resource_spans[0].scope_spans[0].spans;
+                let last = spans.len() - 1;
+                spans[last].span_id = vec![1; 3];
+            }
+            if let AnyRequest::Logs(logs) = &mut refused {
+                let records = &mut logs.resource_logs[0].scope_logs[0].log_records;
+                let last = records.len() - 1;
+                records[last].trace_id = vec![1; 3];
+            }
+            if signal != Signal::Metrics {
+                assert!(builder.append(&refused).is_err());
+            }
+            while builder.len() >= 1024 {
+                let batch = builder.finish().unwrap();
+                writer.write_batch(&batch.slice(0, 1024)).unwrap();
+                let rest = batch.slice(1024, batch.num_rows() - 1024);
+                writer.write_batch(&rest).unwrap();
+            }
+        }
+        writer.write_batch(&builder.finish().unwrap()).unwrap();
+        Bytes::from(writer.finish().unwrap())
+    }
+
+    #[test]
+    fn run_encoded_batches_write_the_same_file_as_repeated_maps() {
+        for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
+            let requests = testkit(signal, 4, 1500);
+            for rows in [1000, 10_000] {
+                let options = ParquetOptions::default().with_max_row_group_rows(rows);
+                let runs = write_in_batches(&requests, options, true);
+                let repeated = write_in_batches(&requests, options, false);
+                assert!(runs == repeated, "{signal} at {rows} rows per group");
+                // The refused requests took container ids, so only those differ.
+                let without_ids = |batch: RecordBatch| {
+                    let mut batch = batch;
+                    for id in [col::RESOURCE_ID, col::SCOPE_ID] {
+                        let index = batch.schema().index_of(id).unwrap();
+                        batch.remove_column(index);
+                    }
+                    batch
+                };
+                let expected = without_ids(read(write(&requests, options, false)));
+                assert_eq!(
+                    without_ids(read(runs)),
+                    expected,
+                    "{signal} at {rows} rows per group"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_encoded_batch_of_another_shape_is_refused() {
+        let requests = testkit(Signal::Traces, 1, 10);
+        let mut builder = FlatBuilder::run_encoded(Signal::Traces);
+        builder.append(&requests[0]).unwrap();
+        let batch = builder.finish().unwrap();
+        let mut writer =
+            FlatParquetWriter::new(Vec::new(), Signal::Logs, ParquetOptions::default()).unwrap();
+        assert!(matches!(
+            writer.write_batch(&batch),
+            Err(crate::Error::NotOtlpArrow(_))
+        ));
     }
 }

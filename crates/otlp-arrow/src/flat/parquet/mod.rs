@@ -23,8 +23,10 @@ use self::attributes_chunk::ChunkLimits;
 use self::row_group::RowGroupWriter;
 use super::file::{FlatBuilder, decode};
 use super::metrics::metric_col;
+use super::resource::run_encoded_field;
 use super::schema::{col, flat_schema, flat_signal};
 use super::traces::decode_traces;
+use super::value::attributes_type;
 use crate::{AnyRequest, Error, Signal};
 
 mod attributes_chunk;
@@ -296,8 +298,14 @@ impl<W: Write + Send> FlatParquetWriter<W> {
         let props = options.properties(&schema)?;
         let writer =
             RowGroupWriter::new(sink, schema, props, options.chunk_limits(), attribute_maps)?;
+        // parquet-rs's own writer, the one compared with, does not take run-end encoded maps.
+        let builder = if attribute_maps {
+            FlatBuilder::run_encoded(signal)
+        } else {
+            FlatBuilder::new(signal)
+        };
         Ok(Self {
-            builder: FlatBuilder::new(signal),
+            builder,
             writer,
             rows: 0,
         })
@@ -317,9 +325,22 @@ impl<W: Write + Send> FlatParquetWriter<W> {
     }
 
     /// Writes a batch of this writer's flat schema, as a [`TracesBuilder`](super::TracesBuilder)
-    /// (or the logs or metrics one) produced it.
+    /// (or the logs or metrics one) produced it. The attribute map columns may come run-end
+    /// encoded, as [`FlatBuilder::run_encoded`] builds them: each run's map is then encoded once.
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), Error> {
-        if batch.schema().fields() != self.builder.schema().fields() {
+        let expected = self.builder.schema();
+        let fields_match = batch.schema().fields().len() == expected.fields().len()
+            && batch
+                .schema()
+                .fields()
+                .iter()
+                .zip(expected.fields())
+                .all(|(given, wanted)| {
+                    given == wanted
+                        || (wanted.data_type() == &attributes_type()
+                            && **given == run_encoded_field(wanted))
+                });
+        if !fields_match {
             return Err(Error::NotOtlpArrow(format!(
                 "the batch is not a flat {} batch",
                 self.signal()

@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Int32Type, SchemaRef};
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::file::metadata::KeyValue;
@@ -179,10 +179,17 @@ impl<W: Write + Send> RowGroupWriter<W> {
                     }
                 }
                 Route::Attributes(_, chunk) => {
-                    let map = column.as_map_opt().ok_or_else(|| {
-                        Error::NotOtlpArrow(format!("column {} is not a map", field.name()))
-                    })?;
-                    self.attributes[*chunk].write(map)?;
+                    let chunk = &mut self.attributes[*chunk];
+                    if let Some(map) = column.as_map_opt() {
+                        chunk.write(map)?;
+                    } else if let Some(runs) = column.as_run_opt::<Int32Type>() {
+                        chunk.write_runs(runs)?;
+                    } else {
+                        return Err(Error::NotOtlpArrow(format!(
+                            "column {} is neither a map nor run-end encoded maps",
+                            field.name()
+                        )));
+                    }
                 }
             }
         }

@@ -200,9 +200,14 @@ impl Layout {
                     .map_err(|e| io_error("cannot start", &partial, e))?,
             )),
         };
+        // The Parquet writer takes a resource's attributes once per run of its items instead of a copy per row.
+        let builder = match writer {
+            Writer::Parquet(_) => FlatBuilder::run_encoded(files.signal),
+            Writer::Arrow(_) => FlatBuilder::new(files.signal),
+        };
         Ok(OpenFile {
             writer,
-            builder: FlatBuilder::new(files.signal),
+            builder,
             partial,
             complete,
             opened: Instant::now(),

@@ -14,7 +14,8 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
 use super::columns::{BytesCol, IdCol, PrimCol};
-use super::resource::{Context, ContextReader, Step, column, context_methods, regroup};
+use super::context_reader::{ContextReader, Step, column, regroup};
+use super::resource::{Context, context_methods};
 use super::schema::{attributes_field, col, ids, timestamp_type, value_struct, with_context};
 use super::time::{from_timestamp, to_timestamp};
 use super::value::{AttrsReader, MapCol, ValueCols, ValueReader, ValueRef};

@@ -20,7 +20,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 
 use super::columns::{BoolCol, BytesCol, IdCol, ListCol, PrimCol};
-use super::resource::{Context, ContextReader, Step, column, context_methods, regroup};
+use super::context_reader::{ContextReader, Step, column, regroup};
+use super::resource::{Context, context_methods};
 use super::schema::{attributes_field, col, ids, list_of, timestamp_type, with_context};
 use super::time::{from_timestamp, to_timestamp};
 use super::value::{AttrsReader, MapCol, ValueRef};

@@ -293,6 +293,7 @@
 //! Arrow IPC file cannot replace a dictionary from one batch to the next.
 
 mod columns;
+mod context_reader;
 mod file;
 mod ipc;
 mod json;

@@ -31,11 +31,13 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60);
 
 /// Rows turned into Arrow arrays at a time before a Parquet writer takes them. The writer gathers every call into
 /// the same row group and cuts pages by size, so the file comes out the same as from one call per batch; what
-/// changes is memory. The flat layout repeats a span's resource on its row, so the arrays of a whole 8192-span
-/// batch weighed about 27 MB, and the builder keeps that capacity for the next batch (heaptrack of the embedded
-/// default under `loadgen --max`: 55 MB at the peak, of 217 MB in all). The price is allocations: each write costs
-/// a fixed number whatever its rows, so this path makes 1.20 allocations per span where whole 8192-row writes made
-/// 0.42 (the `allocations` bench, docs/benchmarks.md); memory is the scarcer of the two.
+/// changes is memory. Each write costs a fixed number of allocations whatever its rows, so larger writes allocate
+/// less per span (1024 rows: 1.15 per span for the file's share, 8192: 0.41; the `allocations` bench,
+/// docs/benchmarks.md) but hold more: the builder keeps a write's capacity reserved, and parquet-rs's levels and
+/// value buffers follow a write's size. Measured on the embedded default under `loadgen --max`, three alternating
+/// runs each, with resource and scope attributes run-end encoded: 1024 rows peaked at 112–115 MB resident, 4096 at
+/// 133–134 MB and 8192 at 148–158 MB, for the same CPU (4.29–4.48, 4.30–4.46 and 4.32–4.57 s per million spans);
+/// memory is the scarcer of the two.
 const PARQUET_ROWS_PER_WRITE: usize = 1024;
 
 /// Counts what goes through, for size-based rotation.

@@ -13,6 +13,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{Int32Type, SchemaRef};
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
+use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
@@ -20,6 +21,30 @@ use parquet::file::writer::SerializedFileWriter;
 use super::attributes_chunk::{AttributesChunk, ChunkLimits};
 use crate::Error;
 use crate::flat::value::attributes_type;
+
+/// parquet-rs makes a writer for every leaf of a row group, the leaves of the maps that go to
+/// [`AttributesChunk`] included, and gives each a zstd compression and decompression context
+/// (about 100 KB for the latter alone, made anew for every row group). Those writers never
+/// write, so their leaves are declared uncompressed to parquet-rs, which then makes no
+/// contexts; `AttributesChunk` compresses its pages itself and says so in its own metadata.
+fn without_codecs_for_attributes(
+    props: WriterProperties,
+    parquet_schema: &parquet::schema::types::SchemaDescriptor,
+    routes: &[Route],
+) -> WriterProperties {
+    let unused = routes.iter().filter_map(|route| match route {
+        Route::Attributes(leaves, _) => Some(leaves.clone()),
+        Route::Arrow(_) => None,
+    });
+    let mut builder = props.into_builder();
+    for leaf in unused.flatten() {
+        builder = builder.set_column_compression(
+            parquet_schema.column(leaf).path().clone(),
+            Compression::UNCOMPRESSED,
+        );
+    }
+    builder.build()
+}
 
 /// Which writer takes a top-level column, and its leaves among the file's.
 enum Route {
@@ -88,6 +113,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
                 None => Route::Arrow(leaves),
             });
         }
+        let props = without_codecs_for_attributes(props, &parquet_schema, &routes);
         let writer =
             SerializedFileWriter::new(sink, parquet_schema.root_schema_ptr(), Arc::new(props))?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());

@@ -35,13 +35,22 @@ fn encoding_engine(yaml: &str) -> TailSampler {
     engine(yaml).with_release_format(ReleaseFormat::Encoded)
 }
 
+/// The requests released encoded, concatenated: one request.
+fn released_bytes(decisions: &Decisions) -> Vec<u8> {
+    decisions
+        .released_encoded
+        .iter()
+        .flat_map(|request| request.bytes.iter().copied())
+        .collect()
+}
+
 /// Everything a call reports, in a comparable form; spans released encoded are decoded.
 fn summary(decisions: &Decisions) -> (Vec<ResourceSpans>, u64, u64, u64, Vec<(DropReason, u64)>) {
     let released = if decisions.released_encoded.is_empty() {
         decisions.released.clone()
     } else {
         assert!(decisions.released.is_empty(), "one form of release only");
-        ExportTraceServiceRequest::decode(decisions.released_encoded.as_slice())
+        ExportTraceServiceRequest::decode(released_bytes(decisions).as_slice())
             .expect("the released bytes decode")
             .resource_spans
     };
@@ -66,7 +75,8 @@ fn assert_agree(reference: &Decisions, others: &[Decisions], call: &str) {
         assert_eq!(summary(other), expected, "{call}, engine {i}");
         if other.released.is_empty() {
             assert_eq!(
-                other.released_encoded, expected_bytes,
+                released_bytes(other),
+                expected_bytes,
                 "{call}, engine {i}: bytes"
             );
         }
@@ -312,4 +322,66 @@ fn a_resource_is_held_once_whichever_encoding_brought_it() {
     assert_eq!(actual.released.len(), 1, "one resource, released once");
     assert_eq!(actual.released[0].resource, Some(resource));
     assert_eq!(actual.released_spans, 2);
+}
+
+#[test]
+fn a_large_release_comes_out_as_requests_of_about_a_mebibyte() {
+    let payload = "x".repeat(1000);
+    let spans: Vec<Span> = (0..3000u32)
+        .map(|n| {
+            let mut trace_id = vec![1; 16];
+            trace_id[..4].copy_from_slice(&n.to_be_bytes());
+            Span {
+                attributes: vec![attribute("payload", &payload)],
+                ..span(trace_id, "op")
+            }
+        })
+        .collect();
+    let resource = Some(Resource {
+        attributes: vec![attribute("service.name", "checkout")],
+        ..Default::default()
+    });
+    let request = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: resource.clone(),
+            scope_spans: vec![ScopeSpans {
+                spans: spans.clone(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let yaml = "decision_wait: 1s\npolicies:\n  - { name: all, type: always_sample }";
+    let mut engine = encoding_engine(yaml);
+    let start = Instant::now();
+    engine
+        .ingest_encoded(&request.encode_to_vec(), start)
+        .unwrap();
+    let out = engine.tick(start + Duration::from_secs(2));
+    assert_eq!(out.released_spans, 3000);
+    assert!(
+        out.released_encoded.len() >= 3,
+        "about 3 MB of spans in requests of about 1 MiB, got {} requests",
+        out.released_encoded.len()
+    );
+    let mut released = Vec::new();
+    for request in &out.released_encoded {
+        assert!(
+            request.bytes.len() <= (1 << 20) + 2048,
+            "a request of {} bytes",
+            request.bytes.len()
+        );
+        let decoded = ExportTraceServiceRequest::decode(request.bytes.as_slice()).unwrap();
+        // Each request carries the resource and the scope of its spans, once.
+        let [resource_spans] = decoded.resource_spans.as_slice() else {
+            panic!("{} resources in one request", decoded.resource_spans.len());
+        };
+        assert_eq!(resource_spans.resource, resource);
+        let [scope_spans] = resource_spans.scope_spans.as_slice() else {
+            panic!("{} scopes in one request", resource_spans.scope_spans.len());
+        };
+        assert_eq!(request.spans, scope_spans.spans.len() as u64);
+        released.extend(scope_spans.spans.iter().cloned());
+    }
+    assert_eq!(released, spans, "every span, in the order released");
 }

@@ -12,7 +12,7 @@ use super::config::TailSamplingConfig;
 use super::encoded::{Buffer, split_encoded};
 use super::headers::HeaderTable;
 use super::policy::{Policy, PolicyDecision, combine};
-use super::release::EncodedRelease;
+use super::release::{EncodedRelease, EncodedSpans};
 use super::store::{SpanStore, store_by_trace};
 use super::trace::{PendingTrace, Reassembler, StoredPiece, TracePiece, split_by_trace};
 use super::view::{SpanTable, TraceRecords, TraceView};
@@ -117,9 +117,10 @@ pub struct Decisions {
     /// spans of traces already sampled. Spans that arrived in the same `ResourceSpans` (and
     /// scope) are merged back into one, so resources are not repeated per trace.
     pub released: Vec<ResourceSpans>,
-    /// The same spans with [`ReleaseFormat::Encoded`]: an encoded `ExportTraceServiceRequest`
-    /// (empty when nothing was released), merged by resource and scope likewise.
-    pub released_encoded: Vec<u8>,
+    /// The same spans with [`ReleaseFormat::Encoded`]: encoded `ExportTraceServiceRequest`s
+    /// (none when nothing was released), merged by resource and scope likewise, of about 1 MiB
+    /// each; concatenated, they are one request.
+    pub released_encoded: Vec<EncodedSpans>,
     /// Number of spans in `released` or `released_encoded`.
     pub released_spans: u64,
     /// Traces decided as sampled by this call.
@@ -134,7 +135,6 @@ impl Decisions {
     /// Adds another call's results to this one.
     pub fn merge(&mut self, other: Decisions) {
         self.released.extend(other.released);
-        // Encoded requests add up by concatenation.
         self.released_encoded.extend(other.released_encoded);
         self.released_spans += other.released_spans;
         self.sampled_traces += other.sampled_traces;
@@ -190,7 +190,7 @@ impl Releaser {
                 for scope in piece.scopes {
                     match store.read(scope.records) {
                         Ok(records) => {
-                            release.push(&piece.resource, &scope.scope, records);
+                            release.push(&piece.resource, &scope.scope, records, scope.span_count);
                             out.released_spans += scope.span_count;
                         }
                         Err(_) => out.dropped.add(DropReason::Undecodable, scope.span_count),

@@ -16,4 +16,5 @@ mod view;
 pub use config::TailSamplingConfig;
 pub use engine::{Decisions, DropCounts, DropReason, ReleaseFormat, TailSampler};
 pub use policy::PolicyDecision;
+pub use release::EncodedSpans;
 pub use trace::heap_size_resource_spans;

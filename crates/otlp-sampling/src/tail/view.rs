@@ -340,7 +340,7 @@ impl TraceRecords {
     pub(crate) fn release_into(&self, release: &mut EncodedRelease) {
         for run in self.readable() {
             if let Some(records) = self.bytes.get(run.range.clone()) {
-                release.push(&run.resource, &run.scope, records);
+                release.push(&run.resource, &run.scope, records, run.spans);
             }
         }
     }

@@ -82,16 +82,20 @@ impl Shared {
                 .add(Signal::Traces, spans as usize, reason.as_str());
         }
         if decisions.released_spans > 0 {
-            // The engine releases encoded (set in `start`); its bytes are records of requests the receivers checked
-            // as `Batch::from_encoded` asks, or of decoded spans cleaned in `consume`.
-            let released = Batch::from_encoded(
-                Signal::Traces,
-                bytes::Bytes::from(decisions.released_encoded),
-                decisions.released_spans as usize,
-            );
-            self.released.add(released.item_count());
-            // Both are traces batches, so append cannot hand anything back.
-            let _ = self.outbox.lock().append(released);
+            let mut outbox = self.outbox.lock();
+            for request in decisions.released_encoded {
+                // The engine releases encoded (set in `start`); its bytes are records of requests the receivers
+                // checked as `Batch::from_encoded` asks, or of decoded spans cleaned in `consume`.
+                let released = Batch::from_encoded(
+                    Signal::Traces,
+                    bytes::Bytes::from(request.bytes),
+                    request.spans as usize,
+                );
+                self.released.add(released.item_count());
+                // Both are traces batches, so append cannot hand anything back.
+                let _ = outbox.append(released);
+            }
+            drop(outbox);
             self.wake.notify_one();
         }
     }

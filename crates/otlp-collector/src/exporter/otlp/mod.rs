@@ -3,6 +3,7 @@
 
 mod codec;
 mod config;
+mod parts_body;
 
 pub use config::{GrpcClientKeepalive, OtlpGrpcExporterConfig};
 
@@ -16,6 +17,7 @@ use codec::EncodedCodec;
 pub(crate) use config::grpc_endpoint;
 use config::metadata;
 use otlp_model::{OtlpRequest, OtlpResponse, Rejected, Signal, with_signal};
+use parts_body::{EncodedParts, SendParts};
 use std::sync::Arc;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
@@ -127,14 +129,25 @@ impl OtlpGrpcExport {
         &self,
         body: Vec<Bytes>,
     ) -> Result<Delivered, ExportError> {
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-        if let Some(encoding) = self.compression {
-            grpc = grpc.send_compressed(encoding);
-        }
+        let mut grpc = tonic::client::Grpc::new(SendParts(self.channel.clone()));
+        let mut request = match self.compression {
+            Some(encoding) => {
+                grpc = grpc.send_compressed(encoding);
+                tonic::Request::new(body)
+            }
+            // Sent as they are, by `SendParts`, rather than copied into the message tonic encodes.
+            None => match EncodedParts::new(body) {
+                Ok(parts) => {
+                    let mut request = tonic::Request::new(Vec::new());
+                    request.extensions_mut().insert(parts);
+                    request
+                }
+                Err(body) => tonic::Request::new(body),
+            },
+        };
         grpc.ready()
             .await
             .map_err(|e| ExportError::retryable(format!("cannot connect: {e}")))?;
-        let mut request = tonic::Request::new(body);
         *request.metadata_mut() = self.metadata.clone();
         let path = http::uri::PathAndQuery::from_static(R::GRPC_METHOD);
         let response = grpc

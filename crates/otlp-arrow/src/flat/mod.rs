@@ -299,6 +299,7 @@ mod ipc;
 mod json;
 mod logs;
 mod metrics;
+mod metrics_reader;
 mod parquet;
 mod prune;
 mod resource;
@@ -313,8 +314,9 @@ pub use ipc::{FlatIpcReader, FlatIpcWriter};
 pub use logs::{LogInfo, LogsBuilder, decode_logs};
 pub use metrics::{
     ExemplarInfo, MetricData, MetricInfo, MetricsBuilder, NumberValue, PointData, PointTimes,
-    decode_metrics, metric_col,
+    metric_col,
 };
+pub use metrics_reader::decode_metrics;
 pub use parquet::{
     FlatParquetReader, FlatParquetWriter, ParquetOptions, READ_BATCH_ROWS, TraceSearch,
 };

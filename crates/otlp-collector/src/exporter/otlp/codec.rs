@@ -1,7 +1,8 @@
 //! A gRPC codec that sends an already encoded request and decodes the typed response, so a retry sends the same
 //! bytes instead of encoding the batch again. The request comes in parts (the requests a batch was made of, as
-//! received), written one after the other into the gRPC frame: their concatenation is the request, and they are
-//! copied once, into the frame.
+//! received), written one after the other into the gRPC frame: their concatenation is the request. This encoder
+//! copies them once, into the frame tonic compresses; an uncompressed request is not copied at all
+//! (`parts_body.rs`), and this codec then encodes an empty message that is never sent.
 
 use bytes::{Buf, BufMut, Bytes};
 use std::marker::PhantomData;

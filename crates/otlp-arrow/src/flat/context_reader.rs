@@ -1,7 +1,9 @@
 //! Reading the resource and scope columns of flat rows back, and regrouping the rows into
 //! OTLP's `Resource*` and `Scope*` containers.
 
-use arrow::array::{Array, AsArray, ListArray, StringArray, UInt32Array};
+use arrow::array::{
+    Array, AsArray, FixedSizeBinaryArray, ListArray, StringArray, StructArray, UInt32Array,
+};
 use arrow::record_batch::RecordBatch;
 use opentelemetry_proto::tonic::common::v1::{EntityRef, InstrumentationScope};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -27,6 +29,35 @@ pub(crate) fn column<'a, T: 'static>(
             expected,
             actual: array.data_type().to_string(),
         })
+}
+
+/// A child of a struct column, looked up by name and type; `parent` names the struct in errors.
+pub(crate) fn struct_child<'a, T: 'static>(
+    s: &'a StructArray,
+    name: &str,
+    expected: &'static str,
+    parent: &str,
+) -> Result<&'a T, Error> {
+    let child = s
+        .column_by_name(name)
+        .ok_or_else(|| Error::MissingColumn(format!("{parent}.{name}")))?;
+    child
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| Error::ColumnType {
+            column: format!("{parent}.{name}"),
+            expected,
+            actual: child.data_type().to_string(),
+        })
+}
+
+/// An id column's value as OTLP holds it: empty for a null.
+pub(crate) fn id_vec(array: &FixedSizeBinaryArray, i: usize) -> Vec<u8> {
+    if array.is_null(i) {
+        Vec::new()
+    } else {
+        array.value(i).to_vec()
+    }
 }
 
 /// Reads the resource and scope columns back, and tells where a new container starts.

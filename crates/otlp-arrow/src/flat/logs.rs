@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
 use super::columns::{BytesCol, IdCol, PrimCol};
-use super::context_reader::{ContextReader, Step, column, regroup};
+use super::context_reader::{ContextReader, Step, column, id_vec, regroup};
 use super::resource::{Context, context_methods};
 use super::schema::{attributes_field, col, ids, timestamp_type, value_struct, with_context};
 use super::time::{from_timestamp, to_timestamp};
@@ -296,14 +296,6 @@ impl LogsBuilder {
             self.ctx.batch_schema(schema()),
             columns,
         )?)
-    }
-}
-
-fn id_vec(array: &FixedSizeBinaryArray, i: usize) -> Vec<u8> {
-    if array.is_null(i) {
-        Vec::new()
-    } else {
-        array.value(i).to_vec()
     }
 }
 

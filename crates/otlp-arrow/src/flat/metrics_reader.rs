@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     summary_data_point,
 };
 
-use super::context_reader::{ContextReader, Step, column, regroup};
+use super::context_reader::{ContextReader, Step, column, id_vec, regroup, struct_child};
 use super::metrics::{NumberValue, metric_col as mc};
 use super::schema::col;
 use super::time::from_timestamp;
@@ -41,14 +41,6 @@ fn opt_f64(array: &Float64Array, i: usize) -> Option<f64> {
     array.is_valid(i).then(|| array.value(i))
 }
 
-fn id_vec(array: &FixedSizeBinaryArray, i: usize) -> Vec<u8> {
-    if array.is_null(i) {
-        Vec::new()
-    } else {
-        array.value(i).to_vec()
-    }
-}
-
 fn list_values<'a, T: 'static>(
     list: &'a ListArray,
     name: &str,
@@ -67,25 +59,6 @@ fn list_values<'a, T: 'static>(
 fn range(list: &ListArray, i: usize) -> std::ops::Range<usize> {
     let offsets = list.value_offsets();
     offsets[i] as usize..offsets[i + 1] as usize
-}
-
-fn struct_child<'a, T: 'static>(
-    s: &'a StructArray,
-    name: &str,
-    expected: &'static str,
-    parent: &str,
-) -> Result<&'a T, Error> {
-    let child = s
-        .column_by_name(name)
-        .ok_or_else(|| Error::MissingColumn(format!("{parent}.{name}")))?;
-    child
-        .as_any()
-        .downcast_ref::<T>()
-        .ok_or_else(|| Error::ColumnType {
-            column: format!("{parent}.{name}"),
-            expected,
-            actual: child.data_type().to_string(),
-        })
 }
 
 fn missing_value(column: &'static str, row: usize) -> Error {

@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 
 use super::columns::{BytesCol, IdCol, ListCol, PrimCol};
-use super::context_reader::{ContextReader, Step, column, regroup};
+use super::context_reader::{ContextReader, Step, column, id_vec, regroup, struct_child};
 use super::resource::{Context, context_methods};
 use super::schema::{attributes_field, col, ids, list_of, timestamp_type, with_context};
 use super::time::{from_timestamp, to_timestamp};
@@ -557,33 +557,6 @@ impl TracesBuilder {
             columns,
         )?)
     }
-}
-
-fn id_vec(array: &FixedSizeBinaryArray, i: usize) -> Vec<u8> {
-    if array.is_null(i) {
-        Vec::new()
-    } else {
-        array.value(i).to_vec()
-    }
-}
-
-fn struct_child<'a, T: 'static>(
-    s: &'a StructArray,
-    name: &str,
-    expected: &'static str,
-    parent: &str,
-) -> Result<&'a T, Error> {
-    let child = s
-        .column_by_name(name)
-        .ok_or_else(|| Error::MissingColumn(format!("{parent}.{name}")))?;
-    child
-        .as_any()
-        .downcast_ref::<T>()
-        .ok_or_else(|| Error::ColumnType {
-            column: format!("{parent}.{name}"),
-            expected,
-            actual: child.data_type().to_string(),
-        })
 }
 
 fn list_items<'a>(list: &'a ListArray, name: &str) -> Result<&'a StructArray, Error> {

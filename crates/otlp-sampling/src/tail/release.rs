@@ -71,7 +71,7 @@ pub struct EncodedSpans {
 /// growing a buffer per scope, then the request, reallocated and copied each of them as it grew.
 /// Headers are told apart by address, so each one gathered is held here: its address cannot be
 /// freed and reused by another header while the release is being gathered.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct EncodedRelease {
     records: Vec<u8>,
     /// Spans in `records`.
@@ -81,30 +81,9 @@ pub(crate) struct EncodedRelease {
     by_scope: HashMap<(usize, usize), usize>,
     /// Requests written since the last [`EncodedRelease::write_into`].
     written: Vec<EncodedSpans>,
-    /// Records gathered before a request is written.
-    request_record_bytes: usize,
-}
-
-impl Default for EncodedRelease {
-    fn default() -> Self {
-        Self::with_request_record_bytes(REQUEST_RECORD_BYTES)
-    }
 }
 
 impl EncodedRelease {
-    /// A release that writes a request each time about `bytes` of records are gathered.
-    pub(crate) fn with_request_record_bytes(bytes: usize) -> Self {
-        EncodedRelease {
-            records: Vec::new(),
-            spans: 0,
-            resources: Vec::new(),
-            by_resource: HashMap::new(),
-            by_scope: HashMap::new(),
-            written: Vec::new(),
-            request_record_bytes: bytes,
-        }
-    }
-
     /// Adds `records` (`ScopeSpans.spans` fields, `spans` of them) of `scope` in `resource`.
     pub(crate) fn push(
         &mut self,
@@ -113,9 +92,7 @@ impl EncodedRelease {
         records: &[u8],
         spans: u64,
     ) {
-        if !self.records.is_empty()
-            && self.records.len() + records.len() > self.request_record_bytes
-        {
+        if !self.records.is_empty() && self.records.len() + records.len() > REQUEST_RECORD_BYTES {
             self.write_request();
         }
         let resources = &mut self.resources;
@@ -164,7 +141,7 @@ impl EncodedRelease {
         }
         out.append(&mut self.written);
         // A single trace larger than a request grows the buffer past it; that is not kept.
-        if self.records.capacity() > 2 * self.request_record_bytes {
+        if self.records.capacity() > 2 * REQUEST_RECORD_BYTES {
             self.records = Vec::new();
         }
     }

@@ -324,6 +324,12 @@ impl TailSampler {
             .iter()
             .map(Policy::from_config)
             .collect::<Result<Vec<_>>>()?;
+        let mut attribute_keys = Vec::new();
+        for policy in &policies {
+            policy.attribute_keys(&mut attribute_keys);
+        }
+        attribute_keys.sort_unstable();
+        attribute_keys.dedup();
         let expected = config
             .expected_new_traces_per_sec
             .saturating_mul(config.decision_wait.as_secs().max(1))
@@ -347,7 +353,7 @@ impl TailSampler {
             decisions_scratch: HashSet::new(),
             release_format: ReleaseFormat::default(),
             records: TraceRecords::default(),
-            spans: SpanTable::default(),
+            spans: SpanTable::keeping(attribute_keys),
             release_buffers: EncodedRelease::default(),
         })
     }

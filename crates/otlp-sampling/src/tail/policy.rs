@@ -301,6 +301,34 @@ impl Policy {
         })
     }
 
+    /// Adds to `keys` the span attribute keys this policy (or a policy within it) looks up.
+    pub(crate) fn attribute_keys(&self, keys: &mut Vec<String>) {
+        match &self.evaluator {
+            Evaluator::Numeric { key, .. }
+            | Evaluator::StringAttribute { key, .. }
+            | Evaluator::BooleanAttribute { key, .. } => keys.push(key.clone()),
+            Evaluator::And(policies) | Evaluator::Drop(policies) => {
+                policies
+                    .iter()
+                    .for_each(|policy| policy.attribute_keys(keys));
+            }
+            Evaluator::Composite { entries, .. } => {
+                entries
+                    .iter()
+                    .for_each(|entry| entry.policy.attribute_keys(keys));
+            }
+            Evaluator::AlwaysSample
+            | Evaluator::Latency { .. }
+            | Evaluator::ConsistentProbability(_)
+            | Evaluator::SaltedProbability { .. }
+            | Evaluator::StatusCode(_)
+            | Evaluator::TraceState { .. }
+            | Evaluator::RateLimiting { .. }
+            | Evaluator::BytesLimiting { .. }
+            | Evaluator::SpanCount { .. } => {}
+        }
+    }
+
     pub(crate) fn evaluate(&mut self, trace: &TraceView<'_>, now: Instant) -> PolicyDecision {
         use PolicyDecision::{Dropped, NotSampled, Sampled};
         let sampled_if = |condition: bool| if condition { Sampled } else { NotSampled };

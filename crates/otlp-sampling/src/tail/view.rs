@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::ScopeSpans;
-use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, WireError, for_each_field, single_field};
+use otlp_model::wire::{
+    Fields, RECURSION_LIMIT, Value, WireError, for_each_field, leading_len_field, single_field,
+};
 use prost::Message;
 
 use super::release::EncodedRelease;
@@ -103,9 +105,31 @@ pub(crate) struct SpanFacts {
 pub(crate) struct SpanTable {
     spans: Vec<SpanFacts>,
     attributes: Vec<AttributeFacts>,
+    /// The only attribute keys kept, or `None` to keep every attribute.
+    keys: Option<Vec<Box<[u8]>>>,
 }
 
 impl SpanTable {
+    /// A table that keeps only the attributes under `keys`: those the policies look up. Reading
+    /// every attribute's value was about a third of reading the records for 10 policies that ask
+    /// for three keys.
+    pub(crate) fn keeping(keys: impl IntoIterator<Item = String>) -> Self {
+        SpanTable {
+            keys: Some(
+                keys.into_iter()
+                    .map(|key| key.into_bytes().into_boxed_slice())
+                    .collect(),
+            ),
+            ..SpanTable::default()
+        }
+    }
+
+    fn keeps(&self, key: &[u8]) -> bool {
+        self.keys
+            .as_ref()
+            .is_none_or(|keys| keys.iter().any(|kept| **kept == *key))
+    }
+
     pub(crate) fn clear(&mut self) {
         self.spans.clear();
         self.attributes.clear();
@@ -163,8 +187,14 @@ impl SpanTable {
                     facts.trace_state = range_of(bytes, text);
                 }
                 (span_field::ATTRIBUTES, Value::Len(key_value)) => {
+                    // The receiver's scan (or prost) checked the value of an attribute skipped here.
+                    if sole_key(key_value).is_some_and(|key| !self.keeps(key)) {
+                        continue;
+                    }
                     let attribute = read_key_value(bytes, key_value)?;
-                    self.attributes.push(attribute);
+                    if self.keeps(bytes.get(attribute.key.clone()).unwrap_or_default()) {
+                        self.attributes.push(attribute);
+                    }
                 }
                 (span_field::STATUS, Value::Len(status)) => {
                     // Occurrences merge: a later one without a code keeps the earlier code.
@@ -202,6 +232,17 @@ impl SpanTable {
             bytes,
         })
     }
+}
+
+/// The key of a `KeyValue` encoded as its key and then one other field, as nearly every attribute
+/// is; `None` for any other shape, which is read in full (a repeated key field, say: the last one
+/// is the key).
+fn sole_key(key_value: &[u8]) -> Option<&[u8]> {
+    let (KEY_VALUE_KEY, key, rest) = leading_len_field(key_value)? else {
+        return None;
+    };
+    single_field(rest).filter(|(field, _)| *field != KEY_VALUE_KEY)?;
+    Some(key)
 }
 
 fn read_key_value(bytes: &[u8], key_value: &[u8]) -> Result<AttributeFacts, WireError> {
@@ -775,6 +816,43 @@ mod tests {
             }
             assert_reads_as_prost_decodes(&records);
         }
+    }
+
+    #[test]
+    fn a_table_for_some_keys_keeps_only_their_attributes() {
+        let span = Span {
+            attributes: vec![
+                attribute("http.route", any_value::Value::StringValue("/a".into())),
+                attribute("other", any_value::Value::IntValue(1)),
+                attribute("debug", any_value::Value::BoolValue(true)),
+            ],
+            ..Default::default()
+        };
+        let mut encoded = span.encode_to_vec();
+        // Key fields twice, as prost reads them: the last one, "debug", is the attribute's key.
+        let mut repeated_key = Vec::new();
+        field(&mut repeated_key, 1, b"other");
+        field(&mut repeated_key, 1, b"debug");
+        let value = AnyValue {
+            value: Some(any_value::Value::BoolValue(false)),
+        };
+        field(&mut repeated_key, 2, &value.encode_to_vec());
+        field(&mut encoded, span_field::ATTRIBUTES, &repeated_key);
+        let mut records = Vec::new();
+        field(&mut records, 2, &encoded);
+        let mut table = SpanTable::keeping(["debug".to_owned(), "http.route".to_owned()]);
+        table.read_records(&records, 0..records.len()).unwrap();
+        let spans: Vec<_> = table.spans(&records).map(read).collect();
+        let [(.., kept)] = spans.as_slice() else {
+            panic!("{} spans", spans.len());
+        };
+        let expected = [
+            ("http.route", "str /a"),
+            ("debug", "bool true"),
+            ("debug", "bool false"),
+        ]
+        .map(|(key, value)| (key.to_owned(), Some(value.to_owned())));
+        assert_eq!(kept, &expected);
     }
 
     #[test]

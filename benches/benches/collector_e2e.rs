@@ -31,6 +31,8 @@ const SECONDS: u64 = 10;
 /// The fixed rate, in spans per second: well below what the slowest config sustains on two cores.
 const FIXED_RATE: u64 = 50_000;
 const SPANS_PER_REQUEST: usize = 100;
+/// What tokio's multi-threaded runtime reads for its worker count when the code sets none.
+const WORKERS_ENV: &str = "TOKIO_WORKER_THREADS";
 /// The memory scenario: spans per second and seconds of sending, so that `decision_wait` (30 s) holds about
 /// 100,000 spans when the send ends and the first decisions are due.
 const HOLD_RATE: u64 = 3_400;
@@ -136,14 +138,21 @@ impl Drop for Running {
     }
 }
 
-fn start_collector(binary: &Path, yaml: &str, grpc: u16) -> Running {
+/// Starts `otlp-suite collect` on `yaml`, with `workers` runtime worker threads (tokio's
+/// `TOKIO_WORKER_THREADS`), or one per core when `None`.
+fn start_collector(binary: &Path, yaml: &str, grpc: u16, workers: Option<usize>) -> Running {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temp dir: {e}"));
     let yaml = yaml.replace("{dir}", &dir.path().display().to_string());
     let config = dir.path().join("collector.yaml");
     std::fs::write(&config, yaml).unwrap_or_else(|e| panic!("cannot write the config: {e}"));
     let log = std::fs::File::create(dir.path().join("collector.log"))
         .unwrap_or_else(|e| panic!("cannot create the log: {e}"));
-    let child = Command::new(binary)
+    let mut command = Command::new(binary);
+    match workers {
+        Some(workers) => command.env(WORKERS_ENV, workers.to_string()),
+        None => command.env_remove(WORKERS_ENV),
+    };
+    let child = command
         .args(["collect", "--config"])
         .arg(&config)
         .stdout(Stdio::null())
@@ -517,7 +526,9 @@ fn main() {
             Some("memory_limiter, tail_sampling, batch"),
         ),
     ] {
-        for rate in [None, Some(FIXED_RATE)] {
+        // One worker as well as one per core: on two cores shared with the load generator, the
+        // runtime's second worker costs CPU in wake-ups and stealing (docs/operations.md).
+        for (rate, workers) in [(None, None), (Some(FIXED_RATE), None), (None, Some(1))] {
             let (grpc, http, health, metrics) =
                 (free_port(), free_port(), free_port(), free_port());
             let yaml = match processors {
@@ -526,7 +537,7 @@ fn main() {
                     pipeline_config(grpc, metrics, processors, sink.port, Duration::from_secs(2))
                 }
             };
-            let running = start_collector(&binary, &yaml, grpc);
+            let running = start_collector(&binary, &yaml, grpc, workers);
             let outcome = run_load(
                 &loadgen,
                 grpc,
@@ -534,15 +545,19 @@ fn main() {
                 (rate, seconds()),
                 Held::NotAsked,
             );
+            let load = match (rate, workers) {
+                (Some(rate), _) => format!("{rate}/s"),
+                (None, None) => "max".to_owned(),
+                (None, Some(workers)) => format!("max, {workers} runtime worker"),
+            };
             eprintln!(
-                "collector_e2e: {name}, {}: {:.0} spans/s, {:.2} CPU s per million spans, p99 {:.1} ms, peak RSS {:.0} MB",
-                rate.map_or("--max".to_owned(), |r| format!("{r} spans/s")),
+                "collector_e2e: {name}, {load}: {:.0} spans/s, {:.2} CPU s per million spans, p99 {:.1} ms, peak RSS {:.0} MB",
                 outcome.spans_per_second,
                 outcome.cpu_per_million,
                 outcome.p99_ms,
                 outcome.peak_rss as f64 / 1e6
             );
-            rows.push((name, rate, outcome));
+            rows.push((name, load, outcome));
         }
     }
     let receiving = receive_floor(&loadgen, &sink);
@@ -572,11 +587,10 @@ fn main() {
         seconds()
     );
     note.push_str("| config | load | spans/s | CPU s per million spans | vs prost-decode floor | p99 latency | peak RSS | refused requests |\n|---|---|---|---|---|---|---|---|\n");
-    for (name, rate, outcome) in &rows {
+    for (name, load, outcome) in &rows {
         let _ = writeln!(
             note,
-            "| {name} | {} | {:.0} | {:.2} | {:.1}x | {:.1} ms | {:.0} MB | {} |",
-            rate.map_or("max".to_owned(), |r| format!("{r}/s")),
+            "| {name} | {load} | {:.0} | {:.2} | {:.1}x | {:.1} ms | {:.0} MB | {} |",
             outcome.spans_per_second,
             outcome.cpu_per_million,
             outcome.cpu_per_million / floor.max(1e-9),
@@ -616,7 +630,7 @@ fn hold_spans(binary: &Path, loadgen: &Path, sink: u16) -> String {
         sink,
         Duration::from_secs(hold_seconds),
     );
-    let running = start_collector(binary, &yaml, grpc);
+    let running = start_collector(binary, &yaml, grpc, None);
     let pid = running.child.id();
     // Past start-up (the metrics endpoint answers), before any span.
     let deadline = Instant::now() + Duration::from_secs(30);

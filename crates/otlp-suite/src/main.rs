@@ -141,7 +141,9 @@ async fn collect(
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!("collector running with {source}; Ctrl-C to stop");
+    // The worker count is tokio's (one per core, or TOKIO_WORKER_THREADS): worth seeing when CPU is tuned.
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    tracing::info!(workers, "collector running with {source}; Ctrl-C to stop");
     // A fleet member replaces its pipelines with each fleet config version it accepts until it is stopped.
     #[cfg(feature = "fleet")]
     let Some(collector) =

@@ -1,84 +1,29 @@
-//! Metric data points as flat rows: the builder and its prost driver. The way back is in
-//! `metrics_reader.rs`.
+//! Metric data points as flat rows: the builder, driven by a prost request in `request.rs`. The
+//! way back is in `metrics_reader.rs`.
 
-use std::sync::{Arc, OnceLock};
+mod request;
+mod schema;
+
+use std::sync::Arc;
 
 use arrow::array::{ArrayRef, StructArray};
 use arrow::datatypes::{
-    DataType, Field, FieldRef, Fields, Float64Type, Int32Type, Int64Type, SchemaRef,
-    TimestampNanosecondType, UInt32Type, UInt64Type,
+    DataType, Field, Float64Type, Int32Type, Int64Type, SchemaRef, TimestampNanosecondType,
+    UInt32Type, UInt64Type,
 };
 use arrow::record_batch::RecordBatch;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::{
-    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, Sum, Summary, SummaryDataPoint, exemplar,
-    exponential_histogram_data_point, metric, number_data_point,
-};
 
 use super::columns::{BoolCol, BytesCol, IdCol, ListCol, PrimCol};
 use super::resource::{Context, context_methods};
-use super::schema::{attributes_field, col, ids, list_of, timestamp_type, with_context};
+use super::schema::{col, timestamp_type};
 use super::time::to_timestamp;
 use super::value::{MapCol, ValueRef};
-use crate::{Error, Signal};
+use crate::Error;
 
-/// Metric column names (beyond the shared ones in [`col`]).
-pub mod metric_col {
-    /// `Metric.name`.
-    pub const METRIC_NAME: &str = "metric_name";
-    /// `Metric.description`.
-    pub const METRIC_DESCRIPTION: &str = "metric_description";
-    /// `Metric.unit`.
-    pub const METRIC_UNIT: &str = "metric_unit";
-    /// `Metric.metadata`.
-    pub const METRIC_METADATA: &str = "metric_metadata";
-    /// `gauge`, `sum`, `histogram`, `exponential_histogram` or `summary`.
-    pub const METRIC_TYPE: &str = "metric_type";
-    /// Numbers the metrics of a file; a new value starts a new `Metric`.
-    pub const METRIC_ID: &str = "metric_id";
-    /// Sums and histograms: `aggregation_temporality` (1 delta, 2 cumulative).
-    pub const AGGREGATION_TEMPORALITY: &str = "aggregation_temporality";
-    /// Sums: `is_monotonic`.
-    pub const IS_MONOTONIC: &str = "is_monotonic";
-    /// Gauges and sums: a double value.
-    pub const VALUE_DOUBLE: &str = "value_double";
-    /// Gauges and sums: an integer value.
-    pub const VALUE_INT: &str = "value_int";
-    /// Histograms and summaries: `count`.
-    pub const COUNT: &str = "count";
-    /// Histograms and summaries: `sum` (null when a histogram has none).
-    pub const SUM: &str = "sum";
-    /// Histograms: `min`.
-    pub const MIN: &str = "min";
-    /// Histograms: `max`.
-    pub const MAX: &str = "max";
-    /// Histograms: `bucket_counts`.
-    pub const BUCKET_COUNTS: &str = "bucket_counts";
-    /// Histograms: `explicit_bounds`.
-    pub const EXPLICIT_BOUNDS: &str = "explicit_bounds";
-    /// Exponential histograms: `scale`.
-    pub const SCALE: &str = "scale";
-    /// Exponential histograms: `zero_count`.
-    pub const ZERO_COUNT: &str = "zero_count";
-    /// Exponential histograms: `zero_threshold`.
-    pub const ZERO_THRESHOLD: &str = "zero_threshold";
-    /// Exponential histograms: `positive.offset`.
-    pub const POSITIVE_OFFSET: &str = "positive_offset";
-    /// Exponential histograms: `positive.bucket_counts` (null when `positive` is absent).
-    pub const POSITIVE_BUCKET_COUNTS: &str = "positive_bucket_counts";
-    /// Exponential histograms: `negative.offset`.
-    pub const NEGATIVE_OFFSET: &str = "negative_offset";
-    /// Exponential histograms: `negative.bucket_counts` (null when `negative` is absent).
-    pub const NEGATIVE_BUCKET_COUNTS: &str = "negative_bucket_counts";
-    /// Summaries: `quantile_values` as `List<Struct<quantile, value>>`.
-    pub const QUANTILE_VALUES: &str = "quantile_values";
-    /// Exemplars of the point.
-    pub const EXEMPLARS: &str = "exemplars";
-    /// Exemplars: `filtered_attributes`.
-    pub const FILTERED_ATTRIBUTES: &str = "filtered_attributes";
-}
 use metric_col as mc;
+pub use schema::metric_col;
+pub(crate) use schema::schema;
+use schema::{exemplar_fields, item, quantile_fields};
 
 /// What kind of metric a `Metric` is, with the fields of its data message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,81 +162,6 @@ pub struct ExemplarInfo<'a> {
     pub span_id: &'a [u8],
     /// 16 bytes, or empty.
     pub trace_id: &'a [u8],
-}
-
-fn u64_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::UInt64, false)))
-}
-
-fn f64_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Float64, false)))
-}
-
-fn quantile_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("quantile", DataType::Float64, false),
-        Field::new("value", DataType::Float64, false),
-    ])
-}
-
-fn exemplar_fields() -> Fields {
-    let (trace_id, span_id) = ids();
-    Fields::from(vec![
-        Field::new(col::TIME, timestamp_type(), true),
-        Field::new(mc::VALUE_DOUBLE, DataType::Float64, true),
-        Field::new(mc::VALUE_INT, DataType::Int64, true),
-        span_id,
-        trace_id,
-        attributes_field(mc::FILTERED_ATTRIBUTES),
-    ])
-}
-
-fn item(fields: Fields) -> FieldRef {
-    Arc::new(Field::new("item", DataType::Struct(fields), false))
-}
-
-/// The flat metrics schema (one row per data point).
-pub(crate) fn schema() -> SchemaRef {
-    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
-    SCHEMA
-        .get_or_init(|| {
-            let f64n = |name| Field::new(name, DataType::Float64, true);
-            with_context(
-                Signal::Metrics,
-                vec![
-                    Field::new(col::START_TIME, timestamp_type(), true),
-                    Field::new(col::TIME, timestamp_type(), true),
-                    Field::new(mc::METRIC_NAME, DataType::Utf8, false),
-                    Field::new(mc::METRIC_TYPE, DataType::Utf8, false),
-                    Field::new(mc::METRIC_UNIT, DataType::Utf8, false),
-                    Field::new(mc::METRIC_DESCRIPTION, DataType::Utf8, false),
-                    attributes_field(mc::METRIC_METADATA),
-                    Field::new(mc::AGGREGATION_TEMPORALITY, DataType::Int32, true),
-                    Field::new(mc::IS_MONOTONIC, DataType::Boolean, true),
-                    attributes_field(col::ATTRIBUTES),
-                    Field::new(col::FLAGS, DataType::UInt32, false),
-                    f64n(mc::VALUE_DOUBLE),
-                    Field::new(mc::VALUE_INT, DataType::Int64, true),
-                    Field::new(mc::COUNT, DataType::UInt64, true),
-                    f64n(mc::SUM),
-                    f64n(mc::MIN),
-                    f64n(mc::MAX),
-                    Field::new(mc::BUCKET_COUNTS, u64_list(), true),
-                    Field::new(mc::EXPLICIT_BOUNDS, f64_list(), true),
-                    Field::new(mc::SCALE, DataType::Int32, true),
-                    Field::new(mc::ZERO_COUNT, DataType::UInt64, true),
-                    f64n(mc::ZERO_THRESHOLD),
-                    Field::new(mc::POSITIVE_OFFSET, DataType::Int32, true),
-                    Field::new(mc::POSITIVE_BUCKET_COUNTS, u64_list(), true),
-                    Field::new(mc::NEGATIVE_OFFSET, DataType::Int32, true),
-                    Field::new(mc::NEGATIVE_BUCKET_COUNTS, u64_list(), true),
-                    Field::new(mc::QUANTILE_VALUES, list_of(quantile_fields()), true),
-                    Field::new(mc::EXEMPLARS, list_of(exemplar_fields()), false),
-                    Field::new(mc::METRIC_ID, DataType::UInt32, false),
-                ],
-            )
-        })
-        .clone()
 }
 
 /// A metric's columns: rows, or (as a template) one metric.
@@ -705,202 +575,6 @@ impl MetricsBuilder {
         self.ex_span_id.truncate(exemplars);
         self.ex_trace_id.truncate(exemplars);
         self.ex_attributes.truncate(exemplars);
-    }
-
-    /// Appends every data point of `request`. On error nothing of the request is kept.
-    pub fn append_request(&mut self, request: &ExportMetricsServiceRequest) -> Result<(), Error> {
-        let rows = self.len();
-        let result = self.append_all(request);
-        if result.is_err() {
-            self.truncate(rows);
-        }
-        result
-    }
-
-    fn append_all(&mut self, request: &ExportMetricsServiceRequest) -> Result<(), Error> {
-        for rm in &request.resource_metrics {
-            self.ctx
-                .append_resource(rm.resource.as_ref(), &rm.schema_url)?;
-            for sm in &rm.scope_metrics {
-                self.ctx.append_scope(sm.scope.as_ref(), &sm.schema_url)?;
-                for m in &sm.metrics {
-                    self.append_metric(m)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn append_metric(&mut self, m: &Metric) -> Result<(), Error> {
-        let data = match &m.data {
-            None => return Ok(()),
-            Some(metric::Data::Gauge(_)) => MetricData::Gauge,
-            Some(metric::Data::Sum(s)) => MetricData::Sum {
-                aggregation_temporality: s.aggregation_temporality,
-                is_monotonic: s.is_monotonic,
-            },
-            Some(metric::Data::Histogram(h)) => MetricData::Histogram {
-                aggregation_temporality: h.aggregation_temporality,
-            },
-            Some(metric::Data::ExponentialHistogram(h)) => MetricData::ExponentialHistogram {
-                aggregation_temporality: h.aggregation_temporality,
-            },
-            Some(metric::Data::Summary(_)) => MetricData::Summary,
-        };
-        self.begin_metric();
-        for kv in &m.metadata {
-            self.metric_metadata(&kv.key, ValueRef::of(kv.value.as_ref()), kv.key_strindex)?;
-        }
-        self.end_metric(&MetricInfo {
-            name: &m.name,
-            description: &m.description,
-            unit: &m.unit,
-            data,
-        });
-        let mut scratch: Vec<(f64, f64)> = Vec::new();
-        match &m.data {
-            Some(metric::Data::Gauge(Gauge { data_points }))
-            | Some(metric::Data::Sum(Sum { data_points, .. })) => {
-                for p in data_points {
-                    self.append_number_point(p)?;
-                }
-            }
-            Some(metric::Data::Histogram(Histogram { data_points, .. })) => {
-                for p in data_points {
-                    self.append_histogram_point(p)?;
-                }
-            }
-            Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
-                data_points, ..
-            })) => {
-                for p in data_points {
-                    self.append_exp_point(p)?;
-                }
-            }
-            Some(metric::Data::Summary(Summary { data_points })) => {
-                for p in data_points {
-                    self.append_summary_point(p, &mut scratch)?;
-                }
-            }
-            None => {}
-        }
-        Ok(())
-    }
-
-    fn point_children(
-        &mut self,
-        attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
-        exemplars: &[Exemplar],
-    ) -> Result<(), Error> {
-        let result = (|| {
-            for kv in attributes {
-                self.point_attribute(&kv.key, ValueRef::of(kv.value.as_ref()), kv.key_strindex)?;
-            }
-            for e in exemplars {
-                for kv in &e.filtered_attributes {
-                    self.exemplar_attribute(
-                        &kv.key,
-                        ValueRef::of(kv.value.as_ref()),
-                        kv.key_strindex,
-                    )?;
-                }
-                self.end_exemplar(&ExemplarInfo {
-                    time_unix_nano: e.time_unix_nano,
-                    value: e.value.map(|v| match v {
-                        exemplar::Value::AsDouble(d) => NumberValue::Double(d),
-                        exemplar::Value::AsInt(i) => NumberValue::Int(i),
-                    }),
-                    span_id: &e.span_id,
-                    trace_id: &e.trace_id,
-                })?;
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            self.discard_open_point();
-        }
-        result
-    }
-
-    fn append_number_point(&mut self, p: &NumberDataPoint) -> Result<(), Error> {
-        self.point_children(&p.attributes, &p.exemplars)?;
-        self.end_point(
-            &PointTimes {
-                start_time_unix_nano: p.start_time_unix_nano,
-                time_unix_nano: p.time_unix_nano,
-                flags: p.flags,
-            },
-            &PointData::Number(p.value.map(|v| match v {
-                number_data_point::Value::AsDouble(d) => NumberValue::Double(d),
-                number_data_point::Value::AsInt(i) => NumberValue::Int(i),
-            })),
-        )
-    }
-
-    fn append_histogram_point(&mut self, p: &HistogramDataPoint) -> Result<(), Error> {
-        self.point_children(&p.attributes, &p.exemplars)?;
-        self.end_point(
-            &PointTimes {
-                start_time_unix_nano: p.start_time_unix_nano,
-                time_unix_nano: p.time_unix_nano,
-                flags: p.flags,
-            },
-            &PointData::Histogram {
-                count: p.count,
-                sum: p.sum,
-                bucket_counts: &p.bucket_counts,
-                explicit_bounds: &p.explicit_bounds,
-                min: p.min,
-                max: p.max,
-            },
-        )
-    }
-
-    fn append_exp_point(&mut self, p: &ExponentialHistogramDataPoint) -> Result<(), Error> {
-        self.point_children(&p.attributes, &p.exemplars)?;
-        fn buckets(b: &Option<exponential_histogram_data_point::Buckets>) -> Option<(i32, &[u64])> {
-            b.as_ref().map(|b| (b.offset, b.bucket_counts.as_slice()))
-        }
-        self.end_point(
-            &PointTimes {
-                start_time_unix_nano: p.start_time_unix_nano,
-                time_unix_nano: p.time_unix_nano,
-                flags: p.flags,
-            },
-            &PointData::ExponentialHistogram {
-                count: p.count,
-                sum: p.sum,
-                scale: p.scale,
-                zero_count: p.zero_count,
-                positive: buckets(&p.positive),
-                negative: buckets(&p.negative),
-                min: p.min,
-                max: p.max,
-                zero_threshold: p.zero_threshold,
-            },
-        )
-    }
-
-    fn append_summary_point(
-        &mut self,
-        p: &SummaryDataPoint,
-        scratch: &mut Vec<(f64, f64)>,
-    ) -> Result<(), Error> {
-        self.point_children(&p.attributes, &[])?;
-        scratch.clear();
-        scratch.extend(p.quantile_values.iter().map(|q| (q.quantile, q.value)));
-        self.end_point(
-            &PointTimes {
-                start_time_unix_nano: p.start_time_unix_nano,
-                time_unix_nano: p.time_unix_nano,
-                flags: p.flags,
-            },
-            &PointData::Summary {
-                count: p.count,
-                sum: p.sum,
-                quantile_values: scratch,
-            },
-        )
     }
 
     fn truncate(&mut self, rows: usize) {

@@ -581,6 +581,8 @@ fn main() {
          spans per request, 4 gRPC connections, fresh ids, uncompressed) for {} s per row, on the same two \
          cores. CPU is the collector's user + system time from /proc/<pid>/stat, until it is idle again; peak RSS is \
          VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards without decoding. \
+         A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` (docs/operations.md, \
+         \"CPU and threads\"); the other rows, one worker per core. \
          The floor is prost decoding the same kind of requests in one thread, measured in the same run. The last \
          row is the sink itself under the same `--max` load: HTTP/2 and tonic taking the requests and discarding \
          them undecoded, on one thread, which every gRPC receiver pays before any OTLP work.\n",

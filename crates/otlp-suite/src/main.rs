@@ -222,15 +222,40 @@ fn write_stdout(text: impl std::fmt::Display) -> std::io::Result<()> {
     }
 }
 
+/// The variable that sets the runtime's worker count (docs/operations.md, "CPU and threads"); tokio's own name.
+const WORKER_THREADS_ENV: &str = "TOKIO_WORKER_THREADS";
+
+/// The worker count `TOKIO_WORKER_THREADS` asks for, if set. Read here, not by tokio, which panics on a value
+/// that is not a number above 0.
+fn worker_threads() -> Result<Option<usize>, String> {
+    let Some(value) = std::env::var_os(WORKER_THREADS_ENV) else {
+        return Ok(None);
+    };
+    match value.to_str().map(|v| v.trim().parse::<usize>()) {
+        Some(Ok(workers)) if workers > 0 => Ok(Some(workers)),
+        _ => Err(format!(
+            "{WORKER_THREADS_ENV} must be a number of worker threads above 0, not {value:?}; unset it for one per core"
+        )),
+    }
+}
+
 fn main() -> ExitCode {
     // Resident memory follows what the pipeline holds rather than what it held a second ago (docs/operations.md,
     // "Memory"); an operator's MIMALLOC_PURGE_DELAY still wins.
     otlp_mempool::allocator::set_mimalloc_purge_delay(Duration::from_millis(100));
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    match worker_threads() {
+        Ok(Some(workers)) => {
+            runtime.worker_threads(workers);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

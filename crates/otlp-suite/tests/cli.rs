@@ -148,6 +148,27 @@ service:
 }
 
 #[test]
+fn a_worker_count_that_is_not_a_number_above_0_is_refused_before_anything_starts() {
+    for value in ["abc", "0", "-1"] {
+        let output = otlp_testkit::process::command(BINARY)
+            .env("TOKIO_WORKER_THREADS", value)
+            .args(["validate", "--config", "/does/not/exist.yaml"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "TOKIO_WORKER_THREADS must be a number of worker threads above 0, not \"{value}\""
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!stderr.contains("cannot read config file"), "{stderr}");
+    }
+}
+
+#[test]
 fn collect_logs_json_lines_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
@@ -257,7 +278,9 @@ service:
         ),
     )
     .unwrap();
+    // One runtime worker, as docs/operations.md suggests for small shared hosts: everything below holds on it too.
     let mut collector = otlp_testkit::process::command(BINARY)
+        .env("TOKIO_WORKER_THREADS", "1")
         .args(["collect", "--config"])
         .arg(&config)
         .stderr(Stdio::piped())
@@ -338,6 +361,10 @@ service:
         .unwrap();
     assert!(exit.success(), "{stderr}");
     assert!(stderr.contains("shut down cleanly"), "{stderr}");
+    assert!(
+        stderr.contains("workers=1"),
+        "the startup line gives the worker count: {stderr}"
+    );
     assert!(
         !stderr.contains('\u{1b}'),
         "stderr is a pipe, so the log has no colour codes: {stderr:?}"

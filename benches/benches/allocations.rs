@@ -309,10 +309,10 @@ fn main() {
     }
     let _ = write!(
         note,
-        "\nThe file exporter's share, alone: the same requests appended to a flat builder (resource and scope \
-         attributes run-end encoded) whose rows go to a Parquet writer every N rows, as the exporter does with \
-         N = 1024. Turning rows into arrays (`finish`: a buffer, its \
-         `Arc` and a fresh reservation per column) costs the same allocations per write whatever its size, and the \
+        "\nThe file exporter's share, alone: the same requests appended to a flat builder (the resource's and \
+         scope's columns run-end encoded) whose rows go to a Parquet writer every N rows, as the exporter does \
+         with N = 1024. Turning rows into arrays (`finish`: a buffer, its `Arc` and a fresh reservation per \
+         column, and for a run-end encoded column its run array besides) costs the same allocations per write whatever its size, and the \
          Parquet writer's levels a fixed part per write besides a part per row, so larger writes allocate less per \
          span; the price is the arrays of a write, which the builder keeps reserved.\n\n\
          | rows per write | append | finish | Parquet write | allocations per span | arrays of one write |\n\

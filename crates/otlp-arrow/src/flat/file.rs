@@ -30,11 +30,13 @@ impl FlatBuilder {
         }
     }
 
-    /// An empty builder for `signal` whose batches carry `resource_attributes` and `scope_attributes` run-end
-    /// encoded (`RunEndEncoded(Int32, Map)`): one map per run of items under the same resource and scope, where
-    /// [`new`](Self::new)'s batches copy it onto every row. Otherwise the same rows and columns.
+    /// An empty builder for `signal` whose batches carry the resource's and the scope's columns run-end encoded
+    /// (`RunEndEncoded(Int32, …)`): `resource_attributes`, `scope_attributes`, `service_name`, the scope's name
+    /// and version, both schema URLs and both dropped attribute counts, one value per run of items under the
+    /// same resource and scope, where [`new`](Self::new)'s batches copy it onto every row. Otherwise the same
+    /// rows and columns (`resource_entity_refs`, `resource_id` and `scope_id` stay a value per row).
     /// [`FlatParquetWriter::write_batch`](super::FlatParquetWriter::write_batch) takes these batches and encodes
-    /// each run's map once; a resource's attributes are most of a row's bytes.
+    /// each run's value once; a resource's attributes are most of a row's bytes.
     ///
     /// ```
     /// use otlp_arrow::flat::FlatBuilder;
@@ -45,8 +47,10 @@ impl FlatBuilder {
     /// builder.append(&AnyRequest::Traces(request)).unwrap();
     /// let batch = builder.finish().unwrap();
     /// assert_eq!(batch.num_rows(), 8);
-    /// let attributes = batch.column_by_name("resource_attributes").unwrap();
-    /// assert!(matches!(attributes.data_type(), arrow::datatypes::DataType::RunEndEncoded(..)));
+    /// for column in ["resource_attributes", "service_name", "scope_name"] {
+    ///     let runs = batch.column_by_name(column).unwrap();
+    ///     assert!(matches!(runs.data_type(), arrow::datatypes::DataType::RunEndEncoded(..)));
+    /// }
     /// ```
     pub fn run_encoded(signal: Signal) -> Self {
         match signal {

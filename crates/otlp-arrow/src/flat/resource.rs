@@ -51,6 +51,18 @@ pub struct ScopeInfo<'a> {
     pub schema_url: &'a str,
 }
 
+/// The resource's and scope's columns besides their attribute maps and entity references:
+/// one value per resource or scope, the same on every row under it.
+pub(crate) const RUN_COLUMNS: [&str; 7] = [
+    col::SERVICE_NAME,
+    col::RESOURCE_DROPPED_ATTRIBUTES_COUNT,
+    col::RESOURCE_SCHEMA_URL,
+    col::SCOPE_NAME,
+    col::SCOPE_VERSION,
+    col::SCOPE_DROPPED_ATTRIBUTES_COUNT,
+    col::SCOPE_SCHEMA_URL,
+];
+
 fn list_of_utf8() -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::Utf8, false)))
 }
@@ -210,25 +222,26 @@ struct ResourceCols {
 }
 
 impl ResourceCols {
-    /// Appends `other` `n` times, its attributes `attribute_copies` times.
-    fn extend_n(&mut self, other: &Self, n: usize, attribute_copies: usize) {
+    /// Appends `other` `n` times, its attributes and [`RUN_COLUMNS`] `run_copies` times.
+    fn extend_n(&mut self, other: &Self, n: usize, run_copies: usize) {
         self.id.extend_n(&other.id, n);
-        self.service_name.extend_n(&other.service_name, n);
-        self.attributes
-            .extend_n(&other.attributes, attribute_copies);
+        self.service_name.extend_n(&other.service_name, run_copies);
+        self.attributes.extend_n(&other.attributes, run_copies);
         self.dropped_attributes_count
-            .extend_n(&other.dropped_attributes_count, n);
+            .extend_n(&other.dropped_attributes_count, run_copies);
         self.entity_refs.extend_n(&other.entity_refs, n);
-        self.schema_url.extend_n(&other.schema_url, n);
+        self.schema_url.extend_n(&other.schema_url, run_copies);
     }
 
-    fn truncate(&mut self, rows: usize) {
+    /// Keeps the first `rows` rows, whose attributes and [`RUN_COLUMNS`] are their first
+    /// `runs` values.
+    fn truncate(&mut self, rows: usize, runs: usize) {
         self.id.truncate(rows);
-        self.service_name.truncate(rows);
-        self.attributes.truncate(rows);
-        self.dropped_attributes_count.truncate(rows);
+        self.service_name.truncate(runs);
+        self.attributes.truncate(runs);
+        self.dropped_attributes_count.truncate(runs);
         self.entity_refs.truncate(rows);
-        self.schema_url.truncate(rows);
+        self.schema_url.truncate(runs);
     }
 
     fn clear(&mut self) {
@@ -253,25 +266,26 @@ struct ScopeCols {
 }
 
 impl ScopeCols {
-    /// Appends `other` `n` times, its attributes `attribute_copies` times.
-    fn extend_n(&mut self, other: &Self, n: usize, attribute_copies: usize) {
+    /// Appends `other` `n` times, its attributes and [`RUN_COLUMNS`] `run_copies` times.
+    fn extend_n(&mut self, other: &Self, n: usize, run_copies: usize) {
         self.id.extend_n(&other.id, n);
-        self.name.extend_n(&other.name, n);
-        self.version.extend_n(&other.version, n);
-        self.attributes
-            .extend_n(&other.attributes, attribute_copies);
+        self.name.extend_n(&other.name, run_copies);
+        self.version.extend_n(&other.version, run_copies);
+        self.attributes.extend_n(&other.attributes, run_copies);
         self.dropped_attributes_count
-            .extend_n(&other.dropped_attributes_count, n);
-        self.schema_url.extend_n(&other.schema_url, n);
+            .extend_n(&other.dropped_attributes_count, run_copies);
+        self.schema_url.extend_n(&other.schema_url, run_copies);
     }
 
-    fn truncate(&mut self, rows: usize) {
+    /// Keeps the first `rows` rows, whose attributes and [`RUN_COLUMNS`] are their first
+    /// `runs` values.
+    fn truncate(&mut self, rows: usize, runs: usize) {
         self.id.truncate(rows);
-        self.name.truncate(rows);
-        self.version.truncate(rows);
-        self.attributes.truncate(rows);
-        self.dropped_attributes_count.truncate(rows);
-        self.schema_url.truncate(rows);
+        self.name.truncate(runs);
+        self.version.truncate(runs);
+        self.attributes.truncate(runs);
+        self.dropped_attributes_count.truncate(runs);
+        self.schema_url.truncate(runs);
     }
 
     fn clear(&mut self) {
@@ -304,18 +318,19 @@ pub(crate) struct Context {
     rows_scope: ScopeCols,
     /// Items appended since the templates last changed.
     run: usize,
-    /// Where each run of rows ends, when the attribute maps are kept once per run instead of once per row
-    /// ([`run_encoded`](Self::run_encoded)).
+    /// Where each run of rows ends, when the attribute maps and [`RUN_COLUMNS`] are kept once per run instead
+    /// of once per row ([`run_encoded`](Self::run_encoded)).
     run_ends: Option<Vec<i32>>,
     next_resource_id: u32,
     next_scope_id: u32,
 }
 
 impl Context {
-    /// A context whose batches carry `resource_attributes` and `scope_attributes` run-end encoded: one map per
-    /// run of items under the same resource and scope instead of a copy on every row. A resource's attributes
-    /// are most of a row's bytes; a writer that takes the runs ([`FlatParquetWriter`](super::FlatParquetWriter))
-    /// encodes each map once instead of copying, comparing and re-encoding it per item.
+    /// A context whose batches carry `resource_attributes`, `scope_attributes` and the [`RUN_COLUMNS`] run-end
+    /// encoded: one value per run of items under the same resource and scope instead of a copy on every row. A
+    /// resource's attributes are most of a row's bytes; a writer that takes the runs
+    /// ([`FlatParquetWriter`](super::FlatParquetWriter)) encodes each value once instead of copying, comparing
+    /// and re-encoding it per item.
     pub(crate) fn run_encoded() -> Self {
         Self {
             run_ends: Some(Vec::new()),
@@ -470,36 +485,31 @@ impl Context {
 
     pub(crate) fn finish(&mut self) -> Result<ContextArrays, Error> {
         self.flush_run();
+        let ends = self
+            .run_ends
+            .as_mut()
+            .map(|ends| Int32Array::new(take_reserved(ends).into(), None));
+        // A value per run, or per row.
+        let runs = |values: ArrayRef| -> Result<ArrayRef, Error> {
+            Ok(match &ends {
+                Some(ends) => Arc::new(RunArray::<Int32Type>::try_new(ends, &values)?),
+                None => values,
+            })
+        };
         let r = &mut self.rows_resource;
         let s = &mut self.rows_scope;
-        let (resource_attributes, scope_attributes) = match &mut self.run_ends {
-            Some(ends) => {
-                let ends = Int32Array::new(take_reserved(ends).into(), None);
-                let runs = |map: ArrayRef| -> Result<ArrayRef, Error> {
-                    Ok(Arc::new(RunArray::<Int32Type>::try_new(&ends, &map)?))
-                };
-                (
-                    runs(r.attributes.finish(col::RESOURCE_ATTRIBUTES)?)?,
-                    runs(s.attributes.finish(col::SCOPE_ATTRIBUTES)?)?,
-                )
-            }
-            None => (
-                r.attributes.finish(col::RESOURCE_ATTRIBUTES)?,
-                s.attributes.finish(col::SCOPE_ATTRIBUTES)?,
-            ),
-        };
         Ok(ContextArrays {
-            leading: vec![r.service_name.finish_utf8(col::SERVICE_NAME)?],
+            leading: vec![runs(r.service_name.finish_utf8(col::SERVICE_NAME)?)?],
             trailing: vec![
-                resource_attributes,
-                r.dropped_attributes_count.finish()?,
+                runs(r.attributes.finish(col::RESOURCE_ATTRIBUTES)?)?,
+                runs(r.dropped_attributes_count.finish()?)?,
                 r.entity_refs.finish()?,
-                r.schema_url.finish_utf8(col::RESOURCE_SCHEMA_URL)?,
-                s.name.finish_utf8(col::SCOPE_NAME)?,
-                s.version.finish_utf8(col::SCOPE_VERSION)?,
-                scope_attributes,
-                s.dropped_attributes_count.finish()?,
-                s.schema_url.finish_utf8(col::SCOPE_SCHEMA_URL)?,
+                runs(r.schema_url.finish_utf8(col::RESOURCE_SCHEMA_URL)?)?,
+                runs(s.name.finish_utf8(col::SCOPE_NAME)?)?,
+                runs(s.version.finish_utf8(col::SCOPE_VERSION)?)?,
+                runs(s.attributes.finish(col::SCOPE_ATTRIBUTES)?)?,
+                runs(s.dropped_attributes_count.finish()?)?,
+                runs(s.schema_url.finish_utf8(col::SCOPE_SCHEMA_URL)?)?,
                 r.id.finish()?,
                 s.id.finish()?,
             ],
@@ -514,13 +524,12 @@ impl Context {
     /// Keeps the first `rows` rows.
     pub(crate) fn truncate_rows(&mut self, rows: usize) {
         self.flush_run();
-        self.rows_resource.truncate(rows);
-        self.rows_scope.truncate(rows);
-        if let Some(ends) = &mut self.run_ends {
-            let runs = kept_runs(ends, rows);
-            self.rows_resource.attributes.truncate(runs);
-            self.rows_scope.attributes.truncate(runs);
-        }
+        let runs = match &mut self.run_ends {
+            Some(ends) => kept_runs(ends, rows),
+            None => rows,
+        };
+        self.rows_resource.truncate(rows, runs);
+        self.rows_scope.truncate(rows, runs);
     }
 
     /// The schema of this context's batches: `schema`, its attribute maps run-end encoded if they are.
@@ -531,18 +540,24 @@ impl Context {
         let fields: Vec<FieldRef> = schema
             .fields()
             .iter()
-            .map(|field| match field.name().as_str() {
-                col::RESOURCE_ATTRIBUTES | col::SCOPE_ATTRIBUTES => {
+            .map(|field| {
+                if runs_in_run_encoded_batches(field.name()) {
                     Arc::new(run_encoded_field(field))
+                } else {
+                    Arc::clone(field)
                 }
-                _ => Arc::clone(field),
             })
             .collect();
         Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
     }
 }
 
-/// `field` (a map) run-end encoded, as [`RunArray::try_new`] types it.
+/// Whether a run-encoded context's batches carry the column `name` run-end encoded.
+pub(crate) fn runs_in_run_encoded_batches(name: &str) -> bool {
+    matches!(name, col::RESOURCE_ATTRIBUTES | col::SCOPE_ATTRIBUTES) || RUN_COLUMNS.contains(&name)
+}
+
+/// `field` run-end encoded, as [`RunArray::try_new`] types it.
 pub(crate) fn run_encoded_field(field: &Field) -> Field {
     let run_ends = Field::new(
         Field::REE_RUN_ENDS_FIELD_DEFAULT_NAME,

@@ -13,23 +13,19 @@
 //! values compressed together, the dictionary page first, falling back to plain values
 //! once a dictionary outgrows its limit), so a reader cannot tell them apart.
 
-use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, MapArray, RunArray};
 use arrow::datatypes::Int32Type;
 use bytes::Bytes;
-use parquet::basic::{
-    Compression, Encoding, EncodingMask, PageType, Type as PhysicalType, ZstdLevel,
-};
-use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
+use parquet::column::page::{CompressedPage, Page};
 use parquet::column::writer::ColumnCloseResult;
-use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncodingStats};
 use parquet::file::properties::WriterProperties;
-use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
+use super::chunk::{ChunkIndex, ChunkPages, write_chunk};
 use super::hybrid;
 use super::leaf_values::{ByteValues, Mark, Values, push_valid_bytes};
 use super::map_rows::MapView;
@@ -477,78 +473,17 @@ impl Leaf {
         rows: u64,
         offset_index: bool,
     ) -> Result<(Bytes, ColumnCloseResult), Error> {
-        let mut sink = TrackedWrite::new(Vec::new());
-        let mut writer = SerializedPageWriter::new(&mut sink);
-        let mut encodings = BTreeSet::from([Encoding::RLE]);
-        let mut encoding_stats: Vec<PageEncodingStats> = Vec::new();
-        let (mut compressed, mut uncompressed) = (0i64, 0i64);
-        let mut dictionary_offset = None;
-        if let Some((page, count)) = self.values.take_dictionary_page() {
-            let buf = compressor.compress(&page)?;
-            let spec = writer.write_page(CompressedPage::new(
-                Page::DictionaryPage {
-                    buf: Bytes::from(buf),
-                    num_values: count,
-                    encoding: Encoding::PLAIN,
-                    is_sorted: false,
-                },
-                page.len(),
-            ))?;
-            dictionary_offset = Some(spec.offset as i64);
-            compressed += spec.compressed_size as i64;
-            uncompressed += spec.uncompressed_size as i64;
-            encodings.insert(Encoding::PLAIN);
-            encoding_stats.push(PageEncodingStats {
-                page_type: PageType::DICTIONARY_PAGE,
-                encoding: Encoding::PLAIN,
-                count: 1,
-            });
-        }
-        let mut index = OffsetIndexBuilder::new();
-        let mut data_offset = None;
-        for (page, rows) in self.pages.drain(..).zip(self.page_rows.drain(..)) {
-            let encoding = page.encoding();
-            let spec = writer.write_page(page)?;
-            data_offset.get_or_insert(spec.offset as i64);
-            compressed += spec.compressed_size as i64;
-            uncompressed += spec.uncompressed_size as i64;
-            index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
-            index.append_row_count(rows as i64);
-            encodings.insert(encoding);
-            match encoding_stats.last_mut() {
-                Some(last)
-                    if last.page_type == PageType::DATA_PAGE && last.encoding == encoding =>
-                {
-                    last.count += 1;
-                }
-                _ => encoding_stats.push(PageEncodingStats {
-                    page_type: PageType::DATA_PAGE,
-                    encoding,
-                    count: 1,
-                }),
-            }
-        }
-        writer.close()?;
-        let metadata = ColumnChunkMetaData::builder(self.descr.clone())
-            .set_compression(compression)
-            .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
-            .set_page_encoding_stats(encoding_stats)
-            .set_total_compressed_size(compressed)
-            .set_total_uncompressed_size(uncompressed)
-            .set_num_values(std::mem::take(&mut self.levels_in_chunk) as i64)
-            .set_data_page_offset(data_offset.unwrap_or(0))
-            .set_dictionary_page_offset(dictionary_offset)
-            .build()?;
-        let bytes_written = sink.bytes_written() as u64;
-        let close = ColumnCloseResult {
-            bytes_written,
-            rows_written: rows,
-            metadata,
-            bloom_filter: None,
-            column_index: None,
-            offset_index: offset_index.then(|| index.build()),
+        let pages = ChunkPages {
+            dictionary: self.values.take_dictionary_page(),
+            pages: self.pages.drain(..).zip(self.page_rows.drain(..)).collect(),
+            rows,
+            num_values: std::mem::take(&mut self.levels_in_chunk),
         };
-        Ok((Bytes::from(sink.into_inner()?), close))
+        let index = ChunkIndex {
+            offset_index,
+            ..ChunkIndex::default()
+        };
+        write_chunk(&self.descr, compressor, compression, pages, index)
     }
 }
 

@@ -242,26 +242,63 @@ impl ByteValues {
 
 /// Distinct values in first-seen order, kept as the plain-encoded dictionary page they
 /// become; the hash table holds only their ids.
-#[derive(Default)]
-struct Dictionary {
+pub(super) struct Dictionary {
     table: hashbrown::HashTable<(u64, u32)>,
     /// Where each value's bytes are in `page`.
     ranges: Vec<(u32, u32)>,
     page: Vec<u8>,
+    /// Whether each value in the page follows its length (4 bytes, little-endian), as
+    /// plain `BYTE_ARRAY` values do; fixed-width values (`INT32`) go in bare.
+    length_prefixed: bool,
+}
+
+impl Default for Dictionary {
+    /// A dictionary of byte strings.
+    fn default() -> Self {
+        Self {
+            table: hashbrown::HashTable::new(),
+            ranges: Vec::new(),
+            page: Vec::new(),
+            length_prefixed: true,
+        }
+    }
 }
 
 impl Dictionary {
+    /// A dictionary of fixed-width values, each given as its plain encoding.
+    pub(super) fn fixed_width() -> Self {
+        Self {
+            length_prefixed: false,
+            ..Self::default()
+        }
+    }
+
     pub(super) fn len(&self) -> usize {
         self.ranges.len()
     }
 
-    fn get(&self, id: u32) -> Option<&[u8]> {
+    /// The bytes of the dictionary page so far.
+    pub(super) fn page_len(&self) -> usize {
+        self.page.len()
+    }
+
+    pub(super) fn get(&self, id: u32) -> Option<&[u8]> {
         let &(start, len) = self.ranges.get(id as usize)?;
         self.page.get(start as usize..(start + len) as usize)
     }
 
+    /// The dictionary page (plain values) and its value count; the dictionary starts over.
+    pub(super) fn take_page(&mut self) -> (Vec<u8>, u32) {
+        let count = self.len() as u32;
+        self.table.clear();
+        self.ranges.clear();
+        (std::mem::take(&mut self.page), count)
+    }
+
+    /// The id of `bytes`, added if new; `predicted`, an id `bytes` is likely to have, is
+    /// compared first, which spares the hash when values repeat.
     #[inline]
-    fn intern(&mut self, bytes: &[u8], predicted: Option<u32>) -> u32 {
+    pub(super) fn intern(&mut self, bytes: &[u8], predicted: Option<u32>) -> u32 {
         if let Some(id) = predicted
             && self.get(id) == Some(bytes)
         {
@@ -279,8 +316,10 @@ impl Dictionary {
             return id;
         }
         let id = self.ranges.len() as u32;
-        self.page
-            .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        if self.length_prefixed {
+            self.page
+                .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        }
         self.ranges
             .push((self.page.len() as u32, bytes.len() as u32));
         self.page.extend_from_slice(bytes);

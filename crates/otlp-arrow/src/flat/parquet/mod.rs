@@ -23,17 +23,20 @@ use self::attributes_chunk::ChunkLimits;
 use self::row_group::RowGroupWriter;
 use super::file::{FlatBuilder, decode};
 use super::metrics::metric_col;
-use super::resource::run_encoded_field;
+use super::resource::{run_encoded_field, runs_in_run_encoded_batches};
 use super::schema::{col, flat_schema, flat_signal};
 use super::traces::decode_traces;
-use super::value::attributes_type;
 use crate::{AnyRequest, Error, Signal};
 
 mod attributes_chunk;
+mod chunk;
+mod dictionary_chunk;
 mod hybrid;
 mod leaf_values;
 mod map_rows;
 mod row_group;
+#[cfg(test)]
+mod test_support;
 
 /// How a [`FlatParquetWriter`] lays its file out.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -283,23 +286,22 @@ impl<W: Write + Send> FlatParquetWriter<W> {
     /// A writer of `signal` rows into `sink`; nothing is written before the first row
     /// group is complete.
     pub fn new(sink: W, signal: Signal, options: ParquetOptions) -> Result<Self, Error> {
-        Self::with_attribute_maps(sink, signal, options, true)
+        Self::with_our_chunks(sink, signal, options, true)
     }
 
-    /// `attribute_maps: false` leaves the attribute map columns to parquet-rs's Arrow
-    /// writer too: the file an `ArrowWriter` would write, to compare with.
-    fn with_attribute_maps(
+    /// `our_chunks: false` leaves the attribute map and resource and scope columns to
+    /// parquet-rs's Arrow writer too: the file an `ArrowWriter` would write, to compare with.
+    fn with_our_chunks(
         sink: W,
         signal: Signal,
         options: ParquetOptions,
-        attribute_maps: bool,
+        our_chunks: bool,
     ) -> Result<Self, Error> {
         let schema = flat_schema(signal);
         let props = options.properties(&schema)?;
-        let writer =
-            RowGroupWriter::new(sink, schema, props, options.chunk_limits(), attribute_maps)?;
+        let writer = RowGroupWriter::new(sink, schema, props, options.chunk_limits(), our_chunks)?;
         // parquet-rs's own writer, the one compared with, does not take run-end encoded maps.
-        let builder = if attribute_maps {
+        let builder = if our_chunks {
             FlatBuilder::run_encoded(signal)
         } else {
             FlatBuilder::new(signal)
@@ -325,8 +327,9 @@ impl<W: Write + Send> FlatParquetWriter<W> {
     }
 
     /// Writes a batch of this writer's flat schema, as a [`TracesBuilder`](super::TracesBuilder)
-    /// (or the logs or metrics one) produced it. The attribute map columns may come run-end
-    /// encoded, as [`FlatBuilder::run_encoded`] builds them: each run's map is then encoded once.
+    /// (or the logs or metrics one) produced it. The attribute maps and the resource's and
+    /// scope's other columns may come run-end encoded, as [`FlatBuilder::run_encoded`] builds
+    /// them: each run's value is then encoded once.
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), Error> {
         let expected = self.builder.schema();
         let fields_match = batch.schema().fields().len() == expected.fields().len()
@@ -337,7 +340,7 @@ impl<W: Write + Send> FlatParquetWriter<W> {
                 .zip(expected.fields())
                 .all(|(given, wanted)| {
                     given == wanted
-                        || (wanted.data_type() == &attributes_type()
+                        || (runs_in_run_encoded_batches(wanted.name())
                             && **given == run_encoded_field(wanted))
                 });
         if !fields_match {

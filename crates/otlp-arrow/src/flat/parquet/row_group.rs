@@ -1,6 +1,7 @@
 //! The file writer under [`FlatParquetWriter`](super::FlatParquetWriter): arrow-rs's
 //! `ArrowWriter`, taken apart so that the attribute map columns go to
-//! [`AttributesChunk`] while every other column keeps parquet-rs's own column writers.
+//! [`AttributesChunk`] and the resource's and scope's other columns to
+//! [`DictionaryChunk`], while every other column keeps parquet-rs's own column writers.
 //!
 //! Row groups are cut exactly as `ArrowWriter` cuts them (by rows, and by the estimated
 //! bytes of the open group), and each group's chunks are spliced in schema order.
@@ -19,21 +20,24 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
 use super::attributes_chunk::{AttributesChunk, ChunkLimits};
+use super::dictionary_chunk::DictionaryChunk;
 use crate::Error;
+use crate::flat::resource::RUN_COLUMNS;
 use crate::flat::value::attributes_type;
 
-/// parquet-rs makes a writer for every leaf of a row group, the leaves of the maps that go to
-/// [`AttributesChunk`] included, and gives each a zstd compression and decompression context
-/// (about 100 KB for the latter alone, made anew for every row group). Those writers never
-/// write, so their leaves are declared uncompressed to parquet-rs, which then makes no
-/// contexts; `AttributesChunk` compresses its pages itself and says so in its own metadata.
-fn without_codecs_for_attributes(
+/// parquet-rs makes a writer for every leaf of a row group, the leaves that go to
+/// [`AttributesChunk`] and [`DictionaryChunk`] included, and gives each a zstd compression and
+/// decompression context (about 100 KB for the latter alone, made anew for every row group).
+/// Those writers never write, so their leaves are declared uncompressed to parquet-rs, which
+/// then makes no contexts; our chunks compress their pages themselves and say so in their
+/// own metadata.
+fn without_codecs_for_our_chunks(
     props: WriterProperties,
     parquet_schema: &parquet::schema::types::SchemaDescriptor,
     routes: &[Route],
 ) -> WriterProperties {
     let unused = routes.iter().filter_map(|route| match route {
-        Route::Attributes(leaves, _) => Some(leaves.clone()),
+        Route::Attributes(leaves, _) | Route::Dictionary(leaves, _) => Some(leaves.clone()),
         Route::Arrow(_) => None,
     });
     let mut builder = props.into_builder();
@@ -50,12 +54,15 @@ fn without_codecs_for_attributes(
 enum Route {
     Arrow(Range<usize>),
     Attributes(Range<usize>, usize),
+    Dictionary(Range<usize>, usize),
 }
 
 impl Route {
     fn leaves(&self) -> Range<usize> {
         match self {
-            Route::Arrow(leaves) | Route::Attributes(leaves, _) => leaves.clone(),
+            Route::Arrow(leaves) | Route::Attributes(leaves, _) | Route::Dictionary(leaves, _) => {
+                leaves.clone()
+            }
         }
     }
 }
@@ -66,6 +73,7 @@ pub(super) struct RowGroupWriter<W: Write + Send> {
     schema: SchemaRef,
     routes: Vec<Route>,
     attributes: Vec<AttributesChunk>,
+    runs: Vec<DictionaryChunk>,
     /// The open row group's parquet-rs writers, one per leaf (those of attribute maps
     /// unused), and its rows.
     open: Option<(Vec<ArrowColumnWriter>, usize)>,
@@ -74,14 +82,15 @@ pub(super) struct RowGroupWriter<W: Write + Send> {
 }
 
 impl<W: Write + Send> RowGroupWriter<W> {
-    /// `attribute_maps`: whether attribute map columns get [`AttributesChunk`] (false
-    /// writes what `ArrowWriter` would, for comparisons).
+    /// `our_chunks`: whether attribute map columns get [`AttributesChunk`] and the
+    /// resource's and scope's other columns [`DictionaryChunk`] (false writes what
+    /// `ArrowWriter` would, for comparisons).
     pub(super) fn new(
         sink: W,
         schema: SchemaRef,
         mut props: WriterProperties,
         limits: ChunkLimits,
-        attribute_maps: bool,
+        our_chunks: bool,
     ) -> Result<Self, Error> {
         let parquet_schema = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
@@ -90,6 +99,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
         let (max_rows, max_bytes) = (props.max_row_group_row_count(), props.max_row_group_bytes());
         let mut routes = Vec::with_capacity(schema.fields().len());
         let mut attributes = Vec::new();
+        let mut runs = Vec::new();
         let mut next_leaf = 0;
         for (root, field) in schema.fields().iter().enumerate() {
             let start = next_leaf;
@@ -99,21 +109,26 @@ impl<W: Write + Send> RowGroupWriter<W> {
                 next_leaf += 1;
             }
             let leaves = start..next_leaf;
-            let chunk = if attribute_maps && field.data_type() == &attributes_type() {
+            let route = if !our_chunks {
+                None
+            } else if field.data_type() == &attributes_type() {
                 let descrs: Vec<_> = leaves.clone().map(|i| parquet_schema.column(i)).collect();
-                AttributesChunk::new(&descrs, field.is_nullable(), &props, limits)?
+                AttributesChunk::new(&descrs, field.is_nullable(), &props, limits)?.map(|chunk| {
+                    attributes.push(chunk);
+                    Route::Attributes(leaves.clone(), attributes.len() - 1)
+                })
+            } else if RUN_COLUMNS.contains(&field.name().as_str()) && leaves.len() == 1 {
+                let descr = parquet_schema.column(leaves.start);
+                DictionaryChunk::new(&descr, field.data_type(), &props, limits)?.map(|chunk| {
+                    runs.push(chunk);
+                    Route::Dictionary(leaves.clone(), runs.len() - 1)
+                })
             } else {
                 None
             };
-            routes.push(match chunk {
-                Some(chunk) => {
-                    attributes.push(chunk);
-                    Route::Attributes(leaves, attributes.len() - 1)
-                }
-                None => Route::Arrow(leaves),
-            });
+            routes.push(route.unwrap_or(Route::Arrow(leaves)));
         }
-        let props = without_codecs_for_attributes(props, &parquet_schema, &routes);
+        let props = without_codecs_for_our_chunks(props, &parquet_schema, &routes);
         let writer =
             SerializedFileWriter::new(sink, parquet_schema.root_schema_ptr(), Arc::new(props))?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
@@ -123,6 +138,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
             schema,
             routes,
             attributes,
+            runs,
             open: None,
             max_rows,
             max_bytes,
@@ -217,6 +233,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
                         )));
                     }
                 }
+                Route::Dictionary(_, chunk) => self.runs[*chunk].write(column)?,
             }
         }
         *rows += batch.num_rows();
@@ -244,6 +261,10 @@ impl<W: Write + Send> RowGroupWriter<W> {
                         row_group.append_column(&bytes, close)?;
                     }
                 }
+                Route::Dictionary(_, chunk) => {
+                    let (bytes, close) = self.runs[*chunk].close()?;
+                    row_group.append_column(&bytes, close)?;
+                }
             }
         }
         row_group.close()?;
@@ -263,6 +284,11 @@ impl<W: Write + Send> RowGroupWriter<W> {
                 .attributes
                 .iter()
                 .map(AttributesChunk::estimated_bytes)
+                .sum::<usize>()
+            + self
+                .runs
+                .iter()
+                .map(DictionaryChunk::estimated_bytes)
                 .sum::<usize>()
     }
 

@@ -1,71 +1,17 @@
-use arrow::array::{Array, AsArray, RecordBatch, RecordBatchReader};
-use arrow::compute::concat_batches;
+use arrow::array::{Array, AsArray, RecordBatch};
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Encoding;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
+use super::super::test_support::{read, same_as_arrow_writer, testkit, write};
 use super::super::{FlatParquetWriter, ParquetOptions};
 use super::MapView;
 use crate::flat::FlatBuilder;
 use crate::flat::schema::col;
 use crate::{AnyRequest, Signal};
-
-fn write(requests: &[AnyRequest], options: ParquetOptions, attribute_maps: bool) -> Bytes {
-    let signal = requests[0].signal();
-    let mut writer =
-        FlatParquetWriter::with_attribute_maps(Vec::new(), signal, options, attribute_maps)
-            .unwrap();
-    for request in requests {
-        writer.write(request).unwrap();
-    }
-    Bytes::from(writer.finish().unwrap())
-}
-
-fn read(file: Bytes) -> RecordBatch {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
-    let schema = reader.schema();
-    let batches: Vec<_> = reader.map(Result::unwrap).collect();
-    concat_batches(&schema, &batches).unwrap()
-}
-
-/// Writes `requests` both ways and checks that every reader sees the same rows; gives
-/// both files' sizes.
-fn same_as_arrow_writer(requests: &[AnyRequest], options: ParquetOptions) -> (usize, usize) {
-    let ours = write(requests, options, true);
-    let arrow = write(requests, options, false);
-    let (ours_rows, arrow_rows) = (read(ours.clone()), read(arrow.clone()));
-    assert_eq!(ours_rows.num_rows(), arrow_rows.num_rows());
-    for (i, field) in ours_rows.schema().fields().iter().enumerate() {
-        let (a, b) = (ours_rows.column(i), arrow_rows.column(i));
-        if let Some(row) = (0..a.len()).find(|&r| a.slice(r, 1) != b.slice(r, 1)) {
-            panic!(
-                "column {} row {row}: {:?} against {:?}",
-                field.name(),
-                a.slice(row, 1),
-                b.slice(row, 1)
-            );
-        }
-    }
-    (ours.len(), arrow.len())
-}
-
-fn testkit(signal: Signal, requests: usize, items: usize) -> Vec<AnyRequest> {
-    let mut generator = otlp_testkit::Generator::new(7);
-    (0..requests)
-        .map(|_| match signal {
-            Signal::Traces => AnyRequest::Traces(generator.traces(items)),
-            Signal::Logs => AnyRequest::Logs(generator.logs(items)),
-            Signal::Metrics => AnyRequest::Metrics(generator.metrics(items)),
-        })
-        .collect()
-}
 
 #[test]
 fn every_signal_reads_back_as_parquet_rs_wrote_it_at_every_group_size() {

@@ -1,0 +1,120 @@
+//! A column chunk from pages encoded here: the dictionary page first, then the data pages,
+//! and what the row group needs to know of it, laid out as parquet-rs's column writers lay
+//! a chunk out.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use parquet::basic::{Compression, Encoding, EncodingMask, PageType};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncodingStats};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+use crate::Error;
+
+/// A chunk's pages, compressed, and its dictionary page (plain values, not yet compressed).
+pub(super) struct ChunkPages {
+    /// The plain-encoded dictionary and its value count.
+    pub(super) dictionary: Option<(Vec<u8>, u32)>,
+    /// Each data page with the rows it holds.
+    pub(super) pages: Vec<(CompressedPage, usize)>,
+    /// Rows of the chunk.
+    pub(super) rows: u64,
+    /// Values of the chunk, one per level (rows, for a column that is not repeated).
+    pub(super) num_values: u64,
+}
+
+/// What the chunk's metadata carries besides its pages.
+#[derive(Default)]
+pub(super) struct ChunkIndex {
+    pub(super) statistics: Option<Statistics>,
+    pub(super) column_index: Option<ColumnIndexMetaData>,
+    /// Whether the row group's offset index (page locations) is written.
+    pub(super) offset_index: bool,
+}
+
+/// Lays `chunk` out as one column chunk of `descr`, its dictionary page compressed with
+/// `compressor`: the chunk's bytes, and its metadata for the row group.
+pub(super) fn write_chunk(
+    descr: &ColumnDescPtr,
+    compressor: &mut zstd::bulk::Compressor<'static>,
+    compression: Compression,
+    chunk: ChunkPages,
+    index: ChunkIndex,
+) -> Result<(Bytes, ColumnCloseResult), Error> {
+    let mut sink = TrackedWrite::new(Vec::new());
+    let mut writer = SerializedPageWriter::new(&mut sink);
+    let mut encodings = BTreeSet::from([Encoding::RLE]);
+    let mut encoding_stats: Vec<PageEncodingStats> = Vec::new();
+    let (mut compressed, mut uncompressed) = (0i64, 0i64);
+    let mut dictionary_offset = None;
+    if let Some((page, count)) = chunk.dictionary {
+        let buf = compressor.compress(&page)?;
+        let spec = writer.write_page(CompressedPage::new(
+            Page::DictionaryPage {
+                buf: Bytes::from(buf),
+                num_values: count,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            },
+            page.len(),
+        ))?;
+        dictionary_offset = Some(spec.offset as i64);
+        compressed += spec.compressed_size as i64;
+        uncompressed += spec.uncompressed_size as i64;
+        encodings.insert(Encoding::PLAIN);
+        encoding_stats.push(PageEncodingStats {
+            page_type: PageType::DICTIONARY_PAGE,
+            encoding: Encoding::PLAIN,
+            count: 1,
+        });
+    }
+    let mut offsets = OffsetIndexBuilder::new();
+    let mut data_offset = None;
+    for (page, rows) in chunk.pages {
+        let encoding = page.encoding();
+        let spec = writer.write_page(page)?;
+        data_offset.get_or_insert(spec.offset as i64);
+        compressed += spec.compressed_size as i64;
+        uncompressed += spec.uncompressed_size as i64;
+        offsets.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+        offsets.append_row_count(rows as i64);
+        encodings.insert(encoding);
+        match encoding_stats.last_mut() {
+            Some(last) if last.page_type == PageType::DATA_PAGE && last.encoding == encoding => {
+                last.count += 1;
+            }
+            _ => encoding_stats.push(PageEncodingStats {
+                page_type: PageType::DATA_PAGE,
+                encoding,
+                count: 1,
+            }),
+        }
+    }
+    writer.close()?;
+    let mut metadata = ColumnChunkMetaData::builder(descr.clone())
+        .set_compression(compression)
+        .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
+        .set_page_encoding_stats(encoding_stats)
+        .set_total_compressed_size(compressed)
+        .set_total_uncompressed_size(uncompressed)
+        .set_num_values(chunk.num_values as i64)
+        .set_data_page_offset(data_offset.unwrap_or(0))
+        .set_dictionary_page_offset(dictionary_offset);
+    if let Some(statistics) = index.statistics {
+        metadata = metadata.set_statistics(statistics);
+    }
+    let close = ColumnCloseResult {
+        bytes_written: sink.bytes_written() as u64,
+        rows_written: chunk.rows,
+        metadata: metadata.build()?,
+        bloom_filter: None,
+        column_index: index.column_index,
+        offset_index: index.offset_index.then(|| offsets.build()),
+    };
+    Ok((Bytes::from(sink.into_inner()?), close))
+}

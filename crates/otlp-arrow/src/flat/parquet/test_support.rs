@@ -4,6 +4,8 @@ use arrow::array::{RecordBatch, RecordBatchReader};
 use arrow::compute::concat_batches;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Encoding;
+use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use super::{FlatParquetWriter, ParquetOptions};
 use crate::{AnyRequest, Signal};
@@ -63,4 +65,24 @@ pub(super) fn testkit(signal: Signal, requests: usize, items: usize) -> Vec<AnyR
             Signal::Metrics => AnyRequest::Metrics(generator.metrics(items)),
         })
         .collect()
+}
+
+/// Asserts that `column` of the first row group of `file` starts dictionary-encoded and
+/// falls back to plain values.
+pub(super) fn assert_falls_back_to_plain(file: Bytes, column: &str) {
+    let reader = SerializedFileReader::new(file).unwrap();
+    let encodings = reader
+        .metadata()
+        .row_group(0)
+        .columns()
+        .iter()
+        .find(|c| c.column_path().string() == column)
+        .and_then(|c| c.page_encoding_stats_mask())
+        .copied()
+        .unwrap();
+    assert!(
+        encodings.is_set(Encoding::RLE_DICTIONARY) && encodings.is_set(Encoding::PLAIN),
+        "{column} did not fall back to plain: {:?}",
+        encodings.encodings().collect::<Vec<_>>()
+    );
 }

@@ -3,10 +3,10 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue};
-use parquet::basic::Encoding;
-use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use super::super::test_support::{read, same_as_arrow_writer, testkit, write};
+use super::super::test_support::{
+    assert_falls_back_to_plain, read, same_as_arrow_writer, testkit, write,
+};
 use super::super::{FlatParquetWriter, ParquetOptions};
 use super::MapView;
 use crate::flat::FlatBuilder;
@@ -109,21 +109,7 @@ fn unusual_maps_and_a_dictionary_fallback_read_back_the_same() {
         ParquetOptions::default().with_max_row_group_rows(50_000),
         true,
     );
-    let reader = SerializedFileReader::new(file).unwrap();
-    let strings = reader
-        .metadata()
-        .row_group(0)
-        .columns()
-        .iter()
-        .find(|c| c.column_path().string() == "attributes.key_value.value.str")
-        .and_then(|c| c.page_encoding_stats_mask())
-        .copied()
-        .unwrap();
-    assert!(
-        strings.is_set(Encoding::RLE_DICTIONARY) && strings.is_set(Encoding::PLAIN),
-        "the span attributes' strings fell back to plain: {:?}",
-        strings.encodings().collect::<Vec<_>>()
-    );
+    assert_falls_back_to_plain(file, "attributes.key_value.value.str");
 }
 
 /// Row comparison says "equal" exactly where Arrow's own equality does, on every

@@ -7,12 +7,13 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::trace::v1::ScopeSpans;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use parquet::basic::Encoding;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
 
 use super::super::ParquetOptions;
-use super::super::test_support::{read, same_as_arrow_writer, testkit, write};
+use super::super::test_support::{
+    assert_falls_back_to_plain, read, same_as_arrow_writer, testkit, write,
+};
 use super::{Kind, lower_bound, upper_bound};
 use crate::flat::resource::{RUN_COLUMNS, SERVICE_NAME_KEY};
 use crate::{AnyRequest, Signal};
@@ -221,18 +222,5 @@ fn nulls_and_a_dictionary_fallback_read_back_and_bound_as_parquet_rs_does() {
         ParquetOptions::default().with_max_row_group_rows(50_000),
         true,
     );
-    let metadata = metadata(file);
-    let scope_name = metadata
-        .row_group(0)
-        .columns()
-        .iter()
-        .find(|c| c.column_path().string() == "scope_name")
-        .and_then(|c| c.page_encoding_stats_mask())
-        .copied()
-        .unwrap();
-    assert!(
-        scope_name.is_set(Encoding::RLE_DICTIONARY) && scope_name.is_set(Encoding::PLAIN),
-        "scope_name fell back to plain: {:?}",
-        scope_name.encodings().collect::<Vec<_>>()
-    );
+    assert_falls_back_to_plain(file, "scope_name");
 }

@@ -36,6 +36,16 @@ impl Validity {
         self.len += 1;
     }
 
+    /// Appends `n` slots, all valid or all null.
+    pub(crate) fn push_n(&mut self, valid: bool, n: usize) {
+        if let Some(bits) = &mut self.bits {
+            bits.append_n(n, valid);
+        } else if !valid {
+            self.materialize().append_n(n, false);
+        }
+        self.len += n;
+    }
+
     fn materialize(&mut self) -> &mut BooleanBufferBuilder {
         let len = self.len;
         self.bits.get_or_insert_with(|| {
@@ -79,6 +89,21 @@ impl Validity {
     }
 }
 
+/// Nulls pushed onto a column since its last value and not yet written. Most of an
+/// attribute's six value columns take a null for each entry (an entry has one kind of
+/// value): counted, they cost an addition each, and are written in one go (offsets,
+/// values and validity bits filled in bulk) before the next value, or when the column is
+/// read, cut or finished.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Nulls(usize);
+
+impl Nulls {
+    #[inline]
+    fn take(&mut self) -> Option<usize> {
+        (self.0 > 0).then(|| std::mem::take(&mut self.0))
+    }
+}
+
 /// Takes a vector's contents and leaves an empty one with the same capacity behind, so
 /// the next batch does not grow it again from nothing.
 pub(crate) fn take_reserved<T>(vec: &mut Vec<T>) -> Vec<T> {
@@ -109,6 +134,11 @@ impl Offsets {
     pub(crate) fn push_end(&mut self, end: usize) {
         self.end = end;
         self.offsets.push(end as i32);
+    }
+
+    /// Ends `n` empty rows at the current end.
+    pub(crate) fn push_empty(&mut self, n: usize) {
+        self.offsets.extend(std::iter::repeat_n(self.end as i32, n));
     }
 
     /// Rows so far.
@@ -165,11 +195,15 @@ pub(crate) struct BytesCol {
     offsets: Offsets,
     data: Vec<u8>,
     valid: Validity,
+    /// Nulls pushed since the last value, written in one go before the next one (see
+    /// [`Nulls`]).
+    nulls: Nulls,
 }
 
 impl BytesCol {
     #[inline]
     pub(crate) fn push(&mut self, value: &[u8]) {
+        self.write_nulls();
         self.data.extend_from_slice(value);
         self.offsets.push_end(self.data.len());
         self.valid.push(true);
@@ -177,8 +211,15 @@ impl BytesCol {
 
     #[inline]
     pub(crate) fn push_null(&mut self) {
-        self.offsets.push_end(self.data.len());
-        self.valid.push(false);
+        self.nulls.0 += 1;
+    }
+
+    #[inline]
+    fn write_nulls(&mut self) {
+        if let Some(n) = self.nulls.take() {
+            self.offsets.push_empty(n);
+            self.valid.push_n(false, n);
+        }
     }
 
     #[inline]
@@ -190,11 +231,25 @@ impl BytesCol {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.offsets.len()
+        self.offsets.len() + self.nulls.0
     }
 
     /// Appends `other` `n` times.
     pub(crate) fn extend_n(&mut self, other: &BytesCol, n: usize) {
+        self.write_nulls();
+        if other.nulls.0 == 0 {
+            return self.extend_n_written(other, n);
+        }
+        // `other` ends in nulls not written yet: each copy is its rows, then those.
+        for _ in 0..n {
+            self.extend_n_written(other, 1);
+            self.nulls.0 = other.nulls.0;
+            self.write_nulls();
+        }
+    }
+
+    /// Appends `other`'s written rows `n` times.
+    fn extend_n_written(&mut self, other: &BytesCol, n: usize) {
         for _ in 0..n {
             self.data.extend_from_slice(&other.data);
         }
@@ -203,6 +258,7 @@ impl BytesCol {
     }
 
     pub(crate) fn truncate(&mut self, rows: usize) {
+        self.write_nulls();
         self.offsets.truncate(rows);
         self.data.truncate(self.offsets.last());
         self.valid.truncate(rows);
@@ -216,6 +272,7 @@ impl BytesCol {
         &mut self,
         column: &'static str,
     ) -> Result<(OffsetBuffer<i32>, Buffer, Option<NullBuffer>), Error> {
+        self.write_nulls();
         let nulls = self.valid.finish();
         let offsets = self.offsets.finish(column);
         let data = Buffer::from_vec(take_reserved(&mut self.data));
@@ -288,6 +345,7 @@ impl<const W: usize> IdCol<W> {
 pub(crate) struct PrimCol<T: ArrowPrimitiveType> {
     values: Vec<T::Native>,
     valid: Validity,
+    nulls: Nulls,
 }
 
 impl<T: ArrowPrimitiveType> Default for PrimCol<T> {
@@ -295,6 +353,7 @@ impl<T: ArrowPrimitiveType> Default for PrimCol<T> {
         Self {
             values: Vec::new(),
             valid: Validity::default(),
+            nulls: Nulls::default(),
         }
     }
 }
@@ -302,14 +361,23 @@ impl<T: ArrowPrimitiveType> Default for PrimCol<T> {
 impl<T: ArrowPrimitiveType> PrimCol<T> {
     #[inline]
     pub(crate) fn push(&mut self, value: T::Native) {
+        self.write_nulls();
         self.values.push(value);
         self.valid.push(true);
     }
 
     #[inline]
     pub(crate) fn push_null(&mut self) {
-        self.values.push(T::Native::default());
-        self.valid.push(false);
+        self.nulls.0 += 1;
+    }
+
+    #[inline]
+    fn write_nulls(&mut self) {
+        if let Some(n) = self.nulls.take() {
+            self.values
+                .resize(self.values.len() + n, T::Native::default());
+            self.valid.push_n(false, n);
+        }
     }
 
     #[inline]
@@ -321,11 +389,25 @@ impl<T: ArrowPrimitiveType> PrimCol<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.values.len()
+        self.values.len() + self.nulls.0
     }
 
     /// Appends `other` `n` times.
     pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
+        self.write_nulls();
+        if other.nulls.0 == 0 {
+            return self.extend_n_written(other, n);
+        }
+        // `other` ends in nulls not written yet: each copy is its rows, then those.
+        for _ in 0..n {
+            self.extend_n_written(other, 1);
+            self.nulls.0 = other.nulls.0;
+            self.write_nulls();
+        }
+    }
+
+    /// Appends `other`'s written rows `n` times.
+    fn extend_n_written(&mut self, other: &Self, n: usize) {
         if let [value] = other.values.as_slice() {
             self.values.extend(std::iter::repeat_n(*value, n));
         } else {
@@ -337,6 +419,7 @@ impl<T: ArrowPrimitiveType> PrimCol<T> {
     }
 
     pub(crate) fn truncate(&mut self, rows: usize) {
+        self.write_nulls();
         self.values.truncate(rows);
         self.valid.truncate(rows);
     }
@@ -350,6 +433,7 @@ impl<T: ArrowPrimitiveType> PrimCol<T> {
         &mut self,
         data_type: Option<&arrow::datatypes::DataType>,
     ) -> Result<ArrayRef, Error> {
+        self.write_nulls();
         let nulls = self.valid.finish();
         let values = take_reserved(&mut self.values);
         let array = PrimitiveArray::<T>::try_new(values.into(), nulls)?;
@@ -369,6 +453,7 @@ impl<T: ArrowPrimitiveType> PrimCol<T> {
 pub(crate) struct BoolCol {
     values: BooleanBufferBuilder,
     valid: Validity,
+    nulls: Nulls,
 }
 
 impl Default for BoolCol {
@@ -376,6 +461,7 @@ impl Default for BoolCol {
         Self {
             values: BooleanBufferBuilder::new(0),
             valid: Validity::default(),
+            nulls: Nulls::default(),
         }
     }
 }
@@ -383,18 +469,40 @@ impl Default for BoolCol {
 impl BoolCol {
     #[inline]
     pub(crate) fn push(&mut self, value: bool) {
+        self.write_nulls();
         self.values.append(value);
         self.valid.push(true);
     }
 
     #[inline]
     pub(crate) fn push_null(&mut self) {
-        self.values.append(false);
-        self.valid.push(false);
+        self.nulls.0 += 1;
+    }
+
+    #[inline]
+    fn write_nulls(&mut self) {
+        if let Some(n) = self.nulls.take() {
+            self.values.append_n(n, false);
+            self.valid.push_n(false, n);
+        }
     }
 
     /// Appends `other` `n` times.
     pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
+        self.write_nulls();
+        if other.nulls.0 == 0 {
+            return self.extend_n_written(other, n);
+        }
+        // `other` ends in nulls not written yet: each copy is its rows, then those.
+        for _ in 0..n {
+            self.extend_n_written(other, 1);
+            self.nulls.0 = other.nulls.0;
+            self.write_nulls();
+        }
+    }
+
+    /// Appends `other`'s written rows `n` times.
+    fn extend_n_written(&mut self, other: &Self, n: usize) {
         for _ in 0..n {
             self.values
                 .append_packed_range(0..other.values.len(), other.values.as_slice());
@@ -403,11 +511,13 @@ impl BoolCol {
     }
 
     pub(crate) fn truncate(&mut self, rows: usize) {
+        self.write_nulls();
         self.values.truncate(rows);
         self.valid.truncate(rows);
     }
 
     pub(crate) fn finish(&mut self) -> Result<ArrayRef, Error> {
+        self.write_nulls();
         let nulls = self.valid.finish();
         let values: BooleanBuffer = self.values.finish();
         Ok(Arc::new(BooleanArray::new(values, nulls)))
@@ -480,6 +590,7 @@ impl ListCol {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::AsArray;
     use arrow::datatypes::Int64Type;
 
     #[test]
@@ -523,6 +634,35 @@ mod tests {
         let strings = array.as_any().downcast_ref::<StringArray>().unwrap();
         let values: Vec<Option<&str>> = strings.iter().collect();
         assert_eq!(values, [Some("ab"), Some("x"), None, Some("x")]);
+    }
+
+    #[test]
+    fn nulls_not_yet_written_count_and_copy_as_written_ones() {
+        let mut numbers = PrimCol::<Int64Type>::default();
+        let mut template = PrimCol::<Int64Type>::default();
+        template.push(7);
+        template.push_null();
+        numbers.push_null();
+        numbers.push_null();
+        assert_eq!(numbers.len(), 2);
+        numbers.extend_n(&template, 2);
+        numbers.push_null();
+        assert_eq!(numbers.len(), 7);
+        let array = numbers.finish().unwrap();
+        let values: Vec<Option<i64>> = array.as_primitive::<Int64Type>().iter().collect();
+        assert_eq!(values, [None, None, Some(7), None, Some(7), None, None]);
+
+        let mut flags = BoolCol::default();
+        let mut template = BoolCol::default();
+        template.push_null();
+        flags.push(true);
+        flags.extend_n(&template, 3);
+        flags.push(false);
+        flags.push_null();
+        flags.truncate(5);
+        let array = flags.finish().unwrap();
+        let values: Vec<Option<bool>> = array.as_boolean().iter().collect();
+        assert_eq!(values, [Some(true), None, None, None, Some(false)]);
     }
 
     #[test]

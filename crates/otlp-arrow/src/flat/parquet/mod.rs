@@ -94,7 +94,8 @@ impl ParquetOptions {
     /// The parquet-rs writer properties of this layout for `signal`'s flat schema: to write
     /// flat batches with arrow-rs's own `ArrowWriter` and get the same encodings,
     /// statistics, page index and bloom filter as [`FlatParquetWriter`] writes (which
-    /// encodes the attribute map columns itself, a row at a time, and is faster for it).
+    /// encodes the attribute map columns and the resource's and scope's other columns
+    /// itself, a run of rows at a time, and is faster for it).
     pub fn writer_properties(&self, signal: Signal) -> Result<WriterProperties, Error> {
         self.properties(&flat_schema(signal))
     }
@@ -257,8 +258,9 @@ fn plain(
 ///
 /// Each call to [`write`](Self::write) converts a request to flat rows and encodes them:
 /// the attribute maps a row at a time, so that a resource's attributes, the same on each
-/// of its spans, are encoded once per run of rows; every other column by parquet-rs's
-/// Arrow column writers. Row groups end at [`ParquetOptions::max_row_group_rows`] /
+/// of its spans, are encoded once per run of rows; the resource's and scope's names,
+/// versions, schema URLs and counts as dictionary indices, a run at a time; every other
+/// column by parquet-rs's Arrow column writers. Row groups end at [`ParquetOptions::max_row_group_rows`] /
 /// [`ParquetOptions::max_row_group_bytes`], as arrow-rs's `ArrowWriter` ends them, and
 /// any Parquet reader reads the file as it would read `ArrowWriter`'s.
 /// Nothing is readable before [`finish`](Self::finish) writes the footer: a process

@@ -73,9 +73,9 @@ pub(super) struct RowGroupWriter<W: Write + Send> {
     schema: SchemaRef,
     routes: Vec<Route>,
     attributes: Vec<AttributesChunk>,
-    runs: Vec<DictionaryChunk>,
-    /// The open row group's parquet-rs writers, one per leaf (those of attribute maps
-    /// unused), and its rows.
+    dictionaries: Vec<DictionaryChunk>,
+    /// The open row group's parquet-rs writers, one per leaf (those of our chunks'
+    /// columns unused), and its rows.
     open: Option<(Vec<ArrowColumnWriter>, usize)>,
     max_rows: Option<usize>,
     max_bytes: Option<usize>,
@@ -99,7 +99,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
         let (max_rows, max_bytes) = (props.max_row_group_row_count(), props.max_row_group_bytes());
         let mut routes = Vec::with_capacity(schema.fields().len());
         let mut attributes = Vec::new();
-        let mut runs = Vec::new();
+        let mut dictionaries = Vec::new();
         let mut next_leaf = 0;
         for (root, field) in schema.fields().iter().enumerate() {
             let start = next_leaf;
@@ -120,8 +120,8 @@ impl<W: Write + Send> RowGroupWriter<W> {
             } else if RUN_COLUMNS.contains(&field.name().as_str()) && leaves.len() == 1 {
                 let descr = parquet_schema.column(leaves.start);
                 DictionaryChunk::new(&descr, field.data_type(), &props, limits)?.map(|chunk| {
-                    runs.push(chunk);
-                    Route::Dictionary(leaves.clone(), runs.len() - 1)
+                    dictionaries.push(chunk);
+                    Route::Dictionary(leaves.clone(), dictionaries.len() - 1)
                 })
             } else {
                 None
@@ -138,7 +138,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
             schema,
             routes,
             attributes,
-            runs,
+            dictionaries,
             open: None,
             max_rows,
             max_bytes,
@@ -233,7 +233,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
                         )));
                     }
                 }
-                Route::Dictionary(_, chunk) => self.runs[*chunk].write(column)?,
+                Route::Dictionary(_, chunk) => self.dictionaries[*chunk].write(column)?,
             }
         }
         *rows += batch.num_rows();
@@ -262,7 +262,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
                     }
                 }
                 Route::Dictionary(_, chunk) => {
-                    let (bytes, close) = self.runs[*chunk].close()?;
+                    let (bytes, close) = self.dictionaries[*chunk].close()?;
                     row_group.append_column(&bytes, close)?;
                 }
             }
@@ -286,7 +286,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
                 .map(AttributesChunk::estimated_bytes)
                 .sum::<usize>()
             + self
-                .runs
+                .dictionaries
                 .iter()
                 .map(DictionaryChunk::estimated_bytes)
                 .sum::<usize>()

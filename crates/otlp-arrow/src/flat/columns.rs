@@ -104,6 +104,30 @@ impl Nulls {
     }
 }
 
+/// A column whose last nulls may be counted but not yet written ([`Nulls`]).
+trait CountsNulls {
+    fn nulls(&mut self) -> &mut Nulls;
+    fn pending_nulls(&self) -> usize;
+    fn write_nulls(&mut self);
+    /// Appends `other`'s written rows (not its counted nulls) `n` times.
+    fn extend_n_written(&mut self, other: &Self, n: usize);
+}
+
+/// Appends `other` `n` times to `column`: each copy is `other`'s written rows, then the
+/// nulls it has counted since.
+fn extend_counting_nulls<C: CountsNulls>(column: &mut C, other: &C, n: usize) {
+    column.write_nulls();
+    let pending = other.pending_nulls();
+    if pending == 0 {
+        return column.extend_n_written(other, n);
+    }
+    for _ in 0..n {
+        column.extend_n_written(other, 1);
+        column.nulls().0 = pending;
+        column.write_nulls();
+    }
+}
+
 /// Takes a vector's contents and leaves an empty one with the same capacity behind, so
 /// the next batch does not grow it again from nothing.
 pub(crate) fn take_reserved<T>(vec: &mut Vec<T>) -> Vec<T> {
@@ -200,6 +224,32 @@ pub(crate) struct BytesCol {
     nulls: Nulls,
 }
 
+impl CountsNulls for BytesCol {
+    fn nulls(&mut self) -> &mut Nulls {
+        &mut self.nulls
+    }
+
+    fn pending_nulls(&self) -> usize {
+        self.nulls.0
+    }
+
+    #[inline]
+    fn write_nulls(&mut self) {
+        if let Some(n) = self.nulls.take() {
+            self.offsets.push_empty(n);
+            self.valid.push_n(false, n);
+        }
+    }
+
+    fn extend_n_written(&mut self, other: &BytesCol, n: usize) {
+        for _ in 0..n {
+            self.data.extend_from_slice(&other.data);
+        }
+        self.offsets.extend_n(&other.offsets, n);
+        self.valid.extend_n(&other.valid, n);
+    }
+}
+
 impl BytesCol {
     #[inline]
     pub(crate) fn push(&mut self, value: &[u8]) {
@@ -212,14 +262,6 @@ impl BytesCol {
     #[inline]
     pub(crate) fn push_null(&mut self) {
         self.nulls.0 += 1;
-    }
-
-    #[inline]
-    fn write_nulls(&mut self) {
-        if let Some(n) = self.nulls.take() {
-            self.offsets.push_empty(n);
-            self.valid.push_n(false, n);
-        }
     }
 
     #[inline]
@@ -236,25 +278,7 @@ impl BytesCol {
 
     /// Appends `other` `n` times.
     pub(crate) fn extend_n(&mut self, other: &BytesCol, n: usize) {
-        self.write_nulls();
-        if other.nulls.0 == 0 {
-            return self.extend_n_written(other, n);
-        }
-        // `other` ends in nulls not written yet: each copy is its rows, then those.
-        for _ in 0..n {
-            self.extend_n_written(other, 1);
-            self.nulls.0 = other.nulls.0;
-            self.write_nulls();
-        }
-    }
-
-    /// Appends `other`'s written rows `n` times.
-    fn extend_n_written(&mut self, other: &BytesCol, n: usize) {
-        for _ in 0..n {
-            self.data.extend_from_slice(&other.data);
-        }
-        self.offsets.extend_n(&other.offsets, n);
-        self.valid.extend_n(&other.valid, n);
+        extend_counting_nulls(self, other, n);
     }
 
     pub(crate) fn truncate(&mut self, rows: usize) {
@@ -358,6 +382,36 @@ impl<T: ArrowPrimitiveType> Default for PrimCol<T> {
     }
 }
 
+impl<T: ArrowPrimitiveType> CountsNulls for PrimCol<T> {
+    fn nulls(&mut self) -> &mut Nulls {
+        &mut self.nulls
+    }
+
+    fn pending_nulls(&self) -> usize {
+        self.nulls.0
+    }
+
+    #[inline]
+    fn write_nulls(&mut self) {
+        if let Some(n) = self.nulls.take() {
+            self.values
+                .resize(self.values.len() + n, T::Native::default());
+            self.valid.push_n(false, n);
+        }
+    }
+
+    fn extend_n_written(&mut self, other: &Self, n: usize) {
+        if let [value] = other.values.as_slice() {
+            self.values.extend(std::iter::repeat_n(*value, n));
+        } else {
+            for _ in 0..n {
+                self.values.extend_from_slice(&other.values);
+            }
+        }
+        self.valid.extend_n(&other.valid, n);
+    }
+}
+
 impl<T: ArrowPrimitiveType> PrimCol<T> {
     #[inline]
     pub(crate) fn push(&mut self, value: T::Native) {
@@ -369,15 +423,6 @@ impl<T: ArrowPrimitiveType> PrimCol<T> {
     #[inline]
     pub(crate) fn push_null(&mut self) {
         self.nulls.0 += 1;
-    }
-
-    #[inline]
-    fn write_nulls(&mut self) {
-        if let Some(n) = self.nulls.take() {
-            self.values
-                .resize(self.values.len() + n, T::Native::default());
-            self.valid.push_n(false, n);
-        }
     }
 
     #[inline]
@@ -394,28 +439,7 @@ impl<T: ArrowPrimitiveType> PrimCol<T> {
 
     /// Appends `other` `n` times.
     pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
-        self.write_nulls();
-        if other.nulls.0 == 0 {
-            return self.extend_n_written(other, n);
-        }
-        // `other` ends in nulls not written yet: each copy is its rows, then those.
-        for _ in 0..n {
-            self.extend_n_written(other, 1);
-            self.nulls.0 = other.nulls.0;
-            self.write_nulls();
-        }
-    }
-
-    /// Appends `other`'s written rows `n` times.
-    fn extend_n_written(&mut self, other: &Self, n: usize) {
-        if let [value] = other.values.as_slice() {
-            self.values.extend(std::iter::repeat_n(*value, n));
-        } else {
-            for _ in 0..n {
-                self.values.extend_from_slice(&other.values);
-            }
-        }
-        self.valid.extend_n(&other.valid, n);
+        extend_counting_nulls(self, other, n);
     }
 
     pub(crate) fn truncate(&mut self, rows: usize) {
@@ -466,6 +490,32 @@ impl Default for BoolCol {
     }
 }
 
+impl CountsNulls for BoolCol {
+    fn nulls(&mut self) -> &mut Nulls {
+        &mut self.nulls
+    }
+
+    fn pending_nulls(&self) -> usize {
+        self.nulls.0
+    }
+
+    #[inline]
+    fn write_nulls(&mut self) {
+        if let Some(n) = self.nulls.take() {
+            self.values.append_n(n, false);
+            self.valid.push_n(false, n);
+        }
+    }
+
+    fn extend_n_written(&mut self, other: &Self, n: usize) {
+        for _ in 0..n {
+            self.values
+                .append_packed_range(0..other.values.len(), other.values.as_slice());
+        }
+        self.valid.extend_n(&other.valid, n);
+    }
+}
+
 impl BoolCol {
     #[inline]
     pub(crate) fn push(&mut self, value: bool) {
@@ -479,35 +529,9 @@ impl BoolCol {
         self.nulls.0 += 1;
     }
 
-    #[inline]
-    fn write_nulls(&mut self) {
-        if let Some(n) = self.nulls.take() {
-            self.values.append_n(n, false);
-            self.valid.push_n(false, n);
-        }
-    }
-
     /// Appends `other` `n` times.
     pub(crate) fn extend_n(&mut self, other: &Self, n: usize) {
-        self.write_nulls();
-        if other.nulls.0 == 0 {
-            return self.extend_n_written(other, n);
-        }
-        // `other` ends in nulls not written yet: each copy is its rows, then those.
-        for _ in 0..n {
-            self.extend_n_written(other, 1);
-            self.nulls.0 = other.nulls.0;
-            self.write_nulls();
-        }
-    }
-
-    /// Appends `other`'s written rows `n` times.
-    fn extend_n_written(&mut self, other: &Self, n: usize) {
-        for _ in 0..n {
-            self.values
-                .append_packed_range(0..other.values.len(), other.values.as_slice());
-        }
-        self.valid.extend_n(&other.valid, n);
+        extend_counting_nulls(self, other, n);
     }
 
     pub(crate) fn truncate(&mut self, rows: usize) {

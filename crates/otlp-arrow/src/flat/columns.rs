@@ -83,7 +83,7 @@ impl Validity {
     pub(crate) fn finish(&mut self) -> Option<NullBuffer> {
         self.len = 0;
         let bits = self.bits.as_mut()?;
-        let buffer = NullBuffer::new(bits.finish());
+        let buffer = NullBuffer::new(finish_reserved(bits));
         // Keep the builder (empty): the next batch will likely have nulls again.
         Some(buffer).filter(|b| b.null_count() > 0)
     }
@@ -133,6 +133,15 @@ fn extend_counting_nulls<C: CountsNulls>(column: &mut C, other: &C, n: usize) {
 pub(crate) fn take_reserved<T>(vec: &mut Vec<T>) -> Vec<T> {
     let capacity = vec.capacity();
     std::mem::replace(vec, Vec::with_capacity(capacity))
+}
+
+/// [`take_reserved`] for bits: arrow's `finish` leaves a builder with no capacity, which the
+/// next batch would regrow a doubling (a reallocation) at a time.
+fn finish_reserved(bits: &mut BooleanBufferBuilder) -> BooleanBuffer {
+    let capacity = bits.capacity();
+    let finished = bits.finish();
+    bits.reserve(capacity);
+    finished
 }
 
 /// Offsets of a variable-length column (strings, binaries, lists); the first offset is 0.
@@ -543,7 +552,7 @@ impl BoolCol {
     pub(crate) fn finish(&mut self) -> Result<ArrayRef, Error> {
         self.write_nulls();
         let nulls = self.valid.finish();
-        let values: BooleanBuffer = self.values.finish();
+        let values = finish_reserved(&mut self.values);
         Ok(Arc::new(BooleanArray::new(values, nulls)))
     }
 }
@@ -630,6 +639,27 @@ mod tests {
         let nulls = a.finish().unwrap();
         let bits: Vec<bool> = nulls.iter().collect();
         assert_eq!(bits, [true, true, false, true, true, true, true]);
+    }
+
+    #[test]
+    fn bits_keep_their_capacity_after_finish() {
+        let mut col = BoolCol::default();
+        for i in 0..5000 {
+            if i % 3 == 0 {
+                col.push_null();
+            } else {
+                col.push(i % 2 == 0);
+            }
+        }
+        let (values, nulls) = (
+            col.values.capacity(),
+            col.valid.bits.as_ref().map(|b| b.capacity()),
+        );
+        let array = col.finish().unwrap();
+        assert_eq!((array.len(), array.null_count()), (5000, 1667));
+        assert!(col.values.is_empty() && col.values.capacity() >= values);
+        let kept = col.valid.bits.as_ref().map(|b| b.capacity());
+        assert!(kept >= nulls && nulls.is_some());
     }
 
     #[test]

@@ -321,6 +321,9 @@ pub(crate) struct Context {
     /// Where each run of rows ends, when the attribute maps and [`RUN_COLUMNS`] are kept once per run instead
     /// of once per row ([`run_encoded`](Self::run_encoded)).
     run_ends: Option<Vec<i32>>,
+    /// The last schema given to [`batch_schema`](Self::batch_schema) and its run-end encoded form, kept because
+    /// building that form allocates a dozen fields and every batch asks for it.
+    run_schema: Option<(SchemaRef, SchemaRef)>,
     next_resource_id: u32,
     next_scope_id: u32,
 }
@@ -533,9 +536,14 @@ impl Context {
     }
 
     /// The schema of this context's batches: `schema`, its attribute maps run-end encoded if they are.
-    pub(crate) fn batch_schema(&self, schema: SchemaRef) -> SchemaRef {
+    pub(crate) fn batch_schema(&mut self, schema: SchemaRef) -> SchemaRef {
         if self.run_ends.is_none() {
             return schema;
+        }
+        if let Some((plain, runs)) = &self.run_schema
+            && Arc::ptr_eq(plain, &schema)
+        {
+            return Arc::clone(runs);
         }
         let fields: Vec<FieldRef> = schema
             .fields()
@@ -548,7 +556,9 @@ impl Context {
                 }
             })
             .collect();
-        Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+        let runs = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        self.run_schema = Some((schema, Arc::clone(&runs)));
+        runs
     }
 }
 
@@ -713,7 +723,22 @@ pub(crate) use context_methods;
 
 #[cfg(test)]
 mod tests {
-    use super::kept_runs;
+    use super::{Context, kept_runs};
+    use crate::flat::traces;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_run_encoded_schema_is_made_once_per_schema() {
+        let mut context = Context::run_encoded();
+        let first = context.batch_schema(traces::schema());
+        assert!(Arc::ptr_eq(&first, &context.batch_schema(traces::schema())));
+        assert!(!Arc::ptr_eq(&first, &traces::schema()));
+        let mut plain = Context::default();
+        assert!(Arc::ptr_eq(
+            &plain.batch_schema(traces::schema()),
+            &traces::schema()
+        ));
+    }
 
     #[test]
     fn runs_are_cut_where_the_rows_end() {

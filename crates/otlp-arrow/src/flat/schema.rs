@@ -1,7 +1,7 @@
 //! Column names and the Arrow schema of each signal's flat table.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
@@ -95,9 +95,13 @@ pub mod col {
     pub const EVENT_NAME: &str = "event_name";
 }
 
-/// `Timestamp(Nanosecond, "UTC")`: OTLP's `*_unix_nano`, with 0 (unset) stored as null.
+/// `Timestamp(Nanosecond, "UTC")`: OTLP's `*_unix_nano`, with 0 (unset) stored as null. Made once: every batch
+/// types its time columns with it, and a fresh one allocates its time zone.
 pub(crate) fn timestamp_type() -> DataType {
-    DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+    static TIMESTAMP: OnceLock<DataType> = OnceLock::new();
+    TIMESTAMP
+        .get_or_init(|| DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())))
+        .clone()
 }
 
 pub(crate) fn metadata(signal: Signal) -> HashMap<String, String> {

@@ -124,20 +124,6 @@ fn key_value(
     }
 }
 
-/// The parts of a `Resource{Spans,Logs,Metrics}` or `Scope{Spans,Logs,Metrics}` container: the schema URL and
-/// whether its resource or scope is set, read before its items because protobuf puts them around the items.
-fn container(bytes: &[u8]) -> Result<(bool, &str), Error> {
-    let (mut present, mut schema_url) = (false, "");
-    for field in fields(bytes) {
-        match field? {
-            (1, _) => present = true,
-            (3, raw) => schema_url = text(raw)?,
-            _ => {}
-        }
-    }
-    Ok((present, schema_url))
-}
-
 /// The resource and scope calls every flat builder has.
 trait Contexts {
     fn begin_resource(&mut self);
@@ -226,31 +212,45 @@ fn strings(bytes: &[u8], number: u32) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Describes the resource of a container (every occurrence of field 1, merged in order).
+/// Describes the resource of a container (every occurrence of field 1, merged in order). The schema URL is read
+/// in the same pass: protobuf puts it after the items, so the container's fields are walked here and once more for
+/// its items, not a third time to find it first.
 fn resource(builder: &mut impl Contexts, container_bytes: &[u8]) -> Result<(), Error> {
-    let (present, schema_url) = container(container_bytes)?;
     builder.begin_resource();
-    let mut dropped = 0u32;
+    let (mut present, mut schema_url, mut dropped) = (false, "", 0u32);
     for field in fields(container_bytes) {
-        let (1, raw) = field? else { continue };
-        for field in fields(raw.bytes()) {
-            match field? {
-                (1, kv) => key_value(kv.bytes(), |k, v, i| builder.resource_attribute(k, v, i))?,
-                (2, raw) => dropped = raw.number() as u32,
-                (3, entity) => {
-                    let (mut schema, mut kind) = ("", "");
-                    for field in fields(entity.bytes()) {
-                        match field? {
-                            (1, raw) => schema = text(raw)?,
-                            (2, raw) => kind = text(raw)?,
-                            _ => {}
+        match field? {
+            (1, raw) => {
+                present = true;
+                for field in fields(raw.bytes()) {
+                    match field? {
+                        (1, kv) => {
+                            key_value(kv.bytes(), |k, v, i| builder.resource_attribute(k, v, i))?;
                         }
+                        (2, raw) => dropped = raw.number() as u32,
+                        (3, entity) => {
+                            let (mut schema, mut kind) = ("", "");
+                            for field in fields(entity.bytes()) {
+                                match field? {
+                                    (1, raw) => schema = text(raw)?,
+                                    (2, raw) => kind = text(raw)?,
+                                    _ => {}
+                                }
+                            }
+                            let bytes = entity.bytes();
+                            builder.resource_entity_ref(
+                                schema,
+                                kind,
+                                strings(bytes, 3),
+                                strings(bytes, 4),
+                            );
+                        }
+                        _ => {}
                     }
-                    let bytes = entity.bytes();
-                    builder.resource_entity_ref(schema, kind, strings(bytes, 3), strings(bytes, 4));
                 }
-                _ => {}
             }
+            (3, raw) => schema_url = text(raw)?,
+            _ => {}
         }
     }
     builder.end_resource(ResourceInfo {
@@ -261,21 +261,29 @@ fn resource(builder: &mut impl Contexts, container_bytes: &[u8]) -> Result<(), E
     Ok(())
 }
 
-/// Describes the scope of a container.
+/// Describes the scope of a container, its schema URL read in the same pass (as for [`resource`]).
 fn scope(builder: &mut impl Contexts, container_bytes: &[u8]) -> Result<(), Error> {
-    let (present, schema_url) = container(container_bytes)?;
     builder.begin_scope();
+    let (mut present, mut schema_url) = (false, "");
     let (mut name, mut version, mut dropped) = ("", "", 0u32);
     for field in fields(container_bytes) {
-        let (1, raw) = field? else { continue };
-        for field in fields(raw.bytes()) {
-            match field? {
-                (1, raw) => name = text(raw)?,
-                (2, raw) => version = text(raw)?,
-                (3, kv) => key_value(kv.bytes(), |k, v, i| builder.scope_attribute(k, v, i))?,
-                (4, raw) => dropped = raw.number() as u32,
-                _ => {}
+        match field? {
+            (1, raw) => {
+                present = true;
+                for field in fields(raw.bytes()) {
+                    match field? {
+                        (1, raw) => name = text(raw)?,
+                        (2, raw) => version = text(raw)?,
+                        (3, kv) => {
+                            key_value(kv.bytes(), |k, v, i| builder.scope_attribute(k, v, i))?;
+                        }
+                        (4, raw) => dropped = raw.number() as u32,
+                        _ => {}
+                    }
+                }
             }
+            (3, raw) => schema_url = text(raw)?,
+            _ => {}
         }
     }
     builder.end_scope(ScopeInfo {

@@ -8,11 +8,16 @@
 //! `"-Infinity"` as strings, as proto3 JSON says), bytes are base64 (standard alphabet,
 //! padded), and the parser reads numbers with Rust's correctly rounded `f64` parsing.
 
+use std::fmt::Write as _;
+
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList};
 
 use super::value::ValueRef;
 use crate::{Error, MAX_NESTING};
+
+mod encoded;
+pub(crate) use encoded::write_encoded;
 
 const TABLE: &str = "attributes";
 
@@ -42,9 +47,7 @@ fn write_nested(out: &mut String, value: &AnyValue, depth: usize) -> Result<(), 
             });
         }
         Some(Value::IntValue(i)) => {
-            out.push_str("{\"intValue\":\"");
-            out.push_str(&i.to_string());
-            out.push_str("\"}");
+            let _ = write!(out, "{{\"intValue\":\"{i}\"}}");
         }
         Some(Value::DoubleValue(d)) => {
             out.push_str("{\"doubleValue\":");
@@ -57,9 +60,7 @@ fn write_nested(out: &mut String, value: &AnyValue, depth: usize) -> Result<(), 
             out.push_str("\"}");
         }
         Some(Value::StringValueStrindex(i)) => {
-            out.push_str("{\"stringValueStrindex\":");
-            out.push_str(&i.to_string());
-            out.push('}');
+            let _ = write!(out, "{{\"stringValueStrindex\":{i}}}");
         }
         Some(Value::ArrayValue(array)) => write_array(out, array, depth)?,
         Some(Value::KvlistValue(list)) => write_kvlist(out, list, depth)?,
@@ -83,9 +84,7 @@ pub(crate) fn write_value_ref(out: &mut String, value: ValueRef<'_>) -> Result<(
             "{\"boolValue\":false}"
         }),
         ValueRef::Int(i) => {
-            out.push_str("{\"intValue\":\"");
-            out.push_str(&i.to_string());
-            out.push_str("\"}");
+            let _ = write!(out, "{{\"intValue\":\"{i}\"}}");
         }
         ValueRef::Double(d) => {
             out.push_str("{\"doubleValue\":");
@@ -98,12 +97,11 @@ pub(crate) fn write_value_ref(out: &mut String, value: ValueRef<'_>) -> Result<(
             out.push_str("\"}");
         }
         ValueRef::StrIndex(i) => {
-            out.push_str("{\"stringValueStrindex\":");
-            out.push_str(&i.to_string());
-            out.push('}');
+            let _ = write!(out, "{{\"stringValueStrindex\":{i}}}");
         }
         ValueRef::Array(a) => write_array(out, a, 0)?,
         ValueRef::Kvlist(l) => write_kvlist(out, l, 0)?,
+        ValueRef::Json(json) => out.push_str(json.text()),
     }
     Ok(())
 }
@@ -115,8 +113,7 @@ pub(crate) fn write_keyed(
     value: ValueRef<'_>,
     key_strindex: i32,
 ) -> Result<(), Error> {
-    out.push_str("{\"keyStrindex\":");
-    out.push_str(&key_strindex.to_string());
+    let _ = write!(out, "{{\"keyStrindex\":{key_strindex}");
     if value != ValueRef::Absent {
         out.push_str(",\"value\":");
         write_value_ref(out, value)?;
@@ -163,8 +160,7 @@ fn write_key_value(out: &mut String, kv: &KeyValue, depth: usize) -> Result<(), 
         write_nested(out, value, depth)?;
     }
     if kv.key_strindex != 0 {
-        out.push_str(",\"keyStrindex\":");
-        out.push_str(&kv.key_strindex.to_string());
+        let _ = write!(out, ",\"keyStrindex\":{}", kv.key_strindex);
     }
     out.push('}');
     Ok(())
@@ -180,7 +176,7 @@ fn write_double(out: &mut String, d: f64) {
     } else {
         // `{:?}` is the shortest text that parses back to the same bits, in a form JSON
         // accepts (`1.0`, `-0.0`, `1e-7`, `1e300`).
-        out.push_str(&format!("{d:?}"));
+        let _ = write!(out, "{d:?}");
     }
 }
 
@@ -193,7 +189,9 @@ fn write_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }

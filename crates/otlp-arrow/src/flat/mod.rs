@@ -327,4 +327,4 @@ pub use schema::{
     flat_signal,
 };
 pub use traces::{EventInfo, LinkInfo, SpanInfo, TracesBuilder, decode_traces};
-pub use value::ValueRef;
+pub use value::{NestedJson, ValueRef};

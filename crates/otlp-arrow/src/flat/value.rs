@@ -61,6 +61,24 @@ pub enum ValueRef<'a> {
     Array(&'a ArrayValue),
     /// `kvlist_value`, stored as OTLP/JSON text.
     Kvlist(&'a KeyValueList),
+    /// `array_value` or `kvlist_value` already written as OTLP/JSON text, by the reader of encoded requests.
+    Json(NestedJson<'a>),
+}
+
+/// The OTLP/JSON text of an array or key-value list value, as this crate writes it. Only this crate makes one,
+/// so a value column's `json` holds only text its readers parse back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NestedJson<'a>(&'a str);
+
+impl<'a> NestedJson<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        NestedJson(text)
+    }
+
+    /// The text.
+    pub fn text(&self) -> &'a str {
+        self.0
+    }
 }
 
 impl<'a> ValueRef<'a> {
@@ -198,6 +216,11 @@ impl ValueCols {
             ValueRef::Kvlist(l) => {
                 self.scratch.clear();
                 json::write_kvlist(&mut self.scratch, l, 0)?;
+                Slot::Json
+            }
+            ValueRef::Json(json) => {
+                self.scratch.clear();
+                self.scratch.push_str(json.text());
                 Slot::Json
             }
         })

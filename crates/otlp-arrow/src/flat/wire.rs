@@ -1,5 +1,6 @@
-//! OTLP protobuf bytes straight into the flat builders, read in place: no prost tree, no owned strings (only the
-//! rare nested array or key-value list value is decoded with prost, for its JSON column).
+//! OTLP protobuf bytes straight into the flat builders, read in place: no prost tree, no owned strings. A nested
+//! array or key-value list value is written from its bytes as the OTLP/JSON of its column; prost decodes only
+//! what repeats a field, whose merging is prost's to resolve.
 //!
 //! The bytes are expected to be an `Export*ServiceRequest` that [`otlp_model::wire::scan`] accepted (the
 //! collector scans every request as it arrives); anything malformed is still refused with an error, and the
@@ -7,13 +8,16 @@
 //! request, field for field, including protobuf's rules for fields sent twice (the last scalar wins, messages
 //! merge); the tests compare the two.
 
+use std::cell::RefCell;
+
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, for_each_field, single_field};
 use prost::Message;
 
+use super::json;
 use super::logs::LogsBuilder;
 use super::traces::TracesBuilder;
-use super::value::ValueRef;
+use super::value::{NestedJson, ValueRef};
 use super::{EventInfo, LinkInfo, LogInfo, ResourceInfo, ScopeInfo, SpanInfo};
 use crate::Error;
 
@@ -30,19 +34,46 @@ fn text(value: Value<'_>) -> Result<&str, Error> {
     value.str().map_err(malformed)
 }
 
-/// An `AnyValue` as the builders take it, read in place unless it nests arrays or lists (or repeats itself in a
-/// way only a decoder resolves), in which case prost decodes it.
+/// An `AnyValue` as the builders take it: read in place, or, for an array or a key-value list, left in its bytes
+/// for [`with_value`].
 enum Decoded<'a> {
     Ref(ValueRef<'a>),
-    Owned(AnyValue),
+    /// An array or key-value list, read again from the `AnyValue`'s bytes by [`with_value`].
+    Nested,
 }
 
-impl Decoded<'_> {
-    fn value(&self) -> ValueRef<'_> {
-        match self {
-            Decoded::Ref(value) => *value,
-            Decoded::Owned(value) => ValueRef::of(Some(value)),
-        }
+thread_local! {
+    /// Where a nested value's OTLP/JSON is written before a builder copies it: one buffer per thread, not one
+    /// per value.
+    static NESTED_JSON: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// A buffer grown past this by one large value is let go after it, rather than held by its thread for good.
+const NESTED_JSON_KEPT: usize = 64 * 1024;
+
+/// Hands `use_value` the value `decoded` from the `AnyValue` in `bytes`: a nested one as the OTLP/JSON written
+/// from its bytes where their shape allows ([`json::write_encoded`]), else as prost decodes it.
+fn with_value<R>(
+    decoded: Decoded<'_>,
+    bytes: &[u8],
+    use_value: impl FnOnce(ValueRef<'_>) -> Result<R, Error>,
+) -> Result<R, Error> {
+    match decoded {
+        Decoded::Ref(value) => use_value(value),
+        Decoded::Nested => NESTED_JSON.with_borrow_mut(|text| {
+            text.clear();
+            let result = if json::write_encoded(text, bytes) {
+                use_value(ValueRef::Json(NestedJson::new(text)))
+            } else {
+                AnyValue::decode(bytes)
+                    .map_err(malformed)
+                    .and_then(|value| use_value(ValueRef::of(Some(&value))))
+            };
+            if text.capacity() > NESTED_JSON_KEPT {
+                *text = String::new();
+            }
+            result
+        }),
     }
 }
 
@@ -50,27 +81,26 @@ impl Decoded<'_> {
 fn any_value(bytes: &[u8]) -> Result<Decoded<'_>, Error> {
     // One field, the shape of nearly every value, read without the loop.
     if let Some((number, raw)) = single_field(bytes) {
-        return any_value_field(number, raw, ValueRef::Empty, bytes);
+        return any_value_field(number, raw, ValueRef::Empty);
     }
     let mut value = ValueRef::Empty;
     for field in fields(bytes) {
         let (number, raw) = field?;
-        match any_value_field(number, raw, value, bytes)? {
+        match any_value_field(number, raw, value)? {
             Decoded::Ref(next) => value = next,
-            owned => return Ok(owned),
+            nested => return Ok(nested),
         }
     }
     Ok(Decoded::Ref(value))
 }
 
 /// `value`, an `AnyValue` read so far, after its field `number`; an array or a key-value list leaves the whole
-/// message (`bytes`) to prost.
+/// message (`bytes`) to [`with_value`].
 #[inline(always)]
 fn any_value_field<'a>(
     number: u32,
     raw: Value<'a>,
     value: ValueRef<'a>,
-    bytes: &'a [u8],
 ) -> Result<Decoded<'a>, Error> {
     Ok(Decoded::Ref(match number {
         1 => ValueRef::Str(text(raw)?),
@@ -79,10 +109,7 @@ fn any_value_field<'a>(
         4 => ValueRef::Double(f64::from_bits(raw.number())),
         7 => ValueRef::Bytes(raw.bytes()),
         8 => ValueRef::StrIndex(raw.number() as i32),
-        5 | 6 => {
-            let owned = AnyValue::decode(bytes).map_err(malformed)?;
-            return Ok(Decoded::Owned(owned));
-        }
+        5 | 6 => return Ok(Decoded::Nested),
         _ => value,
     }))
 }
@@ -119,7 +146,7 @@ fn key_value(
         None => push(key, ValueRef::Absent, strindex),
         Some(bytes) => {
             let decoded = any_value(bytes)?;
-            push(key, decoded.value(), strindex)
+            with_value(decoded, bytes, |value| push(key, value, strindex))
         }
     }
 }
@@ -465,16 +492,18 @@ impl LogsBuilder {
             return Err(e);
         }
         // A body sent twice merges field by field: the decoder resolves that.
-        let decoded = match (body, bodies) {
-            (None, _) => None,
-            (Some(bytes), 1) => Some(any_value(bytes)?),
+        match (body, bodies) {
+            (None, _) => self.end_log(&log),
+            (Some(body), 1) => {
+                let decoded = any_value(body)?;
+                with_value(decoded, body, |body| self.end_log(&LogInfo { body, ..log }))
+            }
             (Some(_), _) => {
                 let record = opentelemetry_proto::tonic::logs::v1::LogRecord::decode(bytes)
                     .map_err(malformed)?;
-                record.body.map(Decoded::Owned)
+                let body = ValueRef::of(record.body.as_ref());
+                self.end_log(&LogInfo { body, ..log })
             }
-        };
-        log.body = decoded.as_ref().map_or(ValueRef::Absent, Decoded::value);
-        self.end_log(&log)
+        }
     }
 }

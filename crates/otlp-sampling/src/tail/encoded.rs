@@ -10,7 +10,6 @@
 //! [`split_by_trace`]: super::trace::split_by_trace
 //! [`TracePiece::store`]: super::trace::TracePiece
 
-use std::collections::HashMap;
 use std::mem::size_of;
 use std::sync::Arc;
 
@@ -18,6 +17,7 @@ use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, WireError};
 
 use crate::error::Result;
 
+use super::hashing::FastMap;
 use super::headers::{HeaderTable, frame};
 use super::store::{SpanStore, store_by_trace};
 use super::trace::{
@@ -171,7 +171,7 @@ fn split_resource_spans<'a>(
     // Each trace's records, by scope in first-seen order, before any goes into the store: a trace
     // whose spans interleave with others' still gets one contiguous run per scope.
     let mut traces: Vec<([u8; 16], Vec<Run<'a>>)> = Vec::new();
-    let mut index_of: HashMap<[u8; 16], usize> = HashMap::new();
+    let mut index_of: FastMap<[u8; 16], usize> = FastMap::default();
     let mut invalid = 0;
     for scope in &scopes {
         for record in &scope.spans {

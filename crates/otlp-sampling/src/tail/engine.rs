@@ -2,7 +2,7 @@
 //! `decision_wait` has passed, and releases the sampled ones.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::mem::size_of;
 use std::time::Instant;
 
@@ -10,6 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
 use super::config::TailSamplingConfig;
 use super::encoded::{Buffer, split_encoded};
+use super::hashing::{FastMap, FastSet};
 use super::headers::HeaderTable;
 use super::policy::{Policy, PolicyDecision, combine};
 use super::release::{EncodedRelease, EncodedSpans};
@@ -232,7 +233,7 @@ struct TraceEntry {
 #[derive(Debug)]
 struct DecisionCache {
     capacity: usize,
-    members: HashSet<TraceKey>,
+    members: FastSet<TraceKey>,
     order: VecDeque<TraceKey>,
 }
 
@@ -240,7 +241,7 @@ impl DecisionCache {
     fn new(capacity: usize) -> Self {
         DecisionCache {
             capacity,
-            members: HashSet::new(),
+            members: FastSet::default(),
             order: VecDeque::new(),
         }
     }
@@ -279,7 +280,7 @@ impl DecisionCache {
 pub struct TailSampler {
     config: TailSamplingConfig,
     policies: Vec<Policy>,
-    traces: HashMap<TraceKey, TraceEntry>,
+    traces: FastMap<TraceKey, TraceEntry>,
     /// Pending traces by decision deadline; entries whose `seq` no longer matches are stale.
     deadlines: VecDeque<(Instant, TraceKey, u64)>,
     /// All held traces in arrival order, for eviction; stale entries are skipped likewise.
@@ -341,7 +342,7 @@ impl TailSampler {
             not_sampled_cache: DecisionCache::new(config.decision_cache.non_sampled_cache_size),
             config,
             policies,
-            traces: HashMap::with_capacity(capacity),
+            traces: FastMap::with_capacity_and_hasher(capacity, Default::default()),
             deadlines: VecDeque::with_capacity(capacity),
             arrivals: VecDeque::with_capacity(capacity),
             next_seq: 0,

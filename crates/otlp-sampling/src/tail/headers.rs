@@ -13,7 +13,6 @@
 //! re-encoded, and found under the same key, so equal headers are one header whichever path and
 //! whichever encoding brought them.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
@@ -21,6 +20,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint};
 
+use super::hashing::FastMap;
 use super::trace::{HeaderBytes, ResourceHeader, ScopeHeader};
 
 /// `ResourceSpans.resource` and `ScopeSpans.scope`: the header message.
@@ -51,7 +51,7 @@ fn canonical_key<M: Message>(message: Option<&M>, schema_url: &str) -> (Vec<u8>,
 /// Headers of one kind by key, held weakly: a header lives as long as a buffered piece (or a
 /// release under way) holds it.
 struct Interner<T> {
-    by_key: HashMap<Box<[u8]>, Weak<T>>,
+    by_key: FastMap<Box<[u8]>, Weak<T>>,
     /// Past this many keys, dead ones are swept out.
     sweep_at: usize,
 }
@@ -59,7 +59,7 @@ struct Interner<T> {
 impl<T> Interner<T> {
     fn new() -> Self {
         Interner {
-            by_key: HashMap::new(),
+            by_key: FastMap::default(),
             sweep_at: 64,
         }
     }

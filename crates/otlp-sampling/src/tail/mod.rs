@@ -6,6 +6,7 @@
 pub mod config;
 mod encoded;
 mod engine;
+mod hashing;
 mod headers;
 mod policy;
 mod release;

@@ -10,7 +10,9 @@
 //! the order they were written: a few decompressed blocks kept at hand mean each block is
 //! decompressed about once, not once per trace.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use super::hashing::FastMap;
 use std::fmt;
 use std::io;
 
@@ -277,7 +279,8 @@ pub(crate) fn store_by_trace<P, S>(
     store: &mut SpanStore,
     mut put: impl FnMut(P, &mut SpanStore) -> S,
 ) -> Vec<([u8; 16], S)> {
-    let mut rank: HashMap<[u8; 16], usize> = HashMap::with_capacity(pieces.len());
+    let mut rank: FastMap<[u8; 16], usize> =
+        FastMap::with_capacity_and_hasher(pieces.len(), Default::default());
     for (key, _) in &pieces {
         let next = rank.len();
         rank.entry(*key).or_insert(next);

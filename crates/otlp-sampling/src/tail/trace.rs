@@ -22,6 +22,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use prost::encoding::message as length_delimited;
 
+use super::hashing::FastMap;
 use super::headers::HeaderTable;
 use super::store::{Records, SpanStore};
 use super::view::TraceRecords;
@@ -330,7 +331,7 @@ pub(crate) fn split_by_trace(
     // Headers are charged to the request that brought them; one already held is paid for.
     let mut header_heap = if new { resource.heap_size() } else { 0 };
     let mut pieces: Vec<([u8; 16], TracePiece)> = Vec::new();
-    let mut index_of: HashMap<[u8; 16], usize> = HashMap::new();
+    let mut index_of: FastMap<[u8; 16], usize> = FastMap::default();
     let mut invalid = 0u64;
     for ScopeSpans {
         scope,

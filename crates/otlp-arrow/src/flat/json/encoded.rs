@@ -55,8 +55,20 @@ fn any_value(out: &mut String, bytes: &[u8], depth: usize) -> Option<()> {
             write_double(out, f64::from_bits(bits));
             out.push('}');
         }
-        Some((5, Value::Len(array))) => array_value(out, array, depth)?,
-        Some((6, Value::Len(list))) => kvlist_value(out, list, depth)?,
+        Some((5, Value::Len(array))) => list(
+            out,
+            array,
+            "{\"arrayValue\":{\"values\":[",
+            |out, element| any_value(out, element, depth + 1),
+        )?,
+        Some((6, Value::Len(entries))) => {
+            list(
+                out,
+                entries,
+                "{\"kvlistValue\":{\"values\":[",
+                |out, entry| key_value(out, entry, depth + 1),
+            )?;
+        }
         Some((7, Value::Len(bytes))) => {
             out.push_str("{\"bytesValue\":\"");
             base64_encode(out, bytes);
@@ -71,37 +83,22 @@ fn any_value(out: &mut String, bytes: &[u8], depth: usize) -> Option<()> {
     Some(())
 }
 
-/// `ArrayValue`: its elements, each an occurrence of field 1.
-fn array_value(out: &mut String, bytes: &[u8], depth: usize) -> Option<()> {
-    out.push_str("{\"arrayValue\":{\"values\":[");
+/// `ArrayValue` or `KeyValueList` (`opening` says which): each occurrence of field 1, written by `item`.
+fn list(
+    out: &mut String,
+    bytes: &[u8],
+    opening: &str,
+    item: impl Fn(&mut String, &[u8]) -> Option<()>,
+) -> Option<()> {
+    out.push_str(opening);
     let mut first = true;
     for field in Fields::new(bytes, RECURSION_LIMIT) {
         match field.ok()? {
-            (1, Value::Len(element)) => {
+            (1, Value::Len(encoded)) => {
                 if !std::mem::take(&mut first) {
                     out.push(',');
                 }
-                any_value(out, element, depth + 1)?;
-            }
-            (1, _) => return None,
-            _ => {}
-        }
-    }
-    out.push_str("]}}");
-    Some(())
-}
-
-/// `KeyValueList`: its entries, each an occurrence of field 1.
-fn kvlist_value(out: &mut String, bytes: &[u8], depth: usize) -> Option<()> {
-    out.push_str("{\"kvlistValue\":{\"values\":[");
-    let mut first = true;
-    for field in Fields::new(bytes, RECURSION_LIMIT) {
-        match field.ok()? {
-            (1, Value::Len(entry)) => {
-                if !std::mem::take(&mut first) {
-                    out.push(',');
-                }
-                key_value(out, entry, depth + 1)?;
+                item(out, encoded)?;
             }
             (1, _) => return None,
             _ => {}

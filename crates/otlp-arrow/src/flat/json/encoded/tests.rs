@@ -6,6 +6,10 @@ use prost::Message;
 use super::{IN_PLACE_DEPTH, write_encoded};
 use crate::flat::json::write_nested;
 
+// Arbitrary values of every kind, nested: the integration tests' strategies.
+#[path = "../../../../tests/strategies/mod.rs"]
+mod strategies;
+
 fn value(value: Value) -> AnyValue {
     AnyValue { value: Some(value) }
 }
@@ -145,44 +149,11 @@ fn what_prost_refuses_or_nests_too_deep_is_left_to_prost() {
     }
 }
 
-fn any_value() -> impl Strategy<Value = AnyValue> {
-    let leaf = prop_oneof![
-        Just(AnyValue { value: None }),
-        "[a-c\"\\\\\n]{0,4}".prop_map(|s| value(Value::StringValue(s))),
-        any::<bool>().prop_map(|b| value(Value::BoolValue(b))),
-        any::<i64>().prop_map(|i| value(Value::IntValue(i))),
-        any::<f64>().prop_map(|d| value(Value::DoubleValue(d))),
-        proptest::collection::vec(any::<u8>(), 0..5).prop_map(|b| value(Value::BytesValue(b))),
-        any::<i32>().prop_map(|i| value(Value::StringValueStrindex(i))),
-    ];
-    leaf.prop_recursive(4, 32, 4, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(array),
-            proptest::collection::vec(
-                ("[a-c]{0,2}", proptest::option::of(inner), any::<i32>()),
-                0..4
-            )
-            .prop_map(|entries| {
-                kvlist(
-                    entries
-                        .into_iter()
-                        .map(|(key, value, key_strindex)| KeyValue {
-                            key,
-                            value,
-                            key_strindex,
-                        })
-                        .collect(),
-                )
-            }),
-        ]
-    })
-}
-
 proptest! {
     /// Whatever bytes are written in place, damaged or not, are written as prost decodes them.
     #[test]
     fn what_is_written_in_place_is_what_prost_decodes(
-        value in any_value(),
+        value in strategies::any_value(),
         damage in proptest::option::of((any::<prop::sample::Index>(), any::<u8>())),
     ) {
         let mut bytes = value.encode_to_vec();

@@ -371,7 +371,7 @@ fn a_large_release_comes_out_as_requests_of_about_a_mebibyte() {
             "a request of {} bytes",
             request.bytes.len()
         );
-        let decoded = ExportTraceServiceRequest::decode(request.bytes.as_slice()).unwrap();
+        let decoded = ExportTraceServiceRequest::decode(&request.bytes[..]).unwrap();
         // Each request carries the resource and the scope of its spans, once.
         let [resource_spans] = decoded.resource_spans.as_slice() else {
             panic!("{} resources in one request", decoded.resource_spans.len());

@@ -355,7 +355,7 @@ impl TailSampler {
             release_format: ReleaseFormat::default(),
             records: TraceRecords::default(),
             spans: SpanTable::keeping(attribute_keys),
-            release_buffers: EncodedRelease::default(),
+            release_buffers: EncodedRelease::pooled(),
         })
     }
 

@@ -86,11 +86,8 @@ impl Shared {
             for request in decisions.released_encoded {
                 // The engine releases encoded (set in `start`); its bytes are records of requests the receivers
                 // checked as `Batch::from_encoded` asks, or of decoded spans cleaned in `consume`.
-                let released = Batch::from_encoded(
-                    Signal::Traces,
-                    bytes::Bytes::from(request.bytes),
-                    request.spans as usize,
-                );
+                let released =
+                    Batch::from_encoded(Signal::Traces, request.bytes, request.spans as usize);
                 self.released.add(released.item_count());
                 // Both are traces batches, so append cannot hand anything back.
                 let _ = outbox.append(released);

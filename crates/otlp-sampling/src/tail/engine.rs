@@ -12,7 +12,7 @@ use super::config::TailSamplingConfig;
 use super::encoded::{Buffer, split_encoded};
 use super::hashing::{FastMap, FastSet};
 use super::headers::HeaderTable;
-use super::policy::{Policy, PolicyDecision, combine};
+use super::policy::{DecisionSet, Policy, PolicyDecision, combine};
 use super::release::{EncodedRelease, EncodedSpans};
 use super::store::{SpanStore, store_by_trace};
 use super::trace::{PendingTrace, Reassembler, StoredPiece, TracePiece, split_by_trace};
@@ -294,7 +294,7 @@ pub struct TailSampler {
     buffered_record_bytes: u64,
     store: SpanStore,
     headers: HeaderTable,
-    decisions_scratch: HashSet<PolicyDecision>,
+    decisions_scratch: DecisionSet,
     release_format: ReleaseFormat,
     /// The records of the trace being decided, and what the policies read of them.
     records: TraceRecords,
@@ -351,7 +351,7 @@ impl TailSampler {
             buffered_record_bytes: 0,
             store,
             headers: HeaderTable::new(),
-            decisions_scratch: HashSet::new(),
+            decisions_scratch: DecisionSet::default(),
             release_format: ReleaseFormat::default(),
             records: TraceRecords::default(),
             spans: SpanTable::keeping(attribute_keys),
@@ -615,7 +615,7 @@ impl TailSampler {
         out.dropped.add(DropReason::Undecodable, lost + unreadable);
         let trace = TraceView::new(key, &self.records, &self.spans);
         let span_count = trace.span_count;
-        self.decisions_scratch.clear();
+        self.decisions_scratch = DecisionSet::default();
         for policy in &mut self.policies {
             let decision = policy.evaluate(&trace, now);
             self.decisions_scratch.insert(decision);
@@ -623,7 +623,7 @@ impl TailSampler {
                 break;
             }
         }
-        let sampled = combine(&self.decisions_scratch);
+        let sampled = combine(self.decisions_scratch);
         entry.state = TraceState::Decided { sampled };
         if sampled {
             out.sampled_traces += 1;

@@ -1,11 +1,11 @@
 //! Policy evaluators, built from [`PolicyConfig`] and run on a buffered trace.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 
 use super::config::{PolicyConfig, PolicyType, StatusCodeName};
+use super::hashing::FastSet;
 use super::view::{AttributeValue, TraceView};
 use crate::consistent::{Randomness, Threshold};
 use crate::error::{Error, Result};
@@ -28,7 +28,7 @@ pub enum PolicyDecision {
 
 #[derive(Debug)]
 enum StringMatcher {
-    Exact(HashSet<String>),
+    Exact(FastSet<String>),
     Regex(Vec<Regex>),
 }
 
@@ -70,7 +70,7 @@ enum Evaluator {
     },
     TraceState {
         key: String,
-        values: HashSet<String>,
+        values: FastSet<String>,
     },
     RateLimiting {
         spans_per_second: u64,
@@ -594,16 +594,86 @@ fn fnv1a64(parts: &[&[u8]]) -> u64 {
         })
 }
 
+/// The distinct decisions of a trace's policies: a bit per [`PolicyDecision`].
+///
+/// Ten policies over every trace made this a `HashSet` insert each, SipHash included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DecisionSet(u8);
+
+impl DecisionSet {
+    fn bit(decision: PolicyDecision) -> u8 {
+        1 << decision as u8
+    }
+
+    pub(crate) fn insert(&mut self, decision: PolicyDecision) {
+        self.0 |= Self::bit(decision);
+    }
+
+    pub(crate) fn contains(self, decision: PolicyDecision) -> bool {
+        self.0 & Self::bit(decision) != 0
+    }
+}
+
 /// Combines the policies' decisions as otelcol does: a `drop` match or an inverted match
 /// vetoes; otherwise any `Sampled` samples; otherwise an inverted non-match samples
 /// unless some policy said `NotSampled`.
-pub(crate) fn combine(decisions: &HashSet<PolicyDecision>) -> bool {
-    if decisions.contains(&PolicyDecision::Dropped)
-        || decisions.contains(&PolicyDecision::InvertNotSampled)
+pub(crate) fn combine(decisions: DecisionSet) -> bool {
+    if decisions.contains(PolicyDecision::Dropped)
+        || decisions.contains(PolicyDecision::InvertNotSampled)
     {
         return false;
     }
-    decisions.contains(&PolicyDecision::Sampled)
-        || (decisions.contains(&PolicyDecision::InvertSampled)
-            && !decisions.contains(&PolicyDecision::NotSampled))
+    decisions.contains(PolicyDecision::Sampled)
+        || (decisions.contains(PolicyDecision::InvertSampled)
+            && !decisions.contains(PolicyDecision::NotSampled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [PolicyDecision; 5] = [
+        PolicyDecision::Sampled,
+        PolicyDecision::NotSampled,
+        PolicyDecision::InvertSampled,
+        PolicyDecision::InvertNotSampled,
+        PolicyDecision::Dropped,
+    ];
+
+    #[test]
+    fn a_decision_set_holds_exactly_what_was_inserted() {
+        for subset in 0u8..32 {
+            let mut set = DecisionSet::default();
+            for (i, decision) in ALL.iter().enumerate() {
+                if subset & (1 << i) != 0 {
+                    set.insert(*decision);
+                }
+            }
+            for (i, decision) in ALL.iter().enumerate() {
+                assert_eq!(
+                    set.contains(*decision),
+                    subset & (1 << i) != 0,
+                    "{subset:05b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn vetoes_beat_samples_and_inverted_matches_sample_only_unopposed() {
+        let set = |decisions: &[PolicyDecision]| {
+            let mut set = DecisionSet::default();
+            decisions.iter().for_each(|d| set.insert(*d));
+            set
+        };
+        use PolicyDecision::*;
+        assert!(combine(set(&[Sampled, NotSampled])));
+        assert!(!combine(set(&[Sampled, Dropped])));
+        assert!(!combine(set(&[Sampled, InvertNotSampled])));
+        assert!(combine(set(&[InvertSampled])));
+        assert!(!combine(set(&[InvertSampled, NotSampled])));
+        assert!(combine(set(&[InvertSampled, NotSampled, Sampled])));
+        assert!(!combine(set(&[NotSampled])));
+        assert!(!combine(DecisionSet::default()));
+    }
 }

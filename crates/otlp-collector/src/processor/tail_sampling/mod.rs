@@ -21,6 +21,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+mod handover;
+
+use handover::HandOver;
+
 /// The `tail_sampling` processor type (traces only).
 pub struct Factory;
 
@@ -57,7 +61,7 @@ const OUTBOX_CAPACITY: usize = 65_536;
 
 struct Shared {
     id: String,
-    engine: parking_lot::Mutex<TailSampler>,
+    engine: HandOver<TailSampler, Batch>,
     outbox: parking_lot::Mutex<Batch>,
     /// Released spans in the outbox or being handed to the next stage: what a flush waits for.
     released: Outstanding,
@@ -75,6 +79,51 @@ struct Shared {
 }
 
 impl Shared {
+    /// Ingests one batch that arrived at `now`: encoded requests as received, decoded ones cleaned first.
+    fn ingest(&self, engine: &mut TailSampler, batch: Batch, now: std::time::Instant) {
+        let (signal, items) = (batch.signal(), batch.item_count());
+        if let Some(requests) = batch.encoded() {
+            // Spans stay as received until their trace is decided; only then are they decoded.
+            for request in requests {
+                match engine.ingest_encoded(request, now) {
+                    Ok(decisions) => self.absorb(decisions),
+                    // The receiver checked these bytes as prost would, so this is not expected; count, never lose
+                    // silently.
+                    Err(error) => {
+                        tracing::warn!(processor = %self.id, %error, "tail_sampling: undecodable request");
+                        let spans =
+                            otlp_model::wire::scan(signal, request).map_or(0, |scan| scan.items);
+                        self.dropped.add(signal, spans, "malformed");
+                    }
+                }
+            }
+            return;
+        }
+        match batch
+            .into_request()
+            .into_request::<ExportTraceServiceRequest>()
+        {
+            Ok(mut request) => {
+                // A processor before this one may have left spans a receiver would have refused; released as bytes
+                // they would reach exporters that read encoded spans as checked.
+                if let Some(rejected) = otlp_model::OtlpRequest::remove_invalid(&mut request) {
+                    self.dropped
+                        .add(signal, rejected.items as usize, "invalid_ids");
+                }
+                let decisions = engine.ingest(request.resource_spans, now);
+                self.absorb(decisions);
+            }
+            // Config validation keeps tail_sampling out of metrics and logs pipelines; count, never lose.
+            Err(_) => self.dropped.add(signal, items, "unsupported_signal"),
+        }
+    }
+
+    /// Runs `work` on the engine once every batch offered before it is ingested.
+    fn with_engine<R>(&self, work: impl FnOnce(&mut TailSampler) -> R) -> R {
+        self.engine
+            .with(&|engine, batch, now| self.ingest(engine, batch, now), work)
+    }
+
     /// Counts the engine's drops and queues its released spans for the next stage.
     fn absorb(&self, decisions: Decisions) {
         for (reason, spans) in decisions.dropped.iter() {
@@ -119,7 +168,7 @@ impl TailSamplingProcessor {
             .with_release_format(ReleaseFormat::Encoded);
         let shared = Arc::new(Shared {
             id: id.to_string(),
-            engine: parking_lot::Mutex::new(engine),
+            engine: HandOver::new(engine),
             outbox: parking_lot::Mutex::new(Batch::empty(Signal::Traces)),
             released: Outstanding::new(),
             wake: Notify::new(),
@@ -139,7 +188,7 @@ impl TailSamplingProcessor {
             move || {
                 reader
                     .upgrade()
-                    .map_or(0, |s| s.engine.lock().buffered_spans())
+                    .map_or(0, |s| s.engine.peek(TailSampler::buffered_spans))
             },
         );
         let driver = Driver::spawn(drive(shared.clone()));
@@ -154,7 +203,7 @@ async fn drive(shared: Arc<Shared>) {
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                let decisions = shared.engine.lock().tick(std::time::Instant::now());
+                let decisions = shared.with_engine(|engine| engine.tick(std::time::Instant::now()));
                 shared.absorb(decisions);
             }
             () = shared.wake.notified() => {}
@@ -196,46 +245,13 @@ impl Consumer for TailSamplingProcessor {
                 batch,
             ))
         } else {
-            let (signal, items) = (batch.signal(), batch.item_count());
-            let now = std::time::Instant::now();
-            if let Some(requests) = batch.encoded() {
-                // Spans stay as received until their trace is decided; only then are they decoded.
-                let mut engine = shared.engine.lock();
-                for request in requests {
-                    match engine.ingest_encoded(request, now) {
-                        Ok(decisions) => shared.absorb(decisions),
-                        // The receiver checked these bytes as prost would, so this is not expected; count, never
-                        // lose silently.
-                        Err(error) => {
-                            tracing::warn!(processor = %shared.id, %error, "tail_sampling: undecodable request");
-                            let spans = otlp_model::wire::scan(signal, request)
-                                .map_or(0, |scan| scan.items);
-                            shared.dropped.add(signal, spans, "malformed");
-                        }
-                    }
-                }
-            } else {
-                match batch
-                    .into_request()
-                    .into_request::<ExportTraceServiceRequest>()
-                {
-                    Ok(mut request) => {
-                        // A processor before this one may have left spans a receiver would have refused; released as
-                        // bytes they would reach exporters that read encoded spans as checked.
-                        if let Some(rejected) =
-                            otlp_model::OtlpRequest::remove_invalid(&mut request)
-                        {
-                            shared
-                                .dropped
-                                .add(signal, rejected.items as usize, "invalid_ids");
-                        }
-                        let decisions = shared.engine.lock().ingest(request.resource_spans, now);
-                        shared.absorb(decisions);
-                    }
-                    // Config validation keeps tail_sampling out of metrics and logs pipelines; count, never lose.
-                    Err(_) => shared.dropped.add(signal, items, "unsupported_signal"),
-                }
-            }
+            let spans = batch.item_count();
+            shared.engine.offer(
+                batch,
+                spans,
+                std::time::Instant::now(),
+                &|engine, batch, now| shared.ingest(engine, batch, now),
+            );
             Ok(())
         };
         Box::pin(async move { result })
@@ -265,7 +281,7 @@ impl Consumer for TailSamplingProcessor {
             shared.closing.store(true, Ordering::SeqCst);
             shared.room.notify();
             // Traces still waiting are decided now rather than lost: their policies see what has arrived.
-            let decisions = shared.engine.lock().flush(std::time::Instant::now());
+            let decisions = shared.with_engine(|engine| engine.flush(std::time::Instant::now()));
             shared.absorb(decisions);
             shared.decided_all.store(true, Ordering::SeqCst);
             shared.wake.notify_one();

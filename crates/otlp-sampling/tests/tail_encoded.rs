@@ -265,6 +265,17 @@ fn a_malformed_request_is_refused_whole() {
     assert!(error.to_string().starts_with("invalid OTLP traces request"));
     assert_eq!(engine.held_traces(), 0);
     assert_eq!(engine.buffered_spans(), 0);
+
+    // What the refused request left in the engine's scratch lists does not reach the next one.
+    let good = generator.traces(50);
+    let now = Instant::now();
+    let after_refusal = engine.ingest_encoded(&good.encode_to_vec(), now).unwrap();
+    let mut fresh = self::engine(CONFIG);
+    let first = fresh.ingest_encoded(&good.encode_to_vec(), now).unwrap();
+    assert_agree(&first, &[after_refusal], "ingest after a refused request");
+    assert_eq!(engine.held_traces(), fresh.held_traces());
+    assert_eq!(engine.buffered_spans(), fresh.buffered_spans());
+    assert_eq!(engine.buffered_bytes(), fresh.buffered_bytes());
 }
 
 #[test]

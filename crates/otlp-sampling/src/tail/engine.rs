@@ -9,7 +9,7 @@ use std::time::Instant;
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
 use super::config::TailSamplingConfig;
-use super::encoded::{Buffer, split_encoded};
+use super::encoded::{Buffer, SplitScratch, split_encoded};
 use super::hashing::{FastMap, FastSet};
 use super::headers::HeaderTable;
 use super::policy::{DecisionSet, Policy, PolicyDecision, combine};
@@ -301,6 +301,8 @@ pub struct TailSampler {
     spans: SpanTable,
     /// The encoded release's buffers, kept from one call to the next.
     release_buffers: EncodedRelease,
+    /// The lists an encoded request is split with, kept from one call to the next.
+    split_scratch: SplitScratch,
 }
 
 impl TailSampler {
@@ -356,6 +358,7 @@ impl TailSampler {
             records: TraceRecords::default(),
             spans: SpanTable::keeping(attribute_keys),
             release_buffers: EncodedRelease::pooled(),
+            split_scratch: SplitScratch::default(),
         })
     }
 
@@ -440,6 +443,7 @@ impl TailSampler {
         let buffer = Buffer {
             store: &mut self.store,
             headers: &mut self.headers,
+            scratch: &mut self.split_scratch,
         };
         let (pieces, invalid) = split_encoded(request, buffer)?;
         let mut out = Decisions::default();

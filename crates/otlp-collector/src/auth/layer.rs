@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 #[derive(Clone)]
 pub(crate) struct AuthenticateLayer {
     authenticator: Option<Arc<dyn Authenticator>>,
-    receiver: String,
+    receiver: Arc<str>,
 }
 
 impl AuthenticateLayer {
@@ -17,7 +17,7 @@ impl AuthenticateLayer {
     pub(crate) fn new(authenticator: Option<Arc<dyn Authenticator>>, receiver: String) -> Self {
         AuthenticateLayer {
             authenticator,
-            receiver,
+            receiver: receiver.into(),
         }
     }
 }
@@ -39,7 +39,8 @@ impl<S> tower::Layer<S> for AuthenticateLayer {
 pub(crate) struct Authenticate<S> {
     inner: S,
     authenticator: Option<Arc<dyn Authenticator>>,
-    receiver: String,
+    /// Shared: tonic clones the whole service stack for every call.
+    receiver: Arc<str>,
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for Authenticate<S>

@@ -10,6 +10,10 @@ use std::time::Instant;
 
 /// Spans waiting for the worker in the engine beyond this many make the next arriving batch wait for the engine
 /// itself (and then ingest everything waiting), so arrivals cannot outgrow what the engine keeps up with.
+///
+/// About 8 MB of requests. Measured on the tail-sampling config under `loadgen --max` (four alternating pairs):
+/// 4096 spans held 6 MB less at the peak (110-114 against 116-122 MB) and put p99 latency at 4.9-5.4 ms against
+/// 3.8-4.0, its arrivals blocking on the engine more often; CPU per span the same.
 const WAITING_SPANS_LIMIT: usize = 16_384;
 
 /// The engine, and what arrived for it while it was busy.
@@ -121,9 +125,47 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread::JoinHandle;
+
+    type Engine = Arc<HandOver<Vec<u32>, u32>>;
 
     fn push(engine: &mut Vec<u32>, batch: u32, _: Instant) {
         engine.push(batch);
+    }
+
+    /// Another thread in the engine until `leave` is set, returning once the engine is held. Through
+    /// [`HandOver::with`] (its work pushes 100, and then it uses the engine once more, pushing 200) if `working`,
+    /// else holding the bare lock, so that it leaves without ingesting anything.
+    fn busy_elsewhere(handover: &Engine, working: bool) -> (JoinHandle<()>, Arc<AtomicBool>) {
+        let (entered, leave) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let thread = {
+            let (handover, entered, leave) = (handover.clone(), entered.clone(), leave.clone());
+            std::thread::spawn(move || {
+                let stay = || {
+                    entered.store(true, Ordering::SeqCst);
+                    while !leave.load(Ordering::SeqCst) {
+                        std::thread::yield_now();
+                    }
+                };
+                if working {
+                    handover.with(&push, |engine| {
+                        engine.push(100);
+                        stay();
+                    });
+                    handover.with(&push, |engine| engine.push(200));
+                } else {
+                    let _held = handover.engine.lock();
+                    stay();
+                }
+            })
+        };
+        while !entered.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        (thread, leave)
     }
 
     #[test]
@@ -135,29 +177,10 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_offered_while_the_engine_is_busy_is_ingested_by_the_busy_thread_before_its_work() {
+    fn a_batch_offered_while_the_engine_is_busy_is_ingested_by_the_busy_thread_before_its_next_work()
+     {
         let handover = Arc::new(HandOver::new(Vec::new()));
-        let (entered, leave) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let busy = {
-            let (handover, entered, leave) = (handover.clone(), entered.clone(), leave.clone());
-            std::thread::spawn(move || {
-                handover.with(&push, |engine| {
-                    engine.push(100);
-                    entered.store(true, Ordering::SeqCst);
-                    while !leave.load(Ordering::SeqCst) {
-                        std::thread::yield_now();
-                    }
-                });
-                // The next use ingests what arrived first, then does its work.
-                handover.with(&push, |engine| engine.push(200));
-            })
-        };
-        while !entered.load(Ordering::SeqCst) {
-            std::thread::yield_now();
-        }
+        let (busy, leave) = busy_elsewhere(&handover, true);
         // Returns at once: the engine is taken, so the batch waits for the thread in it.
         handover.offer(7, 1, Instant::now(), &push);
         assert_eq!(handover.waiting.lock().batches.len(), 1);
@@ -167,26 +190,9 @@ mod tests {
     }
 
     #[test]
-    fn arrivals_past_the_limit_wait_for_the_engine_and_ingest_everything_waiting() {
+    fn arrivals_past_the_limit_wait_for_the_engine_and_are_ingested_when_the_offer_returns() {
         let handover = Arc::new(HandOver::new(Vec::new()));
-        let (entered, leave) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let busy = {
-            let (handover, entered, leave) = (handover.clone(), entered.clone(), leave.clone());
-            std::thread::spawn(move || {
-                let guard = handover.engine.lock();
-                entered.store(true, Ordering::SeqCst);
-                while !leave.load(Ordering::SeqCst) {
-                    std::thread::yield_now();
-                }
-                drop(guard);
-            })
-        };
-        while !entered.load(Ordering::SeqCst) {
-            std::thread::yield_now();
-        }
+        let (busy, leave) = busy_elsewhere(&handover, false);
         handover.offer(1, WAITING_SPANS_LIMIT, Instant::now(), &push);
         assert_eq!(handover.waiting.lock().batches.len(), 1);
         let crowded = {
@@ -196,9 +202,9 @@ mod tests {
         leave.store(true, Ordering::SeqCst);
         crowded
             .join()
-            .expect("the crowded offer returns once it has the engine");
+            .expect("the crowded offer returns once it has had the engine");
         busy.join().expect("the busy thread finishes");
-        // The crowded offer blocked for the engine, so both were ingested before it returned.
+        // The thread that held the engine ingested nothing, so the crowded offer did, before it returned.
         assert_eq!(handover.peek(Vec::clone), vec![1, 2]);
         assert!(handover.waiting.lock().batches.is_empty());
     }

@@ -19,13 +19,13 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, MapArray, RunArray};
 use arrow::datatypes::Int32Type;
 use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
+use parquet::basic::{Encoding, Type as PhysicalType};
 use parquet::column::page::{CompressedPage, Page};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnDescPtr;
 
-use super::chunk::{ChunkIndex, ChunkPages, write_chunk};
+use super::chunk::{ChunkIndex, ChunkPages, PageCompressor, write_chunk};
 use super::hybrid;
 use super::leaf_values::{ByteValues, Mark, Values, push_valid_bytes};
 use super::map_rows::MapView;
@@ -62,8 +62,6 @@ pub(super) struct AttributesChunk {
     limits: ChunkLimits,
     page_bytes: usize,
     dictionary_bytes: usize,
-    compression: Compression,
-    compressor: zstd::bulk::Compressor<'static>,
     levels: Vec<u32>,
     page: Vec<u8>,
 }
@@ -145,29 +143,31 @@ impl AttributesChunk {
             limits,
             page_bytes: props.data_page_size_limit(),
             dictionary_bytes: props.dictionary_page_size_limit(),
-            compression: Compression::ZSTD(ZstdLevel::try_new(limits.zstd_level)?),
-            compressor: zstd::bulk::Compressor::new(limits.zstd_level)?,
             levels: Vec::new(),
             page: Vec::new(),
         }))
     }
 
-    /// Appends every row of `map`.
-    pub(super) fn write(&mut self, map: &MapArray) -> Result<(), Error> {
+    /// Appends every row of `map`, compressing the pages it fills with `zstd`.
+    pub(super) fn write(&mut self, map: &MapArray, zstd: &mut PageCompressor) -> Result<(), Error> {
         let column = Arc::clone(&self.column);
         let view = MapView::new(map, &column)?;
         // Rows are compared with the row before them in the same array; the first row of
         // each array is written from its columns.
         self.last_row_fresh = false;
         for row in 0..map.len() {
-            self.append(&view, row, row.checked_sub(1))?;
+            self.append(&view, row, row.checked_sub(1), zstd)?;
         }
         Ok(())
     }
 
     /// Appends every row of `runs`, run-end encoded maps: a run's rows are its map's
     /// encoding repeated, with no comparing.
-    pub(super) fn write_runs(&mut self, runs: &RunArray<Int32Type>) -> Result<(), Error> {
+    pub(super) fn write_runs(
+        &mut self,
+        runs: &RunArray<Int32Type>,
+        zstd: &mut PageCompressor,
+    ) -> Result<(), Error> {
         let map = runs.values().as_map_opt().ok_or_else(|| {
             Error::NotOtlpArrow(format!("column {} runs are not maps", self.column))
         })?;
@@ -184,7 +184,7 @@ impl AttributesChunk {
             if rows == 0 {
                 continue;
             }
-            self.append(&view, value, value.checked_sub(1).filter(|_| i > 0))?;
+            self.append(&view, value, value.checked_sub(1).filter(|_| i > 0), zstd)?;
             for _ in 1..rows {
                 if self.last_row_fresh {
                     self.repeat_last_row();
@@ -192,7 +192,7 @@ impl AttributesChunk {
                     self.write_row(&view, value);
                 }
                 if self.page_is_full() {
-                    self.end_page()?;
+                    self.end_page(zstd)?;
                 }
             }
         }
@@ -206,6 +206,7 @@ impl AttributesChunk {
         view: &MapView<'_>,
         row: usize,
         previous: Option<usize>,
+        zstd: &mut PageCompressor,
     ) -> Result<(), Error> {
         self.check_nullable(view, row)?;
         match previous {
@@ -219,7 +220,7 @@ impl AttributesChunk {
             _ => self.write_row(view, row),
         }
         if self.page_is_full() {
-            self.end_page()?;
+            self.end_page(zstd)?;
         }
         Ok(())
     }
@@ -268,7 +269,7 @@ impl AttributesChunk {
     }
 
     /// Encodes and compresses the open page of every leaf.
-    fn end_page(&mut self) -> Result<(), Error> {
+    fn end_page(&mut self, zstd: &mut PageCompressor) -> Result<(), Error> {
         if self.rows.is_empty() {
             return Ok(());
         }
@@ -305,9 +306,8 @@ impl AttributesChunk {
                 }
             }
             let encoding = leaf.values.encode_page(&mut self.page);
-            let compressed = self.compressor.compress(&self.page)?;
             let page = Page::DataPage {
-                buf: Bytes::from(compressed),
+                buf: zstd.compress(&self.page)?,
                 num_values,
                 encoding,
                 def_level_encoding: Encoding::RLE,
@@ -346,16 +346,14 @@ impl AttributesChunk {
 
     /// Ends the row group: each leaf's column chunk, with what its row group needs to
     /// know of it, in schema order. The encoder is ready for the next row group.
-    pub(super) fn close(&mut self) -> Result<Vec<(Bytes, ColumnCloseResult)>, Error> {
-        self.end_page()?;
+    pub(super) fn close(
+        &mut self,
+        zstd: &mut PageCompressor,
+    ) -> Result<Vec<(Bytes, ColumnCloseResult)>, Error> {
+        self.end_page(zstd)?;
         let mut chunks = Vec::with_capacity(LEAVES);
         for leaf in &mut self.leaves {
-            chunks.push(leaf.close(
-                &mut self.compressor,
-                self.compression,
-                self.rows_in_chunk,
-                self.limits.offset_index,
-            )?);
+            chunks.push(leaf.close(zstd, self.rows_in_chunk, self.limits.offset_index)?);
         }
         self.rows_in_chunk = 0;
         Ok(chunks)
@@ -468,8 +466,7 @@ impl Leaf {
 
     fn close(
         &mut self,
-        compressor: &mut zstd::bulk::Compressor<'static>,
-        compression: Compression,
+        zstd: &mut PageCompressor,
         rows: u64,
         offset_index: bool,
     ) -> Result<(Bytes, ColumnCloseResult), Error> {
@@ -483,7 +480,7 @@ impl Leaf {
             offset_index,
             ..ChunkIndex::default()
         };
-        write_chunk(&self.descr, compressor, compression, pages, index)
+        write_chunk(&self.descr, zstd, pages, index)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, EncodingMask, PageType};
+use parquet::basic::{Compression, Encoding, EncodingMask, PageType, ZstdLevel};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncodingStats};
@@ -15,6 +15,44 @@ use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
 use crate::Error;
+
+/// The zstd context that compresses every page of our chunks in a file, one at a time.
+///
+/// One for all of them: each context keeps a workspace sized for the largest page it has
+/// compressed (about 200 KB), and the chunks of a row group are written one after another.
+/// Pages are compressed into `scratch` and copied out at their compressed size: a page waits
+/// in memory until its row group ends, and `bulk::Compressor::compress` returns it in a
+/// buffer of zstd's worst-case size (more than the page took uncompressed), which the page
+/// would otherwise keep.
+pub(super) struct PageCompressor {
+    zstd: zstd::bulk::Compressor<'static>,
+    compression: Compression,
+    scratch: Vec<u8>,
+}
+
+impl PageCompressor {
+    pub(super) fn new(level: i32) -> Result<Self, Error> {
+        Ok(Self {
+            zstd: zstd::bulk::Compressor::new(level)?,
+            compression: Compression::ZSTD(ZstdLevel::try_new(level)?),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// `page` compressed, in an allocation of its compressed size.
+    pub(super) fn compress(&mut self, page: &[u8]) -> Result<Bytes, Error> {
+        self.scratch.clear();
+        self.scratch
+            .reserve(zstd::zstd_safe::compress_bound(page.len()));
+        let written = self.zstd.compress_to_buffer(page, &mut self.scratch)?;
+        Ok(Bytes::copy_from_slice(&self.scratch[..written]))
+    }
+
+    /// The codec the chunks' metadata names.
+    pub(super) fn compression(&self) -> Compression {
+        self.compression
+    }
+}
 
 /// A chunk's pages, compressed, and its dictionary page (plain values, not yet compressed).
 pub(super) struct ChunkPages {
@@ -41,8 +79,7 @@ pub(super) struct ChunkIndex {
 /// `compressor`: the chunk's bytes, and its metadata for the row group.
 pub(super) fn write_chunk(
     descr: &ColumnDescPtr,
-    compressor: &mut zstd::bulk::Compressor<'static>,
-    compression: Compression,
+    compressor: &mut PageCompressor,
     chunk: ChunkPages,
     index: ChunkIndex,
 ) -> Result<(Bytes, ColumnCloseResult), Error> {
@@ -56,7 +93,7 @@ pub(super) fn write_chunk(
         let buf = compressor.compress(&page)?;
         let spec = writer.write_page(CompressedPage::new(
             Page::DictionaryPage {
-                buf: Bytes::from(buf),
+                buf,
                 num_values: count,
                 encoding: Encoding::PLAIN,
                 is_sorted: false,
@@ -97,7 +134,7 @@ pub(super) fn write_chunk(
     }
     writer.close()?;
     let mut metadata = ColumnChunkMetaData::builder(descr.clone())
-        .set_compression(compression)
+        .set_compression(compressor.compression())
         .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
         .set_page_encoding_stats(encoding_stats)
         .set_total_compressed_size(compressed)
@@ -117,4 +154,38 @@ pub(super) fn write_chunk(
         offset_index: index.offset_index.then(|| offsets.build()),
     };
     Ok((Bytes::from(sink.into_inner()?), close))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PageCompressor;
+
+    #[test]
+    fn pages_of_any_size_in_any_order_decompress_to_themselves() {
+        let mut zstd = PageCompressor::new(3).expect("zstd level 3");
+        let repetitive: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 97).to_le_bytes())
+            .collect();
+        let noisy: Vec<u8> = (0..5_000u64)
+            .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
+            .collect();
+        for page in [
+            &repetitive[..],
+            &[][..],
+            &noisy[..],
+            b"a",
+            &repetitive[..1000],
+        ] {
+            let compressed = zstd.compress(page).expect("compress");
+            let back = zstd::bulk::decompress(&compressed, page.len()).expect("decompress");
+            assert_eq!(back, page);
+        }
+        let compressed = zstd.compress(&repetitive).expect("compress");
+        assert!(
+            compressed.len() * 20 < repetitive.len(),
+            "{} bytes from {}",
+            compressed.len(),
+            repetitive.len()
+        );
+    }
 }

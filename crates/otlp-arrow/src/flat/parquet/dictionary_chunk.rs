@@ -13,7 +13,7 @@
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Int32Type};
 use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
+use parquet::basic::{Encoding, Type as PhysicalType};
 use parquet::column::page::{CompressedPage, Page};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
@@ -23,7 +23,7 @@ use parquet::file::statistics::{Statistics, ValueStatistics};
 use parquet::schema::types::ColumnDescPtr;
 
 use super::attributes_chunk::ChunkLimits;
-use super::chunk::{ChunkIndex, ChunkPages, write_chunk};
+use super::chunk::{ChunkIndex, ChunkPages, PageCompressor, write_chunk};
 use super::hybrid;
 use super::leaf_values::Dictionary;
 use crate::Error;
@@ -147,8 +147,6 @@ pub(super) struct DictionaryChunk {
     column_index: Option<ColumnIndexBuilder>,
     pages: Vec<(CompressedPage, usize)>,
     rows_in_chunk: u64,
-    compression: Compression,
-    compressor: zstd::bulk::Compressor<'static>,
     scratch: Vec<u8>,
 }
 
@@ -201,15 +199,17 @@ impl DictionaryChunk {
             column_index: None,
             pages: Vec::new(),
             rows_in_chunk: 0,
-            compression: Compression::ZSTD(ZstdLevel::try_new(limits.zstd_level)?),
-            compressor: zstd::bulk::Compressor::new(limits.zstd_level)?,
             scratch: Vec::new(),
         }))
     }
 
     /// Appends every row of `column`: an array of the column's type, or that array run-end
-    /// encoded.
-    pub(super) fn write(&mut self, column: &ArrayRef) -> Result<(), Error> {
+    /// encoded. The pages it fills are compressed with `zstd`.
+    pub(super) fn write(
+        &mut self,
+        column: &ArrayRef,
+        zstd: &mut PageCompressor,
+    ) -> Result<(), Error> {
         if let Some(runs) = column.as_run_opt::<Int32Type>() {
             let values = runs.values();
             let first = runs.run_ends().get_start_physical_index();
@@ -218,18 +218,24 @@ impl DictionaryChunk {
             for (i, end) in runs.run_ends().sliced_values().enumerate() {
                 let rows = (end as usize).saturating_sub(start);
                 start = end as usize;
-                self.write_value(values, first + i, rows)?;
+                self.write_value(values, first + i, rows, zstd)?;
             }
         } else {
             for row in 0..column.len() {
-                self.write_value(column, row, 1)?;
+                self.write_value(column, row, 1, zstd)?;
             }
         }
         Ok(())
     }
 
     /// Appends `rows` rows of `values[index]`.
-    fn write_value(&mut self, values: &ArrayRef, index: usize, rows: usize) -> Result<(), Error> {
+    fn write_value(
+        &mut self,
+        values: &ArrayRef,
+        index: usize,
+        rows: usize,
+        zstd: &mut PageCompressor,
+    ) -> Result<(), Error> {
         if rows == 0 {
             return Ok(());
         }
@@ -240,7 +246,7 @@ impl DictionaryChunk {
                     reason: format!("null in the non-nullable column {}", self.descr.name()),
                 });
             }
-            return self.push_rows(None, rows);
+            return self.push_rows(None, rows, zstd);
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
@@ -262,19 +268,24 @@ impl DictionaryChunk {
                 )));
             }
         }
-        let pushed = self.push_rows(Some(&scratch), rows);
+        let pushed = self.push_rows(Some(&scratch), rows, zstd);
         self.scratch = scratch;
         pushed
     }
 
     /// Appends `rows` rows of `value` (`None`: null), ending pages where they fill up.
-    fn push_rows(&mut self, value: Option<&[u8]>, mut rows: usize) -> Result<(), Error> {
+    fn push_rows(
+        &mut self,
+        value: Option<&[u8]>,
+        mut rows: usize,
+        zstd: &mut PageCompressor,
+    ) -> Result<(), Error> {
         while rows > 0 {
             let taken = rows.min(self.limits.page_rows - self.rows);
             self.push_in_page(value, taken);
             rows -= taken;
             if self.page_is_full() {
-                self.end_page()?;
+                self.end_page(zstd)?;
             }
         }
         Ok(())
@@ -329,7 +340,7 @@ impl DictionaryChunk {
     }
 
     /// Encodes and compresses the open page.
-    fn end_page(&mut self) -> Result<(), Error> {
+    fn end_page(&mut self, zstd: &mut PageCompressor) -> Result<(), Error> {
         if self.rows == 0 {
             return Ok(());
         }
@@ -346,9 +357,8 @@ impl DictionaryChunk {
             page.extend_from_slice(&self.plain);
             Encoding::PLAIN
         };
-        let compressed = self.compressor.compress(&page)?;
         let data = Page::DataPage {
-            buf: Bytes::from(compressed),
+            buf: zstd.compress(&page)?,
             num_values: self.rows as u32,
             encoding,
             def_level_encoding: Encoding::RLE,
@@ -438,8 +448,11 @@ impl DictionaryChunk {
 
     /// Ends the row group: the column chunk, with what its row group needs to know of it.
     /// The encoder is ready for the next row group.
-    pub(super) fn close(&mut self) -> Result<(Bytes, ColumnCloseResult), Error> {
-        self.end_page()?;
+    pub(super) fn close(
+        &mut self,
+        zstd: &mut PageCompressor,
+    ) -> Result<(Bytes, ColumnCloseResult), Error> {
+        self.end_page(zstd)?;
         let index = ChunkIndex {
             statistics: self.statistics(),
             column_index: self.column_index.take().map(|b| b.build()).transpose()?,
@@ -451,13 +464,7 @@ impl DictionaryChunk {
             rows: self.rows_in_chunk,
             num_values: self.rows_in_chunk,
         };
-        let closed = write_chunk(
-            &self.descr,
-            &mut self.compressor,
-            self.compression,
-            pages,
-            index,
-        );
+        let closed = write_chunk(&self.descr, zstd, pages, index);
         self.chunk = Bounds::default();
         self.rows_in_chunk = 0;
         self.dictionary_encoding = true;

@@ -20,6 +20,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
 use super::attributes_chunk::{AttributesChunk, ChunkLimits};
+use super::chunk::PageCompressor;
 use super::dictionary_chunk::DictionaryChunk;
 use crate::Error;
 use crate::flat::resource::RUN_COLUMNS;
@@ -74,6 +75,8 @@ pub(super) struct RowGroupWriter<W: Write + Send> {
     routes: Vec<Route>,
     attributes: Vec<AttributesChunk>,
     dictionaries: Vec<DictionaryChunk>,
+    /// Compresses the pages of `attributes` and `dictionaries`.
+    zstd: PageCompressor,
     /// The open row group's parquet-rs writers, one per leaf (those of our chunks'
     /// columns unused), and its rows.
     open: Option<(Vec<ArrowColumnWriter>, usize)>,
@@ -139,6 +142,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
             routes,
             attributes,
             dictionaries,
+            zstd: PageCompressor::new(limits.zstd_level)?,
             open: None,
             max_rows,
             max_bytes,
@@ -223,9 +227,9 @@ impl<W: Write + Send> RowGroupWriter<W> {
                 Route::Attributes(_, chunk) => {
                     let chunk = &mut self.attributes[*chunk];
                     if let Some(map) = column.as_map_opt() {
-                        chunk.write(map)?;
+                        chunk.write(map, &mut self.zstd)?;
                     } else if let Some(runs) = column.as_run_opt::<Int32Type>() {
-                        chunk.write_runs(runs)?;
+                        chunk.write_runs(runs, &mut self.zstd)?;
                     } else {
                         return Err(Error::NotOtlpArrow(format!(
                             "column {} is neither a map nor run-end encoded maps",
@@ -233,7 +237,9 @@ impl<W: Write + Send> RowGroupWriter<W> {
                         )));
                     }
                 }
-                Route::Dictionary(_, chunk) => self.dictionaries[*chunk].write(column)?,
+                Route::Dictionary(_, chunk) => {
+                    self.dictionaries[*chunk].write(column, &mut self.zstd)?;
+                }
             }
         }
         *rows += batch.num_rows();
@@ -257,12 +263,12 @@ impl<W: Write + Send> RowGroupWriter<W> {
                     }
                 }
                 Route::Attributes(_, chunk) => {
-                    for (bytes, close) in self.attributes[*chunk].close()? {
+                    for (bytes, close) in self.attributes[*chunk].close(&mut self.zstd)? {
                         row_group.append_column(&bytes, close)?;
                     }
                 }
                 Route::Dictionary(_, chunk) => {
-                    let (bytes, close) = self.dictionaries[*chunk].close()?;
+                    let (bytes, close) = self.dictionaries[*chunk].close(&mut self.zstd)?;
                     row_group.append_column(&bytes, close)?;
                 }
             }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, StructArray};
 use arrow::datatypes::{
-    DataType, Field, Float64Type, Int32Type, Int64Type, SchemaRef, TimestampNanosecondType,
-    UInt32Type, UInt64Type,
+    FieldRef, Float64Type, Int32Type, Int64Type, SchemaRef, TimestampNanosecondType, UInt32Type,
+    UInt64Type,
 };
 use arrow::record_batch::RecordBatch;
 
@@ -23,7 +23,7 @@ use crate::Error;
 use metric_col as mc;
 pub use schema::metric_col;
 pub(crate) use schema::schema;
-use schema::{exemplar_fields, item, quantile_fields};
+use schema::{exemplar_fields, exemplar_item, f64_item, quantile_fields, quantile_item, u64_item};
 
 /// What kind of metric a `Metric` is, with the fields of its data message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,10 +234,9 @@ impl<T: arrow::datatypes::ArrowPrimitiveType> NumList<T> {
         self.items.truncate(self.rows.open_start());
     }
 
-    fn finish(&mut self, name: &'static str, item: DataType) -> Result<ArrayRef, Error> {
+    fn finish(&mut self, name: &'static str, item: FieldRef) -> Result<ArrayRef, Error> {
         let items = self.items.finish()?;
-        self.rows
-            .finish(name, Arc::new(Field::new("item", item, false)), items)
+        self.rows.finish(name, item, items)
     }
 }
 
@@ -663,26 +662,22 @@ impl MetricsBuilder {
             self.sum.finish()?,
             self.min.finish()?,
             self.max.finish()?,
-            self.bucket_counts
-                .finish(mc::BUCKET_COUNTS, DataType::UInt64)?,
+            self.bucket_counts.finish(mc::BUCKET_COUNTS, u64_item())?,
             self.explicit_bounds
-                .finish(mc::EXPLICIT_BOUNDS, DataType::Float64)?,
+                .finish(mc::EXPLICIT_BOUNDS, f64_item())?,
             self.scale.finish()?,
             self.zero_count.finish()?,
             self.zero_threshold.finish()?,
             self.positive_offset.finish()?,
             self.positive
-                .finish(mc::POSITIVE_BUCKET_COUNTS, DataType::UInt64)?,
+                .finish(mc::POSITIVE_BUCKET_COUNTS, u64_item())?,
             self.negative_offset.finish()?,
             self.negative
-                .finish(mc::NEGATIVE_BUCKET_COUNTS, DataType::UInt64)?,
-            self.quantiles.finish(
-                mc::QUANTILE_VALUES,
-                item(quantile_fields()),
-                Arc::new(quantiles),
-            )?,
+                .finish(mc::NEGATIVE_BUCKET_COUNTS, u64_item())?,
+            self.quantiles
+                .finish(mc::QUANTILE_VALUES, quantile_item(), Arc::new(quantiles))?,
             self.exemplars
-                .finish(mc::EXEMPLARS, item(exemplar_fields()), Arc::new(exemplars))?,
+                .finish(mc::EXEMPLARS, exemplar_item(), Arc::new(exemplars))?,
             m.id.finish()?,
         ]);
         columns.extend(ctx.trailing);

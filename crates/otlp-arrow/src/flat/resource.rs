@@ -7,17 +7,18 @@
 //! its attribute maps once, with where the run ends). Reading them back is
 //! [`context_reader`](super::context_reader)'s.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow::array::{ArrayRef, Int32Array, RunArray, StructArray};
 use arrow::datatypes::{
     DataType, Field, FieldRef, Fields, Int32Type, Schema, SchemaRef, UInt32Type,
 };
+use arrow::error::ArrowError;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use super::columns::{BytesCol, ListCol, PrimCol, take_reserved};
-use super::schema::col;
+use super::schema::{col, list_item};
 use super::value::{MapCol, ValueRef, attributes_type};
 use crate::Error;
 
@@ -63,25 +64,33 @@ pub(crate) const RUN_COLUMNS: [&str; 7] = [
     col::SCOPE_SCHEMA_URL,
 ];
 
-fn list_of_utf8() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Utf8, false)))
+// The fields below are built once and shared, as the schemas are: every batch's finish needs them, and building
+// them is a few small allocations each.
+
+/// The item field of a list of strings.
+fn utf8_item() -> FieldRef {
+    static ITEM: OnceLock<FieldRef> = OnceLock::new();
+    ITEM.get_or_init(|| Arc::new(Field::new("item", DataType::Utf8, false)))
+        .clone()
 }
 
 fn entity_ref_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("schema_url", DataType::Utf8, false),
-        Field::new("type", DataType::Utf8, false),
-        Field::new("id_keys", list_of_utf8(), false),
-        Field::new("description_keys", list_of_utf8(), false),
-    ])
+    static FIELDS: OnceLock<Fields> = OnceLock::new();
+    FIELDS
+        .get_or_init(|| {
+            Fields::from(vec![
+                Field::new("schema_url", DataType::Utf8, false),
+                Field::new("type", DataType::Utf8, false),
+                Field::new("id_keys", DataType::List(utf8_item()), false),
+                Field::new("description_keys", DataType::List(utf8_item()), false),
+            ])
+        })
+        .clone()
 }
 
 fn entity_ref_item() -> FieldRef {
-    Arc::new(Field::new(
-        "item",
-        DataType::Struct(entity_ref_fields()),
-        false,
-    ))
+    static ITEM: OnceLock<FieldRef> = OnceLock::new();
+    ITEM.get_or_init(|| list_item(entity_ref_fields())).clone()
 }
 
 /// The resource and scope fields, in schema order: (leading, trailing). `service_name`
@@ -184,17 +193,18 @@ impl EntityRefsCol {
     }
 
     fn finish(&mut self) -> Result<ArrayRef, Error> {
-        let item = || Arc::new(Field::new("item", DataType::Utf8, false));
         let id_keys = self.id_key_items.finish_utf8(col::RESOURCE_ENTITY_REFS)?;
         let id_keys = self
             .id_keys
-            .finish(col::RESOURCE_ENTITY_REFS, item(), id_keys)?;
+            .finish(col::RESOURCE_ENTITY_REFS, utf8_item(), id_keys)?;
         let description_keys = self
             .description_key_items
             .finish_utf8(col::RESOURCE_ENTITY_REFS)?;
-        let description_keys =
-            self.description_keys
-                .finish(col::RESOURCE_ENTITY_REFS, item(), description_keys)?;
+        let description_keys = self.description_keys.finish(
+            col::RESOURCE_ENTITY_REFS,
+            utf8_item(),
+            description_keys,
+        )?;
         let refs = StructArray::try_new(
             entity_ref_fields(),
             vec![
@@ -492,17 +502,34 @@ impl Context {
             .run_ends
             .as_mut()
             .map(|ends| Int32Array::new(take_reserved(ends).into(), None));
-        // A value per run, or per row.
-        let runs = |values: ArrayRef| -> Result<ArrayRef, Error> {
-            Ok(match &ends {
-                Some(ends) => Arc::new(RunArray::<Int32Type>::try_new(ends, &values)?),
-                None => values,
-            })
-        };
         let r = &mut self.rows_resource;
         let s = &mut self.rows_scope;
+        let service_name = r.service_name.finish_utf8(col::SERVICE_NAME)?;
+        // Every column has a value per run, or per row. arrow checks the run ends once, with the first column; the
+        // others share its ends and type, with their own values. `RunArray::try_new` for each would check the same
+        // ends again and copy its values array's structure (a dozen allocations for a map) on every batch.
+        let first = match &ends {
+            Some(ends) => Some(RunArray::<Int32Type>::try_new(ends, &service_name)?),
+            None => None,
+        };
+        let runs = |values: ArrayRef| -> Result<ArrayRef, Error> {
+            let Some(first) = &first else {
+                return Ok(values);
+            };
+            if values.len() != first.values().len() {
+                return Err(Error::Arrow(ArrowError::InvalidArgumentError(format!(
+                    "{} values for {} runs",
+                    values.len(),
+                    first.values().len()
+                ))));
+            }
+            Ok(Arc::new(first.with_values(values)))
+        };
         Ok(ContextArrays {
-            leading: vec![runs(r.service_name.finish_utf8(col::SERVICE_NAME)?)?],
+            leading: vec![match &first {
+                Some(first) => Arc::new(first.clone()),
+                None => service_name,
+            }],
             trailing: vec![
                 runs(r.attributes.finish(col::RESOURCE_ATTRIBUTES)?)?,
                 runs(r.dropped_attributes_count.finish()?)?,

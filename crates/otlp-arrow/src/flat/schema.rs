@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 
 use super::resource::resource_fields;
 use super::value::{attributes_type, value_fields};
@@ -145,11 +145,13 @@ pub(crate) fn value_struct(name: &str, nullable: bool) -> Field {
 
 /// A `List<Struct<fields>>` type whose items are never null.
 pub(crate) fn list_of(fields: Fields) -> DataType {
-    DataType::List(Arc::new(Field::new(
-        "item",
-        DataType::Struct(fields),
-        false,
-    )))
+    DataType::List(list_item(fields))
+}
+
+/// The item field of [`list_of`]`(fields)`. A batch's list arrays need it at every finish: callers building
+/// one per finish keep it in a `OnceLock`, as the schemas are kept.
+pub(crate) fn list_item(fields: Fields) -> FieldRef {
+    Arc::new(Field::new("item", DataType::Struct(fields), false))
 }
 
 /// The flat schema of a signal.

@@ -7,7 +7,8 @@ use arrow::array::{
     StructArray, TimestampNanosecondArray, UInt32Array,
 };
 use arrow::datatypes::{
-    DataType, Field, Fields, Int32Type, Int64Type, SchemaRef, TimestampNanosecondType, UInt32Type,
+    DataType, Field, FieldRef, Fields, Int32Type, Int64Type, SchemaRef, TimestampNanosecondType,
+    UInt32Type,
 };
 use arrow::record_batch::RecordBatch;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -16,7 +17,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use super::columns::{BytesCol, IdCol, ListCol, PrimCol};
 use super::context_reader::{ContextReader, Step, column, id_vec, regroup, struct_child};
 use super::resource::{Context, context_methods};
-use super::schema::{attributes_field, col, ids, list_of, timestamp_type, with_context};
+use super::schema::{attributes_field, col, ids, list_item, list_of, timestamp_type, with_context};
 use super::time::{from_timestamp, to_timestamp};
 use super::value::{AttrsReader, MapCol, ValueRef};
 use crate::{Error, Signal};
@@ -113,6 +114,18 @@ fn link_fields() -> Fields {
             ])
         })
         .clone()
+}
+
+/// The item field of the events column, built once as [`event_fields`] is.
+fn event_item() -> FieldRef {
+    static ITEM: OnceLock<FieldRef> = OnceLock::new();
+    ITEM.get_or_init(|| list_item(event_fields())).clone()
+}
+
+/// The item field of the links column, built once as [`link_fields`] is.
+fn link_item() -> FieldRef {
+    static ITEM: OnceLock<FieldRef> = OnceLock::new();
+    ITEM.get_or_init(|| list_item(link_fields())).clone()
 }
 
 /// The flat traces schema (one row per span).
@@ -504,7 +517,6 @@ impl TracesBuilder {
     fn finish_columns(&mut self) -> Result<RecordBatch, Error> {
         let schema = schema();
         let ctx = self.ctx.finish()?;
-        let item = |fields: Fields| Arc::new(Field::new("item", DataType::Struct(fields), false));
         let events = StructArray::try_new(
             event_fields(),
             vec![
@@ -545,10 +557,10 @@ impl TracesBuilder {
             self.attributes.finish(col::ATTRIBUTES)?,
             self.dropped_attributes_count.finish()?,
             self.events
-                .finish(col::EVENTS, item(event_fields()), Arc::new(events))?,
+                .finish(col::EVENTS, event_item(), Arc::new(events))?,
             self.dropped_events_count.finish()?,
             self.links
-                .finish(col::LINKS, item(link_fields()), Arc::new(links))?,
+                .finish(col::LINKS, link_item(), Arc::new(links))?,
             self.dropped_links_count.finish()?,
         ]);
         columns.extend(ctx.trailing);

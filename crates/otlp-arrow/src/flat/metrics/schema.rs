@@ -5,7 +5,9 @@ use std::sync::{Arc, OnceLock};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, SchemaRef};
 
 use crate::Signal;
-use crate::flat::schema::{attributes_field, col, ids, list_of, timestamp_type, with_context};
+use crate::flat::schema::{
+    attributes_field, col, ids, list_item, list_of, timestamp_type, with_context,
+};
 
 /// Metric column names (beyond the shared ones in [`col`]).
 pub mod metric_col {
@@ -64,35 +66,70 @@ pub mod metric_col {
 }
 use metric_col as mc;
 
+// The fields below are built once and shared, as the schema is: every batch's finish needs them, and building
+// them is a few small allocations each.
+
+/// The item field of the bucket count lists.
+pub(super) fn u64_item() -> FieldRef {
+    static ITEM: OnceLock<FieldRef> = OnceLock::new();
+    ITEM.get_or_init(|| Arc::new(Field::new("item", DataType::UInt64, false)))
+        .clone()
+}
+
+/// The item field of the explicit bounds list.
+pub(super) fn f64_item() -> FieldRef {
+    static ITEM: OnceLock<FieldRef> = OnceLock::new();
+    ITEM.get_or_init(|| Arc::new(Field::new("item", DataType::Float64, false)))
+        .clone()
+}
+
 fn u64_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::UInt64, false)))
+    DataType::List(u64_item())
 }
 
 fn f64_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Float64, false)))
+    DataType::List(f64_item())
 }
 
 pub(super) fn quantile_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("quantile", DataType::Float64, false),
-        Field::new("value", DataType::Float64, false),
-    ])
+    static FIELDS: OnceLock<Fields> = OnceLock::new();
+    FIELDS
+        .get_or_init(|| {
+            Fields::from(vec![
+                Field::new("quantile", DataType::Float64, false),
+                Field::new("value", DataType::Float64, false),
+            ])
+        })
+        .clone()
 }
 
 pub(super) fn exemplar_fields() -> Fields {
-    let (trace_id, span_id) = ids();
-    Fields::from(vec![
-        Field::new(col::TIME, timestamp_type(), true),
-        Field::new(mc::VALUE_DOUBLE, DataType::Float64, true),
-        Field::new(mc::VALUE_INT, DataType::Int64, true),
-        span_id,
-        trace_id,
-        attributes_field(mc::FILTERED_ATTRIBUTES),
-    ])
+    static FIELDS: OnceLock<Fields> = OnceLock::new();
+    FIELDS
+        .get_or_init(|| {
+            let (trace_id, span_id) = ids();
+            Fields::from(vec![
+                Field::new(col::TIME, timestamp_type(), true),
+                Field::new(mc::VALUE_DOUBLE, DataType::Float64, true),
+                Field::new(mc::VALUE_INT, DataType::Int64, true),
+                span_id,
+                trace_id,
+                attributes_field(mc::FILTERED_ATTRIBUTES),
+            ])
+        })
+        .clone()
 }
 
-pub(super) fn item(fields: Fields) -> FieldRef {
-    Arc::new(Field::new("item", DataType::Struct(fields), false))
+/// The item field of the quantile values column, built once: every batch's finish needs it.
+pub(super) fn quantile_item() -> FieldRef {
+    static ITEM: OnceLock<FieldRef> = OnceLock::new();
+    ITEM.get_or_init(|| list_item(quantile_fields())).clone()
+}
+
+/// The item field of the exemplars column, built once: every batch's finish needs it.
+pub(super) fn exemplar_item() -> FieldRef {
+    static ITEM: OnceLock<FieldRef> = OnceLock::new();
+    ITEM.get_or_init(|| list_item(exemplar_fields())).clone()
 }
 
 /// The flat metrics schema (one row per data point).

@@ -272,6 +272,10 @@ pub struct FlatParquetWriter<W: Write + Send> {
     builder: FlatBuilder,
     writer: RowGroupWriter<W>,
     rows: u64,
+    /// The schema of the last batch [`write_batch`](Self::write_batch) took: a builder gives every batch the same
+    /// one, which then needs no field-by-field check (one builds a run-end encoded field to compare, a few
+    /// allocations per column and batch).
+    accepted: Option<SchemaRef>,
 }
 
 impl<W: Write + Send> std::fmt::Debug for FlatParquetWriter<W> {
@@ -312,6 +316,7 @@ impl<W: Write + Send> FlatParquetWriter<W> {
             builder,
             writer,
             rows: 0,
+            accepted: None,
         })
     }
 
@@ -333,6 +338,14 @@ impl<W: Write + Send> FlatParquetWriter<W> {
     /// scope's other columns may come run-end encoded, as [`FlatBuilder::run_encoded`] builds
     /// them: each run's value is then encoded once.
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        let given = batch.schema();
+        if self
+            .accepted
+            .as_ref()
+            .is_some_and(|accepted| Arc::ptr_eq(accepted, &given))
+        {
+            return self.write_rows(batch);
+        }
         let expected = self.builder.schema();
         let fields_match = batch.schema().fields().len() == expected.fields().len()
             && batch
@@ -351,6 +364,7 @@ impl<W: Write + Send> FlatParquetWriter<W> {
                 self.signal()
             )));
         }
+        self.accepted = Some(given);
         self.write_rows(batch)
     }
 

@@ -222,3 +222,21 @@ fn a_run_encoded_batch_of_another_shape_is_refused() {
         Err(crate::Error::NotOtlpArrow(_))
     ));
 }
+
+#[test]
+fn a_batch_of_another_shape_is_refused_after_one_of_the_right_shape_was_taken() {
+    let finish = |signal: Signal| {
+        let mut builder = FlatBuilder::run_encoded(signal);
+        builder.append(&testkit(signal, 1, 10)[0]).unwrap();
+        builder.finish().unwrap()
+    };
+    let (traces, logs) = (finish(Signal::Traces), finish(Signal::Logs));
+    let mut writer =
+        FlatParquetWriter::new(Vec::new(), Signal::Traces, ParquetOptions::default()).unwrap();
+    writer.write_batch(&traces).unwrap();
+    assert!(matches!(
+        writer.write_batch(&logs),
+        Err(crate::Error::NotOtlpArrow(_))
+    ));
+    writer.write_batch(&traces).unwrap();
+}

@@ -32,7 +32,7 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60);
 /// Rows turned into Arrow arrays at a time before a Parquet writer takes them. The writer gathers every call into
 /// the same row group and cuts pages by size, so the file comes out the same as from one call per batch; what
 /// changes is memory. Each write costs a fixed number of allocations whatever its rows, so larger writes allocate
-/// less per span (1024 rows: 1.02 per span for the file's share, 8192: 0.29; the `allocations` bench,
+/// less per span (1024 rows: 0.91 per span for the file's share, 8192: 0.27; the `allocations` bench,
 /// docs/benchmarks.md) but hold more: the builder keeps a write's capacity reserved, and parquet-rs's levels and
 /// value buffers follow a write's size. Measured on the embedded default under `loadgen --max`, three alternating
 /// runs each, with resource and scope attributes run-end encoded: 1024 rows peaked at 112–115 MB resident, 4096 at

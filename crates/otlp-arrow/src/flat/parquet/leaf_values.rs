@@ -202,13 +202,13 @@ impl ByteValues {
         }
     }
 
-    fn bit_width(&self) -> u8 {
-        hybrid::bit_width(self.dictionary.len().saturating_sub(1) as u32)
+    fn index_width(&self) -> u8 {
+        hybrid::index_width(self.dictionary.len().saturating_sub(1) as u32)
     }
 
     pub(super) fn page_bytes(&self) -> usize {
         if self.dictionary_encoding {
-            self.indices.len() * usize::from(self.bit_width()) / 8
+            self.indices.len() * usize::from(self.index_width()) / 8
         } else {
             self.plain.len()
         }
@@ -216,7 +216,7 @@ impl ByteValues {
 
     pub(super) fn encode_page(&mut self, out: &mut Vec<u8>) -> Encoding {
         if self.dictionary_encoding {
-            let bit_width = self.bit_width();
+            let bit_width = self.index_width();
             out.push(bit_width);
             hybrid::encode(&self.indices, bit_width, out);
             self.indices.clear();

@@ -248,15 +248,15 @@
 //!
 //! | signal | rows per row group | flat Parquet | columnar reference | OTLP + zstd 3 | Flight stream (normalized) |
 //! |---|---:|---:|---:|---:|---:|
-//! | traces | 1000 | 48.6 | 35.9 | 41.7 | 31.4 |
-//! | traces | 10000 | 30.1 | 28.0 | 36.5 | 24.1 |
-//! | metrics | 1000 | 33.4 | 20.1 | 23.1 | 21.8 |
-//! | metrics | 10000 | 14.8 | 13.1 | 20.1 | 15.4 |
-//! | logs | 1000 | 49.7 | 39.9 | 46.7 | 42.3 |
-//! | logs | 10000 | 37.0 | 34.4 | 41.3 | 35.3 |
+//! | traces | 1000 | 47.6 | 35.9 | 41.7 | 31.4 |
+//! | traces | 10000 | 29.7 | 28.0 | 36.5 | 24.1 |
+//! | metrics | 1000 | 32.7 | 20.1 | 23.1 | 21.8 |
+//! | metrics | 10000 | 14.5 | 13.1 | 20.1 | 15.4 |
+//! | logs | 1000 | 49.2 | 39.9 | 46.7 | 42.3 |
+//! | logs | 10000 | 36.9 | 34.4 | 41.3 | 35.3 |
 //!
 //! The *columnar reference* compresses every field of this schema alone with zstd 19
-//! over the whole row group. At 10000 rows per group Parquet is 1.07x (traces), 1.13x
+//! over the whole row group. At 10000 rows per group Parquet is 1.06x (traces), 1.10x
 //! (metrics) and 1.07x (logs) the reference, and the benchmark's per-column tables say
 //! where the rest goes. The footer: about 90 bytes of metadata per leaf column per row
 //! group (~75 leaves: 0.8 byte per span at 10000, 6.8 at 1000), and for logs the
@@ -265,10 +265,12 @@
 //! that is always null: each typed field of the attribute values (+0.1 a field per
 //! span), the exemplars' attribute fields (+0.07 each per point). zstd 3 against 19 on
 //! the random ids that repeat far apart (`trace_id` +0.3, exemplar ids +0.24) and on
-//! attribute integers (+0.4). And in metrics the resource attributes' dictionary
-//! indices (+0.4), whose runs repeat at no byte boundary. Durations, names and the
-//! container numbers are below the reference. Higher zstd levels buy a little for a
-//! lot of time (29.4 bytes per span at 6, 28.5 at 19).
+//! attribute integers (+0.4). Our own chunks write dictionary indices at whole bytes
+//! and bit-pack a page's stretch as one run, so that an attribute pattern repeated row
+//! after row repeats byte for byte for zstd (the metrics' resource attribute values went
+//! from +0.41 to +0.11 bytes per point). Durations, names and the container numbers are
+//! below the reference. Higher zstd levels buy a little for a lot of time (29.0 bytes per
+//! span at 6, 28.2 at 19).
 //!
 //! Writing costs more than prost encode + zstd: building the rows is on par with it,
 //! and arrow-rs's Parquet encoder then re-interns every string and walks the levels of

@@ -13,7 +13,12 @@ use otlp_control::etcd::{EtcdFleet, RolloutChange, RolloutRequest};
 use otlp_control::fleet::{HealthGate, RolloutPhase, RolloutStrategy, RolloutTarget};
 use tokio::process::{Child, Command};
 
-const TTL_SECS: &str = "2";
+/// Membership and leadership leases. A member renews every third of this, so a process that
+/// stalls for two thirds of it drops out of the fleet: at 2 s, a live member of a rolling
+/// update was once skipped as gone while the 2-core CI machine ran the workspace's other
+/// tests beside these. A dead member's lease still expires within the
+/// tests' patience.
+const TTL_SECS: &str = "5";
 
 /// `target/<profile>/examples/fleet_member`, which `cargo test --features etcd` builds.
 fn member_binary() -> PathBuf {

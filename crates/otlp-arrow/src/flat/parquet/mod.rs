@@ -31,6 +31,7 @@ use crate::{AnyRequest, Error, Signal};
 mod attributes_chunk;
 mod chunk;
 mod dictionary_chunk;
+mod gathered_lists;
 mod hybrid;
 mod leaf_values;
 mod map_rows;

@@ -3,6 +3,9 @@
 //! [`AttributesChunk`] and the resource's and scope's other columns to
 //! [`DictionaryChunk`], while every other column keeps parquet-rs's own column writers.
 //!
+//! List columns stay with parquet-rs but are handed over a few writes at a time
+//! ([`GatheredLists`]).
+//!
 //! Row groups are cut exactly as `ArrowWriter` cuts them (by rows, and by the estimated
 //! bytes of the open group), and each group's chunks are spliced in schema order.
 
@@ -10,8 +13,8 @@ use std::io::Write;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::{Int32Type, SchemaRef};
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, FieldRef, Int32Type, SchemaRef};
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::Compression;
@@ -22,6 +25,7 @@ use parquet::file::writer::SerializedFileWriter;
 use super::attributes_chunk::{AttributesChunk, ChunkLimits};
 use super::chunk::PageCompressor;
 use super::dictionary_chunk::DictionaryChunk;
+use super::gathered_lists::GatheredLists;
 use crate::Error;
 use crate::flat::resource::RUN_COLUMNS;
 use crate::flat::value::attributes_type;
@@ -39,7 +43,7 @@ fn without_codecs_for_our_chunks(
 ) -> WriterProperties {
     let unused = routes.iter().filter_map(|route| match route {
         Route::Attributes(leaves, _) | Route::Dictionary(leaves, _) => Some(leaves.clone()),
-        Route::Arrow(_) => None,
+        Route::Arrow(_) | Route::GatheredList(..) => None,
     });
     let mut builder = props.into_builder();
     for leaf in unused.flatten() {
@@ -54,6 +58,8 @@ fn without_codecs_for_our_chunks(
 /// Which writer takes a top-level column, and its leaves among the file's.
 enum Route {
     Arrow(Range<usize>),
+    /// parquet-rs's writers, the column's arrays gathered in a slot of [`GatheredLists`].
+    GatheredList(Range<usize>, usize),
     Attributes(Range<usize>, usize),
     Dictionary(Range<usize>, usize),
 }
@@ -61,9 +67,10 @@ enum Route {
 impl Route {
     fn leaves(&self) -> Range<usize> {
         match self {
-            Route::Arrow(leaves) | Route::Attributes(leaves, _) | Route::Dictionary(leaves, _) => {
-                leaves.clone()
-            }
+            Route::Arrow(leaves)
+            | Route::GatheredList(leaves, _)
+            | Route::Attributes(leaves, _)
+            | Route::Dictionary(leaves, _) => leaves.clone(),
         }
     }
 }
@@ -75,6 +82,7 @@ pub(super) struct RowGroupWriter<W: Write + Send> {
     routes: Vec<Route>,
     attributes: Vec<AttributesChunk>,
     dictionaries: Vec<DictionaryChunk>,
+    gathered: GatheredLists,
     /// Compresses the pages of `attributes` and `dictionaries`.
     zstd: PageCompressor,
     /// The open row group's parquet-rs writers, one per leaf (those of our chunks'
@@ -85,9 +93,9 @@ pub(super) struct RowGroupWriter<W: Write + Send> {
 }
 
 impl<W: Write + Send> RowGroupWriter<W> {
-    /// `our_chunks`: whether attribute map columns get [`AttributesChunk`] and the
-    /// resource's and scope's other columns [`DictionaryChunk`] (false writes what
-    /// `ArrowWriter` would, for comparisons).
+    /// `our_chunks`: whether attribute map columns get [`AttributesChunk`], the
+    /// resource's and scope's other columns [`DictionaryChunk`] and list columns
+    /// [`GatheredLists`] (false writes what `ArrowWriter` would, for comparisons).
     pub(super) fn new(
         sink: W,
         schema: SchemaRef,
@@ -103,6 +111,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
         let mut routes = Vec::with_capacity(schema.fields().len());
         let mut attributes = Vec::new();
         let mut dictionaries = Vec::new();
+        let mut gathered = GatheredLists::default();
         let mut next_leaf = 0;
         for (root, field) in schema.fields().iter().enumerate() {
             let start = next_leaf;
@@ -129,7 +138,12 @@ impl<W: Write + Send> RowGroupWriter<W> {
             } else {
                 None
             };
-            routes.push(route.unwrap_or(Route::Arrow(leaves)));
+            routes.push(route.unwrap_or_else(|| match field.data_type() {
+                DataType::List(_) | DataType::LargeList(_) if our_chunks => {
+                    Route::GatheredList(leaves, gathered.add_column())
+                }
+                _ => Route::Arrow(leaves),
+            }));
         }
         let props = without_codecs_for_our_chunks(props, &parquet_schema, &routes);
         let writer =
@@ -142,6 +156,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
             routes,
             attributes,
             dictionaries,
+            gathered,
             zstd: PageCompressor::new(limits.zstd_level)?,
             open: None,
             max_rows,
@@ -216,14 +231,8 @@ impl<W: Write + Send> RowGroupWriter<W> {
             .zip(&self.routes)
         {
             match route {
-                Route::Arrow(leaves) => {
-                    let mut writers = writers[leaves.clone()].iter_mut();
-                    for leaf in compute_leaves(field, column)? {
-                        if let Some(writer) = writers.next() {
-                            writer.write(&leaf)?;
-                        }
-                    }
-                }
+                Route::Arrow(leaves) => write_leaves(field, column, &mut writers[leaves.clone()])?,
+                Route::GatheredList(_, slot) => self.gathered.push(*slot, column),
                 Route::Attributes(_, chunk) => {
                     let chunk = &mut self.attributes[*chunk];
                     if let Some(map) = column.as_map_opt() {
@@ -243,11 +252,32 @@ impl<W: Write + Send> RowGroupWriter<W> {
             }
         }
         *rows += batch.num_rows();
+        self.gathered.add_rows(batch.num_rows());
+        if self.gathered.full() {
+            self.write_gathered()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the gathered list columns' arrays to their parquet-rs writers.
+    fn write_gathered(&mut self) -> Result<(), Error> {
+        let Some((writers, _)) = self.open.as_mut() else {
+            return Ok(());
+        };
+        let mut arrays = self.gathered.take_all()?;
+        for (field, route) in self.schema.fields().iter().zip(&self.routes) {
+            if let Route::GatheredList(leaves, slot) = route
+                && let Some(array) = arrays.get_mut(*slot).and_then(Option::take)
+            {
+                write_leaves(field, &array, &mut writers[leaves.clone()])?;
+            }
+        }
         Ok(())
     }
 
     /// Ends the open row group, if any.
     pub(super) fn flush(&mut self) -> Result<(), Error> {
+        self.write_gathered()?;
         let Some((writers, _)) = self.open.take() else {
             return Ok(());
         };
@@ -257,7 +287,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
             // Taken whether used or not: an attribute map's are left unused.
             let leaves: Vec<_> = writers.by_ref().take(route.leaves().len()).collect();
             match route {
-                Route::Arrow(_) => {
+                Route::Arrow(_) | Route::GatheredList(..) => {
                     for writer in leaves {
                         writer.close()?.append_to_row_group(&mut row_group)?;
                     }
@@ -277,7 +307,9 @@ impl<W: Write + Send> RowGroupWriter<W> {
         Ok(())
     }
 
-    /// Estimated encoded bytes of the open row group.
+    /// Estimated encoded bytes of the open row group. The list columns' gathered arrays
+    /// count once they are written (at most [`GATHER_ROWS`](super::gathered_lists::GATHER_ROWS)
+    /// rows later), so a group cut by bytes may end a little later than `ArrowWriter` ends it.
     pub(super) fn in_progress_size(&self) -> usize {
         let Some((writers, _)) = &self.open else {
             return 0;
@@ -315,4 +347,16 @@ impl<W: Write + Send> RowGroupWriter<W> {
         self.flush()?;
         Ok(self.writer.into_inner()?)
     }
+}
+
+/// Writes `column`'s leaves with parquet-rs's writers of its leaves.
+fn write_leaves(
+    field: &FieldRef,
+    column: &ArrayRef,
+    writers: &mut [ArrowColumnWriter],
+) -> Result<(), Error> {
+    for (leaf, writer) in compute_leaves(field, column)?.iter().zip(writers) {
+        writer.write(leaf)?;
+    }
+    Ok(())
 }

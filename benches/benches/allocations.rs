@@ -267,8 +267,8 @@ fn main() {
         floor.0, floor.1
     );
 
-    // 1024 is the exporter's PARQUET_ROWS_PER_WRITE.
-    let writes: Vec<FileWrites> = [1024, 4096, 8192]
+    // 2048 is the exporter's PARQUET_ROWS_PER_WRITE.
+    let writes: Vec<FileWrites> = [1024, 2048, 4096, 8192]
         .into_iter()
         .map(|rows| file_writes(&encoded, rows))
         .collect();
@@ -311,10 +311,12 @@ fn main() {
         note,
         "\nThe file exporter's share, alone: the same requests appended to a flat builder (the resource's and \
          scope's columns run-end encoded) whose rows go to a Parquet writer every N rows, as the exporter does \
-         with N = 1024. Turning rows into arrays (`finish`: a buffer, its `Arc` and a fresh reservation per \
-         column, and for a run-end encoded column its run array besides) costs the same allocations per write whatever its size, and the \
-         Parquet writer's levels a fixed part per write besides a part per row, so larger writes allocate less per \
-         span; the price is the arrays of a write, which the builder keeps reserved.\n\n\
+         with N = 2048. Turning rows into arrays (`finish`: a buffer, its `Arc` and a fresh reservation per \
+         column, and for a run-end encoded column its run array besides) costs the same allocations per write \
+         whatever its size, so larger writes allocate less per span; the price is the arrays of a write, which the \
+         builder keeps reserved. The Parquet writer's share changes less with the write's size: parquet-rs computes \
+         the levels of the list columns (events, links), its largest fixed cost per call, once per 8192 rows \
+         gathered over writes.\n\n\
          | rows per write | append | finish | Parquet write | allocations per span | arrays of one write |\n\
          |---|---|---|---|---|---|\n"
     );

@@ -31,14 +31,17 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60);
 
 /// Rows turned into Arrow arrays at a time before a Parquet writer takes them. The writer gathers every call into
 /// the same row group and cuts pages by size, so the file comes out the same as from one call per batch; what
-/// changes is memory. Each write costs a fixed number of allocations whatever its rows, so larger writes allocate
-/// less per span (1024 rows: 0.91 per span for the file's share, 8192: 0.27; the `allocations` bench,
-/// docs/benchmarks.md) but hold more: the builder keeps a write's capacity reserved, and parquet-rs's levels and
-/// value buffers follow a write's size. Measured on the embedded default under `loadgen --max`, three alternating
-/// runs each, with resource and scope attributes run-end encoded: 1024 rows peaked at 112–115 MB resident, 4096 at
-/// 133–134 MB and 8192 at 148–158 MB, for the same CPU (4.29–4.48, 4.30–4.46 and 4.32–4.57 s per million spans);
-/// memory is the scarcer of the two.
-const PARQUET_ROWS_PER_WRITE: usize = 1024;
+/// changes is memory. Turning rows into arrays costs a fixed number of allocations whatever their number, so larger
+/// writes allocate less per span (`finish`: 0.36 per span at 1024 rows, 0.19 at 2048, 0.05 at 8192; the
+/// `allocations` bench, docs/benchmarks.md) but hold more: the builder keeps a write's capacity reserved, and
+/// parquet-rs's value buffers follow a write's size. Measured on the embedded default under `loadgen --max`, three
+/// alternating runs each, with resource and scope attributes run-end encoded: 1024 rows peaked at 112–115 MB
+/// resident, 4096 at 133–134 MB and 8192 at 148–158 MB, for the same CPU (4.29–4.48, 4.30–4.46 and 4.32–4.57 s per
+/// million spans); memory is the scarcer of the two. 2048 came later, with the Parquet writer gathering list
+/// columns over writes: together they took the default from 1.55 to 1.00 allocations per span and its peak
+/// resident memory from 88–98 to 100–117 MB (six alternating pairs); gathering alone, with 1024-row writes, peaked
+/// at 95–115 MB.
+const PARQUET_ROWS_PER_WRITE: usize = 2048;
 
 /// Counts what goes through, for size-based rotation.
 struct Counting<W> {

@@ -27,7 +27,7 @@
 //! The column kernels (hex encoding and decoding of any length, sampling decisions, id
 //! generation, aggregation, histogram buckets, first mismatch) have AVX-512 paths (F, BW, VL,
 //! DQ and VBMI: Intel Ice Lake and later, AMD Zen 4 and later), each measured faster than its
-//! AVX2 path; the single-id hex functions keep inlined SSE2 code on both x86_64 tiers. Each
+//! AVX2 path; the single-id hex functions keep inlined 128-bit code on both x86_64 tiers. Each
 //! kernel also has an `*_on` variant that runs a named [`isa::Isa`] (for tests and benchmarks
 //! that compare the paths); it refuses one the CPU lacks with [`Error::UnsupportedIsa`].
 //!

@@ -90,12 +90,13 @@ unsafe fn decode_with(isa: Isa, src: &[u8], dst: &mut [u8]) -> Result<()> {
     }
 }
 
-/// Whether the single-id functions take their inlined SSE2 kernels: on the AVX2 and AVX-512
-/// tiers (16 or 32 bytes do not fill a 512-bit vector, and SSE2 code inlines where AVX-512 code
-/// would cost a call).
+/// Whether the single-id functions take their inlined kernels (SSE2 code, and for encoding one
+/// `vpshufb` in inline assembly): on the AVX2 and AVX-512 tiers (16 or 32 bytes do not fill a
+/// 512-bit vector, and code built for the baseline inlines where AVX2 or AVX-512 code would cost
+/// a call).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn single_id_sse2() -> bool {
+fn single_id_inlined() -> bool {
     isa::x86_vector_tier()
 }
 
@@ -106,13 +107,15 @@ const _: () = assert!(cfg!(target_feature = "sse2"));
 /// The 32 lower-case hex digits of a trace id.
 ///
 /// Inlined, dispatch included: on x86_64 with AVX2 (or AVX-512) the kernel is SSE2 code (the x86_64 baseline)
-/// that runs in the caller without a call, where the general path's AVX2 function would cost a
-/// call that, for 16 bytes, takes longer than the encoding.
+/// and one `vpshufb` written as inline assembly, which runs in the caller without a call, where
+/// the general path's AVX2 function would cost a call that, for 16 bytes, takes longer than the
+/// encoding.
 #[inline]
 pub fn encode_trace_id(id: &[u8; 16]) -> [u8; 32] {
     #[cfg(target_arch = "x86_64")]
-    if single_id_sse2() {
-        // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted below).
+    if single_id_inlined() {
+        // SAFETY: the kernel needs SSE2, part of every x86_64 target (asserted below), and AVX,
+        // which the AVX2 and AVX-512 tiers include.
         return unsafe { x86::encode_trace_id(id) };
     }
     encode_trace_id_elsewhere(id)
@@ -130,8 +133,9 @@ fn encode_trace_id_elsewhere(id: &[u8; 16]) -> [u8; 32] {
 #[inline]
 pub fn encode_span_id(id: &[u8; 8]) -> [u8; 16] {
     #[cfg(target_arch = "x86_64")]
-    if single_id_sse2() {
-        // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted below).
+    if single_id_inlined() {
+        // SAFETY: the kernel needs SSE2, part of every x86_64 target (asserted below), and AVX,
+        // which the AVX2 and AVX-512 tiers include.
         return unsafe { x86::encode_span_id(id) };
     }
     encode_span_id_elsewhere(id)
@@ -152,7 +156,7 @@ fn encode_span_id_elsewhere(id: &[u8; 8]) -> [u8; 16] {
 #[inline]
 pub fn decode_trace_id(hex: &[u8]) -> Result<[u8; 16]> {
     #[cfg(target_arch = "x86_64")]
-    if let (true, Ok(digits)) = (single_id_sse2(), <&[u8; 32]>::try_from(hex)) {
+    if let (true, Ok(digits)) = (single_id_inlined(), <&[u8; 32]>::try_from(hex)) {
         // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted above).
         if let Some(id) = unsafe { x86::decode_trace_id(digits) } {
             return Ok(id);
@@ -172,7 +176,7 @@ fn decode_trace_id_elsewhere(hex: &[u8]) -> Result<[u8; 16]> {
 #[inline]
 pub fn decode_span_id(hex: &[u8]) -> Result<[u8; 8]> {
     #[cfg(target_arch = "x86_64")]
-    if let (true, Ok(digits)) = (single_id_sse2(), <&[u8; 16]>::try_from(hex)) {
+    if let (true, Ok(digits)) = (single_id_inlined(), <&[u8; 16]>::try_from(hex)) {
         // SAFETY: the kernel needs SSE2 only, part of every x86_64 target (asserted above).
         if let Some(id) = unsafe { x86::decode_span_id(digits) } {
             return Ok(id);

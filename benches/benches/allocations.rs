@@ -250,7 +250,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let figures = collector_allocations(&requests, &config(dir.path(), decoding, exporter));
         println!(
-            "{name}: {:.2} allocations/span, {:.0} bytes/span",
+            "{name}: {:.3} allocations/span, {:.0} bytes/span",
             figures.0, figures.1
         );
         rows.push((name, figures));
@@ -303,7 +303,7 @@ fn main() {
     {
         let _ = writeln!(
             note,
-            "| {name} | {allocations:.2} | {bytes:.0} | {:.2}x |",
+            "| {name} | {allocations:.3} | {bytes:.0} | {:.2}x |",
             allocations / floor.0
         );
     }

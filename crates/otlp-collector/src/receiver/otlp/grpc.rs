@@ -16,9 +16,10 @@ use otlp_model::{
 use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use tonic::Status;
-use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder};
+use tonic::codec::{BufferSettings, Codec, CompressionEncoding, DecodeBuf, Decoder};
 use tonic::codegen::{BoxFuture, EnabledCompressionEncodings, StdError};
 use tonic::transport::server::TcpIncoming;
 use tonic_prost::ProstEncoder;
@@ -28,7 +29,7 @@ struct GrpcReceiver {
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
     decoding: Decoding,
-    messages: BufferPool,
+    messages: MessageBuffers,
 }
 
 impl GrpcReceiver {
@@ -54,7 +55,7 @@ impl GrpcReceiver {
 
 /// Takes a request's bytes as they arrived (checked and counted later, in place) and encodes the response.
 struct RequestBytes<R> {
-    messages: BufferPool,
+    messages: MessageBuffers,
     request: PhantomData<fn() -> R>,
 }
 
@@ -84,7 +85,7 @@ impl<R: OtlpRequest> Codec for RequestBytes<R> {
 /// then pins 67 KB, a 500-byte one 8 KiB; under `loadgen --max` that was 54 MB of the embedded default's heap at
 /// its peak (heaptrack). The copy is one memcpy of the message, which the scan reads next anyway.
 struct BytesDecoder {
-    messages: BufferPool,
+    messages: MessageBuffers,
 }
 
 /// Request buffers the receiver keeps. A fresh allocation per request faulted its pages in on every copy, as the
@@ -96,10 +97,44 @@ const MESSAGE_BUFFERS: usize = 128;
 /// any size.
 const MESSAGE_BUFFER_RETAINED: usize = 256 * 1024;
 
-/// The pool of a receiver's request buffers.
-fn message_buffers() -> BufferPool {
-    BufferPool::new(MESSAGE_BUFFERS, 0, MESSAGE_BUFFER_RETAINED)
+/// A receiver's request buffers, and the size of the last request, which sizes tonic's buffer for the next.
+#[derive(Clone)]
+struct MessageBuffers {
+    pool: BufferPool,
+    last_len: Arc<AtomicUsize>,
 }
+
+impl MessageBuffers {
+    fn new() -> Self {
+        Self {
+            pool: BufferPool::new(MESSAGE_BUFFERS, 0, MESSAGE_BUFFER_RETAINED),
+            last_len: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// The capacity tonic's buffer for the next request starts with: room for a request a quarter larger than
+    /// the last one, so that it is made once. tonic starts from 8 KiB and grows as the message arrives, and once
+    /// the first DATA frame is in it reserves the whole message length on top of that frame: a 51 KB request was
+    /// three allocations (8 KiB, then the frame, then 67 KB). Requests of one client vary in size, and one a
+    /// little larger than the room still grows the buffer, to twice its size: hence the quarter.
+    fn decode_buffer_size(&self) -> usize {
+        let last = self.last_len.load(Ordering::Relaxed);
+        (GRPC_MESSAGE_HEADER + H2_DATA_FRAME + last + last / 4)
+            .clamp(TONIC_DECODE_BUFFER, MESSAGE_BUFFER_RETAINED)
+    }
+}
+
+/// What tonic starts a request's decode buffer with by default.
+const TONIC_DECODE_BUFFER: usize = 8 * 1024;
+
+/// gRPC's message prefix: a compression flag and a 4-byte length.
+const GRPC_MESSAGE_HEADER: usize = 5;
+
+/// HTTP/2's default largest DATA frame, what tonic has buffered when it reserves the message length.
+const H2_DATA_FRAME: usize = 16 * 1024;
+
+/// tonic's default; only encoding yields on it, and this codec's decoder never encodes.
+const ENCODE_YIELD_THRESHOLD: usize = 32 * 1024;
 
 impl Decoder for BytesDecoder {
     type Item = Bytes;
@@ -107,13 +142,14 @@ impl Decoder for BytesDecoder {
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
         let length = src.remaining();
+        self.messages.last_len.store(length, Ordering::Relaxed);
         if length > MESSAGE_BUFFER_RETAINED {
             // Kept only while the request lives, in an allocation of its own size.
             let mut message = Vec::with_capacity(length);
             drain_into(src, &mut message);
             return Ok(Some(Bytes::from(message)));
         }
-        let mut message = self.messages.get_owned();
+        let mut message = self.messages.pool.get_owned();
         if message.capacity() < length {
             // Replaced rather than reserved: realloc knows no length, so growing even an empty buffer copies all
             // it had.
@@ -121,6 +157,10 @@ impl Decoder for BytesDecoder {
         }
         drain_into(src, &mut message);
         Ok(Some(Bytes::from_owner(message)))
+    }
+
+    fn buffer_settings(&self) -> BufferSettings {
+        BufferSettings::new(self.messages.decode_buffer_size(), ENCODE_YIELD_THRESHOLD)
     }
 }
 
@@ -303,7 +343,7 @@ pub(super) async fn serve(
         ingest,
         counters,
         decoding,
-        messages: message_buffers(),
+        messages: MessageBuffers::new(),
     });
     let max_decoding_message_size = config.max_recv_msg_size_mib.saturating_mul(1024 * 1024);
     fn service<R>(

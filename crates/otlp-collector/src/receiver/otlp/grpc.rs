@@ -116,15 +116,18 @@ impl MessageBuffers {
     /// the last one, so that it is made once. tonic starts from 8 KiB and grows as the message arrives, and once
     /// the first DATA frame is in it reserves the whole message length on top of that frame: a 51 KB request was
     /// three allocations (8 KiB, then the frame, then 67 KB). Requests of one client vary in size, and one a
-    /// little larger than the room still grows the buffer, to twice its size: hence the quarter.
+    /// little larger than the room still grows the buffer, to twice its size: hence the quarter. (After a
+    /// compressed request the room is for its decompressed length, more than tonic will buffer of the next.)
     fn decode_buffer_size(&self) -> usize {
         let last = self.last_len.load(Ordering::Relaxed);
-        (GRPC_MESSAGE_HEADER + H2_DATA_FRAME + last + last / 4)
+        let message = last + last / 4;
+        let first_frame = (GRPC_MESSAGE_HEADER + message).min(H2_DATA_FRAME);
+        (first_frame + GRPC_MESSAGE_HEADER + message)
             .clamp(TONIC_DECODE_BUFFER, MESSAGE_BUFFER_RETAINED)
     }
 }
 
-/// What tonic starts a request's decode buffer with by default.
+/// What tonic starts a request's decode buffer with by default, enough for any request of a few KB.
 const TONIC_DECODE_BUFFER: usize = 8 * 1024;
 
 /// gRPC's message prefix: a compression flag and a 4-byte length.
@@ -408,4 +411,22 @@ pub(super) async fn serve(
         component: format!("{component} (grpc)"),
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tonics_buffer_has_room_for_a_request_a_little_larger_than_the_last() {
+        let messages = MessageBuffers::new();
+        assert_eq!(messages.decode_buffer_size(), TONIC_DECODE_BUFFER);
+        messages.last_len.store(500, Ordering::Relaxed);
+        assert_eq!(messages.decode_buffer_size(), TONIC_DECODE_BUFFER);
+        messages.last_len.store(51_000, Ordering::Relaxed);
+        let larger = 51_000 + 51_000 / 5;
+        assert!(messages.decode_buffer_size() >= GRPC_MESSAGE_HEADER + H2_DATA_FRAME + larger);
+        messages.last_len.store(10 << 20, Ordering::Relaxed);
+        assert_eq!(messages.decode_buffer_size(), MESSAGE_BUFFER_RETAINED);
+    }
 }

@@ -16,7 +16,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use otlp_sampling::consistent::{Randomness, Threshold};
 use otlp_simd::idgen::{GAMMA, IdGenerator};
 use otlp_simd::isa::Isa;
-use otlp_simd::{aggregate, bytes, hex, histogram, threshold, utf8};
+use otlp_simd::{aggregate, bytes, hex, histogram, id_match, threshold, utf8};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -255,6 +255,70 @@ fn threshold_bitmap(c: &mut Criterion) {
     group.finish();
 }
 
+/// A column of random ids with the wanted one at every 100th row: a trace's few spans among many.
+fn id_column<const W: usize>(rng: &mut ChaCha8Rng) -> (Vec<[u8; W]>, [u8; W]) {
+    let wanted: [u8; W] = rng.random();
+    let ids = (0..VALUES)
+        .map(|row| if row % 100 == 7 { wanted } else { rng.random() })
+        .collect();
+    (ids, wanted)
+}
+
+fn id_match(c: &mut Criterion) {
+    let mut rng = rng();
+    let (trace_ids, trace_wanted) = id_column::<16>(&mut rng);
+    let (span_ids, span_wanted) = id_column::<8>(&mut rng);
+    let mut bitmap = vec![0u64; id_match::bitmap_words(VALUES)];
+    let mut group = c.benchmark_group("id_match");
+    group.throughput(throughput(VALUES, 16));
+    group.bench_function(BenchmarkId::new("otlp_simd", "trace_id"), |b| {
+        b.iter(|| id_match::trace_ids(black_box(&trace_ids), &trace_wanted, &mut bitmap).unwrap())
+    });
+    if wide() {
+        for (function, isa) in [
+            ("otlp_simd_avx512", Isa::Avx512),
+            ("peer_avx2_matches", Isa::Avx2),
+        ] {
+            group.bench_function(BenchmarkId::new(function, "trace_id"), |b| {
+                b.iter(|| {
+                    id_match::trace_ids_on(isa, black_box(&trace_ids), &trace_wanted, &mut bitmap)
+                        .unwrap()
+                })
+            });
+        }
+    }
+    group.bench_function(BenchmarkId::new("peer_scalar_matches", "trace_id"), |b| {
+        b.iter(|| {
+            id_match::scalar::matches(black_box(&trace_ids), &trace_wanted, &mut bitmap);
+            black_box(&bitmap);
+        })
+    });
+    group.throughput(throughput(VALUES, 8));
+    group.bench_function(BenchmarkId::new("otlp_simd", "span_id"), |b| {
+        b.iter(|| id_match::span_ids(black_box(&span_ids), &span_wanted, &mut bitmap).unwrap())
+    });
+    if wide() {
+        for (function, isa) in [
+            ("otlp_simd_avx512", Isa::Avx512),
+            ("peer_avx2_matches", Isa::Avx2),
+        ] {
+            group.bench_function(BenchmarkId::new(function, "span_id"), |b| {
+                b.iter(|| {
+                    id_match::span_ids_on(isa, black_box(&span_ids), &span_wanted, &mut bitmap)
+                        .unwrap()
+                })
+            });
+        }
+    }
+    group.bench_function(BenchmarkId::new("peer_scalar_matches", "span_id"), |b| {
+        b.iter(|| {
+            id_match::scalar::matches(black_box(&span_ids), &span_wanted, &mut bitmap);
+            black_box(&bitmap);
+        })
+    });
+    group.finish();
+}
+
 fn id_generation(c: &mut Criterion) {
     let mut ids = vec![[0u8; 16]; IDS];
     let mut group = c.benchmark_group("id_generation");
@@ -462,6 +526,7 @@ criterion_group!(
     hex_encode,
     hex_decode,
     threshold_bitmap,
+    id_match,
     id_generation,
     aggregation,
     histogram_buckets,

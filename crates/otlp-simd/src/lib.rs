@@ -25,7 +25,7 @@
 //! and unaligned starts, on every vector path the CPU runs), so callers never see which one ran.
 //!
 //! The column kernels (hex encoding and decoding of any length, sampling decisions, id
-//! generation, aggregation, histogram buckets, first mismatch) have AVX-512 paths (F, BW, VL,
+//! matches, id generation, aggregation, histogram buckets, first mismatch) have AVX-512 paths (F, BW, VL,
 //! DQ and VBMI: Intel Ice Lake and later, AMD Zen 4 and later), each measured faster than its
 //! AVX2 path; the single-id hex functions keep inlined 128-bit code on both x86_64 tiers. Each
 //! kernel also has an `*_on` variant that runs a named [`isa::Isa`] (for tests and benchmarks
@@ -35,6 +35,8 @@
 //!   byte string; decoding reports the first bad byte's index.
 //! * [`threshold`] — consistent-probability sampling decisions for a column of trace ids into a
 //!   bitmap (`R >= T` on each id's low 56 bits).
+//! * [`id_match`] — which ids of a column of trace or span ids equal one id, into a bitmap: the
+//!   predicate of a lookup by id.
 //! * [`idgen`] — fast batch generation of trace and span ids (SplitMix64 over a counter), never
 //!   all-zero.
 //! * [`aggregate`] — count, sum, min and max of `i64` and `f64` columns.
@@ -58,6 +60,7 @@ pub mod bytes;
 mod error;
 pub mod hex;
 pub mod histogram;
+pub mod id_match;
 pub mod idgen;
 pub mod isa;
 pub mod threshold;

@@ -8,7 +8,7 @@
 use otlp_simd::aggregate::{self, F64Summary};
 use otlp_simd::idgen::{self, GAMMA, IdGenerator};
 use otlp_simd::isa::{self, Isa};
-use otlp_simd::{bytes, hex, histogram, threshold, utf8};
+use otlp_simd::{bytes, hex, histogram, id_match, threshold, utf8};
 use proptest::prelude::*;
 
 /// The instruction sets to compare with the scalar twin: every one this CPU runs, and `None` for
@@ -175,6 +175,66 @@ proptest! {
                             prop_assert_eq!(bit, reference.should_sample(
                                 otlp_sampling::consistent::Randomness::from_trace_id(*id)));
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn id_match_equals_scalar(
+        pool in proptest::collection::vec(any::<u8>(), 16 * MAX_LEN + 8),
+        picks in proptest::collection::vec(any::<usize>(), 8),
+        random in any::<[u8; 16]>(),
+    ) {
+        // Random ids never repeat, so the pool is given repeats: copies of one id, and ids equal to it but
+        // for one byte (each position in turn), which a comparison of only some of the bytes would match.
+        let mut pool = pool;
+        let copies = pool.len() / 16;
+        let wanted: [u8; 16] = pool[16 * (picks[0] % copies)..][..16].try_into().unwrap();
+        for (n, pick) in picks.iter().enumerate().skip(1) {
+            let at = 16 * (pick % copies);
+            pool[at..at + 16].copy_from_slice(&wanted);
+            if n % 2 == 0 {
+                pool[at + pick % 16] ^= 1 << (pick % 8);
+            }
+        }
+        for offset in OFFSETS {
+            let (trace_ids, _) = pool[offset..].as_chunks::<16>();
+            let (span_ids, _) = pool[offset..].as_chunks::<8>();
+            let span_wanted: [u8; 8] = wanted[..8].try_into().unwrap();
+            let random_span: [u8; 8] = random[8..].try_into().unwrap();
+            for len in 0..=MAX_LEN.min(trace_ids.len()) {
+                for wanted in [wanted, random] {
+                    let ids = &trace_ids[..len];
+                    let mut twin = vec![0u64; id_match::bitmap_words(len)];
+                    id_match::scalar::matches(ids, &wanted, &mut twin);
+                    let expected = ids.iter().filter(|id| **id == wanted).count();
+                    for path in paths() {
+                        let mut ours = vec![u64::MAX; id_match::bitmap_words(len)];
+                        let found = match path {
+                            Some(isa) => id_match::trace_ids_on(isa, ids, &wanted, &mut ours),
+                            None => id_match::trace_ids(ids, &wanted, &mut ours),
+                        }
+                        .unwrap();
+                        prop_assert_eq!(&ours, &twin, "trace ids {} len {} offset {}", name(path), len, offset);
+                        prop_assert_eq!(found, expected);
+                    }
+                }
+                for wanted in [span_wanted, random_span] {
+                    let ids = &span_ids[..len];
+                    let mut twin = vec![0u64; id_match::bitmap_words(len)];
+                    id_match::scalar::matches(ids, &wanted, &mut twin);
+                    let expected = ids.iter().filter(|id| **id == wanted).count();
+                    for path in paths() {
+                        let mut ours = vec![u64::MAX; id_match::bitmap_words(len)];
+                        let found = match path {
+                            Some(isa) => id_match::span_ids_on(isa, ids, &wanted, &mut ours),
+                            None => id_match::span_ids(ids, &wanted, &mut ours),
+                        }
+                        .unwrap();
+                        prop_assert_eq!(&ours, &twin, "span ids {} len {} offset {}", name(path), len, offset);
+                        prop_assert_eq!(found, expected);
                     }
                 }
             }
@@ -365,6 +425,14 @@ fn the_on_variants_refuse_an_isa_this_cpu_lacks() {
         let ids = [[7u8; 16]; 3];
         assert_eq!(
             threshold::sample_bitmap_on(isa, &ids, 0, &mut [0]),
+            refused.clone().map(|()| 0)
+        );
+        assert_eq!(
+            id_match::trace_ids_on(isa, &ids, &[7; 16], &mut [0]),
+            refused.clone().map(|()| 0)
+        );
+        assert_eq!(
+            id_match::span_ids_on(isa, &[[7; 8]], &[7; 8], &mut [0]),
             refused.clone().map(|()| 0)
         );
         assert_eq!(

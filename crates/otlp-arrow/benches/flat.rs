@@ -500,11 +500,57 @@ fn encode_time(c: &mut Criterion) {
     group.finish();
 }
 
+/// `find_trace`'s row filter: which rows of a batch's `trace_id` column hold the wanted trace, on the
+/// `trace_id` column of otlp-testkit spans (a trace's spans side by side, as the collector writes them),
+/// beside arrow's own comparison kernel (`cmp::eq` against a scalar) and the per-row iterator the filter
+/// used before.
+fn id_filter(c: &mut Criterion) {
+    let rows = otlp_arrow::flat::READ_BATCH_ROWS;
+    let batch = flat_batches(Signal::Traces, &requests(Signal::Traces, rows, 1)).remove(0);
+    let ids = batch
+        .column_by_name(otlp_arrow::flat::col::TRACE_ID)
+        .unwrap()
+        .as_fixed_size_binary()
+        .clone();
+    let wanted: [u8; 16] = ids.value(rows / 2).try_into().unwrap();
+    let expected = ids
+        .iter()
+        .filter(|id| *id == Some(wanted.as_slice()))
+        .count();
+    let mut group = c.benchmark_group("otlp_arrow_id_filter");
+    group.throughput(Throughput::Elements(ids.len() as u64));
+    group.bench_function(BenchmarkId::new("otlp_arrow", "trace_id"), |b| {
+        b.iter(|| otlp_arrow::flat::id_equals(black_box(&ids), &wanted).unwrap())
+    });
+    let scalar = arrow::array::Scalar::new(
+        arrow::array::FixedSizeBinaryArray::try_from_iter([wanted].into_iter()).unwrap(),
+    );
+    assert_eq!(
+        arrow::compute::kernels::cmp::eq(&ids, &scalar)
+            .unwrap()
+            .true_count(),
+        expected
+    );
+    group.bench_function(BenchmarkId::new("peer_arrow_cmp_eq", "trace_id"), |b| {
+        b.iter(|| arrow::compute::kernels::cmp::eq(black_box(&ids), &scalar).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("peer_per_row_iterator", "trace_id"), |b| {
+        b.iter(|| {
+            black_box(&ids)
+                .iter()
+                .map(|id| Some(id == Some(wanted.as_slice())))
+                .collect::<arrow::array::BooleanArray>()
+        })
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     size_notes();
     let mut c = configure(c);
     write_time(&mut c);
     encode_time(&mut c);
+    id_filter(&mut c);
 }
 
 criterion_group!(flat, benches);

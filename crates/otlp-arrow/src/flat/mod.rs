@@ -237,8 +237,8 @@
 //! whole. For `otlp-suite inspect`, [`FlatParquetReader::scan`] reads only the named
 //! columns (a summary needs four of them), and [`FlatParquetReader::find_trace`] reads
 //! only the row groups whose `trace_id` bloom filter (and statistics) may hold the trace,
-//! and in them only the matching rows. Malformed files give an [`Error`](crate::Error),
-//! never a panic.
+//! and in them only the matching rows, which [`id_equals`] picks out with otlp-simd's
+//! vector id comparison. Malformed files give an [`Error`](crate::Error), never a panic.
 //!
 //! # Size and speed
 //!
@@ -297,6 +297,7 @@
 mod columns;
 mod context_reader;
 mod file;
+mod id_filter;
 mod ipc;
 mod json;
 mod logs;
@@ -312,6 +313,7 @@ mod value;
 mod wire;
 
 pub use file::{FlatBuilder, decode};
+pub use id_filter::id_equals;
 pub use ipc::{FlatIpcReader, FlatIpcWriter};
 pub use logs::{LogInfo, LogsBuilder, decode_logs};
 pub use metrics::{

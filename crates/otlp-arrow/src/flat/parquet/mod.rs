@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray, FixedSizeBinaryArray, RecordBatch};
+use arrow::array::{Array, FixedSizeBinaryArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use parquet::arrow::arrow_reader::{
@@ -22,6 +22,7 @@ use parquet::schema::types::ColumnPath;
 use self::attributes_chunk::ChunkLimits;
 use self::row_group::RowGroupWriter;
 use super::file::{FlatBuilder, decode};
+use super::id_filter::id_equals;
 use super::metrics::metric_col;
 use super::resource::{run_encoded_field, runs_in_run_encoded_batches};
 use super::schema::{col, flat_schema, flat_signal};
@@ -623,10 +624,8 @@ impl FlatParquetReader {
                     .ok_or_else(|| {
                         arrow::error::ArrowError::SchemaError("trace_id is not binary".into())
                     })?;
-                Ok(ids
-                    .iter()
-                    .map(|id| Some(id == Some(wanted.as_slice())))
-                    .collect::<BooleanArray>())
+                id_equals(ids, &wanted)
+                    .map_err(|e| arrow::error::ArrowError::ExternalError(Box::new(e)))
             },
         );
         let reader = guarded(|| {

@@ -257,20 +257,16 @@ pub fn run(args: &InspectArgs) -> Result<InspectReport, Error> {
     let wanted_trace = match &args.trace_id {
         Some(id) => {
             let id = id.trim().to_ascii_lowercase();
-            let bytes = (id.len() == 32)
-                .then(|| {
-                    (0..16)
-                        .map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).ok())
-                        .collect::<Option<Vec<u8>>>()
-                })
-                .flatten()
-                .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok());
+            let bytes = match id.len() {
+                32 => otlp_simd::hex::decode_trace_id(id.as_bytes()).map_err(|e| e.to_string()),
+                _ => Err(format!("it has {} characters", id.chars().count())),
+            };
             match bytes {
-                Some(bytes) => Some((id, bytes)),
-                None => {
+                Ok(bytes) => Some((id, bytes)),
+                Err(why) => {
                     return Err(Error::InvalidArgument {
                         argument: "trace-id",
-                        reason: format!("`{id}` is not 32 hex digits"),
+                        reason: format!("`{id}` is not 32 hex digits: {why}"),
                     });
                 }
             }

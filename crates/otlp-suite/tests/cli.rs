@@ -447,6 +447,23 @@ fn inspect_summarises_flat_files_prints_a_trace_and_reports_a_corrupt_file() {
         "children are indented: {tree}"
     );
 
+    // A typo in the id names the bad character, and reads no file.
+    let typo = format!("{}g{}", &trace_id[..5], &trace_id[6..]);
+    let output = otlp_testkit::process::command(BINARY)
+        .arg("inspect")
+        .arg(dir.path())
+        .args(["--trace-id", &typo])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "`{typo}` is not 32 hex digits: invalid hex digit 0x67 at index 5"
+        )),
+        "{stderr}"
+    );
+
     // A truncated file is reported with its path (what precedes the cut is still counted); the good one is still
     // summarised, and the exit code says something was wrong.
     let good = std::fs::read(partition.join("part-1.parquet")).unwrap();

@@ -12,7 +12,10 @@
 
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use otlp_sampling::consistent::{Randomness, Threshold};
 use otlp_simd::idgen::{GAMMA, IdGenerator};
 use otlp_simd::isa::Isa;
@@ -264,58 +267,57 @@ fn id_column<const W: usize>(rng: &mut ChaCha8Rng) -> (Vec<[u8; W]>, [u8; W]) {
     (ids, wanted)
 }
 
+/// One id width's kernel in `group`: `run` on the detected instruction set (`None`), on AVX-512 and AVX2 by
+/// name where the CPU has both, and the scalar twin.
+fn id_match_width<const W: usize>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    parameter: &str,
+    (ids, wanted): (Vec<[u8; W]>, [u8; W]),
+    run: impl Fn(Option<Isa>, &[[u8; W]], &[u8; W], &mut [u64]) -> otlp_simd::Result<usize>,
+) {
+    let mut bitmap = vec![0u64; id_match::bitmap_words(ids.len())];
+    group.throughput(throughput(ids.len(), W));
+    let mut paths = vec![("otlp_simd", None)];
+    if wide() {
+        paths.extend([
+            ("otlp_simd_avx512", Some(Isa::Avx512)),
+            ("peer_avx2_matches", Some(Isa::Avx2)),
+        ]);
+    }
+    for (function, isa) in paths {
+        group.bench_function(BenchmarkId::new(function, parameter), |b| {
+            b.iter(|| run(isa, black_box(&ids), &wanted, &mut bitmap).unwrap())
+        });
+    }
+    group.bench_function(BenchmarkId::new("peer_scalar_matches", parameter), |b| {
+        b.iter(|| {
+            id_match::scalar::matches(black_box(&ids), &wanted, &mut bitmap);
+            black_box(&bitmap);
+        })
+    });
+}
+
 fn id_match(c: &mut Criterion) {
     let mut rng = rng();
-    let (trace_ids, trace_wanted) = id_column::<16>(&mut rng);
-    let (span_ids, span_wanted) = id_column::<8>(&mut rng);
-    let mut bitmap = vec![0u64; id_match::bitmap_words(VALUES)];
     let mut group = c.benchmark_group("id_match");
-    group.throughput(throughput(VALUES, 16));
-    group.bench_function(BenchmarkId::new("otlp_simd", "trace_id"), |b| {
-        b.iter(|| id_match::trace_ids(black_box(&trace_ids), &trace_wanted, &mut bitmap).unwrap())
-    });
-    if wide() {
-        for (function, isa) in [
-            ("otlp_simd_avx512", Isa::Avx512),
-            ("peer_avx2_matches", Isa::Avx2),
-        ] {
-            group.bench_function(BenchmarkId::new(function, "trace_id"), |b| {
-                b.iter(|| {
-                    id_match::trace_ids_on(isa, black_box(&trace_ids), &trace_wanted, &mut bitmap)
-                        .unwrap()
-                })
-            });
-        }
-    }
-    group.bench_function(BenchmarkId::new("peer_scalar_matches", "trace_id"), |b| {
-        b.iter(|| {
-            id_match::scalar::matches(black_box(&trace_ids), &trace_wanted, &mut bitmap);
-            black_box(&bitmap);
-        })
-    });
-    group.throughput(throughput(VALUES, 8));
-    group.bench_function(BenchmarkId::new("otlp_simd", "span_id"), |b| {
-        b.iter(|| id_match::span_ids(black_box(&span_ids), &span_wanted, &mut bitmap).unwrap())
-    });
-    if wide() {
-        for (function, isa) in [
-            ("otlp_simd_avx512", Isa::Avx512),
-            ("peer_avx2_matches", Isa::Avx2),
-        ] {
-            group.bench_function(BenchmarkId::new(function, "span_id"), |b| {
-                b.iter(|| {
-                    id_match::span_ids_on(isa, black_box(&span_ids), &span_wanted, &mut bitmap)
-                        .unwrap()
-                })
-            });
-        }
-    }
-    group.bench_function(BenchmarkId::new("peer_scalar_matches", "span_id"), |b| {
-        b.iter(|| {
-            id_match::scalar::matches(black_box(&span_ids), &span_wanted, &mut bitmap);
-            black_box(&bitmap);
-        })
-    });
+    id_match_width(
+        &mut group,
+        "trace_id",
+        id_column::<16>(&mut rng),
+        |isa, ids, wanted, bitmap| match isa {
+            Some(isa) => id_match::trace_ids_on(isa, ids, wanted, bitmap),
+            None => id_match::trace_ids(ids, wanted, bitmap),
+        },
+    );
+    id_match_width(
+        &mut group,
+        "span_id",
+        id_column::<8>(&mut rng),
+        |isa, ids, wanted, bitmap| match isa {
+            Some(isa) => id_match::span_ids_on(isa, ids, wanted, bitmap),
+            None => id_match::span_ids(ids, wanted, bitmap),
+        },
+    );
     group.finish();
 }
 

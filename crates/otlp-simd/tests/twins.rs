@@ -49,6 +49,34 @@ fn special_f64(bits: u64) -> f64 {
     }
 }
 
+/// One id width's kernel (`run`: on a named instruction set, or dispatched) against its scalar twin and a plain
+/// count, on every path.
+fn id_match_twin<const W: usize>(
+    ids: &[[u8; W]],
+    wanted: &[u8; W],
+    offset: usize,
+    run: impl Fn(Option<Isa>, &[[u8; W]], &[u8; W], &mut [u64]) -> otlp_simd::Result<usize>,
+) -> Result<(), TestCaseError> {
+    let mut twin = vec![0u64; id_match::bitmap_words(ids.len())];
+    id_match::scalar::matches(ids, wanted, &mut twin);
+    let expected = ids.iter().filter(|id| *id == wanted).count();
+    for path in paths() {
+        let mut ours = vec![u64::MAX; twin.len()];
+        let found = run(path, ids, wanted, &mut ours).unwrap();
+        prop_assert_eq!(
+            &ours,
+            &twin,
+            "{}-byte ids {} len {} offset {}",
+            W,
+            name(path),
+            ids.len(),
+            offset
+        );
+        prop_assert_eq!(found, expected);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -206,36 +234,16 @@ proptest! {
             let random_span: [u8; 8] = random[8..].try_into().unwrap();
             for len in 0..=MAX_LEN.min(trace_ids.len()) {
                 for wanted in [wanted, random] {
-                    let ids = &trace_ids[..len];
-                    let mut twin = vec![0u64; id_match::bitmap_words(len)];
-                    id_match::scalar::matches(ids, &wanted, &mut twin);
-                    let expected = ids.iter().filter(|id| **id == wanted).count();
-                    for path in paths() {
-                        let mut ours = vec![u64::MAX; id_match::bitmap_words(len)];
-                        let found = match path {
-                            Some(isa) => id_match::trace_ids_on(isa, ids, &wanted, &mut ours),
-                            None => id_match::trace_ids(ids, &wanted, &mut ours),
-                        }
-                        .unwrap();
-                        prop_assert_eq!(&ours, &twin, "trace ids {} len {} offset {}", name(path), len, offset);
-                        prop_assert_eq!(found, expected);
-                    }
+                    id_match_twin(&trace_ids[..len], &wanted, offset, |path, ids, wanted, bitmap| match path {
+                        Some(isa) => id_match::trace_ids_on(isa, ids, wanted, bitmap),
+                        None => id_match::trace_ids(ids, wanted, bitmap),
+                    })?;
                 }
                 for wanted in [span_wanted, random_span] {
-                    let ids = &span_ids[..len];
-                    let mut twin = vec![0u64; id_match::bitmap_words(len)];
-                    id_match::scalar::matches(ids, &wanted, &mut twin);
-                    let expected = ids.iter().filter(|id| **id == wanted).count();
-                    for path in paths() {
-                        let mut ours = vec![u64::MAX; id_match::bitmap_words(len)];
-                        let found = match path {
-                            Some(isa) => id_match::span_ids_on(isa, ids, &wanted, &mut ours),
-                            None => id_match::span_ids(ids, &wanted, &mut ours),
-                        }
-                        .unwrap();
-                        prop_assert_eq!(&ours, &twin, "span ids {} len {} offset {}", name(path), len, offset);
-                        prop_assert_eq!(found, expected);
-                    }
+                    id_match_twin(&span_ids[..len], &wanted, offset, |path, ids, wanted, bitmap| match path {
+                        Some(isa) => id_match::span_ids_on(isa, ids, wanted, bitmap),
+                        None => id_match::span_ids(ids, wanted, bitmap),
+                    })?;
                 }
             }
         }

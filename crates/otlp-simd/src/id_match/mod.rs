@@ -22,7 +22,7 @@ pub use crate::threshold::bitmap_words;
 /// Marks in `bitmap` (exactly [`bitmap_words`]`(ids.len())` words) the trace ids of `ids` equal to `wanted` and
 /// returns how many there are.
 pub fn trace_ids(ids: &[[u8; 16]], wanted: &[u8; 16], bitmap: &mut [u64]) -> Result<usize> {
-    trace_ids_on(isa::current(), ids, wanted, bitmap)
+    checked(isa::current(), ids, wanted, bitmap, trace_ids_with)
 }
 
 /// [`trace_ids`] on `isa` instead of the detected instruction set (to compare the paths in tests and
@@ -33,27 +33,13 @@ pub fn trace_ids_on(
     wanted: &[u8; 16],
     bitmap: &mut [u64],
 ) -> Result<usize> {
-    isa.check()?;
-    expect_len("id match bitmap", bitmap_words(ids.len()), bitmap.len())?;
-    match isa {
-        #[cfg(otlp_simd_avx512)]
-        // SAFETY: `check` found that the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
-        Isa::Avx512 => unsafe { avx512::trace_ids(ids, wanted, bitmap) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `check` found that the CPU supports AVX2.
-        Isa::Avx2 => unsafe { x86::trace_ids(ids, wanted, bitmap) },
-        #[cfg(target_arch = "aarch64")]
-        // SAFETY: `check` found that the CPU supports NEON.
-        Isa::Neon => unsafe { neon::trace_ids(ids, wanted, bitmap) },
-        _ => scalar::matches(ids, wanted, bitmap),
-    }
-    Ok(ones(bitmap))
+    checked(isa, ids, wanted, bitmap, trace_ids_with)
 }
 
 /// Marks in `bitmap` (exactly [`bitmap_words`]`(ids.len())` words) the span ids of `ids` equal to `wanted` and
 /// returns how many there are.
 pub fn span_ids(ids: &[[u8; 8]], wanted: &[u8; 8], bitmap: &mut [u64]) -> Result<usize> {
-    span_ids_on(isa::current(), ids, wanted, bitmap)
+    checked(isa::current(), ids, wanted, bitmap, span_ids_with)
 }
 
 /// [`span_ids`] on `isa` instead of the detected instruction set;
@@ -64,21 +50,65 @@ pub fn span_ids_on(
     wanted: &[u8; 8],
     bitmap: &mut [u64],
 ) -> Result<usize> {
+    checked(isa, ids, wanted, bitmap, span_ids_with)
+}
+
+/// A kernel of one id width, dispatched on an instruction set.
+///
+/// # Safety
+/// The CPU must support the `Isa`, and the bitmap must have [`bitmap_words`] of the ids' length words.
+type Kernel<const W: usize> = unsafe fn(Isa, &[[u8; W]], &[u8; W], &mut [u64]);
+
+/// Checks what the kernels assume, then runs `kernel` and counts the matches.
+#[inline]
+fn checked<const W: usize>(
+    isa: Isa,
+    ids: &[[u8; W]],
+    wanted: &[u8; W],
+    bitmap: &mut [u64],
+    kernel: Kernel<W>,
+) -> Result<usize> {
     isa.check()?;
     expect_len("id match bitmap", bitmap_words(ids.len()), bitmap.len())?;
+    // SAFETY: `check` found that the CPU supports `isa`, and the bitmap's length was just checked.
+    unsafe { kernel(isa, ids, wanted, bitmap) };
+    Ok(ones(bitmap))
+}
+
+/// # Safety
+/// See [`Kernel`].
+#[inline]
+unsafe fn trace_ids_with(isa: Isa, ids: &[[u8; 16]], wanted: &[u8; 16], bitmap: &mut [u64]) {
     match isa {
         #[cfg(otlp_simd_avx512)]
-        // SAFETY: `check` found that the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
+        // SAFETY: the caller guarantees the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
+        Isa::Avx512 => unsafe { avx512::trace_ids(ids, wanted, bitmap) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller guarantees the CPU supports AVX2.
+        Isa::Avx2 => unsafe { x86::trace_ids(ids, wanted, bitmap) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: the caller guarantees the CPU supports NEON.
+        Isa::Neon => unsafe { neon::trace_ids(ids, wanted, bitmap) },
+        _ => scalar::matches(ids, wanted, bitmap),
+    }
+}
+
+/// # Safety
+/// See [`Kernel`].
+#[inline]
+unsafe fn span_ids_with(isa: Isa, ids: &[[u8; 8]], wanted: &[u8; 8], bitmap: &mut [u64]) {
+    match isa {
+        #[cfg(otlp_simd_avx512)]
+        // SAFETY: the caller guarantees the CPU has the AVX-512 tier (F, BW, VL, DQ, VBMI).
         Isa::Avx512 => unsafe { avx512::span_ids(ids, wanted, bitmap) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `check` found that the CPU supports AVX2.
+        // SAFETY: the caller guarantees the CPU supports AVX2.
         Isa::Avx2 => unsafe { x86::span_ids(ids, wanted, bitmap) },
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: `check` found that the CPU supports NEON.
+        // SAFETY: the caller guarantees the CPU supports NEON.
         Isa::Neon => unsafe { neon::span_ids(ids, wanted, bitmap) },
         _ => scalar::matches(ids, wanted, bitmap),
     }
-    Ok(ones(bitmap))
 }
 
 fn ones(bitmap: &[u64]) -> usize {

@@ -131,6 +131,45 @@ fn find_trace_reads_only_the_row_groups_that_may_hold_it() {
 }
 
 #[test]
+fn find_trace_in_row_groups_of_several_pages_reads_the_trace_whole() {
+    // Above 10 000 rows per group the file has a page index (pages of 10 000 rows), which find_trace loads to
+    // skip the pages of the other columns that hold none of the trace's rows. Requests of 7 000 spans put page
+    // boundaries inside requests, so some traces straddle two pages.
+    let mut generator = Generator::new(4);
+    let requests: Vec<_> = (0..4).map(|_| generator.whole_traces(7000)).collect();
+    let file = parquet_of(&requests, 50_000);
+    let metadata = parquet::file::serialized_reader::SerializedFileReader::new(file.clone())
+        .map(|reader| parquet::file::reader::FileReader::metadata(&reader).clone())
+        .unwrap();
+    assert_eq!(metadata.num_row_groups(), 1);
+    assert!(metadata.row_group(0).num_rows() > 20_000);
+    let spans: Vec<_> = requests
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .collect();
+    for row in [0, 9_999, 10_000, 14_000, 20_001, spans.len() - 1] {
+        let id: [u8; 16] = spans[row].trace_id.as_slice().try_into().unwrap();
+        let (found, search) = FlatParquetReader::find_trace(file.clone(), &id).unwrap();
+        assert_eq!(search.read, 1);
+        let expected: Vec<_> = spans
+            .iter()
+            .filter(|s| s.trace_id == id)
+            .map(|s| (*s).clone())
+            .collect();
+        let got: Vec<_> = found
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+            .cloned()
+            .collect();
+        assert_eq!(got, expected, "the trace of row {row}");
+    }
+}
+
+#[test]
 fn scan_reads_only_the_columns_asked_for() {
     let requests = traces(4, 2, 3000);
     let file = parquet_of(&requests, 2500);

@@ -237,8 +237,8 @@
 //! whole. For `otlp-suite inspect`, [`FlatParquetReader::scan`] reads only the named
 //! columns (a summary needs four of them), and [`FlatParquetReader::find_trace`] reads
 //! only the row groups whose `trace_id` bloom filter (and statistics) may hold the trace,
-//! and in them only the matching rows, which [`id_equals`] picks out with otlp-simd's
-//! vector id comparison. Malformed files give an [`Error`](crate::Error), never a panic.
+//! and in them only the matching rows (which [`id_equals`] picks out with otlp-simd's
+//! vector id comparison), decoding the other columns only in the pages that hold them. Malformed files give an [`Error`](crate::Error), never a panic.
 //!
 //! # Size and speed
 //!

@@ -6,11 +6,24 @@ use std::collections::HashSet;
 
 use arrow::array::AsArray;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use otlp_arrow::flat::{
     FlatIpcReader, FlatIpcWriter, FlatParquetReader, FlatParquetWriter, ParquetOptions, col,
 };
 use otlp_arrow::{AnyRequest, Compression, Error, Signal};
 use otlp_testkit::Generator;
+
+/// The spans of `requests`, in order.
+fn spans_of<'a>(
+    requests: impl IntoIterator<Item = &'a ExportTraceServiceRequest>,
+) -> Vec<&'a Span> {
+    requests
+        .into_iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .collect()
+}
 
 fn traces(seed: u64, requests: usize, spans: usize) -> Vec<ExportTraceServiceRequest> {
     let mut generator = Generator::new(seed);
@@ -104,21 +117,9 @@ fn find_trace_reads_only_the_row_groups_that_may_hold_it() {
         search.row_groups
     );
     // Exactly the spans of that trace, with everything they carry.
-    let expected: Vec<_> = requests
-        .iter()
-        .flat_map(|r| &r.resource_spans)
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
-        .filter(|s| s.trace_id == id)
-        .cloned()
-        .collect();
-    let got: Vec<_> = found
-        .resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
-        .cloned()
-        .collect();
+    let mut expected = spans_of(&requests);
+    expected.retain(|s| s.trace_id == id);
+    let got = spans_of([&found]);
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
     for rs in &found.resource_spans {
@@ -143,29 +144,14 @@ fn find_trace_in_row_groups_of_several_pages_reads_the_trace_whole() {
         .unwrap();
     assert_eq!(metadata.num_row_groups(), 1);
     assert!(metadata.row_group(0).num_rows() > 20_000);
-    let spans: Vec<_> = requests
-        .iter()
-        .flat_map(|r| &r.resource_spans)
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
-        .collect();
+    let spans = spans_of(&requests);
     for row in [0, 9_999, 10_000, 14_000, 20_001, spans.len() - 1] {
         let id: [u8; 16] = spans[row].trace_id.as_slice().try_into().unwrap();
         let (found, search) = FlatParquetReader::find_trace(file.clone(), &id).unwrap();
         assert_eq!(search.read, 1);
-        let expected: Vec<_> = spans
-            .iter()
-            .filter(|s| s.trace_id == id)
-            .map(|s| (*s).clone())
-            .collect();
-        let got: Vec<_> = found
-            .resource_spans
-            .iter()
-            .flat_map(|rs| &rs.scope_spans)
-            .flat_map(|ss| &ss.spans)
-            .cloned()
-            .collect();
-        assert_eq!(got, expected, "the trace of row {row}");
+        let mut expected = spans.clone();
+        expected.retain(|s| s.trace_id == id);
+        assert_eq!(spans_of([&found]), expected, "the trace of row {row}");
     }
 }
 

@@ -2,7 +2,9 @@
 //! time per span beside prost encode + zstd, and (with `$OTLP_BENCH_NOTES`) bytes per
 //! item of every signal beside OTLP protobuf + zstd, the id-and-timestamp floor, the
 //! columnar reference and the normalized Arrow Flight stream, with a per-column
-//! breakdown of traces and metrics, written to `$OTLP_BENCH_NOTES/otlp-arrow-flat-sizes.md`.
+//! breakdown of traces and metrics and the part of each side that is structure rather
+//! than values (Parquet's repetition and definition levels and footer, the reference's
+//! validity and list lengths), written to `$OTLP_BENCH_NOTES/otlp-arrow-flat-sizes.md`.
 //! `otlp_arrow_flat_parquet_encode` splits a write into building the rows and encoding
 //! them, beside parquet-rs's own floor for the same rows.
 
@@ -17,6 +19,7 @@ use otlp_arrow::flat::{FlatBuilder, FlatParquetWriter, ParquetOptions};
 use otlp_arrow::{AnyRequest, ArrowIpcWriter, Compression, IpcFormat, Signal, WriterOptions};
 use otlp_testkit::Generator;
 use parquet::arrow::ArrowWriter;
+use parquet::column::page::Page;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use prost::Message;
@@ -127,13 +130,33 @@ fn validity(array: &dyn Array) -> Vec<u8> {
     }
 }
 
+/// What the columnar reference spends, per top-level column (`leaves`), and of that on
+/// the data's shape rather than its values (`structure`: each nullable node's validity,
+/// each list's lengths).
+#[derive(Default)]
+struct Reference {
+    leaves: BTreeMap<String, usize>,
+    structure: BTreeMap<String, usize>,
+}
+
+impl Reference {
+    fn add(&mut self, root: &str, bytes: usize) {
+        *self.leaves.entry(root.to_owned()).or_default() += bytes;
+    }
+
+    fn add_structure(&mut self, root: &str, bytes: usize) {
+        self.add(root, bytes);
+        *self.structure.entry(root.to_owned()).or_default() += bytes;
+    }
+}
+
 /// The columnar reference: every field of the flat schema as its own streams (each
 /// leaf's values; each nullable node's validity; each list's lengths), each stream
 /// compressed alone with zstd level 19 over the whole row group, bytes summed per
 /// top-level column.
-fn reference(array: &ArrayRef, path: &str, out: &mut BTreeMap<String, usize>) {
+fn reference(array: &ArrayRef, path: &str, out: &mut Reference) {
     let root = normalized(path);
-    *out.entry(root.clone()).or_default() += zstd19(&validity(array.as_ref()));
+    out.add_structure(&root, zstd19(&validity(array.as_ref())));
     match array.data_type() {
         DataType::Struct(_) => {
             let s = array.as_struct();
@@ -159,7 +182,7 @@ fn reference(array: &ArrayRef, path: &str, out: &mut BTreeMap<String, usize>) {
                 .windows(2)
                 .flat_map(|w| ((w[1] - w[0]) as u32).to_le_bytes())
                 .collect();
-            *out.entry(root).or_default() += zstd19(&lengths);
+            out.add_structure(&root, zstd19(&lengths));
             reference(&values, &format!("{path}.item"), out);
         }
         DataType::Utf8 | DataType::Binary => {
@@ -179,7 +202,7 @@ fn reference(array: &ArrayRef, path: &str, out: &mut BTreeMap<String, usize>) {
                 .filter(|(i, _)| array.is_valid(*i))
                 .flat_map(|(_, w)| ((w[1] - w[0]) as u32).to_le_bytes())
                 .collect();
-            *out.entry(root).or_default() += zstd19(&lengths) + zstd19(&data);
+            out.add(&root, zstd19(&lengths) + zstd19(&data));
         }
         DataType::Boolean => {
             let b = array.as_boolean();
@@ -187,7 +210,7 @@ fn reference(array: &ArrayRef, path: &str, out: &mut BTreeMap<String, usize>) {
                 .filter(|&i| b.is_valid(i))
                 .map(|i| u8::from(b.value(i)))
                 .collect();
-            *out.entry(root).or_default() += zstd19(&values);
+            out.add(&root, zstd19(&values));
         }
         DataType::FixedSizeBinary(width) => {
             let f = array.as_fixed_size_binary();
@@ -196,7 +219,7 @@ fn reference(array: &ArrayRef, path: &str, out: &mut BTreeMap<String, usize>) {
                 .flat_map(|i| f.value(i).to_vec())
                 .collect();
             debug_assert_eq!(values.len() % *width as usize, 0);
-            *out.entry(root).or_default() += zstd19(&values);
+            out.add(&root, zstd19(&values));
         }
         t if t.is_primitive() => {
             let width = t.primitive_width().unwrap_or(8);
@@ -206,7 +229,7 @@ fn reference(array: &ArrayRef, path: &str, out: &mut BTreeMap<String, usize>) {
                 .filter(|&i| array.is_valid(i))
                 .flat_map(|i| buffer.as_slice()[(data.offset() + i) * width..][..width].to_vec())
                 .collect();
-            *out.entry(root).or_default() += zstd19(&values);
+            out.add(&root, zstd19(&values));
         }
         other => panic!("no reference for {other}"),
     }
@@ -223,13 +246,20 @@ fn flat_batches(signal: Signal, requests: &[AnyRequest]) -> Vec<RecordBatch> {
         .collect()
 }
 
-/// The Parquet file of `requests` (row group = request), and its column chunk bytes
-/// summed per top-level column, page headers and dictionary pages included.
-fn parquet_file(
-    signal: Signal,
-    requests: &[AnyRequest],
-    n: usize,
-) -> (usize, BTreeMap<String, usize>) {
+/// The Parquet file of `requests` (row group = request), measured.
+struct ParquetSizes {
+    /// The whole file.
+    file: usize,
+    /// Column chunk bytes (page headers and dictionary pages included) per leaf.
+    leaves: BTreeMap<String, usize>,
+    /// What the data pages spend on repetition and definition levels, per leaf
+    /// ([`level_bytes`]).
+    levels: BTreeMap<String, usize>,
+    /// The bloom filters (`trace_id`'s), part of what is outside the column chunks.
+    bloom_filters: usize,
+}
+
+fn parquet_file(signal: Signal, requests: &[AnyRequest], n: usize) -> ParquetSizes {
     parquet_file_with(signal, requests, options(n))
 }
 
@@ -237,25 +267,74 @@ fn parquet_file_with(
     signal: Signal,
     requests: &[AnyRequest],
     options: ParquetOptions,
-) -> (usize, BTreeMap<String, usize>) {
+) -> ParquetSizes {
     let mut writer = FlatParquetWriter::new(Vec::new(), signal, options).unwrap();
     for r in requests {
         writer.write(r).unwrap();
     }
     let bytes = bytes::Bytes::from(writer.finish().unwrap());
     let reader = SerializedFileReader::new(bytes.clone()).unwrap();
-    let mut per_column = BTreeMap::new();
+    let mut leaves = BTreeMap::new();
+    let mut bloom_filters = 0;
     for group in reader.metadata().row_groups() {
         for column in group.columns() {
             let path = normalized(&column.column_path().parts().join("."));
-            *per_column.entry(path).or_default() += column.compressed_size() as usize;
+            *leaves.entry(path).or_default() += column.compressed_size() as usize;
+            bloom_filters += column.bloom_filter_length().unwrap_or(0) as usize;
         }
     }
     // A measurement of something that does not read back would be worthless.
     let back = otlp_arrow::flat::FlatParquetReader::read_all(bytes.clone()).unwrap();
     let items: usize = item_count(&[back]);
     assert_eq!(items, item_count(requests));
-    (bytes.len(), per_column)
+    ParquetSizes {
+        file: bytes.len(),
+        leaves,
+        levels: level_bytes(&reader, options.zstd_level),
+        bloom_filters,
+    }
+}
+
+/// What a file's data pages spend on repetition and definition levels: each page's size
+/// compressed as the writer compresses it (version 1 pages: levels and values in one zstd
+/// frame), less the size of its values compressed alone. A leaf under a list repeats the
+/// list's lengths, and every ancestor's nulls, in its own levels, where the columnar
+/// reference stores each list's lengths and each node's validity once.
+fn level_bytes(
+    reader: &SerializedFileReader<bytes::Bytes>,
+    zstd_level: i32,
+) -> BTreeMap<String, usize> {
+    let compressed = |bytes: &[u8]| {
+        if bytes.is_empty() {
+            0
+        } else {
+            zstd::bulk::compress(bytes, zstd_level).unwrap().len()
+        }
+    };
+    let mut per_leaf = BTreeMap::new();
+    for (i, group) in reader.metadata().row_groups().iter().enumerate() {
+        let row_group = reader.get_row_group(i).unwrap();
+        for (j, column) in group.columns().iter().enumerate() {
+            let descr = column.column_descr();
+            let total: &mut usize = per_leaf
+                .entry(normalized(&column.column_path().parts().join(".")))
+                .or_default();
+            let levels = [descr.max_rep_level(), descr.max_def_level()];
+            for page in row_group.get_column_page_reader(j).unwrap() {
+                let Page::DataPage { buf, .. } = page.unwrap() else {
+                    continue;
+                };
+                // Version 1 pages: each level stream RLE encoded behind its 4-byte length.
+                let mut values_at = 0;
+                for _ in levels.iter().filter(|max| **max > 0) {
+                    let length: [u8; 4] = buf[values_at..values_at + 4].try_into().unwrap();
+                    values_at += 4 + u32::from_le_bytes(length) as usize;
+                }
+                *total += compressed(&buf).saturating_sub(compressed(&buf[values_at..]));
+            }
+        }
+    }
+    per_leaf
 }
 
 fn item_count(requests: &[AnyRequest]) -> usize {
@@ -336,21 +415,54 @@ fn size_notes() {
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut breakdown = String::new();
+    let mut structure = String::from(
+        "\n**Where Parquet and the reference differ: levels and footer against values** (bytes \
+         per item). *Levels*: what the data pages spend on repetition and definition levels \
+         (each page compressed as written, less its values compressed alone at the same \
+         level). Parquet stores a list's lengths, and the nulls of every node above a leaf, \
+         again in each leaf's levels; the reference stores each list's lengths and each \
+         node's validity once (*structure*). *Values*: everything else, page headers and \
+         dictionaries included for Parquet.\n\n\
+         | signal | batch | flat Parquet | levels | footer and page index | `trace_id` bloom filters | values | columnar reference | structure | values | Parquet / reference | values / values |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
     for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
         for n in GROUPS {
             let reqs = requests(signal, n, BATCHES);
             let items = item_count(&reqs) as f64;
             let per = |b: usize| b as f64 / items;
-            let (parquet, parquet_leaves) = parquet_file(signal, &reqs, n);
-            let mut reference_leaves = BTreeMap::new();
+            let sizes = parquet_file(signal, &reqs, n);
+            let (parquet, parquet_leaves) = (sizes.file, &sizes.leaves);
+            let mut reference_sizes = Reference::default();
             for batch in flat_batches(signal, &reqs) {
                 for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-                    reference(column, field.name(), &mut reference_leaves);
+                    reference(column, field.name(), &mut reference_sizes);
                 }
             }
-            let per_column = by_root(&parquet_leaves);
-            let reference_columns = by_root(&reference_leaves);
+            let reference_leaves = &reference_sizes.leaves;
+            let per_column = by_root(parquet_leaves);
+            let reference_columns = by_root(reference_leaves);
             let reference_total: usize = reference_columns.values().sum();
+            let chunks: usize = per_column.values().sum();
+            let footer = parquet - chunks;
+            let levels: usize = sizes.levels.values().sum();
+            let reference_structure: usize = reference_sizes.structure.values().sum();
+            let footer_only = footer - sizes.bloom_filters;
+            let parquet_values = parquet - footer - levels;
+            let reference_values = reference_total - reference_structure;
+            structure.push_str(&format!(
+                "| {signal} | {n} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}x | {:.2}x |\n",
+                per(parquet),
+                per(levels),
+                per(footer_only),
+                per(sizes.bloom_filters),
+                per(parquet_values),
+                per(reference_total),
+                per(reference_structure),
+                per(reference_values),
+                parquet as f64 / reference_total as f64,
+                parquet_values as f64 / reference_values as f64,
+            ));
             let otlp: usize = reqs
                 .iter()
                 .map(|r| zstd::bulk::compress(&proto(r), 3).unwrap().len())
@@ -379,27 +491,33 @@ fn size_notes() {
             } {
                 breakdown.push_str(&format!(
                     "\n**{title}, {n} {unit}s per row group, bytes per {unit} by column** \
-                     (Parquet: column chunks with their page headers and dictionaries; the \
-                     footer and bloom filters are the rest of the file):\n\n\
-                     | column | flat Parquet | columnar reference | difference |\n|---|---:|---:|---:|\n"
+                     (Parquet: column chunks with their page headers and dictionaries, and of \
+                     that the levels; reference: all its streams, and of that the structure; \
+                     the footer and bloom filters are the rest of the file):\n\n\
+                     | column | flat Parquet | levels | columnar reference | structure | difference |\n\
+                     |---|---:|---:|---:|---:|---:|\n"
                 ));
+                let column_levels = by_root(&sizes.levels);
                 let mut rows: Vec<(&String, usize, usize)> = reference_columns
                     .iter()
                     .map(|(name, r)| (name, per_column.get(name).copied().unwrap_or(0), *r))
                     .collect();
                 rows.sort_by_key(|(_, p, r)| std::cmp::Reverse(*p.max(r)));
                 for (name, p, r) in rows {
+                    let levels = column_levels.get(name).copied().unwrap_or(0);
+                    let structure = reference_sizes.structure.get(name).copied().unwrap_or(0);
                     breakdown.push_str(&format!(
-                        "| {name} | {:.2} | {:.2} | {:+.2} |\n",
+                        "| {name} | {:.2} | {:.2} | {:.2} | {:.2} | {:+.2} |\n",
                         per(p),
+                        per(levels),
                         per(r),
+                        per(structure),
                         per(p) - per(r)
                     ));
                 }
-                let chunks: usize = per_column.values().sum();
                 breakdown.push_str(&format!(
-                    "| *footer, bloom filters, page index* | {:.2} | – | |\n",
-                    per(parquet - chunks)
+                    "| *footer, bloom filters, page index* | {:.2} | | – | | |\n",
+                    per(footer)
                 ));
                 breakdown.push_str(
                     "\nThe same by leaf, for the nested columns (a leaf's reference is its own \
@@ -407,7 +525,7 @@ fn size_notes() {
                      counted in the column's total only):\n\n\
                      | leaf | flat Parquet | columnar reference | difference |\n|---|---:|---:|---:|\n",
                 );
-                for (path, p) in &parquet_leaves {
+                for (path, p) in parquet_leaves {
                     if !path.contains('.') {
                         continue;
                     }
@@ -425,6 +543,7 @@ fn size_notes() {
         }
     }
     md.push_str("\nBytes per span (traces), per data point (metrics), per log record (logs).\n");
+    md.push_str(&structure);
     let reqs = requests(Signal::Traces, 10_000, BATCHES);
     let items = item_count(&reqs) as f64;
     md.push_str(
@@ -436,8 +555,8 @@ fn size_notes() {
             zstd_level: level,
             ..options(10_000)
         };
-        let (bytes, _) = parquet_file_with(Signal::Traces, &reqs, options);
-        md.push_str(&format!(" {:.2} |", bytes as f64 / items));
+        let sizes = parquet_file_with(Signal::Traces, &reqs, options);
+        md.push_str(&format!(" {:.2} |", sizes.file as f64 / items));
     }
     md.push('\n');
     md.push_str(&breakdown);

@@ -130,9 +130,9 @@ fn validity(array: &dyn Array) -> Vec<u8> {
     }
 }
 
-/// What the columnar reference spends, per top-level column (`leaves`), and of that on
-/// the data's shape rather than its values (`structure`: each nullable node's validity,
-/// each list's lengths).
+/// What the columnar reference spends, per leaf (`leaves`), and of that on the data's
+/// shape rather than its values (`structure`: each nullable node's validity, each list's
+/// lengths).
 #[derive(Default)]
 struct Reference {
     leaves: BTreeMap<String, usize>,
@@ -498,6 +498,7 @@ fn size_notes() {
                      |---|---:|---:|---:|---:|---:|\n"
                 ));
                 let column_levels = by_root(&sizes.levels);
+                let column_structure = by_root(&reference_sizes.structure);
                 let mut rows: Vec<(&String, usize, usize)> = reference_columns
                     .iter()
                     .map(|(name, r)| (name, per_column.get(name).copied().unwrap_or(0), *r))
@@ -505,7 +506,7 @@ fn size_notes() {
                 rows.sort_by_key(|(_, p, r)| std::cmp::Reverse(*p.max(r)));
                 for (name, p, r) in rows {
                     let levels = column_levels.get(name).copied().unwrap_or(0);
-                    let structure = reference_sizes.structure.get(name).copied().unwrap_or(0);
+                    let structure = column_structure.get(name).copied().unwrap_or(0);
                     breakdown.push_str(&format!(
                         "| {name} | {:.2} | {:.2} | {:.2} | {:.2} | {:+.2} |\n",
                         per(p),

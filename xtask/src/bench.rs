@@ -16,7 +16,8 @@ use anyhow::{Context, Result, bail};
 use crate::benchdoc::{
     Measurement, RunInfo, build_document, cpu_model, notes_key, parse_measurement,
 };
-use crate::setup::{SYSTEM_TOOLS, ensure_system_tools};
+use crate::check::PYTHON_ENV;
+use crate::setup::run_setup;
 use crate::workspace::{Workspace, run};
 
 /// The environment variable benches write their non-timing markdown fragments under.
@@ -188,8 +189,9 @@ pub fn run_bench(workspace: &Workspace, options: &BenchOptions) -> Result<()> {
         filters,
     } = options;
     let quick = *quick;
-    // Every feature is on: otlp-control's `fleet` bench needs protoc to build and etcd to run.
-    ensure_system_tools(SYSTEM_TOOLS)?;
+    // Every feature is on: otlp-control's `fleet` bench needs protoc to build and etcd to run. The venv's
+    // pyarrow and DuckDB are peers of otlp-arrow's `flat_writers` bench, as they are readers in the tests.
+    let environment = run_setup(workspace)?;
     let target = workspace.target_dir()?;
     let notes_dir = target.join("bench-notes");
     if notes_dir.exists() {
@@ -213,6 +215,7 @@ pub fn run_bench(workspace: &Workspace, options: &BenchOptions) -> Result<()> {
         bench
             .env("OTLP_SUITE_BIN", target.join("release").join("otlp-suite"))
             .env(NOTES_ENV, &notes_dir)
+            .env(PYTHON_ENV, &environment.python)
             .arg("bench");
         if quick {
             bench.env(QUICK_ENV, "1");

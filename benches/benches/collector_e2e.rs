@@ -3,14 +3,17 @@
 //! embedded default (files), OTLP→OTLP forwarding (to a discarding gRPC sink in this process) and tail sampling
 //! with 10 policies; each at full speed (`--max`) and at a fixed rate. The peer is the floor: prost's decode of
 //! the same kind of requests, measured in this process in the same run; beside it, what receiving alone costs (the
-//! sink driven by the same load, its thread's CPU). Last, tail sampling's memory: a
-//! `decision_wait` of 30 s at a rate that fills it with about 100,000 spans, the collector's RSS read while it holds
-//! them.
+//! sink driven by the same load, its thread's CPU) and what sending alone costs (`send_floor.rs`). Last, tail
+//! sampling's memory: a `decision_wait` of 30 s at a rate that fills it with about 100,000 spans, the collector's
+//! RSS read while it holds them.
 //!
 //! `cargo xtask bench collector_e2e` builds the release binary and passes it as `OTLP_SUITE_BIN`; run alone,
 //! this builds it with the cargo that built the bench. `OTLP_LOADGEN_BIN` picks another binary for the load
 //! generator (to measure an older collector under today's load). Figures go to
 //! `$OTLP_BENCH_NOTES/collector-e2e.md`.
+
+#[path = "collector_e2e/send_floor.rs"]
+mod send_floor;
 
 use bytes::Buf;
 use otlp_benches::{encoded_trace_requests, process_cpu_time};
@@ -280,6 +283,7 @@ fn run_load(
 mod sink {
     use super::Buf;
     use std::convert::Infallible;
+    use std::sync::OnceLock;
     use std::task::{Context, Poll};
     use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
     use tonic::codegen::BoxFuture;
@@ -310,12 +314,22 @@ mod sink {
         }
     }
 
+    /// Requests this long are a batch of the forwarding config's exporter, not a request of the load generator.
+    const BATCH_BYTES: usize = 1 << 20;
+
+    /// The first batch the sink took, as the collector sent it: what the sending floor sends again.
+    pub(super) static FIRST_BATCH: OnceLock<Vec<u8>> = OnceLock::new();
+
     impl Decoder for Skip {
         type Item = ();
         type Error = tonic::Status;
         fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
             let remaining = src.remaining();
-            src.advance(remaining);
+            if remaining >= BATCH_BYTES && FIRST_BATCH.get().is_none() {
+                let _ = FIRST_BATCH.set(src.copy_to_bytes(remaining).to_vec());
+            } else {
+                src.advance(remaining);
+            }
             Ok(Some(()))
         }
     }
@@ -477,6 +491,27 @@ service:
     )
 }
 
+/// `value` rounded to hundredths, as `{:.2}` prints it.
+fn hundredths(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// [`send_floor::send_floor`] of the first batch the forwarding config sent to the sink, and that batch's spans.
+fn sending_floor(sink: &Sink) -> Result<(usize, send_floor::Sent), String> {
+    let batch = sink::FIRST_BATCH
+        .get()
+        .ok_or("no batch reached the sink from the forwarding config")?;
+    let spans = otlp_model::wire::scan(otlp_model::Signal::Traces, batch)
+        .map_err(|e| format!("the batch the sink took does not decode: {e}"))?
+        .items;
+    let sent = send_floor::send_floor(sink.port, batch, spans, Duration::from_secs(seconds()))?;
+    eprintln!(
+        "collector_e2e: sending alone ({spans}-span batches over HTTP/2), one thread: {:.0} spans/s, {:.2} CPU s per million spans",
+        sent.spans_per_second, sent.cpu_per_million
+    );
+    Ok((spans, sent))
+}
+
 /// CPU seconds per million spans to prost-decode realistic requests of the loadgen's size: the floor.
 fn prost_decode_floor() -> f64 {
     let requests = encoded_trace_requests(1, 64, SPANS_PER_REQUEST);
@@ -565,6 +600,7 @@ fn main() {
         "collector_e2e: receiving alone (tonic, discarding), --max: {:.0} spans/s, {:.2} CPU s per million spans",
         receiving.spans_per_second, receiving.cpu_per_million
     );
+    let sending = sending_floor(&sink);
     let floor = prost_decode_floor();
     eprintln!("collector_e2e: prost decode floor {floor:.2} CPU s per million spans");
     let holding = hold_spans(&binary, &loadgen, sink.port);
@@ -584,8 +620,10 @@ fn main() {
          A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` (docs/operations.md, \
          \"CPU and threads\"); the other rows, one worker per core. \
          The floor is prost decoding the same kind of requests in one thread, measured in the same run. The last \
-         row is the sink itself under the same `--max` load: HTTP/2 and tonic taking the requests and discarding \
-         them undecoded, on one thread, which every gRPC receiver pays before any OTLP work.\n",
+         two rows are what every gRPC collector pays before any OTLP work. Receiving: the sink itself under the same \
+         `--max` load, HTTP/2 and tonic taking the requests and discarding them undecoded, on one thread. Sending: \
+         the first batch the forwarding config sent to the sink, sent to it again and again over HTTP/2 (`h2`, one \
+         request at a time, one thread, its own CPU time).\n",
         seconds()
     );
     note.push_str("| config | load | spans/s | CPU s per million spans | vs prost-decode floor | p99 latency | peak RSS | refused requests |\n|---|---|---|---|---|---|---|---|\n");
@@ -614,6 +652,30 @@ fn main() {
         receiving.p99_ms,
         receiving.refused,
     );
+    match &sending {
+        Ok((spans, sent)) => {
+            let _ = writeln!(
+                note,
+                "| sending only: HTTP/2, the forwarding config's batch of {spans} spans sent again as it was sent (one thread) | max | {:.0} | {:.2} | {:.1}x | — | — | 0 |",
+                sent.spans_per_second,
+                sent.cpu_per_million,
+                sent.cpu_per_million / floor.max(1e-9),
+            );
+            let _ = writeln!(
+                note,
+                "\nOTLP→OTLP forwarding receives every span and sends it again, so it costs at least receiving only plus \
+                 sending only: {:.2} + {:.2} = {:.2} CPU-seconds per million spans on this machine, before any OTLP \
+                 work (checking the requests, batching, queueing).",
+                receiving.cpu_per_million,
+                sent.cpu_per_million,
+                // The sum of the figures as printed, so that the sentence adds up for its reader.
+                hundredths(receiving.cpu_per_million) + hundredths(sent.cpu_per_million),
+            );
+        }
+        Err(why) => {
+            let _ = writeln!(note, "\nSending only was not measured: {why}");
+        }
+    }
     note.push_str(&holding);
     std::fs::create_dir_all(&dir).ok();
     std::fs::write(Path::new(&dir).join("collector-e2e.md"), note)

@@ -64,19 +64,28 @@ impl std::fmt::Debug for RunningCollector {
     }
 }
 
-/// What a shutdown could not finish.
+/// What a shutdown could not finish, and what the exporters had given up on before it.
 #[derive(Debug, Default)]
 pub struct ShutdownReport {
     /// Items dropped because the deadline came first, by component and signal.
     pub undelivered: BTreeMap<(String, Signal), u64>,
+    /// Items the exporters gave up on while the collector ran (a permanent error, retries run out), by signal:
+    /// accepted from a client, never delivered (`otelcol_exporter_send_failed_*`).
+    pub failed_while_running: BTreeMap<Signal, u64>,
     /// Components that failed while stopping.
     pub errors: Vec<Error>,
 }
 
 impl ShutdownReport {
-    /// True when everything accepted was delivered and every component stopped cleanly.
+    /// True when the shutdown delivered everything the pipelines held and every component stopped cleanly.
     pub fn is_clean(&self) -> bool {
         self.undelivered.values().all(|n| *n == 0) && self.errors.is_empty()
+    }
+
+    /// True when, besides a clean shutdown, no exporter gave up on anything while the collector ran: everything
+    /// accepted was delivered.
+    pub fn delivered_everything(&self) -> bool {
+        self.is_clean() && self.failed_while_running.values().all(|n| *n == 0)
     }
 }
 
@@ -442,6 +451,14 @@ impl RunningCollector {
                         .entry((prefix.to_string(), signal))
                         .or_default() += n;
                 }
+            }
+            let failed = format!("otelcol_exporter_send_failed_{}", signal.item_unit());
+            let while_running = self.telemetry.total(&failed).saturating_sub(
+                self.telemetry
+                    .total_with_label(&failed, "reason", "shutdown"),
+            );
+            if while_running > 0 {
+                report.failed_while_running.insert(signal, while_running);
             }
         }
         report

@@ -330,7 +330,7 @@ async fn arrow_flight_with_a_wrong_token_is_a_counted_permanent_failure() {
     client.export(Generator::new(1).traces(50)).await.unwrap();
     let TestCollector { collector, .. } = forwarder;
     let telemetry = collector.telemetry().clone();
-    collector.shutdown(Duration::from_secs(10)).await;
+    let report = collector.shutdown(Duration::from_secs(10)).await;
     assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), 0);
     assert_eq!(
         telemetry.total_with_label(
@@ -340,6 +340,15 @@ async fn arrow_flight_with_a_wrong_token_is_a_counted_permanent_failure() {
         ),
         50,
         "UNAUTHENTICATED is not retried, and the loss is counted"
+    );
+    // The shutdown itself had nothing left to deliver, but the collector did not deliver everything it accepted.
+    assert!(report.is_clean(), "{report:?}");
+    assert!(!report.delivered_everything(), "{report:?}");
+    assert_eq!(
+        report
+            .failed_while_running
+            .get(&otlp_collector::Signal::Traces),
+        Some(&50)
     );
     assert_eq!(
         backend

@@ -227,7 +227,7 @@ pub async fn run(options: ExtensionOptions) -> Result<(), Error> {
                 {
                     tracing::warn!("cannot report the failure to Lambda: {report}");
                 }
-                log_shutdown(collector.shutdown(DEADLINE_MARGIN).await);
+                crate::log_shutdown(&collector.shutdown(DEADLINE_MARGIN).await);
                 return Err(error);
             }
         };
@@ -252,7 +252,7 @@ pub async fn run(options: ExtensionOptions) -> Result<(), Error> {
             ExtensionEvent::Shutdown { reason, .. } => {
                 tracing::info!(?reason, "SHUTDOWN: draining pipelines");
                 let budget = deadline.saturating_duration_since(Instant::now());
-                log_shutdown(collector.shutdown(budget).await);
+                crate::log_shutdown(&collector.shutdown(budget).await);
                 return Ok(());
             }
         }
@@ -272,20 +272,6 @@ async fn start_collector(path: Option<&std::path::Path>) -> Result<RunningCollec
 async fn report_init_error(client: &ExtensionClient, error_type: &str, error: &Error) {
     if let Err(report) = client.init_error(error_type, &error.to_string()).await {
         tracing::warn!("cannot report the init failure to Lambda: {report}");
-    }
-}
-
-fn log_shutdown(report: otlp_collector::ShutdownReport) {
-    for ((component, signal), items) in &report.undelivered {
-        if *items > 0 {
-            tracing::error!(%component, %signal, items, "not delivered before the shutdown deadline");
-        }
-    }
-    for error in &report.errors {
-        tracing::error!("{error}");
-    }
-    if report.is_clean() {
-        tracing::info!("shut down cleanly: everything accepted was delivered");
     }
 }
 

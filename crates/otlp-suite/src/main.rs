@@ -158,17 +158,36 @@ async fn collect(
     wait_for_signal().await;
     tracing::info!(timeout = ?shutdown_timeout, "shutting down: draining pipelines");
     let report = collector.shutdown(shutdown_timeout).await;
+    log_shutdown(&report);
+    if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// What a shutdown could not deliver, and what the exporters had given up on before it, so that "cleanly" is
+/// said only of a collector that lost nothing.
+fn log_shutdown(report: &otlp_collector::ShutdownReport) {
     for ((component, signal), items) in &report.undelivered {
-        tracing::error!(%component, %signal, items, "not delivered before the shutdown deadline");
+        if *items > 0 {
+            tracing::error!(%component, %signal, items, "not delivered before the shutdown deadline");
+        }
     }
     for error in &report.errors {
         tracing::error!("{error}");
     }
-    if report.is_clean() {
+    for (signal, items) in &report.failed_while_running {
+        tracing::warn!(
+            %signal,
+            items,
+            "exporters gave up on these while running, as otelcol_exporter_send_failed_* counted"
+        );
+    }
+    if report.delivered_everything() {
         tracing::info!("shut down cleanly: everything accepted was delivered");
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    } else if report.is_clean() {
+        tracing::info!("shut down cleanly: the pipelines drained before the deadline");
     }
 }
 

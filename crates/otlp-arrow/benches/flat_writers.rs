@@ -6,6 +6,7 @@
 //! The Python peers run in `$OTLP_SUITE_PYTHON`, the venv `cargo xtask setup` makes (pyarrow and duckdb pinned in
 //! `xtask/requirements.txt`); without it they are left out and said to be. Writes
 //! `$OTLP_BENCH_NOTES/otlp-arrow-flat-writers.md` (`cargo xtask bench -p otlp-arrow --bench flat_writers`).
+//! `OTLP_FLAT_WRITERS_ROWS=<file.parquet>` writes the rows of a traces file the file exporter wrote instead.
 
 use std::fs::File;
 use std::path::Path;
@@ -18,9 +19,13 @@ use otlp_arrow::Signal;
 use otlp_arrow::flat::{FlatBuilder, FlatParquetWriter, ParquetOptions};
 use otlp_testkit::Generator;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use prost::Message;
 use rustix::time::{ClockId, clock_gettime};
 
+/// A flat traces Parquet file (as the file exporter writes them) whose rows to write instead of otlp-testkit's,
+/// to measure the writers on one's own data.
+const ROWS_ENV: &str = "OTLP_FLAT_WRITERS_ROWS";
 /// Spans per request, as the collector receives them from SDKs and `loadgen`.
 const SPANS_PER_REQUEST: usize = 100;
 /// Rows per Arrow batch handed to a writer: what a `batch` processor's 8192-span batches come to, rounded.
@@ -99,6 +104,16 @@ fn rows(spans: usize) -> Vec<RecordBatch> {
             builder.finish().expect("rows finish")
         })
         .collect()
+}
+
+/// The flat trace rows of a Parquet file the file exporter wrote, in batches of [`BATCH_ROWS`].
+fn rows_of_file(path: &Path) -> Vec<RecordBatch> {
+    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|reader| reader.with_batch_size(BATCH_ROWS).build())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The cheapest of [`REPEATS`] writes of `batches` to `path` by `write`.
@@ -193,14 +208,13 @@ fn python_peers(
         .collect()
 }
 
-fn report(spans: usize, outcomes: &[Outcome], skipped: Option<&str>) -> String {
+fn report(data: &str, spans: usize, outcomes: &[Outcome], skipped: Option<&str>) -> String {
     let per_span = |o: &Outcome| o.cpu_seconds * 1e6 / spans as f64;
     let ours = per_span(&outcomes[0]);
     let mut md = format!(
         "### otlp-arrow: flat Parquet writers, CPU per span\n\n\
-         The same {spans} otlp-testkit spans (requests of {SPANS_PER_REQUEST} built into flat rows as the \
-         collector builds them, in Arrow batches of {BATCH_ROWS} rows), written as one Parquet file in row groups \
-         of {} rows by each writer, in the same run. CPU is the writing process's user + system time from the \
+         The same {spans} {data}, written as one Parquet file in row groups of {} rows by each writer, in the \
+         same run. CPU is the writing process's user + system time from the \
          first row in memory to the closed file, the cheapest of {REPEATS} writes; the Python writers run with \
          one thread. The collector's whole embedded default (receiving, checking, building these rows and \
          writing them) has a target of 1.5 CPU-µs per span (issue 12).\n\n\
@@ -240,9 +254,27 @@ fn main() {
     if !filters.is_empty() && !filters.iter().any(|f| "flat_writers".contains(f.as_str())) {
         return;
     }
-    let quick = std::env::var_os("OTLP_BENCH_QUICK").is_some_and(|v| v == "1");
-    let spans = if quick { 20_000 } else { 200_000 };
-    let batches = rows(spans);
+    let (data, batches) = match std::env::var_os(ROWS_ENV) {
+        Some(path) => {
+            let path = Path::new(&path);
+            (
+                format!("trace rows of `{}`", path.display()),
+                rows_of_file(path),
+            )
+        }
+        None => {
+            let quick = std::env::var_os("OTLP_BENCH_QUICK").is_some_and(|v| v == "1");
+            let spans = if quick { 20_000 } else { 200_000 };
+            (
+                format!(
+                    "otlp-testkit spans (requests of {SPANS_PER_REQUEST} built into flat rows as the collector \
+                     builds them, in Arrow batches of {BATCH_ROWS} rows)"
+                ),
+                rows(spans),
+            )
+        }
+    };
+    let spans = batches.iter().map(RecordBatch::num_rows).sum();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let options = ParquetOptions::default();
     let mut outcomes = vec![
@@ -256,7 +288,7 @@ fn main() {
         }
         Err(why) => Some(why),
     };
-    let md = report(spans, &outcomes, skipped.as_deref());
+    let md = report(&data, spans, &outcomes, skipped.as_deref());
     println!("{md}");
     if let Some(notes) = std::env::var_os("OTLP_BENCH_NOTES") {
         let path = Path::new(&notes).join("otlp-arrow-flat-writers.md");

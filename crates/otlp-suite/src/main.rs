@@ -181,7 +181,7 @@ fn log_shutdown(report: &otlp_collector::ShutdownReport) {
         tracing::warn!(
             %signal,
             items,
-            "exporters gave up on these while running, as otelcol_exporter_send_failed_* counted"
+            "accepted but not delivered: exporters gave up on them while running (otelcol_exporter_send_failed_*)"
         );
     }
     if report.delivered_everything() {

@@ -166,8 +166,8 @@ async fn collect(
     }
 }
 
-/// What a shutdown could not deliver, and what the exporters had given up on before it, so that "cleanly" is
-/// said only of a collector that lost nothing.
+/// What a shutdown could not deliver, and what the exporters had given up on before it, so that "everything
+/// accepted was delivered" is said only when it is true.
 fn log_shutdown(report: &otlp_collector::ShutdownReport) {
     for ((component, signal), items) in &report.undelivered {
         if *items > 0 {

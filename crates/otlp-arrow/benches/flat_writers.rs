@@ -6,7 +6,7 @@
 //! The Python peers run in `$OTLP_SUITE_PYTHON`, the venv `cargo xtask setup` makes (pyarrow and duckdb pinned in
 //! `xtask/requirements.txt`); without it they are left out and said to be. Writes
 //! `$OTLP_BENCH_NOTES/otlp-arrow-flat-writers.md` (`cargo xtask bench -p otlp-arrow --bench flat_writers`).
-//! `OTLP_FLAT_WRITERS_ROWS=<file.parquet>` writes the rows of a traces file the file exporter wrote instead.
+//! `OTLP_FLAT_WRITERS_ROWS=<file.parquet>` writes the rows of a file the file exporter wrote instead.
 
 use std::fs::File;
 use std::path::Path;
@@ -16,15 +16,14 @@ use std::time::Duration;
 use arrow::array::RecordBatch;
 use arrow::ipc::writer::FileWriter;
 use otlp_arrow::Signal;
-use otlp_arrow::flat::{FlatBuilder, FlatParquetWriter, ParquetOptions};
+use otlp_arrow::flat::{FlatBuilder, FlatParquetReader, FlatParquetWriter, ParquetOptions};
 use otlp_testkit::Generator;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use prost::Message;
 use rustix::time::{ClockId, clock_gettime};
 
-/// A flat traces Parquet file (as the file exporter writes them) whose rows to write instead of otlp-testkit's,
-/// to measure the writers on one's own data.
+/// A flat Parquet file (as the file exporter writes them, of any signal) whose rows to write instead of
+/// otlp-testkit's traces, to measure the writers on one's own data.
 const ROWS_ENV: &str = "OTLP_FLAT_WRITERS_ROWS";
 /// Spans per request, as the collector receives them from SDKs and `loadgen`.
 const SPANS_PER_REQUEST: usize = 100;
@@ -106,14 +105,26 @@ fn rows(spans: usize) -> Vec<RecordBatch> {
         .collect()
 }
 
-/// The flat trace rows of a Parquet file the file exporter wrote, in batches of [`BATCH_ROWS`].
+/// The flat rows of a Parquet file the file exporter wrote, as otlp-arrow reads them back (its flat schema and
+/// signal restored).
 fn rows_of_file(path: &Path) -> Vec<RecordBatch> {
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|reader| reader.with_batch_size(BATCH_ROWS).build())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let mut reader =
+        FlatParquetReader::new(file).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // The reader's batches leave out the schema's metadata, which says which signal's rows they are.
+    let schema = reader.schema();
+    std::iter::from_fn(|| {
+        reader
+            .next_batch()
+            .and_then(|batch| {
+                batch
+                    .map(|b| b.with_schema(schema.clone()))
+                    .transpose()
+                    .map_err(Into::into)
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    })
+    .collect()
 }
 
 /// The cheapest of [`REPEATS`] writes of `batches` to `path` by `write`.
@@ -128,10 +139,15 @@ fn timed(path: &Path, mut write: impl FnMut(File)) -> (f64, u64) {
     (best, bytes)
 }
 
+/// The signal whose flat schema `batches` have.
+fn signal_of(batches: &[RecordBatch]) -> Signal {
+    otlp_arrow::flat::flat_signal(&batches[0].schema()).expect("rows of a flat schema")
+}
+
 fn ours(batches: &[RecordBatch], dir: &Path, options: ParquetOptions) -> Outcome {
     let (cpu_seconds, bytes) = timed(&dir.join("ours.parquet"), |file| {
         let mut writer =
-            FlatParquetWriter::new(file, Signal::Traces, options).expect("our writer opens");
+            FlatParquetWriter::new(file, signal_of(batches), options).expect("our writer opens");
         for batch in batches {
             writer.write_batch(batch).expect("our writer writes");
         }
@@ -139,7 +155,7 @@ fn ours(batches: &[RecordBatch], dir: &Path, options: ParquetOptions) -> Outcome
     });
     Outcome {
         writer: format!("otlp-arrow `FlatParquetWriter` {}", env!("CARGO_PKG_VERSION")),
-        settings: "the file exporter's defaults: zstd 3, dictionaries, statistics, page index, trace_id bloom filter"
+        settings: "the file exporter's (`ParquetOptions::default()`: zstd 3, dictionaries, statistics, page index, a `trace_id` bloom filter)"
             .into(),
         cpu_seconds,
         bytes,
@@ -148,7 +164,7 @@ fn ours(batches: &[RecordBatch], dir: &Path, options: ParquetOptions) -> Outcome
 
 fn arrow_writer(batches: &[RecordBatch], dir: &Path, options: ParquetOptions) -> Outcome {
     let props = options
-        .writer_properties(Signal::Traces)
+        .writer_properties(signal_of(batches))
         .expect("our writer properties");
     let (cpu_seconds, bytes) = timed(&dir.join("arrow_writer.parquet"), |file| {
         let mut writer = ArrowWriter::try_new(file, batches[0].schema(), Some(props.clone()))
@@ -208,17 +224,28 @@ fn python_peers(
         .collect()
 }
 
-fn report(data: &str, spans: usize, outcomes: &[Outcome], skipped: Option<&str>) -> String {
-    let per_span = |o: &Outcome| o.cpu_seconds * 1e6 / spans as f64;
+fn report(
+    data: &str,
+    signal: Signal,
+    rows: usize,
+    outcomes: &[Outcome],
+    skipped: Option<&str>,
+) -> String {
+    let item = match signal {
+        Signal::Traces => "span",
+        Signal::Metrics => "data point",
+        Signal::Logs => "log record",
+    };
+    let per_span = |o: &Outcome| o.cpu_seconds * 1e6 / rows as f64;
     let ours = per_span(&outcomes[0]);
     let mut md = format!(
-        "### otlp-arrow: flat Parquet writers, CPU per span\n\n\
-         The same {spans} {data}, written as one Parquet file in row groups of {} rows by each writer, in the \
+        "### otlp-arrow: flat Parquet writers, CPU per {item}\n\n\
+         The same {rows} {data}, written as one Parquet file in row groups of {} rows by each writer, in the \
          same run. CPU is the writing process's user + system time from the \
          first row in memory to the closed file, the cheapest of {REPEATS} writes; the Python writers run with \
-         one thread. The collector's whole embedded default (receiving, checking, building these rows and \
+         one thread. The collector's whole embedded default (receiving, checking, building the rows and \
          writing them) has a target of 1.5 CPU-µs per span (issue 12).\n\n\
-         | writer | settings | CPU µs per span | bytes per span | ours is |\n\
+         | writer | settings | CPU µs per {item} | bytes per {item} | ours is |\n\
          |---|---|---:|---:|---|\n",
         ParquetOptions::default().max_row_group_rows,
     );
@@ -233,7 +260,7 @@ fn report(data: &str, spans: usize, outcomes: &[Outcome], skipped: Option<&str>)
             outcome.writer,
             outcome.settings,
             per_span(outcome),
-            outcome.bytes as f64 / spans as f64,
+            outcome.bytes as f64 / rows as f64,
         ));
     }
     if let Some(why) = skipped {
@@ -257,10 +284,7 @@ fn main() {
     let (data, batches) = match std::env::var_os(ROWS_ENV) {
         Some(path) => {
             let path = Path::new(&path);
-            (
-                format!("trace rows of `{}`", path.display()),
-                rows_of_file(path),
-            )
+            (format!("rows of `{}`", path.display()), rows_of_file(path))
         }
         None => {
             let quick = std::env::var_os("OTLP_BENCH_QUICK").is_some_and(|v| v == "1");
@@ -274,7 +298,7 @@ fn main() {
             )
         }
     };
-    let spans = batches.iter().map(RecordBatch::num_rows).sum();
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let options = ParquetOptions::default();
     let mut outcomes = vec![
@@ -288,7 +312,13 @@ fn main() {
         }
         Err(why) => Some(why),
     };
-    let md = report(&data, spans, &outcomes, skipped.as_deref());
+    let md = report(
+        &data,
+        signal_of(&batches),
+        rows,
+        &outcomes,
+        skipped.as_deref(),
+    );
     println!("{md}");
     if let Some(notes) = std::env::var_os("OTLP_BENCH_NOTES") {
         let path = Path::new(&notes).join("otlp-arrow-flat-writers.md");

@@ -290,9 +290,9 @@
 //! Beside the Parquet writers analysts already have, on the same 200 000 rows in the same
 //! run (`cargo bench -p otlp-arrow --bench flat_writers`; docs/benchmarks.md,
 //! "otlp-arrow-flat-writers"), CPU per span from Arrow rows in memory to a closed file:
-//! [`FlatParquetWriter`] 2.1 µs, parquet-rs's `ArrowWriter` with the same settings 2.4,
-//! Arrow C++ (pyarrow, zstd 3) 4.2, or 3.2 without dictionaries and statistics, and
-//! DuckDB (one thread, from its own table) 8.3. Its files are the smallest of them too
+//! [`FlatParquetWriter`] 2.1 µs, parquet-rs's `ArrowWriter` with the same settings 2.3,
+//! Arrow C++ (pyarrow, zstd 3) 4.0, or 3.1 without dictionaries and statistics, and
+//! DuckDB (one thread, from its own table) 7.4. Its files are the smallest of them too
 //! (35.2 bytes per span against 44.8–45.4 for Arrow C++ and 38.5 for DuckDB). On the
 //! 600 000 rows of a file the collector wrote under `otlp-suite loadgen`
 //! (`OTLP_FLAT_WRITERS_ROWS=<file>`): 2.0, 2.3, 3.9 (3.0 plain) and 8.0.

@@ -174,6 +174,8 @@ fn collector_allocations(requests: &[ExportTraceServiceRequest], yaml: &str) -> 
 /// What the flat Parquet path allocates, per span, with `rows_per_write` rows handed over at a time.
 struct FileWrites {
     rows_per_write: usize,
+    /// `ParquetOptions::list_gather_rows` of the writer.
+    list_gather_rows: usize,
     append: f64,
     finish: f64,
     write: f64,
@@ -184,13 +186,16 @@ struct FileWrites {
 /// The file exporter's work without the collector around it: append each request's bytes to a flat builder and hand
 /// the rows to a Parquet writer every `rows_per_write` rows, as `exporter/file/columnar.rs` does. Counted on this
 /// thread over the rounds after a warm-up one.
-fn file_writes(encoded: &[Vec<u8>], rows_per_write: usize) -> FileWrites {
+fn file_writes(encoded: &[Vec<u8>], rows_per_write: usize, list_gather_rows: usize) -> FileWrites {
     use otlp_arrow::Signal;
     use otlp_arrow::flat::{FlatBuilder, FlatParquetWriter, ParquetOptions};
     // Run-end encoded resource and scope attributes, as the exporter builds them for Parquet.
     let mut builder = FlatBuilder::run_encoded(Signal::Traces);
-    let mut writer =
-        FlatParquetWriter::new(std::io::sink(), Signal::Traces, ParquetOptions::default()).unwrap();
+    let options = ParquetOptions {
+        list_gather_rows,
+        ..ParquetOptions::default()
+    };
+    let mut writer = FlatParquetWriter::new(std::io::sink(), Signal::Traces, options).unwrap();
     let (mut append, mut finish, mut write) = (0.0, 0.0, 0.0);
     let mut array_bytes = 0;
     let spans = encoded.len() * SPANS_PER_REQUEST;
@@ -224,6 +229,7 @@ fn file_writes(encoded: &[Vec<u8>], rows_per_write: usize) -> FileWrites {
     let rounds = (ROUNDS - 1) as f64;
     FileWrites {
         rows_per_write,
+        list_gather_rows,
         append: append / rounds,
         finish: finish / rounds,
         write: write / rounds,
@@ -267,15 +273,23 @@ fn main() {
         floor.0, floor.1
     );
 
-    // 2048 is the exporter's PARQUET_ROWS_PER_WRITE.
-    let writes: Vec<FileWrites> = [1024, 2048, 4096, 8192]
-        .into_iter()
-        .map(|rows| file_writes(&encoded, rows))
-        .collect();
+    // The first is the exporter's: PARQUET_ROWS_PER_WRITE, and no gathering. 8192 is the library's gathering.
+    let writes: Vec<FileWrites> = [
+        (1024, 0),
+        (2048, 0),
+        (8192, 0),
+        (1024, 8192),
+        (2048, 8192),
+        (8192, 8192),
+    ]
+    .into_iter()
+    .map(|(rows, gathered)| file_writes(&encoded, rows, gathered))
+    .collect();
     for w in &writes {
         println!(
-            "flat Parquet, {} rows per write: {:.2} append + {:.2} finish + {:.2} write allocations/span, {:.1} MB of arrays",
+            "flat Parquet, {} rows per write, list columns gathered over {}: {:.2} append + {:.2} finish + {:.2} write allocations/span, {:.1} MB of arrays",
             w.rows_per_write,
+            w.list_gather_rows,
             w.append,
             w.finish,
             w.write,
@@ -311,20 +325,25 @@ fn main() {
         note,
         "\nThe file exporter's share, alone: the same requests appended to a flat builder (the resource's and \
          scope's columns run-end encoded) whose rows go to a Parquet writer every N rows, as the exporter does \
-         with N = 2048. Turning rows into arrays (`finish`: a buffer, its `Arc` and a fresh reservation per \
+         with N = 1024 and no gathering (the first row). Turning rows into arrays (`finish`: a buffer, its `Arc` and a fresh reservation per \
          column, and for a run-end encoded column its run array besides) costs the same allocations per write \
          whatever its size, so larger writes allocate less per span; the price is the arrays of a write, which the \
-         builder keeps reserved. The Parquet writer's share changes less with the write's size: parquet-rs computes \
-         the levels of the list columns (events, links), its largest fixed cost per call, once per 8192 rows \
-         gathered over writes.\n\n\
-         | rows per write | append | finish | Parquet write | allocations per span | arrays of one write |\n\
-         |---|---|---|---|---|---|\n"
+         builder keeps reserved. The Parquet writer's largest fixed cost per call is parquet-rs computing the levels of \
+         the list columns (events, links); the library gathers them over 8192 rows by default \
+         (`ParquetOptions::list_gather_rows`), which the exporter turns off for memory \
+         (docs/operations.md, \"Memory\").\n\n\
+         | rows per write | list columns gathered over | append | finish | Parquet write | allocations per span | arrays of one write |\n\
+         |---|---|---|---|---|---|---|\n"
     );
     for w in &writes {
         let _ = writeln!(
             note,
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} MB |",
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} MB |",
             w.rows_per_write,
+            match w.list_gather_rows {
+                0 => "none".to_owned(),
+                rows => format!("{rows} rows"),
+            },
             w.append,
             w.finish,
             w.write,

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-// Not for the allocation count, which the columnar path took to about one per span (docs/benchmarks.md, "Collector:
-// heap allocations per span"), but for resident memory where it is held longest: tail sampling under
+// Not for the allocation count, which the columnar path took from about 30 per span to one or two (docs/benchmarks.md,
+// "Collector: heap allocations per span"), but for resident memory where it is held longest: tail sampling under
 // `loadgen --max` with `decision_wait: 2s` peaked at 123-125 MB with mimalloc and 153-165 MB with glibc's malloc.
 // On the embedded default the two spend the same CPU, and glibc's malloc peaked about 10 MB lower
 // (docs/operations.md, "Memory").

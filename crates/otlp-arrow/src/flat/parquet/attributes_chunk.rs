@@ -42,6 +42,8 @@ pub(super) struct ChunkLimits {
     pub(super) zstd_level: i32,
     /// Whether the row group's offset index (page locations) is written.
     pub(super) offset_index: bool,
+    /// Rows of list columns gathered before parquet-rs computes their levels.
+    pub(super) list_gather_rows: usize,
 }
 
 /// The seven column chunks of one attribute map column in the open row group.

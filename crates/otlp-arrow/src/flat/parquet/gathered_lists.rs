@@ -11,18 +11,17 @@
 //!
 //! The price is memory, and it bounds the gather: the arrays are held a little longer
 //! (about 120 KB per 1000 otlp-testkit spans, never more than [`GATHER_BYTES`]), and while
-//! they are written there is a copy of them and their levels.
-//! On the embedded default under `loadgen --max` (2048 rows a write), gathering 8192 rows
-//! took its allocations per span from 1.55 to 1.00, and its peak resident memory from
-//! 88–98 MB to 100–117 MB (alternating runs); 16 384 rows, 0.98–1.00 and 110–133 MB;
-//! 32 768 rows, 0.96 and 123–130 MB. 4096 rows cost as much memory as 8192.
+//! they are written there is a copy of them and their levels. otlp-suite's file exporter,
+//! whose memory under load is the scarcer resource, gathers nothing
+//! ([`ParquetOptions::list_gather_rows`](super::ParquetOptions::list_gather_rows) 0).
 
 use arrow::array::{Array, ArrayRef};
 use arrow::compute::concat;
 
 use crate::Error;
 
-/// Rows of list columns gathered before their levels are computed.
+/// Rows of list columns gathered before their levels are computed, unless the options say
+/// otherwise.
 pub(super) const GATHER_ROWS: usize = 8192;
 
 /// Memory of the gathered arrays after which their levels are computed, whatever their
@@ -30,15 +29,26 @@ pub(super) const GATHER_ROWS: usize = 8192;
 pub(super) const GATHER_BYTES: usize = 4 << 20;
 
 /// The arrays written to each gathered column since its levels were last computed.
-#[derive(Default)]
 pub(super) struct GatheredLists {
     columns: Vec<Vec<ArrayRef>>,
+    /// Rows gathered after which the levels are computed; 0 computes them on every write.
+    limit: usize,
     rows: usize,
     /// Memory of the gathered arrays' buffers (all of a buffer, where an array is a slice).
     bytes: usize,
 }
 
 impl GatheredLists {
+    /// Gathers up to `limit` rows.
+    pub(super) fn new(limit: usize) -> Self {
+        GatheredLists {
+            columns: Vec::new(),
+            limit,
+            rows: 0,
+            bytes: 0,
+        }
+    }
+
     /// Room for one more column; its slot.
     pub(super) fn add_column(&mut self) -> usize {
         self.columns.push(Vec::new());
@@ -58,7 +68,7 @@ impl GatheredLists {
     }
 
     pub(super) fn full(&self) -> bool {
-        self.rows >= GATHER_ROWS || self.bytes >= GATHER_BYTES
+        self.rows >= self.limit || self.bytes >= GATHER_BYTES
     }
 
     /// Each slot's arrays as one array (`None` where nothing was gathered), every slot
@@ -110,6 +120,29 @@ mod tests {
     }
 
     #[test]
+    fn lists_handed_over_on_every_write_read_back_as_parquet_rs_wrote_them() {
+        for signal in [Signal::Traces, Signal::Metrics] {
+            let requests = testkit(signal, 200, 97);
+            let options = ParquetOptions {
+                list_gather_rows: 0,
+                ..ParquetOptions::default().with_max_row_group_rows(7000)
+            };
+            same_as_arrow_writer(&requests, options);
+        }
+    }
+
+    #[test]
+    fn a_gather_of_no_rows_is_full_after_every_write() {
+        let mut gathered = GatheredLists::new(0);
+        let slot = gathered.add_column();
+        gathered.push(slot, &names(2, 0));
+        gathered.add_rows(2);
+        assert!(gathered.full());
+        let taken = gathered.take_all().expect("one array");
+        assert_eq!(taken[slot].as_ref().map(|array| array.len()), Some(2));
+    }
+
+    #[test]
     fn spans_with_large_events_are_gathered_by_bytes_and_read_back_whole() {
         let mut requests = testkit(Signal::Traces, 6, 500);
         for request in &mut requests {
@@ -142,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_gather_is_full_at_its_rows_or_its_bytes_and_comes_back_as_one_array() {
-        let mut gathered = GatheredLists::default();
+        let mut gathered = GatheredLists::new(GATHER_ROWS);
         let (first, second) = (gathered.add_column(), gathered.add_column());
         let small = names(GATHER_ROWS / 2, 0);
         gathered.push(first, &small);

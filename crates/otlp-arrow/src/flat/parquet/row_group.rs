@@ -111,7 +111,7 @@ impl<W: Write + Send> RowGroupWriter<W> {
         let mut routes = Vec::with_capacity(schema.fields().len());
         let mut attributes = Vec::new();
         let mut dictionaries = Vec::new();
-        let mut gathered = GatheredLists::default();
+        let mut gathered = GatheredLists::new(limits.list_gather_rows);
         let mut next_leaf = 0;
         for (root, field) in schema.fields().iter().enumerate() {
             let start = next_leaf;
@@ -308,8 +308,8 @@ impl<W: Write + Send> RowGroupWriter<W> {
     }
 
     /// Estimated encoded bytes of the open row group. The list columns' gathered arrays
-    /// count once they are written (at most [`GATHER_ROWS`](super::gathered_lists::GATHER_ROWS)
-    /// rows later), so a group cut by bytes may end a little later than `ArrowWriter` ends it.
+    /// count once they are written (at most
+    /// [`ParquetOptions::list_gather_rows`](super::ParquetOptions::list_gather_rows) rows later), so a group cut by bytes may end a little later than `ArrowWriter` ends it.
     pub(super) fn in_progress_size(&self) -> usize {
         let Some((writers, _)) = &self.open else {
             return 0;

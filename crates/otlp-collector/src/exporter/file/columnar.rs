@@ -34,14 +34,21 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60);
 /// changes is memory. Turning rows into arrays costs a fixed number of allocations whatever their number, so larger
 /// writes allocate less per span (`finish`: 0.36 per span at 1024 rows, 0.19 at 2048, 0.05 at 8192; the
 /// `allocations` bench, docs/benchmarks.md) but hold more: the builder keeps a write's capacity reserved, and
-/// parquet-rs's value buffers follow a write's size. Measured on the embedded default under `loadgen --max`, three
-/// alternating runs each, with resource and scope attributes run-end encoded: 1024 rows peaked at 112–115 MB
-/// resident, 4096 at 133–134 MB and 8192 at 148–158 MB, for the same CPU (4.29–4.48, 4.30–4.46 and 4.32–4.57 s per
-/// million spans); memory is the scarcer of the two. 2048 came later, with the Parquet writer gathering list
-/// columns over writes: together they took the default from 1.55 to 1.00 allocations per span and its peak
-/// resident memory from 88–98 to 100–117 MB (six alternating pairs); gathering alone, with 1024-row writes, peaked
-/// at 95–115 MB.
-const PARQUET_ROWS_PER_WRITE: usize = 2048;
+/// parquet-rs's value buffers follow a write's size. The embedded default's budget is 100 MB resident under
+/// `loadgen --max`, and an allocation only matters for the CPU it costs. Measured there (alternating runs), 2048-row
+/// writes with the list columns gathered over 8192 rows (the library's default) peaked at 99–125 MB in 19 runs;
+/// 1024-row writes gathering nothing at 75–103 MB in 20, most of them 88–95. CPU did not move beyond the host's
+/// run-to-run noise (4.7–5.5 and 4.7–5.9 s per million spans), and allocations rose from 1.00 to about 1.5 per span.
+const PARQUET_ROWS_PER_WRITE: usize = 1024;
+
+/// The Parquet layout of the files: the library's, but with list columns handed to parquet-rs on every write rather
+/// than gathered over several (see [`PARQUET_ROWS_PER_WRITE`]).
+fn parquet_options() -> ParquetOptions {
+    ParquetOptions {
+        list_gather_rows: 0,
+        ..ParquetOptions::default()
+    }
+}
 
 /// Counts what goes through, for size-based rotation.
 struct Counting<W> {
@@ -332,7 +339,7 @@ impl ColumnarFileExport {
             format: config.format,
             max_bytes: rotation.max_megabytes.saturating_mul(1024 * 1024),
             max_age,
-            parquet: ParquetOptions::default(),
+            parquet: parquet_options(),
         });
         let signals = Arc::new(Signal::ALL.map(|signal| {
             parking_lot::Mutex::new(SignalFiles {

@@ -309,7 +309,8 @@ impl<W: Write + Send> RowGroupWriter<W> {
 
     /// Estimated encoded bytes of the open row group. The list columns' gathered arrays
     /// count once they are written (at most
-    /// [`ParquetOptions::list_gather_rows`](super::ParquetOptions::list_gather_rows) rows later), so a group cut by bytes may end a little later than `ArrowWriter` ends it.
+    /// [`ParquetOptions::list_gather_rows`](super::ParquetOptions::list_gather_rows) rows
+    /// later), so a group cut by bytes may end a little later than `ArrowWriter` ends it.
     pub(super) fn in_progress_size(&self) -> usize {
         let Some((writers, _)) = &self.open else {
             return 0;

@@ -234,10 +234,30 @@ impl<'a> Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = Result<(u32, Value<'a>), WireError>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.at >= self.bytes.len() {
-            return None;
+        let rest = self.bytes.get(self.at..).filter(|rest| !rest.is_empty())?;
+        // Most fields have a one-byte key (numbers 1 to 15) and are a string, a message or bytes under 128
+        // bytes, or a one-byte varint: read in a few comparisons, before the general step below.
+        if let [key, first, after @ ..] = rest
+            && *key < 0x80
+            && *key >= 0x08
+            && *first < 0x80
+        {
+            let field = u32::from(key >> 3);
+            match key & 7 {
+                2 => {
+                    if let Some(data) = after.get(..usize::from(*first)) {
+                        self.at += 2 + data.len();
+                        return Some(Ok((field, Value::Len(data))));
+                    }
+                }
+                0 => {
+                    self.at += 2;
+                    return Some(Ok((field, Value::Varint(u64::from(*first)))));
+                }
+                _ => {}
+            }
         }
         let item = self.key().and_then(|(field, wire_type)| match wire_type {
             WireType::StartGroup => {
@@ -262,6 +282,92 @@ impl<'a> Iterator for Fields<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use prost::encoding::{DecodeContext, WireType as ProstWireType, decode_key, decode_varint};
+
+    /// The next field as prost's own key, varint and length decoding read it; `None` where prost refuses.
+    fn prost_field<'a>(buf: &mut &'a [u8]) -> Option<(u32, Value<'a>)> {
+        let (field, wire_type) = decode_key(buf).ok()?;
+        let value = match wire_type {
+            ProstWireType::Varint => Value::Varint(decode_varint(buf).ok()?),
+            ProstWireType::SixtyFourBit => {
+                let (word, rest) = buf.split_first_chunk::<8>()?;
+                *buf = rest;
+                Value::Fixed64(u64::from_le_bytes(*word))
+            }
+            ProstWireType::ThirtyTwoBit => {
+                let (word, rest) = buf.split_first_chunk::<4>()?;
+                *buf = rest;
+                Value::Fixed32(u32::from_le_bytes(*word))
+            }
+            ProstWireType::LengthDelimited => {
+                let len = usize::try_from(decode_varint(buf).ok()?).ok()?;
+                let (data, rest) = buf.split_at_checked(len)?;
+                *buf = rest;
+                Value::Len(data)
+            }
+            ProstWireType::StartGroup => {
+                prost::encoding::skip_field(wire_type, field, buf, DecodeContext::default())
+                    .ok()?;
+                Value::Group
+            }
+            ProstWireType::EndGroup => return None,
+        };
+        Some((field, value))
+    }
+
+    /// A field as an encoder writes it (one- or two-byte keys, short and long lengths), so that well-formed
+    /// runs of fields, and not only noise, reach both the short-field step and the general one.
+    fn encoded_field() -> impl Strategy<Value = Vec<u8>> {
+        (1u32..40, 0u8..4, prop::collection::vec(any::<u8>(), 0..140)).prop_map(
+            |(field, kind, data)| {
+                let mut out = Vec::new();
+                let wire_type = [
+                    ProstWireType::Varint,
+                    ProstWireType::SixtyFourBit,
+                    ProstWireType::LengthDelimited,
+                    ProstWireType::ThirtyTwoBit,
+                ][usize::from(kind)];
+                prost::encoding::encode_key(field, wire_type, &mut out);
+                match wire_type {
+                    ProstWireType::Varint => {
+                        prost::encoding::encode_varint((data.len() * data.len()) as u64, &mut out)
+                    }
+                    ProstWireType::SixtyFourBit => out.extend_from_slice(&[7; 8]),
+                    ProstWireType::LengthDelimited => {
+                        prost::encoding::encode_varint(data.len() as u64, &mut out);
+                        out.extend_from_slice(&data);
+                    }
+                    _ => out.extend_from_slice(&[9; 4]),
+                }
+                out
+            },
+        )
+    }
+
+    proptest! {
+        /// Field by field, `Fields` reads what prost reads from the same bytes, and fails where prost fails.
+        #[test]
+        fn fields_are_read_as_prost_reads_them(
+            fields in prop::collection::vec(encoded_field(), 0..6),
+            noise in prop::collection::vec(any::<u8>(), 0..24),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = fields.concat();
+            bytes.extend_from_slice(&noise);
+            let cut = cut.index(bytes.len() + 1);
+            for bytes in [&bytes[..], &bytes[..cut], &noise[..]] {
+                let mut reference = bytes;
+                for field in Fields::new(bytes, RECURSION_LIMIT) {
+                    match (field, prost_field(&mut reference)) {
+                        (Ok(ours), Some(theirs)) => prop_assert_eq!(ours, theirs),
+                        (Err(_), None) => break,
+                        (ours, theirs) => prop_assert!(false, "{:?} against prost's {:?}", ours, theirs),
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn varints_follow_prost() {

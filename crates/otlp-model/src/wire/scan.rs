@@ -102,13 +102,7 @@ fn check(field: u32, value: Value<'_>, kind: Kind, depth: u32) -> Result<(), Wir
         | (Kind::Bytes, Value::Len(_))
         | (Kind::PackedFixed64, Value::Fixed64(_))
         | (Kind::PackedVarint, Value::Varint(_)) => Ok(()),
-        (Kind::Str, Value::Len(bytes)) => {
-            if otlp_simd::utf8::is_valid(bytes) {
-                Ok(())
-            } else {
-                Err(WireError::InvalidUtf8 { field })
-            }
-        }
+        (Kind::Str, Value::Len(bytes)) => utf8(field, bytes),
         (Kind::Msg(schema), Value::Len(bytes)) => validate(bytes, schema, enter(depth)?),
         (Kind::KeyValue, Value::Len(bytes)) => key_value(bytes, enter(depth)?),
         (Kind::AnyValue, Value::Len(bytes)) => any_value(bytes, enter(depth)?),
@@ -214,12 +208,25 @@ fn scan_span(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError>
     let depth = enter(depth)?;
     // Repeated scalar fields: the last occurrence wins, as when decoding.
     let (mut trace_id, mut span_id, mut parent): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
-    validate_with(bytes, &schema::SPAN, depth, |field, value| match field {
-        1 => trace_id = value.bytes(),
-        2 => span_id = value.bytes(),
-        4 => parent = value.bytes(),
-        _ => {}
-    })?;
+    // Spans are most of a trace request's fields: matched by number and wire type at once, not through a
+    // schema lookup and then a check of the kind found.
+    for field in Fields::new(bytes, depth) {
+        match field? {
+            (1, Value::Len(id)) => trace_id = id,
+            (2, Value::Len(id)) => span_id = id,
+            (4, Value::Len(id)) => parent = id,
+            (number @ (3 | 5), Value::Len(text)) => utf8(number, text)?,
+            (6 | 10 | 12 | 14, Value::Varint(_))
+            | (7 | 8, Value::Fixed64(_))
+            | (16, Value::Fixed32(_)) => {}
+            (9, Value::Len(attribute)) => key_value(attribute, enter(depth)?)?,
+            (11, Value::Len(event)) => scan_event(event, enter(depth)?)?,
+            (13, Value::Len(link)) => validate(link, &schema::LINK, enter(depth)?)?,
+            (15, Value::Len(status)) => validate(status, &schema::STATUS, enter(depth)?)?,
+            (field @ 1..=16, _) => return Err(WireError::WrongWireType { field }),
+            (_, _) => unknown(depth)?,
+        }
+    }
     scan.items += 1;
     let valid = trace_id.len() == 16
         && trace_id.iter().any(|b| *b != 0)
@@ -228,6 +235,29 @@ fn scan_span(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError>
         && (parent.is_empty() || parent.len() == 8);
     scan.invalid += usize::from(!valid);
     Ok(())
+}
+
+/// [`validate`] of a span's `Event` (time, name, attributes, dropped count), matched like a span's fields.
+fn scan_event(bytes: &[u8], depth: u32) -> Result<(), WireError> {
+    for field in Fields::new(bytes, depth) {
+        match field? {
+            (1, Value::Fixed64(_)) | (4, Value::Varint(_)) => {}
+            (2, Value::Len(name)) => utf8(2, name)?,
+            (3, Value::Len(attribute)) => key_value(attribute, enter(depth)?)?,
+            (field @ 1..=4, _) => return Err(WireError::WrongWireType { field }),
+            (_, _) => unknown(depth)?,
+        }
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn utf8(field: u32, text: &[u8]) -> Result<(), WireError> {
+    if otlp_simd::utf8::is_valid(text) {
+        Ok(())
+    } else {
+        Err(WireError::InvalidUtf8 { field })
+    }
 }
 
 fn scan_log_record(bytes: &[u8], depth: u32, scan: &mut Scan) -> Result<(), WireError> {

@@ -66,26 +66,6 @@ pub(crate) static RESOURCE: Schema =
     Schema::new(&[(1, KeyValue), (2, Varint), (3, Msg(&ENTITY_REF))]);
 pub(crate) static SCOPE: Schema = Schema::new(&[(1, Str), (2, Str), (3, KeyValue), (4, Varint)]);
 
-pub(crate) static SPAN: Schema = Schema::new(&[
-    (1, Bytes),
-    (2, Bytes),
-    (3, Str),
-    (4, Bytes),
-    (5, Str),
-    (6, Varint),
-    (7, Fixed64),
-    (8, Fixed64),
-    (9, KeyValue),
-    (10, Varint),
-    (11, Msg(&EVENT)),
-    (12, Varint),
-    (13, Msg(&LINK)),
-    (14, Varint),
-    (15, Msg(&STATUS)),
-    (16, Fixed32),
-]);
-pub(crate) static EVENT: Schema =
-    Schema::new(&[(1, Fixed64), (2, Str), (3, KeyValue), (4, Varint)]);
 pub(crate) static LINK: Schema = Schema::new(&[
     (1, Bytes),
     (2, Bytes),

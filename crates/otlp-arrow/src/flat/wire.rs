@@ -11,7 +11,9 @@
 use std::cell::RefCell;
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
-use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, for_each_field, single_field};
+use otlp_model::wire::{
+    Fields, RECURSION_LIMIT, Value, for_each_field, leading_len_field, single_field,
+};
 use prost::Message;
 
 use super::json;
@@ -78,11 +80,17 @@ fn with_value<R>(
 }
 
 /// Reads an `AnyValue` message.
+#[inline(always)]
 fn any_value(bytes: &[u8]) -> Result<Decoded<'_>, Error> {
     // One field, the shape of nearly every value, read without the loop.
     if let Some((number, raw)) = single_field(bytes) {
         return any_value_field(number, raw, ValueRef::Empty);
     }
+    any_value_fields(bytes)
+}
+
+#[inline(never)]
+fn any_value_fields(bytes: &[u8]) -> Result<Decoded<'_>, Error> {
     let mut value = ValueRef::Empty;
     for field in fields(bytes) {
         let (number, raw) = field?;
@@ -114,13 +122,30 @@ fn any_value_field<'a>(
     }))
 }
 
-/// A `KeyValue`: its key, value and `key_strindex`, handed to `push`.
+/// A `KeyValue`: its key, value and `key_strindex`, handed to `push`. Inlined into the loops over attributes,
+/// as the value's [`any_value`] is into it.
+#[inline(always)]
 fn key_value(
+    bytes: &[u8],
+    push: impl FnMut(&str, ValueRef<'_>, i32) -> Result<(), Error>,
+) -> Result<(), Error> {
+    // Nearly every attribute is a key and then a value, each under 128 bytes, which this reads by its shape.
+    if let Some((1, key, rest)) = leading_len_field(bytes)
+        && let Some((2, Value::Len(value))) = single_field(rest)
+    {
+        let key = text(Value::Len(key))?;
+        let mut push = push;
+        return with_value(any_value(value)?, value, |value| push(key, value, 0));
+    }
+    key_value_fields(bytes, push)
+}
+
+#[inline(never)]
+fn key_value_fields(
     bytes: &[u8],
     mut push: impl FnMut(&str, ValueRef<'_>, i32) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let (mut key, mut value, mut strindex, mut values) = ("", None, 0i32, 0usize);
-    // Nearly every attribute is a key and then a value, which this reads by its shape.
     for_each_field(bytes, RECURSION_LIMIT, |field| {
         match field.map_err(malformed)? {
             (1, raw) => key = text(raw)?,

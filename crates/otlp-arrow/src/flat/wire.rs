@@ -12,7 +12,7 @@ use std::cell::RefCell;
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use otlp_model::wire::{
-    Fields, RECURSION_LIMIT, Value, for_each_field, leading_len_field, single_field,
+    Fields, RECURSION_LIMIT, Value, for_each_field, key_then_value, single_field,
 };
 use prost::Message;
 
@@ -127,14 +127,11 @@ fn any_value_field<'a>(
 #[inline(always)]
 fn key_value(
     bytes: &[u8],
-    push: impl FnMut(&str, ValueRef<'_>, i32) -> Result<(), Error>,
+    mut push: impl FnMut(&str, ValueRef<'_>, i32) -> Result<(), Error>,
 ) -> Result<(), Error> {
     // Nearly every attribute is a key and then a value, each under 128 bytes, which this reads by its shape.
-    if let Some((1, key, rest)) = leading_len_field(bytes)
-        && let Some((2, Value::Len(value))) = single_field(rest)
-    {
+    if let Some((key, value)) = key_then_value(bytes) {
         let key = text(Value::Len(key))?;
-        let mut push = push;
         return with_value(any_value(value)?, value, |value| push(key, value, 0));
     }
     key_value_fields(bytes, push)

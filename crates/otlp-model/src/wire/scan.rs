@@ -4,7 +4,7 @@
 
 use super::reader::{Fields, RECURSION_LIMIT, Value, WireError, varint};
 use super::schema::{self, Kind, Schema};
-use super::short::{leading_len_field, single_field};
+use super::short::{key_then_value, single_field};
 use crate::Signal;
 
 /// What a pass over an encoded request found.
@@ -142,9 +142,7 @@ fn validate(bytes: &[u8], schema: &Schema, depth: u32) -> Result<(), WireError> 
 #[inline(always)]
 fn key_value(bytes: &[u8], depth: u32) -> Result<(), WireError> {
     // Nearly every attribute is a key and then a value, each under 128 bytes, which this reads by its shape.
-    if let Some((1, key, rest)) = leading_len_field(bytes)
-        && let Some((2, Value::Len(value))) = single_field(rest)
-    {
+    if let Some((key, value)) = key_then_value(bytes) {
         utf8(1, key)?;
         return any_value(value, enter(depth)?);
     }

@@ -66,6 +66,29 @@ pub fn leading_len_field(bytes: &[u8]) -> Option<(u32, &[u8], &[u8])> {
     Some((field, data, after))
 }
 
+/// A `KeyValue` encoded as its key and then its value, both length-delimited with one-byte keys and lengths, as
+/// SDKs encode nearly every attribute: the key's bytes and the `AnyValue`'s. `None` for any other encoding (a
+/// `key_strindex`, a field sent twice, a long value), which the caller reads with [`Fields`](super::Fields).
+///
+/// ```
+/// use otlp_model::wire::key_then_value;
+///
+/// // Key "k", then an AnyValue holding the string "v".
+/// let bytes = [0x0a, 0x01, b'k', 0x12, 0x03, 0x0a, 0x01, b'v'];
+/// assert_eq!(key_then_value(&bytes), Some((&b"k"[..], &bytes[5..])));
+/// assert_eq!(key_then_value(&bytes[..3]), None); // a key alone
+/// ```
+#[inline(always)]
+pub fn key_then_value(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (1, key, rest) = leading_len_field(bytes)? else {
+        return None;
+    };
+    let (2, Value::Len(value)) = single_field(rest)? else {
+        return None;
+    };
+    Some((key, value))
+}
+
 /// Hands each field of a message to `read`, in order, as [`Fields`] reads them (its first error is the last
 /// field): by shape when the message is a length-delimited field and then one more, the encoding of nearly every
 /// `KeyValue` ([`leading_len_field`], [`single_field`]), else with [`Fields`] at `depth`.
@@ -112,6 +135,9 @@ mod tests {
             let fields: Vec<_> = Fields::new(&bytes, RECURSION_LIMIT).collect();
             if let Some((number, value)) = single_field(&bytes) {
                 prop_assert_eq!(&fields, &vec![Ok((number, value))]);
+            }
+            if let Some((key, value)) = key_then_value(&bytes) {
+                prop_assert_eq!(&fields, &vec![Ok((1, Value::Len(key))), Ok((2, Value::Len(value)))]);
             }
             if let Some((number, data, after)) = leading_len_field(&bytes) {
                 prop_assert_eq!(&fields[0], &Ok((number, Value::Len(data))));

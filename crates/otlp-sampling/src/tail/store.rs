@@ -341,6 +341,36 @@ mod tests {
         assert!(store.sealed.is_empty() && store.cache.is_empty());
     }
 
+    /// Pieces are stored trace by trace, traces in first-seen order and a trace's pieces in request
+    /// order, and come back in request order, whether or not a trace recurs after another began.
+    #[test]
+    fn pieces_are_stored_by_trace_and_returned_in_request_order() {
+        let mut store = SpanStore::new().unwrap();
+        let trace = |n: u8| [n; 16];
+        for (request, stored_order) in [
+            (vec![1, 2, 1, 3, 2], vec![0, 2, 1, 4, 3]),
+            (vec![1, 1, 2, 3, 3], vec![0, 1, 2, 3, 4]),
+            (vec![], vec![]),
+        ] {
+            let pieces: Vec<([u8; 16], usize)> = request
+                .iter()
+                .enumerate()
+                .map(|(index, n)| (trace(*n), index))
+                .collect();
+            let mut calls = Vec::new();
+            let stored = store_by_trace(pieces.clone(), &mut store, |index, _| {
+                calls.push(index);
+                index * 10
+            });
+            assert_eq!(calls, stored_order);
+            let expected: Vec<([u8; 16], usize)> = pieces
+                .iter()
+                .map(|(key, index)| (*key, index * 10))
+                .collect();
+            assert_eq!(stored, expected);
+        }
+    }
+
     #[test]
     fn released_records_out_of_order_free_a_block_only_when_it_is_empty() {
         let mut store = SpanStore::new().unwrap();

@@ -320,14 +320,10 @@ impl DictionaryChunk {
         }
     }
 
-    fn index_width(&self) -> u8 {
-        hybrid::index_width(self.dictionary.len().saturating_sub(1) as u32)
-    }
-
     /// The open page's values as encoded.
     fn open_page_bytes(&self) -> usize {
         if self.dictionary_encoding {
-            self.indices.len() * usize::from(self.index_width()) / 8
+            self.indices.len() * usize::from(self.dictionary.index_width()) / 8
         } else {
             self.plain.len()
         }
@@ -349,7 +345,7 @@ impl DictionaryChunk {
             hybrid::encode_levels(&self.levels, 1, &mut page);
         }
         let encoding = if self.dictionary_encoding {
-            let bit_width = self.index_width();
+            let bit_width = self.dictionary.index_width();
             page.push(bit_width);
             hybrid::encode(&self.indices, bit_width, &mut page);
             Encoding::RLE_DICTIONARY

@@ -202,13 +202,9 @@ impl ByteValues {
         }
     }
 
-    fn index_width(&self) -> u8 {
-        hybrid::index_width(self.dictionary.len().saturating_sub(1) as u32)
-    }
-
     pub(super) fn page_bytes(&self) -> usize {
         if self.dictionary_encoding {
-            self.indices.len() * usize::from(self.index_width()) / 8
+            self.indices.len() * usize::from(self.dictionary.index_width()) / 8
         } else {
             self.plain.len()
         }
@@ -216,7 +212,7 @@ impl ByteValues {
 
     pub(super) fn encode_page(&mut self, out: &mut Vec<u8>) -> Encoding {
         if self.dictionary_encoding {
-            let bit_width = self.index_width();
+            let bit_width = self.dictionary.index_width();
             out.push(bit_width);
             hybrid::encode(&self.indices, bit_width, out);
             self.indices.clear();
@@ -275,6 +271,11 @@ impl Dictionary {
 
     pub(super) fn len(&self) -> usize {
         self.ranges.len()
+    }
+
+    /// Bits of an index into the dictionary as it stands ([`hybrid::index_width`]).
+    pub(super) fn index_width(&self) -> u8 {
+        hybrid::index_width(self.len().saturating_sub(1) as u32)
     }
 
     /// The bytes of the dictionary page so far.

@@ -3,10 +3,31 @@
 
 mod strategies;
 
+use arrow::array::RecordBatch;
 use otlp_arrow::flat::{LogsBuilder, TracesBuilder};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use prost::Message;
 use strategies::{logs, traces};
+
+/// The prost path and the in-place reader give equal rows, or both refuse the request.
+fn agree<E: std::fmt::Debug, F: std::fmt::Debug>(
+    what: &str,
+    expected: Result<RecordBatch, E>,
+    got: Result<RecordBatch, F>,
+) -> Result<(), TestCaseError> {
+    match (expected, got) {
+        (Ok(expected), Ok(got)) => prop_assert_eq!(expected, got, "{}", what),
+        (Err(_), Err(_)) => {}
+        (expected, got) => prop_assert!(
+            false,
+            "{what}: prost path {:?}, in place {:?}",
+            expected.map(|b| b.num_rows()),
+            got.map(|b| b.num_rows())
+        ),
+    }
+    Ok(())
+}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
@@ -17,11 +38,7 @@ proptest! {
         let expected = reference.append_request(&request).and_then(|()| reference.finish());
         let mut in_place = TracesBuilder::new();
         let got = in_place.append_encoded(&request.encode_to_vec()).and_then(|()| in_place.finish());
-        match (expected, got) {
-            (Ok(expected), Ok(got)) => prop_assert_eq!(expected, got),
-            (Err(_), Err(_)) => {}
-            (expected, got) => prop_assert!(false, "prost path {:?}, in place {:?}", expected.map(|b| b.num_rows()), got.map(|b| b.num_rows())),
-        }
+        agree("traces", expected, got)?;
     }
 
     #[test]
@@ -30,11 +47,7 @@ proptest! {
         let expected = reference.append_request(&request).and_then(|()| reference.finish());
         let mut in_place = LogsBuilder::new();
         let got = in_place.append_encoded(&request.encode_to_vec()).and_then(|()| in_place.finish());
-        match (expected, got) {
-            (Ok(expected), Ok(got)) => prop_assert_eq!(expected, got),
-            (Err(_), Err(_)) => {}
-            (expected, got) => prop_assert!(false, "prost path {:?}, in place {:?}", expected.map(|b| b.num_rows()), got.map(|b| b.num_rows())),
-        }
+        agree("logs", expected, got)?;
     }
 
     #[test]
@@ -52,11 +65,7 @@ proptest! {
         let expected = reference.append_request(&decoded).and_then(|()| reference.finish());
         let mut in_place = TracesBuilder::new();
         let got = in_place.append_encoded(&bytes).and_then(|()| in_place.finish());
-        match (expected, got) {
-            (Ok(expected), Ok(got)) => prop_assert_eq!(expected, got),
-            (Err(_), Err(_)) => {}
-            (expected, got) => prop_assert!(false, "prost path {:?}, in place {:?}", expected.map(|b| b.num_rows()), got.map(|b| b.num_rows())),
-        }
+        agree("damaged traces", expected, got)?;
     }
 }
 
@@ -167,28 +176,20 @@ proptest! {
         push_len_field(&mut record, 6, &attribute);
         let logs = wrapped(record, &[2, 2, 1]);
 
-        let expected = ExportTraceServiceRequest::decode(traces.as_slice()).map_err(|e| e.to_string()).and_then(|r| {
-            let mut builder = TracesBuilder::new();
-            builder.append_request(&r).and_then(|()| builder.finish()).map_err(|e| e.to_string())
-        });
+        let mut reference = TracesBuilder::new();
+        let expected = ExportTraceServiceRequest::decode(traces.as_slice())
+            .map_err(|e| e.to_string())
+            .and_then(|r| reference.append_request(&r).and_then(|()| reference.finish()).map_err(|e| e.to_string()));
         let mut in_place = TracesBuilder::new();
         let got = in_place.append_encoded(&traces).and_then(|()| in_place.finish());
-        match (expected, got) {
-            (Ok(expected), Ok(got)) => prop_assert_eq!(expected, got),
-            (Err(_), Err(_)) => {}
-            (expected, got) => prop_assert!(false, "traces: prost {:?}, in place {:?}", expected.map(|b| b.num_rows()), got.map(|b| b.num_rows())),
-        }
+        agree("traces", expected, got)?;
 
-        let expected = ExportLogsServiceRequest::decode(logs.as_slice()).map_err(|e| e.to_string()).and_then(|r| {
-            let mut builder = LogsBuilder::new();
-            builder.append_request(&r).and_then(|()| builder.finish()).map_err(|e| e.to_string())
-        });
+        let mut reference = LogsBuilder::new();
+        let expected = ExportLogsServiceRequest::decode(logs.as_slice())
+            .map_err(|e| e.to_string())
+            .and_then(|r| reference.append_request(&r).and_then(|()| reference.finish()).map_err(|e| e.to_string()));
         let mut in_place = LogsBuilder::new();
         let got = in_place.append_encoded(&logs).and_then(|()| in_place.finish());
-        match (expected, got) {
-            (Ok(expected), Ok(got)) => prop_assert_eq!(expected, got),
-            (Err(_), Err(_)) => {}
-            (expected, got) => prop_assert!(false, "logs: prost {:?}, in place {:?}", expected.map(|b| b.num_rows()), got.map(|b| b.num_rows())),
-        }
+        agree("logs", expected, got)?;
     }
 }

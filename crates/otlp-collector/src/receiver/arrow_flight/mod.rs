@@ -6,7 +6,7 @@ mod config;
 
 pub use config::ArrowFlightReceiverConfig;
 
-use super::{Ingest, RunningReceiver, bind, shutdown_signal};
+use super::{HTTP2_MAX_FRAME, Ingest, RunningReceiver, bind, shutdown_signal};
 use crate::component::{Component, ReceiverContext, ReceiverFactory};
 use crate::pipeline::RefusalKind;
 use crate::telemetry::ReceiverCounters;
@@ -43,6 +43,7 @@ impl ReceiverFactory for Factory {
         let service = FlightServer::new(sink, config.bearer_token.clone()).into_service();
         running.spawn(async move {
             tonic::transport::Server::builder()
+                .max_frame_size(HTTP2_MAX_FRAME)
                 .add_service(service)
                 .serve_with_incoming_shutdown(
                     TcpIncoming::from(listener).with_nodelay(Some(true)),

@@ -4,7 +4,7 @@ use super::{Bound, Decoding, GrpcServerConfig, accept_encoded};
 use crate::Error;
 use crate::auth::AuthenticateLayer;
 use crate::pipeline::{Refusal, RefusalKind};
-use crate::receiver::{Ingest, shutdown_signal};
+use crate::receiver::{HTTP2_MAX_FRAME, Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
 use crate::tls::accept_tls;
 use bytes::{Buf, Bytes};
@@ -81,9 +81,9 @@ impl<R: OtlpRequest> Codec for RequestBytes<R> {
 ///
 /// Taking them out of tonic's buffer without a copy would keep that whole buffer alive for as long as the request
 /// waits in a batch or an exporter queue, and tonic's buffer is larger than the message: it starts at 8 KiB, and
-/// once the first DATA frame (16 KiB) is in, tonic reserves the whole message length on top of it. A 51 KB request
-/// then pins 67 KB, a 500-byte one 8 KiB; under `loadgen --max` that was 54 MB of the embedded default's heap at
-/// its peak (heaptrack). The copy is one memcpy of the message, which the scan reads next anyway.
+/// once the first DATA frame is in, tonic reserves the whole message length on top of it. A 51 KB request sent in
+/// 16 KiB frames then pinned 67 KB, a 500-byte one 8 KiB; under `loadgen --max` that was 54 MB of the embedded
+/// default's heap at its peak (heaptrack). The copy is one memcpy of the message, which the scan reads next anyway.
 struct BytesDecoder {
     messages: MessageBuffers,
 }
@@ -114,16 +114,17 @@ impl MessageBuffers {
 
     /// The capacity tonic's buffer for the next request starts with: room for a request a quarter larger than
     /// the last one, so that it is made once. tonic starts from 8 KiB and grows as the message arrives, and once
-    /// the first DATA frame is in it reserves the whole message length on top of that frame: a 51 KB request was
-    /// three allocations (8 KiB, then the frame, then 67 KB). Requests of one client vary in size, and one a
-    /// little larger than the room still grows the buffer, to twice its size: hence the quarter. (After a
-    /// compressed request the room is for its decompressed length, more than tonic will buffer of the next.)
+    /// the first DATA frame is in it reserves the whole message length on top of that frame: a 51 KB request in
+    /// 16 KiB frames was three allocations (8 KiB, then the frame, then 67 KB), and in one frame it needs twice its
+    /// length. Requests of one client vary in size, and one a little larger than the room still grows the buffer,
+    /// to twice its size: hence the quarter. (After a compressed request the room is for its decompressed length,
+    /// more than tonic will buffer of the next.)
     fn decode_buffer_size(&self) -> usize {
         let last = self.last_len.load(Ordering::Relaxed);
         let message = last + last / 4;
         let first_frame = (GRPC_MESSAGE_HEADER + message).min(H2_DATA_FRAME);
         (first_frame + GRPC_MESSAGE_HEADER + message)
-            .clamp(TONIC_DECODE_BUFFER, MESSAGE_BUFFER_RETAINED)
+            .clamp(TONIC_DECODE_BUFFER, TONIC_BUFFER_LARGEST)
     }
 }
 
@@ -133,8 +134,12 @@ const TONIC_DECODE_BUFFER: usize = 8 * 1024;
 /// gRPC's message prefix: a compression flag and a 4-byte length.
 const GRPC_MESSAGE_HEADER: usize = 5;
 
-/// HTTP/2's default largest DATA frame, what tonic has buffered when it reserves the message length.
-const H2_DATA_FRAME: usize = 16 * 1024;
+/// The most tonic's buffer starts with: room for the largest request whose copy is pooled, after a first frame.
+/// A larger request is rare; the buffer grows for it alone.
+const TONIC_BUFFER_LARGEST: usize = H2_DATA_FRAME + GRPC_MESSAGE_HEADER + MESSAGE_BUFFER_RETAINED;
+
+/// The largest DATA frame a client sends, what tonic has buffered when it reserves the message length.
+const H2_DATA_FRAME: usize = HTTP2_MAX_FRAME as usize;
 
 /// tonic's default; only encoding yields on it, and this codec's decoder never encodes.
 const ENCODE_YIELD_THRESHOLD: usize = 32 * 1024;
@@ -368,6 +373,7 @@ pub(super) async fn serve(
         .keepalive
         .apply(tonic::transport::Server::builder())
         .max_concurrent_streams(config.max_concurrent_streams)
+        .max_frame_size(HTTP2_MAX_FRAME)
         .layer(
             tower::ServiceBuilder::new()
                 .layer(tower::util::MapResponseLayer::new(rewrite_oversized))
@@ -425,8 +431,12 @@ mod tests {
         assert_eq!(messages.decode_buffer_size(), TONIC_DECODE_BUFFER);
         messages.last_len.store(51_000, Ordering::Relaxed);
         let larger = 51_000 + 51_000 / 5;
-        assert!(messages.decode_buffer_size() >= GRPC_MESSAGE_HEADER + H2_DATA_FRAME + larger);
+        let first_frame = (GRPC_MESSAGE_HEADER + larger).min(H2_DATA_FRAME);
+        assert!(messages.decode_buffer_size() >= first_frame + GRPC_MESSAGE_HEADER + larger);
+        // Sent in one frame, an SDK's batch of a few hundred spans needs twice its length.
+        messages.last_len.store(200_000, Ordering::Relaxed);
+        assert!(messages.decode_buffer_size() >= 2 * (GRPC_MESSAGE_HEADER + 200_000));
         messages.last_len.store(10 << 20, Ordering::Relaxed);
-        assert_eq!(messages.decode_buffer_size(), MESSAGE_BUFFER_RETAINED);
+        assert_eq!(messages.decode_buffer_size(), TONIC_BUFFER_LARGEST);
     }
 }

@@ -205,8 +205,10 @@ impl RunningReceiver {
 /// little more, and one frame holds up the connection's other streams until it is through.
 ///
 /// Only clients that read the setting gain: Rust's `h2` (tonic, opentelemetry-otlp) does, grpc-go and grpc-java
-/// send 16 KiB frames whatever a server allows. A frame is no more memory than before: flow control (1 MiB per
-/// connection, hyper's default) bounds what a client may have sent and the receiver not yet read, frames or not.
+/// send 16 KiB frames whatever a server allows. The receiver reserves room for a frame once its header is in, so a
+/// connection may hold a 256 KiB buffer where it held 16 KiB, resident only as the frame's bytes arrive. That is not
+/// the larger reservation: tonic reserves a request's whole stated length (up to `max_recv_msg_size_mib`) on its
+/// first five bytes.
 pub(crate) const HTTP2_MAX_FRAME: u32 = 256 * 1024;
 
 /// Binds the first address `endpoint` resolves to that accepts.

@@ -4,17 +4,40 @@
 mod strategies;
 
 use arrow::array::RecordBatch;
-use otlp_arrow::flat::{LogsBuilder, TracesBuilder};
+use otlp_arrow::flat::FlatBuilder;
+use otlp_arrow::{AnyRequest, Signal};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use prost::Message;
 use strategies::{logs, traces};
 
+/// The rows of an encoded request of `signal` read both ways: decoded by prost and appended, and read in place.
+fn both_ways(
+    signal: Signal,
+    bytes: &[u8],
+) -> (Result<RecordBatch, String>, Result<RecordBatch, String>) {
+    let mut reference = FlatBuilder::new(signal);
+    let expected = AnyRequest::decode(signal, bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|request| {
+            reference
+                .append(&request)
+                .and_then(|()| reference.finish())
+                .map_err(|e| e.to_string())
+        });
+    let mut in_place = FlatBuilder::new(signal);
+    let got = in_place
+        .append_encoded(bytes)
+        .and_then(|()| in_place.finish())
+        .map_err(|e| e.to_string());
+    (expected, got)
+}
+
 /// The prost path and the in-place reader give equal rows, or both refuse the request.
-fn agree<E: std::fmt::Debug, F: std::fmt::Debug>(
+fn agree(
     what: &str,
-    expected: Result<RecordBatch, E>,
-    got: Result<RecordBatch, F>,
+    expected: Result<RecordBatch, String>,
+    got: Result<RecordBatch, String>,
 ) -> Result<(), TestCaseError> {
     match (expected, got) {
         (Ok(expected), Ok(got)) => prop_assert_eq!(expected, got, "{}", what),
@@ -34,19 +57,13 @@ proptest! {
 
     #[test]
     fn traces_in_place_equal_the_prost_path(request in traces()) {
-        let mut reference = TracesBuilder::new();
-        let expected = reference.append_request(&request).and_then(|()| reference.finish());
-        let mut in_place = TracesBuilder::new();
-        let got = in_place.append_encoded(&request.encode_to_vec()).and_then(|()| in_place.finish());
+        let (expected, got) = both_ways(Signal::Traces, &request.encode_to_vec());
         agree("traces", expected, got)?;
     }
 
     #[test]
     fn logs_in_place_equal_the_prost_path(request in logs()) {
-        let mut reference = LogsBuilder::new();
-        let expected = reference.append_request(&request).and_then(|()| reference.finish());
-        let mut in_place = LogsBuilder::new();
-        let got = in_place.append_encoded(&request.encode_to_vec()).and_then(|()| in_place.finish());
+        let (expected, got) = both_ways(Signal::Logs, &request.encode_to_vec());
         agree("logs", expected, got)?;
     }
 
@@ -58,13 +75,10 @@ proptest! {
             bytes[at] = with;
         }
         // The collector reads in place only what the scanner accepted, and the scanner accepts what prost does.
-        let Ok(decoded) = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(bytes.as_slice()) else {
+        if AnyRequest::decode(Signal::Traces, &bytes).is_err() {
             return Ok(());
-        };
-        let mut reference = TracesBuilder::new();
-        let expected = reference.append_request(&decoded).and_then(|()| reference.finish());
-        let mut in_place = TracesBuilder::new();
-        let got = in_place.append_encoded(&bytes).and_then(|()| in_place.finish());
+        }
+        let (expected, got) = both_ways(Signal::Traces, &bytes);
         agree("damaged traces", expected, got)?;
     }
 }
@@ -73,18 +87,12 @@ proptest! {
 fn realistic_requests_in_place_equal_the_prost_path() {
     let mut generator = otlp_testkit::Generator::new(3);
     for _ in 0..5 {
-        let request = generator.traces(500);
-        let mut reference = TracesBuilder::new();
-        reference.append_request(&request).unwrap();
-        let mut in_place = TracesBuilder::new();
-        in_place.append_encoded(&request.encode_to_vec()).unwrap();
-        assert_eq!(reference.finish().unwrap(), in_place.finish().unwrap());
-        let logs = generator.logs(300);
-        let mut reference = LogsBuilder::new();
-        reference.append_request(&logs).unwrap();
-        let mut in_place = LogsBuilder::new();
-        in_place.append_encoded(&logs.encode_to_vec()).unwrap();
-        assert_eq!(reference.finish().unwrap(), in_place.finish().unwrap());
+        let traces = generator.traces(500).encode_to_vec();
+        let (expected, got) = both_ways(Signal::Traces, &traces);
+        assert_eq!(expected.unwrap(), got.unwrap());
+        let logs = generator.logs(300).encode_to_vec();
+        let (expected, got) = both_ways(Signal::Logs, &logs);
+        assert_eq!(expected.unwrap(), got.unwrap());
     }
 }
 
@@ -152,8 +160,6 @@ proptest! {
     fn any_values_with_several_fields_read_as_prost_merges_them(
         fields in prop::collection::vec(any_value_field(), 0..4),
     ) {
-        use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
         use opentelemetry_proto::tonic::logs::v1::LogRecord;
         use opentelemetry_proto::tonic::trace::v1::Span;
 
@@ -176,20 +182,9 @@ proptest! {
         push_len_field(&mut record, 6, &attribute);
         let logs = wrapped(record, &[2, 2, 1]);
 
-        let mut reference = TracesBuilder::new();
-        let expected = ExportTraceServiceRequest::decode(traces.as_slice())
-            .map_err(|e| e.to_string())
-            .and_then(|r| reference.append_request(&r).and_then(|()| reference.finish()).map_err(|e| e.to_string()));
-        let mut in_place = TracesBuilder::new();
-        let got = in_place.append_encoded(&traces).and_then(|()| in_place.finish());
+        let (expected, got) = both_ways(Signal::Traces, &traces);
         agree("traces", expected, got)?;
-
-        let mut reference = LogsBuilder::new();
-        let expected = ExportLogsServiceRequest::decode(logs.as_slice())
-            .map_err(|e| e.to_string())
-            .and_then(|r| reference.append_request(&r).and_then(|()| reference.finish()).map_err(|e| e.to_string()));
-        let mut in_place = LogsBuilder::new();
-        let got = in_place.append_encoded(&logs).and_then(|()| in_place.finish());
+        let (expected, got) = both_ways(Signal::Logs, &logs);
         agree("logs", expected, got)?;
     }
 }

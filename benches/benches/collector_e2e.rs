@@ -1,15 +1,15 @@
 //! The collector as operators run it: the release `otlp-suite` binary on loopback, driven by `otlp-suite loadgen`
 //! (a separate process), with the collector's CPU time and peak memory read from /proc. Three configs: the
 //! embedded default (files), OTLP→OTLP forwarding (to a discarding gRPC sink in this process) and tail sampling
-//! with 10 policies; each at full speed (`--max`) and at a fixed rate. The peer is the floor: prost's decode of
-//! the same kind of requests, measured in this process in the same run; beside it, what receiving alone costs (the
-//! sink driven by the same load, its thread's CPU) and what sending alone costs (`send_floor.rs`). Last, tail
-//! sampling's memory: a `decision_wait` of 30 s at a rate that fills it with about 100,000 spans, the collector's
-//! RSS read while it holds them.
+//! with 10 policies; each at full speed (`--max`) and at a fixed rate, every row in each of [`ROUNDS`] rounds. The
+//! peer is the floor: prost's decode of the same kind of requests, measured in this process in the same run; beside
+//! it, what receiving alone costs (the sink driven by the same load, its thread's CPU) and what sending alone costs
+//! (`send_floor.rs`), both in every round. Last, tail sampling's memory: a `decision_wait` of 30 s at a rate that
+//! fills it with about 100,000 spans, the collector's RSS read while it holds them.
 //!
 //! `cargo xtask bench collector_e2e` builds the release binary and passes it as `OTLP_SUITE_BIN`; run alone,
 //! this builds it with the cargo that built the bench. `OTLP_LOADGEN_BIN` picks another binary for the load
-//! generator (to measure an older collector under today's load). Figures go to
+//! generator (to measure an older collector under today's load), `OTLP_E2E_ROUNDS` the rounds. Figures go to
 //! `$OTLP_BENCH_NOTES/collector-e2e.md`.
 
 #[path = "collector_e2e/send_floor.rs"]
@@ -31,6 +31,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Seconds of load per run.
 const SECONDS: u64 = 10;
+/// Rounds of every row: the host drifts by about 10% from minute to minute, more than most changes this bench is
+/// run to see, so each row is run this many times, interleaved with the others, and reported as the median and
+/// range of its rounds.
+const ROUNDS: usize = 3;
 /// The fixed rate, in spans per second: well below what the slowest config sustains on two cores.
 const FIXED_RATE: u64 = 50_000;
 const SPANS_PER_REQUEST: usize = 100;
@@ -51,6 +55,15 @@ fn quick() -> bool {
 /// Seconds of load per run: [`SECONDS`], 3 in a quick run.
 fn seconds() -> u64 {
     if quick() { 3 } else { SECONDS }
+}
+
+/// Rounds of every row: `OTLP_E2E_ROUNDS`, else [`ROUNDS`], or one in a quick run.
+fn rounds() -> usize {
+    std::env::var("OTLP_E2E_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .filter(|rounds| *rounds > 0)
+        .unwrap_or(if quick() { 1 } else { ROUNDS })
 }
 
 /// The memory scenario's rate and seconds: [`HOLD_RATE`] for [`HOLD_SECONDS`], or in a quick run three times the
@@ -199,6 +212,70 @@ struct Outcome {
     /// The tail sampler's buffered spans the moment the send ended, when asked for.
     held_when_sent: Option<f64>,
     refused: u64,
+}
+
+/// One config under one load, and what each round measured of it.
+struct Row {
+    name: &'static str,
+    /// The pipeline's processors, exporting to the sink; `None` for the embedded default.
+    processors: Option<&'static str>,
+    /// Spans per second, or `None` for `--max`.
+    rate: Option<u64>,
+    /// Runtime worker threads, or `None` for one per core.
+    workers: Option<usize>,
+    outcomes: Vec<Outcome>,
+}
+
+impl Row {
+    fn load(&self) -> String {
+        match (self.rate, self.workers) {
+            (Some(rate), _) => format!("{rate}/s"),
+            (None, None) => "max".to_owned(),
+            (None, Some(workers)) => format!("max, {workers} runtime worker"),
+        }
+    }
+}
+
+/// The median of `values` (0 for none).
+fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    Spread::of(values).median
+}
+
+/// The median and range of one figure over the rounds.
+#[derive(Clone, Copy)]
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(values: impl IntoIterator<Item = f64>) -> Self {
+        let mut values: Vec<f64> = values.into_iter().collect();
+        values.sort_by(f64::total_cmp);
+        let middle = values.len() / 2;
+        let median = match values.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => values[middle],
+            _ => (values[middle - 1] + values[middle]) / 2.0,
+        };
+        Spread {
+            median,
+            min: values.first().copied().unwrap_or(0.0),
+            max: values.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// `median (min–max)` to hundredths, or the median alone when the rounds agree to them (one round).
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if hundredths(self.min) == hundredths(self.max) {
+            write!(f, "{:.2}", self.median)
+        } else {
+            write!(f, "{:.2} ({:.2}–{:.2})", self.median, self.min, self.max)
+        }
+    }
 }
 
 /// Where to read the tail sampler's buffered spans when the send ends.
@@ -552,7 +629,7 @@ fn main() {
     let loadgen =
         std::env::var_os("OTLP_LOADGEN_BIN").map_or_else(|| binary.clone(), PathBuf::from);
     let sink = start_sink();
-    let mut rows = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for (name, processors) in [
         ("embedded default (Parquet files)", None),
         ("OTLP→OTLP forwarding", Some("memory_limiter, batch")),
@@ -564,43 +641,54 @@ fn main() {
         // One worker as well as one per core: on two cores shared with the load generator, the
         // runtime's second worker costs CPU in wake-ups and stealing (docs/operations.md).
         for (rate, workers) in [(None, None), (Some(FIXED_RATE), None), (None, Some(1))] {
+            rows.push(Row {
+                name,
+                processors,
+                rate,
+                workers,
+                outcomes: Vec::new(),
+            });
+        }
+    }
+    let rounds = rounds();
+    let (mut receiving, mut sending) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        for row in &mut rows {
             let (grpc, http, health, metrics) =
                 (free_port(), free_port(), free_port(), free_port());
-            let yaml = match processors {
+            let yaml = match row.processors {
                 None => default_config(&binary, grpc, http, health, metrics),
                 Some(processors) => {
                     pipeline_config(grpc, metrics, processors, sink.port, Duration::from_secs(2))
                 }
             };
-            let running = start_collector(&binary, &yaml, grpc, workers);
+            let running = start_collector(&binary, &yaml, grpc, row.workers);
             let outcome = run_load(
                 &loadgen,
                 grpc,
                 running.child.id(),
-                (rate, seconds()),
+                (row.rate, seconds()),
                 Held::NotAsked,
             );
-            let load = match (rate, workers) {
-                (Some(rate), _) => format!("{rate}/s"),
-                (None, None) => "max".to_owned(),
-                (None, Some(workers)) => format!("max, {workers} runtime worker"),
-            };
             eprintln!(
-                "collector_e2e: {name}, {load}: {:.0} spans/s, {:.2} CPU s per million spans, p99 {:.1} ms, peak RSS {:.0} MB",
+                "collector_e2e: round {round}/{rounds}, {}, {}: {:.0} spans/s, {:.2} CPU s per million spans, p99 {:.1} ms, peak RSS {:.0} MB",
+                row.name,
+                row.load(),
                 outcome.spans_per_second,
                 outcome.cpu_per_million,
                 outcome.p99_ms,
                 outcome.peak_rss as f64 / 1e6
             );
-            rows.push((name, load, outcome));
+            row.outcomes.push(outcome);
         }
+        let received = receive_floor(&loadgen, &sink);
+        eprintln!(
+            "collector_e2e: round {round}/{rounds}, receiving alone (tonic, discarding), --max: {:.0} spans/s, {:.2} CPU s per million spans",
+            received.spans_per_second, received.cpu_per_million
+        );
+        receiving.push(received);
+        sending.push(sending_floor(&sink));
     }
-    let receiving = receive_floor(&loadgen, &sink);
-    eprintln!(
-        "collector_e2e: receiving alone (tonic, discarding), --max: {:.0} spans/s, {:.2} CPU s per million spans",
-        receiving.spans_per_second, receiving.cpu_per_million
-    );
-    let sending = sending_floor(&sink);
     let floor = prost_decode_floor();
     eprintln!("collector_e2e: prost decode floor {floor:.2} CPU s per million spans");
     let holding = hold_spans(&binary, &loadgen, sink.port);
@@ -611,65 +699,77 @@ fn main() {
     let mut note = String::from(
         "### Collector end to end: CPU per million spans, the release binary under loadgen\n\n",
     );
+    let rounds_said = if rounds == 1 {
+        "once".to_owned()
+    } else {
+        format!(
+            "in {rounds} rounds, each running every row once in this order; a row's figures are the medians of its \
+             rounds, its CPU with their range, its peak RSS the highest of them, its refused requests their sum. The \
+             host drifts by about 10% from minute to minute, so one round alone can miss by that much"
+        )
+    };
     let _ = writeln!(
         note,
         "`otlp-suite collect` (release, mimalloc) on loopback, driven by `otlp-suite loadgen` ({SPANS_PER_REQUEST} \
          spans per request, 4 gRPC connections, fresh ids, uncompressed) for {} s per row, on the same two \
-         cores. CPU is the collector's user + system time from /proc/<pid>/stat, until it is idle again; peak RSS is \
-         VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards without decoding. \
-         A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` (docs/operations.md, \
-         \"CPU and threads\"); the other rows, one worker per core. \
+         cores, {rounds_said}. CPU is the collector's user + system time from /proc/<pid>/stat, until it is idle \
+         again; peak RSS is VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards \
+         without decoding. A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
+         (docs/operations.md, \"CPU and threads\"); the other rows, one worker per core. \
          The floor is prost decoding the same kind of requests in one thread, measured in the same run. The last \
-         two rows are what every gRPC collector pays before any OTLP work. Receiving: the sink itself under the same \
-         `--max` load, HTTP/2 and tonic taking the requests and discarding them undecoded, on one thread. Sending: \
-         the first batch the forwarding config sent to the sink, sent to it again and again over HTTP/2 (`h2`, one \
-         request at a time, one thread, its own CPU time).\n",
+         two rows are what every gRPC collector pays before any OTLP work, measured in every round. Receiving: the \
+         sink itself under the same `--max` load, HTTP/2 and tonic taking the requests and discarding them \
+         undecoded, on one thread. Sending: the first batch the forwarding config sent to the sink, sent to it again \
+         and again over HTTP/2 (`h2`, one request at a time, one thread, its own CPU time).\n",
         seconds()
     );
     note.push_str("| config | load | spans/s | CPU s per million spans | vs prost-decode floor | p99 latency | peak RSS | refused requests |\n|---|---|---|---|---|---|---|---|\n");
-    for (name, load, outcome) in &rows {
+    for row in &rows {
+        let cpu = Spread::of(row.outcomes.iter().map(|o| o.cpu_per_million));
         let _ = writeln!(
             note,
-            "| {name} | {load} | {:.0} | {:.2} | {:.1}x | {:.1} ms | {:.0} MB | {} |",
-            outcome.spans_per_second,
-            outcome.cpu_per_million,
-            outcome.cpu_per_million / floor.max(1e-9),
-            outcome.p99_ms,
-            outcome.peak_rss as f64 / 1e6,
-            outcome.refused,
+            "| {} | {} | {:.0} | {cpu} | {:.1}x | {:.1} ms | {:.0} MB | {} |",
+            row.name,
+            row.load(),
+            median(row.outcomes.iter().map(|o| o.spans_per_second)),
+            cpu.median / floor.max(1e-9),
+            median(row.outcomes.iter().map(|o| o.p99_ms)),
+            row.outcomes.iter().map(|o| o.peak_rss).max().unwrap_or(0) as f64 / 1e6,
+            row.outcomes.iter().map(|o| o.refused).sum::<u64>(),
         );
     }
     let _ = writeln!(
         note,
         "| prost decode only (floor) | — | — | {floor:.2} | 1.0x | — | — | — |"
     );
+    let received = Spread::of(receiving.iter().map(|o| o.cpu_per_million));
     let _ = writeln!(
         note,
-        "| receiving only: tonic, discarding undecoded (sink thread) | max | {:.0} | {:.2} | {:.1}x | {:.1} ms | — | {} |",
-        receiving.spans_per_second,
-        receiving.cpu_per_million,
-        receiving.cpu_per_million / floor.max(1e-9),
-        receiving.p99_ms,
-        receiving.refused,
+        "| receiving only: tonic, discarding undecoded (sink thread) | max | {:.0} | {received} | {:.1}x | {:.1} ms | — | {} |",
+        median(receiving.iter().map(|o| o.spans_per_second)),
+        received.median / floor.max(1e-9),
+        median(receiving.iter().map(|o| o.p99_ms)),
+        receiving.iter().map(|o| o.refused).sum::<u64>(),
     );
-    match &sending {
-        Ok((spans, sent)) => {
+    match sending.into_iter().collect::<Result<Vec<_>, String>>() {
+        Ok(sent) => {
+            let spans = sent.first().map_or(0, |(spans, _)| *spans);
+            let cost = Spread::of(sent.iter().map(|(_, s)| s.cpu_per_million));
             let _ = writeln!(
                 note,
-                "| sending only: HTTP/2, the forwarding config's batch of {spans} spans sent again as it was sent (one thread) | max | {:.0} | {:.2} | {:.1}x | — | — | 0 |",
-                sent.spans_per_second,
-                sent.cpu_per_million,
-                sent.cpu_per_million / floor.max(1e-9),
+                "| sending only: HTTP/2, the forwarding config's batch of {spans} spans sent again as it was sent (one thread) | max | {:.0} | {cost} | {:.1}x | — | — | 0 |",
+                median(sent.iter().map(|(_, s)| s.spans_per_second)),
+                cost.median / floor.max(1e-9),
             );
             let _ = writeln!(
                 note,
                 "\nOTLP→OTLP forwarding receives every span and sends it again, so it costs at least receiving only plus \
-                 sending only: {:.2} + {:.2} = {:.2} CPU-seconds per million spans on this machine, before any OTLP \
-                 work (checking the requests, batching, queueing).",
-                receiving.cpu_per_million,
-                sent.cpu_per_million,
+                 sending only: {:.2} + {:.2} = {:.2} CPU-seconds per million spans on this machine (medians), before \
+                 any OTLP work (checking the requests, batching, queueing).",
+                received.median,
+                cost.median,
                 // The sum of the figures as printed, so that the sentence adds up for its reader.
-                hundredths(receiving.cpu_per_million) + hundredths(sent.cpu_per_million),
+                hundredths(received.median) + hundredths(cost.median),
             );
         }
         Err(why) => {

@@ -700,7 +700,7 @@ fn main() {
         "### Collector end to end: CPU per million spans, the release binary under loadgen\n\n",
     );
     let rounds_said = if rounds == 1 {
-        "once".to_owned()
+        "in one round".to_owned()
     } else {
         format!(
             "in {rounds} rounds, each running every row once in this order; a row's figures are the medians of its \
@@ -764,12 +764,13 @@ fn main() {
             let _ = writeln!(
                 note,
                 "\nOTLP→OTLP forwarding receives every span and sends it again, so it costs at least receiving only plus \
-                 sending only: {:.2} + {:.2} = {:.2} CPU-seconds per million spans on this machine (medians), before \
-                 any OTLP work (checking the requests, batching, queueing).",
+                 sending only: {:.2} + {:.2} = {:.2} CPU-seconds per million spans on this machine{}, before any \
+                 OTLP work (checking the requests, batching, queueing).",
                 received.median,
                 cost.median,
                 // The sum of the figures as printed, so that the sentence adds up for its reader.
                 hundredths(received.median) + hundredths(cost.median),
+                if rounds == 1 { "" } else { " (medians)" },
             );
         }
         Err(why) => {

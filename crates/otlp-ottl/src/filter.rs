@@ -4,6 +4,7 @@
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use serde::Deserialize;
@@ -207,82 +208,59 @@ impl Filter {
     ///
     /// The first condition error in `propagate` mode; items not yet visited are kept.
     pub fn filter_traces(&self, request: &mut ExportTraceServiceRequest) -> Result<FilterStats> {
-        let mut stats = FilterStats::default();
+        let mut pass = Pass::new(self.error_mode);
         if !self.handles(Signal::Traces) {
-            return Ok(stats);
+            return pass.finish();
         }
-        let mode = self.error_mode;
         let mut cache = Vec::new();
-        let mut failure: Option<Error> = None;
         request.resource_spans.retain_mut(|rs| {
-            if failure.is_some() {
+            if pass.failed() {
                 return true;
             }
-            if !self.trace_resource.is_empty() {
-                let ctx = TransformContext::for_resource(
-                    ResourceParts {
-                        resource: &mut rs.resource,
-                        schema_url: &mut rs.schema_url,
-                    },
-                    &mut cache,
-                );
-                match self.trace_resource.matches(&ctx, mode, &mut stats.errors) {
-                    Ok(true) => {
-                        stats.resources += 1;
-                        stats.spans += rs
-                            .scope_spans
-                            .iter()
-                            .map(|ss| ss.spans.len())
-                            .sum::<usize>();
-                        return false;
-                    }
-                    Ok(false) => {}
-                    Err(error) => {
-                        failure = Some(error);
-                        return true;
-                    }
-                }
+            let mut resource = ResourceParts {
+                resource: &mut rs.resource,
+                schema_url: &mut rs.schema_url,
+            };
+            if pass.drops_resource(&self.trace_resource, resource.reborrow(), &mut cache) {
+                pass.stats.spans += rs
+                    .scope_spans
+                    .iter()
+                    .map(|ss| ss.spans.len())
+                    .sum::<usize>();
+                return false;
             }
-            let resource = &mut rs.resource;
-            let resource_schema = &mut rs.schema_url;
+            if pass.failed() {
+                return true;
+            }
             rs.scope_spans.retain_mut(|ss| {
-                let scope = &mut ss.scope;
-                let scope_schema = &mut ss.schema_url;
+                let mut scope = ScopeParts {
+                    scope: &mut ss.scope,
+                    schema_url: &mut ss.schema_url,
+                };
                 ss.spans.retain_mut(|span| {
-                    if failure.is_some() {
+                    if pass.failed() {
                         return true;
                     }
                     if !self.span.is_empty() {
-                        if let Some(drop) = self.span.decide_span(span) {
-                            if drop {
-                                stats.spans += 1;
-                                return false;
+                        let drop = match self.span.decide_span(span) {
+                            Some(drop) => drop,
+                            None => {
+                                cache.clear();
+                                let ctx = TransformContext::for_span(
+                                    resource.reborrow(),
+                                    scope.reborrow(),
+                                    span,
+                                    &mut cache,
+                                );
+                                pass.drops(&self.span, &ctx)
                             }
-                        } else {
-                            cache.clear();
-                            let ctx = TransformContext::for_span(
-                                ResourceParts {
-                                    resource: &mut *resource,
-                                    schema_url: &mut *resource_schema,
-                                },
-                                ScopeParts {
-                                    scope: &mut *scope,
-                                    schema_url: &mut *scope_schema,
-                                },
-                                span,
-                                &mut cache,
-                            );
-                            match self.span.matches(&ctx, mode, &mut stats.errors) {
-                                Ok(true) => {
-                                    stats.spans += 1;
-                                    return false;
-                                }
-                                Ok(false) => {}
-                                Err(error) => {
-                                    failure = Some(error);
-                                    return true;
-                                }
-                            }
+                        };
+                        if drop {
+                            pass.stats.spans += 1;
+                            return false;
+                        }
+                        if pass.failed() {
+                            return true;
                         }
                     }
                     if !self.spanevent.is_empty() {
@@ -290,35 +268,21 @@ impl Filter {
                         let mut index = 0;
                         events.retain_mut(|event| {
                             index += 1;
-                            if failure.is_some() {
+                            if pass.failed() {
                                 return true;
                             }
                             cache.clear();
                             let ctx = TransformContext::for_span_event(
-                                ResourceParts {
-                                    resource: &mut *resource,
-                                    schema_url: &mut *resource_schema,
-                                },
-                                ScopeParts {
-                                    scope: &mut *scope,
-                                    schema_url: &mut *scope_schema,
-                                },
+                                resource.reborrow(),
+                                scope.reborrow(),
                                 span,
                                 event,
                                 index - 1,
                                 &mut cache,
                             );
-                            match self.spanevent.matches(&ctx, mode, &mut stats.errors) {
-                                Ok(true) => {
-                                    stats.span_events += 1;
-                                    false
-                                }
-                                Ok(false) => true,
-                                Err(error) => {
-                                    failure = Some(error);
-                                    true
-                                }
-                            }
+                            let drop = pass.drops(&self.spanevent, &ctx);
+                            pass.stats.span_events += usize::from(drop);
+                            !drop
                         });
                         span.events = events;
                     }
@@ -328,10 +292,7 @@ impl Filter {
             });
             !rs.scope_spans.is_empty()
         });
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(stats),
-        }
+        pass.finish()
     }
 
     /// Drops the matching metrics and data points (and resources), then metrics left without
@@ -341,112 +302,76 @@ impl Filter {
     ///
     /// As [`filter_traces`](Self::filter_traces).
     pub fn filter_metrics(&self, request: &mut ExportMetricsServiceRequest) -> Result<FilterStats> {
-        let mut stats = FilterStats::default();
+        let mut pass = Pass::new(self.error_mode);
         if !self.handles(Signal::Metrics) {
-            return Ok(stats);
+            return pass.finish();
         }
-        let mode = self.error_mode;
         let mut cache = Vec::new();
-        let mut failure: Option<Error> = None;
         request.resource_metrics.retain_mut(|rm| {
-            if failure.is_some() {
+            if pass.failed() {
                 return true;
             }
-            if !self.metric_resource.is_empty() {
-                let ctx = TransformContext::for_resource(
-                    ResourceParts {
-                        resource: &mut rm.resource,
-                        schema_url: &mut rm.schema_url,
-                    },
-                    &mut cache,
-                );
-                match self.metric_resource.matches(&ctx, mode, &mut stats.errors) {
-                    Ok(true) => {
-                        stats.resources += 1;
-                        for sm in &rm.scope_metrics {
-                            stats.metrics += sm.metrics.len();
-                            stats.data_points += sm.metrics.iter().map(point_count).sum::<usize>();
-                        }
-                        return false;
-                    }
-                    Ok(false) => {}
-                    Err(error) => {
-                        failure = Some(error);
-                        return true;
-                    }
+            let mut resource = ResourceParts {
+                resource: &mut rm.resource,
+                schema_url: &mut rm.schema_url,
+            };
+            if pass.drops_resource(&self.metric_resource, resource.reborrow(), &mut cache) {
+                for sm in &rm.scope_metrics {
+                    pass.stats.metrics += sm.metrics.len();
+                    pass.stats.data_points += sm.metrics.iter().map(point_count).sum::<usize>();
                 }
+                return false;
             }
-            let resource = &mut rm.resource;
-            let resource_schema = &mut rm.schema_url;
+            if pass.failed() {
+                return true;
+            }
             rm.scope_metrics.retain_mut(|sm| {
-                let scope = &mut sm.scope;
-                let scope_schema = &mut sm.schema_url;
+                let mut scope = ScopeParts {
+                    scope: &mut sm.scope,
+                    schema_url: &mut sm.schema_url,
+                };
                 sm.metrics.retain_mut(|metric| {
-                    if failure.is_some() {
+                    if pass.failed() {
                         return true;
                     }
                     if !self.metric.is_empty() {
                         cache.clear();
                         let ctx = TransformContext::for_metric(
-                            ResourceParts {
-                                resource: &mut *resource,
-                                schema_url: &mut *resource_schema,
-                            },
-                            ScopeParts {
-                                scope: &mut *scope,
-                                schema_url: &mut *scope_schema,
-                            },
+                            resource.reborrow(),
+                            scope.reborrow(),
                             metric,
                             &mut cache,
                         );
-                        match self.metric.matches(&ctx, mode, &mut stats.errors) {
-                            Ok(true) => {
-                                stats.metrics += 1;
-                                stats.data_points += point_count(metric);
-                                return false;
-                            }
-                            Ok(false) => {}
-                            Err(error) => {
-                                failure = Some(error);
-                                return true;
-                            }
+                        if pass.drops(&self.metric, &ctx) {
+                            pass.stats.metrics += 1;
+                            pass.stats.data_points += point_count(metric);
+                            return false;
+                        }
+                        if pass.failed() {
+                            return true;
                         }
                     }
                     if self.datapoint.is_empty() {
                         return true;
                     }
                     retain_points(metric, |metric, point| {
-                        if failure.is_some() {
+                        if pass.failed() {
                             return true;
                         }
                         cache.clear();
                         let ctx = TransformContext::for_data_point(
-                            ResourceParts {
-                                resource: &mut *resource,
-                                schema_url: &mut *resource_schema,
-                            },
-                            ScopeParts {
-                                scope: &mut *scope,
-                                schema_url: &mut *scope_schema,
-                            },
+                            resource.reborrow(),
+                            scope.reborrow(),
                             metric,
                             point,
                             &mut cache,
                         );
-                        match self.datapoint.matches(&ctx, mode, &mut stats.errors) {
-                            Ok(true) => {
-                                stats.data_points += 1;
-                                false
-                            }
-                            Ok(false) => true,
-                            Err(error) => {
-                                failure = Some(error);
-                                true
-                            }
-                        }
+                        let drop = pass.drops(&self.datapoint, &ctx);
+                        pass.stats.data_points += usize::from(drop);
+                        !drop
                     });
                     if point_count(metric) == 0 {
-                        stats.metrics += 1;
+                        pass.stats.metrics += 1;
                         return false;
                     }
                     true
@@ -455,10 +380,7 @@ impl Filter {
             });
             !rm.scope_metrics.is_empty()
         });
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(stats),
-        }
+        pass.finish()
     }
 
     /// Drops the matching log records (and resources), then empty scopes and resources.
@@ -467,89 +389,119 @@ impl Filter {
     ///
     /// As [`filter_traces`](Self::filter_traces).
     pub fn filter_logs(&self, request: &mut ExportLogsServiceRequest) -> Result<FilterStats> {
-        let mut stats = FilterStats::default();
+        let mut pass = Pass::new(self.error_mode);
         if !self.handles(Signal::Logs) {
-            return Ok(stats);
+            return pass.finish();
         }
-        let mode = self.error_mode;
         let mut cache = Vec::new();
-        let mut failure: Option<Error> = None;
         request.resource_logs.retain_mut(|rl| {
-            if failure.is_some() {
+            if pass.failed() {
                 return true;
             }
-            if !self.log_resource.is_empty() {
-                let ctx = TransformContext::for_resource(
-                    ResourceParts {
-                        resource: &mut rl.resource,
-                        schema_url: &mut rl.schema_url,
-                    },
-                    &mut cache,
-                );
-                match self.log_resource.matches(&ctx, mode, &mut stats.errors) {
-                    Ok(true) => {
-                        stats.resources += 1;
-                        stats.log_records += rl
-                            .scope_logs
-                            .iter()
-                            .map(|sl| sl.log_records.len())
-                            .sum::<usize>();
-                        return false;
-                    }
-                    Ok(false) => {}
-                    Err(error) => {
-                        failure = Some(error);
-                        return true;
-                    }
-                }
+            let mut resource = ResourceParts {
+                resource: &mut rl.resource,
+                schema_url: &mut rl.schema_url,
+            };
+            if pass.drops_resource(&self.log_resource, resource.reborrow(), &mut cache) {
+                pass.stats.log_records += rl
+                    .scope_logs
+                    .iter()
+                    .map(|sl| sl.log_records.len())
+                    .sum::<usize>();
+                return false;
             }
-            let resource = &mut rl.resource;
-            let resource_schema = &mut rl.schema_url;
+            if pass.failed() {
+                return true;
+            }
             rl.scope_logs.retain_mut(|sl| {
-                let scope = &mut sl.scope;
-                let scope_schema = &mut sl.schema_url;
+                let mut scope = ScopeParts {
+                    scope: &mut sl.scope,
+                    schema_url: &mut sl.schema_url,
+                };
                 if !self.log_record.is_empty() {
                     sl.log_records.retain_mut(|log| {
-                        if failure.is_some() {
+                        if pass.failed() {
                             return true;
                         }
-                        if let Some(drop) = self.log_record.decide_log(log) {
-                            stats.log_records += usize::from(drop);
-                            return !drop;
-                        }
-                        cache.clear();
-                        let ctx = TransformContext::for_log(
-                            ResourceParts {
-                                resource: &mut *resource,
-                                schema_url: &mut *resource_schema,
-                            },
-                            ScopeParts {
-                                scope: &mut *scope,
-                                schema_url: &mut *scope_schema,
-                            },
-                            log,
-                            &mut cache,
-                        );
-                        match self.log_record.matches(&ctx, mode, &mut stats.errors) {
-                            Ok(true) => {
-                                stats.log_records += 1;
-                                false
+                        let drop = match self.log_record.decide_log(log) {
+                            Some(drop) => drop,
+                            None => {
+                                cache.clear();
+                                let ctx = TransformContext::for_log(
+                                    resource.reborrow(),
+                                    scope.reborrow(),
+                                    log,
+                                    &mut cache,
+                                );
+                                pass.drops(&self.log_record, &ctx)
                             }
-                            Ok(false) => true,
-                            Err(error) => {
-                                failure = Some(error);
-                                true
-                            }
-                        }
+                        };
+                        pass.stats.log_records += usize::from(drop);
+                        !drop
                     });
                 }
                 !sl.log_records.is_empty()
             });
             !rl.scope_logs.is_empty()
         });
-        match failure {
+        pass.finish()
+    }
+}
+
+/// One filtering pass: what it dropped, and the condition error that stopped it in `propagate`
+/// mode. Once stopped, every item not yet visited is kept.
+struct Pass {
+    mode: ErrorMode,
+    stats: FilterStats,
+    failure: Option<Error>,
+}
+
+impl Pass {
+    fn new(mode: ErrorMode) -> Self {
+        Pass {
+            mode,
+            stats: FilterStats::default(),
+            failure: None,
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.failure.is_some()
+    }
+
+    /// Whether `conditions` drop the item of `ctx`. An error that propagates stops the pass and
+    /// keeps the item.
+    fn drops(&mut self, conditions: &AnyOf, ctx: &TransformContext<'_>) -> bool {
+        match conditions.matches(ctx, self.mode, &mut self.stats.errors) {
+            Ok(drop) => drop,
+            Err(error) => {
+                self.failure = Some(error);
+                false
+            }
+        }
+    }
+
+    /// Whether `conditions` drop the whole resource, counted as a dropped resource; its items
+    /// are the caller's to count.
+    fn drops_resource(
+        &mut self,
+        conditions: &AnyOf,
+        resource: ResourceParts<'_>,
+        cache: &mut Vec<KeyValue>,
+    ) -> bool {
+        if conditions.is_empty() {
+            return false;
+        }
+        cache.clear();
+        let drop = self.drops(conditions, &TransformContext::for_resource(resource, cache));
+        self.stats.resources += usize::from(drop);
+        drop
+    }
+
+    fn finish(self) -> Result<FilterStats> {
+        match self.failure {
             Some(error) => Err(error),
-            None => Ok(stats),
+            None => Ok(self.stats),
         }
     }
 }

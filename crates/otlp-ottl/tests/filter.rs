@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::{ScopeSpans, Span};
 use otlp_ottl::{Error, Filter, FilterConfig, Signal};
 use otlp_testkit::{Generator, data_point_count, log_record_count, span_count};
 
@@ -236,6 +236,47 @@ traces:
         f.filter_traces(&mut request),
         Err(Error::Execution { .. })
     ));
+}
+
+/// In `propagate` mode the first error stops the pass: what was dropped before it stays dropped,
+/// the failing item and everything after it are kept, whether or not a condition would match.
+#[test]
+fn propagate_keeps_the_failing_item_and_all_after_it() {
+    let f = filter(
+        r#"
+error_mode: propagate
+traces:
+  span:
+    - 'name == "drop"'
+    - 'attributes["app.cart.items"] + 1 > 2'
+"#,
+    );
+    let span = |name: &str| Span {
+        name: name.into(),
+        ..Default::default()
+    };
+    let mut request = Generator::new(5).traces(1);
+    let scope = &mut request.resource_spans[0].scope_spans[0];
+    scope.spans = vec![span("drop"), span("keep"), span("bad"), span("drop")];
+    scope.spans[1].attributes = kvs(vec![("app.cart.items", i(1))]);
+    let mut later = request.resource_spans[0].clone();
+    later.scope_spans[0].spans = vec![span("drop")];
+    let empty_scope = later.scope_spans[0].clone();
+    later.scope_spans.push(ScopeSpans {
+        spans: Vec::new(),
+        ..empty_scope
+    });
+    request.resource_spans.truncate(1);
+    request.resource_spans[0].scope_spans.truncate(1);
+    request.resource_spans.push(later);
+
+    assert!(matches!(
+        f.filter_traces(&mut request),
+        Err(Error::Execution { .. })
+    ));
+    let names: Vec<String> = spans(&request).into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["keep", "bad", "drop", "drop"]);
+    assert_eq!(request.resource_spans[1].scope_spans.len(), 2);
 }
 
 #[test]

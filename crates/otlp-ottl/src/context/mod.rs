@@ -176,12 +176,32 @@ pub struct ResourceParts<'a> {
     pub schema_url: &'a mut String,
 }
 
+impl ResourceParts<'_> {
+    /// The same parts, borrowed for a shorter while: one context per item under the resource.
+    pub fn reborrow(&mut self) -> ResourceParts<'_> {
+        ResourceParts {
+            resource: &mut *self.resource,
+            schema_url: &mut *self.schema_url,
+        }
+    }
+}
+
 /// The instrumentation scope a statement can reach, with its `schema_url`.
 pub struct ScopeParts<'a> {
     /// `ScopeSpans.scope` (or the metrics/logs equivalent).
     pub scope: &'a mut Option<InstrumentationScope>,
     /// `ScopeSpans.schema_url`.
     pub schema_url: &'a mut String,
+}
+
+impl ScopeParts<'_> {
+    /// The same parts, borrowed for a shorter while: one context per item under the scope.
+    pub fn reborrow(&mut self) -> ScopeParts<'_> {
+        ScopeParts {
+            scope: &mut *self.scope,
+            schema_url: &mut *self.schema_url,
+        }
+    }
 }
 
 /// What a statement runs on: one item, the items above it, and the `cache` map.

@@ -25,33 +25,25 @@ pub(crate) fn traces(
     mut f: impl FnMut(&mut TransformContext<'_>) -> Result<()>,
 ) -> Result<()> {
     for rs in &mut request.resource_spans {
-        let resource = &mut rs.resource;
-        let resource_schema = &mut rs.schema_url;
+        let mut resource = ResourceParts {
+            resource: &mut rs.resource,
+            schema_url: &mut rs.schema_url,
+        };
         if context == ContextKind::Resource {
             cache.clear();
-            f(&mut TransformContext::for_resource(
-                ResourceParts {
-                    resource,
-                    schema_url: resource_schema,
-                },
-                cache,
-            ))?;
+            f(&mut TransformContext::for_resource(resource, cache))?;
             continue;
         }
         for ss in &mut rs.scope_spans {
-            let scope = &mut ss.scope;
-            let scope_schema = &mut ss.schema_url;
+            let mut scope = ScopeParts {
+                scope: &mut ss.scope,
+                schema_url: &mut ss.schema_url,
+            };
             if context == ContextKind::Scope {
                 cache.clear();
                 f(&mut TransformContext::for_scope(
-                    ResourceParts {
-                        resource: &mut *resource,
-                        schema_url: &mut *resource_schema,
-                    },
-                    ScopeParts {
-                        scope,
-                        schema_url: scope_schema,
-                    },
+                    resource.reborrow(),
+                    scope,
                     cache,
                 ))?;
                 continue;
@@ -65,14 +57,8 @@ pub(crate) fn traces(
                     for (index, event) in events.iter_mut().enumerate() {
                         cache.clear();
                         outcome = f(&mut TransformContext::for_span_event(
-                            ResourceParts {
-                                resource: &mut *resource,
-                                schema_url: &mut *resource_schema,
-                            },
-                            ScopeParts {
-                                scope: &mut *scope,
-                                schema_url: &mut *scope_schema,
-                            },
+                            resource.reborrow(),
+                            scope.reborrow(),
                             span,
                             event,
                             index,
@@ -91,14 +77,8 @@ pub(crate) fn traces(
                 }
                 cache.clear();
                 f(&mut TransformContext::for_span(
-                    ResourceParts {
-                        resource: &mut *resource,
-                        schema_url: &mut *resource_schema,
-                    },
-                    ScopeParts {
-                        scope: &mut *scope,
-                        schema_url: &mut *scope_schema,
-                    },
+                    resource.reborrow(),
+                    scope.reborrow(),
                     span,
                     cache,
                 ))?;
@@ -116,33 +96,25 @@ pub(crate) fn metrics(
     mut f: impl FnMut(&mut TransformContext<'_>) -> Result<()>,
 ) -> Result<()> {
     for rm in &mut request.resource_metrics {
-        let resource = &mut rm.resource;
-        let resource_schema = &mut rm.schema_url;
+        let mut resource = ResourceParts {
+            resource: &mut rm.resource,
+            schema_url: &mut rm.schema_url,
+        };
         if context == ContextKind::Resource {
             cache.clear();
-            f(&mut TransformContext::for_resource(
-                ResourceParts {
-                    resource,
-                    schema_url: resource_schema,
-                },
-                cache,
-            ))?;
+            f(&mut TransformContext::for_resource(resource, cache))?;
             continue;
         }
         for sm in &mut rm.scope_metrics {
-            let scope = &mut sm.scope;
-            let scope_schema = &mut sm.schema_url;
+            let mut scope = ScopeParts {
+                scope: &mut sm.scope,
+                schema_url: &mut sm.schema_url,
+            };
             if context == ContextKind::Scope {
                 cache.clear();
                 f(&mut TransformContext::for_scope(
-                    ResourceParts {
-                        resource: &mut *resource,
-                        schema_url: &mut *resource_schema,
-                    },
-                    ScopeParts {
-                        scope,
-                        schema_url: scope_schema,
-                    },
+                    resource.reborrow(),
+                    scope,
                     cache,
                 ))?;
                 continue;
@@ -152,14 +124,8 @@ pub(crate) fn metrics(
                     for_each_point(metric, |metric, point| {
                         cache.clear();
                         f(&mut TransformContext::for_data_point(
-                            ResourceParts {
-                                resource: &mut *resource,
-                                schema_url: &mut *resource_schema,
-                            },
-                            ScopeParts {
-                                scope: &mut *scope,
-                                schema_url: &mut *scope_schema,
-                            },
+                            resource.reborrow(),
+                            scope.reborrow(),
                             metric,
                             point,
                             cache,
@@ -169,14 +135,8 @@ pub(crate) fn metrics(
                 }
                 cache.clear();
                 f(&mut TransformContext::for_metric(
-                    ResourceParts {
-                        resource: &mut *resource,
-                        schema_url: &mut *resource_schema,
-                    },
-                    ScopeParts {
-                        scope: &mut *scope,
-                        schema_url: &mut *scope_schema,
-                    },
+                    resource.reborrow(),
+                    scope.reborrow(),
                     metric,
                     cache,
                 ))?;
@@ -231,33 +191,25 @@ pub(crate) fn logs(
     mut f: impl FnMut(&mut TransformContext<'_>) -> Result<()>,
 ) -> Result<()> {
     for rl in &mut request.resource_logs {
-        let resource = &mut rl.resource;
-        let resource_schema = &mut rl.schema_url;
+        let mut resource = ResourceParts {
+            resource: &mut rl.resource,
+            schema_url: &mut rl.schema_url,
+        };
         if context == ContextKind::Resource {
             cache.clear();
-            f(&mut TransformContext::for_resource(
-                ResourceParts {
-                    resource,
-                    schema_url: resource_schema,
-                },
-                cache,
-            ))?;
+            f(&mut TransformContext::for_resource(resource, cache))?;
             continue;
         }
         for sl in &mut rl.scope_logs {
-            let scope = &mut sl.scope;
-            let scope_schema = &mut sl.schema_url;
+            let mut scope = ScopeParts {
+                scope: &mut sl.scope,
+                schema_url: &mut sl.schema_url,
+            };
             if context == ContextKind::Scope {
                 cache.clear();
                 f(&mut TransformContext::for_scope(
-                    ResourceParts {
-                        resource: &mut *resource,
-                        schema_url: &mut *resource_schema,
-                    },
-                    ScopeParts {
-                        scope,
-                        schema_url: scope_schema,
-                    },
+                    resource.reborrow(),
+                    scope,
                     cache,
                 ))?;
                 continue;
@@ -268,14 +220,8 @@ pub(crate) fn logs(
                 }
                 cache.clear();
                 f(&mut TransformContext::for_log(
-                    ResourceParts {
-                        resource: &mut *resource,
-                        schema_url: &mut *resource_schema,
-                    },
-                    ScopeParts {
-                        scope: &mut *scope,
-                        schema_url: &mut *scope_schema,
-                    },
+                    resource.reborrow(),
+                    scope.reborrow(),
                     log,
                     cache,
                 ))?;

@@ -14,6 +14,7 @@
 //! after `rotation.max_age` (default 1m, so data becomes readable while the collector runs), when the hour
 //! changes, and at shutdown. Batches whose requests arrived as protobuf are read in place into columns.
 
+use super::writer_thread::WriterThreads;
 use super::{FileExporterConfig, FileFormat};
 use crate::exporter::{Delivered, Export, ExportError};
 use crate::{Batch, Signal};
@@ -317,10 +318,11 @@ impl Layout {
     }
 }
 
-/// The columnar file exporter: one writer per signal, each behind its own lock.
+/// The columnar file exporter: one writer per signal, each behind its own lock and written on its own thread.
 pub(super) struct ColumnarFileExport {
     layout: Arc<Layout>,
     signals: Arc<[parking_lot::Mutex<SignalFiles>; 3]>,
+    writers: WriterThreads,
     ager: JoinHandle<()>,
 }
 
@@ -376,6 +378,7 @@ impl ColumnarFileExport {
         ColumnarFileExport {
             layout,
             signals,
+            writers: WriterThreads::default(),
             ager,
         }
     }
@@ -393,12 +396,13 @@ impl Export for ColumnarFileExport {
         let (layout, signals, batch) = (self.layout.clone(), self.signals.clone(), batch.clone());
         // Building columns and compressing is CPU work and the writes are blocking I/O: keep both off the async
         // workers.
-        tokio::task::spawn_blocking(move || {
-            let mut files = signals[batch.signal().index()].lock();
-            layout.write(&mut files, &batch)
-        })
-        .await
-        .map_err(|e| ExportError::retryable(format!("file writer task failed: {e}")))?
+        self.writers
+            .run(batch.signal(), move || {
+                let mut files = signals[batch.signal().index()].lock();
+                layout.write(&mut files, &batch)
+            })
+            .await
+            .ok_or_else(|| ExportError::retryable("the file writer thread failed"))?
     }
 
     async fn flush(&self) -> Result<(), ExportError> {

@@ -7,6 +7,7 @@ mod columnar;
 mod config;
 mod lines;
 mod rotation;
+mod writer_thread;
 
 pub use config::{FileExporterConfig, FileFormat, RotationConfig};
 

@@ -432,9 +432,7 @@ fn every_problem_of_a_config_is_reported_at_once() {
         problems[1].1
     );
     assert!(
-        problems[1]
-            .1
-            .contains("the nearest we have is `attributes`"),
+        problems[1].1.contains("there is no similar one here"),
         "{}",
         problems[1].1
     );

@@ -131,7 +131,7 @@ service:
     assert!(
         lines[0].contains(
             "at `processors.k8sattributes`: unknown processor type `k8sattributes`: an OpenTelemetry Collector \
-             processor that otlp-suite does not have; the nearest we have is `attributes`"
+             processor that otlp-suite does not have; there is no similar one here"
         ),
         "{stderr}"
     );

@@ -167,22 +167,41 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
     }
 }
 
+/// Which of our components does the job of an otelcol component type we lack. A name alone says nothing about a
+/// component's job (`k8sattributes` is not `attributes`), so only these get a suggestion.
+fn in_its_place(section: &str, kind: &str) -> Option<&'static str> {
+    Some(match (section, kind) {
+        ("exporters", "logging") => "use `debug`, which replaced it in otelcol too",
+        ("extensions", "healthcheckv2") => "use `health_check`",
+        ("extensions", "memory_limiter") => "use the `memory_limiter` processor",
+        ("processors", "groupbytrace") => {
+            "use `tail_sampling` with an `always_sample` policy: it holds each trace's spans for its \
+             `decision_wait`, then releases them all"
+        }
+        ("processors", "span") => {
+            "use `transform`: `set(name, Concat([...], \" \"))` names spans from their attributes, \
+             `replace_pattern(name, ...)` rewrites names"
+        }
+        ("processors", "metricstransform") => "use `transform` with `metric_statements`",
+        ("processors", "redaction") => {
+            "use `attributes` (actions `delete`, `hash`) or `transform` (`delete_matching_keys`, `replace_pattern`)"
+        }
+        _ => return None,
+    })
+}
+
 /// The message for a component of `section` (`processors`) whose type `kind` is not among `ours`.
 pub(super) fn unknown_type(section: &str, kind: &str, ours: &[&str]) -> String {
     let singular = section.trim_end_matches('s');
-    let nearest = nearest(kind, ours);
     let supported = ours.join(", ");
     if otelcol_types(section).contains(&kind) {
-        let advice = match nearest {
-            Some(near) => format!("the nearest we have is `{near}`"),
-            None => "there is no similar one here".to_string(),
-        };
+        let advice = in_its_place(section, kind).unwrap_or("there is no similar one here");
         format!(
             "unknown {singular} type `{kind}`: an OpenTelemetry Collector {singular} that otlp-suite does not \
              have; {advice}; supported: {supported}"
         )
     } else {
-        match nearest {
+        match nearest(kind, ours) {
             Some(near) => {
                 format!(
                     "unknown {singular} type `{kind}`; did you mean `{near}`? supported: {supported}"
@@ -242,21 +261,47 @@ mod tests {
     }
 
     #[test]
-    fn an_otelcol_type_we_lack_is_named_so_with_the_nearest_we_have() {
-        let message = unknown_type("processors", "k8sattributes", OURS);
-        assert!(
-            message.contains("an OpenTelemetry Collector processor that otlp-suite does not have"),
-            "{message}"
-        );
-        assert!(
-            message.contains("the nearest we have is `attributes`"),
-            "{message}"
+    fn an_otelcol_type_we_lack_is_named_so_with_what_does_its_job() {
+        let message = unknown_type("exporters", "logging", &["debug", "otlp"]);
+        assert_eq!(
+            message,
+            "unknown exporter type `logging`: an OpenTelemetry Collector exporter that otlp-suite does not have; \
+             use `debug`, which replaced it in otelcol too; supported: debug, otlp"
         );
         let message = unknown_type("processors", "groupbytrace", OURS);
         assert!(
-            message.contains("there is no similar one here"),
+            message.contains("use `tail_sampling` with an `always_sample` policy"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_otelcol_type_we_lack_is_not_matched_to_ours_by_its_name() {
+        // Three edits from `attributes` by name, nothing like it by job: it adds Kubernetes metadata.
+        let message = unknown_type("processors", "k8sattributes", OURS);
+        assert!(
+            message.contains(
+                "an OpenTelemetry Collector processor that otlp-suite does not have; there is no similar one here"
+            ),
+            "{message}"
+        );
+        assert!(!message.contains("`attributes`"), "{message}");
+    }
+
+    #[test]
+    fn every_suggested_replacement_is_an_otelcol_type_we_lack() {
+        for (section, kind) in [
+            ("exporters", "logging"),
+            ("extensions", "healthcheckv2"),
+            ("extensions", "memory_limiter"),
+            ("processors", "groupbytrace"),
+            ("processors", "span"),
+            ("processors", "metricstransform"),
+            ("processors", "redaction"),
+        ] {
+            assert!(in_its_place(section, kind).is_some(), "{section}.{kind}");
+            assert!(otelcol_types(section).contains(&kind), "{section}.{kind}");
+        }
     }
 
     #[test]

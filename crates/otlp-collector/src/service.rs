@@ -196,6 +196,13 @@ impl Collector {
             telemetry,
             shedding,
         } = self;
+        for unset in config.unset_variables() {
+            tracing::warn!(
+                variable = %unset.name,
+                at = %unset.path,
+                "environment variable is not set; using an empty string"
+            );
+        }
         let components = config.components();
         let authenticators = authenticators_of(&config)?;
 

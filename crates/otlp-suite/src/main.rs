@@ -216,6 +216,9 @@ async fn wait_for_signal() {
 fn validate(path: &std::path::Path) -> ExitCode {
     match Config::from_file_with(path, &validation_components()) {
         Ok(config) => {
+            for unset in config.unset_variables() {
+                eprintln!("{}: warning: {unset}", path.display());
+            }
             println!(
                 "{}: valid ({} receivers, {} processors, {} exporters, {} pipelines)",
                 path.display(),

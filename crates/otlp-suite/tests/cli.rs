@@ -218,6 +218,89 @@ fn validate_accepts_the_default_config() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("3 pipelines"));
 }
 
+/// An unset `${env:VAR}` becomes an empty string, as in otelcol, and the operator is told so: by `validate`, and in
+/// the collector's log, which is set up from the config and so only after the config was read.
+#[test]
+fn an_unset_variable_is_a_warning_from_validate_and_from_collect() {
+    let dir = tempfile::tempdir().unwrap();
+    let (grpc, metrics) = (free_port(), free_port());
+    let path = dir.path().join("unset.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:{grpc}" }}
+processors:
+  attributes:
+    actions:
+      - {{ key: deployment.environment, value: "${{env:OTLP_SUITE_TEST_NEVER_SET}}", action: insert }}
+exporters: {{ debug: }}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [attributes], exporters: [debug] }}
+  telemetry:
+    metrics: {{ address: "127.0.0.1:{metrics}" }}
+"#
+        ),
+    )
+    .unwrap();
+    let warning =
+        "environment variable `OTLP_SUITE_TEST_NEVER_SET` is not set; using an empty string";
+
+    let output = otlp_testkit::process::command(BINARY)
+        .env_remove("OTLP_SUITE_TEST_NEVER_SET")
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: at `processors.attributes.actions[0].value`: {warning}"
+        )),
+        "{stderr}"
+    );
+
+    let mut collector = otlp_testkit::process::command(BINARY)
+        .env_remove("OTLP_SUITE_TEST_NEVER_SET")
+        .args(["collect", "--config"])
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the collector did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &collector.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut stderr = String::new();
+    collector
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(collector.wait().unwrap().success(), "{stderr}");
+    assert!(
+        stderr.contains("environment variable is not set; using an empty string")
+            && stderr.contains("variable=OTLP_SUITE_TEST_NEVER_SET")
+            && stderr.contains("at=processors.attributes.actions[0].value"),
+        "{stderr}"
+    );
+}
+
 /// `otlp-suite default-config | head -1`: the reader goes away before the output ends. The command stops quietly and
 /// succeeds, as `cat` would, instead of panicking on the closed pipe.
 #[test]

@@ -4,12 +4,34 @@ use crate::Error;
 use crate::id::join;
 use serde_norway::Value;
 
+/// A `${env:VAR}` without a default whose variable was not set, so it became an empty string, as in otelcol.
+/// Kept with the config rather than logged while it is read: the log is set up from the config, after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsetVariable {
+    /// Where the reference stands (`exporters.otlphttp.headers.api-key`).
+    pub path: String,
+    /// The variable's name.
+    pub name: String,
+}
+
+impl std::fmt::Display for UnsetVariable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "at `{}`: environment variable `{}` is not set; using an empty string",
+            self.path, self.name
+        )
+    }
+}
+
 /// Replaces `${env:VAR}`, `${env:VAR:-default}` and `$$` in every string of the tree. A value that is exactly
-/// one reference is re-read as a YAML scalar so `port: ${env:PORT}` yields a number, as in otelcol.
+/// one reference is re-read as a YAML scalar so `port: ${env:PORT}` yields a number, as in otelcol. References
+/// to unset variables without a default are added to `unset`.
 pub(super) fn expand_env(
     value: &mut Value,
     env: &dyn Fn(&str) -> Option<String>,
     path: &str,
+    unset: &mut Vec<UnsetVariable>,
 ) -> Result<(), Error> {
     match value {
         Value::String(s) => {
@@ -18,7 +40,13 @@ pub(super) fn expand_env(
             }
             let whole_reference =
                 s.starts_with("${") && s.ends_with('}') && s.matches("${").count() == 1;
-            let expanded = expand_string(s, env).map_err(|m| Error::config(path, m))?;
+            let mut unset_names = Vec::new();
+            let expanded =
+                expand_string(s, env, &mut unset_names).map_err(|m| Error::config(path, m))?;
+            unset.extend(unset_names.into_iter().map(|name| UnsetVariable {
+                path: path.to_string(),
+                name,
+            }));
             *value = if whole_reference {
                 match serde_norway::from_str::<Value>(&expanded) {
                     Ok(v @ (Value::Bool(_) | Value::Number(_))) => v,
@@ -30,7 +58,8 @@ pub(super) fn expand_env(
         }
         Value::Sequence(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                expand_env(item, env, &join(path, &i.to_string()))?;
+                // Indexes as serde_path_to_error writes them in the config's other messages: `actions[0]`.
+                expand_env(item, env, &format!("{path}[{i}]"), unset)?;
             }
         }
         Value::Mapping(map) => {
@@ -39,16 +68,21 @@ pub(super) fn expand_env(
                     Value::String(k) => k.clone(),
                     _ => String::new(),
                 };
-                expand_env(item, env, &join(path, &key))?;
+                expand_env(item, env, &join(path, &key), unset)?;
             }
         }
-        Value::Tagged(tagged) => expand_env(&mut tagged.value, env, path)?,
+        Value::Tagged(tagged) => expand_env(&mut tagged.value, env, path, unset)?,
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
     Ok(())
 }
 
-fn expand_string(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+/// `s` expanded; the names of unset variables referenced without a default are added to `unset`.
+fn expand_string(
+    s: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(pos) = rest.find('$') {
@@ -83,12 +117,7 @@ fn expand_string(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
             match (env(name), default) {
                 (Some(v), _) => out.push_str(&v),
                 (None, Some(d)) => out.push_str(d),
-                (None, None) => {
-                    tracing::warn!(
-                        variable = name,
-                        "environment variable is not set; using an empty string"
-                    );
-                }
+                (None, None) => unset.push(name.to_string()),
             }
             rest = &body[end + 1..];
         } else {
@@ -112,33 +141,47 @@ mod tests {
         move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
+    fn expand(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+        expand_string(s, env, &mut Vec::new())
+    }
+
     #[test]
     fn env_substitution() {
         let e = env(&[("HOST", "db"), ("PORT", "4317")]);
-        assert_eq!(
-            expand_string("${env:HOST}:${env:PORT}", &e).unwrap(),
-            "db:4317"
-        );
-        assert_eq!(
-            expand_string("${env:MISSING:-fallback}", &e).unwrap(),
-            "fallback"
-        );
-        assert_eq!(expand_string("cost: $$5", &e).unwrap(), "cost: $5");
-        assert_eq!(expand_string("${env:MISSING}", &e).unwrap(), "");
+        assert_eq!(expand("${env:HOST}:${env:PORT}", &e).unwrap(), "db:4317");
+        assert_eq!(expand("${env:MISSING:-fallback}", &e).unwrap(), "fallback");
+        assert_eq!(expand("cost: $$5", &e).unwrap(), "cost: $5");
+        assert_eq!(expand("${env:MISSING}", &e).unwrap(), "");
+        assert!(expand("${HOST}", &e).unwrap_err().contains("env:HOST"));
         assert!(
-            expand_string("${HOST}", &e)
-                .unwrap_err()
-                .contains("env:HOST")
-        );
-        assert!(
-            expand_string("${file:/x}", &e)
+            expand("${file:/x}", &e)
                 .unwrap_err()
                 .contains("unsupported scheme")
         );
         assert!(
-            expand_string("${env:HOST", &e)
+            expand("${env:HOST", &e)
                 .unwrap_err()
                 .contains("unterminated")
         );
+    }
+
+    #[test]
+    fn an_unset_variable_without_a_default_is_recorded_where_it_stands() {
+        let mut tree: Value = serde_norway::from_str(
+            "exporters:\n  otlphttp:\n    headers:\n      api-key: ${env:API_KEY}\n    endpoint: \"https://${env:HOST}:${env:PORT:-4318}\"\n",
+        )
+        .unwrap();
+        let mut unset = Vec::new();
+        expand_env(&mut tree, &env(&[]), "", &mut unset).unwrap();
+        let messages: Vec<String> = unset.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "at `exporters.otlphttp.headers.api-key`: environment variable `API_KEY` is not set; using an \
+                 empty string",
+                "at `exporters.otlphttp.endpoint`: environment variable `HOST` is not set; using an empty string",
+            ]
+        );
+        assert_eq!(tree["exporters"]["otlphttp"]["endpoint"], "https://:4318");
     }
 }

@@ -24,6 +24,7 @@ mod service;
 mod unknown;
 
 pub use crate::id::{ComponentId, PipelineId};
+pub use env::UnsetVariable;
 
 use crate::component::{ComponentConfig, Components};
 use crate::error::{ConfigProblem, Error};
@@ -103,6 +104,7 @@ pub struct Config {
     /// Pipelines and self-telemetry.
     pub service: ServiceConfig,
     components: Components,
+    unset_variables: Vec<UnsetVariable>,
 }
 
 /// The component sections of a config, in the order they are parsed.
@@ -158,7 +160,8 @@ impl Config {
         if root.is_null() {
             root = Value::Mapping(Mapping::new());
         }
-        env::expand_env(&mut root, env, "")?;
+        let mut unset_variables = Vec::new();
+        env::expand_env(&mut root, env, "", &mut unset_variables)?;
         let Value::Mapping(top) = root else {
             return Err(Error::config(
                 "",
@@ -225,6 +228,7 @@ impl Config {
             extensions,
             service: service.unwrap_or_default(),
             components: components.clone(),
+            unset_variables,
         };
         if service_read {
             config.validate_pipelines(&unreadable, &mut problems);
@@ -246,6 +250,12 @@ impl Config {
     /// The component types this config was parsed with, which build it.
     pub fn components(&self) -> &Components {
         &self.components
+    }
+
+    /// The `${env:VAR}` references without a default whose variable was not set, in the order of the file; each
+    /// became an empty string. The collector logs them as it starts; `otlp-suite validate` prints them.
+    pub fn unset_variables(&self) -> &[UnsetVariable] {
+        &self.unset_variables
     }
 
     /// The checks that span components: pipelines, references, and which signals each processor handles.

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! so `read_parquet('{path}/traces/**/*.parquet', hive_partitioning = true)` in DuckDB (or a Polars or pyarrow
-//! dataset) reads them with no code of ours. A file is written under a hidden `.part-….partial` name in its
+//! dataset) reads them with no code of ours. The partition is the UTC hour of writing, not the items' own times
+//! (late or replayed data goes where it arrived). A file is written under a hidden `.part-….partial` name in its
 //! partition and renamed to its final name once complete (footer written, synced): readers never see a
 //! half-written file, and a collector killed mid-file leaves every completed file readable (the partial one has
 //! no footer and a name no reader's glob matches). A file is completed when it reaches `rotation.max_megabytes`,

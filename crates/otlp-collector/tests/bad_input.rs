@@ -140,6 +140,36 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     );
     assert_good_http_request_works(&url, &mut sent).await;
 
+    // Well-formed JSON with a bad value: the answer says where it is.
+    let bad_trace_id = post(
+        &url,
+        "application/json",
+        None,
+        br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"eee19b7ec3c1b174"}]}]}]}"#
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(bad_trace_id.status(), 400);
+    let json: serde_json::Value = bad_trace_id.json().await.unwrap();
+    assert!(
+        json["message"].as_str().unwrap().contains(
+            "not a valid OTLP/JSON ExportTraceServiceRequest: at \
+             `resourceSpans[0].scopeSpans[0].spans[0].traceId`: "
+        ),
+        "{json}"
+    );
+    let trailing = post(&url, "application/json", None, b"{} {}".to_vec()).await;
+    assert_eq!(trailing.status(), 400);
+    let json: serde_json::Value = trailing.json().await.unwrap();
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("trailing characters"),
+        "{json}"
+    );
+    assert_good_http_request_works(&url, &mut sent).await;
+
     let wrong_type = post(&url, "text/plain", None, b"hello".to_vec()).await;
     assert_eq!(wrong_type.status(), 415);
     let json: serde_json::Value = wrong_type.json().await.unwrap();

@@ -76,12 +76,18 @@ fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
 }
 
 /// Completed flat files under `path`: files still being written are hidden `.part-….partial` files, which are
-/// never read.
+/// never read. A path that is not there, or a directory with nothing to read, is an error that says so (and
+/// whether files are still being written), not an empty summary.
 fn flat_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
-    if !path.is_dir() {
+    let metadata = std::fs::metadata(path).map_err(|e| Error::Inspect {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if !metadata.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
+    let mut being_written = 0usize;
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|e| Error::Inspect {
@@ -97,8 +103,25 @@ fn flat_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
                 .is_some_and(|e| e == "parquet" || e == "arrow")
             {
                 files.push(path);
+            } else if path.extension().is_some_and(|e| e == "partial") {
+                being_written += 1;
             }
         }
+    }
+    if files.is_empty() {
+        let reason = if being_written > 0 {
+            format!(
+                "no completed Parquet or Arrow files yet, {being_written} still being written: the file exporter \
+                 completes a file after `rotation.max_age` (1m by default), at `rotation.max_megabytes`, when the \
+                 hour changes, or when the collector stops"
+            )
+        } else {
+            "no Parquet or Arrow files in this directory or below it".to_string()
+        };
+        return Err(Error::Inspect {
+            path: path.to_path_buf(),
+            reason,
+        });
     }
     files.sort();
     Ok(files)

@@ -569,6 +569,42 @@ fn inspect_summarises_flat_files_prints_a_trace_and_reports_a_corrupt_file() {
     assert!(unreadable.contains("part-2.parquet"), "{stdout}");
 }
 
+/// A mistyped path, and a directory whose files are all still being written (a newcomer running `inspect` right
+/// after sending), each get an error that says so instead of an empty summary.
+#[test]
+fn inspect_explains_a_missing_path_and_a_directory_with_nothing_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    let inspect = |path: &Path| {
+        let output = otlp_testkit::process::command(BINARY)
+            .arg("inspect")
+            .arg(path)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert!(output.stdout.is_empty(), "no summary of nothing");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let missing = dir.path().join("otlp-dat");
+    let stderr = inspect(&missing);
+    assert!(
+        stderr.contains(&format!("{}: No such file or directory", missing.display())),
+        "{stderr}"
+    );
+    let partition = dir.path().join("traces/date=2026-12-05/hour=23");
+    std::fs::create_dir_all(&partition).unwrap();
+    let stderr = inspect(dir.path());
+    assert!(
+        stderr.contains("no Parquet or Arrow files in this directory or below it"),
+        "{stderr}"
+    );
+    std::fs::write(partition.join(".part-1.parquet.partial"), b"PAR1").unwrap();
+    let stderr = inspect(dir.path());
+    assert!(
+        stderr.contains("no completed Parquet or Arrow files yet, 1 still being written"),
+        "{stderr}"
+    );
+}
+
 /// Completed Parquet files under `dir`, and partial ones, recursively.
 fn parquet_files(dir: &Path) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
     let (mut complete, mut partial) = (Vec::new(), Vec::new());

@@ -84,6 +84,13 @@ async fn status_message(response: reqwest::Response) -> String {
     tonic_types::Status::decode(body.as_ref()).unwrap().message
 }
 
+/// The `message` of a JSON answer (a request sent as JSON, or of a content type the receiver does not take).
+async fn json_message(response: reqwest::Response) -> String {
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let json: serde_json::Value = response.json().await.unwrap();
+    json["message"].as_str().unwrap_or_default().to_owned()
+}
+
 async fn assert_good_http_request_works(url: &str, sent: &mut usize) {
     let response = post(
         url,
@@ -129,15 +136,8 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     )
     .await;
     assert_eq!(invalid_json.status(), 400);
-    assert_eq!(invalid_json.headers()["content-type"], "application/json");
-    let json: serde_json::Value = invalid_json.json().await.unwrap();
-    assert!(
-        json["message"]
-            .as_str()
-            .unwrap()
-            .contains("not a valid OTLP/JSON"),
-        "{json}"
-    );
+    let message = json_message(invalid_json).await;
+    assert!(message.contains("not a valid OTLP/JSON"), "{message}");
     assert_good_http_request_works(&url, &mut sent).await;
 
     // Well-formed JSON with a bad value: the answer says where it is.
@@ -150,36 +150,24 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     )
     .await;
     assert_eq!(bad_trace_id.status(), 400);
-    let json: serde_json::Value = bad_trace_id.json().await.unwrap();
+    let message = json_message(bad_trace_id).await;
     assert!(
-        json["message"].as_str().unwrap().contains(
+        message.contains(
             "not a valid OTLP/JSON ExportTraceServiceRequest: at \
              `resourceSpans[0].scopeSpans[0].spans[0].traceId`: "
         ),
-        "{json}"
+        "{message}"
     );
     let trailing = post(&url, "application/json", None, b"{} {}".to_vec()).await;
     assert_eq!(trailing.status(), 400);
-    let json: serde_json::Value = trailing.json().await.unwrap();
-    assert!(
-        json["message"]
-            .as_str()
-            .unwrap()
-            .contains("trailing characters"),
-        "{json}"
-    );
+    let message = json_message(trailing).await;
+    assert!(message.contains("trailing characters"), "{message}");
     assert_good_http_request_works(&url, &mut sent).await;
 
     let wrong_type = post(&url, "text/plain", None, b"hello".to_vec()).await;
     assert_eq!(wrong_type.status(), 415);
-    let json: serde_json::Value = wrong_type.json().await.unwrap();
-    assert!(
-        json["message"]
-            .as_str()
-            .unwrap()
-            .contains("application/x-protobuf"),
-        "{json}"
-    );
+    let message = json_message(wrong_type).await;
+    assert!(message.contains("application/x-protobuf"), "{message}");
     assert_good_http_request_works(&url, &mut sent).await;
 
     let oversized = post(

@@ -12,6 +12,47 @@ fn free_port() -> u16 {
     otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
+/// Waits until the collector accepts connections on `port`.
+fn wait_until_listening(port: u16) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the collector did not start listening on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends the collector SIGTERM, as an operator's `kill` or a container runtime does, and waits for it to drain and
+/// exit: its exit status and its log (stderr, piped).
+fn terminate(collector: &mut std::process::Child) -> (std::process::ExitStatus, String) {
+    let status = Command::new("kill")
+        .args(["-TERM", &collector.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = collector.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the collector did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    collector
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (exit, stderr)
+}
+
 #[test]
 fn validate_names_the_bad_key_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
@@ -272,27 +313,9 @@ service:
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the collector did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let status = Command::new("kill")
-        .args(["-TERM", &collector.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut stderr = String::new();
-    collector
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(collector.wait().unwrap().success(), "{stderr}");
+    wait_until_listening(grpc);
+    let (exit, stderr) = terminate(&mut collector);
+    assert!(exit.success(), "{stderr}");
     assert!(
         stderr.contains("environment variable is not set; using an empty string")
             && stderr.contains("variable=OTLP_SUITE_TEST_NEVER_SET")
@@ -369,14 +392,7 @@ service:
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the collector did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_listening(grpc);
 
     let mut sent = 0;
     for protocol in ["grpc", "http"] {
@@ -419,29 +435,7 @@ service:
         scraped.contains("otelcol_receiver_accepted_spans{receiver=\"otlp\",transport=\"grpc\"}")
     );
 
-    let status = Command::new("kill")
-        .args(["-TERM", &collector.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = collector.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the collector did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    collector
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (exit, stderr) = terminate(&mut collector);
     assert!(exit.success(), "{stderr}");
     assert!(stderr.contains("shut down cleanly"), "{stderr}");
     assert!(
@@ -656,11 +650,7 @@ service:
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "no listener");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_listening(grpc);
     // Load long enough for files to complete by age while one is always open.
     let output = otlp_testkit::process::command(BINARY)
         .args(["loadgen", "--endpoint"])

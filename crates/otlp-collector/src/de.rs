@@ -60,6 +60,89 @@ pub(crate) fn typed<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, 
         } else {
             join(path, &inner)
         };
-        Error::config(full, e.into_inner().to_string())
+        Error::config(full, in_plain_words(e.into_inner().to_string()))
     })
+}
+
+/// serde names Rust's types in its messages (`invalid value: integer `-5`, expected usize`); an operator is told
+/// the range instead.
+fn in_plain_words(message: String) -> String {
+    const TYPES: [(&str, &str); 12] = [
+        ("u8", "a whole number from 0 to 255"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u64", "a whole number, 0 or more"),
+        ("usize", "a whole number, 0 or more"),
+        ("i8", "a whole number from -128 to 127"),
+        ("i16", "a whole number from -32768 to 32767"),
+        ("i32", "a whole number from -2147483648 to 2147483647"),
+        ("i64", "a whole number"),
+        ("isize", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+    ];
+    for (rust, plain) in TYPES {
+        let named = format!("expected {rust}");
+        let Some(at) = message.find(&named) else {
+            continue;
+        };
+        let end = at + named.len();
+        if !message[end..].starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return format!("{}expected {plain}{}", &message[..at], &message[end..]);
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Queue {
+        #[allow(dead_code)]
+        queue_size: usize,
+        #[allow(dead_code)]
+        #[serde(default)]
+        port: u16,
+    }
+
+    fn problem(yaml: &str) -> String {
+        let value: Value = serde_norway::from_str(yaml).unwrap();
+        typed::<Queue>("exporters.otlp.sending_queue", value)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_explained_without_rust_type_names() {
+        let message = problem("queue_size: -5");
+        assert!(
+            message.ends_with(
+                "at `exporters.otlp.sending_queue.queue_size`: invalid value: integer `-5`, expected a whole \
+                 number, 0 or more"
+            ),
+            "{message}"
+        );
+        let message = problem("{queue_size: 1, port: 70000}");
+        assert!(
+            message.ends_with("expected a whole number from 0 to 65535"),
+            "{message}"
+        );
+        let message = problem("{queue_size: many}");
+        assert!(
+            message.ends_with("invalid type: string \"many\", expected a whole number, 0 or more"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn other_messages_are_left_as_they_are() {
+        assert_eq!(
+            in_plain_words("unknown field `queue_sise`, expected one of `queue_size`".to_string()),
+            "unknown field `queue_sise`, expected one of `queue_size`"
+        );
+        assert_eq!(in_plain_words("expected u16s".to_string()), "expected u16s");
+    }
 }

@@ -462,6 +462,12 @@ fn validate(args: &LoadgenArgs) -> Result<(String, reqwest::Url, Pace), Error> {
         argument: "endpoint",
         reason,
     };
+    // `localhost:4317` parses as a URL of scheme `localhost`, and `127.0.0.1:4317` not at all: both mean http.
+    if !endpoint.contains("://") {
+        return Err(invalid(format!(
+            "`{endpoint}` is not a URL; write `http://{endpoint}`"
+        )));
+    }
     let url = reqwest::Url::parse(&endpoint)
         .map_err(|e| invalid(format!("`{endpoint}` is not a URL: {e}")))?;
     if url.scheme() != "http" {
@@ -903,6 +909,18 @@ mod tests {
                 }) => assert_eq!(named, argument),
                 other => panic!("{flags:?}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_host_and_port_without_a_scheme_is_told_to_add_http() {
+        for endpoint in ["localhost:4317", "127.0.0.1:4317"] {
+            let args = parse(&["--endpoint", endpoint]).expect("parses");
+            let error = validate(&args).expect_err("no scheme");
+            assert_eq!(
+                error.to_string(),
+                format!("invalid --endpoint: `{endpoint}` is not a URL; write `http://{endpoint}`")
+            );
         }
     }
 

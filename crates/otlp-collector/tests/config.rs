@@ -264,6 +264,18 @@ fn bad_values_and_references_are_errors() {
         message.contains("must be an http:// or https:// URL"),
         "{message}"
     );
+    // Without a scheme, as an `otlp` (gRPC) endpoint may be written: the same answer, not `http::Uri`'s "invalid
+    // format".
+    let (_, message) = error(&format!(
+        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , otlphttp: {{ endpoint: \"backend:4318\" }} }}{MINIMAL_SERVICE}"
+    ));
+    assert!(
+        message.contains(
+            "endpoint `backend:4318/v1/traces`: must be an http:// or https:// URL with a host, such as \
+             `https://backend:4318`"
+        ),
+        "{message}"
+    );
 
     let (path, message) = error(&format!(
         "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , arrow_flight: {{ endpoint: \"http://x:1\", compression: gzip }} }}{MINIMAL_SERVICE}"

@@ -76,12 +76,17 @@ impl OtlpHttpExporterConfig {
             let url = self.url(signal).ok_or_else(|| {
                 format!("`endpoint` (or `{}_endpoint`) is required", signal.as_str())
             })?;
-            let parsed: http::Uri = url.parse().map_err(|e| format!("endpoint `{url}`: {e}"))?;
-            match parsed.scheme_str() {
-                Some("http" | "https") if parsed.host().is_some() => {}
+            // `http::Uri` says only "invalid format" for `backend:4318/v1/traces`, the common mistake.
+            let parsed: Option<http::Uri> = url.parse().ok();
+            match parsed
+                .as_ref()
+                .and_then(|uri| Some((uri.scheme_str()?, uri.host()?)))
+            {
+                Some(("http" | "https", _)) => {}
                 _ => {
                     return Err(format!(
-                        "endpoint `{url}`: must be an http:// or https:// URL with a host"
+                        "endpoint `{url}`: must be an http:// or https:// URL with a host, such as \
+                         `https://backend:4318`"
                     ));
                 }
             }

@@ -60,8 +60,30 @@ pub(crate) fn typed<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, 
         } else {
             join(path, &inner)
         };
-        Error::config(full, in_plain_words(e.into_inner().to_string()))
+        Error::config(
+            full,
+            with_suggestion(in_plain_words(e.into_inner().to_string())),
+        )
     })
+}
+
+/// serde lists what it expected after an unknown field or variant (`unknown field `queue_sise`, expected one of
+/// `enabled`, `num_consumers`, `queue_size``); the one a typo meant is named at the end.
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))
+    else {
+        return message;
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match crate::config::nearest(unknown, &candidates) {
+        Some(meant) => format!("{message}; did you mean `{meant}`?"),
+        None => message,
+    }
 }
 
 /// serde names Rust's types in its messages (`invalid value: integer `-5`, expected usize`); an operator is told
@@ -134,6 +156,27 @@ mod tests {
         assert!(
             message.ends_with("invalid type: string \"many\", expected a whole number, 0 or more"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_key_or_value_gets_the_one_it_meant() {
+        let message = problem("{queue_sise: 1}");
+        assert!(
+            message.ends_with(
+                "unknown field `queue_sise`, expected `queue_size` or `port`; did you mean `queue_size`?"
+            ),
+            "{message}"
+        );
+        let message = problem("{queue_size: 1, colour: blue}");
+        assert!(!message.contains("did you mean"), "{message}");
+        assert_eq!(
+            with_suggestion(
+                "unknown variant `parquett`, expected one of `json`, `proto`, `parquet`, `arrow`"
+                    .to_string()
+            ),
+            "unknown variant `parquett`, expected one of `json`, `proto`, `parquet`, `arrow`; did you mean \
+             `parquet`?"
         );
     }
 

@@ -22,6 +22,7 @@ mod env;
 mod references;
 mod service;
 mod unknown;
+pub(crate) use unknown::nearest;
 
 pub use crate::id::{ComponentId, PipelineId};
 pub use env::UnsetVariable;

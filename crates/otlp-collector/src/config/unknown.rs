@@ -214,7 +214,7 @@ pub(super) fn unknown_type(section: &str, kind: &str, ours: &[&str]) -> String {
 
 /// The name of `candidates` closest to `name` by edit distance, if close enough to be what was meant: at most a
 /// third of the name's length apart (two edits for short names).
-fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(2);
     candidates
         .iter()

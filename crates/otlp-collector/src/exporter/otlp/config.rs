@@ -117,6 +117,9 @@ pub(crate) fn grpc_endpoint(
         (format!("http://{rest}"), false)
     } else if let Some(rest) = endpoint.strip_prefix("https://") {
         (format!("https://{rest}"), !tls.insecure)
+    } else if let Some(meant) = misspelt_scheme(endpoint) {
+        // Else `http//backend:4317` would be taken for host `http` with a path.
+        return Err(format!("endpoint `{endpoint}`: did you mean `{meant}`?"));
     } else if endpoint.contains("://") {
         return Err(format!(
             "endpoint `{endpoint}`: use host:port, http://host:port or https://host:port"
@@ -132,12 +135,34 @@ pub(crate) fn grpc_endpoint(
     if parsed.host().is_none() {
         return Err(format!("endpoint `{endpoint}` has no host"));
     }
+    // A path would only fail at the first export, as a connection error that names neither the
+    // endpoint nor the mistake.
+    if parsed
+        .path_and_query()
+        .is_some_and(|path| path.as_str() != "/")
+    {
+        return Err(format!(
+            "endpoint `{endpoint}`: a gRPC endpoint has no path; use host:port, \
+             http://host:port or https://host:port"
+        ));
+    }
     let uri = if secure {
         uri
     } else {
         uri.replacen("https://", "http://", 1)
     };
     Ok((uri, secure))
+}
+
+/// `http//host` or `http:/host` as the `http://host` it was meant to be.
+fn misspelt_scheme(endpoint: &str) -> Option<String> {
+    ["https", "http"].into_iter().find_map(|scheme| {
+        let rest = endpoint.strip_prefix(scheme)?;
+        let host = rest.trim_start_matches([':', '/']);
+        let slashed = rest.trim_start_matches(':').starts_with('/');
+        (slashed && !rest.starts_with("://") && !host.is_empty())
+            .then(|| format!("{scheme}://{host}"))
+    })
 }
 
 pub(super) fn metadata(headers: &BTreeMap<String, String>) -> Result<MetadataMap, String> {
@@ -192,5 +217,24 @@ mod tests {
             ("http://backend:4317".into(), false)
         );
         assert!(grpc_endpoint("ftp://backend", &secure).is_err());
+        assert_eq!(
+            grpc_endpoint("https://backend:4317/", &secure).unwrap(),
+            ("https://backend:4317/".to_owned(), true)
+        );
+    }
+
+    #[test]
+    fn a_misspelt_scheme_is_named_instead_of_taken_for_a_host() {
+        let secure = ClientTlsSettings::default();
+        for (typo, meant) in [
+            ("http//backend:4317", "http://backend:4317"),
+            ("http:/backend:4317", "http://backend:4317"),
+            ("https//backend:4317", "https://backend:4317"),
+        ] {
+            let error = grpc_endpoint(typo, &secure).unwrap_err();
+            assert_eq!(error, format!("endpoint `{typo}`: did you mean `{meant}`?"));
+        }
+        let error = grpc_endpoint("backend:4317/v1/traces", &secure).unwrap_err();
+        assert!(error.contains("a gRPC endpoint has no path"), "{error}");
     }
 }

@@ -15,7 +15,8 @@
 //! - a front collector whose `loadbalancing` exporter uses the `fleet` resolver follows a member joining and one
 //!   leaving mid-stream, and loses no span;
 //! - with etcd serving TLS only, demanding client certificates and with authentication on, a member and the
-//!   `fleet` CLI get in with the CA, a client certificate and the password, and are refused without them.
+//!   `fleet` CLI get in with the CA, a client certificate and the password, and are refused without them;
+//! - an etcd that is not running is named as the cause, by `fleet status` and by a member that cannot start.
 
 mod support;
 
@@ -457,11 +458,13 @@ async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
     .await;
     assert_eq!(status["config_version"], 1);
 
-    // A document that validates but cannot start (its metrics port is taken) is rejected by the first member
-    // it reaches, which runs version 1 again; the gate fails and the rollout rolls back by itself.
-    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = busy.local_addr().unwrap().port();
-    let unstartable = FLEET.replace("${env:COLLECTOR_METRICS:-8888}", &port.to_string());
+    // A document that validates but cannot start (its metrics port comes from a variable no member has) is
+    // rejected by the first member it reaches, which runs version 1 again and names the variable; the gate
+    // fails and the rollout rolls back by itself.
+    let unstartable = FLEET.replace(
+        "${env:COLLECTOR_METRICS:-8888}",
+        "${env:FLEET_TEST_METRICS_PORT}",
+    );
     let document = dir.path().join("unstartable.yaml");
     std::fs::write(&document, unstartable).unwrap();
     let output = start(&document).await;
@@ -476,6 +479,13 @@ async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
         .filter(|m| m["config"]["rejected"]["version"] == 2)
         .collect();
     assert_eq!(rejected.len(), 1, "{status:#}");
+    let reason = rejected[0]["config"]["rejected"]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("environment variable `FLEET_TEST_METRICS_PORT` is not set"),
+        "{reason}"
+    );
 
     // Both still serve with the last good config.
     for collector in &collectors {
@@ -484,7 +494,6 @@ async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
         let after = read_spans(&collector.dir.join("fleet.binpb"), false).len();
         assert_eq!(after, before + sent.len(), "{}", collector.log());
     }
-    drop(busy);
     for collector in collectors {
         collector.stop().await;
     }
@@ -887,4 +896,53 @@ async fn a_secured_etcd_admits_members_and_operators_with_certificate_and_passwo
     assert!(plaintext.contains("use https:// endpoints"), "{plaintext}");
 
     collector.stop().await;
+}
+
+/// A fleet whose etcd is not running (or runs on another port) is named as the cause, both to an operator and by a
+/// member that cannot start, instead of a page of transport errors and a hint at TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_etcd_that_is_not_running_is_named_as_the_cause() {
+    let port = || otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free port: {e}"));
+    let nowhere = format!("http://127.0.0.1:{}", port());
+    let expected = format!(
+        "cannot talk to etcd at {nowhere}: connection refused; is etcd running, and listening there?"
+    );
+
+    let operator = fleet_cli(&nowhere, &["status"]).await;
+    assert!(!operator.status.success());
+    let message = String::from_utf8_lossy(&operator.stderr);
+    assert!(message.contains(&expected), "{message}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("member.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "receivers:\n  otlp: {{ protocols: {{ grpc: {{ endpoint: \"127.0.0.1:{grpc}\" }} }} }}\n\
+             exporters:\n  debug: {{}}\n\
+             extensions:\n  fleet: {{ endpoints: [\"{nowhere}\"], member_id: lone, advertise: \"127.0.0.1:{grpc}\" }}\n\
+             service:\n  extensions: [fleet]\n  telemetry: {{ metrics: {{ address: \"127.0.0.1:{metrics}\" }} }}\n  \
+             pipelines:\n    traces: {{ receivers: [otlp], exporters: [debug] }}\n",
+            grpc = port(),
+            metrics = port(),
+        ),
+    )
+    .unwrap();
+    let member = tokio::time::timeout(
+        PATIENCE,
+        tokio::process::Command::from(otlp_testkit::process::command(BINARY))
+            .arg("collect")
+            .arg("--config")
+            .arg(&config)
+            .output(),
+    )
+    .await
+    .expect("a member that cannot reach etcd did not exit")
+    .unwrap();
+    assert!(!member.status.success());
+    let log = String::from_utf8_lossy(&member.stderr);
+    assert!(
+        log.contains(&format!("extensions.fleet: {expected}")),
+        "{log}"
+    );
 }

@@ -13,7 +13,7 @@ use otlp_control::{Applied, ConfigFollower, MemberRecord, Registration};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{FleetConfig, FleetError, connect, load, validate_document};
+use super::{FleetConfig, FleetError, connect, explain, load, validate_document};
 
 /// Where the agent hands validated documents (merged with this member's `fleet` settings) to the reloader.
 pub(crate) type AppliedSender = Arc<watch::Sender<Option<Arc<Applied<String>>>>>;
@@ -63,7 +63,9 @@ impl Agent {
                     ttl: settings.lease_ttl,
                 },
             )
-            .await?;
+            .await
+            // The connection is made lazily, so this is where an unreachable etcd shows.
+            .map_err(|error| explain(error.into(), &settings.endpoints, settings.tls.as_ref()))?;
         let record = registration.record();
         let targets = fleet.watch_target(&settings.member_id).await?;
         let local = (extension_id.to_owned(), settings.clone());

@@ -78,6 +78,14 @@ pub fn explain(error: FleetError, endpoints: &[String], tls: Option<&EtcdTlsConf
     if !transport {
         return error;
     }
+    if refused(etcd) {
+        // A TLS hint would send the operator the wrong way, and the transport's own message is a
+        // page of nested debug output.
+        return FleetError::Refused {
+            endpoints: endpoints.join(","),
+            source: Box::new(error),
+        };
+    }
     let plaintext = endpoints.iter().any(|e| !e.starts_with("https://"));
     let hint = match tls {
         _ if plaintext => {
@@ -98,4 +106,25 @@ pub fn explain(error: FleetError, endpoints: &[String], tls: Option<&EtcdTlsConf
         hint,
         source: Box::new(error),
     }
+}
+
+/// Whether the connection was refused: nothing listens at the address.
+fn refused(error: &etcd_client::Error) -> bool {
+    // etcd-client's error does not expose its cause as a `source`.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = match error {
+        etcd_client::Error::TransportError(transport) => Some(transport),
+        etcd_client::Error::IoError(io) => Some(io),
+        etcd_client::Error::GRpcStatus(status) => Some(status),
+        _ => None,
+    };
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }

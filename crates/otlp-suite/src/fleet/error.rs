@@ -19,6 +19,16 @@ pub enum FleetError {
         /// The failure.
         source: Box<FleetError>,
     },
+    /// Nothing listened at any endpoint: etcd is not running there, or runs on another port.
+    #[error(
+        "cannot talk to etcd at {endpoints}: connection refused; is etcd running, and listening there?"
+    )]
+    Refused {
+        /// The endpoints tried, comma-separated.
+        endpoints: String,
+        /// The failure.
+        source: Box<FleetError>,
+    },
     /// A TLS file could not be read.
     #[error("cannot read {path}: {source}")]
     ReadFile {

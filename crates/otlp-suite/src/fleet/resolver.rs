@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::config::{EtcdTlsConfig, default_prefix};
-use super::connect;
+use super::{connect, explain};
 
 /// `resolver.fleet` of a `loadbalancing` exporter: which fleet, and which of its members.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -95,7 +95,10 @@ async fn follow(config: FleetResolverConfig, sender: watch::Sender<Arc<[Endpoint
         )
         .await;
         let watching = match connected {
-            Ok(fleet) => fleet.watch_members().await.map_err(Into::into),
+            Ok(fleet) => fleet
+                .watch_members()
+                .await
+                .map_err(|error| explain(error.into(), &config.endpoints, config.tls.as_ref())),
             Err(error) => Err(error),
         };
         match watching {

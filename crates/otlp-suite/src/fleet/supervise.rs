@@ -77,7 +77,12 @@ pub async fn run_with_reloads(
                 collector: restored,
                 error,
             } => {
-                let reason = format!("cannot start: {error}");
+                let mut reason = format!("cannot start: {error}");
+                // Per-member values come from the environment, so an unset one is the likely cause, and
+                // only this member's log would say so otherwise.
+                for unset in next_config.unset_variables() {
+                    reason.push_str(&format!("; {unset}"));
+                }
                 tracing::error!(version, %reason, "fleet config rejected; the previous config runs again");
                 collector = restored;
                 host.report_rejected(version, running_version, reason);

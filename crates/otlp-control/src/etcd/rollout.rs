@@ -291,10 +291,11 @@ impl EtcdFleet {
     ///
     /// # Errors
     ///
-    /// [`Error::Rollout`] when one is in progress, the fleet is empty, or the strategy is
-    /// invalid; [`Error::Conflict`] when another start won the race; the etcd error.
+    /// [`Error::Rollout`] when one is in progress, the fleet is empty, or the strategy or the
+    /// gate is invalid; [`Error::Conflict`] when another start won the race; the etcd error.
     pub async fn start_rollout(&self, request: RolloutRequest) -> Result<Rollout> {
         request.strategy.validate()?;
+        request.gate.validate()?;
         let previous = self.rollout_record().await?;
         if let Some((rollout, _)) = &previous
             && rollout.phase.is_active()

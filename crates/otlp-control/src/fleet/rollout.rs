@@ -187,6 +187,58 @@ impl Default for HealthGate {
     }
 }
 
+impl HealthGate {
+    /// Checks that each limit can be met and failed: rates are fractions (0.05 is 5%), latencies and the
+    /// apply timeout positive.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rollout`] naming the first limit out of range.
+    pub fn validate(&self) -> Result<()> {
+        let fraction = |value: f64| (0.0..=1.0).contains(&value);
+        let out_of_range = if !fraction(self.max_error_rate) {
+            Some((
+                "max_error_rate",
+                self.max_error_rate,
+                "a fraction from 0 to 1 (0.05 is 5%)",
+            ))
+        } else if !fraction(self.max_error_rate_increase) {
+            Some((
+                "max_error_rate_increase",
+                self.max_error_rate_increase,
+                "a fraction from 0 to 1 (0.02 is 2 points)",
+            ))
+        } else if !(self.max_latency_ms.is_finite() && self.max_latency_ms > 0.0) {
+            Some((
+                "max_latency_ms",
+                self.max_latency_ms,
+                "a positive number of milliseconds",
+            ))
+        } else if !(self.max_latency_ratio.is_finite() && self.max_latency_ratio >= 1.0) {
+            Some(("max_latency_ratio", self.max_latency_ratio, "at least 1"))
+        } else if !(self.latency_slack_ms.is_finite() && self.latency_slack_ms >= 0.0) {
+            Some((
+                "latency_slack_ms",
+                self.latency_slack_ms,
+                "zero or more milliseconds",
+            ))
+        } else {
+            None
+        };
+        if let Some((name, value, expected)) = out_of_range {
+            return Err(Error::Rollout(format!(
+                "{name} is {value}; it must be {expected}"
+            )));
+        }
+        if self.apply_timeout.is_zero() {
+            return Err(Error::Rollout(
+                "apply_timeout must be longer than zero".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Mean health of a group of members.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HealthStats {
@@ -395,13 +447,25 @@ impl fmt::Display for Rollout {
                 "step {}/{} baking until {}",
                 self.step + 1,
                 self.steps(),
-                until_ms
+                utc_time_of_day(*until_ms)
             ),
             RolloutPhase::Succeeded => f.write_str("succeeded"),
             RolloutPhase::RolledBack { reason } => write!(f, "rolled back: {reason}"),
             RolloutPhase::Aborted { reason } => write!(f, "aborted: {reason}"),
         }
     }
+}
+
+/// `HH:MM:SS UTC` of a Unix time in milliseconds: a bake lasts seconds to minutes, so the time of day is
+/// what an operator compares with their clock.
+fn utc_time_of_day(unix_ms: u64) -> String {
+    let seconds = unix_ms / 1000 % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 #[cfg(test)]
@@ -472,6 +536,47 @@ mod tests {
     }
 
     #[test]
+    fn gates_are_validated() {
+        assert!(HealthGate::default().validate().is_ok());
+        let five = HealthGate {
+            max_error_rate: 5.0,
+            ..HealthGate::default()
+        };
+        assert_eq!(
+            five.validate().unwrap_err().to_string(),
+            "rollout: max_error_rate is 5; it must be a fraction from 0 to 1 (0.05 is 5%)"
+        );
+        for gate in [
+            HealthGate {
+                max_error_rate: f64::NAN,
+                ..HealthGate::default()
+            },
+            HealthGate {
+                max_error_rate_increase: -0.1,
+                ..HealthGate::default()
+            },
+            HealthGate {
+                max_latency_ms: 0.0,
+                ..HealthGate::default()
+            },
+            HealthGate {
+                max_latency_ratio: 0.5,
+                ..HealthGate::default()
+            },
+            HealthGate {
+                latency_slack_ms: f64::INFINITY,
+                ..HealthGate::default()
+            },
+            HealthGate {
+                apply_timeout: Duration::ZERO,
+                ..HealthGate::default()
+            },
+        ] {
+            assert!(gate.validate().is_err(), "{gate:?}");
+        }
+    }
+
+    #[test]
     fn canary_regression_fails_the_gate() {
         let rollout = rollout(RolloutStrategy::canary(), &["a", "b", "c"]);
         let healthy = [
@@ -534,5 +639,20 @@ mod tests {
         let json = serde_json::to_string(&rollout).unwrap();
         assert!(json.contains(r#""phase":"baking""#), "{json}");
         assert_eq!(serde_json::from_str::<Rollout>(&json).unwrap(), rollout);
+    }
+
+    #[test]
+    fn a_bake_ends_at_a_time_of_day_an_operator_can_read() {
+        let mut rollout = rollout(RolloutStrategy::Rolling { batch_size: 1 }, &["a"]);
+        // 2026-12-06 00:08:01.490 UTC.
+        rollout.phase = RolloutPhase::Baking {
+            until_ms: 1_796_515_681_490,
+        };
+        assert!(
+            rollout
+                .to_string()
+                .ends_with("step 1/1 baking until 00:08:01 UTC"),
+            "{rollout}"
+        );
     }
 }

@@ -101,7 +101,7 @@ enum RolloutCommand {
         /// How long members may take to report the target, e.g. 60s.
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
         apply_timeout: Duration,
-        /// The highest export error rate an updated member may report.
+        /// The highest export error rate an updated member may report, as a fraction (0.05 is 5%).
         #[arg(long, default_value_t = 0.05)]
         max_error_rate: f64,
     },
@@ -190,11 +190,16 @@ async fn execute(
         }
         FleetCommand::Config(ConfigCommand::Get { version }) => {
             let config = match version {
-                Some(version) => fleet.config_version(version).await?,
-                None => fleet.config().await?,
+                Some(version) => fleet.config_version(version).await?.ok_or_else(|| {
+                    FleetError::Invalid(format!("config version {version} is not in the history"))
+                })?,
+                None => fleet.config().await?.ok_or_else(|| {
+                    FleetError::Invalid(
+                        "the fleet has no config yet; store one with `otlp-suite fleet config set FILE`"
+                            .into(),
+                    )
+                })?,
             };
-            let config =
-                config.ok_or_else(|| FleetError::Invalid("no such config version".into()))?;
             Ok(String::from_utf8_lossy(&config.document).into_owned())
         }
         FleetCommand::Config(ConfigCommand::Set { .. }) => {

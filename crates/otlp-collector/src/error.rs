@@ -135,9 +135,15 @@ impl Error {
         addr: SocketAddr,
         source: std::io::Error,
     ) -> Self {
+        // The resolved address only says more when the endpoint was a name (`localhost:4317`).
+        let resolved = addr.to_string();
         Error::Bind {
             component: component.to_string(),
-            endpoint: format!("{endpoint} ({addr})"),
+            endpoint: if resolved == endpoint {
+                resolved
+            } else {
+                format!("{endpoint} ({resolved})")
+            },
             source,
         }
     }

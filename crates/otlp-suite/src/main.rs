@@ -220,12 +220,12 @@ fn validate(path: &std::path::Path) -> ExitCode {
                 eprintln!("{}: warning: {unset}", path.display());
             }
             println!(
-                "{}: valid ({} receivers, {} processors, {} exporters, {} pipelines)",
+                "{}: valid ({}, {}, {}, {})",
                 path.display(),
-                config.receivers.len(),
-                config.processors.len(),
-                config.exporters.len(),
-                config.service.pipelines.len()
+                counted(config.receivers.len(), "receiver"),
+                counted(config.processors.len(), "processor"),
+                counted(config.exporters.len(), "exporter"),
+                counted(config.service.pipelines.len(), "pipeline")
             );
             ExitCode::SUCCESS
         }
@@ -234,6 +234,12 @@ fn validate(path: &std::path::Path) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `1 receiver`, `2 receivers`.
+fn counted(count: usize, noun: &str) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {noun}{plural}")
 }
 
 /// Writes `text` to stdout. A reader that stops early (`inspect otlp-data | head`) closes the pipe: that ends the

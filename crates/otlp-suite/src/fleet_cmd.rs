@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use otlp_control::etcd::{EtcdFleet, RolloutChange, RolloutRequest};
 use otlp_control::fleet::{HealthGate, PickRequest, PickStrategy, RolloutStrategy};
-use otlp_suite::fleet::{EtcdTlsConfig, FleetError, connect, explain, validate_document};
+use otlp_suite::fleet::{
+    EtcdTlsConfig, FleetError, connect, explain, validate_document, variables_without_default,
+};
 
 /// Where the fleet is.
 #[derive(Debug, Args)]
@@ -136,6 +138,15 @@ fn read_document(path: &std::path::Path) -> Result<Vec<u8>, FleetError> {
         .map_err(|_| FleetError::InvalidConfig(format!("{}: not UTF-8", path.display())))?;
     validate_document(text, None)
         .map_err(|problems| FleetError::InvalidConfig(format!("{}: {problems}", path.display())))?;
+    // Validation expanded them from this machine's environment, which is not the members'.
+    for unset in variables_without_default(text) {
+        eprintln!(
+            "{}: note: every member must set `{}` (at `{}`), which has no default",
+            path.display(),
+            unset.name,
+            unset.path
+        );
+    }
     Ok(document)
 }
 

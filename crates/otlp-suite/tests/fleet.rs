@@ -468,10 +468,15 @@ async fn rollouts_reach_every_member_and_one_that_cannot_start_rolls_back() {
     let document = dir.path().join("unstartable.yaml");
     std::fs::write(&document, unstartable).unwrap();
     let output = start(&document).await;
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    // The operator is told before any member fails.
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        said.contains(
+            "note: every member must set `FLEET_TEST_METRICS_PORT` (at \
+             `service.telemetry.metrics.address`), which has no default"
+        ),
+        "{said}"
     );
     let status = rolled_back_to_version_1(&endpoint, "cannot start", 2).await;
     let rejected: Vec<_> = members(&status)

@@ -4,6 +4,7 @@
 
 use otlp_collector::Config;
 use otlp_collector::component::Components;
+use otlp_collector::config::UnsetVariable;
 use serde_norway::{Mapping, Value};
 
 use super::{FleetConfig, TYPE};
@@ -103,6 +104,15 @@ pub fn validate_document(
     Ok((merged, config))
 }
 
+/// The `${env:VAR}` references of `document` that have no default, in the order of the file: each member must set
+/// them, whatever the machine that validates the document has set. Empty when the document does not parse once
+/// they are empty (its validation says why).
+pub fn variables_without_default(document: &str) -> Vec<UnsetVariable> {
+    Config::from_yaml_with(document, &validation_components(), &|_| None)
+        .map(|config| config.unset_variables().to_vec())
+        .unwrap_or_default()
+}
+
 /// The built-in component types and a `fleet` extension that can be parsed and checked but not started.
 pub fn validation_components() -> Components {
     Components::builtin()
@@ -124,6 +134,26 @@ mod tests {
             "{ endpoints: ['http://127.0.0.1:2379'], member_id: c1, advertise: '127.0.0.1:4317', lease_ttl: 3s }",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn variables_each_member_must_set_are_those_without_a_default() {
+        let document = "receivers: { otlp: { protocols: { grpc: { endpoint: '${env:HOST}:${env:PORT:-4317}' } } } }\n\
+                        exporters: { debug: }\n\
+                        service:\n  \
+                          pipelines: { traces: { receivers: [otlp], exporters: [debug] } }\n  \
+                          telemetry: { metrics: { address: '127.0.0.1:${env:METRICS}' } }";
+        let named: Vec<String> = variables_without_default(document)
+            .iter()
+            .map(|unset| format!("{} at {}", unset.name, unset.path))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "HOST at receivers.otlp.protocols.grpc.endpoint",
+                "METRICS at service.telemetry.metrics.address"
+            ]
+        );
     }
 
     #[test]

@@ -38,7 +38,9 @@ mod supervise;
 
 pub use config::{EtcdTlsConfig, FleetConfig};
 pub use connect::{connect, connect_options, explain};
-pub use document::{merge_document, validate_document, validation_components};
+pub use document::{
+    merge_document, validate_document, validation_components, variables_without_default,
+};
 pub use error::FleetError;
 pub use extension::{Factory, TYPE};
 pub use host::FleetHost;

@@ -212,9 +212,17 @@ pub(super) fn unknown_type(section: &str, kind: &str, ours: &[&str]) -> String {
     }
 }
 
-/// The name of `candidates` closest to `name` by edit distance, if close enough to be what was meant: at most a
-/// third of the name's length apart (two edits for short names).
+/// The name of `candidates` that `name` spells in another case or with other separators (`trace_id` for
+/// `traceID`, `sendBatchSize` for `send_batch_size`), else the closest by edit distance if close enough to be what
+/// was meant: at most a third of the name's length apart (two edits for short names).
 pub(crate) fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let folded = fold(name);
+    if let Some(same) = candidates
+        .iter()
+        .find(|candidate| fold(candidate) == folded)
+    {
+        return Some(same);
+    }
     let limit = (name.chars().count() / 3).max(2);
     candidates
         .iter()
@@ -222,6 +230,14 @@ pub(crate) fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str>
         .filter(|(distance, _)| *distance <= limit)
         .min()
         .map(|(_, candidate)| candidate)
+}
+
+/// `name` in lower case without `_`, `-` and `.`: what stays the same across the spellings of one name.
+fn fold(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Levenshtein distance in characters.
@@ -302,6 +318,20 @@ mod tests {
             assert!(in_its_place(section, kind).is_some(), "{section}.{kind}");
             assert!(otelcol_types(section).contains(&kind), "{section}.{kind}");
         }
+    }
+
+    #[test]
+    fn another_case_or_other_separators_get_the_name_they_spell() {
+        let routing_keys = ["traceID", "service", "resource", "metric", "streamID"];
+        assert_eq!(nearest("trace_id", &routing_keys), Some("traceID"));
+        assert_eq!(nearest("stream-id", &routing_keys), Some("streamID"));
+        let batch = ["send_batch_size", "send_batch_max_size", "timeout"];
+        assert_eq!(nearest("sendBatchSize", &batch), Some("send_batch_size"));
+        assert_eq!(
+            nearest("SEND_BATCH_MAX_SIZE", &batch),
+            Some("send_batch_max_size")
+        );
+        assert_eq!(nearest("size", &batch), None);
     }
 
     #[test]

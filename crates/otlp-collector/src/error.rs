@@ -148,3 +148,51 @@ impl Error {
         }
     }
 }
+
+/// `text` followed by the messages of `cause` and its own causes that add something to it: transport errors give
+/// the reason (`Connection refused`, `certificate has expired`) only in their innermost cause, under layers that
+/// say "client error (Connect)" or "tcp connect error".
+pub(crate) fn with_causes(
+    mut text: String,
+    mut cause: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
+    while let Some(current) = cause {
+        let message = current.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        cause = current.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{message}")]
+    struct Layer {
+        message: &'static str,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    }
+
+    #[test]
+    fn causes_are_added_once_each() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let connect = Layer {
+            message: "tcp connect error",
+            source: Some(Box::new(refused)),
+        };
+        let repeated = Layer {
+            message: "tcp connect error",
+            source: Some(Box::new(connect)),
+        };
+        assert_eq!(
+            with_causes("Unavailable: tcp connect error".into(), Some(&repeated)),
+            "Unavailable: tcp connect error: connection refused"
+        );
+        assert_eq!(with_causes("alone".into(), None), "alone");
+    }
+}

@@ -183,7 +183,10 @@ pub(crate) fn delivered(rejected: Option<Rejected>) -> Delivered {
 /// The OTLP specification's retry rules for gRPC status codes.
 pub(crate) fn grpc_error(status: &tonic::Status) -> ExportError {
     use tonic::Code;
-    let message = format!("{:?}: {}", status.code(), status.message());
+    let message = crate::error::with_causes(
+        format!("{:?}: {}", status.code(), status.message()),
+        std::error::Error::source(status),
+    );
     let retry_after = status
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);

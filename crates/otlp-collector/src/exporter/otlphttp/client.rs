@@ -112,11 +112,9 @@ impl HttpClient {
         request.headers_mut().extend(headers.clone());
         let exchange = async {
             let response = self.inner.request(request).await.map_err(|e| {
-                // The connector's error says which step failed (DNS, connect, TLS); hyper's own only "client error".
-                match std::error::Error::source(&e) {
-                    Some(source) => format!("{e}: {source}"),
-                    None => e.to_string(),
-                }
+                // The connector's errors say which step failed (DNS, connect, TLS) and why; hyper's own only
+                // "client error".
+                crate::error::with_causes(e.to_string(), std::error::Error::source(&e))
             })?;
             let (parts, body) = response.into_parts();
             let body = body

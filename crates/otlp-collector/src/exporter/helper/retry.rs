@@ -88,9 +88,19 @@ impl RetryConfig {
         // A throttling hint from the destination replaces our own schedule, as in otelcol.
         let wait = retry_after.unwrap_or(randomised);
         if !self.max_elapsed_time.is_zero() && elapsed + wait > self.max_elapsed_time {
-            // Still a retryable failure (counted as `retries_exhausted`): only this batch's time ran out.
+            // Still a retryable failure (counted as `retries_exhausted`): only this batch's time ran out. The
+            // first wait may already be too long (otelcol's backoff decides the same way), so "after 217µs of
+            // retries" would leave an operator wondering why nothing was retried.
+            let spent = if elapsed < Duration::from_millis(1) {
+                "at once".to_owned()
+            } else {
+                format!("after {:.1}s", elapsed.as_secs_f64())
+            };
             return Err(ExportError::retryable(format!(
-                "gave up after {elapsed:?} of retries: {}",
+                "gave up {spent}: the next try, {:.1}s later, would pass \
+                 retry_on_failure.max_elapsed_time ({:?}): {}",
+                wait.as_secs_f64(),
+                self.max_elapsed_time,
                 error.message()
             )));
         }
@@ -174,7 +184,24 @@ mod tests {
             0.0,
         );
         assert!(
-            matches!(late, Err(ExportError::Retryable { message, .. }) if message.contains("gave up"))
+            matches!(&late, Err(ExportError::Retryable { message, .. }) if message == "gave up after \
+                19.5s: the next try, 1.0s later, would pass retry_on_failure.max_elapsed_time (20s): down"),
+            "{late:?}"
+        );
+        // The first wait alone passes the limit: nothing is retried, and the message says so.
+        let short = RetryConfig {
+            max_elapsed_time: Duration::from_millis(500),
+            ..config.clone()
+        };
+        let at_once = short.after_failure(
+            &mut short.start(),
+            ExportError::retryable("down"),
+            Duration::ZERO,
+            0.0,
+        );
+        assert!(
+            matches!(&at_once, Err(ExportError::Retryable { message, .. }) if message.starts_with("gave up at once: ")),
+            "{at_once:?}"
         );
         let permanent = config.after_failure(
             &mut config.start(),

@@ -4,6 +4,7 @@ use super::super::{Attempt, DynExport, ExportError, Exporter, Settled};
 use super::HelperSettings;
 use super::breaker::Breaker;
 use super::durable;
+use super::outage::Outage;
 use super::queue::Queue;
 use super::timeout::send_within;
 use crate::component::StorageDirectory;
@@ -59,6 +60,7 @@ pub(crate) struct ExporterHandle {
     pub(super) retry_not_before: parking_lot::Mutex<Option<Instant>>,
     workers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
     in_flight: parking_lot::Mutex<InFlight>,
+    outage: Outage,
 }
 
 impl ExporterHandle {
@@ -126,6 +128,7 @@ impl ExporterHandle {
             retry_not_before: parking_lot::Mutex::new(None),
             workers: parking_lot::Mutex::new(Vec::new()),
             in_flight: parking_lot::Mutex::new(InFlight::default()),
+            outage: Outage::default(),
         }))
     }
 
@@ -234,6 +237,10 @@ impl ExporterHandle {
             };
             let error = match outcome {
                 Ok(delivered) => {
+                    if let Some(failed_attempts) = self.outage.succeeded() {
+                        tracing::info!(exporter = %self.id, signal = %self.signal, failed_attempts,
+                            "the destination takes data again");
+                    }
                     let rejected = delivered.rejected.min(n);
                     self.counters.sent.add((n - rejected) as u64);
                     if rejected > 0 {
@@ -249,10 +256,17 @@ impl ExporterHandle {
                 }
                 Err(error) => error,
             };
+            let outage_starts =
+                matches!(error, ExportError::Retryable { .. }) && self.outage.failed();
             let jitter = rand::rng().random_range(-1.0..=1.0);
             let message = error.message().to_owned();
             let wait = retry.after_failure(&mut backoff, error, started.elapsed(), jitter)?;
-            tracing::debug!(exporter = %self.id, error = %message, ?wait, "export failed; retrying");
+            if outage_starts {
+                tracing::warn!(exporter = %self.id, signal = %self.signal, error = %message, ?wait,
+                    "export failed; retrying (until a send succeeds, further failures are logged at debug level)");
+            } else {
+                tracing::debug!(exporter = %self.id, error = %message, ?wait, "export failed; retrying");
+            }
             tokio::time::sleep(wait).await;
         }
     }

@@ -1,12 +1,13 @@
 //! The exporter helper, in parts: the sending [`queue`] (kept on disk by [`persistent`] in [`segment`] files
 //! when `storage` is set, opened and replayed by [`durable`]), the [`retry`] policy, the per-attempt
-//! [`timeout`], the [`handle`] that runs them for one exporter and signal, and the [`fanout`] at the end of a
-//! pipeline.
+//! [`timeout`], the [`handle`] that runs them for one exporter and signal (logging an [`outage`] as it starts and
+//! ends), and the [`fanout`] at the end of a pipeline.
 
 mod breaker;
 mod durable;
 mod fanout;
 mod handle;
+mod outage;
 mod persistent;
 mod queue;
 mod retry;

@@ -276,6 +276,16 @@ fn bad_values_and_references_are_errors() {
         ),
         "{message}"
     );
+    let (_, message) = error(&format!(
+        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , otlphttp: {{ endpoint: \"https://backend:4318/v1/traces\" }} }}{MINIMAL_SERVICE}"
+    ));
+    assert!(
+        message.contains(
+            "endpoint `https://backend:4318/v1/traces`: `/v1/traces` and the other signals' paths are added to \
+             it, so it is the base URL `https://backend:4318`; a whole URL goes in `traces_endpoint`"
+        ),
+        "{message}"
+    );
 
     let (path, message) = error(&format!(
         "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , arrow_flight: {{ endpoint: \"http://x:1\", compression: gzip }} }}{MINIMAL_SERVICE}"

@@ -72,6 +72,20 @@ impl OtlpHttpExporterConfig {
         self.sending_queue.validate()?;
         self.retry_on_failure.validate()?;
         self.circuit_breaker.validate()?;
+        if let Some(base) = &self.endpoint {
+            let trimmed = base.trim_end_matches('/');
+            // The full URL an SDK's OTEL_EXPORTER_OTLP_TRACES_ENDPOINT holds, given as the base: every request
+            // would go to `.../v1/traces/v1/traces` and come back 404.
+            if let Some((stripped, signal)) = Signal::ALL.into_iter().find_map(|signal| {
+                let path = format!("/v1/{}", signal.as_str());
+                Some((trimmed.strip_suffix(&path)?, signal.as_str()))
+            }) {
+                return Err(format!(
+                    "endpoint `{base}`: `/v1/{signal}` and the other signals' paths are added to it, so it is the \
+                     base URL `{stripped}`; a whole URL goes in `{signal}_endpoint`"
+                ));
+            }
+        }
         for signal in Signal::ALL {
             let url = self.url(signal).ok_or_else(|| {
                 format!("`endpoint` (or `{}_endpoint`) is required", signal.as_str())

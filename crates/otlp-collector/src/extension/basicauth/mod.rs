@@ -55,10 +55,19 @@ impl BasicAuthConfig {
         {
             return Some(("htpasswd", "set file, inline or both".into()));
         }
-        if let Some(client) = &self.client_auth
-            && client.username.contains(':')
-        {
-            return Some(("client_auth.username", "must not contain `:`".into()));
+        if let Some(client) = &self.client_auth {
+            if client.username.contains(':') {
+                return Some(("client_auth.username", "must not contain `:`".into()));
+            }
+            // Usually a `${env:VAR}` that is not set: every request would then be refused by the backend.
+            for (key, value) in [
+                ("client_auth.username", &client.username),
+                ("client_auth.password", &client.password),
+            ] {
+                if value.is_empty() {
+                    return Some((key, "is empty".into()));
+                }
+            }
         }
         None
     }
@@ -251,6 +260,17 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         headers.insert(name, value);
         assert!(auth.authenticate(&headers).is_ok());
+    }
+
+    #[test]
+    fn an_empty_client_credential_is_named() {
+        let config: BasicAuthConfig =
+            serde_norway::from_str("{ client_auth: { username: exporter, password: '' } }")
+                .unwrap();
+        assert_eq!(
+            config.problems(),
+            Some(("client_auth.password", "is empty".to_owned()))
+        );
     }
 
     #[test]

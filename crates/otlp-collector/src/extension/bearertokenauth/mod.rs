@@ -47,6 +47,13 @@ impl BearerTokenAuthConfig {
                 "set exactly one of token, tokens and filename".into(),
             ));
         }
+        // Usually a `${env:VAR}` that is not set: refused by `validate`, not only when the collector starts.
+        if self.token.as_deref() == Some("") {
+            return Some(("token", "is empty".into()));
+        }
+        if self.tokens.iter().any(String::is_empty) {
+            return Some(("tokens", "one of them is empty".into()));
+        }
         if http::HeaderName::try_from(self.header.as_str()).is_err() {
             return Some((
                 "header",
@@ -202,6 +209,11 @@ mod tests {
         assert!(auth.authenticate(&headers).is_ok());
         assert!(config("{}").problems().is_some());
         assert!(config("{ token: a, tokens: [b] }").problems().is_some());
+        assert_eq!(
+            config("{ token: '' }").problems(),
+            Some(("token", "is empty".to_owned()))
+        );
+        assert!(config("{ tokens: [a, ''] }").problems().is_some());
         assert!(bearer_token(&config("{ filename: /nonexistent/token }")).is_err());
     }
 }

@@ -49,7 +49,6 @@ async fn post(
     request.send().await.unwrap()
 }
 
-/// The `google.rpc.Status` message of a protobuf error answer.
 /// POSTs `chunks` chunks of `size` zero bytes with chunked transfer encoding over a raw connection; returns the
 /// response's status line.
 async fn chunked_post(address: &str, chunks: usize, size: usize) -> String {
@@ -79,6 +78,7 @@ async fn chunked_post(address: &str, chunks: usize, size: usize) -> String {
         .to_owned()
 }
 
+/// The `google.rpc.Status` message of a protobuf error answer.
 async fn status_message(response: reqwest::Response) -> String {
     let body = response.bytes().await.unwrap();
     tonic_types::Status::decode(body.as_ref()).unwrap().message
@@ -233,6 +233,18 @@ async fn http_bad_requests_get_clear_errors_and_the_next_request_succeeds() {
     )
     .await;
     assert_eq!(wrong_path.status(), 404);
+    assert_eq!(
+        json_message(wrong_path).await,
+        "no OTLP endpoint at `/v1/profiles`; this receiver takes POST /v1/traces (a signal without a pipeline \
+         has none)"
+    );
+    let get = reqwest::get(&url).await.unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+    assert_eq!(
+        json_message(get).await,
+        "OTLP/HTTP takes POST requests only"
+    );
     assert_good_http_request_works(&url, &mut sent).await;
 
     let TestCollector { collector, dir } = harness;

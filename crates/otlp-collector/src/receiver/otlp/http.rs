@@ -368,6 +368,41 @@ async fn export<R: OtlpRequest>(
         .unwrap_or_else(|failure| failure.into_response())
 }
 
+/// A path this receiver does not serve. An empty 404 leaves a client guessing between a typo (`/v1/trace`) and a
+/// signal that has no pipeline here.
+fn unknown_path(uri: &http::Uri, served: &str) -> Response {
+    let message = if served.is_empty() {
+        format!("no OTLP endpoint at `{}`", uri.path())
+    } else {
+        format!(
+            "no OTLP endpoint at `{}`; this receiver takes POST {served} (a signal without a pipeline has none)",
+            uri.path()
+        )
+    };
+    Failure::new(
+        Encoding::Json,
+        StatusCode::NOT_FOUND,
+        tonic::Code::Unimplemented,
+        message,
+    )
+    .into_response()
+}
+
+/// Any method but POST on an OTLP path (a browser's or `curl`'s GET).
+async fn only_post() -> Response {
+    let mut response = Failure::new(
+        Encoding::Json,
+        StatusCode::METHOD_NOT_ALLOWED,
+        tonic::Code::Unimplemented,
+        "OTLP/HTTP takes POST requests only".into(),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
 pub(super) async fn serve(
     component: String,
     bound: Bound,
@@ -391,20 +426,26 @@ pub(super) async fn serve(
         counters,
     });
     let mut router = axum::Router::new();
+    let mut served = Vec::new();
     // Only the signals that have a pipeline get a route, so a client sending metrics to a traces-only collector
     // gets a 404 instead of a silent success.
     if ingest.serves(Signal::Traces) {
         let handler = axum::routing::post(export::<ExportTraceServiceRequest>);
-        router = router.route(&config.traces_url_path, handler);
+        router = router.route(&config.traces_url_path, handler.fallback(only_post));
+        served.push(config.traces_url_path.as_str());
     }
     if ingest.serves(Signal::Metrics) {
         let handler = axum::routing::post(export::<ExportMetricsServiceRequest>);
-        router = router.route(&config.metrics_url_path, handler);
+        router = router.route(&config.metrics_url_path, handler.fallback(only_post));
+        served.push(config.metrics_url_path.as_str());
     }
     if ingest.serves(Signal::Logs) {
         let handler = axum::routing::post(export::<ExportLogsServiceRequest>);
-        router = router.route(&config.logs_url_path, handler);
+        router = router.route(&config.logs_url_path, handler.fallback(only_post));
+        served.push(config.logs_url_path.as_str());
     }
+    let served: Arc<str> = served.join(", ").into();
+    router = router.fallback(move |uri: http::Uri| std::future::ready(unknown_path(&uri, &served)));
     let mut app = router.with_state(state);
     if let Some(cors) = config.cors.as_ref().and_then(|cors| cors.layer(&component)) {
         app = app.layer(cors);

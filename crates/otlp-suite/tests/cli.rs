@@ -427,6 +427,19 @@ service:
         sent += spans;
     }
 
+    // Sent where no OTLP path is, every request fails, and the report says why, not only how many.
+    let output = otlp_testkit::process::command(BINARY)
+        .args(["loadgen", "--protocol", "http", "--endpoint"])
+        .arg(format!("http://127.0.0.1:{metrics}"))
+        .args(["--duration", "200ms", "--no-progress"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.contains("; first failure: HTTP 404 Not Found"),
+        "{report}"
+    );
+
     let scraped = reqwest::blocking::get(format!("http://127.0.0.1:{metrics}/metrics"))
         .unwrap()
         .text()

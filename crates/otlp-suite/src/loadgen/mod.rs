@@ -108,9 +108,14 @@ impl Freshness {
 
 /// The answer to one request.
 enum Outcome {
-    Accepted { rejected_spans: u64 },
-    Refused { retry_after: Option<Duration> },
-    Failed,
+    Accepted {
+        rejected_spans: u64,
+    },
+    Refused {
+        retry_after: Option<Duration>,
+    },
+    /// Why, for the report: a count of failures alone does not say whether the port or the protocol is wrong.
+    Failed(String),
 }
 
 /// A tonic codec that sends bytes already encoded as `ExportTraceServiceRequest`, so the
@@ -189,8 +194,8 @@ impl Sender {
     async fn send(&mut self, body: Bytes) -> Outcome {
         match self {
             Sender::Grpc(grpc) => {
-                if grpc.ready().await.is_err() {
-                    return Outcome::Failed;
+                if let Err(error) = grpc.ready().await {
+                    return Outcome::Failed(describe(&error));
                 }
                 let request = tonic::Request::new(body);
                 let path = PathAndQuery::from_static(EXPORT_PATH);
@@ -212,7 +217,13 @@ impl Sender {
                                 .and_then(|info| info.retry_delay);
                             Outcome::Refused { retry_after }
                         } else {
-                            Outcome::Failed
+                            let reason = format!("{:?}: {}", status.code(), status.message());
+                            match std::error::Error::source(&status) {
+                                Some(cause) => {
+                                    Outcome::Failed(format!("{reason}: {}", describe(cause)))
+                                }
+                                None => Outcome::Failed(reason),
+                            }
                         }
                     }
                 }
@@ -231,14 +242,14 @@ impl Sender {
                 }
                 let response = match request.send().await {
                     Ok(response) => response,
-                    Err(_) => return Outcome::Failed,
+                    Err(error) => return Outcome::Failed(describe(&error)),
                 };
                 let status = response.status();
                 if status.is_success() {
                     let rejected_spans = match response.bytes().await {
                         Ok(body) => ExportTraceServiceResponse::decode(body)
                             .map_or(0, |r| rejected_spans(&r)),
-                        Err(_) => return Outcome::Failed,
+                        Err(error) => return Outcome::Failed(describe(&error)),
                     };
                     Outcome::Accepted { rejected_spans }
                 } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS
@@ -248,10 +259,31 @@ impl Sender {
                         retry_after: retry_after(response.headers()),
                     }
                 } else {
-                    Outcome::Failed
+                    Outcome::Failed(http_failure(response).await)
                 }
             }
         }
+    }
+}
+
+/// An HTTP error answer as a reason: its status and the message of the `google.rpc.Status` (protobuf or JSON)
+/// an OTLP server sends with it, else the start of the body.
+async fn http_failure(response: reqwest::Response) -> String {
+    let status = response.status();
+    let body = response.bytes().await.unwrap_or_default();
+    let message = tonic_types::Status::decode(body.clone())
+        .ok()
+        .map(|status| status.message)
+        .filter(|message| !message.is_empty())
+        .or_else(|| {
+            let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
+            Some(json.get("message")?.as_str()?.to_owned())
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+    if message.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}: {message}")
     }
 }
 
@@ -383,6 +415,7 @@ struct WorkerStats {
     requests_ok: u64,
     requests_refused: u64,
     requests_failed: u64,
+    first_failure: Option<String>,
     latency_micros: Histogram<u64>,
 }
 
@@ -470,8 +503,9 @@ async fn worker(
                     .saturating_record(latency.as_micros() as u64);
                 Some(retry_after.unwrap_or(DEFAULT_BACKOFF).min(MAX_BACKOFF))
             }
-            Outcome::Failed => {
+            Outcome::Failed(reason) => {
                 stats.requests_failed += 1;
+                stats.first_failure.get_or_insert(reason);
                 Some(FAILURE_BACKOFF)
             }
         };
@@ -525,6 +559,7 @@ pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
             requests_ok: 0,
             requests_refused: 0,
             requests_failed: 0,
+            first_failure: None,
             latency_micros: new_histogram()?,
         };
         // Spread the workers over the pool so they do not send the same request at once.
@@ -566,6 +601,7 @@ pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
         requests_ok: 0,
         requests_refused: 0,
         requests_failed: 0,
+        first_failure: None,
         elapsed: Duration::ZERO,
         latency_p50: Duration::ZERO,
         latency_p99: Duration::ZERO,
@@ -582,6 +618,9 @@ pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
                 report.requests_ok += stats.requests_ok;
                 report.requests_refused += stats.requests_refused;
                 report.requests_failed += stats.requests_failed;
+                if report.first_failure.is_none() {
+                    report.first_failure = stats.first_failure;
+                }
                 if let Err(e) = latency.add(&stats.latency_micros) {
                     worker_error = Some(Error::Worker(format!(
                         "cannot merge latency histograms: {e}"
@@ -591,7 +630,9 @@ pub async fn run(args: LoadgenArgs) -> Result<LoadgenReport, Error> {
             Err(e) => worker_error = Some(Error::Worker(describe(&e))),
         }
     }
-    report.elapsed = start.elapsed();
+    // A paced run whose last request is due before the end (100 spans/s in requests of 100) still lasted the
+    // whole duration: from its last answer, its rate would be that of one request.
+    report.elapsed = start.elapsed().max(args.duration);
     ticker.abort();
     bar.finish_and_clear();
     if let Some(error) = worker_error {

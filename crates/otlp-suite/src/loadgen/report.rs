@@ -17,7 +17,9 @@ pub struct LoadgenReport {
     pub requests_refused: u64,
     /// Requests that failed otherwise (transport errors, timeouts, other status codes).
     pub requests_failed: u64,
-    /// From the first request to the last answer.
+    /// Why the first of the failed requests failed (of one worker; they usually fail alike).
+    pub first_failure: Option<String>,
+    /// From the first request to the end of the duration asked for, or to the last answer if that came later.
     pub elapsed: Duration,
     /// Median latency of the answered requests.
     pub latency_p50: Duration,
@@ -36,6 +38,7 @@ impl LoadgenReport {
             "requests_ok": self.requests_ok,
             "requests_refused": self.requests_refused,
             "requests_failed": self.requests_failed,
+            "first_failure": self.first_failure,
             "elapsed_seconds": self.elapsed.as_secs_f64(),
             "spans_per_second": self.spans_per_second(),
             "latency_p50_seconds": self.latency_p50.as_secs_f64(),
@@ -88,7 +91,11 @@ impl fmt::Display for LoadgenReport {
             human_duration(self.latency_p50),
             human_duration(self.latency_p99),
             human_duration(self.latency_max),
-        )
+        )?;
+        if let Some(reason) = &self.first_failure {
+            write!(f, "; first failure: {reason}")?;
+        }
+        Ok(())
     }
 }
 
@@ -104,6 +111,7 @@ mod tests {
             requests_ok: 10_000,
             requests_refused: 3,
             requests_failed: 1,
+            first_failure: Some("Unimplemented: unknown service".into()),
             elapsed: Duration::from_secs(8),
             latency_p50: Duration::from_micros(850),
             latency_p99: Duration::from_micros(4_200),
@@ -112,7 +120,7 @@ mod tests {
         assert_eq!(
             report.to_string(),
             "sent 1000000 spans in 8.0s: 125000 spans/s, requests ok=10000, refused=3, failed=1, \
-             latency p50=850µs p99=4.20ms max=1.50s"
+             latency p50=850µs p99=4.20ms max=1.50s; first failure: Unimplemented: unknown service"
         );
     }
 }

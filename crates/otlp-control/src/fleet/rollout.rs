@@ -196,36 +196,39 @@ impl HealthGate {
     /// [`Error::Rollout`] naming the first limit out of range.
     pub fn validate(&self) -> Result<()> {
         let fraction = |value: f64| (0.0..=1.0).contains(&value);
-        let out_of_range = if !fraction(self.max_error_rate) {
-            Some((
+        let limits = [
+            (
                 "max_error_rate",
                 self.max_error_rate,
+                fraction(self.max_error_rate),
                 "a fraction from 0 to 1 (0.05 is 5%)",
-            ))
-        } else if !fraction(self.max_error_rate_increase) {
-            Some((
+            ),
+            (
                 "max_error_rate_increase",
                 self.max_error_rate_increase,
+                fraction(self.max_error_rate_increase),
                 "a fraction from 0 to 1 (0.02 is 2 points)",
-            ))
-        } else if !(self.max_latency_ms.is_finite() && self.max_latency_ms > 0.0) {
-            Some((
+            ),
+            (
                 "max_latency_ms",
                 self.max_latency_ms,
+                self.max_latency_ms.is_finite() && self.max_latency_ms > 0.0,
                 "a positive number of milliseconds",
-            ))
-        } else if !(self.max_latency_ratio.is_finite() && self.max_latency_ratio >= 1.0) {
-            Some(("max_latency_ratio", self.max_latency_ratio, "at least 1"))
-        } else if !(self.latency_slack_ms.is_finite() && self.latency_slack_ms >= 0.0) {
-            Some((
+            ),
+            (
+                "max_latency_ratio",
+                self.max_latency_ratio,
+                self.max_latency_ratio.is_finite() && self.max_latency_ratio >= 1.0,
+                "at least 1",
+            ),
+            (
                 "latency_slack_ms",
                 self.latency_slack_ms,
+                self.latency_slack_ms.is_finite() && self.latency_slack_ms >= 0.0,
                 "zero or more milliseconds",
-            ))
-        } else {
-            None
-        };
-        if let Some((name, value, expected)) = out_of_range {
+            ),
+        ];
+        if let Some((name, value, _, expected)) = limits.into_iter().find(|limit| !limit.2) {
             return Err(Error::Rollout(format!(
                 "{name} is {value}; it must be {expected}"
             )));

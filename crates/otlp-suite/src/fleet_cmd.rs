@@ -268,16 +268,21 @@ async fn execute(
             json: as_json,
         } => {
             let request = PickRequest {
-                region,
+                region: region.clone(),
                 strategy: PickStrategy::LeastLoaded,
                 ..PickRequest::default()
             };
             match fleet.pick(&request).await? {
                 Some(member) if as_json => json(&member),
-                Some(member) => Ok(format!(
-                    "{} {} ({})",
-                    member.address, member.id, member.region
-                )),
+                Some(member) => {
+                    let mut picked =
+                        format!("{} {} ({})", member.address, member.id, member.region);
+                    // Same region first is a preference: say when it could not be met.
+                    if let Some(region) = region.filter(|region| *region != member.region) {
+                        picked.push_str(&format!("; no member is in region {region}"));
+                    }
+                    Ok(picked)
+                }
                 None => Err(FleetError::Invalid("no collector is registered".into())),
             }
         }

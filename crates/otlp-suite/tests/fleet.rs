@@ -7,7 +7,8 @@
 //!   changes and their spans go to the new file), while clients keep sending: every span arrives exactly once;
 //! - `fleet config set` refuses an invalid document; one written to etcd anyway is rejected by every member,
 //!   with the reason in its record, and the last good config keeps running;
-//! - `fleet pick` prefers the client's region; stopped collectors leave the fleet;
+//! - `fleet pick` prefers the client's region, and says so when the region has no member; stopped collectors leave
+//!   the fleet;
 //! - the leader's process killed with SIGKILL is replaced by another member with a larger fencing token while the
 //!   others keep serving, and an etcd restart is survived (a config set afterwards reaches every member);
 //! - a canary whose new config makes its exports fail (the injected regression) is rolled back by the leader on
@@ -362,6 +363,15 @@ async fn a_fleet_registers_applies_config_without_loss_and_rejects_invalid_confi
     let picked = String::from_utf8_lossy(&output.stdout);
     assert!(
         picked.starts_with(&collectors[2].address()),
+        "picked {picked}"
+    );
+    assert!(!picked.contains("no member"), "{picked}");
+    // A region without members gets another's, and is told so.
+    let output = fleet_cli(&endpoint, &["pick", "--region", "ap"]).await;
+    assert!(output.status.success());
+    let picked = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        picked.trim_end().ends_with("; no member is in region ap"),
         "picked {picked}"
     );
 

@@ -26,7 +26,8 @@
 //!   does; [`evaluate`] runs an expression that reads no telemetry.
 //! - The engines of otelcol's processors, configured with otelcol's keys: [`Transform`]
 //!   ([`TransformConfig`]), [`Filter`] ([`FilterConfig`]), and in [`actions`] the
-//!   `attributes` and `resource` processors.
+//!   `attributes` and `resource` processors; [`SpanConditions`] asks whether any span or span event
+//!   of a trace satisfies a condition, as the tail sampling processor's `ottl_condition` policy does.
 //! - [`validate`]: every problem of a processor configuration at once, each with its key path.
 //!
 //! Applying a transform to a request in place:
@@ -71,6 +72,7 @@ mod lexer;
 mod parse;
 mod parser;
 mod program;
+mod span_conditions;
 mod transform;
 pub mod validate;
 mod value;
@@ -87,6 +89,7 @@ pub use parse::{
     parse_expression, parse_statement,
 };
 pub use program::{Condition, Expression, Statement};
+pub use span_conditions::{SpanConditions, SpanMatch};
 pub use transform::{
     ContextStatements, StatementsEntry, Transform, TransformConfig, TransformStats,
 };

@@ -486,6 +486,31 @@ service: { pipelines: { traces: { receivers: [otlp], processors: [tail_sampling]
     .to_string();
     assert!(error.contains("processors.tail_sampling"), "{error}");
 
+    // An OTTL condition is compiled when the config is read, every mistake named at its key.
+    let error = Config::from_yaml(
+        r#"
+receivers: { otlp: { protocols: { grpc: } } }
+processors:
+  tail_sampling:
+    policies:
+      - { name: slow-checkout, type: ottl_condition, ottl_condition: { span: ['nmae == "checkout"', 'name == "x"'], spanevent: ['name =='] } }
+exporters: { debug: }
+service: { pipelines: { traces: { receivers: [otlp], processors: [tail_sampling], exporters: [debug] } } }
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("policy `slow-checkout`: ottl_condition.span[0]: invalid OTTL at column 1"),
+        "{error}"
+    );
+    assert!(error.contains("did you mean `span.name`?"), "{error}");
+    assert!(
+        error.contains("; ottl_condition.spanevent[0]: syntax error"),
+        "{error}"
+    );
+    assert!(!error.contains("span[1]"), "{error}");
+
     let error = Config::from_yaml(
         r#"
 receivers: { otlp: { protocols: { grpc: } } }

@@ -311,6 +311,91 @@ async fn http_json_exporter_to_json_files() {
     round_trip(Transport::HttpJson, "json", "in_place").await;
 }
 
+/// otelcol's `ottl_condition` policies on the SDK's spans: OTTL over span names and attributes, over span events
+/// (and the span around them), and inside a `drop`. The file holds exactly the spans of the selected traces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_exporter_through_ottl_condition_policies_keeps_exactly_the_selected_traces() {
+    const CONDITION_CONFIG: &str = r#"
+receivers:
+  otlp: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+processors:
+  tail_sampling:
+    decision_wait: 200ms
+    policies:
+      - name: big-checkouts
+        type: ottl_condition
+        ottl_condition:
+          error_mode: ignore
+          span: ['name == "checkout" and attributes["cart.items"] > 10']
+      - { name: exceptions, type: ottl_condition, ottl_condition: { spanevent: ['name == "exception"'] } }
+      - name: no-health-checks
+        type: drop
+        drop:
+          drop_sub_policy:
+            - { name: health, type: ottl_condition, ottl_condition: { span: ['IsMatch(name, "^health")'] } }
+exporters:
+  file: { path: "{dir}/traces.jsonl" }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [tail_sampling], exporters: [file] }
+  telemetry:
+    metrics: { level: none }
+"#;
+    let harness = TestCollector::start(CONDITION_CONFIG).await;
+    let grpc = harness.grpc_endpoint();
+    let expected = tokio::task::spawn_blocking(move || {
+        let exporter = SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(&grpc)
+            .build()
+            .unwrap();
+        let provider = SdkTracerProvider::builder()
+            .with_resource(Resource::builder().with_service_name("shop").build())
+            .with_batch_exporter(exporter)
+            .build();
+        let tracer = provider.tracer("shop");
+        let mut expected = BTreeSet::new();
+        for i in 0..SPANS as i64 {
+            let name = ["checkout", "browse", "health-check", "browse"][i as usize % 4];
+            let mut span = tracer.start(name);
+            span.set_attribute(KeyValue::new("cart.items", i % 20));
+            let failed = i % 3 == 0;
+            if failed {
+                span.add_event(
+                    "exception",
+                    vec![KeyValue::new("exception.type", "Timeout")],
+                );
+            }
+            let context = span.span_context().clone();
+            span.end();
+            let selected = (name == "checkout" && i % 20 > 10) || failed;
+            if selected && name != "health-check" {
+                expected.insert((
+                    context.trace_id().to_bytes().to_vec(),
+                    context.span_id().to_bytes().to_vec(),
+                ));
+            }
+        }
+        provider.shutdown().unwrap();
+        expected
+    })
+    .await
+    .unwrap();
+    assert!(
+        expected.len() > 50 && expected.len() < SPANS,
+        "{} selected",
+        expected.len()
+    );
+
+    let TestCollector { collector, dir } = harness;
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+    let written: BTreeSet<_> = spans(&read_traces(&dir.path().join("traces.jsonl"), true))
+        .into_iter()
+        .map(|span| (span.trace_id, span.span_id))
+        .collect();
+    assert_eq!(written, expected);
+}
+
 /// The SDK's spans through `tail_sampling`, whose policies read the buffered spans in place (a numeric span attribute,
 /// the status code, a string attribute by regex, the resource's `service.name`) and release the sampled ones as bytes:
 /// the file holds exactly the spans of the traces the policies select.

@@ -115,6 +115,9 @@ pub enum PolicyType {
     Drop,
     /// Sub-policies in order, each with a share of a spans-per-second budget.
     Composite,
+    /// Sample traces with a span or span event for which an OTTL condition holds; the
+    /// conditions are compiled by a [`ConditionCompiler`](super::ConditionCompiler).
+    OttlCondition,
 }
 
 /// One entry of `policies`: `name`, `type` and the block named after the type.
@@ -166,6 +169,9 @@ pub struct PolicyConfig {
     /// Block for `composite`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub composite: Option<CompositeConfig>,
+    /// Block for `ottl_condition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ottl_condition: Option<OttlConditionConfig>,
 }
 
 impl PolicyConfig {
@@ -187,6 +193,7 @@ impl PolicyConfig {
             and: None,
             drop: None,
             composite: None,
+            ottl_condition: None,
         }
     }
 }
@@ -373,4 +380,42 @@ pub struct RateAllocationConfig {
     pub policy: String,
     /// Percentage of `max_total_spans_per_second`.
     pub percent: f64,
+}
+
+/// `ottl_condition`: sampled when an OTTL condition holds for any span (`span`) or any span
+/// event (`spanevent`) of the trace.
+///
+/// ```yaml
+/// error_mode: ignore
+/// span: ['name == "checkout"', 'attributes["http.response.status_code"] >= 500']
+/// spanevent: ['name == "exception"']
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OttlConditionConfig {
+    /// What a condition that fails on an item (a converter given the wrong type, say) does.
+    #[serde(default)]
+    pub error_mode: ConditionErrorMode,
+    /// Conditions on spans.
+    #[serde(default)]
+    pub span: Vec<String>,
+    /// Conditions on span events.
+    #[serde(default)]
+    pub spanevent: Vec<String>,
+}
+
+/// otelcol's OTTL `error_mode`, for an `ottl_condition` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConditionErrorMode {
+    /// The failing condition counts as false, with a warning, and the search goes on. The
+    /// default, as with otelcol's `processor.tailsamplingprocessor.defaultErrorModeIgnore`
+    /// gate: under `propagate` one span without an attribute a converter needs hides every
+    /// later span of its trace from the policy.
+    #[default]
+    Ignore,
+    /// As `ignore`, without the warning.
+    Silent,
+    /// The policy stops at the error and does not sample the trace.
+    Propagate,
 }

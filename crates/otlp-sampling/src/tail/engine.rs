@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
+use super::condition::ConditionCompiler;
 use super::config::TailSamplingConfig;
 use super::encoded::{Buffer, SplitScratch, split_encoded};
 use super::hashing::{FastMap, FastSet};
@@ -130,6 +131,9 @@ pub struct Decisions {
     pub not_sampled_traces: u64,
     /// Spans dropped by this call, by reason.
     pub dropped: DropCounts,
+    /// Times an `ottl_condition` policy could not judge a trace (its condition failed under
+    /// `error_mode: propagate`) and so did not sample it.
+    pub condition_errors: u64,
 }
 
 impl Decisions {
@@ -141,6 +145,7 @@ impl Decisions {
         self.sampled_traces += other.sampled_traces;
         self.not_sampled_traces += other.not_sampled_traces;
         self.dropped.merge(&other.dropped);
+        self.condition_errors += other.condition_errors;
     }
 }
 
@@ -306,8 +311,63 @@ pub struct TailSampler {
 }
 
 impl TailSampler {
-    /// Builds the engine, validating every policy.
+    /// Builds the engine, validating every policy. A policy of type `ottl_condition` needs
+    /// [`TailSampler::with_conditions`].
     pub fn new(config: TailSamplingConfig) -> Result<Self> {
+        Self::build(config, None)
+    }
+
+    /// Builds the engine with `compiler` for the `ottl_condition` policies, validating every
+    /// policy.
+    ///
+    /// A compiler is usually an OTTL engine's (otlp-ottl's `SpanConditions` runs otelcol's
+    /// conditions); any code can stand in. Here `span` entries are span names:
+    ///
+    /// ```
+    /// use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
+    /// use otlp_sampling::tail::config::OttlConditionConfig;
+    /// use otlp_sampling::tail::{ConditionError, TailSampler, TailSamplingConfig, TraceCondition};
+    ///
+    /// #[derive(Debug)]
+    /// struct SpanNamed(Vec<String>);
+    ///
+    /// impl TraceCondition for SpanNamed {
+    ///     fn holds(&self, trace: &mut [ResourceSpans]) -> Result<bool, ConditionError> {
+    ///         Ok(trace
+    ///             .iter()
+    ///             .flat_map(|rs| &rs.scope_spans)
+    ///             .flat_map(|ss| &ss.spans)
+    ///             .any(|span| self.0.contains(&span.name)))
+    ///     }
+    /// }
+    ///
+    /// let config: TailSamplingConfig = serde_norway::from_str(
+    ///     "policies: [{name: carts, type: ottl_condition, ottl_condition: {span: ['GET /api/cart']}}]",
+    /// )?;
+    /// let compiler = |_: &str, block: &OttlConditionConfig| {
+    ///     Ok(Box::new(SpanNamed(block.span.clone())) as Box<dyn TraceCondition>)
+    /// };
+    /// let mut engine = TailSampler::with_conditions(config, &compiler)?;
+    ///
+    /// let start = std::time::Instant::now();
+    /// let batch = otlp_testkit::Generator::new(1).traces(100).resource_spans;
+    /// engine.ingest(batch, start);
+    /// let decided = engine.tick(start + std::time::Duration::from_secs(31));
+    /// // The traces with a cart request are kept, the others not.
+    /// assert!(decided.sampled_traces > 0 && decided.not_sampled_traces > 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_conditions(
+        config: TailSamplingConfig,
+        compiler: &dyn ConditionCompiler,
+    ) -> Result<Self> {
+        Self::build(config, Some(compiler))
+    }
+
+    fn build(
+        config: TailSamplingConfig,
+        conditions: Option<&dyn ConditionCompiler>,
+    ) -> Result<Self> {
         if config.num_traces == 0 {
             return Err(Error::Config(
                 "num_traces must be greater than 0".to_owned(),
@@ -325,7 +385,7 @@ impl TailSampler {
         let policies = config
             .policies
             .iter()
-            .map(Policy::from_config)
+            .map(|policy| Policy::from_config(policy, conditions))
             .collect::<Result<Vec<_>>>()?;
         let mut attribute_keys = Vec::new();
         for policy in &policies {
@@ -627,6 +687,7 @@ impl TailSampler {
                 break;
             }
         }
+        out.condition_errors += trace.condition_errors();
         let sampled = combine(self.decisions_scratch);
         entry.state = TraceState::Decided { sampled };
         if sampled {

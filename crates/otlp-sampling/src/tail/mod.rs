@@ -3,6 +3,7 @@
 //! [`TailSamplingConfig`] deserialises from the processor's YAML block unchanged;
 //! [`TailSampler`] is the engine the collector drives with `ingest` and `tick`.
 
+mod condition;
 pub mod config;
 mod encoded;
 mod engine;
@@ -14,6 +15,7 @@ mod store;
 mod trace;
 mod view;
 
+pub use condition::{ConditionCompiler, ConditionError, TraceCondition};
 pub use config::TailSamplingConfig;
 pub use engine::{Decisions, DropCounts, DropReason, ReleaseFormat, TailSampler};
 pub use policy::PolicyDecision;

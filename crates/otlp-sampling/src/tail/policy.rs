@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
+use super::condition::{ConditionCompiler, TraceCondition};
 use super::config::{PolicyConfig, PolicyType, StatusCodeName};
 use super::hashing::FastSet;
 use super::view::{AttributeValue, TraceView};
@@ -93,6 +94,7 @@ enum Evaluator {
         entries: Vec<CompositeEntry>,
         window_start: Option<Instant>,
     },
+    Condition(Box<dyn TraceCondition>),
 }
 
 /// A policy ready to evaluate traces.
@@ -110,7 +112,12 @@ fn missing_block(config: &PolicyConfig, block: &str) -> Error {
 }
 
 impl Policy {
-    pub(crate) fn from_config(config: &PolicyConfig) -> Result<Self> {
+    /// The policy of `config`; `conditions` compiles `ottl_condition` blocks (with `None`, such a
+    /// policy is a configuration error).
+    pub(crate) fn from_config(
+        config: &PolicyConfig,
+        conditions: Option<&dyn ConditionCompiler>,
+    ) -> Result<Self> {
         let evaluator = match config.policy_type {
             PolicyType::AlwaysSample => Evaluator::AlwaysSample,
             PolicyType::Latency => {
@@ -284,16 +291,17 @@ impl Policy {
                     .and
                     .as_ref()
                     .ok_or_else(|| missing_block(config, "and"))?;
-                Evaluator::And(sub_policies(config, &c.and_sub_policy)?)
+                Evaluator::And(sub_policies(config, &c.and_sub_policy, conditions)?)
             }
             PolicyType::Drop => {
                 let c = config
                     .drop
                     .as_ref()
                     .ok_or_else(|| missing_block(config, "drop"))?;
-                Evaluator::Drop(sub_policies(config, &c.drop_sub_policy)?)
+                Evaluator::Drop(sub_policies(config, &c.drop_sub_policy, conditions)?)
             }
-            PolicyType::Composite => composite(config)?,
+            PolicyType::Composite => composite(config, conditions)?,
+            PolicyType::OttlCondition => condition(config, conditions)?,
         };
         Ok(Policy {
             name: config.name.clone(),
@@ -325,7 +333,8 @@ impl Policy {
             | Evaluator::TraceState { .. }
             | Evaluator::RateLimiting { .. }
             | Evaluator::BytesLimiting { .. }
-            | Evaluator::SpanCount { .. } => {}
+            | Evaluator::SpanCount { .. }
+            | Evaluator::Condition(_) => {}
         }
     }
 
@@ -469,6 +478,15 @@ impl Policy {
                 }
                 NotSampled
             }
+            Evaluator::Condition(condition) => {
+                match trace.with_decoded(|spans| condition.holds(spans)) {
+                    Ok(holds) => sampled_if(holds),
+                    Err(_) => {
+                        trace.count_condition_error();
+                        NotSampled
+                    }
+                }
+            }
         }
     }
 }
@@ -502,25 +520,57 @@ fn trace_duration(trace: &TraceView<'_>) -> Duration {
     Duration::from_nanos(latest.saturating_sub(earliest))
 }
 
-fn sub_policies(parent: &PolicyConfig, configs: &[PolicyConfig]) -> Result<Vec<Policy>> {
+fn sub_policies(
+    parent: &PolicyConfig,
+    configs: &[PolicyConfig],
+    conditions: Option<&dyn ConditionCompiler>,
+) -> Result<Vec<Policy>> {
     if configs.is_empty() {
         return Err(Error::Config(format!(
             "policy `{}` needs at least one sub-policy",
             parent.name
         )));
     }
-    configs.iter().map(Policy::from_config).collect()
+    configs
+        .iter()
+        .map(|config| Policy::from_config(config, conditions))
+        .collect()
 }
 
-fn composite(config: &PolicyConfig) -> Result<Evaluator> {
+fn condition(
+    config: &PolicyConfig,
+    conditions: Option<&dyn ConditionCompiler>,
+) -> Result<Evaluator> {
+    let block = config
+        .ottl_condition
+        .as_ref()
+        .ok_or_else(|| missing_block(config, "ottl_condition"))?;
+    let compiler = conditions.ok_or_else(|| {
+        Error::Config(format!(
+            "policy `{}` has type `ottl_condition`, which needs an OTTL engine: build the sampler \
+             with `TailSampler::with_conditions`",
+            config.name
+        ))
+    })?;
+    compiler
+        .compile(&config.name, block)
+        .map(Evaluator::Condition)
+        .map_err(|message| Error::Config(format!("policy `{}`: {message}", config.name)))
+}
+
+fn composite(
+    config: &PolicyConfig,
+    conditions: Option<&dyn ConditionCompiler>,
+) -> Result<Evaluator> {
     let c = config
         .composite
         .as_ref()
         .ok_or_else(|| missing_block(config, "composite"))?;
-    let mut policies: Vec<Option<Policy>> = sub_policies(config, &c.composite_sub_policy)?
-        .into_iter()
-        .map(Some)
-        .collect();
+    let mut policies: Vec<Option<Policy>> =
+        sub_policies(config, &c.composite_sub_policy, conditions)?
+            .into_iter()
+            .map(Some)
+            .collect();
     let allocated: f64 = c.rate_allocation.iter().map(|a| a.percent).sum();
     if allocated > 100.0 || c.rate_allocation.iter().any(|a| a.percent < 0.0) {
         return Err(Error::Config(format!(

@@ -13,18 +13,19 @@
 //! is the value. A record that still does not read is reported, and its spans counted, never
 //! guessed at.
 
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::ScopeSpans;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use otlp_model::wire::{
     Fields, RECURSION_LIMIT, Value, WireError, for_each_field, leading_len_field, single_field,
 };
 use prost::Message;
 
 use super::release::EncodedRelease;
-use super::trace::{ResourceHeader, ScopeHeader, ScopePiece, TracePiece};
+use super::trace::{Reassembler, ResourceHeader, ScopeHeader, ScopePiece, TracePiece};
 
 /// `ScopeSpans.spans`: every stored record is one.
 const SCOPE_SPANS_SPANS: u32 = 2;
@@ -423,6 +424,9 @@ pub(crate) struct TraceView<'a> {
     pub(crate) span_count: u64,
     records: &'a TraceRecords,
     table: &'a SpanTable,
+    /// The trace decoded, for condition policies: once, by the first that asks.
+    decoded: RefCell<Option<Vec<ResourceSpans>>>,
+    condition_errors: Cell<u64>,
 }
 
 impl<'a> TraceView<'a> {
@@ -432,7 +436,33 @@ impl<'a> TraceView<'a> {
             span_count: table.spans.len() as u64,
             records,
             table,
+            decoded: RefCell::new(None),
+            condition_errors: Cell::new(0),
         }
+    }
+
+    /// Runs `read` on the trace's readable spans decoded into `ResourceSpans`, merged by resource
+    /// and scope as a release would be. Spans prost refuses are not there; the release counts them.
+    pub(crate) fn with_decoded<R>(&self, read: impl FnOnce(&mut [ResourceSpans]) -> R) -> R {
+        let mut decoded = self.decoded.borrow_mut();
+        let spans = decoded.get_or_insert_with(|| {
+            let mut spans = Vec::new();
+            let mut assembler = Reassembler::default();
+            for piece in self.records.decode().0 {
+                assembler.push(&mut spans, piece);
+            }
+            spans
+        });
+        read(spans)
+    }
+
+    /// Notes that a condition policy could not judge the trace.
+    pub(crate) fn count_condition_error(&self) {
+        self.condition_errors.set(self.condition_errors.get() + 1);
+    }
+
+    pub(crate) fn condition_errors(&self) -> u64 {
+        self.condition_errors.get()
     }
 
     pub(crate) fn spans(&self) -> impl Iterator<Item = SpanView<'a>> {

@@ -10,7 +10,7 @@
 
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
-use crate::telemetry::{DropCounter, Telemetry};
+use crate::telemetry::{Counter, DropCounter, Telemetry};
 use crate::wait::{Changed, Deadline, Driver, Outstanding};
 use crate::{Batch, Signal};
 use otlp_model::ExportTraceServiceRequest;
@@ -22,8 +22,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 mod handover;
+mod ottl_condition;
 
 use handover::HandOver;
+use ottl_condition::OttlConditions;
 
 /// The `tail_sampling` processor type (traces only).
 pub struct Factory;
@@ -34,7 +36,7 @@ impl Component for Factory {
 
     /// Checks the config the way starting would, so a bad policy is a config error, not a start failure.
     fn validate(&self, config: &TailSamplingConfig) -> Result<(), Invalid> {
-        TailSampler::new(config.clone())
+        TailSampler::with_conditions(config.clone(), &OttlConditions)
             .map(|_| ())
             .map_err(|e| Invalid::from(e.to_string()))
     }
@@ -91,6 +93,8 @@ struct Shared {
     tick: Duration,
     next: Arc<dyn Consumer>,
     dropped: DropCounter,
+    /// Traces an `ottl_condition` policy could not judge (`error_mode: propagate`).
+    condition_errors: Counter,
 }
 
 impl Shared {
@@ -141,6 +145,9 @@ impl Shared {
 
     /// Counts the engine's drops and queues its released spans for the next stage.
     fn absorb(&self, decisions: Decisions) {
+        if decisions.condition_errors > 0 {
+            self.condition_errors.add(decisions.condition_errors);
+        }
         for (reason, spans) in decisions.dropped.iter() {
             self.dropped
                 .add(Signal::Traces, spans as usize, reason.as_str());
@@ -175,7 +182,7 @@ impl TailSamplingProcessor {
         next: Arc<dyn Consumer>,
     ) -> Result<Self, String> {
         let tick = (config.decision_wait / 10).clamp(SHORTEST_TICK, LONGEST_TICK);
-        let engine = TailSampler::new(config)
+        let engine = TailSampler::with_conditions(config, &OttlConditions)
             .map_err(|e| e.to_string())?
             .with_release_format(ReleaseFormat::Encoded);
         let shared = Arc::new(Shared {
@@ -191,6 +198,11 @@ impl TailSamplingProcessor {
             tick,
             next,
             dropped: DropCounter::new(telemetry, "otelcol_processor_dropped", "processor", id),
+            condition_errors: telemetry.counter(
+                "otelcol_processor_tail_sampling_sampling_policy_evaluation_error",
+                "Times an ottl_condition policy could not judge a trace (error_mode: propagate) and did not sample it.",
+                &[("processor", id)],
+            ),
         });
         let reader = Arc::downgrade(&shared);
         telemetry.gauge(

@@ -1,7 +1,10 @@
 //! Arrow Flight transport for OTLP (feature `flight`).
 //!
 //! A client `do_put`s one Flight stream per signal: the schema, then per OTLP request
-//! its (delta) dictionaries and one record batch of this crate's layout. The server
+//! its (delta) dictionaries and one record batch of this crate's layout. The server also
+//! takes batches of the [`flat`](crate::flat) layout, one row per item, as the collector's
+//! Parquet and Arrow files hold them: any Arrow client (pyarrow's `flight.FlightClient`, say)
+//! can send a table read from those files. The server
 //! checks the bearer token, decodes each batch back into an OTLP request, hands it to a
 //! [`TelemetrySink`] and only then answers with a [`PutResult`] whose `app_metadata` is
 //! the 1-based sequence number of the batch (u64, little endian). The server reads the

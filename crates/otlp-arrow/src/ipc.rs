@@ -535,10 +535,10 @@ pub(crate) fn read_message<R: Read>(
     Ok(Some(Buffer::from_slice_ref(&framed)))
 }
 
-/// Only the types this crate's layout uses are accepted: arrow-rs panics on some
-/// malformed types (a negative fixed size, for one), and nothing else is ours anyway.
+/// Only the types this crate's layouts (nested and flat) use are accepted: arrow-rs panics
+/// on some malformed types (a negative fixed size, for one), and nothing else is ours anyway.
 fn check_schema(schema: &arrow::datatypes::Schema) -> Result<(), Error> {
-    use arrow::datatypes::DataType;
+    use arrow::datatypes::{DataType, TimeUnit};
     fn allowed(t: &DataType) -> bool {
         match t {
             DataType::Boolean
@@ -558,6 +558,14 @@ fn check_schema(schema: &arrow::datatypes::Schema) -> Result<(), Error> {
             }
             DataType::List(item) => allowed(item.data_type()),
             DataType::Struct(fields) => fields.iter().all(|f| allowed(f.data_type())),
+            // The flat layout's times and attribute maps (key, value struct).
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => true,
+            DataType::Map(entries, _) => match entries.data_type() {
+                DataType::Struct(fields) => {
+                    fields.len() == 2 && fields.iter().all(|f| allowed(f.data_type()))
+                }
+                _ => false,
+            },
             _ => false,
         }
     }

@@ -194,15 +194,27 @@ pub fn signal_of_schema(schema: &Schema) -> Result<Signal, Error> {
         .metadata()
         .get(SIGNAL_METADATA_KEY)
         .map(String::as_str);
-    found.and_then(|name| name.parse().ok()).ok_or_else(|| {
-        Error::NotOtlpArrow(format!(
-            "schema metadata `{SIGNAL_METADATA_KEY}` is {found:?}"
-        ))
-    })
+    found
+        .and_then(|name| name.parse().ok())
+        .ok_or_else(|| match found {
+            None => Error::NotOtlpArrow(format!(
+                "the schema metadata has no `{SIGNAL_METADATA_KEY}` key, which names the signal \
+                 (traces, metrics or logs); the collector's Parquet and Arrow files carry it"
+            )),
+            Some(name) => Error::NotOtlpArrow(format!(
+                "schema metadata `{SIGNAL_METADATA_KEY}` is `{name}`; expected traces, metrics or logs"
+            )),
+        })
 }
 
-/// Decodes a record batch of any of the three layouts (chosen by its metadata).
+/// Decodes a record batch of either layout, told by its schema metadata: this crate's nested one,
+/// or the [`flat`] one of the collector's Parquet and Arrow files, so that a table read from those
+/// files (with pyarrow, say) decodes as it was written.
 pub fn decode_batch(batch: &arrow::record_batch::RecordBatch) -> Result<AnyRequest, Error> {
+    let layout = batch.schema_ref().metadata().get(flat::LAYOUT_METADATA_KEY);
+    if layout.is_some_and(|layout| layout == flat::FLAT_LAYOUT) {
+        return flat::decode(batch);
+    }
     with_signal!(signal_of_schema(batch.schema_ref())?, R => {
         R::from_arrow(batch).map(OtlpRequest::into_any)
     })

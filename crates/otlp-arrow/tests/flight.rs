@@ -195,3 +195,77 @@ async fn a_garbage_flight_stream_is_an_invalid_argument() {
     assert_eq!(status.code(), Code::InvalidArgument, "{status}");
     assert!(sink.received.lock().unwrap().is_empty());
 }
+
+/// A stream of the flat layout, as a generic Flight client sends a table read from the collector's files: every
+/// signal arrives as the request the table was built from, one per batch, and each batch is acknowledged.
+#[tokio::test]
+async fn flat_batches_from_a_generic_client_arrive_intact() {
+    use otlp_arrow::flat::FlatBuilder;
+    let sink = Recorder::default();
+    let url = start(sink.clone(), None).await;
+    let channel = tonic::transport::Endpoint::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = FlightServiceClient::new(channel);
+    let mut generator = Generator::new(21);
+    for sent in requests(&mut generator) {
+        let batches: Vec<_> = sent
+            .iter()
+            .map(|request| {
+                let mut builder = FlatBuilder::new(request.signal());
+                builder.append(request).unwrap();
+                builder.finish().unwrap()
+            })
+            .collect();
+        let messages =
+            arrow_flight::utils::batches_to_flight_data(&batches[0].schema(), &batches).unwrap();
+        let mut acks = raw
+            .do_put(futures::stream::iter(messages))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut acknowledged = 0;
+        while acks.message().await.unwrap().is_some() {
+            acknowledged += 1;
+        }
+        assert_eq!(acknowledged, sent.len());
+        let received = std::mem::take(&mut *sink.received.lock().unwrap());
+        let encoded = |requests: &[AnyRequest]| -> Vec<Vec<u8>> {
+            requests.iter().map(AnyRequest::encode_to_vec).collect()
+        };
+        assert_eq!(encoded(&received), encoded(&sent));
+    }
+}
+
+/// A table without the metadata that names its signal is refused with a message that says what is missing.
+#[tokio::test]
+async fn a_table_without_otlp_metadata_is_refused_with_the_reason() {
+    use arrow::array::{Int64Array, RecordBatch};
+    use std::sync::Arc as StdArc;
+    let sink = Recorder::default();
+    let url = start(sink.clone(), None).await;
+    let channel = tonic::transport::Endpoint::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = FlightServiceClient::new(channel);
+    let batch = RecordBatch::try_from_iter([(
+        "duration_ns",
+        StdArc::new(Int64Array::from(vec![1, 2])) as _,
+    )])
+    .unwrap();
+    let messages = arrow_flight::utils::batches_to_flight_data(&batch.schema(), [&batch]).unwrap();
+    let status = match raw.do_put(futures::stream::iter(messages)).await {
+        Err(status) => status,
+        Ok(response) => response.into_inner().message().await.unwrap_err(),
+    };
+    assert_eq!(status.code(), Code::InvalidArgument, "{status}");
+    assert_eq!(
+        status.message(),
+        "not an OTLP Arrow stream: the schema metadata has no `otlp_arrow.signal` key, which names the signal \
+         (traces, metrics or logs); the collector's Parquet and Arrow files carry it"
+    );
+}

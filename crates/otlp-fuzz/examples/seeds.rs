@@ -8,7 +8,7 @@ use std::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use otlp_arrow::flat::{FlatIpcWriter, FlatParquetWriter, ParquetOptions};
+use otlp_arrow::flat::{FlatBuilder, FlatIpcWriter, FlatParquetWriter, ParquetOptions};
 use otlp_arrow::{AnyRequest, ArrowIpcWriter, Compression, IpcFormat, Signal, WriterOptions};
 use otlp_collector::config::DEFAULT_CONFIG_YAML;
 use otlp_testkit::Generator;
@@ -79,6 +79,15 @@ fn main() -> Result<()> {
             message.encode_length_delimited(&mut framed)?;
         }
         flight.add(name, framed)?;
+        // The flat layout, as a client sends a table read from the collector's files (pyarrow, say).
+        let mut builder = FlatBuilder::new(signal);
+        builder.append(request)?;
+        let batch = builder.finish()?;
+        let mut framed = Vec::new();
+        for message in arrow_flight::utils::batches_to_flight_data(&batch.schema(), [&batch])? {
+            message.encode_length_delimited(&mut framed)?;
+        }
+        flight.add(&format!("{name}-flat"), framed)?;
 
         let mut writer = FlatParquetWriter::new(Vec::new(), signal, ParquetOptions::default())?;
         writer.write(request)?;

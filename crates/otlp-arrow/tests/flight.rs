@@ -39,6 +39,16 @@ impl TelemetrySink for Recorder {
     }
 }
 
+/// A plain Flight client, as any Arrow implementation has, without this crate's.
+async fn raw_client(url: String) -> FlightServiceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    FlightServiceClient::new(channel)
+}
+
 async fn start(sink: Recorder, token: Option<&str>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -174,12 +184,7 @@ async fn acknowledgements_wait_for_the_sink() {
 async fn a_garbage_flight_stream_is_an_invalid_argument() {
     let sink = Recorder::default();
     let url = start(sink.clone(), None).await;
-    let channel = tonic::transport::Endpoint::from_shared(url)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut raw = FlightServiceClient::new(channel);
+    let mut raw = raw_client(url).await;
     let garbage = FlightData {
         data_header: vec![0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4].into(),
         data_body: vec![0u8; 16].into(),
@@ -203,12 +208,7 @@ async fn flat_batches_from_a_generic_client_arrive_intact() {
     use otlp_arrow::flat::FlatBuilder;
     let sink = Recorder::default();
     let url = start(sink.clone(), None).await;
-    let channel = tonic::transport::Endpoint::from_shared(url)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut raw = FlightServiceClient::new(channel);
+    let mut raw = raw_client(url).await;
     let mut generator = Generator::new(21);
     for sent in requests(&mut generator) {
         let batches: Vec<_> = sent
@@ -246,12 +246,7 @@ async fn a_table_without_otlp_metadata_is_refused_with_the_reason() {
     use std::sync::Arc as StdArc;
     let sink = Recorder::default();
     let url = start(sink.clone(), None).await;
-    let channel = tonic::transport::Endpoint::from_shared(url)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut raw = FlightServiceClient::new(channel);
+    let mut raw = raw_client(url).await;
     let batch = RecordBatch::try_from_iter([(
         "duration_ns",
         StdArc::new(Int64Array::from(vec![1, 2])) as _,

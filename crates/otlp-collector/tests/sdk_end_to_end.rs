@@ -342,58 +342,24 @@ service:
     metrics: { level: none }
 "#;
     let harness = TestCollector::start(CONDITION_CONFIG).await;
-    let grpc = harness.grpc_endpoint();
-    let expected = tokio::task::spawn_blocking(move || {
-        let exporter = SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(&grpc)
-            .build()
-            .unwrap();
-        let provider = SdkTracerProvider::builder()
-            .with_resource(Resource::builder().with_service_name("shop").build())
-            .with_batch_exporter(exporter)
-            .build();
-        let tracer = provider.tracer("shop");
-        let mut expected = BTreeSet::new();
-        for i in 0..SPANS as i64 {
-            let name = ["checkout", "browse", "health-check", "browse"][i as usize % 4];
-            let mut span = tracer.start(name);
-            span.set_attribute(KeyValue::new("cart.items", i % 20));
-            let failed = i % 3 == 0;
-            if failed {
-                span.add_event(
-                    "exception",
-                    vec![KeyValue::new("exception.type", "Timeout")],
-                );
-            }
-            let context = span.span_context().clone();
-            span.end();
-            let selected = (name == "checkout" && i % 20 > 10) || failed;
-            if selected && name != "health-check" {
-                expected.insert((
-                    context.trace_id().to_bytes().to_vec(),
-                    context.span_id().to_bytes().to_vec(),
-                ));
-            }
+    let expected = send_root_spans(&harness, "shop", |tracer, i| {
+        let name = ["checkout", "browse", "health-check", "browse"][i as usize % 4];
+        let mut span = tracer.start(name);
+        span.set_attribute(KeyValue::new("cart.items", i % 20));
+        let failed = i % 3 == 0;
+        if failed {
+            span.add_event(
+                "exception",
+                vec![KeyValue::new("exception.type", "Timeout")],
+            );
         }
-        provider.shutdown().unwrap();
-        expected
+        let context = span.span_context().clone();
+        span.end();
+        let selected = (name == "checkout" && i % 20 > 10) || failed;
+        (context, selected && name != "health-check")
     })
-    .await
-    .unwrap();
-    assert!(
-        expected.len() > 50 && expected.len() < SPANS,
-        "{} selected",
-        expected.len()
-    );
-
-    let TestCollector { collector, dir } = harness;
-    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
-    let written: BTreeSet<_> = spans(&read_traces(&dir.path().join("traces.jsonl"), true))
-        .into_iter()
-        .map(|span| (span.trace_id, span.span_id))
-        .collect();
-    assert_eq!(written, expected);
+    .await;
+    assert_written_exactly(harness, expected).await;
 }
 
 /// The SDK's spans through `tail_sampling`, whose policies read the buffered spans in place (a numeric span attribute,
@@ -422,6 +388,43 @@ service:
 "#;
     use opentelemetry::trace::Status;
     let harness = TestCollector::start(SAMPLED_CONFIG).await;
+    let expected = send_root_spans(&harness, "checkout", |tracer, i| {
+        let mut span = tracer.start(format!("order {i}"));
+        span.set_attribute(KeyValue::new("app.order.items", i));
+        let gold = i % 25 == 7;
+        span.set_attribute(KeyValue::new(
+            "tier",
+            if gold {
+                format!("gold-{i}")
+            } else {
+                "silver".into()
+            },
+        ));
+        let error = i % 50 == 0;
+        if error {
+            span.set_status(Status::error("payment declined"));
+        }
+        let context = span.span_context().clone();
+        span.end();
+        (context, (100..=149).contains(&i) || error || gold)
+    })
+    .await;
+    assert_written_exactly(harness, expected).await;
+}
+
+/// A span by its trace and span ids.
+type SpanKey = (Vec<u8>, Vec<u8>);
+
+/// Sends `SPANS` root spans of `service` with the SDK's gRPC exporter; `make(tracer, i)` starts and ends span `i` and
+/// says whether the collector should keep it. Returns the spans to be kept, once it is sure some are and some not.
+async fn send_root_spans(
+    harness: &TestCollector,
+    service: &'static str,
+    make: fn(
+        &opentelemetry_sdk::trace::SdkTracer,
+        i64,
+    ) -> (opentelemetry::trace::SpanContext, bool),
+) -> BTreeSet<SpanKey> {
     let grpc = harness.grpc_endpoint();
     let expected = tokio::task::spawn_blocking(move || {
         let exporter = SpanExporter::builder()
@@ -430,30 +433,14 @@ service:
             .build()
             .unwrap();
         let provider = SdkTracerProvider::builder()
-            .with_resource(Resource::builder().with_service_name("checkout").build())
+            .with_resource(Resource::builder().with_service_name(service).build())
             .with_batch_exporter(exporter)
             .build();
         let tracer = provider.tracer("shop");
         let mut expected = BTreeSet::new();
         for i in 0..SPANS as i64 {
-            let mut span = tracer.start(format!("order {i}"));
-            span.set_attribute(KeyValue::new("app.order.items", i));
-            let gold = i % 25 == 7;
-            span.set_attribute(KeyValue::new(
-                "tier",
-                if gold {
-                    format!("gold-{i}")
-                } else {
-                    "silver".into()
-                },
-            ));
-            let error = i % 50 == 0;
-            if error {
-                span.set_status(Status::error("payment declined"));
-            }
-            let context = span.span_context().clone();
-            span.end();
-            if (100..=149).contains(&i) || error || gold {
+            let (context, kept) = make(&tracer, i);
+            if kept {
                 expected.insert((
                     context.trace_id().to_bytes().to_vec(),
                     context.span_id().to_bytes().to_vec(),
@@ -470,7 +457,11 @@ service:
         "{} selected",
         expected.len()
     );
+    expected
+}
 
+/// Shuts the collector down and checks that its file holds exactly the `expected` spans.
+async fn assert_written_exactly(harness: TestCollector, expected: BTreeSet<SpanKey>) {
     let TestCollector { collector, dir } = harness;
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
     let written: BTreeSet<_> = spans(&read_traces(&dir.path().join("traces.jsonl"), true))

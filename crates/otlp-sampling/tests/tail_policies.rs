@@ -688,6 +688,29 @@ fn config_errors_say_what_is_wrong() {
     )
     .unwrap();
     assert!(TailSampler::new(duplicate).is_err());
+    // Every policy that cannot be built is named, not only the first.
+    let several: TailSamplingConfig = serde_norway::from_str(
+        "policies:
+  - {name: slow, type: latency}
+  - {name: fine, type: always_sample}
+  - {name: tier, type: string_attribute, string_attribute: {key: k, values: ['('], enabled_regex_matching: true}}
+  - {name: some, type: probabilistic, probabilistic: {sampling_percentage: 250}}",
+    )
+    .unwrap();
+    let message = TailSampler::new(several).unwrap_err().to_string();
+    assert!(
+        message.starts_with(
+            "invalid sampling configuration: policy `slow` has type `latency` but no `latency:` block; \
+             policy `tier`: invalid regular expression `(`"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(
+            "; policy `some`: sampling percentage 250 is out of range: it must be a number in [0, 100]"
+        ),
+        "{message}"
+    );
 }
 
 #[test]

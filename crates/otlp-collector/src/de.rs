@@ -47,24 +47,75 @@ where
 
 /// Deserializes a component's settings, reporting the exact key path of any error. An empty value (`batch:`)
 /// means "all defaults".
+///
+/// A whole number written with YAML 1.1's digit separators (`sampled_cache_size: 100_000`, as otelcol's own
+/// examples have it) is read as the number where the field takes one: otelcol's YAML library reads it so, where
+/// YAML 1.2 (and so serde) sees a string. Only a value a numeric field refused is converted, so a string that looks
+/// like one (a version `2024_01`) stays a string everywhere else.
 pub(crate) fn typed<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, Error> {
-    let value = if value.is_null() {
+    let mut value = if value.is_null() {
         Value::Mapping(Mapping::new())
     } else {
         value
     };
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.path().to_string();
-        let full = if inner == "." || inner.is_empty() {
-            path.to_string()
-        } else {
-            join(path, &inner)
+    // Each retry turns one more string into a number, so this ends.
+    let error = loop {
+        let error = match serde_path_to_error::deserialize(value.clone()) {
+            Ok(settings) => return Ok(settings),
+            Err(error) => error,
         };
-        Error::config(
-            full,
-            with_suggestion(in_plain_words(e.into_inner().to_string())),
-        )
-    })
+        let refused = value_at(&mut value, error.path());
+        match refused
+            .as_deref()
+            .and_then(Value::as_str)
+            .and_then(separated_whole_number)
+        {
+            Some(number) => {
+                if let Some(slot) = refused {
+                    *slot = number;
+                }
+            }
+            None => break error,
+        }
+    };
+    let inner = error.path().to_string();
+    let full = if inner == "." || inner.is_empty() {
+        path.to_string()
+    } else {
+        join(path, &inner)
+    };
+    Err(Error::config(
+        full,
+        with_suggestion(in_plain_words(error.into_inner().to_string())),
+    ))
+}
+
+/// The value at `path` inside `value`, as serde_path_to_error names it.
+fn value_at<'v>(value: &'v mut Value, path: &serde_path_to_error::Path) -> Option<&'v mut Value> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .try_fold(value, |value, segment| match (segment, value) {
+            (Segment::Map { key }, Value::Mapping(map)) => map.get_mut(key.as_str()),
+            (Segment::Seq { index }, Value::Sequence(items)) => items.get_mut(*index),
+            _ => None,
+        })
+}
+
+/// `100_000` as the number YAML 1.1 reads: digits in groups joined by single underscores, optionally signed.
+fn separated_whole_number(text: &str) -> Option<Value> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let well_formed = digits.contains('_')
+        && digits
+            .split('_')
+            .all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()));
+    if !well_formed {
+        return None;
+    }
+    let joined: String = text.chars().filter(|c| *c != '_').collect();
+    match joined.parse::<u64>() {
+        Ok(number) => Some(Value::Number(number.into())),
+        Err(_) => joined.parse::<i64>().ok().map(|n| Value::Number(n.into())),
+    }
 }
 
 /// serde lists what it expected after an unknown field or variant (`unknown field `queue_sise`, expected one of

@@ -455,6 +455,59 @@ service:
     traces: { receivers: [otlp], exporters: [otlp, loadbalancing] }
 "#;
 
+/// otelcol's YAML library reads `100_000` as a number (YAML 1.1), and otelcol's own examples write sizes so; where a
+/// field takes a number, so does this config. A string field keeps such text as it is.
+#[test]
+fn numbers_with_digit_separators_are_numbers_where_a_number_is_expected() {
+    let env = |name: &str| (name == "QUEUE").then(|| "5_000".to_string());
+    let config = Config::from_yaml_with_env(
+        r#"
+receivers:
+  otlp: { protocols: { grpc: } }
+processors:
+  batch: { send_batch_size: 8_192, send_batch_max_size: "10_000" }
+exporters:
+  otlp:
+    endpoint: backend:4317
+    sending_queue: { queue_size: "${env:QUEUE}" }
+    headers: { x-release: 2024_01 }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [batch], exporters: [otlp] }
+"#,
+        &env,
+    )
+    .unwrap();
+    let batch = config
+        .processors
+        .get(&ComponentId::parse("batch").unwrap())
+        .and_then(|c| c.get::<BatchConfig>())
+        .unwrap();
+    assert_eq!(
+        (batch.send_batch_size, batch.send_batch_max_size),
+        (8192, 10_000)
+    );
+    let otlp = config
+        .exporters
+        .get(&ComponentId::parse("otlp").unwrap())
+        .and_then(|c| c.get::<OtlpGrpcExporterConfig>())
+        .unwrap();
+    assert_eq!(otlp.sending_queue.queue_size, 5000);
+    assert_eq!(otlp.headers["x-release"], "2024_01");
+
+    // Malformed separators are not a number, and the error says what was written.
+    let (path, message) = error(
+        r#"
+receivers: { otlp: { protocols: { grpc: } } }
+processors: { batch: { send_batch_size: 8__192 } }
+exporters: { debug: }
+service: { pipelines: { traces: { receivers: [otlp], processors: [batch], exporters: [debug] } } }
+"#,
+    );
+    assert_eq!(path, "processors.batch.send_batch_size");
+    assert!(message.contains(r#"string "8__192""#), "{message}");
+}
+
 #[test]
 fn a_persistent_queue_follows_otelcols_layout() {
     use otlp_collector::extension::file_storage::FileStorageConfig;

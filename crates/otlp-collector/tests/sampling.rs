@@ -460,6 +460,87 @@ async fn probabilistic_sampler_writes_and_counts_the_same_for_encoded_and_decode
     assert!(wire_spans == prost_spans, "the written spans differ");
 }
 
+/// otelcol-contrib's README example of `tail_sampling`, every policy type in it, is a config here as written (its
+/// `100_000` cache sizes and its `ottl_condition` included).
+#[test]
+fn otelcols_tail_sampling_example_is_a_valid_config_as_written() {
+    let yaml = format!(
+        "{}{}",
+        r#"
+receivers: { otlp: { protocols: { grpc: } } }
+exporters: { debug: }
+service: { pipelines: { traces: { receivers: [otlp], processors: [tail_sampling], exporters: [debug] } } }
+"#,
+        OTELCOL_EXAMPLE
+    );
+    let config = Config::from_yaml(&yaml).unwrap();
+    let tail = config
+        .processors
+        .values()
+        .find_map(|c| c.get::<otlp_sampling::tail::TailSamplingConfig>())
+        .unwrap();
+    assert_eq!(tail.decision_cache.sampled_cache_size, 100_000);
+    assert_eq!(tail.policies.len(), 16);
+}
+
+const OTELCOL_EXAMPLE: &str = r#"
+processors:
+  tail_sampling:
+    decision_wait: 10s
+    num_traces: 100
+    expected_new_traces_per_sec: 10
+    decision_cache:
+      sampled_cache_size: 100_000
+      non_sampled_cache_size: 100_000
+    policies:
+      [
+          { name: test-policy-1, type: always_sample },
+          { name: test-policy-2, type: latency, latency: {threshold_ms: 5000, upper_threshold_ms: 10000} },
+          { name: test-policy-3, type: numeric_attribute, numeric_attribute: {key: key1, min_value: 50, max_value: 100} },
+          { name: test-policy-4, type: probabilistic, probabilistic: {sampling_percentage: 10} },
+          { name: test-policy-5, type: status_code, status_code: {status_codes: [ERROR, UNSET]} },
+          { name: test-policy-6, type: string_attribute, string_attribute: {key: key2, values: [value1, value2]} },
+          { name: test-policy-7, type: string_attribute, string_attribute: {key: key2, values: [value1, val*], enabled_regex_matching: true, cache_max_size: 10} },
+          { name: test-policy-8, type: rate_limiting, rate_limiting: {spans_per_second: 35} },
+          { name: test-policy-9, type: bytes_limiting, bytes_limiting: {bytes_per_second: 1024000, burst_capacity: 2048000} },
+          { name: test-policy-10, type: span_count, span_count: {min_spans: 2, max_spans: 20} },
+          { name: test-policy-11, type: trace_state, trace_state: { key: key3, values: [value1, value2] } },
+          { name: test-policy-12, type: boolean_attribute, boolean_attribute: {key: key4, value: true} },
+          {
+              name: test-policy-13,
+              type: ottl_condition,
+              ottl_condition: {
+                   error_mode: ignore,
+                   span: [
+                        "attributes[\"test_attr_key_1\"] == \"test_attr_val_1\"",
+                        "attributes[\"test_attr_key_2\"] != \"test_attr_val_1\"",
+                   ],
+                   spanevent: [
+                        "name != \"test_span_event_name\"",
+                        "attributes[\"test_event_attr_key_2\"] != \"test_event_attr_val_1\"",
+                   ]
+              }
+         },
+         { name: and-policy-1, type: and, and: { and_sub_policy: [
+                { name: test-and-policy-1, type: numeric_attribute, numeric_attribute: { key: key1, min_value: 50, max_value: 100 } },
+                { name: test-and-policy-2, type: string_attribute, string_attribute: { key: key2, values: [ value1, value2 ] } },
+              ] } },
+         { name: drop-policy-1, type: drop, drop: { drop_sub_policy: [
+                { name: test-drop-policy-1, type: string_attribute, string_attribute: {key: url.path, values: [\/health, \/metrics], enabled_regex_matching: true} }
+              ] } },
+         { name: composite-policy-1, type: composite, composite: {
+                max_total_spans_per_second: 1000,
+                policy_order: [test-composite-policy-1, test-composite-policy-2, test-composite-policy-3],
+                composite_sub_policy: [
+                    { name: test-composite-policy-1, type: numeric_attribute, numeric_attribute: {key: key1, min_value: 50} },
+                    { name: test-composite-policy-2, type: string_attribute, string_attribute: {key: key2, values: [value1, value2]} },
+                    { name: test-composite-policy-3, type: always_sample }
+                  ],
+                rate_allocation: [ { policy: test-composite-policy-1, percent: 50 }, { policy: test-composite-policy-2, percent: 25 } ]
+              } },
+        ]
+"#;
+
 #[test]
 fn sampling_processors_are_rejected_where_they_cannot_work() {
     let error = Config::from_yaml(

@@ -175,6 +175,50 @@ async fn late_spans_follow_the_decision_already_made() {
     );
 }
 
+/// At shutdown the traces still waiting are decided on what arrived, or, with otelcol's
+/// `drop_pending_traces_on_shutdown`, dropped and counted under `pending_at_shutdown`: a choice, so the shutdown is
+/// still clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_pending_at_shutdown_are_decided_or_dropped_as_configured() {
+    for drop_pending in [false, true] {
+        let config = TAIL.replace(
+            "decision_wait: 200ms",
+            &format!("decision_wait: 1h\n    drop_pending_traces_on_shutdown: {drop_pending}"),
+        );
+        let harness = TestCollector::start(&config).await;
+        harness
+            .collector
+            .submit(one_span(1, 1, true))
+            .await
+            .unwrap();
+        harness
+            .collector
+            .submit(one_span(2, 1, false))
+            .await
+            .unwrap();
+        let TestCollector { collector, dir } = harness;
+        let telemetry = collector.telemetry().clone();
+        assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+        let written = spans(&read_traces(&dir.path().join("traces.jsonl"), true));
+        let dropped = |reason| {
+            telemetry.total_with_label("otelcol_processor_dropped_spans", "reason", reason)
+        };
+        if drop_pending {
+            assert!(written.is_empty());
+            assert_eq!(
+                (dropped("pending_at_shutdown"), dropped("not_sampled")),
+                (2, 0)
+            );
+        } else {
+            assert_eq!(written.len(), 1, "the trace with an error is kept");
+            assert_eq!(
+                (dropped("pending_at_shutdown"), dropped("not_sampled")),
+                (0, 1)
+            );
+        }
+    }
+}
+
 /// A decoded batch (as a processor before this one leaves it) may hold a span a receiver would have refused: it is
 /// counted, not released among the sampled bytes that exporters read as checked; the rest of its trace goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

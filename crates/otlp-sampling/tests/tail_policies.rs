@@ -281,6 +281,28 @@ fn trace_state_policy() {
     );
 }
 
+/// otelcol's `trace_flags`: a trace with any span whose W3C flags (the low byte of `Span.flags`) say sampled.
+#[test]
+fn trace_flags_policy_looks_at_the_sampled_bit() {
+    let mut e = with_policies("  - {name: sampled-upstream, type: trace_flags}");
+    let flagged = |trace: u8, index: u8, flags: u32| {
+        let mut span = span(id(trace), index, 5);
+        span.flags = flags;
+        span
+    };
+    let kept = kept_traces(
+        &mut e,
+        vec![
+            // Sampled, with the "parent is remote" bits of the upper byte set too.
+            vec![flagged(1, 0, 0x0000_0300), flagged(1, 1, 0x0000_0301)],
+            // Only bits other than `sampled`.
+            vec![flagged(2, 0, 0x0000_0302)],
+            vec![flagged(3, 0, 0)],
+        ],
+    );
+    assert_eq!(kept, vec![1]);
+}
+
 #[test]
 fn rate_limiting_policy_caps_spans_per_second() {
     let mut e = with_policies(
@@ -537,6 +559,27 @@ fn byte_bound_evicts_oldest_traces_with_memory_limit_reason() {
     let out = e.flush(t0);
     assert_eq!(out.released_spans + total_dropped, 20);
     assert_eq!(e.buffered_bytes(), 0);
+}
+
+#[test]
+fn dropping_pending_traces_counts_every_span_and_empties_the_buffer() {
+    let mut e = with_policies("  - {name: all, type: always_sample}");
+    let start = Instant::now();
+    let batch = vec![resource_spans(
+        "svc",
+        vec![span(id(1), 0, 5), span(id(1), 1, 5), span(id(2), 0, 5)],
+    )];
+    e.ingest(batch, start);
+    assert_eq!(e.buffered_spans(), 3);
+    let out = e.drop_pending();
+    assert_eq!(out.dropped.get(DropReason::PendingAtShutdown), 3);
+    assert_eq!(out.released_spans, 0);
+    assert_eq!(
+        (e.buffered_spans(), e.buffered_bytes(), e.held_traces()),
+        (0, 0, 0)
+    );
+    // Nothing is left to decide later.
+    assert_eq!(e.tick(start + WAIT).released_spans, 0);
 }
 
 #[test]

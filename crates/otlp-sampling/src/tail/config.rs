@@ -39,6 +39,10 @@ pub struct TailSamplingConfig {
     /// Stop evaluating policies at the first one that samples.
     #[serde(default)]
     pub sample_on_first_match: bool,
+    /// At shutdown, drop the traces still waiting (reason `pending_at_shutdown`) instead of deciding
+    /// them on the spans that arrived so far: see [`TailSampler::drop_pending`](super::TailSampler::drop_pending).
+    #[serde(default)]
+    pub drop_pending_traces_on_shutdown: bool,
     /// otlp-suite extension (not in otelcol): bound on the estimated heap bytes of
     /// buffered spans; the oldest traces are evicted (reason `memory_limit`) beyond it.
     /// Absent or 0 means unbounded (only `num_traces` applies).
@@ -65,6 +69,7 @@ impl Default for TailSamplingConfig {
             expected_new_traces_per_sec: 0,
             decision_cache: DecisionCacheConfig::default(),
             sample_on_first_match: false,
+            drop_pending_traces_on_shutdown: false,
             max_buffered_bytes: None,
             policies: Vec::new(),
         }
@@ -103,6 +108,8 @@ pub enum PolicyType {
     BooleanAttribute,
     /// Sample traces whose tracestate has a key with one of some values.
     TraceState,
+    /// Sample traces with a span whose W3C trace flags have the sampled bit set.
+    TraceFlags,
     /// Sample up to a number of spans per second.
     RateLimiting,
     /// Sample up to a number of bytes per second (token bucket).
@@ -127,7 +134,7 @@ pub struct PolicyConfig {
     /// Policy name, used in composite `policy_order` / `rate_allocation` and in errors.
     pub name: String,
     /// Which policy this is; the block of the same name must be present (except
-    /// `always_sample`).
+    /// `always_sample` and `trace_flags`, which have none).
     #[serde(rename = "type")]
     pub policy_type: PolicyType,
     /// Block for `latency`.

@@ -36,17 +36,21 @@ pub enum DropReason {
     /// A buffered span could not be decoded back from its stored encoding. The engine encodes
     /// only spans that decoded, so this counts a defect, never expected in operation.
     Undecodable,
+    /// The trace was still waiting when [`TailSampler::drop_pending`] was called (at shutdown,
+    /// with `drop_pending_traces_on_shutdown`).
+    PendingAtShutdown,
 }
 
 impl DropReason {
     /// Every reason, for iterating metrics.
-    pub const ALL: [DropReason; 6] = [
+    pub const ALL: [DropReason; 7] = [
         DropReason::NotSampled,
         DropReason::LateNotSampled,
         DropReason::TraceLimit,
         DropReason::MemoryLimit,
         DropReason::InvalidTraceId,
         DropReason::Undecodable,
+        DropReason::PendingAtShutdown,
     ];
 
     /// A stable snake_case label for metrics.
@@ -58,6 +62,7 @@ impl DropReason {
             DropReason::MemoryLimit => "memory_limit",
             DropReason::InvalidTraceId => "invalid_trace_id",
             DropReason::Undecodable => "undecodable",
+            DropReason::PendingAtShutdown => "pending_at_shutdown",
         }
     }
 }
@@ -546,6 +551,17 @@ impl TailSampler {
             self.decide(key, seq, now, &mut out, &mut releaser);
         }
         releaser.finish(&mut out, &mut self.release_buffers);
+        out
+    }
+
+    /// Drops every trace still waiting for its decision, counted under
+    /// [`DropReason::PendingAtShutdown`], and forgets the decided ones: what otelcol's
+    /// `drop_pending_traces_on_shutdown` does where [`flush`](Self::flush) would decide them
+    /// on partial data.
+    pub fn drop_pending(&mut self) -> Decisions {
+        let mut out = Decisions::default();
+        while self.evict_oldest(DropReason::PendingAtShutdown, &mut out.dropped) {}
+        self.deadlines.clear();
         out
     }
 

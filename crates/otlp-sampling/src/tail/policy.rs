@@ -73,6 +73,7 @@ enum Evaluator {
         key: String,
         values: FastSet<String>,
     },
+    TraceFlags,
     RateLimiting {
         spans_per_second: u64,
         window_start: Option<Instant>,
@@ -245,6 +246,7 @@ impl Policy {
                     values: c.values.iter().cloned().collect(),
                 }
             }
+            PolicyType::TraceFlags => Evaluator::TraceFlags,
             PolicyType::RateLimiting => {
                 let c = config
                     .rate_limiting
@@ -331,6 +333,7 @@ impl Policy {
             | Evaluator::SaltedProbability { .. }
             | Evaluator::StatusCode(_)
             | Evaluator::TraceState { .. }
+            | Evaluator::TraceFlags
             | Evaluator::RateLimiting { .. }
             | Evaluator::BytesLimiting { .. }
             | Evaluator::SpanCount { .. }
@@ -400,6 +403,10 @@ impl Policy {
                     .filter_map(|entry| entry.trim().split_once('='))
                     .any(|(k, v)| k == key && values.contains(v))
             })),
+            // The low byte of `Span.flags` is the W3C trace flags; bit 0 is `sampled`.
+            Evaluator::TraceFlags => {
+                sampled_if(trace.spans().any(|span| span.facts.flags & 0x01 != 0))
+            }
             Evaluator::RateLimiting {
                 spans_per_second,
                 window_start,

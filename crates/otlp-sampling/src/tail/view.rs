@@ -36,6 +36,7 @@ mod span_field {
     pub(super) const END_TIME: u32 = 8;
     pub(super) const ATTRIBUTES: u32 = 9;
     pub(super) const STATUS: u32 = 15;
+    pub(super) const FLAGS: u32 = 16;
 }
 
 /// `Status.code`.
@@ -94,6 +95,8 @@ pub(crate) struct SpanFacts {
     pub(crate) end_time_unix_nano: u64,
     /// `status.code`, 0 (unset) without a status.
     pub(crate) status_code: i32,
+    /// `flags`: the W3C trace flags in the low byte.
+    pub(crate) flags: u32,
     trace_state: Range<usize>,
     /// This span's entries in the trace's attribute list.
     attributes: Range<usize>,
@@ -174,6 +177,7 @@ impl SpanTable {
             start_time_unix_nano: 0,
             end_time_unix_nano: 0,
             status_code: 0,
+            flags: 0,
             trace_state: 0..0,
             attributes: self.attributes.len()..self.attributes.len(),
             encoded_len: span.len(),
@@ -184,6 +188,7 @@ impl SpanTable {
                     facts.start_time_unix_nano = nanos;
                 }
                 (span_field::END_TIME, Value::Fixed64(nanos)) => facts.end_time_unix_nano = nanos,
+                (span_field::FLAGS, Value::Fixed32(flags)) => facts.flags = flags,
                 (span_field::TRACE_STATE, Value::Len(text)) => {
                     facts.trace_state = range_of(bytes, text);
                 }
@@ -214,7 +219,8 @@ impl SpanTable {
                     | span_field::END_TIME
                     | span_field::TRACE_STATE
                     | span_field::ATTRIBUTES
-                    | span_field::STATUS),
+                    | span_field::STATUS
+                    | span_field::FLAGS),
                     _,
                 ) => return Err(WireError::WrongWireType { field }),
                 _ => {}

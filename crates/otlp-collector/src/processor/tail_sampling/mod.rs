@@ -304,8 +304,15 @@ impl Consumer for TailSamplingProcessor {
             shared.deadline.set(deadline);
             shared.closing.store(true, Ordering::SeqCst);
             shared.room.notify();
-            // Traces still waiting are decided now rather than lost: their policies see what has arrived.
-            let decisions = shared.with_engine(|engine| engine.flush(std::time::Instant::now()));
+            // Traces still waiting are decided now rather than lost: their policies see what has arrived. Unless the
+            // config says a decision on part of a trace is worse than none.
+            let decisions = shared.with_engine(|engine| {
+                if engine.config().drop_pending_traces_on_shutdown {
+                    engine.drop_pending()
+                } else {
+                    engine.flush(std::time::Instant::now())
+                }
+            });
             shared.absorb(decisions);
             shared.decided_all.store(true, Ordering::SeqCst);
             shared.wake.notify_one();

@@ -387,7 +387,7 @@ impl TailSampler {
                 )));
             }
         }
-        let policies = every_policy(&config, conditions)?;
+        let policies = Policy::every(&config, conditions)?;
         let mut attribute_keys = Vec::new();
         for policy in &policies {
             policy.attribute_keys(&mut attribute_keys);
@@ -712,37 +712,6 @@ impl TailSampler {
             out.dropped.add(DropReason::NotSampled, span_count);
         }
         self.records.clear();
-    }
-}
-
-/// Builds every policy, or says what is wrong with each that cannot be built: an operator fixes a
-/// config in one pass, not one error per run.
-fn every_policy(
-    config: &TailSamplingConfig,
-    conditions: Option<&dyn ConditionCompiler>,
-) -> Result<Vec<Policy>> {
-    let mut policies = Vec::with_capacity(config.policies.len());
-    let mut errors = Vec::new();
-    for policy in &config.policies {
-        match Policy::from_config(policy, conditions) {
-            Ok(built) => policies.push(built),
-            Err(error) => errors.push((policy.name.as_str(), error)),
-        }
-    }
-    if errors.len() > 1 {
-        let messages: Vec<String> = errors
-            .into_iter()
-            .map(|(name, error)| match error {
-                // Its own message names the policy.
-                Error::Config(message) => message,
-                other => format!("policy `{name}`: {other}"),
-            })
-            .collect();
-        return Err(Error::Config(messages.join("; ")));
-    }
-    match errors.pop() {
-        Some((_, error)) => Err(error),
-        None => Ok(policies),
     }
 }
 

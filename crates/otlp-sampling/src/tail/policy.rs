@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::condition::{ConditionCompiler, TraceCondition};
-use super::config::{PolicyConfig, PolicyType, StatusCodeName};
+use super::config::{PolicyConfig, PolicyType, StatusCodeName, TailSamplingConfig};
 use super::hashing::FastSet;
 use super::view::{AttributeValue, TraceView};
 use crate::consistent::{Randomness, Threshold};
@@ -309,6 +309,37 @@ impl Policy {
             name: config.name.clone(),
             evaluator,
         })
+    }
+
+    /// Builds every policy, or says what is wrong with each that cannot be built: an operator fixes a
+    /// config in one pass, not one error per run.
+    pub(crate) fn every(
+        config: &TailSamplingConfig,
+        conditions: Option<&dyn ConditionCompiler>,
+    ) -> Result<Vec<Policy>> {
+        let mut policies = Vec::with_capacity(config.policies.len());
+        let mut errors = Vec::new();
+        for policy in &config.policies {
+            match Policy::from_config(policy, conditions) {
+                Ok(built) => policies.push(built),
+                Err(error) => errors.push((policy.name.as_str(), error)),
+            }
+        }
+        if errors.len() > 1 {
+            let messages: Vec<String> = errors
+                .into_iter()
+                .map(|(name, error)| match error {
+                    // Its own message names the policy.
+                    Error::Config(message) => message,
+                    other => format!("policy `{name}`: {other}"),
+                })
+                .collect();
+            return Err(Error::Config(messages.join("; ")));
+        }
+        match errors.pop() {
+            Some((_, error)) => Err(error),
+            None => Ok(policies),
+        }
     }
 
     /// Adds to `keys` the span attribute keys this policy (or a policy within it) looks up.

@@ -744,7 +744,7 @@ fn config_errors_say_what_is_wrong() {
     assert!(
         message.starts_with(
             "invalid sampling configuration: policy `slow` has type `latency` but no `latency:` block; \
-             policy `tier`: invalid regular expression `(`"
+             policy `tier`: invalid regular expression `(`: unclosed group; "
         ),
         "{message}"
     );

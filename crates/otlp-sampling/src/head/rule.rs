@@ -219,8 +219,14 @@ impl ShouldSample for RuleSampler {
 }
 
 pub(crate) fn compile_regex(pattern: &str) -> Result<Regex> {
-    Regex::new(pattern).map_err(|err| Error::Regex {
-        pattern: pattern.to_owned(),
-        message: err.to_string(),
+    Regex::new(pattern).map_err(|err| {
+        // A syntax error draws the pattern with a caret over several lines; the last one says what is
+        // wrong, and the pattern is quoted beside it anyway.
+        let text = err.to_string();
+        let last = text.lines().last().unwrap_or_default();
+        Error::Regex {
+            pattern: pattern.to_owned(),
+            message: last.strip_prefix("error: ").unwrap_or(last).to_owned(),
+        }
     })
 }

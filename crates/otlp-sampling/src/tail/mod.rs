@@ -5,6 +5,8 @@
 
 mod condition;
 pub mod config;
+mod decision_cache;
+mod decisions;
 mod encoded;
 mod engine;
 mod hashing;
@@ -17,7 +19,8 @@ mod view;
 
 pub use condition::{ConditionCompiler, ConditionError, TraceCondition};
 pub use config::TailSamplingConfig;
-pub use engine::{Decisions, DropCounts, DropReason, ReleaseFormat, TailSampler};
+pub use decisions::{Decisions, DropCounts, DropReason, ReleaseFormat};
+pub use engine::TailSampler;
 pub use policy::PolicyDecision;
 pub use release::EncodedSpans;
 pub use trace::heap_size_resource_spans;

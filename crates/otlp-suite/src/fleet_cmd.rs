@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use otlp_control::etcd::{EtcdFleet, RolloutChange, RolloutRequest};
-use otlp_control::fleet::{HealthGate, PickRequest, PickStrategy, RolloutStrategy};
+use otlp_control::fleet::{HealthGate, Member, PickRequest, PickStrategy, RolloutStrategy, pick};
+use otlp_control::protect::DegradationLevel;
 use otlp_suite::fleet::{
     EtcdTlsConfig, FleetError, connect, explain, validate_document, variables_without_default,
 };
@@ -123,6 +124,31 @@ enum RolloutCommand {
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     otlp_model::duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// The picked collector, and why it is not what the client would want when it is not: same region
+/// first and Emergency last are preferences, so an operator reading the answer needs to know
+/// which one gave way.
+fn describe_pick(picked: &Member, region: Option<&str>, members: &[Member]) -> String {
+    let mut text = format!("{} {} ({})", picked.address, picked.id, picked.region);
+    if let Some(region) = region.filter(|region| *region != picked.region) {
+        // `pick` leaves the client's region only when it has no member that is not in Emergency.
+        let local = members
+            .iter()
+            .filter(|member| member.region == region)
+            .count();
+        match local {
+            0 => text.push_str(&format!("; no member is in region {region}")),
+            1 => text.push_str(&format!("; the member in region {region} is in emergency")),
+            _ => text.push_str(&format!(
+                "; all {local} members in region {region} are in emergency"
+            )),
+        }
+    }
+    if picked.load.level == DegradationLevel::Emergency {
+        text.push_str("; it is in emergency (keeping error spans only), as is every member");
+    }
+    text
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, FleetError> {
@@ -272,19 +298,65 @@ async fn execute(
                 strategy: PickStrategy::LeastLoaded,
                 ..PickRequest::default()
             };
-            match fleet.pick(&request).await? {
-                Some(member) if as_json => json(&member),
-                Some(member) => {
-                    let mut picked =
-                        format!("{} {} ({})", member.address, member.id, member.region);
-                    // Same region first is a preference: say when it could not be met.
-                    if let Some(region) = region.filter(|region| *region != member.region) {
-                        picked.push_str(&format!("; no member is in region {region}"));
-                    }
-                    Ok(picked)
-                }
+            let members = fleet.members().await?;
+            match pick(&members, &request) {
+                Some(member) if as_json => json(member),
+                Some(member) => Ok(describe_pick(member, region.as_deref(), &members)),
                 None => Err(FleetError::Invalid("no collector is registered".into())),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str, region: &str, level: DegradationLevel) -> Member {
+        let mut member = Member::new(id, region, format!("{id}:4317"), "1").unwrap();
+        member.load.level = level;
+        member
+    }
+
+    fn picked_for(region: &str, members: &[Member]) -> String {
+        let request = PickRequest {
+            region: Some(region.into()),
+            ..PickRequest::default()
+        };
+        describe_pick(pick(members, &request).unwrap(), Some(region), members)
+    }
+
+    #[test]
+    fn a_pick_outside_the_clients_region_says_whether_the_region_is_empty_or_in_emergency() {
+        let members = [
+            member("eu-1", "eu", DegradationLevel::Emergency),
+            member("eu-2", "eu", DegradationLevel::Emergency),
+            member("us-1", "us", DegradationLevel::Heavy),
+        ];
+        assert_eq!(picked_for("us", &members), "us-1:4317 us-1 (us)");
+        assert_eq!(
+            picked_for("ap", &members),
+            "us-1:4317 us-1 (us); no member is in region ap"
+        );
+        assert_eq!(
+            picked_for("eu", &members),
+            "us-1:4317 us-1 (us); all 2 members in region eu are in emergency"
+        );
+        assert_eq!(
+            picked_for("eu", &members[1..]),
+            "us-1:4317 us-1 (us); the member in region eu is in emergency"
+        );
+    }
+
+    #[test]
+    fn a_pick_among_members_all_in_emergency_says_so() {
+        let members = [
+            member("eu-1", "eu", DegradationLevel::Emergency),
+            member("us-1", "us", DegradationLevel::Emergency),
+        ];
+        assert_eq!(
+            picked_for("eu", &members),
+            "eu-1:4317 eu-1 (eu); it is in emergency (keeping error spans only), as is every member"
+        );
     }
 }

@@ -17,6 +17,8 @@
 //!   leaving mid-stream, and loses no span;
 //! - with etcd serving TLS only, demanding client certificates and with authentication on, a member and the
 //!   `fleet` CLI get in with the CA, a client certificate and the password, and are refused without them;
+//! - `degradation` limits set in the fleet document put every member in Emergency, where spans are answered and
+//!   shed and `fleet pick` says the collector it gives is in emergency; raised limits bring every member back;
 //! - an etcd that is not running is named as the cause, by `fleet status` and by a member that cannot start.
 
 mod support;
@@ -748,6 +750,16 @@ async fn degradation_limits_in_the_fleet_document_hot_reload_on_every_member() {
         level_everywhere("emergency"),
     )
     .await;
+    // A client is still given a collector, and the operator is told what it will keep.
+    let output = fleet_cli(&endpoint, &["pick"]).await;
+    assert!(output.status.success());
+    let picked = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        picked
+            .trim_end()
+            .ends_with("; it is in emergency (keeping error spans only), as is every member"),
+        "picked {picked}"
+    );
     // Emergency keeps error spans only: a client's spans, none of them errors, are answered and shed.
     let before = read_spans(&collectors[0].dir.join("fleet.binpb"), false).len();
     let offered = keep_sending(collectors[0].grpc, 5, Arc::new(AtomicBool::new(true)), 3).await;

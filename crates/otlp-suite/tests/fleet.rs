@@ -5,6 +5,7 @@
 //!   of them leads;
 //! - a config stored with `fleet config set` is applied by all of them by a hot reload (their reported version
 //!   changes and their spans go to the new file), while clients keep sending: every span arrives exactly once;
+//!   a member that joins afterwards runs that config from the start;
 //! - `fleet config set` refuses an invalid document; one written to etcd anyway is rejected by every member,
 //!   with the reason in its record, and the last good config keeps running;
 //! - `fleet pick` prefers the client's region, and says so when the region has no member; stopped collectors leave
@@ -292,6 +293,23 @@ async fn a_fleet_registers_applies_config_without_loss_and_rejects_invalid_confi
     );
     wait_status(&endpoint, "every member running version 1", |status| {
         every_member(status, 3, |m| m["config"]["version"] == 1)
+    })
+    .await;
+    // A member that joins a fleet that has a config runs it from the start, not once the config next changes.
+    let joined = start_member(&endpoint, dir.path(), "c4", "eu").await;
+    wait_status(
+        &endpoint,
+        "the member that joined running version 1",
+        |status| {
+            members(status)
+                .iter()
+                .any(|m| m["id"] == "c4" && m["config"]["version"] == 1)
+        },
+    )
+    .await;
+    joined.stop().await;
+    wait_status(&endpoint, "the member that joined gone", |status| {
+        members(status).len() == 3
     })
     .await;
     // The new behaviour: spans land in the fleet config's file.

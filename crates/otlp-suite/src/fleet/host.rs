@@ -124,6 +124,12 @@ impl FleetHost {
         self.inner.reloading.store(reloading, Ordering::Release);
     }
 
+    /// Offers a validated version to the reloader as the agent does, for tests without etcd.
+    #[cfg(test)]
+    pub(crate) fn offer(&self, applied: Arc<Applied<String>>) {
+        self.inner.applied.send_replace(Some(applied));
+    }
+
     /// Publishes that `version` now runs.
     pub(crate) fn report_running(&self, version: u64) {
         if let Some((record, _)) = self.inner.current.lock().as_ref() {

@@ -19,6 +19,11 @@ pub async fn run_with_reloads(
     stop: impl Future<Output = ()>,
 ) -> Option<RunningCollector> {
     let mut applied = host.applied();
+    // The agent starts with the collector, before this runs, and in a fleet that already has a config it
+    // usually accepts the stored version first: that version is in the channel already, and a new receiver
+    // counts it as seen. Look at it before waiting for the next, or a member that joins (or restarts) runs
+    // its local file until the fleet config changes again.
+    applied.mark_changed();
     let mut running_version: Option<u64> = None;
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -100,5 +105,72 @@ pub async fn run_with_reloads(
                 return None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use otlp_collector::{Collector, Config};
+    use otlp_control::Applied;
+    use otlp_control::fleet::ConfigVersion;
+
+    use super::*;
+
+    fn config_listening_on(name: &str, port: u16) -> String {
+        format!(
+            r#"
+receivers:
+  otlp/{name}: {{ protocols: {{ grpc: {{ endpoint: "127.0.0.1:{port}" }} }} }}
+exporters:
+  debug:
+service:
+  pipelines:
+    traces: {{ receivers: [otlp/{name}], exporters: [debug] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_accepted_before_the_reloader_runs_is_applied() {
+        let host = FleetHost::new();
+        let parse =
+            |yaml: &str| Config::from_yaml_with(yaml, &host.components(), &|_| None).unwrap();
+        let local = parse(&config_listening_on("local", 0));
+        let collector = Collector::new(local.clone()).start().await.unwrap();
+        // What the agent does when etcd already holds a fleet config: accepts it while the collector starts.
+        let port = otlp_testkit::net::free_port().unwrap();
+        let fleet = config_listening_on("fleet", port);
+        host.offer(Arc::new(Applied {
+            config: ConfigVersion {
+                version: 1,
+                document: fleet.as_bytes().into(),
+            },
+            value: fleet,
+        }));
+
+        // Stops the reloader once the fleet config's receiver answers, or after a generous deadline, so that
+        // a reloader that never applies the version fails the assertions below rather than hanging.
+        let listening = async {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let stop = async {
+            let _ = tokio::time::timeout(Duration::from_secs(30), listening).await;
+        };
+        let running = run_with_reloads(&host, collector, local, stop)
+            .await
+            .unwrap();
+        assert!(running.grpc_addr("otlp/fleet").is_some());
+        assert!(running.grpc_addr("otlp/local").is_none());
+        assert!(running.shutdown(Duration::from_secs(5)).await.is_clean());
     }
 }

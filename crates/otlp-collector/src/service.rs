@@ -14,7 +14,7 @@ use crate::telemetry::{ReceiverCounters, Telemetry};
 use crate::{Batch, Error, LoadShedding, Signal};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -33,7 +33,7 @@ pub struct RunningCollector {
     shedding: LoadShedding,
     /// Every pipeline by signal, for data handed in by the embedding program rather than a receiver.
     embedded: Arc<Ingest>,
-    embedded_counters: ReceiverCounters,
+    embedded_counters: OnceLock<ReceiverCounters>,
     receivers: Vec<(ComponentId, RunningReceiver)>,
     pipelines: Vec<(PipelineId, Arc<dyn Consumer>)>,
     exporters: Vec<Arc<ExporterHandle>>,
@@ -287,7 +287,7 @@ impl Collector {
         }
         let mut running = RunningCollector {
             embedded: Arc::new(Ingest::new(by_signal).with_shedding(shedding.clone(), &telemetry)),
-            embedded_counters: ReceiverCounters::new(&telemetry, "embedded", "in_process"),
+            embedded_counters: OnceLock::new(),
             telemetry: telemetry.clone(),
             shedding,
             receivers: Vec::new(),
@@ -381,7 +381,11 @@ impl RunningCollector {
     /// Hands a batch to every pipeline of its signal from inside the process, as a receiver would (counted as
     /// receiver `embedded`). A refusal means nothing was taken: hold on to the data and try again later.
     pub async fn submit(&self, batch: Batch) -> Result<(), Refusal> {
-        self.embedded.submit(batch, &self.embedded_counters).await
+        // Registered on first use, so the metrics of a collector nobody embeds list no `embedded` receiver.
+        let counters = self
+            .embedded_counters
+            .get_or_init(|| ReceiverCounters::new(&self.telemetry, "embedded", "in_process"));
+        self.embedded.submit(batch, counters).await
     }
 
     /// Where receiver `id` (`otlp`, `otlp/2`) serves OTLP/gRPC.

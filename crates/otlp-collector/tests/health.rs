@@ -4,6 +4,8 @@
 mod common;
 
 use common::TestCollector;
+use otlp_collector::Batch;
+use otlp_testkit::Generator;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,6 +72,25 @@ service:
     assert!(
         text.contains(
             "otelcol_receiver_accepted_log_records{receiver=\"otlp\",transport=\"http\"} 0"
+        ),
+        "{text}"
+    );
+    // The in-process receiver is listed once a program embedding the collector uses it, not before.
+    assert!(!text.contains("receiver=\"embedded\""), "{text}");
+    harness
+        .collector
+        .submit(Batch::new(Generator::new(1).logs(3)))
+        .await
+        .unwrap();
+    let text = reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "otelcol_receiver_accepted_log_records{receiver=\"embedded\",transport=\"in_process\"} 3"
         ),
         "{text}"
     );

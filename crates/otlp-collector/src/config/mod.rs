@@ -22,7 +22,9 @@ mod env;
 mod references;
 mod service;
 mod unknown;
+mod yaml;
 pub(crate) use unknown::nearest;
+pub use yaml::parse_yaml;
 
 pub use crate::id::{ComponentId, PipelineId};
 pub use env::UnsetVariable;
@@ -156,8 +158,7 @@ impl Config {
         components: &Components,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        let mut root: Value =
-            serde_norway::from_str(text).map_err(|e| Error::Yaml(e.to_string()))?;
+        let mut root = parse_yaml(text)?;
         if root.is_null() {
             root = Value::Mapping(Mapping::new());
         }

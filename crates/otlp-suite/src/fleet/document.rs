@@ -4,7 +4,7 @@
 
 use otlp_collector::Config;
 use otlp_collector::component::Components;
-use otlp_collector::config::UnsetVariable;
+use otlp_collector::config::{UnsetVariable, parse_yaml};
 use serde_norway::{Mapping, Value};
 
 use super::{FleetConfig, TYPE};
@@ -31,8 +31,7 @@ pub fn merge_document(
     document: &str,
     local: Option<(&str, &FleetConfig)>,
 ) -> Result<String, String> {
-    let mut root: Value =
-        serde_norway::from_str(document).map_err(|error| format!("invalid YAML: {error}"))?;
+    let mut root = parse_yaml(document).map_err(|error| error.to_string())?;
     if root.is_null() {
         root = Value::Mapping(Mapping::new());
     }

@@ -1,14 +1,73 @@
 //! Replacing a running collector's config in the same process: drain, then start the new pipelines.
 //!
-//! The receivers stop first, so clients see `UNAVAILABLE` / 503 (or a refused connection) for the short gap and
-//! retry as the OTLP SDKs do; everything already accepted is flushed to the exporters before the new pipelines
-//! start. Nothing accepted is dropped (unless the drain deadline passes, which the report says) and nothing is
-//! accepted twice, because a request is either taken by the old pipelines or refused and retried against the
-//! new ones.
+//! A receiver whose settings the new config leaves as they are (same YAML, same signals, no authentication or
+//! TLS, whose files a reload should read again) keeps serving: its connections stay open, and requests that
+//! arrive while the old pipelines drain wait, then go to the new ones. Clients see a pause, never an error. Any
+//! other receiver stops first, so its clients see `UNAVAILABLE` / 503 (or a refused connection) for the short
+//! gap and retry as the OTLP SDKs do. Everything already accepted is flushed to the exporters before the new
+//! pipelines start. Nothing accepted is dropped (unless the drain deadline passes, which the report says) and
+//! nothing is accepted twice: a request is taken by the old pipelines, held for the new ones, or refused and
+//! retried against the new ones.
 
-use crate::service::{Collector, RunningCollector, ShutdownReport};
+use crate::config::ComponentId;
+use crate::receiver::{PausedIngest, Pipelines};
+use crate::service::{
+    Collector, RunningCollector, ServingReceiver, ShutdownReport, reusable_source,
+};
 use crate::{Config, Error};
 use std::time::Duration;
+use tokio::time::Instant;
+
+/// A receiver a reload keeps serving: the requests it takes wait until the next pipelines are running.
+pub(crate) struct KeptReceiver {
+    receiver: ServingReceiver,
+    paused: PausedIngest,
+}
+
+impl KeptReceiver {
+    pub(crate) fn id(&self) -> &ComponentId {
+        &self.receiver.id
+    }
+
+    /// Whether receiver `id`, with YAML `source` and the pipelines `by_signal`, is this one unchanged.
+    pub(crate) fn fits(
+        &self,
+        id: &ComponentId,
+        source: Option<&serde_norway::Value>,
+        by_signal: &Pipelines,
+    ) -> bool {
+        self.receiver.id == *id
+            && source.is_some()
+            && source == self.receiver.source.as_ref()
+            && by_signal.each_ref().map(|pipelines| !pipelines.is_empty())
+                == self.receiver.ingest.served()
+    }
+
+    /// Hands the requests held back, and every later one, to `pipelines`.
+    pub(crate) fn resume(self, pipelines: Pipelines) -> ServingReceiver {
+        self.paused.resume(pipelines);
+        self.receiver
+    }
+
+    /// Stops the receiver; the requests it held back are refused as from a collector shutting down.
+    async fn stop(self, deadline: Instant) -> Vec<Error> {
+        self.resume(Pipelines::default())
+            .running
+            .shutdown(deadline)
+            .await
+    }
+}
+
+/// For each signal, whether a pipeline of `config` takes receiver `id`.
+fn served_in(config: &Config, id: &ComponentId) -> [bool; 3] {
+    let mut served = [false; 3];
+    for (pipeline_id, pipeline) in &config.service.pipelines {
+        if pipeline.receivers.contains(id) {
+            served[pipeline_id.signal.index()] = true;
+        }
+    }
+    served
+}
 
 /// What became of a [reload](RunningCollector::reload).
 #[derive(Debug)]
@@ -41,23 +100,25 @@ pub struct Reloaded {
 }
 
 impl RunningCollector {
-    /// Replaces this collector's pipelines with those of `next`: stops the receivers, drains every pipeline and
-    /// queue to the exporters within `drain_timeout`, then starts `next` with the same self-metrics registry and
-    /// load-shedding setting. When `next` cannot start, `previous` (the config this collector was started from) is
-    /// started again.
+    /// Replaces this collector's pipelines with those of `next`: pauses the receivers `next` has unchanged and
+    /// stops the others, drains every pipeline and queue to the exporters within `drain_timeout`, then starts
+    /// `next` with the same self-metrics registry and load-shedding setting, the paused receivers handing their
+    /// requests to its pipelines. When `next` cannot start, `previous` (the config this collector was started
+    /// from) is started again.
     pub async fn reload(self, next: Config, previous: Config, drain_timeout: Duration) -> Reloaded {
         let telemetry = self.telemetry().clone();
         let shedding = self.shedding().clone();
-        let drained = self.shutdown(drain_timeout).await;
+        let (rest, mut kept) = self.keep_receivers(&next).await;
+        let mut drained = rest.shutdown(drain_timeout).await;
         let outcome = match Collector::with_telemetry(next, telemetry.clone())
             .with_shedding(shedding.clone())
-            .start()
+            .start_keeping(&mut kept)
             .await
         {
             Ok(collector) => ReloadOutcome::Applied(collector),
             Err(error) => match Collector::with_telemetry(previous, telemetry)
                 .with_shedding(shedding)
-                .start()
+                .start_keeping(&mut kept)
                 .await
             {
                 Ok(collector) => ReloadOutcome::Restored { collector, error },
@@ -67,6 +128,31 @@ impl RunningCollector {
                 },
             },
         };
+        // Only when no config started are kept receivers left over.
+        let deadline = Instant::now() + drain_timeout;
+        for receiver in kept {
+            drained.errors.extend(receiver.stop(deadline).await);
+        }
         Reloaded { outcome, drained }
+    }
+
+    /// Splits off the receivers that `next` has unchanged, each paused once the requests it is handing over are
+    /// in: they wait for `next`'s pipelines instead of stopping.
+    async fn keep_receivers(mut self, next: &Config) -> (RunningCollector, Vec<KeptReceiver>) {
+        let mut kept = Vec::new();
+        let mut restarting = Vec::new();
+        for receiver in std::mem::take(self.receivers_mut()) {
+            let unchanged = receiver.source.is_some()
+                && reusable_source(next, &receiver.id) == receiver.source
+                && served_in(next, &receiver.id) == receiver.ingest.served();
+            if unchanged {
+                let paused = receiver.ingest.pause().await;
+                kept.push(KeptReceiver { receiver, paused });
+            } else {
+                restarting.push(receiver);
+            }
+        }
+        *self.receivers_mut() = restarting;
+        (self, kept)
     }
 }

@@ -10,6 +10,7 @@ use crate::config::{ComponentId, Config, PipelineId};
 use crate::exporter::{Exporter, ExporterFanout, ExporterHandle};
 use crate::pipeline::{Consumer, Refusal};
 use crate::receiver::{Ingest, RunningReceiver};
+use crate::reload::KeptReceiver;
 use crate::telemetry::{ReceiverCounters, Telemetry};
 use crate::{Batch, Error, LoadShedding, Signal};
 use std::collections::BTreeMap;
@@ -34,7 +35,7 @@ pub struct RunningCollector {
     /// Every pipeline by signal, for data handed in by the embedding program rather than a receiver.
     embedded: Arc<Ingest>,
     embedded_counters: OnceLock<ReceiverCounters>,
-    receivers: Vec<(ComponentId, RunningReceiver)>,
+    receivers: Vec<ServingReceiver>,
     pipelines: Vec<(PipelineId, Arc<dyn Consumer>)>,
     exporters: Vec<Arc<ExporterHandle>>,
     extensions: Vec<(ComponentId, Box<dyn RunningExtension>)>,
@@ -49,7 +50,7 @@ impl std::fmt::Debug for RunningCollector {
                 &self
                     .receivers
                     .iter()
-                    .map(|(id, _)| id.to_string())
+                    .map(|receiver| receiver.id.to_string())
                     .collect::<Vec<_>>(),
             )
             .field(
@@ -61,6 +62,35 @@ impl std::fmt::Debug for RunningCollector {
                     .collect::<Vec<_>>(),
             )
             .finish()
+    }
+}
+
+/// A receiver serving, with what a [reload](RunningCollector::reload) needs to keep it serving.
+pub(crate) struct ServingReceiver {
+    pub(crate) id: ComponentId,
+    pub(crate) running: RunningReceiver,
+    /// Where its requests go, replaceable while it serves.
+    pub(crate) ingest: Arc<Ingest>,
+    /// The YAML it was started from, when a reload to the same YAML may keep it (see [`reusable_source`]).
+    pub(crate) source: Option<serde_norway::Value>,
+}
+
+/// The YAML of receiver `id` in `config`, when a reload to a config with the same YAML may keep the receiver
+/// serving. A receiver that authenticates clients or serves TLS is always restarted, so that a reload reads a
+/// rotated token, password or certificate file again.
+pub(crate) fn reusable_source(config: &Config, id: &ComponentId) -> Option<serde_norway::Value> {
+    let source = config.receivers.get(id)?.source()?;
+    (!mentions_key(source, &["auth", "tls"])).then(|| source.clone())
+}
+
+fn mentions_key(value: &serde_norway::Value, keys: &[&str]) -> bool {
+    match value {
+        serde_norway::Value::Mapping(mapping) => mapping.iter().any(|(key, value)| {
+            key.as_str().is_some_and(|key| keys.contains(&key)) || mentions_key(value, keys)
+        }),
+        serde_norway::Value::Sequence(items) => items.iter().any(|item| mentions_key(item, keys)),
+        serde_norway::Value::Tagged(tagged) => mentions_key(&tagged.value, keys),
+        _ => false,
     }
 }
 
@@ -191,6 +221,15 @@ impl Collector {
 
     /// Builds the pipelines, binds every listener and starts serving.
     pub async fn start(self) -> Result<RunningCollector, Error> {
+        self.start_keeping(&mut Vec::new()).await
+    }
+
+    /// [`start`](Self::start), serving through the receivers of `kept` that this config has unchanged instead of
+    /// starting them again; those it takes are removed from `kept`, and none is when the start fails.
+    pub(crate) async fn start_keeping(
+        self,
+        kept: &mut Vec<KeptReceiver>,
+    ) -> Result<RunningCollector, Error> {
         let Collector {
             config,
             telemetry,
@@ -296,7 +335,10 @@ impl Collector {
             extensions: Vec::new(),
             telemetry_server: None,
         };
-        if let Err(e) = running.start_listeners(&config, &authenticators).await {
+        if let Err(e) = running
+            .start_listeners(&config, &authenticators, kept)
+            .await
+        {
             // Stop what already runs, so a failed start leaves no tasks or open ports behind.
             running.shutdown(Duration::ZERO).await;
             return Err(e);
@@ -311,7 +353,9 @@ impl RunningCollector {
         &mut self,
         config: &Config,
         authenticators: &Authenticators,
+        kept: &mut Vec<KeptReceiver>,
     ) -> Result<(), Error> {
+        let mut keeping = Vec::new();
         for (id, receiver) in &config.receivers {
             let mut by_signal: [Vec<Arc<dyn Consumer>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
             for (pipeline_id, consumer) in &self.pipelines {
@@ -328,21 +372,35 @@ impl RunningCollector {
                 tracing::warn!(receiver = %id, "receiver is not used by any pipeline; not started");
                 continue;
             }
+            let source = reusable_source(config, id);
+            if kept
+                .iter()
+                .any(|receiver| receiver.fits(id, source.as_ref(), &by_signal))
+            {
+                keeping.push((id.clone(), by_signal));
+                continue;
+            }
             let factory = config
                 .components()
                 .receiver(id.kind())
                 .ok_or_else(|| unknown_type("receivers", id))?;
+            let ingest = Arc::new(
+                Ingest::new(by_signal).with_shedding(self.shedding.clone(), &self.telemetry),
+            );
             let context = ReceiverContext {
                 id: id.to_string(),
-                ingest: Arc::new(
-                    Ingest::new(by_signal).with_shedding(self.shedding.clone(), &self.telemetry),
-                ),
+                ingest: ingest.clone(),
                 telemetry: self.telemetry.clone(),
                 authenticators: authenticators.clone(),
             };
             let started = factory.start(receiver, context).await?;
             tracing::info!(receiver = %id, listeners = ?started.listeners(), "receiver listening");
-            self.receivers.push((id.clone(), started));
+            self.receivers.push(ServingReceiver {
+                id: id.clone(),
+                running: started,
+                ingest,
+                source,
+            });
         }
         for id in &config.service.extensions {
             let Some(settings) = config.extensions.get(id) else {
@@ -365,12 +423,24 @@ impl RunningCollector {
             tracing::info!(addr = %server.addr, "self-metrics on /metrics");
             self.telemetry_server = Some(server);
         }
+        // Everything else runs: the kept receivers hand what they held back to the new pipelines.
+        for (id, pipelines) in keeping {
+            if let Some(at) = kept.iter().position(|receiver| receiver.id() == &id) {
+                let receiver = kept.swap_remove(at).resume(pipelines);
+                tracing::info!(receiver = %id, listeners = ?receiver.running.listeners(), "receiver kept serving");
+                self.receivers.push(receiver);
+            }
+        }
         Ok(())
     }
 
     /// The self-metrics registry.
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
+    }
+
+    pub(crate) fn receivers_mut(&mut self) -> &mut Vec<ServingReceiver> {
+        &mut self.receivers
     }
 
     /// The load-shedding setting the receivers apply.
@@ -392,24 +462,24 @@ impl RunningCollector {
     pub fn grpc_addr(&self, id: &str) -> Option<SocketAddr> {
         self.receivers
             .iter()
-            .find(|(rid, _)| rid.to_string() == id)
-            .and_then(|(_, r)| r.addr("grpc"))
+            .find(|receiver| receiver.id.to_string() == id)
+            .and_then(|receiver| receiver.running.addr("grpc"))
     }
 
     /// Where receiver `id` serves OTLP/HTTP.
     pub fn http_addr(&self, id: &str) -> Option<SocketAddr> {
         self.receivers
             .iter()
-            .find(|(rid, _)| rid.to_string() == id)
-            .and_then(|(_, r)| r.addr("http"))
+            .find(|receiver| receiver.id.to_string() == id)
+            .and_then(|receiver| receiver.running.addr("http"))
     }
 
     /// Where receiver `id` (an `arrow_flight` receiver) serves Arrow Flight.
     pub fn flight_addr(&self, id: &str) -> Option<SocketAddr> {
         self.receivers
             .iter()
-            .find(|(rid, _)| rid.to_string() == id)
-            .and_then(|(_, r)| r.addr("flight"))
+            .find(|receiver| receiver.id.to_string() == id)
+            .and_then(|receiver| receiver.running.addr("flight"))
     }
 
     /// Where `/metrics`, `/health` and `/ready` are served.
@@ -441,8 +511,10 @@ impl RunningCollector {
         let deadline = Instant::now() + timeout;
         self.telemetry.set_ready(false);
         let mut report = ShutdownReport::default();
-        for (_, receiver) in self.receivers {
-            report.errors.extend(receiver.shutdown(deadline).await);
+        for receiver in self.receivers {
+            report
+                .errors
+                .extend(receiver.running.shutdown(deadline).await);
         }
         futures::future::join_all(self.pipelines.iter().map(|(_, p)| p.shutdown(deadline))).await;
         crate::exporter::shutdown_all(&self.exporters, deadline).await;

@@ -42,6 +42,9 @@ impl<T: Any + fmt::Debug + Clone + Send + Sync> Settings for T {
 pub struct ComponentConfig {
     type_name: &'static str,
     settings: Box<dyn Settings>,
+    /// The YAML the settings were read from (environment expanded), while nothing has changed them since: a
+    /// reload keeps a receiver whose YAML is the same.
+    source: Option<serde_norway::Value>,
 }
 
 impl ComponentConfig {
@@ -52,7 +55,19 @@ impl ComponentConfig {
         ComponentConfig {
             type_name,
             settings: Box::new(settings),
+            source: None,
         }
+    }
+
+    /// The same settings, read from `source`.
+    pub(crate) fn with_source(mut self, source: serde_norway::Value) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// The YAML the settings were read from, unless they were changed since.
+    pub(crate) fn source(&self) -> Option<&serde_norway::Value> {
+        self.source.as_ref()
     }
 
     /// The component type (`otlp`).
@@ -67,6 +82,8 @@ impl ComponentConfig {
 
     /// The settings, mutably, when they are a `T` (a program adjusting a parsed config before it starts).
     pub fn get_mut<T: Any>(&mut self) -> Option<&mut T> {
+        // Changed settings no longer match their YAML.
+        self.source = None;
         self.settings.as_any_mut().downcast_mut()
     }
 }
@@ -76,6 +93,7 @@ impl Clone for ComponentConfig {
         ComponentConfig {
             type_name: self.type_name,
             settings: self.settings.clone_box(),
+            source: self.source.clone(),
         }
     }
 }

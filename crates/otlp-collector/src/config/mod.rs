@@ -447,9 +447,10 @@ fn parse_components(
             unreadable.insert((name, id));
             continue;
         };
+        let source = value.clone();
         match factory.parse(&path, value) {
             Ok(settings) => {
-                out.insert(id, settings);
+                out.insert(id, settings.with_source(source));
             }
             Err(error) => {
                 problems.extend(error.config_problems());

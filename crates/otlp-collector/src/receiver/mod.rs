@@ -18,24 +18,56 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedRwLockWriteGuard, RwLock};
 use tokio::task::JoinHandle;
 
+/// The pipelines of each signal, indexed by [`Signal::index`].
+pub type Pipelines = [Vec<Arc<dyn Consumer>>; 3];
+
 /// Hands decoded requests to the pipelines of their signal, counting what was accepted and refused.
+///
+/// The pipelines can be replaced while the receiver keeps serving (a reload that leaves the receiver as it was):
+/// [`pause`](Self::pause) waits for the requests being handed over and holds back new ones until the paused
+/// handle is resumed with the new pipelines, so no client sees the reload.
 pub struct Ingest {
-    pipelines: [Vec<Arc<dyn Consumer>>; 3],
+    /// Shared with the rate-limited copy a receiver may make, so replacing the pipelines reaches both.
+    pipelines: Arc<RwLock<Pipelines>>,
+    /// Which signals have a pipeline; fixed for the receiver's life, since its routes are built from it.
+    serves: [bool; 3],
     /// What to drop at admission while overloaded, and where the drops are counted.
     shedding: Option<(LoadShedding, DropCounter)>,
     /// The receiver's rate limits, checked before anything else.
     rate_limit: Option<Arc<RateLimiter>>,
 }
 
+/// An [`Ingest`] holding back requests until it is given its next pipelines.
+pub(crate) struct PausedIngest {
+    pipelines: OwnedRwLockWriteGuard<Pipelines>,
+}
+
+impl PausedIngest {
+    /// Hands the requests held back, and every later one, to `pipelines`.
+    pub(crate) fn resume(mut self, pipelines: Pipelines) {
+        *self.pipelines = pipelines;
+    }
+}
+
 impl Ingest {
     /// The pipelines of each signal, indexed by [`Signal::index`].
-    pub fn new(pipelines: [Vec<Arc<dyn Consumer>>; 3]) -> Self {
+    pub fn new(pipelines: Pipelines) -> Self {
         Ingest {
-            pipelines,
+            serves: Signal::ALL.map(|signal| !pipelines[signal.index()].is_empty()),
+            pipelines: Arc::new(RwLock::new(pipelines)),
             shedding: None,
             rate_limit: None,
+        }
+    }
+
+    /// Waits until no request is being handed to the pipelines, then holds back new ones until the returned
+    /// handle is resumed.
+    pub(crate) async fn pause(&self) -> PausedIngest {
+        PausedIngest {
+            pipelines: Arc::clone(&self.pipelines).write_owned().await,
         }
     }
 
@@ -46,7 +78,8 @@ impl Ingest {
         config: &RateLimitConfig,
     ) -> Result<Self, String> {
         Ok(Ingest {
-            pipelines: self.pipelines.clone(),
+            pipelines: Arc::clone(&self.pipelines),
+            serves: self.serves,
             shedding: self.shedding.clone(),
             rate_limit: Some(Arc::new(RateLimiter::new(receiver, config)?)),
         })
@@ -65,9 +98,14 @@ impl Ingest {
         self
     }
 
+    /// For each signal (by [`Signal::index`]), whether some pipeline takes it.
+    pub(crate) fn served(&self) -> [bool; 3] {
+        self.serves
+    }
+
     /// True when some pipeline takes `signal`.
     pub fn serves(&self, signal: Signal) -> bool {
-        !self.pipelines[signal.index()].is_empty()
+        self.serves[signal.index()]
     }
 
     /// Offers the batch to every pipeline of its signal. A refusal from any of them is the client's answer (as in
@@ -75,11 +113,10 @@ impl Ingest {
     pub async fn submit(&self, batch: Batch, counters: &ReceiverCounters) -> Result<(), Refusal> {
         let signal = batch.signal();
         let n = batch.item_count();
-        let pipelines = &self.pipelines[signal.index()];
         if n == 0 {
             return Ok(());
         }
-        if pipelines.is_empty() {
+        if !self.serves(signal) {
             counters.refused(signal, n);
             return Err(Refusal::permanent(format!(
                 "this collector has no {signal} pipeline"
@@ -99,6 +136,14 @@ impl Ingest {
                 counters.accepted(signal, n);
                 return Ok(());
             }
+        }
+        // Held while the batch is handed over, so that a reload's pause waits for it.
+        let by_signal = self.pipelines.read().await;
+        let pipelines = &by_signal[signal.index()];
+        if pipelines.is_empty() {
+            // A reload that could start no config left the receiver to stop: the client may try again later.
+            counters.refused(signal, n);
+            return Err(Refusal::shutting_down("receiver"));
         }
         let last = pipelines.len() - 1;
         let mut batch = Some(batch);

@@ -11,9 +11,7 @@
 
 use crate::config::ComponentId;
 use crate::receiver::{PausedIngest, Pipelines};
-use crate::service::{
-    Collector, RunningCollector, ServingReceiver, ShutdownReport, reusable_source,
-};
+use crate::service::{Collector, RunningCollector, ServingReceiver, ShutdownReport};
 use crate::{Config, Error};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -55,6 +53,25 @@ impl KeptReceiver {
             .running
             .shutdown(deadline)
             .await
+    }
+}
+
+/// The YAML of receiver `id` in `config`, when a reload to a config with the same YAML may keep the receiver
+/// serving. A receiver that authenticates clients or serves TLS is always restarted, so that a reload reads a
+/// rotated token, password or certificate file again.
+pub(crate) fn reusable_source(config: &Config, id: &ComponentId) -> Option<serde_norway::Value> {
+    let source = config.receivers.get(id)?.source()?;
+    (!mentions_key(source, &["auth", "tls"])).then(|| source.clone())
+}
+
+fn mentions_key(value: &serde_norway::Value, keys: &[&str]) -> bool {
+    match value {
+        serde_norway::Value::Mapping(mapping) => mapping.iter().any(|(key, value)| {
+            key.as_str().is_some_and(|key| keys.contains(&key)) || mentions_key(value, keys)
+        }),
+        serde_norway::Value::Sequence(items) => items.iter().any(|item| mentions_key(item, keys)),
+        serde_norway::Value::Tagged(tagged) => mentions_key(&tagged.value, keys),
+        _ => false,
     }
 }
 

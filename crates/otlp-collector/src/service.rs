@@ -10,7 +10,7 @@ use crate::config::{ComponentId, Config, PipelineId};
 use crate::exporter::{Exporter, ExporterFanout, ExporterHandle};
 use crate::pipeline::{Consumer, Refusal};
 use crate::receiver::{Ingest, RunningReceiver};
-use crate::reload::KeptReceiver;
+use crate::reload::{KeptReceiver, reusable_source};
 use crate::telemetry::{ReceiverCounters, Telemetry};
 use crate::{Batch, Error, LoadShedding, Signal};
 use std::collections::BTreeMap;
@@ -71,27 +71,8 @@ pub(crate) struct ServingReceiver {
     pub(crate) running: RunningReceiver,
     /// Where its requests go, replaceable while it serves.
     pub(crate) ingest: Arc<Ingest>,
-    /// The YAML it was started from, when a reload to the same YAML may keep it (see [`reusable_source`]).
+    /// The YAML it was started from, when a reload to the same YAML may keep it (see `reusable_source`).
     pub(crate) source: Option<serde_norway::Value>,
-}
-
-/// The YAML of receiver `id` in `config`, when a reload to a config with the same YAML may keep the receiver
-/// serving. A receiver that authenticates clients or serves TLS is always restarted, so that a reload reads a
-/// rotated token, password or certificate file again.
-pub(crate) fn reusable_source(config: &Config, id: &ComponentId) -> Option<serde_norway::Value> {
-    let source = config.receivers.get(id)?.source()?;
-    (!mentions_key(source, &["auth", "tls"])).then(|| source.clone())
-}
-
-fn mentions_key(value: &serde_norway::Value, keys: &[&str]) -> bool {
-    match value {
-        serde_norway::Value::Mapping(mapping) => mapping.iter().any(|(key, value)| {
-            key.as_str().is_some_and(|key| keys.contains(&key)) || mentions_key(value, keys)
-        }),
-        serde_norway::Value::Sequence(items) => items.iter().any(|item| mentions_key(item, keys)),
-        serde_norway::Value::Tagged(tagged) => mentions_key(&tagged.value, keys),
-        _ => false,
-    }
 }
 
 /// What a shutdown could not finish, and what the exporters had given up on before it.

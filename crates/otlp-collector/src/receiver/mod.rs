@@ -27,8 +27,8 @@ pub type Pipelines = [Vec<Arc<dyn Consumer>>; 3];
 /// Hands decoded requests to the pipelines of their signal, counting what was accepted and refused.
 ///
 /// The pipelines can be replaced while the receiver keeps serving (a reload that leaves the receiver as it was):
-/// [`pause`](Self::pause) waits for the requests being handed over and holds back new ones until the paused
-/// handle is resumed with the new pipelines, so no client sees the reload.
+/// the reload waits for the requests being handed over and holds back new ones until the new pipelines run, so
+/// no client sees it.
 pub struct Ingest {
     /// Shared with the rate-limited copy a receiver may make, so replacing the pipelines reaches both.
     pipelines: Arc<RwLock<Pipelines>>,

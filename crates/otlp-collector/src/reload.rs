@@ -173,3 +173,58 @@ impl RunningCollector {
         (self, kept)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(receivers: &str) -> Config {
+        Config::from_yaml(&format!(
+            r#"
+receivers:
+{receivers}
+exporters:
+  debug:
+extensions:
+  bearertokenauth: {{ token: secret }}
+service:
+  extensions: [bearertokenauth]
+  pipelines:
+    traces: {{ receivers: [otlp/plain, otlp/auth, otlp/tls], exporters: [debug] }}
+"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn receivers_that_authenticate_or_serve_tls_are_never_kept() {
+        let config = config(
+            r#"
+  otlp/plain: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+  otlp/auth: { protocols: { grpc: { endpoint: "127.0.0.1:0", auth: { authenticator: bearertokenauth } } } }
+  otlp/tls: { protocols: { http: { endpoint: "127.0.0.1:0", tls: { cert_file: c.pem, key_file: k.pem } } } }
+"#,
+        );
+        let id = |id: &str| ComponentId::parse(id).unwrap();
+        assert!(reusable_source(&config, &id("otlp/plain")).is_some());
+        assert!(reusable_source(&config, &id("otlp/auth")).is_none());
+        assert!(reusable_source(&config, &id("otlp/tls")).is_none());
+        assert_eq!(served_in(&config, &id("otlp/plain")), [true, false, false]);
+    }
+
+    #[test]
+    fn settings_changed_in_code_are_not_taken_for_their_yaml() {
+        let mut config = config(
+            r#"
+  otlp/plain: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+  otlp/auth: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+  otlp/tls: { protocols: { grpc: { endpoint: "127.0.0.1:0" } } }
+"#,
+        );
+        let plain = ComponentId::parse("otlp/plain").unwrap();
+        assert!(reusable_source(&config, &plain).is_some());
+        let settings = config.receivers.get_mut(&plain).unwrap();
+        let _ = settings.get_mut::<crate::receiver::otlp::OtlpReceiverConfig>();
+        assert!(reusable_source(&config, &plain).is_none());
+    }
+}

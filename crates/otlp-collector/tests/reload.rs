@@ -5,9 +5,11 @@
 mod common;
 
 use common::{read_traces, spans};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlp_collector::{Batch, Collector, Config, ReloadOutcome, RunningCollector};
 use otlp_testkit::Generator;
+use prost::Message;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,15 +24,20 @@ fn config(dir: &Path, file: &str, grpc: &str) -> Config {
 
 /// [`config`] with `metrics` as the self-metrics settings.
 fn config_with_metrics(dir: &Path, file: &str, grpc: &str, metrics: &str) -> Config {
-    config_with(dir, file, &format!("endpoint: \"{grpc}\""), metrics)
+    config_with(
+        dir,
+        file,
+        &format!("grpc: {{ endpoint: \"{grpc}\" }}"),
+        metrics,
+    )
 }
 
-/// [`config`] with `grpc` as the gRPC receiver's settings and `metrics` as the self-metrics settings.
-fn config_with(dir: &Path, file: &str, grpc: &str, metrics: &str) -> Config {
+/// [`config`] with `protocols` as the receiver's protocols and `metrics` as the self-metrics settings.
+fn config_with(dir: &Path, file: &str, protocols: &str, metrics: &str) -> Config {
     Config::from_yaml(&format!(
         r#"
 receivers:
-  otlp: {{ protocols: {{ grpc: {{ {grpc} }} }} }}
+  otlp: {{ protocols: {{ {protocols} }} }}
 processors:
   batch: {{ timeout: 1h, send_batch_size: 100000 }}
 exporters:
@@ -138,7 +145,7 @@ async fn the_previous_config_gets_its_port_back_from_a_next_one_that_bound_it_an
     let next = config_with(
         dir.path(),
         "new.jsonl",
-        &format!("endpoint: \"{grpc}\", max_recv_msg_size_mib: 8"),
+        &format!("grpc: {{ endpoint: \"{grpc}\", max_recv_msg_size_mib: 8 }}"),
         &format!("address: \"{}\"", busy.local_addr().unwrap()),
     );
     let reloaded = collector.reload(next, old, Duration::from_secs(10)).await;
@@ -161,62 +168,86 @@ async fn the_previous_config_gets_its_port_back_from_a_next_one_that_bound_it_an
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unchanged_receiver_serves_on_across_reloads_and_its_client_sees_no_error() {
+async fn an_unchanged_receiver_serves_on_across_reloads_and_its_clients_see_no_error() {
     let dir = tempfile::tempdir().unwrap();
     let grpc = format!("127.0.0.1:{}", otlp_testkit::net::free_port().unwrap());
-    let mut previous = config(dir.path(), "0.jsonl", &grpc);
+    let http = format!("127.0.0.1:{}", otlp_testkit::net::free_port().unwrap());
+    let version = |n: usize| {
+        config_with(
+            dir.path(),
+            &format!("{n}.jsonl"),
+            &format!("grpc: {{ endpoint: \"{grpc}\" }}, http: {{ endpoint: \"{http}\" }}"),
+            "level: none",
+        )
+    };
+    let mut previous = version(0);
     let mut collector = Collector::new(previous.clone()).start().await.unwrap();
 
-    // One connection, no retries: any request the reloads disturbed is an error here.
-    let mut client = TraceServiceClient::connect(format!("http://{grpc}"))
+    // One connection per transport, no retries: any request the reloads disturbed is an error here.
+    let stop = Arc::new(AtomicBool::new(false));
+    let grpc_client = TraceServiceClient::connect(format!("http://{grpc}"))
         .await
         .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let sending = stop.clone();
-    let sender = tokio::spawn(async move {
-        let mut generator = Generator::new(5);
-        let (mut sent, mut errors) = (Vec::new(), Vec::new());
-        while !sending.load(Ordering::Relaxed) || sent.len() < 50 {
-            let request = generator.traces(10);
-            match client.export(request.clone()).await {
-                Ok(_) => sent.push(request),
-                Err(status) => errors.push(status),
+    let grpc_sender = keep_sending(stop.clone(), 5, move |request| {
+        let mut client = grpc_client.clone();
+        async move {
+            client
+                .export(request)
+                .await
+                .map(drop)
+                .map_err(|status| status.to_string())
+        }
+    });
+    let http_client = reqwest::Client::new();
+    let url = format!("http://{http}/v1/traces");
+    let http_sender = keep_sending(stop.clone(), 6, move |request| {
+        let sent = http_client
+            .post(&url)
+            .header("content-type", "application/x-protobuf")
+            .body(request.encode_to_vec())
+            .send();
+        async move {
+            match sent.await {
+                Ok(response) if response.status().is_success() => Ok(()),
+                Ok(response) => Err(response.status().to_string()),
+                Err(error) => Err(error.to_string()),
             }
         }
-        (sent, errors)
     });
 
     // Each version writes to a file of its own; the receiver's settings never change.
-    for version in 1..=3 {
+    for n in 1..=3 {
         taken_some_more(&collector).await;
-        let next = config(dir.path(), &format!("{version}.jsonl"), &grpc);
+        let next = version(n);
         let reloaded = collector
             .reload(next.clone(), previous, Duration::from_secs(10))
             .await;
         assert!(reloaded.drained.is_clean(), "{:?}", reloaded.drained);
         let ReloadOutcome::Applied(running) = reloaded.outcome else {
-            panic!("version {version} did not start: {:?}", reloaded.outcome);
+            panic!("version {n} did not start: {:?}", reloaded.outcome);
         };
         collector = running;
         previous = next;
     }
     taken_some_more(&collector).await;
     stop.store(true, Ordering::Relaxed);
-    let (sent, errors) = sender.await.unwrap();
+    let (mut sent, grpc_errors) = grpc_sender.await.unwrap();
+    let (http_sent, http_errors) = http_sender.await.unwrap();
+    sent.extend(http_sent);
     assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
 
     assert!(
-        errors.is_empty(),
-        "{} requests failed: {errors:?}",
-        errors.len()
+        grpc_errors.is_empty(),
+        "{} gRPC requests failed: {grpc_errors:?}",
+        grpc_errors.len()
+    );
+    assert!(
+        http_errors.is_empty(),
+        "{} HTTP requests failed: {http_errors:?}",
+        http_errors.len()
     );
     let written: Vec<_> = (0..=3)
-        .flat_map(|version| {
-            spans(&read_traces(
-                &dir.path().join(format!("{version}.jsonl")),
-                true,
-            ))
-        })
+        .flat_map(|n| spans(&read_traces(&dir.path().join(format!("{n}.jsonl")), true)))
         .collect();
     let sent = spans(&sent);
     assert_eq!(written.len(), sent.len(), "every span exactly once");
@@ -228,12 +259,34 @@ async fn an_unchanged_receiver_serves_on_across_reloads_and_its_client_sees_no_e
     };
     assert_eq!(ids(&written), ids(&sent));
     // The versions between the first and the last each took some of the stream.
-    for version in 1..=2 {
-        assert!(
-            written_in(dir.path(), version) > 0,
-            "version {version} got nothing"
-        );
+    for n in 1..=2 {
+        assert!(written_in(dir.path(), n) > 0, "version {n} got nothing");
     }
+}
+
+/// Sends requests of 10 spans with `send` until `stop` is set (and at least 50 went through), without retrying;
+/// returns the requests that went through and the errors of those that did not.
+fn keep_sending<F, Fut>(
+    stop: Arc<AtomicBool>,
+    seed: u64,
+    send: F,
+) -> tokio::task::JoinHandle<(Vec<ExportTraceServiceRequest>, Vec<String>)>
+where
+    F: Fn(ExportTraceServiceRequest) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    tokio::spawn(async move {
+        let mut generator = Generator::new(seed);
+        let (mut sent, mut errors) = (Vec::new(), Vec::new());
+        while !stop.load(Ordering::Relaxed) || sent.len() < 50 {
+            let request = generator.traces(10);
+            match send(request.clone()).await {
+                Ok(()) => sent.push(request),
+                Err(error) => errors.push(error),
+            }
+        }
+        (sent, errors)
+    })
 }
 
 /// Waits until the running pipelines have taken a few more requests (the test's only client sends without pause).

@@ -79,8 +79,9 @@ impl Consumer for ExporterFanout {
             }
             for (exporter, queue, slot) in reserved {
                 if let Err(lost) = queue.push(slot, Arc::clone(&batch)) {
-                    // Only a shutdown closes the queue, and receivers stop before pipelines drain: this batch
-                    // arrived in between, so it is counted rather than lost silently.
+                    // Only a shutdown closes the queue, and receivers stop (or, kept across a reload, pause)
+                    // before pipelines drain: this batch arrived in between, so it is counted rather than lost
+                    // silently.
                     exporter.counters.send_failed.add(
                         exporter.signal,
                         lost.item_count(),

@@ -1,7 +1,8 @@
 //! The collector as operators run it: the release `otlp-suite` binary on loopback, driven by `otlp-suite loadgen`
-//! (a separate process), with the collector's CPU time and peak memory read from /proc. Three configs: the
-//! embedded default (files), OTLP→OTLP forwarding (to a discarding gRPC sink in this process) and tail sampling
-//! with 10 policies; each at full speed (`--max`) and at a fixed rate, every row in each of [`ROUNDS`] rounds. The
+//! (a separate process), with the collector's CPU time and peak memory read from /proc. Four configs: the
+//! embedded default (files), OTLP→OTLP forwarding (to a discarding gRPC sink in this process), tail sampling
+//! with 10 policies, and a trace-aware front (the `loadbalancing` exporter splitting every batch by trace id
+//! between two such sinks); each at full speed (`--max`) and at a fixed rate, every row in each of [`ROUNDS`] rounds. The
 //! peer is the floor: prost's decode of the same kind of requests, measured in this process in the same run; beside
 //! it, what receiving alone costs (the sink driven by the same load, its thread's CPU) and what sending alone costs
 //! (`send_floor.rs`), both in every round. Last, tail sampling's memory: a `decision_wait` of 30 s at a rate that
@@ -214,11 +215,42 @@ struct Outcome {
     refused: u64,
 }
 
+/// Where a pipeline config sends what it exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Destination {
+    /// The `otlp` exporter, to the first sink.
+    Sink,
+    /// The `loadbalancing` exporter, routing by trace id between both sinks.
+    TwoSinksByTraceId,
+}
+
+impl Destination {
+    /// The exporter's name and its config, for `sinks`' ports.
+    fn exporter(self, sinks: [u16; 2]) -> (&'static str, String) {
+        let [first, second] = sinks;
+        match self {
+            Destination::Sink => (
+                "otlp",
+                format!(r#"otlp: {{ endpoint: "http://127.0.0.1:{first}", compression: none }}"#),
+            ),
+            Destination::TwoSinksByTraceId => (
+                "loadbalancing",
+                format!(
+                    r#"loadbalancing:
+    protocol: {{ otlp: {{ tls: {{ insecure: true }}, compression: none }} }}
+    resolver: {{ static: {{ hostnames: ["127.0.0.1:{first}", "127.0.0.1:{second}"] }} }}"#
+                ),
+            ),
+        }
+    }
+}
+
 /// One config under one load, and what each round measured of it.
 struct Row {
     name: &'static str,
-    /// The pipeline's processors, exporting to the sink; `None` for the embedded default.
+    /// The pipeline's processors, exporting to `destination`; `None` for the embedded default.
     processors: Option<&'static str>,
+    destination: Destination,
     /// Spans per second, or `None` for `--max`.
     rate: Option<u64>,
     /// Runtime worker threads, or `None` for one per core.
@@ -542,10 +574,11 @@ fn pipeline_config(
     grpc: u16,
     metrics: u16,
     processors: &str,
-    sink: u16,
+    (destination, sinks): (Destination, [u16; 2]),
     decision_wait: Duration,
 ) -> String {
     let decision_wait = decision_wait.as_secs();
+    let (exporter, exporter_config) = destination.exporter(sinks);
     format!(
         r#"
 receivers:
@@ -558,10 +591,10 @@ processors:
     num_traces: 200000
     policies: {TEN_POLICIES}
 exporters:
-  otlp: {{ endpoint: "http://127.0.0.1:{sink}", compression: none }}
+  {exporter_config}
 service:
   pipelines:
-    traces: {{ receivers: [otlp], processors: [{processors}], exporters: [otlp] }}
+    traces: {{ receivers: [otlp], processors: [{processors}], exporters: [{exporter}] }}
   telemetry:
     metrics: {{ address: "127.0.0.1:{metrics}" }}
 "#
@@ -629,13 +662,24 @@ fn main() {
     let loadgen =
         std::env::var_os("OTLP_LOADGEN_BIN").map_or_else(|| binary.clone(), PathBuf::from);
     let sink = start_sink();
+    let sinks = [sink.port, start_sink().port];
     let mut rows: Vec<Row> = Vec::new();
-    for (name, processors) in [
-        ("embedded default (Parquet files)", None),
-        ("OTLP→OTLP forwarding", Some("memory_limiter, batch")),
+    for (name, processors, destination) in [
+        ("embedded default (Parquet files)", None, Destination::Sink),
+        (
+            "OTLP→OTLP forwarding",
+            Some("memory_limiter, batch"),
+            Destination::Sink,
+        ),
         (
             "tail sampling, 10 policies → OTLP",
             Some("memory_limiter, tail_sampling, batch"),
+            Destination::Sink,
+        ),
+        (
+            "trace-aware front: loadbalancing by trace id → 2 backends",
+            Some("memory_limiter, batch"),
+            Destination::TwoSinksByTraceId,
         ),
     ] {
         // One worker as well as one per core: on two cores shared with the load generator, the
@@ -644,6 +688,7 @@ fn main() {
             rows.push(Row {
                 name,
                 processors,
+                destination,
                 rate,
                 workers,
                 outcomes: Vec::new(),
@@ -658,9 +703,13 @@ fn main() {
                 (free_port(), free_port(), free_port(), free_port());
             let yaml = match row.processors {
                 None => default_config(&binary, grpc, http, health, metrics),
-                Some(processors) => {
-                    pipeline_config(grpc, metrics, processors, sink.port, Duration::from_secs(2))
-                }
+                Some(processors) => pipeline_config(
+                    grpc,
+                    metrics,
+                    processors,
+                    (row.destination, sinks),
+                    Duration::from_secs(2),
+                ),
             };
             let running = start_collector(&binary, &yaml, grpc, row.workers);
             let outcome = run_load(
@@ -691,7 +740,7 @@ fn main() {
     }
     let floor = prost_decode_floor();
     eprintln!("collector_e2e: prost decode floor {floor:.2} CPU s per million spans");
-    let holding = hold_spans(&binary, &loadgen, sink.port);
+    let holding = hold_spans(&binary, &loadgen, sinks);
 
     let Some(dir) = std::env::var_os("OTLP_BENCH_NOTES") else {
         return;
@@ -714,7 +763,8 @@ fn main() {
          spans per request, 4 gRPC connections, fresh ids, uncompressed) for {} s per row, on the same two \
          cores, {rounds_said}. CPU is the collector's user + system time from /proc/<pid>/stat, until it is idle \
          again; peak RSS is VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards \
-         without decoding. A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
+         without decoding; the trace-aware front splits every batch by trace id between two such sinks (the \
+         `loadbalancing` exporter, static resolver). A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
          (docs/operations.md, \"CPU and threads\"); the other rows, one worker per core. \
          The floor is prost decoding the same kind of requests in one thread, measured in the same run. The last \
          two rows are what every gRPC collector pays before any OTLP work, measured in every round. Receiving: the \
@@ -785,14 +835,14 @@ fn main() {
 
 /// Tail sampling holding a full `decision_wait` of spans: the collector's resident memory then, against its resident
 /// memory idle, as a notes section.
-fn hold_spans(binary: &Path, loadgen: &Path, sink: u16) -> String {
+fn hold_spans(binary: &Path, loadgen: &Path, sinks: [u16; 2]) -> String {
     let (hold_rate, hold_seconds) = hold_load();
     let (grpc, metrics) = (free_port(), free_port());
     let yaml = pipeline_config(
         grpc,
         metrics,
         "tail_sampling, batch",
-        sink,
+        (Destination::Sink, sinks),
         Duration::from_secs(hold_seconds),
     );
     let running = start_collector(binary, &yaml, grpc, None);

@@ -159,6 +159,21 @@ impl Batch {
         }
     }
 
+    /// A batch of the same items that shares the received requests' bytes: unlike `clone`, it leaves the decoded
+    /// cache behind, so that copying a batch other consumers have decoded stays a count of references. A batch
+    /// holding no received requests (changed by a processor) is cloned.
+    pub fn share(&self) -> Batch {
+        match &self.encoded {
+            Some(chunks) => Batch {
+                signal: self.signal,
+                items: self.items,
+                encoded: Some(chunks.clone()),
+                decoded: OnceLock::new(),
+            },
+            None => self.clone(),
+        }
+    }
+
     /// Changes the request in place through `edit`, then counts its items again: for processors that remove or
     /// add items. The batch holds the decoded request from then on.
     pub fn edit<T>(&mut self, edit: impl FnOnce(&mut AnyRequest) -> T) -> T {
@@ -426,6 +441,21 @@ mod tests {
         batch.edit(|request| request.split_front(1));
         assert!(batch.encoded().is_none());
         assert_eq!(batch.item_count(), 2);
+    }
+
+    #[test]
+    fn a_shared_batch_shares_the_received_bytes_and_leaves_the_decoded_cache_behind() {
+        let batch = encoded(&[&[2], &[1]], 0);
+        batch.request();
+        let shared = batch.share();
+        assert!(shared.decoded.get().is_none());
+        assert_eq!(shared.item_count(), 3);
+        let (mine, theirs) = (batch.protobuf_parts(), shared.protobuf_parts());
+        assert_eq!(mine[0].as_ptr(), theirs[0].as_ptr());
+        assert_eq!(span_ids(&shared), span_ids(&batch));
+        // A changed batch has nothing received to share: it is a copy of the request.
+        let decoded = traces(&[&[2]]);
+        assert_eq!(decoded.share(), decoded);
     }
 
     #[test]

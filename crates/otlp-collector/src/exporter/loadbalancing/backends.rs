@@ -32,9 +32,13 @@ pub(super) struct Backend {
 }
 
 impl Backend {
-    /// One request with an encoded `signal` request.
-    pub(super) async fn send(&self, signal: Signal, body: Bytes) -> Result<Delivered, ExportError> {
-        with_signal!(signal, R => self.client.send_encoded::<R>(vec![body]).await)
+    /// One request with an encoded `signal` request, given as parts whose concatenation is the request.
+    pub(super) async fn send(
+        &self,
+        signal: Signal,
+        body: Vec<Bytes>,
+    ) -> Result<Delivered, ExportError> {
+        with_signal!(signal, R => self.client.send_encoded::<R>(body).await)
     }
 }
 

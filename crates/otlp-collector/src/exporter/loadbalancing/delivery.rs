@@ -11,15 +11,15 @@
 
 use super::backends::Backends;
 use super::config::RoutingKey;
+use super::encoded::EncodedSpans;
 use super::routing::Keys;
 use super::split::split;
 use crate::Batch;
 use crate::exporter::{Delivered, ExportError, Settled};
 use crate::telemetry::Counter;
-use bytes::Bytes;
-use otlp_lb::{Endpoint, EndpointId, Key};
-use otlp_model::{AnyRequest, Signal, with_request};
-use prost::Message;
+use otlp_lb::policy::ConsistentHash;
+use otlp_lb::{Endpoint, EndpointId, Key, KeyRouter};
+use otlp_model::Signal;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,9 +34,14 @@ pub(super) struct RetryCounters {
 
 /// Items on their way to a backend, and the backend an earlier attempt sent them to, if any.
 struct Part {
-    request: AnyRequest,
-    items: usize,
+    batch: Batch,
     failed_on: Option<EndpointId>,
+}
+
+impl Part {
+    fn items(&self) -> usize {
+        self.batch.item_count()
+    }
 }
 
 #[derive(Default)]
@@ -79,8 +84,7 @@ impl Delivery {
                 return Vec::new();
             }
             return vec![Part {
-                request: self.batch.request().clone(),
-                items: self.batch.item_count(),
+                batch: self.batch.share(),
                 failed_on: None,
             }];
         }
@@ -152,7 +156,7 @@ impl Sender<'_> {
         let outcomes = futures::future::join_all(sends).await;
 
         let state = delivery.state.lock();
-        let left: usize = state.pending.iter().map(|p| p.items).sum();
+        let left: usize = state.pending.iter().map(Part::items).sum();
         if left == 0 {
             return Ok(Delivered {
                 rejected: state.settled.rejected,
@@ -193,48 +197,32 @@ impl Sender<'_> {
         let mut groups: Vec<Group<'d>> = Vec::new();
         let mut group_of: HashMap<EndpointId, usize> = HashMap::new();
         let mut unrouted = 0;
-        let mut hashes = Vec::new();
         for part in delivery.take_work() {
-            hashes.clear();
-            self.keys.hashes(&part.request, delivery.key, &mut hashes);
-            let ordinals: Vec<u32> = (0..part.items as u32).collect();
-            let routed = router.partition_routed(ordinals, |&i| {
-                Key::Hash(hashes.get(i as usize).copied().unwrap_or_default())
-            });
-            let routed = match routed {
-                Ok(routed) if !routed.is_empty() => routed,
-                _ => {
-                    unrouted += part.items;
-                    delivery.state.lock().pending.push(part);
+            let Part { batch, failed_on } = part;
+            let pieces = match self.divide(&router, batch, delivery.key) {
+                Ok(pieces) => pieces,
+                Err(batch) => {
+                    unrouted += batch.item_count();
+                    delivery
+                        .state
+                        .lock()
+                        .pending
+                        .push(Part { batch, failed_on });
                     continue;
                 }
             };
-            let pieces = if routed.len() == 1 {
-                vec![part.request]
-            } else {
-                let mut assign = vec![0_u32; part.items];
-                for (index, destination) in routed.iter().enumerate() {
-                    for &item in &destination.items {
-                        if let Some(slot) = assign.get_mut(item as usize) {
-                            *slot = index as u32;
-                        }
-                    }
-                }
-                split(part.request, &assign, routed.len())
-            };
-            for (destination, piece) in routed.into_iter().zip(pieces) {
-                let items = destination.items.len();
-                let retried = if part.failed_on.is_some() { items } else { 0 };
-                let rerouted = match &part.failed_on {
-                    Some(failed_on) if failed_on != destination.endpoint.id() => items,
+            for (endpoint, piece) in pieces {
+                let items = piece.item_count();
+                let retried = if failed_on.is_some() { items } else { 0 };
+                let rerouted = match &failed_on {
+                    Some(failed_on) if failed_on != endpoint.id() => items,
                     _ => 0,
                 };
                 let piece = Part {
-                    request: piece,
-                    items,
-                    failed_on: part.failed_on.clone(),
+                    batch: piece,
+                    failed_on: failed_on.clone(),
                 };
-                match group_of.get(destination.endpoint.id()) {
+                match group_of.get(endpoint.id()) {
                     Some(&index) => {
                         let group = &mut groups[index];
                         merge(&mut group.guard, piece);
@@ -242,9 +230,9 @@ impl Sender<'_> {
                         group.rerouted += rerouted;
                     }
                     None => {
-                        group_of.insert(destination.endpoint.id().clone(), groups.len());
+                        group_of.insert(endpoint.id().clone(), groups.len());
                         groups.push(Group {
-                            endpoint: destination.endpoint,
+                            endpoint,
                             guard: InFlight {
                                 delivery,
                                 part: Some(piece),
@@ -257,6 +245,62 @@ impl Sender<'_> {
             }
         }
         (groups, unrouted)
+    }
+
+    /// Splits `batch` by the backend each of its items goes to now, one piece per backend; the batch back when
+    /// no backend can take it. Traces routed by trace id are split in their bytes while they are as received
+    /// ([`EncodedSpans`]); anything else is decoded and split item by item.
+    fn divide(
+        &self,
+        router: &KeyRouter<ConsistentHash>,
+        batch: Batch,
+        key: RoutingKey,
+    ) -> Result<Vec<(Endpoint, Batch)>, Batch> {
+        let encoded = match key {
+            RoutingKey::TraceId => EncodedSpans::parse(&batch),
+            _ => None,
+        };
+        let mut hashes = Vec::with_capacity(batch.item_count());
+        match &encoded {
+            Some(spans) => spans.trace_id_hashes(&mut hashes),
+            None => self.keys.hashes(batch.request(), key, &mut hashes),
+        }
+        let ordinals: Vec<u32> = (0..batch.item_count() as u32).collect();
+        let routed = router.partition_routed(ordinals, |&i| {
+            Key::Hash(hashes.get(i as usize).copied().unwrap_or_default())
+        });
+        let routed = match routed {
+            Ok(routed) if !routed.is_empty() => routed,
+            _ => {
+                drop(encoded);
+                return Err(batch);
+            }
+        };
+        if let [only] = routed.as_slice() {
+            let endpoint = only.endpoint.clone();
+            drop(encoded);
+            return Ok(vec![(endpoint, batch)]);
+        }
+        let mut assign = vec![0_u32; batch.item_count()];
+        for (index, destination) in routed.iter().enumerate() {
+            for &item in &destination.items {
+                if let Some(slot) = assign.get_mut(item as usize) {
+                    *slot = index as u32;
+                }
+            }
+        }
+        let pieces = match encoded.map(|spans| spans.split(&assign, routed.len())) {
+            Some(Ok(pieces)) => pieces,
+            _ => split(batch.into_request(), &assign, routed.len())
+                .into_iter()
+                .map(Batch::from)
+                .collect(),
+        };
+        Ok(routed
+            .into_iter()
+            .map(|destination| destination.endpoint)
+            .zip(pieces)
+            .collect())
     }
 
     /// Sends one backend its part.
@@ -285,8 +329,8 @@ impl Sender<'_> {
         // From here the request may reach the backend: if it fails or is cut short, the items count as retried
         // when they are sent again.
         part.failed_on = Some(endpoint.id().clone());
-        let items = part.items;
-        let body = Bytes::from(with_request!(&part.request, r => r.encode_to_vec()));
+        let items = part.items();
+        let body = part.batch.protobuf_parts();
         self.counters.retried[signal.index()].add(retried as u64);
         self.counters.rerouted[signal.index()].add(rerouted as u64);
         let started = Instant::now();
@@ -345,9 +389,8 @@ fn merge(guard: &mut InFlight<'_>, piece: Part) {
         guard.part = Some(piece);
         return;
     };
-    match part.request.append(piece.request) {
+    match part.batch.append(piece.batch) {
         Ok(()) => {
-            part.items += piece.items;
             // Counting too many items as retried is safe (it bounds duplicates); too few is not.
             if part.failed_on.is_none() {
                 part.failed_on = piece.failed_on;
@@ -355,9 +398,8 @@ fn merge(guard: &mut InFlight<'_>, piece: Part) {
         }
         // Parts of one batch share its signal, so this does not happen; if it did, the piece would wait for the
         // next attempt rather than be lost.
-        Err(request) => guard.delivery.state.lock().pending.push(Part {
-            request,
-            items: piece.items,
+        Err(batch) => guard.delivery.state.lock().pending.push(Part {
+            batch,
             failed_on: piece.failed_on,
         }),
     }

@@ -44,7 +44,7 @@ impl<'a> EncodedSpans<'a> {
     /// One batch per part, still encoded: span `i` (in [`trace_id_hashes`](Self::trace_id_hashes)' order) goes to
     /// part `assign[i]`, which is below `parts`. A part that gets no span is an empty batch.
     pub(super) fn split(&self, assign: &[u32], parts: usize) -> Result<Vec<Batch>, WireError> {
-        let mut out: Vec<Batch> = (0..parts).map(|_| Batch::empty(Signal::Traces)).collect();
+        let mut out: Vec<Vec<(Bytes, usize)>> = vec![Vec::new(); parts];
         let mut edits = SpanEdits::new();
         // One buffer for every part of every request, each result copied out at its exact size: a part may wait
         // for retries, and a buffer sized for the whole request would hold the other parts' share of memory.
@@ -54,7 +54,7 @@ impl<'a> EncodedSpans<'a> {
             let spans = request.spans().len();
             let assigned = assign.get(first..first + spans).unwrap_or_default();
             first += spans;
-            for (part, batch) in out.iter_mut().enumerate() {
+            for (part, requests) in out.iter_mut().enumerate() {
                 let part = part as u32;
                 if !assigned.contains(&part) {
                     continue;
@@ -69,13 +69,17 @@ impl<'a> EncodedSpans<'a> {
                 }
                 buffer.clear();
                 let kept = request.rewrite(&edits, &mut buffer)?;
-                let piece =
-                    Batch::from_encoded(Signal::Traces, Bytes::copy_from_slice(&buffer), kept);
-                // Both are encoded traces batches: appending only adds the request to the list.
-                let _ = batch.append(piece);
+                requests.push((Bytes::copy_from_slice(&buffer), kept));
             }
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|requests| {
+                let mut batch = Batch::empty(Signal::Traces);
+                batch.replace_encoded(requests);
+                batch
+            })
+            .collect())
     }
 }
 

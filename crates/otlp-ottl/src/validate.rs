@@ -35,6 +35,11 @@ use crate::funcs::nearest;
 use crate::parse::compile_condition;
 use crate::transform::{ContextStatements, StatementsEntry, compile_list};
 
+/// otelcol's keys for the profiles signal (`profile_statements` of transform, `profiles` of
+/// filter): an operator's config may carry them, and a plain "unknown key" would send them looking
+/// for a typo instead of the reason.
+const PROFILE_KEYS: &[&str] = &["profile_statements", "profiles"];
+
 /// The processors this crate is the engine of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessorKind {
@@ -157,7 +162,13 @@ impl Check {
             return None;
         };
         for key in map.keys() {
-            if !known.contains(&key.as_str()) {
+            if PROFILE_KEYS.contains(&key.as_str()) {
+                self.problem(
+                    join(path, key),
+                    "this collector has no profiles signal, so these would never run (otelcol runs \
+                     them only in profiles pipelines); remove them",
+                );
+            } else if !known.contains(&key.as_str()) {
                 let hint = nearest(key, known.iter().copied())
                     .map(|n| format!("did you mean `{n}`? "))
                     .unwrap_or_default();

@@ -193,3 +193,33 @@ include:
     let found = problems(ProcessorKind::Resource, "attribute: []", &[]);
     assert_eq!(paths(&found), ["attribute", "attributes"]);
 }
+
+// The transform README's basic example carries `profile_statements`, and filter takes `profiles`:
+// refused with the reason (no profiles signal here), not as a typo of another key.
+#[test]
+fn statements_for_profiles_are_refused_with_the_reason() {
+    let transform = problems(
+        ProcessorKind::Transform,
+        r#"
+trace_statements:
+  - set(span.attributes["a"], "b")
+profile_statements:
+  - set(profile.attributes["tag"], "profile#23")
+"#,
+        &[Signal::Traces],
+    );
+    let filter = problems(
+        ProcessorKind::Filter,
+        r#"
+profiles:
+  profile:
+    - 'duration_unix_nano > 3000'
+"#,
+        &[Signal::Traces],
+    );
+    for (found, key) in [(&transform, "profile_statements"), (&filter, "profiles")] {
+        assert_eq!(paths(found), [key]);
+        assert!(found[0].1.contains("no profiles signal"), "{}", found[0].1);
+        assert!(!found[0].1.contains("did you mean"), "{}", found[0].1);
+    }
+}

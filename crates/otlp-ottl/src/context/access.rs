@@ -158,14 +158,14 @@ impl<'a> TransformContext<'a> {
         }
     }
 
-    pub(super) fn metric(&self, field: Field) -> Result<&Metric> {
+    pub(crate) fn metric(&self, field: Field) -> Result<&Metric> {
         match &self.item {
             Item::Metric(metric) | Item::DataPoint { metric, .. } => Ok(metric),
             _ => Err(unavailable(field)),
         }
     }
 
-    pub(super) fn metric_mut(&mut self, field: Field) -> Result<&mut Metric> {
+    pub(crate) fn metric_mut(&mut self, field: Field) -> Result<&mut Metric> {
         match &mut self.item {
             Item::Metric(metric) | Item::DataPoint { metric, .. } => Ok(metric),
             _ => Err(unavailable(field)),
@@ -179,7 +179,7 @@ impl<'a> TransformContext<'a> {
         }
     }
 
-    pub(super) fn point_mut(&mut self, field: Field) -> Result<&mut DataPointMut<'a>> {
+    pub(crate) fn point_mut(&mut self, field: Field) -> Result<&mut DataPointMut<'a>> {
         match &mut self.item {
             Item::DataPoint { point, .. } => Ok(point),
             _ => Err(unavailable(field)),

@@ -43,7 +43,7 @@ fn double(value: Value<'_>) -> Result<Value<'_>> {
 }
 
 /// Go's `strconv.ParseFloat` spellings that Rust's parser also needs: `Inf`, `+Inf`, `infinity`.
-fn parse_go_float(s: &str) -> Option<f64> {
+pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().or_else(|| {
         let lower = s.to_ascii_lowercase();
         match lower.trim_start_matches('+') {

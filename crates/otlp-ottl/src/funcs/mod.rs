@@ -3,12 +3,18 @@
 //! named arguments to them and hands the builder compiled arguments, so literal arguments
 //! (regexes, case names, delimiters) are checked and prepared once.
 
+pub(crate) mod collections;
 pub(crate) mod convert;
 pub(crate) mod editors;
 pub(crate) mod flatten;
 pub(crate) mod hash;
+pub(crate) mod ids;
 pub(crate) mod json;
 pub(crate) mod maps;
+pub(crate) mod math;
+pub(crate) mod metrics;
+pub(crate) mod network;
+pub(crate) mod parse;
 pub(crate) mod predicates;
 pub(crate) mod replace;
 pub(crate) mod strings;
@@ -118,6 +124,12 @@ pub(crate) fn registry() -> impl Iterator<Item = &'static FunctionDef> {
         .chain(hash::FUNCTIONS)
         .chain(json::FUNCTIONS)
         .chain(time::FUNCTIONS)
+        .chain(parse::FUNCTIONS)
+        .chain(collections::FUNCTIONS)
+        .chain(network::FUNCTIONS)
+        .chain(ids::FUNCTIONS)
+        .chain(metrics::FUNCTIONS)
+        .chain(math::FUNCTIONS)
 }
 
 /// The function called `name`.
@@ -359,6 +371,29 @@ mod tests {
         assert_eq!(nearest("concat", names(false)), Some("Concat"));
         assert_eq!(nearest("IsMatchh", names(false)), Some("IsMatch"));
         assert_eq!(nearest("frobnicate", names(true)), None);
+    }
+
+    /// The README's lists are what operators read to know whether their config will move over.
+    #[test]
+    fn the_readme_lists_every_function_and_no_other() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("**Editors:**")
+            .expect("the README lists the editors");
+        let end = readme
+            .find("An unknown name is a compile error")
+            .expect("and ends the lists");
+        let mut listed: Vec<&str> = readme[start..end]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
+        let mut registered: Vec<&str> = registry().map(|f| f.name).collect();
+        registered.sort_unstable();
+        assert_eq!(listed, registered);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! String converters: `Concat`, `ConvertCase`, `Split`, `Substring`, `IsMatch`, `HasPrefix`,
-//! `HasSuffix`, `ToLowerCase`, `ToUpperCase`, `Len`.
+//! `HasSuffix`, `ToLowerCase`, `ToUpperCase`, `ToCamelCase`, `ToSnakeCase`, `Trim`,
+//! `TrimPrefix`, `TrimSuffix`, `Len`.
 
 use std::borrow::Cow;
 
@@ -82,6 +83,36 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         unary(a, |v| case(v, "ToUpperCase", Case::Upper))
     }),
     unary_def("Len", TARGET, |a| unary(a, len)),
+    unary_def(
+        "Trim",
+        &[
+            required("target", ParamKind::Getter),
+            optional("replacement", ParamKind::Str),
+        ],
+        build_trim,
+    ),
+    unary_def(
+        "TrimPrefix",
+        &[
+            required("value", ParamKind::Getter),
+            required("prefix", ParamKind::Str),
+        ],
+        |a| build_trim_affix(a, true),
+    ),
+    unary_def(
+        "TrimSuffix",
+        &[
+            required("value", ParamKind::Getter),
+            required("suffix", ParamKind::Str),
+        ],
+        |a| build_trim_affix(a, false),
+    ),
+    unary_def("ToCamelCase", TARGET, |a| {
+        unary(a, |v| case(v, "ToCamelCase", Case::Camel))
+    }),
+    unary_def("ToSnakeCase", TARGET, |a| {
+        unary(a, |v| case(v, "ToSnakeCase", Case::Snake))
+    }),
 ];
 
 /// The text a value contributes to `Concat` and `IsMatch`: strings as they are, numbers and
@@ -409,6 +440,79 @@ fn len(value: Value<'_>) -> Result<Value<'_>> {
         }
     };
     Ok(Value::Int(n as i64))
+}
+
+/// `Trim(target, replacement?)`: Go's `strings.Trim`, so `replacement` is a set of characters
+/// stripped from both ends (a space by default), not a substring.
+struct Trim {
+    target: Expr,
+    cutset: Vec<char>,
+}
+
+fn build_trim(args: &mut Args<'_>) -> Result<Box<dyn ConverterFn>> {
+    Ok(Box::new(Trim {
+        target: args.getter(0)?,
+        cutset: args
+            .opt_str(1)
+            .map_or_else(|| vec![' '], |r| r.chars().collect()),
+    }))
+}
+
+impl ConverterFn for Trim {
+    fn eval<'c>(&'c self, ctx: &'c TransformContext<'_>) -> Result<Value<'c>> {
+        let text = expect_string(self.target.eval(ctx)?, "Trim", "target")?;
+        let cutset = self.cutset.as_slice();
+        Ok(Value::Str(match text {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim_matches(cutset)),
+            Cow::Owned(s) => Cow::Owned(s.trim_matches(cutset).to_owned()),
+        }))
+    }
+}
+
+/// `TrimPrefix(value, prefix)` / `TrimSuffix(value, suffix)`: one occurrence removed, the value
+/// unchanged when it does not start (end) with it.
+struct TrimAffix {
+    value: Expr,
+    affix: String,
+    prefix: bool,
+}
+
+fn build_trim_affix(args: &mut Args<'_>, prefix: bool) -> Result<Box<dyn ConverterFn>> {
+    Ok(Box::new(TrimAffix {
+        value: args.getter(0)?,
+        affix: args.str(1)?,
+        prefix,
+    }))
+}
+
+impl ConverterFn for TrimAffix {
+    fn eval<'c>(&'c self, ctx: &'c TransformContext<'_>) -> Result<Value<'c>> {
+        let function = if self.prefix {
+            "TrimPrefix"
+        } else {
+            "TrimSuffix"
+        };
+        let text = expect_string(self.value.eval(ctx)?, function, "value")?;
+        let cut = |s: &str| -> usize {
+            let kept = if self.prefix {
+                s.strip_prefix(self.affix.as_str())
+            } else {
+                s.strip_suffix(self.affix.as_str())
+            };
+            kept.map_or(s.len(), str::len)
+        };
+        let keep = cut(&text);
+        let range = if self.prefix {
+            text.len() - keep..text.len()
+        } else {
+            0..keep
+        };
+        // The range comes from strip_prefix/strip_suffix, so it is on character boundaries.
+        Ok(Value::Str(match text {
+            Cow::Borrowed(s) => Cow::Borrowed(&s[range]),
+            Cow::Owned(s) => Cow::Owned(s[range].to_owned()),
+        }))
+    }
 }
 
 #[cfg(test)]

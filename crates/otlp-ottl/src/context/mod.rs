@@ -20,7 +20,7 @@ pub(crate) use keys::{ResolvedKey, index_value, set_in_map, set_in_value, value_
 
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use opentelemetry_proto::tonic::metrics::v1::Metric;
+use opentelemetry_proto::tonic::metrics::v1::{Metric, SummaryDataPoint};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::Event;
@@ -213,6 +213,37 @@ pub struct TransformContext<'a> {
     pub(crate) scope: Option<ScopeParts<'a>>,
     pub(crate) item: Item<'a>,
     pub(crate) cache: &'a mut Vec<KeyValue>,
+    /// Where an editor that adds a metric beside the current one (`copy_metric`,
+    /// `extract_sum_metric`, ...) puts it. Only the engine's metric walk sets it, as only it can
+    /// append to the scope's metric list after the item; everywhere else it is `None` and those
+    /// editors fail rather than drop the new metric.
+    pub(crate) new_metrics: Option<&'a mut NewMetrics>,
+    /// In a data point context on a summary, the metric's other points, before and after the
+    /// current one: the walk takes the points out of the metric while visiting them, and
+    /// `convert_summary_*_val_to_sum` copy every point of the summary, as in otelcol.
+    pub(crate) summary_siblings: Option<SummarySiblings<'a>>,
+}
+
+/// The points of a summary before and after the visited one.
+#[derive(Clone, Copy)]
+pub(crate) struct SummarySiblings<'a> {
+    pub(crate) before: &'a [SummaryDataPoint],
+    pub(crate) after: &'a [SummaryDataPoint],
+}
+
+/// Metrics added by editors while one item was visited, and the editor that added the last one
+/// (named in the error when a scope's metric list grows without bound).
+#[derive(Default)]
+pub(crate) struct NewMetrics {
+    pub(crate) metrics: Vec<Metric>,
+    pub(crate) added_by: Option<&'static str>,
+}
+
+impl NewMetrics {
+    pub(crate) fn push(&mut self, function: &'static str, metric: Metric) {
+        self.metrics.push(metric);
+        self.added_by = Some(function);
+    }
 }
 
 impl<'a> TransformContext<'a> {
@@ -223,6 +254,8 @@ impl<'a> TransformContext<'a> {
             scope: None,
             item: Item::None,
             cache,
+            new_metrics: None,
+            summary_siblings: None,
         }
     }
 
@@ -237,6 +270,8 @@ impl<'a> TransformContext<'a> {
             scope: Some(scope),
             item: Item::None,
             cache,
+            new_metrics: None,
+            summary_siblings: None,
         }
     }
 
@@ -252,6 +287,8 @@ impl<'a> TransformContext<'a> {
             scope: Some(scope),
             item: Item::Span(span),
             cache,
+            new_metrics: None,
+            summary_siblings: None,
         }
     }
 
@@ -270,6 +307,8 @@ impl<'a> TransformContext<'a> {
             scope: Some(scope),
             item: Item::SpanEvent { span, event, index },
             cache,
+            new_metrics: None,
+            summary_siblings: None,
         }
     }
 
@@ -285,6 +324,8 @@ impl<'a> TransformContext<'a> {
             scope: Some(scope),
             item: Item::Metric(metric),
             cache,
+            new_metrics: None,
+            summary_siblings: None,
         }
     }
 
@@ -300,6 +341,8 @@ impl<'a> TransformContext<'a> {
             scope: Some(scope),
             item: Item::Log(log),
             cache,
+            new_metrics: None,
+            summary_siblings: None,
         }
     }
 
@@ -317,6 +360,38 @@ impl<'a> TransformContext<'a> {
             scope: Some(scope),
             item: Item::DataPoint { metric, point },
             cache,
+            new_metrics: None,
+            summary_siblings: None,
         }
+    }
+
+    /// A metric context whose editors may add metrics beside the metric into `new_metrics`.
+    pub(crate) fn for_metric_adding(
+        resource: ResourceParts<'a>,
+        scope: ScopeParts<'a>,
+        metric: &'a mut Metric,
+        cache: &'a mut Vec<KeyValue>,
+        new_metrics: &'a mut NewMetrics,
+    ) -> Self {
+        let mut ctx = Self::for_metric(resource, scope, metric, cache);
+        ctx.new_metrics = Some(new_metrics);
+        ctx
+    }
+
+    /// A data point context whose editors may add metrics beside the point's metric into
+    /// `new_metrics`; `summary_siblings` are the metric's other points when it is a summary.
+    pub(crate) fn for_data_point_adding(
+        resource: ResourceParts<'a>,
+        scope: ScopeParts<'a>,
+        metric: &'a mut Metric,
+        point: DataPointMut<'a>,
+        cache: &'a mut Vec<KeyValue>,
+        new_metrics: &'a mut NewMetrics,
+        summary_siblings: Option<SummarySiblings<'a>>,
+    ) -> Self {
+        let mut ctx = Self::for_data_point(resource, scope, metric, point, cache);
+        ctx.new_metrics = Some(new_metrics);
+        ctx.summary_siblings = summary_siblings;
+        ctx
     }
 }

@@ -12,8 +12,11 @@ use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
-use crate::context::{ContextKind, DataPointMut, ResourceParts, ScopeParts, TransformContext};
-use crate::error::Result;
+use crate::context::{
+    ContextKind, DataPointMut, NewMetrics, ResourceParts, ScopeParts, SummarySiblings,
+    TransformContext,
+};
+use crate::error::{Error, Result};
 
 /// Calls `f` on every item of `context` in the request; the cache is emptied before each item.
 /// Spans for which `skip` holds are not visited.
@@ -119,31 +122,91 @@ pub(crate) fn metrics(
                 ))?;
                 continue;
             }
-            for metric in &mut sm.metrics {
+            // An index loop re-reading the length, as otelcol's `for k := 0; k < metrics.Len();
+            // k++`: metrics the statements add (`copy_metric`, ...) go to the end of the list
+            // and are visited by the same group in turn.
+            let bound = sm.metrics.len().saturating_mul(GROWTH_FACTOR) + GROWTH_SLACK;
+            let mut added = NewMetrics::default();
+            let mut k = 0;
+            while k < sm.metrics.len() {
+                let metric = &mut sm.metrics[k];
                 if context == ContextKind::DataPoint {
-                    for_each_point(metric, |metric, point| {
+                    for_each_point_with_siblings(metric, |metric, point, siblings| {
                         cache.clear();
-                        f(&mut TransformContext::for_data_point(
+                        f(&mut TransformContext::for_data_point_adding(
                             resource.reborrow(),
                             scope.reborrow(),
                             metric,
                             point,
                             cache,
+                            &mut added,
+                            siblings,
                         ))
                     })?;
-                    continue;
+                } else {
+                    cache.clear();
+                    f(&mut TransformContext::for_metric_adding(
+                        resource.reborrow(),
+                        scope.reborrow(),
+                        metric,
+                        cache,
+                        &mut added,
+                    ))?;
                 }
-                cache.clear();
-                f(&mut TransformContext::for_metric(
-                    resource.reborrow(),
-                    scope.reborrow(),
-                    metric,
-                    cache,
-                ))?;
+                k += 1;
+                if !added.metrics.is_empty() {
+                    sm.metrics.append(&mut added.metrics);
+                    if sm.metrics.len() > bound {
+                        let function = added.added_by.unwrap_or("a statement");
+                        return Err(Error::eval(format!(
+                            "{function}: the metrics of one scope grew past {bound} \
+                             ({GROWTH_FACTOR}x their number at the start plus {GROWTH_SLACK}); \
+                             a statement adding metrics needs a `where` that the new metrics \
+                             do not match, as they are visited by the same group"
+                        )));
+                    }
+                }
             }
         }
     }
     Ok(())
+}
+
+/// How far a scope's metric list may grow in one group's walk (times its starting length, plus
+/// [`GROWTH_SLACK`]) before the walk stops with an error. A `copy_metric()` without a `where`
+/// copies its own copies forever (in otelcol too, which hangs); no sane config comes near this.
+const GROWTH_FACTOR: usize = 10;
+const GROWTH_SLACK: usize = 1000;
+
+/// As [`for_each_point`], and a summary's points before and after the visited one are handed
+/// along, so `convert_summary_*_val_to_sum` can copy them all.
+fn for_each_point_with_siblings(
+    metric: &mut Metric,
+    mut f: impl FnMut(&mut Metric, DataPointMut<'_>, Option<SummarySiblings<'_>>) -> Result<()>,
+) -> Result<()> {
+    let Some(Data::Summary(summary)) = &mut metric.data else {
+        return for_each_point(metric, |metric, point| f(metric, point, None));
+    };
+    let mut points = mem::take(&mut summary.data_points);
+    let mut outcome = Ok(());
+    for i in 0..points.len() {
+        let (before, rest) = points.split_at_mut(i);
+        let Some((point, after)) = rest.split_first_mut() else {
+            break;
+        };
+        let siblings = SummarySiblings {
+            before: &*before,
+            after: &*after,
+        };
+        outcome = f(metric, DataPointMut::Summary(point), Some(siblings));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    if let Some(Data::Summary(summary)) = &mut metric.data {
+        summary.data_points = points;
+    }
+    outcome
 }
 
 /// Visits the data points of `metric` with the metric alongside: the points leave the metric

@@ -8,6 +8,7 @@ mod convert;
 mod datapoint_attrs;
 mod exponential;
 mod scale;
+mod siblings;
 
 use super::{Args, FunctionDef};
 use crate::error::Result;
@@ -21,6 +22,12 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
     datapoint_attrs::HAS_ATTR_ON_DATAPOINT,
     exponential::CONVERT_EXPONENTIAL_HISTOGRAM_TO_HISTOGRAM,
     buckets::MERGE_HISTOGRAM_BUCKETS,
+    siblings::COPY_METRIC,
+    siblings::EXTRACT_COUNT_METRIC,
+    siblings::EXTRACT_SUM_METRIC,
+    siblings::CONVERT_SUMMARY_COUNT_VAL_TO_SUM,
+    siblings::CONVERT_SUMMARY_SUM_VAL_TO_SUM,
+    siblings::CONVERT_SUMMARY_QUANTILE_VAL_TO_GAUGE,
 ];
 
 /// A number argument otelcol declares as a Go `float64`, which only a literal can fill: read

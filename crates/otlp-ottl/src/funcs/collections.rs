@@ -7,8 +7,8 @@ use std::cmp::Ordering;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 
 use super::{
-    Args, Build, ConverterFn, EditorFn, FunctionDef, ParamKind, TARGET, optional, required, unary,
-    unary_def,
+    Args, ConverterFn, EditorFn, FunctionDef, ParamKind, TARGET, editor_def, optional, required,
+    unary, unary_def,
 };
 use crate::ast::CmpOp;
 use crate::compare::compare;
@@ -16,20 +16,6 @@ use crate::context::TransformContext;
 use crate::error::{Error, Result};
 use crate::program::expr::{Expr, PathExpr};
 use crate::value::{Value, put, string_value};
-
-const fn editor(
-    name: &'static str,
-    params: &'static [super::Param],
-    build: fn(&mut Args<'_>) -> Result<Box<dyn EditorFn>>,
-) -> FunctionDef {
-    FunctionDef {
-        name,
-        params,
-        build: Build::Editor(build),
-        contexts: None,
-        string_fn: None,
-    }
-}
 
 pub(crate) const FUNCTIONS: &[FunctionDef] = &[
     unary_def("Keys", TARGET, |a| unary(a, keys)),
@@ -73,7 +59,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_slice_to_map,
     ),
-    editor(
+    editor_def(
         "delete_index",
         &[
             required("target", ParamKind::Setter),
@@ -82,7 +68,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_delete_index,
     ),
-    editor(
+    editor_def(
         "stringify_all",
         &[required("target", ParamKind::Setter)],
         build_stringify_all,

@@ -4,28 +4,14 @@
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use regex::Regex;
 
-use super::{Args, Build, EditorFn, FunctionDef, ParamKind, optional, required};
+use super::{Args, EditorFn, FunctionDef, ParamKind, editor_def, optional, required};
 use crate::context::TransformContext;
 use crate::error::{Error, Result};
 use crate::program::expr::{Expr, PathExpr};
 use crate::value::Value;
 
-const fn editor(
-    name: &'static str,
-    params: &'static [super::Param],
-    build: fn(&mut Args<'_>) -> Result<Box<dyn EditorFn>>,
-) -> FunctionDef {
-    FunctionDef {
-        name,
-        params,
-        build: Build::Editor(build),
-        contexts: None,
-        string_fn: None,
-    }
-}
-
 pub(crate) const FUNCTIONS: &[FunctionDef] = &[
-    editor(
+    editor_def(
         "delete_key",
         &[
             required("target", ParamKind::Setter),
@@ -33,7 +19,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_delete_key,
     ),
-    editor(
+    editor_def(
         "delete_matching_keys",
         &[
             required("target", ParamKind::Setter),
@@ -41,7 +27,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_delete_matching_keys,
     ),
-    editor(
+    editor_def(
         "keep_keys",
         &[
             required("target", ParamKind::Setter),
@@ -49,7 +35,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_keep_keys,
     ),
-    editor(
+    editor_def(
         "keep_matching_keys",
         &[
             required("target", ParamKind::Setter),
@@ -57,7 +43,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_keep_matching_keys,
     ),
-    editor(
+    editor_def(
         "limit",
         &[
             required("target", ParamKind::Setter),
@@ -66,7 +52,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_limit,
     ),
-    editor(
+    editor_def(
         "truncate_all",
         &[
             required("target", ParamKind::Setter),
@@ -76,7 +62,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_truncate_all,
     ),
-    editor(
+    editor_def(
         "merge_maps",
         &[
             required("target", ParamKind::Setter),

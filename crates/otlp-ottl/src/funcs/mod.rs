@@ -356,6 +356,22 @@ pub(crate) const fn unary_def(
     }
 }
 
+/// An editor definition that works in every context (set `contexts` with struct update syntax
+/// for one that does not).
+pub(crate) const fn editor_def(
+    name: &'static str,
+    params: &'static [Param],
+    build: fn(&mut Args<'_>) -> Result<Box<dyn EditorFn>>,
+) -> FunctionDef {
+    FunctionDef {
+        name,
+        params,
+        build: Build::Editor(build),
+        contexts: None,
+        string_fn: None,
+    }
+}
+
 /// The one-parameter list most converters declare.
 pub(crate) const VALUE: &[Param] = &[required("value", ParamKind::Getter)];
 /// The same, named `target` as otelcol names it for some converters.

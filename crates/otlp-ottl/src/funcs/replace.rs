@@ -8,28 +8,14 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use regex::Regex;
 
 use super::maps::regex_arg;
-use super::{Args, Build, EditorFn, FunctionDef, ParamKind, StringFn, optional, required};
+use super::{Args, EditorFn, FunctionDef, ParamKind, StringFn, editor_def, optional, required};
 use crate::context::TransformContext;
 use crate::error::{Error, Result};
 use crate::program::expr::{Expr, PathExpr};
 use crate::value::Value;
 
-const fn editor(
-    name: &'static str,
-    params: &'static [super::Param],
-    build: fn(&mut Args<'_>) -> Result<Box<dyn EditorFn>>,
-) -> FunctionDef {
-    FunctionDef {
-        name,
-        params,
-        build: Build::Editor(build),
-        contexts: None,
-        string_fn: None,
-    }
-}
-
 pub(crate) const FUNCTIONS: &[FunctionDef] = &[
-    editor(
+    editor_def(
         "replace_pattern",
         &[
             required("target", ParamKind::Setter),
@@ -40,7 +26,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_replace_pattern,
     ),
-    editor(
+    editor_def(
         "replace_all_patterns",
         &[
             required("target", ParamKind::Setter),
@@ -52,7 +38,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_replace_all_patterns,
     ),
-    editor(
+    editor_def(
         "replace_match",
         &[
             required("target", ParamKind::Setter),
@@ -63,7 +49,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         ],
         build_replace_match,
     ),
-    editor(
+    editor_def(
         "replace_all_matches",
         &[
             required("target", ParamKind::Setter),

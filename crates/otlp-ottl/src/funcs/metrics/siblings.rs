@@ -15,7 +15,7 @@ use super::convert::{METRIC_ONLY, temporality};
 use crate::context::{ContextKind, DataPointMut, Field, TransformContext};
 use crate::error::{Error, Result};
 use crate::funcs::{
-    Args, Build, EditorFn, FunctionDef, ParamKind, expect_string, optional, required,
+    Args, EditorFn, FunctionDef, ParamKind, editor_def, expect_string, optional, required,
 };
 use crate::program::expr::Expr;
 
@@ -23,73 +23,79 @@ use crate::program::expr::Expr;
 const DATAPOINT_ONLY: Option<&[ContextKind]> = Some(&[ContextKind::DataPoint]);
 
 pub(super) const COPY_METRIC: FunctionDef = FunctionDef {
-    name: "copy_metric",
-    params: &[
-        optional("name", ParamKind::Getter),
-        optional("description", ParamKind::Getter),
-        optional("unit", ParamKind::Getter),
-    ],
-    build: Build::Editor(build_copy_metric),
     contexts: METRIC_ONLY,
-    string_fn: None,
+    ..editor_def(
+        "copy_metric",
+        &[
+            optional("name", ParamKind::Getter),
+            optional("description", ParamKind::Getter),
+            optional("unit", ParamKind::Getter),
+        ],
+        build_copy_metric,
+    )
 };
 
 pub(super) const EXTRACT_COUNT_METRIC: FunctionDef = FunctionDef {
-    name: "extract_count_metric",
-    // otelcol's argument struct fields `Monotonic` and `Suffix`.
-    params: &[
-        required("monotonic", ParamKind::Bool),
-        optional("suffix", ParamKind::Str),
-    ],
-    build: Build::Editor(build_extract_count),
     contexts: METRIC_ONLY,
-    string_fn: None,
+    // otelcol's argument struct fields `Monotonic` and `Suffix`.
+    ..editor_def(
+        "extract_count_metric",
+        &[
+            required("monotonic", ParamKind::Bool),
+            optional("suffix", ParamKind::Str),
+        ],
+        build_extract_count,
+    )
 };
 
 pub(super) const EXTRACT_SUM_METRIC: FunctionDef = FunctionDef {
-    name: "extract_sum_metric",
-    params: &[
-        required("monotonic", ParamKind::Bool),
-        optional("suffix", ParamKind::Str),
-    ],
-    build: Build::Editor(build_extract_sum),
     contexts: METRIC_ONLY,
-    string_fn: None,
+    ..editor_def(
+        "extract_sum_metric",
+        &[
+            required("monotonic", ParamKind::Bool),
+            optional("suffix", ParamKind::Str),
+        ],
+        build_extract_sum,
+    )
 };
 
 pub(super) const CONVERT_SUMMARY_COUNT_VAL_TO_SUM: FunctionDef = FunctionDef {
-    name: "convert_summary_count_val_to_sum",
-    params: &[
-        required("string_agg_temp", ParamKind::Str),
-        required("monotonic", ParamKind::Bool),
-        optional("suffix", ParamKind::Str),
-    ],
-    build: Build::Editor(build_summary_count),
     contexts: DATAPOINT_ONLY,
-    string_fn: None,
+    ..editor_def(
+        "convert_summary_count_val_to_sum",
+        &[
+            required("string_agg_temp", ParamKind::Str),
+            required("monotonic", ParamKind::Bool),
+            optional("suffix", ParamKind::Str),
+        ],
+        build_summary_count,
+    )
 };
 
 pub(super) const CONVERT_SUMMARY_SUM_VAL_TO_SUM: FunctionDef = FunctionDef {
-    name: "convert_summary_sum_val_to_sum",
-    params: &[
-        required("string_agg_temp", ParamKind::Str),
-        required("monotonic", ParamKind::Bool),
-        optional("suffix", ParamKind::Str),
-    ],
-    build: Build::Editor(build_summary_sum),
     contexts: DATAPOINT_ONLY,
-    string_fn: None,
+    ..editor_def(
+        "convert_summary_sum_val_to_sum",
+        &[
+            required("string_agg_temp", ParamKind::Str),
+            required("monotonic", ParamKind::Bool),
+            optional("suffix", ParamKind::Str),
+        ],
+        build_summary_sum,
+    )
 };
 
 pub(super) const CONVERT_SUMMARY_QUANTILE_VAL_TO_GAUGE: FunctionDef = FunctionDef {
-    name: "convert_summary_quantile_val_to_gauge",
-    params: &[
-        optional("attribute_key", ParamKind::Str),
-        optional("suffix", ParamKind::Str),
-    ],
-    build: Build::Editor(build_summary_quantiles),
     contexts: METRIC_ONLY,
-    string_fn: None,
+    ..editor_def(
+        "convert_summary_quantile_val_to_gauge",
+        &[
+            optional("attribute_key", ParamKind::Str),
+            optional("suffix", ParamKind::Str),
+        ],
+        build_summary_quantiles,
+    )
 };
 
 /// Hands `metric` to the walk, or fails when the context was not built by the metric walk

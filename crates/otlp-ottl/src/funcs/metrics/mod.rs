@@ -3,10 +3,12 @@
 //! whole metric (its type and every data point), so they are declared for the metric context
 //! only, except `merge_histogram_buckets`, which otelcol runs on one data point.
 
+mod aggregate;
 mod buckets;
 mod convert;
 mod datapoint_attrs;
 mod exponential;
+mod percentile;
 mod scale;
 mod siblings;
 
@@ -28,6 +30,9 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
     siblings::CONVERT_SUMMARY_COUNT_VAL_TO_SUM,
     siblings::CONVERT_SUMMARY_SUM_VAL_TO_SUM,
     siblings::CONVERT_SUMMARY_QUANTILE_VAL_TO_GAUGE,
+    percentile::EXTRACT_PERCENTILE_METRIC,
+    aggregate::AGGREGATE_ON_ATTRIBUTES,
+    aggregate::AGGREGATE_ON_ATTRIBUTE_VALUE,
 ];
 
 /// A number argument otelcol declares as a Go `float64`, which only a literal can fill: read

@@ -100,7 +100,7 @@ pub(super) const CONVERT_SUMMARY_QUANTILE_VAL_TO_GAUGE: FunctionDef = FunctionDe
 
 /// Hands `metric` to the walk, or fails when the context was not built by the metric walk
 /// (a statement run by hand on a context of its own has no list to add to).
-fn add_metric(
+pub(super) fn add_metric(
     ctx: &mut TransformContext<'_>,
     function: &'static str,
     metric: Metric,

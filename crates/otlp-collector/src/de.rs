@@ -2,6 +2,7 @@
 
 use crate::Error;
 use crate::compression::Compression;
+use crate::error::ConfigProblem;
 use crate::id::join;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer};
@@ -45,8 +46,13 @@ where
     ))
 }
 
-/// Deserializes a component's settings, reporting the exact key path of any error. An empty value (`batch:`)
+/// Deserializes a component's settings, reporting the exact key path of every error. An empty value (`batch:`)
 /// means "all defaults".
+///
+/// serde stops at the first error; a typo in one key would hide a second one, and an operator bringing a config
+/// over would fix them one run at a time. So a refused key is taken out and the settings read again, up to
+/// [`MOST_PROBLEMS`] times. That ends at a field the removals left missing: the operator's mistake there is the one
+/// already named (a misspelt `queue_sise` leaves `queue_size` missing).
 ///
 /// A whole number written with YAML 1.1's digit separators (`sampled_cache_size: 100_000`, as otelcol's own
 /// examples have it) is read as the number where the field takes one: otelcol's YAML library reads it so, where
@@ -58,47 +64,81 @@ pub(crate) fn typed<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, 
     } else {
         value
     };
-    // Each retry turns one more string into a number, so this ends.
-    let error = loop {
+    let mut problems: Vec<ConfigProblem> = Vec::new();
+    // Each retry turns one more string into a number or takes one more key out, so this ends.
+    loop {
         let error = match serde_path_to_error::deserialize(value.clone()) {
-            Ok(settings) => return Ok(settings),
+            Ok(settings) if problems.is_empty() => return Ok(settings),
+            Ok(_) => break,
             Err(error) => error,
         };
         let refused = value_at(&mut value, error.path());
-        match refused
+        if let Some(number) = refused
             .as_deref()
             .and_then(Value::as_str)
             .and_then(separated_whole_number)
         {
-            Some(number) => {
-                if let Some(slot) = refused {
-                    *slot = number;
-                }
+            if let Some(slot) = refused {
+                *slot = number;
             }
-            None => break error,
+            continue;
         }
+        let message = error.inner().to_string();
+        if !problems.is_empty() && message.starts_with("missing field `") {
+            break;
+        }
+        let inner = error.path().to_string();
+        problems.push(ConfigProblem {
+            path: if inner == "." || inner.is_empty() {
+                path.to_string()
+            } else {
+                join(path, &inner)
+            },
+            message: with_suggestion(in_plain_words(message)),
+        });
+        if problems.len() == MOST_PROBLEMS || !take_out(&mut value, error.path()) {
+            break;
+        }
+    }
+    Err(match Error::from_problems(problems) {
+        Some(error) => error,
+        None => Error::config(path, "settings that do not decode"),
+    })
+}
+
+/// The most problems reported for one component's settings: past a few, the rest are likely one mistake's echoes.
+const MOST_PROBLEMS: usize = 16;
+
+/// Takes the key serde refused (the last segment of `path`, an unknown key's own name included) out of `value`.
+/// False when there is none to take, and reading again would fail the same way.
+fn take_out(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((Segment::Map { key }, parents)) = segments.split_last() else {
+        return false;
     };
-    let inner = error.path().to_string();
-    let full = if inner == "." || inner.is_empty() {
-        path.to_string()
-    } else {
-        join(path, &inner)
-    };
-    Err(Error::config(
-        full,
-        with_suggestion(in_plain_words(error.into_inner().to_string())),
-    ))
+    match descend(value, parents.iter().copied()) {
+        Some(Value::Mapping(map)) => map.shift_remove(key.as_str()).is_some(),
+        _ => false,
+    }
 }
 
 /// The value at `path` inside `value`, as serde_path_to_error names it.
 fn value_at<'v>(value: &'v mut Value, path: &serde_path_to_error::Path) -> Option<&'v mut Value> {
+    descend(value, path.iter())
+}
+
+/// The value reached from `value` through `segments`.
+fn descend<'v, 's>(
+    value: &'v mut Value,
+    mut segments: impl Iterator<Item = &'s serde_path_to_error::Segment>,
+) -> Option<&'v mut Value> {
     use serde_path_to_error::Segment;
-    path.iter()
-        .try_fold(value, |value, segment| match (segment, value) {
-            (Segment::Map { key }, Value::Mapping(map)) => map.get_mut(key.as_str()),
-            (Segment::Seq { index }, Value::Sequence(items)) => items.get_mut(*index),
-            _ => None,
-        })
+    segments.try_fold(value, |value, segment| match (segment, value) {
+        (Segment::Map { key }, Value::Mapping(map)) => map.get_mut(key.as_str()),
+        (Segment::Seq { index }, Value::Sequence(items)) => items.get_mut(*index),
+        _ => None,
+    })
 }
 
 /// `100_000` as the number YAML 1.1 reads: digits in groups joined by single underscores, optionally signed.
@@ -228,6 +268,53 @@ mod tests {
             ),
             "unknown variant `parquett`, expected one of `json`, `proto`, `parquet`, `arrow`; did you mean \
              `parquet`?"
+        );
+    }
+
+    fn problems(yaml: &str) -> Vec<(String, String)> {
+        let value: Value = serde_norway::from_str(yaml).unwrap();
+        typed::<Queue>("exporters.otlp.sending_queue", value)
+            .unwrap_err()
+            .config_problems()
+            .into_iter()
+            .map(|p| (p.path, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn every_refused_key_is_named_not_only_the_first() {
+        let found = problems("{queue_size: 1, colour: blue, port: 70000, size: 3}");
+        let paths: Vec<&str> = found.iter().map(|(path, _)| path.as_str()).collect();
+        // In the order of the file: a key taken out leaves the others where they were.
+        assert_eq!(
+            paths,
+            [
+                "exporters.otlp.sending_queue.colour",
+                "exporters.otlp.sending_queue.port",
+                "exporters.otlp.sending_queue.size",
+            ],
+            "{found:?}"
+        );
+        assert!(
+            found[0].1.starts_with("unknown field `colour`"),
+            "{found:?}"
+        );
+        assert!(
+            found[1]
+                .1
+                .ends_with("expected a whole number from 0 to 65535"),
+            "{found:?}"
+        );
+        assert!(found[2].1.starts_with("unknown field `size`"), "{found:?}");
+    }
+
+    #[test]
+    fn a_misspelt_required_key_is_one_problem_not_two() {
+        let found = problems("{queue_sise: 1}");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].1.contains("did you mean `queue_size`?"),
+            "{found:?}"
         );
     }
 

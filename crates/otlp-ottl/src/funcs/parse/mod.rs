@@ -1,15 +1,18 @@
 //! Parsing and string-building converters: `ExtractPatterns`, `ParseKeyValue`,
-//! `ToKeyValueString`, `ParseCSV`, `ParseInt`, `Decode`, `Base64Encode`, `Base64Decode`, `Format`, `Hex`.
+//! `ToKeyValueString`, `ParseCSV`, `ParseInt`, `Decode`, `Base64Encode`, `Base64Decode`, `Format`, `Hex`,
+//! `ParseSeverity`, `ExtractGrokPatterns`.
 //!
 //! Each family lives in its own file; this module only registers them.
 
 mod csv;
 mod encoding;
 mod format;
+mod grok;
 mod hex;
 mod int;
 mod key_value;
 mod patterns;
+mod severity;
 
 use std::borrow::Cow;
 
@@ -24,6 +27,24 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
             required("pattern", ParamKind::Str),
         ],
         patterns::build_extract_patterns,
+    ),
+    unary_def(
+        "ExtractGrokPatterns",
+        &[
+            required("target", ParamKind::Getter),
+            required("pattern", ParamKind::Getter),
+            optional("named_captures_only", ParamKind::Bool),
+            optional("pattern_definitions", ParamKind::StrList),
+        ],
+        grok::build_extract_grok_patterns,
+    ),
+    unary_def(
+        "ParseSeverity",
+        &[
+            required("target", ParamKind::Getter),
+            required("mapping", ParamKind::Getter),
+        ],
+        severity::build_parse_severity,
     ),
     unary_def(
         "ParseKeyValue",

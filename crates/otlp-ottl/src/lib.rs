@@ -82,7 +82,8 @@ pub use context::{ContextKind, DataPointMut, ResourceParts, ScopeParts, Signal, 
 pub use engine::ErrorMode;
 pub use error::{ConfigProblem, Error, Position, Result};
 pub use filter::{
-    Filter, FilterConfig, FilterStats, LogConditions, MetricConditions, TraceConditions,
+    Filter, FilterConfig, FilterStats, LogConditions, LogMatchProperties, MetricConditions,
+    MetricMatchProperties, MetricMatchType, SpanMatchConfig, TraceConditions,
 };
 pub use parse::{
     evaluate, infer_conditions_context, infer_statements_context, parse_condition,

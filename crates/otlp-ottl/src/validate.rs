@@ -27,10 +27,11 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::actions::{ActionConfig, Actions, MatchProperties};
+use crate::actions::{ActionConfig, Actions, MatchProperties, RegexpSettings};
 use crate::context::{ContextKind, Signal};
 use crate::engine::ErrorMode;
 use crate::error::ConfigProblem;
+use crate::filter::{LogMatchProperties, MetricMatchProperties, SpanMatchConfig};
 use crate::funcs::nearest;
 use crate::parse::compile_condition;
 use crate::transform::{ContextStatements, StatementsEntry, compile_list};
@@ -280,7 +281,13 @@ impl Check {
     }
 
     fn filter(&mut self, config: &Value) {
-        const KEYS: &[&str] = &["error_mode", "traces", "metrics", "logs"];
+        const KEYS: &[&str] = &["error_mode", "traces", "spans", "metrics", "logs"];
+        /// The legacy keys of each OTTL section (`spans` has a section of its own).
+        const LEGACY: [&[&str]; 3] = [
+            &[],
+            &["include", "exclude", "regexp"],
+            &["include", "exclude"],
+        ];
         let Some(map) = self.object("", config, KEYS) else {
             return;
         };
@@ -310,28 +317,41 @@ impl Check {
                 ],
             ),
         ];
-        for (section, contexts) in sections {
+        // The OTTL keys given per signal, to refuse a signal configured both ways.
+        let mut ottl_given: [Vec<String>; 3] = Default::default();
+        let mut legacy_sections: [Option<&Map<String, Value>>; 3] = [None; 3];
+        for (s, (section, contexts)) in sections.into_iter().enumerate() {
             let Some(value) = map.get(section) else {
                 continue;
             };
-            let known: Vec<&str> = contexts.iter().map(|(k, _)| *k).collect();
+            let mut known: Vec<&str> = contexts.iter().map(|(k, _)| *k).collect();
+            known.extend(LEGACY[s]);
+            let misplaced = ["include", "exclude", "match_type"];
+            if section == "traces" {
+                known.extend(misplaced);
+            }
             let Some(inner) = self.object(section, value, &known) else {
                 continue;
             };
-            for legacy in ["include", "exclude", "match_type"] {
-                if inner.contains_key(legacy) {
+            if section == "traces" {
+                for key in misplaced.into_iter().filter(|k| inner.contains_key(*k)) {
                     self.problem(
-                        join(section, legacy),
-                        "otelcol's legacy include/exclude filtering is not supported; write OTTL \
-                         conditions instead (an item matching any condition is dropped)",
+                        join(section, key),
+                        "otelcol reads legacy span matching from `spans.include`/`spans.exclude`, \
+                         not from `traces`; move it there, or write OTTL conditions under \
+                         `traces.span`",
                     );
                 }
             }
+            legacy_sections[s] = Some(inner);
             for (key, context) in contexts {
                 let path = join(section, key);
                 let Some(conditions) = self.field::<Vec<String>>(section, inner, key) else {
                     continue;
                 };
+                if !conditions.is_empty() {
+                    ottl_given[s].push(path.clone());
+                }
                 for (i, text) in conditions.iter().enumerate() {
                     if let Err(error) = compile_condition(*context, text, true) {
                         self.problems
@@ -340,6 +360,122 @@ impl Check {
                 }
             }
         }
+        self.legacy_filter(map, &ottl_given, &legacy_sections);
+    }
+
+    /// The filter processor's legacy `include`/`exclude` settings: unknown keys at their own
+    /// path, then each side compiled as `Filter::new` compiles it; a signal also given OTTL
+    /// conditions is refused instead, as otelcol refuses it.
+    fn legacy_filter(
+        &mut self,
+        root: &Map<String, Value>,
+        ottl_given: &[Vec<String>; 3],
+        sections: &[Option<&Map<String, Value>>; 3],
+    ) {
+        const SPAN_KEYS: &[&str] = &[
+            "match_type",
+            "regexp",
+            "services",
+            "span_names",
+            "span_kinds",
+            "log_bodies",
+            "log_severity_texts",
+            "log_severity_number",
+            "metric_names",
+            "attributes",
+            "resources",
+            "libraries",
+        ];
+        const METRIC_KEYS: &[&str] = &[
+            "match_type",
+            "regexp",
+            "metric_names",
+            "expressions",
+            "resource_attributes",
+        ];
+        const LOG_KEYS: &[&str] = &[
+            "match_type",
+            "resource_attributes",
+            "record_attributes",
+            "severity_texts",
+            "severity_number",
+            "bodies",
+        ];
+        let spans = root
+            .get("spans")
+            .and_then(|value| self.object("spans", value, &["include", "exclude"]));
+        let inner = [spans, sections[1], sections[2]];
+        let names = ["spans", "metrics", "logs"];
+        for (s, section) in inner.iter().enumerate() {
+            let Some(section) = section else {
+                continue;
+            };
+            let given: Vec<String> = ["include", "exclude"]
+                .into_iter()
+                .filter(|k| section.get(*k).is_some_and(|v| !v.is_null()))
+                .map(|k| join(names[s], k))
+                .collect();
+            if let Some(first) = given.first()
+                && !ottl_given[s].is_empty()
+            {
+                self.problems
+                    .push(crate::filter::mixed(first, &ottl_given[s]));
+                continue;
+            }
+            if s == 1 {
+                let _: Option<RegexpSettings> = self.field("metrics", section, "regexp");
+            }
+            let path = |key: &str| join(names[s], key);
+            match s {
+                0 => {
+                    let include =
+                        self.legacy_side(&path("include"), section.get("include"), SPAN_KEYS);
+                    let exclude =
+                        self.legacy_side(&path("exclude"), section.get("exclude"), SPAN_KEYS);
+                    let config = SpanMatchConfig { include, exclude };
+                    crate::filter::compile_spans(&config, &mut self.problems);
+                }
+                1 => {
+                    let include: Option<MetricMatchProperties> =
+                        self.legacy_side(&path("include"), section.get("include"), METRIC_KEYS);
+                    let exclude: Option<MetricMatchProperties> =
+                        self.legacy_side(&path("exclude"), section.get("exclude"), METRIC_KEYS);
+                    crate::filter::compile_metrics(
+                        include.as_ref(),
+                        exclude.as_ref(),
+                        &mut self.problems,
+                    );
+                }
+                _ => {
+                    let include: Option<LogMatchProperties> =
+                        self.legacy_side(&path("include"), section.get("include"), LOG_KEYS);
+                    let exclude: Option<LogMatchProperties> =
+                        self.legacy_side(&path("exclude"), section.get("exclude"), LOG_KEYS);
+                    crate::filter::compile_logs(
+                        include.as_ref(),
+                        exclude.as_ref(),
+                        &mut self.problems,
+                    );
+                }
+            }
+        }
+    }
+
+    /// One legacy `include`/`exclude` mapping: its unknown keys reported at their own path, then
+    /// the whole read as `T` when they are all known.
+    fn legacy_side<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        value: Option<&Value>,
+        known: &[&str],
+    ) -> Option<T> {
+        let value = value.filter(|v| !v.is_null())?;
+        let before = self.problems.len();
+        self.object(path, value, known)?;
+        if self.problems.len() > before {
+            return None;
+        }
+        self.typed(path, value)
     }
 
     fn actions(&mut self, key: &str, value: &Value) {

@@ -176,6 +176,27 @@ pub struct MatchProperties {
     pub libraries: Vec<LibraryMatch>,
 }
 
+impl MatchProperties {
+    /// Properties that select nothing yet, for the filter processor's legacy settings to fill in
+    /// from their own keys (`record_attributes`, `metric_names`...).
+    pub(crate) fn empty(match_type: MatchType) -> Self {
+        MatchProperties {
+            match_type,
+            regexp: None,
+            services: Vec::new(),
+            span_names: Vec::new(),
+            span_kinds: Vec::new(),
+            log_bodies: Vec::new(),
+            log_severity_texts: Vec::new(),
+            log_severity_number: None,
+            metric_names: Vec::new(),
+            attributes: Vec::new(),
+            resources: Vec::new(),
+            libraries: Vec::new(),
+        }
+    }
+}
+
 /// An attribute to match: present, or present with this value.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

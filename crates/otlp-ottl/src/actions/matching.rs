@@ -186,6 +186,27 @@ impl Matcher {
                 signal.name()
             ));
         }
+        // otelcol (`ValidateForSpans`, shared by the attributes and filter processors) refuses a
+        // strict span kind that no span can have, which would otherwise match nothing silently.
+        if signal == Signal::Traces && props.match_type == MatchType::Strict {
+            const KINDS: [&str; 5] = [
+                "SPAN_KIND_CLIENT",
+                "SPAN_KIND_CONSUMER",
+                "SPAN_KIND_INTERNAL",
+                "SPAN_KIND_PRODUCER",
+                "SPAN_KIND_SERVER",
+            ];
+            if let Some(kind) = props
+                .span_kinds
+                .iter()
+                .find(|k| !KINDS.contains(&k.as_str()))
+            {
+                return Err(format!(
+                    "span kind \"{kind}\" is not one of {} (as match_type strict needs)",
+                    KINDS.join(", ")
+                ));
+            }
+        }
         let t = props.match_type;
         Ok(Matcher {
             services: Strings::new(&props.services, t)?,
@@ -323,6 +344,12 @@ impl Matcher {
         {
             return false;
         }
+        self.matches_resource(resource)
+    }
+
+    /// Whether the resource properties match, for the filter processor's legacy metric settings,
+    /// which otelcol decides per resource (dropping the resource whole).
+    pub(crate) fn matches_resource(&self, resource: Option<&Resource>) -> bool {
         self.resources.is_empty()
             || attributes_match(
                 &self.resources,

@@ -18,7 +18,7 @@
 //! ```
 
 mod config;
-mod matching;
+pub(crate) mod matching;
 mod processor;
 
 pub use config::{

@@ -1,7 +1,8 @@
 //! The `filter` processor: otelcol's OTTL conditions (`traces.span`, `traces.spanevent`, `traces.resource`,
-//! `metrics.metric`, `metrics.datapoint`, `metrics.resource`, `logs.log_record`, `logs.resource`), run by
-//! `otlp_ottl`'s [`Filter`]. An item matching any condition of its context is dropped and counted with reason
-//! `filtered`; a batch left empty goes no further.
+//! `metrics.metric`, `metrics.datapoint`, `metrics.resource`, `logs.log_record`, `logs.resource`) and its legacy
+//! `include`/`exclude` matching (`spans`, `logs`, `metrics`), run by `otlp_ottl`'s [`Filter`]. An item matching
+//! any condition of its context (or the legacy settings' verdict) is dropped and counted with reason `filtered`;
+//! a batch left empty goes no further.
 //!
 //! `error_mode` is otelcol's: with `ignore` (the default) or `silent` a condition that fails on an item counts
 //! as not matching (logged under `ignore`), with `propagate` the batch is refused permanently and handed back as

@@ -1,5 +1,12 @@
 //! The engine behind otelcol's `filter` processor: OTTL conditions per context; an item that
 //! matches any condition of its context is dropped, and scopes and resources left empty go too.
+//! otelcol's legacy `include`/`exclude` settings are read too ([`legacy`]), one way or the other
+//! per signal, as otelcol allows.
+
+mod legacy;
+
+pub use legacy::{LogMatchProperties, MetricMatchProperties, MetricMatchType, SpanMatchConfig};
+pub(crate) use legacy::{compile_logs, compile_metrics, compile_spans, mixed};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -9,6 +16,7 @@ use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use serde::Deserialize;
 
+use crate::actions::RegexpSettings;
 use crate::context::{
     ContextKind, DataPointMut, ResourceParts, ScopeParts, Signal, TransformContext,
 };
@@ -26,6 +34,9 @@ pub struct FilterConfig {
     /// Conditions for traces.
     #[serde(default)]
     pub traces: TraceConditions,
+    /// Legacy span matching (otelcol keeps it under `spans`, apart from the OTTL `traces`).
+    #[serde(default)]
+    pub spans: SpanMatchConfig,
     /// Conditions for metrics.
     #[serde(default)]
     pub metrics: MetricConditions,
@@ -62,6 +73,16 @@ pub struct MetricConditions {
     /// Drops data points; a metric left without points is dropped too.
     #[serde(default)]
     pub datapoint: Vec<String>,
+    /// Legacy: metrics that do not match are dropped.
+    #[serde(default)]
+    pub include: Option<MetricMatchProperties>,
+    /// Legacy: metrics that match are dropped.
+    #[serde(default)]
+    pub exclude: Option<MetricMatchProperties>,
+    /// Legacy `regexp` settings of the section: accepted and ignored, as compiled regexes need no
+    /// result cache.
+    #[serde(default)]
+    pub regexp: Option<RegexpSettings>,
 }
 
 /// `logs:` conditions.
@@ -74,6 +95,12 @@ pub struct LogConditions {
     /// Drops log records.
     #[serde(default)]
     pub log_record: Vec<String>,
+    /// Legacy: log records that do not match are dropped.
+    #[serde(default)]
+    pub include: Option<LogMatchProperties>,
+    /// Legacy: log records that match are dropped.
+    #[serde(default)]
+    pub exclude: Option<LogMatchProperties>,
 }
 
 /// What one filtering pass dropped.
@@ -118,17 +145,20 @@ pub struct Filter {
     datapoint: AnyOf,
     log_resource: AnyOf,
     log_record: AnyOf,
+    legacy: legacy::Legacy,
 }
 
 impl Filter {
-    /// Compiles every condition.
+    /// Compiles every condition and the legacy `include`/`exclude` settings.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] listing every problem with its key path
-    /// (`traces.span[1]`).
+    /// (`traces.span[1]`, `spans.include`), including a signal configured both with OTTL
+    /// conditions and legacy settings.
     pub fn new(config: &FilterConfig) -> Result<Self> {
         let mut problems = Vec::new();
+        let legacy = legacy::Legacy::new(config, &mut problems);
         let mut compile = |key: &str, context: ContextKind, texts: &[String]| {
             AnyOf::new(
                 texts
@@ -176,6 +206,7 @@ impl Filter {
                 &config.logs.resource,
             ),
             log_record: compile("logs.log_record", ContextKind::Log, &config.logs.log_record),
+            legacy,
         };
         if problems.is_empty() {
             Ok(filter)
@@ -187,6 +218,9 @@ impl Filter {
     /// Whether there are conditions for `signal`.
     pub fn handles(&self, signal: Signal) -> bool {
         match signal {
+            Signal::Traces if self.legacy.spans.is_some() => true,
+            Signal::Metrics if self.legacy.metrics.is_some() => true,
+            Signal::Logs if self.legacy.logs.is_some() => true,
             Signal::Traces => {
                 !(self.trace_resource.is_empty()
                     && self.span.is_empty()
@@ -208,6 +242,12 @@ impl Filter {
     ///
     /// The first condition error in `propagate` mode; items not yet visited are kept.
     pub fn filter_traces(&self, request: &mut ExportTraceServiceRequest) -> Result<FilterStats> {
+        // A signal is filtered one way or the other: `Filter::new` refuses the mix.
+        if let Some(legacy) = &self.legacy.spans {
+            let mut stats = FilterStats::default();
+            legacy.filter(request, &mut stats);
+            return Ok(stats);
+        }
         let mut pass = Pass::new(self.error_mode);
         if !self.handles(Signal::Traces) {
             return pass.finish();
@@ -302,6 +342,12 @@ impl Filter {
     ///
     /// As [`filter_traces`](Self::filter_traces).
     pub fn filter_metrics(&self, request: &mut ExportMetricsServiceRequest) -> Result<FilterStats> {
+        // A signal is filtered one way or the other: `Filter::new` refuses the mix.
+        if let Some(legacy) = &self.legacy.metrics {
+            let mut stats = FilterStats::default();
+            legacy.filter(request, &mut stats);
+            return Ok(stats);
+        }
         let mut pass = Pass::new(self.error_mode);
         if !self.handles(Signal::Metrics) {
             return pass.finish();
@@ -389,6 +435,12 @@ impl Filter {
     ///
     /// As [`filter_traces`](Self::filter_traces).
     pub fn filter_logs(&self, request: &mut ExportLogsServiceRequest) -> Result<FilterStats> {
+        // A signal is filtered one way or the other: `Filter::new` refuses the mix.
+        if let Some(legacy) = &self.legacy.logs {
+            let mut stats = FilterStats::default();
+            legacy.filter(request, &mut stats);
+            return Ok(stats);
+        }
         let mut pass = Pass::new(self.error_mode);
         if !self.handles(Signal::Logs) {
             return pass.finish();

@@ -10,6 +10,7 @@ pub(crate) mod flatten;
 pub(crate) mod hash;
 pub(crate) mod ids;
 pub(crate) mod json;
+pub(crate) mod log_formats;
 pub(crate) mod maps;
 pub(crate) mod math;
 pub(crate) mod metrics;
@@ -17,6 +18,7 @@ pub(crate) mod network;
 pub(crate) mod parse;
 pub(crate) mod predicates;
 pub(crate) mod replace;
+pub(crate) mod semconv_span_name;
 pub(crate) mod strings;
 pub(crate) mod time;
 
@@ -130,6 +132,8 @@ pub(crate) fn registry() -> impl Iterator<Item = &'static FunctionDef> {
         .chain(ids::FUNCTIONS)
         .chain(metrics::FUNCTIONS)
         .chain(math::FUNCTIONS)
+        .chain(log_formats::FUNCTIONS)
+        .chain(semconv_span_name::FUNCTIONS)
 }
 
 /// The function called `name`.

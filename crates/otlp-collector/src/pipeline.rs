@@ -1,8 +1,11 @@
 //! How batches move: the [`Consumer`] contract between stages, and the refusals that carry backpressure from a
 //! full exporter queue all the way back to the client.
 //!
-//! A consumer never waits for room: when it is full it refuses at once and hands the batch back, so a receiver can
+//! A consumer does not wait for room: when it is full it refuses at once and hands the batch back, so a receiver can
 //! answer "retry later" and a batching processor can hold on to what it has. Nothing is buffered without bound.
+//! The exceptions are the operator's choice, per exporter: `sending_queue.block_on_overflow` makes the exporters'
+//! fan-out hold the caller until its queue has room, and `sending_queue.wait_for_result` until the export is done
+//! (a failure then comes back as a refusal whose batch the exporter already counted).
 
 use crate::Batch;
 use crate::telemetry::DropCounter;
@@ -115,7 +118,7 @@ impl Refused {
 /// Accounting contract: on `Ok` the consumer owns the items and answers for every one of them (exported, queued
 /// or counted as dropped); on `Err` with the batch handed back, it has counted nothing.
 pub trait Consumer: Send + Sync + 'static {
-    /// Offers a batch; never waits for room.
+    /// Offers a batch; does not wait for room, except at an exporter whose queue asks to (`block_on_overflow`).
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>>;
 
     /// Resolves when a batch of `items` items, refused for lack of room, might now be taken: a stage that holds

@@ -21,6 +21,19 @@ pub enum FileFormat {
     Arrow,
 }
 
+/// How each written request is compressed (otelcol's `compression`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileCompression {
+    /// Written as encoded (otelcol's default, `compression` absent or empty).
+    #[default]
+    #[serde(rename = "")]
+    None,
+    /// Each request compressed as one zstd frame behind a 4-byte big-endian length, for `json` as for `proto`
+    /// (otelcol's framing without its `exporter.file.nativeCompression` feature gate).
+    Zstd,
+}
+
 /// When the file is rotated (otelcol's `rotation` block, lumberjack semantics).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -61,6 +74,9 @@ pub struct FileExporterConfig {
     /// `json` (default, as in otelcol), `proto`, `parquet` or `arrow`.
     #[serde(default)]
     pub format: FileFormat,
+    /// `zstd`: each request is compressed (`json` and `proto` only); none by default.
+    #[serde(default)]
+    pub compression: FileCompression,
     /// Rotation; without it the file grows without limit.
     #[serde(default)]
     pub rotation: Option<RotationConfig>,
@@ -112,6 +128,17 @@ impl FileExporterConfig {
         if let Some(queue) = &self.sending_queue {
             queue.validate()?;
         }
+        if self.compression != FileCompression::None
+            && matches!(self.format, FileFormat::Parquet | FileFormat::Arrow)
+        {
+            // Compressing the file whole would make it unreadable to Parquet and Arrow readers, which need to
+            // seek in it; and their pages and buffers are zstd-compressed already.
+            return Err(
+                "compression: zstd applies to the json and proto formats; parquet and arrow files are \
+                 compressed by their own format already (zstd pages and buffers)"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -153,6 +180,33 @@ mod tests {
             (3, local.queue_size, Sizer::Bytes)
         );
         assert!(!queue("sending_queue: { enabled: false }").enabled);
+    }
+
+    fn config(yaml: &str) -> Result<FileExporterConfig, String> {
+        let config: FileExporterConfig =
+            serde_norway::from_str(&format!("path: ./otlp-data\n{yaml}"))
+                .map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    #[test]
+    fn zstd_compression_is_taken_for_json_and_proto_only() {
+        for format in ["json", "proto"] {
+            let taken = config(&format!("format: {format}\ncompression: zstd")).unwrap();
+            assert_eq!(taken.compression, FileCompression::Zstd);
+        }
+        assert_eq!(
+            config("compression: \"\"").unwrap().compression,
+            FileCompression::None
+        );
+        assert_eq!(config("").unwrap().compression, FileCompression::None);
+        for format in ["parquet", "arrow"] {
+            let error = config(&format!("format: {format}\ncompression: zstd")).unwrap_err();
+            assert!(error.contains("compressed by their own format"), "{error}");
+        }
+        let error = config("compression: gzip").unwrap_err();
+        assert!(error.contains("unknown variant `gzip`"), "{error}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod lines;
 mod rotation;
 mod writer_thread;
 
-pub use config::{FileExporterConfig, FileFormat, RotationConfig};
+pub use config::{FileCompression, FileExporterConfig, FileFormat, RotationConfig};
 
 use super::Exporter;
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};

@@ -50,7 +50,7 @@ pub(crate) struct ExporterHandle {
     pub(super) id: String,
     pub(super) signal: Signal,
     export: Arc<dyn DynExport>,
-    settings: HelperSettings,
+    pub(super) settings: HelperSettings,
     pub(super) counters: Counters,
     /// `None` when the queue is disabled: batches are then sent while the client waits.
     pub(super) queue: Option<Queue>,
@@ -151,7 +151,7 @@ impl ExporterHandle {
                     let retryable = matches!(undelivered.error, ExportError::Retryable { .. });
                     if !(retryable && taken.is_durable()) {
                         this.count_failure(undelivered.items, &undelivered.error);
-                        queue.finish(taken);
+                        queue.fail(taken, undelivered.error);
                         continue;
                     }
                     // A persistent queue gives up on a batch only when the destination refuses it for good: the

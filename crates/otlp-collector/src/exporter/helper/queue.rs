@@ -9,6 +9,7 @@
 
 use super::persistent::{Reservation, Store};
 use crate::Batch;
+use crate::exporter::ExportError;
 use crate::wait::Outstanding;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -35,6 +36,12 @@ pub struct QueueConfig {
     /// An otlp-suite addition: with `storage`, the bound on the queue's files in bytes (default 1 GiB); when it
     /// is reached, receivers refuse with the same retryable error as for a full `queue_size`.
     pub storage_max_bytes: u64,
+    /// When the queue is full (`queue_size`, or `storage_max_bytes` on disk), hold the caller until there is room
+    /// instead of refusing its data (default `false`, as in otelcol).
+    pub block_on_overflow: bool,
+    /// Hold the caller until the exporter is done with its data (delivered, or given up on) and answer it with
+    /// that outcome, instead of once the data is queued (default `false`, as in otelcol). Not with `storage`.
+    pub wait_for_result: bool,
 }
 
 /// What a queue's `queue_size` counts (otelcol's `sizer`).
@@ -74,6 +81,8 @@ impl Default for QueueConfig {
             sizer: Sizer::Requests,
             storage: None,
             storage_max_bytes: DEFAULT_STORAGE_MAX_BYTES,
+            block_on_overflow: false,
+            wait_for_result: false,
         }
     }
 }
@@ -92,9 +101,25 @@ impl QueueConfig {
         if self.storage.is_some() && self.storage_max_bytes == 0 {
             return Err("sending_queue.storage_max_bytes must be positive".into());
         }
+        // As otelcol refuses it: a persistent queue gives up on a batch only when the destination refuses it for
+        // good, and puts it back on disk when its retries run out, so there may be no outcome to wait for; and
+        // a caller answered only after delivery gains nothing from the disk copy.
+        if self.enabled && self.wait_for_result && self.storage.is_some() {
+            return Err(
+                "sending_queue.wait_for_result is not supported with a persistent queue configured with \
+                 `storage` (the disk holds data until it is delivered; there is no result to wait for)"
+                    .into(),
+            );
+        }
         Ok(())
     }
 }
+
+/// The outcome of exporting one queued batch, for a caller that waits for it (`wait_for_result`).
+pub(crate) type Outcome = Result<(), ExportError>;
+
+/// Where the outcome of a queued batch goes; dropped unanswered when the batch is abandoned (a shutdown).
+pub(crate) type Waiter = tokio::sync::oneshot::Sender<Outcome>;
 
 /// A reserved place in the queue (and, for a persistent queue, room on disk for the batch, encoded), held until
 /// the batch is taken off it.
@@ -118,12 +143,15 @@ struct Queued {
     record: Option<u64>,
     /// `None` for batches replayed from disk or queued again after their retries ran out.
     _slot: Option<Slot>,
+    /// The caller waiting for the batch's outcome (`wait_for_result`).
+    waiter: Option<Waiter>,
 }
 
 /// A batch taken off the queue by a consumer, to be [`finished`](Queue::finish) or [`requeued`](Queue::requeue).
 pub(crate) struct Taken {
     pub(crate) batch: Arc<Batch>,
     record: Option<u64>,
+    waiter: Option<Waiter>,
 }
 
 impl Taken {
@@ -199,6 +227,7 @@ impl Queue {
                 batch: Arc::new(batch),
                 record: Some(record),
                 _slot: None,
+                waiter: None,
             });
         }
         queue
@@ -254,9 +283,14 @@ impl Queue {
         }
     }
 
-    /// Queues a batch in its reserved place (writing it to disk first, for a persistent queue); hands it back
-    /// when the queue is closed (shutting down).
-    pub(crate) fn push(&self, mut slot: Slot, batch: Arc<Batch>) -> Result<(), Arc<Batch>> {
+    /// Queues a batch in its reserved place (writing it to disk first, for a persistent queue), with the caller
+    /// waiting for its outcome if any; hands it back when the queue is closed (shutting down), dropping `waiter`.
+    pub(crate) fn push(
+        &self,
+        mut slot: Slot,
+        batch: Arc<Batch>,
+        waiter: Option<Waiter>,
+    ) -> Result<(), Arc<Batch>> {
         if self.tx.is_closed() {
             return Err(batch);
         }
@@ -278,6 +312,7 @@ impl Queue {
             batch,
             record,
             _slot: Some(slot),
+            waiter,
         };
         self.tx.try_send(queued).map_err(|closed| {
             let Queued { batch, record, .. } = closed.into_inner();
@@ -297,16 +332,39 @@ impl Queue {
     /// Takes the next batch, freeing its place; `None` once the queue is closed and empty. Its items stay
     /// counted as held until it is [`finish`](Self::finish)ed or [`requeue`](Self::requeue)d.
     pub(crate) async fn pop(&self) -> Option<Taken> {
-        let Queued { batch, record, .. } = self.rx.recv().await.ok()?;
+        let Queued {
+            batch,
+            record,
+            waiter,
+            ..
+        } = self.rx.recv().await.ok()?;
         self.queued_items
             .fetch_sub(batch.item_count(), Ordering::SeqCst);
-        Some(Taken { batch, record })
+        Some(Taken {
+            batch,
+            record,
+            waiter,
+        })
     }
 
-    /// A batch taken by [`pop`](Self::pop) is done with (delivered, or counted as failed): its record on disk is
-    /// acknowledged and its items are no longer held.
+    /// A batch taken by [`pop`](Self::pop) was delivered: its record on disk is acknowledged, its items are no
+    /// longer held, and a caller waiting for it is told.
     pub(crate) fn finish(&self, taken: Taken) {
+        self.conclude(taken, Ok(()));
+    }
+
+    /// A batch taken by [`pop`](Self::pop) was given up on (and counted as failed by the caller): as
+    /// [`finish`](Self::finish), and a caller waiting for it gets `error`.
+    pub(crate) fn fail(&self, taken: Taken, error: ExportError) {
+        self.conclude(taken, Err(error));
+    }
+
+    fn conclude(&self, taken: Taken, outcome: Outcome) {
         self.settle(taken.batch.item_count(), taken.record);
+        if let Some(waiter) = taken.waiter {
+            // The caller may have gone (its client hung up): the outcome is then nobody's to hear.
+            let _ = waiter.send(outcome);
+        }
     }
 
     fn settle(&self, n: usize, record: Option<u64>) {
@@ -330,6 +388,7 @@ impl Queue {
             batch: taken.batch,
             record: taken.record,
             _slot: None,
+            waiter: taken.waiter,
         };
         match self.tx.try_send(queued) {
             Ok(()) => true,
@@ -430,8 +489,8 @@ mod tests {
             Some(Full::Capacity),
             "full after two reservations"
         );
-        queue.push(first, batch(3)).unwrap();
-        queue.push(second, batch(4)).unwrap();
+        queue.push(first, batch(3), None).unwrap();
+        queue.push(second, batch(4), None).unwrap();
         assert_eq!((queue.len_reader()(), queue.held().get()), (2, 7));
 
         let taken = queue.pop().await.unwrap();
@@ -458,7 +517,7 @@ mod tests {
     async fn room_waits_for_a_free_place() {
         let queue = Arc::new(Queue::new(1, Sizer::Requests));
         let slot = queue.try_reserve(&batch(1)).unwrap();
-        queue.push(slot, batch(1)).unwrap();
+        queue.push(slot, batch(1), None).unwrap();
         let waiter = tokio::spawn({
             let queue = queue.clone();
             async move { queue.room().await }
@@ -475,8 +534,8 @@ mod tests {
         let first = queue.try_reserve(&batch(6)).unwrap();
         assert_eq!(queue.try_reserve(&batch(5)).err(), Some(Full::Capacity));
         let second = queue.try_reserve(&batch(4)).unwrap();
-        queue.push(first, batch(6)).unwrap();
-        queue.push(second, batch(4)).unwrap();
+        queue.push(first, batch(6), None).unwrap();
+        queue.push(second, batch(4), None).unwrap();
         assert_eq!(queue.size_reader()(), 10);
         assert_eq!(queue.len_reader()(), 2);
         let taken = queue.pop().await.unwrap();
@@ -490,7 +549,7 @@ mod tests {
         let queue = Arc::new(Queue::new(one + three + 1, Sizer::Bytes));
         for items in [1, 3] {
             let slot = queue.try_reserve(&batch(items)).unwrap();
-            queue.push(slot, batch(items)).unwrap();
+            queue.push(slot, batch(items), None).unwrap();
         }
         assert_eq!(queue.size_reader()(), one + three);
         assert_eq!(queue.try_reserve(&batch(3)).err(), Some(Full::Capacity));
@@ -516,13 +575,13 @@ mod tests {
     async fn a_batch_larger_than_the_whole_queue_waits_for_an_empty_one() {
         let queue = Queue::new(2, Sizer::Items);
         let slot = queue.try_reserve(&batch(1)).unwrap();
-        queue.push(slot, batch(1)).unwrap();
+        queue.push(slot, batch(1), None).unwrap();
         assert_eq!(queue.try_reserve(&batch(7)).err(), Some(Full::Capacity));
         let taken = queue.pop().await.unwrap();
         queue.finish(taken);
         let slot = queue.try_reserve(&batch(7)).unwrap();
         assert_eq!(queue.try_reserve(&batch(1)).err(), Some(Full::Capacity));
-        queue.push(slot, batch(7)).unwrap();
+        queue.push(slot, batch(7), None).unwrap();
         assert_eq!(queue.size_reader()(), 7);
     }
 
@@ -540,14 +599,66 @@ mod tests {
         );
     }
 
+    #[test]
+    fn overflow_and_result_waiting_are_read_by_otelcol_names() {
+        let config: QueueConfig =
+            serde_norway::from_str("block_on_overflow: true\nwait_for_result: true").unwrap();
+        assert!(config.block_on_overflow && config.wait_for_result);
+        assert!(config.validate().is_ok());
+        let defaults = QueueConfig::default();
+        assert!(!defaults.block_on_overflow && !defaults.wait_for_result);
+        let persistent = QueueConfig {
+            storage: Some("file_storage".into()),
+            ..config.clone()
+        };
+        let error = persistent.validate().unwrap_err();
+        assert!(
+            error.contains("wait_for_result is not supported"),
+            "{error}"
+        );
+        let blocking_on_disk = QueueConfig {
+            wait_for_result: false,
+            ..persistent
+        };
+        assert!(blocking_on_disk.validate().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_caller_hears_how_its_batch_ended() {
+        let queue = Queue::new(4, Sizer::Requests);
+        let mut outcomes = Vec::new();
+        for items in [1, 2, 3] {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let slot = queue.try_reserve(&batch(items)).unwrap();
+            queue.push(slot, batch(items), Some(tx)).unwrap();
+            outcomes.push(rx);
+        }
+        let delivered = queue.pop().await.unwrap();
+        queue.finish(delivered);
+        let refused = queue.pop().await.unwrap();
+        queue.fail(refused, ExportError::permanent("bad data"));
+        let mut outcomes = outcomes.into_iter();
+        assert!(matches!(outcomes.next().unwrap().await, Ok(Ok(()))));
+        assert!(matches!(
+            outcomes.next().unwrap().await,
+            Ok(Err(ExportError::Permanent { .. }))
+        ));
+        queue.close();
+        assert_eq!(queue.abandon(), Abandoned { lost: 3, kept: 0 });
+        assert!(
+            outcomes.next().unwrap().await.is_err(),
+            "an abandoned batch's caller is not left waiting"
+        );
+    }
+
     #[tokio::test]
     async fn a_closed_queue_hands_batches_back_and_drains() {
         let queue = Queue::new(4, Sizer::Requests);
         let slot = queue.try_reserve(&batch(2)).unwrap();
-        queue.push(slot, batch(2)).unwrap();
+        queue.push(slot, batch(2), None).unwrap();
         queue.close();
         let refused = queue
-            .push(queue.try_reserve(&batch(5)).unwrap(), batch(5))
+            .push(queue.try_reserve(&batch(5)).unwrap(), batch(5), None)
             .unwrap_err();
         assert_eq!(refused.item_count(), 5);
         assert_eq!(queue.held().get(), 2, "the refused batch is not held");
@@ -593,7 +704,7 @@ mod tests {
         assert!(replayed.is_empty());
         for items in [1, 2, 3] {
             let slot = queue.try_reserve(&batch(items)).unwrap();
-            queue.push(slot, batch(items)).unwrap();
+            queue.push(slot, batch(items), None).unwrap();
         }
         let first = queue.pop().await.unwrap();
         assert!(first.is_durable());
@@ -626,7 +737,7 @@ mod tests {
         let (queue, _) = persistent(dir.path(), 2 * record);
         for _ in 0..2 {
             let slot = queue.try_reserve(&one).unwrap();
-            queue.push(slot, Arc::clone(&one)).unwrap();
+            queue.push(slot, Arc::clone(&one), None).unwrap();
         }
         assert_eq!(queue.try_reserve(&one).err(), Some(Full::Bytes));
         assert_eq!(queue.held().get(), 2);

@@ -4,19 +4,47 @@ use serde::Deserialize;
 use std::io::{Read, Write};
 
 /// A body compression, as named in otelcol configs and `Content-Encoding` headers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Compression {
-    /// No compression.
+    /// No compression (`none`, or `""` as otelcol also takes).
     #[default]
-    #[serde(alias = "")]
     None,
     /// gzip.
     Gzip,
     /// zstd.
     Zstd,
-    /// zlib deflate.
+    /// zlib deflate (`deflate`, or otelcol's `zlib`, which is the same zlib stream).
     Deflate,
+}
+
+/// The config names of [`Compression`], as listed in errors.
+const NAMES: &[&str] = &["none", "gzip", "zstd", "deflate", "zlib"];
+
+/// otelcol compressions otlp-suite cannot write.
+const LACKED: &[&str] = &["snappy", "lz4"];
+
+impl<'de> Deserialize<'de> for Compression {
+    /// By hand rather than derived: serde lists an alias as a variant, so `""` (otelcol's "none") would show up
+    /// in the error for an unknown name as an empty choice.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let name = String::deserialize(deserializer)?;
+        Ok(match name.as_str() {
+            "" | "none" => Compression::None,
+            "gzip" => Compression::Gzip,
+            "zstd" => Compression::Zstd,
+            // otelcol writes both with Go's zlib writer: the same bytes, only the header names it differently.
+            "deflate" | "zlib" => Compression::Deflate,
+            lacked if LACKED.contains(&lacked) => {
+                return Err(D::Error::custom(format!(
+                    "`{lacked}` is an otelcol compression otlp-suite does not have; supported: {}",
+                    NAMES.join(", ")
+                )));
+            }
+            // serde's own wording, so that the config's "did you mean" is added.
+            other => return Err(D::Error::unknown_variant(other, NAMES)),
+        })
+    }
 }
 
 impl Compression {
@@ -26,7 +54,8 @@ impl Compression {
             "" | "identity" => Some(Compression::None),
             "gzip" | "x-gzip" => Some(Compression::Gzip),
             "zstd" => Some(Compression::Zstd),
-            "deflate" => Some(Compression::Deflate),
+            // otelcol's exporters send `zlib` for their `zlib` setting, a zlib stream like `deflate`.
+            "deflate" | "zlib" => Some(Compression::Deflate),
             _ => None,
         }
     }
@@ -131,6 +160,43 @@ mod tests {
                 "{encoding:?}"
             );
         }
+    }
+
+    fn named(name: &str) -> Result<Compression, String> {
+        serde_norway::from_str::<Compression>(name).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn otelcol_names_are_read_and_errors_list_only_real_ones() {
+        assert_eq!(named("\"\""), Ok(Compression::None));
+        assert_eq!(named("none"), Ok(Compression::None));
+        assert_eq!(named("gzip"), Ok(Compression::Gzip));
+        assert_eq!(named("zstd"), Ok(Compression::Zstd));
+        assert_eq!(named("deflate"), Ok(Compression::Deflate));
+        assert_eq!(named("zlib"), Ok(Compression::Deflate));
+        let Err(message) = named("snappy") else {
+            panic!("snappy accepted");
+        };
+        assert!(
+            message.starts_with(
+                "`snappy` is an otelcol compression otlp-suite does not have; supported: none, gzip, zstd, \
+                 deflate, zlib"
+            ),
+            "{message}"
+        );
+        let Err(message) = named("gzipp") else {
+            panic!("gzipp accepted");
+        };
+        assert!(
+            message.starts_with(
+                "unknown variant `gzipp`, expected one of `none`, `gzip`, `zstd`, `deflate`, `zlib`"
+            ),
+            "{message}"
+        );
+        assert_eq!(
+            Compression::from_content_encoding("zlib"),
+            Some(Compression::Deflate)
+        );
     }
 
     #[test]

@@ -36,6 +36,19 @@ pub fn optional_duration<'de, D: Deserializer<'de>>(
     duration(deserializer).map(Some)
 }
 
+/// The value of an otelcol key this crate knows and refuses for a stated reason, as the field that keeps the key
+/// from being an unknown one. An unknown key would get serde's "unknown field, expected one of ...", and a "did you
+/// mean" pointing at a neighbour that does something else; the key is spelt right, so the operator is told why
+/// it cannot be honoured. Absent, the field is this (its default); present, its reader ([`refuse`]) fails with the
+/// reason, which [`typed`] reports at the key's path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Refused;
+
+/// The reader of a [`Refused`] field: fails with `why`, whatever the value.
+pub(crate) fn refuse<'de, D: Deserializer<'de>>(why: &str) -> Result<Refused, D::Error> {
+    Err(serde::de::Error::custom(why))
+}
+
 /// A key that is present with no value (`grpc:`) means "enabled with defaults".
 pub fn present<'de, D: Deserializer<'de>, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
@@ -316,6 +329,44 @@ mod tests {
             found[0].1.contains("did you mean `queue_size`?"),
             "{found:?}"
         );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WithRefused {
+        #[allow(dead_code)]
+        #[serde(default)]
+        max_connection_age: u32,
+        #[allow(dead_code)]
+        #[serde(default, deserialize_with = "refuse_idle")]
+        max_connection_idle: Refused,
+    }
+
+    fn refuse_idle<'de, D: Deserializer<'de>>(_: D) -> Result<Refused, D::Error> {
+        refuse::<D>("not supported: there is no idle limit")
+    }
+
+    #[test]
+    fn a_refused_key_is_named_with_its_reason_and_no_suggestion() {
+        let value: Value =
+            serde_norway::from_str("{max_connection_idle: 5s, colour: blue}").unwrap();
+        let found: Vec<(String, String)> = typed::<WithRefused>("keepalive", value)
+            .unwrap_err()
+            .config_problems()
+            .into_iter()
+            .map(|p| (p.path, p.message))
+            .collect();
+        assert_eq!(
+            found[0],
+            (
+                "keepalive.max_connection_idle".to_string(),
+                "not supported: there is no idle limit".to_string()
+            )
+        );
+        // Taken out like an unknown key, so the problems after it are reported too.
+        assert_eq!(found.len(), 2, "{found:?}");
+        let value: Value = serde_norway::from_str("{max_connection_age: 5}").unwrap();
+        assert!(typed::<WithRefused>("keepalive", value).is_ok());
     }
 
     #[test]

@@ -223,6 +223,9 @@ impl Collector {
                 "environment variable is not set; using an empty string"
             );
         }
+        for warning in config.warnings() {
+            tracing::warn!(at = %warning.path, "{}", warning.message);
+        }
         let components = config.components();
         let authenticators = authenticators_of(&config)?;
 

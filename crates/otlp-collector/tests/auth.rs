@@ -126,10 +126,25 @@ async fn exporters_send_their_authenticators_credentials() {
     ] {
         let settings =
             format!("{{ endpoint: \"{endpoint}\", auth: {{ authenticator: basicauth/client }} }}");
+        // The otlphttp round reads the credentials from files, as Kubernetes secrets are mounted (with the
+        // trailing newline `echo` writes).
+        let secrets = tempfile::tempdir().unwrap();
+        let client_auth = if exporter == "otlp" {
+            "{ username: front, password: s3cret }".to_string()
+        } else {
+            std::fs::write(secrets.path().join("username"), "front\n").unwrap();
+            std::fs::write(secrets.path().join("password"), "s3cret\n").unwrap();
+            format!(
+                "{{ username_file: \"{0}/username\", password_file: \"{0}/password\" }}",
+                secrets.path().display()
+            )
+        };
         let front = forwarder_config(exporter, &settings).replace(
             "service:\n",
-            "extensions:\n  basicauth/client: { client_auth: { username: front, password: s3cret } }\n\
-             service:\n  extensions: [basicauth/client]\n",
+            &format!(
+                "extensions:\n  basicauth/client: {{ client_auth: {client_auth} }}\n\
+                 service:\n  extensions: [basicauth/client]\n"
+            ),
         );
         let front = TestCollector::start(&front).await;
         let mut client = TraceServiceClient::connect(front.grpc_endpoint())
@@ -193,6 +208,16 @@ fn authenticator_references_are_checked_when_the_config_is_read() {
             ),
             "set exactly one of token, tokens and filename",
         ),
+        (
+            // Settings that cannot be read are reported at the extension, and the reference is not called
+            // undefined.
+            yaml(
+                "  bearertokenauth: { token: t, tokenz: [u] }",
+                "bearertokenauth",
+                "bearertokenauth",
+            ),
+            "tokenz",
+        ),
     ] {
         let error = otlp_collector::Config::from_yaml(&config)
             .unwrap_err()
@@ -203,5 +228,94 @@ fn authenticator_references_are_checked_when_the_config_is_read() {
             "{error}"
         );
         assert!(error.contains(expected), "{error}");
+        if expected == "tokenz" {
+            assert!(!error.contains("is not defined"), "{error}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_basic_credentials_never_authenticate() {
+    // A user whose bcrypt hash is of the empty password is still refused with it.
+    let empty = bcrypt::hash("", 4).unwrap();
+    let collector = TestCollector::start(&guarded(
+        "basicauth",
+        &format!("{{ htpasswd: {{ inline: \"front:pw\\nblank:{empty}\" }} }}"),
+    ))
+    .await;
+    // `curl -u ':'`, `-u 'front:'` and `-u 'blank:'`.
+    for wrong in ["Basic Og==", "Basic ZnJvbnQ6", "Basic Ymxhbms6"] {
+        assert_eq!(
+            grpc_export(collector.grpc_endpoint(), Some(wrong), 3).await,
+            Err(Code::Unauthenticated),
+            "{wrong}"
+        );
+        assert_eq!(
+            http_export(collector.http_endpoint(), Some(wrong), 3).await,
+            401,
+            "{wrong}"
+        );
+    }
+    // front:pw
+    assert_eq!(
+        http_export(collector.http_endpoint(), Some("Basic ZnJvbnQ6cHc="), 4).await,
+        200
+    );
+    assert_eq!(collector.drain_and_count_spans("out.jsonl").await, 4);
+}
+
+#[test]
+fn an_htpasswd_entry_with_an_empty_user_or_password_is_a_config_error() {
+    // otelcol-contrib's README example, with the variables unset: the line `:`.
+    let yaml = guarded(
+        "basicauth",
+        "{ htpasswd: { inline: \"${env:BASIC_AUTH_USERNAME}:${env:BASIC_AUTH_PASSWORD}\" } }",
+    )
+    .replace("{dir}", "/tmp");
+    let error = otlp_collector::Config::from_yaml_with_env(&yaml, &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("extensions.basicauth.htpasswd.inline")
+            && error.contains("line 1: the user name and the password are empty"),
+        "{error}"
+    );
+    // The receiver's reference to it is not reported as well.
+    assert!(!error.contains("authenticator"), "{error}");
+}
+
+#[tokio::test]
+async fn credentials_files_are_read_when_the_collector_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd = dir.path().join("htpasswd");
+    std::fs::write(&htpasswd, "front:pw\n:\n").unwrap();
+    let missing = dir.path().join("no-such-password");
+    for (extension, expected) in [
+        (
+            format!("{{ htpasswd: {{ file: \"{}\" }} }}", htpasswd.display()),
+            format!(
+                "extensions.basicauth: htpasswd.file {} line 2: the user name and the password are empty",
+                htpasswd.display()
+            ),
+        ),
+        (
+            format!(
+                "{{ client_auth: {{ username: front, password_file: \"{}\" }} }}",
+                missing.display()
+            ),
+            format!(
+                "extensions.basicauth: client_auth.password_file {}: cannot read it",
+                missing.display()
+            ),
+        ),
+    ] {
+        let yaml =
+            guarded("basicauth", &extension).replace("{dir}", &dir.path().display().to_string());
+        // Valid as a config: the files are only read when the collector starts.
+        let config = otlp_collector::Config::from_yaml(&yaml).unwrap();
+        let Err(error) = otlp_collector::Collector::new(config).start().await else {
+            panic!("started with {extension}");
+        };
+        assert!(error.to_string().starts_with(&expected), "{error}");
     }
 }

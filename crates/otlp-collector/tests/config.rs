@@ -4,6 +4,7 @@
 use otlp_collector::config::ComponentId;
 use otlp_collector::{BatchConfig, FileExporterConfig, OtlpGrpcExporterConfig, OtlpReceiverConfig};
 use otlp_collector::{Config, Error, FileFormat, Signal};
+use otlp_collector::{DebugExporterConfig, OtlpHttpExporterConfig};
 use std::time::Duration;
 
 /// The first problem of a config that has some (every problem is reported, in the order of the file's sections
@@ -195,6 +196,45 @@ fn an_unknown_component_type_names_it_and_what_is_supported() {
 }
 
 #[test]
+fn otelcols_current_type_names_are_aliases_and_keep_their_ids() {
+    let config = Config::from_yaml(
+        r#"
+receivers: { otlp: { protocols: { grpc: } } }
+processors: { resource_detection/env: { detectors: [env] } }
+exporters:
+  otlp_grpc/2: { endpoint: "backend:4317" }
+  otlp_http: { endpoint: "https://backend:4318" }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [resource_detection/env], exporters: [otlp_grpc/2, otlp_http] }
+"#,
+    )
+    .unwrap();
+    let grpc = ComponentId::parse("otlp_grpc/2").unwrap();
+    let Some(settings) = config.exporters.get(&grpc) else {
+        panic!("{:?}", config.exporters.keys().collect::<Vec<_>>());
+    };
+    assert_eq!(settings.type_name(), "otlp");
+    assert!(settings.get::<OtlpGrpcExporterConfig>().is_some());
+    let http = &config.exporters[&ComponentId::parse("otlp_http").unwrap()];
+    assert!(http.get::<OtlpHttpExporterConfig>().is_some());
+    let detection = ComponentId::parse("resource_detection/env").unwrap();
+    assert_eq!(
+        config.processors[&detection].type_name(),
+        "resourcedetection"
+    );
+    let traces = config.service.pipelines.values().next().unwrap();
+    assert_eq!(traces.exporters[0].to_string(), "otlp_grpc/2");
+
+    // An alias's settings are checked, and their problems named, under the alias.
+    let (path, message) = error(&format!(
+        "receivers: {{ otlp: }}\nexporters: {{ debug: , otlp_grpc/2: {{ endpoint: \"backend:4317\", timeoutt: 5s }} }}{MINIMAL_SERVICE}"
+    ));
+    assert_eq!(path, "exporters.otlp_grpc/2.timeoutt");
+    assert!(message.contains("did you mean `timeout`?"), "{message}");
+}
+
+#[test]
 fn an_unknown_key_names_its_path_and_the_keys_that_exist() {
     let (path, message) = error(&format!(
         r#"
@@ -331,6 +371,78 @@ fn cors_settings_are_checked() {
 }
 
 #[test]
+fn grpc_keepalive_keys_tonic_lacks_are_refused_with_the_reason() {
+    let keepalive = |settings: &str| {
+        error(&format!(
+            "receivers: {{ otlp: {{ protocols: {{ grpc: {{ keepalive: {settings} }} }} }} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+        ))
+    };
+    let (path, message) = keepalive("{ server_parameters: { max_connection_idle: 1m } }");
+    assert_eq!(
+        path,
+        "receivers.otlp.protocols.grpc.keepalive.server_parameters.max_connection_idle"
+    );
+    assert!(
+        message.starts_with(
+            "not supported: tonic's gRPC server cannot close a connection for being idle"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("did you mean"), "{message}");
+    let (path, message) = keepalive("{ enforcement_policy: { min_time: 5s } }");
+    assert_eq!(
+        path,
+        "receivers.otlp.protocols.grpc.keepalive.enforcement_policy"
+    );
+    assert!(
+        message.contains("has no policy on how often clients may send them"),
+        "{message}"
+    );
+    assert!(!message.contains("did you mean"), "{message}");
+}
+
+#[test]
+fn compression_names_are_otelcols_and_errors_list_only_real_ones() {
+    let exporter = |compression: &str| {
+        format!(
+            "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: , otlphttp: {{ endpoint: \"http://backend:4318\", compression: {compression} }} }}{MINIMAL_SERVICE}"
+        )
+    };
+    let (path, message) = error(&exporter("snappy"));
+    assert_eq!(path, "exporters.otlphttp.compression");
+    assert_eq!(
+        message,
+        "`snappy` is an otelcol compression otlp-suite does not have; supported: none, gzip, zstd, deflate, zlib"
+    );
+    let (_, message) = error(&exporter("gzp"));
+    assert_eq!(
+        message,
+        "unknown variant `gzp`, expected one of `none`, `gzip`, `zstd`, `deflate`, `zlib`; did you mean `gzip`?"
+    );
+    for accepted in ["\"\"", "none", "zlib", "deflate"] {
+        Config::from_yaml(&exporter(accepted)).unwrap();
+    }
+}
+
+#[test]
+fn the_debug_exporter_takes_otelcols_use_internal_logger() {
+    let config = Config::from_yaml(&format!(
+        "receivers: {{ otlp: {{ protocols: {{ grpc: }} }} }}\nexporters: {{ debug: {{ verbosity: detailed, use_internal_logger: false }} }}{MINIMAL_SERVICE}"
+    ))
+    .unwrap();
+    let debug = &config.exporters[&ComponentId::parse("debug").unwrap()];
+    let Some(debug) = debug.get::<DebugExporterConfig>() else {
+        panic!("{debug:?}");
+    };
+    assert!(!debug.use_internal_logger);
+    let (path, message) = error(&format!(
+        "receivers: {{ otlp: }}\nexporters: {{ debug: {{ use_internal_logger: maybe }} }}{MINIMAL_SERVICE}"
+    ));
+    assert_eq!(path, "exporters.debug.use_internal_logger");
+    assert!(message.contains("expected a boolean"), "{message}");
+}
+
+#[test]
 fn only_otlphttp_may_skip_certificate_verification() {
     let exporter = |settings: &str| {
         format!(
@@ -345,10 +457,25 @@ fn only_otlphttp_may_skip_certificate_verification() {
         message.contains("tls.insecure_skip_verify") && message.contains("tls.ca_file"),
         "{message}"
     );
-    Config::from_yaml(&exporter(
+    let config = Config::from_yaml(&exporter(
         "otlphttp: { endpoint: \"https://backend:4318\", tls: { insecure_skip_verify: true } }",
     ))
     .unwrap();
+    assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+
+    // `insecure` is taken, as otelcol takes it, but verifies all the same: the operator is told which key skips.
+    let config = Config::from_yaml(&exporter(
+        "otlp_http/2: { endpoint: \"https://backend:4318\", tls: { insecure: true } }",
+    ))
+    .unwrap();
+    let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .starts_with("at `exporters.otlp_http/2.tls.insecure`: has no effect on otlphttp")
+            && warnings[0].ends_with("to skip verification set `tls.insecure_skip_verify: true`"),
+        "{warnings:?}"
+    );
 }
 
 #[test]

@@ -282,3 +282,53 @@ async fn the_loadbalancing_exporter_gets_the_same_persistent_queue() {
         spans(&sent).len() as u64
     );
 }
+
+#[tokio::test]
+async fn a_missing_storage_directory_stops_the_collector_starting_even_unused() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("storage");
+    // No exporter's queue names the extension: the extension itself checks its directory.
+    let yaml = format!(
+        r#"
+receivers:
+  otlp: {{ protocols: {{ grpc: {{ endpoint: "127.0.0.1:0" }} }} }}
+extensions:
+  file_storage: {{ directory: "{}" }}
+exporters:
+  debug:
+service:
+  extensions: [file_storage]
+  pipelines:
+    traces: {{ receivers: [otlp], exporters: [debug] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+        missing.display()
+    );
+    let config = otlp_collector::Config::from_yaml(&yaml).unwrap();
+    let Err(error) = otlp_collector::Collector::new(config).start().await else {
+        panic!("started without its storage directory");
+    };
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "extensions.file_storage: directory {}: the storage directory does not exist (create it, or set \
+             create_directory: true)",
+            missing.display()
+        )
+    );
+    assert!(!missing.exists());
+
+    // With create_directory, starting creates it.
+    let yaml = yaml.replace(
+        &format!("\"{}\" }}", missing.display()),
+        &format!("\"{}\", create_directory: true }}", missing.display()),
+    );
+    let config = otlp_collector::Config::from_yaml(&yaml).unwrap();
+    let collector = otlp_collector::Collector::new(config)
+        .start()
+        .await
+        .unwrap();
+    assert!(missing.is_dir());
+    assert!(collector.shutdown(Duration::from_secs(10)).await.is_clean());
+}

@@ -219,6 +219,9 @@ fn validate(path: &std::path::Path) -> ExitCode {
             for unset in config.unset_variables() {
                 eprintln!("{}: warning: {unset}", path.display());
             }
+            for warning in config.warnings() {
+                eprintln!("{}: warning: {warning}", path.display());
+            }
             println!(
                 "{}: valid ({}, {}, {}, {})",
                 path.display(),

@@ -1,10 +1,11 @@
 //! The component types this crate ships: one registration line each.
 
-use super::Components;
+use super::{Component, Components};
 use crate::{exporter, extension, processor, receiver};
 
 impl Components {
-    /// Every component type this crate ships.
+    /// Every component type this crate ships, under otelcol's current names too: otelcol renamed some types and
+    /// keeps the old names as deprecated aliases, so configs use both.
     pub fn builtin() -> Self {
         Components::new()
             .with_receiver(receiver::otlp::Factory)
@@ -29,5 +30,11 @@ impl Components {
             .with_extension(extension::bearertokenauth::Factory)
             .with_extension(extension::basicauth::Factory)
             .with_extension(extension::file_storage::Factory)
+            .with_processor_alias(
+                "resource_detection",
+                processor::resource_detection::Factory::TYPE,
+            )
+            .with_exporter_alias("otlp_grpc", exporter::otlp::Factory::TYPE)
+            .with_exporter_alias("otlp_http", exporter::otlphttp::Factory::TYPE)
     }
 }

@@ -96,6 +96,14 @@ pub trait Component: Send + Sync + 'static {
         let _ = config;
         Ok(())
     }
+
+    /// Settings that are valid but likely not to do what the operator meant (a key otelcol also accepts and
+    /// ignores), as `(key under the component, message)`: the config is taken, and the collector logs each as
+    /// it starts and `otlp-suite validate` prints it ([`Config::warnings`](crate::Config::warnings)).
+    fn warnings(&self, config: &Self::Config) -> Vec<(String, String)> {
+        let _ = config;
+        Vec::new()
+    }
 }
 
 /// Why a component's settings cannot work: one problem or several, each a message and the key under the

@@ -6,6 +6,7 @@ use super::{
     ExtensionFactory, ProcessorContext, ProcessorFactory, ReceiverContext, ReceiverFactory,
     RunningExtension, StorageDirectory,
 };
+use crate::config::ConfigWarning;
 use crate::de::typed;
 use crate::exporter::Exporter;
 use crate::pipeline::{BoxFuture, Consumer};
@@ -23,6 +24,9 @@ pub(crate) trait DynComponent: Send + Sync {
 
     /// Every problem of parsed settings ([`Component::validate`]), with full paths.
     fn validate(&self, path: &str, config: &ComponentConfig) -> Vec<ConfigProblem>;
+
+    /// The warnings about parsed settings ([`Component::warnings`]), with full paths.
+    fn warnings(&self, path: &str, config: &ComponentConfig) -> Vec<ConfigWarning>;
 }
 
 pub(crate) trait DynReceiver: DynComponent {
@@ -105,6 +109,21 @@ impl<F: Component> DynComponent for Erased<F> {
         problems
             .into_iter()
             .map(|(path, message)| ConfigProblem { path, message })
+            .collect()
+    }
+
+    fn warnings(&self, path: &str, config: &ComponentConfig) -> Vec<ConfigWarning> {
+        // A settings type mismatch is reported by `validate`.
+        let Ok(settings) = self.settings(config) else {
+            return Vec::new();
+        };
+        self.0
+            .warnings(settings)
+            .into_iter()
+            .map(|(key, message)| ConfigWarning {
+                path: crate::id::join(path, &key),
+                message,
+            })
             .collect()
     }
 }
@@ -207,6 +226,9 @@ pub struct Components {
     processors: BTreeMap<&'static str, Arc<dyn DynProcessor>>,
     exporters: BTreeMap<&'static str, Arc<dyn DynExporter>>,
     extensions: BTreeMap<&'static str, Arc<dyn DynExtension>>,
+    /// Other names of registered types, by section and name: otelcol renames components (`otlp` became
+    /// `otlp_grpc`) and keeps the old name working, so configs written for either release must parse here.
+    aliases: BTreeMap<(&'static str, &'static str), &'static str>,
 }
 
 impl fmt::Debug for Components {
@@ -216,6 +238,7 @@ impl fmt::Debug for Components {
             .field("processors", &self.processors.keys().collect::<Vec<_>>())
             .field("exporters", &self.exporters.keys().collect::<Vec<_>>())
             .field("extensions", &self.extensions.keys().collect::<Vec<_>>())
+            .field("aliases", &self.aliases)
             .finish()
     }
 }
@@ -250,6 +273,56 @@ impl Components {
         self
     }
 
+    /// Lets receivers of type `of` be written `alias` too; the component keeps the id it is written with.
+    pub fn with_receiver_alias(self, alias: &'static str, of: &'static str) -> Self {
+        self.with_alias("receivers", alias, of)
+    }
+
+    /// Lets processors of type `of` be written `alias` too; the component keeps the id it is written with.
+    pub fn with_processor_alias(self, alias: &'static str, of: &'static str) -> Self {
+        self.with_alias("processors", alias, of)
+    }
+
+    /// Lets exporters of type `of` be written `alias` too (`otlp_grpc/2` for an `otlp` exporter); the component
+    /// keeps the id it is written with.
+    pub fn with_exporter_alias(self, alias: &'static str, of: &'static str) -> Self {
+        self.with_alias("exporters", alias, of)
+    }
+
+    /// Lets extensions of type `of` be written `alias` too; the component keeps the id it is written with.
+    pub fn with_extension_alias(self, alias: &'static str, of: &'static str) -> Self {
+        self.with_alias("extensions", alias, of)
+    }
+
+    fn with_alias(mut self, section: &'static str, alias: &'static str, of: &'static str) -> Self {
+        self.aliases.insert((section, alias), of);
+        self
+    }
+
+    /// The type `name` stands for in `section`: the type an alias names, else `name` itself. A type registered
+    /// under the alias's own name wins, so a program's own component is never hidden by a built-in alias.
+    fn resolve<'a>(&self, section: &'static str, name: &'a str) -> &'a str {
+        let registered = match section {
+            "receivers" => self.receivers.contains_key(name),
+            "processors" => self.processors.contains_key(name),
+            "exporters" => self.exporters.contains_key(name),
+            _ => self.extensions.contains_key(name),
+        };
+        if registered {
+            return name;
+        }
+        self.aliases.get(&(section, name)).copied().unwrap_or(name)
+    }
+
+    /// The aliases of `section` (`receivers`, ...) with the type each stands for, sorted by alias.
+    pub(crate) fn aliases(&self, section: &str) -> Vec<(&'static str, &'static str)> {
+        self.aliases
+            .iter()
+            .filter(|((alias_section, _), _)| *alias_section == section)
+            .map(|((_, alias), of)| (*alias, *of))
+            .collect()
+    }
+
     /// The receiver type names, sorted.
     pub fn receiver_types(&self) -> Vec<&'static str> {
         self.receivers.keys().copied().collect()
@@ -271,39 +344,35 @@ impl Components {
     }
 
     pub(crate) fn receiver(&self, type_name: &str) -> Option<&Arc<dyn DynReceiver>> {
-        self.receivers.get(type_name)
+        self.receivers.get(self.resolve("receivers", type_name))
     }
 
     pub(crate) fn processor(&self, type_name: &str) -> Option<&Arc<dyn DynProcessor>> {
-        self.processors.get(type_name)
+        self.processors.get(self.resolve("processors", type_name))
     }
 
     pub(crate) fn exporter(&self, type_name: &str) -> Option<&Arc<dyn DynExporter>> {
-        self.exporters.get(type_name)
+        self.exporters.get(self.resolve("exporters", type_name))
     }
 
     pub(crate) fn extension(&self, type_name: &str) -> Option<&Arc<dyn DynExtension>> {
-        self.extensions.get(type_name)
+        self.extensions.get(self.resolve("extensions", type_name))
     }
 
     /// The factory that parses components of `section` (`receivers`, ...) named `type_name`.
     pub(crate) fn parser(&self, section: &str, type_name: &str) -> Option<&dyn DynComponent> {
         match section {
             "receivers" => self
-                .receivers
-                .get(type_name)
+                .receiver(type_name)
                 .map(|f| f.as_ref() as &dyn DynComponent),
             "processors" => self
-                .processors
-                .get(type_name)
+                .processor(type_name)
                 .map(|f| f.as_ref() as &dyn DynComponent),
             "exporters" => self
-                .exporters
-                .get(type_name)
+                .exporter(type_name)
                 .map(|f| f.as_ref() as &dyn DynComponent),
             "extensions" => self
-                .extensions
-                .get(type_name)
+                .extension(type_name)
                 .map(|f| f.as_ref() as &dyn DynComponent),
             _ => None,
         }
@@ -318,5 +387,39 @@ impl Components {
             "extensions" => self.extension_types(),
             _ => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alias_finds_the_type_it_stands_for_and_is_not_listed_as_one() {
+        let components = Components::builtin();
+        for (section, alias, of) in [
+            ("exporters", "otlp_grpc", "otlp"),
+            ("exporters", "otlp_http", "otlphttp"),
+            ("processors", "resource_detection", "resourcedetection"),
+        ] {
+            assert!(components.parser(section, alias).is_some(), "{alias}");
+            assert!(
+                components.aliases(section).contains(&(alias, of)),
+                "{alias}"
+            );
+            assert!(!components.types(section).contains(&alias), "{alias}");
+        }
+        assert!(components.exporter("otlp_grpc").is_some());
+        assert!(components.processor("resource_detection").is_some());
+        // Aliases belong to their section: no receiver is called `otlp_grpc`.
+        assert!(components.receiver("otlp_grpc").is_none());
+        let value: Value = serde_norway::from_str("endpoint: \"backend:4317\"").unwrap();
+        let settings = components
+            .parser("exporters", "otlp_grpc")
+            .map(|factory| factory.parse("exporters.otlp_grpc/2", value));
+        let Some(Ok(settings)) = settings else {
+            panic!("{settings:?}");
+        };
+        assert_eq!(settings.type_name(), "otlp");
     }
 }

@@ -108,6 +108,25 @@ pub struct Config {
     pub service: ServiceConfig,
     components: Components,
     unset_variables: Vec<UnsetVariable>,
+    warnings: Vec<ConfigWarning>,
+}
+
+/// A setting that is taken but likely not to do what was meant ([`Component::warnings`]): the collector logs it
+/// as it starts and `otlp-suite validate` prints it, like an [`UnsetVariable`].
+///
+/// [`Component::warnings`]: crate::component::Component::warnings
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The key it is about (`exporters.otlphttp.tls.insecure`).
+    pub path: String,
+    /// What it does instead, and what to write.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at `{}`: {}", self.path, self.message)
+    }
 }
 
 /// The component sections of a config, in the order they are parsed.
@@ -223,7 +242,7 @@ impl Config {
             }
         };
         let service_read = service.is_some();
-        let config = Config {
+        let mut config = Config {
             receivers,
             processors,
             exporters,
@@ -231,12 +250,14 @@ impl Config {
             service: service.unwrap_or_default(),
             components: components.clone(),
             unset_variables,
+            warnings: Vec::new(),
         };
         if service_read {
             config.validate_pipelines(&unreadable, &mut problems);
             references::check(
                 &extension_references,
                 &config.extensions,
+                &unreadable,
                 &config.service.extensions,
                 &config.components,
                 &mut problems,
@@ -245,7 +266,10 @@ impl Config {
         config.validate_components(&mut problems);
         match Error::from_problems(problems) {
             Some(error) => Err(error),
-            None => Ok(config),
+            None => {
+                config.warnings = config.component_warnings();
+                Ok(config)
+            }
         }
     }
 
@@ -258,6 +282,24 @@ impl Config {
     /// became an empty string. The collector logs them as it starts; `otlp-suite validate` prints them.
     pub fn unset_variables(&self) -> &[UnsetVariable] {
         &self.unset_variables
+    }
+
+    /// Settings that were taken but are likely not to do what was meant, in the order of the sections; the
+    /// collector logs them as it starts, `otlp-suite validate` prints them.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
+
+    fn component_warnings(&self) -> Vec<ConfigWarning> {
+        let mut warnings = Vec::new();
+        for section in COMPONENT_SECTIONS {
+            for (id, settings) in self.section(section) {
+                if let Some(factory) = self.components.parser(section, id.kind()) {
+                    warnings.extend(factory.warnings(&join(section, &id.to_string()), settings));
+                }
+            }
+        }
+        warnings
     }
 
     /// The checks that span components: pipelines, references, and which signals each processor handles.
@@ -442,7 +484,12 @@ fn parse_components(
         let Some(factory) = components.parser(name, id.kind()) else {
             problems.push(problem(
                 &path,
-                unknown::unknown_type(name, id.kind(), &components.types(name)),
+                unknown::unknown_type(
+                    name,
+                    id.kind(),
+                    &components.types(name),
+                    &components.aliases(name),
+                ),
             ));
             unreadable.insert((name, id));
             continue;

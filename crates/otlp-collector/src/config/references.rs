@@ -11,7 +11,7 @@ use crate::component::{ComponentConfig, Components};
 use crate::error::ConfigProblem;
 use crate::id::join;
 use serde_norway::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a referenced extension must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,9 +127,12 @@ fn collect(value: &Value, path: &str, role: Role, found: &mut Vec<Reference>) {
 }
 
 /// Each reference must name an extension that is defined, enabled in `service.extensions`, and plays its role.
+/// A reference to an extension in `unreadable` (defined, but its settings could not be read, which is reported
+/// at the extension) is not reported again: calling it undefined would be false.
 pub(super) fn check(
     references: &[Reference],
     extensions: &BTreeMap<ComponentId, ComponentConfig>,
+    unreadable: &BTreeSet<(&'static str, ComponentId)>,
     enabled: &[ComponentId],
     components: &Components,
     problems: &mut Vec<ConfigProblem>,
@@ -144,6 +147,9 @@ pub(super) fn check(
             }
         };
         let Some(settings) = extensions.get(&id) else {
+            if unreadable.contains(&("extensions", id.clone())) {
+                continue;
+            }
             let candidates: Vec<String> = extensions
                 .iter()
                 .filter(|(id, settings)| role.played_by(components, id, settings))

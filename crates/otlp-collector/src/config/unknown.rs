@@ -190,10 +190,29 @@ fn in_its_place(section: &str, kind: &str) -> Option<&'static str> {
     })
 }
 
-/// The message for a component of `section` (`processors`) whose type `kind` is not among `ours`.
-pub(super) fn unknown_type(section: &str, kind: &str, ours: &[&str]) -> String {
+/// The message for a component of `section` (`processors`) whose type `kind` is not among `ours` nor the
+/// `aliases` (alias, type) of ours.
+pub(super) fn unknown_type(
+    section: &str,
+    kind: &str,
+    ours: &[&str],
+    aliases: &[(&str, &str)],
+) -> String {
     let singular = section.trim_end_matches('s');
-    let supported = ours.join(", ");
+    let mut supported = ours.join(", ");
+    if !aliases.is_empty() {
+        let aliases: Vec<String> = aliases
+            .iter()
+            .map(|(alias, of)| format!("{alias} (= {of})"))
+            .collect();
+        supported = format!("{supported}; also {}", aliases.join(", "));
+    }
+    // A misspelt alias (`otlp_grcp`) is nearer its alias than the type it stands for.
+    let names: Vec<&str> = ours
+        .iter()
+        .copied()
+        .chain(aliases.iter().map(|(alias, _)| *alias))
+        .collect();
     if otelcol_types(section).contains(&kind) {
         let advice = in_its_place(section, kind).unwrap_or("there is no similar one here");
         format!(
@@ -201,7 +220,7 @@ pub(super) fn unknown_type(section: &str, kind: &str, ours: &[&str]) -> String {
              have; {advice}; supported: {supported}"
         )
     } else {
-        match nearest(kind, ours) {
+        match nearest(kind, &names) {
             Some(near) => {
                 format!(
                     "unknown {singular} type `{kind}`; did you mean `{near}`? supported: {supported}"
@@ -278,13 +297,13 @@ mod tests {
 
     #[test]
     fn an_otelcol_type_we_lack_is_named_so_with_what_does_its_job() {
-        let message = unknown_type("exporters", "logging", &["debug", "otlp"]);
+        let message = unknown_type("exporters", "logging", &["debug", "otlp"], &[]);
         assert_eq!(
             message,
             "unknown exporter type `logging`: an OpenTelemetry Collector exporter that otlp-suite does not have; \
              use `debug`, which replaced it in otelcol too; supported: debug, otlp"
         );
-        let message = unknown_type("processors", "groupbytrace", OURS);
+        let message = unknown_type("processors", "groupbytrace", OURS, &[]);
         assert!(
             message.contains("use `tail_sampling` with an `always_sample` policy"),
             "{message}"
@@ -294,7 +313,7 @@ mod tests {
     #[test]
     fn an_otelcol_type_we_lack_is_not_matched_to_ours_by_its_name() {
         // Three edits from `attributes` by name, nothing like it by job: it adds Kubernetes metadata.
-        let message = unknown_type("processors", "k8sattributes", OURS);
+        let message = unknown_type("processors", "k8sattributes", OURS, &[]);
         assert!(
             message.contains(
                 "an OpenTelemetry Collector processor that otlp-suite does not have; there is no similar one here"
@@ -336,10 +355,26 @@ mod tests {
 
     #[test]
     fn a_typo_gets_the_nearest_type() {
-        let message = unknown_type("processors", "batchh", OURS);
+        let message = unknown_type("processors", "batchh", OURS, &[]);
         assert!(message.starts_with("unknown processor type `batchh`; did you mean `batch`?"));
         assert!(!message.contains("OpenTelemetry Collector"), "{message}");
-        let message = unknown_type("processors", "zzz", OURS);
+        let message = unknown_type("processors", "zzz", OURS, &[]);
         assert!(!message.contains("did you mean"), "{message}");
+    }
+
+    #[test]
+    fn a_misspelt_alias_gets_the_alias_and_aliases_are_listed() {
+        let aliases = [("otlp_grpc", "otlp"), ("otlp_http", "otlphttp")];
+        let message = unknown_type(
+            "exporters",
+            "otlp_grcp",
+            &["debug", "otlp", "otlphttp"],
+            &aliases,
+        );
+        assert_eq!(
+            message,
+            "unknown exporter type `otlp_grcp`; did you mean `otlp_grpc`? supported: debug, otlp, otlphttp; \
+             also otlp_grpc (= otlp), otlp_http (= otlphttp)"
+        );
     }
 }

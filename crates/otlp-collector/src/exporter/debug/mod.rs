@@ -3,8 +3,10 @@
 use super::{Delivered, Export, ExportError, Exporter, HelperSettings};
 use crate::component::{Component, ExporterContext, ExporterFactory};
 use crate::{AnyRequest, Batch};
+use parking_lot::Mutex;
 use serde::Deserialize;
 use std::fmt;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,11 +24,13 @@ impl ExporterFactory for Factory {
         config: &DebugExporterConfig,
         _context: ExporterContext<'_>,
     ) -> Result<Exporter, String> {
+        let stdout: Option<Box<dyn Write + Send>> = if config.use_internal_logger {
+            None
+        } else {
+            Some(Box::new(std::io::stdout()))
+        };
         Ok(Exporter::new(
-            DebugExport {
-                config: config.clone(),
-                seen: AtomicU64::new(0),
-            },
+            DebugExport::new(config.clone(), stdout),
             HelperSettings::local(),
         ))
     }
@@ -55,6 +59,9 @@ pub struct DebugExporterConfig {
     pub sampling_initial: u64,
     /// ...then only every n-th.
     pub sampling_thereafter: u64,
+    /// `true` (default): through the collector's log, with its level, format and timestamps; `false`: plain
+    /// lines on standard output, as otelcol's, to read the data apart from the collector's own log.
+    pub use_internal_logger: bool,
 }
 
 impl Default for DebugExporterConfig {
@@ -63,6 +70,7 @@ impl Default for DebugExporterConfig {
             verbosity: Verbosity::Basic,
             sampling_initial: 2,
             sampling_thereafter: 1,
+            use_internal_logger: true,
         }
     }
 }
@@ -70,19 +78,97 @@ impl Default for DebugExporterConfig {
 struct DebugExport {
     config: DebugExporterConfig,
     seen: AtomicU64,
+    /// Where lines go when not through the log (`use_internal_logger: false`): standard output, or a buffer in
+    /// tests. Locked per batch so that one batch's lines stay together.
+    stdout: Option<Mutex<Box<dyn Write + Send>>>,
 }
 
 impl DebugExport {
+    fn new(config: DebugExporterConfig, stdout: Option<Box<dyn Write + Send>>) -> Self {
+        DebugExport {
+            config,
+            seen: AtomicU64::new(0),
+            stdout: stdout.map(Mutex::new),
+        }
+    }
+
     fn sampled(&self) -> bool {
         let n = self.seen.fetch_add(1, Ordering::Relaxed);
         n < self.config.sampling_initial
             || (n - self.config.sampling_initial)
                 .is_multiple_of(self.config.sampling_thereafter.max(1))
     }
+
+    /// The batch's lines, as `verbosity` asks, written to `out`.
+    fn write(&self, batch: &Batch, out: &mut dyn Write) -> std::io::Result<()> {
+        let signal = batch.signal();
+        writeln!(
+            out,
+            "debug exporter: {signal}: {} items, {} bytes",
+            batch.item_count(),
+            batch.encoded_len()
+        )?;
+        match self.config.verbosity {
+            Verbosity::Basic => {}
+            Verbosity::Normal => {
+                let mut written = Ok(());
+                for_each_item(batch.request(), |item| {
+                    if written.is_ok() {
+                        written = writeln!(out, "{item}");
+                    }
+                });
+                written?;
+            }
+            Verbosity::Detailed => {
+                let mut json = Vec::new();
+                batch.write_json(&mut json).map_err(std::io::Error::other)?;
+                json.push(b'\n');
+                out.write_all(&json)?;
+            }
+        }
+        out.flush()
+    }
 }
 
-/// One line per span, data point or log record: the fields that identify each.
-fn log_items(request: &AnyRequest) {
+/// What `normal` verbosity shows of one span, data point or log record: the fields that identify it.
+enum Item<'a> {
+    Span {
+        trace_id: Hex<'a>,
+        span_id: Hex<'a>,
+        name: &'a str,
+    },
+    Metric {
+        name: &'a str,
+        unit: &'a str,
+        points: usize,
+    },
+    LogRecord {
+        severity: &'a str,
+        body: &'a dyn fmt::Debug,
+    },
+}
+
+impl fmt::Display for Item<'_> {
+    /// The line written to standard output, with the fields the log line has.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Item::Span {
+                trace_id,
+                span_id,
+                name,
+            } => write!(f, "span trace_id={trace_id} span_id={span_id} name={name}"),
+            Item::Metric { name, unit, points } => {
+                write!(f, "metric name={name} unit={unit} points={points}")
+            }
+            Item::LogRecord { severity, body } => {
+                write!(f, "log record severity={severity} body={body:?}")
+            }
+        }
+    }
+}
+
+/// Each span, data point or log record of `request`, in order.
+fn for_each_item(request: &AnyRequest, mut each: impl FnMut(Item<'_>)) {
     match request {
         AnyRequest::Traces(traces) => {
             for span in traces
@@ -91,8 +177,11 @@ fn log_items(request: &AnyRequest) {
                 .flat_map(|r| &r.scope_spans)
                 .flat_map(|s| &s.spans)
             {
-                tracing::info!(trace_id = %Hex(&span.trace_id), span_id = %Hex(&span.span_id),
-                    name = %span.name, "span");
+                each(Item::Span {
+                    trace_id: Hex(&span.trace_id),
+                    span_id: Hex(&span.span_id),
+                    name: &span.name,
+                });
             }
         }
         AnyRequest::Metrics(metrics) => {
@@ -102,8 +191,11 @@ fn log_items(request: &AnyRequest) {
                 .flat_map(|r| &r.scope_metrics)
                 .flat_map(|s| &s.metrics)
             {
-                tracing::info!(name = %metric.name, unit = %metric.unit,
-                    points = otlp_model::data_points(metric), "metric");
+                each(Item::Metric {
+                    name: &metric.name,
+                    unit: &metric.unit,
+                    points: otlp_model::data_points(metric),
+                });
             }
         }
         AnyRequest::Logs(logs) => {
@@ -113,10 +205,30 @@ fn log_items(request: &AnyRequest) {
                 .flat_map(|r| &r.scope_logs)
                 .flat_map(|s| &s.log_records)
             {
-                tracing::info!(severity = %record.severity_text, body = ?record.body, "log record");
+                each(Item::LogRecord {
+                    severity: &record.severity_text,
+                    body: &record.body,
+                });
             }
         }
     }
+}
+
+/// One log line per span, data point or log record.
+fn log_items(request: &AnyRequest) {
+    for_each_item(request, |item| match item {
+        Item::Span {
+            trace_id,
+            span_id,
+            name,
+        } => tracing::info!(trace_id = %trace_id, span_id = %span_id, name = %name, "span"),
+        Item::Metric { name, unit, points } => {
+            tracing::info!(name = %name, unit = %unit, points, "metric")
+        }
+        Item::LogRecord { severity, body } => {
+            tracing::info!(severity = %severity, body = ?body, "log record")
+        }
+    });
 }
 
 impl Export for DebugExport {
@@ -128,6 +240,14 @@ impl Export for DebugExport {
 
     async fn send(&self, batch: &Arc<Batch>) -> Result<Delivered, ExportError> {
         if !self.sampled() {
+            return Ok(Delivered::default());
+        }
+        if let Some(stdout) = &self.stdout {
+            // A closed or full standard output loses these lines, not the data: the batch is delivered
+            // elsewhere by its pipeline's other exporters, and the debug copy is not retried.
+            if let Err(error) = self.write(batch, &mut **stdout.lock()) {
+                tracing::warn!(%error, "debug exporter: cannot write to standard output");
+            }
             return Ok(Delivered::default());
         }
         let signal = batch.signal();
@@ -169,7 +289,65 @@ fn write_digits(f: &mut fmt::Formatter<'_>, digits: &[u8]) -> fmt::Result {
 
 #[cfg(test)]
 mod tests {
-    use super::Hex;
+    use super::*;
+
+    /// Standard output, captured.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().write(bytes)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn settings(yaml: &str) -> DebugExporterConfig {
+        crate::de::typed("exporters.debug", serde_norway::from_str(yaml).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn use_internal_logger_is_otelcols_key_and_defaults_to_the_log() {
+        assert!(settings("{}").use_internal_logger);
+        assert!(!settings("{ use_internal_logger: false }").use_internal_logger);
+    }
+
+    #[tokio::test]
+    async fn without_the_internal_logger_lines_go_to_standard_output() {
+        let captured = Captured::default();
+        let export = DebugExport::new(
+            settings("{ verbosity: normal, use_internal_logger: false }"),
+            Some(Box::new(captured.clone())),
+        );
+        let batch = Arc::new(Batch::new(otlp_testkit::Generator::new(3).traces(4)));
+        export.send(&batch).await.unwrap();
+        let text = String::from_utf8(captured.0.lock().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("debug exporter: traces: 4 items, "),
+            "{text}"
+        );
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|line| line.starts_with("span trace_id=")),
+            "{text}"
+        );
+
+        let captured = Captured::default();
+        let export = DebugExport::new(
+            settings("{ verbosity: detailed, use_internal_logger: false }"),
+            Some(Box::new(captured.clone())),
+        );
+        export.send(&batch).await.unwrap();
+        let text = String::from_utf8(captured.0.lock().clone()).unwrap();
+        let json = text.lines().nth(1).unwrap_or_default();
+        assert!(json.starts_with("{\"resourceSpans\":"), "{text}");
+    }
 
     #[test]
     fn ids_print_as_lower_case_hex_whatever_their_length() {

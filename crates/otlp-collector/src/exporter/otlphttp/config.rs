@@ -38,7 +38,8 @@ pub struct OtlpHttpExporterConfig {
     #[serde(default)]
     pub logs_endpoint: Option<String>,
     /// TLS for `https://` endpoints: `ca_file` (the system's roots without it), `cert_file` and `key_file` for
-    /// mutual TLS, `server_name_override`. `insecure` is otlp's and means nothing here (the scheme decides).
+    /// mutual TLS, `server_name_override`, `insecure_skip_verify`. `insecure` changes nothing here (the scheme
+    /// decides), as in otelcol; set, it is warned about, since it reads as "skip the certificate check".
     #[serde(default)]
     pub tls: ClientTlsSettings,
     /// `proto` (default) or `json`.
@@ -118,6 +119,27 @@ impl OtlpHttpExporterConfig {
         Ok(())
     }
 
+    /// `tls.insecure` with an `https://` endpoint: otelcol's HTTP client then uses Go's default TLS, which
+    /// verifies the server, and so does this one. An operator who set it to reach a self-signed backend would
+    /// otherwise learn only from failing exports that the certificate is still checked.
+    pub(super) fn warnings(&self) -> Vec<(String, String)> {
+        let https = Signal::ALL.into_iter().any(|signal| {
+            self.url(signal)
+                .is_some_and(|url| url.to_ascii_lowercase().starts_with("https://"))
+        });
+        if self.tls.insecure && https {
+            vec![(
+                "tls.insecure".to_string(),
+                "has no effect on otlphttp: an `https://` endpoint's certificate is still verified (as in \
+                 otelcol), an `http://` endpoint is plain text without it; to skip verification set \
+                 `tls.insecure_skip_verify: true`"
+                    .to_string(),
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+
     pub(super) fn url(&self, signal: Signal) -> Option<String> {
         let specific = match signal {
             Signal::Traces => &self.traces_endpoint,
@@ -138,5 +160,44 @@ impl OtlpHttpExporterConfig {
             timeout: self.timeout,
             circuit_breaker: self.circuit_breaker.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(yaml: &str) -> OtlpHttpExporterConfig {
+        serde_norway::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn tls_insecure_is_warned_about_for_https_endpoints_only() {
+        let warnings =
+            config("{ endpoint: \"https://backend:4318\", tls: { insecure: true } }").warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].0, "tls.insecure");
+        assert!(
+            warnings[0].1.contains("`tls.insecure_skip_verify: true`"),
+            "{warnings:?}"
+        );
+        // A per-signal https URL counts too.
+        let warnings = config(
+            "{ endpoint: \"http://backend:4318\", logs_endpoint: \"HTTPS://logs:443/v1/logs\", \
+             tls: { insecure: true } }",
+        )
+        .warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        // Plain text was asked for and is what happens.
+        assert!(
+            config("{ endpoint: \"http://backend:4318\", tls: { insecure: true } }")
+                .warnings()
+                .is_empty()
+        );
+        assert!(
+            config("{ endpoint: \"https://backend:4318\" }")
+                .warnings()
+                .is_empty()
+        );
     }
 }

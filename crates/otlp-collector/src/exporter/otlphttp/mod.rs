@@ -30,6 +30,10 @@ impl Component for Factory {
     fn validate(&self, config: &OtlpHttpExporterConfig) -> Result<(), Invalid> {
         Ok(config.validate()?)
     }
+
+    fn warnings(&self, config: &OtlpHttpExporterConfig) -> Vec<(String, String)> {
+        config.warnings()
+    }
 }
 
 impl ExporterFactory for Factory {

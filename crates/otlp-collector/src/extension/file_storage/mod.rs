@@ -94,6 +94,28 @@ impl Component for Factory {
     }
 }
 
+/// Checks that `config.directory` is a directory, creating it first when `create_directory` says so.
+fn ready_directory(config: &FileStorageConfig) -> Result<(), String> {
+    let directory = &config.directory;
+    if !directory.exists() {
+        if !config.create_directory {
+            return Err(format!(
+                "directory {}: the storage directory does not exist (create it, or set create_directory: true)",
+                directory.display()
+            ));
+        }
+        std::fs::create_dir_all(directory)
+            .map_err(|e| format!("directory {}: cannot create it: {e}", directory.display()))?;
+    }
+    if !directory.is_dir() {
+        return Err(format!(
+            "directory {}: exists but is not a directory",
+            directory.display()
+        ));
+    }
+    Ok(())
+}
+
 /// A started `file_storage`: nothing runs; the queues open their files when the exporters are built.
 struct Running;
 
@@ -109,6 +131,12 @@ impl ExtensionFactory for Factory {
         config: &FileStorageConfig,
         context: ExtensionContext,
     ) -> Result<Box<dyn RunningExtension>, Error> {
+        // Checked here, not only when an exporter's queue opens it, so that a missing directory stops the collector
+        // starting whether or not a queue uses the extension yet (as the docs and otelcol say).
+        ready_directory(config).map_err(|message| Error::Start {
+            component: format!("extensions.{}", context.id),
+            message,
+        })?;
         tracing::info!(extension = %context.id, directory = %config.directory.display(), "file storage");
         Ok(Box::new(Running))
     }
@@ -119,5 +147,42 @@ impl ExtensionFactory for Factory {
             fsync: config.fsync,
             create_directory: config.create_directory,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(directory: PathBuf, create_directory: bool) -> FileStorageConfig {
+        FileStorageConfig {
+            directory,
+            create_directory,
+            ..FileStorageConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_is_refused_unless_it_may_be_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("a/b");
+        let error = ready_directory(&config(missing.clone(), false)).unwrap_err();
+        assert!(
+            error.contains(
+                "the storage directory does not exist (create it, or set create_directory: true)"
+            ),
+            "{error}"
+        );
+        assert!(!missing.exists());
+        ready_directory(&config(missing.clone(), true)).unwrap();
+        assert!(missing.is_dir());
+        ready_directory(&config(missing, false)).unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert!(
+            ready_directory(&config(file, true))
+                .unwrap_err()
+                .contains("not a directory")
+        );
     }
 }

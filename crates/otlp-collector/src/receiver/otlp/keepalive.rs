@@ -6,7 +6,7 @@
 //! reconnect and spread over the new members.
 
 use crate::de;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::time::Duration;
 
 /// `protocols.grpc.keepalive`.
@@ -15,6 +15,9 @@ use std::time::Duration;
 pub struct GrpcKeepalive {
     /// How long connections live and how idle ones are probed.
     pub server_parameters: KeepaliveServerParameters,
+    /// grpc-go's limits on client pings, refused with the reason.
+    #[serde(deserialize_with = "refuse_enforcement_policy")]
+    enforcement_policy: de::Refused,
 }
 
 /// `keepalive.server_parameters`; a duration left out or zero leaves that limit off, as in otelcol.
@@ -33,6 +36,26 @@ pub struct KeepaliveServerParameters {
     /// A ping not answered within this long closes the connection (20 s when `time` is set and this is not).
     #[serde(deserialize_with = "de::optional_duration")]
     pub timeout: Option<Duration>,
+    /// grpc-go's idle limit, refused with the reason.
+    #[serde(deserialize_with = "refuse_max_connection_idle")]
+    max_connection_idle: de::Refused,
+}
+
+// The reasons are tonic's (hyper's HTTP/2 server's) missing knobs, so an operator does not look for a spelling
+// that works.
+fn refuse_max_connection_idle<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+    de::refuse::<D>(
+        "not supported: tonic's gRPC server cannot close a connection for being idle (grpc-go's \
+         `max_connection_idle`); `max_connection_age` closes connections by age, busy or idle, and `time` with \
+         `timeout` closes those whose client stopped answering pings",
+    )
+}
+
+fn refuse_enforcement_policy<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+    de::refuse::<D>(
+        "not supported: tonic's gRPC server answers every client ping and has no policy on how often clients \
+         may send them (grpc-go's `enforcement_policy`: `min_time`, `permit_without_stream`); leave it out",
+    )
 }
 
 fn set(duration: Option<Duration>) -> Option<Duration> {

@@ -88,7 +88,8 @@ fn keepalive_keys_follow_otelcol_and_the_missing_ones_say_so() {
     let error = Config::from_yaml(&unsupported).unwrap_err().to_string();
     assert!(
         error.contains("receivers.otlp.protocols.grpc.keepalive.enforcement_policy")
-            && error.contains("server_parameters"),
+            && error.contains("not supported: tonic's gRPC server")
+            && !error.contains("did you mean"),
         "{error}"
     );
 }

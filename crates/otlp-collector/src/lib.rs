@@ -84,7 +84,7 @@ pub use exporter::file::{FileExporterConfig, FileFormat, RotationConfig};
 pub use exporter::loadbalancing::LoadBalancingExporterConfig;
 pub use exporter::otlp::{GrpcClientKeepalive, OtlpGrpcExporterConfig};
 pub use exporter::otlphttp::{HttpEncoding, OtlpHttpExporterConfig};
-pub use exporter::{QueueConfig, RetryConfig, Sizer};
+pub use exporter::{QueueBatchConfig, QueueConfig, RetryConfig, Sizer};
 pub use extension::health_check::HealthCheckConfig;
 pub use otlp_model::{AnyRequest, OtlpRequest, Signal};
 pub use pipeline::{Refusal, RefusalKind};

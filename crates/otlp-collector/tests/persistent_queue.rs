@@ -17,13 +17,18 @@ use std::time::Duration;
 /// Forwards traces over OTLP/gRPC to `127.0.0.1:{port}`, queueing them under `storage`; one consumer, so records
 /// are written in the order requests are accepted.
 fn forwarder(port: u16, storage: &Path) -> String {
+    forwarder_queueing(port, storage, "")
+}
+
+/// As [`forwarder`], with more `sending_queue` settings (`, key: value` each).
+fn forwarder_queueing(port: u16, storage: &Path, queue: &str) -> String {
     forwarder_through(
         "otlp",
         &format!(
             r#"
     endpoint: "http://127.0.0.1:{port}"
     retry_on_failure: {{ initial_interval: 50ms, max_interval: 200ms }}
-    sending_queue: {{ storage: file_storage, num_consumers: 1 }}"#
+    sending_queue: {{ storage: file_storage, num_consumers: 1{queue} }}"#
         ),
         storage,
     )
@@ -78,7 +83,12 @@ fn span_ids(requests: &[ExportTraceServiceRequest]) -> BTreeSet<Vec<u8>> {
 /// Starts a forwarder whose destination is down, has it accept `requests`, and stops it before it could deliver
 /// any: everything stays on disk.
 async fn accept_while_down(port: u16, storage: &Path, requests: &[ExportTraceServiceRequest]) {
-    let forwarder = TestCollector::start(&forwarder(port, storage)).await;
+    accept_while_down_through(&forwarder(port, storage), requests).await;
+}
+
+/// As [`accept_while_down`], with the forwarder's whole config.
+async fn accept_while_down_through(forwarder: &str, requests: &[ExportTraceServiceRequest]) {
+    let forwarder = TestCollector::start(forwarder).await;
     let mut client = TraceServiceClient::connect(forwarder.grpc_endpoint())
         .await
         .unwrap();
@@ -122,8 +132,16 @@ fn records(storage: &Path) -> (PathBuf, Vec<usize>) {
 /// Starts the backend and the forwarder again on the same storage; returns the forwarder's self-metrics once it
 /// drained, and the spans the backend wrote.
 async fn recover(port: u16, storage: &Path) -> (Telemetry, Vec<ExportTraceServiceRequest>) {
+    recover_through(port, &forwarder(port, storage)).await
+}
+
+/// As [`recover`], with the forwarder's whole config.
+async fn recover_through(
+    port: u16,
+    forwarder: &str,
+) -> (Telemetry, Vec<ExportTraceServiceRequest>) {
     let backend = TestCollector::start(&backend(port)).await;
-    let forwarder = TestCollector::start(&forwarder(port, storage)).await;
+    let forwarder = TestCollector::start(forwarder).await;
     let telemetry = forwarder.collector.telemetry().clone();
     let report = forwarder.collector.shutdown(Duration::from_secs(30)).await;
     assert!(report.is_clean(), "{report:?}");
@@ -164,6 +182,44 @@ async fn what_was_accepted_while_the_destination_was_down_is_delivered_after_a_r
     // Delivered means acknowledged: a third start has nothing to send, and the old segment is gone.
     let backend_port = free_port();
     let again = TestCollector::start(&forwarder(backend_port, storage.path())).await;
+    let telemetry = again.collector.telemetry().clone();
+    assert!(
+        again
+            .collector
+            .shutdown(Duration::from_secs(5))
+            .await
+            .is_clean()
+    );
+    assert_eq!(telemetry.total("otelcol_exporter_queue_recovered_spans"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_merged_by_sending_queue_batch_stay_on_disk_until_the_merged_request_is_delivered()
+{
+    let storage = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // min_size is all six requests, and no run reaches the flush_timeout: they go out as one request, or not at all.
+    let batching = forwarder_queueing(
+        port,
+        storage.path(),
+        ", sizer: items, queue_size: 1000, batch: { min_size: 300, flush_timeout: 1h }",
+    );
+    let mut generator = Generator::new(22);
+    let sent: Vec<_> = (0..6).map(|_| generator.traces(50)).collect();
+    // Gathered and failing against the dead destination when the shutdown cuts it short: kept on disk.
+    accept_while_down_through(&batching, &sent).await;
+
+    let (telemetry, delivered) = recover_through(port, &batching).await;
+    assert_eq!(delivered.len(), 1, "the six records went out merged");
+    assert_eq!(span_ids(&delivered), span_ids(&sent));
+    assert_eq!(spans(&delivered).len(), 300, "no duplicates");
+    assert_eq!(
+        telemetry.total("otelcol_exporter_queue_recovered_spans"),
+        300
+    );
+
+    // Every record merged into the delivered request was acknowledged.
+    let again = TestCollector::start(&forwarder(free_port(), storage.path())).await;
     let telemetry = again.collector.telemetry().clone();
     assert!(
         again

@@ -14,7 +14,9 @@ pub mod loadbalancing;
 pub mod otlp;
 pub mod otlphttp;
 
-pub use helper::{CircuitBreakerConfig, HelperSettings, QueueConfig, RetryConfig, Sizer};
+pub use helper::{
+    CircuitBreakerConfig, HelperSettings, QueueBatchConfig, QueueConfig, RetryConfig, Sizer,
+};
 
 pub(crate) use helper::{ExporterFanout, ExporterHandle, flush_all, shutdown_all};
 

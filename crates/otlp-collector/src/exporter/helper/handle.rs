@@ -2,10 +2,11 @@
 
 use super::super::{Attempt, DynExport, ExportError, Exporter, Settled};
 use super::HelperSettings;
+use super::batcher::Batcher;
 use super::breaker::Breaker;
 use super::durable;
 use super::outage::Outage;
-use super::queue::Queue;
+use super::queue::{Queue, Taken};
 use super::timeout::send_within;
 use crate::component::StorageDirectory;
 use crate::telemetry::{Counter, DropCounter, Histogram, Telemetry};
@@ -137,37 +138,125 @@ impl ExporterHandle {
         if self.queue.is_none() {
             return;
         }
+        let batcher = self
+            .settings
+            .queue
+            .batch
+            .clone()
+            .map(|config| Arc::new(Batcher::new(config)));
         let mut workers = self.workers.lock();
         for _ in 0..self.settings.queue.num_consumers {
             let this = Arc::clone(self);
+            let batcher = batcher.clone();
             workers.push(tokio::spawn(async move {
                 let Some(queue) = &this.queue else { return };
-                // `pop` ends once the queue is closed and empty: that is the end of a drained shutdown.
-                while let Some(taken) = queue.pop().await {
-                    let Err(undelivered) = this.send_with_retry(&taken.batch).await else {
-                        queue.finish(taken);
-                        continue;
-                    };
-                    let retryable = matches!(undelivered.error, ExportError::Retryable { .. });
-                    if !(retryable && taken.is_durable()) {
-                        this.count_failure(undelivered.items, &undelivered.error);
-                        queue.fail(taken, undelivered.error);
-                        continue;
+                // `pop` (and `gather`) end once the queue is closed and empty: that is the end of a drained
+                // shutdown.
+                match batcher {
+                    None => {
+                        while let Some(taken) = queue.pop().await {
+                            this.deliver(queue, taken).await;
+                        }
                     }
-                    // A persistent queue gives up on a batch only when the destination refuses it for good: the
-                    // disk is where data waits out an outage (bounded by storage_max_bytes). One more backoff at
-                    // the longest interval first, so that a batch without retries does not spin.
-                    let n = taken.batch.item_count();
-                    tracing::warn!(exporter = %this.id, signal = %this.signal, items = n,
-                        error = undelivered.error.message(), "retries ran out; the batch goes back into the persistent queue");
-                    tokio::time::sleep(this.settings.retry.max_interval.max(REQUEUE_PAUSE)).await;
-                    this.counters.requeued.add(n as u64);
-                    if !queue.requeue(taken) {
-                        tracing::info!(exporter = %this.id, items = n,
-                            "shutting down: the batch stays in the persistent queue for the next start");
+                    Some(batcher) => {
+                        while let Some(gathered) = batcher.gather(queue).await {
+                            this.deliver_gathered(queue, &batcher, gathered).await;
+                        }
                     }
                 }
             }));
+        }
+    }
+
+    /// Sends one batch taken off the queue and settles it there.
+    async fn deliver(&self, queue: &Queue, taken: Taken) {
+        let Err(undelivered) = self.send_with_retry(&taken.batch).await else {
+            queue.finish(taken);
+            return;
+        };
+        let retryable = matches!(undelivered.error, ExportError::Retryable { .. });
+        if !(retryable && taken.is_durable()) {
+            self.count_failure(undelivered.items, &undelivered.error);
+            queue.fail(taken, undelivered.error);
+            return;
+        }
+        self.pause_before_requeue(undelivered.items, undelivered.error.message())
+            .await;
+        self.requeue(queue, taken);
+    }
+
+    /// Sends what a consumer gathered (merged, and split at `max_size`), part after part, and settles each batch
+    /// taken off the queue: finished once all its items were sent, given up on (or, kept on disk and the failure
+    /// retryable, queued again whole) otherwise.
+    async fn deliver_gathered(&self, queue: &Queue, batcher: &Batcher, mut gathered: Vec<Taken>) {
+        if gathered.len() == 1 && !batcher.splits(&gathered[0].batch) {
+            if let Some(taken) = gathered.pop() {
+                self.deliver(queue, taken).await;
+            }
+            return;
+        }
+        let mut sent = 0;
+        let mut undelivered = 0;
+        let mut failure = None;
+        for part in batcher.assemble(&gathered) {
+            let n = part.item_count();
+            if failure.is_some() {
+                undelivered += n;
+                continue;
+            }
+            match self.send_with_retry(&Arc::new(part)).await {
+                Ok(()) => sent += n,
+                Err(part) => {
+                    undelivered += part.items;
+                    failure = Some(part.error);
+                }
+            }
+        }
+        let Some(error) = failure else {
+            gathered.into_iter().for_each(|taken| queue.finish(taken));
+            return;
+        };
+        // The parts go out in the order the batches were taken, so the first `sent` items are the delivered ones.
+        let mut end = 0;
+        let (done, unsent): (Vec<Taken>, Vec<Taken>) = gathered.into_iter().partition(|taken| {
+            end += taken.batch.item_count();
+            end <= sent
+        });
+        done.into_iter().for_each(|taken| queue.finish(taken));
+        let retryable = matches!(error, ExportError::Retryable { .. });
+        let (kept, lost): (Vec<Taken>, Vec<Taken>) = unsent
+            .into_iter()
+            .partition(|taken| retryable && taken.is_durable());
+        let kept_items: usize = kept.iter().map(|taken| taken.batch.item_count()).sum();
+        if !lost.is_empty() {
+            // What the attempts settled of a batch that goes back whole was counted as sent; the rest of the
+            // undelivered items belong to the batches given up on.
+            self.count_failure(undelivered.saturating_sub(kept_items), &error);
+            lost.into_iter()
+                .for_each(|taken| queue.fail(taken, error.clone()));
+        }
+        if !kept.is_empty() {
+            self.pause_before_requeue(kept_items, error.message()).await;
+            kept.into_iter()
+                .for_each(|taken| self.requeue(queue, taken));
+        }
+    }
+
+    /// A persistent queue gives up on a batch only when the destination refuses it for good: the disk is where
+    /// data waits out an outage (bounded by storage_max_bytes). One more backoff at the longest interval first,
+    /// so that a batch without retries does not spin.
+    async fn pause_before_requeue(&self, items: usize, error: &str) {
+        tracing::warn!(exporter = %self.id, signal = %self.signal, items, error,
+            "retries ran out; the batch goes back into the persistent queue");
+        tokio::time::sleep(self.settings.retry.max_interval.max(REQUEUE_PAUSE)).await;
+    }
+
+    fn requeue(&self, queue: &Queue, taken: Taken) {
+        let n = taken.batch.item_count();
+        self.counters.requeued.add(n as u64);
+        if !queue.requeue(taken) {
+            tracing::info!(exporter = %self.id, items = n,
+                "shutting down: the batch stays in the persistent queue for the next start");
         }
     }
 

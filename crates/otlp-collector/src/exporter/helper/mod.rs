@@ -1,8 +1,10 @@
 //! The exporter helper, in parts: the sending [`queue`] (kept on disk by [`persistent`] in [`segment`] files
-//! when `storage` is set, opened and replayed by [`durable`]), the [`retry`] policy, the per-attempt
+//! when `storage` is set, opened and replayed by [`durable`]; its consumers merge and split what they take when
+//! [`batcher`] is configured), the [`retry`] policy, the per-attempt
 //! [`timeout`], the [`handle`] that runs them for one exporter and signal (logging an [`outage`] as it starts and
 //! ends), and the [`fanout`] at the end of a pipeline.
 
+mod batcher;
 mod breaker;
 mod durable;
 mod fanout;
@@ -14,6 +16,7 @@ mod retry;
 pub(crate) mod segment;
 mod timeout;
 
+pub use batcher::QueueBatchConfig;
 pub use breaker::CircuitBreakerConfig;
 pub(crate) use fanout::ExporterFanout;
 pub(crate) use handle::{ExporterHandle, flush_all, shutdown_all};

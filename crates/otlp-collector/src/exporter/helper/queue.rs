@@ -7,6 +7,7 @@
 //! accepted survives a crash, and is acknowledged on disk only once the exporter delivered it or gave up on it
 //! for good ([`persistent`](super::persistent)).
 
+use super::batcher::QueueBatchConfig;
 use super::persistent::{Reservation, Store};
 use crate::Batch;
 use crate::exporter::ExportError;
@@ -42,6 +43,9 @@ pub struct QueueConfig {
     /// Hold the caller until the exporter is done with its data (delivered, or given up on) and answer it with
     /// that outcome, instead of once the data is queued (default `false`, as in otelcol). Not with `storage`.
     pub wait_for_result: bool,
+    /// Merge queued batches before sending them, and split large ones (otelcol's `sending_queue.batch`; off
+    /// unless given, `batch: {}` takes the defaults).
+    pub batch: Option<QueueBatchConfig>,
 }
 
 /// What a queue's `queue_size` counts (otelcol's `sizer`).
@@ -67,6 +71,15 @@ impl Sizer {
             Sizer::Bytes => batch.encoded_len(),
         }
     }
+
+    /// The name the config gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sizer::Requests => "requests",
+            Sizer::Items => "items",
+            Sizer::Bytes => "bytes",
+        }
+    }
 }
 
 /// The default bound of a persistent queue on disk.
@@ -83,6 +96,7 @@ impl Default for QueueConfig {
             storage_max_bytes: DEFAULT_STORAGE_MAX_BYTES,
             block_on_overflow: false,
             wait_for_result: false,
+            batch: None,
         }
     }
 }
@@ -110,6 +124,12 @@ impl QueueConfig {
                  `storage` (the disk holds data until it is delivered; there is no result to wait for)"
                     .into(),
             );
+        }
+        if let Some(batch) = &self.batch {
+            if !self.enabled {
+                return Err("sending_queue.batch needs an enabled queue (enabled: true)".into());
+            }
+            batch.validate(self.queue_size, self.sizer)?;
         }
         Ok(())
     }

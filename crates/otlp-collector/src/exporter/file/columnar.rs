@@ -11,7 +11,8 @@
 //! (late or replayed data goes where it arrived). A file is written under a hidden `.part-….partial` name in its
 //! partition and renamed to its final name once complete (footer written, synced): readers never see a
 //! half-written file, and a collector killed mid-file leaves every completed file readable (the partial one has
-//! no footer and a name no reader's glob matches). A file is completed when it reaches `rotation.max_megabytes`,
+//! no footer and a name no reader's glob matches; the next start names it in a warning,
+//! [`leftovers`](super::leftovers)). A file is completed when it reaches `rotation.max_megabytes`,
 //! after `rotation.max_age` (default 1m, so data becomes readable while the collector runs), when the hour
 //! changes, and at shutdown. Batches whose requests arrived as protobuf are read in place into columns.
 
@@ -335,6 +336,7 @@ impl Drop for ColumnarFileExport {
 
 impl ColumnarFileExport {
     pub(super) fn open(config: &FileExporterConfig) -> Self {
+        super::leftovers::report_in_background(config.path.clone());
         let rotation = config.rotation.clone().unwrap_or_default();
         let max_age = rotation.max_age.unwrap_or(DEFAULT_MAX_AGE);
         let layout = Arc::new(Layout {

@@ -5,6 +5,7 @@
 
 mod columnar;
 mod config;
+mod leftovers;
 mod lines;
 mod rotation;
 mod writer_thread;

@@ -6,11 +6,12 @@ use crate::component::RunningExtension;
 use crate::pipeline::BoxFuture;
 use crate::receiver::{bind, shutdown_signal};
 use crate::telemetry::Telemetry;
+use crate::tls::accept_tls;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use std::net::SocketAddr;
-use std::time::Instant;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 /// An HTTP server the collector runs for operators (health check, self-metrics).
 pub(crate) struct AdminServer {
@@ -44,40 +45,42 @@ impl AdminServer {
         })
     }
 
-    /// otelcol's `health_check`: 200 while the collector serves, 503 while it starts or drains.
+    /// otelcol's `health_check`: serves `router` (the extension's answers, see `extension::health_check`) on
+    /// `endpoint`, over TLS when `tls` is given, with the same listener as the `otlp` receiver's HTTP transport.
     pub(crate) async fn health_check(
-        id: &str,
+        component: &str,
         endpoint: &str,
-        path: &str,
-        telemetry: Telemetry,
+        tls: Option<TlsAcceptor>,
+        router: axum::Router,
     ) -> Result<Self, Error> {
-        let started = Instant::now();
-        let router = axum::Router::new().route(
-            path,
-            axum::routing::get(move || async move {
-                let body = |status: &str| {
-                    serde_json::json!({
-                        "status": status,
-                        "uptime": format!("{:?}", started.elapsed()),
-                    })
-                    .to_string()
-                };
-                if telemetry.is_ready() {
-                    (
-                        StatusCode::OK,
-                        [(header::CONTENT_TYPE, "application/json")],
-                        body("Server available"),
-                    )
-                } else {
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        [(header::CONTENT_TYPE, "application/json")],
-                        body("Server not available"),
-                    )
-                }
-            }),
-        );
-        AdminServer::start(&format!("extensions.{id}"), endpoint, router).await
+        let Some(acceptor) = tls else {
+            return AdminServer::start(component, endpoint, router).await;
+        };
+        let listener = bind(component, endpoint).await?;
+        let bound = |source| Error::Bind {
+            component: component.to_string(),
+            endpoint: endpoint.to_string(),
+            source,
+        };
+        let addr = listener.local_addr().map_err(bound)?;
+        let (connections, accepting) =
+            accept_tls(listener, acceptor, component.to_string()).map_err(bound)?;
+        let (shutdown, watch) = tokio::sync::watch::channel(false);
+        let component = component.to_string();
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(connections, router)
+                .with_graceful_shutdown(shutdown_signal(watch))
+                .await
+            {
+                tracing::error!(%component, error = %e, "admin server failed");
+            }
+            accepting.stop().await;
+        });
+        Ok(AdminServer {
+            addr,
+            shutdown,
+            task,
+        })
     }
 
     /// `/metrics` (Prometheus text), `/health` (alive) and `/ready` (serving) on the self-telemetry address.

@@ -1,7 +1,8 @@
 //! The `debug` exporter: writes what passes through to the collector's log, for troubleshooting.
 
-use super::{Delivered, Export, ExportError, Exporter, HelperSettings};
-use crate::component::{Component, ExporterContext, ExporterFactory};
+use super::helper::local_queue;
+use super::{Delivered, Export, ExportError, Exporter, HelperSettings, QueueConfig};
+use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::{AnyRequest, Batch};
 use parking_lot::Mutex;
 use serde::Deserialize;
@@ -16,6 +17,13 @@ pub struct Factory;
 impl Component for Factory {
     type Config = DebugExporterConfig;
     const TYPE: &'static str = "debug";
+
+    fn validate(&self, config: &DebugExporterConfig) -> Result<(), Invalid> {
+        if let Some(queue) = &config.sending_queue {
+            queue.validate()?;
+        }
+        Ok(())
+    }
 }
 
 impl ExporterFactory for Factory {
@@ -29,9 +37,13 @@ impl ExporterFactory for Factory {
         } else {
             Some(Box::new(std::io::stdout()))
         };
+        let mut settings = HelperSettings::local();
+        if let Some(queue) = &config.sending_queue {
+            settings.queue = queue.clone();
+        }
         Ok(Exporter::new(
             DebugExport::new(config.clone(), stdout),
-            HelperSettings::local(),
+            settings,
         ))
     }
 }
@@ -62,6 +74,10 @@ pub struct DebugExporterConfig {
     /// `true` (default): through the collector's log, with its level, format and timestamps; `false`: plain
     /// lines on standard output, as otelcol's, to read the data apart from the collector's own log.
     pub use_internal_logger: bool,
+    /// otelcol's exporter queue (as the `file` exporter's: keys left out keep one consumer and a queue of 4);
+    /// `{ enabled: false }` logs each batch while the client waits.
+    #[serde(deserialize_with = "local_queue")]
+    pub sending_queue: Option<QueueConfig>,
 }
 
 impl Default for DebugExporterConfig {
@@ -71,6 +87,7 @@ impl Default for DebugExporterConfig {
             sampling_initial: 2,
             sampling_thereafter: 1,
             use_internal_logger: true,
+            sending_queue: None,
         }
     }
 }
@@ -313,6 +330,21 @@ mod tests {
     fn use_internal_logger_is_otelcols_key_and_defaults_to_the_log() {
         assert!(settings("{}").use_internal_logger);
         assert!(!settings("{ use_internal_logger: false }").use_internal_logger);
+    }
+
+    #[test]
+    fn sending_queue_is_otelcols_key_with_local_defaults() {
+        assert!(settings("{}").sending_queue.is_none());
+        let sized = settings("{ sending_queue: { queue_size: 16 } }")
+            .sending_queue
+            .unwrap();
+        assert_eq!((sized.queue_size, sized.num_consumers), (16, 1));
+        let off = settings("{ sending_queue: { enabled: false } }")
+            .sending_queue
+            .unwrap();
+        assert!(!off.enabled);
+        let invalid = settings("{ sending_queue: { queue_size: 0 } }");
+        assert!(Factory.validate(&invalid).is_err());
     }
 
     #[tokio::test]

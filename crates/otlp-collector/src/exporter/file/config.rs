@@ -1,8 +1,9 @@
 //! The `file` exporter's settings.
 
 use crate::de;
+use crate::exporter::helper::local_queue;
 use crate::exporter::{HelperSettings, QueueConfig};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -91,26 +92,6 @@ pub struct FileExporterConfig {
     /// values, not a network exporter's (10 consumers would only hold 10 batches while they wait for the file).
     #[serde(default, deserialize_with = "local_queue")]
     pub sending_queue: Option<QueueConfig>,
-}
-
-/// A `sending_queue` whose keys left out take the file exporter's own defaults (`HelperSettings::local`).
-fn local_queue<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<QueueConfig>, D::Error> {
-    use serde::de::Error as _;
-    let Some(mut keys) = Option::<serde_norway::Mapping>::deserialize(deserializer)? else {
-        return Ok(None);
-    };
-    let local = HelperSettings::local().queue;
-    for (key, value) in [
-        ("num_consumers", local.num_consumers),
-        ("queue_size", local.queue_size),
-    ] {
-        keys.entry(key.into()).or_insert_with(|| value.into());
-    }
-    QueueConfig::deserialize(serde_norway::Value::Mapping(keys))
-        .map(Some)
-        .map_err(D::Error::custom)
 }
 
 fn default_flush_interval() -> Duration {

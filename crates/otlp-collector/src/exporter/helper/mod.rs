@@ -23,6 +23,7 @@ pub(crate) use handle::{ExporterHandle, flush_all, shutdown_all};
 pub use queue::{QueueConfig, Sizer};
 pub use retry::RetryConfig;
 
+use serde::{Deserialize, Deserializer};
 use std::time::Duration;
 
 /// How the helper runs an exporter: its queue, retries and per-attempt timeout.
@@ -64,4 +65,25 @@ impl HelperSettings {
             circuit_breaker: CircuitBreakerConfig::default(),
         }
     }
+}
+
+/// A `sending_queue` of an exporter that writes locally, whose keys left out take [`HelperSettings::local`]'s
+/// values rather than a network exporter's (10 consumers would only hold 10 batches waiting for the same file).
+pub(crate) fn local_queue<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<QueueConfig>, D::Error> {
+    use serde::de::Error as _;
+    let Some(mut keys) = Option::<serde_norway::Mapping>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let local = HelperSettings::local().queue;
+    for (key, value) in [
+        ("num_consumers", local.num_consumers),
+        ("queue_size", local.queue_size),
+    ] {
+        keys.entry(key.into()).or_insert_with(|| value.into());
+    }
+    QueueConfig::deserialize(serde_norway::Value::Mapping(keys))
+        .map(Some)
+        .map_err(D::Error::custom)
 }

@@ -282,6 +282,24 @@ fn bad_values_and_references_are_errors() {
     assert!(message.contains("`otlp` is not defined"), "{message}");
     assert!(message.contains("defined: debug"), "{message}");
 
+    // A component present but unreadable is named among the defined ones, not hidden behind "none are defined".
+    let yaml = "receivers: { otlp: }\nexporters: { otlp: { endpoint: 4317, queue_sise: 1 } }\nservice: { pipelines: { traces: { receivers: [otlp], exporters: [otlp/missing] } } }";
+    let problems = match Config::from_yaml(yaml) {
+        Err(error) => error.config_problems(),
+        Ok(_) => panic!("a config with a misspelt key and a dangling reference was taken"),
+    };
+    let dangling = problems
+        .iter()
+        .find(|p| p.path == "service.pipelines.traces.exporters")
+        .unwrap_or_else(|| panic!("{problems:?}"));
+    assert!(
+        dangling
+            .message
+            .contains("(defined: otlp (whose settings have problems))"),
+        "{}",
+        dangling.message
+    );
+
     let (path, message) = error(
         "receivers: { otlp: }\nexporters: { debug: }\nservice: { pipelines: { spans: { receivers: [otlp], exporters: [debug] } } }",
     );
@@ -509,6 +527,15 @@ fn resource_detection_names_what_it_can_detect() {
         message.contains("host.name, os.type, host.arch"),
         "{message}"
     );
+    // otelcol's keys for metadata services, which env and system do not call: taken, and still checked.
+    let taken = "receivers: { otlp: { protocols: { grpc: } } }\nprocessors: { resourcedetection: { detectors: [env, system], refresh_interval: 5m, fail_on_missing_metadata: true, retry: { initial_interval: 1s, max_elapsed_time: 10s } } }\nexporters: { debug: }";
+    Config::from_yaml(&format!("{taken}{MINIMAL_SERVICE}")).unwrap();
+    let (path, message) = detection("{ detectors: [env], refresh_interval: 5 minutes }");
+    assert_eq!(path, "processors.resourcedetection.refresh_interval");
+    assert!(message.contains("not a duration"), "{message}");
+    let (path, _) =
+        detection("{ detectors: [env], retry: { initial_interval: 1s, multiplyer: 2 } }");
+    assert_eq!(path, "processors.resourcedetection.retry.multiplyer");
 }
 
 #[test]

@@ -420,7 +420,16 @@ fn check_references(
 ) {
     for id in used {
         if !defined.contains_key(id) && !unreadable.contains(&(section, id.clone())) {
-            let known: Vec<String> = defined.keys().map(ToString::to_string).collect();
+            // A component whose settings could not be read is still defined: naming it among the others keeps
+            // "none are defined" from contradicting the problem reported for its settings.
+            let mut known: Vec<String> = defined.keys().map(ToString::to_string).collect();
+            known.extend(
+                unreadable
+                    .iter()
+                    .filter(|(in_section, _)| *in_section == section)
+                    .map(|(_, id)| format!("{id} (whose settings have problems)")),
+            );
+            known.sort();
             let known = if known.is_empty() {
                 "none are defined".to_string()
             } else {

@@ -13,6 +13,7 @@ use super::ottl::describe;
 use super::resource::ResourceStage;
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::de;
+use crate::exporter::RetryConfig;
 use crate::pipeline::Consumer;
 use otlp_ottl::actions::{ResourceConfig, ResourceProcessor};
 use serde::Deserialize;
@@ -39,6 +40,19 @@ pub struct ResourceDetectionConfig {
     /// The `system` detector's settings.
     #[serde(default)]
     pub system: SystemDetectorConfig,
+    /// otelcol's period for detecting again (default 0: only at start). Taken, with no effect: what `env` and
+    /// `system` read cannot change while the collector runs (its environment) or is read once by otelcol too
+    /// (`host.name` from the kernel).
+    #[serde(default, deserialize_with = "de::optional_duration")]
+    pub refresh_interval: Option<Duration>,
+    /// otelcol's switch to stop the start when a detector cannot reach its metadata service. Taken, with no
+    /// effect: `env` and `system` read local state and cannot fail that way.
+    #[serde(default)]
+    pub fail_on_missing_metadata: bool,
+    /// otelcol's retries of metadata-service calls (the exporters' `retry_on_failure` keys). Taken and checked,
+    /// with no effect, for the same reason.
+    #[serde(default)]
+    pub retry: Option<RetryConfig>,
 }
 
 fn replace_existing() -> bool {

@@ -761,3 +761,35 @@ fn file_storage_and_sending_queue_keys_are_checked() {
     let (_, message) = error(&PERSISTENT.replace("/var/lib/otelcol/otlp }", "\"\" }"));
     assert!(message.contains("must not be empty"), "{message}");
 }
+
+#[test]
+fn the_otlp_receiver_takes_otelcols_network_keys_and_says_what_does_nothing() {
+    let receiver = |grpc: &str| {
+        format!(
+            "receivers: {{ otlp: {{ protocols: {{ grpc: {grpc}, http: {{ include_metadata: true }} }} }} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
+        )
+    };
+    let config = Config::from_yaml(&receiver(
+        "{ transport: tcp, read_buffer_size: 524288, write_buffer_size: 524288, include_metadata: true }",
+    ))
+    .unwrap();
+    let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .starts_with("at `receivers.otlp.protocols.grpc.include_metadata`: has no effect"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1]
+            .starts_with("at `receivers.otlp.protocols.http.include_metadata`: has no effect"),
+        "{warnings:?}"
+    );
+
+    let (path, message) = error(&receiver("{ transport: unix, endpoint: /run/otel.sock }"));
+    assert_eq!(path, "receivers.otlp.protocols");
+    assert!(
+        message.contains("grpc.transport: `unix` is not supported; the receiver listens on TCP"),
+        "{message}"
+    );
+}

@@ -64,6 +64,17 @@ pub struct GrpcServerConfig {
     pub auth: Option<AuthSettings>,
     /// Connection lifetimes and pings (otelcol's `keepalive.server_parameters`).
     pub keepalive: GrpcKeepalive,
+    /// otelcol's network: `tcp` (the default), `tcp4` or `tcp6` (the endpoint's address decides the family
+    /// here); a Unix socket (`unix`) is refused.
+    pub transport: String,
+    /// otelcol's socket buffer sizes for gRPC's reads and writes: taken, with no effect (hyper sizes its own
+    /// buffers, and the kernel's socket buffers are left to the system).
+    pub read_buffer_size: Option<usize>,
+    /// See `read_buffer_size`.
+    pub write_buffer_size: Option<usize>,
+    /// otelcol's switch to keep the client's request metadata with its data: taken, with a warning, since no
+    /// component here reads it.
+    pub include_metadata: bool,
 }
 
 impl Default for GrpcServerConfig {
@@ -75,6 +86,10 @@ impl Default for GrpcServerConfig {
             tls: None,
             auth: None,
             keepalive: GrpcKeepalive::default(),
+            transport: "tcp".to_string(),
+            read_buffer_size: None,
+            write_buffer_size: None,
+            include_metadata: false,
         }
     }
 }
@@ -99,6 +114,8 @@ pub struct HttpServerConfig {
     pub auth: Option<AuthSettings>,
     /// Which web origins may send from a browser (cross-origin requests); none when absent.
     pub cors: Option<CorsSettings>,
+    /// As gRPC's `include_metadata`: taken, with a warning.
+    pub include_metadata: bool,
 }
 
 impl Default for HttpServerConfig {
@@ -112,15 +129,57 @@ impl Default for HttpServerConfig {
             tls: None,
             auth: None,
             cors: None,
+            include_metadata: false,
         }
     }
 }
 
 impl OtlpReceiverConfig {
+    /// Settings taken that do nothing here, by their key under `protocols`.
+    pub(super) fn warnings(&self) -> Vec<(String, String)> {
+        let metadata = [
+            (
+                "grpc",
+                self.protocols
+                    .grpc
+                    .as_ref()
+                    .is_some_and(|g| g.include_metadata),
+            ),
+            (
+                "http",
+                self.protocols
+                    .http
+                    .as_ref()
+                    .is_some_and(|h| h.include_metadata),
+            ),
+        ];
+        metadata
+            .into_iter()
+            .filter(|(_, included)| *included)
+            .map(|(protocol, _)| {
+                (
+                    format!("protocols.{protocol}.include_metadata"),
+                    "has no effect: no component here reads a client's request metadata (otelcol's batch \
+                     `metadata_keys` and `headers_setter` are not supported)"
+                        .to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// A receiver with no transport would take nothing.
     pub(super) fn validate(&self) -> Result<(), String> {
         if self.protocols.grpc.is_none() && self.protocols.http.is_none() {
             return Err("enable at least one protocol: grpc or http".into());
+        }
+        if let Some(grpc) = &self.protocols.grpc
+            && !["tcp", "tcp4", "tcp6"].contains(&grpc.transport.as_str())
+        {
+            return Err(format!(
+                "grpc.transport: `{}` is not supported; the receiver listens on TCP (`tcp`, `tcp4` or `tcp6`, the \
+                 endpoint's address deciding the family)",
+                grpc.transport
+            ));
         }
         let tls = [
             (

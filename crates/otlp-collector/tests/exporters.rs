@@ -128,6 +128,18 @@ async fn otlphttp_exporter_forwards_every_signal_as_protobuf() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlphttp_exporter_forwards_every_signal_with_otelcols_connection_keys() {
+    // The pool and ping keys change how connections are kept, never what is delivered.
+    check_forwarding("otlphttp/pool", |_, http| {
+        format!(
+            "{{ endpoint: \"{http}\", disable_keep_alives: true, idle_conn_timeout: 5s, \
+             http2_read_idle_timeout: 1s, http2_ping_timeout: 1s, read_buffer_size: 524288 }}"
+        )
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlphttp_exporter_forwards_every_signal_as_json() {
     check_forwarding("otlphttp/json", |_, http| {
         format!("{{ endpoint: \"{http}\", encoding: json, compression: zstd }}")

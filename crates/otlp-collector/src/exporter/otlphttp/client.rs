@@ -3,6 +3,7 @@
 //! has to be installed first (reqwest's rustls features assume one, and would make every other reqwest client in
 //! the process depend on it).
 
+use super::config::HttpConnections;
 use crate::ClientTlsSettings;
 use crate::tls::AnyServerCertificate;
 use bytes::Bytes;
@@ -33,7 +34,11 @@ pub(super) struct HttpClient {
 impl HttpClient {
     /// A client verifying servers against `tls.ca_file` (the system's roots without it), presenting
     /// `tls.cert_file`/`tls.key_file` when a server asks for a client certificate.
-    pub(super) fn new(tls: &ClientTlsSettings, timeout: Duration) -> Result<Self, String> {
+    pub(super) fn new(
+        tls: &ClientTlsSettings,
+        connections: &HttpConnections,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore::empty();
         match &tls.ca_file {
@@ -93,8 +98,24 @@ impl HttpClient {
             None => connector,
         };
         let connector = connector.enable_http1().enable_http2().build();
+        let mut builder = Client::builder(TokioExecutor::new());
+        if let Some(idle) = connections.idle_timeout {
+            builder.pool_idle_timeout(idle);
+        }
+        if let Some(max) = connections.max_idle_per_host {
+            builder.pool_max_idle_per_host(max);
+        }
+        if let Some(interval) = connections.http2_ping_interval {
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .http2_keep_alive_interval(interval)
+                .http2_keep_alive_while_idle(true);
+            if let Some(timeout) = connections.http2_ping_timeout {
+                builder.http2_keep_alive_timeout(timeout);
+            }
+        }
         Ok(HttpClient {
-            inner: Client::builder(TokioExecutor::new()).build(connector),
+            inner: builder.build(connector),
             timeout,
         })
     }

@@ -66,9 +66,74 @@ pub struct OtlpHttpExporterConfig {
     /// Stop calling a failing backend for a while (not in otelcol).
     #[serde(default)]
     pub circuit_breaker: CircuitBreakerConfig,
+    /// How long an idle pooled connection is kept (otelcol's `confighttp`, as the keys below; Go's default 90s).
+    #[serde(default, deserialize_with = "de::optional_duration")]
+    pub idle_conn_timeout: Option<Duration>,
+    /// Idle connections kept per backend host; `0` keeps none.
+    #[serde(default)]
+    pub max_idle_conns_per_host: Option<usize>,
+    /// Go's bound on idle connections over all hosts (`0`: none); one exporter talks to one host per signal, so it
+    /// bounds the same pool as `max_idle_conns_per_host`, and the smaller applies.
+    #[serde(default)]
+    pub max_idle_conns: Option<usize>,
+    /// No connection reuse: every request opens its own.
+    #[serde(default)]
+    pub disable_keep_alives: bool,
+    /// An HTTP/2 connection that has received nothing for this long is pinged.
+    #[serde(default, deserialize_with = "de::optional_duration")]
+    pub http2_read_idle_timeout: Option<Duration>,
+    /// How long such a ping may go unanswered before the connection is closed (hyper's default: 20s).
+    #[serde(default, deserialize_with = "de::optional_duration")]
+    pub http2_ping_timeout: Option<Duration>,
+    /// Go's socket buffer sizes: taken, with no effect (hyper sizes its own buffers).
+    #[serde(default)]
+    pub read_buffer_size: Option<usize>,
+    /// See `read_buffer_size`.
+    #[serde(default)]
+    pub write_buffer_size: Option<usize>,
+    /// Go's forward proxy, refused with the reason.
+    #[allow(dead_code, reason = "never read: present, the key fails to parse")]
+    #[serde(default, deserialize_with = "refuse_proxy_url")]
+    proxy_url: de::Refused,
+}
+
+// Named with its reason, so that an operator does not take the key for a misspelling.
+fn refuse_proxy_url<'de, D: serde::Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+    de::refuse::<D>(
+        "not supported: the exporter connects to the endpoint directly and cannot go through an HTTP proxy; \
+         point `endpoint` at a reachable backend (or at a collector that forwards)",
+    )
+}
+
+/// How the client keeps its connections, from the config's `confighttp` keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct HttpConnections {
+    pub(super) idle_timeout: Option<Duration>,
+    pub(super) max_idle_per_host: Option<usize>,
+    pub(super) http2_ping_interval: Option<Duration>,
+    pub(super) http2_ping_timeout: Option<Duration>,
 }
 
 impl OtlpHttpExporterConfig {
+    /// The connection pool and HTTP/2 pings the settings ask for.
+    pub(super) fn connections(&self) -> HttpConnections {
+        let max_idle_per_host = if self.disable_keep_alives {
+            Some(0)
+        } else {
+            match (self.max_idle_conns_per_host, self.max_idle_conns) {
+                (per_host, Some(0) | None) => per_host,
+                (None, total) => total,
+                (Some(per_host), Some(total)) => Some(per_host.min(total)),
+            }
+        };
+        HttpConnections {
+            idle_timeout: self.idle_conn_timeout,
+            max_idle_per_host,
+            http2_ping_interval: self.http2_read_idle_timeout,
+            http2_ping_timeout: self.http2_ping_timeout,
+        }
+    }
+
     pub(super) fn validate(&self) -> Result<(), String> {
         self.sending_queue.validate()?;
         self.retry_on_failure.validate()?;
@@ -169,6 +234,67 @@ mod tests {
 
     fn config(yaml: &str) -> OtlpHttpExporterConfig {
         serde_norway::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn go_connection_keys_become_the_pools_settings() {
+        let base = "endpoint: \"http://backend:4318\"";
+        assert_eq!(
+            config(&format!("{{ {base} }}")).connections(),
+            HttpConnections::default()
+        );
+        let tuned = config(&format!(
+            "{{ {base}, idle_conn_timeout: 30s, max_idle_conns: 100, max_idle_conns_per_host: 10, \
+             http2_read_idle_timeout: 10s, http2_ping_timeout: 5s, read_buffer_size: 1024, write_buffer_size: 1024 }}"
+        ))
+        .connections();
+        assert_eq!(
+            tuned,
+            HttpConnections {
+                idle_timeout: Some(Duration::from_secs(30)),
+                max_idle_per_host: Some(10),
+                http2_ping_interval: Some(Duration::from_secs(10)),
+                http2_ping_timeout: Some(Duration::from_secs(5)),
+            }
+        );
+        let bound = |keys: &str| {
+            config(&format!("{{ {base}, {keys} }}"))
+                .connections()
+                .max_idle_per_host
+        };
+        assert_eq!(
+            bound("max_idle_conns: 4"),
+            Some(4),
+            "one host: the total bounds it"
+        );
+        assert_eq!(
+            bound("max_idle_conns: 0, max_idle_conns_per_host: 3"),
+            Some(3),
+            "0 is no limit in Go"
+        );
+        assert_eq!(
+            bound("max_idle_conns: 50, disable_keep_alives: true"),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn proxy_url_is_refused_with_the_reason() {
+        let value = serde_norway::from_str(
+            "{ endpoint: \"http://backend:4318\", proxy_url: \"http://proxy:3128\" }",
+        )
+        .unwrap();
+        let problems = crate::de::typed::<OtlpHttpExporterConfig>("exporters.otlphttp", value)
+            .unwrap_err()
+            .config_problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "exporters.otlphttp.proxy_url");
+        assert!(
+            problems[0]
+                .message
+                .contains("cannot go through an HTTP proxy"),
+            "{problems:?}"
+        );
     }
 
     #[test]

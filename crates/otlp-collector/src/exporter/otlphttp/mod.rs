@@ -77,7 +77,7 @@ impl OtlpHttpExport {
         if let Some((name, value)) = auth {
             headers.insert(name, value);
         }
-        let client = HttpClient::new(&config.tls, config.timeout)?;
+        let client = HttpClient::new(&config.tls, &config.connections(), config.timeout)?;
         Ok(OtlpHttpExport {
             client,
             urls: [

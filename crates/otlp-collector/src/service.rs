@@ -11,6 +11,7 @@ use crate::exporter::{Exporter, ExporterFanout, ExporterHandle};
 use crate::pipeline::{Consumer, Refusal};
 use crate::receiver::{Ingest, RunningReceiver};
 use crate::reload::{KeptReceiver, reusable_source};
+use crate::telemetry::periodic::PeriodicReaders;
 use crate::telemetry::{ReceiverCounters, Telemetry};
 use crate::{Batch, Error, LoadShedding, Signal};
 use std::collections::BTreeMap;
@@ -40,6 +41,8 @@ pub struct RunningCollector {
     exporters: Vec<Arc<ExporterHandle>>,
     extensions: Vec<(ComponentId, Box<dyn RunningExtension>)>,
     telemetry_server: Option<AdminServer>,
+    /// `service.telemetry.metrics.readers[].periodic`: the self-metrics pushed over OTLP.
+    periodic_readers: PeriodicReaders,
 }
 
 impl std::fmt::Debug for RunningCollector {
@@ -318,6 +321,7 @@ impl Collector {
             exporters: handles.into_values().collect(),
             extensions: Vec::new(),
             telemetry_server: None,
+            periodic_readers: PeriodicReaders::default(),
         };
         if let Err(e) = running
             .start_listeners(&config, &authenticators, kept)
@@ -407,6 +411,7 @@ impl RunningCollector {
             tracing::info!(addr = %server.addr, "self-metrics on /metrics");
             self.telemetry_server = Some(server);
         }
+        self.periodic_readers = PeriodicReaders::start(&config.service.telemetry, &self.telemetry)?;
         // Everything else runs: the kept receivers hand what they held back to the new pipelines.
         for (id, pipelines) in keeping {
             if let Some(at) = kept.iter().position(|receiver| receiver.id() == &id) {
@@ -502,6 +507,8 @@ impl RunningCollector {
         }
         futures::future::join_all(self.pipelines.iter().map(|(_, p)| p.shutdown(deadline))).await;
         crate::exporter::shutdown_all(&self.exporters, deadline).await;
+        // After the exporters, so that the last push carries what the drain sent.
+        self.periodic_readers.shutdown().await;
         for (_, extension) in self.extensions {
             extension.shutdown().await;
         }

@@ -10,6 +10,10 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+pub mod logs;
+pub mod periodic;
+pub mod resource;
+
 /// A monotonically increasing count, cheap to clone and to add to.
 #[derive(Debug, Clone, Default)]
 pub struct Counter(Arc<AtomicU64>);

@@ -134,7 +134,12 @@ async fn collect(
         }
     };
     let format = log_format.unwrap_or_else(|| config.service.telemetry.log_format.into());
-    logging::init(&config.service.telemetry.log_level, format);
+    if let Err(e) = logging::init_from(&config.service.telemetry, format) {
+        // The configured destinations are not there: this one error goes where the log goes without a config.
+        logging::init("info", format);
+        tracing::error!("cannot start: {e}");
+        return ExitCode::FAILURE;
+    }
     #[cfg(feature = "fleet")]
     let first = config.clone();
     let collector = match Collector::new(config).start().await {

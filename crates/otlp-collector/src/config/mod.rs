@@ -64,12 +64,23 @@ pub enum LogFormat {
 /// `service.telemetry`: the collector's own logs and metrics.
 #[derive(Debug, Clone)]
 pub struct TelemetryConfig {
-    /// Where `/metrics` (Prometheus text), `/health` and `/ready` are served; `None` turns it off.
+    /// Where `/metrics` (Prometheus text), `/health` and `/ready` are served (`metrics.address`, or the `pull`
+    /// reader of `metrics.readers`); `None` turns it off.
     pub metrics_address: Option<String>,
     /// The log level (`error`, `warn`, `info`, `debug`).
     pub log_level: String,
     /// `service.telemetry.logs.encoding`: `console` (text) or `json`.
     pub log_format: LogFormat,
+    /// The rest of `service.telemetry.logs`: destinations, fields on every line, sampling, caller.
+    pub logs: crate::telemetry::logs::LogSettings,
+    /// `service.telemetry.resource`: the attributes of the resource the pushed self-metrics carry.
+    pub resource: crate::telemetry::resource::ResourceSettings,
+    /// The `periodic` readers of `metrics.readers`, which push the self-metrics over OTLP (started by
+    /// [`PeriodicReaders::start`](crate::telemetry::periodic::PeriodicReaders::start)).
+    pub periodic_readers: Vec<crate::telemetry::periodic::PeriodicReaderConfig>,
+    /// Settings of this section that are taken but do nothing here (`logs.development: true`); the binary logs
+    /// them as it starts.
+    pub warnings: Vec<ConfigWarning>,
 }
 
 impl Default for TelemetryConfig {
@@ -78,6 +89,10 @@ impl Default for TelemetryConfig {
             metrics_address: Some("127.0.0.1:8888".to_string()),
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
+            logs: crate::telemetry::logs::LogSettings::default(),
+            resource: crate::telemetry::resource::ResourceSettings::default(),
+            periodic_readers: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -268,6 +283,9 @@ impl Config {
             Some(error) => Err(error),
             None => {
                 config.warnings = config.component_warnings();
+                config
+                    .warnings
+                    .extend(config.service.telemetry.warnings.iter().cloned());
                 Ok(config)
             }
         }

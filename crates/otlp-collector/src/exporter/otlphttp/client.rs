@@ -19,14 +19,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What came back.
-pub(super) struct Answer {
-    pub(super) status: http::StatusCode,
-    pub(super) headers: http::HeaderMap,
-    pub(super) body: Bytes,
+pub(crate) struct Answer {
+    pub(crate) status: http::StatusCode,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 /// A pooled HTTP(S) client with the exporter's TLS settings and timeout.
-pub(super) struct HttpClient {
+pub(crate) struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
@@ -34,7 +34,7 @@ pub(super) struct HttpClient {
 impl HttpClient {
     /// A client verifying servers against `tls.ca_file` (the system's roots without it), presenting
     /// `tls.cert_file`/`tls.key_file` when a server asks for a client certificate.
-    pub(super) fn new(
+    pub(crate) fn new(
         tls: &ClientTlsSettings,
         connections: &HttpConnections,
         timeout: Duration,
@@ -121,7 +121,7 @@ impl HttpClient {
     }
 
     /// POSTs `body` to `url` with `headers`, within the timeout.
-    pub(super) async fn post(
+    pub(crate) async fn post(
         &self,
         url: &http::Uri,
         headers: &http::HeaderMap,

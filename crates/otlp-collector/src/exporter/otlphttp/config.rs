@@ -107,11 +107,11 @@ fn refuse_proxy_url<'de, D: serde::Deserializer<'de>>(_: D) -> Result<de::Refuse
 
 /// How the client keeps its connections, from the config's `confighttp` keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct HttpConnections {
-    pub(super) idle_timeout: Option<Duration>,
-    pub(super) max_idle_per_host: Option<usize>,
-    pub(super) http2_ping_interval: Option<Duration>,
-    pub(super) http2_ping_timeout: Option<Duration>,
+pub(crate) struct HttpConnections {
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_idle_per_host: Option<usize>,
+    pub(crate) http2_ping_interval: Option<Duration>,
+    pub(crate) http2_ping_timeout: Option<Duration>,
 }
 
 impl OtlpHttpExporterConfig {

@@ -2,8 +2,8 @@
 //! specification's rules for which answers are retried. A batch is encoded and compressed once; every retry
 //! sends the same body.
 
-mod client;
-mod config;
+pub(crate) mod client;
+pub(crate) mod config;
 
 use client::HttpClient;
 pub use config::{HttpEncoding, OtlpHttpExporterConfig};

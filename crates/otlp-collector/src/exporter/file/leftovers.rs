@@ -85,9 +85,18 @@ fn writer_of_unfinished(name: &str) -> Option<u32> {
     stem.rsplit_once('-')?.1.parse().ok()
 }
 
-/// Whether process `pid` runs, where `/proc` can tell; elsewhere every writer counts as gone.
+/// Whether process `pid` runs, where `/proc` can tell; elsewhere every writer counts as gone. A killed collector
+/// whose parent has not reaped it yet (a zombie, state `Z`, or dying, `X`) is gone: a supervisor restarting it at
+/// once would otherwise find its files still claimed.
 fn is_running(pid: u32) -> bool {
-    Path::new("/proc").is_dir() && Path::new(&format!("/proc/{pid}")).exists()
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) state ...`; comm may hold spaces and parentheses, so the state follows the last `)`.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, Some("Z" | "X" | "x"))
 }
 
 #[cfg(test)]
@@ -95,6 +104,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn names_the_files_of_writers_that_are_gone() {
         let root = tempfile::tempdir().unwrap();
         let hour = root.path().join("traces/date=2026-12-06/hour=09");
@@ -145,6 +155,23 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_zombie_writer_is_gone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Not reaped yet: the process has exited, and /proc still lists it, as `Z`.
+        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!is_running(pid));
+        child.wait().unwrap();
+        assert!(!is_running(pid));
+        assert!(is_running(std::process::id()));
     }
 
     #[test]

@@ -202,7 +202,8 @@ mod tests {
     #[test]
     fn refuses_bombs_and_garbage() {
         let bomb = compress(Compression::Gzip, &vec![0; 10 << 20]).unwrap();
-        assert!(bomb.len() < 100_000);
+        // A bomb: it inflates at least 50 times (about 100 times at level 1 with zlib-rs).
+        assert!(bomb.len() * 50 < 10 << 20, "{} bytes", bomb.len());
         assert!(matches!(
             decompress(Compression::Gzip, &bomb, 1 << 20),
             Err(DecompressError::TooLarge)

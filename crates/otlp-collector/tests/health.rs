@@ -98,13 +98,7 @@ service:
     // Readiness follows the collector: not ready once it starts draining.
     let telemetry = harness.collector.telemetry().clone();
     assert!(telemetry.is_ready());
-    assert!(
-        harness
-            .collector
-            .shutdown(Duration::from_secs(5))
-            .await
-            .is_clean()
-    );
+    harness.shut_down_cleanly().await;
     assert!(!telemetry.is_ready());
 }
 
@@ -152,6 +146,15 @@ async fn get(url: &str) -> Answer {
     }
 }
 
+/// The port the `health_check` extension of `harness` listens on.
+fn health_port(harness: &TestCollector) -> u16 {
+    harness
+        .collector
+        .extension_addr("health_check")
+        .unwrap()
+        .port()
+}
+
 /// GETs `path` over HTTPS from the health check at `port`, trusting the test CA in `pki` and presenting the client
 /// certificate `identity` (`client`, `stranger`) if given; an error when the connection or handshake fails.
 async fn https_get(
@@ -161,30 +164,8 @@ async fn https_get(
     identity: Option<&str>,
 ) -> Result<Answer, String> {
     use http_body_util::BodyExt;
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(pki.join("ca.pem")).unwrap())
-        .unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots);
-    let tls = match identity {
-        Some(name) => {
-            let chain = CertificateDer::pem_file_iter(pki.join(format!("{name}.pem")))
-                .unwrap()
-                .collect::<Result<Vec<_>, _>>()
-                .unwrap();
-            let key = PrivateKeyDer::from_pem_file(pki.join(format!("{name}-key.pem"))).unwrap();
-            builder.with_client_auth_cert(chain, key).unwrap()
-        }
-        None => builder.with_no_client_auth(),
-    };
+    let tls = common::pki::client_tls(pki, identity);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_only()
@@ -228,11 +209,7 @@ async fn health_check_serves_https_with_the_receivers_tls_settings() {
         "debug:",
     ))
     .await;
-    let port = harness
-        .collector
-        .extension_addr("health_check")
-        .unwrap()
-        .port();
+    let port = health_port(&harness);
 
     let answer = https_get(port, "/health/status", pki.path(), None)
         .await
@@ -260,13 +237,7 @@ async fn health_check_serves_https_with_the_receivers_tls_settings() {
             .status,
         200
     );
-    assert!(
-        harness
-            .collector
-            .shutdown(Duration::from_secs(5))
-            .await
-            .is_clean()
-    );
+    harness.shut_down_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,11 +253,7 @@ async fn health_check_with_client_ca_requires_a_client_certificate() {
         "debug:",
     ))
     .await;
-    let port = harness
-        .collector
-        .extension_addr("health_check")
-        .unwrap()
-        .port();
+    let port = health_port(&harness);
 
     assert_eq!(
         https_get(port, "/", pki.path(), Some("client"))

@@ -153,6 +153,20 @@ async fn recover_through(
     )
 }
 
+/// Starts a forwarder on `storage` once more and checks that it found nothing to send.
+async fn assert_nothing_left(storage: &Path) {
+    let again = TestCollector::start(&forwarder(free_port(), storage)).await;
+    let telemetry = again.collector.telemetry().clone();
+    assert!(
+        again
+            .collector
+            .shutdown(Duration::from_secs(5))
+            .await
+            .is_clean()
+    );
+    assert_eq!(telemetry.total("otelcol_exporter_queue_recovered_spans"), 0);
+}
+
 fn truncated_bytes(telemetry: &Telemetry) -> u64 {
     telemetry
         .value(
@@ -180,17 +194,7 @@ async fn what_was_accepted_while_the_destination_was_down_is_delivered_after_a_r
     assert_eq!(truncated_bytes(&telemetry), 0);
 
     // Delivered means acknowledged: a third start has nothing to send, and the old segment is gone.
-    let backend_port = free_port();
-    let again = TestCollector::start(&forwarder(backend_port, storage.path())).await;
-    let telemetry = again.collector.telemetry().clone();
-    assert!(
-        again
-            .collector
-            .shutdown(Duration::from_secs(5))
-            .await
-            .is_clean()
-    );
-    assert_eq!(telemetry.total("otelcol_exporter_queue_recovered_spans"), 0);
+    assert_nothing_left(storage.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,16 +223,7 @@ async fn batches_merged_by_sending_queue_batch_stay_on_disk_until_the_merged_req
     );
 
     // Every record merged into the delivered request was acknowledged.
-    let again = TestCollector::start(&forwarder(free_port(), storage.path())).await;
-    let telemetry = again.collector.telemetry().clone();
-    assert!(
-        again
-            .collector
-            .shutdown(Duration::from_secs(5))
-            .await
-            .is_clean()
-    );
-    assert_eq!(telemetry.total("otelcol_exporter_queue_recovered_spans"), 0);
+    assert_nothing_left(storage.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,9 +12,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlp_testkit::{Generator, span_count};
 use prost::Message;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::ServerName;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,26 +78,7 @@ async fn https_post(
     identity: Option<&str>,
     request: &ExportTraceServiceRequest,
 ) -> Result<String, String> {
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(pki.join("ca.pem")).unwrap())
-        .unwrap();
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots);
-    let config = match identity {
-        Some(name) => {
-            let chain = CertificateDer::pem_file_iter(pki.join(format!("{name}.pem")))
-                .unwrap()
-                .collect::<Result<Vec<_>, _>>()
-                .unwrap();
-            let key = PrivateKeyDer::from_pem_file(pki.join(format!("{name}-key.pem"))).unwrap();
-            builder.with_client_auth_cert(chain, key).unwrap()
-        }
-        None => builder.with_no_client_auth(),
-    };
+    let config = common::pki::client_tls(pki, identity);
     let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let mut tls = TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("localhost").unwrap(), tcp)

@@ -176,6 +176,15 @@ pub use traces::{TracesEncoder, arrow_to_traces, traces_to_arrow};
 pub use otlp_model::{AnyRequest, Signal};
 pub use request::{ArrowRequest, Encoder};
 
+/// The Arrow version of the record batches this crate produces and takes (to print or compute on them without
+/// matching versions by hand).
+pub use arrow;
+/// The OTLP types this crate reads and writes, at the version it was built with, so that requests built for it
+/// need no separately pinned dependency.
+pub use opentelemetry_proto;
+/// The Parquet version of the flat files' writer and reader (for a `RowFilter` or writer properties of your own).
+pub use parquet;
+
 use std::collections::HashMap;
 
 use arrow::datatypes::Schema;
@@ -248,3 +257,8 @@ pub(crate) fn check_schema(signal: Signal, schema: &Schema) -> Result<(), Error>
         ))),
     }
 }
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -148,3 +148,8 @@ pub use trigger::{Carrier, EventSource, InvocationEvent, TriggerContext, Trigger
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -65,3 +65,8 @@ pub use builder::{
 };
 pub use error::{Error, Result};
 pub use pool::{MAX_THREAD_CACHE, OwnedPooled, Pool, PoolStats, Pooled};
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

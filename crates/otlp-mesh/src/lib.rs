@@ -101,3 +101,8 @@ pub use peer::PeerIdentity;
 pub use resource::MeshResourceDetector;
 pub use w3c::{BaggagePropagator, RANDOM_TRACE_ID, TraceStatePolicy, W3cTraceContextPropagator};
 pub use xray::XRayPropagator;
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -96,6 +96,9 @@ pub use transform::{
 };
 pub use value::{Object, Value, key_value, string_value};
 
+/// The OTLP types statements run on (spans, log records, data points), at the version this crate was built with.
+pub use opentelemetry_proto;
+
 // The README's examples run as doctests too.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

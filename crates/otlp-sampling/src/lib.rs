@@ -79,3 +79,11 @@ pub mod shed;
 pub mod tail;
 
 pub use error::{Error, Result};
+
+/// The OTLP types the samplers take (spans, requests), at the version this crate was built with.
+pub use opentelemetry_proto;
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -4,7 +4,8 @@
 //! // Hex ids: vector code where the CPU has it (AVX-512, AVX2, NEON), the same answers everywhere.
 //! let trace_id = hex::decode_trace_id(b"4bf92f3577b34da6a3ce929d0e0e4736")?;
 //! assert_eq!(&hex::encode_trace_id(&trace_id), b"4bf92f3577b34da6a3ce929d0e0e4736");
-//! assert!(hex::decode_span_id(b"00f067aa0ba9o2b7").is_err()); // 'o' at index 10
+//! let error = hex::decode_span_id(b"00f067aa0ba9o2b7").unwrap_err();
+//! assert_eq!(error.to_string(), "invalid hex digit 0x6f at index 12");
 //!
 //! // Consistent-probability decisions for a column of ids: a 25% sampler's threshold is
 //! // 0xc0000000000000, and an id is kept when its last 7 bytes (big-endian) reach it.
@@ -67,3 +68,8 @@ pub mod threshold;
 pub mod utf8;
 
 pub use error::{Error, Result};
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -275,7 +275,30 @@ impl<'a> TransformContext<'a> {
         }
     }
 
-    /// A span context.
+    /// A span context. A span on its own, outside any request, runs under an empty resource and scope:
+    ///
+    /// ```
+    /// use otlp_ottl::opentelemetry_proto::tonic::trace::v1::Span;
+    /// use otlp_ottl::{ContextKind, ResourceParts, ScopeParts, TransformContext, parse_statement};
+    ///
+    /// let statement = parse_statement(
+    ///     ContextKind::Span,
+    ///     r#"set(attributes["http.route"], "/cart") where name == "GET /cart""#,
+    /// )?;
+    /// let mut span = Span { name: "GET /cart".into(), ..Default::default() };
+    /// let (mut resource, mut scope) = (None, None);
+    /// let (mut resource_schema, mut scope_schema) = (String::new(), String::new());
+    /// let mut cache = Vec::new();
+    /// let mut context = TransformContext::for_span(
+    ///     ResourceParts { resource: &mut resource, schema_url: &mut resource_schema },
+    ///     ScopeParts { scope: &mut scope, schema_url: &mut scope_schema },
+    ///     &mut span,
+    ///     &mut cache,
+    /// );
+    /// assert!(statement.execute(&mut context)?, "the condition held");
+    /// assert_eq!(span.attributes[0].key, "http.route");
+    /// # Ok::<(), otlp_ottl::Error>(())
+    /// ```
     pub fn for_span(
         resource: ResourceParts<'a>,
         scope: ScopeParts<'a>,

@@ -39,8 +39,10 @@
 //! The pipeline: receivers (`otlp` over gRPC and HTTP, `arrow_flight`) hand each request to the pipelines of its
 //! signal; processors (`memory_limiter`, `batch`, `tail_sampling`, `probabilistic_sampler`) pass it on; the
 //! exporters' bounded sending queues (`otlp`, `otlphttp`, `arrow_flight`, `file` as JSON, protobuf or Arrow IPC,
-//! `debug`, and `loadbalancing`, which routes by trace id over several backends) deliver it with retries. Each component type is a folder under [`receiver`], [`processor`],
-//! [`exporter`] or [`extension`] that registers a factory ([`component`]); a program embedding the collector
+//! `debug`, and `loadbalancing`, which routes by trace id over several backends) deliver it with retries;
+//! connectors (`forward`, `routing`) hand what one pipeline exports to others. Each component type is a folder
+//! under [`receiver`], [`processor`], [`exporter`], [`connector`] or [`extension`] that registers a factory
+//! ([`component`]); a program embedding the collector
 //! registers its own the same way. When any stage is full the client is told to retry (gRPC
 //! `RESOURCE_EXHAUSTED`/`UNAVAILABLE` with `RetryInfo`, HTTP 429/503 with `Retry-After`) instead of the
 //! collector buffering without bound, and every item accepted is exported, still queued, or counted as dropped
@@ -57,6 +59,7 @@ mod batch;
 pub mod component;
 mod compression;
 pub mod config;
+pub mod connector;
 mod de;
 mod error;
 pub mod exporter;

@@ -3,10 +3,11 @@
 use crate::admin::AdminServer;
 use crate::auth::Authenticators;
 use crate::component::{
-    ExporterContext, ExtensionContext, ProcessorContext, ReceiverContext, RunningExtension,
-    SharedState, StorageDirectory,
+    ConnectorContext, ExporterContext, ExtensionContext, ProcessorContext, ReceiverContext,
+    RunningExtension, SharedState, StorageDirectory,
 };
-use crate::config::{ComponentId, Config, PipelineId};
+use crate::config::{ComponentId, Config, PipelineConfig, PipelineId, connectors};
+use crate::connector::{ConnectorsThenExporters, Targets};
 use crate::exporter::{Exporter, ExporterFanout, ExporterHandle};
 use crate::pipeline::{Consumer, Refusal};
 use crate::receiver::{Ingest, RunningReceiver};
@@ -37,7 +38,10 @@ pub struct RunningCollector {
     embedded: Arc<Ingest>,
     embedded_counters: OnceLock<ReceiverCounters>,
     receivers: Vec<ServingReceiver>,
+    /// In the order data flows: a pipeline after a connector comes after the pipelines feeding it.
     pipelines: Vec<(PipelineId, Arc<dyn Consumer>)>,
+    /// How many pipelines the longest chain of connectors puts before each pipeline.
+    depths: BTreeMap<PipelineId, usize>,
     exporters: Vec<Arc<ExporterHandle>>,
     extensions: Vec<(ComponentId, Box<dyn RunningExtension>)>,
     telemetry_server: Option<AdminServer>,
@@ -171,6 +175,84 @@ fn authenticators_of(config: &Config) -> Result<Authenticators, Error> {
     Ok(authenticators)
 }
 
+/// The connectors `pipeline` exports to, each joined to the pipelines it hands to (already built, in `built`);
+/// one connector per id and pair of signals, shared by every pipeline feeding it, as in otelcol.
+fn connectors_of(
+    config: &Config,
+    (pipeline_id, pipeline): (&PipelineId, &PipelineConfig),
+    links: &[connectors::Link],
+    built: &[(PipelineId, Arc<dyn Consumer>)],
+    telemetry: &Telemetry,
+    connectors: &mut BTreeMap<(ComponentId, Signal, Signal), Arc<dyn Consumer>>,
+) -> Result<Vec<Arc<dyn Consumer>>, Error> {
+    let mut out = Vec::new();
+    for id in &pipeline.exporters {
+        let Some(settings) = config.connectors.get(id) else {
+            continue;
+        };
+        let factory = config
+            .components()
+            .connector(id.kind())
+            .ok_or_else(|| unknown_type("connectors", id))?;
+        for &(from, to) in factory.pairs() {
+            if from != pipeline_id.signal {
+                continue;
+            }
+            let key = (id.clone(), from, to);
+            if let Some(connector) = connectors.get(&key) {
+                out.push(Arc::clone(connector));
+                continue;
+            }
+            let targets: Vec<(PipelineId, Arc<dyn Consumer>)> = links
+                .iter()
+                .filter(|link| {
+                    &link.from == pipeline_id && &link.connector == id && link.to.signal == to
+                })
+                .filter_map(|link| {
+                    built
+                        .iter()
+                        .find(|(built_id, _)| built_id == &link.to)
+                        .cloned()
+                })
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let name = id.to_string();
+            let context = ConnectorContext {
+                id: &name,
+                from,
+                to,
+                telemetry,
+            };
+            let connector = factory
+                .build(settings, context, Targets::new(targets))
+                .map_err(|message| start_error("connectors", id, message))?;
+            connectors.insert(key, Arc::clone(&connector));
+            out.push(connector);
+        }
+    }
+    Ok(out)
+}
+
+/// `pipelines` grouped by their depth (see [`RunningCollector::stages`]).
+fn stages<'a>(
+    pipelines: &'a [(PipelineId, Arc<dyn Consumer>)],
+    depths: &BTreeMap<PipelineId, usize>,
+) -> Vec<Vec<&'a Arc<dyn Consumer>>> {
+    let mut stages: Vec<Vec<&Arc<dyn Consumer>>> = Vec::new();
+    for (id, pipeline) in pipelines {
+        let depth = depths.get(id).copied().unwrap_or(0);
+        if stages.len() <= depth {
+            stages.resize_with(depth + 1, Vec::new);
+        }
+        if let Some(stage) = stages.get_mut(depth) {
+            stage.push(pipeline);
+        }
+    }
+    stages
+}
+
 impl Collector {
     /// A collector for `config`.
     pub fn new(config: Config) -> Self {
@@ -272,16 +354,41 @@ impl Collector {
                 }
             }
         }
-        // Pipelines, built back to front.
+        // Pipelines, each built back to front, those after connectors before those that feed them.
+        let links = connectors::links(&config);
+        let depths = connectors::depths(&config, &links).ok_or_else(|| Error::Start {
+            component: "service.pipelines".to_string(),
+            message: "pipelines joined by connectors form a cycle".to_string(),
+        })?;
+        let mut order: Vec<(&PipelineId, &PipelineConfig)> =
+            config.service.pipelines.iter().collect();
+        order.sort_by_key(|(id, _)| std::cmp::Reverse(depths.get(*id).copied().unwrap_or(0)));
         let shared = SharedState::default();
+        let mut built_connectors = BTreeMap::new();
         let mut pipelines: Vec<(PipelineId, Arc<dyn Consumer>)> = Vec::new();
-        for (pipeline_id, pipeline) in &config.service.pipelines {
+        for (pipeline_id, pipeline) in order {
             let fanout = pipeline
                 .exporters
                 .iter()
                 .filter_map(|id| handles.get(&(id.clone(), pipeline_id.signal)).cloned())
                 .collect();
-            let mut next: Arc<dyn Consumer> = Arc::new(ExporterFanout::new(fanout));
+            let exporters: Arc<dyn Consumer> = Arc::new(ExporterFanout::new(fanout));
+            let connectors = connectors_of(
+                &config,
+                (pipeline_id, pipeline),
+                &links,
+                &pipelines,
+                &telemetry,
+                &mut built_connectors,
+            )?;
+            let mut next: Arc<dyn Consumer> = if connectors.is_empty() {
+                exporters
+            } else {
+                Arc::new(ConnectorsThenExporters {
+                    connectors,
+                    exporters,
+                })
+            };
             for id in pipeline.processors.iter().rev() {
                 let Some(settings) = config.processors.get(id) else {
                     continue;
@@ -302,14 +409,25 @@ impl Collector {
             }
             pipelines.push((pipeline_id.clone(), next));
         }
+        // From here on in the order data flows, for draining.
+        pipelines.reverse();
 
         // Only now that nothing can fail to build do the exporters' consumers start.
         for handle in handles.values() {
             handle.start();
         }
+        // Data handed in by the embedding program enters where a receiver's would: not into pipelines that only
+        // connectors feed, which would take it twice.
         let mut by_signal: [Vec<Arc<dyn Consumer>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for (pipeline_id, consumer) in &pipelines {
-            by_signal[pipeline_id.signal.index()].push(consumer.clone());
+            let received = config.service.pipelines.get(pipeline_id).is_some_and(|p| {
+                p.receivers
+                    .iter()
+                    .any(|id| !config.connectors.contains_key(id))
+            });
+            if received {
+                by_signal[pipeline_id.signal.index()].push(consumer.clone());
+            }
         }
         let mut running = RunningCollector {
             embedded: Arc::new(Ingest::new(by_signal).with_shedding(shedding.clone(), &telemetry)),
@@ -318,6 +436,7 @@ impl Collector {
             shedding,
             receivers: Vec::new(),
             pipelines,
+            depths,
             exporters: handles.into_values().collect(),
             extensions: Vec::new(),
             telemetry_server: None,
@@ -484,13 +603,21 @@ impl RunningCollector {
             .and_then(|(_, running)| running.addr())
     }
 
+    /// The pipelines grouped by how many connectors lie before them, first the ones no connector feeds: each
+    /// group drains into the next while that still runs.
+    fn stages(&self) -> Vec<Vec<&Arc<dyn Consumer>>> {
+        stages(&self.pipelines, &self.depths)
+    }
+
     /// Sends everything the pipelines hold (batch buffers, exporter queues) to its destination now, waiting at
     /// most `timeout`, while the collector keeps running; true when everything accepted so far was delivered.
     /// A serverless host calls this before the environment freezes. Traces the tail sampler has not decided yet
     /// stay where they are.
     pub async fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        futures::future::join_all(self.pipelines.iter().map(|(_, p)| p.flush(deadline))).await;
+        for stage in self.stages() {
+            futures::future::join_all(stage.iter().map(|p| p.flush(deadline))).await;
+        }
         crate::exporter::flush_all(&self.exporters, deadline).await
     }
 
@@ -505,7 +632,9 @@ impl RunningCollector {
                 .errors
                 .extend(receiver.running.shutdown(deadline).await);
         }
-        futures::future::join_all(self.pipelines.iter().map(|(_, p)| p.shutdown(deadline))).await;
+        for stage in stages(&self.pipelines, &self.depths) {
+            futures::future::join_all(stage.iter().map(|p| p.shutdown(deadline))).await;
+        }
         crate::exporter::shutdown_all(&self.exporters, deadline).await;
         // After the exporters, so that the last push carries what the drain sent.
         self.periodic_readers.shutdown().await;

@@ -3,7 +3,9 @@
 //! "Examples"), with its statements as written there, is a valid config here; the one the README says cannot be
 //! parsed is refused with the reason.
 
-use otlp_collector::{Config, Error};
+mod common;
+
+use common::config_problems;
 
 /// A config whose pipelines run the processors `transform/<name>` of `processors` (indented as under
 /// `processors:`), one pipeline per signal.
@@ -128,18 +130,6 @@ const EXAMPLES: &str = r#"
       - set(log.severity_number, SEVERITY_NUMBER_ERROR) where IsString(log.body) and IsMatch(log.body, "\\sERROR\\s")
 "#;
 
-fn problems(yaml: &str) -> Vec<(String, String)> {
-    match Config::from_yaml(yaml) {
-        Ok(_) => Vec::new(),
-        Err(error @ (Error::Config { .. } | Error::Problems(_))) => error
-            .config_problems()
-            .into_iter()
-            .map(|p| (p.path, p.message))
-            .collect(),
-        Err(other) => panic!("expected a config or its problems, got {other:?}"),
-    }
-}
-
 #[test]
 fn the_basic_and_advanced_configs_and_inference_examples_are_valid() {
     let yaml = config(
@@ -154,7 +144,7 @@ fn the_basic_and_advanced_configs_and_inference_examples_are_valid() {
         ],
         &["transform/basic", "transform/advanced"],
     );
-    assert_eq!(problems(&yaml), vec![]);
+    assert_eq!(config_problems(&yaml), vec![]);
 }
 
 #[test]
@@ -176,7 +166,7 @@ fn every_example_of_the_examples_section_is_valid() {
             "transform/severity",
         ],
     );
-    assert_eq!(problems(&yaml), vec![]);
+    assert_eq!(config_problems(&yaml), vec![]);
 }
 
 // README "Context inference": a metric-only function beside a `datapoint` path "cannot be parsed"; the fix
@@ -194,7 +184,7 @@ fn the_example_the_readme_says_cannot_be_parsed_is_refused_with_the_reason() {
         &["transform/mixed"],
         &[],
     );
-    let found = problems(&yaml);
+    let found = config_problems(&yaml);
     assert_eq!(found.len(), 1, "{found:?}");
     let (path, message) = &found[0];
     assert!(

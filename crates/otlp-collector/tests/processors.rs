@@ -4,15 +4,13 @@
 
 mod common;
 
-use common::{TestCollector, read_traces, spans};
+use common::{TestCollector, grpc_tracer_provider, read_traces, spans};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
-use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue as ProtoKeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlp_collector::{Config, Error};
 use prost::Message;
 use std::collections::BTreeMap;
@@ -76,19 +74,11 @@ const API_CALLS: usize = 120;
 /// An instrumented service behind a load balancer: health checks, API calls with an authorization header (some
 /// failing with 5xx), and internal spans.
 fn run_application(endpoint: String) {
-    let exporter = SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .build()
-        .unwrap();
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name("cart")
         .with_attribute(KeyValue::new("deployment.environment", "staging"))
         .build();
-    let provider = SdkTracerProvider::builder()
-        .with_resource(resource)
-        .with_batch_exporter(exporter)
-        .build();
+    let provider = grpc_tracer_provider(endpoint, resource);
     let tracer = provider.tracer("cart-http");
     for i in 0..HEALTH_CHECKS {
         let mut span = tracer.start("GET /health");

@@ -227,8 +227,12 @@ fn validate(path: &std::path::Path) -> ExitCode {
             for warning in config.warnings() {
                 eprintln!("{}: warning: {warning}", path.display());
             }
+            let connectors = match config.connectors.len() {
+                0 => String::new(),
+                n => format!("{}, ", counted(n, "connector")),
+            };
             println!(
-                "{}: valid ({}, {}, {}, {})",
+                "{}: valid ({}, {}, {}, {connectors}{})",
                 path.display(),
                 counted(config.receivers.len(), "receiver"),
                 counted(config.processors.len(), "processor"),

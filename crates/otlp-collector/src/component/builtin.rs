@@ -1,7 +1,7 @@
 //! The component types this crate ships: one registration line each.
 
 use super::{Component, Components};
-use crate::{exporter, extension, processor, receiver};
+use crate::{connector, exporter, extension, processor, receiver};
 
 impl Components {
     /// Every component type this crate ships, under otelcol's current names too: otelcol renamed some types and
@@ -25,6 +25,8 @@ impl Components {
             .with_exporter(exporter::debug::Factory)
             .with_exporter(exporter::arrow_flight::Factory)
             .with_exporter(exporter::loadbalancing::Factory)
+            .with_connector(connector::forward::Factory)
+            .with_connector(connector::routing::Factory)
             .with_extension(extension::health_check::Factory)
             .with_extension(extension::degradation::Factory)
             .with_extension(extension::bearertokenauth::Factory)

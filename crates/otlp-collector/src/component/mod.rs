@@ -1,9 +1,9 @@
-//! Components and their factories: what a receiver, processor, exporter or extension type provides to plug into
-//! the collector, and the registry that knows them.
+//! Components and their factories: what a receiver, processor, exporter, connector or extension type provides to
+//! plug into the collector, and the registry that knows them.
 //!
 //! A component type is a value implementing [`Component`] (its type name, its config type and how that config
-//! is validated) and one of [`ReceiverFactory`], [`ProcessorFactory`], [`ExporterFactory`] or
-//! [`ExtensionFactory`] (how it is built). [`Components`] is the registry a config is parsed with:
+//! is validated) and one of [`ReceiverFactory`], [`ProcessorFactory`], [`ExporterFactory`],
+//! [`ConnectorFactory`] or [`ExtensionFactory`] (how it is built). [`Components`] is the registry a config is parsed with:
 //! [`Components::builtin`] holds every type this crate ships, and a program embedding the collector adds its own
 //! with one call, without touching this crate:
 //!
@@ -289,6 +289,50 @@ pub struct ExporterContext<'a> {
     pub telemetry: &'a Telemetry,
     /// The enabled authenticator extensions, for an exporter whose `auth.authenticator` names one.
     pub authenticators: &'a Authenticators,
+}
+
+/// A connector type: an exporter of some pipelines and a receiver of others, handing what the first export to
+/// the second (otelcol's `connectors` section). The service builds one connector per id and pair of signals it
+/// joins, after the pipelines it hands to, and orders shutdowns and flushes so that those drain after the
+/// pipelines that feed them.
+pub trait ConnectorFactory: Component {
+    /// The (exported by, received by) signal pairs it can join: `forward` joins each signal to itself.
+    const PAIRS: &'static [(Signal, Signal)];
+
+    /// Checks settings that can only be judged for the signal of a pipeline that exports to it (a `routing`
+    /// table's `span` context needs traces); called for each such pipeline.
+    fn validate_for(&self, config: &Self::Config, from: Signal) -> Result<(), Invalid> {
+        let _ = (config, from);
+        Ok(())
+    }
+
+    /// The pipelines its settings name (a `routing` table's), each with the key that names it: the config
+    /// checks that each receives from the connector.
+    fn named_pipelines(&self, config: &Self::Config) -> Vec<(String, String)> {
+        let _ = config;
+        Vec::new()
+    }
+
+    /// Builds the connector that pipelines of signal `context.from` export to, handing on to `targets`: the
+    /// pipelines of signal `context.to` that list it among their receivers.
+    fn build(
+        &self,
+        config: &Self::Config,
+        context: ConnectorContext<'_>,
+        targets: crate::connector::Targets,
+    ) -> Result<Arc<dyn Consumer>, String>;
+}
+
+/// What a connector is built with.
+pub struct ConnectorContext<'a> {
+    /// The connector's id in the config (`forward/sampled`).
+    pub id: &'a str,
+    /// The signal of the pipelines that export to it.
+    pub from: Signal,
+    /// The signal of the pipelines it hands to.
+    pub to: Signal,
+    /// The self-metrics registry.
+    pub telemetry: &'a Telemetry,
 }
 
 /// An extension type: something the collector runs beside its pipelines (health check, fleet membership).

@@ -2,9 +2,9 @@
 //! factories it holds.
 
 use super::{
-    Component, ComponentConfig, ExporterContext, ExporterFactory, ExtensionContext,
-    ExtensionFactory, ProcessorContext, ProcessorFactory, ReceiverContext, ReceiverFactory,
-    RunningExtension, StorageDirectory,
+    Component, ComponentConfig, ConnectorContext, ConnectorFactory, ExporterContext,
+    ExporterFactory, ExtensionContext, ExtensionFactory, Invalid, ProcessorContext,
+    ProcessorFactory, ReceiverContext, ReceiverFactory, RunningExtension, StorageDirectory,
 };
 use crate::config::ConfigWarning;
 use crate::de::typed;
@@ -62,6 +62,23 @@ pub(crate) trait DynExporter: DynComponent {
     ) -> Result<Exporter, String>;
 }
 
+pub(crate) trait DynConnector: DynComponent {
+    fn pairs(&self) -> &'static [(Signal, Signal)];
+    fn validate_for(
+        &self,
+        path: &str,
+        config: &ComponentConfig,
+        from: Signal,
+    ) -> Vec<ConfigProblem>;
+    fn named_pipelines(&self, config: &ComponentConfig) -> Vec<(String, String)>;
+    fn build(
+        &self,
+        config: &ComponentConfig,
+        context: ConnectorContext<'_>,
+        targets: crate::connector::Targets,
+    ) -> Result<Arc<dyn Consumer>, String>;
+}
+
 pub(crate) trait DynExtension: DynComponent {
     fn start<'a>(
         &'a self,
@@ -77,6 +94,18 @@ pub(crate) trait DynExtension: DynComponent {
 
 /// A typed factory behind the erased traits.
 struct Erased<F>(F);
+
+/// A factory's verdict on settings, as problems at their paths under the component's `path`.
+fn problems_at(path: &str, verdict: Result<(), Invalid>) -> Vec<ConfigProblem> {
+    match verdict {
+        Ok(()) => Vec::new(),
+        Err(invalid) => invalid
+            .at_path(path)
+            .into_iter()
+            .map(|(path, message)| ConfigProblem { path, message })
+            .collect(),
+    }
+}
 
 impl<F: Component> Erased<F> {
     fn settings<'a>(&self, config: &'a ComponentConfig) -> Result<&'a F::Config, String> {
@@ -99,17 +128,13 @@ impl<F: Component> DynComponent for Erased<F> {
     }
 
     fn validate(&self, path: &str, config: &ComponentConfig) -> Vec<ConfigProblem> {
-        let problems = match self.settings(config) {
-            Ok(settings) => match self.0.validate(settings) {
-                Ok(()) => Vec::new(),
-                Err(invalid) => invalid.at_path(path),
-            },
-            Err(message) => vec![(path.to_string(), message)],
-        };
-        problems
-            .into_iter()
-            .map(|(path, message)| ConfigProblem { path, message })
-            .collect()
+        match self.settings(config) {
+            Ok(settings) => problems_at(path, self.0.validate(settings)),
+            Err(message) => vec![ConfigProblem {
+                path: path.to_string(),
+                message,
+            }],
+        }
     }
 
     fn warnings(&self, path: &str, config: &ComponentConfig) -> Vec<ConfigWarning> {
@@ -159,14 +184,7 @@ impl<F: ProcessorFactory> DynProcessor for Erased<F> {
         let Ok(settings) = self.settings(config) else {
             return Vec::new();
         };
-        match self.0.validate_for(settings, signal) {
-            Ok(()) => Vec::new(),
-            Err(invalid) => invalid
-                .at_path(path)
-                .into_iter()
-                .map(|(path, message)| ConfigProblem { path, message })
-                .collect(),
-        }
+        problems_at(path, self.0.validate_for(settings, signal))
     }
 
     fn build(
@@ -186,6 +204,39 @@ impl<F: ExporterFactory> DynExporter for Erased<F> {
         context: ExporterContext<'_>,
     ) -> Result<Exporter, String> {
         self.0.build(self.settings(config)?, context)
+    }
+}
+
+impl<F: ConnectorFactory> DynConnector for Erased<F> {
+    fn pairs(&self) -> &'static [(Signal, Signal)] {
+        F::PAIRS
+    }
+
+    fn validate_for(
+        &self,
+        path: &str,
+        config: &ComponentConfig,
+        from: Signal,
+    ) -> Vec<ConfigProblem> {
+        let Ok(settings) = self.settings(config) else {
+            return Vec::new();
+        };
+        problems_at(path, self.0.validate_for(settings, from))
+    }
+
+    fn named_pipelines(&self, config: &ComponentConfig) -> Vec<(String, String)> {
+        self.settings(config)
+            .map(|settings| self.0.named_pipelines(settings))
+            .unwrap_or_default()
+    }
+
+    fn build(
+        &self,
+        config: &ComponentConfig,
+        context: ConnectorContext<'_>,
+        targets: crate::connector::Targets,
+    ) -> Result<Arc<dyn Consumer>, String> {
+        self.0.build(self.settings(config)?, context, targets)
     }
 }
 
@@ -225,6 +276,7 @@ pub struct Components {
     receivers: BTreeMap<&'static str, Arc<dyn DynReceiver>>,
     processors: BTreeMap<&'static str, Arc<dyn DynProcessor>>,
     exporters: BTreeMap<&'static str, Arc<dyn DynExporter>>,
+    connectors: BTreeMap<&'static str, Arc<dyn DynConnector>>,
     extensions: BTreeMap<&'static str, Arc<dyn DynExtension>>,
     /// Other names of registered types, by section and name: otelcol renames components (`otlp` became
     /// `otlp_grpc`) and keeps the old name working, so configs written for either release must parse here.
@@ -237,6 +289,7 @@ impl fmt::Debug for Components {
             .field("receivers", &self.receivers.keys().collect::<Vec<_>>())
             .field("processors", &self.processors.keys().collect::<Vec<_>>())
             .field("exporters", &self.exporters.keys().collect::<Vec<_>>())
+            .field("connectors", &self.connectors.keys().collect::<Vec<_>>())
             .field("extensions", &self.extensions.keys().collect::<Vec<_>>())
             .field("aliases", &self.aliases)
             .finish()
@@ -264,6 +317,12 @@ impl Components {
     /// Adds an exporter type.
     pub fn with_exporter<F: ExporterFactory>(mut self, factory: F) -> Self {
         self.exporters.insert(F::TYPE, Arc::new(Erased(factory)));
+        self
+    }
+
+    /// Adds a connector type.
+    pub fn with_connector<F: ConnectorFactory>(mut self, factory: F) -> Self {
+        self.connectors.insert(F::TYPE, Arc::new(Erased(factory)));
         self
     }
 
@@ -306,6 +365,7 @@ impl Components {
             "receivers" => self.receivers.contains_key(name),
             "processors" => self.processors.contains_key(name),
             "exporters" => self.exporters.contains_key(name),
+            "connectors" => self.connectors.contains_key(name),
             _ => self.extensions.contains_key(name),
         };
         if registered {
@@ -338,6 +398,11 @@ impl Components {
         self.exporters.keys().copied().collect()
     }
 
+    /// The connector type names, sorted.
+    pub fn connector_types(&self) -> Vec<&'static str> {
+        self.connectors.keys().copied().collect()
+    }
+
     /// The extension type names, sorted.
     pub fn extension_types(&self) -> Vec<&'static str> {
         self.extensions.keys().copied().collect()
@@ -353,6 +418,10 @@ impl Components {
 
     pub(crate) fn exporter(&self, type_name: &str) -> Option<&Arc<dyn DynExporter>> {
         self.exporters.get(self.resolve("exporters", type_name))
+    }
+
+    pub(crate) fn connector(&self, type_name: &str) -> Option<&Arc<dyn DynConnector>> {
+        self.connectors.get(self.resolve("connectors", type_name))
     }
 
     pub(crate) fn extension(&self, type_name: &str) -> Option<&Arc<dyn DynExtension>> {
@@ -371,6 +440,9 @@ impl Components {
             "exporters" => self
                 .exporter(type_name)
                 .map(|f| f.as_ref() as &dyn DynComponent),
+            "connectors" => self
+                .connector(type_name)
+                .map(|f| f.as_ref() as &dyn DynComponent),
             "extensions" => self
                 .extension(type_name)
                 .map(|f| f.as_ref() as &dyn DynComponent),
@@ -384,6 +456,7 @@ impl Components {
             "receivers" => self.receiver_types(),
             "processors" => self.processor_types(),
             "exporters" => self.exporter_types(),
+            "connectors" => self.connector_types(),
             "extensions" => self.extension_types(),
             _ => Vec::new(),
         }

@@ -9,6 +9,9 @@
 //!     traces: { receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlp/backend] }
 //! ```
 //!
+//! A connector (`connectors:`, e.g. `forward`) is listed among the exporters of the pipelines that feed it and
+//! the receivers of those it feeds; pipelines joined through connectors may not form a cycle.
+//!
 //! Components are named `type` or `type/name`. `${env:VAR}` (and `${env:VAR:-default}`) is replaced by the
 //! environment variable in any string value; `$$` stands for a literal `$`. Every key is checked: an unknown
 //! component type or key is an error that names its path in the file and what is supported. All the problems of
@@ -18,6 +21,7 @@
 //! This module holds the document model and the checks that span components (references, pipelines); each
 //! component's own settings are parsed and validated by its factory, found in the [`Components`] registry.
 
+pub(crate) mod connectors;
 mod env;
 mod references;
 mod service;
@@ -117,6 +121,8 @@ pub struct Config {
     pub processors: BTreeMap<ComponentId, ComponentConfig>,
     /// Exporters by id.
     pub exporters: BTreeMap<ComponentId, ComponentConfig>,
+    /// Connectors by id: exporters of some pipelines, receivers of others.
+    pub connectors: BTreeMap<ComponentId, ComponentConfig>,
     /// Extensions by id.
     pub extensions: BTreeMap<ComponentId, ComponentConfig>,
     /// Pipelines and self-telemetry.
@@ -145,7 +151,13 @@ impl std::fmt::Display for ConfigWarning {
 }
 
 /// The component sections of a config, in the order they are parsed.
-const COMPONENT_SECTIONS: [&str; 4] = ["receivers", "processors", "exporters", "extensions"];
+const COMPONENT_SECTIONS: [&str; 5] = [
+    "receivers",
+    "processors",
+    "exporters",
+    "connectors",
+    "extensions",
+];
 
 impl Config {
     /// The embedded default config ([`DEFAULT_CONFIG_YAML`]).
@@ -224,15 +236,10 @@ impl Config {
                 other => problems.push(problem(
                     other,
                     format!(
-                        "unknown section `{other}`; supported: receivers, processors, exporters, extensions, service"
+                        "unknown section `{other}`; supported: receivers, processors, exporters, connectors, extensions, service"
                     ),
                 )),
             }
-        }
-        if let Some(connectors) = sections.remove("connectors")
-            && !is_empty(&connectors)
-        {
-            problems.push(problem("connectors", "connectors are not supported yet"));
         }
         let mut extension_references = references::references(&sections, references::Role::Storage);
         extension_references.extend(references::references(
@@ -240,15 +247,16 @@ impl Config {
             references::Role::Authenticator,
         ));
         let mut unreadable = BTreeSet::new();
-        let [receivers, processors, exporters, extensions] = COMPONENT_SECTIONS.map(|section| {
-            parse_components(
-                sections.remove(section),
-                section,
-                components,
-                &mut problems,
-                &mut unreadable,
-            )
-        });
+        let [receivers, processors, exporters, connectors, extensions] =
+            COMPONENT_SECTIONS.map(|section| {
+                parse_components(
+                    sections.remove(section),
+                    section,
+                    components,
+                    &mut problems,
+                    &mut unreadable,
+                )
+            });
         let service = match service::parse_service(sections.remove("service")) {
             Ok(service) => Some(service),
             Err(error) => {
@@ -261,6 +269,7 @@ impl Config {
             receivers,
             processors,
             exporters,
+            connectors,
             extensions,
             service: service.unwrap_or_default(),
             components: components.clone(),
@@ -353,7 +362,19 @@ impl Config {
                 (&pipeline.processors, "processors", &self.processors),
                 (&pipeline.exporters, "exporters", &self.exporters),
             ] {
-                check_references(list, defined, unreadable, &path, section, problems);
+                // A connector stands where a receiver or an exporter would.
+                let connectors = match section {
+                    "processors" => None,
+                    _ => Some(&self.connectors),
+                };
+                check_references(
+                    list,
+                    (section, defined),
+                    connectors,
+                    unreadable,
+                    &path,
+                    problems,
+                );
                 let mut seen = BTreeSet::new();
                 if let Some(twice) = list.iter().find(|component| !seen.insert(*component)) {
                     problems.push(problem(
@@ -384,12 +405,13 @@ impl Config {
         }
         check_references(
             &self.service.extensions,
-            &self.extensions,
+            ("extensions", &self.extensions),
+            None,
             unreadable,
             "service",
-            "extensions",
             problems,
         );
+        connectors::check(self, problems);
     }
 
     /// Each component's own checks, after the cross-references, so that a dangling reference is listed first.
@@ -408,16 +430,9 @@ impl Config {
             "receivers" => &self.receivers,
             "processors" => &self.processors,
             "exporters" => &self.exporters,
+            "connectors" => &self.connectors,
             _ => &self.extensions,
         }
-    }
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Mapping(m) => m.is_empty(),
-        _ => false,
     }
 }
 
@@ -428,23 +443,38 @@ fn problem(path: impl Into<String>, message: impl Into<String>) -> ConfigProblem
     }
 }
 
+/// Reports the ids of `used` (a list of `path`) defined neither in `section` nor, when given, among the
+/// connectors, which can stand for a receiver or an exporter.
 fn check_references(
     used: &[ComponentId],
-    defined: &BTreeMap<ComponentId, ComponentConfig>,
+    (section, defined): (&'static str, &BTreeMap<ComponentId, ComponentConfig>),
+    connectors: Option<&BTreeMap<ComponentId, ComponentConfig>>,
     unreadable: &BTreeSet<(&'static str, ComponentId)>,
     path: &str,
-    section: &'static str,
     problems: &mut Vec<ConfigProblem>,
 ) {
+    let sections: &[&'static str] = match connectors {
+        Some(_) => &[section, "connectors"],
+        None => &[section],
+    };
     for id in used {
-        if !defined.contains_key(id) && !unreadable.contains(&(section, id.clone())) {
+        let found = defined.contains_key(id)
+            || connectors.is_some_and(|connectors| connectors.contains_key(id))
+            || sections
+                .iter()
+                .any(|section| unreadable.contains(&(*section, id.clone())));
+        if !found {
             // A component whose settings could not be read is still defined: naming it among the others keeps
             // "none are defined" from contradicting the problem reported for its settings.
-            let mut known: Vec<String> = defined.keys().map(ToString::to_string).collect();
+            let mut known: Vec<String> = defined
+                .keys()
+                .chain(connectors.into_iter().flat_map(BTreeMap::keys))
+                .map(ToString::to_string)
+                .collect();
             known.extend(
                 unreadable
                     .iter()
-                    .filter(|(in_section, _)| *in_section == section)
+                    .filter(|(in_section, _)| sections.contains(in_section))
                     .map(|(_, id)| format!("{id} (whose settings have problems)")),
             );
             known.sort();
@@ -453,9 +483,15 @@ fn check_references(
             } else {
                 format!("defined: {}", known.join(", "))
             };
+            let defined_in = match connectors {
+                Some(connectors) if !connectors.is_empty() => {
+                    format!("`{section}` or `connectors` sections")
+                }
+                _ => format!("`{section}` section"),
+            };
             problems.push(problem(
                 format!("{path}.{section}"),
-                format!("`{id}` is not defined in the top-level `{section}` section ({known})"),
+                format!("`{id}` is not defined in the top-level {defined_in} ({known})"),
             ));
         }
     }

@@ -163,6 +163,19 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
             "sigv4auth",
             "zpages",
         ],
+        "connectors" => &[
+            "count",
+            "datadog",
+            "exceptions",
+            "failover",
+            "grafanacloud",
+            "otlpjson",
+            "roundrobin",
+            "servicegraph",
+            "signaltometrics",
+            "spanmetrics",
+            "sum",
+        ],
         _ => &[],
     }
 }
@@ -173,6 +186,7 @@ fn in_its_place(section: &str, kind: &str) -> Option<&'static str> {
     Some(match (section, kind) {
         ("exporters", "logging") => "use `debug`, which replaced it in otelcol too",
         ("extensions", "healthcheckv2") => "use `health_check`",
+        ("connectors", "roundrobin") => "use the `loadbalancing` exporter",
         ("extensions", "memory_limiter") => "use the `memory_limiter` processor",
         ("processors", "groupbytrace") => {
             "use `tail_sampling` with an `always_sample` policy: it holds each trace's spans for its \

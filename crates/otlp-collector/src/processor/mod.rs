@@ -5,7 +5,7 @@ pub mod attributes;
 pub mod batch;
 pub mod filter;
 pub mod memory_limiter;
-mod ottl;
+pub(crate) mod ottl;
 pub mod probabilistic_sampler;
 pub mod resource;
 pub mod resource_detection;

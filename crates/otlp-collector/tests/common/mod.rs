@@ -94,6 +94,39 @@ service:
     )
 }
 
+/// An SDK tracer provider with `resource`, exporting in batches over OTLP/gRPC with the real `opentelemetry-otlp`
+/// exporter to `endpoint` (`http://host:port`). Call from a blocking thread: the SDK runs its own.
+pub fn grpc_tracer_provider(
+    endpoint: String,
+    resource: opentelemetry_sdk::Resource,
+) -> opentelemetry_sdk::trace::SdkTracerProvider {
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .unwrap();
+    opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// The problems `Config::from_yaml` reports for `yaml`, as (path, message); none when it is valid.
+pub fn config_problems(yaml: &str) -> Vec<(String, String)> {
+    match Config::from_yaml(yaml) {
+        Ok(_) => Vec::new(),
+        Err(
+            error @ (otlp_collector::Error::Config { .. } | otlp_collector::Error::Problems(_)),
+        ) => error
+            .config_problems()
+            .into_iter()
+            .map(|p| (p.path, p.message))
+            .collect(),
+        Err(other) => panic!("expected a config or its problems, got {other:?}"),
+    }
+}
+
 /// Reads a file exporter's output in either format.
 pub fn read_requests<T: Message + Default + DeserializeOwned>(path: &Path, json: bool) -> Vec<T> {
     let bytes = std::fs::read(path).unwrap_or_default();

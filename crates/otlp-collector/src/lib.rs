@@ -40,7 +40,7 @@
 //! signal; processors (`memory_limiter`, `batch`, `tail_sampling`, `probabilistic_sampler`) pass it on; the
 //! exporters' bounded sending queues (`otlp`, `otlphttp`, `arrow_flight`, `file` as JSON, protobuf or Arrow IPC,
 //! `debug`, and `loadbalancing`, which routes by trace id over several backends) deliver it with retries;
-//! connectors (`forward`, `routing`) hand what one pipeline exports to others. Each component type is a folder
+//! connectors (`forward`, `routing`, `count`) hand what one pipeline exports, or counts of it, to others. Each component type is a folder
 //! under [`receiver`], [`processor`], [`exporter`], [`connector`] or [`extension`] that registers a factory
 //! ([`component`]); a program embedding the collector
 //! registers its own the same way. When any stage is full the client is told to retry (gRPC

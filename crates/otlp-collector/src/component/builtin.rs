@@ -25,6 +25,7 @@ impl Components {
             .with_exporter(exporter::debug::Factory)
             .with_exporter(exporter::arrow_flight::Factory)
             .with_exporter(exporter::loadbalancing::Factory)
+            .with_connector(connector::count::Factory)
             .with_connector(connector::forward::Factory)
             .with_connector(connector::routing::Factory)
             .with_extension(extension::health_check::Factory)

@@ -164,7 +164,6 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
             "zpages",
         ],
         "connectors" => &[
-            "count",
             "datadog",
             "exceptions",
             "failover",

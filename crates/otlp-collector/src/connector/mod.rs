@@ -7,6 +7,7 @@
 //! offered again, they receive it twice. The service builds the receiving pipelines first and shuts pipelines
 //! down in the order data flows, so a connector has somewhere to hand what the pipelines before it drain.
 
+pub mod count;
 pub mod forward;
 pub mod routing;
 
@@ -81,7 +82,7 @@ impl Targets {
             let copy = if i == last {
                 batch.take()
             } else {
-                batch.clone()
+                batch.as_ref().map(Batch::share)
             };
             let Some(copy) = copy else { break };
             pipeline.consume(copy).await?;
@@ -100,7 +101,8 @@ impl Targets {
 /// The end of a pipeline that exports to connectors: each batch goes to the connectors, in the order the
 /// pipeline lists them, then to the exporters. Connectors go first because a refusal there hands the batch
 /// back before any exporter queued it; a refusal by the exporters after a connector took its copy is answered
-/// upstream like a second pipeline's refusal at a receiver.
+/// upstream like a second pipeline's refusal at a receiver. A connector that took the batch and failed with it
+/// (and counted it) is answered upstream once the others and the exporters have theirs.
 pub(crate) struct ConnectorsThenExporters {
     pub(crate) connectors: Vec<Arc<dyn Consumer>>,
     pub(crate) exporters: Arc<dyn Consumer>,
@@ -109,10 +111,28 @@ pub(crate) struct ConnectorsThenExporters {
 impl Consumer for ConnectorsThenExporters {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
+            // A connector that took its copy and failed with it (it accounted for it) does not keep the batch
+            // from the others: they still get theirs, and its refusal is the answer once they have.
+            let mut failed = None;
             for connector in &self.connectors {
-                connector.consume(batch.clone()).await?;
+                match connector.consume(batch.share()).await {
+                    Ok(()) => {}
+                    Err(Refused {
+                        batch: Some(_),
+                        refusal,
+                    }) => {
+                        return Err(Refused::returning(refusal, batch));
+                    }
+                    Err(refused) => {
+                        failed.get_or_insert(refused);
+                    }
+                }
             }
-            self.exporters.consume(batch).await
+            let exported = self.exporters.consume(batch).await;
+            match failed {
+                Some(refused) if exported.is_ok() => Err(refused),
+                _ => exported,
+            }
         })
     }
 

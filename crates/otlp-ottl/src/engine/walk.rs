@@ -209,9 +209,28 @@ fn for_each_point_with_siblings(
     outcome
 }
 
-/// Visits the data points of `metric` with the metric alongside: the points leave the metric
-/// while they are visited and are put back afterwards (also on error).
-pub(crate) fn for_each_point(
+/// Visits the data points of `metric` with the metric alongside, as a data point context
+/// ([`TransformContext::for_data_point`](crate::TransformContext::for_data_point)) needs them: the points leave the metric while they are
+/// visited and are put back afterwards (also on error).
+///
+/// ```
+/// use otlp_ottl::opentelemetry_proto::tonic::metrics::v1::{Gauge, Metric, NumberDataPoint, metric::Data};
+/// use otlp_ottl::{DataPointMut, for_each_point};
+///
+/// let mut metric = Metric {
+///     data: Some(Data::Gauge(Gauge { data_points: vec![NumberDataPoint::default(); 3] })),
+///     ..Default::default()
+/// };
+/// let mut seen = 0;
+/// for_each_point(&mut metric, |_, point| {
+///     assert!(matches!(point, DataPointMut::Number(_)));
+///     seen += 1;
+///     Ok(())
+/// })?;
+/// assert_eq!(seen, 3);
+/// # Ok::<(), otlp_ottl::Error>(())
+/// ```
+pub fn for_each_point(
     metric: &mut Metric,
     mut f: impl FnMut(&mut Metric, DataPointMut<'_>) -> Result<()>,
 ) -> Result<()> {

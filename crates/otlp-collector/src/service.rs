@@ -384,7 +384,7 @@ impl Collector {
             let mut next: Arc<dyn Consumer> = if connectors.is_empty() {
                 exporters
             } else {
-                Arc::new(ConnectorsThenExporters {
+                crate::connector::stage(ConnectorsThenExporters {
                     connectors,
                     exporters,
                 })

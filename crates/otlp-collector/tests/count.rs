@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    TestCollector, config_problems, grpc_tracer_provider, read_metrics, read_traces, spans,
+    TestCollector, config_problems, grpc_tracer_provider, int_attribute, read_metrics, read_traces,
+    spans, string_attribute,
 };
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
@@ -165,26 +166,6 @@ service:
     metrics: { level: none }
 "#;
 
-fn string(key: &str, value: &str) -> ProtoKeyValue {
-    ProtoKeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-fn int(key: &str, value: i64) -> ProtoKeyValue {
-    ProtoKeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value)),
-        }),
-        ..Default::default()
-    }
-}
-
 /// Records of severity number `severity` with `attributes`.
 fn records(severity: &[(i32, Vec<ProtoKeyValue>)]) -> Vec<LogRecord> {
     severity
@@ -212,14 +193,20 @@ async fn custom_counts_follow_their_conditions_and_split_by_attributes_from_reco
             // `env` on the resource; one record says otherwise on itself.
             ResourceLogs {
                 resource: Some(Resource {
-                    attributes: vec![string("env", "prod")],
+                    attributes: vec![string_attribute("env", "prod")],
                     ..Default::default()
                 }),
                 scope_logs: vec![ScopeLogs {
                     log_records: records(&[
-                        (ERROR, vec![int("code", 500)]),
-                        (ERROR, vec![string("env", "canary"), int("code", 503)]),
-                        (INFO, vec![int("code", 200)]),
+                        (ERROR, vec![int_attribute("code", 500)]),
+                        (
+                            ERROR,
+                            vec![
+                                string_attribute("env", "canary"),
+                                int_attribute("code", 503),
+                            ],
+                        ),
+                        (INFO, vec![int_attribute("code", 200)]),
                     ]),
                     ..Default::default()
                 }],

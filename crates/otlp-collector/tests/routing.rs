@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    TestCollector, config_problems, grpc_tracer_provider, read_logs, read_metrics, read_traces,
-    scrape,
+    TestCollector, config_problems, grpc_tracer_provider, int_attribute, read_logs, read_metrics,
+    read_traces, scrape,
 };
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
@@ -79,7 +79,7 @@ fn run_tenant(endpoint: String, tenant: &'static str) {
     provider.shutdown().unwrap();
 }
 
-fn string_attribute(attributes: &[ProtoKeyValue], key: &str) -> Option<String> {
+fn string_value_of(attributes: &[ProtoKeyValue], key: &str) -> Option<String> {
     attributes
         .iter()
         .find(|kv| kv.key == key)
@@ -101,7 +101,7 @@ fn placed(
             let tenant = rs
                 .resource
                 .as_ref()
-                .and_then(|r| string_attribute(&r.attributes, "tenant"))
+                .and_then(|r| string_value_of(&r.attributes, "tenant"))
                 .unwrap_or_default();
             rs.scope_spans.iter().flat_map(move |ss| {
                 let scope = ss
@@ -230,16 +230,6 @@ service:
     metrics: { address: "127.0.0.1:0" }
 "#;
 
-fn int(key: &str, value: i64) -> ProtoKeyValue {
-    ProtoKeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value)),
-        }),
-        ..Default::default()
-    }
-}
-
 /// Log records with `bytes` set to each value, or missing where `None`; the body says which.
 fn logs(bytes: &[Option<i64>]) -> ExportLogsServiceRequest {
     let records = bytes
@@ -249,7 +239,7 @@ fn logs(bytes: &[Option<i64>]) -> ExportLogsServiceRequest {
             body: Some(AnyValue {
                 value: Some(any_value::Value::StringValue(format!("record {i}"))),
             }),
-            attributes: bytes.iter().map(|b| int("bytes", *b)).collect(),
+            attributes: bytes.iter().map(|b| int_attribute("bytes", *b)).collect(),
             ..Default::default()
         })
         .collect();

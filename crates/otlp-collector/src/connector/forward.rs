@@ -2,14 +2,13 @@
 //! receive from it. otelcol's way to share a receiver's data between pipelines with different processors, or
 //! to join several pipelines into one.
 
-use super::Targets;
+use super::{Connect, Targets};
 use crate::Batch;
 use crate::Signal;
 use crate::component::{Component, ConnectorContext, ConnectorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refused};
 use serde::Deserialize;
 use std::sync::Arc;
-use tokio::time::Instant;
 
 /// The `forward` connector type.
 pub struct Factory;
@@ -33,7 +32,7 @@ impl ConnectorFactory for Factory {
         _context: ConnectorContext<'_>,
         targets: Targets,
     ) -> Result<Arc<dyn Consumer>, String> {
-        Ok(Arc::new(Forward { targets }))
+        Ok(super::stage(Forward { targets }))
     }
 }
 
@@ -41,22 +40,12 @@ struct Forward {
     targets: Targets,
 }
 
-impl Consumer for Forward {
+impl Connect for Forward {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(self.targets.consume(batch))
     }
 
     fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
         Box::pin(self.targets.ready(items))
-    }
-
-    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        // The receiving pipelines are flushed by the service once every pipeline feeding them has been.
-        Box::pin(async {})
-    }
-
-    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        // Likewise shut down by the service, after their feeders drained into them.
-        Box::pin(async {})
     }
 }

@@ -17,6 +17,43 @@ use crate::{Batch, Signal};
 use std::sync::Arc;
 use tokio::time::Instant;
 
+/// What a connector does with the batches the pipelines feeding it export; [`stage`] makes it the stage those
+/// pipelines end with.
+pub trait Connect: Send + Sync + 'static {
+    /// Takes a batch, as [`Consumer::consume`].
+    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>>;
+
+    /// Resolves when a batch of `items` items might be taken, as [`Consumer::ready`].
+    fn ready(&self, items: usize) -> BoxFuture<'_, ()>;
+}
+
+/// `connector` as a pipeline stage. A connector holds nothing: the pipelines it hands to are flushed and shut
+/// down by the service, after every pipeline that feeds them (which may be several), so flushing or shutting
+/// down the stage itself has nothing to do.
+pub fn stage(connector: impl Connect) -> Arc<dyn Consumer> {
+    Arc::new(Stage(connector))
+}
+
+struct Stage<C>(C);
+
+impl<C: Connect> Consumer for Stage<C> {
+    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+        self.0.consume(batch)
+    }
+
+    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
+        self.0.ready(items)
+    }
+
+    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
 /// What a connector that hands each signal on as it is joins: traces to traces, metrics to metrics, logs to logs.
 pub const SAME_SIGNAL: &[(Signal, Signal)] = &[
     (Signal::Traces, Signal::Traces),
@@ -108,7 +145,7 @@ pub(crate) struct ConnectorsThenExporters {
     pub(crate) exporters: Arc<dyn Consumer>,
 }
 
-impl Consumer for ConnectorsThenExporters {
+impl Connect for ConnectorsThenExporters {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
             // A connector that took its copy and failed with it (it accounted for it) does not keep the batch
@@ -143,15 +180,5 @@ impl Consumer for ConnectorsThenExporters {
             }
             self.exporters.ready(items).await;
         })
-    }
-
-    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        // The pipelines after the connectors are flushed by the service, after every pipeline that feeds them.
-        Box::pin(async {})
-    }
-
-    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        // As for flushes: a pipeline after a connector may have other feeders still draining into it.
-        Box::pin(async {})
     }
 }

@@ -112,6 +112,25 @@ pub fn grpc_tracer_provider(
         .build()
 }
 
+/// An integer attribute, as OTLP carries it.
+pub fn int_attribute(key: &str, value: i64) -> opentelemetry_proto::tonic::common::v1::KeyValue {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
+    otlp_ottl::key_value(
+        key,
+        AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        },
+    )
+}
+
+/// A string attribute, as OTLP carries it.
+pub fn string_attribute(
+    key: &str,
+    value: &str,
+) -> opentelemetry_proto::tonic::common::v1::KeyValue {
+    otlp_ottl::key_value(key, otlp_ottl::string_value(value))
+}
+
 /// The problems `Config::from_yaml` reports for `yaml`, as (path, message); none when it is valid.
 pub fn config_problems(yaml: &str) -> Vec<(String, String)> {
     match Config::from_yaml(yaml) {

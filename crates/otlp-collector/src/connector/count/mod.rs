@@ -9,7 +9,7 @@
 
 mod counter;
 
-use super::Targets;
+use super::{Connect, Targets};
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
 use crate::pipeline::{BoxFuture, Consumer, Refused};
 use crate::{Batch, Signal};
@@ -18,7 +18,6 @@ use otlp_ottl::{ContextKind, parse_condition};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::time::Instant;
 
 /// The `count` connector type.
 pub struct Factory;
@@ -265,7 +264,7 @@ impl ConnectorFactory for Factory {
             })?;
             definitions.push((*kind, compiled));
         }
-        Ok(Arc::new(Count {
+        Ok(super::stage(Count {
             id: context.id.to_string(),
             counts: Counts::new(definitions),
             targets,
@@ -279,7 +278,7 @@ struct Count {
     targets: Targets,
 }
 
-impl Consumer for Count {
+impl Connect for Count {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
             // Conditions run on contexts that borrow items mutably, so the counting works on a copy; the batch
@@ -303,15 +302,5 @@ impl Consumer for Count {
 
     fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
         Box::pin(self.targets.ready(items))
-    }
-
-    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        // The metrics pipelines are flushed by the service once every pipeline feeding them has been.
-        Box::pin(async {})
-    }
-
-    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        // Likewise shut down by the service, after their feeders drained into them.
-        Box::pin(async {})
     }
 }

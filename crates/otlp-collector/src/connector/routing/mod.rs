@@ -12,7 +12,7 @@
 mod encoded;
 mod split;
 
-use super::Targets;
+use super::{Connect, Targets};
 use crate::Batch;
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused};
@@ -22,7 +22,6 @@ use otlp_ottl::{Condition, ContextKind, ErrorMode, parse_condition};
 use serde::Deserialize;
 use split::{Router, Split};
 use std::sync::Arc;
-use tokio::time::Instant;
 
 /// The `routing` connector type.
 pub struct Factory;
@@ -279,7 +278,7 @@ impl ConnectorFactory for Factory {
             }
         }
         destinations.push(targets.only(&config.default_pipelines)?);
-        Ok(Arc::new(Routing {
+        Ok(super::stage(Routing {
             id: context.id.to_string(),
             router: Router::new(conditions, config.error_mode),
             destinations,
@@ -326,7 +325,7 @@ impl Routing {
     }
 }
 
-impl Consumer for Routing {
+impl Connect for Routing {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
             let signal = batch.signal();
@@ -386,16 +385,6 @@ impl Consumer for Routing {
                 destination.ready(items).await;
             }
         })
-    }
-
-    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        // The routed pipelines are flushed by the service once every pipeline feeding them has been.
-        Box::pin(async {})
-    }
-
-    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        // Likewise shut down by the service, after their feeders drained into them.
-        Box::pin(async {})
     }
 }
 

@@ -54,6 +54,31 @@ impl<C: Connect> Consumer for Stage<C> {
     }
 }
 
+/// Offers `batch` to each consumer in turn, a copy each (the last gets the batch itself). A refusal that hands
+/// its copy back is answered at once, and the consumers before it keep theirs, as the pipelines of a receiver
+/// do: offered again, they receive it twice. A consumer that took its copy and failed with it (and accounted
+/// for it) does not keep the batch from the ones after it; its refusal is the answer once they have theirs.
+async fn offer_each(consumers: &[&Arc<dyn Consumer>], batch: Batch) -> Result<(), Refused> {
+    let mut failed = None;
+    let mut batch = Some(batch);
+    for (i, consumer) in consumers.iter().enumerate() {
+        let copy = if i + 1 < consumers.len() {
+            batch.as_ref().map(Batch::share)
+        } else {
+            batch.take()
+        };
+        let Some(copy) = copy else { break };
+        match consumer.consume(copy).await {
+            Ok(()) => {}
+            Err(refused @ Refused { batch: Some(_), .. }) => return Err(refused),
+            Err(refused) => {
+                failed.get_or_insert(refused);
+            }
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
 /// What a connector that hands each signal on as it is joins: traces to traces, metrics to metrics, logs to logs.
 pub const SAME_SIGNAL: &[(Signal, Signal)] = &[
     (Signal::Traces, Signal::Traces),
@@ -108,23 +133,14 @@ impl Targets {
         self.pipelines.iter().map(|(id, _)| id)
     }
 
-    /// Offers `batch` to every pipeline, a copy each. The first refusal is the answer; when the first pipeline
-    /// refuses, nothing was taken and the batch is handed back.
+    /// Offers `batch` to every pipeline, a copy each, as [`offer_each`] does.
     pub async fn consume(&self, batch: Batch) -> Result<(), Refused> {
-        let Some(last) = self.pipelines.len().checked_sub(1) else {
-            return Ok(());
-        };
-        let mut batch = Some(batch);
-        for (i, (_, pipeline)) in self.pipelines.iter().enumerate() {
-            let copy = if i == last {
-                batch.take()
-            } else {
-                batch.as_ref().map(Batch::share)
-            };
-            let Some(copy) = copy else { break };
-            pipeline.consume(copy).await?;
-        }
-        Ok(())
+        let pipelines: Vec<&Arc<dyn Consumer>> = self
+            .pipelines
+            .iter()
+            .map(|(_, pipeline)| pipeline)
+            .collect();
+        offer_each(&pipelines, batch).await
     }
 
     /// Resolves once every pipeline might take a batch of `items` items.
@@ -138,8 +154,7 @@ impl Targets {
 /// The end of a pipeline that exports to connectors: each batch goes to the connectors, in the order the
 /// pipeline lists them, then to the exporters. Connectors go first because a refusal there hands the batch
 /// back before any exporter queued it; a refusal by the exporters after a connector took its copy is answered
-/// upstream like a second pipeline's refusal at a receiver. A connector that took the batch and failed with it
-/// (and counted it) is answered upstream once the others and the exporters have theirs.
+/// upstream like a second pipeline's refusal at a receiver ([`offer_each`]).
 pub(crate) struct ConnectorsThenExporters {
     pub(crate) connectors: Vec<Arc<dyn Consumer>>,
     pub(crate) exporters: Arc<dyn Consumer>,
@@ -148,28 +163,9 @@ pub(crate) struct ConnectorsThenExporters {
 impl Connect for ConnectorsThenExporters {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
-            // A connector that took its copy and failed with it (it accounted for it) does not keep the batch
-            // from the others: they still get theirs, and its refusal is the answer once they have.
-            let mut failed = None;
-            for connector in &self.connectors {
-                match connector.consume(batch.share()).await {
-                    Ok(()) => {}
-                    Err(Refused {
-                        batch: Some(_),
-                        refusal,
-                    }) => {
-                        return Err(Refused::returning(refusal, batch));
-                    }
-                    Err(refused) => {
-                        failed.get_or_insert(refused);
-                    }
-                }
-            }
-            let exported = self.exporters.consume(batch).await;
-            match failed {
-                Some(refused) if exported.is_ok() => Err(refused),
-                _ => exported,
-            }
+            let consumers: Vec<&Arc<dyn Consumer>> =
+                self.connectors.iter().chain([&self.exporters]).collect();
+            offer_each(&consumers, batch).await
         })
     }
 
@@ -180,5 +176,86 @@ impl Connect for ConnectorsThenExporters {
             }
             self.exporters.ready(items).await;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Refusal;
+    use crate::processor::capture::Capture;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Takes every batch, counts its items, and fails with it: a stage that accounted for what it was given.
+    #[derive(Default)]
+    struct TakesAndFails(AtomicUsize);
+
+    impl Consumer for TakesAndFails {
+        fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+            self.0.fetch_add(batch.item_count(), Ordering::Relaxed);
+            Box::pin(async {
+                Err(Refused {
+                    refusal: Refusal::permanent("rejected downstream"),
+                    batch: None,
+                })
+            })
+        }
+        fn ready(&self, _: usize) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+        fn flush(&self, _: Instant) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+        fn shutdown(&self, _: Instant) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    fn batch() -> Batch {
+        Batch::new(otlp_testkit::Generator::new(5).traces(12))
+    }
+
+    fn captured(capture: &Capture) -> usize {
+        capture.batches.lock().iter().map(Batch::item_count).sum()
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_took_its_copy_and_failed_does_not_keep_the_batch_from_the_others() {
+        let (first, last) = (Arc::new(Capture::default()), Arc::new(Capture::default()));
+        let failing = Arc::new(TakesAndFails::default());
+        let consumers: [Arc<dyn Consumer>; 3] = [first.clone(), failing.clone(), last.clone()];
+        let refused = offer_each(&consumers.iter().collect::<Vec<_>>(), batch())
+            .await
+            .unwrap_err();
+        assert!(refused.batch.is_none());
+        assert_eq!(refused.refusal.message, "rejected downstream");
+        assert_eq!(
+            (
+                captured(&first),
+                failing.0.load(Ordering::Relaxed),
+                captured(&last)
+            ),
+            (12, 12, 12)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_that_hands_the_batch_back_is_answered_at_once() {
+        let (first, full, last) = (
+            Arc::new(Capture::default()),
+            Arc::new(Capture::default()),
+            Arc::new(Capture::default()),
+        );
+        full.full_for.store(1, Ordering::Relaxed);
+        let consumers: [Arc<dyn Consumer>; 3] = [first.clone(), full.clone(), last.clone()];
+        let refused = offer_each(&consumers.iter().collect::<Vec<_>>(), batch())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.batch.map(|b| b.item_count()), Some(12));
+        // The one before keeps its copy; the one after was not offered any.
+        assert_eq!(
+            (captured(&first), captured(&full), captured(&last)),
+            (12, 0, 0)
+        );
     }
 }

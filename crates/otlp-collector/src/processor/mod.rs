@@ -15,4 +15,4 @@ pub mod transform;
 pub use ottl::OttlSettings;
 
 #[cfg(test)]
-mod capture;
+pub(crate) mod capture;

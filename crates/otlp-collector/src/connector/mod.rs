@@ -133,7 +133,9 @@ impl Targets {
         self.pipelines.iter().map(|(id, _)| id)
     }
 
-    /// Offers `batch` to every pipeline, a copy each, as [`offer_each`] does.
+    /// Offers `batch` to every pipeline, a copy each. A refusal that hands the batch back is answered at once
+    /// (the pipelines before it keep their copies); a pipeline that took its copy and failed with it is answered
+    /// once the pipelines after it have theirs.
     pub async fn consume(&self, batch: Batch) -> Result<(), Refused> {
         let pipelines: Vec<&Arc<dyn Consumer>> = self
             .pipelines
@@ -154,7 +156,7 @@ impl Targets {
 /// The end of a pipeline that exports to connectors: each batch goes to the connectors, in the order the
 /// pipeline lists them, then to the exporters. Connectors go first because a refusal there hands the batch
 /// back before any exporter queued it; a refusal by the exporters after a connector took its copy is answered
-/// upstream like a second pipeline's refusal at a receiver ([`offer_each`]).
+/// upstream like a second pipeline's refusal at a receiver (`offer_each`).
 pub(crate) struct ConnectorsThenExporters {
     pub(crate) connectors: Vec<Arc<dyn Consumer>>,
     pub(crate) exporters: Arc<dyn Consumer>,

@@ -384,7 +384,7 @@ impl Collector {
             let mut next: Arc<dyn Consumer> = if connectors.is_empty() {
                 exporters
             } else {
-                crate::connector::stage(ConnectorsThenExporters {
+                Arc::new(ConnectorsThenExporters {
                     connectors,
                     exporters,
                 })

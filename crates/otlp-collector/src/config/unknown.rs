@@ -89,6 +89,7 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
             "routing",
             "schema",
             "span",
+            "spanmetrics",
             "sumologic",
             "tail_sampling",
             "transform",
@@ -172,7 +173,6 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
             "roundrobin",
             "servicegraph",
             "signaltometrics",
-            "spanmetrics",
             "sum",
         ],
         _ => &[],
@@ -184,6 +184,10 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
 fn in_its_place(section: &str, kind: &str) -> Option<&'static str> {
     Some(match (section, kind) {
         ("exporters", "logging") => "use `debug`, which replaced it in otelcol too",
+        ("processors", "spanmetrics") => {
+            "use the `spanmetrics` connector, which replaced it in otelcol: list it among the traces pipeline's \
+             exporters and the metrics pipeline's receivers"
+        }
         ("extensions", "healthcheckv2") => "use `health_check`",
         ("connectors", "roundrobin") => "use the `loadbalancing` exporter",
         ("extensions", "memory_limiter") => "use the `memory_limiter` processor",

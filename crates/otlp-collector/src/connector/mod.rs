@@ -10,6 +10,7 @@
 pub mod count;
 pub mod forward;
 pub mod routing;
+pub mod spanmetrics;
 
 use crate::id::PipelineId;
 use crate::pipeline::{BoxFuture, Consumer, Refused};
@@ -27,9 +28,9 @@ pub trait Connect: Send + Sync + 'static {
     fn ready(&self, items: usize) -> BoxFuture<'_, ()>;
 }
 
-/// `connector` as a pipeline stage. A connector holds nothing: the pipelines it hands to are flushed and shut
-/// down by the service, after every pipeline that feeds them (which may be several), so flushing or shutting
-/// down the stage itself has nothing to do.
+/// `connector` as a pipeline stage, for a connector that holds nothing: the pipelines it hands to are flushed and
+/// shut down by the service, after every pipeline that feeds them (which may be several), so flushing or
+/// shutting down the stage itself has nothing to do.
 pub fn stage(connector: impl Connect) -> Arc<dyn Consumer> {
     Arc::new(Stage(connector))
 }
@@ -156,13 +157,15 @@ impl Targets {
 /// The end of a pipeline that exports to connectors: each batch goes to the connectors, in the order the
 /// pipeline lists them, then to the exporters. Connectors go first because a refusal there hands the batch
 /// back before any exporter queued it; a refusal by the exporters after a connector took its copy is answered
-/// upstream like a second pipeline's refusal at a receiver (`offer_each`).
+/// upstream like a second pipeline's refusal at a receiver (`offer_each`). Flushing and shutting down reach the
+/// connectors, so that one holding what it aggregated (`spanmetrics`) sends it before the pipelines it feeds,
+/// which the service flushes and shuts down after this one.
 pub(crate) struct ConnectorsThenExporters {
     pub(crate) connectors: Vec<Arc<dyn Consumer>>,
     pub(crate) exporters: Arc<dyn Consumer>,
 }
 
-impl Connect for ConnectorsThenExporters {
+impl Consumer for ConnectorsThenExporters {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
             let consumers: Vec<&Arc<dyn Consumer>> =
@@ -177,6 +180,22 @@ impl Connect for ConnectorsThenExporters {
                 connector.ready(items).await;
             }
             self.exporters.ready(items).await;
+        })
+    }
+
+    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for consumer in self.connectors.iter().chain([&self.exporters]) {
+                consumer.flush(deadline).await;
+            }
+        })
+    }
+
+    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for consumer in self.connectors.iter().chain([&self.exporters]) {
+                consumer.shutdown(deadline).await;
+            }
         })
     }
 }

@@ -1,0 +1,1232 @@
+//! What `spanmetrics` keeps between flushes: per resource, the series of its `calls`, `duration` and `events`
+//! metrics; how spans are counted into them, and how the series are written out as OTLP metrics.
+//!
+//! A series is found by a key of its dimensions' values, written into one reused buffer per span, so that a span
+//! of a known series allocates nothing; its attributes are built once, when the series is new.
+
+use super::config::{
+    Dimension, SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE, Settings, Temporality,
+};
+use super::histogram::{Buckets, Histogram};
+use foldhash::fast::RandomState;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{
+    Exemplar, ExponentialHistogram, Histogram as HistogramData, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum, exemplar, metric, number_data_point,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind, status::StatusCode};
+use prost::Message;
+use std::collections::{BTreeMap, HashMap};
+
+/// otelcol-contrib's scope name for these metrics, so that queries written against its output find ours.
+const SCOPE_NAME: &str = "spanmetricsconnector";
+const SCOPE_NAME_KEY: &str = "span.instrumentation.scope.name";
+const SCOPE_VERSION_KEY: &str = "span.instrumentation.scope.version";
+/// The attribute of the series that takes what a full metric has no room for, as the OpenTelemetry SDKs name it.
+const OVERFLOW_KEY: &str = "otel.metric.overflow";
+
+/// A series' dimensions' values, written by [`KeyWriter`].
+type Key = Vec<u8>;
+
+struct Series<V> {
+    attributes: Vec<KeyValue>,
+    /// When the series was created: its cumulative points start here.
+    start: u64,
+    value: V,
+    exemplars: Vec<Exemplar>,
+}
+
+/// The series of one metric under one resource.
+struct Family<V> {
+    series: hashbrown::HashMap<Key, Series<V>, RandomState>,
+    /// Where new series go once the metric holds its cardinality limit.
+    overflow: Option<Series<V>>,
+}
+
+impl<V> Default for Family<V> {
+    fn default() -> Self {
+        Family {
+            series: hashbrown::HashMap::default(),
+            overflow: None,
+        }
+    }
+}
+
+impl<V> Family<V> {
+    /// The series of `key`, created with `attributes()` and `value()` if new, or the overflow series when the
+    /// metric already holds `limit` series.
+    fn series(
+        &mut self,
+        key: &[u8],
+        limit: Option<usize>,
+        now: u64,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+        value: impl FnOnce() -> V,
+    ) -> &mut Series<V> {
+        let full = limit.is_some_and(|limit| self.series.len() >= limit);
+        if full && !self.series.contains_key(key) {
+            return self.overflow.get_or_insert_with(|| Series {
+                attributes: vec![otlp_ottl::key_value(
+                    OVERFLOW_KEY,
+                    AnyValue {
+                        value: Some(any_value::Value::BoolValue(true)),
+                    },
+                )],
+                start: now,
+                value: value(),
+                exemplars: Vec::new(),
+            });
+        }
+        self.series.entry_ref(key).or_insert_with(|| Series {
+            attributes: attributes(),
+            start: now,
+            value: value(),
+            exemplars: Vec::new(),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.series.is_empty() && self.overflow.is_none()
+    }
+
+    /// Every series, the overflow one last, with its key (`None` for the overflow one).
+    fn each(&mut self) -> impl Iterator<Item = (Option<&Key>, &mut Series<V>)> {
+        self.series
+            .iter_mut()
+            .map(|(key, series)| (Some(key), series))
+            .chain(self.overflow.as_mut().map(|series| (None, series)))
+    }
+}
+
+/// One resource's series.
+struct ResourceSeries {
+    attributes: Vec<KeyValue>,
+    /// When a span of this resource was last counted.
+    last_seen: u64,
+    calls: Family<u64>,
+    durations: Family<Histogram>,
+    events: Family<u64>,
+}
+
+/// Where a dimension's value is looked up, nearest first.
+struct Lookup<'a> {
+    first: &'a [KeyValue],
+    then: &'a [KeyValue],
+    last: &'a [KeyValue],
+}
+
+impl<'a> Lookup<'a> {
+    fn find(&self, key: &str) -> Option<&'a AnyValue> {
+        [self.first, self.then, self.last]
+            .into_iter()
+            .flat_map(|attributes| attributes.iter())
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.as_ref())
+    }
+}
+
+/// What a span's series are told apart by, besides the configured dimensions.
+struct SpanParts<'a> {
+    service: &'a str,
+    span: &'a Span,
+    /// The span's scope, when its name and version are dimensions.
+    scope: Option<&'a InstrumentationScope>,
+}
+
+/// The series of every metric, per resource, since the last flush (cumulative: since each series began).
+pub(super) struct Aggregator {
+    settings: Settings,
+    resources: BTreeMap<Key, ResourceSeries>,
+    /// Delta temporality: when each series was last written, so that its next point starts there.
+    delta_starts: HashMap<Key, u64, RandomState>,
+    key: Key,
+}
+
+impl Aggregator {
+    pub(super) fn new(settings: Settings) -> Self {
+        Aggregator {
+            settings,
+            resources: BTreeMap::new(),
+            delta_starts: HashMap::default(),
+            key: Key::new(),
+        }
+    }
+
+    /// Counts every span of `request` at time `now` (ns since the epoch); returns how many were not counted
+    /// because their resource has no `service.name`.
+    pub(super) fn aggregate(&mut self, request: &ExportTraceServiceRequest, now: u64) -> usize {
+        let Aggregator {
+            settings,
+            resources,
+            key,
+            ..
+        } = self;
+        let mut unnamed = 0;
+        for rs in &request.resource_spans {
+            let resource_attributes: &[KeyValue] = rs
+                .resource
+                .as_ref()
+                .map_or(&[], |r| r.attributes.as_slice());
+            let Some(service) = resource_attributes
+                .iter()
+                .find(|kv| kv.key == SERVICE_NAME)
+                .map(|kv| text(kv.value.as_ref()))
+            else {
+                unnamed += rs
+                    .scope_spans
+                    .iter()
+                    .map(|ss| ss.spans.len())
+                    .sum::<usize>();
+                continue;
+            };
+            let resource_key = resource_key(resource_attributes, &settings.resource_key_attributes);
+            let resource = resources
+                .entry(resource_key)
+                .or_insert_with(|| ResourceSeries {
+                    attributes: resource_attributes.to_vec(),
+                    last_seen: now,
+                    calls: Family::default(),
+                    durations: Family::default(),
+                    events: Family::default(),
+                });
+            resource.last_seen = now;
+            for ss in &rs.scope_spans {
+                let scope = ss.scope.as_ref().filter(|scope| {
+                    !scope.name.is_empty() && settings.include_scopes.contains(&scope.name)
+                });
+                for span in &ss.spans {
+                    let parts = SpanParts {
+                        service: &service,
+                        span,
+                        scope,
+                    };
+                    count_span(settings, resource, key, &parts, resource_attributes, now);
+                }
+            }
+        }
+        unnamed
+    }
+
+    /// The metrics of every series, with points ending at `now`, and the series reset as the temporality asks:
+    /// delta series start over empty, cumulative ones lose their exemplars, and resources expire or are evicted.
+    /// `None` when there are no series.
+    pub(super) fn take_metrics(&mut self, now: u64) -> Option<ExportMetricsServiceRequest> {
+        let Aggregator {
+            settings,
+            resources,
+            delta_starts,
+            ..
+        } = self;
+        let mut out = ExportMetricsServiceRequest::default();
+        for (resource_key, resource) in resources.iter_mut() {
+            let mut times = Times {
+                temporality: settings.temporality,
+                delta_starts,
+                resource_key,
+                now,
+            };
+            let mut metrics = Vec::new();
+            if !resource.calls.is_empty() {
+                let data_points = resource
+                    .calls
+                    .each()
+                    .map(|(key, series)| {
+                        let (start, end) = times.of(b'c', key, series.start);
+                        NumberDataPoint {
+                            attributes: series.attributes.clone(),
+                            start_time_unix_nano: start,
+                            time_unix_nano: end,
+                            exemplars: std::mem::take(&mut series.exemplars),
+                            flags: 0,
+                            value: Some(number_data_point::Value::AsInt(
+                                i64::try_from(series.value).unwrap_or(i64::MAX),
+                            )),
+                        }
+                    })
+                    .collect();
+                metrics.push(metric_of(
+                    settings,
+                    "calls",
+                    "",
+                    metric::Data::Sum(Sum {
+                        data_points,
+                        aggregation_temporality: settings.temporality.proto(),
+                        is_monotonic: true,
+                    }),
+                ));
+            }
+            if let Some(buckets) = &settings.histogram
+                && !resource.durations.is_empty()
+            {
+                let data = match buckets {
+                    Buckets::Explicit(_) => metric::Data::Histogram(HistogramData {
+                        data_points: resource
+                            .durations
+                            .each()
+                            .filter_map(|(key, series)| {
+                                let times = times.of(b'd', key, series.start);
+                                series.value.explicit_point(
+                                    times,
+                                    series.attributes.clone(),
+                                    std::mem::take(&mut series.exemplars),
+                                )
+                            })
+                            .collect(),
+                        aggregation_temporality: settings.temporality.proto(),
+                    }),
+                    Buckets::Exponential { .. } => {
+                        metric::Data::ExponentialHistogram(ExponentialHistogram {
+                            data_points: resource
+                                .durations
+                                .each()
+                                .filter_map(|(key, series)| {
+                                    let times = times.of(b'd', key, series.start);
+                                    series.value.exponential_point(
+                                        times,
+                                        series.attributes.clone(),
+                                        std::mem::take(&mut series.exemplars),
+                                    )
+                                })
+                                .collect(),
+                            aggregation_temporality: settings.temporality.proto(),
+                        })
+                    }
+                };
+                metrics.push(metric_of(settings, "duration", settings.unit.name(), data));
+            }
+            if !resource.events.is_empty() {
+                let data_points = resource
+                    .events
+                    .each()
+                    .map(|(key, series)| {
+                        let (start, end) = times.of(b'e', key, series.start);
+                        NumberDataPoint {
+                            attributes: series.attributes.clone(),
+                            start_time_unix_nano: start,
+                            time_unix_nano: end,
+                            exemplars: std::mem::take(&mut series.exemplars),
+                            flags: 0,
+                            value: Some(number_data_point::Value::AsInt(
+                                i64::try_from(series.value).unwrap_or(i64::MAX),
+                            )),
+                        }
+                    })
+                    .collect();
+                metrics.push(metric_of(
+                    settings,
+                    "events",
+                    "",
+                    metric::Data::Sum(Sum {
+                        data_points,
+                        aggregation_temporality: settings.temporality.proto(),
+                        is_monotonic: true,
+                    }),
+                ));
+            }
+            if metrics.is_empty() {
+                continue;
+            }
+            out.resource_metrics.push(ResourceMetrics {
+                resource: Some(Resource {
+                    attributes: resource.attributes.clone(),
+                    ..Default::default()
+                }),
+                scope_metrics: vec![ScopeMetrics {
+                    scope: Some(InstrumentationScope {
+                        name: SCOPE_NAME.to_string(),
+                        ..Default::default()
+                    }),
+                    metrics,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            });
+        }
+        self.reset(now);
+        (!out.resource_metrics.is_empty()).then_some(out)
+    }
+
+    /// After a flush at `now`: delta series start over; cumulative resources not seen for `metrics_expiration`
+    /// go, then the least recently seen ones beyond `resource_metrics_cache_size`.
+    fn reset(&mut self, now: u64) {
+        let settings = &self.settings;
+        match settings.temporality {
+            Temporality::Delta => {
+                self.resources.clear();
+                let excess = self
+                    .delta_starts
+                    .len()
+                    .saturating_sub(settings.delta_start_cache_size);
+                if excess > 0 {
+                    // Those written longest ago go first; their next point starts when it begins, which tells
+                    // a reader the series restarted.
+                    let mut oldest: Vec<(u64, Key)> = self
+                        .delta_starts
+                        .iter()
+                        .map(|(key, at)| (*at, key.clone()))
+                        .collect();
+                    oldest.sort_unstable();
+                    for (_, key) in oldest.into_iter().take(excess) {
+                        self.delta_starts.remove(&key);
+                    }
+                }
+            }
+            Temporality::Cumulative => {
+                if let Some(expiration) = settings.expiration {
+                    let expiration = u64::try_from(expiration.as_nanos()).unwrap_or(u64::MAX);
+                    self.resources
+                        .retain(|_, resource| now.saturating_sub(resource.last_seen) < expiration);
+                }
+                let excess = self
+                    .resources
+                    .len()
+                    .saturating_sub(settings.resource_cache_size);
+                if excess > 0 {
+                    let mut oldest: Vec<(u64, Key)> = self
+                        .resources
+                        .iter()
+                        .map(|(key, resource)| (resource.last_seen, key.clone()))
+                        .collect();
+                    oldest.sort_unstable();
+                    for (_, key) in oldest.into_iter().take(excess) {
+                        self.resources.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A point's start and end: cumulative points start when their series began; delta points where the series'
+/// previous point ended, when it is remembered.
+struct Times<'a> {
+    temporality: Temporality,
+    delta_starts: &'a mut HashMap<Key, u64, RandomState>,
+    resource_key: &'a [u8],
+    now: u64,
+}
+
+impl Times<'_> {
+    fn of(&mut self, metric: u8, key: Option<&Key>, began: u64) -> (u64, u64) {
+        if self.temporality == Temporality::Cumulative {
+            return (began, self.now);
+        }
+        let mut id = Vec::with_capacity(self.resource_key.len() + 2 + key.map_or(0, Vec::len));
+        id.extend_from_slice(self.resource_key);
+        id.push(metric);
+        match key {
+            Some(key) => {
+                id.push(1);
+                id.extend_from_slice(key);
+            }
+            None => id.push(0),
+        }
+        let start = self.delta_starts.insert(id, self.now).unwrap_or(began);
+        (start, self.now)
+    }
+}
+
+fn metric_of(settings: &Settings, name: &str, unit: &str, data: metric::Data) -> Metric {
+    Metric {
+        name: if settings.namespace.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", settings.namespace)
+        },
+        description: String::new(),
+        unit: unit.to_string(),
+        metadata: Vec::new(),
+        data: Some(data),
+    }
+}
+
+/// Counts one span into its resource's series.
+fn count_span(
+    settings: &Settings,
+    resource: &mut ResourceSeries,
+    key: &mut Key,
+    parts: &SpanParts<'_>,
+    resource_attributes: &[KeyValue],
+    now: u64,
+) {
+    let span = parts.span;
+    let duration = settings.unit.of_nanos(
+        span.end_time_unix_nano
+            .saturating_sub(span.start_time_unix_nano),
+    );
+    let lookup = Lookup {
+        first: &span.attributes,
+        then: &[],
+        last: resource_attributes,
+    };
+    let limit = settings.cardinality_limit;
+
+    key.clear();
+    write_common(key, settings, parts, &lookup, &settings.dimensions);
+    let common = key.len();
+    write_dimensions(key, &lookup, &settings.calls_dimensions);
+    let calls = resource.calls.series(
+        key,
+        limit,
+        now,
+        || attributes(settings, parts, &lookup, &[&settings.calls_dimensions]),
+        || 0,
+    );
+    calls.value += 1;
+    keep_exemplar(&mut calls.exemplars, settings.exemplars, span, duration);
+
+    if let Some(buckets) = &settings.histogram {
+        key.truncate(common);
+        write_dimensions(key, &lookup, &settings.histogram_dimensions);
+        let durations = resource.durations.series(
+            key,
+            limit,
+            now,
+            || attributes(settings, parts, &lookup, &[&settings.histogram_dimensions]),
+            || Histogram::new(buckets),
+        );
+        durations.value.record(duration);
+        keep_exemplar(&mut durations.exemplars, settings.exemplars, span, duration);
+    }
+
+    if let Some(event_dimensions) = &settings.events {
+        for event in &span.events {
+            // An event's attribute stands in for a missing span attribute before the resource's does.
+            let lookup = Lookup {
+                first: &span.attributes,
+                then: &event.attributes,
+                last: resource_attributes,
+            };
+            key.clear();
+            write_common(key, settings, parts, &lookup, &settings.dimensions);
+            write_dimensions(key, &lookup, event_dimensions);
+            let events = resource.events.series(
+                key,
+                limit,
+                now,
+                || attributes(settings, parts, &lookup, &[event_dimensions]),
+                || 0,
+            );
+            events.value += 1;
+            keep_exemplar(&mut events.exemplars, settings.exemplars, span, duration);
+        }
+    }
+}
+
+/// Attaches `span` to a point as an exemplar while the point has fewer than `max` (exemplars enabled) and the
+/// span has a trace id.
+fn keep_exemplar(kept: &mut Vec<Exemplar>, max: Option<usize>, span: &Span, duration: f64) {
+    if max.is_some_and(|max| kept.len() < max) && !span.trace_id.is_empty() {
+        kept.push(Exemplar {
+            filtered_attributes: Vec::new(),
+            time_unix_nano: span.end_time_unix_nano,
+            span_id: span.span_id.clone(),
+            trace_id: span.trace_id.clone(),
+            value: Some(exemplar::Value::AsDouble(duration)),
+        });
+    }
+}
+
+/// Writes the values of the common dimensions, the span's scope (when it is a dimension) and `dimensions`.
+fn write_common(
+    key: &mut Key,
+    settings: &Settings,
+    parts: &SpanParts<'_>,
+    lookup: &Lookup<'_>,
+    dimensions: &[Dimension],
+) {
+    let common = settings.common;
+    if common.service {
+        write_str(key, parts.service);
+    }
+    if common.span_name {
+        write_str(key, &parts.span.name);
+    }
+    if common.kind {
+        write_str(key, kind_name(parts.span.kind));
+    }
+    if common.status {
+        write_str(key, status_name(parts.span));
+    }
+    if let Some(scope) = parts.scope {
+        write_str(key, &scope.name);
+        write_str(key, &scope.version);
+    }
+    write_dimensions(key, lookup, dimensions);
+}
+
+/// Writes each dimension's value: what is found, else its default, else a mark that it is missing.
+fn write_dimensions(key: &mut Key, lookup: &Lookup<'_>, dimensions: &[Dimension]) {
+    for dimension in dimensions {
+        match (lookup.find(&dimension.name), &dimension.default) {
+            (Some(value), _) => write_value(key, value),
+            (None, Some(default)) => {
+                key.push(b's');
+                write_str(key, default);
+            }
+            (None, None) => key.push(b'-'),
+        }
+    }
+}
+
+fn write_str(key: &mut Key, text: &str) {
+    key.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    key.extend_from_slice(text.as_bytes());
+}
+
+/// A value, told apart by its type: the int 200 and the string "200" are different series, as their attributes
+/// differ.
+fn write_value(key: &mut Key, value: &AnyValue) {
+    match &value.value {
+        Some(any_value::Value::StringValue(s)) => {
+            key.push(b's');
+            write_str(key, s);
+        }
+        Some(any_value::Value::IntValue(i)) => {
+            key.push(b'i');
+            key.extend_from_slice(&i.to_le_bytes());
+        }
+        Some(any_value::Value::DoubleValue(d)) => {
+            key.push(b'd');
+            key.extend_from_slice(&d.to_bits().to_le_bytes());
+        }
+        Some(any_value::Value::BoolValue(b)) => key.extend_from_slice(&[b'b', u8::from(*b)]),
+        _ => {
+            key.push(b'p');
+            let encoded = value.encode_to_vec();
+            key.extend_from_slice(&(encoded.len() as u64).to_le_bytes());
+            key.extend_from_slice(&encoded);
+        }
+    }
+}
+
+/// A new series' attributes: the common dimensions, the span's scope, the configured dimensions and `extra`.
+fn attributes(
+    settings: &Settings,
+    parts: &SpanParts<'_>,
+    lookup: &Lookup<'_>,
+    extra: &[&Vec<Dimension>],
+) -> Vec<KeyValue> {
+    let common = settings.common;
+    let mut out = Vec::new();
+    let string = |key: &str, value: &str| otlp_ottl::key_value(key, otlp_ottl::string_value(value));
+    if common.service {
+        out.push(string(SERVICE_NAME, parts.service));
+    }
+    if common.span_name {
+        out.push(string(SPAN_NAME, &parts.span.name));
+    }
+    if common.kind {
+        out.push(string(SPAN_KIND, kind_name(parts.span.kind)));
+    }
+    if common.status {
+        out.push(string(STATUS_CODE, status_name(parts.span)));
+    }
+    if let Some(scope) = parts.scope {
+        out.push(string(SCOPE_NAME_KEY, &scope.name));
+        if !scope.version.is_empty() {
+            out.push(string(SCOPE_VERSION_KEY, &scope.version));
+        }
+    }
+    for dimension in settings
+        .dimensions
+        .iter()
+        .chain(extra.iter().flat_map(|dimensions| dimensions.iter()))
+    {
+        match (lookup.find(&dimension.name), &dimension.default) {
+            (Some(value), _) => out.push(otlp_ottl::key_value(&dimension.name, value.clone())),
+            (None, Some(default)) => out.push(string(&dimension.name, default)),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// `span.kind` as otelcol writes it.
+fn kind_name(kind: i32) -> &'static str {
+    match SpanKind::try_from(kind) {
+        Ok(SpanKind::Internal) => "SPAN_KIND_INTERNAL",
+        Ok(SpanKind::Server) => "SPAN_KIND_SERVER",
+        Ok(SpanKind::Client) => "SPAN_KIND_CLIENT",
+        Ok(SpanKind::Producer) => "SPAN_KIND_PRODUCER",
+        Ok(SpanKind::Consumer) => "SPAN_KIND_CONSUMER",
+        Ok(SpanKind::Unspecified) | Err(_) => "SPAN_KIND_UNSPECIFIED",
+    }
+}
+
+/// `status.code` as otelcol writes it.
+fn status_name(span: &Span) -> &'static str {
+    match span.status.as_ref().map(|s| StatusCode::try_from(s.code)) {
+        Some(Ok(StatusCode::Ok)) => "STATUS_CODE_OK",
+        Some(Ok(StatusCode::Error)) => "STATUS_CODE_ERROR",
+        _ => "STATUS_CODE_UNSET",
+    }
+}
+
+/// A value as text, as otelcol's `AsString` gives it.
+fn text(value: Option<&AnyValue>) -> String {
+    value.map_or_else(String::new, |value| {
+        otlp_ottl::Value::from_any(value).as_string().into_owned()
+    })
+}
+
+/// What tells a resource apart: its attributes (those named in `resource_metrics_key_attributes`, when any
+/// are), in key order, so that the order they came in does not matter.
+fn resource_key(attributes: &[KeyValue], only: &[String]) -> Key {
+    let mut kept: Vec<&KeyValue> = attributes
+        .iter()
+        .filter(|kv| only.is_empty() || only.contains(&kv.key))
+        .collect();
+    kept.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut key = Key::new();
+    for kv in kept {
+        write_str(&mut key, &kv.key);
+        match &kv.value {
+            Some(value) => write_value(&mut key, value),
+            None => key.push(b'-'),
+        }
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::SpanMetricsConfig;
+    use super::*;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status, span};
+
+    const MS: u64 = 1_000_000;
+
+    fn aggregator(yaml: &str) -> Aggregator {
+        let config: SpanMetricsConfig = serde_norway::from_str(yaml).unwrap();
+        Aggregator::new(config.compile().unwrap_or_else(|p| panic!("{p:?}")))
+    }
+
+    fn kv(key: &str, value: any_value::Value) -> KeyValue {
+        otlp_ottl::key_value(key, AnyValue { value: Some(value) })
+    }
+
+    fn string(key: &str, value: &str) -> KeyValue {
+        otlp_ottl::key_value(key, otlp_ottl::string_value(value))
+    }
+
+    fn span(name: &str, kind: SpanKind, millis: u64, attributes: Vec<KeyValue>) -> Span {
+        Span {
+            trace_id: vec![7; 16],
+            span_id: vec![name.len() as u8; 8],
+            name: name.to_string(),
+            kind: kind as i32,
+            start_time_unix_nano: 1_000 * MS,
+            end_time_unix_nano: (1_000 + millis) * MS,
+            attributes,
+            ..Default::default()
+        }
+    }
+
+    fn failed(mut span: Span) -> Span {
+        span.status = Some(Status {
+            code: StatusCode::Error as i32,
+            ..Default::default()
+        });
+        span
+    }
+
+    fn request(resource: Vec<KeyValue>, spans: Vec<Span>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: resource,
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(InstrumentationScope {
+                        name: "http".to_string(),
+                        version: "1.2".to_string(),
+                        ..Default::default()
+                    }),
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn service(name: &str) -> Vec<KeyValue> {
+        vec![string("service.name", name)]
+    }
+
+    fn attributes_text(attributes: &[KeyValue]) -> String {
+        attributes
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, text(kv.value.as_ref())))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// (metric, attributes) → value: a sum's count, or a histogram's count and bucket counts.
+    fn points(request: &ExportMetricsServiceRequest) -> BTreeMap<(String, String), String> {
+        let mut out = BTreeMap::new();
+        for rm in &request.resource_metrics {
+            assert_eq!(rm.scope_metrics[0].scope.as_ref().unwrap().name, SCOPE_NAME);
+            for m in &rm.scope_metrics[0].metrics {
+                match m.data.as_ref().unwrap() {
+                    metric::Data::Sum(sum) => {
+                        assert!(sum.is_monotonic);
+                        for p in &sum.data_points {
+                            let Some(number_data_point::Value::AsInt(n)) = p.value else {
+                                panic!("not an int")
+                            };
+                            out.insert(
+                                (m.name.clone(), attributes_text(&p.attributes)),
+                                n.to_string(),
+                            );
+                        }
+                    }
+                    metric::Data::Histogram(h) => {
+                        for p in &h.data_points {
+                            out.insert(
+                                (m.name.clone(), attributes_text(&p.attributes)),
+                                format!("{} {:?}", p.count, p.bucket_counts),
+                            );
+                        }
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        out
+    }
+
+    fn key(metric: &str, attributes: &str) -> (String, String) {
+        (metric.to_string(), attributes.to_string())
+    }
+
+    #[test]
+    fn spans_are_counted_and_timed_per_service_name_kind_and_status() {
+        let mut spans = aggregator("{}");
+        let checkout = request(
+            service("checkout"),
+            vec![
+                span("GET /cart", SpanKind::Server, 3, vec![]),
+                span("GET /cart", SpanKind::Server, 30, vec![]),
+                failed(span("GET /cart", SpanKind::Server, 3000, vec![])),
+                span("SELECT", SpanKind::Client, 1, vec![]),
+            ],
+        );
+        assert_eq!(spans.aggregate(&checkout, 10), 0);
+        assert_eq!(
+            spans.aggregate(
+                &request(
+                    service("cart"),
+                    vec![span("GET /cart", SpanKind::Server, 2, vec![])]
+                ),
+                10
+            ),
+            0
+        );
+        let out = spans.take_metrics(20).unwrap();
+        assert_eq!(out.resource_metrics.len(), 2);
+        let points = points(&out);
+        let ok = "service.name=checkout,span.name=GET /cart,span.kind=SPAN_KIND_SERVER,status.code=STATUS_CODE_UNSET";
+        let error = "service.name=checkout,span.name=GET /cart,span.kind=SPAN_KIND_SERVER,status.code=STATUS_CODE_ERROR";
+        assert_eq!(points[&key("traces.span.metrics.calls", ok)], "2");
+        assert_eq!(points[&key("traces.span.metrics.calls", error)], "1");
+        // Default bounds in ms: 3 in (2, 4], 30 in (10, 50], 3000 in (2000, 5000].
+        assert_eq!(
+            points[&key("traces.span.metrics.duration", ok)],
+            "2 [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]"
+        );
+        assert_eq!(
+            points[&key("traces.span.metrics.duration", error)],
+            "1 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]"
+        );
+        assert_eq!(points.len(), 8);
+        let checkout = &out.resource_metrics[1];
+        assert_eq!(
+            attributes_text(&checkout.resource.as_ref().unwrap().attributes),
+            "service.name=checkout"
+        );
+        let duration = &checkout.scope_metrics[0].metrics[1];
+        assert_eq!(duration.unit, "ms");
+        let metric::Data::Histogram(histogram) = duration.data.as_ref().unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            histogram.aggregation_temporality,
+            Temporality::Cumulative.proto()
+        );
+        let point = &histogram.data_points[0];
+        assert_eq!((point.start_time_unix_nano, point.time_unix_nano), (10, 20));
+    }
+
+    #[test]
+    fn cumulative_series_keep_counting_from_their_start() {
+        let mut spans = aggregator("{}");
+        let one = request(service("a"), vec![span("x", SpanKind::Internal, 1, vec![])]);
+        spans.aggregate(&one, 10);
+        spans.take_metrics(20);
+        spans.aggregate(&one, 30);
+        let out = spans.take_metrics(40).unwrap();
+        let metric::Data::Sum(sum) = out.resource_metrics[0].scope_metrics[0].metrics[0]
+            .data
+            .as_ref()
+            .unwrap()
+        else {
+            panic!()
+        };
+        let point = &sum.data_points[0];
+        assert_eq!(point.value, Some(number_data_point::Value::AsInt(2)));
+        assert_eq!((point.start_time_unix_nano, point.time_unix_nano), (10, 40));
+        // Nothing new: the same totals again.
+        assert!(spans.take_metrics(50).is_some());
+    }
+
+    #[test]
+    fn delta_points_hold_what_came_since_the_last_flush_and_start_where_it_ended() {
+        let mut spans = aggregator("aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA");
+        let one = request(service("a"), vec![span("x", SpanKind::Internal, 1, vec![])]);
+        spans.aggregate(&one, 10);
+        spans.aggregate(&one, 11);
+        let first = spans.take_metrics(20).unwrap();
+        spans.aggregate(&one, 30);
+        let second = spans.take_metrics(40).unwrap();
+        assert!(
+            spans.take_metrics(50).is_none(),
+            "nothing new, nothing sent"
+        );
+        let calls = |out: &ExportMetricsServiceRequest| {
+            let metric::Data::Sum(sum) = out.resource_metrics[0].scope_metrics[0].metrics[0]
+                .data
+                .clone()
+                .unwrap()
+            else {
+                panic!()
+            };
+            assert_eq!(sum.aggregation_temporality, Temporality::Delta.proto());
+            let point = &sum.data_points[0];
+            (
+                point.value,
+                point.start_time_unix_nano,
+                point.time_unix_nano,
+            )
+        };
+        assert_eq!(
+            calls(&first),
+            (Some(number_data_point::Value::AsInt(2)), 10, 20)
+        );
+        assert_eq!(
+            calls(&second),
+            (Some(number_data_point::Value::AsInt(1)), 20, 40)
+        );
+    }
+
+    #[test]
+    fn dimensions_come_from_the_span_then_the_resource_then_the_default() {
+        let mut spans = aggregator(
+            r#"
+dimensions:
+  - {name: http.route}
+  - {name: region, default: unknown}
+  - {name: http.status_code}
+exclude_dimensions: [span.kind]
+"#,
+        );
+        let mut resource = service("web");
+        resource.push(string("http.route", "/from-resource"));
+        let out = {
+            spans.aggregate(
+                &request(
+                    resource,
+                    vec![
+                        span(
+                            "a",
+                            SpanKind::Server,
+                            1,
+                            vec![
+                                string("http.route", "/span"),
+                                kv("http.status_code", any_value::Value::IntValue(200)),
+                            ],
+                        ),
+                        span(
+                            "a",
+                            SpanKind::Server,
+                            1,
+                            vec![string("http.status_code", "200")],
+                        ),
+                        span("a", SpanKind::Server, 1, vec![string("region", "eu")]),
+                    ],
+                ),
+                1,
+            );
+            spans.take_metrics(2).unwrap()
+        };
+        let calls: Vec<String> = points(&out)
+            .into_iter()
+            .filter(|((metric, _), _)| metric.ends_with("calls"))
+            .map(|((_, attributes), n)| format!("{attributes} -> {n}"))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "service.name=web,span.name=a,status.code=STATUS_CODE_UNSET,http.route=/from-resource,region=eu -> 1",
+                "service.name=web,span.name=a,status.code=STATUS_CODE_UNSET,http.route=/from-resource,region=unknown,http.status_code=200 -> 1",
+                "service.name=web,span.name=a,status.code=STATUS_CODE_UNSET,http.route=/span,region=unknown,http.status_code=200 -> 1",
+            ]
+        );
+        // The int 200 and the string "200" are different series, with values of their own type.
+        let typed: Vec<_> = out.resource_metrics[0].scope_metrics[0].metrics[0]
+            .data
+            .as_ref()
+            .map(|data| match data {
+                metric::Data::Sum(sum) => sum
+                    .data_points
+                    .iter()
+                    .filter_map(|p| p.attributes.iter().find(|kv| kv.key == "http.status_code"))
+                    .map(|kv| kv.value.clone().unwrap().value.unwrap())
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .unwrap();
+        assert_eq!(typed.len(), 2);
+        assert!(typed.contains(&any_value::Value::IntValue(200)));
+        assert!(typed.contains(&any_value::Value::StringValue("200".to_string())));
+    }
+
+    #[test]
+    fn calls_and_histogram_have_their_own_extra_dimensions_and_scopes_can_be_dimensions() {
+        let mut spans = aggregator(
+            r#"
+calls_dimensions: [{name: http.method}]
+histogram: {unit: s, explicit: {buckets: [10ms, 1s]}, dimensions: [{name: peer}]}
+include_instrumentation_scope: [http]
+namespace: ""
+"#,
+        );
+        spans.aggregate(
+            &request(
+                service("s"),
+                vec![span(
+                    "a",
+                    SpanKind::Client,
+                    20,
+                    vec![string("http.method", "GET"), string("peer", "db")],
+                )],
+            ),
+            1,
+        );
+        let out = spans.take_metrics(2).unwrap();
+        let points = points(&out);
+        let common = "service.name=s,span.name=a,span.kind=SPAN_KIND_CLIENT,status.code=STATUS_CODE_UNSET,\
+                      span.instrumentation.scope.name=http,span.instrumentation.scope.version=1.2";
+        assert_eq!(
+            points[&key("calls", &format!("{common},http.method=GET"))],
+            "1"
+        );
+        assert_eq!(
+            points[&key("duration", &format!("{common},peer=db"))],
+            "1 [0, 1, 0]"
+        );
+        assert_eq!(
+            out.resource_metrics[0].scope_metrics[0].metrics[1].unit,
+            "s"
+        );
+    }
+
+    #[test]
+    fn past_the_cardinality_limit_new_series_go_to_the_overflow_series() {
+        let mut spans = aggregator("aggregation_cardinality_limit: 2\nhistogram: {disable: true}");
+        let names = ["a", "b", "c", "d", "a"];
+        spans.aggregate(
+            &request(
+                service("s"),
+                names
+                    .iter()
+                    .map(|n| span(n, SpanKind::Server, 1, vec![]))
+                    .collect(),
+            ),
+            1,
+        );
+        let out = spans.take_metrics(2).unwrap();
+        assert_eq!(
+            out.resource_metrics[0].scope_metrics[0].metrics.len(),
+            1,
+            "no histogram"
+        );
+        let points = points(&out);
+        assert_eq!(points.len(), 3);
+        assert_eq!(
+            points[&key("traces.span.metrics.calls", "otel.metric.overflow=true")],
+            "2"
+        );
+        assert_eq!(
+            points[&key(
+                "traces.span.metrics.calls",
+                "service.name=s,span.name=a,span.kind=SPAN_KIND_SERVER,status.code=STATUS_CODE_UNSET"
+            )],
+            "2"
+        );
+    }
+
+    #[test]
+    fn span_events_are_counted_by_their_attributes_when_asked() {
+        let mut spans = aggregator(
+            "events: {enabled: true, dimensions: [{name: exception.type}]}\nhistogram: {disable: true}",
+        );
+        let mut with_events = failed(span("pay", SpanKind::Server, 5, vec![]));
+        with_events.events = vec![
+            span::Event {
+                name: "exception".to_string(),
+                attributes: vec![string("exception.type", "Timeout")],
+                ..Default::default()
+            },
+            span::Event {
+                name: "exception".to_string(),
+                attributes: vec![string("exception.type", "Timeout")],
+                ..Default::default()
+            },
+            span::Event {
+                name: "log".to_string(),
+                ..Default::default()
+            },
+        ];
+        spans.aggregate(&request(service("s"), vec![with_events]), 1);
+        let points = points(&spans.take_metrics(2).unwrap());
+        let common =
+            "service.name=s,span.name=pay,span.kind=SPAN_KIND_SERVER,status.code=STATUS_CODE_ERROR";
+        assert_eq!(
+            points[&key(
+                "traces.span.metrics.events",
+                &format!("{common},exception.type=Timeout")
+            )],
+            "2"
+        );
+        assert_eq!(points[&key("traces.span.metrics.events", common)], "1");
+    }
+
+    #[test]
+    fn exemplars_are_kept_up_to_the_limit_per_point_and_per_flush() {
+        let mut spans = aggregator("exemplars: {enabled: true, max_per_data_point: 2}");
+        let one = request(
+            service("s"),
+            (0..3)
+                .map(|_| span("a", SpanKind::Server, 4, vec![]))
+                .collect(),
+        );
+        spans.aggregate(&one, 1);
+        let out = spans.take_metrics(2).unwrap();
+        let metrics = &out.resource_metrics[0].scope_metrics[0].metrics;
+        let metric::Data::Histogram(histogram) = metrics[1].data.as_ref().unwrap() else {
+            panic!()
+        };
+        let exemplars = &histogram.data_points[0].exemplars;
+        assert_eq!(exemplars.len(), 2);
+        assert_eq!(exemplars[0].trace_id, vec![7; 16]);
+        assert_eq!(exemplars[0].value, Some(exemplar::Value::AsDouble(4.0)));
+        // The next flush carries only the spans counted since.
+        let out = spans.take_metrics(3).unwrap();
+        let metric::Data::Histogram(histogram) = out.resource_metrics[0].scope_metrics[0].metrics
+            [1]
+        .data
+        .as_ref()
+        .unwrap() else {
+            panic!()
+        };
+        assert!(histogram.data_points[0].exemplars.is_empty());
+    }
+
+    #[test]
+    fn resources_expire_when_unseen_and_the_least_recently_seen_are_evicted_past_the_cache_size() {
+        let mut spans = aggregator("metrics_expiration: 10ns\nresource_metrics_cache_size: 2");
+        for (name, at) in [("a", 1), ("b", 2), ("c", 3)] {
+            spans.aggregate(
+                &request(service(name), vec![span("x", SpanKind::Server, 1, vec![])]),
+                at,
+            );
+        }
+        // All three are sent once, then the oldest goes.
+        assert_eq!(spans.take_metrics(5).unwrap().resource_metrics.len(), 3);
+        assert_eq!(spans.take_metrics(6).unwrap().resource_metrics.len(), 2);
+        // A resource is sent a last time by the flush that finds it expired: `b` (seen at 2) at 12, `c` at 13.
+        assert_eq!(spans.take_metrics(12).unwrap().resource_metrics.len(), 2);
+        assert_eq!(spans.take_metrics(13).unwrap().resource_metrics.len(), 1);
+        assert!(spans.take_metrics(14).is_none());
+    }
+
+    #[test]
+    fn resources_are_told_apart_by_the_key_attributes_only_when_given() {
+        let mut spans = aggregator("resource_metrics_key_attributes: [service.name]");
+        for pid in [1, 2] {
+            let mut resource = service("a");
+            resource.push(kv("process.pid", any_value::Value::IntValue(pid)));
+            spans.aggregate(
+                &request(resource, vec![span("x", SpanKind::Server, 1, vec![])]),
+                1,
+            );
+        }
+        let out = spans.take_metrics(2).unwrap();
+        assert_eq!(out.resource_metrics.len(), 1);
+        assert_eq!(points(&out).values().next().map(String::as_str), Some("2"));
+    }
+
+    #[test]
+    fn spans_of_a_resource_without_service_name_are_not_counted() {
+        let mut spans = aggregator("{}");
+        let unnamed = request(
+            vec![string("host.name", "h")],
+            vec![span("x", SpanKind::Server, 1, vec![])],
+        );
+        assert_eq!(spans.aggregate(&unnamed, 1), 1);
+        assert!(spans.take_metrics(2).is_none());
+    }
+
+    #[test]
+    fn mistakes_in_the_settings_are_named_at_their_keys() {
+        let problems = |yaml: &str| -> Vec<String> {
+            let config: SpanMetricsConfig = serde_norway::from_str(yaml).unwrap();
+            config
+                .compile()
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|p| p.at_path("connectors.spanmetrics"))
+                .map(|(path, message)| format!("{path}: {message}"))
+                .collect()
+        };
+        let all = problems(
+            r#"
+aggregation_temporality: DELTA
+exclude_dimensions: [status_code]
+dimensions: [{name: http.method}, {name: http.method}, {name: span.name}]
+histogram: {unit: us, explicit: {buckets: [10ms, 5ms]}}
+events: {enabled: true}
+metrics_flush_interval: 0s
+"#,
+        );
+        let expect = [
+            "aggregation_temporality: `DELTA` is neither",
+            "histogram.unit: `us` is neither `ms` nor `s`",
+            "histogram.explicit.buckets: the bounds must increase",
+            "exclude_dimensions[0]: `status_code` is not one of the default dimensions",
+            "dimensions[1].name: duplicate dimension `http.method`",
+            "dimensions[2].name: `span.name` is a default dimension already",
+            "events.dimensions: the events metric needs at least one dimension",
+            "metrics_flush_interval: must be more than zero",
+        ];
+        for expected in expect {
+            assert!(
+                all.iter()
+                    .any(|p| p.starts_with(&format!("connectors.spanmetrics.{expected}"))),
+                "{expected} not in {all:#?}"
+            );
+        }
+        assert_eq!(all.len(), expect.len(), "{all:#?}");
+        assert!(
+            problems("histogram: {explicit: {}, exponential: {}}")[0]
+                .contains("either `explicit` or `exponential`")
+        );
+    }
+}

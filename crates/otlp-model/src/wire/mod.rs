@@ -29,4 +29,6 @@ mod traces;
 pub use reader::{Fields, RECURSION_LIMIT, Value, WireError, varint};
 pub use scan::{Scan, scan};
 pub use short::{for_each_field, key_then_value, leading_len_field, single_field};
-pub use traces::{AnyValueView, EncodedTraces, SpanEdits, SpanView};
+pub use traces::{
+    AnyValueView, EncodedTraces, FoundAttribute, SpanEdits, SpanView, find_attribute,
+};

@@ -62,8 +62,6 @@ const KEY_VALUE_VALUE: u32 = 2;
 const RESOURCE_DEPTH: u32 = RECURSION_LIMIT - 1;
 const SCOPE_DEPTH: u32 = RECURSION_LIMIT - 2;
 const SPAN_DEPTH: u32 = RECURSION_LIMIT - 3;
-const KEY_VALUE_DEPTH: u32 = RECURSION_LIMIT - 4;
-const ANY_VALUE_DEPTH: u32 = RECURSION_LIMIT - 5;
 
 /// An encoded `ExportTraceServiceRequest` and its spans, found in place.
 #[derive(Debug, Clone)]
@@ -271,20 +269,74 @@ impl<'a> SpanView<'a> {
     /// its `value` and the value's `value` would give on the decoded span: `None` when no attribute has that key,
     /// and also when the first one with it has no value (a later one with the same key is not looked at).
     pub fn find_attribute(&self, key: &str) -> Result<Option<AnyValueView<'a>>, WireError> {
-        for field in Fields::new(self.attributes, SPAN_DEPTH) {
-            match field? {
-                (SPAN_ATTRIBUTES, Value::Len(key_value))
-                    if key_of(key_value)? == key.as_bytes() =>
-                {
-                    return value_of(key_value);
-                }
-                (SPAN_ATTRIBUTES, Value::Len(_)) => {}
-                (SPAN_ATTRIBUTES, _) => return Err(wrong_type(SPAN_ATTRIBUTES)),
-                _ => {}
-            }
-        }
-        Ok(None)
+        Ok(
+            find_attribute(self.attributes, SPAN_ATTRIBUTES, SPAN_DEPTH, key)?
+                .and_then(|found| found.value),
+        )
     }
+}
+
+/// The first attribute named `key` among the `KeyValue`s of field `field` of the encoded `message` (a span, an
+/// event, a resource: any message with attributes), read at nesting `depth` ([`RECURSION_LIMIT`] for a
+/// top-level message, one less per level down): its value, as [`SpanView::find_attribute`] gives it, and the
+/// encoded `KeyValue`, which decodes (with prost) to the attribute whatever its value holds. `None` when no
+/// attribute has that key.
+///
+/// ```
+/// use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+/// use opentelemetry_proto::tonic::resource::v1::Resource;
+/// use otlp_model::wire::{AnyValueView, RECURSION_LIMIT, find_attribute};
+/// use prost::Message;
+///
+/// let attribute = |key: &str, value: &str| KeyValue {
+///     key: key.into(),
+///     value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }),
+///     ..Default::default()
+/// };
+/// let resource = Resource {
+///     attributes: vec![attribute("host.name", "h1"), attribute("service.name", "checkout")],
+///     ..Default::default()
+/// };
+/// let bytes = resource.encode_to_vec();
+/// let found = find_attribute(&bytes, 1, RECURSION_LIMIT, "service.name")?.unwrap();
+/// assert_eq!(found.value, Some(AnyValueView::String("checkout")));
+/// assert_eq!(KeyValue::decode(found.key_value).unwrap(), attribute("service.name", "checkout"));
+/// assert_eq!(find_attribute(&bytes, 1, RECURSION_LIMIT, "region")?, None);
+/// # Ok::<(), otlp_model::wire::WireError>(())
+/// ```
+pub fn find_attribute<'a>(
+    message: &'a [u8],
+    field: u32,
+    depth: u32,
+    key: &str,
+) -> Result<Option<FoundAttribute<'a>>, WireError> {
+    let key_value_depth = depth.saturating_sub(1);
+    for found in Fields::new(message, depth) {
+        match found? {
+            (number, value) if number == field => {
+                let Value::Len(key_value) = value else {
+                    return Err(wrong_type(field));
+                };
+                if key_of(key_value, key_value_depth)? == key.as_bytes() {
+                    return Ok(Some(FoundAttribute {
+                        value: value_of(key_value, key_value_depth)?,
+                        key_value,
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// An attribute [`find_attribute`] found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FoundAttribute<'a> {
+    /// Its value; `None` when the `KeyValue` has none, or an `AnyValue` with none of its one-of set.
+    pub value: Option<AnyValueView<'a>>,
+    /// The encoded `KeyValue`.
+    pub key_value: &'a [u8],
 }
 
 /// An attribute value read in place: `AnyValue`'s `value` one-of as prost decodes it.
@@ -308,8 +360,8 @@ pub enum AnyValueView<'a> {
     StringIndex(i32),
 }
 
-/// A `KeyValue`'s key: its last `key` field, as prost keeps.
-fn key_of(key_value: &[u8]) -> Result<&[u8], WireError> {
+/// A `KeyValue`'s key: its last `key` field, as prost keeps. `depth` is the `KeyValue`'s nesting.
+fn key_of(key_value: &[u8], depth: u32) -> Result<&[u8], WireError> {
     // As prost and every SDK encode it: a short key, then at most one short value filling the rest. Read without
     // walking the fields, since a span has many attributes and only one is looked for.
     if let [0x0a, key_len @ 0..=0x7f, rest @ ..] = key_value
@@ -320,7 +372,7 @@ fn key_of(key_value: &[u8]) -> Result<&[u8], WireError> {
         return Ok(key);
     }
     let mut key: &[u8] = &[];
-    for field in Fields::new(key_value, KEY_VALUE_DEPTH) {
+    for field in Fields::new(key_value, depth) {
         match field? {
             (KEY_VALUE_KEY, Value::Len(bytes)) => key = bytes,
             (KEY_VALUE_KEY, _) => return Err(wrong_type(KEY_VALUE_KEY)),
@@ -332,12 +384,13 @@ fn key_of(key_value: &[u8]) -> Result<&[u8], WireError> {
 
 /// A `KeyValue`'s value. prost merges every occurrence of the `value` message into one, and in a one-of the last
 /// variant read wins (a scalar one replacing what was there), so the value is the last one-of field of all of them.
-fn value_of(key_value: &[u8]) -> Result<Option<AnyValueView<'_>>, WireError> {
+/// `depth` is the `KeyValue`'s nesting.
+fn value_of(key_value: &[u8], depth: u32) -> Result<Option<AnyValueView<'_>>, WireError> {
     let mut last = None;
-    for field in Fields::new(key_value, KEY_VALUE_DEPTH) {
+    for field in Fields::new(key_value, depth) {
         match field? {
             (KEY_VALUE_VALUE, Value::Len(any_value)) => {
-                for field in Fields::new(any_value, ANY_VALUE_DEPTH) {
+                for field in Fields::new(any_value, depth.saturating_sub(1)) {
                     if let (number @ 1..=8, value) = field? {
                         last = Some((number, value));
                     }

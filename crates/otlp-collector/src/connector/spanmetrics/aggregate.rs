@@ -7,6 +7,7 @@
 use super::config::{
     Dimension, SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE, Settings, Temporality,
 };
+use super::encoded;
 use super::histogram::{Buckets, Histogram};
 use foldhash::fast::RandomState;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -17,7 +18,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
     ResourceMetrics, ScopeMetrics, Sum, exemplar, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind, status::StatusCode};
+use opentelemetry_proto::tonic::trace::v1::{Span, span, span::SpanKind, status::StatusCode};
+use otlp_model::wire::{AnyValueView, Fields, FoundAttribute, Value, WireError, find_attribute};
 use prost::Message;
 use std::collections::{BTreeMap, HashMap};
 
@@ -92,10 +94,13 @@ impl<V> Family<V> {
         self.series.is_empty() && self.overflow.is_none()
     }
 
-    /// Every series, the overflow one last, with its key (`None` for the overflow one).
+    /// Every series in the order of their keys (so that a flush writes the same series in the same order,
+    /// whatever the map's), the overflow one last, with its key (`None` for the overflow one).
     fn each(&mut self) -> impl Iterator<Item = (Option<&Key>, &mut Series<V>)> {
-        self.series
-            .iter_mut()
+        let mut series: Vec<(&Key, &mut Series<V>)> = self.series.iter_mut().collect();
+        series.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        series
+            .into_iter()
             .map(|(key, series)| (Some(key), series))
             .chain(self.overflow.as_mut().map(|series| (None, series)))
     }
@@ -111,27 +116,178 @@ struct ResourceSeries {
     events: Family<u64>,
 }
 
-/// Where a dimension's value is looked up, nearest first.
+/// What a span is counted by, from a decoded span or read in place from its encoded bytes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SpanFacts<'a> {
+    pub(super) name: &'a str,
+    pub(super) kind: i32,
+    /// `status.code`.
+    pub(super) status: i32,
+    pub(super) start: u64,
+    pub(super) end: u64,
+    pub(super) trace_id: &'a [u8],
+    pub(super) span_id: &'a [u8],
+    pub(super) attributes: Attributes<'a>,
+    pub(super) events: Events<'a>,
+}
+
+impl<'a> SpanFacts<'a> {
+    fn decoded(span: &'a Span) -> Self {
+        SpanFacts {
+            name: &span.name,
+            kind: span.kind,
+            status: span.status.as_ref().map_or(0, |status| status.code),
+            start: span.start_time_unix_nano,
+            end: span.end_time_unix_nano,
+            trace_id: &span.trace_id,
+            span_id: &span.span_id,
+            attributes: Attributes::Decoded(&span.attributes),
+            events: Events::Decoded(&span.events),
+        }
+    }
+}
+
+/// A list of attributes: decoded, or the `KeyValue`s of field `field` of an encoded message read at `depth`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Attributes<'a> {
+    Decoded(&'a [KeyValue]),
+    Encoded {
+        message: &'a [u8],
+        field: u32,
+        depth: u32,
+    },
+}
+
+impl<'a> Attributes<'a> {
+    /// The value of the first attribute named `key`, if it has one, as [`find_attribute`] reads it. The encoded
+    /// attributes of a request the receiver accepted always read; should they not, the attribute counts as
+    /// missing.
+    fn find(&self, key: &str) -> Option<Found<'a>> {
+        match *self {
+            Attributes::Decoded(attributes) => attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.as_ref())
+                .filter(|value| value.value.is_some())
+                .map(Found::Decoded),
+            Attributes::Encoded {
+                message,
+                field,
+                depth,
+            } => match find_attribute(message, field, depth, key) {
+                Ok(Some(FoundAttribute {
+                    value: Some(value),
+                    key_value,
+                })) => Some(Found::Encoded { value, key_value }),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// A span's events: decoded, or the part of an encoded span from its first `events` field to its last.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Events<'a> {
+    Decoded(&'a [span::Event]),
+    Encoded(&'a [u8]),
+}
+
+impl<'a> Events<'a> {
+    /// Each event's attributes, in order.
+    fn each(self, mut visit: impl FnMut(Attributes<'a>)) {
+        match self {
+            Events::Decoded(events) => {
+                for event in events {
+                    visit(Attributes::Decoded(&event.attributes));
+                }
+            }
+            Events::Encoded(bytes) => {
+                for field in Fields::new(bytes, encoded::SPAN_DEPTH) {
+                    match field {
+                        Ok((encoded::SPAN_EVENTS, Value::Len(event))) => {
+                            visit(Attributes::Encoded {
+                                message: event,
+                                field: encoded::EVENT_ATTRIBUTES,
+                                depth: encoded::EVENT_DEPTH,
+                            })
+                        }
+                        Ok(_) => {}
+                        // Read once already, when the span was: cannot fail here.
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A dimension's value where it was found.
+enum Found<'a> {
+    Decoded(&'a AnyValue),
+    /// Read in place, with the encoded `KeyValue` it came from.
+    Encoded {
+        value: AnyValueView<'a>,
+        key_value: &'a [u8],
+    },
+}
+
+impl Found<'_> {
+    /// Writes the value into a series key: the same bytes for the same value, however it was read.
+    fn write(&self, key: &mut Key) {
+        match self {
+            Found::Decoded(value) => write_value(key, value),
+            Found::Encoded { value, .. } => match *value {
+                AnyValueView::String(s) => {
+                    key.push(b's');
+                    write_str(key, s);
+                }
+                AnyValueView::Int(i) => {
+                    key.push(b'i');
+                    key.extend_from_slice(&i.to_le_bytes());
+                }
+                AnyValueView::Double(d) => {
+                    key.push(b'd');
+                    key.extend_from_slice(&d.to_bits().to_le_bytes());
+                }
+                AnyValueView::Bool(b) => key.extend_from_slice(&[b'b', u8::from(b)]),
+                _ => write_value(key, &self.to_any()),
+            },
+        }
+    }
+
+    /// The value, owned, for a new series' attributes.
+    fn to_any(&self) -> AnyValue {
+        match self {
+            Found::Decoded(value) => (*value).clone(),
+            Found::Encoded { key_value, .. } => KeyValue::decode(*key_value)
+                .ok()
+                .and_then(|kv| kv.value)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Where a dimension's value is looked up, nearest first: the span, the event (for the events metric), the
+/// resource.
 struct Lookup<'a> {
-    first: &'a [KeyValue],
-    then: &'a [KeyValue],
-    last: &'a [KeyValue],
+    span: Attributes<'a>,
+    event: Option<Attributes<'a>>,
+    resource: &'a [KeyValue],
 }
 
 impl<'a> Lookup<'a> {
-    fn find(&self, key: &str) -> Option<&'a AnyValue> {
-        [self.first, self.then, self.last]
-            .into_iter()
-            .flat_map(|attributes| attributes.iter())
-            .find(|kv| kv.key == key)
-            .and_then(|kv| kv.value.as_ref())
+    fn find(&self, key: &str) -> Option<Found<'a>> {
+        self.span
+            .find(key)
+            .or_else(|| self.event.and_then(|event| event.find(key)))
+            .or_else(|| Attributes::Decoded(self.resource).find(key))
     }
 }
 
 /// What a span's series are told apart by, besides the configured dimensions.
 struct SpanParts<'a> {
     service: &'a str,
-    span: &'a Span,
+    span: SpanFacts<'a>,
     /// The span's scope, when its name and version are dimensions.
     scope: Option<&'a InstrumentationScope>,
 }
@@ -158,56 +314,89 @@ impl Aggregator {
     /// Counts every span of `request` at time `now` (ns since the epoch); returns how many were not counted
     /// because their resource has no `service.name`.
     pub(super) fn aggregate(&mut self, request: &ExportTraceServiceRequest, now: u64) -> usize {
+        request
+            .resource_spans
+            .iter()
+            .map(|rs| {
+                let resource = rs
+                    .resource
+                    .as_ref()
+                    .map_or(&[][..], |r| r.attributes.as_slice());
+                let scopes = rs
+                    .scope_spans
+                    .iter()
+                    .map(|ss| (ss.scope.as_ref(), ss.spans.iter().map(SpanFacts::decoded)));
+                self.count_resource(resource, scopes, now)
+            })
+            .sum()
+    }
+
+    /// [`aggregate`](Self::aggregate) on an encoded request, read in place. Fails, having counted nothing,
+    /// where prost would fail on the fields read.
+    pub(super) fn aggregate_encoded(&mut self, bytes: &[u8], now: u64) -> Result<usize, WireError> {
+        let request = encoded::parse(bytes)?;
+        Ok(request
+            .resources
+            .iter()
+            .map(|resource| {
+                let scopes = resource
+                    .scopes
+                    .iter()
+                    .map(|scope| (scope.scope.as_ref(), scope.spans.iter().copied()));
+                self.count_resource(&resource.resource.attributes, scopes, now)
+            })
+            .sum())
+    }
+
+    /// Counts the spans of one resource, scope by scope; returns how many were not counted for want of a
+    /// `service.name`.
+    fn count_resource<'a, S>(
+        &mut self,
+        resource_attributes: &'a [KeyValue],
+        scopes: impl Iterator<Item = (Option<&'a InstrumentationScope>, S)>,
+        now: u64,
+    ) -> usize
+    where
+        S: Iterator<Item = SpanFacts<'a>>,
+    {
         let Aggregator {
             settings,
             resources,
             key,
             ..
         } = self;
-        let mut unnamed = 0;
-        for rs in &request.resource_spans {
-            let resource_attributes: &[KeyValue] = rs
-                .resource
-                .as_ref()
-                .map_or(&[], |r| r.attributes.as_slice());
-            let Some(service) = resource_attributes
-                .iter()
-                .find(|kv| kv.key == SERVICE_NAME)
-                .map(|kv| text(kv.value.as_ref()))
-            else {
-                unnamed += rs
-                    .scope_spans
-                    .iter()
-                    .map(|ss| ss.spans.len())
-                    .sum::<usize>();
-                continue;
-            };
-            let resource_key = resource_key(resource_attributes, &settings.resource_key_attributes);
-            let resource = resources
-                .entry(resource_key)
-                .or_insert_with(|| ResourceSeries {
-                    attributes: resource_attributes.to_vec(),
-                    last_seen: now,
-                    calls: Family::default(),
-                    durations: Family::default(),
-                    events: Family::default(),
-                });
-            resource.last_seen = now;
-            for ss in &rs.scope_spans {
-                let scope = ss.scope.as_ref().filter(|scope| {
-                    !scope.name.is_empty() && settings.include_scopes.contains(&scope.name)
-                });
-                for span in &ss.spans {
-                    let parts = SpanParts {
-                        service: &service,
-                        span,
-                        scope,
-                    };
-                    count_span(settings, resource, key, &parts, resource_attributes, now);
-                }
+        let Some(service) = resource_attributes
+            .iter()
+            .find(|kv| kv.key == SERVICE_NAME)
+            .map(|kv| text(kv.value.as_ref()))
+        else {
+            return scopes.map(|(_, spans)| spans.count()).sum();
+        };
+        let resource_key = resource_key(resource_attributes, &settings.resource_key_attributes);
+        let resource = resources
+            .entry(resource_key)
+            .or_insert_with(|| ResourceSeries {
+                attributes: resource_attributes.to_vec(),
+                last_seen: now,
+                calls: Family::default(),
+                durations: Family::default(),
+                events: Family::default(),
+            });
+        resource.last_seen = now;
+        for (scope, spans) in scopes {
+            let scope = scope.filter(|scope| {
+                !scope.name.is_empty() && settings.include_scopes.contains(&scope.name)
+            });
+            for span in spans {
+                let parts = SpanParts {
+                    service: &service,
+                    span,
+                    scope,
+                };
+                count_span(settings, resource, key, &parts, resource_attributes, now);
             }
         }
-        unnamed
+        0
     }
 
     /// The metrics of every series, with points ending at `now`, and the series reset as the temporality asks:
@@ -452,15 +641,12 @@ fn count_span(
     resource_attributes: &[KeyValue],
     now: u64,
 ) {
-    let span = parts.span;
-    let duration = settings.unit.of_nanos(
-        span.end_time_unix_nano
-            .saturating_sub(span.start_time_unix_nano),
-    );
+    let span = &parts.span;
+    let duration = settings.unit.of_nanos(span.end.saturating_sub(span.start));
     let lookup = Lookup {
-        first: &span.attributes,
-        then: &[],
-        last: resource_attributes,
+        span: span.attributes,
+        event: None,
+        resource: resource_attributes,
     };
     let limit = settings.cardinality_limit;
 
@@ -493,12 +679,12 @@ fn count_span(
     }
 
     if let Some(event_dimensions) = &settings.events {
-        for event in &span.events {
+        span.events.each(|event| {
             // An event's attribute stands in for a missing span attribute before the resource's does.
             let lookup = Lookup {
-                first: &span.attributes,
-                then: &event.attributes,
-                last: resource_attributes,
+                span: span.attributes,
+                event: Some(event),
+                resource: resource_attributes,
             };
             key.clear();
             write_common(key, settings, parts, &lookup, &settings.dimensions);
@@ -512,19 +698,24 @@ fn count_span(
             );
             events.value += 1;
             keep_exemplar(&mut events.exemplars, settings.exemplars, span, duration);
-        }
+        });
     }
 }
 
 /// Attaches `span` to a point as an exemplar while the point has fewer than `max` (exemplars enabled) and the
 /// span has a trace id.
-fn keep_exemplar(kept: &mut Vec<Exemplar>, max: Option<usize>, span: &Span, duration: f64) {
+fn keep_exemplar(
+    kept: &mut Vec<Exemplar>,
+    max: Option<usize>,
+    span: &SpanFacts<'_>,
+    duration: f64,
+) {
     if max.is_some_and(|max| kept.len() < max) && !span.trace_id.is_empty() {
         kept.push(Exemplar {
             filtered_attributes: Vec::new(),
-            time_unix_nano: span.end_time_unix_nano,
-            span_id: span.span_id.clone(),
-            trace_id: span.trace_id.clone(),
+            time_unix_nano: span.end,
+            span_id: span.span_id.to_vec(),
+            trace_id: span.trace_id.to_vec(),
             value: Some(exemplar::Value::AsDouble(duration)),
         });
     }
@@ -543,13 +734,13 @@ fn write_common(
         write_str(key, parts.service);
     }
     if common.span_name {
-        write_str(key, &parts.span.name);
+        write_str(key, parts.span.name);
     }
     if common.kind {
         write_str(key, kind_name(parts.span.kind));
     }
     if common.status {
-        write_str(key, status_name(parts.span));
+        write_str(key, status_name(parts.span.status));
     }
     if let Some(scope) = parts.scope {
         write_str(key, &scope.name);
@@ -562,7 +753,7 @@ fn write_common(
 fn write_dimensions(key: &mut Key, lookup: &Lookup<'_>, dimensions: &[Dimension]) {
     for dimension in dimensions {
         match (lookup.find(&dimension.name), &dimension.default) {
-            (Some(value), _) => write_value(key, value),
+            (Some(value), _) => value.write(key),
             (None, Some(default)) => {
                 key.push(b's');
                 write_str(key, default);
@@ -617,13 +808,13 @@ fn attributes(
         out.push(string(SERVICE_NAME, parts.service));
     }
     if common.span_name {
-        out.push(string(SPAN_NAME, &parts.span.name));
+        out.push(string(SPAN_NAME, parts.span.name));
     }
     if common.kind {
         out.push(string(SPAN_KIND, kind_name(parts.span.kind)));
     }
     if common.status {
-        out.push(string(STATUS_CODE, status_name(parts.span)));
+        out.push(string(STATUS_CODE, status_name(parts.span.status)));
     }
     if let Some(scope) = parts.scope {
         out.push(string(SCOPE_NAME_KEY, &scope.name));
@@ -637,7 +828,7 @@ fn attributes(
         .chain(extra.iter().flat_map(|dimensions| dimensions.iter()))
     {
         match (lookup.find(&dimension.name), &dimension.default) {
-            (Some(value), _) => out.push(otlp_ottl::key_value(&dimension.name, value.clone())),
+            (Some(value), _) => out.push(otlp_ottl::key_value(&dimension.name, value.to_any())),
             (None, Some(default)) => out.push(string(&dimension.name, default)),
             (None, None) => {}
         }
@@ -658,11 +849,11 @@ fn kind_name(kind: i32) -> &'static str {
 }
 
 /// `status.code` as otelcol writes it.
-fn status_name(span: &Span) -> &'static str {
-    match span.status.as_ref().map(|s| StatusCode::try_from(s.code)) {
-        Some(Ok(StatusCode::Ok)) => "STATUS_CODE_OK",
-        Some(Ok(StatusCode::Error)) => "STATUS_CODE_ERROR",
-        _ => "STATUS_CODE_UNSET",
+fn status_name(code: i32) -> &'static str {
+    match StatusCode::try_from(code) {
+        Ok(StatusCode::Ok) => "STATUS_CODE_OK",
+        Ok(StatusCode::Error) => "STATUS_CODE_ERROR",
+        Ok(StatusCode::Unset) | Err(_) => "STATUS_CODE_UNSET",
     }
 }
 

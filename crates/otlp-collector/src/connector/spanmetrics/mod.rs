@@ -10,6 +10,7 @@
 
 mod aggregate;
 mod config;
+mod encoded;
 mod histogram;
 
 pub use config::{
@@ -25,6 +26,7 @@ use crate::wait::{Deadline, Driver};
 use crate::{Batch, Signal};
 use aggregate::Aggregator;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -147,15 +149,39 @@ struct SpanMetrics {
 impl Consumer for SpanMetrics {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         let shared = &self.shared;
-        let Some(request) = batch.get::<ExportTraceServiceRequest>() else {
+        if batch.signal() != Signal::Traces {
             let refusal = Refusal::permanent(format!(
                 "{}: {} data sent to a traces connector",
                 shared.id,
                 batch.signal()
             ));
             return Box::pin(async move { Err(Refused::returning(refusal, batch)) });
+        }
+        let now = now();
+        let unnamed = match batch.encoded() {
+            // As received: read in place, a request at a time.
+            Some(requests) => requests
+                .map(|bytes| {
+                    let counted = shared.aggregator.lock().aggregate_encoded(bytes, now);
+                    counted.unwrap_or_else(|_| {
+                        // Not for a request the receiver accepted; prost decides, and names what is wrong.
+                        match ExportTraceServiceRequest::decode(bytes.as_ref()) {
+                            Ok(request) => shared.aggregator.lock().aggregate(&request, now),
+                            Err(error) => {
+                                tracing::warn!(connector = %shared.id, %error,
+                                    "a request that does not decode was not counted");
+                                0
+                            }
+                        }
+                    })
+                })
+                .sum(),
+            None => batch
+                .get::<ExportTraceServiceRequest>()
+                .map_or(0, |request| {
+                    shared.aggregator.lock().aggregate(request, now)
+                }),
         };
-        let unnamed = shared.aggregator.lock().aggregate(request, now());
         if unnamed > 0 && !shared.warned_unnamed.swap(true, Ordering::Relaxed) {
             tracing::warn!(connector = %shared.id, spans = unnamed,
                 "spans whose resource has no service.name are not counted, as in otelcol (logged once)");

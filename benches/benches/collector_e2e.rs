@@ -222,9 +222,25 @@ enum Destination {
     Sink,
     /// The `loadbalancing` exporter, routing by trace id between both sinks.
     TwoSinksByTraceId,
+    /// The `otlp` exporter, to the first sink, and the `spanmetrics` connector, whose metrics a `debug` exporter
+    /// takes (at the default flush interval, once at shutdown: the row measures the counting).
+    SinkAndSpanMetrics,
 }
 
 impl Destination {
+    /// The connectors section, the connectors the traces pipeline exports to besides `exporter`, and the
+    /// pipelines they feed.
+    fn connectors(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Destination::SinkAndSpanMetrics => (
+                "connectors: { spanmetrics: }",
+                ", spanmetrics",
+                "    metrics: { receivers: [spanmetrics], exporters: [debug] }",
+            ),
+            Destination::Sink | Destination::TwoSinksByTraceId => ("", "", ""),
+        }
+    }
+
     /// The exporter's name and its config, for `sinks`' ports.
     fn exporter(self, sinks: [u16; 2]) -> (&'static str, String) {
         let [first, second] = sinks;
@@ -232,6 +248,13 @@ impl Destination {
             Destination::Sink => (
                 "otlp",
                 format!(r#"otlp: {{ endpoint: "http://127.0.0.1:{first}", compression: none }}"#),
+            ),
+            Destination::SinkAndSpanMetrics => (
+                "otlp",
+                format!(
+                    r#"otlp: {{ endpoint: "http://127.0.0.1:{first}", compression: none }}
+  debug: {{ verbosity: basic }}"#
+                ),
             ),
             Destination::TwoSinksByTraceId => (
                 "loadbalancing",
@@ -579,6 +602,7 @@ fn pipeline_config(
 ) -> String {
     let decision_wait = decision_wait.as_secs();
     let (exporter, exporter_config) = destination.exporter(sinks);
+    let (connectors, connector, connector_pipelines) = destination.connectors();
     format!(
         r#"
 receivers:
@@ -592,9 +616,11 @@ processors:
     policies: {TEN_POLICIES}
 exporters:
   {exporter_config}
+{connectors}
 service:
   pipelines:
-    traces: {{ receivers: [otlp], processors: [{processors}], exporters: [{exporter}] }}
+    traces: {{ receivers: [otlp], processors: [{processors}], exporters: [{exporter}{connector}] }}
+{connector_pipelines}
   telemetry:
     metrics: {{ address: "127.0.0.1:{metrics}" }}
 "#
@@ -681,6 +707,11 @@ fn main() {
             Some("memory_limiter, batch"),
             Destination::TwoSinksByTraceId,
         ),
+        (
+            "OTLP→OTLP forwarding + `spanmetrics` (R.E.D. metrics of every span)",
+            Some("memory_limiter, batch"),
+            Destination::SinkAndSpanMetrics,
+        ),
     ] {
         // One worker as well as one per core: on two cores shared with the load generator, the
         // runtime's second worker costs CPU in wake-ups and stealing (docs/operations.md).
@@ -764,7 +795,8 @@ fn main() {
          cores, {rounds_said}. CPU is the collector's user + system time from /proc/<pid>/stat, until it is idle \
          again; peak RSS is VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards \
          without decoding; the trace-aware front splits every batch by trace id between two such sinks (the \
-         `loadbalancing` exporter, static resolver). A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
+         `loadbalancing` exporter, static resolver); the `spanmetrics` row is the forwarding config whose pipeline also \
+         exports to the connector, counting every span in place (its metrics go to a `debug` exporter). A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
          (docs/operations.md, \"CPU and threads\"); the other rows, one worker per core. \
          The floor is prost decoding the same kind of requests in one thread, measured in the same run. The last \
          two rows are what every gRPC collector pays before any OTLP work, measured in every round. Receiving: the \

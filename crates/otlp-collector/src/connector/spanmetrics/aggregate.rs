@@ -1,14 +1,14 @@
 //! What `spanmetrics` keeps between flushes: per resource, the series of its `calls`, `duration` and `events`
-//! metrics; how spans are counted into them, and how the series are written out as OTLP metrics.
-//!
-//! A series is found by a key of its dimensions' values, written into one reused buffer per span, so that a span
-//! of a known series allocates nothing; its attributes are built once, when the series is new.
+//! metrics; how spans are counted into them (a series' attributes are built once, when it is new), and how the
+//! series are written out as OTLP metrics.
 
 use super::config::{
     Dimension, SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE, Settings, Temporality,
 };
 use super::encoded;
+use super::facts::{Lookup, SpanFacts};
 use super::histogram::{Buckets, Histogram};
+use super::key::{Key, resource_key, write_common, write_dimensions};
 use foldhash::fast::RandomState;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -18,9 +18,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
     ResourceMetrics, ScopeMetrics, Sum, exemplar, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{Span, span, span::SpanKind, status::StatusCode};
-use otlp_model::wire::{AnyValueView, Fields, FoundAttribute, Value, WireError, find_attribute};
-use prost::Message;
+use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode};
+use otlp_model::wire::WireError;
 use std::collections::{BTreeMap, HashMap};
 
 /// otelcol-contrib's scope name for these metrics, so that queries written against its output find ours.
@@ -29,9 +28,6 @@ const SCOPE_NAME_KEY: &str = "span.instrumentation.scope.name";
 const SCOPE_VERSION_KEY: &str = "span.instrumentation.scope.version";
 /// The attribute of the series that takes what a full metric has no room for, as the OpenTelemetry SDKs name it.
 const OVERFLOW_KEY: &str = "otel.metric.overflow";
-
-/// A series' dimensions' values, written by [`KeyWriter`].
-type Key = Vec<u8>;
 
 struct Series<V> {
     attributes: Vec<KeyValue>,
@@ -116,180 +112,12 @@ struct ResourceSeries {
     events: Family<u64>,
 }
 
-/// What a span is counted by, from a decoded span or read in place from its encoded bytes.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct SpanFacts<'a> {
-    pub(super) name: &'a str,
-    pub(super) kind: i32,
-    /// `status.code`.
-    pub(super) status: i32,
-    pub(super) start: u64,
-    pub(super) end: u64,
-    pub(super) trace_id: &'a [u8],
-    pub(super) span_id: &'a [u8],
-    pub(super) attributes: Attributes<'a>,
-    pub(super) events: Events<'a>,
-}
-
-impl<'a> SpanFacts<'a> {
-    fn decoded(span: &'a Span) -> Self {
-        SpanFacts {
-            name: &span.name,
-            kind: span.kind,
-            status: span.status.as_ref().map_or(0, |status| status.code),
-            start: span.start_time_unix_nano,
-            end: span.end_time_unix_nano,
-            trace_id: &span.trace_id,
-            span_id: &span.span_id,
-            attributes: Attributes::Decoded(&span.attributes),
-            events: Events::Decoded(&span.events),
-        }
-    }
-}
-
-/// A list of attributes: decoded, or the `KeyValue`s of field `field` of an encoded message read at `depth`.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Attributes<'a> {
-    Decoded(&'a [KeyValue]),
-    Encoded {
-        message: &'a [u8],
-        field: u32,
-        depth: u32,
-    },
-}
-
-impl<'a> Attributes<'a> {
-    /// The value of the first attribute named `key`, if it has one, as [`find_attribute`] reads it. The encoded
-    /// attributes of a request the receiver accepted always read; should they not, the attribute counts as
-    /// missing.
-    fn find(&self, key: &str) -> Option<Found<'a>> {
-        match *self {
-            Attributes::Decoded(attributes) => attributes
-                .iter()
-                .find(|kv| kv.key == key)
-                .and_then(|kv| kv.value.as_ref())
-                .filter(|value| value.value.is_some())
-                .map(Found::Decoded),
-            Attributes::Encoded {
-                message,
-                field,
-                depth,
-            } => match find_attribute(message, field, depth, key) {
-                Ok(Some(FoundAttribute {
-                    value: Some(value),
-                    key_value,
-                })) => Some(Found::Encoded { value, key_value }),
-                _ => None,
-            },
-        }
-    }
-}
-
-/// A span's events: decoded, or the part of an encoded span from its first `events` field to its last.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Events<'a> {
-    Decoded(&'a [span::Event]),
-    Encoded(&'a [u8]),
-}
-
-impl<'a> Events<'a> {
-    /// Each event's attributes, in order.
-    fn each(self, mut visit: impl FnMut(Attributes<'a>)) {
-        match self {
-            Events::Decoded(events) => {
-                for event in events {
-                    visit(Attributes::Decoded(&event.attributes));
-                }
-            }
-            Events::Encoded(bytes) => {
-                for field in Fields::new(bytes, encoded::SPAN_DEPTH) {
-                    match field {
-                        Ok((encoded::SPAN_EVENTS, Value::Len(event))) => {
-                            visit(Attributes::Encoded {
-                                message: event,
-                                field: encoded::EVENT_ATTRIBUTES,
-                                depth: encoded::EVENT_DEPTH,
-                            })
-                        }
-                        Ok(_) => {}
-                        // Read once already, when the span was: cannot fail here.
-                        Err(_) => break,
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A dimension's value where it was found.
-enum Found<'a> {
-    Decoded(&'a AnyValue),
-    /// Read in place, with the encoded `KeyValue` it came from.
-    Encoded {
-        value: AnyValueView<'a>,
-        key_value: &'a [u8],
-    },
-}
-
-impl Found<'_> {
-    /// Writes the value into a series key: the same bytes for the same value, however it was read.
-    fn write(&self, key: &mut Key) {
-        match self {
-            Found::Decoded(value) => write_value(key, value),
-            Found::Encoded { value, .. } => match *value {
-                AnyValueView::String(s) => {
-                    key.push(b's');
-                    write_str(key, s);
-                }
-                AnyValueView::Int(i) => {
-                    key.push(b'i');
-                    key.extend_from_slice(&i.to_le_bytes());
-                }
-                AnyValueView::Double(d) => {
-                    key.push(b'd');
-                    key.extend_from_slice(&d.to_bits().to_le_bytes());
-                }
-                AnyValueView::Bool(b) => key.extend_from_slice(&[b'b', u8::from(b)]),
-                _ => write_value(key, &self.to_any()),
-            },
-        }
-    }
-
-    /// The value, owned, for a new series' attributes.
-    fn to_any(&self) -> AnyValue {
-        match self {
-            Found::Decoded(value) => (*value).clone(),
-            Found::Encoded { key_value, .. } => KeyValue::decode(*key_value)
-                .ok()
-                .and_then(|kv| kv.value)
-                .unwrap_or_default(),
-        }
-    }
-}
-
-/// Where a dimension's value is looked up, nearest first: the span, the event (for the events metric), the
-/// resource.
-struct Lookup<'a> {
-    span: Attributes<'a>,
-    event: Option<Attributes<'a>>,
-    resource: &'a [KeyValue],
-}
-
-impl<'a> Lookup<'a> {
-    fn find(&self, key: &str) -> Option<Found<'a>> {
-        self.span
-            .find(key)
-            .or_else(|| self.event.and_then(|event| event.find(key)))
-            .or_else(|| Attributes::Decoded(self.resource).find(key))
-    }
-}
-
 /// What a span's series are told apart by, besides the configured dimensions.
-struct SpanParts<'a> {
-    service: &'a str,
-    span: SpanFacts<'a>,
+pub(super) struct SpanParts<'a> {
+    pub(super) service: &'a str,
+    pub(super) span: SpanFacts<'a>,
     /// The span's scope, when its name and version are dimensions.
-    scope: Option<&'a InstrumentationScope>,
+    pub(super) scope: Option<&'a InstrumentationScope>,
 }
 
 /// The series of every metric, per resource, since the last flush (cumulative: since each series began).
@@ -721,79 +549,6 @@ fn keep_exemplar(
     }
 }
 
-/// Writes the values of the common dimensions, the span's scope (when it is a dimension) and `dimensions`.
-fn write_common(
-    key: &mut Key,
-    settings: &Settings,
-    parts: &SpanParts<'_>,
-    lookup: &Lookup<'_>,
-    dimensions: &[Dimension],
-) {
-    let common = settings.common;
-    if common.service {
-        write_str(key, parts.service);
-    }
-    if common.span_name {
-        write_str(key, parts.span.name);
-    }
-    if common.kind {
-        write_str(key, kind_name(parts.span.kind));
-    }
-    if common.status {
-        write_str(key, status_name(parts.span.status));
-    }
-    if let Some(scope) = parts.scope {
-        write_str(key, &scope.name);
-        write_str(key, &scope.version);
-    }
-    write_dimensions(key, lookup, dimensions);
-}
-
-/// Writes each dimension's value: what is found, else its default, else a mark that it is missing.
-fn write_dimensions(key: &mut Key, lookup: &Lookup<'_>, dimensions: &[Dimension]) {
-    for dimension in dimensions {
-        match (lookup.find(&dimension.name), &dimension.default) {
-            (Some(value), _) => value.write(key),
-            (None, Some(default)) => {
-                key.push(b's');
-                write_str(key, default);
-            }
-            (None, None) => key.push(b'-'),
-        }
-    }
-}
-
-fn write_str(key: &mut Key, text: &str) {
-    key.extend_from_slice(&(text.len() as u64).to_le_bytes());
-    key.extend_from_slice(text.as_bytes());
-}
-
-/// A value, told apart by its type: the int 200 and the string "200" are different series, as their attributes
-/// differ.
-fn write_value(key: &mut Key, value: &AnyValue) {
-    match &value.value {
-        Some(any_value::Value::StringValue(s)) => {
-            key.push(b's');
-            write_str(key, s);
-        }
-        Some(any_value::Value::IntValue(i)) => {
-            key.push(b'i');
-            key.extend_from_slice(&i.to_le_bytes());
-        }
-        Some(any_value::Value::DoubleValue(d)) => {
-            key.push(b'd');
-            key.extend_from_slice(&d.to_bits().to_le_bytes());
-        }
-        Some(any_value::Value::BoolValue(b)) => key.extend_from_slice(&[b'b', u8::from(*b)]),
-        _ => {
-            key.push(b'p');
-            let encoded = value.encode_to_vec();
-            key.extend_from_slice(&(encoded.len() as u64).to_le_bytes());
-            key.extend_from_slice(&encoded);
-        }
-    }
-}
-
 /// A new series' attributes: the common dimensions, the span's scope, the configured dimensions and `extra`.
 fn attributes(
     settings: &Settings,
@@ -837,7 +592,7 @@ fn attributes(
 }
 
 /// `span.kind` as otelcol writes it.
-fn kind_name(kind: i32) -> &'static str {
+pub(super) fn kind_name(kind: i32) -> &'static str {
     match SpanKind::try_from(kind) {
         Ok(SpanKind::Internal) => "SPAN_KIND_INTERNAL",
         Ok(SpanKind::Server) => "SPAN_KIND_SERVER",
@@ -849,7 +604,7 @@ fn kind_name(kind: i32) -> &'static str {
 }
 
 /// `status.code` as otelcol writes it.
-fn status_name(code: i32) -> &'static str {
+pub(super) fn status_name(code: i32) -> &'static str {
     match StatusCode::try_from(code) {
         Ok(StatusCode::Ok) => "STATUS_CODE_OK",
         Ok(StatusCode::Error) => "STATUS_CODE_ERROR",
@@ -864,30 +619,11 @@ fn text(value: Option<&AnyValue>) -> String {
     })
 }
 
-/// What tells a resource apart: its attributes (those named in `resource_metrics_key_attributes`, when any
-/// are), in key order, so that the order they came in does not matter.
-fn resource_key(attributes: &[KeyValue], only: &[String]) -> Key {
-    let mut kept: Vec<&KeyValue> = attributes
-        .iter()
-        .filter(|kv| only.is_empty() || only.contains(&kv.key))
-        .collect();
-    kept.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut key = Key::new();
-    for kv in kept {
-        write_str(&mut key, &kv.key);
-        match &kv.value {
-            Some(value) => write_value(&mut key, value),
-            None => key.push(b'-'),
-        }
-    }
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::SpanMetricsConfig;
     use super::*;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status, span};
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 
     const MS: u64 = 1_000_000;
 

@@ -3,7 +3,7 @@
 //! a few per request) are decoded with prost; spans, their attributes and events are not, which is most of what
 //! decoding a request costs.
 
-use super::aggregate::{Attributes, Events, SpanFacts};
+use super::facts::{Attributes, Events, SpanFacts};
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, WireError};

@@ -11,7 +11,9 @@
 mod aggregate;
 mod config;
 mod encoded;
+mod facts;
 mod histogram;
+mod key;
 
 pub use config::{
     DimensionConfig, EventsConfig, ExemplarsConfig, ExplicitConfig, ExponentialConfig,

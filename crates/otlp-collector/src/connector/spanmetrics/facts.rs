@@ -1,0 +1,177 @@
+//! What a span is counted by, the same whether it was decoded or is read in place from the request as received:
+//! its name, kind, status, times and ids, and its attributes and events' attributes, looked up by key.
+
+use super::encoded;
+use super::key::{Key, write_str, write_value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::{Span, span};
+use otlp_model::wire::{AnyValueView, Fields, FoundAttribute, Value, find_attribute};
+use prost::Message;
+
+/// What a span is counted by, from a decoded span or read in place from its encoded bytes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SpanFacts<'a> {
+    pub(super) name: &'a str,
+    pub(super) kind: i32,
+    /// `status.code`.
+    pub(super) status: i32,
+    pub(super) start: u64,
+    pub(super) end: u64,
+    pub(super) trace_id: &'a [u8],
+    pub(super) span_id: &'a [u8],
+    pub(super) attributes: Attributes<'a>,
+    pub(super) events: Events<'a>,
+}
+
+impl<'a> SpanFacts<'a> {
+    pub(super) fn decoded(span: &'a Span) -> Self {
+        SpanFacts {
+            name: &span.name,
+            kind: span.kind,
+            status: span.status.as_ref().map_or(0, |status| status.code),
+            start: span.start_time_unix_nano,
+            end: span.end_time_unix_nano,
+            trace_id: &span.trace_id,
+            span_id: &span.span_id,
+            attributes: Attributes::Decoded(&span.attributes),
+            events: Events::Decoded(&span.events),
+        }
+    }
+}
+
+/// A list of attributes: decoded, or the `KeyValue`s of field `field` of an encoded message read at `depth`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Attributes<'a> {
+    Decoded(&'a [KeyValue]),
+    Encoded {
+        message: &'a [u8],
+        field: u32,
+        depth: u32,
+    },
+}
+
+impl<'a> Attributes<'a> {
+    /// The value of the first attribute named `key`, if it has one, as [`find_attribute`] reads it. The encoded
+    /// attributes of a request the receiver accepted always read; should they not, the attribute counts as
+    /// missing.
+    fn find(&self, key: &str) -> Option<Found<'a>> {
+        match *self {
+            Attributes::Decoded(attributes) => attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.as_ref())
+                .filter(|value| value.value.is_some())
+                .map(Found::Decoded),
+            Attributes::Encoded {
+                message,
+                field,
+                depth,
+            } => match find_attribute(message, field, depth, key) {
+                Ok(Some(FoundAttribute {
+                    value: Some(value),
+                    key_value,
+                })) => Some(Found::Encoded { value, key_value }),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// A span's events: decoded, or the part of an encoded span from its first `events` field to its last.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Events<'a> {
+    Decoded(&'a [span::Event]),
+    Encoded(&'a [u8]),
+}
+
+impl<'a> Events<'a> {
+    /// Each event's attributes, in order.
+    pub(super) fn each(self, mut visit: impl FnMut(Attributes<'a>)) {
+        match self {
+            Events::Decoded(events) => {
+                for event in events {
+                    visit(Attributes::Decoded(&event.attributes));
+                }
+            }
+            Events::Encoded(bytes) => {
+                for field in Fields::new(bytes, encoded::SPAN_DEPTH) {
+                    match field {
+                        Ok((encoded::SPAN_EVENTS, Value::Len(event))) => {
+                            visit(Attributes::Encoded {
+                                message: event,
+                                field: encoded::EVENT_ATTRIBUTES,
+                                depth: encoded::EVENT_DEPTH,
+                            })
+                        }
+                        Ok(_) => {}
+                        // Read once already, when the span was: cannot fail here.
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A dimension's value where it was found.
+pub(super) enum Found<'a> {
+    Decoded(&'a AnyValue),
+    /// Read in place, with the encoded `KeyValue` it came from.
+    Encoded {
+        value: AnyValueView<'a>,
+        key_value: &'a [u8],
+    },
+}
+
+impl Found<'_> {
+    /// Writes the value into a series key: the same bytes for the same value, however it was read.
+    pub(super) fn write(&self, key: &mut Key) {
+        match self {
+            Found::Decoded(value) => write_value(key, value),
+            Found::Encoded { value, .. } => match *value {
+                AnyValueView::String(s) => {
+                    key.push(b's');
+                    write_str(key, s);
+                }
+                AnyValueView::Int(i) => {
+                    key.push(b'i');
+                    key.extend_from_slice(&i.to_le_bytes());
+                }
+                AnyValueView::Double(d) => {
+                    key.push(b'd');
+                    key.extend_from_slice(&d.to_bits().to_le_bytes());
+                }
+                AnyValueView::Bool(b) => key.extend_from_slice(&[b'b', u8::from(b)]),
+                _ => write_value(key, &self.to_any()),
+            },
+        }
+    }
+
+    /// The value, owned, for a new series' attributes.
+    pub(super) fn to_any(&self) -> AnyValue {
+        match self {
+            Found::Decoded(value) => (*value).clone(),
+            Found::Encoded { key_value, .. } => KeyValue::decode(*key_value)
+                .ok()
+                .and_then(|kv| kv.value)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Where a dimension's value is looked up, nearest first: the span, the event (for the events metric), the
+/// resource.
+pub(super) struct Lookup<'a> {
+    pub(super) span: Attributes<'a>,
+    pub(super) event: Option<Attributes<'a>>,
+    pub(super) resource: &'a [KeyValue],
+}
+
+impl<'a> Lookup<'a> {
+    pub(super) fn find(&self, key: &str) -> Option<Found<'a>> {
+        self.span
+            .find(key)
+            .or_else(|| self.event.and_then(|event| event.find(key)))
+            .or_else(|| Attributes::Decoded(self.resource).find(key))
+    }
+}

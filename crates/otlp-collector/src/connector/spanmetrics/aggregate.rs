@@ -5,7 +5,7 @@
 use super::config::{
     Dimension, SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE, Settings, Temporality,
 };
-use super::encoded;
+use super::encoded::EncodedRequest;
 use super::facts::{Lookup, SpanFacts};
 use super::histogram::{Buckets, Histogram};
 use super::key::{Key, resource_key, write_common, write_dimensions};
@@ -19,7 +19,6 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode};
-use otlp_model::wire::WireError;
 use std::collections::{BTreeMap, HashMap};
 
 /// otelcol-contrib's scope name for these metrics, so that queries written against its output find ours.
@@ -159,11 +158,10 @@ impl Aggregator {
             .sum()
     }
 
-    /// [`aggregate`](Self::aggregate) on an encoded request, read in place. Fails, having counted nothing,
-    /// where prost would fail on the fields read.
-    pub(super) fn aggregate_encoded(&mut self, bytes: &[u8], now: u64) -> Result<usize, WireError> {
-        let request = encoded::parse(bytes)?;
-        Ok(request
+    /// [`aggregate`](Self::aggregate) on an encoded request read in place ([`super::encoded::parse`], which callers
+    /// sharing the aggregator run before taking it).
+    pub(super) fn aggregate_encoded(&mut self, request: &EncodedRequest<'_>, now: u64) -> usize {
+        request
             .resources
             .iter()
             .map(|resource| {
@@ -173,7 +171,7 @@ impl Aggregator {
                     .map(|scope| (scope.scope.as_ref(), scope.spans.iter().copied()));
                 self.count_resource(&resource.resource.attributes, scopes, now)
             })
-            .sum())
+            .sum()
     }
 
     /// Counts the spans of one resource, scope by scope; returns how many were not counted for want of a

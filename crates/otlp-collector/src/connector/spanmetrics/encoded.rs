@@ -386,7 +386,7 @@ exemplars: {enabled: true, max_per_data_point: 3}
                 let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
                 let now = i as u64 + 1;
                 prop_assert_eq!(
-                    in_place.aggregate_encoded(bytes, now).unwrap(),
+                    in_place.aggregate_encoded(&super::parse(bytes).unwrap(), now),
                     decoded.aggregate(&request, now)
                 );
             }

@@ -293,8 +293,8 @@ async fn delta_points_are_sent_every_interval_and_add_up_to_what_was_sent() {
 
 #[test]
 fn mistakes_are_reported_at_their_keys() {
-    let config = |connector: &str, pipelines: &str| {
-        format!(
+    let problems = |connector: &str, pipelines: &str| -> Vec<String> {
+        let yaml = format!(
             r#"
 receivers:
   otlp: {{ protocols: {{ grpc: {{ endpoint: "127.0.0.1:0" }} }} }}
@@ -307,44 +307,51 @@ service:
   pipelines:
 {pipelines}
 "#
-        )
+        );
+        config_problems(&yaml)
+            .iter()
+            .map(|(path, message)| format!("{path}: {message}"))
+            .collect()
     };
     let red = "    traces: { receivers: [otlp], exporters: [spanmetrics] }\n    metrics: { receivers: [spanmetrics], exporters: [debug] }";
-    let problems = config_problems(&config(
-        "    histogram: { unit: us }\n    aggregation_temporality: DELTA\n    dimension: [{ name: http.method }]",
+    // A misspelt key is named, with the one meant.
+    let found = problems(
+        "    histogram: { unit: us }\n    dimension: [{ name: http.method }]",
         red,
-    ));
-    let text: Vec<String> = problems
-        .iter()
-        .map(|(path, message)| format!("{path}: {message}"))
-        .collect();
-    assert!(
-        text.iter()
-            .any(|p| p.starts_with("connectors.spanmetrics.dimension") && p.contains("dimensions")),
-        "{text:#?}"
     );
-    // Spans in, metrics out: a logs pipeline cannot feed it.
-    let problems = config_problems(&config(
-        "    {}",
-        "    logs: { receivers: [otlp], exporters: [spanmetrics] }\n    metrics: { receivers: [spanmetrics], exporters: [debug] }",
-    ));
-    assert!(!problems.is_empty());
-    let values = config_problems(&config(
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("connectors.spanmetrics.dimension:")
+                && p.contains("did you mean `dimensions`")),
+        "{found:#?}"
+    );
+    // Values, each at its key, with what is accepted.
+    let found = problems(
         "    histogram: { unit: us }\n    aggregation_temporality: DELTA",
         red,
-    ));
-    let text: Vec<String> = values
-        .iter()
-        .map(|(path, message)| format!("{path}: {message}"))
-        .collect();
-    assert!(
-        text.iter()
-            .any(|p| p.starts_with("connectors.spanmetrics.histogram.unit: `us`")),
-        "{text:#?}"
     );
     assert!(
-        text.iter()
+        found.iter().any(|p| p
+            .starts_with("connectors.spanmetrics.histogram.unit: `us` is neither `ms` nor `s`")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
             .any(|p| p.starts_with("connectors.spanmetrics.aggregation_temporality: `DELTA`")),
-        "{text:#?}"
+        "{found:#?}"
+    );
+    // Spans in, metrics out: a logs pipeline cannot feed it.
+    let found = problems(
+        "    {}",
+        "    logs: { receivers: [otlp], exporters: [spanmetrics] }\n    metrics: { receivers: [spanmetrics], exporters: [debug] }",
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("service.pipelines.logs.exporters:")
+                && p.contains("`spanmetrics` joins traces to metrics")),
+        "{found:#?}"
     );
 }

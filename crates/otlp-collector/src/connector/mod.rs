@@ -12,9 +12,13 @@ pub mod forward;
 pub mod routing;
 pub mod spanmetrics;
 
+use crate::component::Invalid;
 use crate::id::PipelineId;
 use crate::pipeline::{BoxFuture, Consumer, Refused};
 use crate::{Batch, Signal};
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -78,6 +82,41 @@ async fn offer_each(consumers: &[&Arc<dyn Consumer>], batch: Batch) -> Result<()
         }
     }
     failed.map_or(Ok(()), Err)
+}
+
+/// The problems of a connector's settings as one message, for `build`: validation reported them when the config
+/// was read, so only a program that built the settings itself gets this.
+pub(crate) fn settings_error(problems: Vec<Invalid>) -> String {
+    problems
+        .into_iter()
+        .flat_map(|problem| problem.at_path(""))
+        .map(|(path, message)| format!("{path}: {message}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Metrics a connector made from one resource's items: under a copy of the resource's attributes and the
+/// connector's scope.
+pub(crate) fn resource_metrics(
+    resource_attributes: Vec<KeyValue>,
+    scope_name: &str,
+    metrics: Vec<Metric>,
+) -> ResourceMetrics {
+    ResourceMetrics {
+        resource: Some(Resource {
+            attributes: resource_attributes,
+            ..Default::default()
+        }),
+        scope_metrics: vec![ScopeMetrics {
+            scope: Some(InstrumentationScope {
+                name: scope_name.to_string(),
+                ..Default::default()
+            }),
+            metrics,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
 }
 
 /// What a connector that hands each signal on as it is joins: traces to traces, metrics to metrics, logs to logs.

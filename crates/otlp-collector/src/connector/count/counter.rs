@@ -2,10 +2,9 @@
 
 use crate::{AnyRequest, Batch};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric,
-    number_data_point,
+    AggregationTemporality, Metric, NumberDataPoint, Sum, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_ottl::{
@@ -498,21 +497,11 @@ fn push_resource(
             });
         }
     }
-    out.resource_metrics.push(ResourceMetrics {
-        resource: Some(Resource {
-            attributes: resource_attributes,
-            ..Default::default()
-        }),
-        scope_metrics: vec![ScopeMetrics {
-            scope: Some(InstrumentationScope {
-                name: SCOPE_NAME.to_string(),
-                ..Default::default()
-            }),
-            metrics,
-            ..Default::default()
-        }],
-        ..Default::default()
-    });
+    out.resource_metrics.push(super::super::resource_metrics(
+        resource_attributes,
+        SCOPE_NAME,
+        metrics,
+    ));
 }
 
 fn now_nanos() -> u64 {
@@ -524,7 +513,9 @@ fn now_nanos() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::metrics::v1::{Gauge, Histogram, HistogramDataPoint};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        Gauge, Histogram, HistogramDataPoint, ResourceMetrics, ScopeMetrics,
+    };
     use otlp_ottl::{ContextKind, parse_condition};
 
     fn point(env: &str, time: u64) -> NumberDataPoint {

@@ -252,16 +252,7 @@ impl ConnectorFactory for Factory {
     ) -> Result<Arc<dyn Consumer>, String> {
         let mut definitions = Vec::new();
         for kind in Kind::of(context.from) {
-            // Validation reported these when the config was read; a program that built the settings itself gets
-            // them here.
-            let compiled = config.definitions(*kind).map_err(|problems| {
-                problems
-                    .into_iter()
-                    .flat_map(|problem| problem.at_path(""))
-                    .map(|(path, message)| format!("{path}: {message}"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })?;
+            let compiled = config.definitions(*kind).map_err(super::settings_error)?;
             definitions.push((*kind, compiled));
         }
         Ok(super::stage(Count {

@@ -14,10 +14,9 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    Exemplar, ExponentialHistogram, Histogram as HistogramData, Metric, NumberDataPoint,
-    ResourceMetrics, ScopeMetrics, Sum, exemplar, metric, number_data_point,
+    Exemplar, ExponentialHistogram, Histogram as HistogramData, Metric, NumberDataPoint, Sum,
+    exemplar, metric, number_data_point,
 };
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode};
 use std::collections::{BTreeMap, HashMap};
 
@@ -244,34 +243,10 @@ impl Aggregator {
                 now,
             };
             let mut metrics = Vec::new();
-            if !resource.calls.is_empty() {
-                let data_points = resource
-                    .calls
-                    .each()
-                    .map(|(key, series)| {
-                        let (start, end) = times.of(b'c', key, series.start);
-                        NumberDataPoint {
-                            attributes: series.attributes.clone(),
-                            start_time_unix_nano: start,
-                            time_unix_nano: end,
-                            exemplars: std::mem::take(&mut series.exemplars),
-                            flags: 0,
-                            value: Some(number_data_point::Value::AsInt(
-                                i64::try_from(series.value).unwrap_or(i64::MAX),
-                            )),
-                        }
-                    })
-                    .collect();
-                metrics.push(metric_of(
-                    settings,
-                    "calls",
-                    "",
-                    metric::Data::Sum(Sum {
-                        data_points,
-                        aggregation_temporality: settings.temporality.proto(),
-                        is_monotonic: true,
-                    }),
-                ));
+            if let Some(calls) = sum_of(settings, &mut resource.calls, "calls", |key, start| {
+                times.of(b'c', key, start)
+            }) {
+                metrics.push(calls);
             }
             if let Some(buckets) = &settings.histogram
                 && !resource.durations.is_empty()
@@ -312,53 +287,20 @@ impl Aggregator {
                 };
                 metrics.push(metric_of(settings, "duration", settings.unit.name(), data));
             }
-            if !resource.events.is_empty() {
-                let data_points = resource
-                    .events
-                    .each()
-                    .map(|(key, series)| {
-                        let (start, end) = times.of(b'e', key, series.start);
-                        NumberDataPoint {
-                            attributes: series.attributes.clone(),
-                            start_time_unix_nano: start,
-                            time_unix_nano: end,
-                            exemplars: std::mem::take(&mut series.exemplars),
-                            flags: 0,
-                            value: Some(number_data_point::Value::AsInt(
-                                i64::try_from(series.value).unwrap_or(i64::MAX),
-                            )),
-                        }
-                    })
-                    .collect();
-                metrics.push(metric_of(
-                    settings,
-                    "events",
-                    "",
-                    metric::Data::Sum(Sum {
-                        data_points,
-                        aggregation_temporality: settings.temporality.proto(),
-                        is_monotonic: true,
-                    }),
-                ));
+            if let Some(events) = sum_of(settings, &mut resource.events, "events", |key, start| {
+                times.of(b'e', key, start)
+            }) {
+                metrics.push(events);
             }
             if metrics.is_empty() {
                 continue;
             }
-            out.resource_metrics.push(ResourceMetrics {
-                resource: Some(Resource {
-                    attributes: resource.attributes.clone(),
-                    ..Default::default()
-                }),
-                scope_metrics: vec![ScopeMetrics {
-                    scope: Some(InstrumentationScope {
-                        name: SCOPE_NAME.to_string(),
-                        ..Default::default()
-                    }),
+            out.resource_metrics
+                .push(crate::connector::resource_metrics(
+                    resource.attributes.clone(),
+                    SCOPE_NAME,
                     metrics,
-                    schema_url: String::new(),
-                }],
-                schema_url: String::new(),
-            });
+                ));
         }
         self.reset(now);
         (!out.resource_metrics.is_empty()).then_some(out)
@@ -442,6 +384,44 @@ impl Times<'_> {
         let start = self.delta_starts.insert(id, self.now).unwrap_or(began);
         (start, self.now)
     }
+}
+
+/// A count's series as a monotonic sum named `name`, their points' times from `times`; `None` without series.
+fn sum_of(
+    settings: &Settings,
+    family: &mut Family<u64>,
+    name: &str,
+    mut times: impl FnMut(Option<&Key>, u64) -> (u64, u64),
+) -> Option<Metric> {
+    if family.is_empty() {
+        return None;
+    }
+    let data_points = family
+        .each()
+        .map(|(key, series)| {
+            let (start, end) = times(key, series.start);
+            NumberDataPoint {
+                attributes: series.attributes.clone(),
+                start_time_unix_nano: start,
+                time_unix_nano: end,
+                exemplars: std::mem::take(&mut series.exemplars),
+                flags: 0,
+                value: Some(number_data_point::Value::AsInt(
+                    i64::try_from(series.value).unwrap_or(i64::MAX),
+                )),
+            }
+        })
+        .collect();
+    Some(metric_of(
+        settings,
+        name,
+        "",
+        metric::Data::Sum(Sum {
+            data_points,
+            aggregation_temporality: settings.temporality.proto(),
+            is_monotonic: true,
+        }),
+    ))
 }
 
 fn metric_of(settings: &Settings, name: &str, unit: &str, data: metric::Data) -> Metric {
@@ -621,6 +601,7 @@ fn text(value: Option<&AnyValue>) -> String {
 mod tests {
     use super::super::SpanMetricsConfig;
     use super::*;
+    use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 
     const MS: u64 = 1_000_000;

@@ -62,16 +62,7 @@ impl ConnectorFactory for Factory {
         context: ConnectorContext<'_>,
         targets: Targets,
     ) -> Result<Arc<dyn Consumer>, String> {
-        // Validation reported these when the config was read; a program that built the settings itself gets them
-        // here.
-        let settings = config.compile().map_err(|problems| {
-            problems
-                .into_iter()
-                .flat_map(|problem| problem.at_path(""))
-                .map(|(path, message)| format!("{path}: {message}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+        let settings = config.compile().map_err(super::settings_error)?;
         let interval = settings.flush_interval;
         let shared = Arc::new(Shared {
             id: context.id.to_string(),

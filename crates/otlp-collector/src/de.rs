@@ -36,6 +36,16 @@ pub fn optional_duration<'de, D: Deserializer<'de>>(
     duration(deserializer).map(Some)
 }
 
+/// A present list of Go durations, for an `Option<Vec<Duration>>` field with `#[serde(default)]`.
+pub fn optional_durations<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<Duration>>, D::Error> {
+    #[derive(Deserialize)]
+    struct One(#[serde(deserialize_with = "duration")] Duration);
+    let list = Vec::<One>::deserialize(deserializer)?;
+    Ok(Some(list.into_iter().map(|One(d)| d).collect()))
+}
+
 /// The value of an otelcol key this crate knows and refuses for a stated reason, as the field that keeps the key
 /// from being an unknown one. An unknown key would get serde's "unknown field, expected one of ...", and a "did you
 /// mean" pointing at a neighbour that does something else; the key is spelt right, so the operator is told why

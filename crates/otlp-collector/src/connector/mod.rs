@@ -9,6 +9,7 @@
 
 pub mod count;
 pub mod forward;
+mod histogram;
 pub mod routing;
 pub mod spanmetrics;
 
@@ -116,6 +117,29 @@ pub(crate) fn resource_metrics(
             ..Default::default()
         }],
         ..Default::default()
+    }
+}
+
+/// The pipelines a connector that makes metrics of what it is given (`spanmetrics`, `servicegraph`) sends them to,
+/// as the next stage of [`deliver`](crate::pipeline::deliver): what the connector holds is flushed and shut down by
+/// the connector itself, and the pipelines by the service.
+pub(crate) struct Handoff(pub(crate) Targets);
+
+impl Consumer for Handoff {
+    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+        Box::pin(self.0.consume(batch))
+    }
+
+    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
+        Box::pin(self.0.ready(items))
+    }
+
+    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 }
 

@@ -1,7 +1,7 @@
 //! The `spanmetrics` connector's settings, otelcol-contrib's keys and defaults, and what they compile to.
 
-use super::histogram::Buckets;
 use crate::component::Invalid;
+use crate::connector::histogram::Buckets;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +118,7 @@ pub struct HistogramConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ExplicitConfig {
     /// Upper bounds as durations (`2ms`, `1s`), increasing.
-    #[serde(deserialize_with = "durations")]
+    #[serde(deserialize_with = "crate::de::optional_durations")]
     pub buckets: Option<Vec<Duration>>,
 }
 
@@ -148,15 +148,6 @@ pub struct EventsConfig {
     pub enabled: bool,
     /// Event attributes the count is split by (besides the common dimensions); required when enabled.
     pub dimensions: Vec<DimensionConfig>,
-}
-
-fn durations<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Vec<Duration>>, D::Error> {
-    #[derive(Deserialize)]
-    struct One(#[serde(deserialize_with = "crate::de::duration")] Duration);
-    let list = Vec::<One>::deserialize(deserializer)?;
-    Ok(Some(list.into_iter().map(|One(d)| d).collect()))
 }
 
 /// Cumulative or delta.

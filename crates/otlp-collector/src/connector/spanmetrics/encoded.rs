@@ -17,39 +17,40 @@ const SCOPE_SPANS_SCOPE: u32 = 1;
 const SCOPE_SPANS_SPANS: u32 = 2;
 const SPAN_TRACE_ID: u32 = 1;
 const SPAN_SPAN_ID: u32 = 2;
+const SPAN_PARENT_SPAN_ID: u32 = 4;
 const SPAN_NAME: u32 = 5;
 const SPAN_KIND: u32 = 6;
 const SPAN_START: u32 = 7;
 const SPAN_END: u32 = 8;
-pub(super) const SPAN_ATTRIBUTES: u32 = 9;
-pub(super) const SPAN_EVENTS: u32 = 11;
+pub(in crate::connector) const SPAN_ATTRIBUTES: u32 = 9;
+pub(in crate::connector) const SPAN_EVENTS: u32 = 11;
 const SPAN_STATUS: u32 = 15;
-pub(super) const EVENT_ATTRIBUTES: u32 = 3;
+pub(in crate::connector) const EVENT_ATTRIBUTES: u32 = 3;
 const STATUS_CODE: u32 = 3;
 
 /// The nesting each message's fields are read at, as prost counts it.
 const RESOURCE_SPANS_DEPTH: u32 = RECURSION_LIMIT - 1;
 const SCOPE_SPANS_DEPTH: u32 = RECURSION_LIMIT - 2;
-pub(super) const SPAN_DEPTH: u32 = RECURSION_LIMIT - 3;
-pub(super) const EVENT_DEPTH: u32 = RECURSION_LIMIT - 4;
+pub(in crate::connector) const SPAN_DEPTH: u32 = RECURSION_LIMIT - 3;
+pub(in crate::connector) const EVENT_DEPTH: u32 = RECURSION_LIMIT - 4;
 
 /// A request's resources, each with its scopes and their spans.
-pub(super) struct EncodedRequest<'a> {
-    pub(super) resources: Vec<EncodedResource<'a>>,
+pub(in crate::connector) struct EncodedRequest<'a> {
+    pub(in crate::connector) resources: Vec<EncodedResource<'a>>,
 }
 
-pub(super) struct EncodedResource<'a> {
-    pub(super) resource: Resource,
-    pub(super) scopes: Vec<EncodedScope<'a>>,
+pub(in crate::connector) struct EncodedResource<'a> {
+    pub(in crate::connector) resource: Resource,
+    pub(in crate::connector) scopes: Vec<EncodedScope<'a>>,
 }
 
-pub(super) struct EncodedScope<'a> {
-    pub(super) scope: Option<InstrumentationScope>,
-    pub(super) spans: Vec<SpanFacts<'a>>,
+pub(in crate::connector) struct EncodedScope<'a> {
+    pub(in crate::connector) scope: Option<InstrumentationScope>,
+    pub(in crate::connector) spans: Vec<SpanFacts<'a>>,
 }
 
 /// Reads every span of `bytes`, or fails (before anything is counted) where prost would fail on the fields read.
-pub(super) fn parse(bytes: &[u8]) -> Result<EncodedRequest<'_>, WireError> {
+pub(in crate::connector) fn parse(bytes: &[u8]) -> Result<EncodedRequest<'_>, WireError> {
     let mut resources = Vec::new();
     for field in Fields::new(bytes, RECURSION_LIMIT) {
         match field? {
@@ -120,6 +121,7 @@ fn parse_span(bytes: &[u8]) -> Result<SpanFacts<'_>, WireError> {
         end: 0,
         trace_id: &[],
         span_id: &[],
+        parent_span_id: &[],
         attributes: Attributes::Encoded {
             message: &[],
             field: SPAN_ATTRIBUTES,
@@ -137,6 +139,7 @@ fn parse_span(bytes: &[u8]) -> Result<SpanFacts<'_>, WireError> {
         match field? {
             (SPAN_TRACE_ID, Value::Len(id)) => span.trace_id = id,
             (SPAN_SPAN_ID, Value::Len(id)) => span.span_id = id,
+            (SPAN_PARENT_SPAN_ID, Value::Len(id)) => span.parent_span_id = id,
             (SPAN_NAME, value @ Value::Len(_)) => {
                 span.name = value
                     .str()
@@ -162,8 +165,9 @@ fn parse_span(bytes: &[u8]) -> Result<SpanFacts<'_>, WireError> {
                 }
             }
             (
-                number @ (SPAN_TRACE_ID | SPAN_SPAN_ID | SPAN_NAME | SPAN_KIND | SPAN_START
-                | SPAN_END | SPAN_ATTRIBUTES | SPAN_EVENTS | SPAN_STATUS),
+                number @ (SPAN_TRACE_ID | SPAN_SPAN_ID | SPAN_PARENT_SPAN_ID | SPAN_NAME
+                | SPAN_KIND | SPAN_START | SPAN_END | SPAN_ATTRIBUTES | SPAN_EVENTS
+                | SPAN_STATUS),
                 _,
             ) => return Err(wrong_type(number)),
             _ => {}
@@ -190,6 +194,7 @@ fn wrong_type(field: u32) -> WireError {
 mod tests {
     use super::super::SpanMetricsConfig;
     use super::super::aggregate::Aggregator;
+    use super::super::facts::SpanFacts;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::{
         AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
@@ -274,11 +279,22 @@ exemplars: {enabled: true, max_per_data_point: 3}
             attributes(),
             prop::collection::vec(attributes(), 0..3),
             prop::option::of(-1i32..4),
+            prop_oneof![Just(vec![]), Just(vec![4; 8])],
         )
             .prop_map(
-                |(trace_id, name, kind, (start, end), attributes, events, status)| Span {
+                |(
+                    trace_id,
+                    name,
+                    kind,
+                    (start, end),
+                    attributes,
+                    events,
+                    status,
+                    parent_span_id,
+                )| Span {
                     trace_id,
                     span_id: vec![3; 8],
+                    parent_span_id,
                     name: name.to_string(),
                     kind,
                     start_time_unix_nano: start,
@@ -391,6 +407,29 @@ exemplars: {enabled: true, max_per_data_point: 3}
                 );
             }
             prop_assert_eq!(in_place.take_metrics(10), decoded.take_metrics(10));
+        }
+
+        /// Read in place, each span has the ids, kind, status and times prost decodes (what `servicegraph` pairs
+        /// spans by).
+        #[test]
+        fn in_place_reads_the_ids_and_kinds_prost_decodes(bytes in request()) {
+            let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
+            let parsed = super::parse(&bytes).unwrap();
+            let facts = |span: &SpanFacts<'_>| {
+                (span.trace_id.to_vec(), span.span_id.to_vec(), span.parent_span_id.to_vec(), span.kind,
+                    span.status, span.start, span.end)
+            };
+            let in_place: Vec<_> = parsed.resources.iter()
+                .flat_map(|resource| &resource.scopes)
+                .flat_map(|scope| &scope.spans)
+                .map(facts)
+                .collect();
+            let decoded: Vec<_> = request.resource_spans.iter()
+                .flat_map(|resource| &resource.scope_spans)
+                .flat_map(|scope| &scope.spans)
+                .map(|span| facts(&SpanFacts::decoded(span)))
+                .collect();
+            prop_assert_eq!(in_place, decoded);
         }
     }
 }

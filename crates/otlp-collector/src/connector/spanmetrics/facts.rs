@@ -1,5 +1,6 @@
 //! What a span is counted by, the same whether it was decoded or is read in place from the request as received:
-//! its name, kind, status, times and ids, and its attributes and events' attributes, looked up by key.
+//! its name, kind, status, times and ids, and its attributes and events' attributes, looked up by key. The
+//! `servicegraph` connector reads spans through it too.
 
 use super::encoded;
 use super::key::{Key, write_str, write_value};
@@ -10,21 +11,22 @@ use prost::Message;
 
 /// What a span is counted by, from a decoded span or read in place from its encoded bytes.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct SpanFacts<'a> {
-    pub(super) name: &'a str,
-    pub(super) kind: i32,
+pub(in crate::connector) struct SpanFacts<'a> {
+    pub(in crate::connector) name: &'a str,
+    pub(in crate::connector) kind: i32,
     /// `status.code`.
-    pub(super) status: i32,
-    pub(super) start: u64,
-    pub(super) end: u64,
-    pub(super) trace_id: &'a [u8],
-    pub(super) span_id: &'a [u8],
-    pub(super) attributes: Attributes<'a>,
-    pub(super) events: Events<'a>,
+    pub(in crate::connector) status: i32,
+    pub(in crate::connector) start: u64,
+    pub(in crate::connector) end: u64,
+    pub(in crate::connector) trace_id: &'a [u8],
+    pub(in crate::connector) span_id: &'a [u8],
+    pub(in crate::connector) parent_span_id: &'a [u8],
+    pub(in crate::connector) attributes: Attributes<'a>,
+    pub(in crate::connector) events: Events<'a>,
 }
 
 impl<'a> SpanFacts<'a> {
-    pub(super) fn decoded(span: &'a Span) -> Self {
+    pub(in crate::connector) fn decoded(span: &'a Span) -> Self {
         SpanFacts {
             name: &span.name,
             kind: span.kind,
@@ -33,6 +35,7 @@ impl<'a> SpanFacts<'a> {
             end: span.end_time_unix_nano,
             trace_id: &span.trace_id,
             span_id: &span.span_id,
+            parent_span_id: &span.parent_span_id,
             attributes: Attributes::Decoded(&span.attributes),
             events: Events::Decoded(&span.events),
         }
@@ -41,7 +44,7 @@ impl<'a> SpanFacts<'a> {
 
 /// A list of attributes: decoded, or the `KeyValue`s of field `field` of an encoded message read at `depth`.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Attributes<'a> {
+pub(in crate::connector) enum Attributes<'a> {
     Decoded(&'a [KeyValue]),
     Encoded {
         message: &'a [u8],
@@ -54,7 +57,7 @@ impl<'a> Attributes<'a> {
     /// The value of the first attribute named `key`, if it has one, as [`find_attribute`] reads it. The encoded
     /// attributes of a request the receiver accepted always read; should they not, the attribute counts as
     /// missing.
-    fn find(&self, key: &str) -> Option<Found<'a>> {
+    pub(in crate::connector) fn find(&self, key: &str) -> Option<Found<'a>> {
         match *self {
             Attributes::Decoded(attributes) => attributes
                 .iter()
@@ -79,14 +82,14 @@ impl<'a> Attributes<'a> {
 
 /// A span's events: decoded, or the part of an encoded span from its first `events` field to its last.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Events<'a> {
+pub(in crate::connector) enum Events<'a> {
     Decoded(&'a [span::Event]),
     Encoded(&'a [u8]),
 }
 
 impl<'a> Events<'a> {
     /// Each event's attributes, in order.
-    pub(super) fn each(self, mut visit: impl FnMut(Attributes<'a>)) {
+    pub(in crate::connector) fn each(self, mut visit: impl FnMut(Attributes<'a>)) {
         match self {
             Events::Decoded(events) => {
                 for event in events {
@@ -114,7 +117,7 @@ impl<'a> Events<'a> {
 }
 
 /// A dimension's value where it was found.
-pub(super) enum Found<'a> {
+pub(in crate::connector) enum Found<'a> {
     Decoded(&'a AnyValue),
     /// Read in place, with the encoded `KeyValue` it came from.
     Encoded {
@@ -125,7 +128,7 @@ pub(super) enum Found<'a> {
 
 impl Found<'_> {
     /// Writes the value into a series key: the same bytes for the same value, however it was read.
-    pub(super) fn write(&self, key: &mut Key) {
+    pub(in crate::connector) fn write(&self, key: &mut Key) {
         match self {
             Found::Decoded(value) => write_value(key, value),
             Found::Encoded { value, .. } => match *value {
@@ -148,7 +151,7 @@ impl Found<'_> {
     }
 
     /// The value, owned, for a new series' attributes.
-    pub(super) fn to_any(&self) -> AnyValue {
+    pub(in crate::connector) fn to_any(&self) -> AnyValue {
         match self {
             Found::Decoded(value) => (*value).clone(),
             Found::Encoded { key_value, .. } => KeyValue::decode(*key_value)
@@ -161,14 +164,14 @@ impl Found<'_> {
 
 /// Where a dimension's value is looked up, nearest first: the span, the event (for the events metric), the
 /// resource.
-pub(super) struct Lookup<'a> {
-    pub(super) span: Attributes<'a>,
-    pub(super) event: Option<Attributes<'a>>,
-    pub(super) resource: &'a [KeyValue],
+pub(in crate::connector) struct Lookup<'a> {
+    pub(in crate::connector) span: Attributes<'a>,
+    pub(in crate::connector) event: Option<Attributes<'a>>,
+    pub(in crate::connector) resource: &'a [KeyValue],
 }
 
 impl<'a> Lookup<'a> {
-    pub(super) fn find(&self, key: &str) -> Option<Found<'a>> {
+    pub(in crate::connector) fn find(&self, key: &str) -> Option<Found<'a>> {
         self.span
             .find(key)
             .or_else(|| self.event.and_then(|event| event.find(key)))

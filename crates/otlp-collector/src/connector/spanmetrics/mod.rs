@@ -10,9 +10,8 @@
 
 mod aggregate;
 mod config;
-mod encoded;
-mod facts;
-mod histogram;
+pub(super) mod encoded;
+pub(super) mod facts;
 mod key;
 
 pub use config::{
@@ -20,7 +19,7 @@ pub use config::{
     HistogramConfig, SpanMetricsConfig,
 };
 
-use super::Targets;
+use super::{Handoff, Targets};
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
 use crate::telemetry::DropCounter;
@@ -216,26 +215,5 @@ impl Consumer for SpanMetrics {
             self.ticker.stop(deadline).await;
             self.shared.send(deadline).await;
         })
-    }
-}
-
-/// The metrics pipelines as the next stage of [`deliver`].
-struct Handoff(Targets);
-
-impl Consumer for Handoff {
-    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        Box::pin(self.0.consume(batch))
-    }
-
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        Box::pin(self.0.ready(items))
-    }
-
-    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
-
-    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
     }
 }

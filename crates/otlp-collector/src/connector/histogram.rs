@@ -1,4 +1,4 @@
-//! The duration histograms of `spanmetrics`: explicit bucket bounds, or base-2 exponential buckets that start at
+//! The duration histograms of the connectors that make metrics from spans (`spanmetrics`, `servicegraph`): explicit bucket bounds, or base-2 exponential buckets that start at
 //! the finest scale and halve their resolution whenever the values seen would need more than `max_size` buckets,
 //! as the OpenTelemetry SDKs' exponential histogram aggregation does.
 
@@ -12,7 +12,7 @@ const MAX_SCALE: i32 = 20;
 
 /// How a histogram buckets its values.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Buckets {
+pub(crate) enum Buckets {
     /// Upper bounds, increasing; a value equal to a bound falls in that bound's bucket.
     Explicit(Arc<[f64]>),
     /// Base-2 exponential buckets, at most `max_size` of them.
@@ -21,7 +21,7 @@ pub(super) enum Buckets {
 
 /// Count, sum, min and max of the values recorded.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Summary {
+pub(crate) struct Summary {
     count: u64,
     sum: f64,
     min: f64,
@@ -44,7 +44,7 @@ impl Summary {
 
 /// One series' histogram.
 #[derive(Debug, Clone)]
-pub(super) enum Histogram {
+pub(crate) enum Histogram {
     Explicit {
         bounds: Arc<[f64]>,
         /// One more than the bounds: the last counts values above every bound.
@@ -55,7 +55,7 @@ pub(super) enum Histogram {
 }
 
 impl Histogram {
-    pub(super) fn new(buckets: &Buckets) -> Self {
+    pub(crate) fn new(buckets: &Buckets) -> Self {
         match buckets {
             Buckets::Explicit(bounds) => Histogram::Explicit {
                 counts: vec![0; bounds.len() + 1],
@@ -69,7 +69,7 @@ impl Histogram {
     }
 
     /// Records a value (a duration: never negative).
-    pub(super) fn record(&mut self, value: f64) {
+    pub(crate) fn record(&mut self, value: f64) {
         match self {
             Histogram::Explicit {
                 bounds,
@@ -85,7 +85,7 @@ impl Histogram {
     }
 
     /// The explicit-bucket point, or `None` for an exponential histogram.
-    pub(super) fn explicit_point(
+    pub(crate) fn explicit_point(
         &self,
         times: (u64, u64),
         attributes: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
@@ -115,7 +115,7 @@ impl Histogram {
     }
 
     /// The exponential point, or `None` for an explicit-bucket histogram.
-    pub(super) fn exponential_point(
+    pub(crate) fn exponential_point(
         &self,
         times: (u64, u64),
         attributes: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
@@ -150,7 +150,7 @@ impl Histogram {
 /// Base-2 exponential buckets over positive values: at scale `s`, bucket `i` holds the values in
 /// `(2^(i / 2^s), 2^((i + 1) / 2^s)]`; zeros are counted apart.
 #[derive(Debug, Clone)]
-pub(super) struct Exponential {
+pub(crate) struct Exponential {
     max_size: usize,
     scale: i32,
     zero_count: u64,

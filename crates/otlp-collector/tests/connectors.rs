@@ -262,11 +262,11 @@ fn connector_mistakes_are_reported_as_otelcol_would_with_where_and_why() {
 
     // A connector type that does not exist, and settings `forward` does not take.
     let found = config_problems(&config_with(
-        "  servicegraph:\n  forward: { routes: [] }",
+        "  exceptions:\n  forward: { routes: [] }",
         "    traces: { receivers: [otlp], exporters: [debug] }",
     ));
     let paths: Vec<&str> = found.iter().map(|(path, _)| path.as_str()).collect();
-    assert!(paths.contains(&"connectors.servicegraph"), "{found:?}");
+    assert!(paths.contains(&"connectors.exceptions"), "{found:?}");
     assert!(
         paths
             .iter()

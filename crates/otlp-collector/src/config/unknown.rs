@@ -171,7 +171,6 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
             "grafanacloud",
             "otlpjson",
             "roundrobin",
-            "servicegraph",
             "signaltometrics",
             "sum",
         ],

@@ -11,6 +11,7 @@ pub mod count;
 pub mod forward;
 mod histogram;
 pub mod routing;
+pub mod servicegraph;
 pub mod spanmetrics;
 
 use crate::component::Invalid;

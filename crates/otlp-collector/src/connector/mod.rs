@@ -9,6 +9,7 @@
 
 pub mod count;
 pub mod forward;
+mod from_spans;
 mod histogram;
 pub mod routing;
 pub mod servicegraph;

@@ -21,24 +21,20 @@ mod sides;
 
 pub use config::{ServiceGraphConfig, StoreConfig};
 
+use super::Targets;
+use super::from_spans::{self, FromSpans, Schedule};
 use super::spanmetrics::encoded;
-use super::{Handoff, Targets};
+use crate::Signal;
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
-use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
-use crate::telemetry::{Counter, DropCounter};
-use crate::wait::{Deadline, Driver};
-use crate::{Batch, Signal};
+use crate::pipeline::Consumer;
+use crate::telemetry::Counter;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use prost::Message;
+use otlp_model::wire::WireError;
 use sides::{Pairing, Uncounted};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Notify;
-use tokio::time::Instant;
-
-/// How many requests of a batch are read before the task lets others run.
-const REQUESTS_BETWEEN_YIELDS: usize = 8;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The `servicegraph` connector type.
 pub struct Factory;
@@ -65,23 +61,19 @@ impl ConnectorFactory for Factory {
         targets: Targets,
     ) -> Result<Arc<dyn Consumer>, String> {
         let settings = config.compile().map_err(super::settings_error)?;
-        let loops = Loops {
-            flush: settings.flush_interval,
-            expire: settings.expiration_loop,
-            drop_stale: settings.cache_loop,
+        let schedule = Schedule {
+            send_every: settings.flush_interval,
+            housekeeping: Some(settings.expiration_loop),
         };
-        let timestamp_offset = settings.timestamp_offset;
         let labels = [("connector", context.id)];
-        let shared = Arc::new(Shared {
+        let graphing = Graphing {
             id: context.id.to_string(),
-            pairing: parking_lot::Mutex::new(Pairing::new(settings, unix_nanos(Duration::ZERO))),
-            targets: Handoff(targets),
-            dropped: DropCounter::new(
-                context.telemetry,
-                "otelcol_connector_dropped",
-                "connector",
-                context.id,
-            ),
+            timestamp_offset: settings.timestamp_offset,
+            pairing: parking_lot::Mutex::new(Pairing::new(
+                settings,
+                unix_nanos(Duration::ZERO),
+                Instant::now(),
+            )),
             dropped_spans: context.telemetry.counter(
                 "otelcol_connector_servicegraph_dropped_spans",
                 "Spans not paired because the store of requests waiting for their other side was full.",
@@ -92,24 +84,16 @@ impl ConnectorFactory for Factory {
                 "Requests whose other side did not arrive within the store's ttl.",
                 &labels,
             ),
-            timestamp_offset,
-            stopping: Notify::new(),
             warned: Warned::default(),
-        });
-        Ok(Arc::new(ServiceGraph {
-            flush_every_batch: loops.flush.is_none(),
-            ticker: Driver::spawn(tick(shared.clone(), loops)),
-            shared,
-        }))
+        };
+        Ok(from_spans::connector(
+            graphing,
+            context.id,
+            context.telemetry,
+            targets,
+            schedule,
+        ))
     }
-}
-
-/// How often the ticker does each of its jobs.
-struct Loops {
-    /// `None`: the metrics go after every batch instead.
-    flush: Option<Duration>,
-    expire: Duration,
-    drop_stale: Duration,
 }
 
 /// What has been logged once already.
@@ -119,46 +103,49 @@ struct Warned {
     store_full: AtomicBool,
 }
 
-struct Shared {
+/// The requests being paired, and the graph of those that were.
+struct Graphing {
     id: String,
     pairing: parking_lot::Mutex<Pairing>,
-    targets: Handoff,
-    dropped: DropCounter,
     dropped_spans: Counter,
     expired_edges: Counter,
     timestamp_offset: Duration,
-    /// Told once when shutdown begins: the ticker stops.
-    stopping: Notify,
     warned: Warned,
 }
 
-impl Shared {
-    /// Applies every span of an encoded request, read in place before taking the pairing (which the pipeline's
-    /// other tasks share).
-    fn pair_encoded(&self, bytes: &[u8], now: std::time::Instant, uncounted: &mut Uncounted) {
-        match encoded::parse(bytes) {
-            Ok(request) => self.pairing.lock().encoded(&request, now, uncounted),
-            // Not for a request the receiver accepted; prost decides, and names what is wrong.
-            Err(_) => match ExportTraceServiceRequest::decode(bytes) {
-                Ok(request) => self.pair_decoded(&request, now, uncounted),
-                Err(error) => {
-                    tracing::warn!(connector = %self.id, %error,
-                        "a request that does not decode was not read for the service graph");
-                }
-            },
+/// A batch's time, and what of it could not be paired.
+struct Reading {
+    now: Instant,
+    uncounted: Uncounted,
+}
+
+impl FromSpans for Graphing {
+    type Reading = Reading;
+
+    fn begin(&self) -> Reading {
+        Reading {
+            now: Instant::now(),
+            uncounted: Uncounted::default(),
         }
     }
 
-    fn pair_decoded(
-        &self,
-        request: &ExportTraceServiceRequest,
-        now: std::time::Instant,
-        uncounted: &mut Uncounted,
-    ) {
-        self.pairing.lock().decoded(request, now, uncounted);
+    fn read_encoded(&self, bytes: &[u8], reading: &mut Reading) -> Result<(), WireError> {
+        // Read in place before taking the pairing, which the pipeline's other tasks share.
+        let request = encoded::parse(bytes)?;
+        self.pairing
+            .lock()
+            .encoded(&request, reading.now, &mut reading.uncounted);
+        Ok(())
     }
 
-    fn report(&self, uncounted: Uncounted) {
+    fn read_decoded(&self, request: &ExportTraceServiceRequest, reading: &mut Reading) {
+        self.pairing
+            .lock()
+            .decoded(request, reading.now, &mut reading.uncounted);
+    }
+
+    fn end(&self, reading: Reading) {
+        let uncounted = reading.uncounted;
         if uncounted.store_full > 0 {
             self.dropped_spans.add(uncounted.store_full as u64);
             if !self.warned.store_full.swap(true, Ordering::Relaxed) {
@@ -173,65 +160,16 @@ impl Shared {
         }
     }
 
-    /// Gives up on the requests that waited their time.
-    fn expire(&self) {
-        let expired = self.pairing.lock().expire(std::time::Instant::now());
-        self.expired_edges.add(expired as u64);
-    }
-
-    /// Sends the metrics of every series to the metrics pipelines, waiting while they are full until
-    /// `deadline`, then counting them as dropped.
-    async fn send(&self, deadline: Instant) {
-        let Some(request) = self
-            .pairing
+    fn metrics(&self) -> Option<ExportMetricsServiceRequest> {
+        self.pairing
             .lock()
             .graph
             .metrics(unix_nanos(self.timestamp_offset))
-        else {
-            return;
-        };
-        let until = Deadline::new();
-        until.set(deadline);
-        deliver(
-            &self.targets,
-            Batch::new(request),
-            &until,
-            &self.dropped,
-            &self.id,
-        )
-        .await;
     }
-}
 
-/// Expires waiting requests, drops stale series and sends the metrics, each on its own interval, until shutdown
-/// begins; a send still waiting on full pipelines when the next one is due gives up.
-async fn tick(shared: Arc<Shared>, loops: Loops) {
-    let start = Instant::now();
-    let mut expire = start + loops.expire;
-    let mut drop_stale = start + loops.drop_stale;
-    // Without an interval the metrics go after every batch; the flush arm then never fires.
-    let mut flush = start + loops.flush.unwrap_or(Duration::from_secs(u32::MAX.into()));
-    loop {
-        let next = expire.min(drop_stale).min(flush);
-        tokio::select! {
-            () = tokio::time::sleep_until(next) => {}
-            () = shared.stopping.notified() => return,
-        }
-        let now = Instant::now();
-        if now >= expire {
-            shared.expire();
-            expire = now + loops.expire;
-        }
-        if now >= drop_stale {
-            shared.pairing.lock().drop_stale(std::time::Instant::now());
-            drop_stale = now + loops.drop_stale;
-        }
-        if let Some(interval) = loops.flush
-            && now >= flush
-        {
-            flush = now + interval;
-            shared.send(flush).await;
-        }
+    fn housekeep(&self) {
+        let expired = self.pairing.lock().housekeep(Instant::now());
+        self.expired_edges.add(expired as u64);
     }
 }
 
@@ -244,71 +182,3 @@ fn unix_nanos(offset: Duration) -> u64 {
             u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
         })
 }
-
-struct ServiceGraph {
-    shared: Arc<Shared>,
-    ticker: Driver,
-    flush_every_batch: bool,
-}
-
-impl Consumer for ServiceGraph {
-    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        let shared = &self.shared;
-        if batch.signal() != Signal::Traces {
-            let refusal = Refusal::permanent(format!(
-                "{}: {} data sent to a traces connector",
-                shared.id,
-                batch.signal()
-            ));
-            return Box::pin(async move { Err(Refused::returning(refusal, batch)) });
-        }
-        Box::pin(async move {
-            let now = std::time::Instant::now();
-            let mut uncounted = Uncounted::default();
-            match batch.encoded() {
-                Some(requests) => {
-                    for (i, bytes) in requests.enumerate() {
-                        // As in `spanmetrics`: the receivers' requests get their turn between requests of a batch.
-                        if i > 0 && i % REQUESTS_BETWEEN_YIELDS == 0 {
-                            tokio::task::yield_now().await;
-                        }
-                        shared.pair_encoded(bytes, now, &mut uncounted);
-                    }
-                }
-                None => {
-                    if let Some(request) = batch.get::<ExportTraceServiceRequest>() {
-                        shared.pair_decoded(request, now, &mut uncounted);
-                    }
-                }
-            }
-            shared.report(uncounted);
-            if self.flush_every_batch {
-                shared.send(Instant::now() + FLUSH_EVERY_BATCH_WAIT).await;
-            }
-            Ok(())
-        })
-    }
-
-    fn ready(&self, _items: usize) -> BoxFuture<'_, ()> {
-        // Pairing never refuses.
-        Box::pin(async {})
-    }
-
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(self.shared.send(deadline))
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        // As `spanmetrics`: each feeding pipeline's shutdown sends what was counted since, before the metrics
-        // pipelines shut down.
-        Box::pin(async move {
-            self.shared.stopping.notify_one();
-            self.ticker.stop(deadline).await;
-            self.shared.send(deadline).await;
-        })
-    }
-}
-
-/// With `metrics_flush_interval: 0`, how long a batch waits for full metrics pipelines before its metrics are
-/// counted as dropped: the traces pipeline must not stall behind them.
-const FLUSH_EVERY_BATCH_WAIT: Duration = Duration::from_secs(1);

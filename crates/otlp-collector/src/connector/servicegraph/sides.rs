@@ -30,11 +30,15 @@ pub(super) struct Pairing {
     pub(super) graph: Graph,
     /// Service, database and peer names, each allocated once for every edge and series that has it.
     names: HashSet<Name, RandomState>,
+    /// When series unchanged for 15 minutes are next dropped (every `cache_loop`).
+    next_drop_stale: Instant,
 }
 
 impl Pairing {
-    pub(super) fn new(settings: Settings, start: u64) -> Self {
+    /// Pairing from `now` on, its metrics starting at `start` (Unix nanoseconds).
+    pub(super) fn new(settings: Settings, start: u64, now: Instant) -> Self {
         Pairing {
+            next_drop_stale: now + settings.cache_loop,
             edges: EdgeStore::new(settings.max_items, settings.ttl),
             graph: Graph::new(
                 settings.buckets.clone(),
@@ -72,10 +76,17 @@ impl Pairing {
         Some(self.name(name))
     }
 
-    /// Drops the series that counted nothing for 15 minutes, and the names no edge or series has any more.
-    pub(super) fn drop_stale(&mut self, now: Instant) {
-        self.graph.drop_stale(now);
-        self.names.retain(|name| Name::strong_count(name) > 1);
+    /// Gives up on the requests that waited their time ([`expire`](Pairing::expire)) and, every `cache_loop`,
+    /// drops the series that counted nothing for 15 minutes and the names no edge or series has any more.
+    /// Returns how many requests expired.
+    pub(super) fn housekeep(&mut self, now: Instant) -> usize {
+        let expired = self.expire(now);
+        if now >= self.next_drop_stale {
+            self.graph.drop_stale(now);
+            self.names.retain(|name| Name::strong_count(name) > 1);
+            self.next_drop_stale = now + self.settings.cache_loop;
+        }
+        expired
     }
 
     /// Applies every span of a request read in place.
@@ -219,7 +230,7 @@ impl Pairing {
     /// side alone becomes a request to the server its peer attribute names (`unknown` without one), and a server
     /// span without a parent a request from `user`; the other lone sides are not counted. Returns how many
     /// expired.
-    pub(super) fn expire(&mut self, now: Instant) -> usize {
+    fn expire(&mut self, now: Instant) -> usize {
         let virtual_nodes = !self.settings.peer_attributes.is_empty();
         let mut count = 0;
         for mut edge in self.edges.expire(now) {
@@ -291,7 +302,7 @@ mod tests {
 
     fn pairing(settings: &str) -> Pairing {
         let config: ServiceGraphConfig = serde_norway::from_str(settings).unwrap();
-        Pairing::new(config.compile().unwrap(), 1)
+        Pairing::new(config.compile().unwrap(), 1, Instant::now())
     }
 
     fn attributes(pairs: &[(&str, &str)]) -> Vec<KeyValue> {

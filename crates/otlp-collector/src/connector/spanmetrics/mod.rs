@@ -19,23 +19,18 @@ pub use config::{
     HistogramConfig, SpanMetricsConfig,
 };
 
-use super::{Handoff, Targets};
+use super::Targets;
+use super::from_spans::{self, FromSpans, Schedule};
+use crate::Signal;
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
-use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
-use crate::telemetry::DropCounter;
-use crate::wait::{Deadline, Driver};
-use crate::{Batch, Signal};
+use crate::pipeline::Consumer;
 use aggregate::Aggregator;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use prost::Message;
+use otlp_model::wire::WireError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Notify;
-use tokio::time::Instant;
-
-/// How many requests of a batch are counted before the task lets others run.
-const REQUESTS_BETWEEN_YIELDS: usize = 8;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The `spanmetrics` connector type.
 pub struct Factory;
@@ -62,86 +57,72 @@ impl ConnectorFactory for Factory {
         targets: Targets,
     ) -> Result<Arc<dyn Consumer>, String> {
         let settings = config.compile().map_err(super::settings_error)?;
-        let interval = settings.flush_interval;
-        let shared = Arc::new(Shared {
+        let schedule = Schedule {
+            send_every: Some(settings.flush_interval),
+            housekeeping: None,
+        };
+        let counting = Counting {
             id: context.id.to_string(),
             aggregator: parking_lot::Mutex::new(Aggregator::new(settings)),
-            targets: Handoff(targets),
-            dropped: DropCounter::new(
-                context.telemetry,
-                "otelcol_connector_dropped",
-                "connector",
-                context.id,
-            ),
-            stopping: Notify::new(),
             warned_unnamed: AtomicBool::new(false),
-        });
-        Ok(Arc::new(SpanMetrics {
-            ticker: Driver::spawn(tick(shared.clone(), interval)),
-            shared,
-        }))
+        };
+        Ok(from_spans::connector(
+            counting,
+            context.id,
+            context.telemetry,
+            targets,
+            schedule,
+        ))
     }
 }
 
-struct Shared {
+/// The series, counted from the spans of every batch.
+struct Counting {
     id: String,
     aggregator: parking_lot::Mutex<Aggregator>,
-    targets: Handoff,
-    dropped: DropCounter,
-    /// Told once when shutdown begins: the ticker stops.
-    stopping: Notify,
     /// Spans without `service.name` are logged once.
     warned_unnamed: AtomicBool,
 }
 
-impl Shared {
-    /// Counts an encoded request, read in place before taking the aggregator (which the pipeline's other tasks
-    /// share); returns how many spans had no `service.name`.
-    fn count_encoded(&self, bytes: &[u8], now: u64) -> usize {
-        match encoded::parse(bytes) {
-            Ok(request) => self.aggregator.lock().aggregate_encoded(&request, now),
-            // Not for a request the receiver accepted; prost decides, and names what is wrong.
-            Err(_) => match ExportTraceServiceRequest::decode(bytes) {
-                Ok(request) => self.aggregator.lock().aggregate(&request, now),
-                Err(error) => {
-                    tracing::warn!(connector = %self.id, %error,
-                        "a request that does not decode was not counted");
-                    0
-                }
-            },
-        }
-    }
-
-    /// Sends the metrics of every series to the metrics pipelines, waiting while they are full until
-    /// `deadline`, then counting them as dropped.
-    async fn send(&self, deadline: Instant) {
-        let Some(request) = self.aggregator.lock().take_metrics(now()) else {
-            return;
-        };
-        let until = Deadline::new();
-        until.set(deadline);
-        deliver(
-            &self.targets,
-            Batch::new(request),
-            &until,
-            &self.dropped,
-            &self.id,
-        )
-        .await;
-    }
+/// A batch's time, and how many of its spans had no `service.name`.
+struct Reading {
+    now: u64,
+    unnamed: usize,
 }
 
-/// Sends the metrics every `interval` until shutdown begins; a send still waiting on full pipelines when the next
-/// one is due gives up.
-async fn tick(shared: Arc<Shared>, interval: Duration) {
-    let mut next = Instant::now() + interval;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(next) => {}
-            () = shared.stopping.notified() => return,
+impl FromSpans for Counting {
+    type Reading = Reading;
+
+    fn begin(&self) -> Reading {
+        Reading {
+            now: now(),
+            unnamed: 0,
         }
-        next = Instant::now() + interval;
-        shared.send(next).await;
+    }
+
+    fn read_encoded(&self, bytes: &[u8], reading: &mut Reading) -> Result<(), WireError> {
+        // Read in place before taking the aggregator, which the pipeline's other tasks share.
+        let request = encoded::parse(bytes)?;
+        reading.unnamed += self
+            .aggregator
+            .lock()
+            .aggregate_encoded(&request, reading.now);
+        Ok(())
+    }
+
+    fn read_decoded(&self, request: &ExportTraceServiceRequest, reading: &mut Reading) {
+        reading.unnamed += self.aggregator.lock().aggregate(request, reading.now);
+    }
+
+    fn end(&self, reading: Reading) {
+        if reading.unnamed > 0 && !self.warned_unnamed.swap(true, Ordering::Relaxed) {
+            tracing::warn!(connector = %self.id, spans = reading.unnamed,
+                "spans whose resource has no service.name are not counted, as in otelcol (logged once)");
+        }
+    }
+
+    fn metrics(&self) -> Option<ExportMetricsServiceRequest> {
+        self.aggregator.lock().take_metrics(now())
     }
 }
 
@@ -151,69 +132,4 @@ fn now() -> u64 {
         .map_or(0, |since| {
             u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
         })
-}
-
-struct SpanMetrics {
-    shared: Arc<Shared>,
-    ticker: Driver,
-}
-
-impl Consumer for SpanMetrics {
-    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        let shared = &self.shared;
-        if batch.signal() != Signal::Traces {
-            let refusal = Refusal::permanent(format!(
-                "{}: {} data sent to a traces connector",
-                shared.id,
-                batch.signal()
-            ));
-            return Box::pin(async move { Err(Refused::returning(refusal, batch)) });
-        }
-        Box::pin(async move {
-            let now = now();
-            let mut unnamed = 0;
-            match batch.encoded() {
-                // As received: read in place, a request at a time.
-                Some(requests) => {
-                    for (i, bytes) in requests.enumerate() {
-                        // A batch processor hands over thousands of spans at once: other tasks of this worker (the
-                        // receivers' requests) get their turn between requests, not after the whole batch.
-                        if i > 0 && i % REQUESTS_BETWEEN_YIELDS == 0 {
-                            tokio::task::yield_now().await;
-                        }
-                        unnamed += shared.count_encoded(bytes, now);
-                    }
-                }
-                None => {
-                    if let Some(request) = batch.get::<ExportTraceServiceRequest>() {
-                        unnamed += shared.aggregator.lock().aggregate(request, now);
-                    }
-                }
-            }
-            if unnamed > 0 && !shared.warned_unnamed.swap(true, Ordering::Relaxed) {
-                tracing::warn!(connector = %shared.id, spans = unnamed,
-                    "spans whose resource has no service.name are not counted, as in otelcol (logged once)");
-            }
-            Ok(())
-        })
-    }
-
-    fn ready(&self, _items: usize) -> BoxFuture<'_, ()> {
-        // Counting never refuses.
-        Box::pin(async {})
-    }
-
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(self.shared.send(deadline))
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        // Every pipeline feeding the connector shuts it down, each before the metrics pipelines: each sends what
-        // was counted since, so spans a later feeder drains are not lost.
-        Box::pin(async move {
-            self.shared.stopping.notify_one();
-            self.ticker.stop(deadline).await;
-            self.shared.send(deadline).await;
-        })
-    }
 }

@@ -225,6 +225,9 @@ enum Destination {
     /// The `otlp` exporter, to the first sink, and the `spanmetrics` connector, whose metrics a `debug` exporter
     /// takes (at the default flush interval, once at shutdown: the row measures the counting).
     SinkAndSpanMetrics,
+    /// The same with the `servicegraph` connector, its store large enough for the requests waiting under this
+    /// load (otelcol's default, 1000, would pair few of them).
+    SinkAndServiceGraph,
 }
 
 impl Destination {
@@ -236,6 +239,11 @@ impl Destination {
                 "connectors: { spanmetrics: }",
                 ", spanmetrics",
                 "    metrics: { receivers: [spanmetrics], exporters: [debug] }",
+            ),
+            Destination::SinkAndServiceGraph => (
+                "connectors: { servicegraph: { store: { max_items: 100000 } } }",
+                ", servicegraph",
+                "    metrics: { receivers: [servicegraph], exporters: [debug] }",
             ),
             Destination::Sink | Destination::TwoSinksByTraceId => ("", "", ""),
         }
@@ -249,7 +257,7 @@ impl Destination {
                 "otlp",
                 format!(r#"otlp: {{ endpoint: "http://127.0.0.1:{first}", compression: none }}"#),
             ),
-            Destination::SinkAndSpanMetrics => (
+            Destination::SinkAndSpanMetrics | Destination::SinkAndServiceGraph => (
                 "otlp",
                 format!(
                     r#"otlp: {{ endpoint: "http://127.0.0.1:{first}", compression: none }}
@@ -712,6 +720,11 @@ fn main() {
             Some("memory_limiter, batch"),
             Destination::SinkAndSpanMetrics,
         ),
+        (
+            "OTLP→OTLP forwarding + `servicegraph` (requests between services)",
+            Some("memory_limiter, batch"),
+            Destination::SinkAndServiceGraph,
+        ),
     ] {
         // One worker as well as one per core: on two cores shared with the load generator, the
         // runtime's second worker costs CPU in wake-ups and stealing (docs/operations.md).
@@ -796,7 +809,7 @@ fn main() {
          again; peak RSS is VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards \
          without decoding; the trace-aware front splits every batch by trace id between two such sinks (the \
          `loadbalancing` exporter, static resolver); the `spanmetrics` row is the forwarding config whose pipeline also \
-         exports to the connector, counting every span in place (its metrics go to a `debug` exporter). A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
+         exports to the connector, counting every span in place (its metrics go to a `debug` exporter); the `servicegraph` row, the same with that connector pairing client and server spans (`store.max_items: 100000`). A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
          (docs/operations.md, \"CPU and threads\"); the other rows, one worker per core. \
          The floor is prost decoding the same kind of requests in one thread, measured in the same run. The last \
          two rows are what every gRPC collector pays before any OTLP work, measured in every round. Receiving: the \

@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_model::wire::WireError;
 use prost::Message;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -215,4 +215,14 @@ impl<S: FromSpans> Consumer for Connector<S> {
             self.shared.send(deadline).await;
         })
     }
+}
+
+/// Unix nanoseconds, `ago` before now: the times of the metrics' points.
+pub(crate) fn unix_nanos(ago: Duration) -> u64 {
+    SystemTime::now()
+        .checked_sub(ago)
+        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }

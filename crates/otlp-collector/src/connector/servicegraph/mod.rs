@@ -22,7 +22,7 @@ mod sides;
 pub use config::{ServiceGraphConfig, StoreConfig};
 
 use super::Targets;
-use super::from_spans::{self, FromSpans, Schedule};
+use super::from_spans::{self, FromSpans, Schedule, unix_nanos};
 use super::spanmetrics::encoded;
 use crate::Signal;
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
@@ -34,7 +34,7 @@ use otlp_model::wire::WireError;
 use sides::{Pairing, Uncounted};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The `servicegraph` connector type.
 pub struct Factory;
@@ -171,14 +171,4 @@ impl FromSpans for Graphing {
         let expired = self.pairing.lock().housekeep(Instant::now());
         self.expired_edges.add(expired as u64);
     }
-}
-
-/// Unix nanoseconds, `offset` ago.
-fn unix_nanos(offset: Duration) -> u64 {
-    SystemTime::now()
-        .checked_sub(offset)
-        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |since| {
-            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-        })
 }

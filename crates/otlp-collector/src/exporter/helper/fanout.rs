@@ -75,7 +75,7 @@ impl Consumer for ExporterFanout {
             let batch = Arc::new(batch);
             for exporter in self.exporters.iter().filter(|e| e.queue.is_none()) {
                 if let Err(undelivered) = exporter.send_with_retry(&batch).await {
-                    exporter.count_failure(undelivered.items, &undelivered.error);
+                    exporter.count_handed_back(undelivered.items, &undelivered.error);
                     *exporter.retry_not_before.lock() = Some(Instant::now() + SYNC_RETRY_AFTER);
                     // Nothing was queued yet, so this is the only reference and no copy is made.
                     let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());

@@ -260,14 +260,27 @@ impl ExporterHandle {
         }
     }
 
+    /// Counts items given up on: nothing will send them.
     pub(super) fn count_failure(&self, items: usize, error: &ExportError) {
+        self.count_send_failed(items, error);
+        tracing::error!(exporter = %self.id, signal = %self.signal, items, error = error.message(),
+            "exporting failed; the data is dropped");
+    }
+
+    /// Counts items a send without a queue failed to deliver while the caller waited. They go back to the caller,
+    /// for the client to send again or a `failover` connector to offer elsewhere: not dropped here.
+    pub(super) fn count_handed_back(&self, items: usize, error: &ExportError) {
+        self.count_send_failed(items, error);
+        tracing::warn!(exporter = %self.id, signal = %self.signal, items, error = error.message(),
+            "exporting failed; the data goes back to the caller (no sending queue)");
+    }
+
+    fn count_send_failed(&self, items: usize, error: &ExportError) {
         let reason = match error {
             ExportError::Retryable { .. } => "retries_exhausted",
             ExportError::Permanent { .. } => "permanent_error",
         };
         self.counters.send_failed.add(self.signal, items, reason);
-        tracing::error!(exporter = %self.id, signal = %self.signal, items, error = error.message(),
-            "exporting failed; the data is dropped");
     }
 
     /// Prepares the batch once and sends it with the retry policy; counts what was sent and what the backend

@@ -1,7 +1,8 @@
 //! Connectors as otelcol configs use them: the `forward` connector sharing one receiving pipeline between
 //! pipelines with different processors, joining pipelines into one, and chaining pipelines whose batch
-//! processors hold data until shutdown. Fed by the real `opentelemetry-otlp` exporter and by the embedding
-//! program; what each file exporter wrote is compared with what was sent.
+//! processors hold data until shutdown; `roundrobin` sharing batches out between pipelines. Fed by the real
+//! `opentelemetry-otlp` exporter and by the embedding program; what each file exporter wrote is compared with
+//! what was sent.
 
 mod common;
 
@@ -160,6 +161,62 @@ async fn forward_joins_pipelines_and_a_shutdown_drains_a_chain_of_them_in_order(
         .map(|s| s.log_records.len())
         .sum();
     assert_eq!(records, 50);
+}
+
+/// otelcol-contrib's `roundrobin` example: one pipeline prepares the data, three export it in turn.
+const ROUND_ROBIN: &str = r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0" }
+processors:
+  batch: { send_batch_size: 10, timeout: 10ms }
+connectors:
+  roundrobin:
+exporters:
+  file/1: { path: "{dir}/1.jsonl", format: json }
+  file/2: { path: "{dir}/2.jsonl", format: json }
+  file/3: { path: "{dir}/3.jsonl", format: json }
+service:
+  pipelines:
+    traces:   { receivers: [otlp], processors: [batch], exporters: [roundrobin] }
+    traces/1: { receivers: [roundrobin], exporters: [file/1] }
+    traces/2: { receivers: [roundrobin], exporters: [file/2] }
+    traces/3: { receivers: [roundrobin], exporters: [file/3] }
+  telemetry:
+    metrics: { level: none }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roundrobin_spreads_batches_over_its_pipelines_each_span_to_one() {
+    let collector = TestCollector::start(ROUND_ROBIN).await;
+    let endpoint = collector.grpc_endpoint();
+    tokio::task::spawn_blocking(move || {
+        let provider =
+            grpc_tracer_provider(endpoint, opentelemetry_sdk::Resource::builder().build());
+        let tracer = provider.tracer("checkout");
+        // Nine exports of ten spans: nine batches to share out.
+        for _ in 0..SPANS / 10 {
+            for _ in 0..10 {
+                tracer.start("POST /checkout").end();
+            }
+            provider.force_flush().unwrap();
+        }
+        provider.shutdown().unwrap();
+    })
+    .await
+    .unwrap();
+    let dir = collector.shut_down_cleanly().await;
+    let mut seen = BTreeSet::new();
+    for file in ["1.jsonl", "2.jsonl", "3.jsonl"] {
+        let written = spans(&read_traces(&dir.path().join(file), true));
+        // Each pipeline had three turns of ten spans.
+        assert_eq!(written.len(), 30, "{file}");
+        for span in &written {
+            assert!(seen.insert(span_id(span)), "a span went to two pipelines");
+        }
+    }
+    assert_eq!(seen.len(), SPANS);
 }
 
 fn config_with(connectors: &str, pipelines: &str) -> String {

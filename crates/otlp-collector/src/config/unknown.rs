@@ -167,10 +167,8 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
         "connectors" => &[
             "datadog",
             "exceptions",
-            "failover",
             "grafanacloud",
             "otlpjson",
-            "roundrobin",
             "signaltometrics",
             "sum",
         ],
@@ -188,7 +186,6 @@ fn in_its_place(section: &str, kind: &str) -> Option<&'static str> {
              exporters and the metrics pipeline's receivers"
         }
         ("extensions", "healthcheckv2") => "use `health_check`",
-        ("connectors", "roundrobin") => "use the `loadbalancing` exporter",
         ("extensions", "memory_limiter") => "use the `memory_limiter` processor",
         ("processors", "groupbytrace") => {
             "use `tail_sampling` with an `always_sample` policy: it holds each trace's spans for its \

@@ -8,9 +8,11 @@
 //! down in the order data flows, so a connector has somewhere to hand what the pipelines before it drain.
 
 pub mod count;
+pub mod failover;
 pub mod forward;
 mod from_spans;
 mod histogram;
+pub mod roundrobin;
 pub mod routing;
 pub mod servicegraph;
 pub mod spanmetrics;

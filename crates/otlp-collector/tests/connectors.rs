@@ -319,11 +319,11 @@ fn connector_mistakes_are_reported_as_otelcol_would_with_where_and_why() {
 
     // A connector type that does not exist, and settings `forward` does not take.
     let found = config_problems(&config_with(
-        "  exceptions:\n  forward: { routes: [] }",
+        "  signaltometrics:\n  forward: { routes: [] }",
         "    traces: { receivers: [otlp], exporters: [debug] }",
     ));
     let paths: Vec<&str> = found.iter().map(|(path, _)| path.as_str()).collect();
-    assert!(paths.contains(&"connectors.exceptions"), "{found:?}");
+    assert!(paths.contains(&"connectors.signaltometrics"), "{found:?}");
     assert!(
         paths
             .iter()

@@ -26,6 +26,7 @@ impl Components {
             .with_exporter(exporter::arrow_flight::Factory)
             .with_exporter(exporter::loadbalancing::Factory)
             .with_connector(connector::count::Factory)
+            .with_connector(connector::exceptions::Factory)
             .with_connector(connector::failover::Factory)
             .with_connector(connector::forward::Factory)
             .with_connector(connector::roundrobin::Factory)

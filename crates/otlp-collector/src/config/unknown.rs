@@ -166,7 +166,6 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
         ],
         "connectors" => &[
             "datadog",
-            "exceptions",
             "grafanacloud",
             "otlpjson",
             "signaltometrics",

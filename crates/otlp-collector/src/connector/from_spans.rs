@@ -1,14 +1,13 @@
-//! The connectors that make metrics of the spans traces pipelines export to them (`spanmetrics`, `servicegraph`):
-//! how a batch's requests are read (in place as received, decoded when a processor before the connector changed
-//! them), and how the metrics reach the metrics pipelines: on an interval, or after every batch, and once more
-//! when a feeding pipeline flushes or shuts down.
+//! The connectors that make metrics or logs of the spans traces pipelines export to them (`spanmetrics`,
+//! `servicegraph`, `exceptions`): how a batch's requests are read (in place as received, decoded when a processor
+//! before the connector changed them), and how what they made reaches the pipelines they feed: on an interval, or
+//! after every batch, and once more when a feeding pipeline flushes or shuts down.
 
 use super::{Handoff, Targets};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
 use crate::telemetry::{DropCounter, Telemetry};
 use crate::wait::{Deadline, Driver};
-use crate::{Batch, Signal};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use crate::{Batch, OtlpRequest, Signal};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_model::wire::WireError;
 use prost::Message;
@@ -22,14 +21,17 @@ use tokio::time::Instant;
 /// the whole batch.
 const REQUESTS_BETWEEN_YIELDS: usize = 8;
 
-/// With metrics sent after every batch, how long a batch waits for full metrics pipelines before its metrics are
-/// counted as dropped: the traces pipeline must not stall behind them.
+/// With output sent after every batch, how long a batch waits for full pipelines before its output is counted as
+/// dropped: the traces pipeline must not stall behind them.
 const SEND_AFTER_BATCH_WAIT: Duration = Duration::from_secs(1);
 
-/// What a connector that makes metrics from spans does with them.
+/// What a connector that makes metrics or logs from spans does with them.
 pub(crate) trait FromSpans: Send + Sync + 'static {
     /// What the reading of one batch keeps until the batch is read (its time, what it could not use).
     type Reading: Send;
+
+    /// What it makes: metrics or logs.
+    type Output: OtlpRequest;
 
     /// Starts reading a batch.
     fn begin(&self) -> Self::Reading;
@@ -44,21 +46,21 @@ pub(crate) trait FromSpans: Send + Sync + 'static {
     /// Ends a batch's reading (logging what it could not use).
     fn end(&self, reading: Self::Reading);
 
-    /// The metrics to send now, if there are any.
-    fn metrics(&self) -> Option<ExportMetricsServiceRequest>;
+    /// What to send now, if there is anything.
+    fn output(&self) -> Option<Self::Output>;
 
     /// Work due every [`Schedule::housekeeping`].
     fn housekeep(&self) {}
 }
 
-/// When the metrics go, and when [`FromSpans::housekeep`] runs.
+/// When the output goes, and when [`FromSpans::housekeep`] runs.
 pub(crate) struct Schedule {
     /// `None`: after every batch.
     pub(crate) send_every: Option<Duration>,
     pub(crate) housekeeping: Option<Duration>,
 }
 
-/// `source` as the stage its feeding pipelines end with, handing its metrics to `targets`.
+/// `source` as the stage its feeding pipelines end with, handing its output to `targets`.
 pub(crate) fn connector<S: FromSpans>(
     source: S,
     id: &str,
@@ -103,10 +105,10 @@ impl<S: FromSpans> Shared<S> {
         }
     }
 
-    /// Sends the metrics to the metrics pipelines, waiting while they are full until `deadline`, then counting
-    /// them as dropped.
+    /// Sends the output to the pipelines, waiting while they are full until `deadline`, then counting it as
+    /// dropped.
     async fn send(&self, deadline: Instant) {
-        let Some(request) = self.source.metrics() else {
+        let Some(request) = self.source.output() else {
             return;
         };
         let until = Deadline::new();
@@ -122,7 +124,7 @@ impl<S: FromSpans> Shared<S> {
     }
 }
 
-/// Sends the metrics and keeps house, each on its interval, until shutdown begins; a send still waiting on full
+/// Sends the output and keeps house, each on its interval, until shutdown begins; a send still waiting on full
 /// pipelines when the next one is due gives up.
 async fn tick<S: FromSpans>(shared: Arc<Shared<S>>, schedule: Schedule) {
     let start = Instant::now();
@@ -207,7 +209,7 @@ impl<S: FromSpans> Consumer for Connector<S> {
     }
 
     fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        // Every pipeline feeding the connector shuts it down, each before the metrics pipelines: each sends what
+        // Every pipeline feeding the connector shuts it down, each before the pipelines the connector feeds: each sends what
         // was read since, so spans a later feeder drains are not lost.
         Box::pin(async move {
             self.shared.stopping.notify_one();
@@ -217,7 +219,7 @@ impl<S: FromSpans> Consumer for Connector<S> {
     }
 }
 
-/// Unix nanoseconds, `ago` before now: the times of the metrics' points.
+/// Unix nanoseconds, `ago` before now: the times of the points and records made.
 pub(crate) fn unix_nanos(ago: Duration) -> u64 {
     SystemTime::now()
         .checked_sub(ago)

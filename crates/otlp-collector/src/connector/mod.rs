@@ -8,6 +8,7 @@
 //! down in the order data flows, so a connector has somewhere to hand what the pipelines before it drain.
 
 pub mod count;
+pub mod exceptions;
 pub mod failover;
 pub mod forward;
 mod from_spans;

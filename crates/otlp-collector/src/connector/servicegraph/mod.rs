@@ -121,6 +121,7 @@ struct Reading {
 
 impl FromSpans for Graphing {
     type Reading = Reading;
+    type Output = ExportMetricsServiceRequest;
 
     fn begin(&self) -> Reading {
         Reading {
@@ -160,7 +161,7 @@ impl FromSpans for Graphing {
         }
     }
 
-    fn metrics(&self) -> Option<ExportMetricsServiceRequest> {
+    fn output(&self) -> Option<ExportMetricsServiceRequest> {
         self.pairing
             .lock()
             .graph

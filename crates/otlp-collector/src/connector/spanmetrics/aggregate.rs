@@ -2,6 +2,8 @@
 //! metrics; how spans are counted into them (a series' attributes are built once, when it is new), and how the
 //! series are written out as OTLP metrics.
 
+#[cfg(test)]
+use super::config::SCOPE_NAME;
 use super::config::{
     Dimension, SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE, Settings, Temporality,
 };
@@ -20,8 +22,6 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode};
 use std::collections::{BTreeMap, HashMap};
 
-/// otelcol-contrib's scope name for these metrics, so that queries written against its output find ours.
-const SCOPE_NAME: &str = "spanmetricsconnector";
 const SCOPE_NAME_KEY: &str = "span.instrumentation.scope.name";
 const SCOPE_VERSION_KEY: &str = "span.instrumentation.scope.version";
 /// The attribute of the series that takes what a full metric has no room for, as the OpenTelemetry SDKs name it.
@@ -119,7 +119,7 @@ pub(super) struct SpanParts<'a> {
 }
 
 /// The series of every metric, per resource, since the last flush (cumulative: since each series began).
-pub(super) struct Aggregator {
+pub(in crate::connector) struct Aggregator {
     settings: Settings,
     resources: BTreeMap<Key, ResourceSeries>,
     /// Delta temporality: when each series was last written, so that its next point starts there.
@@ -139,7 +139,11 @@ impl Aggregator {
 
     /// Counts every span of `request` at time `now` (ns since the epoch); returns how many were not counted
     /// because their resource has no `service.name`.
-    pub(super) fn aggregate(&mut self, request: &ExportTraceServiceRequest, now: u64) -> usize {
+    pub(in crate::connector) fn aggregate(
+        &mut self,
+        request: &ExportTraceServiceRequest,
+        now: u64,
+    ) -> usize {
         request
             .resource_spans
             .iter()
@@ -159,7 +163,11 @@ impl Aggregator {
 
     /// [`aggregate`](Self::aggregate) on an encoded request read in place ([`super::encoded::parse`], which callers
     /// sharing the aggregator run before taking it).
-    pub(super) fn aggregate_encoded(&mut self, request: &EncodedRequest<'_>, now: u64) -> usize {
+    pub(in crate::connector) fn aggregate_encoded(
+        &mut self,
+        request: &EncodedRequest<'_>,
+        now: u64,
+    ) -> usize {
         request
             .resources
             .iter()
@@ -227,7 +235,10 @@ impl Aggregator {
     /// The metrics of every series, with points ending at `now`, and the series reset as the temporality asks:
     /// delta series start over empty, cumulative ones lose their exemplars, and resources expire or are evicted.
     /// `None` when there are no series.
-    pub(super) fn take_metrics(&mut self, now: u64) -> Option<ExportMetricsServiceRequest> {
+    pub(in crate::connector) fn take_metrics(
+        &mut self,
+        now: u64,
+    ) -> Option<ExportMetricsServiceRequest> {
         let Aggregator {
             settings,
             resources,
@@ -287,9 +298,12 @@ impl Aggregator {
                 };
                 metrics.push(metric_of(settings, "duration", settings.unit.name(), data));
             }
-            if let Some(events) = sum_of(settings, &mut resource.events, "events", |key, start| {
-                times.of(b'e', key, start)
-            }) {
+            if let Some(events) = sum_of(
+                settings,
+                &mut resource.events,
+                settings.events_metric,
+                |key, start| times.of(b'e', key, start),
+            ) {
                 metrics.push(events);
             }
             if metrics.is_empty() {
@@ -298,7 +312,7 @@ impl Aggregator {
             out.resource_metrics
                 .push(crate::connector::resource_metrics(
                     resource.attributes.clone(),
-                    SCOPE_NAME,
+                    settings.scope_name,
                     metrics,
                 ));
         }
@@ -456,40 +470,22 @@ fn count_span(
     };
     let limit = settings.cardinality_limit;
 
-    key.clear();
-    write_common(key, settings, parts, &lookup, &settings.dimensions);
-    let common = key.len();
-    write_dimensions(key, &lookup, &settings.calls_dimensions);
-    let calls = resource.calls.series(
-        key,
-        limit,
-        now,
-        || attributes(settings, parts, &lookup, &[&settings.calls_dimensions]),
-        || 0,
-    );
-    calls.value += 1;
-    keep_exemplar(&mut calls.exemplars, settings.exemplars, span, duration);
-
-    if let Some(buckets) = &settings.histogram {
-        key.truncate(common);
-        write_dimensions(key, &lookup, &settings.histogram_dimensions);
-        let durations = resource.durations.series(
-            key,
-            limit,
-            now,
-            || attributes(settings, parts, &lookup, &[&settings.histogram_dimensions]),
-            || Histogram::new(buckets),
-        );
-        durations.value.record(duration);
-        keep_exemplar(&mut durations.exemplars, settings.exemplars, span, duration);
+    if settings.spans {
+        count_calls_and_duration(settings, resource, key, parts, &lookup, duration, now);
     }
 
     if let Some(event_dimensions) = &settings.events {
         span.events.each(|event| {
+            if settings
+                .event_name
+                .is_some_and(|counted| event.name != counted)
+            {
+                return;
+            }
             // An event's attribute stands in for a missing span attribute before the resource's does.
             let lookup = Lookup {
                 span: span.attributes,
-                event: Some(event),
+                event: Some(event.attributes),
                 resource: resource_attributes,
             };
             key.clear();
@@ -505,6 +501,47 @@ fn count_span(
             events.value += 1;
             keep_exemplar(&mut events.exemplars, settings.exemplars, span, duration);
         });
+    }
+}
+
+/// Counts one span in its `calls` series and records its duration in its `duration` series.
+fn count_calls_and_duration(
+    settings: &Settings,
+    resource: &mut ResourceSeries,
+    key: &mut Key,
+    parts: &SpanParts<'_>,
+    lookup: &Lookup<'_>,
+    duration: f64,
+    now: u64,
+) {
+    let span = &parts.span;
+    let limit = settings.cardinality_limit;
+    key.clear();
+    write_common(key, settings, parts, lookup, &settings.dimensions);
+    let common = key.len();
+    write_dimensions(key, lookup, &settings.calls_dimensions);
+    let calls = resource.calls.series(
+        key,
+        limit,
+        now,
+        || attributes(settings, parts, lookup, &[&settings.calls_dimensions]),
+        || 0,
+    );
+    calls.value += 1;
+    keep_exemplar(&mut calls.exemplars, settings.exemplars, span, duration);
+
+    if let Some(buckets) = &settings.histogram {
+        key.truncate(common);
+        write_dimensions(key, lookup, &settings.histogram_dimensions);
+        let durations = resource.durations.series(
+            key,
+            limit,
+            now,
+            || attributes(settings, parts, lookup, &[&settings.histogram_dimensions]),
+            || Histogram::new(buckets),
+        );
+        durations.value.record(duration);
+        keep_exemplar(&mut durations.exemplars, settings.exemplars, span, duration);
     }
 }
 
@@ -570,7 +607,7 @@ fn attributes(
 }
 
 /// `span.kind` as otelcol writes it.
-pub(super) fn kind_name(kind: i32) -> &'static str {
+pub(in crate::connector) fn kind_name(kind: i32) -> &'static str {
     match SpanKind::try_from(kind) {
         Ok(SpanKind::Internal) => "SPAN_KIND_INTERNAL",
         Ok(SpanKind::Server) => "SPAN_KIND_SERVER",
@@ -582,7 +619,7 @@ pub(super) fn kind_name(kind: i32) -> &'static str {
 }
 
 /// `status.code` as otelcol writes it.
-pub(super) fn status_name(code: i32) -> &'static str {
+pub(in crate::connector) fn status_name(code: i32) -> &'static str {
     match StatusCode::try_from(code) {
         Ok(StatusCode::Ok) => "STATUS_CODE_OK",
         Ok(StatusCode::Error) => "STATUS_CODE_ERROR",
@@ -591,7 +628,7 @@ pub(super) fn status_name(code: i32) -> &'static str {
 }
 
 /// A value as text, as otelcol's `AsString` gives it.
-fn text(value: Option<&AnyValue>) -> String {
+pub(in crate::connector) fn text(value: Option<&AnyValue>) -> String {
     value.map_or_else(String::new, |value| {
         otlp_ottl::Value::from_any(value).as_string().into_owned()
     })

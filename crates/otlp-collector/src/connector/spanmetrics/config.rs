@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The dimensions every series has unless excluded, in the order they are written.
-pub(super) const SERVICE_NAME: &str = "service.name";
-pub(super) const SPAN_NAME: &str = "span.name";
-pub(super) const SPAN_KIND: &str = "span.kind";
-pub(super) const STATUS_CODE: &str = "status.code";
+pub(in crate::connector) const SERVICE_NAME: &str = "service.name";
+pub(in crate::connector) const SPAN_NAME: &str = "span.name";
+pub(in crate::connector) const SPAN_KIND: &str = "span.kind";
+pub(in crate::connector) const STATUS_CODE: &str = "status.code";
 
 /// otelcol-contrib's default explicit buckets, in milliseconds.
 const DEFAULT_BUCKETS_MS: [f64; 16] = [
@@ -197,6 +197,9 @@ pub(super) struct Dimension {
     pub(super) default: Option<String>,
 }
 
+/// otelcol-contrib's scope name for these metrics, so that queries written against its output find ours.
+pub(super) const SCOPE_NAME: &str = "spanmetricsconnector";
+
 /// Which of the four common dimensions the series have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Common {
@@ -229,6 +232,14 @@ pub(super) struct Settings {
     pub(super) cardinality_limit: Option<usize>,
     pub(super) delta_start_cache_size: usize,
     pub(super) flush_interval: Duration,
+    /// Whether spans are counted in `calls` and `duration` (`exceptions` counts only events).
+    pub(super) spans: bool,
+    /// Only events of this name are counted in the events metric (`exceptions`: `exception`).
+    pub(super) event_name: Option<&'static str>,
+    /// The events metric's name, before the namespace.
+    pub(super) events_metric: &'static str,
+    /// The scope of the metrics, as otelcol-contrib names its connector's.
+    pub(super) scope_name: &'static str,
 }
 
 impl SpanMetricsConfig {
@@ -358,6 +369,10 @@ impl SpanMetricsConfig {
                 .then_some(self.aggregation_cardinality_limit),
             delta_start_cache_size: self.metric_timestamp_cache_size.unwrap_or(1000),
             flush_interval: self.metrics_flush_interval,
+            spans: true,
+            event_name: None,
+            events_metric: "events",
+            scope_name: SCOPE_NAME,
         })
     }
 

@@ -3,7 +3,7 @@
 //! a few per request) are decoded with prost; spans, their attributes and events are not, which is most of what
 //! decoding a request costs.
 
-use super::facts::{Attributes, Events, SpanFacts};
+use super::facts::{Attributes, EventFacts, Events, SpanFacts};
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_model::wire::{Fields, RECURSION_LIMIT, Value, WireError};
@@ -25,6 +25,8 @@ const SPAN_END: u32 = 8;
 pub(in crate::connector) const SPAN_ATTRIBUTES: u32 = 9;
 pub(in crate::connector) const SPAN_EVENTS: u32 = 11;
 const SPAN_STATUS: u32 = 15;
+const EVENT_TIME: u32 = 1;
+const EVENT_NAME: u32 = 2;
 pub(in crate::connector) const EVENT_ATTRIBUTES: u32 = 3;
 const STATUS_CODE: u32 = 3;
 
@@ -186,15 +188,38 @@ fn parse_span(bytes: &[u8]) -> Result<SpanFacts<'_>, WireError> {
     Ok(span)
 }
 
+/// One event of a span read in place. Its fields were checked when the receiver took the request: a name that
+/// does not read (never, on such a request) is taken as empty.
+pub(in crate::connector) fn event(bytes: &[u8]) -> EventFacts<'_> {
+    let mut event = EventFacts {
+        name: "",
+        time: 0,
+        attributes: Attributes::Encoded {
+            message: bytes,
+            field: EVENT_ATTRIBUTES,
+            depth: EVENT_DEPTH,
+        },
+    };
+    for field in Fields::new(bytes, EVENT_DEPTH) {
+        match field {
+            Ok((EVENT_TIME, Value::Fixed64(nanos))) => event.time = nanos,
+            Ok((EVENT_NAME, value @ Value::Len(_))) => event.name = value.str().unwrap_or(""),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    event
+}
+
 fn wrong_type(field: u32) -> WireError {
     WireError::WrongWireType { field }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::SpanMetricsConfig;
     use super::super::aggregate::Aggregator;
     use super::super::facts::SpanFacts;
+    use super::super::{DimensionConfig, SpanMetricsConfig};
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::{
         AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
@@ -256,6 +281,7 @@ exemplars: {enabled: true, max_per_data_point: 3}
             Just("k3"),
             Just("k4"),
             Just("service.name"),
+            Just("exception.type"),
             Just("other"),
         ];
         prop::collection::vec((key, value()), 0..5).prop_map(|pairs| {
@@ -277,7 +303,14 @@ exemplars: {enabled: true, max_per_data_point: 3}
             -1i32..7,
             (0u64..3_000_000, 0u64..3_000_000),
             attributes(),
-            prop::collection::vec(attributes(), 0..3),
+            prop::collection::vec(
+                (
+                    prop_oneof![Just("exception"), Just("retry"), Just("")],
+                    0u64..3_000_000,
+                    attributes(),
+                ),
+                0..3,
+            ),
             prop::option::of(-1i32..4),
             prop_oneof![Just(vec![]), Just(vec![4; 8])],
         )
@@ -302,7 +335,9 @@ exemplars: {enabled: true, max_per_data_point: 3}
                     attributes,
                     events: events
                         .into_iter()
-                        .map(|attributes| span::Event {
+                        .map(|(name, time_unix_nano, attributes)| span::Event {
+                            name: name.to_string(),
+                            time_unix_nano,
                             attributes,
                             ..Default::default()
                         })
@@ -394,30 +429,37 @@ exemplars: {enabled: true, max_per_data_point: 3}
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
-        /// Read in place or decoded, the same requests give the same metrics.
+        /// Read in place or decoded, the same requests give the same metrics, `spanmetrics`' and `exceptions`'.
         #[test]
         fn in_place_counts_what_decoding_counts(requests in prop::collection::vec(request(), 1..3)) {
-            let (mut in_place, mut decoded) = (aggregator(), aggregator());
-            for (i, bytes) in requests.iter().enumerate() {
-                let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
-                let now = i as u64 + 1;
-                prop_assert_eq!(
-                    in_place.aggregate_encoded(&super::parse(bytes).unwrap(), now),
-                    decoded.aggregate(&request, now)
-                );
+            let exceptions = || {
+                let dimensions = [DimensionConfig { name: "k0".to_string(), default: Some("-".to_string()) }];
+                super::super::exception_counter(&dimensions, true).unwrap()
+            };
+            for (mut in_place, mut decoded) in [(aggregator(), aggregator()), (exceptions(), exceptions())] {
+                for (i, bytes) in requests.iter().enumerate() {
+                    let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
+                    let now = i as u64 + 1;
+                    prop_assert_eq!(
+                        in_place.aggregate_encoded(&super::parse(bytes).unwrap(), now),
+                        decoded.aggregate(&request, now)
+                    );
+                }
+                prop_assert_eq!(in_place.take_metrics(10), decoded.take_metrics(10));
             }
-            prop_assert_eq!(in_place.take_metrics(10), decoded.take_metrics(10));
         }
 
         /// Read in place, each span has the ids, kind, status and times prost decodes (what `servicegraph` pairs
-        /// spans by).
+        /// spans by), and its events' names and times (what `exceptions` reads).
         #[test]
         fn in_place_reads_the_ids_and_kinds_prost_decodes(bytes in request()) {
             let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
             let parsed = super::parse(&bytes).unwrap();
             let facts = |span: &SpanFacts<'_>| {
+                let mut events = Vec::new();
+                span.events.each(|event| events.push((event.name.to_string(), event.time)));
                 (span.trace_id.to_vec(), span.span_id.to_vec(), span.parent_span_id.to_vec(), span.kind,
-                    span.status, span.start, span.end)
+                    span.status, span.start, span.end, events)
             };
             let in_place: Vec<_> = parsed.resources.iter()
                 .flat_map(|resource| &resource.scopes)

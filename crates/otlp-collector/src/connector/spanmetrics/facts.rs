@@ -80,6 +80,27 @@ impl<'a> Attributes<'a> {
     }
 }
 
+impl Attributes<'_> {
+    /// Every attribute, owned: for the few spans whose attributes are copied whole (the logs of `exceptions`).
+    pub(in crate::connector) fn to_vec(self) -> Vec<KeyValue> {
+        match self {
+            Attributes::Decoded(attributes) => attributes.to_vec(),
+            Attributes::Encoded {
+                message,
+                field,
+                depth,
+            } => Fields::new(message, depth)
+                .filter_map(|read| match read {
+                    Ok((number, Value::Len(key_value))) if number == field => {
+                        KeyValue::decode(key_value).ok()
+                    }
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A span's events: decoded, or the part of an encoded span from its first `events` field to its last.
 #[derive(Debug, Clone, Copy)]
 pub(in crate::connector) enum Events<'a> {
@@ -87,24 +108,32 @@ pub(in crate::connector) enum Events<'a> {
     Encoded(&'a [u8]),
 }
 
+/// One span event: its name and time, and its attributes.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::connector) struct EventFacts<'a> {
+    pub(in crate::connector) name: &'a str,
+    pub(in crate::connector) time: u64,
+    pub(in crate::connector) attributes: Attributes<'a>,
+}
+
 impl<'a> Events<'a> {
-    /// Each event's attributes, in order.
-    pub(in crate::connector) fn each(self, mut visit: impl FnMut(Attributes<'a>)) {
+    /// Each event, in order.
+    pub(in crate::connector) fn each(self, mut visit: impl FnMut(EventFacts<'a>)) {
         match self {
             Events::Decoded(events) => {
                 for event in events {
-                    visit(Attributes::Decoded(&event.attributes));
+                    visit(EventFacts {
+                        name: &event.name,
+                        time: event.time_unix_nano,
+                        attributes: Attributes::Decoded(&event.attributes),
+                    });
                 }
             }
             Events::Encoded(bytes) => {
                 for field in Fields::new(bytes, encoded::SPAN_DEPTH) {
                     match field {
                         Ok((encoded::SPAN_EVENTS, Value::Len(event))) => {
-                            visit(Attributes::Encoded {
-                                message: event,
-                                field: encoded::EVENT_ATTRIBUTES,
-                                depth: encoded::EVENT_DEPTH,
-                            })
+                            visit(encoded::event(event))
                         }
                         Ok(_) => {}
                         // Read once already, when the span was: cannot fail here.

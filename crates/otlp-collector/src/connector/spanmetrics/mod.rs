@@ -24,7 +24,8 @@ use super::from_spans::{self, FromSpans, Schedule};
 use crate::Signal;
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
 use crate::pipeline::Consumer;
-use aggregate::Aggregator;
+pub(super) use aggregate::{Aggregator, kind_name, status_name, text};
+pub(super) use config::{SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_model::wire::WireError;
@@ -61,11 +62,7 @@ impl ConnectorFactory for Factory {
             send_every: Some(settings.flush_interval),
             housekeeping: None,
         };
-        let counting = Counting {
-            id: context.id.to_string(),
-            aggregator: parking_lot::Mutex::new(Aggregator::new(settings)),
-            warned_unnamed: AtomicBool::new(false),
-        };
+        let counting = Counting::new(context.id, Aggregator::new(settings));
         Ok(from_spans::connector(
             counting,
             context.id,
@@ -77,21 +74,33 @@ impl ConnectorFactory for Factory {
 }
 
 /// The series, counted from the spans of every batch.
-struct Counting {
+pub(super) struct Counting {
     id: String,
     aggregator: parking_lot::Mutex<Aggregator>,
     /// Spans without `service.name` are logged once.
     warned_unnamed: AtomicBool,
 }
 
+impl Counting {
+    /// Counts with `aggregator` for connector `id`.
+    pub(super) fn new(id: &str, aggregator: Aggregator) -> Self {
+        Counting {
+            id: id.to_string(),
+            aggregator: parking_lot::Mutex::new(aggregator),
+            warned_unnamed: AtomicBool::new(false),
+        }
+    }
+}
+
 /// A batch's time, and how many of its spans had no `service.name`.
-struct Reading {
+pub(super) struct Reading {
     now: u64,
     unnamed: usize,
 }
 
 impl FromSpans for Counting {
     type Reading = Reading;
+    type Output = ExportMetricsServiceRequest;
 
     fn begin(&self) -> Reading {
         Reading {
@@ -121,9 +130,49 @@ impl FromSpans for Counting {
         }
     }
 
-    fn metrics(&self) -> Option<ExportMetricsServiceRequest> {
+    fn output(&self) -> Option<ExportMetricsServiceRequest> {
         self.aggregator.lock().take_metrics(now())
     }
+}
+
+/// The `exceptions` connector's count: the span events named `exception`, in a monotonic sum named `exceptions`
+/// under otelcol-contrib's scope `exceptionsconnector`, per `service.name`, `span.name`, `span.kind`,
+/// `status.code`, `exception.type`, `exception.message` and `dimensions`, each series under its resource as
+/// `spanmetrics` keeps its `events` series; exemplars (the span's ids and duration in ms) on request.
+pub(super) fn exception_counter(
+    dimensions: &[DimensionConfig],
+    exemplars: bool,
+) -> Result<Aggregator, Vec<Invalid>> {
+    let event_dimension = |name: &str| DimensionConfig {
+        name: name.to_string(),
+        default: None,
+    };
+    let config = SpanMetricsConfig {
+        dimensions: dimensions.to_vec(),
+        namespace: String::new(),
+        histogram: HistogramConfig {
+            disable: true,
+            ..HistogramConfig::default()
+        },
+        events: EventsConfig {
+            enabled: true,
+            dimensions: vec![
+                event_dimension("exception.type"),
+                event_dimension("exception.message"),
+            ],
+        },
+        exemplars: ExemplarsConfig {
+            enabled: exemplars,
+            max_per_data_point: None,
+        },
+        ..SpanMetricsConfig::default()
+    };
+    let mut settings = config.compile()?;
+    settings.spans = false;
+    settings.event_name = Some("exception");
+    settings.events_metric = "exceptions";
+    settings.scope_name = "exceptionsconnector";
+    Ok(Aggregator::new(settings))
 }
 
 fn now() -> u64 {

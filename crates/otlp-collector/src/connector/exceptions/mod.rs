@@ -1,0 +1,98 @@
+//! The `exceptions` connector: otelcol-contrib's, turning the exceptions spans recorded (span events named
+//! `exception`, as the OpenTelemetry APIs' `record_exception` writes them) into metrics and logs.
+//!
+//! For a metrics pipeline, each exception is counted in `exceptions`, a cumulative monotonic sum per
+//! `service.name`, `span.name`, `span.kind`, `status.code`, `exception.type`, `exception.message` and the
+//! configured `dimensions`, under the span's resource; the series are sent after every batch of spans, as
+//! otelcol does. For a logs pipeline, each exception becomes an `ERROR` log record at the event's time, carrying
+//! the span's trace and span ids and attributes ([`logs`]). Spans are read in place as received; spans whose
+//! resource has no `service.name` are left out, as in otelcol.
+
+mod logs;
+
+use super::Targets;
+use super::from_spans::{self, Schedule};
+use super::spanmetrics::{self, Counting, DimensionConfig};
+use crate::Signal;
+use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
+use crate::pipeline::Consumer;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// The `exceptions` connector type.
+pub struct Factory;
+
+/// The `exceptions` connector's settings, otelcol-contrib's keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExceptionsConfig {
+    /// More dimensions of the metric (and attributes of the log records): each looked up on the span, then the
+    /// exception event, then the resource, then its `default`; without any, left out.
+    pub dimensions: Vec<DimensionConfig>,
+    /// Exemplars on the metric's points.
+    pub exemplars: ExemplarsConfig,
+}
+
+/// Whether the metric's points carry exemplars.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExemplarsConfig {
+    /// Attach, to each point, the spans whose exceptions were counted in it since it was last sent (at most 5):
+    /// their trace and span ids, and their duration in milliseconds.
+    pub enabled: bool,
+}
+
+impl Component for Factory {
+    type Config = ExceptionsConfig;
+    const TYPE: &'static str = "exceptions";
+
+    fn validate(&self, config: &ExceptionsConfig) -> Result<(), Invalid> {
+        match spanmetrics::exception_counter(&config.dimensions, config.exemplars.enabled) {
+            Ok(_) => Ok(()),
+            Err(problems) => Invalid::all(problems),
+        }
+    }
+}
+
+impl ConnectorFactory for Factory {
+    const PAIRS: &'static [(Signal, Signal)] = &[
+        (Signal::Traces, Signal::Metrics),
+        (Signal::Traces, Signal::Logs),
+    ];
+
+    fn build(
+        &self,
+        config: &ExceptionsConfig,
+        context: ConnectorContext<'_>,
+        targets: Targets,
+    ) -> Result<Arc<dyn Consumer>, String> {
+        let after_every_batch = Schedule {
+            send_every: None,
+            housekeeping: None,
+        };
+        Ok(match context.to {
+            Signal::Metrics => {
+                let counter =
+                    spanmetrics::exception_counter(&config.dimensions, config.exemplars.enabled)
+                        .map_err(super::settings_error)?;
+                from_spans::connector(
+                    Counting::new(context.id, counter),
+                    context.id,
+                    context.telemetry,
+                    targets,
+                    after_every_batch,
+                )
+            }
+            Signal::Logs => from_spans::connector(
+                logs::Records::new(context.id, config.dimensions.clone()),
+                context.id,
+                context.telemetry,
+                targets,
+                after_every_batch,
+            ),
+            Signal::Traces => {
+                return Err("exceptions makes metrics and logs, not traces".to_string());
+            }
+        })
+    }
+}

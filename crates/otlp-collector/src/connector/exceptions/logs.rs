@@ -10,6 +10,7 @@ use super::super::spanmetrics::facts::{EventFacts, Lookup, SpanFacts};
 use super::super::spanmetrics::{
     DimensionConfig, SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE, kind_name, status_name, text,
 };
+use super::EXCEPTION_EVENT;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
@@ -19,8 +20,6 @@ use otlp_model::wire::WireError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// The name the OpenTelemetry APIs give the event that records an exception.
-const EXCEPTION_EVENT: &str = "exception";
 const EXCEPTION_TYPE: &str = "exception.type";
 const EXCEPTION_MESSAGE: &str = "exception.message";
 const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
@@ -321,8 +320,38 @@ mod tests {
     }
 
     #[test]
-    fn each_exception_is_a_record_with_its_span_ids_and_attributes_whether_read_in_place_or_decoded()
-     {
+    fn a_request_without_the_word_exception_is_not_read_and_one_with_it_elsewhere_yields_nothing() {
+        let filtered = super::super::OnlyWithExceptions(Records::new("exceptions", Vec::new()));
+        let read = |request: &ExportTraceServiceRequest| {
+            let mut reading = filtered.begin();
+            filtered
+                .read_encoded(&request.encode_to_vec(), &mut reading)
+                .unwrap();
+            let unnamed = reading.unnamed;
+            filtered.end(reading);
+            (
+                filtered.output().map(|logs| logs.resource_logs.len()),
+                unnamed,
+            )
+        };
+        let mut request = request();
+        assert_eq!(read(&request), (Some(1), 1));
+        request
+            .resource_spans
+            .iter_mut()
+            .flat_map(|rs| &mut rs.scope_spans)
+            .flat_map(|ss| &mut ss.spans)
+            .for_each(|span| span.events.retain(|event| event.name != "exception"));
+        // Not read: the span of the resource without `service.name` was not even counted.
+        assert_eq!(read(&request), (None, 0));
+        request.resource_spans[0].scope_spans[0].spans[0]
+            .attributes
+            .push(kv("error.kind", "exception"));
+        assert_eq!(read(&request), (None, 1));
+    }
+
+    #[test]
+    fn each_exception_is_a_record_with_its_span_ids_whether_read_in_place_or_decoded() {
         let request = request();
         let bytes = request.encode_to_vec();
         let in_place = records(|records, reading| records.read_encoded(&bytes, reading).unwrap());

@@ -10,8 +10,11 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_ottl::{
     Condition, DataPointMut, ResourceParts, ScopeParts, TransformContext, for_each_point,
 };
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+mod in_place;
 
 /// otelcol-contrib's scope for the counts, so that queries written against its output find ours.
 const SCOPE_NAME: &str =
@@ -104,20 +107,28 @@ pub(super) struct Counts {
     kinds: Vec<(Kind, Vec<Definition>)>,
 }
 
-/// The attributes an item's dimensions are looked up in, nearest first.
+/// Where the attributes a count is split by are looked up for one item.
+trait AttributeLookup {
+    /// The value of the first attribute named `key` on the item, then its scope, then its resource; `None` when
+    /// none has the key, or the first that has it has no value.
+    fn find(&self, key: &str) -> Option<Cow<'_, AnyValue>>;
+}
+
+/// The attributes of a decoded item, its scope and its resource.
 struct Scopes<'a> {
     item: &'a [KeyValue],
     scope: &'a [KeyValue],
     resource: &'a [KeyValue],
 }
 
-impl Scopes<'_> {
-    fn find(&self, key: &str) -> Option<&AnyValue> {
+impl AttributeLookup for Scopes<'_> {
+    fn find(&self, key: &str) -> Option<Cow<'_, AnyValue>> {
         [self.item, self.scope, self.resource]
             .into_iter()
             .flat_map(|attributes| attributes.iter())
             .find(|kv| kv.key == key)
             .and_then(|kv| kv.value.as_ref())
+            .map(Cow::Borrowed)
     }
 }
 
@@ -135,16 +146,29 @@ impl Counts {
 
     /// Per definition of `kind`, the values of the attributes it splits by, or `None` when the item lacks one
     /// that has no default (the item is not counted there).
-    fn dimensions(&self, kind: Kind, scopes: &Scopes<'_>) -> Vec<Option<Vec<Dimension>>> {
+    fn dimensions(&self, kind: Kind, lookup: &impl AttributeLookup) -> Vec<Option<Vec<Dimension>>> {
         self.definitions(kind)
             .iter()
             .map(|definition| {
                 definition
                     .attributes
                     .iter()
-                    .map(|(key, default)| scopes.find(key).or(default.as_ref()).map(Dimension::of))
+                    .map(|(key, default)| {
+                        lookup
+                            .find(key)
+                            .or_else(|| default.as_ref().map(Cow::Borrowed))
+                            .map(|value| Dimension::of(&value))
+                    })
                     .collect()
             })
+            .collect()
+    }
+
+    /// A fresh tally for every kind the signal's counts have.
+    fn new_tallies(&self) -> Vec<(Kind, Tally)> {
+        self.kinds
+            .iter()
+            .map(|(kind, definitions)| (*kind, Tally::new(definitions.len())))
             .collect()
     }
 
@@ -195,16 +219,10 @@ impl Counts {
         let mut errors = 0;
         let mut out = ExportMetricsServiceRequest::default();
         let mut cache = Vec::new();
-        let new_tallies = || -> Vec<(Kind, Tally)> {
-            self.kinds
-                .iter()
-                .map(|(kind, definitions)| (*kind, Tally::new(definitions.len())))
-                .collect()
-        };
         match request {
             AnyRequest::Traces(mut request) => {
                 for rs in &mut request.resource_spans {
-                    let mut tallies = new_tallies();
+                    let mut tallies = self.new_tallies();
                     let resource_attributes = attributes_of(&rs.resource);
                     let mut resource = ResourceParts {
                         resource: &mut rs.resource,
@@ -284,7 +302,7 @@ impl Counts {
             }
             AnyRequest::Metrics(mut request) => {
                 for rm in &mut request.resource_metrics {
-                    let mut tallies = new_tallies();
+                    let mut tallies = self.new_tallies();
                     let resource_attributes = attributes_of(&rm.resource);
                     let mut resource = ResourceParts {
                         resource: &mut rm.resource,
@@ -362,7 +380,7 @@ impl Counts {
             }
             AnyRequest::Logs(mut request) => {
                 for rl in &mut request.resource_logs {
-                    let mut tallies = new_tallies();
+                    let mut tallies = self.new_tallies();
                     let resource_attributes = attributes_of(&rl.resource);
                     let mut resource = ResourceParts {
                         resource: &mut rl.resource,

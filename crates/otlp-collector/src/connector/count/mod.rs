@@ -5,7 +5,8 @@
 //! `metric.count`, `metric.datapoint.count`, `log.record.count`); a section (`spans`, `spanevents`, `metrics`,
 //! `datapoints`, `logs`) replaces its default with its own counts, each with OTTL `conditions` (any may hold) and
 //! `attributes` (a count per set of values, looked up on the item, then its scope, then its resource). Each batch
-//! gives, per resource, one delta, monotonic sum per count, under a copy of the resource's attributes.
+//! gives, per resource, one delta, monotonic sum per count, under a copy of the resource's attributes. Traces are
+//! counted in place, as received, unless a count of spans or span events has conditions.
 
 mod counter;
 
@@ -255,9 +256,11 @@ impl ConnectorFactory for Factory {
             let compiled = config.definitions(*kind).map_err(super::settings_error)?;
             definitions.push((*kind, compiled));
         }
+        let counts = Counts::new(definitions);
         Ok(super::stage(Count {
             id: context.id.to_string(),
-            counts: Counts::new(definitions),
+            traces_in_place: context.from == Signal::Traces && counts.counts_traces_in_place(),
+            counts,
             targets,
         }))
     }
@@ -266,16 +269,32 @@ impl ConnectorFactory for Factory {
 struct Count {
     id: String,
     counts: Counts,
+    /// Traces batches are counted as received, in place: no count of them has conditions.
+    traces_in_place: bool,
     targets: Targets,
+}
+
+impl Count {
+    /// The counts of `batch`, read in place when it can be.
+    fn counted(&self, batch: &Batch) -> Batch {
+        if self.traces_in_place
+            && let Some(requests) = batch.encoded()
+            && let Ok(counted) = self
+                .counts
+                .count_encoded_traces(requests.map(|bytes| bytes.as_ref()))
+        {
+            return counted;
+        }
+        // Conditions run on contexts that borrow items mutably, so the counting works on a copy; the batch
+        // itself stays as it came, to hand back if the metrics pipelines refuse the counts.
+        self.counts.count(batch.share().into_request(), &self.id)
+    }
 }
 
 impl Connect for Count {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
-            // Conditions run on contexts that borrow items mutably, so the counting works on a copy; the batch
-            // itself stays as it came, to hand back if the metrics pipelines refuse the counts.
-            let request = batch.share().into_request();
-            let counted = self.counts.count(request, &self.id);
+            let counted = self.counted(&batch);
             if counted.is_empty() {
                 return Ok(());
             }

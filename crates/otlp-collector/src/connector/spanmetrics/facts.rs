@@ -81,6 +81,29 @@ impl<'a> Attributes<'a> {
 }
 
 impl Attributes<'_> {
+    /// The value of the first attribute named `key`, owned, as decoding gives it: `None` when no attribute has the
+    /// key, `Some(None)` when the first that has it has no value (where the `count` connector's lookup stops).
+    pub(in crate::connector) fn first_value(self, key: &str) -> Option<Option<AnyValue>> {
+        match self {
+            Attributes::Decoded(attributes) => attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .map(|kv| kv.value.clone()),
+            Attributes::Encoded {
+                message,
+                field,
+                depth,
+            } => match find_attribute(message, field, depth, key) {
+                Ok(Some(found)) => Some(
+                    KeyValue::decode(found.key_value)
+                        .ok()
+                        .and_then(|kv| kv.value),
+                ),
+                _ => None,
+            },
+        }
+    }
+
     /// Every attribute, owned: for the few spans whose attributes are copied whole (the logs of `exceptions`).
     pub(in crate::connector) fn to_vec(self) -> Vec<KeyValue> {
         match self {

@@ -228,6 +228,10 @@ enum Destination {
     /// The same with the `servicegraph` connector, its store large enough for the requests waiting under this
     /// load (otelcol's default, 1000, would pair few of them).
     SinkAndServiceGraph,
+    /// The same with the `count` connector, otelcol's default counts of spans and span events.
+    SinkAndCount,
+    /// The same with the `exceptions` connector, feeding a metrics and a logs pipeline.
+    SinkAndExceptions,
 }
 
 impl Destination {
@@ -245,6 +249,16 @@ impl Destination {
                 ", servicegraph",
                 "    metrics: { receivers: [servicegraph], exporters: [debug] }",
             ),
+            Destination::SinkAndCount => (
+                "connectors: { count: }",
+                ", count",
+                "    metrics: { receivers: [count], exporters: [debug] }",
+            ),
+            Destination::SinkAndExceptions => (
+                "connectors: { exceptions: }",
+                ", exceptions",
+                "    metrics: { receivers: [exceptions], exporters: [debug] }\n    logs: { receivers: [exceptions], exporters: [debug] }",
+            ),
             Destination::Sink | Destination::TwoSinksByTraceId => ("", "", ""),
         }
     }
@@ -257,7 +271,10 @@ impl Destination {
                 "otlp",
                 format!(r#"otlp: {{ endpoint: "http://127.0.0.1:{first}", compression: none }}"#),
             ),
-            Destination::SinkAndSpanMetrics | Destination::SinkAndServiceGraph => (
+            Destination::SinkAndSpanMetrics
+            | Destination::SinkAndServiceGraph
+            | Destination::SinkAndCount
+            | Destination::SinkAndExceptions => (
                 "otlp",
                 format!(
                     r#"otlp: {{ endpoint: "http://127.0.0.1:{first}", compression: none }}
@@ -725,6 +742,16 @@ fn main() {
             Some("memory_limiter, batch"),
             Destination::SinkAndServiceGraph,
         ),
+        (
+            "OTLP→OTLP forwarding + `count` (spans and span events counted)",
+            Some("memory_limiter, batch"),
+            Destination::SinkAndCount,
+        ),
+        (
+            "OTLP→OTLP forwarding + `exceptions` (metrics and logs of exceptions)",
+            Some("memory_limiter, batch"),
+            Destination::SinkAndExceptions,
+        ),
     ] {
         // One worker as well as one per core: on two cores shared with the load generator, the
         // runtime's second worker costs CPU in wake-ups and stealing (docs/operations.md).
@@ -809,7 +836,11 @@ fn main() {
          again; peak RSS is VmHWM. The forwarding and tail-sampling configs export OTLP/gRPC to a sink that discards \
          without decoding; the trace-aware front splits every batch by trace id between two such sinks (the \
          `loadbalancing` exporter, static resolver); the `spanmetrics` row is the forwarding config whose pipeline also \
-         exports to the connector, counting every span in place (its metrics go to a `debug` exporter); the `servicegraph` row, the same with that connector pairing client and server spans (`store.max_items: 100000`). A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
+         exports to the connector, counting every span in place (its metrics go to a `debug` exporter); the \
+         `servicegraph` row, the same with that connector pairing client and server spans (`store.max_items: \
+         100000`); the `count` row, with otelcol's default counts of spans and span events; the `exceptions` row, \
+         with that connector feeding a metrics and a logs pipeline (`debug` exporters; about 0.1% of loadgen's \
+         spans record an exception). A load of `max, 1 runtime worker` runs the collector with `TOKIO_WORKER_THREADS=1` \
          (docs/operations.md, \"CPU and threads\"); the other rows, one worker per core. \
          The floor is prost decoding the same kind of requests in one thread, measured in the same run. The last \
          two rows are what every gRPC collector pays before any OTLP work, measured in every round. Receiving: the \

@@ -271,34 +271,8 @@ impl Consumer for ConnectorsThenExporters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::Refusal;
-    use crate::processor::capture::Capture;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// Takes every batch, counts its items, and fails with it: a stage that accounted for what it was given.
-    #[derive(Default)]
-    struct TakesAndFails(AtomicUsize);
-
-    impl Consumer for TakesAndFails {
-        fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-            self.0.fetch_add(batch.item_count(), Ordering::Relaxed);
-            Box::pin(async {
-                Err(Refused {
-                    refusal: Refusal::permanent("rejected downstream"),
-                    batch: None,
-                })
-            })
-        }
-        fn ready(&self, _: usize) -> BoxFuture<'_, ()> {
-            Box::pin(async {})
-        }
-        fn flush(&self, _: Instant) -> BoxFuture<'_, ()> {
-            Box::pin(async {})
-        }
-        fn shutdown(&self, _: Instant) -> BoxFuture<'_, ()> {
-            Box::pin(async {})
-        }
-    }
+    use crate::processor::capture::{Capture, TakesAndFails};
+    use std::sync::atomic::Ordering;
 
     fn batch() -> Batch {
         Batch::new(otlp_testkit::Generator::new(5).traces(12))

@@ -1,4 +1,4 @@
-//! A last stage for processor unit tests: keeps what it is given.
+//! Last stages for processor and connector unit tests: one keeps what it is given, one takes and fails.
 
 use crate::Batch;
 use crate::Signal;
@@ -30,6 +30,35 @@ impl Consumer for Capture {
         }
         self.batches.lock().push(batch);
         Box::pin(async { Ok(()) })
+    }
+
+    fn ready(&self, _items: usize) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn flush(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn shutdown(&self, _deadline: Instant) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Takes every batch, counts its items, and fails with it: a stage that accounted for what it was given (an
+/// exporter that waits for the result of its send).
+#[derive(Default)]
+pub(crate) struct TakesAndFails(pub(crate) AtomicUsize);
+
+impl Consumer for TakesAndFails {
+    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+        self.0.fetch_add(batch.item_count(), Ordering::Relaxed);
+        Box::pin(async {
+            Err(Refused {
+                refusal: Refusal::permanent("rejected downstream"),
+                batch: None,
+            })
+        })
     }
 
     fn ready(&self, _items: usize) -> BoxFuture<'_, ()> {

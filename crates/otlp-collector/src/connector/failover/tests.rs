@@ -1,36 +1,10 @@
 use super::*;
 use crate::id::PipelineId;
-use crate::pipeline::Refusal;
-use crate::processor::capture::Capture;
+use crate::processor::capture::{Capture, TakesAndFails};
 use crate::telemetry::Telemetry;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 const INTERVAL: Duration = Duration::from_secs(60);
-
-/// Takes every batch, counts its items, and fails with it, as an exporter that waits for the result does.
-#[derive(Default)]
-struct TakesAndFails(AtomicUsize);
-
-impl Consumer for TakesAndFails {
-    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        self.0.fetch_add(batch.item_count(), Ordering::Relaxed);
-        Box::pin(async {
-            Err(Refused {
-                refusal: Refusal::unavailable("backend down", Duration::from_secs(1)),
-                batch: None,
-            })
-        })
-    }
-    fn ready(&self, _: usize) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
-    fn flush(&self, _: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
-    fn shutdown(&self, _: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
-}
 
 fn pipeline(name: &str) -> PipelineId {
     PipelineId {

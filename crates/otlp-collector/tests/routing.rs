@@ -1,6 +1,7 @@
 //! The `routing` connector with otelcol-contrib's configs: spans routed by their own attributes and by their
 //! resource's, from real `opentelemetry-otlp` exporters of two tenants; log records and metrics routed by item
-//! conditions, with failing conditions under each `error_mode`; and the config mistakes it reports.
+//! conditions, with failing conditions under each `error_mode`; a metric's data points routed apart; and the
+//! config mistakes it reports.
 
 mod common;
 
@@ -438,4 +439,99 @@ service:
             "{routing}: {found:?}"
         );
     }
+}
+
+/// A `datapoint` route: the points of production are kept apart from the rest, each part under a copy of its
+/// metric.
+const POINTS: &str = r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0" }
+connectors:
+  routing:
+    default_pipelines: [metrics/rest]
+    table:
+      - context: datapoint
+        condition: attributes["env"] == "prod"
+        pipelines: [metrics/prod]
+exporters:
+  file/prod: { path: "{dir}/prod.jsonl", format: json }
+  file/rest: { path: "{dir}/rest.jsonl", format: json }
+service:
+  pipelines:
+    metrics/in: { receivers: [otlp], exporters: [routing] }
+    metrics/prod: { receivers: [routing], exporters: [file/prod] }
+    metrics/rest: { receivers: [routing], exporters: [file/rest] }
+  telemetry:
+    metrics: { level: none }
+"#;
+
+/// The `env` of every point of `requests`' metric `name`, with its value.
+fn points_by_env(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for metric in requests
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .filter(|m| m.name == name)
+    {
+        let Some(metric::Data::Sum(sum)) = &metric.data else {
+            panic!("{metric:?}");
+        };
+        assert!(sum.is_monotonic);
+        for point in &sum.data_points {
+            let env = point
+                .attributes
+                .iter()
+                .find(|kv| kv.key == "env")
+                .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default();
+            let Some(number_data_point::Value::AsInt(value)) = point.value else {
+                panic!("{point:?}");
+            };
+            out.push((env, value));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_datapoint_route_splits_a_metric_by_its_points_for_an_sdk_exporter() {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_otlp::WithExportConfig as _;
+    let collector = TestCollector::start(POINTS).await;
+    let endpoint = collector.grpc_endpoint();
+    tokio::task::spawn_blocking(move || {
+        let exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .unwrap();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_periodic_exporter(exporter)
+            .build();
+        let orders = provider.meter("shop").u64_counter("orders").build();
+        for (env, n) in [("prod", 3), ("test", 2), ("staging", 1)] {
+            orders.add(n, &[KeyValue::new("env", env)]);
+        }
+        provider.shutdown().unwrap();
+    })
+    .await
+    .unwrap();
+    let dir = collector.shut_down_cleanly().await;
+    let prod = points_by_env(
+        &read_metrics(&dir.path().join("prod.jsonl"), true),
+        "orders",
+    );
+    let mut rest = points_by_env(
+        &read_metrics(&dir.path().join("rest.jsonl"), true),
+        "orders",
+    );
+    rest.sort();
+    let text = |s: &str| format!("{:?}", any_value::Value::StringValue(s.to_string()));
+    assert_eq!(prod, [(text("prod"), 3)]);
+    assert_eq!(rest, [(text("staging"), 1), (text("test"), 2)]);
 }

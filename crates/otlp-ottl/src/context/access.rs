@@ -56,6 +56,16 @@ macro_rules! each_point {
 }
 
 impl DataPointMut<'_> {
+    /// The same point, borrowed for a shorter while: one context per condition asked about it.
+    pub fn reborrow(&mut self) -> DataPointMut<'_> {
+        match self {
+            DataPointMut::Number(p) => DataPointMut::Number(p),
+            DataPointMut::Histogram(p) => DataPointMut::Histogram(p),
+            DataPointMut::ExponentialHistogram(p) => DataPointMut::ExponentialHistogram(p),
+            DataPointMut::Summary(p) => DataPointMut::Summary(p),
+        }
+    }
+
     pub(crate) fn attributes_slice(&self) -> &[KeyValue] {
         self.attributes()
     }

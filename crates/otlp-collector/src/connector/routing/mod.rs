@@ -4,12 +4,14 @@
 //!
 //! As in otelcol since v0.120 (when `match_once` was removed), routes are tried in order and an item goes to the
 //! first that matches; a `resource` route takes the whole resource with what is left of its items, an item route
-//! (`span`, `metric`, `log`) only the items it matches. A condition that fails on an item refuses the batch with
+//! (`span`, `metric`, `log`) only the items it matches, a `datapoint` route only the data points it matches, under
+//! a copy of their metric ([`points`]). A condition that fails on an item refuses the batch with
 //! `error_mode: propagate` (the default) and sends the item to the default pipelines with `ignore` (logged) or
 //! `silent`. What no route takes and no default pipeline receives is dropped and counted as
 //! `otelcol_connector_dropped_*{reason="no_route"}`.
 
 mod encoded;
+mod points;
 mod split;
 
 use super::{Connect, Targets};
@@ -85,7 +87,7 @@ pub enum RouteContext {
     Span,
     /// Each metric (metrics).
     Metric,
-    /// Each data point: refused, not routed here yet.
+    /// Each data point (metrics): a copy of its metric takes the points that match.
     Datapoint,
     /// Each log record (logs).
     Log,
@@ -99,8 +101,9 @@ impl RouteContext {
             RouteContext::Resource => Some(ContextKind::Resource),
             RouteContext::Span => Some(ContextKind::Span),
             RouteContext::Metric => Some(ContextKind::Metric),
+            RouteContext::Datapoint => Some(ContextKind::DataPoint),
             RouteContext::Log => Some(ContextKind::Log),
-            RouteContext::Datapoint | RouteContext::Request => None,
+            RouteContext::Request => None,
         }
     }
 
@@ -135,14 +138,6 @@ impl RouteConfig {
                     "context",
                     "the `request` context reads the client's request metadata, which receivers here do not \
                      carry; route on resource attributes instead (the `resource` context)"
-                        .to_string(),
-                ));
-            }
-            RouteContext::Datapoint => {
-                return Err((
-                    "context",
-                    "the `datapoint` context is not supported by this collector's `routing` yet; route whole \
-                     metrics with the `metric` context"
                         .to_string(),
                 ));
             }

@@ -17,6 +17,9 @@ use otlp_ottl::{Condition, ErrorMode, ResourceParts, ScopeParts, TransformContex
 /// `None` where nothing went.
 pub(super) type Split = Vec<Option<Batch>>;
 
+/// An item in pieces, each with the destination it goes to; `None` when the item goes whole.
+pub(super) type Pieces<I> = Option<Vec<(usize, I)>>;
+
 /// The routes' conditions, compiled, with how a failing condition is handled.
 pub(super) struct Router {
     routes: Vec<(RouteContext, Condition)>,
@@ -39,6 +42,18 @@ trait Tree: Sized {
     fn split_scope(scope: &mut Self::Scope) -> (ScopeParts<'_>, &mut Vec<Self::Item>);
     /// The item context this signal's item routes use.
     fn item_context(context: RouteContext) -> bool;
+    /// Whether routes of `context` look inside this signal's items (`datapoint` routes, at a metric's points).
+    fn inner_context(context: RouteContext) -> bool;
+    /// `item` in pieces by where each goes, when a route looks inside it; `None` when it goes whole.
+    fn pieces(
+        router: &Router,
+        item: &mut Self::Item,
+        resource: &mut ResourceParts<'_>,
+        scope: &mut ScopeParts<'_>,
+        resource_verdicts: &mut [Option<Option<bool>>],
+        cache: &mut Vec<KeyValue>,
+        id: &str,
+    ) -> Result<Pieces<Self::Item>, otlp_ottl::Error>;
     fn context<'a>(
         resource: ResourceParts<'a>,
         scope: ScopeParts<'a>,
@@ -49,7 +64,7 @@ trait Tree: Sized {
 
 macro_rules! tree {
     ($request:ty, $resource:ty, $scope:ty, $item:ty, $resources:ident, $scopes:ident, $items:ident,
-     $context:path, $for_item:ident) => {
+     $context:path, $for_item:ident, $inner:pat, $pieces:path) => {
         impl Tree for $request {
             type Resource = $resource;
             type Scope = $scope;
@@ -97,6 +112,22 @@ macro_rules! tree {
                 context == $context
             }
 
+            fn inner_context(context: RouteContext) -> bool {
+                matches!(context, $inner)
+            }
+
+            fn pieces(
+                router: &Router,
+                item: &mut $item,
+                resource: &mut ResourceParts<'_>,
+                scope: &mut ScopeParts<'_>,
+                resource_verdicts: &mut [Option<Option<bool>>],
+                cache: &mut Vec<KeyValue>,
+                id: &str,
+            ) -> Result<Pieces<$item>, otlp_ottl::Error> {
+                $pieces(router, item, resource, scope, resource_verdicts, cache, id)
+            }
+
             fn context<'a>(
                 resource: ResourceParts<'a>,
                 scope: ScopeParts<'a>,
@@ -118,7 +149,9 @@ tree!(
     scope_spans,
     spans,
     RouteContext::Span,
-    for_span
+    for_span,
+    RouteContext::Datapoint,
+    whole
 );
 tree!(
     ExportMetricsServiceRequest,
@@ -129,7 +162,9 @@ tree!(
     scope_metrics,
     metrics,
     RouteContext::Metric,
-    for_metric
+    for_metric,
+    RouteContext::Datapoint,
+    super::points::pieces
 );
 tree!(
     ExportLogsServiceRequest,
@@ -140,8 +175,23 @@ tree!(
     scope_logs,
     log_records,
     RouteContext::Log,
-    for_log
+    for_log,
+    RouteContext::Datapoint,
+    whole
 );
+
+/// An item no route looks inside: it goes whole.
+fn whole<I>(
+    _: &Router,
+    _: &mut I,
+    _: &mut ResourceParts<'_>,
+    _: &mut ScopeParts<'_>,
+    _: &mut [Option<Option<bool>>],
+    _: &mut Vec<KeyValue>,
+    _: &str,
+) -> Result<Pieces<I>, otlp_ottl::Error> {
+    Ok(None)
+}
 
 /// The resources of each destination being gathered, and for the resource being split item by item, where its
 /// copy and its scopes' copies sit in each.
@@ -248,6 +298,18 @@ impl Router {
         self.routes.len() + 1
     }
 
+    /// The routes, in table order.
+    pub(super) fn routes(&self) -> &[(RouteContext, Condition)] {
+        &self.routes
+    }
+
+    /// True when a route looks at data points.
+    pub(super) fn routes_points(&self) -> bool {
+        self.routes
+            .iter()
+            .any(|(context, _)| *context == RouteContext::Datapoint)
+    }
+
     /// True when every route is a `resource` route: resources go whole, and can go as they were received.
     pub(super) fn resource_only(&self) -> bool {
         self.routes
@@ -310,7 +372,11 @@ impl Router {
 
     /// What a condition's outcome on one resource or item means: `Some(true)` it goes to the route,
     /// `Some(false)` it stays for the next routes, `None` it goes to the default pipelines (an error, ignored).
-    fn judge(&self, outcome: otlp_ottl::Result<bool>, id: &str) -> otlp_ottl::Result<Option<bool>> {
+    pub(super) fn judge(
+        &self,
+        outcome: otlp_ottl::Result<bool>,
+        id: &str,
+    ) -> otlp_ottl::Result<Option<bool>> {
         match outcome {
             Ok(holds) => Ok(Some(holds)),
             Err(error) => match self.error_mode {
@@ -352,6 +418,22 @@ impl Router {
                 let mut by_destination: Vec<Vec<T::Item>> =
                     (0..=default).map(|_| Vec::new()).collect();
                 for mut item in std::mem::take(items) {
+                    if let Some(pieces) = T::pieces(
+                        self,
+                        &mut item,
+                        &mut resource_parts,
+                        &mut scope_parts,
+                        &mut verdicts,
+                        &mut cache,
+                        id,
+                    )? {
+                        for (destination, piece) in pieces {
+                            if let Some(items) = by_destination.get_mut(destination) {
+                                items.push(piece);
+                            }
+                        }
+                        continue;
+                    }
                     let mut destination = default;
                     for (route, (context, condition)) in self.routes.iter().enumerate() {
                         let verdict = if *context == RouteContext::Resource {
@@ -412,7 +494,7 @@ impl Router {
     ) -> Result<Option<usize>, otlp_ottl::Error> {
         let (mut resource_parts, _) = T::split_resource(resource);
         for (route, (context, condition)) in self.routes.iter().enumerate() {
-            if T::item_context(*context) {
+            if T::item_context(*context) || T::inner_context(*context) {
                 return Ok(None);
             }
             if *context != RouteContext::Resource {
@@ -434,7 +516,7 @@ impl Router {
     }
 
     /// Resource route `route`'s verdict on the resource, evaluated once.
-    fn resource_verdict(
+    pub(super) fn resource_verdict(
         &self,
         route: usize,
         condition: &Condition,

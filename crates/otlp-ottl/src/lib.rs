@@ -80,7 +80,7 @@ mod value;
 pub use ast::{CmpOp, MathOp};
 pub use context::{ContextKind, DataPointMut, ResourceParts, ScopeParts, Signal, TransformContext};
 pub use engine::ErrorMode;
-pub use engine::walk::for_each_point;
+pub use engine::walk::{for_each_point, point_count};
 pub use error::{ConfigProblem, Error, Position, Result};
 pub use filter::{
     Filter, FilterConfig, FilterStats, LogConditions, LogMatchProperties, MetricConditions,

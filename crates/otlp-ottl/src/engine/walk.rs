@@ -209,6 +209,30 @@ fn for_each_point_with_siblings(
     outcome
 }
 
+/// The number of data points of a metric, of whichever kind.
+///
+/// ```
+/// use opentelemetry_proto::tonic::metrics::v1::{Gauge, Metric, NumberDataPoint, metric::Data};
+/// use otlp_ottl::point_count;
+///
+/// let metric = Metric {
+///     data: Some(Data::Gauge(Gauge { data_points: vec![NumberDataPoint::default(); 2] })),
+///     ..Default::default()
+/// };
+/// assert_eq!(point_count(&metric), 2);
+/// assert_eq!(point_count(&Metric::default()), 0);
+/// ```
+pub fn point_count(metric: &Metric) -> usize {
+    match &metric.data {
+        Some(Data::Gauge(d)) => d.data_points.len(),
+        Some(Data::Sum(d)) => d.data_points.len(),
+        Some(Data::Histogram(d)) => d.data_points.len(),
+        Some(Data::ExponentialHistogram(d)) => d.data_points.len(),
+        Some(Data::Summary(d)) => d.data_points.len(),
+        None => 0,
+    }
+}
+
 /// Visits the data points of `metric` with the metric alongside, as a data point context
 /// ([`TransformContext::for_data_point`](crate::TransformContext::for_data_point)) needs them: the points leave the metric while they are
 /// visited and are put back afterwards (also on error).

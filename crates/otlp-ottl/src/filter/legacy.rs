@@ -12,10 +12,11 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::Deserialize;
 
-use super::{FilterConfig, FilterStats, point_count};
+use super::{FilterConfig, FilterStats};
 use crate::actions::matching::Matcher;
 use crate::actions::{AttributeMatch, MatchProperties, MatchType, RegexpSettings, SeverityMatch};
 use crate::context::Signal;
+use crate::engine::walk::point_count;
 use crate::error::ConfigProblem;
 
 /// `spans:` (otelcol's `filterconfig.MatchConfig`): which spans to keep (`include`) and which to

@@ -20,6 +20,7 @@ use crate::actions::RegexpSettings;
 use crate::context::{
     ContextKind, DataPointMut, ResourceParts, ScopeParts, Signal, TransformContext,
 };
+use crate::engine::walk::point_count;
 use crate::engine::{AnyOf, ErrorMode};
 use crate::error::{Error, Result};
 use crate::parse::compile_condition;
@@ -555,18 +556,6 @@ impl Pass {
             Some(error) => Err(error),
             None => Ok(self.stats),
         }
-    }
-}
-
-/// The number of data points of a metric.
-pub(crate) fn point_count(metric: &Metric) -> usize {
-    match &metric.data {
-        Some(Data::Gauge(d)) => d.data_points.len(),
-        Some(Data::Sum(d)) => d.data_points.len(),
-        Some(Data::Histogram(d)) => d.data_points.len(),
-        Some(Data::ExponentialHistogram(d)) => d.data_points.len(),
-        Some(Data::Summary(d)) => d.data_points.len(),
-        None => 0,
     }
 }
 

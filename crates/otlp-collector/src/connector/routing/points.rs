@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
     ExponentialHistogram, Gauge, Histogram, Metric, Sum, Summary, metric::Data,
 };
-use otlp_ottl::{ResourceParts, ScopeParts, TransformContext, for_each_point};
+use otlp_ottl::{ResourceParts, ScopeParts, TransformContext, for_each_point, point_count};
 
 /// Where a metric's points go: `None` when no route looks at points, or the metric has none (it then goes
 /// whole, as an item); else the metric's pieces, each with its destination.
@@ -89,17 +89,6 @@ pub(super) fn pieces(
         Ok(())
     })?;
     Ok(Some(split_points(std::mem::take(metric), &destinations)))
-}
-
-fn point_count(metric: &Metric) -> usize {
-    match &metric.data {
-        Some(Data::Gauge(d)) => d.data_points.len(),
-        Some(Data::Sum(d)) => d.data_points.len(),
-        Some(Data::Histogram(d)) => d.data_points.len(),
-        Some(Data::ExponentialHistogram(d)) => d.data_points.len(),
-        Some(Data::Summary(d)) => d.data_points.len(),
-        None => 0,
-    }
 }
 
 /// `metric` as one copy per destination, each with the points `destinations` sends there (one destination per

@@ -5,9 +5,9 @@
 //! `service.name`, `span.name`, `span.kind`, `status.code`, `exception.type`, `exception.message` and the
 //! configured `dimensions`, under the span's resource; the series are sent after every batch of spans, as
 //! otelcol does. For a logs pipeline, each exception becomes an `ERROR` log record at the event's time, carrying
-//! the span's trace and span ids and attributes ([`logs`]). Spans are read in place as received, and a request
-//! without the word `exception` anywhere in its bytes is not read at all ([`OnlyWithExceptions`]); spans whose
-//! resource has no `service.name` are left out, as in otelcol.
+//! the span's trace and span ids and attributes (`logs.rs`). Spans are read in place as received, and a request
+//! without the word `exception` anywhere in its bytes is not read at all; spans whose resource has no
+//! `service.name` are left out, as in otelcol.
 
 mod logs;
 

@@ -5,7 +5,7 @@
 //! A level takes a batch when every pipeline of it does; a refusal by any of them (a full sending queue, or an
 //! exporter that sends while the batch waits, `sending_queue: { enabled: false }` or `wait_for_result: true`,
 //! and failed) makes the next level current and offers the batch to it. Levels above the current one are probed
-//! again with real batches ([`levels`]). When the last level refuses too, the refusal is the answer upstream.
+//! again with real batches (`levels.rs`). When the last level refuses too, the refusal is the answer upstream.
 
 mod levels;
 

@@ -5,7 +5,7 @@
 //! As in otelcol since v0.120 (when `match_once` was removed), routes are tried in order and an item goes to the
 //! first that matches; a `resource` route takes the whole resource with what is left of its items, an item route
 //! (`span`, `metric`, `log`) only the items it matches, a `datapoint` route only the data points it matches, under
-//! a copy of their metric ([`points`]). A condition that fails on an item refuses the batch with
+//! a copy of their metric (`points.rs`). A condition that fails on an item refuses the batch with
 //! `error_mode: propagate` (the default) and sends the item to the default pipelines with `ignore` (logged) or
 //! `silent`. What no route takes and no default pipeline receives is dropped and counted as
 //! `otelcol_connector_dropped_*{reason="no_route"}`.

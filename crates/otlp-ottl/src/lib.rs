@@ -26,7 +26,7 @@
 //!   does; [`evaluate`] runs an expression that reads no telemetry.
 //! - The engines of otelcol's processors, configured with otelcol's keys: [`Transform`]
 //!   ([`TransformConfig`]), [`Filter`] ([`FilterConfig`]), and in [`actions`] the
-//!   `attributes` and `resource` processors; [`SpanConditions`] asks whether any span or span event
+//!   `attributes`, `resource` and `span` processors; [`SpanConditions`] asks whether any span or span event
 //!   of a trace satisfies a condition, as the tail sampling processor's `ottl_condition` policy does.
 //! - [`validate`]: every problem of a processor configuration at once, each with its key path.
 //!

@@ -27,7 +27,9 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::actions::{ActionConfig, Actions, MatchProperties, RegexpSettings};
+use crate::actions::{
+    ActionConfig, Actions, MatchProperties, RegexpSettings, SpanConfig, SpanProcessor,
+};
 use crate::context::{ContextKind, Signal};
 use crate::engine::ErrorMode;
 use crate::error::ConfigProblem;
@@ -52,6 +54,8 @@ pub enum ProcessorKind {
     Attributes,
     /// `resource`
     Resource,
+    /// `span`
+    Span,
 }
 
 /// Every problem of `config` (the component's section, as a JSON-like tree) for the pipelines'
@@ -67,6 +71,7 @@ pub fn validate(kind: ProcessorKind, config: &Value, signals: &[Signal]) -> Vec<
         ProcessorKind::Filter => check.filter(config),
         ProcessorKind::Attributes => check.attributes(config, signals),
         ProcessorKind::Resource => check.resource(config),
+        ProcessorKind::Span => check.span(config),
     }
     let mut problems = check.problems;
     problems.sort_by(|a, b| natural_order(&a.path, &b.path));
@@ -536,6 +541,44 @@ impl Check {
                 if let Err(message) = crate::actions::check_match(&props, *signal) {
                     self.problem(key, format!("in a {} pipeline: {message}", signal.name()));
                 }
+            }
+        }
+    }
+
+    /// The `span` processor: its keys at every level, then what compiling finds. Its
+    /// `include`/`exclude` properties are those of spans whatever the pipeline: the processor
+    /// takes only traces.
+    fn span(&mut self, config: &Value) {
+        let Some(map) = self.object("", config, &["name", "status", "include", "exclude"]) else {
+            return;
+        };
+        let before = self.problems.len();
+        if let Some(name) = map.get("name").filter(|v| !v.is_null())
+            && let Some(name) = self.object(
+                "name",
+                name,
+                &["from_attributes", "separator", "to_attributes"],
+            )
+            && let Some(to) = name.get("to_attributes").filter(|v| !v.is_null())
+        {
+            self.object(
+                "name.to_attributes",
+                to,
+                &["rules", "break_after_match", "keep_original_name"],
+            );
+        }
+        if let Some(status) = map.get("status").filter(|v| !v.is_null()) {
+            self.object("status", status, &["code", "description"]);
+        }
+        if self.problems.len() > before {
+            return;
+        }
+        let Some(config) = self.typed::<SpanConfig>("", config) else {
+            return;
+        };
+        if let Err(error) = SpanProcessor::new(&config) {
+            for problem in error.into_problems("") {
+                self.problem(problem.path, problem.message);
             }
         }
     }

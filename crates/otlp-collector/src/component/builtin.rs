@@ -17,6 +17,7 @@ impl Components {
             .with_processor(processor::resource::Factory)
             .with_processor(processor::resource_detection::Factory)
             .with_processor(processor::attributes::Factory)
+            .with_processor(processor::span::Factory)
             .with_processor(processor::filter::Factory)
             .with_processor(processor::transform::Factory)
             .with_exporter(exporter::otlp::Factory)

@@ -88,7 +88,6 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
             "resourcedetection",
             "routing",
             "schema",
-            "span",
             "spanmetrics",
             "sumologic",
             "tail_sampling",
@@ -189,10 +188,6 @@ fn in_its_place(section: &str, kind: &str) -> Option<&'static str> {
         ("processors", "groupbytrace") => {
             "use `tail_sampling` with an `always_sample` policy: it holds each trace's spans for its \
              `decision_wait`, then releases them all"
-        }
-        ("processors", "span") => {
-            "use `transform`: `set(name, Concat([...], \" \"))` names spans from their attributes, \
-             `replace_pattern(name, ...)` rewrites names"
         }
         ("processors", "metricstransform") => "use `transform` with `metric_statements`",
         ("processors", "redaction") => {
@@ -342,7 +337,6 @@ mod tests {
             ("extensions", "healthcheckv2"),
             ("extensions", "memory_limiter"),
             ("processors", "groupbytrace"),
-            ("processors", "span"),
             ("processors", "metricstransform"),
             ("processors", "redaction"),
         ] {

@@ -9,6 +9,7 @@ pub(crate) mod ottl;
 pub mod probabilistic_sampler;
 pub mod resource;
 pub mod resource_detection;
+pub mod span;
 pub mod tail_sampling;
 pub mod transform;
 

@@ -1,7 +1,8 @@
 //! Attribute actions: the engine behind otelcol's `attributes` and `resource` processors
 //! (`internal/coreinternal/attraction`): `insert`, `update`, `upsert`, `delete`, `hash`,
 //! `extract` and `convert` on an attribute map, with `include`/`exclude` matching for the
-//! `attributes` processor.
+//! `attributes` processor; and otelcol-contrib's `span` processor ([`SpanProcessor`]), which
+//! renames spans and extracts attributes from their names under the same matching.
 //!
 //! ```
 //! use otlp_ottl::actions::{ActionConfig, Actions, ClientInfo};
@@ -20,12 +21,14 @@
 mod config;
 pub(crate) mod matching;
 mod processor;
+mod span;
 
 pub use config::{
     ActionConfig, ActionKind, AttributeMatch, AttributesConfig, LibraryMatch, MatchProperties,
     MatchType, RegexpSettings, ResourceConfig, SeverityMatch,
 };
 pub use processor::{AttributesProcessor, ResourceProcessor};
+pub use span::{SpanConfig, SpanNameConfig, SpanProcessor, SpanStatusConfig, ToAttributesConfig};
 
 use std::collections::BTreeMap;
 

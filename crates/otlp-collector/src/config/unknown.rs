@@ -72,7 +72,6 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
             "deltatorate",
             "filter",
             "geoip",
-            "groupbyattrs",
             "groupbytrace",
             "interval",
             "k8sattributes",

@@ -4,6 +4,7 @@
 pub mod attributes;
 pub mod batch;
 pub mod filter;
+pub mod groupbyattrs;
 pub mod memory_limiter;
 pub(crate) mod ottl;
 pub mod probabilistic_sampler;

@@ -51,12 +51,9 @@ impl Keys {
     /// each, in the configured order.
     fn take(&self, attributes: &mut Vec<KeyValue>) -> Vec<KeyValue> {
         let mut moved = Vec::new();
-        if self.0.is_empty() {
-            return moved;
-        }
         for key in &self.0 {
-            if let Some(found) = attributes.iter().find(|kv| kv.key == *key) {
-                moved.push(found.clone());
+            if let Some(at) = attributes.iter().position(|kv| kv.key == *key) {
+                moved.push(attributes.remove(at));
             }
         }
         if !moved.is_empty() {
@@ -101,31 +98,55 @@ impl<R> Resources<R> {
     }
 }
 
-/// Output resources of one input resource, by the encoded attributes its records moved: so that the merge and
-/// the identity are computed once per distinct set of values, not once per record.
-struct PerInput(HashMap<Vec<u8>, usize>);
+/// Output resources by the input resource they come from and the attributes moved to it, so that merging and
+/// comparing resources is done once per distinct pair in a request, not once per record.
+struct Shortcuts {
+    /// Input resources' identities, numbered.
+    inputs: HashMap<Vec<u8>, u32>,
+    /// Output resource by input resource number and encoded moved attributes.
+    outputs: HashMap<Vec<u8>, usize>,
+    key: Vec<u8>,
+}
 
-impl PerInput {
+impl Shortcuts {
     fn new() -> Self {
-        PerInput(HashMap::new())
+        Shortcuts {
+            inputs: HashMap::new(),
+            outputs: HashMap::new(),
+            key: Vec::new(),
+        }
     }
 
-    fn resource<R>(
+    /// The number of an input resource, the same for equal resources.
+    fn input(&mut self, resource: Option<&Resource>, schema_url: &str) -> u32 {
+        let next = self.inputs.len() as u32;
+        *self
+            .inputs
+            .entry(identity(resource, schema_url))
+            .or_insert(next)
+    }
+
+    /// The index of the output resource of the records of input `input` (`resource` under `schema_url`) that
+    /// carried `moved`.
+    fn output<R>(
         &mut self,
         resources: &mut Resources<R>,
-        (resource, schema_url): (Option<&Resource>, &str),
+        (input, resource, schema_url): (u32, Option<&Resource>, &str),
         moved: &[KeyValue],
         make: impl FnOnce(Option<Resource>, String) -> R,
     ) -> usize {
-        let mut key = Vec::new();
+        self.key.clear();
+        self.key.extend_from_slice(&input.to_le_bytes());
         for kv in moved {
             // Encoding into a Vec cannot fail.
-            let _ = kv.encode_length_delimited(&mut key);
+            let _ = kv.encode_length_delimited(&mut self.key);
         }
-        *self
-            .0
-            .entry(key)
-            .or_insert_with(|| resources.find_or_add(resource, schema_url, moved, make))
+        if let Some(&index) = self.outputs.get(self.key.as_slice()) {
+            return index;
+        }
+        let index = resources.find_or_add(resource, schema_url, moved, make);
+        self.outputs.insert(self.key.clone(), index);
+        index
     }
 }
 
@@ -145,20 +166,27 @@ fn merge(resource: Option<&Resource>, moved: &[KeyValue]) -> Option<Resource> {
 }
 
 /// What makes two resources the same: their attributes in any order, everything else about them, and the schema
-/// URL they were sent under.
+/// URL they were sent under. Every part is length-delimited and the resource's last, so that different resources
+/// never encode alike.
 fn identity(resource: Option<&Resource>, schema_url: &str) -> Vec<u8> {
     let mut out = Vec::new();
+    prost::encoding::encode_varint(schema_url.len() as u64, &mut out);
+    out.extend_from_slice(schema_url.as_bytes());
     if let Some(resource) = resource {
         let mut attributes: Vec<&KeyValue> = resource.attributes.iter().collect();
         attributes.sort_by(|a, b| a.key.cmp(&b.key));
-        let sorted = Resource {
-            attributes: attributes.into_iter().cloned().collect(),
-            ..resource.clone()
-        };
         out.push(1);
-        let _ = sorted.encode_length_delimited(&mut out);
+        // Encoding into a Vec cannot fail.
+        for kv in attributes {
+            let _ = kv.encode_length_delimited(&mut out);
+        }
+        let rest = Resource {
+            attributes: Vec::new(),
+            dropped_attributes_count: resource.dropped_attributes_count,
+            entity_refs: resource.entity_refs.clone(),
+        };
+        let _ = rest.encode_length_delimited(&mut out);
     }
-    out.extend_from_slice(schema_url.as_bytes());
     out
 }
 
@@ -178,11 +206,11 @@ fn scope_index<S>(
     }
 }
 
-/// The output scope of the records of one input scope: the last one used, since a scope's records mostly go to
-/// the same resource.
-struct LastScope(Option<(usize, usize)>);
+/// The output scopes of the records of one input scope, by output resource: a scope's records go to a few
+/// resources, so a short list beats comparing scopes again.
+struct OutputScopes(Vec<(usize, usize)>);
 
-impl LastScope {
+impl OutputScopes {
     fn get<S>(
         &mut self,
         resource: usize,
@@ -190,14 +218,12 @@ impl LastScope {
         same: impl Fn(&S) -> bool,
         make: impl FnOnce() -> S,
     ) -> usize {
-        match self.0 {
-            Some((last_resource, scope)) if last_resource == resource => scope,
-            _ => {
-                let scope = scope_index(scopes, same, make);
-                self.0 = Some((resource, scope));
-                scope
-            }
+        if let Some(&(_, scope)) = self.0.iter().find(|(r, _)| *r == resource) {
+            return scope;
         }
+        let scope = scope_index(scopes, same, make);
+        self.0.push((resource, scope));
+        scope
     }
 }
 
@@ -222,16 +248,17 @@ fn count(regrouped: &mut Regrouped, moved: &[KeyValue]) {
 pub(super) fn traces(keys: &Keys, request: &mut ExportTraceServiceRequest) -> Regrouped {
     let mut stats = Regrouped::default();
     let mut resources = Resources::<ResourceSpans>::new();
+    let mut shortcuts = Shortcuts::new();
     for rs in std::mem::take(&mut request.resource_spans) {
-        let mut per_input = PerInput::new();
+        let input = shortcuts.input(rs.resource.as_ref(), &rs.schema_url);
         for ss in rs.scope_spans {
-            let mut last = LastScope(None);
+            let mut scopes_of_input = OutputScopes(Vec::new());
             for mut span in ss.spans {
                 let moved = keys.take(&mut span.attributes);
                 count(&mut stats, &moved);
-                let index = per_input.resource(
+                let index = shortcuts.output(
                     &mut resources,
-                    (rs.resource.as_ref(), &rs.schema_url),
+                    (input, rs.resource.as_ref(), &rs.schema_url),
                     &moved,
                     |resource, schema_url| ResourceSpans {
                         resource,
@@ -240,7 +267,7 @@ pub(super) fn traces(keys: &Keys, request: &mut ExportTraceServiceRequest) -> Re
                     },
                 );
                 let scopes = &mut resources.out[index].scope_spans;
-                let scope = last.get(
+                let scope = scopes_of_input.get(
                     index,
                     scopes,
                     |s| same_scope(&s.scope, &s.schema_url, &ss.scope, &ss.schema_url),
@@ -263,16 +290,17 @@ pub(super) fn traces(keys: &Keys, request: &mut ExportTraceServiceRequest) -> Re
 pub(super) fn logs(keys: &Keys, request: &mut ExportLogsServiceRequest) -> Regrouped {
     let mut stats = Regrouped::default();
     let mut resources = Resources::<ResourceLogs>::new();
+    let mut shortcuts = Shortcuts::new();
     for rl in std::mem::take(&mut request.resource_logs) {
-        let mut per_input = PerInput::new();
+        let input = shortcuts.input(rl.resource.as_ref(), &rl.schema_url);
         for sl in rl.scope_logs {
-            let mut last = LastScope(None);
+            let mut scopes_of_input = OutputScopes(Vec::new());
             for mut record in sl.log_records {
                 let moved = keys.take(&mut record.attributes);
                 count(&mut stats, &moved);
-                let index = per_input.resource(
+                let index = shortcuts.output(
                     &mut resources,
-                    (rl.resource.as_ref(), &rl.schema_url),
+                    (input, rl.resource.as_ref(), &rl.schema_url),
                     &moved,
                     |resource, schema_url| ResourceLogs {
                         resource,
@@ -281,7 +309,7 @@ pub(super) fn logs(keys: &Keys, request: &mut ExportLogsServiceRequest) -> Regro
                     },
                 );
                 let scopes = &mut resources.out[index].scope_logs;
-                let scope = last.get(
+                let scope = scopes_of_input.get(
                     index,
                     scopes,
                     |s| same_scope(&s.scope, &s.schema_url, &sl.scope, &sl.schema_url),
@@ -417,10 +445,11 @@ impl Point {
 pub(super) fn metrics(keys: &Keys, request: &mut ExportMetricsServiceRequest) -> Regrouped {
     let mut stats = Regrouped::default();
     let mut resources = Resources::<ResourceMetrics>::new();
+    let mut shortcuts = Shortcuts::new();
     for rm in std::mem::take(&mut request.resource_metrics) {
-        let mut per_input = PerInput::new();
+        let input = shortcuts.input(rm.resource.as_ref(), &rm.schema_url);
         for sm in rm.scope_metrics {
-            let mut last = LastScope(None);
+            let mut scopes_of_input = OutputScopes(Vec::new());
             for mut metric in sm.metrics {
                 let points = Point::take_all(&mut metric.data);
                 // (resource, scope, metric) of the previous point of this metric.
@@ -428,9 +457,9 @@ pub(super) fn metrics(keys: &Keys, request: &mut ExportMetricsServiceRequest) ->
                 for mut point in points {
                     let moved = keys.take(point.attributes());
                     count(&mut stats, &moved);
-                    let index = per_input.resource(
+                    let index = shortcuts.output(
                         &mut resources,
-                        (rm.resource.as_ref(), &rm.schema_url),
+                        (input, rm.resource.as_ref(), &rm.schema_url),
                         &moved,
                         |resource, schema_url| ResourceMetrics {
                             resource,
@@ -442,7 +471,7 @@ pub(super) fn metrics(keys: &Keys, request: &mut ExportMetricsServiceRequest) ->
                     let (scope, at) = match target {
                         Some((resource, scope, at)) if resource == index => (scope, at),
                         _ => {
-                            let scope = last.get(
+                            let scope = scopes_of_input.get(
                                 index,
                                 scopes,
                                 |s| same_scope(&s.scope, &s.schema_url, &sm.scope, &sm.schema_url),

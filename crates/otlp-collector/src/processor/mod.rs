@@ -3,6 +3,7 @@
 
 pub mod attributes;
 pub mod batch;
+pub mod cumulativetodelta;
 pub mod filter;
 pub mod groupbyattrs;
 pub mod memory_limiter;

@@ -80,7 +80,6 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
             "metricsgeneration",
             "metricstransform",
             "probabilistic_sampler",
-            "redaction",
             "remotetap",
             "resource",
             "resourcedetection",
@@ -188,9 +187,6 @@ fn in_its_place(section: &str, kind: &str) -> Option<&'static str> {
              `decision_wait`, then releases them all"
         }
         ("processors", "metricstransform") => "use `transform` with `metric_statements`",
-        ("processors", "redaction") => {
-            "use `attributes` (actions `delete`, `hash`) or `transform` (`delete_matching_keys`, `replace_pattern`)"
-        }
         _ => return None,
     })
 }
@@ -336,7 +332,6 @@ mod tests {
             ("extensions", "memory_limiter"),
             ("processors", "groupbytrace"),
             ("processors", "metricstransform"),
-            ("processors", "redaction"),
         ] {
             assert!(in_its_place(section, kind).is_some(), "{section}.{kind}");
             assert!(otelcol_types(section).contains(&kind), "{section}.{kind}");

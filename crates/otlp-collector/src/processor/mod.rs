@@ -9,6 +9,7 @@ pub mod groupbyattrs;
 pub mod memory_limiter;
 pub(crate) mod ottl;
 pub mod probabilistic_sampler;
+pub mod redaction;
 pub mod resource;
 pub mod resource_detection;
 pub mod span;

@@ -67,7 +67,6 @@ fn otelcol_types(section: &str) -> &'static [&'static str] {
         "processors" => &[
             "attributes",
             "batch",
-            "deltatocumulative",
             "deltatorate",
             "filter",
             "geoip",

@@ -4,6 +4,7 @@
 pub mod attributes;
 pub mod batch;
 pub mod cumulativetodelta;
+pub mod deltatocumulative;
 pub mod filter;
 pub mod groupbyattrs;
 pub mod memory_limiter;
@@ -13,6 +14,7 @@ pub mod redaction;
 pub mod resource;
 pub mod resource_detection;
 pub mod span;
+pub(crate) mod stream_key;
 pub mod tail_sampling;
 pub mod transform;
 

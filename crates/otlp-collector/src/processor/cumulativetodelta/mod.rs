@@ -8,12 +8,12 @@ mod tracker;
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::de;
 use crate::pipeline::{BoxFuture, Consumer, Refused};
+use crate::processor::stream_key;
 use crate::telemetry::Counter;
 use crate::{AnyRequest, Batch, Signal};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, Metric, metric::Data};
 use otlp_ottl::actions::{MatchType, RegexpSettings};
-use prost::Message;
 use regex::Regex;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -273,30 +273,23 @@ impl CumulativeToDelta {
         for rm in &mut request.resource_metrics {
             for sm in &mut rm.scope_metrics {
                 scope_key.clear();
-                // Encoding into a Vec cannot fail.
-                if let Some(resource) = &rm.resource {
-                    let _ = resource.encode_length_delimited(&mut scope_key);
-                }
-                scope_key.push(b'/');
-                if let Some(scope) = &sm.scope {
-                    let _ = scope.encode_length_delimited(&mut scope_key);
-                }
-                delimited(&mut scope_key, &rm.schema_url);
-                delimited(&mut scope_key, &sm.schema_url);
+                stream_key::resource_and_scope(
+                    &mut scope_key,
+                    (rm.resource.as_ref(), &rm.schema_url),
+                    (sm.scope.as_ref(), &sm.schema_url),
+                );
                 sm.metrics.retain_mut(|metric| {
                     if !self.settings.converts(metric) {
                         return true;
                     }
                     metric_key.clear();
-                    delimited(&mut metric_key, &metric.name);
-                    delimited(&mut metric_key, &metric.unit);
                     match &mut metric.data {
                         Some(Data::Sum(sum))
                             if sum.is_monotonic
                                 && sum.aggregation_temporality
                                     == AggregationTemporality::Cumulative as i32 =>
                         {
-                            metric_key.push(b's');
+                            stream_key::metric(&mut metric_key, &metric.name, &metric.unit, b's');
                             sum.data_points.retain_mut(|point| {
                                 tally.add(tracker.sum_point(&scope_key, &metric_key, point, now))
                             });
@@ -307,7 +300,7 @@ impl CumulativeToDelta {
                             if histogram.aggregation_temporality
                                 == AggregationTemporality::Cumulative as i32 =>
                         {
-                            metric_key.push(b'h');
+                            stream_key::metric(&mut metric_key, &metric.name, &metric.unit, b'h');
                             histogram.data_points.retain_mut(|point| {
                                 tally.add(tracker.histogram_point(
                                     &scope_key,
@@ -331,12 +324,6 @@ impl CumulativeToDelta {
             .retain(|rm| !rm.scope_metrics.is_empty());
         tally
     }
-}
-
-/// Appends `text` with its length before it, so that parts of a key never run into each other.
-fn delimited(key: &mut Vec<u8>, text: &str) {
-    prost::encoding::encode_varint(text.len() as u64, key);
-    key.extend_from_slice(text.as_bytes());
 }
 
 impl Consumer for CumulativeToDelta {

@@ -10,11 +10,11 @@
 //! last point and count the span between it and the next again; and a histogram whose bucket bounds changed is
 //! compared by its bounds, not only by how many there are.
 
+use crate::processor::stream_key;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
     HistogramDataPoint, NumberDataPoint, number_data_point,
 };
-use prost::Message;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -291,12 +291,7 @@ impl Tracker {
         self.key.extend_from_slice(metric);
         self.key.push(u8::from(integer));
         self.key.extend_from_slice(&start.to_le_bytes());
-        let mut sorted: Vec<&KeyValue> = attributes.iter().collect();
-        sorted.sort_by(|a, b| a.key.cmp(&b.key));
-        for kv in sorted {
-            // Encoding into a Vec cannot fail.
-            let _ = kv.encode_length_delimited(&mut self.key);
-        }
+        stream_key::attributes(&mut self.key, attributes);
     }
 }
 

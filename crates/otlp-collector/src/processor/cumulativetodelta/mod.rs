@@ -1,6 +1,6 @@
 //! The `cumulativetodelta` processor (otelcol-contrib's, metrics only): monotonic cumulative sums and cumulative
 //! histograms turned into deltas, for backends that take only deltas. It remembers the last point of every stream
-//! ([`tracker`]), so a stream must keep reaching the same collector: behind a load balancer, route metrics by
+//! (`tracker.rs`), so a stream must keep reaching the same collector: behind a load balancer, route metrics by
 //! stream (the `loadbalancing` exporter's `routing_key: streamID`).
 
 mod tracker;

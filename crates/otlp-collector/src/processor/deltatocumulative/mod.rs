@@ -1,6 +1,6 @@
 //! The `deltatocumulative` processor (otelcol-contrib's, metrics only): delta sums, histograms and exponential
 //! histograms turned into cumulative ones, for backends that take only cumulative data (Prometheus remote write).
-//! It keeps the running total of every stream ([`streams`]), so a stream must keep reaching the same collector.
+//! It keeps the running total of every stream (`streams.rs`), so a stream must keep reaching the same collector.
 
 mod streams;
 

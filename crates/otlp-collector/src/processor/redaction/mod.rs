@@ -48,10 +48,10 @@ pub struct RedactionConfig {
     /// What is written about the changes on each item.
     #[serde(default)]
     pub summary: Summary,
-    /// otelcol's URL sanitizer: refused, see [`Factory::validate`].
+    /// otelcol's URL sanitizer: refused with the reason (`validate` says what to use instead).
     #[serde(default)]
     pub url_sanitizer: Option<serde_json::Value>,
-    /// otelcol's database query sanitizer: refused, see [`Factory::validate`].
+    /// otelcol's database query sanitizer: refused with the reason (`validate` says what to use instead).
     #[serde(default)]
     pub db_sanitizer: Option<serde_json::Value>,
 }

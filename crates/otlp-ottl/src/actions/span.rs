@@ -94,8 +94,8 @@ struct ToAttributeRule {
 ///
 /// let config: SpanConfig = serde_json::from_str(r#"{
 ///     "name": {"to_attributes": {"rules": ["^/api/v1/document/(?P<documentId>.*)/update$"]}}
-/// }"#).unwrap();
-/// let processor = SpanProcessor::new(&config).unwrap();
+/// }"#)?;
+/// let processor = SpanProcessor::new(&config)?;
 /// let mut request = ExportTraceServiceRequest {
 ///     resource_spans: vec![ResourceSpans {
 ///         scope_spans: vec![ScopeSpans {
@@ -109,6 +109,7 @@ struct ToAttributeRule {
 /// let span = &request.resource_spans[0].scope_spans[0].spans[0];
 /// assert_eq!(span.name, "/api/v1/document/{documentId}/update");
 /// assert_eq!(span.attributes[0].key, "documentId");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct SpanProcessor {

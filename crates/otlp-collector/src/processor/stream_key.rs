@@ -2,7 +2,9 @@
 //! `deltatocumulative`): the resource and scope, the metric, the point's attributes in any order. Every part is
 //! length-delimited, so that different streams never write the same bytes.
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
@@ -52,4 +54,29 @@ pub(crate) fn attributes(key: &mut Vec<u8>, attributes: &[KeyValue]) {
     for kv in sorted {
         let _ = kv.encode_length_delimited(key);
     }
+}
+
+/// Calls `keep` with every metric of `request` and the key of its resource and scope
+/// ([`resource_and_scope`]); the metrics it returns `false` for are removed, and the scopes and resources they
+/// leave empty.
+pub(crate) fn retain_metrics(
+    request: &mut ExportMetricsServiceRequest,
+    mut keep: impl FnMut(&[u8], &mut Metric) -> bool,
+) {
+    let mut scope_key = Vec::new();
+    for rm in &mut request.resource_metrics {
+        for sm in &mut rm.scope_metrics {
+            scope_key.clear();
+            resource_and_scope(
+                &mut scope_key,
+                (rm.resource.as_ref(), &rm.schema_url),
+                (sm.scope.as_ref(), &sm.schema_url),
+            );
+            sm.metrics.retain_mut(|metric| keep(&scope_key, metric));
+        }
+        rm.scope_metrics.retain(|sm| !sm.metrics.is_empty());
+    }
+    request
+        .resource_metrics
+        .retain(|rm| !rm.scope_metrics.is_empty());
 }

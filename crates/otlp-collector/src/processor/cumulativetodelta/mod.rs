@@ -268,60 +268,39 @@ impl CumulativeToDelta {
         now: Instant,
     ) -> Tally {
         let mut tally = Tally::default();
-        let mut scope_key = Vec::new();
         let mut metric_key = Vec::new();
-        for rm in &mut request.resource_metrics {
-            for sm in &mut rm.scope_metrics {
-                scope_key.clear();
-                stream_key::resource_and_scope(
-                    &mut scope_key,
-                    (rm.resource.as_ref(), &rm.schema_url),
-                    (sm.scope.as_ref(), &sm.schema_url),
-                );
-                sm.metrics.retain_mut(|metric| {
-                    if !self.settings.converts(metric) {
-                        return true;
-                    }
-                    metric_key.clear();
-                    match &mut metric.data {
-                        Some(Data::Sum(sum))
-                            if sum.is_monotonic
-                                && sum.aggregation_temporality
-                                    == AggregationTemporality::Cumulative as i32 =>
-                        {
-                            stream_key::metric(&mut metric_key, &metric.name, &metric.unit, b's');
-                            sum.data_points.retain_mut(|point| {
-                                tally.add(tracker.sum_point(&scope_key, &metric_key, point, now))
-                            });
-                            sum.aggregation_temporality = AggregationTemporality::Delta as i32;
-                            !sum.data_points.is_empty()
-                        }
-                        Some(Data::Histogram(histogram))
-                            if histogram.aggregation_temporality
-                                == AggregationTemporality::Cumulative as i32 =>
-                        {
-                            stream_key::metric(&mut metric_key, &metric.name, &metric.unit, b'h');
-                            histogram.data_points.retain_mut(|point| {
-                                tally.add(tracker.histogram_point(
-                                    &scope_key,
-                                    &metric_key,
-                                    point,
-                                    now,
-                                ))
-                            });
-                            histogram.aggregation_temporality =
-                                AggregationTemporality::Delta as i32;
-                            !histogram.data_points.is_empty()
-                        }
-                        _ => true,
-                    }
-                });
+        stream_key::retain_metrics(request, |scope_key, metric| {
+            if !self.settings.converts(metric) {
+                return true;
             }
-            rm.scope_metrics.retain(|sm| !sm.metrics.is_empty());
-        }
-        request
-            .resource_metrics
-            .retain(|rm| !rm.scope_metrics.is_empty());
+            metric_key.clear();
+            match &mut metric.data {
+                Some(Data::Sum(sum))
+                    if sum.is_monotonic
+                        && sum.aggregation_temporality
+                            == AggregationTemporality::Cumulative as i32 =>
+                {
+                    stream_key::metric(&mut metric_key, &metric.name, &metric.unit, b's');
+                    sum.data_points.retain_mut(|point| {
+                        tally.add(tracker.sum_point(scope_key, &metric_key, point, now))
+                    });
+                    sum.aggregation_temporality = AggregationTemporality::Delta as i32;
+                    !sum.data_points.is_empty()
+                }
+                Some(Data::Histogram(histogram))
+                    if histogram.aggregation_temporality
+                        == AggregationTemporality::Cumulative as i32 =>
+                {
+                    stream_key::metric(&mut metric_key, &metric.name, &metric.unit, b'h');
+                    histogram.data_points.retain_mut(|point| {
+                        tally.add(tracker.histogram_point(scope_key, &metric_key, point, now))
+                    });
+                    histogram.aggregation_temporality = AggregationTemporality::Delta as i32;
+                    !histogram.data_points.is_empty()
+                }
+                _ => true,
+            }
+        });
         tally
     }
 }

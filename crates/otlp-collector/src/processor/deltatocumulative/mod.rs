@@ -130,68 +130,51 @@ impl DeltaToCumulative {
             }
             outcome == Outcome::Accumulated
         };
-        let mut scope_key = Vec::new();
         let mut key = Vec::new();
         let delta = AggregationTemporality::Delta as i32;
         let cumulative = AggregationTemporality::Cumulative as i32;
-        for rm in &mut request.resource_metrics {
-            for sm in &mut rm.scope_metrics {
-                scope_key.clear();
-                stream_key::resource_and_scope(
-                    &mut scope_key,
-                    (rm.resource.as_ref(), &rm.schema_url),
-                    (sm.scope.as_ref(), &sm.schema_url),
-                );
-                sm.metrics.retain_mut(|metric| {
-                    let mut point_key = |kind: u8, integer: bool, attributes: &[_]| {
-                        key.clear();
-                        key.extend_from_slice(&scope_key);
-                        stream_key::metric(&mut key, &metric.name, &metric.unit, kind);
-                        key.push(u8::from(integer));
-                        stream_key::attributes(&mut key, attributes);
-                        key.clone()
-                    };
-                    match &mut metric.data {
-                        Some(Data::Sum(sum)) if sum.aggregation_temporality == delta => {
-                            let kind = if sum.is_monotonic { b'm' } else { b's' };
-                            sum.data_points.retain_mut(|point| {
-                                let integer =
-                                    matches!(point.value, Some(number_data_point::Value::AsInt(_)));
-                                let key = point_key(kind, integer, &point.attributes);
-                                tally(streams.sum(&key, point, now))
-                            });
-                            sum.aggregation_temporality = cumulative;
-                            !sum.data_points.is_empty()
-                        }
-                        Some(Data::Histogram(histogram))
-                            if histogram.aggregation_temporality == delta =>
-                        {
-                            histogram.data_points.retain_mut(|point| {
-                                let key = point_key(b'h', false, &point.attributes);
-                                tally(streams.histogram(&key, point, now))
-                            });
-                            histogram.aggregation_temporality = cumulative;
-                            !histogram.data_points.is_empty()
-                        }
-                        Some(Data::ExponentialHistogram(histogram))
-                            if histogram.aggregation_temporality == delta =>
-                        {
-                            histogram.data_points.retain_mut(|point| {
-                                let key = point_key(b'e', false, &point.attributes);
-                                tally(streams.exponential(&key, point, now))
-                            });
-                            histogram.aggregation_temporality = cumulative;
-                            !histogram.data_points.is_empty()
-                        }
-                        _ => true,
-                    }
-                });
+        stream_key::retain_metrics(request, |scope_key, metric| {
+            let mut point_key = |kind: u8, integer: bool, attributes: &[_]| {
+                key.clear();
+                key.extend_from_slice(scope_key);
+                stream_key::metric(&mut key, &metric.name, &metric.unit, kind);
+                key.push(u8::from(integer));
+                stream_key::attributes(&mut key, attributes);
+                key.clone()
+            };
+            match &mut metric.data {
+                Some(Data::Sum(sum)) if sum.aggregation_temporality == delta => {
+                    let kind = if sum.is_monotonic { b'm' } else { b's' };
+                    sum.data_points.retain_mut(|point| {
+                        let integer =
+                            matches!(point.value, Some(number_data_point::Value::AsInt(_)));
+                        let key = point_key(kind, integer, &point.attributes);
+                        tally(streams.sum(&key, point, now))
+                    });
+                    sum.aggregation_temporality = cumulative;
+                    !sum.data_points.is_empty()
+                }
+                Some(Data::Histogram(histogram)) if histogram.aggregation_temporality == delta => {
+                    histogram.data_points.retain_mut(|point| {
+                        let key = point_key(b'h', false, &point.attributes);
+                        tally(streams.histogram(&key, point, now))
+                    });
+                    histogram.aggregation_temporality = cumulative;
+                    !histogram.data_points.is_empty()
+                }
+                Some(Data::ExponentialHistogram(histogram))
+                    if histogram.aggregation_temporality == delta =>
+                {
+                    histogram.data_points.retain_mut(|point| {
+                        let key = point_key(b'e', false, &point.attributes);
+                        tally(streams.exponential(&key, point, now))
+                    });
+                    histogram.aggregation_temporality = cumulative;
+                    !histogram.data_points.is_empty()
+                }
+                _ => true,
             }
-            rm.scope_metrics.retain(|sm| !sm.metrics.is_empty());
-        }
-        request
-            .resource_metrics
-            .retain(|rm| !rm.scope_metrics.is_empty());
+        });
         counts
     }
 }

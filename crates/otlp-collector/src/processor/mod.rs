@@ -7,6 +7,7 @@ pub mod cumulativetodelta;
 pub mod deltatocumulative;
 pub mod filter;
 pub mod groupbyattrs;
+mod in_place;
 pub mod memory_limiter;
 pub(crate) mod ottl;
 pub mod probabilistic_sampler;

@@ -4,14 +4,14 @@
 //!
 //! Actions that read the client's context (`from_context`) see no client metadata: batches do not carry it.
 
+use super::in_place::{InPlace, in_place_stage};
 use super::ottl::{OttlSettings, describe, ottl_signal};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
-use crate::pipeline::{BoxFuture, Consumer, Refused};
+use crate::pipeline::Consumer;
 use crate::{AnyRequest, Batch, Signal};
 use otlp_ottl::actions::{AttributesConfig, AttributesProcessor, ClientInfo};
 use otlp_ottl::validate::ProcessorKind;
 use std::sync::Arc;
-use tokio::time::Instant;
 
 /// The `attributes` processor type (traces, metrics and logs).
 pub struct Factory;
@@ -38,42 +38,27 @@ impl ProcessorFactory for Factory {
     ) -> Result<Arc<dyn Consumer>, String> {
         let processor = AttributesProcessor::new(config.require()?, ottl_signal(context.signal()))
             .map_err(|error| format!("in a {} pipeline: {}", context.signal(), describe(error)))?;
-        Ok(Arc::new(AttributesStage {
-            processor,
-            client: ClientInfo::default(),
+        Ok(in_place_stage(
+            AttributesStage {
+                processor,
+                client: ClientInfo::default(),
+            },
             next,
-        }))
+        ))
     }
 }
 
 struct AttributesStage {
     processor: AttributesProcessor,
     client: ClientInfo,
-    next: Arc<dyn Consumer>,
 }
 
-impl Consumer for AttributesStage {
-    fn consume(&self, mut batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+impl InPlace for AttributesStage {
+    fn apply(&self, batch: &mut Batch) {
         batch.edit(|request| match request {
             AnyRequest::Traces(traces) => self.processor.process_traces(traces, &self.client),
             AnyRequest::Metrics(metrics) => self.processor.process_metrics(metrics, &self.client),
             AnyRequest::Logs(logs) => self.processor.process_logs(logs, &self.client),
         });
-        if batch.is_empty() {
-            return Box::pin(async { Ok(()) });
-        }
-        self.next.consume(batch)
-    }
-
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        self.next.ready(items)
-    }
-
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.flush(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.shutdown(deadline)
     }
 }

@@ -5,9 +5,10 @@
 
 mod tracker;
 
+use super::in_place::{InPlace, in_place_stage};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::de;
-use crate::pipeline::{BoxFuture, Consumer, Refused};
+use crate::pipeline::Consumer;
 use crate::processor::stream_key;
 use crate::telemetry::Counter;
 use crate::{AnyRequest, Batch, Signal};
@@ -215,7 +216,7 @@ impl ProcessorFactory for Factory {
             &labels,
             move || streams.upgrade().map_or(0, |t| t.lock().streams() as u64),
         );
-        Ok(Arc::new(CumulativeToDelta {
+        let stage = CumulativeToDelta {
             settings,
             tracker,
             converted: telemetry.counter(
@@ -229,8 +230,8 @@ impl ProcessorFactory for Factory {
                  stream's last, points without a recorded value.",
                 &labels,
             ),
-            next,
-        }))
+        };
+        Ok(in_place_stage(stage, next))
     }
 }
 
@@ -239,7 +240,6 @@ struct CumulativeToDelta {
     tracker: Arc<parking_lot::Mutex<Tracker>>,
     converted: Counter,
     dropped: Counter,
-    next: Arc<dyn Consumer>,
 }
 
 #[derive(Default)]
@@ -305,8 +305,8 @@ impl CumulativeToDelta {
     }
 }
 
-impl Consumer for CumulativeToDelta {
-    fn consume(&self, mut batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+impl InPlace for CumulativeToDelta {
+    fn apply(&self, batch: &mut Batch) {
         let now = Instant::now();
         let tally = batch.edit(|request| {
             let AnyRequest::Metrics(metrics) = request else {
@@ -318,22 +318,6 @@ impl Consumer for CumulativeToDelta {
         });
         self.converted.add(tally.converted);
         self.dropped.add(tally.dropped);
-        if batch.is_empty() {
-            return Box::pin(async { Ok(()) });
-        }
-        self.next.consume(batch)
-    }
-
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        self.next.ready(items)
-    }
-
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.flush(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.shutdown(deadline)
     }
 }
 

@@ -85,7 +85,6 @@ fn build(yaml: &str) -> CumulativeToDelta {
         ))),
         converted: Counter::default(),
         dropped: Counter::default(),
-        next: Arc::new(crate::processor::capture::Capture::default()),
     }
 }
 

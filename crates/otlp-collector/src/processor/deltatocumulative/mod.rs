@@ -4,9 +4,10 @@
 
 mod streams;
 
+use super::in_place::{InPlace, in_place_stage};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::de;
-use crate::pipeline::{BoxFuture, Consumer, Refused};
+use crate::pipeline::Consumer;
 use crate::processor::stream_key;
 use crate::telemetry::Counter;
 use crate::{AnyRequest, Batch, Signal};
@@ -101,11 +102,7 @@ impl ProcessorFactory for Factory {
                 &[("processor", context.id), ("outcome", outcome.label())],
             )
         });
-        Ok(Arc::new(DeltaToCumulative {
-            streams,
-            points,
-            next,
-        }))
+        Ok(in_place_stage(DeltaToCumulative { streams, points }, next))
     }
 }
 
@@ -113,7 +110,6 @@ struct DeltaToCumulative {
     streams: Arc<parking_lot::Mutex<Streams>>,
     /// By [`Outcome::ALL`]'s order.
     points: [Counter; 5],
-    next: Arc<dyn Consumer>,
 }
 
 impl DeltaToCumulative {
@@ -179,8 +175,8 @@ impl DeltaToCumulative {
     }
 }
 
-impl Consumer for DeltaToCumulative {
-    fn consume(&self, mut batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+impl InPlace for DeltaToCumulative {
+    fn apply(&self, batch: &mut Batch) {
         let now = Instant::now();
         let counts = batch.edit(|request| {
             let AnyRequest::Metrics(metrics) = request else {
@@ -193,22 +189,6 @@ impl Consumer for DeltaToCumulative {
         for (counter, n) in self.points.iter().zip(counts) {
             counter.add(n);
         }
-        if batch.is_empty() {
-            return Box::pin(async { Ok(()) });
-        }
-        self.next.consume(batch)
-    }
-
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        self.next.ready(items)
-    }
-
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.flush(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.shutdown(deadline)
     }
 }
 

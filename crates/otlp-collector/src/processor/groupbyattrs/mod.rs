@@ -5,14 +5,14 @@
 
 mod regroup;
 
+use super::in_place::{InPlace, in_place_stage};
 use crate::component::{Component, ProcessorContext, ProcessorFactory};
-use crate::pipeline::{BoxFuture, Consumer, Refused};
+use crate::pipeline::Consumer;
 use crate::telemetry::{Counter, Histogram};
 use crate::{AnyRequest, Batch, Signal};
 use regroup::Keys;
 use serde::Deserialize;
 use std::sync::Arc;
-use tokio::time::Instant;
 
 /// The `groupbyattrs` processor's settings.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -69,7 +69,7 @@ impl ProcessorFactory for Factory {
         };
         let labels = [("processor", context.id)];
         let telemetry = context.telemetry;
-        Ok(Arc::new(GroupByAttrs {
+        let stage = GroupByAttrs {
             keys: Keys::new(&config.keys),
             grouped: telemetry.counter(
                 &format!("otelcol_processor_groupbyattrs_num_grouped_{items}"),
@@ -87,8 +87,8 @@ impl ProcessorFactory for Factory {
                 &labels,
                 &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0],
             ),
-            next,
-        }))
+        };
+        Ok(in_place_stage(stage, next))
     }
 }
 
@@ -97,11 +97,10 @@ struct GroupByAttrs {
     grouped: Counter,
     not_grouped: Counter,
     resources: Histogram,
-    next: Arc<dyn Consumer>,
 }
 
-impl Consumer for GroupByAttrs {
-    fn consume(&self, mut batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+impl InPlace for GroupByAttrs {
+    fn apply(&self, batch: &mut Batch) {
         let regrouped = batch.edit(|request| match request {
             AnyRequest::Traces(traces) => regroup::traces(&self.keys, traces),
             AnyRequest::Metrics(metrics) => regroup::metrics(&self.keys, metrics),
@@ -110,18 +109,5 @@ impl Consumer for GroupByAttrs {
         self.grouped.add(regrouped.grouped);
         self.not_grouped.add(regrouped.not_grouped);
         self.resources.record(regrouped.resources as f64);
-        self.next.consume(batch)
-    }
-
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        self.next.ready(items)
-    }
-
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.flush(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.shutdown(deadline)
     }
 }

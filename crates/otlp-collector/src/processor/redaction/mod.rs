@@ -5,14 +5,14 @@
 
 mod redact;
 
+use super::in_place::{InPlace, in_place_stage};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
-use crate::pipeline::{BoxFuture, Consumer, Refused};
+use crate::pipeline::Consumer;
 use crate::{AnyRequest, Batch};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use redact::Redactor;
 use serde::Deserialize;
 use std::sync::Arc;
-use tokio::time::Instant;
 
 /// The `redaction` processor's settings, with otelcol's keys.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -143,13 +143,12 @@ impl ProcessorFactory for Factory {
                 .collect::<Vec<_>>()
                 .join("; ")
         })?;
-        Ok(Arc::new(Redaction { redactor, next }))
+        Ok(in_place_stage(Redaction { redactor }, next))
     }
 }
 
 struct Redaction {
     redactor: Redactor,
-    next: Arc<dyn Consumer>,
 }
 
 impl Redaction {
@@ -219,21 +218,8 @@ impl Redaction {
     }
 }
 
-impl Consumer for Redaction {
-    fn consume(&self, mut batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
+impl InPlace for Redaction {
+    fn apply(&self, batch: &mut Batch) {
         batch.edit(|request| self.redact(request));
-        self.next.consume(batch)
-    }
-
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        self.next.ready(items)
-    }
-
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.flush(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        self.next.shutdown(deadline)
     }
 }

@@ -9,6 +9,7 @@
 
 mod detect;
 
+use super::in_place::in_place_stage;
 use super::ottl::describe;
 use super::resource::ResourceStage;
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
@@ -180,6 +181,6 @@ impl ProcessorFactory for Factory {
             serde_json::from_value(serde_json::json!({ "attributes": actions }))
                 .map_err(|e| format!("detected attributes: {e}"))?;
         let processor = ResourceProcessor::new(&resource).map_err(describe)?;
-        Ok(Arc::new(ResourceStage::new(processor, next)))
+        Ok(in_place_stage(ResourceStage::new(processor), next))
     }
 }

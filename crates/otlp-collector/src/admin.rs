@@ -1,5 +1,5 @@
-//! The admin HTTP servers operators talk to: the self-telemetry endpoint (`/metrics`, `/health`, `/ready`) and
-//! the one the `health_check` extension serves.
+//! The admin HTTP servers operators talk to: the self-telemetry endpoint (`/metrics`, `/health`, `/ready`), the
+//! one the `health_check` extension serves and the `prometheus` exporter's scrape endpoint.
 
 use crate::Error;
 use crate::component::RunningExtension;
@@ -10,10 +10,11 @@ use crate::tls::accept_tls;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use std::net::SocketAddr;
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-/// An HTTP server the collector runs for operators (health check, self-metrics).
+/// An HTTP server the collector runs for operators (health check, self-metrics, scrape endpoint).
 pub(crate) struct AdminServer {
     pub(crate) addr: SocketAddr,
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -23,26 +24,7 @@ pub(crate) struct AdminServer {
 impl AdminServer {
     async fn start(component: &str, endpoint: &str, router: axum::Router) -> Result<Self, Error> {
         let listener = bind(component, endpoint).await?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
-            component: component.to_string(),
-            endpoint: endpoint.to_string(),
-            source,
-        })?;
-        let (shutdown, watch) = tokio::sync::watch::channel(false);
-        let component = component.to_string();
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown_signal(watch))
-                .await
-            {
-                tracing::error!(%component, error = %e, "admin server failed");
-            }
-        });
-        Ok(AdminServer {
-            addr,
-            shutdown,
-            task,
-        })
+        AdminServer::serve(component, endpoint, listener, None, router)
     }
 
     /// otelcol's `health_check`: serves `router` (the extension's answers, see `extension::health_check`) on
@@ -53,29 +35,50 @@ impl AdminServer {
         tls: Option<TlsAcceptor>,
         router: axum::Router,
     ) -> Result<Self, Error> {
-        let Some(acceptor) = tls else {
-            return AdminServer::start(component, endpoint, router).await;
-        };
         let listener = bind(component, endpoint).await?;
+        AdminServer::serve(component, endpoint, listener, tls, router)
+    }
+
+    /// Serves `router` on `listener` (bound to `endpoint`), over TLS when `tls` is given, until
+    /// [`shutdown`](Self::shutdown).
+    pub(crate) fn serve(
+        component: &str,
+        endpoint: &str,
+        listener: TcpListener,
+        tls: Option<TlsAcceptor>,
+        router: axum::Router,
+    ) -> Result<Self, Error> {
         let bound = |source| Error::Bind {
             component: component.to_string(),
             endpoint: endpoint.to_string(),
             source,
         };
         let addr = listener.local_addr().map_err(bound)?;
-        let (connections, accepting) =
-            accept_tls(listener, acceptor, component.to_string()).map_err(bound)?;
         let (shutdown, watch) = tokio::sync::watch::channel(false);
         let component = component.to_string();
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(connections, router)
-                .with_graceful_shutdown(shutdown_signal(watch))
-                .await
-            {
-                tracing::error!(%component, error = %e, "admin server failed");
+        let task = match tls {
+            None => tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown_signal(watch))
+                    .await
+                {
+                    tracing::error!(%component, error = %e, "admin server failed");
+                }
+            }),
+            Some(acceptor) => {
+                let (connections, accepting) =
+                    accept_tls(listener, acceptor, component.clone()).map_err(bound)?;
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(connections, router)
+                        .with_graceful_shutdown(shutdown_signal(watch))
+                        .await
+                    {
+                        tracing::error!(%component, error = %e, "admin server failed");
+                    }
+                    accepting.stop().await;
+                })
             }
-            accepting.stop().await;
-        });
+        };
         Ok(AdminServer {
             addr,
             shutdown,

@@ -603,6 +603,14 @@ impl RunningCollector {
             .and_then(|(_, running)| running.addr())
     }
 
+    /// Where exporter `id` serves (the `prometheus` exporter's scrape endpoint).
+    pub fn exporter_addr(&self, id: &str) -> Option<SocketAddr> {
+        self.exporters
+            .iter()
+            .filter(|exporter| exporter.id == id)
+            .find_map(|exporter| exporter.local_addr())
+    }
+
     /// The pipelines grouped by how many connectors lie before them, first the ones no connector feeds: each
     /// group drains into the next while that still runs.
     fn stages(&self) -> Vec<Vec<&Arc<dyn Consumer>>> {

@@ -273,6 +273,9 @@ impl SharedState {
 
 /// An exporter type: one destination per exporter id, serving every pipeline (and signal) that names it.
 pub trait ExporterFactory: Component {
+    /// The signals whose pipelines this exporter can be in.
+    const SIGNALS: &'static [Signal] = &Signal::ALL;
+
     /// Builds the destination; it starts sending only once the whole collector is built.
     fn build(
         &self,

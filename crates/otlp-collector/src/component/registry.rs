@@ -55,6 +55,7 @@ pub(crate) trait DynProcessor: DynComponent {
 }
 
 pub(crate) trait DynExporter: DynComponent {
+    fn signals(&self) -> &'static [Signal];
     fn build(
         &self,
         config: &ComponentConfig,
@@ -198,6 +199,10 @@ impl<F: ProcessorFactory> DynProcessor for Erased<F> {
 }
 
 impl<F: ExporterFactory> DynExporter for Erased<F> {
+    fn signals(&self) -> &'static [Signal] {
+        F::SIGNALS
+    }
+
     fn build(
         &self,
         config: &ComponentConfig,

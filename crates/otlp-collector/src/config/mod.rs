@@ -383,6 +383,18 @@ impl Config {
                     ));
                 }
             }
+            for id in &pipeline.exporters {
+                // An id under `connectors` names no exporter, whatever its type.
+                if self.exporters.contains_key(id)
+                    && let Some(factory) = self.components.exporter(id.kind())
+                    && !factory.signals().contains(&pipeline_id.signal)
+                {
+                    problems.push(problem(
+                        format!("{path}.exporters"),
+                        format!("`{id}` does not export {}", pipeline_id.signal),
+                    ));
+                }
+            }
             for id in &pipeline.processors {
                 let Some(factory) = self.components.processor(id.kind()) else {
                     continue;

@@ -13,6 +13,7 @@ pub(crate) mod helper;
 pub mod loadbalancing;
 pub mod otlp;
 pub mod otlphttp;
+pub mod prometheus;
 
 pub use helper::{
     CircuitBreakerConfig, HelperSettings, QueueBatchConfig, QueueConfig, RetryConfig, Sizer,
@@ -23,6 +24,7 @@ pub(crate) use helper::{ExporterFanout, ExporterHandle, flush_all, shutdown_all}
 use crate::Batch;
 use crate::pipeline::BoxFuture;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,6 +110,21 @@ pub trait Export: Send + Sync + 'static {
         async { Ok(()) }
     }
 
+    /// Starts what the exporter serves by itself (the `prometheus` exporter's scrape endpoint), once the whole
+    /// collector is built. Called once for each signal the exporter serves: only the first call may start anything.
+    fn start(&self) {}
+
+    /// Stops what [`start`](Self::start) started, after the last flush of a shutdown. Called once for each signal
+    /// the exporter serves, like `start`.
+    fn shutdown(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// Where the exporter serves, when it does (the `prometheus` exporter).
+    fn local_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
     /// What earlier attempts at `payload` settled although the batch as a whole is not done: only an exporter that
     /// sends a batch in parts and retries the failed parts alone has anything to report (the default is nothing).
     /// When an attempt succeeds, its [`Delivered`] covers the whole batch, parts settled earlier included.
@@ -137,6 +154,9 @@ impl Exporter {
 pub(crate) trait DynExport: Send + Sync {
     fn prepare(&self, batch: &Arc<Batch>) -> Result<Arc<dyn Attempt>, ExportError>;
     fn flush(&self) -> BoxFuture<'_, Result<(), ExportError>>;
+    fn start(&self);
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+    fn local_addr(&self) -> Option<SocketAddr>;
 }
 
 /// A prepared batch, ready to be sent as many times as needed.
@@ -166,6 +186,18 @@ impl<E: Export> DynExport for Erased<E> {
 
     fn flush(&self) -> BoxFuture<'_, Result<(), ExportError>> {
         Box::pin(self.0.flush())
+    }
+
+    fn start(&self) {
+        self.0.start();
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.0.shutdown())
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        self.0.local_addr()
     }
 }
 

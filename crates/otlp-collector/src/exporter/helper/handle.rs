@@ -48,7 +48,7 @@ struct InFlight {
 
 /// One exporter serving one signal.
 pub(crate) struct ExporterHandle {
-    pub(super) id: String,
+    pub(crate) id: String,
     pub(super) signal: Signal,
     export: Arc<dyn DynExport>,
     pub(super) settings: HelperSettings,
@@ -135,6 +135,7 @@ impl ExporterHandle {
 
     /// Starts the queue consumers. Separate from `new` so that nothing runs until the whole graph is built.
     pub(crate) fn start(self: &Arc<Self>) {
+        self.export.start();
         if self.queue.is_none() {
             return;
         }
@@ -429,6 +430,12 @@ impl ExporterHandle {
             }
         }
         self.flush_export().await;
+        self.export.shutdown().await;
+    }
+
+    /// Where the exporter serves, when it does.
+    pub(crate) fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.export.local_addr()
     }
 
     async fn flush_export(&self) {

@@ -2,7 +2,7 @@
 //! histograms turned into cumulative ones, for backends that take only cumulative data (Prometheus remote write).
 //! It keeps the running total of every stream (`streams.rs`), so a stream must keep reaching the same collector.
 
-mod streams;
+pub(crate) mod streams;
 
 use super::in_place::{InPlace, in_place_stage};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
@@ -112,67 +112,65 @@ struct DeltaToCumulative {
     points: [Counter; 5],
 }
 
-impl DeltaToCumulative {
-    /// Converts every delta metric of `request`, dropping what becomes empty; the count of each outcome.
-    fn convert(
-        request: &mut ExportMetricsServiceRequest,
-        streams: &mut Streams,
-        now: Instant,
-    ) -> [u64; 5] {
-        let mut counts = [0u64; 5];
-        let mut tally = |outcome: Outcome| {
-            if let Some(i) = Outcome::ALL.iter().position(|o| *o == outcome) {
-                counts[i] += 1;
-            }
-            outcome == Outcome::Accumulated
+/// Converts every delta metric of `request` to its running total, dropping what becomes empty; the count of each
+/// outcome, by [`Outcome::ALL`]'s order. The `prometheus` exporter serves deltas through it too.
+pub(crate) fn convert(
+    request: &mut ExportMetricsServiceRequest,
+    streams: &mut Streams,
+    now: Instant,
+) -> [u64; 5] {
+    let mut counts = [0u64; 5];
+    let mut tally = |outcome: Outcome| {
+        if let Some(i) = Outcome::ALL.iter().position(|o| *o == outcome) {
+            counts[i] += 1;
+        }
+        outcome == Outcome::Accumulated
+    };
+    let mut key = Vec::new();
+    let delta = AggregationTemporality::Delta as i32;
+    let cumulative = AggregationTemporality::Cumulative as i32;
+    stream_key::retain_metrics(request, |scope_key, metric| {
+        let mut point_key = |kind: u8, integer: bool, attributes: &[_]| {
+            key.clear();
+            key.extend_from_slice(scope_key);
+            stream_key::metric(&mut key, &metric.name, &metric.unit, kind);
+            key.push(u8::from(integer));
+            stream_key::attributes(&mut key, attributes);
+            key.clone()
         };
-        let mut key = Vec::new();
-        let delta = AggregationTemporality::Delta as i32;
-        let cumulative = AggregationTemporality::Cumulative as i32;
-        stream_key::retain_metrics(request, |scope_key, metric| {
-            let mut point_key = |kind: u8, integer: bool, attributes: &[_]| {
-                key.clear();
-                key.extend_from_slice(scope_key);
-                stream_key::metric(&mut key, &metric.name, &metric.unit, kind);
-                key.push(u8::from(integer));
-                stream_key::attributes(&mut key, attributes);
-                key.clone()
-            };
-            match &mut metric.data {
-                Some(Data::Sum(sum)) if sum.aggregation_temporality == delta => {
-                    let kind = if sum.is_monotonic { b'm' } else { b's' };
-                    sum.data_points.retain_mut(|point| {
-                        let integer =
-                            matches!(point.value, Some(number_data_point::Value::AsInt(_)));
-                        let key = point_key(kind, integer, &point.attributes);
-                        tally(streams.sum(&key, point, now))
-                    });
-                    sum.aggregation_temporality = cumulative;
-                    !sum.data_points.is_empty()
-                }
-                Some(Data::Histogram(histogram)) if histogram.aggregation_temporality == delta => {
-                    histogram.data_points.retain_mut(|point| {
-                        let key = point_key(b'h', false, &point.attributes);
-                        tally(streams.histogram(&key, point, now))
-                    });
-                    histogram.aggregation_temporality = cumulative;
-                    !histogram.data_points.is_empty()
-                }
-                Some(Data::ExponentialHistogram(histogram))
-                    if histogram.aggregation_temporality == delta =>
-                {
-                    histogram.data_points.retain_mut(|point| {
-                        let key = point_key(b'e', false, &point.attributes);
-                        tally(streams.exponential(&key, point, now))
-                    });
-                    histogram.aggregation_temporality = cumulative;
-                    !histogram.data_points.is_empty()
-                }
-                _ => true,
+        match &mut metric.data {
+            Some(Data::Sum(sum)) if sum.aggregation_temporality == delta => {
+                let kind = if sum.is_monotonic { b'm' } else { b's' };
+                sum.data_points.retain_mut(|point| {
+                    let integer = matches!(point.value, Some(number_data_point::Value::AsInt(_)));
+                    let key = point_key(kind, integer, &point.attributes);
+                    tally(streams.sum(&key, point, now))
+                });
+                sum.aggregation_temporality = cumulative;
+                !sum.data_points.is_empty()
             }
-        });
-        counts
-    }
+            Some(Data::Histogram(histogram)) if histogram.aggregation_temporality == delta => {
+                histogram.data_points.retain_mut(|point| {
+                    let key = point_key(b'h', false, &point.attributes);
+                    tally(streams.histogram(&key, point, now))
+                });
+                histogram.aggregation_temporality = cumulative;
+                !histogram.data_points.is_empty()
+            }
+            Some(Data::ExponentialHistogram(histogram))
+                if histogram.aggregation_temporality == delta =>
+            {
+                histogram.data_points.retain_mut(|point| {
+                    let key = point_key(b'e', false, &point.attributes);
+                    tally(streams.exponential(&key, point, now))
+                });
+                histogram.aggregation_temporality = cumulative;
+                !histogram.data_points.is_empty()
+            }
+            _ => true,
+        }
+    });
+    counts
 }
 
 impl InPlace for DeltaToCumulative {
@@ -184,7 +182,7 @@ impl InPlace for DeltaToCumulative {
             };
             let mut streams = self.streams.lock();
             streams.sweep(now);
-            Self::convert(metrics, &mut streams, now)
+            convert(metrics, &mut streams, now)
         });
         for (counter, n) in self.points.iter().zip(counts) {
             counter.add(n);

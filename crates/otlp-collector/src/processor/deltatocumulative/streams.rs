@@ -20,7 +20,7 @@ const NO_RECORDED_VALUE: u32 = 1;
 
 /// What became of a point, and the label it is counted under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Outcome {
+pub(crate) enum Outcome {
     /// Sent as the stream's running total.
     Accumulated,
     /// Dropped: it starts before its stream did.
@@ -34,7 +34,7 @@ pub(super) enum Outcome {
 }
 
 impl Outcome {
-    pub(super) const ALL: [Outcome; 5] = [
+    pub(crate) const ALL: [Outcome; 5] = [
         Outcome::Accumulated,
         Outcome::OlderStart,
         Outcome::OutOfOrder,
@@ -42,7 +42,7 @@ impl Outcome {
         Outcome::NoValue,
     ];
 
-    pub(super) fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Outcome::Accumulated => "accumulated",
             Outcome::OlderStart => "older_start",
@@ -71,7 +71,7 @@ struct Stream {
 
 /// The streams of one processor.
 #[derive(Debug)]
-pub(super) struct Streams {
+pub(crate) struct Streams {
     max_stale: Option<Duration>,
     /// 0: no limit.
     max_streams: usize,
@@ -80,7 +80,7 @@ pub(super) struct Streams {
 }
 
 impl Streams {
-    pub(super) fn new(max_stale: Option<Duration>, max_streams: usize) -> Self {
+    pub(crate) fn new(max_stale: Option<Duration>, max_streams: usize) -> Self {
         Streams {
             max_stale,
             max_streams,
@@ -89,12 +89,12 @@ impl Streams {
         }
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 
     /// Forgets streams without a point for `max_stale`, at most once per `max_stale`.
-    pub(super) fn sweep(&mut self, now: Instant) {
+    pub(crate) fn sweep(&mut self, now: Instant) {
         let Some(max) = self.max_stale else {
             return;
         };
@@ -150,7 +150,7 @@ impl Streams {
     }
 
     /// A point of a delta sum, `key` its stream's identity: replaced by the running total.
-    pub(super) fn sum(&mut self, key: &[u8], point: &mut NumberDataPoint, now: Instant) -> Outcome {
+    pub(crate) fn sum(&mut self, key: &[u8], point: &mut NumberDataPoint, now: Instant) -> Outcome {
         if point.flags & NO_RECORDED_VALUE != 0 {
             return Outcome::NoValue;
         }
@@ -189,7 +189,7 @@ impl Streams {
     }
 
     /// A point of a delta histogram: replaced by the running total.
-    pub(super) fn histogram(
+    pub(crate) fn histogram(
         &mut self,
         key: &[u8],
         point: &mut HistogramDataPoint,
@@ -237,7 +237,7 @@ impl Streams {
     }
 
     /// A point of a delta exponential histogram: replaced by the running total, at the lower of the two scales.
-    pub(super) fn exponential(
+    pub(crate) fn exponential(
         &mut self,
         key: &[u8],
         point: &mut ExponentialHistogramDataPoint,
@@ -320,7 +320,7 @@ fn merge_exponential(
 }
 
 /// Buckets at a scale `by` lower: bucket `i` goes into `i >> by` (each step down halves the resolution).
-fn downscale(buckets: &mut Buckets, by: i32) {
+pub(crate) fn downscale(buckets: &mut Buckets, by: i32) {
     if by <= 0 || buckets.bucket_counts.is_empty() {
         return;
     }

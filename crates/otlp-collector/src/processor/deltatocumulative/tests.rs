@@ -91,7 +91,7 @@ fn delta_metrics_become_cumulative_per_stream_and_others_pass() {
             ..Default::default()
         },
     ]);
-    let counts = DeltaToCumulative::convert(&mut first, &mut streams, now);
+    let counts = convert(&mut first, &mut streams, now);
     assert_eq!(counts, [2, 0, 0, 0, 0]);
     assert_eq!(
         values(&first)[..2],
@@ -105,7 +105,7 @@ fn delta_metrics_become_cumulative_per_stream_and_others_pass() {
         AggregationTemporality::Delta,
         vec![(20, 30, 2, "/a"), (10, 20, 4, "/b")],
     )]);
-    let counts = DeltaToCumulative::convert(&mut second, &mut streams, now);
+    let counts = convert(&mut second, &mut streams, now);
     assert_eq!(
         counts,
         [1, 0, 1, 0, 0],

@@ -30,6 +30,7 @@ impl Components {
             .with_exporter(exporter::debug::Factory)
             .with_exporter(exporter::arrow_flight::Factory)
             .with_exporter(exporter::loadbalancing::Factory)
+            .with_exporter(exporter::prometheus::Factory)
             .with_connector(connector::count::Factory)
             .with_connector(connector::exceptions::Factory)
             .with_connector(connector::failover::Factory)

@@ -552,15 +552,20 @@ async fn a_reload_serves_the_next_config_on_the_same_port() {
         dir: _dir,
     } = harness;
     let scraper = reqwest::Client::new();
+    // The stopped server closes the idle connection the scraper keeps: a request the client had already started on
+    // it fails, and the next scrape opens a connection to the new server, as Prometheus's next scrape would.
     let scrape = || async {
-        scraper
-            .get(format!("http://{addr}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        let mut failures = 0;
+        loop {
+            match scraper.get(format!("http://{addr}/metrics")).send().await {
+                Ok(response) => return response.text().await.unwrap(),
+                Err(e) if failures < 3 => {
+                    failures += 1;
+                    eprintln!("scrape failed, scraping again: {e}");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
     };
     collector.submit(gauge("before")).await.unwrap();
     let mut body = scrape().await;
@@ -596,4 +601,45 @@ async fn a_reload_serves_the_next_config_on_the_same_port() {
         "the last config's series went with it: {body}"
     );
     assert!(collector.shutdown(Duration::from_secs(5)).await.is_clean());
+}
+
+/// `tls` serves the scrape endpoint over HTTPS with the receivers' server settings; a plaintext scraper gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_the_scrape_over_https() {
+    use http_body_util::BodyExt;
+
+    let pki = tempfile::tempdir().unwrap();
+    common::pki::write_pki(pki.path());
+    let dir = pki.path().display();
+    let harness = TestCollector::start(&CONFIG.replace(
+        "enable_open_metrics: true",
+        &format!("tls: {{ cert_file: \"{dir}/server.pem\", key_file: \"{dir}/server-key.pem\" }}"),
+    ))
+    .await;
+    let port = harness
+        .collector
+        .exporter_addr("prometheus")
+        .unwrap()
+        .port();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(common::pki::client_tls(pki.path(), None))
+        .https_only()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, http_body_util::Empty<bytes::Bytes>>(connector);
+    let response = client
+        .get(format!("https://127.0.0.1:{port}/metrics").parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(body.is_empty(), "no metrics yet: {body:?}");
+    let plaintext = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await;
+    assert!(plaintext.is_err(), "{plaintext:?}");
+    harness.shut_down_cleanly().await;
 }

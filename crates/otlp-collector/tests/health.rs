@@ -165,14 +165,7 @@ async fn https_get(
 ) -> Result<Answer, String> {
     use http_body_util::BodyExt;
 
-    let tls = common::pki::client_tls(pki, identity);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_only()
-        .enable_http1()
-        .build();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, http_body_util::Empty<bytes::Bytes>>(connector);
+    let client = common::pki::https_client(pki, identity);
     let response = client
         .get(format!("https://127.0.0.1:{port}{path}").parse().unwrap())
         .await

@@ -621,13 +621,7 @@ async fn tls_serves_the_scrape_over_https() {
         .exporter_addr("prometheus")
         .unwrap()
         .port();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(common::pki::client_tls(pki.path(), None))
-        .https_only()
-        .enable_http1()
-        .build();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, http_body_util::Empty<bytes::Bytes>>(connector);
+    let client = common::pki::https_client(pki.path(), None);
     let response = client
         .get(format!("https://127.0.0.1:{port}/metrics").parse().unwrap())
         .await

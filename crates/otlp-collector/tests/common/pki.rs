@@ -37,3 +37,20 @@ pub fn client_tls(pki: &Path, identity: Option<&str>) -> rustls::ClientConfig {
         None => builder.with_no_client_auth(),
     }
 }
+
+/// An HTTPS/1.1 client for the test servers, with [`client_tls`]'s settings.
+pub fn https_client(
+    pki: &Path,
+    identity: Option<&str>,
+) -> hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Empty<bytes::Bytes>,
+> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(client_tls(pki, identity))
+        .https_only()
+        .enable_http1()
+        .build();
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector)
+}

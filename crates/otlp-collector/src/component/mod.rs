@@ -186,6 +186,9 @@ impl From<&str> for Invalid {
 /// A receiver type: binds its listeners and hands what it receives to the pipelines through
 /// [`ReceiverContext::ingest`].
 pub trait ReceiverFactory: Component {
+    /// The signals whose pipelines this receiver can be in.
+    const SIGNALS: &'static [Signal] = &Signal::ALL;
+
     /// Binds and starts serving. Errors (a port in use) stop the collector from starting.
     fn start(
         &self,

@@ -30,6 +30,7 @@ pub(crate) trait DynComponent: Send + Sync {
 }
 
 pub(crate) trait DynReceiver: DynComponent {
+    fn signals(&self) -> &'static [Signal];
     fn start<'a>(
         &'a self,
         config: &'a ComponentConfig,
@@ -155,6 +156,10 @@ impl<F: Component> DynComponent for Erased<F> {
 }
 
 impl<F: ReceiverFactory> DynReceiver for Erased<F> {
+    fn signals(&self) -> &'static [Signal] {
+        F::SIGNALS
+    }
+
     fn start<'a>(
         &'a self,
         config: &'a ComponentConfig,

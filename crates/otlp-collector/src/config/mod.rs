@@ -383,6 +383,18 @@ impl Config {
                     ));
                 }
             }
+            for id in &pipeline.receivers {
+                // An id under `connectors` names no receiver, whatever its type.
+                if self.receivers.contains_key(id)
+                    && let Some(factory) = self.components.receiver(id.kind())
+                    && !factory.signals().contains(&pipeline_id.signal)
+                {
+                    problems.push(problem(
+                        format!("{path}.receivers"),
+                        format!("`{id}` does not receive {}", pipeline_id.signal),
+                    ));
+                }
+            }
             for id in &pipeline.exporters {
                 // An id under `connectors` names no exporter, whatever its type.
                 if self.exporters.contains_key(id)

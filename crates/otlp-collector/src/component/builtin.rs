@@ -10,6 +10,7 @@ impl Components {
         Components::new()
             .with_receiver(receiver::otlp::Factory)
             .with_receiver(receiver::arrow_flight::Factory)
+            .with_receiver(receiver::hostmetrics::Factory)
             .with_processor(processor::memory_limiter::Factory)
             .with_processor(processor::batch::Factory)
             .with_processor(processor::tail_sampling::Factory)

@@ -3,6 +3,7 @@
 //! ([`RunningReceiver`]).
 
 pub mod arrow_flight;
+pub mod hostmetrics;
 pub mod otlp;
 mod rate_limit;
 

@@ -1,0 +1,299 @@
+//! The `hostmetrics` receiver's settings, with otelcol-contrib's keys.
+
+use super::filter::{Devices, FsTypes, Interfaces, Matcher, MountPoints, Select};
+use super::metric::{Spec, Toggle};
+use super::{cpu, disk, filesystem, load, memory, network, paging};
+use crate::component::Invalid;
+use crate::de;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The `hostmetrics` receiver's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostMetricsConfig {
+    /// How often every scraper runs.
+    #[serde(deserialize_with = "de::duration")]
+    pub collection_interval: Duration,
+    /// How long after the start the first scrape runs.
+    #[serde(deserialize_with = "de::duration")]
+    pub initial_delay: Duration,
+    /// Where the host's filesystem is mounted when the collector runs in a container (`/hostfs`): its `/proc`
+    /// and mount points are read under it.
+    pub root_path: String,
+    /// The scrapers to run, each with its settings.
+    pub scrapers: Scrapers,
+}
+
+impl Default for HostMetricsConfig {
+    fn default() -> Self {
+        HostMetricsConfig {
+            collection_interval: Duration::from_secs(60),
+            initial_delay: Duration::from_secs(1),
+            root_path: String::new(),
+            scrapers: Scrapers::default(),
+        }
+    }
+}
+
+/// `scrapers`: a key per scraper; one written with no value runs with its defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scrapers {
+    /// CPU time per state and logical CPU.
+    #[serde(default, deserialize_with = "de::present")]
+    pub cpu: Option<MetricsOnly>,
+    /// Memory by state.
+    #[serde(default, deserialize_with = "de::present")]
+    pub memory: Option<MetricsOnly>,
+    /// Load averages.
+    #[serde(default, deserialize_with = "de::present")]
+    pub load: Option<LoadSettings>,
+    /// Interfaces' traffic and TCP connections.
+    #[serde(default, deserialize_with = "de::present")]
+    pub network: Option<NetworkSettings>,
+    /// Block devices' I/O.
+    #[serde(default, deserialize_with = "de::present")]
+    pub disk: Option<DiskSettings>,
+    /// Mounted filesystems' space and inodes.
+    #[serde(default, deserialize_with = "de::present")]
+    pub filesystem: Option<FilesystemSettings>,
+    /// Swap and page faults.
+    #[serde(default, deserialize_with = "de::present")]
+    pub paging: Option<MetricsOnly>,
+    #[serde(default, deserialize_with = "refuse_process")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    process: de::Refused,
+    #[serde(default, deserialize_with = "refuse_processes")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    processes: de::Refused,
+    #[serde(default, deserialize_with = "refuse_system")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    system: de::Refused,
+}
+
+fn refuse_process<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+    de::refuse::<D>(
+        "otelcol's per-process scraper is not available here; supported scrapers: cpu, memory, load, network, \
+         disk, filesystem, paging",
+    )
+}
+
+fn refuse_processes<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+    de::refuse::<D>(
+        "otelcol's process-count scraper is not available here; supported scrapers: cpu, memory, load, network, \
+         disk, filesystem, paging",
+    )
+}
+
+fn refuse_system<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+    de::refuse::<D>(
+        "otelcol's uptime scraper is not available here; supported scrapers: cpu, memory, load, network, disk, \
+         filesystem, paging",
+    )
+}
+
+/// A scraper's `metrics` toggles alone.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsOnly {
+    /// `<metric name>: { enabled: bool }`.
+    pub metrics: BTreeMap<String, Toggle>,
+}
+
+/// The `load` scraper's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadSettings {
+    /// Divide each average by the number of logical CPUs.
+    pub cpu_average: bool,
+    /// `<metric name>: { enabled: bool }`.
+    pub metrics: BTreeMap<String, Toggle>,
+}
+
+/// The `network` scraper's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSettings {
+    /// Only these interfaces.
+    pub include: Option<Interfaces>,
+    /// Not these interfaces.
+    pub exclude: Option<Interfaces>,
+    /// `<metric name>: { enabled: bool }`.
+    pub metrics: BTreeMap<String, Toggle>,
+}
+
+/// The `disk` scraper's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiskSettings {
+    /// Only these devices.
+    pub include: Option<Devices>,
+    /// Not these devices.
+    pub exclude: Option<Devices>,
+    /// `<metric name>: { enabled: bool }`.
+    pub metrics: BTreeMap<String, Toggle>,
+}
+
+/// The `filesystem` scraper's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesystemSettings {
+    /// Only these devices.
+    pub include_devices: Option<Devices>,
+    /// Not these devices.
+    pub exclude_devices: Option<Devices>,
+    /// Only these filesystem types.
+    pub include_fs_types: Option<FsTypes>,
+    /// Not these filesystem types.
+    pub exclude_fs_types: Option<FsTypes>,
+    /// Only these mount points.
+    pub include_mount_points: Option<MountPoints>,
+    /// Not these mount points.
+    pub exclude_mount_points: Option<MountPoints>,
+    /// Also filesystems without a device of their own (tmpfs, overlay, proc).
+    pub include_virtual_filesystems: bool,
+    /// `<metric name>: { enabled: bool }`.
+    pub metrics: BTreeMap<String, Toggle>,
+}
+
+/// Both sides of a filter, compiled.
+fn select<F>(
+    include: &Option<F>,
+    exclude: &Option<F>,
+    matcher: impl Fn(&F) -> Result<Matcher, String>,
+) -> Result<Select, String> {
+    let include = include.as_ref().map(&matcher).transpose()?;
+    let exclude = exclude.as_ref().map(&matcher).transpose()?;
+    Ok(Select::new(include, exclude))
+}
+
+impl NetworkSettings {
+    pub(super) fn interfaces(&self) -> Result<Select, String> {
+        select(&self.include, &self.exclude, Interfaces::matcher)
+    }
+}
+
+impl DiskSettings {
+    pub(super) fn devices(&self) -> Result<Select, String> {
+        select(&self.include, &self.exclude, Devices::matcher)
+    }
+}
+
+impl FilesystemSettings {
+    pub(super) fn selection(&self) -> Result<filesystem::Selection, String> {
+        Ok(filesystem::Selection {
+            devices: select(
+                &self.include_devices,
+                &self.exclude_devices,
+                Devices::matcher,
+            )?,
+            fs_types: select(
+                &self.include_fs_types,
+                &self.exclude_fs_types,
+                FsTypes::matcher,
+            )?,
+            mount_points: select(
+                &self.include_mount_points,
+                &self.exclude_mount_points,
+                MountPoints::matcher,
+            )?,
+            include_virtual: self.include_virtual_filesystems,
+        })
+    }
+}
+
+/// Each configured scraper: its name, its metrics and their toggles.
+pub(super) fn toggles(
+    scrapers: &Scrapers,
+) -> Vec<(&'static str, &'static [Spec], &BTreeMap<String, Toggle>)> {
+    let mut all = Vec::new();
+    if let Some(s) = &scrapers.cpu {
+        all.push(("cpu", cpu::SPECS, &s.metrics));
+    }
+    if let Some(s) = &scrapers.memory {
+        all.push(("memory", memory::SPECS, &s.metrics));
+    }
+    if let Some(s) = &scrapers.load {
+        all.push(("load", load::SPECS, &s.metrics));
+    }
+    if let Some(s) = &scrapers.network {
+        all.push(("network", network::SPECS, &s.metrics));
+    }
+    if let Some(s) = &scrapers.disk {
+        all.push(("disk", disk::SPECS, &s.metrics));
+    }
+    if let Some(s) = &scrapers.filesystem {
+        all.push(("filesystem", filesystem::SPECS, &s.metrics));
+    }
+    if let Some(s) = &scrapers.paging {
+        all.push(("paging", paging::SPECS, &s.metrics));
+    }
+    all
+}
+
+impl HostMetricsConfig {
+    pub(super) fn validate(&self) -> Result<(), Invalid> {
+        let mut problems = Vec::new();
+        if self.collection_interval.is_zero() {
+            problems.push(Invalid::at("collection_interval", "must be more than 0"));
+        }
+        let configured = toggles(&self.scrapers);
+        if configured.is_empty() {
+            problems.push(Invalid::at(
+                "scrapers",
+                "name at least one scraper: cpu, memory, load, network, disk, filesystem, paging",
+            ));
+        }
+        for (scraper, specs, toggles) in configured {
+            for name in toggles.keys() {
+                if !specs.iter().any(|spec| spec.name == name) {
+                    let known: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
+                    problems.push(Invalid::at(
+                        format!("scrapers.{scraper}.metrics.{name}"),
+                        format!(
+                            "the {scraper} scraper has no metric `{name}`; it has: {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let filters = [
+            (
+                "scrapers.network",
+                self.scrapers
+                    .network
+                    .as_ref()
+                    .map(|n| n.interfaces().map(drop)),
+            ),
+            (
+                "scrapers.disk",
+                self.scrapers.disk.as_ref().map(|d| d.devices().map(drop)),
+            ),
+            (
+                "scrapers.filesystem",
+                self.scrapers
+                    .filesystem
+                    .as_ref()
+                    .map(|f| f.selection().map(drop)),
+            ),
+        ];
+        for (key, verdict) in filters {
+            if let Some(Err(message)) = verdict {
+                problems.push(Invalid::at(key, message));
+            }
+        }
+        if !self.root_path.is_empty() && !std::path::Path::new(&self.root_path).is_dir() {
+            problems.push(Invalid::at(
+                "root_path",
+                format!(
+                    "`{}` is not a directory (the host's filesystem, mounted in the container)",
+                    self.root_path
+                ),
+            ));
+        }
+        Invalid::all(problems)
+    }
+}

@@ -1,0 +1,160 @@
+//! What every scraper builds its metrics with: the metric each one may emit (name, unit, kind, enabled by default,
+//! as otelcol's generated `documentation.md` lists them), which are enabled, and OTLP points with attributes.
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{
+    AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum, metric::Data, number_data_point,
+};
+use std::collections::BTreeMap;
+
+/// How a metric's points aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// A cumulative monotonic sum since boot (a counter).
+    Counter,
+    /// A cumulative non-monotonic sum (a level: bytes in use).
+    UpDown,
+    Gauge,
+}
+
+/// A metric a scraper may emit.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Spec {
+    pub(super) name: &'static str,
+    pub(super) description: &'static str,
+    pub(super) unit: &'static str,
+    pub(super) kind: Kind,
+    /// Emitted unless `metrics: { <name>: { enabled: false } }`.
+    pub(super) default: bool,
+}
+
+/// When and since when a scrape measures: the point's time, and boot time as the start of cumulative sums.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Clock {
+    pub(super) now: u64,
+    pub(super) boot: u64,
+}
+
+/// The metrics of one scraper that its `metrics` settings leave enabled.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Enabled(BTreeMap<&'static str, bool>);
+
+impl Enabled {
+    /// `specs` each as `toggles` says, else as its default.
+    pub(super) fn new(specs: &[Spec], toggles: &BTreeMap<String, Toggle>) -> Self {
+        Enabled(
+            specs
+                .iter()
+                .map(|spec| {
+                    let on = toggles.get(spec.name).map_or(spec.default, |t| t.enabled);
+                    (spec.name, on)
+                })
+                .collect(),
+        )
+    }
+
+    pub(super) fn on(&self, name: &str) -> bool {
+        self.0.get(name).copied().unwrap_or(false)
+    }
+}
+
+/// `metrics: { <name>: { enabled: true } }`.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toggle {
+    /// Whether the metric is emitted.
+    pub enabled: bool,
+}
+
+/// Collects the points of a scrape by metric, in the order of `specs`, leaving out disabled metrics.
+pub(super) struct Builder<'a> {
+    specs: &'a [Spec],
+    enabled: &'a Enabled,
+    clock: Clock,
+    points: BTreeMap<&'static str, Vec<NumberDataPoint>>,
+}
+
+impl<'a> Builder<'a> {
+    pub(super) fn new(specs: &'a [Spec], enabled: &'a Enabled, clock: Clock) -> Self {
+        Builder {
+            specs,
+            enabled,
+            clock,
+            points: BTreeMap::new(),
+        }
+    }
+
+    /// Whether `name` is enabled: a scraper skips reading what no enabled metric needs.
+    pub(super) fn wants(&self, name: &str) -> bool {
+        self.enabled.on(name)
+    }
+
+    pub(super) fn int(&mut self, name: &'static str, value: i64, attributes: &[(&str, &str)]) {
+        self.push(name, number_data_point::Value::AsInt(value), attributes);
+    }
+
+    pub(super) fn double(&mut self, name: &'static str, value: f64, attributes: &[(&str, &str)]) {
+        self.push(name, number_data_point::Value::AsDouble(value), attributes);
+    }
+
+    fn push(
+        &mut self,
+        name: &'static str,
+        value: number_data_point::Value,
+        attributes: &[(&str, &str)],
+    ) {
+        if !self.wants(name) {
+            return;
+        }
+        let Some(spec) = self.specs.iter().find(|spec| spec.name == name) else {
+            return;
+        };
+        let start = match spec.kind {
+            Kind::Gauge => 0,
+            Kind::Counter | Kind::UpDown => self.clock.boot,
+        };
+        self.points.entry(name).or_default().push(NumberDataPoint {
+            attributes: attributes.iter().map(|(k, v)| string(k, v)).collect(),
+            start_time_unix_nano: start,
+            time_unix_nano: self.clock.now,
+            value: Some(value),
+            ..Default::default()
+        });
+    }
+
+    /// The metrics with at least one point.
+    pub(super) fn finish(mut self) -> Vec<Metric> {
+        let cumulative = AggregationTemporality::Cumulative as i32;
+        self.specs
+            .iter()
+            .filter_map(|spec| {
+                let data_points = self.points.remove(spec.name)?;
+                let data = match spec.kind {
+                    Kind::Gauge => Data::Gauge(Gauge { data_points }),
+                    Kind::Counter | Kind::UpDown => Data::Sum(Sum {
+                        data_points,
+                        aggregation_temporality: cumulative,
+                        is_monotonic: spec.kind == Kind::Counter,
+                    }),
+                };
+                Some(Metric {
+                    name: spec.name.to_owned(),
+                    description: spec.description.to_owned(),
+                    unit: spec.unit.to_owned(),
+                    data: Some(data),
+                    ..Default::default()
+                })
+            })
+            .collect()
+    }
+}
+
+fn string(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    }
+}

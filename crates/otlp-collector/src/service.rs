@@ -501,7 +501,12 @@ impl RunningCollector {
                 authenticators: authenticators.clone(),
             };
             let started = factory.start(receiver, context).await?;
-            tracing::info!(receiver = %id, listeners = ?started.listeners(), "receiver listening");
+            if started.listeners().is_empty() {
+                // A receiver that gathers rather than listens (`hostmetrics`).
+                tracing::info!(receiver = %id, "receiver started");
+            } else {
+                tracing::info!(receiver = %id, listeners = ?started.listeners(), "receiver listening");
+            }
             self.receivers.push(ServingReceiver {
                 id: id.clone(),
                 running: started,

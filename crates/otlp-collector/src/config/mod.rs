@@ -383,27 +383,24 @@ impl Config {
                     ));
                 }
             }
-            for id in &pipeline.receivers {
-                // An id under `connectors` names no receiver, whatever its type.
-                if self.receivers.contains_key(id)
-                    && let Some(factory) = self.components.receiver(id.kind())
-                    && !factory.signals().contains(&pipeline_id.signal)
-                {
+            // An id under `connectors` names no receiver or exporter, whatever its type.
+            let receivers = pipeline.receivers.iter().filter_map(|id| {
+                let signals = self.components.receiver(id.kind())?.signals();
+                self.receivers
+                    .contains_key(id)
+                    .then_some((id, "receivers", "receive", signals))
+            });
+            let exporters = pipeline.exporters.iter().filter_map(|id| {
+                let signals = self.components.exporter(id.kind())?.signals();
+                self.exporters
+                    .contains_key(id)
+                    .then_some((id, "exporters", "export", signals))
+            });
+            for (id, section, verb, signals) in receivers.chain(exporters) {
+                if !signals.contains(&pipeline_id.signal) {
                     problems.push(problem(
-                        format!("{path}.receivers"),
-                        format!("`{id}` does not receive {}", pipeline_id.signal),
-                    ));
-                }
-            }
-            for id in &pipeline.exporters {
-                // An id under `connectors` names no exporter, whatever its type.
-                if self.exporters.contains_key(id)
-                    && let Some(factory) = self.components.exporter(id.kind())
-                    && !factory.signals().contains(&pipeline_id.signal)
-                {
-                    problems.push(problem(
-                        format!("{path}.exporters"),
-                        format!("`{id}` does not export {}", pipeline_id.signal),
+                        format!("{path}.{section}"),
+                        format!("`{id}` does not {verb} {}", pipeline_id.signal),
                     ));
                 }
             }

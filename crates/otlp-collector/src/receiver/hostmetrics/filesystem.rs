@@ -133,26 +133,25 @@ pub(super) fn scrape(host: &Host, selection: &Selection, out: &mut Builder<'_>) 
             ("mountpoint", mount.mountpoint.as_str()),
             ("type", mount.fs_type.as_str()),
         ];
-        for (state, bytes) in [("used", used), ("free", free), ("reserved", reserved)] {
-            let with_state = [
+        let with_state = |state| {
+            [
                 attributes[0],
                 attributes[1],
                 attributes[2],
                 attributes[3],
                 ("state", state),
-            ];
-            out.int("system.filesystem.usage", bytes as i64, &with_state);
+            ]
+        };
+        for (state, bytes) in [("used", used), ("free", free), ("reserved", reserved)] {
+            out.int("system.filesystem.usage", bytes as i64, &with_state(state));
         }
         let inodes_used = stats.f_files.saturating_sub(stats.f_ffree);
         for (state, inodes) in [("used", inodes_used), ("free", stats.f_ffree)] {
-            let with_state = [
-                attributes[0],
-                attributes[1],
-                attributes[2],
-                attributes[3],
-                ("state", state),
-            ];
-            out.int("system.filesystem.inodes.usage", inodes as i64, &with_state);
+            out.int(
+                "system.filesystem.inodes.usage",
+                inodes as i64,
+                &with_state(state),
+            );
         }
         if used + free > 0 {
             out.double(

@@ -131,6 +131,23 @@ impl HttpClient {
             .body(Full::new(body))
             .map_err(|e| e.to_string())?;
         request.headers_mut().extend(headers.clone());
+        self.exchange(request).await
+    }
+
+    /// GETs `url` with `headers` (the `prometheus` receiver's scrapes), within the timeout.
+    pub(crate) async fn get(
+        &self,
+        url: &http::Uri,
+        headers: &http::HeaderMap,
+    ) -> Result<Answer, String> {
+        let mut request = http::Request::get(url.clone())
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        request.headers_mut().extend(headers.clone());
+        self.exchange(request).await
+    }
+
+    async fn exchange(&self, request: http::Request<Full<Bytes>>) -> Result<Answer, String> {
         let exchange = async {
             let response = self.inner.request(request).await.map_err(|e| {
                 // The connector's errors say which step failed (DNS, connect, TLS) and why; hyper's own only

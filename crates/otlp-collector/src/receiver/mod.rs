@@ -5,6 +5,7 @@
 pub mod arrow_flight;
 pub mod hostmetrics;
 pub mod otlp;
+pub mod prometheus;
 mod rate_limit;
 
 pub use rate_limit::{RateLimitConfig, TenantRateLimitConfig};

@@ -1,0 +1,203 @@
+//! The `prometheus` receiver's settings: otelcol-contrib's, around a Prometheus `scrape_configs` section with
+//! static targets.
+
+use crate::component::Invalid;
+use crate::de;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The `prometheus` receiver's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrometheusReceiverConfig {
+    /// A Prometheus config: `global` and `scrape_configs`.
+    pub config: PrometheusConfig,
+    /// otelcol's switch to strip type and unit suffixes from names; only `false` (names as scraped) is supported.
+    pub trim_metric_suffixes: bool,
+}
+
+/// The Prometheus config inside `config`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrometheusConfig {
+    /// Defaults of every scrape config.
+    pub global: Global,
+    /// The jobs to scrape.
+    pub scrape_configs: Vec<ScrapeConfig>,
+}
+
+/// `global`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Global {
+    /// How often each target is scraped (Prometheus's default: 1m).
+    #[serde(deserialize_with = "de::duration")]
+    pub scrape_interval: Duration,
+    /// How long a scrape may take (10s).
+    #[serde(deserialize_with = "de::duration")]
+    pub scrape_timeout: Duration,
+    /// Labels of every series, as Prometheus's `external_labels`.
+    pub external_labels: BTreeMap<String, String>,
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            scrape_interval: Duration::from_secs(60),
+            scrape_timeout: Duration::from_secs(10),
+            external_labels: BTreeMap::new(),
+        }
+    }
+}
+
+/// One job of `scrape_configs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeConfig {
+    /// The job's name: each target's `service.name`.
+    pub job_name: String,
+    /// Overrides `global.scrape_interval`.
+    #[serde(default, deserialize_with = "de::optional_duration")]
+    pub scrape_interval: Option<Duration>,
+    /// Overrides `global.scrape_timeout`.
+    #[serde(default, deserialize_with = "de::optional_duration")]
+    pub scrape_timeout: Option<Duration>,
+    /// The path scraped (`/metrics`).
+    #[serde(default = "metrics_path")]
+    pub metrics_path: String,
+    /// `http` (the default) or `https`.
+    #[serde(default = "http")]
+    pub scheme: String,
+    /// On a clash between a scraped label and a target's, keep the scraped one (else it becomes
+    /// `exported_<name>`).
+    #[serde(default)]
+    pub honor_labels: bool,
+    /// The targets, `host:port`, each group with labels of its own.
+    #[serde(default)]
+    pub static_configs: Vec<StaticConfig>,
+    #[serde(default, deserialize_with = "refuse_discovery")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    kubernetes_sd_configs: de::Refused,
+    #[serde(default, deserialize_with = "refuse_discovery")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    file_sd_configs: de::Refused,
+    #[serde(default, deserialize_with = "refuse_discovery")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    dns_sd_configs: de::Refused,
+    #[serde(default, deserialize_with = "refuse_discovery")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    consul_sd_configs: de::Refused,
+    #[serde(default, deserialize_with = "refuse_discovery")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    ec2_sd_configs: de::Refused,
+    #[serde(default, deserialize_with = "refuse_relabel")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    relabel_configs: de::Refused,
+    #[serde(default, deserialize_with = "refuse_relabel")]
+    #[expect(dead_code, reason = "present only to be refused with a reason")]
+    metric_relabel_configs: de::Refused,
+}
+
+fn metrics_path() -> String {
+    "/metrics".to_owned()
+}
+
+fn http() -> String {
+    "http".to_owned()
+}
+
+fn refuse_discovery<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+    de::refuse::<D>(
+        "service discovery is not available here: list the targets under `static_configs`",
+    )
+}
+
+fn refuse_relabel<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+    de::refuse::<D>(
+        "relabelling is not available here: rename or drop with the `transform`, `attributes` or `filter` \
+         processors after this receiver",
+    )
+}
+
+/// A group of `static_configs`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaticConfig {
+    /// `host:port` of each target.
+    pub targets: Vec<String>,
+    /// Labels of every series of these targets.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ScrapeConfig {
+    pub(super) fn interval(&self, global: &Global) -> Duration {
+        self.scrape_interval.unwrap_or(global.scrape_interval)
+    }
+
+    pub(super) fn timeout(&self, global: &Global) -> Duration {
+        self.scrape_timeout.unwrap_or(global.scrape_timeout)
+    }
+}
+
+impl PrometheusReceiverConfig {
+    pub(super) fn validate(&self) -> Result<(), Invalid> {
+        let mut problems = Vec::new();
+        if self.trim_metric_suffixes {
+            problems.push(Invalid::at(
+                "trim_metric_suffixes",
+                "only `false` is supported: metrics keep the names they are scraped with",
+            ));
+        }
+        let global = &self.config.global;
+        if self.config.scrape_configs.is_empty() {
+            problems.push(Invalid::at(
+                "config.scrape_configs",
+                "name at least one job to scrape",
+            ));
+        }
+        let mut jobs = std::collections::BTreeSet::new();
+        for (i, job) in self.config.scrape_configs.iter().enumerate() {
+            let at = |key: &str| format!("config.scrape_configs[{i}].{key}");
+            if job.job_name.is_empty() || !jobs.insert(&job.job_name) {
+                problems.push(Invalid::at(
+                    at("job_name"),
+                    "each job needs a name of its own",
+                ));
+            }
+            if job.interval(global).is_zero() {
+                problems.push(Invalid::at(at("scrape_interval"), "must be more than 0"));
+            }
+            if job.timeout(global) > job.interval(global) {
+                problems.push(Invalid::at(
+                    at("scrape_timeout"),
+                    "must not be longer than scrape_interval, as Prometheus requires",
+                ));
+            }
+            if !["http", "https"].contains(&job.scheme.as_str()) {
+                problems.push(Invalid::at(at("scheme"), "`http` or `https`"));
+            }
+            if !job.metrics_path.starts_with('/') {
+                problems.push(Invalid::at(at("metrics_path"), "a path, starting with `/`"));
+            }
+            let targets: Vec<&String> =
+                job.static_configs.iter().flat_map(|s| &s.targets).collect();
+            if targets.is_empty() {
+                problems.push(Invalid::at(
+                    at("static_configs"),
+                    "list at least one target (`host:port`)",
+                ));
+            }
+            for target in targets {
+                let url = format!("{}://{target}{}", job.scheme, job.metrics_path);
+                if target.contains('/') || url.parse::<http::Uri>().is_err() {
+                    problems.push(Invalid::at(
+                        at("static_configs"),
+                        format!("target `{target}` is not `host:port`"),
+                    ));
+                }
+            }
+        }
+        Invalid::all(problems)
+    }
+}

@@ -1,0 +1,250 @@
+//! The `prometheus` receiver (otelcol-contrib's, static targets): scrapes Prometheus text endpoints on a schedule
+//! and hands what they expose to the metrics pipelines, as otelcol does for the collector's own `:8888/metrics`
+//! or an application's exporter.
+//!
+//! ```yaml
+//! receivers:
+//!   prometheus:
+//!     config:
+//!       scrape_configs:
+//!         - job_name: otel-collector
+//!           scrape_interval: 10s
+//!           static_configs: [{ targets: ["localhost:8888"] }]
+//! ```
+//!
+//! Each target is scraped by a task of its own. The answer is read as the text format (`text.rs`) and converted
+//! (`convert.rs`): the job is the resource's `service.name`, the target (`host:port`) its `service.instance.id`,
+//! `server.address` and `server.port`; counters become cumulative sums that start when first seen and again after
+//! a reset. Every scrape also reports `up` (1, or 0 when the target could not be scraped or read, which is logged).
+//! Service discovery and relabelling are refused with what to use instead.
+
+mod config;
+mod convert;
+mod text;
+
+pub use config::{Global, PrometheusConfig, PrometheusReceiverConfig, ScrapeConfig, StaticConfig};
+
+use super::{Ingest, RunningReceiver, shutdown_signal};
+use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
+use crate::exporter::otlphttp::client::HttpClient;
+use crate::telemetry::ReceiverCounters;
+use crate::{Batch, ClientTlsSettings, Error, Signal};
+use convert::{Starts, TargetLabels};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{
+    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric::Data, number_data_point,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The `prometheus` receiver type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = PrometheusReceiverConfig;
+    const TYPE: &'static str = "prometheus";
+
+    fn validate(&self, config: &PrometheusReceiverConfig) -> Result<(), Invalid> {
+        config.validate()
+    }
+}
+
+impl ReceiverFactory for Factory {
+    const SIGNALS: &'static [Signal] = &[Signal::Metrics];
+
+    async fn start(
+        &self,
+        config: &PrometheusReceiverConfig,
+        context: ReceiverContext,
+    ) -> Result<RunningReceiver, Error> {
+        let component = format!("receivers.{}", context.id);
+        let (shutdown, watch) = tokio::sync::watch::channel(false);
+        let mut running = RunningReceiver::new(shutdown);
+        let counters = Arc::new(ReceiverCounters::new(
+            &context.telemetry,
+            &context.id,
+            "scrape",
+        ));
+        let global = &config.config.global;
+        for job in &config.config.scrape_configs {
+            let client = HttpClient::new(
+                &ClientTlsSettings::default(),
+                &Default::default(),
+                job.timeout(global),
+            )
+            .map_err(|message| Error::Start {
+                component: component.clone(),
+                message,
+            })?;
+            let client = Arc::new(client);
+            for group in &job.static_configs {
+                for target in &group.targets {
+                    let mut labels: Vec<(String, String)> = global
+                        .external_labels
+                        .iter()
+                        .chain(&group.labels)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    labels.sort();
+                    let scrape = Target {
+                        url: format!("{}://{target}{}", job.scheme, job.metrics_path)
+                            .parse()
+                            .map_err(|e| Error::Start {
+                                component: component.clone(),
+                                message: format!("target `{target}`: {e}"),
+                            })?,
+                        job: job.job_name.clone(),
+                        instance: target.clone(),
+                        scheme: job.scheme.clone(),
+                        labels: TargetLabels {
+                            labels,
+                            honor: job.honor_labels,
+                        },
+                        client: Arc::clone(&client),
+                    };
+                    let (ingest, counters, id) = (
+                        context.ingest.clone(),
+                        Arc::clone(&counters),
+                        context.id.clone(),
+                    );
+                    let (interval, watch) = (job.interval(global), watch.clone());
+                    running.spawn(async move {
+                        scrape.run(interval, &ingest, &counters, &id, watch).await;
+                        Ok(())
+                    });
+                }
+            }
+        }
+        Ok(running)
+    }
+}
+
+/// One target of a job.
+struct Target {
+    url: http::Uri,
+    job: String,
+    instance: String,
+    scheme: String,
+    labels: TargetLabels,
+    client: Arc<HttpClient>,
+}
+
+impl Target {
+    async fn run(
+        self,
+        interval: Duration,
+        ingest: &Arc<Ingest>,
+        counters: &ReceiverCounters,
+        id: &str,
+        watch: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let stopped = shutdown_signal(watch);
+        tokio::pin!(stopped);
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut starts = Starts::default();
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return,
+                _ = ticks.tick() => {}
+            }
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            let (mut metrics, up) = match self.scrape().await {
+                Ok(families) => (
+                    convert::convert(&families, &self.labels, &mut starts, now),
+                    1.0,
+                ),
+                Err(error) => {
+                    tracing::warn!(receiver = %id, job = %self.job, target = %self.url, %error, "scrape failed");
+                    (Vec::new(), 0.0)
+                }
+            };
+            metrics.push(up_metric(up, now));
+            if let Err(refusal) = ingest
+                .submit(Batch::new(self.request(metrics)), counters)
+                .await
+            {
+                // A scrape is not sent again: the next one measures anew.
+                tracing::warn!(receiver = %id, job = %self.job, error = %refusal, "the pipelines refused a scrape");
+            }
+        }
+    }
+
+    /// The target's families, or why there are none.
+    async fn scrape(&self) -> Result<Vec<text::Family>, String> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("text/plain;version=0.0.4;q=1,*/*;q=0.1"),
+        );
+        let answer = self.client.get(&self.url, &headers).await?;
+        if !answer.status.is_success() {
+            return Err(format!("HTTP {}", answer.status));
+        }
+        let body = std::str::from_utf8(&answer.body)
+            .map_err(|e| format!("the answer is not UTF-8: {e}"))?;
+        text::parse(body).map_err(|e| format!("the answer is not Prometheus's text format: {e}"))
+    }
+
+    /// A request with the target's resource.
+    fn request(&self, metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
+        let (address, port) = self
+            .instance
+            .rsplit_once(':')
+            .unwrap_or((&self.instance, ""));
+        let mut attributes = vec![
+            string("service.name", &self.job),
+            string("service.instance.id", &self.instance),
+            string("server.address", address),
+            string("url.scheme", &self.scheme),
+        ];
+        if !port.is_empty() {
+            attributes.push(string("server.port", port));
+        }
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: Some(Resource { attributes, ..Default::default() }),
+                scope_metrics: vec![ScopeMetrics {
+                    scope: Some(InstrumentationScope {
+                        name: "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
+                            .to_owned(),
+                        version: env!("CARGO_PKG_VERSION").to_owned(),
+                        ..Default::default()
+                    }),
+                    metrics,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }],
+        }
+    }
+}
+
+fn up_metric(value: f64, now: u64) -> Metric {
+    Metric {
+        name: "up".to_owned(),
+        description: "The scraping was successful".to_owned(),
+        data: Some(Data::Gauge(Gauge {
+            data_points: vec![NumberDataPoint {
+                time_unix_nano: now,
+                value: Some(number_data_point::Value::AsDouble(value)),
+                ..Default::default()
+            }],
+        })),
+        ..Default::default()
+    }
+}
+
+fn string(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    }
+}

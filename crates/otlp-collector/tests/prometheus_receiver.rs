@@ -270,6 +270,10 @@ receivers:
           scrape_interval: 5s
           scrape_timeout: 10s
           static_configs: [{ targets: ["app:9090/metrics"] }]
+        # No timeout of its own: the global 10s is capped at the 2s interval, as Prometheus does.
+        - job_name: fast
+          scrape_interval: 2s
+          static_configs: [{ targets: ["app:9090"] }]
 exporters:
   debug:
 service:

@@ -135,8 +135,10 @@ impl ScrapeConfig {
         self.scrape_interval.unwrap_or(global.scrape_interval)
     }
 
+    /// The job's own timeout, else the global one capped at the job's interval, as Prometheus settles it.
     pub(super) fn timeout(&self, global: &Global) -> Duration {
-        self.scrape_timeout.unwrap_or(global.scrape_timeout)
+        self.scrape_timeout
+            .unwrap_or_else(|| global.scrape_timeout.min(self.interval(global)))
     }
 }
 
@@ -150,6 +152,12 @@ impl PrometheusReceiverConfig {
             ));
         }
         let global = &self.config.global;
+        if global.scrape_timeout > global.scrape_interval {
+            problems.push(Invalid::at(
+                "config.global.scrape_timeout",
+                "must not be longer than scrape_interval, as Prometheus requires",
+            ));
+        }
         if self.config.scrape_configs.is_empty() {
             problems.push(Invalid::at(
                 "config.scrape_configs",

@@ -1,7 +1,6 @@
 //! What every scraper builds its metrics with: the metric each one may emit (name, unit, kind, enabled by default,
 //! as otelcol's generated `documentation.md` lists them), which are enabled, and OTLP points with attributes.
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum, metric::Data, number_data_point,
 };
@@ -114,7 +113,10 @@ impl<'a> Builder<'a> {
             Kind::Counter | Kind::UpDown => self.clock.boot,
         };
         self.points.entry(name).or_default().push(NumberDataPoint {
-            attributes: attributes.iter().map(|(k, v)| string(k, v)).collect(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| otlp_ottl::key_value(*k, otlp_ottl::string_value(*v)))
+                .collect(),
             start_time_unix_nano: start,
             time_unix_nano: self.clock.now,
             value: Some(value),
@@ -146,15 +148,5 @@ impl<'a> Builder<'a> {
                 })
             })
             .collect()
-    }
-}
-
-fn string(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
     }
 }

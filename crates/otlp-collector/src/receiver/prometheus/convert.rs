@@ -4,7 +4,7 @@
 //! after a scrape where it went down (the target restarted), so that rates stay right across restarts.
 
 use super::text::{Family, Kind, Sample};
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, Sum,
     Summary, SummaryDataPoint, metric::Data, number_data_point,
@@ -98,13 +98,7 @@ fn attributes(labels: &[(String, String)], target: &TargetLabels) -> Vec<KeyValu
     merged
         .into_iter()
         .filter(|(name, _)| name != "job" && name != "instance")
-        .map(|(key, value)| KeyValue {
-            key,
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(value)),
-            }),
-            ..Default::default()
-        })
+        .map(|(key, value)| otlp_ottl::key_value(key, otlp_ottl::string_value(value)))
         .collect()
 }
 

@@ -31,7 +31,7 @@ use crate::telemetry::ReceiverCounters;
 use crate::{Batch, ClientTlsSettings, Error, Signal};
 use convert::{Starts, TargetLabels};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
     Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric::Data, number_data_point,
 };
@@ -240,11 +240,5 @@ fn up_metric(value: f64, now: u64) -> Metric {
 }
 
 fn string(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
-    }
+    otlp_ottl::key_value(key, otlp_ottl::string_value(value))
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::receiver::prometheus::text::parse;
+use opentelemetry_proto::tonic::common::v1::any_value;
 
 fn target(honor: bool) -> TargetLabels {
     TargetLabels {

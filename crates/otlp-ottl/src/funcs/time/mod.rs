@@ -10,6 +10,8 @@
 
 mod format;
 mod parse;
+
+pub use parse::TimeLayout;
 mod parts;
 mod strptime;
 

@@ -57,6 +57,44 @@ impl ConverterFn for ParseTime {
     }
 }
 
+/// A ctime-style layout (`%Y-%m-%d %H:%M:%S`, `%b`, `%z`, ...) compiled once, for reading timestamps outside a
+/// statement with exactly the directives `Time` reads: otelcol's log parsers (stanza's `strptime` layouts) use the
+/// same table.
+///
+/// ```
+/// let layout = otlp_ottl::TimeLayout::new("%Y-%m-%d %H:%M:%S", Some("Europe/Paris")).unwrap();
+/// assert_eq!(layout.parse("2026-01-02 03:04:05").unwrap(), 1_767_319_445_000_000_000);
+/// assert!(layout.parse("yesterday").is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct TimeLayout {
+    format: Vec<Directive>,
+    location: Option<TimeZone>,
+}
+
+impl TimeLayout {
+    /// Compiles `layout`; a time without an offset of its own is read in `location` (an IANA zone name), or in
+    /// UTC without one.
+    pub fn new(layout: &str, location: Option<&str>) -> std::result::Result<Self, String> {
+        let format = compile_format(layout, Use::Parse)?;
+        let location = match location {
+            None | Some("") => None,
+            Some(name) => Some(
+                TimeZone::get(name).map_err(|e| format!("unknown time zone \"{name}\": {e}"))?,
+            ),
+        };
+        Ok(TimeLayout { format, location })
+    }
+
+    /// `text` as nanoseconds since the Unix epoch; the whole text must match the layout.
+    pub fn parse(&self, text: &str) -> std::result::Result<i128, String> {
+        let fields = parse(&self.format, text)?;
+        fields
+            .to_nanos(self.location.as_ref())
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// The fields read from a time string.
 #[derive(Debug, Default)]
 struct Fields {

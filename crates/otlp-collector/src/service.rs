@@ -156,6 +156,23 @@ fn storage_of(
         .ok_or_else(|| fail(format!("`{extension}` is not a storage extension")))
 }
 
+/// The directories of the enabled extensions that are storage extensions, by id.
+fn storages_of(config: &Config) -> BTreeMap<String, StorageDirectory> {
+    config
+        .service
+        .extensions
+        .iter()
+        .filter_map(|id| {
+            let settings = config.extensions.get(id)?;
+            let storage = config
+                .components()
+                .extension(id.kind())?
+                .storage(settings)?;
+            Some((id.to_string(), storage))
+        })
+        .collect()
+}
+
 /// The authenticators of the enabled extensions that are authenticators, made now (a token file is read here).
 fn authenticators_of(config: &Config) -> Result<Authenticators, Error> {
     let mut authenticators = Authenticators::default();
@@ -499,6 +516,7 @@ impl RunningCollector {
                 ingest: ingest.clone(),
                 telemetry: self.telemetry.clone(),
                 authenticators: authenticators.clone(),
+                storages: storages_of(config),
             };
             let started = factory.start(receiver, context).await?;
             if started.listeners().is_empty() {

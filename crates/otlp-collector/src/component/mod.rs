@@ -74,7 +74,7 @@ use crate::telemetry::Telemetry;
 use crate::{Error, Signal};
 use serde::de::DeserializeOwned;
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -207,6 +207,9 @@ pub struct ReceiverContext {
     pub telemetry: Telemetry,
     /// The enabled authenticator extensions, for transports whose `auth.authenticator` names one.
     pub authenticators: Authenticators,
+    /// The enabled storage extensions' directories by extension id, for a receiver whose `storage` names one
+    /// (the `filelog` receiver's read offsets).
+    pub storages: BTreeMap<String, StorageDirectory>,
 }
 
 /// A processor type: a stage of one pipeline.
@@ -379,6 +382,25 @@ pub struct StorageDirectory {
     pub fsync: bool,
     /// Create `directory` when it does not exist; otherwise a missing directory stops the collector starting.
     pub create_directory: bool,
+}
+
+impl StorageDirectory {
+    /// Where a component keeps its state under the directory, named as otelcol names the component's storage
+    /// client: `exporter_otlp_backend_traces` for the `otlp/backend` exporter's traces (`kind` `exporter`,
+    /// `suffix` `_traces`), `receiver_filelog_app` for the `filelog/app` receiver.
+    pub(crate) fn client_path(&self, kind: &str, id: &str, suffix: &str) -> PathBuf {
+        let id: String = id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.directory.join(format!("{kind}_{id}{suffix}"))
+    }
 }
 
 /// What an extension is started with.

@@ -1,5 +1,5 @@
-//! References from components to extensions that serve them: exporters' `sending_queue.storage` naming a storage
-//! extension, and receivers' transports and exporters' `auth.authenticator` naming an authenticator.
+//! References from components to extensions that serve them: exporters' `sending_queue.storage` and receivers'
+//! `storage` naming a storage extension, and receivers' transports and exporters' `auth.authenticator` naming an authenticator.
 //!
 //! Every component's settings are its own type, parsed by its factory; these keys belong to helpers common to many
 //! components (the exporter helper's queue, the authentication of transports and clients) and always sit under
@@ -33,7 +33,7 @@ impl Role {
 
     fn sections(self) -> &'static [&'static str] {
         match self {
-            Role::Storage => &["exporters"],
+            Role::Storage => &["exporters", "receivers"],
             Role::Authenticator => &["receivers", "exporters"],
         }
     }
@@ -95,7 +95,21 @@ pub(super) fn references(sections: &BTreeMap<String, Value>, role: Role) -> Vec<
         if let Some(Value::Mapping(components)) = sections.get(*section) {
             for (id, settings) in components {
                 if let Value::String(id) = id {
-                    collect(settings, &join(section, id), role, &mut found);
+                    let path = join(section, id);
+                    // A receiver keeps its own state (the `filelog` receiver's read offsets) in the storage its
+                    // top-level `storage` names.
+                    if role == Role::Storage
+                        && *section == "receivers"
+                        && let Value::Mapping(settings) = settings
+                        && let Some(Value::String(target)) = settings.get("storage")
+                    {
+                        found.push(Reference {
+                            role,
+                            path: join(&path, "storage"),
+                            name: target.clone(),
+                        });
+                    }
+                    collect(settings, &path, role, &mut found);
                 }
             }
         }

@@ -14,19 +14,7 @@ use std::sync::{Arc, Weak};
 /// The directory of the queue of exporter `id` for `signal` under the storage directory, named as otelcol names
 /// a component's storage client (`exporter_otlp_backend_traces` for `otlp/backend`).
 pub(crate) fn queue_dir(storage: &StorageDirectory, id: &str, signal: Signal) -> PathBuf {
-    let id: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    storage
-        .directory
-        .join(format!("exporter_{id}_{}", signal.as_str()))
+    storage.client_path("exporter", id, &format!("_{}", signal.as_str()))
 }
 
 /// Opens the persistent queue of exporter `id` for `signal`, with the batches left on disk queued first.

@@ -92,6 +92,7 @@ impl ReceiverFactory for Factory {
             ingest,
             telemetry,
             authenticators,
+            ..
         } = context;
         let component = format!("receivers.{id}");
         let ingest = match &config.rate_limit {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestCollector, read_traces};
+use common::{TestCollector, python, read_traces};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_collector::Batch;
 use otlp_testkit::Generator;
@@ -59,10 +59,6 @@ for path in files:
     writer.close()
 print(acknowledged)
 "#;
-
-fn python() -> String {
-    std::env::var("OTLP_SUITE_PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
 
 fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();

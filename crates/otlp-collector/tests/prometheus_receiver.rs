@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestCollector, read_metrics};
+use common::{TestCollector, python, read_metrics};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{Metric, metric::Data, number_data_point};
@@ -31,10 +31,6 @@ server, _ = start_http_server(0, addr="127.0.0.1")
 print(server.server_port, flush=True)
 sys.stdin.read()
 "#;
-
-fn python() -> String {
-    std::env::var("OTLP_SUITE_PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
 
 /// The application, and the port it serves on; it stops when dropped (its stdin closes).
 struct Application(Child, u16);

@@ -19,6 +19,12 @@ pub struct TestCollector {
     pub dir: tempfile::TempDir,
 }
 
+/// The interpreter of the tests' Python programs: `$OTLP_SUITE_PYTHON` (the venv `cargo xtask setup` makes), else
+/// `python3`.
+pub fn python() -> String {
+    std::env::var("OTLP_SUITE_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
 impl TestCollector {
     pub async fn start(yaml: &str) -> TestCollector {
         let dir = tempfile::tempdir().unwrap();

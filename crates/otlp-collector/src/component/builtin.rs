@@ -11,6 +11,7 @@ impl Components {
             .with_receiver(receiver::otlp::Factory)
             .with_receiver(receiver::arrow_flight::Factory)
             .with_receiver(receiver::hostmetrics::Factory)
+            .with_receiver(receiver::filelog::Factory)
             .with_receiver(receiver::prometheus::Factory)
             .with_processor(processor::memory_limiter::Factory)
             .with_processor(processor::batch::Factory)

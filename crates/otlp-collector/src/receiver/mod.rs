@@ -3,6 +3,7 @@
 //! ([`RunningReceiver`]).
 
 pub mod arrow_flight;
+pub mod filelog;
 pub mod hostmetrics;
 pub mod otlp;
 pub mod prometheus;

@@ -1,0 +1,254 @@
+//! The `filelog` receiver (otelcol-contrib's): log records read from files as applications write them, followed
+//! across rotations, parsed by stanza operators, and resumed after a restart where reading stopped.
+//!
+//! ```yaml
+//! extensions:
+//!   file_storage: { directory: /var/lib/otelcol/file_storage, create_directory: true }
+//! receivers:
+//!   filelog:
+//!     include: [/var/log/app/*.log]
+//!     start_at: beginning
+//!     storage: file_storage
+//!     multiline: { line_start_pattern: '^\d{4}-\d{2}-\d{2}' }
+//!     operators:
+//!       - type: regex_parser
+//!         regex: '^(?P<time>\S+ \S+) (?P<level>\w+) (?P<msg>.*)$'
+//!         timestamp: { parse_from: attributes.time, layout: '%Y-%m-%d %H:%M:%S' }
+//!         severity: { parse_from: attributes.level }
+//! service:
+//!   extensions: [file_storage]
+//! ```
+//!
+//! One idea per file: `finder.rs` lists the files the globs name, `files.rs` follows them by fingerprint across
+//! polls (rotation by rename or by copy and truncate), `split.rs` cuts their bytes into entries, `operator/`
+//! runs stanza's operators on each, `entry.rs` turns entries into OTLP records, and `checkpoint.rs` keeps the
+//! offsets in the storage extension. Each poll's records are handed to the pipelines before its offsets are
+//! saved, so a crash sends some records again rather than losing them.
+
+mod checkpoint;
+mod config;
+mod entry;
+mod files;
+mod finder;
+mod operator;
+mod split;
+
+pub use config::{ByteSize, Encoding, FileLogConfig, Multiline, RetryOnFailure, StartAt};
+pub use operator::{OnError, OperatorConfig};
+
+use super::{Ingest, RunningReceiver, shutdown_signal};
+use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
+use crate::pipeline::RefusalKind;
+use crate::telemetry::ReceiverCounters;
+use crate::{Batch, Error, Signal};
+use entry::Entry;
+use files::{Files, Read};
+use operator::Operators;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The most records handed to the pipelines in one request.
+const RECORDS_PER_REQUEST: usize = 1000;
+
+/// The first wait when the pipelines are full; it doubles up to the wait they ask for.
+const FIRST_WAIT: Duration = Duration::from_millis(10);
+
+/// The `filelog` receiver type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = FileLogConfig;
+    const TYPE: &'static str = "filelog";
+
+    fn validate(&self, config: &FileLogConfig) -> Result<(), Invalid> {
+        config.validate()
+    }
+}
+
+impl ReceiverFactory for Factory {
+    const SIGNALS: &'static [Signal] = &[Signal::Logs];
+
+    async fn start(
+        &self,
+        config: &FileLogConfig,
+        context: ReceiverContext,
+    ) -> Result<RunningReceiver, Error> {
+        let component = format!("receivers.{}", context.id);
+        let fail = |message: String| Error::Start {
+            component: component.clone(),
+            message,
+        };
+        let mut files = Files::new(config).map_err(fail)?;
+        let operators = Operators::build(&config.operators).map_err(|e| fail(format!("{e:?}")))?;
+        let store = match &config.storage {
+            None => None,
+            Some(name) => {
+                let storage = context.storages.get(name).ok_or_else(|| {
+                    fail(format!(
+                        "storage: `{name}` is not an enabled storage extension"
+                    ))
+                })?;
+                let store = checkpoint::Store::new(storage, &context.id)
+                    .map_err(|e| fail(format!("storage: {e}")))?;
+                files.restore(store.load());
+                Some(store)
+            }
+        };
+        let reader = Reader {
+            id: context.id.clone(),
+            operators,
+            attributes: config.attributes.clone(),
+            resource: config.resource.clone(),
+            file_name: config.include_file_name,
+            file_path: config.include_file_path,
+            name_resolved: config.include_file_name_resolved,
+            path_resolved: config.include_file_path_resolved,
+        };
+        let (shutdown, watch) = tokio::sync::watch::channel(false);
+        let mut running = RunningReceiver::new(shutdown);
+        let counters = ReceiverCounters::new(&context.telemetry, &context.id, "file");
+        let ingest = context.ingest;
+        let interval = config.poll_interval;
+        running.spawn(async move {
+            let stopped = shutdown_signal(watch);
+            tokio::pin!(stopped);
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut more = false;
+            loop {
+                // A file with more to read is read on at once; otherwise the next poll waits for its time.
+                if !more {
+                    tokio::select! {
+                        _ = &mut stopped => return Ok(()),
+                        _ = ticks.tick() => {}
+                    }
+                }
+                // Reading files blocks; it runs beside the runtime's workers, not on them.
+                let (back, polled) = tokio::task::spawn_blocking(move || {
+                    let polled = files.poll(Instant::now());
+                    (files, polled)
+                })
+                .await
+                .map_err(|e| Error::Serve {
+                    component: format!("receivers.{}", reader.id),
+                    message: format!("reading the files failed: {e}"),
+                })?;
+                files = back;
+                more = polled.more;
+                let mut entries = reader.entries(polled.reads);
+                entries.extend(reader.operators.flush(Instant::now(), &reader.id));
+                while !entries.is_empty() {
+                    let rest = entries.split_off(entries.len().min(RECORDS_PER_REQUEST));
+                    let request = entry::request(std::mem::replace(&mut entries, rest), now_nanos());
+                    // Stopping while the pipelines are full leaves the offsets unsaved: a restart reads the
+                    // records again rather than losing them.
+                    tokio::select! {
+                        _ = &mut stopped => return Ok(()),
+                        () = submit(&ingest, &counters, &reader.id, request) => {}
+                    }
+                }
+                if let Some(store) = &store
+                    && let Err(e) = store.save(&files.checkpoints())
+                {
+                    tracing::warn!(receiver = %reader.id, error = %e, "cannot save the checkpoints");
+                }
+            }
+        });
+        Ok(running)
+    }
+}
+
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// What turns the lines read into entries.
+struct Reader {
+    id: String,
+    operators: Operators,
+    attributes: std::collections::BTreeMap<String, String>,
+    resource: std::collections::BTreeMap<String, String>,
+    file_name: bool,
+    file_path: bool,
+    name_resolved: bool,
+    path_resolved: bool,
+}
+
+impl Reader {
+    fn entries(&self, reads: Vec<Read>) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for read in reads {
+            let mut file_attributes = serde_json::Map::new();
+            let text = |p: &std::path::Path| Value::String(p.display().to_string());
+            let name = |p: &std::path::Path| {
+                p.file_name()
+                    .map(|n| Value::String(n.to_string_lossy().into_owned()))
+            };
+            if self.file_name
+                && let Some(n) = name(&read.path)
+            {
+                file_attributes.insert("log.file.name".into(), n);
+            }
+            if self.file_path {
+                file_attributes.insert("log.file.path".into(), text(&read.path));
+            }
+            if self.name_resolved || self.path_resolved {
+                let resolved =
+                    std::fs::canonicalize(&read.path).unwrap_or_else(|_| read.path.clone());
+                if self.name_resolved
+                    && let Some(n) = name(&resolved)
+                {
+                    file_attributes.insert("log.file.name_resolved".into(), n);
+                }
+                if self.path_resolved {
+                    file_attributes.insert("log.file.path_resolved".into(), text(&resolved));
+                }
+            }
+            for (key, value) in &self.attributes {
+                file_attributes.insert(key.clone(), Value::String(value.clone()));
+            }
+            let resource: serde_json::Map<String, Value> = self
+                .resource
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            for line in read.entries {
+                let mut entry = Entry::new(line);
+                entry.attributes = Value::Object(file_attributes.clone());
+                entry.resource = Value::Object(resource.clone());
+                if let Some(entry) = self.operators.apply(entry, &self.id) {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries
+    }
+}
+
+/// Hands a request to the pipelines. The records are still in their files, so while the pipelines are full the
+/// receiver waits for them (reading nothing more) instead of dropping what it read, as a client of the `otlp`
+/// receiver would be told to; a permanent refusal drops the records, counted as refused.
+async fn submit(
+    ingest: &Arc<Ingest>,
+    counters: &ReceiverCounters,
+    id: &str,
+    request: opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest,
+) {
+    let mut wait = FIRST_WAIT;
+    loop {
+        let refusal = match ingest.submit(Batch::new(request.clone()), counters).await {
+            Ok(()) => return,
+            Err(refusal) => refusal,
+        };
+        if matches!(refusal.kind, RefusalKind::Permanent) {
+            tracing::warn!(receiver = %id, error = %refusal, "the pipelines refused records read from files; dropped");
+            return;
+        }
+        tracing::debug!(receiver = %id, error = %refusal, ?wait, "the pipelines are full; waiting");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(refusal.retry_after.max(FIRST_WAIT));
+    }
+}

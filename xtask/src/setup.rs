@@ -25,6 +25,8 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
         "libprotobuf-dev",
     ),
     ("etcd", "etcd-server"),
+    // util-linux's `logger`, the syslog client the syslog receiver's tests send with.
+    ("logger", "bsdutils"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

@@ -589,28 +589,27 @@ impl RunningCollector {
         self.embedded.submit(batch, counters).await
     }
 
-    /// Where receiver `id` (`otlp`, `otlp/2`) serves OTLP/gRPC.
-    pub fn grpc_addr(&self, id: &str) -> Option<SocketAddr> {
+    /// Where receiver `id` (`otlp`, `otlp/2`) listens for `transport` (`grpc`, `http`, `flight`, `tcp`, `udp`).
+    pub fn receiver_addr(&self, id: &str, transport: &str) -> Option<SocketAddr> {
         self.receivers
             .iter()
             .find(|receiver| receiver.id.to_string() == id)
-            .and_then(|receiver| receiver.running.addr("grpc"))
+            .and_then(|receiver| receiver.running.addr(transport))
+    }
+
+    /// Where receiver `id` (`otlp`, `otlp/2`) serves OTLP/gRPC.
+    pub fn grpc_addr(&self, id: &str) -> Option<SocketAddr> {
+        self.receiver_addr(id, "grpc")
     }
 
     /// Where receiver `id` serves OTLP/HTTP.
     pub fn http_addr(&self, id: &str) -> Option<SocketAddr> {
-        self.receivers
-            .iter()
-            .find(|receiver| receiver.id.to_string() == id)
-            .and_then(|receiver| receiver.running.addr("http"))
+        self.receiver_addr(id, "http")
     }
 
     /// Where receiver `id` (an `arrow_flight` receiver) serves Arrow Flight.
     pub fn flight_addr(&self, id: &str) -> Option<SocketAddr> {
-        self.receivers
-            .iter()
-            .find(|receiver| receiver.id.to_string() == id)
-            .and_then(|receiver| receiver.running.addr("flight"))
+        self.receiver_addr(id, "flight")
     }
 
     /// Where `/metrics`, `/health` and `/ready` are served.

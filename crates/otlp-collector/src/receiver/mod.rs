@@ -8,6 +8,8 @@ pub mod hostmetrics;
 pub mod otlp;
 pub mod prometheus;
 mod rate_limit;
+mod stanza;
+pub mod syslog;
 
 pub use rate_limit::{RateLimitConfig, TenantRateLimitConfig};
 
@@ -189,6 +191,12 @@ impl RunningReceiver {
         if let Ok(addr) = listener.local_addr() {
             self.listeners.push((transport, addr));
         }
+    }
+
+    /// Records that the receiver listens at `addr` for `transport` (`udp`), for a socket that is no
+    /// [`TcpListener`].
+    pub fn listening_at(&mut self, transport: &'static str, addr: SocketAddr) {
+        self.listeners.push((transport, addr));
     }
 
     /// Runs a serving task until shutdown.

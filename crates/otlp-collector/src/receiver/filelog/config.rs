@@ -1,8 +1,8 @@
 //! The `filelog` receiver's settings, with otelcol-contrib's keys.
 
-use super::operator::OperatorConfig;
 use crate::component::Invalid;
 use crate::de;
+use crate::receiver::stanza::operator::OperatorConfig;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -142,10 +142,11 @@ pub enum StartAt {
     Beginning,
 }
 
-/// `encoding`: the file's text encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `encoding`: the text encoding of files and messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Encoding {
     /// UTF-8; a byte sequence that is not UTF-8 becomes U+FFFD.
+    #[default]
     Utf8,
 }
 
@@ -155,7 +156,7 @@ impl<'de> Deserialize<'de> for Encoding {
         match name.to_ascii_lowercase().replace('_', "-").as_str() {
             "utf-8" | "utf8" | "" => Ok(Encoding::Utf8),
             _ => Err(serde::de::Error::custom(format!(
-                "encoding `{name}` is not available here; files are read as utf-8"
+                "encoding `{name}` is not available here; text is read as utf-8"
             ))),
         }
     }
@@ -293,7 +294,7 @@ impl FileLogConfig {
         {
             problems.push(Invalid::at("multiline", e));
         }
-        if let Err(e) = super::operator::Operators::build(&self.operators) {
+        if let Err(e) = crate::receiver::stanza::operator::Operators::build(&self.operators) {
             problems.push(e);
         }
         Invalid::all(problems)

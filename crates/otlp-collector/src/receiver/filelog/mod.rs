@@ -20,39 +20,30 @@
 //! ```
 //!
 //! One idea per file: `finder.rs` lists the files the globs name, `files.rs` follows them by fingerprint across
-//! polls (rotation by rename or by copy and truncate), `split.rs` cuts their bytes into entries, `operator/`
-//! runs stanza's operators on each, `entry.rs` turns entries into OTLP records, and `checkpoint.rs` keeps the
-//! offsets in the storage extension. Each poll's records are handed to the pipelines before its offsets are
+//! polls (rotation by rename or by copy and truncate), `split.rs` cuts their bytes into entries, and
+//! `checkpoint.rs` keeps the offsets in the storage extension; the entries go through stanza's operators and on
+//! to the pipelines as the other log receivers' do (`receiver/stanza/`). Each poll's records are handed to the pipelines before its offsets are
 //! saved, so a crash sends some records again rather than losing them.
 
 mod checkpoint;
 mod config;
-mod entry;
 mod files;
 mod finder;
-mod operator;
 mod split;
 
+pub use super::stanza::operator::{OnError, OperatorConfig};
 pub use config::{ByteSize, Encoding, FileLogConfig, Multiline, RetryOnFailure, StartAt};
-pub use operator::{OnError, OperatorConfig};
 
-use super::{Ingest, RunningReceiver, shutdown_signal};
+use super::stanza::Emitter;
+use super::stanza::entry::Entry;
+use super::stanza::operator::Operators;
+use super::{RunningReceiver, shutdown_signal};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
-use crate::pipeline::RefusalKind;
 use crate::telemetry::ReceiverCounters;
-use crate::{Batch, Error, Signal};
-use entry::Entry;
+use crate::{Error, Signal};
 use files::{Files, Read};
-use operator::Operators;
 use serde_json::Value;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// The most records handed to the pipelines in one request.
-const RECORDS_PER_REQUEST: usize = 1000;
-
-/// The first wait when the pipelines are full; it doubles up to the wait they ask for.
-const FIRST_WAIT: Duration = Duration::from_millis(10);
+use std::time::Instant;
 
 /// The `filelog` receiver type.
 pub struct Factory;
@@ -108,7 +99,7 @@ impl ReceiverFactory for Factory {
         let (shutdown, watch) = tokio::sync::watch::channel(false);
         let mut running = RunningReceiver::new(shutdown);
         let counters = ReceiverCounters::new(&context.telemetry, &context.id, "file");
-        let ingest = context.ingest;
+        let emitter = Emitter::new(context.id.clone(), context.ingest, counters);
         let interval = config.poll_interval;
         running.spawn(async move {
             let stopped = shutdown_signal(watch);
@@ -138,15 +129,11 @@ impl ReceiverFactory for Factory {
                 more = polled.more;
                 let mut entries = reader.entries(polled.reads);
                 entries.extend(reader.operators.flush(Instant::now(), &reader.id));
-                while !entries.is_empty() {
-                    let rest = entries.split_off(entries.len().min(RECORDS_PER_REQUEST));
-                    let request = entry::request(std::mem::replace(&mut entries, rest), now_nanos());
-                    // Stopping while the pipelines are full leaves the offsets unsaved: a restart reads the
-                    // records again rather than losing them.
-                    tokio::select! {
-                        _ = &mut stopped => return Ok(()),
-                        () = submit(&ingest, &counters, &reader.id, request) => {}
-                    }
+                // Stopping while the pipelines are full leaves the offsets unsaved: a restart reads the records
+                // again rather than losing them.
+                tokio::select! {
+                    _ = &mut stopped => return Ok(()),
+                    () = emitter.emit(entries) => {}
                 }
                 if let Some(store) = &store
                     && let Err(e) = store.save(&files.checkpoints())
@@ -157,12 +144,6 @@ impl ReceiverFactory for Factory {
         });
         Ok(running)
     }
-}
-
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// What turns the lines read into entries.
@@ -225,30 +206,5 @@ impl Reader {
             }
         }
         entries
-    }
-}
-
-/// Hands a request to the pipelines. The records are still in their files, so while the pipelines are full the
-/// receiver waits for them (reading nothing more) instead of dropping what it read, as a client of the `otlp`
-/// receiver would be told to; a permanent refusal drops the records, counted as refused.
-async fn submit(
-    ingest: &Arc<Ingest>,
-    counters: &ReceiverCounters,
-    id: &str,
-    request: opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest,
-) {
-    let mut wait = FIRST_WAIT;
-    loop {
-        let refusal = match ingest.submit(Batch::new(request.clone()), counters).await {
-            Ok(()) => return,
-            Err(refusal) => refusal,
-        };
-        if matches!(refusal.kind, RefusalKind::Permanent) {
-            tracing::warn!(receiver = %id, error = %refusal, "the pipelines refused records read from files; dropped");
-            return;
-        }
-        tracing::debug!(receiver = %id, error = %refusal, ?wait, "the pipelines are full; waiting");
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(refusal.retry_after.max(FIRST_WAIT));
     }
 }

@@ -1,7 +1,7 @@
 //! The operators that only move values: `add` a constant, `move` or `copy` a field, `remove` one.
 
 use super::Operate;
-use crate::receiver::filelog::entry::{Entry, Field};
+use crate::receiver::stanza::entry::{Entry, Field};
 use serde::Deserialize;
 
 /// `add`: `field` gets `value` (a text, number, list or map).

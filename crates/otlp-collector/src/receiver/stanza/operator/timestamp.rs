@@ -2,7 +2,7 @@
 //! strptime layout (the ctime directives OTTL's `Time` reads) or as seconds, milliseconds, ... since the epoch.
 
 use super::{Operate, text_at};
-use crate::receiver::filelog::entry::{Entry, Field};
+use crate::receiver::stanza::entry::{Entry, Field};
 use otlp_ottl::TimeLayout;
 use serde::Deserialize;
 

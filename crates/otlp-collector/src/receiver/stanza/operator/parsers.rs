@@ -5,7 +5,7 @@
 use super::severity::{Severity, SeverityConfig};
 use super::timestamp::{Timestamp, TimestampConfig};
 use super::{Operate, text_at};
-use crate::receiver::filelog::entry::{Entry, Field};
+use crate::receiver::stanza::entry::{Entry, Field};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};

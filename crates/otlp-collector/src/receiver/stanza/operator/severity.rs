@@ -3,7 +3,7 @@
 //! number; the value itself becomes the severity text.
 
 use super::{Operate, text_at};
-use crate::receiver::filelog::entry::{Entry, Field};
+use crate::receiver::stanza::entry::{Entry, Field};
 use serde::Deserialize;
 use serde_norway::Value;
 use std::collections::{BTreeMap, HashMap};

@@ -5,7 +5,7 @@
 //! file's path (`/var/log/pods/<namespace>_<pod>_<uid>/<container>/<restart>.log`) into resource attributes.
 
 use super::{Operate, text_at};
-use crate::receiver::filelog::entry::{Entry, Field};
+use crate::receiver::stanza::entry::{Entry, Field};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;

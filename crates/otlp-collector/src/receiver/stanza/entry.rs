@@ -14,21 +14,21 @@ use serde_json::{Map, Value};
 
 /// One entry on its way through the operators.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Entry {
-    pub(super) body: Value,
+pub(crate) struct Entry {
+    pub(crate) body: Value,
     /// Always a map.
-    pub(super) attributes: Value,
+    pub(crate) attributes: Value,
     /// Always a map.
-    pub(super) resource: Value,
+    pub(crate) resource: Value,
     /// Nanoseconds since the Unix epoch, once a parser read it.
-    pub(super) timestamp: Option<i128>,
+    pub(crate) timestamp: Option<i128>,
     /// The OTLP severity number and the text it was read from.
-    pub(super) severity: Option<(i32, String)>,
+    pub(crate) severity: Option<(i32, String)>,
 }
 
 impl Entry {
     /// An entry of `body` alone.
-    pub(super) fn new(body: String) -> Self {
+    pub(crate) fn new(body: String) -> Self {
         Entry {
             body: Value::String(body),
             attributes: Value::Object(Map::new()),
@@ -49,27 +49,27 @@ enum Root {
 
 /// A place in an entry: a root and the keys of nested maps under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Field {
+pub(crate) struct Field {
     root: Root,
     keys: Vec<String>,
 }
 
 impl Field {
-    pub(super) fn body() -> Self {
+    pub(crate) fn body() -> Self {
         Field {
             root: Root::Body,
             keys: Vec::new(),
         }
     }
 
-    pub(super) fn resource() -> Self {
+    pub(crate) fn resource() -> Self {
         Field {
             root: Root::Resource,
             keys: Vec::new(),
         }
     }
 
-    pub(super) fn attributes() -> Self {
+    pub(crate) fn attributes() -> Self {
         Field {
             root: Root::Attributes,
             keys: Vec::new(),
@@ -77,7 +77,7 @@ impl Field {
     }
 
     /// Reads stanza's field syntax: `body`, `attributes`, `resource`, then `.key` or `["key.with.dots"]` parts.
-    pub(super) fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let bad = |why: &str| {
             format!(
                 "`{text}` is not a field: {why} (write e.g. body.message, attributes.level or \
@@ -132,7 +132,7 @@ impl Field {
     }
 
     /// The value at the field, if there is one.
-    pub(super) fn get<'e>(&self, entry: &'e Entry) -> Option<&'e Value> {
+    pub(crate) fn get<'e>(&self, entry: &'e Entry) -> Option<&'e Value> {
         self.keys
             .iter()
             .try_fold(self.root(entry), |value, key| value.as_object()?.get(key))
@@ -140,7 +140,7 @@ impl Field {
 
     /// Puts `value` at the field, making the maps above it. A map put under attributes or resource (or into the
     /// body below its root) is merged into what is there, as stanza does; the body's root is replaced.
-    pub(super) fn set(&self, entry: &mut Entry, value: Value) -> Result<(), String> {
+    pub(crate) fn set(&self, entry: &mut Entry, value: Value) -> Result<(), String> {
         let merges = self.root != Root::Body || !self.keys.is_empty();
         if self.root != Root::Body && self.keys.is_empty() && !value.is_object() {
             return Err(format!(
@@ -173,7 +173,7 @@ impl Field {
     }
 
     /// Takes the value out of the field.
-    pub(super) fn delete(&self, entry: &mut Entry) -> Option<Value> {
+    pub(crate) fn delete(&self, entry: &mut Entry) -> Option<Value> {
         let root = self.root_mut(entry);
         let Some((last, above)) = self.keys.split_last() else {
             let empty = if self.root == Root::Body {
@@ -206,7 +206,7 @@ impl<'de> Deserialize<'de> for Field {
 }
 
 /// A JSON-like value as OTLP: whole numbers stay integers, maps become key-value lists.
-pub(super) fn any_value(value: Value) -> AnyValue {
+pub(crate) fn any_value(value: Value) -> AnyValue {
     let value = match value {
         Value::Null => None,
         Value::Bool(b) => Some(Any::BoolValue(b)),
@@ -240,7 +240,7 @@ fn into_map(value: Value) -> Map<String, Value> {
 
 /// The entries as one request: a resource per distinct resource attributes, in the order first seen, each with
 /// one empty scope as otelcol's receiver makes.
-pub(super) fn request(entries: Vec<Entry>, observed: u64) -> ExportLogsServiceRequest {
+pub(crate) fn request(entries: Vec<Entry>, observed: u64) -> ExportLogsServiceRequest {
     let mut resources: Vec<(Value, Vec<LogRecord>)> = Vec::new();
     for entry in entries {
         let record = LogRecord {

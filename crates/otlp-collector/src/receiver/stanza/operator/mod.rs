@@ -180,11 +180,11 @@ trait Operate: Send + Sync {
 }
 
 /// The operators of a receiver, in order.
-pub(super) struct Operators(Vec<(String, OnError, Box<dyn Operate>)>);
+pub(crate) struct Operators(Vec<(String, OnError, Box<dyn Operate>)>);
 
 impl Operators {
     /// Compiles every operator (regular expressions, layouts, mappings), reporting each one that cannot be.
-    pub(super) fn build(configs: &[OperatorConfig]) -> Result<Self, Invalid> {
+    pub(crate) fn build(configs: &[OperatorConfig]) -> Result<Self, Invalid> {
         let mut built = Vec::new();
         let mut problems = Vec::new();
         for (i, config) in configs.iter().enumerate() {
@@ -212,7 +212,7 @@ impl Operators {
     }
 
     /// Runs every operator on `entry`; `None` when one dropped it or holds it.
-    pub(super) fn apply(&self, entry: Entry, receiver: &str) -> Option<Entry> {
+    pub(crate) fn apply(&self, entry: Entry, receiver: &str) -> Option<Entry> {
         self.apply_from(0, entry, receiver)
     }
 
@@ -241,7 +241,7 @@ impl Operators {
     }
 
     /// The entries operators held that are due, each run through the operators after the one that held it.
-    pub(super) fn flush(&self, now: Instant, receiver: &str) -> Vec<Entry> {
+    pub(crate) fn flush(&self, now: Instant, receiver: &str) -> Vec<Entry> {
         let mut out = Vec::new();
         for (i, (_, _, operator)) in self.0.iter().enumerate() {
             for entry in operator.flush(now) {

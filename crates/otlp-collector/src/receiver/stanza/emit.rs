@@ -1,0 +1,65 @@
+//! Handing entries to the pipelines as OTLP requests, waiting while the pipelines are full.
+
+use super::entry::{Entry, request};
+use crate::Batch;
+use crate::pipeline::RefusalKind;
+use crate::receiver::{Ingest, ReceiverCounters};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The most records handed to the pipelines in one request.
+const RECORDS_PER_REQUEST: usize = 1000;
+
+/// The first wait when the pipelines are full; it doubles up to the wait they ask for.
+const FIRST_WAIT: Duration = Duration::from_millis(10);
+
+/// Where a receiver's entries go.
+pub(crate) struct Emitter {
+    id: String,
+    ingest: Arc<Ingest>,
+    counters: ReceiverCounters,
+}
+
+impl Emitter {
+    pub(crate) fn new(id: String, ingest: Arc<Ingest>, counters: ReceiverCounters) -> Self {
+        Emitter {
+            id,
+            ingest,
+            counters,
+        }
+    }
+
+    /// Hands `entries` over in requests of at most a thousand records. While the pipelines are full this waits
+    /// for them, so the receiver reads nothing more (a file keeps the rest, a TCP sender is held back by its
+    /// connection), instead of dropping what it read; a permanent refusal drops the records, counted as refused.
+    pub(crate) async fn emit(&self, mut entries: Vec<Entry>) {
+        while !entries.is_empty() {
+            let rest = entries.split_off(entries.len().min(RECORDS_PER_REQUEST));
+            let request = request(std::mem::replace(&mut entries, rest), now_nanos());
+            let mut wait = FIRST_WAIT;
+            loop {
+                let refusal = match self
+                    .ingest
+                    .submit(Batch::new(request.clone()), &self.counters)
+                    .await
+                {
+                    Ok(()) => break,
+                    Err(refusal) => refusal,
+                };
+                if matches!(refusal.kind, RefusalKind::Permanent) {
+                    tracing::warn!(receiver = %self.id, error = %refusal, "the pipelines refused records; dropped");
+                    break;
+                }
+                tracing::debug!(receiver = %self.id, error = %refusal, ?wait, "the pipelines are full; waiting");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(refusal.retry_after.max(FIRST_WAIT));
+            }
+        }
+    }
+}
+
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}

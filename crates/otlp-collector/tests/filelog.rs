@@ -5,13 +5,11 @@
 
 mod common;
 
-use common::{TestCollector, python, read_logs};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use common::{TestCollector, log_records, python};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 /// Writes `count` numbered records to `app.log` in the directory given, rotating at 4000 bytes; every 50th is an
 /// error with a traceback. Slow enough that the collector reads while it writes and rotates.
@@ -68,15 +66,6 @@ service:
     metrics: { address: "127.0.0.1:0" }
 "#;
 
-fn records(requests: &[ExportLogsServiceRequest]) -> Vec<&LogRecord> {
-    requests
-        .iter()
-        .flat_map(|r| &r.resource_logs)
-        .flat_map(|rl| &rl.scope_logs)
-        .flat_map(|sl| &sl.log_records)
-        .collect()
-}
-
 fn body(record: &LogRecord) -> &str {
     match record.body.as_ref().and_then(|b| b.value.as_ref()) {
         Some(Value::StringValue(text)) => text,
@@ -104,33 +93,6 @@ fn run_application(logs: &Path, first: u64, count: u64) {
 }
 
 /// Waits (bounded) until the file exporter has written `count` records, then shuts down and reads them.
-async fn collect(
-    harness: TestCollector,
-    count: usize,
-) -> (tempfile::TempDir, Vec<ExportLogsServiceRequest>) {
-    let path = harness.path("logs.jsonl");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while tokio::time::Instant::now() < deadline {
-        let written = std::fs::read_to_string(&path)
-            .map(|text| {
-                text.lines()
-                    .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-                    .map(|request| request.to_string().matches("observedTimeUnixNano").count())
-                    .sum::<usize>()
-            })
-            .unwrap_or(0);
-        if written >= count {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // A last poll or two, so that anything sent twice would show.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let dir = harness.shut_down_cleanly().await;
-    let requests = read_logs(&dir.path().join("logs.jsonl"), true);
-    (dir, requests)
-}
-
 fn config(logs: &Path, state: &Path) -> String {
     CONFIG
         .replace("{logs}", &logs.display().to_string())
@@ -149,9 +111,9 @@ async fn a_rotating_python_log_arrives_whole_once_and_parsed() {
     writer.join().unwrap();
     let rotated = std::fs::read_dir(logs.path()).unwrap().count();
     assert!(rotated > 10, "the handler rotated the file {rotated} times");
-    let (_dir, requests) = collect(harness, 1000).await;
+    let requests = harness.drain_log_records("logs.jsonl", 1000).await;
 
-    let records = records(&requests);
+    let records = log_records(&requests);
     let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
     for record in &records {
         *seen.entry(number(body(record))).or_default() += 1;
@@ -205,14 +167,17 @@ async fn a_restart_reads_on_from_the_saved_offsets() {
 
     let first = TestCollector::start(&plain).await;
     append(logs.path(), 1..=30);
-    let (_dir, before) = collect(first, 30).await;
-    assert_eq!(records(&before).len(), 30);
+    let before = first.drain_log_records("logs.jsonl", 30).await;
+    assert_eq!(log_records(&before).len(), 30);
 
     append(logs.path(), 31..=45);
     // start_at: end would skip everything already there; the saved offset wins for the file it knows.
     let second = TestCollector::start(&plain.replace("start_at: beginning", "start_at: end")).await;
-    let (_dir, after) = collect(second, 15).await;
-    let numbers: Vec<u64> = records(&after).iter().map(|r| number(body(r))).collect();
+    let after = second.drain_log_records("logs.jsonl", 15).await;
+    let numbers: Vec<u64> = log_records(&after)
+        .iter()
+        .map(|r| number(body(r)))
+        .collect();
     assert_eq!(numbers, (31..=45).collect::<Vec<_>>());
 }
 
@@ -237,8 +202,11 @@ service:
         logs.path().display()
     );
     let harness = TestCollector::start(&yaml).await;
-    let (_dir, requests) = collect(harness, 60_000).await;
-    let numbers: Vec<u64> = records(&requests).iter().map(|r| number(body(r))).collect();
+    let requests = harness.drain_log_records("logs.jsonl", 60_000).await;
+    let numbers: Vec<u64> = log_records(&requests)
+        .iter()
+        .map(|r| number(body(r)))
+        .collect();
     assert_eq!(
         numbers,
         (1..=60_000).collect::<Vec<_>>(),
@@ -291,7 +259,7 @@ service:
         root = root.path().display()
     );
     let harness = TestCollector::start(&yaml).await;
-    let (_dir, requests) = collect(harness, 3).await;
+    let requests = harness.drain_log_records("logs.jsonl", 3).await;
     let mut seen: Vec<(String, &str, u64, String)> = Vec::new();
     for resource_logs in requests.iter().flat_map(|r| &r.resource_logs) {
         let resource: BTreeMap<&str, String> = resource_logs

@@ -4,15 +4,14 @@
 
 mod common;
 
-use common::{TestCollector, read_logs};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use common::{TestCollector, log_records};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 fn config(protocol: &str, octet_counting: bool, udp: bool) -> String {
     let udp = if udp {
@@ -55,15 +54,6 @@ fn logger(addr: SocketAddr, options: &[&str], lines: &[String]) {
     assert!(child.wait().unwrap().success());
 }
 
-fn records(requests: &[ExportLogsServiceRequest]) -> Vec<&LogRecord> {
-    requests
-        .iter()
-        .flat_map(|r| &r.resource_logs)
-        .flat_map(|rl| &rl.scope_logs)
-        .flat_map(|sl| &sl.log_records)
-        .collect()
-}
-
 fn attribute<'r>(record: &'r LogRecord, key: &str) -> Option<&'r Value> {
     record
         .attributes
@@ -78,22 +68,6 @@ fn text<'r>(record: &'r LogRecord, key: &str) -> &'r str {
         Some(Value::StringValue(s)) => s,
         other => panic!("{key}: {other:?}"),
     }
-}
-
-async fn collect(harness: TestCollector, count: usize) -> Vec<ExportLogsServiceRequest> {
-    let path = harness.path("logs.jsonl");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        let written = std::fs::read_to_string(&path)
-            .map(|text| text.matches("observedTimeUnixNano").count())
-            .unwrap_or(0);
-        if written >= count {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let dir = harness.shut_down_cleanly().await;
-    read_logs(&dir.path().join("logs.jsonl"), true)
 }
 
 fn now_nanos() -> u64 {
@@ -127,9 +101,9 @@ async fn rfc5424_over_octet_counted_tcp_and_udp() {
     );
     let over_udp: Vec<String> = (0..20).map(|n| format!("datagram {n}")).collect();
     logger(udp, &["--rfc5424", "-d"], &over_udp);
-    let requests = collect(harness, 320).await;
+    let requests = harness.drain_log_records("logs.jsonl", 320).await;
 
-    let records = records(&requests);
+    let records = log_records(&requests);
     assert_eq!(records.len(), 320);
     let mut tcp_messages = Vec::new();
     let mut udp_messages = Vec::new();
@@ -190,8 +164,8 @@ async fn rfc3164_over_newline_framed_tcp() {
     let tcp = harness.collector.receiver_addr("syslog", "tcp").unwrap();
     let lines: Vec<String> = (0..100).map(|n| format!("job {n} done")).collect();
     logger(tcp, &["--rfc3164", "-T"], &lines);
-    let requests = collect(harness, 100).await;
-    let records = records(&requests);
+    let requests = harness.drain_log_records("logs.jsonl", 100).await;
+    let records = log_records(&requests);
     let mut messages: Vec<&str> = records.iter().map(|r| text(r, "message")).collect();
     messages.sort();
     let mut expected: Vec<&str> = lines.iter().map(String::as_str).collect();
@@ -245,8 +219,8 @@ async fn rfc5424_over_tls() {
             .unwrap();
     }
     tls.shutdown().await.unwrap();
-    let requests = collect(harness, 5).await;
-    let mut messages: Vec<&str> = records(&requests)
+    let requests = harness.drain_log_records("logs.jsonl", 5).await;
+    let mut messages: Vec<&str> = log_records(&requests)
         .iter()
         .map(|r| text(r, "message"))
         .collect();

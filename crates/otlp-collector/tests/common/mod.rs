@@ -7,6 +7,7 @@ pub mod pki;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use otlp_collector::{Batch, Collector, Config, RefusalKind, RunningCollector};
 use prost::Message;
 use serde::de::DeserializeOwned;
@@ -65,6 +66,30 @@ impl TestCollector {
     pub async fn drain_and_count_spans(self, file: &str) -> usize {
         let dir = self.shut_down_cleanly().await;
         spans(&read_traces(&dir.path().join(file), true)).len()
+    }
+
+    /// Waits (at most a minute) until the `file` exporter's OTLP/JSON lines in `{dir}/{file}` hold `count` log
+    /// records, and a little longer, so that anything sent twice would show; then shuts down cleanly and reads
+    /// them.
+    pub async fn drain_log_records(
+        self,
+        file: &str,
+        count: usize,
+    ) -> Vec<ExportLogsServiceRequest> {
+        let path = self.path(file);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
+            let written = std::fs::read_to_string(&path)
+                .map(|text| text.matches("observedTimeUnixNano").count())
+                .unwrap_or(0);
+            if written >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let dir = self.shut_down_cleanly().await;
+        read_logs(&dir.path().join(file), true)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -186,6 +211,16 @@ pub fn read_logs(path: &Path, json: bool) -> Vec<ExportLogsServiceRequest> {
 }
 
 /// Every span in the requests.
+/// Every log record of `requests`, in order.
+pub fn log_records(requests: &[ExportLogsServiceRequest]) -> Vec<&LogRecord> {
+    requests
+        .iter()
+        .flat_map(|r| &r.resource_logs)
+        .flat_map(|rl| &rl.scope_logs)
+        .flat_map(|sl| &sl.log_records)
+        .collect()
+}
+
 pub fn spans(
     requests: &[ExportTraceServiceRequest],
 ) -> Vec<opentelemetry_proto::tonic::trace::v1::Span> {

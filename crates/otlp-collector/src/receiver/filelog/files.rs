@@ -8,6 +8,7 @@
 use super::config::{FileLogConfig, StartAt};
 use super::finder::Finder;
 use super::split::Splitter;
+use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
@@ -68,6 +69,8 @@ pub(super) struct Files {
     /// Checkpoints restored from storage that no file has matched yet.
     restored: Vec<(Vec<u8>, u64)>,
     first_poll: bool,
+    /// Whether the warning that more files match than are read was given.
+    warned_of_limit: bool,
     /// Which current file a poll reads first, so that a backlog in one does not hold up the others.
     next_first: usize,
     start_at: StartAt,
@@ -86,6 +89,7 @@ impl Files {
             known: Vec::new(),
             restored: Vec::new(),
             first_poll: true,
+            warned_of_limit: false,
             next_first: 0,
             start_at: config.start_at,
             fingerprint_size: usize::try_from(config.fingerprint_size.0).unwrap_or(usize::MAX),
@@ -119,8 +123,18 @@ impl Files {
     /// Finds the files, matches them to the known ones, and reads what each gained since the last poll.
     pub(super) fn poll(&mut self, now: Instant) -> Polled {
         let mut previous = std::mem::take(&mut self.known);
-        let mut seen: Vec<Vec<u8>> = Vec::new();
-        for path in self.finder.find() {
+        let mut seen: HashSet<Vec<u8>> = HashSet::new();
+        let paths = self.finder.find();
+        if paths.len() > self.max_concurrent_files && !self.warned_of_limit {
+            self.warned_of_limit = true;
+            tracing::warn!(
+                files = paths.len(),
+                max_concurrent_files = self.max_concurrent_files,
+                "more files match than max_concurrent_files: the first in name order are read, the others once \
+                 those go away"
+            );
+        }
+        for path in paths {
             if self.known.len() >= self.max_concurrent_files {
                 break;
             }
@@ -128,10 +142,9 @@ impl Files {
                 continue;
             };
             // Two names for one content (a copy, a hard link) are read once.
-            if seen.contains(&fingerprint) {
+            if !seen.insert(fingerprint.clone()) {
                 continue;
             }
-            seen.push(fingerprint.clone());
             let known = match take_longest_prefix(&mut previous, &fingerprint, |k| &k.fingerprint) {
                 Some(known) => Known {
                     file,

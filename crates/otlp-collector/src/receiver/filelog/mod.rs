@@ -99,7 +99,7 @@ impl ReceiverFactory for Factory {
         let (shutdown, watch) = tokio::sync::watch::channel(false);
         let mut running = RunningReceiver::new(shutdown);
         let counters = ReceiverCounters::new(&context.telemetry, &context.id, "file");
-        let emitter = Emitter::new(context.id.clone(), context.ingest, counters);
+        let emitter = Emitter::new(context.id.clone(), context.ingest, counters, watch.clone());
         let interval = config.poll_interval;
         running.spawn(async move {
             let stopped = shutdown_signal(watch);

@@ -3,9 +3,10 @@
 use super::entry::{Entry, request};
 use crate::Batch;
 use crate::pipeline::RefusalKind;
-use crate::receiver::{Ingest, ReceiverCounters};
+use crate::receiver::{Ingest, ReceiverCounters, shutdown_signal};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
 
 /// The most records handed to the pipelines in one request.
 const RECORDS_PER_REQUEST: usize = 1000;
@@ -18,20 +19,30 @@ pub(crate) struct Emitter {
     id: String,
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
+    /// Set when the receiver stops: a hand-over waiting for full pipelines gives up then, rather than outlive
+    /// the receiver (a reload's old pipelines answer "shutting down" for ever).
+    stopping: watch::Receiver<bool>,
 }
 
 impl Emitter {
-    pub(crate) fn new(id: String, ingest: Arc<Ingest>, counters: ReceiverCounters) -> Self {
+    pub(crate) fn new(
+        id: String,
+        ingest: Arc<Ingest>,
+        counters: ReceiverCounters,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
         Emitter {
             id,
             ingest,
             counters,
+            stopping,
         }
     }
 
     /// Hands `entries` over in requests of at most a thousand records. While the pipelines are full this waits
     /// for them, so the receiver reads nothing more (a file keeps the rest, a TCP sender is held back by its
     /// connection), instead of dropping what it read; a permanent refusal drops the records, counted as refused.
+    /// When the receiver stops meanwhile, what is left is not handed over.
     pub(crate) async fn emit(&self, mut entries: Vec<Entry>) {
         while !entries.is_empty() {
             let rest = entries.split_off(entries.len().min(RECORDS_PER_REQUEST));
@@ -51,7 +62,10 @@ impl Emitter {
                     break;
                 }
                 tracing::debug!(receiver = %self.id, error = %refusal, ?wait, "the pipelines are full; waiting");
-                tokio::time::sleep(wait).await;
+                tokio::select! {
+                    () = shutdown_signal(self.stopping.clone()) => return,
+                    () = tokio::time::sleep(wait) => {}
+                }
                 wait = (wait * 2).min(refusal.retry_after.max(FIRST_WAIT));
             }
         }

@@ -99,6 +99,7 @@ impl ReceiverFactory for Factory {
             message,
         };
         let zone = parse::zone(config.location.as_deref().unwrap_or("UTC")).map_err(fail)?;
+        let (shutdown, stopping) = watch::channel(false);
         let reader = Arc::new(Reader {
             id: context.id.clone(),
             parser: Parser::new(config.protocol, zone, config.allow_skip_pri_header),
@@ -107,9 +108,9 @@ impl ReceiverFactory for Factory {
                 context.id.clone(),
                 context.ingest,
                 ReceiverCounters::new(&context.telemetry, &context.id, "syslog"),
+                stopping.clone(),
             ),
         });
-        let (shutdown, stopping) = watch::channel(false);
         let mut running = RunningReceiver::new(shutdown);
         if let Some(tcp) = &config.tcp {
             let listener = bind(&component, &tcp.listen_address).await?;

@@ -3,6 +3,7 @@
 use crate::component::Invalid;
 use crate::de;
 use crate::receiver::stanza::operator::OperatorConfig;
+use crate::receiver::stanza::split::Splitter;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -290,7 +291,7 @@ impl FileLogConfig {
             ));
         }
         if let Some(multiline) = &self.multiline
-            && let Err(e) = super::split::Splitter::new(self, multiline)
+            && let Err(e) = Splitter::new(Some(multiline), self.max_log_size, false, false)
         {
             problems.push(Invalid::at("multiline", e));
         }

@@ -7,7 +7,7 @@
 
 use super::config::{FileLogConfig, StartAt};
 use super::finder::Finder;
-use super::split::Splitter;
+use crate::receiver::stanza::split::Splitter;
 use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -85,7 +85,12 @@ impl Files {
     pub(super) fn new(config: &FileLogConfig) -> Result<Self, String> {
         Ok(Files {
             finder: Finder::new(&config.include, &config.exclude)?,
-            splitter: Splitter::of(config)?,
+            splitter: Splitter::new(
+                config.multiline.as_ref(),
+                config.max_log_size,
+                config.preserve_leading_whitespaces,
+                config.preserve_trailing_whitespaces,
+            )?,
             known: Vec::new(),
             restored: Vec::new(),
             first_poll: true,

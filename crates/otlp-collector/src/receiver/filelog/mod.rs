@@ -20,16 +20,15 @@
 //! ```
 //!
 //! One idea per file: `finder.rs` lists the files the globs name, `files.rs` follows them by fingerprint across
-//! polls (rotation by rename or by copy and truncate), `split.rs` cuts their bytes into entries, and
-//! `checkpoint.rs` keeps the offsets in the storage extension; the entries go through stanza's operators and on
-//! to the pipelines as the other log receivers' do (`receiver/stanza/`). Each poll's records are handed to the pipelines before its offsets are
-//! saved, so a crash sends some records again rather than losing them.
+//! polls (rotation by rename or by copy and truncate), and `checkpoint.rs` keeps the offsets in the storage
+//! extension; their bytes are cut into entries, run through stanza's operators and handed to the pipelines as
+//! the other log receivers' are (`receiver/stanza/`). Each poll's records are handed to the pipelines before its
+//! offsets are saved, so a crash sends some records again rather than losing them.
 
 mod checkpoint;
 mod config;
 mod files;
 mod finder;
-mod split;
 
 pub use super::stanza::operator::{OnError, OperatorConfig};
 pub use config::{ByteSize, Encoding, FileLogConfig, Multiline, RetryOnFailure, StartAt};

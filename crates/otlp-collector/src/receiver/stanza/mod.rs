@@ -4,5 +4,6 @@
 mod emit;
 pub(crate) mod entry;
 pub(crate) mod operator;
+pub(crate) mod split;
 
 pub(crate) use emit::Emitter;

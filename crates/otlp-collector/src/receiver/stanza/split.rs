@@ -1,7 +1,7 @@
 //! Cutting a file's new bytes into entries: at each newline, or where `multiline`'s pattern says an entry starts
 //! or ends, at most `max_log_size` bytes each, trimmed of surrounding whitespace unless told to keep it.
 
-use super::config::{FileLogConfig, Multiline};
+use crate::receiver::filelog::{ByteSize, Multiline};
 use regex::bytes::{Regex, RegexBuilder};
 
 /// Where entries end.
@@ -16,7 +16,7 @@ enum Boundary {
 
 /// Cuts bytes into entries as the settings say.
 #[derive(Debug, Clone)]
-pub(super) struct Splitter {
+pub(crate) struct Splitter {
     boundary: Boundary,
     omit_pattern: bool,
     max: usize,
@@ -26,9 +26,9 @@ pub(super) struct Splitter {
 
 /// The entries found in some bytes, and how many of the bytes they took: the rest is an entry not yet complete.
 #[derive(Debug, Default, PartialEq)]
-pub(super) struct Split<'b> {
-    pub(super) entries: Vec<&'b [u8]>,
-    pub(super) used: usize,
+pub(crate) struct Split<'b> {
+    pub(crate) entries: Vec<&'b [u8]>,
+    pub(crate) used: usize,
 }
 
 fn pattern(text: &str, key: &str) -> Result<Regex, String> {
@@ -39,46 +39,44 @@ fn pattern(text: &str, key: &str) -> Result<Regex, String> {
 }
 
 impl Splitter {
-    /// The splitter of `config`, with `multiline` in place of its own.
-    pub(super) fn new(config: &FileLogConfig, multiline: &Multiline) -> Result<Self, String> {
-        let boundary = match (&multiline.line_start_pattern, &multiline.line_end_pattern) {
-            (Some(_), Some(_)) => {
-                return Err("give line_start_pattern or line_end_pattern, not both".to_owned());
-            }
-            (Some(start), None) => Boundary::Start(pattern(start, "line_start_pattern")?),
-            (None, Some(end)) => Boundary::End(pattern(end, "line_end_pattern")?),
-            (None, None) => {
-                return Err("give line_start_pattern or line_end_pattern".to_owned());
+    /// The splitter of otelcol's shared keys: `multiline` (none: each line is an entry), `max_log_size`,
+    /// `preserve_leading_whitespaces` and `preserve_trailing_whitespaces`.
+    pub(crate) fn new(
+        multiline: Option<&Multiline>,
+        max_log_size: ByteSize,
+        preserve_leading: bool,
+        preserve_trailing: bool,
+    ) -> Result<Self, String> {
+        let (boundary, omit_pattern) = match multiline {
+            None => (Boundary::Newline, false),
+            Some(multiline) => {
+                let boundary = match (&multiline.line_start_pattern, &multiline.line_end_pattern) {
+                    (Some(_), Some(_)) => {
+                        return Err(
+                            "give line_start_pattern or line_end_pattern, not both".to_owned()
+                        );
+                    }
+                    (Some(start), None) => Boundary::Start(pattern(start, "line_start_pattern")?),
+                    (None, Some(end)) => Boundary::End(pattern(end, "line_end_pattern")?),
+                    (None, None) => {
+                        return Err("give line_start_pattern or line_end_pattern".to_owned());
+                    }
+                };
+                (boundary, multiline.omit_pattern)
             }
         };
         Ok(Splitter {
             boundary,
-            omit_pattern: multiline.omit_pattern,
-            ..Splitter::lines(config)
+            omit_pattern,
+            max: usize::try_from(max_log_size.0).unwrap_or(usize::MAX),
+            trim_leading: !preserve_leading,
+            trim_trailing: !preserve_trailing,
         })
-    }
-
-    /// The splitter `config` describes.
-    pub(super) fn of(config: &FileLogConfig) -> Result<Self, String> {
-        match &config.multiline {
-            Some(multiline) => Splitter::new(config, multiline),
-            None => Ok(Splitter::lines(config)),
-        }
-    }
-
-    fn lines(config: &FileLogConfig) -> Self {
-        Splitter {
-            boundary: Boundary::Newline,
-            omit_pattern: false,
-            max: usize::try_from(config.max_log_size.0).unwrap_or(usize::MAX),
-            trim_leading: !config.preserve_leading_whitespaces,
-            trim_trailing: !config.preserve_trailing_whitespaces,
-        }
     }
 
     /// The complete entries of `bytes`; with `flush`, what follows the last one is an entry too (nothing more
     /// will come to complete it).
-    pub(super) fn split<'b>(&self, bytes: &'b [u8], flush: bool) -> Split<'b> {
+    pub(crate) fn split<'b>(&self, bytes: &'b [u8], flush: bool) -> Split<'b> {
         let mut split = Split::default();
         let mut at = 0;
         loop {
@@ -167,7 +165,8 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receiver::filelog::config::ByteSize;
+
+    const MIB: ByteSize = ByteSize(1024 * 1024);
 
     fn texts(split: &Split<'_>) -> Vec<String> {
         split
@@ -178,18 +177,17 @@ mod tests {
     }
 
     fn multiline(start: Option<&str>, end: Option<&str>) -> Splitter {
-        let config = FileLogConfig::default();
         let multiline = Multiline {
             line_start_pattern: start.map(str::to_owned),
             line_end_pattern: end.map(str::to_owned),
             omit_pattern: false,
         };
-        Splitter::new(&config, &multiline).unwrap()
+        Splitter::new(Some(&multiline), MIB, false, false).unwrap()
     }
 
     #[test]
     fn lines_end_at_newlines_and_the_rest_waits() {
-        let splitter = Splitter::of(&FileLogConfig::default()).unwrap();
+        let splitter = Splitter::new(None, MIB, false, false).unwrap();
         let bytes = b"one\r\n  two  \n\nthree";
         let split = splitter.split(bytes, false);
         assert_eq!(texts(&split), ["one", "two"]);
@@ -201,22 +199,15 @@ mod tests {
 
     #[test]
     fn whitespace_is_kept_when_asked() {
-        let config = FileLogConfig {
-            preserve_leading_whitespaces: true,
-            preserve_trailing_whitespaces: true,
-            ..FileLogConfig::default()
-        };
-        let split = Splitter::of(&config).unwrap().split(b"  a \n", false);
+        let split = Splitter::new(None, MIB, true, true)
+            .unwrap()
+            .split(b"  a \n", false);
         assert_eq!(texts(&split), ["  a "]);
     }
 
     #[test]
     fn long_lines_are_cut_at_max_log_size() {
-        let config = FileLogConfig {
-            max_log_size: ByteSize(4),
-            ..FileLogConfig::default()
-        };
-        let splitter = Splitter::of(&config).unwrap();
+        let splitter = Splitter::new(None, ByteSize(4), false, false).unwrap();
         let split = splitter.split(b"abcdefghij\nxy\n", false);
         assert_eq!(texts(&split), ["abcd", "efgh", "ij", "xy"]);
         let unterminated = splitter.split(b"abcdefghij", false);
@@ -255,23 +246,20 @@ mod tests {
 
     #[test]
     fn patterns_are_checked() {
-        let config = FileLogConfig::default();
+        let new =
+            |multiline: &Multiline| Splitter::new(Some(multiline), ByteSize(1024), false, false);
         let both = Multiline {
             line_start_pattern: Some("a".into()),
             line_end_pattern: Some("b".into()),
             omit_pattern: false,
         };
-        assert!(
-            Splitter::new(&config, &both)
-                .unwrap_err()
-                .contains("not both")
-        );
+        assert!(new(&both).unwrap_err().contains("not both"));
         let bad = Multiline {
             line_start_pattern: Some("(".into()),
             ..Multiline::default()
         };
         assert!(
-            Splitter::new(&config, &bad)
+            new(&bad)
                 .unwrap_err()
                 .contains("line_start_pattern: `(` is not a regular expression")
         );

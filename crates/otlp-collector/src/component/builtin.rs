@@ -14,6 +14,8 @@ impl Components {
             .with_receiver(receiver::filelog::Factory)
             .with_receiver(receiver::prometheus::Factory)
             .with_receiver(receiver::syslog::Factory)
+            .with_receiver(receiver::tcplog::Factory)
+            .with_receiver(receiver::udplog::Factory)
             .with_processor(processor::memory_limiter::Factory)
             .with_processor(processor::batch::Factory)
             .with_processor(processor::tail_sampling::Factory)

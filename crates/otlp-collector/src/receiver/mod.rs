@@ -10,6 +10,8 @@ pub mod prometheus;
 mod rate_limit;
 mod stanza;
 pub mod syslog;
+pub mod tcplog;
+pub mod udplog;
 
 pub use rate_limit::{RateLimitConfig, TenantRateLimitConfig};
 

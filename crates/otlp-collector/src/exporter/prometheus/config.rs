@@ -1,6 +1,7 @@
 //! The `prometheus` exporter's settings, with otelcol-contrib's keys.
 
-use super::naming::Strategy;
+use super::labels::Labeler;
+use super::naming::{Namer, Strategy};
 use crate::component::Invalid;
 use crate::de;
 use crate::exporter::QueueConfig;
@@ -89,7 +90,7 @@ pub struct ResourceConstantLabels {
 
 impl ResourceConstantLabels {
     /// Whether resource attribute `key` becomes a label.
-    pub(super) fn selects(&self, key: &str) -> bool {
+    pub(in crate::exporter) fn selects(&self, key: &str) -> bool {
         if self.excluded.iter().any(|pattern| wildcard(pattern, key)) {
             return false;
         }
@@ -148,15 +149,14 @@ impl PrometheusExporterConfig {
             })
     }
 
-    /// Whether resource attribute `key` is copied onto every series of its resource.
-    pub(super) fn resource_label(&self, key: &str) -> bool {
-        if let Some(constant) = &self.resource_constant_labels {
-            return constant.selects(key);
+    /// How these settings label series.
+    pub(super) fn labeler(&self) -> Labeler {
+        Labeler {
+            namer: Namer::new(self.strategy(), &self.namespace),
+            scope_info: !self.without_scope_info,
+            resource_constant_labels: self.resource_constant_labels.clone(),
+            resource_to_telemetry: self.resource_to_telemetry_conversion.clone(),
         }
-        let conversion = &self.resource_to_telemetry_conversion;
-        conversion.enabled
-            && !(conversion.exclude_service_attributes
-                && super::series::SERVICE_KEYS.contains(&key))
     }
 }
 

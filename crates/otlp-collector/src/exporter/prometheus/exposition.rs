@@ -2,7 +2,8 @@
 //! for it, with exemplars on counters and histogram buckets. Names and labels outside the classic character set
 //! (kept by the `NoUTF8Escaping…` and `NoTranslation` strategies) are written quoted, as Prometheus 3 reads them.
 
-use super::series::{Exemplar, Family, Labels, Registry, Sample, Series, Type};
+use super::labels::Labels;
+use super::series::{Exemplar, Family, Registry, Sample, Series, Type};
 use std::fmt::Write as _;
 
 /// Which exposition format a scrape gets.

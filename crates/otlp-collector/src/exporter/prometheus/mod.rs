@@ -25,8 +25,9 @@
 
 mod config;
 mod exposition;
-mod naming;
-mod series;
+pub(in crate::exporter) mod labels;
+pub(in crate::exporter) mod naming;
+pub(in crate::exporter) mod series;
 
 pub use config::{PrometheusExporterConfig, ResourceConstantLabels, ResourceToTelemetry};
 pub use naming::Strategy;
@@ -39,7 +40,6 @@ use crate::{AnyRequest, Batch, Signal};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use exposition::Format;
-use opentelemetry_proto::tonic::common::v1::AnyValue;
 use parking_lot::Mutex;
 use series::Registry;
 use std::net::{SocketAddr, TcpListener};
@@ -210,11 +210,4 @@ fn scrape(
             .into_response();
     }
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
-}
-
-/// A value as a label value, as otelcol's `AsString` writes it.
-fn text(value: Option<&AnyValue>) -> String {
-    value.map_or_else(String::new, |value| {
-        otlp_ottl::Value::from_any(value).as_string().into_owned()
-    })
 }

@@ -37,7 +37,7 @@ impl Strategy {
 
 /// What the name is given for: the suffixes depend on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum NameKind {
+pub(in crate::exporter) enum NameKind {
     Gauge,
     /// A monotonic sum: `_total`.
     Counter,
@@ -47,13 +47,13 @@ pub(super) enum NameKind {
 
 /// Builds metric and label names under one strategy and namespace.
 #[derive(Debug, Clone)]
-pub(super) struct Namer {
+pub(in crate::exporter) struct Namer {
     strategy: Strategy,
     namespace: String,
 }
 
 impl Namer {
-    pub(super) fn new(strategy: Strategy, namespace: &str) -> Self {
+    pub(in crate::exporter) fn new(strategy: Strategy, namespace: &str) -> Self {
         Namer {
             strategy,
             namespace: namespace.to_owned(),
@@ -62,7 +62,12 @@ impl Namer {
 
     /// The Prometheus name of metric `name` of `unit`, or `None` when nothing of it is left (a name of only
     /// invalid characters).
-    pub(super) fn metric(&self, name: &str, unit: &str, kind: NameKind) -> Option<String> {
+    pub(in crate::exporter) fn metric(
+        &self,
+        name: &str,
+        unit: &str,
+        kind: NameKind,
+    ) -> Option<String> {
         let built = if self.strategy.escapes() {
             self.escaped_metric(name, unit, kind)
         } else {
@@ -72,7 +77,7 @@ impl Namer {
     }
 
     /// The name of the resource metadata metric.
-    pub(super) fn target_info(&self) -> String {
+    pub(in crate::exporter) fn target_info(&self) -> String {
         self.prefixed("target_info")
     }
 
@@ -167,7 +172,7 @@ impl Namer {
     }
 
     /// The Prometheus label name of attribute `key`, or `None` when nothing of it is left.
-    pub(super) fn label(&self, key: &str) -> Option<String> {
+    pub(in crate::exporter) fn label(&self, key: &str) -> Option<String> {
         if key.is_empty() {
             return None;
         }

@@ -1,17 +1,15 @@
 //! The series the exporter serves: the last value of every Prometheus series, built from the OTLP points that
 //! reach it, each forgotten `metric_expiration` after its last point.
 //!
-//! A series is what Prometheus sees as one: a family name and a label set. Its labels are the point's attributes,
-//! then the scope's (`otel_scope_*`), `job` and `instance` from the resource's `service.*` attributes, the
-//! resource attributes the settings select and the constant labels; a label a point's attribute set is not
-//! overwritten by the later ones, and attributes that become the same label name are joined with `;`. Labels
-//! with an empty value are left out, as Prometheus treats them as absent.
+//! A series is what Prometheus sees as one: a family name and a label set (`labels.rs`). Labels with an empty
+//! value are left out, as Prometheus treats them as absent.
 //!
 //! Deltas are turned into running totals first (the `deltatocumulative` processor's streams). A point older than
 //! the series' last one is ignored; one flagged as having no recorded value ends its series.
 
 use super::config::PrometheusExporterConfig;
-use super::naming::{NameKind, Namer};
+use super::labels::{Labeler, Labels, merge};
+use super::naming::NameKind;
 use crate::processor::deltatocumulative::{
     self,
     streams::{Streams, downscale},
@@ -27,15 +25,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The resource attributes that become `job` and `instance`.
-pub(super) const SERVICE_KEYS: [&str; 3] =
-    ["service.name", "service.namespace", "service.instance.id"];
-
 /// OTLP's `DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK`.
-const NO_RECORDED_VALUE: u32 = 1;
-
-/// A series' labels, sorted by name.
-pub(super) type Labels = Vec<(String, String)>;
+pub(in crate::exporter) const NO_RECORDED_VALUE: u32 = 1;
 
 /// A family's type in the exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,15 +39,15 @@ pub(super) enum Type {
 
 /// A trace a sample came from, shown in OpenMetrics.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Exemplar {
-    pub(super) labels: Labels,
-    pub(super) value: f64,
-    pub(super) time_unix_nano: u64,
+pub(in crate::exporter) struct Exemplar {
+    pub(in crate::exporter) labels: Labels,
+    pub(in crate::exporter) value: f64,
+    pub(in crate::exporter) time_unix_nano: u64,
 }
 
 /// A series' value.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Sample {
+pub(in crate::exporter) enum Sample {
     /// A gauge's or a counter's, with the counter's latest exemplar.
     Number(f64, Option<Exemplar>),
     Histogram {
@@ -100,13 +91,13 @@ pub(super) struct Family {
 
 /// Why points were not served, for the exporter's accounting.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Refused {
-    pub(super) points: usize,
-    pub(super) reasons: BTreeMap<&'static str, usize>,
+pub(in crate::exporter) struct Refused {
+    pub(in crate::exporter) points: usize,
+    pub(in crate::exporter) reasons: BTreeMap<&'static str, usize>,
 }
 
 impl Refused {
-    fn add(&mut self, reason: &'static str, points: usize) {
+    pub(in crate::exporter) fn add(&mut self, reason: &'static str, points: usize) {
         if points > 0 {
             self.points += points;
             *self.reasons.entry(reason).or_default() += points;
@@ -114,7 +105,7 @@ impl Refused {
     }
 
     /// One line for the log: the reasons and how many points each.
-    pub(super) fn message(&self) -> String {
+    pub(in crate::exporter) fn message(&self) -> String {
         self.reasons
             .iter()
             .map(|(reason, n)| format!("{n} {reason}"))
@@ -126,7 +117,7 @@ impl Refused {
 /// Every series the exporter serves.
 #[derive(Debug)]
 pub(super) struct Registry {
-    namer: Namer,
+    labeler: Labeler,
     settings: PrometheusExporterConfig,
     expiration: Duration,
     pub(super) families: BTreeMap<String, Family>,
@@ -138,7 +129,7 @@ pub(super) struct Registry {
 impl Registry {
     pub(super) fn new(settings: &PrometheusExporterConfig) -> Self {
         Registry {
-            namer: Namer::new(settings.strategy(), &settings.namespace),
+            labeler: settings.labeler(),
             settings: settings.clone(),
             expiration: settings.metric_expiration,
             families: BTreeMap::new(),
@@ -148,7 +139,7 @@ impl Registry {
     }
 
     pub(super) fn target_info_name(&self) -> String {
-        self.namer.target_info()
+        self.labeler.namer.target_info()
     }
 
     /// Takes in every point of `request`; what could not be served, and why.
@@ -183,16 +174,15 @@ impl Registry {
         };
         for rm in &request.resource_metrics {
             let resource = rm.resource.as_ref().map_or(&[][..], |r| &r.attributes[..]);
-            let service = self.service_labels(resource);
-            if let Some(target) = self.target_labels(resource, &service) {
-                self.targets.insert(target, now);
+            let service = self.labeler.service(resource);
+            // Only for a resource with both `job` and `instance`, as otelcol.
+            if service.len() == 2 {
+                self.targets
+                    .insert(self.labeler.target(resource, &service), now);
             }
-            let selected = resource
-                .iter()
-                .filter(|kv| self.settings.resource_label(&kv.key));
-            let resource_labels = labels_with(&self.namer, selected);
+            let resource_labels = self.labeler.resource(resource);
             for sm in &rm.scope_metrics {
-                let scope_labels = self.scope_labels(sm);
+                let scope_labels = self.labeler.scope(sm);
                 let mut context = Context {
                     later: Vec::new(),
                     now,
@@ -224,60 +214,6 @@ impl Registry {
         self.targets.retain(|_, seen| fresh(*seen));
     }
 
-    /// `job` (`service.namespace/service.name`) and `instance` (`service.instance.id`), as otelcol derives them.
-    fn service_labels(&self, resource: &[KeyValue]) -> Labels {
-        let text = |key: &str| {
-            resource
-                .iter()
-                .find(|kv| kv.key == key)
-                .map(|kv| super::text(kv.value.as_ref()))
-        };
-        let mut labels = Vec::new();
-        if let Some(name) = text("service.name") {
-            let job = match text("service.namespace") {
-                Some(namespace) => format!("{namespace}/{name}"),
-                None => name,
-            };
-            labels.push(("job".to_owned(), job));
-        }
-        if let Some(instance) = text("service.instance.id") {
-            labels.push(("instance".to_owned(), instance));
-        }
-        labels
-    }
-
-    /// `target_info`'s labels for a resource: its attributes but the `service.*` ones, `job` and `instance`; only
-    /// for a resource with both, as otelcol.
-    fn target_labels(&self, resource: &[KeyValue], service: &Labels) -> Option<Labels> {
-        if service.len() < 2 {
-            return None;
-        }
-        let attributes = resource
-            .iter()
-            .filter(|kv| !SERVICE_KEYS.contains(&kv.key.as_str()));
-        let mut labels = labels_with(&self.namer, attributes);
-        merge(&mut labels, service.iter().cloned());
-        Some(labels)
-    }
-
-    fn scope_labels(&self, sm: &opentelemetry_proto::tonic::metrics::v1::ScopeMetrics) -> Labels {
-        if self.settings.without_scope_info {
-            return Vec::new();
-        }
-        let mut labels = Vec::new();
-        if let Some(scope) = &sm.scope {
-            for kv in &scope.attributes {
-                if let Some(name) = self.namer.label(&format!("otel_scope_{}", kv.key)) {
-                    labels.push((name, super::text(kv.value.as_ref())));
-                }
-            }
-            labels.push(("otel_scope_name".to_owned(), scope.name.clone()));
-            labels.push(("otel_scope_version".to_owned(), scope.version.clone()));
-        }
-        labels.push(("otel_scope_schema_url".to_owned(), sm.schema_url.clone()));
-        labels
-    }
-
     fn metric(&mut self, metric: &Metric, context: &Context, refused: &mut Refused) {
         let cumulative = AggregationTemporality::Cumulative as i32;
         let (kind, name_kind, points) = match &metric.data {
@@ -305,7 +241,11 @@ impl Registry {
             }
             None => return,
         };
-        let Some(name) = self.namer.metric(&metric.name, &metric.unit, name_kind) else {
+        let Some(name) = self
+            .labeler
+            .namer
+            .metric(&metric.name, &metric.unit, name_kind)
+        else {
             refused.add(
                 "points of a metric whose name has no valid character",
                 points,
@@ -324,9 +264,9 @@ impl Registry {
             );
             return;
         }
-        let namer = &self.namer;
+        let labeler = &self.labeler;
         let mut put = |attributes: &[KeyValue], flags: u32, time: u64, sample: Option<Sample>| {
-            let mut labels = labels_with(namer, attributes);
+            let mut labels = labeler.attributes(attributes);
             merge(&mut labels, context.later.iter().cloned());
             labels.retain(|(_, value)| !value.is_empty());
             if flags & NO_RECORDED_VALUE != 0 {
@@ -401,36 +341,6 @@ struct Context {
     now: Instant,
 }
 
-/// Attributes as labels, sorted, those that become the same name joined with `;` in their keys' order.
-fn labels_with<'a>(namer: &Namer, attributes: impl IntoIterator<Item = &'a KeyValue>) -> Labels {
-    let mut sorted: Vec<&KeyValue> = attributes.into_iter().collect();
-    sorted.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut labels: BTreeMap<String, String> = BTreeMap::new();
-    for kv in sorted {
-        let Some(name) = namer.label(&kv.key) else {
-            continue;
-        };
-        let value = super::text(kv.value.as_ref());
-        labels
-            .entry(name)
-            .and_modify(|joined| {
-                joined.push(';');
-                joined.push_str(&value);
-            })
-            .or_insert(value);
-    }
-    labels.into_iter().collect()
-}
-
-/// Adds `later` labels whose names `labels` lacks, keeping `labels` sorted.
-fn merge(labels: &mut Labels, later: impl IntoIterator<Item = (String, String)>) {
-    for (name, value) in later {
-        if let Err(at) = labels.binary_search_by(|(n, _)| n.as_str().cmp(&name)) {
-            labels.insert(at, (name, value));
-        }
-    }
-}
-
 fn temporality(metric: &Metric) -> Option<i32> {
     match &metric.data {
         Some(Data::Sum(sum)) => Some(sum.aggregation_temporality),
@@ -450,7 +360,7 @@ fn data_points(data: &Data) -> usize {
     }
 }
 
-fn number(point: &NumberDataPoint, with_exemplar: bool) -> Option<Sample> {
+pub(in crate::exporter) fn number(point: &NumberDataPoint, with_exemplar: bool) -> Option<Sample> {
     let value = match point.value? {
         number_data_point::Value::AsInt(v) => v as f64,
         number_data_point::Value::AsDouble(v) => v,
@@ -463,7 +373,9 @@ fn number(point: &NumberDataPoint, with_exemplar: bool) -> Option<Sample> {
     Some(Sample::Number(value, exemplar))
 }
 
-fn exemplar_of(e: &opentelemetry_proto::tonic::metrics::v1::Exemplar) -> Exemplar {
+pub(in crate::exporter) fn exemplar_of(
+    e: &opentelemetry_proto::tonic::metrics::v1::Exemplar,
+) -> Exemplar {
     let mut labels = Vec::new();
     if e.span_id.iter().any(|b| *b != 0) {
         labels.push(("span_id".to_owned(), hex(&e.span_id)));
@@ -483,16 +395,16 @@ fn exemplar_of(e: &opentelemetry_proto::tonic::metrics::v1::Exemplar) -> Exempla
     }
 }
 
-fn latest(exemplars: impl Iterator<Item = Exemplar>) -> Option<Exemplar> {
+pub(in crate::exporter) fn latest(exemplars: impl Iterator<Item = Exemplar>) -> Option<Exemplar> {
     exemplars.max_by_key(|e| e.time_unix_nano)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(in crate::exporter) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An explicit-bounds histogram as cumulative buckets: bounds sorted, equal bounds' counts added up.
-fn explicit(point: &HistogramDataPoint) -> Sample {
+pub(in crate::exporter) fn explicit(point: &HistogramDataPoint) -> Sample {
     let mut bounds: Vec<(f64, u64)> = point
         .explicit_bounds
         .iter()

@@ -28,7 +28,7 @@ resource_to_telemetry_conversion:
         config.strategy(),
         Strategy::UnderscoreEscapingWithoutSuffixes
     );
-    assert!(config.resource_label("k8s.pod.name"));
+    assert!(config.labeler().resource_label("k8s.pod.name"));
     assert!(config.validate().is_ok());
 }
 
@@ -38,7 +38,7 @@ fn the_defaults_are_otelcol_s() {
     assert_eq!(config.metric_expiration, Duration::from_secs(300));
     assert_eq!(config.strategy(), Strategy::UnderscoreEscapingWithSuffixes);
     assert!(!config.send_timestamps && !config.enable_open_metrics);
-    assert!(!config.resource_label("service.name"));
+    assert!(!config.labeler().resource_label("service.name"));
     let without = parse("{ endpoint: 0.0.0.0:8889, add_metric_suffixes: false }");
     assert_eq!(
         without.strategy(),
@@ -70,9 +70,9 @@ fn resource_to_telemetry_can_leave_out_the_service_attributes() {
     let config = parse(
         "{ endpoint: x, resource_to_telemetry_conversion: { enabled: true, exclude_service_attributes: true } }",
     );
-    assert!(config.resource_label("host.name"));
+    assert!(config.labeler().resource_label("host.name"));
     for key in ["service.name", "service.namespace", "service.instance.id"] {
-        assert!(!config.resource_label(key), "{key}");
+        assert!(!config.labeler().resource_label(key), "{key}");
     }
 }
 
@@ -87,20 +87,20 @@ resource_constant_labels:
   excluded: ["service.instance.id"]
 "#,
     );
-    assert!(config.resource_label("service.name"));
-    assert!(config.resource_label("k8s.pod.name"));
-    assert!(!config.resource_label("k8s.pod.uid"));
-    assert!(!config.resource_label("service.instance.id"));
+    assert!(config.labeler().resource_label("service.name"));
+    assert!(config.labeler().resource_label("k8s.pod.name"));
+    assert!(!config.labeler().resource_label("k8s.pod.uid"));
+    assert!(!config.labeler().resource_label("service.instance.id"));
     assert!(
-        !config.resource_label("host.name"),
+        !config.labeler().resource_label("host.name"),
         "included replaces the conversion"
     );
 
     let all_but = parse("{ endpoint: x, resource_constant_labels: { excluded: [\"host.*\"] } }");
-    assert!(all_but.resource_label("service.name"));
-    assert!(!all_but.resource_label("host.name"));
+    assert!(all_but.labeler().resource_label("service.name"));
+    assert!(!all_but.labeler().resource_label("host.name"));
     let nothing = parse("{ endpoint: x, resource_constant_labels: {} }");
-    assert!(!nothing.resource_label("service.name"));
+    assert!(!nothing.labeler().resource_label("service.name"));
 }
 
 #[test]

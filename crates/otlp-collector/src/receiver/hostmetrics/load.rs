@@ -4,25 +4,27 @@ use super::Host;
 use super::metric::{Builder, Kind, Spec};
 use std::io;
 
+// `{thread}` as otelcol's scraper (not `1`, a ratio): Prometheus names a gauge of unit `1` with `_ratio`, and
+// dashboards built on otelcol's `system_cpu_load_average_1m` would find nothing.
 pub(super) const SPECS: &[Spec] = &[
     Spec {
         name: "system.cpu.load_average.1m",
         description: "Average CPU Load over 1 minute.",
-        unit: "1",
+        unit: "{thread}",
         kind: Kind::Gauge,
         default: true,
     },
     Spec {
         name: "system.cpu.load_average.5m",
         description: "Average CPU Load over 5 minutes.",
-        unit: "1",
+        unit: "{thread}",
         kind: Kind::Gauge,
         default: true,
     },
     Spec {
         name: "system.cpu.load_average.15m",
         description: "Average CPU Load over 15 minutes.",
-        unit: "1",
+        unit: "{thread}",
         kind: Kind::Gauge,
         default: true,
     },

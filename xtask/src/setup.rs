@@ -27,6 +27,8 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("etcd", "etcd-server"),
     // util-linux's `logger`, the syslog client the syslog receiver's tests send with.
     ("logger", "bsdutils"),
+    // The server the `prometheusremotewrite` exporter's tests push to and query back.
+    ("prometheus", "prometheus"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

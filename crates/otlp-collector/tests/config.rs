@@ -186,9 +186,9 @@ fn an_unknown_component_type_names_it_and_what_is_supported() {
     );
 
     let (path, message) = error(&format!(
-        "receivers: {{ otlp: }}\nexporters: {{ debug: , prometheusremotewrite/2: {{}} }}{MINIMAL_SERVICE}"
+        "receivers: {{ otlp: }}\nexporters: {{ debug: , kafka/2: {{}} }}{MINIMAL_SERVICE}"
     ));
-    assert_eq!(path, "exporters.prometheusremotewrite/2");
+    assert_eq!(path, "exporters.kafka/2");
     assert!(
         message.contains("supported: arrow_flight, debug, file, loadbalancing, otlp, otlphttp"),
         "{message}"

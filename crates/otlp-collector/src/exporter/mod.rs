@@ -14,6 +14,7 @@ pub mod loadbalancing;
 pub mod otlp;
 pub mod otlphttp;
 pub mod prometheus;
+pub mod prometheusremotewrite;
 
 pub use helper::{
     CircuitBreakerConfig, HelperSettings, QueueBatchConfig, QueueConfig, RetryConfig, Sizer,

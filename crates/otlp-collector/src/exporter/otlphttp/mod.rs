@@ -100,7 +100,7 @@ impl OtlpHttpExport {
 }
 
 /// `Retry-After` as seconds; an HTTP date is not worth a date parser here, the backoff covers it.
-fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     headers
         .get(http::header::RETRY_AFTER)?
         .to_str()

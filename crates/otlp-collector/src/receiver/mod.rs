@@ -12,6 +12,7 @@ mod stanza;
 pub mod syslog;
 pub mod tcplog;
 pub mod udplog;
+pub mod zipkin;
 
 pub use rate_limit::{RateLimitConfig, TenantRateLimitConfig};
 

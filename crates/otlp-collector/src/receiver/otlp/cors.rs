@@ -98,7 +98,7 @@ impl CorsSettings {
     /// The layer answering preflights and marking responses, or `None` when no origin is allowed (CORS off, as in
     /// otelcol, which then ignores `allowed_headers` with a warning). Settings that [`problem`](Self::problem)
     /// refuses never get here; were one to, its bad entries are left out.
-    pub(super) fn layer(&self, component: &str) -> Option<CorsLayer> {
+    pub(in crate::receiver) fn layer(&self, component: &str) -> Option<CorsLayer> {
         if self.allowed_origins.is_empty() {
             if !self.allowed_headers.is_empty() {
                 tracing::warn!(

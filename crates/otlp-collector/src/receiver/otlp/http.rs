@@ -22,8 +22,9 @@ use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A request body's encoding, by its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(in crate::receiver) enum Encoding {
     Protobuf,
     Json,
 }
@@ -37,17 +38,18 @@ impl Encoding {
     }
 }
 
-struct HttpState {
-    ingest: Arc<Ingest>,
-    auth: Option<Arc<dyn Authenticator>>,
-    component: String,
-    counters: ReceiverCounters,
-    max_body: usize,
-    decoding: Decoding,
+/// What a request handler needs: where batches go, who may send, how much.
+pub(in crate::receiver) struct HttpState {
+    pub(in crate::receiver) ingest: Arc<Ingest>,
+    pub(in crate::receiver) auth: Option<Arc<dyn Authenticator>>,
+    pub(in crate::receiver) component: String,
+    pub(in crate::receiver) counters: ReceiverCounters,
+    pub(in crate::receiver) max_body: usize,
+    pub(in crate::receiver) decoding: Decoding,
 }
 
 /// A request that is not taken, and how to answer it.
-struct Failure {
+pub(in crate::receiver) struct Failure {
     status: StatusCode,
     code: tonic::Code,
     message: String,
@@ -59,7 +61,7 @@ struct Failure {
 }
 
 impl Failure {
-    fn new(
+    pub(in crate::receiver) fn new(
         encoding: Encoding,
         status: StatusCode,
         code: tonic::Code,
@@ -75,7 +77,7 @@ impl Failure {
         })
     }
 
-    fn bad_request(encoding: Encoding, message: String) -> Box<Self> {
+    pub(in crate::receiver) fn bad_request(encoding: Encoding, message: String) -> Box<Self> {
         Failure::new(
             encoding,
             StatusCode::BAD_REQUEST,
@@ -85,7 +87,7 @@ impl Failure {
     }
 
     /// A `google.rpc.Status` in the request's encoding, as the OTLP specification asks.
-    fn into_response(self) -> Response {
+    pub(in crate::receiver) fn into_response(self) -> Response {
         let body = match self.encoding {
             Encoding::Protobuf => tonic_types::Status {
                 code: self.code as i32,
@@ -119,7 +121,7 @@ impl Failure {
     }
 }
 
-type Answer<T> = Result<T, Box<Failure>>;
+pub(in crate::receiver) type Answer<T> = Result<T, Box<Failure>>;
 
 /// An answer in proto3 JSON, which leaves unset message fields out: a full success is
 /// `{}`, where serde's derive would write `{"partialSuccess":null}`.
@@ -212,7 +214,7 @@ async fn drain(body: Body) {
 }
 
 /// Checks the headers and reads the whole body, decompressed, within the size limit.
-async fn read_body(
+pub(in crate::receiver) async fn read_body(
     state: &HttpState,
     headers: &HeaderMap,
     body: Body,
@@ -307,7 +309,11 @@ async fn read_body(
     Ok((encoding, body))
 }
 
-async fn submit(state: &HttpState, encoding: Encoding, batch: Batch) -> Answer<()> {
+pub(in crate::receiver) async fn submit(
+    state: &HttpState,
+    encoding: Encoding,
+    batch: Batch,
+) -> Answer<()> {
     state
         .ingest
         .submit(batch, &state.counters)
@@ -450,6 +456,17 @@ pub(super) async fn serve(
     if let Some(cors) = config.cors.as_ref().and_then(|cors| cors.layer(&component)) {
         app = app.layer(cors);
     }
+    serve_app(&component, listener, tls, app, shutdown).await
+}
+
+/// Serves `app` on `listener`, through TLS when `tls` is set, until `shutdown`.
+pub(in crate::receiver) async fn serve_app(
+    component: &str,
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: axum::Router,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), Error> {
     let served = match tls {
         None => {
             axum::serve(listener, app)
@@ -457,7 +474,7 @@ pub(super) async fn serve(
                 .await
         }
         Some(acceptor) => {
-            let (connections, accepting) = accept_tls(listener, acceptor, component.clone())
+            let (connections, accepting) = accept_tls(listener, acceptor, component.to_owned())
                 .map_err(|e| Error::Serve {
                     component: format!("{component} (http)"),
                     message: e.to_string(),

@@ -5,7 +5,7 @@
 mod config;
 mod cors;
 mod grpc;
-mod http;
+pub(in crate::receiver) mod http;
 mod keepalive;
 
 pub use config::{Decoding, GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};
@@ -32,7 +32,7 @@ pub(super) struct Bound {
 }
 
 /// The authenticator a transport's `auth` names.
-fn authenticator(
+pub(in crate::receiver) fn authenticator(
     component: &str,
     transport: &str,
     auth: Option<&AuthSettings>,
@@ -48,7 +48,7 @@ fn authenticator(
 
 /// The acceptor of a transport's `tls` block, built before anything is bound, so that a certificate that cannot be
 /// read fails the start rather than every connection.
-fn acceptor(
+pub(in crate::receiver) fn acceptor(
     component: &str,
     transport: &str,
     tls: Option<&ServerTlsSettings>,

@@ -27,9 +27,9 @@ impl AdminServer {
         AdminServer::serve(component, endpoint, listener, None, router)
     }
 
-    /// otelcol's `health_check`: serves `router` (the extension's answers, see `extension::health_check`) on
-    /// `endpoint`, over TLS when `tls` is given, with the same listener as the `otlp` receiver's HTTP transport.
-    pub(crate) async fn health_check(
+    /// Serves `router` on `endpoint`, over TLS when `tls` is given: an extension's own server (`health_check`,
+    /// `pprof`).
+    pub(crate) async fn listen(
         component: &str,
         endpoint: &str,
         tls: Option<TlsAcceptor>,

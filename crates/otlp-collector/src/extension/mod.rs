@@ -5,6 +5,7 @@ pub mod bearertokenauth;
 pub mod degradation;
 pub mod file_storage;
 pub mod health_check;
+pub mod pprof;
 
 pub use crate::component::{RunningExtension, StorageDirectory};
 

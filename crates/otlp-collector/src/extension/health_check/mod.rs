@@ -87,7 +87,7 @@ impl ExtensionFactory for Factory {
             close: !config.keep_alives_enabled,
         };
         let server =
-            AdminServer::health_check(&component, &config.endpoint, tls, answers.router()).await?;
+            AdminServer::listen(&component, &config.endpoint, tls, answers.router()).await?;
         let sampler = pipeline.as_ref().map(PipelineCheck::sample);
         tracing::info!(extension = %context.id, addr = %server.addr, tls = config.tls.is_some(),
             check_collector_pipeline = settings.enabled, "health check listening");

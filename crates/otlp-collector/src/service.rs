@@ -544,6 +544,7 @@ impl RunningCollector {
                 id: id.to_string(),
                 telemetry: self.telemetry.clone(),
                 shedding: self.shedding.clone(),
+                service: Arc::new(config.service.clone()),
             };
             let started = factory.start(settings, context).await?;
             self.extensions.push((id.clone(), started));

@@ -53,6 +53,7 @@ impl Components {
             .with_extension(extension::basicauth::Factory)
             .with_extension(extension::file_storage::Factory)
             .with_extension(extension::pprof::Factory)
+            .with_extension(extension::zpages::Factory)
             .with_processor_alias(
                 "resource_detection",
                 processor::resource_detection::Factory::TYPE,

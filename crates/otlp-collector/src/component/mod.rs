@@ -411,6 +411,8 @@ pub struct ExtensionContext {
     pub telemetry: Telemetry,
     /// The collector's load-shedding setting, for an extension that steers it under load.
     pub shedding: crate::LoadShedding,
+    /// The running config's `service` section (its pipelines and extensions), for an extension that shows them.
+    pub service: Arc<crate::config::ServiceConfig>,
 }
 
 /// A started extension.

@@ -6,6 +6,7 @@ pub mod degradation;
 pub mod file_storage;
 pub mod health_check;
 pub mod pprof;
+pub mod zpages;
 
 pub use crate::component::{RunningExtension, StorageDirectory};
 

@@ -5,6 +5,7 @@
 pub mod arrow_flight;
 pub mod filelog;
 pub mod hostmetrics;
+pub mod jaeger;
 pub mod otlp;
 pub mod prometheus;
 mod rate_limit;

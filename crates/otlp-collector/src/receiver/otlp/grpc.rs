@@ -364,6 +364,30 @@ pub(super) async fn serve(
             request: PhantomData,
         }
     }
+    let routes = tonic::service::Routes::new(service::<ExportTraceServiceRequest>(
+        &receiver,
+        max_decoding_message_size,
+    ))
+    .add_service(service::<ExportMetricsServiceRequest>(
+        &receiver,
+        max_decoding_message_size,
+    ))
+    .add_service(service::<ExportLogsServiceRequest>(
+        &receiver,
+        max_decoding_message_size,
+    ));
+    serve_routes(component, bound, &config, routes, shutdown).await
+}
+
+/// Serves gRPC `routes` on `bound` with `config`'s connection settings (keepalive, streams, frame size) and
+/// authenticator, until `shutdown`: the `otlp` receiver's services, or another receiver's (`jaeger`).
+pub(in crate::receiver) async fn serve_routes(
+    component: String,
+    bound: Bound,
+    config: &GrpcServerConfig,
+    routes: tonic::service::Routes,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), Error> {
     let Bound {
         listener,
         tls,
@@ -379,18 +403,7 @@ pub(super) async fn serve(
                 .layer(tower::util::MapResponseLayer::new(rewrite_oversized))
                 .layer(AuthenticateLayer::new(auth, component.clone())),
         )
-        .add_service(service::<ExportTraceServiceRequest>(
-            &receiver,
-            max_decoding_message_size,
-        ))
-        .add_service(service::<ExportMetricsServiceRequest>(
-            &receiver,
-            max_decoding_message_size,
-        ))
-        .add_service(service::<ExportLogsServiceRequest>(
-            &receiver,
-            max_decoding_message_size,
-        ));
+        .add_routes(routes);
     let served = match tls {
         None => {
             router

@@ -4,7 +4,7 @@
 
 mod config;
 mod cors;
-mod grpc;
+pub(in crate::receiver) mod grpc;
 pub(in crate::receiver) mod http;
 mod keepalive;
 
@@ -25,10 +25,10 @@ use tokio_rustls::TlsAcceptor;
 
 /// A transport's bound socket, the acceptor for its connections when it speaks TLS, and the authenticator its
 /// requests must satisfy.
-pub(super) struct Bound {
-    listener: tokio::net::TcpListener,
-    tls: Option<TlsAcceptor>,
-    auth: Option<Arc<dyn Authenticator>>,
+pub(in crate::receiver) struct Bound {
+    pub(in crate::receiver) listener: tokio::net::TcpListener,
+    pub(in crate::receiver) tls: Option<TlsAcceptor>,
+    pub(in crate::receiver) auth: Option<Arc<dyn Authenticator>>,
 }
 
 /// The authenticator a transport's `auth` names.

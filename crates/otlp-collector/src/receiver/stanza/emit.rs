@@ -47,27 +47,31 @@ impl Emitter {
         while !entries.is_empty() {
             let rest = entries.split_off(entries.len().min(RECORDS_PER_REQUEST));
             let request = request(std::mem::replace(&mut entries, rest), now_nanos());
-            let mut wait = FIRST_WAIT;
-            loop {
-                let refusal = match self
-                    .ingest
-                    .submit(Batch::new(request.clone()), &self.counters)
-                    .await
-                {
-                    Ok(()) => break,
-                    Err(refusal) => refusal,
-                };
-                if matches!(refusal.kind, RefusalKind::Permanent) {
-                    tracing::warn!(receiver = %self.id, error = %refusal, "the pipelines refused records; dropped");
-                    break;
-                }
-                tracing::debug!(receiver = %self.id, error = %refusal, ?wait, "the pipelines are full; waiting");
-                tokio::select! {
-                    () = shutdown_signal(self.stopping.clone()) => return,
-                    () = tokio::time::sleep(wait) => {}
-                }
-                wait = (wait * 2).min(refusal.retry_after.max(FIRST_WAIT));
+            if !self.submit_waiting(Batch::new(request)).await {
+                return;
             }
+        }
+    }
+
+    /// Hands `batch` over, waiting while the pipelines are full; a permanent refusal drops it, counted as refused.
+    /// `false` when the receiver stopped before the pipelines took it.
+    pub(crate) async fn submit_waiting(&self, batch: Batch) -> bool {
+        let mut wait = FIRST_WAIT;
+        loop {
+            let refusal = match self.ingest.submit(batch.clone(), &self.counters).await {
+                Ok(()) => return true,
+                Err(refusal) => refusal,
+            };
+            if matches!(refusal.kind, RefusalKind::Permanent) {
+                tracing::warn!(receiver = %self.id, error = %refusal, "the pipelines refused a batch; dropped");
+                return true;
+            }
+            tracing::debug!(receiver = %self.id, error = %refusal, ?wait, "the pipelines are full; waiting");
+            tokio::select! {
+                () = shutdown_signal(self.stopping.clone()) => return false,
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(refusal.retry_after.max(FIRST_WAIT));
         }
     }
 }

@@ -16,7 +16,7 @@
 
 mod config;
 mod model;
-mod translate;
+pub(in crate::receiver) mod translate;
 
 pub use config::ZipkinReceiverConfig;
 pub use model::BadSpans;

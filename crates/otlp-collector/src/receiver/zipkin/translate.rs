@@ -27,8 +27,8 @@ use opentelemetry_proto::tonic::trace::v1::{
 use std::collections::BTreeMap;
 
 /// Key prefixes of the resource attributes of OpenTelemetry's semantic conventions: tags under them are the
-/// resource's, which an OpenTelemetry exporter copied onto the span.
-const RESOURCE_PREFIXES: &[&str] = &[
+/// resource's, which an OpenTelemetry exporter copied onto the span (its Zipkin and Jaeger exporters both do).
+pub(in crate::receiver) const RESOURCE_PREFIXES: &[&str] = &[
     "service.",
     "telemetry.sdk.",
     "telemetry.distro.",

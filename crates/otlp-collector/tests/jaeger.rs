@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::{TestCollector, python, read_traces, spans};
-use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value::Value};
+use common::{TestCollector, attribute, hex, python, read_traces, spans};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode};
 use std::process::Command;
 use std::time::Duration;
@@ -82,18 +82,6 @@ sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.sendto(buffer.getvalue(), (host, int(port)))
 sock.sendto(b"\x80\x01\x00\x04 not a batch", (host, int(port)))
 "#;
-
-fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref())
-        .and_then(|v| v.value.as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn run(script: &str, args: &[&str]) -> String {
     let output = Command::new(python())

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::{TestCollector, python, read_traces, spans};
-use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value::Value};
+use common::{TestCollector, attribute, hex, python, read_traces, spans};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode};
 use std::io::Write as _;
 use std::process::Command;
@@ -48,18 +48,6 @@ with tracer.start_as_current_span("place-order", kind=SpanKind.SERVER, attribute
     print(format(parent.get_span_context().trace_id, "032x"))
 provider.shutdown()
 "#;
-
-fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref())
-        .and_then(|v| v.value.as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opentelemetry_s_zipkin_exporters_spans_arrive_as_they_were_sent() {

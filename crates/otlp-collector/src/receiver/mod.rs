@@ -9,6 +9,7 @@ pub mod jaeger;
 pub mod otlp;
 pub mod prometheus;
 mod rate_limit;
+mod spans;
 mod stanza;
 pub mod syslog;
 pub mod tcplog;

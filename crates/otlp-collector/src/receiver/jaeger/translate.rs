@@ -11,69 +11,35 @@
 //! - A log is an event named by its `event` field (else `message`), its other fields the event's attributes.
 
 use super::model::{Batch, Log, Process, RefKind, Span, Tag, TagValue};
-use crate::receiver::zipkin::translate::RESOURCE_PREFIXES;
+use crate::receiver::spans::{Gathered, is_resource_key};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, InstrumentationScope, KeyValue, any_value::Value,
 };
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
-    ResourceSpans, ScopeSpans, Span as OtlpSpan, Status, span::Event, span::Link, span::SpanKind,
-    status::StatusCode,
+    Span as OtlpSpan, Status, span::Event, span::Link, span::SpanKind, status::StatusCode,
 };
 
 /// The batch as one OTLP request: a resource per process (with the resource attributes an OpenTelemetry exporter
 /// copied onto its spans), a scope per instrumentation library, in arrival order.
 pub(super) fn to_otlp(batch: Batch) -> ExportTraceServiceRequest {
-    let mut resources: Vec<(Vec<KeyValue>, Vec<ScopeSpans>)> = Vec::new();
+    let mut gathered = Gathered::default();
     for mut span in batch.spans {
         let process = span.process.take().or_else(|| batch.process.clone());
         let mut resource = resource(process);
-        let copied: Vec<Tag> = {
-            let (copied, own) = std::mem::take(&mut span.tags).into_iter().partition(|tag| {
-                RESOURCE_PREFIXES
-                    .iter()
-                    .any(|prefix| tag.key.starts_with(prefix))
-            });
-            span.tags = own;
-            copied
-        };
+        let (copied, own): (Vec<Tag>, Vec<Tag>) = std::mem::take(&mut span.tags)
+            .into_iter()
+            .partition(|tag| is_resource_key(&tag.key));
+        span.tags = own;
         for tag in copied {
             if !resource.iter().any(|kv| kv.key == tag.key) {
                 resource.push(attribute(tag));
             }
         }
         let (scope, otlp) = translate(span);
-        let at = match resources.iter().position(|(r, _)| *r == resource) {
-            Some(at) => at,
-            None => {
-                resources.push((resource, Vec::new()));
-                resources.len() - 1
-            }
-        };
-        let scopes = &mut resources[at].1;
-        match scopes.iter_mut().find(|s| s.scope.as_ref() == Some(&scope)) {
-            Some(scoped) => scoped.spans.push(otlp),
-            None => scopes.push(ScopeSpans {
-                scope: Some(scope),
-                spans: vec![otlp],
-                ..Default::default()
-            }),
-        }
+        gathered.push(resource, scope, otlp);
     }
-    ExportTraceServiceRequest {
-        resource_spans: resources
-            .into_iter()
-            .map(|(attributes, scope_spans)| ResourceSpans {
-                resource: Some(Resource {
-                    attributes,
-                    ..Default::default()
-                }),
-                scope_spans,
-                ..Default::default()
-            })
-            .collect(),
-    }
+    gathered.into_request()
 }
 
 fn resource(process: Option<Process>) -> Vec<KeyValue> {

@@ -16,7 +16,7 @@
 
 mod config;
 mod model;
-pub(in crate::receiver) mod translate;
+mod translate;
 
 pub use config::ZipkinReceiverConfig;
 pub use model::BadSpans;

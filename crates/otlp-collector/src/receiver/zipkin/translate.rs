@@ -15,84 +15,31 @@
 //! - A span without a timestamp starts at 0 and is marked `otel.zipkin.absentField.startTime`, as in otelcol.
 
 use super::model::{Endpoint, Kind, Span};
+use crate::receiver::spans::{Gathered, is_resource_key};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, InstrumentationScope, KeyValue, any_value::Value,
 };
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
-    ResourceSpans, ScopeSpans, Span as OtlpSpan, Status, span::Event, span::SpanKind,
-    status::StatusCode,
+    Span as OtlpSpan, Status, span::Event, span::SpanKind, status::StatusCode,
 };
 use std::collections::BTreeMap;
-
-/// Key prefixes of the resource attributes of OpenTelemetry's semantic conventions: tags under them are the
-/// resource's, which an OpenTelemetry exporter copied onto the span (its Zipkin and Jaeger exporters both do).
-pub(in crate::receiver) const RESOURCE_PREFIXES: &[&str] = &[
-    "service.",
-    "telemetry.sdk.",
-    "telemetry.distro.",
-    "telemetry.auto.",
-    "host.",
-    "os.",
-    "process.",
-    "container.",
-    "k8s.",
-    "cloud.",
-    "deployment.",
-    "faas.",
-    "device.",
-    "webengine.",
-    "aws.ecs.",
-    "aws.eks.",
-    "aws.log.",
-    "gcp.cloud_run.",
-    "gcp.gce.",
-    "heroku.",
-];
 
 /// Marks a span that Zipkin sent without a start.
 const START_TIME_ABSENT: &str = "otel.zipkin.absentField.startTime";
 
 /// The spans as one OTLP request.
 pub(super) fn to_otlp(spans: Vec<Span>, parse_string_tags: bool) -> ExportTraceServiceRequest {
-    // Resources in the order they first appear, each with its scopes in the order they first appear.
-    let mut resources: Vec<(ResourceTags, Vec<ScopeSpans>)> = Vec::new();
+    let mut gathered = Gathered::default();
     for span in spans {
         let (resource, scope, span) = translate(span, parse_string_tags);
-        let at = match resources.iter().position(|(r, _)| *r == resource) {
-            Some(at) => at,
-            None => {
-                resources.push((resource, Vec::new()));
-                resources.len() - 1
-            }
-        };
-        let scopes = &mut resources[at].1;
-        match scopes.iter_mut().find(|s| s.scope.as_ref() == Some(&scope)) {
-            Some(scoped) => scoped.spans.push(span),
-            None => scopes.push(ScopeSpans {
-                scope: Some(scope),
-                spans: vec![span],
-                ..Default::default()
-            }),
-        }
-    }
-    ExportTraceServiceRequest {
-        resource_spans: resources
+        let attributes = resource
             .into_iter()
-            .map(|(attributes, scope_spans)| ResourceSpans {
-                resource: Some(Resource {
-                    attributes: attributes
-                        .into_iter()
-                        .map(|(key, value)| string(key, value))
-                        .collect(),
-                    ..Default::default()
-                }),
-                scope_spans,
-                ..Default::default()
-            })
-            .collect(),
+            .map(|(key, value)| string(key, value))
+            .collect();
+        gathered.push(attributes, scope, span);
     }
+    gathered.into_request()
 }
 
 /// A resource's attributes, all strings as Zipkin's tags are, sorted.
@@ -115,11 +62,7 @@ fn translate(
     }
     let resource_keys: Vec<String> = tags
         .keys()
-        .filter(|key| {
-            RESOURCE_PREFIXES
-                .iter()
-                .any(|prefix| key.starts_with(prefix))
-        })
+        .filter(|key| is_resource_key(key))
         .cloned()
         .collect();
     for key in resource_keys {

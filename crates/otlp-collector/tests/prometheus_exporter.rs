@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::TestCollector;
+use common::{TestCollector, meter_provider};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -146,33 +146,6 @@ fn sample(family: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         .iter()
         .find(|s| s["name"] == name && labels.iter().all(|(k, v)| s["labels"][*k] == *v))
         .and_then(|s| s["value"].as_f64())
-}
-
-fn meter_provider(
-    endpoint: &str,
-    service: &str,
-    temporality: opentelemetry_sdk::metrics::Temporality,
-) -> opentelemetry_sdk::metrics::SdkMeterProvider {
-    use opentelemetry_otlp::WithExportConfig as _;
-    let exporter = opentelemetry_otlp::MetricExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .with_temporality(temporality)
-        .build()
-        .unwrap();
-    opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-        .with_periodic_exporter(exporter)
-        .with_resource(
-            opentelemetry_sdk::Resource::builder_empty()
-                .with_attributes([
-                    KeyValue::new("service.name", service.to_owned()),
-                    KeyValue::new("service.namespace", "shop"),
-                    KeyValue::new("service.instance.id", format!("{service}-1")),
-                    KeyValue::new("host.name", "node-7"),
-                ])
-                .build(),
-        )
-        .build()
 }
 
 /// Scrapes until `ready` holds for the parsed answer (the exporter's queue hands batches over asynchronously).

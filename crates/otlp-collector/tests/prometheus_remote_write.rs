@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::TestCollector;
+use common::{TestCollector, meter_provider};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -195,32 +195,6 @@ fn metrics_request(metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
     }
 }
 
-fn meter_provider(
-    endpoint: &str,
-    temporality: opentelemetry_sdk::metrics::Temporality,
-) -> opentelemetry_sdk::metrics::SdkMeterProvider {
-    use opentelemetry_otlp::WithExportConfig as _;
-    let exporter = opentelemetry_otlp::MetricExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .with_temporality(temporality)
-        .build()
-        .unwrap();
-    opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-        .with_periodic_exporter(exporter)
-        .with_resource(
-            opentelemetry_sdk::Resource::builder_empty()
-                .with_attributes([
-                    KeyValue::new("service.name", "cart"),
-                    KeyValue::new("service.namespace", "shop"),
-                    KeyValue::new("service.instance.id", "cart-1"),
-                    KeyValue::new("host.name", "node-7"),
-                ])
-                .build(),
-        )
-        .build()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_s_metrics_are_queried_back_from_prometheus() {
     let prometheus = Prometheus::start(None).await;
@@ -233,7 +207,7 @@ async fn the_sdk_s_metrics_are_queried_back_from_prometheus() {
             (Temporality::Cumulative, "cumulative"),
             (Temporality::Delta, "delta"),
         ] {
-            let provider = meter_provider(&endpoint, temporality);
+            let provider = meter_provider(&endpoint, "cart", temporality);
             let meter = provider.meter(scope);
             let orders = meter.u64_counter("orders").build();
             let latency = meter

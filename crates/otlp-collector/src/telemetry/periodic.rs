@@ -343,14 +343,7 @@ impl HttpSender {
             .endpoint
             .parse()
             .map_err(|e| format!("endpoint `{}`: {e}", reader.endpoint))?;
-        let mut headers = http::HeaderMap::new();
-        for (key, value) in &reader.headers {
-            let name =
-                http::HeaderName::try_from(key.as_str()).map_err(|e| format!("headers: {e}"))?;
-            let value =
-                http::HeaderValue::try_from(value.as_str()).map_err(|e| format!("headers: {e}"))?;
-            headers.insert(name, value);
-        }
+        let mut headers = crate::exporter::otlphttp::client::header_map(&reader.headers)?;
         headers.insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/x-protobuf"),

@@ -318,3 +318,32 @@ pub fn attribute<'a>(
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// An SDK meter provider of service `service` (namespace `shop`, instance `<service>-1`, host `node-7`), exporting
+/// periodically over OTLP/gRPC to `endpoint` with `temporality`.
+pub fn meter_provider(
+    endpoint: &str,
+    service: &str,
+    temporality: opentelemetry_sdk::metrics::Temporality,
+) -> opentelemetry_sdk::metrics::SdkMeterProvider {
+    use opentelemetry_otlp::WithExportConfig as _;
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .with_temporality(temporality)
+        .build()
+        .unwrap();
+    opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_periodic_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder_empty()
+                .with_attributes([
+                    opentelemetry::KeyValue::new("service.name", service.to_owned()),
+                    opentelemetry::KeyValue::new("service.namespace", "shop"),
+                    opentelemetry::KeyValue::new("service.instance.id", format!("{service}-1")),
+                    opentelemetry::KeyValue::new("host.name", "node-7"),
+                ])
+                .build(),
+        )
+        .build()
+}

@@ -18,6 +18,22 @@ use rustls::{ClientConfig, RootCertStore};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Configured `headers` (a `headers:` map of otelcol's HTTP clients) as a header map; an invalid name or value is
+/// an error saying which.
+pub(crate) fn header_map(
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Result<http::HeaderMap, String> {
+    let mut map = http::HeaderMap::new();
+    for (key, value) in headers {
+        let name = http::HeaderName::try_from(key.as_str())
+            .map_err(|e| format!("headers: `{key}`: {e}"))?;
+        let value = http::HeaderValue::try_from(value.as_str())
+            .map_err(|e| format!("headers: the value of `{key}`: {e}"))?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
 /// What came back.
 pub(crate) struct Answer {
     pub(crate) status: http::StatusCode,

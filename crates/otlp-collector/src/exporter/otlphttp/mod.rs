@@ -66,14 +66,7 @@ impl OtlpHttpExport {
                 .ok_or_else(|| "`endpoint` is required".to_string())?;
             url.parse().map_err(|e| format!("endpoint `{url}`: {e}"))
         };
-        let mut headers = http::HeaderMap::new();
-        for (key, value) in &config.headers {
-            let name =
-                http::HeaderName::try_from(key.as_str()).map_err(|e| format!("headers: {e}"))?;
-            let value =
-                http::HeaderValue::try_from(value.as_str()).map_err(|e| format!("headers: {e}"))?;
-            headers.insert(name, value);
-        }
+        let mut headers = client::header_map(&config.headers)?;
         if let Some((name, value)) = auth {
             headers.insert(name, value);
         }

@@ -57,14 +57,7 @@ impl ExporterFactory for Factory {
         config: &RemoteWriteExporterConfig,
         context: ExporterContext<'_>,
     ) -> Result<Exporter, String> {
-        let mut headers = http::HeaderMap::new();
-        for (key, value) in &config.headers {
-            let name =
-                http::HeaderName::try_from(key.as_str()).map_err(|e| format!("headers: {e}"))?;
-            let value =
-                http::HeaderValue::try_from(value.as_str()).map_err(|e| format!("headers: {e}"))?;
-            headers.insert(name, value);
-        }
+        let mut headers = super::otlphttp::client::header_map(&config.headers)?;
         if let Some((name, value)) = client_auth(config.auth.as_ref(), context.authenticators)? {
             headers.insert(name, value);
         }

@@ -100,10 +100,19 @@ impl Prometheus {
 
     /// Queries `promql` until it has a result (the exporter's queue sends asynchronously).
     async fn query_until_present(&self, promql: &str) -> Vec<(Value, f64)> {
+        self.query_until(promql, |result| !result.is_empty()).await
+    }
+
+    /// Queries `promql` until `done` holds for its result, or a minute has passed.
+    async fn query_until(
+        &self,
+        promql: &str,
+        done: impl Fn(&[(Value, f64)]) -> bool,
+    ) -> Vec<(Value, f64)> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             let result = self.query(promql).await;
-            if !result.is_empty() || tokio::time::Instant::now() > deadline {
+            if done(&result) || tokio::time::Instant::now() > deadline {
                 return result;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -231,8 +240,13 @@ async fn the_sdk_s_metrics_are_queried_back_from_prometheus() {
     .await
     .unwrap();
 
+    // The last batch the SDKs sent holds the delta application's second flush: once its total is in, so is all that
+    // was sent before it (one consumer sends batches in order, and Prometheus applies a request whole).
     let orders = prometheus
-        .query_until_present("orders_total{otel_scope_name=\"delta\", method=\"GET\"}")
+        .query_until(
+            "orders_total{otel_scope_name=\"delta\", method=\"GET\"}",
+            |result| result.first().is_some_and(|(_, value)| *value == 9.0),
+        )
         .await;
     assert_eq!(orders.len(), 1, "{orders:?}");
     let (labels, value) = &orders[0];

@@ -30,7 +30,7 @@ pub(in crate::exporter) const NO_RECORDED_VALUE: u32 = 1;
 
 /// A family's type in the exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Type {
+pub(in crate::exporter) enum Type {
     Gauge,
     Counter,
     Histogram,
@@ -149,15 +149,8 @@ impl Registry {
         now: Instant,
     ) -> Refused {
         let mut refused = Refused::default();
-        let delta = AggregationTemporality::Delta as i32;
-        let has_delta = request
-            .resource_metrics
-            .iter()
-            .flat_map(|rm| &rm.scope_metrics)
-            .flat_map(|sm| &sm.metrics)
-            .any(|metric| temporality(metric) == Some(delta));
         let converted;
-        let request = if has_delta {
+        let request = if has_delta(request) {
             let mut cumulative = request.clone();
             self.deltas.sweep(now);
             let [_, older_start, out_of_order, _, no_value] =
@@ -215,31 +208,13 @@ impl Registry {
     }
 
     fn metric(&mut self, metric: &Metric, context: &Context, refused: &mut Refused) {
-        let cumulative = AggregationTemporality::Cumulative as i32;
-        let (kind, name_kind, points) = match &metric.data {
-            Some(Data::Gauge(gauge)) => (Type::Gauge, NameKind::Gauge, gauge.data_points.len()),
-            Some(Data::Sum(sum)) if sum.aggregation_temporality == cumulative => {
-                if sum.is_monotonic {
-                    (Type::Counter, NameKind::Counter, sum.data_points.len())
-                } else {
-                    (Type::Gauge, NameKind::Other, sum.data_points.len())
-                }
-            }
-            Some(Data::Histogram(h)) if h.aggregation_temporality == cumulative => {
-                (Type::Histogram, NameKind::Other, h.data_points.len())
-            }
-            Some(Data::ExponentialHistogram(h)) if h.aggregation_temporality == cumulative => {
-                (Type::Histogram, NameKind::Other, h.data_points.len())
-            }
-            Some(Data::Summary(s)) => (Type::Summary, NameKind::Other, s.data_points.len()),
-            Some(data) => {
-                refused.add(
-                    "points without an aggregation temporality",
-                    data_points(data),
-                );
-                return;
-            }
-            None => return,
+        let Some(data) = &metric.data else {
+            return;
+        };
+        let points = data_points(data);
+        let Some((kind, name_kind)) = family_type(data) else {
+            refused.add("points without an aggregation temporality", points);
+            return;
         };
         let Some(name) = self
             .labeler
@@ -341,16 +316,47 @@ struct Context {
     now: Instant,
 }
 
-fn temporality(metric: &Metric) -> Option<i32> {
-    match &metric.data {
-        Some(Data::Sum(sum)) => Some(sum.aggregation_temporality),
-        Some(Data::Histogram(h)) => Some(h.aggregation_temporality),
-        Some(Data::ExponentialHistogram(h)) => Some(h.aggregation_temporality),
-        _ => None,
-    }
+/// How metric data is served: its family's type and the naming its suffixes follow; `None` for a sum or histogram
+/// that is not cumulative (deltas are summed into totals before this is asked).
+pub(in crate::exporter) fn family_type(data: &Data) -> Option<(Type, NameKind)> {
+    let cumulative = AggregationTemporality::Cumulative as i32;
+    Some(match data {
+        Data::Gauge(_) => (Type::Gauge, NameKind::Gauge),
+        Data::Sum(sum) if sum.aggregation_temporality == cumulative => {
+            if sum.is_monotonic {
+                (Type::Counter, NameKind::Counter)
+            } else {
+                (Type::Gauge, NameKind::Other)
+            }
+        }
+        Data::Histogram(h) if h.aggregation_temporality == cumulative => {
+            (Type::Histogram, NameKind::Other)
+        }
+        Data::ExponentialHistogram(h) if h.aggregation_temporality == cumulative => {
+            (Type::Histogram, NameKind::Other)
+        }
+        Data::Summary(_) => (Type::Summary, NameKind::Other),
+        _ => return None,
+    })
 }
 
-fn data_points(data: &Data) -> usize {
+/// Whether any metric of `request` is a delta sum or histogram, to be summed into running totals first.
+pub(in crate::exporter) fn has_delta(request: &ExportMetricsServiceRequest) -> bool {
+    let delta = AggregationTemporality::Delta as i32;
+    request
+        .resource_metrics
+        .iter()
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .any(|metric| match &metric.data {
+            Some(Data::Sum(sum)) => sum.aggregation_temporality == delta,
+            Some(Data::Histogram(h)) => h.aggregation_temporality == delta,
+            Some(Data::ExponentialHistogram(h)) => h.aggregation_temporality == delta,
+            _ => false,
+        })
+}
+
+pub(in crate::exporter) fn data_points(data: &Data) -> usize {
     match data {
         Data::Gauge(g) => g.data_points.len(),
         Data::Sum(s) => s.data_points.len(),

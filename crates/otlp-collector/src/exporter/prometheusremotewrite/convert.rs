@@ -17,9 +17,10 @@ use super::wire::{
     BucketSpan, Exemplar, Histogram, Label, MetricMetadata, MetricType, Sample, TimeSeries,
 };
 use crate::exporter::prometheus::labels::{Labeler, Labels, merge};
-use crate::exporter::prometheus::naming::{NameKind, Namer, Strategy};
+use crate::exporter::prometheus::naming::{Namer, Strategy};
 use crate::exporter::prometheus::series::{
-    self, NO_RECORDED_VALUE, Refused, Sample as Value, exemplar_of, explicit,
+    self, NO_RECORDED_VALUE, Refused, Sample as Value, Type, data_points, exemplar_of, explicit,
+    family_type, has_delta,
 };
 use crate::processor::deltatocumulative::{
     self,
@@ -30,8 +31,7 @@ use hashbrown::HashTable;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, ExponentialHistogramDataPoint, Metric,
-    exponential_histogram_data_point::Buckets, metric::Data,
+    ExponentialHistogramDataPoint, Metric, exponential_histogram_data_point::Buckets, metric::Data,
 };
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -165,28 +165,21 @@ impl Converter {
     }
 
     fn metric(&self, metric: &Metric, later: &Labels, out: &mut Builder, refused: &mut Refused) {
-        let cumulative = AggregationTemporality::Cumulative as i32;
-        let (kind, name_kind) = match &metric.data {
-            Some(Data::Gauge(_)) => (MetricType::Gauge, NameKind::Gauge),
-            Some(Data::Sum(sum)) if sum.aggregation_temporality == cumulative => {
-                if sum.is_monotonic {
-                    (MetricType::Counter, NameKind::Counter)
-                } else {
-                    (MetricType::Gauge, NameKind::Other)
-                }
-            }
-            Some(Data::Histogram(h)) if h.aggregation_temporality == cumulative => {
-                (MetricType::Histogram, NameKind::Other)
-            }
-            Some(Data::ExponentialHistogram(h)) if h.aggregation_temporality == cumulative => {
-                (MetricType::Histogram, NameKind::Other)
-            }
-            Some(Data::Summary(_)) => (MetricType::Summary, NameKind::Other),
-            Some(data) => {
-                refused.add("points without an aggregation temporality", points(data));
-                return;
-            }
-            None => return,
+        let Some(data) = &metric.data else {
+            return;
+        };
+        let Some((family, name_kind)) = family_type(data) else {
+            refused.add(
+                "points without an aggregation temporality",
+                data_points(data),
+            );
+            return;
+        };
+        let kind = match family {
+            Type::Gauge => MetricType::Gauge,
+            Type::Counter => MetricType::Counter,
+            Type::Histogram => MetricType::Histogram,
+            Type::Summary => MetricType::Summary,
         };
         let Some(name) = self
             .labeler
@@ -195,7 +188,7 @@ impl Converter {
         else {
             refused.add(
                 "points of a metric whose name has no valid character",
-                metric.data.as_ref().map_or(0, points),
+                data_points(data),
             );
             return;
         };
@@ -544,31 +537,6 @@ fn spans(buckets: Option<&Buckets>) -> (Vec<BucketSpan>, Vec<i64>) {
         next_index = index + 1;
     }
     (spans, deltas)
-}
-
-fn has_delta(request: &ExportMetricsServiceRequest) -> bool {
-    let delta = AggregationTemporality::Delta as i32;
-    request
-        .resource_metrics
-        .iter()
-        .flat_map(|rm| &rm.scope_metrics)
-        .flat_map(|sm| &sm.metrics)
-        .any(|metric| match &metric.data {
-            Some(Data::Sum(sum)) => sum.aggregation_temporality == delta,
-            Some(Data::Histogram(h)) => h.aggregation_temporality == delta,
-            Some(Data::ExponentialHistogram(h)) => h.aggregation_temporality == delta,
-            _ => false,
-        })
-}
-
-fn points(data: &Data) -> usize {
-    match data {
-        Data::Gauge(g) => g.data_points.len(),
-        Data::Sum(s) => s.data_points.len(),
-        Data::Histogram(h) => h.data_points.len(),
-        Data::ExponentialHistogram(h) => h.data_points.len(),
-        Data::Summary(s) => s.data_points.len(),
-    }
 }
 
 /// The latest point time of a metric, for `target_info`'s sample.

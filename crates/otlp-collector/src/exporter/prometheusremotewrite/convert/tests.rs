@@ -1,8 +1,8 @@
 use super::*;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    ExponentialHistogram, Gauge, HistogramDataPoint, NumberDataPoint, ResourceMetrics,
-    ScopeMetrics, Sum, Summary, SummaryDataPoint, exemplar, number_data_point,
+    AggregationTemporality, ExponentialHistogram, Gauge, HistogramDataPoint, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exemplar, number_data_point,
     summary_data_point::ValueAtQuantile,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;

@@ -24,6 +24,8 @@ receivers:
       disk:
       filesystem:
       paging:
+      processes:
+      system:
 exporters:
   file: { path: "{dir}/metrics.jsonl", format: json }
 service:
@@ -229,6 +231,50 @@ async fn the_host_s_metrics_match_the_kernel_s_tables() {
             .all(|(a, _)| a.contains_key("device") && a.contains_key("direction"))
     );
 
+    // Processes: otelcol's statuses only, this test's own process sleeping or running among them; no more
+    // created than the kernel counted by now. Uptime: no more than the kernel's by now.
+    let stat_after = std::fs::read_to_string("/proc/stat").unwrap();
+    let created_after: f64 = stat_after
+        .lines()
+        .find_map(|l| l.strip_prefix("processes "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    let created = points(&requests, "system.processes.created");
+    assert_eq!(created.len(), requests.len());
+    assert!(
+        created.iter().all(|(_, v)| *v > 0.0 && *v <= created_after),
+        "{created:?}"
+    );
+    let counts = points(&requests, "system.processes.count");
+    let statuses = [
+        "blocked", "daemon", "detached", "idle", "locked", "orphan", "paging", "running",
+        "sleeping", "stopped", "system", "unknown", "zombies",
+    ];
+    assert!(
+        counts
+            .iter()
+            .all(|(a, v)| statuses.contains(&a["status"].as_str()) && *v >= 0.0),
+        "{counts:?}"
+    );
+    assert!(
+        counts
+            .iter()
+            .any(|(a, v)| a["status"] == "sleeping" && *v >= 1.0),
+        "{counts:?}"
+    );
+    let uptime_after: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    let uptime = points(&requests, "system.uptime");
+    assert_eq!(uptime.len(), requests.len());
+    assert!(
+        uptime.iter().all(|(_, v)| *v > 0.0 && *v <= uptime_after),
+        "{uptime:?}"
+    );
+
     // The root filesystem, when it has a device of its own here, as `df` sees it (within what a busy disk
     // changes between the two readings).
     let filesystem = points(&requests, "system.filesystem.usage");
@@ -310,7 +356,9 @@ service:
         "receivers.hostmetrics.scrapers.cpu.metrics.system.cpu.tme"
     );
     assert!(
-        metric_and_filter[0].1.contains("it has: system.cpu.time,"),
+        metric_and_filter[0]
+            .1
+            .contains("there are: system.cpu.time,"),
         "{metric_and_filter:?}"
     );
     assert_eq!(

@@ -11,6 +11,7 @@ impl Components {
             .with_receiver(receiver::otlp::Factory)
             .with_receiver(receiver::arrow_flight::Factory)
             .with_receiver(receiver::hostmetrics::Factory)
+            .with_receiver(receiver::httpcheck::Factory)
             .with_receiver(receiver::filelog::Factory)
             .with_receiver(receiver::prometheus::Factory)
             .with_receiver(receiver::zipkin::Factory)

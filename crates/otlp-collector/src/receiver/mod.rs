@@ -5,10 +5,12 @@
 pub mod arrow_flight;
 pub mod filelog;
 pub mod hostmetrics;
+pub mod httpcheck;
 pub mod jaeger;
 pub mod otlp;
 pub mod prometheus;
 mod rate_limit;
+mod scraper;
 mod spans;
 mod stanza;
 pub mod syslog;

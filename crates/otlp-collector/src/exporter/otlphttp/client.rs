@@ -95,7 +95,7 @@ impl HttpClient {
         };
         if tls.insecure_skip_verify {
             tracing::warn!(
-                "otlphttp: tls.insecure_skip_verify is set: the server's certificate is not verified"
+                "tls.insecure_skip_verify is set: the server's certificate is not verified"
             );
             config
                 .dangerous()
@@ -156,7 +156,20 @@ impl HttpClient {
         url: &http::Uri,
         headers: &http::HeaderMap,
     ) -> Result<Answer, String> {
-        let mut request = http::Request::get(url.clone())
+        self.send(http::Method::GET, url, headers).await
+    }
+
+    /// Sends a `method` request without a body to `url` with `headers` (the `httpcheck` receiver's checks),
+    /// within the timeout.
+    pub(crate) async fn send(
+        &self,
+        method: http::Method,
+        url: &http::Uri,
+        headers: &http::HeaderMap,
+    ) -> Result<Answer, String> {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(url.clone())
             .body(Full::new(Bytes::new()))
             .map_err(|e| e.to_string())?;
         request.headers_mut().extend(headers.clone());

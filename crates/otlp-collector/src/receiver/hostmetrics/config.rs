@@ -1,8 +1,8 @@
 //! The `hostmetrics` receiver's settings, with otelcol-contrib's keys.
 
 use super::filter::{Devices, FsTypes, Interfaces, Matcher, MountPoints, Select};
-use super::metric::{Spec, Toggle};
-use super::{cpu, disk, filesystem, load, memory, network, paging};
+use super::metric::{Spec, Toggle, unknown_toggles};
+use super::{cpu, disk, filesystem, load, memory, network, paging, processes, system};
 use crate::component::Invalid;
 use crate::de;
 use serde::{Deserialize, Deserializer};
@@ -62,35 +62,21 @@ pub struct Scrapers {
     /// Swap and page faults.
     #[serde(default, deserialize_with = "de::present")]
     pub paging: Option<MetricsOnly>,
+    /// Processes by state, and processes created.
+    #[serde(default, deserialize_with = "de::present")]
+    pub processes: Option<MetricsOnly>,
+    /// The host's uptime.
+    #[serde(default, deserialize_with = "de::present")]
+    pub system: Option<MetricsOnly>,
     #[serde(default, deserialize_with = "refuse_process")]
     #[expect(dead_code, reason = "present only to be refused with a reason")]
     process: de::Refused,
-    #[serde(default, deserialize_with = "refuse_processes")]
-    #[expect(dead_code, reason = "present only to be refused with a reason")]
-    processes: de::Refused,
-    #[serde(default, deserialize_with = "refuse_system")]
-    #[expect(dead_code, reason = "present only to be refused with a reason")]
-    system: de::Refused,
 }
 
 fn refuse_process<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
     de::refuse::<D>(
         "otelcol's per-process scraper is not available here; supported scrapers: cpu, memory, load, network, \
-         disk, filesystem, paging",
-    )
-}
-
-fn refuse_processes<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
-    de::refuse::<D>(
-        "otelcol's process-count scraper is not available here; supported scrapers: cpu, memory, load, network, \
-         disk, filesystem, paging",
-    )
-}
-
-fn refuse_system<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
-    de::refuse::<D>(
-        "otelcol's uptime scraper is not available here; supported scrapers: cpu, memory, load, network, disk, \
-         filesystem, paging",
+         disk, filesystem, paging, processes, system",
     )
 }
 
@@ -230,6 +216,12 @@ pub(super) fn toggles(
     if let Some(s) = &scrapers.paging {
         all.push(("paging", paging::SPECS, &s.metrics));
     }
+    if let Some(s) = &scrapers.processes {
+        all.push(("processes", processes::SPECS, &s.metrics));
+    }
+    if let Some(s) = &scrapers.system {
+        all.push(("system", system::SPECS, &s.metrics));
+    }
     all
 }
 
@@ -243,22 +235,15 @@ impl HostMetricsConfig {
         if configured.is_empty() {
             problems.push(Invalid::at(
                 "scrapers",
-                "name at least one scraper: cpu, memory, load, network, disk, filesystem, paging",
+                "name at least one scraper: cpu, memory, load, network, disk, filesystem, paging, processes, system",
             ));
         }
         for (scraper, specs, toggles) in configured {
-            for name in toggles.keys() {
-                if !specs.iter().any(|spec| spec.name == name) {
-                    let known: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
-                    problems.push(Invalid::at(
-                        format!("scrapers.{scraper}.metrics.{name}"),
-                        format!(
-                            "the {scraper} scraper has no metric `{name}`; it has: {}",
-                            known.join(", ")
-                        ),
-                    ));
-                }
-            }
+            problems.extend(unknown_toggles(
+                &format!("scrapers.{scraper}.metrics"),
+                specs,
+                toggles,
+            ));
         }
         let filters = [
             (

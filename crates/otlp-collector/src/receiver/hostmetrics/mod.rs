@@ -1,5 +1,5 @@
-//! The `hostmetrics` receiver (otelcol-contrib's, Linux): the host's CPU, memory, load, network, disk, filesystem
-//! and paging metrics, read from `/proc` and `statvfs` every `collection_interval`, with otelcol's metric names,
+//! The `hostmetrics` receiver (otelcol-contrib's, Linux): the host's CPU, memory, load, network, disk, filesystem,
+//! paging, process-count and uptime metrics, read from `/proc` and `statvfs` every `collection_interval`, with otelcol's metric names,
 //! units and attributes, so dashboards built on otelcol's keep working.
 //!
 //! ```yaml
@@ -25,31 +25,29 @@ mod filesystem;
 mod filter;
 mod load;
 mod memory;
-mod metric;
 mod network;
 mod paging;
+mod processes;
+mod system;
 
+pub use super::scraper::metric::Toggle;
 pub use config::{
     DiskSettings, FilesystemSettings, HostMetricsConfig, LoadSettings, MetricsOnly,
     NetworkSettings, Scrapers,
 };
 pub use filter::{Devices, FsTypes, Interfaces, MatchType, MountPoints};
-pub use metric::Toggle;
 
-use super::{Ingest, RunningReceiver, shutdown_signal};
+use super::RunningReceiver;
+use super::scraper::{self, Scrape, metric};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
-use crate::telemetry::ReceiverCounters;
-use crate::{Batch, Error, Signal};
+use crate::{Error, Signal};
 use filter::Select;
 use metric::{Builder, Clock, Enabled};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
-use opentelemetry_proto::tonic::metrics::v1::{ResourceMetrics, ScopeMetrics};
 use opentelemetry_proto::tonic::resource::v1::Resource;
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The `hostmetrics` receiver type.
 pub struct Factory;
@@ -77,43 +75,35 @@ impl ReceiverFactory for Factory {
         } else {
             &config.root_path
         };
-        let mut scrapers = Running::build(&config.scrapers).map_err(|message| Error::Start {
+        let scrapers = Running::build(&config.scrapers).map_err(|message| Error::Start {
             component: component.clone(),
             message,
         })?;
-        let (shutdown, watch) = tokio::sync::watch::channel(false);
-        let mut running = RunningReceiver::new(shutdown);
-        let root = PathBuf::from(root);
-        let (ingest, id) = (context.ingest, context.id);
-        let counters = ReceiverCounters::new(&context.telemetry, &id, "scrape");
-        let (interval, delay) = (config.collection_interval, config.initial_delay);
-        running.spawn(async move {
-            let stopped = shutdown_signal(watch);
-            tokio::pin!(stopped);
-            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + delay, interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => return Ok(()),
-                    _ = ticks.tick() => {}
-                }
-                let request = scrapers.scrape(&root, &id);
-                submit(&ingest, &counters, &id, request).await;
-            }
-        });
-        Ok(running)
+        let scraper = HostScraper {
+            scrapers,
+            root: PathBuf::from(root),
+            id: context.id.clone(),
+        };
+        Ok(scraper::start(
+            context,
+            config.collection_interval,
+            config.initial_delay,
+            scraper,
+        ))
     }
 }
 
-async fn submit(
-    ingest: &Arc<Ingest>,
-    counters: &ReceiverCounters,
-    id: &str,
-    request: ExportMetricsServiceRequest,
-) {
-    if let Err(refusal) = ingest.submit(Batch::new(request), counters).await {
-        // A scrape is not sent again: the next one measures anew.
-        tracing::warn!(receiver = %id, error = %refusal, "the pipelines refused a scrape");
+/// The configured scrapers, reading the host under its root path.
+struct HostScraper {
+    scrapers: Running,
+    root: PathBuf,
+    id: String,
+}
+
+impl Scrape for HostScraper {
+    fn scrape(&mut self) -> impl Future<Output = Option<ExportMetricsServiceRequest>> + Send {
+        let request = self.scrapers.scrape(&self.root, &self.id);
+        std::future::ready(Some(request))
     }
 }
 
@@ -149,6 +139,8 @@ enum Scraper {
     Disk(Select),
     Filesystem(filesystem::Selection),
     Paging,
+    Processes,
+    System,
 }
 
 impl Scraper {
@@ -161,6 +153,8 @@ impl Scraper {
             Scraper::Disk(_) => "disk",
             Scraper::Filesystem(_) => "filesystem",
             Scraper::Paging => "paging",
+            Scraper::Processes => "processes",
+            Scraper::System => "system",
         }
     }
 
@@ -173,6 +167,8 @@ impl Scraper {
             Scraper::Disk(_) => disk::SPECS,
             Scraper::Filesystem(_) => filesystem::SPECS,
             Scraper::Paging => paging::SPECS,
+            Scraper::Processes => processes::SPECS,
+            Scraper::System => system::SPECS,
         }
     }
 
@@ -185,6 +181,8 @@ impl Scraper {
             Scraper::Disk(devices) => disk::scrape(host, devices, out),
             Scraper::Filesystem(selection) => filesystem::scrape(host, selection, out),
             Scraper::Paging => paging::scrape(host, out),
+            Scraper::Processes => processes::scrape(host, out),
+            Scraper::System => system::scrape(host, out),
         }
     }
 }
@@ -218,6 +216,12 @@ impl Running {
         if settings.paging.is_some() {
             scrapers.push(Scraper::Paging);
         }
+        if settings.processes.is_some() {
+            scrapers.push(Scraper::Processes);
+        }
+        if settings.system.is_some() {
+            scrapers.push(Scraper::System);
+        }
         let toggles = config::toggles(settings);
         Ok(Running(
             scrapers
@@ -239,15 +243,13 @@ impl Running {
         let host = Host {
             root: root.to_owned(),
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        let now = scraper::now_nanos();
         let boot = host
             .read("proc/stat")
             .ok()
             .and_then(|stat| cpu::boot_time(&stat))
             .map_or(0, |seconds| seconds * 1_000_000_000);
-        let clock = Clock { now, boot };
+        let clock = Clock { now, start: boot };
         let mut resource_metrics = Vec::new();
         for (scraper, enabled) in &mut self.0 {
             let mut out = Builder::new(scraper.specs(), enabled, clock);
@@ -259,23 +261,14 @@ impl Running {
             if metrics.is_empty() {
                 continue;
             }
-            resource_metrics.push(ResourceMetrics {
-                resource: Some(Resource::default()),
-                scope_metrics: vec![ScopeMetrics {
-                    scope: Some(InstrumentationScope {
-                        name: format!(
-                            "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/\
-                             hostmetricsreceiver/internal/scraper/{}scraper",
-                            scraper.name()
-                        ),
-                        version: env!("CARGO_PKG_VERSION").to_owned(),
-                        ..Default::default()
-                    }),
-                    metrics,
-                    schema_url: String::new(),
-                }],
-                schema_url: String::new(),
-            });
+            resource_metrics.push(scraper::resource_metrics(
+                Resource::default(),
+                &format!(
+                    "receiver/hostmetricsreceiver/internal/scraper/{}scraper",
+                    scraper.name()
+                ),
+                metrics,
+            ));
         }
         ExportMetricsServiceRequest { resource_metrics }
     }

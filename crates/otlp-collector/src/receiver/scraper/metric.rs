@@ -1,6 +1,7 @@
 //! What every scraper builds its metrics with: the metric each one may emit (name, unit, kind, enabled by default,
 //! as otelcol's generated `documentation.md` lists them), which are enabled, and OTLP points with attributes.
 
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum, metric::Data, number_data_point,
 };
@@ -8,7 +9,7 @@ use std::collections::BTreeMap;
 
 /// How a metric's points aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     /// A cumulative monotonic sum since boot (a counter).
     Counter,
     /// A cumulative non-monotonic sum (a level: bytes in use).
@@ -18,29 +19,30 @@ pub(super) enum Kind {
 
 /// A metric a scraper may emit.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Spec {
-    pub(super) name: &'static str,
-    pub(super) description: &'static str,
-    pub(super) unit: &'static str,
-    pub(super) kind: Kind,
+pub(crate) struct Spec {
+    pub(crate) name: &'static str,
+    pub(crate) description: &'static str,
+    pub(crate) unit: &'static str,
+    pub(crate) kind: Kind,
     /// Emitted unless `metrics: { <name>: { enabled: false } }`.
-    pub(super) default: bool,
+    pub(crate) default: bool,
 }
 
-/// When and since when a scrape measures: the point's time, and boot time as the start of cumulative sums.
+/// When and since when a scrape measures: the point's time, and the start of cumulative sums (the host's boot for
+/// `hostmetrics`, the server's start for a service's receiver).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Clock {
-    pub(super) now: u64,
-    pub(super) boot: u64,
+pub(crate) struct Clock {
+    pub(crate) now: u64,
+    pub(crate) start: u64,
 }
 
 /// The metrics of one scraper that its `metrics` settings leave enabled.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Enabled(BTreeMap<&'static str, bool>);
+pub(crate) struct Enabled(BTreeMap<&'static str, bool>);
 
 impl Enabled {
     /// `specs` each as `toggles` says, else as its default.
-    pub(super) fn new(specs: &[Spec], toggles: &BTreeMap<String, Toggle>) -> Self {
+    pub(crate) fn new(specs: &[Spec], toggles: &BTreeMap<String, Toggle>) -> Self {
         Enabled(
             specs
                 .iter()
@@ -52,7 +54,7 @@ impl Enabled {
         )
     }
 
-    pub(super) fn on(&self, name: &str) -> bool {
+    pub(crate) fn on(&self, name: &str) -> bool {
         self.0.get(name).copied().unwrap_or(false)
     }
 }
@@ -66,7 +68,7 @@ pub struct Toggle {
 }
 
 /// Collects the points of a scrape by metric, in the order of `specs`, leaving out disabled metrics.
-pub(super) struct Builder<'a> {
+pub(crate) struct Builder<'a> {
     specs: &'a [Spec],
     enabled: &'a Enabled,
     clock: Clock,
@@ -74,7 +76,7 @@ pub(super) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    pub(super) fn new(specs: &'a [Spec], enabled: &'a Enabled, clock: Clock) -> Self {
+    pub(crate) fn new(specs: &'a [Spec], enabled: &'a Enabled, clock: Clock) -> Self {
         Builder {
             specs,
             enabled,
@@ -83,24 +85,38 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Points recorded from now on are of time `now` (a check's own moment, in a scrape of several).
+    pub(crate) fn at(&mut self, now: u64) {
+        self.clock.now = now;
+    }
+
     /// Whether `name` is enabled: a scraper skips reading what no enabled metric needs.
-    pub(super) fn wants(&self, name: &str) -> bool {
+    pub(crate) fn wants(&self, name: &str) -> bool {
         self.enabled.on(name)
     }
 
-    pub(super) fn int(&mut self, name: &'static str, value: i64, attributes: &[(&str, &str)]) {
-        self.push(name, number_data_point::Value::AsInt(value), attributes);
+    pub(crate) fn int(&mut self, name: &'static str, value: i64, attributes: &[(&str, &str)]) {
+        self.record(
+            name,
+            number_data_point::Value::AsInt(value),
+            strings(attributes),
+        );
     }
 
-    pub(super) fn double(&mut self, name: &'static str, value: f64, attributes: &[(&str, &str)]) {
-        self.push(name, number_data_point::Value::AsDouble(value), attributes);
+    pub(crate) fn double(&mut self, name: &'static str, value: f64, attributes: &[(&str, &str)]) {
+        self.record(
+            name,
+            number_data_point::Value::AsDouble(value),
+            strings(attributes),
+        );
     }
 
-    fn push(
+    /// A point whose attributes are not all strings (`http.status_code`).
+    pub(crate) fn record(
         &mut self,
         name: &'static str,
         value: number_data_point::Value,
-        attributes: &[(&str, &str)],
+        attributes: Vec<KeyValue>,
     ) {
         if !self.wants(name) {
             return;
@@ -110,13 +126,10 @@ impl<'a> Builder<'a> {
         };
         let start = match spec.kind {
             Kind::Gauge => 0,
-            Kind::Counter | Kind::UpDown => self.clock.boot,
+            Kind::Counter | Kind::UpDown => self.clock.start,
         };
         self.points.entry(name).or_default().push(NumberDataPoint {
-            attributes: attributes
-                .iter()
-                .map(|(k, v)| otlp_ottl::key_value(*k, otlp_ottl::string_value(*v)))
-                .collect(),
+            attributes,
             start_time_unix_nano: start,
             time_unix_nano: self.clock.now,
             value: Some(value),
@@ -125,7 +138,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The metrics with at least one point.
-    pub(super) fn finish(mut self) -> Vec<Metric> {
+    pub(crate) fn finish(mut self) -> Vec<Metric> {
         let cumulative = AggregationTemporality::Cumulative as i32;
         self.specs
             .iter()
@@ -149,4 +162,33 @@ impl<'a> Builder<'a> {
             })
             .collect()
     }
+}
+
+fn strings(attributes: &[(&str, &str)]) -> Vec<KeyValue> {
+    attributes
+        .iter()
+        .map(|(k, v)| otlp_ottl::key_value(*k, otlp_ottl::string_value(*v)))
+        .collect()
+}
+
+/// A problem for each toggle in `toggles` (at `<at>.<name>`) that names no metric of `specs`, listing those it has.
+pub(crate) fn unknown_toggles(
+    at: &str,
+    specs: &[Spec],
+    toggles: &BTreeMap<String, Toggle>,
+) -> Vec<crate::component::Invalid> {
+    toggles
+        .keys()
+        .filter(|name| !specs.iter().any(|spec| spec.name == name.as_str()))
+        .map(|name| {
+            let known: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
+            crate::component::Invalid::at(
+                format!("{at}.{name}"),
+                format!(
+                    "there is no metric `{name}` here; there are: {}",
+                    known.join(", ")
+                ),
+            )
+        })
+        .collect()
 }

@@ -1,0 +1,212 @@
+use super::*;
+use opentelemetry_proto::tonic::metrics::v1::{Metric, NumberDataPoint, metric::Data};
+
+fn problems(yaml: &str) -> Vec<(String, String)> {
+    let value = serde_norway::from_str(yaml).unwrap();
+    match crate::de::typed::<HttpCheckConfig>("receivers.httpcheck", value) {
+        Err(error) => error
+            .config_problems()
+            .into_iter()
+            .map(|problem| (problem.path, problem.message))
+            .collect(),
+        Ok(config) => config
+            .validate()
+            .err()
+            .map(|invalid| invalid.at_path("receivers.httpcheck"))
+            .unwrap_or_default(),
+    }
+}
+
+#[test]
+fn otelcol_s_readme_example_is_taken_as_written() {
+    let yaml = r#"
+collection_interval: 30s
+targets:
+  - method: "GET"
+    endpoints:
+      - "https://opentelemetry.io"
+  - method: "GET"
+    endpoints:
+      - "http://localhost:8080/hello1"
+      - "http://localhost:8080/hello2"
+    headers:
+      Authorization: "Bearer <your_bearer_token>"
+  - method: "GET"
+    endpoint: "http://localhost:8080/hello"
+    headers:
+      Authorization: "Bearer <your_bearer_token>"
+"#;
+    assert_eq!(problems(yaml), Vec::new());
+    let config: HttpCheckConfig = serde_norway::from_str(yaml).unwrap();
+    assert_eq!(config.collection_interval, Duration::from_secs(30));
+    let urls: Vec<&str> = config.targets.iter().flat_map(Target::urls).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://opentelemetry.io",
+            "http://localhost:8080/hello1",
+            "http://localhost:8080/hello2",
+            "http://localhost:8080/hello"
+        ]
+    );
+    assert_eq!(config.targets[0].timeout(), Duration::from_secs(30));
+}
+
+#[test]
+fn bad_targets_are_named_with_the_reason() {
+    let found = problems(
+        r#"
+targets:
+  - method: "GET NOW"
+    endpoint: localhost:8080
+  - headers: { Accept: json }
+  - endpoint: ftp://example.com/file
+metrics:
+  httpcheck.durations: { enabled: false }
+  httpcheck.tls.cert_remaining: { enabled: true }
+"#,
+    );
+    let text: Vec<String> = found.iter().map(|(p, m)| format!("{p}: {m}")).collect();
+    let text = text.join("\n");
+    assert!(
+        text.contains("targets[0].endpoint: `localhost:8080` must be in the form"),
+        "{text}"
+    );
+    assert!(
+        text.contains("targets[0].method: `GET NOW` is not an HTTP method"),
+        "{text}"
+    );
+    assert!(
+        text.contains("targets[1]: `endpoint` or `endpoints` must be specified"),
+        "{text}"
+    );
+    assert!(
+        text.contains("targets[2].endpoint: `ftp://example.com/file` must be in the form"),
+        "{text}"
+    );
+    assert!(
+        text.contains("metrics.httpcheck.durations: there is no metric"),
+        "{text}"
+    );
+    assert!(
+        text.contains("metrics.httpcheck.tls.cert_remaining: not available here"),
+        "{text}"
+    );
+    assert_eq!(found.len(), 6, "{text}");
+    assert!(
+        problems("collection_interval: 10s")
+            .iter()
+            .any(|(p, m)| p.ends_with("targets") && m.contains("no targets"))
+    );
+    assert!(
+        problems("targets: [{endpoint: http://x, timout: 1s}]")
+            .iter()
+            .any(|(_, m)| m.contains("timout"))
+    );
+}
+
+fn check(url: &str) -> Check {
+    let tls = crate::ClientTlsSettings::default();
+    Check {
+        url: url.to_owned(),
+        uri: config::parse_url(url).unwrap(),
+        method: http::Method::GET,
+        headers: http::HeaderMap::new(),
+        client: Arc::new(
+            HttpClient::new(&tls, &Default::default(), Duration::from_secs(1)).unwrap(),
+        ),
+    }
+}
+
+fn recorded(outcome: Outcome) -> Vec<Metric> {
+    let enabled = Enabled::new(SPECS, &Default::default());
+    let mut out = Builder::new(
+        SPECS,
+        &enabled,
+        Clock {
+            now: outcome.at,
+            start: 7,
+        },
+    );
+    check("http://svc:8080/health").record(&outcome, &mut out);
+    out.finish()
+}
+
+fn points<'a>(metrics: &'a [Metric], name: &str) -> Vec<&'a NumberDataPoint> {
+    metrics
+        .iter()
+        .filter(|m| m.name == name)
+        .flat_map(|m| match &m.data {
+            Some(Data::Sum(sum)) => sum.data_points.iter().collect::<Vec<_>>(),
+            Some(Data::Gauge(gauge)) => gauge.data_points.iter().collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn attribute(point: &NumberDataPoint, key: &str) -> Option<String> {
+    point.attributes.iter().find(|kv| kv.key == key).map(|kv| {
+        match &kv.value.as_ref().unwrap().value {
+            Some(any_value::Value::StringValue(s)) => s.clone(),
+            Some(any_value::Value::IntValue(i)) => format!("int {i}"),
+            other => format!("{other:?}"),
+        }
+    })
+}
+
+#[test]
+fn an_answer_is_one_in_its_class_with_its_code_and_zero_in_the_others_without() {
+    let metrics = recorded(Outcome {
+        at: 100,
+        elapsed: Duration::from_millis(42),
+        status: Ok(503),
+    });
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["httpcheck.duration", "httpcheck.status"]);
+    let duration = points(&metrics, "httpcheck.duration");
+    assert_eq!(duration[0].value, Some(Value::AsInt(42)));
+    assert_eq!(
+        attribute(duration[0], "http.url").as_deref(),
+        Some("http://svc:8080/health")
+    );
+    let status = points(&metrics, "httpcheck.status");
+    assert_eq!(status.len(), 5);
+    for point in status {
+        let class = attribute(point, "http.status_class").unwrap();
+        assert_eq!(attribute(point, "http.method").as_deref(), Some("GET"));
+        assert_eq!(
+            point.start_time_unix_nano, 7,
+            "a cumulative sum since the receiver started"
+        );
+        if class == "5xx" {
+            assert_eq!(point.value, Some(Value::AsInt(1)));
+            assert_eq!(
+                attribute(point, "http.status_code").as_deref(),
+                Some("int 503")
+            );
+        } else {
+            assert_eq!(point.value, Some(Value::AsInt(0)));
+            assert_eq!(attribute(point, "http.status_code"), None, "{class}");
+        }
+    }
+}
+
+#[test]
+fn no_answer_is_an_error_with_its_message_and_every_class_zero() {
+    let metrics = recorded(Outcome {
+        at: 100,
+        elapsed: Duration::from_millis(3),
+        status: Err("connection refused".into()),
+    });
+    let error = points(&metrics, "httpcheck.error");
+    assert_eq!(error.len(), 1);
+    assert_eq!(error[0].value, Some(Value::AsInt(1)));
+    assert_eq!(
+        attribute(error[0], "error.message").as_deref(),
+        Some("connection refused")
+    );
+    let status = points(&metrics, "httpcheck.status");
+    assert_eq!(status.len(), 5);
+    assert!(status.iter().all(|p| p.value == Some(Value::AsInt(0))));
+    assert_eq!(points(&metrics, "httpcheck.duration").len(), 1);
+}

@@ -5,17 +5,12 @@
 
 use super::config::HttpConnections;
 use crate::ClientTlsSettings;
-use crate::tls::AnyServerCertificate;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ClientConfig, RootCertStore};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Configured `headers` (a `headers:` map of otelcol's HTTP clients) as a header map; an invalid name or value is
@@ -48,59 +43,13 @@ pub(crate) struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client verifying servers against `tls.ca_file` (the system's roots without it), presenting
-    /// `tls.cert_file`/`tls.key_file` when a server asks for a client certificate.
+    /// A client with `tls`'s settings ([`ClientTlsSettings::rustls_config`]).
     pub(crate) fn new(
         tls: &ClientTlsSettings,
         connections: &HttpConnections,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = RootCertStore::empty();
-        match &tls.ca_file {
-            Some(path) => {
-                let certificates = CertificateDer::pem_file_iter(path)
-                    .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("tls.ca_file {}: {e}", path.display()))?;
-                for certificate in certificates {
-                    roots
-                        .add(certificate)
-                        .map_err(|e| format!("tls.ca_file {}: {e}", path.display()))?;
-                }
-            }
-            None => {
-                // Unreadable system certificates are skipped, as every client does; an https endpoint then fails
-                // its handshakes with a message that says so.
-                let native = rustls_native_certs::load_native_certs();
-                roots.add_parsable_certificates(native.certs);
-            }
-        }
-        let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("tls: {e}"))?
-            .with_root_certificates(roots);
-        let mut config = match (&tls.cert_file, &tls.key_file) {
-            (Some(cert), Some(key)) => {
-                let chain = CertificateDer::pem_file_iter(cert)
-                    .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("tls.cert_file {}: {e}", cert.display()))?;
-                let key = PrivateKeyDer::from_pem_file(key)
-                    .map_err(|e| format!("tls.key_file {}: {e}", key.display()))?;
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| format!("tls.cert_file: {e}"))?
-            }
-            (None, None) => builder.with_no_client_auth(),
-            _ => return Err("tls.cert_file and tls.key_file go together".into()),
-        };
-        if tls.insecure_skip_verify {
-            tracing::warn!(
-                "tls.insecure_skip_verify is set: the server's certificate is not verified"
-            );
-            config
-                .dangerous()
-                .set_certificate_verifier(Arc::new(AnyServerCertificate(provider)));
-        }
+        let config = tls.rustls_config()?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_or_http();

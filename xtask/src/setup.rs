@@ -29,6 +29,9 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("logger", "bsdutils"),
     // The server the `prometheusremotewrite` exporter's tests push to and query back.
     ("prometheus", "prometheus"),
+    // The server the `redis` receiver's tests read, and the client they change it with.
+    ("redis-server", "redis-server"),
+    ("redis-cli", "redis-tools"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

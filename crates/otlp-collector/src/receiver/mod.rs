@@ -10,6 +10,7 @@ pub mod jaeger;
 pub mod otlp;
 pub mod prometheus;
 mod rate_limit;
+pub mod redis;
 mod scraper;
 mod spans;
 mod stanza;

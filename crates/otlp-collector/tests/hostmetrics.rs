@@ -26,6 +26,9 @@ receivers:
       paging:
       processes:
       system:
+      process:
+        include: { names: ["{test_binary}"] }
+        metrics: { process.threads: { enabled: true } }
 exporters:
   file: { path: "{dir}/metrics.jsonl", format: json }
 service:
@@ -81,7 +84,10 @@ fn metrics(requests: &[ExportMetricsServiceRequest]) -> impl Iterator<Item = &Me
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_s_metrics_match_the_kernel_s_tables() {
-    let harness = TestCollector::start(CONFIG).await;
+    // The collector runs in this test's process, which the `process` scraper reports on.
+    let test_binary = std::env::current_exe().unwrap();
+    let test_binary = test_binary.file_name().unwrap().to_str().unwrap();
+    let harness = TestCollector::start(&CONFIG.replace("{test_binary}", test_binary)).await;
     let path = harness.path("metrics.jsonl");
     // At least three scrapes: utilization needs two.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -275,6 +281,58 @@ async fn the_host_s_metrics_match_the_kernel_s_tables() {
         "{uptime:?}"
     );
 
+    // Process: this one, alone, with its pid and executable; as much resident memory as the kernel says it has
+    // at most, and its threads (the collector's runtime and the test's among them).
+    let me = i64::from(std::process::id());
+    let mine: Vec<_> = requests
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .filter(|rm| {
+            rm.scope_metrics[0]
+                .scope
+                .as_ref()
+                .unwrap()
+                .name
+                .ends_with("/processscraper")
+        })
+        .collect();
+    assert_eq!(mine.len(), requests.len(), "one resource per scrape");
+    for rm in &mine {
+        let resource = rm.resource.as_ref().unwrap();
+        assert_eq!(
+            common::attribute(&resource.attributes, "process.pid"),
+            Some(&opentelemetry_proto::tonic::common::v1::any_value::Value::IntValue(me))
+        );
+        assert_eq!(
+            common::attribute(&resource.attributes, "process.executable.name"),
+            Some(
+                &opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                    test_binary.to_owned()
+                )
+            )
+        );
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let peak: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap()
+        * 1024.0;
+    let rss = points(&requests, "process.memory.usage");
+    assert!(
+        rss.iter().all(|(_, v)| *v > 0.0 && *v <= peak),
+        "{rss:?} vs peak {peak}"
+    );
+    let threads = points(&requests, "process.threads");
+    assert!(threads.iter().all(|(_, v)| *v >= 2.0), "{threads:?}");
+    let cpu_states: Vec<_> = points(&requests, "process.cpu.time")
+        .into_iter()
+        .map(|(a, _)| a["state"].clone())
+        .take(3)
+        .collect();
+    assert_eq!(cpu_states, ["user", "system", "wait"]);
+
     // The root filesystem, when it has a device of its own here, as `df` sees it (within what a busy disk
     // changes between the two readings).
     let filesystem = points(&requests, "system.filesystem.usage");
@@ -309,7 +367,7 @@ receivers:
     scrapers:
       cpu: { metrics: { system.cpu.time: { enabled: true }, system.cpu.tme: { enabled: true } } }
       network: { include: { interfaces: ["("], match_type: regexp } }
-      process:
+      process: { mute_proces_io_error: true }
   hostmetrics/empty: { collection_interval: 0s }
 exporters:
   debug:
@@ -323,7 +381,7 @@ service:
     assert_eq!(
         paths,
         [
-            "receivers.hostmetrics.scrapers.process",
+            "receivers.hostmetrics.scrapers.process.mute_proces_io_error",
             "service.pipelines.traces.receivers",
             "receivers.hostmetrics/empty.collection_interval",
             "receivers.hostmetrics/empty.scrapers",
@@ -331,7 +389,9 @@ service:
         "{problems:?}"
     );
     assert!(
-        problems[0].1.contains("per-process scraper"),
+        problems[0]
+            .1
+            .contains("did you mean `mute_process_io_error`?"),
         "{problems:?}"
     );
     assert_eq!(problems[1].1, "`hostmetrics/empty` does not receive traces");
@@ -343,6 +403,7 @@ receivers:
     scrapers:
       cpu: { metrics: { system.cpu.tme: { enabled: true } } }
       network: { include: { interfaces: ["("], match_type: regexp } }
+      process: { resource_attributes: { process.cgroup: { enabled: true } } }
 exporters:
   debug:
 service:
@@ -350,7 +411,7 @@ service:
     metrics: { receivers: [hostmetrics], exporters: [debug] }
 "#,
     );
-    assert_eq!(metric_and_filter.len(), 2, "{metric_and_filter:?}");
+    assert_eq!(metric_and_filter.len(), 3, "{metric_and_filter:?}");
     assert_eq!(
         metric_and_filter[0].0,
         "receivers.hostmetrics.scrapers.cpu.metrics.system.cpu.tme"
@@ -369,6 +430,14 @@ service:
         metric_and_filter[1]
             .1
             .contains("is not a regular expression"),
+        "{metric_and_filter:?}"
+    );
+    assert_eq!(
+        metric_and_filter[2].0,
+        "receivers.hostmetrics.scrapers.process.resource_attributes.process.cgroup"
+    );
+    assert!(
+        metric_and_filter[2].1.contains("reads no cgroups"),
         "{metric_and_filter:?}"
     );
 }

@@ -1,11 +1,11 @@
 //! The `hostmetrics` receiver's settings, with otelcol-contrib's keys.
 
-use super::filter::{Devices, FsTypes, Interfaces, Matcher, MountPoints, Select};
+use super::filter::{Devices, FsTypes, Interfaces, Matcher, MountPoints, ProcessNames, Select};
 use super::metric::{Spec, Toggle, unknown_toggles};
-use super::{cpu, disk, filesystem, load, memory, network, paging, processes, system};
+use super::{cpu, disk, filesystem, load, memory, network, paging, process, processes, system};
 use crate::component::Invalid;
 use crate::de;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -68,16 +68,43 @@ pub struct Scrapers {
     /// The host's uptime.
     #[serde(default, deserialize_with = "de::present")]
     pub system: Option<MetricsOnly>,
-    #[serde(default, deserialize_with = "refuse_process")]
-    #[expect(dead_code, reason = "present only to be refused with a reason")]
-    process: de::Refused,
+    /// Each process's CPU, memory and disk, under a resource of its own.
+    #[serde(default, deserialize_with = "de::present")]
+    pub process: Option<ProcessSettings>,
 }
 
-fn refuse_process<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
-    de::refuse::<D>(
-        "otelcol's per-process scraper is not available here; supported scrapers: cpu, memory, load, network, \
-         disk, filesystem, paging, processes, system",
-    )
+/// The `process` scraper's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessSettings {
+    /// Only processes with these executable names.
+    pub include: Option<ProcessNames>,
+    /// Not processes with these executable names.
+    pub exclude: Option<ProcessNames>,
+    /// Say nothing of processes without a name (they are left out either way).
+    pub mute_process_name_error: bool,
+    /// Say nothing of processes whose executable link cannot be read (kernel threads; others' processes
+    /// without root).
+    pub mute_process_exe_error: bool,
+    /// Say nothing of processes whose I/O counters cannot be read (others' processes without root).
+    pub mute_process_io_error: bool,
+    /// Say nothing of processes whose owner `/etc/passwd` does not name (users of a container only).
+    pub mute_process_user_error: bool,
+    /// Accepted as otelcol's: this scraper reads no cgroups.
+    pub mute_process_cgroup_error: bool,
+    /// Leave out processes younger than this.
+    #[serde(deserialize_with = "de::duration")]
+    pub scrape_process_delay: Duration,
+    /// `<metric name>: { enabled: bool }`.
+    pub metrics: BTreeMap<String, Toggle>,
+    /// `<resource attribute>: { enabled: bool }`.
+    pub resource_attributes: BTreeMap<String, Toggle>,
+}
+
+impl ProcessSettings {
+    pub(super) fn names(&self) -> Result<Select, String> {
+        select(&self.include, &self.exclude, ProcessNames::matcher)
+    }
 }
 
 /// A scraper's `metrics` toggles alone.
@@ -222,6 +249,9 @@ pub(super) fn toggles(
     if let Some(s) = &scrapers.system {
         all.push(("system", system::SPECS, &s.metrics));
     }
+    if let Some(s) = &scrapers.process {
+        all.push(("process", process::SPECS, &s.metrics));
+    }
     all
 }
 
@@ -235,7 +265,8 @@ impl HostMetricsConfig {
         if configured.is_empty() {
             problems.push(Invalid::at(
                 "scrapers",
-                "name at least one scraper: cpu, memory, load, network, disk, filesystem, paging, processes, system",
+                "name at least one scraper: cpu, memory, load, network, disk, filesystem, paging, processes, system, \
+                 process",
             ));
         }
         for (scraper, specs, toggles) in configured {
@@ -264,10 +295,38 @@ impl HostMetricsConfig {
                     .as_ref()
                     .map(|f| f.selection().map(drop)),
             ),
+            (
+                "scrapers.process",
+                self.scrapers.process.as_ref().map(|p| p.names().map(drop)),
+            ),
         ];
         for (key, verdict) in filters {
             if let Some(Err(message)) = verdict {
                 problems.push(Invalid::at(key, message));
+            }
+        }
+        if let Some(process) = &self.scrapers.process {
+            for (name, toggle) in &process.resource_attributes {
+                let known: Vec<&str> = process::RESOURCE_ATTRIBUTES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect();
+                if name == "process.cgroup" {
+                    if toggle.enabled {
+                        problems.push(Invalid::at(
+                            format!("scrapers.process.resource_attributes.{name}"),
+                            "not available here: this scraper reads no cgroups; leave it disabled",
+                        ));
+                    }
+                } else if !known.contains(&name.as_str()) {
+                    problems.push(Invalid::at(
+                        format!("scrapers.process.resource_attributes.{name}"),
+                        format!(
+                            "there is no resource attribute `{name}` here; there are: {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
             }
         }
         if !self.root_path.is_empty() && !std::path::Path::new(&self.root_path).is_dir() {

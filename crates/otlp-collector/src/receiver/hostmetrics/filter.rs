@@ -107,6 +107,11 @@ filter_settings!(
     MountPoints,
     mount_points
 );
+filter_settings!(
+    /// `{ names: [...], match_type }` (process: executable names).
+    ProcessNames,
+    names
+);
 
 #[cfg(test)]
 mod tests;

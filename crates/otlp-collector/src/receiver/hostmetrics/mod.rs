@@ -1,6 +1,7 @@
 //! The `hostmetrics` receiver (otelcol-contrib's, Linux): the host's CPU, memory, load, network, disk, filesystem,
-//! paging, process-count and uptime metrics, read from `/proc` and `statvfs` every `collection_interval`, with otelcol's metric names,
-//! units and attributes, so dashboards built on otelcol's keep working.
+//! paging, process-count and uptime metrics and each process's, read from `/proc` and `statvfs` every
+//! `collection_interval`, with otelcol's metric names, units and attributes, so dashboards built on otelcol's keep
+//! working.
 //!
 //! ```yaml
 //! receivers:
@@ -10,13 +11,14 @@
 //!       cpu:
 //!       memory: { metrics: { system.memory.utilization: { enabled: true } } }
 //!       network: { exclude: { interfaces: ["lo"], match_type: strict } }
+//!       process: { include: { names: ["redis-server"], match_type: strict } }
 //! ```
 //!
 //! Each scraper is a file (`cpu.rs`, `memory.rs`, …) that parses its `/proc` tables (tested on fixtures) and
-//! records points through `metric.rs`, which leaves out the metrics the settings disable. Sums are cumulative
-//! since boot. Each scrape is one request, a resource per scraper (empty, as otelcol's: add host attributes with
-//! the `resourcedetection` processor) under the scraper's otelcol scope name; a scraper that fails is logged and
-//! the others still report.
+//! records points through the shared `scraper::metric`, which leaves out the metrics the settings disable. Sums
+//! are cumulative since boot (a process's, since it started). Each scrape is one request: a resource per scraper
+//! (empty, as otelcol's: add host attributes with the `resourcedetection` processor), or per process for
+//! `process`, under the scraper's otelcol scope name; a scraper that fails is logged and the others still report.
 
 mod config;
 mod cpu;
@@ -27,15 +29,16 @@ mod load;
 mod memory;
 mod network;
 mod paging;
+mod process;
 mod processes;
 mod system;
 
 pub use super::scraper::metric::Toggle;
 pub use config::{
     DiskSettings, FilesystemSettings, HostMetricsConfig, LoadSettings, MetricsOnly,
-    NetworkSettings, Scrapers,
+    NetworkSettings, ProcessSettings, Scrapers,
 };
-pub use filter::{Devices, FsTypes, Interfaces, MatchType, MountPoints};
+pub use filter::{Devices, FsTypes, Interfaces, MatchType, MountPoints, ProcessNames};
 
 use super::RunningReceiver;
 use super::scraper::{self, Scrape, metric};
@@ -44,6 +47,7 @@ use crate::{Error, Signal};
 use filter::Select;
 use metric::{Builder, Clock, Enabled};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::future::Future;
 use std::io;
@@ -141,6 +145,7 @@ enum Scraper {
     Paging,
     Processes,
     System,
+    Process(Box<process::Processes>),
 }
 
 impl Scraper {
@@ -155,6 +160,7 @@ impl Scraper {
             Scraper::Paging => "paging",
             Scraper::Processes => "processes",
             Scraper::System => "system",
+            Scraper::Process(_) => "process",
         }
     }
 
@@ -169,10 +175,27 @@ impl Scraper {
             Scraper::Paging => paging::SPECS,
             Scraper::Processes => processes::SPECS,
             Scraper::System => system::SPECS,
+            Scraper::Process(_) => process::SPECS,
         }
     }
 
-    fn scrape(&mut self, host: &Host, out: &mut Builder<'_>) -> io::Result<()> {
+    /// Each resource the scraper reports on and its metrics: the host alone (an empty resource, as otelcol's),
+    /// or each process.
+    fn scrape(
+        &mut self,
+        host: &Host,
+        enabled: &Enabled,
+        clock: Clock,
+    ) -> io::Result<Vec<(Resource, Vec<Metric>)>> {
+        if let Scraper::Process(processes) = self {
+            return processes.scrape(host, enabled, clock);
+        }
+        let mut out = Builder::new(self.specs(), enabled, clock);
+        self.scrape_host(host, &mut out)?;
+        Ok(vec![(Resource::default(), out.finish())])
+    }
+
+    fn scrape_host(&mut self, host: &Host, out: &mut Builder<'_>) -> io::Result<()> {
         match self {
             Scraper::Cpu(cpu) => cpu.scrape(host, out),
             Scraper::Memory => memory::scrape(host, out),
@@ -183,6 +206,7 @@ impl Scraper {
             Scraper::Paging => paging::scrape(host, out),
             Scraper::Processes => processes::scrape(host, out),
             Scraper::System => system::scrape(host, out),
+            Scraper::Process(_) => Ok(()),
         }
     }
 }
@@ -222,6 +246,11 @@ impl Running {
         if settings.system.is_some() {
             scrapers.push(Scraper::System);
         }
+        if let Some(process) = &settings.process {
+            scrapers.push(Scraper::Process(Box::new(process::Processes::new(
+                process,
+            )?)));
+        }
         let toggles = config::toggles(settings);
         Ok(Running(
             scrapers
@@ -252,23 +281,23 @@ impl Running {
         let clock = Clock { now, start: boot };
         let mut resource_metrics = Vec::new();
         for (scraper, enabled) in &mut self.0 {
-            let mut out = Builder::new(scraper.specs(), enabled, clock);
-            if let Err(e) = scraper.scrape(&host, &mut out) {
-                tracing::warn!(receiver = %id, scraper = scraper.name(), error = %e, "scraping failed");
-                continue;
-            }
-            let metrics = out.finish();
-            if metrics.is_empty() {
-                continue;
-            }
-            resource_metrics.push(scraper::resource_metrics(
-                Resource::default(),
-                &format!(
-                    "receiver/hostmetricsreceiver/internal/scraper/{}scraper",
-                    scraper.name()
+            let scope = format!(
+                "receiver/hostmetricsreceiver/internal/scraper/{}scraper",
+                scraper.name()
+            );
+            match scraper.scrape(&host, enabled, clock) {
+                Ok(resources) => resource_metrics.extend(
+                    resources
+                        .into_iter()
+                        .filter(|(_, metrics)| !metrics.is_empty())
+                        .map(|(resource, metrics)| {
+                            scraper::resource_metrics(resource, &scope, metrics)
+                        }),
                 ),
-                metrics,
-            ));
+                Err(e) => {
+                    tracing::warn!(receiver = %id, scraper = scraper.name(), error = %e, "scraping failed");
+                }
+            }
         }
         ExportMetricsServiceRequest { resource_metrics }
     }

@@ -86,6 +86,7 @@ pub use filter::{
     Filter, FilterConfig, FilterStats, LogConditions, LogMatchProperties, MetricConditions,
     MetricMatchProperties, MetricMatchType, SpanMatchConfig, TraceConditions,
 };
+pub use funcs::metrics::aggregate::{Aggregation, aggregate_metric};
 pub use funcs::time::TimeLayout;
 pub use parse::{
     evaluate, infer_conditions_context, infer_statements_context, parse_condition,

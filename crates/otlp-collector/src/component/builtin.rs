@@ -34,6 +34,7 @@ impl Components {
             .with_processor(processor::redaction::Factory)
             .with_processor(processor::filter::Factory)
             .with_processor(processor::transform::Factory)
+            .with_processor(processor::metricstransform::Factory)
             .with_exporter(exporter::otlp::Factory)
             .with_exporter(exporter::otlphttp::Factory)
             .with_exporter(exporter::file::Factory)

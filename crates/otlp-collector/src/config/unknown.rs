@@ -185,7 +185,6 @@ fn in_its_place(section: &str, kind: &str) -> Option<&'static str> {
             "use `tail_sampling` with an `always_sample` policy: it holds each trace's spans for its \
              `decision_wait`, then releases them all"
         }
-        ("processors", "metricstransform") => "use `transform` with `metric_statements`",
         _ => return None,
     })
 }
@@ -330,7 +329,6 @@ mod tests {
             ("extensions", "healthcheckv2"),
             ("extensions", "memory_limiter"),
             ("processors", "groupbytrace"),
-            ("processors", "metricstransform"),
         ] {
             assert!(in_its_place(section, kind).is_some(), "{section}.{kind}");
             assert!(otelcol_types(section).contains(&kind), "{section}.{kind}");

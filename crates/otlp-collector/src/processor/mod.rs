@@ -9,6 +9,7 @@ pub mod filter;
 pub mod groupbyattrs;
 mod in_place;
 pub mod memory_limiter;
+pub mod metricstransform;
 pub(crate) mod ottl;
 pub mod probabilistic_sampler;
 pub mod redaction;

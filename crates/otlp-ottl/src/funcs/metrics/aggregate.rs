@@ -48,15 +48,39 @@ pub(super) const AGGREGATE_ON_ATTRIBUTE_VALUE: FunctionDef = FunctionDef {
     )
 };
 
-/// otelcol's aggregation types, in the order its error message lists them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Aggregation {
+/// How the data points of a group are merged into one: otelcol's aggregation types
+/// (`internal/coreinternal/aggregateutil`), shared by its transform and metricstransform
+/// processors. Histograms and exponential histograms are always summed, bucket by bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregation {
+    /// The values added up.
     Sum,
+    /// Their arithmetic mean (integer division for int points, as otelcol).
     Mean,
+    /// The smallest.
     Min,
+    /// The largest.
     Max,
+    /// The middle value, or the mean of the two middle ones.
     Median,
+    /// How many points the group had.
     Count,
+}
+
+impl Aggregation {
+    /// The aggregation otelcol names `name` (case-sensitive: `sum`, `mean`, `min`, `max`,
+    /// `median`, `count`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        AGGREGATIONS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, aggregation)| *aggregation)
+    }
+
+    /// Every name [`from_name`](Self::from_name) takes, in otelcol's order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        AGGREGATIONS.iter().map(|(name, _)| *name)
+    }
 }
 
 const AGGREGATIONS: &[(&str, Aggregation)] = &[
@@ -72,8 +96,8 @@ const AGGREGATIONS: &[(&str, Aggregation)] = &[
 /// as otelcol's.
 fn aggregation(args: &mut Args<'_>, index: usize) -> Result<Aggregation> {
     let name = args.str(index)?;
-    match AGGREGATIONS.iter().find(|(n, _)| *n == name) {
-        Some((_, aggregation)) => Ok(*aggregation),
+    match Aggregation::from_name(&name) {
+        Some(aggregation) => Ok(aggregation),
         None => {
             let valid: Vec<&str> = AGGREGATIONS.iter().map(|(n, _)| *n).collect();
             Err(args.error(
@@ -119,7 +143,7 @@ impl EditorFn for OnAttributes {
                 attributes.retain(|kv| keep.contains(&kv.key));
             });
         }
-        aggregate(metric, self.aggregation);
+        aggregate_metric(metric, self.aggregation);
         Ok(())
     }
 }
@@ -160,7 +184,7 @@ impl EditorFn for OnAttributeValue {
                 }
             }
         });
-        aggregate(metric, self.aggregation);
+        aggregate_metric(metric, self.aggregation);
         Ok(())
     }
 }
@@ -179,11 +203,27 @@ fn for_each_attributes(metric: &mut Metric, mut f: impl FnMut(&mut Vec<KeyValue>
     }
 }
 
-/// Replaces the metric by otelcol's aggregated copy: name, unit, description, type,
-/// temporality and monotonicity kept (metadata is not, as otelcol's `CopyMetricDetails` does
-/// not copy it), points merged by group. otelcol has no grouping for summaries, so a summary
-/// reaching here comes out with no points, as in otelcol.
-fn aggregate(metric: &mut Metric, aggregation: Aggregation) {
+/// Merges the metric's data points that have the same attributes and timestamp (and, for delta
+/// sums and histograms, start time; for histograms, bounds) with `aggregation`, as otelcol's
+/// `aggregateutil` does: name, unit, description, type, temporality and monotonicity kept
+/// (metadata is not, as otelcol's `CopyMetricDetails` does not copy it). otelcol has no grouping
+/// for summaries, so a summary comes out with no points, as in otelcol.
+///
+/// ```
+/// use otlp_ottl::Aggregation;
+/// use otlp_ottl::opentelemetry_proto::tonic::metrics::v1::{Gauge, Metric, NumberDataPoint, metric::Data, number_data_point::Value};
+///
+/// let point = |v: i64| NumberDataPoint { value: Some(Value::AsInt(v)), time_unix_nano: 7, ..Default::default() };
+/// let mut metric = Metric {
+///     data: Some(Data::Gauge(Gauge { data_points: vec![point(2), point(5)] })),
+///     ..Default::default()
+/// };
+/// otlp_ottl::aggregate_metric(&mut metric, Aggregation::Sum);
+/// let Some(Data::Gauge(gauge)) = &metric.data else { unreachable!() };
+/// assert_eq!(gauge.data_points.len(), 1);
+/// assert_eq!(gauge.data_points[0].value, Some(Value::AsInt(7)));
+/// ```
+pub fn aggregate_metric(metric: &mut Metric, aggregation: Aggregation) {
     metric.metadata.clear();
     metric.data = match metric.data.take() {
         Some(Data::Gauge(g)) => Some(Data::Gauge(Gauge {

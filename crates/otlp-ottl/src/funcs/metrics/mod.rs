@@ -3,7 +3,7 @@
 //! whole metric (its type and every data point), so they are declared for the metric context
 //! only, except `merge_histogram_buckets`, which otelcol runs on one data point.
 
-mod aggregate;
+pub(crate) mod aggregate;
 mod buckets;
 mod convert;
 mod datapoint_attrs;

@@ -66,6 +66,7 @@ pub mod exporter;
 pub mod extension;
 #[doc(hidden)]
 pub mod fuzzing;
+mod histogram;
 mod id;
 pub mod pipeline;
 pub mod processor;

@@ -15,6 +15,7 @@ impl Components {
             .with_receiver(receiver::filelog::Factory)
             .with_receiver(receiver::prometheus::Factory)
             .with_receiver(receiver::redis::Factory)
+            .with_receiver(receiver::statsd::Factory)
             .with_receiver(receiver::zipkin::Factory)
             .with_receiver(receiver::jaeger::Factory)
             .with_receiver(receiver::syslog::Factory)

@@ -12,7 +12,6 @@ pub mod exceptions;
 pub mod failover;
 pub mod forward;
 mod from_spans;
-mod histogram;
 pub mod roundrobin;
 pub mod routing;
 pub mod servicegraph;

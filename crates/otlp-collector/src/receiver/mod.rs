@@ -14,6 +14,7 @@ pub mod redis;
 mod scraper;
 mod spans;
 mod stanza;
+pub mod statsd;
 pub mod syslog;
 pub mod tcplog;
 pub mod udplog;

@@ -2,7 +2,7 @@
 //! count of requests, a count of failed ones, and the latency each side saw.
 
 use super::edges::{Connection, Edge, Name, Virtual};
-use crate::connector::histogram::{Buckets, Histogram};
+use crate::histogram::{Buckets, Histogram};
 use foldhash::fast::RandomState;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};

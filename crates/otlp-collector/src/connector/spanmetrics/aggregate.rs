@@ -8,7 +8,7 @@ use super::config::{
 use super::encoded::EncodedRequest;
 use super::facts::{Lookup, SpanFacts};
 use super::key::{Key, resource_key, write_common, write_dimensions};
-use crate::connector::histogram::{Buckets, Histogram};
+use crate::histogram::{Buckets, Histogram};
 use foldhash::fast::RandomState;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

@@ -1,7 +1,7 @@
 //! The `spanmetrics` connector's settings, otelcol-contrib's keys and defaults, and what they compile to.
 
 use crate::component::Invalid;
-use crate::connector::histogram::Buckets;
+use crate::histogram::Buckets;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
-//! The duration histograms of the connectors that make metrics from spans (`spanmetrics`, `servicegraph`): explicit bucket bounds, or base-2 exponential buckets that start at
-//! the finest scale and halve their resolution whenever the values seen would need more than `max_size` buckets,
-//! as the OpenTelemetry SDKs' exponential histogram aggregation does.
+//! Histograms the collector builds itself: the duration histograms of the connectors that make metrics from spans
+//! (`spanmetrics`, `servicegraph`) and the `statsd` receiver's. Explicit bucket bounds, or base-2 exponential
+//! buckets that start at the finest scale and halve their resolution whenever the values seen would need more than
+//! `max_size` buckets, as the OpenTelemetry SDKs' exponential histogram aggregation does.
 
 use opentelemetry_proto::tonic::metrics::v1::{
     Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint, exponential_histogram_data_point,
@@ -30,6 +31,11 @@ pub(crate) struct Summary {
 
 impl Summary {
     fn record(&mut self, value: f64) {
+        self.record_count(value, 1);
+    }
+
+    /// `value` seen `count` times.
+    fn record_count(&mut self, value: f64, count: u64) {
         if self.count == 0 {
             self.min = value;
             self.max = value;
@@ -37,8 +43,8 @@ impl Summary {
             self.min = self.min.min(value);
             self.max = self.max.max(value);
         }
-        self.count += 1;
-        self.sum += value;
+        self.count += count;
+        self.sum += value * count as f64;
     }
 }
 
@@ -63,7 +69,7 @@ impl Histogram {
                 summary: Summary::default(),
             },
             Buckets::Exponential { max_size } => {
-                Histogram::Exponential(Exponential::new(*max_size))
+                Histogram::Exponential(Exponential::with_max_size(*max_size))
             }
         }
     }
@@ -124,75 +130,52 @@ impl Histogram {
         let Histogram::Exponential(histogram) = self else {
             return None;
         };
-        let summary = histogram.summary;
-        Some(ExponentialHistogramDataPoint {
-            attributes,
-            start_time_unix_nano: times.0,
-            time_unix_nano: times.1,
-            count: summary.count,
-            sum: Some(summary.sum),
-            scale: histogram.scale,
-            zero_count: histogram.zero_count,
-            positive: Some(exponential_histogram_data_point::Buckets {
-                offset: i32::try_from(histogram.offset).unwrap_or(i32::MIN),
-                bucket_counts: histogram.counts.clone(),
-            }),
-            negative: Some(exponential_histogram_data_point::Buckets::default()),
-            flags: 0,
-            exemplars,
-            min: (summary.count > 0).then_some(summary.min),
-            max: (summary.count > 0).then_some(summary.max),
-            zero_threshold: 0.0,
-        })
+        let mut point = histogram.point(times, attributes);
+        point.exemplars = exemplars;
+        Some(point)
     }
 }
 
-/// Base-2 exponential buckets over positive values: at scale `s`, bucket `i` holds the values in
-/// `(2^(i / 2^s), 2^((i + 1) / 2^s)]`; zeros are counted apart.
+/// Base-2 exponential buckets: at scale `s`, bucket `i` of a sign holds the magnitudes in
+/// `(2^(i / 2^s), 2^((i + 1) / 2^s)]`; zeros (and NaN) are counted apart. Both signs share the scale.
 #[derive(Debug, Clone)]
 pub(crate) struct Exponential {
     max_size: usize,
     scale: i32,
     zero_count: u64,
-    /// The index of `counts[0]`.
-    offset: i64,
-    counts: Vec<u64>,
+    positive: Range,
+    negative: Range,
     summary: Summary,
 }
 
-impl Exponential {
-    fn new(max_size: usize) -> Self {
-        Exponential {
-            max_size: max_size.max(2),
-            scale: MAX_SCALE,
-            zero_count: 0,
-            offset: 0,
-            counts: Vec::new(),
-            summary: Summary::default(),
-        }
-    }
+/// The buckets of one sign.
+#[derive(Debug, Clone, Default)]
+struct Range {
+    /// The index of `counts[0]`.
+    offset: i64,
+    counts: Vec<u64>,
+}
 
-    fn record(&mut self, value: f64) {
-        self.summary.record(value);
-        if value <= 0.0 || value.is_nan() {
-            self.zero_count += 1;
-            return;
-        }
-        let mut index = bucket_index(value, self.scale);
+impl Range {
+    /// The scale change (halvings) that fits `index` into `max_size` buckets with those held.
+    fn change_for(&self, index: i64, max_size: usize) -> u32 {
         if self.counts.is_empty() {
-            self.offset = index;
-            self.counts.push(1);
-            return;
+            return 0;
         }
         let low = self.offset.min(index);
         let high = (self.offset + self.counts.len() as i64 - 1).max(index);
         let mut change = 0;
-        while span(low >> change, high >> change) > self.max_size {
+        while span(low >> change, high >> change) > max_size {
             change += 1;
         }
-        if change > 0 {
-            self.downscale(change);
-            index >>= change;
+        change
+    }
+
+    fn add(&mut self, index: i64, count: u64) {
+        if self.counts.is_empty() {
+            self.offset = index;
+            self.counts.push(count);
+            return;
         }
         if index < self.offset {
             let grow = usize::try_from(self.offset - index).unwrap_or(0);
@@ -203,11 +186,14 @@ impl Exponential {
         if at >= self.counts.len() {
             self.counts.resize(at + 1, 0);
         }
-        self.counts[at] += 1;
+        self.counts[at] += count;
     }
 
     /// Halves the resolution `change` times: bucket `i` becomes bucket `i >> change`.
     fn downscale(&mut self, change: u32) {
+        if self.counts.is_empty() {
+            return;
+        }
         let offset = self.offset >> change;
         let mut counts = Vec::with_capacity(self.counts.len());
         for (i, count) in self.counts.iter().enumerate() {
@@ -219,7 +205,86 @@ impl Exponential {
         }
         self.offset = offset;
         self.counts = counts;
-        self.scale -= change as i32;
+    }
+
+    fn buckets(&self) -> exponential_histogram_data_point::Buckets {
+        exponential_histogram_data_point::Buckets {
+            offset: i32::try_from(self.offset).unwrap_or(i32::MIN),
+            bucket_counts: self.counts.clone(),
+        }
+    }
+}
+
+impl Exponential {
+    /// An empty histogram of at most `max_size` buckets per sign (at least 2), at the finest scale.
+    pub(crate) fn with_max_size(max_size: usize) -> Self {
+        Exponential {
+            max_size: max_size.max(2),
+            scale: MAX_SCALE,
+            zero_count: 0,
+            positive: Range::default(),
+            negative: Range::default(),
+            summary: Summary::default(),
+        }
+    }
+
+    fn record(&mut self, value: f64) {
+        self.record_count(value, 1);
+    }
+
+    /// `value` seen `count` times (a sampled measurement stands for several).
+    pub(crate) fn record_count(&mut self, value: f64, count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.summary.record_count(value, count);
+        if value == 0.0 || value.is_nan() {
+            self.zero_count += count;
+            return;
+        }
+        let index = bucket_index(value.abs(), self.scale);
+        let range = if value > 0.0 {
+            &self.positive
+        } else {
+            &self.negative
+        };
+        let change = range.change_for(index, self.max_size);
+        if change > 0 {
+            self.positive.downscale(change);
+            self.negative.downscale(change);
+            self.scale -= change as i32;
+        }
+        let range = if value > 0.0 {
+            &mut self.positive
+        } else {
+            &mut self.negative
+        };
+        range.add(index >> change, count);
+    }
+
+    /// The histogram as a point of `times` (start, end) with `attributes`.
+    pub(crate) fn point(
+        &self,
+        times: (u64, u64),
+        attributes: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
+    ) -> ExponentialHistogramDataPoint {
+        let summary = self.summary;
+        ExponentialHistogramDataPoint {
+            attributes,
+            start_time_unix_nano: times.0,
+            time_unix_nano: times.1,
+            count: summary.count,
+            sum: Some(summary.sum),
+            scale: self.scale,
+            zero_count: self.zero_count,
+            positive: Some(self.positive.buckets()),
+            negative: Some(self.negative.buckets()),
+            flags: 0,
+            exemplars: Vec::new(),
+            min: (summary.count > 0).then_some(summary.min),
+            max: (summary.count > 0).then_some(summary.max),
+            zero_threshold: 0.0,
+        }
     }
 }
 
@@ -292,6 +357,27 @@ mod tests {
         assert_eq!(bucket_index(2.0, 0), 0);
         assert_eq!(bucket_index(4.0, 1), 3);
         assert_eq!(bucket_index(4.0, -1), 0);
+    }
+
+    #[test]
+    fn negative_values_have_buckets_of_their_own_on_the_shared_scale() {
+        let mut histogram = Exponential::with_max_size(4);
+        histogram.record_count(-3.0, 2);
+        histogram.record_count(5.0, 1);
+        histogram.record_count(0.0, 1);
+        histogram.record_count(1000.0, 1);
+        histogram.record_count(7.0, 0);
+        let point = histogram.point((0, 1), Vec::new());
+        let (positive, negative) = (point.positive.unwrap(), point.negative.unwrap());
+        assert_eq!(positive.bucket_counts.iter().sum::<u64>(), 2);
+        assert_eq!(negative.bucket_counts.iter().sum::<u64>(), 2);
+        assert_eq!((point.count, point.zero_count), (5, 1));
+        assert_eq!(point.sum, Some(-6.0 + 5.0 + 1000.0));
+        assert_eq!((point.min, point.max), (Some(-3.0), Some(1000.0)));
+        assert!(positive.bucket_counts.len() <= 4);
+        // -3 lies in its bucket at the scale both signs were brought down to.
+        let (low, high) = bounds(i64::from(negative.offset), point.scale);
+        assert!(low < 3.0 && 3.0 <= high * (1.0 + 1e-12), "({low}, {high}]");
     }
 
     #[test]

@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{TestCollector, meter_provider, read_metrics};
+use common::{TestCollector, labelled_numbers, meter_provider, read_metrics};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::metrics::v1::{Metric, metric::Data, number_data_point};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, metric::Data};
 use std::time::Duration;
 
 const CONFIG: &str = r#"
@@ -72,35 +71,9 @@ fn last<'a>(metrics: &'a [&'a Metric], name: &str) -> &'a Metric {
         })
 }
 
-/// Each point as its sorted `key=value` labels and value.
+/// Each point as its sorted `key=value` labels and value, sorted.
 fn points(metric: &Metric) -> Vec<(String, f64)> {
-    let numbers = match &metric.data {
-        Some(Data::Sum(s)) => &s.data_points,
-        Some(Data::Gauge(g)) => &g.data_points,
-        other => panic!("{other:?}"),
-    };
-    let mut out: Vec<(String, f64)> = numbers
-        .iter()
-        .map(|p| {
-            let mut labels: Vec<String> = p
-                .attributes
-                .iter()
-                .map(
-                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                        Some(Value::StringValue(s)) => format!("{}={s}", kv.key),
-                        other => format!("{}={other:?}", kv.key),
-                    },
-                )
-                .collect();
-            labels.sort();
-            let value = match p.value {
-                Some(number_data_point::Value::AsInt(v)) => v as f64,
-                Some(number_data_point::Value::AsDouble(v)) => v,
-                None => f64::NAN,
-            };
-            (labels.join(","), value)
-        })
-        .collect();
+    let mut out = labelled_numbers(metric);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }

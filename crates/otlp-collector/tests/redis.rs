@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::{TestCollector, attribute, read_metrics};
+use common::{TestCollector, attribute, labelled_numbers, read_metrics};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::metrics::v1::{NumberDataPoint, metric::Data, number_data_point};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -113,11 +112,6 @@ fn free_port() -> u16 {
 /// The points of `name` from the receiver whose resource's `server.port` is `port` (each receiver of the test
 /// sets it), as (attributes `key=value` joined by `,`, value).
 fn points(requests: &[ExportMetricsServiceRequest], port: &str, name: &str) -> Vec<(String, f64)> {
-    let value = |point: &NumberDataPoint| match point.value {
-        Some(number_data_point::Value::AsInt(v)) => v as f64,
-        Some(number_data_point::Value::AsDouble(v)) => v,
-        None => f64::NAN,
-    };
     requests
         .iter()
         .flat_map(|r| &r.resource_metrics)
@@ -129,22 +123,7 @@ fn points(requests: &[ExportMetricsServiceRequest], port: &str, name: &str) -> V
         .flat_map(|rm| &rm.scope_metrics)
         .flat_map(|sm| &sm.metrics)
         .filter(|m| m.name == name)
-        .flat_map(|m| match &m.data {
-            Some(Data::Sum(sum)) => sum.data_points.clone(),
-            Some(Data::Gauge(gauge)) => gauge.data_points.clone(),
-            _ => Vec::new(),
-        })
-        .map(|point| {
-            let attributes: Vec<String> = point
-                .attributes
-                .iter()
-                .map(|kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                    Some(Value::StringValue(s)) => format!("{}={s}", kv.key),
-                    other => format!("{}={other:?}", kv.key),
-                })
-                .collect();
-            (attributes.join(","), value(&point))
-        })
+        .flat_map(labelled_numbers)
         .collect()
 }
 

@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::{TestCollector, attribute, python, read_metrics};
+use common::{TestCollector, attribute, labelled_numbers, python, read_metrics};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::metrics::v1::{Metric, metric::Data, number_data_point};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, metric::Data};
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
@@ -93,30 +93,7 @@ fn metrics<'a>(requests: &'a [ExportMetricsServiceRequest], name: &str) -> Vec<&
 fn numbers(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(String, f64)> {
     metrics(requests, name)
         .into_iter()
-        .flat_map(|m| match &m.data {
-            Some(Data::Sum(s)) => s.data_points.clone(),
-            Some(Data::Gauge(g)) => g.data_points.clone(),
-            other => panic!("{name}: {other:?}"),
-        })
-        .map(|p| {
-            let mut labels: Vec<String> = p
-                .attributes
-                .iter()
-                .map(
-                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                        Some(Value::StringValue(s)) => format!("{}={s}", kv.key),
-                        other => format!("{}={other:?}", kv.key),
-                    },
-                )
-                .collect();
-            labels.sort();
-            let value = match p.value {
-                Some(number_data_point::Value::AsInt(v)) => v as f64,
-                Some(number_data_point::Value::AsDouble(v)) => v,
-                None => f64::NAN,
-            };
-            (labels.join(","), value)
-        })
+        .flat_map(labelled_numbers)
         .collect()
 }
 

@@ -106,6 +106,30 @@ pub trait Component: Send + Sync + 'static {
     }
 }
 
+/// Each problem `otlp-suite validate` would print for the settings `yaml` of `component` at `path`
+/// (`receivers.redis`): the keys that do not deserialize, else what the component's `validate` refuses, each as
+/// (path, message).
+#[cfg(test)]
+pub(crate) fn problems<C: Component>(
+    component: &C,
+    path: &str,
+    yaml: &str,
+) -> Vec<(String, String)> {
+    let value = serde_norway::from_str(yaml).expect("the test's YAML parses");
+    match crate::de::typed::<C::Config>(path, value) {
+        Err(error) => error
+            .config_problems()
+            .into_iter()
+            .map(|problem| (problem.path, problem.message))
+            .collect(),
+        Ok(config) => component
+            .validate(&config)
+            .err()
+            .map(|invalid| invalid.at_path(path))
+            .unwrap_or_default(),
+    }
+}
+
 /// Why a component's settings cannot work: one problem or several, each a message and the key under the
 /// component it is about, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -347,3 +347,39 @@ pub fn meter_provider(
         )
         .build()
 }
+
+/// The number points (gauge or sum) of `metric`, each as its attributes (`key=value`, sorted, joined by `,`) and
+/// its value as a double, in the metric's order.
+pub fn labelled_numbers(
+    metric: &opentelemetry_proto::tonic::metrics::v1::Metric,
+) -> Vec<(String, f64)> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point};
+    let points = match &metric.data {
+        Some(Data::Sum(s)) => &s.data_points,
+        Some(Data::Gauge(g)) => &g.data_points,
+        other => panic!("{}: not a gauge or sum: {other:?}", metric.name),
+    };
+    points
+        .iter()
+        .map(|p| {
+            let mut labels: Vec<String> = p
+                .attributes
+                .iter()
+                .map(
+                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        Some(Value::StringValue(s)) => format!("{}={s}", kv.key),
+                        other => format!("{}={other:?}", kv.key),
+                    },
+                )
+                .collect();
+            labels.sort();
+            let value = match p.value {
+                Some(number_data_point::Value::AsInt(v)) => v as f64,
+                Some(number_data_point::Value::AsDouble(v)) => v,
+                None => f64::NAN,
+            };
+            (labels.join(","), value)
+        })
+        .collect()
+}

@@ -2,19 +2,7 @@ use super::*;
 use opentelemetry_proto::tonic::metrics::v1::{Metric, NumberDataPoint, metric::Data};
 
 fn problems(yaml: &str) -> Vec<(String, String)> {
-    let value = serde_norway::from_str(yaml).unwrap();
-    match crate::de::typed::<HttpCheckConfig>("receivers.httpcheck", value) {
-        Err(error) => error
-            .config_problems()
-            .into_iter()
-            .map(|problem| (problem.path, problem.message))
-            .collect(),
-        Ok(config) => config
-            .validate()
-            .err()
-            .map(|invalid| invalid.at_path("receivers.httpcheck"))
-            .unwrap_or_default(),
-    }
+    crate::component::problems(&Factory, "receivers.httpcheck", yaml)
 }
 
 #[test]

@@ -1,19 +1,7 @@
 use super::*;
 
 fn problems(yaml: &str) -> Vec<(String, String)> {
-    let value = serde_norway::from_str(yaml).unwrap();
-    match crate::de::typed::<RedisConfig>("receivers.redis", value) {
-        Err(error) => error
-            .config_problems()
-            .into_iter()
-            .map(|problem| (problem.path, problem.message))
-            .collect(),
-        Ok(config) => config
-            .validate()
-            .err()
-            .map(|invalid| invalid.at_path("receivers.redis"))
-            .unwrap_or_default(),
-    }
+    crate::component::problems(&Factory, "receivers.redis", yaml)
 }
 
 #[test]

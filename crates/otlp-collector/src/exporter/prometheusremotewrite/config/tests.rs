@@ -6,19 +6,11 @@ fn config(yaml: &str) -> RemoteWriteExporterConfig {
 
 /// Each problem of a config `validate` would print: its path under the exporter and its message.
 fn problems(yaml: &str) -> Vec<(String, String)> {
-    let value = serde_norway::from_str(yaml).unwrap();
-    match crate::de::typed::<RemoteWriteExporterConfig>("exporters.prometheusremotewrite", value) {
-        Err(error) => error
-            .config_problems()
-            .into_iter()
-            .map(|problem| (problem.path, problem.message))
-            .collect(),
-        Ok(config) => config
-            .validate()
-            .err()
-            .map(|invalid| invalid.at_path("exporters.prometheusremotewrite"))
-            .unwrap_or_default(),
-    }
+    crate::component::problems(
+        &crate::exporter::prometheusremotewrite::Factory,
+        "exporters.prometheusremotewrite",
+        yaml,
+    )
 }
 
 #[test]

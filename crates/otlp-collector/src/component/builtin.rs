@@ -13,6 +13,7 @@ impl Components {
             .with_receiver(receiver::hostmetrics::Factory)
             .with_receiver(receiver::httpcheck::Factory)
             .with_receiver(receiver::filelog::Factory)
+            .with_receiver(receiver::fluentforward::Factory)
             .with_receiver(receiver::prometheus::Factory)
             .with_receiver(receiver::redis::Factory)
             .with_receiver(receiver::statsd::Factory)

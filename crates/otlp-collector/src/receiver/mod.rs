@@ -4,6 +4,7 @@
 
 pub mod arrow_flight;
 pub mod filelog;
+pub mod fluentforward;
 pub mod hostmetrics;
 pub mod httpcheck;
 pub mod jaeger;

@@ -2,7 +2,7 @@
 //! handing entries to the pipelines. `filelog` reads entries from files; `syslog`, `tcplog` and `udplog` from the
 //! network (`listen.rs`).
 
-mod emit;
+pub(crate) mod emit;
 pub(crate) mod entry;
 pub(crate) mod lines;
 pub(crate) mod listen;

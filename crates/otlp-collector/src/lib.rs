@@ -56,6 +56,7 @@
 mod admin;
 pub mod auth;
 mod batch;
+mod clock;
 pub mod component;
 mod compression;
 pub mod config;

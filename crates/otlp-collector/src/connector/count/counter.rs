@@ -1,5 +1,6 @@
 //! Counting the items of a request, resource by resource, into the `count` connector's metrics.
 
+use crate::clock::now_nanos;
 use crate::{AnyRequest, Batch};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -12,7 +13,6 @@ use otlp_ottl::{
 };
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 mod in_place;
 
@@ -520,12 +520,6 @@ fn push_resource(
         SCOPE_NAME,
         metrics,
     ));
-}
-
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

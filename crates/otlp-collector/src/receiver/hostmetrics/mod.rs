@@ -272,7 +272,7 @@ impl Running {
         let host = Host {
             root: root.to_owned(),
         };
-        let now = scraper::now_nanos();
+        let now = crate::clock::now_nanos();
         let boot = host
             .read("proc/stat")
             .ok()

@@ -121,7 +121,7 @@ impl ReceiverFactory for Factory {
         let scraper = Checks {
             checks: checks.into(),
             enabled: Enabled::new(SPECS, &config.metrics),
-            start: scraper::now_nanos(),
+            start: crate::clock::now_nanos(),
             round_timeout: config.timeout,
         };
         Ok(scraper::start(
@@ -153,7 +153,7 @@ struct Outcome {
 
 impl Check {
     async fn run(&self) -> Outcome {
-        let at = scraper::now_nanos();
+        let at = crate::clock::now_nanos();
         let started = Instant::now();
         let status = self
             .client
@@ -226,7 +226,7 @@ impl Checks {
         match tokio::time::timeout(round_timeout, all).await {
             Ok(outcomes) => outcomes,
             Err(_) => {
-                let at = scraper::now_nanos();
+                let at = crate::clock::now_nanos();
                 checks
                     .iter()
                     .map(|_| Outcome {
@@ -253,7 +253,7 @@ impl Scrape for Checks {
                 .iter()
                 .map(|o| o.at)
                 .max()
-                .unwrap_or_else(scraper::now_nanos);
+                .unwrap_or_else(crate::clock::now_nanos);
             let mut out = Builder::new(SPECS, &enabled, Clock { now, start });
             for (check, outcome) in checks.iter().zip(&outcomes) {
                 out.at(outcome.at);

@@ -146,7 +146,7 @@ impl RedisScraper {
     }
 
     fn request(&mut self, text: &str) -> Option<ExportMetricsServiceRequest> {
-        let now = scraper::now_nanos();
+        let now = crate::clock::now_nanos();
         let fields = info::parse(text);
         match fields.get("uptime_in_seconds").map(|u| u.parse::<u64>()) {
             Some(Ok(uptime)) => self.server.saw(uptime, now),

@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetr
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// A source of metrics, read on a schedule.
 pub(crate) trait Scrape: Send + 'static {
@@ -69,13 +69,6 @@ async fn submit(
         // A scrape is not sent again: the next one measures anew.
         tracing::warn!(receiver = %id, error = %refusal, "the pipelines refused a scrape");
     }
-}
-
-/// Now, in nanoseconds since the epoch.
-pub(crate) fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// `metrics` of `resource` under otelcol's scope name for the receiver (`…/receiver/redisreceiver`).

@@ -2,10 +2,11 @@
 
 use super::entry::{Entry, request};
 use crate::Batch;
+use crate::clock::now_nanos;
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, ReceiverCounters, shutdown_signal};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// The most records handed to the pipelines in one request.
@@ -74,10 +75,4 @@ impl Emitter {
             wait = (wait * 2).min(refusal.retry_after.max(FIRST_WAIT));
         }
     }
-}
-
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }

@@ -36,7 +36,7 @@ fn this_process_is_reported_with_its_identity() {
     let boot = super::super::cpu::boot_time(&std::fs::read_to_string("/proc/stat").unwrap())
         .unwrap()
         * 1_000_000_000;
-    let now = crate::receiver::scraper::now_nanos();
+    let now = crate::clock::now_nanos();
     let first = processes
         .scrape(&host, &enabled, Clock { now, start: boot })
         .unwrap();
@@ -91,7 +91,7 @@ fn this_process_is_reported_with_its_identity() {
             == Some(&any_value::Value::StringValue(name.clone()))
     ));
 
-    let later = crate::receiver::scraper::now_nanos() + 1;
+    let later = crate::clock::now_nanos() + 1;
     let second = processes
         .scrape(
             &host,

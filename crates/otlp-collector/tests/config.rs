@@ -181,7 +181,9 @@ fn an_unknown_component_type_names_it_and_what_is_supported() {
         "{message}"
     );
     assert!(
-        message.contains("supported: arrow_flight, filelog, hostmetrics, httpcheck, jaeger, otlp"),
+        message.contains(
+            "supported: arrow_flight, filelog, fluentforward, hostmetrics, httpcheck, jaeger, otlp"
+        ),
         "{message}"
     );
 

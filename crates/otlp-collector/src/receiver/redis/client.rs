@@ -1,58 +1,11 @@
 //! A Redis connection speaking just what the receiver needs of RESP: `AUTH` and `INFO all`, over TCP, a Unix
 //! socket or TLS.
 
-use crate::ClientTlsSettings;
-use rustls::pki_types::ServerName;
-use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use crate::receiver::scraper::dial::{Address, Stream};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 /// The largest reply taken: `INFO all` of a busy server is tens of kilobytes.
 const MAX_REPLY: usize = 16 << 20;
-
-/// Where the server is and how to reach it.
-#[derive(Clone)]
-pub(super) struct Address {
-    /// `host:port`, or a socket path with `unix`.
-    pub(super) endpoint: String,
-    pub(super) unix: bool,
-    /// TLS settings, when the connection is encrypted.
-    pub(super) tls: Option<Arc<rustls::ClientConfig>>,
-    /// The name the server's certificate must carry: the endpoint's host unless overridden.
-    pub(super) server_name: String,
-}
-
-impl Address {
-    pub(super) fn new(
-        endpoint: &str,
-        transport: &str,
-        tls: &ClientTlsSettings,
-        encrypted: bool,
-    ) -> Result<Self, String> {
-        let unix = transport == "unix";
-        let tls_config = if encrypted {
-            Some(Arc::new(tls.rustls_config()?))
-        } else {
-            None
-        };
-        let host = endpoint
-            .rsplit_once(':')
-            .map_or(endpoint, |(host, _)| host)
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        Ok(Address {
-            endpoint: endpoint.to_owned(),
-            unix,
-            tls: tls_config,
-            server_name: tls
-                .server_name_override
-                .clone()
-                .unwrap_or_else(|| host.to_owned()),
-        })
-    }
-}
-
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// One open connection, authenticated if the settings say so.
 pub(super) struct Connection {
@@ -69,32 +22,7 @@ impl Connection {
         username: &str,
         password: &str,
     ) -> Result<Self, Failure> {
-        let stream: Box<dyn Stream> = if address.unix {
-            Box::new(
-                tokio::net::UnixStream::connect(&address.endpoint)
-                    .await
-                    .map_err(|e| format!("connecting to {}: {e}", address.endpoint))?,
-            )
-        } else {
-            let tcp = tokio::net::TcpStream::connect(&address.endpoint)
-                .await
-                .map_err(|e| format!("connecting to {}: {e}", address.endpoint))?;
-            let _ = tcp.set_nodelay(true);
-            match &address.tls {
-                Some(config) => {
-                    let name = ServerName::try_from(address.server_name.clone())
-                        .map_err(|e| format!("tls: server name `{}`: {e}", address.server_name))?;
-                    let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
-                    Box::new(
-                        connector
-                            .connect(name, tcp)
-                            .await
-                            .map_err(|e| format!("TLS handshake with {}: {e}", address.endpoint))?,
-                    )
-                }
-                None => Box::new(tcp),
-            }
-        };
+        let stream = address.connect().await?;
         let mut connection = Connection {
             stream: BufReader::new(stream),
         };

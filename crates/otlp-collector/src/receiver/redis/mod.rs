@@ -13,8 +13,9 @@
 //!
 //! One connection is kept open and opened again after a failure, which is logged and reports nothing for that
 //! scrape (otelcol's way: a server that does not answer has no metrics, rather than zeros). Cumulative sums start
-//! when the server did (now less its uptime), and again when its uptime goes back (a restart). The resource
-//! carries `redis.version`, and with `resource_attributes` `server.address` and `server.port`.
+//! when the server did (now less its uptime), and again when it restarts (another `run_id`, or its uptime went
+//! back). The resource carries `redis.version`, and with `resource_attributes` `server.address` and
+//! `server.port`.
 
 mod client;
 mod config;
@@ -23,11 +24,13 @@ mod info;
 pub use config::RedisConfig;
 
 use super::RunningReceiver;
+use super::scraper::dial::{Address, Kept};
 use super::scraper::metric::{Builder, Clock, Enabled};
+use super::scraper::server_start::ServerStart;
 use super::scraper::{self, Scrape};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Error, Signal};
-use client::{Address, Connection};
+use client::Connection;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_ottl::{key_value, string_value};
@@ -72,9 +75,9 @@ impl ReceiverFactory for Factory {
             username: config.username.clone(),
             password: config.password.clone(),
             timeout: config.timeout(),
-            connection: None,
+            connection: Kept::default(),
             enabled: Enabled::new(info::SPECS, &config.metrics),
-            server: Server::default(),
+            server: ServerStart::default(),
             resource: Resource {
                 attributes: [("server.address", host), ("server.port", port)]
                     .into_iter()
@@ -95,33 +98,14 @@ impl ReceiverFactory for Factory {
     }
 }
 
-/// What is known of the server between scrapes.
-#[derive(Default)]
-struct Server {
-    /// When it started, in nanoseconds since the epoch: the start of its cumulative sums.
-    started: u64,
-    /// Its uptime at the last scrape, seconds.
-    uptime: Option<u64>,
-}
-
-impl Server {
-    /// Notes `uptime` read `now`; a first reading or one lower than the last (a restart) sets the start anew.
-    fn saw(&mut self, uptime: u64, now: u64) {
-        if self.uptime.is_none_or(|last| uptime < last) {
-            self.started = now.saturating_sub(uptime.saturating_mul(1_000_000_000));
-        }
-        self.uptime = Some(uptime);
-    }
-}
-
 struct RedisScraper {
     address: Address,
     username: String,
     password: String,
     timeout: Duration,
-    connection: Option<Connection>,
+    connection: Kept<Connection>,
     enabled: Enabled,
-    server: Server,
+    server: ServerStart,
     /// The resource's attributes other than `redis.version`.
     resource: Resource,
     /// Whether `redis.version` is set.
@@ -130,26 +114,13 @@ struct RedisScraper {
 }
 
 impl RedisScraper {
-    /// `INFO all`, on the open connection or a new one; a failed connection is dropped.
-    async fn info(&mut self) -> Result<String, String> {
-        let connection = match &mut self.connection {
-            Some(connection) => connection,
-            None => self
-                .connection
-                .insert(Connection::open(&self.address, &self.username, &self.password).await?),
-        };
-        let text = connection.info().await;
-        if text.is_err() {
-            self.connection = None;
-        }
-        text
-    }
-
     fn request(&mut self, text: &str) -> Option<ExportMetricsServiceRequest> {
         let now = crate::clock::now_nanos();
         let fields = info::parse(text);
         match fields.get("uptime_in_seconds").map(|u| u.parse::<u64>()) {
-            Some(Ok(uptime)) => self.server.saw(uptime, now),
+            Some(Ok(uptime)) => self
+                .server
+                .saw(fields.get("run_id").unwrap_or(&""), uptime, now),
             _ => {
                 tracing::warn!(receiver = %self.id, "INFO has no uptime_in_seconds: not a Redis server's answer");
                 return None;
@@ -157,7 +128,7 @@ impl RedisScraper {
         }
         let clock = Clock {
             now,
-            start: self.server.started,
+            start: self.server.nanos(),
         };
         let mut out = Builder::new(info::SPECS, &self.enabled, clock);
         let unreadable = info::record(&fields, &mut out);
@@ -187,21 +158,22 @@ impl RedisScraper {
 
 impl Scrape for RedisScraper {
     async fn scrape(&mut self) -> Option<ExportMetricsServiceRequest> {
-        let timeout = self.timeout;
-        let text = match tokio::time::timeout(timeout, self.info()).await {
-            Ok(Ok(text)) => text,
-            Ok(Err(error)) => {
-                tracing::warn!(receiver = %self.id, endpoint = %self.address.endpoint, %error, "reading the Redis server failed");
-                return None;
+        let (address, username, password) = (&self.address, &self.username, &self.password);
+        let answer = self
+            .connection
+            .ask(
+                self.timeout,
+                async || Connection::open(address, username, password).await,
+                async |connection| connection.info().await,
+            )
+            .await;
+        match answer {
+            Ok(text) => self.request(&text),
+            Err(error) => {
+                tracing::warn!(receiver = %self.id, endpoint = %address.endpoint, %error, "reading the Redis server failed");
+                None
             }
-            Err(_) => {
-                // A connection that did not answer in time may still answer late, out of step.
-                self.connection = None;
-                tracing::warn!(receiver = %self.id, endpoint = %self.address.endpoint, "the Redis server did not answer within {timeout:?}");
-                return None;
-            }
-        };
-        self.request(&text)
+        }
     }
 }
 

@@ -66,16 +66,3 @@ fn mistakes_are_named() {
         "{found:?}"
     );
 }
-
-#[test]
-fn sums_start_when_the_server_did_and_again_after_a_restart() {
-    let mut server = Server::default();
-    let second = 1_000_000_000;
-    server.saw(100, 1000 * second);
-    assert_eq!(server.started, 900 * second);
-    // A later reading a second off keeps the start: the uptime is whole seconds.
-    server.saw(111, 1010 * second + second / 2);
-    assert_eq!(server.started, 900 * second);
-    server.saw(3, 1020 * second);
-    assert_eq!(server.started, 1017 * second);
-}

@@ -1,0 +1,63 @@
+//! When a server's cumulative counters started: its start (now less its uptime), read again after a restart.
+
+/// What is known of a server's start between scrapes.
+#[derive(Debug, Default)]
+pub(crate) struct ServerStart {
+    /// When it started, in nanoseconds since the epoch: the start of its cumulative sums.
+    started: u64,
+    /// Its uptime at the last scrape, seconds.
+    uptime: Option<u64>,
+    /// What tells one run of the server from the next (Redis' `run_id`, memcached's `pid`).
+    run: String,
+}
+
+impl ServerStart {
+    /// Notes `uptime` (seconds) of run `run` read `now`. A first reading, another run or an uptime lower than the
+    /// last (a restart) sets the start anew; the run tells a restart within the first second, whose uptime is 0
+    /// again. Later readings of the same run keep it: an uptime in whole seconds would move it back and forth by
+    /// up to a second, and a start that moves makes a new series of every sum.
+    pub(crate) fn saw(&mut self, run: &str, uptime: u64, now: u64) {
+        if self.uptime.is_none_or(|last| uptime < last) || self.run != run {
+            self.started = now.saturating_sub(uptime.saturating_mul(1_000_000_000));
+            run.clone_into(&mut self.run);
+        }
+        self.uptime = Some(uptime);
+    }
+
+    /// The start, in nanoseconds since the epoch (0 before the first reading).
+    pub(crate) fn nanos(&self) -> u64 {
+        self.started
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerStart;
+
+    #[test]
+    fn sums_start_when_the_server_did_and_again_after_a_restart() {
+        let mut server = ServerStart::default();
+        let second = 1_000_000_000;
+        server.saw("1", 100, 1000 * second);
+        assert_eq!(server.nanos(), 900 * second);
+        // A later reading a second off keeps the start: the uptime is whole seconds.
+        server.saw("1", 111, 1010 * second + second / 2);
+        assert_eq!(server.nanos(), 900 * second);
+        server.saw("2", 3, 1020 * second);
+        assert_eq!(server.nanos(), 1017 * second);
+        // Its uptime went back without a run to tell.
+        server.saw("", 1, 1030 * second);
+        assert_eq!(server.nanos(), 1029 * second);
+        server.saw("", 0, 1030 * second);
+        assert_eq!(server.nanos(), 1030 * second);
+    }
+
+    #[test]
+    fn a_restart_within_the_first_second_is_told_by_its_run() {
+        let mut server = ServerStart::default();
+        let second = 1_000_000_000;
+        server.saw("41", 0, 1000 * second);
+        server.saw("42", 0, 1000 * second + second / 2);
+        assert_eq!(server.nanos(), 1000 * second + second / 2);
+    }
+}

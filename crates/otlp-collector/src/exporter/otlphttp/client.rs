@@ -29,6 +29,20 @@ pub(crate) fn header_map(
     Ok(map)
 }
 
+/// `url` as a URI, if it is an absolute `http` or `https` URL with a host (a scraping receiver's endpoint).
+pub(crate) fn http_url(url: &str) -> Result<http::Uri, String> {
+    let form = "<scheme>://<hostname>[:<port>], with scheme http or https";
+    match url.parse::<http::Uri>() {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+            Ok(uri)
+        }
+        Ok(_) => Err(format!("`{url}` must be in the form {form}")),
+        Err(e) => Err(format!(
+            "`{url}` is not a URL ({e}); it must be in the form {form}"
+        )),
+    }
+}
+
 /// What came back.
 pub(crate) struct Answer {
     pub(crate) status: http::StatusCode,

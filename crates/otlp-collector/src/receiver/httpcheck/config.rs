@@ -4,6 +4,7 @@ use super::SPECS;
 use crate::ClientTlsSettings;
 use crate::component::Invalid;
 use crate::de;
+use crate::exporter::otlphttp::client::http_url;
 use crate::receiver::scraper::metric::{Toggle, unknown_toggles};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -97,19 +98,6 @@ impl Target {
     }
 }
 
-/// `url` as a URI, if it is an absolute `http` or `https` URL with a host.
-pub(super) fn parse_url(url: &str) -> Result<http::Uri, String> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-    match uri.scheme_str() {
-        Some("http" | "https") if uri.host().is_some() => Ok(uri),
-        _ => Err(format!(
-            "`{url}` must be in the form <scheme>://<hostname>[:<port>], with scheme http or https"
-        )),
-    }
-}
-
 impl HttpCheckConfig {
     pub(super) fn validate(&self) -> Result<(), Invalid> {
         let mut problems = Vec::new();
@@ -131,7 +119,7 @@ impl HttpCheckConfig {
                 ));
             }
             for url in target.urls() {
-                if let Err(message) = parse_url(url) {
+                if let Err(message) = http_url(url) {
                     problems.push(Invalid::at(at("endpoint"), message));
                 }
             }

@@ -30,7 +30,7 @@ use super::RunningReceiver;
 use super::scraper::metric::{Builder, Clock, Enabled, Kind, Spec};
 use super::scraper::{self, Scrape};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
-use crate::exporter::otlphttp::client::{HttpClient, header_map};
+use crate::exporter::otlphttp::client::{HttpClient, header_map, http_url};
 use crate::{Error, Signal};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
@@ -111,7 +111,7 @@ impl ReceiverFactory for Factory {
             for url in target.urls() {
                 checks.push(Check {
                     url: url.to_owned(),
-                    uri: config::parse_url(url).map_err(failed)?,
+                    uri: http_url(url).map_err(failed)?,
                     method: method.clone(),
                     headers: headers.clone(),
                     client: Arc::clone(&client),

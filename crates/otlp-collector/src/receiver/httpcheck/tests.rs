@@ -97,7 +97,7 @@ fn check(url: &str) -> Check {
     let tls = crate::ClientTlsSettings::default();
     Check {
         url: url.to_owned(),
-        uri: config::parse_url(url).unwrap(),
+        uri: http_url(url).unwrap(),
         method: http::Method::GET,
         headers: http::HeaderMap::new(),
         client: Arc::new(

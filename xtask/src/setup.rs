@@ -32,6 +32,9 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // The server the `redis` receiver's tests read, and the client they change it with.
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
+    // The servers the `memcached` and `nginx` receivers' tests read.
+    ("memcached", "memcached"),
+    ("nginx", "nginx"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

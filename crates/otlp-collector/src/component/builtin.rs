@@ -14,6 +14,8 @@ impl Components {
             .with_receiver(receiver::httpcheck::Factory)
             .with_receiver(receiver::filelog::Factory)
             .with_receiver(receiver::fluentforward::Factory)
+            .with_receiver(receiver::memcached::Factory)
+            .with_receiver(receiver::nginx::Factory)
             .with_receiver(receiver::prometheus::Factory)
             .with_receiver(receiver::redis::Factory)
             .with_receiver(receiver::statsd::Factory)

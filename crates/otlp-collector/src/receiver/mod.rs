@@ -8,6 +8,8 @@ pub mod fluentforward;
 pub mod hostmetrics;
 pub mod httpcheck;
 pub mod jaeger;
+pub mod memcached;
+pub mod nginx;
 pub mod otlp;
 pub mod prometheus;
 mod rate_limit;

@@ -1,0 +1,147 @@
+//! The `nginx` receiver (otelcol-contrib's): an nginx server's `stub_status` page every `collection_interval`, as
+//! otelcol's metrics, so its dashboards keep working.
+//!
+//! ```yaml
+//! receivers:
+//!   nginx:
+//!     endpoint: "http://localhost:80/status"
+//!     collection_interval: 10s
+//! ```
+//!
+//! The page is nginx's `stub_status` (`location = /status { stub_status; }`), over `http` or `https` (`tls`), with
+//! `headers` if the location asks for them. A page that cannot be read is logged and reports nothing for that
+//! scrape (a server that does not answer has no metrics, rather than zeros). The page has no uptime, so the sums
+//! start when the receiver did, and again after a restart, seen as a counter that went back: they start then at
+//! the reading before, the last moment the old server was known to run. As otelcol's, the metrics carry no
+//! resource attributes: a `resource` processor names the server when several are read.
+
+mod config;
+mod stub_status;
+
+pub use config::NginxConfig;
+
+use super::RunningReceiver;
+use super::scraper::metric::{Builder, Clock, Enabled};
+use super::scraper::{self, Scrape};
+use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
+use crate::exporter::otlphttp::client::{HttpClient, header_map, http_url};
+use crate::{Error, Signal};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use stub_status::StubStatus;
+
+/// The `nginx` receiver type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = NginxConfig;
+    const TYPE: &'static str = "nginx";
+
+    fn validate(&self, config: &NginxConfig) -> Result<(), Invalid> {
+        config.validate()
+    }
+}
+
+impl ReceiverFactory for Factory {
+    const SIGNALS: &'static [Signal] = &[Signal::Metrics];
+
+    async fn start(
+        &self,
+        config: &NginxConfig,
+        context: ReceiverContext,
+    ) -> Result<RunningReceiver, Error> {
+        let failed = |message: String| Error::Start {
+            component: format!("receivers.{}", context.id),
+            message,
+        };
+        let scraper = NginxScraper {
+            client: HttpClient::new(&config.tls, &Default::default(), config.timeout)
+                .map_err(failed)?,
+            url: http_url(&config.endpoint).map_err(failed)?,
+            headers: header_map(&config.headers).map_err(failed)?,
+            enabled: Enabled::new(stub_status::SPECS, &config.metrics),
+            started: crate::clock::now_nanos(),
+            last: None,
+            id: context.id.clone(),
+        };
+        Ok(scraper::start(
+            context,
+            config.collection_interval,
+            config.initial_delay,
+            scraper,
+        ))
+    }
+}
+
+/// A reading and its time, in nanoseconds since the epoch.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    status: StubStatus,
+    at: u64,
+    /// The start of the sums it was reported with.
+    start: u64,
+}
+
+struct NginxScraper {
+    client: HttpClient,
+    url: http::Uri,
+    headers: http::HeaderMap,
+    enabled: Enabled,
+    /// When the receiver started: the start of the sums until a restart of the server is seen.
+    started: u64,
+    last: Option<Reading>,
+    id: String,
+}
+
+impl NginxScraper {
+    async fn page(&self) -> Result<String, String> {
+        let answer = self.client.get(&self.url, &self.headers).await?;
+        if answer.status != http::StatusCode::OK {
+            return Err(format!("expected a 200 answer, got {}", answer.status));
+        }
+        String::from_utf8(answer.body.to_vec()).map_err(|_| "the page is not UTF-8".to_owned())
+    }
+
+    /// The request for `status` read `now`, noting it as the last reading.
+    fn request(&mut self, status: StubStatus, now: u64) -> Option<ExportMetricsServiceRequest> {
+        let start = match self.last {
+            None => self.started,
+            Some(last) if status.restarted_since(&last.status) => last.at,
+            Some(last) => last.start,
+        };
+        self.last = Some(Reading {
+            status,
+            at: now,
+            start,
+        });
+        let mut out = Builder::new(stub_status::SPECS, &self.enabled, Clock { now, start });
+        status.record(&mut out);
+        let metrics = out.finish();
+        if metrics.is_empty() {
+            return None;
+        }
+        Some(ExportMetricsServiceRequest {
+            resource_metrics: vec![scraper::resource_metrics(
+                Resource::default(),
+                "receiver/nginxreceiver",
+                metrics,
+            )],
+        })
+    }
+}
+
+impl Scrape for NginxScraper {
+    async fn scrape(&mut self) -> Option<ExportMetricsServiceRequest> {
+        let status = self.page().await.and_then(|page| StubStatus::parse(&page));
+        match status {
+            Ok(status) => self.request(status, crate::clock::now_nanos()),
+            Err(error) => {
+                tracing::warn!(receiver = %self.id, endpoint = %self.url, %error, "reading nginx's stub_status page failed");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

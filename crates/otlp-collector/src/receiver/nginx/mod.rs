@@ -22,9 +22,9 @@ pub use config::NginxConfig;
 
 use super::RunningReceiver;
 use super::scraper::metric::{Builder, Clock, Enabled};
+use super::scraper::page::Page;
 use super::scraper::{self, Scrape};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
-use crate::exporter::otlphttp::client::{HttpClient, header_map, http_url};
 use crate::{Error, Signal};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -50,15 +50,18 @@ impl ReceiverFactory for Factory {
         config: &NginxConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let failed = |message: String| Error::Start {
+        let page = Page::new(
+            &config.endpoint,
+            &config.tls,
+            &config.headers,
+            config.timeout,
+        )
+        .map_err(|message| Error::Start {
             component: format!("receivers.{}", context.id),
             message,
-        };
+        })?;
         let scraper = NginxScraper {
-            client: HttpClient::new(&config.tls, &Default::default(), config.timeout)
-                .map_err(failed)?,
-            url: http_url(&config.endpoint).map_err(failed)?,
-            headers: header_map(&config.headers).map_err(failed)?,
+            page,
             enabled: Enabled::new(stub_status::SPECS, &config.metrics),
             started: crate::clock::now_nanos(),
             last: None,
@@ -83,9 +86,7 @@ struct Reading {
 }
 
 struct NginxScraper {
-    client: HttpClient,
-    url: http::Uri,
-    headers: http::HeaderMap,
+    page: Page,
     enabled: Enabled,
     /// When the receiver started: the start of the sums until a restart of the server is seen.
     started: u64,
@@ -94,14 +95,6 @@ struct NginxScraper {
 }
 
 impl NginxScraper {
-    async fn page(&self) -> Result<String, String> {
-        let answer = self.client.get(&self.url, &self.headers).await?;
-        if answer.status != http::StatusCode::OK {
-            return Err(format!("expected a 200 answer, got {}", answer.status));
-        }
-        String::from_utf8(answer.body.to_vec()).map_err(|_| "the page is not UTF-8".to_owned())
-    }
-
     /// The request for `status` read `now`, noting it as the last reading.
     fn request(&mut self, status: StubStatus, now: u64) -> Option<ExportMetricsServiceRequest> {
         let start = match self.last {
@@ -132,11 +125,15 @@ impl NginxScraper {
 
 impl Scrape for NginxScraper {
     async fn scrape(&mut self) -> Option<ExportMetricsServiceRequest> {
-        let status = self.page().await.and_then(|page| StubStatus::parse(&page));
+        let status = self
+            .page
+            .read()
+            .await
+            .and_then(|page| StubStatus::parse(&page));
         match status {
             Ok(status) => self.request(status, crate::clock::now_nanos()),
             Err(error) => {
-                tracing::warn!(receiver = %self.id, endpoint = %self.url, %error, "reading nginx's stub_status page failed");
+                tracing::warn!(receiver = %self.id, endpoint = %self.page.url, %error, "reading nginx's stub_status page failed");
                 None
             }
         }

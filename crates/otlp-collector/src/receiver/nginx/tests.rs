@@ -12,9 +12,13 @@ Reading: 0 Writing: 1 Waiting: 2 \n";
 fn scraper(yaml: &str) -> NginxScraper {
     let config: NginxConfig = serde_norway::from_str(yaml).unwrap();
     NginxScraper {
-        client: HttpClient::new(&config.tls, &Default::default(), config.timeout).unwrap(),
-        url: http_url(&config.endpoint).unwrap(),
-        headers: http::HeaderMap::new(),
+        page: Page::new(
+            &config.endpoint,
+            &config.tls,
+            &config.headers,
+            config.timeout,
+        )
+        .unwrap(),
         enabled: Enabled::new(stub_status::SPECS, &config.metrics),
         started: 1_000,
         last: None,

@@ -4,7 +4,9 @@ use super::info::SPECS;
 use crate::ClientTlsSettings;
 use crate::component::Invalid;
 use crate::de;
-use crate::receiver::scraper::metric::{Toggle, unknown_toggles};
+use crate::receiver::scraper::metric::{
+    ResourceAttribute, Toggle, resource_attribute_on, unknown_resource_toggles, unknown_toggles,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -60,7 +62,7 @@ impl Default for RedisConfig {
 }
 
 /// The resource attributes otelcol's receiver can set, and whether each is on by default.
-pub(super) const RESOURCE_ATTRIBUTES: &[(&str, bool)] = &[
+pub(super) const RESOURCE_ATTRIBUTES: &[ResourceAttribute] = &[
     ("redis.version", true),
     ("server.address", false),
     ("server.port", false),
@@ -74,12 +76,7 @@ impl RedisConfig {
 
     /// Whether resource attribute `name` is set.
     pub(super) fn resource_attribute(&self, name: &str) -> bool {
-        let default = RESOURCE_ATTRIBUTES
-            .iter()
-            .any(|(known, on)| *known == name && *on);
-        self.resource_attributes
-            .get(name)
-            .map_or(default, |toggle| toggle.enabled)
+        resource_attribute_on(RESOURCE_ATTRIBUTES, &self.resource_attributes, name)
     }
 
     /// The timeout of one read.
@@ -129,18 +126,10 @@ impl RedisConfig {
             problems.push(Invalid::at("collection_interval", "must be more than 0"));
         }
         problems.extend(unknown_toggles("metrics", SPECS, &self.metrics));
-        for name in self.resource_attributes.keys() {
-            if !RESOURCE_ATTRIBUTES.iter().any(|(known, _)| known == name) {
-                let known: Vec<&str> = RESOURCE_ATTRIBUTES.iter().map(|(n, _)| *n).collect();
-                problems.push(Invalid::at(
-                    format!("resource_attributes.{name}"),
-                    format!(
-                        "there is no resource attribute `{name}` here; there are: {}",
-                        known.join(", ")
-                    ),
-                ));
-            }
-        }
+        problems.extend(unknown_resource_toggles(
+            RESOURCE_ATTRIBUTES,
+            &self.resource_attributes,
+        ));
         Invalid::all(problems)
     }
 }

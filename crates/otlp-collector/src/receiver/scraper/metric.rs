@@ -192,3 +192,38 @@ pub(crate) fn unknown_toggles(
         })
         .collect()
 }
+
+/// A resource attribute a scraper may set, and whether it is set unless `resource_attributes` says otherwise.
+pub(crate) type ResourceAttribute = (&'static str, bool);
+
+/// Whether `resource_attributes` (`<name>: { enabled: bool }`) leaves resource attribute `name` of `known` on.
+pub(crate) fn resource_attribute_on(
+    known: &[ResourceAttribute],
+    toggles: &BTreeMap<String, Toggle>,
+    name: &str,
+) -> bool {
+    let default = known.iter().any(|(known, on)| *known == name && *on);
+    toggles.get(name).map_or(default, |toggle| toggle.enabled)
+}
+
+/// A problem for each toggle in `toggles` (at `resource_attributes.<name>`) that names no resource attribute of
+/// `known`, listing those there are.
+pub(crate) fn unknown_resource_toggles(
+    known: &[ResourceAttribute],
+    toggles: &BTreeMap<String, Toggle>,
+) -> Vec<crate::component::Invalid> {
+    toggles
+        .keys()
+        .filter(|name| !known.iter().any(|(known, _)| known == name))
+        .map(|name| {
+            let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
+            crate::component::Invalid::at(
+                format!("resource_attributes.{name}"),
+                format!(
+                    "there is no resource attribute `{name}` here; there are: {}",
+                    names.join(", ")
+                ),
+            )
+        })
+        .collect()
+}

@@ -1,10 +1,12 @@
 //! What otelcol's scraping receivers share (its `scraperhelper` and `mdatagen`): the metrics a scraper may emit and
 //! the `metrics:` toggles that enable them ([`metric`]), and the loop that scrapes every `collection_interval` and
 //! hands each scrape to the pipelines ([`start`]); for the receivers that read a server over its own protocol,
-//! reaching it ([`dial`]) and when its counters started ([`server_start`]).
+//! reaching it ([`dial`]) and when its counters started ([`server_start`]); for those that read a status page over
+//! HTTP, the page ([`page`]).
 
 pub(crate) mod dial;
 pub(crate) mod metric;
+pub(crate) mod page;
 pub(crate) mod server_start;
 
 use super::{Ingest, RunningReceiver, shutdown_signal};

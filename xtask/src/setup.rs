@@ -32,9 +32,10 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // The server the `redis` receiver's tests read, and the client they change it with.
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
-    // The servers the `memcached` and `nginx` receivers' tests read.
+    // The servers the `memcached`, `nginx` and `apache` receivers' tests read.
     ("memcached", "memcached"),
     ("nginx", "nginx"),
+    ("apache2", "apache2"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

@@ -10,6 +10,7 @@ impl Components {
         Components::new()
             .with_receiver(receiver::otlp::Factory)
             .with_receiver(receiver::arrow_flight::Factory)
+            .with_receiver(receiver::apache::Factory)
             .with_receiver(receiver::hostmetrics::Factory)
             .with_receiver(receiver::httpcheck::Factory)
             .with_receiver(receiver::filelog::Factory)

@@ -2,6 +2,7 @@
 //! is here: handing requests to the pipelines ([`Ingest`]), binding listeners, and stopping
 //! ([`RunningReceiver`]).
 
+pub mod apache;
 pub mod arrow_flight;
 pub mod filelog;
 pub mod fluentforward;

@@ -24,6 +24,13 @@ impl ServerStart {
         self.uptime = Some(uptime);
     }
 
+    /// Notes a reading of `uptime` `now` that is known to be of a new run (a counter went back), whatever its
+    /// uptime and run say: a restart within the same second as the last leaves both as they were.
+    pub(crate) fn restarted(&mut self, uptime: u64, now: u64) {
+        self.started = now.saturating_sub(uptime.saturating_mul(1_000_000_000));
+        self.uptime = Some(uptime);
+    }
+
     /// The start, in nanoseconds since the epoch (0 before the first reading).
     pub(crate) fn nanos(&self) -> u64 {
         self.started
@@ -50,6 +57,17 @@ mod tests {
         assert_eq!(server.nanos(), 1029 * second);
         server.saw("", 0, 1030 * second);
         assert_eq!(server.nanos(), 1030 * second);
+    }
+
+    #[test]
+    fn a_restart_told_otherwise_starts_the_sums_anew() {
+        let mut server = ServerStart::default();
+        let second = 1_000_000_000;
+        server.saw("Monday 05:55:18", 0, 1000 * second);
+        server.restarted(0, 1000 * second + second / 2);
+        assert_eq!(server.nanos(), 1000 * second + second / 2);
+        server.saw("Monday 05:55:18", 1, 1001 * second + second / 2);
+        assert_eq!(server.nanos(), 1000 * second + second / 2, "kept");
     }
 
     #[test]

@@ -7,12 +7,11 @@
 
 mod common;
 
-use common::{TestCollector, attribute, labelled_numbers, read_metrics};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use common::{
+    TestCollector, attribute, http_get, named_numbers, read_metrics, server_program, sum_starts,
+    wait_for_metrics,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -50,7 +49,7 @@ ExtendedStatus On
         );
         let path = dir.join("httpd.conf");
         std::fs::write(&path, config).unwrap();
-        let child = Command::new(apache2())
+        let child = Command::new(server_program("apache2"))
             .arg("-X")
             .arg("-f")
             .arg(&path)
@@ -60,7 +59,7 @@ ExtendedStatus On
             .unwrap_or_else(|e| panic!("cannot run apache2: {e}; run `cargo xtask setup`"));
         let server = Apache { child };
         for _ in 0..300 {
-            if get(port, "/server-status?auto")
+            if http_get(port, "/server-status?auto")
                 .is_ok_and(|page| page.contains("ServerUptimeSeconds"))
             {
                 return server;
@@ -79,74 +78,13 @@ impl Drop for Apache {
     }
 }
 
-/// apache2 from PATH, else where Debian puts it (a non-login shell's PATH may lack /usr/sbin).
-fn apache2() -> String {
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("apache2").is_file()));
-    if on_path {
-        "apache2".into()
-    } else {
-        "/usr/sbin/apache2".into()
-    }
-}
-
-/// GETs `path` over HTTP/1.1 and returns the whole answer.
-fn get(port: u16, path: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    Ok(answer)
-}
-
-fn metrics<'a>(
-    requests: &'a [ExportMetricsServiceRequest],
-    name: &'a str,
-) -> impl Iterator<Item = &'a opentelemetry_proto::tonic::metrics::v1::Metric> {
-    requests
-        .iter()
-        .flat_map(|r| &r.resource_metrics)
-        .flat_map(|rm| &rm.scope_metrics)
-        .flat_map(|sm| &sm.metrics)
-        .filter(move |m| m.name == name)
-}
-
-/// The points of `name`, as (attributes `key=value` in key order joined by `,`, value).
-fn points(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(String, f64)> {
-    metrics(requests, name).flat_map(labelled_numbers).collect()
-}
-
-/// The start of each point of sum `name`, in order.
-fn starts(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<u64> {
-    metrics(requests, name)
-        .flat_map(|m| match &m.data {
-            Some(Data::Sum(sum)) => sum.data_points.iter().map(|p| p.start_time_unix_nano),
-            other => panic!("{name} is not a sum: {other:?}"),
-        })
-        .collect()
-}
-
-/// Waits (at most 30 s) until `done` holds of the requests written to `path`.
-async fn wait_for(path: &Path, done: impl Fn(&[ExportMetricsServiceRequest]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        if path.exists() && done(&read_metrics(path, true)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_apache_is_read_and_again_after_it_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let port = otlp_testkit::net::free_port().unwrap();
     let server = Apache::start(port, dir.path());
     for _ in 0..5 {
-        assert!(get(port, "/nothing-here").unwrap().contains("404"));
+        assert!(http_get(port, "/nothing-here").unwrap().contains("404"));
     }
 
     let collector = TestCollector::start(&format!(
@@ -174,22 +112,22 @@ service:
     ))
     .await;
     let path = collector.path("metrics.jsonl");
-    wait_for(&path, |requests| {
-        points(requests, "apache.requests").len() >= 2
+    wait_for_metrics(&path, |requests| {
+        named_numbers(requests, "apache.requests").len() >= 2
     })
     .await;
-    wait_for(&collector.path("no_port.jsonl"), |requests| {
+    wait_for_metrics(&collector.path("no_port.jsonl"), |requests| {
         !requests.is_empty()
     })
     .await;
     let before_restart = read_metrics(&path, true);
-    let first_start = starts(&before_restart, "apache.requests")[0];
+    let first_start = sum_starts(&before_restart, "apache.requests")[0];
 
     // Apache stops and starts again on the same port: another RestartTime, a new start for the sums.
     drop(server);
     let server = Apache::start(port, dir.path());
-    wait_for(&path, |requests| {
-        starts(requests, "apache.requests")
+    wait_for_metrics(&path, |requests| {
+        sum_starts(requests, "apache.requests")
             .iter()
             .any(|start| *start != first_start)
     })
@@ -207,18 +145,18 @@ service:
         Some(&Value::StringValue(port.to_string()))
     );
     // The five requests and the ready check at least, then every scrape of both receivers: the count grows.
-    let counts: Vec<f64> = points(&before_restart, "apache.requests")
+    let counts: Vec<f64> = named_numbers(&before_restart, "apache.requests")
         .into_iter()
         .map(|(_, v)| v)
         .collect();
     assert!(counts[0] >= 6.0, "{counts:?}");
     assert!(counts.windows(2).all(|w| w[0] < w[1]), "{counts:?}");
-    let workers = points(&before_restart, "apache.workers");
+    let workers = named_numbers(&before_restart, "apache.workers");
     assert!(
         workers.iter().any(|(a, v)| a == "state=busy" && *v >= 1.0),
         "the scrape itself keeps a worker busy: {workers:?}"
     );
-    let scoreboard = points(&before_restart, "apache.scoreboard");
+    let scoreboard = named_numbers(&before_restart, "apache.scoreboard");
     assert!(
         scoreboard
             .iter()
@@ -233,9 +171,9 @@ service:
         "apache.load.1",
         "apache.request.time",
     ] {
-        assert!(!points(&before_restart, name).is_empty(), "{name}");
+        assert!(!named_numbers(&before_restart, name).is_empty(), "{name}");
     }
-    let mut distinct = starts(&requests, "apache.requests");
+    let mut distinct = sum_starts(&requests, "apache.requests");
     distinct.dedup();
     assert_eq!(distinct.len(), 2, "{distinct:?}");
     assert!(distinct[0] < distinct[1]);

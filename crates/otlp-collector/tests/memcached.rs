@@ -6,9 +6,7 @@
 
 mod common;
 
-use common::{TestCollector, labelled_numbers, read_metrics};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use common::{TestCollector, named_numbers, read_metrics, sum_starts, wait_for_metrics};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -107,44 +105,6 @@ fn free_port() -> u16 {
     otlp_testkit::net::free_port().unwrap()
 }
 
-/// The points of `name`, as (attributes `key=value` in key order joined by `,`, value).
-fn points(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(String, f64)> {
-    metrics(requests, name).flat_map(labelled_numbers).collect()
-}
-
-fn metrics<'a>(
-    requests: &'a [ExportMetricsServiceRequest],
-    name: &'a str,
-) -> impl Iterator<Item = &'a opentelemetry_proto::tonic::metrics::v1::Metric> {
-    requests
-        .iter()
-        .flat_map(|r| &r.resource_metrics)
-        .flat_map(|rm| &rm.scope_metrics)
-        .flat_map(|sm| &sm.metrics)
-        .filter(move |m| m.name == name)
-}
-
-/// The start times of the points of sum `name`, in order.
-fn starts(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<u64> {
-    metrics(requests, name)
-        .flat_map(|m| match &m.data {
-            Some(Data::Sum(sum)) => sum.data_points.iter().map(|p| p.start_time_unix_nano),
-            other => panic!("{name} is not a sum: {other:?}"),
-        })
-        .collect()
-}
-
-/// Waits (at most 30 s) until `done` holds of the requests written to `path`.
-async fn wait_for(path: &Path, done: impl Fn(&[ExportMetricsServiceRequest]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        if path.exists() && done(&read_metrics(path, true)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_servers_are_read_over_tcp_tls_and_a_socket_and_again_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -223,16 +183,16 @@ service:
     ))
     .await;
     let plain = collector.path("plain.jsonl");
-    wait_for(&plain, |requests| {
-        points(requests, "memcached.bytes").len() >= 2
+    wait_for_metrics(&plain, |requests| {
+        named_numbers(requests, "memcached.bytes").len() >= 2
     })
     .await;
-    wait_for(&collector.path("tls.jsonl"), |requests| {
-        !points(requests, "memcached.bytes").is_empty()
+    wait_for_metrics(&collector.path("tls.jsonl"), |requests| {
+        !named_numbers(requests, "memcached.bytes").is_empty()
     })
     .await;
-    wait_for(&collector.path("socket.jsonl"), |requests| {
-        !points(requests, "memcached.bytes").is_empty()
+    wait_for_metrics(&collector.path("socket.jsonl"), |requests| {
+        !named_numbers(requests, "memcached.bytes").is_empty()
     })
     .await;
     let before_restart = read_metrics(&plain, true);
@@ -244,9 +204,9 @@ service:
     let server = Memcached::tcp(port, tls_port, dir.path());
     talk(port, &["set after-restart 0 0 1\r\ny\r\n"]);
     let count_before = before_restart.len();
-    wait_for(&plain, |requests| {
+    wait_for_metrics(&plain, |requests| {
         requests.len() > count_before
-            && points(&requests[count_before..], "memcached.commands")
+            && named_numbers(&requests[count_before..], "memcached.commands")
                 .contains(&("command=set".into(), 1.0))
     })
     .await;
@@ -256,7 +216,7 @@ service:
 
     // What the client did, as the first server counted it.
     let first = &before_restart[..];
-    let commands = points(first, "memcached.commands");
+    let commands = named_numbers(first, "memcached.commands");
     for expected in [
         ("command=set", 2.0),
         ("command=get", 3.0),
@@ -268,7 +228,7 @@ service:
             "{expected:?}: {commands:?}"
         );
     }
-    let operations = points(first, "memcached.operations");
+    let operations = named_numbers(first, "memcached.operations");
     for expected in [
         ("operation=get,type=hit", 1.0),
         ("operation=get,type=miss", 2.0),
@@ -280,7 +240,7 @@ service:
             "{expected:?}: {operations:?}"
         );
     }
-    let ratios = points(first, "memcached.operation_hit_ratio");
+    let ratios = named_numbers(first, "memcached.operation_hit_ratio");
     let get_ratio = ratios.iter().find(|(a, _)| a == "operation=get").unwrap().1;
     assert!(
         (get_ratio - 100.0 / 3.0).abs() < 1e-9,
@@ -289,41 +249,41 @@ service:
     assert!(ratios.contains(&("operation=increment".into(), 100.0)));
     assert!(ratios.contains(&("operation=decrement".into(), 0.0)));
     assert!(
-        points(first, "memcached.bytes")
+        named_numbers(first, "memcached.bytes")
             .iter()
             .all(|(_, v)| *v == bytes_before),
         "nothing changed the items between scrapes"
     );
-    assert!(points(first, "memcached.current_items").contains(&(String::new(), 2.0)));
+    assert!(named_numbers(first, "memcached.current_items").contains(&(String::new(), 2.0)));
     assert!(
-        points(first, "memcached.connections.current")
+        named_numbers(first, "memcached.connections.current")
             .iter()
             .all(|(_, v)| *v >= 1.0),
         "its own connection at least"
     );
-    let network = points(first, "memcached.network");
+    let network = named_numbers(first, "memcached.network");
     assert!(
         network
             .iter()
             .any(|(a, v)| a == "direction=received" && *v > 50.0),
         "{network:?}"
     );
-    let cpu = points(first, "memcached.cpu.usage");
+    let cpu = named_numbers(first, "memcached.cpu.usage");
     assert!(cpu.iter().any(|(a, _)| a == "state=user"), "{cpu:?}");
-    assert!(points(&requests, "memcached.threads").contains(&(String::new(), threads)));
+    assert!(named_numbers(&requests, "memcached.threads").contains(&(String::new(), threads)));
 
     // One start for the first server's sums, a later one for the second's.
-    let mut distinct = starts(&requests, "memcached.connections.total");
+    let mut distinct = sum_starts(&requests, "memcached.connections.total");
     distinct.dedup();
     assert_eq!(distinct.len(), 2, "{distinct:?}");
     assert!(distinct[0] < distinct[1]);
 
     // Over TLS, verified with the test CA; over the socket, with the CPU toggled off.
     let tls = read_metrics(&dir_out.path().join("tls.jsonl"), true);
-    assert!(!points(&tls, "memcached.commands").is_empty());
+    assert!(!named_numbers(&tls, "memcached.commands").is_empty());
     let socket_requests = read_metrics(&dir_out.path().join("socket.jsonl"), true);
-    assert!(!points(&socket_requests, "memcached.threads").is_empty());
-    assert!(points(&socket_requests, "memcached.cpu.usage").is_empty());
+    assert!(!named_numbers(&socket_requests, "memcached.threads").is_empty());
+    assert!(named_numbers(&socket_requests, "memcached.cpu.usage").is_empty());
     drop(server);
 }
 
@@ -356,9 +316,9 @@ service:
         "no server, no metrics (not zeros)"
     );
     let server = Memcached::tcp(port, tls_port, dir.path());
-    wait_for(&path, |requests| !requests.is_empty()).await;
+    wait_for_metrics(&path, |requests| !requests.is_empty()).await;
     let dir_out = collector.shut_down_cleanly().await;
     let requests = read_metrics(&dir_out.path().join("metrics.jsonl"), true);
-    assert!(!points(&requests, "memcached.connections.total").is_empty());
+    assert!(!named_numbers(&requests, "memcached.connections.total").is_empty());
     drop(server);
 }

@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::{TestCollector, labelled_numbers, read_metrics};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use common::{
+    TestCollector, http_get, named_numbers, read_metrics, server_program, sum_times,
+    wait_for_metrics,
+};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -58,7 +57,7 @@ http {{
         );
         let path = dir.join("nginx.conf");
         std::fs::write(&path, config).unwrap();
-        let child = Command::new(nginx())
+        let child = Command::new(server_program("nginx"))
             .arg("-p")
             .arg(dir)
             .arg("-e")
@@ -71,7 +70,7 @@ http {{
             .unwrap_or_else(|e| panic!("cannot run nginx: {e}; run `cargo xtask setup`"));
         let server = Nginx { child };
         for _ in 0..300 {
-            if get(port, "/").is_ok() {
+            if http_get(port, "/").is_ok() {
                 return server;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -88,72 +87,8 @@ impl Drop for Nginx {
     }
 }
 
-/// nginx from PATH, else where Debian puts it (a non-login shell's PATH may lack /usr/sbin).
-fn nginx() -> String {
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("nginx").is_file()));
-    if on_path {
-        "nginx".into()
-    } else {
-        "/usr/sbin/nginx".into()
-    }
-}
-
-/// GETs `path` over HTTP/1.1 and returns the whole answer.
-fn get(port: u16, path: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    Ok(answer)
-}
-
 fn free_port() -> u16 {
     otlp_testkit::net::free_port().unwrap()
-}
-
-fn metrics<'a>(
-    requests: &'a [ExportMetricsServiceRequest],
-    name: &'a str,
-) -> impl Iterator<Item = &'a opentelemetry_proto::tonic::metrics::v1::Metric> {
-    requests
-        .iter()
-        .flat_map(|r| &r.resource_metrics)
-        .flat_map(|rm| &rm.scope_metrics)
-        .flat_map(|sm| &sm.metrics)
-        .filter(move |m| m.name == name)
-}
-
-/// The points of `name`, as (attributes `key=value` joined by `,`, value).
-fn points(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(String, f64)> {
-    metrics(requests, name).flat_map(labelled_numbers).collect()
-}
-
-/// (start, time) of each point of sum `name`, in order.
-fn times(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(u64, u64)> {
-    metrics(requests, name)
-        .flat_map(|m| match &m.data {
-            Some(Data::Sum(sum)) => sum
-                .data_points
-                .iter()
-                .map(|p| (p.start_time_unix_nano, p.time_unix_nano)),
-            other => panic!("{name} is not a sum: {other:?}"),
-        })
-        .collect()
-}
-
-/// Waits (at most 30 s) until `done` holds of the requests written to `path`.
-async fn wait_for(path: &Path, done: impl Fn(&[ExportMetricsServiceRequest]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        if path.exists() && done(&read_metrics(path, true)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,9 +98,9 @@ async fn a_real_nginx_is_read_over_http_https_and_behind_a_header_and_again_afte
     let (port, tls_port) = (free_port(), free_port());
     let server = Nginx::start(port, tls_port, dir.path());
     for _ in 0..5 {
-        assert!(get(port, "/").unwrap().contains("hello"));
+        assert!(http_get(port, "/").unwrap().contains("hello"));
     }
-    assert!(get(port, "/private_status").unwrap().contains("401"));
+    assert!(http_get(port, "/private_status").unwrap().contains("401"));
 
     let p = dir.path().display();
     let pipeline = |name: &str| {
@@ -214,24 +149,24 @@ service:
     ))
     .await;
     let plain = collector.path("plain.jsonl");
-    wait_for(&plain, |requests| {
-        points(requests, "nginx.requests").len() >= 3
+    wait_for_metrics(&plain, |requests| {
+        named_numbers(requests, "nginx.requests").len() >= 3
     })
     .await;
     for name in ["tls", "private"] {
-        wait_for(&collector.path(&format!("{name}.jsonl")), |requests| {
-            !points(requests, "nginx.requests").is_empty()
+        wait_for_metrics(&collector.path(&format!("{name}.jsonl")), |requests| {
+            !named_numbers(requests, "nginx.requests").is_empty()
         })
         .await;
     }
     let before_restart = read_metrics(&plain, true);
-    let first_start = times(&before_restart, "nginx.requests")[0].0;
+    let first_start = sum_times(&before_restart, "nginx.requests")[0].0;
 
     // nginx stops and starts again on the same ports: its counters begin anew, and so do the sums.
     drop(server);
     let server = Nginx::start(port, tls_port, dir.path());
-    wait_for(&plain, |requests| {
-        times(requests, "nginx.requests")
+    wait_for_metrics(&plain, |requests| {
+        sum_times(requests, "nginx.requests")
             .iter()
             .any(|(start, _)| *start != first_start)
     })
@@ -240,11 +175,11 @@ service:
     let requests = read_metrics(&dir_out.path().join("plain.jsonl"), true);
 
     // The five requests and the refusal at least, and every scrape of every receiver since: the count grows.
-    let counts: Vec<f64> = points(&requests, "nginx.requests")
+    let counts: Vec<f64> = named_numbers(&requests, "nginx.requests")
         .into_iter()
         .map(|(_, v)| v)
         .collect();
-    let sums = times(&requests, "nginx.requests");
+    let sums = sum_times(&requests, "nginx.requests");
     let restart = sums
         .iter()
         .position(|(start, _)| *start != first_start)
@@ -254,10 +189,10 @@ service:
         counts[..restart].windows(2).all(|w| w[0] < w[1]),
         "{counts:?}"
     );
-    let accepted = points(&before_restart, "nginx.connections_accepted");
-    let handled = points(&before_restart, "nginx.connections_handled");
+    let accepted = named_numbers(&before_restart, "nginx.connections_accepted");
+    let handled = named_numbers(&before_restart, "nginx.connections_handled");
     assert_eq!(accepted, handled, "no limit was reached");
-    let current = points(&before_restart, "nginx.connections_current");
+    let current = named_numbers(&before_restart, "nginx.connections_current");
     for state in ["active", "reading", "writing", "waiting"] {
         assert!(
             current.iter().any(|(a, _)| *a == format!("state={state}")),
@@ -290,7 +225,10 @@ service:
     // stub_status's (no metrics, rather than zeros).
     for name in ["tls", "private"] {
         let requests = read_metrics(&dir_out.path().join(format!("{name}.jsonl")), true);
-        assert!(!points(&requests, "nginx.requests").is_empty(), "{name}");
+        assert!(
+            !named_numbers(&requests, "nginx.requests").is_empty(),
+            "{name}"
+        );
     }
     for name in ["refused", "other_page"] {
         let path = dir_out.path().join(format!("{name}.jsonl"));

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestCollector, attribute, labelled_numbers, read_metrics};
+use common::{TestCollector, attribute, labelled_numbers, read_metrics, wait_for_metrics};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use std::path::Path;
@@ -127,17 +127,6 @@ fn points(requests: &[ExportMetricsServiceRequest], port: &str, name: &str) -> V
         .collect()
 }
 
-/// Waits (at most 30 s) until `done` holds of the requests written to `path`.
-async fn wait_for(path: &Path, done: impl Fn(&[ExportMetricsServiceRequest]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        if path.exists() && done(&read_metrics(path, true)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_server_is_read_over_tcp_tls_and_a_socket_and_again_after_it_restarts() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,7 +188,7 @@ service:
     .await;
     let path = collector.path("metrics.jsonl");
     let (port_text, tls_text) = (port.to_string(), tls_port.to_string());
-    wait_for(&path, |requests| {
+    wait_for_metrics(&path, |requests| {
         points(requests, &port_text, "redis.uptime").len() >= 2
             && !points(requests, &tls_text, "redis.uptime").is_empty()
             && requests.iter().any(|r| {
@@ -218,7 +207,7 @@ service:
     redis
         .cli(&["-n", "9", "SET", "after-restart", "v"])
         .unwrap();
-    wait_for(&path, |requests| {
+    wait_for_metrics(&path, |requests| {
         points(requests, &port_text, "redis.db.keys")
             .iter()
             .any(|(db, _)| db == "db=9")

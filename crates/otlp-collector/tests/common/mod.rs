@@ -383,3 +383,81 @@ pub fn labelled_numbers(
         })
         .collect()
 }
+
+/// Every metric named `name` in `requests`, in order.
+pub fn metrics_named<'a>(
+    requests: &'a [ExportMetricsServiceRequest],
+    name: &'a str,
+) -> impl Iterator<Item = &'a opentelemetry_proto::tonic::metrics::v1::Metric> {
+    requests
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .filter(move |m| m.name == name)
+}
+
+/// The points of every metric named `name` in `requests`, as [`labelled_numbers`] gives them.
+pub fn named_numbers(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(String, f64)> {
+    metrics_named(requests, name)
+        .flat_map(labelled_numbers)
+        .collect()
+}
+
+/// (start, time) of each point of the sums named `name` in `requests`, in order.
+pub fn sum_times(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(u64, u64)> {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    metrics_named(requests, name)
+        .flat_map(|m| match &m.data {
+            Some(Data::Sum(sum)) => sum
+                .data_points
+                .iter()
+                .map(|p| (p.start_time_unix_nano, p.time_unix_nano)),
+            other => panic!("{name} is not a sum: {other:?}"),
+        })
+        .collect()
+}
+
+/// Waits (at most 30 s) until `done` holds of the metrics requests a `file` exporter wrote as JSON to `path`.
+pub async fn wait_for_metrics(path: &Path, done: impl Fn(&[ExportMetricsServiceRequest]) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        if path.exists() && done(&read_metrics(path, true)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// GETs `path` from `127.0.0.1:port` over HTTP/1.1 and returns the whole answer, head included.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// The server program `name` from PATH, else where Debian puts daemons (/usr/sbin, which a non-login shell's PATH
+/// may lack).
+pub fn server_program(name: &str) -> String {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()));
+    if on_path {
+        name.to_owned()
+    } else {
+        format!("/usr/sbin/{name}")
+    }
+}
+
+/// The start of each point of the sums named `name` in `requests`, in order.
+pub fn sum_starts(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<u64> {
+    sum_times(requests, name)
+        .into_iter()
+        .map(|(start, _)| start)
+        .collect()
+}

@@ -236,6 +236,17 @@ pub struct ReceiverContext {
     pub storages: BTreeMap<String, StorageDirectory>,
 }
 
+impl ReceiverContext {
+    /// The error of a receiver that cannot start, saying why: its settings cannot be put to use (a certificate
+    /// that does not load, a port taken).
+    pub fn start_error(&self, message: impl Into<String>) -> crate::Error {
+        crate::Error::Start {
+            component: format!("receivers.{}", self.id),
+            message: message.into(),
+        }
+    }
+}
+
 /// A processor type: a stage of one pipeline.
 pub trait ProcessorFactory: Component {
     /// The signals whose pipelines this processor can be in.

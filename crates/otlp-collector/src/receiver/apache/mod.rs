@@ -57,10 +57,7 @@ impl ReceiverFactory for Factory {
             &config.headers,
             config.timeout,
         )
-        .map_err(|message| Error::Start {
-            component: format!("receivers.{}", context.id),
-            message,
-        })?;
+        .map_err(|message| context.start_error(message))?;
         let port = page.url.port_u16().unwrap_or(match page.url.scheme_str() {
             Some("https") => 443,
             _ => 80,
@@ -135,32 +132,25 @@ impl ApacheScraper {
         };
         let mut out = Builder::new(status::SPECS, &self.enabled, clock);
         let unreadable = status::record(&fields, &mut out);
-        if !unreadable.is_empty() {
-            tracing::warn!(receiver = %self.id, fields = ?unreadable, "fields that are not numbers were left out");
-        }
-        let metrics = out.finish();
-        if metrics.is_empty() {
-            return None;
-        }
-        Some(ExportMetricsServiceRequest {
-            resource_metrics: vec![scraper::resource_metrics(
-                self.resource.clone(),
-                "receiver/apachereceiver",
-                metrics,
-            )],
-        })
+        scraper::request(
+            out,
+            &unreadable,
+            &self.id,
+            "receiver/apachereceiver",
+            self.resource.clone(),
+        )
     }
 }
 
 impl Scrape for ApacheScraper {
     async fn scrape(&mut self) -> Option<ExportMetricsServiceRequest> {
-        match self.page.read().await {
-            Ok(page) => self.request(&page, crate::clock::now_nanos()),
-            Err(error) => {
-                tracing::warn!(receiver = %self.id, endpoint = %self.page.url, %error, "reading Apache's server-status page failed");
-                None
-            }
-        }
+        let page = scraper::read_or_log(
+            self.page.read().await,
+            &self.id,
+            &self.page.url,
+            "reading Apache's server-status page failed",
+        )?;
+        self.request(&page, crate::clock::now_nanos())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Apache's `server-status?auto` page read into otelcol's Apache metrics: which field feeds which metric, and the
 //! scoreboard's one character per worker counted by state.
 
-use crate::receiver::scraper::metric::{Builder, Kind, Spec};
+use crate::receiver::scraper::metric::{Builder, FieldPoint, Kind, Spec};
 use std::collections::BTreeMap;
 
 /// The page's `Field: value` lines, by field.
@@ -12,87 +12,72 @@ pub(super) fn parse(page: &str) -> BTreeMap<&str, &str> {
         .collect()
 }
 
-const fn spec(
-    name: &'static str,
-    description: &'static str,
-    unit: &'static str,
-    kind: Kind,
-) -> Spec {
-    Spec {
-        name,
-        description,
-        unit,
-        kind,
-        default: true,
-    }
-}
-
 use Kind::{Counter, Gauge, UpDown};
 
 /// otelcol's Apache metrics (its `metadata.yaml`), in its order; all are on by default.
 pub(super) const SPECS: &[Spec] = &[
-    spec(
+    Spec::on(
         "apache.uptime",
         "The amount of time that the server has been running in seconds.",
         "s",
         Counter,
     ),
-    spec(
+    Spec::on(
         "apache.current_connections",
         "The number of active connections currently attached to the HTTP server.",
         "{connections}",
         UpDown,
     ),
-    spec(
+    Spec::on(
         "apache.workers",
         "The number of workers currently attached to the HTTP server.",
         "{workers}",
         UpDown,
     ),
-    spec(
+    Spec::on(
         "apache.requests",
         "The number of requests serviced by the HTTP server per second.",
         "{requests}",
         Counter,
     ),
-    spec(
+    Spec::on(
         "apache.traffic",
         "Total HTTP server traffic.",
         "By",
         Counter,
     ),
-    spec(
+    Spec::on(
         "apache.cpu.time",
         "Jiffs used by processes of given category.",
         "{jiff}",
         Counter,
     ),
-    spec("apache.cpu.load", "Current load of the CPU.", "%", Gauge),
-    spec(
+    Spec::on("apache.cpu.load", "Current load of the CPU.", "%", Gauge),
+    Spec::on(
         "apache.load.1",
         "The average server load during the last minute.",
         "%",
         Gauge,
     ),
-    spec(
+    Spec::on(
         "apache.load.5",
         "The average server load during the last 5 minutes.",
         "%",
         Gauge,
     ),
-    spec(
+    Spec::on(
         "apache.load.15",
         "The average server load during the last 15 minutes.",
         "%",
         Gauge,
     ),
-    spec(
+    Spec::on(
         "apache.request.time",
         "Total time spent on handling requests.",
         "ms",
         Counter,
     ),
-    spec(
+    Spec::on(
         "apache.scoreboard",
         "The number of workers in each state.",
         "{workers}",
@@ -100,14 +85,8 @@ pub(super) const SPECS: &[Spec] = &[
     ),
 ];
 
-/// A whole-number field: its name, the metric it feeds, and the point's attributes.
-type Count = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
-);
-
-const COUNTS: &[Count] = &[
+/// The whole-number fields.
+const COUNTS: &[FieldPoint] = &[
     ("ServerUptimeSeconds", "apache.uptime", &[]),
     ("ConnsTotal", "apache.current_connections", &[]),
     ("BusyWorkers", "apache.workers", &[("state", "busy")]),
@@ -116,8 +95,8 @@ const COUNTS: &[Count] = &[
     ("Total Duration", "apache.request.time", &[]),
 ];
 
-/// A decimal field (`CPUSystem: .01`): its name, the metric it feeds, and the point's attributes.
-const DECIMALS: &[Count] = &[
+/// The decimal fields (`CPUSystem: .01`, as C's `%g` prints 0.01).
+const DECIMALS: &[FieldPoint] = &[
     (
         "CPUChildrenSystem",
         "apache.cpu.time",
@@ -138,7 +117,6 @@ const DECIMALS: &[Count] = &[
         "apache.cpu.time",
         &[("level", "self"), ("mode", "user")],
     ),
-    ("CPULoad", "apache.cpu.load", &[]),
     ("Load1", "apache.load.1", &[]),
     ("Load5", "apache.load.5", &[]),
     ("Load15", "apache.load.15", &[]),
@@ -159,38 +137,22 @@ const SCOREBOARD: &[(char, &str)] = &[
     ('I', "idle_cleanup"),
 ];
 
-/// Records what `fields` holds into `out`; returns the names of fields that were there but not numbers.
+/// The CPU load: CPU time over uptime. In a server's first second Apache divides by 0 and prints what comes of it
+/// (`0.e+79`), so it is left out then.
+const CPU_LOAD: &[FieldPoint] = &[("CPULoad", "apache.cpu.load", &[])];
+
+/// Records what `fields` holds into `out`; returns the fields that were there but not numbers.
 pub(super) fn record(fields: &BTreeMap<&str, &str>, out: &mut Builder<'_>) -> Vec<String> {
     let mut unreadable = Vec::new();
-    for (field, metric, attributes) in COUNTS {
-        let Some(text) = fields.get(field) else {
-            continue;
-        };
-        match text.parse() {
-            Ok(value) => out.int(metric, value, attributes),
-            Err(_) => unreadable.push((*field).to_owned()),
-        }
-    }
+    out.ints(fields, COUNTS, &mut unreadable);
     match fields.get("Total kBytes").map(|text| text.parse::<i64>()) {
         Some(Ok(kibibytes)) => out.int("apache.traffic", kibibytes.saturating_mul(1024), &[]),
-        Some(Err(_)) => unreadable.push("Total kBytes".to_owned()),
+        Some(Err(_)) => unreadable.push(format!("Total kBytes: {}", fields["Total kBytes"])),
         None => {}
     }
-    // The CPU load is CPU time over uptime: in a server's first second Apache divides by 0 and prints what comes
-    // of it (`0.e+79`).
-    let first_second = fields.get("ServerUptimeSeconds") == Some(&"0");
-    for (field, metric, attributes) in DECIMALS {
-        let Some(text) = fields.get(field) else {
-            continue;
-        };
-        if *field == "CPULoad" && first_second {
-            continue;
-        }
-        // Apache prints these with C's `%g`, which writes `.01` for 0.01.
-        match text.parse::<f64>() {
-            Ok(value) if value.is_finite() => out.double(metric, value, attributes),
-            _ => unreadable.push((*field).to_owned()),
-        }
+    out.doubles(fields, DECIMALS, &mut unreadable);
+    if fields.get("ServerUptimeSeconds") != Some(&"0") {
+        out.doubles(fields, CPU_LOAD, &mut unreadable);
     }
     if let Some(scoreboard) = fields.get("Scoreboard") {
         for (state, count) in scoreboard_counts(scoreboard) {

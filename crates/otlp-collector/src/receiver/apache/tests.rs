@@ -1,6 +1,6 @@
 use super::*;
-use opentelemetry_proto::tonic::common::v1::any_value;
-use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point};
+use crate::receiver::scraper::metric::{assert_every_metric, labelled_points};
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
 fn problems(yaml: &str) -> Vec<(String, String)> {
     crate::component::problems(&Factory, "receivers.apache", yaml)
@@ -32,60 +32,19 @@ fn scraper() -> ApacheScraper {
     }
 }
 
-/// `metric`'s points as (attributes `key=value` joined by `,`, value).
+/// `metric`'s points in `request`, as (attributes `key=value` joined by `,`, value).
 fn points(request: &ExportMetricsServiceRequest, metric: &str) -> Vec<(String, f64)> {
-    let found = request.resource_metrics[0].scope_metrics[0]
-        .metrics
-        .iter()
-        .find(|m| m.name == metric)
-        .unwrap_or_else(|| panic!("no {metric}"));
-    let points = match &found.data {
-        Some(Data::Sum(sum)) => &sum.data_points,
-        Some(Data::Gauge(gauge)) => &gauge.data_points,
-        other => panic!("{other:?}"),
-    };
-    points
-        .iter()
-        .map(|p| {
-            let labels: Vec<String> = p
-                .attributes
-                .iter()
-                .map(
-                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                        Some(any_value::Value::StringValue(s)) => format!("{}={s}", kv.key),
-                        other => panic!("{other:?}"),
-                    },
-                )
-                .collect();
-            let value = match p.value {
-                Some(number_data_point::Value::AsInt(i)) => i as f64,
-                Some(number_data_point::Value::AsDouble(d)) => d,
-                None => panic!("no value"),
-            };
-            (labels.join(","), value)
-        })
-        .collect()
+    labelled_points(
+        &request.resource_metrics[0].scope_metrics[0].metrics,
+        metric,
+    )
 }
 
 #[test]
 fn a_real_page_becomes_otelcol_s_metrics() {
     let second = 1_000_000_000;
     let request = scraper().request(PAGE, 100 * second).unwrap();
-    let scope = &request.resource_metrics[0].scope_metrics[0];
-    assert!(
-        scope
-            .scope
-            .as_ref()
-            .unwrap()
-            .name
-            .ends_with("/receiver/apachereceiver")
-    );
-    let names: Vec<&str> = scope.metrics.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(
-        names,
-        status::SPECS.iter().map(|s| s.name).collect::<Vec<_>>(),
-        "every metric, in otelcol's order"
-    );
+    let metrics = assert_every_metric(&request, "apachereceiver", status::SPECS);
     assert_eq!(points(&request, "apache.uptime"), [(String::new(), 3.0)]);
     assert_eq!(points(&request, "apache.requests"), [(String::new(), 7.0)]);
     assert_eq!(
@@ -134,7 +93,7 @@ fn a_real_page_becomes_otelcol_s_metrics() {
     }
     assert_eq!(scoreboard.len(), 12);
     // Sums start when the server did: three seconds before the scrape.
-    let Some(Data::Sum(requests)) = &scope.metrics[3].data else {
+    let Some(Data::Sum(requests)) = &metrics[3].data else {
         panic!("requests is a sum")
     };
     assert_eq!(requests.data_points[0].start_time_unix_nano, 97 * second);

@@ -62,10 +62,7 @@ impl ReceiverFactory for Factory {
             &config.tls,
             config.encrypted(),
         )
-        .map_err(|message| Error::Start {
-            component: format!("receivers.{}", context.id),
-            message,
-        })?;
+        .map_err(|message| context.start_error(message))?;
         let scraper = MemcachedScraper {
             address,
             timeout: config.timeout(),
@@ -111,20 +108,13 @@ impl MemcachedScraper {
         };
         let mut out = Builder::new(stats::SPECS, &self.enabled, clock);
         let unreadable = stats::record(&stats, &mut out);
-        if !unreadable.is_empty() {
-            tracing::warn!(receiver = %self.id, stats = ?unreadable, "statistics that are not numbers were left out");
-        }
-        let metrics = out.finish();
-        if metrics.is_empty() {
-            return None;
-        }
-        Some(ExportMetricsServiceRequest {
-            resource_metrics: vec![scraper::resource_metrics(
-                Resource::default(),
-                "receiver/memcachedreceiver",
-                metrics,
-            )],
-        })
+        scraper::request(
+            out,
+            &unreadable,
+            &self.id,
+            "receiver/memcachedreceiver",
+            Resource::default(),
+        )
     }
 }
 
@@ -139,13 +129,13 @@ impl Scrape for MemcachedScraper {
                 async |connection| connection.stats().await,
             )
             .await;
-        match answer {
-            Ok(lines) => self.request(&lines),
-            Err(error) => {
-                tracing::warn!(receiver = %self.id, endpoint = %address.endpoint, %error, "reading the memcached server failed");
-                None
-            }
-        }
+        let lines = scraper::read_or_log(
+            answer,
+            &self.id,
+            &address.endpoint,
+            "reading the memcached server failed",
+        )?;
+        self.request(&lines)
     }
 }
 

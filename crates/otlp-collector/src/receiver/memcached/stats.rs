@@ -1,6 +1,6 @@
 //! The answer to `stats` read into otelcol's memcached metrics: which statistic feeds which metric.
 
-use crate::receiver::scraper::metric::{Builder, Kind, Spec};
+use crate::receiver::scraper::metric::{Builder, FieldPoint, Kind, Spec};
 use std::collections::BTreeMap;
 
 /// The `STAT <name> <value>` lines of an answer to `stats`, by name; other lines are left out.
@@ -12,86 +12,71 @@ pub(super) fn parse(lines: &[String]) -> BTreeMap<&str, &str> {
         .collect()
 }
 
-const fn spec(
-    name: &'static str,
-    description: &'static str,
-    unit: &'static str,
-    kind: Kind,
-) -> Spec {
-    Spec {
-        name,
-        description,
-        unit,
-        kind,
-        default: true,
-    }
-}
-
 use Kind::{Counter, Gauge, UpDown};
 
 /// otelcol's memcached metrics (its `metadata.yaml`), in its order; all are on by default.
 pub(super) const SPECS: &[Spec] = &[
-    spec(
+    Spec::on(
         "memcached.bytes",
         "Current number of bytes used by this server to store items.",
         "By",
         Gauge,
     ),
-    spec(
+    Spec::on(
         "memcached.connections.current",
         "The current number of open connections.",
         "{connections}",
         UpDown,
     ),
-    spec(
+    Spec::on(
         "memcached.connections.total",
         "Total number of connections opened since the server started running.",
         "{connections}",
         Counter,
     ),
-    spec(
+    Spec::on(
         "memcached.commands",
         "Commands executed.",
         "{commands}",
         Counter,
     ),
-    spec(
+    Spec::on(
         "memcached.current_items",
         "Number of items currently stored in the cache.",
         "{items}",
         UpDown,
     ),
-    spec(
+    Spec::on(
         "memcached.evictions",
         "Cache item evictions.",
         "{evictions}",
         Counter,
     ),
-    spec(
+    Spec::on(
         "memcached.network",
         "Bytes transferred over the network.",
         "by",
         Counter,
     ),
-    spec(
+    Spec::on(
         "memcached.operations",
         "Operation counts.",
         "{operations}",
         Counter,
     ),
-    spec(
+    Spec::on(
         "memcached.operation_hit_ratio",
         "Hit ratio for operations, expressed as a percentage value between 0.0 and 100.0.",
         "%",
         Gauge,
     ),
-    spec(
+    Spec::on(
         "memcached.cpu.usage",
         "Accumulated user and system time.",
         "s",
         Counter,
     ),
-    spec(
+    Spec::on(
         "memcached.threads",
         "Number of threads used by the memcached instance.",
         "{threads}",
@@ -99,14 +84,8 @@ pub(super) const SPECS: &[Spec] = &[
     ),
 ];
 
-/// A whole-number statistic: its name, the metric it feeds, and the point's attributes.
-type Count = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
-);
-
-const COUNTS: &[Count] = &[
+/// The whole-number statistics.
+const COUNTS: &[FieldPoint] = &[
     ("bytes", "memcached.bytes", &[]),
     ("curr_connections", "memcached.connections.current", &[]),
     ("total_connections", "memcached.connections.total", &[]),
@@ -159,8 +138,15 @@ const COUNTS: &[Count] = &[
     ("threads", "memcached.threads", &[]),
 ];
 
-/// CPU seconds (`rusage_user` is `seconds.microseconds`): (statistic, `state`).
-const CPU: &[(&str, &str)] = &[("rusage_system", "system"), ("rusage_user", "user")];
+/// CPU seconds (`rusage_user` is `seconds.microseconds`).
+const CPU: &[FieldPoint] = &[
+    (
+        "rusage_system",
+        "memcached.cpu.usage",
+        &[("state", "system")],
+    ),
+    ("rusage_user", "memcached.cpu.usage", &[("state", "user")]),
+];
 
 /// The operations with a hit ratio: (`operation`, hits statistic, misses statistic).
 const HIT_RATIOS: &[(&str, &str, &str)] = &[
@@ -169,24 +155,13 @@ const HIT_RATIOS: &[(&str, &str, &str)] = &[
     ("get", "get_hits", "get_misses"),
 ];
 
-/// Records what `stats` holds into `out`; returns the names of statistics that were there but not numbers.
+/// Records what `stats` holds into `out`; returns the statistics that were there but not numbers.
 pub(super) fn record(stats: &BTreeMap<&str, &str>, out: &mut Builder<'_>) -> Vec<String> {
     let mut unreadable = Vec::new();
-    let mut int = |name: &str| -> Option<i64> {
-        let text = stats.get(name)?;
-        let value = text.parse().ok();
-        if value.is_none() {
-            unreadable.push(name.to_owned());
-        }
-        value
-    };
-    for (stat, metric, attributes) in COUNTS {
-        if let Some(value) = int(stat) {
-            out.int(metric, value, attributes);
-        }
-    }
+    out.ints(stats, COUNTS, &mut unreadable);
     for (operation, hits, misses) in HIT_RATIOS {
-        if let (Some(hits), Some(misses)) = (int(hits), int(misses)) {
+        let count = |name: &str| stats.get(name).and_then(|text| text.parse::<i64>().ok());
+        if let (Some(hits), Some(misses)) = (count(hits), count(misses)) {
             out.double(
                 "memcached.operation_hit_ratio",
                 hit_ratio(hits, misses),
@@ -194,17 +169,7 @@ pub(super) fn record(stats: &BTreeMap<&str, &str>, out: &mut Builder<'_>) -> Vec
             );
         }
     }
-    for (stat, state) in CPU {
-        let Some(text) = stats.get(stat) else {
-            continue;
-        };
-        match text.parse::<f64>() {
-            Ok(seconds) => out.double("memcached.cpu.usage", seconds, &[("state", state)]),
-            Err(_) => unreadable.push((*stat).to_owned()),
-        }
-    }
-    unreadable.sort();
-    unreadable.dedup();
+    out.doubles(stats, CPU, &mut unreadable);
     unreadable
 }
 

@@ -1,6 +1,7 @@
 use super::client::read_stats;
 use super::*;
-use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value};
+use crate::receiver::scraper::metric::{assert_every_metric, labelled_points};
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
 fn problems(yaml: &str) -> Vec<(String, String)> {
     crate::component::problems(&Factory, "receivers.memcached", yaml)
@@ -30,63 +31,20 @@ fn scraper(yaml: &str) -> MemcachedScraper {
     }
 }
 
-/// `metric`'s points as (attributes `key=value` joined by `,`, value).
+/// `metric`'s points in `request`, as (attributes `key=value` joined by `,`, value).
 fn points(request: &ExportMetricsServiceRequest, metric: &str) -> Vec<(String, f64)> {
-    let found = request.resource_metrics[0].scope_metrics[0]
-        .metrics
-        .iter()
-        .find(|m| m.name == metric)
-        .unwrap_or_else(|| panic!("no {metric}"));
-    let points = match &found.data {
-        Some(Data::Sum(sum)) => &sum.data_points,
-        Some(Data::Gauge(gauge)) => &gauge.data_points,
-        other => panic!("{other:?}"),
-    };
-    points
-        .iter()
-        .map(|p| {
-            let labels: Vec<String> = p
-                .attributes
-                .iter()
-                .map(
-                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                        Some(any_value::Value::StringValue(s)) => format!("{}={s}", kv.key),
-                        other => panic!("{other:?}"),
-                    },
-                )
-                .collect();
-            let value = match p.value {
-                Some(Value::AsInt(i)) => i as f64,
-                Some(Value::AsDouble(d)) => d,
-                None => panic!("no value"),
-            };
-            (labels.join(","), value)
-        })
-        .collect()
+    labelled_points(
+        &request.resource_metrics[0].scope_metrics[0].metrics,
+        metric,
+    )
 }
-
-use opentelemetry_proto::tonic::common::v1::any_value;
 
 #[tokio::test]
 async fn a_real_answer_becomes_otelcol_s_metrics() {
     let lines = answer(STATS.as_bytes()).await.unwrap();
     let mut scraper = scraper("{}");
     let request = scraper.request(&lines).unwrap();
-    let scope = &request.resource_metrics[0].scope_metrics[0];
-    assert!(
-        scope
-            .scope
-            .as_ref()
-            .unwrap()
-            .name
-            .ends_with("/receiver/memcachedreceiver")
-    );
-    let names: Vec<&str> = scope.metrics.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(
-        names,
-        stats::SPECS.iter().map(|s| s.name).collect::<Vec<_>>(),
-        "every metric, in otelcol's order"
-    );
+    let metrics = assert_every_metric(&request, "memcachedreceiver", stats::SPECS);
     assert_eq!(
         points(&request, "memcached.commands"),
         [
@@ -124,7 +82,7 @@ async fn a_real_answer_becomes_otelcol_s_metrics() {
     assert!(operations.contains(&("type=miss,operation=get".into(), 1.0)));
     assert_eq!(operations.len(), 6);
     // Sums start when the server did: two seconds before the scrape.
-    let Some(Data::Sum(sum)) = &scope.metrics[2].data else {
+    let Some(Data::Sum(sum)) = &metrics[2].data else {
         panic!("connections.total is a sum")
     };
     let point = &sum.data_points[0];

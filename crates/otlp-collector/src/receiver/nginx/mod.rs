@@ -56,10 +56,7 @@ impl ReceiverFactory for Factory {
             &config.headers,
             config.timeout,
         )
-        .map_err(|message| Error::Start {
-            component: format!("receivers.{}", context.id),
-            message,
-        })?;
+        .map_err(|message| context.start_error(message))?;
         let scraper = NginxScraper {
             page,
             enabled: Enabled::new(stub_status::SPECS, &config.metrics),
@@ -109,17 +106,13 @@ impl NginxScraper {
         });
         let mut out = Builder::new(stub_status::SPECS, &self.enabled, Clock { now, start });
         status.record(&mut out);
-        let metrics = out.finish();
-        if metrics.is_empty() {
-            return None;
-        }
-        Some(ExportMetricsServiceRequest {
-            resource_metrics: vec![scraper::resource_metrics(
-                Resource::default(),
-                "receiver/nginxreceiver",
-                metrics,
-            )],
-        })
+        scraper::request(
+            out,
+            &[],
+            &self.id,
+            "receiver/nginxreceiver",
+            Resource::default(),
+        )
     }
 }
 
@@ -130,13 +123,13 @@ impl Scrape for NginxScraper {
             .read()
             .await
             .and_then(|page| StubStatus::parse(&page));
-        match status {
-            Ok(status) => self.request(status, crate::clock::now_nanos()),
-            Err(error) => {
-                tracing::warn!(receiver = %self.id, endpoint = %self.page.url, %error, "reading nginx's stub_status page failed");
-                None
-            }
-        }
+        let status = scraper::read_or_log(
+            status,
+            &self.id,
+            &self.page.url,
+            "reading nginx's stub_status page failed",
+        )?;
+        self.request(status, crate::clock::now_nanos())
     }
 }
 

@@ -117,34 +117,30 @@ use Kind::{Counter, UpDown};
 
 /// otelcol's nginx metrics (its `metadata.yaml`), in its order; all are on by default.
 pub(super) const SPECS: &[Spec] = &[
-    Spec {
-        name: "nginx.requests",
-        description: "Total number of requests made to the server since it started",
-        unit: "requests",
-        kind: Counter,
-        default: true,
-    },
-    Spec {
-        name: "nginx.connections_accepted",
-        description: "The total number of accepted client connections",
-        unit: "connections",
-        kind: Counter,
-        default: true,
-    },
-    Spec {
-        name: "nginx.connections_handled",
-        description: "The total number of handled connections. Generally, the parameter value is the same as \
+    Spec::on(
+        "nginx.requests",
+        "Total number of requests made to the server since it started",
+        "requests",
+        Counter,
+    ),
+    Spec::on(
+        "nginx.connections_accepted",
+        "The total number of accepted client connections",
+        "connections",
+        Counter,
+    ),
+    Spec::on(
+        "nginx.connections_handled",
+        "The total number of handled connections. Generally, the parameter value is the same as \
                       nginx.connections_accepted unless some resource limits have been reached (for example, the \
                       worker_connections limit).",
-        unit: "connections",
-        kind: Counter,
-        default: true,
-    },
-    Spec {
-        name: "nginx.connections_current",
-        description: "The current number of nginx connections by state",
-        unit: "connections",
-        kind: UpDown,
-        default: true,
-    },
+        "connections",
+        Counter,
+    ),
+    Spec::on(
+        "nginx.connections_current",
+        "The current number of nginx connections by state",
+        "connections",
+        UpDown,
+    ),
 ];

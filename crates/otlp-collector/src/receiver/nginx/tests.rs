@@ -1,4 +1,5 @@
 use super::*;
+use crate::receiver::scraper::metric::assert_every_metric;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
 fn problems(yaml: &str) -> Vec<(String, String)> {
@@ -102,26 +103,8 @@ fn sums_start_with_the_receiver_and_again_after_a_restart() {
     let mut scraper = scraper("{}");
     let status = StubStatus::parse(PAGE).unwrap();
     let request = scraper.request(status, 5_000).unwrap();
-    let scope = &request.resource_metrics[0].scope_metrics[0];
-    assert!(
-        scope
-            .scope
-            .as_ref()
-            .unwrap()
-            .name
-            .ends_with("/receiver/nginxreceiver")
-    );
-    let names: Vec<&str> = scope.metrics.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "nginx.requests",
-            "nginx.connections_accepted",
-            "nginx.connections_handled",
-            "nginx.connections_current"
-        ]
-    );
-    let Some(Data::Sum(current)) = &scope.metrics[3].data else {
+    let metrics = assert_every_metric(&request, "nginxreceiver", stub_status::SPECS);
+    let Some(Data::Sum(current)) = &metrics[3].data else {
         panic!("connections_current is a sum, as otelcol's today")
     };
     assert!(!current.is_monotonic);

@@ -13,259 +13,243 @@ pub(super) fn parse(text: &str) -> BTreeMap<&str, &str> {
         .collect()
 }
 
-const fn spec(
-    name: &'static str,
-    description: &'static str,
-    unit: &'static str,
-    kind: Kind,
-    default: bool,
-) -> Spec {
-    Spec {
-        name,
-        description,
-        unit,
-        kind,
-        default,
-    }
-}
-
 use Kind::{Counter, Gauge, UpDown};
 
 /// otelcol's Redis metrics (its `metadata.yaml`), in its order.
 pub(super) const SPECS: &[Spec] = &[
-    spec(
+    Spec::new(
         "redis.maxmemory",
         "The value of the maxmemory configuration directive",
         "By",
         Gauge,
         false,
     ),
-    spec("redis.role", "Redis node's role", "{role}", UpDown, false),
-    spec(
+    Spec::new("redis.role", "Redis node's role", "{role}", UpDown, false),
+    Spec::new(
         "redis.cmd.calls",
         "Total number of calls for a command",
         "{call}",
         Counter,
         false,
     ),
-    spec(
+    Spec::new(
         "redis.cmd.usec",
         "Total time for all executions of this command",
         "us",
         Counter,
         false,
     ),
-    spec(
+    Spec::new(
         "redis.cmd.latency",
         "Command execution latency",
         "s",
         Gauge,
         false,
     ),
-    spec(
+    Spec::new(
         "redis.uptime",
         "Number of seconds since Redis server start",
         "s",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.cpu.time",
         "System CPU consumed by the Redis server in seconds since server start",
         "s",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.clients.connected",
         "Number of client connections (excluding connections from replicas)",
         "{client}",
         UpDown,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.clients.max_input_buffer",
         "Biggest input buffer among current client connections",
         "By",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.clients.max_output_buffer",
         "Longest output list among current client connections",
         "By",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.clients.blocked",
         "Number of clients pending on a blocking call",
         "{client}",
         UpDown,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.keys.expired",
         "Total number of key expiration events",
         "{event}",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.keys.evicted",
         "Number of evicted keys due to maxmemory limit",
         "{key}",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.connections.received",
         "Total number of connections accepted by the server",
         "{connection}",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.connections.rejected",
         "Number of connections rejected because of maxclients limit",
         "{connection}",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.memory.used",
         "Total number of bytes allocated by Redis using its allocator",
         "By",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.memory.peak",
         "Peak memory consumed by Redis (in bytes)",
         "By",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.memory.rss",
         "Number of bytes that Redis allocated as seen by the operating system",
         "By",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.memory.lua",
         "Number of bytes used by the Lua engine",
         "By",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.memory.fragmentation_ratio",
         "Ratio between used_memory_rss and used_memory",
         "1",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.rdb.changes_since_last_save",
         "Number of changes since the last dump",
         "{change}",
         UpDown,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.commands",
         "Number of commands processed per second",
         "{ops}/s",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.commands.processed",
         "Total number of commands processed by the server",
         "{command}",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.net.input",
         "The total number of bytes read from the network",
         "By",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.net.output",
         "The total number of bytes written to the network",
         "By",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.keyspace.hits",
         "Number of successful lookup of keys in the main dictionary",
         "{hit}",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.keyspace.misses",
         "Number of failed lookup of keys in the main dictionary",
         "{miss}",
         Counter,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.latest_fork",
         "Duration of the latest fork operation in microseconds",
         "us",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.slaves.connected",
         "Number of connected replicas",
         "{replica}",
         UpDown,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.replication.backlog_first_byte_offset",
         "The master offset of the replication backlog buffer",
         "By",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.replication.offset",
         "The server's current replication offset",
         "By",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.db.keys",
         "Number of keyspace keys",
         "{key}",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.db.expires",
         "Number of keyspace keys with an expiration",
         "{key}",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.db.avg_ttl",
         "Average keyspace keys TTL",
         "ms",
         Gauge,
         true,
     ),
-    spec(
+    Spec::new(
         "redis.replication.replica_offset",
         "Offset for redis replica",
         "By",

@@ -62,10 +62,7 @@ impl ReceiverFactory for Factory {
             &config.tls,
             config.encrypted(),
         )
-        .map_err(|message| Error::Start {
-            component: format!("receivers.{}", context.id),
-            message,
-        })?;
+        .map_err(|message| context.start_error(message))?;
         let (host, port) = match config.endpoint.rsplit_once(':') {
             Some((host, port)) if config.transport == "tcp" => (host.to_owned(), port.to_owned()),
             _ => (config.endpoint.clone(), String::new()),
@@ -132,13 +129,6 @@ impl RedisScraper {
         };
         let mut out = Builder::new(info::SPECS, &self.enabled, clock);
         let unreadable = info::record(&fields, &mut out);
-        if !unreadable.is_empty() {
-            tracing::warn!(receiver = %self.id, fields = ?unreadable, "INFO fields that are not numbers were left out");
-        }
-        let metrics = out.finish();
-        if metrics.is_empty() {
-            return None;
-        }
         let mut resource = self.resource.clone();
         if self.version {
             let version = fields.get("redis_version").copied().unwrap_or("unknown");
@@ -146,13 +136,13 @@ impl RedisScraper {
                 .attributes
                 .insert(0, key_value("redis.version", string_value(version)));
         }
-        Some(ExportMetricsServiceRequest {
-            resource_metrics: vec![scraper::resource_metrics(
-                resource,
-                "receiver/redisreceiver",
-                metrics,
-            )],
-        })
+        scraper::request(
+            out,
+            &unreadable,
+            &self.id,
+            "receiver/redisreceiver",
+            resource,
+        )
     }
 }
 
@@ -167,13 +157,13 @@ impl Scrape for RedisScraper {
                 async |connection| connection.info().await,
             )
             .await;
-        match answer {
-            Ok(text) => self.request(&text),
-            Err(error) => {
-                tracing::warn!(receiver = %self.id, endpoint = %address.endpoint, %error, "reading the Redis server failed");
-                None
-            }
-        }
+        let text = scraper::read_or_log(
+            answer,
+            &self.id,
+            &address.endpoint,
+            "reading the Redis server failed",
+        )?;
+        self.request(&text)
     }
 }
 

@@ -28,6 +28,43 @@ pub(crate) struct Spec {
     pub(crate) default: bool,
 }
 
+impl Spec {
+    /// A metric of `kind`, emitted by default or not as `default` says.
+    pub(crate) const fn new(
+        name: &'static str,
+        description: &'static str,
+        unit: &'static str,
+        kind: Kind,
+        default: bool,
+    ) -> Spec {
+        Spec {
+            name,
+            description,
+            unit,
+            kind,
+            default,
+        }
+    }
+
+    /// A metric emitted unless toggled off.
+    pub(crate) const fn on(
+        name: &'static str,
+        description: &'static str,
+        unit: &'static str,
+        kind: Kind,
+    ) -> Spec {
+        Spec::new(name, description, unit, kind, true)
+    }
+}
+
+/// A field of a server's status (memcached's `stats`, Apache's page) and the point it becomes: the field's name,
+/// the metric's name and the point's attributes.
+pub(crate) type FieldPoint = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// When and since when a scrape measures: the point's time, and the start of cumulative sums (the host's boot for
 /// `hostmetrics`, the server's start for a service's receiver).
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +146,40 @@ impl<'a> Builder<'a> {
             number_data_point::Value::AsDouble(value),
             strings(attributes),
         );
+    }
+
+    /// A whole-number point for each of `table` whose field `fields` has; a field that is not a whole number is
+    /// named (with its text) in `unreadable` and left out.
+    pub(crate) fn ints(
+        &mut self,
+        fields: &BTreeMap<&str, &str>,
+        table: &[FieldPoint],
+        unreadable: &mut Vec<String>,
+    ) {
+        for (field, name, attributes) in table {
+            match fields.get(field).map(|text| text.parse::<i64>()) {
+                Some(Ok(value)) => self.int(name, value, attributes),
+                Some(Err(_)) => unreadable.push(format!("{field}: {}", fields[field])),
+                None => {}
+            }
+        }
+    }
+
+    /// A decimal point for each of `table` whose field `fields` has; a field that is not a finite number is named
+    /// (with its text) in `unreadable` and left out.
+    pub(crate) fn doubles(
+        &mut self,
+        fields: &BTreeMap<&str, &str>,
+        table: &[FieldPoint],
+        unreadable: &mut Vec<String>,
+    ) {
+        for (field, name, attributes) in table {
+            match fields.get(field).map(|text| text.parse::<f64>()) {
+                Some(Ok(value)) if value.is_finite() => self.double(name, value, attributes),
+                Some(_) => unreadable.push(format!("{field}: {}", fields[field])),
+                None => {}
+            }
+        }
     }
 
     /// A point whose attributes are not all strings (`http.status_code`).
@@ -226,4 +297,60 @@ pub(crate) fn unknown_resource_toggles(
             )
         })
         .collect()
+}
+
+/// Each point of the metric `name` of `metrics` as its attributes (`key=value` in their order, joined by `,`) and
+/// its value; a test's view of what a scraper recorded.
+#[cfg(test)]
+pub(crate) fn labelled_points(
+    metrics: &[opentelemetry_proto::tonic::metrics::v1::Metric],
+    name: &str,
+) -> Vec<(String, f64)> {
+    let metric = metrics
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    let points: &[NumberDataPoint] = match &metric.data {
+        Some(Data::Sum(sum)) => &sum.data_points,
+        Some(Data::Gauge(gauge)) => &gauge.data_points,
+        other => panic!("{other:?}"),
+    };
+    points
+        .iter()
+        .map(|p| {
+            let attributes: Vec<String> = p
+                .attributes
+                .iter()
+                .map(|kv| match &kv.value.as_ref().unwrap().value {
+                    Some(
+                        opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s),
+                    ) => format!("{}={s}", kv.key),
+                    other => format!("{}={other:?}", kv.key),
+                })
+                .collect();
+            let value = match p.value {
+                Some(number_data_point::Value::AsInt(v)) => v as f64,
+                Some(number_data_point::Value::AsDouble(v)) => v,
+                None => f64::NAN,
+            };
+            (attributes.join(","), value)
+        })
+        .collect()
+}
+
+/// Asserts that `request` is one scope of otelcol's receiver `receiver` (`memcachedreceiver`) holding every metric of
+/// `specs`, in their order (otelcol's `metadata.yaml` order), and returns its metrics.
+#[cfg(test)]
+pub(crate) fn assert_every_metric<'a>(
+    request: &'a opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+    receiver: &str,
+    specs: &[Spec],
+) -> &'a [Metric] {
+    let scope = &request.resource_metrics[0].scope_metrics[0];
+    let name = &scope.scope.as_ref().expect("a scope").name;
+    assert!(name.ends_with(&format!("/receiver/{receiver}")), "{name}");
+    let names: Vec<&str> = scope.metrics.iter().map(|m| m.name.as_str()).collect();
+    let expected: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
+    assert_eq!(names, expected, "every metric, in otelcol's order");
+    &scope.metrics
 }

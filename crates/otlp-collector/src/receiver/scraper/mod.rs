@@ -13,6 +13,7 @@ use super::{Ingest, RunningReceiver, shutdown_signal};
 use crate::Batch;
 use crate::component::ReceiverContext;
 use crate::telemetry::ReceiverCounters;
+use metric::Builder;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
@@ -74,6 +75,45 @@ async fn submit(
         // A scrape is not sent again: the next one measures anew.
         tracing::warn!(receiver = %id, error = %refusal, "the pipelines refused a scrape");
     }
+}
+
+/// What a scrape read, or `None` after logging why it read nothing (`failed`: `reading the Redis server
+/// failed`), as otelcol's scrapers report their errors: as log lines, not as data.
+pub(crate) fn read_or_log<T>(
+    read: Result<T, String>,
+    receiver: &str,
+    endpoint: &dyn std::fmt::Display,
+    failed: &str,
+) -> Option<T> {
+    match read {
+        Ok(value) => Some(value),
+        Err(error) => {
+            tracing::warn!(receiver = %receiver, endpoint = %endpoint, %error, "{failed}");
+            None
+        }
+    }
+}
+
+/// A scrape's request: the metrics `out` has points of, under `resource` and otelcol's scope for the receiver
+/// (`receiver/redisreceiver`); `None` when none has (every metric disabled). The fields the scrape could not read
+/// (`unreadable`) are logged.
+pub(crate) fn request(
+    out: Builder<'_>,
+    unreadable: &[String],
+    receiver: &str,
+    scope: &str,
+    resource: Resource,
+) -> Option<ExportMetricsServiceRequest> {
+    if !unreadable.is_empty() {
+        tracing::warn!(receiver = %receiver, fields = ?unreadable, "fields that are not numbers were left out");
+    }
+    let metrics = out.finish();
+    if metrics.is_empty() {
+        return None;
+    }
+    Some(ExportMetricsServiceRequest {
+        resource_metrics: vec![resource_metrics(resource, scope, metrics)],
+    })
 }
 
 /// `metrics` of `resource` under otelcol's scope name for the receiver (`…/receiver/redisreceiver`).

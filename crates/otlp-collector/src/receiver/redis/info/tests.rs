@@ -1,9 +1,6 @@
 use super::*;
-use crate::receiver::scraper::metric::{Clock, Enabled, Toggle};
-use opentelemetry_proto::tonic::common::v1::any_value;
-use opentelemetry_proto::tonic::metrics::v1::{
-    Metric, NumberDataPoint, metric::Data, number_data_point,
-};
+use crate::receiver::scraper::metric::{Clock, Enabled, Toggle, labelled_points as points};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, metric::Data};
 
 /// An excerpt of Redis 7.0's `INFO all`, as the server sends it (CRLF lines, sections, a db gap).
 const INFO: &str = "# Server\r\nredis_version:7.0.15\r\nuptime_in_seconds:42\r\n\r\n# Clients\r\n\
@@ -32,38 +29,6 @@ fn metrics(toggles: &[(&str, bool)]) -> (Vec<Metric>, Vec<String>) {
     );
     let unreadable = record(&parse(INFO), &mut out);
     (out.finish(), unreadable)
-}
-
-/// Each point of `name` as its attributes (`key=value` joined by `,`) and value.
-fn points(metrics: &[Metric], name: &str) -> Vec<(String, f64)> {
-    let metric = metrics
-        .iter()
-        .find(|m| m.name == name)
-        .unwrap_or_else(|| panic!("no {name}"));
-    let points: &[NumberDataPoint] = match &metric.data {
-        Some(Data::Sum(sum)) => &sum.data_points,
-        Some(Data::Gauge(gauge)) => &gauge.data_points,
-        other => panic!("{other:?}"),
-    };
-    points
-        .iter()
-        .map(|p| {
-            let attributes: Vec<String> = p
-                .attributes
-                .iter()
-                .map(|kv| match &kv.value.as_ref().unwrap().value {
-                    Some(any_value::Value::StringValue(s)) => format!("{}={s}", kv.key),
-                    other => format!("{}={other:?}", kv.key),
-                })
-                .collect();
-            let value = match p.value {
-                Some(number_data_point::Value::AsInt(v)) => v as f64,
-                Some(number_data_point::Value::AsDouble(v)) => v,
-                None => f64::NAN,
-            };
-            (attributes.join(","), value)
-        })
-        .collect()
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod event;
 mod msgpack;
 
 use super::stanza::emit::Emitter;
+use super::stanza::listen::accept;
 use super::{RunningReceiver, shutdown_signal};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::telemetry::ReceiverCounters;
@@ -27,7 +28,6 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde::Deserialize;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -100,15 +100,7 @@ impl ReceiverFactory for Factory {
             loop {
                 let (stream, peer) = tokio::select! {
                     _ = &mut stopped => return Ok(()),
-                    accepted = listener.accept() => match accepted {
-                        Ok(accepted) => accepted,
-                        Err(error) => {
-                            // Out of file descriptors and the like: pause rather than spin.
-                            tracing::warn!(receiver = %id, %error, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
+                    accepted = accept(&listener, &id) => accepted,
                 };
                 let (emitter, stopping, id) =
                     (Arc::clone(&emitter), stopping.clone(), Arc::clone(&id));

@@ -1,6 +1,6 @@
 //! Listening for log messages on the network, shared by the `syslog`, `tcplog` and `udplog` receivers: TCP
 //! connections (plain or TLS) cut into messages by a [`Framer`], and UDP datagrams, each read's messages handed to
-//! a [`Receive`] together.
+//! a [`Receive`] together; and accepting connections, shared with the `fluentforward` receiver.
 
 use crate::receiver::{RunningReceiver, shutdown_signal};
 use std::future::Future;
@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
@@ -48,6 +48,20 @@ pub(crate) fn net_attributes(net: Net) -> serde_json::Map<String, serde_json::Va
 
 /// Accepts connections on `listener` until the receiver stops, each read by a task of its own with a framer
 /// `frames` makes.
+/// The next connection `listener` accepts for `receiver`. A failed accept (out of file descriptors and the like) is
+/// logged and tried again after a pause, rather than in a spin.
+pub(crate) async fn accept(listener: &TcpListener, receiver: &str) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(error) => {
+                tracing::warn!(receiver = %receiver, %error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 pub(crate) fn serve_tcp<R: Receive, F: Framer>(
     running: &mut RunningReceiver,
     listener: TcpListener,
@@ -64,15 +78,7 @@ pub(crate) fn serve_tcp<R: Receive, F: Framer>(
         loop {
             let (stream, peer) = tokio::select! {
                 _ = &mut stopped => return Ok(()),
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Out of file descriptors and the like: pause rather than spin.
-                        tracing::warn!(receiver = %reader.id(), %error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
+                accepted = accept(&listener, reader.id()) => accepted,
             };
             let local = stream.local_addr().unwrap_or(peer);
             let net = add_attributes.then_some(("IP.TCP", peer, local));

@@ -113,11 +113,12 @@ pub struct ResourceConfig {
     pub attributes: Vec<ActionConfig>,
 }
 
-/// How `include`/`exclude` strings are compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// How `include`/`exclude` strings (or metric names) are compared: otelcol's `match_type`, `strict` unless set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchType {
     /// Exact equality.
+    #[default]
     Strict,
     /// An (unanchored) regex match.
     Regexp,

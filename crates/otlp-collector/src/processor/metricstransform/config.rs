@@ -1,6 +1,7 @@
 //! The `metricstransform` processor's settings, with otelcol-contrib's keys and checks.
 
 use crate::component::Invalid;
+pub use otlp_ottl::actions::MatchType;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -37,18 +38,6 @@ pub enum SubmatchCase {
     Upper,
 }
 
-/// How `include` matches metric names.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MatchType {
-    /// The whole name, as written.
-    #[default]
-    Strict,
-    /// A regular expression found anywhere in the name (anchor it with `^…$`); its groups can be used in
-    /// `new_name` (`$${1}`, `$${name}`) and become labels with `combine`.
-    Regexp,
-}
-
 /// One transform.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -57,7 +46,8 @@ pub struct TransformSettings {
     pub include: String,
     /// otelcol's old name for `include`.
     pub metric_name: String,
-    /// `strict` (the default) or `regexp`.
+    /// `strict` (the default) or `regexp`: a regular expression found anywhere in the name (anchor it with
+    /// `^…$`), whose groups can be used in `new_name` (`$${1}`, `$${name}`) and become labels with `combine`.
     pub match_type: MatchType,
     /// Only the data points whose labels match these (exactly, or by regular expression with `regexp`; an empty
     /// value matches a label that is absent).

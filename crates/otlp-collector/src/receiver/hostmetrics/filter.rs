@@ -4,16 +4,7 @@
 use regex::Regex;
 use serde::Deserialize;
 
-/// How `include`/`exclude` names match.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MatchType {
-    /// Equal names.
-    #[default]
-    Strict,
-    /// Regular expressions.
-    Regexp,
-}
+pub use otlp_ottl::actions::MatchType;
 
 /// Names and how they match, ready to test.
 #[derive(Debug, Clone)]

@@ -131,6 +131,7 @@ service:
     let refused = format!("http://{closed}/");
     let https = format!("https://localhost:{tls_port}/v1/traces");
     let https_untrusted = format!("https://127.0.0.1:{tls_port}/v1/traces");
+    let https_unverified = format!("https://127.0.0.1:{tls_port}/v1/logs");
     let collector = TestCollector::start(&format!(
         r#"
 receivers:
@@ -146,6 +147,10 @@ receivers:
       - endpoint: "{https}"
         tls: {{ ca_file: "{p}/ca.pem" }}
       - endpoint: "{https_untrusted}"
+      - endpoint: "{https_unverified}"
+        tls: {{ insecure_skip_verify: true }}
+    metrics:
+      httpcheck.tls.cert_remaining: {{ enabled: true }}
 exporters:
   file: {{ path: "{{dir}}/metrics.jsonl", format: json }}
 service:
@@ -225,6 +230,54 @@ service:
     for url in [&ok, &down, &moved, &https] {
         assert_eq!(error_of(url), None, "{url}");
     }
+
+    // The server certificate's time left, from each check whose server answered over TLS: verified with the
+    // test CA, or taken unverified; none from the check whose verification failed, nor from plain http.
+    let pem = std::fs::read(pki.path().join("server.pem")).unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let not_after = pem.parse_x509().unwrap().validity().not_after.timestamp();
+    let remaining = points(&requests, "httpcheck.tls.cert_remaining");
+    for url in [&https, &https_unverified] {
+        let of_url: Vec<_> = remaining
+            .iter()
+            .filter(|p| string(p, "http.url").as_deref() == Some(url.as_str()))
+            .collect();
+        assert_eq!(of_url.len(), requests.len(), "one per check of {url}");
+        for point in of_url {
+            let now = i64::try_from(point.time_unix_nano / 1_000_000_000).unwrap();
+            assert_eq!(int(point), not_after - now);
+            assert_eq!(
+                string(point, "http.tls.issuer").as_deref(),
+                Some("CN=otlp-testkit CA")
+            );
+            assert_eq!(
+                string(point, "http.tls.cn").as_deref(),
+                Some("rcgen self signed cert")
+            );
+            let san = point
+                .attributes
+                .iter()
+                .find(|kv| kv.key == "http.tls.san")
+                .and_then(|kv| kv.value.as_ref()?.value.as_ref());
+            let Some(Value::ArrayValue(names)) = san else {
+                panic!("http.tls.san is a list: {san:?}")
+            };
+            let names: Vec<_> = names
+                .values
+                .iter()
+                .map(|v| match &v.value {
+                    Some(Value::StringValue(s)) => s.as_str(),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(names, ["127.0.0.1", "localhost"], "IP addresses first");
+        }
+    }
+    assert_eq!(
+        remaining.len(),
+        2 * requests.len(),
+        "none for {https_untrusted} or plain http"
+    );
 
     let durations = points(&requests, "httpcheck.duration");
     for url in [&ok, &down, &moved, &refused, &https, &https_untrusted] {

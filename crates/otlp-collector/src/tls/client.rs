@@ -1,6 +1,9 @@
 //! TLS settings of clients (otelcol's `tls` block of an exporter).
 
 use super::AnyServerCertificate;
+use super::seen::{Seeing, SeenCertificates};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
@@ -32,6 +35,22 @@ impl ClientTlsSettings {
     /// A rustls client config verifying servers against `ca_file` (the system's roots without it), presenting
     /// `cert_file`/`key_file` when a server asks for a client certificate; an error names the file at fault.
     pub(crate) fn rustls_config(&self) -> Result<ClientConfig, String> {
+        self.config_with(|verifier| verifier)
+    }
+
+    /// [`rustls_config`](Self::rustls_config) that also keeps each server certificate it accepts in `seen`.
+    pub(crate) fn rustls_config_seeing(
+        &self,
+        seen: Arc<SeenCertificates>,
+    ) -> Result<ClientConfig, String> {
+        self.config_with(|inner| Arc::new(Seeing { inner, seen }))
+    }
+
+    /// The config, with the server certificate verifier the settings ask for passed through `verifier`.
+    fn config_with(
+        &self,
+        verifier: impl FnOnce(Arc<dyn ServerCertVerifier>) -> Arc<dyn ServerCertVerifier>,
+    ) -> Result<ClientConfig, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore::empty();
         match &self.ca_file {
@@ -52,11 +71,22 @@ impl ClientTlsSettings {
                 roots.add_parsable_certificates(native.certs);
             }
         }
-        let builder = ClientConfig::builder_with_provider(provider.clone())
+        let checked: Arc<dyn ServerCertVerifier> = if self.insecure_skip_verify {
+            tracing::warn!(
+                "tls.insecure_skip_verify is set: the server's certificate is not verified"
+            );
+            Arc::new(AnyServerCertificate(provider.clone()))
+        } else {
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| format!("tls: {e}"))?
+        };
+        let builder = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("tls: {e}"))?
-            .with_root_certificates(roots);
-        let mut config = match (&self.cert_file, &self.key_file) {
+            .dangerous()
+            .with_custom_certificate_verifier(verifier(checked));
+        let config = match (&self.cert_file, &self.key_file) {
             (Some(cert), Some(key)) => {
                 let chain = CertificateDer::pem_file_iter(cert)
                     .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
@@ -70,14 +100,6 @@ impl ClientTlsSettings {
             (None, None) => builder.with_no_client_auth(),
             _ => return Err("tls.cert_file and tls.key_file go together".into()),
         };
-        if self.insecure_skip_verify {
-            tracing::warn!(
-                "tls.insecure_skip_verify is set: the server's certificate is not verified"
-            );
-            config
-                .dangerous()
-                .set_certificate_verifier(Arc::new(AnyServerCertificate(provider)));
-        }
         Ok(config)
     }
 }

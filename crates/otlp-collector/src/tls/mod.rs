@@ -4,10 +4,12 @@
 
 mod client;
 mod incoming;
+mod seen;
 mod server;
 mod unverified;
 
 pub use client::ClientTlsSettings;
 pub(crate) use incoming::accept_tls;
+pub(crate) use seen::SeenCertificates;
 pub use server::{ServerTlsSettings, TlsVersion};
 pub(crate) use unverified::AnyServerCertificate;

@@ -63,7 +63,16 @@ impl HttpClient {
         connections: &HttpConnections,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let config = tls.rustls_config()?;
+        Self::with_config(tls.rustls_config()?, tls, connections, timeout)
+    }
+
+    /// A client with the rustls `config` made of `tls` (one that keeps the certificates it sees, say).
+    pub(crate) fn with_config(
+        config: rustls::ClientConfig,
+        tls: &ClientTlsSettings,
+        connections: &HttpConnections,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_or_http();

@@ -131,17 +131,6 @@ impl HttpCheckConfig {
             }
         }
         problems.extend(unknown_toggles("metrics", SPECS, &self.metrics));
-        if self
-            .metrics
-            .get("httpcheck.tls.cert_remaining")
-            .is_some_and(|toggle| toggle.enabled)
-        {
-            problems.push(Invalid::at(
-                "metrics.httpcheck.tls.cert_remaining",
-                "not available here: the HTTP client does not hand over the server's certificate; leave it \
-                 disabled",
-            ));
-        }
         Invalid::all(problems)
     }
 }

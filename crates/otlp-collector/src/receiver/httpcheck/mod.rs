@@ -17,12 +17,18 @@
 //! - `httpcheck.status{http.url, http.method, http.status_class}`: a point for each class `1xx` to `5xx`, `1`
 //!   with `http.status_code` for the answer's class and `0` without it for the others (all `0` when there was
 //!   no answer);
-//! - `httpcheck.error{http.url, error.message}` = 1 when there was no answer (DNS, connection, TLS, timeout).
+//! - `httpcheck.error{http.url, error.message}` = 1 when there was no answer (DNS, connection, TLS, timeout);
+//! - with `metrics: { httpcheck.tls.cert_remaining: { enabled: true } }`, for an `https` URL that answered,
+//!   `httpcheck.tls.cert_remaining{http.url, http.tls.issuer, http.tls.cn, http.tls.san}`: seconds until the
+//!   server's certificate expires, read from the certificate the TLS verifier accepted (the TLS config's seen
+//!   certificates), since hyper hands over none.
 //!
 //! Redirects are not followed: a `3xx` is the answer. Each target's requests share a pooled client with its
 //! `tls` settings.
 
 mod config;
+
+mod certificate;
 
 pub use config::{HttpCheckConfig, Target};
 
@@ -31,9 +37,11 @@ use super::scraper::metric::{Builder, Clock, Enabled, Kind, Spec};
 use super::scraper::{self, Scrape};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::exporter::otlphttp::client::{HttpClient, header_map, http_url};
+use crate::tls::SeenCertificates;
 use crate::{Error, Signal};
+use certificate::Certificate;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_ottl::{key_value, string_value};
@@ -63,7 +71,6 @@ pub(super) const SPECS: &[Spec] = &[
         kind: Kind::UpDown,
         default: true,
     },
-    // Listed so that `enabled: false` is accepted as written; enabling it is refused when the config is read.
     Spec {
         name: "httpcheck.tls.cert_remaining",
         description: "Time in seconds until certificate expiry, as specified by `NotAfter` field in the x.509 \
@@ -102,16 +109,29 @@ impl ReceiverFactory for Factory {
             message,
         };
         let mut checks = Vec::new();
+        let enabled = Enabled::new(SPECS, &config.metrics);
+        let seen = enabled
+            .on("httpcheck.tls.cert_remaining")
+            .then(|| Arc::new(SeenCertificates::default()));
         for target in &config.targets {
-            let client = HttpClient::new(&target.tls, &Default::default(), target.timeout())
-                .map_err(failed)?;
+            let tls = match &seen {
+                Some(seen) => target.tls.rustls_config_seeing(Arc::clone(seen)),
+                None => target.tls.rustls_config(),
+            }
+            .map_err(failed)?;
+            let client =
+                HttpClient::with_config(tls, &target.tls, &Default::default(), target.timeout())
+                    .map_err(failed)?;
             let client = Arc::new(client);
             let headers = header_map(&target.headers).map_err(failed)?;
             let method = target.method().map_err(failed)?;
             for url in target.urls() {
+                let uri = http_url(url).map_err(failed)?;
                 checks.push(Check {
+                    server_name: server_name(&target.tls, &uri),
+                    seen: seen.clone(),
                     url: url.to_owned(),
-                    uri: http_url(url).map_err(failed)?,
+                    uri,
                     method: method.clone(),
                     headers: headers.clone(),
                     client: Arc::clone(&client),
@@ -120,7 +140,7 @@ impl ReceiverFactory for Factory {
         }
         let scraper = Checks {
             checks: checks.into(),
-            enabled: Enabled::new(SPECS, &config.metrics),
+            enabled,
             start: crate::clock::now_nanos(),
             round_timeout: config.timeout,
         };
@@ -133,8 +153,23 @@ impl ReceiverFactory for Factory {
     }
 }
 
+/// The name a client asks `uri`'s server for (SNI) and checks its certificate against: the override, else the
+/// host (an IPv6 address without its brackets).
+fn server_name(tls: &crate::ClientTlsSettings, uri: &http::Uri) -> String {
+    tls.server_name_override.clone().unwrap_or_else(|| {
+        let host = uri.host().unwrap_or_default();
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned()
+    })
+}
+
 /// One URL, checked with its target's method, headers and client.
 struct Check {
+    /// The certificates the client accepted, when `httpcheck.tls.cert_remaining` is on.
+    seen: Option<Arc<SeenCertificates>>,
+    /// The name the server's certificate is kept under in `seen`.
+    server_name: String,
     url: String,
     uri: http::Uri,
     method: http::Method,
@@ -149,6 +184,8 @@ struct Outcome {
     elapsed: Duration,
     /// The answer's status, or why there was none.
     status: Result<u16, String>,
+    /// The certificate of the server that answered over TLS, when asked for.
+    certificate: Option<Certificate>,
 }
 
 impl Check {
@@ -160,11 +197,25 @@ impl Check {
             .send(self.method.clone(), &self.uri, &self.headers)
             .await
             .map(|answer| answer.status.as_u16());
+        let elapsed = started.elapsed();
         Outcome {
             at,
-            elapsed: started.elapsed(),
+            elapsed,
+            certificate: status.as_ref().ok().and_then(|_| self.certificate()),
             status,
         }
+    }
+
+    /// The certificate the server presented, for an `https` URL whose check keeps them; one that does not parse
+    /// is logged and reported as none.
+    fn certificate(&self) -> Option<Certificate> {
+        if self.uri.scheme_str() != Some("https") {
+            return None;
+        }
+        let der = self.seen.as_ref()?.of(&self.server_name)?;
+        Certificate::from_der(&der)
+            .inspect_err(|error| tracing::warn!(url = %self.url, %error, "the server's certificate was left out"))
+            .ok()
     }
 
     fn record(&self, outcome: &Outcome, out: &mut Builder<'_>) {
@@ -174,6 +225,29 @@ impl Check {
             Value::AsInt(outcome.elapsed.as_millis() as i64),
             vec![url()],
         );
+        if let Some(certificate) = &outcome.certificate {
+            let now = i64::try_from(outcome.at / 1_000_000_000).unwrap_or(i64::MAX);
+            let names = certificate
+                .alternative_names
+                .iter()
+                .map(string_value)
+                .collect();
+            out.record(
+                "httpcheck.tls.cert_remaining",
+                Value::AsInt(certificate.not_after.saturating_sub(now)),
+                vec![
+                    url(),
+                    key_value("http.tls.issuer", string_value(&certificate.issuer)),
+                    key_value("http.tls.cn", string_value(&certificate.common_name)),
+                    key_value(
+                        "http.tls.san",
+                        AnyValue {
+                            value: Some(any_value::Value::ArrayValue(ArrayValue { values: names })),
+                        },
+                    ),
+                ],
+            );
+        }
         let code = match &outcome.status {
             Ok(code) => *code,
             Err(message) => {
@@ -232,6 +306,7 @@ impl Checks {
                     .map(|_| Outcome {
                         at,
                         elapsed: round_timeout,
+                        certificate: None,
                         status: Err(format!(
                             "the checks did not finish within the receiver's timeout of {round_timeout:?}"
                         )),

@@ -51,7 +51,6 @@ targets:
   - endpoint: ftp://example.com/file
 metrics:
   httpcheck.durations: { enabled: false }
-  httpcheck.tls.cert_remaining: { enabled: true }
 "#,
     );
     let text: Vec<String> = found.iter().map(|(p, m)| format!("{p}: {m}")).collect();
@@ -76,11 +75,7 @@ metrics:
         text.contains("metrics.httpcheck.durations: there is no metric"),
         "{text}"
     );
-    assert!(
-        text.contains("metrics.httpcheck.tls.cert_remaining: not available here"),
-        "{text}"
-    );
-    assert_eq!(found.len(), 6, "{text}");
+    assert_eq!(found.len(), 5, "{text}");
     assert!(
         problems("collection_interval: 10s")
             .iter()
@@ -96,6 +91,8 @@ metrics:
 fn check(url: &str) -> Check {
     let tls = crate::ClientTlsSettings::default();
     Check {
+        seen: None,
+        server_name: String::new(),
         url: url.to_owned(),
         uri: http_url(url).unwrap(),
         method: http::Method::GET,
@@ -148,6 +145,7 @@ fn an_answer_is_one_in_its_class_with_its_code_and_zero_in_the_others_without() 
         at: 100,
         elapsed: Duration::from_millis(42),
         status: Ok(503),
+        certificate: None,
     });
     let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["httpcheck.duration", "httpcheck.status"]);
@@ -185,6 +183,7 @@ fn no_answer_is_an_error_with_its_message_and_every_class_zero() {
         at: 100,
         elapsed: Duration::from_millis(3),
         status: Err("connection refused".into()),
+        certificate: None,
     });
     let error = points(&metrics, "httpcheck.error");
     assert_eq!(error.len(), 1);
@@ -197,4 +196,59 @@ fn no_answer_is_an_error_with_its_message_and_every_class_zero() {
     assert_eq!(status.len(), 5);
     assert!(status.iter().all(|p| p.value == Some(Value::AsInt(0))));
     assert_eq!(points(&metrics, "httpcheck.duration").len(), 1);
+}
+
+#[test]
+fn a_certificate_is_its_seconds_left_with_otelcol_s_attributes() {
+    let toggles = [(
+        "httpcheck.tls.cert_remaining".to_owned(),
+        crate::receiver::scraper::metric::Toggle { enabled: true },
+    )]
+    .into_iter()
+    .collect();
+    let enabled = Enabled::new(SPECS, &toggles);
+    let at = 1_900_000_000 * 1_000_000_000;
+    let mut out = Builder::new(SPECS, &enabled, Clock { now: at, start: 7 });
+    let outcome = Outcome {
+        at,
+        elapsed: Duration::from_millis(5),
+        status: Ok(200),
+        certificate: Some(Certificate {
+            not_after: 1_900_000_000 + 86_400,
+            issuer: "CN=Example CA,O=Example,C=US".into(),
+            common_name: "web.example".into(),
+            alternative_names: vec!["127.0.0.1".into(), "web.example".into()],
+        }),
+    };
+    check("https://web.example/").record(&outcome, &mut out);
+    let metrics = out.finish();
+    let remaining = points(&metrics, "httpcheck.tls.cert_remaining");
+    assert_eq!(remaining.len(), 1);
+    assert_eq!(remaining[0].value, Some(Value::AsInt(86_400)));
+    assert_eq!(
+        attribute(remaining[0], "http.tls.issuer").as_deref(),
+        Some("CN=Example CA,O=Example,C=US")
+    );
+    assert_eq!(
+        attribute(remaining[0], "http.tls.cn").as_deref(),
+        Some("web.example")
+    );
+    let san = remaining[0]
+        .attributes
+        .iter()
+        .find(|kv| kv.key == "http.tls.san")
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.as_ref());
+    let Some(any_value::Value::ArrayValue(names)) = san else {
+        panic!("http.tls.san is a list: {san:?}")
+    };
+    assert_eq!(names.values.len(), 2);
+    // Checks of plain http, and failed checks, have no certificate and so no point: recorded() leaves it out.
+    let none = recorded(Outcome {
+        at,
+        elapsed: Duration::from_millis(5),
+        status: Ok(200),
+        certificate: None,
+    });
+    assert!(points(&none, "httpcheck.tls.cert_remaining").is_empty());
 }

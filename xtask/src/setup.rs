@@ -32,10 +32,11 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // The server the `redis` receiver's tests read, and the client they change it with.
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
-    // The servers the `memcached`, `nginx` and `apache` receivers' tests read.
+    // The servers the `memcached`, `nginx` and `apache` receivers' tests read. Apache's binary and modules come
+    // without its service (`apache2-bin`), which would start on port 80 where nginx's may already listen.
     ("memcached", "memcached"),
     ("nginx", "nginx"),
-    ("apache2", "apache2"),
+    ("apache2", "apache2-bin"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

@@ -1,9 +1,9 @@
-//! The `apache` receiver reading a real Apache HTTP Server's `server-status?auto` page (the Debian package's
-//! `apache2`, started by the test in one process on a free loopback port), compared with the requests the test
-//! made, and again after the server restarts.
+//! The `apache` receiver reading a real Apache HTTP Server's `server-status?auto` page (Debian's `apache2`, from
+//! the `apache2-bin` package, started by the test in one process on a free loopback port), compared with the
+//! requests the test made, and again after the server restarts.
 //!
 //! `apache2` comes from PATH or /usr/sbin, its modules from Debian's /usr/lib/apache2/modules (`cargo xtask setup`
-//! installs the package).
+//! installs `apache2-bin`: the server without the package's service).
 
 mod common;
 

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{TestCollector, config_problems, grpc_tracer_provider, read_traces, span_id, spans};
+use common::{
+    TestCollector, config_problems, free_port, grpc_tracer_provider, read_traces, span_id, spans,
+};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Tracer as _, TracerProvider as _};
 use std::collections::BTreeSet;
@@ -82,14 +84,6 @@ fn names(path: &std::path::Path) -> Vec<String> {
         .into_iter()
         .map(|span| span.name)
         .collect()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestCollector, named_numbers, read_metrics, sum_starts, wait_for_metrics};
+use common::{TestCollector, free_port, named_numbers, read_metrics, sum_starts, wait_for_metrics};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -99,10 +99,6 @@ fn stat(port: u16, name: &str) -> f64 {
             return value.parse().unwrap();
         }
     }
-}
-
-fn free_port() -> u16 {
-    otlp_testkit::net::free_port().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{
-    TestCollector, http_get, named_numbers, read_metrics, server_program, sum_times,
+    TestCollector, free_port, http_get, named_numbers, read_metrics, server_program, sum_times,
     wait_for_metrics,
 };
 use std::path::Path;
@@ -85,10 +85,6 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    otlp_testkit::net::free_port().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestCollector, read_traces, spans};
+use common::{TestCollector, free_port, read_traces, spans};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlp_collector::telemetry::Telemetry;
@@ -70,10 +70,6 @@ service:
     metrics: {{ level: none }}
 "#
     )
-}
-
-fn free_port() -> u16 {
-    otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 fn span_ids(requests: &[ExportTraceServiceRequest]) -> BTreeSet<Vec<u8>> {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestCollector, python, read_metrics};
+use common::{TestCollector, free_port, python, read_metrics};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{Metric, metric::Data, number_data_point};
@@ -110,10 +110,7 @@ fn gauge_value(metric: &Metric) -> f64 {
 async fn real_endpoints_are_scraped_into_otlp_metrics() {
     let application = Application::start();
     // The collector scrapes its own self-metrics too: a port picked now, then left for it.
-    let own = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let own = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     let config = format!(
         r#"
 receivers:

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestCollector, meter_provider};
+use common::{TestCollector, free_port, meter_provider};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -19,7 +19,6 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_collector::Batch;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -51,13 +50,17 @@ impl Prometheus {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run prometheus: {e}; run `cargo xtask setup`"));
-        let prometheus = Prometheus {
+        let mut prometheus = Prometheus {
             child,
             port,
             _data: data,
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
+            // A Prometheus that could not bind its port has exited; another server answering there is not ours.
+            if let Some(status) = prometheus.child.try_wait().unwrap() {
+                panic!("prometheus on port {port} exited ({status}) before it was ready");
+            }
             let ready = reqwest::get(format!("http://127.0.0.1:{port}/-/ready")).await;
             if ready.is_ok_and(|answer| answer.status().is_success()) {
                 return prometheus;
@@ -137,14 +140,6 @@ fn percent_encoded(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn config(write_url: &str, extra: &str) -> String {

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{TestCollector, attribute, labelled_numbers, read_metrics, wait_for_metrics};
+use common::{
+    TestCollector, attribute, free_port, labelled_numbers, read_metrics, wait_for_metrics,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use std::path::Path;
@@ -103,10 +105,6 @@ impl Drop for Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    otlp_testkit::net::free_port().unwrap()
 }
 
 /// The points of `name` from the receiver whose resource's `server.port` is `port` (each receiver of the test

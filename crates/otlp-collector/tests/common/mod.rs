@@ -20,6 +20,13 @@ pub struct TestCollector {
     pub dir: tempfile::TempDir,
 }
 
+/// A loopback port for a server the test starts later (a child process, a backend that is down at first). Not a
+/// port-0 bind dropped at once: another server of the same test binary could be handed the same number before
+/// ours binds it (see `otlp_testkit::net`).
+pub fn free_port() -> u16 {
+    otlp_testkit::net::free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
 /// The interpreter of the tests' Python programs: `$OTLP_SUITE_PYTHON` (the venv `cargo xtask setup` makes), else
 /// `python3`.
 pub fn python() -> String {

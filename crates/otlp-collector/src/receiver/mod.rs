@@ -12,6 +12,7 @@ pub mod jaeger;
 pub mod memcached;
 pub mod nginx;
 pub mod otlp;
+pub mod otlpjsonfile;
 pub mod prometheus;
 mod rate_limit;
 pub mod redis;

@@ -109,24 +109,24 @@ impl Default for FileLogConfig {
     }
 }
 
-fn refuse_header<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+pub(crate) fn refuse_header<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
     de::refuse::<D>(
         "header parsing is not available here; parse the first lines with `operators` or the `transform` processor",
     )
 }
 
-fn refuse_ordering<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+pub(crate) fn refuse_ordering<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
     de::refuse::<D>(
         "ordering_criteria is not available here; every matching file is read (limit them with `include`, \
          `exclude` and `exclude_older_than`)",
     )
 }
 
-fn refuse_compression<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+pub(crate) fn refuse_compression<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
     de::refuse::<D>("compressed files are not read here; only plain text files")
 }
 
-fn refuse_owner<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
+pub(crate) fn refuse_owner<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
     de::refuse::<D>(
         "file owner attributes are not available here; the supported file attributes are include_file_name, \
          include_file_path, include_file_name_resolved and include_file_path_resolved",
@@ -254,7 +254,7 @@ impl<'de> Deserialize<'de> for ByteSize {
 }
 
 impl FileLogConfig {
-    pub(super) fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         let mut problems = Vec::new();
         if self.include.is_empty() {
             problems.push(Invalid::at(

@@ -56,9 +56,9 @@ pub(super) struct Polled {
 
 /// The entries read from one file in a poll.
 #[derive(Debug)]
-pub(super) struct Read {
-    pub(super) path: PathBuf,
-    pub(super) entries: Vec<String>,
+pub(crate) struct Read {
+    pub(crate) path: PathBuf,
+    pub(crate) entries: Vec<String>,
 }
 
 /// Every file being read, and how to find and cut the next ones.
@@ -79,6 +79,8 @@ pub(super) struct Files {
     exclude_older_than: Option<Duration>,
     force_flush_period: Duration,
     delete_after_read: bool,
+    /// The longest entry: how far one read may have to look for an entry's end.
+    max_log_size: u64,
 }
 
 impl Files {
@@ -102,7 +104,17 @@ impl Files {
             exclude_older_than: config.exclude_older_than,
             force_flush_period: config.force_flush_period,
             delete_after_read: config.delete_after_read,
+            max_log_size: config.max_log_size.0,
         })
+    }
+
+    /// Has every file read to its end read again from its start by the next poll (`replay_file`).
+    pub(super) fn rewind(&mut self) {
+        for known in self.known.iter_mut().filter(|known| known.at_end) {
+            known.offset = 0;
+            known.at_end = false;
+            known.waiting = None;
+        }
     }
 
     /// Resumes the files of `checkpoints` where they were left, whatever `start_at` says.
@@ -219,13 +231,11 @@ impl Files {
             let known = &mut self.known[i];
             // A moved file's writer has gone on to the new one: its last entry will not grow any more.
             let last_chance = known.missing >= POLLS_AFTER_MOVED;
-            match read(
-                known,
-                &self.splitter,
-                now,
-                self.force_flush_period,
-                last_chance,
-            ) {
+            let limits = Limits {
+                force_flush_period: self.force_flush_period,
+                max_log_size: self.max_log_size,
+            };
+            match read(known, &self.splitter, now, limits, last_chance) {
                 Ok((entries, bytes)) => {
                     spent += bytes;
                     polled.more |= !known.at_end;
@@ -313,12 +323,19 @@ fn take_longest_prefix<T>(
     Some(list.swap_remove(best))
 }
 
+/// How long an unfinished entry may wait, and how long an entry may be.
+#[derive(Clone, Copy)]
+struct Limits {
+    force_flush_period: Duration,
+    max_log_size: u64,
+}
+
 /// Reads what `known` gained since its offset and cuts it into entries; also says how many bytes it read.
 fn read(
     known: &mut Known,
     splitter: &Splitter,
     now: Instant,
-    force_flush_period: Duration,
+    limits: Limits,
     last_chance: bool,
 ) -> std::io::Result<(Vec<String>, u64)> {
     let length = known.file.metadata()?.len();
@@ -326,29 +343,34 @@ fn read(
         // Truncated in place and not yet written past its old fingerprint: the content is new.
         known.offset = 0;
     }
-    let wanted = (length - known.offset).min(MOST_PER_FILE);
-    let mut bytes = vec![0; usize::try_from(wanted).unwrap_or(0)];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        match known
-            .file
-            .read_at(&mut bytes[filled..], known.offset + filled as u64)
-        {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    let mut window = MOST_PER_FILE;
+    let mut bytes;
+    let mut read_to_end;
+    let mut split = loop {
+        bytes = read_at(
+            &known.file,
+            known.offset,
+            (length - known.offset).min(window),
+        )?;
+        read_to_end = known.offset + bytes.len() as u64 >= length;
+        let split = splitter.split(&bytes, last_chance && read_to_end);
+        // An entry longer than one read's window has its end further on: read more of it at once, until the
+        // splitter cuts it at max_log_size (it cuts once a byte more is there). Waiting for the next poll would
+        // read the same window again.
+        let widest = limits.max_log_size.saturating_add(1);
+        if split.used == 0 && !read_to_end && window < widest {
+            window = window.saturating_mul(2).min(widest);
+            continue;
         }
-    }
-    bytes.truncate(filled);
-    let read_to_end = known.offset + filled as u64 >= length;
-    let mut split = splitter.split(&bytes, last_chance && read_to_end);
+        break split;
+    };
+    let filled = bytes.len();
     let rest = bytes.len() - split.used;
     if rest > 0 && read_to_end {
         // An entry without its end: flushed once nothing was added to the file for force_flush_period.
         match known.waiting {
             Some((since, then)) if then == length => {
-                if now.duration_since(since) >= force_flush_period {
+                if now.duration_since(since) >= limits.force_flush_period {
                     split = splitter.split(&bytes, true);
                     known.waiting = None;
                 }
@@ -366,6 +388,22 @@ fn read(
         .collect();
     known.at_end = known.offset >= length;
     Ok((entries, filled as u64))
+}
+
+/// Up to `wanted` bytes of `file` from `offset`; fewer when the file ends sooner.
+fn read_at(file: &File, offset: u64, wanted: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0; usize::try_from(wanted).unwrap_or(0)];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read_at(&mut bytes[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -503,6 +541,47 @@ mod tests {
             entries(restarted.poll(Instant::now())),
             ["two: written while stopped"]
         );
+    }
+
+    #[test]
+    fn a_line_longer_than_one_read_is_read_whole_up_to_max_log_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.log");
+        let long = "x".repeat(usize::try_from(MOST_PER_FILE).unwrap() * 3);
+        append(&log, &format!("{long}\nafter\n"));
+        let mut files = Files::new(&FileLogConfig {
+            max_log_size: super::super::config::ByteSize(8 * MOST_PER_FILE),
+            ..config(dir.path(), StartAt::Beginning)
+        })
+        .unwrap();
+        let read = entries(files.poll(Instant::now()));
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].len(), long.len());
+        assert_eq!(read[1], "after");
+        // Past max_log_size the line is cut there, as otelcol cuts it.
+        let mut files = Files::new(&FileLogConfig {
+            max_log_size: super::super::config::ByteSize(2 * MOST_PER_FILE),
+            ..config(dir.path(), StartAt::Beginning)
+        })
+        .unwrap();
+        let mut read = Vec::new();
+        for _ in 0..4 {
+            read.extend(entries(files.poll(Instant::now())));
+        }
+        let lengths: Vec<usize> = read.iter().map(String::len).collect();
+        let window = usize::try_from(MOST_PER_FILE).unwrap();
+        assert_eq!(lengths, [2 * window, window, 5]);
+    }
+
+    #[test]
+    fn rewinding_reads_each_finished_file_again_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        append(&dir.path().join("a.log"), "one\ntwo\n");
+        let mut files = Files::new(&config(dir.path(), StartAt::Beginning)).unwrap();
+        assert_eq!(entries(files.poll(Instant::now())), ["one", "two"]);
+        assert!(entries(files.poll(Instant::now())).is_empty());
+        files.rewind();
+        assert_eq!(entries(files.poll(Instant::now())), ["one", "two"]);
     }
 
     #[test]

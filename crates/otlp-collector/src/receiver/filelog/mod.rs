@@ -21,7 +21,7 @@
 //!
 //! One idea per file: `finder.rs` lists the files the globs name, `files.rs` follows them by fingerprint across
 //! polls (rotation by rename or by copy and truncate), and `checkpoint.rs` keeps the offsets in the storage
-//! extension; their bytes are cut into entries, run through stanza's operators and handed to the pipelines as
+//! extension, `follow.rs` polls (the `otlpjsonfile` receiver follows its files the same way); their bytes are cut into entries, run through stanza's operators and handed to the pipelines as
 //! the other log receivers' are (`receiver/stanza/`). Each poll's records are handed to the pipelines before its
 //! offsets are saved, so a crash sends some records again rather than losing them.
 
@@ -29,18 +29,21 @@ mod checkpoint;
 mod config;
 mod files;
 mod finder;
+mod follow;
 
 pub use super::stanza::operator::{OnError, OperatorConfig};
 pub use config::{ByteSize, Encoding, FileLogConfig, Multiline, RetryOnFailure, StartAt};
+pub(crate) use config::{refuse_compression, refuse_header, refuse_ordering, refuse_owner};
+pub(crate) use follow::Follow;
 
+use super::RunningReceiver;
 use super::stanza::Emitter;
 use super::stanza::entry::Entry;
 use super::stanza::operator::Operators;
-use super::{RunningReceiver, shutdown_signal};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::telemetry::ReceiverCounters;
 use crate::{Error, Signal};
-use files::{Files, Read};
+use files::Read;
 use serde_json::Value;
 use std::time::Instant;
 
@@ -64,27 +67,9 @@ impl ReceiverFactory for Factory {
         config: &FileLogConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let component = format!("receivers.{}", context.id);
-        let fail = |message: String| Error::Start {
-            component: component.clone(),
-            message,
-        };
-        let mut files = Files::new(config).map_err(fail)?;
-        let operators = Operators::build(&config.operators).map_err(|e| fail(format!("{e:?}")))?;
-        let store = match &config.storage {
-            None => None,
-            Some(name) => {
-                let storage = context.storages.get(name).ok_or_else(|| {
-                    fail(format!(
-                        "storage: `{name}` is not an enabled storage extension"
-                    ))
-                })?;
-                let store = checkpoint::Store::new(storage, &context.id)
-                    .map_err(|e| fail(format!("storage: {e}")))?;
-                files.restore(store.load());
-                Some(store)
-            }
-        };
+        let follow = Follow::new(config, &context)?;
+        let operators = Operators::build(&config.operators)
+            .map_err(|e| context.start_error(format!("{e:?}")))?;
         let reader = Reader {
             id: context.id.clone(),
             operators,
@@ -99,48 +84,11 @@ impl ReceiverFactory for Factory {
         let mut running = RunningReceiver::new(shutdown);
         let counters = ReceiverCounters::new(&context.telemetry, &context.id, "file");
         let emitter = Emitter::new(context.id.clone(), context.ingest, counters, watch.clone());
-        let interval = config.poll_interval;
-        running.spawn(async move {
-            let stopped = shutdown_signal(watch);
-            tokio::pin!(stopped);
-            let mut ticks = tokio::time::interval(interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut more = false;
-            loop {
-                // A file with more to read is read on at once; otherwise the next poll waits for its time.
-                if !more {
-                    tokio::select! {
-                        _ = &mut stopped => return Ok(()),
-                        _ = ticks.tick() => {}
-                    }
-                }
-                // Reading files blocks; it runs beside the runtime's workers, not on them.
-                let (back, polled) = tokio::task::spawn_blocking(move || {
-                    let polled = files.poll(Instant::now());
-                    (files, polled)
-                })
-                .await
-                .map_err(|e| Error::Serve {
-                    component: format!("receivers.{}", reader.id),
-                    message: format!("reading the files failed: {e}"),
-                })?;
-                files = back;
-                more = polled.more;
-                let mut entries = reader.entries(polled.reads);
-                entries.extend(reader.operators.flush(Instant::now(), &reader.id));
-                // Stopping while the pipelines are full leaves the offsets unsaved: a restart reads the records
-                // again rather than losing them.
-                tokio::select! {
-                    _ = &mut stopped => return Ok(()),
-                    () = emitter.emit(entries) => {}
-                }
-                if let Some(store) = &store
-                    && let Err(e) = store.save(&files.checkpoints())
-                {
-                    tracing::warn!(receiver = %reader.id, error = %e, "cannot save the checkpoints");
-                }
-            }
-        });
+        running.spawn(follow.run(watch, async move |reads| {
+            let mut entries = reader.entries(reads);
+            entries.extend(reader.operators.flush(Instant::now(), &reader.id));
+            emitter.emit(entries).await;
+        }));
         Ok(running)
     }
 }

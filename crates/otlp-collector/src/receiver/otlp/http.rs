@@ -163,35 +163,37 @@ fn decode<R: OtlpRequest>(
             )
         }),
         Encoding::Json => {
-            let mut request: R = serde_json::from_slice(&body)
-                .map_err(|_| Failure::bad_request(encoding, json_error::<R>(&body)))?;
+            let mut request: R = serde_json::from_slice(&body).map_err(|_| {
+                Failure::bad_request(encoding, format!("body is {}", json_problem::<R>(&body)))
+            })?;
             let rejected = request.remove_invalid();
             Ok((Batch::new(request), rejected))
         }
     }
 }
 
-/// Why `body` is not an OTLP/JSON `R`, with where in the request: "odd number of digits" alone does not say that
-/// it was a span's `traceId`. The body is read again to track the path, so a valid one does not pay for it.
-fn json_error<R: OtlpRequest>(body: &[u8]) -> String {
+/// Why `body` is not an OTLP/JSON `R` ("not a valid OTLP/JSON …"), with where in the request: "odd number of
+/// digits" alone does not say that it was a span's `traceId`. The body is read again to track the path, so a
+/// valid one does not pay for it.
+pub(in crate::receiver) fn json_problem<R: OtlpRequest>(body: &[u8]) -> String {
     let what = R::MESSAGE_NAME;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, R>(&mut deserializer) {
         Err(error) => {
             let path = error.path().to_string();
             if path == "." || path.is_empty() {
-                format!("body is not a valid OTLP/JSON {what}: {}", error.inner())
+                format!("not a valid OTLP/JSON {what}: {}", error.inner())
             } else {
                 format!(
-                    "body is not a valid OTLP/JSON {what}: at `{path}`: {}",
+                    "not a valid OTLP/JSON {what}: at `{path}`: {}",
                     error.inner()
                 )
             }
         }
         // The request itself was whole: what follows it is not (`serde_json::from_slice` checks that too).
         Ok(_) => match deserializer.end() {
-            Err(error) => format!("body is not a valid OTLP/JSON {what}: {error}"),
-            Ok(()) => format!("body is not a valid OTLP/JSON {what}"),
+            Err(error) => format!("not a valid OTLP/JSON {what}: {error}"),
+            Ok(()) => format!("not a valid OTLP/JSON {what}"),
         },
     }
 }

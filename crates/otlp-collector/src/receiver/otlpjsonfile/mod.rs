@@ -1,0 +1,101 @@
+//! The `otlpjsonfile` receiver (otelcol-contrib's): telemetry read back from files of OTLP/JSON export requests,
+//! one per line, as the `file` exporter writes them with `format: json` (ours or otelcol's). A recording made
+//! on one collector is replayed into another's pipelines, or files dropped into a directory by a batch job are
+//! sent on.
+//!
+//! ```yaml
+//! receivers:
+//!   otlpjsonfile:
+//!     include: [/var/otel/export/*.jsonl]
+//!     start_at: beginning
+//! service:
+//!   pipelines:
+//!     traces: { receivers: [otlpjsonfile], exporters: [otlp] }
+//!     logs: { receivers: [otlpjsonfile], exporters: [otlp] }
+//! ```
+//!
+//! Files are found and followed as `filelog` follows them (rotation, `storage` to resume after a restart,
+//! `delete_after_read`). Each line goes to the pipelines of the signal its top-level key names
+//! (`resourceSpans`, `resourceMetrics`, `resourceLogs`); a line of a signal the receiver has no pipeline for is
+//! skipped, as otelcol skips it. A line that is not a valid request is logged with its file and what is wrong
+//! and nothing else is lost; items a backend could not take (a span without its ids) are left out and counted as
+//! refused, as the OTLP receivers leave them out.
+//!
+//! Two differences from otelcol: `max_log_size` defaults to 64 MiB rather than 1 MiB, since a request cut in two
+//! is lost whole; `replay_file` reads each file again from its start every `poll_interval` once it was read to
+//! its end, rather than each time the file changes.
+
+mod config;
+mod line;
+
+pub use config::OtlpJsonFileConfig;
+
+use super::RunningReceiver;
+use super::filelog::Follow;
+use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
+use crate::receiver::stanza::Emitter;
+use crate::telemetry::ReceiverCounters;
+use crate::{Error, Signal};
+
+/// The `otlpjsonfile` receiver type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = OtlpJsonFileConfig;
+    const TYPE: &'static str = "otlpjsonfile";
+
+    fn validate(&self, config: &OtlpJsonFileConfig) -> Result<(), Invalid> {
+        config.validate()
+    }
+}
+
+impl ReceiverFactory for Factory {
+    const SIGNALS: &'static [Signal] = &[Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    async fn start(
+        &self,
+        config: &OtlpJsonFileConfig,
+        context: ReceiverContext,
+    ) -> Result<RunningReceiver, Error> {
+        let mut follow = Follow::new(&config.files(), &context)?;
+        if config.replay_file {
+            follow = follow.replaying();
+        }
+        let (shutdown, watch) = tokio::sync::watch::channel(false);
+        let mut running = RunningReceiver::new(shutdown);
+        let counters = ReceiverCounters::new(&context.telemetry, &context.id, "file");
+        let id = context.id.clone();
+        let ingest = context.ingest.clone();
+        let emitter = Emitter::new(context.id, context.ingest, counters.clone(), watch.clone());
+        running.spawn(follow.run(watch, async move |reads| {
+            for read in reads {
+                for text in &read.entries {
+                    let decoded = match line::decode(text, |signal| ingest.serves(signal)) {
+                        Ok(decoded) => decoded,
+                        Err(problem) => {
+                            tracing::warn!(
+                                receiver = %id, file = %read.path.display(), %problem,
+                                "a line is not an OTLP/JSON request; skipped"
+                            );
+                            continue;
+                        }
+                    };
+                    for line::Decoded { batch, rejected } in decoded {
+                        if let Some(rejected) = rejected {
+                            let items = usize::try_from(rejected.items).unwrap_or(usize::MAX);
+                            counters.refused(batch.signal(), items);
+                            tracing::warn!(
+                                receiver = %id, file = %read.path.display(), items, problem = %rejected.message,
+                                "items of a line were left out"
+                            );
+                        }
+                        if !emitter.submit_waiting(batch).await {
+                            return;
+                        }
+                    }
+                }
+            }
+        }));
+        Ok(running)
+    }
+}

@@ -39,6 +39,7 @@ impl Components {
             .with_processor(processor::deltatocumulative::Factory)
             .with_processor(processor::redaction::Factory)
             .with_processor(processor::filter::Factory)
+            .with_processor(processor::logdedup::Factory)
             .with_processor(processor::transform::Factory)
             .with_processor(processor::metricstransform::Factory)
             .with_exporter(exporter::otlp::Factory)
@@ -68,6 +69,7 @@ impl Components {
                 "resource_detection",
                 processor::resource_detection::Factory::TYPE,
             )
+            .with_processor_alias("log_dedup", processor::logdedup::Factory::TYPE)
             .with_exporter_alias("otlp_grpc", exporter::otlp::Factory::TYPE)
             .with_exporter_alias("otlp_http", exporter::otlphttp::Factory::TYPE)
     }

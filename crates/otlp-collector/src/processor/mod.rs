@@ -8,6 +8,7 @@ pub mod deltatocumulative;
 pub mod filter;
 pub mod groupbyattrs;
 mod in_place;
+pub mod logdedup;
 pub mod memory_limiter;
 pub mod metricstransform;
 pub(crate) mod ottl;

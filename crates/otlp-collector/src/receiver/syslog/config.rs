@@ -138,7 +138,7 @@ impl SyslogConfig {
             ));
         }
         if let Some(location) = &self.location
-            && let Err(e) = super::parse::zone(location)
+            && let Err(e) = crate::clock::zone(location)
         {
             problems.push(Invalid::at("location", e));
         }

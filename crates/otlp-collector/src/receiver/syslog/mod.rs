@@ -98,7 +98,7 @@ impl ReceiverFactory for Factory {
             component: component.clone(),
             message,
         };
-        let zone = parse::zone(config.location.as_deref().unwrap_or("UTC")).map_err(fail)?;
+        let zone = crate::clock::zone(config.location.as_deref().unwrap_or("UTC")).map_err(fail)?;
         let (shutdown, stopping) = watch::channel(false);
         let reader = Arc::new(Reader {
             id: context.id.clone(),

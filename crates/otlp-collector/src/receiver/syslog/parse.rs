@@ -18,15 +18,6 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// The zone `name` names (an IANA name, `UTC`, or `Local`).
-pub(super) fn zone(name: &str) -> Result<TimeZone, String> {
-    match name {
-        "" | "UTC" => Ok(TimeZone::UTC),
-        "Local" => Ok(TimeZone::system()),
-        _ => TimeZone::get(name).map_err(|e| format!("unknown time zone `{name}`: {e}")),
-    }
-}
-
 /// A message's parts, as they go onto its record.
 #[derive(Debug, Default, PartialEq)]
 struct Parsed {
@@ -274,6 +265,7 @@ fn bsd_time<'t>(text: &'t str, zone: &TimeZone) -> Option<(i128, &'t str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::zone;
     use serde_json::json;
 
     fn parse(protocol: Protocol, text: &str) -> Result<Parsed, String> {

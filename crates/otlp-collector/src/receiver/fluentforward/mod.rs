@@ -79,10 +79,7 @@ impl ReceiverFactory for Factory {
     ) -> Result<RunningReceiver, Error> {
         let listener = tokio::net::TcpListener::bind(&config.endpoint)
             .await
-            .map_err(|e| Error::Start {
-                component: format!("receivers.{}", context.id),
-                message: format!("endpoint {}: {e}", config.endpoint),
-            })?;
+            .map_err(|e| context.start_error(format!("endpoint {}: {e}", config.endpoint)))?;
         let (shutdown, stopping) = watch::channel(false);
         let mut running = RunningReceiver::new(shutdown);
         running.listening("tcp", &listener);

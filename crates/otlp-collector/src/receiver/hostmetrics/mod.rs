@@ -73,16 +73,13 @@ impl ReceiverFactory for Factory {
         config: &HostMetricsConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let component = format!("receivers.{}", context.id);
         let root = if config.root_path.is_empty() {
             "/"
         } else {
             &config.root_path
         };
-        let scrapers = Running::build(&config.scrapers).map_err(|message| Error::Start {
-            component: component.clone(),
-            message,
-        })?;
+        let scrapers =
+            Running::build(&config.scrapers).map_err(|message| context.start_error(message))?;
         let scraper = HostScraper {
             scrapers,
             root: PathBuf::from(root),

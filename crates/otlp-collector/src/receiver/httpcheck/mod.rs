@@ -103,11 +103,7 @@ impl ReceiverFactory for Factory {
         config: &HttpCheckConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let component = format!("receivers.{}", context.id);
-        let failed = |message: String| Error::Start {
-            component: component.clone(),
-            message,
-        };
+        let failed = |message: String| context.start_error(message);
         let mut checks = Vec::new();
         let enabled = Enabled::new(SPECS, &config.metrics);
         let seen = enabled

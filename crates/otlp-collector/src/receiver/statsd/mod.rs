@@ -56,11 +56,7 @@ impl ReceiverFactory for Factory {
         config: &StatsdConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let component = format!("receivers.{}", context.id);
-        let fail = |message: String| Error::Start {
-            component: component.clone(),
-            message,
-        };
+        let fail = |message: String| context.start_error(message);
         let settings = config.settings().map_err(|(_, message)| fail(message))?;
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let mut running = RunningReceiver::new(shutdown);

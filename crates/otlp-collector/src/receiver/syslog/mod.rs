@@ -94,10 +94,7 @@ impl ReceiverFactory for Factory {
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
         let component = format!("receivers.{}", context.id);
-        let fail = |message: String| Error::Start {
-            component: component.clone(),
-            message,
-        };
+        let fail = |message: String| context.start_error(message);
         let zone = crate::clock::zone(config.location.as_deref().unwrap_or("UTC")).map_err(fail)?;
         let (shutdown, stopping) = watch::channel(false);
         let reader = Arc::new(Reader {
@@ -106,7 +103,7 @@ impl ReceiverFactory for Factory {
             operators: Operators::build(&config.operators).map_err(|e| fail(format!("{e:?}")))?,
             emitter: Emitter::new(
                 context.id.clone(),
-                context.ingest,
+                context.ingest.clone(),
                 ReceiverCounters::new(&context.telemetry, &context.id, "syslog"),
                 stopping.clone(),
             ),

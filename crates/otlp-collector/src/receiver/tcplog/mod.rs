@@ -110,10 +110,7 @@ impl ReceiverFactory for Factory {
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
         let component = format!("receivers.{}", context.id);
-        let fail = |message: String| Error::Start {
-            component: component.clone(),
-            message,
-        };
+        let fail = |message: String| context.start_error(message);
         let splitter = config.splitter().map_err(fail)?;
         let operators = Operators::build(&config.operators).map_err(|e| fail(format!("{e:?}")))?;
         let acceptor = config

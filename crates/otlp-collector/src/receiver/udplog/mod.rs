@@ -106,11 +106,7 @@ impl ReceiverFactory for Factory {
         config: &UdpLogConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let component = format!("receivers.{}", context.id);
-        let fail = |message: String| Error::Start {
-            component: component.clone(),
-            message,
-        };
+        let fail = |message: String| context.start_error(message);
         let splitter = config.splitter().map_err(fail)?;
         let operators = Operators::build(&config.operators).map_err(|e| fail(format!("{e:?}")))?;
         let socket = tokio::net::UdpSocket::bind(&config.listen_address)
@@ -121,12 +117,12 @@ impl ReceiverFactory for Factory {
         let counters = ReceiverCounters::new(&context.telemetry, &context.id, "udp");
         let emitter = Emitter::new(
             context.id.clone(),
-            context.ingest,
+            context.ingest.clone(),
             counters,
             stopping.clone(),
         );
         let lines = Lines::new(
-            context.id,
+            context.id.clone(),
             operators,
             emitter,
             &config.attributes,

@@ -37,6 +37,8 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("memcached", "memcached"),
     ("nginx", "nginx"),
     ("apache2", "apache2-bin"),
+    // The load balancer the `haproxy` receiver's tests read.
+    ("haproxy", "haproxy"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

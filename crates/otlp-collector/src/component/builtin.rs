@@ -15,6 +15,7 @@ impl Components {
             .with_receiver(receiver::httpcheck::Factory)
             .with_receiver(receiver::filelog::Factory)
             .with_receiver(receiver::fluentforward::Factory)
+            .with_receiver(receiver::haproxy::Factory)
             .with_receiver(receiver::memcached::Factory)
             .with_receiver(receiver::nginx::Factory)
             .with_receiver(receiver::otlpjsonfile::Factory)

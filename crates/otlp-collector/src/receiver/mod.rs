@@ -6,6 +6,7 @@ pub mod apache;
 pub mod arrow_flight;
 pub mod filelog;
 pub mod fluentforward;
+pub mod haproxy;
 pub mod hostmetrics;
 pub mod httpcheck;
 pub mod jaeger;

@@ -30,6 +30,7 @@ pub use config::HaproxyConfig;
 use super::RunningReceiver;
 use super::scraper::metric::{Builder, Clock, Enabled};
 use super::scraper::page::Page;
+use super::scraper::server_start::CountersSince;
 use super::scraper::{self, Scrape};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Error, Signal};
@@ -84,7 +85,7 @@ impl ReceiverFactory for Factory {
             endpoint: config.endpoint.clone(),
             attributes,
             enabled: Enabled::new(stats::SPECS, &config.metrics),
-            started: crate::clock::now_nanos(),
+            since: CountersSince::new(crate::clock::now_nanos()),
             last: None,
             id: context.id.clone(),
         };
@@ -131,34 +132,25 @@ async fn show_stat(path: &str) -> Result<String, String> {
     String::from_utf8(answer).map_err(|_| format!("{path} answered with text that is not UTF-8"))
 }
 
-/// A reading and its time, in nanoseconds since the epoch.
-struct Reading {
-    stats: Stats,
-    at: u64,
-    /// The start of the sums it was reported with.
-    start: u64,
-}
-
 struct HaproxyScraper {
     source: Source,
     endpoint: String,
     /// Whether each of `haproxy.addr`, `.proxy_name`, `.service_name` and `.server.state` is set.
     attributes: [bool; 4],
     enabled: Enabled,
-    /// When the receiver started: the start of the sums until a restart of HAProxy is seen.
-    started: u64,
-    last: Option<Reading>,
+    since: CountersSince,
+    last: Option<Stats>,
     id: String,
 }
 
 impl HaproxyScraper {
     /// The request for `stats` read `now`, noting it as the last reading.
     fn request(&mut self, stats: Stats, now: u64) -> Option<ExportMetricsServiceRequest> {
-        let start = match &self.last {
-            None => self.started,
-            Some(last) if stats.restarted_since(&last.stats) => last.at,
-            Some(last) => last.start,
-        };
+        let went_back = self
+            .last
+            .as_ref()
+            .is_some_and(|last| stats.restarted_since(last));
+        let start = self.since.start(went_back, now);
         let mut unreadable = Vec::new();
         let mut request = ExportMetricsServiceRequest::default();
         for row in &stats.rows {
@@ -203,11 +195,7 @@ impl HaproxyScraper {
         if !unreadable.is_empty() {
             tracing::warn!(receiver = %self.id, fields = ?unreadable, "fields that are not numbers were left out");
         }
-        self.last = Some(Reading {
-            stats,
-            at: now,
-            start,
-        });
+        self.last = Some(stats);
         (!request.resource_metrics.is_empty()).then_some(request)
     }
 }

@@ -19,7 +19,7 @@ fn scraper(toggles: &[(&str, bool)]) -> HaproxyScraper {
         endpoint: "/run/haproxy.sock".into(),
         attributes: [true, true, true, false],
         enabled: Enabled::new(stats::SPECS, &metrics),
-        started: 1,
+        since: CountersSince::new(1),
         last: None,
         id: "haproxy".into(),
     }

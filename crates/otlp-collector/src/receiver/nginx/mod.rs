@@ -23,6 +23,7 @@ pub use config::NginxConfig;
 use super::RunningReceiver;
 use super::scraper::metric::{Builder, Clock, Enabled};
 use super::scraper::page::Page;
+use super::scraper::server_start::CountersSince;
 use super::scraper::{self, Scrape};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Error, Signal};
@@ -60,7 +61,7 @@ impl ReceiverFactory for Factory {
         let scraper = NginxScraper {
             page,
             enabled: Enabled::new(stub_status::SPECS, &config.metrics),
-            started: crate::clock::now_nanos(),
+            since: CountersSince::new(crate::clock::now_nanos()),
             last: None,
             id: context.id.clone(),
         };
@@ -73,37 +74,20 @@ impl ReceiverFactory for Factory {
     }
 }
 
-/// A reading and its time, in nanoseconds since the epoch.
-#[derive(Debug, Clone, Copy)]
-struct Reading {
-    status: StubStatus,
-    at: u64,
-    /// The start of the sums it was reported with.
-    start: u64,
-}
-
 struct NginxScraper {
     page: Page,
     enabled: Enabled,
-    /// When the receiver started: the start of the sums until a restart of the server is seen.
-    started: u64,
-    last: Option<Reading>,
+    since: CountersSince,
+    last: Option<StubStatus>,
     id: String,
 }
 
 impl NginxScraper {
     /// The request for `status` read `now`, noting it as the last reading.
     fn request(&mut self, status: StubStatus, now: u64) -> Option<ExportMetricsServiceRequest> {
-        let start = match self.last {
-            None => self.started,
-            Some(last) if status.restarted_since(&last.status) => last.at,
-            Some(last) => last.start,
-        };
-        self.last = Some(Reading {
-            status,
-            at: now,
-            start,
-        });
+        let went_back = self.last.is_some_and(|last| status.restarted_since(&last));
+        let start = self.since.start(went_back, now);
+        self.last = Some(status);
         let mut out = Builder::new(stub_status::SPECS, &self.enabled, Clock { now, start });
         status.record(&mut out);
         scraper::request(

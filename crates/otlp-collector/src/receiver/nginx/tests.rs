@@ -21,7 +21,7 @@ fn scraper(yaml: &str) -> NginxScraper {
         )
         .unwrap(),
         enabled: Enabled::new(stub_status::SPECS, &config.metrics),
-        started: 1_000,
+        since: CountersSince::new(1_000),
         last: None,
         id: "nginx".into(),
     }

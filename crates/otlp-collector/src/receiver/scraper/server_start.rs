@@ -37,9 +37,50 @@ impl ServerStart {
     }
 }
 
+/// When the sums of a server whose readings carry no uptime (nginx's `stub_status`, HAProxy's statistics) start:
+/// when the receiver did, and after the server restarts, seen as a counter that went back, at the reading before,
+/// the last moment the old server was known to run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CountersSince {
+    started: u64,
+    /// The time of the last reading and the start its sums were reported with.
+    last: Option<(u64, u64)>,
+}
+
+impl CountersSince {
+    /// Sums that start at `started` (the receiver's start, ns since the epoch) until a restart is seen.
+    pub(crate) fn new(started: u64) -> Self {
+        CountersSince {
+            started,
+            last: None,
+        }
+    }
+
+    /// The start of the sums of a reading at `now`; `went_back` says whether one of its counters is lower than at
+    /// the reading before.
+    pub(crate) fn start(&mut self, went_back: bool, now: u64) -> u64 {
+        let start = match self.last {
+            None => self.started,
+            Some((at, _)) if went_back => at,
+            Some((_, start)) => start,
+        };
+        self.last = Some((now, start));
+        start
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::ServerStart;
+    use super::{CountersSince, ServerStart};
+
+    #[test]
+    fn counters_that_went_back_start_the_sums_at_the_reading_before() {
+        let mut since = CountersSince::new(5);
+        assert_eq!(since.start(false, 10), 5);
+        assert_eq!(since.start(false, 20), 5);
+        assert_eq!(since.start(true, 30), 20);
+        assert_eq!(since.start(false, 40), 20);
+    }
 
     #[test]
     fn sums_start_when_the_server_did_and_again_after_a_restart() {

@@ -278,14 +278,13 @@ impl Consumer for LogDedup {
             let refused = Refused::returning(Refusal::shutting_down(&shared.id), batch);
             return Box::pin(async { Err(refused) });
         }
-        if batch.signal() != Signal::Logs {
-            return shared.next.consume(batch);
-        }
         // Kept to hand back untouched should the next stage refuse the records passing on: then nothing was
         // gathered either, and the sender may offer the whole batch again.
         let original = (!shared.conditions.is_empty()).then(|| batch.share());
-        let AnyRequest::Logs(mut rest) = batch.into_request() else {
-            unreachable!("a logs batch holds a logs request")
+        let mut rest = match batch.into_request() {
+            AnyRequest::Logs(request) => request,
+            // Only in a logs pipeline; anything else passes as it is.
+            other => return shared.next.consume(Batch::from(other)),
         };
         let gathered = shared.gather(&mut rest);
         Box::pin(async move {

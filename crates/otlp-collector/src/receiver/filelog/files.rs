@@ -287,17 +287,7 @@ impl Files {
                 return None;
             }
         }
-        let mut fingerprint = vec![0; self.fingerprint_size];
-        let mut filled = 0;
-        while filled < fingerprint.len() {
-            match file.read_at(&mut fingerprint[filled..], filled as u64) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return None,
-            }
-        }
-        fingerprint.truncate(filled);
+        let fingerprint = read_at(&file, 0, self.fingerprint_size as u64).ok()?;
         (!fingerprint.is_empty()).then_some((file, fingerprint))
     }
 }

@@ -43,7 +43,7 @@ use super::stanza::operator::Operators;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::telemetry::ReceiverCounters;
 use crate::{Error, Signal};
-use files::Read;
+pub(crate) use files::Read;
 use serde_json::Value;
 use std::time::Instant;
 

@@ -31,11 +31,12 @@ mod line;
 pub use config::OtlpJsonFileConfig;
 
 use super::RunningReceiver;
-use super::filelog::Follow;
+use super::filelog::{Follow, Read};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::receiver::stanza::Emitter;
 use crate::telemetry::ReceiverCounters;
 use crate::{Error, Signal};
+use std::path::PathBuf;
 
 /// The `otlpjsonfile` receiver type.
 pub struct Factory;
@@ -68,34 +69,57 @@ impl ReceiverFactory for Factory {
         let ingest = context.ingest.clone();
         let emitter = Emitter::new(context.id, context.ingest, counters.clone(), watch.clone());
         running.spawn(follow.run(watch, async move |reads| {
-            for read in reads {
-                for text in &read.entries {
-                    let decoded = match line::decode(text, |signal| ingest.serves(signal)) {
-                        Ok(decoded) => decoded,
-                        Err(problem) => {
-                            tracing::warn!(
-                                receiver = %id, file = %read.path.display(), %problem,
-                                "a line is not an OTLP/JSON request; skipped"
-                            );
-                            continue;
-                        }
-                    };
-                    for line::Decoded { batch, rejected } in decoded {
-                        if let Some(rejected) = rejected {
-                            let items = usize::try_from(rejected.items).unwrap_or(usize::MAX);
-                            counters.refused(batch.signal(), items);
-                            tracing::warn!(
-                                receiver = %id, file = %read.path.display(), items, problem = %rejected.message,
-                                "items of a line were left out"
-                            );
-                        }
-                        if !emitter.submit_waiting(batch).await {
-                            return;
-                        }
+            // Decoding a request of several MiB takes milliseconds: beside the runtime's workers, not on them.
+            let serves = ingest.clone();
+            let lines =
+                tokio::task::spawn_blocking(move || decode_reads(reads, |s| serves.serves(s)))
+                    .await
+                    .unwrap_or_default();
+            for (path, decoded) in lines {
+                let decoded = match decoded {
+                    Ok(decoded) => decoded,
+                    Err(problem) => {
+                        tracing::warn!(
+                            receiver = %id, file = %path.display(), %problem,
+                            "a line is not an OTLP/JSON request; skipped"
+                        );
+                        continue;
+                    }
+                };
+                for line::Decoded { batch, rejected } in decoded {
+                    if let Some(rejected) = rejected {
+                        let items = usize::try_from(rejected.items).unwrap_or(usize::MAX);
+                        counters.refused(batch.signal(), items);
+                        tracing::warn!(
+                            receiver = %id, file = %path.display(), items, problem = %rejected.message,
+                            "items of a line were left out"
+                        );
+                    }
+                    if !emitter.submit_waiting(batch).await {
+                        return;
                     }
                 }
             }
         }));
         Ok(running)
     }
+}
+
+/// Each line of `reads` decoded for the signals `wanted` accepts, with the file it came from.
+fn decode_reads(
+    reads: Vec<Read>,
+    wanted: impl Fn(Signal) -> bool,
+) -> Vec<(PathBuf, Result<Vec<line::Decoded>, String>)> {
+    reads
+        .into_iter()
+        .flat_map(|read| {
+            let path = read.path;
+            let decoded: Vec<_> = read
+                .entries
+                .iter()
+                .map(|text| line::decode(text, &wanted))
+                .collect();
+            decoded.into_iter().map(move |d| (path.clone(), d))
+        })
+        .collect()
 }

@@ -184,11 +184,17 @@ pub fn config_problems(yaml: &str) -> Vec<(String, String)> {
     }
 }
 
-/// Reads a file exporter's output in either format.
+/// Reads a file exporter's output in either format: every request written whole. Read while the collector runs,
+/// the file may end in a request still being written (a line without its newline, a frame shorter than its
+/// length): that one is left for a later read, as a reader following the file would.
 pub fn read_requests<T: Message + Default + DeserializeOwned>(path: &Path, json: bool) -> Vec<T> {
     let bytes = std::fs::read(path).unwrap_or_default();
     if json {
-        bytes
+        let whole = match bytes.iter().rposition(|b| *b == b'\n') {
+            Some(end) => &bytes[..=end],
+            None => &[][..],
+        };
+        whole
             .split(|b| *b == b'\n')
             .filter(|line| !line.is_empty())
             .map(|line| serde_json::from_slice(line).unwrap())
@@ -196,9 +202,12 @@ pub fn read_requests<T: Message + Default + DeserializeOwned>(path: &Path, json:
     } else {
         let mut out = Vec::new();
         let mut rest = bytes.as_slice();
-        while !rest.is_empty() {
-            let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-            out.push(T::decode(&rest[4..4 + len]).unwrap());
+        while let Some(header) = rest.get(..4) {
+            let len = u32::from_be_bytes(header.try_into().unwrap()) as usize;
+            let Some(frame) = rest.get(4..4 + len) else {
+                break;
+            };
+            out.push(T::decode(frame).unwrap());
             rest = &rest[4 + len..];
         }
         out

@@ -39,6 +39,9 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("apache2", "apache2-bin"),
     // The load balancer the `haproxy` receiver's tests read.
     ("haproxy", "haproxy"),
+    // The server the `postgresql` receiver's tests start. Debian keeps its programs under
+    // /usr/lib/postgresql/<version>/bin, off PATH; postgresql-common's `pg_ctlcluster` comes with them.
+    ("pg_ctlcluster", "postgresql"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

@@ -14,6 +14,7 @@ pub mod memcached;
 pub mod nginx;
 pub mod otlp;
 pub mod otlpjsonfile;
+pub mod postgresql;
 pub mod prometheus;
 mod rate_limit;
 pub mod redis;

@@ -420,6 +420,10 @@ service:
     .await;
     let while_locked = read_metrics(&plain, true);
     locker.batch_execute("COMMIT").await.unwrap();
+    // The last scrapes read, which the checks below take, are of after the lock: every table again.
+    let tls_path = collector.path("tls.jsonl");
+    let after_lock = read_metrics(&tls_path, true).len();
+    wait_for_metrics(&tls_path, |requests| requests.len() > after_lock + 1).await;
 
     // Which receiver connections are encrypted, as the server sees them.
     let monitor = server.client("postgres").await;

@@ -36,6 +36,7 @@ use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::receiver::stanza::Emitter;
 use crate::telemetry::ReceiverCounters;
 use crate::{Error, Signal};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 /// The `otlpjsonfile` receiver type.
@@ -68,6 +69,13 @@ impl ReceiverFactory for Factory {
         let id = context.id.clone();
         let ingest = context.ingest.clone();
         let emitter = Emitter::new(context.id, context.ingest, counters.clone(), watch.clone());
+        // A replayed file brings its bad lines back at every pass: each is logged once, at its first.
+        let mut logged = config.replay_file.then(HashSet::<(PathBuf, String)>::new);
+        let mut first_time = move |path: &PathBuf, problem: &str| {
+            logged
+                .as_mut()
+                .is_none_or(|logged| logged.insert((path.clone(), problem.to_owned())))
+        };
         running.spawn(follow.run(watch, async move |reads| {
             // Decoding a request of several MiB takes milliseconds: beside the runtime's workers, not on them.
             let serves = ingest.clone();
@@ -79,10 +87,12 @@ impl ReceiverFactory for Factory {
                 let decoded = match decoded {
                     Ok(decoded) => decoded,
                     Err(problem) => {
-                        tracing::warn!(
-                            receiver = %id, file = %path.display(), %problem,
-                            "a line is not an OTLP/JSON request; skipped"
-                        );
+                        if first_time(&path, &problem) {
+                            tracing::warn!(
+                                receiver = %id, file = %path.display(), %problem,
+                                "a line is not an OTLP/JSON request; skipped"
+                            );
+                        }
                         continue;
                     }
                 };
@@ -90,10 +100,12 @@ impl ReceiverFactory for Factory {
                     if let Some(rejected) = rejected {
                         let items = usize::try_from(rejected.items).unwrap_or(usize::MAX);
                         counters.refused(batch.signal(), items);
-                        tracing::warn!(
-                            receiver = %id, file = %path.display(), items, problem = %rejected.message,
-                            "items of a line were left out"
-                        );
+                        if first_time(&path, &rejected.message) {
+                            tracing::warn!(
+                                receiver = %id, file = %path.display(), items, problem = %rejected.message,
+                                "items of a line were left out"
+                            );
+                        }
                     }
                     if !emitter.submit_waiting(batch).await {
                         return;

@@ -42,6 +42,8 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // The server the `postgresql` receiver's tests start. Debian keeps its programs under
     // /usr/lib/postgresql/<version>/bin, off PATH; postgresql-common's `pg_ctlcluster` comes with them.
     ("pg_ctlcluster", "postgresql"),
+    // The server the `mysql` receiver's tests start, with its installer and client.
+    ("mariadbd", "mariadb-server"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

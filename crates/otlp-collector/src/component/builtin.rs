@@ -17,6 +17,7 @@ impl Components {
             .with_receiver(receiver::fluentforward::Factory)
             .with_receiver(receiver::haproxy::Factory)
             .with_receiver(receiver::memcached::Factory)
+            .with_receiver(receiver::mysql::Factory)
             .with_receiver(receiver::nginx::Factory)
             .with_receiver(receiver::otlpjsonfile::Factory)
             .with_receiver(receiver::postgresql::Factory)

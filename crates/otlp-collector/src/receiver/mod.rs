@@ -11,6 +11,7 @@ pub mod hostmetrics;
 pub mod httpcheck;
 pub mod jaeger;
 pub mod memcached;
+pub mod mysql;
 pub mod nginx;
 pub mod otlp;
 pub mod otlpjsonfile;

@@ -5,7 +5,8 @@ use crate::ClientTlsSettings;
 use crate::component::Invalid;
 use crate::de::{self, Refused};
 use crate::receiver::scraper::metric::{
-    ResourceAttribute, Toggle, resource_attribute_on, unknown_resource_toggles, unknown_toggles,
+    ResourceAttribute, Toggle, only_disabled_events, resource_attribute_on,
+    unknown_resource_toggles, unknown_toggles,
 };
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -118,9 +119,6 @@ pub(super) const RESOURCE_ATTRIBUTES: &[ResourceAttribute] = &[
     ("service.namespace", false),
 ];
 
-/// otelcol's log events, each only ever disabled here.
-const EVENTS: &[&str] = &["db.server.query_sample", "db.server.top_query"];
-
 impl PostgresqlConfig {
     /// Whether resource attribute `name` is set.
     pub(super) fn resource_attribute(&self, name: &str) -> bool {
@@ -182,22 +180,7 @@ impl PostgresqlConfig {
                 "must be at least 1: a scrape needs a connection",
             ));
         }
-        for (name, toggle) in &self.events {
-            if !EVENTS.contains(&name.as_str()) {
-                problems.push(Invalid::at(
-                    format!("events.{name}"),
-                    format!(
-                        "there is no event `{name}`; otelcol's are {}",
-                        EVENTS.join(", ")
-                    ),
-                ));
-            } else if toggle.enabled {
-                problems.push(Invalid::at(
-                    format!("events.{name}"),
-                    "log events are not produced by this receiver; only `enabled: false` is accepted",
-                ));
-            }
-        }
+        problems.extend(only_disabled_events(&self.events));
         problems.extend(unknown_toggles("metrics", SPECS, &self.metrics));
         problems.extend(unknown_resource_toggles(
             RESOURCE_ATTRIBUTES,

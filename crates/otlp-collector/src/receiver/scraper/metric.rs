@@ -264,6 +264,35 @@ pub(crate) fn unknown_toggles(
         .collect()
 }
 
+/// The log events otelcol's database receivers (`postgresql`, `mysql`) can emit, which ours do not.
+const DATABASE_EVENTS: &[&str] = &["db.server.query_sample", "db.server.top_query"];
+
+/// A problem for each toggle in `toggles` (`events: { <name>: { enabled: bool } }`) that names none of otelcol's
+/// database log events or turns one on: configs brought over may turn them off, not on.
+pub(crate) fn only_disabled_events(
+    toggles: &BTreeMap<String, Toggle>,
+) -> Vec<crate::component::Invalid> {
+    let known = DATABASE_EVENTS;
+    toggles
+        .iter()
+        .filter_map(|(name, toggle)| {
+            if !known.contains(&name.as_str()) {
+                Some(crate::component::Invalid::at(
+                    format!("events.{name}"),
+                    format!("there is no event `{name}`; otelcol's are {}", known.join(", ")),
+                ))
+            } else if toggle.enabled {
+                Some(crate::component::Invalid::at(
+                    format!("events.{name}"),
+                    "log events are not produced by this receiver; only `enabled: false` is accepted",
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// A resource attribute a scraper may set, and whether it is set unless `resource_attributes` says otherwise.
 pub(crate) type ResourceAttribute = (&'static str, bool);
 

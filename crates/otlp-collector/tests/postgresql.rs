@@ -192,6 +192,21 @@ impl Postgres {
         panic!("postgres does not answer after 15 s");
     }
 
+    /// A server in `dir`, with the test PKI, the role the receivers log in as (`otel`) and what `statements`
+    /// make, and a superuser's client of its `postgres` database.
+    async fn prepared(dir: &Path, statements: &[&str]) -> (Postgres, Client) {
+        common::pki::write_pki(dir);
+        let server = Postgres::start(dir);
+        let admin = server.client("postgres").await;
+        let role = format!(
+            "CREATE ROLE otel LOGIN PASSWORD '{}' IN ROLE pg_monitor",
+            RECEIVER_PASSWORD.replace('\'', "''")
+        );
+        execute(&admin, &[&role]).await;
+        execute(&admin, statements).await;
+        (server, admin)
+    }
+
     /// A client of database `database` as the superuser, in plain text.
     async fn client(&self, database: &str) -> Client {
         let stream = loop {
@@ -285,14 +300,6 @@ async fn execute(client: &Client, statements: &[&str]) {
     }
 }
 
-/// The role the receivers log in as.
-fn create_receiver_role() -> String {
-    format!(
-        "CREATE ROLE otel LOGIN PASSWORD '{}' IN ROLE pg_monitor",
-        RECEIVER_PASSWORD.replace('\'', "''")
-    )
-}
-
 async fn one_number(client: &Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
@@ -300,13 +307,9 @@ async fn one_number(client: &Client, sql: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_server_is_read_over_tls_plain_text_and_its_socket_as_its_views_say() {
     let dir = tempfile::tempdir().unwrap();
-    common::pki::write_pki(dir.path());
-    let server = Postgres::start(dir.path());
-    let admin = server.client("postgres").await;
-    execute(
-        &admin,
+    let (server, _) = Postgres::prepared(
+        dir.path(),
         &[
-            &create_receiver_role(),
             "CREATE DATABASE shop",
             "CREATE EXTENSION pg_stat_statements",
             "CHECKPOINT",
@@ -623,18 +626,8 @@ service:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_are_kept_between_scrapes_unless_the_pool_settings_say_otherwise() {
     let dir = tempfile::tempdir().unwrap();
-    common::pki::write_pki(dir.path());
-    let server = Postgres::start(dir.path());
-    let admin = server.client("postgres").await;
-    execute(
-        &admin,
-        &[
-            &create_receiver_role(),
-            "CREATE DATABASE a",
-            "CREATE DATABASE b",
-        ],
-    )
-    .await;
+    let (server, admin) =
+        Postgres::prepared(dir.path(), &["CREATE DATABASE a", "CREATE DATABASE b"]).await;
     let port = server.port;
     let collector = TestCollector::start(&format!(
         r#"

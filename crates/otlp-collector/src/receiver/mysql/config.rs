@@ -5,10 +5,10 @@ use crate::ClientTlsSettings;
 use crate::component::Invalid;
 use crate::de::{self, Refused};
 use crate::receiver::scraper::metric::{
-    ResourceAttribute, Toggle, only_disabled_events, resource_attribute_on,
+    ResourceAttribute, Toggle, only_disabled_events, refuse_events, resource_attribute_on,
     unknown_resource_toggles, unknown_toggles,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -77,13 +77,6 @@ impl Default for StatementEvents {
             limit: 250,
         }
     }
-}
-
-fn refuse_events<'de, D: Deserializer<'de>>(_: D) -> Result<Refused, D::Error> {
-    de::refuse::<D>(
-        "query samples and top queries are log events, which this receiver does not produce; it reads the \
-         server's status and performance_schema into metrics",
-    )
 }
 
 impl Default for MysqlConfig {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::receiver::scraper::metric::{Toggle, labelled_points};
+use crate::receiver::scraper::metric::{enabled_with, labelled_points};
 
 fn problems(yaml: &str) -> Vec<(String, String)> {
     crate::component::problems(&Factory, "receivers.mysql", yaml)
@@ -62,11 +62,7 @@ fn mistakes_are_named() {
 }
 
 fn enabled(toggles: &[(&str, bool)]) -> Enabled {
-    let metrics: BTreeMap<String, Toggle> = toggles
-        .iter()
-        .map(|(name, on)| (name.to_string(), Toggle { enabled: *on }))
-        .collect();
-    Enabled::new(status::SPECS, &metrics)
+    enabled_with(status::SPECS, toggles)
 }
 
 #[test]

@@ -5,10 +5,10 @@ use crate::ClientTlsSettings;
 use crate::component::Invalid;
 use crate::de::{self, Refused};
 use crate::receiver::scraper::metric::{
-    ResourceAttribute, Toggle, only_disabled_events, resource_attribute_on,
+    ResourceAttribute, Toggle, only_disabled_events, refuse_events, resource_attribute_on,
     unknown_resource_toggles, unknown_toggles,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -73,13 +73,6 @@ pub struct ConnectionPool {
     /// The most connections open at once. A scrape uses one at a time, so any value of 1 or more is met; it
     /// bounds the connections kept between scrapes as `max_idle` does.
     pub max_open: Option<usize>,
-}
-
-fn refuse_events<'de, D: Deserializer<'de>>(_: D) -> Result<Refused, D::Error> {
-    de::refuse::<D>(
-        "query samples and top queries are log events, which this receiver does not produce; it reads the \
-         statistics views into metrics",
-    )
 }
 
 impl Default for PostgresqlConfig {

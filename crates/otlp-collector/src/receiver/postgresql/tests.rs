@@ -1,7 +1,6 @@
 use super::*;
-use crate::receiver::scraper::metric::{Toggle, labelled_points};
+use crate::receiver::scraper::metric::{enabled_with, labelled_points};
 use queries::{Blocks, Table};
-use std::collections::BTreeMap;
 
 fn problems(yaml: &str) -> Vec<(String, String)> {
     crate::component::problems(&Factory, "receivers.postgresql", yaml)
@@ -73,11 +72,7 @@ fn mistakes_are_named() {
 }
 
 fn enabled(toggles: &[(&str, bool)]) -> Enabled {
-    let metrics: BTreeMap<String, Toggle> = toggles
-        .iter()
-        .map(|(name, on)| (name.to_string(), Toggle { enabled: *on }))
-        .collect();
-    Enabled::new(metrics::SPECS, &metrics)
+    enabled_with(metrics::SPECS, toggles)
 }
 
 const CLOCK: Clock = Clock { now: 20, start: 10 };

@@ -293,6 +293,17 @@ pub(crate) fn only_disabled_events(
         .collect()
 }
 
+/// The reader of otelcol's `query_sample_collection` and `top_query_collection` keys (settings of log events
+/// our database receivers do not produce): refuses them, saying why.
+pub(crate) fn refuse_events<'de, D: serde::Deserializer<'de>>(
+    _: D,
+) -> Result<crate::de::Refused, D::Error> {
+    crate::de::refuse::<D>(
+        "query samples and top queries are log events, which this receiver does not produce; it reports the \
+         server's statistics as metrics",
+    )
+}
+
 /// A resource attribute a scraper may set, and whether it is set unless `resource_attributes` says otherwise.
 pub(crate) type ResourceAttribute = (&'static str, bool);
 
@@ -326,6 +337,16 @@ pub(crate) fn unknown_resource_toggles(
             )
         })
         .collect()
+}
+
+/// The metrics of `specs` enabled as `toggles` (name, enabled) say, else by default; a test's `metrics:`.
+#[cfg(test)]
+pub(crate) fn enabled_with(specs: &[Spec], toggles: &[(&str, bool)]) -> Enabled {
+    let toggles: BTreeMap<String, Toggle> = toggles
+        .iter()
+        .map(|(name, enabled)| (name.to_string(), Toggle { enabled: *enabled }))
+        .collect();
+    Enabled::new(specs, &toggles)
 }
 
 /// Each point of the metric `name` of `metrics` as its attributes (`key=value` in their order, joined by `,`) and

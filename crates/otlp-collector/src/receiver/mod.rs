@@ -21,7 +21,9 @@ mod rate_limit;
 pub mod redis;
 mod scraper;
 mod spans;
+
 mod stanza;
+mod state_store;
 pub mod statsd;
 pub mod syslog;
 pub mod tcplog;

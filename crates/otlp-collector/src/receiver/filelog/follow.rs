@@ -2,12 +2,12 @@
 //! every `poll_interval` (at once again while one has more), what was read is handed over, and then how far each
 //! file was read is saved in the storage extension, if one is set.
 
-use super::checkpoint::Store;
 use super::config::FileLogConfig;
 use super::files::{Files, Read};
 use crate::Error;
 use crate::component::ReceiverContext;
 use crate::receiver::shutdown_signal;
+use crate::receiver::state_store::Store;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 

@@ -20,12 +20,11 @@
 //! ```
 //!
 //! One idea per file: `finder.rs` lists the files the globs name, `files.rs` follows them by fingerprint across
-//! polls (rotation by rename or by copy and truncate), and `checkpoint.rs` keeps the offsets in the storage
+//! polls (rotation by rename or by copy and truncate), and `receiver/state_store.rs` keeps the offsets in the storage
 //! extension, `follow.rs` polls (the `otlpjsonfile` receiver follows its files the same way); their bytes are cut into entries, run through stanza's operators and handed to the pipelines as
 //! the other log receivers' are (`receiver/stanza/`). Each poll's records are handed to the pipelines before its
 //! offsets are saved, so a crash sends some records again rather than losing them.
 
-mod checkpoint;
 mod config;
 mod files;
 mod finder;

@@ -2,7 +2,9 @@
 //! for what its file exporters wrote.
 #![allow(dead_code)]
 
+pub mod mariadb;
 pub mod pki;
+pub mod postgres;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;

@@ -23,6 +23,7 @@ impl Components {
             .with_receiver(receiver::postgresql::Factory)
             .with_receiver(receiver::prometheus::Factory)
             .with_receiver(receiver::redis::Factory)
+            .with_receiver(receiver::sqlquery::Factory)
             .with_receiver(receiver::statsd::Factory)
             .with_receiver(receiver::zipkin::Factory)
             .with_receiver(receiver::jaeger::Factory)

@@ -21,7 +21,7 @@ mod rate_limit;
 pub mod redis;
 mod scraper;
 mod spans;
-
+pub mod sqlquery;
 mod stanza;
 mod state_store;
 pub mod statsd;

@@ -19,7 +19,7 @@
 //! when it restarts.
 
 mod config;
-mod queries;
+pub(crate) mod queries;
 mod status;
 
 pub use config::{MysqlConfig, StatementEvents};
@@ -29,6 +29,7 @@ use super::scraper::dial::Kept;
 use super::scraper::metric::{Builder, Clock, Enabled};
 use super::scraper::server_start::ServerStart;
 use super::scraper::{self, Scrape};
+use crate::ClientTlsSettings;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Error, Signal};
 use mysql_async::{ClientIdentity, Conn, Opts, OptsBuilder, SslOpts};
@@ -108,29 +109,31 @@ fn connection_options(config: &MysqlConfig) -> Result<Opts, String> {
         builder.ip_or_hostname(host.to_owned()).tcp_port(port)
     };
     if config.encrypted() {
-        let tls = &config.tls;
-        let mut ssl = SslOpts::default()
-            .with_danger_accept_invalid_certs(tls.insecure_skip_verify)
-            .with_danger_skip_domain_validation(tls.insecure_skip_verify)
-            .with_danger_tls_hostname_override(tls.server_name_override.clone());
-        if let Some(ca) = &tls.ca_file {
-            ssl = ssl
-                .with_root_certs(vec![ca.clone().into()])
-                .with_disable_built_in_roots(true);
-        }
-        match (&tls.cert_file, &tls.key_file) {
-            (Some(cert), Some(key)) => {
-                ssl = ssl.with_client_identity(Some(ClientIdentity::new(
-                    cert.clone().into(),
-                    key.clone().into(),
-                )));
-            }
-            (None, None) => {}
-            _ => return Err("tls.cert_file and tls.key_file go together".to_owned()),
-        }
-        builder = builder.ssl_opts(Some(ssl));
+        builder = builder.ssl_opts(Some(ssl_options(&config.tls)?));
     }
     Ok(builder.into())
+}
+
+/// The client's TLS options as `tls` says: verified against `ca_file` (else the Mozilla roots) unless
+/// `insecure_skip_verify`, with a client certificate when `cert_file` and `key_file` are set.
+pub(crate) fn ssl_options(tls: &ClientTlsSettings) -> Result<SslOpts, String> {
+    let mut ssl = SslOpts::default()
+        .with_danger_accept_invalid_certs(tls.insecure_skip_verify)
+        .with_danger_skip_domain_validation(tls.insecure_skip_verify)
+        .with_danger_tls_hostname_override(tls.server_name_override.clone());
+    if let Some(ca) = &tls.ca_file {
+        ssl = ssl
+            .with_root_certs(vec![ca.clone().into()])
+            .with_disable_built_in_roots(true);
+    }
+    match (&tls.cert_file, &tls.key_file) {
+        (Some(cert), Some(key)) => Ok(ssl.with_client_identity(Some(ClientIdentity::new(
+            cert.clone().into(),
+            key.clone().into(),
+        )))),
+        (None, None) => Ok(ssl),
+        _ => Err("tls.cert_file and tls.key_file go together".to_owned()),
+    }
 }
 
 struct MysqlScraper {

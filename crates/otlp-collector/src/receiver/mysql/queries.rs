@@ -46,7 +46,7 @@ pub(super) struct Replica {
     pub(super) sql_delay: i64,
 }
 
-pub(super) fn describe(error: &mysql_async::Error) -> String {
+pub(crate) fn describe(error: &mysql_async::Error) -> String {
     match error {
         mysql_async::Error::Server(server) => {
             format!("{} ({}): {}", server.code, server.state, server.message)

@@ -16,7 +16,7 @@ use tokio_postgres::tls::{ChannelBinding, TlsConnect, TlsStream};
 use tokio_postgres::{Client, Config};
 
 /// How to reach the server and log in; opens a connection to any of its databases.
-pub(super) struct Connector {
+pub(crate) struct Connector {
     /// `host:port` over TCP, or the socket's path.
     address: Address,
     user: String,
@@ -25,6 +25,10 @@ pub(super) struct Connector {
     tls: Option<Arc<rustls::ClientConfig>>,
     /// The name the server's certificate must carry: the endpoint's host unless overridden.
     server_name: String,
+    /// Encrypt when the server offers TLS, else go on in plain text (libpq's `sslmode=prefer`).
+    prefer_tls: bool,
+    /// The session's `application_name`, which the server's views show.
+    application_name: String,
 }
 
 enum Address {
@@ -35,7 +39,7 @@ enum Address {
 impl Connector {
     /// A connector to `host`:`port` (TCP, or with `unix` the socket `/host/.s.PGSQL.port`, as otelcol's lib/pq
     /// reads its endpoint), encrypted with `tls` when `encrypted`; an error names the TLS file at fault.
-    pub(super) fn new(
+    pub(crate) fn new(
         host: &str,
         port: u16,
         unix: bool,
@@ -66,18 +70,32 @@ impl Connector {
                     .trim_end_matches(']')
                     .to_owned()
             }),
+            prefer_tls: false,
+            application_name: "otlp-suite postgresql receiver".to_owned(),
         })
     }
 
+    /// The same, encrypting only when the server offers TLS (when it is configured at all).
+    pub(crate) fn preferring_tls(mut self) -> Self {
+        self.prefer_tls = true;
+        self
+    }
+
+    /// The same, naming its sessions `application_name`.
+    pub(crate) fn named(mut self, application_name: &str) -> Self {
+        application_name.clone_into(&mut self.application_name);
+        self
+    }
+
     /// Where the connections go, for log lines.
-    pub(super) fn address(&self) -> &str {
+    pub(crate) fn address(&self) -> &str {
         match &self.address {
             Address::Tcp(address) | Address::Unix(address) => address,
         }
     }
 
     /// A connection to `database`, logged in. The connection's task ends when the client is dropped.
-    pub(super) async fn open(&self, database: &str) -> Result<Client, String> {
+    pub(crate) async fn open(&self, database: &str) -> Result<Client, String> {
         let stream = match &self.address {
             Address::Tcp(address) => {
                 let tcp = tokio::net::TcpStream::connect(address)
@@ -98,11 +116,11 @@ impl Connector {
             .user(&self.user)
             .password(&self.password)
             .dbname(database)
-            .application_name("otlp-suite postgresql receiver")
-            .ssl_mode(if self.tls.is_some() {
-                SslMode::Require
-            } else {
-                SslMode::Disable
+            .application_name(&self.application_name)
+            .ssl_mode(match (&self.tls, self.prefer_tls) {
+                (None, _) => SslMode::Disable,
+                (Some(_), true) => SslMode::Prefer,
+                (Some(_), false) => SslMode::Require,
             });
         let rustls = RustlsConnect {
             config: self.tls.clone(),
@@ -126,7 +144,7 @@ impl Connector {
 
 /// What went wrong, in the server's words when it answered with an error (`FATAL 28P01: password
 /// authentication failed for user "otel"`), else the client's with its cause.
-pub(super) fn describe(error: &tokio_postgres::Error) -> String {
+pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
     if let Some(db) = error.as_db_error() {
         return format!("{} {}: {}", db.severity(), db.code().code(), db.message());
     }

@@ -21,7 +21,7 @@
 //! sums start when the receiver started, or when the server's statistics were last reset
 //! (`stats_reset`) if that is later, since PostgreSQL 15 keeps its counters across a clean restart.
 
-mod client;
+pub(crate) mod client;
 mod config;
 mod metrics;
 mod pool;

@@ -44,6 +44,9 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("pg_ctlcluster", "postgresql"),
     // The server the `mysql` receiver's tests start, with its installer and client.
     ("mariadbd", "mariadb-server"),
+    // The broker the `rabbitmq` receiver's tests start, with its management plugin. Debian keeps the
+    // broker's own script (not the wrapper that switches to the `rabbitmq` user) off PATH.
+    ("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

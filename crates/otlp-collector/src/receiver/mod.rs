@@ -17,6 +17,7 @@ pub mod otlp;
 pub mod otlpjsonfile;
 pub mod postgresql;
 pub mod prometheus;
+pub mod rabbitmq;
 mod rate_limit;
 pub mod redis;
 mod scraper;

@@ -47,6 +47,9 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // The broker the `rabbitmq` receiver's tests start, with its management plugin. Debian keeps the
     // broker's own script (not the wrapper that switches to the `rabbitmq` user) off PATH.
     ("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server"),
+    // The server (a jar run with `java`, which the package depends on) and the client the `zookeeper`
+    // receiver's tests use.
+    ("/usr/share/java/zookeeper.jar", "zookeeper"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

@@ -27,6 +27,7 @@ impl Components {
             .with_receiver(receiver::sqlquery::Factory)
             .with_receiver(receiver::statsd::Factory)
             .with_receiver(receiver::zipkin::Factory)
+            .with_receiver(receiver::zookeeper::Factory)
             .with_receiver(receiver::jaeger::Factory)
             .with_receiver(receiver::syslog::Factory)
             .with_receiver(receiver::tcplog::Factory)

@@ -30,6 +30,7 @@ pub mod syslog;
 pub mod tcplog;
 pub mod udplog;
 pub mod zipkin;
+pub mod zookeeper;
 
 pub use rate_limit::{RateLimitConfig, TenantRateLimitConfig};
 

@@ -28,20 +28,18 @@
 
 mod config;
 
-mod certificate;
-
 pub use config::{HttpCheckConfig, Target};
 
 use super::RunningReceiver;
+use super::scraper::certificate::Certificate;
 use super::scraper::metric::{Builder, Clock, Enabled, Kind, Spec};
 use super::scraper::{self, Scrape};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::exporter::otlphttp::client::{HttpClient, header_map, http_url};
 use crate::tls::SeenCertificates;
 use crate::{Error, Signal};
-use certificate::Certificate;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_ottl::{key_value, string_value};
@@ -222,26 +220,16 @@ impl Check {
             vec![url()],
         );
         if let Some(certificate) = &outcome.certificate {
-            let now = i64::try_from(outcome.at / 1_000_000_000).unwrap_or(i64::MAX);
-            let names = certificate
-                .alternative_names
-                .iter()
-                .map(string_value)
-                .collect();
+            let mut attributes = vec![url()];
+            attributes.extend(certificate.attributes([
+                "http.tls.issuer",
+                "http.tls.cn",
+                "http.tls.san",
+            ]));
             out.record(
                 "httpcheck.tls.cert_remaining",
-                Value::AsInt(certificate.not_after.saturating_sub(now)),
-                vec![
-                    url(),
-                    key_value("http.tls.issuer", string_value(&certificate.issuer)),
-                    key_value("http.tls.cn", string_value(&certificate.common_name)),
-                    key_value(
-                        "http.tls.san",
-                        AnyValue {
-                            value: Some(any_value::Value::ArrayValue(ArrayValue { values: names })),
-                        },
-                    ),
-                ],
+                Value::AsInt(certificate.seconds_left(outcome.at)),
+                attributes,
             );
         }
         let code = match &outcome.status {

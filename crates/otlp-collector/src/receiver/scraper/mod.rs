@@ -2,8 +2,9 @@
 //! the `metrics:` toggles that enable them ([`metric`]), and the loop that scrapes every `collection_interval` and
 //! hands each scrape to the pipelines ([`start`]); for the receivers that read a server over its own protocol,
 //! reaching it ([`dial`]) and when its counters started ([`server_start`]); for those that read a status page over
-//! HTTP, the page ([`page`]).
+//! HTTP, the page ([`page`]); for those that check TLS certificates, what a certificate says ([`certificate`]).
 
+pub(crate) mod certificate;
 pub(crate) mod dial;
 pub(crate) mod metric;
 pub(crate) mod page;

@@ -1,25 +1,27 @@
-//! What `httpcheck.tls.cert_remaining` says of a server's certificate, read from its DER as otelcol's receiver
-//! reads Go's parsed certificate: when it expires, its issuer as Go's `pkix.Name.String()` writes it, its subject's
-//! common name, and its subject alternative names.
+//! What the certificate checks (`httpcheck.tls.cert_remaining`, `tlscheck.time_left`) say of a certificate, read
+//! from its DER as otelcol's receivers read Go's parsed certificate: when it expires, its issuer as Go's
+//! `pkix.Name.String()` writes it, its subject's common name, and its subject alternative names.
 
+use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, any_value};
+use otlp_ottl::{key_value, string_value};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate, X509Name};
 
 /// The facts of one certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Certificate {
+pub(crate) struct Certificate {
     /// `NotAfter`, seconds since the epoch.
-    pub(super) not_after: i64,
+    pub(crate) not_after: i64,
     /// The issuer, `CN=…,O=…,C=…`.
-    pub(super) issuer: String,
+    pub(crate) issuer: String,
     /// The subject's common name (empty without one).
-    pub(super) common_name: String,
+    pub(crate) common_name: String,
     /// IP addresses, URIs, DNS names and e-mail addresses, in that order (otelcol's).
-    pub(super) alternative_names: Vec<String>,
+    pub(crate) alternative_names: Vec<String>,
 }
 
 impl Certificate {
     /// Reads a DER certificate; an error says what is wrong with it.
-    pub(super) fn from_der(der: &[u8]) -> Result<Certificate, String> {
+    pub(crate) fn from_der(der: &[u8]) -> Result<Certificate, String> {
         let (_, certificate) = X509Certificate::from_der(der)
             .map_err(|e| format!("the certificate does not parse: {e}"))?;
         let common_name = certificate
@@ -47,6 +49,27 @@ impl Certificate {
             common_name,
             alternative_names: by_kind.concat(),
         })
+    }
+
+    /// Whole seconds from `now` (nanoseconds since the epoch) until it expires; negative once it has.
+    pub(crate) fn seconds_left(&self, now: u64) -> i64 {
+        let now = i64::try_from(now / 1_000_000_000).unwrap_or(i64::MAX);
+        self.not_after.saturating_sub(now)
+    }
+
+    /// Its issuer, common name and alternative names (a list) as the attributes `[issuer, cn, san]` name.
+    pub(crate) fn attributes(&self, [issuer, cn, san]: [&str; 3]) -> [KeyValue; 3] {
+        let names = self.alternative_names.iter().map(string_value).collect();
+        [
+            key_value(issuer, string_value(&self.issuer)),
+            key_value(cn, string_value(&self.common_name)),
+            key_value(
+                san,
+                AnyValue {
+                    value: Some(any_value::Value::ArrayValue(ArrayValue { values: names })),
+                },
+            ),
+        ]
     }
 }
 
@@ -80,7 +103,7 @@ const KNOWN: [(&str, &str); 9] = [
 /// last; several of another type joined by `+`), after the others (as `<oid>=<value>`, or `#` and the value's
 /// content bytes in hex where Go writes its whole DER, for a value that is not a string), the sequence written last
 /// to first, joined by `,`.
-pub(super) fn go_name(name: &X509Name<'_>) -> String {
+pub(crate) fn go_name(name: &X509Name<'_>) -> String {
     let mut known: [Vec<&str>; 9] = Default::default();
     let mut others: Vec<String> = Vec::new();
     for attribute in name.iter_rdn().flat_map(|rdn| rdn.iter()) {

@@ -31,6 +31,7 @@ impl Components {
             .with_receiver(receiver::jaeger::Factory)
             .with_receiver(receiver::syslog::Factory)
             .with_receiver(receiver::tcplog::Factory)
+            .with_receiver(receiver::tlscheck::Factory)
             .with_receiver(receiver::udplog::Factory)
             .with_processor(processor::memory_limiter::Factory)
             .with_processor(processor::batch::Factory)

@@ -28,6 +28,7 @@ mod state_store;
 pub mod statsd;
 pub mod syslog;
 pub mod tcplog;
+pub mod tlscheck;
 pub mod udplog;
 pub mod zipkin;
 pub mod zookeeper;

@@ -50,6 +50,8 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // The server (a jar run with `java`, which the package depends on) and the client the `zookeeper`
     // receiver's tests use.
     ("/usr/share/java/zookeeper.jar", "zookeeper"),
+    // The NTP server the `ntp` receiver's tests ask.
+    ("chronyd", "chrony"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

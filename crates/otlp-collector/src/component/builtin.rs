@@ -19,6 +19,7 @@ impl Components {
             .with_receiver(receiver::memcached::Factory)
             .with_receiver(receiver::mysql::Factory)
             .with_receiver(receiver::nginx::Factory)
+            .with_receiver(receiver::ntp::Factory)
             .with_receiver(receiver::otlpjsonfile::Factory)
             .with_receiver(receiver::postgresql::Factory)
             .with_receiver(receiver::prometheus::Factory)

@@ -13,6 +13,7 @@ pub mod jaeger;
 pub mod memcached;
 pub mod mysql;
 pub mod nginx;
+pub mod ntp;
 pub mod otlp;
 pub mod otlpjsonfile;
 pub mod postgresql;

@@ -142,9 +142,10 @@ async fn no_endpoint_is_a_clear_error() {
 #[tokio::test]
 async fn active_tcp_checks_take_a_dead_endpoint_out_and_bring_it_back() {
     let alive = echo_server("up").await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let flapping = listener.local_addr().unwrap();
-    drop(listener);
+    // Not a port-0 bind dropped at once: another test's server could be handed the same port and answer the probes
+    // of an endpoint that must be down (otlp_testkit::net explains).
+    let port = otlp_testkit::net::free_port().unwrap();
+    let flapping: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let balancer = Arc::new(Balancer::new(RoundRobin::new()));
     balancer
         .set_endpoints([alive, flapping].map(|a| Endpoint::new(a.to_string())))

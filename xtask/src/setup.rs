@@ -52,6 +52,8 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("/usr/share/java/zookeeper.jar", "zookeeper"),
     // The NTP server the `ntp` receiver's tests ask.
     ("chronyd", "chrony"),
+    // The syslog server the `syslog` exporter's tests send to.
+    ("rsyslogd", "rsyslog"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

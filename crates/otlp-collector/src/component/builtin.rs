@@ -58,6 +58,7 @@ impl Components {
             .with_exporter(exporter::loadbalancing::Factory)
             .with_exporter(exporter::prometheus::Factory)
             .with_exporter(exporter::prometheusremotewrite::Factory)
+            .with_exporter(exporter::syslog::Factory)
             .with_connector(connector::count::Factory)
             .with_connector(connector::exceptions::Factory)
             .with_connector(connector::failover::Factory)

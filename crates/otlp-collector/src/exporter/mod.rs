@@ -15,6 +15,7 @@ pub mod otlp;
 pub mod otlphttp;
 pub mod prometheus;
 pub mod prometheusremotewrite;
+pub mod syslog;
 
 pub use helper::{
     CircuitBreakerConfig, HelperSettings, QueueBatchConfig, QueueConfig, RetryConfig, Sizer,

@@ -191,6 +191,14 @@ impl Invalid {
     pub fn message(&self) -> &str {
         self.problems.first().map_or("", |(_, message)| message)
     }
+
+    /// Each problem as `key: message` (`: message` for the component itself): a test's view of them.
+    #[cfg(test)]
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.problems()
+            .map(|(key, message)| format!("{}: {message}", key.unwrap_or("")))
+            .collect()
+    }
 }
 
 impl From<String> for Invalid {

@@ -234,10 +234,7 @@ fn config_mistakes_are_named() {
         let config: LogDedupConfig = serde_norway::from_str(yaml).unwrap();
         match config.validate() {
             Ok(()) => Vec::new(),
-            Err(invalid) => invalid
-                .problems()
-                .map(|(key, message)| format!("{}: {message}", key.unwrap_or("")))
-                .collect(),
+            Err(invalid) => invalid.lines(),
         }
     };
     assert!(problems("{}").is_empty());

@@ -126,12 +126,7 @@ mod tests {
         let config: NtpConfig =
             serde_norway::from_str("endpoint: pool.ntp.org\nversion: 5\ncollection_interval: 1m")
                 .unwrap();
-        let problems: Vec<String> = Factory
-            .validate(&config)
-            .unwrap_err()
-            .problems()
-            .map(|(key, message)| format!("{}: {message}", key.unwrap_or("")))
-            .collect();
+        let problems: Vec<String> = Factory.validate(&config).unwrap_err().lines();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].starts_with("endpoint: `pool.ntp.org` is not `host:port`"));
         assert!(problems[1].starts_with("version: 5 is not"));

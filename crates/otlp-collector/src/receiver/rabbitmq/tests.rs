@@ -88,12 +88,7 @@ fn settings_are_checked_as_otelcols_are() {
         "endpoint: localhost:15672\nmetrics: { rabbitmq.node.nope: { enabled: true } }",
     )
     .unwrap();
-    let problems: Vec<String> = Factory
-        .validate(&config)
-        .unwrap_err()
-        .problems()
-        .map(|(key, message)| format!("{}: {message}", key.unwrap_or("")))
-        .collect();
+    let problems: Vec<String> = Factory.validate(&config).unwrap_err().lines();
     for expected in [
         "username: must be set",
         "password: must be set",

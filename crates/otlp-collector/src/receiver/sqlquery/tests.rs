@@ -8,11 +8,7 @@ fn problems(yaml: &str) -> String {
     let Err(invalid) = Factory.validate(&config(yaml)) else {
         return String::new();
     };
-    invalid
-        .problems()
-        .map(|(key, message)| format!("{}: {message}", key.unwrap_or("")))
-        .collect::<Vec<_>>()
-        .join("\n")
+    invalid.lines().join("\n")
 }
 
 #[test]

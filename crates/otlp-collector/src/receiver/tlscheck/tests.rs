@@ -4,10 +4,7 @@ fn problems(yaml: &str) -> Vec<String> {
     let config: TlsCheckConfig = serde_norway::from_str(yaml).unwrap();
     match Factory.validate(&config) {
         Ok(()) => Vec::new(),
-        Err(invalid) => invalid
-            .problems()
-            .map(|(key, message)| format!("{}: {message}", key.unwrap_or("")))
-            .collect(),
+        Err(invalid) => invalid.lines(),
     }
 }
 

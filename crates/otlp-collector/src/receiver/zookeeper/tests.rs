@@ -55,12 +55,7 @@ fn settings_are_checked() {
         "endpoint: zookeeper\ntimeout: 0s\nresource_attributes: { zk.versions: { enabled: false } }",
     )
     .unwrap();
-    let problems: Vec<String> = Factory
-        .validate(&config)
-        .unwrap_err()
-        .problems()
-        .map(|(key, message)| format!("{}: {message}", key.unwrap_or("")))
-        .collect();
+    let problems: Vec<String> = Factory.validate(&config).unwrap_err().lines();
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(problems[0].contains("`zookeeper` is not `host:port`"));
 }

@@ -37,12 +37,42 @@ pub(crate) fn start(
     context: ReceiverContext,
     interval: Duration,
     initial_delay: Duration,
-    mut scraper: impl Scrape,
+    scraper: impl Scrape,
+) -> RunningReceiver {
+    let id = context.id.clone();
+    every(context, interval, initial_delay, Scraped(scraper, id))
+}
+
+/// Work a receiver does on a schedule: read (a stop cuts this short), then hand what was read to the pipelines
+/// (which a stop waits for, so that what was read and taken is not lost half-way).
+pub(crate) trait Round: Send + 'static {
+    /// What one round read.
+    type Read: Send;
+
+    /// One round's reading.
+    fn read(&mut self) -> impl Future<Output = Self::Read> + Send;
+
+    /// Hands `read` to the pipelines through `ingest`, counted in `counters`.
+    fn deliver(
+        &mut self,
+        read: Self::Read,
+        ingest: &Arc<Ingest>,
+        counters: &ReceiverCounters,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Runs `round` `initial_delay` after now and then every `interval`, until the receiver stops. A round that runs
+/// late delays the next instead of bunching them up.
+pub(crate) fn every(
+    context: ReceiverContext,
+    interval: Duration,
+    initial_delay: Duration,
+    mut round: impl Round,
 ) -> RunningReceiver {
     let (shutdown, watch) = tokio::sync::watch::channel(false);
     let mut running = RunningReceiver::new(shutdown);
     let counters = ReceiverCounters::new(&context.telemetry, &context.id, "scrape");
-    let (ingest, id) = (context.ingest, context.id);
+    let ingest = context.ingest;
     running.spawn(async move {
         let stopped = shutdown_signal(watch);
         tokio::pin!(stopped);
@@ -54,27 +84,37 @@ pub(crate) fn start(
                 _ = &mut stopped => return Ok(()),
                 _ = ticks.tick() => {}
             }
-            let request = tokio::select! {
+            let read = tokio::select! {
                 _ = &mut stopped => return Ok(()),
-                request = scraper.scrape() => request,
+                read = round.read() => read,
             };
-            if let Some(request) = request {
-                submit(&ingest, &counters, &id, request).await;
-            }
+            round.deliver(read, &ingest, &counters).await;
         }
     });
     running
 }
 
-async fn submit(
-    ingest: &Arc<Ingest>,
-    counters: &ReceiverCounters,
-    id: &str,
-    request: ExportMetricsServiceRequest,
-) {
-    if let Err(refusal) = ingest.submit(Batch::new(request), counters).await {
-        // A scrape is not sent again: the next one measures anew.
-        tracing::warn!(receiver = %id, error = %refusal, "the pipelines refused a scrape");
+/// A [`Scrape`] of receiver `.1` as a round: its request, when it made one, handed to the pipelines.
+struct Scraped<S>(S, String);
+
+impl<S: Scrape> Round for Scraped<S> {
+    type Read = Option<ExportMetricsServiceRequest>;
+
+    fn read(&mut self) -> impl Future<Output = Self::Read> + Send {
+        self.0.scrape()
+    }
+
+    async fn deliver(
+        &mut self,
+        request: Self::Read,
+        ingest: &Arc<Ingest>,
+        counters: &ReceiverCounters,
+    ) {
+        let Some(request) = request else { return };
+        if let Err(refusal) = ingest.submit(Batch::new(request), counters).await {
+            // A scrape is not sent again: the next one measures anew.
+            tracing::warn!(receiver = %self.1, error = %refusal, "the pipelines refused a scrape");
+        }
     }
 }
 

@@ -41,9 +41,10 @@ pub use config::{
     LogsQuery, MetricQuery, Query, RowCondition, SqlqueryConfig, Telemetry, TelemetryLogs,
 };
 
+use super::RunningReceiver;
 use super::scraper::dial::Kept;
+use super::scraper::{self, Round};
 use super::state_store::Store;
-use super::{RunningReceiver, shutdown_signal};
 use crate::Batch;
 use crate::clock::now_nanos;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
@@ -57,6 +58,7 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use rows::{QueryFailure, ResultSet, Times};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -152,7 +154,7 @@ impl ReceiverFactory for Factory {
             log_queries: config.telemetry.logs.query,
             id: context.id.clone(),
         };
-        Ok(run(
+        Ok(scraper::every(
             context,
             config.collection_interval,
             config.initial_delay,
@@ -411,85 +413,52 @@ impl SqlScraper {
     }
 }
 
-/// Runs the queries `initial_delay` after now and then every `interval`, handing what they made to the
-/// pipelines, until the receiver stops.
-fn run(
-    context: ReceiverContext,
-    interval: Duration,
-    initial_delay: Duration,
-    mut scraper: SqlScraper,
-) -> RunningReceiver {
-    let (shutdown, watch) = tokio::sync::watch::channel(false);
-    let mut running = RunningReceiver::new(shutdown);
-    let counters = ReceiverCounters::new(&context.telemetry, &context.id, "sql");
-    let ingest = context.ingest;
-    running.spawn(async move {
-        let stopped = shutdown_signal(watch);
-        tokio::pin!(stopped);
-        let mut ticks =
-            tokio::time::interval_at(tokio::time::Instant::now() + initial_delay, interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = &mut stopped => return Ok(()),
-                _ = ticks.tick() => {}
-            }
-            let run = tokio::select! {
-                _ = &mut stopped => return Ok(()),
-                run = scraper.run() => run,
-            };
-            hand_over(&ingest, &counters, &mut scraper, run).await;
-        }
-    });
-    running
-}
+impl Round for SqlScraper {
+    type Read = Run;
 
-async fn hand_over(
-    ingest: &Arc<Ingest>,
-    counters: &ReceiverCounters,
-    scraper: &mut SqlScraper,
-    run: Run,
-) {
-    let scope = || {
-        Some(InstrumentationScope {
-            name: SCOPE.to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            ..Default::default()
-        })
-    };
-    if !run.metrics.is_empty() {
-        let request = ExportMetricsServiceRequest {
-            resource_metrics: vec![super::scraper::resource_metrics(
-                Resource::default(),
-                "receiver/sqlqueryreceiver",
-                run.metrics,
-            )],
-        };
-        if let Err(refusal) = ingest.submit(Batch::new(request), counters).await {
-            // Metrics are read anew at the next run.
-            tracing::warn!(receiver = %scraper.id, error = %refusal, "the pipelines refused the metrics");
+    fn read(&mut self) -> impl Future<Output = Run> + Send {
+        self.run()
+    }
+
+    async fn deliver(&mut self, run: Run, ingest: &Arc<Ingest>, counters: &ReceiverCounters) {
+        if !run.metrics.is_empty() {
+            let request = ExportMetricsServiceRequest {
+                resource_metrics: vec![scraper::resource_metrics(
+                    Resource::default(),
+                    "receiver/sqlqueryreceiver",
+                    run.metrics,
+                )],
+            };
+            if let Err(refusal) = ingest.submit(Batch::new(request), counters).await {
+                // Metrics are read anew at the next run.
+                tracing::warn!(receiver = %self.id, error = %refusal, "the pipelines refused the metrics");
+            }
         }
-    }
-    if run.records.is_empty() {
-        // Rows whose records all failed still move the tracking value on: reading them again would fail again.
-        scraper.advance(run.tracking);
-        return;
-    }
-    let request = ExportLogsServiceRequest {
-        resource_logs: vec![ResourceLogs {
-            resource: Some(Resource::default()),
-            scope_logs: vec![ScopeLogs {
-                scope: scope(),
-                log_records: run.records,
+        if run.records.is_empty() {
+            // Rows whose records all failed still move the tracking value on: reading them again would fail again.
+            self.advance(run.tracking);
+            return;
+        }
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                resource: Some(Resource::default()),
+                scope_logs: vec![ScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name: SCOPE.to_owned(),
+                        version: env!("CARGO_PKG_VERSION").to_owned(),
+                        ..Default::default()
+                    }),
+                    log_records: run.records,
+                    schema_url: String::new(),
+                }],
                 schema_url: String::new(),
             }],
-            schema_url: String::new(),
-        }],
-    };
-    match ingest.submit(Batch::new(request), counters).await {
-        Ok(()) => scraper.advance(run.tracking),
-        Err(refusal) => tracing::warn!(receiver = %scraper.id, error = %refusal,
-            "the pipelines refused the records; the next run reads them again"),
+        };
+        match ingest.submit(Batch::new(request), counters).await {
+            Ok(()) => self.advance(run.tracking),
+            Err(refusal) => tracing::warn!(receiver = %self.id, error = %refusal,
+                "the pipelines refused the records; the next run reads them again"),
+        }
     }
 }
 

@@ -51,7 +51,8 @@ impl Chronyd {
         panic!("chronyd does not answer after 10 s");
     }
 
-    /// Whether the server answers a client request.
+    /// Whether the server answers a client request with time: a stratum, and a clock it counts as synchronized
+    /// (as chronyd's `local` directive makes it, once it has started).
     fn answers(&self) -> bool {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
@@ -61,7 +62,7 @@ impl Chronyd {
         request[0] = (4 << 3) | 3;
         let _ = socket.send_to(&request, ("127.0.0.1", self.port));
         let mut answer = [0u8; 48];
-        socket.recv(&mut answer).is_ok_and(|n| n == 48)
+        socket.recv(&mut answer).is_ok_and(|n| n == 48) && answer[1] != 0 && answer[0] >> 6 != 3
     }
 }
 

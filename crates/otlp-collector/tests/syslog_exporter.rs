@@ -64,12 +64,12 @@ template(name="fields" type="string"
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("rsyslogd exited before it was ready: {status}");
             }
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && udp_bound(port) {
                 return server;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("rsyslogd does not listen after 10 s");
+        panic!("rsyslogd does not listen on TCP and UDP after 10 s");
     }
 
     /// The lines rsyslog wrote, once there are `count` (at most 30 s).
@@ -87,6 +87,16 @@ template(name="fields" type="string"
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// Whether a UDP socket is bound to 127.0.0.1:`port` (a datagram sent before would be lost unheard).
+fn udp_bound(port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/udp").is_ok_and(|table| {
+        table
+            .lines()
+            .any(|line| line.split_whitespace().nth(1) == Some(local.as_str()))
+    })
 }
 
 impl Drop for Rsyslog {

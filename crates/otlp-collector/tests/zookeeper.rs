@@ -87,17 +87,28 @@ impl Drop for Zookeeper {
 async fn a_real_server_is_read_as_its_mntr_says() {
     let dir = tempfile::tempdir().unwrap();
     let server = Zookeeper::start(dir.path());
-    let created = Command::new("/usr/share/zookeeper/bin/zkCli.sh")
-        .args(["-server", &format!("127.0.0.1:{}", server.port)])
-        .args(["create", "/otel", "a znode of the test's"])
-        .output()
-        .expect("running zkCli.sh");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&created.stdout),
-        String::from_utf8_lossy(&created.stderr)
+    // A server that answers `ruok` may not take sessions yet (zkCli then reports ConnectionLoss): asked again.
+    let mut said = String::new();
+    for _ in 0..10 {
+        let created = Command::new("/usr/share/zookeeper/bin/zkCli.sh")
+            .args(["-server", &format!("127.0.0.1:{}", server.port)])
+            .args(["create", "/otel", "a znode of the test's"])
+            .output()
+            .expect("running zkCli.sh");
+        said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&created.stdout),
+            String::from_utf8_lossy(&created.stderr)
+        );
+        if said.contains("Created /otel") || said.contains("Node already exists") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        said.contains("Created /otel") || said.contains("Node already exists"),
+        "{said}"
     );
-    assert!(said.contains("Created /otel"), "{said}");
     let closed = free_port();
     let collector = TestCollector::start(&format!(
         r#"

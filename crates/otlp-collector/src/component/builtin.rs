@@ -44,6 +44,7 @@ impl Components {
             .with_processor(processor::span::Factory)
             .with_processor(processor::groupbyattrs::Factory)
             .with_processor(processor::cumulativetodelta::Factory)
+            .with_processor(processor::deltatorate::Factory)
             .with_processor(processor::deltatocumulative::Factory)
             .with_processor(processor::redaction::Factory)
             .with_processor(processor::filter::Factory)

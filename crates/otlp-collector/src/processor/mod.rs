@@ -5,6 +5,7 @@ pub mod attributes;
 pub mod batch;
 pub mod cumulativetodelta;
 pub mod deltatocumulative;
+pub mod deltatorate;
 pub mod filter;
 pub mod groupbyattrs;
 mod in_place;

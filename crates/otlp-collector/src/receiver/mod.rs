@@ -4,6 +4,7 @@
 
 pub mod apache;
 pub mod arrow_flight;
+pub mod carbon;
 pub mod filelog;
 pub mod fluentforward;
 pub mod haproxy;

@@ -22,6 +22,11 @@ pub(crate) trait Receive: Send + Sync + 'static {
 
     /// Turns `messages` into records and hands them to the pipelines, waiting while they are full.
     fn receive(&self, messages: Vec<String>, net: Net) -> impl Future<Output = ()> + Send;
+
+    /// How long a TCP connection may stay silent before it is closed; `None` leaves it to the client.
+    fn idle_timeout(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Cuts a byte stream into messages.
@@ -113,7 +118,7 @@ async fn read_stream<R: Receive>(
     loop {
         let read = tokio::select! {
             _ = &mut stopped => return,
-            read = stream.read(&mut buffer) => read,
+            read = read_within(&mut stream, &mut buffer, reader.idle_timeout()) => read,
         };
         let mut messages = Vec::new();
         match read {
@@ -133,6 +138,20 @@ async fn read_stream<R: Receive>(
         if !messages.is_empty() {
             reader.receive(messages, net).await;
         }
+    }
+}
+
+/// One read, failing as timed out when `idle` passes without data.
+async fn read_within(
+    stream: &mut (impl AsyncRead + Unpin),
+    buffer: &mut [u8],
+    idle: Option<Duration>,
+) -> std::io::Result<usize> {
+    match idle {
+        None => stream.read(buffer).await,
+        Some(idle) => tokio::time::timeout(idle, stream.read(buffer))
+            .await
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
     }
 }
 

@@ -54,6 +54,12 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("chronyd", "chrony"),
     // The syslog server the `syslog` exporter's tests send to.
     ("rsyslogd", "rsyslog"),
+    // The Graphite server the `carbon` exporter's tests send to, and the reader of what it stored (from
+    // python3-whisper, which graphite-carbon depends on).
+    ("carbon-cache", "graphite-carbon"),
+    ("whisper-fetch", "python3-whisper"),
+    // collectd, whose `write_graphite` plugin sends the `carbon` receiver's tests real Carbon lines.
+    ("collectd", "collectd-core"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

@@ -7,6 +7,7 @@
 //! again. Each exporter type is a folder with its config and a `Factory`.
 
 pub mod arrow_flight;
+pub mod carbon;
 pub mod debug;
 pub mod file;
 pub(crate) mod helper;

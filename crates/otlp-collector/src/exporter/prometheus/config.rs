@@ -78,6 +78,14 @@ pub struct ResourceToTelemetry {
     pub exclude_service_attributes: bool,
 }
 
+impl ResourceToTelemetry {
+    /// Whether resource attribute `key` is copied onto every point of its resource.
+    pub fn selects(&self, key: &str) -> bool {
+        self.enabled
+            && !(self.exclude_service_attributes && super::labels::SERVICE_KEYS.contains(&key))
+    }
+}
+
 /// `resource_constant_labels`: wildcard patterns (`*` matches any run of characters) over resource attribute keys.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -34,9 +34,7 @@ impl Labeler {
         if let Some(constant) = &self.resource_constant_labels {
             return constant.selects(key);
         }
-        let conversion = &self.resource_to_telemetry;
-        conversion.enabled
-            && !(conversion.exclude_service_attributes && SERVICE_KEYS.contains(&key))
+        self.resource_to_telemetry.selects(key)
     }
 
     /// Attributes as labels, sorted, those that become the same name joined with `;` in their keys' order.

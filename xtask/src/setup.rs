@@ -58,8 +58,11 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // python3-whisper, which graphite-carbon depends on).
     ("carbon-cache", "graphite-carbon"),
     ("whisper-fetch", "python3-whisper"),
-    // collectd, whose `write_graphite` plugin sends the `carbon` receiver's tests real Carbon lines.
+    // collectd, whose `write_graphite` plugin sends the `carbon` receiver's tests real Carbon lines and whose
+    // `write_http` plugin posts the `collectd` receiver's tests its JSON, written with libyajl (a library without
+    // a command; its copyright file, which even slimmed images keep, stands for it).
     ("collectd", "collectd-core"),
+    ("/usr/share/doc/libyajl2/copyright", "libyajl2"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

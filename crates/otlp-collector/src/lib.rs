@@ -69,6 +69,7 @@ pub mod extension;
 pub mod fuzzing;
 mod histogram;
 mod id;
+mod percent;
 pub mod pipeline;
 pub mod processor;
 pub mod receiver;

@@ -7,9 +7,9 @@
 
 mod common;
 
+use common::collectd::Collectd;
 use common::{
-    TestCollector, free_port, meter_provider, named_numbers, read_metrics, server_program,
-    wait_for_metrics,
+    TestCollector, free_port, meter_provider, named_numbers, read_metrics, wait_for_metrics,
 };
 use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
@@ -48,50 +48,6 @@ service:
   telemetry:
     metrics: { address: "127.0.0.1:0" }
 "#;
-
-/// A collectd of its own, reading the load average every second and sending it to each of `ports` with
-/// `write_graphite`; stopped when dropped.
-struct Collectd(Child);
-
-impl Collectd {
-    fn start(dir: &Path, ports: &[u16]) -> Collectd {
-        let nodes: String = ports
-            .iter()
-            .map(|port| {
-                format!(
-                    "  <Node \"n{port}\">\n    Host \"127.0.0.1\"\n    Port \"{port}\"\n    Protocol \"tcp\"\n    Prefix \"collectd.\"\n  </Node>\n"
-                )
-            })
-            .collect();
-        let config = dir.join("collectd.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "Hostname \"testhost\"\nFQDNLookup false\nInterval 1\nBaseDir \"{dir}\"\nPIDFile \"{dir}/collectd.pid\"\n\
-                 PluginDir \"/usr/lib/collectd\"\nTypesDB \"/usr/share/collectd/types.db\"\n\
-                 LoadPlugin load\nLoadPlugin write_graphite\n<Plugin write_graphite>\n{nodes}</Plugin>\n",
-                dir = dir.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(server_program("collectd"))
-            .arg("-f")
-            .arg("-C")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run collectd: {e}; run `cargo xtask setup`"));
-        Collectd(child)
-    }
-}
-
-impl Drop for Collectd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn unix_seconds() -> u64 {
     SystemTime::now()
@@ -138,7 +94,18 @@ async fn collectd_s_lines_and_tagged_datagrams_become_gauges() {
 
     let dir = harness.path("");
     let sent_from = unix_seconds();
-    let _collectd = Collectd::start(&dir, &[plain, regex]);
+    let nodes: String = [plain, regex]
+        .iter()
+        .map(|port| {
+            format!(
+                "  <Node \"n{port}\">\n    Host \"127.0.0.1\"\n    Port \"{port}\"\n    Protocol \"tcp\"\n    Prefix \"collectd.\"\n  </Node>\n"
+            )
+        })
+        .collect();
+    let _collectd = Collectd::start(
+        &dir,
+        &format!("LoadPlugin write_graphite\n<Plugin write_graphite>\n{nodes}</Plugin>\n"),
+    );
     let path = harness.path("metrics.jsonl");
     wait_for_metrics(&path, |requests| {
         named_numbers(requests, "collectd.testhost.load.load.shortterm").len() >= 2
@@ -317,6 +284,9 @@ impl CarbonCache {
     }
 
     fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         // twistd and what it started run in the process group the test made.
         let _ = Command::new("kill")
             .args(["-TERM", "--", &format!("-{}", self.child.id())])

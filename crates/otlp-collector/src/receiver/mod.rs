@@ -5,6 +5,7 @@
 pub mod apache;
 pub mod arrow_flight;
 pub mod carbon;
+pub mod collectd;
 pub mod filelog;
 pub mod fluentforward;
 pub mod haproxy;
@@ -15,6 +16,7 @@ pub mod memcached;
 pub mod mysql;
 pub mod nginx;
 pub mod ntp;
+mod number_points;
 pub mod otlp;
 pub mod otlpjsonfile;
 pub mod postgresql;

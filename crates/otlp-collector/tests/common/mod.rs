@@ -2,6 +2,7 @@
 //! for what its file exporters wrote.
 #![allow(dead_code)]
 
+pub mod collectd;
 pub mod mariadb;
 pub mod pki;
 pub mod postgres;

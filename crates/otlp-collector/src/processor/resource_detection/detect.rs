@@ -18,30 +18,9 @@ pub(super) fn env_attributes(variable: Option<&str>) -> Result<Vec<(String, Stri
             if key.is_empty() {
                 return Err(format!("`{}` has no key", pair.trim()));
             }
-            Ok((key.to_owned(), percent_decode(value.trim())?))
+            Ok((key.to_owned(), crate::percent::decode(value.trim())?))
         })
         .collect()
-}
-
-fn percent_decode(value: &str) -> Result<String, String> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("`{value}` has a `%` not followed by two hex digits"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("`{value}` does not decode to UTF-8"))
 }
 
 /// The `system` detector's attributes that exist here, each with whether it is on by default (as in otelcol).

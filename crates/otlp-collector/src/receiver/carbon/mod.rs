@@ -29,6 +29,7 @@ mod parse;
 
 pub use config::{CarbonConfig, ParserConfig, RegexParserConfig, RegexRule};
 
+use super::number_points::request;
 use super::stanza::Emitter;
 use super::stanza::lines::SplitFrames;
 use super::stanza::listen::{Net, Receive, serve_tcp, serve_udp};
@@ -38,13 +39,7 @@ use crate::clock::now_nanos;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
-    metric, number_data_point,
-};
-use parse::{Number, Parser, Point};
-use std::collections::HashMap;
+use parse::Parser;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -183,62 +178,6 @@ impl Receive for Reader {
                 .submit_waiting(Batch::new(request(points)))
                 .await;
         }
-    }
-}
-
-/// One request of `points`, those of the same name and kind together in one metric, in the order the names first
-/// came.
-fn request(points: Vec<Point>) -> ExportMetricsServiceRequest {
-    let mut metrics: Vec<Metric> = Vec::new();
-    let mut index: HashMap<(String, bool), usize> = HashMap::new();
-    for point in points {
-        let data_point = NumberDataPoint {
-            attributes: point
-                .attributes
-                .into_iter()
-                .map(|(k, v)| otlp_ottl::key_value(k, otlp_ottl::string_value(v)))
-                .collect(),
-            time_unix_nano: point.time_unix_nano,
-            value: Some(match point.value {
-                Number::Int(int) => number_data_point::Value::AsInt(int),
-                Number::Double(double) => number_data_point::Value::AsDouble(double),
-            }),
-            ..Default::default()
-        };
-        let slot = *index
-            .entry((point.name.clone(), point.cumulative))
-            .or_insert_with(|| {
-                metrics.push(Metric {
-                    name: point.name,
-                    data: Some(if point.cumulative {
-                        metric::Data::Sum(Sum {
-                            aggregation_temporality: AggregationTemporality::Cumulative as i32,
-                            is_monotonic: true,
-                            data_points: Vec::new(),
-                        })
-                    } else {
-                        metric::Data::Gauge(Gauge {
-                            data_points: Vec::new(),
-                        })
-                    }),
-                    ..Default::default()
-                });
-                metrics.len() - 1
-            });
-        match &mut metrics[slot].data {
-            Some(metric::Data::Sum(sum)) => sum.data_points.push(data_point),
-            Some(metric::Data::Gauge(gauge)) => gauge.data_points.push(data_point),
-            _ => {}
-        }
-    }
-    ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            scope_metrics: vec![ScopeMetrics {
-                metrics,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
     }
 }
 

@@ -2,6 +2,7 @@
 //! itself accepts them: fields apart by any whitespace, a timestamp of `-1` meaning now, fractional seconds.
 
 use super::config::RegexRule;
+use crate::receiver::number_points::{Attributes, Number, Point};
 use regex::Regex;
 
 /// The capture names of a `regex` rule: parts of the metric name, and attributes.
@@ -93,42 +94,11 @@ impl Rule {
     }
 }
 
-/// A point's value, an integer when the line's value is one.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Number {
-    Int(i64),
-    Double(f64),
-}
-
-/// One line, read.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Point {
-    pub(super) name: String,
-    pub(super) attributes: Vec<(String, String)>,
-    /// A monotonic cumulative sum (a `regex` rule's `type: cumulative`), else a gauge.
-    pub(super) cumulative: bool,
-    pub(super) value: Number,
-    pub(super) time_unix_nano: u64,
-}
-
 /// A metric path, read.
 struct Path {
     name: String,
     attributes: Vec<(String, String)>,
     cumulative: bool,
-}
-
-/// Attributes in the order they first appear, a later value of a key replacing the earlier one.
-#[derive(Default)]
-struct Attributes(Vec<(String, String)>);
-
-impl Attributes {
-    fn put(&mut self, key: &str, value: &str) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = value.to_owned(),
-            None => self.0.push((key.to_owned(), value.to_owned())),
-        }
-    }
 }
 
 impl Parser {

@@ -173,9 +173,9 @@ fn uri_params(uri: &str) -> Result<Vec<(String, String)>, String> {
     };
     if let Some(credentials) = credentials {
         let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
-        params.push(("user".to_owned(), percent_decode(user)?));
+        params.push(("user".to_owned(), crate::percent::decode(user)?));
         if credentials.contains(':') {
-            params.push(("password".to_owned(), percent_decode(password)?));
+            params.push(("password".to_owned(), crate::percent::decode(password)?));
         }
     }
     let (host, port) = if let Some(bracketed) = address.strip_prefix('[') {
@@ -187,36 +187,13 @@ fn uri_params(uri: &str) -> Result<Vec<(String, String)>, String> {
     } else {
         address.split_once(':').unwrap_or((address, ""))
     };
-    params.push(("host".to_owned(), percent_decode(host)?));
+    params.push(("host".to_owned(), crate::percent::decode(host)?));
     params.push(("port".to_owned(), port.to_owned()));
     if !database.is_empty() {
-        params.push(("dbname".to_owned(), percent_decode(database)?));
+        params.push(("dbname".to_owned(), crate::percent::decode(database)?));
     }
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        params.push((percent_decode(key)?, percent_decode(value)?));
-    }
+    params.extend(crate::percent::query_pairs(query)?);
     Ok(params)
-}
-
-fn percent_decode(text: &str) -> Result<String, String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
-    while let Some((&byte, after)) = rest.split_first() {
-        if byte == b'%' {
-            let hex = after
-                .get(..2)
-                .and_then(|hex| std::str::from_utf8(hex).ok())
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| format!("`{text}` has a `%` not followed by two hex digits"))?;
-            bytes.push(hex);
-            rest = &after[2..];
-        } else {
-            bytes.push(byte);
-            rest = after;
-        }
-    }
-    String::from_utf8(bytes).map_err(|_| format!("`{text}` does not decode to UTF-8"))
 }
 
 /// Runs `sql` with `parameter` (a logs query's tracking value) as its one parameter, or with none. Each value
@@ -516,7 +493,7 @@ mod tests {
         assert_eq!(get("port"), Some("5433"));
         assert_eq!(get("dbname"), Some("my db"));
         assert_eq!(get("sslmode"), Some("disable"));
-        assert!(percent_decode("100%").is_err());
+        assert!(crate::percent::decode("100%").is_err());
     }
 
     #[test]

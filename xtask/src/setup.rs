@@ -63,6 +63,8 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // a command; its copyright file, which even slimmed images keep, stands for it).
     ("collectd", "collectd-core"),
     ("/usr/share/doc/libyajl2/copyright", "libyajl2"),
+    // The InfluxDB (1.x) the `influxdb` exporter's tests write to and query.
+    ("influxd", "influxdb"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

@@ -22,6 +22,20 @@ pub(crate) fn decode(text: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("`{text}` does not decode to UTF-8"))
 }
 
+/// `text` with every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`) written `%XX`, for a URL
+/// query value.
+pub(crate) fn encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 /// A URL query's `key=value` pairs, in order, as Go's `url.ParseQuery` reads them: `+` is a space, a pair without
 /// `=` has an empty value, empty pairs are skipped.
 pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
@@ -48,6 +62,12 @@ mod tests {
         assert!(decode("100%").unwrap_err().contains("`100%`"));
         assert!(decode("%zz").is_err());
         assert!(decode("%ff").unwrap_err().contains("UTF-8"));
+    }
+
+    #[test]
+    fn encoding_leaves_only_unreserved_characters_and_reads_back() {
+        assert_eq!(encode("my db/é=1&x~"), "my%20db%2F%C3%A9%3D1%26x~");
+        assert_eq!(decode(&encode("a b/é")).as_deref(), Ok("a b/é"));
     }
 
     #[test]

@@ -192,7 +192,9 @@ fn an_unknown_component_type_names_it_and_what_is_supported() {
     ));
     assert_eq!(path, "exporters.kafka/2");
     assert!(
-        message.contains("supported: arrow_flight, carbon, debug, file, loadbalancing, otlp, otlphttp"),
+        message.contains(
+            "supported: arrow_flight, carbon, debug, file, influxdb, loadbalancing, otlp, otlphttp"
+        ),
         "{message}"
     );
 }

@@ -62,6 +62,7 @@ impl Components {
             .with_exporter(exporter::prometheus::Factory)
             .with_exporter(exporter::prometheusremotewrite::Factory)
             .with_exporter(exporter::carbon::Factory)
+            .with_exporter(exporter::influxdb::Factory)
             .with_exporter(exporter::syslog::Factory)
             .with_connector(connector::count::Factory)
             .with_connector(connector::exceptions::Factory)

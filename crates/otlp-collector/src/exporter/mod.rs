@@ -11,6 +11,7 @@ pub mod carbon;
 pub mod debug;
 pub mod file;
 pub(crate) mod helper;
+pub mod influxdb;
 pub mod loadbalancing;
 pub mod otlp;
 pub mod otlphttp;

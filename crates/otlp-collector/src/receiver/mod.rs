@@ -7,6 +7,7 @@ pub mod arrow_flight;
 pub mod carbon;
 pub mod collectd;
 pub mod filelog;
+pub mod filestats;
 pub mod fluentforward;
 pub mod haproxy;
 pub mod hostmetrics;

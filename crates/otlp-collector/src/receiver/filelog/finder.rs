@@ -25,7 +25,7 @@ struct Include {
 }
 
 /// The compiled `include` and `exclude` patterns.
-pub(super) struct Finder {
+pub(in crate::receiver) struct Finder {
     include: Vec<Include>,
     exclude: GlobSet,
 }
@@ -35,7 +35,7 @@ fn is_wild(part: &str) -> bool {
 }
 
 impl Finder {
-    pub(super) fn new(include: &[String], exclude: &[String]) -> Result<Self, String> {
+    pub(in crate::receiver) fn new(include: &[String], exclude: &[String]) -> Result<Self, String> {
         let include = include
             .iter()
             .map(|pattern| {
@@ -78,9 +78,15 @@ impl Finder {
     /// Every regular file (or link to one) some `include` pattern matches and no `exclude` pattern does, sorted,
     /// each once.
     pub(super) fn find(&self) -> Vec<PathBuf> {
+        self.find_entries(false)
+    }
+
+    /// As [`find`](Self::find), directories included when `directories` is set (the `filestats` receiver's
+    /// patterns name folders too).
+    pub(in crate::receiver) fn find_entries(&self, directories: bool) -> Vec<PathBuf> {
         let mut found = Vec::new();
         for include in &self.include {
-            walk(&include.base, include.depth, &mut |path| {
+            walk(&include.base, include.depth, directories, &mut |path| {
                 let relative = path.strip_prefix(".").unwrap_or(path);
                 if include.matcher.is_match(relative) && !self.exclude.is_match(relative) {
                     found.push(relative.to_owned());
@@ -93,9 +99,10 @@ impl Finder {
     }
 }
 
-/// Calls `visit` with each file under `directory`, at most `depth` levels down (no limit for `None`). Links to
-/// directories are followed only within a limit, so a link loop cannot hold a poll.
-fn walk(directory: &Path, depth: Option<usize>, visit: &mut dyn FnMut(&Path)) {
+/// Calls `visit` with each file (and directory, with `directories`) under `directory`, at most `depth` levels
+/// down (no limit for `None`). Links to directories are followed only within a limit, so a link loop cannot hold
+/// a poll.
+fn walk(directory: &Path, depth: Option<usize>, directories: bool, visit: &mut dyn FnMut(&Path)) {
     if depth == Some(0) {
         return;
     }
@@ -118,7 +125,10 @@ fn walk(directory: &Path, depth: Option<usize>, visit: &mut dyn FnMut(&Path)) {
         if is_file {
             visit(&path);
         } else if is_dir {
-            walk(&path, depth.map(|d| d - 1), visit);
+            if directories {
+                visit(&path);
+            }
+            walk(&path, depth.map(|d| d - 1), directories, visit);
         }
     }
 }

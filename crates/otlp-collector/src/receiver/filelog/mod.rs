@@ -27,7 +27,7 @@
 
 mod config;
 mod files;
-mod finder;
+pub(super) mod finder;
 mod follow;
 
 pub use super::stanza::operator::{OnError, OperatorConfig};

@@ -52,6 +52,7 @@ impl Components {
             .with_processor(processor::redaction::Factory)
             .with_processor(processor::filter::Factory)
             .with_processor(processor::logdedup::Factory)
+            .with_processor(processor::interval::Factory)
             .with_processor(processor::transform::Factory)
             .with_processor(processor::metricstransform::Factory)
             .with_exporter(exporter::otlp::Factory)

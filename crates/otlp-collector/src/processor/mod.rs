@@ -9,6 +9,7 @@ pub mod deltatorate;
 pub mod filter;
 pub mod groupbyattrs;
 mod in_place;
+pub mod interval;
 pub mod logdedup;
 pub mod memory_limiter;
 pub mod metricstransform;

@@ -55,6 +55,7 @@ impl Components {
             .with_processor(processor::interval::Factory)
             .with_processor(processor::transform::Factory)
             .with_processor(processor::metricstransform::Factory)
+            .with_processor(processor::metricsgeneration::Factory)
             .with_exporter(exporter::otlp::Factory)
             .with_exporter(exporter::otlphttp::Factory)
             .with_exporter(exporter::file::Factory)

@@ -12,6 +12,7 @@ mod in_place;
 pub mod interval;
 pub mod logdedup;
 pub mod memory_limiter;
+pub mod metricsgeneration;
 pub mod metricstransform;
 pub(crate) mod ottl;
 pub mod probabilistic_sampler;

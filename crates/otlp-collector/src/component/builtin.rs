@@ -46,6 +46,7 @@ impl Components {
             .with_processor(processor::attributes::Factory)
             .with_processor(processor::span::Factory)
             .with_processor(processor::groupbyattrs::Factory)
+            .with_processor(processor::groupbytrace::Factory)
             .with_processor(processor::cumulativetodelta::Factory)
             .with_processor(processor::deltatorate::Factory)
             .with_processor(processor::deltatocumulative::Factory)

@@ -8,6 +8,7 @@ pub mod deltatocumulative;
 pub mod deltatorate;
 pub mod filter;
 pub mod groupbyattrs;
+pub mod groupbytrace;
 mod in_place;
 pub mod interval;
 pub mod logdedup;

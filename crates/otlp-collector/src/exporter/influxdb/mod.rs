@@ -148,7 +148,13 @@ impl Export for Influx {
 
     async fn send(&self, payloads: &Payloads) -> Result<Delivered, ExportError> {
         for body in &payloads.bodies[payloads.written.load(Ordering::Acquire)..] {
-            self.post(body.clone()).await?;
+            super::otlphttp::post_expecting_success(
+                &self.client,
+                &self.url,
+                &self.headers,
+                body.clone(),
+            )
+            .await?;
             payloads.written.fetch_add(1, Ordering::AcqRel);
         }
         Ok(Delivered {
@@ -161,33 +167,6 @@ impl Export for Influx {
                     .to_owned()
             },
         })
-    }
-}
-
-impl Influx {
-    async fn post(&self, body: Bytes) -> Result<(), ExportError> {
-        let url = &self.url;
-        let answer = self
-            .client
-            .post(url, &self.headers, body)
-            .await
-            .map_err(|e| ExportError::retryable(format!("POST {url}: {e}")))?;
-        let status = answer.status;
-        if status.is_success() {
-            return Ok(());
-        }
-        let message = format!(
-            "POST {url} answered {status}: {}",
-            String::from_utf8_lossy(&answer.body[..answer.body.len().min(512)]).trim_end()
-        );
-        if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
-            Err(ExportError::Retryable {
-                message,
-                retry_after: super::otlphttp::retry_after(&answer.headers),
-            })
-        } else {
-            Err(ExportError::Permanent { message })
-        }
     }
 }
 

@@ -104,6 +104,38 @@ pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// POSTs `body` to `url` for an exporter whose backend answers with a status alone (remote write, InfluxDB): a
+/// 2xx is delivered, a 5xx or 429 worth retrying (after `Retry-After`), anything else refused for good; the
+/// error quotes the start of the answer.
+pub(crate) async fn post_expecting_success(
+    client: &client::HttpClient,
+    url: &http::Uri,
+    headers: &http::HeaderMap,
+    body: bytes::Bytes,
+) -> Result<(), crate::exporter::ExportError> {
+    use crate::exporter::ExportError;
+    let answer = client
+        .post(url, headers, body)
+        .await
+        .map_err(|e| ExportError::retryable(format!("POST {url}: {e}")))?;
+    let status = answer.status;
+    if status.is_success() {
+        return Ok(());
+    }
+    let message = format!(
+        "POST {url} answered {status}: {}",
+        String::from_utf8_lossy(&answer.body[..answer.body.len().min(512)]).trim_end()
+    );
+    if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
+        Err(ExportError::Retryable {
+            message,
+            retry_after: retry_after(&answer.headers),
+        })
+    } else {
+        Err(ExportError::Permanent { message })
+    }
+}
+
 /// The partial success a response body reports, in the request's encoding; nothing when it cannot be read.
 fn rejected<R: OtlpRequest>(encoding: HttpEncoding, body: &[u8]) -> Option<Rejected> {
     if body.is_empty() {

@@ -162,28 +162,13 @@ impl Export for RemoteWrite {
 
 impl RemoteWrite {
     async fn post(&self, body: &Bytes) -> Result<(), ExportError> {
-        let url = &self.url;
-        let answer = self
-            .client
-            .post(url, &self.headers, body.clone())
-            .await
-            .map_err(|e| ExportError::retryable(format!("POST {url}: {e}")))?;
-        let status = answer.status;
-        if status.is_success() {
-            return Ok(());
-        }
-        let message = format!(
-            "POST {url} answered {status}: {}",
-            String::from_utf8_lossy(&answer.body[..answer.body.len().min(512)]).trim_end()
-        );
-        if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
-            Err(ExportError::Retryable {
-                message,
-                retry_after: super::otlphttp::retry_after(&answer.headers),
-            })
-        } else {
-            Err(ExportError::Permanent { message })
-        }
+        super::otlphttp::post_expecting_success(
+            &self.client,
+            &self.url,
+            &self.headers,
+            body.clone(),
+        )
+        .await
     }
 }
 

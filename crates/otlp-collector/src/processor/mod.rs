@@ -9,6 +9,7 @@ pub mod deltatorate;
 pub mod filter;
 pub mod groupbyattrs;
 pub mod groupbytrace;
+mod holding;
 mod in_place;
 pub mod interval;
 pub mod logdedup;

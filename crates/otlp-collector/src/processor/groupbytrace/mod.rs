@@ -17,20 +17,17 @@
 
 mod traces;
 
+use super::holding::{Hold, holding_stage};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::de;
-use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
-use crate::telemetry::DropCounter;
-use crate::wait::{Deadline, Driver};
+use crate::pipeline::Consumer;
+use crate::telemetry::{Counter, DropCounter};
 use crate::{AnyRequest, Batch, Signal};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::Deserialize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::time::Instant;
-use traces::Traces;
+use traces::{TraceId, Traces};
 
 /// The `groupbytrace` processor's settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -86,8 +83,7 @@ impl ProcessorFactory for Factory {
         context: ProcessorContext<'_>,
         next: Arc<dyn Consumer>,
     ) -> Result<Arc<dyn Consumer>, String> {
-        let shared = Arc::new(Shared {
-            id: context.id.to_owned(),
+        let hold = GroupHold {
             wait: config.wait_duration,
             most: config.num_traces,
             traces: parking_lot::Mutex::new(Traces::default()),
@@ -96,157 +92,67 @@ impl ProcessorFactory for Factory {
                 "Traces sent on before their wait ended, to make room for newer ones.",
                 &[("processor", context.id)],
             ),
-            wake: Notify::new(),
-            closing: AtomicBool::new(false),
-            deadline: Deadline::new(),
-            dropped: DropCounter::new(
-                context.telemetry,
-                "otelcol_processor_dropped",
-                "processor",
-                context.id,
-            ),
-            next,
-        });
-        Ok(Arc::new(GroupByTrace {
-            sender: Driver::spawn(send_loop(shared.clone())),
-            shared,
-        }))
+        };
+        let dropped = DropCounter::new(
+            context.telemetry,
+            "otelcol_processor_dropped",
+            "processor",
+            context.id,
+        );
+        Ok(holding_stage(hold, context.id, dropped, next))
     }
 }
 
-struct Shared {
-    id: String,
+struct GroupHold {
     wait: Duration,
     most: usize,
     traces: parking_lot::Mutex<Traces>,
-    evicted: crate::telemetry::Counter,
-    wake: Notify,
-    closing: AtomicBool,
-    deadline: Deadline,
-    dropped: DropCounter,
-    next: Arc<dyn Consumer>,
+    evicted: Counter,
 }
 
-impl Shared {
-    /// Sends on the traces due by `now` (all of them with `None`).
-    async fn send_due(&self, now: Option<Instant>) {
-        let (request, traces) = self.traces.lock().take_due(now);
-        if traces > 0 {
-            self.send(request).await;
-        }
-    }
+/// A trace's spans under one resource and scope.
+type Part = (
+    TraceId,
+    opentelemetry_proto::tonic::trace::v1::ResourceSpans,
+    opentelemetry_proto::tonic::trace::v1::ScopeSpans,
+    Vec<opentelemetry_proto::tonic::trace::v1::Span>,
+);
 
-    async fn send(&self, request: ExportTraceServiceRequest) {
-        deliver(
-            self.next.as_ref(),
-            Batch::new(request),
-            &self.deadline,
-            &self.dropped,
-            &self.id,
-        )
-        .await;
-    }
-}
+impl Hold for GroupHold {
+    type Taken = Vec<Part>;
 
-async fn send_loop(shared: Arc<Shared>) {
-    loop {
-        let due = shared.traces.lock().next_due();
-        let sleep = async {
-            match due {
-                Some(due) => tokio::time::sleep_until(due).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = shared.wake.notified() => {}
-            () = sleep => {}
-        }
-        if shared.closing.load(Ordering::SeqCst) {
-            shared.send_due(None).await;
-            return;
-        }
-        shared.send_due(Some(Instant::now())).await;
-    }
-}
-
-struct GroupByTrace {
-    shared: Arc<Shared>,
-    sender: Driver,
-}
-
-impl Consumer for GroupByTrace {
-    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        let shared = &self.shared;
-        if shared.closing.load(Ordering::SeqCst) {
-            let refused = Refused::returning(Refusal::shutting_down(&shared.id), batch);
-            return Box::pin(async { Err(refused) });
-        }
-        // Kept to hand back untouched should the next stage refuse the spans passing on: nothing is gathered then.
-        let original = batch.share();
+    fn split(&self, batch: Batch) -> Result<(Batch, Vec<Part>), Batch> {
         let mut rest = match batch.into_request() {
             AnyRequest::Traces(request) => request,
-            other => return shared.next.consume(Batch::from(other)),
+            other => return Err(Batch::from(other)),
         };
         let parts = traces::split(&mut rest);
-        Box::pin(async move {
-            let mut outcome = Ok(());
-            if !rest.resource_spans.is_empty() {
-                match shared.next.consume(Batch::new(rest)).await {
-                    Ok(()) => {}
-                    Err(Refused {
-                        refusal,
-                        batch: Some(_),
-                    }) => return Err(Refused::returning(refusal, original)),
-                    Err(taken) => outcome = Err(taken),
-                }
-            }
-            let mut evicted = Vec::new();
-            let first_waiting = {
-                let mut traces = shared.traces.lock();
-                let was_empty = traces.len() == 0;
-                let due = Instant::now() + shared.wait;
-                for (id, resource, scope, spans) in parts {
-                    traces.add(id, &resource, &scope, spans, due);
-                    if traces.len() > shared.most
-                        && let Some(oldest) = traces.take_oldest()
-                    {
-                        evicted.push(oldest);
-                    }
-                }
-                was_empty && traces.len() > 0
-            };
-            if first_waiting {
-                // The sender sleeps without a deadline while nothing waits.
-                shared.wake.notify_one();
-            }
-            shared.evicted.add(evicted.len() as u64);
-            for request in evicted {
-                shared.send(request).await;
-            }
-            outcome
-        })
+        Ok((Batch::new(rest), parts))
     }
 
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        self.shared.next.ready(items)
+    fn hold(&self, parts: Vec<Part>) -> Vec<Batch> {
+        let mut evicted = Vec::new();
+        let mut traces = self.traces.lock();
+        let due = Instant::now() + self.wait;
+        for (id, resource, scope, spans) in parts {
+            traces.add(id, &resource, &scope, spans, due);
+            if traces.len() > self.most
+                && let Some(oldest) = traces.take_oldest()
+            {
+                evicted.push(Batch::new(oldest));
+            }
+        }
+        self.evicted.add(evicted.len() as u64);
+        evicted
     }
 
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            self.shared.send_due(None).await;
-            self.shared.next.flush(deadline).await;
-        })
+    fn due(&self, now: Option<Instant>) -> Option<Batch> {
+        let (request, traces) = self.traces.lock().take_due(now);
+        (traces > 0).then(|| Batch::new(request))
     }
 
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let shared = &self.shared;
-            shared.deadline.set(deadline);
-            shared.closing.store(true, Ordering::SeqCst);
-            shared.wake.notify_one();
-            self.sender.stop(deadline).await;
-            shared.next.shutdown(deadline).await;
-        })
+    fn next_due(&self) -> Option<Instant> {
+        self.traces.lock().next_due()
     }
 }
 

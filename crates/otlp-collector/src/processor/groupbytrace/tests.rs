@@ -1,7 +1,9 @@
 use super::*;
 use crate::processor::capture::{Capture, with_context};
 use crate::telemetry::Telemetry;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use tokio::time::Instant;
 
 fn build(yaml: &str, telemetry: &Telemetry) -> (Arc<dyn Consumer>, Arc<Capture>) {
     let config: GroupByTraceConfig = serde_norway::from_str(yaml).unwrap();

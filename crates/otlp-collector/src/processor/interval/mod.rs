@@ -19,11 +19,11 @@
 
 mod held;
 
+use super::holding::{Hold, holding_stage};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::de;
-use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
+use crate::pipeline::Consumer;
 use crate::telemetry::DropCounter;
-use crate::wait::{Deadline, Driver};
 use crate::{AnyRequest, Batch, Signal};
 use held::Held;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -32,9 +32,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use serde::Deserialize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The `interval` processor's settings.
@@ -91,45 +89,42 @@ impl ProcessorFactory for Factory {
         context: ProcessorContext<'_>,
         next: Arc<dyn Consumer>,
     ) -> Result<Arc<dyn Consumer>, String> {
-        let shared = Arc::new(Shared {
-            id: context.id.to_owned(),
+        let dropped = DropCounter::new(
+            context.telemetry,
+            "otelcol_processor_dropped",
+            "processor",
+            context.id,
+        );
+        let hold = IntervalHold {
             interval: config.interval,
             pass_through: config.pass_through,
-            held: parking_lot::Mutex::new(Held::default()),
-            replaced: AtomicUsize::new(0),
-            wake: Notify::new(),
-            closing: AtomicBool::new(false),
-            deadline: Deadline::new(),
-            dropped: DropCounter::new(
-                context.telemetry,
-                "otelcol_processor_dropped",
-                "processor",
-                context.id,
-            ),
-            next,
-        });
-        Ok(Arc::new(Interval {
-            sender: Driver::spawn(send_loop(shared.clone())),
-            shared,
-        }))
+            state: parking_lot::Mutex::new(State {
+                held: Held::default(),
+                taken: 0,
+                due: Instant::now() + config.interval,
+            }),
+            dropped: dropped.clone(),
+        };
+        Ok(holding_stage(hold, context.id, dropped, next))
     }
 }
 
-struct Shared {
-    id: String,
+struct IntervalHold {
     interval: Duration,
     pass_through: PassThrough,
-    held: parking_lot::Mutex<Held>,
-    /// Points taken in since the last send, less the streams they made: those a newer point replaced.
-    replaced: AtomicUsize,
-    wake: Notify,
-    closing: AtomicBool,
-    deadline: Deadline,
+    state: parking_lot::Mutex<State>,
     dropped: DropCounter,
-    next: Arc<dyn Consumer>,
 }
 
-impl Shared {
+struct State {
+    held: Held,
+    /// Points taken in since the last send: those beyond the streams held were replaced by newer ones.
+    taken: usize,
+    /// When the held points go on.
+    due: Instant,
+}
+
+impl IntervalHold {
     /// Whether `metric` is held rather than passed on.
     fn holds(&self, metric: &Metric) -> bool {
         let cumulative = AggregationTemporality::Cumulative as i32;
@@ -142,9 +137,16 @@ impl Shared {
             None => false,
         }
     }
+}
 
-    /// Takes the metrics to hold out of `request`, leaving what passes on.
-    fn split(&self, request: &mut ExportMetricsServiceRequest) -> ExportMetricsServiceRequest {
+impl Hold for IntervalHold {
+    type Taken = ExportMetricsServiceRequest;
+
+    fn split(&self, batch: Batch) -> Result<(Batch, ExportMetricsServiceRequest), Batch> {
+        let mut request = match batch.into_request() {
+            AnyRequest::Metrics(request) => request,
+            other => return Err(Batch::from(other)),
+        };
         let mut taken = ExportMetricsServiceRequest::default();
         for rm in &mut request.resource_metrics {
             let mut scopes = Vec::new();
@@ -173,45 +175,45 @@ impl Shared {
         request
             .resource_metrics
             .retain(|rm| !rm.scope_metrics.is_empty());
-        taken
+        Ok((Batch::new(request), taken))
     }
 
-    /// Holds the metrics of `request`.
-    fn hold(&self, request: ExportMetricsServiceRequest) {
-        let mut held = self.held.lock();
-        let mut taken = 0;
-        for mut rm in request.resource_metrics {
+    fn hold(&self, taken: ExportMetricsServiceRequest) -> Vec<Batch> {
+        let mut state = self.state.lock();
+        for mut rm in taken.resource_metrics {
             for mut sm in std::mem::take(&mut rm.scope_metrics) {
                 for metric in std::mem::take(&mut sm.metrics) {
-                    taken += points(&metric);
-                    held.add(&rm, &sm, metric);
+                    state.taken += points(&metric);
+                    state.held.add(&rm, &sm, metric);
                 }
             }
         }
-        self.replaced.fetch_add(taken, Ordering::Relaxed);
+        Vec::new()
     }
 
-    /// Sends on the latest point of every stream held.
-    async fn send_held(&self) {
-        let (request, streams) = {
-            let mut held = self.held.lock();
-            let streams = held.streams();
-            (held.take(), streams)
+    fn due(&self, now: Option<Instant>) -> Option<Batch> {
+        let (request, replaced) = {
+            let mut state = self.state.lock();
+            if let Some(now) = now {
+                if now < state.due {
+                    return None;
+                }
+                // Keep to the schedule; after a stall, start it again from now.
+                state.due += self.interval;
+                if state.due <= now {
+                    state.due = now + self.interval;
+                }
+            }
+            let streams = state.held.streams();
+            let replaced = std::mem::take(&mut state.taken).saturating_sub(streams);
+            (state.held.take(), replaced)
         };
-        let taken = self.replaced.swap(0, Ordering::Relaxed);
-        self.dropped
-            .add(Signal::Metrics, taken.saturating_sub(streams), "aggregated");
-        if request.resource_metrics.is_empty() {
-            return;
-        }
-        deliver(
-            self.next.as_ref(),
-            Batch::new(request),
-            &self.deadline,
-            &self.dropped,
-            &self.id,
-        )
-        .await;
+        self.dropped.add(Signal::Metrics, replaced, "aggregated");
+        (!request.resource_metrics.is_empty()).then(|| Batch::new(request))
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        Some(self.state.lock().due)
     }
 }
 
@@ -223,88 +225,6 @@ fn points(metric: &Metric) -> usize {
         Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
         Some(Data::Summary(s)) => s.data_points.len(),
         None => 0,
-    }
-}
-
-async fn send_loop(shared: Arc<Shared>) {
-    let mut due = Instant::now() + shared.interval;
-    loop {
-        tokio::select! {
-            () = shared.wake.notified() => {}
-            () = tokio::time::sleep_until(due) => {}
-        }
-        let closing = shared.closing.load(Ordering::SeqCst);
-        if Instant::now() >= due || closing {
-            shared.send_held().await;
-            due += shared.interval;
-            if due < Instant::now() {
-                due = Instant::now() + shared.interval;
-            }
-        }
-        if closing {
-            return;
-        }
-    }
-}
-
-struct Interval {
-    shared: Arc<Shared>,
-    sender: Driver,
-}
-
-impl Consumer for Interval {
-    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        let shared = &self.shared;
-        if shared.closing.load(Ordering::SeqCst) {
-            let refused = Refused::returning(Refusal::shutting_down(&shared.id), batch);
-            return Box::pin(async { Err(refused) });
-        }
-        // Kept to hand back untouched should the next stage refuse what passes on: nothing is held then either.
-        let original = batch.share();
-        let mut rest = match batch.into_request() {
-            AnyRequest::Metrics(request) => request,
-            other => return shared.next.consume(Batch::from(other)),
-        };
-        let taken = shared.split(&mut rest);
-        Box::pin(async move {
-            if !rest.resource_metrics.is_empty() {
-                match shared.next.consume(Batch::new(rest)).await {
-                    Ok(()) => {}
-                    Err(Refused {
-                        refusal,
-                        batch: Some(_),
-                    }) => return Err(Refused::returning(refusal, original)),
-                    Err(refused) => {
-                        shared.hold(taken);
-                        return Err(refused);
-                    }
-                }
-            }
-            shared.hold(taken);
-            Ok(())
-        })
-    }
-
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        self.shared.next.ready(items)
-    }
-
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            self.shared.send_held().await;
-            self.shared.next.flush(deadline).await;
-        })
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let shared = &self.shared;
-            shared.deadline.set(deadline);
-            shared.closing.store(true, Ordering::SeqCst);
-            shared.wake.notify_one();
-            self.sender.stop(deadline).await;
-            shared.next.shutdown(deadline).await;
-        })
     }
 }
 

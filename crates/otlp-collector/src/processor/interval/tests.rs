@@ -7,6 +7,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::sync::atomic::Ordering;
+use tokio::time::Instant;
 
 fn build(yaml: &str, telemetry: &Telemetry) -> (Arc<dyn Consumer>, Arc<Capture>) {
     let config: IntervalConfig = serde_norway::from_str(yaml).unwrap();

@@ -27,11 +27,11 @@ mod fields;
 
 pub use config::LogDedupConfig;
 
+use super::holding::{Hold, holding_stage};
 use crate::clock::now_nanos;
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
-use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
+use crate::pipeline::Consumer;
 use crate::telemetry::DropCounter;
-use crate::wait::{Deadline, Driver};
 use crate::{AnyRequest, Batch, Signal};
 use aggregate::{Aggregator, Identity};
 use fields::FieldPath;
@@ -40,8 +40,6 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
 use otlp_ottl::{Condition, ContextKind, ResourceParts, ScopeParts, TransformContext};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The most distinct records held before they are sent on ahead of `interval`.
@@ -82,7 +80,13 @@ impl ProcessorFactory for Factory {
             .map(|text| otlp_ottl::parse_condition(ContextKind::Log, text))
             .collect::<Result<Vec<_>, _>>()
             .map_err(crate::processor::ottl::describe)?;
-        let shared = Arc::new(Shared {
+        let dropped = DropCounter::new(
+            context.telemetry,
+            "otelcol_processor_dropped",
+            "processor",
+            context.id,
+        );
+        let hold = DedupHold {
             id: context.id.to_owned(),
             interval: config.interval,
             count_attribute: config.log_count_attribute.clone(),
@@ -90,26 +94,17 @@ impl ProcessorFactory for Factory {
             conditions,
             identity,
             excluded: parse_all(&config.exclude_fields)?,
-            aggregator: parking_lot::Mutex::new(Aggregator::default()),
-            wake: Notify::new(),
-            closing: AtomicBool::new(false),
-            deadline: Deadline::new(),
-            dropped: DropCounter::new(
-                context.telemetry,
-                "otelcol_processor_dropped",
-                "processor",
-                context.id,
-            ),
-            next,
-        });
-        Ok(Arc::new(LogDedup {
-            sender: Driver::spawn(send_loop(shared.clone())),
-            shared,
-        }))
+            state: parking_lot::Mutex::new((
+                Aggregator::default(),
+                Instant::now() + config.interval,
+            )),
+            dropped: dropped.clone(),
+        };
+        Ok(holding_stage(hold, context.id, dropped, next))
     }
 }
 
-struct Shared {
+struct DedupHold {
     id: String,
     interval: std::time::Duration,
     count_attribute: String,
@@ -117,16 +112,12 @@ struct Shared {
     conditions: Vec<Condition>,
     identity: Identity,
     excluded: Vec<FieldPath>,
-    aggregator: parking_lot::Mutex<Aggregator>,
-    /// Wakes the sender before `interval`: too many distinct records, a flush, a shutdown.
-    wake: Notify,
-    closing: AtomicBool,
-    deadline: Deadline,
+    /// The records gathered, and when they go on.
+    state: parking_lot::Mutex<(Aggregator, Instant)>,
     dropped: DropCounter,
-    next: Arc<dyn Consumer>,
 }
 
-impl Shared {
+impl DedupHold {
     /// Splits `request` into the records to gather (out of it, with their resource and scope) and the rest.
     fn gather(&self, request: &mut ExportLogsServiceRequest) -> ExportLogsServiceRequest {
         let mut gathered = ExportLogsServiceRequest::default();
@@ -207,31 +198,6 @@ impl Shared {
                 }
             })
     }
-
-    /// Sends on everything gathered; the copies merged away are counted as dropped.
-    async fn send_gathered(&self) {
-        let (request, records) = {
-            let mut aggregator = self.aggregator.lock();
-            if aggregator.distinct() == 0 {
-                return;
-            }
-            let zone = &self.zone;
-            aggregator.take(&self.count_attribute, now_nanos(), |nanos| {
-                observed(nanos, zone)
-            })
-        };
-        let batch = Batch::new(request);
-        let merged = usize::try_from(records).unwrap_or(usize::MAX) - batch.item_count();
-        self.dropped.add(Signal::Logs, merged, "deduplicated");
-        deliver(
-            self.next.as_ref(),
-            batch,
-            &self.deadline,
-            &self.dropped,
-            &self.id,
-        )
-        .await;
-    }
 }
 
 /// A time as RFC 3339 text in `zone`, to the second, as Go writes it (`Z` for a zero offset).
@@ -247,100 +213,61 @@ fn observed(nanos: u64, zone: &TimeZone) -> String {
     }
 }
 
-async fn send_loop(shared: Arc<Shared>) {
-    let mut due = Instant::now() + shared.interval;
-    loop {
-        tokio::select! {
-            () = shared.wake.notified() => {}
-            () = tokio::time::sleep_until(due) => {}
-        }
-        let closing = shared.closing.load(Ordering::SeqCst);
-        if Instant::now() >= due || closing || shared.aggregator.lock().distinct() >= MOST_DISTINCT
-        {
-            shared.send_gathered().await;
-            due = Instant::now() + shared.interval;
-        }
-        if closing {
-            return;
-        }
-    }
-}
+impl Hold for DedupHold {
+    type Taken = ExportLogsServiceRequest;
 
-struct LogDedup {
-    shared: Arc<Shared>,
-    sender: Driver,
-}
-
-impl Consumer for LogDedup {
-    fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
-        let shared = &self.shared;
-        if shared.closing.load(Ordering::SeqCst) {
-            let refused = Refused::returning(Refusal::shutting_down(&shared.id), batch);
-            return Box::pin(async { Err(refused) });
-        }
-        // Kept to hand back untouched should the next stage refuse the records passing on: then nothing was
-        // gathered either, and the sender may offer the whole batch again.
-        let original = (!shared.conditions.is_empty()).then(|| batch.share());
+    fn split(&self, batch: Batch) -> Result<(Batch, ExportLogsServiceRequest), Batch> {
         let mut rest = match batch.into_request() {
             AnyRequest::Logs(request) => request,
             // Only in a logs pipeline; anything else passes as it is.
-            other => return shared.next.consume(Batch::from(other)),
+            other => return Err(Batch::from(other)),
         };
-        let gathered = shared.gather(&mut rest);
-        Box::pin(async move {
-            let mut outcome = Ok(());
-            if !rest.resource_logs.is_empty() {
-                match shared.next.consume(Batch::new(rest)).await {
-                    Ok(()) => {}
-                    Err(Refused {
-                        refusal,
-                        batch: Some(_),
-                    }) => {
-                        return Err(match original {
-                            Some(original) => Refused::returning(refusal, original),
-                            None => Refused {
-                                refusal,
-                                batch: None,
-                            },
-                        });
-                    }
-                    Err(taken) => outcome = Err(taken),
+        let gathered = self.gather(&mut rest);
+        Ok((Batch::new(rest), gathered))
+    }
+
+    fn hold(&self, gathered: ExportLogsServiceRequest) -> Vec<Batch> {
+        if !gathered.resource_logs.is_empty() {
+            self.state
+                .lock()
+                .0
+                .add(gathered, &self.identity, now_nanos());
+        }
+        Vec::new()
+    }
+
+    /// Everything gathered, when `interval` has passed since the last send or [`MOST_DISTINCT`] records are held;
+    /// the copies merged away are counted as dropped.
+    fn due(&self, now: Option<Instant>) -> Option<Batch> {
+        let (request, records) = {
+            let mut state = self.state.lock();
+            let (aggregator, due) = &mut *state;
+            if let Some(now) = now {
+                if now < *due && aggregator.distinct() < MOST_DISTINCT {
+                    return None;
                 }
+                *due = now + self.interval;
             }
-            if !gathered.resource_logs.is_empty() {
-                let full = {
-                    let mut aggregator = shared.aggregator.lock();
-                    aggregator.add(gathered, &shared.identity, now_nanos());
-                    aggregator.distinct() >= MOST_DISTINCT
-                };
-                if full {
-                    shared.wake.notify_one();
-                }
+            if aggregator.distinct() == 0 {
+                return None;
             }
-            outcome
-        })
+            let zone = &self.zone;
+            aggregator.take(&self.count_attribute, now_nanos(), |nanos| {
+                observed(nanos, zone)
+            })
+        };
+        let batch = Batch::new(request);
+        let merged = usize::try_from(records).unwrap_or(usize::MAX) - batch.item_count();
+        self.dropped.add(Signal::Logs, merged, "deduplicated");
+        Some(batch)
     }
 
-    fn ready(&self, items: usize) -> BoxFuture<'_, ()> {
-        self.shared.next.ready(items)
+    fn next_due(&self) -> Option<Instant> {
+        Some(self.state.lock().1)
     }
 
-    fn flush(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            self.shared.send_gathered().await;
-            self.shared.next.flush(deadline).await;
-        })
-    }
-
-    fn shutdown(&self, deadline: Instant) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let shared = &self.shared;
-            shared.deadline.set(deadline);
-            shared.closing.store(true, Ordering::SeqCst);
-            shared.wake.notify_one();
-            self.sender.stop(deadline).await;
-            shared.next.shutdown(deadline).await;
-        })
+    fn holds_everything(&self) -> bool {
+        self.conditions.is_empty()
     }
 }
 

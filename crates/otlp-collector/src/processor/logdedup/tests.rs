@@ -4,6 +4,7 @@ use crate::telemetry::Telemetry;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, any_value};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::resource::v1::Resource;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 fn build(yaml: &str, telemetry: &Telemetry) -> (Arc<dyn Consumer>, Arc<Capture>) {

@@ -1,6 +1,7 @@
-//! Listening for log messages on the network, shared by the `syslog`, `tcplog` and `udplog` receivers: TCP
-//! connections (plain or TLS) cut into messages by a [`Framer`], and UDP datagrams, each read's messages handed to
-//! a [`Receive`] together; and accepting connections, shared with the `fluentforward` receiver.
+//! Listening for messages on the network, shared by the receivers that read lines off sockets (`syslog`, `tcplog`,
+//! `udplog`, `statsd`, `carbon`): TCP connections (plain or TLS) cut into messages by a [`Framer`], and UDP
+//! datagrams, each read's messages handed to a [`Receive`] together; and accepting connections, shared with the
+//! `fluentforward` receiver.
 
 use crate::receiver::{RunningReceiver, shutdown_signal};
 use std::future::Future;

@@ -7,76 +7,14 @@
 
 mod common;
 
+use common::chronyd::Chronyd;
 use common::{TestCollector, free_port, named_numbers, read_metrics, wait_for_metrics};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// A chronyd of its own, serving NTP on 127.0.0.1 at `port`; stopped when dropped.
-struct Chronyd {
-    child: Child,
-    port: u16,
-}
-
-impl Chronyd {
-    fn start(dir: &Path) -> Chronyd {
-        let port = free_port();
-        let config = dir.join("chrony.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 10\ncmdport 0\npidfile {}\n",
-                dir.join("chronyd.pid").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("chronyd")
-            // -x: serve time without steering the host's clock; -d: stay in the foreground.
-            .args(["-x", "-d", "-f"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run chronyd: {e}; run `cargo xtask setup`"));
-        let mut server = Chronyd { child, port };
-        for _ in 0..100 {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("chronyd exited before it was ready: {status}");
-            }
-            if server.answers() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("chronyd does not answer after 10 s");
-    }
-
-    /// Whether the server answers a client request with time: a stratum, and a clock it counts as synchronized
-    /// (as chronyd's `local` directive makes it, once it has started).
-    fn answers(&self) -> bool {
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let mut request = [0u8; 48];
-        request[0] = (4 << 3) | 3;
-        let _ = socket.send_to(&request, ("127.0.0.1", self.port));
-        let mut answer = [0u8; 48];
-        socket.recv(&mut answer).is_ok_and(|n| n == 48) && answer[1] != 0 && answer[0] >> 6 != 3
-    }
-}
-
-impl Drop for Chronyd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_server_serving_the_hosts_clock_is_zero_away() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Chronyd::start(dir.path());
+    let server = Chronyd::serving(dir.path());
     let silent = free_port();
     let collector = TestCollector::start(&format!(
         r#"
@@ -100,7 +38,7 @@ service:
   telemetry:
     metrics: {{ address: "127.0.0.1:0" }}
 "#,
-        port = server.port
+        port = server.ntp_port
     ))
     .await;
     let path = collector.path("metrics.jsonl");

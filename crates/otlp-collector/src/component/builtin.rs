@@ -23,6 +23,7 @@ impl Components {
             .with_receiver(receiver::mysql::Factory)
             .with_receiver(receiver::nginx::Factory)
             .with_receiver(receiver::ntp::Factory)
+            .with_receiver(receiver::chrony::Factory)
             .with_receiver(receiver::otlpjsonfile::Factory)
             .with_receiver(receiver::postgresql::Factory)
             .with_receiver(receiver::prometheus::Factory)

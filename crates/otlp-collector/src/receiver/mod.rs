@@ -5,6 +5,7 @@
 pub mod apache;
 pub mod arrow_flight;
 pub mod carbon;
+pub mod chrony;
 pub mod collectd;
 pub mod filelog;
 pub mod filestats;

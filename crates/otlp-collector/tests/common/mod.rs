@@ -2,6 +2,7 @@
 //! for what its file exporters wrote.
 #![allow(dead_code)]
 
+pub mod chronyd;
 pub mod collectd;
 pub mod mariadb;
 pub mod pki;

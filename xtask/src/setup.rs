@@ -65,6 +65,8 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("/usr/share/doc/libyajl2/copyright", "libyajl2"),
     // The InfluxDB (1.x) the `influxdb` exporter's tests write to and query.
     ("influxd", "influxdb"),
+    // The InfluxDB 1.x client the `influxdb` receiver's tests write with.
+    ("influx", "influxdb-client"),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

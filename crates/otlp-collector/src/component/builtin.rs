@@ -24,6 +24,7 @@ impl Components {
             .with_receiver(receiver::nginx::Factory)
             .with_receiver(receiver::ntp::Factory)
             .with_receiver(receiver::chrony::Factory)
+            .with_receiver(receiver::influxdb::Factory)
             .with_receiver(receiver::otlpjsonfile::Factory)
             .with_receiver(receiver::postgresql::Factory)
             .with_receiver(receiver::prometheus::Factory)

@@ -13,6 +13,7 @@ pub mod fluentforward;
 pub mod haproxy;
 pub mod hostmetrics;
 pub mod httpcheck;
+pub mod influxdb;
 pub mod jaeger;
 pub mod memcached;
 pub mod mysql;

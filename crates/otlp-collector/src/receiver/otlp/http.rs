@@ -91,7 +91,7 @@ impl Failure {
         let body = match self.encoding {
             Encoding::Protobuf => tonic_types::Status {
                 code: self.code as i32,
-                message: self.message,
+                message: self.message.clone(),
                 details: Vec::new(),
             }
             .encode_to_vec(),
@@ -101,12 +101,22 @@ impl Failure {
                     .into_bytes()
             }
         };
-        let mut response = (
-            self.status,
-            [(header::CONTENT_TYPE, self.encoding.content_type())],
-            body,
-        )
-            .into_response();
+        let content_type = self.encoding.content_type();
+        self.respond(content_type, body)
+    }
+
+    /// The answer with a JSON body of a protocol's own shape, made from the message (InfluxDB's `{"error": …}`).
+    pub(in crate::receiver) fn into_json_response(
+        self,
+        body: impl FnOnce(&str) -> serde_json::Value,
+    ) -> Response {
+        let body = body(&self.message).to_string().into_bytes();
+        self.respond("application/json", body)
+    }
+
+    fn respond(self, content_type: &'static str, body: Vec<u8>) -> Response {
+        let mut response =
+            (self.status, [(header::CONTENT_TYPE, content_type)], body).into_response();
         if self.close {
             response
                 .headers_mut()
@@ -245,6 +255,20 @@ pub(in crate::receiver) async fn read_body(
             ));
         }
     };
+    Ok((
+        encoding,
+        read_any_body(state, headers, body, encoding).await?,
+    ))
+}
+
+/// Reads the whole body, whatever its content type, decompressed as `Content-Encoding` says, within the size
+/// limit; failures are answered in `encoding`.
+pub(in crate::receiver) async fn read_any_body(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: Body,
+    encoding: Encoding,
+) -> Answer<Vec<u8>> {
     let content_encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -308,7 +332,7 @@ pub(in crate::receiver) async fn read_body(
             format!("body is not valid {} data: {e}", content_encoding.trim()),
         ),
     })?;
-    Ok((encoding, body))
+    Ok(body)
 }
 
 pub(in crate::receiver) async fn submit(

@@ -12,6 +12,7 @@ pub mod filestats;
 pub mod fluentforward;
 pub mod haproxy;
 pub mod hostmetrics;
+mod http_server;
 pub mod httpcheck;
 pub mod influxdb;
 pub mod jaeger;

@@ -28,13 +28,12 @@ mod record;
 
 pub use config::CollectdConfig;
 
+use super::RunningReceiver;
+use super::http_server::{HttpServerSettings, serve_http};
 use super::number_points::request;
-use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, serve_app, submit};
-use super::otlp::{Decoding, acceptor, authenticator};
-use super::{RunningReceiver, bind};
+use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, submit};
 use crate::auth::check_http;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
-use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -64,39 +63,25 @@ impl ReceiverFactory for Factory {
         config: &CollectdConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let ReceiverContext {
-            id,
-            ingest,
-            telemetry,
-            authenticators,
-            ..
-        } = context;
-        let component = format!("receivers.{id}");
-        let tls = acceptor(&component, "http", config.tls.as_ref(), &[b"http/1.1"])?;
-        let auth = authenticator(&component, "http", config.auth.as_ref(), &authenticators)?;
-        let listener = bind(&component, &config.endpoint).await?;
-        let (shutdown, watch) = tokio::sync::watch::channel(false);
-        let mut running = RunningReceiver::new(shutdown);
-        running.listening("http", &listener);
-        let state = Arc::new(CollectdState {
-            http: HttpState {
-                ingest,
-                auth,
-                component: component.clone(),
-                counters: ReceiverCounters::new(&telemetry, &id, "http"),
-                max_body: config.max_request_body_size,
-                decoding: Decoding::default(),
+        let (timeout, attributes_prefix) = (config.timeout, config.attributes_prefix.clone());
+        serve_http(
+            context,
+            HttpServerSettings {
+                endpoint: &config.endpoint,
+                tls: config.tls.as_ref(),
+                auth: config.auth.as_ref(),
+                cors: config.cors.as_ref(),
+                max_request_body_size: config.max_request_body_size,
             },
-            timeout: config.timeout,
-            attributes_prefix: config.attributes_prefix.clone(),
-        });
-        // collectd posts to whatever URL it is given: every path is served.
-        let mut app = axum::Router::new().fallback(values).with_state(state);
-        if let Some(cors) = config.cors.as_ref().and_then(|cors| cors.layer(&component)) {
-            app = app.layer(cors);
-        }
-        running.spawn(async move { serve_app(&component, listener, tls, app, watch).await });
-        Ok(running)
+            |http| CollectdState {
+                http,
+                timeout,
+                attributes_prefix,
+            },
+            // collectd posts to whatever URL it is given: every path is served.
+            |router| router.fallback(values),
+        )
+        .await
     }
 }
 

@@ -29,12 +29,11 @@ mod line;
 
 pub use config::InfluxdbConfig;
 
-use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, serve_app, submit};
-use super::otlp::{Decoding, acceptor, authenticator};
-use super::{RunningReceiver, bind};
+use super::RunningReceiver;
+use super::http_server::{HttpServerSettings, serve_http};
+use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit};
 use crate::auth::check_http;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
-use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -64,41 +63,25 @@ impl ReceiverFactory for Factory {
         config: &InfluxdbConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let ReceiverContext {
-            id,
-            ingest,
-            telemetry,
-            authenticators,
-            ..
-        } = context;
-        let component = format!("receivers.{id}");
-        let tls = acceptor(&component, "http", config.tls.as_ref(), &[b"http/1.1"])?;
-        let auth = authenticator(&component, "http", config.auth.as_ref(), &authenticators)?;
-        let listener = bind(&component, &config.endpoint).await?;
-        let (shutdown, watch) = tokio::sync::watch::channel(false);
-        let mut running = RunningReceiver::new(shutdown);
-        running.listening("http", &listener);
-        let state = Arc::new(InfluxState {
-            http: HttpState {
-                ingest,
-                auth,
-                component: component.clone(),
-                counters: ReceiverCounters::new(&telemetry, &id, "http"),
-                max_body: config.max_request_body_size,
-                decoding: Decoding::default(),
+        let timeout = config.timeout;
+        serve_http(
+            context,
+            HttpServerSettings {
+                endpoint: &config.endpoint,
+                tls: config.tls.as_ref(),
+                auth: config.auth.as_ref(),
+                cors: config.cors.as_ref(),
+                max_request_body_size: config.max_request_body_size,
             },
-            timeout: config.timeout,
-        });
-        let mut app = axum::Router::new()
-            .route("/write", post(write_v1))
-            .route("/api/v2/write", post(write_v2))
-            .route("/ping", any(ping))
-            .with_state(state);
-        if let Some(cors) = config.cors.as_ref().and_then(|cors| cors.layer(&component)) {
-            app = app.layer(cors);
-        }
-        running.spawn(async move { serve_app(&component, listener, tls, app, watch).await });
-        Ok(running)
+            |http| InfluxState { http, timeout },
+            |router| {
+                router
+                    .route("/write", post(write_v1))
+                    .route("/api/v2/write", post(write_v2))
+                    .route("/ping", any(ping))
+            },
+        )
+        .await
     }
 }
 

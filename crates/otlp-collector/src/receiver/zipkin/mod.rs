@@ -21,12 +21,11 @@ mod translate;
 pub use config::ZipkinReceiverConfig;
 pub use model::BadSpans;
 
-use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, serve_app, submit};
-use super::otlp::{Decoding, acceptor, authenticator};
-use super::{RunningReceiver, bind};
+use super::RunningReceiver;
+use super::http_server::{HttpServerSettings, serve_http};
+use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, submit};
 use crate::auth::check_http;
 use crate::component::{Component, ReceiverContext, ReceiverFactory};
-use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
 use axum::extract::State;
@@ -56,41 +55,28 @@ impl ReceiverFactory for Factory {
         config: &ZipkinReceiverConfig,
         context: ReceiverContext,
     ) -> Result<RunningReceiver, Error> {
-        let ReceiverContext {
-            id,
-            ingest,
-            telemetry,
-            authenticators,
-            ..
-        } = context;
-        let component = format!("receivers.{id}");
-        let tls = acceptor(&component, "http", config.tls.as_ref(), &[b"http/1.1"])?;
-        let auth = authenticator(&component, "http", config.auth.as_ref(), &authenticators)?;
-        let listener = bind(&component, &config.endpoint).await?;
-        let (shutdown, watch) = tokio::sync::watch::channel(false);
-        let mut running = RunningReceiver::new(shutdown);
-        running.listening("http", &listener);
-        let state = Arc::new(ZipkinState {
-            http: HttpState {
-                ingest,
-                auth,
-                component: component.clone(),
-                counters: ReceiverCounters::new(&telemetry, &id, "http"),
-                max_body: config.max_request_body_size,
-                decoding: Decoding::default(),
+        let parse_string_tags = config.parse_string_tags;
+        serve_http(
+            context,
+            HttpServerSettings {
+                endpoint: &config.endpoint,
+                tls: config.tls.as_ref(),
+                auth: config.auth.as_ref(),
+                cors: config.cors.as_ref(),
+                max_request_body_size: config.max_request_body_size,
             },
-            parse_string_tags: config.parse_string_tags,
-        });
-        let mut app = axum::Router::new()
-            .route(SPANS_V2, axum::routing::post(spans))
-            .route(SPANS_V1, axum::routing::post(version_1))
-            .fallback(unknown_path)
-            .with_state(state);
-        if let Some(cors) = config.cors.as_ref().and_then(|cors| cors.layer(&component)) {
-            app = app.layer(cors);
-        }
-        running.spawn(async move { serve_app(&component, listener, tls, app, watch).await });
-        Ok(running)
+            |http| ZipkinState {
+                http,
+                parse_string_tags,
+            },
+            |router| {
+                router
+                    .route(SPANS_V2, axum::routing::post(spans))
+                    .route(SPANS_V1, axum::routing::post(version_1))
+                    .fallback(unknown_path)
+            },
+        )
+        .await
     }
 }
 

@@ -32,7 +32,6 @@ use super::RunningReceiver;
 use super::http_server::{HttpServerSettings, serve_http};
 use super::number_points::request;
 use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, submit};
-use crate::auth::check_http;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
@@ -117,16 +116,7 @@ async fn take(
             "{method} is not taken: collectd's write_http POSTs its values"
         )));
     }
-    // Before the body is read: an unauthenticated client costs no decompression or decoding.
-    check_http(state.http.auth.as_ref(), headers).map_err(|reason| {
-        tracing::debug!(receiver = %state.http.component, %reason, "refused a request: not authenticated");
-        Failure::new(
-            Encoding::Json,
-            StatusCode::UNAUTHORIZED,
-            tonic::Code::Unauthenticated,
-            "not authenticated".into(),
-        )
-    })?;
+    state.http.authenticate(headers)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

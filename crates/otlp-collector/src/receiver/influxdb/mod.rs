@@ -32,7 +32,6 @@ pub use config::InfluxdbConfig;
 use super::RunningReceiver;
 use super::http_server::{HttpServerSettings, serve_http};
 use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit};
-use crate::auth::check_http;
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
@@ -163,16 +162,7 @@ async fn write(
     body: Body,
 ) -> Answer<()> {
     let bad = |message: String| Failure::bad_request(Encoding::Json, message);
-    // Before the body is read: an unauthenticated client costs no decompression or parsing.
-    check_http(state.http.auth.as_ref(), headers).map_err(|reason| {
-        tracing::debug!(receiver = %state.http.component, %reason, "refused a request: not authenticated");
-        Failure::new(
-            Encoding::Json,
-            StatusCode::UNAUTHORIZED,
-            tonic::Code::Unauthenticated,
-            "not authenticated".into(),
-        )
-    })?;
+    state.http.authenticate(headers)?;
     let unit = precision(query.as_deref()).map_err(bad)?;
     // Line protocol comes as `text/plain`, or with no content type at all (InfluxDB reads any).
     let body = tokio::time::timeout(

@@ -48,6 +48,22 @@ pub(in crate::receiver) struct HttpState {
     pub(in crate::receiver) decoding: Decoding,
 }
 
+impl HttpState {
+    /// Whether the request's headers satisfy the authenticator, checked before the body is read: an
+    /// unauthenticated client costs no decompression or decoding.
+    pub(in crate::receiver) fn authenticate(&self, headers: &HeaderMap) -> Answer<()> {
+        check_http(self.auth.as_ref(), headers).map_err(|reason| {
+            tracing::debug!(receiver = %self.component, %reason, "refused a request: not authenticated");
+            Failure::new(
+                Encoding::Json,
+                StatusCode::UNAUTHORIZED,
+                tonic::Code::Unauthenticated,
+                "not authenticated".into(),
+            )
+        })
+    }
+}
+
 /// A request that is not taken, and how to answer it.
 pub(in crate::receiver) struct Failure {
     status: StatusCode,
@@ -374,16 +390,7 @@ async fn export<R: OtlpRequest>(
     body: Body,
 ) -> Response {
     let result = async {
-        // Before the body is read: an unauthenticated client costs no decompression or decoding.
-        check_http(state.auth.as_ref(), &headers).map_err(|reason| {
-            tracing::debug!(receiver = %state.component, %reason, "refused a request: not authenticated");
-            Failure::new(
-                Encoding::Json,
-                StatusCode::UNAUTHORIZED,
-                tonic::Code::Unauthenticated,
-                "not authenticated".into(),
-            )
-        })?;
+        state.authenticate(&headers)?;
         let (encoding, body) = read_body(&state, &headers, body).await?;
         let (batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
         if let Some(rejected) = &rejected {

@@ -24,7 +24,6 @@ pub use model::BadSpans;
 use super::RunningReceiver;
 use super::http_server::{HttpServerSettings, serve_http};
 use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, submit};
-use crate::auth::check_http;
 use crate::component::{Component, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
@@ -87,16 +86,7 @@ struct ZipkinState {
 
 async fn spans(State(state): State<Arc<ZipkinState>>, headers: HeaderMap, body: Body) -> Response {
     let result: Answer<()> = async {
-        // Before the body is read: an unauthenticated client costs no decompression or decoding.
-        check_http(state.http.auth.as_ref(), &headers).map_err(|reason| {
-            tracing::debug!(receiver = %state.http.component, %reason, "refused a request: not authenticated");
-            Failure::new(
-                Encoding::Json,
-                StatusCode::UNAUTHORIZED,
-                tonic::Code::Unauthenticated,
-                "not authenticated".into(),
-            )
-        })?;
+        state.http.authenticate(&headers)?;
         let (encoding, body) = read_body(&state.http, &headers, body).await?;
         let spans = match encoding {
             Encoding::Json => model::from_json(&body),

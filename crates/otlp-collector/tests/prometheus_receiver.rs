@@ -241,7 +241,7 @@ service:
 }
 
 #[test]
-fn discovery_relabelling_and_timeouts_past_the_interval_are_refused() {
+fn discovery_rules_prometheus_refuses_and_timeouts_past_the_interval_are_refused() {
     let problems = common::config_problems(
         r#"
 receivers:
@@ -255,7 +255,7 @@ receivers:
       scrape_configs:
         - job_name: app
           static_configs: [{ targets: ["app:9090"] }]
-          metric_relabel_configs: [{ action: drop }]
+          metric_relabel_configs: [{ action: drop }, { action: hashmod, target_label: shard }]
   prometheus/slow:
     config:
       scrape_configs:
@@ -291,8 +291,13 @@ service:
             .contains("list the targets under `static_configs`"),
         "{found:#?}"
     );
-    assert!(
-        found[1].1.contains("`transform`, `attributes` or `filter`"),
+    // Dropping everything is a rule Prometheus takes; a hashmod without a modulus is not.
+    assert_eq!(
+        found[1],
+        (
+            "receivers.prometheus/relabel.config.scrape_configs[0].metric_relabel_configs[1]",
+            "hashmod needs a `modulus` above 0"
+        ),
         "{found:#?}"
     );
     assert_eq!(

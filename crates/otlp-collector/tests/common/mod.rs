@@ -7,6 +7,7 @@ pub mod collectd;
 pub mod mariadb;
 pub mod pki;
 pub mod postgres;
+pub mod prometheus;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;

@@ -1,6 +1,7 @@
 //! The `prometheus` receiver's settings: otelcol-contrib's, around a Prometheus `scrape_configs` section with
-//! static targets.
+//! static targets and relabelling.
 
+use super::relabel::{RelabelConfig, compile};
 use crate::component::Invalid;
 use crate::de;
 use serde::{Deserialize, Deserializer};
@@ -91,12 +92,12 @@ pub struct ScrapeConfig {
     #[serde(default, deserialize_with = "refuse_discovery")]
     #[expect(dead_code, reason = "present only to be refused with a reason")]
     ec2_sd_configs: de::Refused,
-    #[serde(default, deserialize_with = "refuse_relabel")]
-    #[expect(dead_code, reason = "present only to be refused with a reason")]
-    relabel_configs: de::Refused,
-    #[serde(default, deserialize_with = "refuse_relabel")]
-    #[expect(dead_code, reason = "present only to be refused with a reason")]
-    metric_relabel_configs: de::Refused,
+    /// Rules that rewrite or drop each target before it is scraped.
+    #[serde(default)]
+    pub relabel_configs: Vec<RelabelConfig>,
+    /// Rules that rewrite or drop each scraped series.
+    #[serde(default)]
+    pub metric_relabel_configs: Vec<RelabelConfig>,
 }
 
 fn metrics_path() -> String {
@@ -110,13 +111,6 @@ fn http() -> String {
 fn refuse_discovery<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
     de::refuse::<D>(
         "service discovery is not available here: list the targets under `static_configs`",
-    )
-}
-
-fn refuse_relabel<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
-    de::refuse::<D>(
-        "relabelling is not available here: rename or drop with the `transform`, `attributes` or `filter` \
-         processors after this receiver",
     )
 }
 
@@ -195,6 +189,18 @@ impl PrometheusReceiverConfig {
                     at("static_configs"),
                     "list at least one target (`host:port`)",
                 ));
+            }
+            for (key, rules) in [
+                ("relabel_configs", &job.relabel_configs),
+                ("metric_relabel_configs", &job.metric_relabel_configs),
+            ] {
+                if let Err((index, problem)) = compile(rules) {
+                    problems.push(Invalid::at(at(&format!("{key}[{index}]")), problem));
+                }
+            }
+            // Relabelling may make an address of anything (a URL to probe, say): only then is it checked.
+            if !job.relabel_configs.is_empty() {
+                continue;
             }
             for target in targets {
                 let url = format!("{}://{target}{}", job.scheme, job.metrics_path);

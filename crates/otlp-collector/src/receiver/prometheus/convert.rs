@@ -82,6 +82,19 @@ pub(super) fn convert(
 /// A point's attributes: the sample's labels (but `job` and `instance`, which are the resource's) with the
 /// target's, clashes settled by `honor_labels`.
 fn attributes(labels: &[(String, String)], target: &TargetLabels) -> Vec<KeyValue> {
+    merged(labels, target)
+        .into_iter()
+        .filter(|(name, _)| name != "job" && name != "instance")
+        .map(|(key, value)| otlp_ottl::key_value(key, otlp_ottl::string_value(value)))
+        .collect()
+}
+
+/// The sample's labels with the target's, clashes settled by `honor_labels`: without it, a sample's label that
+/// the target has too, or `job` or `instance`, is renamed `exported_<name>`.
+pub(super) fn merged(
+    labels: &[(String, String)],
+    target: &TargetLabels,
+) -> BTreeMap<String, String> {
     let mut merged: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in labels {
         let clashes =
@@ -96,10 +109,6 @@ fn attributes(labels: &[(String, String)], target: &TargetLabels) -> Vec<KeyValu
         merged.entry(name.clone()).or_insert_with(|| value.clone());
     }
     merged
-        .into_iter()
-        .filter(|(name, _)| name != "job" && name != "instance")
-        .map(|(key, value)| otlp_ottl::key_value(key, otlp_ottl::string_value(value)))
-        .collect()
 }
 
 fn time_of(sample: &Sample, now: u64) -> u64 {

@@ -16,13 +16,19 @@
 //! (`convert.rs`): the job is the resource's `service.name`, the target (`host:port`) its `service.instance.id`,
 //! `server.address` and `server.port`; counters become cumulative sums that start when first seen and again after
 //! a reset. Every scrape also reports `up` (1, or 0 when the target could not be scraped or read, which is logged).
-//! Service discovery and relabelling are refused with what to use instead.
+//! `relabel_configs` make the targets (`targets.rs`) and `metric_relabel_configs` rewrite the scraped series
+//! (`metric_relabel.rs`), with Prometheus's rules (`relabel.rs`). Service discovery is refused with what to use
+//! instead.
 
 mod config;
 mod convert;
+mod metric_relabel;
+mod relabel;
+mod targets;
 mod text;
 
 pub use config::{Global, PrometheusConfig, PrometheusReceiverConfig, ScrapeConfig, StaticConfig};
+pub use relabel::{Action, RelabelConfig};
 
 use super::{Ingest, RunningReceiver, shutdown_signal};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
@@ -79,42 +85,70 @@ impl ReceiverFactory for Factory {
                 message,
             })?;
             let client = Arc::new(client);
-            for group in &job.static_configs {
-                for target in &group.targets {
-                    let mut labels: Vec<(String, String)> = global
-                        .external_labels
-                        .iter()
-                        .chain(&group.labels)
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
+            let compiled = |rules| {
+                relabel::compile(rules).map_err(|(index, problem)| Error::Start {
+                    component: component.clone(),
+                    message: format!("job `{}`: rule {index}: {problem}", job.job_name),
+                })
+            };
+            let target_rules = compiled(&job.relabel_configs)?;
+            let metric_rules = Arc::new(compiled(&job.metric_relabel_configs)?);
+            for found in targets::targets(job, global, &target_rules, &context.id) {
+                let mut labels = found.labels;
+                let job_name = labels.remove("job").unwrap_or_default();
+                let instance = labels.remove("instance").unwrap_or_default();
+                let own: Vec<(String, String)> = labels.into_iter().collect();
+                let with_external = |mut labels: Vec<(String, String)>| {
+                    // External labels never override a target's, as in Prometheus.
+                    for (name, value) in &global.external_labels {
+                        if !labels.iter().any(|(n, _)| n == name) {
+                            labels.push((name.clone(), value.clone()));
+                        }
+                    }
                     labels.sort();
-                    let scrape = Target {
-                        url: format!("{}://{target}{}", job.scheme, job.metrics_path)
-                            .parse()
-                            .map_err(|e| Error::Start {
-                                component: component.clone(),
-                                message: format!("target `{target}`: {e}"),
-                            })?,
-                        job: job.job_name.clone(),
-                        instance: target.clone(),
-                        scheme: job.scheme.clone(),
-                        labels: TargetLabels {
-                            labels,
-                            honor: job.honor_labels,
-                        },
-                        client: Arc::clone(&client),
+                    labels
+                };
+                let (labels, metric_relabel) = if metric_rules.is_empty() {
+                    let labels = TargetLabels {
+                        labels: with_external(own),
+                        honor: job.honor_labels,
                     };
-                    let (ingest, counters, id) = (
-                        context.ingest.clone(),
-                        Arc::clone(&counters),
-                        context.id.clone(),
-                    );
-                    let (interval, watch) = (job.interval(global), watch.clone());
-                    running.spawn(async move {
-                        scrape.run(interval, &ingest, &counters, &id, watch).await;
-                        Ok(())
-                    });
-                }
+                    (labels, None)
+                } else {
+                    // The rules see the series as Prometheus stores them, target labels merged in; the
+                    // external labels come after, as they come after in Prometheus.
+                    let series = TargetLabels {
+                        labels: own,
+                        honor: job.honor_labels,
+                    };
+                    let labels = TargetLabels {
+                        labels: with_external(Vec::new()),
+                        honor: true,
+                    };
+                    (labels, Some((Arc::clone(&metric_rules), series)))
+                };
+                let scrape = Target {
+                    url: found.url.parse().map_err(|e| Error::Start {
+                        component: component.clone(),
+                        message: format!("target `{}`: {e}", found.url),
+                    })?,
+                    job: job_name,
+                    instance,
+                    scheme: found.scheme,
+                    labels,
+                    metric_relabel,
+                    client: Arc::clone(&client),
+                };
+                let (ingest, counters, id) = (
+                    context.ingest.clone(),
+                    Arc::clone(&counters),
+                    context.id.clone(),
+                );
+                let (interval, watch) = (job.interval(global), watch.clone());
+                running.spawn(async move {
+                    scrape.run(interval, &ingest, &counters, &id, watch).await;
+                    Ok(())
+                });
             }
         }
         Ok(running)
@@ -127,7 +161,10 @@ struct Target {
     job: String,
     instance: String,
     scheme: String,
+    /// The labels the conversion adds to every point.
     labels: TargetLabels,
+    /// `metric_relabel_configs`, and the target's labels they see on every series.
+    metric_relabel: Option<(Arc<Vec<relabel::Rule>>, TargetLabels)>,
     client: Arc<HttpClient>,
 }
 
@@ -154,10 +191,22 @@ impl Target {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64);
             let (mut metrics, up) = match self.scrape().await {
-                Ok(families) => (
-                    convert::convert(&families, &self.labels, &mut starts, now),
-                    1.0,
-                ),
+                Ok(families) => {
+                    let families = match &self.metric_relabel {
+                        None => families,
+                        Some((rules, series)) => metric_relabel::relabel_families(
+                            families,
+                            rules,
+                            series,
+                            &self.job,
+                            &self.instance,
+                        ),
+                    };
+                    (
+                        convert::convert(&families, &self.labels, &mut starts, now),
+                        1.0,
+                    )
+                }
                 Err(error) => {
                     tracing::warn!(receiver = %id, job = %self.job, target = %self.url, %error, "scrape failed");
                     (Vec::new(), 0.0)

@@ -1,0 +1,204 @@
+//! The `prometheus` receiver's `relabel_configs` and `metric_relabel_configs` against Prometheus's own: the same
+//! scrape config is given to a real Prometheus (Debian's, started by the test) and to the receiver, both scrape
+//! the same endpoint, and the series Prometheus stores must be the series the receiver reports (its `job` and
+//! `instance` being the resource's `service.name` and `service.instance.id`).
+//!
+//! `prometheus` comes from PATH (`cargo xtask setup` installs it).
+
+mod common;
+
+use common::prometheus::{Prometheus, percent_encoded};
+use common::{TestCollector, free_port, read_metrics, wait_for_metrics};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::time::Duration;
+
+const EXPOSITION: &str = "\
+# TYPE requests_total counter
+requests_total{code=\"200\",path=\"/api/users\"} 10
+requests_total{code=\"500\",path=\"/api/users\"} 2
+requests_total{code=\"200\",path=\"/health\"} 5
+# TYPE debug_objects gauge
+debug_objects 3
+# TYPE temp_celsius gauge
+temp_celsius{sensor=\"a\"} 21.5
+";
+
+/// Serves `EXPOSITION` to every request on `port`, in a thread, for the rest of the test.
+fn serve_exposition(port: u16) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{EXPOSITION}",
+                EXPOSITION.len()
+            );
+        }
+    });
+}
+
+/// The job, as both read it.
+fn scrape_config(port: u16) -> String {
+    format!(
+        r#"scrape_configs:
+  - job_name: app
+    scrape_interval: 1s
+    static_configs:
+      - targets: ["127.0.0.1:{port}", "localhost:{port}"]
+        labels: {{ env: Prod, team: db }}
+      - targets: ["127.0.0.1:{port}"]
+        labels: {{ env: test }}
+    relabel_configs:
+      - {{ source_labels: [env], regex: test, action: drop }}
+      - {{ source_labels: [__address__], regex: "([^:]+):\\d+", target_label: host }}
+      - {{ source_labels: [env], target_label: env, action: lowercase }}
+      - {{ source_labels: [__address__], modulus: 4, target_label: shard, action: hashmod }}
+      - {{ source_labels: [team, env], separator: "-", target_label: owner }}
+      - {{ regex: team, action: labeldrop }}
+      - {{ source_labels: [host], regex: "(localhost)", target_label: instance, replacement: "local-$1" }}
+    metric_relabel_configs:
+      - {{ source_labels: [__name__], regex: "debug_.*", action: drop }}
+      - {{ source_labels: [__name__, code], regex: "requests_total;5..", action: drop }}
+      - {{ source_labels: [path], regex: "/api/(.*)", target_label: endpoint }}
+      - {{ source_labels: [__name__], regex: temp_celsius, target_label: __name__, replacement: temperature_celsius }}
+      - {{ source_labels: [instance, job], separator: "@", target_label: where }}
+"#
+    )
+}
+
+type Series = BTreeSet<BTreeMap<String, String>>;
+
+/// The series Prometheus stores for the job's scraped metrics (not `up` and the `scrape_*` series it adds).
+async fn prometheus_series(prometheus: &Prometheus) -> Series {
+    let url = format!(
+        "http://127.0.0.1:{}/api/v1/series?match[]={}",
+        prometheus.port,
+        percent_encoded(r#"{job="app",__name__!~"up|scrape_.*"}"#)
+    );
+    let answer: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    answer["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|series| {
+            series
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The series the receiver reported: each point's attributes with `__name__`, and `job` and `instance` from its
+/// resource.
+fn receiver_series(requests: &[ExportMetricsServiceRequest]) -> Series {
+    let text = |value: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match value
+        .as_ref()
+        .and_then(|v| v.value.as_ref())
+    {
+        Some(Any::StringValue(s)) => s.clone(),
+        other => format!("{other:?}"),
+    };
+    let mut series = Series::new();
+    for resource_metrics in requests.iter().flat_map(|r| &r.resource_metrics) {
+        let resource: BTreeMap<String, String> = resource_metrics
+            .resource
+            .iter()
+            .flat_map(|r| &r.attributes)
+            .map(|kv| (kv.key.clone(), text(&kv.value)))
+            .collect();
+        for metric in resource_metrics
+            .scope_metrics
+            .iter()
+            .flat_map(|s| &s.metrics)
+        {
+            if metric.name == "up" {
+                continue;
+            }
+            for labels in common::labelled_numbers(metric)
+                .into_iter()
+                .map(|(labels, _)| labels)
+            {
+                let mut set: BTreeMap<String, String> = labels
+                    .split(',')
+                    .filter(|pair| !pair.is_empty())
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                set.insert("__name__".into(), metric.name.clone());
+                set.insert("job".into(), resource["service.name"].clone());
+                set.insert("instance".into(), resource["service.instance.id"].clone());
+                series.insert(set);
+            }
+        }
+    }
+    series
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relabelled_targets_and_series_are_the_ones_prometheus_stores() {
+    let port = free_port();
+    serve_exposition(port);
+    let config = scrape_config(port);
+    let prometheus = Prometheus::start_with(None, &config).await;
+    let indented: String = config
+        .lines()
+        .map(|line| format!("      {line}\n"))
+        .collect();
+    let collector = TestCollector::start(&format!(
+        r#"
+receivers:
+  prometheus:
+    config:
+{indented}
+exporters:
+  file: {{ path: "{{dir}}/metrics.jsonl", format: json }}
+service:
+  pipelines:
+    metrics: {{ receivers: [prometheus], exporters: [file] }}
+  telemetry:
+    metrics: {{ address: "127.0.0.1:0" }}
+"#
+    ))
+    .await;
+    let path = collector.path("metrics.jsonl");
+    // Two targets, three series each.
+    wait_for_metrics(&path, |requests| receiver_series(requests).len() >= 6).await;
+    let ours = receiver_series(&read_metrics(&path, true));
+    let mut theirs = Series::new();
+    for _ in 0..150 {
+        theirs = prometheus_series(&prometheus).await;
+        if theirs.len() >= ours.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(ours, theirs);
+    // What the rules did, spelled out for one series.
+    let health = ours
+        .iter()
+        .find(|s| {
+            s["instance"] == "local-localhost" && s.get("path").is_some_and(|p| p == "/health")
+        })
+        .unwrap_or_else(|| panic!("{ours:#?}"));
+    assert_eq!(health["env"], "prod");
+    assert_eq!(health["owner"], "db-prod", "after the lowercase rule");
+    assert_eq!(health["where"], "local-localhost@app");
+    assert!(!health.contains_key("team"));
+    assert!(
+        ours.iter()
+            .all(|s| s["__name__"] != "debug_objects" && s.get("code").is_none_or(|c| c != "500"))
+    );
+    assert!(ours.iter().any(|s| s["__name__"] == "temperature_celsius"));
+    collector.shut_down_cleanly().await;
+}

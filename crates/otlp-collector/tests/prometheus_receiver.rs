@@ -256,6 +256,8 @@ receivers:
         - job_name: app
           static_configs: [{ targets: ["app:9090"] }]
           metric_relabel_configs: [{ action: drop }, { action: hashmod, target_label: shard }]
+        - job_name: files
+          file_sd_configs: [{ files: ["/etc/*/targets.json", "/etc/targets/*.json"] }]
   prometheus/slow:
     config:
       scrape_configs:
@@ -278,7 +280,7 @@ service:
         .iter()
         .map(|(p, m)| (p.as_str(), m.as_str()))
         .collect();
-    assert_eq!(found.len(), 4, "{found:#?}");
+    assert_eq!(found.len(), 5, "{found:#?}");
     assert!(
         found[0]
             .0
@@ -300,6 +302,16 @@ service:
         ),
         "{found:#?}"
     );
+    assert_eq!(
+        found[2],
+        (
+            "receivers.prometheus/relabel.config.scrape_configs[1].file_sd_configs[0].files",
+            "`/etc/*/targets.json` is not a path Prometheus reads targets from: a `.json`, `.yml` or `.yaml` \
+             file, a `*` only in its name"
+        ),
+        "{found:#?}"
+    );
+    let found = &found[1..];
     assert_eq!(
         found[2].0,
         "receivers.prometheus/slow.config.scrape_configs[0].scrape_timeout"

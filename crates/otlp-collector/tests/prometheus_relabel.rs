@@ -202,3 +202,117 @@ service:
     assert!(ours.iter().any(|s| s["__name__"] == "temperature_celsius"));
     collector.shut_down_cleanly().await;
 }
+
+/// The instances the requests from the `skip`-th on scraped, but `up`'s.
+fn instances(requests: &[ExportMetricsServiceRequest], skip: usize) -> BTreeSet<String> {
+    receiver_series(&requests[skip.min(requests.len())..])
+        .into_iter()
+        .map(|series| series["instance"].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_in_files_come_and_go_as_prometheus_sees_them() {
+    let (first, second) = (free_port(), free_port());
+    serve_exposition(first);
+    serve_exposition(second);
+    let targets = tempfile::tempdir().unwrap();
+    let a = targets.path().join("a.json");
+    std::fs::write(
+        &a,
+        format!(r#"[{{"targets": ["127.0.0.1:{first}"], "labels": {{"team": "a"}}}}]"#),
+    )
+    .unwrap();
+    let config = format!(
+        r#"scrape_configs:
+  - job_name: files
+    scrape_interval: 1s
+    file_sd_configs: [{{ files: ["{dir}/*.json"], refresh_interval: 1m }}]
+    relabel_configs:
+      - {{ source_labels: [__meta_filepath], regex: ".*/(.*)\\.json", target_label: source }}
+"#,
+        dir = targets.path().display()
+    );
+    let prometheus = Prometheus::start_with(None, &config).await;
+    let indented: String = config
+        .lines()
+        .map(|line| format!("      {line}\n"))
+        .collect();
+    let collector = TestCollector::start(&format!(
+        r#"
+receivers:
+  prometheus:
+    config:
+{indented}
+exporters:
+  file: {{ path: "{{dir}}/metrics.jsonl", format: json }}
+service:
+  pipelines:
+    metrics: {{ receivers: [prometheus], exporters: [file] }}
+  telemetry:
+    metrics: {{ address: "127.0.0.1:0" }}
+"#
+    ))
+    .await;
+    let path = collector.path("metrics.jsonl");
+    let first_instance = format!("127.0.0.1:{first}");
+    let second_instance = format!("127.0.0.1:{second}");
+    wait_for_metrics(&path, |requests| {
+        instances(requests, 0).contains(&first_instance)
+    })
+    .await;
+
+    // The first target's file empties, a second file names another.
+    std::fs::write(&a, "[]").unwrap();
+    std::fs::write(
+        targets.path().join("b.json"),
+        format!(r#"[{{"targets": ["127.0.0.1:{second}"], "labels": {{"team": "b"}}}}]"#),
+    )
+    .unwrap();
+    wait_for_metrics(&path, |requests| {
+        instances(requests, 0).contains(&second_instance)
+    })
+    .await;
+    // Scrapes in flight at the change may still land; those after a pause are the new targets' alone.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let settled = read_metrics(&path, true).len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let requests = read_metrics(&path, true);
+    assert_eq!(
+        instances(&requests, settled),
+        BTreeSet::from([second_instance.clone()])
+    );
+
+    let url = format!(
+        "http://127.0.0.1:{}/api/v1/targets?state=active",
+        prometheus.port
+    );
+    let mut active = Vec::new();
+    for _ in 0..100 {
+        let answer: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        active = answer["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if active.len() == 1 && active[0]["labels"]["instance"] == second_instance.as_str() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(active.len(), 1, "{active:#?}");
+    let labels: BTreeMap<String, String> = active[0]["labels"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let ours = receiver_series(&requests[settled..]);
+    for series in &ours {
+        for (name, value) in &labels {
+            assert_eq!(series.get(name), Some(value), "{name} of {series:?}");
+        }
+    }
+    assert_eq!(labels["source"], "b");
+    assert_eq!(labels["team"], "b");
+    collector.shut_down_cleanly().await;
+}

@@ -80,9 +80,9 @@ pub struct ScrapeConfig {
     #[serde(default, deserialize_with = "refuse_discovery")]
     #[expect(dead_code, reason = "present only to be refused with a reason")]
     kubernetes_sd_configs: de::Refused,
-    #[serde(default, deserialize_with = "refuse_discovery")]
-    #[expect(dead_code, reason = "present only to be refused with a reason")]
-    file_sd_configs: de::Refused,
+    /// Targets read from JSON or YAML files, which may change while the collector runs.
+    #[serde(default)]
+    pub file_sd_configs: Vec<FileSdConfig>,
     #[serde(default, deserialize_with = "refuse_discovery")]
     #[expect(dead_code, reason = "present only to be refused with a reason")]
     dns_sd_configs: de::Refused,
@@ -110,8 +110,35 @@ fn http() -> String {
 
 fn refuse_discovery<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::Error> {
     de::refuse::<D>(
-        "service discovery is not available here: list the targets under `static_configs`",
+        "this service discovery is not available here: list the targets under `static_configs`, or in files \
+         under `file_sd_configs`",
     )
+}
+
+/// One of `file_sd_configs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSdConfig {
+    /// Paths of target files, `.json`, `.yml` or `.yaml`, with a `*` allowed in the file name.
+    pub files: Vec<String>,
+    /// How often every file is read again, changed or not (5m).
+    #[serde(default = "five_minutes", deserialize_with = "de::duration")]
+    pub refresh_interval: Duration,
+}
+
+fn five_minutes() -> Duration {
+    Duration::from_secs(300)
+}
+
+/// Whether `pattern` is a path Prometheus takes for file discovery: a wildcard only in the file name, which ends
+/// in `.json`, `.yml` or `.yaml`.
+fn is_target_file_pattern(pattern: &str) -> bool {
+    let (directory, name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+    let extension_ok = ["json", "yml", "yaml"].iter().any(|extension| {
+        name.rsplit_once('.')
+            .is_some_and(|(_, found)| found == *extension || found == extension.to_uppercase())
+    });
+    !directory.contains('*') && name.matches('*').count() <= 1 && extension_ok
 }
 
 /// A group of `static_configs`.
@@ -184,11 +211,31 @@ impl PrometheusReceiverConfig {
             }
             let targets: Vec<&String> =
                 job.static_configs.iter().flat_map(|s| &s.targets).collect();
-            if targets.is_empty() {
+            if targets.is_empty() && job.file_sd_configs.is_empty() {
                 problems.push(Invalid::at(
                     at("static_configs"),
-                    "list at least one target (`host:port`)",
+                    "list at least one target (`host:port`), or files of them under `file_sd_configs`",
                 ));
+            }
+            for (j, files) in job.file_sd_configs.iter().enumerate() {
+                let at = |key: &str| at(&format!("file_sd_configs[{j}].{key}"));
+                if files.files.is_empty() {
+                    problems.push(Invalid::at(at("files"), "name at least one file"));
+                }
+                for pattern in &files.files {
+                    if !is_target_file_pattern(pattern) {
+                        problems.push(Invalid::at(
+                            at("files"),
+                            format!(
+                                "`{pattern}` is not a path Prometheus reads targets from: a `.json`, `.yml` or \
+                                 `.yaml` file, a `*` only in its name"
+                            ),
+                        ));
+                    }
+                }
+                if files.refresh_interval.is_zero() {
+                    problems.push(Invalid::at(at("refresh_interval"), "must be more than 0"));
+                }
             }
             for (key, rules) in [
                 ("relabel_configs", &job.relabel_configs),

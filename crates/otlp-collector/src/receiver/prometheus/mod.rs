@@ -1,6 +1,6 @@
-//! The `prometheus` receiver (otelcol-contrib's, static targets): scrapes Prometheus text endpoints on a schedule
-//! and hands what they expose to the metrics pipelines, as otelcol does for the collector's own `:8888/metrics`
-//! or an application's exporter.
+//! The `prometheus` receiver (otelcol-contrib's, static and file targets): scrapes Prometheus text endpoints on a
+//! schedule and hands what they expose to the metrics pipelines, as otelcol does for the collector's own
+//! `:8888/metrics` or an application's exporter.
 //!
 //! ```yaml
 //! receivers:
@@ -16,18 +16,23 @@
 //! (`convert.rs`): the job is the resource's `service.name`, the target (`host:port`) its `service.instance.id`,
 //! `server.address` and `server.port`; counters become cumulative sums that start when first seen and again after
 //! a reset. Every scrape also reports `up` (1, or 0 when the target could not be scraped or read, which is logged).
+//! Targets come from `static_configs` and from files (`file_sd.rs`, followed by each job's task in `job.rs`);
 //! `relabel_configs` make the targets (`targets.rs`) and `metric_relabel_configs` rewrite the scraped series
-//! (`metric_relabel.rs`), with Prometheus's rules (`relabel.rs`). Service discovery is refused with what to use
-//! instead.
+//! (`metric_relabel.rs`), with Prometheus's rules (`relabel.rs`). Other service discovery is refused with what to
+//! use instead.
 
 mod config;
 mod convert;
+mod file_sd;
+mod job;
 mod metric_relabel;
 mod relabel;
 mod targets;
 mod text;
 
-pub use config::{Global, PrometheusConfig, PrometheusReceiverConfig, ScrapeConfig, StaticConfig};
+pub use config::{
+    FileSdConfig, Global, PrometheusConfig, PrometheusReceiverConfig, ScrapeConfig, StaticConfig,
+};
 pub use relabel::{Action, RelabelConfig};
 
 use super::{Ingest, RunningReceiver, shutdown_signal};
@@ -74,81 +79,43 @@ impl ReceiverFactory for Factory {
             "scrape",
         ));
         let global = &config.config.global;
-        for job in &config.config.scrape_configs {
+        for scrape_config in &config.config.scrape_configs {
             let client = HttpClient::new(
                 &ClientTlsSettings::default(),
                 &Default::default(),
-                job.timeout(global),
+                scrape_config.timeout(global),
             )
             .map_err(|message| Error::Start {
                 component: component.clone(),
                 message,
             })?;
-            let client = Arc::new(client);
-            let compiled = |rules| {
-                relabel::compile(rules).map_err(|(index, problem)| Error::Start {
-                    component: component.clone(),
-                    message: format!("job `{}`: rule {index}: {problem}", job.job_name),
-                })
+            let fail = |message: String| Error::Start {
+                component: component.clone(),
+                message: format!("job `{}`: {message}", scrape_config.job_name),
             };
-            let target_rules = compiled(&job.relabel_configs)?;
-            let metric_rules = Arc::new(compiled(&job.metric_relabel_configs)?);
-            for found in targets::targets(job, global, &target_rules, &context.id) {
-                let mut labels = found.labels;
-                let job_name = labels.remove("job").unwrap_or_default();
-                let instance = labels.remove("instance").unwrap_or_default();
-                let own: Vec<(String, String)> = labels.into_iter().collect();
-                let with_external = |mut labels: Vec<(String, String)>| {
-                    // External labels never override a target's, as in Prometheus.
-                    for (name, value) in &global.external_labels {
-                        if !labels.iter().any(|(n, _)| n == name) {
-                            labels.push((name.clone(), value.clone()));
-                        }
-                    }
-                    labels.sort();
-                    labels
-                };
-                let (labels, metric_relabel) = if metric_rules.is_empty() {
-                    let labels = TargetLabels {
-                        labels: with_external(own),
-                        honor: job.honor_labels,
-                    };
-                    (labels, None)
-                } else {
-                    // The rules see the series as Prometheus stores them, target labels merged in; the
-                    // external labels come after, as they come after in Prometheus.
-                    let series = TargetLabels {
-                        labels: own,
-                        honor: job.honor_labels,
-                    };
-                    let labels = TargetLabels {
-                        labels: with_external(Vec::new()),
-                        honor: true,
-                    };
-                    (labels, Some((Arc::clone(&metric_rules), series)))
-                };
-                let scrape = Target {
-                    url: found.url.parse().map_err(|e| Error::Start {
-                        component: component.clone(),
-                        message: format!("target `{}`: {e}", found.url),
-                    })?,
-                    job: job_name,
-                    instance,
-                    scheme: found.scheme,
-                    labels,
-                    metric_relabel,
-                    client: Arc::clone(&client),
-                };
-                let (ingest, counters, id) = (
-                    context.ingest.clone(),
-                    Arc::clone(&counters),
-                    context.id.clone(),
-                );
-                let (interval, watch) = (job.interval(global), watch.clone());
-                running.spawn(async move {
-                    scrape.run(interval, &ingest, &counters, &id, watch).await;
-                    Ok(())
-                });
+            let compiled = |rules| {
+                relabel::compile(rules)
+                    .map_err(|(index, problem)| fail(format!("rule {index}: {problem}")))
+            };
+            let job = Arc::new(job::Job {
+                config: scrape_config.clone(),
+                global: global.clone(),
+                target_rules: compiled(&scrape_config.relabel_configs)?,
+                metric_rules: Arc::new(compiled(&scrape_config.metric_relabel_configs)?),
+                client: Arc::new(client),
+                ingest: context.ingest.clone(),
+                counters: Arc::clone(&counters),
+                id: context.id.clone(),
+                watch: watch.clone(),
+            });
+            if scrape_config.file_sd_configs.is_empty() {
+                for target in job.targets(&job.static_groups()) {
+                    running.spawn(Arc::clone(&job).run(target));
+                }
+            } else {
+                let discovery =
+                    file_sd::FileDiscovery::new(&scrape_config.file_sd_configs).map_err(fail)?;
+                running.spawn(Arc::clone(&job).discover(discovery));
             }
         }
         Ok(running)

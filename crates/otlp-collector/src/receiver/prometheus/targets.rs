@@ -5,14 +5,16 @@
 //! with `__` are removed once the URL is made of them (`__param_<name>` become query parameters).
 
 use super::config::{Global, ScrapeConfig};
-use super::relabel::{LabelSet, Rule, process};
+use super::file_sd::Group;
+pub(super) use super::relabel::LabelSet;
+use super::relabel::{Rule, process};
 use std::time::Duration;
 
 /// A target, relabelled.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct ScrapeTarget {
     /// What is scraped: `scheme://address/path?params`.
-    pub(super) url: String,
+    pub(super) url: http::Uri,
     pub(super) scheme: String,
     /// The target's labels: `job`, `instance` and the rest, none starting with `__`.
     pub(super) labels: LabelSet,
@@ -64,11 +66,12 @@ fn has_port(address: &str) -> bool {
 pub(super) fn targets(
     job: &ScrapeConfig,
     global: &Global,
+    groups: &[Group],
     rules: &[Rule],
     receiver: &str,
 ) -> Vec<ScrapeTarget> {
     let mut out = Vec::new();
-    for group in &job.static_configs {
+    for group in groups {
         for address in &group.targets {
             let mut labels: LabelSet = group.labels.clone().into_iter().collect();
             labels.insert("__address__".to_owned(), address.clone());
@@ -143,7 +146,8 @@ fn target(mut labels: LabelSet) -> Result<ScrapeTarget, String> {
         url.push('?');
         url.push_str(&params.join("&"));
     }
-    url.parse::<http::Uri>()
+    let url = url
+        .parse::<http::Uri>()
         .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
     labels.retain(|name, _| !name.starts_with("__"));
     Ok(ScrapeTarget {
@@ -164,7 +168,8 @@ mod tests {
 
     fn of(job: &ScrapeConfig) -> Vec<ScrapeTarget> {
         let rules = compile(&job.relabel_configs).unwrap();
-        targets(job, &Global::default(), &rules, "test")
+        let groups: Vec<Group> = job.static_configs.iter().map(Group::from_static).collect();
+        targets(job, &Global::default(), &groups, &rules, "test")
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! static targets and relabelling.
 
 use super::relabel::{RelabelConfig, compile};
+use super::scrape_auth::{self, Authorization, BasicAuth};
+use crate::ClientTlsSettings;
 use crate::component::Invalid;
 use crate::de;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The `prometheus` receiver's settings.
@@ -92,6 +95,18 @@ pub struct ScrapeConfig {
     #[serde(default, deserialize_with = "refuse_discovery")]
     #[expect(dead_code, reason = "present only to be refused with a reason")]
     ec2_sd_configs: de::Refused,
+    /// Query parameters of every scrape (`module: [http_2xx]`, as a blackbox exporter takes them).
+    #[serde(default)]
+    pub params: BTreeMap<String, Vec<String>>,
+    /// A user name and password sent with every scrape.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    /// An `Authorization` header (a bearer token) sent with every scrape.
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+    /// TLS towards `https` targets: `ca_file`, `cert_file`/`key_file`, `server_name`, `insecure_skip_verify`.
+    #[serde(default)]
+    pub tls_config: Option<TlsConfig>,
     /// Rules that rewrite or drop each target before it is scraped.
     #[serde(default)]
     pub relabel_configs: Vec<RelabelConfig>,
@@ -113,6 +128,36 @@ fn refuse_discovery<'de, D: Deserializer<'de>>(_: D) -> Result<de::Refused, D::E
         "this service discovery is not available here: list the targets under `static_configs`, or in files \
          under `file_sd_configs`",
     )
+}
+
+/// `tls_config`, with Prometheus's keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM file of the CAs that sign the targets' certificates (the system's roots without it).
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate, for targets that ask for one.
+    pub cert_file: Option<PathBuf>,
+    /// PEM client key.
+    pub key_file: Option<PathBuf>,
+    /// The name to check the targets' certificates against.
+    pub server_name: Option<String>,
+    /// Take any certificate (self-signed test targets; anyone on the path can then read the scrape).
+    pub insecure_skip_verify: bool,
+}
+
+impl TlsConfig {
+    /// The same, as the collector's client TLS settings.
+    pub(super) fn client(&self) -> ClientTlsSettings {
+        ClientTlsSettings {
+            ca_file: self.ca_file.clone(),
+            cert_file: self.cert_file.clone(),
+            key_file: self.key_file.clone(),
+            server_name_override: self.server_name.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+            ..ClientTlsSettings::default()
+        }
+    }
 }
 
 /// One of `file_sd_configs`.
@@ -236,6 +281,19 @@ impl PrometheusReceiverConfig {
                 if files.refresh_interval.is_zero() {
                     problems.push(Invalid::at(at("refresh_interval"), "must be more than 0"));
                 }
+            }
+            for (key, problem) in
+                scrape_auth::problems(job.basic_auth.as_ref(), job.authorization.as_ref())
+            {
+                problems.push(Invalid::at(at(key), problem));
+            }
+            if let Some(tls) = &job.tls_config
+                && tls.cert_file.is_some() != tls.key_file.is_some()
+            {
+                problems.push(Invalid::at(
+                    at("tls_config"),
+                    "cert_file and key_file go together",
+                ));
             }
             for (key, rules) in [
                 ("relabel_configs", &job.relabel_configs),

@@ -72,7 +72,7 @@ impl Job {
         Ok(())
     }
 
-    fn target(&self, found: ScrapeTarget) -> Target {
+    fn target(self: &Arc<Self>, found: ScrapeTarget) -> Target {
         let mut labels = found.labels;
         let job = labels.remove("job").unwrap_or_default();
         let instance = labels.remove("instance").unwrap_or_default();
@@ -111,7 +111,7 @@ impl Job {
             scheme: found.scheme,
             labels,
             metric_relabel,
-            client: Arc::clone(&self.client),
+            settings: Arc::clone(self),
         }
     }
 

@@ -27,19 +27,22 @@ mod file_sd;
 mod job;
 mod metric_relabel;
 mod relabel;
+mod scrape_auth;
 mod targets;
 mod text;
 
+pub use config::TlsConfig;
 pub use config::{
     FileSdConfig, Global, PrometheusConfig, PrometheusReceiverConfig, ScrapeConfig, StaticConfig,
 };
 pub use relabel::{Action, RelabelConfig};
+pub use scrape_auth::{Authorization, BasicAuth};
 
 use super::{Ingest, RunningReceiver, shutdown_signal};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::exporter::otlphttp::client::HttpClient;
 use crate::telemetry::ReceiverCounters;
-use crate::{Batch, ClientTlsSettings, Error, Signal};
+use crate::{Batch, Error, Signal};
 use convert::{Starts, TargetLabels};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
@@ -80,15 +83,16 @@ impl ReceiverFactory for Factory {
         ));
         let global = &config.config.global;
         for scrape_config in &config.config.scrape_configs {
-            let client = HttpClient::new(
-                &ClientTlsSettings::default(),
-                &Default::default(),
-                scrape_config.timeout(global),
-            )
-            .map_err(|message| Error::Start {
-                component: component.clone(),
-                message,
-            })?;
+            let tls = scrape_config
+                .tls_config
+                .as_ref()
+                .map(config::TlsConfig::client)
+                .unwrap_or_default();
+            let client = HttpClient::new(&tls, &Default::default(), scrape_config.timeout(global))
+                .map_err(|message| Error::Start {
+                    component: component.clone(),
+                    message,
+                })?;
             let fail = |message: String| Error::Start {
                 component: component.clone(),
                 message: format!("job `{}`: {message}", scrape_config.job_name),
@@ -132,7 +136,8 @@ struct Target {
     labels: TargetLabels,
     /// `metric_relabel_configs`, and the target's labels they see on every series.
     metric_relabel: Option<(Arc<Vec<relabel::Rule>>, TargetLabels)>,
-    client: Arc<HttpClient>,
+    /// What the job's targets share: its client, credentials and settings.
+    settings: Arc<job::Job>,
 }
 
 impl Target {
@@ -197,7 +202,15 @@ impl Target {
             http::header::ACCEPT,
             http::HeaderValue::from_static("text/plain;version=0.0.4;q=1,*/*;q=0.1"),
         );
-        let answer = self.client.get(&self.url, &headers).await?;
+        let scrape = &self.settings.config;
+        if let Some(value) =
+            scrape_auth::header(scrape.basic_auth.as_ref(), scrape.authorization.as_ref())?
+        {
+            let value = http::HeaderValue::from_str(&value)
+                .map_err(|_| "the credentials cannot be sent in a header".to_owned())?;
+            headers.insert(http::header::AUTHORIZATION, value);
+        }
+        let answer = self.settings.client.get(&self.url, &headers).await?;
         if !answer.status.is_success() {
             return Err(format!("HTTP {}", answer.status));
         }

@@ -8,6 +8,7 @@ use super::config::{Global, ScrapeConfig};
 use super::file_sd::Group;
 pub(super) use super::relabel::LabelSet;
 use super::relabel::{Rule, process};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A target, relabelled.
@@ -75,6 +76,11 @@ pub(super) fn targets(
         for address in &group.targets {
             let mut labels: LabelSet = group.labels.clone().into_iter().collect();
             labels.insert("__address__".to_owned(), address.clone());
+            for (name, values) in &job.params {
+                if let Some(first) = values.first() {
+                    labels.insert(format!("__param_{name}"), first.clone());
+                }
+            }
             for (name, value) in [
                 ("job", job.job_name.clone()),
                 ("__scheme__", job.scheme.clone()),
@@ -93,7 +99,7 @@ pub(super) fn targets(
             let Some(labels) = process(rules, labels) else {
                 continue;
             };
-            match target(labels) {
+            match target(labels, &job.params) {
                 Ok(target) => out.push(target),
                 Err(problem) => {
                     tracing::warn!(receiver = %receiver, job = %job.job_name, target = %address, %problem, "target left out");
@@ -104,7 +110,10 @@ pub(super) fn targets(
     out
 }
 
-fn target(mut labels: LabelSet) -> Result<ScrapeTarget, String> {
+fn target(
+    mut labels: LabelSet,
+    params: &BTreeMap<String, Vec<String>>,
+) -> Result<ScrapeTarget, String> {
     let scheme = labels.get("__scheme__").cloned().unwrap_or_default();
     let mut address = labels.get("__address__").cloned().unwrap_or_default();
     if address.is_empty() {
@@ -130,15 +139,28 @@ fn target(mut labels: LabelSet) -> Result<ScrapeTarget, String> {
         .entry("instance".to_owned())
         .or_insert_with(|| address.clone());
     let path = labels.get("__metrics_path__").cloned().unwrap_or_default();
-    let params: Vec<String> = labels
+    // The job's `params`, each `__param_<name>` left by relabelling in place of its name's first value, as
+    // Prometheus builds the URL.
+    let mut query = params.clone();
+    for (name, value) in &labels {
+        if let Some(param) = name.strip_prefix("__param_") {
+            let values = query.entry(param.to_owned()).or_default();
+            match values.first_mut() {
+                Some(first) => first.clone_from(value),
+                None => values.push(value.clone()),
+            }
+        }
+    }
+    let params: Vec<String> = query
         .iter()
-        .filter_map(|(name, value)| {
-            let param = name.strip_prefix("__param_")?;
-            Some(format!(
-                "{}={}",
-                crate::percent::encode(param),
-                crate::percent::encode(value)
-            ))
+        .flat_map(|(name, values)| {
+            values.iter().map(move |value| {
+                format!(
+                    "{}={}",
+                    crate::percent::encode(name),
+                    crate::percent::encode(value)
+                )
+            })
         })
         .collect();
     let mut url = format!("{scheme}://{address}{path}");

@@ -1,7 +1,9 @@
-//! The `prometheus` receiver's `relabel_configs` and `metric_relabel_configs` against Prometheus's own: the same
-//! scrape config is given to a real Prometheus (Debian's, started by the test) and to the receiver, both scrape
-//! the same endpoint, and the series Prometheus stores must be the series the receiver reports (its `job` and
-//! `instance` being the resource's `service.name` and `service.instance.id`).
+//! The `prometheus` receiver's scrape configs against Prometheus's own: the same config is given to a real
+//! Prometheus (Debian's 2.42, started by the test) and to the receiver, both scrape the same endpoints, and what
+//! Prometheus makes of it must be what the receiver makes of it: the series `relabel_configs` and
+//! `metric_relabel_configs` leave (the receiver's `job` and `instance` being the resource's `service.name` and
+//! `service.instance.id`), the targets `file_sd_configs` files name as they change, and the URL and credentials
+//! `params`, `basic_auth` and relabelled `__param_` labels send.
 //!
 //! `prometheus` comes from PATH (`cargo xtask setup` installs it).
 
@@ -314,5 +316,162 @@ service:
     }
     assert_eq!(labels["source"], "b");
     assert_eq!(labels["team"], "b");
+    collector.shut_down_cleanly().await;
+}
+
+/// Serves `EXPOSITION` on `port` to requests carrying `authorization`, `401` to others; every request's target
+/// (path and query) and whether it was let in are kept in the returned list.
+fn serve_guarded(
+    port: u16,
+    authorization: &'static str,
+) -> std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let log = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let length = stream.read(&mut request).unwrap_or(0);
+            let head = String::from_utf8_lossy(&request[..length]).into_owned();
+            let target = head.split(' ').nth(1).unwrap_or("").to_owned();
+            let allowed = head
+                .lines()
+                .any(|line| line.eq_ignore_ascii_case(&format!("authorization: {authorization}")));
+            log.lock().unwrap().push((target, allowed));
+            let (status, body) = if allowed {
+                ("200 OK", EXPOSITION)
+            } else {
+                ("401 Unauthorized", "")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn params_and_credentials_reach_the_target_as_prometheus_sends_them() {
+    let port = free_port();
+    // `Basic` of `prober:s3cret`.
+    let seen = serve_guarded(port, "Basic cHJvYmVyOnMzY3JldA==");
+    let secrets = tempfile::tempdir().unwrap();
+    let password = secrets.path().join("password");
+    std::fs::write(&password, "s3cret\n").unwrap();
+    let config = format!(
+        r#"scrape_configs:
+  - job_name: probe
+    scrape_interval: 1s
+    metrics_path: /probe
+    params: {{ module: [http_2xx], extra: [a, b] }}
+    basic_auth: {{ username: prober, password_file: "{password}" }}
+    static_configs: [{{ targets: ["https://example.com/x y"] }}]
+    relabel_configs:
+      - {{ source_labels: [__address__], target_label: __param_target }}
+      - {{ source_labels: [__param_target], target_label: instance }}
+      - {{ target_label: __address__, replacement: "127.0.0.1:{port}" }}
+"#,
+        password = password.display()
+    );
+    let prometheus = Prometheus::start_with(None, &config).await;
+    let indented: String = config
+        .lines()
+        .map(|line| format!("      {line}\n"))
+        .collect();
+    let collector = TestCollector::start(&format!(
+        r#"
+receivers:
+  prometheus:
+    config:
+{indented}
+exporters:
+  file: {{ path: "{{dir}}/metrics.jsonl", format: json }}
+service:
+  pipelines:
+    metrics: {{ receivers: [prometheus], exporters: [file] }}
+  telemetry:
+    metrics: {{ address: "127.0.0.1:0" }}
+"#
+    ))
+    .await;
+    let path = collector.path("metrics.jsonl");
+    wait_for_metrics(&path, |requests| !receiver_series(requests).is_empty()).await;
+    let ours = receiver_series(&read_metrics(&path, true));
+    assert!(
+        ours.iter()
+            .all(|s| s["instance"] == "https://example.com/x y"),
+        "{ours:#?}"
+    );
+
+    let url = format!(
+        "http://127.0.0.1:{}/api/v1/targets?state=active",
+        prometheus.port
+    );
+    let mut scrape_url = String::new();
+    for _ in 0..100 {
+        let answer: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        let active = &answer["data"]["activeTargets"][0];
+        if active["health"] == "up" {
+            scrape_url = active["scrapeUrl"].as_str().unwrap().to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !scrape_url.is_empty(),
+        "Prometheus never scraped the guarded target: {:?}",
+        seen.lock().unwrap()
+    );
+    let requests = seen.lock().unwrap().clone();
+    assert!(requests.iter().all(|(_, allowed)| *allowed), "{requests:?}");
+    let theirs = scrape_url
+        .trim_start_matches(&format!("http://127.0.0.1:{port}"))
+        .to_owned();
+    // Both send the same parameters; Go writes a space as `+`, which servers read as a space too.
+    let decode = |target: &str| -> BTreeSet<String> {
+        let query = target.split_once('?').map_or("", |(_, q)| q);
+        query
+            .split('&')
+            .map(|pair| {
+                let pair = pair.replace('+', " ");
+                pair.split('%')
+                    .enumerate()
+                    .map(|(i, part)| {
+                        if i == 0 {
+                            part.to_owned()
+                        } else {
+                            let byte = u8::from_str_radix(&part[..2], 16).unwrap();
+                            format!("{}{}", byte as char, &part[2..])
+                        }
+                    })
+                    .collect::<String>()
+            })
+            .collect()
+    };
+    let expected = decode(&theirs);
+    assert_eq!(
+        expected,
+        BTreeSet::from([
+            "extra=a".to_owned(),
+            "extra=b".to_owned(),
+            "module=http_2xx".to_owned(),
+            "target=https://example.com/x y".to_owned()
+        ])
+    );
+    assert!(theirs.starts_with("/probe?"), "{theirs}");
+    for (target, _) in &requests {
+        assert!(target.starts_with("/probe?"), "{target}");
+        assert_eq!(
+            decode(target),
+            expected,
+            "{target} against Prometheus's {theirs}"
+        );
+    }
     collector.shut_down_cleanly().await;
 }

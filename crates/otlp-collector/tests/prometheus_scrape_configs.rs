@@ -147,17 +147,14 @@ fn receiver_series(requests: &[ExportMetricsServiceRequest]) -> Series {
     series
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn relabelled_targets_and_series_are_the_ones_prometheus_stores() {
-    let port = free_port();
-    serve_exposition(port);
-    let config = scrape_config(port);
-    let prometheus = Prometheus::start_with(None, &config).await;
+/// A collector whose `prometheus` receiver has `config` (a Prometheus config's text) and whose metrics go to
+/// `metrics.jsonl`.
+async fn collector_scraping(config: &str) -> TestCollector {
     let indented: String = config
         .lines()
         .map(|line| format!("      {line}\n"))
         .collect();
-    let collector = TestCollector::start(&format!(
+    TestCollector::start(&format!(
         r#"
 receivers:
   prometheus:
@@ -172,7 +169,16 @@ service:
     metrics: {{ address: "127.0.0.1:0" }}
 "#
     ))
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relabelled_targets_and_series_are_the_ones_prometheus_stores() {
+    let port = free_port();
+    serve_exposition(port);
+    let config = scrape_config(port);
+    let prometheus = Prometheus::start_with(None, &config).await;
+    let collector = collector_scraping(&config).await;
     let path = collector.path("metrics.jsonl");
     // Two targets, three series each.
     wait_for_metrics(&path, |requests| receiver_series(requests).len() >= 6).await;
@@ -236,26 +242,7 @@ async fn targets_in_files_come_and_go_as_prometheus_sees_them() {
         dir = targets.path().display()
     );
     let prometheus = Prometheus::start_with(None, &config).await;
-    let indented: String = config
-        .lines()
-        .map(|line| format!("      {line}\n"))
-        .collect();
-    let collector = TestCollector::start(&format!(
-        r#"
-receivers:
-  prometheus:
-    config:
-{indented}
-exporters:
-  file: {{ path: "{{dir}}/metrics.jsonl", format: json }}
-service:
-  pipelines:
-    metrics: {{ receivers: [prometheus], exporters: [file] }}
-  telemetry:
-    metrics: {{ address: "127.0.0.1:0" }}
-"#
-    ))
-    .await;
+    let collector = collector_scraping(&config).await;
     let path = collector.path("metrics.jsonl");
     let first_instance = format!("127.0.0.1:{first}");
     let second_instance = format!("127.0.0.1:{second}");
@@ -380,26 +367,7 @@ async fn params_and_credentials_reach_the_target_as_prometheus_sends_them() {
         password = password.display()
     );
     let prometheus = Prometheus::start_with(None, &config).await;
-    let indented: String = config
-        .lines()
-        .map(|line| format!("      {line}\n"))
-        .collect();
-    let collector = TestCollector::start(&format!(
-        r#"
-receivers:
-  prometheus:
-    config:
-{indented}
-exporters:
-  file: {{ path: "{{dir}}/metrics.jsonl", format: json }}
-service:
-  pipelines:
-    metrics: {{ receivers: [prometheus], exporters: [file] }}
-  telemetry:
-    metrics: {{ address: "127.0.0.1:0" }}
-"#
-    ))
-    .await;
+    let collector = collector_scraping(&config).await;
     let path = collector.path("metrics.jsonl");
     wait_for_metrics(&path, |requests| !receiver_series(requests).is_empty()).await;
     let ours = receiver_series(&read_metrics(&path, true));

@@ -269,7 +269,7 @@ service:
             "    metrics:\n      metric.count.by.env:\n        attributes: [{ key: env }]",
             to_metrics,
             "connectors.count.metrics.metric.count.by.env.attributes",
-            "count `datapoints` instead",
+            "use `datapoints` instead",
         ),
         (
             "    logs:\n      x:\n        attributes: [{ key: '' }]",

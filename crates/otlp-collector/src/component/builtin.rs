@@ -71,6 +71,7 @@ impl Components {
             .with_exporter(exporter::influxdb::Factory)
             .with_exporter(exporter::syslog::Factory)
             .with_connector(connector::count::Factory)
+            .with_connector(connector::sum::Factory)
             .with_connector(connector::exceptions::Factory)
             .with_connector(connector::failover::Factory)
             .with_connector(connector::forward::Factory)

@@ -16,6 +16,7 @@ pub mod roundrobin;
 pub mod routing;
 pub mod servicegraph;
 pub mod spanmetrics;
+pub mod sum;
 
 use crate::component::Invalid;
 use crate::id::PipelineId;

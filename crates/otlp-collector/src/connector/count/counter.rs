@@ -1,4 +1,5 @@
-//! Counting the items of a request, resource by resource, into the `count` connector's metrics.
+//! Counting the items of a request, resource by resource, into the `count` connector's metrics, or summing an
+//! attribute of theirs into the `sum` connector's.
 
 use crate::clock::now_nanos;
 use crate::{AnyRequest, Batch};
@@ -16,13 +17,9 @@ use std::collections::BTreeMap;
 
 mod in_place;
 
-/// otelcol-contrib's scope for the counts, so that queries written against its output find ours.
-const SCOPE_NAME: &str =
-    "github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector";
-
 /// What is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(in crate::connector) enum Kind {
     Spans,
     SpanEvents,
     Metrics,
@@ -31,13 +28,40 @@ pub(super) enum Kind {
 }
 
 /// One count, compiled.
-pub(super) struct Definition {
+pub(in crate::connector) struct Definition {
     pub(super) name: String,
     pub(super) description: String,
     /// Any may hold; none means every item counts.
     pub(super) conditions: Vec<Condition>,
     /// (key, value for items without it).
     pub(super) attributes: Vec<(String, Option<AnyValue>)>,
+    /// The attribute whose numeric value is summed (the `sum` connector); `None` counts the items.
+    pub(super) source: Option<String>,
+}
+
+/// What one item adds to a definition: the attribute values it is split by, and its amount (its source
+/// attribute's value, for a sum).
+struct Measure {
+    dimensions: Vec<Dimension>,
+    amount: f64,
+}
+
+/// A count and a sum, per set of attribute values.
+#[derive(Debug, Clone, Copy, Default)]
+struct Total {
+    count: u64,
+    sum: f64,
+}
+
+/// A source attribute's value as a number: an integer, a double, or text that reads as one, as otelcol's `sum`
+/// takes it; anything else is no amount.
+fn amount(value: &AnyValue) -> Option<f64> {
+    match &value.value {
+        Some(any_value::Value::IntValue(i)) => Some(*i as f64),
+        Some(any_value::Value::DoubleValue(d)) => Some(*d),
+        Some(any_value::Value::StringValue(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 /// An attribute value a count is split by, ordered so that counts come out in a stable order.
@@ -71,8 +95,8 @@ impl Dimension {
 /// The counts of one kind under one resource.
 #[derive(Default)]
 struct Tally {
-    /// Per definition, the count of each set of attribute values.
-    counts: Vec<BTreeMap<Vec<Dimension>, u64>>,
+    /// Per definition, the total of each set of attribute values.
+    counts: Vec<BTreeMap<Vec<Dimension>, Total>>,
     /// The earliest and latest non-zero timestamps of the items seen, counted or not.
     first: u64,
     last: u64,
@@ -103,8 +127,10 @@ impl Tally {
 }
 
 /// The counts of every kind a signal has, and how many conditions failed on an item (not counted).
-pub(super) struct Counts {
+pub(in crate::connector) struct Counts {
     kinds: Vec<(Kind, Vec<Definition>)>,
+    /// otelcol-contrib's scope of the connector's metrics, so that queries written against its output find ours.
+    scope: &'static str,
 }
 
 /// Where the attributes a count is split by are looked up for one item.
@@ -133,8 +159,11 @@ impl AttributeLookup for Scopes<'_> {
 }
 
 impl Counts {
-    pub(super) fn new(kinds: Vec<(Kind, Vec<Definition>)>) -> Self {
-        Counts { kinds }
+    pub(in crate::connector) fn new(
+        kinds: Vec<(Kind, Vec<Definition>)>,
+        scope: &'static str,
+    ) -> Self {
+        Counts { kinds, scope }
     }
 
     fn definitions(&self, kind: Kind) -> &[Definition] {
@@ -144,13 +173,17 @@ impl Counts {
             .map_or(&[], |(_, definitions)| definitions.as_slice())
     }
 
-    /// Per definition of `kind`, the values of the attributes it splits by, or `None` when the item lacks one
-    /// that has no default (the item is not counted there).
-    fn dimensions(&self, kind: Kind, lookup: &impl AttributeLookup) -> Vec<Option<Vec<Dimension>>> {
+    /// Per definition of `kind`, what the item adds: `None` when it lacks an attribute the definition splits by
+    /// and has no default for, or the number a sum adds (the item is not counted there).
+    fn dimensions(&self, kind: Kind, lookup: &impl AttributeLookup) -> Vec<Option<Measure>> {
         self.definitions(kind)
             .iter()
             .map(|definition| {
-                definition
+                let amount = match &definition.source {
+                    None => 1.0,
+                    Some(source) => amount(lookup.find(source)?.as_ref())?,
+                };
+                let dimensions = definition
                     .attributes
                     .iter()
                     .map(|(key, default)| {
@@ -159,7 +192,8 @@ impl Counts {
                             .or_else(|| default.as_ref().map(Cow::Borrowed))
                             .map(|value| Dimension::of(&value))
                     })
-                    .collect()
+                    .collect::<Option<Vec<_>>>()?;
+                Some(Measure { dimensions, amount })
             })
             .collect()
     }
@@ -173,7 +207,7 @@ impl Counts {
     }
 
     /// Whether a definition of `kind` has conditions to run on an item with `dimensions`.
-    fn needs_context(&self, kind: Kind, dimensions: &[Option<Vec<Dimension>>]) -> bool {
+    fn needs_context(&self, kind: Kind, dimensions: &[Option<Measure>]) -> bool {
         self.definitions(kind)
             .iter()
             .zip(dimensions)
@@ -186,7 +220,7 @@ impl Counts {
         &self,
         kind: Kind,
         tally: &mut Tally,
-        dimensions: Vec<Option<Vec<Dimension>>>,
+        dimensions: Vec<Option<Measure>>,
         context: Option<&TransformContext<'_>>,
         errors: &mut usize,
     ) {
@@ -194,7 +228,7 @@ impl Counts {
         for ((definition, dims), counts) in
             definitions.iter().zip(dimensions).zip(&mut tally.counts)
         {
-            let Some(dims) = dims else { continue };
+            let Some(measure) = dims else { continue };
             let holds = definition.conditions.is_empty()
                 || context.is_some_and(|ctx| {
                     definition
@@ -209,7 +243,9 @@ impl Counts {
                         })
                 });
             if holds {
-                *counts.entry(dims).or_default() += 1;
+                let total = counts.entry(measure.dimensions).or_default();
+                total.count += 1;
+                total.sum += measure.amount;
             }
         }
     }
@@ -425,7 +461,7 @@ impl Counts {
             }
         }
         if errors > 0 {
-            tracing::warn!(connector = %id, items = errors, "count: a condition failed on these items; they were not counted");
+            tracing::warn!(connector = %id, items = errors, "a condition failed on these items; they were not counted");
         }
         Batch::new(out)
     }
@@ -481,7 +517,7 @@ fn push_resource(
             }
             let data_points = counted
                 .into_iter()
-                .map(|(dims, count)| NumberDataPoint {
+                .map(|(dims, total)| NumberDataPoint {
                     attributes: definition
                         .attributes
                         .iter()
@@ -496,9 +532,12 @@ fn push_resource(
                         .collect(),
                     start_time_unix_nano: start,
                     time_unix_nano: time,
-                    value: Some(number_data_point::Value::AsInt(
-                        i64::try_from(count).unwrap_or(i64::MAX),
-                    )),
+                    value: Some(match definition.source {
+                        None => number_data_point::Value::AsInt(
+                            i64::try_from(total.count).unwrap_or(i64::MAX),
+                        ),
+                        Some(_) => number_data_point::Value::AsDouble(total.sum),
+                    }),
                     ..Default::default()
                 })
                 .collect();
@@ -508,7 +547,8 @@ fn push_resource(
                 data: Some(metric::Data::Sum(Sum {
                     data_points,
                     aggregation_temporality: AggregationTemporality::Delta as i32,
-                    // Counts only grow, so what a consumer accumulates from these deltas is monotonic.
+                    // Counts only grow, so what a consumer accumulates from these deltas is monotonic; otelcol's
+                    // `sum` says the same of its sums (a negative amount makes a decreasing "counter" there too).
                     is_monotonic: true,
                 })),
                 ..Default::default()
@@ -517,7 +557,7 @@ fn push_resource(
     }
     out.resource_metrics.push(super::super::resource_metrics(
         resource_attributes,
-        SCOPE_NAME,
+        counts.scope,
         metrics,
     ));
 }
@@ -547,32 +587,40 @@ mod tests {
     #[test]
     fn metrics_and_their_data_points_are_counted_by_condition_and_attribute_over_every_kind_of_point()
      {
-        let counts = Counts::new(vec![
-            (
-                Kind::Metrics,
-                vec![Definition {
-                    name: "gauges".into(),
-                    description: String::new(),
-                    conditions: vec![
-                        parse_condition(ContextKind::Metric, "type == METRIC_DATA_TYPE_GAUGE")
+        let counts = Counts::new(
+            vec![
+                (
+                    Kind::Metrics,
+                    vec![Definition {
+                        name: "gauges".into(),
+                        description: String::new(),
+                        conditions: vec![
+                            parse_condition(ContextKind::Metric, "type == METRIC_DATA_TYPE_GAUGE")
+                                .unwrap(),
+                        ],
+                        attributes: Vec::new(),
+                        source: None,
+                    }],
+                ),
+                (
+                    Kind::DataPoints,
+                    vec![Definition {
+                        name: "points".into(),
+                        description: String::new(),
+                        conditions: vec![
+                            parse_condition(
+                                ContextKind::DataPoint,
+                                r#"attributes["env"] != "test""#,
+                            )
                             .unwrap(),
-                    ],
-                    attributes: Vec::new(),
-                }],
-            ),
-            (
-                Kind::DataPoints,
-                vec![Definition {
-                    name: "points".into(),
-                    description: String::new(),
-                    conditions: vec![
-                        parse_condition(ContextKind::DataPoint, r#"attributes["env"] != "test""#)
-                            .unwrap(),
-                    ],
-                    attributes: vec![("env".into(), None)],
-                }],
-            ),
-        ]);
+                        ],
+                        attributes: vec![("env".into(), None)],
+                        source: None,
+                    }],
+                ),
+            ],
+            "test",
+        );
         let request = ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
                 scope_metrics: vec![ScopeMetrics {

@@ -8,7 +8,7 @@
 //! gives, per resource, one delta, monotonic sum per count, under a copy of the resource's attributes. Traces are
 //! counted in place, as received, unless a count of spans or span events has conditions.
 
-mod counter;
+pub(in crate::connector) mod counter;
 
 use super::{Connect, Targets};
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
@@ -98,7 +98,7 @@ impl DefaultValue {
 
 impl Kind {
     /// The section of the settings, and otelcol's default count for it.
-    fn section(self) -> (&'static str, &'static str, &'static str) {
+    pub(in crate::connector) fn section(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Kind::Spans => ("spans", "trace.span.count", "The number of spans observed."),
             Kind::SpanEvents => (
@@ -131,7 +131,7 @@ impl Kind {
     }
 
     /// The kinds of item a signal's batches hold.
-    fn of(signal: Signal) -> &'static [Kind] {
+    pub(in crate::connector) fn of(signal: Signal) -> &'static [Kind] {
         match signal {
             Signal::Traces => &[Kind::Spans, Kind::SpanEvents],
             Signal::Metrics => &[Kind::Metrics, Kind::DataPoints],
@@ -153,67 +153,93 @@ impl CountConfig {
 
     /// The counts of `kind`, compiled; `Err` with each problem at its key under the connector.
     fn definitions(&self, kind: Kind) -> Result<Vec<Definition>, Vec<Invalid>> {
-        let (section, default_name, default_description) = kind.section();
+        let (_, default_name, default_description) = kind.section();
         let Some(counts) = self.section(kind) else {
             return Ok(vec![Definition {
                 name: default_name.to_string(),
                 description: default_description.to_string(),
                 conditions: Vec::new(),
                 attributes: Vec::new(),
+                source: None,
             }]);
         };
         let mut problems = Vec::new();
-        let mut definitions = Vec::new();
-        for (name, settings) in counts {
-            let at = format!("{section}.{name}");
-            if name.is_empty() {
-                problems.push(Invalid::at(section, "a count needs a metric name"));
-            }
-            if kind == Kind::Metrics && !settings.attributes.is_empty() {
-                problems.push(Invalid::at(
-                    format!("{at}.attributes"),
-                    "counts of metrics cannot be split by attributes (metrics have none); count `datapoints` instead",
-                ));
-            }
-            let mut conditions = Vec::new();
-            for (i, text) in settings.conditions.iter().enumerate() {
-                match parse_condition(kind.context(), text) {
-                    Ok(condition) => conditions.push(condition),
-                    Err(error) => problems.push(Invalid::at(
-                        format!("{at}.conditions[{i}]"),
-                        crate::processor::ottl::describe(error),
-                    )),
-                }
-            }
-            for (i, attribute) in settings.attributes.iter().enumerate() {
-                if attribute.key.is_empty() {
-                    problems.push(Invalid::at(
-                        format!("{at}.attributes[{i}].key"),
-                        "an attribute needs a key",
-                    ));
-                }
-            }
-            definitions.push(Definition {
-                name: name.clone(),
-                description: settings.description.clone(),
-                conditions,
-                attributes: settings
-                    .attributes
-                    .iter()
-                    .map(|a| {
-                        (
-                            a.key.clone(),
-                            a.default_value.as_ref().map(DefaultValue::any_value),
-                        )
-                    })
-                    .collect(),
-            });
-        }
+        let definitions = counts
+            .iter()
+            .map(|(name, settings)| {
+                compile(
+                    kind,
+                    name,
+                    &settings.description,
+                    &settings.conditions,
+                    &settings.attributes,
+                    None,
+                    &mut problems,
+                )
+            })
+            .collect();
         if problems.is_empty() {
             Ok(definitions)
         } else {
             Err(problems)
         }
+    }
+}
+
+/// One count (or, with a `source` attribute, sum) of `kind` named `name`, compiled; what is wrong with it goes
+/// to `problems`, at its key under the connector.
+pub(in crate::connector) fn compile(
+    kind: Kind,
+    name: &str,
+    description: &str,
+    conditions: &[String],
+    attributes: &[CountAttribute],
+    source: Option<&str>,
+    problems: &mut Vec<Invalid>,
+) -> Definition {
+    let section = kind.section().0;
+    let at = format!("{section}.{name}");
+    if name.is_empty() {
+        problems.push(Invalid::at(section, "a metric needs a name"));
+    }
+    if kind == Kind::Metrics && !attributes.is_empty() {
+        problems.push(Invalid::at(
+            format!("{at}.attributes"),
+            "metrics cannot be split by attributes (metrics have none); use `datapoints` instead",
+        ));
+    }
+    let mut compiled = Vec::new();
+    for (i, text) in conditions.iter().enumerate() {
+        match parse_condition(kind.context(), text) {
+            Ok(condition) => compiled.push(condition),
+            Err(error) => problems.push(Invalid::at(
+                format!("{at}.conditions[{i}]"),
+                crate::processor::ottl::describe(error),
+            )),
+        }
+    }
+    for (i, attribute) in attributes.iter().enumerate() {
+        if attribute.key.is_empty() {
+            problems.push(Invalid::at(
+                format!("{at}.attributes[{i}].key"),
+                "an attribute needs a key",
+            ));
+        }
+    }
+    Definition {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        conditions: compiled,
+        attributes: attributes
+            .iter()
+            .map(|a| {
+                (
+                    a.key.clone(),
+                    a.default_value.as_ref().map(DefaultValue::any_value),
+                )
+            })
+            .collect(),
+        source: source.map(str::to_owned),
     }
 }
 
@@ -256,14 +282,30 @@ impl ConnectorFactory for Factory {
             let compiled = config.definitions(*kind).map_err(super::settings_error)?;
             definitions.push((*kind, compiled));
         }
-        let counts = Counts::new(definitions);
-        Ok(super::stage(Count {
-            id: context.id.to_string(),
-            traces_in_place: context.from == Signal::Traces && counts.counts_traces_in_place(),
-            counts,
+        Ok(stage(
+            Counts::new(definitions, SCOPE_NAME),
+            &context,
             targets,
-        }))
+        ))
     }
+}
+
+/// otelcol-contrib's scope for the counts, so that queries written against its output find ours.
+const SCOPE_NAME: &str =
+    "github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector";
+
+/// The connector that hands `counts` of what `context`'s pipelines export to `targets`.
+pub(in crate::connector) fn stage(
+    counts: Counts,
+    context: &ConnectorContext<'_>,
+    targets: Targets,
+) -> Arc<dyn Consumer> {
+    super::stage(Count {
+        id: context.id.to_string(),
+        traces_in_place: context.from == Signal::Traces && counts.counts_traces_in_place(),
+        counts,
+        targets,
+    })
 }
 
 struct Count {

@@ -32,7 +32,7 @@ impl AttributeLookup for InPlace<'_> {
 
 impl Counts {
     /// Whether traces can be counted in place: no count of spans or span events has conditions.
-    pub(in crate::connector::count) fn counts_traces_in_place(&self) -> bool {
+    pub(in crate::connector) fn counts_traces_in_place(&self) -> bool {
         [Kind::Spans, Kind::SpanEvents].into_iter().all(|kind| {
             self.definitions(kind)
                 .iter()
@@ -43,7 +43,7 @@ impl Counts {
     /// The counts of traces requests as received, read in place: what [`count`](Counts::count) gives for the
     /// batch they make, decoded. On an error (never for requests the receiver accepted) the caller counts the
     /// decoded batch instead.
-    pub(in crate::connector::count) fn count_encoded_traces<'a>(
+    pub(in crate::connector) fn count_encoded_traces<'a>(
         &self,
         requests: impl Iterator<Item = &'a [u8]>,
     ) -> Result<Batch, WireError> {
@@ -114,32 +114,36 @@ mod tests {
                 .iter()
                 .map(|(key, default)| (key.to_string(), default.map(otlp_ottl::string_value)))
                 .collect(),
+            source: None,
         }
     }
 
     /// otelcol's default counts, and counts split by attributes of the item, its scope and its resource, with
     /// and without defaults.
     fn counts() -> Counts {
-        Counts::new(vec![
-            (
-                Kind::Spans,
-                vec![
-                    definition("trace.span.count", &[]),
-                    definition("by.route", &[("http.route", None), ("service.name", None)]),
-                    definition("by.tier", &[("tier", Some("free")), ("scope.team", None)]),
-                ],
-            ),
-            (
-                Kind::SpanEvents,
-                vec![
-                    definition("trace.span.event.count", &[]),
-                    definition(
-                        "by.type",
-                        &[("exception.type", Some("none")), ("tier", None)],
-                    ),
-                ],
-            ),
-        ])
+        Counts::new(
+            vec![
+                (
+                    Kind::Spans,
+                    vec![
+                        definition("trace.span.count", &[]),
+                        definition("by.route", &[("http.route", None), ("service.name", None)]),
+                        definition("by.tier", &[("tier", Some("free")), ("scope.team", None)]),
+                    ],
+                ),
+                (
+                    Kind::SpanEvents,
+                    vec![
+                        definition("trace.span.event.count", &[]),
+                        definition(
+                            "by.type",
+                            &[("exception.type", Some("none")), ("tier", None)],
+                        ),
+                    ],
+                ),
+            ],
+            "test",
+        )
     }
 
     fn kv(key: &str, value: Option<&str>) -> KeyValue {

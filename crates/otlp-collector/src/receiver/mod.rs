@@ -38,6 +38,7 @@ pub mod syslog;
 pub mod tcplog;
 pub mod tlscheck;
 pub mod udplog;
+pub mod webhookevent;
 pub mod zipkin;
 pub mod zookeeper;
 

@@ -67,6 +67,13 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("influxd", "influxdb"),
     // The InfluxDB 1.x client the `influxdb` receiver's tests write with.
     ("influx", "influxdb-client"),
+    // journalctl, which the `journald` receiver runs, and the tool its tests write real journal files with (not on
+    // PATH: systemd keeps it in its own directory).
+    ("journalctl", "systemd"),
+    (
+        "/lib/systemd/systemd-journal-remote",
+        "systemd-journal-remote",
+    ),
 ];
 
 /// The cargo subcommands `cargo xtask test` runs beyond build/test: (subcommand, rustup component).

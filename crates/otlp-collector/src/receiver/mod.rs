@@ -16,6 +16,7 @@ mod http_server;
 pub mod httpcheck;
 pub mod influxdb;
 pub mod jaeger;
+pub mod journald;
 pub mod memcached;
 pub mod mysql;
 pub mod nginx;

@@ -257,6 +257,17 @@ service:
         .await
         .unwrap();
     assert_eq!(ping.status(), 204);
+    // Telegraf's `outputs.influxdb` creates its database at start, as a form.
+    let created = client
+        .post(format!("http://127.0.0.1:{port}/query"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("q=CREATE+DATABASE+%22telegraf%22")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let (_, said) = influx("SHOW DATABASES");
+    assert!(said.contains("stores nothing to query"), "{said}");
 
     let path = harness.path("metrics.jsonl");
     wait_for_metrics(&path, |requests| find(requests, "mem_free").is_some()).await;

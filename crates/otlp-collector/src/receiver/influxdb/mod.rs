@@ -11,14 +11,14 @@
 //! ```toml
 //! [[outputs.influxdb]]        # Telegraf, InfluxDB 1.x's API
 //!   urls = ["http://collector:8086"]
-//!   skip_database_creation = true
 //! [[outputs.influxdb_v2]]     # or 2.x's
 //!   urls = ["http://collector:8086"]
 //! ```
 //!
 //! `POST /write` (1.x) and `POST /api/v2/write` (2.x) take line protocol, gzip-compressed or not, with
 //! `precision` (`ns` by default; 1.x's `n`, `u`, `µ`, `m` and `h` too); `db`, `rp`, `org` and `bucket` are
-//! ignored. `/ping` answers `204`, as InfluxDB does for health checks. A taken write is answered `204`. Lines that
+//! ignored. `/ping` answers `204`, as InfluxDB does for health checks, and `/query` takes the `CREATE DATABASE`
+//! Telegraf sends at start (and refuses any other statement). A taken write is answered `204`. Lines that
 //! cannot be read are answered `400` with each one's number and reason, in InfluxDB's error shape for the API
 //! used, after the other lines were taken (InfluxDB's partial write: a client does not send them again); a full
 //! pipeline `429` or `503` with `Retry-After`, the whole write refused.
@@ -78,6 +78,7 @@ impl ReceiverFactory for Factory {
                     .route("/write", post(write_v1))
                     .route("/api/v2/write", post(write_v2))
                     .route("/ping", any(ping))
+                    .route("/query", any(query))
             },
         )
         .await
@@ -107,6 +108,41 @@ impl Api {
 
 async fn ping() -> Response {
     (StatusCode::NO_CONTENT, [("X-Influxdb-Build", "OSS")]).into_response()
+}
+
+/// InfluxDB 1.x's query API, for the one statement writers send: Telegraf's `outputs.influxdb` creates its
+/// database at start (`CREATE DATABASE "telegraf"`), which is answered as InfluxDB answers it, so that no setting
+/// has to change. Any other statement is refused: the receiver stores nothing to query.
+async fn query(RawQuery(query): RawQuery, body: axum::body::Bytes) -> Response {
+    let form = std::str::from_utf8(&body).unwrap_or("");
+    let statement = [query.as_deref().unwrap_or(""), form]
+        .into_iter()
+        .filter_map(|pairs| crate::percent::query_pairs(pairs).ok())
+        .flatten()
+        .find(|(key, _)| key == "q")
+        .map(|(_, value)| value)
+        .unwrap_or_default();
+    if statement
+        .trim_start()
+        .get(..15)
+        .is_some_and(|start| start.eq_ignore_ascii_case("create database"))
+    {
+        return (
+            StatusCode::OK,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            r#"{"results":[{"statement_id":0}]}"#,
+        )
+            .into_response();
+    }
+    (
+        StatusCode::BAD_REQUEST,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({
+            "error": format!("`{statement}` is not run: this receiver takes writes and stores nothing to query")
+        })
+        .to_string(),
+    )
+        .into_response()
 }
 
 async fn write_v1(

@@ -19,6 +19,7 @@ pub mod jaeger;
 pub mod journald;
 pub mod memcached;
 pub mod mysql;
+pub mod namedpipe;
 pub mod nginx;
 pub mod ntp;
 mod number_points;

@@ -101,11 +101,9 @@ service:
         file.display()
     ))
     .unwrap();
-    let error = otlp_collector::Collector::new(config)
-        .start()
-        .await
-        .err()
-        .expect("the start fails");
+    let Err(error) = otlp_collector::Collector::new(config).start().await else {
+        panic!("the start does not fail");
+    };
     assert!(
         error.to_string().contains("exists and is not a named pipe"),
         "{error}"

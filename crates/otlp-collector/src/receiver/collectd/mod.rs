@@ -31,7 +31,7 @@ pub use config::CollectdConfig;
 use super::RunningReceiver;
 use super::http_server::{HttpServerSettings, serve_http};
 use super::number_points::request;
-use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, submit};
+use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, submit, within};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
@@ -135,16 +135,7 @@ async fn take(
             ),
         ));
     }
-    let (_, body) = tokio::time::timeout(state.timeout, read_body(&state.http, headers, body))
-        .await
-        .map_err(|_| {
-            Failure::new(
-                Encoding::Json,
-                StatusCode::REQUEST_TIMEOUT,
-                tonic::Code::DeadlineExceeded,
-                format!("the request was not read within {:?}", state.timeout),
-            )
-        })??;
+    let (_, body) = within(state.timeout, read_body(&state.http, headers, body)).await?;
     let records: Vec<Record> = serde_json::from_slice(&body).map_err(|e| {
         bad(format!(
             "not collectd's JSON (an array of value lists): {e}"

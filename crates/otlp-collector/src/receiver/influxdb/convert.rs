@@ -129,6 +129,7 @@ struct Family {
 }
 
 /// What a point's tags and metadata fields say beyond its values.
+#[derive(Clone)]
 struct Context {
     resource: Vec<(String, String)>,
     scope: (String, String),
@@ -313,7 +314,7 @@ impl Metrics {
             }
         }
         for (name, value) in numbers {
-            self.number(&name, false, context_copy(&context), value)?;
+            self.number(&name, false, context.clone(), value)?;
         }
         Ok(())
     }
@@ -457,17 +458,6 @@ impl Metrics {
             ExportMetricsServiceRequest { resource_metrics },
             self.points,
         )
-    }
-}
-
-fn context_copy(context: &Context) -> Context {
-    Context {
-        resource: context.resource.clone(),
-        scope: context.scope.clone(),
-        attributes: context.attributes.clone(),
-        delta: context.delta,
-        start: context.start,
-        time: context.time,
     }
 }
 

@@ -31,7 +31,7 @@ pub use config::InfluxdbConfig;
 
 use super::RunningReceiver;
 use super::http_server::{HttpServerSettings, serve_http};
-use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit};
+use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit, within};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
@@ -201,19 +201,11 @@ async fn write(
     state.http.authenticate(headers)?;
     let unit = precision(query.as_deref()).map_err(bad)?;
     // Line protocol comes as `text/plain`, or with no content type at all (InfluxDB reads any).
-    let body = tokio::time::timeout(
+    let body = within(
         state.timeout,
         read_any_body(&state.http, headers, body, Encoding::Json),
     )
-    .await
-    .map_err(|_| {
-        Failure::new(
-            Encoding::Json,
-            StatusCode::REQUEST_TIMEOUT,
-            tonic::Code::DeadlineExceeded,
-            format!("the request was not read within {:?}", state.timeout),
-        )
-    })??;
+    .await?;
     let text =
         std::str::from_utf8(&body).map_err(|e| bad(format!("the body is not UTF-8 text: {e}")))?;
     let now = crate::clock::now_nanos();

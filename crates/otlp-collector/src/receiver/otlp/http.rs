@@ -277,6 +277,22 @@ pub(in crate::receiver) async fn read_body(
     ))
 }
 
+/// `read` (a body being read), or a `408` when it takes longer than `timeout`: a client that trickles a body
+/// must not hold a handler for ever.
+pub(in crate::receiver) async fn within<T>(
+    timeout: Duration,
+    read: impl std::future::Future<Output = Answer<T>>,
+) -> Answer<T> {
+    tokio::time::timeout(timeout, read).await.map_err(|_| {
+        Failure::new(
+            Encoding::Json,
+            StatusCode::REQUEST_TIMEOUT,
+            tonic::Code::DeadlineExceeded,
+            format!("the request was not read within {timeout:?}"),
+        )
+    })?
+}
+
 /// Reads the whole body, whatever its content type, decompressed as `Content-Encoding` says, within the size
 /// limit; failures are answered in `encoding`.
 pub(in crate::receiver) async fn read_any_body(

@@ -26,7 +26,7 @@ pub use config::{RequiredHeader, WebhookEventConfig};
 
 use super::RunningReceiver;
 use super::http_server::{HttpServerSettings, serve_http};
-use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit};
+use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit, within};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
@@ -191,19 +191,11 @@ async fn take(
             }
             attributes
         });
-    let body = tokio::time::timeout(
+    let body = within(
         webhook.timeout,
         read_any_body(&state.http, headers, body, Encoding::Json),
     )
-    .await
-    .map_err(|_| {
-        Failure::new(
-            Encoding::Json,
-            StatusCode::REQUEST_TIMEOUT,
-            tonic::Code::DeadlineExceeded,
-            format!("the request was not read within {:?}", webhook.timeout),
-        )
-    })??;
+    .await?;
     if body.is_empty() {
         return Err(bad("request body content length is zero".to_owned()));
     }

@@ -97,7 +97,7 @@ pub use span_conditions::{SpanConditions, SpanMatch};
 pub use transform::{
     ContextStatements, StatementsEntry, Transform, TransformConfig, TransformStats,
 };
-pub use value::{Object, Value, key_value, string_value};
+pub use value::{Object, Value, json_value, key_value, string_value};
 
 /// The OTLP types statements run on (spans, log records, data points), at the version this crate was built with.
 pub use opentelemetry_proto;

@@ -406,6 +406,27 @@ pub fn string_value(s: impl Into<String>) -> AnyValue {
     }
 }
 
+/// A JSON value as an `AnyValue`, as otelcol's JSON decoding makes it: numbers are doubles, objects are maps in
+/// their keys' order, `null` is an empty value.
+pub fn json_value(value: serde_json::Value) -> AnyValue {
+    let value = match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::Bool(b) => Some(any_value::Value::BoolValue(b)),
+        serde_json::Value::Number(n) => n.as_f64().map(any_value::Value::DoubleValue),
+        serde_json::Value::String(s) => Some(any_value::Value::StringValue(s)),
+        serde_json::Value::Array(items) => Some(any_value::Value::ArrayValue(ArrayValue {
+            values: items.into_iter().map(json_value).collect(),
+        })),
+        serde_json::Value::Object(object) => Some(any_value::Value::KvlistValue(KeyValueList {
+            values: object
+                .into_iter()
+                .map(|(k, v)| key_value(k, json_value(v)))
+                .collect(),
+        })),
+    };
+    AnyValue { value }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,7 @@ mod rate_limit;
 pub mod redis;
 mod scraper;
 mod spans;
+pub mod splunk_hec;
 pub mod sqlquery;
 mod stanza;
 mod state_store;

@@ -3,11 +3,9 @@
 
 use std::borrow::Cow;
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValueList, any_value};
-
 use super::{FunctionDef, TARGET, expect_string, unary, unary_def};
 use crate::error::{Error, Result};
-use crate::value::{Value, key_value};
+use crate::value::{Value, json_value, key_value};
 
 pub(crate) const FUNCTIONS: &[FunctionDef] =
     &[unary_def("ParseJSON", TARGET, |a| unary(a, parse_json))];
@@ -20,11 +18,11 @@ fn parse_json(value: Value<'_>) -> Result<Value<'_>> {
         serde_json::Value::Object(object) => Ok(Value::Map(Cow::Owned(
             object
                 .into_iter()
-                .map(|(k, v)| key_value(k, to_any(v)))
+                .map(|(k, v)| key_value(k, json_value(v)))
                 .collect(),
         ))),
         serde_json::Value::Array(items) => Ok(Value::List(Cow::Owned(
-            items.into_iter().map(to_any).collect(),
+            items.into_iter().map(json_value).collect(),
         ))),
         other => Err(Error::eval(format!(
             "ParseJSON: the document must be an object or an array, got {}",
@@ -36,23 +34,4 @@ fn parse_json(value: Value<'_>) -> Result<Value<'_>> {
             }
         ))),
     }
-}
-
-fn to_any(value: serde_json::Value) -> AnyValue {
-    let value = match value {
-        serde_json::Value::Null => None,
-        serde_json::Value::Bool(b) => Some(any_value::Value::BoolValue(b)),
-        serde_json::Value::Number(n) => n.as_f64().map(any_value::Value::DoubleValue),
-        serde_json::Value::String(s) => Some(any_value::Value::StringValue(s)),
-        serde_json::Value::Array(items) => Some(any_value::Value::ArrayValue(ArrayValue {
-            values: items.into_iter().map(to_any).collect(),
-        })),
-        serde_json::Value::Object(object) => Some(any_value::Value::KvlistValue(KeyValueList {
-            values: object
-                .into_iter()
-                .map(|(k, v)| key_value(k, to_any(v)))
-                .collect(),
-        })),
-    };
-    AnyValue { value }
 }

@@ -102,6 +102,11 @@ impl Failure {
         )
     }
 
+    /// The HTTP status the failure is answered with.
+    pub(in crate::receiver) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// A `google.rpc.Status` in the request's encoding, as the OTLP specification asks.
     pub(in crate::receiver) fn into_response(self) -> Response {
         let body = match self.encoding {

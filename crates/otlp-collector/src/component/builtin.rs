@@ -29,6 +29,7 @@ impl Components {
             .with_receiver(receiver::journald::Factory)
             .with_receiver(receiver::namedpipe::Factory)
             .with_receiver(receiver::splunk_hec::Factory)
+            .with_receiver(receiver::tcpcheck::Factory)
             .with_receiver(receiver::otlpjsonfile::Factory)
             .with_receiver(receiver::postgresql::Factory)
             .with_receiver(receiver::prometheus::Factory)

@@ -38,6 +38,7 @@ mod stanza;
 mod state_store;
 pub mod statsd;
 pub mod syslog;
+pub mod tcpcheck;
 pub mod tcplog;
 pub mod tlscheck;
 pub mod udplog;

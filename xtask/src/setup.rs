@@ -67,6 +67,10 @@ pub const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("influxd", "influxdb"),
     // The InfluxDB 1.x client the `influxdb` receiver's tests write with.
     ("influx", "influxdb-client"),
+    // net-snmp's agent, which the `snmp` receiver's tests poll, and its `snmpget`/`snmpwalk`, which read the same
+    // agent to check them.
+    ("snmpd", "snmpd"),
+    ("snmpget", "snmp"),
     // journalctl, which the `journald` receiver runs, and the tool its tests write real journal files with (not on
     // PATH: systemd keeps it in its own directory).
     ("journalctl", "systemd"),

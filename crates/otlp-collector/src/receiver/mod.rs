@@ -31,6 +31,7 @@ pub mod rabbitmq;
 mod rate_limit;
 pub mod redis;
 mod scraper;
+pub mod snmp;
 mod spans;
 pub mod splunk_hec;
 pub mod sqlquery;

@@ -1,6 +1,7 @@
 //! The `snmp` receiver polling a real agent, net-snmp's `snmpd`, spawned on a free loopback port: over UDP with v2c
-//! (`GetBulk` walks) and v1 (`GetNext` walks), and over TCP; what it reports is compared with what net-snmp's own
-//! `snmpget` and `snmpwalk` read from the same agent.
+//! (`GetBulk` walks) and v1 (`GetNext` walks), over TCP, and as SNMPv3 users (SHA with AES, MD5 with DES, SHA-256
+//! without privacy, no security at all; a wrong password gets nothing); what it reports is compared with what
+//! net-snmp's own `snmpget` and `snmpwalk` read from the same agent.
 
 mod common;
 
@@ -45,6 +46,14 @@ impl Agent {
             format!(
                 "agentaddress udp:127.0.0.1:{port},tcp:127.0.0.1:{port}\n\
                  rocommunity public 127.0.0.1\n\
+                 createUser shaaes SHA \"authpass123\" AES \"privpass123\"\n\
+                 createUser md5des MD5 \"authpass123\" DES \"privpass123\"\n\
+                 createUser sha256 SHA-256 \"authpass123\"\n\
+                 createUser plain\n\
+                 rouser shaaes priv\n\
+                 rouser md5des priv\n\
+                 rouser sha256 auth\n\
+                 rouser plain noauth\n\
                  sysName edge-1\n\
                  sysLocation rack-7\n"
             ),
@@ -100,12 +109,12 @@ impl Agent {
     }
 }
 
-fn receiver(name: &str, endpoint: &str, version: &str) -> String {
+fn receiver(name: &str, endpoint: &str, security: &str) -> String {
     format!(
         r#"
   {name}:
     endpoint: "{endpoint}"
-    version: {version}
+    {security}
     collection_interval: 1s
     initial_delay: 0s
     resource_attributes:
@@ -171,30 +180,113 @@ fn mtus(requests: &[ExportMetricsServiceRequest]) -> BTreeMap<String, (i64, Stri
 async fn snmpd_is_polled_over_udp_and_tcp_in_v1_and_v2c_as_net_snmp_reads_it() {
     let agent = tokio::task::spawn_blocking(Agent::start).await.unwrap();
     let port = agent.port;
-    let receivers = [
-        receiver("snmp", &format!("udp://127.0.0.1:{port}"), "v2c"),
-        receiver("snmp/v1", &format!("127.0.0.1:{port}"), "v1"),
-        receiver("snmp/tcp", &format!("tcp://127.0.0.1:{port}"), "v2c"),
-    ]
-    .join("");
+    let udp = format!("udp://127.0.0.1:{port}");
+    let (aes, des) = ("privacy_type: AES", "privacy_password: privpass123");
+    // (receiver, endpoint, its security settings, the file its pipeline writes)
+    let pipelines: [(&str, String, Vec<&str>, &str); 8] = [
+        ("snmp", udp.clone(), vec!["version: v2c"], "v2c"),
+        (
+            "snmp/v1",
+            format!("127.0.0.1:{port}"),
+            vec!["version: v1"],
+            "v1",
+        ),
+        (
+            "snmp/tcp",
+            format!("tcp://127.0.0.1:{port}"),
+            vec!["version: v2c"],
+            "tcp",
+        ),
+        (
+            "snmp/sha_aes",
+            udp.clone(),
+            vec![
+                "version: v3",
+                "user: shaaes",
+                "security_level: auth_priv",
+                "auth_type: SHA",
+                "auth_password: authpass123",
+                aes,
+                des,
+            ],
+            "sha_aes",
+        ),
+        (
+            "snmp/md5_des",
+            udp.clone(),
+            vec![
+                "version: v3",
+                "user: md5des",
+                "security_level: auth_priv",
+                "auth_password: authpass123",
+                des,
+            ],
+            "md5_des",
+        ),
+        (
+            "snmp/sha256",
+            udp.clone(),
+            vec![
+                "version: v3",
+                "user: sha256",
+                "security_level: auth_no_priv",
+                "auth_type: SHA256",
+                "auth_password: authpass123",
+            ],
+            "sha256",
+        ),
+        (
+            "snmp/plain",
+            udp.clone(),
+            vec!["version: v3", "user: plain"],
+            "plain",
+        ),
+        (
+            "snmp/wrong",
+            udp.clone(),
+            vec![
+                "version: v3",
+                "user: shaaes",
+                "security_level: auth_priv",
+                "auth_type: SHA",
+                "auth_password: wrongpass123",
+                aes,
+                des,
+            ],
+            "wrong",
+        ),
+    ];
+    let mut receivers = String::new();
+    let mut exporters = String::new();
+    let mut service = String::new();
+    for (name, endpoint, security, file) in &pipelines {
+        receivers.push_str(&receiver(name, endpoint, &security.join("\n    ")));
+        exporters.push_str(&format!(
+            "  file/{file}: {{ path: \"{{dir}}/{file}.jsonl\", format: json }}\n"
+        ));
+        service.push_str(&format!(
+            "    metrics/{file}: {{ receivers: [{name}], exporters: [file/{file}] }}\n"
+        ));
+    }
     let collector = TestCollector::start(&format!(
         r#"
 receivers:{receivers}
 exporters:
-  file/v2c: {{ path: "{{dir}}/v2c.jsonl", format: json }}
-  file/v1: {{ path: "{{dir}}/v1.jsonl", format: json }}
-  file/tcp: {{ path: "{{dir}}/tcp.jsonl", format: json }}
+{exporters}
 service:
   pipelines:
-    metrics/v2c: {{ receivers: [snmp], exporters: [file/v2c] }}
-    metrics/v1: {{ receivers: [snmp/v1], exporters: [file/v1] }}
-    metrics/tcp: {{ receivers: [snmp/tcp], exporters: [file/tcp] }}
+{service}
   telemetry:
     metrics: {{ address: "127.0.0.1:0" }}
 "#
     ))
     .await;
-    for file in ["v2c.jsonl", "v1.jsonl", "tcp.jsonl"] {
+    let files: Vec<String> = pipelines
+        .iter()
+        .map(|(_, _, _, file)| format!("{file}.jsonl"))
+        .filter(|file| file != "wrong.jsonl")
+        .collect();
+    for file in &files {
         wait_for_metrics(&collector.path(file), |requests| {
             metrics_named(requests, "network.io").next().is_some()
         })
@@ -228,7 +320,9 @@ service:
         .collect();
     assert!(expected.contains_key("lo"), "{expected:?}");
 
-    for file in ["v2c.jsonl", "v1.jsonl", "tcp.jsonl"] {
+    // The wrong password: the agent reports a wrong digest and nothing is reported.
+    assert!(read_metrics(&dir.path().join("wrong.jsonl"), true).is_empty());
+    for file in &files {
         let requests = read_metrics(&dir.path().join(file), true);
         assert_eq!(mtus(&requests), expected, "{file}");
         // The scalar on the resource its scalar resource attribute makes; the OID the agent lacks left out.

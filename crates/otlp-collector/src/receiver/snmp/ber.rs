@@ -104,7 +104,7 @@ fn push_length(out: &mut Vec<u8>, length: usize) {
     }
 }
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+pub(super) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(content.len() + 4);
     out.push(tag);
     push_length(&mut out, content.len());
@@ -112,7 +112,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     out
 }
 
-fn integer(value: i64) -> Vec<u8> {
+pub(super) fn integer(value: i64) -> Vec<u8> {
     let bytes = value.to_be_bytes();
     // The shortest two's complement: drop leading bytes that only repeat the sign.
     let mut start = 0;
@@ -144,14 +144,8 @@ fn oid_bytes(oid: &Oid) -> Vec<u8> {
     tlv(0x06, &content)
 }
 
-/// A request message for `oids`.
-pub(super) fn request(
-    version: Version,
-    community: &str,
-    kind: Request,
-    request_id: i32,
-    oids: &[Oid],
-) -> Vec<u8> {
+/// A request PDU for `oids`.
+pub(super) fn pdu(kind: Request, request_id: i32, oids: &[Oid]) -> Vec<u8> {
     let mut bindings = Vec::new();
     for oid in oids {
         let mut binding = oid_bytes(oid);
@@ -167,20 +161,40 @@ pub(super) fn request(
     pdu.extend(integer(second));
     pdu.extend(integer(third));
     pdu.extend(tlv(0x30, &bindings));
+    tlv(tag, &pdu)
+}
+
+/// A v1 or v2c request message for `oids`.
+pub(super) fn request(
+    version: Version,
+    community: &str,
+    kind: Request,
+    request_id: i32,
+    oids: &[Oid],
+) -> Vec<u8> {
     let mut message = integer(version as i64);
     message.extend(tlv(0x04, community.as_bytes()));
-    message.extend(tlv(tag, &pdu));
+    message.extend(pdu(kind, request_id, oids));
     tlv(0x30, &message)
 }
 
 /// Reads BER from a byte slice.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes }
+    }
+
+    /// Whether every element was read.
+    pub(super) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
     /// The next element's tag and content.
-    fn next(&mut self) -> Result<(u8, &'a [u8]), String> {
+    pub(super) fn next(&mut self) -> Result<(u8, &'a [u8]), String> {
         let (&tag, rest) = self.bytes.split_first().ok_or("the message ends early")?;
         let (&first, mut rest) = rest.split_first().ok_or("the message ends early")?;
         let length = if first < 0x80 {
@@ -207,7 +221,7 @@ impl<'a> Reader<'a> {
         Ok((tag, content))
     }
 
-    fn tagged(&mut self, tag: u8, what: &str) -> Result<&'a [u8], String> {
+    pub(super) fn tagged(&mut self, tag: u8, what: &str) -> Result<&'a [u8], String> {
         let (found, content) = self.next()?;
         if found != tag {
             return Err(format!(
@@ -217,7 +231,7 @@ impl<'a> Reader<'a> {
         Ok(content)
     }
 
-    fn integer(&mut self, what: &str) -> Result<i64, String> {
+    pub(super) fn integer(&mut self, what: &str) -> Result<i64, String> {
         signed(self.tagged(0x02, what)?)
     }
 }
@@ -303,28 +317,36 @@ fn opaque(content: &[u8]) -> Option<Value> {
     }
 }
 
-/// Reads a `Response` message.
+/// Reads a v1 or v2c `Response` message.
 pub(super) fn response(message: &[u8]) -> Result<Response, String> {
-    let mut outer = Reader { bytes: message };
-    let mut message = Reader {
-        bytes: outer.tagged(0x30, "the message")?,
-    };
+    let mut outer = Reader::new(message);
+    let mut message = Reader::new(outer.tagged(0x30, "the message")?);
     message.integer("the version")?;
     message.tagged(0x04, "the community")?;
-    let mut pdu = Reader {
-        bytes: message.tagged(0xa2, "a Response")?,
-    };
+    let (tag, pdu) = message.next()?;
+    if tag != RESPONSE {
+        return Err(format!(
+            "a PDU tagged 0x{tag:02x} where a Response was expected"
+        ));
+    }
+    read_pdu(pdu)
+}
+
+/// A `Response` PDU's tag; a `Report`'s (SNMPv3's) is [`REPORT`].
+pub(super) const RESPONSE: u8 = 0xa2;
+/// SNMPv3's `Report` PDU.
+pub(super) const REPORT: u8 = 0xa8;
+
+/// Reads the content of a `Response` or `Report` PDU.
+pub(super) fn read_pdu(content: &[u8]) -> Result<Response, String> {
+    let mut pdu = Reader::new(content);
     let request_id = pdu.integer("the request id")?;
     let error_status = pdu.integer("the error status")?;
     let error_index = pdu.integer("the error index")?;
-    let mut list = Reader {
-        bytes: pdu.tagged(0x30, "the variable bindings")?,
-    };
+    let mut list = Reader::new(pdu.tagged(0x30, "the variable bindings")?);
     let mut bindings = Vec::new();
-    while !list.bytes.is_empty() {
-        let mut binding = Reader {
-            bytes: list.tagged(0x30, "a variable binding")?,
-        };
+    while !list.is_empty() {
+        let mut binding = Reader::new(list.tagged(0x30, "a variable binding")?);
         let name = oid(binding.tagged(0x06, "a variable's name")?)?;
         let (tag, content) = binding.next()?;
         bindings.push((name, value(tag, content)?));

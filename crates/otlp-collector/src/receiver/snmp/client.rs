@@ -1,7 +1,9 @@
-//! Asking an agent: `GET` of scalar variables (many to a request) and walks of table columns (`GetBulk` in v2c,
-//! `GetNext` in v1), over UDP or TCP, each request waiting at most the timeout and sent again twice over UDP.
+//! Asking an agent: `GET` of scalar variables (many to a request) and walks of table columns (`GetBulk` in v2c and
+//! v3, `GetNext` in v1), over UDP or TCP, each request waiting at most the timeout and sent again twice over UDP.
+//! v1 and v2c name a community; v3 a user (`v3.rs`), after learning the agent's engine.
 
 use super::ber::{self, Oid, Request, Response, Value, Version};
+use super::v3::{self, Incoming, UserSecurity};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -22,11 +24,17 @@ enum Transport {
     Tcp(TcpStream),
 }
 
-/// A connection to one agent, for one scrape.
+/// Who the requests are from.
+pub(super) enum Security {
+    /// v1 or v2c, with a community.
+    Community(Version, String),
+    /// v3, as a user.
+    User(Box<UserSecurity>),
+}
+
+/// A connection to one agent.
 pub(super) struct Client {
     transport: Transport,
-    version: Version,
-    community: String,
     timeout: Duration,
     next_id: i32,
 }
@@ -36,8 +44,6 @@ impl Client {
     pub(super) async fn connect(
         address: &str,
         tcp: bool,
-        version: Version,
-        community: &str,
         timeout: Duration,
     ) -> Result<Client, String> {
         let transport = if tcp {
@@ -68,24 +74,32 @@ impl Client {
         };
         Ok(Client {
             transport,
-            version,
-            community: community.to_owned(),
             timeout,
             next_id: rand::random::<i32>() & 0x3fff_ffff,
         })
     }
 
-    async fn exchange(&mut self, kind: Request, oids: &[Oid]) -> Result<Response, String> {
+    fn next_id(&mut self) -> i32 {
         self.next_id = self.next_id.wrapping_add(1) & 0x3fff_ffff;
-        let id = self.next_id;
-        let message = ber::request(self.version, &self.community, kind, id, oids);
+        self.next_id
+    }
+
+    /// Sends `message` and waits for the answer whose id is `id`, as `read` reads answers.
+    async fn round_trip<T>(
+        &mut self,
+        message: &[u8],
+        id: i32,
+        mut read: impl FnMut(&[u8]) -> Result<(i32, T), String>,
+    ) -> Result<T, String> {
         let timeout = self.timeout;
         match &mut self.transport {
             Transport::Udp(socket) => {
                 let mut buffer = vec![0u8; LARGEST_MESSAGE];
+                // An answer that is ours but cannot be read (a wrong digest): said instead of a timeout.
+                let mut unreadable = None;
                 for _ in 0..ATTEMPTS {
                     socket
-                        .send(&message)
+                        .send(message)
                         .await
                         .map_err(|e| format!("sending: {e}"))?;
                     let deadline = tokio::time::Instant::now() + timeout;
@@ -94,18 +108,20 @@ impl Client {
                         tokio::time::timeout_at(deadline, socket.recv(&mut buffer)).await
                     {
                         let length = received.map_err(|e| format!("receiving: {e}"))?;
-                        match ber::response(&buffer[..length]) {
-                            Ok(response) if response.request_id == id => return Ok(response),
-                            _ => continue,
+                        match read(&buffer[..length]) {
+                            Ok((answered, answer)) if answered == id => return Ok(answer),
+                            Ok(_) => continue,
+                            Err(error) => unreadable = Some(error),
                         }
                     }
                 }
-                Err(format!("no answer in {ATTEMPTS} attempts of {timeout:?}"))
+                Err(unreadable
+                    .unwrap_or_else(|| format!("no answer in {ATTEMPTS} attempts of {timeout:?}")))
             }
             Transport::Tcp(stream) => {
                 let exchange = async {
                     stream
-                        .write_all(&message)
+                        .write_all(message)
                         .await
                         .map_err(|e| format!("sending: {e}"))?;
                     let mut received = Vec::new();
@@ -116,7 +132,12 @@ impl Client {
                                 return Err(format!("a message of {length} bytes"));
                             }
                             if received.len() >= length {
-                                return ber::response(&received[..length]);
+                                let (answered, answer) = read(&received[..length])?;
+                                if answered == id {
+                                    return Ok(answer);
+                                }
+                                received.drain(..length);
+                                continue;
                             }
                         }
                         let read = stream
@@ -136,19 +157,71 @@ impl Client {
         }
     }
 
+    async fn exchange(
+        &mut self,
+        security: &mut Security,
+        kind: Request,
+        oids: &[Oid],
+    ) -> Result<Response, String> {
+        match security {
+            Security::Community(version, community) => {
+                let id = self.next_id();
+                let message = ber::request(*version, community, kind, id, oids);
+                self.round_trip(&message, id, |bytes| {
+                    ber::response(bytes).map(|response| (response.request_id, response))
+                })
+                .await
+            }
+            Security::User(user) => {
+                // A second round when the agent's report corrected a stale engine time (it restarted).
+                for _ in 0..2 {
+                    if !user.knows_engine() {
+                        let id = self.next_id();
+                        let discovery = user.discovery(id);
+                        match self
+                            .round_trip(&discovery, id, |bytes| user.read(bytes))
+                            .await?
+                        {
+                            Incoming::Report(_) if user.knows_engine() => {}
+                            Incoming::Report(oid) => return Err(v3::report_reason(&oid)),
+                            Incoming::Response(_) => {
+                                return Err(
+                                    "the agent answered discovery without its engine".to_owned()
+                                );
+                            }
+                        }
+                    }
+                    let id = self.next_id();
+                    let message = user.request(id, &ber::pdu(kind, id, oids))?;
+                    match self
+                        .round_trip(&message, id, |bytes| user.read(bytes))
+                        .await?
+                    {
+                        Incoming::Response(response) => return Ok(response),
+                        Incoming::Report(oid) if v3::is_resync(&oid) => continue,
+                        Incoming::Report(oid) => return Err(v3::report_reason(&oid)),
+                    }
+                }
+                Err("the agent kept reporting the engine's time as out of its window".to_owned())
+            }
+        }
+    }
+
     /// The values of scalar variables; those the agent does not have are left out and named in `missing`.
     pub(super) async fn get(
         &mut self,
+        security: &mut Security,
         oids: &[Oid],
         missing: &mut Vec<String>,
     ) -> Result<Vec<(Oid, Value)>, String> {
+        let v1 = matches!(security, Security::Community(Version::V1, _));
         let mut found = Vec::new();
         for chunk in oids.chunks(OIDS_PER_GET) {
             let mut asked = chunk.to_vec();
             while !asked.is_empty() {
-                let response = self.exchange(Request::Get, &asked).await?;
+                let response = self.exchange(security, Request::Get, &asked).await?;
                 // v1 answers a missing variable with an error naming it, and nothing else: ask again without it.
-                if response.error_status == NO_SUCH_NAME && self.version == Version::V1 {
+                if response.error_status == NO_SUCH_NAME && v1 {
                     let at = usize::try_from(response.error_index - 1)
                         .ok()
                         .filter(|at| *at < asked.len())
@@ -175,17 +248,23 @@ impl Client {
     }
 
     /// Every row of the table column `column`, in the agent's order.
-    pub(super) async fn walk(&mut self, column: &Oid) -> Result<Vec<(Oid, Value)>, String> {
+    pub(super) async fn walk(
+        &mut self,
+        security: &mut Security,
+        column: &Oid,
+    ) -> Result<Vec<(Oid, Value)>, String> {
+        let kind = match security {
+            Security::Community(Version::V1, _) => Request::GetNext,
+            _ => Request::GetBulk {
+                max_repetitions: MAX_REPETITIONS,
+            },
+        };
         let mut rows = Vec::new();
         let mut from = column.clone();
         loop {
-            let kind = match self.version {
-                Version::V1 => Request::GetNext,
-                Version::V2c => Request::GetBulk {
-                    max_repetitions: MAX_REPETITIONS,
-                },
-            };
-            let response = self.exchange(kind, std::slice::from_ref(&from)).await?;
+            let response = self
+                .exchange(security, kind, std::slice::from_ref(&from))
+                .await?;
             // v1's end of the MIB.
             if response.error_status == NO_SUCH_NAME {
                 return Ok(rows);

@@ -2,6 +2,7 @@
 //! which metrics, attributes and resources.
 
 use super::ber::Oid;
+use super::usm::{Auth, Privacy};
 use crate::component::Invalid;
 use crate::de;
 use serde::Deserialize;
@@ -14,21 +15,21 @@ use std::time::Duration;
 pub struct SnmpConfig {
     /// `[udp|tcp://]host[:port]`: UDP and port 161 when not given.
     pub endpoint: String,
-    /// `v1` or `v2c` (`v3` is refused with the reason).
+    /// `v1`, `v2c` or `v3`.
     pub version: String,
-    /// The community string.
+    /// The community string (v1 and v2c).
     pub community: String,
-    /// SNMPv3's settings: taken so that an otelcol config reads, refused with the reason.
+    /// The v3 user.
     pub user: Option<String>,
-    /// SNMPv3's.
+    /// v3: `no_auth_no_priv` (the default), `auth_no_priv` or `auth_priv`.
     pub security_level: Option<String>,
-    /// SNMPv3's.
+    /// v3: `MD5` (the default), `SHA`, `SHA224`, `SHA256`, `SHA384` or `SHA512`.
     pub auth_type: Option<String>,
-    /// SNMPv3's.
+    /// v3: the user's authentication password.
     pub auth_password: Option<String>,
-    /// SNMPv3's.
+    /// v3: `DES` (the default) or `AES` (AES-128).
     pub privacy_type: Option<String>,
-    /// SNMPv3's.
+    /// v3: the user's privacy password.
     pub privacy_password: Option<String>,
     /// How often the agent is asked.
     #[serde(deserialize_with = "de::duration")]
@@ -190,6 +191,9 @@ pub struct AttributeRef {
     pub value: Option<String>,
 }
 
+/// A v3 user's name, authentication and privacy, each with its password.
+pub(super) type V3Settings = (String, Option<(Auth, String)>, Option<(Privacy, String)>);
+
 /// Where the agent is: `(host:port, over TCP)`.
 pub(super) fn target(endpoint: &str) -> Result<(String, bool), String> {
     let (tcp, rest) = match endpoint.split_once("://") {
@@ -245,18 +249,17 @@ impl SnmpConfig {
             "v1" | "v2c" => {
                 for (key, value) in v3_keys {
                     if value.is_some() {
-                        problems.push(Invalid::at(key, "is SNMPv3's: remove it, or the version is v1 or v2c"));
+                        problems.push(Invalid::at(
+                            key,
+                            "is SNMPv3's: remove it, or the version is v1 or v2c",
+                        ));
                     }
                 }
             }
-            "v3" => problems.push(Invalid::at(
-                "version",
-                "SNMPv3 (users, authentication and privacy) is not supported: poll with v2c (or v1) and a \
-                 community the agent allows from the collector's address",
-            )),
+            "v3" => problems.extend(self.v3_problems()),
             other => problems.push(Invalid::at(
                 "version",
-                format!("`{other}` is not one of v1, v2c"),
+                format!("`{other}` is not one of v1, v2c, v3"),
             )),
         }
         for (key, duration) in [
@@ -316,6 +319,70 @@ impl SnmpConfig {
             problems.extend(self.metric_problems(name, metric));
         }
         Invalid::all(problems)
+    }
+
+    /// The user's security, as SNMPv3 settings give it: `(user, auth, privacy)`.
+    pub(super) fn user_security(&self) -> Result<V3Settings, String> {
+        let level = self.security_level.as_deref().unwrap_or("no_auth_no_priv");
+        let (auth, privacy) = match level {
+            "no_auth_no_priv" => (false, false),
+            "auth_no_priv" => (true, false),
+            "auth_priv" => (true, true),
+            other => {
+                return Err(format!(
+                    "security_level: `{other}` is not one of no_auth_no_priv, auth_no_priv, auth_priv"
+                ));
+            }
+        };
+        let user = self
+            .user
+            .clone()
+            .filter(|user| !user.is_empty())
+            .ok_or("user: required with v3")?;
+        let auth = if auth {
+            let name = self.auth_type.as_deref().unwrap_or("MD5");
+            let kind = Auth::parse(name).ok_or_else(|| {
+                format!(
+                    "auth_type: `{name}` is not one of MD5, SHA, SHA224, SHA256, SHA384, SHA512"
+                )
+            })?;
+            let password = self
+                .auth_password
+                .clone()
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| format!("auth_password: required with security_level {level}"))?;
+            Some((kind, password))
+        } else {
+            None
+        };
+        let privacy = if privacy {
+            let name = self.privacy_type.as_deref().unwrap_or("DES");
+            let kind = Privacy::parse(name).ok_or_else(|| {
+                if name.to_ascii_uppercase().starts_with("AES") {
+                    format!(
+                        "privacy_type: `{name}` is not supported (AES-192 and AES-256 extend keys differently \
+                         from vendor to vendor): use AES (AES-128) or DES"
+                    )
+                } else {
+                    format!("privacy_type: `{name}` is not one of DES, AES")
+                }
+            })?;
+            let password = self
+                .privacy_password
+                .clone()
+                .filter(|p| !p.is_empty())
+                .ok_or("privacy_password: required with security_level auth_priv")?;
+            Some((kind, password))
+        } else {
+            None
+        };
+        Ok((user, auth, privacy))
+    }
+
+    fn v3_problems(&self) -> Option<Invalid> {
+        let error = self.user_security().err()?;
+        let (key, message) = error.split_once(": ").unwrap_or(("version", &error));
+        Some(Invalid::at(key, message))
     }
 
     fn metric_problems(&self, name: &str, metric: &MetricConfig) -> Vec<Invalid> {

@@ -24,8 +24,9 @@
 //!             resource_attributes: [interface.name]
 //! ```
 //!
-//! Each scrape asks the agent (`client.rs`, BER in `ber.rs`) for every scalar in `GET`s and walks every column
-//! (the metrics', and those of attributes and resource attributes). As otelcol's:
+//! Each scrape asks the agent (`client.rs`, BER in `ber.rs`; SNMPv3's messages in `v3.rs` and its user-based
+//! security in `usm.rs`) for every scalar in `GET`s and walks every column (the metrics', and those of attributes
+//! and resource attributes). As otelcol's:
 //!
 //! - a scalar OID is a data point of its metric, its enum attributes set as the OID says, on the resource of its
 //!   `scalar_oid` resource attributes (the agent's values of those scalars), else on a resource with no attributes;
@@ -42,6 +43,8 @@
 mod ber;
 mod client;
 mod config;
+mod usm;
+mod v3;
 
 pub use config::{
     AttributeConfig, AttributeRef, ColumnOid, GaugeConfig, MetricConfig, ResourceAttributeConfig,
@@ -53,7 +56,7 @@ use super::scraper::{self, Scrape};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Error, Signal};
 use ber::{Oid, Value, Version};
-use client::Client;
+use client::{Client, Security};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -88,15 +91,19 @@ impl ReceiverFactory for Factory {
             config::target(&config.endpoint).map_err(|e| context.start_error(e))?;
         let plan = Plan::new(config).map_err(|e| context.start_error(e))?;
         let now = crate::clock::now_nanos();
+        let security = match config.version.as_str() {
+            "v1" => Security::Community(Version::V1, config.community.clone()),
+            "v3" => {
+                let (user, auth, privacy) =
+                    config.user_security().map_err(|e| context.start_error(e))?;
+                Security::User(Box::new(v3::UserSecurity::new(user, auth, privacy)))
+            }
+            _ => Security::Community(Version::V2c, config.community.clone()),
+        };
         let scraper = SnmpScraper {
             address,
             tcp,
-            version: if config.version == "v1" {
-                Version::V1
-            } else {
-                Version::V2c
-            },
-            community: config.community.clone(),
+            security,
             timeout: config.timeout,
             plan,
             start: now,
@@ -351,8 +358,8 @@ impl Read {
 struct SnmpScraper {
     address: String,
     tcp: bool,
-    version: Version,
-    community: String,
+    /// Kept across scrapes: a v3 user's keys are made once for the agent's engine.
+    security: Security,
     timeout: Duration,
     plan: Plan,
     start: u64,
@@ -441,27 +448,20 @@ impl Output {
 }
 
 impl SnmpScraper {
-    async fn read(&self) -> Result<(Read, Vec<String>), String> {
-        let mut client = Client::connect(
-            &self.address,
-            self.tcp,
-            self.version,
-            &self.community,
-            self.timeout,
-        )
-        .await?;
+    async fn read(&mut self) -> Result<(Read, Vec<String>), String> {
+        let mut client = Client::connect(&self.address, self.tcp, self.timeout).await?;
         let mut missing = Vec::new();
         let mut read = Read::default();
         let scalars = self.plan.scalar_oids();
         if !scalars.is_empty() {
             read.scalars = client
-                .get(&scalars, &mut missing)
+                .get(&mut self.security, &scalars, &mut missing)
                 .await?
                 .into_iter()
                 .collect();
         }
         for column in self.plan.column_oids() {
-            let rows = client.walk(&column).await?;
+            let rows = client.walk(&mut self.security, &column).await?;
             if rows.is_empty() {
                 missing.push(column.to_string());
             }

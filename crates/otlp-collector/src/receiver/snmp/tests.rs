@@ -51,6 +51,11 @@ metrics:
     let found = problems(
         r#"
 version: v3
+security_level: auth_priv
+user: otel
+auth_password: secret123
+privacy_type: AES256
+privacy_password: secret456
 resource_attributes:
   both: { oid: "1.3.6", indexed_value_prefix: x }
 attributes:
@@ -64,7 +69,7 @@ metrics:
     );
     let joined = found.join("\n");
     for expected in [
-        "version: SNMPv3",
+        "privacy_type: `AES256` is not supported",
         "resource_attributes.both: needs exactly one",
         "metrics.a.gauge.value_type: `long`",
         "metrics.a.scalar_oids[0].oid: `1.3.x`",
@@ -106,8 +111,7 @@ metrics:
     let scraper = SnmpScraper {
         address: "agent:161".to_owned(),
         tcp: false,
-        version: Version::V2c,
-        community: "public".to_owned(),
+        security: Security::Community(Version::V2c, "public".to_owned()),
         timeout: Duration::from_secs(1),
         plan: Plan::new(&config).unwrap(),
         start: 10,

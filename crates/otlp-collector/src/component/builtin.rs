@@ -81,6 +81,7 @@ impl Components {
             .with_connector(connector::exceptions::Factory)
             .with_connector(connector::failover::Factory)
             .with_connector(connector::forward::Factory)
+            .with_connector(connector::otlpjson::Factory)
             .with_connector(connector::roundrobin::Factory)
             .with_connector(connector::routing::Factory)
             .with_connector(connector::spanmetrics::Factory)

@@ -12,6 +12,7 @@ pub mod exceptions;
 pub mod failover;
 pub mod forward;
 mod from_spans;
+pub mod otlpjson;
 pub mod roundrobin;
 pub mod routing;
 pub mod servicegraph;

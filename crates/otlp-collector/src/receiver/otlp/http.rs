@@ -206,7 +206,7 @@ fn decode<R: OtlpRequest>(
 /// Why `body` is not an OTLP/JSON `R` ("not a valid OTLP/JSON …"), with where in the request: "odd number of
 /// digits" alone does not say that it was a span's `traceId`. The body is read again to track the path, so a
 /// valid one does not pay for it.
-pub(in crate::receiver) fn json_problem<R: OtlpRequest>(body: &[u8]) -> String {
+pub(crate) fn json_problem<R: OtlpRequest>(body: &[u8]) -> String {
     let what = R::MESSAGE_NAME;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, R>(&mut deserializer) {

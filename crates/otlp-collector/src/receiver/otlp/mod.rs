@@ -5,7 +5,7 @@
 mod config;
 mod cors;
 pub(in crate::receiver) mod grpc;
-pub(in crate::receiver) mod http;
+pub(crate) mod http;
 mod keepalive;
 
 pub use config::{Decoding, GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, Protocols};

@@ -12,10 +12,10 @@ use serde::de::IgnoredAny;
 
 /// What a line held, for one signal.
 #[derive(Debug)]
-pub(super) struct Decoded {
-    pub(super) batch: Batch,
+pub(crate) struct Decoded {
+    pub(crate) batch: Batch,
     /// The items left out as invalid (a span without its ids), as the OTLP receivers leave them out.
-    pub(super) rejected: Option<Rejected>,
+    pub(crate) rejected: Option<Rejected>,
 }
 
 /// The signals whose top-level key a line has; the values are skipped, not built.
@@ -31,7 +31,7 @@ struct TopLevel {
 
 /// The requests of `line` for the signals `wanted` accepts, one per signal the line has (a line of otelcol's
 /// file exporter has one). A line of no signal (`{}`, a profile) decodes to none.
-pub(super) fn decode(line: &str, wanted: impl Fn(Signal) -> bool) -> Result<Vec<Decoded>, String> {
+pub(crate) fn decode(line: &str, wanted: impl Fn(Signal) -> bool) -> Result<Vec<Decoded>, String> {
     let top: TopLevel =
         serde_json::from_str(line).map_err(|e| format!("not an OTLP/JSON export request: {e}"))?;
     let mut decoded = Vec::new();

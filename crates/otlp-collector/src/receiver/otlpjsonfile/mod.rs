@@ -26,7 +26,7 @@
 //! its end, rather than each time the file changes.
 
 mod config;
-mod line;
+pub(crate) mod line;
 
 pub use config::OtlpJsonFileConfig;
 

@@ -1,0 +1,202 @@
+//! The `otlpjson` connector: OTLP/JSON export requests read as log lines by `filelog` (here, the files a collector's
+//! `file` exporter wrote of what the real `opentelemetry-otlp` exporters sent it) come out of the traces, metrics
+//! and logs pipelines as they were sent; lines that are no request, or do not decode, are skipped and lose
+//! nothing else.
+
+mod common;
+
+use common::{
+    TestCollector, grpc_tracer_provider, meter_provider, read_logs, read_metrics, read_traces,
+    spans,
+};
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _};
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+use opentelemetry_otlp::{LogExporter, WithExportConfig as _};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::Temporality;
+use std::path::Path;
+use std::time::Duration;
+
+/// A collector writing what the SDK sends, one OTLP/JSON request per line, per signal.
+const WRITER: &str = r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0" }
+exporters:
+  file/traces: { path: "{dir}/traces.jsonl", format: json }
+  file/metrics: { path: "{dir}/metrics.jsonl", format: json }
+  file/logs: { path: "{dir}/logs.jsonl", format: json }
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [file/traces] }
+    metrics: { receivers: [otlp], exporters: [file/metrics] }
+    logs: { receivers: [otlp], exporters: [file/logs] }
+  telemetry:
+    metrics: { level: none }
+"#;
+
+/// A collector reading lines of the files `include` matches, through the connector, into a file per signal.
+fn reader(include: &str) -> String {
+    format!(
+        r#"
+receivers:
+  filelog:
+    include: ["{include}"]
+    start_at: beginning
+    poll_interval: 20ms
+connectors:
+  otlpjson:
+exporters:
+  file/traces: {{ path: "{{dir}}/traces.jsonl", format: json }}
+  file/metrics: {{ path: "{{dir}}/metrics.jsonl", format: json }}
+  file/logs: {{ path: "{{dir}}/logs.jsonl", format: json }}
+service:
+  pipelines:
+    logs/lines: {{ receivers: [filelog], exporters: [otlpjson] }}
+    traces: {{ receivers: [otlpjson], exporters: [file/traces] }}
+    metrics: {{ receivers: [otlpjson], exporters: [file/metrics] }}
+    logs: {{ receivers: [otlpjson], exporters: [file/logs] }}
+  telemetry:
+    metrics: {{ address: "127.0.0.1:0" }}
+"#
+    )
+}
+
+fn run_application(endpoint: String) {
+    let resource = Resource::builder().with_service_name("checkout").build();
+    let tracer_provider = grpc_tracer_provider(endpoint.clone(), resource.clone());
+    let tracer = tracer_provider.tracer("shop");
+    for i in 0..50 {
+        tracer.in_span(format!("GET /cart/{}", i % 5), |_| {});
+    }
+    tracer_provider.shutdown().unwrap();
+    let meters = meter_provider(&endpoint, "checkout", Temporality::Cumulative);
+    let orders = meters.meter("shop").u64_counter("orders").build();
+    orders.add(3, &[opentelemetry::KeyValue::new("region", "eu")]);
+    meters.shutdown().unwrap();
+    let logs = SdkLoggerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(
+            LogExporter::builder()
+                .with_tonic()
+                .with_endpoint(&endpoint)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let logger = logs.logger("shop");
+    for i in 0..20 {
+        let mut record = logger.create_log_record();
+        record.set_body(AnyValue::from(format!("payment retry {i}")));
+        logger.emit(record);
+    }
+    logs.shutdown().unwrap();
+}
+
+async fn wait_for_traces(path: &Path, done: impl Fn(&[ExportTraceServiceRequest]) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        if path.exists() && done(&read_traces(path, true)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_logged_as_json_lines_come_out_of_each_signals_pipelines() {
+    let writer = TestCollector::start(WRITER).await;
+    let endpoint = writer.grpc_endpoint();
+    tokio::task::spawn_blocking(move || run_application(endpoint))
+        .await
+        .unwrap();
+    let written = writer.shut_down_cleanly().await;
+    let written = written.path();
+    let sent_traces = read_traces(&written.join("traces.jsonl"), true);
+    let sent_metrics = read_metrics(&written.join("metrics.jsonl"), true);
+    let sent_logs = read_logs(&written.join("logs.jsonl"), true);
+    assert_eq!(spans(&sent_traces).len(), 50);
+
+    let include = format!("{}/*.jsonl", written.display());
+    let reading = TestCollector::start(&reader(&include)).await;
+    wait_for_traces(&reading.path("traces.jsonl"), |requests| {
+        spans(requests).len() >= 50
+    })
+    .await;
+    // Long enough for the other files' lines, and for anything read twice to show.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let dir = reading.shut_down_cleanly().await;
+    // A batch of lines goes on as one request: the same resources, in the same order, as were sent.
+    let resources = |requests: Vec<ExportTraceServiceRequest>| {
+        requests
+            .into_iter()
+            .flat_map(|r| r.resource_spans)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        resources(read_traces(&dir.path().join("traces.jsonl"), true)),
+        resources(sent_traces)
+    );
+    let metric_resources = |requests: Vec<
+        opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+    >| {
+        requests
+            .into_iter()
+            .flat_map(|r| r.resource_metrics)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        metric_resources(read_metrics(&dir.path().join("metrics.jsonl"), true)),
+        metric_resources(sent_metrics)
+    );
+    let log_resources = |requests: Vec<
+        opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest,
+    >| {
+        requests
+            .into_iter()
+            .flat_map(|r| r.resource_logs)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        log_resources(read_logs(&dir.path().join("logs.jsonl"), true)),
+        log_resources(sent_logs)
+    );
+}
+
+/// One request of one span named `name`, as an OTLP/JSON line.
+fn span_line(name: &str, span_id: &str) -> String {
+    format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{span_id}","name":"{name}","startTimeUnixNano":"1","endTimeUnixNano":"2"}}]}}]}}]}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_that_are_no_request_or_do_not_decode_lose_nothing_else() {
+    let input = tempfile::tempdir().unwrap();
+    let lines = [
+        span_line("first", "00f067aa0ba902b1"),
+        "GET /cart 200 a plain log line".to_owned(),
+        span_line("bad span id", "xyz"),
+        span_line("truncated", "00f067aa0ba902b2")[..90].to_owned(),
+        span_line("last", "00f067aa0ba902b3"),
+    ];
+    std::fs::write(input.path().join("in.jsonl"), lines.join("\n") + "\n").unwrap();
+    let include = format!("{}/*.jsonl", input.path().display());
+    let reading = TestCollector::start(&reader(&include)).await;
+    wait_for_traces(&reading.path("traces.jsonl"), |requests| {
+        spans(requests).iter().any(|span| span.name == "last")
+    })
+    .await;
+    let dir = reading.shut_down_cleanly().await;
+    let names: Vec<String> = spans(&read_traces(&dir.path().join("traces.jsonl"), true))
+        .iter()
+        .map(|span| span.name.clone())
+        .collect();
+    assert_eq!(names, ["first", "last"]);
+    // The plain line is no request of any signal: nothing in the other pipelines either.
+    assert!(read_logs(&dir.path().join("logs.jsonl"), true).is_empty());
+}

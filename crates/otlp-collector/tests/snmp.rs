@@ -62,7 +62,8 @@ impl Agent {
         let child = Command::new(snmpd())
             .args(["-f", "-Lo", "-C", "-c"])
             .arg(&config)
-            .env("SNMP_PERSISTENT_DIR", dir.path())
+            // Not the config's directory: snmpd writes its persistent `snmpd.conf` there, over the config.
+            .env("SNMP_PERSISTENT_DIR", dir.path().join("state"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -87,7 +88,7 @@ impl Agent {
             .args(["-v2c", "-c", "public", "-On", "-Oq", "-t", "1", "-r", "0"])
             .arg(format!("127.0.0.1:{}", self.port))
             .args(oids)
-            .env("SNMP_PERSISTENT_DIR", self._dir.path())
+            .env("SNMP_PERSISTENT_DIR", self._dir.path().join("client"))
             .env("MIBS", "")
             .output()
             .ok()?;

@@ -107,7 +107,13 @@ impl Client {
                     while let Ok(received) =
                         tokio::time::timeout_at(deadline, socket.recv(&mut buffer)).await
                     {
-                        let length = received.map_err(|e| format!("receiving: {e}"))?;
+                        let length = received.map_err(|e| match e.kind() {
+                            // The host's ICMP answer to a datagram for a port nothing listens on.
+                            std::io::ErrorKind::ConnectionRefused => {
+                                format!("no SNMP agent listens on that port ({e})")
+                            }
+                            _ => format!("receiving: {e}"),
+                        })?;
                         match read(&buffer[..length]) {
                             Ok((answered, answer)) if answered == id => return Ok(answer),
                             Ok(_) => continue,

@@ -5,39 +5,10 @@
 
 mod common;
 
-use common::{
-    TestCollector, grpc_tracer_provider, meter_provider, read_logs, read_metrics, read_traces,
-    spans,
-};
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _};
-use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::trace::{Tracer as _, TracerProvider as _};
-use opentelemetry_otlp::{LogExporter, WithExportConfig as _};
+use common::json_recording::{SPANS, WRITER, run_application, wait_for_traces};
+use common::{TestCollector, read_logs, read_metrics, read_traces, spans};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::SdkLoggerProvider;
-use opentelemetry_sdk::metrics::Temporality;
-use std::path::Path;
 use std::time::Duration;
-
-/// A collector writing what the SDK sends, one OTLP/JSON request per line, per signal.
-const WRITER: &str = r#"
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: "127.0.0.1:0" }
-exporters:
-  file/traces: { path: "{dir}/traces.jsonl", format: json }
-  file/metrics: { path: "{dir}/metrics.jsonl", format: json }
-  file/logs: { path: "{dir}/logs.jsonl", format: json }
-service:
-  pipelines:
-    traces: { receivers: [otlp], exporters: [file/traces] }
-    metrics: { receivers: [otlp], exporters: [file/metrics] }
-    logs: { receivers: [otlp], exporters: [file/logs] }
-  telemetry:
-    metrics: { level: none }
-"#;
 
 /// A collector reading lines of the files `include` matches, through the connector, into a file per signal.
 fn reader(include: &str) -> String {
@@ -66,47 +37,6 @@ service:
     )
 }
 
-fn run_application(endpoint: String) {
-    let resource = Resource::builder().with_service_name("checkout").build();
-    let tracer_provider = grpc_tracer_provider(endpoint.clone(), resource.clone());
-    let tracer = tracer_provider.tracer("shop");
-    for i in 0..50 {
-        tracer.in_span(format!("GET /cart/{}", i % 5), |_| {});
-    }
-    tracer_provider.shutdown().unwrap();
-    let meters = meter_provider(&endpoint, "checkout", Temporality::Cumulative);
-    let orders = meters.meter("shop").u64_counter("orders").build();
-    orders.add(3, &[opentelemetry::KeyValue::new("region", "eu")]);
-    meters.shutdown().unwrap();
-    let logs = SdkLoggerProvider::builder()
-        .with_resource(resource)
-        .with_batch_exporter(
-            LogExporter::builder()
-                .with_tonic()
-                .with_endpoint(&endpoint)
-                .build()
-                .unwrap(),
-        )
-        .build();
-    let logger = logs.logger("shop");
-    for i in 0..20 {
-        let mut record = logger.create_log_record();
-        record.set_body(AnyValue::from(format!("payment retry {i}")));
-        logger.emit(record);
-    }
-    logs.shutdown().unwrap();
-}
-
-async fn wait_for_traces(path: &Path, done: impl Fn(&[ExportTraceServiceRequest]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while tokio::time::Instant::now() < deadline {
-        if path.exists() && done(&read_traces(path, true)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_logged_as_json_lines_come_out_of_each_signals_pipelines() {
     let writer = TestCollector::start(WRITER).await;
@@ -119,12 +49,12 @@ async fn requests_logged_as_json_lines_come_out_of_each_signals_pipelines() {
     let sent_traces = read_traces(&written.join("traces.jsonl"), true);
     let sent_metrics = read_metrics(&written.join("metrics.jsonl"), true);
     let sent_logs = read_logs(&written.join("logs.jsonl"), true);
-    assert_eq!(spans(&sent_traces).len(), 50);
+    assert_eq!(spans(&sent_traces).len(), SPANS);
 
     let include = format!("{}/*.jsonl", written.display());
     let reading = TestCollector::start(&reader(&include)).await;
     wait_for_traces(&reading.path("traces.jsonl"), |requests| {
-        spans(requests).len() >= 50
+        spans(requests).len() >= SPANS
     })
     .await;
     // Long enough for the other files' lines, and for anything read twice to show.

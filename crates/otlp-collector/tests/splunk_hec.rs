@@ -7,13 +7,11 @@ mod common;
 
 use common::{
     TestCollector, attribute, config_problems, free_port, log_records, named_numbers, python,
-    read_logs, read_metrics,
+    read_logs, read_metrics, wait_for_log_records,
 };
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use serde_json::json;
 use std::process::Command;
-use std::time::Duration;
 
 const TOKEN: &str = "8f0c2d7e-4b1a-4f0e-9c3d-2a6b5e1f7c90";
 
@@ -42,19 +40,6 @@ fn text(value: Option<&Value>) -> String {
         Some(Value::StringValue(s)) => s.clone(),
         other => format!("{other:?}"),
     }
-}
-
-async fn wait_for_records(path: &std::path::Path, count: usize) -> Vec<ExportLogsServiceRequest> {
-    for _ in 0..300 {
-        if path.exists() {
-            let requests = read_logs(path, true);
-            if log_records(&requests).len() >= count {
-                return requests;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("fewer than {count} records in {}", path.display());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,7 +79,7 @@ service:
         "{printed}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let requests = wait_for_records(&collector.path("logs.jsonl"), 3).await;
+    let requests = wait_for_log_records(&collector.path("logs.jsonl"), 3).await;
 
     // One request of three events, two indexes: two resources, each with the event's metadata and the token.
     let resources: Vec<_> = requests.iter().flat_map(|r| &r.resource_logs).collect();
@@ -297,7 +282,7 @@ service:
         (400, Some("Unsupported metric event"))
     );
 
-    let logs = wait_for_records(&collector.path("logs.jsonl"), 3).await;
+    let logs = wait_for_log_records(&collector.path("logs.jsonl"), 3).await;
     let metrics_path = collector.path("metrics.jsonl");
     common::wait_for_metrics(&metrics_path, |requests| {
         !named_numbers(requests, "mem.used").is_empty()

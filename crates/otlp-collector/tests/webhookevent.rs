@@ -4,11 +4,9 @@
 
 mod common;
 
-use common::{TestCollector, free_port, log_records, read_logs};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use common::{TestCollector, free_port, log_records, wait_for_log_records};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use std::process::Command;
-use std::time::Duration;
 
 fn text(value: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
     match value.and_then(|v| v.value.as_ref()) {
@@ -21,19 +19,6 @@ fn text(value: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> Str
             .join("|"),
         other => format!("{other:?}"),
     }
-}
-
-async fn wait_for_records(path: &std::path::Path, count: usize) -> Vec<ExportLogsServiceRequest> {
-    for _ in 0..300 {
-        if path.exists() {
-            let requests = read_logs(path, true);
-            if log_records(&requests).len() >= count {
-                return requests;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("fewer than {count} records in {}", path.display());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,7 +116,7 @@ service:
         .unwrap();
     assert_eq!(lines.status(), 200);
 
-    let requests = wait_for_records(&collector.path("logs.jsonl"), 2).await;
+    let requests = wait_for_log_records(&collector.path("logs.jsonl"), 2).await;
     let records = log_records(&requests);
     let bodies: Vec<String> = records.iter().map(|r| text(r.body.as_ref())).collect();
     assert_eq!(
@@ -183,7 +168,7 @@ service:
     assert!(scope.name.ends_with("receiver/webhookeventreceiver"));
     assert_eq!(text(scope.attributes[0].value.as_ref()), "webhookevent");
 
-    let lines = wait_for_records(&collector.path("lines.jsonl"), 2).await;
+    let lines = wait_for_log_records(&collector.path("lines.jsonl"), 2).await;
     let bodies: Vec<String> = log_records(&lines)
         .iter()
         .map(|r| text(r.body.as_ref()))

@@ -4,6 +4,7 @@
 
 pub mod chronyd;
 pub mod collectd;
+pub mod json_recording;
 pub mod mariadb;
 pub mod pki;
 pub mod postgres;
@@ -437,6 +438,21 @@ pub fn sum_times(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(u
             other => panic!("{name} is not a sum: {other:?}"),
         })
         .collect()
+}
+
+/// The logs requests a `file` exporter wrote as JSON to `path`, once they hold `count` log records or more (a
+/// panic after 30 s).
+pub async fn wait_for_log_records(path: &Path, count: usize) -> Vec<ExportLogsServiceRequest> {
+    for _ in 0..300 {
+        if path.exists() {
+            let requests = read_logs(path, true);
+            if log_records(&requests).len() >= count {
+                return requests;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {count} records in {}", path.display());
 }
 
 /// Waits (at most 30 s) until `done` holds of the metrics requests a `file` exporter wrote as JSON to `path`.

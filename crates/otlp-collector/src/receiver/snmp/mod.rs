@@ -521,13 +521,22 @@ impl SnmpScraper {
     fn build(&self, read: &Read, now: u64) -> (Output, Vec<String>) {
         let mut out = Output::default();
         let mut problems = Vec::new();
-        for input in &self.plan.scalars {
-            let Some(value) = read.scalars.get(&input.oid) else {
-                continue;
-            };
+        // A scalar's value (no row index), then each row of each column.
+        let scalars = self.plan.scalars.iter().filter_map(|input| {
+            let value = read.scalars.get(&input.oid)?;
+            Some((input, None, value))
+        });
+        let rows = self.plan.columns.iter().flat_map(|input| {
+            read.columns
+                .get(&input.oid)
+                .into_iter()
+                .flatten()
+                .map(move |(index, value)| (input, Some(index.as_str()), value))
+        });
+        for (input, index, value) in scalars.chain(rows) {
             let made = read
-                .resolve(&input.attributes, None)
-                .and_then(|attributes| Ok((attributes, read.resolve(&input.resource, None)?)))
+                .resolve(&input.attributes, index)
+                .and_then(|attributes| Ok((attributes, read.resolve(&input.resource, index)?)))
                 .and_then(|(attributes, resource)| {
                     Ok((self.point(input, value, attributes, now)?, resource))
                 });
@@ -538,30 +547,8 @@ impl SnmpScraper {
                     &self.plan.shapes[input.metric],
                     point,
                 ),
-                Err(problem) => problems.push(format!("{}: {problem}", input.oid)),
-            }
-        }
-        for input in &self.plan.columns {
-            let Some(rows) = read.columns.get(&input.oid) else {
-                continue;
-            };
-            for (index, value) in rows {
-                let made = read
-                    .resolve(&input.attributes, Some(index))
-                    .and_then(|attributes| {
-                        Ok((attributes, read.resolve(&input.resource, Some(index))?))
-                    })
-                    .and_then(|(attributes, resource)| {
-                        Ok((self.point(input, value, attributes, now)?, resource))
-                    });
-                match made {
-                    Ok((point, resource)) => out.add(
-                        resource,
-                        input.metric,
-                        &self.plan.shapes[input.metric],
-                        point,
-                    ),
-                    Err(problem) => problems.push(format!("{}{index}: {problem}", input.oid)),
+                Err(problem) => {
+                    problems.push(format!("{}{}: {problem}", input.oid, index.unwrap_or("")))
                 }
             }
         }

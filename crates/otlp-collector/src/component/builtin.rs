@@ -63,6 +63,7 @@ impl Components {
             .with_processor(processor::logdedup::Factory)
             .with_processor(processor::interval::Factory)
             .with_processor(processor::transform::Factory)
+            .with_processor(processor::unroll::Factory)
             .with_processor(processor::metricstransform::Factory)
             .with_processor(processor::metricsgeneration::Factory)
             .with_exporter(exporter::otlp::Factory)

@@ -25,6 +25,7 @@ pub mod span;
 pub(crate) mod stream_key;
 pub mod tail_sampling;
 pub mod transform;
+pub mod unroll;
 
 pub use ottl::OttlSettings;
 

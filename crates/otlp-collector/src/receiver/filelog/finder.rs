@@ -4,12 +4,26 @@
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use std::path::{Component, Path, PathBuf};
 
+/// `pattern` without `.` segments (`./logs/*.log` → `logs/*.log`, `/var/./log` → `/var/log`): the paths walked
+/// have none (`Path::components` drops them), so a pattern that kept them would match nothing.
+fn without_dot_segments(pattern: &str) -> String {
+    let mut rest = pattern;
+    while let Some(after) = rest.strip_prefix("./") {
+        rest = after.trim_start_matches('/');
+    }
+    let mut cleaned = rest.replace("/./", "/");
+    while cleaned.contains("/./") {
+        cleaned = cleaned.replace("/./", "/");
+    }
+    cleaned
+}
+
 /// One pattern compiled with otelcol's semantics.
 pub(super) fn glob(pattern: &str) -> Result<Glob, String> {
     if pattern.is_empty() {
         return Err("an empty pattern matches no file".to_owned());
     }
-    GlobBuilder::new(pattern)
+    GlobBuilder::new(&without_dot_segments(pattern))
         .literal_separator(true)
         .backslash_escape(true)
         .build()
@@ -43,7 +57,7 @@ impl Finder {
                 let mut base = PathBuf::new();
                 let mut rest = 0;
                 let mut recursive = false;
-                for component in Path::new(pattern).components() {
+                for component in Path::new(&without_dot_segments(pattern)).components() {
                     let text = component.as_os_str().to_string_lossy();
                     if rest == 0 && !is_wild(&text) {
                         base.push(component);
@@ -193,6 +207,16 @@ mod tests {
             ["a.log", "sub/c.log"]
         );
         assert!(names(dir.path(), &["missing/*.log"], &[]).is_empty());
+    }
+
+    #[test]
+    fn dot_segments_match_the_paths_they_name() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(dir.path(), "sub/c.log");
+        assert_eq!(names(dir.path(), &["./sub/./*.log"], &[]), ["sub/c.log"]);
+        assert_eq!(without_dot_segments("./././logs/*.log"), "logs/*.log");
+        assert_eq!(without_dot_segments("/var/./log/*.log"), "/var/log/*.log");
+        assert_eq!(without_dot_segments("../*.log"), "../*.log");
     }
 
     #[test]

@@ -21,6 +21,22 @@ pub(in crate::receiver) struct HttpServerSettings<'a> {
     pub(in crate::receiver) max_request_body_size: usize,
 }
 
+/// The [`HttpServerSettings`] of a receiver's config that has `confighttp`'s server keys under their own names
+/// (`endpoint`, `tls`, `auth`, `cors`, `max_request_body_size`). A macro, not a struct the configs share: serde's
+/// `flatten` does not work with `deny_unknown_fields`, which every config has.
+macro_rules! http_server_settings {
+    ($config:expr) => {
+        $crate::receiver::http_server::HttpServerSettings {
+            endpoint: &$config.endpoint,
+            tls: $config.tls.as_ref(),
+            auth: $config.auth.as_ref(),
+            cors: $config.cors.as_ref(),
+            max_request_body_size: $config.max_request_body_size,
+        }
+    };
+}
+pub(in crate::receiver) use http_server_settings;
+
 /// Starts the server: `state` makes the handlers' state from the shared [`HttpState`], `routes` adds the
 /// receiver's routes to a router of that state.
 pub(in crate::receiver) async fn serve_http<S: Send + Sync + 'static>(

@@ -29,7 +29,7 @@ mod record;
 pub use config::CollectdConfig;
 
 use super::RunningReceiver;
-use super::http_server::{HttpServerSettings, serve_http};
+use super::http_server::{http_server_settings, serve_http};
 use super::number_points::request;
 use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, submit, within};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
@@ -65,13 +65,7 @@ impl ReceiverFactory for Factory {
         let (timeout, attributes_prefix) = (config.timeout, config.attributes_prefix.clone());
         serve_http(
             context,
-            HttpServerSettings {
-                endpoint: &config.endpoint,
-                tls: config.tls.as_ref(),
-                auth: config.auth.as_ref(),
-                cors: config.cors.as_ref(),
-                max_request_body_size: config.max_request_body_size,
-            },
+            http_server_settings!(config),
             |http| CollectdState {
                 http,
                 timeout,

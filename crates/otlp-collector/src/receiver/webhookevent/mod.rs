@@ -25,7 +25,7 @@ mod config;
 pub use config::{RequiredHeader, WebhookEventConfig};
 
 use super::RunningReceiver;
-use super::http_server::{HttpServerSettings, serve_http};
+use super::http_server::{http_server_settings, serve_http};
 use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit, within};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
@@ -96,13 +96,7 @@ impl ReceiverFactory for Factory {
         let (path, health) = (config.path.clone(), config.health_path.clone());
         serve_http(
             context,
-            HttpServerSettings {
-                endpoint: &config.endpoint,
-                tls: config.tls.as_ref(),
-                auth: config.auth.as_ref(),
-                cors: config.cors.as_ref(),
-                max_request_body_size: config.max_request_body_size,
-            },
+            http_server_settings!(config),
             |http| WebhookState { http, webhook },
             |router| {
                 router

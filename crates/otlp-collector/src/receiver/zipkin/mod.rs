@@ -22,7 +22,7 @@ pub use config::ZipkinReceiverConfig;
 pub use model::BadSpans;
 
 use super::RunningReceiver;
-use super::http_server::{HttpServerSettings, serve_http};
+use super::http_server::{http_server_settings, serve_http};
 use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_body, submit};
 use crate::component::{Component, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
@@ -57,13 +57,7 @@ impl ReceiverFactory for Factory {
         let parse_string_tags = config.parse_string_tags;
         serve_http(
             context,
-            HttpServerSettings {
-                endpoint: &config.endpoint,
-                tls: config.tls.as_ref(),
-                auth: config.auth.as_ref(),
-                cors: config.cors.as_ref(),
-                max_request_body_size: config.max_request_body_size,
-            },
+            http_server_settings!(config),
             |http| ZipkinState {
                 http,
                 parse_string_tags,

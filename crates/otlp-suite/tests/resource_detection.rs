@@ -25,6 +25,8 @@ exporters:
 service:
   pipelines:
     traces: { receivers: [otlp], processors: [resourcedetection], exporters: [file] }
+  # A port of its own: the default, 8888, may be a running collector's.
+  telemetry: { metrics: { address: "127.0.0.1:{metrics}" } }
 "#;
 
 fn string(key: &str, value: &str) -> KeyValue {

@@ -17,6 +17,7 @@ impl Components {
             .with_receiver(receiver::httpcheck::Factory)
             .with_receiver(receiver::filelog::Factory)
             .with_receiver(receiver::filestats::Factory)
+            .with_receiver(receiver::datadog::Factory)
             .with_receiver(receiver::fluentforward::Factory)
             .with_receiver(receiver::haproxy::Factory)
             .with_receiver(receiver::memcached::Factory)

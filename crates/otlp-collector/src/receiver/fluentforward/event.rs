@@ -2,7 +2,7 @@
 //! CompressedPackedForward included) turned into OTLP log records as otelcol's receiver turns them: `log` or
 //! `message` the body, every other key an attribute, the tag `fluent.tag`.
 
-use super::msgpack::{self, Incomplete, Value};
+use crate::receiver::msgpack::{self, Incomplete, Value};
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, KeyValue, KeyValueList, any_value,
 };

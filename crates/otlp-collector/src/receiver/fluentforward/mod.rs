@@ -14,15 +14,14 @@
 //! with a warning; the events before it on that connection were taken.
 
 mod event;
-mod msgpack;
 
+use super::msgpack::{self, Incomplete};
 use super::stanza::emit::Emitter;
 use super::stanza::listen::accept;
 use super::{RunningReceiver, shutdown_signal};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::telemetry::ReceiverCounters;
 use crate::{Batch, Error, Signal};
-use msgpack::Incomplete;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;

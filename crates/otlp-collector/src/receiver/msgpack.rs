@@ -1,5 +1,5 @@
-//! MessagePack values, decoded from a byte stream that may hold a partial value at its end (the Forward protocol
-//! streams values over TCP with no framing of its own). Every length is checked against the bytes there before
+//! MessagePack values, decoded from a byte stream that may hold a partial value at its end (Fluentd's Forward
+//! protocol streams values over TCP with no framing of its own; Datadog's tracers post whole bodies). Every length is checked against the bytes there before
 //! anything is allocated, and nesting is bounded, so hostile input costs no more than its own size.
 
 /// How deep arrays and maps may nest.
@@ -7,7 +7,7 @@ const MAX_DEPTH: usize = 64;
 
 /// A decoded value.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Value {
+pub(in crate::receiver) enum Value {
     Nil,
     Bool(bool),
     Int(i64),
@@ -24,7 +24,7 @@ pub(super) enum Value {
 
 impl Value {
     /// The text of a `str`, or of a `bin` holding text (some clients send keys and tags as `bin`).
-    pub(super) fn as_text(&self) -> Option<String> {
+    pub(in crate::receiver) fn as_text(&self) -> Option<String> {
         match self {
             Value::Str(s) => Some(s.clone()),
             Value::Bin(b) => Some(String::from_utf8_lossy(b).into_owned()),
@@ -35,7 +35,7 @@ impl Value {
 
 /// Why bytes are not a value: not yet complete, or not MessagePack.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Incomplete {
+pub(in crate::receiver) enum Incomplete {
     /// More bytes are needed.
     More,
     /// The bytes are not what was expected.
@@ -43,7 +43,7 @@ pub(super) enum Incomplete {
 }
 
 /// The first value of `bytes` and how many bytes it took.
-pub(super) fn decode(bytes: &[u8]) -> Result<(Value, usize), Incomplete> {
+pub(in crate::receiver) fn decode(bytes: &[u8]) -> Result<(Value, usize), Incomplete> {
     let mut reader = Reader { bytes, at: 0 };
     let value = reader.value(0)?;
     Ok((value, reader.at))

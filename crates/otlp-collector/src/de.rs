@@ -69,6 +69,21 @@ where
     ))
 }
 
+/// A present protocol key (`grpc:`), `null` meaning all defaults, with the protocol's own default `endpoint`: a
+/// shared settings type (the `otlp` receiver's gRPC one) would otherwise listen on its own default port.
+pub(crate) fn present_with_endpoint<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    deserializer: D,
+    endpoint: &str,
+) -> Result<Option<T>, D::Error> {
+    use serde::de::Error as _;
+    let mut keys = Option::<serde_norway::Mapping>::deserialize(deserializer)?.unwrap_or_default();
+    keys.entry("endpoint".into())
+        .or_insert_with(|| endpoint.into());
+    T::deserialize(serde_norway::Value::Mapping(keys))
+        .map(Some)
+        .map_err(D::Error::custom)
+}
+
 /// Deserializes a component's settings, reporting the exact key path of every error. An empty value (`batch:`)
 /// means "all defaults".
 ///

@@ -28,6 +28,7 @@ impl Components {
             .with_receiver(receiver::influxdb::Factory)
             .with_receiver(receiver::webhookevent::Factory)
             .with_receiver(receiver::journald::Factory)
+            .with_receiver(receiver::loki::Factory)
             .with_receiver(receiver::namedpipe::Factory)
             .with_receiver(receiver::snmp::Factory)
             .with_receiver(receiver::splunk_hec::Factory)

@@ -18,6 +18,7 @@ pub mod httpcheck;
 pub mod influxdb;
 pub mod jaeger;
 pub mod journald;
+pub mod loki;
 pub mod memcached;
 mod msgpack;
 pub mod mysql;

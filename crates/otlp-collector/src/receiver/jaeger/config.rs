@@ -1,6 +1,7 @@
 //! The `jaeger` receiver's settings, with otelcol-contrib's keys and default ports.
 
 use crate::auth::AuthSettings;
+use crate::de;
 use crate::receiver::otlp::{CorsSettings, GrpcServerConfig};
 use crate::tls::ServerTlsSettings;
 use serde::{Deserialize, Deserializer};
@@ -96,35 +97,20 @@ impl Default for UdpConfig {
     }
 }
 
-/// A present protocol key, `null` meaning all defaults, with the protocol's own default `endpoint`: a shared
-/// settings type (the `otlp` receiver's gRPC one) would otherwise listen on its own default port.
-fn with_endpoint<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
-    deserializer: D,
-    endpoint: &str,
-) -> Result<Option<T>, D::Error> {
-    use serde::de::Error as _;
-    let mut keys = Option::<serde_norway::Mapping>::deserialize(deserializer)?.unwrap_or_default();
-    keys.entry("endpoint".into())
-        .or_insert_with(|| endpoint.into());
-    T::deserialize(serde_norway::Value::Mapping(keys))
-        .map(Some)
-        .map_err(D::Error::custom)
-}
-
 fn grpc<'de, D: Deserializer<'de>>(d: D) -> Result<Option<GrpcServerConfig>, D::Error> {
-    with_endpoint(d, "localhost:14250")
+    de::present_with_endpoint(d, "localhost:14250")
 }
 
 fn thrift_http<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ThriftHttpConfig>, D::Error> {
-    with_endpoint(d, "localhost:14268")
+    de::present_with_endpoint(d, "localhost:14268")
 }
 
 fn thrift_compact<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UdpConfig>, D::Error> {
-    with_endpoint(d, "localhost:6831")
+    de::present_with_endpoint(d, "localhost:6831")
 }
 
 fn thrift_binary<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UdpConfig>, D::Error> {
-    with_endpoint(d, "localhost:6832")
+    de::present_with_endpoint(d, "localhost:6832")
 }
 
 impl JaegerReceiverConfig {

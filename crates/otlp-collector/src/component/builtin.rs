@@ -12,6 +12,7 @@ impl Components {
             .with_receiver(receiver::arrow_flight::Factory)
             .with_receiver(receiver::apache::Factory)
             .with_receiver(receiver::carbon::Factory)
+            .with_receiver(receiver::awsxray::Factory)
             .with_receiver(receiver::collectd::Factory)
             .with_receiver(receiver::hostmetrics::Factory)
             .with_receiver(receiver::httpcheck::Factory)

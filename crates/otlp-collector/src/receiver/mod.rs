@@ -4,6 +4,7 @@
 
 pub mod apache;
 pub mod arrow_flight;
+pub mod awsxray;
 pub mod carbon;
 pub mod chrony;
 pub mod collectd;
@@ -326,6 +327,32 @@ pub async fn bind(component: &str, endpoint: &str) -> Result<TcpListener, Error>
     Err(last_error.unwrap_or_else(|| Error::NoAddress {
         component: component.to_string(),
         endpoint: endpoint.to_string(),
+    }))
+}
+
+/// Binds a UDP socket to the first address `endpoint` resolves to that accepts.
+pub(crate) async fn bind_udp(
+    component: &str,
+    endpoint: &str,
+) -> Result<tokio::net::UdpSocket, Error> {
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(endpoint)
+        .await
+        .map_err(|source| Error::Bind {
+            component: component.to_owned(),
+            endpoint: endpoint.to_owned(),
+            source,
+        })?
+        .collect();
+    let mut last = None;
+    for addr in addrs {
+        match tokio::net::UdpSocket::bind(addr).await {
+            Ok(socket) => return Ok(socket),
+            Err(e) => last = Some(Error::bind(component, endpoint, addr, e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::NoAddress {
+        component: component.to_owned(),
+        endpoint: endpoint.to_owned(),
     }))
 }
 

@@ -12,6 +12,7 @@
 //! - A service check is a gauge named by the check, its status (0 OK, 1 warning, 2 critical, 3 unknown) the value.
 
 use super::tags;
+use crate::clock::seconds_to_nanos;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -251,20 +252,6 @@ fn dimensions<'t>(
     let attributes =
         |list: Vec<(String, String)>| list.into_iter().map(|(k, v)| key_value(k, string_value(v)));
     (attributes(resource).collect(), attributes(points).collect())
-}
-
-/// Seconds since the epoch as nanoseconds, to the microsecond: a double holds today's seconds to about half a
-/// microsecond, so digits beyond the microsecond are the double's, not the client's (`1765130000.25 * 1e9` is
-/// `...249999872`).
-fn seconds_to_nanos(seconds: f64) -> u64 {
-    if !(seconds.is_finite() && seconds > 0.0) {
-        return 0;
-    }
-    let whole = seconds.trunc();
-    let micros = ((seconds - whole) * 1e6).round() as u64;
-    (whole as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(micros * 1000)
 }
 
 /// A point of `kind`, its value per interval for a rate, starting an interval before its time.

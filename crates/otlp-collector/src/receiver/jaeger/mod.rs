@@ -34,7 +34,7 @@ use super::otlp::grpc::serve_routes;
 use super::otlp::http::{Encoding, Failure, serve_app};
 use super::otlp::{Bound, acceptor, authenticator};
 use super::stanza::Emitter;
-use super::{Ingest, RunningReceiver, bind, shutdown_signal};
+use super::{Ingest, RunningReceiver, bind, bind_udp, shutdown_signal};
 use crate::auth::{Authenticator, check_http};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::pipeline::RefusalKind;
@@ -191,28 +191,6 @@ impl ReceiverFactory for Factory {
         }
         Ok(running)
     }
-}
-
-async fn bind_udp(component: &str, endpoint: &str) -> Result<tokio::net::UdpSocket, Error> {
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(endpoint)
-        .await
-        .map_err(|source| Error::Bind {
-            component: component.to_owned(),
-            endpoint: endpoint.to_owned(),
-            source,
-        })?
-        .collect();
-    let mut last = None;
-    for addr in addrs {
-        match tokio::net::UdpSocket::bind(addr).await {
-            Ok(socket) => return Ok(socket),
-            Err(e) => last = Some(Error::bind(component, endpoint, addr, e)),
-        }
-    }
-    Err(last.unwrap_or_else(|| Error::NoAddress {
-        component: component.to_owned(),
-        endpoint: endpoint.to_owned(),
-    }))
 }
 
 /// Reads agents' datagrams until the receiver stops, each one `emitBatch` call.

@@ -30,10 +30,6 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    fn record(&mut self, value: f64) {
-        self.record_count(value, 1);
-    }
-
     /// `value` seen `count` times.
     fn record_count(&mut self, value: f64, count: u64) {
         if self.count == 0 {
@@ -76,6 +72,11 @@ impl Histogram {
 
     /// Records a value (a duration: never negative).
     pub(crate) fn record(&mut self, value: f64) {
+        self.record_count(value, 1);
+    }
+
+    /// Records `value` seen `count` times.
+    pub(crate) fn record_count(&mut self, value: f64, count: u64) {
         match self {
             Histogram::Explicit {
                 bounds,
@@ -83,10 +84,10 @@ impl Histogram {
                 summary,
             } => {
                 let bucket = bounds.partition_point(|bound| *bound < value);
-                counts[bucket] += 1;
-                summary.record(value);
+                counts[bucket] += count;
+                summary.record_count(value, count);
             }
-            Histogram::Exponential(histogram) => histogram.record(value),
+            Histogram::Exponential(histogram) => histogram.record_count(value, count),
         }
     }
 
@@ -226,10 +227,6 @@ impl Exponential {
             negative: Range::default(),
             summary: Summary::default(),
         }
-    }
-
-    fn record(&mut self, value: f64) {
-        self.record_count(value, 1);
     }
 
     /// `value` seen `count` times (a sampled measurement stands for several).

@@ -236,11 +236,13 @@ fn connectors_of(
                 continue;
             }
             let name = id.to_string();
+            let collector = config.service.telemetry.resource.attributes();
             let context = ConnectorContext {
                 id: &name,
                 from,
                 to,
                 telemetry,
+                collector: &collector,
             };
             let connector = factory
                 .build(settings, context, Targets::new(targets))

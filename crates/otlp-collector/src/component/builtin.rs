@@ -90,6 +90,7 @@ impl Components {
             .with_connector(connector::routing::Factory)
             .with_connector(connector::spanmetrics::Factory)
             .with_connector(connector::servicegraph::Factory)
+            .with_connector(connector::signaltometrics::Factory)
             .with_extension(extension::health_check::Factory)
             .with_extension(extension::degradation::Factory)
             .with_extension(extension::bearertokenauth::Factory)

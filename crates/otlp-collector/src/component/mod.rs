@@ -385,6 +385,9 @@ pub struct ConnectorContext<'a> {
     pub to: Signal,
     /// The self-metrics registry.
     pub telemetry: &'a Telemetry,
+    /// The collector's own resource (`service.telemetry.resource`, with otelcol's defaults), for a connector whose
+    /// metrics name the collector that made them.
+    pub collector: &'a [opentelemetry_proto::tonic::common::v1::KeyValue],
 }
 
 /// An extension type: something the collector runs beside its pipelines (health check, fleet membership).

@@ -16,6 +16,7 @@ pub mod otlpjson;
 pub mod roundrobin;
 pub mod routing;
 pub mod servicegraph;
+pub mod signaltometrics;
 pub mod spanmetrics;
 pub mod sum;
 

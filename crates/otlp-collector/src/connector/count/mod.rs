@@ -85,7 +85,9 @@ pub enum DefaultValue {
 }
 
 impl DefaultValue {
-    fn any_value(&self) -> opentelemetry_proto::tonic::common::v1::AnyValue {
+    pub(in crate::connector) fn any_value(
+        &self,
+    ) -> opentelemetry_proto::tonic::common::v1::AnyValue {
         use opentelemetry_proto::tonic::common::v1::any_value::Value;
         let value = match self {
             DefaultValue::Int(i) => Value::IntValue(*i),

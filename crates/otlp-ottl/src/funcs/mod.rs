@@ -3,6 +3,7 @@
 //! named arguments to them and hands the builder compiled arguments, so literal arguments
 //! (regexes, case names, delimiters) are checked and prepared once.
 
+pub(crate) mod adjusted_count;
 pub(crate) mod collections;
 pub(crate) mod convert;
 pub(crate) mod editors;
@@ -134,6 +135,7 @@ pub(crate) fn registry() -> impl Iterator<Item = &'static FunctionDef> {
         .chain(math::FUNCTIONS)
         .chain(log_formats::FUNCTIONS)
         .chain(semconv_span_name::FUNCTIONS)
+        .chain(adjusted_count::FUNCTIONS)
 }
 
 /// The function called `name`.

@@ -34,7 +34,9 @@
 //!
 //! Metrics are made per batch, as otelcol makes them per call, at the span of times of the items they were made
 //! from. An item on which a condition or value fails (or gives no number) adds nothing, and the batch's count of
-//! them is logged. otelcol's custom `AdjustedCount()` is not available: count spans with `"1"`.
+//! them is logged. `AdjustedCount()` (otelcol's function of this connector) gives the spans a sampled span stands
+//! for, from its `ot=th` sampling threshold: `sum: { value: Int(AdjustedCount()) }` counts the spans before
+//! sampling.
 
 mod aggregate;
 mod config;

@@ -265,3 +265,26 @@ profiles: []
     );
     assert!(found.iter().any(|p| p.contains("profiles")), "{found:?}");
 }
+
+#[test]
+fn sampled_spans_count_as_the_spans_they_stand_for() {
+    let connector = connector(
+        r#"
+spans:
+  - name: spans.before.sampling
+    sum: {value: Int(AdjustedCount())}
+"#,
+        "spans",
+    );
+    let mut quarter = span(None, SpanKind::Server, 1);
+    quarter.trace_state = "ot=th:c".into();
+    let made = metrics_of(connector.made(traces(vec![quarter, span(None, SpanKind::Client, 1)])));
+    let metric = &made.resource_metrics[0].scope_metrics[0].metrics[0];
+    let Some(metric::Data::Sum(sum)) = &metric.data else {
+        panic!()
+    };
+    assert_eq!(
+        sum.data_points[0].value,
+        Some(number_data_point::Value::AsInt(5))
+    );
+}

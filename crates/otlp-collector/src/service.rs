@@ -332,6 +332,13 @@ impl Collector {
         }
         let components = config.components();
         let authenticators = authenticators_of(&config)?;
+        authenticators
+            .prepare()
+            .await
+            .map_err(|(id, message)| Error::Start {
+                component: format!("extensions.{id}"),
+                message,
+            })?;
 
         // Exporters: one destination per id, one queue per (id, signal), as otelcol does.
         let mut destinations: BTreeMap<ComponentId, Exporter> = BTreeMap::new();

@@ -10,6 +10,8 @@ pub(crate) use layer::{AuthenticateLayer, check_http};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// The `auth` block of a receiver's transport or of an exporter.
@@ -28,6 +30,12 @@ pub trait Authenticator: Send + Sync + Debug {
     /// The header an exporter sends with every request; `None` when this authenticator has no client
     /// credentials (a server-only `basicauth`).
     fn client_header(&self) -> Option<ClientAuth>;
+
+    /// What must be done before the first request is checked (fetching an identity provider's keys); an error
+    /// keeps the collector from starting, as a receiver that could authenticate no one would refuse every client.
+    fn prepare(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A header an exporter sends with every request: its authenticator's credentials.
@@ -50,6 +58,17 @@ impl Authenticators {
                 settings.authenticator
             )
         })
+    }
+
+    /// Prepares every authenticator ([`Authenticator::prepare`]); the first that fails, by id, with why.
+    pub(crate) async fn prepare(&self) -> Result<(), (String, String)> {
+        for (id, authenticator) in &self.0 {
+            authenticator
+                .prepare()
+                .await
+                .map_err(|message| (id.clone(), message))?;
+        }
+        Ok(())
     }
 
     /// The header to send for `settings`, for a client.

@@ -67,6 +67,13 @@ pub enum ExportError {
         /// What went wrong.
         message: String,
     },
+    /// The destination takes no request this large (gRPC `RESOURCE_EXHAUSTED` for a message over its limit,
+    /// HTTP 413): the same request would be refused again, but its halves may be taken. Given up on like a
+    /// permanent failure once a batch cannot be halved.
+    TooLarge {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl ExportError {
@@ -88,7 +95,9 @@ impl ExportError {
     /// What went wrong.
     pub fn message(&self) -> &str {
         match self {
-            ExportError::Retryable { message, .. } | ExportError::Permanent { message } => message,
+            ExportError::Retryable { message, .. }
+            | ExportError::Permanent { message }
+            | ExportError::TooLarge { message } => message,
         }
     }
 }

@@ -161,7 +161,9 @@ fn refusal_for(id: &str, error: &ExportError) -> Refusal {
             RefusalKind::Unavailable,
             retry_after.unwrap_or(SYNC_RETRY_AFTER),
         ),
-        ExportError::Permanent { .. } => (RefusalKind::Permanent, Duration::ZERO),
+        ExportError::Permanent { .. } | ExportError::TooLarge { .. } => {
+            (RefusalKind::Permanent, Duration::ZERO)
+        }
     };
     Refusal {
         kind,

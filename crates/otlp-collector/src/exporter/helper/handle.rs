@@ -279,15 +279,43 @@ impl ExporterHandle {
     fn count_send_failed(&self, items: usize, error: &ExportError) {
         let reason = match error {
             ExportError::Retryable { .. } => "retries_exhausted",
-            ExportError::Permanent { .. } => "permanent_error",
+            ExportError::Permanent { .. } | ExportError::TooLarge { .. } => "permanent_error",
         };
         self.counters.send_failed.add(self.signal, items, reason);
+    }
+
+    /// Sends the batch with the retry policy ([`Self::send_whole_with_retry`]); a batch the destination refuses as
+    /// too large is sent again in halves, each halved again as needed, until a single item is too large. The
+    /// halves go in order and a failed one ends the batch, so that, as for any failure, the items delivered are
+    /// the first ones.
+    pub(super) async fn send_with_retry(&self, batch: &Arc<Batch>) -> Result<(), Undelivered> {
+        let n = batch.item_count();
+        match self.send_whole_with_retry(batch).await {
+            Err(Undelivered {
+                error: ExportError::TooLarge { message },
+                items,
+            }) if items == n && n > 1 => {
+                tracing::info!(exporter = %self.id, signal = %self.signal, items = n, error = %message,
+                    "the destination refused the batch as too large; sending it in halves");
+                let mut back = batch.share();
+                let front = back.split_front(n / 2);
+                let front_items = front.item_count();
+                if let Err(failed) = Box::pin(self.send_with_retry(&Arc::new(front))).await {
+                    return Err(Undelivered {
+                        error: failed.error,
+                        items: failed.items + (n - front_items),
+                    });
+                }
+                Box::pin(self.send_with_retry(&Arc::new(back))).await
+            }
+            other => other,
+        }
     }
 
     /// Prepares the batch once and sends it with the retry policy; counts what was sent and what the backend
     /// rejected in part. On failure, says how many items are left undelivered (all of them, unless the exporter
     /// settled parts of the batch before giving up: those are counted here as sent or rejected).
-    pub(super) async fn send_with_retry(&self, batch: &Arc<Batch>) -> Result<(), Undelivered> {
+    async fn send_whole_with_retry(&self, batch: &Arc<Batch>) -> Result<(), Undelivered> {
         let n = batch.item_count();
         let attempt = self
             .export

@@ -353,7 +353,7 @@ impl Sender<'_> {
                 guard.settle(items - rejected, rejected, Some(delivered.message));
                 Outcome::Settled
             }
-            Err(ExportError::Permanent { message }) => {
+            Err(ExportError::Permanent { message } | ExportError::TooLarge { message }) => {
                 pick.failure();
                 backend.failed.add(1);
                 tracing::warn!(backend = %endpoint, items, %message,

@@ -190,6 +190,15 @@ pub(crate) fn grpc_error(status: &tonic::Status) -> ExportError {
     let retry_after = status
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
+    // A message over the server's limit, as grpc-go ("received message larger than max", "after decompression
+    // larger than max") and tonic ("message length too large", under OUT_OF_RANGE) word it.
+    if matches!(status.code(), Code::ResourceExhausted | Code::OutOfRange)
+        && ["larger than max", "too large"]
+            .iter()
+            .any(|words| status.message().contains(words))
+    {
+        return ExportError::TooLarge { message };
+    }
     match status.code() {
         Code::Cancelled
         | Code::DeadlineExceeded
@@ -205,6 +214,7 @@ pub(crate) fn grpc_error(status: &tonic::Status) -> ExportError {
             message,
             retry_after,
         },
+
         // Not an answer from the server but tonic's account of a local transport failure, whatever code it maps it
         // to: a connection reset mid-request or a server killed (`Unknown`), an HTTP/2 protocol error as a server
         // shuts its connections down (`Internal`). The request may never have been processed, so it is worth another
@@ -229,6 +239,14 @@ mod tests {
         assert!(retryable(tonic::Status::deadline_exceeded("slow")));
         assert!(!retryable(tonic::Status::invalid_argument("bad")));
         assert!(!retryable(tonic::Status::resource_exhausted("no hint")));
+        let too_large = |s: tonic::Status| matches!(grpc_error(&s), ExportError::TooLarge { .. });
+        assert!(too_large(tonic::Status::resource_exhausted(
+            "grpc: received message after decompression larger than max (5242880 vs. 4194304)"
+        )));
+        assert!(too_large(tonic::Status::out_of_range(
+            "Error, decoded message length too large: found 5242880 bytes, the limit is: 4194304 bytes"
+        )));
+        assert!(!too_large(tonic::Status::resource_exhausted("queue full")));
         assert!(!retryable(tonic::Status::unknown("the server says so")));
         let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
         assert!(retryable(tonic::Status::from_error(Box::new(reset))));

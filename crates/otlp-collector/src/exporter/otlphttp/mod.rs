@@ -217,6 +217,7 @@ impl Export for OtlpHttpExport {
                 message,
                 retry_after: hint,
             }),
+            413 => Err(ExportError::TooLarge { message }),
             _ => Err(ExportError::Permanent { message }),
         }
     }

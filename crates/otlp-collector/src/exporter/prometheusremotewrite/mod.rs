@@ -177,8 +177,12 @@ impl RemoteWrite {
 fn worse(kept: Option<ExportError>, new: ExportError) -> ExportError {
     match (kept, new) {
         (None, new) => new,
-        (Some(permanent @ ExportError::Permanent { .. }), _) => permanent,
-        (Some(_), permanent @ ExportError::Permanent { .. }) => permanent,
+        (Some(permanent @ (ExportError::Permanent { .. } | ExportError::TooLarge { .. })), _) => {
+            permanent
+        }
+        (Some(_), permanent @ (ExportError::Permanent { .. } | ExportError::TooLarge { .. })) => {
+            permanent
+        }
         (
             Some(ExportError::Retryable {
                 message,

@@ -1,8 +1,10 @@
-//! The `oidc` authenticator on a receiver, against an identity provider that serves an OpenID discovery document
-//! and an RSA key set, and issues RS256 ID tokens with PyJWT and `cryptography` (an independent JWT
-//! implementation; no IdP server runs on this machine): the real `opentelemetry-otlp` exporter sending with a
-//! valid token delivers; tokens for another audience, expired ones and none are refused (`UNAUTHENTICATED`, 401);
-//! an unreachable provider keeps the collector from starting.
+//! The `oidc` authenticator on a receiver and the `oauth2client` one on an exporter, against an identity provider
+//! that serves an OpenID discovery document, an RSA key set and a client-credentials token endpoint, and issues
+//! RS256 ID tokens with PyJWT and `cryptography` (an independent JWT implementation; no IdP server runs on this
+//! machine): the real `opentelemetry-otlp` exporter sending with a valid token delivers; tokens for another
+//! audience, expired ones and none are refused (`UNAUTHENTICATED`, 401); an unreachable provider keeps the
+//! collector from starting; an agent whose exporters get their tokens from the provider delivers to a gateway
+//! that checks them, asking for one token for many requests.
 //!
 //! Python comes from `$OTLP_SUITE_PYTHON` (the venv `cargo xtask setup` makes), else `python3`.
 
@@ -21,7 +23,7 @@ use tonic::metadata::MetadataValue;
 /// The provider: discovery at `/realms/telemetry/.well-known/openid-configuration`, keys at the `jwks_uri`; prints
 /// a valid token, one for another audience and an expired one, then serves until killed.
 const PROVIDER: &str = r#"
-import http.server, json, sys, time, jwt
+import base64, http.server, json, sys, time, urllib.parse, jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 port = int(sys.argv[1])
@@ -35,8 +37,30 @@ documents = {
         "id_token_signing_alg_values_supported": ["RS256"]},
     "/realms/telemetry/protocol/openid-connect/certs": {"keys": [jwk]},
 }
+tokens_issued = 0
 class Provider(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        global tokens_issued
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["content-length"])).decode())
+        basic = self.headers.get("authorization", "")
+        client = base64.b64decode(basic[6:]).decode() if basic.startswith("Basic ") else ""
+        granted = (self.path == "/realms/telemetry/protocol/openid-connect/token"
+                   and form.get("grant_type") == ["client_credentials"] and client == "agent:s3cret%2F1"
+                   and form.get("scope") == ["telemetry.write"])
+        if granted:
+            tokens_issued += 1
+            body = {"access_token": token(sub="agent"), "token_type": "bearer", "expires_in": 600}
+        else:
+            body = {"error": "invalid_client"}
+        body = json.dumps(body).encode()
+        self.send_response(200 if granted else 401)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
     def do_GET(self):
+        if self.path == "/tokens-issued":
+            documents[self.path] = {"count": tokens_issued}
         document = documents.get(self.path)
         if document is None:
             self.send_response(404)
@@ -216,4 +240,112 @@ async fn an_unreachable_provider_keeps_the_collector_from_starting() {
         error.contains("extensions.oidc") && error.contains(&issuer),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sends_with_tokens_from_the_provider_to_a_gateway_that_checks_them() {
+    let provider = provider();
+    let issuer = format!("http://127.0.0.1:{}/realms/telemetry", provider.port);
+    let gateway = TestCollector::start(&config(&issuer)).await;
+    for (exporter, endpoint) in [
+        ("otlp", gateway.grpc_endpoint()),
+        ("otlphttp", gateway.http_endpoint()),
+    ] {
+        let agent = TestCollector::start(&format!(
+            r#"
+extensions:
+  oauth2client:
+    client_id: agent
+    client_secret: s3cret/1
+    token_url: {issuer}/protocol/openid-connect/token
+    scopes: [telemetry.write]
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:0" }}
+exporters:
+  {exporter}:
+    endpoint: "{endpoint}"
+    tls: {{ insecure: true }}
+    auth: {{ authenticator: oauth2client }}
+service:
+  extensions: [oauth2client]
+  pipelines:
+    traces: {{ receivers: [otlp], exporters: [{exporter}] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#
+        ))
+        .await;
+        for seed in 0..5 {
+            agent
+                .submit_retrying(otlp_collector::Batch::new(Generator::new(seed).traces(2)))
+                .await;
+        }
+        agent.shut_down_cleanly().await;
+    }
+    let issued: serde_json::Value =
+        reqwest::get(format!("http://127.0.0.1:{}/tokens-issued", provider.port))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        issued["count"], 2,
+        "one token per agent, for all its requests"
+    );
+    let dir = gateway.shut_down_cleanly().await;
+    assert_eq!(
+        spans(&read_traces(&dir.path().join("out.jsonl"), true)).len(),
+        2 * 5 * 2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_the_token_endpoint_refuses_delivers_nothing_and_says_why() {
+    let provider = provider();
+    let issuer = format!("http://127.0.0.1:{}/realms/telemetry", provider.port);
+    let gateway = TestCollector::start(&config(&issuer)).await;
+    let agent = TestCollector::start(&format!(
+        r#"
+extensions:
+  oauth2client:
+    client_id: agent
+    client_secret: wrong
+    token_url: {issuer}/protocol/openid-connect/token
+exporters:
+  otlp:
+    endpoint: "{}"
+    tls: {{ insecure: true }}
+    auth: {{ authenticator: oauth2client }}
+    sending_queue: {{ enabled: false }}
+    retry_on_failure: {{ enabled: false }}
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:0" }}
+service:
+  extensions: [oauth2client]
+  pipelines:
+    traces: {{ receivers: [otlp], exporters: [otlp] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+        gateway.grpc_endpoint()
+    ))
+    .await;
+    let refusal = agent
+        .collector
+        .submit(otlp_collector::Batch::new(Generator::new(1).traces(2)))
+        .await
+        .expect_err("no token, no delivery");
+    assert!(
+        refusal.message.contains("401") && refusal.message.contains("invalid_client"),
+        "{}",
+        refusal.message
+    );
+    agent.shut_down_cleanly().await;
+    let dir = gateway.shut_down_cleanly().await;
+    assert!(spans(&read_traces(&dir.path().join("out.jsonl"), true)).is_empty());
 }

@@ -28,8 +28,21 @@ pub trait Authenticator: Send + Sync + Debug {
     fn authenticate(&self, headers: &http::HeaderMap) -> Result<(), String>;
 
     /// The header an exporter sends with every request; `None` when this authenticator has no client
-    /// credentials (a server-only `basicauth`).
-    fn client_header(&self) -> Option<ClientAuth>;
+    /// credentials (a server-only `basicauth`), or when they change and [`Self::current_client_header`] gives them.
+    fn client_header(&self) -> Option<ClientHeader>;
+
+    /// The header to send with a request about to go out: for credentials that change (a token fetched and
+    /// refreshed before it expires); the fixed [`Self::client_header`] otherwise.
+    fn current_client_header(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<ClientHeader>, String>> + Send + '_>> {
+        Box::pin(async { Ok(self.client_header()) })
+    }
+
+    /// Whether an exporter can send with this authenticator.
+    fn has_client_credentials(&self) -> bool {
+        self.client_header().is_some()
+    }
 
     /// What must be done before the first request is checked (fetching an identity provider's keys); an error
     /// keeps the collector from starting, as a receiver that could authenticate no one would refuse every client.
@@ -38,8 +51,22 @@ pub trait Authenticator: Send + Sync + Debug {
     }
 }
 
-/// A header an exporter sends with every request: its authenticator's credentials.
-pub type ClientAuth = (http::HeaderName, http::HeaderValue);
+/// A header an exporter sends with a request: its authenticator's credentials.
+pub type ClientHeader = (http::HeaderName, http::HeaderValue);
+
+/// An exporter's authenticator, asked for the header of each request it sends.
+#[derive(Debug, Clone)]
+pub struct ClientAuth(Arc<dyn Authenticator>);
+
+impl ClientAuth {
+    /// The header for a request about to go out.
+    pub(crate) async fn header(&self) -> Result<ClientHeader, String> {
+        self.0
+            .current_client_header()
+            .await?
+            .ok_or_else(|| "the authenticator has no client credentials".to_owned())
+    }
+}
 
 /// The started collector's authenticators, by extension id.
 #[derive(Debug, Clone, Default)]
@@ -71,14 +98,16 @@ impl Authenticators {
         Ok(())
     }
 
-    /// The header to send for `settings`, for a client.
-    pub fn client_header(&self, settings: &AuthSettings) -> Result<ClientAuth, String> {
-        self.server(settings)?.client_header().ok_or_else(|| {
-            format!(
+    /// The authenticator `settings` names, for a client.
+    pub fn client(&self, settings: &AuthSettings) -> Result<ClientAuth, String> {
+        let authenticator = self.server(settings)?;
+        if !authenticator.has_client_credentials() {
+            return Err(format!(
                 "auth.authenticator: `{}` has no client credentials",
                 settings.authenticator
-            )
-        })
+            ));
+        }
+        Ok(ClientAuth(authenticator))
     }
 }
 
@@ -87,12 +116,12 @@ pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0_u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
-/// The header for an exporter's optional `auth`.
+/// The authenticator of an exporter's optional `auth`.
 pub(crate) fn client_auth(
     settings: Option<&AuthSettings>,
     authenticators: &Authenticators,
 ) -> Result<Option<ClientAuth>, String> {
     settings
-        .map(|settings| authenticators.client_header(settings))
+        .map(|settings| authenticators.client(settings))
         .transpose()
 }

@@ -96,6 +96,7 @@ impl Components {
             .with_extension(extension::bearertokenauth::Factory)
             .with_extension(extension::basicauth::Factory)
             .with_extension(extension::oidc::Factory)
+            .with_extension(extension::oauth2client::Factory)
             .with_extension(extension::file_storage::Factory)
             .with_extension(extension::pprof::Factory)
             .with_extension(extension::zpages::Factory)

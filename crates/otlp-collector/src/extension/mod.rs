@@ -5,6 +5,7 @@ pub mod bearertokenauth;
 pub mod degradation;
 pub mod file_storage;
 pub mod health_check;
+pub mod oauth2client;
 pub mod oidc;
 pub mod pprof;
 pub mod zpages;

@@ -83,7 +83,7 @@ impl Backends {
         }
         let client = OtlpGrpcExport::new(
             &self.protocol.for_backend(endpoint.address()),
-            self.auth.as_ref(),
+            self.auth.clone(),
         )
         .map_err(|e| format!("backend {endpoint}: {e}"))?;
         let labels = [

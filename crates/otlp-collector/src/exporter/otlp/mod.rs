@@ -9,7 +9,7 @@ pub use config::{GrpcClientKeepalive, OtlpGrpcExporterConfig};
 
 use super::{Delivered, Export, ExportError, Exporter};
 use crate::Batch;
-use crate::auth::{ClientAuth, client_auth};
+use crate::auth::{ClientAuth, ClientHeader, client_auth};
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::compression::Compression;
 use bytes::Bytes;
@@ -44,19 +44,16 @@ impl ExporterFactory for Factory {
     ) -> Result<Exporter, String> {
         let auth = client_auth(config.auth.as_ref(), context.authenticators)?;
         Ok(Exporter::new(
-            OtlpGrpcExport::new(config, auth.as_ref())?,
+            OtlpGrpcExport::new(config, auth)?,
             config.helper(),
         ))
     }
 }
 
-/// `metadata` with the authenticator's header added.
-fn with_auth(metadata: MetadataMap, auth: Option<&ClientAuth>) -> MetadataMap {
-    let Some((name, value)) = auth else {
-        return metadata;
-    };
+/// `metadata` with `header` added.
+fn with_header(metadata: MetadataMap, (name, value): ClientHeader) -> MetadataMap {
     let mut headers = metadata.into_headers();
-    headers.insert(name.clone(), value.clone());
+    headers.insert(name, value);
     MetadataMap::from_headers(headers)
 }
 
@@ -65,13 +62,14 @@ pub(crate) struct OtlpGrpcExport {
     channel: Channel,
     compression: Option<CompressionEncoding>,
     metadata: MetadataMap,
+    auth: Option<ClientAuth>,
 }
 
 impl OtlpGrpcExport {
     /// A client for `config`'s endpoint, sending `auth`'s header (resolved from `config.auth`) with every call.
     pub(crate) fn new(
         config: &OtlpGrpcExporterConfig,
-        auth: Option<&ClientAuth>,
+        auth: Option<ClientAuth>,
     ) -> Result<Self, String> {
         let (uri, secure) = grpc_endpoint(&config.endpoint, &config.tls)?;
         let mut endpoint = Endpoint::from_shared(uri)
@@ -119,7 +117,8 @@ impl OtlpGrpcExport {
             // Lazy: the collector starts while its backend is down, and the queue absorbs the outage.
             channel: endpoint.connect_lazy(),
             compression,
-            metadata: with_auth(metadata(&config.headers)?, auth),
+            metadata: metadata(&config.headers)?,
+            auth,
         })
     }
 
@@ -148,7 +147,15 @@ impl OtlpGrpcExport {
         grpc.ready()
             .await
             .map_err(|e| ExportError::retryable(format!("cannot connect: {e}")))?;
-        *request.metadata_mut() = self.metadata.clone();
+        *request.metadata_mut() = match &self.auth {
+            None => self.metadata.clone(),
+            Some(auth) => with_header(
+                self.metadata.clone(),
+                auth.header()
+                    .await
+                    .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?,
+            ),
+        };
         let path = http::uri::PathAndQuery::from_static(R::GRPC_METHOD);
         let response = grpc
             .unary(request, path, EncodedCodec::<R::Response>::default())

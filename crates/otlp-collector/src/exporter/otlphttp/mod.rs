@@ -56,6 +56,7 @@ struct OtlpHttpExport {
     encoding: HttpEncoding,
     compression: Compression,
     headers: http::HeaderMap,
+    auth: Option<ClientAuth>,
 }
 
 impl OtlpHttpExport {
@@ -66,10 +67,7 @@ impl OtlpHttpExport {
                 .ok_or_else(|| "`endpoint` is required".to_string())?;
             url.parse().map_err(|e| format!("endpoint `{url}`: {e}"))
         };
-        let mut headers = client::header_map(&config.headers)?;
-        if let Some((name, value)) = auth {
-            headers.insert(name, value);
-        }
+        let headers = client::header_map(&config.headers)?;
         let client = HttpClient::new(&config.tls, &config.connections(), config.timeout)?;
         Ok(OtlpHttpExport {
             client,
@@ -81,6 +79,7 @@ impl OtlpHttpExport {
             encoding: config.encoding,
             compression: config.compression,
             headers,
+            auth,
         })
     }
 
@@ -185,6 +184,13 @@ impl Export for OtlpHttpExport {
     async fn send(&self, body: &Body) -> Result<Delivered, ExportError> {
         let url = &self.urls[body.signal.index()];
         let mut headers = self.headers.clone();
+        if let Some(auth) = &self.auth {
+            let (name, value) = auth
+                .header()
+                .await
+                .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?;
+            headers.insert(name, value);
+        }
         headers.insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static(self.content_type()),

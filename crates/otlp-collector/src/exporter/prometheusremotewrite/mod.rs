@@ -58,9 +58,7 @@ impl ExporterFactory for Factory {
         context: ExporterContext<'_>,
     ) -> Result<Exporter, String> {
         let mut headers = super::otlphttp::client::header_map(&config.headers)?;
-        if let Some((name, value)) = client_auth(config.auth.as_ref(), context.authenticators)? {
-            headers.insert(name, value);
-        }
+        let auth = client_auth(config.auth.as_ref(), context.authenticators)?;
         // The protocol's own headers, over anything configured.
         for (name, value) in [
             ("content-type", "application/x-protobuf"),
@@ -83,6 +81,7 @@ impl ExporterFactory for Factory {
                 client,
                 url,
                 headers,
+                auth,
                 converter: Converter::new(config),
                 max_request_bytes: config.max_batch_size_bytes,
                 parallelism: config.parallelism(),
@@ -96,6 +95,8 @@ struct RemoteWrite {
     client: HttpClient,
     url: http::Uri,
     headers: http::HeaderMap,
+    /// Its header goes over the configured ones, under the protocol's own.
+    auth: Option<crate::auth::ClientAuth>,
     converter: Converter,
     max_request_bytes: usize,
     parallelism: usize,
@@ -162,13 +163,21 @@ impl Export for RemoteWrite {
 
 impl RemoteWrite {
     async fn post(&self, body: &Bytes) -> Result<(), ExportError> {
-        super::otlphttp::post_expecting_success(
-            &self.client,
-            &self.url,
-            &self.headers,
-            body.clone(),
-        )
-        .await
+        let headers = match &self.auth {
+            None => std::borrow::Cow::Borrowed(&self.headers),
+            Some(auth) => {
+                let (name, value) = auth
+                    .header()
+                    .await
+                    .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?;
+                let mut headers = self.headers.clone();
+                // The protocol's headers were set last at build; the credentials never name one of them.
+                headers.insert(name, value);
+                std::borrow::Cow::Owned(headers)
+            }
+        };
+        super::otlphttp::post_expecting_success(&self.client, &self.url, &headers, body.clone())
+            .await
     }
 }
 

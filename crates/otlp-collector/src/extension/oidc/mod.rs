@@ -126,7 +126,7 @@ impl Authenticator for Oidc {
         provider.check(&token, now_seconds())
     }
 
-    fn client_header(&self) -> Option<crate::auth::ClientAuth> {
+    fn client_header(&self) -> Option<crate::auth::ClientHeader> {
         None
     }
 

@@ -467,7 +467,8 @@ impl Counts {
     }
 }
 
-fn attributes_of(resource: &Option<Resource>) -> Vec<KeyValue> {
+/// A copy of the resource's attributes (none for a missing resource).
+pub(in crate::connector) fn attributes_of(resource: &Option<Resource>) -> Vec<KeyValue> {
     resource
         .as_ref()
         .map(|r| r.attributes.clone())
@@ -475,7 +476,9 @@ fn attributes_of(resource: &Option<Resource>) -> Vec<KeyValue> {
 }
 
 /// A data point's attributes and time.
-fn point_attributes<'a>(point: &'a DataPointMut<'_>) -> (&'a [KeyValue], u64) {
+pub(in crate::connector) fn point_attributes<'a>(
+    point: &'a DataPointMut<'_>,
+) -> (&'a [KeyValue], u64) {
     match point {
         DataPointMut::Number(p) => (&p.attributes, p.time_unix_nano),
         DataPointMut::Histogram(p) => (&p.attributes, p.time_unix_nano),

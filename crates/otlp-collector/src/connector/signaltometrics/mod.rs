@@ -45,6 +45,7 @@ pub use config::{
     Attribute, ExponentialHistogramInfo, HistogramInfo, MetricInfo, SignalToMetricsConfig, SumInfo,
 };
 
+use super::count::counter::{attributes_of, point_attributes};
 use super::{Connect, Targets};
 use crate::component::{Component, ConnectorContext, ConnectorFactory, Invalid};
 use crate::pipeline::{BoxFuture, Consumer, Refused};
@@ -52,8 +53,7 @@ use crate::{AnyRequest, Batch, Signal};
 use aggregate::Made;
 use config::Definition;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use otlp_ottl::{DataPointMut, ResourceParts, ScopeParts, TransformContext, for_each_point};
+use otlp_ottl::{ResourceParts, ScopeParts, TransformContext, for_each_point};
 use std::sync::Arc;
 
 /// The `signaltometrics` connector type.
@@ -101,23 +101,6 @@ struct SignalToMetrics {
     definitions: Vec<Definition>,
     collector: Vec<KeyValue>,
     targets: Targets,
-}
-
-fn attributes_of(resource: &Option<Resource>) -> Vec<KeyValue> {
-    resource
-        .as_ref()
-        .map(|r| r.attributes.clone())
-        .unwrap_or_default()
-}
-
-/// A data point's attributes and time.
-fn point_attributes<'a>(point: &'a DataPointMut<'_>) -> (&'a [KeyValue], u64) {
-    match point {
-        DataPointMut::Number(p) => (&p.attributes, p.time_unix_nano),
-        DataPointMut::Histogram(p) => (&p.attributes, p.time_unix_nano),
-        DataPointMut::ExponentialHistogram(p) => (&p.attributes, p.time_unix_nano),
-        DataPointMut::Summary(p) => (&p.attributes, p.time_unix_nano),
-    }
 }
 
 impl SignalToMetrics {

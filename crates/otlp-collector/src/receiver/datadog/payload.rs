@@ -80,6 +80,14 @@ pub(super) fn v04(body: &[u8], json: bool) -> Result<Vec<Vec<DdSpan>>, BadTraces
             kind(&value)
         )));
     };
+    each_span(traces, span_of_map)
+}
+
+/// Each trace of `traces` (a list of spans each), read span by span with `read`.
+fn each_span(
+    traces: Vec<Value>,
+    read: impl Fn(Value, &At) -> Result<DdSpan, BadTraces>,
+) -> Result<Vec<Vec<DdSpan>>, BadTraces> {
     traces
         .into_iter()
         .enumerate()
@@ -93,7 +101,7 @@ pub(super) fn v04(body: &[u8], json: bool) -> Result<Vec<Vec<DdSpan>>, BadTraces
             spans
                 .into_iter()
                 .enumerate()
-                .map(|(s, span)| span_of_map(span, &At { trace: t, span: s }))
+                .map(|(s, span)| read(span, &At { trace: t, span: s }))
                 .collect()
         })
         .collect()
@@ -122,23 +130,7 @@ pub(super) fn v05(body: &[u8]) -> Result<Vec<Vec<DdSpan>>, BadTraces> {
             ))),
         })
         .collect::<Result<_, _>>()?;
-    traces
-        .into_iter()
-        .enumerate()
-        .map(|(t, trace)| {
-            let Value::Array(spans) = trace else {
-                return Err(BadTraces::Layout(format!(
-                    "trace {t} is {}, not a list of spans",
-                    kind(&trace)
-                )));
-            };
-            spans
-                .into_iter()
-                .enumerate()
-                .map(|(s, span)| span_of_array(span, &strings, &At { trace: t, span: s }))
-                .collect()
-        })
-        .collect()
+    each_span(traces, |span, at| span_of_array(span, &strings, at))
 }
 
 /// Where a span is, for errors.

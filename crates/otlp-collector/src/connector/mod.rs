@@ -216,6 +216,15 @@ impl Targets {
         offer_each(&pipelines, batch).await
     }
 
+    /// Offers `made`, what a connector made of `offered` (counts, metrics), as [`Self::consume`]; a refusal that
+    /// hands `made` back hands back `offered` instead, so that offering it again makes `made` once.
+    pub async fn consume_made_of(&self, made: Batch, offered: Batch) -> Result<(), Refused> {
+        self.consume(made).await.map_err(|refused| Refused {
+            refusal: refused.refusal,
+            batch: refused.batch.map(|_| offered),
+        })
+    }
+
     /// Resolves once every pipeline might take a batch of `items` items.
     pub async fn ready(&self, items: usize) {
         for (_, pipeline) in &self.pipelines {

@@ -342,15 +342,7 @@ impl Connect for Count {
             if counted.is_empty() {
                 return Ok(());
             }
-            match self.targets.consume(counted).await {
-                Ok(()) => Ok(()),
-                // What was refused are the counts; what this connector was offered goes back, so that offering it
-                // again counts it once.
-                Err(refused) => Err(Refused {
-                    refusal: refused.refusal,
-                    batch: refused.batch.map(|_| batch),
-                }),
-            }
+            self.targets.consume_made_of(counted, batch).await
         })
     }
 

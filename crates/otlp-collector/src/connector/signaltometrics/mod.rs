@@ -230,13 +230,7 @@ impl Connect for SignalToMetrics {
             if made.is_empty() {
                 return Ok(());
             }
-            match self.targets.consume(made).await {
-                Ok(()) => Ok(()),
-                Err(refused) => Err(Refused {
-                    refusal: refused.refusal,
-                    batch: refused.batch.map(|_| batch),
-                }),
-            }
+            self.targets.consume_made_of(made, batch).await
         })
     }
 

@@ -7,10 +7,15 @@
 //! something asks for it ([`Batch::request`], [`Batch::get`]), and once a processor changes the batch
 //! ([`Batch::edit`]) the decoded request is what it holds. prost stays the reference: the scanner accepts
 //! exactly what prost decodes, so the two views never disagree.
+//!
+//! A batch also carries what its receiver knew of the client that sent it ([`Batch::client`]), when the receiver
+//! was asked to keep it (`include_metadata`): request headers for `headers_setter`, the `batch` processor's
+//! `metadata_keys` and `from_context` actions, as otelcol's `client.Info` travels in a request's context.
 
+use crate::client::ClientInfo;
 use bytes::Bytes;
 use otlp_model::{AnyRequest, OtlpRequest, Signal};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// One encoded request and its item count.
 #[derive(Debug, Clone)]
@@ -29,12 +34,15 @@ pub struct Batch {
     encoded: Option<Vec<Chunk>>,
     /// The decoded request: what the batch holds once changed, or a cache of `encoded` once asked for.
     decoded: OnceLock<AnyRequest>,
+    /// Who sent the items, when that was kept; shared by the batches split from one request.
+    client: Option<Arc<ClientInfo>>,
 }
 
 impl PartialEq for Batch {
     fn eq(&self, other: &Self) -> bool {
         self.signal == other.signal
             && self.items == other.items
+            && self.client == other.client
             && self.request() == other.request()
     }
 }
@@ -46,6 +54,7 @@ impl From<AnyRequest> for Batch {
             items: request.item_count(),
             encoded: None,
             decoded: OnceLock::from(request),
+            client: None,
         }
     }
 }
@@ -65,6 +74,7 @@ impl Batch {
             items,
             encoded: Some(vec![Chunk { bytes, items }]),
             decoded: OnceLock::new(),
+            client: None,
         }
     }
 
@@ -75,6 +85,48 @@ impl Batch {
             items: 0,
             encoded: Some(Vec::new()),
             decoded: OnceLock::new(),
+            client: None,
+        }
+    }
+
+    /// What the receiver kept of the client that sent these items (`include_metadata`); `None` when it kept
+    /// nothing, or when the batch holds items of clients that differ (a `batch` processor without
+    /// `metadata_keys`).
+    pub fn client(&self) -> Option<&ClientInfo> {
+        self.client.as_deref()
+    }
+
+    /// The client, shared, for a batch made from this one's items.
+    pub fn shared_client(&self) -> Option<Arc<ClientInfo>> {
+        self.client.clone()
+    }
+
+    /// The batch, sent by `client`.
+    #[must_use]
+    pub fn with_client(mut self, client: Option<Arc<ClientInfo>>) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Sets who sent the items: what the `batch` processor keeps of them (its `metadata_keys`), or nothing.
+    pub fn set_client(&mut self, client: Option<Arc<ClientInfo>>) {
+        self.client = client;
+    }
+
+    /// The client of `self` and `other` together: an empty batch has none of its own, and items of clients that
+    /// differ have none in common, as otelcol's batching keeps no client for them.
+    fn client_with(&self, other: &Batch) -> Option<Arc<ClientInfo>> {
+        if self.is_empty() {
+            return other.client.clone();
+        }
+        if other.is_empty() {
+            return self.client.clone();
+        }
+        match (&self.client, &other.client) {
+            (Some(mine), Some(theirs)) if Arc::ptr_eq(mine, theirs) || mine == theirs => {
+                self.client.clone()
+            }
+            _ => None,
         }
     }
 
@@ -169,6 +221,7 @@ impl Batch {
                 items: self.items,
                 encoded: Some(chunks.clone()),
                 decoded: OnceLock::new(),
+                client: self.client.clone(),
             },
             None => self.clone(),
         }
@@ -208,7 +261,8 @@ impl Batch {
         if other.signal != self.signal {
             return Err(other);
         }
-        match (&mut self.encoded, other.encoded.take()) {
+        let client = self.client_with(&other);
+        let appended = match (&mut self.encoded, other.encoded.take()) {
             (Some(mine), Some(theirs)) => {
                 mine.extend(theirs);
                 self.decoded = OnceLock::new();
@@ -217,12 +271,17 @@ impl Batch {
             }
             (_, theirs) => {
                 other.encoded = theirs;
+                let other_client = other.client.clone();
                 let other = other.into_request();
                 // `edit` counts the items again, the appended ones included.
                 self.edit(|request| request.append(other))
-                    .map_err(Batch::from)
+                    .map_err(|other| Batch::from(other).with_client(other_client))
             }
+        };
+        if appended.is_ok() {
+            self.client = client;
         }
+        appended
     }
 
     /// Removes the first `max_items` items (or all, if fewer) and returns them as a batch of their own, keeping
@@ -254,10 +313,12 @@ impl Batch {
                     items: taken,
                     encoded: Some(head),
                     decoded: OnceLock::new(),
+                    client: self.client.clone(),
                 };
             }
         }
-        Batch::from(self.edit(|request| request.split_front(max_items)))
+        let client = self.client.clone();
+        Batch::from(self.edit(|request| request.split_front(max_items))).with_client(client)
     }
 
     /// Removes whole received requests from the front until they hold at least `min_items` items (or all there

@@ -56,6 +56,7 @@
 mod admin;
 pub mod auth;
 mod batch;
+pub mod client;
 mod clock;
 pub mod component;
 mod compression;

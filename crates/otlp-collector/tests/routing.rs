@@ -406,9 +406,9 @@ service:
             "the `span` context is for traces, and a logs pipeline exports to this connector",
         ),
         (
-            "    table: [{ context: request, condition: 'request[\"X-Tenant\"] == \"acme\"', pipelines: [logs/a] }]",
-            "connectors.routing.table[0].context",
-            "the `request` context reads the client's request metadata",
+            "    table: [{ context: request, condition: 'request[\"X-Tenant\"] = \"acme\"', pipelines: [logs/a] }]",
+            "connectors.routing.table[0].condition",
+            "a `request` condition is `request[\"<key>\"] == \"<value>\"` (or `!=`); found no `==` or `!=`",
         ),
         (
             "    table: [{ statement: 'route() wher attributes[\"x\"] == 1', pipelines: [logs/a] }]",

@@ -1,12 +1,14 @@
 //! Authentication (otelcol's `auth.authenticator`): a receiver's transport or an exporter names an authenticator
 //! extension (`bearertokenauth`, `basicauth`); receivers refuse requests whose credentials it does not accept
 //! (`UNAUTHENTICATED` over gRPC, 401 over HTTP) before reading their bodies, exporters send its credentials with
-//! every request.
+//! every request. A client-only authenticator (`headers_setter`) sets headers from the client whose data a request
+//! carries instead.
 
 mod layer;
 
 pub(crate) use layer::{AuthenticateLayer, check_http};
 
+use crate::client::ClientInfo;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -44,6 +46,30 @@ pub trait Authenticator: Send + Sync + Debug {
         self.client_header().is_some()
     }
 
+    /// Whether a receiver can check requests with this authenticator; `headers_setter` only sets headers.
+    fn checks_requests(&self) -> bool {
+        true
+    }
+
+    /// Sets what a request about to go out needs on `headers` (which hold the exporter's own `headers`): these
+    /// credentials ([`Self::current_client_header`]) by default; `headers_setter`'s headers, from the request
+    /// metadata of `client`, the client whose data the request carries.
+    fn set_request_headers<'a>(
+        &'a self,
+        headers: &'a mut http::HeaderMap,
+        client: Option<&'a ClientInfo>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        let _ = client;
+        Box::pin(async move {
+            let (name, value) = self
+                .current_client_header()
+                .await?
+                .ok_or_else(|| "the authenticator has no client credentials".to_owned())?;
+            headers.insert(name, value);
+            Ok(())
+        })
+    }
+
     /// What must be done before the first request is checked (fetching an identity provider's keys); an error
     /// keeps the collector from starting, as a receiver that could authenticate no one would refuse every client.
     fn prepare(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
@@ -59,12 +85,13 @@ pub type ClientHeader = (http::HeaderName, http::HeaderValue);
 pub struct ClientAuth(Arc<dyn Authenticator>);
 
 impl ClientAuth {
-    /// The header for a request about to go out.
-    pub(crate) async fn header(&self) -> Result<ClientHeader, String> {
-        self.0
-            .current_client_header()
-            .await?
-            .ok_or_else(|| "the authenticator has no client credentials".to_owned())
+    /// Sets the headers of a request about to go out with the data of `client`.
+    pub(crate) async fn apply(
+        &self,
+        headers: &mut http::HeaderMap,
+        client: Option<&ClientInfo>,
+    ) -> Result<(), String> {
+        self.0.set_request_headers(headers, client).await
     }
 }
 
@@ -79,6 +106,18 @@ impl Authenticators {
 
     /// The authenticator `settings` names, for a server.
     pub fn server(&self, settings: &AuthSettings) -> Result<Arc<dyn Authenticator>, String> {
+        let authenticator = self.named(settings)?;
+        if !authenticator.checks_requests() {
+            return Err(format!(
+                "auth.authenticator: `{}` sets headers on exporters' requests and checks no one's; name it in an \
+                 exporter's `auth`",
+                settings.authenticator
+            ));
+        }
+        Ok(authenticator)
+    }
+
+    fn named(&self, settings: &AuthSettings) -> Result<Arc<dyn Authenticator>, String> {
         self.0.get(&settings.authenticator).cloned().ok_or_else(|| {
             format!(
                 "auth.authenticator: `{}` is not an enabled authenticator extension",
@@ -100,7 +139,7 @@ impl Authenticators {
 
     /// The authenticator `settings` names, for a client.
     pub fn client(&self, settings: &AuthSettings) -> Result<ClientAuth, String> {
-        let authenticator = self.server(settings)?;
+        let authenticator = self.named(settings)?;
         if !authenticator.has_client_credentials() {
             return Err(format!(
                 "auth.authenticator: `{}` has no client credentials",

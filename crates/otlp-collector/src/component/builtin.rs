@@ -97,6 +97,7 @@ impl Components {
             .with_extension(extension::basicauth::Factory)
             .with_extension(extension::oidc::Factory)
             .with_extension(extension::oauth2client::Factory)
+            .with_extension(extension::headers_setter::Factory)
             .with_extension(extension::file_storage::Factory)
             .with_extension(extension::pprof::Factory)
             .with_extension(extension::zpages::Factory)

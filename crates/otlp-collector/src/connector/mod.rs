@@ -216,9 +216,11 @@ impl Targets {
         offer_each(&pipelines, batch).await
     }
 
-    /// Offers `made`, what a connector made of `offered` (counts, metrics), as [`Self::consume`]; a refusal that
-    /// hands `made` back hands back `offered` instead, so that offering it again makes `made` once.
+    /// Offers `made`, what a connector made of `offered` (counts, metrics), as [`Self::consume`], from the client
+    /// `offered` came from; a refusal that hands `made` back hands back `offered` instead, so that offering it
+    /// again makes `made` once.
     pub async fn consume_made_of(&self, made: Batch, offered: Batch) -> Result<(), Refused> {
+        let made = made.with_client(offered.shared_client());
         self.consume(made).await.map_err(|refused| Refused {
             refusal: refused.refusal,
             batch: refused.batch.map(|_| offered),

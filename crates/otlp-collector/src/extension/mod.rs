@@ -4,6 +4,7 @@ pub mod basicauth;
 pub mod bearertokenauth;
 pub mod degradation;
 pub mod file_storage;
+pub mod headers_setter;
 pub mod health_check;
 pub mod oauth2client;
 pub mod oidc;

@@ -66,6 +66,7 @@ pub(in crate::receiver) async fn serve_http<S: Send + Sync + 'static>(
         counters: ReceiverCounters::new(&telemetry, &id, "http"),
         max_body: settings.max_request_body_size,
         decoding: Decoding::default(),
+        include_metadata: false,
     }));
     let mut app = routes(axum::Router::new()).with_state(state);
     if let Some(cors) = settings.cors.and_then(|cors| cors.layer(&component)) {

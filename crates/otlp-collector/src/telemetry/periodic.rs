@@ -321,7 +321,7 @@ impl Sender {
         match self {
             Sender::Http(http) => http.send(body).await,
             Sender::Grpc(grpc) => grpc
-                .send_encoded::<ExportMetricsServiceRequest>(vec![body])
+                .send_encoded::<ExportMetricsServiceRequest>(vec![body], None)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.message().to_string()),

@@ -9,7 +9,7 @@ mod server;
 mod unverified;
 
 pub use client::ClientTlsSettings;
-pub(crate) use incoming::accept_tls;
+pub(crate) use incoming::{TlsConnections, accept_tls};
 pub(crate) use seen::SeenCertificates;
 pub use server::{ServerTlsSettings, TlsVersion};
 pub(crate) use unverified::AnyServerCertificate;

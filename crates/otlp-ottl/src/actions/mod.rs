@@ -48,7 +48,7 @@ pub(crate) fn check_match(
 }
 
 /// What is known about the client that sent the data, for `from_context`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ClientInfo {
     /// The client's address (`from_context: client.address`).
     pub address: Option<String>,
@@ -60,6 +60,20 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// The request metadata's values for `key`, matched case-insensitively as HTTP header names are; none when
+    /// the request had no such key.
+    pub fn metadata_values(&self, key: &str) -> &[String] {
+        self.metadata
+            .get(key)
+            .or_else(|| {
+                self.metadata
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The values for a `from_context` key, joined with `;` as otelcol joins them.
     fn lookup(&self, key: &str) -> Option<String> {
         let values: Vec<String> = if key == "client.address" {
@@ -68,11 +82,7 @@ impl ClientInfo {
             self.auth.get(name).cloned().unwrap_or_default()
         } else {
             let name = key.strip_prefix("metadata.").unwrap_or(key);
-            self.metadata
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
+            self.metadata_values(name).to_vec()
         };
         (!values.is_empty()).then(|| values.join(";"))
     }

@@ -9,9 +9,14 @@
 //! `error_mode: propagate` (the default) and sends the item to the default pipelines with `ignore` (logged) or
 //! `silent`. What no route takes and no default pipeline receives is dropped and counted as
 //! `otelcol_connector_dropped_*{reason="no_route"}`.
+//!
+//! A `request` route (`request["X-Tenant"] == "acme"`) reads the client's request metadata, which the receiver
+//! kept (`include_metadata`): when a batch's client meets it, the route takes everything the routes before it did
+//! not, as otelcol's does.
 
 mod encoded;
 mod points;
+mod request;
 mod split;
 
 use super::{Connect, Targets};
@@ -21,6 +26,7 @@ use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused};
 use crate::telemetry::DropCounter;
 use crate::{AnyRequest, Signal};
 use otlp_ottl::{Condition, ContextKind, ErrorMode, parse_condition};
+use request::RequestCondition;
 use serde::Deserialize;
 use split::{Router, Split};
 use std::sync::Arc;
@@ -91,7 +97,8 @@ pub enum RouteContext {
     Datapoint,
     /// Each log record (logs).
     Log,
-    /// The client's request metadata: refused, since receivers do not carry it.
+    /// The client's request metadata (`include_metadata` on the receiver): the whole batch, or what earlier
+    /// routes left of it.
     Request,
 }
 
@@ -129,39 +136,46 @@ impl RouteContext {
     }
 }
 
+/// A route's condition, compiled.
+enum Compiled {
+    /// OTTL, on each item of the route's context.
+    Ottl(Condition),
+    /// On the client of the whole batch.
+    Request(RequestCondition),
+}
+
 impl RouteConfig {
     /// The route's condition, compiled; `Err` with the key it is about and why.
-    fn compile(&self) -> Result<Condition, (&'static str, String)> {
+    fn compile(&self) -> Result<Compiled, (&'static str, String)> {
+        let (key, text) = self.condition_text()?;
         let context = match self.context {
             RouteContext::Request => {
-                return Err((
-                    "context",
-                    "the `request` context reads the client's request metadata, which receivers here do not \
-                     carry; route on resource attributes instead (the `resource` context)"
-                        .to_string(),
-                ));
+                return RequestCondition::parse(text)
+                    .map(Compiled::Request)
+                    .map_err(|message| (key, message));
             }
             other => other.ottl().unwrap_or(ContextKind::Resource),
         };
-        let (key, text) = match (&self.statement, &self.condition) {
-            (Some(_), Some(_)) => {
-                return Err((
-                    "statement",
-                    "give `statement` or `condition`, not both".to_string(),
-                ));
-            }
-            (None, None) => {
-                return Err((
-                    "condition",
-                    "a route needs a `condition` (or a `statement`, `route() where <condition>`)"
-                        .to_string(),
-                ));
-            }
-            (Some(statement), None) => ("statement", condition_of_statement(statement)?),
-            (None, Some(condition)) => ("condition", condition.as_str()),
-        };
         parse_condition(context, text)
+            .map(Compiled::Ottl)
             .map_err(|error| (key, crate::processor::ottl::describe(error)))
+    }
+
+    /// The condition's text and the key it was given under.
+    fn condition_text(&self) -> Result<(&'static str, &str), (&'static str, String)> {
+        match (&self.statement, &self.condition) {
+            (Some(_), Some(_)) => Err((
+                "statement",
+                "give `statement` or `condition`, not both".to_string(),
+            )),
+            (None, None) => Err((
+                "condition",
+                "a route needs a `condition` (or a `statement`, `route() where <condition>`)"
+                    .to_string(),
+            )),
+            (Some(statement), None) => Ok(("statement", condition_of_statement(statement)?)),
+            (None, Some(condition)) => Ok(("condition", condition.as_str())),
+        }
     }
 }
 
@@ -260,16 +274,29 @@ impl ConnectorFactory for Factory {
     ) -> Result<Arc<dyn Consumer>, String> {
         let mut conditions = Vec::new();
         let mut destinations = Vec::new();
+        let mut request_routes = Vec::new();
         for route in &config.table {
-            let condition = route.compile().map_err(|(_, message)| message)?;
             // A route whose context is another signal's never matches this signal's items.
             if route
                 .context
                 .signal()
-                .is_none_or(|signal| signal == context.from)
+                .is_some_and(|signal| signal != context.from)
             {
-                conditions.push((route.context, condition));
-                destinations.push(targets.only(&route.pipelines)?);
+                continue;
+            }
+            let pipelines = targets.only(&route.pipelines)?;
+            match route.compile().map_err(|(_, message)| message)? {
+                Compiled::Ottl(condition) => {
+                    conditions.push((route.context, condition));
+                    destinations.push(pipelines);
+                }
+                Compiled::Request(condition) => {
+                    request_routes.push(RequestRoute {
+                        after: conditions.len(),
+                        condition,
+                        pipelines,
+                    });
+                }
             }
         }
         destinations.push(targets.only(&config.default_pipelines)?);
@@ -277,6 +304,7 @@ impl ConnectorFactory for Factory {
             id: context.id.to_string(),
             router: Router::new(conditions, config.error_mode),
             destinations,
+            request_routes,
             dropped: DropCounter::new(
                 context.telemetry,
                 "otelcol_connector_dropped",
@@ -290,25 +318,77 @@ impl ConnectorFactory for Factory {
 struct Routing {
     id: String,
     router: Router,
-    /// Each route's pipelines, in table order, then the default pipelines.
+    /// Each item route's pipelines, in table order, then the default pipelines.
     destinations: Vec<Targets>,
+    /// The `request` routes, in table order.
+    request_routes: Vec<RequestRoute>,
     dropped: DropCounter,
 }
 
+/// A `request` route: the item routes before it in the table, its condition, its pipelines.
+struct RequestRoute {
+    /// How many item routes come before it: what they take is theirs, the rest is this route's.
+    after: usize,
+    condition: RequestCondition,
+    pipelines: Targets,
+}
+
 impl Routing {
-    /// The batch split by destination: in place when it is still encoded and only resources are routed, else
-    /// decoded.
+    /// Where each part of a split goes: its item route's pipelines, or, when the batch's client meets a `request`
+    /// route, that route's pipelines for everything the item routes before it did not take (the default's part
+    /// among it).
+    fn destinations_of<'a>(
+        &'a self,
+        parts: Split,
+        client: Option<&crate::client::ClientInfo>,
+    ) -> Vec<(Option<Batch>, &'a Targets)> {
+        let chosen = self
+            .request_routes
+            .iter()
+            .find(|route| route.condition.matches(client));
+        let Some(route) = chosen else {
+            return parts.into_iter().zip(&self.destinations).collect();
+        };
+        let mut parts = parts.into_iter();
+        let mut out: Vec<(Option<Batch>, &Targets)> = parts
+            .by_ref()
+            .take(route.after)
+            .zip(&self.destinations)
+            .collect();
+        let rest = parts.flatten().reduce(|mut all, part| {
+            // Parts of one batch are of one signal, so appending cannot fail.
+            if let Err(part) = all.append(part) {
+                self.dropped
+                    .add(part.signal(), part.item_count(), "refused_downstream");
+            }
+            all
+        });
+        out.push((rest, &route.pipelines));
+        out
+    }
+}
+
+impl Routing {
+    /// The batch split by destination, each part from the batch's client: in place when it is still encoded and
+    /// only resources are routed, else decoded.
     fn split_batch(&self, batch: Batch) -> Result<Split, otlp_ottl::Error> {
+        let client = batch.shared_client();
+        let from_client = |parts: Split| -> Split {
+            parts
+                .into_iter()
+                .map(|part| part.map(|part| part.with_client(client.clone())))
+                .collect()
+        };
         if self.router.resource_only()
             && let Some(requests) = batch.encoded()
         {
             match encoded::split_encoded(&self.router, batch.signal(), requests, &self.id) {
-                Ok(parts) => return Ok(parts),
+                Ok(parts) => return Ok(from_client(parts)),
                 Err(encoded::NotInPlace::Condition(error)) => return Err(error),
                 Err(encoded::NotInPlace::Wire) => {}
             }
         }
-        self.split(batch.into_request())
+        self.split(batch.into_request()).map(from_client)
     }
 
     fn split(&self, request: AnyRequest) -> Result<Split, otlp_ottl::Error> {
@@ -324,6 +404,7 @@ impl Connect for Routing {
     fn consume(&self, batch: Batch) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
             let signal = batch.signal();
+            let client = batch.shared_client();
             let kept = batch.share();
             let parts = match self.split_batch(batch) {
                 Ok(parts) => parts,
@@ -340,7 +421,10 @@ impl Connect for Routing {
                 }
             };
             drop(kept);
-            let mut parts = parts.into_iter().zip(&self.destinations).peekable();
+            let mut parts = self
+                .destinations_of(parts, client.as_deref())
+                .into_iter()
+                .peekable();
             while let Some((part, destination)) = parts.next() {
                 let Some(part) = part else { continue };
                 if destination.is_empty() {
@@ -378,6 +462,9 @@ impl Connect for Routing {
         Box::pin(async move {
             for destination in &self.destinations {
                 destination.ready(items).await;
+            }
+            for route in &self.request_routes {
+                route.pipelines.ready(items).await;
             }
         })
     }

@@ -8,6 +8,7 @@
 use super::config::{OtlpProtocol, ResolverConfig, with_port};
 use crate::Signal;
 use crate::auth::ClientAuth;
+use crate::client::ClientInfo;
 use crate::exporter::otlp::OtlpGrpcExport;
 use crate::exporter::{Delivered, ExportError};
 use crate::telemetry::{Counter, Histogram, Telemetry};
@@ -32,13 +33,15 @@ pub(super) struct Backend {
 }
 
 impl Backend {
-    /// One request with an encoded `signal` request, given as parts whose concatenation is the request.
+    /// One request with an encoded `signal` request, given as parts whose concatenation is the request, carrying
+    /// the data of `client`.
     pub(super) async fn send(
         &self,
         signal: Signal,
         body: Vec<Bytes>,
+        client: Option<&ClientInfo>,
     ) -> Result<Delivered, ExportError> {
-        with_signal!(signal, R => self.client.send_encoded::<R>(body).await)
+        with_signal!(signal, R => self.client.send_encoded::<R>(body, client).await)
     }
 }
 

@@ -289,6 +289,7 @@ impl Sender<'_> {
                 }
             }
         }
+        let client = batch.shared_client();
         let pieces = match encoded.map(|spans| spans.split(&assign, routed.len())) {
             Some(Ok(pieces)) => pieces,
             _ => split(batch.into_request(), &assign, routed.len())
@@ -296,6 +297,9 @@ impl Sender<'_> {
                 .map(Batch::from)
                 .collect(),
         };
+        let pieces = pieces
+            .into_iter()
+            .map(|piece| piece.with_client(client.clone()));
         Ok(routed
             .into_iter()
             .map(|destination| destination.endpoint)
@@ -331,10 +335,15 @@ impl Sender<'_> {
         part.failed_on = Some(endpoint.id().clone());
         let items = part.items();
         let body = part.batch.protobuf_parts();
+        let client = part.batch.shared_client();
         self.counters.retried[signal.index()].add(retried as u64);
         self.counters.rerouted[signal.index()].add(rerouted as u64);
         let started = Instant::now();
-        let answer = tokio::time::timeout(self.request_timeout, backend.send(signal, body)).await;
+        let answer = tokio::time::timeout(
+            self.request_timeout,
+            backend.send(signal, body, client.as_deref()),
+        )
+        .await;
         backend
             .latency
             .record(started.elapsed().as_secs_f64() * 1000.0);

@@ -9,7 +9,8 @@ pub use config::{GrpcClientKeepalive, OtlpGrpcExporterConfig};
 
 use super::{Delivered, Export, ExportError, Exporter};
 use crate::Batch;
-use crate::auth::{ClientAuth, ClientHeader, client_auth};
+use crate::auth::{ClientAuth, client_auth};
+use crate::client::ClientInfo;
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::compression::Compression;
 use bytes::Bytes;
@@ -48,13 +49,6 @@ impl ExporterFactory for Factory {
             config.helper(),
         ))
     }
-}
-
-/// `metadata` with `header` added.
-fn with_header(metadata: MetadataMap, (name, value): ClientHeader) -> MetadataMap {
-    let mut headers = metadata.into_headers();
-    headers.insert(name, value);
-    MetadataMap::from_headers(headers)
 }
 
 /// An OTLP/gRPC client for one endpoint; the `loadbalancing` exporter keeps one per backend.
@@ -123,10 +117,11 @@ impl OtlpGrpcExport {
     }
 
     /// One unary `Export` call of `R`'s service with the encoded request, in parts whose concatenation is the
-    /// request.
+    /// request, carrying the data of `client` (for an authenticator that sets headers from it).
     pub(crate) async fn send_encoded<R: OtlpRequest>(
         &self,
         body: Vec<Bytes>,
+        client: Option<&ClientInfo>,
     ) -> Result<Delivered, ExportError> {
         let mut grpc = tonic::client::Grpc::new(SendParts(self.channel.clone()));
         let mut request = match self.compression {
@@ -149,12 +144,13 @@ impl OtlpGrpcExport {
             .map_err(|e| ExportError::retryable(format!("cannot connect: {e}")))?;
         *request.metadata_mut() = match &self.auth {
             None => self.metadata.clone(),
-            Some(auth) => with_header(
-                self.metadata.clone(),
-                auth.header()
+            Some(auth) => {
+                let mut headers = self.metadata.clone().into_headers();
+                auth.apply(&mut headers, client)
                     .await
-                    .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?,
-            ),
+                    .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?;
+                MetadataMap::from_headers(headers)
+            }
         };
         let path = http::uri::PathAndQuery::from_static(R::GRPC_METHOD);
         let response = grpc
@@ -167,15 +163,20 @@ impl OtlpGrpcExport {
 }
 
 impl Export for OtlpGrpcExport {
-    /// The signal and the request encoded as protobuf, in parts (shared with the batch, not copied).
-    type Payload = (Signal, Vec<Bytes>);
+    /// The signal and the request encoded as protobuf, in parts (shared with the batch, not copied), and the
+    /// client whose data it is.
+    type Payload = (Signal, Vec<Bytes>, Option<Arc<ClientInfo>>);
 
-    fn prepare(&self, batch: &Arc<Batch>) -> Result<(Signal, Vec<Bytes>), ExportError> {
-        Ok((batch.signal(), batch.protobuf_parts()))
+    fn prepare(&self, batch: &Arc<Batch>) -> Result<Self::Payload, ExportError> {
+        Ok((
+            batch.signal(),
+            batch.protobuf_parts(),
+            batch.shared_client(),
+        ))
     }
 
-    async fn send(&self, (signal, body): &(Signal, Vec<Bytes>)) -> Result<Delivered, ExportError> {
-        with_signal!(*signal, R => self.send_encoded::<R>(body.clone()).await)
+    async fn send(&self, (signal, body, client): &Self::Payload) -> Result<Delivered, ExportError> {
+        with_signal!(*signal, R => self.send_encoded::<R>(body.clone(), client.as_deref()).await)
     }
 }
 

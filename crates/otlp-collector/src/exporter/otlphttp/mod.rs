@@ -12,6 +12,7 @@ use super::otlp::delivered;
 use super::{Delivered, Export, ExportError, Exporter};
 use crate::Batch;
 use crate::auth::{ClientAuth, client_auth};
+use crate::client::ClientInfo;
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::compression::{Compression, compress};
 use bytes::Bytes;
@@ -147,10 +148,11 @@ fn rejected<R: OtlpRequest>(encoding: HttpEncoding, body: &[u8]) -> Option<Rejec
     response.rejected()
 }
 
-/// A batch encoded and compressed for one signal's URL.
+/// A batch encoded and compressed for one signal's URL, and the client whose data it is.
 struct Body {
     signal: Signal,
     bytes: Bytes,
+    client: Option<Arc<ClientInfo>>,
 }
 
 impl Export for OtlpHttpExport {
@@ -178,6 +180,7 @@ impl Export for OtlpHttpExport {
         Ok(Body {
             signal: batch.signal(),
             bytes,
+            client: batch.shared_client(),
         })
     }
 
@@ -185,11 +188,9 @@ impl Export for OtlpHttpExport {
         let url = &self.urls[body.signal.index()];
         let mut headers = self.headers.clone();
         if let Some(auth) = &self.auth {
-            let (name, value) = auth
-                .header()
+            auth.apply(&mut headers, body.client.as_deref())
                 .await
                 .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?;
-            headers.insert(name, value);
         }
         headers.insert(
             http::header::CONTENT_TYPE,

@@ -27,6 +27,7 @@ use super::otlphttp::client::HttpClient;
 use super::otlphttp::config::HttpConnections;
 use super::{Delivered, Export, ExportError, Exporter};
 use crate::auth::client_auth;
+use crate::client::ClientInfo;
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
 use crate::{AnyRequest, Batch, Signal};
 use bytes::Bytes;
@@ -105,6 +106,8 @@ struct RemoteWrite {
 /// A batch as its requests, each compressed, with which of them the backend has accepted.
 struct Requests {
     bodies: Vec<Bytes>,
+    /// The client whose data they are.
+    client: Option<Arc<ClientInfo>>,
     accepted: Vec<AtomicBool>,
     refused_points: usize,
     refused_message: String,
@@ -131,6 +134,7 @@ impl Export for RemoteWrite {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Requests {
+            client: batch.shared_client(),
             accepted: bodies.iter().map(|_| AtomicBool::new(false)).collect(),
             bodies,
             refused_points: converted.refused.points,
@@ -142,7 +146,10 @@ impl Export for RemoteWrite {
         let pending =
             (0..requests.bodies.len()).filter(|at| !requests.accepted[*at].load(Ordering::Acquire));
         let mut answers = futures::stream::iter(pending)
-            .map(|at| async move { (at, self.post(&requests.bodies[at]).await) })
+            .map(|at| async move {
+                let client = requests.client.as_deref();
+                (at, self.post(&requests.bodies[at], client).await)
+            })
             .buffer_unordered(self.parallelism);
         let mut failed: Option<ExportError> = None;
         while let Some((at, answer)) = answers.next().await {
@@ -162,17 +169,14 @@ impl Export for RemoteWrite {
 }
 
 impl RemoteWrite {
-    async fn post(&self, body: &Bytes) -> Result<(), ExportError> {
+    async fn post(&self, body: &Bytes, client: Option<&ClientInfo>) -> Result<(), ExportError> {
         let headers = match &self.auth {
             None => std::borrow::Cow::Borrowed(&self.headers),
             Some(auth) => {
-                let (name, value) = auth
-                    .header()
+                let mut headers = self.headers.clone();
+                auth.apply(&mut headers, client)
                     .await
                     .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?;
-                let mut headers = self.headers.clone();
-                // The protocol's headers were set last at build; the credentials never name one of them.
-                headers.insert(name, value);
                 std::borrow::Cow::Owned(headers)
             }
         };

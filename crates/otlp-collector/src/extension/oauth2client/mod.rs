@@ -315,6 +315,10 @@ impl Authenticator for OAuth2Client {
         None
     }
 
+    fn checks_requests(&self) -> bool {
+        false
+    }
+
     fn has_client_credentials(&self) -> bool {
         true
     }

@@ -16,6 +16,13 @@ pub struct BatchConfig {
     /// Send whatever is waiting after this long.
     #[serde(deserialize_with = "de::duration")]
     pub timeout: Duration,
+    /// Request metadata keys (`include_metadata` on the receiver) whose values tell clients apart: each distinct
+    /// combination is batched on its own, and its batches keep those keys' values for the exporters
+    /// (`headers_setter`). Without them, batches mix clients and keep none.
+    pub metadata_keys: Vec<String>,
+    /// The most distinct combinations of `metadata_keys` values pending at once; data of one more is refused
+    /// until a batch is sent.
+    pub metadata_cardinality_limit: usize,
 }
 
 impl Default for BatchConfig {
@@ -24,6 +31,8 @@ impl Default for BatchConfig {
             send_batch_size: 8192,
             send_batch_max_size: 0,
             timeout: Duration::from_millis(200),
+            metadata_keys: Vec::new(),
+            metadata_cardinality_limit: 1000,
         }
     }
 }
@@ -35,6 +44,21 @@ impl BatchConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.send_batch_max_size > 0 && self.send_batch_max_size < self.send_batch_size {
             return Err("send_batch_max_size must be 0 or at least send_batch_size".into());
+        }
+        if !self.metadata_keys.is_empty() && self.metadata_cardinality_limit == 0 {
+            return Err(
+                "metadata_cardinality_limit must be at least 1 when metadata_keys are set".into(),
+            );
+        }
+        for (i, key) in self.metadata_keys.iter().enumerate() {
+            if self.metadata_keys[..i]
+                .iter()
+                .any(|earlier| earlier.eq_ignore_ascii_case(key))
+            {
+                return Err(format!(
+                    "metadata_keys: `{key}` is listed twice (keys are matched case-insensitively)"
+                ));
+            }
         }
         Ok(())
     }

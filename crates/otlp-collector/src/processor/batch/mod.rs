@@ -4,16 +4,22 @@
 //! Unlike otelcol's, its buffer is bounded: while the next stage refuses (its queues are full) the processor keeps
 //! the batch, waits for the next stage to have room, and refuses new data once its own buffer is full, so
 //! backpressure reaches the client instead of data being dropped.
+//!
+//! With `metadata_keys`, each client (each distinct combination of those keys' values in its request metadata) is
+//! batched apart and its batches keep those values, for `headers_setter` and other readers of a batch's client.
 
 mod config;
+mod shards;
 
 pub use config::BatchConfig;
 
+use shards::{Shards, Untaken};
+
+use crate::Batch;
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::{BoxFuture, Consumer, Refusal, Refused, deliver};
 use crate::telemetry::DropCounter;
 use crate::wait::{Changed, Deadline, Driver, Outstanding};
-use crate::{Batch, Signal};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::Notify;
@@ -50,7 +56,7 @@ struct Shared {
     id: String,
     config: BatchConfig,
     capacity: usize,
-    pending: parking_lot::Mutex<Batch>,
+    pending: parking_lot::Mutex<Shards>,
     /// Items in `pending`, for the self-metric.
     pending_items: Arc<AtomicUsize>,
     /// Items in `pending` or being handed to the next stage: what a flush waits for.
@@ -70,7 +76,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn has_room_for(&self, pending: &Batch, items: usize) -> bool {
+    fn has_room_for(&self, pending: &Shards, items: usize) -> bool {
         // An empty buffer takes any batch, so one request larger than the buffer is not refused forever.
         pending.is_empty() || pending.item_count() + items <= self.capacity
     }
@@ -97,7 +103,7 @@ impl BatchProcessor {
             id: context.id.to_string(),
             capacity: config.buffer_capacity(),
             config,
-            pending: parking_lot::Mutex::new(Batch::empty(signal)),
+            pending: parking_lot::Mutex::new(Shards::new(signal)),
             pending_items,
             held: Outstanding::new(),
             wake: Notify::new(),
@@ -140,11 +146,9 @@ async fn flush_loop(shared: Arc<Shared>) {
         loop {
             let chunk = {
                 let mut pending = shared.pending.lock();
-                let full = pending.item_count() >= shared.config.send_batch_size;
-                if pending.is_empty() || !(full || timed_out || closing) {
+                let Some(chunk) = pending.take_next(&shared.config, timed_out || closing) else {
                     break;
-                }
-                let chunk = shared.config.next_batch(&mut pending);
+                };
                 shared
                     .pending_items
                     .store(pending.item_count(), Ordering::Relaxed);
@@ -191,13 +195,13 @@ impl Consumer for BatchProcessor {
                     batch,
                 ))
             } else {
-                match pending.append(batch) {
-                    Ok(()) => {
+                match pending.add(batch, &shared.config) {
+                    Ok(its_batch) => {
                         shared.held.add(n);
                         shared
                             .pending_items
                             .store(pending.item_count(), Ordering::Relaxed);
-                        if pending.item_count() >= shared.config.send_batch_size
+                        if its_batch >= shared.config.send_batch_size
                             || shared.config.timeout.is_zero()
                             || shared.flushing.load(Ordering::SeqCst) > 0
                         {
@@ -205,7 +209,15 @@ impl Consumer for BatchProcessor {
                         }
                         Ok(())
                     }
-                    Err(other) => {
+                    Err(Untaken::TooManyClients(batch)) => Err(Refused::returning(
+                        Refusal::backpressure(format!(
+                            "{}: {} clients of distinct metadata_keys values are being batched \
+                             (metadata_cardinality_limit)",
+                            shared.id, shared.config.metadata_cardinality_limit
+                        )),
+                        batch,
+                    )),
+                    Err(Untaken::OtherSignal(other)) => {
                         let message = format!(
                             "{}: {} data sent to a {} pipeline",
                             shared.id,
@@ -248,12 +260,13 @@ impl Consumer for BatchProcessor {
             shared.wake.notify_one();
             shared.room.notify();
             self.flusher.stop(deadline).await;
-            let left = std::mem::replace(&mut *shared.pending.lock(), Batch::empty(Signal::Traces));
-            if !left.is_empty() {
-                shared
-                    .dropped
-                    .add(left.signal(), left.item_count(), "shutdown");
-                tracing::error!(processor = %shared.id, items = left.item_count(),
+            let (signal, left) = {
+                let mut pending = shared.pending.lock();
+                (pending.signal(), pending.clear())
+            };
+            if left > 0 {
+                shared.dropped.add(signal, left, "shutdown");
+                tracing::error!(processor = %shared.id, items = left,
                     "shutdown deadline reached: these items were not delivered");
             }
             shared.held.clear();

@@ -5,8 +5,8 @@ use super::in_place::{InPlace, in_place_stage};
 use super::ottl::{OttlSettings, describe};
 use crate::component::{Component, Invalid, ProcessorContext, ProcessorFactory};
 use crate::pipeline::Consumer;
-use crate::{AnyRequest, Batch};
-use otlp_ottl::actions::{ClientInfo, ResourceConfig, ResourceProcessor};
+use crate::{AnyRequest, Batch, client};
+use otlp_ottl::actions::{ResourceConfig, ResourceProcessor};
 use otlp_ottl::validate::ProcessorKind;
 use std::sync::Arc;
 
@@ -39,24 +39,23 @@ impl ProcessorFactory for Factory {
 /// Runs a compiled `resource` processor on every batch; `resourcedetection` builds one from what it detects.
 pub(super) struct ResourceStage {
     processor: ResourceProcessor,
-    client: ClientInfo,
 }
 
 impl ResourceStage {
     pub(super) fn new(processor: ResourceProcessor) -> Self {
-        ResourceStage {
-            processor,
-            client: ClientInfo::default(),
-        }
+        ResourceStage { processor }
     }
 }
 
 impl InPlace for ResourceStage {
+    /// Runs the actions; `from_context` reads the batch's client (`include_metadata`).
     fn apply(&self, batch: &mut Batch) {
+        let client = batch.shared_client();
+        let client = client.as_deref().unwrap_or(&client::UNKNOWN);
         batch.edit(|request| match request {
-            AnyRequest::Traces(traces) => self.processor.process_traces(traces, &self.client),
-            AnyRequest::Metrics(metrics) => self.processor.process_metrics(metrics, &self.client),
-            AnyRequest::Logs(logs) => self.processor.process_logs(logs, &self.client),
+            AnyRequest::Traces(traces) => self.processor.process_traces(traces, client),
+            AnyRequest::Metrics(metrics) => self.processor.process_metrics(metrics, client),
+            AnyRequest::Logs(logs) => self.processor.process_logs(logs, client),
         });
     }
 }

@@ -113,6 +113,7 @@ impl ReceiverFactory for Factory {
                     counters: ReceiverCounters::new(&telemetry, &id, "http"),
                     max_body: settings.max_request_body_size,
                     decoding: Decoding::default(),
+                    include_metadata: false,
                 },
                 use_incoming_timestamp,
             });

@@ -72,8 +72,8 @@ pub struct GrpcServerConfig {
     pub read_buffer_size: Option<usize>,
     /// See `read_buffer_size`.
     pub write_buffer_size: Option<usize>,
-    /// otelcol's switch to keep the client's request metadata with its data: taken, with a warning, since no
-    /// component here reads it.
+    /// Keep each request's metadata and the client's address with its data, for the components that read them
+    /// (`headers_setter`, the `batch` processor's `metadata_keys`, `from_context` actions).
     pub include_metadata: bool,
 }
 
@@ -114,7 +114,7 @@ pub struct HttpServerConfig {
     pub auth: Option<AuthSettings>,
     /// Which web origins may send from a browser (cross-origin requests); none when absent.
     pub cors: Option<CorsSettings>,
-    /// As gRPC's `include_metadata`: taken, with a warning.
+    /// Keep each request's headers and the client's address with its data, as gRPC's `include_metadata`.
     pub include_metadata: bool,
 }
 
@@ -135,38 +135,6 @@ impl Default for HttpServerConfig {
 }
 
 impl OtlpReceiverConfig {
-    /// Settings taken that do nothing here, by their key under `protocols`.
-    pub(super) fn warnings(&self) -> Vec<(String, String)> {
-        let metadata = [
-            (
-                "grpc",
-                self.protocols
-                    .grpc
-                    .as_ref()
-                    .is_some_and(|g| g.include_metadata),
-            ),
-            (
-                "http",
-                self.protocols
-                    .http
-                    .as_ref()
-                    .is_some_and(|h| h.include_metadata),
-            ),
-        ];
-        metadata
-            .into_iter()
-            .filter(|(_, included)| *included)
-            .map(|(protocol, _)| {
-                (
-                    format!("protocols.{protocol}.include_metadata"),
-                    "has no effect: no component here reads a client's request metadata (otelcol's batch \
-                     `metadata_keys` and `headers_setter` are not supported)"
-                        .to_string(),
-                )
-            })
-            .collect()
-    }
-
     /// A receiver with no transport would take nothing.
     pub(super) fn validate(&self) -> Result<(), String> {
         if self.protocols.grpc.is_none() && self.protocols.http.is_none() {

@@ -3,6 +3,7 @@
 use super::{Bound, Decoding, GrpcServerConfig, accept_encoded};
 use crate::Error;
 use crate::auth::AuthenticateLayer;
+use crate::client::{self, ClientInfo};
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::receiver::{HTTP2_MAX_FRAME, Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
@@ -30,15 +31,22 @@ struct GrpcReceiver {
     counters: ReceiverCounters,
     decoding: Decoding,
     messages: MessageBuffers,
+    /// Keep the request's metadata and the client's address with its batches (`include_metadata`).
+    include_metadata: bool,
 }
 
 impl GrpcReceiver {
     /// What every signal's `Export` does: check the request in place, drop malformed items, hand the rest to
     /// the pipelines, answer with partial success.
-    async fn export<R: OtlpRequest>(&self, request: Bytes) -> Result<R::Response, Status> {
+    async fn export<R: OtlpRequest>(
+        &self,
+        request: Bytes,
+        client: Option<Arc<ClientInfo>>,
+    ) -> Result<R::Response, Status> {
         // tonic's prost codec answers undecodable bytes with INTERNAL and prost's message: so do we.
         let (batch, rejected) = accept_encoded::<R>(request, self.decoding)
             .map_err(|e| Status::internal(e.to_string()))?;
+        let batch = batch.with_client(client);
         if let Some(rejected) = &rejected {
             self.counters.refused(
                 R::SIGNAL,
@@ -231,8 +239,12 @@ impl<R: OtlpRequest> tonic::server::UnaryService<Bytes> for ExportMethod<R> {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let receiver = self.receiver.clone();
+        let client = receiver.include_metadata.then(|| {
+            let address = request.remote_addr();
+            client::from_headers(&request.metadata().clone().into_headers(), address)
+        });
         Box::pin(async move {
-            let response = receiver.export::<R>(request.into_inner()).await?;
+            let response = receiver.export::<R>(request.into_inner(), client).await?;
             Ok(tonic::Response::new(response))
         })
     }
@@ -352,6 +364,7 @@ pub(super) async fn serve(
         counters,
         decoding,
         messages: MessageBuffers::new(),
+        include_metadata: config.include_metadata,
     });
     let max_decoding_message_size = config.max_recv_msg_size_mib.saturating_mul(1024 * 1024);
     fn service<R>(

@@ -6,11 +6,13 @@ use crate::compression::{Compression, DecompressError, decompress};
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, shutdown_signal};
 use crate::telemetry::ReceiverCounters;
-use crate::tls::accept_tls;
-use crate::{Batch, Error, Signal};
+use crate::tls::{TlsConnections, accept_tls};
+use crate::{Batch, Error, Signal, client};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
+use axum::serve::IncomingStream;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
@@ -19,6 +21,7 @@ use otlp_model::{
     OtlpResponse,
 };
 use prost::Message;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +49,8 @@ pub(in crate::receiver) struct HttpState {
     pub(in crate::receiver) counters: ReceiverCounters,
     pub(in crate::receiver) max_body: usize,
     pub(in crate::receiver) decoding: Decoding,
+    /// Keep the request's headers and the client's address with its batches (`include_metadata`).
+    pub(in crate::receiver) include_metadata: bool,
 }
 
 impl HttpState {
@@ -407,18 +412,22 @@ pub(in crate::receiver) async fn submit(
 /// pipelines, answer with partial success in the request's encoding.
 async fn export<R: OtlpRequest>(
     State(state): State<Arc<HttpState>>,
+    ConnectInfo(PeerAddress(address)): ConnectInfo<PeerAddress>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let result = async {
         state.authenticate(&headers)?;
         let (encoding, body) = read_body(&state, &headers, body).await?;
-        let (batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
+        let (mut batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
         if let Some(rejected) = &rejected {
             state.counters.refused(
                 R::SIGNAL,
                 usize::try_from(rejected.items).unwrap_or(usize::MAX),
             );
+        }
+        if state.include_metadata {
+            batch.set_client(Some(client::from_headers(&headers, Some(address))));
         }
         submit(&state, encoding, batch).await?;
         Ok::<_, Box<Failure>>(success(encoding, &R::Response::with_rejected(rejected)))
@@ -484,6 +493,7 @@ pub(super) async fn serve(
         decoding,
         ingest: ingest.clone(),
         counters,
+        include_metadata: config.include_metadata,
     });
     let mut router = axum::Router::new();
     let mut served = Vec::new();
@@ -513,6 +523,29 @@ pub(super) async fn serve(
     serve_app(&component, listener, tls, app, shutdown).await
 }
 
+/// The address of a request's client, as its handler is told it (`ConnectInfo<PeerAddress>`), over TCP or TLS.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::receiver) struct PeerAddress(pub(in crate::receiver) SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for PeerAddress {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        PeerAddress(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsConnections>> for PeerAddress {
+    fn connect_info(stream: IncomingStream<'_, TlsConnections>) -> Self {
+        PeerAddress(*stream.remote_addr())
+    }
+}
+
+/// `app`, its handlers told each connection's peer address, which `include_metadata` keeps.
+fn with_address(
+    app: axum::Router,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, PeerAddress> {
+    app.into_make_service_with_connect_info::<PeerAddress>()
+}
+
 /// Serves `app` on `listener`, through TLS when `tls` is set, until `shutdown`.
 pub(in crate::receiver) async fn serve_app(
     component: &str,
@@ -523,7 +556,7 @@ pub(in crate::receiver) async fn serve_app(
 ) -> Result<(), Error> {
     let served = match tls {
         None => {
-            axum::serve(listener, app)
+            axum::serve(listener, with_address(app))
                 .with_graceful_shutdown(shutdown_signal(shutdown))
                 .await
         }
@@ -533,7 +566,7 @@ pub(in crate::receiver) async fn serve_app(
                     component: format!("{component} (http)"),
                     message: e.to_string(),
                 })?;
-            let served = axum::serve(connections, app)
+            let served = axum::serve(connections, with_address(app))
                 .with_graceful_shutdown(shutdown_signal(shutdown))
                 .await;
             accepting.stop().await;

@@ -74,10 +74,6 @@ impl Component for Factory {
             .validate()
             .map_err(|message| Invalid::at("protocols", message))
     }
-
-    fn warnings(&self, config: &OtlpReceiverConfig) -> Vec<(String, String)> {
-        config.warnings()
-    }
 }
 
 impl ReceiverFactory for Factory {

@@ -1,0 +1,303 @@
+//! The `headers_setter` extension, otelcol-contrib's: exporters whose `auth.authenticator` names it set headers on
+//! each request, from a fixed `value` or from the request metadata of the client whose data the request carries
+//! (`from_context`), for multi-tenant backends (Loki, Mimir, Tempo read the tenant from `X-Scope-OrgID`).
+//!
+//! `from_context` finds a value only where the receiver kept its clients' metadata (`include_metadata: true`) and
+//! every processor between kept it too (a `batch` processor keeps the keys in its `metadata_keys`). The actions
+//! apply to the exporter's request headers, its configured `headers` among them, over gRPC as over HTTP.
+
+use crate::Error;
+use crate::auth::Authenticator;
+use crate::client::ClientInfo;
+use crate::component::{Component, ExtensionContext, ExtensionFactory, Invalid, RunningExtension};
+use serde::Deserialize;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// The `headers_setter` extension's settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadersSetterConfig {
+    /// The headers to set, in order.
+    pub headers: Vec<HeaderConfig>,
+}
+
+/// One header: its name, what to do, and where its value comes from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderConfig {
+    /// The header's name.
+    pub key: String,
+    /// What to do with it (default `upsert`).
+    #[serde(default)]
+    pub action: HeaderAction,
+    /// A fixed value.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// The request metadata key whose value the header takes (case-insensitive, as header names).
+    #[serde(default)]
+    pub from_context: Option<String>,
+    /// An attribute the receiver's authenticator set: refused, since no authenticator here sets any.
+    #[serde(default)]
+    pub from_attribute: Option<String>,
+    /// The value when the client's metadata has none for `from_context`; without it, the header is not set.
+    #[serde(default)]
+    pub default_value: Option<String>,
+}
+
+/// What a header's setting does to a request's headers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderAction {
+    /// Sets it only when the request has no such header.
+    Insert,
+    /// Replaces it only when the request has one.
+    Update,
+    /// Sets it, replacing any.
+    #[default]
+    Upsert,
+    /// Removes it.
+    Delete,
+}
+
+impl HeadersSetterConfig {
+    /// The first problem, at its key (`headers[1].from_context`).
+    fn problem(&self) -> Option<(String, String)> {
+        if self.headers.is_empty() {
+            return Some(("headers".into(), "list at least one header".into()));
+        }
+        self.headers.iter().enumerate().find_map(|(i, header)| {
+            header
+                .problem()
+                .map(|(key, message)| (format!("headers[{i}].{key}"), message))
+        })
+    }
+
+    fn compile(&self) -> Result<Vec<Setting>, (String, String)> {
+        if let Some(problem) = self.problem() {
+            return Err(problem);
+        }
+        self.headers
+            .iter()
+            .enumerate()
+            .map(|(i, header)| {
+                header
+                    .compile()
+                    .map_err(|(key, message)| (format!("headers[{i}].{key}"), message))
+            })
+            .collect()
+    }
+}
+
+impl HeaderConfig {
+    fn problem(&self) -> Option<(&'static str, String)> {
+        self.compile().err()
+    }
+
+    fn compile(&self) -> Result<Setting, (&'static str, String)> {
+        if self.key.is_empty() {
+            return Err(("key", "is required: the header's name".into()));
+        }
+        let name = http::HeaderName::try_from(self.key.as_str())
+            .map_err(|_| ("key", format!("`{}` is not a valid header name", self.key)))?;
+        if self.from_attribute.is_some() {
+            return Err((
+                "from_attribute",
+                "reads attributes a receiver's authenticator sets for its clients, which no authenticator here \
+                 sets; use `from_context` with the receiver's `include_metadata`"
+                    .into(),
+            ));
+        }
+        let value_of = |key: &'static str, text: &str| {
+            http::HeaderValue::try_from(text)
+                .map_err(|_| (key, "holds characters a header value cannot".to_string()))
+        };
+        let source = match (&self.value, &self.from_context) {
+            _ if self.action == HeaderAction::Delete => Source::None,
+            (Some(_), Some(_)) => {
+                return Err(("value", "give `value` or `from_context`, not both".into()));
+            }
+            (None, None) => {
+                return Err((
+                    "from_context",
+                    "give `value` or `from_context` (`delete` alone needs neither)".into(),
+                ));
+            }
+            (Some(value), None) => Source::Value(value_of("value", value)?),
+            (None, Some(key)) if key.is_empty() => {
+                return Err(("from_context", "names no metadata key".into()));
+            }
+            (None, Some(key)) => Source::Context {
+                key: key.clone(),
+                default: self
+                    .default_value
+                    .as_deref()
+                    .map(|value| value_of("default_value", value))
+                    .transpose()?,
+            },
+        };
+        if self.default_value.is_some() && !matches!(source, Source::Context { .. }) {
+            return Err((
+                "default_value",
+                "is the value when `from_context` finds none; it needs `from_context`".into(),
+            ));
+        }
+        Ok(Setting {
+            name,
+            action: self.action,
+            source,
+        })
+    }
+}
+
+/// One compiled header setting.
+#[derive(Debug)]
+struct Setting {
+    name: http::HeaderName,
+    action: HeaderAction,
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    Value(http::HeaderValue),
+    Context {
+        key: String,
+        default: Option<http::HeaderValue>,
+    },
+    /// `delete` takes no value.
+    None,
+}
+
+impl Setting {
+    /// The value for a request with the data of `client`; `None` when there is none to set.
+    fn value(&self, client: Option<&ClientInfo>) -> Result<Option<http::HeaderValue>, String> {
+        match &self.source {
+            Source::Value(value) => Ok(Some(value.clone())),
+            Source::None => Ok(None),
+            Source::Context { key, default } => {
+                let values = client.map_or(&[][..], |client| client.metadata_values(key));
+                match values {
+                    [] => Ok(default.clone()),
+                    [one] => {
+                        let mut value =
+                            http::HeaderValue::try_from(one.as_str()).map_err(|_| {
+                                format!(
+                                    "the `{key}` metadata holds characters a header value cannot"
+                                )
+                            })?;
+                        // Metadata may be a client's own credentials (`from_context: authorization`).
+                        value.set_sensitive(true);
+                        Ok(Some(value))
+                    }
+                    many => Err(format!(
+                        "the client's request has {} `{key}` values; which one to send is not known",
+                        many.len()
+                    )),
+                }
+            }
+        }
+    }
+
+    fn apply(
+        &self,
+        headers: &mut http::HeaderMap,
+        client: Option<&ClientInfo>,
+    ) -> Result<(), String> {
+        if self.action == HeaderAction::Delete {
+            headers.remove(&self.name);
+            return Ok(());
+        }
+        let Some(value) = self.value(client)? else {
+            return Ok(());
+        };
+        let present = headers.contains_key(&self.name);
+        let set = match self.action {
+            HeaderAction::Insert => !present,
+            HeaderAction::Update => present,
+            HeaderAction::Upsert => true,
+            HeaderAction::Delete => false,
+        };
+        if set {
+            headers.insert(self.name.clone(), value);
+        }
+        Ok(())
+    }
+}
+
+/// A started `headers_setter`: its settings, applied to every request of the exporters that name it.
+#[derive(Debug)]
+struct HeadersSetter {
+    settings: Vec<Setting>,
+}
+
+impl Authenticator for HeadersSetter {
+    fn authenticate(&self, _headers: &http::HeaderMap) -> Result<(), String> {
+        Err("headers_setter checks no one's requests".into())
+    }
+
+    fn client_header(&self) -> Option<crate::auth::ClientHeader> {
+        None
+    }
+
+    fn has_client_credentials(&self) -> bool {
+        true
+    }
+
+    fn checks_requests(&self) -> bool {
+        false
+    }
+
+    fn set_request_headers<'a>(
+        &'a self,
+        headers: &'a mut http::HeaderMap,
+        client: Option<&'a ClientInfo>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        let set = self
+            .settings
+            .iter()
+            .try_for_each(|setting| setting.apply(headers, client));
+        Box::pin(std::future::ready(set))
+    }
+}
+
+/// The `headers_setter` extension type.
+pub struct Factory;
+
+impl Component for Factory {
+    type Config = HeadersSetterConfig;
+    const TYPE: &'static str = "headers_setter";
+
+    fn validate(&self, config: &HeadersSetterConfig) -> Result<(), Invalid> {
+        config
+            .problem()
+            .map_or(Ok(()), |(key, message)| Err(Invalid::at(key, message)))
+    }
+}
+
+impl ExtensionFactory for Factory {
+    async fn start(
+        &self,
+        _config: &HeadersSetterConfig,
+        _context: ExtensionContext,
+    ) -> Result<Box<dyn RunningExtension>, Error> {
+        // Nothing runs: the exporters that name it hold its authenticator.
+        Ok(Box::new(super::Idle))
+    }
+
+    fn authenticator(
+        &self,
+        config: &HeadersSetterConfig,
+    ) -> Option<Result<Arc<dyn Authenticator>, String>> {
+        Some(
+            config
+                .compile()
+                .map(|settings| Arc::new(HeadersSetter { settings }) as Arc<dyn Authenticator>)
+                .map_err(|(key, message)| format!("{key}: {message}")),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,281 @@
+//! A multi-tenant gateway as otelcol users build one: the `otlp` receiver keeps each client's request metadata
+//! (`include_metadata`), the `batch` processor batches each tenant apart (`metadata_keys`), and the `otlp` and
+//! `otlphttp` exporters send each batch with its tenant's `X-Scope-OrgID` (`headers_setter`). Tenants send with
+//! the real `opentelemetry-otlp` exporters, one over gRPC metadata and one over HTTP headers; the backend, another
+//! collector keeping its clients' metadata too, writes down with `from_context` actions which tenant, transport
+//! and address each span came with.
+
+mod common;
+
+use common::{TestCollector, attribute, read_traces};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use std::collections::BTreeMap;
+
+const BACKEND: &str = r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0", include_metadata: true }
+      http: { endpoint: "127.0.0.1:0", include_metadata: true }
+processors:
+  attributes:
+    actions:
+      - { key: tenant, from_context: metadata.x-scope-orgid, action: insert }
+      - { key: arrived.as, from_context: metadata.content-type, action: insert }
+      - { key: sender, from_context: client.address, action: insert }
+exporters:
+  file: { path: "{dir}/out.jsonl", format: json }
+service:
+  pipelines:
+    traces: { receivers: [otlp], processors: [attributes], exporters: [file] }
+  telemetry:
+    metrics: { level: none }
+"#;
+
+fn gateway(backend: &TestCollector) -> String {
+    format!(
+        r#"
+extensions:
+  headers_setter:
+    headers:
+      - {{ key: X-Scope-OrgID, from_context: x-scope-orgid, action: upsert }}
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:0", include_metadata: true }}
+      http: {{ endpoint: "127.0.0.1:0", include_metadata: true }}
+processors:
+  batch: {{ metadata_keys: [X-Scope-OrgID], timeout: 100ms }}
+exporters:
+  otlp:
+    endpoint: "{grpc}"
+    tls: {{ insecure: true }}
+    auth: {{ authenticator: headers_setter }}
+  otlphttp:
+    endpoint: "{http}"
+    auth: {{ authenticator: headers_setter }}
+service:
+  extensions: [headers_setter]
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [batch], exporters: [otlp, otlphttp] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+        grpc = backend.grpc_endpoint(),
+        http = backend.http_endpoint(),
+    )
+}
+
+/// `spans` spans of `service`, sent by the SDK's batch exporter over gRPC with `tenant` as metadata, or over
+/// HTTP/protobuf with it as a header; no tenant, no metadata.
+fn send(endpoint: String, grpc: bool, service: &'static str, tenant: Option<&str>, spans: usize) {
+    use opentelemetry_otlp::{
+        SpanExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
+    };
+    let exporter = if grpc {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        if let Some(tenant) = tenant {
+            metadata.insert("x-scope-orgid", tenant.parse().unwrap());
+        }
+        SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .with_metadata(metadata)
+            .build()
+            .unwrap()
+    } else {
+        let headers = tenant
+            .map(|tenant| [("X-Scope-OrgID".to_string(), tenant.to_string())].into())
+            .unwrap_or_default();
+        SpanExporter::builder()
+            .with_http()
+            .with_endpoint(format!("{endpoint}/v1/traces"))
+            .with_headers(headers)
+            .build()
+            .unwrap()
+    };
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service)
+                .build(),
+        )
+        .with_batch_exporter(exporter)
+        .build();
+    let tracer = provider.tracer("shop");
+    for i in 0..spans {
+        let mut span = tracer.start("checkout");
+        span.set_attribute(KeyValue::new("order", i as i64));
+        span.end();
+    }
+    provider.shutdown().unwrap();
+}
+
+/// What the backend wrote down of a span: its service, then the tenant header, transport and address it came
+/// with.
+type Arrival = (String, Option<String>, Option<String>, Option<String>);
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value {
+        Some(Value::StringValue(text)) => Some(text.clone()),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenants_spans_reach_the_backend_with_its_own_tenant_header() {
+    let backend = TestCollector::start(BACKEND).await;
+    let gateway = TestCollector::start(&gateway(&backend)).await;
+    let (grpc, http) = (gateway.grpc_endpoint(), gateway.http_endpoint());
+    // Sent at once, so that the gateway's batches would mix the tenants if it did not keep them apart.
+    let senders = [
+        (grpc.clone(), true, "acme-shop", Some("acme"), 300),
+        (http.clone(), false, "globex-shop", Some("globex"), 200),
+        (grpc, true, "anonymous-shop", None, 50),
+    ]
+    .map(|(endpoint, grpc, service, tenant, spans)| {
+        let tenant = tenant.map(str::to_owned);
+        tokio::task::spawn_blocking(move || send(endpoint, grpc, service, tenant.as_deref(), spans))
+    });
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let _gateway_dir = gateway.shut_down_cleanly().await;
+    let dir = backend.shut_down_cleanly().await;
+
+    // Every span arrives twice, once per exporter.
+    let mut arrived: BTreeMap<Arrival, usize> = BTreeMap::new();
+    for resource_spans in read_traces(&dir.path().join("out.jsonl"), true)
+        .iter()
+        .flat_map(|request| &request.resource_spans)
+    {
+        let service = resource_spans
+            .resource
+            .as_ref()
+            .and_then(|resource| text(attribute(&resource.attributes, "service.name")))
+            .unwrap_or_default();
+        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
+            let key = (
+                service.clone(),
+                text(attribute(&span.attributes, "tenant")),
+                text(attribute(&span.attributes, "arrived.as")),
+                text(attribute(&span.attributes, "sender")),
+            );
+            *arrived.entry(key).or_default() += 1;
+        }
+    }
+    let local = Some("127.0.0.1".to_string());
+    let expected: BTreeMap<_, _> = [
+        ("acme-shop", Some("acme"), 300),
+        ("globex-shop", Some("globex"), 200),
+        ("anonymous-shop", None, 50),
+    ]
+    .into_iter()
+    .flat_map(|(service, tenant, spans)| {
+        ["application/grpc", "application/x-protobuf"].map(|transport| {
+            (
+                (
+                    service.to_string(),
+                    tenant.map(str::to_owned),
+                    Some(transport.to_string()),
+                    local.clone(),
+                ),
+                spans,
+            )
+        })
+    })
+    .collect();
+    assert_eq!(arrived, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_processor_without_metadata_keys_mixes_clients_and_keeps_none() {
+    let backend = TestCollector::start(BACKEND).await;
+    let config = gateway(&backend).replace(
+        "batch: { metadata_keys: [X-Scope-OrgID], timeout: 100ms }",
+        "batch: { timeout: 100ms }",
+    );
+    let gateway = TestCollector::start(&config).await;
+    let endpoint = gateway.grpc_endpoint();
+    tokio::task::spawn_blocking(move || send(endpoint, true, "acme-shop", Some("acme"), 20))
+        .await
+        .unwrap();
+    let _gateway_dir = gateway.shut_down_cleanly().await;
+    let dir = backend.shut_down_cleanly().await;
+    let spans = common::spans(&read_traces(&dir.path().join("out.jsonl"), true));
+    assert_eq!(spans.len(), 40);
+    assert!(
+        spans
+            .iter()
+            .all(|span| attribute(&span.attributes, "tenant").is_none()),
+        "as otelcol's: only the keys in metadata_keys outlive the batch processor"
+    );
+}
+
+const ROUTER: &str = r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0", include_metadata: true }
+connectors:
+  routing:
+    default_pipelines: [traces/others]
+    table:
+      - condition: resource.attributes["service.name"] == "audit"
+        pipelines: [traces/audit]
+      - context: request
+        condition: request["X-Scope-OrgID"] == "acme"
+        pipelines: [traces/acme]
+exporters:
+  file/audit: { path: "{dir}/audit.jsonl", format: json }
+  file/acme: { path: "{dir}/acme.jsonl", format: json }
+  file/others: { path: "{dir}/others.jsonl", format: json }
+service:
+  pipelines:
+    traces/in: { receivers: [otlp], exporters: [routing] }
+    traces/audit: { receivers: [routing], exporters: [file/audit] }
+    traces/acme: { receivers: [routing], exporters: [file/acme] }
+    traces/others: { receivers: [routing], exporters: [file/others] }
+  telemetry:
+    metrics: { level: none }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_route_takes_what_the_routes_before_it_left_of_its_tenants_data() {
+    let router = TestCollector::start(ROUTER).await;
+    let endpoint = router.grpc_endpoint();
+    tokio::task::spawn_blocking(move || {
+        send(endpoint.clone(), true, "shop", Some("acme"), 30);
+        send(endpoint.clone(), true, "audit", Some("acme"), 5);
+        send(endpoint.clone(), true, "shop", Some("globex"), 20);
+        send(endpoint, true, "shop", None, 10);
+    })
+    .await
+    .unwrap();
+    let dir = router.shut_down_cleanly().await;
+    let services = |file: &str| {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for resource_spans in read_traces(&dir.path().join(file), true)
+            .iter()
+            .flat_map(|request| &request.resource_spans)
+        {
+            let service = resource_spans
+                .resource
+                .as_ref()
+                .and_then(|resource| text(attribute(&resource.attributes, "service.name")))
+                .unwrap_or_default();
+            let spans: usize = resource_spans
+                .scope_spans
+                .iter()
+                .map(|s| s.spans.len())
+                .sum();
+            *counts.entry(service).or_default() += spans;
+        }
+        counts
+    };
+    assert_eq!(services("audit.jsonl"), [("audit".to_string(), 5)].into());
+    assert_eq!(services("acme.jsonl"), [("shop".to_string(), 30)].into());
+    assert_eq!(services("others.jsonl"), [("shop".to_string(), 30)].into());
+}

@@ -7,11 +7,12 @@
 
 mod common;
 
-use common::{TestCollector, attribute, read_traces};
+use common::{TestCollector, attribute, free_port, read_traces};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 const BACKEND: &str = r#"
 receivers:
@@ -278,4 +279,89 @@ async fn a_request_route_takes_what_the_routes_before_it_left_of_its_tenants_dat
     assert_eq!(services("audit.jsonl"), [("audit".to_string(), 5)].into());
     assert_eq!(services("acme.jsonl"), [("shop".to_string(), 30)].into());
     assert_eq!(services("others.jsonl"), [("shop".to_string(), 30)].into());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_batches_kept_on_disk_go_out_with_its_header_after_a_restart() {
+    let port = free_port();
+    let storage = tempfile::tempdir().unwrap();
+    let gateway_config = format!(
+        r#"
+extensions:
+  headers_setter:
+    headers:
+      - {{ key: X-Scope-OrgID, from_context: x-scope-orgid }}
+  file_storage: {{ directory: "{storage}", create_directory: true }}
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:0", include_metadata: true }}
+processors:
+  batch: {{ metadata_keys: [X-Scope-OrgID], timeout: 100ms }}
+exporters:
+  otlp:
+    endpoint: "http://127.0.0.1:{port}"
+    auth: {{ authenticator: headers_setter }}
+    retry_on_failure: {{ initial_interval: 50ms, max_interval: 200ms }}
+    sending_queue: {{ storage: file_storage }}
+service:
+  extensions: [headers_setter, file_storage]
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [batch], exporters: [otlp] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+        storage = storage.path().display()
+    );
+
+    // The backend is down: the gateway takes the spans and keeps them on disk as it stops.
+    let gateway = TestCollector::start(&gateway_config).await;
+    let endpoint = gateway.grpc_endpoint();
+    tokio::task::spawn_blocking(move || {
+        send(endpoint.clone(), true, "acme-shop", Some("acme"), 40);
+        send(endpoint, true, "globex-shop", Some("globex"), 10);
+    })
+    .await
+    .unwrap();
+    let report = gateway.collector.shutdown(Duration::from_millis(500)).await;
+    assert!(report.is_clean(), "kept on disk, not lost: {report:?}");
+
+    let backend = TestCollector::start(&BACKEND.replace(
+        r#"grpc: { endpoint: "127.0.0.1:0""#,
+        &format!(r#"grpc: {{ endpoint: "127.0.0.1:{port}""#),
+    ))
+    .await;
+    let gateway = TestCollector::start(&gateway_config).await;
+    let written = backend.path("out.jsonl");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while common::spans(&read_traces(&written, true)).len() < 50
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _gateway_dir = gateway.shut_down_cleanly().await;
+    let dir = backend.shut_down_cleanly().await;
+    let mut tenants: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
+    for resource_spans in read_traces(&dir.path().join("out.jsonl"), true)
+        .iter()
+        .flat_map(|request| &request.resource_spans)
+    {
+        let service = resource_spans
+            .resource
+            .as_ref()
+            .and_then(|resource| text(attribute(&resource.attributes, "service.name")))
+            .unwrap_or_default();
+        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
+            let tenant = text(attribute(&span.attributes, "tenant"));
+            *tenants.entry((service.clone(), tenant)).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        tenants,
+        [
+            (("acme-shop".to_string(), Some("acme".to_string())), 40),
+            (("globex-shop".to_string(), Some("globex".to_string())), 10),
+        ]
+        .into()
+    );
 }

@@ -767,7 +767,7 @@ fn file_storage_and_sending_queue_keys_are_checked() {
 }
 
 #[test]
-fn the_otlp_receiver_takes_otelcols_network_keys_and_says_what_does_nothing() {
+fn the_otlp_receiver_takes_otelcols_network_and_metadata_keys() {
     let receiver = |grpc: &str| {
         format!(
             "receivers: {{ otlp: {{ protocols: {{ grpc: {grpc}, http: {{ include_metadata: true }} }} }} }}\nexporters: {{ debug: }}{MINIMAL_SERVICE}"
@@ -778,17 +778,7 @@ fn the_otlp_receiver_takes_otelcols_network_keys_and_says_what_does_nothing() {
     ))
     .unwrap();
     let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
-    assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(
-        warnings[0]
-            .starts_with("at `receivers.otlp.protocols.grpc.include_metadata`: has no effect"),
-        "{warnings:?}"
-    );
-    assert!(
-        warnings[1]
-            .starts_with("at `receivers.otlp.protocols.http.include_metadata`: has no effect"),
-        "{warnings:?}"
-    );
+    assert!(warnings.is_empty(), "{warnings:?}");
 
     let (path, message) = error(&receiver("{ transport: unix, endpoint: /run/otel.sock }"));
     assert_eq!(path, "receivers.otlp.protocols");

@@ -117,30 +117,35 @@ impl Batcher {
             && self.config.sizer.size_of(batch) > self.config.max_size
     }
 
-    /// The batches to send for what was gathered, in order: merged, then split at `max_size`.
+    /// The batches to send for what was gathered: merged, then split at `max_size`. Batches of different clients
+    /// (`include_metadata`) are merged apart, each in the order it came: one batch of both would keep neither
+    /// client, and an authenticator that reads it (`headers_setter`) would send them as no one's.
     pub(super) fn assemble(&self, gathered: &[Taken]) -> Vec<Batch> {
-        let mut takens = gathered.iter();
-        let Some(first) = takens.next() else {
-            return Vec::new();
-        };
-        let mut merged = first.batch.share();
-        for taken in takens {
+        let mut merged: Vec<Batch> = Vec::new();
+        for taken in gathered {
+            let batch = taken.batch.share();
+            let Some(same_client) = merged.iter_mut().find(|m| m.client() == batch.client()) else {
+                merged.push(batch);
+                continue;
+            };
             // One queue holds one signal, so nothing is handed back; kept apart rather than dropped if it were.
-            if let Err(other) = merged.append(taken.batch.share()) {
+            if let Err(other) = same_client.append(batch) {
                 tracing::error!(signal = %other.signal(), items = other.item_count(),
                     "a queue held batches of two signals; the odd one is sent on its own");
-                return vec![merged, other];
+                merged.push(other);
             }
         }
         let mut parts = Vec::new();
-        while self.splits(&merged) {
-            parts.push(split_front_within(
-                &mut merged,
-                self.config.sizer,
-                self.config.max_size,
-            ));
+        for mut batch in merged {
+            while self.splits(&batch) {
+                parts.push(split_front_within(
+                    &mut batch,
+                    self.config.sizer,
+                    self.config.max_size,
+                ));
+            }
+            parts.push(batch);
         }
-        parts.push(merged);
         parts
     }
 }
@@ -334,6 +339,42 @@ mod tests {
         let sent: Vec<String> = parts.iter().flat_map(bodies).collect();
         let queued: Vec<String> = gathered.iter().flat_map(|t| bodies(&t.batch)).collect();
         assert_eq!(sent, queued);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn batches_of_different_clients_are_merged_apart() {
+        let client = |tenant: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("x-scope-orgid", tenant.parse().unwrap());
+            Some(crate::client::from_headers(&headers, None))
+        };
+        let queue = queue_of(&[
+            logs(1, "a1").with_client(client("a")),
+            logs(1, "b1").with_client(client("b")),
+            logs(1, "a2").with_client(client("a")),
+            logs(1, "n1"),
+        ]);
+        let batcher = batcher(4, 0, Sizer::Items);
+        let gathered = batcher.gather(&queue).await.unwrap();
+        let parts = batcher.assemble(&gathered);
+        let sent: Vec<(Option<String>, Vec<String>)> = parts
+            .iter()
+            .map(|part| {
+                let tenant = part
+                    .client()
+                    .and_then(|c| c.metadata_values("x-scope-orgid").first().cloned());
+                (tenant, bodies(part))
+            })
+            .collect();
+        let body = |text: &str| format!("{:?}", Some(otlp_ottl::string_value(text).value.unwrap()));
+        assert_eq!(
+            sent,
+            [
+                (Some("a".into()), vec![body("a1"), body("a2")]),
+                (Some("b".into()), vec![body("b1")]),
+                (None, vec![body("n1")]),
+            ]
+        );
     }
 
     #[test]

@@ -114,13 +114,15 @@ fn replay(
     batches
 }
 
-/// A batch read back from disk, checked the way the receivers check what they accept.
-fn decode(signal: Signal, bytes: Bytes) -> Option<Batch> {
-    match otlp_model::wire::scan(signal, &bytes) {
+/// A batch read back from disk, with its client, checked the way the receivers check what they accept.
+fn decode(signal: Signal, record: Bytes) -> Option<Batch> {
+    let (bytes, client) = super::stored::decode(record);
+    let batch = match otlp_model::wire::scan(signal, &bytes) {
         Ok(scan) if scan.invalid == 0 => Some(Batch::from_encoded(signal, bytes, scan.items)),
         // Invalid items (kept by whatever queued them) or a request only prost reads: decode it.
         _ => AnyRequest::decode(signal, &bytes).ok().map(Batch::from),
-    }
+    };
+    batch.map(|batch| batch.with_client(client))
 }
 
 fn register_storage_metrics(telemetry: &Telemetry, id: &str, signal: Signal, store: &Arc<Store>) {

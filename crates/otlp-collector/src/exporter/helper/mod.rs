@@ -14,6 +14,7 @@ mod persistent;
 mod queue;
 mod retry;
 pub(crate) mod segment;
+mod stored;
 mod timeout;
 
 pub use batcher::QueueBatchConfig;

@@ -276,7 +276,7 @@ impl Queue {
             })?;
         let stored = match &self.store {
             Some(store) => {
-                let encoded = batch.to_protobuf();
+                let encoded = super::stored::encode(batch);
                 let room = store.try_reserve(encoded.len()).ok_or(Full::Bytes)?;
                 Some((room, encoded))
             }

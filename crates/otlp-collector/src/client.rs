@@ -1,9 +1,11 @@
-//! What a receiver keeps of the client that sent a request, when its transport has `include_metadata: true`:
-//! the request's headers (gRPC metadata) and the client's address, carried by the request's batches
-//! ([`crate::Batch::client`]) to the components that read them, as otelcol's `client.Info`.
+//! What a receiver keeps of the client that sent a request: with `include_metadata: true`, the request's headers
+//! (gRPC metadata) and the client's address; what its authenticator learnt of the client (`auth.<name>`). The
+//! request's batches carry it ([`crate::Batch::client`]) to the components that read it, as otelcol's
+//! `client.Info`.
 
 pub use otlp_ottl::actions::ClientInfo;
 
+use crate::auth::AuthAttributes;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,15 +17,26 @@ pub(crate) static UNKNOWN: ClientInfo = ClientInfo {
     auth: BTreeMap::new(),
 };
 
-/// The client of a request with these headers, from `address`. Header names are lowercase (HTTP/2 sends them
-/// so, and `http` keeps them so); values that are not text (gRPC's `-bin` metadata) are left out, as no component
-/// reading metadata could use them as text.
+/// The client of a request with these headers, from `address`.
+#[cfg(test)]
 pub(crate) fn from_headers(
     headers: &http::HeaderMap,
     address: Option<SocketAddr>,
 ) -> Arc<ClientInfo> {
+    of_request(Some(headers), address, AuthAttributes::new())
+}
+
+/// What a receiver keeps of a request's client: its headers as metadata when it keeps them (`include_metadata`),
+/// its address, what the authenticator learnt of it. Header names are lowercase (HTTP/2 sends them so, and `http`
+/// keeps them so); values that are not text (gRPC's `-bin` metadata) are left out, as no component reading
+/// metadata could use them as text.
+pub(crate) fn of_request(
+    headers: Option<&http::HeaderMap>,
+    address: Option<SocketAddr>,
+    auth: AuthAttributes,
+) -> Arc<ClientInfo> {
     let mut metadata: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, value) in headers {
+    for (name, value) in headers.into_iter().flatten() {
         if name.as_str().ends_with("-bin") {
             continue;
         }
@@ -37,7 +50,7 @@ pub(crate) fn from_headers(
     Arc::new(ClientInfo {
         address: address.map(|address| address.ip().to_string()),
         metadata,
-        auth: BTreeMap::new(),
+        auth,
     })
 }
 

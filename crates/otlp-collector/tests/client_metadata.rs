@@ -72,13 +72,27 @@ service:
 /// `spans` spans of `service`, sent by the SDK's batch exporter over gRPC with `tenant` as metadata, or over
 /// HTTP/protobuf with it as a header; no tenant, no metadata.
 fn send(endpoint: String, grpc: bool, service: &'static str, tenant: Option<&str>, spans: usize) {
+    let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
+    send_with(endpoint, grpc, service, &headers, spans);
+}
+
+/// As [`send`], with `headers` as the request's metadata or headers.
+fn send_with(
+    endpoint: String,
+    grpc: bool,
+    service: &'static str,
+    headers: &[(&str, &str)],
+    spans: usize,
+) {
     use opentelemetry_otlp::{
         SpanExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
     };
     let exporter = if grpc {
         let mut metadata = tonic::metadata::MetadataMap::new();
-        if let Some(tenant) = tenant {
-            metadata.insert("x-scope-orgid", tenant.parse().unwrap());
+        for (name, value) in headers {
+            let name =
+                tonic::metadata::MetadataKey::from_bytes(name.to_lowercase().as_bytes()).unwrap();
+            metadata.insert(name, value.parse().unwrap());
         }
         SpanExporter::builder()
             .with_tonic()
@@ -87,9 +101,10 @@ fn send(endpoint: String, grpc: bool, service: &'static str, tenant: Option<&str
             .build()
             .unwrap()
     } else {
-        let headers = tenant
-            .map(|tenant| [("X-Scope-OrgID".to_string(), tenant.to_string())].into())
-            .unwrap_or_default();
+        let headers = headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
         SpanExporter::builder()
             .with_http()
             .with_endpoint(format!("{endpoint}/v1/traces"))
@@ -361,6 +376,95 @@ service:
         [
             (("acme-shop".to_string(), Some("acme".to_string())), 40),
             (("globex-shop".to_string(), Some("globex".to_string())), 10),
+        ]
+        .into()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_authenticator_learnt_of_a_client_reaches_processors_and_exporters() {
+    let backend = TestCollector::start(BACKEND).await;
+    // bcrypt at cost 4 keeps the test quick.
+    let users = ["alice", "bob"]
+        .map(|user| format!("{user}:{}", bcrypt::hash(format!("{user}-pw"), 4).unwrap()))
+        .join("\\n");
+    let gateway = TestCollector::start(&format!(
+        r#"
+extensions:
+  basicauth: {{ htpasswd: {{ inline: "{users}" }} }}
+  headers_setter:
+    headers:
+      - {{ key: X-Scope-OrgID, from_attribute: username }}
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:0", auth: {{ authenticator: basicauth }} }}
+      http: {{ endpoint: "127.0.0.1:0", auth: {{ authenticator: basicauth }} }}
+processors:
+  attributes:
+    actions:
+      - {{ key: authenticated.as, from_context: auth.username, action: insert }}
+exporters:
+  otlp:
+    endpoint: "{backend}"
+    tls: {{ insecure: true }}
+    auth: {{ authenticator: headers_setter }}
+service:
+  extensions: [basicauth, headers_setter]
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [attributes], exporters: [otlp] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+        backend = backend.grpc_endpoint(),
+    ))
+    .await;
+    let basic = |user: &str| {
+        use base64::Engine as _;
+        let credentials = format!("{user}:{user}-pw");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
+    };
+    let (alice, bob) = (basic("alice"), basic("bob"));
+    let (grpc, http) = (gateway.grpc_endpoint(), gateway.http_endpoint());
+    tokio::task::spawn_blocking(move || {
+        send_with(grpc, true, "alices-shop", &[("authorization", &alice)], 12);
+        send_with(http, false, "bobs-shop", &[("Authorization", &bob)], 8);
+    })
+    .await
+    .unwrap();
+    let _gateway_dir = gateway.shut_down_cleanly().await;
+    let dir = backend.shut_down_cleanly().await;
+    let mut seen: BTreeMap<(String, Option<String>, Option<String>), usize> = BTreeMap::new();
+    for resource_spans in read_traces(&dir.path().join("out.jsonl"), true)
+        .iter()
+        .flat_map(|request| &request.resource_spans)
+    {
+        let service = resource_spans
+            .resource
+            .as_ref()
+            .and_then(|resource| text(attribute(&resource.attributes, "service.name")))
+            .unwrap_or_default();
+        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
+            let key = (
+                service.clone(),
+                text(attribute(&span.attributes, "authenticated.as")),
+                text(attribute(&span.attributes, "tenant")),
+            );
+            *seen.entry(key).or_default() += 1;
+        }
+    }
+    let user = |name: &str| Some(name.to_string());
+    assert_eq!(
+        seen,
+        [
+            (
+                ("alices-shop".to_string(), user("alice"), user("alice")),
+                12
+            ),
+            (("bobs-shop".to_string(), user("bob"), user("bob")), 8),
         ]
         .into()
     );

@@ -10,9 +10,10 @@
 
 mod common;
 
-use common::{TestCollector, free_port, python, read_traces, spans};
+use common::{TestCollector, attribute, free_port, python, read_traces, spans};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use otlp_collector::{Collector, Config};
 use otlp_testkit::Generator;
 use std::io::{BufRead as _, BufReader};
@@ -77,7 +78,8 @@ class Provider(http.server.BaseHTTPRequestHandler):
 server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Provider)
 now = int(time.time())
 def token(**changes):
-    claims = {"iss": issuer, "aud": "otel-collector", "sub": "checkout", "exp": now + 600, "iat": now}
+    claims = {"iss": issuer, "aud": "otel-collector", "sub": "checkout", "exp": now + 600, "iat": now,
+              "groups": ["shop", "payments"]}
     claims.update(changes)
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "rsa-1"})
 print(token(), token(aud="grafana"), token(exp=now - 60), flush=True)
@@ -125,17 +127,23 @@ extensions:
   oidc:
     issuer_url: {issuer}
     audience: otel-collector
+    groups_claim: groups
 receivers:
   otlp:
     protocols:
       grpc: {{ endpoint: "127.0.0.1:0", auth: {{ authenticator: oidc }} }}
       http: {{ endpoint: "127.0.0.1:0", auth: {{ authenticator: oidc }} }}
+processors:
+  attributes:
+    actions:
+      - {{ key: token.subject, from_context: auth.subject, action: insert }}
+      - {{ key: token.groups, from_context: auth.membership, action: insert }}
 exporters:
   file: {{ path: "{{dir}}/out.jsonl", format: json }}
 service:
   extensions: [oidc]
   pipelines:
-    traces: {{ receivers: [otlp], exporters: [file] }}
+    traces: {{ receivers: [otlp], processors: [attributes], exporters: [file] }}
   telemetry:
     metrics: {{ level: none }}
 "#
@@ -218,10 +226,19 @@ async fn id_tokens_of_the_provider_are_taken_and_the_others_refused() {
     assert_eq!(post(&expired).await.unwrap().status(), 401);
 
     let dir = collector.shut_down_cleanly().await;
-    assert_eq!(
-        spans(&read_traces(&dir.path().join("out.jsonl"), true)).len(),
-        4 + 2
-    );
+    let spans = spans(&read_traces(&dir.path().join("out.jsonl"), true));
+    assert_eq!(spans.len(), 4 + 2);
+    // What the token said of its holder reaches the processors, as otelcol's `oidc` hands it on.
+    for span in &spans {
+        let text = |key| match attribute(&span.attributes, key) {
+            Some(Value::StringValue(text)) => text.as_str(),
+            _ => "",
+        };
+        assert_eq!(
+            (text("token.subject"), text("token.groups")),
+            ("checkout", "shop;payments")
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

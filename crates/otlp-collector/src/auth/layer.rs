@@ -1,7 +1,7 @@
 //! Where receivers check credentials: a tower layer in front of the gRPC services, and a check the HTTP handler
 //! runs on the headers before it reads the body.
 
-use super::Authenticator;
+use super::{AuthAttributes, Authenticator};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -58,22 +58,38 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if let Some(authenticator) = &self.authenticator
-            && let Err(reason) = authenticator.authenticate(request.headers())
-        {
-            tracing::debug!(receiver = %self.receiver, %reason, "refused a gRPC call: not authenticated");
-            let status = tonic::Status::unauthenticated("not authenticated");
-            return futures::future::Either::Right(std::future::ready(Ok(status.into_http())));
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        if let Some(authenticator) = &self.authenticator {
+            match authenticator.authenticate(request.headers()) {
+                Err(reason) => {
+                    tracing::debug!(receiver = %self.receiver, %reason, "refused a gRPC call: not authenticated");
+                    let status = tonic::Status::unauthenticated("not authenticated");
+                    return futures::future::Either::Right(std::future::ready(Ok(
+                        status.into_http()
+                    )));
+                }
+                Ok(attributes) if !attributes.is_empty() => {
+                    request
+                        .extensions_mut()
+                        .insert(Authenticated(Arc::new(attributes)));
+                }
+                Ok(_) => {}
+            }
         }
         futures::future::Either::Left(self.inner.call(request))
     }
 }
 
+/// What the authenticator learnt of a gRPC call's client, left in the call's extensions for the service.
+#[derive(Debug, Clone)]
+pub(crate) struct Authenticated(pub(crate) Arc<AuthAttributes>);
+
 /// The HTTP handler's check: `Err` with the reason (for the log) when the request is refused.
 pub(crate) fn check_http(
     authenticator: Option<&Arc<dyn Authenticator>>,
     headers: &http::HeaderMap,
-) -> Result<(), String> {
-    authenticator.map_or(Ok(()), |authenticator| authenticator.authenticate(headers))
+) -> Result<AuthAttributes, String> {
+    authenticator.map_or(Ok(AuthAttributes::new()), |authenticator| {
+        authenticator.authenticate(headers)
+    })
 }

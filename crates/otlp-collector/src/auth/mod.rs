@@ -6,7 +6,7 @@
 
 mod layer;
 
-pub(crate) use layer::{AuthenticateLayer, check_http};
+pub(crate) use layer::{AuthenticateLayer, Authenticated, check_http};
 
 use crate::client::ClientInfo;
 use serde::Deserialize;
@@ -24,10 +24,16 @@ pub struct AuthSettings {
     pub authenticator: String,
 }
 
+/// What an authenticator learnt of a client it accepted, for the components that read it (`from_context:
+/// auth.<name>`, `headers_setter`'s `from_attribute`): `subject` and `membership` for `oidc`, `username` for
+/// `basicauth`; none for a shared secret (`bearertokenauth`).
+pub type AuthAttributes = BTreeMap<String, Vec<String>>;
+
 /// What an authenticator extension does for the components that name it.
 pub trait Authenticator: Send + Sync + Debug {
-    /// Checks the credentials in a request's headers; the reason, for the log, when they are refused.
-    fn authenticate(&self, headers: &http::HeaderMap) -> Result<(), String>;
+    /// Checks the credentials in a request's headers: what it learnt of the client when they are accepted, the
+    /// reason (for the log) when they are refused.
+    fn authenticate(&self, headers: &http::HeaderMap) -> Result<AuthAttributes, String>;
 
     /// The header an exporter sends with every request; `None` when this authenticator has no client
     /// credentials (a server-only `basicauth`), or when they change and [`Self::current_client_header`] gives them.

@@ -9,7 +9,7 @@
 //! `:`, which would otherwise let in anyone sending empty credentials.
 
 use crate::Error;
-use crate::auth::{Authenticator, same_secret};
+use crate::auth::{AuthAttributes, Authenticator, same_secret};
 use crate::component::{Component, ExtensionContext, ExtensionFactory, Invalid, RunningExtension};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -246,7 +246,7 @@ struct BasicAuth {
 }
 
 impl Authenticator for BasicAuth {
-    fn authenticate(&self, headers: &http::HeaderMap) -> Result<(), String> {
+    fn authenticate(&self, headers: &http::HeaderMap) -> Result<AuthAttributes, String> {
         let value = headers
             .get(http::header::AUTHORIZATION)
             .ok_or("no Authorization header")?
@@ -270,7 +270,10 @@ impl Authenticator for BasicAuth {
             return Err("empty user name or password in the Basic credentials".into());
         }
         match self.users.get(user) {
-            Some(secret) if secret.matches(password) => Ok(()),
+            Some(secret) if secret.matches(password) => Ok(AuthAttributes::from([(
+                "username".to_owned(),
+                vec![user.to_owned()],
+            )])),
             Some(_) => Err(format!("wrong password for user {user:?}")),
             None => Err(format!("unknown user {user:?}")),
         }

@@ -2,7 +2,7 @@
 //! (default `Authorization`) is `<scheme> <token>` for one of its tokens; exporters that name it send the first.
 
 use crate::Error;
-use crate::auth::{Authenticator, same_secret};
+use crate::auth::{AuthAttributes, Authenticator, same_secret};
 use crate::component::{Component, ExtensionContext, ExtensionFactory, Invalid, RunningExtension};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -89,7 +89,7 @@ struct BearerToken {
 }
 
 impl Authenticator for BearerToken {
-    fn authenticate(&self, headers: &http::HeaderMap) -> Result<(), String> {
+    fn authenticate(&self, headers: &http::HeaderMap) -> Result<AuthAttributes, String> {
         let presented = headers
             .get(&self.header)
             .ok_or_else(|| format!("no {} header", self.header))?;
@@ -98,7 +98,8 @@ impl Authenticator for BearerToken {
             .iter()
             .any(|accepted| same_secret(accepted.as_bytes(), presented.as_bytes()))
         {
-            Ok(())
+            // A shared secret says nothing of who presented it.
+            Ok(AuthAttributes::new())
         } else {
             Err(format!(
                 "the {} header holds no accepted token",

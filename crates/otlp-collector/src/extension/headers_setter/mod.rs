@@ -1,13 +1,14 @@
 //! The `headers_setter` extension, otelcol-contrib's: exporters whose `auth.authenticator` names it set headers on
 //! each request, from a fixed `value` or from the request metadata of the client whose data the request carries
-//! (`from_context`), for multi-tenant backends (Loki, Mimir, Tempo read the tenant from `X-Scope-OrgID`).
+//! (`from_context`) or from what the receiver's authenticator learnt of that client (`from_attribute`), for
+//! multi-tenant backends (Loki, Mimir, Tempo read the tenant from `X-Scope-OrgID`).
 //!
 //! `from_context` finds a value only where the receiver kept its clients' metadata (`include_metadata: true`) and
 //! every processor between kept it too (a `batch` processor keeps the keys in its `metadata_keys`). The actions
 //! apply to the exporter's request headers, its configured `headers` among them, over gRPC as over HTTP.
 
 use crate::Error;
-use crate::auth::Authenticator;
+use crate::auth::{AuthAttributes, Authenticator};
 use crate::client::ClientInfo;
 use crate::component::{Component, ExtensionContext, ExtensionFactory, Invalid, RunningExtension};
 use serde::Deserialize;
@@ -38,10 +39,12 @@ pub struct HeaderConfig {
     /// The request metadata key whose value the header takes (case-insensitive, as header names).
     #[serde(default)]
     pub from_context: Option<String>,
-    /// An attribute the receiver's authenticator set: refused, since no authenticator here sets any.
+    /// An attribute the receiver's authenticator learnt of the client (`subject` and `membership` of `oidc`,
+    /// `username` of `basicauth`).
     #[serde(default)]
     pub from_attribute: Option<String>,
-    /// The value when the client's metadata has none for `from_context`; without it, the header is not set.
+    /// The value when the client has none for `from_context` or `from_attribute`; without it, the header is not
+    /// set.
     #[serde(default)]
     pub default_value: Option<String>,
 }
@@ -101,46 +104,51 @@ impl HeaderConfig {
         }
         let name = http::HeaderName::try_from(self.key.as_str())
             .map_err(|_| ("key", format!("`{}` is not a valid header name", self.key)))?;
-        if self.from_attribute.is_some() {
-            return Err((
-                "from_attribute",
-                "reads attributes a receiver's authenticator sets for its clients, which no authenticator here \
-                 sets; use `from_context` with the receiver's `include_metadata`"
-                    .into(),
-            ));
-        }
         let value_of = |key: &'static str, text: &str| {
             http::HeaderValue::try_from(text)
                 .map_err(|_| (key, "holds characters a header value cannot".to_string()))
         };
-        let source = match (&self.value, &self.from_context) {
+        let default = || {
+            self.default_value
+                .as_deref()
+                .map(|value| value_of("default_value", value))
+                .transpose()
+        };
+        let source = match (&self.value, &self.from_context, &self.from_attribute) {
             _ if self.action == HeaderAction::Delete => Source::None,
-            (Some(_), Some(_)) => {
-                return Err(("value", "give `value` or `from_context`, not both".into()));
-            }
-            (None, None) => {
-                return Err((
-                    "from_context",
-                    "give `value` or `from_context` (`delete` alone needs neither)".into(),
-                ));
-            }
-            (Some(value), None) => Source::Value(value_of("value", value)?),
-            (None, Some(key)) if key.is_empty() => {
+            (Some(value), None, None) => Source::Value(value_of("value", value)?),
+            (None, Some(key), None) if key.is_empty() => {
                 return Err(("from_context", "names no metadata key".into()));
             }
-            (None, Some(key)) => Source::Context {
+            (None, Some(key), None) => Source::Context {
                 key: key.clone(),
-                default: self
-                    .default_value
-                    .as_deref()
-                    .map(|value| value_of("default_value", value))
-                    .transpose()?,
+                default: default()?,
             },
+            (None, None, Some(name)) if name.is_empty() => {
+                return Err(("from_attribute", "names no attribute".into()));
+            }
+            (None, None, Some(name)) => Source::Attribute {
+                name: name.clone(),
+                default: default()?,
+            },
+            (None, None, None) => {
+                return Err((
+                    "from_context",
+                    "give `value`, `from_context` or `from_attribute` (`delete` alone needs none)"
+                        .into(),
+                ));
+            }
+            _ => {
+                return Err((
+                    "value",
+                    "give one of `value`, `from_context` and `from_attribute`".into(),
+                ));
+            }
         };
-        if self.default_value.is_some() && !matches!(source, Source::Context { .. }) {
+        if self.default_value.is_some() && matches!(source, Source::Value(_)) {
             return Err((
                 "default_value",
-                "is the value when `from_context` finds none; it needs `from_context`".into(),
+                "is the value when `from_context` or `from_attribute` finds none; `value` always has one".into(),
             ));
         }
         Ok(Setting {
@@ -166,6 +174,10 @@ enum Source {
         key: String,
         default: Option<http::HeaderValue>,
     },
+    Attribute {
+        name: String,
+        default: Option<http::HeaderValue>,
+    },
     /// `delete` takes no value.
     None,
 }
@@ -178,24 +190,13 @@ impl Setting {
             Source::None => Ok(None),
             Source::Context { key, default } => {
                 let values = client.map_or(&[][..], |client| client.metadata_values(key));
-                match values {
-                    [] => Ok(default.clone()),
-                    [one] => {
-                        let mut value =
-                            http::HeaderValue::try_from(one.as_str()).map_err(|_| {
-                                format!(
-                                    "the `{key}` metadata holds characters a header value cannot"
-                                )
-                            })?;
-                        // Metadata may be a client's own credentials (`from_context: authorization`).
-                        value.set_sensitive(true);
-                        Ok(Some(value))
-                    }
-                    many => Err(format!(
-                        "the client's request has {} `{key}` values; which one to send is not known",
-                        many.len()
-                    )),
-                }
+                one_value(values, default, || format!("`{key}` metadata"))
+            }
+            Source::Attribute { name, default } => {
+                let values = client
+                    .and_then(|client| client.auth.get(name))
+                    .map_or(&[][..], Vec::as_slice);
+                one_value(values, default, || format!("`{name}` attribute"))
             }
         }
     }
@@ -226,6 +227,30 @@ impl Setting {
     }
 }
 
+/// The header value of a client's `values` for a key: the default without any, an error with several (which one
+/// to send is not known).
+fn one_value(
+    values: &[String],
+    default: &Option<http::HeaderValue>,
+    what: impl Fn() -> String,
+) -> Result<Option<http::HeaderValue>, String> {
+    match values {
+        [] => Ok(default.clone()),
+        [one] => {
+            let mut value = http::HeaderValue::try_from(one.as_str())
+                .map_err(|_| format!("the client's {} holds characters a header cannot", what()))?;
+            // Metadata may be a client's own credentials (`from_context: authorization`).
+            value.set_sensitive(true);
+            Ok(Some(value))
+        }
+        many => Err(format!(
+            "the client has {} values of its {}; which one to send is not known",
+            many.len(),
+            what()
+        )),
+    }
+}
+
 /// A started `headers_setter`: its settings, applied to every request of the exporters that name it.
 #[derive(Debug)]
 struct HeadersSetter {
@@ -233,7 +258,7 @@ struct HeadersSetter {
 }
 
 impl Authenticator for HeadersSetter {
-    fn authenticate(&self, _headers: &http::HeaderMap) -> Result<(), String> {
+    fn authenticate(&self, _headers: &http::HeaderMap) -> Result<AuthAttributes, String> {
         Err("headers_setter checks no one's requests".into())
     }
 

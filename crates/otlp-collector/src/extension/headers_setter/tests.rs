@@ -68,6 +68,31 @@ fn from_context_takes_the_clients_value_case_insensitively_else_the_default_else
 }
 
 #[test]
+fn from_attribute_takes_what_the_authenticator_learnt_of_the_client() {
+    let setter = setter(
+        "headers: [{key: x-user, from_attribute: subject}, {key: x-group, from_attribute: membership, \
+         default_value: none}]",
+    );
+    let mut alice = ClientInfo::default();
+    alice.auth.insert("subject".into(), vec!["alice".into()]);
+    assert_eq!(
+        applied(&setter, &[], Some(&alice)),
+        ["x-group=none", "x-user=alice"]
+    );
+    alice
+        .auth
+        .insert("membership".into(), vec!["ops".into(), "dev".into()]);
+    let mut headers = http::HeaderMap::new();
+    let error = setter.settings[1]
+        .apply(&mut headers, Some(&alice))
+        .unwrap_err();
+    assert!(
+        error.contains("2 values of its `membership` attribute"),
+        "{error}"
+    );
+}
+
+#[test]
 fn actions_respect_what_the_request_already_has() {
     let setter = setter(
         "headers: [{key: a, action: insert, value: new}, {key: b, action: update, value: new}, \
@@ -90,7 +115,10 @@ fn a_client_with_several_values_for_the_key_is_an_error() {
     let error = setter.settings[0]
         .apply(&mut headers, Some(&both))
         .unwrap_err();
-    assert!(error.contains("2 `x-tenant` values"), "{error}");
+    assert!(
+        error.contains("2 values of its `x-tenant` metadata"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -110,7 +138,11 @@ fn mistakes_are_named_at_their_key() {
         "headers[0].key"
     );
     assert_eq!(
-        problem("headers: [{key: a, from_attribute: subject}]").0,
+        problem("headers: [{key: a, from_attribute: subject, value: x}]").0,
+        "headers[0].value"
+    );
+    assert_eq!(
+        problem("headers: [{key: a, from_attribute: ''}]").0,
         "headers[0].from_attribute"
     );
     let typo: Result<HeadersSetterConfig, _> =

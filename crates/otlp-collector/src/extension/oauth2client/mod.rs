@@ -21,7 +21,7 @@
 //! package does. A token endpoint that cannot be reached or refuses fails the request as retryable: the exporter
 //! retries it on its schedule.
 
-use crate::auth::{Authenticator, ClientHeader};
+use crate::auth::{AuthAttributes, Authenticator, ClientHeader};
 use crate::component::{Component, ExtensionContext, ExtensionFactory, Invalid, RunningExtension};
 use crate::exporter::otlphttp::client::HttpClient;
 use crate::percent::encode;
@@ -307,7 +307,7 @@ impl OAuth2Client {
 }
 
 impl Authenticator for OAuth2Client {
-    fn authenticate(&self, _headers: &http::HeaderMap) -> Result<(), String> {
+    fn authenticate(&self, _headers: &http::HeaderMap) -> Result<AuthAttributes, String> {
         Err("oauth2client gives exporters credentials; it authenticates no one".to_owned())
     }
 

@@ -30,7 +30,7 @@ mod token;
 pub use config::{OidcConfig, ProviderConfig};
 
 use crate::Error;
-use crate::auth::Authenticator;
+use crate::auth::{AuthAttributes, Authenticator};
 use crate::component::{Component, ExtensionContext, ExtensionFactory, Invalid, RunningExtension};
 use provider::Provider;
 use std::future::Future;
@@ -98,7 +98,7 @@ fn now_seconds() -> f64 {
 }
 
 impl Authenticator for Oidc {
-    fn authenticate(&self, headers: &http::HeaderMap) -> Result<(), String> {
+    fn authenticate(&self, headers: &http::HeaderMap) -> Result<AuthAttributes, String> {
         let value = headers
             .get(&self.header)
             .ok_or_else(|| format!("no {} header", self.header))?

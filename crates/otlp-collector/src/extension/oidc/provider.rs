@@ -8,6 +8,7 @@ use super::config::ProviderConfig;
 use super::keys::{self, Key};
 use super::token::Token;
 use crate::ClientTlsSettings;
+use crate::auth::AuthAttributes;
 use crate::exporter::otlphttp::client::HttpClient;
 use parking_lot::{Mutex, RwLock};
 use std::sync::Arc;
@@ -143,8 +144,14 @@ impl Provider {
         }
     }
 
-    /// Whether `token` is one of this provider's, valid at `now` (seconds since the epoch).
-    pub(super) fn check(self: &Arc<Self>, token: &Token, now: f64) -> Result<(), String> {
+    /// Whether `token` is one of this provider's, valid at `now` (seconds since the epoch); what it says of its
+    /// holder when it is, as otelcol's `oidc` hands it on: `subject` (the `username_claim`, else `sub`) and
+    /// `membership` (the `groups_claim`'s text or list of texts).
+    pub(super) fn check(
+        self: &Arc<Self>,
+        token: &Token,
+        now: f64,
+    ) -> Result<AuthAttributes, String> {
         let algorithms = self.algorithms.read();
         if token.alg == "none" || (!algorithms.is_empty() && !algorithms.contains(&token.alg)) {
             return Err(format!(
@@ -206,6 +213,27 @@ impl Provider {
         {
             return Err(format!("the token has no claim `{claim}` (groups_claim)"));
         }
-        Ok(())
+        let mut attributes = AuthAttributes::new();
+        let subject = token.string_claim(self.config.username_claim.as_deref().unwrap_or("sub"));
+        if let Some(subject) = subject {
+            attributes.insert("subject".to_owned(), vec![subject.to_owned()]);
+        }
+        if let Some(groups) = self
+            .config
+            .groups_claim
+            .as_ref()
+            .and_then(|claim| token.claims.get(claim))
+        {
+            let membership = match groups {
+                serde_json::Value::String(group) => vec![group.clone()],
+                serde_json::Value::Array(groups) => groups
+                    .iter()
+                    .filter_map(|group| group.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            attributes.insert("membership".to_owned(), membership);
+        }
+        Ok(attributes)
     }
 }

@@ -80,13 +80,18 @@ async fn tokens_of_the_provider_are_taken_and_every_other_is_refused_with_why() 
     oidc.prepare().await.unwrap();
     let check = |token: String| oidc.authenticate(&bearer(&token));
 
+    // The holder is the `username_claim`, not `sub`.
+    let subject = crate::auth::AuthAttributes::from([(
+        "subject".to_owned(),
+        vec!["svc@example.com".to_owned()],
+    )]);
     assert_eq!(
         check(token(&keys, "ES256", "ec-1", claims(json!({})))),
-        Ok(())
+        Ok(subject.clone())
     );
     assert_eq!(
         check(token(&keys, "EdDSA", "ed-1", claims(json!({})))),
-        Ok(())
+        Ok(subject)
     );
     let refused = [
         (

@@ -2,7 +2,7 @@
 
 use super::{Bound, Decoding, GrpcServerConfig, accept_encoded};
 use crate::Error;
-use crate::auth::AuthenticateLayer;
+use crate::auth::{AuthenticateLayer, Authenticated};
 use crate::client::{self, ClientInfo};
 use crate::pipeline::{Refusal, RefusalKind};
 use crate::receiver::{HTTP2_MAX_FRAME, Ingest, shutdown_signal};
@@ -239,9 +239,13 @@ impl<R: OtlpRequest> tonic::server::UnaryService<Bytes> for ExportMethod<R> {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let receiver = self.receiver.clone();
-        let client = receiver.include_metadata.then(|| {
-            let address = request.remote_addr();
-            client::from_headers(&request.metadata().clone().into_headers(), address)
+        let auth = request.extensions().get::<Authenticated>();
+        let client = (receiver.include_metadata || auth.is_some()).then(|| {
+            let headers = receiver
+                .include_metadata
+                .then(|| request.metadata().clone().into_headers());
+            let auth = auth.map(|auth| (*auth.0).clone()).unwrap_or_default();
+            client::of_request(headers.as_ref(), request.remote_addr(), auth)
         });
         Box::pin(async move {
             let response = receiver.export::<R>(request.into_inner(), client).await?;

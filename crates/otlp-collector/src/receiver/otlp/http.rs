@@ -1,7 +1,7 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
 use super::{Bound, Decoding, HttpServerConfig, accept_encoded};
-use crate::auth::{Authenticator, check_http};
+use crate::auth::{AuthAttributes, Authenticator, check_http};
 use crate::compression::{Compression, DecompressError, decompress};
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, shutdown_signal};
@@ -56,7 +56,7 @@ pub(in crate::receiver) struct HttpState {
 impl HttpState {
     /// Whether the request's headers satisfy the authenticator, checked before the body is read: an
     /// unauthenticated client costs no decompression or decoding.
-    pub(in crate::receiver) fn authenticate(&self, headers: &HeaderMap) -> Answer<()> {
+    pub(in crate::receiver) fn authenticate(&self, headers: &HeaderMap) -> Answer<AuthAttributes> {
         check_http(self.auth.as_ref(), headers).map_err(|reason| {
             tracing::debug!(receiver = %self.component, %reason, "refused a request: not authenticated");
             Failure::new(
@@ -417,7 +417,7 @@ async fn export<R: OtlpRequest>(
     body: Body,
 ) -> Response {
     let result = async {
-        state.authenticate(&headers)?;
+        let auth = state.authenticate(&headers)?;
         let (encoding, body) = read_body(&state, &headers, body).await?;
         let (mut batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
         if let Some(rejected) = &rejected {
@@ -426,8 +426,9 @@ async fn export<R: OtlpRequest>(
                 usize::try_from(rejected.items).unwrap_or(usize::MAX),
             );
         }
-        if state.include_metadata {
-            batch.set_client(Some(client::from_headers(&headers, Some(address))));
+        if state.include_metadata || !auth.is_empty() {
+            let headers = state.include_metadata.then_some(&headers);
+            batch.set_client(Some(client::of_request(headers, Some(address), auth)));
         }
         submit(&state, encoding, batch).await?;
         Ok::<_, Box<Failure>>(success(encoding, &R::Response::with_rejected(rejected)))

@@ -12,6 +12,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 const BACKEND: &str = r#"
@@ -129,15 +130,41 @@ fn send_with(
     provider.shutdown().unwrap();
 }
 
-/// What the backend wrote down of a span: its service, then the tenant header, transport and address it came
-/// with.
-type Arrival = (String, Option<String>, Option<String>, Option<String>);
-
-fn text(value: Option<&Value>) -> Option<String> {
-    match value {
-        Some(Value::StringValue(text)) => Some(text.clone()),
-        _ => None,
+/// The spans the `file` exporter wrote to `path`, counted by their service and the text of each span attribute
+/// of `keys` (`-` when a span has none).
+fn tally(path: &Path, keys: &[&str]) -> BTreeMap<Vec<String>, usize> {
+    let text = |value: Option<&Value>| match value {
+        Some(Value::StringValue(text)) => text.clone(),
+        _ => "-".to_string(),
+    };
+    let mut counts = BTreeMap::new();
+    for resource_spans in read_traces(path, true)
+        .iter()
+        .flat_map(|request| &request.resource_spans)
+    {
+        let service = resource_spans
+            .resource
+            .as_ref()
+            .map(|resource| text(attribute(&resource.attributes, "service.name")))
+            .unwrap_or_default();
+        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
+            let row = std::iter::once(service.clone())
+                .chain(
+                    keys.iter()
+                        .map(|key| text(attribute(&span.attributes, key))),
+                )
+                .collect();
+            *counts.entry(row).or_default() += 1;
+        }
     }
+    counts
+}
+
+/// Rows as [`tally`] counts them.
+fn rows<const N: usize>(rows: &[([&str; N], usize)]) -> BTreeMap<Vec<String>, usize> {
+    rows.iter()
+        .map(|(row, spans)| (row.iter().map(|s| s.to_string()).collect(), *spans))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,49 +188,22 @@ async fn each_tenants_spans_reach_the_backend_with_its_own_tenant_header() {
     let _gateway_dir = gateway.shut_down_cleanly().await;
     let dir = backend.shut_down_cleanly().await;
 
-    // Every span arrives twice, once per exporter.
-    let mut arrived: BTreeMap<Arrival, usize> = BTreeMap::new();
-    for resource_spans in read_traces(&dir.path().join("out.jsonl"), true)
-        .iter()
-        .flat_map(|request| &request.resource_spans)
-    {
-        let service = resource_spans
-            .resource
-            .as_ref()
-            .and_then(|resource| text(attribute(&resource.attributes, "service.name")))
-            .unwrap_or_default();
-        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
-            let key = (
-                service.clone(),
-                text(attribute(&span.attributes, "tenant")),
-                text(attribute(&span.attributes, "arrived.as")),
-                text(attribute(&span.attributes, "sender")),
-            );
-            *arrived.entry(key).or_default() += 1;
-        }
-    }
-    let local = Some("127.0.0.1".to_string());
-    let expected: BTreeMap<_, _> = [
-        ("acme-shop", Some("acme"), 300),
-        ("globex-shop", Some("globex"), 200),
-        ("anonymous-shop", None, 50),
-    ]
-    .into_iter()
-    .flat_map(|(service, tenant, spans)| {
-        ["application/grpc", "application/x-protobuf"].map(|transport| {
-            (
-                (
-                    service.to_string(),
-                    tenant.map(str::to_owned),
-                    Some(transport.to_string()),
-                    local.clone(),
-                ),
-                spans,
-            )
-        })
-    })
-    .collect();
-    assert_eq!(arrived, expected);
+    // Every span arrives twice, once per exporter, over gRPC and over HTTP.
+    let (grpc, http) = ("application/grpc", "application/x-protobuf");
+    assert_eq!(
+        tally(
+            &dir.path().join("out.jsonl"),
+            &["tenant", "arrived.as", "sender"]
+        ),
+        rows(&[
+            (["acme-shop", "acme", grpc, "127.0.0.1"], 300),
+            (["acme-shop", "acme", http, "127.0.0.1"], 300),
+            (["anonymous-shop", "-", grpc, "127.0.0.1"], 50),
+            (["anonymous-shop", "-", http, "127.0.0.1"], 50),
+            (["globex-shop", "globex", grpc, "127.0.0.1"], 200),
+            (["globex-shop", "globex", http, "127.0.0.1"], 200),
+        ])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,29 +271,10 @@ async fn a_request_route_takes_what_the_routes_before_it_left_of_its_tenants_dat
     .await
     .unwrap();
     let dir = router.shut_down_cleanly().await;
-    let services = |file: &str| {
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for resource_spans in read_traces(&dir.path().join(file), true)
-            .iter()
-            .flat_map(|request| &request.resource_spans)
-        {
-            let service = resource_spans
-                .resource
-                .as_ref()
-                .and_then(|resource| text(attribute(&resource.attributes, "service.name")))
-                .unwrap_or_default();
-            let spans: usize = resource_spans
-                .scope_spans
-                .iter()
-                .map(|s| s.spans.len())
-                .sum();
-            *counts.entry(service).or_default() += spans;
-        }
-        counts
-    };
-    assert_eq!(services("audit.jsonl"), [("audit".to_string(), 5)].into());
-    assert_eq!(services("acme.jsonl"), [("shop".to_string(), 30)].into());
-    assert_eq!(services("others.jsonl"), [("shop".to_string(), 30)].into());
+    let services = |file: &str| tally(&dir.path().join(file), &[]);
+    assert_eq!(services("audit.jsonl"), rows(&[(["audit"], 5)]));
+    assert_eq!(services("acme.jsonl"), rows(&[(["shop"], 30)]));
+    assert_eq!(services("others.jsonl"), rows(&[(["shop"], 30)]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,28 +337,9 @@ service:
     }
     let _gateway_dir = gateway.shut_down_cleanly().await;
     let dir = backend.shut_down_cleanly().await;
-    let mut tenants: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
-    for resource_spans in read_traces(&dir.path().join("out.jsonl"), true)
-        .iter()
-        .flat_map(|request| &request.resource_spans)
-    {
-        let service = resource_spans
-            .resource
-            .as_ref()
-            .and_then(|resource| text(attribute(&resource.attributes, "service.name")))
-            .unwrap_or_default();
-        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
-            let tenant = text(attribute(&span.attributes, "tenant"));
-            *tenants.entry((service.clone(), tenant)).or_default() += 1;
-        }
-    }
     assert_eq!(
-        tenants,
-        [
-            (("acme-shop".to_string(), Some("acme".to_string())), 40),
-            (("globex-shop".to_string(), Some("globex".to_string())), 10),
-        ]
-        .into()
+        tally(&dir.path().join("out.jsonl"), &["tenant"]),
+        rows(&[(["acme-shop", "acme"], 40), (["globex-shop", "globex"], 10)])
     );
 }
 
@@ -437,35 +399,14 @@ service:
     .unwrap();
     let _gateway_dir = gateway.shut_down_cleanly().await;
     let dir = backend.shut_down_cleanly().await;
-    let mut seen: BTreeMap<(String, Option<String>, Option<String>), usize> = BTreeMap::new();
-    for resource_spans in read_traces(&dir.path().join("out.jsonl"), true)
-        .iter()
-        .flat_map(|request| &request.resource_spans)
-    {
-        let service = resource_spans
-            .resource
-            .as_ref()
-            .and_then(|resource| text(attribute(&resource.attributes, "service.name")))
-            .unwrap_or_default();
-        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
-            let key = (
-                service.clone(),
-                text(attribute(&span.attributes, "authenticated.as")),
-                text(attribute(&span.attributes, "tenant")),
-            );
-            *seen.entry(key).or_default() += 1;
-        }
-    }
-    let user = |name: &str| Some(name.to_string());
     assert_eq!(
-        seen,
-        [
-            (
-                ("alices-shop".to_string(), user("alice"), user("alice")),
-                12
-            ),
-            (("bobs-shop".to_string(), user("bob"), user("bob")), 8),
-        ]
-        .into()
+        tally(
+            &dir.path().join("out.jsonl"),
+            &["authenticated.as", "tenant"]
+        ),
+        rows(&[
+            (["alices-shop", "alice", "alice"], 12),
+            (["bobs-shop", "bob", "bob"], 8),
+        ])
     );
 }

@@ -202,6 +202,14 @@ fn authenticator_references_are_checked_when_the_config_is_read() {
         ),
         (
             yaml(
+                "  headers_setter: { headers: [{ key: X-Scope-OrgID, value: acme }] }",
+                "headers_setter",
+                "headers_setter",
+            ),
+            "`headers_setter` gives exporters what to send and checks no one's requests",
+        ),
+        (
+            yaml(
                 "  bearertokenauth: { token: t, tokens: [u] }",
                 "bearertokenauth",
                 "bearertokenauth",

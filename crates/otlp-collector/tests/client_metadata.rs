@@ -410,3 +410,54 @@ service:
         ])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receivers_of_other_protocols_keep_their_clients_as_the_otlp_receiver_does() {
+    let hash = bcrypt::hash("zipkin-pw", 4).unwrap();
+    let collector = TestCollector::start(&format!(
+        r#"
+extensions:
+  basicauth: {{ htpasswd: {{ inline: "shop:{hash}" }} }}
+receivers:
+  zipkin:
+    endpoint: "127.0.0.1:0"
+    include_metadata: true
+    auth: {{ authenticator: basicauth }}
+processors:
+  attributes:
+    actions:
+      - {{ key: tenant, from_context: metadata.x-scope-orgid, action: insert }}
+      - {{ key: authenticated.as, from_context: auth.username, action: insert }}
+exporters:
+  file: {{ path: "{{dir}}/out.jsonl", format: json }}
+service:
+  extensions: [basicauth]
+  pipelines:
+    traces: {{ receivers: [zipkin], processors: [attributes], exporters: [file] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#
+    ))
+    .await;
+    let endpoint = collector.collector.http_addr("zipkin").unwrap();
+    let span = r#"[{"traceId": "5af7183fb1d4cf5f5af7183fb1d4cf5f", "id": "6b221d5bc9e6496c", "name": "get /cart",
+        "timestamp": 1700000000000000, "duration": 1200, "localEndpoint": {"serviceName": "cart"}}]"#;
+    let answer = reqwest::Client::new()
+        .post(format!("http://{endpoint}/api/v2/spans"))
+        .header("content-type", "application/json")
+        .header("x-scope-orgid", "acme")
+        .basic_auth("shop", Some("zipkin-pw"))
+        .body(span)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    let dir = collector.shut_down_cleanly().await;
+    assert_eq!(
+        tally(
+            &dir.path().join("out.jsonl"),
+            &["tenant", "authenticated.as"]
+        ),
+        rows(&[(["cart", "acme", "shop"], 1)])
+    );
+}

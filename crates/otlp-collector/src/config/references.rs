@@ -81,6 +81,16 @@ impl Role {
     }
 }
 
+/// Whether the authenticator `id` can check a receiver's requests (not a client-only one: `headers_setter`,
+/// `oauth2client`). One that cannot be built is reported when the collector starts, with why.
+fn checks_requests(components: &Components, id: &ComponentId, settings: &ComponentConfig) -> bool {
+    components
+        .extension(id.kind())
+        .and_then(|factory| factory.authenticator(settings))
+        .and_then(Result::ok)
+        .is_none_or(|authenticator| authenticator.checks_requests())
+}
+
 /// One reference: where it is and what it names.
 pub(super) struct Reference {
     role: Role,
@@ -191,6 +201,17 @@ pub(super) fn check(
                     role.article(),
                     role.noun(),
                     role.examples().0
+                ),
+            ));
+        } else if role == Role::Authenticator
+            && reference.path.starts_with("receivers.")
+            && !checks_requests(components, &id, settings)
+        {
+            problems.push(problem(
+                &reference.path,
+                format!(
+                    "`{id}` gives exporters what to send and checks no one's requests; name it in an exporter's \
+                     `auth`, and a receiver's authenticator here (bearertokenauth, basicauth, oidc)"
                 ),
             ));
         } else if !enabled.contains(&id) {

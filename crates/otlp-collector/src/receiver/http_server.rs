@@ -19,10 +19,11 @@ pub(in crate::receiver) struct HttpServerSettings<'a> {
     pub(in crate::receiver) auth: Option<&'a AuthSettings>,
     pub(in crate::receiver) cors: Option<&'a CorsSettings>,
     pub(in crate::receiver) max_request_body_size: usize,
+    pub(in crate::receiver) include_metadata: bool,
 }
 
 /// The [`HttpServerSettings`] of a receiver's config that has `confighttp`'s server keys under their own names
-/// (`endpoint`, `tls`, `auth`, `cors`, `max_request_body_size`). A macro, not a struct the configs share: serde's
+/// (`endpoint`, `tls`, `auth`, `cors`, `max_request_body_size`, `include_metadata`). A macro, not a struct the configs share: serde's
 /// `flatten` does not work with `deny_unknown_fields`, which every config has.
 macro_rules! http_server_settings {
     ($config:expr) => {
@@ -32,6 +33,7 @@ macro_rules! http_server_settings {
             auth: $config.auth.as_ref(),
             cors: $config.cors.as_ref(),
             max_request_body_size: $config.max_request_body_size,
+            include_metadata: $config.include_metadata,
         }
     };
 }
@@ -66,7 +68,7 @@ pub(in crate::receiver) async fn serve_http<S: Send + Sync + 'static>(
         counters: ReceiverCounters::new(&telemetry, &id, "http"),
         max_body: settings.max_request_body_size,
         decoding: Decoding::default(),
-        include_metadata: false,
+        include_metadata: settings.include_metadata,
     }));
     let mut app = routes(axum::Router::new()).with_state(state);
     if let Some(cors) = settings.cors.and_then(|cors| cors.layer(&component)) {

@@ -110,7 +110,7 @@ async fn take(
             "{method} is not taken: collectd's write_http POSTs its values"
         )));
     }
-    state.http.authenticate(headers)?;
+    let caller = state.http.authenticate(headers)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -143,7 +143,13 @@ async fn take(
     if points.is_empty() {
         return Ok(());
     }
-    submit(&state.http, Encoding::Json, Batch::new(request(points))).await
+    submit(
+        &state.http,
+        Encoding::Json,
+        Batch::new(request(points)),
+        caller,
+    )
+    .await
 }
 
 /// The query parameters named with `prefix`, without it, as attributes; none without a prefix. A blank value is

@@ -35,7 +35,9 @@ pub use series::BadSeries;
 
 use super::RunningReceiver;
 use super::http_server::{http_server_settings, serve_http};
-use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit, within};
+use super::otlp::http::{
+    Answer, Caller, Encoding, Failure, HttpState, read_any_body, submit, within,
+};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
@@ -154,25 +156,27 @@ async fn unknown_path(uri: Uri) -> Response {
     ))
 }
 
-/// Reads the body of a request for `signal`, once the signal is served and the client authenticated.
+/// Reads the body of a request for `signal`, once the signal is served and the client authenticated; the client
+/// with it.
 async fn read(
     state: &DatadogState,
     signal: Signal,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Vec<u8>, Response> {
+) -> Result<(Caller, Vec<u8>), Response> {
     if !state.http.ingest.serves(signal) {
         return Err(not_here(format!(
             "no {signal} pipeline takes this receiver"
         )));
     }
     let read = async {
-        state.http.authenticate(headers)?;
-        within(
+        let caller = state.http.authenticate(headers)?;
+        let body = within(
             state.timeout,
             read_any_body(&state.http, headers, body, Encoding::Json),
         )
-        .await
+        .await?;
+        Ok::<_, Box<Failure>>((caller, body))
     };
     read.await.map_err(|failure| failure.into_response())
 }
@@ -243,8 +247,8 @@ async fn traces(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match read(state, Signal::Traces, headers, body).await {
-        Ok(body) => body,
+    let (caller, body) = match read(state, Signal::Traces, headers, body).await {
+        Ok(read) => read,
         Err(response) => return response,
     };
     let taken: Answer<()> = async {
@@ -273,7 +277,7 @@ async fn traces(
         if request.resource_spans.is_empty() {
             return Ok(());
         }
-        submit(&state.http, Encoding::Json, Batch::new(request)).await
+        submit(&state.http, Encoding::Json, Batch::new(request), caller).await
     }
     .await;
     match taken {
@@ -325,8 +329,8 @@ async fn metrics(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match read(state, Signal::Metrics, headers, body).await {
-        Ok(body) => body,
+    let (caller, body) = match read(state, Signal::Metrics, headers, body).await {
+        Ok(read) => read,
         Err(response) => return response,
     };
     if matches!(endpoint, MetricsEndpoint::SeriesV2)
@@ -352,7 +356,7 @@ async fn metrics(
         if request.resource_metrics.is_empty() {
             return Ok(());
         }
-        submit(&state.http, Encoding::Json, Batch::new(request)).await
+        submit(&state.http, Encoding::Json, Batch::new(request), caller).await
     }
     .await;
     match taken {

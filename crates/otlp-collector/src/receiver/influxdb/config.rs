@@ -19,6 +19,9 @@ pub struct InfluxdbConfig {
     pub timeout: Duration,
     /// Largest request body accepted, compressed or not, in bytes.
     pub max_request_body_size: usize,
+    /// Keep each request's headers with its data, for the components that read a client's metadata, as the
+    /// `otlp` receiver's `include_metadata`.
+    pub include_metadata: bool,
     /// TLS (mutual with `client_ca_file`); plaintext without it.
     pub tls: Option<ServerTlsSettings>,
     /// The authenticator extension requests must satisfy (401 otherwise).
@@ -33,6 +36,7 @@ impl Default for InfluxdbConfig {
             endpoint: "0.0.0.0:8086".to_owned(),
             timeout: Duration::from_secs(30),
             max_request_body_size: 20 * 1024 * 1024,
+            include_metadata: false,
             tls: None,
             auth: None,
             cors: None,

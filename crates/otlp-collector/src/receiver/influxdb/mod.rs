@@ -192,7 +192,7 @@ async fn write(
     body: Body,
 ) -> Answer<()> {
     let bad = |message: String| Failure::bad_request(Encoding::Json, message);
-    state.http.authenticate(headers)?;
+    let caller = state.http.authenticate(headers)?;
     let unit = precision(query.as_deref()).map_err(bad)?;
     // Line protocol comes as `text/plain`, or with no content type at all (InfluxDB reads any).
     let body = within(
@@ -227,7 +227,7 @@ async fn write(
     }
     let (request, points) = metrics.finish();
     if points > 0 {
-        submit(&state.http, Encoding::Json, Batch::new(request)).await?;
+        submit(&state.http, Encoding::Json, Batch::new(request), caller).await?;
     }
     if refused.is_empty() {
         return Ok(());

@@ -30,7 +30,7 @@ pub use config::{JaegerProtocols, JaegerReceiverConfig, ThriftHttpConfig, UdpCon
 pub use model::BadSpan;
 pub use thrift::ThriftError;
 
-use super::otlp::grpc::serve_routes;
+use super::otlp::grpc::{caller, serve_routes};
 use super::otlp::http::{Encoding, Failure, serve_app};
 use super::otlp::{Bound, acceptor, authenticator};
 use super::stanza::Emitter;
@@ -125,7 +125,10 @@ impl ReceiverFactory for Factory {
         if let Some((settings, tls, auth, listener)) = grpc {
             running.listening("grpc", &listener);
             let service = CollectorService {
-                receiver: Arc::new(Receiver::new(&ingest, &telemetry, &id, "grpc")),
+                receiver: Arc::new(Receiver {
+                    include_metadata: settings.include_metadata,
+                    ..Receiver::new(&ingest, &telemetry, &id, "grpc")
+                }),
                 max_decoding_message_size: settings
                     .max_recv_msg_size_mib
                     .saturating_mul(1024 * 1024),
@@ -261,6 +264,8 @@ fn otlp_batch(batch: model::Batch, counters: &ReceiverCounters) -> Option<Batch>
 struct Receiver {
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
+    /// Keep each call's metadata with its batch (gRPC's `include_metadata`).
+    include_metadata: bool,
 }
 
 impl Receiver {
@@ -273,6 +278,7 @@ impl Receiver {
         Receiver {
             ingest: ingest.clone(),
             counters: ReceiverCounters::new(telemetry, id, transport),
+            include_metadata: false,
         }
     }
 }
@@ -293,14 +299,19 @@ async fn thrift_http(
     let failure = |status: StatusCode, code: tonic::Code, message: String| {
         Failure::new(Encoding::Json, status, code, message).into_response()
     };
-    if let Err(reason) = check_http(state.auth.as_ref(), &headers) {
-        tracing::debug!(receiver = %state.component, %reason, "refused a request: not authenticated");
-        return failure(
-            StatusCode::UNAUTHORIZED,
-            tonic::Code::Unauthenticated,
-            "not authenticated".into(),
-        );
-    }
+    let auth = match check_http(state.auth.as_ref(), &headers) {
+        Ok(auth) => auth,
+        Err(reason) => {
+            tracing::debug!(receiver = %state.component, %reason, "refused a request: not authenticated");
+            return failure(
+                StatusCode::UNAUTHORIZED,
+                tonic::Code::Unauthenticated,
+                "not authenticated".into(),
+            );
+        }
+    };
+    // What the authenticator learnt of the client; Jaeger's HTTP server keys have no `include_metadata`.
+    let client = (!auth.is_empty()).then(|| crate::client::of_request(None, None, auth));
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -344,7 +355,7 @@ async fn thrift_http(
     match state
         .receiver
         .ingest
-        .submit(batch, &state.receiver.counters)
+        .submit(batch.with_client(client), &state.receiver.counters)
         .await
     {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
@@ -387,6 +398,7 @@ impl tonic::server::UnaryService<model::proto::PostSpansRequest> for PostSpans {
 
     fn call(&mut self, request: tonic::Request<model::proto::PostSpansRequest>) -> Self::Future {
         let receiver = self.0.clone();
+        let client = caller(&request, receiver.include_metadata);
         Box::pin(async move {
             let batch = request.into_inner().batch.unwrap_or_default();
             let batch = model::from_proto(batch).map_err(|error| {
@@ -396,7 +408,7 @@ impl tonic::server::UnaryService<model::proto::PostSpansRequest> for PostSpans {
             if let Some(batch) = otlp_batch(batch, &receiver.counters) {
                 receiver
                     .ingest
-                    .submit(batch, &receiver.counters)
+                    .submit(batch.with_client(client), &receiver.counters)
                     .await
                     .map_err(|refusal| match refusal.kind {
                         RefusalKind::Permanent => Status::invalid_argument(refusal.message.clone()),

@@ -28,7 +28,7 @@ mod translate;
 pub use config::{LokiHttpConfig, LokiProtocols, LokiReceiverConfig};
 pub use push::BadPush;
 
-use super::otlp::grpc::{refusal_status, serve_routes};
+use super::otlp::grpc::{caller, refusal_status, serve_routes};
 use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, serve_app, submit};
 use super::otlp::{Bound, Decoding, acceptor, authenticator};
 use super::{Ingest, RunningReceiver, bind};
@@ -113,7 +113,7 @@ impl ReceiverFactory for Factory {
                     counters: ReceiverCounters::new(&telemetry, &id, "http"),
                     max_body: settings.max_request_body_size,
                     decoding: Decoding::default(),
-                    include_metadata: false,
+                    include_metadata: settings.include_metadata,
                 },
                 use_incoming_timestamp,
             });
@@ -139,6 +139,7 @@ impl ReceiverFactory for Factory {
                     ingest: ingest.clone(),
                     counters: ReceiverCounters::new(&telemetry, &id, "grpc"),
                     use_incoming_timestamp,
+                    include_metadata: settings.include_metadata,
                 }),
                 max_decoding_message_size: settings
                     .max_recv_msg_size_mib
@@ -176,7 +177,7 @@ async fn push_http(
     body: Body,
 ) -> Response {
     let taken: Answer<()> = async {
-        state.http.authenticate(&headers)?;
+let caller = state.http.authenticate(&headers)?;
         let content_type = headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -212,7 +213,7 @@ async fn push_http(
         }
         .map_err(|e| Failure::bad_request(Encoding::Json, e.to_string()))?;
         match batch(streams, state.use_incoming_timestamp) {
-            Some(batch) => submit(&state.http, Encoding::Json, batch).await,
+Some(batch) => submit(&state.http, Encoding::Json, batch, caller).await,
             None => Ok(()),
         }
     }
@@ -241,6 +242,8 @@ struct Receiver {
     ingest: Arc<Ingest>,
     counters: ReceiverCounters,
     use_incoming_timestamp: bool,
+    /// Keep each call's metadata with its batch.
+    include_metadata: bool,
 }
 
 /// `logproto.Pusher`, built as tonic's generated servers are.
@@ -262,13 +265,14 @@ impl tonic::server::UnaryService<push::proto::PushRequest> for Push {
 
     fn call(&mut self, request: tonic::Request<push::proto::PushRequest>) -> Self::Future {
         let receiver = self.0.clone();
+        let client = caller(&request, receiver.include_metadata);
         Box::pin(async move {
             let streams = push::from_proto(request.into_inner())
                 .map_err(|error| Status::invalid_argument(error.to_string()))?;
             if let Some(batch) = batch(streams, receiver.use_incoming_timestamp) {
                 receiver
                     .ingest
-                    .submit(batch, &receiver.counters)
+                    .submit(batch.with_client(client), &receiver.counters)
                     .await
                     .map_err(|refusal| refusal_status(&refusal))?;
             }

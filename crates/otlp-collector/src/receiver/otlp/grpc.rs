@@ -190,6 +190,25 @@ fn drain_into(src: &mut DecodeBuf<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// What a gRPC receiver keeps of a call's client, for the batches made of the call: what the authenticating layer
+/// learnt of it and, with `include_metadata`, its metadata; its address with either. Nothing without both.
+pub(in crate::receiver) fn caller<T>(
+    request: &tonic::Request<T>,
+    include_metadata: bool,
+) -> Option<Arc<ClientInfo>> {
+    let auth = request.extensions().get::<Authenticated>();
+    if !include_metadata && auth.is_none() {
+        return None;
+    }
+    let headers = include_metadata.then(|| request.metadata().clone().into_headers());
+    let auth = auth.map(|auth| (*auth.0).clone()).unwrap_or_default();
+    Some(client::of_request(
+        headers.as_ref(),
+        request.remote_addr(),
+        auth,
+    ))
+}
+
 /// The answer the OTLP specification asks for: retryable refusals carry `RetryInfo`; data that can never be
 /// taken is `INVALID_ARGUMENT`, which clients do not retry.
 pub(crate) fn refusal_status(refusal: &Refusal) -> Status {
@@ -239,14 +258,7 @@ impl<R: OtlpRequest> tonic::server::UnaryService<Bytes> for ExportMethod<R> {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let receiver = self.receiver.clone();
-        let auth = request.extensions().get::<Authenticated>();
-        let client = (receiver.include_metadata || auth.is_some()).then(|| {
-            let headers = receiver
-                .include_metadata
-                .then(|| request.metadata().clone().into_headers());
-            let auth = auth.map(|auth| (*auth.0).clone()).unwrap_or_default();
-            client::of_request(headers.as_ref(), request.remote_addr(), auth)
-        });
+        let client = caller(&request, receiver.include_metadata);
         Box::pin(async move {
             let response = receiver.export::<R>(request.into_inner(), client).await?;
             Ok(tonic::Response::new(response))

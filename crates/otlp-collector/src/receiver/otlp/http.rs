@@ -1,7 +1,8 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally compressed.
 
 use super::{Bound, Decoding, HttpServerConfig, accept_encoded};
-use crate::auth::{AuthAttributes, Authenticator, check_http};
+use crate::auth::{Authenticator, check_http};
+use crate::client::ClientInfo;
 use crate::compression::{Compression, DecompressError, decompress};
 use crate::pipeline::RefusalKind;
 use crate::receiver::{Ingest, shutdown_signal};
@@ -54,10 +55,19 @@ pub(in crate::receiver) struct HttpState {
 }
 
 impl HttpState {
-    /// Whether the request's headers satisfy the authenticator, checked before the body is read: an
-    /// unauthenticated client costs no decompression or decoding.
-    pub(in crate::receiver) fn authenticate(&self, headers: &HeaderMap) -> Answer<AuthAttributes> {
-        check_http(self.auth.as_ref(), headers).map_err(|reason| {
+    /// Whether the request's headers satisfy the authenticator, checked before the body is read (an
+    /// unauthenticated client costs no decompression or decoding); the client, as the request's batches keep it.
+    pub(in crate::receiver) fn authenticate(&self, headers: &HeaderMap) -> Answer<Caller> {
+        self.admit(headers, None)
+    }
+
+    /// [`Self::authenticate`], with the client's address when the handler has it.
+    pub(in crate::receiver) fn admit(
+        &self,
+        headers: &HeaderMap,
+        address: Option<SocketAddr>,
+    ) -> Answer<Caller> {
+        let auth = check_http(self.auth.as_ref(), headers).map_err(|reason| {
             tracing::debug!(receiver = %self.component, %reason, "refused a request: not authenticated");
             Failure::new(
                 Encoding::Json,
@@ -65,9 +75,19 @@ impl HttpState {
                 tonic::Code::Unauthenticated,
                 "not authenticated".into(),
             )
-        })
+        })?;
+        if !self.include_metadata && auth.is_empty() {
+            return Ok(Caller(None));
+        }
+        let headers = self.include_metadata.then_some(headers);
+        Ok(Caller(Some(client::of_request(headers, address, auth))))
     }
 }
+
+/// A request's client as its receiver keeps it, for the batches made of the request: what the authenticator
+/// learnt of it, and with `include_metadata` its headers and address; nothing otherwise.
+#[derive(Debug, Clone)]
+pub(in crate::receiver) struct Caller(Option<Arc<ClientInfo>>);
 
 /// A request that is not taken, and how to answer it.
 pub(in crate::receiver) struct Failure {
@@ -381,10 +401,11 @@ pub(in crate::receiver) async fn submit(
     state: &HttpState,
     encoding: Encoding,
     batch: Batch,
+    caller: Caller,
 ) -> Answer<()> {
     state
         .ingest
-        .submit(batch, &state.counters)
+        .submit(batch.with_client(caller.0), &state.counters)
         .await
         .map_err(|refusal| {
             let (status, code, retry_after) = match refusal.kind {
@@ -417,20 +438,16 @@ async fn export<R: OtlpRequest>(
     body: Body,
 ) -> Response {
     let result = async {
-        let auth = state.authenticate(&headers)?;
+        let caller = state.admit(&headers, Some(address))?;
         let (encoding, body) = read_body(&state, &headers, body).await?;
-        let (mut batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
+        let (batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
         if let Some(rejected) = &rejected {
             state.counters.refused(
                 R::SIGNAL,
                 usize::try_from(rejected.items).unwrap_or(usize::MAX),
             );
         }
-        if state.include_metadata || !auth.is_empty() {
-            let headers = state.include_metadata.then_some(&headers);
-            batch.set_client(Some(client::of_request(headers, Some(address), auth)));
-        }
-        submit(&state, encoding, batch).await?;
+        submit(&state, encoding, batch, caller).await?;
         Ok::<_, Box<Failure>>(success(encoding, &R::Response::with_rejected(rejected)))
     };
     result

@@ -34,7 +34,9 @@ pub use config::{HecMetadataAttributes, Splitting, SplunkHecConfig};
 
 use super::RunningReceiver;
 use super::http_server::{http_server_settings, serve_http};
-use super::otlp::http::{Answer, Encoding, Failure, HttpState, read_any_body, submit, within};
+use super::otlp::http::{
+    Answer, Caller, Encoding, Failure, HttpState, read_any_body, submit, within,
+};
 use crate::component::{Component, Invalid, ReceiverContext, ReceiverFactory};
 use crate::{Batch, Error, Signal};
 use axum::body::Body;
@@ -174,13 +176,15 @@ fn passed_token<'a>(hec: &Hec, headers: &'a HeaderMap) -> Option<&'a str> {
         .strip_prefix("Splunk ")
 }
 
-async fn read(state: &HecState, headers: &HeaderMap, body: Body) -> Answer<Vec<u8>> {
-    state.http.authenticate(headers)?;
-    within(
+/// The body of an authenticated request, and its client.
+async fn read(state: &HecState, headers: &HeaderMap, body: Body) -> Answer<(Caller, Vec<u8>)> {
+    let caller = state.http.authenticate(headers)?;
+    let body = within(
         state.hec.timeout,
         read_any_body(&state.http, headers, body, Encoding::Json),
     )
-    .await
+    .await?;
+    Ok((caller, body))
 }
 
 async fn events(
@@ -200,7 +204,7 @@ async fn events(
 }
 
 async fn take_events(state: &HecState, headers: &HeaderMap, body: Body) -> Result<(), HecFailure> {
-    let body = read(state, headers, body).await?;
+    let (caller, body) = read(state, headers, body).await?;
     let events = event::parse(&body).map_err(HecFailure::Events)?;
     let (mut logs, mut metrics) = (Vec::new(), Vec::new());
     for (number, event) in events.into_iter().enumerate() {
@@ -240,10 +244,16 @@ async fn take_events(state: &HecState, headers: &HeaderMap, body: Body) -> Resul
     if !logs.is_empty() {
         let logs = logs.into_iter().map(|(_, event)| event).collect();
         let request = convert::logs(logs, &state.hec.names, token, crate::clock::now_nanos());
-        submit(&state.http, Encoding::Json, Batch::new(request)).await?;
+        submit(
+            &state.http,
+            Encoding::Json,
+            Batch::new(request),
+            caller.clone(),
+        )
+        .await?;
     }
     if let Some(request) = metrics {
-        submit(&state.http, Encoding::Json, Batch::new(request)).await?;
+        submit(&state.http, Encoding::Json, Batch::new(request), caller).await?;
     }
     Ok(())
 }
@@ -285,7 +295,7 @@ async fn take_raw(
             *field = value;
         }
     }
-    let body = read(state, headers, body).await?;
+    let (caller, body) = read(state, headers, body).await?;
     if body.is_empty() {
         return Err(HecFailure::Events(Refused {
             code: code::NO_DATA,
@@ -303,6 +313,6 @@ async fn take_raw(
         passed_token(&state.hec, headers),
         crate::clock::now_nanos(),
     );
-    submit(&state.http, Encoding::Json, Batch::new(request)).await?;
+    submit(&state.http, Encoding::Json, Batch::new(request), caller).await?;
     Ok(())
 }

@@ -36,6 +36,9 @@ pub struct WebhookEventConfig {
     pub header_attribute_regex: String,
     /// Largest request body accepted, compressed or not, in bytes.
     pub max_request_body_size: usize,
+    /// Keep each request's headers with its data, for the components that read a client's metadata, as the
+    /// `otlp` receiver's `include_metadata`.
+    pub include_metadata: bool,
     /// TLS (mutual with `client_ca_file`); plaintext without it.
     pub tls: Option<ServerTlsSettings>,
     /// The authenticator extension requests must satisfy (401 otherwise).
@@ -68,6 +71,7 @@ impl Default for WebhookEventConfig {
             convert_headers_to_attributes: false,
             header_attribute_regex: String::new(),
             max_request_body_size: 20 * 1024 * 1024,
+            include_metadata: false,
             tls: None,
             auth: None,
             cors: None,

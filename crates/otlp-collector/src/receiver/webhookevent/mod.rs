@@ -160,7 +160,7 @@ async fn take(
 ) -> Answer<()> {
     let webhook = &state.webhook;
     let bad = |message: String| Failure::bad_request(Encoding::Json, message);
-    state.http.authenticate(headers)?;
+    let caller = state.http.authenticate(headers)?;
     if let Some(required) = &webhook.required {
         let given = headers
             .get(required.key.as_str())
@@ -229,7 +229,7 @@ async fn take(
             ..Default::default()
         }],
     };
-    submit(&state.http, Encoding::Json, Batch::new(request)).await
+    submit(&state.http, Encoding::Json, Batch::new(request), caller).await
 }
 
 /// The records' bodies: the whole text, each line (as Go's `bufio.ScanLines` splits: a final `\r` dropped, no

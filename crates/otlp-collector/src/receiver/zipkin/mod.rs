@@ -80,7 +80,7 @@ struct ZipkinState {
 
 async fn spans(State(state): State<Arc<ZipkinState>>, headers: HeaderMap, body: Body) -> Response {
     let result: Answer<()> = async {
-        state.http.authenticate(&headers)?;
+        let caller = state.http.authenticate(&headers)?;
         let (encoding, body) = read_body(&state.http, &headers, body).await?;
         let spans = match encoding {
             Encoding::Json => model::from_json(&body),
@@ -97,7 +97,7 @@ async fn spans(State(state): State<Arc<ZipkinState>>, headers: HeaderMap, body: 
         if request.resource_spans.is_empty() {
             return Ok(());
         }
-        submit(&state.http, encoding, Batch::new(request)).await
+        submit(&state.http, encoding, Batch::new(request), caller).await
     }
     .await;
     match result {

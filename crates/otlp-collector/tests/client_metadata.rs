@@ -461,3 +461,38 @@ service:
         rows(&[(["cart", "acme", "shop"], 1)])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_with_two_tenants_is_given_up_at_once_not_retried() {
+    let backend = TestCollector::start(BACKEND).await;
+    let config = gateway(&backend).replace(
+        "batch: { metadata_keys: [X-Scope-OrgID], timeout: 100ms }",
+        "batch: { metadata_keys: [X-Scope-OrgID], timeout: 10ms }",
+    );
+    let gateway = TestCollector::start(&config).await;
+    let request = prost::Message::encode_to_vec(&otlp_testkit::Generator::new(3).traces(5));
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/traces", gateway.http_endpoint()))
+        .header("content-type", "application/x-protobuf")
+        .header("x-scope-orgid", "acme")
+        .header("x-scope-orgid", "globex")
+        .body(request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "taken: the exporter finds out");
+    let telemetry = gateway.collector.telemetry().clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while telemetry.total("otelcol_exporter_send_failed_spans") < 10
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Both exporters gave the spans up on their first attempt: which tenant to send them as is not known, and
+    // waiting would not tell.
+    assert_eq!(telemetry.total("otelcol_exporter_send_failed_spans"), 10);
+    assert_eq!(telemetry.total("otelcol_exporter_sent_spans"), 0);
+    let _gateway_dir = gateway.shut_down_cleanly().await;
+    let dir = backend.shut_down_cleanly().await;
+    assert!(tally(&dir.path().join("out.jsonl"), &[]).is_empty());
+}

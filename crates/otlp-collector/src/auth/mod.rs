@@ -64,13 +64,18 @@ pub trait Authenticator: Send + Sync + Debug {
         &'a self,
         headers: &'a mut http::HeaderMap,
         client: Option<&'a ClientInfo>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<(), CredentialsError>> + Send + 'a>> {
         let _ = client;
         Box::pin(async move {
             let (name, value) = self
                 .current_client_header()
-                .await?
-                .ok_or_else(|| "the authenticator has no client credentials".to_owned())?;
+                .await
+                .map_err(CredentialsError::Unavailable)?
+                .ok_or_else(|| {
+                    CredentialsError::Unavailable(
+                        "the authenticator has no client credentials".to_owned(),
+                    )
+                })?;
             headers.insert(name, value);
             Ok(())
         })
@@ -83,6 +88,17 @@ pub trait Authenticator: Send + Sync + Debug {
     }
 }
 
+/// Why a request could not be given its credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    /// Not now (a token endpoint that does not answer): sending the request again may succeed.
+    #[error("client credentials: {0}")]
+    Unavailable(String),
+    /// Never for this request's data (its client has two tenants for one header): sending it again cannot.
+    #[error("client credentials: {0}")]
+    Unusable(String),
+}
+
 /// A header an exporter sends with a request: its authenticator's credentials.
 pub type ClientHeader = (http::HeaderName, http::HeaderValue);
 
@@ -91,13 +107,21 @@ pub type ClientHeader = (http::HeaderName, http::HeaderValue);
 pub struct ClientAuth(Arc<dyn Authenticator>);
 
 impl ClientAuth {
-    /// Sets the headers of a request about to go out with the data of `client`.
+    /// Sets the headers of a request about to go out with the data of `client`; why not, as the exporter retries
+    /// it or gives it up.
     pub(crate) async fn apply(
         &self,
         headers: &mut http::HeaderMap,
         client: Option<&ClientInfo>,
-    ) -> Result<(), String> {
-        self.0.set_request_headers(headers, client).await
+    ) -> Result<(), crate::exporter::ExportError> {
+        use crate::exporter::ExportError;
+        self.0
+            .set_request_headers(headers, client)
+            .await
+            .map_err(|error| match error {
+                CredentialsError::Unavailable(_) => ExportError::retryable(error.to_string()),
+                CredentialsError::Unusable(_) => ExportError::permanent(error.to_string()),
+            })
     }
 }
 

@@ -146,9 +146,7 @@ impl OtlpGrpcExport {
             None => self.metadata.clone(),
             Some(auth) => {
                 let mut headers = self.metadata.clone().into_headers();
-                auth.apply(&mut headers, client)
-                    .await
-                    .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?;
+                auth.apply(&mut headers, client).await?;
                 MetadataMap::from_headers(headers)
             }
         };

@@ -188,9 +188,7 @@ impl Export for OtlpHttpExport {
         let url = &self.urls[body.signal.index()];
         let mut headers = self.headers.clone();
         if let Some(auth) = &self.auth {
-            auth.apply(&mut headers, body.client.as_deref())
-                .await
-                .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?;
+            auth.apply(&mut headers, body.client.as_deref()).await?;
         }
         headers.insert(
             http::header::CONTENT_TYPE,

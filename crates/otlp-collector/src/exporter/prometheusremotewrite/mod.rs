@@ -174,9 +174,7 @@ impl RemoteWrite {
             None => std::borrow::Cow::Borrowed(&self.headers),
             Some(auth) => {
                 let mut headers = self.headers.clone();
-                auth.apply(&mut headers, client)
-                    .await
-                    .map_err(|e| ExportError::retryable(format!("client credentials: {e}")))?;
+                auth.apply(&mut headers, client).await?;
                 std::borrow::Cow::Owned(headers)
             }
         };

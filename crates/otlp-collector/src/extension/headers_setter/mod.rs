@@ -8,7 +8,7 @@
 //! apply to the exporter's request headers, its configured `headers` among them, over gRPC as over HTTP.
 
 use crate::Error;
-use crate::auth::{AuthAttributes, Authenticator};
+use crate::auth::{AuthAttributes, Authenticator, CredentialsError};
 use crate::client::ClientInfo;
 use crate::component::{Component, ExtensionContext, ExtensionFactory, Invalid, RunningExtension};
 use serde::Deserialize;
@@ -278,11 +278,13 @@ impl Authenticator for HeadersSetter {
         &'a self,
         headers: &'a mut http::HeaderMap,
         client: Option<&'a ClientInfo>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<(), CredentialsError>> + Send + 'a>> {
+        // Settings are fixed and the client's metadata too: what fails now fails on every attempt.
         let set = self
             .settings
             .iter()
-            .try_for_each(|setting| setting.apply(headers, client));
+            .try_for_each(|setting| setting.apply(headers, client))
+            .map_err(CredentialsError::Unusable);
         Box::pin(std::future::ready(set))
     }
 }

@@ -702,3 +702,82 @@ fn otlp_model_items(request: &otlp_arrow::AnyRequest) -> usize {
         otlp_arrow::AnyRequest::Logs(r) => otlp_testkit::log_record_count(r),
     }
 }
+
+#[test]
+fn loadgen_headers_reach_a_collector_that_keeps_its_clients_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let (grpc, http) = (free_port(), free_port());
+    let config = dir.path().join("collector.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:{grpc}", include_metadata: true }}
+      http: {{ endpoint: "127.0.0.1:{http}", include_metadata: true }}
+processors:
+  attributes:
+    actions:
+      - {{ key: tenant, from_context: metadata.x-scope-orgid, action: insert }}
+exporters:
+  file: {{ path: "{}/traces.jsonl", format: json }}
+service:
+  pipelines:
+    traces: {{ receivers: [otlp], processors: [attributes], exporters: [file] }}
+  telemetry:
+    metrics: {{ level: none }}
+"#,
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut collector = otlp_testkit::process::command(BINARY)
+        .args(["collect", "--config"])
+        .arg(&config)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_listening(grpc);
+    for (protocol, port, tenant) in [("grpc", grpc, "acme"), ("http", http, "globex")] {
+        let output = otlp_testkit::process::command(BINARY)
+            .args(["loadgen", "--protocol", protocol, "--endpoint"])
+            .arg(format!("http://127.0.0.1:{port}"))
+            .args(["--rate", "2000", "--duration", "500ms", "--no-progress"])
+            .args(["--header", &format!("X-Scope-OrgID={tenant}")])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let (exit, stderr) = terminate(&mut collector);
+    assert!(exit.success(), "{stderr}");
+    let written = std::fs::read_to_string(dir.path().join("traces.jsonl")).unwrap();
+    let mut tenants = std::collections::BTreeMap::new();
+    for line in written.lines() {
+        let request: serde_json::Value = serde_json::from_str(line).unwrap();
+        for span in request["resourceSpans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r["scopeSpans"].as_array().into_iter().flatten())
+            .flat_map(|s| s["spans"].as_array().into_iter().flatten())
+        {
+            let tenant = span["attributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["key"] == "tenant")
+                .and_then(|a| a["value"]["stringValue"].as_str())
+                .unwrap_or("none")
+                .to_owned();
+            *tenants.entry(tenant).or_insert(0) += 1;
+        }
+    }
+    let found: Vec<&String> = tenants.keys().collect();
+    assert_eq!(found, ["acme", "globex"], "{tenants:?}");
+}

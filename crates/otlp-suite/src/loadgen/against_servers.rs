@@ -172,6 +172,7 @@ fn args(protocol: Protocol, address: SocketAddr) -> LoadgenArgs {
         compression: Compression::None,
         no_progress: true,
         json: false,
+        headers: Vec::new(),
     }
 }
 

@@ -70,6 +70,29 @@ pub struct LoadgenArgs {
     /// Print the report as one JSON object (for scripts and benchmarks) instead of a sentence.
     #[arg(long)]
     pub json: bool,
+    /// A header (gRPC metadata) sent with every request, `NAME=VALUE`; repeat for more. For a collector that
+    /// keeps its clients' metadata: a tenant (`X-Scope-OrgID=acme`), credentials (`Authorization=Bearer ...`).
+    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+}
+
+/// A `--header`: a valid header name, `=`, a value a header can carry.
+fn parse_header(
+    text: &str,
+) -> Result<(reqwest::header::HeaderName, reqwest::header::HeaderValue), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not `NAME=VALUE`"))?;
+    let name = reqwest::header::HeaderName::try_from(name.trim())
+        .map_err(|_| format!("`{}` is not a valid header name", name.trim()))?;
+    if name.as_str().ends_with("-bin") {
+        return Err(format!(
+            "`{name}` is binary gRPC metadata; give text headers"
+        ));
+    }
+    let value = reqwest::header::HeaderValue::try_from(value)
+        .map_err(|_| format!("the value of `{name}` holds characters a header cannot"))?;
+    Ok((name, value))
 }
 
 /// How the workers pace their requests.
@@ -155,6 +178,37 @@ mod tests {
     fn parse(args: &[&str]) -> Result<LoadgenArgs, clap::Error> {
         Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied()))
             .map(|cli| cli.args)
+    }
+
+    #[test]
+    fn headers_are_name_equals_value_and_repeat() {
+        let args = parse(&[
+            "--header",
+            "X-Scope-OrgID=acme",
+            "--header",
+            "authorization=Bearer a=b",
+        ])
+        .expect("two headers");
+        let headers: Vec<(String, String)> = args
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                ("x-scope-orgid".to_owned(), "acme".to_owned()),
+                ("authorization".to_owned(), "Bearer a=b".to_owned()),
+            ]
+        );
+        for (wrong, said) in [
+            ("X-Scope-OrgID", "is not `NAME=VALUE`"),
+            ("bad name=x", "is not a valid header name"),
+            ("trace-bin=AAE", "binary gRPC metadata"),
+        ] {
+            let error = parse(&["--header", wrong]).unwrap_err().to_string();
+            assert!(error.contains(said), "{wrong}: {error}");
+        }
     }
 
     #[test]

@@ -169,7 +169,11 @@ impl Decoder for ResponseDecoder {
 
 /// One connection's client.
 enum Sender {
-    Grpc(tonic::client::Grpc<Channel>),
+    Grpc {
+        grpc: tonic::client::Grpc<Channel>,
+        /// `--header`s, sent with every call.
+        metadata: tonic::metadata::MetadataMap,
+    },
     Http {
         client: reqwest::Client,
         url: reqwest::Url,
@@ -193,11 +197,14 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 impl Sender {
     async fn send(&mut self, body: Bytes) -> Outcome {
         match self {
-            Sender::Grpc(grpc) => {
+            Sender::Grpc { grpc, metadata } => {
                 if let Err(error) = grpc.ready().await {
                     return Outcome::Failed(describe(&error));
                 }
-                let request = tonic::Request::new(body);
+                let mut request = tonic::Request::new(body);
+                if !metadata.is_empty() {
+                    *request.metadata_mut() = metadata.clone();
+                }
                 let path = PathAndQuery::from_static(EXPORT_PATH);
                 match grpc.unary(request, path, PreEncodedCodec).await {
                     Ok(response) => Outcome::Accepted {
@@ -335,6 +342,7 @@ async fn connect(
         reason,
     };
     let mut senders = Vec::with_capacity(args.connections);
+    let headers: reqwest::header::HeaderMap = args.headers.iter().cloned().collect();
     match args.protocol {
         Protocol::Grpc => {
             let target = Endpoint::from_shared(endpoint.to_owned())
@@ -357,7 +365,10 @@ async fn connect(
                         grpc.send_compressed(tonic::codec::CompressionEncoding::Zstd)
                     }
                 };
-                senders.push(Sender::Grpc(grpc));
+                senders.push(Sender::Grpc {
+                    grpc,
+                    metadata: tonic::metadata::MetadataMap::from_headers(headers.clone()),
+                });
             }
         }
         Protocol::Http => {
@@ -392,6 +403,7 @@ async fn connect(
             for _ in 0..args.connections {
                 // A client per worker keeps one keep-alive connection per worker.
                 let client = reqwest::Client::builder()
+                    .default_headers(headers.clone())
                     .connect_timeout(CONNECT_TIMEOUT)
                     .timeout(REQUEST_TIMEOUT)
                     .pool_max_idle_per_host(1)

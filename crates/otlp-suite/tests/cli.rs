@@ -24,6 +24,35 @@ fn wait_until_listening(port: u16) {
     }
 }
 
+/// `otlp-suite collect` on `yaml`, written to `dir/collector.yaml`, once it listens on `grpc`; its log goes to
+/// `stderr`.
+fn collect(dir: &Path, yaml: &str, grpc: u16, stderr: Stdio) -> std::process::Child {
+    let config = dir.join("collector.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let collector = otlp_testkit::process::command(BINARY)
+        .args(["collect", "--config"])
+        .arg(&config)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    wait_until_listening(grpc);
+    collector
+}
+
+/// `otlp-suite loadgen` with `args` against `endpoint`, which must succeed.
+fn loadgen(endpoint: String, args: &[&str]) {
+    let output = otlp_testkit::process::command(BINARY)
+        .args(["loadgen", "--no-progress", "--endpoint", &endpoint])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Sends the collector SIGTERM, as an operator's `kill` or a container runtime does, and waits for it to drain and
 /// exit: its exit status and its log (stderr, piped).
 fn terminate(collector: &mut std::process::Child) -> (std::process::ExitStatus, String) {
@@ -636,11 +665,8 @@ fn parquet_files(dir: &Path) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf
 fn a_collector_killed_mid_file_leaves_every_completed_file_readable() {
     let dir = tempfile::tempdir().unwrap();
     let grpc = free_port();
-    let config = dir.path().join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+    let yaml = format!(
+        r#"
 receivers:
   otlp: {{ protocols: {{ grpc: {{ endpoint: "127.0.0.1:{grpc}" }} }} }}
 processors:
@@ -653,25 +679,14 @@ service:
   telemetry:
     metrics: {{ level: none }}
 "#,
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    let mut collector = otlp_testkit::process::command(BINARY)
-        .args(["collect", "--config"])
-        .arg(&config)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until_listening(grpc);
+        dir.path().display()
+    );
+    let mut collector = collect(dir.path(), &yaml, grpc, Stdio::null());
     // Load long enough for files to complete by age while one is always open.
-    let output = otlp_testkit::process::command(BINARY)
-        .args(["loadgen", "--endpoint"])
-        .arg(format!("http://127.0.0.1:{grpc}"))
-        .args(["--rate", "20000", "--duration", "2s", "--no-progress"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+    loadgen(
+        format!("http://127.0.0.1:{grpc}"),
+        &["--rate", "20000", "--duration", "2s"],
+    );
     collector.kill().unwrap();
     collector.wait().unwrap();
 
@@ -707,11 +722,8 @@ fn otlp_model_items(request: &otlp_arrow::AnyRequest) -> usize {
 fn loadgen_headers_reach_a_collector_that_keeps_its_clients_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let (grpc, http) = (free_port(), free_port());
-    let config = dir.path().join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+    let yaml = format!(
+        r#"
 receivers:
   otlp:
     protocols:
@@ -729,29 +741,23 @@ service:
   telemetry:
     metrics: {{ level: none }}
 "#,
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    let mut collector = otlp_testkit::process::command(BINARY)
-        .args(["collect", "--config"])
-        .arg(&config)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until_listening(grpc);
+        dir.path().display()
+    );
+    let mut collector = collect(dir.path(), &yaml, grpc, Stdio::piped());
     for (protocol, port, tenant) in [("grpc", grpc, "acme"), ("http", http, "globex")] {
-        let output = otlp_testkit::process::command(BINARY)
-            .args(["loadgen", "--protocol", protocol, "--endpoint"])
-            .arg(format!("http://127.0.0.1:{port}"))
-            .args(["--rate", "2000", "--duration", "500ms", "--no-progress"])
-            .args(["--header", &format!("X-Scope-OrgID={tenant}")])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        let header = format!("X-Scope-OrgID={tenant}");
+        loadgen(
+            format!("http://127.0.0.1:{port}"),
+            &[
+                "--protocol",
+                protocol,
+                "--rate",
+                "2000",
+                "--duration",
+                "500ms",
+                "--header",
+                &header,
+            ],
         );
     }
     let (exit, stderr) = terminate(&mut collector);

@@ -182,7 +182,7 @@ fn an_unknown_component_type_names_it_and_what_is_supported() {
     );
     assert!(
         message.contains(
-            "supported: apache, arrow_flight, awsxray, carbon, chrony, collectd, datadog, filelog, filestats, fluentforward, haproxy, hostmetrics, httpcheck, influxdb, jaeger, journald, loki, memcached, mysql, namedpipe, nginx, ntp, otlp"
+            "supported: apache, arrow_flight, awsxray, carbon, chrony, collectd, datadog, filelog, filestats, fluentforward, haproxy, hostmetrics, httpcheck, influxdb, jaeger, journald, loki, memcached, mysql, namedpipe, nginx, nop, ntp, otlp"
         ),
         "{message}"
     );
@@ -193,7 +193,7 @@ fn an_unknown_component_type_names_it_and_what_is_supported() {
     assert_eq!(path, "exporters.kafka/2");
     assert!(
         message.contains(
-            "supported: arrow_flight, carbon, debug, file, influxdb, loadbalancing, otlp, otlphttp"
+            "supported: arrow_flight, carbon, debug, file, influxdb, loadbalancing, nop, otlp, otlphttp"
         ),
         "{message}"
     );

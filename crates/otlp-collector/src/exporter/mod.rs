@@ -13,6 +13,7 @@ pub mod file;
 pub(crate) mod helper;
 pub mod influxdb;
 pub mod loadbalancing;
+pub mod nop;
 pub mod otlp;
 pub mod otlphttp;
 pub mod prometheus;

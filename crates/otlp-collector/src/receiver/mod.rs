@@ -25,6 +25,7 @@ mod msgpack;
 pub mod mysql;
 pub mod namedpipe;
 pub mod nginx;
+pub mod nop;
 pub mod ntp;
 mod number_points;
 pub mod otlp;

@@ -80,6 +80,7 @@ mod shed;
 pub mod telemetry;
 mod tls;
 pub mod wait;
+mod zipkin;
 
 pub use batch::Batch;
 pub use compression::Compression;

@@ -82,6 +82,7 @@ impl Components {
             .with_exporter(exporter::carbon::Factory)
             .with_exporter(exporter::influxdb::Factory)
             .with_exporter(exporter::syslog::Factory)
+            .with_exporter(exporter::zipkin::Factory)
             .with_connector(connector::count::Factory)
             .with_connector(connector::sum::Factory)
             .with_connector(connector::exceptions::Factory)

@@ -19,6 +19,7 @@ pub mod otlphttp;
 pub mod prometheus;
 pub mod prometheusremotewrite;
 pub mod syslog;
+pub mod zipkin;
 
 pub use helper::{
     CircuitBreakerConfig, HelperSettings, QueueBatchConfig, QueueConfig, RetryConfig, Sizer,

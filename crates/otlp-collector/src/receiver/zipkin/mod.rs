@@ -15,11 +15,11 @@
 //! way to v2: every tracer still maintained sends v2.
 
 mod config;
-mod model;
+use crate::zipkin as model;
 mod translate;
 
+pub use crate::zipkin::BadSpans;
 pub use config::ZipkinReceiverConfig;
-pub use model::BadSpans;
 
 use super::RunningReceiver;
 use super::http_server::{http_server_settings, serve_http};

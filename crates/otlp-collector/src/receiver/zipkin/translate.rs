@@ -11,19 +11,23 @@
 //! - The endpoints become `net.host.ip`, `net.host.port`, `peer.service`, `net.peer.ip` and `net.peer.port`, the
 //!   attribute names otelcol's translator gives them.
 //! - An annotation is an event: named by its value, or, written by an OpenTelemetry exporter as
-//!   `{"<name>":{<attributes>}}`, with that name and those attributes.
+//!   `{"<name>":{<attributes>}}` or by otelcol's `zipkin` exporter as `<name>|{<attributes>}|<dropped>`, with that
+//!   name and those attributes. otelcol's exporter's `otlp.link.<n>` tags are the span's links again.
 //! - A span without a timestamp starts at 0 and is marked `otel.zipkin.absentField.startTime`, as in otelcol.
 
-use super::model::{Endpoint, Kind, Span};
 use crate::receiver::spans::{Gathered, is_resource_key};
+use crate::zipkin::{Endpoint, Kind, Span};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, InstrumentationScope, KeyValue, any_value::Value,
 };
 use opentelemetry_proto::tonic::trace::v1::{
-    Span as OtlpSpan, Status, span::Event, span::SpanKind, status::StatusCode,
+    Span as OtlpSpan, Status, span::Event, span::Link, span::SpanKind, status::StatusCode,
 };
 use std::collections::BTreeMap;
+
+/// The tags otelcol's `zipkin` exporter writes a span's links in, numbered from 0.
+const LINK_TAG: &str = "otlp.link.";
 
 /// Marks a span that Zipkin sent without a start.
 const START_TIME_ABSENT: &str = "otel.zipkin.absentField.startTime";
@@ -93,6 +97,7 @@ fn translate(
     let dropped_attributes_count = dropped(&mut tags, "otel.dropped_attributes_count");
     let dropped_events_count = dropped(&mut tags, "otel.dropped_events_count");
     let dropped_links_count = dropped(&mut tags, "otel.dropped_links_count");
+    let links = links(&mut tags);
 
     let mut attributes: Vec<KeyValue> = tags
         .into_iter()
@@ -150,6 +155,7 @@ fn translate(
             .map(|(time, value)| event(time, value))
             .collect(),
         dropped_events_count,
+        links,
         dropped_links_count,
         status: Some(status),
         ..Default::default()
@@ -160,7 +166,8 @@ fn translate(
 fn status(tags: &mut BTreeMap<String, String>) -> Status {
     let mut status = Status::default();
     if let Some(code) = tags.remove("otel.status_code") {
-        status.code = match code.as_str() {
+        status.code = match code.to_ascii_uppercase().as_str() {
+            // The specification's and the SDKs' names, otelcol's exporter's (`Ok`, `Error`) and pdata's.
             "OK" | "STATUS_CODE_OK" => StatusCode::Ok,
             "ERROR" | "STATUS_CODE_ERROR" => StatusCode::Error,
             _ => StatusCode::Unset,
@@ -227,32 +234,90 @@ fn endpoint_attributes(
     }
 }
 
-/// An annotation as an event; `{"<name>":{<attributes>}}` is an OpenTelemetry exporter's event with attributes.
+/// An annotation as an event; `{"<name>":{<attributes>}}` is an OpenTelemetry exporter's event with attributes,
+/// `<name>|{<attributes>}|<dropped attributes>` otelcol's `zipkin` exporter's (and ours).
 fn event(time_micros: u64, value: String) -> Event {
     let mut event = Event {
         time_unix_nano: time_micros.saturating_mul(1000),
         ..Default::default()
     };
+    if let Some((rest, dropped)) = value.rsplit_once('|')
+        && let Ok(dropped) = dropped.parse::<u32>()
+        && let Some((name, attributes)) = rest.split_once("|{")
+        && let Ok(serde_json::Value::Object(attributes)) =
+            serde_json::from_str(&format!("{{{attributes}"))
+    {
+        event.name = name.to_owned();
+        event.attributes = json_attributes(attributes);
+        event.dropped_attributes_count = dropped;
+        return event;
+    }
     if value.starts_with('{')
         && let Ok(serde_json::Value::Object(outer)) = serde_json::from_str(&value)
         && outer.len() == 1
         && let Some((name, serde_json::Value::Object(attributes))) = outer.into_iter().next()
     {
         event.name = name;
-        event.attributes = attributes
-            .into_iter()
-            .map(|(key, value)| KeyValue {
-                key,
-                value: Some(AnyValue {
-                    value: Some(json_value(value)),
-                }),
-                ..Default::default()
-            })
-            .collect();
+        event.attributes = json_attributes(attributes);
         return event;
     }
     event.name = value;
     event
+}
+
+/// The links otelcol's `zipkin` exporter (and ours) wrote as `otlp.link.<n>` tags, `trace id|span id|trace
+/// state|{attributes}|dropped attributes`, in order, taken out of the tags; a tag that does not read so stays one.
+fn links(tags: &mut BTreeMap<String, String>) -> Vec<Link> {
+    let mut numbered: Vec<(usize, Link)> = Vec::new();
+    let keys: Vec<String> = tags
+        .keys()
+        .filter(|key| key.starts_with(LINK_TAG))
+        .cloned()
+        .collect();
+    for key in keys {
+        let Ok(index) = key[LINK_TAG.len()..].parse::<usize>() else {
+            continue;
+        };
+        if let Some(link) = tags.get(&key).and_then(|value| link(value)) {
+            tags.remove(&key);
+            numbered.push((index, link));
+        }
+    }
+    numbered.sort_by_key(|(index, _)| *index);
+    numbered.into_iter().map(|(_, link)| link).collect()
+}
+
+fn link(value: &str) -> Option<Link> {
+    let (trace_id, rest) = value.split_once('|')?;
+    let (span_id, rest) = rest.split_once('|')?;
+    let (trace_state, rest) = rest.split_once('|')?;
+    let (attributes, dropped) = rest.rsplit_once('|')?;
+    let trace_id = hex::decode(trace_id).ok().filter(|id| id.len() == 16)?;
+    let span_id = hex::decode(span_id).ok().filter(|id| id.len() == 8)?;
+    let serde_json::Value::Object(attributes) = serde_json::from_str(attributes).ok()? else {
+        return None;
+    };
+    Some(Link {
+        trace_id,
+        span_id,
+        trace_state: trace_state.to_owned(),
+        attributes: json_attributes(attributes),
+        dropped_attributes_count: dropped.parse().ok()?,
+        ..Default::default()
+    })
+}
+
+fn json_attributes(attributes: serde_json::Map<String, serde_json::Value>) -> Vec<KeyValue> {
+    attributes
+        .into_iter()
+        .map(|(key, value)| KeyValue {
+            key,
+            value: Some(AnyValue {
+                value: Some(json_value(value)),
+            }),
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn json_value(value: serde_json::Value) -> Value {

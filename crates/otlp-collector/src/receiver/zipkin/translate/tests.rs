@@ -1,5 +1,5 @@
 use super::*;
-use crate::receiver::zipkin::model::from_json;
+use crate::zipkin::from_json;
 
 fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
     attributes
@@ -191,4 +191,66 @@ fn brave_s_error_tag_and_a_missing_start_are_kept() {
     let second = &spans[1];
     assert_eq!(second.status.as_ref().unwrap().message, "boom");
     assert_eq!(second.kind, SpanKind::Client as i32);
+}
+
+/// What otelcol's `zipkin` exporter writes: events as `name|{attributes}|dropped`, links as `otlp.link.<n>` tags,
+/// the status code in pdata's spelling; and a link tag that does not read as one, which stays a tag.
+const FROM_OTELCOL: &str = r#"[{
+  "traceId": "463ac35c9f6413ad48485a3953bb6124",
+  "id": "a2fb4a1d1a96d312",
+  "name": "charge",
+  "timestamp": 1700000000000001,
+  "duration": 2500,
+  "localEndpoint": { "serviceName": "payments" },
+  "annotations": [
+    { "timestamp": 1700000000000500, "value": "retry|{\"attempt\":2,\"why\":\"a|b\"}|1" },
+    { "timestamp": 1700000000000600, "value": "a|b" }
+  ],
+  "tags": {
+    "otel.status_code": "Error",
+    "otlp.link.1": "07070707070707070707070707070707|0808080808080808||{}|0",
+    "otlp.link.0": "09090909090909090909090909090909|0a0a0a0a0a0a0a0a|a=b|{\"reason\":\"retry-of\"}|2",
+    "otlp.link.x": "not a link"
+  }
+}]"#;
+
+#[test]
+fn otelcol_s_events_links_and_status_spelling_come_back() {
+    let request = to_otlp(from_json(FROM_OTELCOL.as_bytes()).unwrap(), false);
+    let span = &request.resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(span.status.as_ref().unwrap().code, StatusCode::Error as i32);
+    assert_eq!(span.events.len(), 2);
+    assert_eq!(span.events[0].name, "retry");
+    assert_eq!(span.events[0].dropped_attributes_count, 1);
+    assert_eq!(
+        attribute(&span.events[0].attributes, "attempt"),
+        Some(&Value::IntValue(2))
+    );
+    assert_eq!(
+        attribute(&span.events[0].attributes, "why"),
+        Some(&text("a|b"))
+    );
+    assert_eq!(
+        span.events[1].name, "a|b",
+        "a plain name with a bar stays a name"
+    );
+    assert_eq!(span.links.len(), 2);
+    assert_eq!(
+        span.links[0].trace_id,
+        vec![9; 16],
+        "in the order of their numbers"
+    );
+    assert_eq!(span.links[0].span_id, vec![10; 8]);
+    assert_eq!(span.links[0].trace_state, "a=b");
+    assert_eq!(span.links[0].dropped_attributes_count, 2);
+    assert_eq!(
+        attribute(&span.links[0].attributes, "reason"),
+        Some(&text("retry-of"))
+    );
+    assert_eq!(span.links[1].trace_id, vec![7; 16]);
+    assert_eq!(
+        attribute(&span.attributes, "otlp.link.x"),
+        Some(&text("not a link"))
+    );
+    assert!(attribute(&span.attributes, "otlp.link.0").is_none());
 }

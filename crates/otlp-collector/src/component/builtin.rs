@@ -81,6 +81,7 @@ impl Components {
             .with_exporter(exporter::prometheusremotewrite::Factory)
             .with_exporter(exporter::carbon::Factory)
             .with_exporter(exporter::influxdb::Factory)
+            .with_exporter(exporter::splunk_hec::Factory)
             .with_exporter(exporter::syslog::Factory)
             .with_exporter(exporter::zipkin::Factory)
             .with_connector(connector::count::Factory)

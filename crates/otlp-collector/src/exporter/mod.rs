@@ -18,6 +18,7 @@ pub mod otlp;
 pub mod otlphttp;
 pub mod prometheus;
 pub mod prometheusremotewrite;
+pub mod splunk_hec;
 pub mod syslog;
 pub mod zipkin;
 

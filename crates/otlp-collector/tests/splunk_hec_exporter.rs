@@ -7,7 +7,7 @@
 mod common;
 
 use common::{
-    TestCollector, attribute, free_port, log_records, meter_provider, python, read_logs,
+    TestCollector, attribute, free_port, log_records, meter_provider, python_server, read_logs,
     read_metrics,
 };
 use opentelemetry::KeyValue;
@@ -19,8 +19,6 @@ use opentelemetry::trace::{
 use opentelemetry_otlp::{LogExporter, WithExportConfig as _};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use serde_json::json;
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TOKEN: &str = "5e8c3f7a-0000-4000-8000-000000000001";
@@ -127,24 +125,11 @@ fn send_cart(endpoint: String) -> String {
     trace_id
 }
 
-fn start_reader(out: &std::path::Path) -> (std::process::Child, u16) {
-    let mut reader = Command::new(python())
-        .args(["-c", HEC_READER, out.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; run `cargo xtask setup`", python()));
-    let mut port = String::new();
-    BufReader::new(reader.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
-    (reader, port.trim().parse().unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn splunk_reads_the_events_as_otelcol_writes_them() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("events.json");
-    let (mut reader, port) = start_reader(&out);
+    let (mut reader, port) = python_server(HEC_READER, &[out.to_str().unwrap()]);
     let config = format!(
         r#"
 receivers:

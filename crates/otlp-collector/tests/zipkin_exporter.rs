@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::{TestCollector, attribute, free_port, grpc_tracer_provider, python, read_traces};
+use common::{
+    TestCollector, attribute, free_port, grpc_tracer_provider, python_server, read_traces,
+};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanKind as SdkKind, Status, TraceContextExt as _, Tracer as _,
@@ -15,8 +17,6 @@ use opentelemetry::trace::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind, status::StatusCode};
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A Zipkin server's reading of what it is sent: every span of every POST, decoded by its `Content-Type` (protobuf
@@ -128,16 +128,8 @@ fn exporters(json: &str, proto: &str) -> String {
 async fn zipkin_s_protobuf_classes_and_a_json_parser_read_what_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("received.json");
-    let mut reader = Command::new(python())
-        .args(["-c", ZIPKIN_READER, out.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; run `cargo xtask setup`", python()));
-    let mut port = String::new();
-    BufReader::new(reader.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
-    let url = format!("http://127.0.0.1:{}/api/v2/spans", port.trim());
+    let (mut reader, port) = python_server(ZIPKIN_READER, &[out.to_str().unwrap()]);
+    let url = format!("http://127.0.0.1:{port}/api/v2/spans");
     let config = format!(
         r#"
 receivers:

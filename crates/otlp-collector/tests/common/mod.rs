@@ -479,6 +479,30 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     Ok(answer)
 }
 
+/// A Python `program` (the tests' stand-in for a backend, reading what it is sent with the backend's own
+/// libraries) started with `args`, and the port it prints on its first line once it listens. Kill it when done.
+pub fn python_server(program: &str, args: &[&str]) -> (std::process::Child, u16) {
+    use std::io::BufRead as _;
+    let mut server = std::process::Command::new(python())
+        .arg("-c")
+        .arg(program)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; run `cargo xtask setup`", python()));
+    let mut port = String::new();
+    if let Some(stdout) = server.stdout.take() {
+        std::io::BufReader::new(stdout)
+            .read_line(&mut port)
+            .unwrap_or_else(|e| panic!("the Python server printed no port: {e}"));
+    }
+    let port = port
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("the Python server printed `{port}`, not its port: {e}"));
+    (server, port)
+}
+
 /// The server program `name` from PATH, else where Debian puts daemons (/usr/sbin, which a non-login shell's PATH
 /// may lack).
 pub fn server_program(name: &str) -> String {

@@ -61,15 +61,7 @@ impl CarbonExporterConfig {
                 ),
             ));
         }
-        for (key, check) in [
-            ("sending_queue", self.sending_queue.validate()),
-            ("retry_on_failure", self.retry_on_failure.validate()),
-            ("circuit_breaker", self.circuit_breaker.validate()),
-        ] {
-            if let Err(message) = check {
-                problems.push((key, message));
-            }
-        }
+        problems.extend(self.helper().problems());
         problems
     }
 

@@ -66,6 +66,18 @@ impl HelperSettings {
             circuit_breaker: CircuitBreakerConfig::default(),
         }
     }
+
+    /// The problems of an exporter's `sending_queue`, `retry_on_failure` and `circuit_breaker`, each with its key.
+    pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
+        [
+            ("sending_queue", self.queue.validate()),
+            ("retry_on_failure", self.retry.validate()),
+            ("circuit_breaker", self.circuit_breaker.validate()),
+        ]
+        .into_iter()
+        .filter_map(|(key, check)| check.err().map(|message| (key, message)))
+        .collect()
+    }
 }
 
 /// A `sending_queue` of an exporter that writes locally, whose keys left out take [`HelperSettings::local`]'s

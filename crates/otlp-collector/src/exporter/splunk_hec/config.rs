@@ -139,15 +139,7 @@ impl SplunkHecExporterConfig {
         if self.max_event_size == 0 {
             problems.push(("max_event_size", "must be at least 1".to_owned()));
         }
-        for (key, check) in [
-            ("sending_queue", self.sending_queue.validate()),
-            ("retry_on_failure", self.retry_on_failure.validate()),
-            ("circuit_breaker", self.circuit_breaker.validate()),
-        ] {
-            if let Err(message) = check {
-                problems.push((key, message));
-            }
-        }
+        problems.extend(self.helper().problems());
         problems
     }
 

@@ -80,15 +80,7 @@ impl ZipkinExporterConfig {
         } else if let Err(e) = crate::exporter::otlphttp::client::http_url(&self.endpoint) {
             problems.push(("endpoint", e));
         }
-        for (key, check) in [
-            ("sending_queue", self.sending_queue.validate()),
-            ("retry_on_failure", self.retry_on_failure.validate()),
-            ("circuit_breaker", self.circuit_breaker.validate()),
-        ] {
-            if let Err(message) = check {
-                problems.push((key, message));
-            }
-        }
+        problems.extend(self.helper().problems());
         problems
     }
 

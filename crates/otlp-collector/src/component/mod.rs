@@ -146,6 +146,18 @@ impl Invalid {
         }
     }
 
+    /// `Ok` without problems; each `(key, message)` as [`Invalid::at`] otherwise (what a config's list of its
+    /// problems turns into).
+    pub fn all_at(
+        problems: impl IntoIterator<Item = (impl Into<String>, String)>,
+    ) -> Result<(), Invalid> {
+        Invalid::all(
+            problems
+                .into_iter()
+                .map(|(key, message)| Invalid::at(key, message)),
+        )
+    }
+
     /// `Ok` without a problem; the problem `(key, message)` as [`Invalid::at`] otherwise (what a config type's
     /// own check returns).
     pub fn check(problem: Option<(&str, String)>) -> Result<(), Invalid> {

@@ -37,12 +37,7 @@ impl Component for Factory {
     const TYPE: &'static str = "carbon";
 
     fn validate(&self, config: &CarbonExporterConfig) -> Result<(), Invalid> {
-        Invalid::all(
-            config
-                .problems()
-                .into_iter()
-                .map(|(key, message)| Invalid::at(key, message)),
-        )
+        Invalid::all_at(config.problems())
     }
 }
 

@@ -46,12 +46,7 @@ impl Component for Factory {
     const TYPE: &'static str = "influxdb";
 
     fn validate(&self, config: &InfluxdbExporterConfig) -> Result<(), Invalid> {
-        Invalid::all(
-            config
-                .problems()
-                .into_iter()
-                .map(|(key, message)| Invalid::at(key, message)),
-        )
+        Invalid::all_at(config.problems())
     }
 }
 

@@ -51,12 +51,7 @@ impl Component for Factory {
     const TYPE: &'static str = "splunk_hec";
 
     fn validate(&self, config: &SplunkHecExporterConfig) -> Result<(), Invalid> {
-        Invalid::all(
-            config
-                .problems()
-                .into_iter()
-                .map(|(key, message)| Invalid::at(key, message)),
-        )
+        Invalid::all_at(config.problems())
     }
 }
 

@@ -38,12 +38,7 @@ impl Component for Factory {
     const TYPE: &'static str = "zipkin";
 
     fn validate(&self, config: &ZipkinExporterConfig) -> Result<(), Invalid> {
-        Invalid::all(
-            config
-                .problems()
-                .into_iter()
-                .map(|(key, message)| Invalid::at(key, message)),
-        )
+        Invalid::all_at(config.problems())
     }
 }
 

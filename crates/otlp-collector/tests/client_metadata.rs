@@ -428,6 +428,7 @@ processors:
     actions:
       - {{ key: tenant, from_context: metadata.x-scope-orgid, action: insert }}
       - {{ key: authenticated.as, from_context: auth.username, action: insert }}
+      - {{ key: sender, from_context: client.address, action: insert }}
 exporters:
   file: {{ path: "{{dir}}/out.jsonl", format: json }}
 service:
@@ -456,9 +457,9 @@ service:
     assert_eq!(
         tally(
             &dir.path().join("out.jsonl"),
-            &["tenant", "authenticated.as"]
+            &["tenant", "authenticated.as", "sender"]
         ),
-        rows(&[(["cart", "acme", "shop"], 1)])
+        rows(&[(["cart", "acme", "shop", "127.0.0.1"], 1)])
     );
 }
 

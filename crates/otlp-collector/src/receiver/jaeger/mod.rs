@@ -311,7 +311,8 @@ async fn thrift_http(
         }
     };
     // What the authenticator learnt of the client; Jaeger's HTTP server keys have no `include_metadata`.
-    let client = (!auth.is_empty()).then(|| crate::client::of_request(None, None, auth));
+    let client = (!auth.is_empty())
+        .then(|| crate::client::of_request(None, super::otlp::http::serving_peer(), auth));
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -56,17 +56,9 @@ pub(in crate::receiver) struct HttpState {
 
 impl HttpState {
     /// Whether the request's headers satisfy the authenticator, checked before the body is read (an
-    /// unauthenticated client costs no decompression or decoding); the client, as the request's batches keep it.
+    /// unauthenticated client costs no decompression or decoding); the client, as the request's batches keep it,
+    /// with the address of the connection the request came on.
     pub(in crate::receiver) fn authenticate(&self, headers: &HeaderMap) -> Answer<Caller> {
-        self.admit(headers, None)
-    }
-
-    /// [`Self::authenticate`], with the client's address when the handler has it.
-    pub(in crate::receiver) fn admit(
-        &self,
-        headers: &HeaderMap,
-        address: Option<SocketAddr>,
-    ) -> Answer<Caller> {
         let auth = check_http(self.auth.as_ref(), headers).map_err(|reason| {
             tracing::debug!(receiver = %self.component, %reason, "refused a request: not authenticated");
             Failure::new(
@@ -80,7 +72,11 @@ impl HttpState {
             return Ok(Caller(None));
         }
         let headers = self.include_metadata.then_some(headers);
-        Ok(Caller(Some(client::of_request(headers, address, auth))))
+        Ok(Caller(Some(client::of_request(
+            headers,
+            serving_peer(),
+            auth,
+        ))))
     }
 }
 
@@ -433,12 +429,11 @@ pub(in crate::receiver) async fn submit(
 /// pipelines, answer with partial success in the request's encoding.
 async fn export<R: OtlpRequest>(
     State(state): State<Arc<HttpState>>,
-    ConnectInfo(PeerAddress(address)): ConnectInfo<PeerAddress>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let result = async {
-        let caller = state.admit(&headers, Some(address))?;
+        let caller = state.authenticate(&headers)?;
         let (encoding, body) = read_body(&state, &headers, body).await?;
         let (batch, rejected) = decode::<R>(encoding, body, state.decoding)?;
         if let Some(rejected) = &rejected {
@@ -557,11 +552,32 @@ impl Connected<IncomingStream<'_, TlsConnections>> for PeerAddress {
     }
 }
 
+tokio::task_local! {
+    /// The peer address of the connection whose request is being served, for [`HttpState::authenticate`]: every
+    /// HTTP receiver's handlers reach it without each taking it as an argument.
+    static SERVING_PEER: SocketAddr;
+}
+
+/// The peer address of the connection whose request the calling handler serves.
+pub(in crate::receiver) fn serving_peer() -> Option<SocketAddr> {
+    SERVING_PEER.try_with(|address| *address).ok()
+}
+
+/// Serves `request` with its connection's peer address in [`SERVING_PEER`].
+async fn remember_peer(
+    ConnectInfo(PeerAddress(address)): ConnectInfo<PeerAddress>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    SERVING_PEER.scope(address, next.run(request)).await
+}
+
 /// `app`, its handlers told each connection's peer address, which `include_metadata` keeps.
 fn with_address(
     app: axum::Router,
 ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, PeerAddress> {
-    app.into_make_service_with_connect_info::<PeerAddress>()
+    app.layer(axum::middleware::from_fn(remember_peer))
+        .into_make_service_with_connect_info::<PeerAddress>()
 }
 
 /// Serves `app` on `listener`, through TLS when `tls` is set, until `shutdown`.

@@ -92,6 +92,32 @@ pub struct FileExporterConfig {
     /// values, not a network exporter's (10 consumers would only hold 10 batches while they wait for the file).
     #[serde(default, deserialize_with = "local_queue")]
     pub sending_queue: Option<QueueConfig>,
+    /// A file per value of a resource attribute (`json` and `proto`), as otelcol's `group_by`.
+    #[serde(default)]
+    pub group_by: GroupByConfig,
+}
+
+/// `group_by`: each resource's items go to the file whose `path` has the resource's value of `resource_attribute`
+/// in place of its `*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupByConfig {
+    /// Write a file per value (off by default).
+    pub enabled: bool,
+    /// The resource attribute whose value names the file (`fileexporter.path_segment`).
+    pub resource_attribute: String,
+    /// The most files kept open at once (100); the least recently written is closed to open another.
+    pub max_open_files: usize,
+}
+
+impl Default for GroupByConfig {
+    fn default() -> Self {
+        GroupByConfig {
+            enabled: false,
+            resource_attribute: "fileexporter.path_segment".to_owned(),
+            max_open_files: 100,
+        }
+    }
 }
 
 fn default_flush_interval() -> Duration {
@@ -108,6 +134,25 @@ impl FileExporterConfig {
         }
         if let Some(queue) = &self.sending_queue {
             queue.validate()?;
+        }
+        if self.group_by.enabled {
+            if matches!(self.format, FileFormat::Parquet | FileFormat::Arrow) {
+                return Err(
+                    "group_by applies to the json and proto formats; parquet and arrow files are laid out by \
+                     signal, date and hour under `path`"
+                        .into(),
+                );
+            }
+            let stars = self.path.to_string_lossy().matches('*').count();
+            if stars != 1 {
+                return Err(format!(
+                    "with group_by, path must hold one `*`, which each resource's `{}` replaces (it holds {stars})",
+                    self.group_by.resource_attribute
+                ));
+            }
+            if self.group_by.max_open_files == 0 {
+                return Err("group_by.max_open_files must be at least 1".into());
+            }
         }
         if self.compression != FileCompression::None
             && matches!(self.format, FileFormat::Parquet | FileFormat::Arrow)

@@ -29,7 +29,7 @@ impl LinesExport {
 }
 
 /// The bytes one batch appends to the file.
-fn encode(
+pub(super) fn encode(
     batch: &Batch,
     format: FileFormat,
     compression: FileCompression,
@@ -51,6 +51,33 @@ fn encode(
         FileCompression::None => length_prefixed(&body),
         FileCompression::Zstd => length_prefixed(&compress(&body, compression)?),
     }
+}
+
+/// Appends `bytes` to the file at `path` (`open`, opened if it is not), rotating it first if they would take it
+/// past `rotation`'s size.
+pub(super) fn append(
+    path: &std::path::Path,
+    rotation: Option<&super::RotationConfig>,
+    open: &mut Option<OpenFile>,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    if let Some(rotation) = rotation {
+        let limit = rotation.max_megabytes * 1024 * 1024;
+        let size = open.as_ref().map_or(0, |o| o.size);
+        if size > 0 && size + bytes.len() as u64 > limit {
+            rotate(path, rotation, open)?;
+        }
+    }
+    if open.is_none() {
+        let file = open_append(path)?;
+        let size = file.metadata()?.len();
+        *open = Some(OpenFile { file, size });
+    }
+    if let Some(open) = open.as_mut() {
+        open.file.write_all(bytes)?;
+        open.size += bytes.len() as u64;
+    }
+    Ok(())
 }
 
 /// Level 3, zstd's default, close to the Go encoder's default (`SpeedDefault`) that otelcol uses.
@@ -88,26 +115,8 @@ impl Export for LinesExport {
         let state = self.state.clone();
         let path = self.config.path.clone();
         let rotation = self.config.rotation.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut state = state.lock();
-            if let Some(rotation) = &rotation {
-                let limit = rotation.max_megabytes * 1024 * 1024;
-                let size = state.as_ref().map_or(0, |o| o.size);
-                if size > 0 && size + bytes.len() as u64 > limit {
-                    rotate(&path, rotation, &mut state)?;
-                }
-            }
-            if state.is_none() {
-                *state = Some(OpenFile {
-                    file: open_append(&path)?,
-                    size: 0,
-                });
-            }
-            if let Some(open) = state.as_mut() {
-                open.file.write_all(&bytes)?;
-                open.size += bytes.len() as u64;
-            }
-            Ok(())
+        tokio::task::spawn_blocking(move || {
+            append(&path, rotation.as_ref(), &mut state.lock(), &bytes)
         })
         .await
         .map_err(|e| ExportError::retryable(format!("file writer task failed: {e}")))?

@@ -5,12 +5,13 @@
 
 mod columnar;
 mod config;
+mod grouped;
 mod leftovers;
 mod lines;
 mod rotation;
 mod writer_thread;
 
-pub use config::{FileCompression, FileExporterConfig, FileFormat, RotationConfig};
+pub use config::{FileCompression, FileExporterConfig, FileFormat, GroupByConfig, RotationConfig};
 
 use super::Exporter;
 use crate::component::{Component, ExporterContext, ExporterFactory, Invalid};
@@ -38,6 +39,9 @@ impl ExporterFactory for Factory {
         Ok(match config.format {
             FileFormat::Parquet | FileFormat::Arrow => {
                 Exporter::new(columnar::ColumnarFileExport::open(config), settings)
+            }
+            FileFormat::Json | FileFormat::Proto if config.group_by.enabled => {
+                Exporter::new(grouped::GroupedLinesExport::new(config.clone()), settings)
             }
             FileFormat::Json | FileFormat::Proto => {
                 let export = lines::LinesExport::open(config.clone())

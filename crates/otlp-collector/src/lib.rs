@@ -75,6 +75,7 @@ pub mod pipeline;
 pub mod processor;
 pub mod receiver;
 mod reload;
+mod remote_write;
 mod service;
 mod shed;
 pub mod telemetry;

@@ -38,6 +38,7 @@ impl Components {
             .with_receiver(receiver::otlpjsonfile::Factory)
             .with_receiver(receiver::postgresql::Factory)
             .with_receiver(receiver::prometheus::Factory)
+            .with_receiver(receiver::prometheusremotewrite::Factory)
             .with_receiver(receiver::rabbitmq::Factory)
             .with_receiver(receiver::redis::Factory)
             .with_receiver(receiver::sqlquery::Factory)

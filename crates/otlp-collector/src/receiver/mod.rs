@@ -32,6 +32,7 @@ pub mod otlp;
 pub mod otlpjsonfile;
 pub mod postgresql;
 pub mod prometheus;
+pub mod prometheusremotewrite;
 pub mod rabbitmq;
 mod rate_limit;
 pub mod redis;

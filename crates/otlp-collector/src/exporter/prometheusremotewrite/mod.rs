@@ -19,7 +19,7 @@
 
 mod config;
 mod convert;
-mod wire;
+use crate::remote_write as wire;
 
 pub use config::{Enabled, RemoteWriteExporterConfig, RemoteWriteQueue};
 

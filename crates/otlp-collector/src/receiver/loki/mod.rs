@@ -209,7 +209,7 @@ let caller = state.http.authenticate(&headers)?;
         let streams = if json {
             push::from_json(&body)
         } else {
-            push::from_snappy_proto(&body)
+            push::from_snappy_proto(&body, state.http.max_body)
         }
         .map_err(|e| Failure::bad_request(Encoding::Json, e.to_string()))?;
         match batch(streams, state.use_incoming_timestamp) {

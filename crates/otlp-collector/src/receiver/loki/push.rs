@@ -26,7 +26,7 @@ pub(super) struct Entry {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BadPush {
     /// A protobuf body that is not snappy's block format.
-    #[error("protobuf body is not snappy-compressed: {0}")]
+    #[error("protobuf body is {0}")]
     Snappy(String),
     /// Not a `logproto.PushRequest`.
     #[error("body is not a protobuf logproto.PushRequest: {0}")]
@@ -108,10 +108,9 @@ pub(super) mod proto {
 }
 
 /// The streams of a snappy-compressed protobuf body.
-pub(super) fn from_snappy_proto(body: &[u8]) -> Result<Vec<Stream>, BadPush> {
-    let decompressed = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| BadPush::Snappy(e.to_string()))?;
+pub(super) fn from_snappy_proto(body: &[u8], limit: usize) -> Result<Vec<Stream>, BadPush> {
+    let decompressed =
+        crate::compression::decompress_snappy_block(body, limit).map_err(BadPush::Snappy)?;
     let request = <proto::PushRequest as prost::Message>::decode(decompressed.as_slice())
         .map_err(|e| BadPush::Proto(e.to_string()))?;
     from_proto(request)

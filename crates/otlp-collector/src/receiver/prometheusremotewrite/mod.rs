@@ -146,16 +146,8 @@ async fn take(state: &RemoteWriteState, headers: &HeaderMap, body: Body) -> Answ
 /// The request in `body`: snappy's block format around a protobuf `WriteRequest`, at most `max` bytes once
 /// decompressed (a few bytes of snappy can claim gigabytes).
 fn decode(body: &[u8], max: usize) -> Result<WriteRequest, String> {
-    let length = snap::raw::decompress_len(body)
-        .map_err(|e| format!("body is not snappy-compressed: {e}"))?;
-    if length > max {
-        return Err(format!(
-            "the body decompresses to {length} bytes, over the limit of {max} (max_request_body_size)"
-        ));
-    }
-    let decompressed = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| format!("body is not snappy-compressed: {e}"))?;
+    let decompressed = crate::compression::decompress_snappy_block(body, max)
+        .map_err(|problem| format!("the body is {problem}"))?;
     <WriteRequest as prost::Message>::decode(decompressed.as_slice())
         .map_err(|e| format!("body is not a prometheus.WriteRequest: {e}"))
 }

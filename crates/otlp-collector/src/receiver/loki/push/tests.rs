@@ -28,7 +28,7 @@ fn protobuf_pushes_read_labels_times_and_metadata() {
         }],
     };
     assert_eq!(
-        from_snappy_proto(&snappy_proto(&request)),
+        from_snappy_proto(&snappy_proto(&request), 1 << 20),
         Ok(vec![Stream {
             labels: vec![
                 ("job".into(), "app".into()),
@@ -62,9 +62,15 @@ fn json_pushes_with_and_without_metadata() {
 #[test]
 fn what_cannot_be_read_is_named_with_its_place() {
     assert!(matches!(
-        from_snappy_proto(b"not snappy"),
+        from_snappy_proto(b"not snappy", 1 << 20),
         Err(BadPush::Snappy(_))
     ));
+    // Five bytes saying they decompress to a gigabyte: refused before anything is allocated for them.
+    let claim = from_snappy_proto(&[0x80, 0x80, 0x80, 0x80, 0x04], 1 << 20);
+    assert!(
+        matches!(&claim, Err(BadPush::Snappy(problem)) if problem.contains("over the limit")),
+        "{claim:?}"
+    );
     let request = proto::PushRequest {
         streams: vec![
             proto::StreamAdapter {
@@ -78,7 +84,7 @@ fn what_cannot_be_read_is_named_with_its_place() {
         ],
     };
     assert_eq!(
-        from_snappy_proto(&snappy_proto(&request))
+        from_snappy_proto(&snappy_proto(&request), 1 << 20)
             .unwrap_err()
             .to_string(),
         "stream 1: labels `{job=app}`: expected `\"` at 5, found `a`"
@@ -91,7 +97,7 @@ fn what_cannot_be_read_is_named_with_its_place() {
         }],
     };
     assert_eq!(
-        from_snappy_proto(&snappy_proto(&request))
+        from_snappy_proto(&snappy_proto(&request), 1 << 20)
             .unwrap_err()
             .to_string(),
         "stream 0, entry 0: timestamp -5s 0ns is not a time after 1970 that fits in 64 bits"

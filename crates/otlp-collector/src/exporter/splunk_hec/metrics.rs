@@ -3,7 +3,8 @@
 //! and the point's attributes as the other fields. A histogram is an event for `<name>_sum`, one for
 //! `<name>_count` and one per bucket for `<name>_bucket` with its upper bound in `le` (cumulative counts, `+Inf`
 //! last); a summary `<name>_sum`, `<name>_count` and one per quantile for `<name>` with `qt`. Exponential
-//! histograms have no HEC form and are counted as refused. With `use_multi_metric_format`, the events of one
+//! histograms have no HEC form and are counted as refused, as are values HEC cannot take as numbers (NaN, an
+//! infinity, a point without a value). With `use_multi_metric_format`, the events of one
 //! time, metadata and set of fields are merged into one with a `metric_name:` field per metric.
 
 use super::Settings;
@@ -45,6 +46,11 @@ pub(super) fn events(
             refused += samples_of(metric, &metadata, &fields, settings, &mut samples);
         }
     }
+    // HEC takes a metric's value as a number alone: a point without one (no recorded value, NaN, an infinity)
+    // would fail its whole request.
+    let before = samples.len();
+    samples.retain(|sample| sample.value.is_number());
+    refused += before - samples.len();
     let samples = if settings.multi_metric {
         merged(samples)
     } else {

@@ -177,8 +177,11 @@ fn a_summary_is_its_sum_count_and_quantiles_and_exponential_histograms_are_refus
         })),
         ..Default::default()
     };
-    let (events, refused) = metrics::events(&metrics(vec![summary, exponential]), &settings(false));
-    assert_eq!(refused, 2);
+    let (events, refused) = metrics::events(
+        &metrics(vec![summary, exponential, gauge("stale", f64::NAN)]),
+        &settings(false),
+    );
+    assert_eq!(refused, 3, "two exponential points and a NaN");
     let fields: Vec<serde_json::Value> = parsed(&events)
         .into_iter()
         .map(|event| event["fields"].clone())
